@@ -1,0 +1,163 @@
+import type { z } from 'zod';
+import type { TributaryError } from './errors.ts';
+
+/** One record read from a vendor, before the runtime wraps it in the envelope. */
+export interface RawEvent {
+  raw: unknown;
+  /** The vendor's unique id; the runtime hashes the record when absent. */
+  id?: string;
+  /** The event's own time (UTC ISO-8601); the runtime uses ingest time when absent. */
+  time?: string;
+}
+
+export interface DeadLetter {
+  raw: unknown;
+  reason: string;
+}
+
+/**
+ * What a stream yields: events, and the checkpoint that is safe to commit once every destination has
+ * acknowledged them (and everything yielded before). The runtime commits it; sources never write state.
+ */
+export interface Batch<C = unknown> {
+  events: RawEvent[];
+  checkpoint: C;
+  deadLetters?: DeadLetter[];
+  /** Vendor pages (or files) this batch consumed, for run statistics. */
+  pages?: number;
+}
+
+export interface HttpRequest {
+  method?: 'GET' | 'HEAD' | 'POST';
+  url: string;
+  query?: Record<string, string | number | boolean | undefined | Array<string | number>>;
+  headers?: Record<string, string>;
+  body?: string;
+  /** POST is refused unless the caller states the call only reads (token endpoints, query APIs). */
+  readOnly?: boolean;
+  /** Do not send the account's credentials (signed URLs, public endpoints). */
+  noAuth?: boolean;
+  /** Return 3xx responses instead of following them. */
+  manualRedirect?: boolean;
+  /** Statuses the caller handles itself instead of the client's classification. */
+  accept?: number[];
+  timeoutMs?: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  url: string;
+  headers: Headers;
+  /** The body as a web stream; consume it once, or call text()/json(). */
+  body: ReadableStream<Uint8Array> | null;
+  text(): Promise<string>;
+  json<T = any>(): Promise<T>;
+}
+
+export interface HttpClient {
+  request(req: HttpRequest): Promise<HttpResponse>;
+  /** GET and parse JSON in one go. */
+  getJson<T = any>(url: string, query?: HttpRequest['query'], headers?: Record<string, string>): Promise<{ body: T; response: HttpResponse }>;
+}
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** Options common to every collector that decide where a first run starts and how windows behave. */
+export interface WindowOptions {
+  /** First run: start this many ms before now (ignored when `start` is set). */
+  lookbackMs: number;
+  /** First run: an absolute start time (ISO). */
+  start?: string;
+  /** Collector override of the stream's lag. */
+  lagMs?: number;
+  /** Collector override of the overlap re-read behind the watermark. */
+  overlapMs?: number;
+}
+
+export interface ReadContext<S = any, A = any, C = any> {
+  collector: string;
+  stream: string;
+  settings: S;
+  account: A;
+  /** The last committed checkpoint of this stream, or undefined on a first run / after a reset. */
+  checkpoint: C | undefined;
+  http: HttpClient;
+  window: WindowOptions;
+  signal: AbortSignal;
+  log: Logger;
+  now(): number;
+  /** Report a gap or other warning without failing the run. */
+  warn(err: TributaryError): void;
+}
+
+export interface StreamDef<S = any, A = any, C = any> {
+  title: string;
+  description?: string;
+  read(ctx: ReadContext<S, A, C>): AsyncIterable<Batch<C>>;
+}
+
+export type Stability = 'ga' | 'early-access';
+export type Family =
+  | 'rest-time-window'
+  | 'rest-cursor'
+  | 'files'
+  | 'context'
+  | 'queue'
+  | 'object-storage'
+  | 'query'
+  | 'push';
+
+export interface TestContext<S = any, A = any> {
+  settings: S;
+  account: A;
+  http: HttpClient;
+  signal: AbortSignal;
+  streams: string[];
+}
+
+export interface SourceDef<S = any, A = any> {
+  id: string;
+  title: string;
+  /** The account kind whose credentials this source uses. */
+  account: string;
+  stability: Stability;
+  family: Family;
+  description: string;
+  /** Vendor-side prerequisites, shown before the form (Markdown). */
+  setupGuide: string;
+  /** The source's settings; the runtime adds `baseUrl`. */
+  settings: z.ZodType<S>;
+  streams: Record<string, StreamDef<S, A>>;
+  /** Streams enabled when the collector names none (default: all). */
+  defaultStreams?: (settings: S) => string[];
+  /** Vendor retention: a checkpoint older than this is moved forward with a gap warning. */
+  retention?: string;
+  /** Test Connection: resolves when credentials and permissions work, throws a TributaryError otherwise. */
+  test(ctx: TestContext<S, A>): Promise<void>;
+}
+
+export function defineSource<S, A>(def: SourceDef<S, A>): SourceDef<S, A> {
+  return def;
+}
+
+/** A kind of account: its fields (secrets marked) and how it authenticates requests. */
+export interface AccountKind<A = any> {
+  id: string;
+  title: string;
+  fields: z.ZodType<A>;
+  /** Field names that are secrets: encrypted at rest, write-only through the API, never logged. */
+  secrets: string[];
+  /** Adds credentials to an outgoing request. `refresh` is true after a 401, to force a new token. */
+  authorize(account: A, headers: Headers, opts: { refresh: boolean; http: HttpClient }): Promise<void>;
+  /** Requests per second allowed to the vendor for one account (the shared token bucket). */
+  rateLimit?: { perSecond: number; burst: number };
+}
+
+export function defineAccountKind<A>(def: AccountKind<A>): AccountKind<A> {
+  return def;
+}
