@@ -74,3 +74,15 @@ export function makeEnvelope(
   }
   return env;
 }
+
+const encoded = new WeakMap<Envelope, string>();
+
+/** The envelope as one JSON line (no newline), serialised once however many destinations need it. */
+export function encodeLine(env: Envelope): string {
+  let line = encoded.get(env);
+  if (line === undefined) {
+    line = JSON.stringify(env);
+    encoded.set(env, line);
+  }
+  return line;
+}

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { TributaryError } from './errors.ts';
+import type { ErrorInfo, TributaryError } from './errors.ts';
 
 /** One record read from a vendor, before the runtime wraps it in the envelope. */
 export interface RawEvent {
@@ -77,6 +77,17 @@ export interface WindowOptions {
   lagMs?: number;
   /** Collector override of the overlap re-read behind the watermark. */
   overlapMs?: number;
+  /** The vendor's retention (from the source definition): older positions are moved up with a gap warning. */
+  retention?: string;
+}
+
+/** What the HTTP client knows of a failed vendor response, for a source's `explain`. */
+export interface VendorErrorContext {
+  status: number;
+  /** The vendor's own error message, extracted from the body (may be empty). */
+  message: string;
+  body: string;
+  url: URL;
 }
 
 export interface ReadContext<S = any, A = any, C = any> {
@@ -137,6 +148,8 @@ export interface SourceDef<S = any, A = any> {
   defaultStreams?: (settings: S) => string[];
   /** Vendor retention: a checkpoint older than this is moved forward with a gap warning. */
   retention?: string;
+  /** Vendor-specific wording for error responses: recommended actions that name the vendor's settings. */
+  explain?: (ctx: VendorErrorContext) => Partial<ErrorInfo> | undefined;
   /** Test Connection: resolves when credentials and permissions work, throws a TributaryError otherwise. */
   test(ctx: TestContext<S, A>): Promise<void>;
 }

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { defineAccountKind, type AccountKind } from '../core/source.ts';
+import { serviceUrl } from '../core/validation.ts';
+
+/**
+ * Account kinds: a shareable, named credential (DESIGN §1). Secrets are listed so the store encrypts
+ * them and the API never returns them. Rate limits here are per account, shared by its collectors.
+ */
+
+export const okta = defineAccountKind({
+  id: 'okta',
+  title: 'Okta',
+  fields: z
+    .object({
+      url: serviceUrl().describe('Okta org URL, e.g. https://acme.okta.com'),
+      token: z.string().min(1).describe('API token (SSWS) of an admin with the Read-Only Admin role'),
+    })
+    .strict(),
+  secrets: ['token'],
+  async authorize(a, headers) {
+    headers.set('authorization', `SSWS ${a.token}`);
+  },
+  // Okta's System Log endpoint allows 60–120 requests a minute per org depending on the plan; the
+  // X-Rate-Limit-* headers it sends refine this at run time.
+  rateLimit: { perSecond: 1, burst: 10 },
+});
+
+export const openai = defineAccountKind({
+  id: 'openai',
+  title: 'OpenAI',
+  fields: z
+    .object({
+      apiKey: z.string().min(1).describe('API key with the Compliance API scopes granted by OpenAI'),
+      organizationId: z
+        .string()
+        .regex(/^org-[A-Za-z0-9]+$/, 'expected an OpenAI organization ID such as org-AbC123')
+        .optional()
+        .describe('OpenAI Platform organization ID (org-…); needed for organization-scoped logs such as COSTS'),
+    })
+    .strict(),
+  secrets: ['apiKey'],
+  async authorize(a, headers) {
+    headers.set('authorization', `Bearer ${a.apiKey}`);
+  },
+  // The Compliance API allows 100 requests a minute per workspace, method and route.
+  rateLimit: { perSecond: 1.5, burst: 10 },
+});
+
+export const accountKinds: Record<string, AccountKind> = { okta, openai };

@@ -1,0 +1,186 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, type Config, loadConfigFile } from '../config/config-file.ts';
+import { formatDuration } from '../core/duration.ts';
+import { createLogger } from '../engine/log.ts';
+import type { RunResult } from '../engine/runner.ts';
+import { Runtime } from '../engine/runtime.ts';
+import { Scheduler } from '../engine/scheduler.ts';
+import { sources } from '../sources/index.ts';
+import { SecretBox } from '../store/secrets.ts';
+import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
+import { startDemo } from './demo.ts';
+import { startStatusServer } from './status-server.ts';
+
+const USAGE = `Usage: tributary <command> [options]
+
+Commands:
+  run --config FILE [--once] [--collector NAME]...   Run collectors from a config file (--once: until caught up, then exit)
+  serve [--config FILE] [--demo] [--port N]          Run collectors on their intervals, with status at http://127.0.0.1:PORT
+  sources [--json]                                   List the sources with their streams and stability
+
+Options:
+  --data-dir DIR   Where state is kept (default ./data, or TRIBUTARY_DATA_DIR)
+  -h, --help       Show this help
+`;
+
+const EXIT_OK = 0;
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+
+function fail(message: string, code = EXIT_USAGE): never {
+  process.stderr.write(`tributary: ${message}\n`);
+  process.exit(code);
+}
+
+async function openRuntime(dataDir: string): Promise<Runtime> {
+  const store = await SqliteStore.open(dataDir);
+  await store.migrate();
+  const secrets = await SecretBox.open(dataDir);
+  return new Runtime(store, secrets, createLogger());
+}
+
+function loadConfig(path: string | undefined): Config {
+  if (!path) fail('--config FILE is required');
+  try {
+    return loadConfigFile(path);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+}
+
+function summary(r: RunResult): string {
+  const head = `${r.collector}: ${r.events} events, ${r.pages} pages, ${formatDuration(r.durationMs)}`;
+  if (r.status === 'succeeded') return `${head}${r.deadLetters ? `, ${r.deadLetters} dead letters` : ''} — caught up`;
+  if (!r.error) return `${head} — ${r.status}`;
+  return `${head} — ${r.status}: [${r.error.type}/${r.error.code}] ${r.error.message}\n  Recommended action: ${r.error.action}`;
+}
+
+async function cmdRun(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string', short: 'c' },
+      once: { type: 'boolean', default: false },
+      collector: { type: 'string', multiple: true },
+      'data-dir': { type: 'string' },
+    },
+  });
+  const config = loadConfig(values.config);
+  const names = values.collector ?? Object.keys(config.collectors).filter((n) => config.collectors[n].enabled);
+  for (const n of names) if (!config.collectors[n]) fail(`no collector named "${n}" in ${values.config}`);
+  if (!names.length) fail(`${values.config} defines no enabled collector`);
+  const runtime = await openRuntime(dataDir(values['data-dir']));
+  await runtime.applyConfig(config);
+  if (!values.once) return serveLoop(runtime, undefined);
+
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const results = await Promise.all(
+    names.map((n) =>
+      runtime.run(n, { stop: stop.signal, destinationMaxWaitMs: 5 * 60_000 }).catch((err) => {
+        process.stdout.write(`${n}: could not run — ${(err as Error).message}\n`);
+        return undefined;
+      }),
+    ),
+  );
+  for (const r of results) if (r) process.stdout.write(`${summary(r)}\n`);
+  await runtime.close();
+  return results.every((r) => r?.status === 'succeeded') ? EXIT_OK : EXIT_FAILED;
+}
+
+async function serveLoop(runtime: Runtime, port: number | undefined, extraClose?: () => Promise<void>): Promise<number> {
+  const scheduler = new Scheduler(runtime);
+  await scheduler.start();
+  const server = port !== undefined ? await startStatusServer(runtime, port) : undefined;
+  if (server) process.stdout.write(`Tributary is running: http://127.0.0.1:${server.port}/ (Ctrl-C to stop)\n`);
+  await new Promise<void>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+  process.stdout.write('stopping: finishing batches in flight…\n');
+  await server?.close();
+  await scheduler.stop();
+  await extraClose?.();
+  await runtime.close();
+  return EXIT_OK;
+}
+
+async function cmdServe(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string', short: 'c' },
+      demo: { type: 'boolean', default: false },
+      port: { type: 'string', default: process.env.TRIBUTARY_PORT ?? '8080' },
+      'data-dir': { type: 'string' },
+    },
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port: expected a port number, got "${values.port}"`);
+  if (!values.config && !values.demo) fail('serve needs --config FILE or --demo');
+  const dir = dataDir(values['data-dir']);
+  const runtime = await openRuntime(dir);
+  let closeDemo: (() => Promise<void>) | undefined;
+  if (values.demo) {
+    const demo = await startDemo(dir);
+    closeDemo = demo.close;
+    await runtime.applyConfig(demo.config);
+    process.stdout.write(`Demo: an Okta simulator at ${demo.url} feeds collector "okta-demo"; events go to ${demo.output}\n`);
+  }
+  if (values.config) await runtime.applyConfig(loadConfig(values.config));
+  return serveLoop(runtime, port, closeDemo);
+}
+
+function cmdSources(args: string[]): number {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
+  const list = Object.values(sources).map((s) => ({
+    id: s.id,
+    title: s.title,
+    stability: s.stability,
+    family: s.family,
+    account: s.account,
+    streams: Object.keys(s.streams),
+  }));
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+    return EXIT_OK;
+  }
+  for (const s of list) {
+    process.stdout.write(`${s.id.padEnd(22)} ${s.title.padEnd(20)} ${s.stability.padEnd(13)} account: ${s.account.padEnd(8)} streams: ${s.streams.join(', ')}\n`);
+  }
+  return EXIT_OK;
+}
+
+const dataDir = (flag: string | undefined) => resolve(flag ?? process.env.TRIBUTARY_DATA_DIR ?? './data');
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'run':
+        return await cmdRun(rest);
+      case 'serve':
+        return await cmdServe(rest);
+      case 'sources':
+        return cmdSources(rest);
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        process.stdout.write(USAGE);
+        return command ? EXIT_OK : EXIT_USAGE;
+      default:
+        fail(`unknown command "${command}"\n\n${USAGE}`);
+    }
+  } catch (err) {
+    if (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) fail(`${err.message}\n\n${USAGE}`);
+    // No stack traces to users: the message only (secrets never reach error messages).
+    fail(err instanceof Error ? err.message : String(err), EXIT_FAILED);
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

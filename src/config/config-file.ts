@@ -1,0 +1,200 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { accountKinds } from '../accounts/index.ts';
+import { parseDuration } from '../core/duration.ts';
+import { formatIssues, serviceUrl, timeZone } from '../core/validation.ts';
+import { type DestinationConfig, destinationConfigSchema } from '../destinations/index.ts';
+import { sources } from '../sources/index.ts';
+
+/**
+ * The config file (YAML or JSON): sites, accounts, destinations and collectors. Parsed once at the
+ * boundary: `${env:NAME}` and `${file:PATH}` are resolved, everything is validated, and every problem
+ * is reported with its path. What comes out is trusted by everything after.
+ */
+
+export class ConfigError extends Error {
+  readonly issues: string[];
+  constructor(issues: string[]) {
+    super(`invalid configuration:\n  ${issues.join('\n  ')}`);
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+const duration = (what: string) =>
+  z.string().superRefine((v, ctx) => {
+    try {
+      parseDuration(v);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `expected ${what} such as 30s, 5m, 1h or 7d` });
+    }
+  });
+
+const name = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/i, 'expected a name of letters, digits, ".", "_" or "-" (at most 63)');
+
+export const collectorSchema = z
+  .object({
+    source: z.string({ error: 'required' }).describe('Source id, e.g. okta (see `tributary sources`)'),
+    account: z.string().optional().describe('Name of the account whose credentials the collector uses'),
+    destinations: z.array(z.string()).min(1, 'name at least one destination').describe('Destination names'),
+    interval: duration('an interval').default('5m').describe('How often the collector runs'),
+    lookback: duration('a lookback').default('1d').describe('How far back the first run starts'),
+    start: z.iso.datetime({ offset: true, message: 'expected an ISO-8601 time such as 2026-11-01T00:00:00Z' }).optional(),
+    lag: duration('a lag').optional().describe('Override the source\'s lag behind now'),
+    overlap: duration('an overlap').optional().describe('Re-read this far behind the saved position'),
+    site: z.string().optional().describe('Site name stamped on every event as sitename'),
+    timezone: timeZone().optional().describe('IANA time zone stamped on every event as timezone'),
+    streams: z.array(z.string()).min(1).optional().describe('Streams to collect (default: the source\'s defaults)'),
+    settings: z.record(z.string(), z.unknown()).default({}),
+    enabled: z.boolean().default(true),
+  })
+  .strict();
+
+export type CollectorConfig = z.infer<typeof collectorSchema>;
+
+const fileSchema = z
+  .object({
+    sites: z.array(name).default([]),
+    accounts: z.record(name, z.object({ kind: z.string() }).loose()).default({}),
+    destinations: z.record(name, z.unknown()).default({}),
+    collectors: z.record(name, z.unknown()).default({}),
+  })
+  .strict();
+
+export interface AccountConfig {
+  kind: string;
+  /** Validated fields, secrets included in clear: keep in memory only. */
+  fields: Record<string, unknown>;
+}
+
+export interface Config {
+  baseDir: string;
+  sites: string[];
+  accounts: Record<string, AccountConfig>;
+  destinations: Record<string, DestinationConfig>;
+  collectors: Record<string, CollectorConfig>;
+}
+
+/** Replaces `${env:NAME}` and `${file:PATH}` in every string; missing ones become issues. */
+function substitute(value: unknown, path: string[], env: NodeJS.ProcessEnv, baseDir: string, issues: string[]): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{(env|file):([^}]+)\}/g, (_m, kind: string, ref: string) => {
+      if (kind === 'env') {
+        const v = env[ref];
+        if (v === undefined) issues.push(`${path.join('.')}: environment variable ${ref} is not set`);
+        return v ?? '';
+      }
+      try {
+        return readFileSync(resolve(baseDir, ref), 'utf8').replace(/\r?\n$/, '');
+      } catch {
+        issues.push(`${path.join('.')}: cannot read file ${ref}`);
+        return '';
+      }
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substitute(v, [...path, String(i)], env, baseDir, issues));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, [...path, k], env, baseDir, issues)]));
+  }
+  return value;
+}
+
+export function parseConfig(text: string, opts: { baseDir: string; env?: NodeJS.ProcessEnv }): Config {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { prettyErrors: true }) ?? {};
+  } catch (err) {
+    throw new ConfigError([`not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`]);
+  }
+  const issues: string[] = [];
+  const resolved = substitute(doc, [], opts.env ?? process.env, opts.baseDir, issues);
+  const top = fileSchema.safeParse(resolved);
+  if (!top.success) throw new ConfigError([...issues, ...formatIssues(top.error)]);
+  const file = top.data;
+  const config: Config = { baseDir: opts.baseDir, sites: file.sites, accounts: {}, destinations: {}, collectors: {} };
+
+  for (const [n, raw] of Object.entries(file.accounts)) {
+    const kind = accountKinds[raw.kind];
+    if (!kind) {
+      issues.push(`accounts.${n}.kind: unknown account kind "${raw.kind}" (expected one of ${Object.keys(accountKinds).join(', ')})`);
+      continue;
+    }
+    const { kind: _k, ...fields } = raw;
+    const r = kind.fields.safeParse(fields);
+    if (r.success) config.accounts[n] = { kind: raw.kind, fields: r.data as Record<string, unknown> };
+    else issues.push(...formatIssues(r.error, ['accounts', n]));
+  }
+
+  for (const [n, raw] of Object.entries(file.destinations)) {
+    const r = destinationConfigSchema.safeParse(raw);
+    if (r.success) config.destinations[n] = r.data;
+    else issues.push(...formatIssues(r.error, ['destinations', n]));
+  }
+
+  for (const [n, raw] of Object.entries(file.collectors)) {
+    const at = ['collectors', n];
+    const r = collectorSchema.safeParse(raw);
+    if (!r.success) {
+      issues.push(...formatIssues(r.error, at));
+      continue;
+    }
+    const c = r.data;
+    const source = sources[c.source];
+    if (!source) {
+      issues.push(`${at.join('.')}.source: unknown source "${c.source}" (see \`tributary sources\`)`);
+      continue;
+    }
+    if (!c.account) issues.push(`${at.join('.')}.account: required (a ${source.account} account)`);
+    else if (!file.accounts[c.account]) issues.push(`${at.join('.')}.account: no account named "${c.account}"`);
+    else if (file.accounts[c.account].kind !== source.account) {
+      issues.push(`${at.join('.')}.account: "${c.account}" is a ${file.accounts[c.account].kind} account; ${c.source} needs a ${source.account} account`);
+    }
+    c.destinations.forEach((d, i) => {
+      if (!(d in file.destinations)) issues.push(`${at.join('.')}.destinations.${i}: no destination named "${d}"`);
+    });
+    if (c.site && !file.sites.includes(c.site)) issues.push(`${at.join('.')}.site: "${c.site}" is not among sites (${file.sites.join(', ') || 'none defined'})`);
+    const settingsCheck = validateSettings(c.source, c.settings);
+    if (!settingsCheck.ok) issues.push(...settingsCheck.issues.map((i) => `${at.join('.')}.settings.${i}`));
+    else c.settings = settingsCheck.settings;
+    for (const [i, s] of (c.streams ?? []).entries()) {
+      if (!source.streams[s]) issues.push(`${at.join('.')}.streams.${i}: ${c.source} has no stream "${s}" (it has ${Object.keys(source.streams).join(', ')})`);
+    }
+    config.collectors[n] = c;
+  }
+  if (issues.length) throw new ConfigError(issues);
+  return config;
+}
+
+/** Validates a source's settings, with the `baseUrl` override every source accepts. */
+export function validateSettings(
+  sourceId: string,
+  raw: Record<string, unknown>,
+): { ok: true; settings: Record<string, unknown> } | { ok: false; issues: string[] } {
+  const source = sources[sourceId];
+  const { baseUrl, ...rest } = raw;
+  const issues: string[] = [];
+  let url: string | undefined;
+  if (baseUrl !== undefined) {
+    const u = z.object({ baseUrl: serviceUrl() }).safeParse({ baseUrl });
+    if (u.success) url = u.data.baseUrl;
+    else issues.push(...formatIssues(u.error));
+  }
+  const r = source.settings.safeParse(rest);
+  if (!r.success) issues.push(...formatIssues(r.error));
+  if (issues.length || !r.success) return { ok: false, issues };
+  return { ok: true, settings: { ...(r.data as Record<string, unknown>), ...(url ? { baseUrl: url } : {}) } };
+}
+
+export function loadConfigFile(path: string, env?: NodeJS.ProcessEnv): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new ConfigError([`cannot read config file ${path}`]);
+  }
+  return parseConfig(text, { baseDir: dirname(resolve(path)), env });
+}

@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { TributaryError } from '../core/errors.ts';
+import { Http, retryAfterMs as parseRetryAfterForTest, rateResetAt, vendorMessage } from './http.ts';
+import { TokenBucket } from './rate-limit.ts';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+let handler: Handler = (_req, res) => res.end('{}');
+let base = '';
+let other = '';
+const server = createServer((req, res) => handler(req, res));
+const otherSeen: Array<string | undefined> = [];
+const otherServer = createServer((req, res) => {
+  otherSeen.push(req.headers.authorization);
+  res.end('{"signed":true}');
+});
+
+before(async () => {
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  await new Promise<void>((ok) => otherServer.listen(0, '127.0.0.1', ok));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  other = `http://127.0.0.1:${(otherServer.address() as AddressInfo).port}`;
+});
+after(() => {
+  server.closeAllConnections();
+  server.close();
+  otherServer.close();
+});
+
+const client = (extra: Partial<ConstructorParameters<typeof Http>[0]> = {}) =>
+  new Http({ vendor: 'Acme', backoffBaseMs: 1, backoffMaxMs: 2, maxAttempts: 4, ...extra });
+
+describe('Http', () => {
+  it('retries 5xx with backoff, then succeeds', async () => {
+    let n = 0;
+    handler = (_req, res) => {
+      n++;
+      if (n < 3) res.writeHead(503).end('busy');
+      else res.end('{"ok":1}');
+    };
+    const { body } = await client().getJson(`${base}/x`);
+    assert.deepEqual(body, { ok: 1 });
+    assert.equal(n, 3);
+  });
+
+  it('gives up after maxAttempts with a transient error naming the vendor, not the query', async () => {
+    let n = 0;
+    handler = (_req, res) => {
+      n++;
+      res.writeHead(502).end('{"message":"bad gateway"}');
+    };
+    const err = await client().getJson(`${base}/x`, { token: 'sekrit' }).catch((e) => e);
+    assert.ok(err instanceof TributaryError);
+    assert.equal(err.type, 'transient');
+    assert.equal(err.code, 'vendor_unavailable');
+    assert.match(err.message, /Acme answered 502: bad gateway/);
+    assert.doesNotMatch(err.message, /sekrit/);
+    assert.equal(n, 4);
+  });
+
+  it('honours Retry-After on 429 and pauses the shared bucket', async () => {
+    let n = 0;
+    handler = (_req, res) => {
+      n++;
+      if (n === 1) res.writeHead(429, { 'retry-after': '0' }).end('{"errorSummary":"slow down"}');
+      else res.end('[]');
+    };
+    const bucket = new TokenBucket(1000, 10);
+    const { body } = await client({ limiter: bucket }).getJson(`${base}/x`);
+    assert.deepEqual(body, []);
+    assert.equal(n, 2);
+  });
+
+  it('fails fast when Retry-After is longer than the longest wait allowed', async () => {
+    handler = (_req, res) => res.writeHead(429, { 'retry-after': '3600' }).end('{}');
+    const err = await client({ maxRetryAfterMs: 1000 }).getJson(`${base}/x`).catch((e) => e);
+    assert.equal(err.code, 'rate_limited');
+    assert.equal(err.retryAfter, 3600);
+  });
+
+  it('refreshes credentials once on 401, then treats 401 as a config error', async () => {
+    const refreshes: boolean[] = [];
+    let n = 0;
+    handler = (req, res) => {
+      n++;
+      if (req.headers.authorization === 'Bearer fresh') res.end('{"ok":true}');
+      else res.writeHead(401).end('{"error":{"message":"expired"}}');
+    };
+    const authorize = async (h: Headers, refresh: boolean) => {
+      refreshes.push(refresh);
+      h.set('authorization', refresh ? 'Bearer fresh' : 'Bearer stale');
+    };
+    const { body } = await client({ authorize }).getJson(`${base}/x`);
+    assert.deepEqual(body, { ok: true });
+    assert.deepEqual(refreshes, [false, true]);
+
+    const err = await client({ authorize: async (h) => h.set('authorization', 'Bearer bad') })
+      .getJson(`${base}/x`)
+      .catch((e) => e);
+    assert.equal(err.type, 'config');
+    assert.equal(err.code, 'unauthorized');
+    assert.match(err.action, /credentials/);
+    assert.ok(n >= 3);
+  });
+
+  it('maps 403 and 404 to config errors and lets the source explain them', async () => {
+    handler = (_req, res) => res.writeHead(403).end('{"error":{"message":"no scope"}}');
+    const err = await client({ explain: ({ status }) => (status === 403 ? { code: 'no_scope', action: 'Ask support.' } : undefined) })
+      .getJson(`${base}/x`)
+      .catch((e) => e);
+    assert.equal(err.type, 'config');
+    assert.equal(err.code, 'no_scope');
+    assert.equal(err.action, 'Ask support.');
+    assert.equal(err.status, 403);
+    handler = (_req, res) => res.writeHead(404).end('nope');
+    const e404 = await client().getJson(`${base}/missing?sig=secret`).catch((e) => e);
+    assert.equal(e404.code, 'not_found');
+    assert.doesNotMatch(e404.message, /secret/);
+  });
+
+  it('retries a body cut off mid-stream', async () => {
+    let n = 0;
+    handler = (_req, res) => {
+      n++;
+      if (n === 1) {
+        res.writeHead(200, { 'content-length': '100' });
+        res.write('{"items":[1,2');
+        res.destroy();
+      } else res.end('{"items":[1,2,3]}');
+    };
+    const { body } = await client().getJson(`${base}/x`);
+    assert.deepEqual(body, { items: [1, 2, 3] });
+    assert.equal(n, 2);
+  });
+
+  it('times out and retries a hung request', async () => {
+    let n = 0;
+    handler = (_req, res) => {
+      n++;
+      if (n === 1) return; // never answers
+      res.end('{"ok":1}');
+    };
+    const { body } = await client({ timeoutMs: 200 }).getJson(`${base}/x`);
+    assert.deepEqual(body, { ok: 1 });
+  });
+
+  it('follows redirects without sending credentials to another origin', async () => {
+    handler = (_req, res) => res.writeHead(307, { location: `${other}/signed?sig=abc` }).end();
+    otherSeen.length = 0;
+    const { body } = await client({ authorize: async (h) => h.set('authorization', 'Bearer k') }).getJson(`${base}/file`);
+    assert.deepEqual(body, { signed: true });
+    assert.deepEqual(otherSeen, [undefined]);
+  });
+
+  it('refuses write methods and undeclared POSTs', async () => {
+    await assert.rejects(client().request({ url: `${base}/x`, method: 'POST' }), /read-only/);
+    await assert.rejects(client().request({ url: `${base}/x`, method: 'DELETE' as 'GET' }), /only read/);
+  });
+
+  it('sends repeated query values and skips undefined ones', async () => {
+    let seen = '';
+    handler = (req, res) => {
+      seen = req.url ?? '';
+      res.end('{}');
+    };
+    await client().getJson(`${base}/logs`, { event_type: ['A', 'B'], after: 'x', none: undefined });
+    assert.equal(seen, '/logs?event_type=A&event_type=B&after=x');
+  });
+});
+
+describe('http helpers', () => {
+  it('extracts vendor messages from common error bodies', () => {
+    assert.equal(vendorMessage('{"errorSummary":"Invalid token provided"}'), 'Invalid token provided');
+    assert.equal(vendorMessage('{"error":{"message":"Incorrect API key"}}'), 'Incorrect API key');
+    assert.equal(vendorMessage('<html> oops </html>'), '<html> oops </html>');
+  });
+  it('reads exhausted rate headers as a reset time', () => {
+    const h = new Headers({ 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': '2000000000' });
+    assert.equal(rateResetAt(h, 0), 2_000_000_000_000);
+    assert.equal(rateResetAt(new Headers({ 'x-rate-limit-remaining': '5', 'x-rate-limit-reset': '1' }), 0), undefined);
+    assert.equal(parseRetryAfterForTest('2', 0), 2000);
+  });
+});

@@ -1,0 +1,285 @@
+import { configError, type ErrorInfo, TributaryError, transientError } from '../core/errors.ts';
+import type { HttpClient, HttpRequest, HttpResponse, Logger, VendorErrorContext } from '../core/source.ts';
+import type { TokenBucket } from './rate-limit.ts';
+import { backoff, sleep } from './sleep.ts';
+
+/**
+ * The one HTTP client every source uses (DESIGN §4): timeouts, retries with backoff and jitter for
+ * network errors, 5xx and 429, Retry-After and vendor rate headers, the account's token bucket,
+ * one forced credential refresh on 401, and errors classified with a code and a recommended action.
+ * It only reads: DELETE/PUT/PATCH do not exist here and POST must be declared read-only.
+ */
+
+export interface HttpClientOptions {
+  /** Vendor name for messages ("Okta answered 401: …"). */
+  vendor: string;
+  authorize?: (headers: Headers, refresh: boolean) => Promise<void>;
+  limiter?: TokenBucket;
+  /** Attempts for one request, including the first (network errors, 5xx, 429). */
+  maxAttempts?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** The longest Retry-After we honour before giving up on this run (ms). */
+  maxRetryAfterMs?: number;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  log?: Logger;
+  /** Vendor-specific mapping of an error response to what the user should do. */
+  explain?: (ctx: VendorErrorContext) => Partial<ErrorInfo> | undefined;
+  now?: () => number;
+  userAgent?: string;
+}
+
+const MAX_ERROR_BODY = 64 * 1024;
+const MAX_REDIRECTS = 5;
+
+class Response_ implements HttpResponse {
+  readonly status: number;
+  readonly url: string;
+  readonly headers: Headers;
+  readonly body: ReadableStream<Uint8Array> | null;
+  private readonly res: Response;
+  constructor(res: Response, url: string) {
+    this.res = res;
+    this.status = res.status;
+    this.url = url;
+    this.headers = res.headers;
+    this.body = res.body;
+  }
+  text() {
+    return this.res.text();
+  }
+  json<T>() {
+    return this.res.json() as Promise<T>;
+  }
+}
+
+/** Pulls a human message out of common vendor error bodies, never echoing the whole body. */
+export function vendorMessage(body: string): string {
+  try {
+    const j = JSON.parse(body);
+    const m =
+      j?.errorSummary ??
+      j?.error?.message ??
+      j?.error_description ??
+      j?.message ??
+      (typeof j?.error === 'string' ? j.error : undefined) ??
+      j?.errors?.[0]?.message ??
+      j?.detail;
+    if (typeof m === 'string') return m.slice(0, 500);
+  } catch {
+    /* not JSON */
+  }
+  return body.replace(/\s+/g, ' ').trim().slice(0, 200);
+}
+
+/** Retry-After as seconds or an HTTP date; returns ms to wait, or undefined. */
+export function retryAfterMs(value: string | null, now: number): number | undefined {
+  if (!value) return undefined;
+  const secs = Number(value);
+  if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
+  const at = Date.parse(value);
+  return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
+}
+
+/** Common vendor rate headers: when the budget is spent, the time (epoch ms) it resets. */
+export function rateResetAt(headers: Headers, now: number): number | undefined {
+  const remaining = headers.get('x-rate-limit-remaining') ?? headers.get('x-ratelimit-remaining');
+  const reset = headers.get('x-rate-limit-reset') ?? headers.get('x-ratelimit-reset');
+  if (remaining === null || reset === null || Number(remaining) > 0) return undefined;
+  const r = Number(reset);
+  if (!Number.isFinite(r)) return undefined;
+  return r > 1e9 ? r * 1000 : now + r * 1000; // epoch seconds, or seconds from now
+}
+
+function buildUrl(url: string, query: HttpRequest['query']): URL {
+  const u = new URL(url);
+  if (query) {
+    for (const [k, v] of Object.entries(query)) {
+      if (v === undefined) continue;
+      if (Array.isArray(v)) for (const item of v) u.searchParams.append(k, String(item));
+      else u.searchParams.set(k, String(v));
+    }
+  }
+  return u;
+}
+
+/** Only the path goes into messages: query strings can carry tokens (signed URLs). */
+const where = (u: URL) => `${u.origin}${u.pathname}`;
+
+function isNetworkError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'TimeoutError') return true;
+  // undici: TypeError('fetch failed') with a cause, or 'terminated' when the body stream breaks.
+  return err.name === 'TypeError' || err.name === 'SyntaxError' || /terminated|socket|ECONN|EPIPE/i.test(err.message);
+}
+
+export class Http implements HttpClient {
+  private readonly o: Required<Pick<HttpClientOptions, 'maxAttempts' | 'backoffBaseMs' | 'backoffMaxMs' | 'maxRetryAfterMs' | 'timeoutMs'>> &
+    HttpClientOptions;
+  private readonly now: () => number;
+
+  constructor(options: HttpClientOptions) {
+    this.o = {
+      maxAttempts: 6,
+      backoffBaseMs: 500,
+      backoffMaxMs: 30_000,
+      maxRetryAfterMs: 15 * 60_000,
+      timeoutMs: 60_000,
+      ...options,
+    };
+    this.now = options.now ?? Date.now;
+  }
+
+  request(req: HttpRequest): Promise<HttpResponse> {
+    return this.send(req, async (r) => r);
+  }
+
+  async getJson<T = any>(url: string, query?: HttpRequest['query'], headers?: Record<string, string>) {
+    let response!: HttpResponse;
+    const body = await this.send({ url, query, headers }, async (r) => {
+      response = r;
+      const text = await r.text();
+      return JSON.parse(text) as T; // a truncated body fails here and is retried like a network error
+    });
+    return { body, response };
+  }
+
+  /**
+   * Sends `req`, following redirects itself (credentials never cross to another origin), and runs
+   * `consume` on a successful response inside the retry loop, so a body cut off mid-stream is retried.
+   */
+  async send<T>(req: HttpRequest, consume: (r: HttpResponse) => Promise<T>): Promise<T> {
+    const method = req.method ?? 'GET';
+    if (method === 'POST' && !req.readOnly) {
+      throw new Error('refusing a POST that is not declared read-only: collectors never change vendor data');
+    }
+    if (!['GET', 'HEAD', 'POST'].includes(method)) throw new Error(`refusing HTTP ${method}: collectors only read`);
+    const state = { refreshed: false };
+    let last: { retry: TributaryError; waitMs?: number } | undefined;
+    for (let attempt = 0; attempt < this.o.maxAttempts; attempt++) {
+      if (last) {
+        const ms = last.waitMs ?? backoff(attempt - 1, this.o.backoffBaseMs, this.o.backoffMaxMs);
+        this.o.log?.debug('http retry', { vendor: this.o.vendor, attempt, waitMs: ms, code: last.retry.code });
+        await sleep(ms, this.o.signal);
+      }
+      const outcome = await this.attempt(req, method, state, consume);
+      if ('ok' in outcome) return outcome.ok;
+      if ('again' in outcome) {
+        attempt--; // a refreshed credential is not a retry
+        last = undefined;
+        continue;
+      }
+      last = outcome;
+    }
+    throw last?.retry ?? transientError('unknown', `${this.o.vendor} request failed.`, 'Retry later.');
+  }
+
+  /**
+   * One attempt: a result, a retryable failure (with the wait the vendor asked for), `again` after a
+   * credential refresh, or a thrown error that ends the request (config errors, cancellation).
+   */
+  private async attempt<T>(
+    req: HttpRequest,
+    method: string,
+    state: { refreshed: boolean },
+    consume: (r: HttpResponse) => Promise<T>,
+  ): Promise<{ ok: T } | { retry: TributaryError; waitMs?: number } | { again: true }> {
+    const signal = this.o.signal;
+    signal?.throwIfAborted();
+    let url = buildUrl(req.url, req.query);
+    try {
+      await this.o.limiter?.take(signal);
+      let res: Response;
+      let sendAuth = !req.noAuth;
+      const origin = url.origin;
+      for (let hop = 0; ; hop++) {
+        const headers = new Headers(req.headers);
+        if (this.o.userAgent && !headers.has('user-agent')) headers.set('user-agent', this.o.userAgent);
+        if (sendAuth && this.o.authorize) await this.o.authorize(headers, state.refreshed);
+        const timeout = AbortSignal.timeout(req.timeoutMs ?? this.o.timeoutMs);
+        res = await fetch(url, {
+          method,
+          headers,
+          body: req.body,
+          redirect: 'manual',
+          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        });
+        const location = res.headers.get('location');
+        if (req.manualRedirect || res.status < 300 || res.status >= 400 || !location || res.status === 304) break;
+        await res.body?.cancel();
+        if (hop >= MAX_REDIRECTS) {
+          throw configError('too_many_redirects', `${this.o.vendor} redirected more than ${MAX_REDIRECTS} times at ${where(url)}.`, 'Check the base URL.');
+        }
+        url = new URL(location, url);
+        if (url.origin !== origin) sendAuth = false; // signed URLs must not receive our credentials
+      }
+      const now = this.now();
+      const resetAt = rateResetAt(res.headers, now);
+      if (resetAt && resetAt > now) this.o.limiter?.pauseUntil(Math.min(resetAt, now + this.o.maxRetryAfterMs));
+
+      if ((res.status >= 200 && res.status < 400) || req.accept?.includes(res.status)) {
+        return { ok: await consume(new Response_(res, url.toString())) };
+      }
+      const body = (await res.text()).slice(0, MAX_ERROR_BODY);
+      if (res.status === 401 && !state.refreshed && this.o.authorize && !req.noAuth) {
+        state.refreshed = true; // a token may have expired mid-pagination: refresh once, then it is a config error
+        return { again: true };
+      }
+      const err = this.classify({ status: res.status, message: vendorMessage(body), body, url }, res.headers, now);
+      const waitMs = err.retryAfter !== undefined ? err.retryAfter * 1000 : undefined;
+      if (err.type === 'config' || (waitMs !== undefined && waitMs > this.o.maxRetryAfterMs)) throw err;
+      if (res.status === 429) this.o.limiter?.pauseUntil(now + (waitMs ?? 1000));
+      return { retry: err, waitMs };
+    } catch (err) {
+      if (err instanceof TributaryError || signal?.aborted || !isNetworkError(err)) throw err;
+      const timedOut = err instanceof Error && err.name === 'TimeoutError';
+      return {
+        retry: transientError(
+          timedOut ? 'timeout' : 'network',
+          timedOut
+            ? `${this.o.vendor} did not answer within ${Math.round((req.timeoutMs ?? this.o.timeoutMs) / 1000)}s at ${where(url)}.`
+            : `Network error talking to ${this.o.vendor} at ${where(url)}: ${(err as Error).message}.`,
+          'Check connectivity to the vendor (DNS, proxy, firewall); Tributary retries automatically.',
+        ),
+      };
+    }
+  }
+
+  private classify(ctx: VendorErrorContext, headers: Headers, now: number): TributaryError {
+    const { status } = ctx;
+    const said = ctx.message ? `: ${ctx.message}` : '';
+    const base: ErrorInfo =
+      status === 401
+        ? { type: 'config', code: 'unauthorized', message: `${this.o.vendor} rejected the credentials (401)${said}.`, action: 'Check the account\'s credentials (wrong, expired or revoked) and update the account.' }
+        : status === 403
+          ? { type: 'config', code: 'forbidden', message: `${this.o.vendor} denied access (403)${said}.`, action: 'Grant the account the permissions listed in the source\'s setup guide.' }
+          : status === 404
+            ? { type: 'config', code: 'not_found', message: `${this.o.vendor} has no such resource at ${where(ctx.url)} (404)${said}.`, action: 'Check the base URL and the IDs in the collector\'s settings.' }
+            : status === 429
+              ? { type: 'transient', code: 'rate_limited', message: `${this.o.vendor} rate limit reached (429)${said}.`, action: 'Tributary waits and retries; if it persists, lower the collector\'s frequency or share fewer collectors on this account.' }
+              : status >= 500 || status === 408
+                ? { type: 'transient', code: 'vendor_unavailable', message: `${this.o.vendor} answered ${status}${said}.`, action: 'A vendor-side problem; Tributary retries automatically.' }
+                : { type: 'config', code: 'bad_request', message: `${this.o.vendor} refused the request (${status})${said}.`, action: 'Check the collector\'s settings; if they are right, report this with the logs.' };
+    const retryAfter = retryAfterMs(headers.get('retry-after'), now);
+    const info: ErrorInfo = { ...base, status, ...this.o.explain?.(ctx) };
+    if (retryAfter !== undefined) info.retryAfter = retryAfter / 1000;
+    return new TributaryError(info);
+  }
+}
+
+/** Guards a page loop: a next-page request seen before means the vendor is looping. */
+export class LoopGuard {
+  private readonly seen = new Set<string>();
+  check(key: string, vendor: string): void {
+    if (this.seen.has(key)) {
+      throw transientError(
+        'pagination_loop',
+        `${vendor} returned the same next-page cursor twice; stopped to avoid an endless loop.`,
+        'A vendor-side pagination fault; the run resumes from the last checkpoint next time. Report it if it repeats.',
+      );
+    }
+    this.seen.add(key);
+  }
+}
+

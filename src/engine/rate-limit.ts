@@ -1,0 +1,67 @@
+import { sleep } from './sleep.ts';
+
+/**
+ * A token bucket shared by every collector that uses one account (DESIGN §4): the vendor's limits
+ * belong to the credential, not to a collector. `pauseUntil` lets a 429/Retry-After or an exhausted
+ * vendor rate header stop every user of the account, not just the request that saw it.
+ */
+export class TokenBucket {
+  readonly perSecond: number;
+  readonly burst: number;
+  private tokens: number;
+  private last: number;
+  private pausedUntil = 0;
+  private readonly now: () => number;
+
+  constructor(perSecond: number, burst = Math.max(1, Math.ceil(perSecond)), now: () => number = Date.now) {
+    this.perSecond = perSecond;
+    this.burst = burst;
+    this.tokens = burst;
+    this.now = now;
+    this.last = now();
+  }
+
+  pauseUntil(epochMs: number): void {
+    if (epochMs > this.pausedUntil) this.pausedUntil = epochMs;
+  }
+
+  /** Waits for a token (and any account-wide pause), then takes it. */
+  async take(signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      const now = this.now();
+      if (now < this.pausedUntil) {
+        await sleep(this.pausedUntil - now, signal);
+        continue;
+      }
+      this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.perSecond);
+      this.last = now;
+      if (this.tokens >= 1) {
+        this.tokens -= 1;
+        return;
+      }
+      await sleep(Math.ceil(((1 - this.tokens) / this.perSecond) * 1000), signal);
+    }
+  }
+}
+
+/** One bucket per account key, created on first use. */
+export class RateLimits {
+  private readonly buckets = new Map<string, TokenBucket>();
+  private readonly override?: { perSecond: number; burst: number } | null;
+
+  /** `override` replaces every account kind's limit (null: no client-side limit, for tests and benchmarks). */
+  constructor(override?: { perSecond: number; burst: number } | null) {
+    this.override = override;
+  }
+
+  for(key: string, kindLimit: { perSecond: number; burst: number } | undefined): TokenBucket | undefined {
+    const limit = this.override === undefined ? kindLimit : this.override;
+    if (!limit) return undefined;
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      bucket = new TokenBucket(limit.perSecond, limit.burst);
+      this.buckets.set(key, bucket);
+    }
+    return bucket;
+  }
+}

@@ -1,0 +1,256 @@
+import type { Destination } from '../core/destination.ts';
+import { encodeLine, type Envelope, makeEnvelope } from '../core/envelope.ts';
+import { type ErrorInfo, TributaryError, toTributaryError, transientError } from '../core/errors.ts';
+import type { AccountKind, Logger, ReadContext, SourceDef, WindowOptions } from '../core/source.ts';
+import type { Store } from '../store/store.ts';
+import { Http, type HttpClientOptions } from './http.ts';
+import type { RateLimits } from './rate-limit.ts';
+import { backoff, sleep } from './sleep.ts';
+
+/** Everything a run needs, resolved and validated (config file, API or store). */
+export interface ResolvedCollector {
+  id: string;
+  name: string;
+  source: SourceDef;
+  accountKind: AccountKind;
+  /** The account's fields with secrets decrypted; lives only in memory. */
+  account: unknown;
+  /** Rate limits and token caches are per account. */
+  accountKey: string;
+  settings: unknown;
+  streams: string[];
+  destinations: Destination[];
+  sitename?: string;
+  timezone?: string;
+  window: WindowOptions;
+}
+
+export interface RunOptions {
+  store: Store;
+  log: Logger;
+  rateLimits: RateLimits;
+  /** Hard stop: abandons the batch in flight without committing it. */
+  signal?: AbortSignal;
+  /** Soft stop: the batch in flight is delivered and committed, then the run ends. */
+  stop?: AbortSignal;
+  now?: () => number;
+  http?: Partial<HttpClientOptions>;
+  /** How long to keep retrying a destination that is down before the run fails (default: forever). */
+  destinationMaxWaitMs?: number;
+  destinationBackoff?: { baseMs: number; maxMs: number };
+  runner?: string;
+}
+
+export interface StreamResult {
+  stream: string;
+  events: number;
+  pages: number;
+  error?: ErrorInfo;
+}
+
+export interface RunResult {
+  runId: string;
+  collector: string;
+  status: 'succeeded' | 'failed' | 'cancelled';
+  events: number;
+  pages: number;
+  bytes: number;
+  deadLetters: number;
+  durationMs: number;
+  streams: StreamResult[];
+  error?: ErrorInfo;
+}
+
+/** Ids already delivered in this run: vendors that repeat events across pages or files are de-duplicated. */
+class RecentIds {
+  private readonly ids = new Set<string>();
+  private readonly max: number;
+  constructor(max = 200_000) {
+    this.max = max;
+  }
+  /** True the first time an id is seen. */
+  add(id: string): boolean {
+    if (this.ids.has(id)) return false;
+    this.ids.add(id);
+    if (this.ids.size > this.max) this.ids.delete(this.ids.values().next().value as string);
+    return true;
+  }
+}
+
+const hourOf = (iso: string) => `${iso.slice(0, 13)}:00:00.000Z`;
+
+/**
+ * One run of a collector (DESIGN §3): for each enabled stream, read batches from the checkpoint, wrap
+ * them in envelopes, deliver to every destination, and only after every destination acknowledged,
+ * commit the batch's checkpoint. A crash at any point re-delivers at most the batch in flight.
+ */
+export async function runCollector(c: ResolvedCollector, o: RunOptions): Promise<RunResult> {
+  const now = o.now ?? Date.now;
+  const started = now();
+  const runId = crypto.randomUUID();
+  const signal = o.signal ?? new AbortController().signal;
+  const result: RunResult = {
+    runId,
+    collector: c.name,
+    status: 'succeeded',
+    events: 0,
+    pages: 0,
+    bytes: 0,
+    deadLetters: 0,
+    durationMs: 0,
+    streams: [],
+  };
+  await o.store.startRun({
+    id: runId,
+    collectorId: c.id,
+    startedAt: new Date(started).toISOString(),
+    status: 'running',
+    events: 0,
+    pages: 0,
+    bytes: 0,
+    deadLetters: 0,
+    runner: o.runner,
+  });
+
+  for (const stream of c.streams) {
+    if (signal.aborted || o.stop?.aborted) break;
+    const sr: StreamResult = { stream, events: 0, pages: 0 };
+    result.streams.push(sr);
+    try {
+      await runStream(c, stream, o, runId, signal, now, sr, result);
+    } catch (err) {
+      if (signal.aborted) break;
+      const e = toTributaryError(err);
+      sr.error = e.toJSON();
+      result.error ??= sr.error;
+      result.status = 'failed';
+      o.log.error('stream failed', { collector: c.name, stream, type: e.type, code: e.code, message: e.message });
+      await o.store.recordError(c.id, stream, e.toJSON());
+      if (e.type === 'config' && !['not_found', 'bad_request'].includes(e.code)) break; // credentials: other streams fail too
+    }
+  }
+  if (signal.aborted && result.status === 'succeeded') result.status = 'cancelled';
+  result.durationMs = now() - started;
+  await o.store.finishRun(runId, result.status, result.error);
+  return result;
+}
+
+async function runStream(
+  c: ResolvedCollector,
+  stream: string,
+  o: RunOptions,
+  runId: string,
+  signal: AbortSignal,
+  now: () => number,
+  sr: StreamResult,
+  result: RunResult,
+): Promise<void> {
+  const def = c.source.streams[stream];
+  if (!def) throw new Error(`source ${c.source.id} has no stream ${stream}`);
+  const log = o.log;
+  const http = new Http({
+    vendor: c.source.title,
+    authorize: (headers, refresh) => c.accountKind.authorize(c.account, headers, { refresh, http }),
+    limiter: o.rateLimits.for(c.accountKey, c.accountKind.rateLimit),
+    signal,
+    log,
+    explain: c.source.explain,
+    now,
+    userAgent: 'tributary/0.1',
+    ...o.http,
+  });
+  const saved = await o.store.getCheckpoint(c.id, stream);
+  const ctx: ReadContext = {
+    collector: c.name,
+    stream,
+    settings: c.settings,
+    account: c.account,
+    checkpoint: saved?.value,
+    http,
+    window: { ...c.window, retention: c.window.retention ?? c.source.retention },
+    signal,
+    log,
+    now,
+    warn: (w: TributaryError) => {
+      log.warn(w.message, { collector: c.name, stream, code: w.code });
+      void o.store.recordError(c.id, stream, w.toJSON());
+    },
+  };
+  const recent = new RecentIds();
+  const envCtx = { source: c.source.id, stream, collector: c.name, sitename: c.sitename, timezone: c.timezone };
+
+  for await (const batch of def.read(ctx)) {
+    const ingestedAt = new Date(now()).toISOString();
+    const envelopes: Envelope[] = [];
+    for (const e of batch.events) {
+      const env = makeEnvelope(envCtx, e.raw, e.id, e.time, ingestedAt);
+      if (recent.add(env.id)) envelopes.push(env);
+    }
+    if (envelopes.length) await deliver(c, envelopes, o, signal);
+    let bytes = 0;
+    for (const env of envelopes) bytes += encodeLine(env).length + 1;
+    const deadLetters = (batch.deadLetters ?? []).map((d) => ({ reason: d.reason, raw: safeJson(d.raw) }));
+    // Acknowledged: the checkpoint may move. A hard stop that arrived during delivery still commits,
+    // because the destinations have the events; not committing would only cause duplicates.
+    await o.store.commitBatch({
+      collectorId: c.id,
+      stream,
+      checkpoint: batch.checkpoint,
+      runId,
+      events: envelopes.length,
+      pages: batch.pages ?? 0,
+      bytes,
+      lastEventTime: envelopes.length ? ingestedAt : undefined,
+      hourly: envelopes.length ? { [hourOf(ingestedAt)]: envelopes.length } : {},
+      deadLetters,
+    });
+    sr.events += envelopes.length;
+    sr.pages += batch.pages ?? 0;
+    result.events += envelopes.length;
+    result.pages += batch.pages ?? 0;
+    result.bytes += bytes;
+    result.deadLetters += deadLetters.length;
+    if (o.stop?.aborted) break; // graceful: the batch in flight is done, stop here
+    signal.throwIfAborted();
+  }
+}
+
+function safeJson(raw: unknown): string {
+  try {
+    return typeof raw === 'string' ? raw : JSON.stringify(raw);
+  } catch {
+    return String(raw);
+  }
+}
+
+/**
+ * Delivers one batch to every destination; each is retried until it acknowledges. A destination that
+ * already acknowledged is not sent the batch again. Nothing is committed until all have.
+ */
+async function deliver(c: ResolvedCollector, events: Envelope[], o: RunOptions, signal: AbortSignal): Promise<void> {
+  const { baseMs, maxMs } = o.destinationBackoff ?? { baseMs: 1000, maxMs: 60_000 };
+  await Promise.all(
+    c.destinations.map(async (d: Destination) => {
+      const started = Date.now();
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await d.send(events, signal);
+          return;
+        } catch (err) {
+          signal.throwIfAborted();
+          const e =
+            err instanceof TributaryError
+              ? err
+              : transientError('destination_error', `Destination ${d.name} failed: ${(err as Error)?.message ?? err}`, `Check destination ${d.name}.`);
+          if (e.type === 'config') throw e;
+          if (attempt === 0) {
+            o.log.warn('destination unavailable, retrying', { collector: c.name, destination: d.name, code: e.code });
+            await o.store.recordError(c.id, undefined, e.toJSON());
+          }
+          if (o.destinationMaxWaitMs !== undefined && Date.now() - started > o.destinationMaxWaitMs) throw e;
+          await sleep(backoff(attempt, baseMs, maxMs) + baseMs / 2, signal);
+        }
+      }
+    }),
+  );
+}

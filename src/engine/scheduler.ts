@@ -1,0 +1,90 @@
+import { parseDuration } from '../core/duration.ts';
+import { toTributaryError } from '../core/errors.ts';
+import type { RunResult } from './runner.ts';
+import type { Runtime } from './runtime.ts';
+
+interface Slot {
+  timer?: NodeJS.Timeout;
+  running?: Promise<RunResult | undefined>;
+  stop?: AbortController;
+  abort?: AbortController;
+}
+
+/**
+ * The embedded scheduler behind `tributary serve`: runs each enabled collector every `interval`
+ * (measured from the start of its previous run), never two runs of one collector at once. Stopping
+ * is graceful: runs finish the batch in flight and commit it; after the grace period they are aborted
+ * and the batch in flight is abandoned uncommitted (it will be read again).
+ */
+export class Scheduler {
+  private readonly slots = new Map<string, Slot>();
+  private stopped = false;
+  private readonly runtime: Runtime;
+  onRun?: (r: RunResult) => void;
+
+  constructor(runtime: Runtime) {
+    this.runtime = runtime;
+  }
+
+  async start(): Promise<void> {
+    for (const c of await this.runtime.store.listCollectors()) if (c.enabled) this.schedule(c.name, 0);
+  }
+
+  private schedule(name: string, delayMs: number): void {
+    if (this.stopped) return;
+    const slot = this.slots.get(name) ?? {};
+    this.slots.set(name, slot);
+    clearTimeout(slot.timer);
+    slot.timer = setTimeout(() => void this.fire(name), delayMs);
+  }
+
+  private async fire(name: string): Promise<void> {
+    const record = await this.runtime.store.getCollector(name);
+    if (!record || !record.enabled || this.stopped) return;
+    const started = Date.now();
+    await this.runNow(name);
+    const interval = parseDuration(String((record.config as { interval?: string }).interval ?? '5m'));
+    this.schedule(name, Math.max(0, started + interval - Date.now()));
+  }
+
+  /** Starts a run now unless one is in progress; resolves with its result. */
+  runNow(name: string): Promise<RunResult | undefined> {
+    const slot = this.slots.get(name) ?? {};
+    this.slots.set(name, slot);
+    if (slot.running) return slot.running;
+    slot.stop = new AbortController();
+    slot.abort = new AbortController();
+    slot.running = this.runtime
+      .run(name, { stop: slot.stop.signal, signal: slot.abort.signal })
+      .then((r) => {
+        this.runtime.log.info('run finished', { collector: name, status: r.status, events: r.events, pages: r.pages, ms: r.durationMs });
+        this.onRun?.(r);
+        return r;
+      })
+      .catch((err) => {
+        const e = toTributaryError(err);
+        this.runtime.log.error('run could not start', { collector: name, code: e.code, message: e.message });
+        return undefined;
+      })
+      .finally(() => {
+        slot.running = undefined;
+      });
+    return slot.running;
+  }
+
+  /** Graceful stop: finish batches in flight within `graceMs`, then abandon them. */
+  async stop(graceMs = 30_000): Promise<void> {
+    this.stopped = true;
+    const running: Promise<unknown>[] = [];
+    for (const slot of this.slots.values()) {
+      clearTimeout(slot.timer);
+      slot.stop?.abort();
+      if (slot.running) running.push(slot.running);
+    }
+    const grace = setTimeout(() => {
+      for (const slot of this.slots.values()) slot.abort?.abort();
+    }, graceMs);
+    await Promise.allSettled(running);
+    clearTimeout(grace);
+  }
+}
