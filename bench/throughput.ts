@@ -1,0 +1,89 @@
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { accountKinds } from '../src/accounts/index.ts';
+import { validateSettings } from '../src/config/config-file.ts';
+import { createDestination } from '../src/destinations/index.ts';
+import { silentLogger } from '../src/engine/log.ts';
+import { RateLimits } from '../src/engine/rate-limit.ts';
+import { runCollector } from '../src/engine/runner.ts';
+import { sources } from '../src/sources/index.ts';
+import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts';
+import { spawnSimulator } from './sim-process.ts';
+
+/**
+ * Throughput: Okta simulator (another process) → engine → file destination, ≈1 KB events, against
+ * the bare limit measured in the same run: the same page bodies through JSON.parse, JSON.stringify
+ * and a file write in one loop, with no engine, HTTP or store.
+ */
+export async function throughput(events = Number(process.env.BENCH_EVENTS ?? 200_000)) {
+  const PAGE = 1000;
+  const sim = await spawnSimulator('okta', ['--events', String(events), '--event-bytes', '1024', '--spacing-ms', '10', '--rate-limit', '100000000']);
+  const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-'));
+  try {
+    // The bare limit: fetch every page once (outside the timing), then parse/stringify/write them.
+    const pages: string[] = [];
+    let next: string | undefined = `${sim.info.url}/api/v1/logs?limit=${PAGE}&sortOrder=ASCENDING&since=${new Date(Date.now() - 86_400_000).toISOString()}&until=${new Date(Date.now() - 60_000).toISOString()}`;
+    while (next) {
+      const res: Response = await fetch(next, { headers: { authorization: `SSWS ${sim.info.token}` } });
+      pages.push(await res.text());
+      next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get('link') ?? '')?.[1];
+    }
+    const fd = openSync(join(dir, 'bare.ndjson'), 'w');
+    let bareBytes = 0;
+    let bareEvents = 0;
+    const t0 = performance.now();
+    for (const page of pages) {
+      const records = JSON.parse(page) as unknown[];
+      const lines = records.map((r) => JSON.stringify({ id: (r as { uuid: string }).uuid, raw: r }));
+      const buf = `${lines.join('\n')}\n`;
+      writeSync(fd, buf);
+      bareBytes += Buffer.byteLength(buf);
+      bareEvents += records.length;
+    }
+    const bareMs = performance.now() - t0;
+    closeSync(fd);
+
+    // The engine: the real runner, store and file destination.
+    const store = await SqliteStore.open(join(dir, 'data'));
+    await store.migrate();
+    const now = new Date().toISOString();
+    await store.putCollector({ id: 'bench', name: 'bench', source: 'okta', account: 'a', config: {}, enabled: true, createdAt: now, updatedAt: now });
+    const dest = createDestination('file', { kind: 'file', path: join(dir, 'out.ndjson'), maxBytes: 1 << 40, maxFiles: 1 } as never, { baseDir: dir });
+    const checked = validateSettings('okta', { limit: PAGE });
+    if (!checked.ok) throw new Error(checked.issues.join('; '));
+    const t1 = performance.now();
+    const result = await runCollector(
+      {
+        id: 'bench',
+        name: 'bench',
+        source: sources.okta,
+        accountKind: accountKinds.okta,
+        account: { url: sim.info.url, token: sim.info.token },
+        accountKey: 'a',
+        settings: checked.settings,
+        streams: ['system-log'],
+        destinations: [dest],
+        window: { lookbackMs: 86_400_000 },
+      },
+      { store, log: silentLogger, rateLimits: new RateLimits(null) },
+    );
+    const engineMs = performance.now() - t1;
+    await dest.close();
+    await store.close();
+    if (result.status !== 'succeeded' || result.events !== events) throw new Error(`run ${result.status}: ${result.events} events ${JSON.stringify(result.error)}`);
+
+    const mb = (b: number, ms: number) => (b / 1048576 / (ms / 1000)).toFixed(1);
+    const eps = (n: number, ms: number) => Math.round(n / (ms / 1000));
+    return {
+      events,
+      avgEventBytes: Math.round(result.bytes / events),
+      engine: { eventsPerSec: eps(events, engineMs), mbPerSec: mb(result.bytes, engineMs), ms: Math.round(engineMs) },
+      bareLimit: { eventsPerSec: eps(bareEvents, bareMs), mbPerSec: mb(bareBytes, bareMs), ms: Math.round(bareMs) },
+      ratio: `${Math.round((eps(events, engineMs) / eps(bareEvents, bareMs)) * 100)}%`,
+    };
+  } finally {
+    await sim.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,36 @@
+import type { Fault, ManualClock } from '../../src/sim/kit.ts';
+
+/**
+ * What every source provides to the conformance suite: a simulator of its vendor, set up so the
+ * suite can check delivery, resumption and fault handling without knowing the vendor.
+ */
+export interface ConformanceHarness {
+  sourceId: string;
+  /** Starts a simulator whose visible data spans the last hour and fills about `pages` pages. */
+  start(o: { clock: ManualClock; pages: number; pageSize: number; eventBytes?: number }): Promise<HarnessSim>;
+  /** Checks the source cannot meet, with the reason (DESIGN §8). */
+  exemptions?: Partial<Record<ConformanceCheck, string>>;
+}
+
+export type ConformanceCheck = 'late-events' | 'loop-guard' | 'huge-pages' | 'token-refresh';
+
+export interface HarnessSim {
+  account: Record<string, unknown>;
+  settings: Record<string, unknown>;
+  streams?: string[];
+  /** Every event id the vendor holds and a complete drain must deliver, once each. */
+  expectedIds(): string[];
+  /** Adds events near now; with `visibleDelayMs` they are indexed late (visible only after that delay). */
+  addEvents(n: number, o?: { visibleDelayMs?: number; agoMs?: number }): void;
+  inject(fault: Fault): void;
+  /** Requests that return pages of records (where page faults are injected). */
+  pagePath: RegExp;
+  /** Makes the vendor repeat the same next-page cursor from now on (true) or behave again (false). */
+  loop(on: boolean): void;
+  writeCalls(): unknown[];
+  /** Requests that carried our credentials where they must not (signed URLs). */
+  credentialLeaks(): unknown[];
+  /** Count of requests served, to assert retries happened. */
+  requestCount(): number;
+  stop(): Promise<void>;
+}
