@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, parseConfig } from './config-file.ts';
+
+const VALID = `
+sites: [hq]
+accounts:
+  okta-main: { kind: okta, url: "https://acme.okta.com", token: "\${env:OKTA_TOKEN}" }
+  openai-compliance: { kind: openai, apiKey: "\${env:OPENAI_COMPLIANCE_KEY}", organizationId: "org-AbC123" }
+destinations:
+  local: { kind: file, path: ./out/events.ndjson }
+collectors:
+  okta-prod:
+    source: okta
+    account: okta-main
+    destinations: [local]
+    interval: 1m
+    lookback: 7d
+    site: hq
+    timezone: Europe/Berlin
+  chatgpt:
+    source: chatgpt-enterprise
+    account: openai-compliance
+    destinations: [local]
+    settings: { workspaceId: "3f0c2a8e-1b7d-4c39-9a51-6e2f0d4b8c17", eventTypes: [AUDIT_LOG, AUTH_LOG] }
+`;
+const env = { OKTA_TOKEN: 'okta-secret', OPENAI_COMPLIANCE_KEY: 'sk-secret' };
+
+function issues(text: string, e: NodeJS.ProcessEnv = env): string[] {
+  try {
+    parseConfig(text, { baseDir: '/tmp', env: e });
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.issues;
+  }
+  assert.fail('expected the config to be refused');
+}
+
+describe('config file', () => {
+  it('parses the documented example, resolving secrets and applying defaults', () => {
+    const c = parseConfig(VALID, { baseDir: '/tmp', env });
+    assert.equal(c.accounts['okta-main'].fields.token, 'okta-secret');
+    assert.equal(c.accounts['okta-main'].fields.url, 'https://acme.okta.com');
+    assert.equal(c.collectors['okta-prod'].timezone, 'Europe/Berlin');
+    assert.equal(c.collectors.chatgpt.interval, '5m');
+    assert.deepEqual(c.collectors.chatgpt.settings.eventTypes, ['AUDIT_LOG', 'AUTH_LOG']);
+    assert.equal(c.collectors.chatgpt.settings.includeMessageContent, false);
+  });
+
+  it('reads ${file:PATH} relative to the config file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-cfg-'));
+    writeFileSync(join(dir, 'token.txt'), 'from-file\n');
+    const c = parseConfig(VALID.replace('${env:OKTA_TOKEN}', '${file:token.txt}'), { baseDir: dir, env });
+    assert.equal(c.accounts['okta-main'].fields.token, 'from-file');
+  });
+
+  it('names a missing environment variable, without any secret value', () => {
+    const found = issues(VALID, { OPENAI_COMPLIANCE_KEY: 'sk-secret' });
+    assert.deepEqual(found, ['accounts.okta-main.token: environment variable OKTA_TOKEN is not set']);
+  });
+
+  it('reports every problem with its path', () => {
+    const bad = VALID.replace('workspaceId: "3f0c2a8e-1b7d-4c39-9a51-6e2f0d4b8c17", ', '')
+      .replace('timezone: Europe/Berlin', 'timezone: Mars/Olympus')
+      .replace('site: hq', 'site: branch')
+      .replace('interval: 1m', 'interval: often')
+      .replace('destinations: [local]\n    settings', 'destinations: [nowhere]\n    settings');
+    const found = issues(bad);
+    for (const expected of [
+      'collectors.chatgpt.settings.workspaceId: required',
+      'collectors.okta-prod.timezone: expected an IANA time zone such as Europe/Berlin or UTC',
+      'collectors.okta-prod.interval: expected an interval such as 30s, 5m, 1h or 7d',
+      'collectors.chatgpt.destinations.0: no destination named "nowhere"',
+    ]) {
+      assert.ok(found.includes(expected), `${expected}\n  in ${found.join('\n  ')}`);
+    }
+  });
+
+  it('refuses plain http except for loopback hosts, and unknown fields', () => {
+    const found = issues(VALID.replace('https://acme.okta.com', 'http://acme.okta.com').replace('interval: 1m', 'intervall: 1m'));
+    assert.ok(found.some((i) => i.startsWith('accounts.okta-main.url: plain http:// is accepted only for loopback hosts')), found.join('\n'));
+    assert.ok(found.some((i) => i.startsWith('collectors.okta-prod') && i.includes('intervall')), found.join('\n'));
+    const ok = parseConfig(VALID.replace('https://acme.okta.com', 'http://127.0.0.1:9999'), { baseDir: '/tmp', env });
+    assert.equal(ok.accounts['okta-main'].fields.url, 'http://127.0.0.1:9999');
+  });
+
+  it('checks account kinds against the source and settings.baseUrl like any URL', () => {
+    const found = issues(VALID.replace('account: okta-main', 'account: openai-compliance').replace('eventTypes: [AUDIT_LOG, AUTH_LOG]', 'eventTypes: [AUDIT_LOG], baseUrl: "http://evil.example"'));
+    assert.ok(found.includes('collectors.okta-prod.account: "openai-compliance" is a openai account; okta needs a okta account'), found.join('\n'));
+    assert.ok(found.some((i) => i.startsWith('collectors.chatgpt.settings.baseUrl: plain http://')), found.join('\n'));
+  });
+
+  it('requires an explicit opt-in for conversation content', () => {
+    const found = issues(VALID.replace('eventTypes: [AUDIT_LOG, AUTH_LOG]', 'eventTypes: [CONVERSATION_MESSAGE]'));
+    assert.ok(found.some((i) => i.startsWith('collectors.chatgpt.settings.includeMessageContent: CONVERSATION_MESSAGE carries')), found.join('\n'));
+  });
+
+  it('refuses YAML that does not parse, and unknown sources', () => {
+    assert.match(issues('collectors: [unclosed')[0], /not valid YAML/);
+    assert.ok(issues(VALID.replace('source: okta', 'source: oktaa')).includes('collectors.okta-prod.source: unknown source "oktaa" (see `tributary sources`)'));
+  });
+});

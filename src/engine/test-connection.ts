@@ -1,0 +1,33 @@
+import { type ErrorInfo, toTributaryError } from '../core/errors.ts';
+import type { AccountKind, SourceDef } from '../core/source.ts';
+import { Http } from './http.ts';
+
+/**
+ * Test Connection: runs the source's own probe with the account's credentials, with few retries and a
+ * short timeout, and returns the classified error (type, code, recommended action) instead of throwing.
+ */
+export async function testConnection(
+  source: SourceDef,
+  accountKind: AccountKind,
+  account: unknown,
+  settings: unknown,
+  streams: string[] = [],
+  signal: AbortSignal = AbortSignal.timeout(30_000),
+): Promise<{ ok: true } | { ok: false; error: ErrorInfo }> {
+  const http = new Http({
+    vendor: source.title,
+    authorize: (headers, refresh) => accountKind.authorize(account, headers, { refresh, http }),
+    explain: source.explain,
+    maxAttempts: 2,
+    timeoutMs: 15_000,
+    backoffBaseMs: 200,
+    maxRetryAfterMs: 5_000,
+    signal,
+  });
+  try {
+    await source.test({ settings, account, http, signal, streams });
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, error: toTributaryError(err).toJSON() };
+  }
+}
