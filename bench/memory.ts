@@ -9,10 +9,20 @@ import { spawnSimulator } from './sim-process.ts';
  * in its own process; its peak RSS is the kernel's high-water mark (VmHWM) of that process.
  */
 export async function memory(fileMb = Number(process.env.BENCH_FILE_MB ?? 1024)) {
-  const sim = await spawnSimulator('chatgpt-enterprise', ['--files-per-type', '0', '--rate-limit', '100000000']);
+  const sim = await spawnSimulator('chatgpt-enterprise', [
+    '--files-per-type',
+    '0',
+    '--rate-limit',
+    '100000000',
+  ]);
   const dir = mkdtempSync(join(tmpdir(), 'tributary-mem-'));
   try {
-    const file = await sim.send({ cmd: 'addFile', eventType: 'AUDIT_LOG', endTime: Date.now() - 60_000, huge: { bytes: fileMb * 1048576 } });
+    const file = await sim.send({
+      cmd: 'addFile',
+      eventType: 'AUDIT_LOG',
+      endTime: Date.now() - 60_000,
+      huge: { bytes: fileMb * 1048576 },
+    });
     const config = join(dir, 'tributary.yaml');
     writeFileSync(
       config,
@@ -31,9 +41,21 @@ export async function memory(fileMb = Number(process.env.BENCH_FILE_MB ?? 1024))
       ].join('\n'),
     );
     const started = performance.now();
-    const child = spawn(process.execPath, [join(import.meta.dirname, '../src/cli/main.ts'), 'run', '--config', config, '--once', '--data-dir', join(dir, 'data')], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        join(import.meta.dirname, '../src/cli/main.ts'),
+        'run',
+        '--config',
+        config,
+        '--once',
+        '--data-dir',
+        join(dir, 'data'),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     let peakKb = 0;

@@ -18,12 +18,22 @@ import { spawnSimulator } from './sim-process.ts';
  */
 export async function throughput(events = Number(process.env.BENCH_EVENTS ?? 200_000)) {
   const PAGE = 1000;
-  const sim = await spawnSimulator('okta', ['--events', String(events), '--event-bytes', '1024', '--spacing-ms', '10', '--rate-limit', '100000000']);
+  const sim = await spawnSimulator('okta', [
+    '--events',
+    String(events),
+    '--event-bytes',
+    '1024',
+    '--spacing-ms',
+    '10',
+    '--rate-limit',
+    '100000000',
+  ]);
   const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-'));
   try {
     // The bare limit: fetch every page once (outside the timing), then parse/stringify/write them.
     const pages: string[] = [];
-    let next: string | undefined = `${sim.info.url}/api/v1/logs?limit=${PAGE}&sortOrder=ASCENDING&since=${new Date(Date.now() - 86_400_000).toISOString()}&until=${new Date(Date.now() - 60_000).toISOString()}`;
+    let next: string | undefined =
+      `${sim.info.url}/api/v1/logs?limit=${PAGE}&sortOrder=ASCENDING&since=${new Date(Date.now() - 86_400_000).toISOString()}&until=${new Date(Date.now() - 60_000).toISOString()}`;
     while (next) {
       const res: Response = await fetch(next, { headers: { authorization: `SSWS ${sim.info.token}` } });
       pages.push(await res.text());
@@ -48,8 +58,21 @@ export async function throughput(events = Number(process.env.BENCH_EVENTS ?? 200
     const store = await SqliteStore.open(join(dir, 'data'));
     await store.migrate();
     const now = new Date().toISOString();
-    await store.putCollector({ id: 'bench', name: 'bench', source: 'okta', account: 'a', config: {}, enabled: true, createdAt: now, updatedAt: now });
-    const dest = createDestination('file', { kind: 'file', path: join(dir, 'out.ndjson'), maxBytes: 1 << 40, maxFiles: 1 } as never, { baseDir: dir });
+    await store.putCollector({
+      id: 'bench',
+      name: 'bench',
+      source: 'okta',
+      account: 'a',
+      config: {},
+      enabled: true,
+      createdAt: now,
+      updatedAt: now,
+    });
+    const dest = createDestination(
+      'file',
+      { kind: 'file', path: join(dir, 'out.ndjson'), maxBytes: 1 << 40, maxFiles: 1 } as never,
+      { baseDir: dir },
+    );
     const checked = validateSettings('okta', { limit: PAGE });
     if (!checked.ok) throw new Error(checked.issues.join('; '));
     const t1 = performance.now();
@@ -71,15 +94,24 @@ export async function throughput(events = Number(process.env.BENCH_EVENTS ?? 200
     const engineMs = performance.now() - t1;
     await dest.close();
     await store.close();
-    if (result.status !== 'succeeded' || result.events !== events) throw new Error(`run ${result.status}: ${result.events} events ${JSON.stringify(result.error)}`);
+    if (result.status !== 'succeeded' || result.events !== events)
+      throw new Error(`run ${result.status}: ${result.events} events ${JSON.stringify(result.error)}`);
 
     const mb = (b: number, ms: number) => (b / 1048576 / (ms / 1000)).toFixed(1);
     const eps = (n: number, ms: number) => Math.round(n / (ms / 1000));
     return {
       events,
       avgEventBytes: Math.round(result.bytes / events),
-      engine: { eventsPerSec: eps(events, engineMs), mbPerSec: mb(result.bytes, engineMs), ms: Math.round(engineMs) },
-      bareLimit: { eventsPerSec: eps(bareEvents, bareMs), mbPerSec: mb(bareBytes, bareMs), ms: Math.round(bareMs) },
+      engine: {
+        eventsPerSec: eps(events, engineMs),
+        mbPerSec: mb(result.bytes, engineMs),
+        ms: Math.round(engineMs),
+      },
+      bareLimit: {
+        eventsPerSec: eps(bareEvents, bareMs),
+        mbPerSec: mb(bareBytes, bareMs),
+        ms: Math.round(bareMs),
+      },
       ratio: `${Math.round((eps(events, engineMs) / eps(bareEvents, bareMs)) * 100)}%`,
     };
   } finally {

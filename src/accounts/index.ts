@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineAccountKind, type AccountKind } from '../core/source.ts';
+import { type AccountKind, defineAccountKind } from '../core/source.ts';
 import { serviceUrl } from '../core/validation.ts';
 
 /**
@@ -20,9 +20,9 @@ export const okta = defineAccountKind({
   async authorize(a, headers) {
     headers.set('authorization', `SSWS ${a.token}`);
   },
-  // Okta's System Log endpoint allows 60–120 requests a minute per org depending on the plan; the
-  // X-Rate-Limit-* headers it sends refine this at run time.
-  rateLimit: { perSecond: 1, burst: 10 },
+  // Okta's System Log endpoint allows 60–120 requests a minute per org depending on the plan (more with
+  // DynamicScale: set the account's requestsPerMinute); the X-Rate-Limit-* headers refine it at run time.
+  rateLimit: { perSecond: 2, burst: 20 },
 });
 
 export const openai = defineAccountKind({
@@ -35,7 +35,9 @@ export const openai = defineAccountKind({
         .string()
         .regex(/^org-[A-Za-z0-9]+$/, 'expected an OpenAI organization ID such as org-AbC123')
         .optional()
-        .describe('OpenAI Platform organization ID (org-…); needed for organization-scoped logs such as COSTS'),
+        .describe(
+          'OpenAI Platform organization ID (org-…); needed for organization-scoped logs such as COSTS',
+        ),
     })
     .strict(),
   secrets: ['apiKey'],

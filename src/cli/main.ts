@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, type Config, loadConfigFile } from '../config/config-file.ts';
+import { type Config, ConfigError, loadConfigFile } from '../config/config-file.ts';
 import { formatDuration } from '../core/duration.ts';
 import { createLogger } from '../engine/log.ts';
 import type { RunResult } from '../engine/runner.ts';
@@ -52,7 +52,8 @@ function loadConfig(path: string | undefined): Config {
 
 function summary(r: RunResult): string {
   const head = `${r.collector}: ${r.events} events, ${r.pages} pages, ${formatDuration(r.durationMs)}`;
-  if (r.status === 'succeeded') return `${head}${r.deadLetters ? `, ${r.deadLetters} dead letters` : ''} — caught up`;
+  if (r.status === 'succeeded')
+    return `${head}${r.deadLetters ? `, ${r.deadLetters} dead letters` : ''} — caught up`;
   if (!r.error) return `${head} — ${r.status}`;
   return `${head} — ${r.status}: [${r.error.type}/${r.error.code}] ${r.error.message}\n  Recommended action: ${r.error.action}`;
 }
@@ -68,7 +69,8 @@ async function cmdRun(args: string[]): Promise<number> {
     },
   });
   const config = loadConfig(values.config);
-  const names = values.collector ?? Object.keys(config.collectors).filter((n) => config.collectors[n].enabled);
+  const names =
+    values.collector ?? Object.keys(config.collectors).filter((n) => config.collectors[n].enabled);
   for (const n of names) if (!config.collectors[n]) fail(`no collector named "${n}" in ${values.config}`);
   if (!names.length) fail(`${values.config} defines no enabled collector`);
   const runtime = await openRuntime(dataDir(values['data-dir']));
@@ -92,11 +94,16 @@ async function cmdRun(args: string[]): Promise<number> {
   return results.every((r) => r?.status === 'succeeded') ? EXIT_OK : EXIT_FAILED;
 }
 
-async function serveLoop(runtime: Runtime, port: number | undefined, extraClose?: () => Promise<void>): Promise<number> {
+async function serveLoop(
+  runtime: Runtime,
+  port: number | undefined,
+  extraClose?: () => Promise<void>,
+): Promise<number> {
   const scheduler = new Scheduler(runtime);
   await scheduler.start();
   const server = port !== undefined ? await startStatusServer(runtime, port) : undefined;
-  if (server) process.stdout.write(`Tributary is running: http://127.0.0.1:${server.port}/ (Ctrl-C to stop)\n`);
+  if (server)
+    process.stdout.write(`Tributary is running: http://127.0.0.1:${server.port}/ (Ctrl-C to stop)\n`);
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
@@ -120,7 +127,8 @@ async function cmdServe(args: string[]): Promise<number> {
     },
   });
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port: expected a port number, got "${values.port}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    fail(`--port: expected a port number, got "${values.port}"`);
   if (!values.config && !values.demo) fail('serve needs --config FILE or --demo');
   const dir = dataDir(values['data-dir']);
   const runtime = await openRuntime(dir);
@@ -129,7 +137,9 @@ async function cmdServe(args: string[]): Promise<number> {
     const demo = await startDemo(dir);
     closeDemo = demo.close;
     await runtime.applyConfig(demo.config);
-    process.stdout.write(`Demo: an Okta simulator at ${demo.url} feeds collector "okta-demo"; events go to ${demo.output}\n`);
+    process.stdout.write(
+      `Demo: an Okta simulator at ${demo.url} feeds collector "okta-demo"; events go to ${demo.output}\n`,
+    );
   }
   if (values.config) await runtime.applyConfig(loadConfig(values.config));
   return serveLoop(runtime, port, closeDemo);
@@ -150,7 +160,9 @@ function cmdSources(args: string[]): number {
     return EXIT_OK;
   }
   for (const s of list) {
-    process.stdout.write(`${s.id.padEnd(22)} ${s.title.padEnd(20)} ${s.stability.padEnd(13)} account: ${s.account.padEnd(8)} streams: ${s.streams.join(', ')}\n`);
+    process.stdout.write(
+      `${s.id.padEnd(22)} ${s.title.padEnd(20)} ${s.stability.padEnd(13)} account: ${s.account.padEnd(8)} streams: ${s.streams.join(', ')}\n`,
+    );
   }
   return EXIT_OK;
 }
@@ -177,7 +189,8 @@ async function main(argv: string[]): Promise<number> {
         fail(`unknown command "${command}"\n\n${USAGE}`);
     }
   } catch (err) {
-    if (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) fail(`${err.message}\n\n${USAGE}`);
+    if (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
+      fail(`${err.message}\n\n${USAGE}`);
     // No stack traces to users: the message only (secrets never reach error messages).
     fail(err instanceof Error ? err.message : String(err), EXIT_FAILED);
   }

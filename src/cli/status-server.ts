@@ -26,7 +26,14 @@ export async function startStatusServer(runtime: Runtime, port: number) {
           volumeLastDay: volume.reduce((n, v) => n + v.count, 0),
           lastEventReceived: last ?? null,
           lastRun: lastRun ?? null,
-          errors: errors.map(({ type, code, message, action, count, lastSeen }) => ({ type, code, message, action, count, lastSeen })),
+          errors: errors.map(({ type, code, message, action, count, lastSeen }) => ({
+            type,
+            code,
+            message,
+            action,
+            count,
+            lastSeen,
+          })),
         };
       }),
     );
@@ -37,7 +44,9 @@ export async function startStatusServer(runtime: Runtime, port: number) {
       if (req.url === '/healthz' || req.url === '/readyz') {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       } else if (req.url === '/api/status') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ collectors: await status() }));
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ collectors: await status() }));
       } else if (req.url === '/') {
         const rows = (await status())
           .map(

@@ -80,26 +80,63 @@ describe('config file', () => {
   });
 
   it('refuses plain http except for loopback hosts, and unknown fields', () => {
-    const found = issues(VALID.replace('https://acme.okta.com', 'http://acme.okta.com').replace('interval: 1m', 'intervall: 1m'));
-    assert.ok(found.some((i) => i.startsWith('accounts.okta-main.url: plain http:// is accepted only for loopback hosts')), found.join('\n'));
-    assert.ok(found.some((i) => i.startsWith('collectors.okta-prod') && i.includes('intervall')), found.join('\n'));
-    const ok = parseConfig(VALID.replace('https://acme.okta.com', 'http://127.0.0.1:9999'), { baseDir: '/tmp', env });
+    const found = issues(
+      VALID.replace('https://acme.okta.com', 'http://acme.okta.com').replace('interval: 1m', 'intervall: 1m'),
+    );
+    assert.ok(
+      found.some((i) =>
+        i.startsWith('accounts.okta-main.url: plain http:// is accepted only for loopback hosts'),
+      ),
+      found.join('\n'),
+    );
+    assert.ok(
+      found.some((i) => i.startsWith('collectors.okta-prod') && i.includes('intervall')),
+      found.join('\n'),
+    );
+    const ok = parseConfig(VALID.replace('https://acme.okta.com', 'http://127.0.0.1:9999'), {
+      baseDir: '/tmp',
+      env,
+    });
     assert.equal(ok.accounts['okta-main'].fields.url, 'http://127.0.0.1:9999');
   });
 
   it('checks account kinds against the source and settings.baseUrl like any URL', () => {
-    const found = issues(VALID.replace('account: okta-main', 'account: openai-compliance').replace('eventTypes: [AUDIT_LOG, AUTH_LOG]', 'eventTypes: [AUDIT_LOG], baseUrl: "http://evil.example"'));
-    assert.ok(found.includes('collectors.okta-prod.account: "openai-compliance" is a openai account; okta needs a okta account'), found.join('\n'));
-    assert.ok(found.some((i) => i.startsWith('collectors.chatgpt.settings.baseUrl: plain http://')), found.join('\n'));
+    const found = issues(
+      VALID.replace('account: okta-main', 'account: openai-compliance').replace(
+        'eventTypes: [AUDIT_LOG, AUTH_LOG]',
+        'eventTypes: [AUDIT_LOG], baseUrl: "http://evil.example"',
+      ),
+    );
+    assert.ok(
+      found.includes(
+        'collectors.okta-prod.account: "openai-compliance" is a openai account; okta needs a okta account',
+      ),
+      found.join('\n'),
+    );
+    assert.ok(
+      found.some((i) => i.startsWith('collectors.chatgpt.settings.baseUrl: plain http://')),
+      found.join('\n'),
+    );
   });
 
   it('requires an explicit opt-in for conversation content', () => {
-    const found = issues(VALID.replace('eventTypes: [AUDIT_LOG, AUTH_LOG]', 'eventTypes: [CONVERSATION_MESSAGE]'));
-    assert.ok(found.some((i) => i.startsWith('collectors.chatgpt.settings.includeMessageContent: CONVERSATION_MESSAGE carries')), found.join('\n'));
+    const found = issues(
+      VALID.replace('eventTypes: [AUDIT_LOG, AUTH_LOG]', 'eventTypes: [CONVERSATION_MESSAGE]'),
+    );
+    assert.ok(
+      found.some((i) =>
+        i.startsWith('collectors.chatgpt.settings.includeMessageContent: CONVERSATION_MESSAGE carries'),
+      ),
+      found.join('\n'),
+    );
   });
 
   it('refuses YAML that does not parse, and unknown sources', () => {
     assert.match(issues('collectors: [unclosed')[0], /not valid YAML/);
-    assert.ok(issues(VALID.replace('source: okta', 'source: oktaa')).includes('collectors.okta-prod.source: unknown source "oktaa" (see `tributary sources`)'));
+    assert.ok(
+      issues(VALID.replace('source: okta', 'source: oktaa')).includes(
+        'collectors.okta-prod.source: unknown source "oktaa" (see `tributary sources`)',
+      ),
+    );
   });
 });

@@ -43,12 +43,18 @@ export const collectorSchema = z
     destinations: z.array(z.string()).min(1, 'name at least one destination').describe('Destination names'),
     interval: duration('an interval').default('5m').describe('How often the collector runs'),
     lookback: duration('a lookback').default('1d').describe('How far back the first run starts'),
-    start: z.iso.datetime({ offset: true, message: 'expected an ISO-8601 time such as 2026-11-01T00:00:00Z' }).optional(),
-    lag: duration('a lag').optional().describe('Override the source\'s lag behind now'),
+    start: z.iso
+      .datetime({ offset: true, message: 'expected an ISO-8601 time such as 2026-11-01T00:00:00Z' })
+      .optional(),
+    lag: duration('a lag').optional().describe("Override the source's lag behind now"),
     overlap: duration('an overlap').optional().describe('Re-read this far behind the saved position'),
     site: z.string().optional().describe('Site name stamped on every event as sitename'),
     timezone: timeZone().optional().describe('IANA time zone stamped on every event as timezone'),
-    streams: z.array(z.string()).min(1).optional().describe('Streams to collect (default: the source\'s defaults)'),
+    streams: z
+      .array(z.string())
+      .min(1)
+      .optional()
+      .describe("Streams to collect (default: the source's defaults)"),
     settings: z.record(z.string(), z.unknown()).default({}),
     enabled: z.boolean().default(true),
   })
@@ -67,6 +73,8 @@ const fileSchema = z
 
 export interface AccountConfig {
   kind: string;
+  /** Overrides the account kind's request budget (e.g. an Okta org with a raised rate limit). */
+  requestsPerMinute?: number;
   /** Validated fields, secrets included in clear: keep in memory only. */
   fields: Record<string, unknown>;
 }
@@ -80,7 +88,13 @@ export interface Config {
 }
 
 /** Replaces `${env:NAME}` and `${file:PATH}` in every string; missing ones become issues. */
-function substitute(value: unknown, path: string[], env: NodeJS.ProcessEnv, baseDir: string, issues: string[]): unknown {
+function substitute(
+  value: unknown,
+  path: string[],
+  env: NodeJS.ProcessEnv,
+  baseDir: string,
+  issues: string[],
+): unknown {
   if (typeof value === 'string') {
     return value.replace(/\$\{(env|file):([^}]+)\}/g, (_m, kind: string, ref: string) => {
       if (kind === 'env') {
@@ -96,9 +110,12 @@ function substitute(value: unknown, path: string[], env: NodeJS.ProcessEnv, base
       }
     });
   }
-  if (Array.isArray(value)) return value.map((v, i) => substitute(v, [...path, String(i)], env, baseDir, issues));
+  if (Array.isArray(value))
+    return value.map((v, i) => substitute(v, [...path, String(i)], env, baseDir, issues));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, [...path, k], env, baseDir, issues)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, substitute(v, [...path, k], env, baseDir, issues)]),
+    );
   }
   return value;
 }
@@ -110,22 +127,45 @@ export function parseConfig(text: string, opts: { baseDir: string; env?: NodeJS.
   } catch (err) {
     throw new ConfigError([`not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`]);
   }
+  const refIssues: string[] = [];
+  const resolved = substitute(doc, [], opts.env ?? process.env, opts.baseDir, refIssues);
+  // A field whose reference is missing is reported once, for the reference, not again for its value.
+  const unresolved = refIssues.map((i) => i.slice(0, i.indexOf(': ') + 2));
   const issues: string[] = [];
-  const resolved = substitute(doc, [], opts.env ?? process.env, opts.baseDir, issues);
+  const fail = () =>
+    new ConfigError([...refIssues, ...issues.filter((i) => !unresolved.some((p) => i.startsWith(p)))]);
   const top = fileSchema.safeParse(resolved);
-  if (!top.success) throw new ConfigError([...issues, ...formatIssues(top.error)]);
+  if (!top.success) {
+    issues.push(...formatIssues(top.error));
+    throw fail();
+  }
   const file = top.data;
-  const config: Config = { baseDir: opts.baseDir, sites: file.sites, accounts: {}, destinations: {}, collectors: {} };
+  const config: Config = {
+    baseDir: opts.baseDir,
+    sites: file.sites,
+    accounts: {},
+    destinations: {},
+    collectors: {},
+  };
 
   for (const [n, raw] of Object.entries(file.accounts)) {
     const kind = accountKinds[raw.kind];
     if (!kind) {
-      issues.push(`accounts.${n}.kind: unknown account kind "${raw.kind}" (expected one of ${Object.keys(accountKinds).join(', ')})`);
+      issues.push(
+        `accounts.${n}.kind: unknown account kind "${raw.kind}" (expected one of ${Object.keys(accountKinds).join(', ')})`,
+      );
       continue;
     }
-    const { kind: _k, ...fields } = raw;
+    const { kind: _k, requestsPerMinute, ...fields } = raw;
+    const rpm = z.number().positive().max(1_000_000).optional().safeParse(requestsPerMinute);
+    if (!rpm.success) issues.push(...formatIssues(rpm.error, ['accounts', n, 'requestsPerMinute']));
     const r = kind.fields.safeParse(fields);
-    if (r.success) config.accounts[n] = { kind: raw.kind, fields: r.data as Record<string, unknown> };
+    if (r.success)
+      config.accounts[n] = {
+        kind: raw.kind,
+        fields: r.data as Record<string, unknown>,
+        requestsPerMinute: rpm.data,
+      };
     else issues.push(...formatIssues(r.error, ['accounts', n]));
   }
 
@@ -149,23 +189,33 @@ export function parseConfig(text: string, opts: { baseDir: string; env?: NodeJS.
       continue;
     }
     if (!c.account) issues.push(`${at.join('.')}.account: required (a ${source.account} account)`);
-    else if (!file.accounts[c.account]) issues.push(`${at.join('.')}.account: no account named "${c.account}"`);
+    else if (!file.accounts[c.account])
+      issues.push(`${at.join('.')}.account: no account named "${c.account}"`);
     else if (file.accounts[c.account].kind !== source.account) {
-      issues.push(`${at.join('.')}.account: "${c.account}" is a ${file.accounts[c.account].kind} account; ${c.source} needs a ${source.account} account`);
+      issues.push(
+        `${at.join('.')}.account: "${c.account}" is a ${file.accounts[c.account].kind} account; ${c.source} needs a ${source.account} account`,
+      );
     }
     c.destinations.forEach((d, i) => {
-      if (!(d in file.destinations)) issues.push(`${at.join('.')}.destinations.${i}: no destination named "${d}"`);
+      if (!(d in file.destinations))
+        issues.push(`${at.join('.')}.destinations.${i}: no destination named "${d}"`);
     });
-    if (c.site && !file.sites.includes(c.site)) issues.push(`${at.join('.')}.site: "${c.site}" is not among sites (${file.sites.join(', ') || 'none defined'})`);
+    if (c.site && !file.sites.includes(c.site))
+      issues.push(
+        `${at.join('.')}.site: "${c.site}" is not among sites (${file.sites.join(', ') || 'none defined'})`,
+      );
     const settingsCheck = validateSettings(c.source, c.settings);
     if (!settingsCheck.ok) issues.push(...settingsCheck.issues.map((i) => `${at.join('.')}.settings.${i}`));
     else c.settings = settingsCheck.settings;
     for (const [i, s] of (c.streams ?? []).entries()) {
-      if (!source.streams[s]) issues.push(`${at.join('.')}.streams.${i}: ${c.source} has no stream "${s}" (it has ${Object.keys(source.streams).join(', ')})`);
+      if (!source.streams[s])
+        issues.push(
+          `${at.join('.')}.streams.${i}: ${c.source} has no stream "${s}" (it has ${Object.keys(source.streams).join(', ')})`,
+        );
     }
     config.collectors[n] = c;
   }
-  if (issues.length) throw new ConfigError(issues);
+  if (issues.length || refIssues.length) throw fail();
   return config;
 }
 

@@ -1,4 +1,11 @@
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
 
 /** Parses "90s", "5m", "1h30m", "7d" (or a number of milliseconds) into milliseconds. */
 export function parseDuration(input: string | number): number {

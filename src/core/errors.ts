@@ -52,8 +52,11 @@ export const configError = (code: string, message: string, action: string, statu
 export const transientError = (code: string, message: string, action: string, extra?: Partial<ErrorInfo>) =>
   new TributaryError({ type: 'transient', code, message, action, ...extra });
 
-export const dataError = (code: string, message: string, action = 'Inspect the record in the dead-letter store.') =>
-  new TributaryError({ type: 'data', code, message, action });
+export const dataError = (
+  code: string,
+  message: string,
+  action = 'Inspect the record in the dead-letter store.',
+) => new TributaryError({ type: 'data', code, message, action });
 
 export const gapWarning = (code: string, message: string, action: string) =>
   new TributaryError({ type: 'gap', code, message, action });
@@ -65,5 +68,9 @@ export function toTributaryError(err: unknown): TributaryError {
     return transientError('aborted', 'The operation was cancelled.', 'None: the run was stopped.');
   }
   const message = err instanceof Error ? err.message : String(err);
-  return transientError('internal', `Internal error: ${message}`, 'Retry; if it persists, report it with the logs.');
+  return transientError(
+    'internal',
+    `Internal error: ${message}`,
+    'Retry; if it persists, report it with the logs.',
+  );
 }

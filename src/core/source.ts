@@ -57,7 +57,11 @@ export interface HttpResponse {
 export interface HttpClient {
   request(req: HttpRequest): Promise<HttpResponse>;
   /** GET and parse JSON in one go. */
-  getJson<T = any>(url: string, query?: HttpRequest['query'], headers?: Record<string, string>): Promise<{ body: T; response: HttpResponse }>;
+  getJson<T = any>(
+    url: string,
+    query?: HttpRequest['query'],
+    headers?: Record<string, string>,
+  ): Promise<{ body: T; response: HttpResponse }>;
 }
 
 export interface Logger {

@@ -17,7 +17,10 @@ export const serviceUrl = () =>
       try {
         u = new URL(value);
       } catch {
-        ctx.addIssue({ code: 'custom', message: `expected an absolute URL such as https://example.com, got "${value}"` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected an absolute URL such as https://example.com, got "${value}"`,
+        });
         return;
       }
       if (u.protocol === 'https:') return;

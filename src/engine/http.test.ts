@@ -51,7 +51,9 @@ describe('Http', () => {
       n++;
       res.writeHead(502).end('{"message":"bad gateway"}');
     };
-    const err = await client().getJson(`${base}/x`, { token: 'sekrit' }).catch((e) => e);
+    const err = await client()
+      .getJson(`${base}/x`, { token: 'sekrit' })
+      .catch((e) => e);
     assert.ok(err instanceof TributaryError);
     assert.equal(err.type, 'transient');
     assert.equal(err.code, 'vendor_unavailable');
@@ -75,7 +77,9 @@ describe('Http', () => {
 
   it('fails fast when Retry-After is longer than the longest wait allowed', async () => {
     handler = (_req, res) => res.writeHead(429, { 'retry-after': '3600' }).end('{}');
-    const err = await client({ maxRetryAfterMs: 1000 }).getJson(`${base}/x`).catch((e) => e);
+    const err = await client({ maxRetryAfterMs: 1000 })
+      .getJson(`${base}/x`)
+      .catch((e) => e);
     assert.equal(err.code, 'rate_limited');
     assert.equal(err.retryAfter, 3600);
   });
@@ -107,7 +111,9 @@ describe('Http', () => {
 
   it('maps 403 and 404 to config errors and lets the source explain them', async () => {
     handler = (_req, res) => res.writeHead(403).end('{"error":{"message":"no scope"}}');
-    const err = await client({ explain: ({ status }) => (status === 403 ? { code: 'no_scope', action: 'Ask support.' } : undefined) })
+    const err = await client({
+      explain: ({ status }) => (status === 403 ? { code: 'no_scope', action: 'Ask support.' } : undefined),
+    })
       .getJson(`${base}/x`)
       .catch((e) => e);
     assert.equal(err.type, 'config');
@@ -115,7 +121,9 @@ describe('Http', () => {
     assert.equal(err.action, 'Ask support.');
     assert.equal(err.status, 403);
     handler = (_req, res) => res.writeHead(404).end('nope');
-    const e404 = await client().getJson(`${base}/missing?sig=secret`).catch((e) => e);
+    const e404 = await client()
+      .getJson(`${base}/missing?sig=secret`)
+      .catch((e) => e);
     assert.equal(e404.code, 'not_found');
     assert.doesNotMatch(e404.message, /secret/);
   });
@@ -149,7 +157,9 @@ describe('Http', () => {
   it('follows redirects without sending credentials to another origin', async () => {
     handler = (_req, res) => res.writeHead(307, { location: `${other}/signed?sig=abc` }).end();
     otherSeen.length = 0;
-    const { body } = await client({ authorize: async (h) => h.set('authorization', 'Bearer k') }).getJson(`${base}/file`);
+    const { body } = await client({ authorize: async (h) => h.set('authorization', 'Bearer k') }).getJson(
+      `${base}/file`,
+    );
     assert.deepEqual(body, { signed: true });
     assert.deepEqual(otherSeen, [undefined]);
   });
@@ -179,7 +189,10 @@ describe('http helpers', () => {
   it('reads exhausted rate headers as a reset time', () => {
     const h = new Headers({ 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': '2000000000' });
     assert.equal(rateResetAt(h, 0), 2_000_000_000_000);
-    assert.equal(rateResetAt(new Headers({ 'x-rate-limit-remaining': '5', 'x-rate-limit-reset': '1' }), 0), undefined);
+    assert.equal(
+      rateResetAt(new Headers({ 'x-rate-limit-remaining': '5', 'x-rate-limit-reset': '1' }), 0),
+      undefined,
+    );
     assert.equal(parseRetryAfterForTest('2', 0), 2000);
   });
 });

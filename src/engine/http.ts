@@ -111,11 +111,20 @@ function isNetworkError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (err.name === 'TimeoutError') return true;
   // undici: TypeError('fetch failed') with a cause, or 'terminated' when the body stream breaks.
-  return err.name === 'TypeError' || err.name === 'SyntaxError' || /terminated|socket|ECONN|EPIPE/i.test(err.message);
+  return (
+    err.name === 'TypeError' ||
+    err.name === 'SyntaxError' ||
+    /terminated|socket|ECONN|EPIPE/i.test(err.message)
+  );
 }
 
 export class Http implements HttpClient {
-  private readonly o: Required<Pick<HttpClientOptions, 'maxAttempts' | 'backoffBaseMs' | 'backoffMaxMs' | 'maxRetryAfterMs' | 'timeoutMs'>> &
+  private readonly o: Required<
+    Pick<
+      HttpClientOptions,
+      'maxAttempts' | 'backoffBaseMs' | 'backoffMaxMs' | 'maxRetryAfterMs' | 'timeoutMs'
+    >
+  > &
     HttpClientOptions;
   private readonly now: () => number;
 
@@ -154,13 +163,19 @@ export class Http implements HttpClient {
     if (method === 'POST' && !req.readOnly) {
       throw new Error('refusing a POST that is not declared read-only: collectors never change vendor data');
     }
-    if (!['GET', 'HEAD', 'POST'].includes(method)) throw new Error(`refusing HTTP ${method}: collectors only read`);
+    if (!['GET', 'HEAD', 'POST'].includes(method))
+      throw new Error(`refusing HTTP ${method}: collectors only read`);
     const state = { refreshed: false };
     let last: { retry: TributaryError; waitMs?: number } | undefined;
     for (let attempt = 0; attempt < this.o.maxAttempts; attempt++) {
       if (last) {
         const ms = last.waitMs ?? backoff(attempt - 1, this.o.backoffBaseMs, this.o.backoffMaxMs);
-        this.o.log?.debug('http retry', { vendor: this.o.vendor, attempt, waitMs: ms, code: last.retry.code });
+        this.o.log?.debug('http retry', {
+          vendor: this.o.vendor,
+          attempt,
+          waitMs: ms,
+          code: last.retry.code,
+        });
         await sleep(ms, this.o.signal);
       }
       const outcome = await this.attempt(req, method, state, consume);
@@ -206,17 +221,23 @@ export class Http implements HttpClient {
           signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
         });
         const location = res.headers.get('location');
-        if (req.manualRedirect || res.status < 300 || res.status >= 400 || !location || res.status === 304) break;
+        if (req.manualRedirect || res.status < 300 || res.status >= 400 || !location || res.status === 304)
+          break;
         await res.body?.cancel();
         if (hop >= MAX_REDIRECTS) {
-          throw configError('too_many_redirects', `${this.o.vendor} redirected more than ${MAX_REDIRECTS} times at ${where(url)}.`, 'Check the base URL.');
+          throw configError(
+            'too_many_redirects',
+            `${this.o.vendor} redirected more than ${MAX_REDIRECTS} times at ${where(url)}.`,
+            'Check the base URL.',
+          );
         }
         url = new URL(location, url);
         if (url.origin !== origin) sendAuth = false; // signed URLs must not receive our credentials
       }
       const now = this.now();
       const resetAt = rateResetAt(res.headers, now);
-      if (resetAt && resetAt > now) this.o.limiter?.pauseUntil(Math.min(resetAt, now + this.o.maxRetryAfterMs));
+      if (resetAt && resetAt > now)
+        this.o.limiter?.pauseUntil(Math.min(resetAt, now + this.o.maxRetryAfterMs));
 
       if ((res.status >= 200 && res.status < 400) || req.accept?.includes(res.status)) {
         return { ok: await consume(new Response_(res, url.toString())) };
@@ -226,7 +247,11 @@ export class Http implements HttpClient {
         state.refreshed = true; // a token may have expired mid-pagination: refresh once, then it is a config error
         return { again: true };
       }
-      const err = this.classify({ status: res.status, message: vendorMessage(body), body, url }, res.headers, now);
+      const err = this.classify(
+        { status: res.status, message: vendorMessage(body), body, url },
+        res.headers,
+        now,
+      );
       const waitMs = err.retryAfter !== undefined ? err.retryAfter * 1000 : undefined;
       if (err.type === 'config' || (waitMs !== undefined && waitMs > this.o.maxRetryAfterMs)) throw err;
       if (res.status === 429) this.o.limiter?.pauseUntil(now + (waitMs ?? 1000));
@@ -251,16 +276,47 @@ export class Http implements HttpClient {
     const said = ctx.message ? `: ${ctx.message}` : '';
     const base: ErrorInfo =
       status === 401
-        ? { type: 'config', code: 'unauthorized', message: `${this.o.vendor} rejected the credentials (401)${said}.`, action: 'Check the account\'s credentials (wrong, expired or revoked) and update the account.' }
+        ? {
+            type: 'config',
+            code: 'unauthorized',
+            message: `${this.o.vendor} rejected the credentials (401)${said}.`,
+            action: "Check the account's credentials (wrong, expired or revoked) and update the account.",
+          }
         : status === 403
-          ? { type: 'config', code: 'forbidden', message: `${this.o.vendor} denied access (403)${said}.`, action: 'Grant the account the permissions listed in the source\'s setup guide.' }
+          ? {
+              type: 'config',
+              code: 'forbidden',
+              message: `${this.o.vendor} denied access (403)${said}.`,
+              action: "Grant the account the permissions listed in the source's setup guide.",
+            }
           : status === 404
-            ? { type: 'config', code: 'not_found', message: `${this.o.vendor} has no such resource at ${where(ctx.url)} (404)${said}.`, action: 'Check the base URL and the IDs in the collector\'s settings.' }
+            ? {
+                type: 'config',
+                code: 'not_found',
+                message: `${this.o.vendor} has no such resource at ${where(ctx.url)} (404)${said}.`,
+                action: "Check the base URL and the IDs in the collector's settings.",
+              }
             : status === 429
-              ? { type: 'transient', code: 'rate_limited', message: `${this.o.vendor} rate limit reached (429)${said}.`, action: 'Tributary waits and retries; if it persists, lower the collector\'s frequency or share fewer collectors on this account.' }
+              ? {
+                  type: 'transient',
+                  code: 'rate_limited',
+                  message: `${this.o.vendor} rate limit reached (429)${said}.`,
+                  action:
+                    "Tributary waits and retries; if it persists, lower the collector's frequency or share fewer collectors on this account.",
+                }
               : status >= 500 || status === 408
-                ? { type: 'transient', code: 'vendor_unavailable', message: `${this.o.vendor} answered ${status}${said}.`, action: 'A vendor-side problem; Tributary retries automatically.' }
-                : { type: 'config', code: 'bad_request', message: `${this.o.vendor} refused the request (${status})${said}.`, action: 'Check the collector\'s settings; if they are right, report this with the logs.' };
+                ? {
+                    type: 'transient',
+                    code: 'vendor_unavailable',
+                    message: `${this.o.vendor} answered ${status}${said}.`,
+                    action: 'A vendor-side problem; Tributary retries automatically.',
+                  }
+                : {
+                    type: 'config',
+                    code: 'bad_request',
+                    message: `${this.o.vendor} refused the request (${status})${said}.`,
+                    action: "Check the collector's settings; if they are right, report this with the logs.",
+                  };
     const retryAfter = retryAfterMs(headers.get('retry-after'), now);
     const info: ErrorInfo = { ...base, status, ...this.o.explain?.(ctx) };
     if (retryAfter !== undefined) info.retryAfter = retryAfter / 1000;
@@ -268,18 +324,21 @@ export class Http implements HttpClient {
   }
 }
 
-/** Guards a page loop: a next-page request seen before means the vendor is looping. */
+/**
+ * Guards a page loop: a next-page request seen before means the vendor is looping. An empty page that
+ * points at the same position again is the vendor saying "nothing yet, ask again": tolerated a few times.
+ */
 export class LoopGuard {
-  private readonly seen = new Set<string>();
-  check(key: string, vendor: string): void {
-    if (this.seen.has(key)) {
+  private readonly seen = new Map<string, number>();
+  check(key: string, vendor: string, emptyPage = false): void {
+    const times = this.seen.get(key) ?? 0;
+    if (times > 0 && (!emptyPage || times >= 3)) {
       throw transientError(
         'pagination_loop',
-        `${vendor} returned the same next-page cursor twice; stopped to avoid an endless loop.`,
+        `${vendor} returned the same next-page cursor again; stopped to avoid an endless loop.`,
         'A vendor-side pagination fault; the run resumes from the last checkpoint next time. Report it if it repeats.',
       );
     }
-    this.seen.add(key);
+    this.seen.set(key, times + 1);
   }
 }
-

@@ -14,12 +14,18 @@ async function collect(chunks: string[]) {
 describe('jsonObjects', () => {
   it('reads JSONL split across chunks', async () => {
     const items = await collect(['{"a":1}\n{"b"', ':2}\n', '\n{"c":"x\\ny"}']);
-    assert.deepEqual(items.map((i) => ('value' in i ? i.value : i)), [{ a: 1 }, { b: 2 }, { c: 'x\ny' }]);
+    assert.deepEqual(
+      items.map((i) => ('value' in i ? i.value : i)),
+      [{ a: 1 }, { b: 2 }, { c: 'x\ny' }],
+    );
   });
 
   it('reads concatenated JSON without newlines, braces inside strings included', async () => {
     const items = await collect(['{"a":"}{"}{"b":', '[1,{"c":2}]}', '{"d":"\\"}"}']);
-    assert.deepEqual(items.map((i) => ('value' in i ? i.value : i)), [{ a: '}{' }, { b: [1, { c: 2 }] }, { d: '"}' }]);
+    assert.deepEqual(
+      items.map((i) => ('value' in i ? i.value : i)),
+      [{ a: '}{' }, { b: [1, { c: 2 }] }, { d: '"}' }],
+    );
   });
 
   it('reports a malformed line instead of dropping it, and goes on', async () => {

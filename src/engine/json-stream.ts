@@ -76,7 +76,11 @@ function scanObjects(text: string): { items: JsonItem[]; rest: string } {
         consumed = i + 1;
         begin = -1;
       } else if (depth < 0) {
-        items.push({ error: 'unbalanced brackets', text: text.slice(consumed, i + 1).slice(0, 10_000), size: i + 1 - consumed });
+        items.push({
+          error: 'unbalanced brackets',
+          text: text.slice(consumed, i + 1).slice(0, 10_000),
+          size: i + 1 - consumed,
+        });
         depth = 0;
         consumed = i + 1;
       }

@@ -11,7 +11,12 @@ export interface PageRequest {
  * end. Strategies are pure; the loop guard and checkpointing live in the runtime.
  */
 export interface Paginator {
-  next(page: { request: PageRequest; response: HttpResponse; body: any; records: unknown[] }): PageRequest | undefined;
+  next(page: {
+    request: PageRequest;
+    response: HttpResponse;
+    body: any;
+    records: unknown[];
+  }): PageRequest | undefined;
 }
 
 /** RFC 8288 Link header: `<https://…>; rel="next"`. */
@@ -28,7 +33,9 @@ export function parseLinkHeader(header: string | null): Record<string, string> {
 }
 
 const get = (body: any, path: string | ((body: any) => unknown)): unknown =>
-  typeof path === 'function' ? path(body) : path.split('.').reduce((o, k) => (o == null ? undefined : o[k]), body);
+  typeof path === 'function'
+    ? path(body)
+    : path.split('.').reduce((o, k) => (o == null ? undefined : o[k]), body);
 
 export const paginate = {
   /** The next page's absolute URL is in the Link header (Okta, GitHub). */
@@ -52,7 +59,11 @@ export const paginate = {
   },
 
   /** A cursor token in the body is sent back as a query parameter (Slack, Google, Zoom). */
-  cursor(opts: { param: string; from: string | ((body: any) => unknown); hasMore?: (body: any) => boolean }): Paginator {
+  cursor(opts: {
+    param: string;
+    from: string | ((body: any) => unknown);
+    hasMore?: (body: any) => boolean;
+  }): Paginator {
     return {
       next({ body, request }) {
         const token = get(body, opts.from);
@@ -69,7 +80,14 @@ export const paginate = {
       next({ request, records }) {
         if (records.length < opts.size) return undefined;
         const current = Number(request.query?.[opts.param] ?? 0);
-        return { url: request.url, query: { ...request.query, [opts.param]: current + records.length, ...(opts.sizeParam ? { [opts.sizeParam]: opts.size } : {}) } };
+        return {
+          url: request.url,
+          query: {
+            ...request.query,
+            [opts.param]: current + records.length,
+            ...(opts.sizeParam ? { [opts.sizeParam]: opts.size } : {}),
+          },
+        };
       },
     };
   },
@@ -86,5 +104,14 @@ export const paginate = {
   },
 };
 
-/** A stable key for the loop guard. */
-export const pageKey = (r: PageRequest) => `${r.url} ${JSON.stringify(r.query ?? {})}`;
+/** A stable key for the loop guard: the full URL with its parameters sorted, however it was given. */
+export function pageKey(r: PageRequest): string {
+  const u = new URL(r.url);
+  for (const [k, v] of Object.entries(r.query ?? {})) {
+    if (v === undefined) continue;
+    u.searchParams.delete(k);
+    for (const item of Array.isArray(v) ? v : [v]) u.searchParams.append(k, String(item));
+  }
+  u.searchParams.sort();
+  return u.toString();
+}

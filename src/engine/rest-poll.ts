@@ -3,7 +3,7 @@ import { TributaryError } from '../core/errors.ts';
 import type { Batch, ReadContext, StreamDef } from '../core/source.ts';
 import { LoopGuard } from './http.ts';
 import { type PageRequest, type Paginator, pageKey } from './paginate.ts';
-import { getPath, type TimeWindowOptions, WindowTracker, type Window } from './time-window.ts';
+import { getPath, type TimeWindowOptions, type Window, WindowTracker } from './time-window.ts';
 
 /**
  * The declarative REST poller (DESIGN §5): a stream described by vendor facts — URL, query for a time
@@ -46,13 +46,18 @@ async function* readRestPoll<S, A>(def: RestPollDef<S, A>, ctx: ReadContext<S, A
       url: vendorUrl,
       query: def.params?.(ctx, window),
     };
+    guard.check(pageKey(request), ctx.stream);
     while (request) {
       ctx.signal.throwIfAborted();
       let page: { body: any; response: import('../core/source.ts').HttpResponse };
       try {
         page = await ctx.http.getJson(request.url, request.query, def.headers?.(ctx));
       } catch (err) {
-        if (err instanceof TributaryError && (def.windowTooLarge?.(err) || err.code === 'timeout') && tracker.split()) {
+        if (
+          err instanceof TributaryError &&
+          (def.windowTooLarge?.(err) || err.code === 'timeout') &&
+          tracker.split()
+        ) {
           ctx.log.info('window too large, split', { stream: ctx.stream });
           request = undefined;
           break;
@@ -69,7 +74,7 @@ async function* readRestPoll<S, A>(def: RestPollDef<S, A>, ctx: ReadContext<S, A
         });
       }
       const next = def.paginate.next({ request, response: page.response, body: page.body, records });
-      if (next) guard.check(pageKey(next), ctx.stream);
+      if (next) guard.check(pageKey(next), ctx.stream, records.length === 0);
       const events = [];
       const delivered = [];
       const deadLetters = [];

@@ -1,5 +1,5 @@
 import type { Destination } from '../core/destination.ts';
-import { encodeLine, type Envelope, makeEnvelope } from '../core/envelope.ts';
+import { type Envelope, encodeLine, makeEnvelope } from '../core/envelope.ts';
 import { type ErrorInfo, TributaryError, toTributaryError, transientError } from '../core/errors.ts';
 import type { AccountKind, Logger, ReadContext, SourceDef, WindowOptions } from '../core/source.ts';
 import type { Store } from '../store/store.ts';
@@ -17,6 +17,8 @@ export interface ResolvedCollector {
   account: unknown;
   /** Rate limits and token caches are per account. */
   accountKey: string;
+  /** The account's own request budget, when it overrides its kind's. */
+  rateLimit?: { perSecond: number; burst: number };
   settings: unknown;
   streams: string[];
   destinations: Destination[];
@@ -124,7 +126,13 @@ export async function runCollector(c: ResolvedCollector, o: RunOptions): Promise
       sr.error = e.toJSON();
       result.error ??= sr.error;
       result.status = 'failed';
-      o.log.error('stream failed', { collector: c.name, stream, type: e.type, code: e.code, message: e.message });
+      o.log.error('stream failed', {
+        collector: c.name,
+        stream,
+        type: e.type,
+        code: e.code,
+        message: e.message,
+      });
       await o.store.recordError(c.id, stream, e.toJSON());
       if (e.type === 'config' && !['not_found', 'bad_request'].includes(e.code)) break; // credentials: other streams fail too
     }
@@ -151,7 +159,7 @@ async function runStream(
   const http = new Http({
     vendor: c.source.title,
     authorize: (headers, refresh) => c.accountKind.authorize(c.account, headers, { refresh, http }),
-    limiter: o.rateLimits.for(c.accountKey, c.accountKind.rateLimit),
+    limiter: o.rateLimits.for(c.accountKey, c.rateLimit ?? c.accountKind.rateLimit),
     signal,
     log,
     explain: c.source.explain,
@@ -177,7 +185,13 @@ async function runStream(
     },
   };
   const recent = new RecentIds();
-  const envCtx = { source: c.source.id, stream, collector: c.name, sitename: c.sitename, timezone: c.timezone };
+  const envCtx = {
+    source: c.source.id,
+    stream,
+    collector: c.name,
+    sitename: c.sitename,
+    timezone: c.timezone,
+  };
 
   for await (const batch of def.read(ctx)) {
     const ingestedAt = new Date(now()).toISOString();
@@ -227,7 +241,12 @@ function safeJson(raw: unknown): string {
  * Delivers one batch to every destination; each is retried until it acknowledges. A destination that
  * already acknowledged is not sent the batch again. Nothing is committed until all have.
  */
-async function deliver(c: ResolvedCollector, events: Envelope[], o: RunOptions, signal: AbortSignal): Promise<void> {
+async function deliver(
+  c: ResolvedCollector,
+  events: Envelope[],
+  o: RunOptions,
+  signal: AbortSignal,
+): Promise<void> {
   const { baseMs, maxMs } = o.destinationBackoff ?? { baseMs: 1000, maxMs: 60_000 };
   await Promise.all(
     c.destinations.map(async (d: Destination) => {
@@ -241,10 +260,18 @@ async function deliver(c: ResolvedCollector, events: Envelope[], o: RunOptions, 
           const e =
             err instanceof TributaryError
               ? err
-              : transientError('destination_error', `Destination ${d.name} failed: ${(err as Error)?.message ?? err}`, `Check destination ${d.name}.`);
+              : transientError(
+                  'destination_error',
+                  `Destination ${d.name} failed: ${(err as Error)?.message ?? err}`,
+                  `Check destination ${d.name}.`,
+                );
           if (e.type === 'config') throw e;
           if (attempt === 0) {
-            o.log.warn('destination unavailable, retrying', { collector: c.name, destination: d.name, code: e.code });
+            o.log.warn('destination unavailable, retrying', {
+              collector: c.name,
+              destination: d.name,
+              code: e.code,
+            });
             await o.store.recordError(c.id, undefined, e.toJSON());
           }
           if (o.destinationMaxWaitMs !== undefined && Date.now() - started > o.destinationMaxWaitMs) throw e;

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { accountKinds } from '../accounts/index.ts';
 import type { Config } from '../config/config-file.ts';
-import { parseDuration } from '../core/duration.ts';
 import type { Destination } from '../core/destination.ts';
+import { parseDuration } from '../core/duration.ts';
 import { configError } from '../core/errors.ts';
 import type { Logger } from '../core/source.ts';
 import { createDestination } from '../destinations/index.ts';
@@ -43,6 +43,7 @@ export class Runtime {
         if (kind.secrets.includes(k) && typeof v === 'string') sealed[k] = this.secrets.encrypt(v);
         else plain[k] = v;
       }
+      if (a.requestsPerMinute) plain.requestsPerMinute = a.requestsPerMinute;
       await this.store.putAccount({
         id: existing?.id ?? crypto.randomUUID(),
         name,
@@ -79,18 +80,33 @@ export class Runtime {
   /** Builds everything a run needs from the store: decrypted account, destinations, window options. */
   async resolve(record: CollectorRecord): Promise<ResolvedCollector> {
     const source = sources[record.source];
-    if (!source) throw configError('unknown_source', `Unknown source "${record.source}".`, 'Pick a source from `tributary sources`.');
+    if (!source)
+      throw configError(
+        'unknown_source',
+        `Unknown source "${record.source}".`,
+        'Pick a source from `tributary sources`.',
+      );
     const c = record.config as unknown as import('../config/config-file.ts').CollectorConfig;
     const accountRecord = record.account ? await this.store.getAccount(record.account) : undefined;
     if (!accountRecord) {
-      throw configError('account_missing', `Collector ${record.name} has no account "${record.account ?? ''}".`, 'Create the account or pick another one.');
+      throw configError(
+        'account_missing',
+        `Collector ${record.name} has no account "${record.account ?? ''}".`,
+        'Create the account or pick another one.',
+      );
     }
     const accountKind = accountKinds[accountRecord.kind];
-    const account: Record<string, unknown> = { ...accountRecord.config };
+    const { requestsPerMinute, ...fields } = accountRecord.config as { requestsPerMinute?: number };
+    const account: Record<string, unknown> = { ...fields };
     for (const [k, v] of Object.entries(accountRecord.secrets)) account[k] = this.secrets.decrypt(v);
     const destinations = c.destinations.map((n) => {
       const d = this.destinations.get(n);
-      if (!d) throw configError('destination_missing', `Collector ${record.name} names destination "${n}", which does not exist.`, 'Create the destination or fix the collector.');
+      if (!d)
+        throw configError(
+          'destination_missing',
+          `Collector ${record.name} names destination "${n}", which does not exist.`,
+          'Create the destination or fix the collector.',
+        );
       return d;
     });
     return {
@@ -100,6 +116,9 @@ export class Runtime {
       accountKind,
       account,
       accountKey: accountRecord.id,
+      rateLimit: requestsPerMinute
+        ? { perSecond: requestsPerMinute / 60, burst: Math.max(1, Math.ceil(requestsPerMinute / 10)) }
+        : undefined,
       settings: c.settings,
       streams: c.streams ?? source.defaultStreams?.(c.settings as never) ?? Object.keys(source.streams),
       destinations,
@@ -118,7 +137,13 @@ export class Runtime {
     const record = await this.store.getCollector(name);
     if (!record) throw configError('collector_missing', `No collector named "${name}".`, 'Check the name.');
     const resolved = await this.resolve(record);
-    return runCollector(resolved, { store: this.store, log: this.log, rateLimits: this.rateLimits, runner: this.runner, ...opts });
+    return runCollector(resolved, {
+      store: this.store,
+      log: this.log,
+      rateLimits: this.rateLimits,
+      runner: this.runner,
+      ...opts,
+    });
   }
 
   async close(): Promise<void> {

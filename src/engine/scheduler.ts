@@ -40,7 +40,7 @@ export class Scheduler {
 
   private async fire(name: string): Promise<void> {
     const record = await this.runtime.store.getCollector(name);
-    if (!record || !record.enabled || this.stopped) return;
+    if (!record?.enabled || this.stopped) return;
     const started = Date.now();
     await this.runNow(name);
     const interval = parseDuration(String((record.config as { interval?: string }).interval ?? '5m'));
@@ -57,7 +57,13 @@ export class Scheduler {
     slot.running = this.runtime
       .run(name, { stop: slot.stop.signal, signal: slot.abort.signal })
       .then((r) => {
-        this.runtime.log.info('run finished', { collector: name, status: r.status, events: r.events, pages: r.pages, ms: r.durationMs });
+        this.runtime.log.info('run finished', {
+          collector: name,
+          status: r.status,
+          events: r.events,
+          pages: r.pages,
+          ms: r.durationMs,
+        });
         this.onRun?.(r);
         return r;
       })

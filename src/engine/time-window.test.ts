@@ -7,7 +7,11 @@ import { type TimeWindowCheckpoint, type TimeWindowOptions, WindowTracker } from
 const T0 = Date.parse('2026-11-25T10:00:00.000Z');
 const min = 60_000;
 
-function tracker(opts: Partial<TimeWindowOptions>, checkpoint?: TimeWindowCheckpoint, extra: { now?: number; retention?: string } = {}) {
+function tracker(
+  opts: Partial<TimeWindowOptions>,
+  checkpoint?: TimeWindowCheckpoint,
+  extra: { now?: number; retention?: string } = {},
+) {
   const warnings: TributaryError[] = [];
   const t = new WindowTracker(
     { time: 'ts', lag: '1m', ...opts },
@@ -45,7 +49,11 @@ describe('WindowTracker', () => {
     );
     assert.equal(cp.since, new Date(t1).toISOString());
     assert.deepEqual(cp.seen?.map(([id]) => id).sort(), ['b', 'c']);
-    assert.equal(cp.next, undefined, 'oldest-first checkpoints re-query from since instead of storing vendor cursors');
+    assert.equal(
+      cp.next,
+      undefined,
+      'oldest-first checkpoints re-query from since instead of storing vendor cursors',
+    );
     // the last page completes the window: since jumps to its end
     const done = t.afterPage([{ id: 'd', time: t1 + 1000 }], undefined);
     assert.equal(done.since, new Date(T0 - min).toISOString());
@@ -72,7 +80,10 @@ describe('WindowTracker', () => {
   it('newest-first windows keep the window and the next page until complete', () => {
     const { t } = tracker({ order: 'desc' }, { since: new Date(T0 - 10 * min).toISOString() });
     t.nextWindow();
-    const cp = t.afterPage([{ id: 'n', time: T0 - 2 * min }], { url: 'http://x', query: { pageToken: 'p2' } });
+    const cp = t.afterPage([{ id: 'n', time: T0 - 2 * min }], {
+      url: 'http://x',
+      query: { pageToken: 'p2' },
+    });
     assert.equal(cp.since, new Date(T0 - 10 * min).toISOString(), 'since does not move mid-window');
     assert.equal(cp.end, new Date(T0 - min).toISOString());
     assert.deepEqual(cp.next, { url: 'http://x', query: { pageToken: 'p2' } });
@@ -91,7 +102,11 @@ describe('WindowTracker', () => {
   });
 
   it('warns of a gap when the checkpoint is older than the retention', () => {
-    const { t, warnings } = tracker({}, { since: new Date(T0 - 100 * 86_400_000).toISOString() }, { retention: '90d' });
+    const { t, warnings } = tracker(
+      {},
+      { since: new Date(T0 - 100 * 86_400_000).toISOString() },
+      { retention: '90d' },
+    );
     assert.equal(warnings.length, 1);
     assert.equal(warnings[0].type, 'gap');
     assert.equal(warnings[0].code, 'checkpoint_beyond_retention');
@@ -106,6 +121,10 @@ describe('WindowTracker', () => {
       undefined,
     );
     assert.equal(cp.seen?.length, 3);
-    assert.deepEqual(cp.seen?.map(([id]) => id), ['e5', 'e4', 'e3'], 'the newest are kept');
+    assert.deepEqual(
+      cp.seen?.map(([id]) => id),
+      ['e5', 'e4', 'e3'],
+      'the newest are kept',
+    );
   });
 });

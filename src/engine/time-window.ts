@@ -1,7 +1,7 @@
+import { parseDuration } from '../core/duration.ts';
 import { toIsoTime } from '../core/envelope.ts';
 import { gapWarning } from '../core/errors.ts';
 import type { ReadContext } from '../core/source.ts';
-import { parseDuration } from '../core/duration.ts';
 import type { PageRequest } from './paginate.ts';
 
 /**
@@ -47,7 +47,9 @@ export interface Window {
 }
 
 export function getPath(record: any, path: string | ((r: any) => unknown)): unknown {
-  return typeof path === 'function' ? path(record) : path.split('.').reduce((o, k) => (o == null ? undefined : o[k]), record);
+  return typeof path === 'function'
+    ? path(record)
+    : path.split('.').reduce((o, k) => (o == null ? undefined : o[k]), record);
 }
 
 export class WindowTracker {
@@ -64,7 +66,11 @@ export class WindowTracker {
   private readonly opts: TimeWindowOptions;
   private readonly ctx: Pick<ReadContext, 'checkpoint' | 'window' | 'now' | 'warn' | 'log'>;
 
-  constructor(opts: TimeWindowOptions, ctx: Pick<ReadContext, 'checkpoint' | 'window' | 'now' | 'warn' | 'log'>, retention?: string) {
+  constructor(
+    opts: TimeWindowOptions,
+    ctx: Pick<ReadContext, 'checkpoint' | 'window' | 'now' | 'warn' | 'log'>,
+    retention?: string,
+  ) {
     this.opts = opts;
     this.ctx = ctx;
     this.lag = ctx.window.lagMs ?? parseDuration(opts.lag ?? '1m');
@@ -110,7 +116,8 @@ export class WindowTracker {
 
   /** The next window to read, or undefined when caught up to now − lag. */
   nextWindow(): Window | undefined {
-    if (this.window) return { start: new Date(this.window.start), end: new Date(this.window.end), resume: this.next };
+    if (this.window)
+      return { start: new Date(this.window.start), end: new Date(this.window.end), resume: this.next };
     const limit = this.ctx.now() - this.lag;
     if (this.since >= limit) return undefined;
     const end = Math.min(limit, this.since + this.maxWindow);
@@ -142,7 +149,10 @@ export class WindowTracker {
    * Records a page that is about to be delivered and returns the checkpoint that is safe once it is
    * acknowledged. `next` is the request for the window's next page, undefined after its last page.
    */
-  afterPage(delivered: Array<{ id: string; time: number | undefined }>, next: PageRequest | undefined): TimeWindowCheckpoint {
+  afterPage(
+    delivered: Array<{ id: string; time: number | undefined }>,
+    next: PageRequest | undefined,
+  ): TimeWindowCheckpoint {
     if (!this.window) throw new Error('afterPage without a window');
     for (const e of delivered) if (e.time !== undefined) this.seen.set(e.id, e.time);
     if (next) {

@@ -13,8 +13,8 @@ import { ManualClock } from '../../src/sim/kit.ts';
 import { sources } from '../../src/sources/index.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { MemoryDestination } from '../support/memory-destination.ts';
-import { harnesses } from './harnesses.ts';
 import type { ConformanceHarness, HarnessSim } from './harness.ts';
+import { harnesses } from './harnesses.ts';
 
 /**
  * The conformance suite (DESIGN §8): every source, the same checks, against its simulator and the real
@@ -36,9 +36,17 @@ interface Rig {
   close(): Promise<void>;
 }
 
-async function rig(h: ConformanceHarness, o: { pages?: number; pageSize?: number; eventBytes?: number } = {}): Promise<Rig> {
+async function rig(
+  h: ConformanceHarness,
+  o: { pages?: number; pageSize?: number; eventBytes?: number } = {},
+): Promise<Rig> {
   const clock = new ManualClock(T0);
-  const sim = await h.start({ clock, pages: o.pages ?? 4, pageSize: o.pageSize ?? 25, eventBytes: o.eventBytes });
+  const sim = await h.start({
+    clock,
+    pages: o.pages ?? 4,
+    pageSize: o.pageSize ?? 25,
+    eventBytes: o.eventBytes,
+  });
   const dir = mkdtempSync(join(tmpdir(), 'tributary-conf-'));
   dirs.push(dir);
   const store = await SqliteStore.open(dir);
@@ -95,7 +103,11 @@ async function rig(h: ConformanceHarness, o: { pages?: number; pageSize?: number
 const sorted = (ids: string[]) => [...ids].sort();
 const duplicates = (ids: string[]) => {
   const seen = new Set<string>();
-  return ids.filter((id) => (seen.has(id) ? true : (seen.add(id), false)));
+  return ids.filter((id) => {
+    if (seen.has(id)) return true;
+    seen.add(id);
+    return false;
+  });
 };
 
 for (const h of harnesses) {
@@ -135,8 +147,8 @@ for (const h of harnesses) {
           const crashing: Destination = {
             name: 'crashing',
             kind: 'memory',
-            send: async (events, signal) => {
-              if (dest.batches.length + 1 === k) {
+            send: async (events) => {
+              if (!crash.signal.aborted && dest.batches.length + 1 === k) {
                 if (written) await dest.send(events); // the destination wrote it, the ack never arrived
                 inFlight = events.map((e) => e.id);
                 crash.abort();
@@ -151,10 +163,16 @@ for (const h of harnesses) {
           const second = await r.run({}, [crashing]);
           assert.equal(second.status, 'succeeded', JSON.stringify(second.error));
           const ids = dest.ids();
-          assert.deepEqual(sorted([...new Set(ids)]), sorted(r.sim.expectedIds()), `crash at batch ${k}: no loss`);
+          assert.deepEqual(
+            sorted([...new Set(ids)]),
+            sorted(r.sim.expectedIds()),
+            `crash at batch ${k}: no loss`,
+          );
           const dups = duplicates(ids);
           if (!written) assert.deepEqual(dups, [], `crash at batch ${k} before the write: no duplicates`);
-          else for (const d of dups) assert.ok(inFlight.includes(d), `duplicate ${d} is from the batch in flight`);
+          else
+            for (const d of dups)
+              assert.ok(inFlight.includes(d), `duplicate ${d} is from the batch in flight`);
           await r.close();
         }
       }
@@ -187,6 +205,7 @@ for (const h of harnesses) {
       const res = await r.run();
       assert.equal(res.status, 'succeeded', JSON.stringify(res.error));
       assert.deepEqual(sorted(r.dest.ids()), sorted(r.sim.expectedIds()));
+      await r.close();
 
       const r2 = await rig(h);
       r2.sim.inject({ kind: 'status', status: 401, path: r2.sim.pagePath, times: 1000, afterRequests: 2 });
@@ -237,7 +256,9 @@ for (const h of harnesses) {
       await r.close();
     });
 
-    it('stops on a pagination loop instead of looping, and resumes cleanly', { skip: exempt('loop-guard') }, async () => {
+    it('stops on a pagination loop instead of looping, and resumes cleanly', {
+      skip: exempt('loop-guard'),
+    }, async () => {
       const r = await rig(h);
       r.sim.loop(true);
       const res = await r.run();

@@ -6,18 +6,22 @@ import type { Batch } from '../../core/source.ts';
 import { Http } from '../../engine/http.ts';
 import { silentLogger } from '../../engine/log.ts';
 import { testConnection } from '../../engine/test-connection.ts';
-import { ChatGptComplianceSimulator } from './simulator.ts';
 import chatgpt from './index.ts';
+import { ChatGptComplianceSimulator } from './simulator.ts';
 
 type Sim = ChatGptComplianceSimulator;
 const settingsOf = (sim: Sim, extra: Record<string, unknown> = {}) => ({
   workspaceId: sim.workspaceId,
-  eventTypes: ['AUDIT_LOG', 'AUTH_LOG'],
+  eventTypes: ['AUDIT_LOG', 'AUTH_LOG'] as Array<'AUDIT_LOG' | 'AUTH_LOG'>,
   includeMessageContent: false,
   baseUrl: sim.baseUrl,
   ...extra,
 });
-const accountOf = (sim: Sim, extra: Record<string, unknown> = {}) => ({ apiKey: sim.apiKey, organizationId: sim.organizationId, ...extra });
+const accountOf = (sim: Sim, extra: Record<string, unknown> = {}) => ({
+  apiKey: sim.apiKey,
+  organizationId: sim.organizationId,
+  ...extra,
+});
 
 async function drain(sim: Sim, type: string, checkpoint?: unknown, account = accountOf(sim)) {
   const http = new Http({
@@ -39,19 +43,30 @@ async function drain(sim: Sim, type: string, checkpoint?: unknown, account = acc
     log: silentLogger,
     now: sim.server.now.bind(sim.server),
     warn: () => {},
-  })) batches.push(b);
+  }))
+    batches.push(b);
   return { batches, ids: batches.flatMap((b) => b.events.map((e) => e.id)) };
 }
 
 describe('chatgpt-enterprise source', () => {
-  it('Test Connection passes, and maps 401/403/404 to the seed\'s recommended actions', async () => {
+  it("Test Connection passes, and maps 401/403/404 to the seed's recommended actions", async () => {
     const ok = new ChatGptComplianceSimulator();
     await ok.start();
     assert.deepEqual(await testConnection(chatgpt, openai, accountOf(ok), settingsOf(ok)), { ok: true });
-    const badKey = await testConnection(chatgpt, openai, accountOf(ok, { apiKey: 'sk-wrong-0000' }), settingsOf(ok));
+    const badKey = await testConnection(
+      chatgpt,
+      openai,
+      accountOf(ok, { apiKey: 'sk-wrong-0000' }),
+      settingsOf(ok),
+    );
     assert.equal(!badKey.ok && badKey.error.code, 'openai_invalid_key');
     assert.doesNotMatch(JSON.stringify(badKey), /sk-wrong-0000/);
-    const wrongWs = await testConnection(chatgpt, openai, accountOf(ok), settingsOf(ok, { workspaceId: '00000000-0000-4000-8000-000000000000' }));
+    const wrongWs = await testConnection(
+      chatgpt,
+      openai,
+      accountOf(ok),
+      settingsOf(ok, { workspaceId: '00000000-0000-4000-8000-000000000000' }),
+    );
     assert.equal(!wrongWs.ok && wrongWs.error.code, 'workspace_not_found');
     await ok.stop();
 
@@ -61,7 +76,10 @@ describe('chatgpt-enterprise source', () => {
     assert.equal(r.ok, false);
     if (!r.ok) {
       assert.equal(r.error.code, 'compliance_api_not_enabled');
-      assert.match(r.error.action, /ask OpenAI support to enable it with Read and Delete scope, giving the workspace ID, organization ID, the key's last four characters, key name and creator/);
+      assert.match(
+        r.error.action,
+        /ask OpenAI support to enable it with Read and Delete scope, giving the workspace ID, organization ID, the key's last four characters, key name and creator/,
+      );
     }
     await notEnabled.stop();
 
@@ -73,7 +91,12 @@ describe('chatgpt-enterprise source', () => {
   });
 
   it('reads every file of a type through signed URLs without leaking the key, and never writes', async () => {
-    const sim = new ChatGptComplianceSimulator({ filesPerType: 6, eventsPerFile: 7, reReturnBoundary: true, concatenatedJson: true });
+    const sim = new ChatGptComplianceSimulator({
+      filesPerType: 6,
+      eventsPerFile: 7,
+      reReturnBoundary: true,
+      concatenatedJson: true,
+    });
     await sim.start();
     const { ids, batches } = await drain(sim, 'AUDIT_LOG');
     assert.deepEqual([...ids].sort(), [...sim.eventIds('AUDIT_LOG')].sort());
@@ -81,7 +104,11 @@ describe('chatgpt-enterprise source', () => {
     assert.deepEqual(sim.authLeaks(), []);
     assert.deepEqual(sim.writeCalls(), []);
     const last = batches.at(-1)!.checkpoint as { after: string; done: string[] };
-    assert.equal(last.after, sim.files('AUDIT_LOG').at(-1)!.endTime, 'after = the last listing\'s last_end_time, verbatim');
+    assert.equal(
+      last.after,
+      sim.files('AUDIT_LOG').at(-1)!.endTime,
+      "after = the last listing's last_end_time, verbatim",
+    );
     assert.ok(last.done.includes(sim.files('AUDIT_LOG').at(-1)!.id));
     // a second pass from the final checkpoint finds nothing new
     const again = await drain(sim, 'AUDIT_LOG', last);
@@ -122,7 +149,11 @@ describe('chatgpt-enterprise source', () => {
     sim.addFile('COSTS', { endTime: Date.now() - 60_000, events: 3 });
     const { ids } = await drain(sim, 'COSTS');
     assert.equal(ids.length, 3);
-    assert.ok(sim.requests().some((r) => r.path.startsWith(`/v1/compliance/organizations/${sim.organizationId}/logs`)));
+    assert.ok(
+      sim
+        .requests()
+        .some((r) => r.path.startsWith(`/v1/compliance/organizations/${sim.organizationId}/logs`)),
+    );
     await sim.stop();
   });
 

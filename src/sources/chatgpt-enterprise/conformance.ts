@@ -25,17 +25,26 @@ export const chatgptHarness: ConformanceHarness = {
     // Files carry `pageSize` events (the constructor's files are empty, so sizes are under our control).
     const now = clock.now();
     for (let i = 0; i < Math.ceil(pages / 2); i++) {
-      for (const type of TYPES) sim.addFile(type, { endTime: now - 60 * 60_000 + i * 5 * 60_000 + 30_000, events: pageSize, eventBytes });
+      for (const type of TYPES)
+        sim.addFile(type, {
+          endTime: now - 60 * 60_000 + i * 5 * 60_000 + 30_000,
+          events: pageSize,
+          eventBytes,
+        });
     }
     await sim.start();
     await sim.ready();
     return {
       account: { apiKey: sim.apiKey, organizationId: sim.organizationId },
       settings: { workspaceId: sim.workspaceId, eventTypes: [...TYPES], baseUrl: sim.baseUrl },
-      expectedIds: () => TYPES.flatMap((t) => sim.eventIds(t)),
+      expectedIds: () => TYPES.flatMap((t) => [...sim.eventIds(t)]),
       addEvents: (n, o = {}) => {
         // Late events land in a later file (OpenAI: "late events … may appear in a later file").
-        sim.addFile('AUDIT_LOG', { endTime: clock.now(), events: n, spanMs: (o.agoMs ?? 0) + (o.visibleDelayMs ?? 0) + 1000 });
+        sim.addFile('AUDIT_LOG', {
+          endTime: clock.now(),
+          events: n,
+          spanMs: (o.agoMs ?? 0) + (o.visibleDelayMs ?? 0) + 1000,
+        });
       },
       inject: (f) => sim.inject(f),
       pagePath: /^\/v1\/compliance\/.*\/logs/,

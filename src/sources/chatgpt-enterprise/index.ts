@@ -9,7 +9,13 @@ import { z } from 'zod';
 import { parseDuration } from '../../core/duration.ts';
 import { toIsoTime } from '../../core/envelope.ts';
 import { configError, gapWarning, TributaryError, transientError } from '../../core/errors.ts';
-import { type Batch, defineSource, type RawEvent, type ReadContext, type StreamDef } from '../../core/source.ts';
+import {
+  type Batch,
+  defineSource,
+  type RawEvent,
+  type ReadContext,
+  type StreamDef,
+} from '../../core/source.ts';
 import { jsonObjects } from '../../engine/json-stream.ts';
 
 /**
@@ -53,7 +59,10 @@ const settings = z
   .object({
     workspaceId: z
       .string({ error: 'required' })
-      .regex(/^[0-9a-fA-F-]{8,}$/, 'expected the ChatGPT workspace ID (a UUID, from Workspace settings → General)')
+      .regex(
+        /^[0-9a-fA-F-]{8,}$/,
+        'expected the ChatGPT workspace ID (a UUID, from Workspace settings → General)',
+      )
       .describe('ChatGPT Enterprise workspace ID (Workspace settings → General → Workspace details)'),
     eventTypes: z
       .array(z.enum(EVENT_TYPES))
@@ -73,7 +82,7 @@ const settings = z
         code: 'custom',
         path: ['includeMessageContent'],
         message:
-          'CONVERSATION_MESSAGE carries users\' prompt and response text; set includeMessageContent: true to collect it',
+          "CONVERSATION_MESSAGE carries users' prompt and response text; set includeMessageContent: true to collect it",
       });
     }
   });
@@ -111,15 +120,24 @@ function principal(type: EventType, s: Settings, a: OpenAiAccount): string {
 }
 
 function stream(type: EventType): StreamDef<Settings, OpenAiAccount, Checkpoint> {
-  return { title: type, description: `ChatGPT Enterprise ${type} compliance log files.`, read: (ctx) => readType(type, ctx) };
+  return {
+    title: type,
+    description: `ChatGPT Enterprise ${type} compliance log files.`,
+    read: (ctx) => readType(type, ctx),
+  };
 }
 
-async function* readType(type: EventType, ctx: ReadContext<Settings, OpenAiAccount, Checkpoint>): AsyncGenerator<Batch<Checkpoint>> {
+async function* readType(
+  type: EventType,
+  ctx: ReadContext<Settings, OpenAiAccount, Checkpoint>,
+): AsyncGenerator<Batch<Checkpoint>> {
   const root = `${base(ctx.settings)}/compliance/${principal(type, ctx.settings, ctx.account)}`;
   const now = ctx.now();
   const oldest = now - parseDuration(RETENTION);
   let cp: Checkpoint = ctx.checkpoint ?? {
-    after: new Date(Math.max(oldest, ctx.window.start ? Date.parse(ctx.window.start) : now - ctx.window.lookbackMs)).toISOString(),
+    after: new Date(
+      Math.max(oldest, ctx.window.start ? Date.parse(ctx.window.start) : now - ctx.window.lookbackMs),
+    ).toISOString(),
     done: [],
   };
   if (ctx.checkpoint && Date.parse(cp.after) < oldest) {
@@ -135,7 +153,11 @@ async function* readType(type: EventType, ctx: ReadContext<Settings, OpenAiAccou
 
   for (;;) {
     ctx.signal.throwIfAborted();
-    const { body } = await ctx.http.getJson<{ data?: LogFile[]; has_more?: boolean; last_end_time?: string | null }>(`${root}/logs`, {
+    const { body } = await ctx.http.getJson<{
+      data?: LogFile[];
+      has_more?: boolean;
+      last_end_time?: string | null;
+    }>(`${root}/logs`, {
       event_type: type,
       after: cp.after,
       limit: 100,
@@ -212,19 +234,28 @@ async function* readFile(
   }
 }
 
-async function download(ctx: ReadContext<Settings, OpenAiAccount, Checkpoint>, root: string, file: LogFile, path: string) {
+async function download(
+  ctx: ReadContext<Settings, OpenAiAccount, Checkpoint>,
+  root: string,
+  file: LogFile,
+  path: string,
+) {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     ctx.signal.throwIfAborted();
     try {
       // The redirect is taken by hand: the signed URL must never receive the Authorization header.
-      const redirect = await ctx.http.request({ url: `${root}/logs/${encodeURIComponent(file.id)}`, manualRedirect: true });
+      const redirect = await ctx.http.request({
+        url: `${root}/logs/${encodeURIComponent(file.id)}`,
+        manualRedirect: true,
+      });
       const location = redirect.headers.get('location');
       await redirect.body?.cancel();
       const res = location
         ? await ctx.http.request({ url: new URL(location, redirect.url).toString(), noAuth: true })
         : await ctx.http.request({ url: `${root}/logs/${encodeURIComponent(file.id)}` });
-      if (!res.body) throw transientError('empty_download', `Log file ${file.id} had no body.`, 'Retried automatically.');
+      if (!res.body)
+        throw transientError('empty_download', `Log file ${file.id} had no body.`, 'Retried automatically.');
       const hash = createHash('sha256');
       await pipeline(
         Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
@@ -291,7 +322,7 @@ export default defineSource<Settings, OpenAiAccount>({
       return {
         code: 'compliance_api_not_enabled',
         action:
-          'Compliance API access is not enabled for this key: ask OpenAI support to enable it with Read and Delete scope, giving the workspace ID, organization ID, the key\'s last four characters, key name and creator.',
+          "Compliance API access is not enabled for this key: ask OpenAI support to enable it with Read and Delete scope, giving the workspace ID, organization ID, the key's last four characters, key name and creator.",
       };
     }
     if (status === 404) {

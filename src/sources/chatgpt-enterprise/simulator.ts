@@ -1174,15 +1174,23 @@ function redactKey(key: string): string {
 
 /** Grows a record to about `bytes` of JSON with realistic content. */
 function fit(rec: Record<string, any>, rng: Rng, bytes: number): void {
-  const size = () => JSON.stringify(rec).length;
+  // Grows the record to about `bytes`, counting what each addition adds instead of re-serialising
+  // the whole record every step (which made large records quadratic).
+  let size = JSON.stringify(rec).length;
   if (rec.type === 'CONVERSATION_MESSAGE') {
-    const content = rec.action_data.message.content;
-    while (size() < bytes)
-      content.value += ` ${rec.action_data.message.author.type === 'user' ? prompt(rng) : answer(rng)}`;
+    const message = rec.action_data.message;
+    const parts: string[] = [message.content.value];
+    while (size < bytes) {
+      const piece = ` ${message.author.type === 'user' ? prompt(rng) : answer(rng)}`;
+      parts.push(piece);
+      size += JSON.stringify(piece).length - 2;
+    }
+    message.content.value = parts.join('');
     return;
   }
   const ctx: string[] = [];
   rec.action_data.context = ctx;
+  size += ',"context":[]'.length;
   const settings = [
     'sharing.link_access=internal',
     'memory.enabled=true',
@@ -1191,5 +1199,9 @@ function fit(rec: Record<string, any>, rng: Rng, bytes: number): void {
     'sso.enforced=true',
     'web_browsing.enabled=true',
   ];
-  while (size() < bytes) ctx.push(`${rng.pick(settings)}#${rng.hex(8)}`);
+  while (size < bytes) {
+    const item = `${rng.pick(settings)}#${rng.hex(8)}`;
+    ctx.push(item);
+    size += item.length + 3; // quotes and a comma
+  }
 }

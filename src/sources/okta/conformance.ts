@@ -20,7 +20,11 @@ export const oktaHarness: ConformanceHarness = {
       settings: { limit: pageSize },
       expectedIds: () => sim.eventIds(),
       addEvents: (n, o = {}) => {
-        sim.addEvents(n, { from: clock.now() - (o.agoMs ?? 0), spacingMs: 50, visibleDelayMs: o.visibleDelayMs });
+        sim.addEvents(n, {
+          from: clock.now() - (o.agoMs ?? 0),
+          spacingMs: 50,
+          visibleDelayMs: o.visibleDelayMs,
+        });
       },
       inject: (f) => sim.inject(f),
       pagePath: /^\/api\/v1\/logs/,

@@ -23,7 +23,13 @@ const settings = z
       .max(2000)
       .optional()
       .describe('Optional System Log filter expression, e.g. eventType sw "user.session"'),
-    limit: z.number().int().min(1).max(1000).default(1000).describe('Events per page (Okta allows up to 1000)'),
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(1000)
+      .describe('Events per page (Okta allows up to 1000)'),
     baseUrl: z.string().optional(),
   })
   .strict();
@@ -78,11 +84,14 @@ export default defineSource<OktaSettings, OktaAccount>({
       return {
         code: 'okta_missing_permission',
         action:
-          'The token\'s user lacks access to the System Log (Okta E0000006). Give that user the Read-Only Administrator role (or a custom role with the System Log permission).',
+          "The token's user lacks access to the System Log (Okta E0000006). Give that user the Read-Only Administrator role (or a custom role with the System Log permission).",
       };
     }
     if (status === 404) {
-      return { code: 'okta_not_found', action: `Check the Okta org URL on the account (e.g. https://acme.okta.com). Okta said: ${message}` };
+      return {
+        code: 'okta_not_found',
+        action: `Check the Okta org URL on the account (e.g. https://acme.okta.com). Okta said: ${message}`,
+      };
     }
     return undefined;
   },

@@ -49,7 +49,11 @@ describe('okta source', () => {
     const stream = okta.streams['system-log'];
     const { Http } = await import('../../engine/http.ts');
     const { silentLogger } = await import('../../engine/log.ts');
-    const http = new Http({ vendor: 'Okta', authorize: (h, refresh) => oktaAccount.authorize({ url: sim.url, token: sim.token }, h, { refresh, http }) });
+    const http = new Http({
+      vendor: 'Okta',
+      authorize: (h, refresh) =>
+        oktaAccount.authorize({ url: sim.url, token: sim.token }, h, { refresh, http }),
+    });
     const batches = [];
     for await (const b of stream.read({
       collector: 'c',
@@ -63,13 +67,17 @@ describe('okta source', () => {
       log: silentLogger,
       now: Date.now,
       warn: () => {},
-    })) batches.push(b);
+    }))
+      batches.push(b);
     const q = sim.requests()[0].query;
     assert.equal(q.get('sortOrder'), 'ASCENDING');
     assert.ok(q.get('since') && q.get('until'));
     assert.equal(sim.requests()[0].headers.authorization, `SSWS ${sim.token}`);
     assert.equal(batches.flatMap((b) => b.events).length, 10);
-    assert.deepEqual(batches.flatMap((b) => b.events.map((e) => e.id)), sim.eventIds());
+    assert.deepEqual(
+      batches.flatMap((b) => b.events.map((e) => e.id)),
+      sim.eventIds(),
+    );
     await sim.stop();
   });
 });

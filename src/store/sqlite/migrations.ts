@@ -1,0 +1,53 @@
+/** Versioned schema changes for the embedded store, applied in order, each in its own transaction. */
+export const migrations: Array<{ version: number; sql: string }> = [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE accounts (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+  config TEXT NOT NULL, secrets TEXT NOT NULL, expires_at TEXT,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+);
+CREATE TABLE collectors (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, source TEXT NOT NULL, account TEXT,
+  config TEXT NOT NULL, enabled INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+);
+CREATE TABLE checkpoints (
+  collector_id TEXT NOT NULL REFERENCES collectors(id) ON DELETE CASCADE,
+  stream TEXT NOT NULL, value TEXT NOT NULL, updated_at TEXT NOT NULL,
+  PRIMARY KEY (collector_id, stream)
+);
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY,
+  collector_id TEXT NOT NULL REFERENCES collectors(id) ON DELETE CASCADE,
+  started_at TEXT NOT NULL, ended_at TEXT, status TEXT NOT NULL,
+  events INTEGER NOT NULL DEFAULT 0, pages INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,
+  dead_letters INTEGER NOT NULL DEFAULT 0, error TEXT, runner TEXT
+);
+CREATE INDEX runs_by_collector ON runs (collector_id, started_at);
+CREATE TABLE errors (
+  collector_id TEXT NOT NULL REFERENCES collectors(id) ON DELETE CASCADE,
+  stream TEXT NOT NULL DEFAULT '', code TEXT NOT NULL, type TEXT NOT NULL,
+  message TEXT NOT NULL, action TEXT NOT NULL, status INTEGER,
+  first_seen TEXT NOT NULL, last_seen TEXT NOT NULL, count INTEGER NOT NULL,
+  PRIMARY KEY (collector_id, stream, code)
+);
+CREATE TABLE dead_letters (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  collector_id TEXT NOT NULL REFERENCES collectors(id) ON DELETE CASCADE,
+  stream TEXT NOT NULL, reason TEXT NOT NULL, raw TEXT NOT NULL, at TEXT NOT NULL
+);
+CREATE INDEX dead_letters_by_collector ON dead_letters (collector_id, id);
+CREATE TABLE event_counts (
+  collector_id TEXT NOT NULL REFERENCES collectors(id) ON DELETE CASCADE,
+  hour TEXT NOT NULL, count INTEGER NOT NULL,
+  PRIMARY KEY (collector_id, hour)
+);
+CREATE TABLE collector_state (
+  collector_id TEXT PRIMARY KEY REFERENCES collectors(id) ON DELETE CASCADE,
+  last_event_time TEXT
+);
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+`,
+  },
+];
