@@ -63,8 +63,9 @@ export class WindowTracker {
   private readonly minWindow: number;
   private readonly order: 'asc' | 'desc' | 'any';
   private readonly maxSeen: number;
+  /** This run reads up to here (now − lag when it started): a run is bounded, the next one goes on. */
+  private readonly limit: number;
   private readonly opts: TimeWindowOptions;
-  private readonly ctx: Pick<ReadContext, 'checkpoint' | 'window' | 'now' | 'warn' | 'log'>;
 
   constructor(
     opts: TimeWindowOptions,
@@ -72,7 +73,6 @@ export class WindowTracker {
     retention?: string,
   ) {
     this.opts = opts;
-    this.ctx = ctx;
     this.lag = ctx.window.lagMs ?? parseDuration(opts.lag ?? '1m');
     this.overlap = ctx.window.overlapMs ?? parseDuration(opts.overlap ?? '0s');
     this.maxWindow = opts.maxWindow ? parseDuration(opts.maxWindow) : Number.POSITIVE_INFINITY;
@@ -81,6 +81,7 @@ export class WindowTracker {
     this.maxSeen = opts.maxSeen ?? 5000;
     const cp = ctx.checkpoint as TimeWindowCheckpoint | undefined;
     const now = ctx.now();
+    this.limit = now - this.lag;
     if (cp?.since) {
       this.since = Date.parse(cp.since);
       this.seen = new Map(cp.seen ?? []);
@@ -118,9 +119,8 @@ export class WindowTracker {
   nextWindow(): Window | undefined {
     if (this.window)
       return { start: new Date(this.window.start), end: new Date(this.window.end), resume: this.next };
-    const limit = this.ctx.now() - this.lag;
-    if (this.since >= limit) return undefined;
-    const end = Math.min(limit, this.since + this.maxWindow);
+    if (this.since >= this.limit) return undefined;
+    const end = Math.min(this.limit, this.since + this.maxWindow);
     this.window = { start: this.since - this.overlap, end };
     this.next = undefined;
     return { start: new Date(this.window.start), end: new Date(end) };

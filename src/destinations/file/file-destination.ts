@@ -45,7 +45,7 @@ export class FileDestination implements Destination {
     this.o = o;
   }
 
-  send(events: Envelope[]): Promise<void> {
+  send(events: Envelope[], _signal?: AbortSignal): Promise<void> {
     const run = this.queue.then(() => this.write(events));
     this.queue = run.catch(() => {});
     return run;

@@ -13,7 +13,7 @@ export class StdoutDestination implements Destination {
     this.out = out;
   }
 
-  send(events: Envelope[]): Promise<void> {
+  send(events: Envelope[], _signal?: AbortSignal): Promise<void> {
     let text = '';
     for (const e of events) text += `${encodeLine(e)}\n`;
     return new Promise((ok, fail) => {

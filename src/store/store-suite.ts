@@ -1,0 +1,253 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { BatchCommit, Store } from './store.ts';
+
+/**
+ * The contract every Store implementation passes (SQLite now, Postgres in cluster mode): only the
+ * Store interface is used, so the same suite runs against each.
+ */
+export function storeSuite(name: string, makeStore: () => Promise<Store>): void {
+  const at = '2026-11-25T10:00:00.000Z';
+  const collector = (id: string, n = id) => ({
+    id,
+    name: n,
+    source: 'okta',
+    account: 'acc',
+    config: { interval: '1m' },
+    enabled: true,
+    createdAt: at,
+    updatedAt: at,
+  });
+  const batch = (over: Partial<BatchCommit> = {}): BatchCommit => ({
+    collectorId: 'c1',
+    stream: 's',
+    checkpoint: { since: 'x' },
+    runId: 'r1',
+    events: 10,
+    pages: 1,
+    bytes: 1000,
+    lastEventTime: '2026-11-25T10:05:00.000Z',
+    hourly: { '2026-11-25T10:00:00.000Z': 10 },
+    deadLetters: [],
+    ...over,
+  });
+  async function withRun(): Promise<Store> {
+    const s = await makeStore();
+    await s.putCollector(collector('c1'));
+    await s.startRun({
+      id: 'r1',
+      collectorId: 'c1',
+      startedAt: at,
+      status: 'running',
+      events: 0,
+      pages: 0,
+      bytes: 0,
+      deadLetters: 0,
+    });
+    return s;
+  }
+
+  describe(`store contract: ${name}`, () => {
+    it('accounts: put, get, list, update, delete', async () => {
+      const s = await makeStore();
+      await s.putAccount({
+        id: 'a1',
+        name: 'okta-main',
+        kind: 'okta',
+        config: { url: 'https://x' },
+        secrets: { token: 'v1:sealed' },
+        createdAt: at,
+        updatedAt: at,
+      });
+      await s.putAccount({
+        id: 'a2',
+        name: 'alpha',
+        kind: 'openai',
+        config: {},
+        secrets: {},
+        expiresAt: '2027-01-01T00:00:00.000Z',
+        createdAt: at,
+        updatedAt: at,
+      });
+      assert.deepEqual((await s.getAccount('okta-main'))?.secrets, { token: 'v1:sealed' });
+      assert.equal((await s.getAccount('alpha'))?.expiresAt, '2027-01-01T00:00:00.000Z');
+      assert.deepEqual(
+        (await s.listAccounts()).map((a) => a.name),
+        ['alpha', 'okta-main'],
+      );
+      await s.putAccount({
+        id: 'a1',
+        name: 'okta-main',
+        kind: 'okta',
+        config: { url: 'https://y' },
+        secrets: {},
+        createdAt: at,
+        updatedAt: '2026-11-26T00:00:00.000Z',
+      });
+      const updated = await s.getAccount('okta-main');
+      assert.equal(updated?.config.url, 'https://y');
+      assert.equal(updated?.createdAt, at);
+      assert.equal(await s.deleteAccount('okta-main'), true);
+      assert.equal(await s.deleteAccount('okta-main'), false);
+      assert.equal(await s.getAccount('okta-main'), undefined);
+      await s.close();
+    });
+
+    it('collectors: put, get, list, update, delete cascading to their state', async () => {
+      const s = await withRun();
+      await s.putCollector(collector('c2', 'another'));
+      assert.deepEqual(
+        (await s.listCollectors()).map((c) => c.name),
+        ['another', 'c1'],
+      );
+      await s.putCollector({ ...collector('c1'), enabled: false, config: { interval: '5m' } });
+      const c1 = await s.getCollector('c1');
+      assert.equal(c1?.enabled, false);
+      assert.deepEqual(c1?.config, { interval: '5m' });
+      await s.commitBatch(batch({ deadLetters: [{ reason: 'bad', raw: '{}' }] }));
+      await s.recordError('c1', 's', { type: 'transient', code: 'x', message: 'm', action: 'a' });
+      assert.equal(await s.deleteCollector('c1'), true);
+      assert.equal(await s.getCollector('c1'), undefined);
+      assert.deepEqual(await s.listCheckpoints('c1'), []);
+      assert.deepEqual(await s.listRuns('c1'), []);
+      assert.deepEqual(await s.listErrors('c1'), []);
+      assert.deepEqual(await s.listDeadLetters('c1'), []);
+      assert.deepEqual(await s.volume('c1', '2000-01-01T00:00:00.000Z'), []);
+      assert.equal(await s.lastEventTime('c1'), undefined);
+      await s.close();
+    });
+
+    it('commitBatch: checkpoint, counters, hourly volume, last event time and dead letters together', async () => {
+      const s = await withRun();
+      await s.commitBatch(batch());
+      await s.commitBatch(
+        batch({
+          checkpoint: { since: 'y', seen: [['id', 1]] },
+          events: 5,
+          bytes: 500,
+          lastEventTime: '2026-11-25T09:00:00.000Z',
+          hourly: { '2026-11-25T10:00:00.000Z': 3, '2026-11-25T11:00:00.000Z': 2 },
+          deadLetters: [{ reason: 'no id', raw: '{"a":1}' }],
+        }),
+      );
+      assert.deepEqual((await s.getCheckpoint('c1', 's'))?.value, { since: 'y', seen: [['id', 1]] });
+      const [run] = await s.listRuns('c1');
+      assert.deepEqual([run.events, run.pages, run.bytes, run.deadLetters], [15, 2, 1500, 1]);
+      assert.deepEqual(await s.volume('c1', '2026-11-25T00:00:00.000Z'), [
+        { hour: '2026-11-25T10:00:00.000Z', count: 13 },
+        { hour: '2026-11-25T11:00:00.000Z', count: 2 },
+      ]);
+      assert.deepEqual(await s.volume('c1', '2026-11-25T11:00:00.000Z'), [
+        { hour: '2026-11-25T11:00:00.000Z', count: 2 },
+      ]);
+      assert.equal(await s.lastEventTime('c1'), '2026-11-25T10:05:00.000Z', 'the newest time is kept');
+      const [dl] = await s.listDeadLetters('c1');
+      assert.deepEqual([dl.stream, dl.reason, dl.raw], ['s', 'no id', '{"a":1}']);
+      await s.close();
+    });
+
+    it('commitBatch is atomic: a failing commit leaves the previous checkpoint and counters', async () => {
+      const s = await withRun();
+      await s.commitBatch(batch());
+      const bad = batch({ checkpoint: { n: 10n }, events: 99 }); // a BigInt cannot be serialised
+      await assert.rejects(s.commitBatch(bad));
+      const badDeadLetter = batch({
+        checkpoint: { since: 'z' },
+        events: 99,
+        deadLetters: [{ reason: 'r', raw: null as unknown as string }],
+      });
+      await assert.rejects(s.commitBatch(badDeadLetter));
+      assert.deepEqual((await s.getCheckpoint('c1', 's'))?.value, { since: 'x' });
+      assert.equal((await s.listRuns('c1'))[0].events, 10);
+      assert.deepEqual(await s.listDeadLetters('c1'), []);
+      await s.close();
+    });
+
+    it('checkpoints: per stream, reset one or all', async () => {
+      const s = await withRun();
+      await s.commitBatch(batch({ stream: 'a', checkpoint: 1 }));
+      await s.commitBatch(batch({ stream: 'b', checkpoint: 2 }));
+      assert.deepEqual(
+        (await s.listCheckpoints('c1')).map((c) => [c.stream, c.value]),
+        [
+          ['a', 1],
+          ['b', 2],
+        ],
+      );
+      await s.resetCheckpoint('c1', 'a');
+      assert.equal(await s.getCheckpoint('c1', 'a'), undefined);
+      assert.equal((await s.getCheckpoint('c1', 'b'))?.value, 2);
+      await s.resetCheckpoint('c1');
+      assert.deepEqual(await s.listCheckpoints('c1'), []);
+      await s.close();
+    });
+
+    it('runs: start, finish with an error, newest first', async () => {
+      const s = await withRun();
+      await s.finishRun('r1', 'failed', {
+        type: 'config',
+        code: 'unauthorized',
+        message: 'no',
+        action: 'fix it',
+        status: 401,
+      });
+      await s.startRun({
+        id: 'r2',
+        collectorId: 'c1',
+        startedAt: '2026-11-25T11:00:00.000Z',
+        status: 'running',
+        events: 0,
+        pages: 0,
+        bytes: 0,
+        deadLetters: 0,
+        runner: 'host:1',
+      });
+      const runs = await s.listRuns('c1');
+      assert.deepEqual(
+        runs.map((r) => r.id),
+        ['r2', 'r1'],
+      );
+      assert.equal(runs[1].status, 'failed');
+      assert.equal(runs[1].error?.code, 'unauthorized');
+      assert.ok(runs[1].endedAt);
+      assert.equal(runs[0].runner, 'host:1');
+      assert.equal((await s.listRuns('c1', 1)).length, 1);
+      await s.close();
+    });
+
+    it('errors: deduplicated by stream and code, counted, cleared', async () => {
+      const s = await withRun();
+      const e = {
+        type: 'transient' as const,
+        code: 'rate_limited',
+        message: 'slow',
+        action: 'wait',
+        status: 429,
+      };
+      await s.recordError('c1', 's', e);
+      await s.recordError('c1', 's', { ...e, message: 'slower' });
+      await s.recordError('c1', undefined, { ...e, code: 'destination_unavailable' });
+      const errors = await s.listErrors('c1');
+      assert.equal(errors.length, 2);
+      const rl = errors.find((x) => x.code === 'rate_limited')!;
+      assert.equal(rl.count, 2);
+      assert.equal(rl.message, 'slower');
+      assert.equal(rl.stream, 's');
+      assert.equal(rl.status, 429);
+      assert.ok(rl.firstSeen <= rl.lastSeen);
+      assert.equal(errors.find((x) => x.code === 'destination_unavailable')!.stream, undefined);
+      await s.clearErrors('c1');
+      assert.deepEqual(await s.listErrors('c1'), []);
+      await s.close();
+    });
+
+    it('settings: get, set, overwrite', async () => {
+      const s = await makeStore();
+      assert.equal(await s.getSetting('earlyAccess'), undefined);
+      await s.setSetting('earlyAccess', 'true');
+      await s.setSetting('earlyAccess', 'false');
+      assert.equal(await s.getSetting('earlyAccess'), 'false');
+      await s.close();
+    });
+  });
+}

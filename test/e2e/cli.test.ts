@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { OktaSimulator } from '../../src/sources/okta/simulator.ts';
+
+/** The CLI as a user runs it: a child process, a config file, exit codes and output. */
+const CLI = join(resolve(import.meta.dirname, '../..'), 'src/cli/main.ts');
+const dir = mkdtempSync(join(tmpdir(), 'tributary-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function cli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, TRIBUTARY_LOG_LEVEL: 'info', ...env },
+    cwd: dir,
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((ok) => child.on('exit', (code) => ok({ code, stdout, stderr })));
+}
+
+const config = (url: string, extra = '') =>
+  [
+    'sites: [hq]',
+    'accounts:',
+    `  okta-main: { kind: okta, url: "${url}", token: "\${env:OKTA_TOKEN}", requestsPerMinute: 100000 }`,
+    'destinations:',
+    '  local: { kind: file, path: ./out/events.ndjson }',
+    'collectors:',
+    '  okta-prod:',
+    '    source: okta',
+    '    account: okta-main',
+    '    destinations: [local]',
+    '    lookback: 1h',
+    '    site: hq',
+    '    timezone: Europe/Berlin',
+    extra,
+  ].join('\n');
+
+describe('tributary CLI', () => {
+  it('lists sources with streams and stability', async () => {
+    const r = await cli(['sources']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^okta\s+Okta\s+ga\s+account: okta\s+streams: system-log$/m);
+    assert.match(
+      r.stdout,
+      /^chatgpt-enterprise\s+ChatGPT Enterprise\s+ga\s+account: openai\s+streams: AUDIT_LOG, AUTH_LOG, CONVERSATION_MESSAGE/m,
+    );
+    const json = JSON.parse((await cli(['sources', '--json'])).stdout);
+    assert.deepEqual(json.map((s: { id: string }) => s.id).sort(), ['chatgpt-enterprise', 'okta']);
+  });
+
+  it('refuses an invalid config with every problem and its path, exit 2, no stack trace', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(
+      file,
+      config('http://okta.example.com').replace('timezone: Europe/Berlin', 'timezone: Nowhere/Land'),
+    );
+    const r = await cli(['run', '--config', file, '--once']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /accounts\.okta-main\.token: environment variable OKTA_TOKEN is not set/);
+    assert.match(r.stderr, /accounts\.okta-main\.url: plain http:\/\/ is accepted only for loopback hosts/);
+    assert.match(r.stderr, /collectors\.okta-prod\.timezone: expected an IANA time zone/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    assert.equal((await cli(['frobnicate'])).code, 2);
+  });
+
+  it('runs once to caught up, stamps site and timezone, resumes, and keeps the token out of state and logs', async () => {
+    const sim = new OktaSimulator({ events: 1500, spacingMs: 1000 });
+    await sim.start();
+    const file = join(dir, 'ok.yaml');
+    writeFileSync(file, config(sim.url, '    lag: 0s\n    settings: { limit: 200 }'));
+    const env = { OKTA_TOKEN: sim.token, TRIBUTARY_DATA_DIR: join(dir, 'data') };
+    const r = await cli(['run', '--config', file, '--once'], env);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^okta-prod: 1500 events, 8 pages, .* — caught up$/m);
+    const lines = readFileSync(join(dir, 'out', 'events.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.equal(lines.length, 1500);
+    assert.deepEqual(
+      lines.map((e) => e.id),
+      sim.eventIds(),
+    );
+    assert.equal(lines[0].sitename, 'hq');
+    assert.equal(lines[0].timezone, 'Europe/Berlin');
+    assert.equal(lines[0].source, 'okta');
+    sim.addEvents(30, { from: Date.now(), spacingMs: 1 }); // after the checkpoint (lag 0s for the test)
+    const again = await cli(['run', '--config', file, '--once'], env);
+    assert.match(again.stdout, /^okta-prod: 30 events/m, 'resumes from the checkpoint');
+    // the token is in no file of the data directory and in no output
+    for (const f of readdirSync(join(dir, 'data'))) {
+      assert.ok(!readFileSync(join(dir, 'data', f)).includes(sim.token), `token found in ${f}`);
+    }
+    assert.ok(!(r.stdout + r.stderr + again.stdout + again.stderr).includes(sim.token));
+    await sim.stop();
+  });
+
+  it('exits 1 with the error type, code and recommended action when a collector fails', async () => {
+    const sim = new OktaSimulator({ events: 10, permission: false });
+    await sim.start();
+    const file = join(dir, 'denied.yaml');
+    writeFileSync(file, config(sim.url));
+    const r = await cli(['run', '--config', file, '--once', '--data-dir', join(dir, 'data2')], {
+      OKTA_TOKEN: sim.token,
+    });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stdout,
+      /okta-prod: 0 events, 0 pages, .* — failed: \[config\/okta_missing_permission\] Okta denied access \(403\)/,
+    );
+    assert.match(r.stdout, /Recommended action: .*Read-Only Administrator/);
+    await sim.stop();
+  });
+});
