@@ -80,14 +80,18 @@ async function* readRestPoll<S, A>(def: RestPollDef<S, A>, ctx: ReadContext<S, A
       const deadLetters = [];
       for (const raw of records) {
         const id = def.eventId(raw);
-        const t = tracker.timeOf(raw);
-        if (id !== undefined && tracker.isSeen(id)) continue;
         if (id === undefined) {
           deadLetters.push({ raw, reason: 'record has no id where the source expects one' });
           continue;
         }
-        events.push({ raw, id, time: toIsoTime(time(raw)) });
-        delivered.push({ id, time: t });
+        if (tracker.isSeen(id)) continue;
+        const iso = toIsoTime(time(raw));
+        events.push({ raw, id, time: iso });
+        // The watermark follows the cursor's time field; parse it again only when it differs.
+        delivered.push({
+          id,
+          time: def.eventTime ? tracker.timeOf(raw) : iso === undefined ? undefined : Date.parse(iso),
+        });
       }
       const checkpoint = tracker.afterPage(delivered, next);
       yield { events, checkpoint, deadLetters, pages: 1 };

@@ -193,39 +193,51 @@ async function runStream(
     timezone: c.timezone,
   };
 
-  for await (const batch of def.read(ctx)) {
-    const ingestedAt = new Date(now()).toISOString();
-    const envelopes: Envelope[] = [];
-    for (const e of batch.events) {
-      const env = makeEnvelope(envCtx, e.raw, e.id, e.time, ingestedAt);
-      if (recent.add(env.id)) envelopes.push(env);
+  // Read one batch ahead: the next page is fetched and parsed while this one is delivered and
+  // committed. Commits stay strictly in order, so the checkpoint rules are unchanged.
+  const batches = def.read(ctx)[Symbol.asyncIterator]();
+  let ahead = batches.next();
+  try {
+    for (;;) {
+      const { value: batch, done } = await ahead;
+      if (done) break;
+      ahead = batches.next();
+      ahead.catch(() => {}); // surfaces when awaited; never an unhandled rejection
+      const ingestedAt = new Date(now()).toISOString();
+      const envelopes: Envelope[] = [];
+      for (const e of batch.events) {
+        const env = makeEnvelope(envCtx, e.raw, e.id, e.time, ingestedAt);
+        if (recent.add(env.id)) envelopes.push(env);
+      }
+      if (envelopes.length) await deliver(c, envelopes, o, signal);
+      let bytes = 0;
+      for (const env of envelopes) bytes += encodeLine(env).length + 1;
+      const deadLetters = (batch.deadLetters ?? []).map((d) => ({ reason: d.reason, raw: safeJson(d.raw) }));
+      // Acknowledged: the checkpoint may move. A hard stop that arrived during delivery still commits,
+      // because the destinations have the events; not committing would only cause duplicates.
+      await o.store.commitBatch({
+        collectorId: c.id,
+        stream,
+        checkpoint: batch.checkpoint,
+        runId,
+        events: envelopes.length,
+        pages: batch.pages ?? 0,
+        bytes,
+        lastEventTime: envelopes.length ? ingestedAt : undefined,
+        hourly: envelopes.length ? { [hourOf(ingestedAt)]: envelopes.length } : {},
+        deadLetters,
+      });
+      sr.events += envelopes.length;
+      sr.pages += batch.pages ?? 0;
+      result.events += envelopes.length;
+      result.pages += batch.pages ?? 0;
+      result.bytes += bytes;
+      result.deadLetters += deadLetters.length;
+      if (o.stop?.aborted) break; // graceful: the batch in flight is done, stop here
+      signal.throwIfAborted();
     }
-    if (envelopes.length) await deliver(c, envelopes, o, signal);
-    let bytes = 0;
-    for (const env of envelopes) bytes += encodeLine(env).length + 1;
-    const deadLetters = (batch.deadLetters ?? []).map((d) => ({ reason: d.reason, raw: safeJson(d.raw) }));
-    // Acknowledged: the checkpoint may move. A hard stop that arrived during delivery still commits,
-    // because the destinations have the events; not committing would only cause duplicates.
-    await o.store.commitBatch({
-      collectorId: c.id,
-      stream,
-      checkpoint: batch.checkpoint,
-      runId,
-      events: envelopes.length,
-      pages: batch.pages ?? 0,
-      bytes,
-      lastEventTime: envelopes.length ? ingestedAt : undefined,
-      hourly: envelopes.length ? { [hourOf(ingestedAt)]: envelopes.length } : {},
-      deadLetters,
-    });
-    sr.events += envelopes.length;
-    sr.pages += batch.pages ?? 0;
-    result.events += envelopes.length;
-    result.pages += batch.pages ?? 0;
-    result.bytes += bytes;
-    result.deadLetters += deadLetters.length;
-    if (o.stop?.aborted) break; // graceful: the batch in flight is done, stop here
-    signal.throwIfAborted();
+  } finally {
+    await batches.return?.(undefined).catch(() => {});
   }
 }
 
