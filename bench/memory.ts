@@ -44,6 +44,7 @@ export async function memory(fileMb = Number(process.env.BENCH_FILE_MB ?? 1024))
     const child = spawn(
       process.execPath,
       [
+        ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
         join(import.meta.dirname, '../src/cli/main.ts'),
         'run',
         '--config',

@@ -9,8 +9,6 @@ import { Scheduler } from '../engine/scheduler.ts';
 import { sources } from '../sources/index.ts';
 import { SecretBox } from '../store/secrets.ts';
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
-import { startDemo } from './demo.ts';
-import { startStatusServer } from './status-server.ts';
 
 const USAGE = `Usage: tributary <command> [options]
 
@@ -101,6 +99,7 @@ async function serveLoop(
 ): Promise<number> {
   const scheduler = new Scheduler(runtime);
   await scheduler.start();
+  const { startStatusServer } = await import('./status-server.ts');
   const server = port !== undefined ? await startStatusServer(runtime, port) : undefined;
   if (server)
     process.stdout.write(`Tributary is running: http://127.0.0.1:${server.port}/ (Ctrl-C to stop)\n`);
@@ -134,6 +133,7 @@ async function cmdServe(args: string[]): Promise<number> {
   const runtime = await openRuntime(dir);
   let closeDemo: (() => Promise<void>) | undefined;
   if (values.demo) {
+    const { startDemo } = await import('./demo.ts'); // loads the simulator only for the demo
     const demo = await startDemo(dir);
     closeDemo = demo.close;
     await runtime.applyConfig(demo.config);
