@@ -1,4 +1,5 @@
 import type { HttpRequest, HttpResponse } from '../core/source.ts';
+import { getPath as get } from './time-window.ts';
 
 /** The request for one page: a URL and its query. */
 export interface PageRequest {
@@ -31,11 +32,6 @@ export function parseLinkHeader(header: string | null): Record<string, string> {
   }
   return out;
 }
-
-const get = (body: any, path: string | ((body: any) => unknown)): unknown =>
-  typeof path === 'function'
-    ? path(body)
-    : path.split('.').reduce((o, k) => (o == null ? undefined : o[k]), body);
 
 export const paginate = {
   /** The next page's absolute URL is in the Link header (Okta, GitHub). */

@@ -18,7 +18,8 @@ export interface RestPollDef<S = any, A = any> {
   headers?: (ctx: ReadContext<S, A>) => Record<string, string>;
   records: (body: any) => unknown[];
   paginate: Paginator;
-  cursor: TimeWindowOptions;
+  /** A time window (the default kind) or the vendor's own opaque cursor. */
+  cursor: (TimeWindowOptions & { kind?: 'time-window' }) | OpaqueCursorOptions;
   eventId: (record: any) => string | undefined;
   /** Defaults to the cursor's time field. */
   eventTime?: (record: any) => unknown;
@@ -28,17 +29,92 @@ export interface RestPollDef<S = any, A = any> {
   windowTooLarge?: (err: TributaryError) => boolean;
 }
 
+/**
+ * Opaque cursor: the vendor's next-page request is the position, stored verbatim. When the vendor has
+ * no more pages, the last page's request is kept with the ids it delivered, so the next run asks the
+ * same question again and delivers only what is new (APIs that keep a cursor open for new data).
+ */
+export interface OpaqueCursorOptions {
+  kind: 'opaque';
+  /** The record's event time (a dotted path or a function), for the envelope. */
+  time?: string | ((record: any) => unknown);
+}
+
+export interface OpaqueCheckpoint {
+  next: PageRequest;
+  /** Ids delivered from `next` when it was the last page. */
+  seen?: string[];
+}
+
 export function restPoll<S, A>(def: RestPollDef<S, A>): StreamDef<S, A> {
   return {
     title: def.title,
     description: def.description,
-    read: (ctx) => readRestPoll(def, ctx),
+    read: (ctx) =>
+      def.cursor.kind === 'opaque' ? readOpaque(def, def.cursor, ctx) : readTimeWindow(def, def.cursor, ctx),
   };
 }
 
-async function* readRestPoll<S, A>(def: RestPollDef<S, A>, ctx: ReadContext<S, A>): AsyncGenerator<Batch> {
-  const tracker = new WindowTracker(def.cursor, ctx, def.retention ?? ctx.window.retention);
-  const time = def.eventTime ?? ((r: unknown) => getPath(r, def.cursor.time));
+function unexpected(stream: string): TributaryError {
+  return new TributaryError({
+    type: 'transient',
+    code: 'unexpected_response',
+    message: `The vendor's response had no list of records where ${stream} expects one.`,
+    action: 'Check the base URL points at the vendor API; Tributary retries on the next run.',
+  });
+}
+
+async function* readOpaque<S, A>(
+  def: RestPollDef<S, A>,
+  cursor: OpaqueCursorOptions,
+  ctx: ReadContext<S, A>,
+): AsyncGenerator<Batch> {
+  const time = def.eventTime ?? ((r: unknown) => (cursor.time ? getPath(r, cursor.time) : undefined));
+  const cp = ctx.checkpoint as OpaqueCheckpoint | undefined;
+  const now = ctx.now();
+  const start = new Date(ctx.window.start ? Date.parse(ctx.window.start) : now - ctx.window.lookbackMs);
+  let request: PageRequest | undefined = cp?.next ?? {
+    url: def.url(ctx),
+    query: def.params?.(ctx, { start, end: new Date(now) }),
+  };
+  const seen = new Set(cp?.seen ?? []);
+  const guard = new LoopGuard();
+  guard.check(pageKey(request), ctx.stream);
+  while (request) {
+    ctx.signal.throwIfAborted();
+    const { body, response } = await ctx.http.getJson(request.url, request.query, def.headers?.(ctx));
+    const records = def.records(body) ?? [];
+    if (!Array.isArray(records)) throw unexpected(ctx.stream);
+    const next = def.paginate.next({ request, response, body, records });
+    if (next) guard.check(pageKey(next), ctx.stream, records.length === 0);
+    const events = [];
+    const deadLetters = [];
+    const ids: string[] = [];
+    for (const raw of records) {
+      const id = def.eventId(raw);
+      if (id === undefined) {
+        deadLetters.push({ raw, reason: 'record has no id where the source expects one' });
+        continue;
+      }
+      ids.push(id);
+      if (seen.has(id)) continue;
+      events.push({ raw, id, time: toIsoTime(time(raw)) });
+    }
+    // At the end the last request is the position: re-asked next run, its delivered ids skipped.
+    const checkpoint: OpaqueCheckpoint = next ? { next } : { next: request, seen: ids };
+    yield { events, checkpoint, deadLetters, pages: 1 };
+    seen.clear();
+    request = next;
+  }
+}
+
+async function* readTimeWindow<S, A>(
+  def: RestPollDef<S, A>,
+  cursor: TimeWindowOptions,
+  ctx: ReadContext<S, A>,
+): AsyncGenerator<Batch> {
+  const tracker = new WindowTracker(cursor, ctx, def.retention ?? ctx.window.retention);
+  const time = def.eventTime ?? ((r: unknown) => getPath(r, cursor.time));
   const vendorUrl = def.url(ctx);
   for (let window = tracker.nextWindow(); window; window = tracker.nextWindow()) {
     const guard = new LoopGuard();
@@ -65,14 +141,7 @@ async function* readRestPoll<S, A>(def: RestPollDef<S, A>, ctx: ReadContext<S, A
         throw err;
       }
       const records = def.records(page.body) ?? [];
-      if (!Array.isArray(records)) {
-        throw new TributaryError({
-          type: 'transient',
-          code: 'unexpected_response',
-          message: `The vendor's response had no list of records where ${ctx.stream} expects one.`,
-          action: 'Check the base URL points at the vendor API; Tributary retries on the next run.',
-        });
-      }
+      if (!Array.isArray(records)) throw unexpected(ctx.stream);
       const next = def.paginate.next({ request, response: page.response, body: page.body, records });
       if (next) guard.check(pageKey(next), ctx.stream, records.length === 0);
       const events = [];

@@ -46,10 +46,11 @@ export interface Window {
   resume?: PageRequest;
 }
 
+/** A record's field by function, literal key (`@odata.nextLink`) or dotted path (`actor.id`). */
 export function getPath(record: any, path: string | ((r: any) => unknown)): unknown {
-  return typeof path === 'function'
-    ? path(record)
-    : path.split('.').reduce((o, k) => (o == null ? undefined : o[k]), record);
+  if (typeof path === 'function') return path(record);
+  if (record != null && typeof record === 'object' && path in record) return record[path];
+  return path.split('.').reduce((o, k) => (o == null ? undefined : o[k]), record);
 }
 
 export class WindowTracker {
