@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { readContext } from '../../test/support/read-context.ts';
 import type { Batch } from '../core/source.ts';
 import { Http } from './http.ts';
-import { silentLogger } from './log.ts';
 import { type Paginator, paginate, parseLinkHeader } from './paginate.ts';
 import { restPoll } from './rest-poll.ts';
 
@@ -65,19 +65,7 @@ async function drain(
   });
   const http = new Http({ vendor: 'Fake', backoffBaseMs: 1 });
   const out: Batch[] = [];
-  for await (const b of stream.read({
-    collector: 'c',
-    stream: 't',
-    settings: {},
-    account: {},
-    checkpoint,
-    http,
-    window: { lookbackMs: 0 },
-    signal: new AbortController().signal,
-    log: silentLogger,
-    now: Date.now,
-    warn: () => {},
-  }))
+  for await (const b of stream.read(readContext(http, { checkpoint, window: { lookbackMs: 0 } })))
     out.push(b);
   return { out, ids: out.flatMap((b) => b.events.map((e) => e.id)), last: out.at(-1)?.checkpoint };
 }

@@ -1,20 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
+import { tempDirs } from '../../../test/support/temp-dirs.ts';
 import { type Envelope, makeEnvelope } from '../../core/envelope.ts';
 import { FileDestination } from './file-destination.ts';
 
-const dirs: string[] = [];
-const fresh = () => {
-  const d = mkdtempSync(join(tmpdir(), 'tributary-file-'));
-  dirs.push(d);
-  return d;
-};
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const fresh = tempDirs('tributary-file');
 const signal = new AbortController().signal;
 const envs = (n: number, tag = 'e'): Envelope[] =>
   Array.from({ length: n }, (_, i) =>

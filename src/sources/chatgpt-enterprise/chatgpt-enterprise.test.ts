@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { readContext } from '../../../test/support/read-context.ts';
 import { openai } from '../../accounts/index.ts';
 import { TributaryError } from '../../core/errors.ts';
 import type { Batch } from '../../core/source.ts';
 import { Http } from '../../engine/http.ts';
-import { silentLogger } from '../../engine/log.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import chatgpt from './index.ts';
 import { ChatGptComplianceSimulator } from './simulator.ts';
@@ -31,20 +31,14 @@ async function drain(sim: Sim, type: string, checkpoint?: unknown, account = acc
     backoffMaxMs: 2,
   });
   const batches: Batch[] = [];
-  for await (const b of chatgpt.streams[type].read({
-    collector: 'c',
+  const ctx = readContext(http, {
     stream: type,
     settings: settingsOf(sim),
     account,
     checkpoint,
-    http,
     window: { lookbackMs: 86_400_000 },
-    signal: new AbortController().signal,
-    log: silentLogger,
-    now: sim.server.now.bind(sim.server),
-    warn: () => {},
-  }))
-    batches.push(b);
+  });
+  for await (const b of chatgpt.streams[type].read(ctx)) batches.push(b);
   return { batches, ids: batches.flatMap((b) => b.events.map((e) => e.id)) };
 }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { readContext } from '../../../test/support/read-context.ts';
 import { okta as oktaAccount } from '../../accounts/index.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import okta from './index.ts';
@@ -48,27 +49,18 @@ describe('okta source', () => {
     await sim.start();
     const stream = okta.streams['system-log'];
     const { Http } = await import('../../engine/http.ts');
-    const { silentLogger } = await import('../../engine/log.ts');
     const http = new Http({
       vendor: 'Okta',
       authorize: (h, refresh) =>
         oktaAccount.authorize({ url: sim.url, token: sim.token }, h, { refresh, http }),
     });
     const batches = [];
-    for await (const b of stream.read({
-      collector: 'c',
+    const ctx = readContext(http, {
       stream: 'system-log',
       settings,
       account: { url: sim.url, token: sim.token },
-      checkpoint: undefined,
-      http,
-      window: { lookbackMs: 3_600_000 },
-      signal: new AbortController().signal,
-      log: silentLogger,
-      now: Date.now,
-      warn: () => {},
-    }))
-      batches.push(b);
+    });
+    for await (const b of stream.read(ctx)) batches.push(b);
     const q = sim.requests()[0].query;
     assert.equal(q.get('sortOrder'), 'ASCENDING');
     assert.ok(q.get('since') && q.get('until'));

@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
+import { tempDirs } from '../../../test/support/temp-dirs.ts';
 import { storeSuite } from '../store-suite.ts';
 import { migrations } from './migrations.ts';
 import { SqliteStore } from './sqlite-store.ts';
 
-const dirs: string[] = [];
-const fresh = () => {
-  const d = mkdtempSync(join(tmpdir(), 'tributary-store-'));
-  dirs.push(d);
-  return d;
-};
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const fresh = tempDirs('tributary-store');
 
 storeSuite('sqlite', async () => {
   const s = await SqliteStore.open(fresh());
