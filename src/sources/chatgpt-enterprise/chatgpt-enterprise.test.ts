@@ -116,10 +116,16 @@ describe('chatgpt-enterprise source', () => {
     await sim.start();
     const full = await drain(sim, 'AUDIT_LOG');
     assert.equal(full.ids.length, 2500);
-    const mid = full.batches.find((b) => (b.checkpoint as { file?: unknown }).file)!;
-    assert.deepEqual((mid.checkpoint as { file: unknown }).file, { id: file.id, records: 1000 });
-    const resumed = await drain(sim, 'AUDIT_LOG', mid.checkpoint);
-    assert.deepEqual(resumed.ids, full.ids.slice(1000));
+    const firstBatch = full.batches[0];
+    const mid = firstBatch.checkpoint as { file: { id: string; records: number } };
+    assert.deepEqual(
+      mid.file,
+      { id: file.id, records: firstBatch.events.length },
+      'position inside the file',
+    );
+    assert.ok(mid.file.records > 0 && mid.file.records < 2500);
+    const resumed = await drain(sim, 'AUDIT_LOG', mid);
+    assert.deepEqual(resumed.ids, full.ids.slice(mid.file.records));
     await sim.stop();
   });
 

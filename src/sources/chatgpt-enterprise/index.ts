@@ -47,8 +47,8 @@ type EventType = (typeof EVENT_TYPES)[number];
 
 const ORG_ONLY: EventType[] = ['COSTS'];
 const RETENTION = '30d';
-const BATCH_EVENTS = 1000;
-const BATCH_BYTES = 4 * 1024 * 1024;
+const BATCH_EVENTS = 250;
+const BATCH_BYTES = 1024 * 1024;
 
 interface OpenAiAccount {
   apiKey: string;
