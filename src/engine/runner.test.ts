@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { MemoryDestination } from '../../test/support/memory-destination.ts';
 import { accountKinds } from '../accounts/index.ts';
 import type { Destination } from '../core/destination.ts';
-import { transientError } from '../core/errors.ts';
+import { configError, transientError } from '../core/errors.ts';
 import { defineSource, type SourceDef } from '../core/source.ts';
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { silentLogger } from './log.ts';
@@ -189,4 +189,50 @@ describe('runner', () => {
     const again = await run();
     assert.equal(again.events, 4, 'resumes after the committed batch');
   });
+});
+
+describe('runner with several streams', () => {
+  const twoStreams = (status: number): SourceDef =>
+    defineSource({
+      ...fake,
+      streams: {
+        broken: {
+          title: 'broken',
+          // biome-ignore lint/correctness/useYield: fails before yielding, like a stream whose first request is refused
+          async *read() {
+            throw configError('refused', 'refused', 'act', status);
+          },
+        },
+        main: fake.streams.main,
+      },
+    });
+
+  for (const [status, expectMain] of [
+    [404, 6],
+    [401, 0],
+  ] as const) {
+    it(`a ${status} on one stream ${expectMain ? 'leaves the others running' : 'stops every stream'}`, async () => {
+      const dest = new MemoryDestination();
+      const { store } = await setup([dest]);
+      const r = await runCollector(
+        {
+          id: 'c',
+          name: 'demo',
+          source: twoStreams(status),
+          accountKind: accountKinds.okta,
+          account: {},
+          accountKey: 'a',
+          settings: {},
+          streams: ['broken', 'main'],
+          destinations: [dest],
+          window: { lookbackMs: 0 },
+        },
+        { store, log: silentLogger, rateLimits: new RateLimits(null) },
+      );
+      assert.equal(r.status, 'failed');
+      assert.equal(r.error?.status, status);
+      assert.equal(dest.ids().length, expectMain);
+      assert.equal((await store.listErrors('c'))[0].stream, 'broken');
+    });
+  }
 });

@@ -134,7 +134,7 @@ export async function runCollector(c: ResolvedCollector, o: RunOptions): Promise
         message: e.message,
       });
       await o.store.recordError(c.id, stream, e.toJSON());
-      if (e.type === 'config' && !['not_found', 'bad_request'].includes(e.code)) break; // credentials: other streams fail too
+      if (e.status === 401) break; // rejected credentials fail every stream alike; other errors may be one stream's
     }
   }
   if (signal.aborted && result.status === 'succeeded') result.status = 'cancelled';
