@@ -21,8 +21,24 @@ export interface EnvelopeContext {
   timezone?: string;
 }
 
+/**
+ * A vendor record kept as the exact JSON text the vendor sent (byte-for-byte in `raw`, and no
+ * re-serialisation cost). Sources that read line-delimited files use it; `toJSON` keeps plain
+ * JSON.stringify correct wherever an envelope is serialised some other way.
+ */
+export class RawJson {
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
+  toJSON(): unknown {
+    return JSON.parse(this.text);
+  }
+}
+
 /** Canonical JSON: object keys sorted, so the same record always hashes the same. */
 export function canonicalJson(value: unknown): string {
+  if (value instanceof RawJson) return canonicalJson(JSON.parse(value.text));
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   const keys = Object.keys(value as object).sort();
@@ -81,7 +97,12 @@ const encoded = new WeakMap<Envelope, string>();
 export function encodeLine(env: Envelope): string {
   let line = encoded.get(env);
   if (line === undefined) {
-    line = JSON.stringify(env);
+    if (env.raw instanceof RawJson) {
+      const { raw, ...head } = env; // raw is the last key: splice the vendor's text in as it came
+      line = `${JSON.stringify(head).slice(0, -1)},"raw":${raw.text}}`;
+    } else {
+      line = JSON.stringify(env);
+    }
     encoded.set(env, line);
   }
   return line;

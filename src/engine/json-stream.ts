@@ -4,8 +4,10 @@
  * JSON.parse first (the fast path); a line that fails is re-scanned for concatenated objects, and
  * whatever still does not parse is reported as bad text rather than dropped silently.
  */
-/** `size` is the item's length in characters, for batching by volume. */
-export type JsonItem = ({ value: unknown } | { error: string; text: string }) & { size: number };
+/** `text` is the item's exact JSON text; `size` its length in characters, for batching by volume. */
+export type JsonItem = ({ value: unknown; text: string } | { error: string; text: string }) & {
+  size: number;
+};
 
 export async function* jsonObjects(chunks: AsyncIterable<Uint8Array | string>): AsyncGenerator<JsonItem> {
   const decoder = new TextDecoder();
@@ -36,7 +38,7 @@ function* parseLine(line: string): Generator<JsonItem> {
   const text = line.trim();
   if (!text) return;
   try {
-    yield { value: JSON.parse(text), size: text.length };
+    yield { value: JSON.parse(text), text, size: text.length };
   } catch {
     const { items, rest } = scanObjects(text);
     yield* items;
@@ -69,7 +71,7 @@ function scanObjects(text: string): { items: JsonItem[]; rest: string } {
       if (depth === 0 && begin !== -1) {
         const piece = text.slice(begin, i + 1);
         try {
-          items.push({ value: JSON.parse(piece), size: piece.length });
+          items.push({ value: JSON.parse(piece), text: piece, size: piece.length });
         } catch (err) {
           items.push({ error: (err as Error).message, text: piece.slice(0, 10_000), size: piece.length });
         }

@@ -7,7 +7,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { parseDuration } from '../../core/duration.ts';
-import { toIsoTime } from '../../core/envelope.ts';
+import { RawJson, toIsoTime } from '../../core/envelope.ts';
 import { configError, gapWarning, TributaryError, transientError } from '../../core/errors.ts';
 import {
   type Batch,
@@ -219,7 +219,7 @@ async function* readFile(
       }
       const rec = item.value as Record<string, unknown>;
       const id = typeof rec?.event_id === 'string' ? rec.event_id : undefined;
-      events.push({ raw: rec, id, time: toIsoTime(rec?.timestamp) });
+      events.push({ raw: new RawJson(item.text), id, time: toIsoTime(rec?.timestamp) }); // the vendor's bytes
       bytes += item.size;
       if (events.length >= BATCH_EVENTS || bytes >= BATCH_BYTES) {
         yield { events, deadLetters, checkpoint: at() };
