@@ -185,6 +185,7 @@ describe('runner', () => {
     const { store, run } = await setup([dest]);
     const r = await run({ stop: stop.signal });
     assert.equal(r.events, 2);
+    assert.equal(r.status, 'cancelled');
     assert.equal((await store.getCheckpoint('c', 'main'))?.value, 1);
     const again = await run();
     assert.equal(again.events, 4, 'resumes after the committed batch');

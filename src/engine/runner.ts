@@ -233,7 +233,10 @@ async function runStream(
       result.pages += batch.pages ?? 0;
       result.bytes += bytes;
       result.deadLetters += deadLetters.length;
-      if (o.stop?.aborted) break; // graceful: the batch in flight is done, stop here
+      if (o.stop?.aborted) {
+        if (result.status === 'succeeded') result.status = 'cancelled'; // stopped before catching up
+        break; // graceful: the batch in flight is done, stop here
+      }
       signal.throwIfAborted();
     }
   } finally {

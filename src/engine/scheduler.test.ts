@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { tempDirs } from '../../test/support/temp-dirs.ts';
+import { parseConfig } from '../config/config-file.ts';
+import { OktaSimulator } from '../sources/okta/simulator.ts';
+import { SecretBox } from '../store/secrets.ts';
+import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
+import { silentLogger } from './log.ts';
+import { Runtime } from './runtime.ts';
+import { Scheduler } from './scheduler.ts';
+
+const fresh = tempDirs('tributary-sched');
+
+async function runtimeFor(sim: OktaSimulator, interval: string, enabled = true) {
+  const dir = fresh();
+  const store = await SqliteStore.open(dir);
+  await store.migrate();
+  const runtime = new Runtime(store, await SecretBox.open(dir, {}), silentLogger);
+  await runtime.applyConfig(
+    parseConfig(
+      JSON.stringify({
+        accounts: { o: { kind: 'okta', url: sim.url, token: sim.token, requestsPerMinute: 100000 } },
+        destinations: { f: { kind: 'file', path: 'events.ndjson' } },
+        collectors: {
+          a: {
+            source: 'okta',
+            account: 'o',
+            destinations: ['f'],
+            interval,
+            lookback: '1h',
+            settings: { limit: 50 },
+          },
+          off: { source: 'okta', account: 'o', destinations: ['f'], interval, enabled },
+        },
+      }),
+      { baseDir: dir, env: {} },
+    ),
+  );
+  return runtime;
+}
+
+describe('scheduler', () => {
+  it('runs enabled collectors on their interval, one run at a time each', async () => {
+    const sim = new OktaSimulator({ events: 200 });
+    await sim.start();
+    const runtime = await runtimeFor(sim, '1s', false);
+    const scheduler = new Scheduler(runtime);
+    const runs: string[] = [];
+    const twoRuns = new Promise<void>((done) => {
+      scheduler.onRun = (r) => {
+        runs.push(r.collector);
+        if (runs.filter((c) => c === 'a').length === 2) done();
+      };
+    });
+    await scheduler.start();
+    const [x, y] = [scheduler.runNow('a'), scheduler.runNow('a')];
+    assert.equal(x, y, 'a second request joins the run in progress');
+    await twoRuns;
+    await scheduler.stop(1000);
+    assert.ok(!runs.includes('off'), 'disabled collectors are not scheduled');
+    const history = await runtime.store.listRuns((await runtime.store.getCollector('a'))!.id);
+    assert.ok(history.length >= 2);
+    for (let i = 1; i < history.length; i++) {
+      assert.ok(history[i].endedAt! <= history[i - 1].startedAt, 'runs of one collector never overlap');
+    }
+    assert.equal(
+      history.reduce((n, r) => n + r.events, 0),
+      200,
+    );
+    await runtime.close();
+    await sim.stop();
+  });
+
+  it('stops gracefully: the batch in flight is committed, then nothing more runs', async () => {
+    const sim = new OktaSimulator({ events: 2000 });
+    await sim.start();
+    const runtime = await runtimeFor(sim, '1h');
+    const scheduler = new Scheduler(runtime);
+    sim.inject({ kind: 'delay', ms: 300, path: '/api/v1/logs', afterRequests: 1, times: 1000 });
+    await scheduler.start();
+    const id = (await runtime.store.getCollector('a'))!.id;
+    const deadline = Date.now() + 20_000;
+    while (!(await runtime.store.getCheckpoint(id, 'system-log')) && Date.now() < deadline) {
+      await new Promise((r) => setImmediate(r)); // poll until the first page is committed
+    }
+    await scheduler.stop(5000); // requested while the next page is on its way
+    const c = (await runtime.store.getCollector('a'))!;
+    const [run] = await runtime.store.listRuns(c.id);
+    assert.ok(run.events > 0 && run.events < 2000, `stopped part-way (${run.events} events)`);
+    assert.equal(run.status, 'cancelled');
+    assert.ok(await runtime.store.getCheckpoint(c.id, 'system-log'), 'what was delivered is committed');
+    await runtime.close();
+    await sim.stop();
+  });
+});
