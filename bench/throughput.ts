@@ -32,6 +32,7 @@ export async function throughput(events = Number(process.env.BENCH_EVENTS ?? 200
   try {
     // The bare limit: fetch every page once (outside the timing), then parse/stringify/write them.
     const pages: string[] = [];
+    const f0 = performance.now();
     let next: string | undefined =
       `${sim.info.url}/api/v1/logs?limit=${PAGE}&sortOrder=ASCENDING&since=${new Date(Date.now() - 86_400_000).toISOString()}&until=${new Date(Date.now() - 60_000).toISOString()}`;
     while (next) {
@@ -39,20 +40,27 @@ export async function throughput(events = Number(process.env.BENCH_EVENTS ?? 200
       pages.push(await res.text());
       next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get('link') ?? '')?.[1];
     }
-    const fd = openSync(join(dir, 'bare.ndjson'), 'w');
+    const fetchMs = performance.now() - f0; // the simulator and HTTP alone, for context
+    // Best of three: the limit is a floor that background noise can only make look worse.
+    let bareMs = Number.POSITIVE_INFINITY;
     let bareBytes = 0;
     let bareEvents = 0;
-    const t0 = performance.now();
-    for (const page of pages) {
-      const records = JSON.parse(page) as unknown[];
-      const lines = records.map((r) => JSON.stringify({ id: (r as { uuid: string }).uuid, raw: r }));
-      const buf = `${lines.join('\n')}\n`;
-      writeSync(fd, buf);
-      bareBytes += Buffer.byteLength(buf);
-      bareEvents += records.length;
+    for (let round = 0; round < 3; round++) {
+      const fd = openSync(join(dir, 'bare.ndjson'), 'w');
+      bareBytes = 0;
+      bareEvents = 0;
+      const t0 = performance.now();
+      for (const page of pages) {
+        const records = JSON.parse(page) as unknown[];
+        const lines = records.map((r) => JSON.stringify({ id: (r as { uuid: string }).uuid, raw: r }));
+        const buf = `${lines.join('\n')}\n`;
+        writeSync(fd, buf);
+        bareBytes += Buffer.byteLength(buf);
+        bareEvents += records.length;
+      }
+      bareMs = Math.min(bareMs, performance.now() - t0);
+      closeSync(fd);
     }
-    const bareMs = performance.now() - t0;
-    closeSync(fd);
 
     // The engine: the real runner, store and file destination.
     const store = await SqliteStore.open(join(dir, 'data'));
@@ -113,6 +121,7 @@ export async function throughput(events = Number(process.env.BENCH_EVENTS ?? 200
         ms: Math.round(bareMs),
       },
       ratio: `${Math.round((eps(events, engineMs) / eps(bareEvents, bareMs)) * 100)}%`,
+      fetchOnly: { eventsPerSec: eps(bareEvents, fetchMs), ms: Math.round(fetchMs) },
     };
   } finally {
     await sim.stop();

@@ -53,12 +53,15 @@ export function hashId(raw: unknown): string {
   return `h:${createHash('sha256').update(canonicalJson(raw)).digest('hex').slice(0, 40)}`;
 }
 
+const CANONICAL_ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
 /** Normalises a vendor timestamp (ISO string, epoch seconds or milliseconds) to UTC ISO-8601, or undefined. */
 export function toIsoTime(value: unknown): string | undefined {
   if (value === null || value === undefined || value === '') return undefined;
   let ms: number;
   if (typeof value === 'number') ms = value < 1e11 ? value * 1000 : value;
   else if (typeof value === 'string') {
+    if (CANONICAL_ISO.test(value)) return value; // already what we emit: skip the parse and format
     ms = /^\d+(\.\d+)?$/.test(value) ? Number(value) * (Number(value) < 1e11 ? 1000 : 1) : Date.parse(value);
   } else if (value instanceof Date) ms = value.getTime();
   else return undefined;
