@@ -1,7 +1,7 @@
 import type { Destination } from '../core/destination.ts';
 import { type Envelope, encodeLine, makeEnvelope } from '../core/envelope.ts';
 import { type ErrorInfo, TributaryError, toTributaryError, transientError } from '../core/errors.ts';
-import type { AccountKind, Logger, ReadContext, SourceDef, WindowOptions } from '../core/source.ts';
+import type { AccountKind, Batch, Logger, ReadContext, SourceDef, WindowOptions } from '../core/source.ts';
 import type { Store } from '../store/store.ts';
 import { Http, type HttpClientOptions } from './http.ts';
 import type { RateLimits } from './rate-limit.ts';
@@ -78,6 +78,9 @@ class RecentIds {
     return true;
   }
 }
+
+/** Batches read ahead of the one being delivered (each is at most one vendor page or file slice). */
+const READ_AHEAD = 2;
 
 const hourOf = (iso: string) => `${iso.slice(0, 13)}:00:00.000Z`;
 
@@ -193,16 +196,24 @@ async function runStream(
     timezone: c.timezone,
   };
 
-  // Read one batch ahead: the next page is fetched and parsed while this one is delivered and
-  // committed. Commits stay strictly in order, so the checkpoint rules are unchanged.
+  // Read ahead: the next pages are fetched and parsed while this one is delivered and committed.
+  // Commits stay strictly in order, so the checkpoint rules are unchanged; a crash loses only
+  // read-ahead batches, which were never committed.
   const batches = def.read(ctx)[Symbol.asyncIterator]();
-  let ahead = batches.next();
+  const ahead: Array<Promise<IteratorResult<Batch>>> = [];
+  const readAhead = () => {
+    while (ahead.length < READ_AHEAD) {
+      const next = batches.next();
+      next.catch(() => {}); // surfaces when awaited; never an unhandled rejection
+      ahead.push(next);
+    }
+  };
   try {
     for (;;) {
-      const { value: batch, done } = await ahead;
+      readAhead();
+      const { value: batch, done } = await ahead.shift()!;
       if (done) break;
-      ahead = batches.next();
-      ahead.catch(() => {}); // surfaces when awaited; never an unhandled rejection
+      readAhead();
       const ingestedAt = new Date(now()).toISOString();
       const envelopes: Envelope[] = [];
       for (const e of batch.events) {
