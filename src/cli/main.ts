@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { type Config, ConfigError, loadConfigFile } from '../config/config-file.ts';
 import { formatDuration } from '../core/duration.ts';
 import { createLogger } from '../engine/log.ts';
@@ -154,6 +155,9 @@ function cmdSources(args: string[]): number {
     family: s.family,
     account: s.account,
     streams: Object.keys(s.streams),
+    description: s.description,
+    setupGuide: s.setupGuide,
+    settings: z.toJSONSchema(s.settings, { io: 'input', unrepresentable: 'any' }),
   }));
   if (values.json) {
     process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);

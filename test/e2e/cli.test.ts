@@ -55,6 +55,14 @@ describe('tributary CLI', () => {
     );
     const json = JSON.parse((await cli(['sources', '--json'])).stdout);
     assert.deepEqual(json.map((s: { id: string }) => s.id).sort(), ['chatgpt-enterprise', 'okta']);
+    const chatgpt = json.find((s: { id: string }) => s.id === 'chatgpt-enterprise');
+    assert.deepEqual(
+      chatgpt.settings.required,
+      ['workspaceId'],
+      'the settings JSON Schema, for forms and docs',
+    );
+    assert.ok(chatgpt.settings.properties.eventTypes.items.enum.includes('CONVERSATION_MESSAGE'));
+    assert.match(chatgpt.setupGuide, /Read and Delete/);
   });
 
   it('refuses an invalid config with every problem and its path, exit 2, no stack trace', async () => {
