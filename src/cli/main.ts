@@ -17,6 +17,7 @@ Commands:
   run --config FILE [--once] [--collector NAME]...   Run collectors from a config file (--once: until caught up, then exit)
   serve [--config FILE] [--demo] [--port N]          Run collectors on their intervals, with status at http://127.0.0.1:PORT
   sources [--json]                                   List the sources with their streams and stability
+  keys rotate                                        New encryption key for stored secrets; re-encrypts them all
 
 Options:
   --data-dir DIR   Where state is kept (default ./data, or TRIBUTARY_DATA_DIR)
@@ -171,6 +172,28 @@ function cmdSources(args: string[]): number {
   return EXIT_OK;
 }
 
+async function cmdKeys(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { 'data-dir': { type: 'string' } },
+  });
+  if (positionals[0] !== 'rotate') fail('usage: tributary keys rotate [--data-dir DIR]');
+  if (process.env.TRIBUTARY_MASTER_KEY) {
+    fail(
+      'TRIBUTARY_MASTER_KEY is set: rotate by setting a new key there (the data directory keyring is not in use)',
+    );
+  }
+  const dir = dataDir(values['data-dir']);
+  await SecretBox.open(dir); // make sure a keyring exists before adding to it
+  const keyId = SecretBox.rotate(dir);
+  const runtime = await openRuntime(dir);
+  const n = await runtime.reencryptSecrets();
+  await runtime.close();
+  process.stdout.write(`new key ${keyId}; ${n} secret(s) re-encrypted\n`);
+  return EXIT_OK;
+}
+
 const dataDir = (flag: string | undefined) => resolve(flag ?? process.env.TRIBUTARY_DATA_DIR ?? './data');
 
 async function main(argv: string[]): Promise<number> {
@@ -183,6 +206,8 @@ async function main(argv: string[]): Promise<number> {
         return await cmdServe(rest);
       case 'sources':
         return cmdSources(rest);
+      case 'keys':
+        return await cmdKeys(rest);
       case undefined:
       case '-h':
       case '--help':

@@ -146,6 +146,19 @@ export class Runtime {
     });
   }
 
+  /** Re-encrypts every stored secret with the secret box's current key (after `keys rotate`). */
+  async reencryptSecrets(): Promise<number> {
+    let n = 0;
+    for (const a of await this.store.listAccounts()) {
+      const secrets = Object.fromEntries(
+        Object.entries(a.secrets).map(([k, v]) => [k, this.secrets.encrypt(this.secrets.decrypt(v))]),
+      );
+      await this.store.putAccount({ ...a, secrets, updatedAt: new Date().toISOString() });
+      n += Object.keys(secrets).length;
+    }
+    return n;
+  }
+
   async close(): Promise<void> {
     for (const d of this.destinations.values()) await d.close();
     this.destinations.clear();

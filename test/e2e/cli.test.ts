@@ -112,6 +112,26 @@ describe('tributary CLI', () => {
     await sim.stop();
   });
 
+  it('keys rotate re-encrypts stored secrets with a new key; runs go on working', async () => {
+    const sim = new OktaSimulator({ events: 20 });
+    await sim.start();
+    const file = join(dir, 'rotate.yaml');
+    writeFileSync(file, config(sim.url));
+    const env = { OKTA_TOKEN: sim.token, TRIBUTARY_DATA_DIR: join(dir, 'data-rotate') };
+    assert.equal((await cli(['run', '--config', file, '--once'], env)).code, 0);
+    const r = await cli(['keys', 'rotate'], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /new key k2; 1 secret\(s\) re-encrypted/);
+    const { DatabaseSync } = await import('node:sqlite');
+    const db = new DatabaseSync(join(dir, 'data-rotate', 'tributary.db'));
+    const row = db.prepare('SELECT secrets FROM accounts').get() as { secrets: string };
+    db.close();
+    assert.match(JSON.parse(row.secrets).token, /^v1:k2:/);
+    const again = await cli(['run', '--config', file, '--once', '--collector', 'okta-prod'], env);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    await sim.stop();
+  });
+
   it('exits 1 with the error type, code and recommended action when a collector fails', async () => {
     const sim = new OktaSimulator({ events: 10, permission: false });
     await sim.start();
