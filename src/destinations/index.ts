@@ -1,57 +1,151 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Destination } from '../core/destination.ts';
-import { serviceUrl } from '../core/validation.ts';
 import { FileDestination } from './file/file-destination.ts';
-import { HttpDestination } from './http/http-destination.ts';
+import { destinationUrlProblem, HttpDestination } from './http/http-destination.ts';
 import { StdoutDestination } from './stdout/stdout-destination.ts';
+
+/** RFC 9110 token: what a header name may be. */
+const headerName = z
+  .string()
+  .regex(/^[!#$%&'*+.^_`|~0-9a-z-]+$/i, 'expected an HTTP header name such as X-Api-Key');
+/** Set by Tributary or by the HTTP client itself; a configured value would corrupt the request. */
+const RESERVED_HEADERS = ['content-encoding', 'content-length', 'transfer-encoding', 'host', 'connection'];
+
+const fileConfigSchema = z
+  .object({
+    kind: z.literal('file'),
+    path: z
+      .string()
+      .min(1)
+      .describe('NDJSON file, one event per line; a relative path resolves against the config file'),
+    maxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(100 * 1024 * 1024)
+      .describe('Rotate before the file would exceed this many bytes (default 100 MiB)'),
+    maxFiles: z
+      .number()
+      .int()
+      .min(0)
+      .default(10)
+      .describe('Rotated files kept as PATH.1 (newest) … PATH.N; older ones are deleted (default 10)'),
+  })
+  .strict()
+  .describe('Appends events to a local NDJSON file, fsynced before acknowledging, with size rotation');
+
+const stdoutConfigSchema = z
+  .object({ kind: z.literal('stdout') })
+  .strict()
+  .describe("Writes events as NDJSON to Tributary's standard output");
+
+const httpAuthSchema = z
+  .discriminatedUnion('type', [
+    z
+      .object({
+        type: z.literal('bearer'),
+        token: z.string().min(1).describe('Sent as Authorization: Bearer TOKEN'),
+      })
+      .strict(),
+    z
+      .object({
+        type: z.literal('basic'),
+        username: z.string().min(1).describe('Basic auth user name'),
+        password: z.string().describe('Basic auth password'),
+      })
+      .strict(),
+    z
+      .object({
+        type: z.literal('header'),
+        name: headerName.describe('Header carrying the credential, e.g. X-Api-Key'),
+        value: z.string().min(1).describe('The credential'),
+      })
+      .strict(),
+  ])
+  .describe('How requests authenticate; the secret is never logged or shown in errors');
+
+const httpConfigSchema = z
+  .object({
+    kind: z.literal('http'),
+    url: z
+      .string()
+      .trim()
+      .superRefine((url, ctx) => {
+        const problem = destinationUrlProblem(url);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .describe('Endpoint receiving POSTed batches; https, or http only to a loopback host'),
+    format: z
+      .enum(['ndjson', 'json'])
+      .default('ndjson')
+      .describe('Request body: NDJSON lines (application/x-ndjson) or one JSON array (application/json)'),
+    gzip: z.boolean().default(false).describe('Compress request bodies (Content-Encoding: gzip)'),
+    auth: httpAuthSchema.optional(),
+    headers: z
+      .record(headerName, z.string())
+      .superRefine((headers, ctx) => {
+        for (const name of Object.keys(headers))
+          if (RESERVED_HEADERS.includes(name.toLowerCase()))
+            ctx.addIssue({ code: 'custom', path: [name], message: `${name} is set by Tributary` });
+      })
+      .default({})
+      .describe('Extra headers sent with every request'),
+    timeout: z
+      .number()
+      .int()
+      .positive()
+      .default(30_000)
+      .describe('Milliseconds one request may take before it counts as failed (default 30000)'),
+    maxBatchBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(5 * 1024 * 1024)
+      .describe('Uncompressed body size above which a batch is split into several requests (default 5 MB)'),
+    maxAttempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(20)
+      .default(5)
+      .describe('Requests per batch before reporting the destination unavailable; delivery resumes later'),
+    backoffBaseMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(500)
+      .describe('First retry waits up to this many ms, doubling per attempt (full jitter)'),
+    backoffMaxMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(15_000)
+      .describe('Longest wait between two attempts, unless Retry-After asks for more'),
+  })
+  .strict()
+  .describe('POSTs batches of events to an HTTP endpoint; only a 2xx acknowledges');
 
 /** Destination kinds and their settings: one schema for the config file, the API and the docs. */
 export const destinationConfigSchema = z.discriminatedUnion('kind', [
-  z
-    .object({
-      kind: z.literal('file'),
-      path: z.string().min(1).describe('NDJSON file; relative paths resolve against the config file'),
-      maxBytes: z
-        .number()
-        .int()
-        .positive()
-        .default(100 * 1024 * 1024)
-        .describe('Rotate before the file exceeds this size'),
-      maxFiles: z.number().int().min(0).default(10).describe('Rotated files kept (path.1 … path.N)'),
-    })
-    .strict(),
-  z.object({ kind: z.literal('stdout') }).strict(),
-  z
-    .object({
-      kind: z.literal('http'),
-      url: serviceUrl().describe('Endpoint receiving POSTed batches'),
-      format: z
-        .enum(['ndjson', 'json'])
-        .default('ndjson')
-        .describe('NDJSON lines or one JSON array per request'),
-      gzip: z.boolean().default(false),
-      auth: z
-        .discriminatedUnion('type', [
-          z.object({ type: z.literal('bearer'), token: z.string().min(1) }).strict(),
-          z.object({ type: z.literal('basic'), username: z.string(), password: z.string() }).strict(),
-          z.object({ type: z.literal('header'), name: z.string().min(1), value: z.string() }).strict(),
-        ])
-        .optional(),
-      headers: z.record(z.string(), z.string()).default({}),
-      timeout: z.number().int().positive().default(30_000).describe('Milliseconds per request'),
-      maxBatchBytes: z
-        .number()
-        .int()
-        .positive()
-        .default(5 * 1024 * 1024),
-      maxAttempts: z.number().int().min(1).max(20).default(5),
-    })
-    .strict(),
+  fileConfigSchema,
+  stdoutConfigSchema,
+  httpConfigSchema,
 ]);
 
+/** A validated destination config, defaults filled in. */
 export type DestinationConfig = z.infer<typeof destinationConfigSchema>;
+/** A destination config as written by a user, before defaults. */
+export type DestinationConfigInput = z.input<typeof destinationConfigSchema>;
+export type FileDestinationConfig = z.infer<typeof fileConfigSchema>;
+export type StdoutDestinationConfig = z.infer<typeof stdoutConfigSchema>;
+export type HttpDestinationConfig = z.infer<typeof httpConfigSchema>;
+export type HttpAuthConfig = z.infer<typeof httpAuthSchema>;
 
+/**
+ * Builds a destination from a validated config. Relative file paths resolve against `baseDir` (the
+ * config file's directory). Throws a config TributaryError for settings only checkable here.
+ */
 export function createDestination(
   name: string,
   config: DestinationConfig,
@@ -66,7 +160,9 @@ export function createDestination(
       });
     case 'stdout':
       return new StdoutDestination(name);
-    case 'http':
-      return new HttpDestination(name, { ...config, backoffBaseMs: 500, backoffMaxMs: 15_000 });
+    case 'http': {
+      const { kind: _, ...options } = config;
+      return new HttpDestination(name, options);
+    }
   }
 }

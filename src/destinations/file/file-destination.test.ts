@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDirs } from '../../../test/support/temp-dirs.ts';
 import { type Envelope, makeEnvelope } from '../../core/envelope.ts';
+import type { TributaryError } from '../../core/errors.ts';
 import { FileDestination } from './file-destination.ts';
 
 const fresh = tempDirs('tributary-file');
@@ -18,79 +20,217 @@ const envs = (n: number, tag = 'e'): Envelope[] =>
       '2026-11-25T10:00:00.000Z',
     ),
   );
-const lines = (p: string) =>
-  readFileSync(p, 'utf8')
+/** Every line of a file parsed; fails on a line that is not a whole envelope. */
+const lines = (p: string): Envelope[] => {
+  const text = readFileSync(p, 'utf8');
+  assert.ok(text === '' || text.endsWith('\n'), `${p} ends with a whole line`);
+  return text
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l));
+};
+const ids = (p: string) => lines(p).map((e) => e.id);
+const dest = (path: string, maxBytes = 1 << 30, maxFiles = 3) =>
+  new FileDestination('archive', { path, maxBytes, maxFiles });
+
+/** FileHandle's prototype, to spy on write/sync of every handle the destination opens. */
+async function fileHandleProto(dir: string): Promise<FileHandle> {
+  const h = await open(join(dir, 'proto-probe'), 'w');
+  await h.close();
+  return Object.getPrototypeOf(h);
+}
 
 describe('file destination', () => {
-  it('writes one envelope per line, durable when send resolves, creating directories', async () => {
-    const path = join(fresh(), 'deep', 'events.ndjson');
-    const d = new FileDestination('f', { path, maxBytes: 1 << 30, maxFiles: 3 });
-    await d.send(envs(3), signal);
-    assert.deepEqual(
-      lines(path).map((e) => e.id),
-      ['e0', 'e1', 'e2'],
-    ); // readable right after the ack
+  it('writes each envelope as exactly one line, creating parent directories', async () => {
+    const path = join(fresh(), 'deep', 'er', 'events.ndjson');
+    const d = dest(path);
+    const first = envs(3);
+    await d.send(first, signal);
+    // Readable right after the acknowledgement, byte for byte the envelopes.
+    assert.equal(readFileSync(path, 'utf8'), first.map((e) => `${JSON.stringify(e)}\n`).join(''));
     await d.send(envs(2, 'x'), signal);
-    assert.deepEqual(
-      lines(path).map((e) => e.id),
-      ['e0', 'e1', 'e2', 'x0', 'x1'],
-    );
-    assert.deepEqual(lines(path)[0].raw, { n: 0, tag: 'e' });
+    assert.deepEqual(ids(path), ['e0', 'e1', 'e2', 'x0', 'x1']);
+    await d.close();
+    // A new instance (a restart) appends after what is there.
+    const again = dest(path);
+    await again.send(envs(1, 'y'), signal);
+    await again.close();
+    assert.deepEqual(ids(path), ['e0', 'e1', 'e2', 'x0', 'x1', 'y0']);
+  });
+
+  it('fsyncs the written file before send resolves', async (t) => {
+    const dir = fresh();
+    const proto = await fileHandleProto(dir);
+    const log: string[] = [];
+    const write = proto.write;
+    const sync = proto.sync;
+    t.mock.method(proto, 'write', function (this: FileHandle, ...args: unknown[]) {
+      log.push(`write ${this.fd}`);
+      return (write as (...a: unknown[]) => unknown).apply(this, args);
+    });
+    t.mock.method(proto, 'sync', function (this: FileHandle) {
+      log.push(`sync ${this.fd}`);
+      return sync.apply(this);
+    });
+    const d = dest(join(dir, 'events.ndjson'));
+    for (const tag of ['a', 'b']) {
+      log.length = 0;
+      await d.send(envs(2, tag), signal);
+      log.push('resolved');
+      const written = log
+        .filter((l) => l.startsWith('write'))
+        .at(-1)!
+        .split(' ')[1];
+      assert.deepEqual(log.slice(-2), [`sync ${written}`, 'resolved'], log.join(', '));
+    }
     await d.close();
   });
 
-  it('cuts a torn trailing line left by a crash before appending', async () => {
-    const path = join(fresh(), 'events.ndjson');
-    writeFileSync(path, '{"id":"a"}\n{"id":"b"}\n{"id":"tor');
-    const d = new FileDestination('f', { path, maxBytes: 1 << 30, maxFiles: 3 });
-    await d.send(envs(1), signal);
-    assert.deepEqual(
-      lines(path).map((e) => e.id),
-      ['a', 'b', 'e0'],
-    );
-    await d.close();
-  });
-
-  it('rotates by size, keeps maxFiles, never splits a line', async () => {
-    const path = join(fresh(), 'events.ndjson');
-    const d = new FileDestination('f', { path, maxBytes: 600, maxFiles: 2 });
-    for (let i = 0; i < 10; i++) await d.send(envs(3, `b${i}-`), signal);
-    await d.close();
-    assert.ok(existsSync(`${path}.1`) && existsSync(`${path}.2`));
-    assert.ok(!existsSync(`${path}.3`));
-    const all = [...lines(`${path}.2`), ...lines(`${path}.1`), ...lines(path)].map((e) => e.id);
-    assert.deepEqual(all.slice(-3), ['b9-0', 'b9-1', 'b9-2'], 'newest last, every line whole');
-    for (let i = 1; i < all.length; i++) assert.ok(all[i] !== all[i - 1]);
-  });
-
-  it('serialises concurrent sends so lines never interleave', async () => {
-    const path = join(fresh(), 'events.ndjson');
-    const d = new FileDestination('f', { path, maxBytes: 1 << 30, maxFiles: 1 });
-    await Promise.all(Array.from({ length: 20 }, (_, i) => d.send(envs(50, `p${i}-`), signal)));
-    await d.close();
-    const got = lines(path);
-    assert.equal(got.length, 1000);
-    for (let i = 0; i < 20; i++) {
-      const ids = got.filter((e) => e.id.startsWith(`p${i}-`)).map((e) => e.id);
-      assert.equal(ids.length, 50);
+  it('cuts a torn trailing line left by a crash when it opens, keeping whole lines', async () => {
+    const dir = fresh();
+    const torn = join(dir, 'torn.ndjson');
+    writeFileSync(torn, '{"id":"a"}\n{"id":"b"}\n{"id":"tor');
+    const none = join(dir, 'none.ndjson');
+    writeFileSync(none, '{"id":"never-finished');
+    const long = join(dir, 'long.ndjson'); // a torn line longer than one read chunk
+    writeFileSync(long, `{"id":"a"}\n{"id":"${'x'.repeat(200_000)}`);
+    const whole = join(dir, 'whole.ndjson');
+    writeFileSync(whole, '{"id":"a"}\n');
+    for (const [path, before] of [
+      [torn, ['a', 'b']],
+      [none, []],
+      [long, ['a']],
+      [whole, ['a']],
+    ] as const) {
+      const d = dest(path);
+      await d.send(envs(1), signal);
+      await d.close();
+      assert.deepEqual(ids(path), [...before, 'e0'], path);
     }
   });
 
-  it('reports an unwritable path as a transient error naming the destination', async () => {
+  it('rotates by size, keeps maxFiles rotated files and never splits a batch or a line', async () => {
+    const path = join(fresh(), 'events.ndjson');
+    const maxBytes = 1000;
+    const d = dest(path, maxBytes, 2);
+    const batches = Array.from({ length: 12 }, (_, i) => envs(3, `b${i}-`));
+    for (const b of batches) await d.send(b, signal);
+    await d.close();
+    assert.ok(existsSync(`${path}.1`) && existsSync(`${path}.2`));
+    assert.ok(!existsSync(`${path}.3`), 'older files fall off');
+    const files = [`${path}.2`, `${path}.1`, path];
+    for (const f of files) {
+      assert.ok(statSync(f).size <= maxBytes, `${f} within maxBytes`);
+      const got = ids(f); // every line whole
+      assert.equal(got.length % 3, 0, `${f} holds whole batches`);
+    }
+    // Oldest to newest, the kept files are exactly the latest batches, in order.
+    const kept = files.flatMap(ids);
+    const sent = batches.flat().map((e) => e.id);
+    assert.deepEqual(kept, sent.slice(sent.length - kept.length));
+  });
+
+  it('puts a batch larger than maxBytes whole into a fresh file', async () => {
+    const path = join(fresh(), 'events.ndjson');
+    const d = dest(path, 300, 5);
+    await d.send(envs(1, 'small'), signal);
+    await d.send(envs(10, 'big'), signal);
+    await d.close();
+    assert.deepEqual(ids(`${path}.1`), ['small0']);
+    assert.deepEqual(
+      ids(path),
+      envs(10, 'big').map((e) => e.id),
+    );
+  });
+
+  it('serialises concurrent sends: lines never interleave, batches stay contiguous, also across rotation', async () => {
+    for (const maxBytes of [1 << 30, 20_000]) {
+      const path = join(fresh(), 'events.ndjson');
+      const d = dest(path, maxBytes, 1000);
+      const batches = Array.from({ length: 20 }, (_, i) => envs(50, `p${i}-`));
+      await Promise.all(batches.map((b) => d.send(b, signal)));
+      await d.close();
+      const rotated = readdirSync(join(path, '..'))
+        .filter((f) => f.startsWith('events.ndjson.'))
+        .map((f) => Number(f.split('.').at(-1)))
+        .sort((a, b) => b - a)
+        .map((n) => `${path}.${n}`);
+      if (maxBytes < 1 << 30) assert.ok(rotated.length > 1, 'rotation happened');
+      const got = [...rotated, path].flatMap(ids);
+      assert.equal(got.length, 1000);
+      for (let at = 0; at < got.length; at += 50) {
+        const tag = got[at].split('-')[0];
+        assert.deepEqual(
+          got.slice(at, at + 50),
+          Array.from({ length: 50 }, (_, i) => `${tag}-${i}`),
+        );
+      }
+    }
+  });
+
+  it('after a failed fsync cuts the batch back out, reports it transient and recovers', async (t) => {
     const dir = fresh();
-    writeFileSync(join(dir, 'file'), 'x');
-    const d = new FileDestination('archive', {
-      path: join(dir, 'file', 'events.ndjson'),
-      maxBytes: 1 << 30,
-      maxFiles: 1,
+    const path = join(dir, 'events.ndjson');
+    const d = dest(path);
+    await d.send(envs(2, 'ok'), signal);
+    const proto = await fileHandleProto(dir);
+    t.mock.method(
+      proto,
+      'sync',
+      async () => {
+        throw Object.assign(new Error('I/O error'), { code: 'EIO' });
+      },
+      { times: 1 },
+    );
+    await assert.rejects(d.send(envs(2, 'lost'), signal), (e: TributaryError) => {
+      assert.equal(e.type, 'transient');
+      assert.equal(e.code, 'destination_write_failed');
+      assert.match(e.message, /archive.*EIO/);
+      return true;
     });
+    assert.deepEqual(ids(path), ['ok0', 'ok1'], 'the unacknowledged batch is not left behind');
+    await d.send(envs(2, 'lost'), signal); // the runtime's retry
+    await d.close();
+    assert.deepEqual(ids(path), ['ok0', 'ok1', 'lost0', 'lost1']);
+  });
+
+  it('reports an unwritable path as transient on send and config on test, and recovers once fixed', async () => {
+    const dir = fresh();
+    const blocker = join(dir, 'sub');
+    writeFileSync(blocker, 'a file where the directory should be');
+    const d = dest(join(blocker, 'events.ndjson'));
     await assert.rejects(
       d.send(envs(1), signal),
-      (e: Error & { type?: string }) => e.type === 'transient' && /archive/.test(e.message),
+      (e: TributaryError) => e.type === 'transient' && /archive/.test(e.message) && /archive/.test(e.action),
     );
-    await assert.rejects(d.test(), /archive cannot write/);
+    await assert.rejects(
+      d.test(signal),
+      (e: TributaryError) => e.type === 'config' && e.code === 'destination_not_writable',
+    );
+    // Fixed by the user: the next retry of the same batch goes through.
+    rmSync(blocker);
+    await d.send(envs(1), signal);
+    await d.close();
+    assert.deepEqual(ids(join(blocker, 'events.ndjson')), ['e0']);
+  });
+
+  it('test() proves the directory writable without writing the events file', async () => {
+    const dir = join(fresh(), 'new-dir');
+    const d = dest(join(dir, 'events.ndjson'));
+    await d.test(signal);
+    assert.deepEqual(readdirSync(dir), [], 'no events file, no probe left behind');
+  });
+
+  it('does not write a batch whose send was cancelled while queued', async () => {
+    const path = join(fresh(), 'events.ndjson');
+    const d = dest(path);
+    const ac = new AbortController();
+    const first = d.send(envs(1, 'kept'), signal);
+    const second = d.send(envs(1, 'cancelled'), ac.signal);
+    ac.abort();
+    await first;
+    await assert.rejects(second, { name: 'AbortError' });
+    await d.close();
+    assert.deepEqual(ids(path), ['kept0']);
   });
 });
