@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { MemoryDestination } from '../../test/support/memory-destination.ts';
 import { accountKinds } from '../accounts/index.ts';
 import type { Destination } from '../core/destination.ts';
-import { configError, transientError } from '../core/errors.ts';
+import { configError, TributaryError, transientError } from '../core/errors.ts';
 import { defineSource, type SourceDef } from '../core/source.ts';
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { silentLogger } from './log.ts';
@@ -158,6 +158,35 @@ describe('runner', () => {
     assert.equal(other.batches.length, 3, 'the healthy destination was not sent a batch twice');
     assert.equal((await store.getCheckpoint('c', 'main'))?.value, 3);
     assert.ok((await store.listErrors('c')).some((e) => e.code === 'destination_unavailable'));
+  });
+
+  it("believes a destination's Retry-After over its own backoff", async () => {
+    const dest = new MemoryDestination();
+    const attempts: number[] = [];
+    const throttled: Destination = {
+      name: 'throttled',
+      kind: 'memory',
+      send: async (events) => {
+        attempts.push(performance.now());
+        if (attempts.length === 1) {
+          throw new TributaryError({
+            type: 'transient',
+            code: 'destination_throttled',
+            message: '429',
+            action: 'wait',
+            retryAfter: 0.05,
+          });
+        }
+        await dest.send(events);
+      },
+      close: async () => {},
+    };
+    const { run } = await setup([throttled]);
+    // Backoff alone would wait ≥ 60 s and time the test out.
+    const r = await run({ destinationBackoff: { baseMs: 60_000, maxMs: 60_000 } });
+    assert.equal(r.status, 'succeeded');
+    assert.ok(attempts[1]! - attempts[0]! >= 45, `retried after ${attempts[1]! - attempts[0]!} ms`);
+    assert.equal(dest.ids().length, 6);
   });
 
   it('gives up on a destination after destinationMaxWaitMs, leaving the checkpoint at the last acknowledged batch', async () => {

@@ -301,7 +301,12 @@ async function deliver(
             await o.store.recordError(c.id, undefined, e.toJSON());
           }
           if (o.destinationMaxWaitMs !== undefined && Date.now() - started > o.destinationMaxWaitMs) throw e;
-          await sleep(backoff(attempt, baseMs, maxMs) + baseMs / 2, signal);
+          // A destination that says when to come back (429/503 Retry-After) is believed, within maxMs.
+          const wait =
+            e.retryAfter !== undefined
+              ? Math.min(e.retryAfter * 1000, maxMs)
+              : backoff(attempt, baseMs, maxMs) + baseMs / 2;
+          await sleep(wait, signal);
         }
       }
     }),
