@@ -169,8 +169,11 @@ export interface AccountKind<A = any> {
   fields: z.ZodType<A>;
   /** Field names that are secrets: encrypted at rest, write-only through the API, never logged. */
   secrets: string[];
-  /** Adds credentials to an outgoing request. `refresh` is true after a 401, to force a new token. */
-  authorize(account: A, headers: Headers, opts: { refresh: boolean; http: HttpClient }): Promise<void>;
+  /**
+   * Adds credentials to an outgoing request. `refresh` is true after a 401, to force a new token; `url`
+   * is the request's target; token requests made with `http` must set `noAuth` (see engine/oauth.ts).
+   */
+  authorize(account: A, headers: Headers, opts: { refresh: boolean; http: HttpClient; url: URL }): Promise<void>;
   /** Requests per second allowed to the vendor for one account (the shared token bucket). */
   rateLimit?: { perSecond: number; burst: number };
 }

@@ -13,7 +13,8 @@ import { backoff, sleep } from './sleep.ts';
 export interface HttpClientOptions {
   /** Vendor name for messages ("Okta answered 401: …"). */
   vendor: string;
-  authorize?: (headers: Headers, refresh: boolean) => Promise<void>;
+  /** Adds credentials; `url` is the request's target (an OAuth kind picks its token's audience from it). */
+  authorize?: (headers: Headers, refresh: boolean, url: URL) => Promise<void>;
   limiter?: TokenBucket;
   /** Attempts for one request, including the first (network errors, 5xx, 429). */
   maxAttempts?: number;
@@ -211,7 +212,7 @@ export class Http implements HttpClient {
       for (let hop = 0; ; hop++) {
         const headers = new Headers(req.headers);
         if (this.o.userAgent && !headers.has('user-agent')) headers.set('user-agent', this.o.userAgent);
-        if (sendAuth && this.o.authorize) await this.o.authorize(headers, state.refreshed);
+        if (sendAuth && this.o.authorize) await this.o.authorize(headers, state.refreshed, url);
         const timeout = AbortSignal.timeout(req.timeoutMs ?? this.o.timeoutMs);
         res = await fetch(url, {
           method,

@@ -161,7 +161,7 @@ async function runStream(
   const log = o.log;
   const http = new Http({
     vendor: c.source.title,
-    authorize: (headers, refresh) => c.accountKind.authorize(c.account, headers, { refresh, http }),
+    authorize: (headers, refresh, url) => c.accountKind.authorize(c.account, headers, { refresh, http, url }),
     limiter: o.rateLimits.for(c.accountKey, c.rateLimit ?? c.accountKind.rateLimit),
     signal,
     log,

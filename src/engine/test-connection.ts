@@ -16,7 +16,7 @@ export async function testConnection(
 ): Promise<{ ok: true } | { ok: false; error: ErrorInfo }> {
   const http = new Http({
     vendor: source.title,
-    authorize: (headers, refresh) => accountKind.authorize(account, headers, { refresh, http }),
+    authorize: (headers, refresh, url) => accountKind.authorize(account, headers, { refresh, http, url }),
     explain: source.explain,
     maxAttempts: 2,
     timeoutMs: 15_000,

@@ -26,7 +26,7 @@ const accountOf = (sim: Sim, extra: Record<string, unknown> = {}) => ({
 async function drain(sim: Sim, type: string, checkpoint?: unknown, account = accountOf(sim)) {
   const http = new Http({
     vendor: 'OpenAI',
-    authorize: (h, refresh) => openai.authorize(account, h, { refresh, http }),
+    authorize: (h, refresh, url) => openai.authorize(account, h, { refresh, http, url }),
     backoffBaseMs: 1,
     backoffMaxMs: 2,
   });
