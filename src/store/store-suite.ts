@@ -249,5 +249,144 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>): void 
       assert.equal(await s.getSetting('earlyAccess'), 'false');
       await s.close();
     });
+
+    it('sites: put (idempotent), list, rename updates collectors, delete', async () => {
+      const s = await makeStore();
+      await s.putSite('hq');
+      await s.putSite('hq');
+      await s.putSite('branch');
+      assert.deepEqual(
+        (await s.listSites()).map((x) => x.name),
+        ['branch', 'hq'],
+      );
+      await s.putCollector({ ...collector('c1'), config: { interval: '1m', site: 'hq' } });
+      await s.putCollector({ ...collector('c2'), config: { interval: '1m', site: 'branch' } });
+      assert.equal(await s.renameSite('hq', 'head-office'), true);
+      assert.equal(await s.renameSite('nope', 'x'), false);
+      assert.equal((await s.getCollector('c1'))!.config.site, 'head-office');
+      assert.equal((await s.getCollector('c1'))!.config.interval, '1m');
+      assert.equal((await s.getCollector('c2'))!.config.site, 'branch');
+      assert.equal(await s.deleteSite('branch'), true);
+      assert.equal(await s.deleteSite('branch'), false);
+      assert.deepEqual(
+        (await s.listSites()).map((x) => x.name),
+        ['head-office'],
+      );
+      await s.close();
+    });
+
+    it('destinations: put, get, list, update, delete', async () => {
+      const s = await makeStore();
+      const d = {
+        id: 'd1',
+        name: 'siem',
+        kind: 'http',
+        config: { url: 'https://siem.example/ingest', auth: { type: 'bearer' } },
+        secrets: { 'auth.token': 'v1:sealed' },
+        createdAt: at,
+        updatedAt: at,
+      };
+      await s.putDestination(d);
+      assert.deepEqual(await s.getDestination('siem'), d);
+      await s.putDestination({
+        ...d,
+        config: { url: 'https://other' },
+        updatedAt: '2026-11-25T11:00:00.000Z',
+      });
+      assert.deepEqual((await s.getDestination('siem'))!.config, { url: 'https://other' });
+      assert.equal((await s.listDestinations()).length, 1);
+      assert.equal(await s.deleteDestination('siem'), true);
+      assert.equal(await s.getDestination('siem'), undefined);
+      await s.close();
+    });
+
+    it('users, sessions and API tokens; deleting a user removes its sessions and tokens', async () => {
+      const s = await makeStore();
+      const u = {
+        id: 'u1',
+        username: 'alice',
+        passwordHash: 'scrypt$x',
+        role: 'editor' as const,
+        disabled: false,
+        createdAt: at,
+        updatedAt: at,
+      };
+      await s.putUser(u);
+      assert.deepEqual(await s.getUser('u1'), u);
+      assert.deepEqual(await s.getUserByName('alice'), u);
+      await s.putUser({ ...u, role: 'admin', lastLoginAt: at });
+      assert.equal((await s.getUser('u1'))!.role, 'admin');
+      assert.equal((await s.getUser('u1'))!.lastLoginAt, at);
+      const session = {
+        id: 'h1',
+        userId: 'u1',
+        csrfToken: 'c',
+        createdAt: at,
+        expiresAt: at,
+        ip: '127.0.0.1',
+      };
+      await s.putSession(session);
+      assert.deepEqual(await s.getSession('h1'), session);
+      await s.deleteSession('h1');
+      assert.equal(await s.getSession('h1'), undefined);
+      await s.putSession(session);
+      await s.deleteUserSessions('u1');
+      assert.equal(await s.getSession('h1'), undefined);
+      const token = { id: 't1', name: 'ci', userId: 'u1', hash: 'abc', last4: 'wxyz', createdAt: at };
+      await s.putApiToken(token);
+      assert.deepEqual(await s.getApiTokenByHash('abc'), token);
+      await s.putApiToken({ ...token, revokedAt: at, lastUsedAt: at });
+      assert.equal((await s.getApiToken('t1'))!.revokedAt, at);
+      assert.equal((await s.listApiTokens('u1')).length, 1);
+      assert.equal((await s.listApiTokens('nobody')).length, 0);
+      await s.putSession(session);
+      assert.equal(await s.deleteUser('u1'), true);
+      assert.equal(await s.getSession('h1'), undefined);
+      assert.equal(await s.getApiToken('t1'), undefined);
+      assert.deepEqual(await s.listUsers(), []);
+      await s.close();
+    });
+
+    it('audit log: append, query newest first with filters and paging', async () => {
+      const s = await makeStore();
+      for (let i = 0; i < 5; i++) {
+        await s.appendAudit({
+          at: `2026-11-25T10:0${i}:00.000Z`,
+          actor: i % 2 ? 'bob' : 'alice',
+          action: i < 3 ? 'collector.create' : 'account.update',
+          targetType: i < 3 ? 'collector' : 'account',
+          target: `t${i}`,
+          ip: '127.0.0.1',
+          before: i ? { n: i - 1 } : undefined,
+          after: { n: i },
+        });
+      }
+      const all = await s.listAudit();
+      assert.deepEqual(
+        all.map((a) => a.target),
+        ['t4', 't3', 't2', 't1', 't0'],
+      );
+      assert.equal(all[4]!.before, undefined);
+      assert.deepEqual(all[0]!.after, { n: 4 });
+      assert.deepEqual(
+        (await s.listAudit({ actor: 'bob' })).map((a) => a.target),
+        ['t3', 't1'],
+      );
+      assert.deepEqual(
+        (await s.listAudit({ action: 'collector.create', limit: 2 })).map((a) => a.target),
+        ['t2', 't1'],
+      );
+      assert.deepEqual(
+        (await s.listAudit({ beforeId: all[1]!.id, since: '2026-11-25T10:01:00.000Z' })).map((a) => a.target),
+        ['t2', 't1'],
+      );
+      assert.deepEqual(
+        (await s.listAudit({ until: '2026-11-25T10:01:00.000Z', targetType: 'collector' })).map(
+          (a) => a.target,
+        ),
+        ['t0'],
+      );
+      await s.close();
+    });
   });
 }

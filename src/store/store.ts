@@ -88,6 +88,88 @@ export interface BatchCommit {
   deadLetters: Array<{ reason: string; raw: string }>;
 }
 
+export interface SiteRecord {
+  name: string;
+  createdAt: string;
+}
+
+export interface DestinationRecord {
+  id: string;
+  name: string;
+  kind: string;
+  /** The destination's config without its secret fields. */
+  config: Record<string, unknown>;
+  /** Secret fields by dotted path (e.g. auth.token), encrypted. */
+  secrets: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type Role = 'admin' | 'editor' | 'viewer';
+
+export interface UserRecord {
+  id: string;
+  username: string;
+  /** scrypt$N$r$p$salt$hash, never returned by the API. */
+  passwordHash: string;
+  role: Role;
+  disabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+  lastLoginAt?: string;
+}
+
+export interface SessionRecord {
+  /** SHA-256 of the cookie value: a stolen database holds no usable session. */
+  id: string;
+  userId: string;
+  csrfToken: string;
+  createdAt: string;
+  expiresAt: string;
+  ip?: string;
+}
+
+export interface ApiTokenRecord {
+  id: string;
+  name: string;
+  userId: string;
+  /** SHA-256 of the token; the token itself is shown once and never stored. */
+  hash: string;
+  /** Last four characters, to recognise a token in lists. */
+  last4: string;
+  createdAt: string;
+  expiresAt?: string;
+  lastUsedAt?: string;
+  revokedAt?: string;
+}
+
+export interface AuditRecord {
+  id: number;
+  at: string;
+  /** Username (or "token:NAME", "config-file", "system"). */
+  actor: string;
+  /** e.g. collector.create, account.update, user.login */
+  action: string;
+  targetType: string;
+  target?: string;
+  ip?: string;
+  /** State before and after, with secrets masked. */
+  before?: unknown;
+  after?: unknown;
+}
+
+export interface AuditQuery {
+  since?: string;
+  until?: string;
+  actor?: string;
+  action?: string;
+  targetType?: string;
+  target?: string;
+  /** Entries with id below this (paging newest first). */
+  beforeId?: number;
+  limit?: number;
+}
+
 export interface Store {
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -130,4 +212,38 @@ export interface Store {
   // instance settings (early access, …)
   getSetting(key: string): Promise<string | undefined>;
   setSetting(key: string, value: string): Promise<void>;
+
+  // sites
+  listSites(): Promise<SiteRecord[]>;
+  putSite(name: string): Promise<void>;
+  /** Renames the site and every collector's `site` that names it, atomically. False if unknown. */
+  renameSite(from: string, to: string): Promise<boolean>;
+  deleteSite(name: string): Promise<boolean>;
+
+  // destinations
+  putDestination(d: DestinationRecord): Promise<void>;
+  getDestination(name: string): Promise<DestinationRecord | undefined>;
+  listDestinations(): Promise<DestinationRecord[]>;
+  deleteDestination(name: string): Promise<boolean>;
+
+  // users, sessions, API tokens
+  putUser(u: UserRecord): Promise<void>;
+  getUser(id: string): Promise<UserRecord | undefined>;
+  getUserByName(username: string): Promise<UserRecord | undefined>;
+  listUsers(): Promise<UserRecord[]>;
+  /** Deletes the user with their sessions and tokens. */
+  deleteUser(id: string): Promise<boolean>;
+  putSession(s: SessionRecord): Promise<void>;
+  getSession(id: string): Promise<SessionRecord | undefined>;
+  deleteSession(id: string): Promise<void>;
+  deleteUserSessions(userId: string): Promise<void>;
+  putApiToken(t: ApiTokenRecord): Promise<void>;
+  getApiToken(id: string): Promise<ApiTokenRecord | undefined>;
+  getApiTokenByHash(hash: string): Promise<ApiTokenRecord | undefined>;
+  listApiTokens(userId?: string): Promise<ApiTokenRecord[]>;
+
+  // audit log: append-only
+  appendAudit(a: Omit<AuditRecord, 'id'>): Promise<AuditRecord>;
+  /** Newest first. */
+  listAudit(q?: AuditQuery): Promise<AuditRecord[]>;
 }

@@ -16,6 +16,18 @@ storeSuite('sqlite', async () => {
 });
 
 describe('SqliteStore', () => {
+  it('refuses to change or delete audit entries even through SQL', async () => {
+    const dir = fresh();
+    const s = await SqliteStore.open(dir);
+    await s.migrate();
+    await s.appendAudit({ at: new Date().toISOString(), actor: 'a', action: 'x.create', targetType: 'x' });
+    await s.close();
+    const db = new DatabaseSync(join(dir, 'tributary.db'));
+    assert.throws(() => db.exec("UPDATE audit_log SET actor = 'mallory'"), /append-only/);
+    assert.throws(() => db.exec('DELETE FROM audit_log'), /append-only/);
+    db.close();
+  });
+
   it('applies versioned migrations once', async () => {
     const dir = fresh();
     const s = await SqliteStore.open(dir);

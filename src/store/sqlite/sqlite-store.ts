@@ -4,14 +4,21 @@ import { DatabaseSync } from 'node:sqlite';
 import type { ErrorInfo } from '../../core/errors.ts';
 import type {
   AccountRecord,
+  ApiTokenRecord,
+  AuditQuery,
+  AuditRecord,
   BatchCommit,
   CheckpointRecord,
   CollectorRecord,
   DeadLetterRecord,
+  DestinationRecord,
   ErrorRecord,
   RunRecord,
   RunStatus,
+  SessionRecord,
+  SiteRecord,
   Store,
+  UserRecord,
 } from '../store.ts';
 import { migrations } from './migrations.ts';
 
@@ -336,6 +343,274 @@ export class SqliteStore implements Store {
       )
       .run(key, value);
   }
+
+  // sites
+
+  async listSites(): Promise<SiteRecord[]> {
+    return (this.db.prepare('SELECT * FROM sites ORDER BY name').all() as Row[]).map((r) => ({
+      name: r.name,
+      createdAt: r.created_at,
+    }));
+  }
+
+  async putSite(name: string): Promise<void> {
+    this.db
+      .prepare('INSERT INTO sites (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING')
+      .run(name, iso());
+  }
+
+  async renameSite(from: string, to: string): Promise<boolean> {
+    return this.tx(() => {
+      if (!Number(this.db.prepare('UPDATE sites SET name = ? WHERE name = ?').run(to, from).changes))
+        return false;
+      this.db
+        .prepare(
+          `UPDATE collectors SET config = json_set(config, '$.site', ?), updated_at = ? WHERE json_extract(config, '$.site') = ?`,
+        )
+        .run(to, iso(), from);
+      return true;
+    });
+  }
+
+  async deleteSite(name: string): Promise<boolean> {
+    return Number(this.db.prepare('DELETE FROM sites WHERE name = ?').run(name).changes) > 0;
+  }
+
+  // destinations
+
+  async putDestination(d: DestinationRecord): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO destinations (id, name, kind, config, secrets, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, config = excluded.config,
+           secrets = excluded.secrets, updated_at = excluded.updated_at`,
+      )
+      .run(
+        d.id,
+        d.name,
+        d.kind,
+        JSON.stringify(d.config),
+        JSON.stringify(d.secrets),
+        d.createdAt,
+        d.updatedAt,
+      );
+  }
+
+  async getDestination(name: string): Promise<DestinationRecord | undefined> {
+    const r = this.db.prepare('SELECT * FROM destinations WHERE name = ?').get(name) as Row | undefined;
+    return r && toDestination(r);
+  }
+
+  async listDestinations(): Promise<DestinationRecord[]> {
+    return (this.db.prepare('SELECT * FROM destinations ORDER BY name').all() as Row[]).map(toDestination);
+  }
+
+  async deleteDestination(name: string): Promise<boolean> {
+    return Number(this.db.prepare('DELETE FROM destinations WHERE name = ?').run(name).changes) > 0;
+  }
+
+  // users, sessions, API tokens
+
+  async putUser(u: UserRecord): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO users (id, username, password_hash, role, disabled, created_at, updated_at, last_login_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET username = excluded.username, password_hash = excluded.password_hash,
+           role = excluded.role, disabled = excluded.disabled, updated_at = excluded.updated_at,
+           last_login_at = excluded.last_login_at`,
+      )
+      .run(
+        u.id,
+        u.username,
+        u.passwordHash,
+        u.role,
+        u.disabled ? 1 : 0,
+        u.createdAt,
+        u.updatedAt,
+        u.lastLoginAt ?? null,
+      );
+  }
+
+  async getUser(id: string): Promise<UserRecord | undefined> {
+    const r = this.db.prepare('SELECT * FROM users WHERE id = ?').get(id) as Row | undefined;
+    return r && toUser(r);
+  }
+
+  async getUserByName(username: string): Promise<UserRecord | undefined> {
+    const r = this.db.prepare('SELECT * FROM users WHERE username = ?').get(username) as Row | undefined;
+    return r && toUser(r);
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    return (this.db.prepare('SELECT * FROM users ORDER BY username').all() as Row[]).map(toUser);
+  }
+
+  async deleteUser(id: string): Promise<boolean> {
+    return Number(this.db.prepare('DELETE FROM users WHERE id = ?').run(id).changes) > 0;
+  }
+
+  async putSession(x: SessionRecord): Promise<void> {
+    this.db
+      .prepare(
+        'INSERT INTO sessions (id, user_id, csrf_token, created_at, expires_at, ip) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(x.id, x.userId, x.csrfToken, x.createdAt, x.expiresAt, x.ip ?? null);
+  }
+
+  async getSession(id: string): Promise<SessionRecord | undefined> {
+    const r = this.db.prepare('SELECT * FROM sessions WHERE id = ?').get(id) as Row | undefined;
+    if (!r) return undefined;
+    const out: SessionRecord = {
+      id: r.id,
+      userId: r.user_id,
+      csrfToken: r.csrf_token,
+      createdAt: r.created_at,
+      expiresAt: r.expires_at,
+    };
+    if (r.ip) out.ip = r.ip;
+    return out;
+  }
+
+  async deleteSession(id: string): Promise<void> {
+    this.db.prepare('DELETE FROM sessions WHERE id = ?').run(id);
+  }
+
+  async deleteUserSessions(userId: string): Promise<void> {
+    this.db.prepare('DELETE FROM sessions WHERE user_id = ?').run(userId);
+  }
+
+  async putApiToken(t: ApiTokenRecord): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO api_tokens (id, name, user_id, hash, last4, created_at, expires_at, last_used_at, revoked_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, expires_at = excluded.expires_at,
+           last_used_at = excluded.last_used_at, revoked_at = excluded.revoked_at`,
+      )
+      .run(
+        t.id,
+        t.name,
+        t.userId,
+        t.hash,
+        t.last4,
+        t.createdAt,
+        t.expiresAt ?? null,
+        t.lastUsedAt ?? null,
+        t.revokedAt ?? null,
+      );
+  }
+
+  async getApiToken(id: string): Promise<ApiTokenRecord | undefined> {
+    const r = this.db.prepare('SELECT * FROM api_tokens WHERE id = ?').get(id) as Row | undefined;
+    return r && toApiToken(r);
+  }
+
+  async getApiTokenByHash(hash: string): Promise<ApiTokenRecord | undefined> {
+    const r = this.db.prepare('SELECT * FROM api_tokens WHERE hash = ?').get(hash) as Row | undefined;
+    return r && toApiToken(r);
+  }
+
+  async listApiTokens(userId?: string): Promise<ApiTokenRecord[]> {
+    const rows =
+      userId === undefined
+        ? this.db.prepare('SELECT * FROM api_tokens ORDER BY created_at').all()
+        : this.db.prepare('SELECT * FROM api_tokens WHERE user_id = ? ORDER BY created_at').all(userId);
+    return (rows as Row[]).map(toApiToken);
+  }
+
+  // audit log
+
+  async appendAudit(a: Omit<AuditRecord, 'id'>): Promise<AuditRecord> {
+    const r = this.db
+      .prepare(
+        'INSERT INTO audit_log (at, actor, action, target_type, target, ip, before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        a.at,
+        a.actor,
+        a.action,
+        a.targetType,
+        a.target ?? null,
+        a.ip ?? null,
+        a.before === undefined ? null : JSON.stringify(a.before),
+        a.after === undefined ? null : JSON.stringify(a.after),
+      );
+    return { id: Number(r.lastInsertRowid), ...a };
+  }
+
+  async listAudit(q: AuditQuery = {}): Promise<AuditRecord[]> {
+    const where: string[] = [];
+    const args: Array<string | number> = [];
+    const add = (sql: string, v: string | number | undefined) => {
+      if (v === undefined) return;
+      where.push(sql);
+      args.push(v);
+    };
+    add('at >= ?', q.since);
+    add('at < ?', q.until);
+    add('actor = ?', q.actor);
+    add('action = ?', q.action);
+    add('target_type = ?', q.targetType);
+    add('target = ?', q.target);
+    add('id < ?', q.beforeId);
+    const sql = `SELECT * FROM audit_log${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, q.limit ?? 100) as Row[]).map((r) => {
+      const out: AuditRecord = {
+        id: r.id,
+        at: r.at,
+        actor: r.actor,
+        action: r.action,
+        targetType: r.target_type,
+      };
+      if (r.target !== null) out.target = r.target;
+      if (r.ip !== null) out.ip = r.ip;
+      if (r.before !== null) out.before = JSON.parse(r.before);
+      if (r.after !== null) out.after = JSON.parse(r.after);
+      return out;
+    });
+  }
+}
+
+function toDestination(r: Row): DestinationRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    kind: r.kind,
+    config: JSON.parse(r.config),
+    secrets: JSON.parse(r.secrets),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function toUser(r: Row): UserRecord {
+  const u: UserRecord = {
+    id: r.id,
+    username: r.username,
+    passwordHash: r.password_hash,
+    role: r.role,
+    disabled: r.disabled === 1,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+  if (r.last_login_at) u.lastLoginAt = r.last_login_at;
+  return u;
+}
+
+function toApiToken(r: Row): ApiTokenRecord {
+  const t: ApiTokenRecord = {
+    id: r.id,
+    name: r.name,
+    userId: r.user_id,
+    hash: r.hash,
+    last4: r.last4,
+    createdAt: r.created_at,
+  };
+  if (r.expires_at) t.expiresAt = r.expires_at;
+  if (r.last_used_at) t.lastUsedAt = r.last_used_at;
+  if (r.revoked_at) t.revokedAt = r.revoked_at;
+  return t;
 }
 
 function toAccount(r: Row): AccountRecord {
