@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { type Config, ConfigError, loadConfigFile } from '../config/config-file.ts';
+import { type Config, ConfigError, type KnownNames, loadConfigFile } from '../config/config-file.ts';
+import { ApiError } from '../control/errors.ts';
+import { CONFIG_FILE, Control } from '../control/service.ts';
 import { formatDuration } from '../core/duration.ts';
 import { createLogger } from '../engine/log.ts';
 import type { RunResult } from '../engine/runner.ts';
@@ -37,15 +39,38 @@ async function openRuntime(dataDir: string): Promise<Runtime> {
   const store = await SqliteStore.open(dataDir);
   await store.migrate();
   const secrets = await SecretBox.open(dataDir);
-  return new Runtime(store, secrets, createLogger());
+  return new Runtime(store, secrets, createLogger(), dataDir);
 }
 
-function loadConfig(path: string | undefined): Config {
+/** Loads a config file; it may name accounts, destinations and sites that already exist in the store. */
+async function loadConfig(path: string | undefined, runtime: Runtime): Promise<Config> {
   if (!path) fail('--config FILE is required');
+  const known: KnownNames = {
+    accounts: Object.fromEntries((await runtime.store.listAccounts()).map((a) => [a.name, a.kind])),
+    destinations: (await runtime.store.listDestinations()).map((d) => d.name),
+    sites: (await runtime.store.listSites()).map((s) => s.name),
+  };
   try {
-    return loadConfigFile(path);
+    return loadConfigFile(path, process.env, known);
   } catch (err) {
-    if (err instanceof ConfigError) fail(err.message);
+    if (err instanceof ConfigError) {
+      await runtime.close();
+      fail(err.message);
+    }
+    throw err;
+  }
+}
+
+/** Writes a config file into the store through the control plane, as `tributary apply` does. */
+async function applyConfig(runtime: Runtime, config: Config, prune = false) {
+  try {
+    return await new Control(runtime).apply(CONFIG_FILE, config, { prune });
+  } catch (err) {
+    if (err instanceof ApiError) {
+      await runtime.close();
+      const issues = err.issues?.map((i) => `\n  ${i.path}: ${i.message}`).join('') ?? '';
+      fail(`${err.message}${issues}`, EXIT_FAILED);
+    }
     throw err;
   }
 }
@@ -68,13 +93,13 @@ async function cmdRun(args: string[]): Promise<number> {
       'data-dir': { type: 'string' },
     },
   });
-  const config = loadConfig(values.config);
+  const runtime = await openRuntime(dataDir(values['data-dir']));
+  const config = await loadConfig(values.config, runtime);
   const names =
     values.collector ?? Object.keys(config.collectors).filter((n) => config.collectors[n].enabled);
   for (const n of names) if (!config.collectors[n]) fail(`no collector named "${n}" in ${values.config}`);
   if (!names.length) fail(`${values.config} defines no enabled collector`);
-  const runtime = await openRuntime(dataDir(values['data-dir']));
-  await runtime.applyConfig(config);
+  await applyConfig(runtime, config);
   if (!values.once) return serveLoop(runtime, undefined);
 
   const stop = new AbortController();
@@ -138,12 +163,12 @@ async function cmdServe(args: string[]): Promise<number> {
     const { startDemo } = await import('./demo.ts'); // loads the simulator only for the demo
     const demo = await startDemo(dir);
     closeDemo = demo.close;
-    await runtime.applyConfig(demo.config);
+    await applyConfig(runtime, demo.config);
     process.stdout.write(
       `Demo: an Okta simulator at ${demo.url} feeds collector "okta-demo"; events go to ${demo.output}\n`,
     );
   }
-  if (values.config) await runtime.applyConfig(loadConfig(values.config));
+  if (values.config) await applyConfig(runtime, await loadConfig(values.config, runtime));
   return serveLoop(runtime, port, closeDemo);
 }
 

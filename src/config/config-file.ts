@@ -32,7 +32,7 @@ const duration = (what: string) =>
     }
   });
 
-const name = z
+export const nameSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/i, 'expected a name of letters, digits, ".", "_" or "-" (at most 63)');
 
@@ -64,10 +64,10 @@ export type CollectorConfig = z.infer<typeof collectorSchema>;
 
 const fileSchema = z
   .object({
-    sites: z.array(name).default([]),
-    accounts: z.record(name, z.object({ kind: z.string() }).loose()).default({}),
-    destinations: z.record(name, z.unknown()).default({}),
-    collectors: z.record(name, z.unknown()).default({}),
+    sites: z.array(nameSchema).default([]),
+    accounts: z.record(nameSchema, z.object({ kind: z.string() }).loose()).default({}),
+    destinations: z.record(nameSchema, z.unknown()).default({}),
+    collectors: z.record(nameSchema, z.unknown()).default({}),
   })
   .strict();
 
@@ -120,7 +120,18 @@ function substitute(
   return value;
 }
 
-export function parseConfig(text: string, opts: { baseDir: string; env?: NodeJS.ProcessEnv }): Config {
+/** What already exists in the store, so a file applied with `tributary apply` may name it. */
+export interface KnownNames {
+  /** Account name -> kind. */
+  accounts: Record<string, string>;
+  destinations: string[];
+  sites: string[];
+}
+
+export function parseConfig(
+  text: string,
+  opts: { baseDir: string; env?: NodeJS.ProcessEnv; known?: KnownNames },
+): Config {
   let doc: unknown;
   try {
     doc = parseYaml(text, { prettyErrors: true }) ?? {};
@@ -175,48 +186,76 @@ export function parseConfig(text: string, opts: { baseDir: string; env?: NodeJS.
     else issues.push(...formatIssues(r.error, ['destinations', n]));
   }
 
+  const accountKind: Record<string, string> = { ...opts.known?.accounts };
+  for (const [n, a] of Object.entries(file.accounts)) accountKind[n] = a.kind;
+  const destinations = new Set([...(opts.known?.destinations ?? []), ...Object.keys(file.destinations)]);
+  const sites = new Set([...(opts.known?.sites ?? []), ...file.sites]);
+  const refs: CollectorRefs = {
+    accountKind: (n) => accountKind[n],
+    hasDestination: (n) => destinations.has(n),
+    sites: [...sites],
+  };
   for (const [n, raw] of Object.entries(file.collectors)) {
-    const at = ['collectors', n];
-    const r = collectorSchema.safeParse(raw);
-    if (!r.success) {
-      issues.push(...formatIssues(r.error, at));
-      continue;
-    }
-    const c = r.data;
-    const source = sources[c.source];
-    if (!source) {
-      issues.push(`${at.join('.')}.source: unknown source "${c.source}" (see \`tributary sources\`)`);
-      continue;
-    }
-    if (!c.account) issues.push(`${at.join('.')}.account: required (a ${source.account} account)`);
-    else if (!file.accounts[c.account])
-      issues.push(`${at.join('.')}.account: no account named "${c.account}"`);
-    else if (file.accounts[c.account].kind !== source.account) {
-      issues.push(
-        `${at.join('.')}.account: "${c.account}" is a ${file.accounts[c.account].kind} account; ${c.source} needs a ${source.account} account`,
-      );
-    }
-    c.destinations.forEach((d, i) => {
-      if (!(d in file.destinations))
-        issues.push(`${at.join('.')}.destinations.${i}: no destination named "${d}"`);
-    });
-    if (c.site && !file.sites.includes(c.site))
-      issues.push(
-        `${at.join('.')}.site: "${c.site}" is not among sites (${file.sites.join(', ') || 'none defined'})`,
-      );
-    const settingsCheck = validateSettings(c.source, c.settings);
-    if (!settingsCheck.ok) issues.push(...settingsCheck.issues.map((i) => `${at.join('.')}.settings.${i}`));
-    else c.settings = settingsCheck.settings;
-    for (const [i, s] of (c.streams ?? []).entries()) {
-      if (!source.streams[s])
-        issues.push(
-          `${at.join('.')}.streams.${i}: ${c.source} has no stream "${s}" (it has ${Object.keys(source.streams).join(', ')})`,
-        );
-    }
-    config.collectors[n] = c;
+    const r = checkCollector(raw, refs, ['collectors', n]);
+    if (r.ok) config.collectors[n] = r.collector;
+    else issues.push(...r.issues);
   }
   if (issues.length || refIssues.length) throw fail();
   return config;
+}
+
+/** What a collector may refer to: accounts (with their kind), destinations and sites. */
+export interface CollectorRefs {
+  accountKind(name: string): string | undefined;
+  hasDestination(name: string): boolean;
+  sites: string[];
+}
+
+/**
+ * Validates one collector definition — its fields, the source's settings and streams, and that the
+ * account (of the source's kind), destinations and site it names exist. The config file and the API
+ * both validate through here. Issues are `path: message`, the path prefixed with `at`.
+ */
+export function checkCollector(
+  raw: unknown,
+  refs: CollectorRefs,
+  at: string[] = [],
+): { ok: true; collector: CollectorConfig } | { ok: false; issues: string[] } {
+  const issues: string[] = [];
+  const path = (p: string) => [...at, p].join('.');
+  const r = collectorSchema.safeParse(raw);
+  if (!r.success) return { ok: false, issues: formatIssues(r.error, at) };
+  const c = r.data;
+  const source = sources[c.source];
+  if (!source)
+    return {
+      ok: false,
+      issues: [`${path('source')}: unknown source "${c.source}" (see \`tributary sources\`)`],
+    };
+  const kind = c.account ? refs.accountKind(c.account) : undefined;
+  if (!c.account) issues.push(`${path('account')}: required (a ${source.account} account)`);
+  else if (!kind) issues.push(`${path('account')}: no account named "${c.account}"`);
+  else if (kind !== source.account)
+    issues.push(
+      `${path('account')}: "${c.account}" is a ${kind} account; ${c.source} needs a ${source.account} account`,
+    );
+  c.destinations.forEach((d, i) => {
+    if (!refs.hasDestination(d)) issues.push(`${path(`destinations.${i}`)}: no destination named "${d}"`);
+  });
+  if (c.site && !refs.sites.includes(c.site))
+    issues.push(
+      `${path('site')}: "${c.site}" is not among sites (${refs.sites.join(', ') || 'none defined'})`,
+    );
+  const settingsCheck = validateSettings(c.source, c.settings);
+  if (!settingsCheck.ok) issues.push(...settingsCheck.issues.map((i) => `${path('settings')}.${i}`));
+  else c.settings = settingsCheck.settings;
+  for (const [i, s] of (c.streams ?? []).entries()) {
+    if (!source.streams[s])
+      issues.push(
+        `${path(`streams.${i}`)}: ${c.source} has no stream "${s}" (it has ${Object.keys(source.streams).join(', ')})`,
+      );
+  }
+  return issues.length ? { ok: false, issues } : { ok: true, collector: c };
 }
 
 /** Validates a source's settings, with the `baseUrl` override every source accepts. */
@@ -239,12 +278,12 @@ export function validateSettings(
   return { ok: true, settings: { ...(r.data as Record<string, unknown>), ...(url ? { baseUrl: url } : {}) } };
 }
 
-export function loadConfigFile(path: string, env?: NodeJS.ProcessEnv): Config {
+export function loadConfigFile(path: string, env?: NodeJS.ProcessEnv, known?: KnownNames): Config {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch {
     throw new ConfigError([`cannot read config file ${path}`]);
   }
-  return parseConfig(text, { baseDir: dirname(resolve(path)), env });
+  return parseConfig(text, { baseDir: dirname(resolve(path)), env, known });
 }

@@ -133,6 +133,13 @@ export const destinationConfigSchema = z.discriminatedUnion('kind', [
   httpConfigSchema,
 ]);
 
+/** Paths of secret fields per destination kind: encrypted at rest, write-only through the API. */
+export const destinationSecretPaths: Record<string, string[]> = {
+  file: [],
+  stdout: [],
+  http: ['auth.token', 'auth.password', 'auth.value'],
+};
+
 /** A validated destination config, defaults filled in. */
 export type DestinationConfig = z.infer<typeof destinationConfigSchema>;
 /** A destination config as written by a user, before defaults. */

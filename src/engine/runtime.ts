@@ -1,12 +1,12 @@
 import { hostname } from 'node:os';
 import { accountKinds } from '../accounts/index.ts';
-import type { Config } from '../config/config-file.ts';
 import type { Destination } from '../core/destination.ts';
 import { parseDuration } from '../core/duration.ts';
 import { configError } from '../core/errors.ts';
 import type { Logger } from '../core/source.ts';
-import { createDestination } from '../destinations/index.ts';
+import { createDestination, type DestinationConfig } from '../destinations/index.ts';
 import { sources } from '../sources/index.ts';
+import { openSecrets } from '../store/secret-fields.ts';
 import type { SecretBox } from '../store/secrets.ts';
 import type { CollectorRecord, Store } from '../store/store.ts';
 import { RateLimits } from './rate-limit.ts';
@@ -22,59 +22,35 @@ export class Runtime {
   readonly secrets: SecretBox;
   readonly log: Logger;
   readonly rateLimits = new RateLimits();
-  private readonly destinations = new Map<string, Destination>();
+  private readonly destinations = new Map<string, { version: string; instance: Destination }>();
+  /** Relative file destination paths resolve here (the data directory). */
+  readonly baseDir: string;
   private readonly runner = `${hostname()}:${process.pid}`;
 
-  constructor(store: Store, secrets: SecretBox, log: Logger) {
+  constructor(store: Store, secrets: SecretBox, log: Logger, baseDir = process.cwd()) {
     this.store = store;
+    this.baseDir = baseDir;
     this.secrets = secrets;
     this.log = log;
   }
 
-  /** Writes the config file's accounts and collectors into the store (create or update by name). */
-  async applyConfig(config: Config): Promise<void> {
-    const now = new Date().toISOString();
-    for (const [name, a] of Object.entries(config.accounts)) {
-      const kind = accountKinds[a.kind];
-      const existing = await this.store.getAccount(name);
-      const plain: Record<string, unknown> = {};
-      const sealed: Record<string, string> = {};
-      for (const [k, v] of Object.entries(a.fields)) {
-        if (kind.secrets.includes(k) && typeof v === 'string') sealed[k] = this.secrets.encrypt(v);
-        else plain[k] = v;
-      }
-      if (a.requestsPerMinute) plain.requestsPerMinute = a.requestsPerMinute;
-      await this.store.putAccount({
-        id: existing?.id ?? crypto.randomUUID(),
-        name,
-        kind: a.kind,
-        config: plain,
-        secrets: sealed,
-        createdAt: existing?.createdAt ?? now,
-        updatedAt: now,
-      });
+  /**
+   * The destination named `name`, built from its stored record and shared by every collector that
+   * names it; rebuilt (and the old one closed) when the record changed.
+   */
+  async destination(name: string): Promise<Destination | undefined> {
+    const record = await this.store.getDestination(name);
+    const cached = this.destinations.get(name);
+    if (cached && record && cached.version === record.updatedAt) return cached.instance;
+    if (cached) {
+      this.destinations.delete(name);
+      await cached.instance.close();
     }
-    for (const [name, c] of Object.entries(config.collectors)) {
-      const existing = await this.store.getCollector(name);
-      if (existing && existing.source !== c.source) {
-        this.log.warn('collector changed source; its checkpoints are reset', { collector: name });
-        await this.store.resetCheckpoint(existing.id);
-      }
-      await this.store.putCollector({
-        id: existing?.id ?? crypto.randomUUID(),
-        name,
-        source: c.source,
-        account: c.account,
-        config: c as unknown as Record<string, unknown>,
-        enabled: c.enabled,
-        createdAt: existing?.createdAt ?? now,
-        updatedAt: now,
-      });
-    }
-    for (const [name, d] of Object.entries(config.destinations)) {
-      await this.destinations.get(name)?.close();
-      this.destinations.set(name, createDestination(name, d, { baseDir: config.baseDir }));
-    }
+    if (!record) return undefined;
+    const config = openSecrets(record.config, record.secrets, this.secrets) as DestinationConfig;
+    const instance = createDestination(name, config, { baseDir: this.baseDir });
+    this.destinations.set(name, { version: record.updatedAt, instance });
+    return instance;
   }
 
   /** Builds everything a run needs from the store: decrypted account, destinations, window options. */
@@ -97,18 +73,18 @@ export class Runtime {
     }
     const accountKind = accountKinds[accountRecord.kind];
     const { requestsPerMinute, ...fields } = accountRecord.config as { requestsPerMinute?: number };
-    const account: Record<string, unknown> = { ...fields };
-    for (const [k, v] of Object.entries(accountRecord.secrets)) account[k] = this.secrets.decrypt(v);
-    const destinations = c.destinations.map((n) => {
-      const d = this.destinations.get(n);
+    const account = openSecrets(fields, accountRecord.secrets, this.secrets);
+    const destinations: Destination[] = [];
+    for (const n of c.destinations) {
+      const d = await this.destination(n);
       if (!d)
         throw configError(
           'destination_missing',
           `Collector ${record.name} names destination "${n}", which does not exist.`,
           'Create the destination or fix the collector.',
         );
-      return d;
-    });
+      destinations.push(d);
+    }
     return {
       id: record.id,
       name: record.name,
@@ -149,18 +125,21 @@ export class Runtime {
   /** Re-encrypts every stored secret with the secret box's current key (after `keys rotate`). */
   async reencryptSecrets(): Promise<number> {
     let n = 0;
-    for (const a of await this.store.listAccounts()) {
-      const secrets = Object.fromEntries(
-        Object.entries(a.secrets).map(([k, v]) => [k, this.secrets.encrypt(this.secrets.decrypt(v))]),
+    const reseal = (sealed: Record<string, string>) => {
+      n += Object.keys(sealed).length;
+      return Object.fromEntries(
+        Object.entries(sealed).map(([k, v]) => [k, this.secrets.encrypt(this.secrets.decrypt(v))]),
       );
-      await this.store.putAccount({ ...a, secrets, updatedAt: new Date().toISOString() });
-      n += Object.keys(secrets).length;
-    }
+    };
+    for (const a of await this.store.listAccounts())
+      await this.store.putAccount({ ...a, secrets: reseal(a.secrets) });
+    for (const d of await this.store.listDestinations())
+      await this.store.putDestination({ ...d, secrets: reseal(d.secrets) });
     return n;
   }
 
   async close(): Promise<void> {
-    for (const d of this.destinations.values()) await d.close();
+    for (const d of this.destinations.values()) await d.instance.close();
     this.destinations.clear();
     await this.store.close();
   }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { tempDirs } from '../../test/support/temp-dirs.ts';
 import { parseConfig } from '../config/config-file.ts';
+import { CONFIG_FILE, Control } from '../control/service.ts';
 import { OktaSimulator } from '../sources/okta/simulator.ts';
 import { SecretBox } from '../store/secrets.ts';
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
@@ -16,7 +17,8 @@ async function runtimeFor(sim: OktaSimulator, interval: string, enabled = true) 
   const store = await SqliteStore.open(dir);
   await store.migrate();
   const runtime = new Runtime(store, await SecretBox.open(dir, {}), silentLogger);
-  await runtime.applyConfig(
+  await new Control(runtime).apply(
+    CONFIG_FILE,
     parseConfig(
       JSON.stringify({
         accounts: { o: { kind: 'okta', url: sim.url, token: sim.token, requestsPerMinute: 100000 } },

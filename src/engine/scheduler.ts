@@ -43,8 +43,39 @@ export class Scheduler {
     if (!record?.enabled || this.stopped) return;
     const started = Date.now();
     await this.runNow(name);
+    if (!this.slots.has(name)) return; // removed while it ran
     const interval = parseDuration(String((record.config as { interval?: string }).interval ?? '5m'));
     this.schedule(name, Math.max(0, started + interval - Date.now()));
+  }
+
+  /**
+   * The collector was created or changed (API, apply): schedule it now if it is enabled and idle;
+   * if it was stopped, cancel its timer and ask its run to stop after the batch in flight.
+   */
+  sync(name: string): void {
+    if (this.stopped) return;
+    void this.runtime.store.getCollector(name).then((record) => {
+      const slot = this.slots.get(name);
+      if (!record?.enabled) {
+        if (slot) {
+          clearTimeout(slot.timer);
+          slot.timer = undefined;
+          slot.stop?.abort();
+        }
+        return;
+      }
+      if (!slot?.timer && !slot?.running) this.schedule(name, 0);
+    });
+  }
+
+  /** The collector is being deleted: cancel its timer and wait for its run to stop. */
+  async remove(name: string): Promise<void> {
+    const slot = this.slots.get(name);
+    if (!slot) return;
+    this.slots.delete(name);
+    clearTimeout(slot.timer);
+    slot.stop?.abort();
+    await slot.running;
   }
 
   /** Starts a run now unless one is in progress; resolves with its result. */

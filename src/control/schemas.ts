@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import { collectorSchema, nameSchema } from '../config/config-file.ts';
+import { destinationConfigSchema } from '../destinations/index.ts';
+
+/**
+ * Request bodies of the control-plane API. The same schemas validate requests and generate the
+ * OpenAPI document, so the two cannot drift. Every object is strict: unknown fields are refused.
+ */
+
+const isoTime = z.iso.datetime({
+  offset: true,
+  message: 'expected an ISO-8601 time such as 2026-12-31T00:00:00Z',
+});
+
+export const accountCreate = z
+  .object({
+    name: nameSchema,
+    kind: z.string().describe('Account kind, e.g. okta (GET /api/account-kinds)'),
+    fields: z.record(z.string(), z.unknown()).describe("The kind's fields, secrets included (write-only)"),
+    requestsPerMinute: z
+      .number()
+      .positive()
+      .max(1_000_000)
+      .optional()
+      .describe("Overrides the kind's request budget"),
+    expiresAt: isoTime.optional().describe('When the credential expires; health warns 14 days before'),
+  })
+  .strict();
+
+export const accountUpdate = z
+  .object({
+    fields: z
+      .record(z.string(), z.unknown())
+      .describe('All non-secret fields; a secret field left out keeps its stored value'),
+    requestsPerMinute: z.number().positive().max(1_000_000).nullable().optional(),
+    expiresAt: isoTime.nullable().optional(),
+  })
+  .strict();
+
+export const collectorCreate = collectorSchema.extend({ name: nameSchema });
+/** An edit replaces the whole definition (the name comes from the path). */
+export const collectorUpdate = collectorSchema;
+/** Test Connection before Install: a collector definition, its name optional. */
+export const collectorTest = collectorSchema.extend({ name: nameSchema.optional() });
+
+export const resetCheckpoint = z
+  .object({ stream: z.string().optional().describe('Only this stream; all streams when left out') })
+  .strict();
+
+export const destinationCreate = z.object({ name: nameSchema, config: destinationConfigSchema }).strict();
+export const destinationUpdate = z
+  .object({ config: destinationConfigSchema.describe('Secret fields left out keep their stored values') })
+  .strict();
+
+export const siteCreate = z.object({ name: nameSchema }).strict();
+
+export const instanceSettings = z
+  .object({ earlyAccess: z.boolean().describe('Offer early-access sources') })
+  .strict();
+
+const username = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._@-]{1,63}$/i, 'expected 2–64 letters, digits, ".", "_", "@" or "-"');
+const password = z.string().min(12, 'expected at least 12 characters').max(1024);
+const role = z.enum(['admin', 'editor', 'viewer']);
+
+export const login = z.object({ username: z.string().max(64), password: z.string().max(1024) }).strict();
+export const setup = z.object({ token: z.string().max(200), username, password }).strict();
+export const userCreate = z.object({ username, password, role }).strict();
+export const userUpdate = z
+  .object({ password: password.optional(), role: role.optional(), disabled: z.boolean().optional() })
+  .strict();
+export const tokenCreate = z
+  .object({ name: z.string().min(1).max(100), expiresAt: isoTime.optional() })
+  .strict();
+
+export const auditQuery = z
+  .object({
+    since: isoTime.optional(),
+    until: isoTime.optional(),
+    actor: z.string().optional(),
+    action: z.string().optional(),
+    targetType: z.string().optional(),
+    target: z.string().optional(),
+    beforeId: z.coerce.number().int().positive().optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    format: z.enum(['json', 'ndjson', 'csv']).default('json'),
+  })
+  .strict();
+
+export const runsQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }).strict();
+export const testAccount = z
+  .object({
+    source: z.string().optional().describe('Probe with this source (default: the first of the kind)'),
+    settings: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
