@@ -48,8 +48,14 @@ export const resetCheckpoint = z
   .strict();
 
 export const destinationCreate = z.object({ name: nameSchema, config: destinationConfigSchema }).strict();
-export const destinationUpdate = z
-  .object({ config: destinationConfigSchema.describe('Secret fields left out keep their stored values') })
+/** Validated against the kind's schema after the stored secrets are merged back in. */
+export const destinationUpdateRaw = z
+  .object({
+    config: z
+      .object({ kind: z.enum(['file', 'stdout', 'http']) })
+      .loose()
+      .describe("The destination's settings as for create; secret fields left out keep their stored values"),
+  })
   .strict();
 
 export const siteCreate = z.object({ name: nameSchema }).strict();

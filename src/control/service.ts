@@ -62,7 +62,7 @@ export class Control {
     return this.runtime.store;
   }
 
-  private async audit(
+  async audit(
     actor: Actor,
     action: string,
     targetType: string,
