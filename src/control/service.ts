@@ -629,54 +629,95 @@ export class Control {
   /**
    * Applies a config file through the same operations as the API: creates what is new, updates what
    * changed, never deletes unless `prune` (then what the file no longer names goes, collectors first).
+   * Everything that could refuse is checked before the first write, so a refused file changes nothing.
    */
   async apply(actor: Actor, config: Config, opts: { prune?: boolean } = {}) {
+    const store = this.store;
+    const [sites, accounts, destinations, collectors] = await Promise.all([
+      store.listSites(),
+      store.listAccounts(),
+      store.listDestinations(),
+      store.listCollectors(),
+    ]);
+    const issues: string[] = [];
+    for (const [name, a] of Object.entries(config.accounts)) {
+      const existing = accounts.find((x) => x.name === name);
+      if (existing && existing.kind !== a.kind)
+        issues.push(
+          `accounts.${name}.kind: "${name}" exists as a ${existing.kind} account; delete it to change its kind`,
+        );
+    }
+    const earlyAccess = await this.earlyAccess();
+    for (const [name, c] of Object.entries(config.collectors))
+      if (sources[c.source]?.stability !== 'ga' && !earlyAccess)
+        issues.push(
+          `collectors.${name}.source: ${c.source} is an early-access source; enable early access first`,
+        );
+    const prune = {
+      collectors: opts.prune ? collectors.filter((c) => !config.collectors[c.name]).map((c) => c.name) : [],
+      destinations: opts.prune
+        ? destinations.filter((d) => !config.destinations[d.name]).map((d) => d.name)
+        : [],
+      accounts: opts.prune ? accounts.filter((a) => !config.accounts[a.name]).map((a) => a.name) : [],
+      sites: opts.prune ? sites.filter((x) => !config.sites.includes(x.name)).map((x) => x.name) : [],
+    };
+    for (const [name, c] of Object.entries(config.collectors)) {
+      const uses = (kind: string, list: string[], refs: Array<string | undefined>) => {
+        for (const r of refs)
+          if (r && list.includes(r))
+            issues.push(
+              `collectors.${name}: uses ${kind} "${r}", which --prune would delete; name it in the file`,
+            );
+      };
+      uses('account', prune.accounts, [c.account]);
+      uses('destination', prune.destinations, c.destinations);
+      uses('site', prune.sites, [c.site]);
+    }
+    if (issues.length) throw invalid(issues);
+
     const out = { created: [] as string[], updated: [] as string[], deleted: [] as string[] };
-    const sites = new Set((await this.store.listSites()).map((s) => s.name));
     for (const name of config.sites) {
-      if (sites.has(name)) continue;
+      if (sites.some((x) => x.name === name)) continue;
       await this.createSite(actor, { name });
       out.created.push(`site/${name}`);
     }
     for (const [name, a] of Object.entries(config.accounts)) {
-      const body = { fields: a.fields, requestsPerMinute: a.requestsPerMinute ?? null };
-      const existing = await this.store.getAccount(name);
+      const existing = accounts.find((x) => x.name === name);
       if (!existing) {
         await this.createAccount(actor, {
           name,
           kind: a.kind,
-          ...body,
+          fields: a.fields,
           requestsPerMinute: a.requestsPerMinute,
         });
         out.created.push(`account/${name}`);
-      } else if (existing.kind !== a.kind) {
-        throw invalid([
-          `accounts.${name}.kind: "${name}" exists as a ${existing.kind} account; delete it to change its kind`,
-        ]);
       } else if (!this.sameAccount(existing, a.fields, a.requestsPerMinute)) {
-        await this.updateAccount(actor, name, body);
+        await this.updateAccount(actor, name, {
+          fields: a.fields,
+          requestsPerMinute: a.requestsPerMinute ?? null,
+        });
         out.updated.push(`account/${name}`);
       }
     }
     for (const [name, d] of Object.entries(config.destinations)) {
-      const existing = await this.store.getDestination(name);
+      const existing = destinations.find((x) => x.name === name);
       if (!existing) {
         await this.createDestination(actor, { name, config: d }, config.baseDir);
         out.created.push(`destination/${name}`);
-      } else {
-        const { plain, sealed } = this.sealDestination(d, config.baseDir);
-        const same =
-          existing.kind === d.kind &&
-          JSON.stringify(existing.config) === JSON.stringify(plain) &&
-          sameSecrets(existing.secrets, sealed, this.runtime);
-        if (!same) {
-          await this.updateDestination(actor, name, d, config.baseDir);
-          out.updated.push(`destination/${name}`);
-        }
+        continue;
+      }
+      const { plain, sealed } = this.sealDestination(d, config.baseDir);
+      const same =
+        existing.kind === d.kind &&
+        JSON.stringify(existing.config) === JSON.stringify(plain) &&
+        sameSecrets(existing.secrets, sealed, this.runtime);
+      if (!same) {
+        await this.updateDestination(actor, name, d, config.baseDir);
+        out.updated.push(`destination/${name}`);
       }
     }
     for (const [name, c] of Object.entries(config.collectors)) {
-      const existing = await this.store.getCollector(name);
+      const existing = collectors.find((x) => x.name === name);
       if (!existing) {
         await this.createCollector(actor, { name, ...c });
         out.created.push(`collector/${name}`);
@@ -685,28 +726,12 @@ export class Control {
         out.updated.push(`collector/${name}`);
       }
     }
-    if (opts.prune) {
-      for (const c of await this.store.listCollectors())
-        if (!config.collectors[c.name]) {
-          await this.deleteCollector(actor, c.name);
-          out.deleted.push(`collector/${c.name}`);
-        }
-      for (const d of await this.store.listDestinations())
-        if (!config.destinations[d.name]) {
-          await this.deleteDestination(actor, d.name);
-          out.deleted.push(`destination/${d.name}`);
-        }
-      for (const a of await this.store.listAccounts())
-        if (!config.accounts[a.name]) {
-          await this.deleteAccount(actor, a.name);
-          out.deleted.push(`account/${a.name}`);
-        }
-      for (const s of await this.store.listSites())
-        if (!config.sites.includes(s.name)) {
-          await this.deleteSite(actor, s.name);
-          out.deleted.push(`site/${s.name}`);
-        }
-    }
+    for (const name of prune.collectors) await this.deleteCollector(actor, name);
+    for (const name of prune.destinations) await this.deleteDestination(actor, name);
+    for (const name of prune.accounts) await this.deleteAccount(actor, name);
+    for (const name of prune.sites) await this.deleteSite(actor, name);
+    for (const [kind, list] of Object.entries(prune))
+      out.deleted.push(...list.map((n) => `${kind.slice(0, -1)}/${n}`));
     return out;
   }
 
