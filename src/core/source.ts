@@ -154,6 +154,11 @@ export interface SourceDef<S = any, A = any> {
   retention?: string;
   /** Vendor-specific wording for error responses: recommended actions that name the vendor's settings. */
   explain?: (ctx: VendorErrorContext) => Partial<ErrorInfo> | undefined;
+  /**
+   * A vendor's rate-limit answer in another status than 429 (GitHub answers 403): returns the wait to use
+   * when the response names none, or undefined when it is not a rate limit. Retried like a 429.
+   */
+  rateLimited?: (ctx: VendorErrorContext, headers: Headers) => { defaultWaitMs: number } | undefined;
   /** Test Connection: resolves when credentials and permissions work, throws a TributaryError otherwise. */
   test(ctx: TestContext<S, A>): Promise<void>;
 }
@@ -171,9 +176,14 @@ export interface AccountKind<A = any> {
   secrets: string[];
   /**
    * Adds credentials to an outgoing request. `refresh` is true after a 401, to force a new token; `url`
-   * is the request's target; token requests made with `http` must set `noAuth` (see engine/oauth.ts).
+   * is the request's target and `method` (default GET) and `body` complete it for kinds that sign
+   * requests (AWS SigV4, Duo); token requests made with `http` must set `noAuth` (see engine/oauth.ts).
    */
-  authorize(account: A, headers: Headers, opts: { refresh: boolean; http: HttpClient; url: URL }): Promise<void>;
+  authorize(
+    account: A,
+    headers: Headers,
+    opts: { refresh: boolean; http: HttpClient; url: URL; method?: string; body?: string },
+  ): Promise<void>;
   /** Requests per second allowed to the vendor for one account (the shared token bucket). */
   rateLimit?: { perSecond: number; burst: number };
 }
