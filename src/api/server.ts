@@ -7,14 +7,14 @@ import type { Control } from '../control/service.ts';
 import type { Logger } from '../core/source.ts';
 import { formatIssues } from '../core/validation.ts';
 import type { Auth, Caller } from './auth.ts';
-import { consolePage } from './console-page.ts';
 import { openApiDocument } from './openapi.ts';
 import { permits, type Route, routes } from './routes.ts';
+import { DEFAULT_UI_DIR, serveConsole } from './static.ts';
 
 /**
  * `tributary serve`'s HTTP surface: the JSON API of routes.ts with authentication, CSRF protection
  * for cookie sessions, strict validation, and errors with stable codes and no internals;
- * /api/openapi.json; /healthz and /readyz; and the console page at /.
+ * /api/openapi.json; /healthz and /readyz; and the web console (static.ts) at /.
  */
 
 const MAX_BODY = 1024 * 1024;
@@ -107,6 +107,8 @@ export interface ApiServerOptions {
   version?: string;
   /** Mark cookies Secure (behind an HTTPS reverse proxy). */
   secureCookies?: boolean;
+  /** The built web console (default dist/ui). */
+  uiDir?: string;
 }
 
 export async function startApiServer(control: Control, auth: Auth, o: ApiServerOptions) {
@@ -128,14 +130,10 @@ export async function startApiServer(control: Control, auth: Auth, o: ApiServerO
         return;
       }
       if (!url.pathname.startsWith('/api/')) {
-        if (method !== 'GET') throw new ApiError(405, 'method_not_allowed', 'Method not allowed.');
-        const page = consolePage(url.pathname);
-        if (!page) throw new ApiError(404, 'not_found', 'No such page.');
-        res.setHeader(
-          'content-security-policy',
-          "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-        );
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page);
+        if (method !== 'GET' && method !== 'HEAD')
+          throw new ApiError(405, 'method_not_allowed', 'Method not allowed.');
+        if (!(await serveConsole(o.uiDir ?? DEFAULT_UI_DIR, url.pathname, res, method === 'HEAD')))
+          throw new ApiError(404, 'not_found', 'No such page.');
         return;
       }
       let match: { route: Route; params: Record<string, string> } | undefined;

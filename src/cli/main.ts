@@ -10,8 +10,8 @@ import type { RunResult } from '../engine/runner.ts';
 import { Runtime } from '../engine/runtime.ts';
 import { Scheduler } from '../engine/scheduler.ts';
 import { sources } from '../sources/index.ts';
+import { migrateStore, openStore } from '../store/open.ts';
 import { SecretBox } from '../store/secrets.ts';
-import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
 
 const USAGE = `Usage: tributary <command> [options]
 
@@ -19,11 +19,14 @@ Commands:
   run --config FILE [--once] [--collector NAME]...   Run collectors from a config file (--once: until caught up, then exit)
   serve [--config FILE] [--demo] [--port N]          Run collectors on their intervals, with status at http://127.0.0.1:PORT
   sources [--json]                                   List the sources with their streams and stability
+  apply -f FILE [--prune]                            Create or update what FILE defines (--prune: delete what it no longer names)
   keys rotate                                        New encryption key for stored secrets; re-encrypts them all
+  migrate [--database-url URL | --data-dir DIR]      Apply the store's schema migrations and print its schema version
 
 Options:
-  --data-dir DIR   Where state is kept (default ./data, or TRIBUTARY_DATA_DIR)
-  -h, --help       Show this help
+  --data-dir DIR       Where state is kept (default ./data, or TRIBUTARY_DATA_DIR)
+  --database-url URL   Keep state in Postgres instead (postgres://…, or TRIBUTARY_DATABASE_URL)
+  -h, --help           Show this help
 `;
 
 const EXIT_OK = 0;
@@ -35,11 +38,16 @@ function fail(message: string, code = EXIT_USAGE): never {
   process.exit(code);
 }
 
-async function openRuntime(dataDir: string): Promise<Runtime> {
-  const store = await SqliteStore.open(dataDir);
+async function openRuntime(dataDir: string, databaseUrl: string | undefined): Promise<Runtime> {
+  const log = createLogger();
+  const store = await openStore({ dataDir, databaseUrl, log });
   await store.migrate();
+  if (databaseUrl && !process.env.TRIBUTARY_MASTER_KEY)
+    log.warn(
+      `secrets are sealed with the keyring in ${dataDir}: every process sharing this database needs the same key; set TRIBUTARY_MASTER_KEY`,
+    );
   const secrets = await SecretBox.open(dataDir);
-  return new Runtime(store, secrets, createLogger(), dataDir);
+  return new Runtime(store, secrets, log, dataDir);
 }
 
 /** Loads a config file; it may name accounts, destinations and sites that already exist in the store. */
@@ -91,9 +99,10 @@ async function cmdRun(args: string[]): Promise<number> {
       once: { type: 'boolean', default: false },
       collector: { type: 'string', multiple: true },
       'data-dir': { type: 'string' },
+      'database-url': { type: 'string' },
     },
   });
-  const runtime = await openRuntime(dataDir(values['data-dir']));
+  const runtime = await openRuntime(dataDir(values['data-dir']), databaseUrl(values['database-url']));
   const config = await loadConfig(values.config, runtime);
   const names =
     values.collector ?? Object.keys(config.collectors).filter((n) => config.collectors[n].enabled);
@@ -126,10 +135,29 @@ async function serveLoop(
 ): Promise<number> {
   const scheduler = new Scheduler(runtime);
   await scheduler.start();
-  const { startStatusServer } = await import('./status-server.ts');
-  const server = port !== undefined ? await startStatusServer(runtime, port) : undefined;
-  if (server)
-    process.stdout.write(`Tributary is running: http://127.0.0.1:${server.port}/ (Ctrl-C to stop)\n`);
+  let server: { port: number; close(): Promise<void> } | undefined;
+  if (port !== undefined) {
+    const [{ startApiServer }, { Auth }] = await Promise.all([
+      import('../api/server.ts'),
+      import('../api/auth.ts'),
+    ]);
+    const auth = new Auth(runtime.store);
+    const boot = await auth.bootstrap();
+    server = await startApiServer(new Control(runtime, scheduler), auth, {
+      port,
+      host: process.env.TRIBUTARY_HOST ?? '127.0.0.1',
+      log: runtime.log,
+      secureCookies: process.env.TRIBUTARY_SECURE_COOKIES === 'true',
+    });
+    const base = `http://${process.env.TRIBUTARY_HOST ?? '127.0.0.1'}:${server.port}`;
+    process.stdout.write(`Tributary is running: ${base}/ (Ctrl-C to stop)\n`);
+    if (boot.created)
+      process.stdout.write(`Created admin user "${boot.created}" from TRIBUTARY_ADMIN_PASSWORD\n`);
+    if (boot.setupToken)
+      process.stdout.write(
+        `No users yet: open ${base}/?setup=${boot.setupToken} to create the first admin (one-time link)\n`,
+      );
+  }
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
@@ -150,6 +178,7 @@ async function cmdServe(args: string[]): Promise<number> {
       demo: { type: 'boolean', default: false },
       port: { type: 'string', default: process.env.TRIBUTARY_PORT ?? '8080' },
       'data-dir': { type: 'string' },
+      'database-url': { type: 'string' },
     },
   });
   const port = Number(values.port);
@@ -157,7 +186,7 @@ async function cmdServe(args: string[]): Promise<number> {
     fail(`--port: expected a port number, got "${values.port}"`);
   if (!values.config && !values.demo) fail('serve needs --config FILE or --demo');
   const dir = dataDir(values['data-dir']);
-  const runtime = await openRuntime(dir);
+  const runtime = await openRuntime(dir, databaseUrl(values['database-url']));
   let closeDemo: (() => Promise<void>) | undefined;
   if (values.demo) {
     const { startDemo } = await import('./demo.ts'); // loads the simulator only for the demo
@@ -197,11 +226,32 @@ function cmdSources(args: string[]): number {
   return EXIT_OK;
 }
 
+async function cmdApply(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      file: { type: 'string', short: 'f' },
+      prune: { type: 'boolean', default: false },
+      'data-dir': { type: 'string' },
+      'database-url': { type: 'string' },
+    },
+  });
+  if (!values.file) fail('usage: tributary apply -f FILE [--prune] [--data-dir DIR | --database-url URL]');
+  const runtime = await openRuntime(dataDir(values['data-dir']), databaseUrl(values['database-url']));
+  const result = await applyConfig(runtime, await loadConfig(values.file, runtime), values.prune);
+  await runtime.close();
+  for (const [verb, list] of Object.entries(result))
+    for (const item of list) process.stdout.write(`${verb.padEnd(8)} ${item}\n`);
+  const n = result.created.length + result.updated.length + result.deleted.length;
+  process.stdout.write(n ? `${n} change(s) applied\n` : 'no changes\n');
+  return EXIT_OK;
+}
+
 async function cmdKeys(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { 'data-dir': { type: 'string' } },
+    options: { 'data-dir': { type: 'string' }, 'database-url': { type: 'string' } },
   });
   if (positionals[0] !== 'rotate') fail('usage: tributary keys rotate [--data-dir DIR]');
   if (process.env.TRIBUTARY_MASTER_KEY) {
@@ -212,7 +262,7 @@ async function cmdKeys(args: string[]): Promise<number> {
   const dir = dataDir(values['data-dir']);
   await SecretBox.open(dir); // make sure a keyring exists before adding to it
   const keyId = SecretBox.rotate(dir);
-  const runtime = await openRuntime(dir);
+  const runtime = await openRuntime(dir, databaseUrl(values['database-url']));
   const n = await runtime.reencryptSecrets();
   await runtime.close();
   process.stdout.write(`new key ${keyId}; ${n} secret(s) re-encrypted\n`);
@@ -220,6 +270,23 @@ async function cmdKeys(args: string[]): Promise<number> {
 }
 
 const dataDir = (flag: string | undefined) => resolve(flag ?? process.env.TRIBUTARY_DATA_DIR ?? './data');
+const databaseUrl = (flag: string | undefined) => flag || process.env.TRIBUTARY_DATABASE_URL || undefined;
+
+async function cmdMigrate(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { 'data-dir': { type: 'string' }, 'database-url': { type: 'string' } },
+  });
+  if (values['data-dir'] && values['database-url'])
+    fail('migrate: give --database-url URL or --data-dir DIR, not both');
+  const r = await migrateStore({
+    dataDir: dataDir(values['data-dir']),
+    databaseUrl: values['data-dir'] ? undefined : databaseUrl(values['database-url']),
+    log: createLogger(),
+  });
+  process.stdout.write(`${r.store} store at ${r.where}: schema version ${r.version}\n`);
+  return EXIT_OK;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -231,8 +298,12 @@ async function main(argv: string[]): Promise<number> {
         return await cmdServe(rest);
       case 'sources':
         return cmdSources(rest);
+      case 'apply':
+        return await cmdApply(rest);
       case 'keys':
         return await cmdKeys(rest);
+      case 'migrate':
+        return await cmdMigrate(rest);
       case undefined:
       case '-h':
       case '--help':

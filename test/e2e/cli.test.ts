@@ -132,6 +132,64 @@ describe('tributary CLI', () => {
     await sim.stop();
   });
 
+  it('apply creates, updates only what changed, never deletes without --prune, and audits as config-file', async () => {
+    const file = join(dir, 'apply.yaml');
+    const env = { OKTA_TOKEN: 'okta-apply-token-1', TRIBUTARY_DATA_DIR: join(dir, 'data-apply') };
+    writeFileSync(file, config('https://acme.okta.com'));
+    const first = await cli(['apply', '-f', file], env);
+    assert.equal(first.code, 0, first.stderr);
+    assert.deepEqual(first.stdout.trim().split('\n'), [
+      'created  site/hq',
+      'created  account/okta-main',
+      'created  destination/local',
+      'created  collector/okta-prod',
+      '4 change(s) applied',
+    ]);
+    assert.equal(
+      (await cli(['apply', '-f', file], env)).stdout,
+      'no changes\n',
+      'applying again changes nothing',
+    );
+    env.OKTA_TOKEN = 'okta-apply-token-2';
+    const rotated = await cli(['apply', '-f', file], env);
+    assert.equal(
+      rotated.stdout,
+      'updated  account/okta-main\n1 change(s) applied\n',
+      'a changed secret is an update',
+    );
+    // A file naming only a collector may use what the store already has; the rest is kept.
+    const only = join(dir, 'apply-only.yaml');
+    writeFileSync(
+      only,
+      'collectors:\n  okta-second: { source: okta, account: okta-main, destinations: [local], site: hq }\n',
+    );
+    const partial = await cli(['apply', '-f', only], env);
+    assert.equal(partial.code, 0, partial.stderr);
+    assert.match(partial.stdout, /^created {2}collector\/okta-second\n1 change\(s\) applied\n$/);
+    const refused = await cli(['apply', '-f', only, '--prune'], env);
+    assert.equal(refused.code, 1, 'pruning what a kept collector uses is refused, before any change');
+    assert.match(
+      refused.stderr,
+      /collectors\.okta-second: uses account "okta-main", which --prune would delete/,
+    );
+    assert.match(refused.stderr, /collectors\.okta-second: uses destination "local"/);
+    assert.equal((await cli(['apply', '-f', file], env)).stdout, 'no changes\n', 'nothing was deleted');
+    const pruned = await cli(['apply', '-f', file, '--prune'], env);
+    assert.equal(pruned.code, 0, pruned.stderr);
+    assert.deepEqual(pruned.stdout.trim().split('\n'), [
+      'deleted  collector/okta-second',
+      '1 change(s) applied',
+    ]);
+    const { DatabaseSync } = await import('node:sqlite');
+    const db = new DatabaseSync(join(dir, 'data-apply', 'tributary.db'));
+    const actors = db.prepare('SELECT DISTINCT actor FROM audit_log').all() as Array<{ actor: string }>;
+    db.close();
+    assert.deepEqual(
+      actors.map((a) => a.actor),
+      ['config-file'],
+    );
+  });
+
   it('exits 1 with the error type, code and recommended action when a collector fails', async () => {
     const sim = new OktaSimulator({ events: 10, permission: false });
     await sim.start();

@@ -1,0 +1,107 @@
+/**
+ * Versioned schema changes for the Postgres store, applied in order in one transaction under an advisory
+ * lock (see PostgresStore.migrate). Version numbers follow the SQLite store's, so both stores at version N
+ * hold the same records. Tables are created unqualified: the store's connections search only its schema.
+ *
+ * Types: times are timestamptz (read back as ISO strings); counters are bigint. JSON that only Tributary
+ * reads (checkpoint values, run errors) is jsonb. Records as the user wrote them (account, collector and
+ * destination config, audit states) are json: validated, but kept as written, key order included, so
+ * they read back exactly as stored (the control plane compares them as JSON text and shows them in the
+ * order given; jsonb would reorder keys). Raw dead letters are bytea (UTF-8): byte-exact, NUL
+ * characters included, which text cannot hold.
+ */
+export const migrations: Array<{ version: number; sql: string }> = [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE accounts (
+  id text PRIMARY KEY, name text NOT NULL UNIQUE, kind text NOT NULL,
+  config json NOT NULL, secrets json NOT NULL, expires_at timestamptz,
+  created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL
+);
+CREATE TABLE collectors (
+  id text PRIMARY KEY, name text NOT NULL UNIQUE, source text NOT NULL, account text,
+  config json NOT NULL, enabled boolean NOT NULL,
+  created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL
+);
+CREATE TABLE checkpoints (
+  collector_id text NOT NULL REFERENCES collectors(id) ON DELETE CASCADE,
+  stream text NOT NULL, value jsonb NOT NULL, updated_at timestamptz NOT NULL,
+  PRIMARY KEY (collector_id, stream)
+);
+CREATE TABLE runs (
+  id text PRIMARY KEY,
+  seq bigint GENERATED ALWAYS AS IDENTITY,
+  collector_id text NOT NULL REFERENCES collectors(id) ON DELETE CASCADE,
+  started_at timestamptz NOT NULL, ended_at timestamptz, status text NOT NULL,
+  events bigint NOT NULL DEFAULT 0, pages bigint NOT NULL DEFAULT 0, bytes bigint NOT NULL DEFAULT 0,
+  dead_letters bigint NOT NULL DEFAULT 0, error jsonb, runner text
+);
+CREATE INDEX runs_by_collector ON runs (collector_id, started_at DESC, seq DESC);
+CREATE TABLE errors (
+  collector_id text NOT NULL REFERENCES collectors(id) ON DELETE CASCADE,
+  stream text NOT NULL DEFAULT '', code text NOT NULL, type text NOT NULL,
+  message text NOT NULL, action text NOT NULL, status integer,
+  first_seen timestamptz NOT NULL, last_seen timestamptz NOT NULL, count bigint NOT NULL,
+  PRIMARY KEY (collector_id, stream, code)
+);
+CREATE TABLE dead_letters (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  collector_id text NOT NULL REFERENCES collectors(id) ON DELETE CASCADE,
+  stream text NOT NULL, reason text NOT NULL, raw bytea NOT NULL, at timestamptz NOT NULL
+);
+CREATE INDEX dead_letters_by_collector ON dead_letters (collector_id, id);
+CREATE TABLE event_counts (
+  collector_id text NOT NULL REFERENCES collectors(id) ON DELETE CASCADE,
+  hour timestamptz NOT NULL, count bigint NOT NULL,
+  PRIMARY KEY (collector_id, hour)
+);
+CREATE TABLE collector_state (
+  collector_id text PRIMARY KEY REFERENCES collectors(id) ON DELETE CASCADE,
+  last_event_time timestamptz
+);
+CREATE TABLE settings (key text PRIMARY KEY, value text NOT NULL);
+`,
+  },
+  {
+    version: 2,
+    sql: `
+CREATE TABLE sites (name text PRIMARY KEY, created_at timestamptz NOT NULL);
+CREATE TABLE destinations (
+  id text PRIMARY KEY, name text NOT NULL UNIQUE, kind text NOT NULL,
+  config json NOT NULL, secrets json NOT NULL,
+  created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL
+);
+CREATE TABLE users (
+  id text PRIMARY KEY, username text NOT NULL UNIQUE, password_hash text NOT NULL, role text NOT NULL,
+  disabled boolean NOT NULL DEFAULT false, created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL,
+  last_login_at timestamptz
+);
+CREATE TABLE sessions (
+  id text PRIMARY KEY, user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  csrf_token text NOT NULL, created_at timestamptz NOT NULL, expires_at timestamptz NOT NULL, ip text
+);
+CREATE INDEX sessions_by_user ON sessions (user_id);
+CREATE TABLE api_tokens (
+  id text PRIMARY KEY, name text NOT NULL, user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  hash text NOT NULL UNIQUE, last4 text NOT NULL, created_at timestamptz NOT NULL, expires_at timestamptz,
+  last_used_at timestamptz, revoked_at timestamptz
+);
+CREATE INDEX api_tokens_by_user ON api_tokens (user_id, created_at);
+CREATE TABLE audit_log (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at timestamptz NOT NULL, actor text NOT NULL,
+  action text NOT NULL, target_type text NOT NULL, target text, ip text, before json, after json
+);
+CREATE INDEX audit_by_time ON audit_log (at);
+CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'the audit log is append-only';
+END
+$$;
+CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+  FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+`,
+  },
+];

@@ -1,0 +1,860 @@
+import pg from 'pg';
+import type { ErrorInfo } from '../../core/errors.ts';
+import type { Logger } from '../../core/source.ts';
+import type {
+  AccountRecord,
+  ApiTokenRecord,
+  AuditQuery,
+  AuditRecord,
+  BatchCommit,
+  CheckpointRecord,
+  CollectorRecord,
+  DeadLetterRecord,
+  DestinationRecord,
+  ErrorRecord,
+  RunRecord,
+  RunStatus,
+  SessionRecord,
+  SiteRecord,
+  Store,
+  UserRecord,
+} from '../store.ts';
+import { migrations } from './migrations.ts';
+
+type Row = Record<string, any>;
+type Client = pg.PoolClient;
+const iso = () => new Date().toISOString();
+
+export interface PostgresStoreOptions {
+  /** postgres:// or postgresql:// URL. Never logged nor put in an error message. */
+  connectionString: string;
+  /**
+   * Schema holding Tributary's tables; migrate() creates it if missing. Default: the URL's `schema`
+   * parameter (postgres://host/db?schema=tributary), else public.
+   */
+  schema?: string;
+  /** Most connections this process opens (default 10). */
+  poolSize?: number;
+  /** How long to wait for a new connection before failing (default 10 s). */
+  connectTimeoutMs?: number;
+  /** application_name shown in pg_stat_activity (default tributary). */
+  applicationName?: string;
+  /** Where dropped connections are reported (they are replaced on next use). */
+  log?: Logger;
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+/** The advisory lock key migrate() holds: one per schema, so separate schemas migrate independently. */
+export const migrationLockKey = (schema: string) => `tributary.migrate:${schema}`;
+
+/**
+ * Times come back as ISO strings, exactly like the SQLite store returns them (timestamptz keeps
+ * microseconds; everything Tributary writes has milliseconds, so nothing is lost). bigint counters come
+ * back as numbers (pg's default is a string). Per pool, not process-wide: other pg users are unaffected.
+ */
+function typeParsers(): pg.CustomTypesConfig {
+  const types = new pg.TypeOverrides();
+  const parseDate = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ, 'text');
+  types.setTypeParser(pg.types.builtins.TIMESTAMPTZ, (v: string) => {
+    const d = parseDate(v) as unknown;
+    return d instanceof Date && !Number.isNaN(d.getTime()) ? d.toISOString() : v;
+  });
+  types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
+  return types;
+}
+
+/**
+ * The cluster store: Postgres through a pool of `pg` connections, shared by any number of processes.
+ * Every multi-statement change is one transaction; migrations run under an advisory lock so processes
+ * starting together migrate once. A connection the server dropped (restart, failover, idle timeout,
+ * pg_terminate_backend) is replaced: a statement that cannot have been applied is retried on a new one.
+ */
+export class PostgresStore implements Store {
+  readonly schema: string;
+  private readonly pool: pg.Pool;
+  private readonly poolSize: number;
+  private closed = false;
+
+  private constructor(pool: pg.Pool, schema: string, poolSize: number) {
+    this.pool = pool;
+    this.schema = schema;
+    this.poolSize = poolSize;
+  }
+
+  /** Opens the pool and checks the server answers; migrate() creates the schema and tables. */
+  static async open(o: PostgresStoreOptions): Promise<PostgresStore> {
+    const schema = o.schema ?? schemaParam(o.connectionString) ?? 'public';
+    if (!IDENTIFIER.test(schema))
+      throw new Error(
+        `schema: expected a Postgres identifier (a letter or _, then letters, digits or _), got "${schema}"`,
+      );
+    const poolSize = o.poolSize ?? 10;
+    if (!Number.isInteger(poolSize) || poolSize < 1)
+      throw new Error(`poolSize: expected a whole number of connections ≥ 1, got ${o.poolSize}`);
+    if (!isPostgresUrl(o.connectionString))
+      throw new Error(
+        `connectionString: expected a postgres:// or postgresql:// URL, got ${schemeOf(o.connectionString)}`,
+      );
+    const log = o.log;
+    const pool = new pg.Pool({
+      connectionString: o.connectionString,
+      max: poolSize,
+      connectionTimeoutMillis: o.connectTimeoutMs ?? 10_000,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+      application_name: o.applicationName ?? 'tributary',
+      types: typeParsers(),
+    });
+    // Unqualified names resolve in our schema only. Queued before the caller's first query on the connection.
+    pool.on('connect', (c) => {
+      c.query(`SET search_path TO ${quoteIdent(schema)}`).catch(() => {}); // a broken connection fails the next query too
+    });
+    // An idle connection the server closed: the pool drops it. Without a listener this would crash the process.
+    pool.on('error', (err) =>
+      log?.warn('postgres: an idle connection was closed by the server; it is replaced on next use', {
+        code: (err as { code?: string }).code,
+        error: describeError(err),
+      }),
+    );
+    const store = new PostgresStore(pool, schema, poolSize);
+    try {
+      await store.q('SELECT 1');
+    } catch (err) {
+      await pool.end().catch(() => {});
+      throw new Error(
+        `cannot connect to Postgres at ${describeTarget(o.connectionString)}: ${describeError(err)}`,
+      );
+    }
+    return store;
+  }
+
+  /**
+   * Runs fn on a pooled connection. A connection the server dropped while it sat in the pool fails on
+   * first use: it is discarded and fn retried on another, when `mayRetry` says nothing can have been
+   * applied. Each retry discards one dead connection, so poolSize + 1 attempts reach a fresh one.
+   */
+  private async withClient<T>(fn: (c: Client) => Promise<T>, mayRetry: () => boolean): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const c = await this.pool.connect();
+      const ignore = () => {}; // the failing query reports it; an unheard 'error' event would crash the process
+      c.on('error', ignore);
+      try {
+        const out = await fn(c);
+        c.off('error', ignore);
+        c.release();
+        return out;
+      } catch (err) {
+        c.off('error', ignore);
+        const broken = isConnectionError(err);
+        c.release(broken || undefined);
+        if (!broken || !mayRetry() || attempt >= this.poolSize) throw err;
+      }
+    }
+  }
+
+  /** One statement that may safely run twice (reads, upserts, deletes). */
+  private q(text: string, values?: unknown[]): Promise<pg.QueryResult<Row>> {
+    return this.withClient(
+      (c) => c.query<Row>(text, values),
+      () => true,
+    );
+  }
+
+  /** A transaction; retried on a new connection only if BEGIN itself failed (nothing was sent yet). */
+  private tx<T>(fn: (c: Client) => Promise<T>): Promise<T> {
+    let begun = false;
+    return this.withClient(
+      async (c) => {
+        begun = false;
+        await c.query('BEGIN');
+        begun = true;
+        try {
+          const out = await fn(c);
+          await c.query('COMMIT');
+          return out;
+        } catch (err) {
+          await c.query('ROLLBACK').catch(() => {}); // a broken connection rolls back by itself
+          throw err;
+        }
+      },
+      () => !begun,
+    );
+  }
+
+  async migrate(): Promise<void> {
+    await this.tx(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [migrationLockKey(this.schema)]);
+      const exists = await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.schema]);
+      if (!exists.rowCount) await c.query(`CREATE SCHEMA ${quoteIdent(this.schema)}`);
+      await c.query(`SET LOCAL search_path TO ${quoteIdent(this.schema)}`);
+      await c.query(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL)',
+      );
+      const done = new Set(
+        (await c.query('SELECT version FROM schema_migrations')).rows.map((r) => r.version),
+      );
+      for (const m of migrations) {
+        if (done.has(m.version)) continue;
+        await c.query(m.sql);
+        await c.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [
+          m.version,
+          iso(),
+        ]);
+      }
+    });
+  }
+
+  /** The newest migration applied (0 before the first migrate()). */
+  async schemaVersion(): Promise<number> {
+    const table = `${quoteIdent(this.schema)}.schema_migrations`;
+    if (!(await this.q('SELECT to_regclass($1) AS t', [table])).rows[0].t) return 0;
+    return (await this.q(`SELECT coalesce(max(version), 0) AS version FROM ${table}`)).rows[0].version;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  // accounts
+
+  async putAccount(a: AccountRecord): Promise<void> {
+    await this.q(
+      `INSERT INTO accounts (id, name, kind, config, secrets, expires_at, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, config = excluded.config,
+         secrets = excluded.secrets, expires_at = excluded.expires_at, updated_at = excluded.updated_at`,
+      [
+        a.id,
+        a.name,
+        a.kind,
+        JSON.stringify(a.config),
+        JSON.stringify(a.secrets),
+        a.expiresAt ?? null,
+        a.createdAt,
+        a.updatedAt,
+      ],
+    );
+  }
+
+  async getAccount(name: string): Promise<AccountRecord | undefined> {
+    const r = (await this.q('SELECT * FROM accounts WHERE name = $1', [name])).rows[0];
+    return r && toAccount(r);
+  }
+
+  async listAccounts(): Promise<AccountRecord[]> {
+    return (await this.q('SELECT * FROM accounts ORDER BY name')).rows.map(toAccount);
+  }
+
+  async deleteAccount(name: string): Promise<boolean> {
+    return ((await this.q('DELETE FROM accounts WHERE name = $1', [name])).rowCount ?? 0) > 0;
+  }
+
+  // collectors
+
+  async putCollector(c: CollectorRecord): Promise<void> {
+    await this.q(
+      `INSERT INTO collectors (id, name, source, account, config, enabled, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (id) DO UPDATE SET name = excluded.name, source = excluded.source, account = excluded.account,
+         config = excluded.config, enabled = excluded.enabled, updated_at = excluded.updated_at`,
+      [
+        c.id,
+        c.name,
+        c.source,
+        c.account ?? null,
+        JSON.stringify(c.config),
+        c.enabled,
+        c.createdAt,
+        c.updatedAt,
+      ],
+    );
+  }
+
+  async getCollector(name: string): Promise<CollectorRecord | undefined> {
+    const r = (await this.q('SELECT * FROM collectors WHERE name = $1', [name])).rows[0];
+    return r && toCollector(r);
+  }
+
+  async listCollectors(): Promise<CollectorRecord[]> {
+    return (await this.q('SELECT * FROM collectors ORDER BY name')).rows.map(toCollector);
+  }
+
+  async deleteCollector(name: string): Promise<boolean> {
+    return ((await this.q('DELETE FROM collectors WHERE name = $1', [name])).rowCount ?? 0) > 0;
+  }
+
+  // checkpoints
+
+  async getCheckpoint(collectorId: string, stream: string): Promise<CheckpointRecord | undefined> {
+    const r = (
+      await this.q('SELECT * FROM checkpoints WHERE collector_id = $1 AND stream = $2', [collectorId, stream])
+    ).rows[0];
+    return r && toCheckpoint(r);
+  }
+
+  async listCheckpoints(collectorId: string): Promise<CheckpointRecord[]> {
+    return (
+      await this.q('SELECT * FROM checkpoints WHERE collector_id = $1 ORDER BY stream', [collectorId])
+    ).rows.map(toCheckpoint);
+  }
+
+  async resetCheckpoint(collectorId: string, stream?: string): Promise<void> {
+    if (stream === undefined) await this.q('DELETE FROM checkpoints WHERE collector_id = $1', [collectorId]);
+    else
+      await this.q('DELETE FROM checkpoints WHERE collector_id = $1 AND stream = $2', [collectorId, stream]);
+  }
+
+  async commitBatch(b: BatchCommit): Promise<void> {
+    // Serialised and checked before the transaction: a bad value changes nothing.
+    const checkpoint = JSON.stringify(b.checkpoint);
+    if (checkpoint === undefined) throw new TypeError('commitBatch: checkpoint: expected a JSON value');
+    const raws = b.deadLetters.map((d, i) => {
+      if (typeof d.raw !== 'string')
+        throw new TypeError(`commitBatch: deadLetters[${i}].raw: expected a string, got ${typeof d.raw}`);
+      return Buffer.from(d.raw, 'utf8');
+    });
+    const hours = Object.entries(b.hourly);
+    const now = iso();
+    await this.tx(async (c) => {
+      await c.query(
+        `INSERT INTO checkpoints (collector_id, stream, value, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (collector_id, stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+        [b.collectorId, b.stream, checkpoint, now],
+      );
+      await c.query(
+        `UPDATE runs SET events = events + $1, pages = pages + $2, bytes = bytes + $3,
+           dead_letters = dead_letters + $4 WHERE id = $5`,
+        [b.events, b.pages, b.bytes, raws.length, b.runId],
+      );
+      if (hours.length) {
+        await c.query(
+          `INSERT INTO event_counts (collector_id, hour, count)
+           SELECT $1, t.hour, sum(t.n) FROM unnest($2::timestamptz[], $3::bigint[]) AS t(hour, n) GROUP BY t.hour
+           ON CONFLICT (collector_id, hour) DO UPDATE SET count = event_counts.count + excluded.count`,
+          [b.collectorId, hours.map(([h]) => h), hours.map(([, n]) => n)],
+        );
+      }
+      if (b.lastEventTime) {
+        await c.query(
+          `INSERT INTO collector_state (collector_id, last_event_time) VALUES ($1, $2)
+           ON CONFLICT (collector_id) DO UPDATE
+             SET last_event_time = GREATEST(collector_state.last_event_time, excluded.last_event_time)`,
+          [b.collectorId, b.lastEventTime],
+        );
+      }
+      if (raws.length) {
+        await c.query(
+          `INSERT INTO dead_letters (collector_id, stream, reason, raw, at)
+           SELECT $1, $2, t.reason, t.raw, $5
+           FROM unnest($3::text[], $4::bytea[]) WITH ORDINALITY AS t(reason, raw, n) ORDER BY t.n`,
+          [b.collectorId, b.stream, b.deadLetters.map((d) => d.reason), raws, now],
+        );
+      }
+    });
+  }
+
+  // runs
+
+  async startRun(r: RunRecord): Promise<void> {
+    await this.tx((c) =>
+      c.query(
+        `INSERT INTO runs (id, collector_id, started_at, ended_at, status, events, pages, bytes, dead_letters, error, runner)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        [
+          r.id,
+          r.collectorId,
+          r.startedAt,
+          r.endedAt ?? null,
+          r.status,
+          r.events,
+          r.pages,
+          r.bytes,
+          r.deadLetters,
+          r.error ? JSON.stringify(r.error) : null,
+          r.runner ?? null,
+        ],
+      ),
+    );
+  }
+
+  async finishRun(id: string, status: RunStatus, error?: ErrorInfo): Promise<void> {
+    await this.q('UPDATE runs SET status = $1, ended_at = $2, error = $3 WHERE id = $4', [
+      status,
+      iso(),
+      error ? JSON.stringify(error) : null,
+      id,
+    ]);
+  }
+
+  async listRuns(collectorId: string, limit = 50): Promise<RunRecord[]> {
+    return (
+      await this.q('SELECT * FROM runs WHERE collector_id = $1 ORDER BY started_at DESC, seq DESC LIMIT $2', [
+        collectorId,
+        limit,
+      ])
+    ).rows.map(toRun);
+  }
+
+  // errors
+
+  async recordError(collectorId: string, stream: string | undefined, err: ErrorInfo): Promise<void> {
+    const now = iso();
+    await this.tx((c) =>
+      c.query(
+        `INSERT INTO errors (collector_id, stream, code, type, message, action, status, first_seen, last_seen, count)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)
+         ON CONFLICT (collector_id, stream, code) DO UPDATE SET type = excluded.type, message = excluded.message,
+           action = excluded.action, status = excluded.status, last_seen = excluded.last_seen,
+           count = errors.count + 1`,
+        [
+          collectorId,
+          stream ?? '',
+          err.code,
+          err.type,
+          err.message,
+          err.action,
+          err.status ?? null,
+          now,
+          now,
+        ],
+      ),
+    );
+  }
+
+  async listErrors(collectorId: string): Promise<ErrorRecord[]> {
+    return (
+      await this.q('SELECT * FROM errors WHERE collector_id = $1 ORDER BY last_seen DESC', [collectorId])
+    ).rows.map((r) => {
+      const e: ErrorRecord = {
+        collectorId: r.collector_id,
+        type: r.type,
+        code: r.code,
+        message: r.message,
+        action: r.action,
+        firstSeen: r.first_seen,
+        lastSeen: r.last_seen,
+        count: r.count,
+      };
+      if (r.stream) e.stream = r.stream;
+      if (r.status !== null) e.status = r.status;
+      return e;
+    });
+  }
+
+  async clearErrors(collectorId: string): Promise<void> {
+    await this.q('DELETE FROM errors WHERE collector_id = $1', [collectorId]);
+  }
+
+  // dead letters, volume
+
+  async listDeadLetters(collectorId: string, limit = 100): Promise<DeadLetterRecord[]> {
+    return (
+      await this.q('SELECT * FROM dead_letters WHERE collector_id = $1 ORDER BY id DESC LIMIT $2', [
+        collectorId,
+        limit,
+      ])
+    ).rows.map((r) => ({
+      id: r.id,
+      collectorId: r.collector_id,
+      stream: r.stream,
+      reason: r.reason,
+      raw: (r.raw as Buffer).toString('utf8'),
+      at: r.at,
+    }));
+  }
+
+  async volume(collectorId: string, sinceIso: string): Promise<Array<{ hour: string; count: number }>> {
+    return (
+      await this.q(
+        'SELECT hour, count FROM event_counts WHERE collector_id = $1 AND hour >= $2 ORDER BY hour',
+        [collectorId, sinceIso],
+      )
+    ).rows.map((r) => ({ hour: r.hour, count: r.count }));
+  }
+
+  async lastEventTime(collectorId: string): Promise<string | undefined> {
+    const r = (
+      await this.q('SELECT last_event_time FROM collector_state WHERE collector_id = $1', [collectorId])
+    ).rows[0];
+    return r?.last_event_time ?? undefined;
+  }
+
+  // settings
+
+  async getSetting(key: string): Promise<string | undefined> {
+    return (await this.q('SELECT value FROM settings WHERE key = $1', [key])).rows[0]?.value;
+  }
+
+  async setSetting(key: string, value: string): Promise<void> {
+    await this.q(
+      'INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      [key, value],
+    );
+  }
+
+  // sites
+
+  async listSites(): Promise<SiteRecord[]> {
+    return (await this.q('SELECT * FROM sites ORDER BY name')).rows.map((r) => ({
+      name: r.name,
+      createdAt: r.created_at,
+    }));
+  }
+
+  async putSite(name: string): Promise<void> {
+    await this.q('INSERT INTO sites (name, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+      name,
+      iso(),
+    ]);
+  }
+
+  async renameSite(from: string, to: string): Promise<boolean> {
+    return this.tx(async (c) => {
+      if (!(await c.query('UPDATE sites SET name = $1 WHERE name = $2', [to, from])).rowCount) return false;
+      const { rows } = await c.query<Row>(
+        `SELECT id, config FROM collectors WHERE config::jsonb -> 'site' = to_jsonb($1::text) FOR UPDATE`,
+        [from],
+      );
+      const now = iso();
+      for (const r of rows) // rewritten here rather than with jsonb_set, which would reorder the keys
+        await c.query('UPDATE collectors SET config = $1, updated_at = $2 WHERE id = $3', [
+          JSON.stringify({ ...r.config, site: to }),
+          now,
+          r.id,
+        ]);
+      return true;
+    });
+  }
+
+  async deleteSite(name: string): Promise<boolean> {
+    return ((await this.q('DELETE FROM sites WHERE name = $1', [name])).rowCount ?? 0) > 0;
+  }
+
+  // destinations
+
+  async putDestination(d: DestinationRecord): Promise<void> {
+    await this.q(
+      `INSERT INTO destinations (id, name, kind, config, secrets, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, config = excluded.config,
+         secrets = excluded.secrets, updated_at = excluded.updated_at`,
+      [d.id, d.name, d.kind, JSON.stringify(d.config), JSON.stringify(d.secrets), d.createdAt, d.updatedAt],
+    );
+  }
+
+  async getDestination(name: string): Promise<DestinationRecord | undefined> {
+    const r = (await this.q('SELECT * FROM destinations WHERE name = $1', [name])).rows[0];
+    return r && toDestination(r);
+  }
+
+  async listDestinations(): Promise<DestinationRecord[]> {
+    return (await this.q('SELECT * FROM destinations ORDER BY name')).rows.map(toDestination);
+  }
+
+  async deleteDestination(name: string): Promise<boolean> {
+    return ((await this.q('DELETE FROM destinations WHERE name = $1', [name])).rowCount ?? 0) > 0;
+  }
+
+  // users, sessions, API tokens
+
+  async putUser(u: UserRecord): Promise<void> {
+    await this.q(
+      `INSERT INTO users (id, username, password_hash, role, disabled, created_at, updated_at, last_login_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (id) DO UPDATE SET username = excluded.username, password_hash = excluded.password_hash,
+         role = excluded.role, disabled = excluded.disabled, updated_at = excluded.updated_at,
+         last_login_at = excluded.last_login_at`,
+      [u.id, u.username, u.passwordHash, u.role, u.disabled, u.createdAt, u.updatedAt, u.lastLoginAt ?? null],
+    );
+  }
+
+  async getUser(id: string): Promise<UserRecord | undefined> {
+    const r = (await this.q('SELECT * FROM users WHERE id = $1', [id])).rows[0];
+    return r && toUser(r);
+  }
+
+  async getUserByName(username: string): Promise<UserRecord | undefined> {
+    const r = (await this.q('SELECT * FROM users WHERE username = $1', [username])).rows[0];
+    return r && toUser(r);
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    return (await this.q('SELECT * FROM users ORDER BY username')).rows.map(toUser);
+  }
+
+  async deleteUser(id: string): Promise<boolean> {
+    return ((await this.q('DELETE FROM users WHERE id = $1', [id])).rowCount ?? 0) > 0;
+  }
+
+  async putSession(x: SessionRecord): Promise<void> {
+    await this.tx((c) =>
+      c.query(
+        'INSERT INTO sessions (id, user_id, csrf_token, created_at, expires_at, ip) VALUES ($1, $2, $3, $4, $5, $6)',
+        [x.id, x.userId, x.csrfToken, x.createdAt, x.expiresAt, x.ip ?? null],
+      ),
+    );
+  }
+
+  async getSession(id: string): Promise<SessionRecord | undefined> {
+    const r = (await this.q('SELECT * FROM sessions WHERE id = $1', [id])).rows[0];
+    if (!r) return undefined;
+    const out: SessionRecord = {
+      id: r.id,
+      userId: r.user_id,
+      csrfToken: r.csrf_token,
+      createdAt: r.created_at,
+      expiresAt: r.expires_at,
+    };
+    if (r.ip) out.ip = r.ip;
+    return out;
+  }
+
+  async deleteSession(id: string): Promise<void> {
+    await this.q('DELETE FROM sessions WHERE id = $1', [id]);
+  }
+
+  async deleteUserSessions(userId: string): Promise<void> {
+    await this.q('DELETE FROM sessions WHERE user_id = $1', [userId]);
+  }
+
+  async putApiToken(t: ApiTokenRecord): Promise<void> {
+    await this.q(
+      `INSERT INTO api_tokens (id, name, user_id, hash, last4, created_at, expires_at, last_used_at, revoked_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (id) DO UPDATE SET name = excluded.name, expires_at = excluded.expires_at,
+         last_used_at = excluded.last_used_at, revoked_at = excluded.revoked_at`,
+      [
+        t.id,
+        t.name,
+        t.userId,
+        t.hash,
+        t.last4,
+        t.createdAt,
+        t.expiresAt ?? null,
+        t.lastUsedAt ?? null,
+        t.revokedAt ?? null,
+      ],
+    );
+  }
+
+  async getApiToken(id: string): Promise<ApiTokenRecord | undefined> {
+    const r = (await this.q('SELECT * FROM api_tokens WHERE id = $1', [id])).rows[0];
+    return r && toApiToken(r);
+  }
+
+  async getApiTokenByHash(hash: string): Promise<ApiTokenRecord | undefined> {
+    const r = (await this.q('SELECT * FROM api_tokens WHERE hash = $1', [hash])).rows[0];
+    return r && toApiToken(r);
+  }
+
+  async listApiTokens(userId?: string): Promise<ApiTokenRecord[]> {
+    const { rows } =
+      userId === undefined
+        ? await this.q('SELECT * FROM api_tokens ORDER BY created_at, id')
+        : await this.q('SELECT * FROM api_tokens WHERE user_id = $1 ORDER BY created_at, id', [userId]);
+    return rows.map(toApiToken);
+  }
+
+  // audit log: append-only (a trigger refuses UPDATE, DELETE and TRUNCATE)
+
+  async appendAudit(a: Omit<AuditRecord, 'id'>): Promise<AuditRecord> {
+    const { rows } = await this.tx((c) =>
+      c.query<Row>(
+        `INSERT INTO audit_log (at, actor, action, target_type, target, ip, before, after)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+        [
+          a.at,
+          a.actor,
+          a.action,
+          a.targetType,
+          a.target ?? null,
+          a.ip ?? null,
+          a.before === undefined ? null : JSON.stringify(a.before),
+          a.after === undefined ? null : JSON.stringify(a.after),
+        ],
+      ),
+    );
+    return { id: rows[0].id, ...a };
+  }
+
+  async listAudit(q: AuditQuery = {}): Promise<AuditRecord[]> {
+    const where: string[] = [];
+    const args: Array<string | number> = [];
+    const add = (sql: string, v: string | number | undefined) => {
+      if (v === undefined) return;
+      args.push(v);
+      where.push(sql.replace('?', `$${args.length}`));
+    };
+    add('at >= ?', q.since);
+    add('at < ?', q.until);
+    add('actor = ?', q.actor);
+    add('action = ?', q.action);
+    add('target_type = ?', q.targetType);
+    add('target = ?', q.target);
+    add('id < ?', q.beforeId);
+    args.push(q.limit ?? 100);
+    // before/after as text: a stored JSON null stays null, an absent one stays absent
+    const sql = `SELECT id, at, actor, action, target_type, target, ip, before::text AS before, after::text AS after
+      FROM audit_log${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${args.length}`;
+    return (await this.q(sql, args)).rows.map((r) => {
+      const out: AuditRecord = {
+        id: r.id,
+        at: r.at,
+        actor: r.actor,
+        action: r.action,
+        targetType: r.target_type,
+      };
+      if (r.target !== null) out.target = r.target;
+      if (r.ip !== null) out.ip = r.ip;
+      if (r.before !== null) out.before = JSON.parse(r.before);
+      if (r.after !== null) out.after = JSON.parse(r.after);
+      return out;
+    });
+  }
+}
+
+function schemaParam(url: string): string | undefined {
+  try {
+    return new URL(url).searchParams.get('schema') ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const isPostgresUrl = (url: string) => /^postgres(ql)?:\/\//i.test(url);
+
+/** The URL's scheme only, for error messages: the rest may hold a password. */
+export function schemeOf(url: string): string {
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(url);
+  return m ? `"${m[1]}:"` : 'a value that is not a URL';
+}
+
+/** host:port/database, for messages: never the user or password. */
+export function describeTarget(url: string): string {
+  try {
+    const u = new URL(url);
+    const host = u.hostname || u.searchParams.get('host') || 'localhost';
+    return `${host}:${u.port || 5432}${u.pathname.length > 1 ? u.pathname : ''}`;
+  } catch {
+    return 'the configured database URL';
+  }
+}
+
+/** A connection error's message (Node reports a refused dual-stack connect as an AggregateError with none). */
+export function describeError(err: unknown): string {
+  if (err instanceof AggregateError && !err.message)
+    return err.errors.map((e) => describeError(e)).join('; ') || 'connection failed';
+  if (err instanceof Error) return err.message || String((err as { code?: unknown }).code ?? err.name);
+  return String(err);
+}
+
+const CONNECTION_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'ENOTCONN']);
+
+/** The connection itself failed (SQLSTATE class 08, 57P admin/crash shutdown, a socket error). */
+export function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (
+    typeof code === 'string' &&
+    (code.startsWith('08') || code.startsWith('57P') || CONNECTION_CODES.has(code))
+  )
+    return true;
+  return /Connection terminated|not queryable/i.test(err.message);
+}
+
+function toAccount(r: Row): AccountRecord {
+  const a: AccountRecord = {
+    id: r.id,
+    name: r.name,
+    kind: r.kind,
+    config: r.config,
+    secrets: r.secrets,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+  if (r.expires_at) a.expiresAt = r.expires_at;
+  return a;
+}
+
+function toCollector(r: Row): CollectorRecord {
+  const c: CollectorRecord = {
+    id: r.id,
+    name: r.name,
+    source: r.source,
+    config: r.config,
+    enabled: r.enabled,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+  if (r.account !== null) c.account = r.account;
+  return c;
+}
+
+const toCheckpoint = (r: Row): CheckpointRecord => ({
+  collectorId: r.collector_id,
+  stream: r.stream,
+  value: r.value,
+  updatedAt: r.updated_at,
+});
+
+function toRun(r: Row): RunRecord {
+  const run: RunRecord = {
+    id: r.id,
+    collectorId: r.collector_id,
+    startedAt: r.started_at,
+    status: r.status,
+    events: r.events,
+    pages: r.pages,
+    bytes: r.bytes,
+    deadLetters: r.dead_letters,
+  };
+  if (r.ended_at) run.endedAt = r.ended_at;
+  if (r.error) run.error = r.error;
+  if (r.runner) run.runner = r.runner;
+  return run;
+}
+
+function toDestination(r: Row): DestinationRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    kind: r.kind,
+    config: r.config,
+    secrets: r.secrets,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function toUser(r: Row): UserRecord {
+  const u: UserRecord = {
+    id: r.id,
+    username: r.username,
+    passwordHash: r.password_hash,
+    role: r.role,
+    disabled: r.disabled,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+  if (r.last_login_at) u.lastLoginAt = r.last_login_at;
+  return u;
+}
+
+function toApiToken(r: Row): ApiTokenRecord {
+  const t: ApiTokenRecord = {
+    id: r.id,
+    name: r.name,
+    userId: r.user_id,
+    hash: r.hash,
+    last4: r.last4,
+    createdAt: r.created_at,
+  };
+  if (r.expires_at) t.expiresAt = r.expires_at;
+  if (r.last_used_at) t.lastUsedAt = r.last_used_at;
+  if (r.revoked_at) t.revokedAt = r.revoked_at;
+  return t;
+}

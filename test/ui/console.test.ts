@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { OktaSimulator } from '../../src/sources/okta/simulator.ts';
+import { CHROMIUM, ensureUiBuilt, launchChromium, type Served, startServe } from '../support/console.ts';
+
+/**
+ * The web console end to end, as an admin uses it: a real `tributary serve` (child process) serving
+ * the built UI, an Okta simulator in this process, headless system Chromium. Every wait is on a
+ * condition with a deadline, never a fixed sleep.
+ */
+
+const PASSWORD = 'console-admin-password';
+const WAIT = 20_000;
+const available = existsSync(CHROMIUM);
+// Locally a missing Chromium skips with the reason; under CI it is a failure (CI installs it).
+const skip =
+  !available && process.env.CI !== 'true' ? `${CHROMIUM} is missing: apt-get install -y chromium` : false;
+
+describe('web console', { skip }, () => {
+  let dir = '';
+  let sim: OktaSimulator;
+  let server: Served;
+  let browser: Browser;
+  let page: Page;
+  const cspViolations: string[] = [];
+  const pageErrors: string[] = [];
+
+  before(async () => {
+    assert.ok(available, `${CHROMIUM} is missing: CI must install it (apt-get install -y chromium)`);
+    await ensureUiBuilt();
+    dir = mkdtempSync(join(tmpdir(), 'tributary-ui-'));
+    sim = new OktaSimulator({ events: 250, seed: 'console' });
+    await sim.start();
+    writeFileSync(
+      join(dir, 'tributary.yaml'),
+      ['sites: [hq]', 'destinations:', '  local: { kind: file, path: ./out/events.ndjson }', ''].join('\n'),
+    );
+    server = await startServe(
+      ['--config', join(dir, 'tributary.yaml'), '--data-dir', join(dir, 'data')],
+      { TRIBUTARY_ADMIN_PASSWORD: PASSWORD },
+      dir,
+    );
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    page.setDefaultTimeout(WAIT);
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(m.text());
+    });
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    await sim?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves the console with a strict CSP and immutable hashed assets', async () => {
+    const res = await fetch(`${server.url}/collectors/anything`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /script-src 'self'(;|$)/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+    const html = await res.text();
+    const js = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    assert.ok(js, html);
+    const asset = await fetch(server.url + js);
+    assert.match(asset.headers.get('content-type') ?? '', /^text\/javascript/);
+    assert.match(asset.headers.get('cache-control') ?? '', /immutable/);
+    assert.equal((await fetch(`${server.url}/assets/nope.js`)).status, 404);
+  });
+
+  it('onboards an Okta collector: account, wizard, failing then passing test, install, events, stop, audit', async () => {
+    await page.goto(server.url);
+    // sign in
+    await page.getByLabel('Username').fill('admin');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Collectors' }).waitFor();
+    await page.getByText('No collectors yet.').waitFor();
+
+    // an account, with a wrong token
+    await page.getByRole('link', { name: 'Accounts' }).click();
+    await page.getByRole('heading', { name: 'Accounts' }).waitFor();
+    await page.getByRole('button', { name: 'New account' }).first().click();
+    const dialog = page.getByRole('dialog', { name: 'New account' });
+    await dialog.getByLabel('Name').fill('okta-main');
+    await dialog.getByLabel('Kind').selectOption('okta');
+    await dialog.getByLabel('URL').fill(sim.url);
+    await dialog.getByLabel('Token').fill('00wrong-token-0000000000');
+    await dialog.getByRole('button', { name: 'Create account' }).click();
+    await page.locator('tr[data-account="okta-main"]').waitFor();
+    assert.match((await page.locator('tr[data-account="okta-main"]').textContent()) ?? '', /Okta/);
+
+    // the wizard: tile → setup guide → form
+    await page.getByRole('link', { name: 'New collector' }).click();
+    await page.getByLabel('Search').fill('okta');
+    await page.getByRole('button', { name: /Okta/ }).click();
+    await page.getByText('Read-Only Administrator').first().waitFor();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByLabel('Name').fill('okta-prod');
+    assert.equal(await page.getByLabel('Okta account').inputValue(), 'okta-main', 'the only Okta account');
+    await page.getByRole('checkbox', { name: /local/ }).check();
+    await page.getByLabel('Site (optional)').selectOption('hq');
+    await page.getByLabel('Time zone (optional)').selectOption('Europe/Berlin');
+
+    // Test Connection fails with the wrong token, with the recommended action
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    const failure = page.getByRole('alert').filter({ hasText: 'Connection failed' });
+    await failure.waitFor();
+    const failureText = (await failure.textContent()) ?? '';
+    assert.match(failureText, /okta_invalid_token/);
+    assert.match(failureText, /Recommended action:.*Security → API → Tokens/s);
+
+    // fix the account's token inline, test again
+    await page.getByRole('button', { name: 'Edit account' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit account okta-main' });
+    await edit.getByLabel('Token').fill(sim.token);
+    await edit.getByRole('button', { name: 'Save account' }).click();
+    await edit.waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    await page.getByText('Connection OK').waitFor();
+
+    // install: the collector runs, counts its events, and is running
+    await page.getByRole('button', { name: 'Install' }).click();
+    await page.waitForURL(/\/collectors\/okta-prod$/);
+    await page.getByRole('heading', { name: 'okta-prod' }).waitFor();
+    await page.locator('[data-testid="status"]', { hasText: 'running' }).waitFor();
+    await page.locator('[data-testid="volume"]', { hasText: '250 events' }).waitFor();
+    await page.getByRole('cell', { name: 'succeeded' }).first().waitFor();
+    await page.getByRole('cell', { name: 'system-log', exact: true }).waitFor(); // its checkpoint
+
+    // stop it, with confirmation
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await page
+      .getByRole('dialog', { name: 'Stop okta-prod?' })
+      .getByRole('button', { name: 'Stop collector' })
+      .click();
+    await page.locator('[data-testid="status"]', { hasText: 'stopped' }).waitFor();
+    await page.getByRole('button', { name: 'Start' }).waitFor();
+
+    // the overview shows it with its volume and status
+    await page.getByRole('link', { name: 'Overview' }).click();
+    const row = page.locator('tr[data-collector="okta-prod"]');
+    await row.waitFor();
+    const rowText = (await row.textContent()) ?? '';
+    assert.match(rowText, /Okta/);
+    assert.match(rowText, /250 events/);
+    assert.match(rowText, /stopped/);
+
+    // the audit log has the stop
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    const stop = page.locator('tr[data-action="collector.stop"]');
+    await stop.waitFor();
+    assert.match((await stop.textContent()) ?? '', /admin[\s\S]*collector okta-prod/);
+    await page.locator('tr[data-action="collector.create"]').waitFor();
+
+    // the token never reached the page
+    assert.ok(!(await page.content()).includes(sim.token));
+    await page.getByRole('link', { name: 'Accounts' }).click();
+    await page.locator('tr[data-account="okta-main"]').waitFor();
+    assert.ok(!(await page.content()).includes(sim.token), 'secrets are write-only');
+  });
+
+  it('shows a viewer only what a viewer may do', async () => {
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('link', { name: 'Users and roles' }).click();
+    await page.getByLabel('Username').fill('vera');
+    await page.getByLabel('Password').fill('viewer-password-1');
+    await page.getByLabel('Role', { exact: true }).selectOption('viewer');
+    await page.getByRole('button', { name: 'Add user' }).click();
+    await page.getByRole('cell', { name: 'vera', exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.getByLabel('Username').fill('vera');
+    await page.getByLabel('Password').fill('viewer-password-1');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('tr[data-collector="okta-prod"]').waitFor();
+    assert.equal(await page.getByRole('link', { name: 'New collector' }).count(), 0);
+    await page.getByRole('link', { name: 'okta-prod' }).click();
+    await page.getByRole('heading', { name: 'okta-prod' }).waitFor();
+    for (const action of ['Start', 'Stop', 'Delete', 'Run now'])
+      assert.equal(await page.getByRole('button', { name: action, exact: true }).count(), 0, action);
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('link', { name: 'API tokens' }).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'Users and roles' }).count(), 0);
+    assert.equal(await page.getByRole('link', { name: 'Audit log' }).count(), 0);
+    await page.getByRole('link', { name: 'Early access' }).click();
+    assert.ok(await page.getByRole('checkbox', { name: 'Offer early-access sources' }).isDisabled());
+  });
+
+  it('ran without CSP violations or page errors', () => {
+    assert.deepEqual(cspViolations, []);
+    assert.deepEqual(pageErrors, []);
+  });
+});

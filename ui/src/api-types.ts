@@ -1,0 +1,179 @@
+/**
+ * What the REST API sends and accepts, as the console uses it. Written here rather than imported so the
+ * browser build's type check does not pull in the server; ui/scripts/api-types.check.ts proves against
+ * the control plane's own return types and request schemas (in `npm run typecheck`) that the server
+ * delivers every field these types promise and accepts every body the console sends.
+ */
+
+export type Role = 'admin' | 'editor' | 'viewer';
+export type CollectorStatus = 'running' | 'stopped' | 'error';
+export type HealthLevel = 'OK' | 'WARNING' | 'ERROR';
+
+export interface ErrorInfo {
+  type: string;
+  code: string;
+  message: string;
+  action: string;
+  status?: number;
+}
+
+export interface RunRecord {
+  id: string;
+  startedAt: string;
+  endedAt?: string;
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled';
+  events: number;
+  pages: number;
+  bytes: number;
+  deadLetters: number;
+  error?: ErrorInfo;
+}
+
+export interface CollectorSummary {
+  name: string;
+  source: string;
+  sourceTitle: string;
+  account: string | null;
+  site: string | null;
+  timezone: string | null;
+  enabled: boolean;
+  status: CollectorStatus;
+  health: { level: HealthLevel; silent: boolean; reasons: string[] };
+  volumeLastDay: number;
+  lastEventReceived: string | null;
+  lastRun: RunRecord | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface CollectorDetail extends CollectorSummary {
+  config: Record<string, unknown>;
+  volumeByHour: Array<{ hour: string; count: number }>;
+  runs: RunRecord[];
+  checkpoints: Array<{ stream: string; value: unknown; updatedAt: string }>;
+  errors: Array<ErrorInfo & { stream?: string; firstSeen: string; lastSeen: string; count: number }>;
+  deadLetters: Array<{ id: number; stream: string; reason: string; raw: string; at: string }>;
+}
+
+export interface Account {
+  name: string;
+  kind: string;
+  /** Non-secret fields, and secrets masked (••••last4). */
+  fields: Record<string, unknown>;
+  secretFields: string[];
+  requestsPerMinute: number | null;
+  expiresAt: string | null;
+  expiryWarning: boolean;
+  usedBy: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface SourceInfo {
+  id: string;
+  title: string;
+  family: string;
+  stability: string;
+  account: string;
+  description: string;
+  setupGuide: string;
+  available: boolean;
+  streams: Array<{ id: string; title: string; description?: string }>;
+  /** JSON Schema (draft 2020-12) of the source's settings. */
+  settings: unknown;
+}
+
+export interface AccountKindInfo {
+  id: string;
+  title: string;
+  secrets: string[];
+  /** JSON Schema (draft 2020-12) of the kind's fields. */
+  fields: unknown;
+}
+
+export interface Site {
+  name: string;
+  createdAt: string;
+  usedBy: string[];
+}
+
+export interface Destination {
+  name: string;
+  kind: string;
+  config: Record<string, unknown>;
+  usedBy: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type TestResult = { ok: true } | { ok: false; error: ErrorInfo };
+export type DestinationTestResult = { ok: true; probed: boolean } | { ok: false; error: ErrorInfo };
+export interface InstanceSettings {
+  earlyAccess: boolean;
+}
+
+export interface User {
+  id: string;
+  username: string;
+  role: Role;
+  disabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+  lastLoginAt: string | null;
+}
+
+export interface ApiToken {
+  id: string;
+  name: string;
+  userId: string;
+  hint: string;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface AuditRecord {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  targetType: string;
+  target?: string;
+  ip?: string;
+  before?: unknown;
+  after?: unknown;
+}
+
+// --- request bodies ---
+
+export interface CollectorDefinition {
+  source: string;
+  account?: string;
+  destinations: string[];
+  interval?: string;
+  lookback?: string;
+  start?: string;
+  lag?: string;
+  overlap?: string;
+  site?: string;
+  timezone?: string;
+  streams?: string[];
+  settings?: Record<string, unknown>;
+  enabled?: boolean;
+}
+export type CollectorCreate = CollectorDefinition & { name: string };
+export type CollectorTest = CollectorDefinition & { name?: string };
+
+export interface AccountCreate {
+  name: string;
+  kind: string;
+  fields: Record<string, unknown>;
+  requestsPerMinute?: number;
+  expiresAt?: string;
+}
+export interface AccountUpdate {
+  fields: Record<string, unknown>;
+  requestsPerMinute?: number | null;
+  expiresAt?: string | null;
+}

@@ -1,0 +1,183 @@
+import { type FormEvent, useMemo, useRef, useState } from 'react';
+import { type Account, type AccountKindInfo, ApiError, api } from '../api.ts';
+import { ErrorMessage } from '../components.tsx';
+import { SchemaForm, type SchemaFormRef } from '../schema-form.tsx';
+
+/**
+ * Create or edit an account: its kind's fields as a generated form (secrets as password inputs,
+ * write-only: on edit an empty secret keeps the stored one), an optional expiry and request budget.
+ * Used by the Accounts page and inline by the New Collector wizard.
+ */
+export function AccountForm({
+  kinds,
+  fixedKind,
+  account,
+  onSaved,
+  onCancel,
+  idPrefix = 'account',
+}: {
+  kinds: AccountKindInfo[];
+  fixedKind?: string;
+  account?: Account;
+  onSaved: (a: Account) => void;
+  onCancel: () => void;
+  idPrefix?: string;
+}) {
+  const editing = Boolean(account);
+  const [name, setName] = useState(account?.name ?? '');
+  const [kindId, setKindId] = useState(account?.kind ?? fixedKind ?? kinds[0]?.id ?? '');
+  const kind = kinds.find((k) => k.id === kindId);
+  const secrets = kind?.secrets ?? [];
+  const kept = useMemo(() => {
+    if (!account) return undefined;
+    const out: Record<string, unknown> = {};
+    for (const s of account.secretFields) out[s] = account.fields[s] ?? '••••';
+    return out;
+  }, [account]);
+  const [fields, setFields] = useState<Record<string, unknown>>(() => {
+    if (!account) return {};
+    const f = { ...account.fields };
+    for (const s of account.secretFields) delete f[s];
+    return f;
+  });
+  const [expires, setExpires] = useState(account?.expiresAt ? toLocalInput(account.expiresAt) : '');
+  const [rpm, setRpm] = useState(account?.requestsPerMinute ? String(account.requestsPerMinute) : '');
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const formRef = useRef<SchemaFormRef>(null);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    e.stopPropagation(); // inside the wizard's form: only this one submits
+    if (formRef.current && !formRef.current.validateForm()) return;
+    setBusy(true);
+    setError(undefined);
+    const clean = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined && v !== ''));
+    try {
+      const saved = account
+        ? await api.updateAccount(account.name, {
+            fields: clean,
+            expiresAt: expires ? new Date(expires).toISOString() : null,
+            requestsPerMinute: rpm ? Number(rpm) : null,
+          })
+        : await api.createAccount({
+            name,
+            kind: kindId,
+            fields: clean,
+            ...(expires ? { expiresAt: new Date(expires).toISOString() } : {}),
+            ...(rpm ? { requestsPerMinute: Number(rpm) } : {}),
+          });
+      onSaved(saved);
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  }
+
+  const issues = error instanceof ApiError ? error.issues : [];
+  return (
+    <form className="stack" onSubmit={submit} aria-label={editing ? 'Edit account' : 'New account'}>
+      {!editing ? (
+        <div className="row">
+          <div className="field">
+            <label htmlFor={`${idPrefix}-name`}>Name</label>
+            <input
+              id={`${idPrefix}-name`}
+              required
+              pattern="[A-Za-z0-9][A-Za-z0-9._\-]{0,62}"
+              title="Letters, digits, '.', '_' or '-' (at most 63)"
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+              placeholder="e.g. okta-main"
+              autoComplete="off"
+            />
+          </div>
+          <div className="field">
+            <label htmlFor={`${idPrefix}-kind`}>Kind</label>
+            <select
+              id={`${idPrefix}-kind`}
+              value={kindId}
+              disabled={Boolean(fixedKind)}
+              onChange={(e) => {
+                setKindId(e.target.value);
+                setFields({});
+              }}
+            >
+              {kinds.map((k) => (
+                <option key={k.id} value={k.id}>
+                  {k.title}
+                </option>
+              ))}
+            </select>
+          </div>
+        </div>
+      ) : (
+        <p className="muted">
+          {kind?.title ?? account?.kind} account <strong>{account?.name}</strong>
+        </p>
+      )}
+      {kind ? (
+        <fieldset className="group">
+          <legend>{kind.title} credentials</legend>
+          <SchemaForm
+            key={kindId}
+            formRef={formRef}
+            schema={kind.fields}
+            value={fields}
+            onChange={setFields}
+            idPrefix={`${idPrefix}-fields`}
+            secrets={secrets}
+            keepSecrets={kept}
+            issues={issues}
+            issuePrefix="fields"
+          />
+        </fieldset>
+      ) : null}
+      <div className="row">
+        <div className="field">
+          <label htmlFor={`${idPrefix}-expires`}>Credential expires (optional)</label>
+          <input
+            id={`${idPrefix}-expires`}
+            type="datetime-local"
+            value={expires}
+            onChange={(e) => setExpires(e.target.value)}
+            aria-describedby={`${idPrefix}-expires-help`}
+          />
+          <div className="help" id={`${idPrefix}-expires-help`}>
+            Health warns 14 days before.
+          </div>
+        </div>
+        <div className="field">
+          <label htmlFor={`${idPrefix}-rpm`}>Requests per minute (optional)</label>
+          <input
+            id={`${idPrefix}-rpm`}
+            type="number"
+            min={1}
+            max={1000000}
+            value={rpm}
+            onChange={(e) => setRpm(e.target.value)}
+            aria-describedby={`${idPrefix}-rpm-help`}
+          />
+          <div className="help" id={`${idPrefix}-rpm-help`}>
+            Overrides the vendor's default request budget.
+          </div>
+        </div>
+      </div>
+      <ErrorMessage error={error} />
+      <div className="actions">
+        <button type="button" onClick={onCancel} disabled={busy}>
+          Cancel
+        </button>
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? 'Saving…' : editing ? 'Save account' : 'Create account'}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function toLocalInput(iso: string): string {
+  const d = new Date(iso);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}

@@ -1,0 +1,478 @@
+import { type ReactNode, useState } from 'react';
+import { ApiError, api, type CollectorDetail } from '../api.ts';
+import { VolumeChart } from '../chart.tsx';
+import {
+  Confirm,
+  Empty,
+  ErrorMessage,
+  HealthBadge,
+  Loaded,
+  Notice,
+  Num,
+  SourceMark,
+  StatusBadge,
+  Time,
+  useAsync,
+} from '../components.tsx';
+import { bytes, duration } from '../format.ts';
+import { Link, navigate } from '../router.tsx';
+import { useCan } from '../session.ts';
+
+type Pending = { kind: 'stop' } | { kind: 'delete' } | { kind: 'reset'; stream?: string } | undefined;
+
+/** One collector: status and health with reasons, volume, errors, runs, checkpoints, dead letters. */
+export function CollectorPage({ name }: { name: string }) {
+  const state = useAsync(() => api.collector(name), [name], 3000);
+  const editor = useCan('editor');
+  const [pending, setPending] = useState<Pending>();
+  const [notice, setNotice] = useState<string>();
+  const [actionError, setActionError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+
+  if (state.error instanceof ApiError && state.error.status === 404 && !state.data)
+    return (
+      <section>
+        <h1>No collector named “{name}”</h1>
+        <p>
+          It may have been deleted. <Link to="/">Back to the overview</Link>
+        </p>
+      </section>
+    );
+
+  async function act(what: () => Promise<unknown>, done: string) {
+    setBusy(true);
+    setActionError(undefined);
+    try {
+      await what();
+      setNotice(done);
+      await state.reload();
+    } catch (err) {
+      setActionError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section>
+      <nav className="crumbs" aria-label="Breadcrumb">
+        <Link to="/">Collectors</Link> / <span aria-current="page">{name}</span>
+      </nav>
+      <Loaded state={state}>
+        {(c) => (
+          <>
+            <div className="page-head">
+              <div className="title-with-mark">
+                <SourceMark id={c.source} title={c.sourceTitle} />
+                <div>
+                  <h1>{c.name}</h1>
+                  <div className="muted">
+                    {c.sourceTitle} collector · created <Time iso={c.createdAt} />
+                  </div>
+                </div>
+              </div>
+              {editor ? (
+                <div className="actions">
+                  {c.enabled ? (
+                    <>
+                      <button
+                        type="button"
+                        disabled={busy}
+                        onClick={() => act(() => api.runCollector(name), 'Run started.')}
+                      >
+                        Run now
+                      </button>
+                      <button type="button" disabled={busy} onClick={() => setPending({ kind: 'stop' })}>
+                        Stop
+                      </button>
+                    </>
+                  ) : (
+                    <button
+                      type="button"
+                      className="primary"
+                      disabled={busy}
+                      onClick={() => act(() => api.startCollector(name), 'Collector started.')}
+                    >
+                      Start
+                    </button>
+                  )}
+                  <Link to={`/collectors/${encodeURIComponent(name)}/edit`} className="button">
+                    Edit
+                  </Link>
+                  <button type="button" className="danger" onClick={() => setPending({ kind: 'delete' })}>
+                    Delete
+                  </button>
+                </div>
+              ) : null}
+            </div>
+            {notice ? <Notice onDone={() => setNotice(undefined)}>{notice}</Notice> : null}
+            <ErrorMessage error={actionError} />
+            <Overview c={c} />
+            <Card title="Volume">
+              <VolumeChart volume={c.volumeByHour} />
+            </Card>
+            <Card title={`Errors (${c.errors.length})`}>
+              <Errors c={c} />
+            </Card>
+            <Card title="Checkpoints">
+              <Checkpoints
+                c={c}
+                editor={editor}
+                onReset={(stream) => setPending({ kind: 'reset', stream })}
+              />
+            </Card>
+            <Card title="Run history">
+              <Runs c={c} />
+            </Card>
+            <Card title={`Dead letters (${c.deadLetters.length})`}>
+              <DeadLetters c={c} />
+            </Card>
+            {pending?.kind === 'stop' ? (
+              <Confirm
+                title={`Stop ${name}?`}
+                confirm="Stop collector"
+                onClose={() => setPending(undefined)}
+                onConfirm={async () => {
+                  await api.stopCollector(name);
+                  setNotice('Collector stopped.');
+                  await state.reload();
+                }}
+              >
+                <p>
+                  The batch in flight is finished and checkpointed; then no more runs until you start it
+                  again.
+                </p>
+              </Confirm>
+            ) : null}
+            {pending?.kind === 'reset' ? (
+              <Confirm
+                title={
+                  pending.stream ? `Reset the checkpoint of ${pending.stream}?` : 'Reset all checkpoints?'
+                }
+                confirm="Reset checkpoint"
+                danger
+                onClose={() => setPending(undefined)}
+                onConfirm={async () => {
+                  await api.resetCheckpoint(name, pending.stream);
+                  setNotice('Checkpoint reset: the next run starts from the lookback.');
+                  await state.reload();
+                }}
+              >
+                <p>
+                  The next run starts again from the lookback ({String(c.config.lookback ?? '1d')}). Events
+                  collected before are delivered again (with the same event ids).
+                </p>
+              </Confirm>
+            ) : null}
+            {pending?.kind === 'delete' ? (
+              <Confirm
+                title={`Delete ${name}?`}
+                confirm="Delete collector"
+                danger
+                onClose={() => setPending(undefined)}
+                onConfirm={async () => {
+                  await api.deleteCollector(name);
+                  navigate('/');
+                }}
+              >
+                <p>
+                  The collector, its checkpoints, run history and dead letters are deleted. This cannot be
+                  undone.
+                </p>
+              </Confirm>
+            ) : null}
+          </>
+        )}
+      </Loaded>
+    </section>
+  );
+}
+
+function Card({ title, children }: { title: string; children: ReactNode }) {
+  return (
+    <section className="card" aria-label={title}>
+      <h2>{title}</h2>
+      {children}
+    </section>
+  );
+}
+
+function Overview({ c }: { c: CollectorDetail }) {
+  const cfg = c.config as Record<string, unknown>;
+  const destinations = (cfg.destinations as string[] | undefined) ?? [];
+  return (
+    <div className="card overview-grid">
+      <dl className="facts">
+        <div>
+          <dt>Status</dt>
+          <dd data-testid="status">
+            <StatusBadge status={c.status} />
+          </dd>
+        </div>
+        <div>
+          <dt>Health</dt>
+          <dd data-testid="health">
+            <HealthBadge level={c.health.level} silent={c.health.silent} />
+          </dd>
+        </div>
+        <div>
+          <dt>Volume (last day)</dt>
+          <dd data-testid="volume">
+            <Num n={c.volumeLastDay} unit="events" />
+          </dd>
+        </div>
+        <div>
+          <dt>Last log received</dt>
+          <dd>
+            <Time iso={c.lastEventReceived} relative />
+          </dd>
+        </div>
+        <div>
+          <dt>Account</dt>
+          <dd>{c.account ? <Link to="/accounts">{c.account}</Link> : '—'}</dd>
+        </div>
+        <div>
+          <dt>Destinations</dt>
+          <dd>{destinations.join(', ') || '—'}</dd>
+        </div>
+        <div>
+          <dt>Interval</dt>
+          <dd>every {String(cfg.interval ?? '5m')}</dd>
+        </div>
+        <div>
+          <dt>Site · time zone</dt>
+          <dd>
+            {c.site ?? '—'} · {c.timezone ?? '—'}
+          </dd>
+        </div>
+      </dl>
+      <div className={`health-reasons health-${c.health.level.toLowerCase()}`}>
+        <h2 className="small-heading">Health</h2>
+        {c.health.reasons.length ? (
+          <ul>
+            {c.health.reasons.map((r) => (
+              <li key={r}>
+                <WithTimes text={r} />
+              </li>
+            ))}
+          </ul>
+        ) : (
+          <p>No problems: the last runs succeeded.</p>
+        )}
+        {c.lastRun ? (
+          <p className="muted small">
+            Last run <Time iso={c.lastRun.startedAt} relative />: {c.lastRun.status}
+          </p>
+        ) : (
+          <p className="muted small">No run yet.</p>
+        )}
+      </div>
+    </div>
+  );
+}
+
+function Errors({ c }: { c: CollectorDetail }) {
+  if (!c.errors.length) return <Empty>No errors recorded.</Empty>;
+  return (
+    <div className="table-wrap">
+      <table className="table">
+        <thead>
+          <tr>
+            <th scope="col">Type</th>
+            <th scope="col">Code</th>
+            <th scope="col">Message and recommended action</th>
+            <th scope="col">First seen</th>
+            <th scope="col">Last seen</th>
+            <th scope="col" className="right">
+              Count
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {c.errors.map((e) => (
+            <tr key={`${e.code}:${e.stream ?? ''}`}>
+              <td>
+                <span className={`badge err-${e.type}`}>{e.type}</span>
+              </td>
+              <td>
+                <code>{e.code}</code>
+                {e.stream ? <div className="muted small">{e.stream}</div> : null}
+              </td>
+              <td>
+                <div>{e.message}</div>
+                <div className="action">
+                  <strong>Recommended action:</strong> {e.action}
+                </div>
+              </td>
+              <td>
+                <Time iso={e.firstSeen} />
+              </td>
+              <td>
+                <Time iso={e.lastSeen} />
+              </td>
+              <td className="right">
+                <Num n={e.count} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function Checkpoints({
+  c,
+  editor,
+  onReset,
+}: {
+  c: CollectorDetail;
+  editor: boolean;
+  onReset: (stream?: string) => void;
+}) {
+  if (!c.checkpoints.length) return <Empty>No checkpoint yet: the first run starts from the lookback.</Empty>;
+  return (
+    <>
+      <div className="table-wrap">
+        <table className="table">
+          <thead>
+            <tr>
+              <th scope="col">Stream</th>
+              <th scope="col">Position</th>
+              <th scope="col">Updated</th>
+              {editor ? (
+                <th scope="col">
+                  <span className="sr-only">Actions</span>
+                </th>
+              ) : null}
+            </tr>
+          </thead>
+          <tbody>
+            {c.checkpoints.map((cp) => (
+              <tr key={cp.stream}>
+                <td>{cp.stream}</td>
+                <td>
+                  <code className="clip" title={JSON.stringify(cp.value)}>
+                    {JSON.stringify(cp.value)}
+                  </code>
+                </td>
+                <td>
+                  <Time iso={cp.updatedAt} />
+                </td>
+                {editor ? (
+                  <td className="right">
+                    <button type="button" className="small" onClick={() => onReset(cp.stream)}>
+                      Reset<span className="sr-only"> {cp.stream}</span>
+                    </button>
+                  </td>
+                ) : null}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {editor && c.checkpoints.length > 1 ? (
+        <p>
+          <button type="button" className="small" onClick={() => onReset(undefined)}>
+            Reset all streams
+          </button>
+        </p>
+      ) : null}
+    </>
+  );
+}
+
+function Runs({ c }: { c: CollectorDetail }) {
+  if (!c.runs.length) return <Empty>No run yet.</Empty>;
+  return (
+    <div className="table-wrap">
+      <table className="table">
+        <thead>
+          <tr>
+            <th scope="col">Started</th>
+            <th scope="col">Duration</th>
+            <th scope="col">Result</th>
+            <th scope="col" className="right">
+              Events
+            </th>
+            <th scope="col" className="right">
+              Pages
+            </th>
+            <th scope="col" className="right">
+              Bytes
+            </th>
+            <th scope="col" className="right">
+              Dead letters
+            </th>
+            <th scope="col">Error</th>
+          </tr>
+        </thead>
+        <tbody>
+          {c.runs.map((r) => (
+            <tr key={r.id}>
+              <td>
+                <Time iso={r.startedAt} />
+              </td>
+              <td>{r.endedAt ? duration(Date.parse(r.endedAt) - Date.parse(r.startedAt)) : 'running…'}</td>
+              <td>
+                <span className={`badge run-${r.status}`}>{r.status}</span>
+              </td>
+              <td className="right">
+                <Num n={r.events} />
+              </td>
+              <td className="right">
+                <Num n={r.pages} />
+              </td>
+              <td className="right">{bytes(r.bytes)}</td>
+              <td className="right">
+                <Num n={r.deadLetters} />
+              </td>
+              <td>{r.error ? <code title={r.error.message}>{r.error.code}</code> : null}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function DeadLetters({ c }: { c: CollectorDetail }) {
+  if (!c.deadLetters.length) return <Empty>No dead letters: every event read was delivered.</Empty>;
+  return (
+    <div className="table-wrap">
+      <table className="table">
+        <thead>
+          <tr>
+            <th scope="col">At</th>
+            <th scope="col">Stream</th>
+            <th scope="col">Reason</th>
+            <th scope="col">Raw event</th>
+          </tr>
+        </thead>
+        <tbody>
+          {c.deadLetters.map((d) => (
+            <tr key={d.id}>
+              <td>
+                <Time iso={d.at} />
+              </td>
+              <td>{d.stream}</td>
+              <td>{d.reason}</td>
+              <td>
+                <details>
+                  <summary>{d.raw.length > 60 ? `${d.raw.slice(0, 60)}…` : d.raw}</summary>
+                  <pre className="raw">{d.raw}</pre>
+                </details>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** Text from the server with ISO times in it (health reasons): each time shown local, UTC on hover. */
+function WithTimes({ text }: { text: string }) {
+  const parts = text.split(/(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z)/);
+  return <>{parts.map((p, i) => (i % 2 ? <Time key={`${i}-${p}`} iso={p} /> : p))}</>;
+}

@@ -1,0 +1,639 @@
+import { type FormEvent, useMemo, useRef, useState } from 'react';
+import {
+  type Account,
+  type AccountKindInfo,
+  ApiError,
+  api,
+  type CollectorDefinition,
+  type CollectorDetail,
+  type Destination,
+  type Site,
+  type SourceInfo,
+  type TestResult,
+} from '../api.ts';
+import {
+  Empty,
+  ErrorMessage,
+  Loaded,
+  Loading,
+  Modal,
+  RichText,
+  SourceMark,
+  useAsync,
+} from '../components.tsx';
+import { familyTitle } from '../format.ts';
+import { Link, navigate } from '../router.tsx';
+import { SchemaForm, type SchemaFormRef } from '../schema-form.tsx';
+import { useCan } from '../session.ts';
+import { AccountForm } from './account-form.tsx';
+
+/**
+ * New Collector: pick a source tile → read its prerequisites (setup guide) → fill in the generated form
+ * (name, account, settings, streams, site, time zone, interval, destinations) → Test Connection → Install.
+ */
+export function CollectorWizard({ sourceId }: { sourceId?: string }) {
+  const catalog = useAsync(() => api.sources(), []);
+  return (
+    <section>
+      <nav className="crumbs" aria-label="Breadcrumb">
+        <Link to="/">Collectors</Link> / <span aria-current="page">New collector</span>
+      </nav>
+      <Loaded state={catalog}>
+        {(sources) => {
+          if (!sourceId) return <SourcePicker sources={sources} />;
+          const source = sources.find((s) => s.id === sourceId);
+          if (!source)
+            return (
+              <Empty>
+                <p>There is no source “{sourceId}”.</p>
+                <Link to="/collectors/new">Choose a source</Link>
+              </Empty>
+            );
+          if (!source.available)
+            return (
+              <>
+                <Steps current={0} />
+                <div className="alert alert-warn" role="alert">
+                  {source.title} is an early-access source. An admin must enable early access in{' '}
+                  <Link to="/settings/early-access">Settings → Early access</Link> first.
+                </div>
+              </>
+            );
+          return <SourceSteps source={source} />;
+        }}
+      </Loaded>
+    </section>
+  );
+}
+
+const STEPS = ['Choose a source', 'Prerequisites', 'Configure', 'Test and install'];
+
+function Steps({ current }: { current: number }) {
+  return (
+    <ol className="steps" aria-label="Steps">
+      {STEPS.map((s, i) => (
+        <li
+          key={s}
+          className={i < current ? 'done' : i === current ? 'current' : undefined}
+          aria-current={i === current ? 'step' : undefined}
+        >
+          <span className="step-no">{i + 1}</span> {s}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+function SourcePicker({ sources }: { sources: SourceInfo[] }) {
+  const [search, setSearch] = useState('');
+  const [family, setFamily] = useState('');
+  const admin = useCan('admin');
+  const families = [...new Set(sources.map((s) => s.family))].sort();
+  const q = search.trim().toLowerCase();
+  const shown = sources
+    .filter((s) => !family || s.family === family)
+    .filter((s) => !q || `${s.title} ${s.id} ${s.description}`.toLowerCase().includes(q))
+    .sort((a, b) => Number(b.available) - Number(a.available) || a.title.localeCompare(b.title));
+  const locked = sources.some((s) => !s.available);
+  return (
+    <>
+      <Steps current={0} />
+      <h1>Choose a source</h1>
+      {locked ? (
+        <div className="alert alert-info">
+          Sources marked <span className="badge early">Early access</span> can be installed once an admin
+          enables early access
+          {admin ? (
+            <>
+              {' '}
+              in <Link to="/settings/early-access">Settings → Early access</Link>
+            </>
+          ) : null}
+          .
+        </div>
+      ) : null}
+      <search className="toolbar">
+        <div className="field inline">
+          <label htmlFor="source-search">Search</label>
+          <input
+            id="source-search"
+            type="search"
+            placeholder="Vendor or product"
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+          />
+        </div>
+        <div className="field inline">
+          <label htmlFor="source-family">Family</label>
+          <select id="source-family" value={family} onChange={(e) => setFamily(e.target.value)}>
+            <option value="">All families</option>
+            {families.map((f) => (
+              <option key={f} value={f}>
+                {familyTitle(f)}
+              </option>
+            ))}
+          </select>
+        </div>
+      </search>
+      {shown.length ? (
+        <ul className="tiles">
+          {shown.map((s) => (
+            <li key={s.id}>
+              <button
+                type="button"
+                className="tile"
+                disabled={!s.available}
+                aria-describedby={`tile-${s.id}-desc`}
+                onClick={() => navigate(`/collectors/new/${encodeURIComponent(s.id)}`)}
+              >
+                <span className="tile-head">
+                  <SourceMark id={s.id} title={s.title} />
+                  <span>
+                    <span className="tile-title">{s.title}</span>
+                    <span className="tile-family">{familyTitle(s.family)}</span>
+                  </span>
+                  {s.stability !== 'ga' ? <span className="badge early">Early access</span> : null}
+                </span>
+                <span className="tile-desc" id={`tile-${s.id}-desc`}>
+                  {s.description}
+                  {!s.available ? (
+                    <span className="tile-locked"> Not available until early access is enabled.</span>
+                  ) : null}
+                </span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <Empty>
+          <p>No source matches “{search}”.</p>
+        </Empty>
+      )}
+    </>
+  );
+}
+
+function SourceSteps({ source }: { source: SourceInfo }) {
+  const [step, setStep] = useState<'guide' | 'configure'>('guide');
+  const [tested, setTested] = useState(false);
+  if (step === 'guide')
+    return (
+      <>
+        <Steps current={1} />
+        <div className="title-with-mark">
+          <SourceMark id={source.id} title={source.title} />
+          <h1>{source.title}: before you start</h1>
+        </div>
+        <div className="card">
+          <p>{source.description}</p>
+          <h2>Prerequisites in {source.title}</h2>
+          <RichText text={source.setupGuide} />
+          <h2>Streams</h2>
+          <ul>
+            {source.streams.map((s) => (
+              <li key={s.id}>
+                <strong>{s.title}</strong> — {s.description}
+              </li>
+            ))}
+          </ul>
+        </div>
+        <div className="actions">
+          <Link to="/collectors/new" className="button">
+            Back
+          </Link>
+          <button type="button" className="primary" onClick={() => setStep('configure')}>
+            Continue
+          </button>
+        </div>
+      </>
+    );
+  return (
+    <>
+      <Steps current={tested ? 3 : 2} />
+      <div className="title-with-mark">
+        <SourceMark id={source.id} title={source.title} />
+        <h1>New {source.title} collector</h1>
+      </div>
+      <CollectorForm source={source} onBack={() => setStep('guide')} onTested={setTested} />
+    </>
+  );
+}
+
+/** Edit: the same form, filled from the collector's definition. */
+export function EditCollector({ name }: { name: string }) {
+  const state = useAsync(async () => {
+    const [collector, sources] = await Promise.all([api.collector(name), api.sources()]);
+    return { collector, source: sources.find((s) => s.id === collector.source) };
+  }, [name]);
+  return (
+    <section>
+      <nav className="crumbs" aria-label="Breadcrumb">
+        <Link to="/">Collectors</Link> / <Link to={`/collectors/${encodeURIComponent(name)}`}>{name}</Link> /{' '}
+        <span aria-current="page">Edit</span>
+      </nav>
+      <Loaded state={state}>
+        {({ collector, source }) =>
+          source ? (
+            <>
+              <div className="title-with-mark">
+                <SourceMark id={source.id} title={source.title} />
+                <h1>Edit {name}</h1>
+              </div>
+              <CollectorForm
+                source={source}
+                existing={collector}
+                onBack={() => navigate(`/collectors/${encodeURIComponent(name)}`)}
+              />
+            </>
+          ) : (
+            <ErrorMessage error={new Error(`Source ${collector.source} is not known to this server.`)} />
+          )
+        }
+      </Loaded>
+    </section>
+  );
+}
+
+const zones = (() => {
+  const list = Intl.supportedValuesOf('timeZone');
+  return list.includes('UTC') ? list : ['UTC', ...list];
+})();
+
+interface Refs {
+  accounts: Account[];
+  destinations: Destination[];
+  sites: Site[];
+  kinds: AccountKindInfo[];
+}
+
+function CollectorForm({
+  source,
+  existing,
+  onBack,
+  onTested,
+}: {
+  source: SourceInfo;
+  existing?: CollectorDetail;
+  onBack: () => void;
+  onTested?: (ok: boolean) => void;
+}) {
+  const refs = useAsync<Refs>(async () => {
+    const [accounts, destinations, sites, kinds] = await Promise.all([
+      api.accounts(),
+      api.destinations(),
+      api.sites(),
+      api.accountKinds(),
+    ]);
+    return { accounts, destinations, sites, kinds };
+  }, []);
+  const cfg = (existing?.config ?? {}) as Record<string, unknown>;
+  const [name, setName] = useState(existing?.name ?? '');
+  const [account, setAccount] = useState<string>((cfg.account as string) ?? '');
+  const [settings, setSettings] = useState<Record<string, unknown>>(
+    (cfg.settings as Record<string, unknown>) ?? {},
+  );
+  const [streams, setStreams] = useState<string[]>((cfg.streams as string[]) ?? []);
+  const [site, setSite] = useState<string>((cfg.site as string) ?? '');
+  const [timezone, setTimezone] = useState<string>((cfg.timezone as string) ?? '');
+  const [interval, setIntervalText] = useState<string>((cfg.interval as string) ?? '5m');
+  const [lookback, setLookback] = useState<string>((cfg.lookback as string) ?? '1d');
+  const [destinations, setDestinations] = useState<string[]>((cfg.destinations as string[]) ?? []);
+  const [accountDialog, setAccountDialog] = useState<'new' | 'edit'>();
+  const [test, setTest] = useState<{ key: string; result?: TestResult; error?: unknown }>();
+  const [testing, setTesting] = useState(false);
+  const [saving, setSaving] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const settingsRef = useRef<SchemaFormRef>(null);
+
+  const accountsOfKind = (refs.data?.accounts ?? []).filter((a) => a.kind === source.account);
+  const kind = refs.data?.kinds.find((k) => k.id === source.account);
+  // A single account of the right kind is the obvious choice.
+  const chosenAccount = account || (accountsOfKind.length === 1 ? accountsOfKind[0]!.name : '');
+  const selectedAccount = accountsOfKind.find((a) => a.name === chosenAccount);
+
+  const definition = useMemo(() => {
+    const { site: _s, timezone: _t, streams: _st, ...rest } = cfg;
+    const def: CollectorDefinition = {
+      ...rest,
+      source: source.id,
+      account: chosenAccount || undefined,
+      destinations,
+      interval,
+      lookback,
+      settings: Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined && v !== '')),
+    };
+    if (site) def.site = site;
+    if (timezone) def.timezone = timezone;
+    if (streams.length) def.streams = streams;
+    return def;
+  }, [cfg, source.id, chosenAccount, destinations, interval, lookback, settings, site, timezone, streams]);
+  const key = JSON.stringify(definition);
+  const testOk = test?.key === key && test.result?.ok === true;
+  const stale = test && test.key !== key;
+
+  async function runTest() {
+    if (settingsRef.current && !settingsRef.current.validateForm()) return;
+    setTesting(true);
+    setError(undefined);
+    try {
+      const result = await api.testCollector({ ...definition, ...(name ? { name } : {}) });
+      setTest({ key, result });
+      onTested?.(result.ok);
+    } catch (err) {
+      setTest({ key, error: err });
+      onTested?.(false);
+    } finally {
+      setTesting(false);
+    }
+  }
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    if (settingsRef.current && !settingsRef.current.validateForm()) return;
+    setSaving(true);
+    setError(undefined);
+    try {
+      if (existing) await api.updateCollector(existing.name, definition);
+      else await api.createCollector({ ...definition, name });
+      navigate(`/collectors/${encodeURIComponent(existing?.name ?? name)}`);
+    } catch (err) {
+      setError(err);
+      setSaving(false);
+    }
+  }
+
+  if (refs.loading && !refs.data) return <Loading />;
+  if (refs.error && !refs.data) return <ErrorMessage error={refs.error} />;
+  const issues = [
+    ...(error instanceof ApiError ? error.issues : []),
+    ...(test?.error instanceof ApiError ? test.error.issues : []),
+  ];
+  const { sites = [], destinations: dests = [] } = refs.data ?? {};
+
+  return (
+    <form className="collector-form" onSubmit={submit} aria-label="Collector definition">
+      <fieldset className="card group">
+        <legend>General</legend>
+        <div className="row">
+          <div className="field">
+            <label htmlFor="c-name">Name</label>
+            <input
+              id="c-name"
+              required
+              disabled={Boolean(existing)}
+              pattern="[A-Za-z0-9][A-Za-z0-9._\-]{0,62}"
+              title="Letters, digits, '.', '_' or '-' (at most 63)"
+              placeholder={`e.g. ${source.id}-prod`}
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+              autoComplete="off"
+              aria-describedby="c-name-help"
+            />
+            <div className="help" id="c-name-help">
+              Unique; letters, digits, “.”, “_” or “-”.
+            </div>
+          </div>
+          <div className="field">
+            <label htmlFor="c-account">{kind?.title ?? source.account} account</label>
+            <div className="with-buttons">
+              <select
+                id="c-account"
+                required
+                value={chosenAccount}
+                onChange={(e) => setAccount(e.target.value)}
+              >
+                <option value="">{accountsOfKind.length ? 'Choose an account' : 'No account yet'}</option>
+                {accountsOfKind.map((a) => (
+                  <option key={a.name} value={a.name}>
+                    {a.name}
+                  </option>
+                ))}
+              </select>
+              <button type="button" onClick={() => setAccountDialog('new')}>
+                New account
+              </button>
+              {selectedAccount ? (
+                <button type="button" onClick={() => setAccountDialog('edit')}>
+                  Edit account
+                </button>
+              ) : null}
+            </div>
+            <div className="help">Accounts are shared: several collectors may use one.</div>
+          </div>
+        </div>
+      </fieldset>
+
+      <fieldset className="card group">
+        <legend>{source.title} settings</legend>
+        <SchemaForm
+          formRef={settingsRef}
+          schema={source.settings}
+          value={settings}
+          onChange={setSettings}
+          idPrefix="settings"
+          issues={issues}
+          issuePrefix="settings"
+        />
+      </fieldset>
+
+      <fieldset className="card group">
+        <legend>Collection</legend>
+        {source.streams.length > 1 ? (
+          <fieldset className="checks">
+            <legend>Streams</legend>
+            <p className="help">None ticked: the source's default streams.</p>
+            {source.streams.map((s) => (
+              <label key={s.id} className="check">
+                <input
+                  type="checkbox"
+                  checked={streams.includes(s.id)}
+                  onChange={(e) =>
+                    setStreams(e.target.checked ? [...streams, s.id] : streams.filter((x) => x !== s.id))
+                  }
+                />
+                {s.title} <span className="muted small">{s.description}</span>
+              </label>
+            ))}
+          </fieldset>
+        ) : (
+          <p>
+            Stream: <strong>{source.streams[0]?.title}</strong>{' '}
+            <span className="muted">{source.streams[0]?.description}</span>
+          </p>
+        )}
+        <div className="row">
+          <div className="field">
+            <label htmlFor="c-interval">Interval</label>
+            <input
+              id="c-interval"
+              list="interval-presets"
+              required
+              value={interval}
+              onChange={(e) => setIntervalText(e.target.value)}
+              aria-describedby="c-interval-help"
+            />
+            <datalist id="interval-presets">
+              {['1m', '5m', '15m', '30m', '1h', '6h', '1d'].map((v) => (
+                <option key={v} value={v} />
+              ))}
+            </datalist>
+            <div className="help" id="c-interval-help">
+              How often it runs, e.g. 30s, 5m, 1h.
+            </div>
+          </div>
+          <div className="field">
+            <label htmlFor="c-lookback">Lookback</label>
+            <input
+              id="c-lookback"
+              required
+              value={lookback}
+              onChange={(e) => setLookback(e.target.value)}
+              aria-describedby="c-lookback-help"
+            />
+            <div className="help" id="c-lookback-help">
+              How far back the first run starts, e.g. 1d or 7d.
+            </div>
+          </div>
+        </div>
+      </fieldset>
+
+      <fieldset className="card group">
+        <legend>Enrichment and delivery</legend>
+        <div className="row">
+          <div className="field">
+            <label htmlFor="c-site">Site (optional)</label>
+            <select
+              id="c-site"
+              value={site}
+              onChange={(e) => setSite(e.target.value)}
+              aria-describedby="c-site-help"
+            >
+              <option value="">No site</option>
+              {sites.map((s) => (
+                <option key={s.name} value={s.name}>
+                  {s.name}
+                </option>
+              ))}
+            </select>
+            <div className="help" id="c-site-help">
+              Added to every event as <code>sitename</code>. <Link to="/settings/sites">Manage sites</Link>
+            </div>
+          </div>
+          <div className="field">
+            <label htmlFor="c-timezone">Time zone (optional)</label>
+            <select
+              id="c-timezone"
+              value={timezone}
+              onChange={(e) => setTimezone(e.target.value)}
+              aria-describedby="c-timezone-help"
+            >
+              <option value="">No time zone</option>
+              {zones.map((z) => (
+                <option key={z} value={z}>
+                  {z}
+                </option>
+              ))}
+            </select>
+            <div className="help" id="c-timezone-help">
+              Added to every event as <code>timezone</code>.
+            </div>
+          </div>
+        </div>
+        <fieldset className="checks">
+          <legend>Destinations</legend>
+          {dests.length ? (
+            dests.map((d) => (
+              <label key={d.name} className="check">
+                <input
+                  type="checkbox"
+                  name="destinations"
+                  value={d.name}
+                  checked={destinations.includes(d.name)}
+                  onChange={(e) =>
+                    setDestinations(
+                      e.target.checked ? [...destinations, d.name] : destinations.filter((x) => x !== d.name),
+                    )
+                  }
+                />
+                {d.name} <span className="muted small">{d.kind}</span>
+              </label>
+            ))
+          ) : (
+            <p>
+              No destination yet.{' '}
+              <Link to="/settings/destinations">Create one in Settings → Destinations</Link>.
+            </p>
+          )}
+        </fieldset>
+      </fieldset>
+
+      <div className="card test-panel" aria-live="polite">
+        <h2>Test connection</h2>
+        {!test ? (
+          <p className="muted">
+            Checks that Tributary reaches {source.title} with this account and settings before you install.
+          </p>
+        ) : test.error ? (
+          <ErrorMessage error={test.error} title="Cannot test" />
+        ) : test.result?.ok ? (
+          <div className="alert alert-ok" role="status">
+            Connection OK: Tributary reached {source.title} with account {chosenAccount}.
+          </div>
+        ) : test.result ? (
+          <div className="alert alert-error" role="alert">
+            <div>
+              <strong>Connection failed</strong>{' '}
+              <span className={`badge err-${test.result.error.type}`}>{test.result.error.type}</span>{' '}
+              <code>{test.result.error.code}</code>
+            </div>
+            <div>{test.result.error.message}</div>
+            <div className="action">
+              <strong>Recommended action:</strong> {test.result.error.action}
+            </div>
+          </div>
+        ) : null}
+        {stale ? <p className="muted small">The form changed since this test.</p> : null}
+      </div>
+
+      <ErrorMessage error={error} title={existing ? 'Cannot save' : 'Cannot install'} />
+      <div className="actions sticky">
+        <button type="button" onClick={onBack}>
+          {existing ? 'Cancel' : 'Back'}
+        </button>
+        <span className="spacer" />
+        <button
+          type="button"
+          className={!testOk && !existing ? 'primary' : undefined}
+          onClick={runTest}
+          disabled={testing || !chosenAccount}
+        >
+          {testing ? 'Testing…' : 'Test connection'}
+        </button>
+        <button type="submit" className={testOk || existing ? 'primary' : undefined} disabled={saving}>
+          {saving ? 'Saving…' : existing ? 'Save changes' : 'Install'}
+        </button>
+      </div>
+
+      {accountDialog && kind ? (
+        <Modal
+          title={accountDialog === 'new' ? `New ${kind.title} account` : `Edit account ${chosenAccount}`}
+          onClose={() => setAccountDialog(undefined)}
+          wide
+        >
+          <AccountForm
+            kinds={refs.data?.kinds ?? []}
+            fixedKind={kind.id}
+            account={accountDialog === 'edit' ? selectedAccount : undefined}
+            idPrefix="inline-account"
+            onCancel={() => setAccountDialog(undefined)}
+            onSaved={async (a) => {
+              setAccountDialog(undefined);
+              await refs.reload();
+              setAccount(a.name);
+            }}
+          />
+        </Modal>
+      ) : null}
+    </form>
+  );
+}
