@@ -1,6 +1,20 @@
 import { z } from 'zod';
 import { type AccountKind, defineAccountKind } from '../core/source.ts';
 import { serviceUrl } from '../core/validation.ts';
+import { apiKey } from './api-key.ts';
+import { aws } from './aws.ts';
+import { basic } from './basic.ts';
+import { bearer } from './bearer.ts';
+import { ciscoDuo } from './cisco-duo.ts';
+import { github } from './github.ts';
+import { google } from './google.ts';
+import { microsoft } from './microsoft.ts';
+import { oauth2ClientCredentials } from './oauth2-client-credentials.ts';
+import { salesforce } from './salesforce.ts';
+import { slack } from './slack.ts';
+import { splunk } from './splunk.ts';
+import { trendMicro } from './trend-micro.ts';
+import { wiz } from './wiz.ts';
 
 /**
  * Account kinds: a shareable, named credential (DESIGN §1). Secrets are listed so the store encrypts
@@ -12,8 +26,12 @@ export const okta = defineAccountKind({
   title: 'Okta',
   fields: z
     .object({
-      url: serviceUrl().describe('Okta org URL, e.g. https://acme.okta.com'),
-      token: z.string().min(1).describe('API token (SSWS) of an admin with the Read-Only Admin role'),
+      url: serviceUrl().meta({ title: 'Okta org URL' }).describe('Okta org URL, e.g. https://acme.okta.com'),
+      token: z
+        .string()
+        .min(1)
+        .meta({ title: 'API token' })
+        .describe('API token (SSWS) of an admin with the Read-Only Admin role'),
     })
     .strict(),
   secrets: ['token'],
@@ -30,11 +48,16 @@ export const openai = defineAccountKind({
   title: 'OpenAI',
   fields: z
     .object({
-      apiKey: z.string().min(1).describe('API key with the Compliance API scopes granted by OpenAI'),
+      apiKey: z
+        .string()
+        .min(1)
+        .meta({ title: 'Admin API key' })
+        .describe('API key with the Compliance API scopes granted by OpenAI'),
       organizationId: z
         .string()
         .regex(/^org-[A-Za-z0-9]+$/, 'expected an OpenAI organization ID such as org-AbC123')
         .optional()
+        .meta({ title: 'Organization ID' })
         .describe(
           'OpenAI Platform organization ID (org-…); needed for organization-scoped logs such as COSTS',
         ),
@@ -48,4 +71,21 @@ export const openai = defineAccountKind({
   rateLimit: { perSecond: 1.5, burst: 10 },
 });
 
-export const accountKinds: Record<string, AccountKind> = { okta, openai };
+export const accountKinds: Record<string, AccountKind> = {
+  okta,
+  openai,
+  google,
+  github,
+  slack,
+  microsoft,
+  aws,
+  'cisco-duo': ciscoDuo,
+  salesforce,
+  splunk,
+  'trend-micro': trendMicro,
+  wiz,
+  'api-key': apiKey,
+  bearer,
+  basic,
+  'oauth2-client-credentials': oauth2ClientCredentials,
+};

@@ -35,6 +35,11 @@ export interface HttpRequest {
   body?: string;
   /** POST is refused unless the caller states the call only reads (token endpoints, query APIs). */
   readOnly?: boolean;
+  /**
+   * A POST that changes vendor state, allowed only with the reason the source gives for it; every such
+   * call must also be listed in the source's `vendorWrites` (DESIGN §3: collectors only read).
+   */
+  vendorWrite?: string;
   /** Do not send the account's credentials (signed URLs, public endpoints). */
   noAuth?: boolean;
   /** Return 3xx responses instead of following them. */
@@ -127,6 +132,41 @@ export type Family =
   | 'query'
   | 'push';
 
+/** How a push body is split into records: see engine/ingest/body.ts. */
+export type BodyFormat = 'auto' | 'json' | 'raw';
+
+/** What a push collector's settings say about its ingest endpoint; the engine enforces it. */
+export interface IngestOptions {
+  /** `json`: an object, an array of records, NDJSON or stacked JSON; `raw`: one event per line (a string); `auto`: json when the body starts with { or [. */
+  format: BodyFormat;
+  /** The stream stamped on every event the collector receives. */
+  stream: string;
+  /** Request body size limit as sent (compressed), in bytes. */
+  maxBodyBytes: number;
+  /** Body size limit after decompression, in bytes. */
+  maxDecompressedBytes: number;
+  /** Above this rate the endpoint answers 429 with Retry-After. */
+  maxEventsPerSecond?: number;
+  /**
+   * Requests must carry an HMAC-SHA256 of the body in this header; the secret is the collector's
+   * write-only setting, kept sealed beside its ingest tokens.
+   */
+  signatureHeader?: string;
+}
+
+/**
+ * The receiving side of a push source (family `push`), in place of pull streams: vendors POST to the
+ * collector's `/ingest/{collector}` endpoint and the engine (engine/ingest) authenticates, decodes,
+ * envelopes, delivers and only then acknowledges. A source states the vendor facts: the record shape.
+ */
+export interface ReceiveDef<S = any> {
+  options(settings: S): IngestOptions;
+  /** The vendor's unique id of a record, or undefined: the record is hashed (DESIGN §2). */
+  eventId(record: unknown, settings: S): string | undefined;
+  /** The record's own time in any form `toIsoTime` reads, or undefined: ingest time. */
+  eventTime(record: unknown, settings: S): unknown;
+}
+
 export interface TestContext<S = any, A = any> {
   settings: S;
   account: A;
@@ -138,7 +178,7 @@ export interface TestContext<S = any, A = any> {
 export interface SourceDef<S = any, A = any> {
   id: string;
   title: string;
-  /** The account kind whose credentials this source uses. */
+  /** The account kind whose credentials this source uses; '' for push sources (senders present the collector's ingest token). */
   account: string;
   stability: Stability;
   family: Family;
@@ -147,11 +187,20 @@ export interface SourceDef<S = any, A = any> {
   setupGuide: string;
   /** The source's settings; the runtime adds `baseUrl`. */
   settings: z.ZodType<S>;
+  /** Pull streams; a push source has none and `receive` instead. */
   streams: Record<string, StreamDef<S, A>>;
+  /** Push sources only: what their ingest endpoint receives. The scheduler never runs them. */
+  receive?: ReceiveDef<S>;
   /** Streams enabled when the collector names none (default: all). */
   defaultStreams?: (settings: S) => string[];
   /** Vendor retention: a checkpoint older than this is moved forward with a gap warning. */
   retention?: string;
+  /**
+   * The calls that change vendor state, each with why the source cannot work without it. Collectors only
+   * read (DESIGN §3); a vendor that must be told to start producing data (the Office 365 Management
+   * Activity API's subscriptions) is the exception, declared here and in the setup guide.
+   */
+  vendorWrites?: string[];
   /** Vendor-specific wording for error responses: recommended actions that name the vendor's settings. */
   explain?: (ctx: VendorErrorContext) => Partial<ErrorInfo> | undefined;
   /**
@@ -166,6 +215,10 @@ export interface SourceDef<S = any, A = any> {
 export function defineSource<S, A>(def: SourceDef<S, A>): SourceDef<S, A> {
   return def;
 }
+
+/** A push source: it receives events on an ingest endpoint and is never polled. */
+export const isPushSource = (s: SourceDef | undefined): s is SourceDef & { receive: ReceiveDef } =>
+  s?.family === 'push' && s.receive !== undefined;
 
 /** A kind of account: its fields (secrets marked) and how it authenticates requests. */
 export interface AccountKind<A = any> {

@@ -7,14 +7,20 @@ import { backoff, sleep } from './sleep.ts';
  * The one HTTP client every source uses (DESIGN §4): timeouts, retries with backoff and jitter for
  * network errors, 5xx and 429, Retry-After and vendor rate headers, the account's token bucket,
  * one forced credential refresh on 401, and errors classified with a code and a recommended action.
- * It only reads: DELETE/PUT/PATCH do not exist here and POST must be declared read-only.
+ * It only reads: DELETE/PUT/PATCH do not exist here and POST must be declared read-only (or a write the
+ * source declares, `vendorWrite`).
  */
 
 export interface HttpClientOptions {
   /** Vendor name for messages ("Okta answered 401: …"). */
   vendor: string;
   /** Adds credentials; `url` is the request's target (an OAuth kind picks its token's audience from it). */
-  authorize?: (headers: Headers, refresh: boolean, url: URL) => Promise<void>;
+  authorize?: (
+    headers: Headers,
+    refresh: boolean,
+    url: URL,
+    req: { method: string; body?: string },
+  ) => Promise<void>;
   limiter?: TokenBucket;
   /** Attempts for one request, including the first (network errors, 5xx, 429). */
   maxAttempts?: number;
@@ -27,9 +33,21 @@ export interface HttpClientOptions {
   log?: Logger;
   /** Vendor-specific mapping of an error response to what the user should do. */
   explain?: (ctx: VendorErrorContext) => Partial<ErrorInfo> | undefined;
+  /** A vendor's non-429 answer that means "slow down" (GitHub's 403 rate limits): retried like a 429. */
+  rateLimited?: RateLimitedHook;
   now?: () => number;
   userAgent?: string;
 }
+
+/**
+ * Recognises a rate-limit answer sent with another status than 429. Returns undefined when the answer
+ * is not a rate limit; otherwise how long to wait when the response says neither `Retry-After` nor an
+ * exhausted rate header with its reset time.
+ */
+export type RateLimitedHook = (
+  ctx: VendorErrorContext,
+  headers: Headers,
+) => { defaultWaitMs: number } | undefined;
 
 const MAX_ERROR_BODY = 64 * 1024;
 const MAX_REDIRECTS = 5;
@@ -161,9 +179,10 @@ export class Http implements HttpClient {
    */
   async send<T>(req: HttpRequest, consume: (r: HttpResponse) => Promise<T>): Promise<T> {
     const method = req.method ?? 'GET';
-    if (method === 'POST' && !req.readOnly) {
+    if (method === 'POST' && !req.readOnly && !req.vendorWrite) {
       throw new Error('refusing a POST that is not declared read-only: collectors never change vendor data');
     }
+    if (req.vendorWrite) this.o.log?.info('vendor write', { vendor: this.o.vendor, reason: req.vendorWrite });
     if (!['GET', 'HEAD', 'POST'].includes(method))
       throw new Error(`refusing HTTP ${method}: collectors only read`);
     const state = { refreshed: false };
@@ -212,7 +231,8 @@ export class Http implements HttpClient {
       for (let hop = 0; ; hop++) {
         const headers = new Headers(req.headers);
         if (this.o.userAgent && !headers.has('user-agent')) headers.set('user-agent', this.o.userAgent);
-        if (sendAuth && this.o.authorize) await this.o.authorize(headers, state.refreshed, url);
+        if (sendAuth && this.o.authorize)
+          await this.o.authorize(headers, state.refreshed, url, { method, body: req.body });
         const timeout = AbortSignal.timeout(req.timeoutMs ?? this.o.timeoutMs);
         res = await fetch(url, {
           method,
@@ -248,14 +268,12 @@ export class Http implements HttpClient {
         state.refreshed = true; // a token may have expired mid-pagination: refresh once, then it is a config error
         return { again: true };
       }
-      const err = this.classify(
-        { status: res.status, message: vendorMessage(body), body, url },
-        res.headers,
-        now,
-      );
+      const vendorCtx = { status: res.status, message: vendorMessage(body), body, url };
+      const limited = res.status === 429 ? undefined : this.o.rateLimited?.(vendorCtx, res.headers);
+      const err = this.classify(vendorCtx, res.headers, now, limited);
       const waitMs = err.retryAfter !== undefined ? err.retryAfter * 1000 : undefined;
       if (err.type === 'config' || (waitMs !== undefined && waitMs > this.o.maxRetryAfterMs)) throw err;
-      if (res.status === 429) this.o.limiter?.pauseUntil(now + (waitMs ?? 1000));
+      if (res.status === 429 || limited) this.o.limiter?.pauseUntil(now + (waitMs ?? 1000));
       return { retry: err, waitMs };
     } catch (err) {
       if (err instanceof TributaryError || signal?.aborted || !isNetworkError(err)) throw err;
@@ -272,9 +290,31 @@ export class Http implements HttpClient {
     }
   }
 
-  private classify(ctx: VendorErrorContext, headers: Headers, now: number): TributaryError {
+  private classify(
+    ctx: VendorErrorContext,
+    headers: Headers,
+    now: number,
+    limited?: { defaultWaitMs: number },
+  ): TributaryError {
     const { status } = ctx;
     const said = ctx.message ? `: ${ctx.message}` : '';
+    if (limited) {
+      // A rate limit in another status: wait as the vendor says (Retry-After, else the reset of an
+      // exhausted budget, else its documented default), and never report it as a permission problem.
+      const reset = rateResetAt(headers, now);
+      const waitMs =
+        retryAfterMs(headers.get('retry-after'), now) ??
+        (reset !== undefined && reset > now ? reset - now : limited.defaultWaitMs);
+      return new TributaryError({
+        type: 'transient',
+        code: 'rate_limited',
+        message: `${this.o.vendor} rate limit reached (${status})${said}.`,
+        action:
+          "Tributary waits and retries; if it persists, lower the collector's frequency or share fewer collectors on this account.",
+        status,
+        retryAfter: waitMs / 1000,
+      });
+    }
     const base: ErrorInfo =
       status === 401
         ? {

@@ -108,4 +108,21 @@ describe('requestToken', () => {
     assert.equal(err.action, 'Create a new client secret.');
     assert.ok(!JSON.stringify(err.toJSON()).includes('wrong-secret'));
   });
+
+  it('lets the account kind choose the action from the OAuth error code', async () => {
+    const seenRefusals: unknown[] = [];
+    const err = await requestToken(http, {
+      vendor: 'Example',
+      tokenUrl: url,
+      form: form('wrong-secret'),
+      action: (r) => {
+        seenRefusals.push(r);
+        return r.error === 'invalid_client' ? 'Rotate the client secret.' : 'Other.';
+      },
+    }).catch((e) => e);
+    assert.equal(err.action, 'Rotate the client secret.');
+    assert.deepEqual(seenRefusals, [
+      { status: 401, error: 'invalid_client', description: 'AADSTS7000215: Invalid client secret provided.' },
+    ]);
+  });
 });

@@ -79,9 +79,27 @@ export function tokenKey(...parts: string[]): string {
  * endpoint's OAuth error (`error`, `error_description`) becomes a config error naming it, since
  * only a change of credentials or consent fixes it; 5xx and network errors stay transient (retried).
  */
+/** The token endpoint's refusal, for an account kind to word the recommended action. */
+export interface TokenRefusal {
+  status: number;
+  /** The OAuth `error` code (invalid_grant, unauthorized_client, …), when the body had one. */
+  error?: string;
+  description?: string;
+}
+
 export async function requestToken(
   http: HttpClient,
-  o: { vendor: string; tokenUrl: string; form: Record<string, string>; action: string },
+  o: {
+    vendor: string;
+    tokenUrl: string;
+    form: Record<string, string>;
+    /** The recommended action, or a function choosing it from the vendor's error code. */
+    action: string | ((refusal: TokenRefusal) => string);
+    /** Extra request headers, e.g. HTTP Basic client authentication (RFC 6749 §2.3.1). */
+    headers?: Record<string, string>;
+    /** Sees the successful response body, for fields beside the token (Salesforce's `instance_url`). */
+    onResponse?: (body: Record<string, unknown>) => void;
+  },
 ): Promise<AccessToken> {
   const started = Date.now();
   const res = await http.request({
@@ -89,7 +107,11 @@ export async function requestToken(
     url: o.tokenUrl,
     readOnly: true,
     noAuth: true,
-    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+      ...o.headers,
+    },
     body: new URLSearchParams(o.form).toString(),
     accept: [400, 401, 403],
   });
@@ -101,15 +123,13 @@ export async function requestToken(
     // not JSON: reported below without echoing the body
   }
   if (res.status >= 400) {
-    const code = typeof body.error === 'string' ? body.error : `HTTP ${res.status}`;
-    const said =
-      typeof body.error_description === 'string'
-        ? `: ${body.error_description.slice(0, 300).replace(/[.\s]+$/, '')}`
-        : '';
+    const error = typeof body.error === 'string' ? body.error : undefined;
+    const description = typeof body.error_description === 'string' ? body.error_description : undefined;
+    const said = description ? `: ${description.slice(0, 300).replace(/[.\s]+$/, '')}` : '';
     throw configError(
       'oauth_token_refused',
-      `${o.vendor} refused to issue an access token (${code})${said}.`,
-      o.action,
+      `${o.vendor} refused to issue an access token (${error ?? `HTTP ${res.status}`})${said}.`,
+      typeof o.action === 'function' ? o.action({ status: res.status, error, description }) : o.action,
       res.status,
     );
   }
@@ -122,5 +142,6 @@ export async function requestToken(
       'Retry; if it persists, check the token endpoint (proxy or national cloud).',
     );
   }
+  o.onResponse?.(body);
   return { token, expiresAt: started + expiresIn * 1000 };
 }

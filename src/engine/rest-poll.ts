@@ -1,6 +1,7 @@
 import { toIsoTime } from '../core/envelope.ts';
 import { TributaryError } from '../core/errors.ts';
 import type { Batch, ReadContext, StreamDef } from '../core/source.ts';
+import { type DeltaCursorOptions, readDelta } from './delta-cursor.ts';
 import { LoopGuard } from './http.ts';
 import { type PageRequest, type Paginator, pageKey } from './paginate.ts';
 import { getPath, type TimeWindowOptions, type Window, WindowTracker } from './time-window.ts';
@@ -18,8 +19,8 @@ export interface RestPollDef<S = any, A = any> {
   headers?: (ctx: ReadContext<S, A>) => Record<string, string>;
   records: (body: any) => unknown[];
   paginate: Paginator;
-  /** A time window (the default kind) or the vendor's own opaque cursor. */
-  cursor: (TimeWindowOptions & { kind?: 'time-window' }) | OpaqueCursorOptions;
+  /** A time window (the default kind), the vendor's own opaque cursor, or a delta link (change tracking). */
+  cursor: (TimeWindowOptions & { kind?: 'time-window' }) | OpaqueCursorOptions | DeltaCursorOptions;
   eventId: (record: any) => string | undefined;
   /** Defaults to the cursor's time field. */
   eventTime?: (record: any) => unknown;
@@ -51,7 +52,11 @@ export function restPoll<S, A>(def: RestPollDef<S, A>): StreamDef<S, A> {
     title: def.title,
     description: def.description,
     read: (ctx) =>
-      def.cursor.kind === 'opaque' ? readOpaque(def, def.cursor, ctx) : readTimeWindow(def, def.cursor, ctx),
+      def.cursor.kind === 'opaque'
+        ? readOpaque(def, def.cursor, ctx)
+        : def.cursor.kind === 'delta'
+          ? readDelta(def, def.cursor, ctx)
+          : readTimeWindow(def, def.cursor, ctx),
   };
 }
 

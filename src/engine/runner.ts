@@ -161,11 +161,13 @@ async function runStream(
   const log = o.log;
   const http = new Http({
     vendor: c.source.title,
-    authorize: (headers, refresh, url) => c.accountKind.authorize(c.account, headers, { refresh, http, url }),
+    authorize: (headers, refresh, url, req) =>
+      c.accountKind.authorize(c.account, headers, { refresh, http, url, ...req }),
     limiter: o.rateLimits.for(c.accountKey, c.rateLimit ?? c.accountKind.rateLimit),
     signal,
     log,
     explain: c.source.explain,
+    rateLimited: c.source.rateLimited,
     now,
     userAgent: 'tributary/0.1',
     ...o.http,

@@ -16,8 +16,10 @@ export async function testConnection(
 ): Promise<{ ok: true } | { ok: false; error: ErrorInfo }> {
   const http = new Http({
     vendor: source.title,
-    authorize: (headers, refresh, url) => accountKind.authorize(account, headers, { refresh, http, url }),
+    authorize: (headers, refresh, url, req) =>
+      accountKind.authorize(account, headers, { refresh, http, url, ...req }),
     explain: source.explain,
+    rateLimited: source.rateLimited,
     maxAttempts: 2,
     timeoutMs: 15_000,
     backoffBaseMs: 200,

@@ -41,6 +41,7 @@ describe('SimServer', () => {
     throw new Error('handler failure');
   });
   sim.route('GET', '/text', () => text(200, 'hello world'));
+  sim.route('POST', '/echo', (req) => json(200, { body: req.body.toString('utf8') }));
 
   let url = '';
   before(async () => {
@@ -51,6 +52,11 @@ describe('SimServer', () => {
   test('starts on 127.0.0.1 with an ephemeral port', () => {
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.equal(sim.url, url);
+  });
+
+  test('hands POST bodies to the handler', async () => {
+    const res = await fetch(`${url}/echo`, { method: 'POST', body: 'grant_type=x&assertion=y' });
+    assert.deepEqual(await res.json(), { body: 'grant_type=x&assertion=y' });
   });
 
   test('routes with named, decoded params', async () => {

@@ -177,6 +177,8 @@ export interface SimRequest {
   url: URL;
   /** An injected `empty` fault matched: serve a valid empty page. */
   empty: boolean;
+  /** The request body (POST token endpoints and query APIs); empty for GET and HEAD. */
+  body: Buffer;
   raw: IncomingMessage;
 }
 
@@ -370,8 +372,17 @@ export class SimServer {
     const at = this.clock();
     const path = url.pathname;
     this.requests.add({ server: this.name, method, path, query: url.searchParams, headers: req.headers, at });
-    // Drain any request body; simulators only read query strings.
-    req.resume();
+    // GET and HEAD bodies are drained; other methods' bodies are read for the handler (bounded).
+    let body = EMPTY;
+    if (method === 'GET' || method === 'HEAD') req.resume();
+    else {
+      const read = await readBody(req);
+      if (read === undefined) {
+        res.writeHead(413, { 'content-type': 'text/plain' }).end('request body too large');
+        return;
+      }
+      body = read;
+    }
 
     const sreq: SimRequest = {
       server: this.name,
@@ -384,6 +395,7 @@ export class SimServer {
       origin,
       url,
       empty: false,
+      body,
       raw: req,
     };
 
@@ -521,6 +533,24 @@ export class SimServer {
     // A truncated stream that ended early still loses its end: no final chunk, the socket just closes.
     stream.on('end', () => (truncate ? res.socket?.end() : res.end()));
   }
+}
+
+const EMPTY: Buffer = Buffer.alloc(0);
+const MAX_BODY = 16 * 1024 * 1024;
+
+/** The whole request body, or undefined past MAX_BODY. */
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.byteLength;
+    if (size > MAX_BODY) {
+      req.resume();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }
 
 function safeDecode(s: string): string {

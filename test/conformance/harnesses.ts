@@ -1,6 +1,23 @@
 import { chatgptHarness } from '../../src/sources/chatgpt-enterprise/conformance.ts';
+import { geminiEnterpriseHarness } from '../../src/sources/gemini-enterprise/conformance.ts';
+import { githubHarness } from '../../src/sources/github/conformance.ts';
+import { googleWorkspaceHarness } from '../../src/sources/google-workspace/conformance.ts';
+import { entraContextHarness } from '../../src/sources/microsoft-entra-id-context/conformance.ts';
+import { entraLogsHarness } from '../../src/sources/microsoft-entra-id-logs/conformance.ts';
+import { securityAlertsHarness } from '../../src/sources/microsoft-security-alerts/conformance.ts';
 import { oktaHarness } from '../../src/sources/okta/conformance.ts';
+import { slackHarness } from '../../src/sources/slack/conformance.ts';
 import type { ConformanceHarness } from './harness.ts';
 
 /** Every source's harness: a new source is not done until it is listed here. */
-export const harnesses: ConformanceHarness[] = [oktaHarness, chatgptHarness];
+export const harnesses: ConformanceHarness[] = [
+  oktaHarness,
+  chatgptHarness,
+  githubHarness,
+  slackHarness,
+  googleWorkspaceHarness,
+  geminiEnterpriseHarness,
+  entraLogsHarness,
+  securityAlertsHarness,
+  entraContextHarness,
+];

@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { sources } from '../../src/sources/index.ts';
 import { OktaSimulator } from '../../src/sources/okta/simulator.ts';
 
 /** The CLI as a user runs it: a child process, a config file, exit codes and output. */
@@ -54,7 +55,12 @@ describe('tributary CLI', () => {
       /^chatgpt-enterprise\s+ChatGPT Enterprise\s+ga\s+account: openai\s+streams: AUDIT_LOG, AUTH_LOG, CONVERSATION_MESSAGE/m,
     );
     const json = JSON.parse((await cli(['sources', '--json'])).stdout);
-    assert.deepEqual(json.map((s: { id: string }) => s.id).sort(), ['chatgpt-enterprise', 'okta']);
+    assert.deepEqual(
+      json.map((s: { id: string }) => s.id).sort(),
+      Object.keys(sources).sort(),
+      'every registered source is listed',
+    );
+    assert.ok(json.every((s: { settings: { type?: string } }) => s.settings.type === 'object'));
     const chatgpt = json.find((s: { id: string }) => s.id === 'chatgpt-enterprise');
     assert.deepEqual(
       chatgpt.settings.required,

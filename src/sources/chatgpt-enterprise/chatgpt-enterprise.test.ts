@@ -26,7 +26,7 @@ const accountOf = (sim: Sim, extra: Record<string, unknown> = {}) => ({
 async function drain(sim: Sim, type: string, checkpoint?: unknown, account = accountOf(sim)) {
   const http = new Http({
     vendor: 'OpenAI',
-    authorize: (h, refresh, url) => openai.authorize(account, h, { refresh, http, url }),
+    authorize: (h, refresh, url, req) => openai.authorize(account, h, { refresh, http, url, ...req }),
     backoffBaseMs: 1,
     backoffMaxMs: 2,
   });

@@ -51,8 +51,8 @@ describe('okta source', () => {
     const { Http } = await import('../../engine/http.ts');
     const http = new Http({
       vendor: 'Okta',
-      authorize: (h, refresh, url) =>
-        oktaAccount.authorize({ url: sim.url, token: sim.token }, h, { refresh, http, url }),
+      authorize: (h, refresh, url, req) =>
+        oktaAccount.authorize({ url: sim.url, token: sim.token }, h, { refresh, http, url, ...req }),
     });
     const batches = [];
     const ctx = readContext(http, {

@@ -60,6 +60,13 @@ export interface OktaSimulatorOptions {
    * realistic debug fields are added. Default: natural size, 1.5–2.5 KB.
    */
   eventBytes?: number;
+  /**
+   * Render the JSON of the events created up front once, at start, into one buffer outside the
+   * JavaScript heap (memory: events × their size), so that a page of consecutive events is served
+   * as a slice of it. For benchmarks, where the simulator shares the CPU with the engine under test;
+   * the bytes served are exactly the same.
+   */
+  prerender?: boolean;
   seed?: number | string;
   clock?: Clock;
   /** Requests per minute on /api/v1/logs (default 1200). */
@@ -134,6 +141,8 @@ export class OktaSimulator {
   private pubSorted = true;
   private persSorted = true;
   private readonly pool: (PoolEntry | undefined)[];
+  /** `prerender`: events 0…n-1 as UTF-8 JSON separated by commas; event i at [at[i], at[i+1] - 1). */
+  private rendered: { bytes: Buffer; at: Float64Array } | undefined;
   private readonly poolSalt: number;
   private rl = { window: -1, count: 0 };
   private live: { rate: number; start: number; emitted: number } | undefined;
@@ -189,6 +198,7 @@ export class OktaSimulator {
           ? Date.parse(opts.start)
           : opts.start;
     for (let i = 0; i < n; i++) this.append(start + i * spacing, start + i * spacing);
+    if (opts.prerender) this.rendered = this.render(n);
   }
 
   get url(): string {
@@ -366,6 +376,41 @@ export class OktaSimulator {
   private txIdOf(seq: number): string {
     // Okta transaction ids look like "V04Oy4ubUOc5UuG6s9DyNQAABtc" (27 url-safe characters).
     return new Rng(seedOf(this.seed, 'tx', seq)).base64url(21) + 'AAA' + TX_SUFFIX[seq % TX_SUFFIX.length];
+  }
+
+  private render(n: number): { bytes: Buffer; at: Float64Array } {
+    const at = new Float64Array(n + 1);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for (let from = 0; from < n; from += 1000) {
+      const parts: string[] = [];
+      for (let seq = from; seq < Math.min(n, from + 1000); seq++) {
+        const json = `${this.eventJson(seq)},`;
+        at[seq] = size;
+        size += Buffer.byteLength(json);
+        parts.push(json);
+      }
+      chunks.push(Buffer.from(parts.join('')));
+    }
+    at[n] = size;
+    return { bytes: Buffer.concat(chunks, size), at };
+  }
+
+  /** The JSON array of events `page`, from the prerendered bytes when they are consecutive ones. */
+  private pageBody(page: number[]): string | Buffer {
+    const r = this.rendered;
+    const first = page[0];
+    const last = page[page.length - 1];
+    if (r && page.length > 0 && last < r.at.length - 1 && last - first === page.length - 1) {
+      let consecutive = true;
+      for (let i = 1; i < page.length && consecutive; i++) consecutive = page[i] === first + i;
+      if (consecutive) {
+        return Buffer.concat([OPEN, r.bytes.subarray(r.at[first], r.at[last + 1] - 1), CLOSE]);
+      }
+    }
+    const records = new Array<string>(page.length);
+    for (let i = 0; i < page.length; i++) records[i] = this.eventJson(page[i]);
+    return `[${records.join(',')}]`;
   }
 
   private buildPoolEntry(k: number): PoolEntry {
@@ -619,9 +664,7 @@ export class OktaSimulator {
         body: () => streamJsonArray(pageCopy, (s) => this.eventJson(s)),
       };
     }
-    let body = '[';
-    for (let i = 0; i < page.length; i++) body += (i ? ',' : '') + this.eventJson(page[i]);
-    return { status: 200, headers, body: `${body}]` };
+    return { status: 200, headers, body: this.pageBody(page) };
   }
 }
 
@@ -635,6 +678,9 @@ function randomBase62(n: number): string {
   for (let i = 0; i < n; i++) s += alphabet[bytes[i] % 62];
   return s;
 }
+
+const OPEN = Buffer.from('[');
+const CLOSE = Buffer.from(']');
 
 const TX_SUFFIX = ['Btc', 'CGM', 'ADc', 'AEA', 'D9I', 'EC4', 'AKQ', 'AAY', 'AII', 'ADA'];
 

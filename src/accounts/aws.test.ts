@@ -1,0 +1,401 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { TributaryError } from '../core/errors.ts';
+import { formatIssues } from '../core/validation.ts';
+import { Http } from '../engine/http.ts';
+import { signRequest } from '../engine/sigv4.ts';
+import { json, type SimReply, type SimRequest, SimServer, text } from '../sim/kit.ts';
+import { type AwsAccount, aws, awsFields, stsUrl } from './aws.ts';
+
+const issues = (fields: Record<string, unknown>) => {
+  const r = awsFields.safeParse(fields);
+  return r.success ? [] : formatIssues(r.error);
+};
+
+const KEY = {
+  accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY',
+};
+
+describe('aws account kind: fields', () => {
+  it('accepts an access key, defaults the region, and a role with its options', () => {
+    const r = awsFields.safeParse(KEY);
+    assert.ok(r.success);
+    assert.equal(r.data.region, 'us-east-1');
+    assert.deepEqual(
+      issues({
+        ...KEY,
+        roleArn: 'arn:aws:iam::123456789012:role/path/TributaryReader',
+        externalId: 'tributary-7f3a',
+        roleSessionName: 'collector@hq',
+        sessionDurationSeconds: 900,
+        region: 'eu-west-1',
+      }),
+      [],
+    );
+    assert.deepEqual(issues({ ...KEY, endpoint: 'http://127.0.0.1:4566', signingService: 'sqs' }), []);
+    assert.deepEqual(aws.secrets, ['secretAccessKey', 'sessionToken']);
+  });
+
+  it('names the field of every mistake without echoing a secret', () => {
+    assert.match(
+      issues({ ...KEY, accessKeyId: 'akia-lower' }).join(),
+      /accessKeyId: expected an AWS access key ID/,
+    );
+    assert.match(issues({ accessKeyId: KEY.accessKeyId }).join(), /secretAccessKey: /);
+    assert.match(
+      issues({ ...KEY, roleArn: 'arn:aws:iam::12:user/bob' }).join(),
+      /roleArn: expected an IAM role ARN/,
+    );
+    assert.deepEqual(issues({ ...KEY, externalId: 'x1' }), [
+      'externalId: only used with roleArn (the role to assume)',
+    ]);
+    assert.match(
+      issues({ ...KEY, roleArn: 'arn:aws:iam::123456789012:role/R', sessionDurationSeconds: 60 }).join(),
+      /sessionDurationSeconds: AWS allows 900 seconds/,
+    );
+    assert.match(issues({ ...KEY, region: 'Europe' }).join(), /region: expected an AWS region code/);
+    assert.match(
+      issues({ ...KEY, endpoint: 'http://127.0.0.1:4566' }).join(),
+      /signingService: required with endpoint/,
+    );
+    assert.match(issues({ ...KEY, signingService: 'sqs' }).join(), /signingService: only used with endpoint/);
+    assert.match(
+      issues({ ...KEY, endpoint: 'http://sqs.internal:80', signingService: 'sqs' }).join(),
+      /endpoint: plain http/,
+    );
+    const token = issues({ ...KEY, sessionToken: 'FwoGZXIvYXdzEXAMPLE-token' });
+    assert.match(token.join(), /sessionToken: a session token belongs to temporary credentials/);
+    assert.doesNotMatch(token.join(), /FwoGZXIv|wJalr/);
+    assert.match(issues({ ...KEY, verifyTls: false }).join(), /Unrecognized key/);
+  });
+
+  it('puts a title and a description on every field (the UI form labels)', async () => {
+    const { z } = await import('zod');
+    const schema = z.toJSONSchema(awsFields, { io: 'input', unrepresentable: 'any' }) as {
+      properties: Record<string, { title?: string; description?: string }>;
+    };
+    for (const [name, p] of Object.entries(schema.properties)) {
+      assert.ok(p.title && p.description, `${name} has a title and a description`);
+    }
+  });
+
+  it('derives the STS endpoint from the region (China included) unless overridden', () => {
+    assert.equal(stsUrl({ region: 'eu-west-1' }).toString(), 'https://sts.eu-west-1.amazonaws.com/');
+    assert.equal(stsUrl({ region: 'cn-north-1' }).toString(), 'https://sts.cn-north-1.amazonaws.com.cn/');
+    assert.equal(
+      stsUrl({
+        region: 'us-east-1',
+        stsEndpoint: 'https://vpce-1.sts.us-east-1.vpce.amazonaws.com',
+      }).toString(),
+      'https://vpce-1.sts.us-east-1.vpce.amazonaws.com/',
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// A local AWS: an STS that issues temporary credentials and an API that checks every signature.
+
+interface Issued {
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+class AwsSim {
+  readonly server = new SimServer({ name: 'aws' });
+  /** Access key ID → its secret (and session token for temporary credentials). */
+  readonly keys = new Map<string, Issued>();
+  readonly assumeRoles: Array<{ form: URLSearchParams; scope: string }> = [];
+  readonly apiCalls: Array<{
+    service: string;
+    region: string;
+    accessKeyId: string;
+    headers: SimRequest['headers'];
+  }> = [];
+  /** Lifetime of the credentials STS issues. */
+  lifetimeMs = 3600_000;
+  /** The role the trust policy allows, and the external ID it requires. */
+  trust = { roleArn: 'arn:aws:iam::210987654321:role/TributaryReader', externalId: 'ext-42' };
+  private issued = 0;
+
+  constructor() {
+    this.server.route('POST', '/sts/', (req) => this.sts(req));
+    for (const method of ['GET', 'POST']) this.server.route(method, '/*', (req) => this.api(req));
+  }
+
+  get url() {
+    return this.server.url;
+  }
+
+  /** Recomputes the request's signature from what arrived; the reason it is wrong, or its scope. */
+  verify(req: SimRequest): { error: string } | { accessKeyId: string; region: string; service: string } {
+    const m =
+      /^AWS4-HMAC-SHA256 Credential=([A-Z0-9]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/.exec(
+        String(req.headers.authorization ?? ''),
+      );
+    if (!m) return { error: 'IncompleteSignature' };
+    const [, accessKeyId, day, region, service, signedHeaders, signature] = m;
+    const key = this.keys.get(accessKeyId);
+    if (!key) return { error: 'InvalidClientTokenId' };
+    if (key.sessionToken && req.headers['x-amz-security-token'] !== key.sessionToken)
+      return { error: 'InvalidClientTokenId' };
+    const stamp = String(req.headers['x-amz-date'] ?? '');
+    const date = new Date(
+      stamp.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'),
+    );
+    if (!stamp.startsWith(day) || Math.abs(date.getTime() - Date.now()) > 5 * 60_000)
+      return { error: 'RequestExpired' };
+    const headers = new Headers();
+    for (const name of signedHeaders.split(';')) {
+      if (name === 'host') continue;
+      const v = req.headers[name];
+      if (v === undefined) return { error: 'SignatureDoesNotMatch' };
+      headers.set(name, String(v));
+    }
+    const again = signRequest({
+      method: req.method,
+      url: req.url,
+      headers,
+      body: req.body,
+      region,
+      service,
+      date,
+      contentSha256: headers.has('x-amz-content-sha256'),
+      credentials: { accessKeyId, secretAccessKey: key.secretAccessKey, sessionToken: key.sessionToken },
+    });
+    if (again.signature !== signature || again.signedHeaders !== signedHeaders)
+      return { error: 'SignatureDoesNotMatch' };
+    return { accessKeyId, region, service };
+  }
+
+  private error(status: number, code: string, message = code): SimReply {
+    return text(
+      status,
+      `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`,
+      { 'content-type': 'text/xml' },
+    );
+  }
+
+  private sts(req: SimRequest): SimReply {
+    const v = this.verify(req);
+    if ('error' in v) return this.error(403, v.error);
+    const form = new URLSearchParams(req.body.toString());
+    this.assumeRoles.push({ form, scope: `${v.region}/${v.service}` });
+    if (v.service !== 'sts')
+      return this.error(403, 'SignatureDoesNotMatch', 'wrong service in the credential scope');
+    if (form.get('Action') !== 'AssumeRole' || form.get('Version') !== '2011-06-15')
+      return this.error(400, 'InvalidAction');
+    if (form.get('RoleArn') !== this.trust.roleArn || form.get('ExternalId') !== this.trust.externalId)
+      return this.error(
+        403,
+        'AccessDenied',
+        `User: arn:aws:iam::123456789012:user/tributary is not authorized to perform: sts:AssumeRole on resource: ${form.get('RoleArn')}`,
+      );
+    const n = ++this.issued;
+    const accessKeyId = `ASIATEMP${String(n).padStart(12, '0')}`;
+    const issued = { secretAccessKey: `temp-secret-${n}`, sessionToken: `FQoGZXIvYXdzE//temp+token/${n}==` };
+    this.keys.set(accessKeyId, issued);
+    const expiration = new Date(Date.now() + this.lifetimeMs).toISOString();
+    return text(
+      200,
+      `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><AssumedRoleUser><Arn>${this.trust.roleArn.replace(':role/', ':assumed-role/')}/${form.get('RoleSessionName')}</Arn></AssumedRoleUser><Credentials><AccessKeyId>${accessKeyId}</AccessKeyId><SecretAccessKey>${issued.secretAccessKey}</SecretAccessKey><SessionToken>${issued.sessionToken.replace(/&/g, '&amp;')}</SessionToken><Expiration>${expiration}</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>`,
+      { 'content-type': 'text/xml' },
+    );
+  }
+
+  private api(req: SimRequest): SimReply {
+    const v = this.verify(req);
+    if ('error' in v) return this.error(403, v.error);
+    this.apiCalls.push({ ...v, headers: req.headers });
+    return json(200, { ok: true });
+  }
+}
+
+const clientFor = (account: AwsAccount) => {
+  const http: Http = new Http({
+    vendor: 'AWS',
+    backoffBaseMs: 1,
+    maxAttempts: 2,
+    authorize: (h, refresh, url, req) => aws.authorize(account, h, { refresh, http, url, ...req }),
+  });
+  return http;
+};
+
+describe('aws account kind: signing and AssumeRole', () => {
+  const sim = new AwsSim();
+  let n = 0;
+  /** A fresh IAM user key (the process-wide credential cache is keyed by it). */
+  const userKey = () => {
+    const accessKeyId = `AKIAUSER${String(++n).padStart(12, '0')}`;
+    const secretAccessKey = `user-secret-${n}-wJalrXUtnFEMI`;
+    sim.keys.set(accessKeyId, { secretAccessKey });
+    return { accessKeyId, secretAccessKey };
+  };
+  const parse = (fields: Record<string, unknown>) => awsFields.parse(fields) as AwsAccount;
+  before(() => sim.server.start());
+  after(() => sim.server.stop());
+
+  it('signs with the access key for the endpoint override’s service and the default region', async () => {
+    const account = parse({ ...userKey(), region: 'eu-west-1', endpoint: sim.url, signingService: 'sqs' });
+    const { response } = await clientFor(account).getJson(
+      `${sim.url}/123456789012/cloudtrail-events?Action=ReceiveMessage&MaxNumberOfMessages=10`,
+    );
+    assert.equal(response.status, 200);
+    const call = sim.apiCalls.at(-1)!;
+    assert.deepEqual(
+      [call.accessKeyId, call.region, call.service],
+      [account.accessKeyId, 'eu-west-1', 'sqs'],
+    );
+    assert.equal(call.headers['x-amz-security-token'], undefined);
+    assert.equal(call.headers['x-amz-content-sha256'], undefined);
+    assert.match(String(call.headers['x-amz-date']), /^\d{8}T\d{6}Z$/);
+  });
+
+  it('signs a POST body, sends a session token, and adds x-amz-content-sha256 for S3', async () => {
+    const temp = { accessKeyId: 'ASIAQUERY00000000001', secretAccessKey: 'query-secret' };
+    sim.keys.set(temp.accessKeyId, {
+      secretAccessKey: temp.secretAccessKey,
+      sessionToken: 'session/token+1=',
+    });
+    const sqs = clientFor(
+      parse({
+        ...temp,
+        sessionToken: 'session/token+1=',
+        endpoint: sim.url,
+        signingService: 'sqs',
+        signingRegion: 'ap-south-1',
+      }),
+    );
+    const res = await sqs.request({
+      method: 'POST',
+      url: `${sim.url}/`,
+      readOnly: true,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'Action=GetQueueAttributes&QueueUrl=https%3A%2F%2Fsqs.ap-south-1.amazonaws.com%2F1%2Fq&AttributeName.1=All',
+    });
+    assert.equal(res.status, 200);
+    assert.equal(sim.apiCalls.at(-1)!.headers['x-amz-security-token'], 'session/token+1=');
+    assert.equal(sim.apiCalls.at(-1)!.region, 'ap-south-1');
+
+    const s3 = clientFor(parse({ ...userKey(), endpoint: sim.url, signingService: 's3' }));
+    const u = new URL(`${sim.url}/trail-bucket`);
+    u.searchParams.set('list-type', '2');
+    u.searchParams.set('prefix', 'AWSLogs/123456789012/CloudTrail/eu-west-1/2026/11/25/');
+    await s3.getJson(u.toString());
+    const call = sim.apiCalls.at(-1)!;
+    assert.equal(call.service, 's3');
+    assert.equal(
+      call.headers['x-amz-content-sha256'],
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    );
+  });
+
+  it('assumes the role once for concurrent requests and signs with its temporary credentials', async () => {
+    const before = sim.assumeRoles.length;
+    const account = parse({
+      ...userKey(),
+      roleArn: sim.trust.roleArn,
+      externalId: sim.trust.externalId,
+      region: 'eu-central-1',
+      stsEndpoint: `${sim.url}/sts`,
+      endpoint: sim.url,
+      signingService: 'logs',
+    });
+    const a = clientFor(account);
+    const b = clientFor({ ...account }); // another collector on the same account
+    await Promise.all([a.getJson(`${sim.url}/x`), b.getJson(`${sim.url}/y`), a.getJson(`${sim.url}/z`)]);
+    const calls = sim.assumeRoles.slice(before);
+    assert.equal(calls.length, 1, 'one AssumeRole shared by every request and collector');
+    const form = calls[0].form;
+    assert.equal(
+      calls[0].scope,
+      'eu-central-1/sts',
+      'the STS request is signed for sts in the account region',
+    );
+    assert.equal(form.get('RoleSessionName'), 'tributary');
+    assert.equal(form.get('DurationSeconds'), '3600');
+    assert.equal(form.get('ExternalId'), 'ext-42');
+    const signedWith = sim.apiCalls.slice(-3).map((c) => c.accessKeyId);
+    assert.ok(
+      signedWith.every((k) => k.startsWith('ASIATEMP')),
+      signedWith.join(),
+    );
+    assert.ok(
+      sim.apiCalls.slice(-3).every((c) => String(c.headers['x-amz-security-token']).includes('temp+token')),
+    );
+    assert.deepEqual(
+      sim.server.requests.writeCalls().filter((r) => !['/sts/', '/'].includes(r.path)),
+      [],
+    );
+  });
+
+  it('renews temporary credentials that near their expiry instead of using them', async () => {
+    sim.lifetimeMs = 4 * 60_000; // inside the 5-minute renewal margin
+    try {
+      const before = sim.assumeRoles.length;
+      const http = clientFor(
+        parse({
+          ...userKey(),
+          roleArn: sim.trust.roleArn,
+          externalId: sim.trust.externalId,
+          stsEndpoint: `${sim.url}/sts`,
+          endpoint: sim.url,
+          signingService: 'sqs',
+        }),
+      );
+      await http.getJson(`${sim.url}/a`);
+      await http.getJson(`${sim.url}/b`);
+      assert.equal(sim.assumeRoles.length - before, 2);
+    } finally {
+      sim.lifetimeMs = 3600_000;
+    }
+  });
+
+  it('explains a refused AssumeRole with a config error, never echoing a secret', async () => {
+    const key = userKey();
+    const err = await clientFor(
+      parse({
+        ...key,
+        roleArn: sim.trust.roleArn,
+        externalId: 'wrong',
+        stsEndpoint: `${sim.url}/sts`,
+        endpoint: sim.url,
+        signingService: 'sqs',
+      }),
+    )
+      .getJson(`${sim.url}/q`)
+      .catch((e) => e);
+    assert.ok(err instanceof TributaryError, String(err));
+    assert.equal(err.type, 'config');
+    assert.equal(err.code, 'aws_assume_role_refused');
+    assert.equal(err.status, 403);
+    assert.match(err.message, /AccessDenied.*not authorized to perform: sts:AssumeRole/);
+    assert.match(err.action, /externalId matches/);
+    assert.doesNotMatch(JSON.stringify(err.toJSON()), new RegExp(key.secretAccessKey));
+
+    const bad = await clientFor(
+      parse({
+        accessKeyId: key.accessKeyId,
+        secretAccessKey: 'not-the-secret',
+        roleArn: sim.trust.roleArn,
+        stsEndpoint: `${sim.url}/sts`,
+        endpoint: sim.url,
+        signingService: 'sqs',
+      }),
+    )
+      .getJson(`${sim.url}/q`)
+      .catch((e) => e);
+    assert.equal(bad.code, 'aws_assume_role_refused');
+    assert.match(bad.action, /accessKeyId and secretAccessKey/);
+    assert.doesNotMatch(JSON.stringify(bad.toJSON()), /not-the-secret/);
+  });
+
+  it('refuses to guess the scope of a host that does not name one', async () => {
+    const err = await clientFor(parse(userKey()))
+      .getJson(`${sim.url}/q`)
+      .catch((e) => e);
+    assert.ok(err instanceof TributaryError);
+    assert.equal(err.code, 'aws_unknown_endpoint');
+    assert.match(err.action, /endpoint .* signingService/);
+  });
+});

@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { readContext } from '../../../test/support/read-context.ts';
+import { type MicrosoftAccount, microsoft } from '../../accounts/microsoft.ts';
+import type { TributaryError } from '../../core/errors.ts';
+import type { Batch } from '../../core/source.ts';
+import type { DeltaCheckpoint } from '../../engine/delta-cursor.ts';
+import { Http } from '../../engine/http.ts';
+import { testConnection } from '../../engine/test-connection.ts';
+import { ManualClock } from '../../sim/kit.ts';
+import msSource from './index.ts';
+import { EntraDirectorySimulator } from './simulator.ts';
+
+const fast = { requests: 1000, windowMs: 1000 };
+
+const accountOf = (sim: EntraDirectorySimulator): MicrosoftAccount => ({
+  tenantId: sim.tenantId,
+  clientId: sim.clientId,
+  clientSecret: sim.clientSecret,
+  cloud: 'global',
+  authorityHost: sim.url,
+});
+
+async function read(
+  sim: EntraDirectorySimulator,
+  stream: string,
+  o: {
+    clock?: ManualClock;
+    checkpoint?: unknown;
+    settings?: Record<string, unknown>;
+    stopAfter?: number;
+  } = {},
+) {
+  const account = accountOf(sim);
+  const http: Http = new Http({
+    vendor: msSource.title,
+    backoffBaseMs: 1,
+    explain: msSource.explain,
+    authorize: (h, refresh, url) => microsoft.authorize(account, h, { refresh, http, url }),
+  });
+  const warnings: TributaryError[] = [];
+  const batches: Batch<DeltaCheckpoint>[] = [];
+  const ctx = readContext(http, {
+    stream,
+    settings: { baseUrl: sim.url, ...o.settings },
+    account,
+    checkpoint: o.checkpoint,
+    now: o.clock?.now ?? Date.now,
+    warn: (w) => warnings.push(w),
+  });
+  for await (const b of msSource.streams[stream].read(ctx)) {
+    batches.push(b as Batch<DeltaCheckpoint>);
+    if (o.stopAfter && batches.length >= o.stopAfter) break;
+  }
+  return {
+    events: batches.flatMap((b) => b.events),
+    ids: batches.flatMap((b) => b.events.map((e) => e.id!)),
+    checkpoint: batches.at(-1)?.checkpoint,
+    warnings,
+  };
+}
+
+describe('microsoft-entra-id-context', () => {
+  it('reads a full snapshot first, then only changes; deletions come as @removed under the entity id', async () => {
+    const sim = new EntraDirectorySimulator({ users: 23, groups: 4, pageSize: 10, rateLimit: fast });
+    await sim.start();
+    const snapshot = await read(sim, 'users');
+    assert.deepEqual(snapshot.ids, sim.eventIds(['users']));
+    assert.equal(snapshot.checkpoint?.phase, 'delta');
+    assert.ok(new URL(snapshot.checkpoint!.next.url).searchParams.has('$deltatoken'));
+    assert.equal(sim.requests().filter((r) => r.path === '/v1.0/users/delta').length, 3, 'three pages');
+
+    const nothing = await read(sim, 'users', { checkpoint: snapshot.checkpoint });
+    assert.deepEqual(nothing.ids, []);
+
+    const changed = sim.update('users', 3);
+    const hard = sim.remove('users', 5);
+    const soft = sim.remove('users', 6, { soft: true });
+    const [created] = sim.add('users', 1);
+    const delta = await read(sim, 'users', { checkpoint: nothing.checkpoint });
+    assert.deepEqual(delta.ids, [changed, hard, soft, created]);
+    const raw = (id: string) => delta.events.find((e) => e.id === id)!.raw as any;
+    assert.deepEqual(raw(hard), { id: hard, '@removed': { reason: 'deleted' } });
+    assert.deepEqual(raw(soft), { id: soft, '@removed': { reason: 'changed' } });
+    assert.equal(raw(changed).id, changed);
+    assert.ok(raw(changed).displayName);
+    assert.equal(
+      delta.events[0].time,
+      undefined,
+      'context records carry no change time: ingest time is used',
+    );
+    await sim.stop();
+  });
+
+  it('asks for the selected properties in the first request only; the links carry them', async () => {
+    const sim = new EntraDirectorySimulator({ users: 3, groups: 2, rateLimit: fast });
+    await sim.start();
+    const settings = { groupProperties: ['displayName', 'mail'] };
+    const first = await read(sim, 'groups', { settings });
+    assert.deepEqual(Object.keys(first.events[0].raw as object).sort(), ['displayName', 'id', 'mail']);
+    sim.update('groups', 1);
+    const second = await read(sim, 'groups', { settings, checkpoint: first.checkpoint });
+    assert.deepEqual(Object.keys(second.events[0].raw as object).sort(), ['displayName', 'id', 'mail']);
+    const delta = sim.requests().filter((r) => r.path === '/v1.0/groups/delta');
+    assert.equal(delta[0].query.get('$select'), 'displayName,mail');
+    assert.equal(delta[1].query.get('$select'), null);
+    await sim.stop();
+  });
+
+  it('resumes an interrupted snapshot at the page that was not committed', async () => {
+    const sim = new EntraDirectorySimulator({ users: 25, groups: 0, pageSize: 10, rateLimit: fast });
+    await sim.start();
+    const part = await read(sim, 'users', { stopAfter: 1 });
+    assert.equal(part.checkpoint?.phase, 'snapshot');
+    const rest = await read(sim, 'users', { checkpoint: part.checkpoint });
+    assert.deepEqual([...part.ids, ...rest.ids], sim.eventIds(['users']));
+    await sim.stop();
+  });
+
+  it('starts a full snapshot again, with a warning, when the delta link expired (syncStateNotFound) or was reset (410)', async () => {
+    const clock = new ManualClock('2026-11-25T12:00:00Z');
+    const sim = new EntraDirectorySimulator({ clock: clock.now, users: 4, groups: 0, rateLimit: fast });
+    await sim.start();
+    const first = await read(sim, 'users', { clock });
+    clock.advance(8 * 86_400_000); // Graph keeps directory delta links seven days
+    const expired = await read(sim, 'users', { clock, checkpoint: first.checkpoint });
+    assert.deepEqual(expired.ids, sim.eventIds(['users']), 'the full snapshot again');
+    assert.equal(expired.warnings.length, 1);
+    assert.equal(expired.warnings[0].code, 'delta_link_expired');
+    assert.equal(expired.warnings[0].type, 'gap');
+    assert.match(expired.warnings[0].message, /sync state generation is not found/);
+    assert.equal(expired.checkpoint?.phase, 'delta');
+
+    sim.resetSync();
+    const reset = await read(sim, 'users', { clock, checkpoint: expired.checkpoint });
+    assert.deepEqual(reset.ids, sim.eventIds(['users']));
+    assert.equal(reset.warnings[0]?.code, 'delta_link_expired');
+    assert.match(reset.warnings[0].message, /\(410\)/);
+    await sim.stop();
+  });
+
+  it('Test Connection passes, and names the missing permission per stream', async () => {
+    const sim = new EntraDirectorySimulator({ rateLimit: fast });
+    await sim.start();
+    assert.deepEqual(await testConnection(msSource, microsoft, accountOf(sim), { baseUrl: sim.url }), {
+      ok: true,
+    });
+    sim.permissions = new Set(['User.Read.All']);
+    const r = await testConnection(msSource, microsoft, accountOf(sim), { baseUrl: sim.url }, [
+      'users',
+      'groups',
+    ]);
+    assert.ok(!r.ok);
+    assert.equal(r.error.code, 'graph_permission_missing');
+    assert.match(r.error.action, /GroupMember\.Read\.All/);
+    assert.deepEqual(sim.writeCalls(), []);
+    await sim.stop();
+  });
+});

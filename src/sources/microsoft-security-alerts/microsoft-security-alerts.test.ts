@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { readContext } from '../../../test/support/read-context.ts';
+import { type MicrosoftAccount, microsoft } from '../../accounts/microsoft.ts';
+import type { Batch } from '../../core/source.ts';
+import { Http } from '../../engine/http.ts';
+import { testConnection } from '../../engine/test-connection.ts';
+import { ManualClock } from '../../sim/kit.ts';
+
+import msSource, { versionId } from './index.ts';
+
+import { SecuritySimulator } from './simulator.ts';
+
+const T0 = Date.parse('2026-11-25T12:00:00.000Z');
+const fast = { requests: 1000, windowMs: 1000 };
+
+const accountOf = (sim: SecuritySimulator): MicrosoftAccount => ({
+  tenantId: sim.tenantId,
+  clientId: sim.clientId,
+  clientSecret: sim.clientSecret,
+  cloud: 'global',
+  authorityHost: sim.url,
+});
+
+async function drain(sim: SecuritySimulator, stream: string, clock: ManualClock, checkpoint?: unknown) {
+  const account = accountOf(sim);
+  const http: Http = new Http({
+    vendor: msSource.title,
+    backoffBaseMs: 1,
+    explain: msSource.explain,
+    authorize: (h, refresh, url) => microsoft.authorize(account, h, { refresh, http, url }),
+  });
+  const batches: Batch[] = [];
+  const ctx = readContext(http, {
+    stream,
+    settings: { pageSize: 7, baseUrl: sim.url },
+    account,
+    checkpoint,
+    now: clock.now,
+  });
+  for await (const b of msSource.streams[stream].read(ctx)) batches.push(b);
+  return { events: batches.flatMap((b) => b.events), checkpoint: batches.at(-1)?.checkpoint };
+}
+
+describe('microsoft-security-alerts', () => {
+  it('Test Connection passes, and names the missing permission per stream', async () => {
+    const sim = new SecuritySimulator({ rateLimit: fast });
+    await sim.start();
+    const settings = { pageSize: 50, baseUrl: sim.url };
+    assert.deepEqual(await testConnection(msSource, microsoft, accountOf(sim), settings), { ok: true });
+    sim.permissions = new Set(['SecurityAlert.Read.All']);
+    const r = await testConnection(msSource, microsoft, accountOf(sim), settings, ['alerts', 'incidents']);
+    assert.ok(!r.ok);
+    assert.equal(r.error.code, 'graph_permission_missing');
+    assert.match(r.error.action, /SecurityIncident\.Read\.All/);
+    assert.deepEqual(await testConnection(msSource, microsoft, accountOf(sim), settings, ['alerts']), {
+      ok: true,
+    });
+    await sim.stop();
+  });
+
+  it('filters on lastUpdateDateTime without $orderby and pages by @odata.nextLink', async () => {
+    const clock = new ManualClock(T0);
+    const sim = new SecuritySimulator({
+      clock: clock.now,
+      rateLimit: fast,
+      events: { alerts: 20, incidents: 9 },
+    });
+    await sim.start();
+    const alerts = await drain(sim, 'alerts', clock);
+    assert.deepEqual(alerts.events.map((e) => e.id).sort(), sim.eventIds(['alerts']).sort());
+    const incidents = await drain(sim, 'incidents', clock);
+    assert.deepEqual(incidents.events.map((e) => e.id).sort(), sim.eventIds(['incidents']).sort());
+    const q = sim.requests().find((r) => r.path === '/v1.0/security/alerts_v2')!.query;
+    assert.match(q.get('$filter')!, /^lastUpdateDateTime ge \S+ and lastUpdateDateTime le \S+9999Z$/);
+    assert.equal(q.get('$orderby'), null);
+    assert.equal(q.get('$top'), '7');
+    assert.ok(
+      sim.requests().filter((r) => r.path === '/v1.0/security/alerts_v2').length >= 3,
+      'several pages',
+    );
+    await sim.stop();
+  });
+
+  it('delivers an updated alert again as a new version: same raw.id, new lastUpdateDateTime and envelope id', async () => {
+    const clock = new ManualClock(T0);
+    const sim = new SecuritySimulator({
+      clock: clock.now,
+      rateLimit: fast,
+      events: { alerts: 5, incidents: 0 },
+    });
+    await sim.start();
+    const first = await drain(sim, 'alerts', clock);
+    assert.equal(first.events.length, 5);
+    const before = first.events.find((e) => (e.raw as any).id === sim.idOf('alerts', 2))!;
+    assert.equal((before.raw as any).status, 'new');
+
+    clock.advance(4 * 60_000);
+    const newId = sim.update('alerts', 2, clock.now() - 3 * 60_000); // updated 3 minutes ago
+    clock.advance(60_000);
+    const second = await drain(sim, 'alerts', clock, first.checkpoint);
+    assert.equal(second.events.length, 1, 'only the new version; the overlap re-read repeats nothing');
+    const after = second.events[0];
+    assert.equal(after.id, newId);
+    assert.notEqual(after.id, before.id);
+    assert.equal((after.raw as any).id, (before.raw as any).id);
+    assert.ok((after.raw as any).lastUpdateDateTime > (before.raw as any).lastUpdateDateTime);
+    assert.equal((after.raw as any).status, 'inProgress');
+    assert.equal(after.time, new Date(Date.parse((after.raw as any).lastUpdateDateTime)).toISOString());
+    await sim.stop();
+  });
+
+  it('derives the version id from id and lastUpdateDateTime, and none without them', () => {
+    assert.equal(
+      versionId({ id: 'da1_2', lastUpdateDateTime: '2026-11-25T10:00:00.1234567Z' }),
+      'da1_2@2026-11-25T10:00:00.1234567Z',
+    );
+    assert.equal(versionId({ id: 'da1_2' }), undefined);
+    assert.equal(versionId(null), undefined);
+  });
+});
