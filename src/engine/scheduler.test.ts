@@ -94,4 +94,40 @@ describe('scheduler', () => {
     await runtime.close();
     await sim.stop();
   });
+
+  it('sync starts a collector enabled through the API, and stops one disabled; remove cancels it', async () => {
+    const sim = new OktaSimulator({ events: 50 });
+    await sim.start();
+    const runtime = await runtimeFor(sim, '1h', false);
+    const scheduler = new Scheduler(runtime);
+    const runs: string[] = [];
+    let ran: () => void = () => {};
+    scheduler.onRun = (r) => {
+      runs.push(r.collector);
+      ran();
+    };
+    const nextRun = () => new Promise<void>((done) => (ran = done));
+    let first = nextRun();
+    await scheduler.start();
+    await first;
+    assert.deepEqual(runs, ['a']);
+    const off = (await runtime.store.getCollector('off'))!;
+    await runtime.store.putCollector({ ...off, enabled: true });
+    first = nextRun();
+    scheduler.sync('off');
+    await first;
+    assert.deepEqual(runs, ['a', 'off'], 'an enabled collector is scheduled at once');
+    const a = (await runtime.store.getCollector('a'))!;
+    await runtime.store.putCollector({ ...a, enabled: false });
+    scheduler.sync('a');
+    await scheduler.remove('off');
+    first = nextRun();
+    const again = scheduler.runNow('a'); // an explicit run still works; the timer is gone
+    await first;
+    await again;
+    await scheduler.stop(1000);
+    assert.deepEqual(runs, ['a', 'off', 'a']);
+    await runtime.close();
+    await sim.stop();
+  });
 });
