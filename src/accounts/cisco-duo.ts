@@ -23,8 +23,11 @@ import { defineAccountKind } from '../core/source.ts';
  * test/test_hmac.py and duo_api_csharp's Tests_DuoSignatureV5.cs.
  *
  * API hostnames are `api-XXXXXXXX.duosecurity.com`, or `….duofederal.com` for Duo Federal.
- * Duo documents no per-credential request rate for the Admin API (its log endpoints answer 429 when
- * called too often, which the HTTP client honours), so the kind sets no rateLimit.
+ * Duo documents no per-credential request rate for the Admin API as a whole, so the kind sets no
+ * rateLimit. Its log endpoints are the exception: "We recommend requesting logs no more than once per
+ * minute" (duo.com/docs/adminapi, Authentication Logs, Administrator Logs, Telephony Logs), and they
+ * answer 429 when called too often; `endpointRateLimit` gives each `/admin/vN/logs/…` endpoint of an
+ * account its own bucket of one request a minute, shared by every collector using the account.
  */
 
 export interface DuoAccount {
@@ -137,6 +140,12 @@ export function duoAuthorization(ikey: string, skey: string, r: DuoRequestParts)
   return `Basic ${Buffer.from(`${ikey}:${sig}`).toString('base64')}`;
 }
 
+/** Duo's log endpoints: once a minute each, per account (see above); other endpoints have no own limit. */
+export function duoLogRateLimit(url: URL): { key: string; perSecond: number; burst: number } | undefined {
+  const m = /^\/admin\/v\d+\/logs\/[^/]+/.exec(url.pathname);
+  return m ? { key: m[0], perSecond: 1 / 60, burst: 1 } : undefined;
+}
+
 export const ciscoDuo = defineAccountKind<DuoAccount>({
   id: 'cisco-duo',
   title: 'Cisco Duo',
@@ -161,4 +170,5 @@ export const ciscoDuo = defineAccountKind<DuoAccount>({
       }),
     );
   },
+  endpointRateLimit: duoLogRateLimit,
 });

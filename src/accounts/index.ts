@@ -9,12 +9,14 @@ import { ciscoDuo } from './cisco-duo.ts';
 import { github } from './github.ts';
 import { google } from './google.ts';
 import { microsoft } from './microsoft.ts';
+import { none } from './none.ts';
 import { oauth2ClientCredentials } from './oauth2-client-credentials.ts';
 import { salesforce } from './salesforce.ts';
 import { slack } from './slack.ts';
 import { splunk } from './splunk.ts';
 import { trendMicro } from './trend-micro.ts';
 import { wiz } from './wiz.ts';
+import { zoom } from './zoom.ts';
 
 /**
  * Account kinds: a shareable, named credential (DESIGN §1). Secrets are listed so the store encrypts
@@ -84,8 +86,10 @@ export const accountKinds: Record<string, AccountKind> = {
   splunk,
   'trend-micro': trendMicro,
   wiz,
+  zoom,
   'api-key': apiKey,
   bearer,
   basic,
   'oauth2-client-credentials': oauth2ClientCredentials,
+  none,
 };

@@ -303,6 +303,16 @@ export const routes: Route[] = [
     handler: (ctx) => ctx.control.testCollector(ctx.body),
   },
   {
+    method: 'POST',
+    path: '/api/collectors/preview',
+    access: 'editor',
+    tag: 'collectors',
+    summary:
+      'Preview a collector definition: one page of its first window as the envelopes it would emit, the next page found, and warnings; nothing is committed or delivered',
+    body: S.collectorPreview,
+    handler: (ctx) => ctx.control.previewCollector(ctx.body),
+  },
+  {
     method: 'GET',
     path: '/api/collectors/{name}',
     access: 'viewer',
@@ -360,6 +370,16 @@ export const routes: Route[] = [
     summary: 'Forget the saved position of one stream or all: the next run starts from the lookback',
     body: S.resetCheckpoint,
     handler: (ctx) => ctx.control.resetCheckpoint(me(ctx), ctx.params.name!, ctx.body),
+  },
+  {
+    method: 'POST',
+    path: '/api/collectors/{name}/rotate-ingest-token',
+    access: 'editor',
+    tag: 'collectors',
+    summary:
+      'Push collectors: a new ingest token, in this response only; the previous one keeps working for `overlap` (default 24h)',
+    body: S.rotateIngestToken,
+    handler: (ctx) => ctx.control.rotateIngestToken(me(ctx), ctx.params.name!, ctx.body),
   },
   {
     method: 'GET',

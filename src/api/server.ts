@@ -6,6 +6,7 @@ import { ApiError, forbidden } from '../control/errors.ts';
 import type { Control } from '../control/service.ts';
 import type { Logger } from '../core/source.ts';
 import { formatIssues } from '../core/validation.ts';
+import { IngestReceiver } from '../engine/ingest/receiver.ts';
 import type { Auth, Caller } from './auth.ts';
 import { openApiDocument } from './openapi.ts';
 import { permits, type Route, routes } from './routes.ts';
@@ -14,7 +15,8 @@ import { DEFAULT_UI_DIR, serveConsole } from './static.ts';
 /**
  * `tributary serve`'s HTTP surface: the JSON API of routes.ts with authentication, CSRF protection
  * for cookie sessions, strict validation, and errors with stable codes and no internals;
- * /api/openapi.json; /healthz and /readyz; and the web console (static.ts) at /.
+ * /api/openapi.json; /healthz and /readyz; push collectors' ingest endpoints at /ingest/{collector}
+ * (their own token auth, no cookies or CSRF: engine/ingest/receiver.ts); and the web console at /.
  */
 
 const MAX_BODY = 1024 * 1024;
@@ -114,6 +116,7 @@ export interface ApiServerOptions {
 export async function startApiServer(control: Control, auth: Auth, o: ApiServerOptions) {
   const openapi = JSON.stringify(openApiDocument(routes, o.version ?? '0.1.0'));
   const server = createServer((req, res) => void handle(req, res));
+  const ingest = new IngestReceiver(control.runtime, { log: o.log });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
@@ -125,6 +128,8 @@ export async function startApiServer(control: Control, auth: Auth, o: ApiServerO
     res.setHeader('cache-control', 'no-store');
     try {
       if (url.pathname === '/healthz' || url.pathname === '/readyz') return send(res, 200, { status: 'ok' });
+      const pushed = /^\/ingest\/([^/]+)$/.exec(url.pathname);
+      if (pushed) return await ingest.handle(req, res, decodeURIComponent(pushed[1]!));
       if (url.pathname === '/api/openapi.json' && method === 'GET') {
         res.writeHead(200, { 'content-type': 'application/json' }).end(openapi);
         return;

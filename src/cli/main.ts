@@ -1,16 +1,18 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { type Config, ConfigError, type KnownNames, loadConfigFile } from '../config/config-file.ts';
 import { ApiError } from '../control/errors.ts';
-import { CONFIG_FILE, Control } from '../control/service.ts';
-import { formatDuration } from '../core/duration.ts';
+import { CONFIG_FILE, Control, type SchedulerHooks } from '../control/service.ts';
+import { formatDuration, parseDuration } from '../core/duration.ts';
 import { createLogger } from '../engine/log.ts';
 import type { RunResult } from '../engine/runner.ts';
 import { Runtime } from '../engine/runtime.ts';
 import { Scheduler } from '../engine/scheduler.ts';
 import { sources } from '../sources/index.ts';
 import { migrateStore, openStore } from '../store/open.ts';
+import { PostgresStore } from '../store/postgres/postgres-store.ts';
 import { SecretBox } from '../store/secrets.ts';
 
 const USAGE = `Usage: tributary <command> [options]
@@ -22,6 +24,12 @@ Commands:
   apply -f FILE [--prune]                            Create or update what FILE defines (--prune: delete what it no longer names)
   keys rotate                                        New encryption key for stored secrets; re-encrypts them all
   migrate [--database-url URL | --data-dir DIR]      Apply the store's schema migrations and print its schema version
+  worker --database-url URL [--concurrency N]        Cluster mode: take collector runs from the shared queue (see docs/deployment.md)
+         [--lease-ttl 30s] [--grace 30s]
+  export [--out FILE]                                Write accounts, collectors, destinations, sites, users and checkpoints
+                                                     to FILE (secrets stay encrypted)
+  import --in FILE [--force]                         Load an export into the store (e.g. --database-url URL); needs the
+                                                     master key the secrets were sealed with
 
 Options:
   --data-dir DIR       Where state is kept (default ./data, or TRIBUTARY_DATA_DIR)
@@ -115,9 +123,15 @@ async function cmdRun(args: string[]): Promise<number> {
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // Cluster mode: a run from the CLI takes the collector's lease like a worker's run does.
+  const runLeased =
+    runtime.store instanceof PostgresStore ? (await import('../cluster/lease.ts')).runWithLease : undefined;
   const results = await Promise.all(
     names.map((n) =>
-      runtime.run(n, { stop: stop.signal, destinationMaxWaitMs: 5 * 60_000 }).catch((err) => {
+      (runLeased
+        ? runLeased(runtime, n, { stop: stop.signal, destinationMaxWaitMs: 5 * 60_000 }, leaseTtl())
+        : runtime.run(n, { stop: stop.signal, destinationMaxWaitMs: 5 * 60_000 })
+      ).catch((err) => {
         process.stdout.write(`${n}: could not run — ${(err as Error).message}\n`);
         return undefined;
       }),
@@ -128,13 +142,47 @@ async function cmdRun(args: string[]): Promise<number> {
   return results.every((r) => r?.status === 'succeeded') ? EXIT_OK : EXIT_FAILED;
 }
 
+/**
+ * The embedded scheduler runs collectors in this process; with the Postgres store (cluster mode) this
+ * process only schedules, and `tributary worker` processes run the collectors.
+ */
+async function startScheduler(runtime: Runtime): Promise<SchedulerHooks & { stop(): Promise<void> }> {
+  if (runtime.store instanceof PostgresStore) {
+    const { startBoss } = await import('../cluster/boss.ts');
+    const { ClusterScheduler } = await import('../cluster/scheduler.ts');
+    const boss = await startBoss(runtime.store, { log: runtime.log });
+    const scheduler = new ClusterScheduler(runtime.store, boss, runtime.log, { leaseTtlMs: leaseTtl() });
+    process.stdout.write('Cluster mode: collectors run on `tributary worker` processes\n');
+    return Object.assign(scheduler, {
+      stop: async () => {
+        await scheduler.idle();
+        await boss.stop({ graceful: false, close: false });
+      },
+    });
+  }
+  const scheduler = new Scheduler(runtime);
+  await scheduler.start();
+  return scheduler;
+}
+
+/** TRIBUTARY_LEASE_TTL, the cluster's lease time to live (the same on every process). */
+function leaseTtl(flag?: string): number {
+  const text = flag ?? process.env.TRIBUTARY_LEASE_TTL ?? '30s';
+  try {
+    const ms = parseDuration(text);
+    if (ms >= 1000) return ms;
+  } catch {}
+  return fail(
+    `--lease-ttl / TRIBUTARY_LEASE_TTL: expected a duration of at least 1s such as 30s, got "${text}"`,
+  );
+}
+
 async function serveLoop(
   runtime: Runtime,
   port: number | undefined,
   extraClose?: () => Promise<void>,
 ): Promise<number> {
-  const scheduler = new Scheduler(runtime);
-  await scheduler.start();
+  const scheduler = await startScheduler(runtime);
   let server: { port: number; close(): Promise<void> } | undefined;
   if (port !== undefined) {
     const [{ startApiServer }, { Auth }] = await Promise.all([
@@ -184,7 +232,9 @@ async function cmdServe(args: string[]): Promise<number> {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     fail(`--port: expected a port number, got "${values.port}"`);
-  if (!values.config && !values.demo) fail('serve needs --config FILE or --demo');
+  // Cluster mode keeps everything in the database, managed through the API: no file needed.
+  if (!values.config && !values.demo && !databaseUrl(values['database-url']))
+    fail('serve needs --config FILE or --demo (or --database-url in cluster mode)');
   const dir = dataDir(values['data-dir']);
   const runtime = await openRuntime(dir, databaseUrl(values['database-url']));
   let closeDemo: (() => Promise<void>) | undefined;
@@ -269,6 +319,115 @@ async function cmdKeys(args: string[]): Promise<number> {
   return EXIT_OK;
 }
 
+async function cmdWorker(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      concurrency: { type: 'string', default: process.env.TRIBUTARY_WORKER_CONCURRENCY ?? '10' },
+      'lease-ttl': { type: 'string' },
+      grace: { type: 'string', default: process.env.TRIBUTARY_SHUTDOWN_GRACE ?? '30s' },
+      'data-dir': { type: 'string' },
+      'database-url': { type: 'string' },
+    },
+  });
+  const url = databaseUrl(values['database-url']);
+  if (!url) fail('worker needs the Postgres store: --database-url URL or TRIBUTARY_DATABASE_URL');
+  const concurrency = Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000)
+    fail(`--concurrency: expected a whole number from 1 to 1000, got "${values.concurrency}"`);
+  let graceMs = 0;
+  try {
+    graceMs = parseDuration(values.grace);
+  } catch {
+    fail(`--grace: expected a duration such as 30s, got "${values.grace}"`);
+  }
+  const leaseTtlMs = leaseTtl(values['lease-ttl']);
+  const runtime = await openRuntime(dataDir(values['data-dir']), url);
+  const [{ startBoss }, { Worker }] = await Promise.all([
+    import('../cluster/boss.ts'),
+    import('../cluster/worker.ts'),
+  ]);
+  const boss = await startBoss(runtime.store as PostgresStore, { maintenance: true, log: runtime.log });
+  const worker = new Worker(runtime, boss, { concurrency, leaseTtlMs });
+  worker.start();
+  process.stdout.write(`worker ${worker.id} ready (concurrency ${concurrency})\n`);
+  await new Promise<void>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+  process.stdout.write('stopping: finishing batches in flight, releasing leases…\n');
+  await worker.stop(graceMs);
+  await boss.stop({ graceful: false, close: false });
+  await runtime.close();
+  process.stdout.write('worker stopped\n');
+  return EXIT_OK;
+}
+
+async function cmdExport(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      out: { type: 'string', short: 'o' },
+      'data-dir': { type: 'string' },
+      'database-url': { type: 'string' },
+    },
+  });
+  const { exportStore } = await import('../cluster/transfer.ts');
+  const store = await openStore({
+    dataDir: dataDir(values['data-dir']),
+    databaseUrl: databaseUrl(values['database-url']),
+  });
+  try {
+    await store.migrate();
+    const data = await exportStore(store);
+    const text = `${JSON.stringify(data, null, 2)}\n`;
+    if (!values.out || values.out === '-') process.stdout.write(text);
+    else {
+      // Sealed secrets and password hashes: readable by the owner only.
+      writeFileSync(values.out, text, { mode: 0o600 });
+      process.stdout.write(
+        `exported ${data.accounts.length} account(s), ${data.destinations.length} destination(s), ${data.collectors.length} collector(s), ${data.checkpoints.length} checkpoint(s), ${data.users.length} user(s) to ${values.out}\n`,
+      );
+    }
+  } finally {
+    await store.close();
+  }
+  return EXIT_OK;
+}
+
+async function cmdImport(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      in: { type: 'string', short: 'i' },
+      force: { type: 'boolean', default: false },
+      'data-dir': { type: 'string' },
+      'database-url': { type: 'string' },
+    },
+  });
+  if (!values.in) fail('usage: tributary import --in FILE [--force] [--database-url URL] [--data-dir DIR]');
+  const { importStore, parseExport } = await import('../cluster/transfer.ts');
+  let text: string;
+  try {
+    text = readFileSync(values.in, 'utf8');
+  } catch (err) {
+    return fail(`--in: cannot read ${values.in}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  const data = parseExport(text);
+  const dir = dataDir(values['data-dir']);
+  const store = await openStore({ dataDir: dir, databaseUrl: databaseUrl(values['database-url']) });
+  try {
+    await store.migrate();
+    const r = await importStore(store, data, await SecretBox.open(dir), { force: values.force });
+    process.stdout.write(
+      `imported ${r.accounts} account(s), ${r.destinations} destination(s), ${r.collectors} collector(s), ${r.checkpoints} checkpoint(s), ${r.sites} site(s), ${r.users} user(s), ${r.apiTokens} API token(s)\n`,
+    );
+  } finally {
+    await store.close();
+  }
+  return EXIT_OK;
+}
+
 const dataDir = (flag: string | undefined) => resolve(flag ?? process.env.TRIBUTARY_DATA_DIR ?? './data');
 const databaseUrl = (flag: string | undefined) => flag || process.env.TRIBUTARY_DATABASE_URL || undefined;
 
@@ -304,6 +463,12 @@ async function main(argv: string[]): Promise<number> {
         return await cmdKeys(rest);
       case 'migrate':
         return await cmdMigrate(rest);
+      case 'worker':
+        return await cmdWorker(rest);
+      case 'export':
+        return await cmdExport(rest);
+      case 'import':
+        return await cmdImport(rest);
       case undefined:
       case '-h':
       case '--help':

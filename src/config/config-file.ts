@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { accountKinds } from '../accounts/index.ts';
 import { parseDuration } from '../core/duration.ts';
+import { accountKindsOf, accountKindsText, isPushSource } from '../core/source.ts';
 import { formatIssues, serviceUrl, timeZone } from '../core/validation.ts';
 import { type DestinationConfig, destinationConfigSchema } from '../destinations/index.ts';
 import { sources } from '../sources/index.ts';
@@ -233,11 +234,13 @@ export function checkCollector(
       issues: [`${path('source')}: unknown source "${c.source}" (see \`tributary sources\`)`],
     };
   const kind = c.account ? refs.accountKind(c.account) : undefined;
-  if (!c.account) issues.push(`${path('account')}: required (a ${source.account} account)`);
+  if (isPushSource(source)) {
+    if (c.account) issues.push(`${path('account')}: ${c.source} receives pushed events and uses no account`);
+  } else if (!c.account) issues.push(`${path('account')}: required (a ${accountKindsText(source)} account)`);
   else if (!kind) issues.push(`${path('account')}: no account named "${c.account}"`);
-  else if (kind !== source.account)
+  else if (!accountKindsOf(source).includes(kind))
     issues.push(
-      `${path('account')}: "${c.account}" is a ${kind} account; ${c.source} needs a ${source.account} account`,
+      `${path('account')}: "${c.account}" is a ${kind} account; ${c.source} needs a ${accountKindsText(source)} account`,
     );
   c.destinations.forEach((d, i) => {
     if (!refs.hasDestination(d)) issues.push(`${path(`destinations.${i}`)}: no destination named "${d}"`);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { collectorSchema, nameSchema } from '../config/config-file.ts';
+import { parseDuration } from '../core/duration.ts';
 import { destinationConfigSchema } from '../destinations/index.ts';
 
 /**
@@ -42,6 +43,8 @@ export const collectorCreate = collectorSchema.extend({ name: nameSchema });
 export const collectorUpdate = collectorSchema;
 /** Test Connection before Install: a collector definition, its name optional. */
 export const collectorTest = collectorSchema.extend({ name: nameSchema.optional() });
+/** Preview before Install: a collector definition (its name optional, stamped on the envelopes). */
+export const collectorPreview = collectorTest;
 
 export const resetCheckpoint = z
   .object({ stream: z.string().optional().describe('Only this stream; all streams when left out') })
@@ -91,6 +94,17 @@ export const auditQuery = z
     beforeId: z.coerce.number().int().positive().optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
     format: z.enum(['json', 'ndjson', 'csv']).default('json'),
+  })
+  .strict();
+
+export const rotateIngestToken = z
+  .object({
+    overlap: z
+      .string()
+      .regex(/^(\d+(ms|s|m|h|d))+$/, 'expected a duration such as 0s, 30m, 24h or 7d')
+      .refine((v) => parseDuration(v) <= 30 * 86_400_000, 'expected at most 30d')
+      .optional()
+      .describe('How long the previous token keeps working (default 24h; 0s revokes it now)'),
   })
   .strict();
 

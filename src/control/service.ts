@@ -2,6 +2,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { accountKinds } from '../accounts/index.ts';
 import { type CollectorConfig, type Config, checkCollector } from '../config/config-file.ts';
+import { parseDuration } from '../core/duration.ts';
+import { accountKindsOf, isPushSource } from '../core/source.ts';
 import { formatIssues } from '../core/validation.ts';
 import {
   createDestination,
@@ -9,6 +11,7 @@ import {
   destinationConfigSchema,
   destinationSecretPaths,
 } from '../destinations/index.ts';
+import { previewCollector } from '../engine/preview.ts';
 import type { RunResult } from '../engine/runner.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { testConnection } from '../engine/test-connection.ts';
@@ -17,6 +20,7 @@ import { keepSecrets, maskedSecrets, openSecrets, sealSecrets } from '../store/s
 import type { AccountRecord, CollectorRecord, DestinationRecord, Role, Store } from '../store/store.ts';
 import { ApiError, conflict, invalid, notFound } from './errors.ts';
 import { collectorHealth, collectorStatus, EXPIRY_WARNING_MS } from './health.ts';
+import { IngestControl } from './ingest.ts';
 import type * as S from './schemas.ts';
 
 /**
@@ -52,9 +56,12 @@ type In<T extends z.ZodType> = z.input<T>;
 export class Control {
   readonly runtime: Runtime;
   scheduler?: SchedulerHooks;
+  /** Push collectors' ingest tokens and HMAC secrets. */
+  private readonly ingest: IngestControl;
 
   constructor(runtime: Runtime, scheduler?: SchedulerHooks) {
     this.runtime = runtime;
+    this.ingest = new IngestControl(runtime);
     this.scheduler = scheduler;
   }
 
@@ -92,6 +99,7 @@ export class Control {
       family: s.family,
       stability: s.stability,
       account: s.account,
+      accounts: accountKindsOf(s),
       description: s.description,
       setupGuide: s.setupGuide,
       available: s.stability === 'ga' || earlyAccess,
@@ -245,8 +253,8 @@ export class Control {
   async testAccount(name: string, input: In<typeof S.testAccount> = {}) {
     const a = await this.requireAccount(name);
     const candidates = input.source
-      ? [sources[input.source]].filter((s) => s && s.account === a.kind)
-      : Object.values(sources).filter((s) => s.account === a.kind);
+      ? [sources[input.source]].filter((s) => s && accountKindsOf(s).includes(a.kind))
+      : Object.values(sources).filter((s) => accountKindsOf(s).includes(a.kind));
     if (input.source && !candidates.length)
       throw invalid([`source: "${input.source}" is not a source of ${a.kind} accounts`]);
     for (const source of candidates) {
@@ -338,6 +346,7 @@ export class Control {
     const { _volume, ...rest } = summary;
     return {
       ...rest,
+      ...(await this.ingest.view(c)),
       config: c.config,
       volumeByHour: _volume,
       runs,
@@ -351,6 +360,7 @@ export class Control {
     const { name, ...def } = input;
     if (await this.store.getCollector(name)) throw conflict(`A collector named "${name}" exists.`);
     const config = await this.validateCollector(def);
+    const push = await this.ingest.prepare(config);
     const now = new Date().toISOString();
     const record: CollectorRecord = {
       id: crypto.randomUUID(),
@@ -363,14 +373,17 @@ export class Control {
       updatedAt: now,
     };
     await this.store.putCollector(record);
+    const ingestToken = await push.apply(record.id);
     await this.audit(actor, 'collector.create', 'collector', name, undefined, record.config);
     this.scheduler?.sync(name);
-    return this.getCollector(name);
+    const view = await this.getCollector(name);
+    return ingestToken ? { ...view, ingestToken } : view; // the token is shown this once
   }
 
   async updateCollector(actor: Actor, name: string, input: In<typeof S.collectorUpdate>) {
     const existing = await this.requireCollector(name);
     const config = await this.validateCollector(input);
+    const push = await this.ingest.prepare(config, existing.id);
     if (existing.source !== config.source) await this.store.resetCheckpoint(existing.id);
     await this.store.putCollector({
       ...existing,
@@ -380,15 +393,18 @@ export class Control {
       enabled: config.enabled,
       updatedAt: new Date().toISOString(),
     });
+    const ingestToken = await push.apply(existing.id); // a collector that became a push collector
     await this.audit(actor, 'collector.update', 'collector', name, existing.config, config);
     this.scheduler?.sync(name);
-    return this.getCollector(name);
+    const view = await this.getCollector(name);
+    return ingestToken ? { ...view, ingestToken } : view;
   }
 
   async deleteCollector(actor: Actor, name: string) {
     const existing = await this.requireCollector(name);
     await this.scheduler?.remove(name);
     await this.store.deleteCollector(name);
+    await this.ingest.remove(existing.id);
     await this.audit(actor, 'collector.delete', 'collector', name, existing.config);
   }
 
@@ -413,6 +429,8 @@ export class Control {
   async runNow(actor: Actor, name: string) {
     const c = await this.requireCollector(name);
     if (!c.enabled) throw conflict(`Collector "${name}" is stopped; start it first.`);
+    if (isPushSource(sources[c.source]))
+      throw conflict(`Collector "${name}" receives pushed events; there is nothing to run.`);
     if (!this.scheduler) throw new ApiError(503, 'no_scheduler', 'This process does not run collectors.');
     await this.audit(actor, 'collector.run', 'collector', name);
     void this.scheduler.runNow(name);
@@ -431,16 +449,59 @@ export class Control {
     return this.getCollector(name);
   }
 
+  /** A new ingest token for a push collector, shown once; the previous one works for `overlap` more. */
+  async rotateIngestToken(actor: Actor, name: string, input: In<typeof S.rotateIngestToken>) {
+    const c = await this.requireCollector(name);
+    const overlap = input.overlap ?? '24h';
+    const { ingestToken, previousExpiresAt } = await this.ingest.rotate(c, parseDuration(overlap));
+    await this.audit(actor, 'collector.rotate-ingest-token', 'collector', name, undefined, {
+      overlap,
+      previousExpiresAt,
+    });
+    return { ...(await this.ingest.view(c)), ingestToken, previousExpiresAt };
+  }
+
   /** Test Connection before Install: validates the definition and runs the source's probe. */
   async testCollector(input: In<typeof S.collectorTest>) {
     const { name: _, ...def } = input;
     const config = await this.validateCollector(def);
     const source = sources[config.source]!;
+    if (isPushSource(source)) return { ok: true as const }; // nothing to reach: the vendor calls us
     const a = await this.requireAccount(config.account!);
     const { requestsPerMinute: __, ...fields } = a.config;
     const account = openSecrets(fields, a.secrets, this.runtime.secrets);
     const streams = config.streams ?? Object.keys(source.streams);
     return testConnection(source, accountKinds[a.kind]!, account, config.settings, streams);
+  }
+
+  /**
+   * Preview before Install: validates the definition and reads one page of its first window, returning
+   * the envelopes it would emit, the next page found and warnings; commits and delivers nothing.
+   */
+  async previewCollector(input: In<typeof S.collectorPreview>) {
+    const { name, ...def } = input;
+    const config = await this.validateCollector(def);
+    const source = sources[config.source]!;
+    if (!source.preview) {
+      const able = Object.values(sources).filter((s) => s.preview);
+      throw invalid([
+        `source: ${config.source} has no preview (sources with one: ${able.map((s) => s.id).join(', ')})`,
+      ]);
+    }
+    const a = await this.requireAccount(config.account!);
+    const { requestsPerMinute: __, ...fields } = a.config;
+    const account = openSecrets(fields, a.secrets, this.runtime.secrets);
+    return previewCollector(source, accountKinds[a.kind]!, account, config.settings, {
+      collector: name ?? 'preview',
+      sitename: config.site,
+      timezone: config.timezone,
+      window: {
+        lookbackMs: parseDuration(config.lookback ?? '1d'),
+        start: config.start,
+        lagMs: config.lag ? parseDuration(config.lag) : undefined,
+        overlapMs: config.overlap ? parseDuration(config.overlap) : undefined,
+      },
+    });
   }
 
   async runs(name: string, limit: number) {
@@ -721,7 +782,7 @@ export class Control {
       if (!existing) {
         await this.createCollector(actor, { name, ...c });
         out.created.push(`collector/${name}`);
-      } else if (JSON.stringify(existing.config) !== JSON.stringify(c)) {
+      } else if (!(await this.ingest.unchanged(existing, c))) {
         await this.updateCollector(actor, name, c);
         out.updated.push(`collector/${name}`);
       }

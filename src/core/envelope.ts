@@ -36,6 +36,31 @@ export class RawJson {
   }
 }
 
+/**
+ * Records parsed from a vendor's response (`parseJson` in engine/json-stream.ts) carry their exact
+ * JSON text, so that the envelope writes the vendor's own bytes into `raw` instead of serialising
+ * the parsed object again: the same meaning (DESIGN §2 keeps the vendor record intact, large
+ * integers included), at a fraction of the cost. The text hangs on the record under a symbol that is
+ * neither enumerable nor copied: JSON.stringify, Object.keys, assert.deepEqual and `{ ...record }`
+ * do not see it, and it lives exactly as long as the record (no table for the garbage collector).
+ * A record must not be changed in place after parsing; a source that reshapes records builds new
+ * objects (`{ ...r, events: [e] }`), which carry no text and are serialised as they are.
+ */
+const VENDOR_TEXT = Symbol('tributary.vendorText');
+
+/** Remembers `text` as the JSON `record` was parsed from. */
+export function keepVendorText(record: object, text: string): void {
+  if (Object.isExtensible(record)) {
+    Object.defineProperty(record, VENDOR_TEXT, { value: text, writable: true, configurable: true });
+  }
+}
+
+/** The vendor's exact JSON text of a raw record: a RawJson's, or a remembered one; else undefined. */
+export function vendorText(raw: unknown): string | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  return raw instanceof RawJson ? raw.text : (raw as { [VENDOR_TEXT]?: string })[VENDOR_TEXT];
+}
+
 /** Canonical JSON: object keys sorted, so the same record always hashes the same. */
 export function canonicalJson(value: unknown): string {
   if (value instanceof RawJson) return canonicalJson(JSON.parse(value.text));
@@ -68,6 +93,11 @@ export function toIsoTime(value: unknown): string | undefined {
   return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
 }
 
+/**
+ * Wraps a vendor record. A record whose exact JSON text is known (a RawJson, or parsed by
+ * `parseJson`) is carried as a RawJson: the envelope then holds the vendor's text rather than the
+ * parsed object, which the garbage collector can drop as soon as the batch has been read.
+ */
 export function makeEnvelope(
   ctx: EnvelopeContext,
   raw: unknown,
@@ -75,38 +105,101 @@ export function makeEnvelope(
   time: string | undefined,
   ingestedAt: string,
 ): Envelope {
-  const env: Envelope = {
-    id: id ?? hashId(raw),
-    time: time ?? ingestedAt,
+  const text = raw instanceof RawJson ? undefined : vendorText(raw);
+  const kept = text === undefined ? raw : new RawJson(text);
+  const eventId = id ?? hashId(raw);
+  const at = time ?? ingestedAt;
+  // The documented key order on the wire: id, time, source, stream, collector, sitename, timezone, ...
+  if (!ctx.sitename && !ctx.timezone) {
+    return {
+      id: eventId,
+      time: at,
+      source: ctx.source,
+      stream: ctx.stream,
+      collector: ctx.collector,
+      ingested_at: ingestedAt,
+      raw: kept,
+    };
+  }
+  const env: Partial<Envelope> = {
+    id: eventId,
+    time: at,
     source: ctx.source,
     stream: ctx.stream,
     collector: ctx.collector,
-    ingested_at: ingestedAt,
-    raw,
   };
   if (ctx.sitename) env.sitename = ctx.sitename;
   if (ctx.timezone) env.timezone = ctx.timezone;
-  // Keep the documented key order on the wire: id, time, source, stream, collector, sitename, timezone, ...
-  if (ctx.sitename || ctx.timezone) {
-    const { ingested_at, raw: r, ...head } = env;
-    return { ...head, ingested_at, raw: r } as Envelope;
-  }
-  return env;
+  env.ingested_at = ingestedAt;
+  env.raw = kept;
+  return env as Envelope;
 }
 
 const encoded = new WeakMap<Envelope, string>();
 
-/** The envelope as one JSON line (no newline), serialised once however many destinations need it. */
+/**
+ * The part of a line between `time` and the vendor text, the same for every envelope of a batch
+ * (`,"source":…,"ingested_at":…,"raw":`): computed once per batch rather than once per line.
+ */
+let shared: Pick<Envelope, 'source' | 'stream' | 'collector' | 'sitename' | 'timezone' | 'ingested_at'> & {
+  json: string;
+} = { source: '', stream: '', collector: '', ingested_at: '', json: '' };
+
+function sharedPart(env: Envelope): string {
+  const { source, stream, collector, sitename, timezone, ingested_at } = env;
+  if (
+    source !== shared.source ||
+    stream !== shared.stream ||
+    collector !== shared.collector ||
+    sitename !== shared.sitename ||
+    timezone !== shared.timezone ||
+    ingested_at !== shared.ingested_at
+  ) {
+    let json = `,"source":${JSON.stringify(source)},"stream":${JSON.stringify(stream)},"collector":${JSON.stringify(collector)}`;
+    if (sitename !== undefined) json += `,"sitename":${JSON.stringify(sitename)}`;
+    if (timezone !== undefined) json += `,"timezone":${JSON.stringify(timezone)}`;
+    json += `,"ingested_at":${JSON.stringify(ingested_at)},"raw":`;
+    shared = { source, stream, collector, sitename, timezone, ingested_at, json };
+  }
+  return shared.json;
+}
+
+const LINE_BREAKS = /[\r\n]/g;
+
+/** A vendor text as it goes into a line: JSON.parse-valid, so a line break can only be whitespace. */
+function oneLine(text: string): string {
+  return text.includes('\n') || text.includes('\r') ? text.replace(LINE_BREAKS, '') : text;
+}
+
+/**
+ * The envelope as one JSON line, without a newline, its keys in the documented order (id, time,
+ * source, stream, collector, sitename, timezone, ingested_at, raw). A vendor text is spliced in as it
+ * came (cheap, so built again for each destination); any other record is serialised once, however
+ * many destinations need it. JSON.stringify never writes a raw line break; a vendor text can hold one
+ * only as whitespace between tokens (pretty-printed JSON), where removing it keeps every token.
+ */
 export function encodeLine(env: Envelope): string {
+  const text = vendorText(env.raw);
+  if (text !== undefined) {
+    return `{"id":${JSON.stringify(env.id)},"time":${JSON.stringify(env.time)}${sharedPart(env)}${oneLine(text)}}`;
+  }
   let line = encoded.get(env);
   if (line === undefined) {
-    if (env.raw instanceof RawJson) {
-      const { raw, ...head } = env; // raw is the last key: splice the vendor's text in as it came
-      line = `${JSON.stringify(head).slice(0, -1)},"raw":${raw.text}}`;
-    } else {
-      line = JSON.stringify(env);
-    }
+    line = JSON.stringify(env);
     encoded.set(env, line);
   }
   return line;
+}
+
+/** Characters JSON.stringify escapes in a string (lone surrogates among them): a rare slow path. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are the control characters JSON escapes
+const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+const jsonLength = (s: string) => (ESCAPED.test(s) ? JSON.stringify(s).length : s.length + 2);
+
+/** `encodeLine(env).length`, without building the line when the record is a vendor text. */
+export function lineLength(env: Envelope): number {
+  const text = vendorText(env.raw);
+  if (text === undefined) return encodeLine(env).length;
+  // {"id": + id + ,"time": + time + shared part + text + }
+  return 15 + jsonLength(env.id) + jsonLength(env.time) + sharedPart(env).length + oneLine(text).length;
 }

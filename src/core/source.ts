@@ -67,6 +67,11 @@ export interface HttpClient {
     query?: HttpRequest['query'],
     headers?: Record<string, string>,
   ): Promise<{ body: T; response: HttpResponse }>;
+  /**
+   * Any request (a read-only POST query) with its JSON answer parsed inside the retry loop, so a body
+   * cut off mid-stream is retried like a network error.
+   */
+  requestJson<T = any>(req: HttpRequest): Promise<{ body: T; response: HttpResponse }>;
 }
 
 export interface Logger {
@@ -210,6 +215,53 @@ export interface SourceDef<S = any, A = any> {
   rateLimited?: (ctx: VendorErrorContext, headers: Headers) => { defaultWaitMs: number } | undefined;
   /** Test Connection: resolves when credentials and permissions work, throws a TributaryError otherwise. */
   test(ctx: TestContext<S, A>): Promise<void>;
+  /**
+   * Every account kind the source accepts, when it takes more than one (the generic REST API collector:
+   * `none`, `api-key`, `bearer`, `basic`, `oauth2-client-credentials`); `account` is the one offered first.
+   */
+  accounts?: string[];
+  /**
+   * Preview: reads ONE page of the first window a new collector would read and returns what it would
+   * emit, without committing a position or writing to destinations (sources whose settings describe the
+   * request, where seeing the result before installing is how the settings get right).
+   */
+  preview?(ctx: PreviewContext<S, A>): Promise<PreviewPage>;
+}
+
+export interface PreviewContext<S = any, A = any> {
+  settings: S;
+  account: A;
+  http: HttpClient;
+  signal: AbortSignal;
+  /** The collector's first-run options (lookback or start, lag, overlap). */
+  window: WindowOptions;
+  now(): number;
+}
+
+/** One page as the collector would read it, before the runtime wraps its events in envelopes. */
+export interface PreviewPage {
+  stream: string;
+  /** The request sent (no credentials: those are added by the account); absent when there was nothing to ask. */
+  request?: { method: string; url: string; body?: string };
+  /** The time window the request asked for. */
+  window?: { start: string; end: string };
+  /** How many records were found at the records path. */
+  records: number;
+  events: RawEvent[];
+  /** The request for the next page the pagination found (URL, and the cursor/offset/page it carries), or null. */
+  next: { url: string; body?: string; token?: string | number } | null;
+  /** What would go wrong or surprise: no records at the path, times not parseable, ids missing (hashed). */
+  warnings: string[];
+}
+
+/** The account kinds `source` accepts. */
+export const accountKindsOf = (source: Pick<SourceDef, 'account' | 'accounts'>): string[] =>
+  source.accounts ?? [source.account];
+
+/** The kinds `source` accepts, for messages: "okta", or "api-key, bearer or none". */
+export function accountKindsText(source: Pick<SourceDef, 'account' | 'accounts'>): string {
+  const kinds = accountKindsOf(source);
+  return kinds.length > 1 ? `${kinds.slice(0, -1).join(', ')} or ${kinds.at(-1)}` : kinds[0];
 }
 
 export function defineSource<S, A>(def: SourceDef<S, A>): SourceDef<S, A> {
@@ -239,6 +291,12 @@ export interface AccountKind<A = any> {
   ): Promise<void>;
   /** Requests per second allowed to the vendor for one account (the shared token bucket). */
   rateLimit?: { perSecond: number; burst: number };
+  /**
+   * A vendor limit on one endpoint per credential, beside `rateLimit` (Duo's log endpoints: about one
+   * request a minute each): the bucket a request to `url` draws from, named by `key` within the account,
+   * or undefined when the endpoint has no limit of its own.
+   */
+  endpointRateLimit?(url: URL): { key: string; perSecond: number; burst: number } | undefined;
 }
 
 export function defineAccountKind<A>(def: AccountKind<A>): AccountKind<A> {

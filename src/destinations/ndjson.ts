@@ -1,16 +1,12 @@
 import { type Envelope, encodeLine } from '../core/envelope.ts';
 
-const LINE_BREAK = /[\r\n]/g;
-
 /**
  * One envelope as exactly one line of JSON, without its newline. Readers split NDJSON on '\n', so a
- * line must never contain one. `encodeLine` splices a RawJson vendor text in verbatim; should that
- * text be pretty-printed, its line breaks are whitespace between tokens (valid JSON cannot hold a raw
- * line break inside a string), so removing them keeps every token, and the vendor's bytes, intact.
+ * line must never contain one: `encodeLine` guarantees it (a RawJson vendor text that is
+ * pretty-printed loses the line breaks between its tokens, which keeps every token intact).
  */
 export function envelopeLine(envelope: Envelope): string {
-  const line = encodeLine(envelope);
-  return line.includes('\n') || line.includes('\r') ? line.replace(LINE_BREAK, '') : line;
+  return encodeLine(envelope);
 }
 
 /** A batch as NDJSON text: one line per envelope, each ending with '\n'; '' for no envelopes. */

@@ -1,5 +1,6 @@
 import { configError, type ErrorInfo, TributaryError, transientError } from '../core/errors.ts';
 import type { HttpClient, HttpRequest, HttpResponse, Logger, VendorErrorContext } from '../core/source.ts';
+import { readJson } from './json-stream.ts';
 import type { TokenBucket } from './rate-limit.ts';
 import { backoff, sleep } from './sleep.ts';
 
@@ -22,6 +23,8 @@ export interface HttpClientOptions {
     req: { method: string; body?: string },
   ) => Promise<void>;
   limiter?: TokenBucket;
+  /** The bucket of a request's endpoint, for vendors that limit endpoints separately (Duo's logs). */
+  endpointLimiter?: (url: URL) => TokenBucket | undefined;
   /** Attempts for one request, including the first (network errors, 5xx, 429). */
   maxAttempts?: number;
   backoffBaseMs?: number;
@@ -163,12 +166,15 @@ export class Http implements HttpClient {
     return this.send(req, async (r) => r);
   }
 
-  async getJson<T = any>(url: string, query?: HttpRequest['query'], headers?: Record<string, string>) {
+  getJson<T = any>(url: string, query?: HttpRequest['query'], headers?: Record<string, string>) {
+    return this.requestJson<T>({ url, query, headers });
+  }
+
+  async requestJson<T = any>(req: HttpRequest) {
     let response!: HttpResponse;
-    const body = await this.send({ url, query, headers }, async (r) => {
+    const body = await this.send(req, async (r) => {
       response = r;
-      const text = await r.text();
-      return JSON.parse(text) as T; // a truncated body fails here and is retried like a network error
+      return (await readJson(r)) as T; // a truncated body fails here and is retried like a network error
     });
     return { body, response };
   }
@@ -223,8 +229,10 @@ export class Http implements HttpClient {
     const signal = this.o.signal;
     signal?.throwIfAborted();
     let url = buildUrl(req.url, req.query);
+    const endpoint = this.o.endpointLimiter?.(url);
     try {
       await this.o.limiter?.take(signal);
+      await endpoint?.take(signal);
       let res: Response;
       let sendAuth = !req.noAuth;
       const origin = url.origin;
@@ -273,7 +281,11 @@ export class Http implements HttpClient {
       const err = this.classify(vendorCtx, res.headers, now, limited);
       const waitMs = err.retryAfter !== undefined ? err.retryAfter * 1000 : undefined;
       if (err.type === 'config' || (waitMs !== undefined && waitMs > this.o.maxRetryAfterMs)) throw err;
-      if (res.status === 429 || limited) this.o.limiter?.pauseUntil(now + (waitMs ?? 1000));
+      if (res.status === 429 || limited) {
+        this.o.limiter?.pauseUntil(now + (waitMs ?? 1000));
+        // A limited endpoint that names no wait is left alone for one refill of its bucket.
+        endpoint?.pauseUntil(now + (waitMs ?? 1000 / endpoint.perSecond));
+      }
       return { retry: err, waitMs };
     } catch (err) {
       if (err instanceof TributaryError || signal?.aborted || !isNetworkError(err)) throw err;

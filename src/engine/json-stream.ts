@@ -1,3 +1,6 @@
+import { keepVendorText } from '../core/envelope.ts';
+import type { HttpResponse } from '../core/source.ts';
+
 /**
  * Reads a stream of JSON objects that is either newline-delimited (JSONL) or concatenated JSON
  * (`{…}{…}`, as some vendors' "JSONL" files are), in bounded memory. Each line is tried with
@@ -89,4 +92,102 @@ function scanObjects(text: string): { items: JsonItem[]; rest: string } {
     }
   }
   return { items, rest: text.slice(consumed) };
+}
+
+/** Pieces decoded separately stay under the size at which Node decodes text into a two-byte string. */
+const DECODE_PIECE = 256 * 1024;
+
+/**
+ * A response body parsed with `parseJson`. The body is decoded piece by piece rather than with
+ * `text()`: Node decodes a body of more than about 1 MB into a two-byte (UTF-16) string as soon as
+ * it holds one non-ASCII character, and every record text sliced from it, and every NDJSON line
+ * built from those, would be two-byte too: twice the memory, and a slow UTF-8 encoding when written.
+ * Smaller pieces come out one byte per character whenever they fit Latin-1; JSON.parse joins them.
+ * (Measured: reading them into one Latin-1 string outside the JavaScript heap instead is slower.)
+ */
+export async function readJson(response: HttpResponse): Promise<unknown> {
+  if (!response.body) return parseJson(await response.text());
+  const decoder = new TextDecoder(); // like text(): a UTF-8 BOM is dropped, bad bytes become U+FFFD
+  let text = '';
+  for await (const chunk of response.body) {
+    for (let at = 0; at < chunk.byteLength; at += DECODE_PIECE) {
+      text += decoder.decode(chunk.subarray(at, at + DECODE_PIECE), { stream: true });
+    }
+  }
+  return parseJson(text + decoder.decode());
+}
+
+/**
+ * JSON.parse of a vendor's response that also keeps each record's exact text (core/envelope.ts
+ * `keepVendorText`): the records are the elements of a top-level array (`[{…},{…}]`) or of an array
+ * that is a property of a top-level object (`{"data":[{…}],"next":…}`, `{"value":[…]}`). The envelope
+ * then carries the vendor's own bytes in `raw`, spliced in rather than serialised again. JSON.parse
+ * validates the whole text first; the scan that finds the records' boundaries relies on that.
+ */
+export function parseJson(text: string): unknown {
+  const value = JSON.parse(text);
+  if (typeof value === 'object' && value !== null) keepRecordTexts(text, value);
+  return value;
+}
+
+/** Finds the records' spans in `text` (valid JSON, parsed to `value`) and remembers each one's text. */
+function keepRecordTexts(text: string, value: object): void {
+  const topArray = Array.isArray(value);
+  const level = topArray ? 1 : 2; // depth at which a record's opening bracket appears
+  const n = text.length;
+  let depth = 0;
+  let spans: number[] | undefined = topArray ? [] : undefined; // start, end of each object/array element
+  let begin = -1;
+  let keyStart = -1; // the last string at depth 1 of the top-level object: the key of the next value
+  let keyEnd = -1;
+  let key = '';
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) {
+      let j = text.indexOf('"', i + 1);
+      while (text.charCodeAt(j - 1) === 92 /* \ */) {
+        let k = j - 1;
+        while (text.charCodeAt(k - 1) === 92) k--;
+        if ((j - k) % 2 === 0) break; // an even run of backslashes escapes itself, not the quote
+        j = text.indexOf('"', j + 1);
+      }
+      if (j === -1) return; // not valid JSON after all (JSON.parse would have thrown)
+      if (depth === 1 && !topArray) {
+        keyStart = i;
+        keyEnd = j + 1;
+      }
+      i = j;
+    } else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (depth === level && spans) begin = i;
+      else if (depth === 1 && c === 91 && !topArray) {
+        // An array value of the top-level object: its elements may be records.
+        const k = text.slice(keyStart, keyEnd);
+        key = k.includes('\\') ? JSON.parse(k) : k.slice(1, -1);
+        spans = [];
+      }
+      depth++;
+    } else if (c === 125 /* } */ || c === 93 /* ] */) {
+      depth--;
+      if (depth === level && spans) spans.push(begin, i + 1);
+      else if (depth === 1 && spans && !topArray) {
+        if (key !== '__proto__') keep(text, (value as Record<string, unknown>)[key], spans);
+        spans = undefined;
+      }
+    }
+  }
+  if (topArray && spans) keep(text, value, spans);
+}
+
+/** Pairs the object elements of `list` with their spans, in order; nothing unless they match one to one. */
+function keep(text: string, list: unknown, spans: number[]): void {
+  if (!Array.isArray(list)) return;
+  let objects = 0;
+  for (const item of list) if (typeof item === 'object' && item !== null) objects++;
+  if (objects * 2 !== spans.length) return;
+  let s = 0;
+  for (const item of list) {
+    if (typeof item !== 'object' || item === null) continue;
+    keepVendorText(item, text.slice(spans[s], spans[s + 1]));
+    s += 2;
+  }
 }

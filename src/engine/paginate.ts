@@ -1,11 +1,45 @@
 import type { HttpRequest, HttpResponse } from '../core/source.ts';
 import { getPath as get } from './time-window.ts';
 
-/** The request for one page: a URL and its query. */
+/** The request for one page: a URL and its query (and the body of a read-only POST query). */
 export interface PageRequest {
   url: string;
   query?: HttpRequest['query'];
+  /** The body of a read-only POST query, sent with this page (and kept with a saved position). */
+  body?: string;
+  /**
+   * What a paginator keeps with the request to build the next one, not sent (the values a templated
+   * request was rendered from: its window, cursor, offset or page number).
+   */
+  state?: Record<string, string | number>;
 }
+
+/**
+ * Where a paginator reads and writes its position in a request: a query parameter by default; a source
+ * whose requests are templates (the generic REST API collector) renders the position into its query or
+ * body instead.
+ */
+export interface ParamPlace {
+  get(request: PageRequest): string | number | undefined;
+  set(request: PageRequest, value: string | number): PageRequest;
+}
+
+/** The position in the query parameter `name`. */
+export function queryParam(name: string): ParamPlace {
+  return {
+    get: (r) => {
+      const v = r.query?.[name];
+      return typeof v === 'string' || typeof v === 'number' ? v : undefined;
+    },
+    set: (r, value) => ({ ...r, query: { ...r.query, [name]: value } }),
+  };
+}
+
+const placeOf = (o: { param?: string; place?: ParamPlace }): ParamPlace => {
+  if (o.place) return o.place;
+  if (!o.param) throw new Error('a paginator needs a param or a place');
+  return queryParam(o.param);
+};
 
 /**
  * A pagination strategy: given the page just read, the request for the next one, or undefined at the
@@ -54,47 +88,45 @@ export const paginate = {
     };
   },
 
-  /** A cursor token in the body is sent back as a query parameter (Slack, Google, Zoom). */
+  /** A cursor token in the body is sent back as a query parameter (Slack, Google, Zoom) or at `place`. */
   cursor(opts: {
-    param: string;
+    param?: string;
+    place?: ParamPlace;
     from: string | ((body: any) => unknown);
     hasMore?: (body: any) => boolean;
   }): Paginator {
+    const at = placeOf(opts);
     return {
       next({ body, request }) {
         const token = get(body, opts.from);
         if (opts.hasMore && !opts.hasMore(body)) return undefined;
         if (token === undefined || token === null || token === '') return undefined;
-        return { url: request.url, query: { ...request.query, [opts.param]: String(token) } };
+        return at.set(request, String(token));
       },
     };
   },
 
   /** Offset/limit: the next offset is this one plus the records read; a short page is the last. */
-  offset(opts: { param: string; size: number; sizeParam?: string }): Paginator {
+  offset(opts: { param?: string; place?: ParamPlace; size: number; sizeParam?: string }): Paginator {
+    const at = placeOf(opts);
     return {
       next({ request, records }) {
         if (records.length < opts.size) return undefined;
-        const current = Number(request.query?.[opts.param] ?? 0);
-        return {
-          url: request.url,
-          query: {
-            ...request.query,
-            [opts.param]: current + records.length,
-            ...(opts.sizeParam ? { [opts.sizeParam]: opts.size } : {}),
-          },
-        };
+        const current = Number(at.get(request) ?? 0);
+        const next = at.set(request, current + records.length);
+        return opts.sizeParam ? { ...next, query: { ...next.query, [opts.sizeParam]: opts.size } } : next;
       },
     };
   },
 
   /** Page numbers: the next page until one comes back empty (or short, when `size` is known). */
-  page(opts: { param: string; first?: number; size?: number }): Paginator {
+  page(opts: { param?: string; place?: ParamPlace; first?: number; size?: number }): Paginator {
+    const at = placeOf(opts);
     return {
       next({ request, records }) {
         if (records.length === 0 || (opts.size !== undefined && records.length < opts.size)) return undefined;
-        const current = Number(request.query?.[opts.param] ?? opts.first ?? 1);
-        return { url: request.url, query: { ...request.query, [opts.param]: current + 1 } };
+        const current = Number(at.get(request) ?? opts.first ?? 1);
+        return at.set(request, current + 1);
       },
     };
   },
@@ -109,5 +141,5 @@ export function pageKey(r: PageRequest): string {
     for (const item of Array.isArray(v) ? v : [v]) u.searchParams.append(k, String(item));
   }
   u.searchParams.sort();
-  return u.toString();
+  return r.body === undefined ? u.toString() : `${u.toString()}\n${r.body}`;
 }

@@ -64,4 +64,16 @@ export class RateLimits {
     }
     return bucket;
   }
+
+  /**
+   * The bucket of one endpoint of an account (`AccountKind.endpointRateLimit`), shared like the
+   * account's own by every collector using the account; undefined without a limit.
+   */
+  forEndpoint(
+    accountKey: string,
+    limit: { key: string; perSecond: number; burst: number } | undefined,
+  ): TokenBucket | undefined {
+    if (!limit) return undefined;
+    return this.for(`${accountKey}\u0000${limit.key}`, { perSecond: limit.perSecond, burst: limit.burst });
+  }
 }

@@ -1,6 +1,6 @@
 import { toIsoTime } from '../core/envelope.ts';
 import { TributaryError } from '../core/errors.ts';
-import type { Batch, ReadContext, StreamDef } from '../core/source.ts';
+import type { Batch, HttpResponse, ReadContext, StreamDef } from '../core/source.ts';
 import { type DeltaCursorOptions, readDelta } from './delta-cursor.ts';
 import { LoopGuard } from './http.ts';
 import { type PageRequest, type Paginator, pageKey } from './paginate.ts';
@@ -17,6 +17,16 @@ export interface RestPollDef<S = any, A = any> {
   url: (ctx: ReadContext<S, A>) => string;
   params?: (ctx: ReadContext<S, A>, window: Window) => PageRequest['query'];
   headers?: (ctx: ReadContext<S, A>) => Record<string, string>;
+  /**
+   * GET (the default), or POST for a vendor's read-only query API (search endpoints, GraphQL): each
+   * page request's `body` is sent as JSON.
+   */
+  method?: 'GET' | 'POST';
+  /**
+   * Builds the first request of a window (URL, query, body, paginator state) instead of `url` +
+   * `params`: for requests described by templates, whose later pages the paginator renders again.
+   */
+  request?: (ctx: ReadContext<S, A>, window: Window) => PageRequest;
   records: (body: any) => unknown[];
   paginate: Paginator;
   /** A time window (the default kind), the vendor's own opaque cursor, or a delta link (change tracking). */
@@ -28,6 +38,12 @@ export interface RestPollDef<S = any, A = any> {
   retention?: string;
   /** A failure that means "this window holds too much": the window is halved and read again. */
   windowTooLarge?: (err: TributaryError) => boolean;
+  /**
+   * A failure of a next-page request saved in the checkpoint that means the vendor's page cursor no
+   * longer works (Zoom's `next_page_token` lasts 15 minutes): the window is read again from its first
+   * page, and the events it already delivered are suppressed by the checkpoint's ids.
+   */
+  cursorExpired?: (err: TributaryError) => boolean;
 }
 
 /**
@@ -60,6 +76,30 @@ export function restPoll<S, A>(def: RestPollDef<S, A>): StreamDef<S, A> {
   };
 }
 
+/** Sends one page request: GET, or the definition's read-only POST with the request's body. */
+export function fetchPage<S, A>(
+  def: Pick<RestPollDef<S, A>, 'method' | 'headers'>,
+  ctx: ReadContext<S, A>,
+  request: PageRequest,
+): Promise<{ body: any; response: HttpResponse }> {
+  const headers = def.headers?.(ctx);
+  if ((def.method ?? 'GET') === 'GET') return ctx.http.getJson(request.url, request.query, headers);
+  const hasType = Object.keys(headers ?? {}).some((k) => k.toLowerCase() === 'content-type');
+  return ctx.http.requestJson({
+    method: 'POST',
+    readOnly: true, // a query API: the definition declares that its POST only reads (DESIGN §3)
+    url: request.url,
+    query: request.query,
+    headers: hasType ? headers : { 'content-type': 'application/json', ...headers },
+    body: request.body,
+  });
+}
+
+/** The first request of `window`: the definition's builder, or its URL and parameters. */
+function firstRequest<S, A>(def: RestPollDef<S, A>, ctx: ReadContext<S, A>, window: Window): PageRequest {
+  return def.request ? def.request(ctx, window) : { url: def.url(ctx), query: def.params?.(ctx, window) };
+}
+
 function unexpected(stream: string): TributaryError {
   return new TributaryError({
     type: 'transient',
@@ -78,16 +118,13 @@ async function* readOpaque<S, A>(
   const cp = ctx.checkpoint as OpaqueCheckpoint | undefined;
   const now = ctx.now();
   const start = new Date(ctx.window.start ? Date.parse(ctx.window.start) : now - ctx.window.lookbackMs);
-  let request: PageRequest | undefined = cp?.next ?? {
-    url: def.url(ctx),
-    query: def.params?.(ctx, { start, end: new Date(now) }),
-  };
+  let request: PageRequest | undefined = cp?.next ?? firstRequest(def, ctx, { start, end: new Date(now) });
   const seen = new Set(cp?.seen ?? []);
   const guard = new LoopGuard();
   guard.check(pageKey(request), ctx.stream);
   while (request) {
     ctx.signal.throwIfAborted();
-    const { body, response } = await ctx.http.getJson(request.url, request.query, def.headers?.(ctx));
+    const { body, response } = await fetchPage(def, ctx, request);
     const records = def.records(body) ?? [];
     if (!Array.isArray(records)) throw unexpected(ctx.stream);
     const next = def.paginate.next({ request, response, body, records });
@@ -120,20 +157,29 @@ async function* readTimeWindow<S, A>(
 ): AsyncGenerator<Batch> {
   const tracker = new WindowTracker(cursor, ctx, def.retention ?? ctx.window.retention);
   const time = def.eventTime ?? ((r: unknown) => getPath(r, cursor.time));
-  const vendorUrl = def.url(ctx);
+  let disorderReported = false;
   for (let window = tracker.nextWindow(); window; window = tracker.nextWindow()) {
     const guard = new LoopGuard();
-    let request: PageRequest | undefined = window.resume ?? {
-      url: vendorUrl,
-      query: def.params?.(ctx, window),
-    };
+    const clip = cursor.clip ? new WindowClip(window, cursor.order ?? 'asc') : undefined;
+    // The first request of a resumed window is the checkpoint's saved page, which the vendor may have expired.
+    let saved = window.resume !== undefined;
+    let request: PageRequest | undefined = window.resume ?? firstRequest(def, ctx, window);
     guard.check(pageKey(request), ctx.stream);
     while (request) {
       ctx.signal.throwIfAborted();
-      let page: { body: any; response: import('../core/source.ts').HttpResponse };
+      let page: { body: any; response: HttpResponse };
       try {
-        page = await ctx.http.getJson(request.url, request.query, def.headers?.(ctx));
+        page = await fetchPage(def, ctx, request);
       } catch (err) {
+        if (saved && err instanceof TributaryError && def.cursorExpired?.(err)) {
+          ctx.log.info('saved page cursor expired, reading the window again from its first page', {
+            stream: ctx.stream,
+          });
+          saved = false;
+          request = firstRequest(def, ctx, window);
+          guard.check(pageKey(request), ctx.stream);
+          continue;
+        }
         if (
           err instanceof TributaryError &&
           (def.windowTooLarge?.(err) || err.code === 'timeout') &&
@@ -145,31 +191,79 @@ async function* readTimeWindow<S, A>(
         }
         throw err;
       }
+      saved = false;
       const records = def.records(page.body) ?? [];
       if (!Array.isArray(records)) throw unexpected(ctx.stream);
-      const next = def.paginate.next({ request, response: page.response, body: page.body, records });
-      if (next) guard.check(pageKey(next), ctx.stream, records.length === 0);
       const events = [];
       const delivered = [];
       const deadLetters = [];
       for (const raw of records) {
+        const iso = toIsoTime(time(raw));
+        // The watermark follows the cursor's time field; parse it again only when it differs.
+        const t = def.eventTime ? tracker.timeOf(raw) : iso === undefined ? undefined : Date.parse(iso);
+        if (clip && !clip.inside(t)) continue;
         const id = def.eventId(raw);
         if (id === undefined) {
           deadLetters.push({ raw, reason: 'record has no id where the source expects one' });
           continue;
         }
         if (tracker.isSeen(id)) continue;
-        const iso = toIsoTime(time(raw));
         events.push({ raw, id, time: iso });
-        // The watermark follows the cursor's time field; parse it again only when it differs.
-        delivered.push({
-          id,
-          time: def.eventTime ? tracker.timeOf(raw) : iso === undefined ? undefined : Date.parse(iso),
+        delivered.push({ id, time: t });
+      }
+      let next = def.paginate.next({ request, response: page.response, body: page.body, records });
+      if (clip?.disordered && !disorderReported) {
+        disorderReported = true;
+        ctx.log.warn('records are not in the order the source expects; reading whole windows', {
+          stream: ctx.stream,
+          order: cursor.order,
         });
       }
+      if (clip?.past) next = undefined; // the rest of the pages lie outside the window
+      if (next) guard.check(pageKey(next), ctx.stream, records.length === 0);
       const checkpoint = tracker.afterPage(delivered, next);
       yield { events, checkpoint, deadLetters, pages: 1 };
       request = next;
     }
+  }
+}
+
+/**
+ * `TimeWindowOptions.clip`: which records of a coarser vendor answer belong to the window, and whether
+ * the pages still to come can hold any (they cannot once an ordered answer has left the window).
+ */
+class WindowClip {
+  private readonly start: number;
+  private readonly end: number;
+  private readonly order: 'asc' | 'desc' | 'any';
+  private prev: number | undefined;
+  private beyond = false;
+  /** A record broke the expected order: the pages are read to the end. */
+  disordered = false;
+
+  constructor(window: Window, order: 'asc' | 'desc' | 'any') {
+    this.start = window.start.getTime();
+    this.end = window.end.getTime();
+    this.order = order;
+  }
+
+  /** True for a record inside [start, end); a record without a time is kept. */
+  inside(t: number | undefined): boolean {
+    if (t === undefined) return true;
+    if (
+      this.prev !== undefined &&
+      ((this.order === 'desc' && t > this.prev) || (this.order === 'asc' && t < this.prev))
+    )
+      this.disordered = true;
+    this.prev = t;
+    if (t >= this.start && t < this.end) return true;
+    if ((this.order === 'asc' && t >= this.end) || (this.order === 'desc' && t < this.start))
+      this.beyond = true;
+    return false;
+  }
+
+  /** The records have left the window in the expected order: no later page belongs to it. */
+  get past(): boolean {
+    return this.beyond && !this.disordered;
   }
 }

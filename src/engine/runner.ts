@@ -1,5 +1,5 @@
 import type { Destination } from '../core/destination.ts';
-import { type Envelope, encodeLine, makeEnvelope } from '../core/envelope.ts';
+import { type Envelope, lineLength, makeEnvelope } from '../core/envelope.ts';
 import { type ErrorInfo, TributaryError, toTributaryError, transientError } from '../core/errors.ts';
 import type { AccountKind, Batch, Logger, ReadContext, SourceDef, WindowOptions } from '../core/source.ts';
 import type { Store } from '../store/store.ts';
@@ -72,15 +72,25 @@ class RecentIds {
   }
   /** True the first time an id is seen. */
   add(id: string): boolean {
-    if (this.ids.has(id)) return false;
-    this.ids.add(id);
-    if (this.ids.size > this.max) this.ids.delete(this.ids.values().next().value as string);
+    const before = this.ids.size;
+    this.ids.add(id); // one lookup, not has() and then add()
+    if (this.ids.size === before) return false;
+    if (before >= this.max) this.ids.delete(this.ids.values().next().value as string);
     return true;
   }
 }
 
+/** A batch as read and wrapped, waiting for delivery. */
+interface Wrapped {
+  envelopes: Envelope[];
+  ingestedAt: string;
+  deadLetters: Array<{ reason: string; raw: string }>;
+  checkpoint: unknown;
+  pages: number;
+}
+
 /** Batches read ahead of the one being delivered (each is at most one vendor page or file slice). */
-const READ_AHEAD = 2;
+const READ_AHEAD = 4;
 
 const hourOf = (iso: string) => `${iso.slice(0, 13)}:00:00.000Z`;
 
@@ -164,6 +174,7 @@ async function runStream(
     authorize: (headers, refresh, url, req) =>
       c.accountKind.authorize(c.account, headers, { refresh, http, url, ...req }),
     limiter: o.rateLimits.for(c.accountKey, c.rateLimit ?? c.accountKind.rateLimit),
+    endpointLimiter: (url) => o.rateLimits.forEndpoint(c.accountKey, c.accountKind.endpointRateLimit?.(url)),
     signal,
     log,
     explain: c.source.explain,
@@ -200,12 +211,25 @@ async function runStream(
 
   // Read ahead: the next pages are fetched and parsed while this one is delivered and committed.
   // Commits stay strictly in order, so the checkpoint rules are unchanged; a crash loses only
-  // read-ahead batches, which were never committed.
+  // read-ahead batches, which were never committed. Each batch is wrapped in envelopes as soon as it
+  // is read, so that the vendor's parsed records (the bulk of a page) die young, while only the
+  // envelopes (with the vendor text of each record) wait for their turn.
   const batches = def.read(ctx)[Symbol.asyncIterator]();
-  const ahead: Array<Promise<IteratorResult<Batch>>> = [];
+  const wrap = ({ value: batch, done }: IteratorResult<Batch>): Wrapped | undefined => {
+    if (done) return undefined;
+    const ingestedAt = new Date(now()).toISOString();
+    const envelopes: Envelope[] = [];
+    for (const e of batch.events) {
+      const env = makeEnvelope(envCtx, e.raw, e.id, e.time, ingestedAt);
+      if (recent.add(env.id)) envelopes.push(env);
+    }
+    const deadLetters = (batch.deadLetters ?? []).map((d) => ({ reason: d.reason, raw: safeJson(d.raw) }));
+    return { envelopes, ingestedAt, deadLetters, checkpoint: batch.checkpoint, pages: batch.pages ?? 0 };
+  };
+  const ahead: Array<Promise<Wrapped | undefined>> = [];
   const readAhead = () => {
     while (ahead.length < READ_AHEAD) {
-      const next = batches.next();
+      const next = batches.next().then(wrap);
       next.catch(() => {}); // surfaces when awaited; never an unhandled rejection
       ahead.push(next);
     }
@@ -213,37 +237,31 @@ async function runStream(
   try {
     for (;;) {
       readAhead();
-      const { value: batch, done } = await ahead.shift()!;
-      if (done) break;
+      const batch = await ahead.shift()!;
+      if (!batch) break;
       readAhead();
-      const ingestedAt = new Date(now()).toISOString();
-      const envelopes: Envelope[] = [];
-      for (const e of batch.events) {
-        const env = makeEnvelope(envCtx, e.raw, e.id, e.time, ingestedAt);
-        if (recent.add(env.id)) envelopes.push(env);
-      }
+      const { envelopes, ingestedAt, deadLetters, checkpoint, pages } = batch;
       if (envelopes.length) await deliver(c, envelopes, o, signal);
       let bytes = 0;
-      for (const env of envelopes) bytes += encodeLine(env).length + 1;
-      const deadLetters = (batch.deadLetters ?? []).map((d) => ({ reason: d.reason, raw: safeJson(d.raw) }));
+      for (const env of envelopes) bytes += lineLength(env) + 1;
       // Acknowledged: the checkpoint may move. A hard stop that arrived during delivery still commits,
       // because the destinations have the events; not committing would only cause duplicates.
       await o.store.commitBatch({
         collectorId: c.id,
         stream,
-        checkpoint: batch.checkpoint,
+        checkpoint,
         runId,
         events: envelopes.length,
-        pages: batch.pages ?? 0,
+        pages,
         bytes,
         lastEventTime: envelopes.length ? ingestedAt : undefined,
         hourly: envelopes.length ? { [hourOf(ingestedAt)]: envelopes.length } : {},
         deadLetters,
       });
       sr.events += envelopes.length;
-      sr.pages += batch.pages ?? 0;
+      sr.pages += pages;
       result.events += envelopes.length;
-      result.pages += batch.pages ?? 0;
+      result.pages += pages;
       result.bytes += bytes;
       result.deadLetters += deadLetters.length;
       if (o.stop?.aborted) {

@@ -3,7 +3,7 @@ import { accountKinds } from '../accounts/index.ts';
 import type { Destination } from '../core/destination.ts';
 import { parseDuration } from '../core/duration.ts';
 import { configError } from '../core/errors.ts';
-import type { Logger } from '../core/source.ts';
+import { isPushSource, type Logger } from '../core/source.ts';
 import { createDestination, type DestinationConfig } from '../destinations/index.ts';
 import { sources } from '../sources/index.ts';
 import { openSecrets } from '../store/secret-fields.ts';
@@ -53,6 +53,22 @@ export class Runtime {
     return instance;
   }
 
+  /** The destinations a collector names (shared instances, see `destination`); pull runs and pushes alike. */
+  async destinationsOf(record: CollectorRecord): Promise<Destination[]> {
+    const destinations: Destination[] = [];
+    for (const n of (record.config as { destinations?: string[] }).destinations ?? []) {
+      const d = await this.destination(n);
+      if (!d)
+        throw configError(
+          'destination_missing',
+          `Collector ${record.name} names destination "${n}", which does not exist.`,
+          'Create the destination or fix the collector.',
+        );
+      destinations.push(d);
+    }
+    return destinations;
+  }
+
   /** Builds everything a run needs from the store: decrypted account, destinations, window options. */
   async resolve(record: CollectorRecord): Promise<ResolvedCollector> {
     const source = sources[record.source];
@@ -61,6 +77,12 @@ export class Runtime {
         'unknown_source',
         `Unknown source "${record.source}".`,
         'Pick a source from `tributary sources`.',
+      );
+    if (isPushSource(source))
+      throw configError(
+        'push_collector_not_run',
+        `Collector ${record.name} receives pushed events on /ingest/${record.name}; it is never run.`,
+        'Nothing to do: schedulers skip push collectors, and senders push to the ingest endpoint.',
       );
     const c = record.config as unknown as import('../config/config-file.ts').CollectorConfig;
     const accountRecord = record.account ? await this.store.getAccount(record.account) : undefined;
@@ -74,17 +96,7 @@ export class Runtime {
     const accountKind = accountKinds[accountRecord.kind];
     const { requestsPerMinute, ...fields } = accountRecord.config as { requestsPerMinute?: number };
     const account = openSecrets(fields, accountRecord.secrets, this.secrets);
-    const destinations: Destination[] = [];
-    for (const n of c.destinations) {
-      const d = await this.destination(n);
-      if (!d)
-        throw configError(
-          'destination_missing',
-          `Collector ${record.name} names destination "${n}", which does not exist.`,
-          'Create the destination or fix the collector.',
-        );
-      destinations.push(d);
-    }
+    const destinations = await this.destinationsOf(record);
     return {
       id: record.id,
       name: record.name,

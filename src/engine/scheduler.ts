@@ -1,5 +1,7 @@
 import { parseDuration } from '../core/duration.ts';
 import { toTributaryError } from '../core/errors.ts';
+import { isPushSource } from '../core/source.ts';
+import { sources } from '../sources/index.ts';
 import type { RunResult } from './runner.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -41,6 +43,12 @@ export class Scheduler {
   private async fire(name: string): Promise<void> {
     const record = await this.runtime.store.getCollector(name);
     if (!record?.enabled || this.stopped) return;
+    if (isPushSource(sources[record.source])) {
+      // Never run: their events arrive on the ingest endpoint (engine/ingest). A later change of source syncs.
+      const slot = this.slots.get(name);
+      if (slot) slot.timer = undefined;
+      return;
+    }
     const started = Date.now();
     await this.runNow(name);
     if (!this.slots.has(name)) return; // removed while it ran

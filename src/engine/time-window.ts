@@ -37,6 +37,13 @@ export interface TimeWindowOptions {
   minWindow?: string;
   /** The most boundary ids kept in the checkpoint. Default 5000. */
   maxSeen?: number;
+  /**
+   * The vendor filters more coarsely than the window (whole days: Zoom's reports): records outside
+   * [start, end) are skipped, to be delivered by the window they belong to, so re-reading a day never
+   * repeats an event. With a known order, paging stops once the records leave the window (`asc`: one at
+   * or after its end; `desc`: one before its start), unless the pages turn out not to be in that order.
+   */
+  clip?: boolean;
 }
 
 export interface Window {

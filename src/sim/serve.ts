@@ -1,7 +1,7 @@
 /**
  * Runs a vendor simulator in its own process, for benchmarks and crash tests:
  *
- *   node src/sim/serve.ts okta --events 100000 --event-bytes 1024 [--spacing-ms 10] [--seed 1]
+ *   node src/sim/serve.ts okta --events 100000 --event-bytes 1024 [--spacing-ms 10] [--seed 1] [--prerender]
  *        [--token T] [--port 0] [--live 5] [--rate-limit 100000]
  *   node src/sim/serve.ts chatgpt-enterprise [--files-per-type 3] [--events-per-file 5] [--api-key K]
  *
@@ -27,6 +27,7 @@ const { positionals, values } = parseArgs({
   options: {
     events: { type: 'string' },
     'event-bytes': { type: 'string' },
+    prerender: { type: 'boolean' },
     'spacing-ms': { type: 'string' },
     seed: { type: 'string' },
     token: { type: 'string' },
@@ -57,6 +58,7 @@ async function launch(): Promise<Running> {
     const sim = new OktaSimulator({
       events: num(values.events),
       eventBytes: num(values['event-bytes']),
+      prerender: values.prerender,
       spacingMs: num(values['spacing-ms']),
       seed: values.seed,
       token: values.token,

@@ -1,13 +1,22 @@
 import type { SourceDef } from '../core/source.ts';
 import chatgptEnterprise from './chatgpt-enterprise/index.ts';
+import ciscoDuo from './cisco-duo/index.ts';
+import cribl from './cribl/index.ts';
+import databahn from './databahn/index.ts';
 import geminiEnterprise from './gemini-enterprise/index.ts';
 import github from './github/index.ts';
 import googleWorkspace from './google-workspace/index.ts';
+import microsoft365ManagementActivity from './microsoft-365-management-activity/index.ts';
 import microsoftEntraIdContext from './microsoft-entra-id-context/index.ts';
 import microsoftEntraIdLogs from './microsoft-entra-id-logs/index.ts';
 import microsoftSecurityAlerts from './microsoft-security-alerts/index.ts';
 import okta from './okta/index.ts';
+import paloAltoCortexDataLake from './palo-alto-cortex-data-lake/index.ts';
+import restApi from './rest-api/index.ts';
 import slack from './slack/index.ts';
+import webhook from './webhook/index.ts';
+import zoom from './zoom/index.ts';
+import zscalerZia from './zscaler-zia/index.ts';
 
 /** Every source Tributary ships, by id. */
 export const sources: Record<string, SourceDef> = Object.fromEntries(
@@ -16,10 +25,19 @@ export const sources: Record<string, SourceDef> = Object.fromEntries(
     okta,
     github,
     slack,
+    zoom,
+    ciscoDuo,
     googleWorkspace,
     geminiEnterprise,
     microsoftEntraIdLogs,
     microsoftSecurityAlerts,
     microsoftEntraIdContext,
+    microsoft365ManagementActivity,
+    restApi,
+    webhook,
+    zscalerZia,
+    paloAltoCortexDataLake,
+    cribl,
+    databahn,
   ].map((s) => [s.id, s as SourceDef]),
 );

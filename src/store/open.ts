@@ -39,12 +39,16 @@ export async function migrateStore(o: OpenStoreOptions): Promise<MigrateResult> 
   const store = await openStore(o);
   try {
     await store.migrate();
-    if (store instanceof PostgresStore)
+    if (store instanceof PostgresStore) {
+      // Cluster mode's job queue (pg-boss) keeps its tables in a schema beside the store's.
+      const { installBoss } = await import('../cluster/boss.ts');
+      await installBoss(store);
       return {
         store: 'postgres',
         where: `${describeTarget(o.databaseUrl!)} schema ${store.schema}`,
         version: await store.schemaVersion(),
       };
+    }
   } finally {
     await store.close();
   }

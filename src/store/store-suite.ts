@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { BatchCommit, Store } from './store.ts';
+import type { BatchCommit, LeaseRecord, Store } from './store.ts';
+import { isLeaseLost } from './store.ts';
 
 /**
  * The contract every Store implementation passes (SQLite now, Postgres in cluster mode): only the
@@ -45,6 +46,28 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>): void 
       deadLetters: 0,
     });
     return s;
+  }
+  const run = (id: string, fence?: number) => ({
+    id,
+    collectorId: 'c1',
+    startedAt: new Date().toISOString(),
+    status: 'running' as const,
+    events: 0,
+    pages: 0,
+    bytes: 0,
+    deadLetters: 0,
+    runner: 'w',
+    fence,
+  });
+  /** Takes a lease as soon as the previous one expired (on the store's clock), within a deadline. */
+  async function takeOver(s: Store, owner: string): Promise<LeaseRecord> {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const l = await s.acquireLease('c1', owner, 60_000);
+      if (l) return l;
+      if (Date.now() > deadline) throw new Error('the lease never expired');
+      await new Promise((r) => setTimeout(r, 2));
+    }
   }
 
   describe(`store contract: ${name}`, () => {
@@ -212,6 +235,145 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>): void 
       assert.ok(runs[1].endedAt);
       assert.equal(runs[0].runner, 'host:1');
       assert.equal((await s.listRuns('c1', 1)).length, 1);
+      await s.close();
+    });
+
+    it('runs end once: finishing an ended run changes nothing', async () => {
+      const s = await withRun();
+      await s.finishRun('r1', 'succeeded');
+      const first = (await s.listRuns('c1'))[0];
+      await s.finishRun('r1', 'failed', { type: 'transient', code: 'x', message: 'm', action: 'a' });
+      assert.deepEqual((await s.listRuns('c1'))[0], first);
+      await s.close();
+    });
+
+    it('putCheckpoint sets a stream position outside a run', async () => {
+      const s = await withRun();
+      await s.putCheckpoint('c1', 's', { since: 'imported', ids: ['a'] });
+      await s.putCheckpoint('c1', 't', 7);
+      assert.deepEqual(
+        (await s.listCheckpoints('c1')).map((c) => [c.stream, c.value]),
+        [
+          ['s', { since: 'imported', ids: ['a'] }],
+          ['t', 7],
+        ],
+      );
+      await assert.rejects(s.putCheckpoint('c1', 's', undefined), /value/);
+      await s.close();
+    });
+
+    it('leases: one holder at a time, growing tokens, renew, release, stop requests', async () => {
+      const s = await withRun();
+      assert.equal(await s.getLease('c1'), undefined);
+      const a = await s.acquireLease('c1', 'worker-a', 60_000);
+      assert.ok(a);
+      assert.equal(a.owner, 'worker-a');
+      assert.equal(a.stopRequested, false);
+      assert.ok(Date.parse(a.expiresAt) > Date.now() + 30_000);
+      assert.equal(await s.acquireLease('c1', 'worker-b', 60_000), undefined, 'a live lease is not shared');
+      assert.equal(await s.acquireLease('c1', 'worker-a', 60_000), undefined, 'nor taken twice');
+      const renewed = await s.renewLease('c1', a.token, 120_000);
+      assert.equal(renewed?.token, a.token);
+      assert.ok(Date.parse(renewed!.expiresAt) > Date.parse(a.expiresAt));
+      assert.equal(await s.requestLeaseStop('c1'), true);
+      assert.equal((await s.renewLease('c1', a.token, 60_000))?.stopRequested, true);
+      assert.equal(await s.renewLease('c1', a.token + 1, 60_000), undefined, 'a wrong token renews nothing');
+      assert.equal(await s.releaseLease('c1', a.token + 1), false);
+      assert.equal(await s.releaseLease('c1', a.token), true);
+      assert.equal(await s.releaseLease('c1', a.token), false, 'released once');
+      assert.equal(
+        await s.renewLease('c1', a.token, 60_000),
+        undefined,
+        'a released lease cannot be renewed',
+      );
+      assert.equal(await s.requestLeaseStop('c1'), false, 'nobody to ask');
+      const released = await s.getLease('c1');
+      assert.equal(released?.owner, undefined);
+      const b = await s.acquireLease('c1', 'worker-b', 60_000);
+      assert.ok(b && b.token > a.token, 'the next holder gets a larger token');
+      assert.equal(b.stopRequested, false, 'a stop request ends with its lease');
+      assert.deepEqual(
+        (await s.listLeases()).map((l) => [l.collectorId, l.owner, l.token]),
+        [['c1', 'worker-b', b.token]],
+      );
+      assert.equal(await s.deleteCollector('c1'), true);
+      assert.deepEqual(await s.listLeases(), [], "a deleted collector's lease goes with it");
+      await s.close();
+    });
+
+    it('leases: an expired lease is taken over; the old holder can neither renew nor commit, and its run ends', async () => {
+      const s = await withRun();
+      const a = await s.acquireLease('c1', 'worker-a', 60_000);
+      assert.ok(a);
+      await s.startRun(run('ra', a.token));
+      await s.renewLease('c1', a.token, 1); // the holder stops renewing: its lease runs out
+      const b = await takeOver(s, 'worker-b');
+      assert.ok(b.token > a.token);
+      assert.equal(b.owner, 'worker-b');
+      assert.equal(await s.renewLease('c1', a.token, 60_000), undefined);
+      const ra = (await s.listRuns('c1')).find((r) => r.id === 'ra')!;
+      assert.equal(ra.status, 'failed');
+      assert.equal(ra.error?.code, 'lease_expired');
+      assert.equal(ra.fence, a.token);
+      assert.ok(ra.endedAt && Date.parse(ra.endedAt) <= Date.now(), 'ended when its lease expired');
+      await s.finishRun('ra', 'succeeded'); // the old holder, resumed, reports in: too late
+      assert.equal((await s.listRuns('c1')).find((r) => r.id === 'ra')!.status, 'failed');
+      await assert.rejects(s.startRun(run('ra2', a.token)), isLeaseLost, 'a stale holder cannot start a run');
+      assert.equal(
+        (await s.listRuns('c1')).find((r) => r.id === 'ra2'),
+        undefined,
+      );
+      await s.startRun(run('rb', b.token));
+      assert.equal((await s.listRuns('c1')).find((r) => r.id === 'rb')?.fence, b.token);
+      await s.close();
+    });
+
+    it('commitBatch is fenced: refused atomically once the caller no longer holds the lease', async () => {
+      const s = await withRun();
+      const a = await s.acquireLease('c1', 'worker-a', 60_000);
+      assert.ok(a);
+      await s.commitBatch(batch({ fence: a.token, runId: 'r1' }));
+      const before = {
+        checkpoint: (await s.getCheckpoint('c1', 's'))?.value,
+        events: (await s.listRuns('c1'))[0].events,
+        volume: await s.volume('c1', '2000-01-01T00:00:00.000Z'),
+        deadLetters: (await s.listDeadLetters('c1')).length,
+      };
+      const stale = batch({
+        fence: a.token,
+        checkpoint: { since: 'stale' },
+        events: 99,
+        hourly: { '2026-11-25T10:00:00.000Z': 99 },
+        deadLetters: [{ reason: 'r', raw: 'x' }],
+      });
+      // released: refused
+      await s.releaseLease('c1', a.token);
+      await assert.rejects(s.commitBatch(stale), isLeaseLost);
+      // expired, not yet taken over: refused
+      const c = await s.acquireLease('c1', 'worker-c', 60_000);
+      assert.ok(c);
+      const deadline = Date.now() + 5000;
+      while ((await s.renewLease('c1', c.token, 1)) && Date.now() < deadline); // until it has run out
+      assert.equal((await s.getLease('c1'))?.owner, 'worker-c', 'expired, still unclaimed');
+      await assert.rejects(s.commitBatch({ ...stale, fence: c.token }), isLeaseLost);
+      // taken over: the old token is refused, the new one commits
+      const d = await takeOver(s, 'worker-d');
+      await assert.rejects(s.commitBatch({ ...stale, fence: c.token }), isLeaseLost);
+      await assert.rejects(s.commitBatch({ ...stale, fence: d.token + 1 }), isLeaseLost);
+      assert.deepEqual(
+        {
+          checkpoint: (await s.getCheckpoint('c1', 's'))?.value,
+          events: (await s.listRuns('c1'))[0].events,
+          volume: await s.volume('c1', '2000-01-01T00:00:00.000Z'),
+          deadLetters: (await s.listDeadLetters('c1')).length,
+        },
+        before,
+        'a refused commit changes nothing',
+      );
+      await s.commitBatch(batch({ fence: d.token, checkpoint: { since: 'new' } }));
+      assert.deepEqual((await s.getCheckpoint('c1', 's'))?.value, { since: 'new' });
+      await s.commitBatch(batch({ checkpoint: { since: 'unfenced' } })); // embedded mode: no lease involved
+      assert.deepEqual((await s.getCheckpoint('c1', 's'))?.value, { since: 'unfenced' });
       await s.close();
     });
 

@@ -1,4 +1,4 @@
-import type { ErrorInfo } from '../core/errors.ts';
+import { type ErrorInfo, TributaryError, transientError } from '../core/errors.ts';
 
 /**
  * All persistent state goes through this interface. The embedded implementation is SQLite
@@ -53,6 +53,11 @@ export interface RunRecord {
   error?: ErrorInfo;
   /** Who ran it: a host/pid in embedded mode, a worker id in cluster mode. */
   runner?: string;
+  /**
+   * Cluster mode: the fencing token of the lease the run holds. startRun is then refused, changing
+   * nothing, unless that is still the collector's current, unexpired lease.
+   */
+  fence?: number;
 }
 
 export interface ErrorRecord extends ErrorInfo {
@@ -86,7 +91,50 @@ export interface BatchCommit {
   /** Events per UTC hour (ISO hour start, e.g. 2026-11-25T10:00:00.000Z). */
   hourly: Record<string, number>;
   deadLetters: Array<{ reason: string; raw: string }>;
+  /**
+   * Cluster mode: the fencing token of the lease the run holds. The commit is refused (a `lease_lost`
+   * error, nothing changed) unless, inside the same transaction, that is still the collector's current,
+   * unexpired lease: a runner that was paused or cut off past its lease cannot move the checkpoint.
+   */
+  fence?: number;
 }
+
+/**
+ * The right to run one collector (cluster mode: one runner per collector at a time). Times are the
+ * store's clock (Postgres: the server's), so the runners' clocks need not agree.
+ */
+export interface LeaseRecord {
+  collectorId: string;
+  /** The holder (a worker id); undefined once released. */
+  owner?: string;
+  /** Fencing token: grows every time the lease is acquired. Writes carry it and are refused once stale. */
+  token: number;
+  acquiredAt: string;
+  expiresAt: string;
+  /** The control plane asked the holder to stop after its batch in flight (collector stopped or deleted). */
+  stopRequested: boolean;
+}
+
+/** The error a fenced write fails with: the caller no longer holds the collector's lease. */
+export const leaseLost = (collectorId: string, token: number): TributaryError =>
+  transientError(
+    'lease_lost',
+    `The run no longer holds the lease of collector ${collectorId} (token ${token}): it expired or another runner took it over, so nothing was committed.`,
+    'None needed: the collector resumes from its last committed checkpoint on the runner that holds the lease.',
+  );
+
+export const isLeaseLost = (err: unknown): boolean =>
+  err instanceof TributaryError && err.code === 'lease_lost';
+
+/** How a run that stopped renewing its lease is recorded when another runner takes the lease over. */
+export const leaseExpiredError: ErrorInfo = {
+  type: 'transient',
+  code: 'lease_expired',
+  message:
+    'The runner stopped renewing its lease (it crashed, was paused or lost the database); another runner took the collector over.',
+  action:
+    'None needed: the collector resumed from its last committed checkpoint. Check the runner if it recurs.',
+};
 
 export interface SiteRecord {
   name: string;
@@ -190,13 +238,36 @@ export interface Store {
   getCheckpoint(collectorId: string, stream: string): Promise<CheckpointRecord | undefined>;
   listCheckpoints(collectorId: string): Promise<CheckpointRecord[]>;
   resetCheckpoint(collectorId: string, stream?: string): Promise<void>;
-  /** Atomically: checkpoint, run counters, hourly volume, last event time, dead letters. */
+  /**
+   * Atomically: checkpoint, run counters, hourly volume, last event time, dead letters. With `fence`,
+   * refused (lease_lost, nothing changed) unless the lease is still current, in the same transaction.
+   */
   commitBatch(b: BatchCommit): Promise<void>;
+  /** Sets a stream's checkpoint outside a run (`tributary import`). */
+  putCheckpoint(collectorId: string, stream: string, value: unknown): Promise<void>;
 
   // runs
+  /** With `fence`, refused (lease_lost, nothing recorded) unless the lease is still current. */
   startRun(r: RunRecord): Promise<void>;
+  /** A run ends once: finishing a run that already ended (e.g. taken over) changes nothing. */
   finishRun(id: string, status: RunStatus, error?: ErrorInfo): Promise<void>;
   listRuns(collectorId: string, limit?: number): Promise<RunRecord[]>;
+
+  // leases (cluster mode)
+  /**
+   * Takes the collector's lease if it is free (never held, released, or expired) with a new, larger
+   * token; undefined while another holder's lease is live. Taking over an expired holder's lease ends
+   * that holder's unfinished run (failed, lease_expired) at the moment its lease expired.
+   */
+  acquireLease(collectorId: string, owner: string, ttlMs: number): Promise<LeaseRecord | undefined>;
+  /** Extends a live lease; undefined if it expired or was taken over: the holder can no longer commit. */
+  renewLease(collectorId: string, token: number, ttlMs: number): Promise<LeaseRecord | undefined>;
+  /** Gives the lease up (the token stays, so the next holder's is larger); false if not held with `token`. */
+  releaseLease(collectorId: string, token: number): Promise<boolean>;
+  getLease(collectorId: string): Promise<LeaseRecord | undefined>;
+  listLeases(): Promise<LeaseRecord[]>;
+  /** Asks the live holder to stop after its batch in flight; false if no live lease. */
+  requestLeaseStop(collectorId: string): Promise<boolean>;
 
   // errors (deduplicated by collector + stream + code)
   recordError(collectorId: string, stream: string | undefined, err: ErrorInfo): Promise<void>;

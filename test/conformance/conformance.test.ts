@@ -70,7 +70,7 @@ async function rig(
     id: 'c-conf',
     name: 'conf',
     source,
-    accountKind: accountKinds[source.account],
+    accountKind: accountKinds[sim.accountKind ?? source.account],
     account: sim.account,
     accountKey: 'acc',
     settings: checked.settings,
@@ -113,7 +113,7 @@ const duplicates = (ids: string[]) => {
 for (const h of harnesses) {
   const exempt = (check: keyof NonNullable<ConformanceHarness['exemptions']>) => h.exemptions?.[check];
 
-  describe(`conformance: ${h.sourceId}`, () => {
+  describe(`conformance: ${h.sourceId}${h.label ? ` (${h.label})` : ''}`, () => {
     it('delivers the exact event set after a full drain, once each, and nothing on a second run', async () => {
       const r = await rig(h);
       const res = await r.run();

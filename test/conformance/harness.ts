@@ -6,6 +6,8 @@ import type { Fault, ManualClock } from '../../src/sim/kit.ts';
  */
 export interface ConformanceHarness {
   sourceId: string;
+  /** Tells apart several harnesses of one source (configurations of a generic source). */
+  label?: string;
   /** Starts a simulator whose visible data spans the last hour and fills about `pages` pages. */
   start(o: { clock: ManualClock; pages: number; pageSize: number; eventBytes?: number }): Promise<HarnessSim>;
   /** Checks the source cannot meet, with the reason (DESIGN §8). */
@@ -16,6 +18,8 @@ export type ConformanceCheck = 'late-events' | 'loop-guard' | 'huge-pages' | 'to
 
 export interface HarnessSim {
   account: Record<string, unknown>;
+  /** The account's kind, for a source that accepts several (default: the source's `account`). */
+  accountKind?: string;
   settings: Record<string, unknown>;
   streams?: string[];
   /** Every event id the vendor holds and a complete drain must deliver, once each. */

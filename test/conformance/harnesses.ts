@@ -1,12 +1,20 @@
 import { chatgptHarness } from '../../src/sources/chatgpt-enterprise/conformance.ts';
+import { ciscoDuoHarness } from '../../src/sources/cisco-duo/conformance.ts';
 import { geminiEnterpriseHarness } from '../../src/sources/gemini-enterprise/conformance.ts';
 import { githubHarness } from '../../src/sources/github/conformance.ts';
 import { googleWorkspaceHarness } from '../../src/sources/google-workspace/conformance.ts';
+import { managementActivityHarness } from '../../src/sources/microsoft-365-management-activity/conformance.ts';
 import { entraContextHarness } from '../../src/sources/microsoft-entra-id-context/conformance.ts';
 import { entraLogsHarness } from '../../src/sources/microsoft-entra-id-logs/conformance.ts';
 import { securityAlertsHarness } from '../../src/sources/microsoft-security-alerts/conformance.ts';
 import { oktaHarness } from '../../src/sources/okta/conformance.ts';
+import {
+  restApiCursorHarness,
+  restApiLinkHeaderHarness,
+  restApiPostHarness,
+} from '../../src/sources/rest-api/conformance.ts';
 import { slackHarness } from '../../src/sources/slack/conformance.ts';
+import { zoomHarness } from '../../src/sources/zoom/conformance.ts';
 import type { ConformanceHarness } from './harness.ts';
 
 /** Every source's harness: a new source is not done until it is listed here. */
@@ -20,4 +28,10 @@ export const harnesses: ConformanceHarness[] = [
   entraLogsHarness,
   securityAlertsHarness,
   entraContextHarness,
+  managementActivityHarness,
+  zoomHarness,
+  ciscoDuoHarness,
+  restApiCursorHarness,
+  restApiLinkHeaderHarness,
+  restApiPostHarness,
 ];

@@ -48,7 +48,7 @@ export async function adminClient(url = testDatabaseUrl): Promise<pg.Client> {
 
 /**
  * Schema names unique to this test run (tributary_test_<random>_<n>); every one handed out is dropped
- * when the test file ends.
+ * when the test file ends, with its pg-boss schema (<name>_pgboss).
  */
 export function freshSchemas(url = testDatabaseUrl): () => string {
   const run = `tributary_test_${randomBytes(4).toString('hex')}`;
@@ -57,7 +57,8 @@ export function freshSchemas(url = testDatabaseUrl): () => string {
     if (!made.length) return;
     const c = await adminClient(url);
     try {
-      for (const s of made) await c.query(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
+      // and the job queue's schema beside it (cluster mode: src/cluster/boss.ts)
+      for (const s of made) await c.query(`DROP SCHEMA IF EXISTS "${s}", "${s}_pgboss" CASCADE`);
     } finally {
       await c.end();
     }

@@ -9,6 +9,9 @@
  * they read back exactly as stored (the control plane compares them as JSON text and shows them in the
  * order given; jsonb would reorder keys). Raw dead letters are bytea (UTF-8): byte-exact, NUL
  * characters included, which text cannot hold.
+ *
+ * Version 3 adds leases (both stores) and, Postgres only, what cluster mode's workers share: the
+ * collector schedule the scheduling claims read, and the per-account rate-limit buckets.
  */
 export const migrations: Array<{ version: number; sql: string }> = [
   {
@@ -102,6 +105,57 @@ CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
   FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
   FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+`,
+  },
+  {
+    version: 3,
+    sql: `
+ALTER TABLE runs ADD COLUMN fence bigint;
+CREATE INDEX runs_unfinished_by_fence ON runs (collector_id, fence) WHERE ended_at IS NULL;
+CREATE TABLE leases (
+  collector_id text PRIMARY KEY REFERENCES collectors(id) ON DELETE CASCADE,
+  owner text, token bigint NOT NULL, acquired_at timestamptz NOT NULL, expires_at timestamptz NOT NULL,
+  stop_requested boolean NOT NULL DEFAULT false
+);
+CREATE TABLE collector_schedule (
+  collector_id text PRIMARY KEY REFERENCES collectors(id) ON DELETE CASCADE,
+  next_run_at timestamptz NOT NULL, claimed_at timestamptz
+);
+CREATE INDEX collector_schedule_due ON collector_schedule (next_run_at);
+-- key: an account id, or an account id and one of its endpoints (AccountKind.endpointRateLimit)
+CREATE TABLE rate_buckets (
+  account_key text PRIMARY KEY,
+  tokens double precision NOT NULL, updated_at timestamptz NOT NULL, paused_until timestamptz
+);
+-- One token from an account's bucket, refilled at rate per second up to burst, on the server's clock:
+-- 0 when granted, else the seconds to wait before asking again. The row lock serialises takers.
+CREATE FUNCTION take_rate_token(k text, rate double precision, burst double precision)
+RETURNS double precision LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+DECLARE
+  t timestamptz := clock_timestamp();
+  have double precision;
+  since timestamptz;
+  paused timestamptz;
+BEGIN
+  SELECT tokens, updated_at, paused_until INTO have, since, paused FROM rate_buckets WHERE account_key = k FOR UPDATE;
+  IF NOT FOUND THEN
+    INSERT INTO rate_buckets (account_key, tokens, updated_at) VALUES (k, burst - 1, t)
+      ON CONFLICT (account_key) DO NOTHING;
+    IF FOUND THEN RETURN 0; END IF;
+    SELECT tokens, updated_at, paused_until INTO have, since, paused FROM rate_buckets WHERE account_key = k FOR UPDATE;
+  END IF;
+  IF paused IS NOT NULL AND paused > t THEN
+    RETURN extract(epoch FROM paused - t);
+  END IF;
+  have := least(burst, have + greatest(0, extract(epoch FROM t - since)) * rate);
+  IF have >= 1 THEN
+    UPDATE rate_buckets SET tokens = have - 1, updated_at = t WHERE account_key = k;
+    RETURN 0;
+  END IF;
+  UPDATE rate_buckets SET tokens = have, updated_at = t WHERE account_key = k;
+  RETURN (1 - have) / rate;
+END
+$$;
 `,
   },
 ];

@@ -12,6 +12,7 @@ import type {
   DeadLetterRecord,
   DestinationRecord,
   ErrorRecord,
+  LeaseRecord,
   RunRecord,
   RunStatus,
   SessionRecord,
@@ -19,6 +20,7 @@ import type {
   Store,
   UserRecord,
 } from '../store.ts';
+import { leaseExpiredError, leaseLost } from '../store.ts';
 import { migrations } from './migrations.ts';
 
 type Row = Record<string, any>;
@@ -37,10 +39,15 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** How long to wait for a new connection before failing (default 10 s). */
   connectTimeoutMs?: number;
-  /** application_name shown in pg_stat_activity (default tributary). */
+  /** application_name shown in pg_stat_activity (default: PGAPPNAME, else tributary). */
   applicationName?: string;
   /** Where dropped connections are reported (they are replaced on next use). */
   log?: Logger;
+  /**
+   * The server ends a session left idle inside a transaction this long (default 10 s), releasing its
+   * locks: a paused or wedged process must not hold a lease row and stall the takeover of its collectors.
+   */
+  idleInTransactionTimeoutMs?: number;
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -104,7 +111,8 @@ export class PostgresStore implements Store {
       connectionTimeoutMillis: o.connectTimeoutMs ?? 10_000,
       idleTimeoutMillis: 30_000,
       keepAlive: true,
-      application_name: o.applicationName ?? 'tributary',
+      application_name: o.applicationName ?? process.env.PGAPPNAME ?? 'tributary',
+      options: `-c idle_in_transaction_session_timeout=${Math.round(o.idleInTransactionTimeoutMs ?? 10_000)}`,
       types: typeParsers(),
     });
     // Unqualified names resolve in our schema only. Queued before the caller's first query on the connection.
@@ -160,6 +168,44 @@ export class PostgresStore implements Store {
       (c) => c.query<Row>(text, values),
       () => true,
     );
+  }
+
+  /**
+   * One statement for cluster mode's own tables and for pg-boss (which runs on this pool rather than
+   * opening its own): retried on a fresh connection when the server dropped the one it got, so it
+   * must be safe to run twice. Unqualified names resolve in the store's schema.
+   */
+  query(text: string, values?: unknown[]): Promise<pg.QueryResult<Row>> {
+    return this.q(text, values);
+  }
+
+  /**
+   * Runs fn while this process holds the session advisory lock `key`, on a connection of its own
+   * (fn's statements use others: the pool needs at least two). For setup that other processes must
+   * not do at the same time, e.g. installing pg-boss's schema.
+   */
+  async withSessionLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    if (this.poolSize < 2) throw new Error('withSessionLock needs a pool of at least 2 connections');
+    const c = await this.pool.connect();
+    const ignore = () => {};
+    c.on('error', ignore);
+    let broken = false;
+    try {
+      await c.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key]);
+      try {
+        return await fn();
+      } finally {
+        await c.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch(() => {
+          broken = true; // a dead session released its locks anyway
+        });
+      }
+    } catch (err) {
+      broken ||= isConnectionError(err);
+      throw err;
+    } finally {
+      c.off('error', ignore);
+      c.release(broken || undefined);
+    }
   }
 
   /** A transaction; retried on a new connection only if BEGIN itself failed (nothing was sent yet). */
@@ -320,6 +366,7 @@ export class PostgresStore implements Store {
     const hours = Object.entries(b.hourly);
     const now = iso();
     await this.tx(async (c) => {
+      if (b.fence !== undefined) await checkFence(c, b.collectorId, b.fence);
       await c.query(
         `INSERT INTO checkpoints (collector_id, stream, value, updated_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (collector_id, stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
@@ -359,11 +406,22 @@ export class PostgresStore implements Store {
 
   // runs
 
+  async putCheckpoint(collectorId: string, stream: string, value: unknown): Promise<void> {
+    const json = JSON.stringify(value);
+    if (json === undefined) throw new TypeError('putCheckpoint: value: expected a JSON value');
+    await this.q(
+      `INSERT INTO checkpoints (collector_id, stream, value, updated_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (collector_id, stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      [collectorId, stream, json, iso()],
+    );
+  }
+
   async startRun(r: RunRecord): Promise<void> {
-    await this.tx((c) =>
-      c.query(
-        `INSERT INTO runs (id, collector_id, started_at, ended_at, status, events, pages, bytes, dead_letters, error, runner)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+    await this.tx(async (c) => {
+      if (r.fence !== undefined) await checkFence(c, r.collectorId, r.fence);
+      await c.query(
+        `INSERT INTO runs (id, collector_id, started_at, ended_at, status, events, pages, bytes, dead_letters, error, runner, fence)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
         [
           r.id,
           r.collectorId,
@@ -376,18 +434,17 @@ export class PostgresStore implements Store {
           r.deadLetters,
           r.error ? JSON.stringify(r.error) : null,
           r.runner ?? null,
+          r.fence ?? null,
         ],
-      ),
-    );
+      );
+    });
   }
 
   async finishRun(id: string, status: RunStatus, error?: ErrorInfo): Promise<void> {
-    await this.q('UPDATE runs SET status = $1, ended_at = $2, error = $3 WHERE id = $4', [
-      status,
-      iso(),
-      error ? JSON.stringify(error) : null,
-      id,
-    ]);
+    await this.q(
+      'UPDATE runs SET status = $1, ended_at = $2, error = $3 WHERE id = $4 AND ended_at IS NULL',
+      [status, iso(), error ? JSON.stringify(error) : null, id],
+    );
   }
 
   async listRuns(collectorId: string, limit = 50): Promise<RunRecord[]> {
@@ -397,6 +454,81 @@ export class PostgresStore implements Store {
         limit,
       ])
     ).rows.map(toRun);
+  }
+
+  // leases (times on the server's clock: the runners' clocks need not agree)
+
+  async acquireLease(collectorId: string, owner: string, ttlMs: number): Promise<LeaseRecord | undefined> {
+    return this.tx(async (c) => {
+      const prev = (
+        await c.query<Row>(
+          `SELECT owner, token, expires_at > clock_timestamp() AS live FROM leases WHERE collector_id = $1 FOR UPDATE`,
+          [collectorId],
+        )
+      ).rows[0];
+      if (prev && prev.owner !== null && prev.live) return undefined;
+      if (!prev) {
+        const r = await c.query<Row>(
+          `INSERT INTO leases (collector_id, owner, token, acquired_at, expires_at, stop_requested)
+           VALUES ($1, $2, 1, clock_timestamp(), clock_timestamp() + $3 * interval '1 millisecond', false)
+           ON CONFLICT (collector_id) DO NOTHING RETURNING *`,
+          [collectorId, owner, ttlMs],
+        );
+        return r.rows[0] && toLease(r.rows[0]); // none: another runner inserted it first
+      }
+      if (prev.owner !== null) {
+        // The holder stopped renewing (crashed, paused, cut off): its run ended when its lease did.
+        await c.query(
+          `UPDATE runs r SET status = 'failed', ended_at = l.expires_at, error = $2
+           FROM leases l WHERE l.collector_id = $1 AND r.collector_id = $1 AND r.fence = l.token AND r.ended_at IS NULL`,
+          [collectorId, JSON.stringify(leaseExpiredError)],
+        );
+      }
+      const r = await c.query<Row>(
+        `UPDATE leases SET owner = $2, token = token + 1, acquired_at = clock_timestamp(),
+           expires_at = clock_timestamp() + $3 * interval '1 millisecond', stop_requested = false
+         WHERE collector_id = $1 RETURNING *`,
+        [collectorId, owner, ttlMs],
+      );
+      return toLease(r.rows[0]!);
+    });
+  }
+
+  async renewLease(collectorId: string, token: number, ttlMs: number): Promise<LeaseRecord | undefined> {
+    const r = await this.q(
+      `UPDATE leases SET expires_at = clock_timestamp() + $3 * interval '1 millisecond'
+       WHERE collector_id = $1 AND token = $2 AND owner IS NOT NULL AND expires_at > clock_timestamp()
+       RETURNING *`,
+      [collectorId, token, ttlMs],
+    );
+    return r.rows[0] && toLease(r.rows[0]);
+  }
+
+  async releaseLease(collectorId: string, token: number): Promise<boolean> {
+    const r = await this.q(
+      `UPDATE leases SET owner = NULL, stop_requested = false, expires_at = least(expires_at, clock_timestamp())
+       WHERE collector_id = $1 AND token = $2 AND owner IS NOT NULL`,
+      [collectorId, token],
+    );
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async getLease(collectorId: string): Promise<LeaseRecord | undefined> {
+    const r = (await this.q('SELECT * FROM leases WHERE collector_id = $1', [collectorId])).rows[0];
+    return r && toLease(r);
+  }
+
+  async listLeases(): Promise<LeaseRecord[]> {
+    return (await this.q('SELECT * FROM leases ORDER BY collector_id')).rows.map(toLease);
+  }
+
+  async requestLeaseStop(collectorId: string): Promise<boolean> {
+    const r = await this.q(
+      `UPDATE leases SET stop_requested = true
+       WHERE collector_id = $1 AND owner IS NOT NULL AND expires_at > clock_timestamp()`,
+      [collectorId],
+    );
+    return (r.rowCount ?? 0) > 0;
   }
 
   // errors
@@ -717,6 +849,20 @@ export class PostgresStore implements Store {
   }
 }
 
+/**
+ * Inside a transaction: throws lease_lost unless `token` is the collector's current, unexpired lease.
+ * The share lock holds off a takeover (which updates the row) until this transaction ends, so the
+ * check stays true until the commit.
+ */
+async function checkFence(c: Client, collectorId: string, token: number): Promise<void> {
+  const r = await c.query(
+    `SELECT 1 FROM leases WHERE collector_id = $1 AND token = $2 AND owner IS NOT NULL
+       AND expires_at > clock_timestamp() FOR SHARE`,
+    [collectorId, token],
+  );
+  if (!r.rowCount) throw leaseLost(collectorId, token);
+}
+
 function schemaParam(url: string): string | undefined {
   try {
     return new URL(url).searchParams.get('schema') ?? undefined;
@@ -815,7 +961,20 @@ function toRun(r: Row): RunRecord {
   if (r.ended_at) run.endedAt = r.ended_at;
   if (r.error) run.error = r.error;
   if (r.runner) run.runner = r.runner;
+  if (r.fence !== null && r.fence !== undefined) run.fence = r.fence;
   return run;
+}
+
+function toLease(r: Row): LeaseRecord {
+  const l: LeaseRecord = {
+    collectorId: r.collector_id,
+    token: r.token,
+    acquiredAt: r.acquired_at,
+    expiresAt: r.expires_at,
+    stopRequested: r.stop_requested,
+  };
+  if (r.owner !== null) l.owner = r.owner;
+  return l;
 }
 
 function toDestination(r: Row): DestinationRecord {

@@ -80,4 +80,15 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 `,
   },
+  {
+    version: 3,
+    sql: `
+ALTER TABLE runs ADD COLUMN fence INTEGER;
+CREATE TABLE leases (
+  collector_id TEXT PRIMARY KEY REFERENCES collectors(id) ON DELETE CASCADE,
+  owner TEXT, token INTEGER NOT NULL, acquired_at TEXT NOT NULL, expires_at TEXT NOT NULL,
+  stop_requested INTEGER NOT NULL DEFAULT 0
+);
+`,
+  },
 ];

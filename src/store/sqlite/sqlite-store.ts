@@ -13,6 +13,7 @@ import type {
   DeadLetterRecord,
   DestinationRecord,
   ErrorRecord,
+  LeaseRecord,
   RunRecord,
   RunStatus,
   SessionRecord,
@@ -20,6 +21,7 @@ import type {
   Store,
   UserRecord,
 } from '../store.ts';
+import { leaseExpiredError, leaseLost } from '../store.ts';
 import { migrations } from './migrations.ts';
 
 type Row = Record<string, any>;
@@ -174,10 +176,21 @@ export class SqliteStore implements Store {
         .run(collectorId, stream);
   }
 
+  /** Throws lease_lost unless `token` is the collector's current, unexpired lease (call inside tx). */
+  private checkFence(collectorId: string, token: number): void {
+    const r = this.db
+      .prepare(
+        'SELECT 1 FROM leases WHERE collector_id = ? AND token = ? AND owner IS NOT NULL AND expires_at > ?',
+      )
+      .get(collectorId, token, iso());
+    if (!r) throw leaseLost(collectorId, token);
+  }
+
   async commitBatch(b: BatchCommit): Promise<void> {
     const checkpoint = JSON.stringify(b.checkpoint); // serialised before the transaction: a bad value changes nothing
     const now = iso();
     this.tx(() => {
+      if (b.fence !== undefined) this.checkFence(b.collectorId, b.fence);
       this.db
         .prepare(
           `INSERT INTO checkpoints (collector_id, stream, value, updated_at) VALUES (?, ?, ?, ?)
@@ -209,31 +222,46 @@ export class SqliteStore implements Store {
     });
   }
 
+  async putCheckpoint(collectorId: string, stream: string, value: unknown): Promise<void> {
+    const json = JSON.stringify(value);
+    if (json === undefined) throw new TypeError('putCheckpoint: value: expected a JSON value');
+    this.db
+      .prepare(
+        `INSERT INTO checkpoints (collector_id, stream, value, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (collector_id, stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      )
+      .run(collectorId, stream, json, iso());
+  }
+
   // runs
 
   async startRun(r: RunRecord): Promise<void> {
-    this.db
-      .prepare(
-        'INSERT INTO runs (id, collector_id, started_at, ended_at, status, events, pages, bytes, dead_letters, error, runner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(
-        r.id,
-        r.collectorId,
-        r.startedAt,
-        r.endedAt ?? null,
-        r.status,
-        r.events,
-        r.pages,
-        r.bytes,
-        r.deadLetters,
-        r.error ? JSON.stringify(r.error) : null,
-        r.runner ?? null,
-      );
+    this.tx(() => {
+      if (r.fence !== undefined) this.checkFence(r.collectorId, r.fence);
+      this.db
+        .prepare(
+          'INSERT INTO runs (id, collector_id, started_at, ended_at, status, events, pages, bytes, dead_letters, error, runner, fence) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(
+          r.id,
+          r.collectorId,
+          r.startedAt,
+          r.endedAt ?? null,
+          r.status,
+          r.events,
+          r.pages,
+          r.bytes,
+          r.deadLetters,
+          r.error ? JSON.stringify(r.error) : null,
+          r.runner ?? null,
+          r.fence ?? null,
+        );
+    });
   }
 
   async finishRun(id: string, status: RunStatus, error?: ErrorInfo): Promise<void> {
     this.db
-      .prepare('UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ?')
+      .prepare('UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ? AND ended_at IS NULL')
       .run(status, iso(), error ? JSON.stringify(error) : null, id);
   }
 
@@ -243,6 +271,81 @@ export class SqliteStore implements Store {
         .prepare('SELECT * FROM runs WHERE collector_id = ? ORDER BY started_at DESC, rowid DESC LIMIT ?')
         .all(collectorId, limit) as Row[]
     ).map(toRun);
+  }
+
+  // leases
+
+  async acquireLease(collectorId: string, owner: string, ttlMs: number): Promise<LeaseRecord | undefined> {
+    return this.tx(() => {
+      const now = Date.now();
+      const at = new Date(now).toISOString();
+      const expires = new Date(now + ttlMs).toISOString();
+      const prev = this.db.prepare('SELECT * FROM leases WHERE collector_id = ?').get(collectorId) as
+        | Row
+        | undefined;
+      if (prev && prev.owner !== null && prev.expires_at > at) return undefined;
+      const token = prev ? Number(prev.token) + 1 : 1;
+      this.db
+        .prepare(
+          `INSERT INTO leases (collector_id, owner, token, acquired_at, expires_at, stop_requested) VALUES (?, ?, ?, ?, ?, 0)
+           ON CONFLICT (collector_id) DO UPDATE SET owner = excluded.owner, token = excluded.token,
+             acquired_at = excluded.acquired_at, expires_at = excluded.expires_at, stop_requested = 0`,
+        )
+        .run(collectorId, owner, token, at, expires);
+      if (prev && prev.owner !== null) {
+        this.db
+          .prepare(
+            `UPDATE runs SET status = 'failed', ended_at = ?, error = ?
+             WHERE collector_id = ? AND fence = ? AND ended_at IS NULL`,
+          )
+          .run(prev.expires_at, JSON.stringify(leaseExpiredError), collectorId, prev.token);
+      }
+      return toLease(this.db.prepare('SELECT * FROM leases WHERE collector_id = ?').get(collectorId) as Row);
+    });
+  }
+
+  async renewLease(collectorId: string, token: number, ttlMs: number): Promise<LeaseRecord | undefined> {
+    const now = Date.now();
+    const r = this.db
+      .prepare(
+        `UPDATE leases SET expires_at = ? WHERE collector_id = ? AND token = ? AND owner IS NOT NULL AND expires_at > ?
+         RETURNING *`,
+      )
+      .get(new Date(now + ttlMs).toISOString(), collectorId, token, new Date(now).toISOString()) as
+      | Row
+      | undefined;
+    return r && toLease(r);
+  }
+
+  async releaseLease(collectorId: string, token: number): Promise<boolean> {
+    const at = iso();
+    const r = this.db
+      .prepare(
+        `UPDATE leases SET owner = NULL, stop_requested = 0, expires_at = MIN(expires_at, ?)
+         WHERE collector_id = ? AND token = ? AND owner IS NOT NULL`,
+      )
+      .run(at, collectorId, token);
+    return Number(r.changes) > 0;
+  }
+
+  async getLease(collectorId: string): Promise<LeaseRecord | undefined> {
+    const r = this.db.prepare('SELECT * FROM leases WHERE collector_id = ?').get(collectorId) as
+      | Row
+      | undefined;
+    return r && toLease(r);
+  }
+
+  async listLeases(): Promise<LeaseRecord[]> {
+    return (this.db.prepare('SELECT * FROM leases ORDER BY collector_id').all() as Row[]).map(toLease);
+  }
+
+  async requestLeaseStop(collectorId: string): Promise<boolean> {
+    const r = this.db
+      .prepare(
+        'UPDATE leases SET stop_requested = 1 WHERE collector_id = ? AND owner IS NOT NULL AND expires_at > ?',
+      )
+      .run(collectorId, iso());
+    return Number(r.changes) > 0;
   }
 
   // errors
@@ -662,5 +765,18 @@ function toRun(r: Row): RunRecord {
   if (r.ended_at) run.endedAt = r.ended_at;
   if (r.error) run.error = JSON.parse(r.error);
   if (r.runner) run.runner = r.runner;
+  if (r.fence !== null && r.fence !== undefined) run.fence = Number(r.fence);
   return run;
+}
+
+function toLease(r: Row): LeaseRecord {
+  const l: LeaseRecord = {
+    collectorId: r.collector_id,
+    token: Number(r.token),
+    acquiredAt: r.acquired_at,
+    expiresAt: r.expires_at,
+    stopRequested: Boolean(r.stop_requested),
+  };
+  if (r.owner !== null) l.owner = r.owner;
+  return l;
 }

@@ -1,0 +1,156 @@
+import { z } from 'zod';
+import type { BodyFormat, ReceiveDef, SourceDef, Stability } from '../../core/source.ts';
+
+/**
+ * The declarative form of a push source (family `push`): vendor facts — the body format it sends,
+ * where its records keep an id and a time, the stream name — become the defaults of the settings
+ * every push collector has, and the generic receiver (receiver.ts) does the rest. Sugar over
+ * `SourceDef.receive`, as restPoll is over `StreamDef.read`.
+ */
+
+export interface PushDefaults {
+  format: BodyFormat;
+  stream: string;
+  /** Dotted path of the vendor's unique record id, when the vendor has one. */
+  idPath?: string;
+  /** Dotted path of the record's own time (ISO-8601 or epoch seconds/milliseconds). */
+  timePath?: string;
+}
+
+const dottedPath = z
+  .string()
+  .trim()
+  .regex(/^[^.\s]+(\.[^.\s]+)*$/, 'expected a dotted path such as event.id')
+  .max(200);
+
+/** RFC 9110 token: what a header name may be. */
+const headerName = z
+  .string()
+  .regex(/^[!#$%&'*+.^_`|~0-9a-z-]+$/i, 'expected an HTTP header name such as X-Signature');
+
+export const DEFAULT_SIGNATURE_HEADER = 'X-Tributary-Signature';
+
+/** The settings of a push collector, with the source's defaults. */
+export function pushSettings(d: PushDefaults) {
+  const path = (what: string, dflt: string | undefined) =>
+    dflt === undefined ? dottedPath.optional().describe(what) : dottedPath.default(dflt).describe(what);
+  return z
+    .object({
+      format: z
+        .enum(['auto', 'json', 'raw'])
+        .default(d.format)
+        .describe(
+          'Body format: json (an object, an array of records, NDJSON or stacked JSON), raw (one event per line), or auto (json when the body starts with { or [, else raw)',
+        ),
+      stream: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1–64 letters, digits, ".", "_" or "-"')
+        .default(d.stream)
+        .describe('Stream name stamped on every event this collector receives'),
+      idPath: path(
+        "Dotted path of the vendor's unique event id in each JSON record; records without it get a hash of the record as id",
+        d.idPath,
+      ),
+      timePath: path(
+        "Dotted path of the event's own time in each JSON record (ISO-8601 or epoch seconds/ms); else the time it was received",
+        d.timePath,
+      ),
+      hmac: z
+        .object({
+          header: headerName
+            .default(DEFAULT_SIGNATURE_HEADER)
+            .describe('Header carrying HMAC-SHA256 of the body as sent: hex, sha256=hex, or base64'),
+          secret: z
+            .string()
+            .min(16, 'expected at least 16 characters')
+            .max(1024)
+            .optional()
+            .describe('Shared secret (write-only; stored encrypted). Required when hmac is first set'),
+        })
+        .strict()
+        .optional()
+        .describe('Require a signature on every request, in addition to the bearer token'),
+      maxEventsPerSecond: z
+        .number()
+        .int()
+        .positive()
+        .max(10_000_000)
+        .optional()
+        .describe('Above this rate the endpoint answers 429 with Retry-After (the sender retries)'),
+      maxBodyMB: z
+        .number()
+        .positive()
+        .max(100)
+        .default(10)
+        .describe('Largest request body as sent (compressed), in MB; larger ones get 413'),
+      maxDecompressedMB: z
+        .number()
+        .positive()
+        .max(1024)
+        .default(100)
+        .describe('Largest request body once decompressed, in MB; larger ones get 413'),
+    })
+    .strict();
+}
+
+export type PushSettings = z.infer<ReturnType<typeof pushSettings>>;
+
+/** The value at a dotted path of a JSON record, or undefined. */
+export function valueAt(record: unknown, path: string | undefined): unknown {
+  if (!path) return undefined;
+  let v: unknown = record;
+  for (const k of path.split('.')) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string, unknown>)[k];
+  }
+  return v;
+}
+
+const MB = 1024 * 1024;
+
+/** The generic receiving side: everything comes from the collector's settings. */
+export const settingsReceive: ReceiveDef<PushSettings> = {
+  options: (s) => ({
+    format: s.format,
+    stream: s.stream,
+    maxBodyBytes: Math.floor(s.maxBodyMB * MB),
+    maxDecompressedBytes: Math.floor(s.maxDecompressedMB * MB),
+    maxEventsPerSecond: s.maxEventsPerSecond,
+    signatureHeader: s.hmac ? s.hmac.header : undefined,
+  }),
+  eventId(record, s) {
+    const v = valueAt(record, s.idPath);
+    if (typeof v === 'string' && v !== '') return v;
+    if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+    return undefined;
+  },
+  eventTime: (record, s) => valueAt(record, s.timePath),
+};
+
+export interface PushSourceSpec {
+  id: string;
+  title: string;
+  stability: Stability;
+  description: string;
+  /** The vendor-side configuration, in Markdown. */
+  setupGuide: string;
+  defaults: PushDefaults;
+}
+
+/** A push source from its vendor facts. */
+export function pushSource(spec: PushSourceSpec): SourceDef<PushSettings, never> {
+  return {
+    id: spec.id,
+    title: spec.title,
+    account: '',
+    stability: spec.stability,
+    family: 'push',
+    description: spec.description,
+    setupGuide: spec.setupGuide,
+    settings: pushSettings(spec.defaults),
+    streams: {},
+    receive: settingsReceive,
+    // Test Connection has nothing to reach: the vendor calls us. A test event proves the path instead.
+    async test() {},
+  };
+}

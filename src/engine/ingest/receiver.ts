@@ -1,0 +1,374 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CollectorConfig } from '../../config/config-file.ts';
+import type { Destination } from '../../core/destination.ts';
+import { type Envelope, encodeLine, makeEnvelope, toIsoTime } from '../../core/envelope.ts';
+import { TributaryError, toTributaryError, transientError } from '../../core/errors.ts';
+import { isPushSource, type Logger, type ReceiveDef } from '../../core/source.ts';
+import { sources } from '../../sources/index.ts';
+import type { CollectorRecord } from '../../store/store.ts';
+import type { Runtime } from '../runtime.ts';
+import { BodyError, decodeBody, readRequestBody, splitBody } from './body.ts';
+import { loadCredentials, presentedToken, verifySignature, verifyToken } from './credentials.ts';
+
+/**
+ * `POST /ingest/{collector}` on `tributary serve` (DESIGN §3, push family): a vendor pushes a batch,
+ * and the answer is 200 only after every destination of the collector acknowledged its events and
+ * the counts were committed. When that cannot happen — a destination down, the collector stopped or
+ * over its rate — the answer is 503 or 429 with Retry-After, so the sender keeps the batch and sends
+ * it again: nothing is lost, and a retry re-delivers that one request with the same ids.
+ *
+ * Requests of one collector that arrive while a delivery is in flight are delivered together next
+ * (one destination write and one store commit for all of them), and each is answered when that
+ * delivery is: an fsync per batch of requests instead of per request.
+ *
+ * No checkpoint moves for pushed events: durability comes from the sender's retries. The store's
+ * commit gets a null checkpoint under the collector's stream and no run (pushes have no runs).
+ */
+
+export interface ReceiverOptions {
+  log: Logger;
+  /** How long a request waits for its destinations before it is answered 503 (default 30 s). */
+  ackTimeoutMs?: number;
+  /** Events delivered together at most when concurrent requests are coalesced (default 20,000). */
+  maxBatchEvents?: number;
+  now?: () => number;
+}
+
+/** How long a sender is asked to wait after a failure that says nothing itself. */
+const RETRY_AFTER_S = { stopped: 60, destination: 10, commit: 5 };
+/** The run id pushes commit under: no run has it (pushes have no runs). */
+const PUSH_RUN = 'push';
+
+class Refusal extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly headers: Record<string, string>;
+  constructor(status: number, code: string, message: string, headers: Record<string, string> = {}) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.headers = headers;
+  }
+}
+
+const hourOf = (iso: string) => `${iso.slice(0, 13)}:00:00.000Z`;
+
+function reply(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  if (res.headersSent) return;
+  res
+    .writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8' })
+    .end(JSON.stringify(body));
+}
+
+/** Over-rate accounting per collector: a second's worth of burst; a large batch is admitted and repaid. */
+class EventRate {
+  readonly perSecond: number;
+  private allowance: number;
+  private last: number;
+  constructor(perSecond: number, now: number) {
+    this.perSecond = perSecond;
+    this.allowance = perSecond;
+    this.last = now;
+  }
+  /** Seconds to wait while the collector is over its rate, else undefined. */
+  check(now: number): number | undefined {
+    this.allowance = Math.min(this.perSecond, this.allowance + ((now - this.last) / 1000) * this.perSecond);
+    this.last = now;
+    return this.allowance < 0 ? Math.max(1, Math.ceil(-this.allowance / this.perSecond)) : undefined;
+  }
+  charge(events: number): void {
+    this.allowance -= events;
+  }
+}
+
+interface Pending {
+  envelopes: Envelope[];
+  deadLetters: Array<{ reason: string; raw: string }>;
+  ingestedAt: string;
+  done(err?: unknown): void;
+}
+
+/**
+ * One collector's deliveries, in order: what is queued while a delivery runs goes out together next.
+ * Replaced (the old one finishing its queue) when the collector's definition changes.
+ */
+class Delivery {
+  readonly version: string;
+  private readonly record: CollectorRecord;
+  private readonly stream: string;
+  private readonly runtime: Runtime;
+  private readonly o: Required<Omit<ReceiverOptions, 'now'>>;
+  private queue: Pending[] = [];
+  private running = false;
+
+  constructor(
+    runtime: Runtime,
+    record: CollectorRecord,
+    stream: string,
+    o: Required<Omit<ReceiverOptions, 'now'>>,
+  ) {
+    this.runtime = runtime;
+    this.record = record;
+    this.version = `${record.updatedAt}|${stream}`;
+    this.stream = stream;
+    this.o = o;
+  }
+
+  submit(p: Omit<Pending, 'done'>): Promise<void> {
+    return new Promise((ok, fail) => {
+      this.queue.push({ ...p, done: (err) => (err ? fail(err) : ok()) });
+      if (!this.running) void this.pump();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.queue.length) {
+        let events = 0;
+        let n = 0;
+        while (
+          n < this.queue.length &&
+          (n === 0 || events + this.queue[n]!.envelopes.length <= this.o.maxBatchEvents)
+        )
+          events += this.queue[n++]!.envelopes.length;
+        const batch = this.queue.splice(0, n);
+        try {
+          await this.deliver(batch);
+          for (const p of batch) p.done();
+        } catch (err) {
+          for (const p of batch) p.done(err);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async deliver(batch: Pending[]): Promise<void> {
+    const store = this.runtime.store;
+    const envelopes = batch.length === 1 ? batch[0]!.envelopes : batch.flatMap((p) => p.envelopes);
+    if (envelopes.length) {
+      const destinations = await this.runtime.destinationsOf(this.record);
+      const signal = AbortSignal.timeout(this.o.ackTimeoutMs);
+      const results = await Promise.allSettled(destinations.map((d) => d.send(envelopes, signal)));
+      const failed = results.findIndex((r) => r.status === 'rejected');
+      if (failed >= 0) {
+        const d = destinations[failed]!;
+        const e = destinationError(d, (results[failed] as PromiseRejectedResult).reason, signal);
+        this.o.log.warn('push: destination unavailable, asking the sender to retry', {
+          collector: this.record.name,
+          destination: d.name,
+          code: e.code,
+        });
+        await store.recordError(this.record.id, this.stream, e.toJSON()).catch(() => {});
+        throw new Refusal(
+          503,
+          'destination_unavailable',
+          `Destination ${d.name} is unavailable; retry later.`,
+          {
+            'retry-after': String(e.retryAfter ?? RETRY_AFTER_S.destination),
+          },
+        );
+      }
+    }
+    let bytes = 0;
+    for (const env of envelopes) bytes += encodeLine(env).length + 1;
+    const hourly: Record<string, number> = {};
+    let last: string | undefined;
+    for (const p of batch) {
+      if (!p.envelopes.length) continue;
+      const h = hourOf(p.ingestedAt);
+      hourly[h] = (hourly[h] ?? 0) + p.envelopes.length;
+      if (!last || p.ingestedAt > last) last = p.ingestedAt;
+    }
+    try {
+      await store.commitBatch({
+        collectorId: this.record.id,
+        stream: this.stream,
+        checkpoint: null,
+        runId: PUSH_RUN,
+        events: envelopes.length,
+        pages: 0,
+        bytes,
+        lastEventTime: last,
+        hourly,
+        deadLetters: batch.flatMap((p) => p.deadLetters),
+      });
+    } catch (err) {
+      this.o.log.error('push: could not commit counts, asking the sender to retry', {
+        collector: this.record.name,
+        message: (err as Error)?.message,
+      });
+      throw new Refusal(503, 'commit_failed', 'The events could not be recorded; retry later.', {
+        'retry-after': String(RETRY_AFTER_S.commit),
+      });
+    }
+  }
+}
+
+function destinationError(d: Destination, err: unknown, signal: AbortSignal): TributaryError {
+  if (signal.aborted)
+    return transientError(
+      'destination_timeout',
+      `Destination ${d.name} did not acknowledge pushed events in time.`,
+      `Check destination ${d.name}; senders retry the requests.`,
+    );
+  return err instanceof TributaryError
+    ? err
+    : transientError(
+        'destination_error',
+        `Destination ${d.name} failed: ${toTributaryError(err).message}`,
+        `Check destination ${d.name}; senders retry the requests.`,
+      );
+}
+
+export class IngestReceiver {
+  private readonly runtime: Runtime;
+  private readonly o: Required<Omit<ReceiverOptions, 'now'>>;
+  private readonly now: () => number;
+  private readonly deliveries = new Map<string, Delivery>();
+  private readonly rates = new Map<string, EventRate>();
+
+  constructor(runtime: Runtime, o: ReceiverOptions) {
+    this.runtime = runtime;
+    this.o = {
+      log: o.log,
+      ackTimeoutMs: o.ackTimeoutMs ?? 30_000,
+      maxBatchEvents: o.maxBatchEvents ?? 20_000,
+    };
+    this.now = o.now ?? Date.now;
+  }
+
+  /** Answers one request to `/ingest/{name}`; only internal failures throw. */
+  async handle(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+    try {
+      const result = await this.receive(req, name);
+      reply(res, 200, result);
+    } catch (err) {
+      if (err instanceof Refusal)
+        reply(res, err.status, { error: { code: err.code, message: err.message } }, err.headers);
+      else if (err instanceof BodyError)
+        reply(res, err.status, { error: { code: err.code, message: err.message } });
+      else throw err;
+    }
+  }
+
+  private async receive(
+    req: IncomingMessage,
+    name: string,
+  ): Promise<{ accepted: number; deadLettered: number }> {
+    if (req.method !== 'POST')
+      throw new Refusal(405, 'method_not_allowed', 'Send events with POST.', { allow: 'POST' });
+    const store = this.runtime.store;
+    const record = await store.getCollector(name);
+    const source = record ? sources[record.source] : undefined;
+    if (!record || !isPushSource(source))
+      throw new Refusal(404, 'not_found', `No push collector named "${name}".`);
+
+    const credentials = await loadCredentials(store, record.id);
+    const token = presentedToken(req.headers.authorization);
+    const challenge = { 'www-authenticate': 'Bearer realm="tributary-ingest"' };
+    if (!token)
+      throw new Refusal(
+        401,
+        'missing_token',
+        "Send the collector's ingest token as Authorization: Bearer TOKEN.",
+        challenge,
+      );
+    if (!credentials || !verifyToken(credentials, token, this.now()))
+      throw new Refusal(401, 'invalid_token', 'The ingest token is not valid for this collector.', challenge);
+    if (!record.enabled)
+      throw new Refusal(503, 'collector_stopped', `Collector "${name}" is stopped; retry later.`, {
+        'retry-after': String(RETRY_AFTER_S.stopped),
+      });
+
+    const receive = source.receive as ReceiveDef;
+    const config = record.config as unknown as CollectorConfig;
+    const settings = config.settings;
+    const opts = receive.options(settings);
+    const rate = this.rate(record.id, opts.maxEventsPerSecond);
+    const wait = rate?.check(this.now());
+    if (wait !== undefined)
+      throw new Refusal(
+        429,
+        'rate_limited',
+        `Collector "${name}" is over its configured rate; retry later.`,
+        {
+          'retry-after': String(wait),
+        },
+      );
+
+    const sent = await readRequestBody(req, opts.maxBodyBytes);
+    if (opts.signatureHeader) {
+      const header = req.headers[opts.signatureHeader.toLowerCase()];
+      const value = Array.isArray(header) ? header[0] : header;
+      if (!value)
+        throw new Refusal(401, 'missing_signature', `Sign the body in the ${opts.signatureHeader} header.`);
+      if (!credentials.hmacSecret) {
+        this.o.log.error('push: signed requests are required but no secret is stored', { collector: name });
+        throw new Refusal(401, 'invalid_signature', `The ${opts.signatureHeader} signature is not valid.`);
+      }
+      if (!verifySignature(this.runtime.secrets.decrypt(credentials.hmacSecret), sent, value))
+        throw new Refusal(401, 'invalid_signature', `The ${opts.signatureHeader} signature is not valid.`);
+    }
+    const body = await decodeBody(sent, req.headers['content-encoding'], opts.maxDecompressedBytes);
+    const { records, deadLetters } = splitBody(body.toString('utf8'), opts.format);
+
+    const ingestedAt = new Date(this.now()).toISOString();
+    const ctx = {
+      source: source.id,
+      stream: opts.stream,
+      collector: record.name,
+      sitename: config.site,
+      timezone: config.timezone,
+    };
+    const envelopes = records.map((r) =>
+      makeEnvelope(
+        ctx,
+        r,
+        receive.eventId(r, settings),
+        toIsoTime(receive.eventTime(r, settings)),
+        ingestedAt,
+      ),
+    );
+    rate?.charge(envelopes.length);
+    if (envelopes.length || deadLetters.length)
+      await this.delivery(record, opts.stream).submit({
+        envelopes,
+        deadLetters: deadLetters.map((d) => ({
+          reason: d.reason,
+          raw: typeof d.raw === 'string' ? d.raw : JSON.stringify(d.raw),
+        })),
+        ingestedAt,
+      });
+    return { accepted: envelopes.length, deadLettered: deadLetters.length };
+  }
+
+  private rate(collectorId: string, perSecond: number | undefined): EventRate | undefined {
+    if (!perSecond) {
+      this.rates.delete(collectorId);
+      return undefined;
+    }
+    let r = this.rates.get(collectorId);
+    if (!r || r.perSecond !== perSecond) {
+      r = new EventRate(perSecond, this.now());
+      this.rates.set(collectorId, r);
+    }
+    return r;
+  }
+
+  private delivery(record: CollectorRecord, stream: string): Delivery {
+    let d = this.deliveries.get(record.id);
+    if (!d || d.version !== `${record.updatedAt}|${stream}`) {
+      d = new Delivery(this.runtime, record, stream, this.o);
+      this.deliveries.set(record.id, d);
+    }
+    return d;
+  }
+}

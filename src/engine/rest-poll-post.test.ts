@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { readContext } from '../../test/support/read-context.ts';
+import type { Batch } from '../core/source.ts';
+import { Http } from './http.ts';
+import { type PageRequest, type ParamPlace, pageKey, paginate, queryParam } from './paginate.ts';
+import { restPoll } from './rest-poll.ts';
+
+/** A read-only POST query API: the time range and the cursor travel in a JSON body. */
+const items = Array.from({ length: 23 }, (_, i) => ({
+  id: `p${i}`,
+  at: new Date(Date.now() - 30 * 60_000 + i * 1000).toISOString(),
+}));
+const seen: Array<{ method: string; type: string | undefined; body: any }> = [];
+const server = createServer((req, res) => {
+  let text = '';
+  req.on('data', (c) => {
+    text += c;
+  });
+  req.on('end', () => {
+    const body = text ? JSON.parse(text) : undefined;
+    seen.push({ method: req.method ?? '', type: req.headers['content-type'], body });
+    if (req.method !== 'POST' || !body?.range) return res.writeHead(400).end('{"error":"bad query"}');
+    const from = Number(body.after ?? 0);
+    const inRange = items.filter((i) => i.at >= body.range.from && i.at < body.range.to);
+    const page = inRange.slice(from, from + 10);
+    const next = from + 10 < inRange.length ? String(from + 10) : null;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ hits: page, next }));
+  });
+});
+let base = '';
+before(async () => {
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(() => server.close());
+
+/** The cursor lives in the JSON body's `after` field. */
+const bodyCursor: ParamPlace = {
+  get: (r) => (r.body ? JSON.parse(r.body).after : undefined),
+  set: (r, v) => ({ ...r, body: JSON.stringify({ ...JSON.parse(r.body ?? '{}'), after: v }) }),
+};
+
+describe('restPoll: read-only POST queries', () => {
+  it('sends each page as a JSON POST with its body, the cursor placed in the body', async () => {
+    seen.length = 0;
+    const stream = restPoll({
+      title: 'search',
+      method: 'POST',
+      url: () => `${base}/search`,
+      request: (_ctx, w) => ({
+        url: `${base}/search`,
+        body: JSON.stringify({ range: { from: w.start.toISOString(), to: w.end.toISOString() } }),
+      }),
+      records: (b) => b.hits,
+      paginate: paginate.cursor({ place: bodyCursor, from: 'next' }),
+      cursor: { time: 'at', lag: '0s' },
+      eventId: (r) => r.id,
+    });
+    const http = new Http({ vendor: 'Fake', backoffBaseMs: 1 });
+    const out: Batch[] = [];
+    for await (const b of stream.read(readContext(http))) out.push(b);
+    assert.deepEqual(
+      out.flatMap((b) => b.events.map((e) => e.id)),
+      items.map((i) => i.id),
+    );
+    assert.equal(seen.length, 3);
+    assert.ok(seen.every((r) => r.method === 'POST' && r.type === 'application/json'));
+    assert.deepEqual(
+      seen.map((r) => r.body.after),
+      [undefined, '10', '20'],
+    );
+  });
+
+  it('keeps the body in an opaque position, and the loop guard tells bodies apart', async () => {
+    seen.length = 0;
+    const stream = restPoll({
+      title: 'search',
+      method: 'POST',
+      url: () => `${base}/search`,
+      request: () => ({
+        url: `${base}/search`,
+        body: JSON.stringify({ range: { from: '2000-01-01T00:00:00Z', to: '2999-01-01T00:00:00Z' } }),
+      }),
+      records: (b) => b.hits,
+      paginate: paginate.cursor({ place: bodyCursor, from: 'next' }),
+      cursor: { kind: 'opaque', time: 'at' },
+      eventId: (r) => r.id,
+    });
+    const http = new Http({ vendor: 'Fake', backoffBaseMs: 1 });
+    const out: Batch[] = [];
+    for await (const b of stream.read(readContext(http))) out.push(b);
+    const first = out[0].checkpoint as { next: PageRequest };
+    assert.equal(JSON.parse(first.next.body ?? '{}').after, '10');
+    const a: PageRequest = { url: `${base}/search`, body: '{"after":"1"}' };
+    assert.notEqual(pageKey(a), pageKey({ ...a, body: '{"after":"2"}' }));
+    assert.equal(pageKey({ url: `${base}/x`, query: { b: 1, a: 2 } }), `${base}/x?a=2&b=1`);
+  });
+
+  it('queryParam places read and write the query; offsets and pages keep body and state', () => {
+    const p = queryParam('offset');
+    const r = p.set({ url: 'https://x/y', query: { limit: 5 }, body: '{}', state: { s: 1 } }, 10);
+    assert.deepEqual(r, { url: 'https://x/y', query: { limit: 5, offset: 10 }, body: '{}', state: { s: 1 } });
+    assert.equal(p.get(r), 10);
+    const next = paginate
+      .offset({ param: 'offset', size: 2, sizeParam: 'limit' })
+      .next({ request: r, response: undefined as never, body: {}, records: [1, 2] });
+    assert.deepEqual(next?.query, { limit: 2, offset: 12 });
+    assert.equal(next?.body, '{}');
+  });
+});
