@@ -43,7 +43,7 @@ describe('first start', () => {
     assert.equal(short.status, 400);
     const ok = await post('/api/setup', { token: boot.setupToken, ...account });
     assert.equal(ok.status, 201);
-    assert.equal((await ok.json()).role, 'admin');
+    assert.equal(((await ok.json()) as { role: string }).role, 'admin');
     assert.deepEqual(await (await fetch(`${base}/api/setup`)).json(), { needed: false });
     const again = await post('/api/setup', {
       token: boot.setupToken,
