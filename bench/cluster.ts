@@ -31,7 +31,7 @@ import { spawnSimulator } from './sim-process.ts';
  * BENCH_CLUSTER_EVENTS (events per org for 2, 60000).
  */
 
-const CLI = join(import.meta.dirname, '../src/cli/main.ts');
+const CLI = join(import.meta.dirname, '../bin/tributary'); // the launcher users run
 const dbUrl =
   process.env.TRIBUTARY_TEST_DATABASE_URL ||
   `postgres://${encodeURIComponent(process.env.PGUSER || 'postgres')}@127.0.0.1:5432/test`;
@@ -67,19 +67,15 @@ interface Worker {
 }
 
 async function startWorker(url: string, key: string, dir: string, concurrency: number): Promise<Worker> {
-  const child = spawn(
-    process.execPath,
-    [CLI, 'worker', '--database-url', url, '--concurrency', String(concurrency)],
-    {
-      env: {
-        ...process.env,
-        TRIBUTARY_MASTER_KEY: key,
-        TRIBUTARY_DATA_DIR: dir,
-        TRIBUTARY_LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn(CLI, ['worker', '--database-url', url, '--concurrency', String(concurrency)], {
+    env: {
+      ...process.env,
+      TRIBUTARY_MASTER_KEY: key,
+      TRIBUTARY_DATA_DIR: dir,
+      TRIBUTARY_LOG_LEVEL: 'info',
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const w: Worker = { child, runs: [], exited: new Promise((ok) => child.on('exit', ok)) };
   createInterface({ input: child.stderr! }).on('line', (line) => {
     if (!line.includes('"run finished"')) return;

@@ -1,12 +1,16 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSimulator } from './sim-process.ts';
 
+const LAUNCHER = join(import.meta.dirname, '../bin/tributary');
+
 /**
- * Memory: a ChatGPT log file of BENCH_FILE_MB (default 1024) MB is collected by `tributary run --once`
- * in its own process; its peak RSS is the kernel's high-water mark (VmHWM) of that process.
+ * Memory: a ChatGPT log file of BENCH_FILE_MB (default 1024) MB is collected by `bin/tributary run
+ * --once` (the launcher users run, with its V8 flags and compile cache) in its own process; its peak
+ * RSS is the kernel's high-water mark (VmHWM) of that process. A first `tributary sources` fills the
+ * compile cache, as any earlier start would have.
  */
 export async function memory(fileMb = Number(process.env.BENCH_FILE_MB ?? 1024)) {
   const sim = await spawnSimulator('chatgpt-enterprise', [
@@ -40,31 +44,31 @@ export async function memory(fileMb = Number(process.env.BENCH_FILE_MB ?? 1024))
         `    settings: { workspaceId: "${sim.info.workspaceId}", eventTypes: [AUDIT_LOG], baseUrl: "${sim.info.baseUrl}" }`,
       ].join('\n'),
     );
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_COMPILE_CACHE: join(dir, 'compile-cache') };
+    if (process.env.BENCH_NODE_FLAGS !== undefined) env.TRIBUTARY_NODE_FLAGS = process.env.BENCH_NODE_FLAGS;
+    const warm = spawnSync(LAUNCHER, ['sources'], { env, stdio: 'ignore' });
+    if (warm.status !== 0) throw new Error(`tributary sources failed (${warm.status})`);
     const started = performance.now();
-    const child = spawn(
-      process.execPath,
-      [
-        ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
-        join(import.meta.dirname, '../src/cli/main.ts'),
-        'run',
-        '--config',
-        config,
-        '--once',
-        '--data-dir',
-        join(dir, 'data'),
-      ],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
+    const child = spawn(LAUNCHER, ['run', '--config', config, '--once', '--data-dir', join(dir, 'data')], {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     let peakKb = 0;
+    const trace = process.env.BENCH_TRACE === '1'; // print RSS as it is sampled, to see where the peak is
     const sample = setInterval(() => {
       try {
         const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
         const m = /VmHWM:\s+(\d+) kB/.exec(status);
         if (m) peakKb = Math.max(peakKb, Number(m[1]));
+        if (trace) {
+          const rss = /VmRSS:\s+(\d+) kB/.exec(status);
+          if (rss)
+            process.stderr.write(
+              `${Math.round(performance.now() - started)} ms: RSS ${Math.round(Number(rss[1]) / 1024)} MB\n`,
+            );
+        }
       } catch {
         /* exited */
       }
@@ -76,6 +80,9 @@ export async function memory(fileMb = Number(process.env.BENCH_FILE_MB ?? 1024))
     const outBytes = statSync(join(dir, 'out', 'events.ndjson')).size;
     return {
       fileMb,
+      nodeFlags:
+        process.env.BENCH_NODE_FLAGS ??
+        readFileSync(join(import.meta.dirname, '../bin/node-flags'), 'utf8').trim(),
       events: file.eventCount ?? null,
       summary: out.trim(),
       peakRssMb: Math.round(peakKb / 1024),

@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { cluster } from './cluster.ts';
 import { memory } from './memory.ts';
 import { throughput } from './throughput.ts';
@@ -5,6 +8,25 @@ import { webhook } from './webhook.ts';
 
 /** `npm run bench [throughput|memory|webhook]`: runs the benchmarks and prints their figures as JSON lines. */
 const which = process.argv[2];
+
+// Benchmarks that run the engine in this process do so with the V8 flags `bin/tributary` gives the
+// CLI (bin/node-flags; BENCH_NODE_FLAGS to try others): this process re-runs itself with them.
+const flags = (
+  process.env.BENCH_NODE_FLAGS ?? readFileSync(join(import.meta.dirname, '../bin/node-flags'), 'utf8')
+)
+  .split(/\s+/)
+  .filter(Boolean);
+if (process.env.TRIBUTARY_BENCH_FLAGS_SET !== '1' && flags.length) {
+  const child = spawnSync(
+    process.execPath,
+    [...process.execArgv, ...flags, import.meta.filename, ...process.argv.slice(2)],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, TRIBUTARY_BENCH_FLAGS_SET: '1' },
+    },
+  );
+  process.exit(child.status ?? 1);
+}
 if (!which || which === 'throughput')
   console.log(JSON.stringify({ bench: 'throughput', ...(await throughput()) }));
 if (!which || which === 'memory') console.log(JSON.stringify({ bench: 'memory', ...(await memory()) }));

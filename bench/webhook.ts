@@ -35,21 +35,18 @@ async function startServe(dir: string): Promise<Serve> {
     ),
   );
   const child = spawn(
-    process.execPath,
-    [
-      ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
-      join(import.meta.dirname, '../src/cli/main.ts'),
-      'serve',
-      '--config',
-      config,
-      '--port',
-      '0',
-      '--data-dir',
-      join(dir, 'data'),
-    ],
+    join(import.meta.dirname, '../bin/tributary'), // the launcher users run (BENCH_NODE_FLAGS: other V8 flags)
+    ['serve', '--config', config, '--port', '0', '--data-dir', join(dir, 'data')],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, TRIBUTARY_ADMIN_PASSWORD: 'bench-password-123', TRIBUTARY_LOG_LEVEL: 'warn' },
+      env: {
+        ...process.env,
+        ...(process.env.BENCH_NODE_FLAGS !== undefined && {
+          TRIBUTARY_NODE_FLAGS: process.env.BENCH_NODE_FLAGS,
+        }),
+        TRIBUTARY_ADMIN_PASSWORD: 'bench-password-123',
+        TRIBUTARY_LOG_LEVEL: 'warn',
+      },
     },
   );
   const lines = createInterface({ input: child.stdout! });

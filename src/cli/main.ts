@@ -11,8 +11,8 @@ import type { RunResult } from '../engine/runner.ts';
 import { Runtime } from '../engine/runtime.ts';
 import { Scheduler } from '../engine/scheduler.ts';
 import { sources } from '../sources/index.ts';
-import { migrateStore, openStore } from '../store/open.ts';
-import { PostgresStore } from '../store/postgres/postgres-store.ts';
+import { isPostgresStore, migrateStore, openStore } from '../store/open.ts';
+import type { PostgresStore } from '../store/postgres/postgres-store.ts';
 import { SecretBox } from '../store/secrets.ts';
 
 const USAGE = `Usage: tributary <command> [options]
@@ -124,8 +124,9 @@ async function cmdRun(args: string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   // Cluster mode: a run from the CLI takes the collector's lease like a worker's run does.
-  const runLeased =
-    runtime.store instanceof PostgresStore ? (await import('../cluster/lease.ts')).runWithLease : undefined;
+  const runLeased = isPostgresStore(runtime.store)
+    ? (await import('../cluster/lease.ts')).runWithLease
+    : undefined;
   const results = await Promise.all(
     names.map((n) =>
       (runLeased
@@ -147,7 +148,7 @@ async function cmdRun(args: string[]): Promise<number> {
  * process only schedules, and `tributary worker` processes run the collectors.
  */
 async function startScheduler(runtime: Runtime): Promise<SchedulerHooks & { stop(): Promise<void> }> {
-  if (runtime.store instanceof PostgresStore) {
+  if (isPostgresStore(runtime.store)) {
     const { startBoss } = await import('../cluster/boss.ts');
     const { ClusterScheduler } = await import('../cluster/scheduler.ts');
     const boss = await startBoss(runtime.store, { log: runtime.log });
@@ -486,4 +487,9 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Output piped into a reader that stops early (`tributary sources | head`): stop quietly, as Unix tools do.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(EXIT_OK);
+});
 process.exitCode = await main(process.argv.slice(2));

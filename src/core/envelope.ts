@@ -180,9 +180,7 @@ function oneLine(text: string): string {
  */
 export function encodeLine(env: Envelope): string {
   const text = vendorText(env.raw);
-  if (text !== undefined) {
-    return `{"id":${JSON.stringify(env.id)},"time":${JSON.stringify(env.time)}${sharedPart(env)}${oneLine(text)}}`;
-  }
+  if (text !== undefined) return `${lineHead(env)}${oneLine(text)}}`;
   let line = encoded.get(env);
   if (line === undefined) {
     line = JSON.stringify(env);
@@ -191,15 +189,30 @@ export function encodeLine(env: Envelope): string {
   return line;
 }
 
-/** Characters JSON.stringify escapes in a string (lone surrogates among them): a rare slow path. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: these are the control characters JSON escapes
-const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
-const jsonLength = (s: string) => (ESCAPED.test(s) ? JSON.stringify(s).length : s.length + 2);
+/** A line with a vendor text is `head + text + '}'`: this head (`{"id":…,"time":…,…,"raw":`). */
+function lineHead(env: Envelope): string {
+  return `{"id":${JSON.stringify(env.id)},"time":${JSON.stringify(env.time)}${sharedPart(env)}`;
+}
 
-/** `encodeLine(env).length`, without building the line when the record is a vendor text. */
+/**
+ * `encodeLine(env)` in parts, for writers that copy them straight into a buffer without joining
+ * them into one string first: `[head, text]` for a line that is `head + text + '}'` (a vendor text),
+ * or `[line]` for a line that is whole.
+ */
+export function lineParts(env: Envelope): [head: string, text: string] | [line: string] {
+  const text = vendorText(env.raw);
+  return text === undefined ? [encodeLine(env)] : [lineHead(env), oneLine(text)];
+}
+
+/**
+ * `encodeLine(env).length`, the figure runs report as bytes, without building the line when the
+ * record is a vendor text. Like that figure it counts characters, and here ids and times are
+ * counted as written without escapes (JSON.stringify would escape a quote, a backslash or a control
+ * character in them: a few characters more, in ids that have any).
+ */
 export function lineLength(env: Envelope): number {
   const text = vendorText(env.raw);
   if (text === undefined) return encodeLine(env).length;
-  // {"id": + id + ,"time": + time + shared part + text + }
-  return 15 + jsonLength(env.id) + jsonLength(env.time) + sharedPart(env).length + oneLine(text).length;
+  // {"id":"…","time":"…" + the shared part + the text + }
+  return 19 + env.id.length + env.time.length + sharedPart(env).length + oneLine(text).length;
 }

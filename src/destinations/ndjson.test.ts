@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { makeEnvelope, RawJson } from '../core/envelope.ts';
-import { envelopeLine, ndjson } from './ndjson.ts';
+import { envelopeLine, NdjsonEncoder, ndjson } from './ndjson.ts';
 
 const ctx = { source: 's', stream: 't', collector: 'c' };
 const at = '2026-11-25T10:00:00.000Z';
@@ -21,4 +21,28 @@ it('renders a batch as newline-terminated lines, and nothing for no events', () 
   ];
   assert.equal(ndjson(events), events.map((e) => `${JSON.stringify(e)}\n`).join(''));
   assert.equal(ndjson([]), '');
+});
+
+it('encodes batches into the same bytes as the text, across batches of every size', () => {
+  const encoder = new NdjsonEncoder();
+  const site = { ...ctx, sitename: 'hq', timezone: 'Europe/Berlin' };
+  const batch = (n: number, text: string) =>
+    Array.from({ length: n }, (_, i) =>
+      i % 3 === 2 // a record without a vendor text is serialised whole
+        ? makeEnvelope(site, { m: `${text}${i}`, n: i }, `id${i}`, undefined, at)
+        : makeEnvelope(i % 2 ? site : ctx, new RawJson(`{"m":"${text}${i}"}`), `id"${i}`, undefined, at),
+    );
+  // Multi-byte characters; a batch past the kept size, then small ones; an empty one.
+  const batches = [
+    batch(3000, 'é€😀\ud800'.repeat(7)),
+    batch(2, 'a'),
+    batch(0, ''),
+    batch(40_000, 'x'.repeat(300)),
+    batch(5, 'ü'),
+  ];
+  for (const events of batches) {
+    const bytes = encoder.encode(events);
+    // Compared as bytes: a lone surrogate is encoded (as U+FFFD) the same way by both.
+    assert.ok(bytes.equals(Buffer.from(ndjson(events))), `batch of ${events.length}`);
+  }
 });

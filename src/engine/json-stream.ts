@@ -14,27 +14,31 @@ export type JsonItem = ({ value: unknown; text: string } | { error: string; text
 
 export async function* jsonObjects(chunks: AsyncIterable<Uint8Array | string>): AsyncGenerator<JsonItem> {
   const decoder = new TextDecoder();
-  let pending = '';
+  // Lines are cut straight out of each decoded chunk; only a line that spans chunks is joined. (Joining
+  // every chunk to the rest of the previous one would copy the whole stream once more.)
+  let carry = '';
   for await (const chunk of chunks) {
-    pending += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-    let nl = pending.indexOf('\n');
-    if (nl === -1 && pending.length > 1 << 20) {
-      // A long run without newlines: concatenated JSON. Emit the complete objects, keep the rest.
-      const { items, rest } = scanObjects(pending);
-      yield* items;
-      pending = rest;
+    const text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+    let nl = text.indexOf('\n');
+    if (nl === -1) {
+      carry += text;
+      if (carry.length > 1 << 20) {
+        // A long run without newlines: concatenated JSON. Emit the complete objects, keep the rest.
+        const { items, rest } = scanObjects(carry);
+        yield* items;
+        carry = rest;
+      }
       continue;
     }
-    let start = 0;
-    while (nl !== -1) {
-      yield* parseLine(pending.slice(start, nl));
+    yield* parseLine(carry ? carry + text.slice(0, nl) : text.slice(0, nl));
+    let start = nl + 1;
+    while ((nl = text.indexOf('\n', start)) !== -1) {
+      yield* parseLine(text.slice(start, nl));
       start = nl + 1;
-      nl = pending.indexOf('\n', start);
     }
-    pending = pending.slice(start);
+    carry = text.slice(start);
   }
-  pending += decoder.decode();
-  yield* parseLine(pending);
+  yield* parseLine(carry + decoder.decode());
 }
 
 function* parseLine(line: string): Generator<JsonItem> {

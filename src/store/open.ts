@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { Logger } from '../core/source.ts';
-import { describeTarget, isPostgresUrl, PostgresStore, schemeOf } from './postgres/postgres-store.ts';
+import type { PostgresStore } from './postgres/postgres-store.ts';
+import { describeTarget, isPostgresUrl, schemeOf } from './postgres/url.ts';
 import { SqliteStore } from './sqlite/sqlite-store.ts';
 import type { Store } from './store.ts';
 
@@ -23,7 +24,16 @@ export async function openStore(o: OpenStoreOptions): Promise<Store> {
     throw new Error(
       `database URL (--database-url or TRIBUTARY_DATABASE_URL): expected postgres://… or postgresql://…, got ${schemeOf(o.databaseUrl)}`,
     );
-  return PostgresStore.open({ connectionString: o.databaseUrl, poolSize: o.poolSize, log: o.log });
+  // Loaded only here: the driver costs memory and start-up time that the embedded default never needs.
+  postgres ??= await import('./postgres/postgres-store.ts');
+  return postgres.PostgresStore.open({ connectionString: o.databaseUrl, poolSize: o.poolSize, log: o.log });
+}
+
+let postgres: typeof import('./postgres/postgres-store.ts') | undefined;
+
+/** Whether `openStore` opened `store` on Postgres (cluster mode). */
+export function isPostgresStore(store: Store): store is PostgresStore {
+  return postgres !== undefined && store instanceof postgres.PostgresStore;
 }
 
 export interface MigrateResult {
@@ -39,7 +49,7 @@ export async function migrateStore(o: OpenStoreOptions): Promise<MigrateResult> 
   const store = await openStore(o);
   try {
     await store.migrate();
-    if (store instanceof PostgresStore) {
+    if (isPostgresStore(store)) {
       // Cluster mode's job queue (pg-boss) keeps its tables in a schema beside the store's.
       const { installBoss } = await import('../cluster/boss.ts');
       await installBoss(store);

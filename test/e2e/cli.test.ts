@@ -46,6 +46,33 @@ const config = (url: string, extra = '') =>
   ].join('\n');
 
 describe('tributary CLI', () => {
+  it('bin/tributary starts the CLI with its V8 flags and fills the compile cache', async () => {
+    const cache = join(dir, 'compile-cache');
+    const child = spawn(join(resolve(import.meta.dirname, '../..'), 'bin/tributary'), ['sources'], {
+      env: {
+        ...process.env,
+        NODE_COMPILE_CACHE: cache,
+        TRIBUTARY_NODE_FLAGS: '--expose-gc --max-semi-space-size=2',
+      },
+    });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    const code = await new Promise((ok) => child.on('exit', ok));
+    assert.equal(code, 0);
+    assert.match(stdout, /^okta\s+Okta\s+ga/m);
+    assert.ok(readdirSync(cache).length > 0, 'the compile cache was written');
+  });
+
+  it('stops quietly when its output is closed early (tributary sources | head -1)', async () => {
+    const child = spawn(process.execPath, [CLI, 'sources'], { cwd: dir });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.destroy(); // the reader is gone before the first line is written
+    const code = await new Promise((ok) => child.on('exit', ok));
+    assert.equal(stderr, '');
+    assert.equal(code, 0);
+  });
+
   it('lists sources with streams and stability', async () => {
     const r = await cli(['sources']);
     assert.equal(r.code, 0);

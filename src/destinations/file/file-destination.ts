@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import type { Destination } from '../../core/destination.ts';
 import type { Envelope } from '../../core/envelope.ts';
 import { configError, transientError } from '../../core/errors.ts';
-import { ndjson } from '../ndjson.ts';
+import { NdjsonEncoder } from '../ndjson.ts';
 
 export interface FileDestinationOptions {
   /** Absolute path of the live file; rotated files are `<path>.1` (newest) … `<path>.<maxFiles>`. */
@@ -37,6 +37,8 @@ export class FileDestination implements Destination {
   private size = 0;
   /** Settles when the last queued send has: each send starts after the previous one. */
   private queue: Promise<void> = Promise.resolve();
+  /** One buffer for every batch's bytes: sends are serialised. */
+  private readonly encoder = new NdjsonEncoder();
 
   constructor(name: string, options: FileDestinationOptions) {
     this.name = name;
@@ -53,7 +55,7 @@ export class FileDestination implements Destination {
   }
 
   private async append(events: Envelope[]): Promise<void> {
-    const data = Buffer.from(ndjson(events));
+    const data = this.encoder.encode(events);
     if (data.length === 0) return;
     try {
       if (!this.file) await this.openLive();

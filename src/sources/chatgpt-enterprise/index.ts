@@ -1,10 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { parseDuration } from '../../core/duration.ts';
 import { RawJson, toIsoTime } from '../../core/envelope.ts';
@@ -16,6 +13,7 @@ import {
   type ReadContext,
   type StreamDef,
 } from '../../core/source.ts';
+import { releasingChunks } from '../../engine/buffers.ts';
 import { jsonObjects } from '../../engine/json-stream.ts';
 
 /**
@@ -210,7 +208,7 @@ async function* readFile(
     let bytes = 0;
     let n = 0;
     const at = () => ({ after: cp.after, done: cp.done, file: { id: file.id, records: n } });
-    for await (const item of jsonObjects(createReadStream(path))) {
+    for await (const item of jsonObjects(readChunks(path))) {
       n++;
       if (n <= skip) continue; // delivered before a restart
       if ('error' in item) {
@@ -231,6 +229,25 @@ async function* readFile(
     yield { events, deadLetters, checkpoint: { after: cp.after, done: [...cp.done, file.id] }, pages: 1 };
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A file's bytes in chunks read into one reused buffer: each chunk is valid only until the next is
+ * asked for (jsonObjects decodes it at once). A read stream would allocate a fresh buffer per chunk,
+ * a gigabyte of them for a large log file, each waiting for the garbage collector to be given back.
+ */
+async function* readChunks(path: string): AsyncGenerator<Uint8Array> {
+  const file = await open(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(64 * 1024);
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await file.close();
   }
 }
 
@@ -256,18 +273,19 @@ async function download(
         : await ctx.http.request({ url: `${root}/logs/${encodeURIComponent(file.id)}` });
       if (!res.body)
         throw transientError('empty_download', `Log file ${file.id} had no body.`, 'Retried automatically.');
+      // One chunk at a time, hashed and written before the next is read; dead chunks are given back
+      // as the download goes (engine/buffers.ts), not left to pile up outside the heap.
       const hash = createHash('sha256');
-      await pipeline(
-        Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
-        new Transform({
-          transform(chunk, _enc, done) {
-            hash.update(chunk);
-            done(null, chunk);
-          },
-        }),
-        createWriteStream(path),
-        { signal: ctx.signal },
-      );
+      const out = await open(path, 'w');
+      try {
+        for await (const chunk of releasingChunks(res.body as AsyncIterable<Uint8Array>)) {
+          ctx.signal.throwIfAborted();
+          hash.update(chunk);
+          for (let at = 0; at < chunk.byteLength; ) at += (await out.write(chunk, at)).bytesWritten;
+        }
+      } finally {
+        await out.close();
+      }
       const sha = hash.digest('hex');
       if (file.file_sha256 && sha !== file.file_sha256.toLowerCase()) {
         throw transientError(

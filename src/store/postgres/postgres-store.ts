@@ -22,6 +22,9 @@ import type {
 } from '../store.ts';
 import { leaseExpiredError, leaseLost } from '../store.ts';
 import { migrations } from './migrations.ts';
+import { describeTarget, isPostgresUrl, schemeOf } from './url.ts';
+
+export { describeTarget, isPostgresUrl, schemeOf };
 
 type Row = Record<string, any>;
 type Client = pg.PoolClient;
@@ -868,25 +871,6 @@ function schemaParam(url: string): string | undefined {
     return new URL(url).searchParams.get('schema') ?? undefined;
   } catch {
     return undefined;
-  }
-}
-
-export const isPostgresUrl = (url: string) => /^postgres(ql)?:\/\//i.test(url);
-
-/** The URL's scheme only, for error messages: the rest may hold a password. */
-export function schemeOf(url: string): string {
-  const m = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(url);
-  return m ? `"${m[1]}:"` : 'a value that is not a URL';
-}
-
-/** host:port/database, for messages: never the user or password. */
-export function describeTarget(url: string): string {
-  try {
-    const u = new URL(url);
-    const host = u.hostname || u.searchParams.get('host') || 'localhost';
-    return `${host}:${u.port || 5432}${u.pathname.length > 1 ? u.pathname : ''}`;
-  } catch {
-    return 'the configured database URL';
   }
 }
 
