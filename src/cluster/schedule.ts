@@ -1,4 +1,5 @@
 import type { PgBoss } from 'pg-boss';
+import type { ErrorInfo } from '../core/errors.ts';
 import { isPushSource } from '../core/source.ts';
 import { sources } from '../sources/index.ts';
 import type { PostgresStore } from '../store/postgres/postgres-store.ts';
@@ -92,7 +93,20 @@ export async function scheduleIn(store: PostgresStore, collectorId: string, dela
 }
 
 /**
+ * How a run is recorded when its runner could not record its end (the database was unreachable when
+ * the run failed) and released its lease with the run still open.
+ */
+export const runEndLostError: ErrorInfo = {
+  type: 'transient',
+  code: 'run_end_unrecorded',
+  message:
+    'The run was interrupted and its end could not be recorded: the database was unreachable (a restart or a failover).',
+  action: 'None needed: the collector resumes from its last committed checkpoint.',
+};
+
+/**
  * Ends a run: the collector is due again in `delayMs`, and the lease is released, in one statement.
+ * A run held under the lease whose end the runner could not record (see runEndLostError) is ended too.
  * Nothing happens when `token` no longer holds the lease: the schedule is then the new holder's.
  */
 export async function releaseAndSchedule(
@@ -105,12 +119,15 @@ export async function releaseAndSchedule(
     `WITH released AS (
        UPDATE leases SET owner = NULL, stop_requested = false, expires_at = least(expires_at, clock_timestamp())
        WHERE collector_id = $1 AND token = $2 AND owner IS NOT NULL RETURNING collector_id
+     ), ended AS (
+       UPDATE runs SET status = 'failed', ended_at = clock_timestamp(), error = $4
+       WHERE collector_id IN (SELECT collector_id FROM released) AND fence = $2 AND ended_at IS NULL
      )
      INSERT INTO collector_schedule (collector_id, next_run_at)
      SELECT collector_id, clock_timestamp() + $3 * interval '1 millisecond' FROM released
      ON CONFLICT (collector_id) DO UPDATE SET next_run_at = excluded.next_run_at
      RETURNING collector_id`,
-    [collectorId, token, ms(delayMs)],
+    [collectorId, token, ms(delayMs), JSON.stringify(runEndLostError)],
   );
   return (r.rowCount ?? 0) > 0;
 }

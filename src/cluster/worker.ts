@@ -258,8 +258,10 @@ export class Worker {
       this.onRun?.(result, delayMs);
     } catch (err) {
       const e = toTributaryError(err);
+      // It could not start, or failed in a way the runner could not record (the database was away):
+      // releasing the lease below records the run's end.
       if (!lease.lost)
-        this.log.error('run could not start', { collector: record.name, code: e.code, message: e.message });
+        this.log.error('run failed', { collector: record.name, code: e.code, message: e.message });
     } finally {
       await marked;
       await lease.stopRenewing();

@@ -208,27 +208,84 @@ else {
       await s.close();
     });
 
-    it('a commit whose connection dies mid-transaction leaves nothing; the next commit succeeds', async () => {
+    it('a commit whose connection dies before COMMIT is run again on a new connection, counted once', async () => {
       const app = `tributary-test-${process.pid}-midtx`;
       const s = await withRun({ applicationName: app });
       await s.commitBatch(batch());
-      const before = await state(s);
-      // Block the commit on the run row (after its checkpoint write), then kill its connection.
+      // Block the commit's statement on the run row, then kill its connection.
       await admin.query('BEGIN');
-      await admin.query(`SELECT * FROM "${s.schema}".runs WHERE id = 'r1' FOR UPDATE`);
-      const commit = s.commitBatch(batch({ checkpoint: { since: 'lost' }, events: 7 }));
+      let settled = false;
+      let commit: Promise<void> | undefined;
+      try {
+        await admin.query(`SELECT * FROM "${s.schema}".runs WHERE id = 'r1' FOR UPDATE`);
+        commit = s.commitBatch(
+          batch({ checkpoint: { since: 'retried' }, events: 7, hourly: { '2026-11-25T10:00:00.000Z': 7 } }),
+        );
+        commit.then(
+          () => (settled = true),
+          () => (settled = true),
+        );
+        await until('the commit to wait on the run row', () => waitingOnLock(app));
+        const { rows } = await admin.query(
+          "SELECT pid, pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+          [app],
+        );
+        const killed = rows.map((r) => r.pid);
+        assert.equal(killed.length, 1);
+        // Its session gone, the transaction was rolled back: it is run again from BEGIN on a new connection,
+        // and waits on the row again.
+        await until('the commit, run again, to wait on the run row', async () => {
+          await admin.query('SELECT pg_stat_clear_snapshot()'); // else fixed for admin's whole transaction
+          const { rows } = await admin.query(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+            [app],
+          );
+          return rows.some((r) => !killed.includes(r.pid));
+        });
+        assert.equal(settled, false);
+      } finally {
+        await admin.query('ROLLBACK'); // also when this test fails: the next ones use admin too
+      }
+      await commit;
+      const after = await state(s);
+      assert.deepEqual(after.checkpoint, { since: 'retried' });
+      assert.deepEqual(after.run, [[17, 2, 2000, 0]], 'the batch counted once');
+      assert.deepEqual(after.volume, [{ hour: '2026-11-25T10:00:00.000Z', count: 17 }]);
+      await s.close();
+    });
+
+    it('a commit whose COMMIT the server answers with "terminating connection" is run again, counted once', async () => {
+      const app = `tributary-test-${process.pid}-commit`;
+      const s = await withRun({ applicationName: app });
+      await s.commitBatch(batch());
+      // A deferred trigger makes the first COMMIT (only: sequences ignore rollbacks) sleep, inside the
+      // commit, until its backend is terminated: the server answers COMMIT with FATAL 57P01.
+      await admin.query(`
+        CREATE SEQUENCE "${s.schema}".slow_once;
+        CREATE FUNCTION "${s.schema}".slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN IF nextval('"${s.schema}".slow_once') = 1 THEN PERFORM pg_sleep(30); END IF; RETURN NULL; END $$;
+        CREATE CONSTRAINT TRIGGER slow_commit AFTER UPDATE ON "${s.schema}".checkpoints
+          DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION "${s.schema}".slow_commit();`);
+      const commit = s.commitBatch(
+        batch({ checkpoint: { since: 'again' }, events: 7, hourly: { '2026-11-25T10:00:00.000Z': 7 } }),
+      );
       commit.catch(() => {});
-      await until('the commit to wait on the run row', () => waitingOnLock(app));
+      await until('COMMIT to run the deferred trigger', async () => {
+        const { rows } = await admin.query(
+          "SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event = 'PgSleep' AND query = 'COMMIT'",
+          [app],
+        );
+        return rows.length === 1;
+      });
       await admin.query(
-        "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+        "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE application_name = $1 AND wait_event = 'PgSleep'",
         [app],
       );
-      await assert.rejects(commit, (err: Error & { code?: string }) => err.code === '57P01');
-      await admin.query('ROLLBACK');
-      assert.deepEqual(await state(s), before);
-      await s.commitBatch(batch({ checkpoint: { since: 'next' }, events: 5 }));
-      assert.deepEqual((await s.getCheckpoint('c1', 's'))?.value, { since: 'next' });
-      assert.equal((await s.listRuns('c1'))[0].events, 15);
+      await commit;
+      const after = await state(s);
+      assert.deepEqual(after.checkpoint, { since: 'again' });
+      assert.deepEqual(after.run, [[17, 2, 2000, 0]], 'the batch counted once');
+      assert.deepEqual(after.volume, [{ hour: '2026-11-25T10:00:00.000Z', count: 17 }]);
       await s.close();
     });
 
@@ -304,6 +361,109 @@ else {
       assert.ok(resets >= 3, `${resets} dead connections were written to`);
       assert.equal((await s.listRuns('c1'))[0].events, 3, 'the batch counted once');
       assert.equal((await s.listErrors('c1'))[0].count, 1, 'the error counted once');
+      await s.close();
+    });
+
+    it('startRun whose answer is lost after the server committed it: retried, recorded once, no error', async () => {
+      // A relay that, once armed, lets the statement through and cuts the connection instead of
+      // passing the server's answer on: the run is committed, the client only sees the connection end.
+      const target = new URL(url);
+      let armed = false;
+      let cut = 0;
+      const relay = createServer((client) => {
+        const server = connect(Number(target.port || 5432), target.hostname || '127.0.0.1');
+        let sent = false;
+        client.on('data', (d) => {
+          if (armed) sent = true;
+          server.write(d);
+        });
+        server.on('data', (d) => {
+          if (!sent) return void client.write(d);
+          armed = false;
+          cut++;
+          client.destroy();
+          server.destroy();
+        });
+        for (const sock of [client, server]) sock.on('error', () => {});
+        server.on('close', () => client.destroy());
+        client.on('close', () => server.destroy());
+      });
+      await new Promise<void>((ok) => relay.listen(0, '127.0.0.1', ok));
+      after(() => relay.close());
+      const relayed = new URL(url);
+      relayed.host = `127.0.0.1:${(relay.address() as AddressInfo).port}`;
+      const s = await withRun({ connectionString: relayed.toString(), poolSize: 2 });
+      const lease = (await s.acquireLease('c1', 'w1', 30_000))!;
+      const run = {
+        id: 'r2',
+        collectorId: 'c1',
+        startedAt: at,
+        status: 'running' as const,
+        events: 0,
+        pages: 0,
+        bytes: 0,
+        deadLetters: 0,
+        fence: lease.token,
+      };
+      armed = true;
+      await s.startRun(run);
+      assert.equal(cut, 1, 'the answer to the first attempt was lost');
+      const runs = (await s.listRuns('c1')).filter((r) => r.id === 'r2');
+      assert.equal(runs.length, 1);
+      assert.equal(runs[0]!.fence, lease.token);
+      // a second start of the same run id is still refused (not a retry: the caller's mistake)
+      await assert.rejects(s.startRun(run), (err: Error & { code?: string }) => err.code === '23505');
+      await s.close();
+    });
+
+    it('survives a session ended in the same packet as its handshake (no unheard error event)', async () => {
+      // What a backend terminated as it starts sends: the end of the handshake (ReadyForQuery) and, in
+      // the same TCP packet, FATAL 57P01. A relay makes it happen to the next new connection.
+      const fatal = (() => {
+        const fields = Buffer.from(
+          'SFATAL\0VFATAL\0C57P01\0Mterminating connection due to administrator command\0\0',
+          'utf8',
+        );
+        const head = Buffer.alloc(5);
+        head.write('E', 0);
+        head.writeInt32BE(fields.length + 4, 1);
+        return Buffer.concat([head, fields]);
+      })();
+      const target = new URL(url);
+      let armed = false;
+      let ended = 0;
+      const relay = createServer((client) => {
+        const server = connect(Number(target.port || 5432), target.hostname || '127.0.0.1');
+        let kill = armed;
+        armed = false;
+        server.on('data', (d) => {
+          // ReadyForQuery ('Z', length 5) ends the handshake
+          if (kill && d.includes(Buffer.from([0x5a, 0, 0, 0, 5]))) {
+            kill = false;
+            ended++;
+            client.end(Buffer.concat([d, fatal]));
+            server.destroy();
+            return;
+          }
+          client.write(d);
+        });
+        client.on('data', (d) => server.write(d));
+        for (const sock of [client, server]) sock.on('error', () => {});
+        server.on('close', () => client.destroy());
+        client.on('close', () => server.destroy());
+      });
+      await new Promise<void>((ok) => relay.listen(0, '127.0.0.1', ok));
+      after(() => relay.close());
+      const relayed = new URL(url);
+      relayed.host = `127.0.0.1:${(relay.address() as AddressInfo).port}`;
+      const s = await withRun({ connectionString: relayed.toString(), poolSize: 2 });
+      for (let round = 0; round < 3; round++) {
+        armed = true;
+        // two at once: the second needs a new connection, which is ended as it starts
+        const [a, b] = await Promise.all([s.listCollectors(), s.listCollectors(), delay(0)]);
+        assert.equal(a.length + b.length, 2);
+      }
+      assert.ok(ended >= 1, `${ended} connections ended during their handshake`);
       await s.close();
     });
 

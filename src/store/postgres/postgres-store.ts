@@ -44,8 +44,14 @@ export interface PostgresStoreOptions {
   connectTimeoutMs?: number;
   /** application_name shown in pg_stat_activity (default: PGAPPNAME, else tributary). */
   applicationName?: string;
-  /** Where dropped connections are reported (they are replaced on next use). */
+  /** Where dropped connections and database outages are reported (they are replaced on next use). */
   log?: Logger;
+  /**
+   * How long a statement that failed because the database was unreachable (a restart, a failover) is
+   * retried, with backoff, before the failure is reported (default 15 s). Only statements that cannot
+   * have been applied are retried (see withClient).
+   */
+  reconnectWindowMs?: number;
   /**
    * The server ends a session left idle inside a transaction this long (default 10 s), releasing its
    * locks: a paused or wedged process must not hold a lease row and stall the takeover of its collectors.
@@ -85,12 +91,28 @@ export class PostgresStore implements Store {
   readonly schema: string;
   private readonly pool: pg.Pool;
   private readonly poolSize: number;
+  private readonly log?: Logger;
+  private readonly reconnectWindowMs: number;
   private closed = false;
+  /** Since when statements fail because the database is unreachable (undefined: it is reachable). */
+  private outageSince?: number;
+  /** Pooled connections whose session is set up (search_path). */
+  private readonly sessions = new WeakSet<Client>();
+  /** Outages this store lived through: the database became unreachable, then reachable again. */
+  readonly outages = { started: 0, ended: 0 };
 
-  private constructor(pool: pg.Pool, schema: string, poolSize: number) {
+  private constructor(
+    pool: pg.Pool,
+    schema: string,
+    poolSize: number,
+    log: Logger | undefined,
+    windowMs: number,
+  ) {
     this.pool = pool;
     this.schema = schema;
     this.poolSize = poolSize;
+    this.log = log;
+    this.reconnectWindowMs = windowMs;
   }
 
   /** Opens the pool and checks the server answers; migrate() creates the schema and tables. */
@@ -103,6 +125,9 @@ export class PostgresStore implements Store {
     const poolSize = o.poolSize ?? 10;
     if (!Number.isInteger(poolSize) || poolSize < 1)
       throw new Error(`poolSize: expected a whole number of connections ≥ 1, got ${o.poolSize}`);
+    const windowMs = o.reconnectWindowMs ?? 15_000;
+    if (!Number.isFinite(windowMs) || windowMs < 0)
+      throw new Error(`reconnectWindowMs: expected a number of milliseconds ≥ 0, got ${o.reconnectWindowMs}`);
     if (!isPostgresUrl(o.connectionString))
       throw new Error(
         `connectionString: expected a postgres:// or postgresql:// URL, got ${schemeOf(o.connectionString)}`,
@@ -118,10 +143,10 @@ export class PostgresStore implements Store {
       options: `-c idle_in_transaction_session_timeout=${Math.round(o.idleInTransactionTimeoutMs ?? 10_000)}`,
       types: typeParsers(),
     });
-    // Unqualified names resolve in our schema only. Queued before the caller's first query on the connection.
-    pool.on('connect', (c) => {
-      c.query(`SET search_path TO ${quoteIdent(schema)}`).catch(() => {}); // a broken connection fails the next query too
-    });
+    // A connection's errors reach the statement that fails. One that arrives while no statement is
+    // active (the server ends the session just after answering, even in the same packet as a new
+    // connection's handshake, before the caller holds it) would crash the process unheard.
+    pool.on('connect', (c) => c.on('error', () => {}));
     // An idle connection the server closed: the pool drops it. Without a listener this would crash the process.
     pool.on('error', (err) =>
       log?.warn('postgres: an idle connection was closed by the server; it is replaced on next use', {
@@ -129,9 +154,10 @@ export class PostgresStore implements Store {
         error: describeError(err),
       }),
     );
-    const store = new PostgresStore(pool, schema, poolSize);
+    const store = new PostgresStore(pool, schema, poolSize, log, windowMs);
     try {
-      await store.q('SELECT 1');
+      // Not waited for: a database that is not there when the process starts is a configuration problem.
+      await pool.query('SELECT 1');
     } catch (err) {
       await pool.end().catch(() => {});
       throw new Error(
@@ -144,25 +170,56 @@ export class PostgresStore implements Store {
   /**
    * Runs fn on a pooled connection. A connection the server dropped while it sat in the pool fails on
    * first use: it is discarded and fn retried on another, when `mayRetry` says nothing can have been
-   * applied. Each retry discards one dead connection, so poolSize + 1 attempts reach a fresh one.
+   * applied. Each retry discards one dead connection, so poolSize + 1 immediate attempts reach a fresh
+   * one. When the database itself is away (a restart, a failover: connecting is refused, the server is
+   * shutting down or starting up), fn is retried with backoff for up to `reconnectWindowMs`, then the
+   * last failure is thrown. The outage is logged once when it starts and once when it ends.
    */
   private async withClient<T>(fn: (c: Client) => Promise<T>, mayRetry: () => boolean): Promise<T> {
+    const deadline = Date.now() + this.reconnectWindowMs;
+    let backoff = 0;
     for (let attempt = 0; ; attempt++) {
-      const c = await this.pool.connect();
-      const ignore = () => {}; // the failing query reports it; an unheard 'error' event would crash the process
-      c.on('error', ignore);
+      let c: Client | undefined;
       try {
+        c = await this.pool.connect();
+        if (!this.sessions.has(c)) {
+          // Unqualified names resolve in our schema only (a SET, not the startup options: a URL's
+          // `options` parameter would replace those). Once per connection, before its first use.
+          await c.query(`SET search_path TO ${quoteIdent(this.schema)}`);
+          this.sessions.add(c);
+        }
         const out = await fn(c);
-        c.off('error', ignore);
         c.release();
+        if (this.outageSince !== undefined) this.outageEnded();
         return out;
       } catch (err) {
-        c.off('error', ignore);
         const broken = isConnectionError(err);
-        c.release(broken || undefined);
-        if (!broken || !mayRetry() || attempt >= this.poolSize) throw err;
+        c?.release(broken || undefined);
+        if (!broken || !mayRetry() || this.closed) throw err;
+        if (attempt < this.poolSize && this.outageSince === undefined) continue; // a dead pooled connection
+        if (this.outageSince === undefined) this.outageStarted(err);
+        const wait = Math.min(1000, 50 * 2 ** Math.min(backoff++, 5));
+        if (Date.now() + wait > deadline) throw err;
+        await new Promise((ok) => setTimeout(ok, wait));
       }
     }
+  }
+
+  private outageStarted(err: unknown): void {
+    this.outageSince = Date.now();
+    this.outages.started++;
+    this.log?.warn('postgres: the database is unreachable; retrying until it is back', {
+      code: (err as { code?: string }).code,
+      error: describeError(err),
+      retryForMs: this.reconnectWindowMs,
+    });
+  }
+
+  private outageEnded(): void {
+    const ms = Date.now() - this.outageSince!;
+    this.outageSince = undefined;
+    this.outages.ended++;
+    this.log?.info('postgres: the database is reachable again', { downMs: ms });
   }
 
   /** One statement that may safely run twice (reads, upserts, deletes). */
@@ -211,24 +268,42 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** A transaction; retried on a new connection only if BEGIN itself failed (nothing was sent yet). */
+  /**
+   * A transaction. When its connection breaks before it committed (before COMMIT was sent, or COMMIT
+   * was answered with the server's error, e.g. "terminating connection due to administrator command"),
+   * the server rolled it back: it is run again from the start on a new connection (fn must only issue
+   * statements on `c`). When the connection is lost while COMMIT awaits its answer, whether it
+   * committed is unknown: the error is thrown.
+   */
   private tx<T>(fn: (c: Client) => Promise<T>): Promise<T> {
-    let begun = false;
+    let committing = false;
     return this.withClient(
       async (c) => {
-        begun = false;
+        committing = false;
         await c.query('BEGIN');
-        begun = true;
+        let out: T;
         try {
-          const out = await fn(c);
-          await c.query('COMMIT');
-          return out;
+          out = await fn(c);
         } catch (err) {
           await c.query('ROLLBACK').catch(() => {}); // a broken connection rolls back by itself
           throw err;
         }
+        committing = true;
+        await c.query('COMMIT').catch((err: unknown) => {
+          // Not committed, for sure: pg refused to send COMMIT on a connection it knew was broken, or the
+          // server answered it with an error (a server shutting down says so instead of committing;
+          // nothing after the commit itself can fail it). Only a connection lost without an answer
+          // leaves the outcome unknown.
+          if (
+            err instanceof pg.DatabaseError ||
+            (err instanceof Error && /is not queryable/.test(err.message))
+          )
+            committing = false;
+          throw err;
+        });
+        return out;
       },
-      () => !begun,
+      () => !committing,
     );
   }
 
@@ -368,43 +443,57 @@ export class PostgresStore implements Store {
     });
     const hours = Object.entries(b.hourly);
     const now = iso();
-    await this.tx(async (c) => {
-      if (b.fence !== undefined) await checkFence(c, b.collectorId, b.fence);
-      await c.query(
-        `INSERT INTO checkpoints (collector_id, stream, value, updated_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (collector_id, stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-        [b.collectorId, b.stream, checkpoint, now],
-      );
-      await c.query(
-        `UPDATE runs SET events = events + $1, pages = pages + $2, bytes = bytes + $3,
-           dead_letters = dead_letters + $4 WHERE id = $5`,
-        [b.events, b.pages, b.bytes, raws.length, b.runId],
-      );
-      if (hours.length) {
-        await c.query(
-          `INSERT INTO event_counts (collector_id, hour, count)
-           SELECT $1, t.hour, sum(t.n) FROM unnest($2::timestamptz[], $3::bigint[]) AS t(hour, n) GROUP BY t.hour
-           ON CONFLICT (collector_id, hour) DO UPDATE SET count = event_counts.count + excluded.count`,
-          [b.collectorId, hours.map(([h]) => h), hours.map(([, n]) => n)],
-        );
-      }
-      if (b.lastEventTime) {
-        await c.query(
-          `INSERT INTO collector_state (collector_id, last_event_time) VALUES ($1, $2)
+    // One statement inside the transaction (a round trip, not one per table): every write is guarded
+    // by the fence, whose share lock on the lease row holds off a takeover until the commit.
+    const fenced = await this.tx(async (c) => {
+      const { rows } = await c.query<Row>(
+        `WITH ${FENCE_CTE},
+         checkpoint AS (
+           INSERT INTO checkpoints (collector_id, stream, value, updated_at)
+           SELECT $1::text, $3::text, $4::jsonb, $5::timestamptz FROM fence_ok WHERE ok
+           ON CONFLICT (collector_id, stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+         ), run AS (
+           UPDATE runs SET events = events + $6, pages = pages + $7, bytes = bytes + $8,
+             dead_letters = dead_letters + $9
+           WHERE id = $10 AND (SELECT ok FROM fence_ok)
+         ), hours AS (
+           INSERT INTO event_counts (collector_id, hour, count)
+           SELECT $1::text, t.hour, sum(t.n) FROM unnest($11::timestamptz[], $12::bigint[]) AS t(hour, n)
+           WHERE (SELECT ok FROM fence_ok) GROUP BY t.hour
+           ON CONFLICT (collector_id, hour) DO UPDATE SET count = event_counts.count + excluded.count
+         ), state AS (
+           INSERT INTO collector_state (collector_id, last_event_time)
+           SELECT $1::text, $13::timestamptz WHERE $13::timestamptz IS NOT NULL AND (SELECT ok FROM fence_ok)
            ON CONFLICT (collector_id) DO UPDATE
-             SET last_event_time = GREATEST(collector_state.last_event_time, excluded.last_event_time)`,
-          [b.collectorId, b.lastEventTime],
-        );
-      }
-      if (raws.length) {
-        await c.query(
-          `INSERT INTO dead_letters (collector_id, stream, reason, raw, at)
-           SELECT $1, $2, t.reason, t.raw, $5
-           FROM unnest($3::text[], $4::bytea[]) WITH ORDINALITY AS t(reason, raw, n) ORDER BY t.n`,
-          [b.collectorId, b.stream, b.deadLetters.map((d) => d.reason), raws, now],
-        );
-      }
+             SET last_event_time = GREATEST(collector_state.last_event_time, excluded.last_event_time)
+         ), dead AS (
+           INSERT INTO dead_letters (collector_id, stream, reason, raw, at)
+           SELECT $1::text, $3::text, t.reason, t.raw, $5::timestamptz
+           FROM unnest($14::text[], $15::bytea[]) WITH ORDINALITY AS t(reason, raw, n)
+           WHERE (SELECT ok FROM fence_ok) ORDER BY t.n
+         )
+         SELECT ok FROM fence_ok`,
+        [
+          b.collectorId,
+          b.fence ?? null,
+          b.stream,
+          checkpoint,
+          now,
+          b.events,
+          b.pages,
+          b.bytes,
+          raws.length,
+          b.runId,
+          hours.map(([h]) => h),
+          hours.map(([, n]) => n),
+          b.lastEventTime ?? null,
+          b.deadLetters.map((d) => d.reason),
+          raws,
+        ],
+      );
+      return rows[0]!.ok as boolean;
     });
+    if (!fenced) throw leaseLost(b.collectorId, b.fence!);
   }
 
   // runs
@@ -420,27 +509,45 @@ export class PostgresStore implements Store {
   }
 
   async startRun(r: RunRecord): Promise<void> {
-    await this.tx(async (c) => {
-      if (r.fence !== undefined) await checkFence(c, r.collectorId, r.fence);
-      await c.query(
-        `INSERT INTO runs (id, collector_id, started_at, ended_at, status, events, pages, bytes, dead_letters, error, runner, fence)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-        [
-          r.id,
-          r.collectorId,
-          r.startedAt,
-          r.endedAt ?? null,
-          r.status,
-          r.events,
-          r.pages,
-          r.bytes,
-          r.deadLetters,
-          r.error ? JSON.stringify(r.error) : null,
-          r.runner ?? null,
-          r.fence ?? null,
-        ],
-      );
+    // One statement, fenced like commitBatch. Retried when its connection broke; a retry that finds the
+    // run already there is the first attempt having committed after all (run ids are unique).
+    let attempts = 0;
+    const fenced = await this.withClient(
+      async (c) => {
+        attempts++;
+        const { rows } = await c.query<Row>(
+          `WITH ${FENCE_CTE},
+           run AS (
+             INSERT INTO runs (id, collector_id, started_at, ended_at, status, events, pages, bytes, dead_letters, error, runner, fence)
+             SELECT $3::text, $1::text, $4::timestamptz, $5::timestamptz, $6::text, $7::bigint, $8::bigint, $9::bigint,
+               $10::bigint, $11::jsonb, $12::text, $2::bigint
+             FROM fence_ok WHERE ok
+           )
+           SELECT ok FROM fence_ok`,
+          [
+            r.collectorId,
+            r.fence ?? null,
+            r.id,
+            r.startedAt,
+            r.endedAt ?? null,
+            r.status,
+            r.events,
+            r.pages,
+            r.bytes,
+            r.deadLetters,
+            r.error ? JSON.stringify(r.error) : null,
+            r.runner ?? null,
+          ],
+        );
+        return rows[0]!.ok as boolean;
+      },
+      () => true,
+    ).catch((err: unknown) => {
+      if (attempts > 1 && (err as { code?: string; constraint?: string }).constraint === 'runs_pkey')
+        return true;
+      throw err;
     });
+    if (!fenced) throw leaseLost(r.collectorId, r.fence!);
   }
 
   async finishRun(id: string, status: RunStatus, error?: ErrorInfo): Promise<void> {
@@ -853,18 +960,17 @@ export class PostgresStore implements Store {
 }
 
 /**
- * Inside a transaction: throws lease_lost unless `token` is the collector's current, unexpired lease.
- * The share lock holds off a takeover (which updates the row) until this transaction ends, so the
- * check stays true until the commit.
+ * The fence of a fenced write, as common table expressions for one statement: `fence_ok.ok` is true
+ * when no fencing token is given ($2 is null) or when $2 is collector $1's current, unexpired lease.
+ * The share lock on the lease row holds off a takeover (which updates the row) until the transaction
+ * ends, so the check stays true until the commit. Every write of the statement is guarded by `ok`.
  */
-async function checkFence(c: Client, collectorId: string, token: number): Promise<void> {
-  const r = await c.query(
-    `SELECT 1 FROM leases WHERE collector_id = $1 AND token = $2 AND owner IS NOT NULL
-       AND expires_at > clock_timestamp() FOR SHARE`,
-    [collectorId, token],
-  );
-  if (!r.rowCount) throw leaseLost(collectorId, token);
-}
+const FENCE_CTE = `fence AS MATERIALIZED (
+    SELECT 1 FROM leases WHERE $2::bigint IS NOT NULL AND collector_id = $1 AND token = $2
+      AND owner IS NOT NULL AND expires_at > clock_timestamp() FOR SHARE
+  ), fence_ok AS MATERIALIZED (
+    SELECT $2::bigint IS NULL OR EXISTS (SELECT 1 FROM fence) AS ok
+  )`;
 
 function schemaParam(url: string): string | undefined {
   try {
