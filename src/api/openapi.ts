@@ -55,6 +55,7 @@ export function openApiDocument(routes: Route[], version: string) {
     paths[r.path] ??= {};
     paths[r.path]![r.method.toLowerCase()] = op;
   }
+  paths['/ingest/{collector}'] = { post: ingestOperation(err) };
   return {
     openapi: '3.1.0',
     info: {
@@ -70,6 +71,12 @@ export function openApiDocument(routes: Route[], version: string) {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'An API token (trb_…) from POST /api/tokens' },
         session: { type: 'apiKey', in: 'cookie', name: 'tributary_session' },
+        ingestToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            "A push collector's ingest token (shown once when the collector is created or its token rotated); also accepted as `Splunk TOKEN` or as the password of Basic auth",
+        },
       },
       schemas: {
         Error: {
@@ -93,6 +100,70 @@ export function openApiDocument(routes: Route[], version: string) {
             },
           },
         },
+      },
+    },
+  };
+}
+
+/**
+ * `POST /ingest/{collector}` (engine/ingest/receiver.ts): not in the route table, because it has its
+ * own authentication (the collector's ingest token, or a body signature) and no session or CSRF.
+ */
+function ingestOperation(err: (description: string) => unknown) {
+  const retry = {
+    'Retry-After': {
+      description: 'Seconds to wait before sending the same batch again',
+      schema: { type: 'integer' },
+    },
+  };
+  return {
+    operationId: 'postIngestCollector',
+    summary:
+      'Push collectors: a vendor sends a batch of events; 200 only after every destination of the collector acknowledged them. On 429 and 503 the sender keeps the batch and sends it again (same ids), so nothing is lost',
+    tags: ['ingest'],
+    security: [{ ingestToken: [] }],
+    parameters: [{ name: 'collector', in: 'path', required: true, schema: { type: 'string' } }],
+    requestBody: {
+      required: true,
+      description:
+        "A JSON array of events, one JSON object, NDJSON (one event a line) or, for sources that take raw lines, text; optionally `Content-Encoding: gzip`. The source's preset may require a signature header instead of the token",
+      content: {
+        'application/json': { schema: {} },
+        'application/x-ndjson': { schema: { type: 'string' } },
+        'text/plain': { schema: { type: 'string' } },
+      },
+    },
+    responses: {
+      200: {
+        description: 'Delivered and counted',
+        content: {
+          'application/json': {
+            schema: {
+              type: 'object',
+              required: ['accepted', 'deadLettered'],
+              properties: {
+                accepted: { type: 'integer', description: 'Events delivered' },
+                deadLettered: {
+                  type: 'integer',
+                  description: 'Records that were not events, kept with the reason',
+                },
+              },
+            },
+          },
+        },
+      },
+      400: err('The body is not valid JSON or gzip'),
+      401: err('Missing or invalid ingest token, or signature'),
+      404: err('No push collector of that name'),
+      405: err('Only POST'),
+      413: err('The body is too large, as sent or once decompressed'),
+      415: err('A Content-Encoding other than gzip'),
+      429: { ...(err("Over the collector's rate: send again after Retry-After") as object), headers: retry },
+      503: {
+        ...(err(
+          'The collector is stopped, or a destination or the store did not acknowledge in time: send again after Retry-After',
+        ) as object),
+        headers: retry,
       },
     },
   };

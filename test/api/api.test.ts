@@ -209,6 +209,13 @@ describe('control-plane API', () => {
     assert.ok(schema.required.includes('name') && schema.required.includes('source'));
     assert.equal(schema.additionalProperties, false, 'unknown fields are refused, and documented so');
     assert.equal(create['x-required-role'], 'editor');
+    // Push collectors' endpoint: its own token scheme, and the answers a sender must act on.
+    const ingest = r.body.paths['/ingest/{collector}'].post;
+    assert.deepEqual(ingest.security, [{ ingestToken: [] }]);
+    assert.ok(r.body.components.securitySchemes.ingestToken);
+    for (const status of ['200', '401', '404', '413', '429', '503'])
+      assert.ok(ingest.responses[status], status);
+    assert.ok(ingest.responses['503'].headers['Retry-After']);
   });
 
   it('bad input: 400 with each field and what was expected; unknown fields and bad JSON refused', async () => {
