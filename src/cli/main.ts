@@ -263,6 +263,7 @@ function cmdSources(args: string[]): number {
     streams: Object.keys(s.streams),
     description: s.description,
     setupGuide: s.setupGuide,
+    vendorWrites: s.vendorWrites ?? [],
     settings: z.toJSONSchema(s.settings, { io: 'input', unrepresentable: 'any' }),
   }));
   if (values.json) {

@@ -102,6 +102,8 @@ export class Control {
       accounts: accountKindsOf(s),
       description: s.description,
       setupGuide: s.setupGuide,
+      /** Calls that change state at the vendor (collectors otherwise only read), each with why. */
+      vendorWrites: s.vendorWrites ?? [],
       available: s.stability === 'ga' || earlyAccess,
       streams: Object.entries(s.streams).map(([id, st]) => ({
         id,

@@ -413,6 +413,17 @@ describe('control-plane API', () => {
     assert.ok(!audit.text.includes(HTTP_DEST_TOKEN));
   });
 
+  it('the catalog names the calls a source makes that change vendor state (and none for read-only ones)', async () => {
+    const catalog = (await call('GET', '/api/sources', { token: tokens.viewer })).body as Array<{
+      id: string;
+      vendorWrites: string[];
+    }>;
+    const m365 = catalog.find((s) => s.id === 'microsoft-365-management-activity')!;
+    assert.equal(m365.vendorWrites.length, 1);
+    assert.match(m365.vendorWrites[0]!, /subscriptions\/start/);
+    assert.deepEqual(catalog.find((s) => s.id === 'okta')!.vendorWrites, []);
+  });
+
   it('early-access sources are refused until an admin enables early access', async () => {
     const fake = {
       ...sources.okta,

@@ -98,11 +98,23 @@ describe('web console', { skip }, () => {
     await page.locator('tr[data-account="okta-main"]').waitFor();
     assert.match((await page.locator('tr[data-account="okta-main"]').textContent()) ?? '', /Okta/);
 
+    // a source that must change vendor state says so before anything is installed
+    await page.getByRole('link', { name: 'New collector' }).click();
+    await page.getByLabel('Search').fill('management activity');
+    await page.getByRole('button', { name: /Management Activity/ }).click();
+    await page.getByRole('heading', { name: /^Changes it makes in / }).waitFor();
+    assert.match((await page.locator('ul.vendor-writes').textContent()) ?? '', /subscriptions\/start/);
+
     // the wizard: tile → setup guide → form
     await page.getByRole('link', { name: 'New collector' }).click();
     await page.getByLabel('Search').fill('okta');
     await page.getByRole('button', { name: /Okta/ }).click();
     await page.getByText('Read-Only Administrator').first().waitFor();
+    assert.equal(
+      await page.getByRole('heading', { name: /^Changes it makes in / }).count(),
+      0,
+      'Okta only reads',
+    );
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByLabel('Name').fill('okta-prod');
     assert.equal(await page.getByLabel('Okta account').inputValue(), 'okta-main', 'the only Okta account');

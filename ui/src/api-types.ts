@@ -77,6 +77,8 @@ export interface SourceInfo {
   account: string;
   description: string;
   setupGuide: string;
+  /** Calls that change state at the vendor (collectors otherwise only read), each with why. */
+  vendorWrites: string[];
   available: boolean;
   streams: Array<{ id: string; title: string; description?: string }>;
   /** JSON Schema (draft 2020-12) of the source's settings. */

@@ -188,6 +188,17 @@ function SourceSteps({ source }: { source: SourceInfo }) {
           <p>{source.description}</p>
           <h2>Prerequisites in {source.title}</h2>
           <RichText text={source.setupGuide} />
+          {source.vendorWrites.length > 0 && (
+            <>
+              <h2>Changes it makes in {source.title}</h2>
+              <p>Collectors only read, except for these calls, without which this source cannot work:</p>
+              <ul className="vendor-writes">
+                {source.vendorWrites.map((w) => (
+                  <li key={w}>{w}</li>
+                ))}
+              </ul>
+            </>
+          )}
           <h2>Streams</h2>
           <ul>
             {source.streams.map((s) => (
