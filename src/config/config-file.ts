@@ -35,7 +35,10 @@ const duration = (what: string) =>
 
 export const nameSchema = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/i, 'expected a name of letters, digits, ".", "_" or "-" (at most 63)');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/,
+    'expected a name of letters, digits, ".", "_" or "-" (at most 63)',
+  );
 
 export const collectorSchema = z
   .object({

@@ -10,6 +10,7 @@ import {
   rotateToken,
   saveCredentials,
 } from '../engine/ingest/credentials.ts';
+import { DEFAULT_SIGNATURE_HEADER } from '../engine/ingest/push-source.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { sources } from '../sources/index.ts';
 import { maskSecret } from '../store/secrets.ts';
@@ -24,7 +25,7 @@ import { conflict, invalid } from './errors.ts';
  */
 
 interface HmacSettings {
-  header: string;
+  header?: string;
   secret?: string;
 }
 
@@ -98,7 +99,10 @@ export class IngestControl {
         })),
         signature:
           hmac && creds?.hmacSecret
-            ? { header: hmac.header, secret: maskSecret(this.runtime.secrets.decrypt(creds.hmacSecret)) }
+            ? {
+                header: hmac.header ?? DEFAULT_SIGNATURE_HEADER,
+                secret: maskSecret(this.runtime.secrets.decrypt(creds.hmacSecret)),
+              }
             : null,
       },
     };

@@ -69,7 +69,7 @@ export const instanceSettings = z
 
 const username = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9._@-]{1,63}$/i, 'expected 2–64 letters, digits, ".", "_", "@" or "-"');
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$/, 'expected 2–64 letters, digits, ".", "_", "@" or "-"');
 const password = z.string().min(12, 'expected at least 12 characters').max(1024);
 const role = z.enum(['admin', 'editor', 'viewer']);
 

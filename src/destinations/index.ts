@@ -8,7 +8,7 @@ import { StdoutDestination } from './stdout/stdout-destination.ts';
 /** RFC 9110 token: what a header name may be. */
 const headerName = z
   .string()
-  .regex(/^[!#$%&'*+.^_`|~0-9a-z-]+$/i, 'expected an HTTP header name such as X-Api-Key');
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name such as X-Api-Key');
 /** Set by Tributary or by the HTTP client itself; a configured value would corrupt the request. */
 const RESERVED_HEADERS = ['content-encoding', 'content-length', 'transfer-encoding', 'host', 'connection'];
 

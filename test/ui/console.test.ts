@@ -181,6 +181,43 @@ describe('web console', { skip }, () => {
     assert.ok(!(await page.content()).includes(sim.token), 'secrets are write-only');
   });
 
+  it('installs a push collector: no account, no schedule; its endpoint and token shown once, and they work', async () => {
+    await page.getByRole('link', { name: 'New collector' }).click();
+    await page.getByLabel('Search').fill('webhook');
+    await page.getByRole('button', { name: /^Webhook/ }).click();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByLabel('Name').fill('hook');
+    assert.equal(await page.locator('#c-account').count(), 0, 'no account to choose');
+    assert.equal(await page.locator('#c-interval').count(), 0, 'no schedule');
+    await page.getByRole('checkbox', { name: /local/ }).check();
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    await page.getByText('Definition OK').waitFor();
+    await page.getByRole('button', { name: 'Install' }).click();
+
+    const panel = page.getByRole('region', { name: 'Ingest endpoint' });
+    await panel.waitFor();
+    const token = ((await panel.getByTestId('ingest-token').textContent()) ?? '').trim();
+    assert.match(
+      (await panel.getByTestId('ingest-url').textContent()) ?? '',
+      /POST http:\/\/127\.0\.0\.1:\d+\/ingest\/hook$/,
+    );
+    const pushed = await fetch(`${server.url}/ingest/hook`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify([
+        { id: 'e1', msg: 'one' },
+        { id: 'e2', msg: 'two' },
+      ]),
+    });
+    assert.equal(pushed.status, 200, await pushed.clone().text());
+    assert.equal(((await pushed.json()) as { accepted: number }).accepted, 2);
+
+    await panel.getByRole('button', { name: 'I have copied the token' }).click();
+    await page.waitForURL(/\/collectors\/hook$/);
+    await page.locator('[data-testid="volume"]', { hasText: '2 events' }).waitFor();
+    assert.ok(!(await page.content()).includes(token), 'shown once: not on the collector page');
+  });
+
   it('shows a viewer only what a viewer may do', async () => {
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.getByRole('link', { name: 'Users and roles' }).click();

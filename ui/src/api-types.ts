@@ -53,6 +53,8 @@ export interface CollectorDetail extends CollectorSummary {
   checkpoints: Array<{ stream: string; value: unknown; updatedAt: string }>;
   errors: Array<ErrorInfo & { stream?: string; firstSeen: string; lastSeen: string; count: number }>;
   deadLetters: Array<{ id: number; stream: string; reason: string; raw: string; at: string }>;
+  /** Push collectors: the ingest token, in the answer that created it only. */
+  ingestToken?: string;
 }
 
 export interface Account {

@@ -24,9 +24,10 @@ const dottedPath = z
   .max(200);
 
 /** RFC 9110 token: what a header name may be. */
+// No regex flags: a JSON Schema pattern (the console validates with it) has none, so the case is spelled out.
 const headerName = z
   .string()
-  .regex(/^[!#$%&'*+.^_`|~0-9a-z-]+$/i, 'expected an HTTP header name such as X-Signature');
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name such as X-Signature');
 
 export const DEFAULT_SIGNATURE_HEADER = 'X-Tributary-Signature';
 
@@ -57,9 +58,13 @@ export function pushSettings(d: PushDefaults) {
       ),
       hmac: z
         .object({
+          // Not a schema default: the console's form would then make up an `hmac` object (turning the
+          // signature on) for every new collector.
           header: headerName
-            .default(DEFAULT_SIGNATURE_HEADER)
-            .describe('Header carrying HMAC-SHA256 of the body as sent: hex, sha256=hex, or base64'),
+            .optional()
+            .describe(
+              `Header carrying HMAC-SHA256 of the body as sent: hex, sha256=hex, or base64 (default ${DEFAULT_SIGNATURE_HEADER})`,
+            ),
           secret: z
             .string()
             .min(16, 'expected at least 16 characters')
@@ -116,7 +121,7 @@ export const settingsReceive: ReceiveDef<PushSettings> = {
     maxBodyBytes: Math.floor(s.maxBodyMB * MB),
     maxDecompressedBytes: Math.floor(s.maxDecompressedMB * MB),
     maxEventsPerSecond: s.maxEventsPerSecond,
-    signatureHeader: s.hmac ? s.hmac.header : undefined,
+    signatureHeader: s.hmac ? (s.hmac.header ?? DEFAULT_SIGNATURE_HEADER) : undefined,
   }),
   eventId(record, s) {
     const v = valueAt(record, s.idPath);

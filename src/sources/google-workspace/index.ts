@@ -186,7 +186,7 @@ const settings = z
       .describe('Reports API applications to collect; each is a stream (applicationName)'),
     customerId: z
       .string()
-      .regex(/^C[0-9a-z]+$/i, 'expected a Google Workspace customer ID such as C03az79cb')
+      .regex(/^C[0-9A-Za-z]+$/, 'expected a Google Workspace customer ID such as C03az79cb')
       .optional()
       .describe('Customer ID (Admin console → Account → Account settings); default: the admin’s own'),
     lag: z

@@ -316,6 +316,9 @@ function CollectorForm({
   const [error, setError] = useState<unknown>();
   const settingsRef = useRef<SchemaFormRef>(null);
 
+  // Push sources (webhooks) have no account and no schedule: the vendor sends to the collector's endpoint.
+  const push = !source.account;
+  const [issued, setIssued] = useState<{ name: string; token: string }>();
   const accountsOfKind = (refs.data?.accounts ?? []).filter((a) => a.kind === source.account);
   const kind = refs.data?.kinds.find((k) => k.id === source.account);
   // A single account of the right kind is the obvious choice.
@@ -329,15 +332,26 @@ function CollectorForm({
       source: source.id,
       account: chosenAccount || undefined,
       destinations,
-      interval,
-      lookback,
+      ...(push ? {} : { interval, lookback }),
       settings: Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined && v !== '')),
     };
     if (site) def.site = site;
     if (timezone) def.timezone = timezone;
     if (streams.length) def.streams = streams;
     return def;
-  }, [cfg, source.id, chosenAccount, destinations, interval, lookback, settings, site, timezone, streams]);
+  }, [
+    cfg,
+    source.id,
+    chosenAccount,
+    destinations,
+    push,
+    interval,
+    lookback,
+    settings,
+    site,
+    timezone,
+    streams,
+  ]);
   const key = JSON.stringify(definition);
   const testOk = test?.key === key && test.result?.ok === true;
   const stale = test && test.key !== key;
@@ -364,8 +378,13 @@ function CollectorForm({
     setSaving(true);
     setError(undefined);
     try {
-      if (existing) await api.updateCollector(existing.name, definition);
-      else await api.createCollector({ ...definition, name });
+      const saved = existing
+        ? await api.updateCollector(existing.name, definition)
+        : await api.createCollector({ ...definition, name });
+      if (saved.ingestToken) {
+        setIssued({ name: saved.name, token: saved.ingestToken }); // shown this once: see below
+        return;
+      }
       navigate(`/collectors/${encodeURIComponent(existing?.name ?? name)}`);
     } catch (err) {
       setError(err);
@@ -373,6 +392,7 @@ function CollectorForm({
     }
   }
 
+  if (issued) return <IngestEndpoint name={issued.name} token={issued.token} />;
   if (refs.loading && !refs.data) return <Loading />;
   if (refs.error && !refs.data) return <ErrorMessage error={refs.error} />;
   const issues = [
@@ -404,33 +424,35 @@ function CollectorForm({
               Unique; letters, digits, “.”, “_” or “-”.
             </div>
           </div>
-          <div className="field">
-            <label htmlFor="c-account">{kind?.title ?? source.account} account</label>
-            <div className="with-buttons">
-              <select
-                id="c-account"
-                required
-                value={chosenAccount}
-                onChange={(e) => setAccount(e.target.value)}
-              >
-                <option value="">{accountsOfKind.length ? 'Choose an account' : 'No account yet'}</option>
-                {accountsOfKind.map((a) => (
-                  <option key={a.name} value={a.name}>
-                    {a.name}
-                  </option>
-                ))}
-              </select>
-              <button type="button" onClick={() => setAccountDialog('new')}>
-                New account
-              </button>
-              {selectedAccount ? (
-                <button type="button" onClick={() => setAccountDialog('edit')}>
-                  Edit account
+          {push ? null : (
+            <div className="field">
+              <label htmlFor="c-account">{kind?.title ?? source.account} account</label>
+              <div className="with-buttons">
+                <select
+                  id="c-account"
+                  required
+                  value={chosenAccount}
+                  onChange={(e) => setAccount(e.target.value)}
+                >
+                  <option value="">{accountsOfKind.length ? 'Choose an account' : 'No account yet'}</option>
+                  {accountsOfKind.map((a) => (
+                    <option key={a.name} value={a.name}>
+                      {a.name}
+                    </option>
+                  ))}
+                </select>
+                <button type="button" onClick={() => setAccountDialog('new')}>
+                  New account
                 </button>
-              ) : null}
+                {selectedAccount ? (
+                  <button type="button" onClick={() => setAccountDialog('edit')}>
+                    Edit account
+                  </button>
+                ) : null}
+              </div>
+              <div className="help">Accounts are shared: several collectors may use one.</div>
             </div>
-            <div className="help">Accounts are shared: several collectors may use one.</div>
-          </div>
+          )}
         </div>
       </fieldset>
 
@@ -472,40 +494,47 @@ function CollectorForm({
             <span className="muted">{source.streams[0]?.description}</span>
           </p>
         )}
-        <div className="row">
-          <div className="field">
-            <label htmlFor="c-interval">Interval</label>
-            <input
-              id="c-interval"
-              list="interval-presets"
-              required
-              value={interval}
-              onChange={(e) => setIntervalText(e.target.value)}
-              aria-describedby="c-interval-help"
-            />
-            <datalist id="interval-presets">
-              {['1m', '5m', '15m', '30m', '1h', '6h', '1d'].map((v) => (
-                <option key={v} value={v} />
-              ))}
-            </datalist>
-            <div className="help" id="c-interval-help">
-              How often it runs, e.g. 30s, 5m, 1h.
+        {push ? (
+          <p className="help">
+            {source.title} sends events to this collector's endpoint as they happen: there is no schedule. The
+            endpoint and its token are shown once, when you install.
+          </p>
+        ) : (
+          <div className="row">
+            <div className="field">
+              <label htmlFor="c-interval">Interval</label>
+              <input
+                id="c-interval"
+                list="interval-presets"
+                required
+                value={interval}
+                onChange={(e) => setIntervalText(e.target.value)}
+                aria-describedby="c-interval-help"
+              />
+              <datalist id="interval-presets">
+                {['1m', '5m', '15m', '30m', '1h', '6h', '1d'].map((v) => (
+                  <option key={v} value={v} />
+                ))}
+              </datalist>
+              <div className="help" id="c-interval-help">
+                How often it runs, e.g. 30s, 5m, 1h.
+              </div>
+            </div>
+            <div className="field">
+              <label htmlFor="c-lookback">Lookback</label>
+              <input
+                id="c-lookback"
+                required
+                value={lookback}
+                onChange={(e) => setLookback(e.target.value)}
+                aria-describedby="c-lookback-help"
+              />
+              <div className="help" id="c-lookback-help">
+                How far back the first run starts, e.g. 1d or 7d.
+              </div>
             </div>
           </div>
-          <div className="field">
-            <label htmlFor="c-lookback">Lookback</label>
-            <input
-              id="c-lookback"
-              required
-              value={lookback}
-              onChange={(e) => setLookback(e.target.value)}
-              aria-describedby="c-lookback-help"
-            />
-            <div className="help" id="c-lookback-help">
-              How far back the first run starts, e.g. 1d or 7d.
-            </div>
-          </div>
-        </div>
+        )}
       </fieldset>
 
       <fieldset className="card group">
@@ -588,7 +617,9 @@ function CollectorForm({
           <ErrorMessage error={test.error} title="Cannot test" />
         ) : test.result?.ok ? (
           <div className="alert alert-ok" role="status">
-            Connection OK: Tributary reached {source.title} with account {chosenAccount}.
+            {push
+              ? `Definition OK: ${source.title} sends to this collector; there is nothing for Tributary to reach.`
+              : `Connection OK: Tributary reached ${source.title} with account ${chosenAccount}.`}
           </div>
         ) : test.result ? (
           <div className="alert alert-error" role="alert">
@@ -616,7 +647,7 @@ function CollectorForm({
           type="button"
           className={!testOk && !existing ? 'primary' : undefined}
           onClick={runTest}
-          disabled={testing || !chosenAccount}
+          disabled={testing || (!push && !chosenAccount)}
         >
           {testing ? 'Testing…' : 'Test connection'}
         </button>
@@ -646,5 +677,42 @@ function CollectorForm({
         </Modal>
       ) : null}
     </form>
+  );
+}
+
+/** After a push collector is installed: where the vendor sends, and its token, shown this once. */
+function IngestEndpoint({ name, token }: { name: string; token: string }) {
+  const url = `${window.location.origin}/ingest/${encodeURIComponent(name)}`;
+  return (
+    <section className="card" aria-label="Ingest endpoint">
+      <h2>Send events to {name}</h2>
+      <p>
+        Configure the sender with this endpoint and token. <strong>The token is shown only now</strong>: copy
+        it before you leave this page (a new one can be issued from the API: rotate-ingest-token).
+      </p>
+      <dl className="ingest-endpoint">
+        <dt>Endpoint</dt>
+        <dd>
+          <code data-testid="ingest-url">POST {url}</code>
+        </dd>
+        <dt>Token</dt>
+        <dd>
+          <code data-testid="ingest-token">{token}</code>
+        </dd>
+        <dt>Header</dt>
+        <dd>
+          <code>Authorization: Bearer {token}</code>
+        </dd>
+      </dl>
+      <div className="actions">
+        <button
+          type="button"
+          className="primary"
+          onClick={() => navigate(`/collectors/${encodeURIComponent(name)}`)}
+        >
+          I have copied the token
+        </button>
+      </div>
+    </section>
   );
 }
