@@ -216,6 +216,28 @@ describe('web console', { skip }, () => {
     await page.waitForURL(/\/collectors\/hook$/);
     await page.locator('[data-testid="volume"]', { hasText: '2 events' }).waitFor();
     assert.ok(!(await page.content()).includes(token), 'shown once: not on the collector page');
+    await page.locator(`tr[data-token$="${token.slice(-4)}"]`).waitFor(); // its hint, not the token
+
+    // rotate: a new token, shown once; the old one keeps working during the overlap
+    await page.getByRole('button', { name: 'Rotate token' }).click();
+    await page
+      .getByRole('dialog', { name: 'New ingest token for hook?' })
+      .getByRole('button', { name: 'Issue new token' })
+      .click();
+    const rotated = page.getByRole('region', { name: 'Ingest endpoint' });
+    const fresh = ((await rotated.getByTestId('ingest-token').textContent()) ?? '').trim();
+    assert.notEqual(fresh, token);
+    for (const t of [fresh, token]) {
+      const r = await fetch(`${server.url}/ingest/hook`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t}` },
+        body: JSON.stringify({ id: `with-${t.slice(-4)}` }),
+      });
+      assert.equal(r.status, 200, await r.text());
+    }
+    await rotated.getByRole('button', { name: 'I have copied the token' }).click();
+    assert.ok(!(await page.content()).includes(fresh), 'shown once');
+    await page.locator('[data-testid="volume"]', { hasText: '4 events' }).waitFor();
   });
 
   it('shows a viewer only what a viewer may do', async () => {

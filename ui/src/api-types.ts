@@ -53,8 +53,14 @@ export interface CollectorDetail extends CollectorSummary {
   checkpoints: Array<{ stream: string; value: unknown; updatedAt: string }>;
   errors: Array<ErrorInfo & { stream?: string; firstSeen: string; lastSeen: string; count: number }>;
   deadLetters: Array<{ id: number; stream: string; reason: string; raw: string; at: string }>;
-  /** Push collectors: the ingest token, in the answer that created it only. */
+  /** Push collectors: the ingest token, in the answer that created or rotated it only. */
   ingestToken?: string;
+  /** Push collectors: where the vendor sends, the live tokens (hints only) and the signature header. */
+  ingest?: {
+    path: string;
+    tokens: Array<{ hint: string; createdAt: string; expiresAt: string | null }>;
+    signature: { header: string; secret: string } | null;
+  };
 }
 
 export interface Account {

@@ -136,6 +136,12 @@ export const api = {
   startCollector: (name: string) => request<CollectorDetail>('POST', `/api/collectors/${enc(name)}/start`),
   stopCollector: (name: string) => request<CollectorDetail>('POST', `/api/collectors/${enc(name)}/stop`),
   runCollector: (name: string) => request<{ started: boolean }>('POST', `/api/collectors/${enc(name)}/run`),
+  rotateIngestToken: (name: string, overlap: string) =>
+    request<CollectorDetail & { previousExpiresAt?: string | null }>(
+      'POST',
+      `/api/collectors/${enc(name)}/rotate-ingest-token`,
+      { overlap },
+    ),
   resetCheckpoint: (name: string, stream?: string) =>
     request<CollectorDetail>(
       'POST',

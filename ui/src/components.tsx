@@ -296,3 +296,43 @@ export function SourceMark({ id, title, small }: { id: string; title: string; sm
     </span>
   );
 }
+
+/**
+ * A push collector's endpoint and a new ingest token, shown once (after Install or a rotation): the
+ * server keeps only its hash. `children` are the actions under it.
+ */
+export function IngestToken({
+  name,
+  token,
+  children,
+}: {
+  name: string;
+  token: string;
+  children?: ReactNode;
+}) {
+  const url = `${window.location.origin}/ingest/${encodeURIComponent(name)}`;
+  return (
+    <section className="card" aria-label="Ingest endpoint">
+      <h2>Send events to {name}</h2>
+      <p>
+        Configure the sender with this endpoint and token. <strong>The token is shown only now</strong>: copy
+        it before you leave this page.
+      </p>
+      <dl className="ingest-endpoint">
+        <dt>Endpoint</dt>
+        <dd>
+          <code data-testid="ingest-url">POST {url}</code>
+        </dd>
+        <dt>Token</dt>
+        <dd>
+          <code data-testid="ingest-token">{token}</code>
+        </dd>
+        <dt>Header</dt>
+        <dd>
+          <code>Authorization: Bearer {token}</code>
+        </dd>
+      </dl>
+      {children}
+    </section>
+  );
+}

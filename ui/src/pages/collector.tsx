@@ -6,6 +6,7 @@ import {
   Empty,
   ErrorMessage,
   HealthBadge,
+  IngestToken,
   Loaded,
   Notice,
   Num,
@@ -18,7 +19,12 @@ import { bytes, duration } from '../format.ts';
 import { Link, navigate } from '../router.tsx';
 import { useCan } from '../session.ts';
 
-type Pending = { kind: 'stop' } | { kind: 'delete' } | { kind: 'reset'; stream?: string } | undefined;
+type Pending =
+  | { kind: 'stop' }
+  | { kind: 'delete' }
+  | { kind: 'reset'; stream?: string }
+  | { kind: 'rotate' }
+  | undefined;
 
 /** One collector: status and health with reasons, volume, errors, runs, checkpoints, dead letters. */
 export function CollectorPage({ name }: { name: string }) {
@@ -28,6 +34,8 @@ export function CollectorPage({ name }: { name: string }) {
   const [notice, setNotice] = useState<string>();
   const [actionError, setActionError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
+  /** A push collector's new ingest token, shown once after a rotation. */
+  const [rotated, setRotated] = useState<string>();
 
   if (state.error instanceof ApiError && state.error.status === 404 && !state.data)
     return (
@@ -108,6 +116,20 @@ export function CollectorPage({ name }: { name: string }) {
             {notice ? <Notice onDone={() => setNotice(undefined)}>{notice}</Notice> : null}
             <ErrorMessage error={actionError} />
             <Overview c={c} />
+            {rotated ? (
+              <IngestToken name={c.name} token={rotated}>
+                <div className="actions">
+                  <button type="button" className="primary" onClick={() => setRotated(undefined)}>
+                    I have copied the token
+                  </button>
+                </div>
+              </IngestToken>
+            ) : null}
+            {c.ingest ? (
+              <Card title="Ingest endpoint">
+                <Ingest c={c} editor={editor} onRotate={() => setPending({ kind: 'rotate' })} />
+              </Card>
+            ) : null}
             <Card title="Volume">
               <VolumeChart volume={c.volumeByHour} />
             </Card>
@@ -164,6 +186,23 @@ export function CollectorPage({ name }: { name: string }) {
                 </p>
               </Confirm>
             ) : null}
+            {pending?.kind === 'rotate' ? (
+              <Confirm
+                title={`New ingest token for ${name}?`}
+                confirm="Issue new token"
+                onClose={() => setPending(undefined)}
+                onConfirm={async () => {
+                  const r = await api.rotateIngestToken(name, '24h');
+                  if (r.ingestToken) setRotated(r.ingestToken);
+                  await state.reload();
+                }}
+              >
+                <p>
+                  A new token is shown once. The current one keeps working for 24 hours, so that the sender
+                  can be switched over without losing a request.
+                </p>
+              </Confirm>
+            ) : null}
             {pending?.kind === 'delete' ? (
               <Confirm
                 title={`Delete ${name}?`}
@@ -185,6 +224,53 @@ export function CollectorPage({ name }: { name: string }) {
         )}
       </Loaded>
     </section>
+  );
+}
+
+/** A push collector's endpoint, its live tokens (hints only) and the signature it requires. */
+function Ingest({ c, editor, onRotate }: { c: CollectorDetail; editor: boolean; onRotate: () => void }) {
+  const ingest = c.ingest!;
+  return (
+    <>
+      <p>
+        <code>POST {`${window.location.origin}${ingest.path}`}</code>
+        {ingest.signature ? (
+          <>
+            {' '}
+            with an HMAC-SHA256 signature in <code>{ingest.signature.header}</code>
+          </>
+        ) : null}
+      </p>
+      <table>
+        <thead>
+          <tr>
+            <th>Token</th>
+            <th>Issued</th>
+            <th>Expires</th>
+          </tr>
+        </thead>
+        <tbody>
+          {ingest.tokens.map((t) => (
+            <tr key={t.hint} data-token={t.hint}>
+              <td>
+                <code>{t.hint}</code>
+              </td>
+              <td>
+                <Time iso={t.createdAt} />
+              </td>
+              <td>{t.expiresAt ? <Time iso={t.expiresAt} /> : 'never'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {editor ? (
+        <div className="actions">
+          <button type="button" onClick={onRotate}>
+            Rotate token
+          </button>
+        </div>
+      ) : null}
+    </>
   );
 }
 

@@ -14,6 +14,7 @@ import {
 import {
   Empty,
   ErrorMessage,
+  IngestToken,
   Loaded,
   Loading,
   Modal,
@@ -392,7 +393,20 @@ function CollectorForm({
     }
   }
 
-  if (issued) return <IngestEndpoint name={issued.name} token={issued.token} />;
+  if (issued)
+    return (
+      <IngestToken name={issued.name} token={issued.token}>
+        <div className="actions">
+          <button
+            type="button"
+            className="primary"
+            onClick={() => navigate(`/collectors/${encodeURIComponent(issued.name)}`)}
+          >
+            I have copied the token
+          </button>
+        </div>
+      </IngestToken>
+    );
   if (refs.loading && !refs.data) return <Loading />;
   if (refs.error && !refs.data) return <ErrorMessage error={refs.error} />;
   const issues = [
@@ -677,42 +691,5 @@ function CollectorForm({
         </Modal>
       ) : null}
     </form>
-  );
-}
-
-/** After a push collector is installed: where the vendor sends, and its token, shown this once. */
-function IngestEndpoint({ name, token }: { name: string; token: string }) {
-  const url = `${window.location.origin}/ingest/${encodeURIComponent(name)}`;
-  return (
-    <section className="card" aria-label="Ingest endpoint">
-      <h2>Send events to {name}</h2>
-      <p>
-        Configure the sender with this endpoint and token. <strong>The token is shown only now</strong>: copy
-        it before you leave this page (a new one can be issued from the API: rotate-ingest-token).
-      </p>
-      <dl className="ingest-endpoint">
-        <dt>Endpoint</dt>
-        <dd>
-          <code data-testid="ingest-url">POST {url}</code>
-        </dd>
-        <dt>Token</dt>
-        <dd>
-          <code data-testid="ingest-token">{token}</code>
-        </dd>
-        <dt>Header</dt>
-        <dd>
-          <code>Authorization: Bearer {token}</code>
-        </dd>
-      </dl>
-      <div className="actions">
-        <button
-          type="button"
-          className="primary"
-          onClick={() => navigate(`/collectors/${encodeURIComponent(name)}`)}
-        >
-          I have copied the token
-        </button>
-      </div>
-    </section>
   );
 }
