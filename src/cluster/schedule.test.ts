@@ -8,7 +8,7 @@ import {
 } from '../../test/support/postgres.ts';
 import { PostgresStore } from '../store/postgres/postgres-store.ts';
 import type { RunRecord } from '../store/store.ts';
-import { releaseAndSchedule, runEndLostError } from './schedule.ts';
+import { claimDue, releaseAndSchedule, requestRun, runEndLostError } from './schedule.ts';
 
 const unavailable = await postgresUnavailable();
 if (unavailable) requirePostgres(unavailable);
@@ -73,6 +73,54 @@ else {
       const [r3] = await store.listRuns('c2');
       assert.equal(r3!.status, 'running', "another collector's run is untouched");
       assert.equal(r3!.endedAt, undefined);
+    });
+  });
+
+  describe('requestRun (run now)', () => {
+    it('makes a collector due unless a run of it is claimed and not yet released', async () => {
+      const store = await PostgresStore.open({
+        connectionString: testDatabaseUrl,
+        schema: schemas(),
+        poolSize: 2,
+      });
+      after(() => store.close());
+      await store.migrate();
+      const at = new Date().toISOString();
+      await store.putCollector({
+        id: 'c1',
+        name: 'c1',
+        source: 'okta',
+        config: {},
+        enabled: true,
+        createdAt: at,
+        updatedAt: at,
+      });
+      const recheck = 60_000;
+
+      assert.equal(await requestRun(store, 'c1', recheck), true);
+      assert.deepEqual(
+        (await claimDue(store, 10, recheck, 'c1')).map((c) => c.id),
+        ['c1'],
+      );
+      // claimed (queued, or on a worker that has not taken the lease yet): a second request queues nothing
+      assert.equal(await requestRun(store, 'c1', recheck), false);
+      assert.deepEqual(await claimDue(store, 10, recheck, 'c1'), []);
+      // the run: lease taken, then released with the next run an hour away
+      const lease = (await store.acquireLease('c1', 'w1', 30_000))!;
+      assert.equal(await requestRun(store, 'c1', recheck), false, 'running: no second run');
+      assert.equal(await releaseAndSchedule(store, 'c1', lease.token, 3_600_000), true);
+      assert.deepEqual(await claimDue(store, 10, recheck, 'c1'), [], 'not due for an hour');
+      // asked again after the run ended: a new run
+      assert.equal(await requestRun(store, 'c1', recheck), true);
+      assert.deepEqual(
+        (await claimDue(store, 10, recheck, 'c1')).map((c) => c.id),
+        ['c1'],
+      );
+      // a claim older than the recheck window is a lost one (its worker died before taking the lease)
+      await store.query(
+        `UPDATE collector_schedule SET claimed_at = clock_timestamp() - interval '2 minutes'`,
+      );
+      assert.equal(await requestRun(store, 'c1', recheck), true);
     });
   });
 }

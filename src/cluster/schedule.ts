@@ -93,6 +93,29 @@ export async function scheduleIn(store: PostgresStore, collectorId: string, dela
 }
 
 /**
+ * Run now, as asked through the API: the collector becomes due at once, unless a run of it is already
+ * claimed and not yet released (queued, being picked up, or running: `claimed_at` is set by claimDue and
+ * cleared by releaseAndSchedule; a claim older than `recheckMs` is a lost one). Two replicas asked at the
+ * same moment thus queue one run, even when the first job is already on a worker that has not taken
+ * the lease yet. Returns whether the collector was made due.
+ */
+export async function requestRun(
+  store: PostgresStore,
+  collectorId: string,
+  recheckMs: number,
+): Promise<boolean> {
+  const r = await store.query(
+    `INSERT INTO collector_schedule (collector_id, next_run_at)
+     SELECT id, clock_timestamp() FROM collectors WHERE id = $1
+     ON CONFLICT (collector_id) DO UPDATE SET next_run_at = excluded.next_run_at
+       WHERE collector_schedule.claimed_at IS NULL
+          OR collector_schedule.claimed_at <= clock_timestamp() - $2 * interval '1 millisecond'`,
+    [collectorId, ms(recheckMs)],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
+/**
  * How a run is recorded when its runner could not record its end (the database was unreachable when
  * the run failed) and released its lease with the run still open.
  */
@@ -125,7 +148,7 @@ export async function releaseAndSchedule(
      )
      INSERT INTO collector_schedule (collector_id, next_run_at)
      SELECT collector_id, clock_timestamp() + $3 * interval '1 millisecond' FROM released
-     ON CONFLICT (collector_id) DO UPDATE SET next_run_at = excluded.next_run_at
+     ON CONFLICT (collector_id) DO UPDATE SET next_run_at = excluded.next_run_at, claimed_at = NULL
      RETURNING collector_id`,
     [collectorId, token, ms(delayMs), JSON.stringify(runEndLostError)],
   );

@@ -3,7 +3,7 @@ import type { SchedulerHooks } from '../control/service.ts';
 import type { Logger } from '../core/source.ts';
 import type { RunResult } from '../engine/runner.ts';
 import type { PostgresStore } from '../store/postgres/postgres-store.ts';
-import { claimDue, enqueue, scheduleIn } from './schedule.ts';
+import { claimDue, enqueue, requestRun, scheduleIn } from './schedule.ts';
 
 export interface ClusterSchedulerOptions {
   /** The workers' lease time to live: how long a deleted collector's run may take to notice (default 30 s). */
@@ -73,8 +73,7 @@ export class ClusterScheduler implements SchedulerHooks {
   async runNow(name: string): Promise<RunResult | undefined> {
     const record = await this.store.getCollector(name);
     if (!record?.enabled) return undefined;
-    await scheduleIn(this.store, record.id, 0);
-    await this.enqueueNow(record.id);
+    if (await requestRun(this.store, record.id, this.recheckMs)) await this.enqueueNow(record.id);
     return undefined;
   }
 
