@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineAccountKind } from '../core/source.ts';
+import { HTTP_HEADER_NAME } from '../core/validation.ts';
 
 /**
  * The generic `api-key` account kind: a static key sent in a request header of the vendor's choosing
@@ -45,10 +46,7 @@ export const apiKeyFields = z
     headerName: z
       .string()
       .trim()
-      .regex(
-        /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/,
-        'expected an HTTP header name such as X-API-Key (letters, digits and - only)',
-      )
+      .regex(HTTP_HEADER_NAME, 'expected an HTTP header name such as X-API-Key (letters, digits and - only)')
       .refine((v) => !RESERVED.has(v.toLowerCase()), {
         message: 'this header is set by the HTTP client itself; use the one the vendor names for its key',
       })

@@ -10,7 +10,7 @@ import {
   rotateToken,
   saveCredentials,
 } from '../engine/ingest/credentials.ts';
-import { DEFAULT_SIGNATURE_HEADER } from '../engine/ingest/push-source.ts';
+import { signatureHeaderOf } from '../engine/ingest/push-source.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { sources } from '../sources/index.ts';
 import { maskSecret } from '../store/secrets.ts';
@@ -100,7 +100,7 @@ export class IngestControl {
         signature:
           hmac && creds?.hmacSecret
             ? {
-                header: hmac.header ?? DEFAULT_SIGNATURE_HEADER,
+                header: signatureHeaderOf(hmac),
                 secret: maskSecret(this.runtime.secrets.decrypt(creds.hmacSecret)),
               }
             : null,

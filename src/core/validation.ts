@@ -5,6 +5,15 @@ const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
 export const isLoopbackHost = (hostname: string) => LOOPBACK.test(hostname);
 
 /**
+ * An HTTP header name (an RFC 9110 token). No regex flags: the JSON Schema pattern made from it (the
+ * console and the OpenAPI document validate with it) has none, so the case is spelled out.
+ */
+export const HTTP_HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+export const httpHeaderName = (example: string) =>
+  z.string().regex(HTTP_HEADER_NAME, `expected an HTTP header name such as ${example}`);
+
+/**
  * A vendor or destination URL: https, or plain http only for loopback hosts (simulators, local
  * proxies). Anything else would send credentials in clear text.
  */

@@ -1,14 +1,12 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Destination } from '../core/destination.ts';
+import { httpHeaderName } from '../core/validation.ts';
 import { FileDestination } from './file/file-destination.ts';
 import { destinationUrlProblem, HttpDestination } from './http/http-destination.ts';
 import { StdoutDestination } from './stdout/stdout-destination.ts';
 
-/** RFC 9110 token: what a header name may be. */
-const headerName = z
-  .string()
-  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name such as X-Api-Key');
+const headerName = httpHeaderName('X-Api-Key');
 /** Set by Tributary or by the HTTP client itself; a configured value would corrupt the request. */
 const RESERVED_HEADERS = ['content-encoding', 'content-length', 'transfer-encoding', 'host', 'connection'];
 

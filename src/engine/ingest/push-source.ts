@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { BodyFormat, ReceiveDef, SourceDef, Stability } from '../../core/source.ts';
+import { httpHeaderName } from '../../core/validation.ts';
 
 /**
  * The declarative form of a push source (family `push`): vendor facts — the body format it sends,
@@ -23,13 +24,12 @@ const dottedPath = z
   .regex(/^[^.\s]+(\.[^.\s]+)*$/, 'expected a dotted path such as event.id')
   .max(200);
 
-/** RFC 9110 token: what a header name may be. */
-// No regex flags: a JSON Schema pattern (the console validates with it) has none, so the case is spelled out.
-const headerName = z
-  .string()
-  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name such as X-Signature');
+const headerName = httpHeaderName('X-Signature');
 
-export const DEFAULT_SIGNATURE_HEADER = 'X-Tributary-Signature';
+const DEFAULT_SIGNATURE_HEADER = 'X-Tributary-Signature';
+
+/** The header a collector's HMAC signature travels in: `hmac.header`, else the default. */
+export const signatureHeaderOf = (hmac: { header?: string }) => hmac.header ?? DEFAULT_SIGNATURE_HEADER;
 
 /** The settings of a push collector, with the source's defaults. */
 export function pushSettings(d: PushDefaults) {
@@ -121,7 +121,7 @@ export const settingsReceive: ReceiveDef<PushSettings> = {
     maxBodyBytes: Math.floor(s.maxBodyMB * MB),
     maxDecompressedBytes: Math.floor(s.maxDecompressedMB * MB),
     maxEventsPerSecond: s.maxEventsPerSecond,
-    signatureHeader: s.hmac ? (s.hmac.header ?? DEFAULT_SIGNATURE_HEADER) : undefined,
+    signatureHeader: s.hmac ? signatureHeaderOf(s.hmac) : undefined,
   }),
   eventId(record, s) {
     const v = valueAt(record, s.idPath);

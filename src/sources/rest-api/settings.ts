@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../../core/duration.ts';
-import { isLoopbackHost, timeZone } from '../../core/validation.ts';
+import { HTTP_HEADER_NAME, isLoopbackHost, timeZone } from '../../core/validation.ts';
 import { Template, TemplateError, type Variables } from '../../engine/template.ts';
 import { checkTimePattern, NAMED_TIME_FORMATS } from '../../engine/time-format.ts';
 
@@ -51,8 +51,6 @@ const duration = (what: string) =>
       { message: `expected ${what} such as 30s, 5m, 1h or 7d` },
     );
 
-/** RFC 9110 token. */
-const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Credentials belong in the account (encrypted); the HTTP client owns these. */
 const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
 const CLIENT_HEADERS = new Set([
@@ -234,7 +232,8 @@ export const restApiSettings = z
     // Headers: names, no credentials, no templates.
     for (const [name, value] of Object.entries(s.headers)) {
       const lower = name.toLowerCase();
-      if (!headerName.test(name)) issue(['headers', name], 'expected an HTTP header name such as Accept');
+      if (!HTTP_HEADER_NAME.test(name))
+        issue(['headers', name], 'expected an HTTP header name such as Accept');
       else if (CREDENTIAL_HEADERS.has(lower))
         issue(
           ['headers', name],
