@@ -7,8 +7,10 @@ import {
   parseIsoMicros,
   Rng,
   SimServer,
+  spacedEvents,
   stableUuid,
   streamOf,
+  TimedLog,
   text,
 } from './kit.ts';
 
@@ -303,4 +305,26 @@ test('parseIsoMicros keeps microseconds and zones', () => {
   assert.equal(parseIsoMicros('2026-07-09T12:24:53+02:00'), Date.parse('2026-07-09T10:24:53Z') * 1000);
   assert.equal(parseIsoMicros('2026-07-09T10:24:53'), undefined);
   assert.equal(parseIsoMicros('yesterday'), undefined);
+});
+
+describe('TimedLog and spacedEvents', () => {
+  test('keeps arrivals, truncates times to the resolution, and sorts them lazily (arrival order among equal times)', () => {
+    const log = new TimedLog(1000);
+    assert.deepEqual([log.add(5_999, 6_000), log.add(2_500, 3_000), log.add(2_100, 2_200)], [0, 1, 2]);
+    assert.deepEqual(log.t, [5_000, 2_000, 2_000]);
+    assert.deepEqual(log.vis, [6_000, 3_000, 2_200]);
+    assert.deepEqual(log.ascending(), [1, 2, 0]);
+  });
+
+  test('spaces n events to end just before now; none is visible before now', () => {
+    assert.deepEqual(spacedEvents(3, 10_000, 1_000), [
+      [7_000, 10_000],
+      [8_000, 10_000],
+      [9_000, 10_000],
+    ]);
+    assert.deepEqual(spacedEvents(2, 10_000, 1_000, { from: 9_500, spacingMs: 500, visibleDelayMs: 1_000 }), [
+      [9_500, 10_500],
+      [10_000, 11_000],
+    ]);
+  });
 });

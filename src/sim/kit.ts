@@ -25,6 +25,67 @@ export * from './random.ts';
 export type Clock = () => number;
 
 /** A clock that only moves when told to, so tests make time pass without sleeping. */
+/**
+ * A simulated vendor log kept as arrays: each record's time and the time it becomes visible (a vendor
+ * that indexes late), by arrival, with the arrivals in time order on demand. Times are truncated to
+ * `resolutionMs` (1000 for vendors that keep whole seconds).
+ */
+export class TimedLog {
+  readonly t: number[] = [];
+  readonly vis: number[] = [];
+  private readonly order: number[] = [];
+  private sorted = true;
+  private readonly resolutionMs: number;
+
+  constructor(resolutionMs = 1) {
+    this.resolutionMs = resolutionMs;
+  }
+
+  /** Records an arrival; returns its sequence number. */
+  add(t: number, visible: number): number {
+    const seq = this.t.length;
+    this.t.push(this.resolutionMs === 1 ? t : Math.floor(t / this.resolutionMs) * this.resolutionMs);
+    this.vis.push(visible);
+    const last = this.order[this.order.length - 1];
+    if (last !== undefined && this.t[last] > this.t[seq]) this.sorted = false;
+    this.order.push(seq);
+    return seq;
+  }
+
+  /** Arrivals oldest first (arrival order among equal times). */
+  ascending(): number[] {
+    if (!this.sorted) {
+      this.order.sort((a, b) => this.t[a] - this.t[b] || a - b);
+      this.sorted = true;
+    }
+    return this.order;
+  }
+}
+
+/** How a test adds events to a simulator: spacing, start, and how late each becomes visible. */
+export interface SpacedEvents {
+  spacingMs?: number;
+  /** The first event's time (default: `n` spacings before now, so the last is just before now). */
+  from?: number;
+  /** Each event becomes visible this long after its own time (never before now). */
+  visibleDelayMs?: number;
+}
+
+/** `[time, visibleAt]` of `n` events `spacingMs` apart, as SpacedEvents says. */
+export function spacedEvents(
+  n: number,
+  now: number,
+  spacingMs: number,
+  o: SpacedEvents = {},
+): Array<[number, number]> {
+  const spacing = o.spacingMs ?? spacingMs;
+  const from = o.from ?? now - n * spacing;
+  return Array.from({ length: n }, (_, i) => {
+    const t = from + i * spacing;
+    return [t, Math.max(t + (o.visibleDelayMs ?? 0), now)];
+  });
+}
+
 export class ManualClock {
   private t: number;
   constructor(start: number | string = Date.now()) {

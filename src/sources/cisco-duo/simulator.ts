@@ -48,8 +48,11 @@ import {
   type SimReply,
   type SimRequest,
   SimServer,
+  type SpacedEvents,
   seedOf,
+  spacedEvents,
   stableUuid,
+  TimedLog,
 } from '../../sim/kit.ts';
 
 export type DuoLog = 'authentication' | 'administrator' | 'telephony' | 'activity';
@@ -79,13 +82,7 @@ export interface DuoSimulatorOptions {
   port?: number;
 }
 
-export interface DuoAddOptions {
-  /** Time of the first new record (epoch ms; default `n * spacingMs` before now). */
-  from?: number;
-  spacingMs?: number;
-  /** Late indexing: a record is listed only from its time + `visibleDelayMs`. */
-  visibleDelayMs?: number;
-}
+export type DuoAddOptions = SpacedEvents;
 
 const V2_DEFAULT_LIMIT = 100;
 const V2_MAX_LIMIT = 1000;
@@ -94,32 +91,6 @@ const ADMIN_PAGE = 1000;
 const DELAY_MS = 120_000;
 const RETENTION_MS = 180 * 86_400_000;
 const DELAYED: ReadonlySet<DuoLog> = new Set(['authentication', 'telephony']);
-
-class Log {
-  /** Record time (ms) and when it becomes visible, by arrival. */
-  readonly t: number[] = [];
-  readonly vis: number[] = [];
-  private order: number[] = [];
-  private sorted = true;
-
-  add(t: number, visible: number): number {
-    const seq = this.t.length;
-    this.t.push(t);
-    this.vis.push(visible);
-    const last = this.order[this.order.length - 1];
-    if (last !== undefined && this.t[last] > t) this.sorted = false;
-    this.order.push(seq);
-    return seq;
-  }
-
-  ascending(): number[] {
-    if (!this.sorted) {
-      this.order.sort((a, b) => this.t[a] - this.t[b] || a - b);
-      this.sorted = true;
-    }
-    return this.order;
-  }
-}
 
 const fail = (status: number, code: number, message: string, detail?: string) =>
   json(status, { code, message, ...(detail ? { message_detail: detail } : {}), stat: 'FAIL' });
@@ -138,11 +109,11 @@ export class DuoSimulator {
     perMinute: number;
     maxSkewMs: number;
   };
-  private readonly logs: Record<DuoLog, Log> = {
-    authentication: new Log(),
-    administrator: new Log(),
-    telephony: new Log(),
-    activity: new Log(),
+  private readonly logs: Record<DuoLog, TimedLog> = {
+    authentication: new TimedLog(),
+    administrator: new TimedLog(),
+    telephony: new TimedLog(),
+    activity: new TimedLog(),
   };
   private readonly rate = new Map<string, { minute: number; count: number }>();
   private loopPages = 0;
@@ -232,15 +203,9 @@ export class DuoSimulator {
   }
 
   addEvents(log: DuoLog, n: number, o: DuoAddOptions = {}): string[] {
-    const now = this.clock();
-    const spacing = o.spacingMs ?? this.opts.spacingMs;
-    const from = o.from ?? now - n * spacing;
-    const ids: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const t = from + i * spacing;
-      ids.push(this.idOf(log, this.logs[log].add(t, Math.max(t + (o.visibleDelayMs ?? 0), now))));
-    }
-    return ids;
+    return spacedEvents(n, this.clock(), this.opts.spacingMs, o).map(([t, visible]) =>
+      this.idOf(log, this.logs[log].add(t, visible)),
+    );
   }
 
   /** The id the source gives a record: `txid`, `telephony_id`, `activity_id`, or the record's hash. */

@@ -35,7 +35,9 @@ import {
   type SimReply,
   type SimRequest,
   SimServer,
+  type SpacedEvents,
   seedOf,
+  spacedEvents,
   stableUuid,
 } from '../../sim/kit.ts';
 
@@ -61,13 +63,7 @@ export interface SlackSimulatorOptions {
   port?: number;
 }
 
-export interface SlackAddEventsOptions {
-  /** Time of the first new event (epoch ms; default `n * spacingMs` before now). */
-  from?: number;
-  spacingMs?: number;
-  /** Late indexing: an event is returned only from its time + `visibleDelayMs`. */
-  visibleDelayMs?: number;
-}
+export type SlackAddEventsOptions = SpacedEvents;
 
 interface Position {
   s: number;
@@ -173,15 +169,9 @@ export class SlackSimulator {
 
   /** Adds `n` events; returns their ids. */
   addEvents(n: number, o: SlackAddEventsOptions = {}): string[] {
-    const now = this.clock();
-    const spacing = o.spacingMs ?? this.opts.spacingMs;
-    const from = o.from ?? now - n * spacing;
-    const ids: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const t = from + i * spacing;
-      ids.push(this.idOf(this.append(t, Math.max(t + (o.visibleDelayMs ?? 0), now))));
-    }
-    return ids;
+    return spacedEvents(n, this.clock(), this.opts.spacingMs, o).map(([t, visible]) =>
+      this.idOf(this.append(t, visible)),
+    );
   }
 
   /** Every event (visible or not), oldest first. */

@@ -43,7 +43,10 @@ import {
   type SimReply,
   type SimRequest,
   SimServer,
+  type SpacedEvents,
   seedOf,
+  spacedEvents,
+  TimedLog,
 } from '../../sim/kit.ts';
 import { CATEGORIES } from './index.ts';
 
@@ -76,13 +79,7 @@ export interface ZoomSimulatorOptions {
   port?: number;
 }
 
-export interface ZoomAddOptions {
-  /** Time of the first new record (epoch ms; default `n * spacingMs` before now). */
-  from?: number;
-  spacingMs?: number;
-  /** Late indexing: a record is listed only from its time + `visibleDelayMs`. */
-  visibleDelayMs?: number;
-}
+export type ZoomAddOptions = SpacedEvents;
 
 interface Position {
   /** Time (ms, whole seconds) and arrival of the last record of the page. */
@@ -120,33 +117,6 @@ const SCOPE_FOR: Record<ZoomReport, string> = {
   operationlogs: 'report:read:operation_logs:admin',
 };
 
-class Log {
-  /** Record time (ms, whole seconds) and when it becomes visible, by arrival. */
-  readonly t: number[] = [];
-  readonly vis: number[] = [];
-  private order: number[] = [];
-  private sorted = true;
-
-  add(t: number, visible: number): number {
-    const seq = this.t.length;
-    this.t.push(Math.floor(t / 1000) * 1000);
-    this.vis.push(visible);
-    const last = this.order[this.order.length - 1];
-    if (last !== undefined && this.t[last] > this.t[seq]) this.sorted = false;
-    this.order.push(seq);
-    return seq;
-  }
-
-  /** Arrivals oldest first. */
-  ascending(): number[] {
-    if (!this.sorted) {
-      this.order.sort((a, b) => this.t[a] - this.t[b] || a - b);
-      this.sorted = true;
-    }
-    return this.order;
-  }
-}
-
 export class ZoomSimulator {
   readonly server: SimServer;
   readonly clock: Clock;
@@ -163,7 +133,10 @@ export class ZoomSimulator {
     perDay: number;
     tokenTtlMs: number;
   };
-  private readonly logs: Record<ZoomReport, Log> = { activities: new Log(), operationlogs: new Log() };
+  private readonly logs: Record<ZoomReport, TimedLog> = {
+    activities: new TimedLog(1000),
+    operationlogs: new TimedLog(1000),
+  };
   private readonly tokens = new Map<string, number>();
   private rate = { second: -1, count: 0, day: -1, daily: 0 };
   private loopPages = 0;
@@ -274,15 +247,9 @@ export class ZoomSimulator {
   }
 
   addEvents(report: ZoomReport, n: number, o: ZoomAddOptions = {}): string[] {
-    const now = this.clock();
-    const spacing = o.spacingMs ?? this.opts.spacingMs;
-    const from = o.from ?? now - n * spacing;
-    const ids: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const t = from + i * spacing;
-      ids.push(this.idOf(report, this.logs[report].add(t, Math.max(t + (o.visibleDelayMs ?? 0), now))));
-    }
-    return ids;
+    return spacedEvents(n, this.clock(), this.opts.spacingMs, o).map(([t, visible]) =>
+      this.idOf(report, this.logs[report].add(t, visible)),
+    );
   }
 
   /** The id Tributary gives a record: Zoom's records have none, so the hash of the record (DESIGN §2). */
