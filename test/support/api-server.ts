@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { Auth } from '../../src/api/auth.ts';
+import { startApiServer } from '../../src/api/server.ts';
+import { Control } from '../../src/control/service.ts';
+import type { Logger } from '../../src/core/source.ts';
+import { Runtime } from '../../src/engine/runtime.ts';
+import { Scheduler } from '../../src/engine/scheduler.ts';
+import { SecretBox } from '../../src/store/secrets.ts';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+
+/**
+ * A control-plane API server on a fresh SQLite data directory, with an admin, an editor and a viewer
+ * each holding an API token: what the API and security suites attack. Every log line is kept, so a test
+ * can prove that no secret reached the logs.
+ */
+
+export interface Reply {
+  status: number;
+  body: any;
+  headers: Headers;
+  text: string;
+}
+
+export type Role = 'admin' | 'editor' | 'viewer';
+
+export interface CallOptions {
+  /** An API token; `as` picks the token of a role instead. */
+  token?: string;
+  as?: Role;
+  cookie?: string;
+  csrf?: string;
+  body?: unknown;
+  /** A raw body (sent as is, with `type` as its content type). */
+  raw?: string | Uint8Array;
+  type?: string;
+  headers?: Record<string, string>;
+}
+
+export interface ApiServer {
+  base: string;
+  dir: string;
+  runtime: Runtime;
+  scheduler: Scheduler;
+  control: Control;
+  auth: Auth;
+  tokens: Record<Role, string>;
+  /** Every log line written by the server, as JSON. */
+  logLines: string[];
+  /** Every response body seen by `call`. */
+  responses: string[];
+  call(method: string, path: string, o?: CallOptions): Promise<Reply>;
+  login(username: string, password: string): Promise<{ cookie: string; csrf: string }>;
+  close(): Promise<void>;
+}
+
+export const ADMIN_PASSWORD = 'correct horse battery staple';
+
+export function passwordOf(role: Role): string {
+  return role === 'admin' ? ADMIN_PASSWORD : `${role}-Passw0rd-tributary-${role.length}x`;
+}
+
+export async function startTestApi(dir: string, o: { env?: NodeJS.ProcessEnv } = {}): Promise<ApiServer> {
+  const logLines: string[] = [];
+  const log: Logger = Object.fromEntries(
+    ['debug', 'info', 'warn', 'error'].map((level) => [
+      level,
+      (msg: string, fields?: Record<string, unknown>) =>
+        logLines.push(JSON.stringify({ level, msg, ...fields })),
+    ]),
+  ) as unknown as Logger;
+  const store = await SqliteStore.open(dir);
+  await store.migrate();
+  const runtime = new Runtime(store, await SecretBox.open(dir, {}), log, dir);
+  const scheduler = new Scheduler(runtime);
+  await scheduler.start();
+  const auth = new Auth(store);
+  await auth.bootstrap({ TRIBUTARY_ADMIN_PASSWORD: ADMIN_PASSWORD, ...o.env });
+  const control = new Control(runtime, scheduler);
+  const server = await startApiServer(control, auth, { port: 0, log });
+  const base = `http://127.0.0.1:${server.port}`;
+  const responses: string[] = [];
+  const tokens: Record<Role, string> = { admin: '', editor: '', viewer: '' };
+
+  async function call(method: string, path: string, c: CallOptions = {}): Promise<Reply> {
+    const headers: Record<string, string> = { ...c.headers };
+    const token = c.token ?? (c.as ? tokens[c.as] : undefined);
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (c.cookie) headers.cookie = c.cookie;
+    if (c.csrf) headers['x-csrf-token'] = c.csrf;
+    let body: string | Uint8Array | undefined = c.raw;
+    if (c.body !== undefined) body = JSON.stringify(c.body);
+    if (body !== undefined && !headers['content-type'])
+      headers['content-type'] = c.type ?? 'application/json';
+    const res = await fetch(base + path, { method, headers, body });
+    const text = await res.text();
+    responses.push(text);
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.status, body: parsed, headers: res.headers, text };
+  }
+
+  async function login(username: string, password: string) {
+    const r = await call('POST', '/api/login', { body: { username, password } });
+    assert.equal(r.status, 200, r.text);
+    const cookie = r.headers.get('set-cookie')!.split(';')[0]!;
+    return { cookie, csrf: r.body.csrfToken as string };
+  }
+
+  const adminSession = await login('admin', ADMIN_PASSWORD);
+  for (const role of ['editor', 'viewer'] as const) {
+    const r = await call('POST', '/api/users', {
+      ...adminSession,
+      body: { username: role, password: passwordOf(role), role },
+    });
+    assert.equal(r.status, 201, r.text);
+  }
+  for (const role of ['admin', 'editor', 'viewer'] as const) {
+    const s = role === 'admin' ? adminSession : await login(role, passwordOf(role));
+    const r = await call('POST', '/api/tokens', { ...s, body: { name: `${role}-test` } });
+    assert.equal(r.status, 201, r.text);
+    tokens[role] = r.body.token;
+  }
+
+  return {
+    base,
+    dir,
+    runtime,
+    scheduler,
+    control,
+    auth,
+    tokens,
+    logLines,
+    responses,
+    call,
+    login,
+    async close() {
+      await server.close();
+      await scheduler.stop(1000);
+      await runtime.close();
+    },
+  };
+}
