@@ -92,6 +92,7 @@ export async function throughput(events = Number(process.env.BENCH_EVENTS ?? 200
       account: 'a',
       config: {},
       enabled: true,
+      secrets: {},
       createdAt: now,
       updatedAt: now,
     });

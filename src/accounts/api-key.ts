@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SECRET } from '../core/secret-spec.ts';
 import { defineAccountKind } from '../core/source.ts';
 import { HTTP_HEADER_NAME } from '../core/validation.ts';
 
@@ -41,7 +42,7 @@ export const apiKeyFields = z
       .trim()
       .min(1, 'required: the API key')
       .refine((v) => !/[\r\n]/.test(v), { message: 'expected the key on one line' })
-      .meta({ title: 'API key' })
+      .meta({ ...SECRET, title: 'API key' })
       .describe('The API key issued by the vendor'),
     headerName: z
       .string()
@@ -70,7 +71,6 @@ export const apiKey = defineAccountKind<ApiKeyAccount>({
   id: 'api-key',
   title: 'API key (generic)',
   fields: apiKeyFields as unknown as z.ZodType<ApiKeyAccount>,
-  secrets: ['key'],
   async authorize(a, headers) {
     headers.set(a.headerName, `${a.prefix ?? ''}${a.key}`);
   },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { configError, transientError } from '../core/errors.ts';
+import { ORIGIN, SECRET } from '../core/secret-spec.ts';
 import { defineAccountKind, type HttpClient } from '../core/source.ts';
 import { serviceUrl } from '../core/validation.ts';
 import { type AccessToken, tokenCache, tokenKey } from '../engine/oauth.ts';
@@ -67,14 +68,14 @@ export const awsFields = z
       .string()
       .trim()
       .min(1, 'required: the secret access key shown once when the access key was created')
-      .meta({ title: 'Secret access key' })
+      .meta({ ...SECRET, title: 'Secret access key' })
       .describe('Secret access key that belongs to the access key ID'),
     sessionToken: z
       .string()
       .trim()
       .min(1)
       .optional()
-      .meta({ title: 'Session token' })
+      .meta({ ...SECRET, title: 'Session token' })
       .describe('Only for temporary credentials (access key ID ASIA…): their session token'),
     roleArn: z
       .string()
@@ -127,10 +128,12 @@ export const awsFields = z
     stsEndpoint: serviceUrl()
       .optional()
       .meta({ title: 'STS endpoint override' })
+      .meta(ORIGIN)
       .describe('Another STS endpoint, e.g. a VPC endpoint (default: https://sts.REGION.amazonaws.com)'),
     endpoint: serviceUrl()
       .optional()
       .meta({ title: 'Endpoint override' })
+      .meta(ORIGIN)
       .describe(
         'A non-AWS host name for the API (simulator, proxy, private endpoint without a region in its name); requests to it are signed for signingService and signingRegion',
       ),
@@ -324,7 +327,13 @@ export const aws = defineAccountKind<AwsAccount>({
   id: 'aws',
   title: 'Amazon Web Services (AWS)',
   fields: awsFields as unknown as z.ZodType<AwsAccount>,
-  secrets: ['secretAccessKey', 'sessionToken'],
+  // Every AWS endpoint (regional, FIPS, dual-stack, China) is under these domains; others are named in the account.
+  origins: (a) => [
+    'https://*.amazonaws.com',
+    'https://*.amazonaws.com.cn',
+    'https://*.api.aws',
+    ...[a.endpoint, a.stsEndpoint].filter((u): u is string => Boolean(u)),
+  ],
   async authorize(a, headers, { refresh, http, url, method, body }) {
     const scope = signingScope(a, url);
     // The role's credentials are renewed 5 minutes before they expire (engine/oauth.ts TokenCache);

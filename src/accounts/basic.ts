@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SECRET } from '../core/secret-spec.ts';
 import { defineAccountKind } from '../core/source.ts';
 
 /**
@@ -29,7 +30,7 @@ export const basicFields = z
       .string()
       .min(1, 'required: the password')
       .refine(noControl, { message: 'expected a password without control characters (line breaks, tabs)' })
-      .meta({ title: 'Password' })
+      .meta({ ...SECRET, title: 'Password' })
       .describe('Password (or API secret) of the same account'),
   })
   .strict();
@@ -41,7 +42,6 @@ export const basic = defineAccountKind<BasicAccount>({
   id: 'basic',
   title: 'Basic authentication (generic)',
   fields: basicFields as unknown as z.ZodType<BasicAccount>,
-  secrets: ['password'],
   async authorize(a, headers) {
     headers.set('authorization', basicAuthorization(a.username, a.password));
   },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SECRET } from '../core/secret-spec.ts';
 import { defineAccountKind } from '../core/source.ts';
 
 /**
@@ -27,7 +28,7 @@ export const bearerFields = z
             'expected a bearer token: letters, digits and -._~+/ (and = at the end) only',
           ),
       )
-      .meta({ title: 'Token' })
+      .meta({ ...SECRET, title: 'Token' })
       .describe('Access token or API token the vendor accepts as "Authorization: Bearer …"'),
   })
   .strict();
@@ -36,7 +37,6 @@ export const bearer = defineAccountKind<BearerAccount>({
   id: 'bearer',
   title: 'Bearer token (generic)',
   fields: bearerFields as unknown as z.ZodType<BearerAccount>,
-  secrets: ['token'],
   async authorize(a, headers) {
     headers.set('authorization', `Bearer ${a.token}`);
   },

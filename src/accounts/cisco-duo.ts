@@ -1,5 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { z } from 'zod';
+import { ORIGIN, SECRET } from '../core/secret-spec.ts';
 import { defineAccountKind } from '../core/source.ts';
 
 /**
@@ -51,7 +52,7 @@ export const duoFields = z
       .string()
       .trim()
       .regex(/^[A-Za-z0-9]{40}$/, 'expected the 40-character secret key of the Admin API application')
-      .meta({ title: 'Secret key' })
+      .meta({ ...SECRET, title: 'Secret key' })
       .describe('Secret key of the same Admin API application (shown once; treat it like a password)'),
     apiHostname: z
       .string()
@@ -71,6 +72,7 @@ export const duoFields = z
           ),
       )
       .meta({ title: 'API hostname' })
+      .meta(ORIGIN)
       .describe('API hostname of your Duo account, e.g. api-1a2b3c4d.duosecurity.com'),
   })
   .strict();
@@ -150,7 +152,7 @@ export const ciscoDuo = defineAccountKind<DuoAccount>({
   id: 'cisco-duo',
   title: 'Cisco Duo',
   fields: duoFields as unknown as z.ZodType<DuoAccount>,
-  secrets: ['secretKey'],
+  origins: (a) => [`https://${a.apiHostname}`],
   async authorize(a, headers, { url, method, body }) {
     const date = rfc2822(new Date());
     headers.set('x-duo-date', date);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { configError, transientError } from '../core/errors.ts';
+import { ORIGIN, SECRET } from '../core/secret-spec.ts';
 import { defineAccountKind, type HttpClient } from '../core/source.ts';
 import { serviceUrl } from '../core/validation.ts';
 import { rsaPrivateKey, signJwtRs256 } from '../engine/jwt.ts';
@@ -56,6 +57,7 @@ const fields = z
   .object({
     url: serviceUrl()
       .optional()
+      .meta(ORIGIN)
       .describe(
         'GitHub Enterprise Server API URL, e.g. https://github.example.com/api/v3 (default: https://api.github.com)',
       ),
@@ -64,6 +66,7 @@ const fields = z
       .trim()
       .min(1)
       .optional()
+      .meta(SECRET)
       .describe(
         'Personal access token: classic with the read:audit_log scope, or fine-grained (leave empty to use a GitHub App)',
       ),
@@ -84,6 +87,7 @@ const fields = z
           ctx.addIssue({ code: 'custom', message: (err as Error).message });
         }
       })
+      .meta(SECRET)
       .describe('The GitHub App private key (.pem file contents)'),
   })
   .strict()
@@ -196,7 +200,7 @@ export const github = defineAccountKind<GitHubAccount>({
   id: 'github',
   title: 'GitHub',
   fields: fields as unknown as z.ZodType<GitHubAccount>,
-  secrets: ['token', 'privateKey'],
+  origins: (a) => [githubApiUrl(a)],
   async authorize(a, headers, { refresh, http }) {
     if (a.token) {
       headers.set('authorization', `Bearer ${a.token}`);

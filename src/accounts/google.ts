@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { configError } from '../core/errors.ts';
+import { ORIGIN, SECRET } from '../core/secret-spec.ts';
 import { defineAccountKind } from '../core/source.ts';
 import { isLoopbackHost, serviceUrl } from '../core/validation.ts';
 import { rsaPrivateKey, signJwtRs256 } from '../engine/jwt.ts';
@@ -200,6 +201,7 @@ const fields = z
       .superRefine((text, ctx) => {
         for (const message of issuesOf(text).issues) ctx.addIssue({ code: 'custom', message });
       })
+      .meta(SECRET)
       .describe(
         'The service account JSON key file (type service_account), e.g. ${file:tributary-sa.json}; stored encrypted',
       ),
@@ -223,6 +225,7 @@ const fields = z
       .describe("OAuth scopes Tributary may request (default: each API's least-privilege read-only scope)"),
     tokenUrl: serviceUrl()
       .optional()
+      .meta(ORIGIN)
       .describe("Token endpoint override (proxy or simulator); default: the key's token_uri"),
   })
   .strict();
@@ -278,7 +281,19 @@ export const google = defineAccountKind<GoogleAccount>({
   id: 'google',
   title: 'Google (service account)',
   fields,
-  secrets: ['serviceAccountKey'],
+  // Token requests go to the key's token_uri (or tokenUrl); every Google API is on googleapis.com.
+  origins: (a) => [
+    'https://oauth2.googleapis.com',
+    'https://*.googleapis.com',
+    ...(a.tokenUrl ? [a.tokenUrl] : []),
+    ...(() => {
+      try {
+        return [parseServiceAccountKey(a.serviceAccountKey).tokenUri];
+      } catch {
+        return [];
+      }
+    })(),
+  ],
   async authorize(a, headers, { refresh, http, url }) {
     const api = apiFor(url);
     checkAccountFor(a, api);

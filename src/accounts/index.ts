@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ORIGIN, SECRET } from '../core/secret-spec.ts';
 import { type AccountKind, defineAccountKind } from '../core/source.ts';
 import { serviceUrl } from '../core/validation.ts';
 import { apiKey } from './api-key.ts';
@@ -28,15 +29,18 @@ export const okta = defineAccountKind({
   title: 'Okta',
   fields: z
     .object({
-      url: serviceUrl().meta({ title: 'Okta org URL' }).describe('Okta org URL, e.g. https://acme.okta.com'),
+      url: serviceUrl()
+        .meta({ title: 'Okta org URL' })
+        .meta(ORIGIN)
+        .describe('Okta org URL, e.g. https://acme.okta.com'),
       token: z
         .string()
         .min(1)
-        .meta({ title: 'API token' })
+        .meta({ ...SECRET, title: 'API token' })
         .describe('API token (SSWS) of an admin with the Read-Only Admin role'),
     })
     .strict(),
-  secrets: ['token'],
+  origins: (a) => [a.url],
   async authorize(a, headers) {
     headers.set('authorization', `SSWS ${a.token}`);
   },
@@ -53,7 +57,7 @@ export const openai = defineAccountKind({
       apiKey: z
         .string()
         .min(1)
-        .meta({ title: 'Admin API key' })
+        .meta({ ...SECRET, title: 'Admin API key' })
         .describe('API key with the Compliance API scopes granted by OpenAI'),
       organizationId: z
         .string()
@@ -65,7 +69,8 @@ export const openai = defineAccountKind({
         ),
     })
     .strict(),
-  secrets: ['apiKey'],
+  // The Compliance API (api.chatgpt.com) and the OpenAI Platform API (organization-scoped logs).
+  origins: () => ['https://api.chatgpt.com', 'https://api.openai.com'],
   async authorize(a, headers) {
     headers.set('authorization', `Bearer ${a.apiKey}`);
   },

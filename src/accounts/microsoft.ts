@@ -9,6 +9,7 @@ import {
 } from 'node:crypto';
 import { z } from 'zod';
 import { configError } from '../core/errors.ts';
+import { ORIGIN, SECRET } from '../core/secret-spec.ts';
 import { defineAccountKind, type HttpClient } from '../core/source.ts';
 import { serviceUrl } from '../core/validation.ts';
 import { requestToken, tokenCache, tokenKey } from '../engine/oauth.ts';
@@ -201,10 +202,12 @@ export const microsoftFields = z
       .string()
       .min(1)
       .optional()
+      .meta(SECRET)
       .describe('Client secret Value (not its Secret ID); leave empty when using a certificate'),
     privateKey: z
       .string()
       .optional()
+      .meta(SECRET)
       .describe('PEM private key (RSA) of the certificate uploaded to the app registration'),
     certificate: z
       .string()
@@ -213,9 +216,11 @@ export const microsoftFields = z
     cloud: z
       .enum(Object.keys(CLOUDS) as [MicrosoftCloud, ...MicrosoftCloud[]])
       .default('global')
+      .meta(ORIGIN)
       .describe('National cloud: global (commercial and GCC), usgov (GCC High), usgov-dod, china'),
     authorityHost: serviceUrl()
       .optional()
+      .meta(ORIGIN)
       .describe('Override of the Entra login host, e.g. a proxy or a simulator (default: the cloud’s)'),
   })
   .strict()
@@ -361,7 +366,11 @@ export const microsoft = defineAccountKind<MicrosoftAccount>({
   id: 'microsoft',
   title: 'Microsoft (Entra ID app)',
   fields: microsoftFields as z.ZodType<MicrosoftAccount>,
-  secrets: ['clientSecret', 'privateKey'],
+  // The cloud's sign-in host and the hosts of the APIs it serves (MICROSOFT_APIS).
+  origins: (a) => [
+    a.authorityHost ?? CLOUDS[a.cloud].login,
+    ...MICROSOFT_APIS.flatMap((api) => (api.clouds[a.cloud]?.hosts ?? []).map((h) => `https://${h}`)),
+  ],
   async authorize(a, headers, { refresh, http, url }) {
     const resource = resourceFor(url, a.cloud ?? 'global');
     const endpoint = tokenUrl(a);

@@ -19,7 +19,6 @@ export const none = defineAccountKind<NoneAccount>({
   id: 'none',
   title: 'No authentication (public API)',
   fields: noneFields,
-  secrets: [],
   async authorize() {
     // Public API: nothing to add.
   },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ORIGIN, SECRET } from '../core/secret-spec.ts';
 import { defineAccountKind } from '../core/source.ts';
 import { serviceUrl } from '../core/validation.ts';
 import { requestToken, type TokenRefusal, tokenCache, tokenKey } from '../engine/oauth.ts';
@@ -28,6 +29,7 @@ export const oauth2ClientCredentialsFields = z
   .object({
     tokenUrl: serviceUrl()
       .meta({ title: 'Token URL' })
+      .meta(ORIGIN)
       .describe('The authorization server’s token endpoint, e.g. https://auth.example.com/oauth2/token'),
     clientId: z
       .string()
@@ -38,7 +40,7 @@ export const oauth2ClientCredentialsFields = z
     clientSecret: z
       .string()
       .min(1, 'required: the client secret')
-      .meta({ title: 'Client secret' })
+      .meta({ ...SECRET, title: 'Client secret' })
       .describe('Client secret of the same client'),
     scope: z
       .string()
@@ -109,7 +111,8 @@ export const oauth2ClientCredentials = defineAccountKind<OAuth2ClientCredentials
   id: 'oauth2-client-credentials',
   title: 'OAuth 2.0 client credentials (generic)',
   fields: oauth2ClientCredentialsFields as unknown as z.ZodType<OAuth2ClientCredentialsAccount>,
-  secrets: ['clientSecret'],
+  // Only the token endpoint is known; the API the token is for is named in the account's origins.
+  origins: (a) => [a.tokenUrl],
   async authorize(a, headers, { refresh, http }) {
     const key = tokenKey(
       'oauth2-cc',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ORIGIN, SECRET } from '../core/secret-spec.ts';
 import { defineAccountKind, type HttpClient } from '../core/source.ts';
 import { isLoopbackHost, serviceUrl } from '../core/validation.ts';
 import { rsaPrivateKey, signJwtRs256 } from '../engine/jwt.ts';
@@ -54,6 +55,7 @@ export const salesforceFields = z
         message: 'expected the My Domain URL alone, such as https://acme.my.salesforce.com (no path)',
       })
       .meta({ title: 'My Domain URL' })
+      .meta(ORIGIN)
       .describe(
         'The org’s My Domain URL (Setup → My Domain), e.g. https://acme.my.salesforce.com or https://acme--dev.sandbox.my.salesforce.com',
       ),
@@ -70,7 +72,7 @@ export const salesforceFields = z
       .trim()
       .min(1)
       .optional()
-      .meta({ title: 'Client secret (client credentials flow)' })
+      .meta({ ...SECRET, title: 'Client secret (client credentials flow)' })
       .describe(
         'Consumer secret, for the client credentials flow (enable it on the app and set its Run As user); leave empty for the JWT bearer flow',
       ),
@@ -92,7 +94,7 @@ export const salesforceFields = z
           ctx.addIssue({ code: 'custom', message: (err as Error).message });
         }
       })
-      .meta({ title: 'Private key (JWT bearer flow)' })
+      .meta({ ...SECRET, title: 'Private key (JWT bearer flow)' })
       .describe(
         'RSA private key (PEM) whose certificate is uploaded to the app under “Use digital signatures”',
       ),
@@ -228,7 +230,9 @@ export const salesforce = defineAccountKind<SalesforceAccount>({
   id: 'salesforce',
   title: 'Salesforce',
   fields: salesforceFields as unknown as z.ZodType<SalesforceAccount>,
-  secrets: ['clientSecret', 'privateKey'],
+  // The org's My Domain (or login host), and the instance URL its token answer names, which is on one of
+  // Salesforce's own domains.
+  origins: (a) => [a.url, 'https://*.my.salesforce.com', 'https://*.salesforce.com', 'https://*.force.com'],
   async authorize(a, headers, { refresh, http }) {
     headers.set('authorization', `Bearer ${await accessToken(a, http, refresh)}`);
   },

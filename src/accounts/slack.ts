@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SECRET } from '../core/secret-spec.ts';
 import { defineAccountKind } from '../core/source.ts';
 
 /**
@@ -25,12 +26,14 @@ export const slack = defineAccountKind<SlackAccount>({
           /^xoxp-[A-Za-z0-9-]+$/,
           'expected a Slack user token starting with xoxp- (installed on the Enterprise organization by its owner, with the auditlogs:read scope)',
         )
+        .meta(SECRET)
         .describe(
           'User OAuth token (xoxp-…) of an app with auditlogs:read, installed on the org by its owner',
         ),
     })
     .strict(),
-  secrets: ['token'],
+  // The Audit Logs API is on api.slack.com (https://api.slack.com/admins/audit-logs).
+  origins: () => ['https://api.slack.com'],
   async authorize(a, headers) {
     headers.set('authorization', `Bearer ${a.token}`);
   },

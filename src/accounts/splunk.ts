@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ORIGIN, SECRET } from '../core/secret-spec.ts';
 import { defineAccountKind } from '../core/source.ts';
 import { serviceUrl } from '../core/validation.ts';
 
@@ -39,6 +40,7 @@ export const splunkFields = z.strictObject(
           'port 8088 is the HTTP Event Collector, which cannot search: use the management port (8089 by default)',
       })
       .meta({ title: 'Management URL' })
+      .meta(ORIGIN)
       .describe(
         'REST API base URL on the management port, e.g. https://splunk.example.com:8089 or https://acme.splunkcloud.com:8089',
       ),
@@ -49,7 +51,7 @@ export const splunkFields = z.strictObject(
         /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/,
         'expected a Splunk authentication token (a JSON Web Token, eyJ…) from Settings → Tokens, pasted alone; session keys and HEC tokens do not work here',
       )
-      .meta({ title: 'Authentication token' })
+      .meta({ ...SECRET, title: 'Authentication token' })
       .describe(
         'Authentication token of a user whose role may run the searches (Settings → Tokens → New Token)',
       ),
@@ -66,7 +68,7 @@ export const splunk = defineAccountKind<SplunkAccount>({
   id: 'splunk',
   title: 'Splunk',
   fields: splunkFields as unknown as z.ZodType<SplunkAccount>,
-  secrets: ['token'],
+  origins: (a) => [a.url],
   async authorize(a, headers) {
     headers.set('authorization', `Bearer ${a.token}`);
   },

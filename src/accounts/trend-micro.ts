@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ORIGIN, SECRET } from '../core/secret-spec.ts';
 import { defineAccountKind } from '../core/source.ts';
 import { serviceUrl } from '../core/validation.ts';
 
@@ -50,12 +51,14 @@ export const trendMicroFields = z
       })
       .optional()
       .meta({ title: 'Region' })
+      .meta(ORIGIN)
       .describe(
         `Data center of the Vision One tenant (the portal URL shows it: portal.eu.xdr… is eu); default us. One of: ${regions.map((r) => `${r} = ${VISION_ONE_REGIONS[r].title}`).join(', ')}`,
       ),
     url: serviceUrl()
       .optional()
       .meta({ title: 'API base URL (instead of a region)' })
+      .meta(ORIGIN)
       .describe(
         'API base URL for a site not in the region list, or a proxy, e.g. https://api.ca.xdr.trendmicro.com',
       ),
@@ -64,7 +67,7 @@ export const trendMicroFields = z
       .trim()
       .min(20, 'expected the API key shown when it was created (Administration → API Keys)')
       .refine((v) => !/\s/.test(v), { message: 'expected the API key alone, without "Bearer " or spaces' })
-      .meta({ title: 'API key' })
+      .meta({ ...SECRET, title: 'API key' })
       .describe(
         'API key of a role allowed to read the data the collectors fetch (Administration → API Keys)',
       ),
@@ -87,7 +90,7 @@ export const trendMicro = defineAccountKind<TrendMicroAccount>({
   id: 'trend-micro',
   title: 'Trend Micro Vision One',
   fields: trendMicroFields as unknown as z.ZodType<TrendMicroAccount>,
-  secrets: ['apiKey'],
+  origins: (a) => [visionOneUrl(a)],
   async authorize(a, headers) {
     headers.set('authorization', `Bearer ${a.apiKey}`);
   },

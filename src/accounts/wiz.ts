@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ORIGIN, SECRET } from '../core/secret-spec.ts';
 import { defineAccountKind } from '../core/source.ts';
 import { serviceUrl } from '../core/validation.ts';
 import { requestToken, type TokenRefusal, tokenCache, tokenKey } from '../engine/oauth.ts';
@@ -44,19 +45,21 @@ export const wizFields = z
       .string()
       .trim()
       .min(1, 'required: the client secret shown once when the service account was created')
-      .meta({ title: 'Client secret' })
+      .meta({ ...SECRET, title: 'Client secret' })
       .describe('Client secret of the same service account'),
     apiUrl: serviceUrl()
       .refine((v) => new URL(v).pathname.replace(/\/+$/, '').endsWith('/graphql'), {
         message: 'expected the tenant API endpoint URL, such as https://api.us17.app.wiz.io/graphql',
       })
       .meta({ title: 'API endpoint URL' })
+      .meta(ORIGIN)
       .describe(
         'Tenant API endpoint (User settings → Tenant → API Endpoint URL), e.g. https://api.us17.app.wiz.io/graphql',
       ),
     tokenUrl: serviceUrl()
       .optional()
       .meta({ title: 'Token URL' })
+      .meta(ORIGIN)
       .describe(
         `Authentication endpoint (default ${WIZ_TOKEN_URL}; tenants on the older Auth0 login use https://auth.wiz.io/oauth/token)`,
       ),
@@ -87,7 +90,7 @@ export const wiz = defineAccountKind<WizAccount>({
   id: 'wiz',
   title: 'Wiz',
   fields: wizFields as unknown as z.ZodType<WizAccount>,
-  secrets: ['clientSecret'],
+  origins: (a) => [a.apiUrl, wizTokenUrl(a)],
   async authorize(a, headers, { refresh, http }) {
     const tokenUrl = wizTokenUrl(a);
     const audience = wizAudience(a);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ORIGIN, SECRET } from '../core/secret-spec.ts';
 import { defineAccountKind } from '../core/source.ts';
 import { serviceUrl } from '../core/validation.ts';
 import { requestToken, type TokenRefusal, tokenCache, tokenKey } from '../engine/oauth.ts';
@@ -59,15 +60,17 @@ export const zoomFields = z
       .string()
       .trim()
       .min(1, "required: the Client secret shown on the app's App Credentials page")
-      .meta({ title: 'Client secret' })
+      .meta({ ...SECRET, title: 'Client secret' })
       .describe('Client secret of the same app'),
     tokenUrl: serviceUrl()
       .optional()
       .meta({ title: 'Token URL' })
+      .meta(ORIGIN)
       .describe(`OAuth token endpoint (default ${ZOOM_TOKEN_URL})`),
     apiUrl: serviceUrl()
       .optional()
       .meta({ title: 'API URL' })
+      .meta(ORIGIN)
       .describe(`REST API root (default ${ZOOM_API_URL})`),
   })
   .strict();
@@ -98,7 +101,7 @@ export const zoom = defineAccountKind<ZoomAccount>({
   id: 'zoom',
   title: 'Zoom',
   fields: zoomFields as unknown as z.ZodType<ZoomAccount>,
-  secrets: ['clientSecret'],
+  origins: (a) => [zoomTokenUrl(a), zoomApiUrl(a)],
   async authorize(a, headers, { refresh, http }) {
     // One token per (token endpoint, account, app), shared by every collector of the account.
     const key = tokenKey('zoom-s2s', zoomTokenUrl(a), a.accountId, a.clientId, a.clientSecret);

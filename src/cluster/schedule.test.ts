@@ -32,6 +32,7 @@ else {
           source: 'okta',
           config: {},
           enabled: true,
+          secrets: {},
           createdAt: at,
           updatedAt: at,
         });
@@ -92,6 +93,7 @@ else {
         source: 'okta',
         config: {},
         enabled: true,
+        secrets: {},
         createdAt: at,
         updatedAt: at,
       });

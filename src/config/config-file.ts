@@ -6,8 +6,16 @@ import { accountKinds } from '../accounts/index.ts';
 import { parseDuration } from '../core/duration.ts';
 import { accountKindsOf, accountKindsText, isPushSource } from '../core/source.ts';
 import { formatIssues, serviceUrl, timeZone } from '../core/validation.ts';
-import { type DestinationConfig, destinationConfigSchema } from '../destinations/index.ts';
+import { type DestinationConfig, destinationConfigSchema, destinationSpec } from '../destinations/index.ts';
+import {
+  accountOrigins,
+  collectorSpec,
+  collectorUrls,
+  originMatches,
+  originOf,
+} from '../engine/credential-origins.ts';
 import { sources } from '../sources/index.ts';
+import { maskedPaths } from '../store/secret-fields.ts';
 
 /**
  * The config file (YAML or JSON): sites, accounts, destinations and collectors. Parsed once at the
@@ -79,6 +87,11 @@ export interface AccountConfig {
   kind: string;
   /** Overrides the account kind's request budget (e.g. an Okta org with a raised rate limit). */
   requestsPerMinute?: number;
+  /**
+   * Origins the credentials may go to beyond the kind's own: those listed, and those of this file's
+   * collectors that use the account (the operator's file holds the secret, so it binds them).
+   */
+  origins?: string[];
   /** Validated fields, secrets included in clear: keep in memory only. */
   fields: Record<string, unknown>;
 }
@@ -171,20 +184,30 @@ export function parseConfig(
       );
       continue;
     }
-    const { kind: _k, requestsPerMinute, ...fields } = raw;
+    const { kind: _k, requestsPerMinute, origins, ...fields } = raw;
     const rpm = z.number().positive().max(1_000_000).optional().safeParse(requestsPerMinute);
     if (!rpm.success) issues.push(...formatIssues(rpm.error, ['accounts', n, 'requestsPerMinute']));
+    const org = z.array(serviceUrl()).max(20).optional().safeParse(origins);
+    if (!org.success) issues.push(...formatIssues(org.error, ['accounts', n, 'origins']));
+    issues.push(...maskedPaths(fields, kind.spec).map((p) => maskIssue(['accounts', n, p])));
     const r = kind.fields.safeParse(fields);
     if (r.success)
       config.accounts[n] = {
         kind: raw.kind,
         fields: r.data as Record<string, unknown>,
         requestsPerMinute: rpm.data,
+        origins: org.data,
       };
     else issues.push(...formatIssues(r.error, ['accounts', n]));
   }
 
   for (const [n, raw] of Object.entries(file.destinations)) {
+    if (raw && typeof raw === 'object')
+      issues.push(
+        ...maskedPaths(raw as Record<string, unknown>, destinationSpec).map((p) =>
+          maskIssue(['destinations', n, p]),
+        ),
+      );
     const r = destinationConfigSchema.safeParse(raw);
     if (r.success) config.destinations[n] = r.data;
     else issues.push(...formatIssues(r.error, ['destinations', n]));
@@ -200,9 +223,26 @@ export function parseConfig(
     sites: [...sites],
   };
   for (const [n, raw] of Object.entries(file.collectors)) {
+    const source = (raw as { source?: unknown })?.source;
+    if (typeof source === 'string' && Object.hasOwn(sources, source))
+      issues.push(
+        ...maskedPaths(raw as Record<string, unknown>, collectorSpec(sources[source]!)).map((p) =>
+          maskIssue(['collectors', n, p]),
+        ),
+      );
     const r = checkCollector(raw, refs, ['collectors', n]);
     if (r.ok) config.collectors[n] = r.collector;
     else issues.push(...r.issues);
+  }
+  // The file holds the accounts' secrets: the URLs its own collectors give them are theirs to go to.
+  for (const c of Object.values(config.collectors)) {
+    const a = c.account ? config.accounts[c.account] : undefined;
+    if (!a) continue;
+    const own = accountOrigins(accountKinds[a.kind]!, a.fields);
+    const extra = collectorUrls(sources[c.source]!, c)
+      .map((u) => originOf(u.url)!)
+      .filter((o) => !own.some((p) => originMatches(p, o)));
+    if (extra.length) a.origins = [...new Set([...(a.origins ?? []), ...extra])];
   }
   if (issues.length || refIssues.length) throw fail();
   return config;
@@ -283,6 +323,9 @@ export function validateSettings(
   if (issues.length || !r.success) return { ok: false, issues };
   return { ok: true, settings: { ...(r.data as Record<string, unknown>), ...(url ? { baseUrl: url } : {}) } };
 }
+
+const maskIssue = (path: string[]) =>
+  `${path.join('.')}: a masked value (as the API shows secrets), not a secret: put the secret itself, or \${env:NAME} / \${file:PATH}`;
 
 export function loadConfigFile(path: string, env?: NodeJS.ProcessEnv, known?: KnownNames): Config {
   let text: string;

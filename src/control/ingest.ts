@@ -13,23 +13,20 @@ import {
 import { signatureHeaderOf } from '../engine/ingest/push-source.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { sources } from '../sources/index.ts';
-import { maskSecret } from '../store/secrets.ts';
+import { maskedSecrets } from '../store/secret-fields.ts';
 import type { CollectorRecord } from '../store/store.ts';
-import { conflict, invalid } from './errors.ts';
+import { conflict } from './errors.ts';
 
 /**
- * The control plane's side of push collectors: their ingest token (generated at creation, shown once,
- * rotatable with an overlap window) and their write-only HMAC secret (`settings.hmac.secret`), which
- * never stays in the collector's definition: it is sealed beside the token hashes
- * (engine/ingest/credentials.ts) and shown masked.
+ * The control plane's side of push collectors: their ingest token, generated at creation, shown once,
+ * rotatable with an overlap window. Their HMAC secret (`settings.hmac.secret`) is a secret setting like
+ * any other (sealed in the collector record, shown masked); collectors saved before that keep it beside
+ * their token hashes (engine/ingest/credentials.ts) until their next update moves it.
  */
 
-interface HmacSettings {
-  header?: string;
-  secret?: string;
-}
+const HMAC_SECRET = 'settings.hmac.secret';
 
-const hmacOf = (config: CollectorConfig) => (config.settings as { hmac?: HmacSettings }).hmac;
+const hmacOf = (config: CollectorConfig) => (config.settings as { hmac?: { header?: string } }).hmac;
 
 export class IngestControl {
   private readonly runtime: Runtime;
@@ -42,46 +39,35 @@ export class IngestControl {
     return isPushSource(sources[source]);
   }
 
+  /** A new collector was stored: a push collector gets its ingest token, returned to be shown once. */
+  async created(record: CollectorRecord): Promise<string | undefined> {
+    if (!this.isPush(record.source)) return undefined;
+    const { token, record: stored } = newIngestToken();
+    await saveCredentials(this.runtime.store, record.id, { tokens: [stored] });
+    return token;
+  }
+
   /**
-   * Before a collector definition is stored: takes the HMAC secret out of a push collector's settings
-   * (a definition that leaves it out keeps the stored one) and checks one exists when hmac is set.
-   * `apply`, once the record is stored, saves the credentials; for a new push collector it creates the
-   * ingest token and returns it, to be shown once.
+   * A collector was updated: one that became a push collector gets a token (returned, shown once); one
+   * that no longer is loses its credentials; a legacy HMAC secret, now in the record, leaves them.
    */
-  async prepare(
-    config: CollectorConfig,
-    existingId?: string,
-  ): Promise<{ apply(collectorId: string): Promise<string | undefined> }> {
+  async updated(after: CollectorRecord): Promise<string | undefined> {
     const store = this.runtime.store;
-    if (!this.isPush(config.source))
-      return {
-        apply: async (id) => {
-          if (existingId) await deleteCredentials(store, id); // no longer a push collector
-          return undefined;
-        },
-      };
-    const hmac = hmacOf(config);
-    const secret = hmac?.secret;
-    if (hmac) delete hmac.secret;
-    const stored = existingId ? await loadCredentials(store, existingId) : undefined;
-    if (hmac && !secret && !stored?.hmacSecret)
-      throw invalid(['settings.hmac.secret: required: the shared secret senders sign requests with']);
-    return {
-      apply: async (id) => {
-        const hmacSecret = !hmac
-          ? undefined
-          : secret
-            ? this.runtime.secrets.encrypt(secret)
-            : stored?.hmacSecret;
-        if (stored) {
-          await saveCredentials(store, id, { ...stored, hmacSecret });
-          return undefined;
-        }
-        const { token, record } = newIngestToken();
-        await saveCredentials(store, id, { tokens: [record], hmacSecret });
-        return token;
-      },
-    };
+    const creds = await loadCredentials(store, after.id);
+    if (!this.isPush(after.source)) {
+      if (creds) await deleteCredentials(store, after.id);
+      return undefined;
+    }
+    if (!creds) return this.created(after);
+    if (creds.hmacSecret) await saveCredentials(store, after.id, { tokens: creds.tokens });
+    return undefined;
+  }
+
+  /** Sealed secrets a collector saved before they moved into its record still has (the HMAC secret). */
+  async legacySecrets(c: CollectorRecord): Promise<Record<string, string>> {
+    if (!this.isPush(c.source)) return {};
+    const creds = await loadCredentials(this.runtime.store, c.id);
+    return creds?.hmacSecret ? { [HMAC_SECRET]: creds.hmacSecret } : {};
   }
 
   /** `{ ingest }` for the collector view of a push collector: endpoint, token hints, signature. */
@@ -89,6 +75,7 @@ export class IngestControl {
     if (!this.isPush(c.source)) return {};
     const creds = await loadCredentials(this.runtime.store, c.id);
     const hmac = hmacOf(c.config as unknown as CollectorConfig);
+    const sealed = c.secrets?.[HMAC_SECRET] ?? creds?.hmacSecret;
     return {
       ingest: {
         path: `/ingest/${encodeURIComponent(c.name)}`,
@@ -98,10 +85,10 @@ export class IngestControl {
           expiresAt: t.expiresAt ?? null,
         })),
         signature:
-          hmac && creds?.hmacSecret
+          hmac && sealed
             ? {
                 header: signatureHeaderOf(hmac),
-                secret: maskSecret(this.runtime.secrets.decrypt(creds.hmacSecret)),
+                secret: maskedSecrets({}, { secret: sealed }, this.runtime.secrets).secret as string,
               }
             : null,
       },
@@ -120,17 +107,5 @@ export class IngestControl {
 
   async remove(collectorId: string): Promise<void> {
     await deleteCredentials(this.runtime.store, collectorId);
-  }
-
-  /** Whether a definition (a config file's, with its secret in clear) changes nothing stored. */
-  async unchanged(existing: CollectorRecord, incoming: CollectorConfig): Promise<boolean> {
-    const hmac = hmacOf(incoming);
-    if (!this.isPush(incoming.source) || !hmac?.secret)
-      return JSON.stringify(existing.config) === JSON.stringify(incoming);
-    const { secret, ...rest } = hmac;
-    const stripped = { ...incoming, settings: { ...incoming.settings, hmac: rest } };
-    if (JSON.stringify(existing.config) !== JSON.stringify(stripped)) return false;
-    const stored = await loadCredentials(this.runtime.store, existing.id);
-    return stored?.hmacSecret !== undefined && this.runtime.secrets.decrypt(stored.hmacSecret) === secret;
   }
 }

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { collectorSchema, nameSchema } from '../config/config-file.ts';
 import { parseDuration } from '../core/duration.ts';
+import { serviceUrl } from '../core/validation.ts';
 import { destinationConfigSchema } from '../destinations/index.ts';
+import { parseAllowEntry } from '../engine/egress.ts';
 
 /**
  * Request bodies of the control-plane API. The same schemas validate requests and generate the
@@ -12,6 +14,13 @@ const isoTime = z.iso.datetime({
   offset: true,
   message: 'expected an ISO-8601 time such as 2026-12-31T00:00:00Z',
 });
+
+const origins = z
+  .array(serviceUrl())
+  .max(20, 'expected at most 20 origins')
+  .describe(
+    "Where the account's credentials may be sent beyond the vendor's own hosts (a proxy, a regional endpoint, a simulator), e.g. https://proxy.example.com:8443; changing them needs the secret entered again",
+  );
 
 export const accountCreate = z
   .object({
@@ -25,6 +34,7 @@ export const accountCreate = z
       .optional()
       .describe("Overrides the kind's request budget"),
     expiresAt: isoTime.optional().describe('When the credential expires; health warns 14 days before'),
+    origins: origins.optional(),
   })
   .strict();
 
@@ -35,6 +45,7 @@ export const accountUpdate = z
       .describe('All non-secret fields; a secret field left out keeps its stored value'),
     requestsPerMinute: z.number().positive().max(1_000_000).nullable().optional(),
     expiresAt: isoTime.nullable().optional(),
+    origins: origins.optional().describe('Replaces the origins; left out, they stay'),
   })
   .strict();
 
@@ -64,8 +75,28 @@ export const destinationUpdateRaw = z
 export const siteCreate = z.object({ name: nameSchema }).strict();
 
 export const instanceSettings = z
-  .object({ earlyAccess: z.boolean().describe('Offer early-access sources') })
-  .strict();
+  .object({
+    earlyAccess: z.boolean().optional().describe('Offer early-access sources'),
+    egressAllowList: z
+      .array(
+        z
+          .string()
+          .trim()
+          .refine(
+            (v) => parseAllowEntry(v) !== undefined,
+            'expected an IP address or CIDR range such as 169.254.10.0/24',
+          ),
+      )
+      .max(100)
+      .optional()
+      .describe(
+        'Link-local or metadata addresses (and CIDR ranges) that collectors and destinations may nevertheless reach; everything else there is refused',
+      ),
+  })
+  .strict()
+  .refine((v) => v.earlyAccess !== undefined || v.egressAllowList !== undefined, {
+    message: 'expected earlyAccess or egressAllowList',
+  });
 
 const username = z
   .string()

@@ -1,26 +1,53 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { accountKinds } from '../accounts/index.ts';
-import { type CollectorConfig, type Config, checkCollector } from '../config/config-file.ts';
+import {
+  type AccountConfig,
+  type CollectorConfig,
+  type Config,
+  checkCollector,
+  validateSettings,
+} from '../config/config-file.ts';
+import type { Destination } from '../core/destination.ts';
 import { parseDuration } from '../core/duration.ts';
-import { accountKindsOf, isPushSource } from '../core/source.ts';
+import { TributaryError, toTributaryError } from '../core/errors.ts';
+import type { SecretSpec } from '../core/secret-spec.ts';
+import { type AccountKind, accountKindsOf, isPushSource, type SourceDef } from '../core/source.ts';
 import { formatIssues } from '../core/validation.ts';
 import {
   createDestination,
   type DestinationConfig,
   destinationConfigSchema,
-  destinationSecretPaths,
+  destinationSpec,
 } from '../destinations/index.ts';
+import { collectorSpec, collectorUrls, originOf } from '../engine/credential-origins.ts';
+import { snippet } from '../engine/http.ts';
 import { previewCollector } from '../engine/preview.ts';
 import type { RunResult } from '../engine/runner.ts';
-import type { Runtime } from '../engine/runtime.ts';
+import { EGRESS_ALLOW_LIST, type Runtime } from '../engine/runtime.ts';
 import { testConnection } from '../engine/test-connection.ts';
 import { sources } from '../sources/index.ts';
-import { keepSecrets, maskedSecrets, openSecrets, sealSecrets } from '../store/secret-fields.ts';
-import type { AccountRecord, CollectorRecord, DestinationRecord, Role, Store } from '../store/store.ts';
+import {
+  maskedPaths,
+  maskedSecrets,
+  mergeSecrets,
+  openSecrets,
+  sameSecrets,
+  sealSecrets,
+  valuesAt,
+} from '../store/secret-fields.ts';
+import {
+  type AccountRecord,
+  accountParts,
+  type CollectorRecord,
+  type DestinationRecord,
+  type Role,
+  type Store,
+} from '../store/store.ts';
 import { ApiError, conflict, invalid, notFound } from './errors.ts';
 import { collectorHealth, collectorStatus, EXPIRY_WARNING_MS } from './health.ts';
 import { IngestControl } from './ingest.ts';
+import { allowedOrigins, collectorOriginIssues, legacyOrigins, networkCheck } from './origins.ts';
 import type * as S from './schemas.ts';
 
 /**
@@ -128,12 +155,19 @@ export class Control {
   }
 
   async settings() {
-    return { earlyAccess: await this.earlyAccess() };
+    const allow = await this.store.getSetting(EGRESS_ALLOW_LIST);
+    return {
+      earlyAccess: await this.earlyAccess(),
+      egressAllowList: allow ? (JSON.parse(allow) as string[]) : [],
+    };
   }
 
   async updateSettings(actor: Actor, input: In<typeof S.instanceSettings>) {
     const before = await this.settings();
-    await this.store.setSetting(EARLY_ACCESS, String(input.earlyAccess));
+    if (input.earlyAccess !== undefined) await this.store.setSetting(EARLY_ACCESS, String(input.earlyAccess));
+    if (input.egressAllowList !== undefined)
+      await this.store.setSetting(EGRESS_ALLOW_LIST, JSON.stringify(input.egressAllowList));
+    await this.runtime.refreshEgress();
     const after = await this.settings();
     await this.audit(actor, 'settings.update', 'settings', undefined, before, after);
     return after;
@@ -145,18 +179,27 @@ export class Control {
     return (await this.store.listCollectors()).filter(pred).map((c) => c.name);
   }
 
-  private accountView(a: AccountRecord, usedBy: string[]) {
-    const { requestsPerMinute, ...fields } = a.config as { requestsPerMinute?: number };
+  /** Where an account's credentials may go (`collectors`: for accounts saved before origins existed). */
+  private allowedOrigins(a: AccountRecord, collectors: CollectorRecord[]) {
+    return allowedOrigins(a, this.runtime.secrets, () => legacyOrigins(a.name, collectors, sources));
+  }
+
+  private accountView(a: AccountRecord, collectors: CollectorRecord[]) {
+    const { fields, requestsPerMinute, origins } = accountParts(a);
     const expiresSoon = a.expiresAt ? Date.parse(a.expiresAt) - Date.now() < EXPIRY_WARNING_MS : false;
     return {
       name: a.name,
       kind: a.kind,
       fields: maskedSecrets(fields, a.secrets, this.runtime.secrets),
       secretFields: Object.keys(a.secrets),
+      /** Origins saved with the secret, beyond the kind's own. */
+      origins: origins ?? [],
+      /** Every origin the credentials may be sent to. */
+      credentialOrigins: this.allowedOrigins(a, collectors).patterns,
       requestsPerMinute: requestsPerMinute ?? null,
       expiresAt: a.expiresAt ?? null,
       expiryWarning: expiresSoon,
-      usedBy,
+      usedBy: collectors.filter((c) => c.account === a.name).map((c) => c.name),
       createdAt: a.createdAt,
       updatedAt: a.updatedAt,
     };
@@ -170,35 +213,55 @@ export class Control {
 
   async listAccounts() {
     const collectors = await this.store.listCollectors();
-    return (await this.store.listAccounts()).map((a) =>
-      this.accountView(
-        a,
-        collectors.filter((c) => c.account === a.name).map((c) => c.name),
-      ),
-    );
+    return (await this.store.listAccounts()).map((a) => this.accountView(a, collectors));
   }
 
   async getAccount(name: string) {
     const a = await this.requireAccount(name);
-    return this.accountView(a, await this.usedBy((c) => c.account === name));
+    return this.accountView(a, await this.store.listCollectors());
   }
 
-  /** Validates the kind's fields and seals the secret ones. */
-  private sealAccount(kindId: string, fields: Record<string, unknown>, prefix = 'fields') {
-    const kind = accountKinds[kindId];
+  private accountKind(kindId: string): AccountKind {
+    const kind = Object.hasOwn(accountKinds, kindId) ? accountKinds[kindId] : undefined;
     if (!kind)
       throw invalid([
         `kind: unknown account kind "${kindId}" (expected one of ${Object.keys(accountKinds).join(', ')})`,
       ]);
+    return kind;
+  }
+
+  /** Validates the kind's fields and seals the secret ones. */
+  private sealAccount(kind: AccountKind, fields: Record<string, unknown>) {
     const r = kind.fields.safeParse(fields);
-    if (!r.success) throw invalid(formatIssues(r.error), prefix);
+    if (!r.success) throw invalid(formatIssues(r.error), 'fields');
     return sealSecrets(r.data as Record<string, unknown>, kind.secrets, this.runtime.secrets);
+  }
+
+  /**
+   * Where a saved account points, for the network check: its kind's origin fields and its origins.
+   * A link-local or metadata address is refused; a private one is noted in the audit log.
+   */
+  private async accountNetwork(kind: AccountKind, plain: Record<string, unknown>, origins: string[]) {
+    const values = [
+      ...kind.spec.origins.flatMap((p) =>
+        valuesAt(plain, p).map((v) => ({ ...v, path: `fields.${v.path}` })),
+      ),
+      ...origins.map((value, i) => ({ path: `origins.${i}`, value })),
+    ];
+    const net = await networkCheck(values);
+    if (net.refused.length) throw invalid(net.refused);
+    return net.notes;
   }
 
   async createAccount(actor: Actor, input: In<typeof S.accountCreate>) {
     if (await this.store.getAccount(input.name)) throw conflict(`An account named "${input.name}" exists.`);
-    const { plain, sealed } = this.sealAccount(input.kind, input.fields);
+    const kind = this.accountKind(input.kind);
+    refuseMasks(input.fields, kind.spec, 'fields');
+    const { plain, sealed } = this.sealAccount(kind, input.fields);
+    const origins = normalizeOrigins(input.origins ?? []);
+    const notes = await this.accountNetwork(kind, plain, origins);
     if (input.requestsPerMinute) plain.requestsPerMinute = input.requestsPerMinute;
+    plain.origins = origins;
     const now = new Date().toISOString();
     const record: AccountRecord = {
       id: crypto.randomUUID(),
@@ -212,18 +275,38 @@ export class Control {
     };
     await this.store.putAccount(record);
     const view = this.accountView(record, []);
-    await this.audit(actor, 'account.create', 'account', input.name, undefined, view);
+    await this.audit(actor, 'account.create', 'account', input.name, undefined, withNotes(view, notes));
     return view;
   }
 
+  /**
+   * Secret fields left out, or sent back masked, keep their stored values. A field that decides where
+   * the credentials go (url, tokenUrl, authorityHost, cloud, region, the account's origins) changes only
+   * with every stored secret entered again in the same request.
+   */
   async updateAccount(actor: Actor, name: string, input: In<typeof S.accountUpdate>) {
     const existing = await this.requireAccount(name);
-    const kind = accountKinds[existing.kind];
-    const fields = keepSecrets(input.fields, existing.secrets, kind?.secrets ?? [], this.runtime.secrets);
-    const { plain, sealed } = this.sealAccount(existing.kind, fields);
-    const { requestsPerMinute: oldRpm } = existing.config as { requestsPerMinute?: number };
-    const rpm = input.requestsPerMinute === undefined ? oldRpm : (input.requestsPerMinute ?? undefined);
+    const kind = this.accountKind(existing.kind);
+    const stored = accountParts(existing);
+    const origins = input.origins === undefined ? stored.origins : normalizeOrigins(input.origins);
+    const merged = mergeSecrets(
+      { fields: input.fields, ...(origins ? { origins } : {}) },
+      {
+        plain: { fields: stored.fields, ...(stored.origins ? { origins: stored.origins } : {}) },
+        sealed: Object.fromEntries(Object.entries(existing.secrets).map(([k, v]) => [`fields.${k}`, v])),
+      },
+      accountSpec(kind),
+      this.runtime.secrets,
+    );
+    if (merged.issues.length) throw invalid(merged.issues);
+    const { plain, sealed } = this.sealAccount(kind, merged.value.fields as Record<string, unknown>);
+    const notes = await this.accountNetwork(kind, plain, origins ?? []);
+    const rpm =
+      input.requestsPerMinute === undefined
+        ? stored.requestsPerMinute
+        : (input.requestsPerMinute ?? undefined);
     if (rpm) plain.requestsPerMinute = rpm;
+    if (origins) plain.origins = origins;
     const record: AccountRecord = {
       ...existing,
       config: plain,
@@ -231,43 +314,80 @@ export class Control {
       expiresAt: input.expiresAt === undefined ? existing.expiresAt : (input.expiresAt ?? undefined),
       updatedAt: new Date().toISOString(),
     };
-    const usedBy = await this.usedBy((c) => c.account === name);
-    const before = this.accountView(existing, usedBy);
+    const collectors = await this.store.listCollectors();
+    const before = this.accountView(existing, collectors);
     await this.store.putAccount(record);
-    const after = this.accountView(record, usedBy);
-    await this.audit(actor, 'account.update', 'account', name, before, after);
-    for (const c of usedBy) this.scheduler?.sync(c);
+    const after = this.accountView(record, collectors);
+    await this.audit(actor, 'account.update', 'account', name, before, {
+      ...withNotes(after, notes),
+      ...(merged.entered.length ? { secretsEntered: merged.entered } : {}),
+    });
+    for (const c of after.usedBy) this.scheduler?.sync(c);
     return after;
   }
 
   async deleteAccount(actor: Actor, name: string) {
     const existing = await this.requireAccount(name);
-    const usedBy = await this.usedBy((c) => c.account === name);
+    const collectors = await this.store.listCollectors();
+    const usedBy = collectors.filter((c) => c.account === name).map((c) => c.name);
     if (usedBy.length)
       throw conflict(
         `Account "${name}" is used by collector(s) ${usedBy.join(', ')}; change or delete them first.`,
       );
     await this.store.deleteAccount(name);
-    await this.audit(actor, 'account.delete', 'account', name, this.accountView(existing, []));
+    await this.audit(actor, 'account.delete', 'account', name, this.accountView(existing, collectors));
+  }
+
+  /**
+   * The account's fields with its secrets, for a probe, and where they may be sent; an unreadable
+   * secret comes back as the classified error instead.
+   */
+  private async openAccount(a: AccountRecord) {
+    const kind = this.accountKind(a.kind);
+    try {
+      const account = openSecrets(accountParts(a).fields, a.secrets, this.runtime.secrets);
+      const allowed = this.allowedOrigins(a, await this.store.listCollectors());
+      await this.runtime.refreshEgress();
+      return {
+        ok: true as const,
+        kind,
+        account,
+        allowed,
+        credentialOrigins: kind.secrets.length ? { set: allowed, account: a.name } : undefined,
+      };
+    } catch (err) {
+      return { ok: false as const, error: toTributaryError(err).toJSON() };
+    }
   }
 
   /** Test Connection for an account: the probe of a source of its kind (first one whose settings default). */
   async testAccount(name: string, input: In<typeof S.testAccount> = {}) {
     const a = await this.requireAccount(name);
+    const sourceOf = (id: string) => (Object.hasOwn(sources, id) ? sources[id] : undefined);
     const candidates = input.source
-      ? [sources[input.source]].filter((s) => s && accountKindsOf(s).includes(a.kind))
+      ? [sourceOf(input.source)].filter((s) => s && accountKindsOf(s).includes(a.kind))
       : Object.values(sources).filter((s) => accountKindsOf(s).includes(a.kind));
     if (input.source && !candidates.length)
       throw invalid([`source: "${input.source}" is not a source of ${a.kind} accounts`]);
     for (const source of candidates) {
-      const settings = source!.settings.safeParse(input.settings ?? {});
-      if (!settings.success) {
-        if (input.source || input.settings) throw invalid(formatIssues(settings.error), 'settings');
+      const settings = validateSettings(source!.id, input.settings ?? {});
+      if (!settings.ok) {
+        if (input.source || input.settings) throw invalid(settings.issues, 'settings');
         continue;
       }
-      const { requestsPerMinute: _, ...fields } = a.config;
-      const account = openSecrets(fields, a.secrets, this.runtime.secrets);
-      return testConnection(source!, accountKinds[a.kind]!, account, settings.data);
+      const opened = await this.openAccount(a);
+      if (!opened.ok) return opened;
+      const issues = collectorOriginIssues(source!, { settings: settings.settings }, a.name, opened.allowed);
+      if (issues.length) throw invalid(issues);
+      return testConnection(
+        source!,
+        opened.kind,
+        opened.account,
+        settings.settings,
+        undefined,
+        undefined,
+        opened.credentialOrigins,
+      );
     }
     throw invalid([
       `source: name a source and its settings to test a ${a.kind} account (no source of this kind works without settings)`,
@@ -282,24 +402,72 @@ export class Control {
     return c;
   }
 
-  private async validateCollector(raw: unknown): Promise<CollectorConfig> {
-    const accounts = new Map((await this.store.listAccounts()).map((a) => [a.name, a.kind]));
+  /**
+   * A collector definition as sent, with the stored secret settings of `existing` kept where it leaves
+   * them out or sends them back masked; a new one may hold no masks. A definition that would send the
+   * stored secrets to another URL must enter them again.
+   */
+  private async withStoredSecrets(def: Record<string, unknown>, existing?: CollectorRecord) {
+    const id = typeof def.source === 'string' && Object.hasOwn(sources, def.source) ? def.source : undefined;
+    if (!id) return def; // an unknown source: validation says so
+    const spec = collectorSpec(sources[id]!);
+    if (!existing || existing.source !== id) {
+      refuseMasks(def, spec);
+      return def;
+    }
+    const sealed = { ...(await this.ingest.legacySecrets(existing)), ...existing.secrets };
+    const merged = mergeSecrets(def, { plain: existing.config, sealed }, spec, this.runtime.secrets);
+    if (merged.issues.length) throw invalid(merged.issues);
+    return merged.value;
+  }
+
+  /**
+   * Validates a collector definition (secrets in clear): its fields, source, account, destinations and
+   * site; early access; that its URL settings keep its account's credentials where they may go; and
+   * where those URLs lead (refused: link-local and metadata; noted: private addresses).
+   */
+  private async validateCollector(raw: unknown) {
+    const accounts = await this.store.listAccounts();
     const destinations = new Set((await this.store.listDestinations()).map((d) => d.name));
     const sites = (await this.store.listSites()).map((s) => s.name);
     const r = checkCollector(raw, {
-      accountKind: (n) => accounts.get(n),
+      accountKind: (n) => accounts.find((a) => a.name === n)?.kind,
       hasDestination: (n) => destinations.has(n),
       sites,
     });
     if (!r.ok) throw invalid(r.issues);
-    const source = sources[r.collector.source]!;
+    const config = r.collector;
+    const source = sources[config.source]!;
     if (source.stability !== 'ga' && !(await this.earlyAccess()))
       throw new ApiError(
         403,
         'early_access_required',
         `${source.title} is an early-access source; an admin must enable early access in Settings first.`,
       );
-    return r.collector;
+    const account = accounts.find((a) => a.name === config.account);
+    if (account && this.accountKind(account.kind).secrets.length) {
+      const allowed = this.allowedOrigins(account, await this.store.listCollectors());
+      const issues = collectorOriginIssues(source, config, account.name, allowed);
+      if (issues.length) throw invalid(issues);
+    }
+    const net = await networkCheck(
+      collectorUrls(source, config).map((u) => ({ path: u.path, value: u.url })),
+    );
+    if (net.refused.length) throw invalid(net.refused);
+    return { config, source, notes: net.notes };
+  }
+
+  /** A validated definition split for the store: plain settings, and the secret ones sealed. */
+  private sealCollector(config: CollectorConfig, source: SourceDef) {
+    const { plain, sealed } = sealSecrets(
+      config as unknown as Record<string, unknown>,
+      collectorSpec(source).secrets,
+      this.runtime.secrets,
+    );
+    const hmac = (plain.settings as { hmac?: object } | undefined)?.hmac;
+    if (isPushSource(source) && hmac && !sealed['settings.hmac.secret'])
+      throw invalid(['settings.hmac.secret: required: the shared secret senders sign requests with']);
+    return { plain, sealed };
   }
 
   private async collectorSummary(c: CollectorRecord) {
@@ -349,7 +517,7 @@ export class Control {
     return {
       ...rest,
       ...(await this.ingest.view(c)),
-      config: c.config,
+      config: maskedSecrets(c.config, c.secrets, this.runtime.secrets),
       volumeByHour: _volume,
       runs,
       checkpoints: checkpoints.map(({ stream, value, updatedAt }) => ({ stream, value, updatedAt })),
@@ -361,42 +529,65 @@ export class Control {
   async createCollector(actor: Actor, input: In<typeof S.collectorCreate>) {
     const { name, ...def } = input;
     if (await this.store.getCollector(name)) throw conflict(`A collector named "${name}" exists.`);
-    const config = await this.validateCollector(def);
-    const push = await this.ingest.prepare(config);
+    const { config, source, notes } = await this.validateCollector(await this.withStoredSecrets(def));
+    const { plain, sealed } = this.sealCollector(config, source);
     const now = new Date().toISOString();
     const record: CollectorRecord = {
       id: crypto.randomUUID(),
       name,
       source: config.source,
       account: config.account,
-      config: config as unknown as Record<string, unknown>,
+      config: plain,
+      secrets: sealed,
       enabled: config.enabled,
       createdAt: now,
       updatedAt: now,
     };
     await this.store.putCollector(record);
-    const ingestToken = await push.apply(record.id);
-    await this.audit(actor, 'collector.create', 'collector', name, undefined, record.config);
+    const ingestToken = await this.ingest.created(record);
+    await this.audit(
+      actor,
+      'collector.create',
+      'collector',
+      name,
+      undefined,
+      this.auditedCollector(record, notes),
+    );
     this.scheduler?.sync(name);
     const view = await this.getCollector(name);
     return ingestToken ? { ...view, ingestToken } : view; // the token is shown this once
   }
 
+  /** A collector as the audit log keeps it: its definition with secrets masked, and network notes. */
+  private auditedCollector(c: CollectorRecord, notes: string[] = []) {
+    return withNotes(maskedSecrets(c.config, c.secrets, this.runtime.secrets), notes);
+  }
+
   async updateCollector(actor: Actor, name: string, input: In<typeof S.collectorUpdate>) {
     const existing = await this.requireCollector(name);
-    const config = await this.validateCollector(input);
-    const push = await this.ingest.prepare(config, existing.id);
+    const def = await this.withStoredSecrets(input as Record<string, unknown>, existing);
+    const { config, source, notes } = await this.validateCollector(def);
+    const { plain, sealed } = this.sealCollector(config, source);
     if (existing.source !== config.source) await this.store.resetCheckpoint(existing.id);
-    await this.store.putCollector({
+    const record: CollectorRecord = {
       ...existing,
       source: config.source,
       account: config.account,
-      config: config as unknown as Record<string, unknown>,
+      config: plain,
+      secrets: sealed,
       enabled: config.enabled,
       updatedAt: new Date().toISOString(),
-    });
-    const ingestToken = await push.apply(existing.id); // a collector that became a push collector
-    await this.audit(actor, 'collector.update', 'collector', name, existing.config, config);
+    };
+    await this.store.putCollector(record);
+    const ingestToken = await this.ingest.updated(record); // a collector that became a push collector
+    await this.audit(
+      actor,
+      'collector.update',
+      'collector',
+      name,
+      this.auditedCollector(existing),
+      this.auditedCollector(record, notes),
+    );
     this.scheduler?.sync(name);
     const view = await this.getCollector(name);
     return ingestToken ? { ...view, ingestToken } : view;
@@ -407,7 +598,7 @@ export class Control {
     await this.scheduler?.remove(name);
     await this.store.deleteCollector(name);
     await this.ingest.remove(existing.id);
-    await this.audit(actor, 'collector.delete', 'collector', name, existing.config);
+    await this.audit(actor, 'collector.delete', 'collector', name, this.auditedCollector(existing));
   }
 
   async setEnabled(actor: Actor, name: string, enabled: boolean) {
@@ -463,17 +654,32 @@ export class Control {
     return { ...(await this.ingest.view(c)), ingestToken, previousExpiresAt };
   }
 
+  /**
+   * A definition to test or preview: a new one, or an installed collector's (by `name`) whose secret
+   * settings may be left out or masked.
+   */
+  private async probeDefinition(input: In<typeof S.collectorTest>) {
+    const { name, ...def } = input;
+    const existing = name ? await this.store.getCollector(name) : undefined;
+    return this.validateCollector(await this.withStoredSecrets(def, existing));
+  }
+
   /** Test Connection before Install: validates the definition and runs the source's probe. */
   async testCollector(input: In<typeof S.collectorTest>) {
-    const { name: _, ...def } = input;
-    const config = await this.validateCollector(def);
-    const source = sources[config.source]!;
+    const { config, source } = await this.probeDefinition(input);
     if (isPushSource(source)) return { ok: true as const }; // nothing to reach: the vendor calls us
-    const a = await this.requireAccount(config.account!);
-    const { requestsPerMinute: __, ...fields } = a.config;
-    const account = openSecrets(fields, a.secrets, this.runtime.secrets);
+    const opened = await this.openAccount(await this.requireAccount(config.account!));
+    if (!opened.ok) return opened;
     const streams = config.streams ?? Object.keys(source.streams);
-    return testConnection(source, accountKinds[a.kind]!, account, config.settings, streams);
+    return testConnection(
+      source,
+      opened.kind,
+      opened.account,
+      config.settings,
+      streams,
+      undefined,
+      opened.credentialOrigins,
+    );
   }
 
   /**
@@ -481,22 +687,20 @@ export class Control {
    * the envelopes it would emit, the next page found and warnings; commits and delivers nothing.
    */
   async previewCollector(input: In<typeof S.collectorPreview>) {
-    const { name, ...def } = input;
-    const config = await this.validateCollector(def);
-    const source = sources[config.source]!;
+    const { config, source } = await this.probeDefinition(input);
     if (!source.preview) {
       const able = Object.values(sources).filter((s) => s.preview);
       throw invalid([
         `source: ${config.source} has no preview (sources with one: ${able.map((s) => s.id).join(', ')})`,
       ]);
     }
-    const a = await this.requireAccount(config.account!);
-    const { requestsPerMinute: __, ...fields } = a.config;
-    const account = openSecrets(fields, a.secrets, this.runtime.secrets);
-    return previewCollector(source, accountKinds[a.kind]!, account, config.settings, {
-      collector: name ?? 'preview',
+    const opened = await this.openAccount(await this.requireAccount(config.account!));
+    if (!opened.ok) return opened;
+    return previewCollector(source, opened.kind, opened.account, config.settings, {
+      collector: input.name ?? 'preview',
       sitename: config.site,
       timezone: config.timezone,
+      credentialOrigins: opened.credentialOrigins,
       window: {
         lookbackMs: parseDuration(config.lookback ?? '1d'),
         start: config.start,
@@ -589,11 +793,18 @@ export class Control {
   private sealDestination(config: DestinationConfig, baseDir: string) {
     const c = { ...config } as DestinationConfig;
     if (c.kind === 'file' && !isAbsolute(c.path)) c.path = resolve(baseDir, c.path);
-    return sealSecrets(
-      c as Record<string, unknown>,
-      destinationSecretPaths[c.kind] ?? [],
-      this.runtime.secrets,
+    return sealSecrets(c as Record<string, unknown>, destinationSpec.secrets, this.runtime.secrets);
+  }
+
+  /** Where a destination sends events, for the network check (refused: link-local; noted: private). */
+  private async destinationNetwork(plain: Record<string, unknown>) {
+    const net = await networkCheck(
+      destinationSpec.origins.flatMap((p) =>
+        valuesAt(plain, p).map((v) => ({ ...v, path: `config.${v.path}` })),
+      ),
     );
+    if (net.refused.length) throw invalid(net.refused);
+    return net.notes;
   }
 
   async createDestination(
@@ -603,7 +814,9 @@ export class Control {
   ) {
     if (await this.store.getDestination(input.name))
       throw conflict(`A destination named "${input.name}" exists.`);
+    refuseMasks(input.config as Record<string, unknown>, destinationSpec, 'config');
     const { plain, sealed } = this.sealDestination(input.config, baseDir);
+    const notes = await this.destinationNetwork(plain);
     const now = new Date().toISOString();
     const record: DestinationRecord = {
       id: crypto.randomUUID(),
@@ -616,26 +829,37 @@ export class Control {
     };
     await this.store.putDestination(record);
     const view = this.destinationView(record, []);
-    await this.audit(actor, 'destination.create', 'destination', input.name, undefined, view);
+    await this.audit(
+      actor,
+      'destination.create',
+      'destination',
+      input.name,
+      undefined,
+      withNotes(view, notes),
+    );
     return view;
   }
 
-  /** `config` is the raw input: secret fields left out keep their stored values. */
+  /**
+   * `config` is the raw input: secret fields left out or sent back masked keep their stored values; the
+   * URL events (and the secrets) go to changes only with the secrets entered again.
+   */
   async updateDestination(actor: Actor, name: string, rawConfig: unknown, baseDir = this.runtime.baseDir) {
     const existing = await this.requireDestination(name);
-    const kind = (rawConfig as { kind?: string })?.kind ?? '';
-    const merged =
-      kind === existing.kind
-        ? keepSecrets(
-            rawConfig as Record<string, unknown>,
-            existing.secrets,
-            destinationSecretPaths[kind] ?? [],
-            this.runtime.secrets,
-          )
-        : rawConfig;
-    const r = destinationConfigSchema.safeParse(merged);
+    const incoming = (rawConfig ?? {}) as Record<string, unknown>;
+    const sameKind = incoming.kind === existing.kind;
+    const merged = mergeSecrets(
+      incoming,
+      { plain: existing.config, sealed: sameKind ? existing.secrets : {} },
+      destinationSpec,
+      this.runtime.secrets,
+      'config.',
+    );
+    if (merged.issues.length) throw invalid(merged.issues);
+    const r = destinationConfigSchema.safeParse(merged.value);
     if (!r.success) throw invalid(formatIssues(r.error), 'config');
     const { plain, sealed } = this.sealDestination(r.data, baseDir);
+    const notes = await this.destinationNetwork(plain);
     const record: DestinationRecord = {
       ...existing,
       kind: r.data.kind,
@@ -647,7 +871,10 @@ export class Control {
     const before = this.destinationView(existing, usedBy);
     await this.store.putDestination(record);
     const after = this.destinationView(record, usedBy);
-    await this.audit(actor, 'destination.update', 'destination', name, before, after);
+    await this.audit(actor, 'destination.update', 'destination', name, before, {
+      ...withNotes(after, notes),
+      ...(merged.entered.length ? { secretsEntered: merged.entered } : {}),
+    });
     return after;
   }
 
@@ -663,27 +890,33 @@ export class Control {
     await this.audit(actor, 'destination.delete', 'destination', name, this.destinationView(existing, []));
   }
 
-  /** A probe write where the kind allows it (file: a writable directory; http: a request). */
+  /**
+   * A probe write where the kind allows it (file: a writable directory; http: a request). Whatever
+   * fails — the target, or a stored secret this instance cannot decrypt — comes back as a classified
+   * error with a recommended action, never as a server error.
+   */
   async testDestination(name: string) {
     const d = await this.requireDestination(name);
-    const config = openSecrets(d.config, d.secrets, this.runtime.secrets) as DestinationConfig;
-    const probe = createDestination(`${name}-test`, config, { baseDir: this.runtime.baseDir });
+    let probe: Destination | undefined;
     try {
+      await this.runtime.refreshEgress();
+      const config = openSecrets(d.config, d.secrets, this.runtime.secrets) as DestinationConfig;
+      probe = createDestination(`${name}-test`, config, { baseDir: this.runtime.baseDir });
       if (probe.test) await probe.test(AbortSignal.timeout(30_000));
       return { ok: true as const, probed: Boolean(probe.test) };
     } catch (err) {
-      const e = err as { type?: string; code?: string; message?: string; action?: string };
+      const e = err instanceof TributaryError ? err.toJSON() : undefined;
       return {
         ok: false as const,
         error: {
-          type: e.type ?? 'transient',
-          code: e.code ?? 'destination_error',
-          message: e.message ?? String(err),
-          action: e.action ?? `Check destination ${name}.`,
+          type: e?.type ?? 'transient',
+          code: e?.code ?? 'destination_error',
+          message: snippet(e?.message ?? (err as Error)?.message ?? String(err), 500),
+          action: e?.action ?? `Check destination ${name}.`,
         },
       };
     } finally {
-      await probe.close();
+      await probe?.close();
     }
   }
 
@@ -752,12 +985,14 @@ export class Control {
           kind: a.kind,
           fields: a.fields,
           requestsPerMinute: a.requestsPerMinute,
+          origins: a.origins,
         });
         out.created.push(`account/${name}`);
-      } else if (!this.sameAccount(existing, a.fields, a.requestsPerMinute)) {
+      } else if (!this.sameAccount(existing, a)) {
         await this.updateAccount(actor, name, {
           fields: a.fields,
           requestsPerMinute: a.requestsPerMinute ?? null,
+          origins: a.origins ?? [],
         });
         out.updated.push(`account/${name}`);
       }
@@ -773,7 +1008,7 @@ export class Control {
       const same =
         existing.kind === d.kind &&
         JSON.stringify(existing.config) === JSON.stringify(plain) &&
-        sameSecrets(existing.secrets, sealed, this.runtime);
+        sameSecrets(existing.secrets, sealed, this.runtime.secrets);
       if (!same) {
         await this.updateDestination(actor, name, d, config.baseDir);
         out.updated.push(`destination/${name}`);
@@ -784,7 +1019,7 @@ export class Control {
       if (!existing) {
         await this.createCollector(actor, { name, ...c });
         out.created.push(`collector/${name}`);
-      } else if (!(await this.ingest.unchanged(existing, c))) {
+      } else if (!this.sameCollector(existing, c)) {
         await this.updateCollector(actor, name, c);
         out.updated.push(`collector/${name}`);
       }
@@ -798,22 +1033,65 @@ export class Control {
     return out;
   }
 
-  private sameAccount(existing: AccountRecord, fields: Record<string, unknown>, rpm?: number): boolean {
-    const kind = accountKinds[existing.kind]!;
-    const { requestsPerMinute, ...plain } = existing.config as { requestsPerMinute?: number };
-    if (requestsPerMinute !== rpm) return false;
-    const open = openSecrets(plain, existing.secrets, this.runtime.secrets);
-    const keys = new Set([...Object.keys(open), ...Object.keys(fields), ...kind.secrets]);
-    return [...keys].every((k) => JSON.stringify(open[k]) === JSON.stringify(fields[k]));
+  /** Whether a config file's account (secrets in clear) is what the store holds. */
+  private sameAccount(existing: AccountRecord, a: AccountConfig): boolean {
+    const kind = this.accountKind(existing.kind);
+    const stored = accountParts(existing);
+    if (stored.requestsPerMinute !== a.requestsPerMinute) return false;
+    if (JSON.stringify(stored.origins ?? []) !== JSON.stringify(normalizeOrigins(a.origins ?? [])))
+      return false;
+    let open: Record<string, unknown>;
+    try {
+      open = openSecrets(stored.fields, existing.secrets, this.runtime.secrets);
+    } catch {
+      return false; // an unreadable secret: the file's value replaces it
+    }
+    const keys = new Set([...Object.keys(open), ...Object.keys(a.fields), ...kind.secrets]);
+    return [...keys].every((k) => JSON.stringify(open[k]) === JSON.stringify(a.fields[k]));
+  }
+
+  /** Whether a config file's collector (secrets in clear) is what the store holds. */
+  private sameCollector(existing: CollectorRecord, c: CollectorConfig): boolean {
+    const source = sources[c.source];
+    if (!source || existing.source !== c.source) return false;
+    const { plain, sealed } = sealSecrets(
+      c as unknown as Record<string, unknown>,
+      collectorSpec(source).secrets,
+      this.runtime.secrets,
+    );
+    return (
+      JSON.stringify(existing.config) === JSON.stringify(plain) &&
+      sameSecrets(existing.secrets, sealed, this.runtime.secrets)
+    );
   }
 }
 
-function sameSecrets(a: Record<string, string>, b: Record<string, string>, runtime: Runtime): boolean {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  return [...keys].every(
-    (k) =>
-      a[k] !== undefined &&
-      b[k] !== undefined &&
-      runtime.secrets.decrypt(a[k]) === runtime.secrets.decrypt(b[k]),
-  );
+/** Refuses values in the mask's shape where a new object's secrets go: a mask is never a secret. */
+function refuseMasks(value: Record<string, unknown>, spec: SecretSpec, prefix?: string): void {
+  const masked = maskedPaths(value, spec);
+  if (masked.length)
+    throw invalid(
+      masked.map(
+        (p) => `${p}: a masked value (as the API shows secrets), not a secret: enter the secret itself`,
+      ),
+      prefix,
+    );
+}
+
+/** An account's secrets and origin fields as paths of `{ fields, origins }` (its update's shape). */
+function accountSpec(kind: AccountKind): SecretSpec {
+  return {
+    secrets: kind.spec.secrets.map((p) => `fields.${p}`),
+    origins: [...kind.spec.origins.map((p) => `fields.${p}`), 'origins'],
+  };
+}
+
+/** Origins as stored: each URL's origin, once, sorted. */
+function normalizeOrigins(list: string[]): string[] {
+  return [...new Set(list.map((u) => originOf(u) ?? u))].sort();
+}
+
+/** An audited state with the network notes of what was saved (private addresses). */
+function withNotes<T extends object>(view: T, notes: string[]): T & { network?: string[] } {
+  return notes.length ? { ...view, network: notes } : view;
 }

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { ErrorInfo, TributaryError } from './errors.ts';
+import { type SecretSpec, secretSpecOf } from './secret-spec.ts';
 
 /** One record read from a vendor, before the runtime wraps it in the envelope. */
 export interface RawEvent {
@@ -277,8 +278,19 @@ export interface AccountKind<A = any> {
   id: string;
   title: string;
   fields: z.ZodType<A>;
-  /** Field names that are secrets: encrypted at rest, write-only through the API, never logged. */
+  /**
+   * Field names that are secrets (encrypted at rest, write-only through the API, never logged): the
+   * fields its schema marks `SECRET`, with the fields marked `ORIGIN` (core/secret-spec.ts).
+   */
   secrets: string[];
+  spec: SecretSpec;
+  /**
+   * The vendor's origins that the credentials, and tokens obtained with them, may be sent to, from the
+   * account's fields (`https://acme.okta.com`, patterns such as `https://*.googleapis.com`). Nothing else
+   * receives them, unless the account lists more origins, saved together with its secret. Generic kinds
+   * have none of their own.
+   */
+  origins?(account: A): string[];
   /**
    * Adds credentials to an outgoing request. `refresh` is true after a 401, to force a new token; `url`
    * is the request's target and `method` (default GET) and `body` complete it for kinds that sign
@@ -299,6 +311,7 @@ export interface AccountKind<A = any> {
   endpointRateLimit?(url: URL): { key: string; perSecond: number; burst: number } | undefined;
 }
 
-export function defineAccountKind<A>(def: AccountKind<A>): AccountKind<A> {
-  return def;
+export function defineAccountKind<A>(def: Omit<AccountKind<A>, 'secrets' | 'spec'>): AccountKind<A> {
+  const spec = secretSpecOf(def.fields);
+  return { ...def, secrets: spec.secrets, spec };
 }

@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Destination } from '../core/destination.ts';
+import { ORIGIN, SECRET, type SecretSpec, secretSpecOf } from '../core/secret-spec.ts';
 import { httpHeaderName } from '../core/validation.ts';
 import { FileDestination } from './file/file-destination.ts';
 import { destinationUrlProblem, HttpDestination } from './http/http-destination.ts';
@@ -43,21 +44,21 @@ const httpAuthSchema = z
     z
       .object({
         type: z.literal('bearer'),
-        token: z.string().min(1).describe('Sent as Authorization: Bearer TOKEN'),
+        token: z.string().min(1).meta(SECRET).describe('Sent as Authorization: Bearer TOKEN'),
       })
       .strict(),
     z
       .object({
         type: z.literal('basic'),
         username: z.string().min(1).describe('Basic auth user name'),
-        password: z.string().describe('Basic auth password'),
+        password: z.string().meta(SECRET).describe('Basic auth password'),
       })
       .strict(),
     z
       .object({
         type: z.literal('header'),
         name: headerName.describe('Header carrying the credential, e.g. X-Api-Key'),
-        value: z.string().min(1).describe('The credential'),
+        value: z.string().min(1).meta(SECRET).describe('The credential'),
       })
       .strict(),
   ])
@@ -73,6 +74,7 @@ const httpConfigSchema = z
         const problem = destinationUrlProblem(url);
         if (problem) ctx.addIssue({ code: 'custom', message: problem });
       })
+      .meta(ORIGIN)
       .describe('Endpoint receiving POSTed batches; https, or http only to a loopback host'),
     format: z
       .enum(['ndjson', 'json'])
@@ -131,12 +133,11 @@ export const destinationConfigSchema = z.discriminatedUnion('kind', [
   httpConfigSchema,
 ]);
 
-/** Paths of secret fields per destination kind: encrypted at rest, write-only through the API. */
-export const destinationSecretPaths: Record<string, string[]> = {
-  file: [],
-  stdout: [],
-  http: ['auth.token', 'auth.password', 'auth.value'],
-};
+/**
+ * Secret fields of every destination kind (encrypted at rest, write-only through the API) and the
+ * fields that decide where they are sent, from the schema's SECRET and ORIGIN marks.
+ */
+export const destinationSpec: SecretSpec = secretSpecOf(destinationConfigSchema);
 
 /** A validated destination config, defaults filled in. */
 export type DestinationConfig = z.infer<typeof destinationConfigSchema>;

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { z } from 'zod';
 import { MemoryDestination } from '../../test/support/memory-destination.ts';
 import { duoLogRateLimit } from '../accounts/cisco-duo.ts';
 import { defineAccountKind, defineSource } from '../core/source.ts';
@@ -99,8 +100,7 @@ describe('per-endpoint rate limits', () => {
     const kind = defineAccountKind<Record<string, never>>({
       id: 'limited',
       title: 'Limited',
-      fields: { safeParse: (v: unknown) => ({ success: true, data: v }) } as never,
-      secrets: [],
+      fields: z.object({}) as never,
       async authorize() {},
       endpointRateLimit: (url) =>
         url.pathname.startsWith('/logs/') ? { key: url.pathname, perSecond: 2, burst: 3 } : undefined,
@@ -148,6 +148,7 @@ describe('per-endpoint rate limits', () => {
       source: source.id,
       config: {},
       enabled: true,
+      secrets: {},
       createdAt: now,
       updatedAt: now,
     });

@@ -1,5 +1,9 @@
+import { fetch, type Response } from 'undici';
 import { configError, type ErrorInfo, TributaryError, transientError } from '../core/errors.ts';
 import type { HttpClient, HttpRequest, HttpResponse, Logger, VendorErrorContext } from '../core/source.ts';
+import { isLoopbackHost } from '../core/validation.ts';
+import type { OriginSet } from './credential-origins.ts';
+import { egressPolicy } from './egress.ts';
 import { readJson } from './json-stream.ts';
 import type { TokenBucket } from './rate-limit.ts';
 import { backoff, sleep } from './sleep.ts';
@@ -22,6 +26,11 @@ export interface HttpClientOptions {
     url: URL,
     req: { method: string; body?: string },
   ) => Promise<void>;
+  /**
+   * Where `authorize` may send the account's credentials (engine/credential-origins.ts): a request to any
+   * other origin, a redirect hop included, is refused before anything is sent.
+   */
+  credentialOrigins?: { set: OriginSet; account: string };
   limiter?: TokenBucket;
   /** The bucket of a request's endpoint, for vendors that limit endpoints separately (Duo's logs). */
   endpointLimiter?: (url: URL) => TokenBucket | undefined;
@@ -88,11 +97,23 @@ export function vendorMessage(body: string): string {
       (typeof j?.error === 'string' ? j.error : undefined) ??
       j?.errors?.[0]?.message ??
       j?.detail;
-    if (typeof m === 'string') return m.slice(0, 500);
+    if (typeof m === 'string') return snippet(m);
   } catch {
     /* not JSON */
   }
-  return body.replace(/\s+/g, ' ').trim().slice(0, 200);
+  return snippet(body);
+}
+
+/**
+ * Vendor text that may reach a user (Test Connection, errors): one line, at most 200 characters, and no
+ * user:password@ in the URLs it mentions.
+ */
+export function snippet(text: string, max = 200): string {
+  const line = text
+    .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
 /** Retry-After as seconds or an HTTP date; returns ms to wait, or undefined. */
@@ -236,18 +257,23 @@ export class Http implements HttpClient {
       let res: Response;
       let sendAuth = !req.noAuth;
       const origin = url.origin;
+      const egress = egressPolicy();
       for (let hop = 0; ; hop++) {
+        egress.checkUrl(url, `a request to ${this.o.vendor}`);
         const headers = new Headers(req.headers);
         if (this.o.userAgent && !headers.has('user-agent')) headers.set('user-agent', this.o.userAgent);
-        if (sendAuth && this.o.authorize)
+        if (sendAuth && this.o.authorize) {
+          this.o.credentialOrigins?.set.check(url, this.o.credentialOrigins.account);
           await this.o.authorize(headers, state.refreshed, url, { method, body: req.body });
+        }
         const timeout = AbortSignal.timeout(req.timeoutMs ?? this.o.timeoutMs);
         res = await fetch(url, {
           method,
-          headers,
+          headers: [...headers],
           body: req.body,
           redirect: 'manual',
           signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+          dispatcher: egress.dispatcher(),
         });
         const location = res.headers.get('location');
         if (req.manualRedirect || res.status < 300 || res.status >= 400 || !location || res.status === 304)
@@ -261,6 +287,12 @@ export class Http implements HttpClient {
           );
         }
         url = new URL(location, url);
+        if (!(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname))))
+          throw configError(
+            'insecure_redirect',
+            `${this.o.vendor} redirected to a ${url.protocol} URL that is not https.`,
+            'Check the base URL; Tributary follows redirects only to https.',
+          );
         if (url.origin !== origin) sendAuth = false; // signed URLs must not receive our credentials
       }
       const now = this.now();
@@ -288,6 +320,9 @@ export class Http implements HttpClient {
       }
       return { retry: err, waitMs };
     } catch (err) {
+      // A connection the egress policy refused surfaces as undici's "fetch failed" with it as the cause.
+      const cause = (err as { cause?: unknown })?.cause;
+      if (cause instanceof TributaryError) throw cause;
       if (err instanceof TributaryError || signal?.aborted || !isNetworkError(err)) throw err;
       const timedOut = err instanceof Error && err.name === 'TimeoutError';
       return {

@@ -1,7 +1,7 @@
 import { type Envelope, makeEnvelope } from '../core/envelope.ts';
 import { type ErrorInfo, toTributaryError } from '../core/errors.ts';
 import type { AccountKind, PreviewPage, SourceDef, WindowOptions } from '../core/source.ts';
-import { Http } from './http.ts';
+import { Http, type HttpClientOptions } from './http.ts';
 
 export type PreviewResult =
   | ({ ok: true } & Omit<PreviewPage, 'events'> & { events: Envelope[] })
@@ -25,6 +25,7 @@ export async function previewCollector(
     timezone?: string;
     signal?: AbortSignal;
     now?: () => number;
+    credentialOrigins?: HttpClientOptions['credentialOrigins'];
   },
 ): Promise<PreviewResult> {
   if (!source.preview) throw new Error(`source ${source.id} has no preview`);
@@ -34,6 +35,7 @@ export async function previewCollector(
     vendor: source.title,
     authorize: (headers, refresh, url, req) =>
       accountKind.authorize(account, headers, { refresh, http, url, ...req }),
+    credentialOrigins: o.credentialOrigins,
     explain: source.explain,
     rateLimited: source.rateLimited,
     maxAttempts: 2,

@@ -63,6 +63,7 @@ async function setup(destinations: Destination[]) {
     source: 'fake',
     config: {},
     enabled: true,
+    secrets: {},
     createdAt: at,
     updatedAt: at,
   });

@@ -19,6 +19,8 @@ export interface ResolvedCollector {
   accountKey: string;
   /** The account's own request budget, when it overrides its kind's. */
   rateLimit?: { perSecond: number; burst: number };
+  /** Where the account's credentials may be sent (engine/credential-origins.ts); every request is checked. */
+  credentialOrigins?: HttpClientOptions['credentialOrigins'];
   settings: unknown;
   streams: string[];
   destinations: Destination[];
@@ -188,6 +190,7 @@ async function runStream(
     vendor: c.source.title,
     authorize: (headers, refresh, url, req) =>
       c.accountKind.authorize(c.account, headers, { refresh, http, url, ...req }),
+    credentialOrigins: c.credentialOrigins,
     limiter: o.rateLimits.for(c.accountKey, c.rateLimit ?? c.accountKind.rateLimit),
     endpointLimiter: (url) => o.rateLimits.forEndpoint(c.accountKey, c.accountKind.endpointRateLimit?.(url)),
     signal,

@@ -8,9 +8,14 @@ import { createDestination, type DestinationConfig } from '../destinations/index
 import { sources } from '../sources/index.ts';
 import { openSecrets } from '../store/secret-fields.ts';
 import type { SecretBox } from '../store/secrets.ts';
-import type { CollectorRecord, Store } from '../store/store.ts';
+import { accountParts, type CollectorRecord, type Store } from '../store/store.ts';
+import { accountOrigins, collectorUrls, OriginSet, originOf } from './credential-origins.ts';
+import { setEgressAllowList } from './egress.ts';
 import { RateLimits } from './rate-limit.ts';
 import { type ResolvedCollector, type RunOptions, type RunResult, runCollector } from './runner.ts';
+
+/** The instance setting holding the egress allow-list (JSON array of addresses and CIDR ranges). */
+export const EGRESS_ALLOW_LIST = 'egressAllowList';
 
 /**
  * The runtime of one process: the store, the secret box, the destinations (shared by the collectors
@@ -84,7 +89,11 @@ export class Runtime {
         `Collector ${record.name} receives pushed events on /ingest/${record.name}; it is never run.`,
         'Nothing to do: schedulers skip push collectors, and senders push to the ingest endpoint.',
       );
-    const c = record.config as unknown as import('../config/config-file.ts').CollectorConfig;
+    const c = openSecrets(
+      record.config,
+      record.secrets ?? {},
+      this.secrets,
+    ) as unknown as import('../config/config-file.ts').CollectorConfig;
     const accountRecord = record.account ? await this.store.getAccount(record.account) : undefined;
     if (!accountRecord) {
       throw configError(
@@ -94,8 +103,12 @@ export class Runtime {
       );
     }
     const accountKind = accountKinds[accountRecord.kind];
-    const { requestsPerMinute, ...fields } = accountRecord.config as { requestsPerMinute?: number };
+    const { fields, requestsPerMinute, origins } = accountParts(accountRecord);
     const account = openSecrets(fields, accountRecord.secrets, this.secrets);
+    // An account saved before origins existed keeps the origins its collectors were using.
+    const legacy = () => collectorUrls(source, c).map((u) => originOf(u.url)!);
+    const credentialOrigins = new OriginSet(accountOrigins(accountKind, account, origins ?? legacy()));
+    await this.refreshEgress();
     const destinations = await this.destinationsOf(record);
     return {
       id: record.id,
@@ -106,6 +119,9 @@ export class Runtime {
       accountKey: accountRecord.id,
       rateLimit: requestsPerMinute
         ? { perSecond: requestsPerMinute / 60, burst: Math.max(1, Math.ceil(requestsPerMinute / 10)) }
+        : undefined,
+      credentialOrigins: accountKind.secrets.length
+        ? { set: credentialOrigins, account: accountRecord.name }
         : undefined,
       settings: c.settings,
       streams: c.streams ?? source.defaultStreams?.(c.settings as never) ?? Object.keys(source.streams),
@@ -119,6 +135,12 @@ export class Runtime {
         overlapMs: c.overlap ? parseDuration(c.overlap) : undefined,
       },
     };
+  }
+
+  /** Loads the admin's egress allow-list (instance settings) into the process's egress policy. */
+  async refreshEgress(): Promise<void> {
+    const text = await this.store.getSetting(EGRESS_ALLOW_LIST);
+    setEgressAllowList(text ? (JSON.parse(text) as string[]) : []);
   }
 
   async run(name: string, opts: Partial<RunOptions> = {}): Promise<RunResult> {
@@ -147,6 +169,9 @@ export class Runtime {
       await this.store.putAccount({ ...a, secrets: reseal(a.secrets) });
     for (const d of await this.store.listDestinations())
       await this.store.putDestination({ ...d, secrets: reseal(d.secrets) });
+    for (const c of await this.store.listCollectors())
+      if (Object.keys(c.secrets ?? {}).length)
+        await this.store.putCollector({ ...c, secrets: reseal(c.secrets) });
     return n;
   }
 

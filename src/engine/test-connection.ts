@@ -1,6 +1,6 @@
 import { type ErrorInfo, toTributaryError } from '../core/errors.ts';
 import type { AccountKind, SourceDef } from '../core/source.ts';
-import { Http } from './http.ts';
+import { Http, type HttpClientOptions } from './http.ts';
 
 /**
  * Test Connection: runs the source's own probe with the account's credentials, with few retries and a
@@ -13,11 +13,13 @@ export async function testConnection(
   settings: unknown,
   streams: string[] = [],
   signal: AbortSignal = AbortSignal.timeout(30_000),
+  credentialOrigins?: HttpClientOptions['credentialOrigins'],
 ): Promise<{ ok: true } | { ok: false; error: ErrorInfo }> {
   const http = new Http({
     vendor: source.title,
     authorize: (headers, refresh, url, req) =>
       accountKind.authorize(account, headers, { refresh, http, url, ...req }),
+    credentialOrigins,
     explain: source.explain,
     rateLimited: source.rateLimited,
     maxAttempts: 2,

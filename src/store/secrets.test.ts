@@ -3,7 +3,8 @@ import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDirs } from '../../test/support/temp-dirs.ts';
-import { maskSecret, SecretBox } from './secrets.ts';
+import { maskSecret } from '../core/secret-spec.ts';
+import { SecretBox } from './secrets.ts';
 
 const fresh = tempDirs('tributary-keys');
 

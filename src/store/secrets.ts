@@ -107,11 +107,6 @@ export class SecretBox {
   }
 }
 
-/** `••••` and the last four characters, for showing that a secret is set. */
-export function maskSecret(value: string): string {
-  return value.length >= 8 ? `••••${value.slice(-4)}` : '••••';
-}
-
 function readRing(path: string): Keyring {
   const ring = JSON.parse(readFileSync(path, 'utf8')) as Keyring;
   if (!ring.current || !ring.keys?.[ring.current]) throw new Error(`${path} is not a valid keyring`);

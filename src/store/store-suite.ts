@@ -15,6 +15,7 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>): void 
     source: 'okta',
     account: 'acc',
     config: { interval: '1m' },
+    secrets: {} as Record<string, string>,
     enabled: true,
     createdAt: at,
     updatedAt: at,
@@ -126,6 +127,8 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>): void 
       await s.putCollector({ ...collector('c1'), enabled: false, config: { interval: '5m' } });
       const c1 = await s.getCollector('c1');
       assert.equal(c1?.enabled, false);
+      await s.putCollector({ ...collector('c1'), secrets: { 'settings.headers.X-Key': 'v1:sealed' } });
+      assert.deepEqual((await s.getCollector('c1'))?.secrets, { 'settings.headers.X-Key': 'v1:sealed' });
       assert.deepEqual(c1?.config, { interval: '5m' });
       await s.commitBatch(batch({ deadLetters: [{ reason: 'bad', raw: '{}' }] }));
       await s.recordError('c1', 's', { type: 'transient', code: 'x', message: 'm', action: 'a' });

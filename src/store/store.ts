@@ -10,7 +10,10 @@ export interface AccountRecord {
   id: string;
   name: string;
   kind: string;
-  /** Non-secret fields, as JSON. */
+  /**
+   * Non-secret fields, as JSON, with what Tributary keeps beside the kind's fields (`accountParts`):
+   * `requestsPerMinute` and `origins`.
+   */
   config: Record<string, unknown>;
   /** Secret fields, encrypted: field name -> ciphertext envelope. */
   secrets: Record<string, string>;
@@ -19,13 +22,36 @@ export interface AccountRecord {
   updatedAt: string;
 }
 
+/** An account record's config split into the kind's plain fields and Tributary's own settings. */
+export function accountParts(a: Pick<AccountRecord, 'config'>): {
+  fields: Record<string, unknown>;
+  /** Overrides the kind's request budget. */
+  requestsPerMinute?: number;
+  /**
+   * Origins the credentials may be sent to beyond the kind's own, saved with the secret. Undefined for
+   * accounts saved before origins existed: they keep the origins their collectors used then.
+   */
+  origins?: string[];
+} {
+  const { requestsPerMinute, origins, ...fields } = a.config as {
+    requestsPerMinute?: number;
+    origins?: string[];
+  };
+  return { fields, requestsPerMinute, origins };
+}
+
 export interface CollectorRecord {
   id: string;
   name: string;
   source: string;
   account?: string;
-  /** The collector definition: settings, streams, destinations, interval, site, timezone, lookback … */
+  /**
+   * The collector definition: settings, streams, destinations, interval, site, timezone, lookback …,
+   * without its secret settings (a REST API collector's headers, a push collector's HMAC secret).
+   */
   config: Record<string, unknown>;
+  /** Secret settings by dotted path (e.g. settings.headers.X-Api-Key), encrypted. */
+  secrets: Record<string, string>;
   enabled: boolean;
   createdAt: string;
   updatedAt: string;

@@ -362,7 +362,10 @@ describe('push collectors: the ingest endpoint', () => {
     const token = created.body.ingestToken;
     assert.equal(created.body.ingest.signature.header, 'X-Hub-Signature-256');
     assert.equal(created.body.ingest.signature.secret, `••••${HMAC_SECRET.slice(-4)}`);
-    assert.deepEqual(created.body.config.settings.hmac, { header: 'X-Hub-Signature-256' });
+    assert.deepEqual(created.body.config.settings.hmac, {
+      header: 'X-Hub-Signature-256',
+      secret: `••••${HMAC_SECRET.slice(-4)}`,
+    });
     assert.ok(!created.text.includes(HMAC_SECRET));
 
     const body = gzipSync('{"signed":1}\n{"signed":2}');

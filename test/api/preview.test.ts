@@ -78,7 +78,14 @@ before(async () => {
     tokens[role] = ((await t.json()) as { token: string }).token;
   }
   assert.equal(
-    (await call('POST', '/api/accounts', { name: 'api', kind: 'bearer', fields: { token: TOKEN } })).status,
+    (
+      await call('POST', '/api/accounts', {
+        name: 'api',
+        kind: 'bearer',
+        fields: { token: TOKEN },
+        origins: [sim.url],
+      })
+    ).status,
     201,
   );
   assert.equal(

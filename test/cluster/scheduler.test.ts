@@ -147,6 +147,7 @@ else {
           source: push,
           config: {},
           enabled: true,
+          secrets: {},
           createdAt: at,
           updatedAt: at,
         });

@@ -62,6 +62,7 @@ async function rig(
     account: 'acc',
     config: {},
     enabled: true,
+    secrets: {},
     createdAt: now,
     updatedAt: now,
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SECRET } from '../../core/secret-spec.ts';
 import type { BodyFormat, ReceiveDef, SourceDef, Stability } from '../../core/source.ts';
 import { httpHeaderName } from '../../core/validation.ts';
 
@@ -70,6 +71,7 @@ export function pushSettings(d: PushDefaults) {
             .min(16, 'expected at least 16 characters')
             .max(1024)
             .optional()
+            .meta(SECRET)
             .describe('Shared secret (write-only; stored encrypted). Required when hmac is first set'),
         })
         .strict()

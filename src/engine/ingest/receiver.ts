@@ -310,11 +310,13 @@ export class IngestReceiver {
       const value = Array.isArray(header) ? header[0] : header;
       if (!value)
         throw new Refusal(401, 'missing_signature', `Sign the body in the ${opts.signatureHeader} header.`);
-      if (!credentials.hmacSecret) {
+      // The secret is a sealed setting of the collector (before, it was kept beside the token hashes).
+      const sealed = record.secrets?.['settings.hmac.secret'] ?? credentials.hmacSecret;
+      if (!sealed) {
         this.o.log.error('push: signed requests are required but no secret is stored', { collector: name });
         throw new Refusal(401, 'invalid_signature', `The ${opts.signatureHeader} signature is not valid.`);
       }
-      if (!verifySignature(this.runtime.secrets.decrypt(credentials.hmacSecret), sent, value))
+      if (!verifySignature(this.runtime.secrets.decrypt(sealed), sent, value))
         throw new Refusal(401, 'invalid_signature', `The ${opts.signatureHeader} signature is not valid.`);
     }
     const body = await decodeBody(sent, req.headers['content-encoding'], opts.maxDecompressedBytes);

@@ -205,8 +205,9 @@ export function compile(s: RestApiSettings): CompiledRestApi {
     // to the window before, and are skipped here rather than delivered twice.
     clip: coarse,
   };
-  const hasAccept = Object.keys(s.headers).some((k) => k.toLowerCase() === 'accept');
-  const headers = hasAccept ? s.headers : { accept: 'application/json', ...s.headers };
+  const given = { ...s.publicHeaders, ...s.headers };
+  const hasAccept = Object.keys(given).some((k) => k.toLowerCase() === 'accept');
+  const headers = hasAccept ? given : { accept: 'application/json', ...given };
 
   const def: RestPollDef<RestApiSettings, unknown> = {
     title: 'Events',

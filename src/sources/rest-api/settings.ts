@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../../core/duration.ts';
+import { ORIGIN, SECRET } from '../../core/secret-spec.ts';
 import { HTTP_HEADER_NAME, isLoopbackHost, timeZone } from '../../core/validation.ts';
 import { Template, TemplateError, type Variables } from '../../engine/template.ts';
 import { checkTimePattern, NAMED_TIME_FORMATS } from '../../engine/time-format.ts';
@@ -146,6 +147,7 @@ export const restApiSettings = z
       .trim()
       .min(1, 'required: the endpoint URL')
       .max(2000)
+      .meta(ORIGIN)
       .describe(
         'The endpoint, e.g. https://api.example.com/v1/audit-events; may use the variables of the query (values are URL-encoded)',
       ),
@@ -156,9 +158,17 @@ export const restApiSettings = z
       .default('GET')
       .describe('GET, or POST for a read-only query API: Tributary never sends other methods'),
     headers: z
+      .record(z.string(), z.string().max(4000).meta(SECRET))
+      .default({})
+      .describe(
+        'Extra request headers, sent as written. Their values are secret (encrypted, never shown again, sent only to the URL they were saved with): put values that may be shown in publicHeaders',
+      ),
+    publicHeaders: z
       .record(z.string(), z.string().max(4000))
       .default({})
-      .describe('Extra request headers, sent as written (credentials belong in the account)'),
+      .describe(
+        'Extra request headers whose values may be shown (Accept, an API version); never credentials',
+      ),
     query: z
       .record(
         z.string().trim().min(1, 'expected a parameter name').max(200),
@@ -229,25 +239,28 @@ export const restApiSettings = z
         );
     }
 
-    // Headers: names, no credentials, no templates.
-    for (const [name, value] of Object.entries(s.headers)) {
+    // Headers: names, no credentials, no templates; each name once.
+    const headerEntries = [
+      ...Object.entries(s.headers).map(([name, value]) => ({ at: 'headers', name, value })),
+      ...Object.entries(s.publicHeaders).map(([name, value]) => ({ at: 'publicHeaders', name, value })),
+    ];
+    const seen = new Set<string>();
+    for (const { at, name, value } of headerEntries) {
       const lower = name.toLowerCase();
-      if (!HTTP_HEADER_NAME.test(name))
-        issue(['headers', name], 'expected an HTTP header name such as Accept');
+      if (seen.has(lower)) issue([at, name], 'this header is set twice (in headers and publicHeaders)');
+      seen.add(lower);
+      if (!HTTP_HEADER_NAME.test(name)) issue([at, name], 'expected an HTTP header name such as Accept');
       else if (CREDENTIAL_HEADERS.has(lower))
         issue(
-          ['headers', name],
+          [at, name],
           'credentials belong in the account (api-key, bearer, basic or oauth2-client-credentials), where they are encrypted',
         );
-      else if (CLIENT_HEADERS.has(lower)) issue(['headers', name], 'set by the HTTP client itself');
+      else if (CLIENT_HEADERS.has(lower)) issue([at, name], 'set by the HTTP client itself');
       else if (lower === 'content-type' && !/json/i.test(value))
-        issue(
-          ['headers', name],
-          'the body is sent as JSON: expected a JSON media type such as application/json',
-        );
-      if (/[\r\n]/.test(value)) issue(['headers', name], 'expected a value on one line');
+        issue([at, name], 'the body is sent as JSON: expected a JSON media type such as application/json');
+      if (/[\r\n]/.test(value)) issue([at, name], 'expected a value on one line');
       if (value.includes('{{'))
-        issue(['headers', name], 'headers are sent as written; variables work in url, query and body');
+        issue([at, name], 'headers are sent as written; variables work in url, query and body');
     }
 
     // Templates.

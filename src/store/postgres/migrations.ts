@@ -158,4 +158,11 @@ END
 $$;
 `,
   },
+  {
+    version: 4,
+    sql: `
+-- A collector's secret settings (secret request headers, a push collector's HMAC secret), sealed.
+ALTER TABLE collectors ADD COLUMN secrets jsonb NOT NULL DEFAULT '{}';
+`,
+  },
 ];

@@ -95,6 +95,7 @@ else {
       source: 'okta',
       config: {},
       enabled: true,
+      secrets: {},
       createdAt: at,
       updatedAt: at,
     });
@@ -516,6 +517,7 @@ else {
         source: 'okta',
         config,
         enabled: true,
+        secrets: {},
         createdAt: at,
         updatedAt: at,
       });

@@ -381,16 +381,17 @@ export class PostgresStore implements Store {
 
   async putCollector(c: CollectorRecord): Promise<void> {
     await this.q(
-      `INSERT INTO collectors (id, name, source, account, config, enabled, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+      `INSERT INTO collectors (id, name, source, account, config, secrets, enabled, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (id) DO UPDATE SET name = excluded.name, source = excluded.source, account = excluded.account,
-         config = excluded.config, enabled = excluded.enabled, updated_at = excluded.updated_at`,
+         config = excluded.config, secrets = excluded.secrets, enabled = excluded.enabled, updated_at = excluded.updated_at`,
       [
         c.id,
         c.name,
         c.source,
         c.account ?? null,
         JSON.stringify(c.config),
+        JSON.stringify(c.secrets ?? {}),
         c.enabled,
         c.createdAt,
         c.updatedAt,
@@ -1022,6 +1023,7 @@ function toCollector(r: Row): CollectorRecord {
     name: r.name,
     source: r.source,
     config: r.config,
+    secrets: r.secrets,
     enabled: r.enabled,
     createdAt: r.created_at,
     updatedAt: r.updated_at,

@@ -91,4 +91,11 @@ CREATE TABLE leases (
 );
 `,
   },
+  {
+    version: 4,
+    sql: `
+-- A collector's secret settings (secret request headers, a push collector's HMAC secret), sealed.
+ALTER TABLE collectors ADD COLUMN secrets TEXT NOT NULL DEFAULT '{}';
+`,
+  },
 ];

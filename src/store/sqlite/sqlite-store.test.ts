@@ -58,6 +58,7 @@ describe('SqliteStore', () => {
       source: 'okta',
       config: {},
       enabled: true,
+      secrets: {},
       createdAt: at,
       updatedAt: at,
     });

@@ -121,9 +121,9 @@ export class SqliteStore implements Store {
   async putCollector(c: CollectorRecord): Promise<void> {
     this.db
       .prepare(
-        `INSERT INTO collectors (id, name, source, account, config, enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO collectors (id, name, source, account, config, secrets, enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, source = excluded.source, account = excluded.account,
-           config = excluded.config, enabled = excluded.enabled, updated_at = excluded.updated_at`,
+           config = excluded.config, secrets = excluded.secrets, enabled = excluded.enabled, updated_at = excluded.updated_at`,
       )
       .run(
         c.id,
@@ -131,6 +131,7 @@ export class SqliteStore implements Store {
         c.source,
         c.account ?? null,
         JSON.stringify(c.config),
+        JSON.stringify(c.secrets ?? {}),
         c.enabled ? 1 : 0,
         c.createdAt,
         c.updatedAt,
@@ -736,6 +737,7 @@ function toCollector(r: Row): CollectorRecord {
     name: r.name,
     source: r.source,
     config: JSON.parse(r.config),
+    secrets: JSON.parse(r.secrets),
     enabled: r.enabled === 1,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
