@@ -193,6 +193,24 @@ else {
       }
     });
 
+    it('refuses, before writing anything, a secret that holds a masked value instead of a secret', async () => {
+      const dir = fresh();
+      const { runtime } = await embeddedInstall(dir);
+      const data = await exportStore(runtime.store);
+      const box = runtime.secrets;
+      await runtime.close();
+      // What a client that sent a masked value back could store before masks meant "unchanged".
+      data.accounts[0]!.secrets.token = box.encrypt(`••••${OKTA_TOKEN.slice(-4)}`);
+      const pg = await PostgresStore.open({ connectionString: urlWithSchema(schemas()) });
+      try {
+        await pg.migrate();
+        await assert.rejects(importStore(pg, data, box), /account "okta-main", field token/);
+        assert.deepEqual(await pg.listAccounts(), [], 'nothing written');
+      } finally {
+        await pg.close();
+      }
+    });
+
     it('names what is wrong with a file that is not an export', () => {
       assert.throws(() => parseExport('{'), /invalid JSON/);
       assert.throws(() => parseExport('{"format":"other"}'), /format: .*\n.*version/s);

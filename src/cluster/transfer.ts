@@ -1,4 +1,10 @@
 import { z } from 'zod';
+import { accountKinds } from '../accounts/index.ts';
+import { isMasked, type SecretSpec } from '../core/secret-spec.ts';
+import { destinationSpec } from '../destinations/index.ts';
+import { collectorSpec } from '../engine/credential-origins.ts';
+import { sources } from '../sources/index.ts';
+import { maskedPaths } from '../store/secret-fields.ts';
 import type { SecretBox } from '../store/secrets.ts';
 import type {
   AccountRecord,
@@ -24,7 +30,7 @@ import type {
  */
 
 export const EXPORT_FORMAT = 'tributary-export';
-const SETTINGS = ['earlyAccess'];
+const SETTINGS = ['earlyAccess', 'egressAllowList'];
 
 const exportSchema = z.object({
   format: z.literal(EXPORT_FORMAT),
@@ -123,6 +129,13 @@ export async function importStore(
   };
   for (const a of data.accounts) check(`account "${a.name}"`, a.secrets);
   for (const d of data.destinations) check(`destination "${d.name}"`, d.secrets);
+  for (const c of data.collectors) check(`collector "${c.name}"`, c.secrets ?? {});
+  const masked = maskedSecretsIn(data, secrets);
+  if (masked.length)
+    throw new Error(
+      `these secrets hold a masked value (as the API shows secrets), not a secret:\n  ${masked.join('\n  ')}\n` +
+        'Enter the real secrets in the exported install (or remove these records from the file) and export again.',
+    );
   if (unreadable.length)
     throw new Error(
       `these secrets do not open with this process's key:\n  ${unreadable.join('\n  ')}\n` +
@@ -172,4 +185,40 @@ export async function importStore(
     after: { exportedAt: data.exportedAt, ...result },
   });
   return result;
+}
+
+/**
+ * Secrets that are a mask rather than a secret: sealed masks (what a client that sent a masked value
+ * back could store before masks meant "unchanged"), or secret fields in clear or masked in the plain
+ * config. A mask is never imported as a secret.
+ */
+function maskedSecretsIn(data: ExportFile, box: SecretBox): string[] {
+  const out: string[] = [];
+  const sealedMasks = (what: string, sealed: Record<string, string>) => {
+    for (const [field, value] of Object.entries(sealed)) {
+      try {
+        if (isMasked(box.decrypt(value))) out.push(`${what}, field ${field}`);
+      } catch {
+        /* reported as unreadable */
+      }
+    }
+  };
+  const plain = (what: string, config: Record<string, unknown>, spec: SecretSpec | undefined) => {
+    for (const p of spec ? maskedPaths(config, spec) : []) out.push(`${what}, field ${p}`);
+  };
+  for (const a of data.accounts) {
+    sealedMasks(`account "${a.name}"`, a.secrets);
+    const kind = Object.hasOwn(accountKinds, a.kind) ? accountKinds[a.kind] : undefined;
+    plain(`account "${a.name}"`, a.config, kind?.spec);
+  }
+  for (const d of data.destinations) {
+    sealedMasks(`destination "${d.name}"`, d.secrets);
+    plain(`destination "${d.name}"`, d.config, destinationSpec);
+  }
+  for (const c of data.collectors) {
+    sealedMasks(`collector "${c.name}"`, c.secrets ?? {});
+    const source = Object.hasOwn(sources, c.source) ? sources[c.source] : undefined;
+    plain(`collector "${c.name}"`, c.config, source && collectorSpec(source));
+  }
+  return out;
 }

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { accountKinds } from '../accounts/index.ts';
 import type { Destination } from '../core/destination.ts';
 import { parseDuration } from '../core/duration.ts';
-import { configError } from '../core/errors.ts';
+import { configError, TributaryError } from '../core/errors.ts';
 import { isPushSource, type Logger } from '../core/source.ts';
 import { createDestination, type DestinationConfig } from '../destinations/index.ts';
 import { sources } from '../sources/index.ts';
@@ -146,7 +146,14 @@ export class Runtime {
   async run(name: string, opts: Partial<RunOptions> = {}): Promise<RunResult> {
     const record = await this.store.getCollector(name);
     if (!record) throw configError('collector_missing', `No collector named "${name}".`, 'Check the name.');
-    const resolved = await this.resolve(record);
+    let resolved: ResolvedCollector;
+    try {
+      resolved = await this.resolve(record);
+    } catch (err) {
+      // A run that cannot start (an unreadable secret, a missing account) shows on the collector's page.
+      if (err instanceof TributaryError) await this.store.recordError(record.id, undefined, err.toJSON());
+      throw err;
+    }
     return runCollector(resolved, {
       store: this.store,
       log: this.log,

@@ -69,6 +69,10 @@ export interface Account {
   /** Non-secret fields, and secrets masked (••••last4). */
   fields: Record<string, unknown>;
   secretFields: string[];
+  /** Origins saved with the secret, beyond the kind's own. */
+  origins: string[];
+  /** Every origin the credentials may be sent to (the kind's own and `origins`). */
+  credentialOrigins: string[];
   requestsPerMinute: number | null;
   expiresAt: string | null;
   expiryWarning: boolean;
@@ -120,6 +124,8 @@ export type TestResult = { ok: true } | { ok: false; error: ErrorInfo };
 export type DestinationTestResult = { ok: true; probed: boolean } | { ok: false; error: ErrorInfo };
 export interface InstanceSettings {
   earlyAccess: boolean;
+  /** Link-local or metadata addresses (and CIDR ranges) an admin allows collectors and destinations to reach. */
+  egressAllowList: string[];
 }
 
 export interface User {
@@ -181,9 +187,11 @@ export interface AccountCreate {
   fields: Record<string, unknown>;
   requestsPerMinute?: number;
   expiresAt?: string;
+  origins?: string[];
 }
 export interface AccountUpdate {
   fields: Record<string, unknown>;
   requestsPerMinute?: number | null;
   expiresAt?: string | null;
+  origins?: string[];
 }

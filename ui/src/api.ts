@@ -116,7 +116,8 @@ export const api = {
   sources: () => request<SourceInfo[]>('GET', '/api/sources'),
   accountKinds: () => request<AccountKindInfo[]>('GET', '/api/account-kinds'),
   settings: () => request<InstanceSettings>('GET', '/api/settings'),
-  updateSettings: (body: InstanceSettings) => request<InstanceSettings>('PUT', '/api/settings', body),
+  updateSettings: (body: Partial<InstanceSettings>) =>
+    request<InstanceSettings>('PUT', '/api/settings', body),
 
   accounts: () => request<Account[]>('GET', '/api/accounts'),
   createAccount: (body: AccountCreate) => request<Account>('POST', '/api/accounts', body),

@@ -17,6 +17,20 @@ const MULTILINE = /privateKey|certificate|serviceAccountKey|pem$/i;
 
 export type SchemaFormRef = Form<Record<string, unknown>, RJSFSchema>;
 
+/**
+ * Password inputs for the write-only values inside an object field (a push collector's hmac.secret) or
+ * a map of them (a REST API collector's secret headers), as the schema marks them (`writeOnly`).
+ */
+function nestedSecrets(p: RJSFSchema): UiSchema {
+  const ui: UiSchema = {};
+  for (const [k, child] of Object.entries((p.properties ?? {}) as Record<string, RJSFSchema>))
+    if (child.writeOnly) ui[k] = { 'ui:widget': 'password', 'ui:autocomplete': 'new-password' };
+  const extra = p.additionalProperties as RJSFSchema | boolean | undefined;
+  if (extra && typeof extra === 'object' && extra.writeOnly)
+    ui.additionalProperties = { 'ui:widget': 'password', 'ui:autocomplete': 'new-password' };
+  return ui;
+}
+
 export function SchemaForm({
   schema,
   value,
@@ -60,7 +74,8 @@ export function SchemaForm({
         entry['ui:widget'] = 'checkboxes';
         entry['ui:options'] = { inline: true };
       }
-      const secret = secrets.includes(key);
+      const secret = secrets.includes(key) || p.writeOnly === true;
+      Object.assign(entry, nestedSecrets(p));
       if (MULTILINE.test(key)) entry['ui:widget'] = 'textarea';
       else if (secret) entry['ui:widget'] = 'password';
       if (secret) {

@@ -15,10 +15,13 @@ export function AccountForm({
   onSaved,
   onCancel,
   idPrefix = 'account',
+  suggestedOrigins = [],
 }: {
   kinds: AccountKindInfo[];
   fixedKind?: string;
   account?: Account;
+  /** Origins a new account should allow (the wizard's base URL or endpoint): the user sees and may edit them. */
+  suggestedOrigins?: string[];
   onSaved: (a: Account) => void;
   onCancel: () => void;
   idPrefix?: string;
@@ -42,6 +45,11 @@ export function AccountForm({
   });
   const [expires, setExpires] = useState(account?.expiresAt ? toLocalInput(account.expiresAt) : '');
   const [rpm, setRpm] = useState(account?.requestsPerMinute ? String(account.requestsPerMinute) : '');
+  const [origins, setOrigins] = useState((account?.origins ?? suggestedOrigins).join('\n'));
+  const originList = origins
+    .split(/[\s,]+/)
+    .map((o) => o.trim())
+    .filter(Boolean);
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   const formRef = useRef<SchemaFormRef>(null);
@@ -59,6 +67,7 @@ export function AccountForm({
             fields: clean,
             expiresAt: expires ? new Date(expires).toISOString() : null,
             requestsPerMinute: rpm ? Number(rpm) : null,
+            origins: originList,
           })
         : await api.createAccount({
             name,
@@ -66,6 +75,7 @@ export function AccountForm({
             fields: clean,
             ...(expires ? { expiresAt: new Date(expires).toISOString() } : {}),
             ...(rpm ? { requestsPerMinute: Number(rpm) } : {}),
+            ...(originList.length ? { origins: originList } : {}),
           });
       onSaved(saved);
     } catch (err) {
@@ -161,6 +171,23 @@ export function AccountForm({
           <div className="help" id={`${idPrefix}-rpm-help`}>
             Overrides the vendor's default request budget.
           </div>
+        </div>
+      </div>
+      <div className="field">
+        <label htmlFor={`${idPrefix}-origins`}>Also send the credentials to (optional)</label>
+        <textarea
+          id={`${idPrefix}-origins`}
+          rows={2}
+          value={origins}
+          onChange={(e) => setOrigins(e.target.value)}
+          placeholder="https://proxy.example.com:8443"
+          aria-describedby={`${idPrefix}-origins-help`}
+        />
+        <div className="help" id={`${idPrefix}-origins-help`}>
+          The credentials go only to the vendor's own hosts
+          {account?.credentialOrigins.length ? ` (now: ${account.credentialOrigins.join(', ')})` : ''} and to
+          the origins listed here, one per line: a proxy, a regional endpoint. Changing them, or a URL above,
+          needs the secret entered again.
         </div>
       </div>
       <ErrorMessage error={error} />

@@ -680,6 +680,7 @@ function CollectorForm({
             kinds={refs.data?.kinds ?? []}
             fixedKind={kind.id}
             account={accountDialog === 'edit' ? selectedAccount : undefined}
+            suggestedOrigins={urlOrigins(settings)}
             idPrefix="inline-account"
             onCancel={() => setAccountDialog(undefined)}
             onSaved={async (a) => {
@@ -692,4 +693,18 @@ function CollectorForm({
       ) : null}
     </form>
   );
+}
+
+/** The origins of the URLs a collector's settings name (base URL, a REST API endpoint). */
+function urlOrigins(settings: Record<string, unknown>): string[] {
+  const out = new Set<string>();
+  for (const v of [settings.baseUrl, settings.url]) {
+    if (typeof v !== 'string') continue;
+    try {
+      out.add(new URL(v).origin);
+    } catch {
+      /* not a URL yet */
+    }
+  }
+  return [...out];
 }
