@@ -137,13 +137,22 @@ describe('config file', () => {
       'destinations:\n  siem: { kind: http, url: "https://siem.example", auth: { type: bearer, token: "••••" } }\n  local:',
     );
     const found = issues(masked);
-    assert.ok(found.some((i) => /^accounts\.okta-main\.token: a masked value/.test(i)), found.join('\n'));
-    assert.ok(found.some((i) => /^destinations\.siem\.auth\.token: a masked value/.test(i)), found.join('\n'));
+    assert.ok(
+      found.some((i) => /^accounts\.okta-main\.token: a masked value/.test(i)),
+      found.join('\n'),
+    );
+    assert.ok(
+      found.some((i) => /^destinations\.siem\.auth\.token: a masked value/.test(i)),
+      found.join('\n'),
+    );
   });
 
   it("binds its own collectors' URLs to the accounts it defines, and only those", () => {
     const c = parseConfig(
-      VALID.replace('    site: hq\n', '    site: hq\n    settings: { baseUrl: "https://okta-proxy.example:8443" }\n'),
+      VALID.replace(
+        '    site: hq\n',
+        '    site: hq\n    settings: { baseUrl: "https://okta-proxy.example:8443" }\n',
+      ),
       { baseDir: '/tmp', env },
     );
     assert.deepEqual(c.accounts['okta-main']?.origins, ['https://okta-proxy.example:8443']);

@@ -195,7 +195,7 @@ export class Control {
       /** Origins saved with the secret, beyond the kind's own. */
       origins: origins ?? [],
       /** Every origin the credentials may be sent to. */
-      credentialOrigins: this.allowedOrigins(a, collectors).patterns,
+      credentialOrigins: [...this.allowedOrigins(a, collectors).patterns],
       requestsPerMinute: requestsPerMinute ?? null,
       expiresAt: a.expiresAt ?? null,
       expiryWarning: expiresSoon,

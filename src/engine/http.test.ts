@@ -186,6 +186,16 @@ describe('http helpers', () => {
     assert.equal(vendorMessage('{"error":{"message":"Incorrect API key"}}'), 'Incorrect API key');
     assert.equal(vendorMessage('<html> oops </html>'), '<html> oops </html>');
   });
+  it('keeps vendor text short, on one line, and without user info in URLs', () => {
+    const long = vendorMessage(`{"message":"${'x'.repeat(5000)}"}`);
+    assert.equal(long.length, 200);
+    assert.ok(long.endsWith('…'));
+    assert.equal(
+      vendorMessage('{"message":"see https://admin:hunter2@proxy.example/x\\nand retry"}'),
+      'see https://proxy.example/x and retry',
+    );
+    assert.equal(vendorMessage(`<html>${' a\n'.repeat(300)}</html>`).length, 200);
+  });
   it('reads exhausted rate headers as a reset time', () => {
     const h = new Headers({ 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': '2000000000' });
     assert.equal(rateResetAt(h, 0), 2_000_000_000_000);

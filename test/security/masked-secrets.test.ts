@@ -55,7 +55,10 @@ function samples(): Record<string, Record<string, unknown>> {
       clientId: 'sf-client',
       clientSecret: 'sf-SECRET-0001',
     },
-    splunk: { url: 'https://splunk.acme.example:8089', token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0cmlidXRhcnkifQ.SECRET-signature' },
+    splunk: {
+      url: 'https://splunk.acme.example:8089',
+      token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0cmlidXRhcnkifQ.SECRET-signature',
+    },
     'trend-micro': { apiKey: 'trend-SECRET-key-0001', region: 'eu' },
     wiz: {
       clientId: 'wiz-client',
