@@ -5,6 +5,7 @@ import { type CollectorConfig, type Config, checkCollector } from '../config/con
 import { parseDuration } from '../core/duration.ts';
 import { accountKindsOf, isPushSource } from '../core/source.ts';
 import { formatIssues } from '../core/validation.ts';
+import { placeFile } from '../destinations/file/file-scope.ts';
 import {
   createDestination,
   type DestinationConfig,
@@ -37,7 +38,11 @@ export interface Actor {
   ip?: string;
 }
 
-export const CONFIG_FILE: Actor = { name: 'config-file', role: 'admin' };
+/**
+ * The operator's config file (`run`/`serve --config`, `apply -f`), recognised by identity (a user may be
+ * called "config-file"): the one actor whose file destinations may lie outside the output root.
+ */
+export const CONFIG_FILE: Actor = Object.freeze({ name: 'config-file', role: 'admin' });
 
 /** What the control plane tells the scheduler (the embedded one, or cluster mode's queue). */
 export interface SchedulerHooks {
@@ -596,6 +601,17 @@ export class Control {
     );
   }
 
+  /**
+   * A file destination's path resolved and checked (destinations/file/file-scope.ts): through the API
+   * it must stay inside the output root; only the operator's config file may name other host paths.
+   */
+  private async placeDestination(actor: Actor, config: DestinationConfig, baseDir: string) {
+    if (config.kind !== 'file') return config;
+    const r = await placeFile(config.path, this.runtime.files, { operator: actor === CONFIG_FILE, baseDir });
+    if (!r.ok) throw invalid([`path: ${r.problem}`], 'config');
+    return { ...config, path: r.path };
+  }
+
   async createDestination(
     actor: Actor,
     input: { name: string; config: DestinationConfig },
@@ -603,7 +619,8 @@ export class Control {
   ) {
     if (await this.store.getDestination(input.name))
       throw conflict(`A destination named "${input.name}" exists.`);
-    const { plain, sealed } = this.sealDestination(input.config, baseDir);
+    const placed = await this.placeDestination(actor, input.config, baseDir);
+    const { plain, sealed } = this.sealDestination(placed, baseDir);
     const now = new Date().toISOString();
     const record: DestinationRecord = {
       id: crypto.randomUUID(),
@@ -635,7 +652,8 @@ export class Control {
         : rawConfig;
     const r = destinationConfigSchema.safeParse(merged);
     if (!r.success) throw invalid(formatIssues(r.error), 'config');
-    const { plain, sealed } = this.sealDestination(r.data, baseDir);
+    const placed = await this.placeDestination(actor, r.data, baseDir);
+    const { plain, sealed } = this.sealDestination(placed, baseDir);
     const record: DestinationRecord = {
       ...existing,
       kind: r.data.kind,
@@ -667,7 +685,10 @@ export class Control {
   async testDestination(name: string) {
     const d = await this.requireDestination(name);
     const config = openSecrets(d.config, d.secrets, this.runtime.secrets) as DestinationConfig;
-    const probe = createDestination(`${name}-test`, config, { baseDir: this.runtime.baseDir });
+    const probe = createDestination(`${name}-test`, config, {
+      baseDir: this.runtime.baseDir,
+      files: this.runtime.files,
+    });
     try {
       if (probe.test) await probe.test(AbortSignal.timeout(30_000));
       return { ok: true as const, probed: Boolean(probe.test) };
@@ -710,6 +731,12 @@ export class Control {
           `accounts.${name}.kind: "${name}" exists as a ${existing.kind} account; delete it to change its kind`,
         );
     }
+    for (const [name, d] of Object.entries(config.destinations))
+      await this.placeDestination(actor, d, config.baseDir).catch((err) => {
+        if (!(err instanceof ApiError)) throw err;
+        for (const i of err.issues ?? [])
+          issues.push(`destinations.${name}.${i.path.slice('config.'.length)}: ${i.message}`);
+      });
     const earlyAccess = await this.earlyAccess();
     for (const [name, c] of Object.entries(config.collectors))
       if (sources[c.source]?.stability !== 'ga' && !earlyAccess)
@@ -769,7 +796,8 @@ export class Control {
         out.created.push(`destination/${name}`);
         continue;
       }
-      const { plain, sealed } = this.sealDestination(d, config.baseDir);
+      const placed = await this.placeDestination(actor, d, config.baseDir);
+      const { plain, sealed } = this.sealDestination(placed, config.baseDir);
       const same =
         existing.kind === d.kind &&
         JSON.stringify(existing.config) === JSON.stringify(plain) &&

@@ -297,8 +297,8 @@ describe('control-plane API', () => {
     assert.equal(dest.status, 201, dest.text);
     assert.equal(
       dest.body.config.path,
-      join(dir, 'events.ndjson'),
-      'relative paths live in the data directory',
+      join(dir, 'output', 'events.ndjson'),
+      'relative paths live in the output root (default DATA_DIR/output)',
     );
     assert.equal((await call('POST', '/api/destinations/out/test', editor())).body.ok, true);
 
@@ -345,7 +345,9 @@ describe('control-plane API', () => {
     assert.equal(detail.volumeLastDay, 300);
     assert.ok(detail.lastEventReceived);
     assert.equal(detail.checkpoints[0].stream, 'system-log');
-    const lines = readFileSync(join(dir, 'events.ndjson'), 'utf8').trim().split('\n');
+    const lines = readFileSync(join(dir, 'output', 'events.ndjson'), 'utf8')
+      .trim()
+      .split('\n');
     assert.equal(lines.length, 300);
     const first = JSON.parse(lines[0]!);
     assert.equal(first.sitename, 'hq');
