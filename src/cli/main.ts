@@ -124,7 +124,8 @@ async function cmdRun(args: string[]): Promise<number> {
   const config = await loadConfig(values.config, runtime);
   const names =
     values.collector ?? Object.keys(config.collectors).filter((n) => config.collectors[n].enabled);
-  for (const n of names) if (!config.collectors[n]) fail(`no collector named "${n}" in ${values.config}`);
+  for (const n of names)
+    if (!Object.hasOwn(config.collectors, n)) fail(`no collector named "${n}" in ${values.config}`);
   if (!names.length) fail(`${values.config} defines no enabled collector`);
   await applyConfig(runtime, config);
   if (!values.once) return serveLoop(runtime, undefined);

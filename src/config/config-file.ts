@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { accountKinds } from '../accounts/index.ts';
 import { parseDuration } from '../core/duration.ts';
+import { byName, own, RESERVED_KEY_PROBLEM, reservedKeyPaths } from '../core/names.ts';
 import { accountKindsOf, accountKindsText, isPushSource } from '../core/source.ts';
 import { formatIssues, serviceUrl, timeZone } from '../core/validation.ts';
 import { type DestinationConfig, destinationConfigSchema } from '../destinations/index.ts';
@@ -142,6 +143,8 @@ export function parseConfig(
   } catch (err) {
     throw new ConfigError([`not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`]);
   }
+  const reserved = reservedKeyPaths(doc);
+  if (reserved.length) throw new ConfigError(reserved.map((p) => `${p}: ${RESERVED_KEY_PROBLEM}`));
   const refIssues: string[] = [];
   const resolved = substitute(doc, [], opts.env ?? process.env, opts.baseDir, refIssues);
   // A field whose reference is missing is reported once, for the reference, not again for its value.
@@ -158,9 +161,10 @@ export function parseConfig(
   const config: Config = {
     baseDir: opts.baseDir,
     sites: file.sites,
-    accounts: {},
-    destinations: {},
-    collectors: {},
+    // Without a prototype: `config.collectors[name]` finds nothing for a name such as "constructor".
+    accounts: byName([]),
+    destinations: byName([]),
+    collectors: byName([]),
   };
 
   for (const [n, raw] of Object.entries(file.accounts)) {
@@ -190,12 +194,12 @@ export function parseConfig(
     else issues.push(...formatIssues(r.error, ['destinations', n]));
   }
 
-  const accountKind: Record<string, string> = { ...opts.known?.accounts };
-  for (const [n, a] of Object.entries(file.accounts)) accountKind[n] = a.kind;
+  const accountKind = new Map(Object.entries(opts.known?.accounts ?? {}));
+  for (const [n, a] of Object.entries(file.accounts)) accountKind.set(n, a.kind);
   const destinations = new Set([...(opts.known?.destinations ?? []), ...Object.keys(file.destinations)]);
   const sites = new Set([...(opts.known?.sites ?? []), ...file.sites]);
   const refs: CollectorRefs = {
-    accountKind: (n) => accountKind[n],
+    accountKind: (n) => accountKind.get(n),
     hasDestination: (n) => destinations.has(n),
     sites: [...sites],
   };
@@ -256,7 +260,7 @@ export function checkCollector(
   if (!settingsCheck.ok) issues.push(...settingsCheck.issues.map((i) => `${path('settings')}.${i}`));
   else c.settings = settingsCheck.settings;
   for (const [i, s] of (c.streams ?? []).entries()) {
-    if (!source.streams[s])
+    if (!own(source.streams, s))
       issues.push(
         `${path(`streams.${i}`)}: ${c.source} has no stream "${s}" (it has ${Object.keys(source.streams).join(', ')})`,
       );

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { accountKinds } from '../accounts/index.ts';
 import { type CollectorConfig, type Config, checkCollector } from '../config/config-file.ts';
 import { parseDuration } from '../core/duration.ts';
+import { own } from '../core/names.ts';
 import { accountKindsOf, isPushSource } from '../core/source.ts';
 import { formatIssues } from '../core/validation.ts';
 import { placeFile } from '../destinations/file/file-scope.ts';
@@ -446,7 +447,7 @@ export class Control {
 
   async resetCheckpoint(actor: Actor, name: string, input: In<typeof S.resetCheckpoint>) {
     const c = await this.requireCollector(name);
-    if (input.stream !== undefined && !sources[c.source]?.streams[input.stream])
+    if (input.stream !== undefined && !own(sources[c.source]?.streams ?? {}, input.stream))
       throw invalid([`stream: ${c.source} has no stream "${input.stream}"`]);
     const before = await this.store.listCheckpoints(c.id);
     await this.store.resetCheckpoint(c.id, input.stream);
@@ -744,11 +745,15 @@ export class Control {
           `collectors.${name}.source: ${c.source} is an early-access source; enable early access first`,
         );
     const prune = {
-      collectors: opts.prune ? collectors.filter((c) => !config.collectors[c.name]).map((c) => c.name) : [],
-      destinations: opts.prune
-        ? destinations.filter((d) => !config.destinations[d.name]).map((d) => d.name)
+      collectors: opts.prune
+        ? collectors.filter((c) => !Object.hasOwn(config.collectors, c.name)).map((c) => c.name)
         : [],
-      accounts: opts.prune ? accounts.filter((a) => !config.accounts[a.name]).map((a) => a.name) : [],
+      destinations: opts.prune
+        ? destinations.filter((d) => !Object.hasOwn(config.destinations, d.name)).map((d) => d.name)
+        : [],
+      accounts: opts.prune
+        ? accounts.filter((a) => !Object.hasOwn(config.accounts, a.name)).map((a) => a.name)
+        : [],
       sites: opts.prune ? sites.filter((x) => !config.sites.includes(x.name)).map((x) => x.name) : [],
     };
     for (const [name, c] of Object.entries(config.collectors)) {

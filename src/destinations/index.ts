@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Destination } from '../core/destination.ts';
+import { byName } from '../core/names.ts';
 import { httpHeaderName } from '../core/validation.ts';
 import { FileDestination } from './file/file-destination.ts';
 import type { FileScope } from './file/file-scope.ts';
@@ -137,11 +138,11 @@ export const destinationConfigSchema = z.discriminatedUnion('kind', [
 ]);
 
 /** Paths of secret fields per destination kind: encrypted at rest, write-only through the API. */
-export const destinationSecretPaths: Record<string, string[]> = {
-  file: [],
-  stdout: [],
-  http: ['auth.token', 'auth.password', 'auth.value'],
-};
+export const destinationSecretPaths: Record<string, string[]> = byName([
+  ['file', []],
+  ['stdout', []],
+  ['http', ['auth.token', 'auth.password', 'auth.value']],
+]);
 
 /** A validated destination config, defaults filled in. */
 export type DestinationConfig = z.infer<typeof destinationConfigSchema>;
