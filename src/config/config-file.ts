@@ -25,14 +25,21 @@ export class ConfigError extends Error {
   }
 }
 
-const duration = (what: string) =>
+const duration = (what: string, min?: { ms: number; text: string }) =>
   z.string().superRefine((v, ctx) => {
+    let ms: number;
     try {
-      parseDuration(v);
+      ms = parseDuration(v);
     } catch {
       ctx.addIssue({ code: 'custom', message: `expected ${what} such as 30s, 5m, 1h or 7d` });
+      return;
     }
+    if (min && ms < min.ms)
+      ctx.addIssue({ code: 'custom', message: `expected ${what} of at least ${min.text}, got ${v}` });
   });
+
+/** Collectors run at most this often: a shorter interval would only hammer the vendor's API. */
+export const MIN_INTERVAL = { ms: 10_000, text: '10s' };
 
 export const nameSchema = z
   .string()
@@ -46,7 +53,9 @@ export const collectorSchema = z
     source: z.string({ error: 'required' }).describe('Source id, e.g. okta (see `tributary sources`)'),
     account: z.string().optional().describe('Name of the account whose credentials the collector uses'),
     destinations: z.array(z.string()).min(1, 'name at least one destination').describe('Destination names'),
-    interval: duration('an interval').default('5m').describe('How often the collector runs'),
+    interval: duration('an interval', MIN_INTERVAL)
+      .default('5m')
+      .describe('How often the collector runs (at least 10s)'),
     lookback: duration('a lookback').default('1d').describe('How far back the first run starts'),
     start: z.iso
       .datetime({ offset: true, message: 'expected an ISO-8601 time such as 2026-11-01T00:00:00Z' })

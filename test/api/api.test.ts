@@ -260,6 +260,16 @@ describe('control-plane API', () => {
       ['destinations', 'timezone'],
       tz.text,
     );
+    for (const interval of ['0s', '9s']) {
+      const fast = await call('POST', '/api/collectors', {
+        ...editor(),
+        body: { name: 'fast', source: 'webhook', destinations: ['bad-input-out'], interval },
+      });
+      assert.equal(fast.status, 400, fast.text);
+      assert.deepEqual(fast.body.error.issues, [
+        { path: 'interval', message: `expected an interval of at least 10s, got ${interval}` },
+      ]);
+    }
     const unknown = await call('POST', '/api/sites', { ...editor(), body: { name: 'x', color: 'red' } });
     assert.equal(unknown.status, 400);
     assert.match(unknown.text, /color/);
