@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { accountKinds } from '../src/accounts/index.ts';
 import { validateSettings } from '../src/config/config-file.ts';
+import { fileScope } from '../src/destinations/file/file-scope.ts';
 import { createDestination } from '../src/destinations/index.ts';
 import { silentLogger } from '../src/engine/log.ts';
 import { RateLimits } from '../src/engine/rate-limit.ts';
@@ -99,7 +100,7 @@ export async function throughput(events = Number(process.env.BENCH_EVENTS ?? 200
     const dest = createDestination(
       'file',
       { kind: 'file', path: join(dir, 'out.ndjson'), maxBytes: 2 ** 40, maxFiles: 1 } as never,
-      { baseDir: dir },
+      { baseDir: dir, files: fileScope(dir) },
     );
     const checked = validateSettings('okta', { limit: PAGE });
     if (!checked.ok) throw new Error(checked.issues.join('; '));

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { byName } from '../core/names.ts';
 import { ORIGIN, SECRET } from '../core/secret-spec.ts';
 import { type AccountKind, defineAccountKind } from '../core/source.ts';
 import { serviceUrl } from '../core/validation.ts';
@@ -78,23 +79,26 @@ export const openai = defineAccountKind({
   rateLimit: { perSecond: 1.5, burst: 10 },
 });
 
-export const accountKinds: Record<string, AccountKind> = {
-  okta,
-  openai,
-  google,
-  github,
-  slack,
-  microsoft,
-  aws,
-  'cisco-duo': ciscoDuo,
-  salesforce,
-  splunk,
-  'trend-micro': trendMicro,
-  wiz,
-  zoom,
-  'api-key': apiKey,
-  bearer,
-  basic,
-  'oauth2-client-credentials': oauth2ClientCredentials,
-  none,
-};
+/** By id, without a prototype (core/names.ts). */
+export const accountKinds: Record<string, AccountKind> = byName(
+  Object.entries({
+    okta,
+    openai,
+    google,
+    github,
+    slack,
+    microsoft,
+    aws,
+    'cisco-duo': ciscoDuo,
+    salesforce,
+    splunk,
+    'trend-micro': trendMicro,
+    wiz,
+    zoom,
+    'api-key': apiKey,
+    bearer,
+    basic,
+    'oauth2-client-credentials': oauth2ClientCredentials,
+    none,
+  }),
+);

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { z } from 'zod';
 import { ApiError, forbidden } from '../control/errors.ts';
 import type { Control } from '../control/service.ts';
+import { RESERVED_KEY_PROBLEM, reservedKeyPaths } from '../core/names.ts';
 import type { Logger } from '../core/source.ts';
 import { formatIssues } from '../core/validation.ts';
 import { IngestReceiver } from '../engine/ingest/receiver.ts';
@@ -62,13 +63,23 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   const type = req.headers['content-type'] ?? '';
   if (!/^application\/json\b/i.test(type))
     throw new ApiError(415, 'unsupported_media_type', 'Send the body as application/json.');
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch {
     throw new ApiError(400, 'invalid_request', 'The body is not valid JSON.', [
       { path: '', message: 'expected JSON' },
     ]);
   }
+  const reserved = reservedKeyPaths(body);
+  if (reserved.length)
+    throw new ApiError(
+      400,
+      'invalid_request',
+      'The request is invalid.',
+      reserved.map((path) => ({ path, message: RESERVED_KEY_PROBLEM })),
+    );
+  return body;
 }
 
 function parse(schema: z.ZodType | undefined, value: unknown, where: 'body' | 'query'): unknown {

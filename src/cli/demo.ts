@@ -4,13 +4,14 @@ import { OktaSimulator } from '../sources/okta/simulator.ts';
 
 /**
  * `serve --demo`: an Okta simulator in this process that keeps producing sign-in events, and a
- * collector reading it into a file, so a new user sees Tributary work without vendor credentials.
+ * collector reading it into a file in the output root (`root`, default `data/output`), where the
+ * console may edit it like any destination created through the API.
  */
-export async function startDemo(dataDir: string) {
+export async function startDemo(root: string) {
   const sim = new OktaSimulator({ events: 2000, spacingMs: 1800, seed: 'demo' });
   await sim.start();
   sim.startLive(3);
-  const output = join(dataDir, 'demo', 'events.ndjson');
+  const output = join(root, 'demo', 'events.ndjson');
   const config = parseConfig(
     JSON.stringify({
       sites: ['demo-site'],
@@ -28,7 +29,7 @@ export async function startDemo(dataDir: string) {
         },
       },
     }),
-    { baseDir: dataDir, env: {} },
+    { baseDir: root, env: {} },
   );
   return {
     url: sim.url,

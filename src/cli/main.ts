@@ -6,6 +6,7 @@ import { type Config, ConfigError, type KnownNames, loadConfigFile } from '../co
 import { ApiError } from '../control/errors.ts';
 import { CONFIG_FILE, Control, type SchedulerHooks } from '../control/service.ts';
 import { formatDuration, parseDuration } from '../core/duration.ts';
+import { type FileScope, fileScope } from '../destinations/file/file-scope.ts';
 import { createLogger } from '../engine/log.ts';
 import type { RunResult } from '../engine/runner.ts';
 import { Runtime } from '../engine/runtime.ts';
@@ -34,6 +35,9 @@ Commands:
 Options:
   --data-dir DIR       Where state is kept (default ./data, or TRIBUTARY_DATA_DIR)
   --database-url URL   Keep state in Postgres instead (postgres://…, or TRIBUTARY_DATABASE_URL)
+
+File destinations set through the API write only inside the output root: TRIBUTARY_FILE_ROOT, default
+DATA_DIR/output. A config file may name other paths, never the data directory's own files.
   -h, --help           Show this help
 `;
 
@@ -47,6 +51,12 @@ function fail(message: string, code = EXIT_USAGE): never {
 }
 
 async function openRuntime(dataDir: string, databaseUrl: string | undefined): Promise<Runtime> {
+  let files: FileScope;
+  try {
+    files = fileScope(dataDir, process.env.TRIBUTARY_FILE_ROOT);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
   const log = createLogger();
   const store = await openStore({ dataDir, databaseUrl, log });
   await store.migrate();
@@ -55,7 +65,7 @@ async function openRuntime(dataDir: string, databaseUrl: string | undefined): Pr
       `secrets are sealed with the keyring in ${dataDir}: every process sharing this database needs the same key; set TRIBUTARY_MASTER_KEY`,
     );
   const secrets = await SecretBox.open(dataDir);
-  return new Runtime(store, secrets, log, dataDir);
+  return new Runtime(store, secrets, log, dataDir, files);
 }
 
 /** Loads a config file; it may name accounts, destinations and sites that already exist in the store. */
@@ -114,7 +124,8 @@ async function cmdRun(args: string[]): Promise<number> {
   const config = await loadConfig(values.config, runtime);
   const names =
     values.collector ?? Object.keys(config.collectors).filter((n) => config.collectors[n].enabled);
-  for (const n of names) if (!config.collectors[n]) fail(`no collector named "${n}" in ${values.config}`);
+  for (const n of names)
+    if (!Object.hasOwn(config.collectors, n)) fail(`no collector named "${n}" in ${values.config}`);
   if (!names.length) fail(`${values.config} defines no enabled collector`);
   await applyConfig(runtime, config);
   if (!values.once) return serveLoop(runtime, undefined);
@@ -241,7 +252,7 @@ async function cmdServe(args: string[]): Promise<number> {
   let closeDemo: (() => Promise<void>) | undefined;
   if (values.demo) {
     const { startDemo } = await import('./demo.ts'); // loads the simulator only for the demo
-    const demo = await startDemo(dir);
+    const demo = await startDemo(runtime.files.root);
     closeDemo = demo.close;
     await applyConfig(runtime, demo.config);
     process.stdout.write(

@@ -62,6 +62,17 @@ describe('config file', () => {
     assert.deepEqual(found, ['accounts.okta-main.token: environment variable OKTA_TOKEN is not set']);
   });
 
+  it('refuses an interval under 10s, naming the field', () => {
+    for (const v of ['0s', '0ms', '9s', '9999ms'])
+      assert.deepEqual(issues(VALID.replace('interval: 1m', `interval: ${v}`)), [
+        `collectors.okta-prod.interval: expected an interval of at least 10s, got ${v}`,
+      ]);
+    for (const v of ['10s', '10000ms', '1h']) {
+      const c = parseConfig(VALID.replace('interval: 1m', `interval: ${v}`), { baseDir: '/tmp', env });
+      assert.equal(c.collectors['okta-prod']!.interval, v);
+    }
+  });
+
   it('reports every problem with its path', () => {
     const bad = VALID.replace('workspaceId: "3f0c2a8e-1b7d-4c39-9a51-6e2f0d4b8c17", ', '')
       .replace('timezone: Europe/Berlin', 'timezone: Mars/Olympus')

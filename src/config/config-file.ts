@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { accountKinds } from '../accounts/index.ts';
 import { parseDuration } from '../core/duration.ts';
+import { byName, own, RESERVED_KEY_PROBLEM, reservedKeyPaths } from '../core/names.ts';
 import { accountKindsOf, accountKindsText, isPushSource } from '../core/source.ts';
 import { formatIssues, serviceUrl, timeZone } from '../core/validation.ts';
 import { type DestinationConfig, destinationConfigSchema, destinationSpec } from '../destinations/index.ts';
@@ -32,14 +33,21 @@ export class ConfigError extends Error {
   }
 }
 
-const duration = (what: string) =>
+const duration = (what: string, min?: { ms: number; text: string }) =>
   z.string().superRefine((v, ctx) => {
+    let ms: number;
     try {
-      parseDuration(v);
+      ms = parseDuration(v);
     } catch {
       ctx.addIssue({ code: 'custom', message: `expected ${what} such as 30s, 5m, 1h or 7d` });
+      return;
     }
+    if (min && ms < min.ms)
+      ctx.addIssue({ code: 'custom', message: `expected ${what} of at least ${min.text}, got ${v}` });
   });
+
+/** Collectors run at most this often: a shorter interval would only hammer the vendor's API. */
+export const MIN_INTERVAL = { ms: 10_000, text: '10s' };
 
 export const nameSchema = z
   .string()
@@ -53,7 +61,9 @@ export const collectorSchema = z
     source: z.string({ error: 'required' }).describe('Source id, e.g. okta (see `tributary sources`)'),
     account: z.string().optional().describe('Name of the account whose credentials the collector uses'),
     destinations: z.array(z.string()).min(1, 'name at least one destination').describe('Destination names'),
-    interval: duration('an interval').default('5m').describe('How often the collector runs'),
+    interval: duration('an interval', MIN_INTERVAL)
+      .default('5m')
+      .describe('How often the collector runs (at least 10s)'),
     lookback: duration('a lookback').default('1d').describe('How far back the first run starts'),
     start: z.iso
       .datetime({ offset: true, message: 'expected an ISO-8601 time such as 2026-11-01T00:00:00Z' })
@@ -155,6 +165,8 @@ export function parseConfig(
   } catch (err) {
     throw new ConfigError([`not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`]);
   }
+  const reserved = reservedKeyPaths(doc);
+  if (reserved.length) throw new ConfigError(reserved.map((p) => `${p}: ${RESERVED_KEY_PROBLEM}`));
   const refIssues: string[] = [];
   const resolved = substitute(doc, [], opts.env ?? process.env, opts.baseDir, refIssues);
   // A field whose reference is missing is reported once, for the reference, not again for its value.
@@ -171,9 +183,10 @@ export function parseConfig(
   const config: Config = {
     baseDir: opts.baseDir,
     sites: file.sites,
-    accounts: {},
-    destinations: {},
-    collectors: {},
+    // Without a prototype: `config.collectors[name]` finds nothing for a name such as "constructor".
+    accounts: byName([]),
+    destinations: byName([]),
+    collectors: byName([]),
   };
 
   for (const [n, raw] of Object.entries(file.accounts)) {
@@ -213,12 +226,12 @@ export function parseConfig(
     else issues.push(...formatIssues(r.error, ['destinations', n]));
   }
 
-  const accountKind: Record<string, string> = { ...opts.known?.accounts };
-  for (const [n, a] of Object.entries(file.accounts)) accountKind[n] = a.kind;
+  const accountKind = new Map(Object.entries(opts.known?.accounts ?? {}));
+  for (const [n, a] of Object.entries(file.accounts)) accountKind.set(n, a.kind);
   const destinations = new Set([...(opts.known?.destinations ?? []), ...Object.keys(file.destinations)]);
   const sites = new Set([...(opts.known?.sites ?? []), ...file.sites]);
   const refs: CollectorRefs = {
-    accountKind: (n) => accountKind[n],
+    accountKind: (n) => accountKind.get(n),
     hasDestination: (n) => destinations.has(n),
     sites: [...sites],
   };
@@ -296,7 +309,7 @@ export function checkCollector(
   if (!settingsCheck.ok) issues.push(...settingsCheck.issues.map((i) => `${path('settings')}.${i}`));
   else c.settings = settingsCheck.settings;
   for (const [i, s] of (c.streams ?? []).entries()) {
-    if (!source.streams[s])
+    if (!own(source.streams, s))
       issues.push(
         `${path(`streams.${i}`)}: ${c.source} has no stream "${s}" (it has ${Object.keys(source.streams).join(', ')})`,
       );

@@ -11,9 +11,11 @@ import {
 import type { Destination } from '../core/destination.ts';
 import { parseDuration } from '../core/duration.ts';
 import { TributaryError, toTributaryError } from '../core/errors.ts';
+import { own } from '../core/names.ts';
 import type { SecretSpec } from '../core/secret-spec.ts';
 import { type AccountKind, accountKindsOf, isPushSource, type SourceDef } from '../core/source.ts';
 import { formatIssues } from '../core/validation.ts';
+import { placeFile } from '../destinations/file/file-scope.ts';
 import {
   createDestination,
   type DestinationConfig,
@@ -64,7 +66,11 @@ export interface Actor {
   ip?: string;
 }
 
-export const CONFIG_FILE: Actor = { name: 'config-file', role: 'admin' };
+/**
+ * The operator's config file (`run`/`serve --config`, `apply -f`), recognised by identity (a user may be
+ * called "config-file"): the one actor whose file destinations may lie outside the output root.
+ */
+export const CONFIG_FILE: Actor = Object.freeze({ name: 'config-file', role: 'admin' });
 
 /** What the control plane tells the scheduler (the embedded one, or cluster mode's queue). */
 export interface SchedulerHooks {
@@ -632,7 +638,7 @@ export class Control {
 
   async resetCheckpoint(actor: Actor, name: string, input: In<typeof S.resetCheckpoint>) {
     const c = await this.requireCollector(name);
-    if (input.stream !== undefined && !sources[c.source]?.streams[input.stream])
+    if (input.stream !== undefined && !own(sources[c.source]?.streams ?? {}, input.stream))
       throw invalid([`stream: ${c.source} has no stream "${input.stream}"`]);
     const before = await this.store.listCheckpoints(c.id);
     await this.store.resetCheckpoint(c.id, input.stream);
@@ -807,6 +813,17 @@ export class Control {
     return net.notes;
   }
 
+  /**
+   * A file destination's path resolved and checked (destinations/file/file-scope.ts): through the API
+   * it must stay inside the output root; only the operator's config file may name other host paths.
+   */
+  private async placeDestination(actor: Actor, config: DestinationConfig, baseDir: string) {
+    if (config.kind !== 'file') return config;
+    const r = await placeFile(config.path, this.runtime.files, { operator: actor === CONFIG_FILE, baseDir });
+    if (!r.ok) throw invalid([`path: ${r.problem}`], 'config');
+    return { ...config, path: r.path };
+  }
+
   async createDestination(
     actor: Actor,
     input: { name: string; config: DestinationConfig },
@@ -815,7 +832,8 @@ export class Control {
     if (await this.store.getDestination(input.name))
       throw conflict(`A destination named "${input.name}" exists.`);
     refuseMasks(input.config as Record<string, unknown>, destinationSpec, 'config');
-    const { plain, sealed } = this.sealDestination(input.config, baseDir);
+    const placed = await this.placeDestination(actor, input.config, baseDir);
+    const { plain, sealed } = this.sealDestination(placed, baseDir);
     const notes = await this.destinationNetwork(plain);
     const now = new Date().toISOString();
     const record: DestinationRecord = {
@@ -858,7 +876,8 @@ export class Control {
     if (merged.issues.length) throw invalid(merged.issues);
     const r = destinationConfigSchema.safeParse(merged.value);
     if (!r.success) throw invalid(formatIssues(r.error), 'config');
-    const { plain, sealed } = this.sealDestination(r.data, baseDir);
+    const placed = await this.placeDestination(actor, r.data, baseDir);
+    const { plain, sealed } = this.sealDestination(placed, baseDir);
     const notes = await this.destinationNetwork(plain);
     const record: DestinationRecord = {
       ...existing,
@@ -901,7 +920,10 @@ export class Control {
     try {
       await this.runtime.refreshEgress();
       const config = openSecrets(d.config, d.secrets, this.runtime.secrets) as DestinationConfig;
-      probe = createDestination(`${name}-test`, config, { baseDir: this.runtime.baseDir });
+      probe = createDestination(`${name}-test`, config, {
+        baseDir: this.runtime.baseDir,
+        files: this.runtime.files,
+      });
       if (probe.test) await probe.test(AbortSignal.timeout(30_000));
       return { ok: true as const, probed: Boolean(probe.test) };
     } catch (err) {
@@ -943,6 +965,12 @@ export class Control {
           `accounts.${name}.kind: "${name}" exists as a ${existing.kind} account; delete it to change its kind`,
         );
     }
+    for (const [name, d] of Object.entries(config.destinations))
+      await this.placeDestination(actor, d, config.baseDir).catch((err) => {
+        if (!(err instanceof ApiError)) throw err;
+        for (const i of err.issues ?? [])
+          issues.push(`destinations.${name}.${i.path.slice('config.'.length)}: ${i.message}`);
+      });
     const earlyAccess = await this.earlyAccess();
     for (const [name, c] of Object.entries(config.collectors))
       if (sources[c.source]?.stability !== 'ga' && !earlyAccess)
@@ -950,11 +978,15 @@ export class Control {
           `collectors.${name}.source: ${c.source} is an early-access source; enable early access first`,
         );
     const prune = {
-      collectors: opts.prune ? collectors.filter((c) => !config.collectors[c.name]).map((c) => c.name) : [],
-      destinations: opts.prune
-        ? destinations.filter((d) => !config.destinations[d.name]).map((d) => d.name)
+      collectors: opts.prune
+        ? collectors.filter((c) => !Object.hasOwn(config.collectors, c.name)).map((c) => c.name)
         : [],
-      accounts: opts.prune ? accounts.filter((a) => !config.accounts[a.name]).map((a) => a.name) : [],
+      destinations: opts.prune
+        ? destinations.filter((d) => !Object.hasOwn(config.destinations, d.name)).map((d) => d.name)
+        : [],
+      accounts: opts.prune
+        ? accounts.filter((a) => !Object.hasOwn(config.accounts, a.name)).map((a) => a.name)
+        : [],
       sites: opts.prune ? sites.filter((x) => !config.sites.includes(x.name)).map((x) => x.name) : [],
     };
     for (const [name, c] of Object.entries(config.collectors)) {
@@ -1004,7 +1036,8 @@ export class Control {
         out.created.push(`destination/${name}`);
         continue;
       }
-      const { plain, sealed } = this.sealDestination(d, config.baseDir);
+      const placed = await this.placeDestination(actor, d, config.baseDir);
+      const { plain, sealed } = this.sealDestination(placed, config.baseDir);
       const same =
         existing.kind === d.kind &&
         JSON.stringify(existing.config) === JSON.stringify(plain) &&

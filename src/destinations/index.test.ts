@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDirs } from '../../test/support/temp-dirs.ts';
 import { makeEnvelope } from '../core/envelope.ts';
+import { fileScope } from './file/file-scope.ts';
 import { createDestination, destinationConfigSchema } from './index.ts';
 
 const fresh = tempDirs('tributary-dest');
@@ -70,7 +71,10 @@ describe('destination config', () => {
 describe('createDestination', () => {
   it('resolves a relative file path against baseDir', async () => {
     const baseDir = fresh();
-    const d = createDestination('local', parse({ kind: 'file', path: 'out/events.ndjson' }), { baseDir });
+    const d = createDestination('local', parse({ kind: 'file', path: 'out/events.ndjson' }), {
+      baseDir,
+      files: fileScope(baseDir),
+    });
     assert.equal(d.kind, 'file');
     assert.equal(d.name, 'local');
     await d.send(
@@ -90,9 +94,11 @@ describe('createDestination', () => {
   });
 
   it('builds stdout and http destinations', () => {
-    assert.equal(createDestination('o', parse({ kind: 'stdout' }), { baseDir: '/' }).kind, 'stdout');
+    const files = fileScope(fresh());
+    assert.equal(createDestination('o', parse({ kind: 'stdout' }), { baseDir: '/', files }).kind, 'stdout');
     const h = createDestination('h', parse({ kind: 'http', url: 'https://siem.example.com/' }), {
       baseDir: '/',
+      files,
     });
     assert.equal(h.kind, 'http');
   });

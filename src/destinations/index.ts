@@ -4,6 +4,7 @@ import type { Destination } from '../core/destination.ts';
 import { ORIGIN, SECRET, type SecretSpec, secretSpecOf } from '../core/secret-spec.ts';
 import { httpHeaderName } from '../core/validation.ts';
 import { FileDestination } from './file/file-destination.ts';
+import type { FileScope } from './file/file-scope.ts';
 import { destinationUrlProblem, HttpDestination } from './http/http-destination.ts';
 import { StdoutDestination } from './stdout/stdout-destination.ts';
 
@@ -17,7 +18,9 @@ const fileConfigSchema = z
     path: z
       .string()
       .min(1)
-      .describe('NDJSON file, one event per line; a relative path resolves against the config file'),
+      .describe(
+        'NDJSON file, one event per line. Through the API: inside the output root (TRIBUTARY_FILE_ROOT, default DATA_DIR/output), a relative path placed there; in a config file: relative to the file',
+      ),
     maxBytes: z
       .number()
       .int()
@@ -27,9 +30,11 @@ const fileConfigSchema = z
     maxFiles: z
       .number()
       .int()
-      .min(0)
+      .min(1)
       .default(10)
-      .describe('Rotated files kept as PATH.1 (newest) … PATH.N; older ones are deleted (default 10)'),
+      .describe(
+        'Rotated files kept as PATH.1 (newest) … PATH.N, at least 1; older ones are deleted (default 10)',
+      ),
   })
   .strict()
   .describe('Appends events to a local NDJSON file, fsynced before acknowledging, with size rotation');
@@ -149,13 +154,15 @@ export type HttpDestinationConfig = z.infer<typeof httpConfigSchema>;
 export type HttpAuthConfig = z.infer<typeof httpAuthSchema>;
 
 /**
- * Builds a destination from a validated config. Relative file paths resolve against `baseDir` (the
- * config file's directory). Throws a config TributaryError for settings only checkable here.
+ * Builds a destination from a validated config. Relative file paths resolve against `baseDir` (stored
+ * paths are absolute: the control plane resolves them, file/file-scope.ts). `files` is the process's
+ * output root and data directory, which the file destination checks at every open. Throws a config
+ * TributaryError for settings only checkable here.
  */
 export function createDestination(
   name: string,
   config: DestinationConfig,
-  opts: { baseDir: string },
+  opts: { baseDir: string; files: FileScope },
 ): Destination {
   switch (config.kind) {
     case 'file':
@@ -163,6 +170,7 @@ export function createDestination(
         path: isAbsolute(config.path) ? config.path : resolve(opts.baseDir, config.path),
         maxBytes: config.maxBytes,
         maxFiles: config.maxFiles,
+        scope: opts.files,
       });
     case 'stdout':
       return new StdoutDestination(name);

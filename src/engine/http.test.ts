@@ -143,6 +143,65 @@ describe('Http', () => {
     assert.equal(n, 2);
   });
 
+  it('retries a JSON body that arrives whole at the HTTP level but cut short, then reports it as truncated', async () => {
+    let n = 0;
+    handler = (_req, res) => {
+      n++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(n === 1 ? '{"items":[1,2' : '{"items":[1,2,3]}');
+    };
+    assert.deepEqual((await client().getJson(`${base}/x`)).body, { items: [1, 2, 3] });
+    assert.equal(n, 2, 'asked again');
+    n = 0;
+    handler = (_req, res) => {
+      n++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('[{"id":1},{"id"');
+    };
+    const err = await client()
+      .getJson(`${base}/x`)
+      .catch((e) => e);
+    assert.equal(n, 4, 'every attempt used');
+    assert.ok(err instanceof TributaryError);
+    assert.equal(err.type, 'transient');
+    assert.equal(err.code, 'truncated_response');
+    assert.doesNotMatch(err.action, /DNS/);
+  });
+
+  it('an HTML page answered with 200 where JSON was expected is a vendor response error, not a network one', async () => {
+    let n = 0;
+    const page = `<!DOCTYPE html>\n<html>\n  <head><title>Sign in \u2013 Corporate Proxy</title></head>\n  <body>\u001b[31m\u202e${'x'.repeat(1000)}</body></html>`;
+    handler = (_req, res) => {
+      n++;
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page);
+    };
+    const err = await client()
+      .getJson(`${base}/api/v1/logs`, { token: 'sekrit' })
+      .catch((e) => e);
+    assert.equal(n, 1, 'not retried: asking again brings the same page');
+    assert.ok(err instanceof TributaryError, String(err));
+    assert.equal(err.type, 'config');
+    assert.equal(err.code, 'unexpected_response');
+    assert.equal(err.status, 200);
+    assert.match(
+      err.message,
+      /^Acme answered 200 with text\/html; charset=utf-8 where JSON was expected at http:\/\/127\.0\.0\.1:\d+\/api\/v1\/logs; the body starts: "<!DOCTYPE html> <html> <head><title>Sign in – Corporate Proxy<\/title>/,
+    );
+    const head = /the body starts: "(.*)"\.$/.exec(err.message)![1]!;
+    assert.equal(head.length, 200, 'at most 200 characters of the body');
+    assert.doesNotMatch(err.message, /[\u0000-\u001f\u007f\u202e]/u, 'no control or bidi characters');
+    assert.doesNotMatch(err.message, /sekrit/, 'no query string');
+    assert.doesNotMatch(err.action, /DNS/);
+    assert.match(err.action, /base URL/);
+    // Plain text, or a body without a content type, is no JSON either.
+    handler = (_req, res) =>
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('Service temporarily moved');
+    const text = await client()
+      .getJson(`${base}/x`)
+      .catch((e) => e);
+    assert.equal(text.code, 'unexpected_response');
+    assert.match(text.message, /with text\/plain where JSON was expected .*: "Service temporarily moved"\./);
+  });
+
   it('times out and retries a hung request', async () => {
     let n = 0;
     handler = (_req, res) => {

@@ -4,7 +4,7 @@ import type { HttpClient, HttpRequest, HttpResponse, Logger, VendorErrorContext 
 import { isLoopbackHost } from '../core/validation.ts';
 import type { OriginSet } from './credential-origins.ts';
 import { egressPolicy } from './egress.ts';
-import { readJson } from './json-stream.ts';
+import { readJson, UnexpectedBodyError } from './json-stream.ts';
 import type { TokenBucket } from './rate-limit.ts';
 import { backoff, sleep } from './sleep.ts';
 
@@ -154,11 +154,7 @@ function isNetworkError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (err.name === 'TimeoutError') return true;
   // undici: TypeError('fetch failed') with a cause, or 'terminated' when the body stream breaks.
-  return (
-    err.name === 'TypeError' ||
-    err.name === 'SyntaxError' ||
-    /terminated|socket|ECONN|EPIPE/i.test(err.message)
-  );
+  return err.name === 'TypeError' || /terminated|socket|ECONN|EPIPE/i.test(err.message);
 }
 
 export class Http implements HttpClient {
@@ -195,7 +191,7 @@ export class Http implements HttpClient {
     let response!: HttpResponse;
     const body = await this.send(req, async (r) => {
       response = r;
-      return (await readJson(r)) as T; // a truncated body fails here and is retried like a network error
+      return (await readJson(r)) as T; // a truncated body fails here and is retried (see attempt)
     });
     return { body, response };
   }
@@ -320,6 +316,7 @@ export class Http implements HttpClient {
       }
       return { retry: err, waitMs };
     } catch (err) {
+      if (err instanceof UnexpectedBodyError && !signal?.aborted) return this.unexpectedBody(err, url);
       // A connection the egress policy refused surfaces as undici's "fetch failed" with it as the cause.
       const cause = (err as { cause?: unknown })?.cause;
       if (cause instanceof TributaryError) throw cause;
@@ -335,6 +332,29 @@ export class Http implements HttpClient {
         ),
       };
     }
+  }
+
+  /**
+   * A successful answer whose body is not JSON. Cut off on the way (it starts like JSON): retried, as a
+   * broken connection is. Anything else — an HTML sign-in or error page from a portal, a proxy or a
+   * wrong base URL — is not the vendor's API answering: a config error showing what came instead.
+   */
+  private unexpectedBody(err: UnexpectedBodyError, url: URL): { retry: TributaryError } {
+    if (err.truncated)
+      return {
+        retry: transientError(
+          'truncated_response',
+          `${this.o.vendor} sent an incomplete JSON body (${err.bytes} bytes) at ${where(url)}: ${err.message}.`,
+          'Usually a connection cut mid-answer; Tributary retries automatically. If it persists, check the proxies between Tributary and the vendor.',
+          { status: err.status },
+        ),
+      };
+    throw configError(
+      'unexpected_response',
+      `${this.o.vendor} answered ${err.status} with ${err.contentType || 'no content type'} where JSON was expected at ${where(url)}; the body starts: "${err.head}".`,
+      "Check the collector's base URL and any proxy between Tributary and the vendor: an HTML page usually comes from a sign-in portal, a proxy or a web page, not the vendor's API.",
+      err.status,
+    );
   }
 
   private classify(

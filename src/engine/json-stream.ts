@@ -110,15 +110,61 @@ const DECODE_PIECE = 256 * 1024;
  * (Measured: reading them into one Latin-1 string outside the JavaScript heap instead is slower.)
  */
 export async function readJson(response: HttpResponse): Promise<unknown> {
-  if (!response.body) return parseJson(await response.text());
-  const decoder = new TextDecoder(); // like text(): a UTF-8 BOM is dropped, bad bytes become U+FFFD
   let text = '';
-  for await (const chunk of response.body) {
-    for (let at = 0; at < chunk.byteLength; at += DECODE_PIECE) {
-      text += decoder.decode(chunk.subarray(at, at + DECODE_PIECE), { stream: true });
+  if (!response.body) text = await response.text();
+  else {
+    const decoder = new TextDecoder(); // like text(): a UTF-8 BOM is dropped, bad bytes become U+FFFD
+    for await (const chunk of response.body) {
+      for (let at = 0; at < chunk.byteLength; at += DECODE_PIECE) {
+        text += decoder.decode(chunk.subarray(at, at + DECODE_PIECE), { stream: true });
+      }
     }
+    text += decoder.decode();
   }
-  return parseJson(text + decoder.decode());
+  try {
+    return parseJson(text);
+  } catch (err) {
+    if (err instanceof SyntaxError) throw new UnexpectedBodyError(response, text, err);
+    throw err;
+  }
+}
+
+/** Characters shown of a body that is not JSON. */
+const HEAD_CHARS = 200;
+
+/**
+ * A response body that JSON.parse refused. `truncated`: it is empty or starts like JSON, so it was most
+ * likely cut off on the way and is worth asking for again. Otherwise the vendor, or something between
+ * (a sign-in portal, a proxy, a web server at a wrong URL), answered with something else, such as an
+ * HTML page: `contentType` and `head` (its first characters, control characters blanked) say what.
+ */
+export class UnexpectedBodyError extends Error {
+  readonly status: number;
+  readonly contentType: string;
+  readonly head: string;
+  readonly bytes: number;
+  readonly truncated: boolean;
+
+  constructor(response: HttpResponse, text: string, cause: SyntaxError) {
+    super(cause.message, { cause });
+    this.name = 'UnexpectedBodyError';
+    this.status = response.status;
+    this.contentType = printable(response.headers.get('content-type') ?? '').slice(0, 100);
+    this.bytes = Buffer.byteLength(text);
+    const start = text.slice(0, 4 * HEAD_CHARS).trimStart();
+    const type = this.contentType.toLowerCase();
+    this.truncated = (start === '' || start[0] === '{' || start[0] === '[') && !/html|xml/.test(type);
+    // A copy, not a slice that would keep the whole body alive.
+    this.head = Array.from(printable(start)).slice(0, HEAD_CHARS).join('');
+  }
+}
+
+/** Control and format characters (line breaks, escapes, bidi overrides) blanked, runs of spaces joined. */
+function printable(text: string): string {
+  return text
+    .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Destination } from '../core/destination.ts';
 import { parseDuration } from '../core/duration.ts';
 import { configError, TributaryError } from '../core/errors.ts';
 import { isPushSource, type Logger } from '../core/source.ts';
+import { type FileScope, fileScope } from '../destinations/file/file-scope.ts';
 import { createDestination, type DestinationConfig } from '../destinations/index.ts';
 import { sources } from '../sources/index.ts';
 import { openSecrets } from '../store/secret-fields.ts';
@@ -28,13 +29,25 @@ export class Runtime {
   readonly log: Logger;
   readonly rateLimits = new RateLimits();
   private readonly destinations = new Map<string, { version: string; instance: Destination }>();
-  /** Relative file destination paths resolve here (the data directory). */
+  /** The data directory: relative file paths of a config file applied without its own directory resolve here. */
   readonly baseDir: string;
+  /**
+   * Where file destinations may write: the output root (paths set through the API stay inside it) and
+   * the data directory, whose own files no destination writes (destinations/file/file-scope.ts).
+   */
+  readonly files: FileScope;
   private readonly runner = `${hostname()}:${process.pid}`;
 
-  constructor(store: Store, secrets: SecretBox, log: Logger, baseDir = process.cwd()) {
+  constructor(
+    store: Store,
+    secrets: SecretBox,
+    log: Logger,
+    baseDir = process.cwd(),
+    files: FileScope = fileScope(baseDir),
+  ) {
     this.store = store;
     this.baseDir = baseDir;
+    this.files = files;
     this.secrets = secrets;
     this.log = log;
   }
@@ -53,7 +66,7 @@ export class Runtime {
     }
     if (!record) return undefined;
     const config = openSecrets(record.config, record.secrets, this.secrets) as DestinationConfig;
-    const instance = createDestination(name, config, { baseDir: this.baseDir });
+    const instance = createDestination(name, config, { baseDir: this.baseDir, files: this.files });
     this.destinations.set(name, { version: record.updatedAt, instance });
     return instance;
   }

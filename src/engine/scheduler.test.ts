@@ -28,16 +28,21 @@ async function runtimeFor(sim: OktaSimulator, interval: string, enabled = true) 
             source: 'okta',
             account: 'o',
             destinations: ['f'],
-            interval,
             lookback: '1h',
             settings: { limit: 50 },
           },
-          off: { source: 'okta', account: 'o', destinations: ['f'], interval, enabled },
+          off: { source: 'okta', account: 'o', destinations: ['f'], enabled },
         },
       }),
       { baseDir: dir, env: {} },
     ),
   );
+  // Written to the store directly: the control plane refuses intervals under 10s, the scheduler
+  // runs whatever interval a record holds, and a test cannot wait 10s for a second run.
+  for (const name of ['a', 'off']) {
+    const record = (await store.getCollector(name))!;
+    await store.putCollector({ ...record, config: { ...record.config, interval } });
+  }
   return runtime;
 }
 

@@ -1,3 +1,4 @@
+import { byName } from '../core/names.ts';
 import type { SourceDef } from '../core/source.ts';
 import chatgptEnterprise from './chatgpt-enterprise/index.ts';
 import ciscoDuo from './cisco-duo/index.ts';
@@ -18,8 +19,8 @@ import webhook from './webhook/index.ts';
 import zoom from './zoom/index.ts';
 import zscalerZia from './zscaler-zia/index.ts';
 
-/** Every source Tributary ships, by id. */
-export const sources: Record<string, SourceDef> = Object.fromEntries(
+/** Every source Tributary ships, by id (no prototype: `sources.constructor` is undefined, core/names.ts). */
+export const sources: Record<string, SourceDef> = byName(
   [
     chatgptEnterprise,
     okta,

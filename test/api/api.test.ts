@@ -260,6 +260,16 @@ describe('control-plane API', () => {
       ['destinations', 'timezone'],
       tz.text,
     );
+    for (const interval of ['0s', '9s']) {
+      const fast = await call('POST', '/api/collectors', {
+        ...editor(),
+        body: { name: 'fast', source: 'webhook', destinations: ['bad-input-out'], interval },
+      });
+      assert.equal(fast.status, 400, fast.text);
+      assert.deepEqual(fast.body.error.issues, [
+        { path: 'interval', message: `expected an interval of at least 10s, got ${interval}` },
+      ]);
+    }
     const unknown = await call('POST', '/api/sites', { ...editor(), body: { name: 'x', color: 'red' } });
     assert.equal(unknown.status, 400);
     assert.match(unknown.text, /color/);
@@ -297,8 +307,8 @@ describe('control-plane API', () => {
     assert.equal(dest.status, 201, dest.text);
     assert.equal(
       dest.body.config.path,
-      join(dir, 'events.ndjson'),
-      'relative paths live in the data directory',
+      join(dir, 'output', 'events.ndjson'),
+      'relative paths live in the output root (default DATA_DIR/output)',
     );
     assert.equal((await call('POST', '/api/destinations/out/test', editor())).body.ok, true);
 
@@ -345,7 +355,9 @@ describe('control-plane API', () => {
     assert.equal(detail.volumeLastDay, 300);
     assert.ok(detail.lastEventReceived);
     assert.equal(detail.checkpoints[0].stream, 'system-log');
-    const lines = readFileSync(join(dir, 'events.ndjson'), 'utf8').trim().split('\n');
+    const lines = readFileSync(join(dir, 'output', 'events.ndjson'), 'utf8')
+      .trim()
+      .split('\n');
     assert.equal(lines.length, 300);
     const first = JSON.parse(lines[0]!);
     assert.equal(first.sitename, 'hq');

@@ -90,7 +90,7 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 function delivered(collector: string): any[] {
   let text = '';
   try {
-    text = readFileSync(join(dir, 'pushed.ndjson'), 'utf8');
+    text = readFileSync(join(dir, 'output', 'pushed.ndjson'), 'utf8');
   } catch {
     return [];
   }

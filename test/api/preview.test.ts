@@ -144,7 +144,7 @@ describe('POST /api/collectors/preview', () => {
     assert.equal(sim.seen.length - before, 1, 'exactly one page read');
     assert.ok(!r.text.includes(TOKEN), 'the credential is not echoed');
     assert.deepEqual(await runtime.store.listCollectors(), [], 'nothing installed');
-    assert.equal(existsSync(join(dir, 'out.ndjson')), false, 'nothing delivered');
+    assert.equal(existsSync(join(dir, 'output', 'out.ndjson')), false, 'nothing delivered');
   });
 
   it('validates like Install: settings issues name the field; other sources have no preview', async () => {

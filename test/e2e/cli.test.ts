@@ -113,6 +113,20 @@ describe('tributary CLI', () => {
     assert.equal((await cli(['frobnicate'])).code, 2);
   });
 
+  it('refuses an output root (TRIBUTARY_FILE_ROOT) that is or contains the data directory, exit 2', async () => {
+    for (const root of [join(dir, 'state'), dir, '/']) {
+      const r = await cli(['apply', '-f', join(dir, 'bad.yaml'), '--data-dir', join(dir, 'state')], {
+        TRIBUTARY_FILE_ROOT: root,
+      });
+      assert.equal(r.code, 2, root);
+      assert.match(
+        r.stderr,
+        /TRIBUTARY_FILE_ROOT: the output root .* must not be the data directory .* or contain it/,
+      );
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    }
+  });
+
   it('runs once to caught up, stamps site and timezone, resumes, and keeps the token out of state and logs', async () => {
     const sim = new OktaSimulator({ events: 1500, spacingMs: 1000 });
     await sim.start();

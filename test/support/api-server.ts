@@ -3,6 +3,7 @@ import { Auth } from '../../src/api/auth.ts';
 import { startApiServer } from '../../src/api/server.ts';
 import { Control } from '../../src/control/service.ts';
 import type { Logger } from '../../src/core/source.ts';
+import { fileScope } from '../../src/destinations/file/file-scope.ts';
 import { Runtime } from '../../src/engine/runtime.ts';
 import { Scheduler } from '../../src/engine/scheduler.ts';
 import { SecretBox } from '../../src/store/secrets.ts';
@@ -59,7 +60,10 @@ export function passwordOf(role: Role): string {
   return role === 'admin' ? ADMIN_PASSWORD : `${role}-Passw0rd-tributary-${role.length}x`;
 }
 
-export async function startTestApi(dir: string, o: { env?: NodeJS.ProcessEnv } = {}): Promise<ApiServer> {
+export async function startTestApi(
+  dir: string,
+  o: { env?: NodeJS.ProcessEnv /** TRIBUTARY_FILE_ROOT (default DIR/output) */; fileRoot?: string } = {},
+): Promise<ApiServer> {
   const logLines: string[] = [];
   const log: Logger = Object.fromEntries(
     ['debug', 'info', 'warn', 'error'].map((level) => [
@@ -70,7 +74,7 @@ export async function startTestApi(dir: string, o: { env?: NodeJS.ProcessEnv } =
   ) as unknown as Logger;
   const store = await SqliteStore.open(dir);
   await store.migrate();
-  const runtime = new Runtime(store, await SecretBox.open(dir, {}), log, dir);
+  const runtime = new Runtime(store, await SecretBox.open(dir, {}), log, dir, fileScope(dir, o.fileRoot));
   const scheduler = new Scheduler(runtime);
   await scheduler.start();
   const auth = new Auth(store);

@@ -1,12 +1,23 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDirs } from '../../../test/support/temp-dirs.ts';
 import { type Envelope, makeEnvelope } from '../../core/envelope.ts';
 import type { TributaryError } from '../../core/errors.ts';
 import { FileDestination } from './file-destination.ts';
+import { fileScope } from './file-scope.ts';
 
 const fresh = tempDirs('tributary-file');
 const signal = new AbortController().signal;
@@ -214,11 +225,94 @@ describe('file destination', () => {
     assert.deepEqual(ids(join(blocker, 'events.ndjson')), ['e0']);
   });
 
-  it('test() proves the directory writable without writing the events file', async () => {
-    const dir = join(fresh(), 'new-dir');
-    const d = dest(join(dir, 'events.ndjson'));
+  it('test() proves the directory writable without writing the events file; only inside the output root does it create anything', async () => {
+    const data = fresh();
+    const scope = fileScope(data);
+    const inside = join(scope.root, 'new-dir');
+    const d = new FileDestination('archive', {
+      path: join(inside, 'events.ndjson'),
+      maxBytes: 1000,
+      maxFiles: 1,
+      scope,
+    });
     await d.test(signal);
-    assert.deepEqual(readdirSync(dir), [], 'no events file, no probe left behind');
+    assert.deepEqual(readdirSync(inside), [], 'no events file, no probe left behind');
+    // A path outside the root (the operator's config file set it): nothing is created there.
+    const outside = join(fresh(), 'not', 'yet');
+    const o = new FileDestination('archive', {
+      path: join(outside, 'events.ndjson'),
+      maxBytes: 1000,
+      maxFiles: 1,
+      scope,
+    });
+    await o.test(signal);
+    assert.equal(existsSync(join(outside, '..')), false, 'no directory created outside the root');
+  });
+
+  it("refuses the data directory's own files whoever set the path, before writing a byte", async () => {
+    const data = fresh();
+    const scope = fileScope(data);
+    const key = join(data, 'master.key');
+    writeFileSync(key, '{"current":"k1"}\n');
+    for (const name of ['master.key', 'tributary.db', 'tributary.db-wal', 'MASTER.KEY.tmp']) {
+      const path = join(data, name);
+      if (!existsSync(path)) writeFileSync(path, 'store\n');
+      const before = readFileSync(path);
+      const d = new FileDestination('k', { path, maxBytes: 1, maxFiles: 1, scope });
+      for (const attempt of [() => d.send(envs(2), signal), () => d.test(signal)])
+        await assert.rejects(attempt(), (e: TributaryError) => {
+          assert.equal(e.type, 'config');
+          assert.equal(e.code, 'destination_path_refused');
+          assert.match(e.message, /own files/);
+          return true;
+        });
+      await d.close();
+      assert.deepEqual(readFileSync(path), before, `${name} untouched`);
+    }
+    // Also through a directory link outside the root (an operator path): the real directory counts.
+    const link = join(fresh(), 'state');
+    symlinkSync(data, link);
+    const d = new FileDestination('k', { path: join(link, 'master.key'), maxBytes: 1, maxFiles: 1, scope });
+    await assert.rejects(d.send(envs(1), signal), { code: 'destination_path_refused' });
+    assert.equal(readFileSync(key, 'utf8'), '{"current":"k1"}\n');
+  });
+
+  it('never writes through a symbolic link: the events file, or a directory inside the root swapped for one later', async () => {
+    const data = fresh();
+    const scope = fileScope(data);
+    const victim = join(fresh(), '.bashrc');
+    writeFileSync(victim, 'original\n');
+    // The events file itself is a link (outside the root no scope rule applies, the link is refused anyway).
+    for (const dir of [scope.root, fresh()]) {
+      mkdirSync(dir, { recursive: true });
+      const path = join(dir, 'events.ndjson');
+      symlinkSync(victim, path);
+      const d = new FileDestination('f', { path, maxBytes: 1 << 20, maxFiles: 1, scope });
+      await assert.rejects(d.send(envs(1), signal), { code: 'destination_path_refused' });
+      await d.close();
+    }
+    // A directory inside the root that is replaced by a link after the first writes: refused at the
+    // rotation that would reopen the file there.
+    const sub = join(scope.root, 'sub');
+    const d = new FileDestination('f', {
+      path: join(sub, 'events.ndjson'),
+      maxBytes: 600,
+      maxFiles: 2,
+      scope,
+    });
+    await d.send(envs(1, 'a'), signal);
+    const outside = dirname(victim);
+    renameSync(sub, join(scope.root, 'moved'));
+    symlinkSync(outside, sub);
+    await assert.rejects(d.send(envs(3, 'b'), signal), (e: TributaryError) => {
+      assert.equal(e.code, 'destination_path_refused');
+      assert.match(e.message, /leaves the output root/);
+      return true;
+    });
+    await d.close();
+    assert.equal(readFileSync(victim, 'utf8'), 'original\n');
+    assert.deepEqual(readdirSync(outside).sort(), ['.bashrc']);
+    assert.deepEqual(ids(join(scope.root, 'moved', 'events.ndjson')), ['a0']);
   });
 
   it('does not write a batch whose send was cancelled while queued', async () => {

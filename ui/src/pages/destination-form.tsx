@@ -115,7 +115,8 @@ export function DestinationForm({
             <label htmlFor="dest-path">Path</label>
             <input id="dest-path" required value={path} onChange={(e) => setPath(e.target.value)} />
             <div className="help">
-              One event per line; a relative path resolves against the data directory.
+              One event per line, in the output root (TRIBUTARY_FILE_ROOT, default the data directory's output
+              folder): a relative path such as okta/events.ndjson is placed there.
             </div>
           </div>
           <div className="row">
@@ -135,7 +136,7 @@ export function DestinationForm({
               <input
                 id="dest-maxfiles"
                 type="number"
-                min={0}
+                min={1}
                 value={maxFiles}
                 onChange={(e) => setMaxFiles(e.target.value)}
                 placeholder="10"

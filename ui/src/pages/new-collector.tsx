@@ -531,7 +531,7 @@ function CollectorForm({
                 ))}
               </datalist>
               <div className="help" id="c-interval-help">
-                How often it runs, e.g. 30s, 5m, 1h.
+                How often it runs, at least 10s, e.g. 30s, 5m, 1h.
               </div>
             </div>
             <div className="field">
