@@ -4,6 +4,7 @@ import { allows, hashPassword, newSecret, sha256 } from '../control/auth.ts';
 import { ApiError, conflict, notFound } from '../control/errors.ts';
 import * as S from '../control/schemas.ts';
 import type { Control } from '../control/service.ts';
+import { destinationCatalog } from '../destinations/index.ts';
 import type { ApiTokenRecord, AuditRecord, Role, UserRecord } from '../store/store.ts';
 import type { Auth, Caller } from './auth.ts';
 
@@ -201,6 +202,14 @@ export const routes: Route[] = [
     tag: 'catalog',
     summary: 'Account kinds with the JSON Schema of their fields and which are secret',
     handler: async (ctx) => ctx.control.accountKinds(),
+  },
+  {
+    method: 'GET',
+    path: '/api/destination-kinds',
+    access: 'viewer',
+    tag: 'catalog',
+    summary: 'Destination kinds with the JSON Schema of their settings and which fields are secret',
+    handler: async () => destinationCatalog(),
   },
   {
     method: 'GET',

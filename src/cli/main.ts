@@ -7,6 +7,7 @@ import { ApiError } from '../control/errors.ts';
 import { CONFIG_FILE, Control, type SchedulerHooks } from '../control/service.ts';
 import { formatDuration, parseDuration } from '../core/duration.ts';
 import { type FileScope, fileScope } from '../destinations/file/file-scope.ts';
+import { destinationCatalog } from '../destinations/index.ts';
 import { createLogger } from '../engine/log.ts';
 import type { RunResult } from '../engine/runner.ts';
 import { Runtime } from '../engine/runtime.ts';
@@ -22,6 +23,7 @@ Commands:
   run --config FILE [--once] [--collector NAME]...   Run collectors from a config file (--once: until caught up, then exit)
   serve [--config FILE] [--demo] [--port N]          Run collectors on their intervals, with status at http://127.0.0.1:PORT
   sources [--json]                                   List the sources with their streams and stability
+  destinations [--json]                              List the destination kinds (--json: with their settings JSON Schema)
   apply -f FILE [--prune]                            Create or update what FILE defines (--prune: delete what it no longer names)
   keys rotate                                        New encryption key for stored secrets; re-encrypts them all
   migrate [--database-url URL | --data-dir DIR]      Apply the store's schema migrations and print its schema version
@@ -289,6 +291,18 @@ function cmdSources(args: string[]): number {
   return EXIT_OK;
 }
 
+function cmdDestinations(args: string[]): number {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
+  const list = destinationCatalog();
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+    return EXIT_OK;
+  }
+  const width = Math.max(...list.map((k) => k.kind.length));
+  for (const k of list) process.stdout.write(`${k.kind.padEnd(width)}  ${k.title}: ${k.description}\n`);
+  return EXIT_OK;
+}
+
 async function cmdApply(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -470,6 +484,8 @@ async function main(argv: string[]): Promise<number> {
         return await cmdServe(rest);
       case 'sources':
         return cmdSources(rest);
+      case 'destinations':
+        return cmdDestinations(rest);
       case 'apply':
         return await cmdApply(rest);
       case 'keys':

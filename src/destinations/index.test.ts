@@ -5,12 +5,18 @@ import { describe, it } from 'node:test';
 import { tempDirs } from '../../test/support/temp-dirs.ts';
 import { makeEnvelope } from '../core/envelope.ts';
 import { fileScope } from './file/file-scope.ts';
-import { createDestination, destinationConfigSchema } from './index.ts';
+import { createDestination, destinationConfigSchema, destinationKinds } from './index.ts';
 
 const fresh = tempDirs('tributary-dest');
 const parse = (v: unknown) => destinationConfigSchema.parse(v);
 
 describe('destination config', () => {
+  it("accepts every registered kind's schema, and only those", () => {
+    const options = destinationConfigSchema.options as unknown[];
+    assert.equal(options.length, Object.keys(destinationKinds).length);
+    for (const k of Object.values(destinationKinds)) assert.ok(options.includes(k.schema), k.kind);
+  });
+
   it('fills in the documented defaults', () => {
     assert.deepEqual(parse({ kind: 'file', path: 'out/events.ndjson' }), {
       kind: 'file',

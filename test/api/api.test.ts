@@ -130,6 +130,7 @@ describe('control-plane API', () => {
       'GET /api/session': 'user',
       'GET /api/sources': 'viewer',
       'GET /api/account-kinds': 'viewer',
+      'GET /api/destination-kinds': 'viewer',
       'GET /api/settings': 'viewer',
       'PUT /api/settings': 'admin',
       'GET /api/accounts': 'viewer',

@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { destinationKinds } from '../../src/destinations/index.ts';
 import { sources } from '../../src/sources/index.ts';
 import { OktaSimulator } from '../../src/sources/okta/simulator.ts';
 
@@ -96,6 +97,21 @@ describe('tributary CLI', () => {
     );
     assert.ok(chatgpt.settings.properties.eventTypes.items.enum.includes('CONVERSATION_MESSAGE'));
     assert.match(chatgpt.setupGuide, /Read and Delete/);
+  });
+
+  it('lists destination kinds, with their settings JSON Schema and secret fields', async () => {
+    const r = await cli(['destinations']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^http\s+HTTP: POSTs batches/m);
+    const json = JSON.parse((await cli(['destinations', '--json'])).stdout);
+    assert.deepEqual(
+      json.map((k: { kind: string }) => k.kind).sort(),
+      Object.keys(destinationKinds).sort(),
+      'every registered kind is listed',
+    );
+    const http = json.find((k: { kind: string }) => k.kind === 'http');
+    assert.deepEqual(http.secrets.sort(), ['auth.password', 'auth.token', 'auth.value']);
+    assert.equal(http.settings.properties.url['x-origin'], true, 'the url decides where the secrets go');
   });
 
   it('refuses an invalid config with every problem and its path, exit 2, no stack trace', async () => {
