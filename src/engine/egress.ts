@@ -89,30 +89,32 @@ export class EgressPolicy {
     if (isIP(host) && this.refuses(host)) throw refusedError(url.host, what);
   }
 
+  /**
+   * A `lookup` for `net.connect`, `tls.connect` and `http(s).Agent` (SDKs that bring their own HTTP
+   * stack, syslog over TCP): resolves like `dns.lookup` and drops refused addresses, failing with
+   * `egress_refused` when none is left.
+   */
+  readonly lookup = (
+    hostname: string,
+    options: LookupOptions,
+    callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+  ): void => {
+    dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
+      if (err) return callback(err, options.all ? [] : '', 0);
+      const ok = addresses.filter((a) => !this.refuses(a.address));
+      if (!ok.length) {
+        const e = refusedError(hostname, 'the connection') as unknown as NodeJS.ErrnoException;
+        return callback(e, options.all ? [] : '', 0);
+      }
+      if (options.all) return callback(null, ok);
+      callback(null, ok[0]!.address, ok[0]!.family);
+    });
+  };
+
   /** The undici dispatcher whose connections obey this policy (and the proxy environment variables). */
   dispatcher(): Dispatcher {
     if (this.agent) return this.agent;
-    const lookup = (
-      hostname: string,
-      options: LookupOptions,
-      callback: (
-        err: NodeJS.ErrnoException | null,
-        address: string | LookupAddress[],
-        family?: number,
-      ) => void,
-    ) => {
-      dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
-        if (err) return callback(err, options.all ? [] : '', 0);
-        const ok = addresses.filter((a) => !this.refuses(a.address));
-        if (!ok.length) {
-          const e = refusedError(hostname, 'the connection') as unknown as NodeJS.ErrnoException;
-          return callback(e, options.all ? [] : '', 0);
-        }
-        if (options.all) return callback(null, ok);
-        callback(null, ok[0]!.address, ok[0]!.family);
-      });
-    };
-    const connect = { lookup: lookup as never };
+    const connect = { lookup: this.lookup as never };
     const proxied = Boolean(
       process.env.HTTPS_PROXY || process.env.https_proxy || process.env.HTTP_PROXY || process.env.http_proxy,
     );
