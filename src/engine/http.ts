@@ -53,6 +53,8 @@ export type RateLimitedHook = (
 ) => { defaultWaitMs: number } | undefined;
 
 const MAX_ERROR_BODY = 64 * 1024;
+/** The longest a vendor's Retry-After holds an account's runs back (docs/architecture.md). */
+export const MAX_VENDOR_WAIT_MS = 24 * 3_600_000;
 const MAX_REDIRECTS = 5;
 
 class Response_ implements HttpResponse {
@@ -280,7 +282,11 @@ export class Http implements HttpClient {
       const limited = res.status === 429 ? undefined : this.o.rateLimited?.(vendorCtx, res.headers);
       const err = this.classify(vendorCtx, res.headers, now, limited);
       const waitMs = err.retryAfter !== undefined ? err.retryAfter * 1000 : undefined;
-      if (err.type === 'config' || (waitMs !== undefined && waitMs > this.o.maxRetryAfterMs)) throw err;
+      if (err.type === 'config') throw err;
+      if (waitMs !== undefined && waitMs > this.o.maxRetryAfterMs)
+        // Longer than a run waits: the run ends, and the runner holds back every run of the account
+        // until the vendor's time (capped: a proxy's absurd Retry-After must not stop it for weeks).
+        throw err.with({ waitUntil: new Date(now + Math.min(waitMs, MAX_VENDOR_WAIT_MS)).toISOString() });
       if (res.status === 429 || limited) {
         this.o.limiter?.pauseUntil(now + (waitMs ?? 1000));
         // A limited endpoint that names no wait is left alone for one refill of its bucket.
