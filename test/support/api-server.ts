@@ -4,7 +4,7 @@ import { startApiServer } from '../../src/api/server.ts';
 import { Control } from '../../src/control/service.ts';
 import type { Logger } from '../../src/core/source.ts';
 import { Runtime } from '../../src/engine/runtime.ts';
-import { Scheduler } from '../../src/engine/scheduler.ts';
+import { Scheduler, type SchedulerOptions } from '../../src/engine/scheduler.ts';
 import { SecretBox } from '../../src/store/secrets.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 
@@ -59,7 +59,10 @@ export function passwordOf(role: Role): string {
   return role === 'admin' ? ADMIN_PASSWORD : `${role}-Passw0rd-tributary-${role.length}x`;
 }
 
-export async function startTestApi(dir: string, o: { env?: NodeJS.ProcessEnv } = {}): Promise<ApiServer> {
+export async function startTestApi(
+  dir: string,
+  o: { env?: NodeJS.ProcessEnv; scheduler?: SchedulerOptions } = {},
+): Promise<ApiServer> {
   const logLines: string[] = [];
   const log: Logger = Object.fromEntries(
     ['debug', 'info', 'warn', 'error'].map((level) => [
@@ -71,7 +74,7 @@ export async function startTestApi(dir: string, o: { env?: NodeJS.ProcessEnv } =
   const store = await SqliteStore.open(dir);
   await store.migrate();
   const runtime = new Runtime(store, await SecretBox.open(dir, {}), log, dir);
-  const scheduler = new Scheduler(runtime);
+  const scheduler = new Scheduler(runtime, o.scheduler);
   await scheduler.start();
   const auth = new Auth(store);
   await auth.bootstrap({ TRIBUTARY_ADMIN_PASSWORD: ADMIN_PASSWORD, ...o.env });
