@@ -116,23 +116,30 @@ const hourOf = (iso: string) => `${iso.slice(0, 13)}:00:00.000Z`;
 /**
  * Delivery outcomes for health (docs/control-plane.md): every failed delivery to a destination is
  * recorded as it happens, while the runner still retries; the first acknowledgement after failures
- * ends the destination's streak. Acknowledgements cost nothing while no destination is failing.
+ * ends the destination's streak. The streaks on record are read once, at the run's first delivery (a
+ * run with nothing to deliver reads nothing); acknowledgements then cost nothing while none is failing.
  */
 class DeliveryOutcomes {
   private readonly store: Store;
   private readonly collectorId: string;
-  private readonly failing: Set<string>;
+  private failing?: Promise<Set<string>>;
   private readonly now: () => number;
 
-  constructor(store: Store, collectorId: string, failing: Iterable<string>, now: () => number) {
+  constructor(store: Store, collectorId: string, now: () => number) {
     this.store = store;
     this.collectorId = collectorId;
-    this.failing = new Set(failing);
     this.now = now;
   }
 
+  private onRecord(): Promise<Set<string>> {
+    this.failing ??= this.store
+      .listDeliveryFailures(this.collectorId)
+      .then((list) => new Set(list.map((f) => f.destination)));
+    return this.failing;
+  }
+
   async failed(destination: string, e: TributaryError, gaveUp: boolean): Promise<void> {
-    this.failing.add(destination);
+    (await this.onRecord()).add(destination);
     await this.store.recordDeliveryFailure({
       collectorId: this.collectorId,
       destination,
@@ -143,7 +150,7 @@ class DeliveryOutcomes {
   }
 
   async acknowledged(destination: string): Promise<void> {
-    if (!this.failing.delete(destination)) return;
+    if (!(await this.onRecord()).delete(destination)) return;
     await this.store.clearDeliveryFailures(this.collectorId, destination);
   }
 }
@@ -164,12 +171,7 @@ export async function runCollector(c: ResolvedCollector, o: RunOptions): Promise
   const started = now();
   const runId = crypto.randomUUID();
   const signal = o.signal ?? new AbortController().signal;
-  const outcomes = new DeliveryOutcomes(
-    o.store,
-    c.id,
-    (await o.store.listDeliveryFailures(c.id)).map((f) => f.destination),
-    now,
-  );
+  const outcomes = new DeliveryOutcomes(o.store, c.id, now);
   const result: RunResult = {
     runId,
     collector: c.name,

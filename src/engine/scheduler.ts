@@ -89,18 +89,20 @@ export class Scheduler {
       if (slot) slot.timer = undefined;
       return;
     }
-    const waitUntil = await this.vendorWaitUntil(record.account);
-    if (waitUntil !== undefined) {
+    const waiting = await this.vendorWaitUntil(record.account);
+    if (waiting !== undefined) {
       // The vendor told this collector's account (maybe through another collector) to wait.
-      if (this.slots.has(name) && !this.stopped) this.schedule(name, waitUntil - this.now());
+      if (this.slots.has(name) && !this.stopped) this.schedule(name, waiting - this.now());
       return;
     }
     const started = this.now();
-    await this.runNow(name);
+    const result = await this.runNow(name);
     if (!this.slots.has(name)) return; // removed while it ran
     const interval = parseDuration(String((record.config as { interval?: string }).interval ?? '5m'));
-    const next = Math.max(started + interval, (await this.vendorWaitUntil(record.account)) ?? 0);
-    this.schedule(name, Math.max(0, next - this.now()));
+    // A run the vendor told to wait is next due at the vendor's time (a wait told to another collector
+    // of the account meanwhile is found when the timer fires).
+    const told = result?.error?.waitUntil ? Date.parse(result.error.waitUntil) : 0;
+    this.schedule(name, Math.max(0, Math.max(started + interval, told) - this.now()));
   }
 
   /**
