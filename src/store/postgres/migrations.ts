@@ -13,7 +13,7 @@
  * Version 3 adds leases (both stores) and, Postgres only, what cluster mode's workers share: the
  * collector schedule the scheduling claims read, and the per-account rate-limit buckets.
  *
- * Version 4 (both stores): the delivery failures health reports, and the vendor waits (a Retry-After
+ * Version 5 (both stores): the delivery failures health reports, and the vendor waits (a Retry-After
  * longer than a run waits) that hold back every run of an account's collectors, claims included.
  */
 export const migrations: Array<{ version: number; sql: string }> = [
@@ -162,7 +162,7 @@ $$;
 `,
   },
   {
-    version: 4,
+    version: 5,
     sql: `
 CREATE TABLE delivery_failures (
   collector_id text NOT NULL REFERENCES collectors(id) ON DELETE CASCADE,

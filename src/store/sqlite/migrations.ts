@@ -92,7 +92,7 @@ CREATE TABLE leases (
 `,
   },
   {
-    version: 4,
+    version: 5,
     sql: `
 CREATE TABLE delivery_failures (
   collector_id TEXT NOT NULL REFERENCES collectors(id) ON DELETE CASCADE,
