@@ -104,6 +104,7 @@ describe('collector status and health', () => {
     const gaveUp = h([failing({ gaveUpAt: new Date(now - 1000).toISOString() })]);
     assert.equal(gaveUp.level, 'ERROR');
     assert.match(gaveUp.reasons.join(), /destination siem .*the run gave up at/);
+    assert.doesNotMatch(h([failing()]).reasons.join(), /retrying/, 'no run in progress: nothing retries');
     assert.equal(h([failing({ since: new Date(now - 15 * 60_000).toISOString() })]).level, 'ERROR');
     assert.equal(h([failing({ since: new Date(now - 14 * 60_000).toISOString() })]).level, 'WARNING');
   });

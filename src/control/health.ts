@@ -72,15 +72,18 @@ export function collectorHealth(o: {
     level = 'WARNING';
     reasons.push(`${failed} of the last ${finished.length} runs failed`);
   }
+  const retrying = o.runs[0]?.status === 'running';
   for (const f of o.deliveryFailures ?? []) {
     const lasting = o.now - Date.parse(f.since) >= DELIVERY_ERROR_AFTER_MS;
     const tooMany = Boolean(o.push) && f.failures >= PUSH_ERROR_AFTER_FAILURES;
     level = worse(level, f.gaveUpAt || lasting || tooMany ? 'ERROR' : 'WARNING');
     const what = o.push
       ? `${f.failures} pushed request(s) answered 503, senders retry`
-      : f.gaveUpAt
-        ? `the run gave up at ${f.gaveUpAt}`
-        : `${f.failures} failed attempt(s), the run is retrying`;
+      : [
+          `${f.failures} failed attempt(s)`,
+          ...(f.gaveUpAt ? [`the run gave up at ${f.gaveUpAt}`] : []),
+          ...(retrying ? ['the run is retrying'] : []),
+        ].join(', ');
     reasons.push(
       `deliveries to destination ${f.destination} are failing since ${f.since} (${what}): ${f.error.message}`,
     );
