@@ -367,7 +367,8 @@ export const routes: Route[] = [
     path: '/api/collectors/{name}/run',
     access: 'editor',
     tag: 'collectors',
-    summary: 'Run now',
+    summary:
+      'Run now, unless a run is in progress; 409 `vendor_wait` (with the time and the reason) while the vendor told the account to wait',
     status: 202,
     handler: (ctx) => ctx.control.runNow(me(ctx), ctx.params.name!),
   },

@@ -8,8 +8,10 @@ import { RUN_QUEUE, type RunJob } from './boss.ts';
 /**
  * When each collector runs next, in cluster mode (table `collector_schedule`, Postgres clock).
  *
- * A collector is *due* when its `next_run_at` has passed (a collector without a row is due now) and
- * no runner holds a live lease on it. Due collectors are turned into run jobs by a *claim*: one
+ * A collector is *due* when its `next_run_at` has passed (a collector without a row is due now), no
+ * runner holds a live lease on it, and its account is not waiting for the vendor (`vendor_waits`,
+ * written by the run the vendor told; see engine/vendor-wait.ts): every worker reads the same row, so
+ * none asks the vendor before its time, and the collector is due the moment the wait ends. Due collectors are turned into run jobs by a *claim*: one
  * statement that moves `next_run_at` forward by the recheck period and returns the rows it moved.
  * Concurrent claimers (every worker's ticker, a serve replica's run-now) cannot claim the same due
  * time twice: the row lock serialises them and the later one re-reads `next_run_at` and skips it. The
@@ -53,6 +55,8 @@ export async function claimDue(
        WHERE s.next_run_at <= clock_timestamp() AND ($3::text IS NULL OR s.collector_id = $3)
          AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.collector_id = s.collector_id
                          AND l.owner IS NOT NULL AND l.expires_at > clock_timestamp())
+         AND NOT EXISTS (SELECT 1 FROM accounts a JOIN vendor_waits w ON w.account_id = a.id
+                         WHERE a.name = c.account AND w.wait_until > clock_timestamp())
        ORDER BY s.next_run_at LIMIT $1
      ), claimed AS (
        UPDATE collector_schedule s SET next_run_at = clock_timestamp() + $2 * interval '1 millisecond',

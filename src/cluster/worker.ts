@@ -6,6 +6,8 @@ import { toTributaryError } from '../core/errors.ts';
 import { isPushSource, type Logger } from '../core/source.ts';
 import { type RunResult, runCollector } from '../engine/runner.ts';
 import type { Runtime } from '../engine/runtime.ts';
+import { DESTINATION_MAX_WAIT_MS } from '../engine/scheduler.ts';
+import { isVendorWait } from '../engine/vendor-wait.ts';
 import { sources } from '../sources/index.ts';
 import { PostgresStore } from '../store/postgres/postgres-store.ts';
 import { RUN_QUEUE, type RunJob } from './boss.ts';
@@ -30,6 +32,8 @@ export interface WorkerOptions {
   claimBatch?: number;
   /** This worker's id in leases and run records (default host:pid:random). */
   id?: string;
+  /** How long a run retries a destination that is down before it fails (default 15 minutes). */
+  destinationMaxWaitMs?: number;
 }
 
 interface Slot {
@@ -62,6 +66,7 @@ export class Worker {
   private readonly recheckMs: number;
   private readonly retryMs: number;
   private readonly claimBatch: number;
+  private readonly destinationMaxWaitMs: number;
   private readonly rateLimits: SharedRateLimits;
   private readonly slots = new Map<string, Slot>();
   private readonly finished: string[] = [];
@@ -90,6 +95,10 @@ export class Worker {
     this.recheckMs = positive('recheckMs', o.recheckMs ?? 2 * this.leaseTtlMs);
     this.retryMs = positive('retryMs', o.retryMs ?? 5000);
     this.claimBatch = positive('claimBatch', o.claimBatch ?? 500);
+    this.destinationMaxWaitMs = positive(
+      'destinationMaxWaitMs',
+      o.destinationMaxWaitMs ?? DESTINATION_MAX_WAIT_MS,
+    );
     this.rateLimits = new SharedRateLimits(this.store, this.log);
   }
 
@@ -241,6 +250,7 @@ export class Worker {
         stop: lease.stop.signal,
         signal: lease.abort.signal,
         runner: this.id,
+        destinationMaxWaitMs: this.destinationMaxWaitMs,
       });
       const delayMs = data.due ? started - Date.parse(data.due) : undefined;
       this.stats.runs++;
@@ -259,8 +269,14 @@ export class Worker {
     } catch (err) {
       const e = toTributaryError(err);
       // It could not start, or failed in a way the runner could not record (the database was away):
-      // releasing the lease below records the run's end.
-      if (!lease.lost)
+      // releasing the lease below records the run's end. A vendor wait (queued before another collector
+      // of the account was told to wait) is no failure: claims hold the collector back until then.
+      if (isVendorWait(e))
+        this.log.info('run not started: waiting for the vendor', {
+          collector: record.name,
+          until: e.waitUntil,
+        });
+      else if (!lease.lost)
         this.log.error('run failed', { collector: record.name, code: e.code, message: e.message });
     } finally {
       await marked;

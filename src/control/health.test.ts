@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { RunRecord, RunStatus } from '../store/store.ts';
+import type { ErrorInfo } from '../core/errors.ts';
+import type { DeliveryFailureRecord, RunRecord, RunStatus } from '../store/store.ts';
 import { collectorHealth, collectorStatus, isSilent } from './health.ts';
 
 const HOUR = 3_600_000;
@@ -70,6 +71,116 @@ describe('collector status and health', () => {
       collectorHealth({ runs: [run('succeeded')], volume: dropped, now }).silent,
       true,
       'reported on the health',
+    );
+  });
+
+  const down: ErrorInfo = {
+    type: 'transient',
+    code: 'destination_unavailable',
+    message: 'Destination siem is unavailable at http://127.0.0.1:9 (HTTP 503).',
+    action: 'Check that destination siem is up.',
+    destination: 'siem',
+  };
+  const failing = (o: Partial<DeliveryFailureRecord> = {}): DeliveryFailureRecord => ({
+    collectorId: 'c',
+    destination: 'siem',
+    since: new Date(now - 60_000).toISOString(),
+    lastAt: new Date(now - 1000).toISOString(),
+    failures: 3,
+    error: down,
+    ...o,
+  });
+
+  it('deliveries: WARNING while a destination fails and runs retry; ERROR once a run gave up or it lasted 15 minutes', () => {
+    const h = (f: DeliveryFailureRecord[], runs = [run('succeeded')]) =>
+      collectorHealth({ runs, volume: [], now, deliveryFailures: f });
+    assert.equal(h([]).level, 'OK');
+    const retrying = h([failing()], [run('running'), run('succeeded', 1)]);
+    assert.equal(retrying.level, 'WARNING');
+    assert.match(
+      retrying.reasons.join(),
+      /destination siem are failing since .*3 failed attempt\(s\), the run is retrying.*HTTP 503/,
+    );
+    const gaveUp = h([failing({ gaveUpAt: new Date(now - 1000).toISOString() })]);
+    assert.equal(gaveUp.level, 'ERROR');
+    assert.match(gaveUp.reasons.join(), /destination siem .*the run gave up at/);
+    assert.doesNotMatch(h([failing()]).reasons.join(), /retrying/, 'no run in progress: nothing retries');
+    assert.equal(h([failing({ since: new Date(now - 15 * 60_000).toISOString() })]).level, 'ERROR');
+    assert.equal(h([failing({ since: new Date(now - 14 * 60_000).toISOString() })]).level, 'WARNING');
+  });
+
+  it('deliveries of a push collector: ERROR after 10 requests in a row answered 503', () => {
+    const h = (failures: number) =>
+      collectorHealth({ runs: [], volume: [], now, push: true, deliveryFailures: [failing({ failures })] });
+    assert.equal(h(9).level, 'WARNING');
+    assert.match(h(9).reasons.join(), /9 pushed request\(s\) answered 503/);
+    assert.equal(h(10).level, 'ERROR');
+    const pull = collectorHealth({
+      runs: [],
+      volume: [],
+      now,
+      deliveryFailures: [failing({ failures: 50 })],
+    });
+    assert.equal(
+      pull.level,
+      'WARNING',
+      "a run's attempts are paced by backoff: only time or giving up escalate",
+    );
+  });
+
+  it('a run that failed on a destination or a vendor wait is judged by those rules, which end with the problem', () => {
+    const failedOn = (error: ErrorInfo, i: number): RunRecord => ({ ...run('failed', i), error });
+    const runs = [run('running'), failedOn(down, 1), failedOn(down, 2)];
+    assert.equal(
+      collectorHealth({ runs, volume: [], now }).level,
+      'OK',
+      'the destination acknowledged since (no failure on record): OK, although the last runs failed',
+    );
+    assert.equal(
+      collectorHealth({
+        runs,
+        volume: [],
+        now,
+        deliveryFailures: [failing({ gaveUpAt: runs[1]!.startedAt })],
+      }).level,
+      'ERROR',
+    );
+    const limited: ErrorInfo = {
+      type: 'transient',
+      code: 'rate_limited',
+      message: 'Okta rate limit reached (429).',
+      action: 'Wait.',
+      waitUntil: new Date(now + HOUR).toISOString(),
+    };
+    assert.equal(collectorHealth({ runs: [failedOn(limited, 0)], volume: [], now }).level, 'OK');
+    assert.equal(
+      collectorHealth({ runs: [failedOn({ ...down, destination: undefined }, 0)], volume: [], now }).level,
+      'ERROR',
+      'other failures still count',
+    );
+  });
+
+  it('WARNING while the vendor told the account to wait, with the time and the reason', () => {
+    const wait = (until: number) => ({
+      accountId: 'a',
+      until: new Date(until).toISOString(),
+      error: {
+        type: 'transient' as const,
+        code: 'rate_limited',
+        message: 'Okta rate limit reached (429).',
+        action: 'Wait.',
+      },
+      at: new Date(now - 1000).toISOString(),
+    });
+    const h = collectorHealth({ runs: [run('succeeded')], volume: [], now, vendorWait: wait(now + HOUR) });
+    assert.equal(h.level, 'WARNING');
+    assert.deepEqual(h.reasons, [
+      `waiting for the vendor until ${new Date(now + HOUR).toISOString()}: Okta rate limit reached (429).`,
+    ]);
+    assert.equal(
+      collectorHealth({ runs: [], volume: [], now, vendorWait: wait(now - 1) }).level,
+      'OK',
+      'over',
     );
   });
 });

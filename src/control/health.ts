@@ -1,11 +1,21 @@
-import type { RunRecord } from '../store/store.ts';
+import type { DeliveryFailureRecord, RunRecord, VendorWaitRecord } from '../store/store.ts';
 
 /**
- * Status and health of a collector, as the seed's troubleshooting model has them. Status: stopped
- * (disabled), error (its last run failed), running. Health from the last 3 finished runs: OK when
- * none failed, ERROR when all of them failed, WARNING otherwise; a credential expiring within 14 days
- * is a WARNING too. `silent` when the last 4 hours brought at most a quarter of the collector's usual
- * hourly volume (the 7 days before), which catches a source that quietly stopped sending.
+ * Status and health of a collector (docs/control-plane.md). Status: stopped (disabled), error (its
+ * last run failed), running. Health is the worst of:
+ *
+ * - runs: of the last 3 finished runs, OK when none failed, ERROR when all of them failed, WARNING
+ *   otherwise. A run that failed because a destination did, or because the vendor asked for a long
+ *   wait, is left to the two rules below, which know when that problem ended.
+ * - deliveries: a destination that failed to acknowledge a delivery and has not acknowledged one since
+ *   is a WARNING from its first failure (recorded while the runner still retries), and an ERROR once
+ *   a run gave up on it, once it has lasted 15 minutes, or — push collectors — after 10 pushed
+ *   requests in a row were answered 503 because of it. The next acknowledged delivery ends it.
+ * - vendor: while the vendor told the account to wait (a Retry-After beyond what a run waits), WARNING.
+ * - credential: expiring within 14 days, WARNING.
+ *
+ * `silent` when the last 4 hours brought at most a quarter of the collector's usual hourly volume (the
+ * 7 days before), which catches a source that quietly stopped sending.
  */
 
 export type Status = 'running' | 'stopped' | 'error';
@@ -19,6 +29,13 @@ export interface Health {
 
 const HOUR = 3_600_000;
 export const EXPIRY_WARNING_MS = 14 * 24 * HOUR;
+/** A destination failing this long is an ERROR, even while runs (or senders) still retry. */
+export const DELIVERY_ERROR_AFTER_MS = 15 * 60_000;
+/** Push collectors: this many pushed requests in a row answered 503 for a destination is an ERROR. */
+export const PUSH_ERROR_AFTER_FAILURES = 10;
+
+const RANK: Record<HealthLevel, number> = { OK: 0, WARNING: 1, ERROR: 2 };
+const worse = (a: HealthLevel, b: HealthLevel): HealthLevel => (RANK[b] > RANK[a] ? b : a);
 
 export function collectorStatus(enabled: boolean, runs: RunRecord[]): Status {
   if (!enabled) return 'stopped';
@@ -26,16 +43,28 @@ export function collectorStatus(enabled: boolean, runs: RunRecord[]): Status {
   return last?.status === 'failed' ? 'error' : 'running';
 }
 
+/** A failed run whose cause another rule tracks (and clears when it ends). */
+const explainedElsewhere = (r: RunRecord) =>
+  r.status === 'failed' && Boolean(r.error?.destination || r.error?.waitUntil);
+
 export function collectorHealth(o: {
   runs: RunRecord[];
   volume: Array<{ hour: string; count: number }>;
   now: number;
   accountExpiresAt?: string;
+  /** The failing destinations the collector still delivers to. */
+  deliveryFailures?: DeliveryFailureRecord[];
+  /** A push collector: its failures are pushed requests answered 503. */
+  push?: boolean;
+  vendorWait?: VendorWaitRecord;
 }): Health {
   const reasons: string[] = [];
-  const finished = o.runs.filter((r) => r.status === 'succeeded' || r.status === 'failed').slice(0, 3);
-  const failed = finished.filter((r) => r.status === 'failed').length;
   let level: HealthLevel = 'OK';
+  const finished = o.runs
+    .filter((r) => r.status === 'succeeded' || r.status === 'failed')
+    .slice(0, 3)
+    .filter((r) => !explainedElsewhere(r));
+  const failed = finished.filter((r) => r.status === 'failed').length;
   if (failed > 0 && failed === finished.length) {
     level = 'ERROR';
     reasons.push(`the last ${failed} run(s) failed`);
@@ -43,10 +72,30 @@ export function collectorHealth(o: {
     level = 'WARNING';
     reasons.push(`${failed} of the last ${finished.length} runs failed`);
   }
+  const retrying = o.runs[0]?.status === 'running';
+  for (const f of o.deliveryFailures ?? []) {
+    const lasting = o.now - Date.parse(f.since) >= DELIVERY_ERROR_AFTER_MS;
+    const tooMany = Boolean(o.push) && f.failures >= PUSH_ERROR_AFTER_FAILURES;
+    level = worse(level, f.gaveUpAt || lasting || tooMany ? 'ERROR' : 'WARNING');
+    const what = o.push
+      ? `${f.failures} pushed request(s) answered 503, senders retry`
+      : [
+          `${f.failures} failed attempt(s)`,
+          ...(f.gaveUpAt ? [`the run gave up at ${f.gaveUpAt}`] : []),
+          ...(retrying ? ['the run is retrying'] : []),
+        ].join(', ');
+    reasons.push(
+      `deliveries to destination ${f.destination} are failing since ${f.since} (${what}): ${f.error.message}`,
+    );
+  }
+  if (o.vendorWait && Date.parse(o.vendorWait.until) > o.now) {
+    level = worse(level, 'WARNING');
+    reasons.push(`waiting for the vendor until ${o.vendorWait.until}: ${o.vendorWait.error.message}`);
+  }
   if (o.accountExpiresAt) {
     const left = Date.parse(o.accountExpiresAt) - o.now;
     if (left < EXPIRY_WARNING_MS) {
-      if (level === 'OK') level = 'WARNING';
+      level = worse(level, 'WARNING');
       reasons.push(
         left <= 0
           ? `the account's credential expired at ${o.accountExpiresAt}`

@@ -28,6 +28,7 @@ import { previewCollector } from '../engine/preview.ts';
 import type { RunResult } from '../engine/runner.ts';
 import { EGRESS_ALLOW_LIST, type Runtime } from '../engine/runtime.ts';
 import { testConnection } from '../engine/test-connection.ts';
+import { activeVendorWait, vendorWaitError } from '../engine/vendor-wait.ts';
 import { sources } from '../sources/index.ts';
 import {
   maskedPaths,
@@ -478,14 +479,18 @@ export class Control {
 
   private async collectorSummary(c: CollectorRecord) {
     const now = Date.now();
-    const [runs, volume, last, account] = await Promise.all([
+    const [runs, volume, last, account, failures] = await Promise.all([
       this.store.listRuns(c.id, 10),
       this.store.volume(c.id, new Date(now - 7 * DAY - 3_600_000).toISOString()),
       this.store.lastEventTime(c.id),
       c.account ? this.store.getAccount(c.account) : undefined,
+      this.store.listDeliveryFailures(c.id),
     ]);
+    const vendorWait = account ? await activeVendorWait(this.store, account.id, now) : undefined;
     const dayAgo = new Date(now - DAY).toISOString();
     const cfg = c.config as CollectorConfig;
+    // A destination the collector no longer delivers to says nothing about it.
+    const deliveryFailures = failures.filter((f) => (cfg.destinations ?? []).includes(f.destination));
     return {
       name: c.name,
       source: c.source,
@@ -495,19 +500,37 @@ export class Control {
       timezone: cfg.timezone ?? null,
       enabled: c.enabled,
       status: collectorStatus(c.enabled, runs),
-      health: collectorHealth({ runs, volume, now, accountExpiresAt: account?.expiresAt }),
+      health: collectorHealth({
+        runs,
+        volume,
+        now,
+        accountExpiresAt: account?.expiresAt,
+        deliveryFailures,
+        push: isPushSource(sources[c.source]),
+        vendorWait,
+      }),
+      /** The vendor told the account to wait: no run starts before `until`. */
+      vendorWait: vendorWait
+        ? {
+            until: vendorWait.until,
+            since: vendorWait.at,
+            collector: vendorWait.collector ?? null,
+            reason: vendorWait.error,
+          }
+        : null,
       volumeLastDay: volume.filter((v) => v.hour >= dayAgo.slice(0, 13)).reduce((n, v) => n + v.count, 0),
       lastEventReceived: last ?? null,
       lastRun: runs[0] ?? null,
       createdAt: c.createdAt,
       updatedAt: c.updatedAt,
       _volume: volume,
+      _deliveryFailures: deliveryFailures,
     };
   }
 
   async listCollectors() {
     const list = await Promise.all((await this.store.listCollectors()).map((c) => this.collectorSummary(c)));
-    return list.map(({ _volume, ...rest }) => rest);
+    return list.map(({ _volume, _deliveryFailures, ...rest }) => rest);
   }
 
   async getCollector(name: string) {
@@ -519,12 +542,17 @@ export class Control {
       this.store.listDeadLetters(c.id, 20),
       this.store.listRuns(c.id, 20),
     ]);
-    const { _volume, ...rest } = summary;
+    const { _volume, _deliveryFailures, ...rest } = summary;
     return {
       ...rest,
       ...(await this.ingest.view(c)),
       config: maskedSecrets(c.config, c.secrets, this.runtime.secrets),
       volumeByHour: _volume,
+      /** Destinations failing to acknowledge this collector's deliveries, since when, and why. */
+      deliveryFailures: _deliveryFailures.map(({ collectorId: _, ...f }) => ({
+        ...f,
+        gaveUpAt: f.gaveUpAt ?? null,
+      })),
       runs,
       checkpoints: checkpoints.map(({ stream, value, updatedAt }) => ({ stream, value, updatedAt })),
       errors: errors.map(({ collectorId: _, ...e }) => e),
@@ -631,6 +659,10 @@ export class Control {
     if (isPushSource(sources[c.source]))
       throw conflict(`Collector "${name}" receives pushed events; there is nothing to run.`);
     if (!this.scheduler) throw new ApiError(503, 'no_scheduler', 'This process does not run collectors.');
+    // Said rather than tried: the run would be refused before asking the vendor anything.
+    const account = c.account ? await this.store.getAccount(c.account) : undefined;
+    const wait = account ? await activeVendorWait(this.store, account.id, Date.now()) : undefined;
+    if (wait) throw new ApiError(409, 'vendor_wait', vendorWaitError(name, wait).message);
     await this.audit(actor, 'collector.run', 'collector', name);
     void this.scheduler.runNow(name);
     return { started: true };

@@ -20,6 +20,13 @@ export interface ErrorInfo {
   status?: number;
   /** Seconds the vendor asked us to wait (Retry-After). */
   retryAfter?: number;
+  /** The destination a delivery failure is about (health names it; a run it ended is not a vendor fault). */
+  destination?: string;
+  /**
+   * The vendor asked for a pause longer than a run waits (Retry-After, see docs/architecture.md): every
+   * run of the account's collectors waits until this time (ISO).
+   */
+  waitUntil?: string;
 }
 
 export class TributaryError extends Error {
@@ -28,6 +35,8 @@ export class TributaryError extends Error {
   readonly action: string;
   readonly status?: number;
   readonly retryAfter?: number;
+  readonly destination?: string;
+  readonly waitUntil?: string;
 
   constructor(info: ErrorInfo, options?: { cause?: unknown }) {
     super(info.message, options);
@@ -37,12 +46,34 @@ export class TributaryError extends Error {
     this.action = info.action;
     this.status = info.status;
     this.retryAfter = info.retryAfter;
+    this.destination = info.destination;
+    this.waitUntil = info.waitUntil;
   }
 
   toJSON(): ErrorInfo {
     const out: ErrorInfo = { type: this.type, code: this.code, message: this.message, action: this.action };
     if (this.status !== undefined) out.status = this.status;
+    if (this.destination !== undefined) out.destination = this.destination;
+    if (this.waitUntil !== undefined) out.waitUntil = this.waitUntil;
     return out;
+  }
+
+  /** The same error with more facts (the destination it came from, a vendor wait), caused by this one. */
+  with(extra: Pick<ErrorInfo, 'destination' | 'waitUntil'>): TributaryError {
+    return new TributaryError(
+      {
+        type: this.type,
+        code: this.code,
+        message: this.message,
+        action: this.action,
+        status: this.status,
+        retryAfter: this.retryAfter,
+        destination: this.destination,
+        waitUntil: this.waitUntil,
+        ...extra,
+      },
+      { cause: this },
+    );
   }
 }
 

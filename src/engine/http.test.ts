@@ -84,6 +84,20 @@ describe('Http', () => {
     assert.equal(err.retryAfter, 3600);
   });
 
+  it("marks a wait it will not sleep through with the vendor's time, at most a day away", async () => {
+    const now = Date.parse('2026-11-25T12:00:00.000Z');
+    const waitFor = async (retryAfter: string) => {
+      handler = (_req, res) => res.writeHead(503, { 'retry-after': retryAfter }).end('{}');
+      return (await client({ now: () => now })
+        .getJson(`${base}/x`)
+        .catch((e) => e)) as TributaryError;
+    };
+    assert.equal((await waitFor('3600')).waitUntil, '2026-11-25T13:00:00.000Z');
+    assert.equal((await waitFor('Wed, 25 Nov 2026 14:30:00 GMT')).waitUntil, '2026-11-25T14:30:00.000Z');
+    assert.equal((await waitFor('9999999')).waitUntil, '2026-11-26T12:00:00.000Z', 'capped at 24 hours');
+    assert.equal((await waitFor('0')).waitUntil, undefined, 'a short wait is slept through');
+  });
+
   it('refreshes credentials once on 401, then treats 401 as a config error', async () => {
     const refreshes: boolean[] = [];
     let n = 0;

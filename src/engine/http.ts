@@ -62,6 +62,8 @@ export type RateLimitedHook = (
 ) => { defaultWaitMs: number } | undefined;
 
 const MAX_ERROR_BODY = 64 * 1024;
+/** The longest a vendor's Retry-After holds an account's runs back (docs/architecture.md). */
+export const MAX_VENDOR_WAIT_MS = 24 * 3_600_000;
 const MAX_REDIRECTS = 5;
 
 class Response_ implements HttpResponse {
@@ -308,7 +310,11 @@ export class Http implements HttpClient {
       const limited = res.status === 429 ? undefined : this.o.rateLimited?.(vendorCtx, res.headers);
       const err = this.classify(vendorCtx, res.headers, now, limited);
       const waitMs = err.retryAfter !== undefined ? err.retryAfter * 1000 : undefined;
-      if (err.type === 'config' || (waitMs !== undefined && waitMs > this.o.maxRetryAfterMs)) throw err;
+      if (err.type === 'config') throw err;
+      if (waitMs !== undefined && waitMs > this.o.maxRetryAfterMs)
+        // Longer than a run waits: the run ends, and the runner holds back every run of the account
+        // until the vendor's time (capped: a proxy's absurd Retry-After must not stop it for weeks).
+        throw err.with({ waitUntil: new Date(now + Math.min(waitMs, MAX_VENDOR_WAIT_MS)).toISOString() });
       if (res.status === 429 || limited) {
         this.o.limiter?.pauseUntil(now + (waitMs ?? 1000));
         // A limited endpoint that names no wait is left alone for one refill of its bucket.
@@ -317,10 +323,11 @@ export class Http implements HttpClient {
       return { retry: err, waitMs };
     } catch (err) {
       if (err instanceof UnexpectedBodyError && !signal?.aborted) return this.unexpectedBody(err, url);
+      if (err instanceof TributaryError) throw err;
       // A connection the egress policy refused surfaces as undici's "fetch failed" with it as the cause.
       const cause = (err as { cause?: unknown })?.cause;
       if (cause instanceof TributaryError) throw cause;
-      if (err instanceof TributaryError || signal?.aborted || !isNetworkError(err)) throw err;
+      if (signal?.aborted || !isNetworkError(err)) throw err;
       const timedOut = err instanceof Error && err.name === 'TimeoutError';
       return {
         retry: transientError(

@@ -8,6 +8,7 @@ import { accountKinds } from '../accounts/index.ts';
 import type { Destination } from '../core/destination.ts';
 import { configError, TributaryError, transientError } from '../core/errors.ts';
 import { defineSource, type SourceDef } from '../core/source.ts';
+import { json, SimServer } from '../sim/kit.ts';
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { silentLogger } from './log.ts';
 import { RateLimits } from './rate-limit.ts';
@@ -208,6 +209,57 @@ describe('runner', () => {
     assert.equal((await store.getCheckpoint('c', 'main'))?.value, 1);
   });
 
+  it('records a failing destination as it happens, gives up on the injected clock, and clears it at the next acknowledgement', async () => {
+    let clock = Date.parse('2026-11-25T12:00:00.000Z');
+    let down = true;
+    let failures = 0;
+    /** Resolved by the test to let the runner try again (no sleeping: the backoff is 1-2 ms). */
+    let onFailure: (() => void) | undefined;
+    const dest = new MemoryDestination('siem');
+    const siem: Destination = {
+      name: 'siem',
+      kind: 'memory',
+      send: async (events) => {
+        if (down) {
+          failures++;
+          onFailure?.();
+          throw transientError(
+            'destination_unavailable',
+            'Destination siem is unavailable (HTTP 503).',
+            'Check siem.',
+          );
+        }
+        await dest.send(events);
+      },
+      close: async () => {},
+    };
+    const { store, run } = await setup([siem]);
+    const running = run({ now: () => clock, destinationMaxWaitMs: 60_000 });
+    // While the run still retries, the streak is on record, naming the destination.
+    await new Promise<void>((seen) => {
+      onFailure = () => failures >= 3 && seen();
+    });
+    const [streak] = await store.listDeliveryFailures('c');
+    assert.equal(streak?.destination, 'siem');
+    assert.ok(streak!.failures >= 2, `${streak!.failures} failures recorded while retrying`);
+    assert.equal(streak!.gaveUpAt, undefined, 'still retrying');
+    assert.equal(streak!.error.code, 'destination_unavailable');
+    assert.equal(streak!.since, new Date(clock).toISOString());
+    assert.equal((await store.listRuns('c'))[0]!.status, 'running');
+    clock += 61_000; // past destinationMaxWaitMs on the run's clock: the next failure gives up
+    const failed = await running;
+    assert.equal(failed.status, 'failed');
+    assert.equal(failed.error?.destination, 'siem', 'the run failed because of the destination');
+    const [gaveUp] = await store.listDeliveryFailures('c');
+    assert.equal(gaveUp!.gaveUpAt, new Date(clock).toISOString());
+    assert.equal((await store.listRuns('c'))[0]!.error?.destination, 'siem', 'stored with the run');
+
+    down = false;
+    const ok = await run({ now: () => clock });
+    assert.equal(ok.status, 'succeeded');
+    assert.deepEqual(await store.listDeliveryFailures('c'), [], 'the acknowledgement ended the streak');
+  });
+
   it('a soft stop commits the batch in flight and ends the run', async () => {
     const stop = new AbortController();
     const dest = new MemoryDestination();
@@ -266,4 +318,103 @@ describe('runner with several streams', () => {
       assert.equal((await store.listErrors('c'))[0].stream, 'broken');
     });
   }
+});
+
+describe('runner and vendor waits', () => {
+  it("a Retry-After beyond what a run waits ends the run and holds back the account's next runs until then", async () => {
+    let limited = true;
+    const vendor = new SimServer({ name: 'vendor' }).route('GET', '/logs', () =>
+      limited
+        ? json(429, { message: 'slow down' }, { 'retry-after': '3600' })
+        : json(200, [{ id: 'e1' }, { id: 'e2' }]),
+    );
+    await vendor.start();
+    after(() => vendor.stop());
+    const polled = defineSource({
+      ...fake,
+      streams: {
+        main: {
+          title: 'main',
+          async *read(ctx) {
+            const { body } = await ctx.http.getJson<Array<{ id: string }>>(`${vendor.url}/logs`);
+            yield { events: body.map((e) => ({ raw: e, id: e.id })), checkpoint: 1, pages: 1 };
+          },
+        },
+      },
+    });
+    const dest = new MemoryDestination();
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-runner-'));
+    dirs.push(dir);
+    const store = await SqliteStore.open(dir);
+    await store.migrate();
+    const at = '2026-11-25T12:00:00.000Z';
+    await store.putAccount({
+      id: 'acc',
+      name: 'vendor',
+      kind: 'okta',
+      config: {},
+      secrets: {},
+      createdAt: at,
+      updatedAt: at,
+    });
+    for (const id of ['c', 'sibling'])
+      await store.putCollector({
+        id,
+        name: id,
+        source: 'fake',
+        account: 'vendor',
+        config: {},
+        secrets: {},
+        enabled: true,
+        createdAt: at,
+        updatedAt: at,
+      });
+    const collector = (id: string): ResolvedCollector => ({
+      id,
+      name: id,
+      source: polled,
+      accountKind: accountKinds.okta,
+      account: {},
+      accountKey: 'acc',
+      settings: {},
+      streams: ['main'],
+      destinations: [dest],
+      window: { lookbackMs: 0 },
+    });
+    let clock = Date.parse(at);
+    const run = (id: string) =>
+      runCollector(collector(id), {
+        store,
+        log: silentLogger,
+        rateLimits: new RateLimits(null),
+        now: () => clock,
+      });
+
+    const first = await run('c');
+    assert.equal(first.status, 'failed');
+    const until = new Date(clock + 3_600_000).toISOString();
+    assert.equal(first.error?.waitUntil, until);
+    assert.equal(vendor.requests.all().length, 1, 'the wait was not slept through nor retried');
+    const wait = await store.getVendorWait('acc');
+    assert.equal(wait?.until, until);
+    assert.equal(wait?.collector, 'c');
+    assert.match(wait!.error.message, /429.*slow down/);
+    assert.equal((await store.listRuns('c'))[0]!.error?.waitUntil, until, 'the run says why it ended');
+
+    // Until then no run of the account's collectors asks the vendor, nor is recorded as a run.
+    limited = false;
+    clock += 3_599_000;
+    for (const id of ['c', 'sibling'])
+      await assert.rejects(
+        run(id),
+        (e: TributaryError) => e.code === 'vendor_wait' && e.message.includes(until),
+      );
+    assert.equal(vendor.requests.all().length, 1);
+    assert.equal((await store.listRuns('sibling')).length, 0);
+
+    clock += 2000;
+    const resumed = await run('sibling');
+    assert.equal(resumed.status, 'succeeded');
+    assert.equal(resumed.events, 2);
+  });
 });

@@ -6,6 +6,7 @@ import type { Store } from '../store/store.ts';
 import { Http, type HttpClientOptions } from './http.ts';
 import type { RateLimits } from './rate-limit.ts';
 import { backoff, sleep } from './sleep.ts';
+import { activeVendorWait, vendorWaitError } from './vendor-wait.ts';
 
 /** Everything a run needs, resolved and validated (config file, API or store). */
 export interface ResolvedCollector {
@@ -39,7 +40,10 @@ export interface RunOptions {
   stop?: AbortSignal;
   now?: () => number;
   http?: Partial<HttpClientOptions>;
-  /** How long to keep retrying a destination that is down before the run fails (default: forever). */
+  /**
+   * How long to keep retrying a destination that is down before the run fails (default: forever; the
+   * schedulers of `serve` and `worker` give up after 15 minutes), measured on `now`.
+   */
   destinationMaxWaitMs?: number;
   destinationBackoff?: { baseMs: number; maxMs: number };
   runner?: string;
@@ -112,15 +116,64 @@ const READ_AHEAD = 4;
 const hourOf = (iso: string) => `${iso.slice(0, 13)}:00:00.000Z`;
 
 /**
+ * Delivery outcomes for health (docs/control-plane.md): every failed delivery to a destination is
+ * recorded as it happens, while the runner still retries; the first acknowledgement after failures
+ * ends the destination's streak. The streaks on record are read once, at the run's first delivery (a
+ * run with nothing to deliver reads nothing); acknowledgements then cost nothing while none is failing.
+ */
+class DeliveryOutcomes {
+  private readonly store: Store;
+  private readonly collectorId: string;
+  private failing?: Promise<Set<string>>;
+  private readonly now: () => number;
+
+  constructor(store: Store, collectorId: string, now: () => number) {
+    this.store = store;
+    this.collectorId = collectorId;
+    this.now = now;
+  }
+
+  private onRecord(): Promise<Set<string>> {
+    this.failing ??= this.store
+      .listDeliveryFailures(this.collectorId)
+      .then((list) => new Set(list.map((f) => f.destination)));
+    return this.failing;
+  }
+
+  async failed(destination: string, e: TributaryError, gaveUp: boolean): Promise<void> {
+    (await this.onRecord()).add(destination);
+    await this.store.recordDeliveryFailure({
+      collectorId: this.collectorId,
+      destination,
+      error: e.toJSON(),
+      at: new Date(this.now()).toISOString(),
+      gaveUp,
+    });
+  }
+
+  async acknowledged(destination: string): Promise<void> {
+    if (!(await this.onRecord()).delete(destination)) return;
+    await this.store.clearDeliveryFailures(this.collectorId, destination);
+  }
+}
+
+/**
  * One run of a collector (DESIGN §3): for each enabled stream, read batches from the checkpoint, wrap
  * them in envelopes, deliver to every destination, and only after every destination acknowledged,
  * commit the batch's checkpoint. A crash at any point re-delivers at most the batch in flight.
+ *
+ * A run does not start while the vendor told the collector's account to wait (vendor-wait.ts): it
+ * throws `vendor_wait` before recording anything. A vendor answer asking for a longer wait than the
+ * HTTP client sleeps through ends the run and stores that wait for the account.
  */
 export async function runCollector(c: ResolvedCollector, o: RunOptions): Promise<RunResult> {
   const now = o.now ?? Date.now;
+  const waiting = await activeVendorWait(o.store, c.accountKey, now());
+  if (waiting) throw vendorWaitError(c.name, waiting);
   const started = now();
   const runId = crypto.randomUUID();
   const signal = o.signal ?? new AbortController().signal;
+  const outcomes = new DeliveryOutcomes(o.store, c.id, now);
   const result: RunResult = {
     runId,
     collector: c.name,
@@ -149,7 +202,7 @@ export async function runCollector(c: ResolvedCollector, o: RunOptions): Promise
     const sr: StreamResult = { stream, events: 0, pages: 0 };
     result.streams.push(sr);
     try {
-      await runStream(c, stream, o, runId, signal, now, sr, result);
+      await runStream(c, stream, o, runId, signal, now, sr, result, outcomes);
     } catch (err) {
       if (signal.aborted) break;
       const e = toTributaryError(err);
@@ -165,12 +218,42 @@ export async function runCollector(c: ResolvedCollector, o: RunOptions): Promise
       });
       await o.store.recordError(c.id, stream, e.toJSON());
       if (e.status === 401) break; // rejected credentials fail every stream alike; other errors may be one stream's
+      if (e.waitUntil && !e.destination) {
+        // The vendor asked the account to pause beyond what a run waits: no run of its collectors
+        // starts before then, this one's other streams included.
+        await recordVendorWait(c, o, e, now);
+        break;
+      }
     }
   }
   if (signal.aborted && result.status === 'succeeded') result.status = 'cancelled';
   result.durationMs = now() - started;
   await o.store.finishRun(runId, result.status, result.error);
   return result;
+}
+
+async function recordVendorWait(
+  c: ResolvedCollector,
+  o: RunOptions,
+  e: TributaryError,
+  now: () => number,
+): Promise<void> {
+  o.log.warn('the vendor asked to wait; runs of the account wait until then', {
+    collector: c.name,
+    code: e.code,
+    until: e.waitUntil,
+  });
+  try {
+    await o.store.putVendorWait({
+      accountId: c.accountKey,
+      until: e.waitUntil!,
+      error: e.toJSON(),
+      collector: c.name,
+      at: new Date(now()).toISOString(),
+    });
+  } catch (err) {
+    o.log.error('could not record a vendor wait', { collector: c.name, message: (err as Error).message });
+  }
 }
 
 async function runStream(
@@ -182,6 +265,7 @@ async function runStream(
   now: () => number,
   sr: StreamResult,
   result: RunResult,
+  outcomes: DeliveryOutcomes,
 ): Promise<void> {
   const def = c.source.streams[stream];
   if (!def) throw new Error(`source ${c.source.id} has no stream ${stream}`);
@@ -259,7 +343,7 @@ async function runStream(
       if (!batch) break;
       readAhead();
       const { envelopes, ingestedAt, deadLetters, checkpoint, pages } = batch;
-      if (envelopes.length) await deliver(c, envelopes, o, signal);
+      if (envelopes.length) await deliver(c, envelopes, o, signal, now, outcomes);
       let bytes = 0;
       for (const env of envelopes) bytes += lineLength(env) + 1;
       // Acknowledged: the checkpoint may move. A hard stop that arrived during delivery still commits,
@@ -302,50 +386,64 @@ function safeJson(raw: unknown): string {
 }
 
 /**
- * Delivers one batch to every destination; each is retried until it acknowledges. A destination that
- * already acknowledged is not sent the batch again. Nothing is committed until all have.
+ * Delivers one batch to every destination; each is retried until it acknowledges (or, with
+ * destinationMaxWaitMs, until that long has passed: the run then fails). A destination that already
+ * acknowledged is not sent the batch again. Nothing is committed until all have. Every failure is
+ * recorded for health as it happens, naming the destination.
  */
 async function deliver(
   c: ResolvedCollector,
   events: Envelope[],
   o: RunOptions,
   signal: AbortSignal,
+  now: () => number,
+  outcomes: DeliveryOutcomes,
 ): Promise<void> {
   const { baseMs, maxMs } = o.destinationBackoff ?? { baseMs: 1000, maxMs: 60_000 };
   await Promise.all(
     c.destinations.map(async (d: Destination) => {
-      const started = Date.now();
+      const started = now();
       for (let attempt = 0; ; attempt++) {
-        try {
-          await d.send(events, signal);
+        const err = await Promise.resolve()
+          .then(() => d.send(events, signal))
+          .then(
+            () => undefined,
+            (thrown: unknown) => thrown ?? new Error('rejected without a reason'),
+          );
+        if (err === undefined) {
+          await outcomes.acknowledged(d.name);
           return;
-        } catch (err) {
-          signal.throwIfAborted();
-          const e =
-            err instanceof TributaryError
-              ? err
-              : transientError(
-                  'destination_error',
-                  `Destination ${d.name} failed: ${(err as Error)?.message ?? err}`,
-                  `Check destination ${d.name}.`,
-                );
-          if (e.type === 'config') throw e;
-          if (attempt === 0) {
-            o.log.warn('destination unavailable, retrying', {
-              collector: c.name,
-              destination: d.name,
-              code: e.code,
-            });
-            await o.store.recordError(c.id, undefined, e.toJSON());
-          }
-          if (o.destinationMaxWaitMs !== undefined && Date.now() - started > o.destinationMaxWaitMs) throw e;
-          // A destination that says when to come back (429/503 Retry-After) is believed, within maxMs.
-          const wait =
-            e.retryAfter !== undefined
-              ? Math.min(e.retryAfter * 1000, maxMs)
-              : backoff(attempt, baseMs, maxMs) + baseMs / 2;
-          await sleep(wait, signal);
         }
+        signal.throwIfAborted();
+        const base =
+          err instanceof TributaryError
+            ? err
+            : transientError(
+                'destination_error',
+                `Destination ${d.name} failed: ${(err as Error)?.message ?? err}`,
+                `Check destination ${d.name}.`,
+              );
+        const e = base.destination ? base : base.with({ destination: d.name });
+        const gaveUp =
+          e.type === 'config' ||
+          (o.destinationMaxWaitMs !== undefined && now() - started > o.destinationMaxWaitMs);
+        await outcomes.failed(d.name, e, gaveUp);
+        if (e.type === 'config') throw e;
+        if (attempt === 0) {
+          o.log.warn('destination unavailable, retrying', {
+            collector: c.name,
+            destination: d.name,
+            code: e.code,
+          });
+          await o.store.recordError(c.id, undefined, e.toJSON());
+        }
+        if (gaveUp) throw e;
+        // A destination that says when to come back (429/503 Retry-After) is believed, within maxMs.
+        const wait =
+          e.retryAfter !== undefined
+            ? Math.min(e.retryAfter * 1000, maxMs)
+            : backoff(attempt, baseMs, maxMs) + baseMs / 2;
+        await sleep(wait, signal);
       }
     }),
   );

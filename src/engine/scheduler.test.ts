@@ -7,6 +7,7 @@ import { OktaSimulator } from '../sources/okta/simulator.ts';
 import { SecretBox } from '../store/secrets.ts';
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { silentLogger } from './log.ts';
+import type { RunResult } from './runner.ts';
 import { Runtime } from './runtime.ts';
 import { Scheduler } from './scheduler.ts';
 
@@ -132,6 +133,52 @@ describe('scheduler', () => {
     await again;
     await scheduler.stop(1000);
     assert.deepEqual(runs, ['a', 'off', 'a']);
+    await runtime.close();
+    await sim.stop();
+  });
+
+  it("holds back every collector of an account until the vendor's time after a long Retry-After", async () => {
+    const sim = new OktaSimulator({ events: 20 });
+    await sim.start();
+    // The first request of either collector (both use account o) is told to come back in an hour.
+    sim.inject({ kind: 'status', status: 429, headers: { 'retry-after': '3600' }, path: '/api/v1/logs' });
+    const runtime = await runtimeFor(sim, '1s', true);
+    const accountId = (await runtime.store.getAccount('o'))!.id;
+    const scheduler = new Scheduler(runtime);
+    await scheduler.start();
+    // Both collectors run every second; once the wait is on record each is due at its end, not before.
+    const deadline = Date.now() + 20_000;
+    let until = Number.POSITIVE_INFINITY;
+    for (;;) {
+      const w = await runtime.store.getVendorWait(accountId);
+      if (w) until = Date.parse(w.until);
+      if (['a', 'off'].every((n) => (scheduler.nextRunAt(n) ?? 0) >= until)) break;
+      assert.ok(Date.now() < deadline, 'both collectors scheduled at the end of the wait');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(until - Date.now() > 3_500_000, 'an hour away');
+    await scheduler.stop(1000);
+    const runs = [
+      ...(await runtime.store.listRuns((await runtime.store.getCollector('a'))!.id)),
+      ...(await runtime.store.listRuns((await runtime.store.getCollector('off'))!.id)),
+    ];
+    assert.equal(runs.length, 2, 'one run each: none started while waiting');
+    assert.deepEqual(runs.map((r) => r.status).sort(), ['failed', 'succeeded']);
+    assert.equal(runs.find((r) => r.status === 'failed')!.error?.waitUntil, new Date(until).toISOString());
+
+    // A scheduler whose clock is past the vendor's time runs them again.
+    const later = new Scheduler(runtime, { now: () => until + 1000 });
+    const done: RunResult[] = [];
+    const both = new Promise<void>((ok) => {
+      later.onRun = (r) => done.push(r) === 2 && ok();
+    });
+    await later.start();
+    await both;
+    await later.stop(1000);
+    assert.deepEqual(
+      done.map((r) => r.status),
+      ['succeeded', 'succeeded'],
+    );
     await runtime.close();
     await sim.stop();
   });

@@ -2,11 +2,27 @@ import { parseDuration } from '../core/duration.ts';
 import { toTributaryError } from '../core/errors.ts';
 import { isPushSource } from '../core/source.ts';
 import { sources } from '../sources/index.ts';
-import type { RunResult } from './runner.ts';
+import type { RunOptions, RunResult } from './runner.ts';
 import type { Runtime } from './runtime.ts';
+import { activeVendorWait, isVendorWait } from './vendor-wait.ts';
+
+/** How long a scheduled run retries a destination that is down before it fails (health turns ERROR). */
+export const DESTINATION_MAX_WAIT_MS = 15 * 60_000;
+/** setTimeout's longest delay; a due time further away is reached in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface SchedulerOptions {
+  /** The clock of schedule decisions and runs (tests move it). */
+  now?: () => number;
+  /** How long a run retries a destination that is down before it fails (default 15 minutes). */
+  destinationMaxWaitMs?: number;
+  destinationBackoff?: RunOptions['destinationBackoff'];
+}
 
 interface Slot {
   timer?: NodeJS.Timeout;
+  /** When the timer fires (the scheduler's clock). */
+  due?: number;
   running?: Promise<RunResult | undefined>;
   stop?: AbortController;
   abort?: AbortController;
@@ -14,18 +30,33 @@ interface Slot {
 
 /**
  * The embedded scheduler behind `tributary serve`: runs each enabled collector every `interval`
- * (measured from the start of its previous run), never two runs of one collector at once. Stopping
- * is graceful: runs finish the batch in flight and commit it; after the grace period they are aborted
- * and the batch in flight is abandoned uncommitted (it will be read again).
+ * (measured from the start of its previous run), never two runs of one collector at once, and never
+ * before a vendor wait of its account has passed (vendor-wait.ts). Stopping is graceful: runs finish
+ * the batch in flight and commit it; after the grace period they are aborted and the batch in flight
+ * is abandoned uncommitted (it will be read again).
  */
 export class Scheduler {
   private readonly slots = new Map<string, Slot>();
   private stopped = false;
   private readonly runtime: Runtime;
+  private readonly now: () => number;
+  private readonly runOptions: Partial<RunOptions>;
   onRun?: (r: RunResult) => void;
 
-  constructor(runtime: Runtime) {
+  constructor(runtime: Runtime, o: SchedulerOptions = {}) {
     this.runtime = runtime;
+    this.now = o.now ?? Date.now;
+    this.runOptions = {
+      now: o.now,
+      destinationMaxWaitMs: o.destinationMaxWaitMs ?? DESTINATION_MAX_WAIT_MS,
+      destinationBackoff: o.destinationBackoff,
+    };
+  }
+
+  /** When the collector's next run is due (the scheduler's clock), if it is scheduled. */
+  nextRunAt(name: string): number | undefined {
+    const slot = this.slots.get(name);
+    return slot?.timer ? slot.due : undefined;
   }
 
   async start(): Promise<void> {
@@ -37,7 +68,16 @@ export class Scheduler {
     const slot = this.slots.get(name) ?? {};
     this.slots.set(name, slot);
     clearTimeout(slot.timer);
-    slot.timer = setTimeout(() => void this.fire(name), delayMs);
+    slot.due = this.now() + delayMs;
+    slot.timer = setTimeout(() => void this.fire(name), Math.min(delayMs, MAX_TIMER_MS));
+  }
+
+  /** When the vendor lets the collector's account be asked again, if that is later than now. */
+  private async vendorWaitUntil(account: string | undefined): Promise<number | undefined> {
+    if (!account) return undefined;
+    const a = await this.runtime.store.getAccount(account);
+    const w = a ? await activeVendorWait(this.runtime.store, a.id, this.now()) : undefined;
+    return w ? Date.parse(w.until) : undefined;
   }
 
   private async fire(name: string): Promise<void> {
@@ -49,11 +89,20 @@ export class Scheduler {
       if (slot) slot.timer = undefined;
       return;
     }
-    const started = Date.now();
-    await this.runNow(name);
+    const waiting = await this.vendorWaitUntil(record.account);
+    if (waiting !== undefined) {
+      // The vendor told this collector's account (maybe through another collector) to wait.
+      if (this.slots.has(name) && !this.stopped) this.schedule(name, waiting - this.now());
+      return;
+    }
+    const started = this.now();
+    const result = await this.runNow(name);
     if (!this.slots.has(name)) return; // removed while it ran
     const interval = parseDuration(String((record.config as { interval?: string }).interval ?? '5m'));
-    this.schedule(name, Math.max(0, started + interval - Date.now()));
+    // A run the vendor told to wait is next due at the vendor's time (a wait told to another collector
+    // of the account meanwhile is found when the timer fires).
+    const told = result?.error?.waitUntil ? Date.parse(result.error.waitUntil) : 0;
+    this.schedule(name, Math.max(0, Math.max(started + interval, told) - this.now()));
   }
 
   /**
@@ -94,7 +143,7 @@ export class Scheduler {
     slot.stop = new AbortController();
     slot.abort = new AbortController();
     slot.running = this.runtime
-      .run(name, { stop: slot.stop.signal, signal: slot.abort.signal })
+      .run(name, { ...this.runOptions, stop: slot.stop.signal, signal: slot.abort.signal })
       .then((r) => {
         this.runtime.log.info('run finished', {
           collector: name,
@@ -108,7 +157,17 @@ export class Scheduler {
       })
       .catch((err) => {
         const e = toTributaryError(err);
-        this.runtime.log.error('run could not start', { collector: name, code: e.code, message: e.message });
+        if (isVendorWait(e))
+          this.runtime.log.info('run not started: waiting for the vendor', {
+            collector: name,
+            until: e.waitUntil,
+          });
+        else
+          this.runtime.log.error('run could not start', {
+            collector: name,
+            code: e.code,
+            message: e.message,
+          });
         return undefined;
       })
       .finally(() => {

@@ -406,6 +406,129 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>): void 
       await s.close();
     });
 
+    it('delivery failures: a streak per destination, extended, given up on, ended by an acknowledgement', async () => {
+      const s = await withRun();
+      await s.putCollector(collector('c2'));
+      const down = {
+        type: 'transient' as const,
+        code: 'destination_unavailable',
+        message: 'Destination siem is unavailable (HTTP 503).',
+        action: 'Check siem.',
+        status: 503,
+        destination: 'siem',
+      };
+      const t = (m: number) => `2026-11-25T10:0${m}:00.000Z`;
+      await s.recordDeliveryFailure({ collectorId: 'c1', destination: 'siem', error: down, at: t(1) });
+      await s.recordDeliveryFailure({
+        collectorId: 'c1',
+        destination: 'siem',
+        error: { ...down, message: 'Destination siem is unavailable (network error).' },
+        at: t(2),
+        count: 3,
+      });
+      await s.recordDeliveryFailure({ collectorId: 'c1', destination: 'lake', error: down, at: t(3) });
+      await s.recordDeliveryFailure({ collectorId: 'c2', destination: 'siem', error: down, at: t(3) });
+      let [lake, siem] = [...(await s.listDeliveryFailures('c1'))].sort((a, b) =>
+        a.destination.localeCompare(b.destination),
+      );
+      assert.deepEqual(siem, {
+        collectorId: 'c1',
+        destination: 'siem',
+        since: t(1),
+        lastAt: t(2),
+        failures: 4,
+        error: { ...down, message: 'Destination siem is unavailable (network error).' },
+      });
+      assert.equal(lake!.failures, 1);
+      assert.equal(lake!.gaveUpAt, undefined);
+
+      // the run gives up: remembered while later attempts (a next run) keep failing
+      await s.recordDeliveryFailure({
+        collectorId: 'c1',
+        destination: 'siem',
+        error: down,
+        at: t(4),
+        gaveUp: true,
+      });
+      await s.recordDeliveryFailure({ collectorId: 'c1', destination: 'siem', error: down, at: t(5) });
+      siem = (await s.listDeliveryFailures('c1')).find((f) => f.destination === 'siem')!;
+      assert.equal(siem.gaveUpAt, t(4));
+      assert.equal(siem.since, t(1));
+      assert.equal(siem.failures, 6);
+
+      // an acknowledgement ends one destination's streak, then a new one starts afresh
+      await s.clearDeliveryFailures('c1', 'siem');
+      [lake] = await s.listDeliveryFailures('c1');
+      assert.equal(lake!.destination, 'lake');
+      assert.equal((await s.listDeliveryFailures('c1')).length, 1);
+      await s.recordDeliveryFailure({ collectorId: 'c1', destination: 'siem', error: down, at: t(6) });
+      siem = (await s.listDeliveryFailures('c1')).find((f) => f.destination === 'siem')!;
+      assert.equal(siem.since, t(6));
+      assert.equal(siem.failures, 1);
+      assert.equal(siem.gaveUpAt, undefined);
+      await s.clearDeliveryFailures('c1');
+      assert.deepEqual(await s.listDeliveryFailures('c1'), []);
+      assert.equal((await s.listDeliveryFailures('c2')).length, 1, "another collector's streak stays");
+      await s.deleteCollector('c2');
+      assert.deepEqual(await s.listDeliveryFailures('c2'), [], 'deleted with the collector');
+      await s.close();
+    });
+
+    it('vendor waits: per account, the later time wins, deleted with the account', async () => {
+      const s = await makeStore();
+      const account = (id: string) => ({
+        id,
+        name: `acc-${id}`,
+        kind: 'okta',
+        config: {},
+        secrets: {},
+        createdAt: at,
+        updatedAt: at,
+      });
+      await s.putAccount(account('a1'));
+      await s.putAccount(account('a2'));
+      const limited = {
+        type: 'transient' as const,
+        code: 'rate_limited',
+        message: 'Okta rate limit reached (429).',
+        action: 'Wait.',
+        status: 429,
+        waitUntil: '2026-11-25T11:00:00.000Z',
+      };
+      assert.equal(await s.getVendorWait('a1'), undefined);
+      await s.putVendorWait({
+        accountId: 'a1',
+        until: '2026-11-25T11:00:00.000Z',
+        error: limited,
+        collector: 'okta-logs',
+        at,
+      });
+      assert.deepEqual(await s.getVendorWait('a1'), {
+        accountId: 'a1',
+        until: '2026-11-25T11:00:00.000Z',
+        error: limited,
+        collector: 'okta-logs',
+        at,
+      });
+      // a shorter wait told later (another collector) does not shorten it; a longer one extends it
+      await s.putVendorWait({ accountId: 'a1', until: '2026-11-25T10:30:00.000Z', error: limited, at });
+      assert.equal((await s.getVendorWait('a1'))!.until, '2026-11-25T11:00:00.000Z');
+      await s.putVendorWait({
+        accountId: 'a1',
+        until: '2026-11-25T12:00:00.000Z',
+        error: { ...limited, message: 'longer' },
+        at,
+      });
+      const w = (await s.getVendorWait('a1'))!;
+      assert.equal(w.until, '2026-11-25T12:00:00.000Z');
+      assert.equal(w.error.message, 'longer');
+      assert.equal(w.collector, undefined);
+      assert.equal(await s.getVendorWait('a2'), undefined, 'per account');
+      await s.deleteAccount('acc-a1');
+      assert.equal(await s.getVendorWait('a1'), undefined, 'deleted with the account');
+      await s.close();
+    });
+
     it('settings: get, set, overwrite', async () => {
       const s = await makeStore();
       assert.equal(await s.getSetting('earlyAccess'), undefined);

@@ -94,6 +94,55 @@ export interface ErrorRecord extends ErrorInfo {
   count: number;
 }
 
+/**
+ * A destination that failed to acknowledge a collector's deliveries and has not acknowledged one
+ * since: the streak health reports (WARNING, ERROR once it lasts or the run gave up). A delivery the
+ * destination acknowledges deletes it.
+ */
+export interface DeliveryFailureRecord {
+  collectorId: string;
+  destination: string;
+  /** The first failed delivery of the streak. */
+  since: string;
+  /** The latest failed delivery. */
+  lastAt: string;
+  /** Failed deliveries in the streak (a run's attempts, or pushed requests answered 503). */
+  failures: number;
+  /** The latest failure, as shown to users. */
+  error: ErrorInfo;
+  /** When a run stopped retrying and failed because of it (unset while runs still retry). */
+  gaveUpAt?: string;
+}
+
+/** One failed delivery, as the runner or the ingest receiver reports it. */
+export interface DeliveryFailure {
+  collectorId: string;
+  destination: string;
+  error: ErrorInfo;
+  /** When it failed (the caller's clock). */
+  at: string;
+  /** Failed deliveries this reports (pushed requests refused together; default 1). */
+  count?: number;
+  /** The run stopped retrying and failed. */
+  gaveUp?: boolean;
+}
+
+/**
+ * The vendor told an account to wait longer than a run waits (a Retry-After beyond the HTTP client's
+ * maxRetryAfterMs): no run of the account's collectors starts before `until`.
+ */
+export interface VendorWaitRecord {
+  /** The account's id (its rate-limit key). */
+  accountId: string;
+  until: string;
+  /** What the vendor answered, as shown to users. */
+  error: ErrorInfo;
+  /** The collector whose run was told. */
+  collector?: string;
+  /** When it was told. */
+  at: string;
+}
+
 export interface DeadLetterRecord {
   id: number;
   collectorId: string;
@@ -299,6 +348,19 @@ export interface Store {
   recordError(collectorId: string, stream: string | undefined, err: ErrorInfo): Promise<void>;
   listErrors(collectorId: string): Promise<ErrorRecord[]>;
   clearErrors(collectorId: string): Promise<void>;
+
+  // delivery failures (health): one streak per collector and destination
+  /** Starts the destination's streak, or extends it (latest error, count, gave up). */
+  recordDeliveryFailure(f: DeliveryFailure): Promise<void>;
+  /** The destination acknowledged a delivery: its streak ends (every destination's when omitted). */
+  clearDeliveryFailures(collectorId: string, destination?: string): Promise<void>;
+  listDeliveryFailures(collectorId: string): Promise<DeliveryFailureRecord[]>;
+
+  // vendor waits (per account)
+  /** Records a wait; an account already told to wait longer keeps the later time. */
+  putVendorWait(w: VendorWaitRecord): Promise<void>;
+  /** The account's latest wait, past or not (callers compare `until` with their clock). */
+  getVendorWait(accountId: string): Promise<VendorWaitRecord | undefined>;
 
   // dead letters, volume
   listDeadLetters(collectorId: string, limit?: number): Promise<DeadLetterRecord[]>;

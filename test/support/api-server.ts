@@ -5,7 +5,7 @@ import { Control } from '../../src/control/service.ts';
 import type { Logger } from '../../src/core/source.ts';
 import { fileScope } from '../../src/destinations/file/file-scope.ts';
 import { Runtime } from '../../src/engine/runtime.ts';
-import { Scheduler } from '../../src/engine/scheduler.ts';
+import { Scheduler, type SchedulerOptions } from '../../src/engine/scheduler.ts';
 import { SecretBox } from '../../src/store/secrets.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 
@@ -62,7 +62,12 @@ export function passwordOf(role: Role): string {
 
 export async function startTestApi(
   dir: string,
-  o: { env?: NodeJS.ProcessEnv /** TRIBUTARY_FILE_ROOT (default DIR/output) */; fileRoot?: string } = {},
+  o: {
+    env?: NodeJS.ProcessEnv;
+    /** TRIBUTARY_FILE_ROOT (default DIR/output) */
+    fileRoot?: string;
+    scheduler?: SchedulerOptions;
+  } = {},
 ): Promise<ApiServer> {
   const logLines: string[] = [];
   const log: Logger = Object.fromEntries(
@@ -75,7 +80,7 @@ export async function startTestApi(
   const store = await SqliteStore.open(dir);
   await store.migrate();
   const runtime = new Runtime(store, await SecretBox.open(dir, {}), log, dir, fileScope(dir, o.fileRoot));
-  const scheduler = new Scheduler(runtime);
+  const scheduler = new Scheduler(runtime, o.scheduler);
   await scheduler.start();
   const auth = new Auth(store);
   await auth.bootstrap({ TRIBUTARY_ADMIN_PASSWORD: ADMIN_PASSWORD, ...o.env });

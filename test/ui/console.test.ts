@@ -240,6 +240,52 @@ describe('web console', { skip }, () => {
     await page.locator('[data-testid="volume"]', { hasText: '4 events' }).waitFor();
   });
 
+  it('shows a collector waiting for the vendor, and Run now says so', async () => {
+    const waitSim = new OktaSimulator({ events: 10, seed: 'console-wait' });
+    await waitSim.start();
+    try {
+      waitSim.inject({ kind: 'rate-limit', retryAfter: 3600, path: '/api/v1/logs' });
+      const login = await fetch(`${server.url}/api/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password: PASSWORD }),
+      });
+      const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+      const { csrfToken } = (await login.json()) as { csrfToken: string };
+      const create = async (path: string, body: unknown) => {
+        const r = await fetch(`${server.url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrfToken },
+          body: JSON.stringify(body),
+        });
+        assert.equal(r.status, 201, await r.text());
+      };
+      await create('/api/accounts', {
+        name: 'okta-limited',
+        kind: 'okta',
+        fields: { url: waitSim.url, token: waitSim.token },
+      });
+      await create('/api/collectors', {
+        name: 'okta-waiting',
+        source: 'okta',
+        account: 'okta-limited',
+        destinations: ['local'],
+      });
+      await page.goto(`${server.url}/collectors/okta-waiting`);
+      const notice = page.getByTestId('vendor-wait');
+      await notice.waitFor();
+      assert.match(
+        (await notice.textContent()) ?? '',
+        /Waiting for the vendor until .+: Okta rate limit reached \(429\)/,
+      );
+      await page.locator('[data-testid="health"]', { hasText: 'WARNING' }).waitFor();
+      await page.getByRole('button', { name: 'Run now' }).click();
+      await page.getByRole('alert').filter({ hasText: 'is waiting for the vendor until' }).waitFor();
+    } finally {
+      await waitSim.stop();
+    }
+  });
+
   it('shows a viewer only what a viewer may do', async () => {
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.getByRole('link', { name: 'Users and roles' }).click();

@@ -15,6 +15,30 @@ export interface ErrorInfo {
   message: string;
   action: string;
   status?: number;
+  /** The destination a delivery failure is about. */
+  destination?: string;
+  /** The vendor asked the account to wait until then. */
+  waitUntil?: string;
+}
+
+/** The vendor told the collector's account to wait: no run starts before `until`. */
+export interface VendorWait {
+  until: string;
+  /** When the vendor said so. */
+  since: string;
+  /** The collector whose run was told. */
+  collector: string | null;
+  reason: ErrorInfo;
+}
+
+/** A destination failing to acknowledge the collector's deliveries. */
+export interface DeliveryFailure {
+  destination: string;
+  since: string;
+  lastAt: string;
+  failures: number;
+  error: ErrorInfo;
+  gaveUpAt: string | null;
 }
 
 export interface RunRecord {
@@ -42,6 +66,7 @@ export interface CollectorSummary {
   volumeLastDay: number;
   lastEventReceived: string | null;
   lastRun: RunRecord | null;
+  vendorWait: VendorWait | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -53,6 +78,7 @@ export interface CollectorDetail extends CollectorSummary {
   checkpoints: Array<{ stream: string; value: unknown; updatedAt: string }>;
   errors: Array<ErrorInfo & { stream?: string; firstSeen: string; lastSeen: string; count: number }>;
   deadLetters: Array<{ id: number; stream: string; reason: string; raw: string; at: string }>;
+  deliveryFailures: DeliveryFailure[];
   /** Push collectors: the ingest token, in the answer that created or rotated it only. */
   ingestToken?: string;
   /** Push collectors: where the vendor sends, the live tokens (hints only) and the signature header. */

@@ -105,6 +105,9 @@ class Delivery {
   private readonly o: Required<Omit<ReceiverOptions, 'now'>>;
   private queue: Pending[] = [];
   private running = false;
+  /** Destinations with a failure streak on record (health), as read at `failingReadAt`. */
+  private failing = new Set<string>();
+  private failingReadAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     runtime: Runtime,
@@ -150,6 +153,50 @@ class Delivery {
     }
   }
 
+  /**
+   * Health (docs/control-plane.md): a destination that failed gets the refused requests added to its
+   * failure streak (WARNING; ERROR after 10 in a row or 15 minutes), one that acknowledged ends its
+   * streak. Costs nothing while no destination is failing, beyond a read every 10 seconds; never
+   * changes the answer.
+   */
+  private async recordOutcomes(
+    destinations: Destination[],
+    results: PromiseSettledResult<unknown>[],
+    signal: AbortSignal,
+    requests: number,
+  ): Promise<void> {
+    const store = this.runtime.store;
+    const collectorId = this.record.id;
+    try {
+      const now = Date.now();
+      if (now - this.failingReadAt > FAILING_FRESH_MS) {
+        this.failing = new Set((await store.listDeliveryFailures(collectorId)).map((f) => f.destination));
+        this.failingReadAt = now;
+      }
+      for (const [i, r] of results.entries()) {
+        const d = destinations[i]!;
+        if (r.status === 'fulfilled') {
+          if (this.failing.delete(d.name)) await store.clearDeliveryFailures(collectorId, d.name);
+          continue;
+        }
+        this.failing.add(d.name);
+        await store.recordDeliveryFailure({
+          collectorId,
+          destination: d.name,
+          error: { ...destinationError(d, r.reason, signal).toJSON(), destination: d.name },
+          at: new Date(now).toISOString(),
+          count: requests,
+        });
+      }
+    } catch (err) {
+      this.failingReadAt = Number.NEGATIVE_INFINITY;
+      this.o.log.warn('push: could not record delivery outcomes', {
+        collector: this.record.name,
+        message: (err as Error)?.message,
+      });
+    }
+  }
+
   private async deliver(batch: Pending[]): Promise<void> {
     const store = this.runtime.store;
     const envelopes = batch.length === 1 ? batch[0]!.envelopes : batch.flatMap((p) => p.envelopes);
@@ -157,6 +204,7 @@ class Delivery {
       const destinations = await this.runtime.destinationsOf(this.record);
       const signal = AbortSignal.timeout(this.o.ackTimeoutMs);
       const results = await Promise.allSettled(destinations.map((d) => d.send(envelopes, signal)));
+      await this.recordOutcomes(destinations, results, signal, batch.length);
       const failed = results.findIndex((r) => r.status === 'rejected');
       if (failed >= 0) {
         const d = destinations[failed]!;
@@ -211,6 +259,9 @@ class Delivery {
     }
   }
 }
+
+/** How long a Delivery trusts its view of the failing destinations (other replicas change them too). */
+const FAILING_FRESH_MS = 10_000;
 
 function destinationError(d: Destination, err: unknown, signal: AbortSignal): TributaryError {
   if (signal.aborted)

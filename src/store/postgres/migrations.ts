@@ -12,6 +12,9 @@
  *
  * Version 3 adds leases (both stores) and, Postgres only, what cluster mode's workers share: the
  * collector schedule the scheduling claims read, and the per-account rate-limit buckets.
+ *
+ * Version 5 (both stores): the delivery failures health reports, and the vendor waits (a Retry-After
+ * longer than a run waits) that hold back every run of an account's collectors, claims included.
  */
 export const migrations: Array<{ version: number; sql: string }> = [
   {
@@ -163,6 +166,21 @@ $$;
     sql: `
 -- A collector's secret settings (secret request headers, a push collector's HMAC secret), sealed.
 ALTER TABLE collectors ADD COLUMN secrets jsonb NOT NULL DEFAULT '{}';
+`,
+  },
+  {
+    version: 5,
+    sql: `
+CREATE TABLE delivery_failures (
+  collector_id text NOT NULL REFERENCES collectors(id) ON DELETE CASCADE,
+  destination text NOT NULL, since timestamptz NOT NULL, last_at timestamptz NOT NULL,
+  failures bigint NOT NULL, error jsonb NOT NULL, gave_up_at timestamptz,
+  PRIMARY KEY (collector_id, destination)
+);
+CREATE TABLE vendor_waits (
+  account_id text PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+  wait_until timestamptz NOT NULL, error jsonb NOT NULL, collector text, at timestamptz NOT NULL
+);
 `,
   },
 ];

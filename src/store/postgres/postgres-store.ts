@@ -10,6 +10,8 @@ import type {
   CheckpointRecord,
   CollectorRecord,
   DeadLetterRecord,
+  DeliveryFailure,
+  DeliveryFailureRecord,
   DestinationRecord,
   ErrorRecord,
   LeaseRecord,
@@ -19,6 +21,7 @@ import type {
   SiteRecord,
   Store,
   UserRecord,
+  VendorWaitRecord,
 } from '../store.ts';
 import { leaseExpiredError, leaseLost } from '../store.ts';
 import { migrations } from './migrations.ts';
@@ -690,6 +693,65 @@ export class PostgresStore implements Store {
 
   async clearErrors(collectorId: string): Promise<void> {
     await this.q('DELETE FROM errors WHERE collector_id = $1', [collectorId]);
+  }
+
+  // delivery failures
+
+  async recordDeliveryFailure(f: DeliveryFailure): Promise<void> {
+    await this.q(
+      `INSERT INTO delivery_failures (collector_id, destination, since, last_at, failures, error, gave_up_at)
+       VALUES ($1, $2, $3, $3, $4, $5, $6)
+       ON CONFLICT (collector_id, destination) DO UPDATE SET last_at = excluded.last_at,
+         failures = delivery_failures.failures + excluded.failures, error = excluded.error,
+         gave_up_at = coalesce(excluded.gave_up_at, delivery_failures.gave_up_at)`,
+      [f.collectorId, f.destination, f.at, f.count ?? 1, JSON.stringify(f.error), f.gaveUp ? f.at : null],
+    );
+  }
+
+  async clearDeliveryFailures(collectorId: string, destination?: string): Promise<void> {
+    await this.q(
+      'DELETE FROM delivery_failures WHERE collector_id = $1 AND ($2::text IS NULL OR destination = $2)',
+      [collectorId, destination ?? null],
+    );
+  }
+
+  async listDeliveryFailures(collectorId: string): Promise<DeliveryFailureRecord[]> {
+    return (
+      await this.q('SELECT * FROM delivery_failures WHERE collector_id = $1 ORDER BY since, destination', [
+        collectorId,
+      ])
+    ).rows.map((r) => {
+      const f: DeliveryFailureRecord = {
+        collectorId: r.collector_id,
+        destination: r.destination,
+        since: r.since,
+        lastAt: r.last_at,
+        failures: r.failures,
+        error: r.error,
+      };
+      if (r.gave_up_at) f.gaveUpAt = r.gave_up_at;
+      return f;
+    });
+  }
+
+  // vendor waits
+
+  async putVendorWait(w: VendorWaitRecord): Promise<void> {
+    await this.q(
+      `INSERT INTO vendor_waits (account_id, wait_until, error, collector, at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (account_id) DO UPDATE SET wait_until = excluded.wait_until, error = excluded.error,
+         collector = excluded.collector, at = excluded.at
+       WHERE excluded.wait_until > vendor_waits.wait_until`,
+      [w.accountId, w.until, JSON.stringify(w.error), w.collector ?? null, w.at],
+    );
+  }
+
+  async getVendorWait(accountId: string): Promise<VendorWaitRecord | undefined> {
+    const r = (await this.q('SELECT * FROM vendor_waits WHERE account_id = $1', [accountId])).rows[0];
+    if (!r) return undefined;
+    const w: VendorWaitRecord = { accountId: r.account_id, until: r.wait_until, error: r.error, at: r.at };
+    if (r.collector) w.collector = r.collector;
+    return w;
   }
 
   // dead letters, volume

@@ -98,4 +98,19 @@ CREATE TABLE leases (
 ALTER TABLE collectors ADD COLUMN secrets TEXT NOT NULL DEFAULT '{}';
 `,
   },
+  {
+    version: 5,
+    sql: `
+CREATE TABLE delivery_failures (
+  collector_id TEXT NOT NULL REFERENCES collectors(id) ON DELETE CASCADE,
+  destination TEXT NOT NULL, since TEXT NOT NULL, last_at TEXT NOT NULL, failures INTEGER NOT NULL,
+  error TEXT NOT NULL, gave_up_at TEXT,
+  PRIMARY KEY (collector_id, destination)
+);
+CREATE TABLE vendor_waits (
+  account_id TEXT PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+  wait_until TEXT NOT NULL, error TEXT NOT NULL, collector TEXT, at TEXT NOT NULL
+);
+`,
+  },
 ];

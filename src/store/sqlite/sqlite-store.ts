@@ -11,6 +11,8 @@ import type {
   CheckpointRecord,
   CollectorRecord,
   DeadLetterRecord,
+  DeliveryFailure,
+  DeliveryFailureRecord,
   DestinationRecord,
   ErrorRecord,
   LeaseRecord,
@@ -20,6 +22,7 @@ import type {
   SiteRecord,
   Store,
   UserRecord,
+  VendorWaitRecord,
 } from '../store.ts';
 import { leaseExpiredError, leaseLost } from '../store.ts';
 import { migrations } from './migrations.ts';
@@ -397,6 +400,84 @@ export class SqliteStore implements Store {
 
   async clearErrors(collectorId: string): Promise<void> {
     this.db.prepare('DELETE FROM errors WHERE collector_id = ?').run(collectorId);
+  }
+
+  // delivery failures
+
+  async recordDeliveryFailure(f: DeliveryFailure): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO delivery_failures (collector_id, destination, since, last_at, failures, error, gave_up_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (collector_id, destination) DO UPDATE SET last_at = excluded.last_at,
+           failures = failures + excluded.failures, error = excluded.error,
+           gave_up_at = coalesce(excluded.gave_up_at, gave_up_at)`,
+      )
+      .run(
+        f.collectorId,
+        f.destination,
+        f.at,
+        f.at,
+        f.count ?? 1,
+        JSON.stringify(f.error),
+        f.gaveUp ? f.at : null,
+      );
+  }
+
+  async clearDeliveryFailures(collectorId: string, destination?: string): Promise<void> {
+    if (destination === undefined)
+      this.db.prepare('DELETE FROM delivery_failures WHERE collector_id = ?').run(collectorId);
+    else
+      this.db
+        .prepare('DELETE FROM delivery_failures WHERE collector_id = ? AND destination = ?')
+        .run(collectorId, destination);
+  }
+
+  async listDeliveryFailures(collectorId: string): Promise<DeliveryFailureRecord[]> {
+    return (
+      this.db
+        .prepare('SELECT * FROM delivery_failures WHERE collector_id = ? ORDER BY since, destination')
+        .all(collectorId) as Row[]
+    ).map((r) => {
+      const f: DeliveryFailureRecord = {
+        collectorId: r.collector_id,
+        destination: r.destination,
+        since: r.since,
+        lastAt: r.last_at,
+        failures: r.failures,
+        error: JSON.parse(r.error),
+      };
+      if (r.gave_up_at) f.gaveUpAt = r.gave_up_at;
+      return f;
+    });
+  }
+
+  // vendor waits
+
+  async putVendorWait(w: VendorWaitRecord): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO vendor_waits (account_id, wait_until, error, collector, at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (account_id) DO UPDATE SET wait_until = excluded.wait_until, error = excluded.error,
+           collector = excluded.collector, at = excluded.at
+         WHERE excluded.wait_until > vendor_waits.wait_until`,
+      )
+      .run(w.accountId, w.until, JSON.stringify(w.error), w.collector ?? null, w.at);
+  }
+
+  async getVendorWait(accountId: string): Promise<VendorWaitRecord | undefined> {
+    const r = this.db.prepare('SELECT * FROM vendor_waits WHERE account_id = ?').get(accountId) as
+      | Row
+      | undefined;
+    if (!r) return undefined;
+    const w: VendorWaitRecord = {
+      accountId: r.account_id,
+      until: r.wait_until,
+      error: JSON.parse(r.error),
+      at: r.at,
+    };
+    if (r.collector) w.collector = r.collector;
+    return w;
   }
 
   // dead letters, volume

@@ -115,7 +115,13 @@ export function CollectorPage({ name }: { name: string }) {
             </div>
             {notice ? <Notice onDone={() => setNotice(undefined)}>{notice}</Notice> : null}
             <ErrorMessage error={actionError} />
+            {c.vendorWait ? <VendorWaitNotice c={c} /> : null}
             <Overview c={c} />
+            {c.deliveryFailures.length ? (
+              <Card title="Failing destinations">
+                <FailingDestinations c={c} />
+              </Card>
+            ) : null}
             {rotated ? (
               <IngestToken name={c.name} token={rotated}>
                 <div className="actions">
@@ -353,6 +359,62 @@ function Overview({ c }: { c: CollectorDetail }) {
           <p className="muted small">No run yet.</p>
         )}
       </div>
+    </div>
+  );
+}
+
+/** The vendor told the account to wait: no run (scheduled or Run now) starts before then. */
+function VendorWaitNotice({ c }: { c: CollectorDetail }) {
+  const w = c.vendorWait!;
+  return (
+    <div className="alert alert-warn" role="status" data-testid="vendor-wait">
+      <strong>
+        Waiting for the vendor until <Time iso={w.until} />
+      </strong>
+      : {w.reason.message}
+      <div className="action">
+        No run of this collector, nor of the other collectors of account {c.account ?? '—'}, starts before
+        then{w.collector && w.collector !== c.name ? ` (the vendor told collector ${w.collector})` : ''}.
+      </div>
+    </div>
+  );
+}
+
+/** Destinations failing to acknowledge deliveries: since when, how often, and what to do. */
+function FailingDestinations({ c }: { c: CollectorDetail }) {
+  return (
+    <div className="table-wrap">
+      <table className="table" data-testid="delivery-failures">
+        <thead>
+          <tr>
+            <th scope="col">Destination</th>
+            <th scope="col">Failing since</th>
+            <th scope="col">Error and recommended action</th>
+          </tr>
+        </thead>
+        <tbody>
+          {c.deliveryFailures.map((f) => (
+            <tr key={f.destination}>
+              <td>
+                <strong>{f.destination}</strong>
+                <div className="muted small">
+                  {f.failures} failed {c.ingest ? 'request(s)' : 'attempt(s)'}
+                  {f.gaveUpAt ? ', run gave up' : ''}
+                </div>
+              </td>
+              <td>
+                <Time iso={f.since} relative />
+              </td>
+              <td>
+                <code>{f.error.code}</code> {f.error.message}
+                <div className="action">
+                  <strong>Recommended action:</strong> {f.error.action}
+                </div>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </div>
   );
 }
