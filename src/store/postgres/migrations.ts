@@ -11,7 +11,8 @@
  * characters included, which text cannot hold.
  *
  * Version 3 adds leases (both stores) and, Postgres only, what cluster mode's workers share: the
- * collector schedule the scheduling claims read, and the per-account rate-limit buckets.
+ * collector schedule the scheduling claims read, and the per-account rate-limit buckets. Version 4
+ * adds the sign-in throttle's counters (both stores).
  */
 export const migrations: Array<{ version: number; sql: string }> = [
   {
@@ -156,6 +157,20 @@ BEGIN
   RETURN (1 - have) / rate;
 END
 $$;
+`,
+  },
+  {
+    version: 4,
+    sql: `
+-- Sign-in throttling (src/store/login-attempts.ts): one row per username hash or client address.
+CREATE TABLE login_attempts (
+  key text PRIMARY KEY, failures integer NOT NULL, locked_until timestamptz, updated_at timestamptz NOT NULL
+);
+CREATE INDEX login_attempts_by_time ON login_attempts (updated_at);
+-- Failed sign-ins with unknown usernames, counted per address until their window is audited.
+CREATE TABLE unknown_logins (
+  address text PRIMARY KEY, window_start timestamptz NOT NULL, last_at timestamptz NOT NULL, count bigint NOT NULL
+);
 `,
   },
 ];
