@@ -187,8 +187,10 @@ export async function startApiServer(control: Control, auth: Auth, o: ApiServerO
       });
       if (result !== res) send(res, result === undefined ? 204 : (route.status ?? 200), result);
     } catch (err) {
-      if (err instanceof ApiError) send(res, err.status, err.toJSON());
-      else {
+      if (err instanceof ApiError) {
+        if (!res.headersSent) for (const [k, v] of Object.entries(err.headers ?? {})) res.setHeader(k, v);
+        send(res, err.status, err.toJSON());
+      } else {
         o.log.error('request failed', { method, path: url.pathname, message: (err as Error)?.message });
         send(res, 500, { error: { code: 'internal', message: 'Internal error; see the server log.' } });
       }

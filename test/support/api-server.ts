@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Auth } from '../../src/api/auth.ts';
+import { Auth, type AuthOptions } from '../../src/api/auth.ts';
 import { startApiServer } from '../../src/api/server.ts';
 import { Control } from '../../src/control/service.ts';
 import type { Logger } from '../../src/core/source.ts';
@@ -7,6 +7,7 @@ import { Runtime } from '../../src/engine/runtime.ts';
 import { Scheduler } from '../../src/engine/scheduler.ts';
 import { SecretBox } from '../../src/store/secrets.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import type { Store } from '../../src/store/store.ts';
 
 /**
  * A control-plane API server on a fresh SQLite data directory, with an admin, an editor and a viewer
@@ -55,11 +56,25 @@ export interface ApiServer {
 
 export const ADMIN_PASSWORD = 'correct horse battery staple';
 
+/** Each role's password: long, uncommon and free of the username, as the password policy wants. */
+const PASSWORDS: Record<Role, string> = {
+  admin: ADMIN_PASSWORD,
+  editor: 'plum orchard lantern 42',
+  viewer: 'quiet harbour compass 17',
+};
+
 export function passwordOf(role: Role): string {
-  return role === 'admin' ? ADMIN_PASSWORD : `${role}-Passw0rd-tributary-${role.length}x`;
+  return PASSWORDS[role];
 }
 
-export async function startTestApi(dir: string, o: { env?: NodeJS.ProcessEnv } = {}): Promise<ApiServer> {
+export interface TestApiOptions {
+  env?: NodeJS.ProcessEnv;
+  /** The store (default: SQLite in `dir`), migrated here. Users and tokens are made only if it has none. */
+  store?: () => Promise<Store>;
+  auth?: AuthOptions;
+}
+
+export async function startTestApi(dir: string, o: TestApiOptions = {}): Promise<ApiServer> {
   const logLines: string[] = [];
   const log: Logger = Object.fromEntries(
     ['debug', 'info', 'warn', 'error'].map((level) => [
@@ -68,12 +83,13 @@ export async function startTestApi(dir: string, o: { env?: NodeJS.ProcessEnv } =
         logLines.push(JSON.stringify({ level, msg, ...fields })),
     ]),
   ) as unknown as Logger;
-  const store = await SqliteStore.open(dir);
+  const store = o.store ? await o.store() : await SqliteStore.open(dir);
   await store.migrate();
+  const fresh = (await store.listUsers()).length === 0;
   const runtime = new Runtime(store, await SecretBox.open(dir, {}), log, dir);
   const scheduler = new Scheduler(runtime);
   await scheduler.start();
-  const auth = new Auth(store);
+  const auth = new Auth(store, o.auth);
   await auth.bootstrap({ TRIBUTARY_ADMIN_PASSWORD: ADMIN_PASSWORD, ...o.env });
   const control = new Control(runtime, scheduler);
   const server = await startApiServer(control, auth, { port: 0, log });
@@ -110,6 +126,7 @@ export async function startTestApi(dir: string, o: { env?: NodeJS.ProcessEnv } =
     return { cookie, csrf: r.body.csrfToken as string };
   }
 
+  if (!fresh) return harness();
   const adminSession = await login('admin', ADMIN_PASSWORD);
   for (const role of ['editor', 'viewer'] as const) {
     const r = await call('POST', '/api/users', {
@@ -124,23 +141,26 @@ export async function startTestApi(dir: string, o: { env?: NodeJS.ProcessEnv } =
     assert.equal(r.status, 201, r.text);
     tokens[role] = r.body.token;
   }
+  return harness();
 
-  return {
-    base,
-    dir,
-    runtime,
-    scheduler,
-    control,
-    auth,
-    tokens,
-    logLines,
-    responses,
-    call,
-    login,
-    async close() {
-      await server.close();
-      await scheduler.stop(1000);
-      await runtime.close();
-    },
-  };
+  function harness(): ApiServer {
+    return {
+      base,
+      dir,
+      runtime,
+      scheduler,
+      control,
+      auth,
+      tokens,
+      logLines,
+      responses,
+      call,
+      login,
+      async close() {
+        await server.close();
+        await scheduler.stop(1000);
+        await runtime.close();
+      },
+    };
+  }
 }
