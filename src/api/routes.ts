@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import { allows, hashPassword, newSecret, sha256 } from '../control/auth.ts';
-import { ApiError, conflict, notFound } from '../control/errors.ts';
+import { conflict, notFound } from '../control/errors.ts';
 import * as S from '../control/schemas.ts';
 import type { Control } from '../control/service.ts';
 import type { ApiTokenRecord, AuditRecord, Role, UserRecord } from '../store/store.ts';
