@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { ErrorInfo } from '../../core/errors.ts';
@@ -10,6 +9,7 @@ import {
   decideAttempt,
   unknownLoginAudit,
 } from '../login-attempts.ts';
+import { privateDir, privateFile } from '../private-files.ts';
 import type {
   AccountRecord,
   ApiTokenRecord,
@@ -48,8 +48,12 @@ export class SqliteStore implements Store {
   }
 
   static async open(dataDir: string): Promise<SqliteStore> {
-    mkdirSync(dataDir, { recursive: true });
-    const db = new DatabaseSync(join(dataDir, 'tributary.db'));
+    // 0700 directory, 0600 files: SQLite gives the -wal and -shm files the database file's mode.
+    privateDir(dataDir);
+    const file = join(dataDir, 'tributary.db');
+    privateFile(file, { create: true });
+    for (const extra of ['-wal', '-shm', '-journal']) privateFile(file + extra);
+    const db = new DatabaseSync(file);
     db.exec(
       'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;',
     );
