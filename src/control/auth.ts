@@ -34,6 +34,7 @@ export class HashingBusy extends Error {
 }
 
 let running = 0;
+let peak = 0;
 const waiting: Array<() => void> = [];
 
 /** Runs fn in one of HASH_SLOTS; `bounded` throws HashingBusy rather than join a full queue. */
@@ -41,7 +42,7 @@ async function withSlot<T>(fn: () => Promise<T>, o: { bounded: boolean }): Promi
   if (running >= HASH_SLOTS) {
     if (o.bounded && waiting.length >= HASH_QUEUE) throw new HashingBusy();
     await new Promise<void>((ok) => waiting.push(ok));
-  } else running++;
+  } else peak = Math.max(peak, ++running);
   try {
     return await fn();
   } finally {
@@ -51,8 +52,8 @@ async function withSlot<T>(fn: () => Promise<T>, o: { bounded: boolean }): Promi
   }
 }
 
-/** How many hash computations run and wait now (for tests and diagnostics). */
-export const hashingLoad = () => ({ running, waiting: waiting.length });
+/** How many hash computations run and wait now, and the most that ever ran at once (tests, diagnostics). */
+export const hashingLoad = () => ({ running, waiting: waiting.length, peak });
 
 function derive(password: string, salt: Buffer, q: ScryptParams, bounded: boolean): Promise<Buffer> {
   return withSlot(
