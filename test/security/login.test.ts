@@ -23,6 +23,8 @@ import { tempDirs } from '../support/temp-dirs.ts';
  * different client to the server.
  */
 
+// Before anything is registered: suites and hooks registered after a top-level await would run apart.
+const unavailable = await postgresUnavailable(testDatabaseUrl);
 const fresh = tempDirs('tributary-login');
 const servers: ApiServer[] = [];
 after(async () => {
@@ -194,7 +196,6 @@ describe('sign-in throttling', () => {
   });
 });
 
-const unavailable = await postgresUnavailable(testDatabaseUrl);
 describe('sign-in throttling across replicas', () => {
   if (unavailable) {
     requirePostgres(unavailable); // under CI=true a failing test, never a skip
