@@ -63,7 +63,13 @@ interface Sent {
 }
 
 /** POST /api/login from the client address `from` (default 127.0.0.1). */
-function signIn(base: string, username: string, password: string, from = '127.0.0.1'): Promise<Sent> {
+function signIn(
+  base: string,
+  username: string,
+  password: string,
+  from = '127.0.0.1',
+  headers: Record<string, string> = {},
+): Promise<Sent> {
   const url = new URL('/api/login', base);
   const body = JSON.stringify({ username, password });
   return new Promise((ok, fail) => {
@@ -75,7 +81,11 @@ function signIn(base: string, username: string, password: string, from = '127.0.
         method: 'POST',
         localAddress: from,
         agent: false,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        headers: {
+          ...headers,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+        },
       },
       (res) => {
         let text = '';
@@ -165,6 +175,31 @@ describe('sign-in throttling', () => {
     });
     assert.equal(reset.status, 200, reset.text);
     assert.equal((await signIn(api.base, 'gina', 'lighthouse keeper at dawn', '127.0.1.99')).status, 200);
+  });
+
+  it('behind a trusted reverse proxy each forwarded client has its own count; others cannot forge one', async () => {
+    const api = await server({ server: { trustedProxies: ['127.0.0.9'] } });
+    const names = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7'];
+    const viaProxy: number[] = [];
+    for (const [i, name] of names.entries())
+      viaProxy.push(
+        (
+          await signIn(api.base, name, 'one sprayed password', '127.0.0.9', {
+            'x-forwarded-for': `198.51.100.77, 203.0.113.${i + 1}`,
+          })
+        ).status,
+      );
+    assert.deepEqual(viaProxy, Array(names.length).fill(401), 'seven clients, one attempt each');
+    const forged: number[] = [];
+    for (const [i, name] of names.entries())
+      forged.push(
+        (
+          await signIn(api.base, name, 'one sprayed password', '127.0.0.10', {
+            'x-forwarded-for': `203.0.113.${100 + i}`,
+          })
+        ).status,
+      );
+    assert.deepEqual(forged, [...Array(ADDRESS_FREE).fill(401), 429, 429], 'counted by its own address');
   });
 
   it('lockouts grow: each attempt past the allowance doubles the wait', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { Auth, type AuthOptions } from '../../src/api/auth.ts';
-import { startApiServer } from '../../src/api/server.ts';
+import { type ApiServerOptions, startApiServer } from '../../src/api/server.ts';
 import { Control } from '../../src/control/service.ts';
 import type { Logger } from '../../src/core/source.ts';
 import { Runtime } from '../../src/engine/runtime.ts';
@@ -72,6 +72,8 @@ export interface TestApiOptions {
   /** The store (default: SQLite in `dir`), migrated here. Users and tokens are made only if it has none. */
   store?: () => Promise<Store>;
   auth?: AuthOptions;
+  /** More options for the API server (e.g. trustedProxies). */
+  server?: Partial<ApiServerOptions>;
 }
 
 export async function startTestApi(dir: string, o: TestApiOptions = {}): Promise<ApiServer> {
@@ -92,7 +94,7 @@ export async function startTestApi(dir: string, o: TestApiOptions = {}): Promise
   const auth = new Auth(store, o.auth);
   await auth.bootstrap({ TRIBUTARY_ADMIN_PASSWORD: ADMIN_PASSWORD, ...o.env });
   const control = new Control(runtime, scheduler);
-  const server = await startApiServer(control, auth, { port: 0, log });
+  const server = await startApiServer(control, auth, { port: 0, log, ...o.server });
   const base = `http://127.0.0.1:${server.port}`;
   const responses: string[] = [];
   const tokens: Record<Role, string> = { admin: '', editor: '', viewer: '' };
