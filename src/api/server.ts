@@ -9,6 +9,7 @@ import type { Logger } from '../core/source.ts';
 import { formatIssues } from '../core/validation.ts';
 import { IngestReceiver } from '../engine/ingest/receiver.ts';
 import type { Auth, Caller } from './auth.ts';
+import { ClientAddress } from './client-address.ts';
 import { openApiDocument } from './openapi.ts';
 import { permits, type Route, routes } from './routes.ts';
 import { DEFAULT_UI_DIR, serveConsole } from './static.ts';
@@ -122,18 +123,21 @@ export interface ApiServerOptions {
   secureCookies?: boolean;
   /** The built web console (default dist/ui). */
   uiDir?: string;
+  /** Reverse proxies whose X-Forwarded-For names the client (addresses or CIDR networks). */
+  trustedProxies?: string[];
 }
 
 export async function startApiServer(control: Control, auth: Auth, o: ApiServerOptions) {
   const openapi = JSON.stringify(openApiDocument(routes, o.version ?? '0.1.0'));
   const server = createServer((req, res) => void handle(req, res));
   const ingest = new IngestReceiver(control.runtime, { log: o.log });
+  const clientAddress = new ClientAddress(o.trustedProxies);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
-    const ip = req.socket.remoteAddress ?? '';
+    const ip = clientAddress.of(req);
     let caller: Caller | undefined;
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('cache-control', 'no-store');
@@ -198,8 +202,10 @@ export async function startApiServer(control: Control, auth: Auth, o: ApiServerO
       });
       if (result !== res) send(res, result === undefined ? 204 : (route.status ?? 200), result);
     } catch (err) {
-      if (err instanceof ApiError) send(res, err.status, err.toJSON());
-      else {
+      if (err instanceof ApiError) {
+        if (!res.headersSent) for (const [k, v] of Object.entries(err.headers ?? {})) res.setHeader(k, v);
+        send(res, err.status, err.toJSON());
+      } else {
         o.log.error('request failed', { method, path: url.pathname, message: (err as Error)?.message });
         send(res, 500, { error: { code: 'internal', message: 'Internal error; see the server log.' } });
       }

@@ -210,6 +210,9 @@ async function serveLoop(
       host: process.env.TRIBUTARY_HOST ?? '127.0.0.1',
       log: runtime.log,
       secureCookies: process.env.TRIBUTARY_SECURE_COOKIES === 'true',
+      trustedProxies: process.env.TRIBUTARY_TRUSTED_PROXIES?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
     });
     const base = `http://${process.env.TRIBUTARY_HOST ?? '127.0.0.1'}:${server.port}`;
     process.stdout.write(`Tributary is running: ${base}/ (Ctrl-C to stop)\n`);

@@ -3,6 +3,8 @@ export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
   readonly issues?: Array<{ path: string; message: string }>;
+  /** Response headers that go with it (e.g. Retry-After on 429 and 503). */
+  headers?: Record<string, string>;
 
   constructor(
     status: number,

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { privateDir } from './private-files.ts';
 
 /**
  * Secrets at rest: AES-256-GCM, a random 12-byte IV per value, sealed as
@@ -48,7 +49,7 @@ export class SecretBox {
       keys.set('env', key);
       return new SecretBox('env', keys);
     }
-    mkdirSync(dataDir, { recursive: true });
+    privateDir(dataDir);
     const path = join(dataDir, 'master.key');
     if (!existsSync(path))
       writeRing(path, { current: 'k1', keys: { k1: randomBytes(32).toString('base64') } }, true);
@@ -63,6 +64,7 @@ export class SecretBox {
 
   /** Adds a new current key to the data directory's keyring and returns its id; old keys stay readable. */
   static rotate(dataDir: string): string {
+    privateDir(dataDir);
     const path = join(dataDir, 'master.key');
     const ring: Keyring = existsSync(path) ? readRing(path) : { current: 'k0', keys: {} };
     const next = `k${Object.keys(ring.keys).length + 1}`;
@@ -120,5 +122,6 @@ function writeRing(path: string, ring: Keyring, exclusive: boolean): void {
   }
   const tmp = `${path}.tmp`;
   writeFileSync(tmp, JSON.stringify(ring), { mode: 0o600 });
+  chmodSync(tmp, 0o600); // `mode` applies only when the file is created: a leftover one keeps its own
   renameSync(tmp, path);
 }

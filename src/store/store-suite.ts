@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { BatchCommit, LeaseRecord, Store } from './store.ts';
+import type { AttemptLimit, BatchCommit, LeaseRecord, Store } from './store.ts';
 import { isLeaseLost } from './store.ts';
 
 /**
@@ -632,6 +632,139 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>): void 
       assert.equal(await s.getSession('h1'), undefined);
       assert.equal(await s.getApiToken('t1'), undefined);
       assert.deepEqual(await s.listUsers(), []);
+      await s.close();
+    });
+
+    const limit = (key: string, over: Partial<AttemptLimit> = {}): AttemptLimit => ({
+      key,
+      free: 3,
+      baseMs: 600_000,
+      capMs: 900_000,
+      forgetMs: 3_600_000,
+      ...over,
+    });
+    /** Attempts until one is refused (at most `max`): how many were granted. */
+    async function grantsUntilRefused(s: Store, limits: () => AttemptLimit[], max = 50): Promise<number> {
+      for (let n = 0; n < max; n++) if (!(await s.takeLoginAttempt(limits())).granted) return n;
+      return max;
+    }
+    /** Retries an attempt until the lock in its way has expired, within a deadline. */
+    async function grantedOnceUnlocked(s: Store, limits: AttemptLimit[]) {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const d = await s.takeLoginAttempt(limits);
+        if (d.granted) return d;
+        if (Date.now() > deadline) throw new Error('the lock never expired');
+        await new Promise((r) => setTimeout(r, Math.min(d.retryAfterMs, 20)));
+      }
+    }
+
+    it('login attempts: the free ones are granted, then the key is locked and nothing more is counted', async () => {
+      const s = await makeStore();
+      const limits = [limit('user:a')];
+      assert.equal(await grantsUntilRefused(s, () => limits), 3);
+      const refused = await s.takeLoginAttempt(limits);
+      assert.equal(refused.granted, false);
+      if (!refused.granted) assert.ok(refused.retryAfterMs > 590_000 && refused.retryAfterMs <= 600_000);
+      assert.equal((await s.takeLoginAttempt([limit('user:b')])).granted, true, 'other keys are their own');
+      await s.clearLoginAttempts('user:a');
+      assert.equal(await grantsUntilRefused(s, () => limits), 3, 'cleared: the free attempts again');
+      await s.close();
+    });
+
+    it('login attempts: each lockout past the allowance doubles, up to the cap', async () => {
+      const s = await makeStore();
+      const limits = [limit('addr:x', { free: 1, baseMs: 150, capMs: 600 })];
+      const waits: number[] = [];
+      await s.takeLoginAttempt(limits); // the free one: locked for 150 ms from here
+      for (let i = 0; i < 3; i++) {
+        const d = await s.takeLoginAttempt(limits);
+        assert.equal(d.granted, false);
+        if (!d.granted) waits.push(d.retryAfterMs);
+        await grantedOnceUnlocked(s, limits);
+      }
+      const last = await s.takeLoginAttempt(limits);
+      assert.equal(last.granted, false);
+      if (!last.granted) waits.push(last.retryAfterMs);
+      // 150, 300, 600, 600 (capped), each measured just after the attempt that set it
+      assert.ok(waits[0]! <= 150 && waits[0]! > 100, `${waits}`);
+      assert.ok(waits[1]! <= 300 && waits[1]! > 150, `${waits}`);
+      assert.ok(waits[2]! <= 600 && waits[2]! > 300, `${waits}`);
+      assert.ok(waits[3]! <= 600 && waits[3]! > 300, `${waits}`);
+      await s.close();
+    });
+
+    it('login attempts: concurrent attempts are counted atomically, never more than the allowance granted', async () => {
+      const s = await makeStore();
+      const limits = [limit('user:a', { free: 5 }), limit('addr:127.0.0.1', { free: 8 })];
+      const results = await Promise.all(Array.from({ length: 30 }, () => s.takeLoginAttempt(limits)));
+      assert.equal(results.filter((d) => d.granted).length, 5);
+      await s.close();
+    });
+
+    it('login attempts: a refused attempt counts against none of its keys', async () => {
+      const s = await makeStore();
+      const user = limit('user:a', { free: 10 });
+      assert.equal(await grantsUntilRefused(s, () => [user, limit('addr:a', { free: 2 })]), 2);
+      for (let i = 0; i < 5; i++)
+        assert.equal((await s.takeLoginAttempt([user, limit('addr:a', { free: 2 })])).granted, false);
+      let n = 0;
+      // from fresh addresses: the user has 10 − 2 attempts left, the refused ones not counted
+      assert.equal(await grantsUntilRefused(s, () => [user, limit(`addr:b${n++}`, { free: 2 })]), 8);
+      await s.close();
+    });
+
+    it('login attempts: releasing takes the attempt back and lifts the lock it set', async () => {
+      const s = await makeStore();
+      const limits = [limit('addr:a', { free: 2 })];
+      assert.equal((await s.takeLoginAttempt(limits)).granted, true);
+      const second = await s.takeLoginAttempt(limits);
+      assert.ok(second.granted);
+      assert.equal((await s.takeLoginAttempt(limits)).granted, false, 'locked by the second');
+      await s.releaseLoginAttempt(second.reservation);
+      assert.equal(await grantsUntilRefused(s, () => limits), 1, 'one attempt left, as before the second');
+      await s.close();
+    });
+
+    it('login attempts: idle, unlocked counters are pruned', async () => {
+      const s = await makeStore();
+      await s.takeLoginAttempt([limit('user:idle', { free: 5 })]);
+      await s.takeLoginAttempt([limit('user:locked', { free: 1 })]);
+      assert.equal(await s.pruneLoginAttempts(3_600_000), 0, 'nothing idle for an hour');
+      assert.equal(await s.pruneLoginAttempts(0), 1, 'the locked one stays');
+      assert.equal((await s.takeLoginAttempt([limit('user:locked', { free: 1 })])).granted, false);
+      await s.close();
+    });
+
+    it('unknown-user sign-ins: one audit entry per address and window, with the count', async () => {
+      const s = await makeStore();
+      const windowMs = 300;
+      for (let i = 0; i < 3; i++) await s.countUnknownLogin('10.0.0.1', windowMs);
+      await s.countUnknownLogin('10.0.0.2', windowMs);
+      const entries = () => s.listAudit({ action: 'user.login-failed-unknown' });
+      assert.equal(await s.flushUnknownLogins(windowMs), 0, 'the windows are still open');
+      const deadline = Date.now() + 10_000;
+      let flushed = 0;
+      while (flushed < 2 && Date.now() < deadline) {
+        flushed += await s.flushUnknownLogins(windowMs);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const rows = await entries();
+      assert.deepEqual(rows.map((r) => [r.ip, r.actor, (r.after as { attempts: number }).attempts]).sort(), [
+        ['10.0.0.1', '(anonymous)', 3],
+        ['10.0.0.2', '(anonymous)', 1],
+      ]);
+      // a failure after the window closed writes the window's entry itself and opens the next one
+      let calls = 0;
+      while ((await entries()).length === 2 && Date.now() < deadline) {
+        await s.countUnknownLogin('10.0.0.1', windowMs);
+        calls++;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const next = (await entries())[0]!;
+      assert.equal(next.ip, '10.0.0.1');
+      assert.equal((next.after as { attempts: number }).attempts, calls - 1);
+      assert.equal(await s.flushUnknownLogins(0), 1, 'the open window, flushed on demand');
       await s.close();
     });
 

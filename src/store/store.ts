@@ -1,4 +1,7 @@
 import { type ErrorInfo, TributaryError, transientError } from '../core/errors.ts';
+import type { AttemptDecision, AttemptLimit, AttemptReservation } from './login-attempts.ts';
+
+export type { AttemptDecision, AttemptLimit, AttemptReservation } from './login-attempts.ts';
 
 /**
  * All persistent state goes through this interface. The embedded implementation is SQLite
@@ -400,6 +403,28 @@ export interface Store {
   getApiToken(id: string): Promise<ApiTokenRecord | undefined>;
   getApiTokenByHash(hash: string): Promise<ApiTokenRecord | undefined>;
   listApiTokens(userId?: string): Promise<ApiTokenRecord[]>;
+
+  // sign-in throttling (src/store/login-attempts.ts): shared by every process on the store, on its clock
+  /**
+   * Counts one sign-in attempt against every key of `limits`, atomically: refused (nothing counted,
+   * with the time left) while any key is locked, else counted against all of them. Called before the
+   * password is checked, so concurrent attempts cannot all be checked before any is counted.
+   */
+  takeLoginAttempt(limits: AttemptLimit[]): Promise<AttemptDecision>;
+  /** Takes a granted attempt back (the password was right), lifting the locks it set if still current. */
+  releaseLoginAttempt(r: AttemptReservation): Promise<void>;
+  /** Forgets a key's attempts (its user signed in). */
+  clearLoginAttempts(key: string): Promise<void>;
+  /** Deletes counters that are unlocked and untouched for `idleMs`; returns how many. */
+  pruneLoginAttempts(idleMs: number): Promise<number>;
+  /**
+   * Counts one failed sign-in with an unknown username from `address`. Its window (the first such
+   * failure + `windowMs`) gets one audit entry, user.login-failed-unknown with the count, written
+   * once the window has closed: by the next failure from that address or by flushUnknownLogins.
+   */
+  countUnknownLogin(address: string, windowMs: number): Promise<void>;
+  /** Writes the audit entries of every closed window and forgets them; returns how many. */
+  flushUnknownLogins(windowMs: number): Promise<number>;
 
   // audit log: append-only
   appendAudit(a: Omit<AuditRecord, 'id'>): Promise<AuditRecord>;

@@ -75,6 +75,8 @@ async function login(username: string, password: string) {
 }
 
 const ADMIN_PASSWORD = 'correct horse battery';
+/** Passwords the policy accepts: long, uncommon, free of the username. */
+const PASSWORDS = { editor: 'plum orchard lantern 42', viewer: 'quiet harbour compass 17' };
 const OKTA_TOKEN = 'okta-token-SECRET-4f1d2c';
 const HTTP_DEST_TOKEN = 'dest-bearer-SECRET-9a8b7c';
 
@@ -96,12 +98,12 @@ before(async () => {
   for (const role of ['editor', 'viewer'] as const) {
     const r = await call('POST', '/api/users', {
       ...admin,
-      body: { username: role, password: `${role}-password-123`, role },
+      body: { username: role, password: PASSWORDS[role], role },
     });
     assert.equal(r.status, 201, r.text);
   }
   for (const role of ['admin', 'editor', 'viewer'] as const) {
-    const s = role === 'admin' ? admin : await login(role, `${role}-password-123`);
+    const s = role === 'admin' ? admin : await login(role, PASSWORDS[role]);
     const r = await call('POST', '/api/tokens', { ...s, body: { name: `${role}-ci` } });
     assert.equal(r.status, 201, r.text);
     assert.match(r.body.token, /^trb_/);
@@ -479,7 +481,7 @@ describe('control-plane API', () => {
   });
 
   it('cookie sessions: HttpOnly SameSite=Strict cookie, CSRF token required on changes, logout ends it', async () => {
-    const s = await login('editor', 'editor-password-123');
+    const s = await login('editor', PASSWORDS.editor);
     assert.match(s.setCookie, /HttpOnly/);
     assert.match(s.setCookie, /SameSite=Strict/);
     const noCsrf = await call('POST', '/api/sites', { cookie: s.cookie, body: { name: 'csrf-site' } });
@@ -505,7 +507,7 @@ describe('control-plane API', () => {
         401,
       );
     const locked = await call('POST', '/api/login', {
-      body: { username: 'viewer', password: 'viewer-password-123' },
+      body: { username: 'viewer', password: PASSWORDS.viewer },
     });
     assert.equal(locked.status, 429);
     const audit = await call('GET', '/api/audit?action=user.login-failed', admin());
@@ -587,7 +589,7 @@ describe('control-plane API', () => {
       HTTP_DEST_TOKEN,
       'sk-test-1234567890',
       ADMIN_PASSWORD,
-      'editor-password-123',
+      PASSWORDS.editor,
       ...Object.values(tokens),
     ];
     for (const secret of secrets) {

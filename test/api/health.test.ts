@@ -36,7 +36,9 @@ async function view(name: string, what: string, check: (c: any) => boolean): Pro
     assert.equal(last.status, 200, last.text);
     if (check(last.body)) return last.body;
     if (Date.now() > deadline)
-      assert.fail(`timed out waiting for ${what}; health: ${JSON.stringify(last.body.health)} ${JSON.stringify(last.body.lastRun?.error)}`);
+      assert.fail(
+        `timed out waiting for ${what}; health: ${JSON.stringify(last.body.health)} ${JSON.stringify(last.body.lastRun?.error)}`,
+      );
     await delay(25);
   }
 }

@@ -139,13 +139,13 @@ before(async () => {
   const users = await fetch(`${base}/api/users`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', cookie: session.cookie, 'x-csrf-token': session.csrf },
-    body: JSON.stringify({ username: 'editor', password: 'editor-password-123', role: 'editor' }),
+    body: JSON.stringify({ username: 'editor', password: 'plum orchard lantern 42', role: 'editor' }),
   });
   assert.equal(users.status, 201);
   const elogin = await fetch(`${base}/api/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'editor', password: 'editor-password-123' }),
+    body: JSON.stringify({ username: 'editor', password: 'plum orchard lantern 42' }),
   });
   const es = {
     cookie: elogin.headers.get('set-cookie')!.split(';')[0]!,

@@ -70,11 +70,13 @@ before(async () => {
   for (const role of ['editor', 'viewer'] as const) {
     const u = await asSession(admin, '/api/users', {
       username: role,
-      password: `${role}-password-123`,
+      password: `plum orchard lantern 4${role.length}`,
       role,
     });
     assert.equal(u.status, 201);
-    const t = await asSession(await login(role, `${role}-password-123`), '/api/tokens', { name: 'ci' });
+    const t = await asSession(await login(role, `plum orchard lantern 4${role.length}`), '/api/tokens', {
+      name: 'ci',
+    });
     tokens[role] = ((await t.json()) as { token: string }).token;
   }
   assert.equal(

@@ -31,7 +31,7 @@ import {
  * quick; every wait is a poll with a deadline.
  */
 const LEASE = ['--lease-ttl', '5s'];
-const ADMIN_PASSWORD = 'cluster admin password';
+const ADMIN_PASSWORD = 'cluster sign-in phrase 4';
 
 const unavailable = await postgresUnavailable();
 if (unavailable) requirePostgres(unavailable);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { Auth } from '../../src/api/auth.ts';
-import { startApiServer } from '../../src/api/server.ts';
+import { Auth, type AuthOptions } from '../../src/api/auth.ts';
+import { type ApiServerOptions, startApiServer } from '../../src/api/server.ts';
 import { Control } from '../../src/control/service.ts';
 import type { Logger } from '../../src/core/source.ts';
 import { fileScope } from '../../src/destinations/file/file-scope.ts';
@@ -8,6 +8,7 @@ import { Runtime } from '../../src/engine/runtime.ts';
 import { Scheduler, type SchedulerOptions } from '../../src/engine/scheduler.ts';
 import { SecretBox } from '../../src/store/secrets.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import type { Store } from '../../src/store/store.ts';
 
 /**
  * A control-plane API server on a fresh SQLite data directory, with an admin, an editor and a viewer
@@ -56,19 +57,30 @@ export interface ApiServer {
 
 export const ADMIN_PASSWORD = 'correct horse battery staple';
 
+/** Each role's password: long, uncommon and free of the username, as the password policy wants. */
+const PASSWORDS: Record<Role, string> = {
+  admin: ADMIN_PASSWORD,
+  editor: 'plum orchard lantern 42',
+  viewer: 'quiet harbour compass 17',
+};
+
 export function passwordOf(role: Role): string {
-  return role === 'admin' ? ADMIN_PASSWORD : `${role}-Passw0rd-tributary-${role.length}x`;
+  return PASSWORDS[role];
 }
 
-export async function startTestApi(
-  dir: string,
-  o: {
-    env?: NodeJS.ProcessEnv;
-    /** TRIBUTARY_FILE_ROOT (default DIR/output) */
-    fileRoot?: string;
-    scheduler?: SchedulerOptions;
-  } = {},
-): Promise<ApiServer> {
+export interface TestApiOptions {
+  env?: NodeJS.ProcessEnv;
+  /** The store (default: SQLite in `dir`), migrated here. Users and tokens are made only if it has none. */
+  store?: () => Promise<Store>;
+  auth?: AuthOptions;
+  /** More options for the API server (e.g. trustedProxies). */
+  server?: Partial<ApiServerOptions>;
+  /** TRIBUTARY_FILE_ROOT (default DIR/output) */
+  fileRoot?: string;
+  scheduler?: SchedulerOptions;
+}
+
+export async function startTestApi(dir: string, o: TestApiOptions = {}): Promise<ApiServer> {
   const logLines: string[] = [];
   const log: Logger = Object.fromEntries(
     ['debug', 'info', 'warn', 'error'].map((level) => [
@@ -77,15 +89,16 @@ export async function startTestApi(
         logLines.push(JSON.stringify({ level, msg, ...fields })),
     ]),
   ) as unknown as Logger;
-  const store = await SqliteStore.open(dir);
+  const store = o.store ? await o.store() : await SqliteStore.open(dir);
   await store.migrate();
+  const fresh = (await store.listUsers()).length === 0;
   const runtime = new Runtime(store, await SecretBox.open(dir, {}), log, dir, fileScope(dir, o.fileRoot));
   const scheduler = new Scheduler(runtime, o.scheduler);
   await scheduler.start();
-  const auth = new Auth(store);
+  const auth = new Auth(store, o.auth);
   await auth.bootstrap({ TRIBUTARY_ADMIN_PASSWORD: ADMIN_PASSWORD, ...o.env });
   const control = new Control(runtime, scheduler);
-  const server = await startApiServer(control, auth, { port: 0, log });
+  const server = await startApiServer(control, auth, { port: 0, log, ...o.server });
   const base = `http://127.0.0.1:${server.port}`;
   const responses: string[] = [];
   const tokens: Record<Role, string> = { admin: '', editor: '', viewer: '' };
@@ -119,6 +132,7 @@ export async function startTestApi(
     return { cookie, csrf: r.body.csrfToken as string };
   }
 
+  if (!fresh) return harness();
   const adminSession = await login('admin', ADMIN_PASSWORD);
   for (const role of ['editor', 'viewer'] as const) {
     const r = await call('POST', '/api/users', {
@@ -133,23 +147,26 @@ export async function startTestApi(
     assert.equal(r.status, 201, r.text);
     tokens[role] = r.body.token;
   }
+  return harness();
 
-  return {
-    base,
-    dir,
-    runtime,
-    scheduler,
-    control,
-    auth,
-    tokens,
-    logLines,
-    responses,
-    call,
-    login,
-    async close() {
-      await server.close();
-      await scheduler.stop(1000);
-      await runtime.close();
-    },
-  };
+  function harness(): ApiServer {
+    return {
+      base,
+      dir,
+      runtime,
+      scheduler,
+      control,
+      auth,
+      tokens,
+      logLines,
+      responses,
+      call,
+      login,
+      async close() {
+        await server.close();
+        await scheduler.stop(1000);
+        await runtime.close();
+      },
+    };
+  }
 }

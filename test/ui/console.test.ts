@@ -13,7 +13,7 @@ import { CHROMIUM, ensureUiBuilt, launchChromium, type Served, startServe } from
  * condition with a deadline, never a fixed sleep.
  */
 
-const PASSWORD = 'console-admin-password';
+const PASSWORD = 'console sign-in phrase 9';
 const WAIT = 20_000;
 const available = existsSync(CHROMIUM);
 // Locally a missing Chromium skips with the reason; under CI it is a failure (CI installs it).

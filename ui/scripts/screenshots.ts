@@ -13,7 +13,7 @@ import { ensureUiBuilt, launchChromium, ROOT, startServe } from '../../test/supp
  */
 
 const OUT = join(ROOT, 'docs/screenshots');
-const PASSWORD = 'screenshot-admin-password';
+const PASSWORD = 'screenshot sign-in phrase 3';
 const HOUR = 3_600_000;
 
 const dir = mkdtempSync(join(tmpdir(), 'tributary-shots-'));

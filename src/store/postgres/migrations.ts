@@ -13,8 +13,10 @@
  * Version 3 adds leases (both stores) and, Postgres only, what cluster mode's workers share: the
  * collector schedule the scheduling claims read, and the per-account rate-limit buckets.
  *
- * Version 5 (both stores): the delivery failures health reports, and the vendor waits (a Retry-After
- * longer than a run waits) that hold back every run of an account's collectors, claims included.
+ * Version 4 (both stores): collectors' sealed secret settings. Version 5 (both stores): the delivery
+ * failures health reports, and the vendor waits (a Retry-After longer than a run waits) that hold back
+ * every run of an account's collectors, claims included. Version 6 (both stores): the sign-in
+ * throttle's counters.
  */
 export const migrations: Array<{ version: number; sql: string }> = [
   {
@@ -180,6 +182,20 @@ CREATE TABLE delivery_failures (
 CREATE TABLE vendor_waits (
   account_id text PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
   wait_until timestamptz NOT NULL, error jsonb NOT NULL, collector text, at timestamptz NOT NULL
+);
+`,
+  },
+  {
+    version: 6,
+    sql: `
+-- Sign-in throttling (src/store/login-attempts.ts): one row per username hash or client address.
+CREATE TABLE login_attempts (
+  key text PRIMARY KEY, failures integer NOT NULL, locked_until timestamptz, updated_at timestamptz NOT NULL
+);
+CREATE INDEX login_attempts_by_time ON login_attempts (updated_at);
+-- Failed sign-ins with unknown usernames, counted per address until their window is audited.
+CREATE TABLE unknown_logins (
+  address text PRIMARY KEY, window_start timestamptz NOT NULL, last_at timestamptz NOT NULL, count bigint NOT NULL
 );
 `,
   },

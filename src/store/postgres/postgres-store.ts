@@ -1,6 +1,14 @@
 import pg from 'pg';
 import type { ErrorInfo } from '../../core/errors.ts';
 import type { Logger } from '../../core/source.ts';
+import {
+  type AttemptDecision,
+  type AttemptLimit,
+  type AttemptReservation,
+  type AttemptRow,
+  decideAttempt,
+  unknownLoginAudit,
+} from '../login-attempts.ts';
 import type {
   AccountRecord,
   ApiTokenRecord,
@@ -964,24 +972,139 @@ export class PostgresStore implements Store {
     return rows.map(toApiToken);
   }
 
+  // sign-in throttling: row locks serialise the attempts of every process; times on the server's clock
+
+  async takeLoginAttempt(limits: AttemptLimit[]): Promise<AttemptDecision> {
+    // Keys in one order in every transaction: two attempts sharing keys cannot deadlock.
+    const keys = [...new Set(limits.map((l) => l.key))].sort();
+    return this.tx(async (c) => {
+      await c.query(
+        `INSERT INTO login_attempts (key, failures, updated_at)
+         SELECT k, 0, clock_timestamp() FROM unnest($1::text[]) AS k ORDER BY k ON CONFLICT (key) DO NOTHING`,
+        [keys],
+      );
+      const { rows } = await c.query<Row>(
+        `SELECT key, failures, locked_until, updated_at, clock_timestamp() AS now
+         FROM login_attempts WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE`,
+        [keys],
+      );
+      const now = Date.parse(rows[0]!.now);
+      const current = new Map<string, AttemptRow>(rows.map((r) => [r.key, toAttemptRow(r)]));
+      const d = decideAttempt(limits, current, now);
+      if (!d.granted) return d;
+      await c.query(
+        `UPDATE login_attempts a SET failures = n.failures, locked_until = n.locked_until, updated_at = n.updated_at
+         FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::timestamptz[]) AS n(key, failures, locked_until, updated_at)
+         WHERE a.key = n.key`,
+        [
+          d.rows.map((r) => r.key),
+          d.rows.map((r) => r.failures),
+          d.rows.map((r) => msIso(r.lockedUntil)),
+          d.rows.map((r) => new Date(r.updatedAt).toISOString()),
+        ],
+      );
+      return { granted: true, reservation: d.reservation };
+    });
+  }
+
+  async releaseLoginAttempt(r: AttemptReservation): Promise<void> {
+    const keys = [...r.keys].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    await this.q(
+      `UPDATE login_attempts a SET failures = greatest(a.failures - 1, 0),
+         locked_until = CASE WHEN a.locked_until = n.locked_until THEN NULL ELSE a.locked_until END
+       FROM unnest($1::text[], $2::timestamptz[]) AS n(key, locked_until) WHERE a.key = n.key`,
+      [keys.map((k) => k.key), keys.map((k) => msIso(k.lockedUntil))],
+    );
+  }
+
+  async clearLoginAttempts(key: string): Promise<void> {
+    await this.q('DELETE FROM login_attempts WHERE key = $1', [key]);
+  }
+
+  async pruneLoginAttempts(idleMs: number): Promise<number> {
+    const r = await this.q(
+      `DELETE FROM login_attempts WHERE updated_at < clock_timestamp() - $1 * interval '1 millisecond'
+         AND (locked_until IS NULL OR locked_until < clock_timestamp())`,
+      [idleMs],
+    );
+    return r.rowCount ?? 0;
+  }
+
+  async countUnknownLogin(address: string, windowMs: number): Promise<void> {
+    await this.tx(async (c) => {
+      await c.query(
+        `INSERT INTO unknown_logins (address, window_start, last_at, count)
+         VALUES ($1, clock_timestamp(), clock_timestamp(), 0) ON CONFLICT (address) DO NOTHING`,
+        [address],
+      );
+      const r = (
+        await c.query<Row>(
+          `SELECT window_start, last_at, count, clock_timestamp() AS now,
+             window_start + $2 * interval '1 millisecond' > clock_timestamp() AS open
+           FROM unknown_logins WHERE address = $1 FOR UPDATE`,
+          [address, windowMs],
+        )
+      ).rows[0]!;
+      if (r.open || Number(r.count) === 0) {
+        await c.query(
+          'UPDATE unknown_logins SET count = count + 1, last_at = clock_timestamp() WHERE address = $1',
+          [address],
+        );
+        return;
+      }
+      await this.insertAudit(
+        c,
+        unknownLoginAudit(address, Number(r.count), r.window_start, r.last_at, r.now),
+      );
+      await c.query(
+        `UPDATE unknown_logins SET window_start = clock_timestamp(), last_at = clock_timestamp(), count = 1
+         WHERE address = $1`,
+        [address],
+      );
+    });
+  }
+
+  async flushUnknownLogins(windowMs: number): Promise<number> {
+    return this.tx(async (c) => {
+      // SKIP LOCKED: a window another process is counting into or flushing is left to it.
+      const { rows } = await c.query<Row>(
+        `DELETE FROM unknown_logins WHERE address IN (
+           SELECT address FROM unknown_logins
+           WHERE count > 0 AND window_start + $1 * interval '1 millisecond' <= clock_timestamp()
+           ORDER BY window_start FOR UPDATE SKIP LOCKED)
+         RETURNING address, window_start, last_at, count, clock_timestamp() AS now`,
+        [windowMs],
+      );
+      rows.sort((a, b) => (a.window_start < b.window_start ? -1 : 1));
+      for (const r of rows)
+        await this.insertAudit(
+          c,
+          unknownLoginAudit(r.address, Number(r.count), r.window_start, r.last_at, r.now),
+        );
+      return rows.length;
+    });
+  }
+
   // audit log: append-only (a trigger refuses UPDATE, DELETE and TRUNCATE)
 
   async appendAudit(a: Omit<AuditRecord, 'id'>): Promise<AuditRecord> {
-    const { rows } = await this.tx((c) =>
-      c.query<Row>(
-        `INSERT INTO audit_log (at, actor, action, target_type, target, ip, before, after)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-        [
-          a.at,
-          a.actor,
-          a.action,
-          a.targetType,
-          a.target ?? null,
-          a.ip ?? null,
-          a.before === undefined ? null : JSON.stringify(a.before),
-          a.after === undefined ? null : JSON.stringify(a.after),
-        ],
-      ),
+    return this.tx((c) => this.insertAudit(c, a));
+  }
+
+  private async insertAudit(c: Client, a: Omit<AuditRecord, 'id'>): Promise<AuditRecord> {
+    const { rows } = await c.query<Row>(
+      `INSERT INTO audit_log (at, actor, action, target_type, target, ip, before, after)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+      [
+        a.at,
+        a.actor,
+        a.action,
+        a.targetType,
+        a.target ?? null,
+        a.ip ?? null,
+        a.before === undefined ? null : JSON.stringify(a.before),
+        a.after === undefined ? null : JSON.stringify(a.after),
+      ],
     );
     return { id: rows[0].id, ...a };
   }
@@ -1171,3 +1294,12 @@ function toApiToken(r: Row): ApiTokenRecord {
   if (r.revoked_at) t.revokedAt = r.revoked_at;
   return t;
 }
+
+const msIso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+
+const toAttemptRow = (r: Row): AttemptRow => ({
+  key: r.key,
+  failures: Number(r.failures),
+  lockedUntil: r.locked_until === null ? undefined : Date.parse(r.locked_until),
+  updatedAt: Date.parse(r.updated_at),
+});

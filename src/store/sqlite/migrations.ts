@@ -113,4 +113,16 @@ CREATE TABLE vendor_waits (
 );
 `,
   },
+  {
+    version: 6,
+    sql: `
+CREATE TABLE login_attempts (
+  key TEXT PRIMARY KEY, failures INTEGER NOT NULL, locked_until TEXT, updated_at TEXT NOT NULL
+);
+CREATE INDEX login_attempts_by_time ON login_attempts (updated_at);
+CREATE TABLE unknown_logins (
+  address TEXT PRIMARY KEY, window_start TEXT NOT NULL, last_at TEXT NOT NULL, count INTEGER NOT NULL
+);
+`,
+  },
 ];

@@ -1,7 +1,15 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { ErrorInfo } from '../../core/errors.ts';
+import {
+  type AttemptDecision,
+  type AttemptLimit,
+  type AttemptReservation,
+  type AttemptRow,
+  decideAttempt,
+  unknownLoginAudit,
+} from '../login-attempts.ts';
+import { privateDir, privateFile } from '../private-files.ts';
 import type {
   AccountRecord,
   ApiTokenRecord,
@@ -43,8 +51,12 @@ export class SqliteStore implements Store {
   }
 
   static async open(dataDir: string): Promise<SqliteStore> {
-    mkdirSync(dataDir, { recursive: true });
-    const db = new DatabaseSync(join(dataDir, 'tributary.db'));
+    // 0700 directory, 0600 files: SQLite gives the -wal and -shm files the database file's mode.
+    privateDir(dataDir);
+    const file = join(dataDir, 'tributary.db');
+    privateFile(file, { create: true });
+    for (const extra of ['-wal', '-shm', '-journal']) privateFile(file + extra);
+    const db = new DatabaseSync(file);
     db.exec(
       'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;',
     );
@@ -704,9 +716,100 @@ export class SqliteStore implements Store {
     return (rows as Row[]).map(toApiToken);
   }
 
+  // sign-in throttling (BEGIN IMMEDIATE: one writer at a time, across processes too)
+
+  async takeLoginAttempt(limits: AttemptLimit[]): Promise<AttemptDecision> {
+    return this.tx(() => {
+      const now = Date.now();
+      const get = this.db.prepare('SELECT * FROM login_attempts WHERE key = ?');
+      const rows = new Map<string, AttemptRow>();
+      for (const l of limits) {
+        const r = get.get(l.key) as Row | undefined;
+        if (r) rows.set(l.key, toAttemptRow(r));
+      }
+      const d = decideAttempt(limits, rows, now);
+      if (!d.granted) return d;
+      const put = this.db.prepare(
+        `INSERT INTO login_attempts (key, failures, locked_until, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until,
+           updated_at = excluded.updated_at`,
+      );
+      for (const r of d.rows)
+        put.run(r.key, r.failures, msIso(r.lockedUntil), new Date(r.updatedAt).toISOString());
+      return { granted: true, reservation: d.reservation };
+    });
+  }
+
+  async releaseLoginAttempt(r: AttemptReservation): Promise<void> {
+    this.tx(() => {
+      const undo = this.db.prepare(
+        `UPDATE login_attempts SET failures = MAX(failures - 1, 0),
+           locked_until = CASE WHEN locked_until = ? THEN NULL ELSE locked_until END
+         WHERE key = ?`,
+      );
+      for (const k of r.keys) undo.run(msIso(k.lockedUntil), k.key);
+    });
+  }
+
+  async clearLoginAttempts(key: string): Promise<void> {
+    this.db.prepare('DELETE FROM login_attempts WHERE key = ?').run(key);
+  }
+
+  async pruneLoginAttempts(idleMs: number): Promise<number> {
+    const now = Date.now();
+    return Number(
+      this.db
+        .prepare(
+          'DELETE FROM login_attempts WHERE updated_at < ? AND (locked_until IS NULL OR locked_until < ?)',
+        )
+        .run(new Date(now - idleMs).toISOString(), new Date(now).toISOString()).changes,
+    );
+  }
+
+  async countUnknownLogin(address: string, windowMs: number): Promise<void> {
+    this.tx(() => {
+      const now = iso();
+      const r = this.db.prepare('SELECT * FROM unknown_logins WHERE address = ?').get(address) as
+        | Row
+        | undefined;
+      if (r && Date.parse(r.window_start) + windowMs > Date.parse(now)) {
+        this.db
+          .prepare('UPDATE unknown_logins SET count = count + 1, last_at = ? WHERE address = ?')
+          .run(now, address);
+        return;
+      }
+      if (r) this.insertAudit(unknownLoginAudit(address, Number(r.count), r.window_start, r.last_at, now));
+      this.db
+        .prepare(
+          `INSERT INTO unknown_logins (address, window_start, last_at, count) VALUES (?, ?, ?, 1)
+           ON CONFLICT (address) DO UPDATE SET window_start = excluded.window_start, last_at = excluded.last_at, count = 1`,
+        )
+        .run(address, now, now);
+    });
+  }
+
+  async flushUnknownLogins(windowMs: number): Promise<number> {
+    return this.tx(() => {
+      const now = iso();
+      const closed = this.db
+        .prepare('SELECT * FROM unknown_logins WHERE window_start <= ? ORDER BY window_start')
+        .all(new Date(Date.parse(now) - windowMs).toISOString()) as Row[];
+      const drop = this.db.prepare('DELETE FROM unknown_logins WHERE address = ?');
+      for (const r of closed) {
+        this.insertAudit(unknownLoginAudit(r.address, Number(r.count), r.window_start, r.last_at, now));
+        drop.run(r.address);
+      }
+      return closed.length;
+    });
+  }
+
   // audit log
 
   async appendAudit(a: Omit<AuditRecord, 'id'>): Promise<AuditRecord> {
+    return this.insertAudit(a);
+  }
+
+  private insertAudit(a: Omit<AuditRecord, 'id'>): AuditRecord {
     const r = this.db
       .prepare(
         'INSERT INTO audit_log (at, actor, action, target_type, target, ip, before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
@@ -756,6 +859,15 @@ export class SqliteStore implements Store {
     });
   }
 }
+
+const msIso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+
+const toAttemptRow = (r: Row): AttemptRow => ({
+  key: r.key,
+  failures: Number(r.failures),
+  lockedUntil: r.locked_until === null ? undefined : Date.parse(r.locked_until),
+  updatedAt: Date.parse(r.updated_at),
+});
 
 function toDestination(r: Row): DestinationRecord {
   return {
