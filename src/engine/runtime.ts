@@ -5,13 +5,19 @@ import { parseDuration } from '../core/duration.ts';
 import { configError, TributaryError } from '../core/errors.ts';
 import { isPushSource, type Logger } from '../core/source.ts';
 import { type FileScope, fileScope } from '../destinations/file/file-scope.ts';
-import { createDestination, type DestinationConfig } from '../destinations/index.ts';
+import {
+  createDestination,
+  type DestinationAccount,
+  type DestinationConfig,
+  type DestinationContext,
+} from '../destinations/index.ts';
 import { sources } from '../sources/index.ts';
 import { openSecrets } from '../store/secret-fields.ts';
 import type { SecretBox } from '../store/secrets.ts';
 import { accountParts, type CollectorRecord, type Store } from '../store/store.ts';
 import { accountOrigins, collectorUrls, OriginSet, originOf } from './credential-origins.ts';
 import { setEgressAllowList } from './egress.ts';
+import { Http } from './http.ts';
 import { RateLimits } from './rate-limit.ts';
 import { type ResolvedCollector, type RunOptions, type RunResult, runCollector } from './runner.ts';
 
@@ -66,9 +72,48 @@ export class Runtime {
     }
     if (!record) return undefined;
     const config = openSecrets(record.config, record.secrets, this.secrets) as DestinationConfig;
-    const instance = createDestination(name, config, { baseDir: this.baseDir, files: this.files });
+    const instance = createDestination(name, config, this.destinationContext());
     this.destinations.set(name, { version: record.updatedAt, instance });
     return instance;
+  }
+
+  /** What destinations built here may use: paths, and the accounts named by their `account` setting. */
+  destinationContext(): DestinationContext {
+    return { baseDir: this.baseDir, files: this.files, account: (name) => this.destinationAccount(name) };
+  }
+
+  /** An account for a destination (destinations/kind.ts), read and decrypted at every call. */
+  async destinationAccount(name: string): Promise<DestinationAccount> {
+    const record = await this.store.getAccount(name);
+    const kind = record ? accountKinds[record.kind] : undefined;
+    if (!record || !kind)
+      throw configError(
+        'account_missing',
+        `There is no account "${name}".`,
+        'Create the account or change the destination’s account setting.',
+      );
+    const { fields, origins } = accountParts(record);
+    const open = openSecrets(fields, record.secrets, this.secrets);
+    const allowed = new OriginSet(accountOrigins(kind, open, origins ?? []));
+    const http = new Http({ vendor: kind.title, log: this.log });
+    return {
+      name,
+      kind: record.kind,
+      fields: open,
+      version: record.updatedAt,
+      origins: allowed,
+      http,
+      async authorize(headers, url, opts = {}) {
+        allowed.check(url, name);
+        await kind.authorize(open, headers, {
+          refresh: opts.refresh ?? false,
+          http,
+          url,
+          method: opts.method,
+          body: opts.body,
+        });
+      },
+    };
   }
 
   /** The destinations a collector names (shared instances, see `destination`); pull runs and pushes alike. */
