@@ -2,12 +2,14 @@ import { z } from 'zod';
 import type { Destination } from '../core/destination.ts';
 import { byName, own } from '../core/names.ts';
 import { type SecretSpec, secretSpecOf } from '../core/secret-spec.ts';
+import { azureBlobConfigSchema, azureBlobKind } from './azure-blob/index.ts';
 import { fileConfigSchema, fileKind } from './file/index.ts';
 import { httpConfigSchema, httpKind } from './http/index.ts';
 import type { DestinationContext, DestinationKind } from './kind.ts';
 import { s3ConfigSchema, s3Kind } from './s3/index.ts';
 import { stdoutConfigSchema, stdoutKind } from './stdout/index.ts';
 
+export type { AzureBlobDestinationConfig } from './azure-blob/index.ts';
 export type { FileDestinationConfig } from './file/index.ts';
 export type { HttpAuthConfig, HttpDestinationConfig } from './http/index.ts';
 export type { DestinationAccount, DestinationContext, DestinationKind } from './kind.ts';
@@ -16,7 +18,10 @@ export type { StdoutDestinationConfig } from './stdout/index.ts';
 
 /** Every destination kind, by its `kind` (destinations/<kind>/index.ts defines each). */
 export const destinationKinds: Record<string, DestinationKind> = byName(
-  [fileKind, stdoutKind, httpKind, s3Kind].map((k) => [k.kind, k as unknown as DestinationKind]),
+  [fileKind, stdoutKind, httpKind, s3Kind, azureBlobKind].map((k) => [
+    k.kind,
+    k as unknown as DestinationKind,
+  ]),
 );
 
 /**
@@ -28,6 +33,7 @@ export const destinationConfigSchema = z.discriminatedUnion('kind', [
   stdoutConfigSchema,
   httpConfigSchema,
   s3ConfigSchema,
+  azureBlobConfigSchema,
 ]);
 
 /**
