@@ -4,6 +4,7 @@ import { byName, own } from '../core/names.ts';
 import { type SecretSpec, secretSpecOf } from '../core/secret-spec.ts';
 import { azureBlobConfigSchema, azureBlobKind } from './azure-blob/index.ts';
 import { fileConfigSchema, fileKind } from './file/index.ts';
+import { gcsConfigSchema, gcsKind } from './gcs/index.ts';
 import { httpConfigSchema, httpKind } from './http/index.ts';
 import type { DestinationContext, DestinationKind } from './kind.ts';
 import { s3ConfigSchema, s3Kind } from './s3/index.ts';
@@ -11,6 +12,7 @@ import { stdoutConfigSchema, stdoutKind } from './stdout/index.ts';
 
 export type { AzureBlobDestinationConfig } from './azure-blob/index.ts';
 export type { FileDestinationConfig } from './file/index.ts';
+export type { GcsDestinationConfig } from './gcs/index.ts';
 export type { HttpAuthConfig, HttpDestinationConfig } from './http/index.ts';
 export type { DestinationAccount, DestinationContext, DestinationKind } from './kind.ts';
 export type { S3DestinationConfig } from './s3/index.ts';
@@ -18,7 +20,7 @@ export type { StdoutDestinationConfig } from './stdout/index.ts';
 
 /** Every destination kind, by its `kind` (destinations/<kind>/index.ts defines each). */
 export const destinationKinds: Record<string, DestinationKind> = byName(
-  [fileKind, stdoutKind, httpKind, s3Kind, azureBlobKind].map((k) => [
+  [fileKind, stdoutKind, httpKind, s3Kind, azureBlobKind, gcsKind].map((k) => [
     k.kind,
     k as unknown as DestinationKind,
   ]),
@@ -34,6 +36,7 @@ export const destinationConfigSchema = z.discriminatedUnion('kind', [
   httpConfigSchema,
   s3ConfigSchema,
   azureBlobConfigSchema,
+  gcsConfigSchema,
 ]);
 
 /**

@@ -16,8 +16,8 @@ import { openSecrets } from '../store/secret-fields.ts';
 import type { SecretBox } from '../store/secrets.ts';
 import { accountParts, type CollectorRecord, type Store } from '../store/store.ts';
 import { accountOrigins, collectorUrls, OriginSet, originOf } from './credential-origins.ts';
+import { destinationAccount } from './destination-account.ts';
 import { setEgressAllowList } from './egress.ts';
-import { Http } from './http.ts';
 import { RateLimits } from './rate-limit.ts';
 import { type ResolvedCollector, type RunOptions, type RunResult, runCollector } from './runner.ts';
 
@@ -85,35 +85,21 @@ export class Runtime {
   /** An account for a destination (destinations/kind.ts), read and decrypted at every call. */
   async destinationAccount(name: string): Promise<DestinationAccount> {
     const record = await this.store.getAccount(name);
-    const kind = record ? accountKinds[record.kind] : undefined;
-    if (!record || !kind)
+    if (!record)
       throw configError(
         'account_missing',
         `There is no account "${name}".`,
         'Create the account or change the destination’s account setting.',
       );
     const { fields, origins } = accountParts(record);
-    const open = openSecrets(fields, record.secrets, this.secrets);
-    const allowed = new OriginSet(accountOrigins(kind, open, origins ?? []));
-    const http = new Http({ vendor: kind.title, log: this.log });
-    return {
+    return destinationAccount({
       name,
       kind: record.kind,
-      fields: open,
+      fields: openSecrets(fields, record.secrets, this.secrets),
+      origins,
       version: record.updatedAt,
-      origins: allowed,
-      http,
-      async authorize(headers, url, opts = {}) {
-        allowed.check(url, name);
-        await kind.authorize(open, headers, {
-          refresh: opts.refresh ?? false,
-          http,
-          url,
-          method: opts.method,
-          body: opts.body,
-        });
-      },
-    };
+      log: this.log,
+    });
   }
 
   /** The destinations a collector names (shared instances, see `destination`); pull runs and pushes alike. */
