@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { ORIGIN, SECRET } from '../../core/secret-spec.ts';
-import { serviceUrl } from '../../core/validation.ts';
 import { defineDestinationKind } from '../kind.ts';
-import { objectStoreFields } from '../object-store/objects.ts';
+import { endpointUrl, objectStoreFields } from '../object-store/objects.ts';
 import { AzureBlobDestination } from './azure-blob-destination.ts';
 
 /** Container names: 3–63 lowercase letters, digits and single hyphens (learn.microsoft.com/rest/api/storageservices/naming-and-referencing-containers--blobs--and-metadata). */
@@ -11,7 +10,7 @@ const CONTAINER = /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/;
 export const azureBlobConfigSchema = z
   .object({
     kind: z.literal('azure-blob'),
-    endpoint: serviceUrl()
+    endpoint: endpointUrl()
       .optional()
       .meta({ ...ORIGIN, title: 'Blob service URL' })
       .describe(

@@ -6,7 +6,7 @@ import { retryAfterMs, snippet } from '../../engine/http.ts';
 import { backoff, sleep } from '../../engine/sleep.ts';
 import type { DestinationAccount, DestinationContext } from '../kind.ts';
 import { ObjectStoreDestination } from '../object-store/object-destination.ts';
-import type { PlannedObject } from '../object-store/objects.ts';
+import { type PlannedObject, trimUrl } from '../object-store/objects.ts';
 import type { GcsDestinationConfig } from './index.ts';
 
 const ATTEMPTS = 4;
@@ -36,7 +36,7 @@ export class GcsDestination extends ObjectStoreDestination {
     this.c = config;
     this.ctx = ctx;
     this.uploadUrl = new URL(
-      `${config.endpoint}/upload/storage/v1/b/${encodeURIComponent(config.bucket)}/o?uploadType=multipart`,
+      `${trimUrl(config.endpoint)}/upload/storage/v1/b/${encodeURIComponent(config.bucket)}/o?uploadType=multipart`,
     );
   }
 

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { ORIGIN } from '../../core/secret-spec.ts';
-import { serviceUrl } from '../../core/validation.ts';
 import { defineDestinationKind } from '../kind.ts';
-import { objectStoreFields } from '../object-store/objects.ts';
+import { endpointUrl, objectStoreFields } from '../object-store/objects.ts';
 import { GcsDestination } from './gcs-destination.ts';
 
 /** Bucket names (cloud.google.com/storage/docs/buckets#naming): 3–63 characters without dots, up to 222 with. */
@@ -26,7 +25,7 @@ export const gcsConfigSchema = z
       .describe(
         'Name of a google account (service-account key) whose service account has roles/storage.objectUser on the bucket (create, and overwrite when a batch is re-sent)',
       ),
-    endpoint: serviceUrl()
+    endpoint: endpointUrl()
       .default('https://storage.googleapis.com')
       .meta({ ...ORIGIN, title: 'API endpoint' })
       .describe(

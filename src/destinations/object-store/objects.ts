@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { z } from 'zod';
 import type { Envelope } from '../../core/envelope.ts';
+import { destinationUrlProblem } from '../http/http-destination.ts';
 import { NdjsonEncoder } from '../ndjson.ts';
 
 const gzip = promisify(gzipCallback);
@@ -276,3 +277,20 @@ export async function eachLimited<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   if (failure) throw failure.err;
 }
+
+/**
+ * An endpoint URL setting: https, or plain http only to a loopback host (a local emulator), no
+ * credentials in it (destinations/http, `destinationUrlProblem`). Kept as written: a transform would
+ * not survive the JSON Schema the console and `tributary destinations` are generated from.
+ */
+export const endpointUrl = () =>
+  z
+    .string()
+    .trim()
+    .superRefine((url, ctx) => {
+      const problem = destinationUrlProblem(url);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
+
+/** An endpoint setting without its trailing slashes. */
+export const trimUrl = (url: string) => url.replace(/\/+$/, '');

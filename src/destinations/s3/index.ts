@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { ORIGIN, SECRET } from '../../core/secret-spec.ts';
-import { serviceUrl } from '../../core/validation.ts';
 import { defineDestinationKind } from '../kind.ts';
-import { objectStoreFields } from '../object-store/objects.ts';
+import { endpointUrl, objectStoreFields } from '../object-store/objects.ts';
 import { S3Destination } from './s3-destination.ts';
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$/;
@@ -26,7 +25,7 @@ export const s3ConfigSchema = z
       .default('us-east-1')
       .meta({ ...ORIGIN, title: 'Region' })
       .describe('Region of the bucket (default us-east-1)'),
-    endpoint: serviceUrl()
+    endpoint: endpointUrl()
       .optional()
       .meta({ ...ORIGIN, title: 'Endpoint override' })
       .describe(

@@ -9,7 +9,7 @@ import { snippet } from '../../engine/http.ts';
 import { egressAgents } from '../egress-agents.ts';
 import type { DestinationContext } from '../kind.ts';
 import { ObjectStoreDestination } from '../object-store/object-destination.ts';
-import type { PlannedObject } from '../object-store/objects.ts';
+import { type PlannedObject, trimUrl } from '../object-store/objects.ts';
 import type { S3DestinationConfig } from './index.ts';
 
 interface Credentials {
@@ -55,7 +55,9 @@ export class S3Destination extends ObjectStoreDestination {
     this.c = config;
     this.ctx = ctx;
     const cn = config.region.startsWith('cn-') ? '.cn' : '';
-    this.endpointUrl = new URL(config.endpoint ?? `https://s3.${config.region}.amazonaws.com${cn}`);
+    this.endpointUrl = new URL(
+      config.endpoint ? trimUrl(config.endpoint) : `https://s3.${config.region}.amazonaws.com${cn}`,
+    );
     this.agents = egressAgents(); // names resolved through the egress policy
   }
 
@@ -96,7 +98,7 @@ export class S3Destination extends ObjectStoreDestination {
     this.client?.s3.destroy();
     const s3 = new S3Client({
       region: this.c.region,
-      endpoint: this.c.endpoint,
+      endpoint: this.c.endpoint && trimUrl(this.c.endpoint),
       forcePathStyle: this.c.forcePathStyle ?? Boolean(this.c.endpoint),
       credentials: creds,
       maxAttempts: 3,
