@@ -7,6 +7,7 @@ import { fileConfigSchema, fileKind } from './file/index.ts';
 import { gcsConfigSchema, gcsKind } from './gcs/index.ts';
 import { httpConfigSchema, httpKind } from './http/index.ts';
 import type { DestinationContext, DestinationKind } from './kind.ts';
+import { natsConfigSchema, natsKind } from './nats/index.ts';
 import { s3ConfigSchema, s3Kind } from './s3/index.ts';
 import { stdoutConfigSchema, stdoutKind } from './stdout/index.ts';
 
@@ -15,12 +16,13 @@ export type { FileDestinationConfig } from './file/index.ts';
 export type { GcsDestinationConfig } from './gcs/index.ts';
 export type { HttpAuthConfig, HttpDestinationConfig } from './http/index.ts';
 export type { DestinationAccount, DestinationContext, DestinationKind } from './kind.ts';
+export type { NatsDestinationConfig } from './nats/index.ts';
 export type { S3DestinationConfig } from './s3/index.ts';
 export type { StdoutDestinationConfig } from './stdout/index.ts';
 
 /** Every destination kind, by its `kind` (destinations/<kind>/index.ts defines each). */
 export const destinationKinds: Record<string, DestinationKind> = byName(
-  [fileKind, stdoutKind, httpKind, s3Kind, azureBlobKind, gcsKind].map((k) => [
+  [fileKind, stdoutKind, httpKind, s3Kind, azureBlobKind, gcsKind, natsKind].map((k) => [
     k.kind,
     k as unknown as DestinationKind,
   ]),
@@ -37,6 +39,7 @@ export const destinationConfigSchema = z.discriminatedUnion('kind', [
   s3ConfigSchema,
   azureBlobConfigSchema,
   gcsConfigSchema,
+  natsConfigSchema,
 ]);
 
 /**
