@@ -10,6 +10,7 @@ import type { DestinationContext, DestinationKind } from './kind.ts';
 import { natsConfigSchema, natsKind } from './nats/index.ts';
 import { s3ConfigSchema, s3Kind } from './s3/index.ts';
 import { stdoutConfigSchema, stdoutKind } from './stdout/index.ts';
+import { syslogConfigSchema, syslogKind } from './syslog/index.ts';
 
 export type { AzureBlobDestinationConfig } from './azure-blob/index.ts';
 export type { FileDestinationConfig } from './file/index.ts';
@@ -19,10 +20,11 @@ export type { DestinationAccount, DestinationContext, DestinationKind } from './
 export type { NatsDestinationConfig } from './nats/index.ts';
 export type { S3DestinationConfig } from './s3/index.ts';
 export type { StdoutDestinationConfig } from './stdout/index.ts';
+export type { SyslogDestinationConfig } from './syslog/index.ts';
 
 /** Every destination kind, by its `kind` (destinations/<kind>/index.ts defines each). */
 export const destinationKinds: Record<string, DestinationKind> = byName(
-  [fileKind, stdoutKind, httpKind, s3Kind, azureBlobKind, gcsKind, natsKind].map((k) => [
+  [fileKind, stdoutKind, httpKind, s3Kind, azureBlobKind, gcsKind, natsKind, syslogKind].map((k) => [
     k.kind,
     k as unknown as DestinationKind,
   ]),
@@ -40,6 +42,7 @@ export const destinationConfigSchema = z.discriminatedUnion('kind', [
   azureBlobConfigSchema,
   gcsConfigSchema,
   natsConfigSchema,
+  syslogConfigSchema,
 ]);
 
 /**
