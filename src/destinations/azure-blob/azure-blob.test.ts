@@ -12,6 +12,7 @@ import { microsoft, resourceFor } from '../../accounts/microsoft.ts';
 import type { Envelope } from '../../core/envelope.ts';
 import { TributaryError } from '../../core/errors.ts';
 import { OriginSet } from '../../engine/credential-origins.ts';
+import { egressPolicy } from '../../engine/egress.ts';
 import { FaultProxy } from '../../sim/fault-proxy.ts';
 import type { DestinationAccount, DestinationContext } from '../kind.ts';
 import { ndjson } from '../ndjson.ts';
@@ -241,6 +242,27 @@ describe('azure-blob destination (Azurite)', () => {
     );
     assert.ok(origins.allows('https://acct.blob.core.windows.net'));
     assert.ok(!origins.allows('https://acct.blob.core.chinacloudapi.cn'));
+  });
+
+  it('connects through the egress policy’s lookup (metadata addresses refused after DNS)', async () => {
+    const policy = egressPolicy();
+    const original = policy.lookup;
+    const seen: string[] = [];
+    Object.defineProperty(policy, 'lookup', {
+      configurable: true,
+      value: (host: string, o: never, cb: never) => {
+        seen.push(host);
+        return original(host, o, cb);
+      },
+    });
+    try {
+      const d = dest({ prefix: 'egress', endpoint: azurite.endpoint.replace('127.0.0.1', 'localhost') });
+      await d.send(envelopes(2), signal());
+      await d.close();
+      assert.ok(seen.includes('localhost'), `lookups: ${seen.join()}`);
+    } finally {
+      Object.defineProperty(policy, 'lookup', { configurable: true, value: original });
+    }
   });
 
   it('settings: exactly one way to authenticate; endpoint or connection string', () => {

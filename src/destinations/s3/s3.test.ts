@@ -6,6 +6,7 @@ import { envelopes } from '../../../test/support/envelopes.ts';
 import type { Envelope } from '../../core/envelope.ts';
 import { TributaryError } from '../../core/errors.ts';
 import { OriginSet } from '../../engine/credential-origins.ts';
+import { egressPolicy } from '../../engine/egress.ts';
 import type { DestinationAccount, DestinationContext } from '../kind.ts';
 import { ndjson } from '../ndjson.ts';
 import { s3ConfigSchema } from './index.ts';
@@ -223,6 +224,32 @@ describe('s3 destination (s3rver behind a SigV4-checking gate)', () => {
       { ...ctx, account: async () => ({ ...account([]), name: 'ms', kind: 'microsoft' }) },
     );
     await rejects(notAws.test(signal()), 'config', /needs an aws account; ms is a microsoft account/);
+  });
+
+  it('connects through the egress policy’s lookup (metadata addresses refused after DNS)', async () => {
+    const policy = egressPolicy();
+    const original = policy.lookup;
+    const seen: string[] = [];
+    Object.defineProperty(policy, 'lookup', {
+      configurable: true,
+      value: (host: string, o: never, cb: never) => {
+        seen.push(host);
+        return original(host, o, cb);
+      },
+    });
+    try {
+      const d = dest({ prefix: 'egress', endpoint: gate.url.replace('127.0.0.1', 'localhost') });
+      await d.send(envelopes(2), signal());
+      await d.close();
+      assert.ok(seen.includes('localhost'), `lookups: ${seen.join()}`);
+    } finally {
+      Object.defineProperty(policy, 'lookup', { configurable: true, value: original });
+    }
+    await rejects(
+      dest({ endpoint: 'https://169.254.169.254' }).test(signal()),
+      'config',
+      /refused .* 169\.254\.169\.254/,
+    );
   });
 
   it('settings: credentials required, one way; kmsKeyId only with KMS; template needs {hash}', () => {
