@@ -82,6 +82,18 @@ export const LOGGING_API: GoogleApi = {
   delegation: 'never',
 };
 
+/** Cloud Storage uploads (gcs destination), as the service account (its IAM role on the bucket decides). */
+export const STORAGE_WRITE_SCOPE = 'https://www.googleapis.com/auth/devstorage.read_write';
+export const STORAGE_API: GoogleApi = {
+  name: 'Cloud Storage JSON API',
+  accepts: [
+    STORAGE_WRITE_SCOPE,
+    'https://www.googleapis.com/auth/devstorage.full_control',
+    'https://www.googleapis.com/auth/cloud-platform',
+  ],
+  delegation: 'never',
+};
+
 const OTHER_API: GoogleApi = { name: 'Google API', accepts: [CLOUD_READ_ONLY_SCOPE], delegation: 'optional' };
 
 /** Which API a request goes to, by host or (for base-URL overrides) by path. */
@@ -89,6 +101,8 @@ export function apiFor(url: URL): GoogleApi {
   if (url.hostname === 'admin.googleapis.com' || url.pathname.startsWith('/admin/reports/'))
     return REPORTS_API;
   if (url.hostname === 'logging.googleapis.com' || url.pathname.startsWith('/v2/entries')) return LOGGING_API;
+  if (url.hostname === 'storage.googleapis.com' || /^\/(upload\/)?storage\/v1\//.test(url.pathname))
+    return STORAGE_API;
   return OTHER_API;
 }
 

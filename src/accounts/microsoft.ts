@@ -117,7 +117,24 @@ export const MICROSOFT_APIS: MicrosoftApi[] = [
     },
     path: /^\/v1\/workspaces\//,
   },
+  {
+    // Blob Storage with Entra ID (azure-blob destination): any storage account's blob endpoint, token
+    // resource https://storage.azure.com in every cloud (learn.microsoft.com/azure/storage/blobs/authorize-access-azure-active-directory,
+    // "Resource ID ... https://storage.azure.com/"). A host may be a pattern `*.domain`.
+    name: 'Azure Blob Storage',
+    clouds: {
+      global: { hosts: ['*.blob.core.windows.net'], resource: 'https://storage.azure.com' },
+      usgov: { hosts: ['*.blob.core.usgovcloudapi.net'], resource: 'https://storage.azure.com' },
+      'usgov-dod': { hosts: ['*.blob.core.usgovcloudapi.net'], resource: 'https://storage.azure.com' },
+      china: { hosts: ['*.blob.core.chinacloudapi.cn'], resource: 'https://storage.azure.com' },
+    },
+    path: /^$/, // container paths say nothing: recognised by host only
+  },
 ];
+
+/** Whether `host` is `pattern`: a host name, or `*.domain` for any host under domain. */
+const hostIs = (pattern: string, host: string) =>
+  pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) : pattern === host;
 
 /** The Graph service root of a cloud, e.g. `https://graph.microsoft.com` (without the version). */
 export function graphRoot(cloud: MicrosoftCloud): string {
@@ -129,8 +146,8 @@ export function resourceFor(url: URL, cloud: MicrosoftCloud): string {
   const host = url.hostname.toLowerCase();
   for (const api of MICROSOFT_APIS) {
     for (const [c, entry] of Object.entries(api.clouds)) {
-      if (!entry.hosts.includes(host)) continue;
-      if (c !== cloud && !(api.clouds[cloud]?.hosts.includes(host) ?? false)) {
+      if (!entry.hosts.some((h) => hostIs(h, host))) continue;
+      if (c !== cloud && !(api.clouds[cloud]?.hosts.some((h) => hostIs(h, host)) ?? false)) {
         throw configError(
           'microsoft_cloud_mismatch',
           `${host} is the ${api.name} of the ${CLOUDS[c as MicrosoftCloud].title} cloud, but the Microsoft account is set to ${CLOUDS[cloud].title}.`,

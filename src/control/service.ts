@@ -20,6 +20,7 @@ import {
   createDestination,
   type DestinationConfig,
   destinationConfigSchema,
+  destinationKinds,
   destinationSpec,
 } from '../destinations/index.ts';
 import { collectorSpec, collectorUrls, originOf } from '../engine/credential-origins.ts';
@@ -340,6 +341,11 @@ export class Control {
     if (usedBy.length)
       throw conflict(
         `Account "${name}" is used by collector(s) ${usedBy.join(', ')}; change or delete them first.`,
+      );
+    const destinations = await this.destinationsUsing(name);
+    if (destinations.length)
+      throw conflict(
+        `Account "${name}" is used by destination(s) ${destinations.join(', ')}; change or delete them first.`,
       );
     await this.store.deleteAccount(name);
     await this.audit(actor, 'account.delete', 'account', name, this.accountView(existing, collectors));
@@ -856,6 +862,38 @@ export class Control {
     return { ...config, path: r.path };
   }
 
+  /**
+   * A destination naming an account (s3, azure-blob, gcs): the account must exist, be of a kind the
+   * destination uses, and send its credentials to the destination's endpoint (its origins).
+   */
+  private async destinationAccountIssues(config: DestinationConfig, prefix = 'config'): Promise<string[]> {
+    const kind = own(destinationKinds, config.kind);
+    const name = (config as { account?: string }).account;
+    if (!kind?.accountKinds || !name) return [];
+    const a = await this.store.getAccount(name);
+    if (!a) return [`${prefix}.account: there is no account "${name}"; create it first`];
+    if (!kind.accountKinds.includes(a.kind))
+      return [
+        `${prefix}.account: "${name}" is a ${a.kind} account; a ${config.kind} destination needs a ${kind.accountKinds.join(' or ')} account`,
+      ];
+    const endpoint = (config as { endpoint?: string }).endpoint;
+    if (endpoint && originOf(endpoint)) {
+      const allowed = this.allowedOrigins(a, await this.store.listCollectors());
+      if (!allowed.allows(endpoint))
+        return [
+          `${prefix}.endpoint: account "${name}" sends its credentials only to ${allowed.patterns.join(', ') || 'the origins saved with it (none yet)'}; to use ${originOf(endpoint)}, add it to the account's origins (entering its secret again)`,
+        ];
+    }
+    return [];
+  }
+
+  /** Destinations that name the account `name`. */
+  private async destinationsUsing(name: string): Promise<string[]> {
+    return (await this.store.listDestinations())
+      .filter((d) => (d.config as { account?: string }).account === name)
+      .map((d) => d.name);
+  }
+
   async createDestination(
     actor: Actor,
     input: { name: string; config: DestinationConfig },
@@ -864,6 +902,8 @@ export class Control {
     if (await this.store.getDestination(input.name))
       throw conflict(`A destination named "${input.name}" exists.`);
     refuseMasks(input.config as Record<string, unknown>, destinationSpec, 'config');
+    const accountIssues = await this.destinationAccountIssues(input.config);
+    if (accountIssues.length) throw invalid(accountIssues);
     const placed = await this.placeDestination(actor, input.config, baseDir);
     const { plain, sealed } = this.sealDestination(placed, baseDir);
     const notes = await this.destinationNetwork(plain);
@@ -908,6 +948,8 @@ export class Control {
     if (merged.issues.length) throw invalid(merged.issues);
     const r = destinationConfigSchema.safeParse(merged.value);
     if (!r.success) throw invalid(formatIssues(r.error), 'config');
+    const accountIssues = await this.destinationAccountIssues(r.data);
+    if (accountIssues.length) throw invalid(accountIssues);
     const placed = await this.placeDestination(actor, r.data, baseDir);
     const { plain, sealed } = this.sealDestination(placed, baseDir);
     const notes = await this.destinationNetwork(plain);
@@ -952,10 +994,7 @@ export class Control {
     try {
       await this.runtime.refreshEgress();
       const config = openSecrets(d.config, d.secrets, this.runtime.secrets) as DestinationConfig;
-      probe = createDestination(`${name}-test`, config, {
-        baseDir: this.runtime.baseDir,
-        files: this.runtime.files,
-      });
+      probe = createDestination(`${name}-test`, config, this.runtime.destinationContext());
       if (probe.test) await probe.test(AbortSignal.timeout(30_000));
       return { ok: true as const, probed: Boolean(probe.test) };
     } catch (err) {
@@ -1032,6 +1071,25 @@ export class Control {
       uses('account', prune.accounts, [c.account]);
       uses('destination', prune.destinations, c.destinations);
       uses('site', prune.sites, [c.site]);
+    }
+    for (const [name, d] of Object.entries(config.destinations)) {
+      const ref = (d as { account?: string }).account;
+      if (ref && prune.accounts.includes(ref))
+        issues.push(
+          `destinations.${name}: uses account "${ref}", which --prune would delete; name it in the file`,
+        );
+      const wanted = own(destinationKinds, d.kind)?.accountKinds;
+      const refKind = ref
+        ? Object.hasOwn(config.accounts, ref)
+          ? config.accounts[ref]!.kind
+          : accounts.find((a) => a.name === ref)?.kind
+        : undefined;
+      if (ref && wanted && !refKind)
+        issues.push(`destinations.${name}.account: there is no account "${ref}"`);
+      else if (ref && wanted && refKind && !wanted.includes(refKind))
+        issues.push(
+          `destinations.${name}.account: "${ref}" is a ${refKind} account; a ${d.kind} destination needs a ${wanted.join(' or ')} account`,
+        );
     }
     if (issues.length) throw invalid(issues);
 

@@ -2,19 +2,32 @@ import { z } from 'zod';
 import type { Destination } from '../core/destination.ts';
 import { byName, own } from '../core/names.ts';
 import { type SecretSpec, secretSpecOf } from '../core/secret-spec.ts';
+import { azureBlobConfigSchema, azureBlobKind } from './azure-blob/index.ts';
 import { fileConfigSchema, fileKind } from './file/index.ts';
+import { gcsConfigSchema, gcsKind } from './gcs/index.ts';
 import { httpConfigSchema, httpKind } from './http/index.ts';
 import type { DestinationContext, DestinationKind } from './kind.ts';
+import { natsConfigSchema, natsKind } from './nats/index.ts';
+import { s3ConfigSchema, s3Kind } from './s3/index.ts';
 import { stdoutConfigSchema, stdoutKind } from './stdout/index.ts';
+import { syslogConfigSchema, syslogKind } from './syslog/index.ts';
 
+export type { AzureBlobDestinationConfig } from './azure-blob/index.ts';
 export type { FileDestinationConfig } from './file/index.ts';
+export type { GcsDestinationConfig } from './gcs/index.ts';
 export type { HttpAuthConfig, HttpDestinationConfig } from './http/index.ts';
-export type { DestinationContext, DestinationKind } from './kind.ts';
+export type { DestinationAccount, DestinationContext, DestinationKind } from './kind.ts';
+export type { NatsDestinationConfig } from './nats/index.ts';
+export type { S3DestinationConfig } from './s3/index.ts';
 export type { StdoutDestinationConfig } from './stdout/index.ts';
+export type { SyslogDestinationConfig } from './syslog/index.ts';
 
 /** Every destination kind, by its `kind` (destinations/<kind>/index.ts defines each). */
 export const destinationKinds: Record<string, DestinationKind> = byName(
-  [fileKind, stdoutKind, httpKind].map((k) => [k.kind, k as unknown as DestinationKind]),
+  [fileKind, stdoutKind, httpKind, s3Kind, azureBlobKind, gcsKind, natsKind, syslogKind].map((k) => [
+    k.kind,
+    k as unknown as DestinationKind,
+  ]),
 );
 
 /**
@@ -25,6 +38,11 @@ export const destinationConfigSchema = z.discriminatedUnion('kind', [
   fileConfigSchema,
   stdoutConfigSchema,
   httpConfigSchema,
+  s3ConfigSchema,
+  azureBlobConfigSchema,
+  gcsConfigSchema,
+  natsConfigSchema,
+  syslogConfigSchema,
 ]);
 
 /**

@@ -1,5 +1,7 @@
 import type { z } from 'zod';
 import type { Destination } from '../core/destination.ts';
+import type { HttpClient } from '../core/source.ts';
+import type { OriginSet } from '../engine/credential-origins.ts';
 import type { FileScope } from './file/file-scope.ts';
 
 /**
@@ -14,6 +16,12 @@ export interface DestinationKind<C extends { kind: string } = { kind: string }> 
   /** What it does and what acknowledges a batch, in a sentence or two. */
   description: string;
   schema: z.ZodType<C>;
+  /**
+   * The account kinds its `account` setting may name (a destination that authenticates with a shared
+   * account's credentials); the control plane refuses a destination naming a missing account or one
+   * of another kind.
+   */
+  accountKinds?: readonly string[];
   create(name: string, config: C, ctx: DestinationContext): Destination;
 }
 
@@ -23,6 +31,36 @@ export interface DestinationContext {
   baseDir: string;
   /** The output root and data directory, which file destinations check at every open. */
   files: FileScope;
+  /**
+   * The account named `name`, its secrets decrypted, read from the store at every call (so an edited
+   * account is used at once). Absent where no store is at hand; a destination needing it then fails
+   * with a config error.
+   */
+  account?: (name: string) => Promise<DestinationAccount>;
+}
+
+/** An account as a destination uses it (kinds with an `account` setting, see `accountKinds`). */
+export interface DestinationAccount {
+  name: string;
+  /** Its account kind (`aws`, `microsoft`, `google`). */
+  kind: string;
+  /** Its fields, secrets included: only for building a vendor SDK's credentials. */
+  fields: Record<string, unknown>;
+  /** Changes whenever the account is edited. */
+  version: string;
+  /** Where its credentials may be sent (engine/credential-origins.ts). */
+  origins: OriginSet;
+  /**
+   * Adds the account's credentials for a request to `url` (its kind's `authorize`: a bearer token for
+   * the URL's API, a signature), after refusing a `url` outside `origins`.
+   */
+  authorize(
+    headers: Headers,
+    url: URL,
+    opts?: { refresh?: boolean; method?: string; body?: string },
+  ): Promise<void>;
+  /** The HTTP client the account's own token requests use (AWS STS, Entra ID, Google OAuth). */
+  http: HttpClient;
 }
 
 export function defineDestinationKind<C extends { kind: string }>(

@@ -5,12 +5,18 @@ import { parseDuration } from '../core/duration.ts';
 import { configError, TributaryError } from '../core/errors.ts';
 import { isPushSource, type Logger } from '../core/source.ts';
 import { type FileScope, fileScope } from '../destinations/file/file-scope.ts';
-import { createDestination, type DestinationConfig } from '../destinations/index.ts';
+import {
+  createDestination,
+  type DestinationAccount,
+  type DestinationConfig,
+  type DestinationContext,
+} from '../destinations/index.ts';
 import { sources } from '../sources/index.ts';
 import { openSecrets } from '../store/secret-fields.ts';
 import type { SecretBox } from '../store/secrets.ts';
 import { accountParts, type CollectorRecord, type Store } from '../store/store.ts';
 import { accountOrigins, collectorUrls, OriginSet, originOf } from './credential-origins.ts';
+import { destinationAccount } from './destination-account.ts';
 import { setEgressAllowList } from './egress.ts';
 import { RateLimits } from './rate-limit.ts';
 import { type ResolvedCollector, type RunOptions, type RunResult, runCollector } from './runner.ts';
@@ -66,9 +72,34 @@ export class Runtime {
     }
     if (!record) return undefined;
     const config = openSecrets(record.config, record.secrets, this.secrets) as DestinationConfig;
-    const instance = createDestination(name, config, { baseDir: this.baseDir, files: this.files });
+    const instance = createDestination(name, config, this.destinationContext());
     this.destinations.set(name, { version: record.updatedAt, instance });
     return instance;
+  }
+
+  /** What destinations built here may use: paths, and the accounts named by their `account` setting. */
+  destinationContext(): DestinationContext {
+    return { baseDir: this.baseDir, files: this.files, account: (name) => this.destinationAccount(name) };
+  }
+
+  /** An account for a destination (destinations/kind.ts), read and decrypted at every call. */
+  async destinationAccount(name: string): Promise<DestinationAccount> {
+    const record = await this.store.getAccount(name);
+    if (!record)
+      throw configError(
+        'account_missing',
+        `There is no account "${name}".`,
+        'Create the account or change the destination’s account setting.',
+      );
+    const { fields, origins } = accountParts(record);
+    return destinationAccount({
+      name,
+      kind: record.kind,
+      fields: openSecrets(fields, record.secrets, this.secrets),
+      origins,
+      version: record.updatedAt,
+      log: this.log,
+    });
   }
 
   /** The destinations a collector names (shared instances, see `destination`); pull runs and pushes alike. */

@@ -74,3 +74,85 @@ function utcTime(d: Date): Buffer {
   const s = `${p(d.getUTCFullYear() % 100)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`;
   return tlv(0x17, Buffer.from(s));
 }
+
+/** A certificate and its key issued by `certificateAuthority`/`issueCertificate`, as PEM. */
+export interface IssuedCertificate {
+  certificatePem: string;
+  privateKeyPem: string;
+  privateKey: KeyObject;
+  /** The subject Name, DER (the issuer of the certificates a CA signs). */
+  name: Buffer;
+}
+
+function pem(der: Buffer): string {
+  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n');
+  return `-----BEGIN CERTIFICATE-----\n${b64.trim()}\n-----END CERTIFICATE-----\n`;
+}
+
+const extension = (id: string, critical: boolean, value: Buffer) =>
+  seq(oid(id), ...(critical ? [tlv(0x01, Buffer.from([0xff]))] : []), tlv(0x04, value));
+
+/**
+ * A certificate signed by `issuer` (or self-signed when none), with the v3 extensions TLS stacks
+ * check (RFC 5280 §4.2): basicConstraints (CA or not), keyUsage, extKeyUsage (serverAuth,
+ * clientAuth) and subjectAltName (DNS names and IP addresses). GnuTLS (rsyslog's gtls driver) and
+ * OpenSSL (Node) both verify chains made of these.
+ */
+function certificate(o: {
+  commonName: string;
+  ca: boolean;
+  issuer?: IssuedCertificate;
+  dnsNames?: string[];
+  ips?: string[];
+  days?: number;
+}): IssuedCertificate {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const name = seq(set(seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(o.commonName)))));
+  const sigAlg = seq(oid('1.2.840.113549.1.1.11'), tlv(0x05, Buffer.alloc(0)));
+  const serial = randomBytes(16);
+  serial[0] &= 0x7f;
+  const notBefore = new Date(Date.now() - 86_400_000);
+  const notAfter = new Date(Date.now() + (o.days ?? 30) * 86_400_000);
+  const exts: Buffer[] = [
+    // basicConstraints: SEQUENCE { cA BOOLEAN } (absent = false)
+    extension('2.5.29.19', true, o.ca ? seq(tlv(0x01, Buffer.from([0xff]))) : seq()),
+    // keyUsage BIT STRING: CA keyCertSign|cRLSign (bits 5,6), leaf digitalSignature|keyEncipherment (bits 0,2)
+    extension(
+      '2.5.29.15',
+      true,
+      o.ca ? tlv(0x03, Buffer.from([0x01, 0x06])) : tlv(0x03, Buffer.from([0x05, 0xa0])),
+    ),
+  ];
+  if (!o.ca) {
+    exts.push(extension('2.5.29.37', false, seq(oid('1.3.6.1.5.5.7.3.1'), oid('1.3.6.1.5.5.7.3.2'))));
+    const alt = [
+      ...(o.dnsNames ?? []).map((d) => tlv(0x82, Buffer.from(d))),
+      ...(o.ips ?? []).map((ip) => tlv(0x87, Buffer.from(ip.split('.').map(Number)))),
+    ];
+    if (alt.length) exts.push(extension('2.5.29.17', false, seq(...alt)));
+  }
+  const tbs = seq(
+    tlv(0xa0, tlv(0x02, Buffer.from([2]))),
+    tlv(0x02, serial),
+    sigAlg,
+    o.issuer?.name ?? name,
+    seq(utcTime(notBefore), utcTime(notAfter)),
+    name,
+    publicKey.export({ type: 'spki', format: 'der' }),
+    tlv(0xa3, seq(...exts)),
+  );
+  const signature = sign('sha256', tbs, o.issuer?.privateKey ?? privateKey);
+  const der = seq(tbs, sigAlg, tlv(0x03, Buffer.concat([Buffer.from([0]), signature])));
+  const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  return { certificatePem: pem(der), privateKeyPem, privateKey: createPrivateKey(privateKeyPem), name };
+}
+
+/** A throwaway certificate authority for TLS tests. */
+export const certificateAuthority = (commonName = 'Tributary Test CA') =>
+  certificate({ commonName, ca: true });
+
+/** A server or client certificate signed by `ca`, valid for the given names and IPv4 addresses. */
+export const issueCertificate = (
+  ca: IssuedCertificate,
+  o: { commonName: string; dnsNames?: string[]; ips?: string[] },
+) => certificate({ ...o, ca: false, issuer: ca });

@@ -1,0 +1,77 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/**
+ * Azurite, Microsoft's Azure Storage emulator (npm `azurite`, a devDependency), started for tests and
+ * benchmarks: blob service only, on a free port of 127.0.0.1, in a temporary folder, telemetry off.
+ * Its port is read from the line it prints once listening ("… successfully listens on http://…").
+ * The account is Azurite's well-known development account (learn.microsoft.com/azure/storage/common/storage-use-azurite,
+ * "Well-known storage account and key").
+ */
+export const AZURITE_ACCOUNT = 'devstoreaccount1';
+export const AZURITE_KEY =
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+const BIN = resolve(import.meta.dirname, '../../../node_modules/.bin/azurite-blob');
+
+export class Azurite {
+  private child?: ChildProcess;
+  private dir = '';
+  /** The blob endpoint, path style: http://127.0.0.1:PORT/devstoreaccount1 */
+  endpoint = '';
+
+  async start(timeoutMs = 30_000): Promise<void> {
+    this.dir = mkdtempSync(join(tmpdir(), 'tributary-azurite-'));
+    const child = spawn(
+      BIN,
+      // The SDK may speak a newer service version than this Azurite knows; the blob calls used are old.
+      [
+        '--silent',
+        '--disableTelemetry',
+        '--skipApiVersionCheck',
+        '--location',
+        this.dir,
+        '--blobHost',
+        '127.0.0.1',
+        '--blobPort',
+        '0',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.child = child;
+    let out = '';
+    const port = await new Promise<string>((ok, fail) => {
+      const timer = setTimeout(
+        () => fail(new Error(`azurite did not start within ${timeoutMs} ms: ${out}`)),
+        timeoutMs,
+      );
+      const seen = (d: Buffer) => {
+        out += d;
+        const m = /successfully listens on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          ok(m[1]!);
+        }
+      };
+      child.stdout!.on('data', seen);
+      child.stderr!.on('data', seen);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        fail(new Error(`azurite exited (${code}): ${out}`));
+      });
+    });
+    this.endpoint = `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (child && child.exitCode === null) {
+      const exited = new Promise((ok) => child.once('exit', ok));
+      child.kill();
+      await exited;
+    }
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
