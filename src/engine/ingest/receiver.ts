@@ -1,13 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CollectorConfig } from '../../config/config-file.ts';
 import type { Destination } from '../../core/destination.ts';
-import { type Envelope, encodeLine, makeEnvelope, toIsoTime } from '../../core/envelope.ts';
+import { type Envelope, lineLength, makeEnvelope, toIsoTime } from '../../core/envelope.ts';
 import { TributaryError, toTributaryError, transientError } from '../../core/errors.ts';
-import { isPushSource, type Logger, type ReceiveDef } from '../../core/source.ts';
+import {
+  type DeadLetter,
+  type IngestOptions,
+  isPushSource,
+  type Logger,
+  type ReceiveDef,
+} from '../../core/source.ts';
 import { sources } from '../../sources/index.ts';
 import type { CollectorRecord } from '../../store/store.ts';
 import type { Runtime } from '../runtime.ts';
-import { BodyError, decodeBody, readRequestBody, splitBody } from './body.ts';
+import { BodyError, BodySplitter, decodedChunks, readRequestBody, splitChunks } from './body.ts';
 import { loadCredentials, presentedToken, verifySignature, verifyToken } from './credentials.ts';
 
 /**
@@ -36,6 +42,18 @@ export interface ReceiverOptions {
 
 /** How long a sender is asked to wait after a failure that says nothing itself. */
 const RETRY_AFTER_S = { stopped: 60, destination: 10, commit: 5 };
+/** The longest wait passed on from a destination's own Retry-After (as the HTTP destination's default). */
+const MAX_RETRY_AFTER_S = 300;
+
+/** A destination's Retry-After (seconds, maybe fractional) as the sender's: whole seconds, 1 to 300. */
+export const passedRetryAfter = (seconds: number | undefined): string =>
+  String(
+    seconds === undefined || !Number.isFinite(seconds)
+      ? RETRY_AFTER_S.destination
+      : Math.min(MAX_RETRY_AFTER_S, Math.max(1, Math.ceil(seconds))),
+  );
+/** A collector id no collector has: what credentials are looked up under for a name that is not one. */
+const NO_COLLECTOR = '-';
 /** The run id pushes commit under: no run has it (pushes have no runs). */
 const PUSH_RUN = 'push';
 
@@ -171,14 +189,12 @@ class Delivery {
           503,
           'destination_unavailable',
           `Destination ${d.name} is unavailable; retry later.`,
-          {
-            'retry-after': String(e.retryAfter ?? RETRY_AFTER_S.destination),
-          },
+          { 'retry-after': passedRetryAfter(e.retryAfter) },
         );
       }
     }
     let bytes = 0;
-    for (const env of envelopes) bytes += encodeLine(env).length + 1;
+    for (const env of envelopes) bytes += lineLength(env) + 1;
     const hourly: Record<string, number> = {};
     let last: string | undefined;
     for (const p of batch) {
@@ -266,14 +282,8 @@ export class IngestReceiver {
     if (req.method !== 'POST')
       throw new Refusal(405, 'method_not_allowed', 'Send events with POST.', { allow: 'POST' });
     const store = this.runtime.store;
-    const record = await store.getCollector(name);
-    const source = record ? sources[record.source] : undefined;
-    if (!record || !isPushSource(source))
-      throw new Refusal(404, 'not_found', `No push collector named "${name}".`);
-
-    const credentials = await loadCredentials(store, record.id);
-    const token = presentedToken(req.headers.authorization);
     const challenge = { 'www-authenticate': 'Bearer realm="tributary-ingest"' };
+    const token = presentedToken(req.headers.authorization);
     if (!token)
       throw new Refusal(
         401,
@@ -281,7 +291,14 @@ export class IngestReceiver {
         "Send the collector's ingest token as Authorization: Bearer TOKEN.",
         challenge,
       );
-    if (!credentials || !verifyToken(credentials, token, this.now()))
+    const found = await store.getCollector(name);
+    const source = found ? sources[found.source] : undefined;
+    const record = found && isPushSource(source) ? found : undefined;
+    // A name that is not a push collector gets the answer a wrong token gets, after the same work (a
+    // credentials read and the token's hash): the endpoint does not tell which collectors exist.
+    const credentials = await loadCredentials(store, record?.id ?? NO_COLLECTOR);
+    const valid = verifyToken(record && credentials, token, this.now());
+    if (!record || !credentials || !valid || !isPushSource(source))
       throw new Refusal(401, 'invalid_token', 'The ingest token is not valid for this collector.', challenge);
     if (!record.enabled)
       throw new Refusal(503, 'collector_stopped', `Collector "${name}" is stopped; retry later.`, {
@@ -304,22 +321,6 @@ export class IngestReceiver {
         },
       );
 
-    const sent = await readRequestBody(req, opts.maxBodyBytes);
-    if (opts.signatureHeader) {
-      const header = req.headers[opts.signatureHeader.toLowerCase()];
-      const value = Array.isArray(header) ? header[0] : header;
-      if (!value)
-        throw new Refusal(401, 'missing_signature', `Sign the body in the ${opts.signatureHeader} header.`);
-      if (!credentials.hmacSecret) {
-        this.o.log.error('push: signed requests are required but no secret is stored', { collector: name });
-        throw new Refusal(401, 'invalid_signature', `The ${opts.signatureHeader} signature is not valid.`);
-      }
-      if (!verifySignature(this.runtime.secrets.decrypt(credentials.hmacSecret), sent, value))
-        throw new Refusal(401, 'invalid_signature', `The ${opts.signatureHeader} signature is not valid.`);
-    }
-    const body = await decodeBody(sent, req.headers['content-encoding'], opts.maxDecompressedBytes);
-    const { records, deadLetters } = splitBody(body.toString('utf8'), opts.format);
-
     const ingestedAt = new Date(this.now()).toISOString();
     const ctx = {
       source: source.id,
@@ -328,15 +329,18 @@ export class IngestReceiver {
       sitename: config.site,
       timezone: config.timezone,
     };
-    const envelopes = records.map((r) =>
-      makeEnvelope(
-        ctx,
-        r,
-        receive.eventId(r, settings),
-        toIsoTime(receive.eventTime(r, settings)),
-        ingestedAt,
-      ),
-    );
+    const envelopes: Envelope[] = [];
+    const toEnvelope = (r: unknown) =>
+      envelopes.push(
+        makeEnvelope(
+          ctx,
+          r,
+          receive.eventId(r, settings),
+          toIsoTime(receive.eventTime(r, settings)),
+          ingestedAt,
+        ),
+      );
+    const deadLetters = await this.readRecords(req, name, opts, credentials.hmacSecret, toEnvelope);
     rate?.charge(envelopes.length);
     if (envelopes.length || deadLetters.length)
       await this.delivery(record, opts.stream).submit({
@@ -348,6 +352,39 @@ export class IngestReceiver {
         ingestedAt,
       });
     return { accepted: envelopes.length, deadLettered: deadLetters.length };
+  }
+
+  /**
+   * Reads the body within the collector's limits, checks its signature, and splits it into records
+   * handed to `onRecord` as they are cut (a request's body as sent is not kept past this). Refusals
+   * are BodyErrors and Refusals (4xx): nothing of a refused request is delivered.
+   */
+  private async readRecords(
+    req: IncomingMessage,
+    name: string,
+    opts: IngestOptions,
+    hmacSecret: string | undefined,
+    onRecord: (record: unknown) => void,
+  ): Promise<DeadLetter[]> {
+    const sent = await readRequestBody(req, opts.maxBodyBytes);
+    if (opts.signatureHeader) {
+      const header = req.headers[opts.signatureHeader.toLowerCase()];
+      const value = Array.isArray(header) ? header[0] : header;
+      if (!value)
+        throw new Refusal(401, 'missing_signature', `Sign the body in the ${opts.signatureHeader} header.`);
+      if (!hmacSecret) {
+        this.o.log.error('push: signed requests are required but no secret is stored', { collector: name });
+        throw new Refusal(401, 'invalid_signature', `The ${opts.signatureHeader} signature is not valid.`);
+      }
+      if (!verifySignature(this.runtime.secrets.decrypt(hmacSecret), sent, value))
+        throw new Refusal(401, 'invalid_signature', `The ${opts.signatureHeader} signature is not valid.`);
+    }
+    const splitter = new BodySplitter(opts.format, opts, onRecord);
+    await splitChunks(
+      decodedChunks(sent, req.headers['content-encoding'], opts.maxDecompressedBytes),
+      splitter,
+    );
+    return splitter.deadLetters;
   }
 
   private rate(collectorId: string, perSecond: number | undefined): EventRate | undefined {
