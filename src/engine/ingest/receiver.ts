@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { CollectorConfig } from '../../config/config-file.ts';
 import type { Destination } from '../../core/destination.ts';
 import { type Envelope, lineLength, makeEnvelope, toIsoTime } from '../../core/envelope.ts';
@@ -52,6 +53,8 @@ export const passedRetryAfter = (seconds: number | undefined): string =>
       ? RETRY_AFTER_S.destination
       : Math.min(MAX_RETRY_AFTER_S, Math.max(1, Math.ceil(seconds))),
   );
+/** Envelopes handed to destinations at once, at most: characters of their lines (see `deliver`). */
+const SLICE_CHARS = 4 * 1024 * 1024;
 /** A collector id no collector has: what credentials are looked up under for a name that is not one. */
 const NO_COLLECTOR = '-';
 /** The run id pushes commit under: no run has it (pushes have no runs). */
@@ -171,10 +174,27 @@ class Delivery {
   private async deliver(batch: Pending[]): Promise<void> {
     const store = this.runtime.store;
     const envelopes = batch.length === 1 ? batch[0]!.envelopes : batch.flatMap((p) => p.envelopes);
-    if (envelopes.length) {
-      const destinations = await this.runtime.destinationsOf(this.record);
-      const signal = AbortSignal.timeout(this.o.ackTimeoutMs);
-      const results = await Promise.allSettled(destinations.map((d) => d.send(envelopes, signal)));
+    // Slices of at most SLICE_CHARS of lines: a destination encodes what it is sent at once, so one
+    // large request must not hold the event loop for its whole encoding. A slice failing after others
+    // were acknowledged fails the batch: its retry re-delivers them with the same ids (at-least-once).
+    let bytes = 0;
+    let sliceChars = 0;
+    let from = 0;
+    const slices: Envelope[][] = [];
+    for (let i = 0; i < envelopes.length; i++) {
+      const chars = lineLength(envelopes[i]!) + 1;
+      bytes += chars;
+      sliceChars += chars;
+      if (sliceChars >= SLICE_CHARS || i === envelopes.length - 1) {
+        slices.push(from === 0 && i === envelopes.length - 1 ? envelopes : envelopes.slice(from, i + 1));
+        from = i + 1;
+        sliceChars = 0;
+      }
+    }
+    const destinations = envelopes.length ? await this.runtime.destinationsOf(this.record) : [];
+    const signal = AbortSignal.timeout(this.o.ackTimeoutMs);
+    for (const slice of slices) {
+      const results = await Promise.allSettled(destinations.map((d) => d.send(slice, signal)));
       const failed = results.findIndex((r) => r.status === 'rejected');
       if (failed >= 0) {
         const d = destinations[failed]!;
@@ -193,8 +213,6 @@ class Delivery {
         );
       }
     }
-    let bytes = 0;
-    for (const env of envelopes) bytes += lineLength(env) + 1;
     const hourly: Record<string, number> = {};
     let last: string | undefined;
     for (const p of batch) {
@@ -203,18 +221,25 @@ class Delivery {
       hourly[h] = (hourly[h] ?? 0) + p.envelopes.length;
       if (!last || p.ingestedAt > last) last = p.ingestedAt;
     }
+    // Many dead letters are stored ahead, a chunk per transaction with the event loop served between
+    // (the SQLite store writes synchronously): the counts and the last chunk commit together at the
+    // end. A failure asks the sender to retry; dead letters stored before it are then stored again.
+    const chunks = deadLetterChunks(batch.flatMap((p) => p.deadLetters));
+    const lastChunk = chunks.pop() ?? [];
+    const commit = { collectorId: this.record.id, stream: this.stream, checkpoint: null, runId: PUSH_RUN };
     try {
+      for (const deadLetters of chunks) {
+        await store.commitBatch({ ...commit, events: 0, pages: 0, bytes: 0, hourly: {}, deadLetters });
+        await nextTurn();
+      }
       await store.commitBatch({
-        collectorId: this.record.id,
-        stream: this.stream,
-        checkpoint: null,
-        runId: PUSH_RUN,
+        ...commit,
         events: envelopes.length,
         pages: 0,
         bytes,
         lastEventTime: last,
         hourly,
-        deadLetters: batch.flatMap((p) => p.deadLetters),
+        deadLetters: lastChunk,
       });
     } catch (err) {
       this.o.log.error('push: could not commit counts, asking the sender to retry', {
@@ -226,6 +251,24 @@ class Delivery {
       });
     }
   }
+}
+
+/** Dead letters in chunks of at most 1,000, or of about 4 M characters of text. */
+function deadLetterChunks(all: Array<{ reason: string; raw: string }>): Array<typeof all> {
+  const chunks: Array<typeof all> = [];
+  let chunk: typeof all = [];
+  let chars = 0;
+  for (const d of all) {
+    chunk.push(d);
+    chars += d.raw.length;
+    if (chunk.length >= 1000 || chars >= 4 * 1024 * 1024) {
+      chunks.push(chunk);
+      chunk = [];
+      chars = 0;
+    }
+  }
+  if (chunk.length) chunks.push(chunk);
+  return chunks;
 }
 
 function destinationError(d: Destination, err: unknown, signal: AbortSignal): TributaryError {
