@@ -202,6 +202,13 @@ const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 const NEWLINE = 0x0a;
 
+/** How many backslashes end `text[from, to)`. */
+function trailingBackslashes(text: string, from: number, to: number): number {
+  let k = to - 1;
+  while (k >= from && text.charCodeAt(k) === BACKSLASH) k--;
+  return to - 1 - k;
+}
+
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 /**
@@ -512,13 +519,23 @@ export class BodySplitter {
     let end = -1;
     let next: State = 'between';
     for (; i < text.length; i++) {
-      const c = text.charCodeAt(i);
       if (inString) {
-        if (escaped) escaped = false;
-        else if (c === BACKSLASH) escaped = true;
-        else if (c === QUOTE) inString = false;
+        // To the closing quote with indexOf (string contents are most of a record's text).
+        if (escaped) {
+          escaped = false;
+          continue; // the character after a backslash that ended the previous piece
+        }
+        const q = text.indexOf('"', i);
+        if (q < 0) {
+          escaped = trailingBackslashes(text, i, text.length) % 2 === 1;
+          i = text.length;
+          break;
+        }
+        if (trailingBackslashes(text, i, q) % 2 === 0) inString = false;
+        i = q;
         continue;
       }
+      const c = text.charCodeAt(i);
       if (c === QUOTE) inString = true;
       else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
         if (++depth > deepest) deepest = depth;
