@@ -54,7 +54,7 @@ export const passedRetryAfter = (seconds: number | undefined): string =>
       : Math.min(MAX_RETRY_AFTER_S, Math.max(1, Math.ceil(seconds))),
   );
 /** Envelopes handed to destinations at once, at most: characters of their lines (see `deliver`). */
-const SLICE_CHARS = 8 * 1024 * 1024;
+const SLICE_CHARS = 4 * 1024 * 1024;
 /** A collector id no collector has: what credentials are looked up under for a name that is not one. */
 const NO_COLLECTOR = '-';
 /** The run id pushes commit under: no run has it (pushes have no runs). */
