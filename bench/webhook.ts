@@ -18,8 +18,8 @@ import { cpuSeconds } from './sim-process.ts';
  *   time, so a stall counts against every request it delays), p50/p99/max.
  * Every acknowledged event must be in the file and in the collector's counts, or the run fails.
  *
- * Then the worst case (`worstCase`), on a fresh `tributary serve`: the largest bodies the default
- * limits allow, each sent alone — a 10 MB body of 2-byte lines, the same lines gzipped up to 100 MB,
+ * Then the worst case (`webhookWorstCase`), each on a fresh `tributary serve`: the largest bodies the
+ * default limits allow, each sent alone — a 10 MB body of 2-byte lines, the same lines gzipped up to 100 MB,
  * a gzip bomb of 100 MB of zeros, 100 MB (gzipped) of 1 KB records just under maxRecords (valid, then
  * each one broken: dead letters), 10 MB of nested brackets, 10 MB of 1 KB records — with, for each, the answer, the time, the growth of the
  * server's resident memory (sampled every 5 ms from /proc, against its RSS just before the request),
@@ -272,7 +272,7 @@ function send(
 }
 
 /** The largest bodies the default limits allow (maxBodyMB 10, maxDecompressedMB 100, maxRecords 100,000). */
-function worstBodies(): Array<{ name: string; body: Buffer; gzip: boolean; decompressedMB: number }> {
+function worstBodies(): Array<{ name: string; body: Buffer; gzip: boolean }> {
   const MB = 1024 * 1024;
   const tiny = (bytes: number) => Buffer.from('1\n'.repeat(bytes / 2));
   const record = (i: number) => `{"n":${i},"pad":"${'x'.repeat(1000 - 20 - String(i).length)}"}\n`;
@@ -297,13 +297,17 @@ function worstBodies(): Array<{ name: string; body: Buffer; gzip: boolean; decom
     },
     { name: 'max body of 1 KB records (10 MB)', body: records(10_240), gzip: false },
   ];
-  return out.map((b) => ({
-    ...b,
-    decompressedMB: b.gzip ? Number.NaN : b.body.length / MB,
-  }));
+  return out;
 }
 
 export async function webhookWorstCase() {
+  const rows = [];
+  for (const b of worstBodies()) rows.push(await worstCaseRow(b));
+  return rows;
+}
+
+/** One worst-case body sent alone to a fresh `tributary serve` (so that earlier bodies leave no room). */
+async function worstCaseRow(b: ReturnType<typeof worstBodies>[number]) {
   const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-webhook-worst-'));
   const serve = await startServe(dir);
   try {
@@ -337,59 +341,54 @@ export async function webhookWorstCase() {
           .on('error', fail)
           .end();
       });
-    const warm = Buffer.from('{"warm":1}\n');
-    await send(url, { authorization: `Bearer ${token}` }, warm);
+    await send(url, { authorization: `Bearer ${token}` }, Buffer.from('{"warm":1}\n'));
     await probe();
-    const rows = [];
-    for (const b of worstBodies()) {
-      await new Promise((r) => setTimeout(r, 500)); // the server settles after the previous request
-      const before = rssMB(serve.child.pid);
-      let peak = before;
-      const sampler = setInterval(() => {
-        peak = Math.max(peak, rssMB(serve.child.pid));
-      }, 5);
-      const t0 = performance.now();
-      let done = false;
-      const answer = send(
-        url,
-        { authorization: `Bearer ${token}`, ...(b.gzip && { 'content-encoding': 'gzip' }) },
-        b.body,
-      ).finally(() => {
-        done = true;
-      });
-      const latencies: number[] = [];
-      while (!done) latencies.push(await probe());
-      const { status, text } = await answer;
-      const ms = performance.now() - t0;
-      clearInterval(sampler);
+    await new Promise((r) => setTimeout(r, 500)); // the server settles after starting
+    const before = rssMB(serve.child.pid);
+    let peak = before;
+    const sampler = setInterval(() => {
       peak = Math.max(peak, rssMB(serve.child.pid));
-      await new Promise((r) => setTimeout(r, 1000));
-      const after = rssMB(serve.child.pid);
-      latencies.sort((x, y) => x - y);
-      let code: string | undefined;
-      try {
-        const j = JSON.parse(text);
-        code = j.error?.code ?? `accepted ${j.accepted}, dead-lettered ${j.deadLettered}`;
-      } catch {
-        code = text.slice(0, 80);
-      }
-      rows.push({
-        body: b.name,
-        sentMB: (b.body.length / 1048576).toFixed(2),
-        answer: `${status} ${code}`,
-        seconds: (ms / 1000).toFixed(2),
-        rssBeforeMB: Math.round(before),
-        rssGrowthPeakMB: Math.round(peak - before),
-        rssGrowthAfter1sMB: Math.round(after - before),
-        healthz: {
-          probes: latencies.length,
-          p50Ms: latencies.length ? quantile(latencies, 0.5).toFixed(1) : null,
-          maxMs: latencies.length ? latencies.at(-1)!.toFixed(1) : null,
-        },
-      });
+    }, 5);
+    const t0 = performance.now();
+    let done = false;
+    const answer = send(
+      url,
+      { authorization: `Bearer ${token}`, ...(b.gzip && { 'content-encoding': 'gzip' }) },
+      b.body,
+    ).finally(() => {
+      done = true;
+    });
+    const latencies: number[] = [];
+    while (!done) latencies.push(await probe());
+    const { status, text } = await answer;
+    const ms = performance.now() - t0;
+    clearInterval(sampler);
+    peak = Math.max(peak, rssMB(serve.child.pid));
+    await new Promise((r) => setTimeout(r, 1000));
+    const after = rssMB(serve.child.pid);
+    latencies.sort((x, y) => x - y);
+    let code: string | undefined;
+    try {
+      const j = JSON.parse(text);
+      code = j.error?.code ?? `accepted ${j.accepted}, dead-lettered ${j.deadLettered}`;
+    } catch {
+      code = text.slice(0, 80);
     }
     agent.destroy();
-    return rows;
+    return {
+      body: b.name,
+      sentMB: (b.body.length / 1048576).toFixed(2),
+      answer: `${status} ${code}`,
+      seconds: (ms / 1000).toFixed(2),
+      rssBeforeMB: Math.round(before),
+      rssGrowthPeakMB: Math.round(peak - before),
+      rssGrowthAfter1sMB: Math.round(after - before),
+      healthz: {
+        probes: latencies.length,
+        p50Ms: latencies.length ? quantile(latencies, 0.5).toFixed(1) : null,
+        maxMs: latencies.length ? latencies.at(-1)!.toFixed(1) : null,
+      },
+    };
   } finally {
     serve.child.kill('SIGTERM');
     await new Promise((ok) => serve.child.once('exit', ok));

@@ -206,7 +206,9 @@ describe('webhook bounds: the work one pushed request can cost', () => {
     t.diagnostic(
       `95 MB gzipped: ${zipped.ms.toFixed(0)} ms, ${zipped.latencies.length} /healthz, max ${zmax.toFixed(0)} ms, RSS +${zipped.growthMB.toFixed(0)} MB`,
     );
-    assert.ok(zmax < 200, `/healthz took up to ${zmax.toFixed(0)} ms`);
+    // The strict 200 ms is asserted on the uncompressed request below (gunzip's own turns would serve
+    // /healthz even without the splitter's yields); here, never the whole 2-3 s of the request.
+    assert.ok(zmax < 1000, `/healthz took up to ${zmax.toFixed(0)} ms`);
     // 3× the body, plus V8's young generation (3 × 16 MB semi-spaces under node --test's default flags),
     // which the first large request fills. The text alone is 1×; parsed whole (as before), 4× or more.
     assert.ok(

@@ -1,12 +1,15 @@
 import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createGunzip } from 'node:zlib';
 import { keepVendorText } from '../../core/envelope.ts';
 import type { BodyFormat, DeadLetter } from '../../core/source.ts';
 
 /**
- * Request bodies pushed to an ingest endpoint: read within a size limit, gunzipped as a stream within
- * a second limit, and split into records piece by piece, the event loop served between pieces. JSON
+ * Request bodies pushed to an ingest endpoint, as they arrive: read within a size limit, gunzipped as a
+ * stream within a second limit, and split into records piece by piece, the event loop served between
+ * pieces (never held whole). JSON
  * bodies may be one object, an array of records, NDJSON, or "stacked" JSON (values one after another,
  * as Palo Alto Cortex Data Lake and Splunk HEC clients send them); raw bodies are one event per line.
  * Records keep the exact text they came in (`keepVendorText`), so the envelope carries the vendor's
@@ -31,39 +34,47 @@ export class BodyError extends Error {
 const MB = 1024 * 1024;
 const size = (bytes: number) => (bytes % MB === 0 ? `${bytes / MB} MB` : `${bytes} bytes`);
 
-/** Reads the whole body, refusing (413) before reading when Content-Length says it is too large. */
-export async function readRequestBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+/**
+ * The request body as it arrives, refusing (413) before reading when Content-Length says it is too
+ * large and as soon as more than `maxBytes` came; each chunk is also handed to `onChunk` (the HMAC of
+ * the body as sent). Nothing of it is kept here: the parser holds only the records cut from it.
+ */
+export async function* requestChunks(
+  req: IncomingMessage,
+  maxBytes: number,
+  onChunk?: (chunk: Buffer) => void,
+): AsyncGenerator<Buffer> {
   const tooLarge = () =>
     new BodyError(
       413,
       'body_too_large',
       `Request bodies are limited to ${size(maxBytes)} as sent; send smaller batches.`,
     );
-  const declared =
-    req.headers['content-length'] === undefined ? Number.NaN : Number(req.headers['content-length']);
+  const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
-  // With a Content-Length the body is copied into one buffer as it arrives (not gathered, then joined:
-  // twice the body at the end); Node's HTTP parser has already refused a body longer than declared.
-  const whole = Number.isInteger(declared) && declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
-  const chunks: Buffer[] = [];
   let total = 0;
   try {
-    for await (const chunk of req) {
-      const c = chunk as Buffer;
-      if (total + c.length > maxBytes) throw tooLarge();
-      if (whole) c.copy(whole, total);
-      else chunks.push(c);
-      total += c.length;
+    // Not destroyed when the parser stops early (a refusal): the receiver answers, then drains the rest.
+    for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > maxBytes) throw tooLarge();
+      onChunk?.(chunk);
+      yield chunk;
     }
   } catch (err) {
     if (err instanceof BodyError) throw err;
     throw new BodyError(400, 'incomplete_body', 'The request body ended before it was complete.');
   }
-  if (whole) return whole.subarray(0, total);
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }
 
-/** Decoded bytes are handed on in chunks of this size (gunzip's output, or slices of a plain body). */
+/** Reads the whole body within `maxBytes` (see `requestChunks`). */
+export async function readRequestBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of requestChunks(req, maxBytes)) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+/** Decoded bytes are handed on in chunks of at most this size (gunzip's output, or slices of others). */
 const CHUNK = 64 * 1024;
 
 /**
@@ -72,14 +83,19 @@ const CHUNK = 64 * 1024;
  * the reader (stream backpressure), so at most a few chunks exist ahead of the parser.
  */
 export async function* decodedChunks(
-  body: Buffer,
+  body: Buffer | AsyncIterable<Buffer>,
   contentEncoding: string | undefined,
   maxBytes: number,
 ): AsyncGenerator<Buffer> {
+  const source: AsyncIterable<Buffer> = Buffer.isBuffer(body) ? slices(body) : body;
   const encoding = (contentEncoding ?? '').trim().toLowerCase();
   if (encoding === '' || encoding === 'identity') {
-    if (body.length > maxBytes) throw decompressedTooLarge(maxBytes);
-    for (let at = 0; at < body.length; at += CHUNK) yield body.subarray(at, at + CHUNK);
+    let total = 0;
+    for await (const chunk of source) {
+      total += chunk.length;
+      if (total > maxBytes) throw decompressedTooLarge(maxBytes);
+      yield chunk;
+    }
     return;
   }
   if (encoding !== 'gzip' && encoding !== 'x-gzip')
@@ -89,7 +105,12 @@ export async function* decodedChunks(
       `Content-Encoding ${encoding} is not supported; send gzip or an uncompressed body.`,
     );
   const gunzip = createGunzip({ chunkSize: CHUNK });
-  gunzip.end(body);
+  // The body as sent is fed to gunzip as fast as gunzip takes it; a refusal of the body (too large,
+  // cut short) ends gunzip with that error, which the loop below rethrows.
+  let fed: unknown;
+  pipeline(Readable.from(source), gunzip).catch((err) => {
+    fed = err;
+  });
   let total = 0;
   try {
     for await (const out of gunzip) {
@@ -99,10 +120,15 @@ export async function* decodedChunks(
     }
   } catch (err) {
     if (err instanceof BodyError) throw err;
+    if (fed instanceof BodyError) throw fed;
     throw new BodyError(400, 'invalid_gzip', 'The body is not valid gzip (Content-Encoding: gzip).');
   } finally {
     gunzip.destroy();
   }
+}
+
+async function* slices(body: Buffer): AsyncGenerator<Buffer> {
+  for (let at = 0; at < body.length; at += CHUNK) yield body.subarray(at, at + CHUNK);
 }
 
 /** Undoes Content-Encoding within `maxBytes` of output, as one buffer (tests, small bodies). */

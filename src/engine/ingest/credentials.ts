@@ -131,8 +131,12 @@ export function presentedToken(authorization: string | undefined): string | unde
  * digest, `sha256=` and the hex digest (GitHub's form), or the base64 digest.
  */
 export function verifySignature(secret: string, body: Buffer, header: string | undefined): boolean {
+  return signatureMatches(createHmac('sha256', secret).update(body).digest(), header);
+}
+
+/** Whether a signature header holds `expected` (HMAC-SHA256 of the body as sent), in any accepted form. */
+export function signatureMatches(expected: Buffer, header: string | undefined): boolean {
   if (!header) return false;
-  const expected = createHmac('sha256', secret).update(body).digest();
   const value = header.trim().replace(/^sha256=/i, '');
   const got = /^[0-9a-f]{64}$/i.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
   return got.length === expected.length && timingSafeEqual(got, expected);

@@ -1,3 +1,4 @@
+import { createHmac, type Hmac } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { CollectorConfig } from '../../config/config-file.ts';
@@ -14,8 +15,8 @@ import {
 import { sources } from '../../sources/index.ts';
 import type { CollectorRecord } from '../../store/store.ts';
 import type { Runtime } from '../runtime.ts';
-import { BodyError, BodySplitter, decodedChunks, readRequestBody, splitChunks } from './body.ts';
-import { loadCredentials, presentedToken, verifySignature, verifyToken } from './credentials.ts';
+import { BodyError, BodySplitter, decodedChunks, requestChunks, splitChunks } from './body.ts';
+import { loadCredentials, presentedToken, signatureMatches, verifyToken } from './credentials.ts';
 
 /**
  * `POST /ingest/{collector}` on `tributary serve` (DESIGN §3, push family): a vendor pushes a batch,
@@ -315,6 +316,9 @@ export class IngestReceiver {
       else if (err instanceof BodyError)
         reply(res, err.status, { error: { code: err.code, message: err.message } });
       else throw err;
+      // Refused before the body was read to its end: the rest is read and dropped, so that the sender
+      // gets the answer once it has sent the body, and the connection stays usable.
+      if (!req.complete && !req.destroyed) req.resume();
     }
   }
 
@@ -398,8 +402,9 @@ export class IngestReceiver {
   }
 
   /**
-   * Reads the body within the collector's limits, checks its signature, and splits it into records
-   * handed to `onRecord` as they are cut (a request's body as sent is not kept past this). Refusals
+   * Reads the body within the collector's limits and splits it into records handed to `onRecord` as
+   * they are cut, as it arrives: the body as sent is never held whole. Its signature (HMAC of the body
+   * as sent) is computed along the way and checked at the end, before anything is delivered. Refusals
    * are BodyErrors and Refusals (4xx): nothing of a refused request is delivered.
    */
   private async readRecords(
@@ -409,24 +414,27 @@ export class IngestReceiver {
     hmacSecret: string | undefined,
     onRecord: (record: unknown) => void,
   ): Promise<DeadLetter[]> {
-    const sent = await readRequestBody(req, opts.maxBodyBytes);
+    let mac: Hmac | undefined;
+    let signature: string | undefined;
     if (opts.signatureHeader) {
       const header = req.headers[opts.signatureHeader.toLowerCase()];
-      const value = Array.isArray(header) ? header[0] : header;
-      if (!value)
+      signature = Array.isArray(header) ? header[0] : header;
+      if (!signature)
         throw new Refusal(401, 'missing_signature', `Sign the body in the ${opts.signatureHeader} header.`);
       if (!hmacSecret) {
         this.o.log.error('push: signed requests are required but no secret is stored', { collector: name });
         throw new Refusal(401, 'invalid_signature', `The ${opts.signatureHeader} signature is not valid.`);
       }
-      if (!verifySignature(this.runtime.secrets.decrypt(hmacSecret), sent, value))
-        throw new Refusal(401, 'invalid_signature', `The ${opts.signatureHeader} signature is not valid.`);
+      mac = createHmac('sha256', this.runtime.secrets.decrypt(hmacSecret));
     }
     const splitter = new BodySplitter(opts.format, opts, onRecord);
+    const sent = requestChunks(req, opts.maxBodyBytes, mac && ((chunk) => mac.update(chunk)));
     await splitChunks(
       decodedChunks(sent, req.headers['content-encoding'], opts.maxDecompressedBytes),
       splitter,
     );
+    if (mac && !signatureMatches(mac.digest(), signature))
+      throw new Refusal(401, 'invalid_signature', `The ${opts.signatureHeader} signature is not valid.`);
     return splitter.deadLetters;
   }
 
