@@ -443,6 +443,21 @@ describe('webhook bounds: the work one pushed request can cost', () => {
       assert.equal(r.status, status, `${what}: ${r.text.slice(0, 200)}`);
       assertRefusal(r, status, code);
     }
+    // Chunked (no Content-Length): refused once more than maxBodyMB arrived, and answered.
+    const mb = Buffer.alloc(MB, 0x20);
+    const chunked = await fetch(`${api.base}/ingest/hostile`, {
+      method: 'POST',
+      headers: auth,
+      body: new ReadableStream({
+        pull(c) {
+          c.enqueue(mb);
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    const text = await chunked.text();
+    assert.equal(chunked.status, 413, text);
+    assert.equal(JSON.parse(text).error.code, 'body_too_large');
     // Within a batch, the huge record is a dead letter keeping its start; the rest is accepted.
     const r = await push('hostile', `{"ok":1}\n{"a":"${'x'.repeat(200_000)}"}\n{"ok":2}`, auth);
     assert.deepEqual(r.body, { accepted: 2, deadLettered: 1 });

@@ -67,13 +67,6 @@ export async function* requestChunks(
   }
 }
 
-/** Reads the whole body within `maxBytes` (see `requestChunks`). */
-export async function readRequestBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of requestChunks(req, maxBytes)) chunks.push(c);
-  return Buffer.concat(chunks);
-}
-
 /** Decoded bytes are handed on in chunks of at most this size (gunzip's output, or slices of others). */
 const CHUNK = 64 * 1024;
 

@@ -54,6 +54,8 @@ export const passedRetryAfter = (seconds: number | undefined): string =>
       ? RETRY_AFTER_S.destination
       : Math.min(MAX_RETRY_AFTER_S, Math.max(1, Math.ceil(seconds))),
   );
+/** The most of a refused request's unread body that is read and dropped before the connection is cut. */
+const MAX_DRAIN_BYTES = 100 * 1024 * 1024;
 /** Envelopes handed to destinations at once, at most: characters of their lines (see `deliver`). */
 const SLICE_CHARS = 4 * 1024 * 1024;
 /** A collector id no collector has: what credentials are looked up under for a name that is not one. */
@@ -317,8 +319,16 @@ export class IngestReceiver {
         reply(res, err.status, { error: { code: err.code, message: err.message } });
       else throw err;
       // Refused before the body was read to its end: the rest is read and dropped, so that the sender
-      // gets the answer once it has sent the body, and the connection stays usable.
-      if (!req.complete && !req.destroyed) req.resume();
+      // gets the answer once it has sent the body and the connection stays usable; past 100 MB (the
+      // largest maxBodyMB), a body that does not end is cut off.
+      if (!req.complete && !req.destroyed) {
+        let drained = 0;
+        req.on('data', (chunk: Buffer) => {
+          drained += chunk.length;
+          if (drained > MAX_DRAIN_BYTES) req.destroy();
+        });
+        req.resume();
+      }
     }
   }
 
