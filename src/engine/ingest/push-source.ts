@@ -29,9 +29,9 @@ const headerName = httpHeaderName('X-Signature');
 /**
  * The most `maxDecompressedMB` may be. A request's decompressed text stays in memory (in V8's heap, up
  * to 2 bytes a character) with its envelopes until every destination has acknowledged it, and the file
- * destination encodes the batch once more: about 3× the body at the peak (README, Performance). 256 MB
- * keeps one maximal request near 1 GB, within Node's default heap on a small host and far below V8's
- * limit of 2^29 characters for one string; bigger batches are better sent as several requests.
+ * destination encodes each slice once more: within about 3× the body (README, Performance). 256 MB keeps
+ * one maximal request under 1 GB, within Node's default heap on a small host; bigger batches are better
+ * sent as several requests (docs/sources.md, push sources).
  */
 export const MAX_DECOMPRESSED_MB = 256;
 
