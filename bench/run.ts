@@ -5,9 +5,12 @@ import { cluster } from './cluster.ts';
 import { destinations } from './destinations.ts';
 import { memory } from './memory.ts';
 import { throughput } from './throughput.ts';
-import { webhook } from './webhook.ts';
+import { webhook, webhookWorstCase } from './webhook.ts';
 
-/** `npm run bench [throughput|memory|webhook|destinations|cluster]`: runs the benchmarks and prints their figures as JSON lines. */
+/**
+ * `npm run bench [throughput|memory|webhook|destinations|cluster]`: runs the benchmarks and prints their
+ * figures as JSON lines (`webhook` also prints one `webhook-worst-case` line per worst-case body).
+ */
 const which = process.argv[2];
 
 // Benchmarks that run the engine in this process do so with the V8 flags `bin/tributary` gives the
@@ -31,7 +34,11 @@ if (process.env.TRIBUTARY_BENCH_FLAGS_SET !== '1' && flags.length) {
 if (!which || which === 'throughput')
   console.log(JSON.stringify({ bench: 'throughput', ...(await throughput()) }));
 if (!which || which === 'memory') console.log(JSON.stringify({ bench: 'memory', ...(await memory()) }));
-if (!which || which === 'webhook') console.log(JSON.stringify({ bench: 'webhook', ...(await webhook()) }));
+if (!which || which === 'webhook') {
+  console.log(JSON.stringify({ bench: 'webhook', ...(await webhook()) }));
+  for (const row of await webhookWorstCase())
+    console.log(JSON.stringify({ bench: 'webhook-worst-case', ...row }));
+}
 if (which === 'destinations')
   for (const row of (await destinations()).rows)
     console.log(JSON.stringify({ bench: 'destinations', ...row }));

@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { gzipSync } from 'node:zlib';
 import { genericSender } from '../src/sources/webhook/simulator.ts';
 import { cpuSeconds } from './sim-process.ts';
 
@@ -16,6 +17,13 @@ import { cpuSeconds } from './sim-process.ts';
  * - latency at half that rate: batches sent on a fixed schedule (open loop, measured from the scheduled
  *   time, so a stall counts against every request it delays), p50/p99/max.
  * Every acknowledged event must be in the file and in the collector's counts, or the run fails.
+ *
+ * Then the worst case (`webhookWorstCase`), each on a fresh `tributary serve`: the largest bodies the
+ * default limits allow, each sent alone — a 10 MB body of 2-byte lines, the same lines gzipped up to 100 MB,
+ * a gzip bomb of 100 MB of zeros, 100 MB (gzipped) of 1 KB records just under maxRecords (valid, then
+ * each one broken: dead letters), 10 MB of nested brackets, 10 MB of 1 KB records — with, for each, the answer, the time, the growth of the
+ * server's resident memory (sampled every 5 ms from /proc, against its RSS just before the request),
+ * and the latency of `/healthz` requests sent one after another while the body is being handled.
  */
 
 const BATCH = 100;
@@ -224,6 +232,162 @@ export async function webhook(
       },
       refused,
       verified: `${acked} acknowledged events, all in the file and the counts`,
+    };
+  } finally {
+    serve.child.kill('SIGTERM');
+    await new Promise((ok) => serve.child.once('exit', ok));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Resident set size of a process in MB, from /proc (Linux); NaN elsewhere. */
+function rssMB(pid: number | undefined): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** One request with a body; resolves with the status and the body's text. */
+function send(
+  url: URL,
+  headers: Record<string, string | number>,
+  body: Buffer,
+): Promise<{ status: number; text: string }> {
+  return new Promise((ok, fail) => {
+    const req = request(
+      url,
+      { method: 'POST', headers: { ...headers, 'content-length': body.length } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => ok({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+      },
+    );
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
+/** The largest bodies the default limits allow (maxBodyMB 10, maxDecompressedMB 100, maxRecords 100,000). */
+function worstBodies(): Array<{ name: string; body: Buffer; gzip: boolean }> {
+  const MB = 1024 * 1024;
+  const tiny = (bytes: number) => Buffer.from('1\n'.repeat(bytes / 2));
+  const record = (i: number) => `{"n":${i},"pad":"${'x'.repeat(1000 - 20 - String(i).length)}"}\n`;
+  const records = (n: number, line = record) =>
+    Buffer.from(Array.from({ length: n }, (_, i) => line(i)).join(''));
+  // A trailing comma: each line is a dead letter (stored with the reason) instead of an event.
+  const broken = (i: number) => `${record(i).slice(0, -3)}",}\n`;
+  const out = [
+    { name: 'max body of 2-byte lines (10 MB)', body: tiny(10 * MB), gzip: false },
+    { name: 'gzip: 2-byte lines up to the limit (100 MB)', body: gzipSync(tiny(100 * MB - 2)), gzip: true },
+    { name: 'gzip bomb: 100 MB of zeros', body: gzipSync(Buffer.alloc(100 * MB)), gzip: true },
+    { name: 'gzip: 99,999 records of 1 KB (≈98 MB)', body: gzipSync(records(99_999)), gzip: true },
+    {
+      name: 'gzip: 99,999 broken JSON lines of 1 KB (dead letters)',
+      body: gzipSync(records(99_999, broken)),
+      gzip: true,
+    },
+    {
+      name: 'deep nesting: 10 MB of brackets',
+      body: Buffer.from(`${'['.repeat(5 * MB)}${']'.repeat(5 * MB)}`),
+      gzip: false,
+    },
+    { name: 'max body of 1 KB records (10 MB)', body: records(10_240), gzip: false },
+  ];
+  return out;
+}
+
+export async function webhookWorstCase() {
+  const rows = [];
+  for (const b of worstBodies()) rows.push(await worstCaseRow(b));
+  return rows;
+}
+
+/** One worst-case body sent alone to a fresh `tributary serve` (so that earlier bodies leave no room). */
+async function worstCaseRow(b: ReturnType<typeof worstBodies>[number]) {
+  const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-webhook-worst-'));
+  const serve = await startServe(dir);
+  try {
+    const login = await call(
+      serve.base,
+      'POST',
+      '/api/login',
+      {},
+      { username: 'admin', password: 'bench-password-123' },
+    );
+    const session = {
+      cookie: login.headers.get('set-cookie')!.split(';')[0]!,
+      'x-csrf-token': login.json.csrfToken,
+    };
+    const created = await call(serve.base, 'POST', '/api/collectors', session, {
+      name: 'worst',
+      source: 'webhook',
+      destinations: ['out'],
+    });
+    const token = created.json.ingestToken as string;
+    const url = new URL(`${serve.base}/ingest/worst`);
+    const health = new URL(`${serve.base}/healthz`);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const probe = () =>
+      new Promise<number>((ok, fail) => {
+        const t = performance.now();
+        request(health, { agent }, (res) => {
+          res.resume();
+          res.on('end', () => ok(performance.now() - t));
+        })
+          .on('error', fail)
+          .end();
+      });
+    await send(url, { authorization: `Bearer ${token}` }, Buffer.from('{"warm":1}\n'));
+    await probe();
+    await new Promise((r) => setTimeout(r, 500)); // the server settles after starting
+    const before = rssMB(serve.child.pid);
+    let peak = before;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, rssMB(serve.child.pid));
+    }, 5);
+    const t0 = performance.now();
+    let done = false;
+    const answer = send(
+      url,
+      { authorization: `Bearer ${token}`, ...(b.gzip && { 'content-encoding': 'gzip' }) },
+      b.body,
+    ).finally(() => {
+      done = true;
+    });
+    const latencies: number[] = [];
+    while (!done) latencies.push(await probe());
+    const { status, text } = await answer;
+    const ms = performance.now() - t0;
+    clearInterval(sampler);
+    peak = Math.max(peak, rssMB(serve.child.pid));
+    await new Promise((r) => setTimeout(r, 1000));
+    const after = rssMB(serve.child.pid);
+    latencies.sort((x, y) => x - y);
+    let code: string | undefined;
+    try {
+      const j = JSON.parse(text);
+      code = j.error?.code ?? `accepted ${j.accepted}, dead-lettered ${j.deadLettered}`;
+    } catch {
+      code = text.slice(0, 80);
+    }
+    agent.destroy();
+    return {
+      body: b.name,
+      sentMB: (b.body.length / 1048576).toFixed(2),
+      answer: `${status} ${code}`,
+      seconds: (ms / 1000).toFixed(2),
+      rssBeforeMB: Math.round(before),
+      rssGrowthPeakMB: Math.round(peak - before),
+      rssGrowthAfter1sMB: Math.round(after - before),
+      healthz: {
+        probes: latencies.length,
+        p50Ms: latencies.length ? quantile(latencies, 0.5).toFixed(1) : null,
+        maxMs: latencies.length ? latencies.at(-1)!.toFixed(1) : null,
+      },
     };
   } finally {
     serve.child.kill('SIGTERM');

@@ -152,11 +152,16 @@ function ingestOperation(err: (description: string) => unknown) {
           },
         },
       },
-      400: err('The body is not valid JSON or gzip'),
-      401: err('Missing or invalid ingest token, or signature'),
-      404: err('No push collector of that name'),
+      400: err(
+        'The body is not valid gzip, ended early, or is one JSON record nested deeper than maxDepth (`too_deeply_nested`)',
+      ),
+      401: err(
+        'Missing or invalid ingest token, or signature; also the answer for a name that is not a push collector',
+      ),
       405: err('Only POST'),
-      413: err('The body is too large, as sent or once decompressed'),
+      413: err(
+        'Too large: as sent (`body_too_large`), once decompressed (`decompressed_body_too_large`), more records than maxRecords (`too_many_records`), or one record over maxRecordKB (`record_too_large`). Nothing of the request was delivered',
+      ),
       415: err('A Content-Encoding other than gzip'),
       429: { ...(err("Over the collector's rate: send again after Retry-After") as object), headers: retry },
       503: {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** The wire contract every destination receives (DESIGN §2). */
 export interface Envelope {
@@ -75,7 +75,7 @@ export function canonicalJson(value: unknown): string {
 
 /** A deterministic id for records without a vendor id: sha256 of the canonical record, prefixed. */
 export function hashId(raw: unknown): string {
-  return `h:${createHash('sha256').update(canonicalJson(raw)).digest('hex').slice(0, 40)}`;
+  return `h:${hash('sha256', canonicalJson(raw), 'hex').slice(0, 40)}`;
 }
 
 const CANONICAL_ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;

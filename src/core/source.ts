@@ -151,6 +151,12 @@ export interface IngestOptions {
   maxBodyBytes: number;
   /** Body size limit after decompression, in bytes. */
   maxDecompressedBytes: number;
+  /** Records (events and dead letters) one request may carry; more → 413, nothing delivered. */
+  maxRecords: number;
+  /** Deepest nesting of one JSON record; a deeper record is a dead letter. */
+  maxDepth: number;
+  /** Characters of one record's text; a longer record is a dead letter keeping its start. */
+  maxRecordChars: number;
   /** Above this rate the endpoint answers 429 with Retry-After. */
   maxEventsPerSecond?: number;
   /**

@@ -216,7 +216,7 @@ describe('control-plane API', () => {
     const ingest = r.body.paths['/ingest/{collector}'].post;
     assert.deepEqual(ingest.security, [{ ingestToken: [] }]);
     assert.ok(r.body.components.securitySchemes.ingestToken);
-    for (const status of ['200', '401', '404', '413', '429', '503'])
+    for (const status of ['200', '400', '401', '413', '429', '503'])
       assert.ok(ingest.responses[status], status);
     assert.ok(ingest.responses['503'].headers['Retry-After']);
   });

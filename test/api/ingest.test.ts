@@ -497,12 +497,15 @@ describe('push collectors: the ingest endpoint', () => {
     assert.equal((await api('GET', '/api/collectors/busy')).body.volumeLastDay, 600);
   });
 
-  it('only POST; unknown and pull collectors are 404; no cookie or CSRF involved', async () => {
+  it('only POST; unknown and pull collectors answer as a wrong token does (401); no cookie or CSRF involved', async () => {
     const token = await install('plain', { source: 'webhook' });
     const get = await push('plain', undefined as unknown as string, bearer(token), 'GET');
     assert.equal(get.status, 405);
     assert.equal(get.headers.get('allow'), 'POST');
-    assert.equal((await push('nope', '{}', bearer(token))).status, 404);
+    const unknown = await push('nope', '{}', bearer(token));
+    const wrong = await push('plain', '{}', bearer(`${token.slice(0, -1)}x`));
+    assert.equal(unknown.status, 401);
+    assert.equal(unknown.text, wrong.text, 'the same answer: collectors are not listed to anyone');
     const okta = await api('POST', '/api/accounts', {
       name: 'okta-x',
       kind: 'okta',
@@ -518,7 +521,9 @@ describe('push collectors: the ingest endpoint', () => {
     });
     assert.equal(pull.status, 201);
     assert.equal(pull.body.ingestToken, undefined);
-    assert.equal((await push('pull', '{}', bearer(token))).status, 404);
+    const toPull = await push('pull', '{}', bearer(token));
+    assert.equal(toPull.status, 401);
+    assert.equal(toPull.text, wrong.text);
     assert.equal(
       (await api('POST', '/api/collectors/pull/rotate-ingest-token', {})).status,
       409,
@@ -532,7 +537,7 @@ describe('push collectors: the ingest endpoint', () => {
     const token = await install('doomed', { source: 'webhook' });
     assert.equal((await push('doomed', '{"a":1}', bearer(token))).status, 200);
     assert.equal((await api('DELETE', '/api/collectors/doomed')).status, 204);
-    assert.equal((await push('doomed', '{"a":1}', bearer(token))).status, 404);
+    assert.equal((await push('doomed', '{"a":1}', bearer(token))).status, 401);
     const again = await install('doomed', { source: 'webhook' });
     assert.notEqual(again, token);
     assert.equal((await push('doomed', '{"a":1}', bearer(token))).status, 401, "the old collector's token");

@@ -172,6 +172,19 @@ describe('http destination', () => {
     assert.equal(seen.length, 1);
   });
 
+  it('out of attempts, passes the last Retry-After on with the error', async () => {
+    reply = (_n, res) => res.writeHead(503, { 'retry-after': '2' }).end();
+    await assert.rejects(
+      dest({ maxAttempts: 2, sleep: async () => {} }).send(envs(1), signal),
+      (e: TributaryError) => isError('transient', 'destination_unavailable')(e) && e.retryAfter === 2,
+    );
+    reply = (_n, res) => res.writeHead(503).end();
+    await assert.rejects(
+      dest({ maxAttempts: 1 }).send(envs(1), signal),
+      (e: TributaryError) => e.retryAfter === undefined,
+    );
+  });
+
   it('rejects a 400 at once as a config error with the status', async () => {
     reply = (_n, res) => res.writeHead(400).end('bad event');
     await assert.rejects(dest().send(envs(1), signal), (e: TributaryError) => {

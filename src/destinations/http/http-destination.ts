@@ -150,7 +150,13 @@ export class HttpDestination implements Destination {
         // Not worth holding the batch here: report it, with the wait, and let the runtime come back.
         throw this.unavailable(outcome.detail, outcome.retryAfterMs / 1000);
       }
-      if (attempt + 1 >= this.o.maxAttempts) throw this.unavailable(outcome.detail);
+      // Out of attempts: the error carries the destination's own Retry-After, if it gave one, so the
+      // runner and push senders (engine/ingest/receiver.ts) wait as long as it asked.
+      if (attempt + 1 >= this.o.maxAttempts)
+        throw this.unavailable(
+          outcome.detail,
+          outcome.retryAfterMs === undefined ? undefined : outcome.retryAfterMs / 1000,
+        );
       await wait(outcome.retryAfterMs ?? backoff(attempt, this.o.backoffBaseMs, this.o.backoffMaxMs), signal);
     }
   }

@@ -2,7 +2,18 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { encodeLine, makeEnvelope } from '../../core/envelope.ts';
-import { type BodyError, decodeBody, splitBody, splitJson, splitLines } from './body.ts';
+import {
+  type BodyError,
+  BodySplitter,
+  decodeBody,
+  decodedChunks,
+  OVERSIZED_KEPT_CHARS,
+  type SplitLimits,
+  splitBody,
+  splitChunks,
+  splitJson,
+  splitLines,
+} from './body.ts';
 
 const ctx = { source: 'webhook', stream: 'events', collector: 'c' };
 const line = (raw: unknown) =>
@@ -104,5 +115,138 @@ describe('ingest bodies: decoding', () => {
       status: 415,
       code: 'unsupported_encoding',
     });
+  });
+});
+
+/** Splits `text` fed in pieces cut at `cuts`, as the streaming path does. */
+function splitInPieces(text: string, format: 'auto' | 'json' | 'raw', cuts: number[], limits?: SplitLimits) {
+  const records: unknown[] = [];
+  const s = new BodySplitter(format, limits ?? { maxRecords: 1e9, maxDepth: 1e9, maxRecordChars: 1e9 }, (r) =>
+    records.push(r),
+  );
+  let at = 0;
+  for (const c of [...cuts, text.length]) {
+    s.push(text.slice(at, c));
+    at = c;
+  }
+  s.end();
+  return { records, deadLetters: s.deadLetters };
+}
+
+describe('ingest bodies: streaming', () => {
+  it('any cut into pieces splits the same as the whole text', () => {
+    const bodies: Array<[string, 'auto' | 'json' | 'raw']> = [
+      [
+        '{"a":1} {"m":"} { [ ] \\" \\\\"}\n[{"x":[1,{"y":2}]}, "t", 3 ,null]\nnot json\n{"a":2,}\n{"z":',
+        'json',
+      ],
+      ['\ufeff  \n  first line\r\nsecond\n\n third', 'auto'],
+      ['  \n\t[1,2,[3]] {"b":"é"}', 'auto'],
+      ['a\nb\r\n\nc', 'raw'],
+    ];
+    for (const [text, format] of bodies) {
+      const whole = splitBody(text, format);
+      for (let a = 0; a <= text.length; a++)
+        for (let b = a; b <= text.length; b += 3) {
+          const got = splitInPieces(text, format, [a, b]);
+          assert.deepEqual(got, whole, `${JSON.stringify(text)} cut at ${a}, ${b}`);
+        }
+    }
+  });
+
+  it('a broken array element is a dead letter; its neighbours are accepted', () => {
+    const r = splitJson('[{"a":1}, {"a":2,}, 3, , 4,]');
+    assert.deepEqual(r.records, [{ a: 1 }, 3, 4]);
+    assert.deepEqual(
+      r.deadLetters.map((d) => d.raw),
+      ['{"a":2,}', '', ''],
+    );
+    assert.match(r.deadLetters[1]!.reason, /empty array element/);
+  });
+
+  it('a record nested deeper than maxDepth is a dead letter, not parsed; the rest is accepted', () => {
+    const limits = { maxRecords: 100, maxDepth: 3, maxRecordChars: 1e6 };
+    const ok = '{"a":{"b":[1]}}';
+    const deep = '{"a":{"b":[[1]]}}';
+    const r = splitBody(`${ok}\n${deep}\n[${ok}, ${deep}]`, 'json', limits);
+    assert.deepEqual(r.records, [{ a: { b: [1] } }, { a: { b: [1] } }]);
+    assert.deepEqual(
+      r.deadLetters.map((d) => [d.raw, d.reason]),
+      [
+        [deep, 'nested deeper than 3 levels (maxDepth)'],
+        [deep, 'nested deeper than 3 levels (maxDepth)'],
+      ],
+    );
+    // The body is that one record: refused whole (400), with or without an array around it.
+    for (const body of [deep, `[${deep}]`, '['.repeat(100_000) + ']'.repeat(100_000)])
+      assert.throws(
+        () => splitBody(body, 'auto', limits),
+        (e: BodyError) => e.status === 400 && e.code === 'too_deeply_nested' && /3 levels/.test(e.message),
+      );
+  });
+
+  it('a record longer than maxRecordChars is a dead letter keeping its start; alone, the body is refused (413)', () => {
+    const limits = { maxRecords: 100, maxDepth: 64, maxRecordChars: 100_000 };
+    const big = `{"pad":"${'x'.repeat(200_000)}"}`;
+    const r = splitInPieces(`{"a":1}\n${big}\n{"a":2}`, 'json', [5, 50_000, 150_000, 190_000], limits);
+    assert.deepEqual(r.records, [{ a: 1 }, { a: 2 }]);
+    assert.equal(r.deadLetters.length, 1);
+    assert.equal(r.deadLetters[0]!.raw, big.slice(0, OVERSIZED_KEPT_CHARS));
+    assert.match(r.deadLetters[0]!.reason, /record too large: 200010 characters, over the limit of 100000/);
+    const line = 'y'.repeat(300_000);
+    const raw = splitInPieces(`short\n${line}\nshort`, 'raw', [3, 100_000, 200_000], limits);
+    assert.deepEqual(raw.records, ['short', 'short']);
+    assert.equal((raw.deadLetters[0]!.raw as string).length, OVERSIZED_KEPT_CHARS);
+    assert.throws(
+      () => splitInPieces(line, 'auto', [1000, 200_000], limits),
+      (e: BodyError) => e.status === 413 && e.code === 'record_too_large',
+    );
+  });
+
+  it('more than maxRecords records and dead letters: 413 at once, before the rest is read', () => {
+    const limits = { maxRecords: 3, maxDepth: 64, maxRecordChars: 1e6 };
+    assert.equal(splitBody('1\n2\nx', 'json', limits).records.length, 2, 'three in all is within the cap');
+    let seen = 0;
+    const s = new BodySplitter('raw', limits, () => seen++);
+    assert.throws(
+      () => s.push('a\nb\nc\nd\n'),
+      (e: BodyError) =>
+        e.status === 413 && e.code === 'too_many_records' && /at most 3 records/.test(e.message),
+    );
+    assert.equal(seen, 3);
+    assert.throws(() => splitBody('1\nx\ny\nz', 'json', limits), { code: 'too_many_records' });
+  });
+
+  it('splitChunks: decodes UTF-8 split across chunks and yields to the event loop between pieces', async () => {
+    const text = `${'{"s":"é€😀"}\n'.repeat(5000)}`;
+    const bytes = Buffer.from(text);
+    const chunks = (async function* () {
+      for (let at = 0; at < bytes.length; at += 7) yield bytes.subarray(at, at + 7);
+    })();
+    const records: unknown[] = [];
+    let turns = 0;
+    const timer = setInterval(() => turns++, 0);
+    await splitChunks(
+      chunks,
+      new BodySplitter('json', { maxRecords: 1e6, maxDepth: 64, maxRecordChars: 1e6 }, (r) =>
+        records.push(r),
+      ),
+    );
+    clearInterval(timer);
+    assert.equal(records.length, 5000);
+    assert.deepEqual(records[4999], { s: 'é€😀' });
+    assert.ok(turns > 0, 'timers ran while the body was split');
+  });
+
+  it('a gzip bomb is inflated only up to the limit', async () => {
+    const bomb = gzipSync(Buffer.alloc(64 << 20)); // 64 MB of zeros, ≈64 KB compressed
+    let out = 0;
+    await assert.rejects(
+      (async () => {
+        for await (const c of decodedChunks(bomb, 'gzip', 1 << 20)) out += c.length;
+      })(),
+      { status: 413, code: 'decompressed_body_too_large' },
+    );
+    assert.ok(out <= 1 << 20, `${out} bytes handed on`);
   });
 });

@@ -68,15 +68,27 @@ export function newIngestToken(now = Date.now()): { token: string; record: Inges
 export const liveTokens = (c: IngestCredentials, now = Date.now()) =>
   c.tokens.filter((t) => !t.expiresAt || Date.parse(t.expiresAt) > now);
 
-/** Whether `token` is one of the collector's live tokens (constant-time per comparison). */
-export function verifyToken(c: IngestCredentials, token: string, now = Date.now()): boolean {
+/**
+ * Stands in for a collector that does not exist (or has no credentials): checking a token against it
+ * costs what checking against a real collector with one token does, and never succeeds.
+ */
+const NO_CREDENTIALS: IngestCredentials = {
+  tokens: [{ hash: sha256(randomBytes(32).toString('hex')), last4: '', createdAt: '' }],
+};
+
+/**
+ * Whether `token` is one of the collector's live tokens (constant-time per comparison). Without
+ * credentials (no such collector) the token is hashed and compared all the same, and refused: the
+ * answer's timing does not tell which collectors exist.
+ */
+export function verifyToken(c: IngestCredentials | undefined, token: string, now = Date.now()): boolean {
   const presented = Buffer.from(sha256(token), 'hex');
   let ok = false;
-  for (const t of liveTokens(c, now)) {
+  for (const t of liveTokens(c ?? NO_CREDENTIALS, now)) {
     const stored = Buffer.from(t.hash, 'hex');
     if (stored.length === presented.length && timingSafeEqual(stored, presented)) ok = true;
   }
-  return ok;
+  return ok && c !== undefined;
 }
 
 /**
@@ -119,8 +131,12 @@ export function presentedToken(authorization: string | undefined): string | unde
  * digest, `sha256=` and the hex digest (GitHub's form), or the base64 digest.
  */
 export function verifySignature(secret: string, body: Buffer, header: string | undefined): boolean {
+  return signatureMatches(createHmac('sha256', secret).update(body).digest(), header);
+}
+
+/** Whether a signature header holds `expected` (HMAC-SHA256 of the body as sent), in any accepted form. */
+export function signatureMatches(expected: Buffer, header: string | undefined): boolean {
   if (!header) return false;
-  const expected = createHmac('sha256', secret).update(body).digest();
   const value = header.trim().replace(/^sha256=/i, '');
   const got = /^[0-9a-f]{64}$/i.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
   return got.length === expected.length && timingSafeEqual(got, expected);

@@ -27,6 +27,15 @@ const dottedPath = z
 
 const headerName = httpHeaderName('X-Signature');
 
+/**
+ * The most `maxDecompressedMB` may be. A request's decompressed text stays in memory (in V8's heap, up
+ * to 2 bytes a character) with its envelopes until every destination has acknowledged it, and the file
+ * destination encodes each slice once more: within about 3× the body (README, Performance). 256 MB keeps
+ * one maximal request under 1 GB, within Node's default heap on a small host; bigger batches are better
+ * sent as several requests (docs/sources.md, push sources).
+ */
+export const MAX_DECOMPRESSED_MB = 256;
+
 const DEFAULT_SIGNATURE_HEADER = 'X-Tributary-Signature';
 
 /** The header a collector's HMAC signature travels in: `hmac.header`, else the default. */
@@ -93,9 +102,40 @@ export function pushSettings(d: PushDefaults) {
       maxDecompressedMB: z
         .number()
         .positive()
-        .max(1024)
+        .max(
+          MAX_DECOMPRESSED_MB,
+          `expected at most ${MAX_DECOMPRESSED_MB} (MB): one request's text and events are held in memory until its destinations acknowledge them; send smaller batches instead`,
+        )
         .default(100)
-        .describe('Largest request body once decompressed, in MB; larger ones get 413'),
+        .describe(
+          `Largest request body once decompressed, in MB (at most ${MAX_DECOMPRESSED_MB}); larger ones get 413`,
+        ),
+      maxRecords: z
+        .number()
+        .int()
+        .positive()
+        .max(1_000_000)
+        .default(100_000)
+        .describe(
+          'Most records (events and dead letters) one request may carry; a request with more gets 413 and nothing of it is delivered',
+        ),
+      maxDepth: z
+        .number()
+        .int()
+        .positive()
+        .max(512)
+        .default(64)
+        .describe(
+          'Deepest nesting of objects and arrays in one JSON record; a deeper record goes to the dead letters (a body that is only that record gets 400)',
+        ),
+      maxRecordKB: z
+        .number()
+        .positive()
+        .max(8192)
+        .default(1024)
+        .describe(
+          'Largest record (one line, object or array element), in KB of text; a larger one goes to the dead letters with its first 64 KB (a body that is only that record gets 413)',
+        ),
     })
     .strict();
 }
@@ -122,6 +162,9 @@ export const settingsReceive: ReceiveDef<PushSettings> = {
     stream: s.stream,
     maxBodyBytes: Math.floor(s.maxBodyMB * MB),
     maxDecompressedBytes: Math.floor(s.maxDecompressedMB * MB),
+    maxRecords: s.maxRecords,
+    maxDepth: s.maxDepth,
+    maxRecordChars: Math.floor(s.maxRecordKB * 1024),
     maxEventsPerSecond: s.maxEventsPerSecond,
     signatureHeader: s.hmac ? signatureHeaderOf(s.hmac) : undefined,
   }),

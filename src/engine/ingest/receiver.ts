@@ -1,14 +1,22 @@
+import { createHmac, type Hmac } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { CollectorConfig } from '../../config/config-file.ts';
 import type { Destination } from '../../core/destination.ts';
-import { type Envelope, encodeLine, makeEnvelope, toIsoTime } from '../../core/envelope.ts';
+import { type Envelope, lineLength, makeEnvelope, toIsoTime } from '../../core/envelope.ts';
 import { TributaryError, toTributaryError, transientError } from '../../core/errors.ts';
-import { isPushSource, type Logger, type ReceiveDef } from '../../core/source.ts';
+import {
+  type DeadLetter,
+  type IngestOptions,
+  isPushSource,
+  type Logger,
+  type ReceiveDef,
+} from '../../core/source.ts';
 import { sources } from '../../sources/index.ts';
 import type { CollectorRecord } from '../../store/store.ts';
 import type { Runtime } from '../runtime.ts';
-import { BodyError, decodeBody, readRequestBody, splitBody } from './body.ts';
-import { loadCredentials, presentedToken, verifySignature, verifyToken } from './credentials.ts';
+import { BodyError, BodySplitter, decodedChunks, requestChunks, splitChunks } from './body.ts';
+import { loadCredentials, presentedToken, signatureMatches, verifyToken } from './credentials.ts';
 
 /**
  * `POST /ingest/{collector}` on `tributary serve` (DESIGN §3, push family): a vendor pushes a batch,
@@ -36,6 +44,22 @@ export interface ReceiverOptions {
 
 /** How long a sender is asked to wait after a failure that says nothing itself. */
 const RETRY_AFTER_S = { stopped: 60, destination: 10, commit: 5 };
+/** The longest wait passed on from a destination's own Retry-After (as the HTTP destination's default). */
+const MAX_RETRY_AFTER_S = 300;
+
+/** A destination's Retry-After (seconds, maybe fractional) as the sender's: whole seconds, 1 to 300. */
+export const passedRetryAfter = (seconds: number | undefined): string =>
+  String(
+    seconds === undefined || !Number.isFinite(seconds)
+      ? RETRY_AFTER_S.destination
+      : Math.min(MAX_RETRY_AFTER_S, Math.max(1, Math.ceil(seconds))),
+  );
+/** The most of a refused request's unread body that is read and dropped before the connection is cut. */
+const MAX_DRAIN_BYTES = 100 * 1024 * 1024;
+/** Envelopes handed to destinations at once, at most: characters of their lines (see `deliver`). */
+const SLICE_CHARS = 4 * 1024 * 1024;
+/** A collector id no collector has: what credentials are looked up under for a name that is not one. */
+const NO_COLLECTOR = '-';
 /** The run id pushes commit under: no run has it (pushes have no runs). */
 const PUSH_RUN = 'push';
 
@@ -200,10 +224,27 @@ class Delivery {
   private async deliver(batch: Pending[]): Promise<void> {
     const store = this.runtime.store;
     const envelopes = batch.length === 1 ? batch[0]!.envelopes : batch.flatMap((p) => p.envelopes);
-    if (envelopes.length) {
-      const destinations = await this.runtime.destinationsOf(this.record);
-      const signal = AbortSignal.timeout(this.o.ackTimeoutMs);
-      const results = await Promise.allSettled(destinations.map((d) => d.send(envelopes, signal)));
+    // Slices of at most SLICE_CHARS of lines: a destination encodes what it is sent at once, so one
+    // large request must not hold the event loop for its whole encoding. A slice failing after others
+    // were acknowledged fails the batch: its retry re-delivers them with the same ids (at-least-once).
+    let bytes = 0;
+    let sliceChars = 0;
+    let from = 0;
+    const slices: Envelope[][] = [];
+    for (let i = 0; i < envelopes.length; i++) {
+      const chars = lineLength(envelopes[i]!) + 1;
+      bytes += chars;
+      sliceChars += chars;
+      if (sliceChars >= SLICE_CHARS || i === envelopes.length - 1) {
+        slices.push(from === 0 && i === envelopes.length - 1 ? envelopes : envelopes.slice(from, i + 1));
+        from = i + 1;
+        sliceChars = 0;
+      }
+    }
+    const destinations = envelopes.length ? await this.runtime.destinationsOf(this.record) : [];
+    const signal = AbortSignal.timeout(this.o.ackTimeoutMs);
+    for (const slice of slices) {
+      const results = await Promise.allSettled(destinations.map((d) => d.send(slice, signal)));
       await this.recordOutcomes(destinations, results, signal, batch.length);
       const failed = results.findIndex((r) => r.status === 'rejected');
       if (failed >= 0) {
@@ -219,14 +260,10 @@ class Delivery {
           503,
           'destination_unavailable',
           `Destination ${d.name} is unavailable; retry later.`,
-          {
-            'retry-after': String(e.retryAfter ?? RETRY_AFTER_S.destination),
-          },
+          { 'retry-after': passedRetryAfter(e.retryAfter) },
         );
       }
     }
-    let bytes = 0;
-    for (const env of envelopes) bytes += encodeLine(env).length + 1;
     const hourly: Record<string, number> = {};
     let last: string | undefined;
     for (const p of batch) {
@@ -235,18 +272,25 @@ class Delivery {
       hourly[h] = (hourly[h] ?? 0) + p.envelopes.length;
       if (!last || p.ingestedAt > last) last = p.ingestedAt;
     }
+    // Many dead letters are stored ahead, a chunk per transaction with the event loop served between
+    // (the SQLite store writes synchronously): the counts and the last chunk commit together at the
+    // end. A failure asks the sender to retry; dead letters stored before it are then stored again.
+    const chunks = deadLetterChunks(batch.flatMap((p) => p.deadLetters));
+    const lastChunk = chunks.pop() ?? [];
+    const commit = { collectorId: this.record.id, stream: this.stream, checkpoint: null, runId: PUSH_RUN };
     try {
+      for (const deadLetters of chunks) {
+        await store.commitBatch({ ...commit, events: 0, pages: 0, bytes: 0, hourly: {}, deadLetters });
+        await nextTurn();
+      }
       await store.commitBatch({
-        collectorId: this.record.id,
-        stream: this.stream,
-        checkpoint: null,
-        runId: PUSH_RUN,
+        ...commit,
         events: envelopes.length,
         pages: 0,
         bytes,
         lastEventTime: last,
         hourly,
-        deadLetters: batch.flatMap((p) => p.deadLetters),
+        deadLetters: lastChunk,
       });
     } catch (err) {
       this.o.log.error('push: could not commit counts, asking the sender to retry', {
@@ -262,6 +306,24 @@ class Delivery {
 
 /** How long a Delivery trusts its view of the failing destinations (other replicas change them too). */
 const FAILING_FRESH_MS = 10_000;
+
+/** Dead letters in chunks of at most 1,000, or of about 4 M characters of text. */
+function deadLetterChunks(all: Array<{ reason: string; raw: string }>): Array<typeof all> {
+  const chunks: Array<typeof all> = [];
+  let chunk: typeof all = [];
+  let chars = 0;
+  for (const d of all) {
+    chunk.push(d);
+    chars += d.raw.length;
+    if (chunk.length >= 1000 || chars >= 4 * 1024 * 1024) {
+      chunks.push(chunk);
+      chunk = [];
+      chars = 0;
+    }
+  }
+  if (chunk.length) chunks.push(chunk);
+  return chunks;
+}
 
 function destinationError(d: Destination, err: unknown, signal: AbortSignal): TributaryError {
   if (signal.aborted)
@@ -307,6 +369,17 @@ export class IngestReceiver {
       else if (err instanceof BodyError)
         reply(res, err.status, { error: { code: err.code, message: err.message } });
       else throw err;
+      // Refused before the body was read to its end: the rest is read and dropped, so that the sender
+      // gets the answer once it has sent the body and the connection stays usable; past 100 MB (the
+      // largest maxBodyMB), a body that does not end is cut off.
+      if (!req.complete && !req.destroyed) {
+        let drained = 0;
+        req.on('data', (chunk: Buffer) => {
+          drained += chunk.length;
+          if (drained > MAX_DRAIN_BYTES) req.destroy();
+        });
+        req.resume();
+      }
     }
   }
 
@@ -317,14 +390,8 @@ export class IngestReceiver {
     if (req.method !== 'POST')
       throw new Refusal(405, 'method_not_allowed', 'Send events with POST.', { allow: 'POST' });
     const store = this.runtime.store;
-    const record = await store.getCollector(name);
-    const source = record ? sources[record.source] : undefined;
-    if (!record || !isPushSource(source))
-      throw new Refusal(404, 'not_found', `No push collector named "${name}".`);
-
-    const credentials = await loadCredentials(store, record.id);
-    const token = presentedToken(req.headers.authorization);
     const challenge = { 'www-authenticate': 'Bearer realm="tributary-ingest"' };
+    const token = presentedToken(req.headers.authorization);
     if (!token)
       throw new Refusal(
         401,
@@ -332,7 +399,14 @@ export class IngestReceiver {
         "Send the collector's ingest token as Authorization: Bearer TOKEN.",
         challenge,
       );
-    if (!credentials || !verifyToken(credentials, token, this.now()))
+    const found = await store.getCollector(name);
+    const source = found ? sources[found.source] : undefined;
+    const record = found && isPushSource(source) ? found : undefined;
+    // A name that is not a push collector gets the answer a wrong token gets, after the same work (a
+    // credentials read and the token's hash): the endpoint does not tell which collectors exist.
+    const credentials = await loadCredentials(store, record?.id ?? NO_COLLECTOR);
+    const valid = verifyToken(record && credentials, token, this.now());
+    if (!record || !credentials || !valid || !isPushSource(source))
       throw new Refusal(401, 'invalid_token', 'The ingest token is not valid for this collector.', challenge);
     if (!record.enabled)
       throw new Refusal(503, 'collector_stopped', `Collector "${name}" is stopped; retry later.`, {
@@ -355,24 +429,6 @@ export class IngestReceiver {
         },
       );
 
-    const sent = await readRequestBody(req, opts.maxBodyBytes);
-    if (opts.signatureHeader) {
-      const header = req.headers[opts.signatureHeader.toLowerCase()];
-      const value = Array.isArray(header) ? header[0] : header;
-      if (!value)
-        throw new Refusal(401, 'missing_signature', `Sign the body in the ${opts.signatureHeader} header.`);
-      // The secret is a sealed setting of the collector (before, it was kept beside the token hashes).
-      const sealed = record.secrets?.['settings.hmac.secret'] ?? credentials.hmacSecret;
-      if (!sealed) {
-        this.o.log.error('push: signed requests are required but no secret is stored', { collector: name });
-        throw new Refusal(401, 'invalid_signature', `The ${opts.signatureHeader} signature is not valid.`);
-      }
-      if (!verifySignature(this.runtime.secrets.decrypt(sealed), sent, value))
-        throw new Refusal(401, 'invalid_signature', `The ${opts.signatureHeader} signature is not valid.`);
-    }
-    const body = await decodeBody(sent, req.headers['content-encoding'], opts.maxDecompressedBytes);
-    const { records, deadLetters } = splitBody(body.toString('utf8'), opts.format);
-
     const ingestedAt = new Date(this.now()).toISOString();
     const ctx = {
       source: source.id,
@@ -381,15 +437,20 @@ export class IngestReceiver {
       sitename: config.site,
       timezone: config.timezone,
     };
-    const envelopes = records.map((r) =>
-      makeEnvelope(
-        ctx,
-        r,
-        receive.eventId(r, settings),
-        toIsoTime(receive.eventTime(r, settings)),
-        ingestedAt,
-      ),
-    );
+    const envelopes: Envelope[] = [];
+    const toEnvelope = (r: unknown) =>
+      envelopes.push(
+        makeEnvelope(
+          ctx,
+          r,
+          receive.eventId(r, settings),
+          toIsoTime(receive.eventTime(r, settings)),
+          ingestedAt,
+        ),
+      );
+    // The HMAC secret is a sealed setting of the collector (before, it was kept beside the token hashes).
+    const hmacSecret = record.secrets?.['settings.hmac.secret'] ?? credentials.hmacSecret;
+    const deadLetters = await this.readRecords(req, name, opts, hmacSecret, toEnvelope);
     rate?.charge(envelopes.length);
     if (envelopes.length || deadLetters.length)
       await this.delivery(record, opts.stream).submit({
@@ -401,6 +462,43 @@ export class IngestReceiver {
         ingestedAt,
       });
     return { accepted: envelopes.length, deadLettered: deadLetters.length };
+  }
+
+  /**
+   * Reads the body within the collector's limits and splits it into records handed to `onRecord` as
+   * they are cut, as it arrives: the body as sent is never held whole. Its signature (HMAC of the body
+   * as sent) is computed along the way and checked at the end, before anything is delivered. Refusals
+   * are BodyErrors and Refusals (4xx): nothing of a refused request is delivered.
+   */
+  private async readRecords(
+    req: IncomingMessage,
+    name: string,
+    opts: IngestOptions,
+    hmacSecret: string | undefined,
+    onRecord: (record: unknown) => void,
+  ): Promise<DeadLetter[]> {
+    let mac: Hmac | undefined;
+    let signature: string | undefined;
+    if (opts.signatureHeader) {
+      const header = req.headers[opts.signatureHeader.toLowerCase()];
+      signature = Array.isArray(header) ? header[0] : header;
+      if (!signature)
+        throw new Refusal(401, 'missing_signature', `Sign the body in the ${opts.signatureHeader} header.`);
+      if (!hmacSecret) {
+        this.o.log.error('push: signed requests are required but no secret is stored', { collector: name });
+        throw new Refusal(401, 'invalid_signature', `The ${opts.signatureHeader} signature is not valid.`);
+      }
+      mac = createHmac('sha256', this.runtime.secrets.decrypt(hmacSecret));
+    }
+    const splitter = new BodySplitter(opts.format, opts, onRecord);
+    const sent = requestChunks(req, opts.maxBodyBytes, mac && ((chunk) => mac.update(chunk)));
+    await splitChunks(
+      decodedChunks(sent, req.headers['content-encoding'], opts.maxDecompressedBytes),
+      splitter,
+    );
+    if (mac && !signatureMatches(mac.digest(), signature))
+      throw new Refusal(401, 'invalid_signature', `The ${opts.signatureHeader} signature is not valid.`);
+    return splitter.deadLetters;
   }
 
   private rate(collectorId: string, perSecond: number | undefined): EventRate | undefined {
