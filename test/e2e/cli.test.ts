@@ -60,7 +60,7 @@ describe('tributary CLI', () => {
     child.stdout.on('data', (d) => (stdout += d));
     const code = await new Promise((ok) => child.on('exit', ok));
     assert.equal(code, 0);
-    assert.match(stdout, /^okta\s+Okta\s+ga/m);
+    assert.match(stdout, /^okta\s+ga\s+rest-time-window/m);
     assert.ok(readdirSync(cache).length > 0, 'the compile cache was written');
   });
 
@@ -77,10 +77,10 @@ describe('tributary CLI', () => {
   it('lists sources with streams and stability', async () => {
     const r = await cli(['sources']);
     assert.equal(r.code, 0);
-    assert.match(r.stdout, /^okta\s+Okta\s+ga\s+account: okta\s+streams: system-log$/m);
+    assert.match(r.stdout, /^okta\s+ga\s+rest-time-window\s+okta\s+system-log$/m);
     assert.match(
       r.stdout,
-      /^chatgpt-enterprise\s+ChatGPT Enterprise\s+ga\s+account: openai\s+streams: AUDIT_LOG, AUTH_LOG, CONVERSATION_MESSAGE/m,
+      /^chatgpt-enterprise\s+ga\s+files\s+openai\s+AUDIT_LOG, AUTH_LOG, CONVERSATION_MESSAGE/m,
     );
     const json = JSON.parse((await cli(['sources', '--json'])).stdout);
     assert.deepEqual(
@@ -102,7 +102,7 @@ describe('tributary CLI', () => {
   it('lists destination kinds, with their settings JSON Schema and secret fields', async () => {
     const r = await cli(['destinations']);
     assert.equal(r.code, 0);
-    assert.match(r.stdout, /^http\s+HTTP: POSTs batches/m);
+    assert.match(r.stdout, /^http\s+HTTP\s+POSTs batches/m);
     const json = JSON.parse((await cli(['destinations', '--json'])).stdout);
     assert.deepEqual(
       json.map((k: { kind: string }) => k.kind).sort(),
