@@ -188,6 +188,7 @@ describe('Http', () => {
     );
     const head = /the body starts: "(.*)"\.$/.exec(err.message)![1]!;
     assert.equal(head.length, 200, 'at most 200 characters of the body');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
     assert.doesNotMatch(err.message, /[\u0000-\u001f\u007f\u202e]/u, 'no control or bidi characters');
     assert.doesNotMatch(err.message, /sekrit/, 'no query string');
     assert.doesNotMatch(err.action, /DNS/);
