@@ -38,11 +38,13 @@ export function collectorHealth(o: {
   let level: HealthLevel = 'OK';
   if (failed > 0 && failed === finished.length) {
     level = 'ERROR';
-    reasons.push(`the last ${failed} run(s) failed`);
+    reasons.push(failed === 1 ? 'the last run failed' : `the last ${failed} runs failed`);
   } else if (failed > 0) {
     level = 'WARNING';
     reasons.push(`${failed} of the last ${finished.length} runs failed`);
   }
+  // Not "the last runs succeeded": there are none yet.
+  if (o.runs.length && o.runs.every((r) => r.status === 'running')) reasons.push('first run in progress');
   if (o.accountExpiresAt) {
     const left = Date.parse(o.accountExpiresAt) - o.now;
     if (left < EXPIRY_WARNING_MS) {
