@@ -143,9 +143,10 @@ describe('tributary CLI', () => {
     }
   });
 
-  it('runs once to caught up, stamps site and timezone, resumes, and keeps the token out of state and logs', async () => {
+  it('runs once to caught up, stamps site and timezone, resumes, and keeps the token out of state and logs', async (t) => {
     const sim = new OktaSimulator({ events: 1500, spacingMs: 1000 });
     await sim.start();
+    t.after(() => sim.stop());
     const file = join(dir, 'ok.yaml');
     writeFileSync(file, config(sim.url, '    lag: 0s\n    settings: { limit: 200 }'));
     const env = { OKTA_TOKEN: sim.token, TRIBUTARY_DATA_DIR: join(dir, 'data') };
@@ -175,9 +176,10 @@ describe('tributary CLI', () => {
     await sim.stop();
   });
 
-  it('keys rotate re-encrypts stored secrets with a new key; runs go on working', async () => {
+  it('keys rotate re-encrypts stored secrets with a new key; runs go on working', async (t) => {
     const sim = new OktaSimulator({ events: 20 });
     await sim.start();
+    t.after(() => sim.stop());
     const file = join(dir, 'rotate.yaml');
     writeFileSync(file, config(sim.url));
     const env = { OKTA_TOKEN: sim.token, TRIBUTARY_DATA_DIR: join(dir, 'data-rotate') };
@@ -253,9 +255,10 @@ describe('tributary CLI', () => {
     );
   });
 
-  it('exits 1 with the error type, code and recommended action when a collector fails', async () => {
+  it('exits 1 with the error type, code and recommended action when a collector fails', async (t) => {
     const sim = new OktaSimulator({ events: 10, permission: false });
     await sim.start();
+    t.after(() => sim.stop());
     const file = join(dir, 'denied.yaml');
     writeFileSync(file, config(sim.url));
     const r = await cli(['run', '--config', file, '--once', '--data-dir', join(dir, 'data2')], {
