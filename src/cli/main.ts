@@ -259,6 +259,7 @@ async function cmdRun(args: string[]): Promise<number> {
       'database-url': { type: 'string' },
     },
   });
+  if (!values.config) fail(`--config FILE is required\n\n${HELP.run}`);
   const runtime = await openRuntime(dataDir(values['data-dir']), databaseUrl(values['database-url']));
   const config = await loadConfig(values.config, runtime);
   const names =
