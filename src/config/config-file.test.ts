@@ -237,6 +237,13 @@ describe('config file', () => {
     ]);
   });
 
+  it('reports an unknown section even when another section has the wrong shape', () => {
+    assert.deepEqual(issues('sites: hq\ncolector: {}\n'), [
+      'sites: expected a list, got text',
+      'colector: unknown section (did you mean "collectors"?); a config file has sites, accounts, destinations and collectors',
+    ]);
+  });
+
   it('refuses site names that repeat ignoring case, in the file and against the store, with the rule', () => {
     const rule =
       'site names are letters, digits, ".", "_" or "-", starting with a letter or digit, at most 63, and unique ignoring case';

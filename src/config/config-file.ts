@@ -180,8 +180,8 @@ export function parseConfig(
   // Every section and every entry is checked, whatever else is wrong: one run reports every problem.
   const top = fileSchema.safeParse(resolved);
   if (!top.success) issues.push(...formatIssues(top.error));
-  else
-    for (const key of Object.keys(top.data).filter((k) => !Object.hasOwn(fileSchema.shape, k)))
+  if (resolved && typeof resolved === 'object' && !Array.isArray(resolved))
+    for (const key of Object.keys(resolved).filter((k) => !Object.hasOwn(fileSchema.shape, k)))
       issues.push(
         `${key}: unknown section${didYouMean(key, Object.keys(fileSchema.shape))}; a config file has sites, accounts, destinations and collectors`,
       );
