@@ -6,7 +6,7 @@
 FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --ignore-scripts: the `node` dev dependency would download a second Node; the image has one (its
+# --ignore-scripts: the `node` dependency would download a second Node; the image has one (its
 # uninstalled shim is removed so that scripts find the image's node on PATH)
 RUN npm ci --ignore-scripts && rm -f node_modules/.bin/node
 COPY . .
@@ -20,7 +20,8 @@ ENV NODE_ENV=production \
     TRIBUTARY_PORT=8080
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+# --ignore-scripts: the `node` dependency would download a second Node (bin/tributary uses the image's)
+RUN npm ci --omit=dev --ignore-scripts && rm -f node_modules/.bin/node && npm cache clean --force
 COPY bin ./bin
 COPY src ./src
 COPY --from=build /app/dist/ui ./dist/ui

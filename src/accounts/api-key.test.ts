@@ -43,7 +43,7 @@ describe('api-key account kind', () => {
     assert.doesNotMatch(twoLines, /secret-part/);
     assert.match(
       issues({ key: 'k', queryParameter: 'api_key' }).join(),
-      /Unrecognized key/,
+      /unknown key "queryParameter"/,
       'query parameters are not offered',
     );
   });

@@ -67,7 +67,7 @@ describe('aws account kind: fields', () => {
     const token = issues({ ...KEY, sessionToken: 'FwoGZXIvYXdzEXAMPLE-token' });
     assert.match(token.join(), /sessionToken: a session token belongs to temporary credentials/);
     assert.doesNotMatch(token.join(), /FwoGZXIv|wJalr/);
-    assert.match(issues({ ...KEY, verifyTls: false }).join(), /Unrecognized key/);
+    assert.match(issues({ ...KEY, verifyTls: false }).join(), /unknown key "verifyTls"/);
   });
 
   it('puts a title and a description on every field (the UI form labels)', async () => {

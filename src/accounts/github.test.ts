@@ -122,9 +122,10 @@ describe('github account kind: authorize', () => {
     assert.deepEqual(sim.writeCalls(), [], 'the token exchange is not a write');
   });
 
-  it('renews a token that nears its expiry instead of sending it', async () => {
+  it('renews a token that nears its expiry instead of sending it', async (t) => {
     const short = new GitHubSimulator({ events: 1, installationTokenLifetimeMs: 4 * 60_000 });
     await short.start();
+    t.after(() => short.stop());
     const http = clientFor({
       url: short.url,
       appId: String(short.appId),

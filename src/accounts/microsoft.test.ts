@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { TributaryError } from '../core/errors.ts';
 import { formatIssues } from '../core/validation.ts';
 import { Http } from '../engine/http.ts';
@@ -37,6 +37,7 @@ async function rig(o: { secret?: string | null; certificatePem?: string; resourc
       return denied ?? json(200, { ok: true });
     });
   await server.start();
+  after(() => server.stop()); // the calling test's: on failure too
   return { server, identity };
 }
 

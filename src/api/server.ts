@@ -220,7 +220,14 @@ export async function startApiServer(control: Control, auth: Auth, o: ApiServerO
     }
   }
 
-  await new Promise<void>((ok) => server.listen(o.port, o.host ?? '127.0.0.1', ok));
+  // A port in use (EADDRINUSE) or not permitted (EACCES) rejects, for the caller to explain.
+  await new Promise<void>((ok, ko) => {
+    server.once('error', ko);
+    server.listen(o.port, o.host ?? '127.0.0.1', () => {
+      server.off('error', ko);
+      ok();
+    });
+  });
   return {
     port: (server.address() as AddressInfo).port,
     close: () =>

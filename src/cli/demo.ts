@@ -33,6 +33,8 @@ export async function startDemo(root: string) {
   );
   return {
     url: sim.url,
+    /** The simulator's API token (SSWS), for config files pointed at it. */
+    token: sim.token,
     output,
     config,
     close: async () => {

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, fchmodSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -6,6 +6,7 @@ import { type Config, ConfigError, type KnownNames, loadConfigFile } from '../co
 import { ApiError } from '../control/errors.ts';
 import { CONFIG_FILE, Control, type SchedulerHooks } from '../control/service.ts';
 import { formatDuration, parseDuration } from '../core/duration.ts';
+import { accountKindsOf, isPushSource, type SourceDef } from '../core/source.ts';
 import { type FileScope, fileScope } from '../destinations/file/file-scope.ts';
 import { destinationCatalog } from '../destinations/index.ts';
 import { createLogger } from '../engine/log.ts';
@@ -16,31 +17,157 @@ import { sources } from '../sources/index.ts';
 import { isPostgresStore, migrateStore, openStore } from '../store/open.ts';
 import type { PostgresStore } from '../store/postgres/postgres-store.ts';
 import { SecretBox } from '../store/secrets.ts';
+import { table } from './table.ts';
+
+const STORE_OPTIONS = `      --data-dir DIR       Where state is kept (default ./data, or TRIBUTARY_DATA_DIR)
+      --database-url URL   Keep state in Postgres instead (postgres://…, or TRIBUTARY_DATABASE_URL)`;
+const HELP_OPTION = '  -h, --help               Show this help';
+
+/** Each command's usage, printed by `tributary COMMAND --help` (and on a usage error). */
+const HELP: Record<string, string> = {
+  run: `Usage: tributary run --config FILE [--once] [--collector NAME]... [--data-dir DIR | --database-url URL]
+
+Applies the config file to the store, then runs its enabled collectors on their intervals until
+Ctrl-C; with --once, runs each until it is caught up and exits: 0 when every collector succeeded,
+1 when one failed (with its error type, code and recommended action), 2 when the file is invalid.
+
+Options:
+  -c, --config FILE        The config file (YAML or JSON): sites, accounts, destinations, collectors
+      --once               Run until caught up, then exit
+      --collector NAME     Run only this collector (repeat for more)
+${STORE_OPTIONS}
+${HELP_OPTION}
+`,
+  serve: `Usage: tributary serve [--config FILE] [--demo] [--port N] [--data-dir DIR | --database-url URL]
+
+Starts the control plane with whatever the store holds: the web console and the JSON API at
+http://127.0.0.1:PORT/, push collectors' endpoints at /ingest/NAME, and the collectors on their
+intervals (in cluster mode, on \`tributary worker\` processes). On the first start it prints a
+one-time link to create the first admin. Ctrl-C stops it after the batches in flight.
+
+Options:
+  -c, --config FILE        Apply this config file first, as \`tributary apply -f FILE\` does
+      --demo               Add a demo: an Okta simulator in this process feeding collector
+                           "okta-demo", whose events land in DATA_DIR/output/demo/events.ndjson
+  -p, --port N             Listen on port N (default 8080, or TRIBUTARY_PORT; 0 for any free port)
+${STORE_OPTIONS}
+${HELP_OPTION}
+
+Environment: TRIBUTARY_HOST (listen address, default 127.0.0.1), TRIBUTARY_ADMIN_PASSWORD (creates
+user "admin" with this password when there are no users), TRIBUTARY_SECURE_COOKIES=true behind HTTPS.
+`,
+  sources: `Usage: tributary sources [--json]
+
+Lists the sources: id, stability, family, the account kind each needs, and its streams (push
+sources receive events on /ingest/NAME and need no account).
+
+Options:
+      --json               Everything as JSON, with each source's settings JSON Schema, setup guide
+                           and the calls it makes that change vendor state (vendorWrites)
+${HELP_OPTION}
+`,
+  destinations: `Usage: tributary destinations [--json]
+
+Lists the destination kinds.
+
+Options:
+      --json               As JSON, with each kind's settings JSON Schema and secret fields
+${HELP_OPTION}
+`,
+  apply: `Usage: tributary apply -f FILE [--prune] [--tokens-file FILE] [--data-dir DIR | --database-url URL]
+
+Creates or updates what the config file defines, with the checks the API makes, audited as
+"config-file"; a file that fails them changes nothing. Prints each change, and the ingest token of
+each new push collector, once.
+
+Options:
+  -f, --file FILE          The config file (YAML or JSON)
+      --prune              Also delete what the file no longer names
+      --tokens-file FILE   Append new ingest tokens to FILE as "COLLECTOR TOKEN" lines (mode 0600)
+                           instead of printing them
+${STORE_OPTIONS}
+${HELP_OPTION}
+`,
+  keys: `Usage: tributary keys rotate [--data-dir DIR | --database-url URL]
+
+Adds a new key to the data directory's keyring (DATA_DIR/master.key) and re-encrypts every stored
+secret with it; older keys stay readable. With TRIBUTARY_MASTER_KEY set, rotate by changing it instead.
+
+Options:
+${STORE_OPTIONS}
+${HELP_OPTION}
+`,
+  migrate: `Usage: tributary migrate [--database-url URL | --data-dir DIR]
+
+Applies the store's schema migrations and prints its schema version. Every command migrates when it
+starts; in cluster mode, migrate once before starting a new version.
+
+Options:
+${STORE_OPTIONS}
+${HELP_OPTION}
+`,
+  worker: `Usage: tributary worker --database-url URL [--concurrency N] [--lease-ttl 30s] [--grace 30s]
+
+Cluster mode: takes collector runs from the shared queue in Postgres and runs them, each under a
+lease (docs/deployment.md). Every process needs the same TRIBUTARY_MASTER_KEY.
+
+Options:
+      --database-url URL   The Postgres store (or TRIBUTARY_DATABASE_URL); required
+      --concurrency N      Runs at once, 1 to 1000 (default 10, or TRIBUTARY_WORKER_CONCURRENCY)
+      --lease-ttl D        A run's lease time to live, the same on every process (default 30s, or
+                           TRIBUTARY_LEASE_TTL)
+      --grace D            Time to finish batches in flight on SIGTERM (default 30s, or
+                           TRIBUTARY_SHUTDOWN_GRACE)
+      --data-dir DIR       The local keyring when TRIBUTARY_MASTER_KEY is not set (default ./data)
+${HELP_OPTION}
+`,
+  export: `Usage: tributary export [--out FILE] [--data-dir DIR | --database-url URL]
+
+Writes accounts, collectors, destinations, sites, users and checkpoints as JSON to FILE (mode 0600)
+or to standard output; secrets stay encrypted.
+
+Options:
+  -o, --out FILE           Where to write (default: standard output)
+${STORE_OPTIONS}
+${HELP_OPTION}
+`,
+  import: `Usage: tributary import --in FILE [--force] [--data-dir DIR | --database-url URL]
+
+Loads an export into the store, e.g. an embedded install's into Postgres. Needs the master key the
+secrets were sealed with.
+
+Options:
+  -i, --in FILE            The export to load
+      --force              Load into a store that already holds records, replacing those with the same ids
+${STORE_OPTIONS}
+${HELP_OPTION}
+`,
+};
 
 const USAGE = `Usage: tributary <command> [options]
 
 Commands:
+  serve [--config FILE] [--demo] [--port N]          The console, API and push endpoints, and the collectors the
+                                                     store holds on their intervals (http://127.0.0.1:8080)
   run --config FILE [--once] [--collector NAME]...   Run collectors from a config file (--once: until caught up, then exit)
-  serve [--config FILE] [--demo] [--port N]          Run collectors on their intervals, with status at http://127.0.0.1:PORT
+  apply -f FILE [--prune] [--tokens-file FILE]       Create or update what FILE defines (--prune: delete what it no longer names)
   sources [--json]                                   List the sources with their streams and stability
   destinations [--json]                              List the destination kinds (--json: with their settings JSON Schema)
-  apply -f FILE [--prune]                            Create or update what FILE defines (--prune: delete what it no longer names)
   keys rotate                                        New encryption key for stored secrets; re-encrypts them all
   migrate [--database-url URL | --data-dir DIR]      Apply the store's schema migrations and print its schema version
   worker --database-url URL [--concurrency N]        Cluster mode: take collector runs from the shared queue (see docs/deployment.md)
-         [--lease-ttl 30s] [--grace 30s]
   export [--out FILE]                                Write accounts, collectors, destinations, sites, users and checkpoints
                                                      to FILE (secrets stay encrypted)
   import --in FILE [--force]                         Load an export into the store (e.g. --database-url URL); needs the
                                                      master key the secrets were sealed with
 
 Options:
-  --data-dir DIR       Where state is kept (default ./data, or TRIBUTARY_DATA_DIR)
-  --database-url URL   Keep state in Postgres instead (postgres://…, or TRIBUTARY_DATABASE_URL)
+      --data-dir DIR       Where state is kept (default ./data, or TRIBUTARY_DATA_DIR)
+      --database-url URL   Keep state in Postgres instead (postgres://…, or TRIBUTARY_DATABASE_URL)
+  -h, --help               Show this help; \`tributary COMMAND --help\` shows a command's
 
 File destinations set through the API write only inside the output root: TRIBUTARY_FILE_ROOT, default
 DATA_DIR/output. A config file may name other paths, never the data directory's own files.
-  -h, --help           Show this help
 `;
 
 const EXIT_OK = 0;
@@ -103,6 +230,16 @@ async function applyConfig(runtime: Runtime, config: Config, prune = false) {
   }
 }
 
+/** New push collectors' ingest tokens, shown this once (the store keeps only their hashes). */
+function ingestTokenLines(tokens: Record<string, string>): string {
+  return Object.entries(tokens)
+    .map(
+      ([name, token]) =>
+        `Ingest token of push collector "${name}" (shown once; senders present it to POST /ingest/${name}):\n  ${token}\n`,
+    )
+    .join('');
+}
+
 function summary(r: RunResult): string {
   const head = `${r.collector}: ${r.events} events, ${r.pages} pages, ${formatDuration(r.durationMs)}`;
   if (r.status === 'succeeded')
@@ -122,6 +259,7 @@ async function cmdRun(args: string[]): Promise<number> {
       'database-url': { type: 'string' },
     },
   });
+  if (!values.config) fail(`--config FILE is required\n\n${HELP.run}`);
   const runtime = await openRuntime(dataDir(values['data-dir']), databaseUrl(values['database-url']));
   const config = await loadConfig(values.config, runtime);
   const names =
@@ -129,7 +267,7 @@ async function cmdRun(args: string[]): Promise<number> {
   for (const n of names)
     if (!Object.hasOwn(config.collectors, n)) fail(`no collector named "${n}" in ${values.config}`);
   if (!names.length) fail(`${values.config} defines no enabled collector`);
-  await applyConfig(runtime, config);
+  process.stdout.write(ingestTokenLines((await applyConfig(runtime, config)).ingestTokens));
   if (!values.once) return serveLoop(runtime, undefined);
 
   const stop = new AbortController();
@@ -195,6 +333,7 @@ async function serveLoop(
   runtime: Runtime,
   port: number | undefined,
   extraClose?: () => Promise<void>,
+  notes = '',
 ): Promise<number> {
   const scheduler = await startScheduler(runtime);
   let server: { port: number; close(): Promise<void> } | undefined;
@@ -205,17 +344,26 @@ async function serveLoop(
     ]);
     const auth = new Auth(runtime.store);
     const boot = await auth.bootstrap();
-    server = await startApiServer(new Control(runtime, scheduler), auth, {
-      port,
-      host: process.env.TRIBUTARY_HOST ?? '127.0.0.1',
-      log: runtime.log,
-      secureCookies: process.env.TRIBUTARY_SECURE_COOKIES === 'true',
-      trustedProxies: process.env.TRIBUTARY_TRUSTED_PROXIES?.split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    });
+    try {
+      server = await startApiServer(new Control(runtime, scheduler), auth, {
+        port,
+        host: listenHost(),
+        log: runtime.log,
+        secureCookies: process.env.TRIBUTARY_SECURE_COOKIES === 'true',
+        trustedProxies: process.env.TRIBUTARY_TRUSTED_PROXIES?.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      });
+    } catch (err) {
+      const problem = listenProblem(err, port);
+      if (!problem) throw err;
+      await scheduler.stop();
+      await extraClose?.();
+      await runtime.close();
+      return fail(problem);
+    }
     const base = `http://${process.env.TRIBUTARY_HOST ?? '127.0.0.1'}:${server.port}`;
-    process.stdout.write(`Tributary is running: ${base}/ (Ctrl-C to stop)\n`);
+    process.stdout.write(`Tributary is running: ${base}/ (Ctrl-C to stop)\n${notes}`);
     if (boot.created)
       process.stdout.write(`Created admin user "${boot.created}" from TRIBUTARY_ADMIN_PASSWORD\n`);
     if (boot.setupToken)
@@ -235,23 +383,49 @@ async function serveLoop(
   return EXIT_OK;
 }
 
+const listenHost = () => process.env.TRIBUTARY_HOST ?? '127.0.0.1';
+
+/** Why the API server could not listen, in one line with what to do; undefined for other errors. */
+function listenProblem(err: unknown, port: number): string | undefined {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'EADDRINUSE')
+    return `port ${port} is in use (another tributary serve?): stop what listens there, or pick another port with --port N or TRIBUTARY_PORT`;
+  if (code === 'EACCES')
+    return `not permitted to listen on port ${port}: pick a port above 1023 with --port N, or put a reverse proxy in front`;
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return `cannot listen on ${listenHost()}: TRIBUTARY_HOST must be an address of this machine (127.0.0.1, 0.0.0.0, ::)`;
+  return undefined;
+}
+
+/** Fails before anything starts when the port cannot be listened on (a taken port, most often). */
+async function checkPort(port: number): Promise<void> {
+  if (port === 0) return;
+  const { createServer } = await import('node:net');
+  const probe = createServer();
+  const err = await new Promise<unknown>((done) => {
+    probe.once('error', done);
+    probe.listen(port, listenHost(), () => probe.close(() => done(undefined)));
+  });
+  const problem = err ? listenProblem(err, port) : undefined;
+  if (problem) fail(problem);
+}
+
 async function cmdServe(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
       config: { type: 'string', short: 'c' },
       demo: { type: 'boolean', default: false },
-      port: { type: 'string', default: process.env.TRIBUTARY_PORT ?? '8080' },
+      port: { type: 'string', short: 'p', default: process.env.TRIBUTARY_PORT ?? '8080' },
       'data-dir': { type: 'string' },
       'database-url': { type: 'string' },
     },
   });
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    fail(`--port: expected a port number, got "${values.port}"`);
-  // Cluster mode keeps everything in the database, managed through the API: no file needed.
-  if (!values.config && !values.demo && !databaseUrl(values['database-url']))
-    fail('serve needs --config FILE or --demo (or --database-url in cluster mode)');
+  if (!/^\d+$/.test(values.port) || port > 65535)
+    fail(`--port: expected a port number from 0 to 65535, got "${values.port}"`);
+  await checkPort(port);
+  // Without a file, whatever the store holds (made in the console, or applied before) is served.
   const dir = dataDir(values['data-dir']);
   const runtime = await openRuntime(dir, databaseUrl(values['database-url']));
   let closeDemo: (() => Promise<void>) | undefined;
@@ -261,11 +435,24 @@ async function cmdServe(args: string[]): Promise<number> {
     closeDemo = demo.close;
     await applyConfig(runtime, demo.config);
     process.stdout.write(
-      `Demo: an Okta simulator at ${demo.url} feeds collector "okta-demo"; events go to ${demo.output}\n`,
+      [
+        `Demo: an Okta simulator at ${demo.url} feeds collector "okta-demo" every 30 s.`,
+        `  Its events land in ${demo.output}, one JSON envelope per line.`,
+        '  To collect from the simulator with a config file of your own (README, "Collect your own logs"):',
+        `  export OKTA_URL=${demo.url} OKTA_TOKEN=${demo.token}`,
+        '',
+      ].join('\n'),
     );
   }
-  if (values.config) await applyConfig(runtime, await loadConfig(values.config, runtime));
-  return serveLoop(runtime, port, closeDemo);
+  if (values.config) {
+    const result = await applyConfig(runtime, await loadConfig(values.config, runtime));
+    process.stdout.write(ingestTokenLines(result.ingestTokens));
+  }
+  const empty = !(await runtime.store.listCollectors()).length;
+  const notes = empty
+    ? 'No collectors yet: add one in the console (New collector), or with `tributary apply -f FILE`.\n'
+    : '';
+  return serveLoop(runtime, port, closeDemo, notes);
 }
 
 function cmdSources(args: string[]): number {
@@ -286,12 +473,26 @@ function cmdSources(args: string[]): number {
     process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
     return EXIT_OK;
   }
-  for (const s of list) {
-    process.stdout.write(
-      `${s.id.padEnd(22)} ${s.title.padEnd(20)} ${s.stability.padEnd(13)} account: ${s.account.padEnd(8)} streams: ${s.streams.join(', ')}\n`,
-    );
-  }
+  const rows = Object.values(sources).map((s) => {
+    const push = isPushSource(s);
+    return [
+      s.id,
+      s.stability,
+      s.family,
+      push ? 'push' : accountKinds(s),
+      push ? 'push' : Object.keys(s.streams).join(', '),
+    ];
+  });
+  process.stdout.write(
+    table(['ID', 'STABILITY', 'FAMILY', 'ACCOUNT KIND', 'STREAMS'], rows, terminalWidth()),
+  );
   return EXIT_OK;
+}
+
+/** One kind, or the one offered first and how many more (`sources --json` lists them all). */
+function accountKinds(source: SourceDef): string {
+  const kinds = accountKindsOf(source);
+  return kinds.length > 1 ? `${kinds[0]} or ${kinds.length - 1} more` : kinds[0]!;
 }
 
 function cmdDestinations(args: string[]): number {
@@ -301,8 +502,8 @@ function cmdDestinations(args: string[]): number {
     process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
     return EXIT_OK;
   }
-  const width = Math.max(...list.map((k) => k.kind.length));
-  for (const k of list) process.stdout.write(`${k.kind.padEnd(width)}  ${k.title}: ${k.description}\n`);
+  const rows = list.map((k) => [k.kind, k.title, k.description]);
+  process.stdout.write(table(['KIND', 'TITLE', 'DESCRIPTION'], rows));
   return EXIT_OK;
 }
 
@@ -312,19 +513,40 @@ async function cmdApply(args: string[]): Promise<number> {
     options: {
       file: { type: 'string', short: 'f' },
       prune: { type: 'boolean', default: false },
+      'tokens-file': { type: 'string' },
       'data-dir': { type: 'string' },
       'database-url': { type: 'string' },
     },
   });
-  if (!values.file) fail('usage: tributary apply -f FILE [--prune] [--data-dir DIR | --database-url URL]');
+  if (!values.file) fail(`-f FILE is required\n\n${HELP.apply}`);
+  // Opened before any change: a token is shown once, so one that could not be written would be lost.
+  const tokensFile = values['tokens-file'] ? openTokensFile(values['tokens-file']) : undefined;
   const runtime = await openRuntime(dataDir(values['data-dir']), databaseUrl(values['database-url']));
   const result = await applyConfig(runtime, await loadConfig(values.file, runtime), values.prune);
   await runtime.close();
-  for (const [verb, list] of Object.entries(result))
-    for (const item of list) process.stdout.write(`${verb.padEnd(8)} ${item}\n`);
+  for (const verb of ['created', 'updated', 'deleted'] as const)
+    for (const item of result[verb]) process.stdout.write(`${verb.padEnd(8)} ${item}\n`);
   const n = result.created.length + result.updated.length + result.deleted.length;
   process.stdout.write(n ? `${n} change(s) applied\n` : 'no changes\n');
+  const tokens = Object.entries(result.ingestTokens);
+  if (tokensFile) {
+    for (const [name, token] of tokens) writeSync(tokensFile.fd, `${name} ${token}\n`);
+    closeSync(tokensFile.fd);
+    if (tokens.length)
+      process.stdout.write(`${tokens.length} ingest token(s) written to ${tokensFile.path}\n`);
+  } else process.stdout.write(ingestTokenLines(result.ingestTokens));
   return EXIT_OK;
+}
+
+/** The --tokens-file, opened for appending (earlier tokens stay) and readable by the owner only. */
+function openTokensFile(path: string): { fd: number; path: string } {
+  try {
+    const fd = openSync(path, 'a', 0o600);
+    fchmodSync(fd, 0o600);
+    return { fd, path };
+  } catch (err) {
+    return fail(`--tokens-file: cannot write ${path} (${(err as NodeJS.ErrnoException).code ?? err})`);
+  }
 }
 
 async function cmdKeys(args: string[]): Promise<number> {
@@ -333,7 +555,7 @@ async function cmdKeys(args: string[]): Promise<number> {
     allowPositionals: true,
     options: { 'data-dir': { type: 'string' }, 'database-url': { type: 'string' } },
   });
-  if (positionals[0] !== 'rotate') fail('usage: tributary keys rotate [--data-dir DIR]');
+  if (positionals[0] !== 'rotate' || positionals.length > 1) fail(HELP.keys.trimEnd());
   if (process.env.TRIBUTARY_MASTER_KEY) {
     fail(
       'TRIBUTARY_MASTER_KEY is set: rotate by setting a new key there (the data directory keyring is not in use)',
@@ -435,7 +657,7 @@ async function cmdImport(args: string[]): Promise<number> {
       'database-url': { type: 'string' },
     },
   });
-  if (!values.in) fail('usage: tributary import --in FILE [--force] [--database-url URL] [--data-dir DIR]');
+  if (!values.in) fail(`--in FILE is required\n\n${HELP.import}`);
   const { importStore, parseExport } = await import('../cluster/transfer.ts');
   let text: string;
   try {
@@ -477,46 +699,50 @@ async function cmdMigrate(args: string[]): Promise<number> {
   return EXIT_OK;
 }
 
+const COMMANDS: Record<string, (args: string[]) => number | Promise<number>> = {
+  run: cmdRun,
+  serve: cmdServe,
+  sources: cmdSources,
+  destinations: cmdDestinations,
+  apply: cmdApply,
+  keys: cmdKeys,
+  migrate: cmdMigrate,
+  worker: cmdWorker,
+  export: cmdExport,
+  import: cmdImport,
+};
+
+const wantsHelp = (args: string[]) => args.includes('--help') || args.includes('-h');
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === undefined) {
+    process.stderr.write(USAGE);
+    return EXIT_USAGE;
+  }
+  if (command === 'help' || command === '--help' || command === '-h') {
+    const topic = rest[0];
+    if (topic && !Object.hasOwn(HELP, topic)) fail(`unknown command "${topic}"\n\n${USAGE}`);
+    process.stdout.write(topic ? HELP[topic]! : USAGE);
+    return EXIT_OK;
+  }
+  if (!Object.hasOwn(COMMANDS, command)) fail(`unknown command "${command}"\n\n${USAGE}`);
+  if (wantsHelp(rest)) {
+    process.stdout.write(HELP[command]!);
+    return EXIT_OK;
+  }
   try {
-    switch (command) {
-      case 'run':
-        return await cmdRun(rest);
-      case 'serve':
-        return await cmdServe(rest);
-      case 'sources':
-        return cmdSources(rest);
-      case 'destinations':
-        return cmdDestinations(rest);
-      case 'apply':
-        return await cmdApply(rest);
-      case 'keys':
-        return await cmdKeys(rest);
-      case 'migrate':
-        return await cmdMigrate(rest);
-      case 'worker':
-        return await cmdWorker(rest);
-      case 'export':
-        return await cmdExport(rest);
-      case 'import':
-        return await cmdImport(rest);
-      case undefined:
-      case '-h':
-      case '--help':
-      case 'help':
-        process.stdout.write(USAGE);
-        return command ? EXIT_OK : EXIT_USAGE;
-      default:
-        fail(`unknown command "${command}"\n\n${USAGE}`);
-    }
+    return await COMMANDS[command]!(rest);
   } catch (err) {
     if (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
-      fail(`${err.message}\n\n${USAGE}`);
+      fail(`${err.message}\n\n${HELP[command]}`);
     // No stack traces to users: the message only (secrets never reach error messages).
     fail(err instanceof Error ? err.message : String(err), EXIT_FAILED);
   }
 }
+
+/** The terminal's width when standard output is one (tables wrap their last column to it). */
+const terminalWidth = () => (process.stdout.isTTY ? process.stdout.columns : undefined);
 
 // Output piped into a reader that stops early (`tributary sources | head`): stop quietly, as Unix tools do.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

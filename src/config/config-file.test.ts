@@ -120,7 +120,7 @@ describe('config file', () => {
     );
     assert.ok(
       found.includes(
-        'collectors.okta-prod.account: "openai-compliance" is a openai account; okta needs a okta account',
+        'collectors.okta-prod.account: accounts.openai-compliance is an openai account; the okta source needs an okta account',
       ),
       found.join('\n'),
     );
@@ -174,8 +174,126 @@ describe('config file', () => {
     assert.match(issues('collectors: [unclosed')[0], /not valid YAML/);
     assert.ok(
       issues(VALID.replace('source: okta', 'source: oktaa')).includes(
-        'collectors.okta-prod.source: unknown source "oktaa" (see `tributary sources`)',
+        'collectors.okta-prod.source: unknown source "oktaa" (did you mean "okta"?) (see `tributary sources`)',
       ),
     );
+  });
+
+  it('reports every problem in one pass, in plain words (the issue 12 file)', () => {
+    const text = [
+      'sites: [hq]',
+      'accounts:',
+      '  o: { kind: slack, token: "xoxp-1" }',
+      'destinations:',
+      '  local: { kind: file, path: ./out/events.ndjson }',
+      'collectors:',
+      '  okta-1:',
+      '    source: okta',
+      '    account: o',
+      '    destinations: [local]',
+      '    interval: often',
+      '    timezone: Mars/Olympus',
+      '    intervall: 5m',
+      '    site: branch',
+      '    settings: { limit: 5000, bogus: true }',
+    ].join('\n');
+    assert.deepEqual(issues(text), [
+      'collectors.okta-1.interval: expected an interval such as 30s, 5m, 1h or 7d',
+      'collectors.okta-1.timezone: expected an IANA time zone such as Europe/Berlin or UTC',
+      'collectors.okta-1: unknown key "intervall" (did you mean "interval"?)',
+      'collectors.okta-1.account: accounts.o is a slack account; the okta source needs an okta account',
+      'collectors.okta-1.site: "branch" is not among sites (hq)',
+      'collectors.okta-1.settings.limit: at most 1000',
+      'collectors.okta-1.settings: unknown setting "bogus"',
+    ]);
+  });
+
+  it('checks every entry even when the file has other problems, and names entries by the naming rule', () => {
+    const found = issues(
+      [
+        'sites: [hq, "no spaces"]',
+        'secrets: {}',
+        'collector: {}',
+        'accounts:',
+        '  "bad name": { kind: okta, url: "https://acme.okta.com", token: t }',
+        '  okta-main: { kind: okta, url: "https://acme.okta.com" }',
+        'destinations: { local: { kind: file } }',
+        'collectors:',
+        '  c1: { source: okta, account: okta-main, destinations: [locl], streams: [system-logs] }',
+        '  c2: { source: oktaa, account: nobody, destinations: [local] }',
+      ].join('\n'),
+    );
+    assert.deepEqual(found, [
+      'secrets: unknown section; a config file has sites, accounts, destinations and collectors',
+      'collector: unknown section (did you mean "collectors"?); a config file has sites, accounts, destinations and collectors',
+      'sites.1: "no spaces" is not a valid site name: site names are letters, digits, ".", "_" or "-", starting with a letter or digit, at most 63, and unique ignoring case',
+      'accounts.bad name: expected a name of letters, digits, ".", "_" or "-", starting with a letter or digit, at most 63',
+      'accounts.okta-main.token: required',
+      'destinations.local.path: required',
+      'collectors.c1.destinations.0: no destination named "locl" (did you mean "local"?)',
+      'collectors.c1.streams.0: okta has no stream "system-logs" (did you mean "system-log"?) (it has system-log)',
+      'collectors.c2.source: unknown source "oktaa" (did you mean "okta"?) (see `tributary sources`)',
+      'collectors.c2.account: no account named "nobody"',
+    ]);
+  });
+
+  it('reports an unknown section even when another section has the wrong shape', () => {
+    assert.deepEqual(issues('sites: hq\ncolector: {}\n'), [
+      'sites: expected a list, got text',
+      'colector: unknown section (did you mean "collectors"?); a config file has sites, accounts, destinations and collectors',
+    ]);
+  });
+
+  it('refuses site names that repeat ignoring case, in the file and against the store, with the rule', () => {
+    const rule =
+      'site names are letters, digits, ".", "_" or "-", starting with a letter or digit, at most 63, and unique ignoring case';
+    assert.deepEqual(issues('sites: [hq, hq, HQ]'), [
+      `sites.1: "hq" repeats site "hq" (sites.0): ${rule}`,
+      `sites.2: "HQ" repeats site "hq" (sites.0): ${rule}`,
+    ]);
+    const known = { accounts: {}, destinations: [], sites: ['hq'] };
+    assert.throws(
+      () => parseConfig('sites: [HQ]', { baseDir: '/tmp', env, known }),
+      (err: ConfigError) => {
+        assert.deepEqual(err.issues, [`sites.0: "HQ" clashes with the existing site "hq": ${rule}`]);
+        return true;
+      },
+    );
+    assert.deepEqual(parseConfig('sites: [hq]', { baseDir: '/tmp', env, known }).sites, ['hq']);
+    const found = issues(VALID.replace('site: hq', 'site: HQ'));
+    assert.ok(
+      found.includes(
+        'collectors.okta-prod.site: no site named "HQ"; did you mean "hq"? (site names are matched exactly)',
+      ),
+      found.join('\n'),
+    );
+  });
+
+  it('reports every YAML syntax error with its line, column and the line quoted, an inline secret masked', () => {
+    const found = issues(
+      [
+        'sites: [hq]',
+        'accounts:',
+        '  okta-main: { kind: okta, url: "https://acme.okta.com" token: 00SeCrEt0123, x: 1 }',
+        'collectors:',
+        '  c:',
+        '    source: okta',
+        '   account: okta-main',
+      ].join('\n'),
+    );
+    assert.deepEqual(found, [
+      'line 3, column 57: not valid YAML: Unexpected scalar token (a missing comma or colon between entries?)\n' +
+        '      okta-main: { kind: okta, url: "https://acme.okta.com" token: …, x: 1 }',
+      'line 7, column 1: not valid YAML: All mapping items must start at the same column (check the indentation)\n' +
+        '      account: okta-main',
+    ]);
+    assert.ok(!found.join().includes('SeCrEt'), 'the secret on the quoted line is masked');
+    assert.deepEqual(issues('sites: [hq]\nsites: [x]\n'), [
+      'line 2, column 1: not valid YAML: a key appears twice in the same mapping\n      sites: [x]',
+    ]);
+    assert.deepEqual(issues('collectors: [unclosed\n'), [
+      'line 1, column 22: not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] (a bracket is not closed)\n' +
+        '      collectors: [unclosed',
+    ]);
   });
 });

@@ -45,6 +45,19 @@ describe('collector status and health', () => {
     assert.equal(h([]), 'OK');
   });
 
+  it('says why in words: real plurals, and a first run still going is not "the last runs succeeded"', () => {
+    const reasons = (statuses: RunStatus[]) =>
+      collectorHealth({ runs: statuses.map((s, i) => run(s, i)), volume: [], now }).reasons;
+    assert.deepEqual(reasons(['failed']), ['the last run failed']);
+    assert.deepEqual(reasons(['failed', 'failed']), ['the last 2 runs failed']);
+    assert.deepEqual(reasons(['failed', 'succeeded']), ['1 of the last 2 runs failed']);
+    assert.deepEqual(reasons(['failed', 'failed', 'succeeded']), ['2 of the last 3 runs failed']);
+    const first = collectorHealth({ runs: [run('running')], volume: [], now });
+    assert.deepEqual(first, { level: 'OK', silent: false, reasons: ['first run in progress'] });
+    assert.deepEqual(reasons(['running', 'succeeded']), [], 'a later run in progress is nothing to report');
+    assert.deepEqual(reasons([]), []);
+  });
+
   it('warns 14 days before the account credential expires', () => {
     const soon = new Date(now + 13 * 24 * HOUR).toISOString();
     const later = new Date(now + 15 * 24 * HOUR).toISOString();

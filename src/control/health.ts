@@ -67,20 +67,22 @@ export function collectorHealth(o: {
   const failed = finished.filter((r) => r.status === 'failed').length;
   if (failed > 0 && failed === finished.length) {
     level = 'ERROR';
-    reasons.push(`the last ${failed} run(s) failed`);
+    reasons.push(failed === 1 ? 'the last run failed' : `the last ${failed} runs failed`);
   } else if (failed > 0) {
     level = 'WARNING';
     reasons.push(`${failed} of the last ${finished.length} runs failed`);
   }
+  // Not "the last runs succeeded": there are none yet.
+  if (o.runs.length && o.runs.every((r) => r.status === 'running')) reasons.push('first run in progress');
   const retrying = o.runs[0]?.status === 'running';
   for (const f of o.deliveryFailures ?? []) {
     const lasting = o.now - Date.parse(f.since) >= DELIVERY_ERROR_AFTER_MS;
     const tooMany = Boolean(o.push) && f.failures >= PUSH_ERROR_AFTER_FAILURES;
     level = worse(level, f.gaveUpAt || lasting || tooMany ? 'ERROR' : 'WARNING');
     const what = o.push
-      ? `${f.failures} pushed request(s) answered 503, senders retry`
+      ? `${plural(f.failures, 'pushed request')} answered 503, senders retry`
       : [
-          `${f.failures} failed attempt(s)`,
+          `${plural(f.failures, 'failed attempt')}`,
           ...(f.gaveUpAt ? [`the run gave up at ${f.gaveUpAt}`] : []),
           ...(retrying ? ['the run is retrying'] : []),
         ].join(', ');
@@ -127,3 +129,5 @@ export function isSilent(volume: Array<{ hour: string; count: number }>, now: nu
   const usualPerHour = baseline / ((recentFrom - first) / HOUR);
   return recent / 4 <= usualPerHour * 0.25;
 }
+
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;

@@ -6,6 +6,8 @@ import {
   type CollectorConfig,
   type Config,
   checkCollector,
+  SITE_NAME_RULE,
+  siteClash,
   validateSettings,
 } from '../config/config-file.ts';
 import type { Destination } from '../core/destination.ts';
@@ -447,6 +449,8 @@ export class Control {
       accountKind: (n) => accounts.find((a) => a.name === n)?.kind,
       hasDestination: (n) => destinations.has(n),
       sites,
+      accountNames: accounts.map((a) => a.name),
+      destinationNames: [...destinations],
     });
     if (!r.ok) throw invalid(r.issues);
     const config = r.collector;
@@ -769,8 +773,11 @@ export class Control {
   }
 
   async createSite(actor: Actor, input: In<typeof S.siteCreate>) {
-    if ((await this.store.listSites()).some((s) => s.name === input.name))
-      throw conflict(`A site named "${input.name}" exists.`);
+    const clash = siteClash(
+      input.name,
+      (await this.store.listSites()).map((s) => s.name),
+    );
+    if (clash !== undefined) throw siteConflict(input.name, clash);
     await this.store.putSite(input.name);
     await this.audit(actor, 'site.create', 'site', input.name, undefined, { name: input.name });
     return { name: input.name };
@@ -779,8 +786,12 @@ export class Control {
   async renameSite(actor: Actor, name: string, input: In<typeof S.siteCreate>) {
     const all = await this.store.listSites();
     if (!all.some((s) => s.name === name)) throw notFound('site', name);
-    if (name !== input.name && all.some((s) => s.name === input.name))
-      throw conflict(`A site named "${input.name}" exists.`);
+    // A change of case only ("hq" to "HQ") is the same site renamed.
+    const clash = siteClash(
+      input.name,
+      all.map((s) => s.name).filter((n) => n !== name),
+    );
+    if (clash !== undefined) throw siteConflict(input.name, clash);
     const usedBy = await this.usedBy((c) => (c.config as CollectorConfig).site === name);
     await this.store.renameSite(name, input.name);
     await this.audit(actor, 'site.rename', 'site', name, { name }, { name: input.name });
@@ -1093,7 +1104,13 @@ export class Control {
     }
     if (issues.length) throw invalid(issues);
 
-    const out = { created: [] as string[], updated: [] as string[], deleted: [] as string[] };
+    const out = {
+      created: [] as string[],
+      updated: [] as string[],
+      deleted: [] as string[],
+      /** New push collectors' ingest tokens, by collector: shown this once, as the API's create does. */
+      ingestTokens: {} as Record<string, string>,
+    };
     for (const name of config.sites) {
       if (sites.some((x) => x.name === name)) continue;
       await this.createSite(actor, { name });
@@ -1139,13 +1156,16 @@ export class Control {
     }
     for (const [name, c] of Object.entries(config.collectors)) {
       const existing = collectors.find((x) => x.name === name);
+      let view: object | undefined;
       if (!existing) {
-        await this.createCollector(actor, { name, ...c });
+        view = await this.createCollector(actor, { name, ...c });
         out.created.push(`collector/${name}`);
       } else if (!this.sameCollector(existing, c)) {
-        await this.updateCollector(actor, name, c);
+        view = await this.updateCollector(actor, name, c);
         out.updated.push(`collector/${name}`);
       }
+      if (view && 'ingestToken' in view && typeof view.ingestToken === 'string')
+        out.ingestTokens[name] = view.ingestToken;
     }
     for (const name of prune.collectors) await this.deleteCollector(actor, name);
     for (const name of prune.destinations) await this.deleteDestination(actor, name);
@@ -1187,6 +1207,17 @@ export class Control {
       sameSecrets(existing.secrets, sealed, this.runtime.secrets)
     );
   }
+}
+
+/** 409 for a site name taken (ignoring case), with the rule, at the name field for forms to show. */
+function siteConflict(name: string, existing: string): ApiError {
+  const message =
+    name === existing
+      ? `a site named "${existing}" exists: ${SITE_NAME_RULE}`
+      : `"${name}" is the site "${existing}" ignoring case: ${SITE_NAME_RULE}`;
+  return new ApiError(409, 'conflict', `${message[0]!.toUpperCase()}${message.slice(1)}.`, [
+    { path: 'name', message },
+  ]);
 }
 
 /** Refuses values in the mask's shape where a new object's secrets go: a mask is never a secret. */

@@ -5,6 +5,7 @@ import { isLoopbackHost } from '../core/validation.ts';
 import type { OriginSet } from './credential-origins.ts';
 import { egressPolicy } from './egress.ts';
 import { readJson, UnexpectedBodyError } from './json-stream.ts';
+import { networkProblem } from './network-error.ts';
 import type { TokenBucket } from './rate-limit.ts';
 import { backoff, sleep } from './sleep.ts';
 
@@ -328,14 +329,22 @@ export class Http implements HttpClient {
       const cause = (err as { cause?: unknown })?.cause;
       if (cause instanceof TributaryError) throw cause;
       if (signal?.aborted || !isNetworkError(err)) throw err;
-      const timedOut = err instanceof Error && err.name === 'TimeoutError';
+      if (err instanceof Error && err.name === 'TimeoutError')
+        return {
+          retry: transientError(
+            'timeout',
+            `${this.o.vendor} did not answer within ${Math.round((req.timeoutMs ?? this.o.timeoutMs) / 1000)}s at ${where(url)}.`,
+            'Check connectivity to the vendor (DNS, proxy, firewall); Tributary retries automatically.',
+          ),
+        };
+      // The cause (refused, name not found, certificate, …) decides the message and what to do.
+      const problem = networkProblem(err, url);
       return {
         retry: transientError(
-          timedOut ? 'timeout' : 'network',
-          timedOut
-            ? `${this.o.vendor} did not answer within ${Math.round((req.timeoutMs ?? this.o.timeoutMs) / 1000)}s at ${where(url)}.`
-            : `Network error talking to ${this.o.vendor} at ${where(url)}: ${(err as Error).message}.`,
-          'Check connectivity to the vendor (DNS, proxy, firewall); Tributary retries automatically.',
+          problem?.code ?? 'network',
+          `Network error talking to ${this.o.vendor} at ${where(url)}: ${problem?.problem ?? (err as Error).message}.`,
+          problem?.action ??
+            'Check connectivity to the vendor (DNS, proxy, firewall); Tributary retries automatically.',
         ),
       };
     }

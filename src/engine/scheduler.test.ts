@@ -48,9 +48,10 @@ async function runtimeFor(sim: OktaSimulator, interval: string, enabled = true) 
 }
 
 describe('scheduler', () => {
-  it('runs enabled collectors on their interval, one run at a time each', async () => {
+  it('runs enabled collectors on their interval, one run at a time each', async (t) => {
     const sim = new OktaSimulator({ events: 200 });
     await sim.start();
+    t.after(() => sim.stop());
     const runtime = await runtimeFor(sim, '1s', false);
     const scheduler = new Scheduler(runtime);
     const runs: string[] = [];
@@ -61,6 +62,7 @@ describe('scheduler', () => {
       };
     });
     await scheduler.start();
+    t.after(() => scheduler.stop(1000));
     const [x, y] = [scheduler.runNow('a'), scheduler.runNow('a')];
     assert.equal(x, y, 'a second request joins the run in progress');
     await twoRuns;
@@ -79,13 +81,15 @@ describe('scheduler', () => {
     await sim.stop();
   });
 
-  it('stops gracefully: the batch in flight is committed, then nothing more runs', async () => {
+  it('stops gracefully: the batch in flight is committed, then nothing more runs', async (t) => {
     const sim = new OktaSimulator({ events: 2000 });
     await sim.start();
+    t.after(() => sim.stop());
     const runtime = await runtimeFor(sim, '1h');
     const scheduler = new Scheduler(runtime);
     sim.inject({ kind: 'delay', ms: 300, path: '/api/v1/logs', afterRequests: 1, times: 1000 });
     await scheduler.start();
+    t.after(() => scheduler.stop(1000));
     const id = (await runtime.store.getCollector('a'))!.id;
     const deadline = Date.now() + 20_000;
     while (!(await runtime.store.getCheckpoint(id, 'system-log')) && Date.now() < deadline) {
@@ -101,9 +105,10 @@ describe('scheduler', () => {
     await sim.stop();
   });
 
-  it('sync starts a collector enabled through the API, and stops one disabled; remove cancels it', async () => {
+  it('sync starts a collector enabled through the API, and stops one disabled; remove cancels it', async (t) => {
     const sim = new OktaSimulator({ events: 50 });
     await sim.start();
+    t.after(() => sim.stop());
     const runtime = await runtimeFor(sim, '1h', false);
     const scheduler = new Scheduler(runtime);
     const runs: string[] = [];
@@ -115,6 +120,7 @@ describe('scheduler', () => {
     const nextRun = () => new Promise<void>((done) => (ran = done));
     let first = nextRun();
     await scheduler.start();
+    t.after(() => scheduler.stop(1000));
     await first;
     assert.deepEqual(runs, ['a']);
     const off = (await runtime.store.getCollector('off'))!;

@@ -236,10 +236,11 @@ describe('faults', () => {
   });
 });
 
-test('stop() ends a held (delayed) request and frees the port', async () => {
+test('stop() ends a held (delayed) request and frees the port', async (t) => {
   const sim = new SimServer();
   sim.route('GET', '/x', () => json(200, {}));
   const url = await sim.start();
+  t.after(() => sim.stop());
   sim.inject({ kind: 'delay', ms: 60_000 });
   const pending = fetch(`${url}/x`).then(
     () => 'answered',

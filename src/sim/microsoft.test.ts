@@ -89,9 +89,10 @@ describe('Graph audit logs simulator', () => {
     return body.access_token;
   }
 
-  it('answers as Graph documents: no $orderby on sign-ins, $top at most 1,000, gt/lt only on provisioning', async () => {
+  it('answers as Graph documents: no $orderby on sign-ins, $top at most 1,000, gt/lt only on provisioning', async (t) => {
     const sim = new EntraLogsSimulator({ rateLimit: { requests: 100, windowMs: 1000 } });
     await sim.start();
+    t.after(() => sim.stop());
     const bearer = { authorization: `Bearer ${await token(sim)}` };
     const get = async (path: string) => {
       const r = await fetch(`${sim.url}${path}`, { headers: bearer });
@@ -120,10 +121,11 @@ describe('Graph audit logs simulator', () => {
     await sim.stop();
   });
 
-  it('throttles at 5 requests per 10 seconds with Retry-After, as identity and access reports are', async () => {
+  it('throttles at 5 requests per 10 seconds with Retry-After, as identity and access reports are', async (t) => {
     const clock = new ManualClock('2026-11-25T12:00:01Z');
     const sim = new EntraLogsSimulator({ clock: clock.now });
     await sim.start();
+    t.after(() => sim.stop());
     const bearer = { authorization: `Bearer ${await token(sim)}` };
     const statuses: number[] = [];
     let retryAfter: string | null = null;

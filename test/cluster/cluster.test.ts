@@ -159,6 +159,9 @@ else {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
+    after(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
     const exited = new Promise<number | null>((ok) => child.on('exit', ok));

@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { after } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseConfig } from '../../src/config/config-file.ts';
 import { CONFIG_FILE, Control, type SchedulerHooks } from '../../src/control/service.ts';
@@ -108,9 +109,15 @@ export async function applyOktaCollectors(
   await control.apply(CONFIG_FILE, parseConfig(JSON.stringify(config), { baseDir: ROOT, env: {} }));
 }
 
-/** Okta orgs with `events` events each, spread over the last hour (all older than the source's lag). */
+/**
+ * Okta orgs with `events` events each, spread over the last hour (all older than the source's lag).
+ * They stop when the test that started them ends, whether it passed or not (node:test's `after`
+ * inside a test belongs to that test; inside a `before` hook it would run right after the hook).
+ */
 export async function startOrgs(n: number, events: number, prefix = 'org'): Promise<OrgCollector[]> {
   const spacingMs = Math.max(1, Math.floor(3_000_000 / Math.max(1, events)));
+  const orgs: OrgCollector[] = [];
+  after(() => Promise.all(orgs.map((o) => o.sim.stop())));
   return Promise.all(
     Array.from({ length: n }, async (_, i) => {
       const sim = new OktaSimulator({
@@ -120,8 +127,10 @@ export async function startOrgs(n: number, events: number, prefix = 'org'): Prom
         eventBytes: 700,
         rateLimitPerMinute: 1_000_000,
       });
+      const org = { name: `${prefix}-${String(i).padStart(3, '0')}`, sim };
+      orgs.push(org);
       await sim.start();
-      return { name: `${prefix}-${String(i).padStart(3, '0')}`, sim };
+      return org;
     }),
   );
 }
@@ -136,7 +145,9 @@ export class Sink {
   url = '';
   received = 0;
 
+  /** Listens until `stop`, or until the test that started it ends. */
   async start(): Promise<string> {
+    after(() => this.stop());
     this.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c) => chunks.push(c));
@@ -163,8 +174,10 @@ export class Sink {
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((ok) => this.server?.close(ok));
+    const server = this.server;
+    this.server = undefined;
+    server?.closeAllConnections();
+    await new Promise((ok) => (server ? server.close(ok) : ok(undefined)));
   }
 }
 
@@ -182,7 +195,10 @@ export interface WorkerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `tributary worker` against `url` and waits until it is ready. */
+/**
+ * Starts `tributary worker` against `url` and waits until it is ready. It is killed when the test that
+ * started it ends, if it is still running then.
+ */
 export async function spawnWorker(
   url: string,
   dataDir: string,
@@ -200,6 +216,9 @@ export async function spawnWorker(
       PGAPPNAME: WORKER_APP,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   const logs: Array<Record<string, any>> = [];
   const out: string[] = [];

@@ -60,7 +60,7 @@ describe('tributary CLI', () => {
     child.stdout.on('data', (d) => (stdout += d));
     const code = await new Promise((ok) => child.on('exit', ok));
     assert.equal(code, 0);
-    assert.match(stdout, /^okta\s+Okta\s+ga/m);
+    assert.match(stdout, /^okta\s+ga\s+rest-time-window/m);
     assert.ok(readdirSync(cache).length > 0, 'the compile cache was written');
   });
 
@@ -77,10 +77,10 @@ describe('tributary CLI', () => {
   it('lists sources with streams and stability', async () => {
     const r = await cli(['sources']);
     assert.equal(r.code, 0);
-    assert.match(r.stdout, /^okta\s+Okta\s+ga\s+account: okta\s+streams: system-log$/m);
+    assert.match(r.stdout, /^okta\s+ga\s+rest-time-window\s+okta\s+system-log$/m);
     assert.match(
       r.stdout,
-      /^chatgpt-enterprise\s+ChatGPT Enterprise\s+ga\s+account: openai\s+streams: AUDIT_LOG, AUTH_LOG, CONVERSATION_MESSAGE/m,
+      /^chatgpt-enterprise\s+ga\s+files\s+openai\s+AUDIT_LOG, AUTH_LOG, CONVERSATION_MESSAGE/m,
     );
     const json = JSON.parse((await cli(['sources', '--json'])).stdout);
     assert.deepEqual(
@@ -102,7 +102,7 @@ describe('tributary CLI', () => {
   it('lists destination kinds, with their settings JSON Schema and secret fields', async () => {
     const r = await cli(['destinations']);
     assert.equal(r.code, 0);
-    assert.match(r.stdout, /^http\s+HTTP: POSTs batches/m);
+    assert.match(r.stdout, /^http\s+HTTP\s+POSTs batches/m);
     const json = JSON.parse((await cli(['destinations', '--json'])).stdout);
     assert.deepEqual(
       json.map((k: { kind: string }) => k.kind).sort(),
@@ -143,9 +143,10 @@ describe('tributary CLI', () => {
     }
   });
 
-  it('runs once to caught up, stamps site and timezone, resumes, and keeps the token out of state and logs', async () => {
+  it('runs once to caught up, stamps site and timezone, resumes, and keeps the token out of state and logs', async (t) => {
     const sim = new OktaSimulator({ events: 1500, spacingMs: 1000 });
     await sim.start();
+    t.after(() => sim.stop());
     const file = join(dir, 'ok.yaml');
     writeFileSync(file, config(sim.url, '    lag: 0s\n    settings: { limit: 200 }'));
     const env = { OKTA_TOKEN: sim.token, TRIBUTARY_DATA_DIR: join(dir, 'data') };
@@ -175,9 +176,10 @@ describe('tributary CLI', () => {
     await sim.stop();
   });
 
-  it('keys rotate re-encrypts stored secrets with a new key; runs go on working', async () => {
+  it('keys rotate re-encrypts stored secrets with a new key; runs go on working', async (t) => {
     const sim = new OktaSimulator({ events: 20 });
     await sim.start();
+    t.after(() => sim.stop());
     const file = join(dir, 'rotate.yaml');
     writeFileSync(file, config(sim.url));
     const env = { OKTA_TOKEN: sim.token, TRIBUTARY_DATA_DIR: join(dir, 'data-rotate') };
@@ -253,9 +255,10 @@ describe('tributary CLI', () => {
     );
   });
 
-  it('exits 1 with the error type, code and recommended action when a collector fails', async () => {
+  it('exits 1 with the error type, code and recommended action when a collector fails', async (t) => {
     const sim = new OktaSimulator({ events: 10, permission: false });
     await sim.start();
+    t.after(() => sim.stop());
     const file = join(dir, 'denied.yaml');
     writeFileSync(file, config(sim.url));
     const r = await cli(['run', '--config', file, '--once', '--data-dir', join(dir, 'data2')], {

@@ -295,11 +295,12 @@ describe('stored secrets stay with the origin they were entered for', () => {
     });
   });
 
-  it('credentials are never attached to another origin at send time: vendor links and redirects', async () => {
+  it('credentials are never attached to another origin at send time: vendor links and redirects', async (t) => {
     // A vendor (here the attacker's server, which the account trusts for this test) whose next-page
     // link points at yet another origin: the run is refused there, without a request.
     const other = new Attacker();
     await other.start();
+    t.after(() => other.stop());
     try {
       attacker.reply = () => ({
         status: 200,

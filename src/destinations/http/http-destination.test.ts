@@ -36,17 +36,21 @@ beforeEach(() => {
   reply = (_n, res) => res.end();
 });
 
-/** A server that takes requests and never answers, counting them; closed by the caller. */
+/**
+ * A server that takes requests and never answers, counting them; closed by the caller, or when the
+ * calling test ends (also when it fails).
+ */
 async function silentServer(onRequest: (req: IncomingMessage) => void = () => {}): Promise<Server> {
   const s = createServer((req) => onRequest(req));
   s.listen(0, '127.0.0.1');
+  after(() => stop(s));
   await once(s, 'listening');
   return s;
 }
 const portOf = (s: Server) => (s.address() as AddressInfo).port;
 const stop = (s: Server) => {
   s.closeAllConnections();
-  s.close();
+  if (s.listening) s.close();
 };
 
 const signal = new AbortController().signal;

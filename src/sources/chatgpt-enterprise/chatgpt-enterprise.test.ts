@@ -43,9 +43,10 @@ async function drain(sim: Sim, type: string, checkpoint?: unknown, account = acc
 }
 
 describe('chatgpt-enterprise source', () => {
-  it("Test Connection passes, and maps 401/403/404 to the seed's recommended actions", async () => {
+  it("Test Connection passes, and maps 401/403/404 to the seed's recommended actions", async (t) => {
     const ok = new ChatGptComplianceSimulator();
     await ok.start();
+    t.after(() => ok.stop());
     assert.deepEqual(await testConnection(chatgpt, openai, accountOf(ok), settingsOf(ok)), { ok: true });
     const badKey = await testConnection(
       chatgpt,
@@ -66,6 +67,7 @@ describe('chatgpt-enterprise source', () => {
 
     const notEnabled = new ChatGptComplianceSimulator({ access: 'not-enabled' });
     await notEnabled.start();
+    t.after(() => notEnabled.stop());
     const r = await testConnection(chatgpt, openai, accountOf(notEnabled), settingsOf(notEnabled));
     assert.equal(r.ok, false);
     if (!r.ok) {
@@ -79,12 +81,13 @@ describe('chatgpt-enterprise source', () => {
 
     const wrongPlan = new ChatGptComplianceSimulator({ access: 'wrong-plan' });
     await wrongPlan.start();
+    t.after(() => wrongPlan.stop());
     const p = await testConnection(chatgpt, openai, accountOf(wrongPlan), settingsOf(wrongPlan));
     assert.equal(!p.ok && p.error.code, 'workspace_not_found');
     await wrongPlan.stop();
   });
 
-  it('reads every file of a type through signed URLs without leaking the key, and never writes', async () => {
+  it('reads every file of a type through signed URLs without leaking the key, and never writes', async (t) => {
     const sim = new ChatGptComplianceSimulator({
       filesPerType: 6,
       eventsPerFile: 7,
@@ -92,6 +95,7 @@ describe('chatgpt-enterprise source', () => {
       concatenatedJson: true,
     });
     await sim.start();
+    t.after(() => sim.stop());
     const { ids, batches } = await drain(sim, 'AUDIT_LOG');
     assert.deepEqual([...ids].sort(), [...sim.eventIds('AUDIT_LOG')].sort());
     assert.equal(new Set(ids).size, ids.length, 'the boundary re-return is not delivered twice');
@@ -110,10 +114,11 @@ describe('chatgpt-enterprise source', () => {
     await sim.stop();
   });
 
-  it('resumes inside a file from the records already delivered', async () => {
+  it('resumes inside a file from the records already delivered', async (t) => {
     const sim = new ChatGptComplianceSimulator({ filesPerType: 0 });
     const file = sim.addFile('AUDIT_LOG', { endTime: Date.now() - 60_000, events: 2500 });
     await sim.start();
+    t.after(() => sim.stop());
     const full = await drain(sim, 'AUDIT_LOG');
     assert.equal(full.ids.length, 2500);
     const firstBatch = full.batches[0];
@@ -129,10 +134,11 @@ describe('chatgpt-enterprise source', () => {
     await sim.stop();
   });
 
-  it('refuses a file whose sha256 does not match, delivering nothing from it', async () => {
+  it('refuses a file whose sha256 does not match, delivering nothing from it', async (t) => {
     const sim = new ChatGptComplianceSimulator({ filesPerType: 0 });
     const bad = sim.addFile('AUTH_LOG', { endTime: Date.now() - 60_000, events: 5, corruptSha: true });
     await sim.start();
+    t.after(() => sim.stop());
     const err = await drain(sim, 'AUTH_LOG').catch((e) => e);
     assert.ok(err instanceof TributaryError);
     assert.equal(err.code, 'checksum_mismatch');
@@ -140,9 +146,10 @@ describe('chatgpt-enterprise source', () => {
     await sim.stop();
   });
 
-  it('needs the organization ID for organization-scoped COSTS logs', async () => {
+  it('needs the organization ID for organization-scoped COSTS logs', async (t) => {
     const sim = new ChatGptComplianceSimulator({ filesPerType: 0 });
     await sim.start();
+    t.after(() => sim.stop());
     const err = await drain(sim, 'COSTS', undefined, { apiKey: sim.apiKey } as never).catch((e) => e);
     assert.equal(err.type, 'config');
     assert.equal(err.code, 'organization_id_required');
@@ -157,9 +164,10 @@ describe('chatgpt-enterprise source', () => {
     await sim.stop();
   });
 
-  it('never sends null as `after`, even after empty pages', async () => {
+  it('never sends null as `after`, even after empty pages', async (t) => {
     const sim = new ChatGptComplianceSimulator({ filesPerType: 0 });
     await sim.start();
+    t.after(() => sim.stop());
     const { batches } = await drain(sim, 'AUDIT_LOG');
     const cp = batches.at(-1)!.checkpoint as { after: string };
     assert.match(cp.after, /^\d{4}-/);

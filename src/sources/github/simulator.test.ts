@@ -176,9 +176,10 @@ describe('GitHubSimulator: audit log', () => {
 });
 
 describe('GitHubSimulator: limits, retention, Enterprise Server, App tokens', () => {
-  test('primary limit: 403 with x-ratelimit-remaining 0; the audit-log limit: 403 secondary with retry-after', async () => {
+  test('primary limit: 403 with x-ratelimit-remaining 0; the audit-log limit: 403 secondary with retry-after', async (t) => {
     const sim = new GitHubSimulator({ events: 3, rateLimitPerHour: 2, auditLimitPerHour: 1000 });
     const url = await sim.start();
+    t.after(() => sim.stop());
     const get = () =>
       fetch(`${url}/orgs/${sim.org}/audit-log`, { headers: { authorization: `Bearer ${sim.token}` } });
     assert.equal((await get()).status, 200);
@@ -192,6 +193,7 @@ describe('GitHubSimulator: limits, retention, Enterprise Server, App tokens', ()
 
     const audit = new GitHubSimulator({ events: 3, auditLimitPerHour: 1 });
     const url2 = await audit.start();
+    t.after(() => audit.stop());
     const get2 = () =>
       fetch(`${url2}/orgs/${audit.org}/audit-log`, { headers: { authorization: `Bearer ${audit.token}` } });
     assert.equal((await get2()).status, 200);
@@ -203,10 +205,11 @@ describe('GitHubSimulator: limits, retention, Enterprise Server, App tokens', ()
     await audit.stop();
   });
 
-  test('retention: web events 180 days, Git events 7 days', async () => {
+  test('retention: web events 180 days, Git events 7 days', async (t) => {
     const clock = new ManualClock(T0);
     const sim = new GitHubSimulator({ events: 0, clock: clock.now, gitShare: 0, enterpriseShare: 0 });
     const url = await sim.start();
+    t.after(() => sim.stop());
     const [oldWeb] = sim.addEvents(1, { from: T0 - 100 * DAY, kind: 'web' });
     const [oldGit] = sim.addEvents(1, { from: T0 - 8 * DAY, kind: 'git' });
     const [newGit] = sim.addEvents(1, { from: T0 - 6 * DAY, kind: 'git' });
@@ -219,9 +222,10 @@ describe('GitHubSimulator: limits, retention, Enterprise Server, App tokens', ()
     await sim.stop();
   });
 
-  test('Enterprise Server: routes under /api/v3 and page-number links', async () => {
+  test('Enterprise Server: routes under /api/v3 and page-number links', async (t) => {
     const sim = new GitHubSimulator({ events: 60, enterpriseServer: true, gitShare: 0, enterpriseShare: 0 });
     const url = await sim.start();
+    t.after(() => sim.stop());
     assert.ok(url.endsWith('/api/v3'));
     const res = await fetch(`${url}/orgs/${sim.org}/audit-log?per_page=25&order=asc`, {
       headers: { authorization: `Bearer ${sim.token}` },
@@ -232,9 +236,10 @@ describe('GitHubSimulator: limits, retention, Enterprise Server, App tokens', ()
     await sim.stop();
   });
 
-  test('installation tokens: a valid JWT gets a one-hour ghs_ token; bad JWTs are refused as GitHub does', async () => {
+  test('installation tokens: a valid JWT gets a one-hour ghs_ token; bad JWTs are refused as GitHub does', async (t) => {
     const sim = new GitHubSimulator({ events: 3 });
     const url = await sim.start();
+    t.after(() => sim.stop());
     const exchange = (jwt: string, id = sim.installationId) =>
       fetch(`${url}/app/installations/${id}/access_tokens`, {
         method: 'POST',

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { readContext } from '../../../test/support/read-context.ts';
 import { type MicrosoftAccount, microsoft } from '../../accounts/microsoft.ts';
 import type { TributaryError } from '../../core/errors.ts';
@@ -46,6 +46,7 @@ async function simulator(o: ManagementActivitySimOptions = {}) {
   const clock = new ManualClock(T0);
   const sim = new ManagementActivitySimulator({ clock: clock.now, ...o });
   await sim.start();
+  after(() => sim.stop()); // the calling test's: on failure too
   return { sim, clock };
 }
 

@@ -61,9 +61,10 @@ async function read(
 }
 
 describe('microsoft-entra-id-context', () => {
-  it('reads a full snapshot first, then only changes; deletions come as @removed under the entity id', async () => {
+  it('reads a full snapshot first, then only changes; deletions come as @removed under the entity id', async (t) => {
     const sim = new EntraDirectorySimulator({ users: 23, groups: 4, pageSize: 10, rateLimit: fast });
     await sim.start();
+    t.after(() => sim.stop());
     const snapshot = await read(sim, 'users');
     assert.deepEqual(snapshot.ids, sim.eventIds(['users']));
     assert.equal(snapshot.checkpoint?.phase, 'delta');
@@ -92,9 +93,10 @@ describe('microsoft-entra-id-context', () => {
     await sim.stop();
   });
 
-  it('asks for the selected properties in the first request only; the links carry them', async () => {
+  it('asks for the selected properties in the first request only; the links carry them', async (t) => {
     const sim = new EntraDirectorySimulator({ users: 3, groups: 2, rateLimit: fast });
     await sim.start();
+    t.after(() => sim.stop());
     const settings = { groupProperties: ['displayName', 'mail'] };
     const first = await read(sim, 'groups', { settings });
     assert.deepEqual(Object.keys(first.events[0].raw as object).sort(), ['displayName', 'id', 'mail']);
@@ -107,9 +109,10 @@ describe('microsoft-entra-id-context', () => {
     await sim.stop();
   });
 
-  it('resumes an interrupted snapshot at the page that was not committed', async () => {
+  it('resumes an interrupted snapshot at the page that was not committed', async (t) => {
     const sim = new EntraDirectorySimulator({ users: 25, groups: 0, pageSize: 10, rateLimit: fast });
     await sim.start();
+    t.after(() => sim.stop());
     const part = await read(sim, 'users', { stopAfter: 1 });
     assert.equal(part.checkpoint?.phase, 'snapshot');
     const rest = await read(sim, 'users', { checkpoint: part.checkpoint });
@@ -117,10 +120,11 @@ describe('microsoft-entra-id-context', () => {
     await sim.stop();
   });
 
-  it('starts a full snapshot again, with a warning, when the delta link expired (syncStateNotFound) or was reset (410)', async () => {
+  it('starts a full snapshot again, with a warning, when the delta link expired (syncStateNotFound) or was reset (410)', async (t) => {
     const clock = new ManualClock('2026-11-25T12:00:00Z');
     const sim = new EntraDirectorySimulator({ clock: clock.now, users: 4, groups: 0, rateLimit: fast });
     await sim.start();
+    t.after(() => sim.stop());
     const first = await read(sim, 'users', { clock });
     clock.advance(8 * 86_400_000); // Graph keeps directory delta links seven days
     const expired = await read(sim, 'users', { clock, checkpoint: first.checkpoint });
@@ -139,9 +143,10 @@ describe('microsoft-entra-id-context', () => {
     await sim.stop();
   });
 
-  it('Test Connection passes, and names the missing permission per stream', async () => {
+  it('Test Connection passes, and names the missing permission per stream', async (t) => {
     const sim = new EntraDirectorySimulator({ rateLimit: fast });
     await sim.start();
+    t.after(() => sim.stop());
     assert.deepEqual(await testConnection(msSource, microsoft, accountOf(sim), { baseUrl: sim.url }), {
       ok: true,
     });

@@ -57,10 +57,11 @@ describe('microsoft-entra-id-logs', () => {
     assert.equal(tickBefore(Date.parse('2026-11-25T12:00:00.000Z')), '2026-11-25T11:59:59.9999999Z');
   });
 
-  it('Test Connection passes with a client secret and with a certificate', async () => {
+  it('Test Connection passes with a client secret and with a certificate', async (t) => {
     const cert = selfSignedCertificate();
     const sim = new EntraLogsSimulator({ certificatePem: cert.certificatePem, rateLimit: fast });
     await sim.start();
+    t.after(() => sim.stop());
     const secret = await testConnection(
       msSource,
       microsoft,
@@ -88,9 +89,10 @@ describe('microsoft-entra-id-logs', () => {
     await sim.stop();
   });
 
-  it('Test Connection explains a tenant without Entra ID P1/P2, a missing permission and a wrong secret', async () => {
+  it('Test Connection explains a tenant without Entra ID P1/P2, a missing permission and a wrong secret', async (t) => {
     const sim = new EntraLogsSimulator({ premium: false, rateLimit: fast });
     await sim.start();
+    t.after(() => sim.stop());
     const settings = { pageSize: 10, baseUrl: sim.url };
     const premium = await testConnection(msSource, microsoft, accountOf(sim), settings, ['sign-ins']);
     assert.ok(!premium.ok);
@@ -118,7 +120,7 @@ describe('microsoft-entra-id-logs', () => {
     await sim.stop();
   });
 
-  it('asks each API the way Graph documents it and delivers every record with its id', async () => {
+  it('asks each API the way Graph documents it and delivers every record with its id', async (t) => {
     const clock = new ManualClock(T0);
     const sim = new EntraLogsSimulator({
       clock: clock.now,
@@ -126,6 +128,7 @@ describe('microsoft-entra-id-logs', () => {
       events: { signIns: 25, directoryAudits: 12, provisioning: 7 },
     });
     await sim.start();
+    t.after(() => sim.stop());
     const signIns = await drain(sim, 'sign-ins', clock);
     assert.deepEqual([...signIns.ids].sort(), sim.eventIds(['signIns']).sort());
     assert.ok(signIns.events.every((e) => /^\d{4}-.*\.\d{3}Z$/.test(e.time!)));
@@ -154,7 +157,7 @@ describe('microsoft-entra-id-logs', () => {
     await sim.stop();
   });
 
-  it('collects a record indexed later than the lag through the overlap, without repeating the others', async () => {
+  it('collects a record indexed later than the lag through the overlap, without repeating the others', async (t) => {
     const clock = new ManualClock(T0);
     const sim = new EntraLogsSimulator({
       clock: clock.now,
@@ -162,6 +165,7 @@ describe('microsoft-entra-id-logs', () => {
       events: { directoryAudits: 20, signIns: 0, provisioning: 0 },
     });
     await sim.start();
+    t.after(() => sim.stop());
     const first = await drain(sim, 'directory-audits', clock);
     assert.equal(first.ids.length, 20);
     // A record from 3 minutes ago shows up only now: later than the 2-minute lag, inside the 5-minute overlap.
@@ -172,7 +176,7 @@ describe('microsoft-entra-id-logs', () => {
     await sim.stop();
   });
 
-  it('resumes newest-first sign-ins from the page link of an unfinished window', async () => {
+  it('resumes newest-first sign-ins from the page link of an unfinished window', async (t) => {
     const clock = new ManualClock(T0);
     const sim = new EntraLogsSimulator({
       clock: clock.now,
@@ -180,6 +184,7 @@ describe('microsoft-entra-id-logs', () => {
       events: { signIns: 30, directoryAudits: 0, provisioning: 0 },
     });
     await sim.start();
+    t.after(() => sim.stop());
     const account = accountOf(sim);
     const ctx = readContext(httpFor(account), {
       stream: 'sign-ins',

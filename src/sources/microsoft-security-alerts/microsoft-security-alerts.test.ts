@@ -43,9 +43,10 @@ async function drain(sim: SecuritySimulator, stream: string, clock: ManualClock,
 }
 
 describe('microsoft-security-alerts', () => {
-  it('Test Connection passes, and names the missing permission per stream', async () => {
+  it('Test Connection passes, and names the missing permission per stream', async (t) => {
     const sim = new SecuritySimulator({ rateLimit: fast });
     await sim.start();
+    t.after(() => sim.stop());
     const settings = { pageSize: 50, baseUrl: sim.url };
     assert.deepEqual(await testConnection(msSource, microsoft, accountOf(sim), settings), { ok: true });
     sim.permissions = new Set(['SecurityAlert.Read.All']);
@@ -59,7 +60,7 @@ describe('microsoft-security-alerts', () => {
     await sim.stop();
   });
 
-  it('filters on lastUpdateDateTime without $orderby and pages by @odata.nextLink', async () => {
+  it('filters on lastUpdateDateTime without $orderby and pages by @odata.nextLink', async (t) => {
     const clock = new ManualClock(T0);
     const sim = new SecuritySimulator({
       clock: clock.now,
@@ -67,6 +68,7 @@ describe('microsoft-security-alerts', () => {
       events: { alerts: 20, incidents: 9 },
     });
     await sim.start();
+    t.after(() => sim.stop());
     const alerts = await drain(sim, 'alerts', clock);
     assert.deepEqual(alerts.events.map((e) => e.id).sort(), sim.eventIds(['alerts']).sort());
     const incidents = await drain(sim, 'incidents', clock);
@@ -82,7 +84,7 @@ describe('microsoft-security-alerts', () => {
     await sim.stop();
   });
 
-  it('delivers an updated alert again as a new version: same raw.id, new lastUpdateDateTime and envelope id', async () => {
+  it('delivers an updated alert again as a new version: same raw.id, new lastUpdateDateTime and envelope id', async (t) => {
     const clock = new ManualClock(T0);
     const sim = new SecuritySimulator({
       clock: clock.now,
@@ -90,6 +92,7 @@ describe('microsoft-security-alerts', () => {
       events: { alerts: 5, incidents: 0 },
     });
     await sim.start();
+    t.after(() => sim.stop());
     const first = await drain(sim, 'alerts', clock);
     assert.equal(first.events.length, 5);
     const before = first.events.find((e) => (e.raw as any).id === sim.idOf('alerts', 2))!;

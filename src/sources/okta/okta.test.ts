@@ -9,18 +9,20 @@ import { OktaSimulator } from './simulator.ts';
 const settings = { limit: 1000 };
 
 describe('okta source', () => {
-  it('Test Connection passes with a valid token', async () => {
+  it('Test Connection passes with a valid token', async (t) => {
     const sim = new OktaSimulator();
     await sim.start();
+    t.after(() => sim.stop());
     const r = await testConnection(okta, oktaAccount, { url: sim.url, token: sim.token }, settings);
     assert.deepEqual(r, { ok: true });
     assert.deepEqual(sim.writeCalls(), []);
     await sim.stop();
   });
 
-  it('Test Connection explains an invalid token (401) without echoing it', async () => {
+  it('Test Connection explains an invalid token (401) without echoing it', async (t) => {
     const sim = new OktaSimulator();
     await sim.start();
+    t.after(() => sim.stop());
     const r = await testConnection(okta, oktaAccount, { url: sim.url, token: 'wrong-token-value' }, settings);
     assert.equal(r.ok, false);
     if (r.ok) return;
@@ -32,9 +34,10 @@ describe('okta source', () => {
     await sim.stop();
   });
 
-  it('Test Connection explains a missing System Log permission (403)', async () => {
+  it('Test Connection explains a missing System Log permission (403)', async (t) => {
     const sim = new OktaSimulator({ permission: false });
     await sim.start();
+    t.after(() => sim.stop());
     const r = await testConnection(okta, oktaAccount, { url: sim.url, token: sim.token }, settings);
     assert.equal(r.ok, false);
     if (!r.ok) {
@@ -44,9 +47,10 @@ describe('okta source', () => {
     await sim.stop();
   });
 
-  it('asks for an ascending bounded window with SSWS auth', async () => {
+  it('asks for an ascending bounded window with SSWS auth', async (t) => {
     const sim = new OktaSimulator({ events: 10 });
     await sim.start();
+    t.after(() => sim.stop());
     const stream = okta.streams['system-log'];
     const { Http } = await import('../../engine/http.ts');
     const http = new Http({

@@ -205,7 +205,7 @@ describe('rest-api settings: validation with messages naming the field', () => {
     assert.equal(r.ok, false);
     if (!r.ok)
       assert.deepEqual(r.issues, [
-        'account: "a" is a okta account; rest-api needs a api-key, bearer, basic, oauth2-client-credentials or none account',
+        'account: "a" is an okta account; the rest-api source needs an api-key, bearer, basic, oauth2-client-credentials or none account',
       ]);
   });
 });

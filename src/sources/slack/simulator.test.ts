@@ -122,9 +122,10 @@ describe('SlackSimulator: GET /audit/v1/logs', () => {
 });
 
 describe('SlackSimulator: plan, scope and Tier 3', () => {
-  test('403 missing_scope without auditlogs:read; 403 feature_not_enabled without Enterprise', async () => {
+  test('403 missing_scope without auditlogs:read; 403 feature_not_enabled without Enterprise', async (t) => {
     const noScope = new SlackSimulator({ events: 1, scopes: ['users:read'] });
     const u1 = await noScope.start();
+    t.after(() => noScope.stop());
     const r1 = await fetch(`${u1}/logs`, { headers: { authorization: `Bearer ${noScope.token}` } });
     assert.equal(r1.status, 403);
     assert.deepEqual(await r1.json(), {
@@ -136,16 +137,18 @@ describe('SlackSimulator: plan, scope and Tier 3', () => {
     await noScope.stop();
     const pro = new SlackSimulator({ events: 1, enterprisePlan: false });
     const u2 = await pro.start();
+    t.after(() => pro.stop());
     const r2 = await fetch(`${u2}/logs`, { headers: { authorization: `Bearer ${pro.token}` } });
     assert.equal(r2.status, 403);
     assert.deepEqual(await r2.json(), { ok: false, error: 'feature_not_enabled' });
     await pro.stop();
   });
 
-  test('past 50 calls a minute (organization-wide): 429 ratelimited with Retry-After until the next minute', async () => {
+  test('past 50 calls a minute (organization-wide): 429 ratelimited with Retry-After until the next minute', async (t) => {
     const clock = new ManualClock(T0 + 45_000);
     const sim = new SlackSimulator({ events: 1, clock: clock.now });
     const url = await sim.start();
+    t.after(() => sim.stop());
     const get = () => fetch(`${url}/logs`, { headers: { authorization: `Bearer ${sim.token}` } });
     for (let i = 0; i < 50; i++) assert.equal((await get()).status, 200);
     const limited = await get();

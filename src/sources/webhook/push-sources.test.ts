@@ -204,11 +204,14 @@ describe('push presets', () => {
     ].join('\n');
     const known = { accounts: {}, destinations: ['out'], sites: [] };
     const load = (secret: string) => parseConfig(text, { baseDir: dir, env: { HOOK_SECRET: secret }, known });
-    assert.deepEqual((await control.apply(CONFIG_FILE, load('s'.repeat(20)))).created, ['collector/coded']);
+    const first = await control.apply(CONFIG_FILE, load('s'.repeat(20)));
+    assert.deepEqual(first.created, ['collector/coded']);
+    assert.deepEqual(Object.keys(first.ingestTokens), ['coded'], 'the new token, shown this once');
     assert.deepEqual(await control.apply(CONFIG_FILE, load('s'.repeat(20))), {
       created: [],
       updated: [],
       deleted: [],
+      ingestTokens: {},
     });
     assert.deepEqual((await control.apply(CONFIG_FILE, load('t'.repeat(20)))).updated, ['collector/coded']);
     const view = (await control.getCollector('coded')) as { ingest: { signature: { secret: string } } };
