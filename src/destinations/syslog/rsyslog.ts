@@ -108,7 +108,10 @@ export class Rsyslog {
   /** The MSG parts written so far, one per line. */
   messages(): string[] {
     if (!existsSync(this.out)) return [];
-    return readFileSync(this.out, 'utf8').split('\n').filter(Boolean);
+    // Only whole lines: rsyslogd may be writing the last one while it is read.
+    const lines = readFileSync(this.out, 'utf8').split('\n');
+    lines.pop();
+    return lines.filter(Boolean);
   }
 
   /** Waits (polling, with a deadline) until at least `n` messages were written. */
