@@ -90,7 +90,9 @@ export const MICROSOFT_APIS: MicrosoftApi[] = [
       usgov: { hosts: ['manage.office365.us'], resource: 'https://manage.office365.us' },
       'usgov-dod': { hosts: ['manage.protection.apps.mil'], resource: 'https://manage.protection.apps.mil' },
     },
-    path: /^\/api\/v1\.0\/[^/]+\/activity\//,
+    // `/api/v1.0/` is the documented root; the NextPageUri the same reference shows is under `/api/v1/`
+    // (office-365-management-activity-api-reference, "List available content" → "Pagination").
+    path: /^\/api\/v1(\.0)?\/[^/]+\/activity\//i,
   },
   {
     name: 'Azure Resource Manager',
