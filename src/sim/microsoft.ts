@@ -664,7 +664,10 @@ export class GraphSim {
   permissions: Set<string>;
   protected readonly resource: string;
   private readonly rateLimit: { requests: number; windowMs: number };
-  private window = { start: -1, count: 0 };
+  /** Arrival times of the requests inside the current rate-limit window, oldest first. */
+  private readonly recent: number[] = [];
+  /** How many requests were answered 429 by the service's own limit (not by injected faults). */
+  throttled = 0;
   private loopPages = 0;
 
   constructor(
@@ -765,13 +768,17 @@ export class GraphSim {
             'Insufficient privileges to complete the operation.',
           )
         );
+      // "N requests per W seconds" (learn.microsoft.com/graph/throttling-limits), read as a sliding window
+      // (assumed: the page does not say; a sliding window is the strictest reading — a fixed one would let
+      // 2N through across a boundary). Throttled requests do not count.
       const now = this.clock();
-      const start = now - (now % this.rateLimit.windowMs);
-      if (start !== this.window.start) this.window = { start, count: 0 };
-      if (++this.window.count > this.rateLimit.requests) {
-        const wait = Math.max(1, Math.ceil((start + this.rateLimit.windowMs - now) / 1000));
+      while (this.recent.length && this.recent[0] <= now - this.rateLimit.windowMs) this.recent.shift();
+      if (this.recent.length >= this.rateLimit.requests) {
+        this.throttled++;
+        const wait = Math.max(1, Math.ceil((this.recent[0] + this.rateLimit.windowMs - now) / 1000));
         return graphError(req, 429, 'TooManyRequests', 'Too many requests.', { 'retry-after': String(wait) });
       }
+      this.recent.push(now);
       return handler(req);
     });
   }
