@@ -5,7 +5,8 @@
  * collection. Each Graph source's simulator builds on `GraphSim`.
  *
  * Microsoft's documented behaviour followed here:
- * - Token endpoint, client credentials (learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow):
+ * - Token endpoint, client credentials (learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow,
+ *   "Get a token", "Successful response", "Error response"):
  *   POST `/{tenant}/oauth2/v2.0/token`, form `client_id`, `scope={resource}/.default`, `grant_type=client_credentials`
  *   and `client_secret` or `client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer` +
  *   `client_assertion`; success `{token_type, expires_in, ext_expires_in, access_token}`; errors
@@ -23,7 +24,7 @@
  *   (learn.microsoft.com/graph/throttling): 429 with `Retry-After` seconds.
  * - Graph error body `{"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}`.
  *
- * Decided here (not documented): AADSTS700027 for an assertion whose signature or thumbprint does not
+ * Assumed (not documented), decided here: AADSTS700027 for an assertion whose signature or thumbprint does not
  * verify, AADSTS700024 for one outside its time range, AADSTS50012 for a wrong audience; an injected
  * `empty` fault is a valid page with no items whose `@odata.nextLink` points at the same position.
  */
@@ -847,7 +848,7 @@ export class GraphSim {
   /**
    * `$skip` paging: the page at that offset of the collection as it is now (an item that leaves or enters
    * the filter between two requests moves every later offset), `@odata.nextLink` with the next offset.
-   * Decided here (undocumented): `$skiptoken` is refused as ASP.NET OData refuses an option it does not
+   * Assumed (not documented): `$skiptoken` is refused as ASP.NET OData refuses an option it does not
    * allow (the wording reported in microsoftgraph/msgraph-sdk-dotnet#2566 for a security list).
    */
   private offsetList<T extends Indexed>(

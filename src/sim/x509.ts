@@ -4,7 +4,9 @@ import { createPrivateKey, generateKeyPairSync, type KeyObject, randomBytes, sig
  * A throwaway self-signed X.509 certificate and its RSA key, made in memory for tests and simulators
  * (Entra ID certificate credentials): no fixture key is checked in and no openssl binary is needed.
  * Only what a verifier needs is encoded: version 3, serial, sha256WithRSAEncryption, CN issuer and
- * subject, validity, the public key (RFC 5280 §4.1, DER per X.690).
+ * subject, validity, the public key (RFC 5280 §4.1, DER per X.690). Entra ID takes such a certificate as
+ * an app credential (learn.microsoft.com/entra/identity-platform/certificate-credentials, "Register your
+ * certificate with Microsoft identity platform"); assumed: self-signed is enough, as that page allows.
  */
 export interface SelfSigned {
   /** PKCS#8 PEM private key. */

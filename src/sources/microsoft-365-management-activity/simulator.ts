@@ -37,7 +37,7 @@
  *   in a tenant whose unified audit log was never turned on, /start answers 400 with a code
  *   `StartSubscription [...] failed. Exception` and "Tenant … does not exist" (…/issues/89).
  *
- * Decided here (undocumented; assumed): every AF2xxxx error is a 400; a missing or invalid token answers ASP.NET's
+ * Assumed (not documented), decided here: every AF2xxxx error is a 400; a missing or invalid token answers ASP.NET's
  * `401 {"Message":"Authorization has been denied for this request."}`, a token without ActivityFeed.Read
  * `401 AF10001`; the listing returns at most `listPageSize` entries a page (default 200); a blob can be listed
  * some time after its contentCreated (`listingDelayMs`, the reason clients re-list an overlap); an injected

@@ -2,7 +2,8 @@
  * Microsoft Graph security simulator: `GET /v1.0/security/alerts_v2` and `/v1.0/security/incidents` behind
  * an Entra ID v2.0 token endpoint (src/sim/microsoft.ts), following Microsoft's documentation:
  *
- * - learn.microsoft.com/graph/api/security-list-alerts_v2 and resources/security-alert — `$filter` on
+ * - learn.microsoft.com/graph/api/security-list-alerts_v2 ("Optional query parameters") and
+ *   resources/security-alert ("Properties") — `$filter` on
  *   lastUpdateDateTime (among others), `$top`, `$skip`, `$count`; `@odata.nextLink` paging; most recent
  *   first; record shape (id, providerAlertId, incidentId, status, severity, classification, determination,
  *   serviceSource, detectionSource, title, category, createdDateTime, lastUpdateDateTime, evidence, …).
@@ -11,7 +12,8 @@
  *   options plus `$expand=alerts`; record shape (id, incidentWebUrl, displayName, status, severity,
  *   assignedTo, classification, determination, createdDateTime, lastUpdateDateTime, comments, …).
  *   Application permission SecurityIncident.Read.All.
- * - learn.microsoft.com/graph/throttling-limits — 150 requests a minute per app per tenant.
+ * - learn.microsoft.com/graph/throttling-limits ("Security detections and incidents service limits") — 150
+ *   requests a minute per app per tenant.
  * - Alerts and incidents are updated in place: a later read returns the same id with a new
  *   lastUpdateDateTime and the changed properties.
  *
@@ -23,7 +25,7 @@
  *   moves up one place (`updateWhilePaging` makes that happen). `$count=true` adds `@odata.count` (both
  *   pages list `$count`).
  *
- * Decided here (assumed, undocumented): "most recent first" orders by lastUpdateDateTime; `$orderby` is
+ * Assumed (not documented), decided here: "most recent first" orders by lastUpdateDateTime; `$orderby` is
  * refused (400) as it is not among the documented options; a missing permission answers 403 `Forbidden`;
  * `@odata.count` is on every page (the nextLink keeps `$count=true`); `$top` up to 2000.
  */
