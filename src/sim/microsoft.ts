@@ -636,6 +636,8 @@ export interface ListSpec<T extends Indexed> {
   paging?: 'skiptoken' | 'skip';
   /** `$count=true` is answered with `@odata.count`, the size of the filtered collection on every page. */
   count?: boolean;
+  /** Added to `@odata.count` (a count computed apart from the list, for tests of clients that check it). */
+  countSkew?: number;
   /** Called after each page is built (the items it holds, whether more follow): a simulator's changes between pages. */
   afterPage?: (items: T[], more: boolean) => void;
 }
@@ -872,7 +874,9 @@ export class GraphSim {
     const matching = spec.index.all().filter((i) => spec.visible(i, now) && o.pred(i.t));
     if (o.order === 'desc') matching.reverse();
     const extra =
-      spec.count && countRaw?.toLowerCase() === 'true' ? `,"@odata.count":${matching.length}` : '';
+      spec.count && countRaw?.toLowerCase() === 'true'
+        ? `,"@odata.count":${matching.length + (spec.countSkew ?? 0)}`
+        : '';
     const at = (offset: number) => {
       const next = new URLSearchParams(q);
       next.set('$skip', String(offset));

@@ -156,6 +156,27 @@ describe('microsoft-security-alerts', () => {
     });
   }
 
+  it('a count that disagrees with the list costs one more pass per window, not four, and no warning', async () => {
+    const clock = new ManualClock(T0);
+    const sim = new SecuritySimulator({
+      clock: clock.now,
+      rateLimit: fast,
+      events: { alerts: 20, incidents: 0 },
+      odataCountSkew: 1,
+    });
+    await sim.start();
+    try {
+      const warnings: unknown[] = [];
+      const r = await drain(sim, 'alerts', clock, undefined, { warnings });
+      assert.deepEqual(r.events.map((e) => e.id).sort(), sim.eventIds(['alerts']).sort());
+      assert.deepEqual(warnings, []);
+      const pages = sim.requests().filter((q) => q.path === '/v1.0/security/alerts_v2').length;
+      assert.equal(pages, 2 * Math.ceil(20 / 7), 'two passes that agree');
+    } finally {
+      await sim.stop();
+    }
+  });
+
   it('derives the version id from id and lastUpdateDateTime, and none without them', () => {
     assert.equal(
       versionId({ id: 'da1_2', lastUpdateDateTime: '2026-11-25T10:00:00.1234567Z' }),

@@ -25,8 +25,8 @@ import { graphPages, graphRecords } from '../microsoft-graph.ts';
  * update that stamps more alerts than a page with one time): each window's pages ask `$count=true`, and a
  * pass over the window is complete only when every page reported the same `@odata.count` and the pass
  * returned exactly that many records, all distinct. A single page is one answer, complete by itself.
- * Without `@odata.count` (a proxy that drops it) a multi-page pass must return the same ids as the pass
- * before it. Otherwise the window is read again from its first page, records already delivered suppressed
+ * Otherwise (and without `@odata.count`, which a proxy may drop) a multi-page pass must return the same
+ * ids as the pass before it. Until then the window is read again from its first page, records already delivered suppressed
  * by the boundary ids (every record of the window is within them: the window starts `overlap` before the
  * position). Cost: nothing when the window did not change while it was paged; one more pass over the
  * window when it did; at most `MAX_PASSES` passes per window, after which the window is closed with a
@@ -107,7 +107,9 @@ async function* read(def: OffsetWindowsDef, ctx: ReadContext<any, MicrosoftAccou
         complete =
           pages === 1 ||
           (counts.size === 1 && [...counts][0] === records && ids.size === records) ||
-          (counts.size === 0 && previous !== undefined && sameSet(previous, ids));
+          // Two passes that returned the same records agree whatever the count says (a count Graph
+          // computes differently from the list must not make every window be read four times).
+          (previous !== undefined && sameSet(previous, ids));
         if (!complete && pass >= MAX_PASSES) {
           ctx.warn(
             gapWarning(

@@ -62,6 +62,8 @@ export interface SecuritySimulatorOptions extends GraphSimOptions {
   eventBytes?: number;
   /** false: `$count=true` is ignored (no `@odata.count`), as a proxy that drops it would answer. */
   odataCount?: boolean;
+  /** Added to every `@odata.count` (a count that disagrees with the list). */
+  odataCountSkew?: number;
 }
 
 const STATUS = ['new', 'inProgress', 'resolved'] as const;
@@ -110,6 +112,7 @@ export class SecuritySimulator extends GraphSim {
             render: (v) => this.render(s, v),
             paging: 'skip',
             count: o.odataCount ?? true,
+            countSkew: o.odataCountSkew,
             afterPage: (items, more) => {
               if (!more || this.churn[s] <= 0 || !items.length) return;
               this.churn[s]--;
