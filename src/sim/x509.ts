@@ -25,7 +25,9 @@ export function selfSignedCertificate(
   const name = seq(set(seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(o.commonName ?? 'tributary-test')))));
   const sigAlg = seq(oid('1.2.840.113549.1.1.11'), tlv(0x05, Buffer.alloc(0)));
   const serial = randomBytes(16);
-  serial[0] &= 0x7f; // positive INTEGER
+  // A positive INTEGER in its shortest form (X.690 §8.3.2): a first byte of 0x00 followed by one below 0x80
+  // is padding OpenSSL refuses ("illegal padding", one certificate in 256 before this).
+  serial[0] = 0x40 | (serial[0] & 0x3f);
   const tbs = seq(
     tlv(0xa0, tlv(0x02, Buffer.from([2]))), // [0] EXPLICIT version v3
     tlv(0x02, serial),
