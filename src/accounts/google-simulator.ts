@@ -4,7 +4,9 @@
  * plus the bearer-token check every Google API makes. API simulators (Reports API, Cloud Logging) mount
  * the token route on their own server and call `authenticate` on each request.
  *
- * Token endpoint (`POST /token`, form-encoded):
+ * Token endpoint (`POST /token`, form-encoded), per that page's sections "Forming the JWT claim set",
+ * "Making the access token request", "Handling the response" and "Delegating domain-wide authority to the
+ * service account":
  * - `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` and `assertion=<JWT>`; another grant type is
  *   400 unsupported_grant_type.
  * - The JWT must be RS256 and signed by the service account's private key: it is verified with the

@@ -12,6 +12,7 @@ import {
   type MicrosoftAccount,
   microsoft,
   microsoftFields,
+  microsoftRateLimit,
   resourceFor,
   tokenErrorAction,
   tokenUrl,
@@ -135,6 +136,39 @@ describe('microsoft account fields', () => {
 
   it('marks the secret and the private key as secrets', () => {
     assert.deepEqual(microsoft.secrets, ['clientSecret', 'privateKey']);
+  });
+});
+
+describe('microsoft budgets per API', () => {
+  it('budgets each API at its documented per-app-per-tenant limit, one request deep', () => {
+    const at = (u: string) => microsoftRateLimit(new URL(u));
+    assert.deepEqual(at('https://graph.microsoft.com/v1.0/auditLogs/directoryAudits?$top=1'), {
+      key: 'graph:identity-and-access-reports',
+      perSecond: 0.5,
+      burst: 1,
+    });
+    assert.equal(
+      at('https://graph.microsoft.us/beta/auditLogs/provisioning')?.key,
+      'graph:identity-and-access-reports',
+    );
+    assert.deepEqual(at('https://graph.microsoft.com/v1.0/security/alerts_v2'), {
+      key: 'graph:security',
+      perSecond: 2.5,
+      burst: 1,
+    });
+    assert.equal(at('https://graph.microsoft.com/v1.0/users/delta')?.key, 'graph:identity-and-access');
+    assert.equal(
+      at('https://manage.office.com/api/v1.0/t/activity/feed/subscriptions/content')?.perSecond,
+      2000 / 60,
+    );
+    assert.equal(
+      at('http://127.0.0.1:9/v1.0/security/incidents')?.key,
+      'graph:security',
+      'by path behind a proxy',
+    );
+    assert.equal(at('http://127.0.0.1:9/api/v1/t/activity/feed/audit/x')?.key, 'office-365-management');
+    assert.equal(at('https://login.microsoftonline.com/t/oauth2/v2.0/token'), undefined, 'token requests');
+    assert.equal(microsoft.rateLimit, undefined, 'no account-wide budget below the APIs’ own');
   });
 });
 

@@ -91,7 +91,9 @@ export const MICROSOFT_APIS: MicrosoftApi[] = [
       usgov: { hosts: ['manage.office365.us'], resource: 'https://manage.office365.us' },
       'usgov-dod': { hosts: ['manage.protection.apps.mil'], resource: 'https://manage.protection.apps.mil' },
     },
-    path: /^\/api\/v1\.0\/[^/]+\/activity\//,
+    // `/api/v1.0/` is the documented root; the NextPageUri the same reference shows is under `/api/v1/`
+    // (office-365-management-activity-api-reference, "List available content" → "Pagination").
+    path: /^\/api\/v1(\.0)?\/[^/]+\/activity\//i,
   },
   {
     name: 'Azure Resource Manager',
@@ -139,6 +141,41 @@ const hostIs = (pattern: string, host: string) =>
 /** The Graph service root of a cloud, e.g. `https://graph.microsoft.com` (without the version). */
 export function graphRoot(cloud: MicrosoftCloud): string {
   return `https://${MICROSOFT_APIS[0].clouds[cloud]!.hosts[0]}`;
+}
+
+/**
+ * The budget of one Microsoft API for one app in one tenant (the account), at the vendor's documented
+ * limit:
+ * - Graph identity and access reports — `auditLogs` (signIns, directoryAudits, provisioning): "5 requests
+ *   per 10 seconds" per app per tenant (learn.microsoft.com/graph/throttling-limits, "Identity and access
+ *   reports service limits").
+ * - Graph security — alerts and incidents under `/security`: "150 requests per minute" per app per tenant
+ *   (same page, "Security detections and incidents service limits").
+ * - The rest of Graph the sources read (users and groups delta): identity and access, 3,500 resource units
+ *   per 10 seconds per app and tenant for the smallest tenants, a GET on users costing 2 (same page,
+ *   "Identity and access service limits"): 175 requests a second.
+ * - Office 365 Management Activity API: a tenant-level quota, "initially allocated a baseline of 2,000
+ *   requests per minute" (office-365-management-activity-api-reference, "API throttling").
+ * Each bucket holds one request (burst 1): a fuller bucket would let a burst plus the steady rate into the
+ * first window (5 + 5 audit-log requests in 10 s), which Graph answers with 429. The API is recognised by
+ * host, or by path behind an unknown host (a proxy or simulator given as base URL). Token requests and
+ * APIs no source reads (Azure Resource Manager, Log Analytics) have no budget here.
+ */
+export function microsoftRateLimit(url: URL): { key: string; perSecond: number; burst: number } | undefined {
+  const host = url.hostname.toLowerCase();
+  const api =
+    MICROSOFT_APIS.find((a) => Object.values(a.clouds).some((c) => c?.hosts.includes(host)))?.name ??
+    MICROSOFT_APIS.find((a) => a.path.test(url.pathname))?.name;
+  if (api === 'Microsoft Graph') {
+    if (/^\/(v1\.0|beta)\/auditLogs(\/|$)/i.test(url.pathname))
+      return { key: 'graph:identity-and-access-reports', perSecond: 5 / 10, burst: 1 };
+    if (/^\/(v1\.0|beta)\/security(\/|$)/i.test(url.pathname))
+      return { key: 'graph:security', perSecond: 150 / 60, burst: 1 };
+    return { key: 'graph:identity-and-access', perSecond: 3500 / 10 / 2, burst: 1 };
+  }
+  if (api === 'Office 365 Management Activity API')
+    return { key: 'office-365-management', perSecond: 2000 / 60, burst: 1 };
+  return undefined;
 }
 
 /** The token resource for a request URL (see MICROSOFT_APIS), or a config error naming the host. */
@@ -396,12 +433,7 @@ export const microsoft = defineAccountKind<MicrosoftAccount>({
     );
     headers.set('authorization', `Bearer ${token}`);
   },
-  // One budget for every Microsoft API the app calls. The tightest documented per-app-per-tenant limits
-  // are Graph's identity and access reports (auditLogs: 5 requests per 10 s) and security alerts and
-  // incidents (150 requests a minute) (learn.microsoft.com/graph/throttling-limits). A 5-request burst
-  // fits the reports limit, and 1 request a second stays under the security limit with room for a second
-  // collector; sustained audit-log paging beyond 0.5/s meets Graph's 429 + Retry-After, which pauses the
-  // whole account. Directory reads (3,500+ per 10 s) and the Management Activity API (2,000 a minute per
-  // tenant) allow more: raise it per account with `requestsPerMinute`.
-  rateLimit: { perSecond: 1, burst: 5 },
+  // No account-wide budget: each Microsoft API is budgeted at its own documented limit (below), shared by
+  // every collector using the account. An account's `requestsPerMinute` still caps all of them together.
+  endpointRateLimit: microsoftRateLimit,
 });

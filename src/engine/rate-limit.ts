@@ -12,12 +12,20 @@ export class TokenBucket {
   private last: number;
   private pausedUntil = 0;
   private readonly now: () => number;
+  private readonly wait: (ms: number, signal?: AbortSignal) => Promise<void>;
 
-  constructor(perSecond: number, burst = Math.max(1, Math.ceil(perSecond)), now: () => number = Date.now) {
+  /** `now` and `wait` are the clock and the sleep (a test drives both on simulated time). */
+  constructor(
+    perSecond: number,
+    burst = Math.max(1, Math.ceil(perSecond)),
+    now: () => number = Date.now,
+    wait: (ms: number, signal?: AbortSignal) => Promise<void> = sleep,
+  ) {
     this.perSecond = perSecond;
     this.burst = burst;
     this.tokens = burst;
     this.now = now;
+    this.wait = wait;
     this.last = now();
   }
 
@@ -30,7 +38,7 @@ export class TokenBucket {
     for (;;) {
       const now = this.now();
       if (now < this.pausedUntil) {
-        await sleep(this.pausedUntil - now, signal);
+        await this.wait(this.pausedUntil - now, signal);
         continue;
       }
       this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.perSecond);
@@ -39,7 +47,7 @@ export class TokenBucket {
         this.tokens -= 1;
         return;
       }
-      await sleep(Math.ceil(((1 - this.tokens) / this.perSecond) * 1000), signal);
+      await this.wait(Math.ceil(((1 - this.tokens) / this.perSecond) * 1000), signal);
     }
   }
 }

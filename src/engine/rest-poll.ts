@@ -39,9 +39,12 @@ export interface RestPollDef<S = any, A = any> {
   /** A failure that means "this window holds too much": the window is halved and read again. */
   windowTooLarge?: (err: TributaryError) => boolean;
   /**
-   * A failure of a next-page request saved in the checkpoint that means the vendor's page cursor no
-   * longer works (Zoom's `next_page_token` lasts 15 minutes): the window is read again from its first
-   * page, and the events it already delivered are suppressed by the checkpoint's ids.
+   * A failure of a next-page request — one saved in the checkpoint, or one the previous page of this run
+   * gave — that means the vendor's page cursor no longer works (Zoom's `next_page_token` lasts 15 minutes,
+   * which a slow destination or long rate-limit waits can outlast mid-run): the window is read again from
+   * its first page, and the events it already delivered are suppressed by the boundary ids. At most
+   * `MAX_CURSOR_RESTARTS` times per window in a run; then the run stops with `page_cursor_expired`
+   * (transient: the next run resumes from the checkpoint).
    */
   cursorExpired?: (err: TributaryError) => boolean;
 }
@@ -150,6 +153,9 @@ async function* readOpaque<S, A>(
   }
 }
 
+/** How many times one window is read again from its first page in a run after its page cursor expired. */
+export const MAX_CURSOR_RESTARTS = 3;
+
 async function* readTimeWindow<S, A>(
   def: RestPollDef<S, A>,
   cursor: TimeWindowOptions,
@@ -159,10 +165,12 @@ async function* readTimeWindow<S, A>(
   const time = def.eventTime ?? ((r: unknown) => getPath(r, cursor.time));
   let disorderReported = false;
   for (let window = tracker.nextWindow(); window; window = tracker.nextWindow()) {
-    const guard = new LoopGuard();
+    let guard = new LoopGuard();
     const clip = cursor.clip ? new WindowClip(window, cursor.order ?? 'asc') : undefined;
-    // The first request of a resumed window is the checkpoint's saved page, which the vendor may have expired.
-    let saved = window.resume !== undefined;
+    // A request that carries a vendor page cursor: the checkpoint's saved page of a resumed window, or the
+    // next page of this run. Either may have expired by the time it is sent.
+    let paged = window.resume !== undefined;
+    let restarts = 0;
     let request: PageRequest | undefined = window.resume ?? firstRequest(def, ctx, window);
     guard.check(pageKey(request), ctx.stream);
     while (request) {
@@ -171,12 +179,23 @@ async function* readTimeWindow<S, A>(
       try {
         page = await fetchPage(def, ctx, request);
       } catch (err) {
-        if (saved && err instanceof TributaryError && def.cursorExpired?.(err)) {
-          ctx.log.info('saved page cursor expired, reading the window again from its first page', {
+        if (paged && err instanceof TributaryError && def.cursorExpired?.(err)) {
+          if (++restarts > MAX_CURSOR_RESTARTS) {
+            throw new TributaryError({
+              type: 'transient',
+              code: 'page_cursor_expired',
+              message: `The vendor refused the next-page cursor of one ${ctx.stream} window ${restarts} times in this run (${err.message}).`,
+              action:
+                'The next run reads the window again from its checkpoint. If it repeats, check that delivery to the destinations does not stall for longer than the vendor keeps page cursors (Zoom: 15 minutes).',
+            });
+          }
+          ctx.log.info('page cursor expired, reading the window again from its first page', {
             stream: ctx.stream,
+            restarts,
           });
-          saved = false;
+          paged = false;
           request = firstRequest(def, ctx, window);
+          guard = new LoopGuard(); // the window's pages are asked again, from the first
           guard.check(pageKey(request), ctx.stream);
           continue;
         }
@@ -191,7 +210,6 @@ async function* readTimeWindow<S, A>(
         }
         throw err;
       }
-      saved = false;
       const records = def.records(page.body) ?? [];
       if (!Array.isArray(records)) throw unexpected(ctx.stream);
       const events = [];
@@ -224,6 +242,7 @@ async function* readTimeWindow<S, A>(
       const checkpoint = tracker.afterPage(delivered, next);
       yield { events, checkpoint, deadLetters, pages: 1 };
       request = next;
+      paged = next !== undefined;
     }
   }
 }

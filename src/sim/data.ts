@@ -3,6 +3,8 @@ import type { Rng } from './random.ts';
 /**
  * Realistic-looking building blocks for simulated vendor records: people, public IP addresses with
  * a plausible location and network, browsers. Everything is drawn from a seeded `Rng`.
+ * No vendor behaviour lives here: these are field values only (assumed plausible, not taken from any
+ * vendor's data); each vendor simulator cites the record shape it fills with them.
  */
 
 const FIRST = [

@@ -15,7 +15,19 @@ export * from './random.ts';
 /**
  * The simulator kit: a small node:http server with a router, a request log (so tests can prove a
  * collector never wrote to a vendor), a controllable clock and injectable faults. Vendor simulators
- * (src/sources/<id>/simulator.ts) build on it and add the vendor's documented behaviour.
+ * (src/sources/<id>/simulator.ts) build on it and add the vendor's documented behaviour, citing it.
+ *
+ * The kit follows no vendor; its generic behaviour is HTTP's:
+ * - `rate-limit` faults answer 429 "Too Many Requests" (RFC 6585 §4) with `Retry-After` in seconds
+ *   (RFC 9110 §10.2.3); the vendor simulator supplies its own body (`rateLimitReply`).
+ * - `status` faults answer the status with the vendor's error body (`errorReply`); an unknown path is 404
+ *   and a known path with another method 405 (RFC 9110 §15.5.5, §15.5.6).
+ * - `truncate` sends the status and headers, then about half the body and closes the connection (a body
+ *   shorter than its Content-Length, or a chunked body without its last chunk: RFC 9112 §6.3, §7.1);
+ *   `reset` closes the connection without an answer; `delay` holds the real answer back.
+ * - `empty` asks the vendor simulator for "a valid empty page" in that vendor's own sense (each simulator
+ *   says what that is; assumed where its vendor does not document empty pages).
+ * - Request bodies over 16 MB are refused with 413 (RFC 9110 §15.5.14; assumed: vendors cap bodies).
  */
 
 // ---------------------------------------------------------------------------------------------

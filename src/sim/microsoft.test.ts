@@ -138,8 +138,14 @@ describe('Graph audit logs simulator', () => {
       } else await r.body?.cancel();
     }
     assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429]);
-    assert.equal(retryAfter, '9');
+    assert.equal(retryAfter, '10', 'a sliding window: the first request leaves it 10 s after it was made');
     clock.advance(9_000);
+    assert.equal(
+      (await fetch(`${sim.url}/v1.0/auditLogs/directoryAudits?$top=1`, { headers: bearer })).status,
+      429,
+      'no fixed-window reset at :10',
+    );
+    clock.advance(1_000);
     assert.equal(
       (await fetch(`${sim.url}/v1.0/auditLogs/directoryAudits?$top=1`, { headers: bearer })).status,
       200,

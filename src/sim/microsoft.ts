@@ -5,7 +5,8 @@
  * collection. Each Graph source's simulator builds on `GraphSim`.
  *
  * Microsoft's documented behaviour followed here:
- * - Token endpoint, client credentials (learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow):
+ * - Token endpoint, client credentials (learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow,
+ *   "Get a token", "Successful response", "Error response"):
  *   POST `/{tenant}/oauth2/v2.0/token`, form `client_id`, `scope={resource}/.default`, `grant_type=client_credentials`
  *   and `client_secret` or `client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer` +
  *   `client_assertion`; success `{token_type, expires_in, ext_expires_in, access_token}`; errors
@@ -17,11 +18,13 @@
  *   assertion's header names the certificate by `x5t#S256` (PS256, current page) or `x5t` (RS256, earlier
  *   page); claims `aud` = token endpoint, `iss` = `sub` = client ID, `exp`, `nbf`, `jti`. Both forms are
  *   accepted here, as the two page versions describe them.
- * - Graph paging (learn.microsoft.com/graph/paging): follow `@odata.nextLink` (carrying `$skiptoken`)
- *   until it is absent. Throttling (learn.microsoft.com/graph/throttling): 429 with `Retry-After` seconds.
+ * - Graph paging (learn.microsoft.com/graph/paging): follow `@odata.nextLink` (carrying `$skiptoken`, or
+ *   `$skip` where an API documents `$skip` paging instead) until it is absent. `$count=true` adds
+ *   `@odata.count` (learn.microsoft.com/graph/query-parameters, "count parameter"). Throttling
+ *   (learn.microsoft.com/graph/throttling): 429 with `Retry-After` seconds.
  * - Graph error body `{"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}`.
  *
- * Decided here (not documented): AADSTS700027 for an assertion whose signature or thumbprint does not
+ * Assumed (not documented), decided here: AADSTS700027 for an assertion whose signature or thumbprint does not
  * verify, AADSTS700024 for one outside its time range, AADSTS50012 for a wrong audience; an injected
  * `empty` fault is a valid page with no items whose `@odata.nextLink` points at the same position.
  */
@@ -625,6 +628,18 @@ export interface ListSpec<T extends Indexed> {
   index: TimeIndex<T>;
   visible: (item: T, now: number) => boolean;
   render: (item: T) => string;
+  /**
+   * How `@odata.nextLink` pages: a keyset `$skiptoken` (the default; the audit logs), or `$skip` offsets
+   * into the filtered collection as it is when each page is asked (the security APIs, which document
+   * `$skip` and `$top`, e.g. `GET /security/alerts_V2?$top=100&$skip=200`, and no `$skiptoken`).
+   */
+  paging?: 'skiptoken' | 'skip';
+  /** `$count=true` is answered with `@odata.count`, the size of the filtered collection on every page. */
+  count?: boolean;
+  /** Added to `@odata.count` (a count computed apart from the list, for tests of clients that check it). */
+  countSkew?: number;
+  /** Called after each page is built (the items it holds, whether more follow): a simulator's changes between pages. */
+  afterPage?: (items: T[], more: boolean) => void;
 }
 
 export interface GraphSimOptions {
@@ -652,7 +667,10 @@ export class GraphSim {
   permissions: Set<string>;
   protected readonly resource: string;
   private readonly rateLimit: { requests: number; windowMs: number };
-  private window = { start: -1, count: 0 };
+  /** Arrival times of the requests inside the current rate-limit window, oldest first. */
+  private readonly recent: number[] = [];
+  /** How many requests were answered 429 by the service's own limit (not by injected faults). */
+  throttled = 0;
   private loopPages = 0;
 
   constructor(
@@ -753,13 +771,17 @@ export class GraphSim {
             'Insufficient privileges to complete the operation.',
           )
         );
+      // "N requests per W seconds" (learn.microsoft.com/graph/throttling-limits), read as a sliding window
+      // (assumed: the page does not say; a sliding window is the strictest reading — a fixed one would let
+      // 2N through across a boundary). Throttled requests do not count.
       const now = this.clock();
-      const start = now - (now % this.rateLimit.windowMs);
-      if (start !== this.window.start) this.window = { start, count: 0 };
-      if (++this.window.count > this.rateLimit.requests) {
-        const wait = Math.max(1, Math.ceil((start + this.rateLimit.windowMs - now) / 1000));
+      while (this.recent.length && this.recent[0] <= now - this.rateLimit.windowMs) this.recent.shift();
+      if (this.recent.length >= this.rateLimit.requests) {
+        this.throttled++;
+        const wait = Math.max(1, Math.ceil((this.recent[0] + this.rateLimit.windowMs - now) / 1000));
         return graphError(req, 429, 'TooManyRequests', 'Too many requests.', { 'retry-after': String(wait) });
       }
+      this.recent.push(now);
       return handler(req);
     });
   }
@@ -796,6 +818,7 @@ export class GraphSim {
         throw err;
       }
     }
+    if (spec.paging === 'skip') return this.offsetList(req, spec, { top, order, pred });
     const skip = q.get('$skiptoken');
     const cursor = decodeSkipToken<{ o: string; t: string; s: number }>(skip);
     if (skip !== null && (!cursor || cursor.o !== order)) return bad('Invalid $skiptoken.');
@@ -822,6 +845,56 @@ export class GraphSim {
         ? withSkipToken(req, encodeSkipToken({ o: order, t: String(last.t), s: last.seq }))
         : undefined;
     return this.collection(req, spec.context, page.items.map(spec.render), next);
+  }
+
+  /**
+   * `$skip` paging: the page at that offset of the collection as it is now (an item that leaves or enters
+   * the filter between two requests moves every later offset), `@odata.nextLink` with the next offset.
+   * Assumed (not documented): `$skiptoken` is refused as ASP.NET OData refuses an option it does not
+   * allow (the wording reported in microsoftgraph/msgraph-sdk-dotnet#2566 for a security list).
+   */
+  private offsetList<T extends Indexed>(
+    req: SimRequest,
+    spec: ListSpec<T>,
+    o: { top: number; order: 'asc' | 'desc'; pred: (t: bigint) => boolean },
+  ): SimReply {
+    const q = req.query;
+    const bad = (message: string) => graphError(req, 400, 'BadRequest', message);
+    if (q.get('$skiptoken') !== null)
+      return bad(
+        "The query specified in the URI is not valid. Query option 'SkipToken' is not allowed. To allow it, set the 'AllowedQueryOptions' property on EnableQueryAttribute or QueryValidationSettings.",
+      );
+    const skipRaw = q.get('$skip');
+    if (skipRaw !== null && !/^\d+$/.test(skipRaw)) return bad(`Invalid value '${skipRaw}' for $skip.`);
+    const skip = Number(skipRaw ?? 0);
+    const countRaw = q.get('$count');
+    if (countRaw !== null && !/^(true|false)$/i.test(countRaw))
+      return bad(`Invalid value '${countRaw}' for $count.`);
+    const now = this.clock();
+    const matching = spec.index.all().filter((i) => spec.visible(i, now) && o.pred(i.t));
+    if (o.order === 'desc') matching.reverse();
+    const extra =
+      spec.count && countRaw?.toLowerCase() === 'true'
+        ? `,"@odata.count":${matching.length + (spec.countSkew ?? 0)}`
+        : '';
+    const at = (offset: number) => {
+      const next = new URLSearchParams(q);
+      next.set('$skip', String(offset));
+      return `${req.origin}${req.path}?${next.toString()}`;
+    };
+    // An injected `empty` fault: a valid page with no items that asks for the same offset again.
+    if (req.empty) return this.collection(req, spec.context, [], at(skip), extra);
+    const items = matching.slice(skip, skip + o.top);
+    const more = skip + items.length < matching.length;
+    const reply = this.collection(
+      req,
+      spec.context,
+      items.map(spec.render),
+      more ? at(skip + items.length) : undefined,
+      extra,
+    );
+    spec.afterPage?.(items, more);
+    return reply;
   }
 
   /** An OData collection page: `value` from record JSON texts, `@odata.nextLink` when there is more. */

@@ -2,7 +2,9 @@
  * Push vendors, simulated from the sender's side: how a vendor encodes a batch of its records into one
  * request (body format, compression, auth header) and what it does with our answer (delivered, sent
  * again, or dropped), as its documentation says. The push presets' simulators (src/sources/<id>/
- * simulator.ts) are instances; tests and the benchmark post through `pushBatch`.
+ * simulator.ts) are instances, each citing its vendor; tests and the benchmark post through `pushBatch`.
+ * Assumed (a test harness choice, no vendor): a retried batch is sent again at once, without waiting out
+ * Retry-After. `basicAuth` is RFC 7617 §2 (`user:password`, base64).
  */
 
 export type Outcome = 'delivered' | 'retry' | 'drop';

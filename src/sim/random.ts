@@ -1,6 +1,7 @@
 /**
  * Seeded randomness for simulators: the same seed always yields the same data, so tests can assert
  * exact event sets and a benchmark can regenerate a page instead of storing it.
+ * No vendor behaviour: `stableUuid` writes version-4-shaped UUIDs (RFC 9562 §5.4 layout) from a seed.
  */
 
 /** mulberry32: a tiny, fast 32-bit PRNG returning floats in [0, 1). */

@@ -14,6 +14,7 @@
  *   {"cmd":"stats"}   → {"requests":N,"writeCalls":[…],"events":N}
  *   {"cmd":"stop"}
  * Stops on SIGTERM/SIGINT, on `stop`, and when a stdin pipe closes (the parent went away).
+ * No vendor behaviour of its own: it hosts the vendor simulators, which cite the documentation they follow.
  */
 import { fstatSync } from 'node:fs';
 import { createInterface } from 'node:readline';

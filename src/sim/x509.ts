@@ -4,7 +4,9 @@ import { createPrivateKey, generateKeyPairSync, type KeyObject, randomBytes, sig
  * A throwaway self-signed X.509 certificate and its RSA key, made in memory for tests and simulators
  * (Entra ID certificate credentials): no fixture key is checked in and no openssl binary is needed.
  * Only what a verifier needs is encoded: version 3, serial, sha256WithRSAEncryption, CN issuer and
- * subject, validity, the public key (RFC 5280 §4.1, DER per X.690).
+ * subject, validity, the public key (RFC 5280 §4.1, DER per X.690). Entra ID takes such a certificate as
+ * an app credential (learn.microsoft.com/entra/identity-platform/certificate-credentials, "Register your
+ * certificate with Microsoft identity platform"); assumed: self-signed is enough, as that page allows.
  */
 export interface SelfSigned {
   /** PKCS#8 PEM private key. */
@@ -23,7 +25,9 @@ export function selfSignedCertificate(
   const name = seq(set(seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(o.commonName ?? 'tributary-test')))));
   const sigAlg = seq(oid('1.2.840.113549.1.1.11'), tlv(0x05, Buffer.alloc(0)));
   const serial = randomBytes(16);
-  serial[0] &= 0x7f; // positive INTEGER
+  // A positive INTEGER in its shortest form (X.690 §8.3.2): a first byte of 0x00 followed by one below 0x80
+  // is padding OpenSSL refuses ("illegal padding", one certificate in 256 before this).
+  serial[0] = 0x40 | (serial[0] & 0x3f);
   const tbs = seq(
     tlv(0xa0, tlv(0x02, Buffer.from([2]))), // [0] EXPLICIT version v3
     tlv(0x02, serial),

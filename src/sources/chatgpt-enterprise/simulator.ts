@@ -1,6 +1,14 @@
 /**
- * ChatGPT Enterprise Compliance Logs Platform simulator (base `https://api.chatgpt.com/v1`), after
- * /work/shared/vendors/chatgpt-and-gemini.md §1 (OpenAI spec/cookbook, Elastic, Cortex, Splunk):
+ * ChatGPT Enterprise Compliance Logs Platform simulator (base `https://api.chatgpt.com/v1`), following
+ * OpenAI's documentation: the API reference chatgpt.com/admin/api-reference#tag/Compliance-API-Logs-Platform
+ * (the "Enterprise Compliance API" OpenAPI description, v1.1.x, security scheme
+ * `chatgpt.enterprise.compliance_export` with `read`/`delete` scopes); the cookbook quickstart
+ * developers.openai.com/cookbook/examples/chatgpt/compliance_api/logs_platform ("Quickstart Scripts",
+ * download_compliance_files.sh: list with `event_type`, `limit`, `after`, follow `has_more` with
+ * `last_end_time`, download each file by id following the redirect); help.openai.com/en/articles/9261474
+ * ("Compliance API for ChatGPT Enterprise, Edu…": keys, scopes, 30-day retention). Elastic's
+ * `openai_chatgpt_enterprise` integration fixture (github.com/elastic/integrations, packages/
+ * openai_chatgpt_enterprise) shows the record shape.
  *
  * - `GET /v1/compliance/{workspaces|organizations}/{id}/logs?event_type=…(repeatable)&after=…[&before=…][&limit=1–100]`
  *   lists immutable log files ascending by `end_time`, strictly later than `after` (required, ISO-8601
@@ -19,7 +27,8 @@
  * - Legacy object endpoints: `GET …/conversations` answers 410; DELETE routes exist and answer like
  *   the vendor (`{deleted:true,object,id}`) but are recorded as write calls, which tests forbid.
  *
- * Decided here (not documented): `before` is exclusive; default `limit` 100; COSTS files are
+ * Assumed (not documented), decided here: the quirks above are switches for tests, not observed
+ * behaviour; `before` is exclusive; default `limit` 100; COSTS files are
  * organization-scoped (the workspace path lists none); file ids are UUIDs.
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';

@@ -27,7 +27,7 @@
  *   minute". Error bodies `{code, message, stat: "FAIL"}` (help.duo.com article 1338, "API error response
  *   messages": 40102 invalid integration key, 40103 invalid signature).
  *
- * Decided here where Duo documents no detail: the once-a-minute guidance is enforced per endpoint
+ * Assumed (Duo documents no detail), decided here: the once-a-minute guidance is enforced per endpoint
  * (`logRequestsPerMinute`, default 1) with 429 `{code: 42901, "Too Many Requests"}` and no Retry-After;
  * a missing permission is 403 40301 "Access forbidden"; bad parameters are 400 40002 "Invalid request
  * parameters" with `message_detail` naming the parameter; a request date more than 5 minutes off is 401

@@ -3,9 +3,19 @@ import type { PushVendor } from '../../sim/push-sender.ts';
 import { Rng } from '../../sim/random.ts';
 
 /**
- * A Cribl Webhook destination (see index.ts for the documents): events `{_raw, _time, host, source, …}`
- * as NDJSON (default) or a JSON array, Compress on (gzip), Token auth (`Authorization: Bearer`).
- * Answers: 2xx delivered; 429 and 503 retried (as the setup guide configures); others dropped.
+ * A Cribl Stream / Edge Webhook destination, as Cribl documents it:
+ * - docs.cribl.io/stream/destinations-webhook/ ("Webhook Destination"), General Settings: Method POST by
+ *   default; Format "NDJSON (newline-delimited JSON): The default" or "JSON Array". Both are produced here.
+ * - Same page, Authentication: the Token option sends the token as `Authorization: Bearer <token>`
+ *   (outputs.yml `webhook_output.authType: token`, "Bearer token to include in the authorization header").
+ * - Same page, Advanced Settings: Compress gzips the payload (`Content-Encoding: gzip`); on by default here.
+ * - Same page, Retries ("Settings for failed HTTP requests", e.g. 429 Too Many Requests and 503 Service
+ *   Unavailable, and "Honor Retry-After header"): 2xx is delivered; 429 and 503 are sent again, as the
+ *   collector's setup guide tells the user to configure.
+ * - Events: docs.cribl.io/stream/event-model/ — every event has `_raw` and `_time` (epoch seconds, with
+ *   fractions); `host`, `source`, `sourcetype` and `cribl_pipe` as a syslog route would set them.
+ * Assumed (Cribl leaves it to the retry table): any other status is not retried (the batch is dropped or
+ * goes to the destination's backpressure behaviour).
  */
 export function criblWebhook(o: { format?: 'ndjson' | 'json-array'; compress?: boolean } = {}): PushVendor {
   return {

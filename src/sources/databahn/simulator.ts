@@ -2,8 +2,14 @@ import type { PushVendor } from '../../sim/push-sender.ts';
 import { Rng } from '../../sim/random.ts';
 
 /**
- * DataBahn, documented-generic (its HTTP destination's documentation was not available): a JSON array of
- * normalised records, `Authorization: Bearer`, retried on 429 and 503.
+ * A DataBahn pipeline's HTTP destination. DataBahn publishes no documentation of it that we could read
+ * (databahn.ai documents its product, not the wire format of its HTTP output), so everything here is
+ * assumed and follows the generic conventions the collector's setup guide asks for:
+ * - assumed: a POST whose body is a JSON array of normalised records with an ISO-8601 `timestamp`;
+ * - assumed: `Authorization: Bearer <token>` (RFC 6750 §2.1, the header the setup guide configures);
+ * - assumed: 2xx delivered, 429 and 503 sent again (RFC 6585 §4 "Too Many Requests", RFC 9110 §15.6.4
+ *   "503 Service Unavailable", both "try again later" answers), anything else dropped.
+ * The preset stays early access until a DataBahn deployment confirms the format.
  */
 export function databahnHttp(): PushVendor {
   return {

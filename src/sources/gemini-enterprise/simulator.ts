@@ -1,7 +1,8 @@
 /**
  * Cloud Logging `entries.list` simulator holding Gemini Enterprise logs, following Google's documentation:
  *
- * - cloud.google.com/logging/docs/reference/v2/rest/v2/entries/list: POST /v2/entries:list with a JSON body
+ * - cloud.google.com/logging/docs/reference/v2/rest/v2/entries/list ("HTTP request", "Request body",
+ *   "Response body"): POST /v2/entries:list with a JSON body
  *   {resourceNames (required; projects/P), filter (≤ 20,000 characters), orderBy ("timestamp asc" default |
  *   "timestamp desc"), pageSize (default 50; negative or above 1000 rejected), pageToken}; answer
  *   {entries, nextPageToken}. Entries with equal timestamps are ordered by insertId. A page may come back
@@ -10,7 +11,7 @@
  * - LogEntry: logName, resource, timestamp (RFC 3339 with nanoseconds), receiveTimestamp, severity,
  *   insertId (a writer may reuse an insertId at another timestamp: every tenth usage entry here does),
  *   jsonPayload | protoPayload (type.googleapis.com/google.cloud.audit.AuditLog).
- * - cloud.google.com/logging/quotas: 60 entries.list requests a minute per project → 429 RESOURCE_EXHAUSTED
+ * - cloud.google.com/logging/quotas ("API usage limits"): 60 entries.list requests a minute per project → 429 RESOURCE_EXHAUSTED
  *   (Google sends no Retry-After; an injected `rate-limit` fault adds one); page tokens live 24 hours.
  * - Gemini Enterprise docs (set-up-usage-audit-logs, audit-logging): usage log
  *   discoveryengine.googleapis.com%2Fgemini_enterprise_user_activity with jsonPayload.logMetadata
@@ -21,7 +22,7 @@
  *   'logging.privateLogEntries.list' denied …" otherwise). Auth: src/accounts/google-simulator.ts; the
  *   caller is the service account itself (no domain-wide delegation).
  *
- * Not documented, decided here: the filter language is a subset (comparisons =, !=, >, >=, <, <=, :
+ * Assumed (not documented), decided here: the filter language is a subset (comparisons =, !=, >, >=, <, <=, :
  * on dotted fields; AND, OR, NOT, parentheses; quoted values), anything else is 400 INVALID_ARGUMENT;
  * timestamps compare as times, other fields as text; page tokens are bound to the request's filter,
  * order and resources; an unknown project is 403 PERMISSION_DENIED; `resource` of usage entries is

@@ -28,7 +28,7 @@
  *   RS256 JWT, `iss` the App ID, `exp` at most 10 minutes ahead; the answer carries `token` and
  *   `expires_at`, the token lasts one hour.
  *
- * Not documented, decided here: a `created` time covers its whole second, like a date its whole day
+ * Assumed (not documented), decided here: a `created` time covers its whole second, like a date its whole day
  * (`timeCoversSecond: false` makes it cover only its first millisecond, the other possible reading);
  * the last page has no `next` link; an unknown qualifier or free text answers 400 "The supplied query is
  * invalid"; the 1,750/h audit-log limit answers 403 with a secondary-rate-limit message and `retry-after`;

@@ -1,8 +1,8 @@
 /**
  * Google Workspace Admin SDK Reports API simulator (`activities.list`), following Google's documentation:
  *
- * - developers.google.com/workspace/admin/reports/reference/rest/v1/activities/list and the API's
- *   discovery document: GET /admin/reports/v1/activity/users/{userKey|all}/applications/{applicationName};
+ * - developers.google.com/workspace/admin/reports/reference/rest/v1/activities/list ("HTTP request",
+ *   "Path parameters", "Query parameters", "Response body") and the API's discovery document: GET /admin/reports/v1/activity/users/{userKey|all}/applications/{applicationName};
  *   `startTime`/`endTime` RFC 3339 (pattern from the discovery document), `startTime` before `endTime`
  *   and before now; without `endTime` the report runs to now; only the last 180 days are returned;
  *   Gmail needs both times, at most 30 days apart; `maxResults` 1–1000 (default 1000); `nextPageToken` /
@@ -14,7 +14,7 @@
  *   groups, groups_enterprise, user_accounts, gemini_in_workspace_apps: ai_usage_event /
  *   feature_utilization with app_name, action, feature_source, event_category).
  *
- * Not documented, decided here: start and end are both inclusive (the older discovery text says "at or
+ * Assumed (not documented), decided here: start and end are both inclusive (the older discovery text says "at or
  * after" / "at or before"); pages are keyset positions (time, sequence) in an opaque token bound to the
  * request's application, user, event name and time range ("The provided page token must be generated
  * within the same time interval as the request", as Elastic quotes Google), refused with 400 when reused

@@ -31,7 +31,10 @@ import { graphErrorCode } from '../microsoft-graph.ts';
  *   `GET /subscriptions/content?contentType&startTime&endTime` lists blobs by `contentCreated` ("when the content
  *   was made available"), startTime inclusive, endTime exclusive, UTC in `YYYY-MM-DD[THH:MM[:SS]]`, at most
  *   24 hours apart and not more than 7 days back; more results come through the `NextPageUri` response header
- *   until a response has none. Each entry's `contentUri` is fetched (GET, same bearer token) and answers a JSON
+ *   until a response has none ("Pagination"), whose sample is `https://manage.office.com/api/v1/{tenant_id}/
+ *   activity/feed/subscriptions/content?contentType=…&startTime=…&endTime=…&nextPage=…`: `/api/v1/` where the
+ *   requests use `/api/v1.0/`, and no PublisherIdentifier. The link is followed as given (any letter case of
+ *   its parameter names), only its origin moved to a configured baseUrl, PublisherIdentifier added. Each entry's `contentUri` is fetched (GET, same bearer token) and answers a JSON
  *   array of records. Records within and across blobs are not in time order. Errors are
  *   `{"error":{"code":"AFnnnnn","message"}}`: AF10001 (token lacks ActivityFeed.Read), AF20010–AF20013 (tenant),
  *   AF20022 (no subscription), AF20023 (subscription disabled), AF20030 (window), AF20050/AF20051 (content
@@ -207,10 +210,14 @@ const unexpected = (what: string) =>
 /**
  * A URI the API handed back (contentUri, NextPageUri) must stay on the API: on the root's own origin it is
  * used as is; on a Management Activity API host of a known cloud it is taken to the configured root (a
- * proxy given as baseUrl); anywhere else it would receive our token and is refused.
+ * proxy given as baseUrl): only the origin moves, the path and query stay as Microsoft wrote them — the
+ * reference's NextPageUri is under `/api/v1/`, not the `/api/v1.0/` of the requests ("List available
+ * content" → "Pagination"); anywhere else it would receive our token and is refused.
  */
 export function onApi(uri: string, root: string): string {
-  const u = new URL(uri, root);
+  // The reference's NextPageUri sample separates its parameters with `&amp;` (HTML-escaped in the page);
+  // a header written that way would turn `startTime` into `amp;startTime`, so it is read as `&`.
+  const u = new URL(uri.replace(/&amp;/gi, '&'), root);
   const r = new URL(root);
   if (u.origin === r.origin) return u.toString();
   const known = Object.values(MANAGEMENT_API.clouds).some((c) => c?.hosts.includes(u.hostname.toLowerCase()));
@@ -222,9 +229,19 @@ export function onApi(uri: string, root: string): string {
   );
 }
 
-/** Adds PublisherIdentifier to a URL the API returned, unless it already carries one. */
-function withPublisher(url: string, pub: string): PageRequest {
-  return new URL(url).searchParams.has('PublisherIdentifier')
+/** A query parameter by name in any letter case (the API's parameter names are not case-sensitive). */
+function param(url: URL, name: string): string | null {
+  const want = name.toLowerCase();
+  for (const [k, v] of url.searchParams) if (k.toLowerCase() === want) return v;
+  return null;
+}
+
+/**
+ * Adds PublisherIdentifier to a URL the API returned, unless it already carries one in any letter case (the
+ * reference's NextPageUri sample has none, so the next page would otherwise fall into the shared quota).
+ */
+export function withPublisher(url: string, pub: string): PageRequest {
+  return param(new URL(url), 'PublisherIdentifier') !== null
     ? { url }
     : { url, query: { PublisherIdentifier: pub } };
 }
@@ -394,8 +411,8 @@ const permissionAction = (dlp: boolean) =>
 
 function explain({ status, body, url, message }: VendorErrorContext): Partial<ErrorInfo> | undefined {
   const code = afCode(body) ?? '';
-  const dlp = url.searchParams.get('contentType') === 'DLP.All';
-  const type = url.searchParams.get('contentType') ?? 'this content type';
+  const dlp = param(url, 'contentType') === 'DLP.All';
+  const type = param(url, 'contentType') ?? 'this content type';
   if (code === 'AF20024')
     return { code: 'o365_subscription_already_enabled', action: 'None: the subscription is enabled.' };
   if (code === 'AF10001')

@@ -1,14 +1,22 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { readContext } from '../../../test/support/read-context.ts';
-import { type MicrosoftAccount, microsoft } from '../../accounts/microsoft.ts';
+import { type MicrosoftAccount, microsoft, resourceFor } from '../../accounts/microsoft.ts';
 import type { TributaryError } from '../../core/errors.ts';
 import type { Batch } from '../../core/source.ts';
 import { Http } from '../../engine/http.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import { ManualClock } from '../../sim/kit.ts';
 import { selfSignedCertificate } from '../../sim/x509.ts';
-import o365, { apiRoot, apiTime, type ContentType, creationTime, onApi, startSubscription } from './index.ts';
+import o365, {
+  apiRoot,
+  apiTime,
+  type ContentType,
+  creationTime,
+  onApi,
+  startSubscription,
+  withPublisher,
+} from './index.ts';
 import { type ManagementActivitySimOptions, ManagementActivitySimulator } from './simulator.ts';
 
 const T0 = Date.parse('2026-11-25T12:00:00.000Z');
@@ -125,6 +133,35 @@ describe('microsoft-365-management-activity', () => {
     );
   });
 
+  it('follows a NextPageUri as the reference writes it: /api/v1/, any parameter case, only the origin moved', () => {
+    const root = 'http://127.0.0.1:9';
+    // The reference's sample ("List available content" → "Pagination"), with its HTML-escaped `&amp;`.
+    const sample =
+      'https://manage.office.com/api/v1/4a81a7c3-26fc-4aed-89c6-2e6039ab833b/activity/feed/subscriptions/content?contentType=Audit.SharePoint&amp;startTime=2015-10-01&amp;endTime=2015-10-02&amp;nextPage=2015101900R022885001761';
+    const moved = new URL(onApi(sample, root));
+    assert.equal(moved.origin, root);
+    assert.equal(
+      moved.pathname,
+      '/api/v1/4a81a7c3-26fc-4aed-89c6-2e6039ab833b/activity/feed/subscriptions/content',
+    );
+    assert.deepEqual([...moved.searchParams.keys()], ['contentType', 'startTime', 'endTime', 'nextPage']);
+    assert.equal(resourceFor(moved, 'global'), 'https://manage.office.com', 'a token for the Management API');
+    assert.equal(
+      resourceFor(new URL(`${root}/api/v1.0/t/activity/feed/x`), 'global'),
+      'https://manage.office.com',
+    );
+    const lower = onApi(
+      'https://manage.office.com/api/v1/t/activity/feed/subscriptions/content?contenttype=Audit.General&starttime=2015-10-01&endtime=2015-10-02&nextpage=1&publisheridentifier=p',
+      root,
+    );
+    assert.equal(
+      lower,
+      `${root}/api/v1/t/activity/feed/subscriptions/content?contenttype=Audit.General&starttime=2015-10-01&endtime=2015-10-02&nextpage=1&publisheridentifier=p`,
+    );
+    assert.deepEqual(withPublisher(lower, 'q'), { url: lower }, 'no second PublisherIdentifier');
+    assert.deepEqual(withPublisher(onApi(sample, root), 'q').query, { PublisherIdentifier: 'q' });
+  });
+
   it('Test Connection reads the subscriptions with the Management API token, by secret or certificate, and writes nothing when they are enabled', async () => {
     const cert = selfSignedCertificate();
     const { sim } = await simulator({ certificatePem: cert.certificatePem });
@@ -237,6 +274,20 @@ describe('microsoft-365-management-activity', () => {
     await sim.stop();
   });
 
+  it('through a proxy (baseUrl), follows the NextPageUri and contentUri Microsoft writes on manage.office.com', async () => {
+    const { sim, clock } = await simulator({ listPageSize: 1, linkOrigin: 'https://manage.office.com' });
+    const r = await drain(sim, 'Audit.Exchange', clock);
+    assert.deepEqual(r.ids, sim.eventIds(['Audit.Exchange']), 'every blob of every page');
+    const pages = sim.requests().filter((q) => q.query.has('nextPage'));
+    assert.equal(pages.length, 2, 'three blobs, one a page');
+    assert.ok(
+      pages.every(
+        (q) => q.path.startsWith('/api/v1/') && q.query.get('PublisherIdentifier') === sim.tenantId,
+      ),
+    );
+    await sim.stop();
+  });
+
   it('lists each content type and delivers every record of every blob with its Id and CreationTime', async () => {
     const { sim, clock } = await simulator({ listPageSize: 2 });
     for (const type of [
@@ -255,8 +306,8 @@ describe('microsoft-365-management-activity', () => {
     assert.match(l.get('startTime')!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
     assert.match(l.get('endTime')!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
     assert.ok(
-      sim.requests().some((r) => r.query.has('nextPage')),
-      'followed NextPageUri',
+      sim.requests().some((r) => r.query.has('nextPage') && r.path.startsWith('/api/v1/')),
+      'followed NextPageUri, under /api/v1/ as Microsoft writes it',
     );
     assert.ok(
       sim.publisherIds.every((p) => p === sim.tenantId),

@@ -57,6 +57,9 @@ describe('ManagementActivitySimulator', () => {
     assert.equal(next.searchParams.get('startTime'), iso(T0 - 2 * HOUR));
     assert.equal(next.searchParams.get('endTime'), iso(T0));
     assert.ok(next.searchParams.get('nextPage'));
+    // As the reference's Pagination sample: /api/v1/ (not the request's /api/v1.0/), no PublisherIdentifier.
+    assert.equal(next.pathname, `/api/v1/${sim.tenantId}/activity/feed/subscriptions/content`);
+    assert.deepEqual([...next.searchParams.keys()], ['contentType', 'startTime', 'endTime', 'nextPage']);
     const rest = await fetch(next, { headers: { authorization: `Bearer ${token}` } });
     const page2 = (await rest.json()) as Array<Record<string, string>>;
     assert.equal(page2.length, 1);

@@ -10,8 +10,13 @@
  *   contentCreated, contentExpiration}` "in the order in which the aggregations become available", startTime
  *   inclusive and endTime exclusive on contentCreated, formats `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM`,
  *   `YYYY-MM-DDTHH:MM:SS` (UTC), both or neither (neither: the last 24 hours), at most 24 hours apart and
- *   starting at most 7 days back; truncated listings carry a `NextPageUri` header with the same startTime
- *   and endTime plus `nextPage`; `GET {contentUri}` answers the blob, a JSON array of records; a disabled
+ *   starting at most 7 days back; truncated listings carry a `NextPageUri` header ("List available content" →
+ *   "Pagination") with the same startTime and endTime plus `nextPage`, shaped as the reference's sample:
+ *   `https://manage.office.com/api/v1/{tenant_id}/activity/feed/subscriptions/content?contentType=…&startTime=…
+ *   &endTime=…&nextPage=…` — the `/api/v1/` root (not the `/api/v1.0/` of the requests) and no
+ *   PublisherIdentifier, both as the sample shows them; "If startTime and endTime were not specified in the
+ *   original request, they will be set to reflect the 24-hour interval that preceded the original request";
+ *   `GET {contentUri}` answers the blob, a JSON array of records; a disabled
  *   subscription can neither list nor retrieve; after a (re)start only content from then on is available.
  *   Errors `{"error":{"code":"AFnnnnn","message":…}}`: AF10001 (no ActivityFeed.Read), AF20001/AF20002
  *   (missing/invalid parameter), AF20010 (URL tenant ≠ token tenant), AF20013 (tenant not a GUID), AF20020
@@ -32,13 +37,16 @@
  *   in a tenant whose unified audit log was never turned on, /start answers 400 with a code
  *   `StartSubscription [...] failed. Exception` and "Tenant … does not exist" (…/issues/89).
  *
- * Decided here (undocumented): every AF2xxxx error is a 400; a missing or invalid token answers ASP.NET's
+ * Assumed (not documented), decided here: every AF2xxxx error is a 400; a missing or invalid token answers ASP.NET's
  * `401 {"Message":"Authorization has been denied for this request."}`, a token without ActivityFeed.Read
  * `401 AF10001`; the listing returns at most `listPageSize` entries a page (default 200); a blob can be listed
  * some time after its contentCreated (`listingDelayMs`, the reason clients re-list an overlap); an injected
  * `empty` fault answers a listing page `[]` whose NextPageUri asks for the same position again, and does not
- * apply to blobs, which are immutable; NextPageUri keeps the request's `/api/v1.0/` root (the reference's
- * sample shows `/api/v1/` and HTML-escaped `&amp;`, taken as typos).
+ * apply to blobs, which are immutable; the API is served under both `/api/v1.0/` (the documented root) and
+ * `/api/v1/` (the root of the documented NextPageUri); query parameter names match in any letter case (ASP.NET
+ * Web API binds them case-insensitively), so a link written `endtime=` works as well as `endTime=`; the `&amp;`
+ * of the reference's NextPageUri sample is taken as the page's HTML escaping (the header carries plain `&`);
+ * NextPageUri is on the host the client addressed (the simulator stands in for manage.office.com).
  */
 import { Readable } from 'node:stream';
 import {
@@ -109,6 +117,11 @@ export interface ManagementActivitySimOptions {
   requestsPerMinute?: number;
   /** The status of AF429 answers: 403 as the troubleshooting page shows it, or 429. */
   throttleStatus?: 403 | 429;
+  /**
+   * The origin written into NextPageUri and contentUri (default: the one the client addressed).
+   * `https://manage.office.com` is Microsoft seen through a proxy given as the collector's baseUrl.
+   */
+  linkOrigin?: string;
   host?: string;
   port?: number;
 }
@@ -131,6 +144,7 @@ export class ManagementActivitySimulator {
   private readonly listPageSize: number;
   private readonly requestsPerMinute: number;
   private readonly throttleStatus: 403 | 429;
+  private readonly linkOrigin?: string;
   private readonly throttle = new Map<string, { minute: number; count: number }>();
   private seq = 0;
   private loopPages = 0;
@@ -145,6 +159,7 @@ export class ManagementActivitySimulator {
     this.listPageSize = o.listPageSize ?? 200;
     this.requestsPerMinute = o.requestsPerMinute ?? 2000;
     this.throttleStatus = o.throttleStatus ?? 403;
+    this.linkOrigin = o.linkOrigin;
     this.server = new SimServer({
       name: 'manage',
       clock: this.clock,
@@ -184,28 +199,30 @@ export class ManagementActivitySimulator {
       }
     }
 
-    const feed = '/api/v1.0/:tenant/activity/feed';
-    this.server.route('POST', `${feed}/subscriptions/start`, (req) =>
-      this.guarded(req, 'StartSubscription', () => this.startSubscription(req)),
-    );
-    this.server.route('GET', `${feed}/subscriptions/list`, (req) =>
-      this.guarded(req, 'ListSubscriptions', () =>
-        json(
-          200,
-          [...this.subscriptions].map(([contentType, s]) => ({
-            contentType,
-            status: s.status,
-            webhook: null,
-          })),
+    for (const version of ['v1.0', 'v1']) {
+      const feed = `/api/${version}/:tenant/activity/feed`;
+      this.server.route('POST', `${feed}/subscriptions/start`, (req) =>
+        this.guarded(req, 'StartSubscription', () => this.startSubscription(req)),
+      );
+      this.server.route('GET', `${feed}/subscriptions/list`, (req) =>
+        this.guarded(req, 'ListSubscriptions', () =>
+          json(
+            200,
+            [...this.subscriptions].map(([contentType, s]) => ({
+              contentType,
+              status: s.status,
+              webhook: null,
+            })),
+          ),
         ),
-      ),
-    );
-    this.server.route('GET', `${feed}/subscriptions/content`, (req) =>
-      this.guarded(req, 'ListContent', () => this.list(req)),
-    );
-    this.server.route('GET', `${feed}/audit/:contentId`, (req) =>
-      this.guarded(req, 'GetBlob', () => this.blob(req)),
-    );
+      );
+      this.server.route('GET', `${feed}/subscriptions/content`, (req) =>
+        this.guarded(req, 'ListContent', () => this.list(req)),
+      );
+      this.server.route('GET', `${feed}/audit/:contentId`, (req) =>
+        this.guarded(req, 'GetBlob', () => this.blob(req)),
+      );
+    }
   }
 
   get url(): string {
@@ -305,7 +322,7 @@ export class ManagementActivitySimulator {
 
   /** Bearer token for the API, the URL's tenant, ActivityFeed.Read, the throttle; then the handler. */
   private guarded(req: SimRequest, op: string, handler: () => SimReply): SimReply {
-    const pub = req.query.get('PublisherIdentifier') ?? undefined;
+    const pub = param(req, 'PublisherIdentifier') ?? undefined;
     this.publisherIds.push(pub);
     if (this.identity.check(req, this.resource))
       return json(401, { Message: 'Authorization has been denied for this request.' });
@@ -335,7 +352,7 @@ export class ManagementActivitySimulator {
   }
 
   private contentType(req: SimRequest): ContentType | SimReply {
-    const raw = req.query.get('contentType');
+    const raw = param(req, 'contentType');
     if (raw === null) return afError(400, 'AF20001', 'Missing parameter: contentType.');
     if (!(CONTENT_TYPES as readonly string[]).includes(raw))
       return afError(400, 'AF20020', 'The specified content type is not valid.');
@@ -346,7 +363,7 @@ export class ManagementActivitySimulator {
     const type = this.contentType(req);
     if (typeof type !== 'string') return type;
     if (!this.auditEnabled) {
-      const pub = req.query.get('PublisherIdentifier') ?? ZERO_GUID;
+      const pub = param(req, 'PublisherIdentifier') ?? ZERO_GUID;
       return json(400, {
         error: {
           code: `StartSubscription [CorrId=${stableUuid(1, this.seq, 9)}][TenantId=${this.tenantId},ContentType=${type},ApplicationId=${this.clientId},PublisherId=${pub}][AppId=${this.clientId}] failed. Exception`,
@@ -375,8 +392,8 @@ export class ManagementActivitySimulator {
     const sub = this.subscribed(type);
     if (!('since' in sub)) return sub;
     const now = this.clock();
-    const rawStart = req.query.get('startTime');
-    const rawEnd = req.query.get('endTime');
+    const rawStart = param(req, 'startTime');
+    const rawEnd = param(req, 'endTime');
     const windowError = () =>
       afError(
         400,
@@ -397,22 +414,23 @@ export class ManagementActivitySimulator {
       start = s;
       end = e;
     }
-    const rawNext = req.query.get('nextPage');
+    const rawNext = param(req, 'nextPage');
     let after: { t: number; s: number } | undefined;
     if (rawNext !== null) {
       const m = /^(\d{13})R(\d{9})$/.exec(rawNext);
       if (!m) return afError(400, 'AF20031', `Invalid nextPage Input: ${rawNext}.`);
       after = { t: Number(m[1]), s: Number(m[2]) };
     }
+    // As the reference's sample: the /api/v1/ root, contentType, the window as given (or, without one, the
+    // 24 hours that preceded the original request), nextPage; no PublisherIdentifier.
     const nextUri = (cursor: { t: number; s: number }) => {
-      const q = new URLSearchParams(req.query);
-      if (rawStart === null) {
-        // Without a window the NextPageUri names the 24 hours that preceded the original request.
-        q.set('startTime', formatApiTime(start));
-        q.set('endTime', formatApiTime(end));
-      }
-      q.set('nextPage', `${String(cursor.t).padStart(13, '0')}R${String(cursor.s).padStart(9, '0')}`);
-      return `${req.origin}${req.path}?${q.toString()}`;
+      const q = new URLSearchParams({
+        contentType: type,
+        startTime: rawStart ?? formatApiTime(start),
+        endTime: rawEnd ?? formatApiTime(end),
+        nextPage: `${String(cursor.t).padStart(13, '0')}R${String(cursor.s).padStart(9, '0')}`,
+      });
+      return `${this.linkOrigin ?? req.origin}/api/v1/${req.params.tenant}/activity/feed/subscriptions/content?${q.toString()}`;
     };
     let next: string | undefined;
     let page: Blob[] = [];
@@ -440,7 +458,7 @@ export class ManagementActivitySimulator {
       next = `${req.origin}${req.path}${req.url.search}`;
     }
     const body = page.map((b) => ({
-      contentUri: `${req.origin}/api/v1.0/${req.params.tenant}/activity/feed/audit/${b.contentId}`,
+      contentUri: `${this.linkOrigin ?? req.origin}/api/v1.0/${req.params.tenant}/activity/feed/audit/${b.contentId}`,
       contentId: b.contentId,
       contentType: b.contentType,
       contentCreated: new Date(b.created).toISOString(),
@@ -529,7 +547,14 @@ const method = (req: SimRequest) =>
       : req.path.endsWith('/start')
         ? 'StartSubscription'
         : 'ListSubscriptions';
-const publisher = (req: SimRequest) => req.query.get('PublisherIdentifier') ?? ZERO_GUID;
+const publisher = (req: SimRequest) => param(req, 'PublisherIdentifier') ?? ZERO_GUID;
+
+/** A query parameter by name in any letter case (assumed: ASP.NET Web API binds them case-insensitively). */
+function param(req: SimRequest, name: string): string | null {
+  const want = name.toLowerCase();
+  for (const [k, v] of req.query) if (k.toLowerCase() === want) return v;
+  return null;
+}
 
 /** The reference's datetime formats (UTC): YYYY-MM-DD, YYYY-MM-DDTHH:MM, YYYY-MM-DDTHH:MM:SS. */
 function parseApiTime(s: string): number | undefined {

@@ -3,7 +3,8 @@
  * (and plain `/v1.0/users`, `/v1.0/groups` lists) behind an Entra ID v2.0 token endpoint
  * (src/sim/microsoft.ts), following Microsoft's documentation:
  *
- * - learn.microsoft.com/graph/delta-query-overview — a round is pages linked by `@odata.nextLink` (a page
+ * - learn.microsoft.com/graph/delta-query-overview ("Use delta query to track changes", "State tokens",
+ *   "Synchronization reset", "Token duration") — a round is pages linked by `@odata.nextLink` (a page
  *   may be empty and still carry one) ending with `@odata.deltaLink`; never both on one page. The first
  *   round returns the objects that currently exist, in their latest state; later rounds return what
  *   changed since the link was issued, each changed object once in its latest state. Query parameters of
@@ -17,7 +18,7 @@
  *   deleted, deleted = permanently). Permissions User.Read.All; GroupMember.Read.All or Group.Read.All.
  * - learn.microsoft.com/graph/api/user-list — `$top` 1 to 999, default 100.
  *
- * Decided here: Graph chooses delta page sizes (`pageSize`, default 100); a snapshot lists objects in
+ * Assumed (not documented), decided here: Graph chooses delta page sizes (`pageSize`, default 100); a snapshot lists objects in
  * creation order; changes that become visible late (`visibleDelayMs`) join the first round that starts
  * after they became visible; the 410 body's error code is `resyncRequired`.
  */

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readContext } from '../../../test/support/read-context.ts';
-import { type MicrosoftAccount, microsoft } from '../../accounts/microsoft.ts';
+import { type MicrosoftAccount, microsoft, microsoftRateLimit } from '../../accounts/microsoft.ts';
 import type { Batch } from '../../core/source.ts';
 import { Http } from '../../engine/http.ts';
+import { TokenBucket } from '../../engine/rate-limit.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import { ManualClock } from '../../sim/kit.ts';
 import { selfSignedCertificate } from '../../sim/x509.ts';
@@ -52,7 +53,72 @@ async function drain(sim: EntraLogsSimulator, stream: string, clock: ManualClock
   };
 }
 
+/**
+ * Drains sign-ins and directory audits through buckets that wait on the simulator's clock (the account's
+ * budget, or `budget` in its place), against the simulator's documented 5 requests per 10 s.
+ */
+async function budgetedDrain(budget?: { perSecond: number; burst: number }) {
+  const clock = new ManualClock(T0);
+  const sim = new EntraLogsSimulator({ clock: clock.now, events: { signIns: 60, directoryAudits: 40 } });
+  await sim.start();
+  try {
+    const account = accountOf(sim);
+    const onSimTime = (l: { perSecond: number; burst: number }) =>
+      new TokenBucket(l.perSecond, l.burst, clock.now, async (ms) => void clock.advance(ms));
+    const buckets = new Map<string, TokenBucket>();
+    const http: Http = new Http({
+      vendor: msSource.title,
+      backoffBaseMs: 1,
+      ...(budget ? { maxAttempts: 1 } : {}), // the former budget: its first 429 is the answer, no real-time retry waits
+      explain: msSource.explain,
+      authorize: (h, refresh, url) => microsoft.authorize(account, h, { refresh, http, url }),
+      limiter: budget ? onSimTime(budget) : undefined,
+      endpointLimiter: (url) => {
+        const l = budget ? undefined : microsoftRateLimit(url);
+        if (!l) return undefined;
+        if (!buckets.has(l.key)) buckets.set(l.key, onSimTime(l));
+        return buckets.get(l.key);
+      },
+    });
+    const ids: string[] = [];
+    for (const stream of ['sign-ins', 'directory-audits']) {
+      const ctx = readContext(http, {
+        stream,
+        settings: { pageSize: 10, baseUrl: sim.url },
+        account,
+        now: () => T0,
+        window: { lookbackMs: 3_600_000 },
+      });
+      try {
+        for await (const b of msSource.streams[stream].read(ctx)) ids.push(...b.events.map((e) => e.id!));
+      } catch (err) {
+        if (!budget) throw err;
+        break;
+      }
+    }
+    const pages = sim.requests().filter((r) => r.path.startsWith('/v1.0/auditLogs/')).length;
+    return { ids, pages, throttled: sim.throttled, elapsed: clock.now() - T0 };
+  } finally {
+    await sim.stop();
+  }
+}
+
 describe('microsoft-entra-id-logs', () => {
+  it('budgets audit-log requests at Graph’s 5 per 10 s: a full drain meets no 429 (the old 1/s, burst 5 did)', async () => {
+    assert.deepEqual(microsoftRateLimit(new URL('https://graph.microsoft.com/v1.0/auditLogs/signIns')), {
+      key: 'graph:identity-and-access-reports',
+      perSecond: 0.5,
+      burst: 1,
+    });
+    const r = await budgetedDrain();
+    assert.equal(r.ids.length, 100, 'every record');
+    assert.ok(r.pages > 5, `enough pages for the limit to matter (${r.pages})`);
+    assert.equal(r.throttled, 0, 'the simulator answered no 429');
+    assert.ok(r.elapsed >= (r.pages - 1) * 2000, 'two seconds of simulated time between requests');
+    const old = await budgetedDrain({ perSecond: 1, burst: 5 });
+    assert.ok(old.throttled > 0, `the former account budget met ${old.throttled} 429s`);
+  });
+
   it('writes exclusive window ends as the last DateTimeOffset tick before them', () => {
     assert.equal(tickBefore(Date.parse('2026-11-25T12:00:00.000Z')), '2026-11-25T11:59:59.9999999Z');
   });

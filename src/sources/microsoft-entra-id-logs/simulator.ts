@@ -2,7 +2,7 @@
  * Microsoft Graph audit logs simulator: `GET /v1.0/auditLogs/signIns`, `/directoryAudits`, `/provisioning`
  * behind an Entra ID v2.0 token endpoint (src/sim/microsoft.ts), following Microsoft's documentation:
  *
- * - learn.microsoft.com/graph/api/signin-list — `$filter` on createdDateTime with eq/le/ge, `$top` up to
+ * - learn.microsoft.com/graph/api/signin-list ("Optional query parameters", "Response") — `$filter` on createdDateTime with eq/le/ge, `$top` up to
  *   1,000 (the default), `$skiptoken`; newest first; no `$orderby`. resources/signin — record shape; a
  *   tenant without Entra ID P1/P2 gets 403 `Authentication_RequestFromNonPremiumTenantOrB2CTenant`.
  * - learn.microsoft.com/graph/api/directoryaudit-list, resources/directoryaudit — activityDateTime supports
@@ -11,10 +11,11 @@
  * - learn.microsoft.com/graph/api/provisioningobjectsummary-list, resources/provisioningobjectsummary —
  *   `$filter` (eq, contains, gt, lt) on activityDateTime, `$orderby`, `$top`; record shape.
  * - Permissions AuditLog.Read.All (+ Directory.Read.All); learn.microsoft.com/graph/throttling-limits —
- *   identity and access reports: 5 requests per 10 seconds per app per tenant, 429 with Retry-After.
+ *   "Identity and access reports service limits": 5 requests per 10 seconds per app per tenant, 429 with
+ *   Retry-After (enforced as a sliding window: src/sim/microsoft.ts).
  * - Times are DateTimeOffset values printed with 7 fractional digits, e.g. 2021-04-27T12:19:27.7211305Z.
  *
- * Decided here: directory audits and provisioning without `$orderby` come newest first like sign-ins;
+ * Assumed (not documented), decided here: directory audits and provisioning without `$orderby` come newest first like sign-ins;
  * `$top` above the maximum and unsupported filters are 400s; records are kept 30 days.
  */
 import {

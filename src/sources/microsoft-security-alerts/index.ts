@@ -1,15 +1,8 @@
 import { z } from 'zod';
 import type { MicrosoftAccount } from '../../accounts/microsoft.ts';
 import { defineSource } from '../../core/source.ts';
-import { restPoll } from '../../engine/rest-poll.ts';
-import {
-  graphBase,
-  graphExplain,
-  graphPages,
-  graphRecords,
-  odataTime,
-  tickBefore,
-} from '../microsoft-graph.ts';
+import { graphBase, graphExplain, odataTime, tickBefore } from '../microsoft-graph.ts';
+import { offsetWindows } from './offset-windows.ts';
 
 /**
  * Microsoft security alerts and incidents (Microsoft Defender XDR, Defender for Endpoint / Identity /
@@ -39,6 +32,8 @@ import {
  *   in progress is kept for a restart), and windows span at most 6 hours.
  * - Microsoft documents no indexing latency for these APIs: windows end 2 minutes behind now and re-read
  *   the 10 minutes before the saved position; the boundary ids make that re-read free of duplicates.
+ * - Both lists page by `$skip` offsets, which an update during paging shifts: each window is checked
+ *   against `@odata.count` and read again when it changed while it was paged (offset-windows.ts).
  */
 
 const settings = z
@@ -91,7 +86,7 @@ export default defineSource<Settings, MicrosoftAccount>({
   ].join('\n'),
   settings,
   streams: {
-    alerts: restPoll<Settings, MicrosoftAccount>({
+    alerts: offsetWindows<Settings>({
       title: 'Alerts',
       description: 'Security alerts (/security/alerts_v2), each version as it is updated.',
       url: ({ settings: s, account }) => `${graphBase(s, account)}/security/alerts_v2`,
@@ -99,12 +94,10 @@ export default defineSource<Settings, MicrosoftAccount>({
         $filter: `lastUpdateDateTime ge ${odataTime(w.start)} and lastUpdateDateTime le ${tickBefore(w.end)}`,
         $top: s.pageSize,
       }),
-      records: graphRecords,
-      paginate: graphPages,
       cursor,
       eventId: versionId,
     }),
-    incidents: restPoll<Settings, MicrosoftAccount>({
+    incidents: offsetWindows<Settings>({
       title: 'Incidents',
       description: 'Microsoft Defender XDR incidents (/security/incidents), each version as it is updated.',
       url: ({ settings: s, account }) => `${graphBase(s, account)}/security/incidents`,
@@ -112,8 +105,6 @@ export default defineSource<Settings, MicrosoftAccount>({
         $filter: `lastUpdateDateTime ge ${odataTime(w.start)} and lastUpdateDateTime le ${tickBefore(w.end)}`,
         $top: s.pageSize,
       }),
-      records: graphRecords,
-      paginate: graphPages,
       cursor,
       eventId: versionId,
     }),

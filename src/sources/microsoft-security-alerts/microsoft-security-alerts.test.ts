@@ -22,7 +22,13 @@ const accountOf = (sim: SecuritySimulator): MicrosoftAccount => ({
   authorityHost: sim.url,
 });
 
-async function drain(sim: SecuritySimulator, stream: string, clock: ManualClock, checkpoint?: unknown) {
+async function drain(
+  sim: SecuritySimulator,
+  stream: string,
+  clock: ManualClock,
+  checkpoint?: unknown,
+  o: { lookbackMs?: number; warnings?: unknown[] } = {},
+) {
   const account = accountOf(sim);
   const http: Http = new Http({
     vendor: msSource.title,
@@ -37,6 +43,8 @@ async function drain(sim: SecuritySimulator, stream: string, clock: ManualClock,
     account,
     checkpoint,
     now: clock.now,
+    window: { lookbackMs: o.lookbackMs ?? 3_600_000 },
+    warn: (w) => o.warnings?.push(w),
   });
   for await (const b of msSource.streams[stream].read(ctx)) batches.push(b);
   return { events: batches.flatMap((b) => b.events), checkpoint: batches.at(-1)?.checkpoint };
@@ -111,6 +119,65 @@ describe('microsoft-security-alerts', () => {
     assert.equal((after.raw as any).status, 'inProgress');
     assert.equal(after.time, new Date(Date.parse((after.raw as any).lastUpdateDateTime)).toISOString());
     await sim.stop();
+  });
+
+  for (const [stream, odataCount] of [
+    ['alerts', true],
+    ['incidents', true],
+    ['alerts', false],
+  ] as const) {
+    it(`${stream}: an update between two $skip pages does not make the neighbour vanish${odataCount ? '' : ' (no @odata.count: passes compared)'}`, async () => {
+      const clock = new ManualClock(T0);
+      const sim = new SecuritySimulator({
+        odataCount,
+        clock: clock.now,
+        rateLimit: fast,
+        events: { alerts: stream === 'alerts' ? 30 : 0, incidents: stream === 'incidents' ? 30 : 0 },
+        start: T0 - 4 * 3_600_000, // older than the 10-minute overlap: a miss would be for good
+        spacingMs: 60_000,
+      });
+      await sim.start();
+      const original = sim.eventIds([stream]);
+      sim.updateWhilePaging(stream, 2);
+      const warnings: unknown[] = [];
+      const first = await drain(sim, stream, clock, undefined, { lookbackMs: 6 * 3_600_000, warnings });
+      const ids = first.events.map((e) => e.id!);
+      assert.deepEqual([...new Set(ids)].sort(), [...original].sort(), 'every alert of the window, once');
+      assert.equal(ids.length, new Set(ids).size, 'no duplicates from the re-read');
+      assert.deepEqual(warnings, []);
+      const pages = sim.requests().filter((r) => r.path.startsWith('/v1.0/security/'));
+      assert.ok(pages.every((r) => r.query.get('$count') === 'true'));
+      assert.ok(pages.length <= 3 * Math.ceil(30 / 7), `the re-read is bounded (${pages.length} requests)`);
+      // The updated ones come back as new versions once their update is behind the lag.
+      clock.advance(3 * 60_000);
+      const second = await drain(sim, stream, clock, first.checkpoint);
+      assert.deepEqual(
+        [...new Set([...ids, ...second.events.map((e) => e.id!)])].sort(),
+        [...new Set([...original, ...sim.eventIds([stream])])].sort(),
+      );
+      await sim.stop();
+    });
+  }
+
+  it('a count that disagrees with the list costs one more pass per window, not four, and no warning', async () => {
+    const clock = new ManualClock(T0);
+    const sim = new SecuritySimulator({
+      clock: clock.now,
+      rateLimit: fast,
+      events: { alerts: 20, incidents: 0 },
+      odataCountSkew: 1,
+    });
+    await sim.start();
+    try {
+      const warnings: unknown[] = [];
+      const r = await drain(sim, 'alerts', clock, undefined, { warnings });
+      assert.deepEqual(r.events.map((e) => e.id).sort(), sim.eventIds(['alerts']).sort());
+      assert.deepEqual(warnings, []);
+      const pages = sim.requests().filter((q) => q.path === '/v1.0/security/alerts_v2').length;
+      assert.equal(pages, 2 * Math.ceil(20 / 7), 'two passes that agree');
+    } finally {
+      await sim.stop();
+    }
   });
 
   it('derives the version id from id and lastUpdateDateTime, and none without them', () => {

@@ -2,7 +2,8 @@
  * Microsoft Graph security simulator: `GET /v1.0/security/alerts_v2` and `/v1.0/security/incidents` behind
  * an Entra ID v2.0 token endpoint (src/sim/microsoft.ts), following Microsoft's documentation:
  *
- * - learn.microsoft.com/graph/api/security-list-alerts_v2 and resources/security-alert — `$filter` on
+ * - learn.microsoft.com/graph/api/security-list-alerts_v2 ("Optional query parameters") and
+ *   resources/security-alert ("Properties") — `$filter` on
  *   lastUpdateDateTime (among others), `$top`, `$skip`, `$count`; `@odata.nextLink` paging; most recent
  *   first; record shape (id, providerAlertId, incidentId, status, severity, classification, determination,
  *   serviceSource, detectionSource, title, category, createdDateTime, lastUpdateDateTime, evidence, …).
@@ -11,12 +12,22 @@
  *   options plus `$expand=alerts`; record shape (id, incidentWebUrl, displayName, status, severity,
  *   assignedTo, classification, determination, createdDateTime, lastUpdateDateTime, comments, …).
  *   Application permission SecurityIncident.Read.All.
- * - learn.microsoft.com/graph/throttling-limits — 150 requests a minute per app per tenant.
+ * - learn.microsoft.com/graph/throttling-limits ("Security detections and incidents service limits") — 150
+ *   requests a minute per app per tenant.
  * - Alerts and incidents are updated in place: a later read returns the same id with a new
  *   lastUpdateDateTime and the changed properties.
  *
- * Decided here: "most recent first" orders by lastUpdateDateTime; `$orderby` is refused (400) as it is
- * not among the documented options; a missing permission answers 403 `Forbidden`.
+ * - Paging: both list pages document `$skip` and `$top` (alerts: `GET /security/alerts_V2?$top=100&$skip=200`)
+ *   and no `$skiptoken`; learn.microsoft.com/graph/query-parameters ("$skip … Also used by some APIs to
+ *   implement paging"; "$skipToken … (Some APIs use $skip instead.)"). So `@odata.nextLink` carries the
+ *   next `$skip` offset, and an offset counts into the filtered collection as it is when that page is
+ *   asked: an alert updated between two pages leaves a `lastUpdateDateTime` window and every later alert
+ *   moves up one place (`updateWhilePaging` makes that happen). `$count=true` adds `@odata.count` (both
+ *   pages list `$count`).
+ *
+ * Assumed (not documented), decided here: "most recent first" orders by lastUpdateDateTime; `$orderby` is
+ * refused (400) as it is not among the documented options; a missing permission answers 403 `Forbidden`;
+ * `@odata.count` is on every page (the nextLink keeps `$count=true`); `$top` up to 2000.
  */
 import { appName, Rng, type SimRequest, seedOf, stableUuid } from '../../sim/kit.ts';
 import {
@@ -49,6 +60,10 @@ export interface SecuritySimulatorOptions extends GraphSimOptions {
   start?: number;
   spacingMs?: number;
   eventBytes?: number;
+  /** false: `$count=true` is ignored (no `@odata.count`), as a proxy that drops it would answer. */
+  odataCount?: boolean;
+  /** Added to every `@odata.count` (a count that disagrees with the list). */
+  odataCountSkew?: number;
 }
 
 const STATUS = ['new', 'inProgress', 'resolved'] as const;
@@ -60,6 +75,7 @@ export class SecuritySimulator extends GraphSim {
     incidents: new TimeIndex(),
   };
   private seq = 0;
+  private readonly churn: Record<SecurityStream, number> = { alerts: 0, incidents: 0 };
   private readonly spacing: number;
   private readonly eventBytes?: number;
 
@@ -94,6 +110,14 @@ export class SecuritySimulator extends GraphSim {
             index: this.index[s],
             visible: (v, now) => v.visibleAt <= now && this.current(s, v.entity, now) === v,
             render: (v) => this.render(s, v),
+            paging: 'skip',
+            count: o.odataCount ?? true,
+            countSkew: o.odataCountSkew,
+            afterPage: (items, more) => {
+              if (!more || this.churn[s] <= 0 || !items.length) return;
+              this.churn[s]--;
+              this.update(s, items[0].entity);
+            },
           }),
         denied(permission),
       );
@@ -144,6 +168,15 @@ export class SecuritySimulator extends GraphSim {
     e.versions.push(v);
     this.index[stream].add(v);
     return this.versionIdOf(stream, v);
+  }
+
+  /**
+   * After each of the next `pages` pages that have a next page, the first alert (incident) the page held
+   * is updated (an analyst triaging while a collector pages): it leaves a lastUpdateDateTime window being
+   * paged, and every later `$skip` offset moves up by one.
+   */
+  updateWhilePaging(stream: SecurityStream, pages = 1): void {
+    this.churn[stream] = pages;
   }
 
   idOf(stream: SecurityStream, entity: number): string {

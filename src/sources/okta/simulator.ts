@@ -1,7 +1,8 @@
 /**
  * Okta System Log API simulator (`GET /api/v1/logs`), following Okta's documented behaviour:
  *
- * - https://developer.okta.com/docs/reference/api/system-log/ — LogEvent shape; parameters `since`,
+ * - https://developer.okta.com/docs/reference/api/system-log/ ("List events" → "Request parameters",
+ *   "Polling requests", "Bounded requests", "Next link response header", "LogEvent object") — LogEvent shape; parameters `since`,
  *   `until`, `after` (opaque, only from `next` links), `filter`, `q`, `sortOrder` (ASCENDING default),
  *   `limit` (0–1000, default 100); `since` defaults to 7 days before `until`, `until` to now.
  *   Polling requests (no `until`, ASCENDING) filter on persistence time, may return events out of
@@ -18,7 +19,7 @@
  *   not have permission to perform the requested action" (403), E0000047 (429).
  * - API token auth: `Authorization: SSWS <token>` (curl examples on the System Log page).
  *
- * Not documented, decided here: `since` is inclusive and `until` exclusive; a bounded request gets a
+ * Assumed (not documented), decided here: `since` is inclusive and `until` exclusive; a bounded request gets a
  * `next` link only while more matching events exist; `limit` above the maximum is a 400 (E0000001);
  * a missing token answers like a wrong one (401 E0000011); Okta's natural 429 carries no Retry-After
  * (clients use X-Rate-Limit-Reset) — an injected `rate-limit` fault adds one.

@@ -3,10 +3,20 @@ import { basicAuth, type PushVendor } from '../../sim/push-sender.ts';
 import { Rng } from '../../sim/random.ts';
 
 /**
- * Cortex Data Lake HTTPS log forwarding (see index.ts for the documents): logs shaped
- * `{"time","host","source":"Palo Alto Networks FLS LF","event":{"LogType",…}}`, a payload of stacked JSON
- * or a JSON array, always gzipped; client auth Basic (the token as password) or Splunk. Which answers it
- * retries is not documented: here, any non-2xx is sent again (the generic behaviour we rely on).
+ * Cortex Data Lake (Strata Logging Service) HTTPS log forwarding, as Palo Alto Networks documents it:
+ * - docs.paloaltonetworks.com/cortex/cortex-data-lake/cortex-data-lake-getting-started/
+ *   get-started-with-log-forwarding-app/forward-logs-to-an-https-server ("Forward Logs to an HTTPS
+ *   Server"): each log is `{"time": <epoch s>, "host", "source": "Palo Alto Networks FLS LF", "event":
+ *   {"LogType", …}}`; the payload is stacked JSON (`{…} {…}`, as for Splunk HEC) or a JSON array; payloads
+ *   are always GZIP-compressed.
+ * - pan.dev/cdl/docs/logforwarding/https_lf ("HTTPS Log Forwarding", client authorization): ClientAuthBasic
+ *   (ARRAY_JSON or STACKED_JSON) or ClientAuthSplunk (`Authorization: Splunk TOKEN`); the token is the
+ *   Basic password here, with any user name.
+ * - Log fields (`LogType`, `Severity`, `DeviceSN`, `SequenceNo`, addresses, `Rule`, `Action`):
+ *   docs.paloaltonetworks.com/strata-logging-service/log-reference ("Network Logs"); `SequenceNo` beyond
+ *   2^32, so it must be kept exactly.
+ * Assumed (not documented in what we could read): which answers the forwarder retries — here any non-2xx
+ * is sent again.
  */
 export function cortexHttpsForwarding(
   o: { payload?: 'stacked' | 'array'; auth?: 'basic' | 'splunk'; start?: number } = {},

@@ -2,25 +2,33 @@
  * A generic JSON REST API simulator for the `rest-api` collector: one list of events behind the usual
  * shapes such APIs take, each chosen per instance, so tests and the conformance suite can drive the
  * collector through every pagination strategy, order, time format and authentication it supports.
- * There is no vendor to follow: the behaviour is that of common, well-behaved APIs, written down here.
+ * There is no vendor to follow: the behaviour is that of common, well-behaved APIs, by the standards they
+ * cite; what no standard fixes is marked assumed.
  *
- * - `GET /v1/events?since=&until=&limit=…` — `since` inclusive, `until` exclusive, both in the
+ * - assumed (the usual shape of event-list APIs): `GET /v1/events?since=&until=&limit=…` — `since`
+ *   inclusive, `until` exclusive, both in the
  *   instance's time format (ISO-8601 with a zone, epoch seconds or epoch ms); results oldest first
  *   (`order: 'asc'`) or newest first (`'desc'`), ties by creation order; `limit` up to `maxLimit`
  *   (default 1000; more is a 400). `POST /v1/events/search` takes the same fields as a JSON body
  *   (a read-only query, the way search APIs take one).
- * - Pagination (`pagination`): `cursor` — `meta.next_cursor`, sent back as `cursor` (opaque, encodes the
+ * - Pagination (`pagination`; assumed conventions except the Link header): `cursor` — `meta.next_cursor`,
+ *   sent back as `cursor` (opaque, encodes the
  *   position after the page's last record, so events indexed meanwhile are not skipped); `link-header` —
- *   `Link: <…&cursor=…>; rel="next"` (RFC 8288); `next-url` — `meta.next_url`, a relative URL; `offset` —
+ *   `Link: <…&cursor=…>; rel="next"` (RFC 8288 §3, the `next` relation of the IANA link relations
+ *   registry); `next-url` — `meta.next_url`, a relative URL (resolved per RFC 3986 §5); `offset` —
  *   `offset` + `limit`; `page` — `page` (from 1) + `limit`; `none` — everything in the range at once. The
  *   last page has no next cursor / link / URL; with `offset` and `page` a short page is the last.
  * - Records (`recordsPath`): under `data` in `{"data":[…],"meta":{…}}`, or a top-level array (`.`).
  *   Each has `id` (unless `ids: false`), its time (`created_at` ISO-8601 with ms, or `timestamp` epoch
  *   seconds/ms), `type`, `actor`, `client` and `outcome`; `eventBytes` pads them to about that size.
- * - Auth (`auth`): none; `bearer`; an API key in a header; Basic; or OAuth 2.0 client credentials at
- *   `POST /oauth/token` (RFC 6749 §4.4, client authenticated by Basic or in the form, tokens lasting
- *   `tokenTtlSeconds`). Wrong or missing credentials: 401 `{"error":{"code":"unauthorized",…}}`.
- * - Limits: `rateLimitPerMinute` requests a minute, then 429 with `Retry-After` and `X-RateLimit-*`.
+ * - Auth (`auth`): none; `bearer` (RFC 6750 §2.1); an API key in a header (assumed: a header the instance
+ *   names); Basic (RFC 7617 §2); or OAuth 2.0 client credentials at `POST /oauth/token` (RFC 6749 §4.4,
+ *   the client authenticated by Basic or in the form, §2.3.1; the token answer of §5.1, errors of §5.2;
+ *   tokens lasting `tokenTtlSeconds`). Wrong or missing credentials: 401 (RFC 9110 §15.5.2) with the body
+ *   `{"error":{"code":"unauthorized",…}}` (assumed).
+ * - Limits: `rateLimitPerMinute` requests a minute, then 429 (RFC 6585 §4) with `Retry-After` in seconds
+ *   (RFC 9110 §10.2.3) and `X-RateLimit-Limit/-Remaining/-Reset` (assumed: the de facto convention that
+ *   draft-ietf-httpapi-ratelimit-headers standardises as `RateLimit-*`).
  * - Faults from the kit; `empty` answers a valid empty page that points at the same position again;
  *   `loopNextLinks(n)` makes the next `n` answers point at the position they were asked for.
  * - Events are visible once indexed: `addEvents(…, { visibleDelayMs })` indexes them late.

@@ -16,7 +16,7 @@
  *   an empty `next_cursor` means there is nothing more.
  * - docs.slack.dev/apis/web-api/rate-limits: past the limit, HTTP 429 with `Retry-After` (seconds).
  *
- * Not documented for this API, decided here (Slack Web API conventions): error bodies
+ * Assumed (not documented for this API), decided here after the Slack Web API conventions: error bodies
  * {"ok":false,"error":"<code>"}: 401 `not_authed` / `invalid_auth`, 403 `missing_scope` (with `needed`
  * and `provided`) and `feature_not_enabled` (no Enterprise plan), 400 `invalid_arguments` and
  * `invalid_cursor`, 429 `ratelimited`; the default `limit` is 100; ties within a second are ordered by

@@ -3,8 +3,14 @@ import type { PushVendor } from '../../sim/push-sender.ts';
 import { Rng } from '../../sim/random.ts';
 
 /**
- * A generic webhook sender: records of about `eventBytes` as NDJSON, a JSON array, one JSON object (a
- * single record) or raw text lines, optionally gzipped; retries 429 and 503 like a well-behaved client.
+ * A generic webhook sender, no vendor: what any well-behaved HTTP client does, by the standards it follows.
+ * - Bodies: NDJSON (github.com/ndjson/ndjson-spec, one JSON text a line), a JSON array or one JSON object
+ *   (RFC 8259), or raw text lines; optionally gzipped with `Content-Encoding: gzip` (RFC 9110 §8.4.1.3,
+ *   RFC 1952).
+ * - Auth: `Authorization: Bearer <token>` (RFC 6750 §2.1).
+ * - Answers: 2xx delivered; 429 (RFC 6585 §4) and 503 (RFC 9110 §15.6.4) sent again; anything else dropped
+ *   (assumed: a sender does not retry a request the receiver refused).
+ * Records of about `eventBytes` carry an id (`uuid`) and a time (`at`).
  */
 export function genericSender(
   o: { format?: 'ndjson' | 'array' | 'object' | 'lines'; gzip?: boolean; eventBytes?: number } = {},

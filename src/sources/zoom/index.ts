@@ -41,8 +41,9 @@ import type { Window } from '../../engine/time-window.ts';
  * touches it, and events outside the window are left to the window they belong to, so nothing repeats.
  * Records come newest first: the time cursor runs in `desc` mode (the position moves to the window end
  * only after the window is read; each page commits the next page token) and the reading of a window
- * stops at the first record older than its start. A page token saved by a crash that has expired (15
- * minutes) makes the window be read again from its first page, delivered ids suppressed. Windows are at
+ * stops at the first record older than its start. A page token that has expired (15 minutes) — saved by a
+ * crash, or outlasted in the middle of a run by a slow destination or long rate-limit waits — makes the
+ * window be read again from its first page, delivered ids suppressed. Windows are at
  * most a day (two dates per request, far inside Zoom's month); overlap at least a second, since times are
  * whole seconds. Retention: six months (180 days here).
  */
@@ -122,7 +123,9 @@ function reportStream(
     paginate: paginate.cursor({ param: 'next_page_token', from: 'next_page_token' }),
     cursor: { time: 'time', lag: '2m', order: 'desc', clip: true, maxWindow: '1d' },
     eventId: (r) => hashId(r),
-    // Only the saved page token differs from the window's first request: any 400 for it means it is gone.
+    // A next-page request differs from the window's first request only by its page token (saved by a
+    // crash, or handed over by the previous page of this run): any 400 for it means the token is gone
+    // ("The expiration period for this token is 15 minutes"), and the window is read again.
     cursorExpired: (err) => err.status === 400,
     retention: RETENTION,
   });

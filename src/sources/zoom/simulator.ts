@@ -23,7 +23,7 @@
  * - developers.zoom.us/docs/api/errors/: error bodies `{"code": …, "message": …}`; 400 for invalid data
  *   ("Validation Failed." with `errors[]`), 401 for invalid credentials, 429 for rate limits.
  *
- * Decided here where Zoom documents no detail: `from`/`to` are UTC dates and `to` is inclusive (as
+ * Assumed (Zoom documents no detail), decided here: `from`/`to` are UTC dates and `to` is inclusive (as
  * Zoom's own response examples echo them); a missing scope is 400 code 4711 "Invalid access token, does
  * not contain scopes:[…]"; an invalid or expired token is 401 code 124; an expired or foreign
  * `next_page_token` is 400 code 300; a range over a month or older than six months is 400 code 300;

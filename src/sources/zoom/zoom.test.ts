@@ -4,6 +4,7 @@ import { readContext } from '../../../test/support/read-context.ts';
 import { type ZoomAccount, zoom as zoomAccount } from '../../accounts/zoom.ts';
 import { validateSettings } from '../../config/config-file.ts';
 import { hashId } from '../../core/envelope.ts';
+import type { TributaryError } from '../../core/errors.ts';
 import type { Batch } from '../../core/source.ts';
 import { Http } from '../../engine/http.ts';
 import { testConnection } from '../../engine/test-connection.ts';
@@ -31,6 +32,8 @@ async function run(
     stopAfter?: number;
     lookbackMs?: number;
     warn?: (e: unknown) => void;
+    /** Called after each batch is taken, before the next page is asked for. */
+    onBatch?: (n: number) => void;
   },
 ) {
   const account: ZoomAccount = sim.account();
@@ -54,6 +57,7 @@ async function run(
   for await (const b of zoom.streams[stream].read(ctx) as AsyncIterable<Batch<TimeWindowCheckpoint>>) {
     batches.push(b);
     if (o.stopAfter !== undefined && batches.length >= o.stopAfter) break;
+    o.onBatch?.(batches.length);
   }
   return {
     batches,
@@ -274,6 +278,51 @@ describe('zoom source: reading', () => {
       assert.equal(rest.checkpoint?.since, new Date(T0).toISOString());
       clock.set(T0);
     }
+  });
+
+  it('a page token that expires in the middle of a run re-reads the window instead of failing the stream', async (t) => {
+    const clock = new ManualClock(T0);
+    const sim = new ZoomSimulator({
+      clock: clock.now,
+      heavyPerSecond: 10_000,
+      activities: 0,
+      operations: 0,
+      seed: 5,
+    });
+    sim.addEvents('operationlogs', 95, { from: T0 - 60 * 60_000, spacingMs: 30_000 });
+    await sim.start();
+    t.after(() => sim.stop());
+    const settings = { pageSize: 10 };
+    // The destination stalls 20 minutes after the third page: the token the third page gave has expired.
+    const r = await run(sim, {
+      now: T0,
+      report: 'operationlogs',
+      settings,
+      onBatch: (n) => n === 3 && clock.advance(20 * 60_000),
+    });
+    assert.deepEqual(dupes(r.ids), [], 'what was delivered before the re-read is not repeated');
+    assert.deepEqual([...r.ids].sort(), [...sim.eventIds('operationlogs')].sort(), 'nothing lost');
+    const pages = reportRequests(sim);
+    assert.ok(pages[3].query.get('next_page_token'), 'the fourth request carried the expired token');
+    assert.equal(pages[4].query.get('next_page_token'), null, 'then the window again from its first page');
+    assert.equal(r.checkpoint?.since, new Date(T0).toISOString());
+  });
+
+  it('a page token refused again and again stops the run with page_cursor_expired, not a settings error', async (t) => {
+    const clock = new ManualClock(T0);
+    const sim = new ZoomSimulator({ clock: clock.now, heavyPerSecond: 10_000, activities: 0, operations: 0 });
+    sim.addEvents('operationlogs', 40, { from: T0 - 60 * 60_000, spacingMs: 30_000 });
+    await sim.start();
+    t.after(() => sim.stop());
+    await assert.rejects(
+      run(sim, {
+        now: T0,
+        report: 'operationlogs',
+        settings: { pageSize: 10 },
+        onBatch: () => clock.advance(20 * 60_000), // every token outlived
+      }),
+      (e: TributaryError) => e.code === 'page_cursor_expired' && e.type === 'transient',
+    );
   });
 
   it('the same record always gets the same id, whatever its key order', () => {

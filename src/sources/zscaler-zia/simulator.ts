@@ -4,11 +4,22 @@ import type { PushVendor } from '../../sim/push-sender.ts';
 import { Rng } from '../../sim/random.ts';
 
 /**
- * A Zscaler Cloud NSS feed (see index.ts for the documents): web log records in the JSON feed output
- * format (`{"sourcetype":"zscalernss-web","event":{…}}`, values as the template quotes them, with the
- * `epochtime` and `recordid` fields), one record a line ending with a line feed or, with JSON Array
- * Notation, one JSON array; or tab-separated lines. The token goes in the Key 1/Value 1 header.
- * Answers: 200/204 delivered, 400 dropped (a "parsing error"), anything else retried (for an hour).
+ * A Zscaler Internet Access Cloud NSS feed, as Zscaler documents it:
+ * - help.zscaler.com/unified/adding-cloud-nss-feeds-web-logs ("Adding Cloud NSS Feeds for Web Logs"):
+ *   API URL, HTTP headers as Key 1 / Value 1 pairs (the token goes there: `Authorization: Bearer TOKEN`
+ *   as the setup guide configures), Feed Output Type JSON by default, or Tab-separated.
+ * - help.zscaler.com/zia/nss-feed-output-format-web-logs ("NSS Feed Output Format: Web Logs") and
+ *   help.zscaler.com/unified/general-guidelines-nss-feeds-and-feed-formats ("General Guidelines for NSS
+ *   Feeds and Feed Formats"): `%d{epochtime}` and `%d{recordid}` fields, values quoted as the template
+ *   writes them, each record ending with a line feed; tabs as delimiters for tab-separated output.
+ * - registry.terraform.io/providers/zscaler/zia, resource `zia_cloud_nss_feed`: `json_array_toggle` sends
+ *   a batch as one JSON array; the JSON feed format wraps a record as `{"sourcetype":"zscalernss-web",
+ *   "event":{…}}`.
+ * - help.zscaler.com/unified/about-cloud-nss-feeds-cloud-branch-connector ("About Cloud NSS Feeds"): 200
+ *   or 204 is delivered; 400 is a "parsing error" and the batch is dropped; any other answer is retried
+ *   with the same batch for up to an hour.
+ * Assumed (not documented): Cloud NSS gzips bodies only when told to (`gzip` option); the fields of a
+ * record beyond `epochtime` and `recordid` are a plausible web-log template.
  */
 export function zscalerNssFeed(
   o: { output?: 'json' | 'json-array' | 'tab-separated'; gzip?: boolean; start?: number } = {},
