@@ -1,5 +1,5 @@
-import type { Destination } from '../core/destination.ts';
-import { type Envelope, lineLength, makeEnvelope } from '../core/envelope.ts';
+import type { Destination, SendResult } from '../core/destination.ts';
+import { type Envelope, encodeLine, lineLength, makeEnvelope } from '../core/envelope.ts';
 import { type ErrorInfo, TributaryError, toTributaryError, transientError } from '../core/errors.ts';
 import type { AccountKind, Batch, Logger, ReadContext, SourceDef, WindowOptions } from '../core/source.ts';
 import type { Store } from '../store/store.ts';
@@ -258,8 +258,10 @@ async function runStream(
       const batch = await ahead.shift()!;
       if (!batch) break;
       readAhead();
-      const { envelopes, ingestedAt, deadLetters, checkpoint, pages } = batch;
-      if (envelopes.length) await deliver(c, envelopes, o, signal);
+      const { envelopes, ingestedAt, checkpoint, pages } = batch;
+      // Events a destination refused for good become dead letters of this batch, committed with it.
+      const refused = envelopes.length ? await deliver(c, envelopes, o, signal) : [];
+      const deadLetters = refused.length ? [...batch.deadLetters, ...refused] : batch.deadLetters;
       let bytes = 0;
       for (const env of envelopes) bytes += lineLength(env) + 1;
       // Acknowledged: the checkpoint may move. A hard stop that arrived during delivery still commits,
@@ -303,22 +305,23 @@ function safeJson(raw: unknown): string {
 
 /**
  * Delivers one batch to every destination; each is retried until it acknowledges. A destination that
- * already acknowledged is not sent the batch again. Nothing is committed until all have.
+ * already acknowledged is not sent the batch again. Nothing is committed until all have. Returns the
+ * events a destination refused for good (`SendResult.rejected`), as dead letters naming it.
  */
 async function deliver(
   c: ResolvedCollector,
   events: Envelope[],
   o: RunOptions,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<Array<{ reason: string; raw: string }>> {
   const { baseMs, maxMs } = o.destinationBackoff ?? { baseMs: 1000, maxMs: 60_000 };
-  await Promise.all(
+  const refused = await Promise.all(
     c.destinations.map(async (d: Destination) => {
       const started = Date.now();
       for (let attempt = 0; ; attempt++) {
         try {
-          await d.send(events, signal);
-          return;
+          const result = await d.send(events, signal);
+          return destinationDeadLetters(d, result);
         } catch (err) {
           signal.throwIfAborted();
           const e =
@@ -349,4 +352,16 @@ async function deliver(
       }
     }),
   );
+  return refused.flat();
+}
+
+/** A destination's refused events as dead letters: the reason names it, the raw is the envelope line. */
+export function destinationDeadLetters(
+  d: Destination,
+  result: void | SendResult,
+): Array<{ reason: string; raw: string }> {
+  return (result?.rejected ?? []).map((r) => ({
+    reason: `destination ${d.name}: ${r.reason}`,
+    raw: encodeLine(r.event),
+  }));
 }

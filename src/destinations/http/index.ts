@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { ORIGIN, SECRET } from '../../core/secret-spec.ts';
 import { httpHeaderName } from '../../core/validation.ts';
+import { deliverySettings, destinationUrl } from '../http-delivery.ts';
 import { defineDestinationKind } from '../kind.ts';
-import { destinationUrlProblem, HttpDestination } from './http-destination.ts';
+import { HttpDestination } from './http-destination.ts';
 
 const headerName = httpHeaderName('X-Api-Key');
 /** Set by Tributary or by the HTTP client itself; a configured value would corrupt the request. */
@@ -36,14 +37,8 @@ export const httpAuthSchema = z
 export const httpConfigSchema = z
   .object({
     kind: z.literal('http'),
-    url: z
-      .string()
-      .trim()
-      .superRefine((url, ctx) => {
-        const problem = destinationUrlProblem(url);
-        if (problem) ctx.addIssue({ code: 'custom', message: problem });
-      })
-      .meta(ORIGIN)
+    url: destinationUrl()
+      .meta({ ...ORIGIN, title: 'URL' })
       .describe('Endpoint receiving POSTed batches; https, or http only to a loopback host'),
     format: z
       .enum(['ndjson', 'json'])
@@ -60,37 +55,7 @@ export const httpConfigSchema = z
       })
       .default({})
       .describe('Extra headers sent with every request'),
-    timeout: z
-      .number()
-      .int()
-      .positive()
-      .default(30_000)
-      .describe('Milliseconds one request may take before it counts as failed (default 30000)'),
-    maxBatchBytes: z
-      .number()
-      .int()
-      .positive()
-      .default(5 * 1024 * 1024)
-      .describe('Uncompressed body size above which a batch is split into several requests (default 5 MB)'),
-    maxAttempts: z
-      .number()
-      .int()
-      .min(1)
-      .max(20)
-      .default(5)
-      .describe('Requests per batch before reporting the destination unavailable; delivery resumes later'),
-    backoffBaseMs: z
-      .number()
-      .int()
-      .min(0)
-      .default(500)
-      .describe('First retry waits up to this many ms, doubling per attempt (full jitter)'),
-    backoffMaxMs: z
-      .number()
-      .int()
-      .min(0)
-      .default(15_000)
-      .describe('Longest wait between two attempts, unless Retry-After asks for more'),
+    ...deliverySettings({ maxBatchBytes: 5 * 1024 * 1024, maxBatchEvents: 10_000 }),
   })
   .strict()
   .describe('POSTs batches of events to an HTTP endpoint; only a 2xx acknowledges');

@@ -6,6 +6,7 @@ import { TributaryError, toTributaryError, transientError } from '../../core/err
 import { isPushSource, type Logger, type ReceiveDef } from '../../core/source.ts';
 import { sources } from '../../sources/index.ts';
 import type { CollectorRecord } from '../../store/store.ts';
+import { destinationDeadLetters } from '../runner.ts';
 import type { Runtime } from '../runtime.ts';
 import { BodyError, decodeBody, readRequestBody, splitBody } from './body.ts';
 import { loadCredentials, presentedToken, verifySignature, verifyToken } from './credentials.ts';
@@ -153,6 +154,7 @@ class Delivery {
   private async deliver(batch: Pending[]): Promise<void> {
     const store = this.runtime.store;
     const envelopes = batch.length === 1 ? batch[0]!.envelopes : batch.flatMap((p) => p.envelopes);
+    const refused: Array<{ reason: string; raw: string }> = [];
     if (envelopes.length) {
       const destinations = await this.runtime.destinationsOf(this.record);
       const signal = AbortSignal.timeout(this.o.ackTimeoutMs);
@@ -176,6 +178,10 @@ class Delivery {
           },
         );
       }
+      // Events a destination refused for good are the batch's dead letters, committed with it.
+      results.forEach((r, i) => {
+        if (r.status === 'fulfilled') refused.push(...destinationDeadLetters(destinations[i]!, r.value));
+      });
     }
     let bytes = 0;
     for (const env of envelopes) bytes += encodeLine(env).length + 1;
@@ -198,7 +204,7 @@ class Delivery {
         bytes,
         lastEventTime: last,
         hourly,
-        deadLetters: batch.flatMap((p) => p.deadLetters),
+        deadLetters: [...batch.flatMap((p) => p.deadLetters), ...refused],
       });
     } catch (err) {
       this.o.log.error('push: could not commit counts, asking the sender to retry', {
