@@ -18,6 +18,7 @@ export interface SendResult {
 export interface Destination {
   readonly name: string;
   readonly kind: string;
+  // biome-ignore lint/suspicious/noConfusingVoidType: kinds that never refuse an event keep returning nothing
   send(events: Envelope[], signal: AbortSignal): Promise<void | SendResult>;
   /** A probe that proves the destination is reachable and writable, where the kind allows it. */
   test?(signal: AbortSignal): Promise<void>;

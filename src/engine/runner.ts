@@ -320,7 +320,7 @@ async function deliver(
       const started = Date.now();
       for (let attempt = 0; ; attempt++) {
         try {
-          const result = await d.send(events, signal);
+          const result = (await d.send(events, signal)) as SendResult | undefined;
           return destinationDeadLetters(d, result);
         } catch (err) {
           signal.throwIfAborted();
@@ -358,7 +358,7 @@ async function deliver(
 /** A destination's refused events as dead letters: the reason names it, the raw is the envelope line. */
 export function destinationDeadLetters(
   d: Destination,
-  result: void | SendResult,
+  result: SendResult | undefined,
 ): Array<{ reason: string; raw: string }> {
   return (result?.rejected ?? []).map((r) => ({
     reason: `destination ${d.name}: ${r.reason}`,

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CollectorConfig } from '../../config/config-file.ts';
-import type { Destination } from '../../core/destination.ts';
+import type { Destination, SendResult } from '../../core/destination.ts';
 import { type Envelope, encodeLine, makeEnvelope, toIsoTime } from '../../core/envelope.ts';
 import { TributaryError, toTributaryError, transientError } from '../../core/errors.ts';
 import { isPushSource, type Logger, type ReceiveDef } from '../../core/source.ts';
@@ -180,7 +180,8 @@ class Delivery {
       }
       // Events a destination refused for good are the batch's dead letters, committed with it.
       results.forEach((r, i) => {
-        if (r.status === 'fulfilled') refused.push(...destinationDeadLetters(destinations[i]!, r.value));
+        if (r.status === 'fulfilled')
+          refused.push(...destinationDeadLetters(destinations[i]!, r.value as SendResult | undefined));
       });
     }
     let bytes = 0;
