@@ -5,16 +5,18 @@ import { type SecretSpec, secretSpecOf } from '../core/secret-spec.ts';
 import { fileConfigSchema, fileKind } from './file/index.ts';
 import { httpConfigSchema, httpKind } from './http/index.ts';
 import type { DestinationContext, DestinationKind } from './kind.ts';
+import { splunkHecConfigSchema, splunkHecKind } from './splunk-hec/index.ts';
 import { stdoutConfigSchema, stdoutKind } from './stdout/index.ts';
 
 export type { FileDestinationConfig } from './file/index.ts';
 export type { HttpAuthConfig, HttpDestinationConfig } from './http/index.ts';
 export type { DestinationContext, DestinationKind } from './kind.ts';
+export type { SplunkHecDestinationConfig } from './splunk-hec/index.ts';
 export type { StdoutDestinationConfig } from './stdout/index.ts';
 
 /** Every destination kind, by its `kind` (destinations/<kind>/index.ts defines each). */
 export const destinationKinds: Record<string, DestinationKind> = byName(
-  [fileKind, stdoutKind, httpKind].map((k) => [k.kind, k as unknown as DestinationKind]),
+  [fileKind, stdoutKind, httpKind, splunkHecKind].map((k) => [k.kind, k as unknown as DestinationKind]),
 );
 
 /**
@@ -25,6 +27,7 @@ export const destinationConfigSchema = z.discriminatedUnion('kind', [
   fileConfigSchema,
   stdoutConfigSchema,
   httpConfigSchema,
+  splunkHecConfigSchema,
 ]);
 
 /**
