@@ -2,12 +2,18 @@ import { z } from 'zod';
 import type { Destination } from '../core/destination.ts';
 import { byName, own } from '../core/names.ts';
 import { type SecretSpec, secretSpecOf } from '../core/secret-spec.ts';
+import { elasticsearchConfigSchema, elasticsearchKind } from './elasticsearch/index.ts';
 import { fileConfigSchema, fileKind } from './file/index.ts';
 import { httpConfigSchema, httpKind } from './http/index.ts';
 import type { DestinationContext, DestinationKind } from './kind.ts';
+import { opensearchConfigSchema, opensearchKind } from './opensearch/index.ts';
 import { splunkHecConfigSchema, splunkHecKind } from './splunk-hec/index.ts';
 import { stdoutConfigSchema, stdoutKind } from './stdout/index.ts';
 
+export type {
+  ElasticsearchDestinationConfig,
+  OpensearchDestinationConfig,
+} from './elasticsearch/index.ts';
 export type { FileDestinationConfig } from './file/index.ts';
 export type { HttpAuthConfig, HttpDestinationConfig } from './http/index.ts';
 export type { DestinationContext, DestinationKind } from './kind.ts';
@@ -16,7 +22,10 @@ export type { StdoutDestinationConfig } from './stdout/index.ts';
 
 /** Every destination kind, by its `kind` (destinations/<kind>/index.ts defines each). */
 export const destinationKinds: Record<string, DestinationKind> = byName(
-  [fileKind, stdoutKind, httpKind, splunkHecKind].map((k) => [k.kind, k as unknown as DestinationKind]),
+  [fileKind, stdoutKind, httpKind, splunkHecKind, elasticsearchKind, opensearchKind].map((k) => [
+    k.kind,
+    k as unknown as DestinationKind,
+  ]),
 );
 
 /**
@@ -28,6 +37,8 @@ export const destinationConfigSchema = z.discriminatedUnion('kind', [
   stdoutConfigSchema,
   httpConfigSchema,
   splunkHecConfigSchema,
+  elasticsearchConfigSchema,
+  opensearchConfigSchema,
 ]);
 
 /**
