@@ -63,7 +63,8 @@ export type MicrosoftCloud = keyof typeof CLOUDS;
  */
 export interface MicrosoftApi {
   name: string;
-  clouds: Partial<Record<MicrosoftCloud, { hosts: string[]; resource: string }>>;
+  /** `hosts` are exact names; `suffixes` cover APIs served on per-resource hosts (`*.ingest.monitor.azure.com`). */
+  clouds: Partial<Record<MicrosoftCloud, { hosts: string[]; suffixes?: string[]; resource: string }>>;
   path: RegExp;
 }
 
@@ -117,7 +118,29 @@ export const MICROSOFT_APIS: MicrosoftApi[] = [
     },
     path: /^\/v1\/workspaces\//,
   },
+  {
+    // Logs Ingestion API (learn.microsoft.com/azure/azure-monitor/logs/logs-ingestion-api-overview):
+    // data collection endpoints and DCR ingestion endpoints are per resource, e.g.
+    // `my-dce-a1b2.eastus-1.ingest.monitor.azure.com`; tokens are for the resource https://monitor.azure.com
+    // (its sample code asks for the scope "https://monitor.azure.com//.default"; Azure Government:
+    // monitor.azure.us, China: monitor.azure.cn, per the Azure SDK's audience constants).
+    name: 'Azure Monitor Logs Ingestion API',
+    clouds: {
+      global: { hosts: [], suffixes: ['.ingest.monitor.azure.com'], resource: 'https://monitor.azure.com' },
+      usgov: { hosts: [], suffixes: ['.ingest.monitor.azure.us'], resource: 'https://monitor.azure.us' },
+      'usgov-dod': {
+        hosts: [],
+        suffixes: ['.ingest.monitor.azure.us'],
+        resource: 'https://monitor.azure.us',
+      },
+      china: { hosts: [], suffixes: ['.ingest.monitor.azure.cn'], resource: 'https://monitor.azure.cn' },
+    },
+    path: /^\/dataCollectionRules\/[^/]+\/streams\//i,
+  },
 ];
+
+const servedBy = (entry: { hosts: string[]; suffixes?: string[] } | undefined, host: string) =>
+  Boolean(entry && (entry.hosts.includes(host) || entry.suffixes?.some((s) => host.endsWith(s))));
 
 /** The Graph service root of a cloud, e.g. `https://graph.microsoft.com` (without the version). */
 export function graphRoot(cloud: MicrosoftCloud): string {
@@ -129,8 +152,8 @@ export function resourceFor(url: URL, cloud: MicrosoftCloud): string {
   const host = url.hostname.toLowerCase();
   for (const api of MICROSOFT_APIS) {
     for (const [c, entry] of Object.entries(api.clouds)) {
-      if (!entry.hosts.includes(host)) continue;
-      if (c !== cloud && !(api.clouds[cloud]?.hosts.includes(host) ?? false)) {
+      if (!servedBy(entry, host)) continue;
+      if (c !== cloud && !servedBy(api.clouds[cloud], host)) {
         throw configError(
           'microsoft_cloud_mismatch',
           `${host} is the ${api.name} of the ${CLOUDS[c as MicrosoftCloud].title} cloud, but the Microsoft account is set to ${CLOUDS[cloud].title}.`,
@@ -155,7 +178,7 @@ export function resourceFor(url: URL, cloud: MicrosoftCloud): string {
   throw configError(
     'microsoft_unknown_api',
     `Tributary does not know which Microsoft API ${url.origin} serves, so it cannot ask Entra ID for a token for it.`,
-    "Point the collector's base URL at a Microsoft Graph, Office 365 Management, Azure Resource Manager or Log Analytics endpoint.",
+    "Point the collector's base URL at a Microsoft Graph, Office 365 Management, Azure Resource Manager, Log Analytics or Logs Ingestion endpoint.",
   );
 }
 
@@ -369,7 +392,10 @@ export const microsoft = defineAccountKind<MicrosoftAccount>({
   // The cloud's sign-in host and the hosts of the APIs it serves (MICROSOFT_APIS).
   origins: (a) => [
     a.authorityHost ?? CLOUDS[a.cloud].login,
-    ...MICROSOFT_APIS.flatMap((api) => (api.clouds[a.cloud]?.hosts ?? []).map((h) => `https://${h}`)),
+    ...MICROSOFT_APIS.flatMap((api) => [
+      ...(api.clouds[a.cloud]?.hosts ?? []).map((h) => `https://${h}`),
+      ...(api.clouds[a.cloud]?.suffixes ?? []).map((s) => `https://*${s}`),
+    ]),
   ],
   async authorize(a, headers, { refresh, http, url }) {
     const resource = resourceFor(url, a.cloud ?? 'global');

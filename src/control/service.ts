@@ -920,10 +920,7 @@ export class Control {
     try {
       await this.runtime.refreshEgress();
       const config = openSecrets(d.config, d.secrets, this.runtime.secrets) as DestinationConfig;
-      probe = createDestination(`${name}-test`, config, {
-        baseDir: this.runtime.baseDir,
-        files: this.runtime.files,
-      });
+      probe = createDestination(`${name}-test`, config, this.runtime.destinationContext());
       if (probe.test) await probe.test(AbortSignal.timeout(30_000));
       return { ok: true as const, probed: Boolean(probe.test) };
     } catch (err) {

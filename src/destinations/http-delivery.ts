@@ -249,11 +249,12 @@ export class HttpDelivery {
   /**
    * One request, retried until `classify` accepts an answer, a refusal is thrown, the caller aborts, or
    * `maxAttempts` (then a transient `destination_unavailable`). `build` makes the request for each
-   * attempt (`refresh`: the credential was refused once, fetch a fresh token).
+   * attempt (`refresh`: the credential was refused once, fetch a fresh token); `classify` learns
+   * whether a fresh token was already tried (`refreshed`), so a second refusal is its to reject.
    */
   async exchange<T>(
     build: (o: { attempt: number; refresh: boolean }) => Outgoing | Promise<Outgoing>,
-    classify: (a: Answer) => Verdict<T> | Promise<Verdict<T>>,
+    classify: (a: Answer, o: { refreshed: boolean }) => Verdict<T> | Promise<Verdict<T>>,
     signal: AbortSignal,
   ): Promise<T> {
     const maxRetryAfterMs = this.o.maxRetryAfterMs ?? 300_000;
@@ -264,7 +265,8 @@ export class HttpDelivery {
       await this.slots.take(signal);
       let verdict: Verdict<T>;
       try {
-        verdict = await this.once(await build({ attempt, refresh }), classify, signal);
+        const seen = { refreshed };
+        verdict = await this.once(await build({ attempt, refresh }), (a) => classify(a, seen), signal);
       } finally {
         this.slots.give();
       }

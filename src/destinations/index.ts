@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Destination } from '../core/destination.ts';
 import { byName, own } from '../core/names.ts';
 import { type SecretSpec, secretSpecOf } from '../core/secret-spec.ts';
+import { azureMonitorLogsConfigSchema, azureMonitorLogsKind } from './azure-monitor-logs/index.ts';
 import { elasticsearchConfigSchema, elasticsearchKind } from './elasticsearch/index.ts';
 import { fileConfigSchema, fileKind } from './file/index.ts';
 import { httpConfigSchema, httpKind } from './http/index.ts';
@@ -10,22 +11,28 @@ import { opensearchConfigSchema, opensearchKind } from './opensearch/index.ts';
 import { splunkHecConfigSchema, splunkHecKind } from './splunk-hec/index.ts';
 import { stdoutConfigSchema, stdoutKind } from './stdout/index.ts';
 
+export type { AzureMonitorLogsDestinationConfig } from './azure-monitor-logs/index.ts';
 export type {
   ElasticsearchDestinationConfig,
   OpensearchDestinationConfig,
 } from './elasticsearch/index.ts';
 export type { FileDestinationConfig } from './file/index.ts';
 export type { HttpAuthConfig, HttpDestinationConfig } from './http/index.ts';
-export type { DestinationContext, DestinationKind } from './kind.ts';
+export type { AccountCredential, DestinationContext, DestinationKind } from './kind.ts';
 export type { SplunkHecDestinationConfig } from './splunk-hec/index.ts';
 export type { StdoutDestinationConfig } from './stdout/index.ts';
 
 /** Every destination kind, by its `kind` (destinations/<kind>/index.ts defines each). */
 export const destinationKinds: Record<string, DestinationKind> = byName(
-  [fileKind, stdoutKind, httpKind, splunkHecKind, elasticsearchKind, opensearchKind].map((k) => [
-    k.kind,
-    k as unknown as DestinationKind,
-  ]),
+  [
+    fileKind,
+    stdoutKind,
+    httpKind,
+    splunkHecKind,
+    elasticsearchKind,
+    opensearchKind,
+    azureMonitorLogsKind,
+  ].map((k) => [k.kind, k as unknown as DestinationKind]),
 );
 
 /**
@@ -39,6 +46,7 @@ export const destinationConfigSchema = z.discriminatedUnion('kind', [
   splunkHecConfigSchema,
   elasticsearchConfigSchema,
   opensearchConfigSchema,
+  azureMonitorLogsConfigSchema,
 ]);
 
 /**
@@ -58,6 +66,8 @@ export function destinationCatalog() {
     kind: k.kind,
     title: k.title,
     description: k.description,
+    /** Account kinds whose credentials it sends with, named in its `account` setting. */
+    accounts: k.accounts ?? [],
     /** Paths of its write-only fields. */
     secrets: secretSpecOf(k.schema).secrets,
     settings: z.toJSONSchema(k.schema, { io: 'input', unrepresentable: 'any' }),

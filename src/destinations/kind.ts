@@ -14,6 +14,12 @@ export interface DestinationKind<C extends { kind: string } = { kind: string }> 
   /** What it does and what acknowledges a batch, in a sentence or two. */
   description: string;
   schema: z.ZodType<C>;
+  /**
+   * Account kinds whose credentials it sends with (a `microsoft` account's token for Azure Monitor):
+   * its config names the account in `account`, and the control plane checks it exists, is of one of
+   * these kinds and may send its credentials to where the destination points.
+   */
+  accounts?: readonly string[];
   create(name: string, config: C, ctx: DestinationContext): Destination;
 }
 
@@ -23,6 +29,23 @@ export interface DestinationContext {
   baseDir: string;
   /** The output root and data directory, which file destinations check at every open. */
   files: FileScope;
+  /**
+   * The credentials of a named account, for kinds that send with an account's token
+   * (`DestinationKind.accounts`). Read at every call, so a changed account takes effect at the next
+   * batch. Throws a config error when the account is missing or of another kind.
+   */
+  account?(name: string, kinds: readonly string[]): Promise<AccountCredential>;
+}
+
+/** An account's credentials as a destination uses them. */
+export interface AccountCredential {
+  readonly kind: string;
+  /**
+   * Adds the account's credentials to a request to `url` (a token for the API `url` belongs to;
+   * `refresh` after a 401 forces a new one). Refuses, with a config error, a `url` outside the
+   * origins the account's credentials may be sent to (docs/security.md).
+   */
+  authorize(headers: Headers, url: URL, refresh: boolean): Promise<void>;
 }
 
 export function defineDestinationKind<C extends { kind: string }>(

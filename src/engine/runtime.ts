@@ -5,13 +5,19 @@ import { parseDuration } from '../core/duration.ts';
 import { configError, TributaryError } from '../core/errors.ts';
 import { isPushSource, type Logger } from '../core/source.ts';
 import { type FileScope, fileScope } from '../destinations/file/file-scope.ts';
-import { createDestination, type DestinationConfig } from '../destinations/index.ts';
+import {
+  type AccountCredential,
+  createDestination,
+  type DestinationConfig,
+  type DestinationContext,
+} from '../destinations/index.ts';
 import { sources } from '../sources/index.ts';
 import { openSecrets } from '../store/secret-fields.ts';
 import type { SecretBox } from '../store/secrets.ts';
 import { accountParts, type CollectorRecord, type Store } from '../store/store.ts';
 import { accountOrigins, collectorUrls, OriginSet, originOf } from './credential-origins.ts';
 import { setEgressAllowList } from './egress.ts';
+import { Http } from './http.ts';
 import { RateLimits } from './rate-limit.ts';
 import { type ResolvedCollector, type RunOptions, type RunResult, runCollector } from './runner.ts';
 
@@ -66,9 +72,51 @@ export class Runtime {
     }
     if (!record) return undefined;
     const config = openSecrets(record.config, record.secrets, this.secrets) as DestinationConfig;
-    const instance = createDestination(name, config, { baseDir: this.baseDir, files: this.files });
+    const instance = createDestination(name, config, this.destinationContext());
     this.destinations.set(name, { version: record.updatedAt, instance });
     return instance;
+  }
+
+  /** What destinations get from the process: paths, and the credentials of the accounts they name. */
+  destinationContext(): DestinationContext {
+    return {
+      baseDir: this.baseDir,
+      files: this.files,
+      account: (name, kinds) => this.accountCredential(name, kinds),
+    };
+  }
+
+  /**
+   * An account's credentials for a destination (azure-monitor-logs, google-secops): decrypted from the
+   * store at each call, sent only to the origins the account allows (engine/credential-origins.ts).
+   * Its token requests go through the shared HTTP client and its token cache (engine/oauth.ts).
+   */
+  async accountCredential(name: string, kinds: readonly string[]): Promise<AccountCredential> {
+    const record = await this.store.getAccount(name);
+    if (!record)
+      throw configError(
+        'account_missing',
+        `The destination uses account "${name}", which does not exist.`,
+        'Create the account or pick another one in the destination.',
+      );
+    if (!kinds.includes(record.kind))
+      throw configError(
+        'account_kind_mismatch',
+        `Account "${name}" is a ${record.kind} account; the destination needs a ${kinds.join(' or ')} account.`,
+        'Pick an account of the right kind in the destination.',
+      );
+    const kind = accountKinds[record.kind]!;
+    const { fields, origins } = accountParts(record);
+    const account = openSecrets(fields, record.secrets, this.secrets);
+    const allowed = new OriginSet(accountOrigins(kind, account, origins ?? []));
+    const http = new Http({ vendor: kind.title, maxAttempts: 3, timeoutMs: 30_000, log: this.log });
+    return {
+      kind: record.kind,
+      async authorize(headers, url, refresh) {
+        allowed.check(url, name);
+        await kind.authorize(account, headers, { refresh, http, url, method: 'POST' });
+      },
+    };
   }
 
   /** The destinations a collector names (shared instances, see `destination`); pull runs and pushes alike. */
