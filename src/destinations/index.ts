@@ -5,6 +5,7 @@ import { type SecretSpec, secretSpecOf } from '../core/secret-spec.ts';
 import { azureMonitorLogsConfigSchema, azureMonitorLogsKind } from './azure-monitor-logs/index.ts';
 import { elasticsearchConfigSchema, elasticsearchKind } from './elasticsearch/index.ts';
 import { fileConfigSchema, fileKind } from './file/index.ts';
+import { googleSecOpsConfigSchema, googleSecOpsKind } from './google-secops/index.ts';
 import { httpConfigSchema, httpKind } from './http/index.ts';
 import type { DestinationContext, DestinationKind } from './kind.ts';
 import { opensearchConfigSchema, opensearchKind } from './opensearch/index.ts';
@@ -32,6 +33,7 @@ export const destinationKinds: Record<string, DestinationKind> = byName(
     elasticsearchKind,
     opensearchKind,
     azureMonitorLogsKind,
+    googleSecOpsKind,
   ].map((k) => [k.kind, k as unknown as DestinationKind]),
 );
 
@@ -47,6 +49,7 @@ export const destinationConfigSchema = z.discriminatedUnion('kind', [
   elasticsearchConfigSchema,
   opensearchConfigSchema,
   azureMonitorLogsConfigSchema,
+  googleSecOpsConfigSchema,
 ]);
 
 /**
