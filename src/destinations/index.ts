@@ -4,6 +4,7 @@ import { byName, own } from '../core/names.ts';
 import { type SecretSpec, secretSpecOf } from '../core/secret-spec.ts';
 import { azureMonitorLogsConfigSchema, azureMonitorLogsKind } from './azure-monitor-logs/index.ts';
 import { elasticsearchConfigSchema, elasticsearchKind } from './elasticsearch/index.ts';
+import { exabeamConfigSchema, exabeamKind } from './exabeam/index.ts';
 import { fileConfigSchema, fileKind } from './file/index.ts';
 import { googleSecOpsConfigSchema, googleSecOpsKind } from './google-secops/index.ts';
 import { httpConfigSchema, httpKind } from './http/index.ts';
@@ -34,6 +35,7 @@ export const destinationKinds: Record<string, DestinationKind> = byName(
     opensearchKind,
     azureMonitorLogsKind,
     googleSecOpsKind,
+    exabeamKind,
   ].map((k) => [k.kind, k as unknown as DestinationKind]),
 );
 
@@ -50,6 +52,7 @@ export const destinationConfigSchema = z.discriminatedUnion('kind', [
   opensearchConfigSchema,
   azureMonitorLogsConfigSchema,
   googleSecOpsConfigSchema,
+  exabeamConfigSchema,
 ]);
 
 /**
@@ -69,6 +72,7 @@ export function destinationCatalog() {
     kind: k.kind,
     title: k.title,
     description: k.description,
+    stability: k.stability ?? 'ga',
     /** Account kinds whose credentials it sends with, named in its `account` setting. */
     accounts: k.accounts ?? [],
     /** Paths of its write-only fields. */

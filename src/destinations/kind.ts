@@ -13,6 +13,11 @@ export interface DestinationKind<C extends { kind: string } = { kind: string }> 
   title: string;
   /** What it does and what acknowledges a batch, in a sentence or two. */
   description: string;
+  /**
+   * early-access: built on what is assumed where the target's public docs are silent (its section in
+   * docs/destinations.md says what); creating one needs early access turned on, as for sources.
+   */
+  stability?: 'ga' | 'early-access';
   schema: z.ZodType<C>;
   /**
    * Account kinds whose credentials it sends with (a `microsoft` account's token for Azure Monitor):

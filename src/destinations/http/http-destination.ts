@@ -22,6 +22,10 @@ export interface HttpDestinationOptions extends DeliveryOptions {
   maxBatchBytes: number;
   /** Events per request above which a batch is split. */
   maxBatchEvents?: number;
+  /** The kind reported (kinds built on this one, e.g. exabeam); default http. */
+  kind?: string;
+  /** One event as its line; default the envelope (`envelopeLine`). */
+  encode?: (e: Envelope) => string;
 }
 
 /**
@@ -35,7 +39,7 @@ export interface HttpDestinationOptions extends DeliveryOptions {
  *   answer's body is never shown: endpoints sometimes echo the request, credentials included.
  */
 export class HttpDestination implements Destination {
-  readonly kind = 'http';
+  readonly kind: string;
   readonly name: string;
   private readonly o: HttpDestinationOptions;
   private readonly delivery: HttpDelivery;
@@ -43,13 +47,14 @@ export class HttpDestination implements Destination {
 
   constructor(name: string, options: HttpDestinationOptions) {
     this.name = name;
+    this.kind = options.kind ?? 'http';
     this.o = options;
     this.delivery = new HttpDelivery(name, options.url, { maxResponseBytes: 64 * 1024, ...options });
     this.requestHeaders = this.buildHeaders();
   }
 
   async send(events: Envelope[], signal: AbortSignal): Promise<void> {
-    const lines = events.map(envelopeLine);
+    const lines = events.map(this.o.encode ?? envelopeLine);
     const { chunks } = chunk(lines, utf8Bytes, {
       maxBytes: this.o.maxBatchBytes,
       maxItems: this.o.maxBatchEvents ?? Number.MAX_SAFE_INTEGER,
