@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { collectorSchema, nameSchema } from '../config/config-file.ts';
 import { parseDuration } from '../core/duration.ts';
 import { serviceUrl } from '../core/validation.ts';
-import { destinationConfigSchema } from '../destinations/index.ts';
+import { destinationConfigSchema, destinationKinds } from '../destinations/index.ts';
 import { parseAllowEntry } from '../engine/egress.ts';
 
 /**
@@ -66,7 +66,7 @@ export const destinationCreate = z.object({ name: nameSchema, config: destinatio
 export const destinationUpdateRaw = z
   .object({
     config: z
-      .object({ kind: z.enum(['file', 'stdout', 'http']) })
+      .object({ kind: z.enum(Object.keys(destinationKinds) as [string, ...string[]]) })
       .loose()
       .describe("The destination's settings as for create; secret fields left out keep their stored values"),
   })

@@ -20,9 +20,16 @@ import {
   createDestination,
   type DestinationConfig,
   destinationConfigSchema,
+  destinationKinds,
   destinationSpec,
 } from '../destinations/index.ts';
-import { collectorSpec, collectorUrls, originOf } from '../engine/credential-origins.ts';
+import {
+  accountOrigins,
+  collectorSpec,
+  collectorUrls,
+  OriginSet,
+  originOf,
+} from '../engine/credential-origins.ts';
 import { snippet } from '../engine/http.ts';
 import { previewCollector } from '../engine/preview.ts';
 import type { RunResult } from '../engine/runner.ts';
@@ -339,6 +346,13 @@ export class Control {
     if (usedBy.length)
       throw conflict(
         `Account "${name}" is used by collector(s) ${usedBy.join(', ')}; change or delete them first.`,
+      );
+    const destinations = (await this.store.listDestinations())
+      .filter((d) => (d.config as { account?: unknown }).account === name)
+      .map((d) => d.name);
+    if (destinations.length)
+      throw conflict(
+        `Account "${name}" is used by destination(s) ${destinations.join(', ')}; change or delete them first.`,
       );
     await this.store.deleteAccount(name);
     await this.audit(actor, 'account.delete', 'account', name, this.accountView(existing, collectors));
@@ -824,6 +838,51 @@ export class Control {
     return { ...config, path: r.path };
   }
 
+  /**
+   * What a destination kind needs of the control plane: early access for an early-access kind (when it
+   * is new or changes kind), and for kinds sending with an account's token, an account that exists, is
+   * of the right kind and may send its credentials where the destination points.
+   */
+  private async checkDestinationKind(
+    config: DestinationConfig,
+    previousKind?: string,
+    accountOf: (name: string) => Promise<{ kind: string; allowed: OriginSet } | undefined> = (n) =>
+      this.storedAccountOrigins(n),
+  ) {
+    const kind = own(destinationKinds, config.kind);
+    if (!kind) return;
+    if (kind.stability === 'early-access' && previousKind !== config.kind && !(await this.earlyAccess()))
+      throw invalid(
+        [`kind: ${config.kind} is an early-access destination; enable early access first`],
+        'config',
+      );
+    if (!kind.accounts?.length) return;
+    const name = (config as { account?: string }).account ?? '';
+    const account = await accountOf(name);
+    if (!account) throw invalid([`account: there is no account "${name}"`], 'config');
+    if (!kind.accounts.includes(account.kind))
+      throw invalid(
+        [
+          `account: "${name}" is a ${account.kind} account; ${config.kind} needs a ${kind.accounts.join(' or ')} account`,
+        ],
+        'config',
+      );
+    const url = kind.accountUrl?.(config as never);
+    if (url && !account.allowed.allows(url))
+      throw invalid(
+        [
+          `account: account "${name}" sends its credentials only to ${account.allowed.patterns.join(', ') || 'no origin yet'}, not ${originOf(url) ?? url}; add that origin to the account's origins (entering its secret again), or fix the endpoint`,
+        ],
+        'config',
+      );
+  }
+
+  private async storedAccountOrigins(name: string) {
+    const account = await this.store.getAccount(name);
+    if (!account) return undefined;
+    return { kind: account.kind, allowed: this.allowedOrigins(account, await this.store.listCollectors()) };
+  }
+
   async createDestination(
     actor: Actor,
     input: { name: string; config: DestinationConfig },
@@ -832,6 +891,7 @@ export class Control {
     if (await this.store.getDestination(input.name))
       throw conflict(`A destination named "${input.name}" exists.`);
     refuseMasks(input.config as Record<string, unknown>, destinationSpec, 'config');
+    await this.checkDestinationKind(input.config);
     const placed = await this.placeDestination(actor, input.config, baseDir);
     const { plain, sealed } = this.sealDestination(placed, baseDir);
     const notes = await this.destinationNetwork(plain);
@@ -876,6 +936,7 @@ export class Control {
     if (merged.issues.length) throw invalid(merged.issues);
     const r = destinationConfigSchema.safeParse(merged.value);
     if (!r.success) throw invalid(formatIssues(r.error), 'config');
+    await this.checkDestinationKind(r.data, existing.kind);
     const placed = await this.placeDestination(actor, r.data, baseDir);
     const { plain, sealed } = this.sealDestination(placed, baseDir);
     const notes = await this.destinationNetwork(plain);
@@ -962,12 +1023,29 @@ export class Control {
           `accounts.${name}.kind: "${name}" exists as a ${existing.kind} account; delete it to change its kind`,
         );
     }
-    for (const [name, d] of Object.entries(config.destinations))
+    // A destination's account: the file's definition (applied first), else the stored one.
+    const fileAccountOrigins = async (n: string) => {
+      const a = Object.hasOwn(config.accounts, n) ? config.accounts[n] : undefined;
+      const kind = a ? own(accountKinds, a.kind) : undefined;
+      if (!a || !kind) return this.storedAccountOrigins(n);
+      return {
+        kind: a.kind,
+        allowed: new OriginSet(accountOrigins(kind, a.fields, normalizeOrigins(a.origins ?? []))),
+      };
+    };
+    for (const [name, d] of Object.entries(config.destinations)) {
+      const existing = destinations.find((x) => x.name === name);
+      await this.checkDestinationKind(d, existing?.kind, fileAccountOrigins).catch((err) => {
+        if (!(err instanceof ApiError)) throw err;
+        for (const i of err.issues ?? [])
+          issues.push(`destinations.${name}.${i.path.slice('config.'.length)}: ${i.message}`);
+      });
       await this.placeDestination(actor, d, config.baseDir).catch((err) => {
         if (!(err instanceof ApiError)) throw err;
         for (const i of err.issues ?? [])
           issues.push(`destinations.${name}.${i.path.slice('config.'.length)}: ${i.message}`);
       });
+    }
     const earlyAccess = await this.earlyAccess();
     for (const [name, c] of Object.entries(config.collectors))
       if (sources[c.source]?.stability !== 'ga' && !earlyAccess)

@@ -25,6 +25,8 @@ export interface DestinationKind<C extends { kind: string } = { kind: string }> 
    * these kinds and may send its credentials to where the destination points.
    */
   accounts?: readonly string[];
+  /** Where the account's credentials go for `config` (checked against the account's origins). */
+  accountUrl?(config: C): string;
   create(name: string, config: C, ctx: DestinationContext): Destination;
 }
 

@@ -29,6 +29,9 @@ import type { GoogleSecOpsDestinationConfig } from './index.ts';
  */
 
 export const MAX_REQUEST_BYTES = 1_000_000;
+
+/** The regional Chronicle API ("Regional endpoints": chronicle.REGION.rep.googleapis.com). */
+export const chronicleEndpoint = (region: string) => `https://chronicle.${region}.rep.googleapis.com`;
 /** `{"inlineSource":{"logs":[` … `]}}` and an optional forwarder, generously. */
 const FRAMING = 512;
 

@@ -3,7 +3,11 @@ import { ORIGIN } from '../../core/secret-spec.ts';
 import { accountName } from '../azure-monitor-logs/index.ts';
 import { deliverySettings, destinationUrl } from '../http-delivery.ts';
 import { defineDestinationKind } from '../kind.ts';
-import { GoogleSecOpsDestination, MAX_REQUEST_BYTES } from './google-secops-destination.ts';
+import {
+  chronicleEndpoint,
+  GoogleSecOpsDestination,
+  MAX_REQUEST_BYTES,
+} from './google-secops-destination.ts';
 
 export const googleSecOpsConfigSchema = z
   .object({
@@ -98,5 +102,6 @@ export const googleSecOpsKind = defineDestinationKind({
     "Imports events as unstructured logs of one log type (Chronicle API logs.import) with a Google service account's token; a 200 acknowledges.",
   schema: googleSecOpsConfigSchema,
   accounts: ['google'],
+  accountUrl: (c) => c.endpoint ?? chronicleEndpoint(c.region),
   create: (name, config, ctx) => new GoogleSecOpsDestination(name, config, ctx),
 });
