@@ -66,6 +66,10 @@ export class ElasticSimulator {
   conflicts = 0;
   /** The user may write (otherwise items are 403 security_exception). */
   writable = true;
+  /** Store the documents, then answer 503 as if the answer were lost (a node failing after writing). */
+  failAfterStore = false;
+  /** Requests answered 503 after storing. */
+  failedAfterStore = 0;
   readonly pipelines: Set<string>;
   private readonly o: ElasticSimOptions;
   private readonly patterns: RegExp[];
@@ -241,6 +245,10 @@ export class ElasticSimulator {
       items.push({ [op]: this.item(op, index, id, source, pipeline) });
     }
     this.bulks.push({ items: items.length, pipeline, gzip });
+    if (this.failAfterStore) {
+      this.failedAfterStore++;
+      return esError(503, 'unavailable_shards_exception', 'the node failed after writing (simulated)');
+    }
     const errors = items.some((x) => Number(Object.values(x)[0]!.status) >= 300);
     return json(200, filter({ took: 3, errors, items }, req.query.get('filter_path')));
   }
@@ -298,12 +306,14 @@ export class ElasticSimulator {
         this.parseError(),
         `[1:1] failed to parse: data stream timestamp field [@timestamp] is missing`,
       );
-    if (op === 'create' && t.ids.has(id))
+    if (op === 'create' && t.ids.has(id)) {
+      this.conflicts++;
       return fail(
         409,
         'version_conflict_engine_exception',
         `[${id}]: version conflict, document already exists (current version [1])`,
       );
+    }
     const problem = this.map(t, doc, '', id, 0, new Map());
     if (problem) return fail(400, this.parseError(), problem);
     t.ids.add(id);
