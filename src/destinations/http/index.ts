@@ -14,24 +14,41 @@ export const httpAuthSchema = z
     z
       .object({
         type: z.literal('bearer'),
-        token: z.string().min(1).meta(SECRET).describe('Sent as Authorization: Bearer TOKEN'),
+        token: z
+          .string()
+          .min(1)
+          .meta({ ...SECRET, title: 'Token' })
+          .describe('Sent as Authorization: Bearer TOKEN'),
       })
-      .strict(),
+      .strict()
+      .meta({ title: 'Bearer token' }),
     z
       .object({
         type: z.literal('basic'),
-        username: z.string().min(1).describe('Basic auth user name'),
-        password: z.string().meta(SECRET).describe('Basic auth password'),
+        username: z.string().min(1).meta({ title: 'User' }).describe('Basic auth user name'),
+        password: z
+          .string()
+          .meta({ ...SECRET, title: 'Password' })
+          .describe('Basic auth password'),
       })
-      .strict(),
+      .strict()
+      .meta({ title: 'Basic (user and password)' }),
     z
       .object({
         type: z.literal('header'),
-        name: headerName.describe('Header carrying the credential, e.g. X-Api-Key'),
-        value: z.string().min(1).meta(SECRET).describe('The credential'),
+        name: headerName
+          .meta({ title: 'Header name' })
+          .describe('Header carrying the credential, e.g. X-Api-Key'),
+        value: z
+          .string()
+          .min(1)
+          .meta({ ...SECRET, title: 'Header value' })
+          .describe('The credential'),
       })
-      .strict(),
+      .strict()
+      .meta({ title: 'Header (e.g. X-Api-Key)' }),
   ])
+  .meta({ title: 'Authentication' })
   .describe('How requests authenticate; the secret is never logged or shown in errors');
 
 export const httpConfigSchema = z
@@ -43,8 +60,13 @@ export const httpConfigSchema = z
     format: z
       .enum(['ndjson', 'json'])
       .default('ndjson')
+      .meta({ title: 'Body format' })
       .describe('Request body: NDJSON lines (application/x-ndjson) or one JSON array (application/json)'),
-    gzip: z.boolean().default(false).describe('Compress request bodies (Content-Encoding: gzip)'),
+    gzip: z
+      .boolean()
+      .default(false)
+      .meta({ title: 'Compress (gzip)' })
+      .describe('Compress request bodies (Content-Encoding: gzip)'),
     auth: httpAuthSchema.optional(),
     headers: z
       .record(headerName, z.string())
@@ -54,6 +76,7 @@ export const httpConfigSchema = z
             ctx.addIssue({ code: 'custom', path: [name], message: `${name} is set by Tributary` });
       })
       .default({})
+      .meta({ title: 'Extra headers' })
       .describe('Extra headers sent with every request'),
     ...deliverySettings({ maxBatchBytes: 5 * 1024 * 1024, maxBatchEvents: 10_000 }),
   })
