@@ -2,11 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cluster } from './cluster.ts';
+import { destinations } from './destinations.ts';
 import { memory } from './memory.ts';
 import { throughput } from './throughput.ts';
 import { webhook } from './webhook.ts';
 
-/** `npm run bench [throughput|memory|webhook]`: runs the benchmarks and prints their figures as JSON lines. */
+/** `npm run bench [throughput|memory|webhook|destinations]`: runs the benchmarks and prints their figures as JSON lines. */
 const which = process.argv[2];
 
 // Benchmarks that run the engine in this process do so with the V8 flags `bin/tributary` gives the
@@ -31,4 +32,6 @@ if (!which || which === 'throughput')
   console.log(JSON.stringify({ bench: 'throughput', ...(await throughput()) }));
 if (!which || which === 'memory') console.log(JSON.stringify({ bench: 'memory', ...(await memory()) }));
 if (!which || which === 'webhook') console.log(JSON.stringify({ bench: 'webhook', ...(await webhook()) }));
+if (!which || which === 'destinations')
+  console.log(JSON.stringify({ bench: 'destinations', ...(await destinations()) }));
 if (which === 'cluster') console.log(JSON.stringify({ bench: 'cluster', ...(await cluster()) }));

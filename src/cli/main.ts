@@ -299,7 +299,10 @@ function cmdDestinations(args: string[]): number {
     return EXIT_OK;
   }
   const width = Math.max(...list.map((k) => k.kind.length));
-  for (const k of list) process.stdout.write(`${k.kind.padEnd(width)}  ${k.title}: ${k.description}\n`);
+  for (const k of list)
+    process.stdout.write(
+      `${k.kind.padEnd(width)}  ${k.title}${k.stability === 'early-access' ? ' (early access)' : ''}: ${k.description}\n`,
+    );
   return EXIT_OK;
 }
 

@@ -14,10 +14,14 @@ import { json, type SimReply, type SimRequest, SimServer } from '../../sim/kit.t
 export class ExabeamSimulator {
   readonly server = new SimServer({ name: 'exabeam' });
   token = `exa-${randomBytes(16).toString('hex')}`;
-  /** Events received: parsed JSON objects, or raw lines. */
+  /** Events received: parsed JSON objects, or raw lines (kept unless `keepEvents` is false). */
   readonly events: unknown[] = [];
+  /** How many events were received. */
+  count = 0;
+  private readonly keep: boolean;
 
-  constructor() {
+  constructor(o: { keepEvents?: boolean } = {}) {
+    this.keep = o.keepEvents ?? true;
     this.server.hooks = {
       rateLimitReply: () => json(429, { message: 'Too Many Requests' }),
       errorReply: (_req, status) => json(status, { message: `simulated ${status}` }),
@@ -41,7 +45,7 @@ export class ExabeamSimulator {
       'utf8',
     );
     if (req.params.format === 'raw') {
-      for (const line of body.split('\n')) if (line) this.events.push(line);
+      for (const line of body.split('\n')) if (line) this.take(line);
       return json(200, {});
     }
     if (req.params.format !== 'json') return json(404, { message: 'Not Found' });
@@ -51,7 +55,12 @@ export class ExabeamSimulator {
     } catch {
       return json(400, { message: 'Invalid JSON' });
     }
-    this.events.push(...(Array.isArray(parsed) ? parsed : [parsed]));
+    for (const e of Array.isArray(parsed) ? parsed : [parsed]) this.take(e);
     return json(200, {});
+  }
+
+  private take(e: unknown): void {
+    this.count++;
+    if (this.keep) this.events.push(e);
   }
 }

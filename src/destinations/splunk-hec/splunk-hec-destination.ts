@@ -67,12 +67,20 @@ export class SplunkHecDestination implements Destination {
   private lines(events: Envelope[]): string[] {
     if (this.c.endpoint === 'raw') return events.map(envelopeLine);
     const fixed = `${this.c.index ? `,"index":${JSON.stringify(this.c.index)}` : ''},"sourcetype":${JSON.stringify(this.c.sourcetype)}`;
+    // host and source are the same for every event of a collector's stream: encoded once per batch
+    let key = '';
+    let meta = '';
     return events.map((e) => {
       const ms = Date.parse(e.time);
       const time = Number.isFinite(ms) ? (ms / 1000).toFixed(3) : (Date.now() / 1000).toFixed(3);
-      const host = JSON.stringify(this.c.host ?? e.collector);
-      const source = JSON.stringify(this.c.source ?? `${e.source}:${e.stream}`);
-      return `{"time":${time},"host":${host},"source":${source}${fixed},"event":${envelopeLine(e)}}`;
+      const k = `${e.collector}\u0000${e.source}\u0000${e.stream}`;
+      if (k !== key) {
+        key = k;
+        const host = JSON.stringify(this.c.host ?? e.collector);
+        const source = JSON.stringify(this.c.source ?? `${e.source}:${e.stream}`);
+        meta = `,"host":${host},"source":${source}${fixed},"event":`;
+      }
+      return `{"time":${time}${meta}${envelopeLine(e)}}`;
     });
   }
 
