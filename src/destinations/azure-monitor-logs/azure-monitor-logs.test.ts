@@ -160,6 +160,16 @@ describe('azure-monitor-logs destination', () => {
       },
     );
     assert.equal(res.status, 401);
+    const noVersion = await fetch(
+      `${sim.url}/dataCollectionRules/${sim.dcrId}/streams/Custom-TributaryEvents`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '[]',
+      },
+    );
+    assert.equal(noVersion.status, 400, 'the simulator checks api-version too');
+    assert.match(await noVersion.text(), /MissingApiVersionParameter/);
   });
 
   it('without the Monitoring Metrics Publisher role: a config error saying so, in send and in test', async () => {

@@ -161,6 +161,27 @@ describe('elasticsearch destination', () => {
       });
   });
 
+  it('sends a bearer token when configured', async () => {
+    const withBearer = new ElasticSimulator({ bearer: 'es-bearer-SECRET' });
+    await withBearer.start();
+    try {
+      const config = destinationConfigSchema.parse({
+        kind: 'elasticsearch',
+        url: withBearer.url,
+        auth: { type: 'bearer', token: 'es-bearer-SECRET' },
+      });
+      const d = createDestination('b', config, { baseDir: '.', files: undefined as never });
+      await d.send(envs(2), signal);
+      assert.equal(withBearer.created.length, 2);
+      assert.equal(
+        withBearer.server.requests.matching('/_bulk').at(-1)!.headers.authorization,
+        'Bearer es-bearer-SECRET',
+      );
+    } finally {
+      await withBearer.stop();
+    }
+  });
+
   it('a user without the write privilege: a config error in send, and test() says so first', async () => {
     es.writable = false;
     try {

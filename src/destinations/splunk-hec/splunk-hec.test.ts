@@ -182,6 +182,21 @@ describe('splunk-hec destination', () => {
     }
     sim.disabled = false;
     await assert.rejects(dest({ token: 'x' }).test(signal), (e: TributaryError) => e.status === 403);
+    // A token HEC cannot read as one (here: with a space) is 401 "Invalid authorization".
+    await assert.rejects(dest({ token: 'two words' }).send(envs(1), signal), (e: TributaryError) => {
+      assert.equal(e.status, 401);
+      assert.match(e.message, /Invalid authorization \(code 3\)/);
+      return true;
+    });
+    const bare = await fetch(`${sim.url}/services/collector/event`, {
+      method: 'POST',
+      body: '{"event":"x"}',
+    });
+    assert.deepEqual(
+      [bare.status, ((await bare.json()) as { code: number }).code],
+      [401, 2],
+      'Token is required',
+    );
   });
 
   it('an index the token may not write is a config error naming the fix', async () => {
