@@ -267,7 +267,7 @@ export async function destinations(events = Number(process.env.BENCH_EVENTS ?? 5
         ms: Math.round(ms),
         cpuSec: ((cpu.user + cpu.system) / 1e6).toFixed(2),
         simCpuSec: Number.isNaN(simCpu) ? undefined : simCpu.toFixed(2),
-        ofBareLimit: `${Math.round((eps(events, ms) / eps(events, bareMs)) * 100)}%`,
+        vsBareLimit: `${Math.round((eps(events, ms) / eps(events, bareMs)) * 100)}%`,
       });
     }
     return {
