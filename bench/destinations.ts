@@ -5,169 +5,49 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fetch } from 'undici';
 import { accountKinds } from '../src/accounts/index.ts';
+import type { Destination } from '../src/core/destination.ts';
 import { type Envelope, keepVendorText, lineLength, makeEnvelope } from '../src/core/envelope.ts';
 import { fileScope } from '../src/destinations/file/file-scope.ts';
 import {
-  type AccountCredential,
   createDestination,
   type DestinationConfigInput,
   destinationConfigSchema,
 } from '../src/destinations/index.ts';
+import type { DestinationAccount, DestinationContext } from '../src/destinations/kind.ts';
 import { envelopeLine } from '../src/destinations/ndjson.ts';
 import { Http } from '../src/engine/http.ts';
 import { cpuSeconds } from './sim-process.ts';
 
 /**
- * Destinations: batches of 1,000 envelopes of ≈1 KB (as a vendor page arrives) sent one after the
- * other, as one collector's runner does, to each destination kind's simulator running in its own
- * process (bench/destination-sims.ts), with the kind's default settings (gzip where it is the default).
- * Every event must have arrived (for Splunk with acknowledgement: been acknowledged) or the row fails.
- * Figures per kind: events/s and MB/s of envelope lines, this process's CPU seconds and the simulator's.
+ * Destinations: events/s and MB/s of envelopes delivered by one destination instance, batches of
+ * BENCH_BATCH (default 500) events of ≈1.1 KB sent one after the other (each acknowledged before the
+ * next, as the runner does), against each kind's simulator, run in its own process
+ * (bench/destination-sims.ts) so that the figures are Tributary's side, with each kind's default
+ * settings (gzip where it is the default). One table entry per kind: `start` brings up the target and
+ * returns the destination's config (and context), `stop` takes it down, `received` counts what
+ * arrived (every event must have, or the row fails). MB/s counts the envelope lines, before any
+ * compression. BENCH_EVENTS (default 20000) events per kind; BENCH_KINDS=splunk-hec,http picks rows.
  *
- * Context rows, measured in the same run:
- * - bare limit, as bench/throughput.ts measures one: the same vendor pages (JSON text) through
- *   `JSON.parse`, `JSON.stringify` of each record with its id, and a file write, with no engine, HTTP,
- *   retries or fsync (best of three);
- * - bare HTTP: the same NDJSON bodies POSTed one after the other to a receiver that only counts lines.
- *
- * One entry per kind in ROWS: a kind added is one more entry. BENCH_KINDS=splunk-hec,http runs some.
+ * Context rows, in the same run: `bare limit`, as bench/throughput.ts measures one (the same vendor
+ * pages through JSON.parse, JSON.stringify of each record with its id, and a file write, best of three,
+ * no engine, HTTP or fsync), and `bare http` (the same NDJSON bodies POSTed one after the other to a
+ * receiver that only counts lines).
  */
 
-type Info = Record<string, string>;
-
-interface Row {
-  name: string;
-  /** The simulator (bench/destination-sims.ts) and its arguments; none: no network. */
-  sim?: [string, ...string[]];
-  config(info: Info, dir: string): DestinationConfigInput;
-  /** The account credentials a kind sending with an account's token uses. */
-  account?(info: Info): AccountCredential;
+interface Target {
+  config: DestinationConfigInput;
+  ctx?: Partial<DestinationContext>;
+  /** What the figures include besides the destination. */
+  note: string;
+  stop(): Promise<void>;
+  /** How many events the target holds (acknowledged ones, with Splunk's indexer acknowledgement). */
+  received?(): Promise<number>;
+  /** CPU seconds the target's process has used so far. */
+  cpu?(): number | undefined;
 }
 
-const http = new Http({ vendor: 'bench', maxAttempts: 3 });
-const credential = (kind: string, fields: unknown): AccountCredential => ({
-  kind,
-  authorize: (headers, url, refresh) =>
-    accountKinds[kind]!.authorize(fields, headers, { refresh, http, url }),
-});
-
-const ROWS: Row[] = [
-  {
-    name: 'file',
-    config: (_, dir) => ({ kind: 'file', path: join(dir, 'out.ndjson'), maxBytes: 2 ** 40, maxFiles: 1 }),
-  },
-  { name: 'http', sim: ['sink'], config: (i) => ({ kind: 'http', url: `${i.url}/ingest` }) },
-  {
-    name: 'splunk-hec',
-    sim: ['splunk-hec'],
-    config: (i) => ({ kind: 'splunk-hec', url: i.url!, token: i.token! }),
-  },
-  {
-    name: 'splunk-hec (indexer acknowledgement)',
-    sim: ['splunk-hec', 'ack'],
-    config: (i) => ({ kind: 'splunk-hec', url: i.url!, token: i.token!, ack: true, ackPollMs: 10 }),
-  },
-  {
-    name: 'elasticsearch',
-    sim: ['elasticsearch'],
-    config: (i) => ({
-      kind: 'elasticsearch',
-      url: i.url!,
-      auth: { type: 'basic', username: 'bench', password: 'bench-pw' },
-    }),
-  },
-  {
-    name: 'opensearch',
-    sim: ['opensearch'],
-    config: (i) => ({
-      kind: 'opensearch',
-      url: i.url!,
-      auth: { type: 'basic', username: 'bench', password: 'bench-pw' },
-    }),
-  },
-  {
-    name: 'azure-monitor-logs',
-    sim: ['azure-monitor-logs'],
-    config: (i) => ({
-      kind: 'azure-monitor-logs',
-      account: 'entra',
-      endpoint: i.url!,
-      dcrImmutableId: i.dcrId!,
-      stream: 'Custom-TributaryEvents',
-    }),
-    account: (i) =>
-      credential('microsoft', {
-        tenantId: i.tenantId,
-        clientId: i.clientId,
-        clientSecret: i.clientSecret,
-        authorityHost: i.url,
-        cloud: 'global',
-      }),
-  },
-  {
-    name: 'google-secops',
-    sim: ['google-secops'],
-    config: (i) => ({
-      kind: 'google-secops',
-      account: 'gcp',
-      region: i.location!,
-      project: i.project!,
-      instance: i.instance!,
-      logType: 'OKTA',
-      endpoint: i.url!,
-    }),
-    account: (i) => credential('google', { serviceAccountKey: i.key, tokenUrl: i.tokenUrl }),
-  },
-  {
-    name: 'exabeam',
-    sim: ['exabeam'],
-    config: (i) => ({ kind: 'exabeam', url: `${i.url}/cloud-collectors/v1/logs/json`, token: i.token! }),
-  },
-];
-
-const PAGE = 1000;
-
-/**
- * Envelopes of ≈1 KB lines, in pages, carrying their vendor text as the engine's parsed records do;
- * and each page as the vendor's JSON text (for the bare limit).
- */
-function pages(events: number): { batches: Envelope[][]; texts: string[] } {
-  const out: Envelope[][] = [];
-  const texts: string[] = [];
-  const ctx = { source: 'okta', stream: 'system-log', collector: 'okta-prod', sitename: 'hq' };
-  for (let p = 0; p * PAGE < events; p++) {
-    const page: Envelope[] = [];
-    const records: unknown[] = [];
-    for (let i = p * PAGE; i < Math.min(events, (p + 1) * PAGE); i++) {
-      const published = new Date(Date.UTC(2026, 10, 25, 10) + i).toISOString();
-      const raw = {
-        uuid: `bench-${i.toString().padStart(8, '0')}`,
-        published,
-        eventType: 'user.session.start',
-        actor: {
-          id: `00u${i}`,
-          type: 'User',
-          alternateId: `user${i}@acme.example`,
-          displayName: `User ${i}`,
-        },
-        client: {
-          ipAddress: `10.${i % 256}.${(i >> 8) % 256}.1`,
-          userAgent: { rawUserAgent: 'Mozilla/5.0 (X11; Linux x86_64)' },
-        },
-        outcome: { result: 'SUCCESS' },
-        debugContext: { debugData: { requestId: `req-${i}`, padding: 'x'.repeat(560) } },
-      };
-      keepVendorText(raw, JSON.stringify(raw));
-      records.push(raw);
-      page.push(makeEnvelope(ctx, raw, raw.uuid, published, '2026-11-25T10:00:01.000Z'));
-    }
-    out.push(page);
-    texts.push(JSON.stringify(records));
-  }
-  return { batches: out, texts };
-}
-
-async function spawnSim(args: string[]) {
+/** A simulator of bench/destination-sims.ts in its own process. */
+async function simProcess(args: string[]) {
   const child = spawn(process.execPath, [join(import.meta.dirname, 'destination-sims.ts'), ...args], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -175,7 +55,7 @@ async function spawnSim(args: string[]) {
   const queue: Array<(l: string) => void> = [];
   lines.on('line', (l) => queue.shift()?.(l));
   const next = () => new Promise<Record<string, any>>((ok) => queue.push((l) => ok(JSON.parse(l))));
-  const info = (await next()) as Info;
+  const info = (await next()) as Record<string, string>;
   return {
     info,
     cpu: () => cpuSeconds(child.pid),
@@ -184,109 +64,280 @@ async function spawnSim(args: string[]) {
       child.stdin!.write('{"cmd":"stats"}\n');
       return (await answer).received as number;
     },
-    stop: async () => {
+    async stop(): Promise<void> {
       child.stdin!.end();
       await new Promise((ok) => child.once('exit', ok));
     },
   };
 }
 
-const mb = (b: number, ms: number) => (b / 1048576 / (ms / 1000)).toFixed(1);
-const eps = (n: number, ms: number) => Math.round(n / (ms / 1000));
+/** The account a kind sending with an account's token uses, built from the simulator's identity. */
+function account(name: string, kind: string, fields: Record<string, unknown>): DestinationAccount {
+  const http = new Http({ vendor: 'bench', maxAttempts: 3 });
+  return {
+    name,
+    kind,
+    authorize: (headers, url, opts = {}) =>
+      accountKinds[kind]!.authorize(fields, headers, { refresh: opts.refresh ?? false, http, url }),
+  };
+}
 
-export async function destinations(events = Number(process.env.BENCH_EVENTS ?? 50_000)) {
-  const { batches, texts } = pages(events);
-  let bytes = 0;
-  for (const b of batches) for (const e of b) bytes += lineLength(e) + 1;
-  const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-dest-'));
-  const signal = new AbortController().signal;
+/** An entry whose target is one of bench/destination-sims.ts's simulators. */
+function simulated(
+  kind: string,
+  args: string[],
+  note: string,
+  config: (info: Record<string, string>) => DestinationConfigInput,
+  ctx?: (info: Record<string, string>) => Partial<DestinationContext>,
+) {
+  return {
+    kind,
+    async start(): Promise<Target> {
+      const sim = await simProcess(args);
+      return {
+        config: config(sim.info),
+        ctx: ctx?.(sim.info),
+        note,
+        stop: sim.stop,
+        received: sim.received,
+        cpu: sim.cpu,
+      };
+    },
+  };
+}
+
+const ENTRIES: Array<{ kind: string; start(): Promise<Target> }> = [
+  {
+    kind: 'file',
+    async start() {
+      const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-file-'));
+      return {
+        config: { kind: 'file', path: join(dir, 'out.ndjson'), maxBytes: 2 ** 40, maxFiles: 1 },
+        ctx: { baseDir: dir, files: fileScope(dir) },
+        note: 'NDJSON file, fsynced per batch',
+        stop: async () => rmSync(dir, { recursive: true, force: true }),
+      };
+    },
+  },
+  simulated('http', ['sink'], 'a receiver counting NDJSON lines', (i) => ({
+    kind: 'http',
+    url: `${i.url}/ingest`,
+  })),
+  simulated('splunk-hec', ['splunk-hec'], 'the HEC simulator (gzip)', (i) => ({
+    kind: 'splunk-hec',
+    url: i.url!,
+    token: i.token!,
+  })),
+  simulated(
+    'splunk-hec (ack)',
+    ['splunk-hec', 'ack'],
+    'the HEC simulator, indexer acknowledgement polled every 10 ms (gzip)',
+    (i) => ({ kind: 'splunk-hec', url: i.url!, token: i.token!, ack: true, ackPollMs: 10 }),
+  ),
+  simulated('elasticsearch', ['elasticsearch'], 'the _bulk simulator with dynamic mapping (gzip)', (i) => ({
+    kind: 'elasticsearch',
+    url: i.url!,
+    auth: { type: 'basic', username: 'bench', password: 'bench-pw' },
+  })),
+  simulated('opensearch', ['opensearch'], 'the _bulk simulator with dynamic mapping (gzip)', (i) => ({
+    kind: 'opensearch',
+    url: i.url!,
+    auth: { type: 'basic', username: 'bench', password: 'bench-pw' },
+  })),
+  simulated(
+    'azure-monitor-logs',
+    ['azure-monitor-logs'],
+    'the Logs Ingestion simulator and its Entra token endpoint (gzip, calls ≤ 1 MB)',
+    (i) => ({
+      kind: 'azure-monitor-logs',
+      account: 'entra',
+      endpoint: i.url!,
+      dcrImmutableId: i.dcrId!,
+      stream: 'Custom-TributaryEvents',
+    }),
+    (i) => ({
+      account: async (name) =>
+        account(name, 'microsoft', {
+          tenantId: i.tenantId,
+          clientId: i.clientId,
+          clientSecret: i.clientSecret,
+          authorityHost: i.url,
+          cloud: 'global',
+        }),
+    }),
+  ),
+  simulated(
+    'google-secops',
+    ['google-secops'],
+    'the logs.import simulator and its token endpoint (base64 logs, requests ≤ 1 MB)',
+    (i) => ({
+      kind: 'google-secops',
+      account: 'gcp',
+      region: i.location!,
+      project: i.project!,
+      instance: i.instance!,
+      logType: 'OKTA',
+      endpoint: i.url!,
+    }),
+    (i) => ({
+      account: async (name) => account(name, 'google', { serviceAccountKey: i.key, tokenUrl: i.tokenUrl }),
+    }),
+  ),
+  simulated('exabeam', ['exabeam'], 'the Webhook Cloud Collector simulator (gzip)', (i) => ({
+    kind: 'exabeam',
+    url: `${i.url}/cloud-collectors/v1/logs/json`,
+    token: i.token!,
+  })),
+];
+
+/**
+ * Envelopes of ≈1.1 KB lines carrying their vendor text, as the engine's parsed records do; and the
+ * vendor's pages (JSON text of `batch` records each) for the bare limit.
+ */
+function events(n: number, batch: number): { all: Envelope[]; pages: string[] } {
+  const ctx = { source: 'okta', stream: 'system-log', collector: 'okta-prod', sitename: 'hq' };
+  const all: Envelope[] = [];
+  const pages: string[] = [];
+  let page: unknown[] = [];
+  for (let i = 0; i < n; i++) {
+    const published = new Date(Date.UTC(2026, 10, 25, 10) + i).toISOString();
+    const raw = {
+      uuid: `bench-${i.toString().padStart(8, '0')}`,
+      published,
+      eventType: 'user.session.start',
+      actor: { id: `00u${i}`, type: 'User', alternateId: `user${i}@acme.example`, displayName: `User ${i}` },
+      client: {
+        ipAddress: `10.${i % 256}.${(i >> 8) % 256}.1`,
+        userAgent: { rawUserAgent: 'Mozilla/5.0 (X11; Linux x86_64)' },
+      },
+      outcome: { result: 'SUCCESS' },
+      debugContext: { debugData: { requestId: `req-${i}`, padding: 'x'.repeat(560) } },
+    };
+    keepVendorText(raw, JSON.stringify(raw));
+    all.push(makeEnvelope(ctx, raw, raw.uuid, published, '2026-11-25T10:00:01.000Z'));
+    page.push(raw);
+    if (page.length === batch || i === n - 1) {
+      pages.push(JSON.stringify(page));
+      page = [];
+    }
+  }
+  return { all, pages };
+}
+
+/** The bare limit of bench/throughput.ts: pages parsed, records stringified with their id, written. */
+function bareLimit(pages: string[]): { seconds: number; bytes: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-bare-'));
   try {
-    // The bare limit (bench/throughput.ts): parse each page, stringify each record with its id, write.
-    for (const t of texts) JSON.parse(t); // flattens each page's text before any timing
-    let bareMs = Number.POSITIVE_INFINITY;
-    let bareBytes = 0;
+    for (const p of pages) JSON.parse(p); // flattens each page's text before any timing
+    let best = Number.POSITIVE_INFINITY;
+    let bytes = 0;
     for (let round = 0; round < 3; round++) {
       const fd = openSync(join(dir, 'bare.ndjson'), 'w');
-      bareBytes = 0;
-      const t0 = performance.now();
-      for (const t of texts) {
-        const records = JSON.parse(t) as Array<{ uuid: string }>;
-        bareBytes += writeSync(
-          fd,
-          `${records.map((r) => JSON.stringify({ id: r.uuid, raw: r })).join('\n')}\n`,
-        );
+      bytes = 0;
+      const started = process.hrtime.bigint();
+      for (const p of pages) {
+        const records = JSON.parse(p) as Array<{ uuid: string }>;
+        bytes += writeSync(fd, `${records.map((r) => JSON.stringify({ id: r.uuid, raw: r })).join('\n')}\n`);
       }
-      bareMs = Math.min(bareMs, performance.now() - t0);
+      best = Math.min(best, Number(process.hrtime.bigint() - started) / 1e9);
       closeSync(fd);
     }
-    rmSync(join(dir, 'bare.ndjson'));
-
-    // Bare HTTP: the same bodies POSTed to a receiver that counts lines.
-    const sink = await spawnSim(['sink']);
-    const bodies = batches.map((b) => `${b.map(envelopeLine).join('\n')}\n`);
-    const h0 = performance.now();
-    for (const body of bodies) {
-      const res = await fetch(`${sink.info.url}/bare`, {
-        method: 'POST',
-        body,
-        headers: { 'content-type': 'application/x-ndjson' },
-      });
-      await res.arrayBuffer();
-    }
-    const bareHttpMs = performance.now() - h0;
-    if ((await sink.received()) !== events) throw new Error('bare HTTP: events missing');
-    await sink.stop();
-
-    const rows: Array<Record<string, unknown>> = [];
-    const only = process.env.BENCH_KINDS?.split(',').map((k) => k.trim());
-    for (const row of ROWS.filter((r) => !only || only.includes(r.name.split(' ')[0]!))) {
-      const sim = row.sim ? await spawnSim(row.sim) : undefined;
-      const info = sim?.info ?? {};
-      const config = destinationConfigSchema.parse(row.config(info, dir));
-      const account = row.account?.(info);
-      const dest = createDestination(`bench-${row.name}`, config, {
-        baseDir: dir,
-        files: fileScope(dir),
-        account: async () => account!,
-      });
-      const simCpu0 = sim?.cpu();
-      const cpu0 = process.cpuUsage();
-      const t0 = performance.now();
-      for (const b of batches) await dest.send(b, signal);
-      const ms = performance.now() - t0;
-      const cpu = process.cpuUsage(cpu0);
-      const simCpu = (sim?.cpu() ?? Number.NaN) - (simCpu0 ?? Number.NaN);
-      await dest.close();
-      const received = sim ? await sim.received() : events;
-      await sim?.stop();
-      if (received !== events) throw new Error(`${row.name}: ${received} of ${events} events arrived`);
-      rows.push({
-        kind: row.name,
-        eventsPerSec: eps(events, ms),
-        mbPerSec: mb(bytes, ms),
-        ms: Math.round(ms),
-        cpuSec: ((cpu.user + cpu.system) / 1e6).toFixed(2),
-        simCpuSec: Number.isNaN(simCpu) ? undefined : simCpu.toFixed(2),
-        vsBareLimit: `${Math.round((eps(events, ms) / eps(events, bareMs)) * 100)}%`,
-      });
-    }
-    return {
-      events,
-      avgEventBytes: Math.round(bytes / events),
-      batch: PAGE,
-      bareLimit: {
-        eventsPerSec: eps(events, bareMs),
-        mbPerSec: mb(bareBytes, bareMs),
-        ms: Math.round(bareMs),
-      },
-      bareHttp: {
-        eventsPerSec: eps(events, bareHttpMs),
-        mbPerSec: mb(bytes, bareHttpMs),
-        ms: Math.round(bareHttpMs),
-      },
-      kinds: rows,
-    };
+    return { seconds: best, bytes };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+export async function destinations() {
+  const total = Number(process.env.BENCH_EVENTS ?? 20_000);
+  const batch = Number(process.env.BENCH_BATCH ?? 500);
+  const only = process.env.BENCH_KINDS?.split(',');
+  const { all, pages } = events(total, batch);
+  const bytes = all.reduce((n, e) => n + lineLength(e) + 1, 0);
+  const row = (kind: string, seconds: number, b: number, extra: Record<string, unknown>) => ({
+    kind,
+    events: total,
+    eventBytes: Math.round(bytes / total),
+    batch,
+    seconds: Number(seconds.toFixed(2)),
+    eventsPerSecond: Math.round(total / seconds),
+    mbPerSecond: Number((b / seconds / 1e6).toFixed(1)),
+    ...extra,
+  });
+  const rows: Array<Record<string, unknown>> = [];
+
+  const bare = bareLimit(pages);
+  rows.push(
+    row('bare limit', bare.seconds, bare.bytes, {
+      target: 'JSON.parse, JSON.stringify and a file write (bench/throughput.ts)',
+    }),
+  );
+  const sink = await simProcess(['sink']);
+  try {
+    const bodies = [];
+    for (let i = 0; i < total; i += batch)
+      bodies.push(
+        `${all
+          .slice(i, i + batch)
+          .map(envelopeLine)
+          .join('\n')}\n`,
+      );
+    const started = process.hrtime.bigint();
+    for (const body of bodies)
+      await (
+        await fetch(`${sink.info.url}/bare`, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/x-ndjson' },
+        })
+      ).arrayBuffer();
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if ((await sink.received()) !== total) throw new Error('bare http: events missing');
+    rows.push(
+      row('bare http', seconds, bytes, {
+        target: 'the same NDJSON bodies POSTed to a line-counting receiver',
+      }),
+    );
+  } finally {
+    await sink.stop();
+  }
+
+  for (const entry of ENTRIES) {
+    if (only && !only.includes(entry.kind.split(' ')[0]!)) continue;
+    const target = await entry.start();
+    let d: Destination | undefined;
+    try {
+      const config = destinationConfigSchema.parse(target.config);
+      d = createDestination(`bench-${entry.kind}`, config, {
+        baseDir: '.',
+        files: undefined as never,
+        ...target.ctx,
+      });
+      await d.send(all.slice(0, batch), AbortSignal.timeout(60_000)); // warm-up: connections, tokens
+      const before = (await target.received?.()) ?? 0;
+      const cpu0 = process.cpuUsage();
+      const targetCpu0 = target.cpu?.();
+      const started = process.hrtime.bigint();
+      for (let i = 0; i < total; i += batch)
+        await d.send(all.slice(i, i + batch), AbortSignal.timeout(120_000));
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const cpu = process.cpuUsage(cpu0);
+      const targetCpu = (target.cpu?.() ?? Number.NaN) - (targetCpu0 ?? Number.NaN);
+      if (target.received) {
+        const got = (await target.received()) - before;
+        if (got !== total) throw new Error(`${entry.kind}: ${got} of ${total} events arrived`);
+      }
+      rows.push(
+        row(entry.kind, seconds, bytes, {
+          cpuSeconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)),
+          ...(Number.isNaN(targetCpu) ? {} : { targetCpuSeconds: Number(targetCpu.toFixed(2)) }),
+          target: target.note,
+        }),
+      );
+    } finally {
+      await d?.close();
+      await target.stop();
+    }
+  }
+  return { rows };
 }

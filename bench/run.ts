@@ -7,7 +7,7 @@ import { memory } from './memory.ts';
 import { throughput } from './throughput.ts';
 import { webhook } from './webhook.ts';
 
-/** `npm run bench [throughput|memory|webhook|destinations]`: runs the benchmarks and prints their figures as JSON lines. */
+/** `npm run bench [throughput|memory|webhook|destinations|cluster]`: runs the benchmarks and prints their figures as JSON lines. */
 const which = process.argv[2];
 
 // Benchmarks that run the engine in this process do so with the V8 flags `bin/tributary` gives the
@@ -32,6 +32,7 @@ if (!which || which === 'throughput')
   console.log(JSON.stringify({ bench: 'throughput', ...(await throughput()) }));
 if (!which || which === 'memory') console.log(JSON.stringify({ bench: 'memory', ...(await memory()) }));
 if (!which || which === 'webhook') console.log(JSON.stringify({ bench: 'webhook', ...(await webhook()) }));
-if (!which || which === 'destinations')
-  console.log(JSON.stringify({ bench: 'destinations', ...(await destinations()) }));
+if (which === 'destinations')
+  for (const row of (await destinations()).rows)
+    console.log(JSON.stringify({ bench: 'destinations', ...row }));
 if (which === 'cluster') console.log(JSON.stringify({ bench: 'cluster', ...(await cluster()) }));

@@ -856,22 +856,23 @@ export class Control {
         [`kind: ${config.kind} is an early-access destination; enable early access first`],
         'config',
       );
-    if (!kind.accounts?.length) return;
+    if (!kind.accountKinds?.length) return;
     const name = (config as { account?: string }).account ?? '';
     const account = await accountOf(name);
-    if (!account) throw invalid([`account: there is no account "${name}"`], 'config');
-    if (!kind.accounts.includes(account.kind))
+    if (!account) throw invalid([`account: there is no account "${name}"; create it first`], 'config');
+    if (!kind.accountKinds.includes(account.kind))
       throw invalid(
         [
-          `account: "${name}" is a ${account.kind} account; ${config.kind} needs a ${kind.accounts.join(' or ')} account`,
+          `account: "${name}" is a ${account.kind} account; a ${config.kind} destination needs a ${kind.accountKinds.join(' or ')} account`,
         ],
         'config',
       );
-    const url = kind.accountUrl?.(config as never);
-    if (url && !account.allowed.allows(url))
+    // Where the account's credentials go: the endpoint (a kind without one uses its vendor's own hosts).
+    const endpoint = (config as { endpoint?: string }).endpoint;
+    if (endpoint && originOf(endpoint) && !account.allowed.allows(endpoint))
       throw invalid(
         [
-          `account: account "${name}" sends its credentials only to ${account.allowed.patterns.join(', ') || 'no origin yet'}, not ${originOf(url) ?? url}; add that origin to the account's origins (entering its secret again), or fix the endpoint`,
+          `endpoint: account "${name}" sends its credentials only to ${account.allowed.patterns.join(', ') || 'the origins saved with it (none yet)'}; to use ${originOf(endpoint)}, add it to the account's origins (entering its secret again)`,
         ],
         'config',
       );

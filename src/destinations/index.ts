@@ -20,7 +20,7 @@ export type {
 } from './elasticsearch/index.ts';
 export type { FileDestinationConfig } from './file/index.ts';
 export type { HttpAuthConfig, HttpDestinationConfig } from './http/index.ts';
-export type { AccountCredential, DestinationContext, DestinationKind } from './kind.ts';
+export type { DestinationAccount, DestinationContext, DestinationKind } from './kind.ts';
 export type { SplunkHecDestinationConfig } from './splunk-hec/index.ts';
 export type { StdoutDestinationConfig } from './stdout/index.ts';
 
@@ -74,7 +74,7 @@ export function destinationCatalog() {
     description: k.description,
     stability: k.stability ?? 'ga',
     /** Account kinds whose credentials it sends with, named in its `account` setting. */
-    accounts: k.accounts ?? [],
+    accountKinds: k.accountKinds ?? [],
     /** Paths of its write-only fields. */
     secrets: secretSpecOf(k.schema).secrets,
     settings: z.toJSONSchema(k.schema, { io: 'input', unrepresentable: 'any' }),

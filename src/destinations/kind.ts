@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Destination } from '../core/destination.ts';
+import { configError } from '../core/errors.ts';
 import type { FileScope } from './file/file-scope.ts';
 
 /**
@@ -20,13 +21,11 @@ export interface DestinationKind<C extends { kind: string } = { kind: string }> 
   stability?: 'ga' | 'early-access';
   schema: z.ZodType<C>;
   /**
-   * Account kinds whose credentials it sends with (a `microsoft` account's token for Azure Monitor):
-   * its config names the account in `account`, and the control plane checks it exists, is of one of
-   * these kinds and may send its credentials to where the destination points.
+   * The account kinds its `account` setting may name (a `microsoft` account's token for Azure Monitor):
+   * the control plane checks the account exists, is of one of these kinds and may send its
+   * credentials to the destination's `endpoint`.
    */
-  accounts?: readonly string[];
-  /** Where the account's credentials go for `config` (checked against the account's origins). */
-  accountUrl?(config: C): string;
+  accountKinds?: readonly string[];
   create(name: string, config: C, ctx: DestinationContext): Destination;
 }
 
@@ -37,26 +36,55 @@ export interface DestinationContext {
   /** The output root and data directory, which file destinations check at every open. */
   files: FileScope;
   /**
-   * The credentials of a named account, for kinds that send with an account's token
-   * (`DestinationKind.accounts`). Read at every call, so a changed account takes effect at the next
-   * batch. Throws a config error when the account is missing or of another kind.
+   * The account named `name` (its secrets decrypted), for kinds that send with an account's token
+   * (`DestinationKind.accountKinds`). Read at every call, so a changed account takes effect at the
+   * next batch; throws a config error when it does not exist. Absent where no store is at hand.
    */
-  account?(name: string, kinds: readonly string[]): Promise<AccountCredential>;
+  account?: (name: string) => Promise<DestinationAccount>;
 }
 
-/** An account's credentials as a destination uses them. */
-export interface AccountCredential {
-  readonly kind: string;
+/** An account as a destination uses it. */
+export interface DestinationAccount {
+  name: string;
+  /** Its account kind (`microsoft`, `google`). */
+  kind: string;
   /**
-   * Adds the account's credentials to a request to `url` (a token for the API `url` belongs to;
-   * `refresh` after a 401 forces a new one). Refuses, with a config error, a `url` outside the
-   * origins the account's credentials may be sent to (docs/security.md).
+   * Adds the account's credentials for a request to `url` (a token for the API `url` belongs to;
+   * `refresh` after a 401 forces a new one), after refusing, with a config error, a `url` outside the
+   * origins its credentials may be sent to (docs/security.md).
    */
-  authorize(headers: Headers, url: URL, refresh: boolean): Promise<void>;
+  authorize(
+    headers: Headers,
+    url: URL,
+    opts?: { refresh?: boolean; method?: string; body?: string },
+  ): Promise<void>;
 }
 
 export function defineDestinationKind<C extends { kind: string }>(
   def: DestinationKind<C>,
 ): DestinationKind<C> {
   return def;
+}
+
+/** The account a destination names, checked to be of one of `kinds` (a config error otherwise). */
+export async function accountFor(
+  ctx: DestinationContext,
+  destination: string,
+  name: string,
+  kinds: readonly string[],
+): Promise<DestinationAccount> {
+  if (!ctx.account)
+    throw configError(
+      'account_unavailable',
+      `Destination ${destination} needs account ${name}, and this process cannot read accounts.`,
+      'Run it through tributary serve, worker or run, which read accounts from the store.',
+    );
+  const account = await ctx.account(name);
+  if (!kinds.includes(account.kind))
+    throw configError(
+      'account_kind_mismatch',
+      `Account "${name}" is a ${account.kind} account; destination ${destination} needs a ${kinds.join(' or ')} account.`,
+      `Name a ${kinds.join(' or ')} account in destination ${destination}.`,
+    );
+  return account;
 }

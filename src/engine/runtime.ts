@@ -6,8 +6,8 @@ import { configError, TributaryError } from '../core/errors.ts';
 import { isPushSource, type Logger } from '../core/source.ts';
 import { type FileScope, fileScope } from '../destinations/file/file-scope.ts';
 import {
-  type AccountCredential,
   createDestination,
+  type DestinationAccount,
   type DestinationConfig,
   type DestinationContext,
 } from '../destinations/index.ts';
@@ -82,39 +82,46 @@ export class Runtime {
     return {
       baseDir: this.baseDir,
       files: this.files,
-      account: (name, kinds) => this.accountCredential(name, kinds),
+      account: (name) => this.destinationAccount(name),
     };
   }
 
   /**
-   * An account's credentials for a destination (azure-monitor-logs, google-secops): decrypted from the
-   * store at each call, sent only to the origins the account allows (engine/credential-origins.ts).
-   * Its token requests go through the shared HTTP client and its token cache (engine/oauth.ts).
+   * An account for a destination (azure-monitor-logs, google-secops), decrypted from the store at each
+   * call; its credentials go only to the origins it allows (engine/credential-origins.ts), and its
+   * token requests through the shared HTTP client and token cache (engine/oauth.ts).
    */
-  async accountCredential(name: string, kinds: readonly string[]): Promise<AccountCredential> {
+  async destinationAccount(name: string): Promise<DestinationAccount> {
     const record = await this.store.getAccount(name);
     if (!record)
       throw configError(
         'account_missing',
-        `The destination uses account "${name}", which does not exist.`,
-        'Create the account or pick another one in the destination.',
+        `There is no account "${name}".`,
+        'Create the account or change the destination’s account setting.',
       );
-    if (!kinds.includes(record.kind))
+    const kind = accountKinds[record.kind];
+    if (!kind)
       throw configError(
-        'account_kind_mismatch',
-        `Account "${name}" is a ${record.kind} account; the destination needs a ${kinds.join(' or ')} account.`,
-        'Pick an account of the right kind in the destination.',
+        'account_kind_unknown',
+        `Account ${name} is of an unknown kind.`,
+        'Recreate the account.',
       );
-    const kind = accountKinds[record.kind]!;
     const { fields, origins } = accountParts(record);
     const account = openSecrets(fields, record.secrets, this.secrets);
     const allowed = new OriginSet(accountOrigins(kind, account, origins ?? []));
     const http = new Http({ vendor: kind.title, maxAttempts: 3, timeoutMs: 30_000, log: this.log });
     return {
+      name,
       kind: record.kind,
-      async authorize(headers, url, refresh) {
+      async authorize(headers, url, opts = {}) {
         allowed.check(url, name);
-        await kind.authorize(account, headers, { refresh, http, url, method: 'POST' });
+        await kind.authorize(account, headers, {
+          refresh: opts.refresh ?? false,
+          http,
+          url,
+          method: opts.method ?? 'POST',
+          body: opts.body,
+        });
       },
     };
   }

@@ -53,8 +53,8 @@ describe('SIEM destinations through the API', () => {
     ])
       assert.ok(by[kind], kind);
     assert.deepEqual(by['splunk-hec'].secrets, ['token']);
-    assert.deepEqual(by['azure-monitor-logs'].accounts, ['microsoft']);
-    assert.deepEqual(by['google-secops'].accounts, ['google']);
+    assert.deepEqual(by['azure-monitor-logs'].accountKinds, ['microsoft']);
+    assert.deepEqual(by['google-secops'].accountKinds, ['google']);
     assert.equal(by.exabeam.stability, 'early-access');
     assert.equal(by['splunk-hec'].settings.properties.url.title, 'HEC URL');
   });
@@ -142,17 +142,21 @@ describe('SIEM destinations through the API', () => {
       stream: 'Custom-TributaryEvents',
       ...o,
     });
-    for (const [o, message] of [
-      [{ account: 'nobody' }, /there is no account "nobody"/],
-      [{ account: 'okta-acct' }, /is a okta account; azure-monitor-logs needs a microsoft account/],
-      [{ endpoint: attacker.url }, /sends its credentials only to/],
+    for (const [o, path, message] of [
+      [{ account: 'nobody' }, 'config.account', /there is no account "nobody"/],
+      [
+        { account: 'okta-acct' },
+        'config.account',
+        /is a okta account; a azure-monitor-logs destination needs a microsoft account/,
+      ],
+      [{ endpoint: attacker.url }, 'config.endpoint', /sends its credentials only to/],
     ] as const) {
       const r = await api.call('POST', '/api/destinations', {
         ...editor,
         body: { name: 'sentinel', config: config(o) },
       });
       assert.equal(r.status, 400, r.text);
-      assert.deepEqual(paths(r), ['config.account']);
+      assert.deepEqual(paths(r), [path]);
       assert.match(r.body.error.issues[0].message, message);
     }
     const ok = await api.call('POST', '/api/destinations', {

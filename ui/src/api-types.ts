@@ -112,7 +112,7 @@ export interface DestinationKindInfo {
   description: string;
   stability: 'ga' | 'early-access';
   /** Account kinds whose credentials it sends with, named in its `account` setting. */
-  accounts: string[];
+  accountKinds: string[];
   /** Dotted paths of its write-only settings (`token`, `auth.password`). */
   secrets: string[];
   /** JSON Schema (draft 2020-12) of its settings, `kind` included. */

@@ -1,8 +1,7 @@
 import type { Destination, SendResult } from '../../core/destination.ts';
 import type { Envelope } from '../../core/envelope.ts';
-import { configError } from '../../core/errors.ts';
 import { type Answer, chunk, eachChunk, encodeBody, HttpDelivery, utf8Bytes } from '../http-delivery.ts';
-import type { AccountCredential, DestinationContext } from '../kind.ts';
+import { accountFor, type DestinationAccount, type DestinationContext } from '../kind.ts';
 import { envelopeLine } from '../ndjson.ts';
 import type { AzureMonitorLogsDestinationConfig } from './index.ts';
 
@@ -44,14 +43,8 @@ export class AzureMonitorLogsDestination implements Destination {
     this.url = `${base}/dataCollectionRules/${encodeURIComponent(config.dcrImmutableId)}/streams/${encodeURIComponent(config.stream)}?api-version=${API_VERSION}`;
   }
 
-  private credential(): Promise<AccountCredential> {
-    if (!this.ctx.account)
-      throw configError(
-        'account_unavailable',
-        `Destination ${this.name} needs account ${this.c.account}, and this process cannot read accounts.`,
-        'Run it through tributary serve, worker or run, which read accounts from the store.',
-      );
-    return this.ctx.account(this.c.account, ['microsoft']);
+  private credential(): Promise<DestinationAccount> {
+    return accountFor(this.ctx, this.name, this.c.account, ['microsoft']);
   }
 
   async send(events: Envelope[], signal: AbortSignal): Promise<SendResult | undefined> {
@@ -78,14 +71,14 @@ export class AzureMonitorLogsDestination implements Destination {
       : undefined;
   }
 
-  private async post(json: string, credential: AccountCredential, signal: AbortSignal): Promise<void> {
+  private async post(json: string, credential: DestinationAccount, signal: AbortSignal): Promise<void> {
     const body = await encodeBody(json, this.c.gzip);
     await this.delivery.exchange(
       async ({ refresh }) => {
         const headers = new Headers({ 'content-type': 'application/json' });
         if (this.c.gzip) headers.set('content-encoding', 'gzip');
         headers.set('x-ms-client-request-id', crypto.randomUUID());
-        await credential.authorize(headers, new URL(this.url), refresh);
+        await credential.authorize(headers, new URL(this.url), { refresh });
         return { url: this.url, headers, body };
       },
       (a, { refreshed }) => this.judge(a, refreshed),
@@ -119,7 +112,7 @@ export class AzureMonitorLogsDestination implements Destination {
     await once.exchange(
       async ({ refresh }) => {
         const headers = new Headers({ 'content-type': 'application/json' });
-        await credential.authorize(headers, new URL(this.url), refresh);
+        await credential.authorize(headers, new URL(this.url), { refresh });
         return { url: this.url, headers, body: Buffer.from('[]') };
       },
       (a, { refreshed }) => this.judge(a, refreshed),

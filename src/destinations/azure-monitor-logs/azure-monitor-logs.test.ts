@@ -219,7 +219,7 @@ describe('azure-monitor-logs destination', () => {
 
   it('is listed with its account kind and titled settings; maxBatchBytes is capped at the call limit', () => {
     const k = destinationCatalog().find((c) => c.kind === 'azure-monitor-logs')!;
-    assert.deepEqual(k.accounts, ['microsoft']);
+    assert.deepEqual(k.accountKinds, ['microsoft']);
     assert.deepEqual(k.secrets, []);
     const props = (k.settings as { properties: Record<string, { title?: string; description?: string }> })
       .properties;

@@ -63,7 +63,6 @@ export const azureMonitorLogsKind = defineDestinationKind({
   description:
     "Sends events to a Log Analytics workspace through a data collection rule (Logs Ingestion API) with a Microsoft account's token; a 204 acknowledges.",
   schema: azureMonitorLogsConfigSchema,
-  accounts: ['microsoft'],
-  accountUrl: (c) => c.endpoint,
+  accountKinds: ['microsoft'],
   create: (name, config, ctx) => new AzureMonitorLogsDestination(name, config, ctx),
 });

@@ -1,8 +1,7 @@
 import type { Destination, SendResult } from '../../core/destination.ts';
 import type { Envelope } from '../../core/envelope.ts';
-import { configError } from '../../core/errors.ts';
 import { type Answer, chunk, eachChunk, encodeBody, HttpDelivery } from '../http-delivery.ts';
-import type { AccountCredential, DestinationContext } from '../kind.ts';
+import { accountFor, type DestinationAccount, type DestinationContext } from '../kind.ts';
 import { envelopeLine } from '../ndjson.ts';
 import type { GoogleSecOpsDestinationConfig } from './index.ts';
 
@@ -63,14 +62,8 @@ export class GoogleSecOpsDestination implements Destination {
         : '');
   }
 
-  private credential(): Promise<AccountCredential> {
-    if (!this.ctx.account)
-      throw configError(
-        'account_unavailable',
-        `Destination ${this.name} needs account ${this.c.account}, and this process cannot read accounts.`,
-        'Run it through tributary serve, worker or run, which read accounts from the store.',
-      );
-    return this.ctx.account(this.c.account, ['google']);
+  private credential(): Promise<DestinationAccount> {
+    return accountFor(this.ctx, this.name, this.c.account, ['google']);
   }
 
   private log(e: Envelope): { event: Envelope; text: string } {
@@ -108,13 +101,13 @@ export class GoogleSecOpsDestination implements Destination {
     return rejected.length ? { rejected } : undefined;
   }
 
-  private async post(json: string, credential: AccountCredential, signal: AbortSignal, probe = false) {
+  private async post(json: string, credential: DestinationAccount, signal: AbortSignal, probe = false) {
     const body = await encodeBody(json, false);
     const once = probe ? new HttpDelivery(this.name, this.url, { ...this.c, maxAttempts: 1 }) : this.delivery;
     await once.exchange(
       async ({ refresh }) => {
         const headers = new Headers({ 'content-type': 'application/json' });
-        await credential.authorize(headers, new URL(this.url), refresh);
+        await credential.authorize(headers, new URL(this.url), { refresh });
         return { url: this.url, headers, body };
       },
       (a, { refreshed }) => {

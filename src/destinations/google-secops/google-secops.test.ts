@@ -171,7 +171,7 @@ describe('google-secops destination', () => {
     assert.ok(origins.allows(d.url), 'a google account sends its tokens there');
     assert.equal(apiFor(new URL(d.url)), CHRONICLE_API, 'with a token for the Chronicle API');
     const k = destinationCatalog().find((c) => c.kind === 'google-secops')!;
-    assert.deepEqual(k.accounts, ['google']);
+    assert.deepEqual(k.accountKinds, ['google']);
     const props = (k.settings as { properties: Record<string, { title?: string; description?: string }> })
       .properties;
     for (const [key, p] of Object.entries(props))

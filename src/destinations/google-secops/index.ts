@@ -3,11 +3,7 @@ import { ORIGIN } from '../../core/secret-spec.ts';
 import { accountName } from '../azure-monitor-logs/index.ts';
 import { deliverySettings, destinationUrl } from '../http-delivery.ts';
 import { defineDestinationKind } from '../kind.ts';
-import {
-  chronicleEndpoint,
-  GoogleSecOpsDestination,
-  MAX_REQUEST_BYTES,
-} from './google-secops-destination.ts';
+import { GoogleSecOpsDestination, MAX_REQUEST_BYTES } from './google-secops-destination.ts';
 
 export const googleSecOpsConfigSchema = z
   .object({
@@ -101,7 +97,6 @@ export const googleSecOpsKind = defineDestinationKind({
   description:
     "Imports events as unstructured logs of one log type (Chronicle API logs.import) with a Google service account's token; a 200 acknowledges.",
   schema: googleSecOpsConfigSchema,
-  accounts: ['google'],
-  accountUrl: (c) => c.endpoint ?? chronicleEndpoint(c.region),
+  accountKinds: ['google'],
   create: (name, config, ctx) => new GoogleSecOpsDestination(name, config, ctx),
 });

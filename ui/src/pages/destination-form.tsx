@@ -105,8 +105,8 @@ function KindForm({
     delete s.description; // the kind's description shows above the form
     const props = { ...(s.properties as Record<string, RJSFSchema>) };
     delete props.kind;
-    if (kind.accounts.length && props.account) {
-      const names = accounts.filter((a) => kind.accounts.includes(a.kind)).map((a) => a.name);
+    if (kind.accountKinds.length && props.account) {
+      const names = accounts.filter((a) => kind.accountKinds.includes(a.kind)).map((a) => a.name);
       if (names.length) props.account = { ...props.account, enum: names };
     }
     s.properties = props;
@@ -132,7 +132,9 @@ function KindForm({
   }
 
   const issues = error instanceof ApiError ? error.issues : [];
-  const needsAccount = kind?.accounts.length ? !accounts.some((a) => kind.accounts.includes(a.kind)) : false;
+  const needsAccount = kind?.accountKinds.length
+    ? !accounts.some((a) => kind.accountKinds.includes(a.kind))
+    : false;
   return (
     <form className="stack" onSubmit={submit} aria-label={existing ? 'Edit destination' : 'New destination'}>
       <div className="row">
@@ -176,8 +178,8 @@ function KindForm({
       ) : null}
       {needsAccount ? (
         <div className="alert small" role="note">
-          This kind sends with the token of a {kind!.accounts.join(' or ')} account: create one under Accounts
-          first, allowing this destination's endpoint among its origins.
+          This kind sends with the token of a {kind!.accountKinds.join(' or ')} account: create one under
+          Accounts first, allowing this destination's endpoint among its origins.
         </div>
       ) : null}
       {kind && schema ? (
