@@ -94,6 +94,19 @@ export const STORAGE_API: GoogleApi = {
   delegation: 'never',
 };
 
+/**
+ * The Chronicle API of Google Security Operations, for `logs.import` (cloud.google.com/chronicle/docs/reference/rest
+ * → projects.locations.instances.logTypes.logs/import: "Requires one of the following OAuth scopes:
+ * https://www.googleapis.com/auth/cloud-platform, https://www.googleapis.com/auth/chronicle", IAM
+ * permission chronicle.logs.import). Called as the service account itself: its IAM role on the
+ * SecOps project decides.
+ */
+export const CHRONICLE_API: GoogleApi = {
+  name: 'Chronicle API',
+  accepts: ['https://www.googleapis.com/auth/cloud-platform', 'https://www.googleapis.com/auth/chronicle'],
+  delegation: 'never',
+};
+
 const OTHER_API: GoogleApi = { name: 'Google API', accepts: [CLOUD_READ_ONLY_SCOPE], delegation: 'optional' };
 
 /** Which API a request goes to, by host or (for base-URL overrides) by path. */
@@ -103,6 +116,11 @@ export function apiFor(url: URL): GoogleApi {
   if (url.hostname === 'logging.googleapis.com' || url.pathname.startsWith('/v2/entries')) return LOGGING_API;
   if (url.hostname === 'storage.googleapis.com' || /^\/(upload\/)?storage\/v1\//.test(url.pathname))
     return STORAGE_API;
+  if (
+    /(^|\.|-)chronicle\.([a-z0-9-]+\.rep\.)?googleapis\.com$/.test(url.hostname) ||
+    /\/instances\/[^/]+\/logTypes\/[^/]+\/logs:import$/.test(url.pathname)
+  )
+    return CHRONICLE_API;
   return OTHER_API;
 }
 

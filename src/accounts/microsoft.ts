@@ -63,7 +63,8 @@ export type MicrosoftCloud = keyof typeof CLOUDS;
  */
 export interface MicrosoftApi {
   name: string;
-  clouds: Partial<Record<MicrosoftCloud, { hosts: string[]; resource: string }>>;
+  /** `hosts` are exact names; `suffixes` cover APIs served on per-resource hosts (`*.ingest.monitor.azure.com`). */
+  clouds: Partial<Record<MicrosoftCloud, { hosts: string[]; suffixes?: string[]; resource: string }>>;
   path: RegExp;
 }
 
@@ -122,21 +123,43 @@ export const MICROSOFT_APIS: MicrosoftApi[] = [
   {
     // Blob Storage with Entra ID (azure-blob destination): any storage account's blob endpoint, token
     // resource https://storage.azure.com in every cloud (learn.microsoft.com/azure/storage/blobs/authorize-access-azure-active-directory,
-    // "Resource ID ... https://storage.azure.com/"). A host may be a pattern `*.domain`.
+    // "Resource ID ... https://storage.azure.com/"). Storage accounts have hosts of their own: matched by suffix.
     name: 'Azure Blob Storage',
     clouds: {
-      global: { hosts: ['*.blob.core.windows.net'], resource: 'https://storage.azure.com' },
-      usgov: { hosts: ['*.blob.core.usgovcloudapi.net'], resource: 'https://storage.azure.com' },
-      'usgov-dod': { hosts: ['*.blob.core.usgovcloudapi.net'], resource: 'https://storage.azure.com' },
-      china: { hosts: ['*.blob.core.chinacloudapi.cn'], resource: 'https://storage.azure.com' },
+      global: { hosts: [], suffixes: ['.blob.core.windows.net'], resource: 'https://storage.azure.com' },
+      usgov: { hosts: [], suffixes: ['.blob.core.usgovcloudapi.net'], resource: 'https://storage.azure.com' },
+      'usgov-dod': {
+        hosts: [],
+        suffixes: ['.blob.core.usgovcloudapi.net'],
+        resource: 'https://storage.azure.com',
+      },
+      china: { hosts: [], suffixes: ['.blob.core.chinacloudapi.cn'], resource: 'https://storage.azure.com' },
     },
     path: /^$/, // container paths say nothing: recognised by host only
   },
+  {
+    // Logs Ingestion API (learn.microsoft.com/azure/azure-monitor/logs/logs-ingestion-api-overview):
+    // data collection endpoints and DCR ingestion endpoints are per resource, e.g.
+    // `my-dce-a1b2.eastus-1.ingest.monitor.azure.com`; tokens are for the resource https://monitor.azure.com
+    // (its sample code asks for the scope "https://monitor.azure.com//.default"; Azure Government:
+    // monitor.azure.us, China: monitor.azure.cn, per the Azure SDK's audience constants).
+    name: 'Azure Monitor Logs Ingestion API',
+    clouds: {
+      global: { hosts: [], suffixes: ['.ingest.monitor.azure.com'], resource: 'https://monitor.azure.com' },
+      usgov: { hosts: [], suffixes: ['.ingest.monitor.azure.us'], resource: 'https://monitor.azure.us' },
+      'usgov-dod': {
+        hosts: [],
+        suffixes: ['.ingest.monitor.azure.us'],
+        resource: 'https://monitor.azure.us',
+      },
+      china: { hosts: [], suffixes: ['.ingest.monitor.azure.cn'], resource: 'https://monitor.azure.cn' },
+    },
+    path: /^\/dataCollectionRules\/[^/]+\/streams\//i,
+  },
 ];
 
-/** Whether `host` is `pattern`: a host name, or `*.domain` for any host under domain. */
-const hostIs = (pattern: string, host: string) =>
-  pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) : pattern === host;
+const servedBy = (entry: { hosts: string[]; suffixes?: string[] } | undefined, host: string) =>
+  Boolean(entry && (entry.hosts.includes(host) || entry.suffixes?.some((s) => host.endsWith(s))));
 
 /** The Graph service root of a cloud, e.g. `https://graph.microsoft.com` (without the version). */
 export function graphRoot(cloud: MicrosoftCloud): string {
@@ -183,8 +206,8 @@ export function resourceFor(url: URL, cloud: MicrosoftCloud): string {
   const host = url.hostname.toLowerCase();
   for (const api of MICROSOFT_APIS) {
     for (const [c, entry] of Object.entries(api.clouds)) {
-      if (!entry.hosts.some((h) => hostIs(h, host))) continue;
-      if (c !== cloud && !(api.clouds[cloud]?.hosts.some((h) => hostIs(h, host)) ?? false)) {
+      if (!servedBy(entry, host)) continue;
+      if (c !== cloud && !servedBy(api.clouds[cloud], host)) {
         throw configError(
           'microsoft_cloud_mismatch',
           `${host} is the ${api.name} of the ${CLOUDS[c as MicrosoftCloud].title} cloud, but the Microsoft account is set to ${CLOUDS[cloud].title}.`,
@@ -209,7 +232,7 @@ export function resourceFor(url: URL, cloud: MicrosoftCloud): string {
   throw configError(
     'microsoft_unknown_api',
     `Tributary does not know which Microsoft API ${url.origin} serves, so it cannot ask Entra ID for a token for it.`,
-    "Point the collector's base URL at a Microsoft Graph, Office 365 Management, Azure Resource Manager or Log Analytics endpoint.",
+    "Point the collector's base URL at a Microsoft Graph, Office 365 Management, Azure Resource Manager, Log Analytics or Logs Ingestion endpoint.",
   );
 }
 
@@ -423,7 +446,10 @@ export const microsoft = defineAccountKind<MicrosoftAccount>({
   // The cloud's sign-in host and the hosts of the APIs it serves (MICROSOFT_APIS).
   origins: (a) => [
     a.authorityHost ?? CLOUDS[a.cloud].login,
-    ...MICROSOFT_APIS.flatMap((api) => (api.clouds[a.cloud]?.hosts ?? []).map((h) => `https://${h}`)),
+    ...MICROSOFT_APIS.flatMap((api) => [
+      ...(api.clouds[a.cloud]?.hosts ?? []).map((h) => `https://${h}`),
+      ...(api.clouds[a.cloud]?.suffixes ?? []).map((s) => `https://*${s}`),
+    ]),
   ],
   async authorize(a, headers, { refresh, http, url }) {
     const resource = resourceFor(url, a.cloud ?? 'global');

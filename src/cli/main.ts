@@ -502,7 +502,11 @@ function cmdDestinations(args: string[]): number {
     process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
     return EXIT_OK;
   }
-  const rows = list.map((k) => [k.kind, k.title, k.description]);
+  const rows = list.map((k) => [
+    k.kind,
+    `${k.title}${k.stability === 'early-access' ? ' (early access)' : ''}`,
+    k.description,
+  ]);
   process.stdout.write(table(['KIND', 'TITLE', 'DESCRIPTION'], rows));
   return EXIT_OK;
 }

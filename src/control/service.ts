@@ -25,7 +25,13 @@ import {
   destinationKinds,
   destinationSpec,
 } from '../destinations/index.ts';
-import { collectorSpec, collectorUrls, originOf } from '../engine/credential-origins.ts';
+import {
+  accountOrigins,
+  collectorSpec,
+  collectorUrls,
+  OriginSet,
+  originOf,
+} from '../engine/credential-origins.ts';
 import { snippet } from '../engine/http.ts';
 import { previewCollector } from '../engine/preview.ts';
 import type { RunResult } from '../engine/runner.ts';
@@ -874,28 +880,49 @@ export class Control {
   }
 
   /**
-   * A destination naming an account (s3, azure-blob, gcs): the account must exist, be of a kind the
-   * destination uses, and send its credentials to the destination's endpoint (its origins).
+   * What a destination kind needs of the control plane: early access for an early-access kind (when it
+   * is new or changes kind), and for kinds sending with an account's token, an account that exists, is
+   * of the right kind and may send its credentials where the destination points.
    */
-  private async destinationAccountIssues(config: DestinationConfig, prefix = 'config'): Promise<string[]> {
+  private async checkDestinationKind(
+    config: DestinationConfig,
+    previousKind?: string,
+    accountOf: (name: string) => Promise<{ kind: string; allowed: OriginSet } | undefined> = (n) =>
+      this.storedAccountOrigins(n),
+  ) {
     const kind = own(destinationKinds, config.kind);
-    const name = (config as { account?: string }).account;
-    if (!kind?.accountKinds || !name) return [];
-    const a = await this.store.getAccount(name);
-    if (!a) return [`${prefix}.account: there is no account "${name}"; create it first`];
-    if (!kind.accountKinds.includes(a.kind))
-      return [
-        `${prefix}.account: "${name}" is a ${a.kind} account; a ${config.kind} destination needs a ${kind.accountKinds.join(' or ')} account`,
-      ];
+    if (!kind) return;
+    if (kind.stability === 'early-access' && previousKind !== config.kind && !(await this.earlyAccess()))
+      throw invalid(
+        [`kind: ${config.kind} is an early-access destination; enable early access first`],
+        'config',
+      );
+    if (!kind.accountKinds?.length) return;
+    const name = (config as { account?: string }).account ?? '';
+    const account = await accountOf(name);
+    if (!account) throw invalid([`account: there is no account "${name}"; create it first`], 'config');
+    if (!kind.accountKinds.includes(account.kind))
+      throw invalid(
+        [
+          `account: "${name}" is a ${account.kind} account; a ${config.kind} destination needs a ${kind.accountKinds.join(' or ')} account`,
+        ],
+        'config',
+      );
+    // Where the account's credentials go: the endpoint (a kind without one uses its vendor's own hosts).
     const endpoint = (config as { endpoint?: string }).endpoint;
-    if (endpoint && originOf(endpoint)) {
-      const allowed = this.allowedOrigins(a, await this.store.listCollectors());
-      if (!allowed.allows(endpoint))
-        return [
-          `${prefix}.endpoint: account "${name}" sends its credentials only to ${allowed.patterns.join(', ') || 'the origins saved with it (none yet)'}; to use ${originOf(endpoint)}, add it to the account's origins (entering its secret again)`,
-        ];
-    }
-    return [];
+    if (endpoint && originOf(endpoint) && !account.allowed.allows(endpoint))
+      throw invalid(
+        [
+          `endpoint: account "${name}" sends its credentials only to ${account.allowed.patterns.join(', ') || 'the origins saved with it (none yet)'}; to use ${originOf(endpoint)}, add it to the account's origins (entering its secret again)`,
+        ],
+        'config',
+      );
+  }
+
+  private async storedAccountOrigins(name: string) {
+    const account = await this.store.getAccount(name);
+    if (!account) return undefined;
+    return { kind: account.kind, allowed: this.allowedOrigins(account, await this.store.listCollectors()) };
   }
 
   /** Destinations that name the account `name`. */
@@ -913,8 +940,7 @@ export class Control {
     if (await this.store.getDestination(input.name))
       throw conflict(`A destination named "${input.name}" exists.`);
     refuseMasks(input.config as Record<string, unknown>, destinationSpec, 'config');
-    const accountIssues = await this.destinationAccountIssues(input.config);
-    if (accountIssues.length) throw invalid(accountIssues);
+    await this.checkDestinationKind(input.config);
     const placed = await this.placeDestination(actor, input.config, baseDir);
     const { plain, sealed } = this.sealDestination(placed, baseDir);
     const notes = await this.destinationNetwork(plain);
@@ -959,8 +985,7 @@ export class Control {
     if (merged.issues.length) throw invalid(merged.issues);
     const r = destinationConfigSchema.safeParse(merged.value);
     if (!r.success) throw invalid(formatIssues(r.error), 'config');
-    const accountIssues = await this.destinationAccountIssues(r.data);
-    if (accountIssues.length) throw invalid(accountIssues);
+    await this.checkDestinationKind(r.data, existing.kind);
     const placed = await this.placeDestination(actor, r.data, baseDir);
     const { plain, sealed } = this.sealDestination(placed, baseDir);
     const notes = await this.destinationNetwork(plain);
@@ -1047,12 +1072,29 @@ export class Control {
           `accounts.${name}.kind: "${name}" exists as a ${existing.kind} account; delete it to change its kind`,
         );
     }
-    for (const [name, d] of Object.entries(config.destinations))
+    // A destination's account: the file's definition (applied first), else the stored one.
+    const fileAccountOrigins = async (n: string) => {
+      const a = Object.hasOwn(config.accounts, n) ? config.accounts[n] : undefined;
+      const kind = a ? own(accountKinds, a.kind) : undefined;
+      if (!a || !kind) return this.storedAccountOrigins(n);
+      return {
+        kind: a.kind,
+        allowed: new OriginSet(accountOrigins(kind, a.fields, normalizeOrigins(a.origins ?? []))),
+      };
+    };
+    for (const [name, d] of Object.entries(config.destinations)) {
+      const existing = destinations.find((x) => x.name === name);
+      await this.checkDestinationKind(d, existing?.kind, fileAccountOrigins).catch((err) => {
+        if (!(err instanceof ApiError)) throw err;
+        for (const i of err.issues ?? [])
+          issues.push(`destinations.${name}.${i.path.slice('config.'.length)}: ${i.message}`);
+      });
       await this.placeDestination(actor, d, config.baseDir).catch((err) => {
         if (!(err instanceof ApiError)) throw err;
         for (const i of err.issues ?? [])
           issues.push(`destinations.${name}.${i.path.slice('config.'.length)}: ${i.message}`);
       });
+    }
     const earlyAccess = await this.earlyAccess();
     for (const [name, c] of Object.entries(config.collectors))
       if (sources[c.source]?.stability !== 'ga' && !earlyAccess)

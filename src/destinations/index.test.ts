@@ -32,6 +32,8 @@ describe('destination config', () => {
       headers: {},
       timeout: 30_000,
       maxBatchBytes: 5 * 1024 * 1024,
+      maxBatchEvents: 10_000,
+      concurrency: 4,
       maxAttempts: 5,
       backoffBaseMs: 500,
       backoffMaxMs: 15_000,

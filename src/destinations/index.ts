@@ -3,31 +3,55 @@ import type { Destination } from '../core/destination.ts';
 import { byName, own } from '../core/names.ts';
 import { type SecretSpec, secretSpecOf } from '../core/secret-spec.ts';
 import { azureBlobConfigSchema, azureBlobKind } from './azure-blob/index.ts';
+import { azureMonitorLogsConfigSchema, azureMonitorLogsKind } from './azure-monitor-logs/index.ts';
+import { elasticsearchConfigSchema, elasticsearchKind } from './elasticsearch/index.ts';
+import { exabeamConfigSchema, exabeamKind } from './exabeam/index.ts';
 import { fileConfigSchema, fileKind } from './file/index.ts';
 import { gcsConfigSchema, gcsKind } from './gcs/index.ts';
+import { googleSecOpsConfigSchema, googleSecOpsKind } from './google-secops/index.ts';
 import { httpConfigSchema, httpKind } from './http/index.ts';
 import type { DestinationContext, DestinationKind } from './kind.ts';
 import { natsConfigSchema, natsKind } from './nats/index.ts';
+import { opensearchConfigSchema, opensearchKind } from './opensearch/index.ts';
 import { s3ConfigSchema, s3Kind } from './s3/index.ts';
+import { splunkHecConfigSchema, splunkHecKind } from './splunk-hec/index.ts';
 import { stdoutConfigSchema, stdoutKind } from './stdout/index.ts';
 import { syslogConfigSchema, syslogKind } from './syslog/index.ts';
 
 export type { AzureBlobDestinationConfig } from './azure-blob/index.ts';
+export type { AzureMonitorLogsDestinationConfig } from './azure-monitor-logs/index.ts';
+export type {
+  ElasticsearchDestinationConfig,
+  OpensearchDestinationConfig,
+} from './elasticsearch/index.ts';
 export type { FileDestinationConfig } from './file/index.ts';
 export type { GcsDestinationConfig } from './gcs/index.ts';
 export type { HttpAuthConfig, HttpDestinationConfig } from './http/index.ts';
 export type { DestinationAccount, DestinationContext, DestinationKind } from './kind.ts';
 export type { NatsDestinationConfig } from './nats/index.ts';
 export type { S3DestinationConfig } from './s3/index.ts';
+export type { SplunkHecDestinationConfig } from './splunk-hec/index.ts';
 export type { StdoutDestinationConfig } from './stdout/index.ts';
 export type { SyslogDestinationConfig } from './syslog/index.ts';
 
 /** Every destination kind, by its `kind` (destinations/<kind>/index.ts defines each). */
 export const destinationKinds: Record<string, DestinationKind> = byName(
-  [fileKind, stdoutKind, httpKind, s3Kind, azureBlobKind, gcsKind, natsKind, syslogKind].map((k) => [
-    k.kind,
-    k as unknown as DestinationKind,
-  ]),
+  [
+    fileKind,
+    stdoutKind,
+    httpKind,
+    s3Kind,
+    azureBlobKind,
+    gcsKind,
+    natsKind,
+    syslogKind,
+    splunkHecKind,
+    elasticsearchKind,
+    opensearchKind,
+    azureMonitorLogsKind,
+    googleSecOpsKind,
+    exabeamKind,
+  ].map((k) => [k.kind, k as unknown as DestinationKind]),
 );
 
 /**
@@ -43,6 +67,12 @@ export const destinationConfigSchema = z.discriminatedUnion('kind', [
   gcsConfigSchema,
   natsConfigSchema,
   syslogConfigSchema,
+  splunkHecConfigSchema,
+  elasticsearchConfigSchema,
+  opensearchConfigSchema,
+  azureMonitorLogsConfigSchema,
+  googleSecOpsConfigSchema,
+  exabeamConfigSchema,
 ]);
 
 /**
@@ -62,6 +92,9 @@ export function destinationCatalog() {
     kind: k.kind,
     title: k.title,
     description: k.description,
+    stability: k.stability ?? 'ga',
+    /** Account kinds whose credentials it sends with, named in its `account` setting. */
+    accountKinds: k.accountKinds ?? [],
     /** Paths of its write-only fields. */
     secrets: secretSpecOf(k.schema).secrets,
     settings: z.toJSONSchema(k.schema, { io: 'input', unrepresentable: 'any' }),

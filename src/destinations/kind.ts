@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Destination } from '../core/destination.ts';
+import { configError } from '../core/errors.ts';
 import type { HttpClient } from '../core/source.ts';
 import type { OriginSet } from '../engine/credential-origins.ts';
 import type { FileScope } from './file/file-scope.ts';
@@ -15,6 +16,11 @@ export interface DestinationKind<C extends { kind: string } = { kind: string }> 
   title: string;
   /** What it does and what acknowledges a batch, in a sentence or two. */
   description: string;
+  /**
+   * early-access: built on what is assumed where the target's public docs are silent (its section in
+   * docs/destinations.md says what); creating one needs early access turned on, as for sources.
+   */
+  stability?: 'ga' | 'early-access';
   schema: z.ZodType<C>;
   /**
    * The account kinds its `account` setting may name (a destination that authenticates with a shared
@@ -67,4 +73,27 @@ export function defineDestinationKind<C extends { kind: string }>(
   def: DestinationKind<C>,
 ): DestinationKind<C> {
   return def;
+}
+
+/** The account a destination names, checked to be of one of `kinds` (a config error otherwise). */
+export async function accountFor(
+  ctx: DestinationContext,
+  destination: string,
+  name: string,
+  kinds: readonly string[],
+): Promise<DestinationAccount> {
+  if (!ctx.account)
+    throw configError(
+      'account_unavailable',
+      `Destination ${destination} needs account ${name}, and this process cannot read accounts.`,
+      'Run it through tributary serve, worker or run, which read accounts from the store.',
+    );
+  const account = await ctx.account(name);
+  if (!kinds.includes(account.kind))
+    throw configError(
+      'account_kind_mismatch',
+      `Account "${name}" is a ${account.kind} account; destination ${destination} needs a ${kinds.join(' or ')} account.`,
+      `Name a ${kinds.join(' or ')} account in destination ${destination}.`,
+    );
+  return account;
 }

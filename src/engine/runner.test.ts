@@ -131,6 +131,38 @@ describe('runner', () => {
     );
   });
 
+  it("records the events a destination refused for good as the batch's dead letters, committed with it", async () => {
+    const dest = new MemoryDestination();
+    const picky: Destination = {
+      name: 'picky',
+      kind: 'memory',
+      send: async (events) => ({
+        rejected: events
+          .filter((e) => e.id.endsWith('-2'))
+          .map((event) => ({ event, reason: 'mapper_parsing_exception: failed to parse field [raw.n]' })),
+      }),
+      close: async () => {},
+    };
+    const { store, run } = await setup([dest, picky]);
+    const r = await run();
+    assert.equal(r.status, 'succeeded');
+    assert.equal(r.events, 6, 'every event counts as handled: delivered or dead-lettered');
+    assert.equal(r.deadLetters, 1 + 3, "the source's bad record and the three refused events");
+    assert.equal(dest.ids().length, 6, 'the other destination got everything');
+    assert.equal((await store.getCheckpoint('c', 'main'))?.value, 3);
+    const refused = (await store.listDeadLetters('c')).filter((d) =>
+      d.reason.startsWith('destination picky:'),
+    );
+    assert.deepEqual(
+      refused.map((d) => JSON.parse(d.raw).id).sort(),
+      ['p0-2', 'p1-2', 'p2-2'],
+      'the raw is the envelope as it was sent',
+    );
+    assert.match(refused[0]!.reason, /^destination picky: mapper_parsing_exception: failed to parse field/);
+    const [run1] = await store.listRuns('c');
+    assert.equal(run1.deadLetters, 4);
+  });
+
   it('waits for a destination that is down: nothing lost, the checkpoint does not move until it is back', async () => {
     const dest = new MemoryDestination();
     const other = new MemoryDestination('other');

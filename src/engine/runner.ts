@@ -1,5 +1,5 @@
-import type { Destination } from '../core/destination.ts';
-import { type Envelope, lineLength, makeEnvelope } from '../core/envelope.ts';
+import type { Destination, SendResult } from '../core/destination.ts';
+import { type Envelope, encodeLine, lineLength, makeEnvelope } from '../core/envelope.ts';
 import { type ErrorInfo, TributaryError, toTributaryError, transientError } from '../core/errors.ts';
 import type { AccountKind, Batch, Logger, ReadContext, SourceDef, WindowOptions } from '../core/source.ts';
 import type { Store } from '../store/store.ts';
@@ -342,8 +342,10 @@ async function runStream(
       const batch = await ahead.shift()!;
       if (!batch) break;
       readAhead();
-      const { envelopes, ingestedAt, deadLetters, checkpoint, pages } = batch;
-      if (envelopes.length) await deliver(c, envelopes, o, signal, now, outcomes);
+      const { envelopes, ingestedAt, checkpoint, pages } = batch;
+      // Events a destination refused for good become dead letters of this batch, committed with it.
+      const refused = envelopes.length ? await deliver(c, envelopes, o, signal, now, outcomes) : [];
+      const deadLetters = refused.length ? [...batch.deadLetters, ...refused] : batch.deadLetters;
       let bytes = 0;
       for (const env of envelopes) bytes += lineLength(env) + 1;
       // Acknowledged: the checkpoint may move. A hard stop that arrived during delivery still commits,
@@ -389,7 +391,8 @@ function safeJson(raw: unknown): string {
  * Delivers one batch to every destination; each is retried until it acknowledges (or, with
  * destinationMaxWaitMs, until that long has passed: the run then fails). A destination that already
  * acknowledged is not sent the batch again. Nothing is committed until all have. Every failure is
- * recorded for health as it happens, naming the destination.
+ * recorded for health as it happens, naming the destination. Returns the events a destination
+ * refused for good (`SendResult.rejected`), as dead letters naming it.
  */
 async function deliver(
   c: ResolvedCollector,
@@ -398,22 +401,23 @@ async function deliver(
   signal: AbortSignal,
   now: () => number,
   outcomes: DeliveryOutcomes,
-): Promise<void> {
+): Promise<Array<{ reason: string; raw: string }>> {
   const { baseMs, maxMs } = o.destinationBackoff ?? { baseMs: 1000, maxMs: 60_000 };
-  await Promise.all(
+  const refused = await Promise.all(
     c.destinations.map(async (d: Destination) => {
       const started = now();
       for (let attempt = 0; ; attempt++) {
-        const err = await Promise.resolve()
-          .then(() => d.send(events, signal))
+        const sent = await Promise.resolve()
+          .then(() => d.send(events, signal) as Promise<SendResult | undefined>)
           .then(
-            () => undefined,
-            (thrown: unknown) => thrown ?? new Error('rejected without a reason'),
+            (result) => ({ result }),
+            (thrown: unknown) => ({ err: thrown ?? new Error('rejected without a reason') }),
           );
-        if (err === undefined) {
+        if (!('err' in sent)) {
           await outcomes.acknowledged(d.name);
-          return;
+          return destinationDeadLetters(d, sent.result);
         }
+        const err = sent.err;
         signal.throwIfAborted();
         const base =
           err instanceof TributaryError
@@ -447,4 +451,15 @@ async function deliver(
       }
     }),
   );
+  return refused.flat();
+}
+/** A destination's refused events as dead letters: the reason names it, the raw is the envelope line. */
+export function destinationDeadLetters(
+  d: Destination,
+  result: SendResult | undefined,
+): Array<{ reason: string; raw: string }> {
+  return (result?.rejected ?? []).map((r) => ({
+    reason: `destination ${d.name}: ${r.reason}`,
+    raw: encodeLine(r.event),
+  }));
 }

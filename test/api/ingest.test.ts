@@ -7,6 +7,7 @@ import { Auth } from '../../src/api/auth.ts';
 import { startApiServer } from '../../src/api/server.ts';
 import { Control } from '../../src/control/service.ts';
 import type { Logger } from '../../src/core/source.ts';
+import { ElasticSimulator } from '../../src/destinations/elasticsearch/simulator.ts';
 import { signBody } from '../../src/engine/ingest/credentials.ts';
 import { Runtime } from '../../src/engine/runtime.ts';
 import { Scheduler } from '../../src/engine/scheduler.ts';
@@ -279,6 +280,41 @@ describe('push collectors: the ingest endpoint', () => {
     assert.equal(view.body.deadLetters[0].raw, 'not json');
     assert.match(view.body.deadLetters[0].reason, /not valid JSON/);
     assert.equal(view.body.volumeLastDay, 2);
+  });
+
+  it('events a destination refuses for good become the collector’s dead letters; the rest is delivered', async () => {
+    const es = new ElasticSimulator();
+    await es.start();
+    try {
+      const created = await api('POST', '/api/destinations', {
+        name: 'elastic',
+        config: { kind: 'elasticsearch', url: es.url, index: 'pushed-events', gzip: false },
+      });
+      assert.equal(created.status, 201, created.text);
+      const r0 = await api('POST', '/api/collectors', {
+        name: 'mapped',
+        source: 'webhook',
+        destinations: ['elastic'],
+        settings: { format: 'json', idPath: 'uuid' },
+      });
+      assert.equal(r0.status, 201, r0.text);
+      const token = r0.body.ingestToken as string;
+      const ok = await push('mapped', '{"uuid":"m1","n":1}\n{"uuid":"m2","n":2}\n', bearer(token));
+      assert.deepEqual(ok.body, { accepted: 2, deadLettered: 0 });
+      const r = await push('mapped', '{"uuid":"m3","n":"three"}\n{"uuid":"m4","n":4}\n', bearer(token));
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(es.ids('pushed-events').sort(), ['m1', 'm2', 'm4']);
+      const view = await api('GET', '/api/collectors/mapped');
+      const [dl] = view.body.deadLetters;
+      assert.match(
+        dl.reason,
+        /^destination elastic: Elasticsearch 400 document_parsing_exception: .*\[raw\.n\]/,
+      );
+      assert.equal(JSON.parse(dl.raw).id, 'm3');
+      assert.equal(view.body.volumeLastDay, 4, 'a dead-lettered event was handled, not lost');
+    } finally {
+      await es.stop();
+    }
   });
 
   it('size limits: 413 with a clear error for bodies too large as sent or once decompressed', async () => {

@@ -103,6 +103,7 @@ describe('tributary CLI', () => {
     const r = await cli(['destinations']);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /^http\s+HTTP\s+POSTs batches/m);
+    assert.match(r.stdout, /^exabeam\s+Exabeam \(Webhook Cloud Collector\) \(early access\)\s+/m);
     const json = JSON.parse((await cli(['destinations', '--json'])).stdout);
     assert.deepEqual(
       json.map((k: { kind: string }) => k.kind).sort(),

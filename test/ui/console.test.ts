@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -26,6 +28,9 @@ describe('web console', { skip }, () => {
   let server: Served;
   let browser: Browser;
   let page: Page;
+  let receiver: Server;
+  let receiverUrl = '';
+  const received: IncomingHttpHeaders[] = [];
   const cspViolations: string[] = [];
   const pageErrors: string[] = [];
 
@@ -35,6 +40,13 @@ describe('web console', { skip }, () => {
     dir = mkdtempSync(join(tmpdir(), 'tributary-ui-'));
     sim = new OktaSimulator({ events: 250, seed: 'console' });
     await sim.start();
+    receiver = createServer((req, res) => {
+      received.push(req.headers);
+      req.resume();
+      req.on('end', () => res.writeHead(204).end());
+    });
+    await new Promise<void>((ok) => receiver.listen(0, '127.0.0.1', ok));
+    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
     writeFileSync(
       join(dir, 'tributary.yaml'),
       ['sites: [hq]', 'destinations:', '  local: { kind: file, path: ./out/events.ndjson }', ''].join('\n'),
@@ -57,6 +69,8 @@ describe('web console', { skip }, () => {
     await browser?.close();
     await server?.stop();
     await sim?.stop();
+    receiver?.closeAllConnections();
+    receiver?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -284,6 +298,46 @@ describe('web console', { skip }, () => {
     } finally {
       await waitSim.stop();
     }
+  });
+
+  it('creates an http destination through the generated form; its token is write-only and kept on edit', async () => {
+    const TOKEN = 'console-dest-token-SECRET-42';
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('link', { name: 'Destinations' }).click();
+    await page.getByRole('button', { name: 'New destination' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New destination' });
+    await dialog.getByLabel('Name', { exact: true }).fill('siem');
+    await dialog.getByLabel('Kind').selectOption('http');
+    await dialog.getByTestId('kind-description').filter({ hasText: 'only a 2xx acknowledges' }).waitFor();
+    await dialog.getByLabel(/^URL\*?$/).fill(`${receiverUrl}/ingest`);
+    await dialog.getByLabel('Authentication', { exact: true }).selectOption({ label: 'Bearer token' });
+    const token = dialog.getByLabel(/^Token\*?$/);
+    assert.equal(await token.getAttribute('type'), 'password', 'a write-only field is a password input');
+    await token.fill(TOKEN);
+    await dialog.getByRole('button', { name: 'Create destination' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByText('Destination siem saved.').waitFor();
+
+    // Test: the endpoint receives the token
+    await page.getByRole('button', { name: 'Test siem' }).click();
+    await page.getByText('Test write OK').first().waitFor();
+    assert.equal(received.at(-1)?.authorization, `Bearer ${TOKEN}`);
+
+    // Edit: the token is not shown, an empty one keeps the stored value
+    await page.getByRole('button', { name: 'Edit siem' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit destination siem' });
+    const kept = edit.getByLabel(/^Token\*?$/);
+    assert.equal(await kept.inputValue(), '', 'never shown back');
+    await edit.getByText(/Write-only\. Leave empty to keep the stored value/).waitFor();
+    await edit.getByLabel('Compress (gzip)').check();
+    await edit.getByRole('button', { name: 'Save destination' }).click();
+    await edit.waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Test siem' }).click();
+    await page.getByText('Test write OK').first().waitFor();
+    const last = received.at(-1)!;
+    assert.equal(last.authorization, `Bearer ${TOKEN}`, 'the stored token still works');
+    assert.equal(last['content-encoding'], 'gzip', 'the edit took effect');
+    assert.ok(!(await page.content()).includes(TOKEN), 'the token never reached the page');
   });
 
   it('shows a viewer only what a viewer may do', async () => {

@@ -131,6 +131,20 @@ export interface AccountKindInfo {
   fields: unknown;
 }
 
+/** A destination kind as `GET /api/destination-kinds` lists it. */
+export interface DestinationKindInfo {
+  kind: string;
+  title: string;
+  description: string;
+  stability: 'ga' | 'early-access';
+  /** Account kinds whose credentials it sends with, named in its `account` setting. */
+  accountKinds: string[];
+  /** Dotted paths of its write-only settings (`token`, `auth.password`). */
+  secrets: string[];
+  /** JSON Schema (draft 2020-12) of its settings, `kind` included. */
+  settings: unknown;
+}
+
 export interface Site {
   name: string;
   createdAt: string;

@@ -11,6 +11,7 @@ import type {
   CollectorSummary,
   CollectorTest,
   Destination,
+  DestinationKindInfo,
   DestinationTestResult,
   InstanceSettings,
   Role,
@@ -156,6 +157,7 @@ export const api = {
     request<{ name: string }>('PUT', `/api/sites/${enc(name)}`, { name: to }),
   deleteSite: (name: string) => request<void>('DELETE', `/api/sites/${enc(name)}`),
 
+  destinationKinds: () => request<DestinationKindInfo[]>('GET', '/api/destination-kinds'),
   destinations: () => request<Destination[]>('GET', '/api/destinations'),
   createDestination: (body: { name: string; config: Record<string, unknown> }) =>
     request<Destination>('POST', '/api/destinations', body),

@@ -1,6 +1,7 @@
 // The Form module itself: the package index also pulls rjsf's test registry (and with it Ajv).
 import Form from '@rjsf/core/lib/components/Form.js';
-import type { ErrorSchema, RJSFSchema, UiSchema } from '@rjsf/utils';
+import SelectWidget from '@rjsf/core/lib/components/widgets/SelectWidget.js';
+import type { ErrorSchema, RJSFSchema, UiSchema, WidgetProps } from '@rjsf/utils';
 import { type Ref, useMemo } from 'react';
 import type { Issue } from './api.ts';
 import { humanize } from './format.ts';
@@ -18,17 +19,131 @@ const MULTILINE = /privateKey|certificate|serviceAccountKey|pem$/i;
 export type SchemaFormRef = Form<Record<string, unknown>, RJSFSchema>;
 
 /**
- * Password inputs for the write-only values inside an object field (a push collector's hmac.secret) or
- * a map of them (a REST API collector's secret headers), as the schema marks them (`writeOnly`).
+ * rjsf labels a field by its id, but the picker of a `oneOf`/`anyOf` (a destination's `auth`) has an id
+ * of its own (`…__oneof_select`), which the label does not name: a label of its own (for screen
+ * readers; the field's label shows) gives it an accessible name.
  */
-function nestedSecrets(p: RJSFSchema): UiSchema {
-  const ui: UiSchema = {};
-  for (const [k, child] of Object.entries((p.properties ?? {}) as Record<string, RJSFSchema>))
-    if (child.writeOnly) ui[k] = { 'ui:widget': 'password', 'ui:autocomplete': 'new-password' };
-  const extra = p.additionalProperties as RJSFSchema | boolean | undefined;
-  if (extra && typeof extra === 'object' && extra.writeOnly)
-    ui.additionalProperties = { 'ui:widget': 'password', 'ui:autocomplete': 'new-password' };
-  return ui;
+function Select(props: WidgetProps) {
+  if (!/__(one|any)of_select$/.test(props.id)) return <SelectWidget {...props} />;
+  return (
+    <>
+      <label htmlFor={props.id} className="sr-only">
+        {props.label}
+      </label>
+      <SelectWidget {...props} />
+    </>
+  );
+}
+const widgets = { SelectWidget: Select };
+
+interface Prepare {
+  /** Dotted paths of secret fields (`token`, `auth.password`). */
+  secrets: Set<string>;
+  /** Editing: secrets are write-only; the masked stored value by path, for the help text. */
+  keep?: Record<string, unknown>;
+}
+
+const isSecret = (p: RJSFSchema, path: string, c: Prepare) => c.secrets.has(path) || p.writeOnly === true;
+
+/**
+ * The schema as the form shows it, and its UI schema, walked to every depth (objects, and the options
+ * of a `oneOf`/`anyOf` such as a destination's `auth`): labels from the property names where there is
+ * no title; write-only fields as password inputs (multi-line secrets as text areas) which, when
+ * editing, may stay empty to keep the stored value; a `const` discriminator hidden (the option picker
+ * sets it); an optional choice of objects gets a "None" option; a list of choices becomes tick boxes.
+ */
+function prepare(schema: RJSFSchema, ui: UiSchema, path: string[], c: Prepare): RJSFSchema {
+  if (Array.isArray(schema.oneOf) || Array.isArray(schema.anyOf)) {
+    const key = Array.isArray(schema.oneOf) ? 'oneOf' : 'anyOf';
+    const options = (schema[key] as RJSFSchema[]).map((o) => prepare(o, ui, path, c));
+    return { ...schema, [key]: options };
+  }
+  if (!schema.properties) return schema;
+  const props = { ...(schema.properties as Record<string, RJSFSchema>) };
+  let required = Array.isArray(schema.required) ? [...schema.required] : undefined;
+  for (const [key, original] of Object.entries(props)) {
+    let p = original;
+    const at = [...path, key].join('.');
+    const entry: UiSchema = (ui[key] as UiSchema | undefined) ?? {};
+    ui[key] = entry;
+    if (!p.title && !entry['ui:title'])
+      entry['ui:title'] = key === 'baseUrl' ? 'Base URL override (advanced)' : humanize(key);
+    if (key === 'baseUrl' && !p.description)
+      entry['ui:description'] =
+        'Another API endpoint for this source, e.g. a proxy; leave empty for the default.';
+    if (p.const !== undefined && path.length) {
+      entry['ui:widget'] = 'hidden';
+      p = { ...p, default: p.const }; // filled in when its option is picked
+    }
+    // A list of choices (event types, applications): tick boxes rather than a growable list.
+    if (p.type === 'array' && (p.items as RJSFSchema | undefined)?.enum) {
+      p = { ...p, uniqueItems: true };
+      entry['ui:widget'] = 'checkboxes';
+      entry['ui:options'] = { inline: true };
+    }
+    const choices = (p.oneOf ?? p.anyOf) as RJSFSchema[] | undefined;
+    if (choices || p.properties) {
+      p = prepare(p, entry, [...path, key], c);
+      const optional = !required?.includes(key);
+      if (choices && optional && choices.every((o) => o.type === 'object')) {
+        const k = p.oneOf ? 'oneOf' : 'anyOf';
+        p = { ...p, [k]: [noneOption(choices), ...(p[k] as RJSFSchema[])] };
+      }
+    }
+    const extra = p.additionalProperties as RJSFSchema | boolean | undefined;
+    if (extra && typeof extra === 'object' && extra.writeOnly)
+      entry.additionalProperties = { 'ui:widget': 'password', 'ui:autocomplete': 'new-password' };
+    if (isSecret(p, at, c)) {
+      entry['ui:widget'] = MULTILINE.test(key) ? 'textarea' : 'password';
+      entry['ui:autocomplete'] = 'new-password';
+      if (c.keep && at in c.keep) {
+        const masked = c.keep[at];
+        entry['ui:help'] =
+          `Write-only. Leave empty to keep the stored value${typeof masked === 'string' ? ` (${masked})` : ''}.`;
+        // When editing, a stored secret need not be sent again.
+        required = required?.filter((r) => r !== key);
+      }
+    } else if (MULTILINE.test(key)) entry['ui:widget'] = 'textarea';
+    props[key] = p;
+  }
+  if (!path.length && props.baseUrl) ui['ui:order'] = ['*', 'baseUrl'];
+  return { ...schema, properties: props, ...(required ? { required } : {}) };
+}
+
+/** The discriminator value of the "None" option of an optional choice. */
+const NONE = '(none)';
+
+/**
+ * The "None" option of an optional choice of objects. When the options share a discriminator (a
+ * property that is a `const` in each, such as `auth.type`), None is an object with that discriminator
+ * too: rjsf fills the discriminator of the option picked next only when the previous option had one.
+ */
+function noneOption(options: RJSFSchema[]): RJSFSchema {
+  const props = (o: RJSFSchema) => (o.properties ?? {}) as Record<string, RJSFSchema>;
+  const key = Object.keys(props(options[0] ?? {})).find((k) =>
+    options.every((o) => props(o)[k]?.const !== undefined),
+  );
+  if (!key) return { type: 'null', title: 'None' };
+  return {
+    type: 'object',
+    title: 'None',
+    properties: { [key]: { type: 'string', const: NONE, default: NONE } },
+    required: [key],
+    additionalProperties: false,
+  };
+}
+
+/** Form data without the "None" choices and empty optional values, as the API expects it. */
+export function cleanFormData(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(cleanFormData);
+  if (!value || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v === null || v === undefined || v === '') continue;
+    if (v && typeof v === 'object' && Object.values(v).includes(NONE)) continue;
+    out[k] = cleanFormData(v);
+  }
+  return out;
 }
 
 export function SchemaForm({
@@ -47,9 +162,9 @@ export function SchemaForm({
   value: Record<string, unknown>;
   onChange: (v: Record<string, unknown>) => void;
   idPrefix: string;
-  /** Field names that are secrets. */
+  /** Paths of the secret fields (`token`, `auth.password`); write-only fields in the schema are too. */
   secrets?: string[];
-  /** Editing: secrets are write-only, an empty one keeps its stored value (shown masked as a hint). */
+  /** Editing: secrets are write-only, an empty one keeps its stored value (shown masked as a hint), by path. */
   keepSecrets?: Record<string, unknown>;
   /** Server issues; those under `issuePrefix` are shown at their field. */
   issues?: Issue[];
@@ -59,40 +174,9 @@ export function SchemaForm({
 }) {
   const { rjsfSchema, uiSchema } = useMemo(() => {
     const { $schema: _, ...s } = (schema ?? { type: 'object' }) as RJSFSchema & { $schema?: string };
-    const props = { ...((s.properties ?? {}) as Record<string, RJSFSchema>) };
-    s.properties = props;
     const ui: UiSchema = { 'ui:submitButtonOptions': { norender: true } };
-    for (const [key, p] of Object.entries(props)) {
-      const entry: Record<string, unknown> = {};
-      if (!p.title) entry['ui:title'] = key === 'baseUrl' ? 'Base URL override (advanced)' : humanize(key);
-      if (key === 'baseUrl' && !p.description)
-        entry['ui:description'] =
-          'Another API endpoint for this source, e.g. a proxy; leave empty for the default.';
-      // A list of choices (event types, applications): tick boxes rather than a growable list.
-      if (p.type === 'array' && (p.items as RJSFSchema | undefined)?.enum) {
-        props[key] = { ...p, uniqueItems: true };
-        entry['ui:widget'] = 'checkboxes';
-        entry['ui:options'] = { inline: true };
-      }
-      const secret = secrets.includes(key) || p.writeOnly === true;
-      Object.assign(entry, nestedSecrets(p));
-      if (MULTILINE.test(key)) entry['ui:widget'] = 'textarea';
-      else if (secret) entry['ui:widget'] = 'password';
-      if (secret) {
-        entry['ui:autocomplete'] = 'new-password';
-        if (keepSecrets) {
-          const masked = keepSecrets[key];
-          entry['ui:help'] =
-            `Write-only. Leave empty to keep the stored value${typeof masked === 'string' ? ` (${masked})` : ''}.`;
-        }
-      }
-      ui[key] = entry;
-    }
-    if (props.baseUrl) ui['ui:order'] = ['*', 'baseUrl'];
-    // When editing, a stored secret need not be sent again.
-    if (keepSecrets && Array.isArray(s.required))
-      s.required = s.required.filter((r) => !secrets.includes(r) || keepSecrets[r] === undefined);
-    return { rjsfSchema: s as RJSFSchema, uiSchema: ui };
+    const prepared = prepare(s as RJSFSchema, ui, [], { secrets: new Set(secrets), keep: keepSecrets });
+    return { rjsfSchema: prepared, uiSchema: ui };
   }, [schema, secrets, keepSecrets]);
 
   const extraErrors = useMemo(() => {
@@ -116,6 +200,7 @@ export function SchemaForm({
       uiSchema={uiSchema}
       formData={value}
       validator={schemaValidator}
+      widgets={widgets}
       idPrefix={idPrefix}
       showErrorList={false}
       extraErrors={extraErrors}

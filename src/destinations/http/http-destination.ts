@@ -1,125 +1,72 @@
-import { promisify } from 'node:util';
-import { gzip as gzipCallback } from 'node:zlib';
 import type { Destination } from '../../core/destination.ts';
 import type { Envelope } from '../../core/envelope.ts';
-import { configError, TributaryError, transientError } from '../../core/errors.ts';
-import { isLoopbackHost } from '../../core/validation.ts';
-import { retryAfterMs } from '../../engine/http.ts';
-import { backoff, sleep } from '../../engine/sleep.ts';
+import { TributaryError } from '../../core/errors.ts';
+import { chunk, type DeliveryOptions, encodeBody, HttpDelivery, utf8Bytes } from '../http-delivery.ts';
 import { envelopeLine } from '../ndjson.ts';
 
-const gzip = promisify(gzipCallback);
+export { destinationUrlProblem } from '../http-delivery.ts';
 
 export type HttpAuth =
   | { type: 'bearer'; token: string }
   | { type: 'basic'; username: string; password: string }
   | { type: 'header'; name: string; value: string };
 
-export interface HttpDestinationOptions {
+export interface HttpDestinationOptions extends DeliveryOptions {
   url: string;
   format: 'ndjson' | 'json';
   gzip: boolean;
   auth?: HttpAuth;
   /** Sent with every request; they may override content-type, never the auth or content-encoding. */
   headers: Record<string, string>;
-  /** Milliseconds one request may take, connect to response headers. */
-  timeout: number;
   /** Uncompressed body size above which a batch is split into several requests. */
   maxBatchBytes: number;
-  /** Requests per chunk before `send` gives up with a transient error (the runtime retries later). */
-  maxAttempts: number;
-  backoffBaseMs: number;
-  backoffMaxMs: number;
-  /** A Retry-After longer than this is not slept through inside `send`: it ends it (default 5 min). */
-  maxRetryAfterMs?: number;
-  /** Test seam: how waits between attempts are slept. */
-  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Events per request above which a batch is split. */
+  maxBatchEvents?: number;
+  /** The kind reported (kinds built on this one, e.g. exabeam); default http. */
+  kind?: string;
+  /** One event as its line; default the envelope (`envelopeLine`). */
+  encode?: (e: Envelope) => string;
 }
 
 /**
- * Why a destination URL is unacceptable, or undefined when it is fine: https, or plain http only to
- * a loopback host (127.0.0.0/8, ::1, localhost) since anything else would send events and credentials
- * in clear text; and no user:password in the URL (credentials belong in `auth`, which is never logged).
- */
-export function destinationUrlProblem(url: string): string | undefined {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return 'expected an absolute URL such as https://siem.example.com/ingest';
-  }
-  if (u.username || u.password) return 'put credentials in auth, not in the URL';
-  if (u.protocol === 'https:') return undefined;
-  if (u.protocol === 'http:') {
-    return isLoopbackHost(u.hostname)
-      ? undefined
-      : `plain http:// is accepted only for loopback hosts (127.0.0.0/8, ::1, localhost), not ${u.hostname}; use https://`;
-  }
-  return `expected an https:// URL, got ${u.protocol}`;
-}
-
-/**
- * POSTs batches to an HTTP endpoint as NDJSON or a JSON array; only a 2xx acknowledges.
+ * POSTs batches to an HTTP endpoint as NDJSON or a JSON array; only a 2xx acknowledges. Retries,
+ * backoff, Retry-After and the refusal of redirects are the shared delivery's (http-delivery.ts).
  *
- * - A batch above `maxBatchBytes` is sent as several requests, in order; a single larger event goes
- *   alone. If a later request fails, `send` rejects and the runtime re-sends the whole batch: the
- *   earlier requests' events arrive twice, with the same ids (at-least-once).
- * - Network errors, timeouts, 408, 429 and 5xx are retried with exponential backoff and full jitter
- *   (Retry-After honoured on 429/503), then reported as transient `destination_unavailable`: the
- *   runtime keeps the checkpoint and retries the same batch later, so nothing is lost.
- * - Any other non-2xx (4xx, and 3xx: redirects are not followed, a POST redirected would lose its
- *   body or carry credentials elsewhere) is a config error `destination_rejected`.
- * - Credentials never appear in errors or logs; errors name the destination and the URL's origin only
- *   (paths and query strings sometimes carry tokens).
+ * - A batch above `maxBatchBytes` (or `maxBatchEvents`) is sent as several requests, in order; a
+ *   single larger event goes alone. If a later request fails, `send` rejects and the runtime re-sends
+ *   the whole batch: the earlier requests' events arrive twice, with the same ids (at-least-once).
+ * - 408, 429 and 5xx are retried; any other non-2xx is a config error `destination_rejected`. The
+ *   answer's body is never shown: endpoints sometimes echo the request, credentials included.
  */
 export class HttpDestination implements Destination {
-  readonly kind = 'http';
+  readonly kind: string;
   readonly name: string;
   private readonly o: HttpDestinationOptions;
-  private readonly origin: string;
+  private readonly delivery: HttpDelivery;
   private readonly requestHeaders: Headers;
 
   constructor(name: string, options: HttpDestinationOptions) {
-    const problem = destinationUrlProblem(options.url);
-    if (problem) {
-      throw configError(
-        'destination_url_invalid',
-        `Destination ${name}: ${problem}.`,
-        `Fix the url of destination ${name}.`,
-      );
-    }
     this.name = name;
+    this.kind = options.kind ?? 'http';
     this.o = options;
-    this.origin = new URL(options.url).origin;
+    this.delivery = new HttpDelivery(name, options.url, { maxResponseBytes: 64 * 1024, ...options });
     this.requestHeaders = this.buildHeaders();
   }
 
   async send(events: Envelope[], signal: AbortSignal): Promise<void> {
-    for (const lines of this.chunks(events)) await this.post(lines, signal);
-  }
-
-  /** Splits a batch so that no uncompressed request body exceeds maxBatchBytes (one event always fits). */
-  private *chunks(events: Envelope[]): Generator<string[]> {
-    const framing = this.o.format === 'json' ? 2 : 0; // '[' and ']'; each line adds '\n' or ','
-    let lines: string[] = [];
-    let size = framing;
-    for (const e of events) {
-      const line = envelopeLine(e);
-      const bytes = Buffer.byteLength(line) + 1;
-      if (lines.length && size + bytes > this.o.maxBatchBytes) {
-        yield lines;
-        lines = [];
-        size = framing;
-      }
-      lines.push(line);
-      size += bytes;
-    }
-    if (lines.length) yield lines;
+    const lines = events.map(this.o.encode ?? envelopeLine);
+    const { chunks } = chunk(lines, utf8Bytes, {
+      maxBytes: this.o.maxBatchBytes,
+      maxItems: this.o.maxBatchEvents ?? Number.MAX_SAFE_INTEGER,
+      framing: this.o.format === 'json' ? 2 : 1, // '[' and ']'; NDJSON: the last line's '\n'
+      separator: 1, // '\n' or ','
+    });
+    for (const c of chunks) await this.post(c, signal); // in order, as documented
   }
 
   private async body(lines: string[]): Promise<Buffer> {
     const text = this.o.format === 'json' ? `[${lines.join(',')}]` : lines.map((l) => `${l}\n`).join('');
-    return this.o.gzip ? gzip(text) : Buffer.from(text);
+    return encodeBody(text, this.o.gzip);
   }
 
   /** Built once, at construction: a header the HTTP client refuses fails there, not as an outage. */
@@ -138,82 +85,19 @@ export class HttpDestination implements Destination {
     return h;
   }
 
-  /** One chunk, retried until a 2xx, a config error, the caller's abort, or maxAttempts. */
   private async post(lines: string[], signal: AbortSignal): Promise<void> {
     const body = await this.body(lines);
-    const wait = this.o.sleep ?? sleep;
-    const maxRetryAfterMs = this.o.maxRetryAfterMs ?? 300_000;
-    for (let attempt = 0; ; attempt++) {
-      const outcome = await this.attempt(body, signal);
-      if (outcome === 'ok') return;
-      if (outcome.retryAfterMs !== undefined && outcome.retryAfterMs > maxRetryAfterMs) {
-        // Not worth holding the batch here: report it, with the wait, and let the runtime come back.
-        throw this.unavailable(outcome.detail, outcome.retryAfterMs / 1000);
-      }
-      // Out of attempts: the error carries the destination's own Retry-After, if it gave one, so the
-      // runner and push senders (engine/ingest/receiver.ts) wait as long as it asked.
-      if (attempt + 1 >= this.o.maxAttempts)
-        throw this.unavailable(
-          outcome.detail,
-          outcome.retryAfterMs === undefined ? undefined : outcome.retryAfterMs / 1000,
-        );
-      await wait(outcome.retryAfterMs ?? backoff(attempt, this.o.backoffBaseMs, this.o.backoffMaxMs), signal);
-    }
-  }
-
-  /** One request: 'ok' on a 2xx, a retryable failure, or a thrown config error / the caller's abort. */
-  private async attempt(
-    body: Buffer,
-    signal: AbortSignal,
-  ): Promise<'ok' | { detail: string; retryAfterMs?: number }> {
-    signal.throwIfAborted();
-    let res: Response;
-    try {
-      res = await fetch(this.o.url, {
-        method: 'POST',
-        headers: this.requestHeaders,
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.any([signal, AbortSignal.timeout(this.o.timeout)]),
-      });
-      await discard(res);
-    } catch (err) {
-      signal.throwIfAborted(); // the caller's cancellation is not an outage
-      const e = err as Error & { cause?: { code?: string } };
-      return {
-        detail:
-          e.name === 'TimeoutError'
-            ? `no answer within ${this.o.timeout} ms`
-            : `network error${e.cause?.code ? ` ${e.cause.code}` : ''}`,
-      };
-    }
-    if (res.ok) return 'ok';
-    const s = res.status;
-    if (s === 408 || s === 429 || s >= 500) {
-      const retryAfter =
-        s === 429 || s === 503 ? retryAfterMs(res.headers.get('retry-after'), Date.now()) : undefined;
-      return { detail: `HTTP ${s}`, retryAfterMs: retryAfter };
-    }
-    throw configError(
-      'destination_rejected',
-      `Destination ${this.name} refused the batch at ${this.origin} (HTTP ${s}).`,
-      s === 401 || s === 403
-        ? `Check the credentials (auth) of destination ${this.name}.`
-        : s === 413
-          ? `Lower maxBatchBytes of destination ${this.name}.`
-          : s >= 300 && s < 400
-            ? `Destination ${this.name}'s url redirects: configure the final URL.`
-            : `Check the url, format and headers of destination ${this.name}.`,
-      s,
-    );
-  }
-
-  private unavailable(detail: string, retryAfter?: number): TributaryError {
-    return transientError(
-      'destination_unavailable',
-      `Destination ${this.name} is unavailable at ${this.origin} (${detail}).`,
-      `Check that destination ${this.name} is up and reachable from Tributary; the events wait and nothing is lost.`,
-      retryAfter === undefined ? undefined : { retryAfter },
+    await this.delivery.exchange(
+      () => ({ url: this.o.url, headers: this.requestHeaders, body }),
+      (a) =>
+        this.delivery.statusVerdict(a, {
+          actions: {
+            401: `Check the credentials (auth) of destination ${this.name}.`,
+            403: `Check the credentials (auth) of destination ${this.name}.`,
+            400: `Check the url, format and headers of destination ${this.name}.`,
+          },
+        }),
+      signal,
     );
   }
 
@@ -223,28 +107,26 @@ export class HttpDestination implements Destination {
    * an empty body (Splunk HEC answers 400 "No data"). Network errors and 5xx fail as transient.
    */
   async test(signal: AbortSignal): Promise<void> {
+    const body = await this.body([]);
+    const once = new HttpDelivery(this.name, this.o.url, { ...this.o, maxAttempts: 1 });
     try {
-      const outcome = await this.attempt(await this.body([]), signal);
-      if (outcome !== 'ok') throw this.unavailable(outcome.detail);
+      await once.exchange(
+        () => ({ url: this.o.url, headers: this.requestHeaders, body }),
+        (a) =>
+          once.statusVerdict(a, {
+            actions: {
+              401: `Check the credentials (auth) of destination ${this.name}.`,
+              403: `Check the credentials (auth) of destination ${this.name}.`,
+            },
+          }),
+        signal,
+      );
     } catch (err) {
       const status = err instanceof TributaryError ? err.status : undefined;
-      if (status !== undefined && status >= 400 && ![401, 403, 404].includes(status)) return;
+      if (status !== undefined && status >= 400 && status < 500 && ![401, 403, 404].includes(status)) return;
       throw err;
     }
   }
 
   async close(): Promise<void> {}
-}
-
-/**
- * Reads and drops a response body (up to 64 KiB, so the connection can be reused), never keeping or
- * showing it: endpoints sometimes echo the request, credentials included.
- */
-async function discard(res: Response): Promise<void> {
-  if (!res.body) return;
-  let seen = 0;
-  for await (const chunk of res.body) {
-    seen += chunk.byteLength;
-    if (seen > 64 * 1024) break; // leaving the loop cancels the rest
-  }
 }

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { ORIGIN, SECRET } from '../../core/secret-spec.ts';
 import { httpHeaderName } from '../../core/validation.ts';
+import { deliverySettings, destinationUrl } from '../http-delivery.ts';
 import { defineDestinationKind } from '../kind.ts';
-import { destinationUrlProblem, HttpDestination } from './http-destination.ts';
+import { HttpDestination } from './http-destination.ts';
 
 const headerName = httpHeaderName('X-Api-Key');
 /** Set by Tributary or by the HTTP client itself; a configured value would corrupt the request. */
@@ -13,43 +14,59 @@ export const httpAuthSchema = z
     z
       .object({
         type: z.literal('bearer'),
-        token: z.string().min(1).meta(SECRET).describe('Sent as Authorization: Bearer TOKEN'),
+        token: z
+          .string()
+          .min(1)
+          .meta({ ...SECRET, title: 'Token' })
+          .describe('Sent as Authorization: Bearer TOKEN'),
       })
-      .strict(),
+      .strict()
+      .meta({ title: 'Bearer token' }),
     z
       .object({
         type: z.literal('basic'),
-        username: z.string().min(1).describe('Basic auth user name'),
-        password: z.string().meta(SECRET).describe('Basic auth password'),
+        username: z.string().min(1).meta({ title: 'User' }).describe('Basic auth user name'),
+        password: z
+          .string()
+          .meta({ ...SECRET, title: 'Password' })
+          .describe('Basic auth password'),
       })
-      .strict(),
+      .strict()
+      .meta({ title: 'Basic (user and password)' }),
     z
       .object({
         type: z.literal('header'),
-        name: headerName.describe('Header carrying the credential, e.g. X-Api-Key'),
-        value: z.string().min(1).meta(SECRET).describe('The credential'),
+        name: headerName
+          .meta({ title: 'Header name' })
+          .describe('Header carrying the credential, e.g. X-Api-Key'),
+        value: z
+          .string()
+          .min(1)
+          .meta({ ...SECRET, title: 'Header value' })
+          .describe('The credential'),
       })
-      .strict(),
+      .strict()
+      .meta({ title: 'Header (e.g. X-Api-Key)' }),
   ])
+  .meta({ title: 'Authentication' })
   .describe('How requests authenticate; the secret is never logged or shown in errors');
 
 export const httpConfigSchema = z
   .object({
     kind: z.literal('http'),
-    url: z
-      .string()
-      .trim()
-      .superRefine((url, ctx) => {
-        const problem = destinationUrlProblem(url);
-        if (problem) ctx.addIssue({ code: 'custom', message: problem });
-      })
-      .meta(ORIGIN)
+    url: destinationUrl()
+      .meta({ ...ORIGIN, title: 'URL' })
       .describe('Endpoint receiving POSTed batches; https, or http only to a loopback host'),
     format: z
       .enum(['ndjson', 'json'])
       .default('ndjson')
+      .meta({ title: 'Body format' })
       .describe('Request body: NDJSON lines (application/x-ndjson) or one JSON array (application/json)'),
-    gzip: z.boolean().default(false).describe('Compress request bodies (Content-Encoding: gzip)'),
+    gzip: z
+      .boolean()
+      .default(false)
+      .meta({ title: 'Compress (gzip)' })
+      .describe('Compress request bodies (Content-Encoding: gzip)'),
     auth: httpAuthSchema.optional(),
     headers: z
       .record(headerName, z.string())
@@ -59,38 +76,9 @@ export const httpConfigSchema = z
             ctx.addIssue({ code: 'custom', path: [name], message: `${name} is set by Tributary` });
       })
       .default({})
+      .meta({ title: 'Extra headers' })
       .describe('Extra headers sent with every request'),
-    timeout: z
-      .number()
-      .int()
-      .positive()
-      .default(30_000)
-      .describe('Milliseconds one request may take before it counts as failed (default 30000)'),
-    maxBatchBytes: z
-      .number()
-      .int()
-      .positive()
-      .default(5 * 1024 * 1024)
-      .describe('Uncompressed body size above which a batch is split into several requests (default 5 MB)'),
-    maxAttempts: z
-      .number()
-      .int()
-      .min(1)
-      .max(20)
-      .default(5)
-      .describe('Requests per batch before reporting the destination unavailable; delivery resumes later'),
-    backoffBaseMs: z
-      .number()
-      .int()
-      .min(0)
-      .default(500)
-      .describe('First retry waits up to this many ms, doubling per attempt (full jitter)'),
-    backoffMaxMs: z
-      .number()
-      .int()
-      .min(0)
-      .default(15_000)
-      .describe('Longest wait between two attempts, unless Retry-After asks for more'),
+    ...deliverySettings({ maxBatchBytes: 5 * 1024 * 1024, maxBatchEvents: 10_000 }),
   })
   .strict()
   .describe('POSTs batches of events to an HTTP endpoint; only a 2xx acknowledges');

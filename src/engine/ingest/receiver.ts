@@ -2,7 +2,7 @@ import { createHmac, type Hmac } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { CollectorConfig } from '../../config/config-file.ts';
-import type { Destination } from '../../core/destination.ts';
+import type { Destination, SendResult } from '../../core/destination.ts';
 import { type Envelope, lineLength, makeEnvelope, toIsoTime } from '../../core/envelope.ts';
 import { TributaryError, toTributaryError, transientError } from '../../core/errors.ts';
 import {
@@ -14,6 +14,7 @@ import {
 } from '../../core/source.ts';
 import { sources } from '../../sources/index.ts';
 import type { CollectorRecord } from '../../store/store.ts';
+import { destinationDeadLetters } from '../runner.ts';
 import type { Runtime } from '../runtime.ts';
 import { BodyError, BodySplitter, decodedChunks, requestChunks, splitChunks } from './body.ts';
 import { loadCredentials, presentedToken, signatureMatches, verifyToken } from './credentials.ts';
@@ -224,6 +225,7 @@ class Delivery {
   private async deliver(batch: Pending[]): Promise<void> {
     const store = this.runtime.store;
     const envelopes = batch.length === 1 ? batch[0]!.envelopes : batch.flatMap((p) => p.envelopes);
+    const refused: Array<{ reason: string; raw: string }> = [];
     // Slices of at most SLICE_CHARS of lines: a destination encodes what it is sent at once, so one
     // large request must not hold the event loop for its whole encoding. A slice failing after others
     // were acknowledged fails the batch: its retry re-delivers them with the same ids (at-least-once).
@@ -263,6 +265,11 @@ class Delivery {
           { 'retry-after': passedRetryAfter(e.retryAfter) },
         );
       }
+      // Events a destination refused for good are the batch's dead letters, committed with it.
+      results.forEach((r, i) => {
+        if (r.status === 'fulfilled')
+          refused.push(...destinationDeadLetters(destinations[i]!, r.value as SendResult | undefined));
+      });
     }
     const hourly: Record<string, number> = {};
     let last: string | undefined;
@@ -275,7 +282,7 @@ class Delivery {
     // Many dead letters are stored ahead, a chunk per transaction with the event loop served between
     // (the SQLite store writes synchronously): the counts and the last chunk commit together at the
     // end. A failure asks the sender to retry; dead letters stored before it are then stored again.
-    const chunks = deadLetterChunks(batch.flatMap((p) => p.deadLetters));
+    const chunks = deadLetterChunks([...batch.flatMap((p) => p.deadLetters), ...refused]);
     const lastChunk = chunks.pop() ?? [];
     const commit = { collectorId: this.record.id, stream: this.stream, checkpoint: null, runId: PUSH_RUN };
     try {

@@ -1,13 +1,13 @@
-import { type FormEvent, useState } from 'react';
-import { api, type Destination } from '../api.ts';
-import { ErrorMessage } from '../components.tsx';
-
-type Auth = 'none' | 'bearer' | 'basic' | 'header';
+import type { RJSFSchema } from '@rjsf/utils';
+import { type FormEvent, useMemo, useRef, useState } from 'react';
+import { type Account, ApiError, api, type Destination, type DestinationKindInfo } from '../api.ts';
+import { ErrorMessage, Loaded, useAsync } from '../components.tsx';
+import { cleanFormData, SchemaForm, type SchemaFormRef } from '../schema-form.tsx';
 
 /**
- * A destination: a file (NDJSON with rotation), standard output, or an HTTP endpoint. Secrets (the
- * bearer token, basic password, header value) are write-only: on edit an empty one keeps the stored one.
- * Settings this form does not show are kept as they are.
+ * A destination of any kind `GET /api/destination-kinds` lists: pick the kind, then its settings as a
+ * form generated from the kind's schema. Secrets are write-only: on edit an empty one keeps the stored
+ * value. A kind that sends with an account's token offers the accounts of the kinds it accepts.
  */
 export function DestinationForm({
   existing,
@@ -18,65 +18,112 @@ export function DestinationForm({
   onSaved: (d: Destination) => void;
   onCancel: () => void;
 }) {
-  const c = (existing?.config ?? {}) as Record<string, any>;
-  const [name, setName] = useState(existing?.name ?? '');
-  const [kind, setKind] = useState<string>(existing?.kind ?? 'file');
-  const [path, setPath] = useState<string>(c.path ?? '');
-  const [maxBytes, setMaxBytes] = useState<string>(c.maxBytes ? String(c.maxBytes) : '');
-  const [maxFiles, setMaxFiles] = useState<string>(c.maxFiles !== undefined ? String(c.maxFiles) : '');
-  const [url, setUrl] = useState<string>(c.url ?? '');
-  const [format, setFormat] = useState<string>(c.format ?? 'ndjson');
-  const [gzip, setGzip] = useState<boolean>(Boolean(c.gzip));
-  const [auth, setAuth] = useState<Auth>((c.auth?.type as Auth) ?? 'none');
-  const [username, setUsername] = useState<string>(c.auth?.username ?? '');
-  const [headerName, setHeaderName] = useState<string>(c.auth?.name ?? '');
-  const [secret, setSecret] = useState('');
-  const [headers, setHeaders] = useState<string>(
-    Object.entries((c.headers ?? {}) as Record<string, string>)
-      .map(([k, v]) => `${k}: ${v}`)
-      .join('\n'),
+  const refs = useAsync(
+    async () => ({
+      kinds: await api.destinationKinds(),
+      accounts: await api.accounts().catch((): Account[] => []),
+    }),
+    [],
   );
+  return (
+    <Loaded state={refs}>
+      {({ kinds, accounts }) => (
+        <KindForm
+          kinds={kinds}
+          accounts={accounts}
+          existing={existing}
+          onSaved={onSaved}
+          onCancel={onCancel}
+        />
+      )}
+    </Loaded>
+  );
+}
+
+/** `config` without the values at `paths` (dotted): the secrets a form never shows back. */
+function withoutPaths(config: Record<string, unknown>, paths: string[]): Record<string, unknown> {
+  const copy = structuredClone(config);
+  for (const p of paths) {
+    const parts = p.split('.');
+    let node: Record<string, unknown> | undefined = copy;
+    for (const k of parts.slice(0, -1)) node = node?.[k] as Record<string, unknown> | undefined;
+    if (node && typeof node === 'object') delete node[parts.at(-1)!];
+  }
+  return copy;
+}
+
+function valueAt(config: Record<string, unknown>, path: string): unknown {
+  let node: unknown = config;
+  for (const k of path.split('.')) node = (node as Record<string, unknown> | undefined)?.[k];
+  return node;
+}
+
+function KindForm({
+  kinds,
+  accounts,
+  existing,
+  onSaved,
+  onCancel,
+}: {
+  kinds: DestinationKindInfo[];
+  accounts: Account[];
+  existing?: Destination;
+  onSaved: (d: Destination) => void;
+  onCancel: () => void;
+}) {
+  const [name, setName] = useState(existing?.name ?? '');
+  const [kindId, setKindId] = useState(
+    existing?.kind ?? kinds.find((k) => k.kind === 'file')?.kind ?? kinds[0]?.kind ?? '',
+  );
+  const kind = kinds.find((k) => k.kind === kindId);
+  const sameKind = Boolean(existing && existing.kind === kindId);
+  const [values, setValues] = useState<Record<string, unknown>>(() => {
+    if (!existing) return {};
+    const secrets = kinds.find((k) => k.kind === existing.kind)?.secrets ?? [];
+    const { kind: _, ...rest } = withoutPaths(existing.config, secrets);
+    return rest;
+  });
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
-  const storedSecret = existing && c.auth?.type === auth;
+  const formRef = useRef<SchemaFormRef>(null);
 
-  function config(): Record<string, unknown> {
-    if (kind === 'stdout') return { kind };
-    if (kind === 'file') {
-      const out: Record<string, unknown> = { ...(existing?.kind === 'file' ? c : {}), kind, path };
-      if (maxBytes) out.maxBytes = Number(maxBytes);
-      if (maxFiles) out.maxFiles = Number(maxFiles);
-      return out;
+  // The stored secrets, masked, for "leave empty to keep" (only while the kind is unchanged).
+  const kept = useMemo(() => {
+    if (!existing || !sameKind || !kind) return undefined;
+    const out: Record<string, unknown> = {};
+    for (const p of kind.secrets) {
+      const v = valueAt(existing.config, p);
+      if (typeof v === 'string') out[p] = v;
     }
-    const out: Record<string, unknown> = { ...(existing?.kind === 'http' ? c : {}), kind, url, format, gzip };
-    out.headers = Object.fromEntries(
-      headers
-        .split('\n')
-        .map((l) => l.trim())
-        .filter(Boolean)
-        .map((l) => {
-          const at = l.indexOf(':');
-          return at > 0 ? [l.slice(0, at).trim(), l.slice(at + 1).trim()] : [l, ''];
-        }),
-    );
-    const keep = (v: string) => (v ? v : undefined); // empty: the stored secret stays
-    if (auth === 'none') delete out.auth;
-    else if (auth === 'bearer') out.auth = { type: auth, token: keep(secret) };
-    else if (auth === 'basic') out.auth = { type: auth, username, password: keep(secret) };
-    else out.auth = { type: auth, name: headerName, value: keep(secret) };
-    return JSON.parse(JSON.stringify(out)); // drops the undefined secrets
-  }
+    return out;
+  }, [existing, sameKind, kind]);
+
+  // The kind's settings without `kind` (the picker sets it); an account setting lists the accounts it may use.
+  const schema = useMemo(() => {
+    if (!kind) return undefined;
+    const s = structuredClone(kind.settings) as RJSFSchema;
+    delete s.description; // the kind's description shows above the form
+    const props = { ...(s.properties as Record<string, RJSFSchema>) };
+    delete props.kind;
+    if (kind.accountKinds.length && props.account) {
+      const names = accounts.filter((a) => kind.accountKinds.includes(a.kind)).map((a) => a.name);
+      if (names.length) props.account = { ...props.account, enum: names };
+    }
+    s.properties = props;
+    if (Array.isArray(s.required)) s.required = s.required.filter((r) => r !== 'kind');
+    return s;
+  }, [kind, accounts]);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
+    if (formRef.current && !formRef.current.validateForm()) return;
     setBusy(true);
     setError(undefined);
+    const config = { ...(cleanFormData(values) as Record<string, unknown>), kind: kindId };
     try {
       const saved = existing
-        ? await api.updateDestination(existing.name, config())
-        : await api.createDestination({ name, config: config() } as Parameters<
-            typeof api.createDestination
-          >[0]);
+        ? await api.updateDestination(existing.name, config)
+        : await api.createDestination({ name, config });
       onSaved(saved);
     } catch (err) {
       setError(err);
@@ -84,7 +131,10 @@ export function DestinationForm({
     }
   }
 
-  const secretLabel = auth === 'bearer' ? 'Token' : auth === 'basic' ? 'Password' : 'Header value';
+  const issues = error instanceof ApiError ? error.issues : [];
+  const needsAccount = kind?.accountKinds.length
+    ? !accounts.some((a) => kind.accountKinds.includes(a.kind))
+    : false;
   return (
     <form className="stack" onSubmit={submit} aria-label={existing ? 'Edit destination' : 'New destination'}>
       <div className="row">
@@ -95,6 +145,7 @@ export function DestinationForm({
             required
             disabled={Boolean(existing)}
             pattern="[A-Za-z0-9][A-Za-z0-9._\-]{0,62}"
+            title="Letters, digits, '.', '_' or '-' (at most 63)"
             value={name}
             onChange={(e) => setName(e.target.value)}
             autoComplete="off"
@@ -102,138 +153,51 @@ export function DestinationForm({
         </div>
         <div className="field">
           <label htmlFor="dest-kind">Kind</label>
-          <select id="dest-kind" value={kind} onChange={(e) => setKind(e.target.value)}>
-            <option value="file">File (NDJSON)</option>
-            <option value="http">HTTP endpoint</option>
-            <option value="stdout">Standard output</option>
+          <select
+            id="dest-kind"
+            value={kindId}
+            onChange={(e) => {
+              setKindId(e.target.value);
+              setValues({});
+            }}
+          >
+            {kinds.map((k) => (
+              <option key={k.kind} value={k.kind}>
+                {k.title}
+                {k.stability === 'early-access' ? ' (early access)' : ''}
+              </option>
+            ))}
           </select>
         </div>
       </div>
-      {kind === 'file' ? (
-        <>
-          <div className="field">
-            <label htmlFor="dest-path">Path</label>
-            <input id="dest-path" required value={path} onChange={(e) => setPath(e.target.value)} />
-            <div className="help">
-              One event per line, in the output root (TRIBUTARY_FILE_ROOT, default the data directory's output
-              folder): a relative path such as okta/events.ndjson is placed there.
-            </div>
-          </div>
-          <div className="row">
-            <div className="field">
-              <label htmlFor="dest-maxbytes">Rotate at bytes (optional)</label>
-              <input
-                id="dest-maxbytes"
-                type="number"
-                min={1}
-                value={maxBytes}
-                onChange={(e) => setMaxBytes(e.target.value)}
-                placeholder="104857600"
-              />
-            </div>
-            <div className="field">
-              <label htmlFor="dest-maxfiles">Rotated files kept (optional)</label>
-              <input
-                id="dest-maxfiles"
-                type="number"
-                min={1}
-                value={maxFiles}
-                onChange={(e) => setMaxFiles(e.target.value)}
-                placeholder="10"
-              />
-            </div>
-          </div>
-        </>
+      {kind ? (
+        <p className="muted small" data-testid="kind-description">
+          {kind.stability === 'early-access' ? <span className="badge early">Early access</span> : null}{' '}
+          {kind.description}
+        </p>
       ) : null}
-      {kind === 'http' ? (
-        <>
-          <div className="field">
-            <label htmlFor="dest-url">URL</label>
-            <input
-              id="dest-url"
-              required
-              type="url"
-              value={url}
-              onChange={(e) => setUrl(e.target.value)}
-              placeholder="https://collector.example.com/ingest"
-            />
-            <div className="help">https, or http only to a loopback host.</div>
-          </div>
-          <div className="row">
-            <div className="field">
-              <label htmlFor="dest-format">Body format</label>
-              <select id="dest-format" value={format} onChange={(e) => setFormat(e.target.value)}>
-                <option value="ndjson">NDJSON lines</option>
-                <option value="json">JSON array</option>
-              </select>
-            </div>
-            <label className="check">
-              <input type="checkbox" checked={gzip} onChange={(e) => setGzip(e.target.checked)} /> Compress
-              with gzip
-            </label>
-          </div>
-          <div className="row">
-            <div className="field">
-              <label htmlFor="dest-auth">Authentication</label>
-              <select id="dest-auth" value={auth} onChange={(e) => setAuth(e.target.value as Auth)}>
-                <option value="none">None</option>
-                <option value="bearer">Bearer token</option>
-                <option value="basic">Basic (user and password)</option>
-                <option value="header">Header (e.g. X-Api-Key)</option>
-              </select>
-            </div>
-            {auth === 'basic' ? (
-              <div className="field">
-                <label htmlFor="dest-user">User</label>
-                <input
-                  id="dest-user"
-                  required
-                  value={username}
-                  onChange={(e) => setUsername(e.target.value)}
-                />
-              </div>
-            ) : null}
-            {auth === 'header' ? (
-              <div className="field">
-                <label htmlFor="dest-header">Header name</label>
-                <input
-                  id="dest-header"
-                  required
-                  value={headerName}
-                  onChange={(e) => setHeaderName(e.target.value)}
-                />
-              </div>
-            ) : null}
-            {auth !== 'none' ? (
-              <div className="field">
-                <label htmlFor="dest-secret">{secretLabel}</label>
-                <input
-                  id="dest-secret"
-                  type="password"
-                  autoComplete="new-password"
-                  required={!storedSecret}
-                  value={secret}
-                  onChange={(e) => setSecret(e.target.value)}
-                />
-                {storedSecret ? (
-                  <div className="help">Write-only. Leave empty to keep the stored value.</div>
-                ) : null}
-              </div>
-            ) : null}
-          </div>
-          <div className="field">
-            <label htmlFor="dest-headers">Extra headers (optional, one “Name: value” per line)</label>
-            <textarea
-              id="dest-headers"
-              rows={3}
-              value={headers}
-              onChange={(e) => setHeaders(e.target.value)}
-            />
-          </div>
-        </>
+      {needsAccount ? (
+        <div className="alert small" role="note">
+          This kind sends with the token of a {kind!.accountKinds.join(' or ')} account: create one under
+          Accounts first, allowing this destination's endpoint among its origins.
+        </div>
       ) : null}
-      {kind === 'stdout' ? (
-        <p className="muted">Events go to Tributary's standard output as NDJSON.</p>
+      {kind && schema ? (
+        <fieldset className="group">
+          <legend>{kind.title} settings</legend>
+          <SchemaForm
+            key={kindId}
+            formRef={formRef}
+            schema={schema}
+            value={values}
+            onChange={setValues}
+            idPrefix="dest"
+            secrets={kind.secrets}
+            keepSecrets={kept}
+            issues={issues}
+            issuePrefix="config"
+          />
+        </fieldset>
       ) : null}
       <ErrorMessage error={error} />
       <div className="actions">
