@@ -897,8 +897,9 @@ export class Control {
         [`kind: ${config.kind} is an early-access destination; enable early access first`],
         'config',
       );
-    if (!kind.accountKinds?.length) return;
-    const name = (config as { account?: string }).account ?? '';
+    const name = (config as { account?: string }).account;
+    // Kinds that may use an account may also take keys of their own (s3, azure-blob): no account named.
+    if (!kind.accountKinds?.length || name === undefined) return;
     const account = await accountOf(name);
     if (!account) throw invalid([`account: there is no account "${name}"; create it first`], 'config');
     if (!kind.accountKinds.includes(account.kind))
