@@ -146,7 +146,19 @@ export async function requestToken(
       headers,
       body: new URLSearchParams(form).toString(),
       accept: [400, 401, 403],
+      // The body carries the client's credential (a secret, or a signed assertion): a redirect would
+      // post it to wherever the Location says (RFC 6749 §3.2 does not provide for redirects here).
+      manualRedirect: true,
     });
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel();
+      throw configError(
+        'oauth_token_redirect',
+        `${o.vendor}'s token endpoint answered ${res.status} with a redirect${redirectTarget(res)}; Tributary does not send credentials after a redirect.`,
+        "Point the account at the token endpoint itself (the redirect's target, if it is the vendor's), or check the proxy in between.",
+        res.status,
+      );
+    }
     body = parseBody(await res.text());
     if (!dpop || res.status < 400) break;
     const nonce = res.headers.get('dpop-nonce');
@@ -189,6 +201,16 @@ export async function requestToken(
     expiresAt: started + expiresIn * 1000,
     ...(bound ? { type: 'DPoP' as const, dpop } : {}),
   };
+}
+
+/** " to https://host" for a redirect's Location, the origin only (no path or query). */
+function redirectTarget(res: HttpResponse): string {
+  try {
+    const u = new URL(res.headers.get('location') ?? '', res.url);
+    return ` to ${u.origin}`;
+  } catch {
+    return '';
+  }
 }
 
 function parseBody(text: string): Record<string, unknown> {
