@@ -1,9 +1,11 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
+import { fetch, type Response } from 'undici';
 import type { Destination } from '../../core/destination.ts';
 import type { Envelope } from '../../core/envelope.ts';
 import { configError, TributaryError, transientError } from '../../core/errors.ts';
 import { isLoopbackHost } from '../../core/validation.ts';
+import { egressPolicy } from '../../engine/egress.ts';
 import { retryAfterMs } from '../../engine/http.ts';
 import { backoff, sleep } from '../../engine/sleep.ts';
 import { envelopeLine } from '../ndjson.ts';
@@ -71,6 +73,8 @@ export function destinationUrlProblem(url: string): string | undefined {
  *   body or carry credentials elsewhere) is a config error `destination_rejected`.
  * - Credentials never appear in errors or logs; errors name the destination and the URL's origin only
  *   (paths and query strings sometimes carry tokens).
+ * - Connections follow the egress policy like vendor requests (engine/egress.ts): link-local and
+ *   metadata addresses are refused after DNS, and HTTPS_PROXY / HTTP_PROXY / NO_PROXY apply.
  */
 export class HttpDestination implements Destination {
   readonly kind = 'http';
@@ -162,17 +166,23 @@ export class HttpDestination implements Destination {
   ): Promise<'ok' | { detail: string; retryAfterMs?: number }> {
     signal.throwIfAborted();
     let res: Response;
+    const egress = egressPolicy();
+    egress.checkUrl(new URL(this.o.url), `delivery to destination ${this.name}`);
     try {
       res = await fetch(this.o.url, {
         method: 'POST',
-        headers: this.requestHeaders,
+        headers: [...this.requestHeaders],
         body,
         redirect: 'manual',
         signal: AbortSignal.any([signal, AbortSignal.timeout(this.o.timeout)]),
+        dispatcher: egress.dispatcher(),
       });
       await discard(res);
     } catch (err) {
       signal.throwIfAborted(); // the caller's cancellation is not an outage
+      // A connection the egress policy refused surfaces as "fetch failed" with it as the cause.
+      const refused = (err as { cause?: unknown })?.cause;
+      if (refused instanceof TributaryError) throw refused;
       const e = err as Error & { cause?: { code?: string } };
       return {
         detail:
