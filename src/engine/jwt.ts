@@ -21,8 +21,6 @@ export type JwsAlg = 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' |
 /** Which key types a caller accepts: RSA only (most vendors), or RSA and EC (Okta). */
 export type KeyTypes = 'rsa' | 'rsa-or-ec';
 
-const b64url = (data: string | Buffer | Uint8Array) => Buffer.from(data).toString('base64url');
-
 /** Parsed keys by a hash of their text. */
 const parsedKeys = new Map<string, KeyObject>();
 
@@ -172,5 +170,3 @@ export function decodeJwt(jwt: string): { header: Record<string, unknown>; claim
   };
   return { header: part(h), claims: part(p) };
 }
-
-export { b64url };
