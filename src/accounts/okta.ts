@@ -219,7 +219,7 @@ export const okta = defineAccountKind<OktaAccount>({
   // The org: its API and its authorization server's token endpoint.
   origins: (a) => [a.url],
   async authorize(a, headers, { refresh, http, url, method }) {
-    if (a.token) {
+    if (!a.clientId || !a.privateKey) {
       headers.set('authorization', `SSWS ${a.token}`);
       return;
     }
