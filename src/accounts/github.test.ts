@@ -57,9 +57,9 @@ describe('github account kind: fields', () => {
     assert.deepEqual(github.secrets, ['token', 'privateKey']);
   });
 
-  it('signs the App JWT as GitHub documents: RS256, iat 60 s back, exp within 10 minutes, iss the App ID', () => {
+  it('signs the App JWT as GitHub documents: RS256, iat 60 s back, exp within 10 minutes, iss the App ID', async () => {
     const now = 1_800_000_000;
-    const jwt = appJwt('42', key, now);
+    const jwt = await appJwt('42', key, now);
     const [h, p] = jwt
       .split('.')
       .slice(0, 2)

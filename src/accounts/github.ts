@@ -3,7 +3,7 @@ import { configError, transientError } from '../core/errors.ts';
 import { ORIGIN, SECRET } from '../core/secret-spec.ts';
 import { defineAccountKind, type HttpClient } from '../core/source.ts';
 import { serviceUrl } from '../core/validation.ts';
-import { rsaPrivateKey, signJwtRs256 } from '../engine/jwt.ts';
+import { rsaPrivateKey, signJwt } from '../engine/jwt.ts';
 import { type AccessToken, tokenCache, tokenKey } from '../engine/oauth.ts';
 
 /**
@@ -121,8 +121,18 @@ const fields = z
 export const githubApiUrl = (a: Pick<GitHubAccount, 'url'>) => (a.url ?? GITHUB_API).replace(/\/+$/, '');
 
 /** The App's JWT: RS256, `iat` backdated 60 s, `exp` 9 minutes ahead, `iss` the App ID. */
-export function appJwt(appId: string, privateKey: string, nowS = Math.floor(Date.now() / 1000)): string {
-  return signJwtRs256({ iat: nowS - JWT_BACKDATE_S, exp: nowS + JWT_AHEAD_S, iss: appId }, privateKey);
+export function appJwt(
+  appId: string,
+  privateKey: string,
+  nowS = Math.floor(Date.now() / 1000),
+): Promise<string> {
+  return signJwt(
+    { iat: nowS - JWT_BACKDATE_S, exp: nowS + JWT_AHEAD_S, iss: appId },
+    rsaPrivateKey(privateKey),
+    {
+      alg: 'RS256',
+    },
+  );
 }
 
 function refusalAction(status: number, a: GitHubAccount): string {
@@ -158,7 +168,7 @@ export async function installationToken(http: HttpClient, a: GitHubAccount): Pro
     readOnly: true, // mints a short-lived token; changes no data
     noAuth: true,
     headers: {
-      authorization: `Bearer ${appJwt(a.appId, a.privateKey)}`,
+      authorization: `Bearer ${await appJwt(a.appId, a.privateKey)}`,
       accept: 'application/vnd.github+json',
       'x-github-api-version': GITHUB_API_VERSION,
     },

@@ -193,9 +193,9 @@ describe('google account kind: JWT bearer token exchange', () => {
     assert.ok(!JSON.stringify(rotated.toJSON()).includes(pem.slice(40, 80)));
   });
 
-  it('signs claims Google checks: a one-hour assertion with the key id', () => {
+  it('signs claims Google checks: a one-hour assertion with the key id', async () => {
     const key = parseServiceAccountKey(sim.keyJson());
-    const jwt = signAssertion(key, { scope: 'a b' }, Date.parse('2026-11-25T10:00:00Z'));
+    const jwt = await signAssertion(key, { scope: 'a b' }, Date.parse('2026-11-25T10:00:00Z'));
     const [h, c] = jwt
       .split('.')
       .slice(0, 2)

@@ -3,7 +3,7 @@ import { configError } from '../core/errors.ts';
 import { ORIGIN, SECRET } from '../core/secret-spec.ts';
 import { defineAccountKind } from '../core/source.ts';
 import { isLoopbackHost, serviceUrl } from '../core/validation.ts';
-import { rsaPrivateKey, signJwtRs256 } from '../engine/jwt.ts';
+import { rsaPrivateKey, signJwt } from '../engine/jwt.ts';
 import { requestToken, type TokenRefusal, tokenCache, tokenKey } from '../engine/oauth.ts';
 
 /**
@@ -293,9 +293,9 @@ export function signAssertion(
   key: ServiceAccountKey,
   claims: { scope: string; sub?: string },
   now = Date.now(),
-): string {
+): Promise<string> {
   const iat = Math.floor(now / 1000);
-  return signJwtRs256(
+  return signJwt(
     {
       iss: key.clientEmail,
       scope: claims.scope,
@@ -304,8 +304,8 @@ export function signAssertion(
       exp: iat + ASSERTION_LIFETIME_S,
       ...(claims.sub ? { sub: claims.sub } : {}),
     },
-    key.privateKeyPem,
-    key.privateKeyId ? { kid: key.privateKeyId } : {},
+    rsaPrivateKey(key.privateKeyPem),
+    { alg: 'RS256', header: key.privateKeyId ? { kid: key.privateKeyId } : {} },
   );
 }
 
@@ -345,7 +345,10 @@ export const google = defineAccountKind<GoogleAccount>({
       requestToken(http, {
         vendor: 'Google',
         tokenUrl: endpoint,
-        form: { grant_type: JWT_BEARER, assertion: signAssertion(key, { scope: scopes.join(' '), sub }) },
+        form: async () => ({
+          grant_type: JWT_BEARER,
+          assertion: await signAssertion(key, { scope: scopes.join(' '), sub }),
+        }),
         action: tokenAction(key, sub, scopes),
       }),
     );

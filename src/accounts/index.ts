@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { byName } from '../core/names.ts';
-import { ORIGIN, SECRET } from '../core/secret-spec.ts';
+import { SECRET } from '../core/secret-spec.ts';
 import { type AccountKind, defineAccountKind } from '../core/source.ts';
-import { serviceUrl } from '../core/validation.ts';
 import { apiKey } from './api-key.ts';
 import { aws } from './aws.ts';
 import { basic } from './basic.ts';
@@ -13,6 +12,7 @@ import { google } from './google.ts';
 import { microsoft } from './microsoft.ts';
 import { none } from './none.ts';
 import { oauth2ClientCredentials } from './oauth2-client-credentials.ts';
+import { okta } from './okta.ts';
 import { salesforce } from './salesforce.ts';
 import { slack } from './slack.ts';
 import { splunk } from './splunk.ts';
@@ -20,35 +20,12 @@ import { trendMicro } from './trend-micro.ts';
 import { wiz } from './wiz.ts';
 import { zoom } from './zoom.ts';
 
+export { okta };
+
 /**
  * Account kinds: a shareable, named credential (DESIGN §1). Secrets are listed so the store encrypts
  * them and the API never returns them. Rate limits here are per account, shared by its collectors.
  */
-
-export const okta = defineAccountKind({
-  id: 'okta',
-  title: 'Okta',
-  fields: z
-    .object({
-      url: serviceUrl()
-        .meta({ title: 'Okta org URL' })
-        .meta(ORIGIN)
-        .describe('Okta org URL, e.g. https://acme.okta.com'),
-      token: z
-        .string()
-        .min(1)
-        .meta({ ...SECRET, title: 'API token' })
-        .describe('API token (SSWS) of an admin with the Read-Only Admin role'),
-    })
-    .strict(),
-  origins: (a) => [a.url],
-  async authorize(a, headers) {
-    headers.set('authorization', `SSWS ${a.token}`);
-  },
-  // Okta's System Log endpoint allows 60–120 requests a minute per org depending on the plan (more with
-  // DynamicScale: set the account's requestsPerMinute); the X-Rate-Limit-* headers refine it at run time.
-  rateLimit: { perSecond: 2, burst: 20 },
-});
 
 export const openai = defineAccountKind({
   id: 'openai',

@@ -289,7 +289,7 @@ describe('microsoft tokens', () => {
       cloud: 'global',
       authorityHost: server.url,
     };
-    const jwt = clientAssertion(account, tokenUrl(account));
+    const jwt = await clientAssertion(account, tokenUrl(account));
     const [h, c] = jwt
       .split('.')
       .slice(0, 2)

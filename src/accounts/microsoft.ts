@@ -1,17 +1,10 @@
-import {
-  constants,
-  createHash,
-  createPrivateKey,
-  type KeyObject,
-  randomUUID,
-  sign,
-  X509Certificate,
-} from 'node:crypto';
+import { createHash, type KeyObject, X509Certificate } from 'node:crypto';
 import { z } from 'zod';
 import { configError } from '../core/errors.ts';
 import { ORIGIN, SECRET } from '../core/secret-spec.ts';
 import { defineAccountKind, type HttpClient } from '../core/source.ts';
 import { serviceUrl } from '../core/validation.ts';
+import { newJti, privateKey, signJwt, unescapeNewlines, x5tS256 } from '../engine/jwt.ts';
 import { requestToken, tokenCache, tokenKey } from '../engine/oauth.ts';
 
 /**
@@ -239,14 +232,9 @@ export function resourceFor(url: URL, cloud: MicrosoftCloud): string {
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DOMAIN = /^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 
-/** PEMs pasted into forms or environment variables often carry literal "\\n" sequences. */
-const pemText = (pem: string) =>
-  pem.includes('\\n') && !pem.includes('\n') ? pem.replace(/\\n/g, '\n') : pem;
-
 function parseKey(pem: string): KeyObject | undefined {
   try {
-    const key = createPrivateKey(pemText(pem));
-    return key.asymmetricKeyType === 'rsa' ? key : undefined;
+    return privateKey(pem, 'rsa');
   } catch {
     return undefined;
   }
@@ -254,7 +242,7 @@ function parseKey(pem: string): KeyObject | undefined {
 
 function parseCertificate(pem: string): X509Certificate | undefined {
   try {
-    return new X509Certificate(pemText(pem));
+    return new X509Certificate(unescapeNewlines(pem));
   } catch {
     return undefined;
   }
@@ -353,33 +341,23 @@ export function tokenUrl(a: MicrosoftAccount): string {
   return `${host}/${encodeURIComponent(a.tenantId)}/oauth2/v2.0/token`;
 }
 
-const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
-
 /** The signed client assertion (certificate-credentials page: PS256, `x5t#S256`, aud = token endpoint). */
-export function clientAssertion(a: MicrosoftAccount, audience: string, now = Date.now()): string {
-  const cert = new X509Certificate(pemText(a.certificate!));
-  const header = {
-    alg: 'PS256',
-    typ: 'JWT',
-    'x5t#S256': createHash('sha256').update(cert.raw).digest('base64url'),
-  };
+export function clientAssertion(a: MicrosoftAccount, audience: string, now = Date.now()): Promise<string> {
+  const cert = new X509Certificate(unescapeNewlines(a.certificate!));
   const t = Math.floor(now / 1000);
   const claims = {
     aud: audience,
     iss: a.clientId,
     sub: a.clientId,
-    jti: randomUUID(),
+    jti: newJti(),
     nbf: t,
     iat: t,
     exp: t + 600,
   };
-  const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
-  const signature = sign('sha256', Buffer.from(input), {
-    key: createPrivateKey(pemText(a.privateKey!)),
-    padding: constants.RSA_PKCS1_PSS_PADDING,
-    saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+  return signJwt(claims, privateKey(a.privateKey!, 'rsa'), {
+    alg: 'PS256',
+    header: { 'x5t#S256': x5tS256(cert.raw) },
   });
-  return `${input}.${b64url(signature)}`;
 }
 
 /** A recommended action for an Entra token error, by its AADSTS code (the part a user can act on). */
@@ -411,20 +389,22 @@ export function tokenErrorAction(message: string): string {
 }
 
 async function fetchToken(http: HttpClient, a: MicrosoftAccount, url: string, resource: string) {
-  const form: Record<string, string> = {
-    client_id: a.clientId,
-    scope: `${resource}/.default`,
-    grant_type: 'client_credentials',
-  };
-  if (a.clientSecret) form.client_secret = a.clientSecret;
-  else {
-    form.client_assertion_type = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
-    form.client_assertion = clientAssertion(a, url);
-  }
   return requestToken(http, {
     vendor: 'Microsoft Entra ID',
     tokenUrl: url,
-    form,
+    form: async () => {
+      const form: Record<string, string> = {
+        client_id: a.clientId,
+        scope: `${resource}/.default`,
+        grant_type: 'client_credentials',
+      };
+      if (a.clientSecret) form.client_secret = a.clientSecret;
+      else {
+        form.client_assertion_type = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+        form.client_assertion = await clientAssertion(a, url);
+      }
+      return form;
+    },
     action: (refusal) => tokenErrorAction(refusal.description ?? ''),
   });
 }

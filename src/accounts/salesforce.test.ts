@@ -87,9 +87,9 @@ describe('salesforce account kind: fields', () => {
     );
   });
 
-  it('signs the assertion as Salesforce documents: RS256, iss, sub, aud, exp within 3 minutes', () => {
+  it('signs the assertion as Salesforce documents: RS256, iss, sub, aud, exp within 3 minutes', async () => {
     const now = 1_800_000_000;
-    const jwt = jwtAssertion({ ...base, username: 'integration@acme.com', privateKey: PEM }, now);
+    const jwt = await jwtAssertion({ ...base, username: 'integration@acme.com', privateKey: PEM }, now);
     const [h, p, s] = jwt.split('.');
     assert.equal(decode(h).alg, 'RS256');
     assert.deepEqual(decode(p), {

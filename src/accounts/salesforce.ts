@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ORIGIN, SECRET } from '../core/secret-spec.ts';
 import { defineAccountKind, type HttpClient } from '../core/source.ts';
 import { isLoopbackHost, serviceUrl } from '../core/validation.ts';
-import { rsaPrivateKey, signJwtRs256 } from '../engine/jwt.ts';
+import { rsaPrivateKey, signJwt } from '../engine/jwt.ts';
 import { type AccessToken, requestToken, type TokenRefusal, tokenCache, tokenKey } from '../engine/oauth.ts';
 
 /**
@@ -146,10 +146,11 @@ export function jwtAudience(a: Pick<SalesforceAccount, 'url' | 'audience'>): str
 }
 
 /** The JWT bearer assertion: RS256, iss = client ID, sub = username, aud, exp within 3 minutes. */
-export function jwtAssertion(a: SalesforceAccount, nowS = Math.floor(Date.now() / 1000)): string {
-  return signJwtRs256(
+export function jwtAssertion(a: SalesforceAccount, nowS = Math.floor(Date.now() / 1000)): Promise<string> {
+  return signJwt(
     { iss: a.clientId, sub: a.username, aud: jwtAudience(a), exp: nowS + JWT_AHEAD_S },
-    a.privateKey ?? '',
+    rsaPrivateKey(a.privateKey ?? ''),
+    { alg: 'RS256' },
   );
 }
 
@@ -191,13 +192,13 @@ const cacheKey = (a: SalesforceAccount) =>
   );
 
 function fetchToken(http: HttpClient, a: SalesforceAccount, key: string): Promise<AccessToken> {
-  const form: Record<string, string> = a.clientSecret
-    ? { grant_type: 'client_credentials', client_id: a.clientId, client_secret: a.clientSecret }
-    : { grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: jwtAssertion(a) };
   return requestToken(http, {
     vendor: 'Salesforce',
     tokenUrl: tokenUrl(a),
-    form,
+    form: async (): Promise<Record<string, string>> =>
+      a.clientSecret
+        ? { grant_type: 'client_credentials', client_id: a.clientId, client_secret: a.clientSecret }
+        : { grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: await jwtAssertion(a) },
     action: (r) => refusalAction(r, a),
     onResponse: (body) => {
       const u = typeof body.instance_url === 'string' ? body.instance_url : undefined;

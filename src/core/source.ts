@@ -103,6 +103,8 @@ export interface VendorErrorContext {
   message: string;
   body: string;
   url: URL;
+  /** The response headers (`WWW-Authenticate` tells an OAuth refusal from another). */
+  headers?: Headers;
 }
 
 export interface ReadContext<S = any, A = any, C = any> {

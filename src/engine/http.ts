@@ -307,7 +307,7 @@ export class Http implements HttpClient {
         state.refreshed = true; // a token may have expired mid-pagination: refresh once, then it is a config error
         return { again: true };
       }
-      const vendorCtx = { status: res.status, message: vendorMessage(body), body, url };
+      const vendorCtx = { status: res.status, message: vendorMessage(body), body, url, headers: res.headers };
       const limited = res.status === 429 ? undefined : this.o.rateLimited?.(vendorCtx, res.headers);
       const err = this.classify(vendorCtx, res.headers, now, limited);
       const waitMs = err.retryAfter !== undefined ? err.retryAfter * 1000 : undefined;

@@ -6,6 +6,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 
@@ -244,7 +245,7 @@ export interface SimRequest {
   params: Record<string, string>;
   /** Simulator clock time of arrival. */
   at: number;
-  /** `http://host:port` as the client addressed this server (from the Host header). */
+  /** `http(s)://host:port` as the client addressed this server (from the Host header). */
   origin: string;
   /** The full request URL as the client addressed it. */
   url: URL;
@@ -335,6 +336,8 @@ export interface SimServerOptions {
   faults?: FaultQueue;
   requests?: RequestLog;
   hooks?: SimHooks;
+  /** Serve HTTPS with this key and certificate (PEM), for tests of TLS paths (CONNECT through a proxy). */
+  tls?: { key: string; cert: string };
 }
 
 export class SimServer {
@@ -348,6 +351,7 @@ export class SimServer {
   private readonly routes: Route[] = [];
   private readonly host: string;
   private readonly port: number;
+  private readonly tls?: { key: string; cert: string };
   private server: Server | undefined;
   private base: string | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -360,12 +364,17 @@ export class SimServer {
     this.hooks = opts.hooks ?? {};
     this.host = opts.host ?? '127.0.0.1';
     this.port = opts.port ?? 0;
+    this.tls = opts.tls;
   }
 
-  /** `http://127.0.0.1:PORT` once started. */
+  /** `http://127.0.0.1:PORT` (`https://` with `tls`) once started. */
   get url(): string {
     if (!this.base) throw new Error(`simulator server "${this.name}" is not started`);
     return this.base;
+  }
+
+  private get scheme(): 'http' | 'https' {
+    return this.tls ? 'https' : 'http';
   }
 
   get started(): boolean {
@@ -384,7 +393,7 @@ export class SimServer {
 
   async start(): Promise<string> {
     if (this.base) return this.base;
-    const server = createServer({ keepAliveTimeout: 10_000 }, (req, res) => {
+    const listener = (req: IncomingMessage, res: ServerResponse) => {
       this.handle(req, res).catch((err) => {
         this.errors.push(err);
         if (!res.headersSent) {
@@ -392,7 +401,10 @@ export class SimServer {
           res.end();
         } else res.destroy();
       });
-    });
+    };
+    const server: Server = this.tls
+      ? createHttpsServer({ keepAliveTimeout: 10_000, ...this.tls }, listener)
+      : createServer({ keepAliveTimeout: 10_000 }, listener);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.port, this.host, () => {
@@ -402,7 +414,7 @@ export class SimServer {
     });
     this.server = server;
     const addr = server.address() as AddressInfo;
-    this.base = `http://${this.host}:${addr.port}`;
+    this.base = `${this.scheme}://${this.host}:${addr.port}`;
     return this.base;
   }
 
@@ -440,7 +452,7 @@ export class SimServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
     const host = req.headers.host ?? `${this.host}:${(this.server?.address() as AddressInfo | null)?.port}`;
-    const origin = `http://${host}`;
+    const origin = `${this.scheme}://${host}`;
     const url = new URL(req.url ?? '/', origin);
     const at = this.clock();
     const path = url.pathname;

@@ -409,6 +409,58 @@ describe('stored secrets stay with the origin they were entered for', () => {
     assert.deepEqual(audit.body[0].after.network, ['fields.url: 10.20.30.40 is a private address']);
   });
 
+  it("an Okta service app's private key stays with the org: no url move, no redirect of the token request", async () => {
+    const org = new OktaSimulator({ events: 5, serviceApp: { dpop: false } });
+    await org.start();
+    const seen = attacker.seen.length;
+    try {
+      const app = org.serviceApp!;
+      const created = await api.call('POST', '/api/accounts', {
+        as: 'admin',
+        body: {
+          name: 'okta-app',
+          kind: 'okta',
+          fields: { url: org.url, clientId: app.clientId, privateKey: app.privateKeyPem, keyId: app.keyId },
+        },
+      });
+      assert.equal(created.status, 201, created.text);
+      assert.ok(!created.text.includes(app.privateKeyPem.split('\n')[1]!), 'the key is write-only');
+      const got = await api.call('GET', '/api/accounts/okta-app', editor);
+      for (const fields of [
+        { url: attacker.url, clientId: app.clientId, keyId: app.keyId },
+        { ...got.body.fields, url: attacker.url },
+      ]) {
+        const moved = await api.call('PUT', '/api/accounts/okta-app', { ...editor, body: { fields } });
+        assert.equal(moved.status, 400, moved.text);
+        assert.deepEqual(issuePaths(moved), ['fields.url']);
+      }
+      const ok = await api.call('POST', '/api/accounts/okta-app/test', { ...editor, body: {} });
+      assert.deepEqual(ok.body, { ok: true });
+      // The org's token endpoint answers with a redirect elsewhere: the signed client assertion in the
+      // request body must not be re-posted there.
+      org.inject({
+        kind: 'status',
+        path: '/oauth2/v1/token',
+        status: 307,
+        headers: { location: `${attacker.url}/oauth2/v1/token` },
+        body: '',
+        times: 5,
+      });
+      const { tokenCache } = await import('../../src/engine/oauth.ts');
+      tokenCache.clear();
+      const redirected = await api.call('POST', '/api/accounts/okta-app/test', { ...editor, body: {} });
+      assert.equal(attacker.seen.length, seen, 'the attacker saw no token request');
+      assert.equal(redirected.body.ok, false, redirected.text);
+      assert.equal(redirected.body.error.code, 'oauth_token_redirect');
+      const keyLine = app.privateKeyPem.split('\n')[1]!;
+      assert.ok(!api.responses.some((r) => r.includes(keyLine)), 'no response shows the key');
+      assert.ok(!api.logLines.some((l) => l.includes(keyLine)), 'no log line shows the key');
+    } finally {
+      await api.call('DELETE', '/api/accounts/okta-app', { as: 'admin' });
+      await org.stop();
+    }
+  });
+
   it('no secret appears in any response or log line of this suite', () => {
     for (const s of SECRETS) {
       assert.ok(!api.responses.some((r) => r.includes(s)), `a response contains ${s.slice(0, 6)}…`);

@@ -200,6 +200,12 @@ describe('http destination', () => {
     assert.equal(seen.length, 1);
   });
 
+  it('refuses a link-local or metadata address like vendor requests do (egress policy)', async () => {
+    for (const target of ['https://169.254.169.254/ingest', 'https://[fe80::1]/ingest']) {
+      await assert.rejects(dest({ url: target }).send(envs(1), signal), isError('config', 'egress_refused'));
+    }
+  });
+
   it('does not follow redirects: a 3xx is a config error and the target is never posted to', async () => {
     reply = (n, res) =>
       n === 1 ? res.writeHead(307, { location: `${url}/elsewhere` }).end() : res.writeHead(200).end();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { appJwt } from '../../accounts/github.ts';
-import { signJwtRs256 } from '../../engine/jwt.ts';
+import { signJwt } from '../../engine/jwt.ts';
 import { ManualClock } from '../../sim/kit.ts';
 import { GitHubSimulator, parsePhrase } from './simulator.ts';
 
@@ -245,7 +245,7 @@ describe('GitHubSimulator: limits, retention, Enterprise Server, App tokens', ()
         method: 'POST',
         headers: { authorization: `Bearer ${jwt}`, accept: 'application/vnd.github+json' },
       });
-    const ok = await exchange(appJwt(String(sim.appId), sim.privateKeyPem));
+    const ok = await exchange(await appJwt(String(sim.appId), sim.privateKeyPem));
     assert.equal(ok.status, 201);
     const body = (await ok.json()) as { token: string; expires_at: string };
     assert.match(body.token, /^ghs_[A-Za-z0-9]{36}$/);
@@ -261,16 +261,16 @@ describe('GitHubSimulator: limits, retention, Enterprise Server, App tokens', ()
     assert.equal(ent.status, 403, 'enterprise endpoints take classic tokens only');
 
     const nowS = Math.floor(Date.now() / 1000);
-    const tooLong = signJwtRs256({ iat: nowS - 60, exp: nowS + 900, iss: sim.appId }, sim.privateKeyPem);
+    const tooLong = await signJwt({ iat: nowS - 60, exp: nowS + 900, iss: sim.appId }, sim.privateKeyPem);
     const r1 = await exchange(tooLong);
     assert.equal(r1.status, 401);
     assert.match(((await r1.json()) as { message: string }).message, /too far in the future/);
-    const expired = signJwtRs256({ iat: nowS - 700, exp: nowS - 100, iss: sim.appId }, sim.privateKeyPem);
+    const expired = await signJwt({ iat: nowS - 700, exp: nowS - 100, iss: sim.appId }, sim.privateKeyPem);
     assert.equal((await exchange(expired)).status, 401);
-    const forged = `${appJwt(String(sim.appId), sim.privateKeyPem).slice(0, -8)}AAAAAAAA`;
+    const forged = `${(await appJwt(String(sim.appId), sim.privateKeyPem)).slice(0, -8)}AAAAAAAA`;
     assert.equal((await exchange(forged)).status, 401);
-    assert.equal((await exchange(appJwt('1', sim.privateKeyPem))).status, 401);
-    assert.equal((await exchange(appJwt(String(sim.appId), sim.privateKeyPem), 1)).status, 404);
+    assert.equal((await exchange(await appJwt('1', sim.privateKeyPem))).status, 401);
+    assert.equal((await exchange(await appJwt(String(sim.appId), sim.privateKeyPem), 1)).status, 404);
     assert.equal(sim.tokenRequests().length, 6);
     assert.deepEqual(sim.writeCalls(), [], 'token exchanges are not writes');
     await sim.stop();

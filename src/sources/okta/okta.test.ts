@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { readContext } from '../../../test/support/read-context.ts';
 import { okta as oktaAccount } from '../../accounts/index.ts';
@@ -75,5 +76,85 @@ describe('okta source', () => {
       sim.eventIds(),
     );
     await sim.stop();
+  });
+
+  describe('Test Connection with an OAuth service app', () => {
+    const app = (sim: OktaSimulator) => ({
+      url: sim.url,
+      clientId: sim.serviceApp!.clientId,
+      privateKey: sim.serviceApp!.privateKeyPem,
+      keyId: sim.serviceApp!.keyId,
+    });
+    const run = async (sim: OktaSimulator, change: Record<string, unknown> = {}) => {
+      await sim.start();
+      try {
+        return await testConnection(okta, oktaAccount, { ...app(sim), ...change }, settings);
+      } finally {
+        await sim.stop();
+      }
+    };
+
+    it('passes whether or not the app requires DPoP', async () => {
+      for (const dpop of [true, false]) {
+        const sim = new OktaSimulator({ serviceApp: { dpop } });
+        assert.deepEqual(await run(sim), { ok: true }, `dpop ${dpop}`);
+        assert.equal(sim.serviceApp!.issued[0]?.type, dpop ? 'DPoP' : 'Bearer');
+      }
+    });
+
+    it('invalid_client: a key that is not registered, named without echoing it', async () => {
+      const sim = new OktaSimulator({ serviceApp: { dpop: false } });
+      const other = generateKeyPairSync('rsa', { modulusLength: 2048 })
+        .privateKey.export({ type: 'pkcs8', format: 'pem' })
+        .toString();
+      const r = await run(sim, { privateKey: other });
+      assert.equal(r.ok, false);
+      if (r.ok) return;
+      assert.equal(r.error.type, 'config');
+      assert.equal(r.error.code, 'okta_invalid_client');
+      assert.match(r.error.message, /Okta refused to issue an access token \(invalid_client\)/);
+      assert.match(r.error.action, /Public key \/ Private key.*Public keys/);
+      const key = other.split('\n')[1]!;
+      assert.doesNotMatch(JSON.stringify(r.error), new RegExp(key.slice(0, 20).replace(/[+/]/g, '.')));
+    });
+
+    it('invalid_client: a wrong client ID', async () => {
+      const sim = new OktaSimulator({ serviceApp: { dpop: false } });
+      const r = await run(sim, { clientId: '0oaNotThisOne' });
+      assert.equal(!r.ok && r.error.code, 'okta_invalid_client');
+    });
+
+    it('a missing okta.logs.read grant says where to grant it', async () => {
+      const sim = new OktaSimulator({ serviceApp: { grants: ['okta.users.read'] } });
+      const r = await run(sim);
+      assert.equal(r.ok, false);
+      if (r.ok) return;
+      assert.equal(r.error.code, 'okta_scope_not_granted');
+      assert.match(r.error.message, /invalid_scope/);
+      assert.match(r.error.action, /Okta API Scopes → Grant next to okta\.logs\.read/);
+    });
+
+    it('invalid_scope for another reason (not the org authorization server) says so', async () => {
+      const sim = new OktaSimulator({ serviceApp: { dpop: false } });
+      sim.inject({
+        kind: 'status',
+        path: '/oauth2/v1/token',
+        status: 400,
+        body: {
+          error: 'invalid_scope',
+          error_description: 'The requested scope is invalid, unknown, or malformed.',
+        },
+      });
+      const r = await run(sim);
+      assert.equal(!r.ok && r.error.code, 'okta_invalid_scope');
+      assert.match(!r.ok ? r.error.action : '', /must be the org itself/);
+    });
+
+    it('a service app without an admin role: 403 names the Admin roles tab', async () => {
+      const sim = new OktaSimulator({ permission: false, serviceApp: { dpop: false } });
+      const r = await run(sim);
+      assert.equal(!r.ok && r.error.code, 'okta_missing_permission');
+      assert.match(!r.ok ? r.error.action : '', /service app \(its Admin roles tab\)/);
+    });
   });
 });

@@ -17,7 +17,9 @@
  * - https://developer.okta.com/reference/error_codes/ — error body fields `errorCode`, `errorSummary`,
  *   `errorLink`, `errorId`, `errorCauses`; E0000011 "Invalid token provided" (401), E0000006 "You do
  *   not have permission to perform the requested action" (403), E0000047 (429).
- * - API token auth: `Authorization: SSWS <token>` (curl examples on the System Log page).
+ * - API token auth: `Authorization: SSWS <token>` (curl examples on the System Log page). OAuth 2.0
+ *   service apps (`Authorization: Bearer` or `DPoP` access tokens with scope `okta.logs.read`) and the
+ *   token endpoint: ./service-app-simulator.ts, which cites its documentation.
  *
  * Assumed (not documented), decided here: `since` is inclusive and `until` exclusive; a bounded request gets a
  * `next` link only while more matching events exist; `limit` above the maximum is a 400 (E0000001);
@@ -46,6 +48,7 @@ import {
   seedOf,
   stableUuid,
 } from '../../sim/kit.ts';
+import { OktaServiceApp, type OktaServiceAppOptions } from './service-app-simulator.ts';
 
 export interface OktaSimulatorOptions {
   /** SSWS API token; random by default. */
@@ -80,6 +83,13 @@ export interface OktaSimulatorOptions {
   retentionDays?: number;
   /** Org's email domain for users (default `example.com`). */
   domain?: string;
+  /**
+   * An OAuth 2.0 service app registered in the org (`sim.serviceApp`): its client ID and key pair, the
+   * token endpoint `POST /oauth2/v1/token`, and Bearer/DPoP access tokens on the API.
+   */
+  serviceApp?: OktaServiceAppOptions | true;
+  /** Serve HTTPS with this key and certificate (PEM). */
+  tls?: { key: string; cert: string };
   host?: string;
   port?: number;
 }
@@ -122,6 +132,8 @@ const SPLICE_OVERHEAD = 160; // uuid, published and transaction id spliced into 
 
 export class OktaSimulator {
   readonly server: SimServer;
+  /** The OAuth service app, when the simulator was given one. */
+  readonly serviceApp?: OktaServiceApp;
   private token_: string;
   readonly clock: Clock;
   readonly seed: number;
@@ -173,6 +185,7 @@ export class OktaSimulator {
       clock: this.clock,
       host: opts.host,
       port: opts.port,
+      tls: opts.tls,
       hooks: {
         errorReply: (_req, status) => this.statusError(status),
         rateLimitReply: (_req, retryAfter) => {
@@ -189,6 +202,17 @@ export class OktaSimulator {
       },
     });
     this.server.route('GET', '/api/v1/logs', (req) => this.listLogs(req));
+    if (opts.serviceApp)
+      this.serviceApp = new OktaServiceApp(opts.serviceApp === true ? {} : opts.serviceApp);
+    this.server.route('POST', '/oauth2/v1/token', (req) =>
+      this.serviceApp
+        ? this.serviceApp.token(req, this.clock())
+        : json(
+            401,
+            { error: 'invalid_client', error_description: "Invalid value for 'client_id' parameter." },
+            { 'cache-control': 'no-store' },
+          ),
+    );
 
     const n = opts.events ?? 100;
     const spacing = this.opts.spacingMs;
@@ -250,8 +274,9 @@ export class OktaSimulator {
     return this.server.requests.all();
   }
 
+  /** Requests that could change org data; token requests only mint a token and are not counted. */
   writeCalls(): RecordedRequest[] {
-    return this.server.writeCalls();
+    return this.server.writeCalls().filter((r) => !(r.method === 'POST' && r.path === '/oauth2/v1/token'));
   }
 
   /** How many events exist (visible or not). */
@@ -494,7 +519,23 @@ export class OktaSimulator {
     if (this.rl.count > r.limit) {
       return this.error(429, 'E0000047', 'API call exceeded rate limit due to too many requests.');
     }
-    if (req.headers.authorization !== `SSWS ${this.token_}`) {
+    const auth = String(req.headers.authorization ?? '');
+    if (/^(Bearer|DPoP) /i.test(auth)) {
+      const denied = this.serviceApp
+        ? this.serviceApp.authorize(req, now, 'okta.logs.read')
+        : {
+            status: 401 as const,
+            wwwAuthenticate: `Bearer realm="${req.origin}", error="invalid_token", error_description="The access token is invalid."`,
+          };
+      if (denied) {
+        const reply =
+          denied.status === 401
+            ? this.error(401, 'E0000011', 'Invalid token provided')
+            : this.error(403, 'E0000006', 'You do not have permission to perform the requested action');
+        reply.headers = { ...reply.headers, 'www-authenticate': denied.wwwAuthenticate };
+        return reply;
+      }
+    } else if (auth !== `SSWS ${this.token_}`) {
       return this.error(401, 'E0000011', 'Invalid token provided');
     }
     if (!this.opts.permission) {
