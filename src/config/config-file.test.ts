@@ -228,7 +228,7 @@ describe('config file', () => {
       'collector: unknown section (did you mean "collectors"?); a config file has sites, accounts, destinations and collectors',
       'sites.1: "no spaces" is not a valid site name: site names are letters, digits, ".", "_" or "-", starting with a letter or digit, at most 63, and unique ignoring case',
       'accounts.bad name: expected a name of letters, digits, ".", "_" or "-", starting with a letter or digit, at most 63',
-      'accounts.okta-main.token: required',
+      'accounts.okta-main.token: required: an API token, or clientId and privateKey of an OAuth service app',
       'destinations.local.path: required',
       'collectors.c1.destinations.0: no destination named "locl" (did you mean "local"?)',
       'collectors.c1.streams.0: okta has no stream "system-logs" (did you mean "system-log"?) (it has system-log)',
