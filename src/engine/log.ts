@@ -74,9 +74,8 @@ export function createLogger(o: LoggerOptions = {}): Logger {
  * line's own fields: what a line says itself wins.
  */
 export function withFields(log: Logger, fields: Record<string, unknown>): Logger {
-  const add =
-    (fn: 'debug' | 'info' | 'warn' | 'error') => (msg: string, more?: Record<string, unknown>) =>
-      log[fn](msg, more ? { ...fields, ...more } : { ...fields });
+  const add = (fn: 'debug' | 'info' | 'warn' | 'error') => (msg: string, more?: Record<string, unknown>) =>
+    log[fn](msg, more ? { ...fields, ...more } : { ...fields });
   return { debug: add('debug'), info: add('info'), warn: add('warn'), error: add('error') };
 }
 

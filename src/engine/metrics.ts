@@ -14,7 +14,9 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
  */
 
 /** Statuses that keep their own label value; any other is reported by class ("4xx"). */
-const NAMED_STATUSES = new Set([200, 201, 202, 204, 304, 400, 401, 403, 404, 408, 409, 413, 415, 429, 500, 502, 503, 504]);
+const NAMED_STATUSES = new Set([
+  200, 201, 202, 204, 304, 400, 401, 403, 404, 408, 409, 413, 415, 429, 500, 502, 503, 504,
+]);
 
 /**
  * The `status` label of an HTTP answer: the code for the common ones (so alerts can name 429 or 503),
@@ -126,6 +128,35 @@ export class Metrics {
     help: "Runs this worker stopped because it lost the collector's lease (expired or taken over).",
     registers: [this.registry],
   });
+
+  /** Events and bytes every destination in `destinations` acknowledged. */
+  delivered(
+    labels: { collector: string; source: string; stream: string },
+    destinations: string[],
+    events: number,
+    bytes: number,
+  ): void {
+    for (const destination of destinations) {
+      this.eventsDelivered.inc({ ...labels, destination }, events);
+      this.bytesDelivered.inc({ ...labels, destination }, bytes);
+    }
+  }
+
+  /** Dead letters committed for `collector`, counted by reason class. */
+  deadLettered(collector: string, deadLetters: Array<{ reason: string }>): void {
+    for (const d of deadLetters) this.deadLetters.inc({ collector, reason: deadLetterReason(d.reason) });
+  }
+
+  /**
+   * A request to /ingest/{name}, answered with `status`: under the collector's name when `known` (a push
+   * collector by that name exists), else under "" — the path is the sender's text.
+   */
+  ingested(name: string, known: boolean, status: number, seconds: number, events: number): void {
+    const collector = known ? name : '';
+    this.ingestRequests.inc({ collector, status: statusLabel(status) });
+    this.ingestDuration.observe({ collector }, seconds);
+    if (events) this.ingestEvents.inc({ collector }, events);
+  }
 
   /**
    * The process metrics of prom-client (resident memory, CPU, open files, event-loop lag, GC, heap),

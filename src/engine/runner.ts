@@ -5,7 +5,7 @@ import type { AccountKind, Batch, Logger, ReadContext, SourceDef, WindowOptions 
 import type { Store } from '../store/store.ts';
 import { Http, type HttpClientOptions } from './http.ts';
 import { withFields } from './log.ts';
-import { deadLetterReason, metrics } from './metrics.ts';
+import { metrics } from './metrics.ts';
 import type { RateLimits } from './rate-limit.ts';
 import { backoff, sleep } from './sleep.ts';
 import { activeVendorWait, vendorWaitError } from './vendor-wait.ts';
@@ -210,7 +210,17 @@ export async function runCollector(c: ResolvedCollector, o: RunOptions): Promise
     const sr: StreamResult = { stream, events: 0, pages: 0 };
     result.streams.push(sr);
     try {
-      await runStream(c, stream, { ...o, log: withFields(log, { stream }) }, runId, signal, now, sr, result, outcomes);
+      await runStream(
+        c,
+        stream,
+        { ...o, log: withFields(log, { stream }) },
+        runId,
+        signal,
+        now,
+        sr,
+        result,
+        outcomes,
+      );
     } catch (err) {
       if (signal.aborted) break;
       const e = toTributaryError(err);
@@ -400,8 +410,7 @@ async function runStream(
         positionTime: newest,
       });
       committed = { checkpoint };
-      for (const d of deadLetters)
-        metrics.deadLetters.inc({ collector: c.name, reason: deadLetterReason(d.reason) });
+      metrics.deadLettered(c.name, deadLetters);
       sr.events += envelopes.length;
       sr.pages += pages;
       result.events += envelopes.length;
@@ -455,8 +464,7 @@ async function deliver(
             (thrown: unknown) => thrown ?? new Error('rejected without a reason'),
           );
         if (err === undefined) {
-          metrics.eventsDelivered.inc({ ...labels, destination: d.name }, events.length);
-          metrics.bytesDelivered.inc({ ...labels, destination: d.name }, bytes);
+          metrics.delivered(labels, [d.name], events.length, bytes);
           await outcomes.acknowledged(d.name);
           return;
         }

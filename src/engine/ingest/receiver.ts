@@ -6,6 +6,7 @@ import { TributaryError, toTributaryError, transientError } from '../../core/err
 import { isPushSource, type Logger, type ReceiveDef } from '../../core/source.ts';
 import { sources } from '../../sources/index.ts';
 import type { CollectorRecord } from '../../store/store.ts';
+import { metrics } from '../metrics.ts';
 import type { Runtime } from '../runtime.ts';
 import { BodyError, decodeBody, readRequestBody, splitBody } from './body.ts';
 import { loadCredentials, presentedToken, verifySignature, verifyToken } from './credentials.ts';
@@ -248,6 +249,17 @@ class Delivery {
         hourly,
         deadLetters: batch.flatMap((p) => p.deadLetters),
       });
+      const labels = { collector: this.record.name, source: this.record.source, stream: this.stream };
+      metrics.delivered(
+        labels,
+        envelopes.length ? (this.record.config.destinations as string[]) : [],
+        envelopes.length,
+        bytes,
+      );
+      metrics.deadLettered(
+        this.record.name,
+        batch.flatMap((p) => p.deadLetters),
+      );
     } catch (err) {
       this.o.log.error('push: could not commit counts, asking the sender to retry', {
         collector: this.record.name,
@@ -298,8 +310,11 @@ export class IngestReceiver {
 
   /** Answers one request to `/ingest/{name}`; only internal failures throw. */
   async handle(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+    const started = performance.now();
+    let accepted = 0;
     try {
       const result = await this.receive(req, name);
+      accepted = result.accepted;
       reply(res, 200, result);
     } catch (err) {
       if (err instanceof Refusal)
@@ -307,6 +322,10 @@ export class IngestReceiver {
       else if (err instanceof BodyError)
         reply(res, err.status, { error: { code: err.code, message: err.message } });
       else throw err;
+    } finally {
+      const status = res.headersSent ? res.statusCode : 500; // a throw is answered 500 by the server
+      const known = status !== 404 && status !== 405;
+      metrics.ingested(name, known, status, (performance.now() - started) / 1000, accepted);
     }
   }
 

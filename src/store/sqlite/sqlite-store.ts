@@ -336,7 +336,9 @@ export class SqliteStore implements Store {
           )
           .run(prev.expires_at, JSON.stringify(leaseExpiredError), collectorId, prev.token);
       }
-      const lease = toLease(this.db.prepare('SELECT * FROM leases WHERE collector_id = ?').get(collectorId) as Row);
+      const lease = toLease(
+        this.db.prepare('SELECT * FROM leases WHERE collector_id = ?').get(collectorId) as Row,
+      );
       return prev && prev.owner !== null ? { ...lease, takenOver: true } : lease;
     });
   }
