@@ -15,7 +15,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 
 /** Statuses that keep their own label value; any other is reported by class ("4xx"). */
 const NAMED_STATUSES = new Set([
-  200, 201, 202, 204, 304, 400, 401, 403, 404, 408, 409, 413, 415, 429, 500, 502, 503, 504,
+  200, 201, 202, 204, 304, 400, 401, 403, 404, 405, 408, 409, 413, 415, 429, 500, 502, 503, 504,
 ]);
 
 /**
@@ -166,6 +166,14 @@ export class Metrics {
     if (this.defaults) return;
     this.defaults = true;
     collectDefaultMetrics({ register: this.registry });
+    // Gauges whose names end in _total, which Prometheus reserves for counters (`promtool check
+    // metrics` refuses them); what they count is of no use for operating Tributary.
+    for (const name of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ])
+      this.registry.removeSingleMetric(name);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Destination } from '../core/destination.ts';
-import { type Envelope, lineLength, makeEnvelope } from '../core/envelope.ts';
+import { type Envelope, lineBytes, makeEnvelope } from '../core/envelope.ts';
 import { type ErrorInfo, TributaryError, toTributaryError, transientError } from '../core/errors.ts';
 import type { AccountKind, Batch, Logger, ReadContext, SourceDef, WindowOptions } from '../core/source.ts';
 import type { Store } from '../store/store.ts';
@@ -392,7 +392,7 @@ async function runStream(
       readAhead();
       const { envelopes, ingestedAt, newest, deadLetters, checkpoint, pages } = batch;
       let bytes = 0;
-      for (const env of envelopes) bytes += lineLength(env) + 1;
+      for (const env of envelopes) bytes += lineBytes(env) + 1;
       if (envelopes.length) await deliver(c, envelopes, bytes, labels, o, signal, now, outcomes);
       // Acknowledged: the checkpoint may move. A hard stop that arrived during delivery still commits,
       // because the destinations have the events; not committing would only cause duplicates.

@@ -227,7 +227,7 @@ class Delivery {
       }
     }
     let bytes = 0;
-    for (const env of envelopes) bytes += encodeLine(env).length + 1;
+    for (const env of envelopes) bytes += Buffer.byteLength(encodeLine(env)) + 1;
     const hourly: Record<string, number> = {};
     let last: string | undefined;
     for (const p of batch) {
