@@ -2,6 +2,7 @@
  * Renders docs/grafana/tributary.json, the Grafana dashboard, with real data, for docs/operations.md:
  *
  *   node ui/scripts/dashboard.ts [--minutes 8]
+ *   node ui/scripts/dashboard.ts --render-only    (step 4 alone, from the recorded screenshot-data.js)
  *
  * There is no Grafana here, so this does what Grafana would, with the real pieces where they exist:
  *
@@ -37,7 +38,9 @@ import { OktaSimulator } from '../../src/sources/okta/simulator.ts';
 import { SecretBox } from '../../src/store/secrets.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 
-const { values } = parseArgs({ options: { minutes: { type: 'string', default: '8' } } });
+const { values } = parseArgs({
+  options: { minutes: { type: 'string', default: '8' }, 'render-only': { type: 'boolean', default: false } },
+});
 const minutes = Number(values.minutes);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const grafana = join(root, 'docs', 'grafana');
@@ -53,6 +56,28 @@ async function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (msg: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${msg}\n`);
+
+/** Step 4: render.html screenshotted by headless Chromium. */
+async function screenshot(): Promise<void> {
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 }, deviceScaleFactor: 1 });
+    await page.goto(`file://${join(grafana, 'render.html')}`);
+    await page.waitForFunction(() => (globalThis as { rendered?: boolean }).rendered === true);
+    await page.screenshot({ path: join(grafana, 'dashboard.png'), fullPage: true });
+  } finally {
+    await browser.close();
+  }
+  log('wrote docs/grafana/dashboard.png');
+}
+
+if (values['render-only']) {
+  await screenshot();
+  process.exit(0);
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'tributary-dashboard-'));
 const children: ChildProcess[] = [];
@@ -251,20 +276,7 @@ try {
   writeFileSync(join(grafana, 'screenshot-data.js'), `window.DATA = ${JSON.stringify(data)};\n`);
   log(`queried ${panels.length} panels`);
 
-  // --- the picture ---
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-  try {
-    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 }, deviceScaleFactor: 1 });
-    await page.goto(`file://${join(grafana, 'render.html')}`);
-    await page.waitForFunction(() => (globalThis as { rendered?: boolean }).rendered === true);
-    await page.screenshot({ path: join(grafana, 'dashboard.png'), fullPage: true });
-  } finally {
-    await browser.close();
-  }
-  log('wrote docs/grafana/dashboard.png');
+  await screenshot();
 } finally {
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   for (const stop of stops.reverse()) await stop().catch(() => {});
