@@ -259,7 +259,7 @@ export class Worker {
       this.stats.runs++;
       this.log.info('run finished', {
         collector: record.name,
-        source: record.source,
+        source: result.source,
         run: result.runId,
         status: result.status,
         events: result.events,

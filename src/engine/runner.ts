@@ -63,6 +63,8 @@ export interface StreamResult {
 export interface RunResult {
   runId: string;
   collector: string;
+  /** The source's id (logs, metrics). */
+  source: string;
   status: 'succeeded' | 'failed' | 'cancelled';
   events: number;
   pages: number;
@@ -185,6 +187,7 @@ export async function runCollector(c: ResolvedCollector, o: RunOptions): Promise
   const result: RunResult = {
     runId,
     collector: c.name,
+    source: c.source.id,
     status: 'succeeded',
     events: 0,
     pages: 0,
