@@ -9,7 +9,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { fetch } from 'undici';
 import type { Destination } from '../src/core/destination.ts';
-import { type Envelope, keepVendorText, lineLength, makeEnvelope } from '../src/core/envelope.ts';
+import { type Envelope, keepVendorText, lineBytes, makeEnvelope } from '../src/core/envelope.ts';
 import { AZURITE_ACCOUNT, AZURITE_KEY, Azurite } from '../src/destinations/azure-blob/azurite.ts';
 import { fileScope } from '../src/destinations/file/file-scope.ts';
 import { GcsSimulator } from '../src/destinations/gcs/gcs-simulator.ts';
@@ -379,7 +379,7 @@ export async function destinations() {
   const all = generated.all.slice(0, total);
   const warmUp = generated.all.slice(total);
   const pages = generated.pages.slice(0, Math.ceil(total / batch));
-  const bytes = all.reduce((n, e) => n + lineLength(e) + 1, 0);
+  const bytes = all.reduce((n, e) => n + lineBytes(e) + 1, 0);
   const row = (kind: string, seconds: number, b: number, extra: Record<string, unknown>) => ({
     kind,
     events: total,

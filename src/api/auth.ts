@@ -12,7 +12,7 @@ import { ApiError } from '../control/errors.ts';
 import { passwordProblem } from '../control/password-policy.ts';
 import type { Actor } from '../control/service.ts';
 import { ANONYMOUS_ACTOR, type AttemptLimit } from '../store/login-attempts.ts';
-import type { Store, UserRecord } from '../store/store.ts';
+import type { Store, TokenScope, UserRecord } from '../store/store.ts';
 
 /**
  * Who is calling: a session cookie (HttpOnly, SameSite=Strict, with a CSRF token required on every
@@ -54,6 +54,8 @@ export interface Caller extends Actor {
   via: 'session' | 'token';
   csrfToken?: string;
   sessionId?: string;
+  /** An API token limited to these scopes: usable for them only (docs/operations.md). */
+  scopes?: TokenScope[];
 }
 
 function cookie(req: IncomingMessage, name: string): string | undefined {
@@ -275,6 +277,7 @@ export class Auth {
         ip,
         user,
         via: 'token',
+        ...(token.scopes ? { scopes: token.scopes } : {}),
       };
     }
     const secret = cookie(req, SESSION_COOKIE);

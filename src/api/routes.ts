@@ -5,7 +5,7 @@ import { conflict, notFound } from '../control/errors.ts';
 import * as S from '../control/schemas.ts';
 import type { Control } from '../control/service.ts';
 import { destinationCatalog } from '../destinations/index.ts';
-import type { ApiTokenRecord, AuditRecord, Role, UserRecord } from '../store/store.ts';
+import type { ApiTokenRecord, AuditRecord, Role, TokenScope, UserRecord } from '../store/store.ts';
 import { type Auth, type Caller, checkNewPassword } from './auth.ts';
 
 /**
@@ -64,6 +64,7 @@ const tokenView = (t: ApiTokenRecord) => ({
   expiresAt: t.expiresAt ?? null,
   lastUsedAt: t.lastUsedAt ?? null,
   revokedAt: t.revokedAt ?? null,
+  scopes: t.scopes ?? null,
 });
 
 async function requireUser(ctx: RouteContext): Promise<UserRecord> {
@@ -570,7 +571,8 @@ export const routes: Route[] = [
     path: '/api/tokens',
     access: 'viewer',
     tag: 'tokens',
-    summary: 'Create an API token with your role; the token is in this response only',
+    summary:
+      'Create an API token with your role (or, with `scopes: ["metrics"]`, one that only reads /metrics); the token is in this response only',
     body: S.tokenCreate,
     status: 201,
     handler: async (ctx) => {
@@ -584,6 +586,7 @@ export const routes: Route[] = [
         last4: token.slice(-4),
         createdAt: new Date().toISOString(),
         expiresAt: ctx.body.expiresAt,
+        ...(ctx.body.scopes ? { scopes: [...new Set<TokenScope>(ctx.body.scopes)] } : {}),
       };
       await ctx.control.runtime.store.putApiToken(record);
       await ctx.control.audit(c, 'token.create', 'token', record.name, undefined, tokenView(record));

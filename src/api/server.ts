@@ -3,21 +3,24 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { z } from 'zod';
 import { ApiError, forbidden } from '../control/errors.ts';
+import { StateMetrics } from '../control/metrics-state.ts';
 import type { Control } from '../control/service.ts';
 import { RESERVED_KEY_PROBLEM, reservedKeyPaths } from '../core/names.ts';
 import type { Logger } from '../core/source.ts';
 import { formatIssues } from '../core/validation.ts';
 import { IngestReceiver } from '../engine/ingest/receiver.ts';
+import { metrics } from '../engine/metrics.ts';
 import type { Auth, Caller } from './auth.ts';
 import { ClientAddress } from './client-address.ts';
 import { openApiDocument } from './openapi.ts';
+import { handleOps, loopbackOnly } from './ops.ts';
 import { permits, type Route, routes } from './routes.ts';
 import { DEFAULT_UI_DIR, serveConsole } from './static.ts';
 
 /**
  * `tributary serve`'s HTTP surface: the JSON API of routes.ts with authentication, CSRF protection
  * for cookie sessions, strict validation, and errors with stable codes and no internals;
- * /api/openapi.json; /healthz and /readyz; push collectors' ingest endpoints at /ingest/{collector}
+ * /api/openapi.json; /healthz, /readyz and /metrics (ops.ts); push collectors' ingest endpoints at /ingest/{collector}
  * (their own token auth, no cookies or CSRF: engine/ingest/receiver.ts); and the web console at /.
  */
 
@@ -125,6 +128,10 @@ export interface ApiServerOptions {
   uiDir?: string;
   /** Reverse proxies whose X-Forwarded-For names the client (addresses or CIDR networks). */
   trustedProxies?: string[];
+  /** Cluster mode: runs waiting in the queue, for tributary_cluster_jobs_queued. */
+  queued?: () => Promise<number>;
+  /** Readiness checks beyond the store's (cluster mode: pg-boss). */
+  readiness?: Array<() => Promise<string | undefined>>;
 }
 
 export async function startApiServer(control: Control, auth: Auth, o: ApiServerOptions) {
@@ -132,6 +139,16 @@ export async function startApiServer(control: Control, auth: Auth, o: ApiServerO
   const server = createServer((req, res) => void handle(req, res));
   const ingest = new IngestReceiver(control.runtime, { log: o.log });
   const clientAddress = new ClientAddress(o.trustedProxies);
+  const host = o.host ?? '127.0.0.1';
+  const ops = {
+    store: control.runtime.store,
+    auth,
+    open: loopbackOnly(host),
+    state: new StateMetrics(control, { queued: o.queued }),
+    readiness: o.readiness,
+    log: o.log,
+  };
+  metrics.processDefaults();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
@@ -142,7 +159,7 @@ export async function startApiServer(control: Control, auth: Auth, o: ApiServerO
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('cache-control', 'no-store');
     try {
-      if (url.pathname === '/healthz' || url.pathname === '/readyz') return send(res, 200, { status: 'ok' });
+      if (await handleOps(req, res, url.pathname, ip, ops)) return;
       const pushed = /^\/ingest\/([^/]+)$/.exec(url.pathname);
       if (pushed) return await ingest.handle(req, res, decodeURIComponent(pushed[1]!));
       if (url.pathname === '/api/openapi.json' && method === 'GET') {
@@ -176,6 +193,8 @@ export async function startApiServer(control: Control, auth: Auth, o: ApiServerO
       }
       const { route, params } = match;
       caller = await auth.identify(req, ip);
+      if (caller?.scopes)
+        throw new ApiError(403, 'token_scope', `This API token is limited to: ${caller.scopes.join(', ')}.`);
       if (route.access !== 'public' && !caller)
         throw new ApiError(401, 'unauthenticated', 'Sign in or send an API token.');
       if (!permits(route.access, caller)) throw forbidden(`This needs the ${route.access} role.`);
@@ -223,7 +242,7 @@ export async function startApiServer(control: Control, auth: Auth, o: ApiServerO
   // A port in use (EADDRINUSE) or not permitted (EACCES) rejects, for the caller to explain.
   await new Promise<void>((ok, ko) => {
     server.once('error', ko);
-    server.listen(o.port, o.host ?? '127.0.0.1', () => {
+    server.listen(o.port, host, () => {
       server.off('error', ko);
       ok();
     });

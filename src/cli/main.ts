@@ -107,6 +107,7 @@ ${STORE_OPTIONS}
 ${HELP_OPTION}
 `,
   worker: `Usage: tributary worker --database-url URL [--concurrency N] [--lease-ttl 30s] [--grace 30s]
+                        [--metrics-port N]
 
 Cluster mode: takes collector runs from the shared queue in Postgres and runs them, each under a
 lease (docs/deployment.md). Every process needs the same TRIBUTARY_MASTER_KEY.
@@ -118,6 +119,8 @@ Options:
                            TRIBUTARY_LEASE_TTL)
       --grace D            Time to finish batches in flight on SIGTERM (default 30s, or
                            TRIBUTARY_SHUTDOWN_GRACE)
+      --metrics-port N     Serve /metrics, /healthz and /readyz on port N (default off, or
+                           TRIBUTARY_METRICS_PORT; host TRIBUTARY_METRICS_HOST, default 127.0.0.1)
       --data-dir DIR       The local keyring when TRIBUTARY_MASTER_KEY is not set (default ./data)
 ${HELP_OPTION}
 `,
@@ -156,6 +159,8 @@ Commands:
   keys rotate                                        New encryption key for stored secrets; re-encrypts them all
   migrate [--database-url URL | --data-dir DIR]      Apply the store's schema migrations and print its schema version
   worker --database-url URL [--concurrency N]        Cluster mode: take collector runs from the shared queue (see docs/deployment.md)
+         [--lease-ttl 30s] [--grace 30s]             --metrics-port N: /metrics, /healthz and /readyz on N (default off;
+         [--metrics-port N]                          TRIBUTARY_METRICS_HOST, default 127.0.0.1; docs/operations.md)
   export [--out FILE]                                Write accounts, collectors, destinations, sites, users and checkpoints
                                                      to FILE (secrets stay encrypted)
   import --in FILE [--force]                         Load an export into the store (e.g. --database-url URL); needs the
@@ -298,9 +303,17 @@ async function cmdRun(args: string[]): Promise<number> {
  * The embedded scheduler runs collectors in this process; with the Postgres store (cluster mode) this
  * process only schedules, and `tributary worker` processes run the collectors.
  */
-async function startScheduler(runtime: Runtime): Promise<SchedulerHooks & { stop(): Promise<void> }> {
+async function startScheduler(runtime: Runtime): Promise<
+  SchedulerHooks & {
+    stop(): Promise<void>;
+    /** Cluster mode: what /metrics and /readyz add for the job queue. */
+    queue?: { queued(): Promise<number>; unready(): Promise<string | undefined> };
+  }
+> {
   if (isPostgresStore(runtime.store)) {
-    const { startBoss } = await import('../cluster/boss.ts');
+    const store = runtime.store;
+    const { startBoss, queuedRuns, bossUnready } = await import('../cluster/boss.ts');
+    const { READY_TIMEOUT_MS } = await import('../api/ops.ts');
     const { ClusterScheduler } = await import('../cluster/scheduler.ts');
     const boss = await startBoss(runtime.store, { log: runtime.log });
     const scheduler = new ClusterScheduler(runtime.store, boss, runtime.log, { leaseTtlMs: leaseTtl() });
@@ -309,6 +322,10 @@ async function startScheduler(runtime: Runtime): Promise<SchedulerHooks & { stop
       stop: async () => {
         await scheduler.idle();
         await boss.stop({ graceful: false, close: false });
+      },
+      queue: {
+        queued: () => queuedRuns(store),
+        unready: () => bossUnready(boss, READY_TIMEOUT_MS),
       },
     });
   }
@@ -353,6 +370,8 @@ async function serveLoop(
         trustedProxies: process.env.TRIBUTARY_TRUSTED_PROXIES?.split(',')
           .map((s) => s.trim())
           .filter(Boolean),
+        queued: scheduler.queue?.queued,
+        readiness: scheduler.queue ? [scheduler.queue.unready] : undefined,
       });
     } catch (err) {
       const problem = listenProblem(err, port);
@@ -582,11 +601,15 @@ async function cmdWorker(args: string[]): Promise<number> {
       concurrency: { type: 'string', default: process.env.TRIBUTARY_WORKER_CONCURRENCY ?? '10' },
       'lease-ttl': { type: 'string' },
       grace: { type: 'string', default: process.env.TRIBUTARY_SHUTDOWN_GRACE ?? '30s' },
+      'metrics-port': { type: 'string', default: process.env.TRIBUTARY_METRICS_PORT },
       'data-dir': { type: 'string' },
       'database-url': { type: 'string' },
     },
   });
   const url = databaseUrl(values['database-url']);
+  const metricsPort = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port']);
+  if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535))
+    fail(`--metrics-port: expected a port number, got "${values['metrics-port']}"`);
   if (!url) fail('worker needs the Postgres store: --database-url URL or TRIBUTARY_DATABASE_URL');
   const concurrency = Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000)
@@ -605,6 +628,23 @@ async function cmdWorker(args: string[]): Promise<number> {
   ]);
   const boss = await startBoss(runtime.store as PostgresStore, { maintenance: true, log: runtime.log });
   const worker = new Worker(runtime, boss, { concurrency, leaseTtlMs });
+  let ops: { port: number; close(): Promise<void> } | undefined;
+  if (metricsPort !== undefined) {
+    const [{ startOpsServer, loopbackOnly, READY_TIMEOUT_MS }, { Auth }, { bossUnready }] = await Promise.all(
+      [import('../api/ops.ts'), import('../api/auth.ts'), import('../cluster/boss.ts')],
+    );
+    const host = process.env.TRIBUTARY_METRICS_HOST ?? '127.0.0.1';
+    ops = await startOpsServer({
+      port: metricsPort,
+      host,
+      store: runtime.store,
+      auth: new Auth(runtime.store),
+      open: loopbackOnly(host),
+      readiness: [() => bossUnready(boss, READY_TIMEOUT_MS)],
+      log: runtime.log,
+    });
+    process.stdout.write(`metrics: http://${host}:${ops.port}/metrics\n`);
+  }
   worker.start();
   process.stdout.write(`worker ${worker.id} ready (concurrency ${concurrency})\n`);
   await new Promise<void>((done) => {
@@ -613,6 +653,7 @@ async function cmdWorker(args: string[]): Promise<number> {
   });
   process.stdout.write('stopping: finishing batches in flight, releasing leases…\n');
   await worker.stop(graceMs);
+  await ops?.close();
   await boss.stop({ graceful: false, close: false });
   await runtime.close();
   process.stdout.write('worker stopped\n');

@@ -75,3 +75,37 @@ function describe(x: unknown): string {
   if (x && typeof x === 'object' && 'message' in x) return String((x as { message: unknown }).message);
   return String(x);
 }
+
+/**
+ * Runs waiting in the queue for a worker, counted live (pg-boss's own queue counts are refreshed by its
+ * maintenance, which only workers run): tributary_cluster_jobs_queued.
+ */
+export async function queuedRuns(store: PostgresStore): Promise<number> {
+  const { rows } = await store.query(
+    `SELECT count(*)::int AS n FROM "${bossSchema(store.schema)}".job WHERE name = $1 AND state IN ('created', 'retry')`,
+    [RUN_QUEUE],
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+/**
+ * Readiness of the job queue (/readyz in cluster mode): why the run queue cannot be read within
+ * `timeoutMs`, or undefined.
+ */
+export async function bossUnready(boss: PgBoss, timeoutMs: number): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((done) => {
+    timer = setTimeout(() => done(`the job queue did not answer within ${timeoutMs} ms`), timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      boss.getQueue(RUN_QUEUE).then(
+        (q) => (q ? undefined : `the job queue ${RUN_QUEUE} does not exist: run \`tributary migrate\``),
+        (err: unknown) => `the job queue is unreachable (${describe(err)})`,
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

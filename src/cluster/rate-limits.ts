@@ -71,11 +71,14 @@ export class SharedBucket extends TokenBucket {
       );
   }
 
-  override async take(signal?: AbortSignal): Promise<void> {
+  /** Returns how long it waited (ms): pauses and an empty budget, not the statement's own time. */
+  override async take(signal?: AbortSignal): Promise<number> {
+    let waited = 0;
     for (let failures = 0; ; ) {
       const paused = this.localPause - Date.now();
       if (paused > 0) {
         await sleep(paused, signal);
+        waited += paused;
         continue;
       }
       signal?.throwIfAborted();
@@ -98,8 +101,9 @@ export class SharedBucket extends TokenBucket {
         await sleep(Math.min(5000, 250 * 2 ** Math.min(failures, 5)), signal);
         continue;
       }
-      if (waitSeconds <= 0) return;
+      if (waitSeconds <= 0) return waited;
       await sleep(Math.ceil(waitSeconds * 1000), signal);
+      waited += Math.ceil(waitSeconds * 1000);
     }
   }
 }

@@ -4,6 +4,7 @@ import type { Job, PgBoss } from 'pg-boss';
 import { parseDuration } from '../core/duration.ts';
 import { toTributaryError } from '../core/errors.ts';
 import { isPushSource, type Logger } from '../core/source.ts';
+import { metrics } from '../engine/metrics.ts';
 import { type RunResult, runCollector } from '../engine/runner.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { DESTINATION_MAX_WAIT_MS } from '../engine/scheduler.ts';
@@ -236,6 +237,8 @@ export class Worker {
     }
     const lease = new HeldLease(this.store, acquired, this.leaseTtlMs, this.log, sentAt);
     slot.lease = lease;
+    metrics.leasesHeld.inc();
+    if (acquired.takenOver) metrics.failovers.inc();
     lease.startRenewing();
     if (this.stopping) lease.stop.abort();
     const started = Date.now();
@@ -256,6 +259,8 @@ export class Worker {
       this.stats.runs++;
       this.log.info('run finished', {
         collector: record.name,
+        source: result.source,
+        run: result.runId,
         status: result.status,
         events: result.events,
         pages: result.pages,
@@ -281,8 +286,11 @@ export class Worker {
     } finally {
       await marked;
       await lease.stopRenewing();
-      if (lease.lost) this.stats.leaseLost++;
-      else await this.release(record.config, lease, started, result);
+      metrics.leasesHeld.dec();
+      if (lease.lost) {
+        this.stats.leaseLost++;
+        metrics.leasesLost.inc();
+      } else await this.release(record.config, lease, started, result);
     }
   }
 

@@ -4,6 +4,7 @@ import { parseDuration } from '../core/duration.ts';
 import { serviceUrl } from '../core/validation.ts';
 import { destinationConfigSchema, destinationKinds } from '../destinations/index.ts';
 import { parseAllowEntry } from '../engine/egress.ts';
+import { TOKEN_SCOPES } from '../store/store.ts';
 
 /**
  * Request bodies of the control-plane API. The same schemas validate requests and generate the
@@ -111,7 +112,12 @@ export const userUpdate = z
   .object({ password: password.optional(), role: role.optional(), disabled: z.boolean().optional() })
   .strict();
 export const tokenCreate = z
-  .object({ name: z.string().min(1).max(100), expiresAt: isoTime.optional() })
+  .object({
+    name: z.string().min(1).max(100),
+    expiresAt: isoTime.optional(),
+    /** Limits the token to these uses; omitted: everything its user's role allows. */
+    scopes: z.array(z.enum(TOKEN_SCOPES)).min(1).max(TOKEN_SCOPES.length).optional(),
+  })
   .strict();
 
 export const auditQuery = z

@@ -205,14 +205,20 @@ export function lineParts(env: Envelope): [head: string, text: string] | [line: 
 }
 
 /**
- * `encodeLine(env).length`, the figure runs report as bytes, without building the line when the
- * record is a vendor text. Like that figure it counts characters, and here ids and times are
- * counted as written without escapes (JSON.stringify would escape a quote, a backslash or a control
- * character in them: a few characters more, in ids that have any).
+ * The UTF-8 bytes of `encodeLine(env)`, the figure runs and the bytes-delivered metric report, without
+ * building the line when the record is a vendor text. Ids and times are counted as written without
+ * escapes (JSON.stringify would escape a quote, a backslash or a control character in them: a few
+ * bytes more, in ids that have any).
  */
-export function lineLength(env: Envelope): number {
+export function lineBytes(env: Envelope): number {
   const text = vendorText(env.raw);
-  if (text === undefined) return encodeLine(env).length;
+  if (text === undefined) return Buffer.byteLength(encodeLine(env));
   // {"id":"…","time":"…" + the shared part + the text + }
-  return 19 + env.id.length + env.time.length + sharedPart(env).length + oneLine(text).length;
+  return (
+    19 +
+    Buffer.byteLength(env.id) +
+    env.time.length +
+    Buffer.byteLength(sharedPart(env)) +
+    Buffer.byteLength(oneLine(text))
+  );
 }

@@ -19,8 +19,9 @@ import { runCollector } from './runner.ts';
 class RecordingBucket extends TokenBucket {
   readonly takes: number[] = [];
   readonly pauses: number[] = [];
-  override async take(): Promise<void> {
+  override async take(): Promise<number> {
     this.takes.push(Date.now());
+    return 0;
   }
   override pauseUntil(epochMs: number): void {
     this.pauses.push(epochMs);

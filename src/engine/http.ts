@@ -5,6 +5,7 @@ import { isLoopbackHost } from '../core/validation.ts';
 import type { OriginSet } from './credential-origins.ts';
 import { egressPolicy } from './egress.ts';
 import { readJson, UnexpectedBodyError } from './json-stream.ts';
+import { metrics, statusLabel } from './metrics.ts';
 import { networkProblem } from './network-error.ts';
 import type { TokenBucket } from './rate-limit.ts';
 import { backoff, sleep } from './sleep.ts';
@@ -50,6 +51,11 @@ export interface HttpClientOptions {
   rateLimited?: RateLimitedHook;
   now?: () => number;
   userAgent?: string;
+  /**
+   * Counts this client's requests in the vendor-request metrics (docs/operations.md) under the source's
+   * id and the account's name; unset, nothing is counted (Test Connection, previews).
+   */
+  metricLabels?: { source: string; account: string };
 }
 
 /**
@@ -223,6 +229,7 @@ export class Http implements HttpClient {
           code: last.retry.code,
         });
         await sleep(ms, this.o.signal);
+        if (last.retry.code === 'rate_limited') this.waited(ms);
       }
       const outcome = await this.attempt(req, method, state, consume);
       if ('ok' in outcome) return outcome.ok;
@@ -250,9 +257,11 @@ export class Http implements HttpClient {
     signal?.throwIfAborted();
     let url = buildUrl(req.url, req.query);
     const endpoint = this.o.endpointLimiter?.(url);
+    let sent: number | undefined;
+    let status: number | undefined;
     try {
-      await this.o.limiter?.take(signal);
-      await endpoint?.take(signal);
+      this.waited((await this.o.limiter?.take(signal)) ?? 0);
+      this.waited((await endpoint?.take(signal)) ?? 0);
       let res: Response;
       let sendAuth = !req.noAuth;
       const origin = url.origin;
@@ -266,6 +275,8 @@ export class Http implements HttpClient {
           await this.o.authorize(headers, state.refreshed, url, { method, body: req.body });
         }
         const timeout = AbortSignal.timeout(req.timeoutMs ?? this.o.timeoutMs);
+        sent = performance.now();
+        status = undefined;
         res = await fetch(url, {
           method,
           headers: [...headers],
@@ -274,6 +285,7 @@ export class Http implements HttpClient {
           signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
           dispatcher: egress.dispatcher(),
         });
+        status = this.counted(sent, res.status);
         const location = res.headers.get('location');
         if (req.manualRedirect || res.status < 300 || res.status >= 400 || !location || res.status === 304)
           break;
@@ -323,6 +335,7 @@ export class Http implements HttpClient {
       }
       return { retry: err, waitMs };
     } catch (err) {
+      if (sent !== undefined && status === undefined) this.counted(sent, undefined); // no answer came
       if (err instanceof UnexpectedBodyError && !signal?.aborted) return this.unexpectedBody(err, url);
       if (err instanceof TributaryError) throw err;
       // A connection the egress policy refused surfaces as undici's "fetch failed" with it as the cause.
@@ -348,6 +361,22 @@ export class Http implements HttpClient {
         ),
       };
     }
+  }
+
+  /** Counts one request in the vendor-request metrics; returns its status. */
+  private counted(sent: number, status: number | undefined): number | undefined {
+    const labels = this.o.metricLabels;
+    if (labels) {
+      metrics.vendorRequests.inc({ ...labels, status: statusLabel(status) });
+      metrics.vendorDuration.observe(labels, (performance.now() - sent) / 1000);
+    }
+    return status;
+  }
+
+  /** Adds a wait for the account's budget or the vendor's Retry-After to the rate-limit metrics. */
+  private waited(ms: number): void {
+    if (ms > 0 && this.o.metricLabels)
+      metrics.rateLimitWait.inc({ account: this.o.metricLabels.account }, ms / 1000);
   }
 
   /**

@@ -33,21 +33,28 @@ export class TokenBucket {
     if (epochMs > this.pausedUntil) this.pausedUntil = epochMs;
   }
 
-  /** Waits for a token (and any account-wide pause), then takes it. */
-  async take(signal?: AbortSignal): Promise<void> {
+  /**
+   * Waits for a token (and any account-wide pause), then takes it. Returns how long it waited (ms), for
+   * the rate-limit metrics.
+   */
+  async take(signal?: AbortSignal): Promise<number> {
+    let waited = 0;
     for (;;) {
       const now = this.now();
       if (now < this.pausedUntil) {
         await this.wait(this.pausedUntil - now, signal);
+        waited += this.pausedUntil - now;
         continue;
       }
       this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.perSecond);
       this.last = now;
       if (this.tokens >= 1) {
         this.tokens -= 1;
-        return;
+        return waited;
       }
-      await this.wait(Math.ceil(((1 - this.tokens) / this.perSecond) * 1000), signal);
+      const ms = Math.ceil(((1 - this.tokens) / this.perSecond) * 1000);
+      await this.wait(ms, signal);
+      waited += ms;
     }
   }
 }

@@ -1,9 +1,11 @@
 import type { Destination, SendResult } from '../core/destination.ts';
-import { type Envelope, encodeLine, lineLength, makeEnvelope } from '../core/envelope.ts';
+import { type Envelope, encodeLine, lineBytes, makeEnvelope } from '../core/envelope.ts';
 import { type ErrorInfo, TributaryError, toTributaryError, transientError } from '../core/errors.ts';
 import type { AccountKind, Batch, Logger, ReadContext, SourceDef, WindowOptions } from '../core/source.ts';
 import type { Store } from '../store/store.ts';
 import { Http, type HttpClientOptions } from './http.ts';
+import { withFields } from './log.ts';
+import { metrics } from './metrics.ts';
 import type { RateLimits } from './rate-limit.ts';
 import { backoff, sleep } from './sleep.ts';
 import { activeVendorWait, vendorWaitError } from './vendor-wait.ts';
@@ -18,6 +20,8 @@ export interface ResolvedCollector {
   account: unknown;
   /** Rate limits and token caches are per account. */
   accountKey: string;
+  /** The account's name, for metrics labels (docs/operations.md). */
+  accountName?: string;
   /** The account's own request budget, when it overrides its kind's. */
   rateLimit?: { perSecond: number; burst: number };
   /** Where the account's credentials may be sent (engine/credential-origins.ts); every request is checked. */
@@ -59,6 +63,8 @@ export interface StreamResult {
 export interface RunResult {
   runId: string;
   collector: string;
+  /** The source's id (logs, metrics). */
+  source: string;
   status: 'succeeded' | 'failed' | 'cancelled';
   events: number;
   pages: number;
@@ -105,6 +111,8 @@ class RecentIds {
 interface Wrapped {
   envelopes: Envelope[];
   ingestedAt: string;
+  /** The newest event time in the batch, never later than `ingestedAt` (a vendor clock ahead of ours). */
+  newest?: string;
   deadLetters: Array<{ reason: string; raw: string }>;
   checkpoint: unknown;
   pages: number;
@@ -172,11 +180,14 @@ export async function runCollector(c: ResolvedCollector, o: RunOptions): Promise
   if (waiting) throw vendorWaitError(c.name, waiting);
   const started = now();
   const runId = crypto.randomUUID();
+  // Every line of the run names its collector, source and run (and, within a stream, the stream).
+  const log = withFields(o.log, { collector: c.name, source: c.source.id, run: runId });
   const signal = o.signal ?? new AbortController().signal;
   const outcomes = new DeliveryOutcomes(o.store, c.id, now);
   const result: RunResult = {
     runId,
     collector: c.name,
+    source: c.source.id,
     status: 'succeeded',
     events: 0,
     pages: 0,
@@ -202,15 +213,24 @@ export async function runCollector(c: ResolvedCollector, o: RunOptions): Promise
     const sr: StreamResult = { stream, events: 0, pages: 0 };
     result.streams.push(sr);
     try {
-      await runStream(c, stream, o, runId, signal, now, sr, result, outcomes);
+      await runStream(
+        c,
+        stream,
+        { ...o, log: withFields(log, { stream }) },
+        runId,
+        signal,
+        now,
+        sr,
+        result,
+        outcomes,
+      );
     } catch (err) {
       if (signal.aborted) break;
       const e = toTributaryError(err);
       sr.error = e.toJSON();
       result.error ??= sr.error;
       result.status = 'failed';
-      o.log.error('stream failed', {
-        collector: c.name,
+      log.error('stream failed', {
         stream,
         type: e.type,
         code: e.code,
@@ -221,7 +241,7 @@ export async function runCollector(c: ResolvedCollector, o: RunOptions): Promise
       if (e.waitUntil && !e.destination) {
         // The vendor asked the account to pause beyond what a run waits: no run of its collectors
         // starts before then, this one's other streams included.
-        await recordVendorWait(c, o, e, now);
+        await recordVendorWait(c, { ...o, log }, e, now);
         break;
       }
     }
@@ -229,6 +249,7 @@ export async function runCollector(c: ResolvedCollector, o: RunOptions): Promise
   if (signal.aborted && result.status === 'succeeded') result.status = 'cancelled';
   result.durationMs = now() - started;
   await o.store.finishRun(runId, result.status, result.error);
+  metrics.runs.inc({ collector: c.name, result: result.status });
   return result;
 }
 
@@ -239,7 +260,6 @@ async function recordVendorWait(
   now: () => number,
 ): Promise<void> {
   o.log.warn('the vendor asked to wait; runs of the account wait until then', {
-    collector: c.name,
     code: e.code,
     until: e.waitUntil,
   });
@@ -252,7 +272,7 @@ async function recordVendorWait(
       at: new Date(now()).toISOString(),
     });
   } catch (err) {
-    o.log.error('could not record a vendor wait', { collector: c.name, message: (err as Error).message });
+    o.log.error('could not record a vendor wait', { message: (err as Error).message });
   }
 }
 
@@ -283,6 +303,7 @@ async function runStream(
     rateLimited: c.source.rateLimited,
     now,
     userAgent: 'tributary/0.1',
+    metricLabels: { source: c.source.id, account: c.accountName ?? '' },
     ...o.http,
   });
   const saved = await o.store.getCheckpoint(c.id, stream);
@@ -298,7 +319,7 @@ async function runStream(
     log,
     now,
     warn: (w: TributaryError) => {
-      log.warn(w.message, { collector: c.name, stream, code: w.code });
+      log.warn(w.message, { code: w.code });
       void o.store.recordError(c.id, stream, w.toJSON());
     },
   };
@@ -321,14 +342,27 @@ async function runStream(
     if (done) return undefined;
     const ingestedAt = new Date(now()).toISOString();
     const envelopes: Envelope[] = [];
+    let newest = '';
     for (const e of batch.events) {
       const env = makeEnvelope(envCtx, e.raw, e.id, e.time, ingestedAt);
       if (recent.add(env.id)) envelopes.push(env);
+      if (env.time > newest) newest = env.time; // canonical ISO times compare as strings
     }
     const deadLetters = (batch.deadLetters ?? []).map((d) => ({ reason: d.reason, raw: safeJson(d.raw) }));
-    return { envelopes, ingestedAt, deadLetters, checkpoint: batch.checkpoint, pages: batch.pages ?? 0 };
+    const at = Date.parse(newest);
+    return {
+      envelopes,
+      ingestedAt,
+      newest: Number.isFinite(at) ? new Date(Math.min(at, Date.parse(ingestedAt))).toISOString() : undefined,
+      deadLetters,
+      checkpoint: batch.checkpoint,
+      pages: batch.pages ?? 0,
+    };
   };
   const ahead: Array<Promise<Wrapped | undefined>> = [];
+  const labels = { collector: c.name, source: c.source.id, stream };
+  let committed: { checkpoint: unknown } | undefined =
+    saved === undefined ? undefined : { checkpoint: saved.value };
   const readAhead = () => {
     while (ahead.length < READ_AHEAD) {
       const next = batches.next().then(wrap);
@@ -340,14 +374,33 @@ async function runStream(
     for (;;) {
       readAhead();
       const batch = await ahead.shift()!;
-      if (!batch) break;
+      if (!batch) {
+        // The vendor has nothing more: the stream is caught up as of now, and its checkpoint lag is 0
+        // (docs/operations.md). Recorded with the position already committed; nothing else changes.
+        if (committed)
+          await o.store.commitBatch({
+            collectorId: c.id,
+            stream,
+            checkpoint: committed.checkpoint,
+            runId,
+            events: 0,
+            pages: 0,
+            bytes: 0,
+            hourly: {},
+            deadLetters: [],
+            positionTime: new Date(now()).toISOString(),
+          });
+        break;
+      }
       readAhead();
-      const { envelopes, ingestedAt, checkpoint, pages } = batch;
-      // Events a destination refused for good become dead letters of this batch, committed with it.
-      const refused = envelopes.length ? await deliver(c, envelopes, o, signal, now, outcomes) : [];
-      const deadLetters = refused.length ? [...batch.deadLetters, ...refused] : batch.deadLetters;
+      const { envelopes, ingestedAt, newest, checkpoint, pages } = batch;
       let bytes = 0;
-      for (const env of envelopes) bytes += lineLength(env) + 1;
+      for (const env of envelopes) bytes += lineBytes(env) + 1;
+      // Events a destination refused for good become dead letters of this batch, committed with it.
+      const refused = envelopes.length
+        ? await deliver(c, envelopes, bytes, labels, o, signal, now, outcomes)
+        : [];
+      const deadLetters = refused.length ? [...batch.deadLetters, ...refused] : batch.deadLetters;
       // Acknowledged: the checkpoint may move. A hard stop that arrived during delivery still commits,
       // because the destinations have the events; not committing would only cause duplicates.
       await o.store.commitBatch({
@@ -361,7 +414,10 @@ async function runStream(
         lastEventTime: envelopes.length ? ingestedAt : undefined,
         hourly: envelopes.length ? { [hourOf(ingestedAt)]: envelopes.length } : {},
         deadLetters,
+        positionTime: newest,
       });
+      committed = { checkpoint };
+      metrics.deadLettered(c.name, deadLetters);
       sr.events += envelopes.length;
       sr.pages += pages;
       result.events += envelopes.length;
@@ -397,6 +453,8 @@ function safeJson(raw: unknown): string {
 async function deliver(
   c: ResolvedCollector,
   events: Envelope[],
+  bytes: number,
+  labels: { collector: string; source: string; stream: string },
   o: RunOptions,
   signal: AbortSignal,
   now: () => number,
@@ -414,6 +472,7 @@ async function deliver(
             (thrown: unknown) => ({ err: thrown ?? new Error('rejected without a reason') }),
           );
         if (!('err' in sent)) {
+          metrics.delivered(labels, [d.name], events.length, bytes);
           await outcomes.acknowledged(d.name);
           return destinationDeadLetters(d, sent.result);
         }
@@ -435,13 +494,13 @@ async function deliver(
         if (e.type === 'config') throw e;
         if (attempt === 0) {
           o.log.warn('destination unavailable, retrying', {
-            collector: c.name,
             destination: d.name,
             code: e.code,
           });
           await o.store.recordError(c.id, undefined, e.toJSON());
         }
         if (gaveUp) throw e;
+        metrics.destinationRetries.inc({ destination: d.name });
         // A destination that says when to come back (429/503 Retry-After) is believed, within maxMs.
         const wait =
           e.retryAfter !== undefined

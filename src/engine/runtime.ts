@@ -161,6 +161,7 @@ export class Runtime {
       accountKind,
       account,
       accountKey: accountRecord.id,
+      accountName: accountRecord.name,
       rateLimit: requestsPerMinute
         ? { perSecond: requestsPerMinute / 60, burst: Math.max(1, Math.ceil(requestsPerMinute / 10)) }
         : undefined,

@@ -147,6 +147,8 @@ export class Scheduler {
       .then((r) => {
         this.runtime.log.info('run finished', {
           collector: name,
+          source: r.source,
+          run: r.runId,
           status: r.status,
           events: r.events,
           pages: r.pages,

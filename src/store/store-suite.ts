@@ -189,6 +189,36 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>): void 
       await s.close();
     });
 
+    it('checkpoints: the position time moves forward only; setting or resetting the checkpoint forgets it', async () => {
+      const s = await withRun();
+      const position = async () => (await s.getCheckpoint('c1', 's'))?.positionTime;
+      await s.commitBatch(batch({ checkpoint: 1 }));
+      assert.equal(await position(), undefined, 'none until a commit carries one');
+      await s.commitBatch(batch({ checkpoint: 2, positionTime: '2026-11-25T09:00:00.000Z' }));
+      assert.equal(await position(), '2026-11-25T09:00:00.000Z');
+      await s.commitBatch(batch({ checkpoint: 3, positionTime: '2026-11-25T08:00:00.000Z' }));
+      assert.equal(await position(), '2026-11-25T09:00:00.000Z', 'an older time (an overlap) is not taken');
+      assert.equal((await s.getCheckpoint('c1', 's'))?.value, 3, 'while the checkpoint itself moves');
+      await s.commitBatch(batch({ checkpoint: 4 }));
+      assert.equal(await position(), '2026-11-25T09:00:00.000Z', 'a commit without one keeps it');
+      await s.commitBatch(batch({ checkpoint: 5, positionTime: '2026-11-25T10:00:00.000Z' }));
+      assert.equal((await s.listCheckpoints('c1'))[0]?.positionTime, '2026-11-25T10:00:00.000Z');
+      await s.putCheckpoint('c1', 's', 6);
+      assert.equal(await position(), undefined, 'a checkpoint set by hand has no known position time');
+      await s.commitBatch(batch({ checkpoint: 7, positionTime: '2026-11-25T07:00:00.000Z' }));
+      await s.resetCheckpoint('c1', 's');
+      await s.commitBatch(batch({ checkpoint: 8, positionTime: '2026-11-25T06:00:00.000Z' }));
+      assert.equal(await position(), '2026-11-25T06:00:00.000Z', 'after a reset, from scratch');
+      await s.close();
+    });
+
+    it('readiness: a migrated store is ready, a closed one says so', async () => {
+      const s = await makeStore();
+      assert.equal(await s.unready(2000), undefined);
+      await s.close();
+      assert.match((await s.unready(2000)) ?? '', /closed/);
+    });
+
     it('checkpoints: per stream, reset one or all', async () => {
       const s = await withRun();
       await s.commitBatch(batch({ stream: 'a', checkpoint: 1 }));
@@ -295,6 +325,7 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>): void 
       const b = await s.acquireLease('c1', 'worker-b', 60_000);
       assert.ok(b && b.token > a.token, 'the next holder gets a larger token');
       assert.equal(b.stopRequested, false, 'a stop request ends with its lease');
+      assert.equal(b.takenOver, undefined, 'a released lease taken again is no failover');
       assert.deepEqual(
         (await s.listLeases()).map((l) => [l.collectorId, l.owner, l.token]),
         [['c1', 'worker-b', b.token]],
@@ -312,6 +343,8 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>): void 
       await s.renewLease('c1', a.token, 1); // the holder stops renewing: its lease runs out
       const b = await takeOver(s, 'worker-b');
       assert.ok(b.token > a.token);
+      assert.equal(b.takenOver, true, 'a failover: taken from a holder that never released it');
+      assert.equal(a.takenOver, undefined, 'a first acquisition is none');
       assert.equal(b.owner, 'worker-b');
       assert.equal(await s.renewLease('c1', a.token, 60_000), undefined);
       const ra = (await s.listRuns('c1')).find((r) => r.id === 'ra')!;
@@ -627,6 +660,10 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>): void 
       assert.equal((await s.getApiToken('t1'))!.revokedAt, at);
       assert.equal((await s.listApiTokens('u1')).length, 1);
       assert.equal((await s.listApiTokens('nobody')).length, 0);
+      const scoped = { ...token, id: 't2', hash: 'def', scopes: ['metrics' as const] };
+      await s.putApiToken(scoped);
+      assert.deepEqual(await s.getApiTokenByHash('def'), scoped, 'scopes are kept');
+      assert.equal((await s.getApiToken('t1'))!.scopes, undefined, 'an unscoped token has none');
       await s.putSession(session);
       assert.equal(await s.deleteUser('u1'), true);
       assert.equal(await s.getSession('h1'), undefined);

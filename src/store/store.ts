@@ -65,6 +65,12 @@ export interface CheckpointRecord {
   stream: string;
   value: unknown;
   updatedAt: string;
+  /**
+   * The event time the committed position has reached: the newest event time delivered, or when the
+   * stream was last caught up (read to the vendor's end), whichever is later. Checkpoint lag is now
+   * minus this (docs/operations.md). Undefined before the first commit that set one.
+   */
+  positionTime?: string;
 }
 
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -166,6 +172,11 @@ export interface BatchCommit {
   bytes: number;
   /** Newest event time in the batch, for "last event received". */
   lastEventTime?: string;
+  /**
+   * The event time this checkpoint has reached (CheckpointRecord.positionTime): kept when later than
+   * the stream's, so a batch re-reading an overlap does not move it back.
+   */
+  positionTime?: string;
   /** Events per UTC hour (ISO hour start, e.g. 2026-11-25T10:00:00.000Z). */
   hourly: Record<string, number>;
   deadLetters: Array<{ reason: string; raw: string }>;
@@ -191,6 +202,11 @@ export interface LeaseRecord {
   expiresAt: string;
   /** The control plane asked the holder to stop after its batch in flight (collector stopped or deleted). */
   stopRequested: boolean;
+  /**
+   * Set by acquireLease when the lease was taken from a holder that never released it (its lease expired):
+   * a failover.
+   */
+  takenOver?: boolean;
 }
 
 /** The error a fenced write fails with: the caller no longer holds the collector's lease. */
@@ -267,7 +283,16 @@ export interface ApiTokenRecord {
   expiresAt?: string;
   lastUsedAt?: string;
   revokedAt?: string;
+  /**
+   * What the token may be used for, when narrower than its user's role: ["metrics"] reads /metrics and
+   * nothing else (docs/operations.md). Undefined: everything the user's role allows.
+   */
+  scopes?: TokenScope[];
 }
+
+/** The scopes an API token may be limited to. */
+export const TOKEN_SCOPES = ['metrics'] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
 
 export interface AuditRecord {
   id: number;
@@ -298,6 +323,11 @@ export interface AuditQuery {
 
 export interface Store {
   migrate(): Promise<void>;
+  /**
+   * Why the store cannot serve requests now (/readyz): unreachable, not answering within `timeoutMs`,
+   * or schema migrations pending; undefined when it is ready. Never throws, never retries.
+   */
+  unready(timeoutMs: number): Promise<string | undefined>;
   close(): Promise<void>;
 
   // accounts

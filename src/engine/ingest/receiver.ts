@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { CollectorConfig } from '../../config/config-file.ts';
 import type { Destination, SendResult } from '../../core/destination.ts';
-import { type Envelope, lineLength, makeEnvelope, toIsoTime } from '../../core/envelope.ts';
+import { type Envelope, lineBytes, makeEnvelope, toIsoTime } from '../../core/envelope.ts';
 import { TributaryError, toTributaryError, transientError } from '../../core/errors.ts';
 import {
   type DeadLetter,
@@ -14,6 +14,7 @@ import {
 } from '../../core/source.ts';
 import { sources } from '../../sources/index.ts';
 import type { CollectorRecord } from '../../store/store.ts';
+import { metrics } from '../metrics.ts';
 import { destinationDeadLetters } from '../runner.ts';
 import type { Runtime } from '../runtime.ts';
 import { BodyError, BodySplitter, decodedChunks, requestChunks, splitChunks } from './body.ts';
@@ -234,7 +235,7 @@ class Delivery {
     let from = 0;
     const slices: Envelope[][] = [];
     for (let i = 0; i < envelopes.length; i++) {
-      const chars = lineLength(envelopes[i]!) + 1;
+      const chars = lineBytes(envelopes[i]!) + 1;
       bytes += chars;
       sliceChars += chars;
       if (sliceChars >= SLICE_CHARS || i === envelopes.length - 1) {
@@ -299,6 +300,17 @@ class Delivery {
         hourly,
         deadLetters: lastChunk,
       });
+      const labels = { collector: this.record.name, source: this.record.source, stream: this.stream };
+      metrics.delivered(
+        labels,
+        envelopes.length ? (this.record.config.destinations as string[]) : [],
+        envelopes.length,
+        bytes,
+      );
+      metrics.deadLettered(
+        this.record.name,
+        batch.flatMap((p) => p.deadLetters),
+      );
     } catch (err) {
       this.o.log.error('push: could not commit counts, asking the sender to retry', {
         collector: this.record.name,
@@ -367,8 +379,12 @@ export class IngestReceiver {
 
   /** Answers one request to `/ingest/{name}`; only internal failures throw. */
   async handle(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+    const started = performance.now();
+    let accepted = 0;
+    const seen = { authenticated: false };
     try {
-      const result = await this.receive(req, name);
+      const result = await this.receive(req, name, seen);
+      accepted = result.accepted;
       reply(res, 200, result);
     } catch (err) {
       if (err instanceof Refusal)
@@ -387,12 +403,18 @@ export class IngestReceiver {
         });
         req.resume();
       }
+    } finally {
+      // Labelled by collector only once the request proved it is the collector's sender (a valid
+      // token): names made up by anyone else cannot create series (docs/operations.md).
+      const status = res.headersSent ? res.statusCode : 500; // a throw is answered 500 by the server
+      metrics.ingested(name, seen.authenticated, status, (performance.now() - started) / 1000, accepted);
     }
   }
 
   private async receive(
     req: IncomingMessage,
     name: string,
+    seen: { authenticated: boolean },
   ): Promise<{ accepted: number; deadLettered: number }> {
     if (req.method !== 'POST')
       throw new Refusal(405, 'method_not_allowed', 'Send events with POST.', { allow: 'POST' });
@@ -415,6 +437,7 @@ export class IngestReceiver {
     const valid = verifyToken(record && credentials, token, this.now());
     if (!record || !credentials || !valid || !isPushSource(source))
       throw new Refusal(401, 'invalid_token', 'The ingest token is not valid for this collector.', challenge);
+    seen.authenticated = true;
     if (!record.enabled)
       throw new Refusal(503, 'collector_stopped', `Collector "${name}" is stopped; retry later.`, {
         'retry-after': String(RETRY_AFTER_S.stopped),

@@ -16,7 +16,8 @@
  * Version 4 (both stores): collectors' sealed secret settings. Version 5 (both stores): the delivery
  * failures health reports, and the vendor waits (a Retry-After longer than a run waits) that hold back
  * every run of an account's collectors, claims included. Version 6 (both stores): the sign-in
- * throttle's counters.
+ * throttle's counters. Version 7 (both stores): API token scopes, and the event time of a stream's
+ * committed position (checkpoint lag).
  */
 export const migrations: Array<{ version: number; sql: string }> = [
   {
@@ -199,4 +200,16 @@ CREATE TABLE unknown_logins (
 );
 `,
   },
+  {
+    version: 7,
+    sql: `
+-- An API token limited to some scopes (e.g. ["metrics"]); NULL: its user's full role.
+ALTER TABLE api_tokens ADD COLUMN scopes jsonb;
+-- The event time a stream's committed position has reached, for the checkpoint lag metric.
+ALTER TABLE checkpoints ADD COLUMN position_time timestamptz;
+`,
+  },
 ];
+
+/** The schema version this build needs. */
+export const LATEST_VERSION = migrations.at(-1)!.version;

@@ -32,7 +32,7 @@ import type {
   VendorWaitRecord,
 } from '../store.ts';
 import { leaseExpiredError, leaseLost } from '../store.ts';
-import { migrations } from './migrations.ts';
+import { LATEST_VERSION, migrations } from './migrations.ts';
 import { describeTarget, isPostgresUrl, schemeOf } from './url.ts';
 
 export { describeTarget, isPostgresUrl, schemeOf };
@@ -348,6 +348,35 @@ export class PostgresStore implements Store {
     return (await this.q(`SELECT coalesce(max(version), 0) AS version FROM ${table}`)).rows[0].version;
   }
 
+  async unready(timeoutMs: number): Promise<string | undefined> {
+    if (this.closed) return 'the store is closed';
+    // Straight to the pool, without withClient's retries: readiness says how things are now.
+    const check = async () => {
+      const table = `${quoteIdent(this.schema)}.schema_migrations`;
+      const version = (await this.pool.query('SELECT to_regclass($1) AS t', [table])).rows[0].t
+        ? Number((await this.pool.query(`SELECT coalesce(max(version), 0) AS v FROM ${table}`)).rows[0].v)
+        : 0;
+      return version < LATEST_VERSION
+        ? `schema migrations are pending: the database is at version ${version}, this build needs ${LATEST_VERSION}`
+        : undefined;
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<string>((done) => {
+      timer = setTimeout(() => done(`the database did not answer within ${timeoutMs} ms`), timeoutMs);
+    });
+    try {
+      return await Promise.race([
+        check().catch(
+          (err: unknown) =>
+            `the database is unreachable (${(err as { code?: string }).code ?? describeError(err)})`,
+        ),
+        late,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -461,9 +490,10 @@ export class PostgresStore implements Store {
       const { rows } = await c.query<Row>(
         `WITH ${FENCE_CTE},
          checkpoint AS (
-           INSERT INTO checkpoints (collector_id, stream, value, updated_at)
-           SELECT $1::text, $3::text, $4::jsonb, $5::timestamptz FROM fence_ok WHERE ok
-           ON CONFLICT (collector_id, stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+           INSERT INTO checkpoints (collector_id, stream, value, updated_at, position_time)
+           SELECT $1::text, $3::text, $4::jsonb, $5::timestamptz, $16::timestamptz FROM fence_ok WHERE ok
+           ON CONFLICT (collector_id, stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,
+             position_time = GREATEST(checkpoints.position_time, excluded.position_time)
          ), run AS (
            UPDATE runs SET events = events + $6, pages = pages + $7, bytes = bytes + $8,
              dead_letters = dead_letters + $9
@@ -501,6 +531,7 @@ export class PostgresStore implements Store {
           b.lastEventTime ?? null,
           b.deadLetters.map((d) => d.reason),
           raws,
+          b.positionTime ?? null,
         ],
       );
       return rows[0]!.ok as boolean;
@@ -515,7 +546,8 @@ export class PostgresStore implements Store {
     if (json === undefined) throw new TypeError('putCheckpoint: value: expected a JSON value');
     await this.q(
       `INSERT INTO checkpoints (collector_id, stream, value, updated_at) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (collector_id, stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+       ON CONFLICT (collector_id, stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,
+         position_time = NULL`,
       [collectorId, stream, json, iso()],
     );
   }
@@ -612,7 +644,8 @@ export class PostgresStore implements Store {
          WHERE collector_id = $1 RETURNING *`,
         [collectorId, owner, ttlMs],
       );
-      return toLease(r.rows[0]!);
+      const lease = toLease(r.rows[0]!);
+      return prev.owner !== null ? { ...lease, takenOver: true } : lease;
     });
   }
 
@@ -936,8 +969,8 @@ export class PostgresStore implements Store {
 
   async putApiToken(t: ApiTokenRecord): Promise<void> {
     await this.q(
-      `INSERT INTO api_tokens (id, name, user_id, hash, last4, created_at, expires_at, last_used_at, revoked_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+      `INSERT INTO api_tokens (id, name, user_id, hash, last4, created_at, expires_at, last_used_at, revoked_at, scopes)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
        ON CONFLICT (id) DO UPDATE SET name = excluded.name, expires_at = excluded.expires_at,
          last_used_at = excluded.last_used_at, revoked_at = excluded.revoked_at`,
       [
@@ -950,6 +983,7 @@ export class PostgresStore implements Store {
         t.expiresAt ?? null,
         t.lastUsedAt ?? null,
         t.revokedAt ?? null,
+        t.scopes ? JSON.stringify(t.scopes) : null,
       ],
     );
   }
@@ -1222,6 +1256,7 @@ const toCheckpoint = (r: Row): CheckpointRecord => ({
   stream: r.stream,
   value: r.value,
   updatedAt: r.updated_at,
+  ...(r.position_time ? { positionTime: r.position_time } : {}),
 });
 
 function toRun(r: Row): RunRecord {
@@ -1292,6 +1327,7 @@ function toApiToken(r: Row): ApiTokenRecord {
   if (r.expires_at) t.expiresAt = r.expires_at;
   if (r.last_used_at) t.lastUsedAt = r.last_used_at;
   if (r.revoked_at) t.revokedAt = r.revoked_at;
+  if (r.scopes) t.scopes = r.scopes;
   return t;
 }
 

@@ -125,4 +125,16 @@ CREATE TABLE unknown_logins (
 );
 `,
   },
+  {
+    version: 7,
+    sql: `
+-- An API token limited to some scopes (a JSON array, e.g. ["metrics"]); NULL: its user's full role.
+ALTER TABLE api_tokens ADD COLUMN scopes TEXT;
+-- The event time a stream's committed position has reached, for the checkpoint lag metric.
+ALTER TABLE checkpoints ADD COLUMN position_time TEXT;
+`,
+  },
 ];
+
+/** The schema version this build needs. */
+export const LATEST_VERSION = migrations.at(-1)!.version;

@@ -33,7 +33,7 @@ import type {
   VendorWaitRecord,
 } from '../store.ts';
 import { leaseExpiredError, leaseLost } from '../store.ts';
-import { migrations } from './migrations.ts';
+import { LATEST_VERSION, migrations } from './migrations.ts';
 
 type Row = Record<string, any>;
 const iso = () => new Date().toISOString();
@@ -90,6 +90,24 @@ export class SqliteStore implements Store {
           .prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)')
           .run(m.version, iso());
       });
+    }
+  }
+
+  async unready(): Promise<string | undefined> {
+    // Synchronous and local: there is nothing to wait for, so no timeout either.
+    if (!this.db.isOpen) return 'the database is closed';
+    try {
+      const table = this.db
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+        .get();
+      const version = table
+        ? Number((this.db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as Row).v ?? 0)
+        : 0;
+      if (version < LATEST_VERSION)
+        return `schema migrations are pending: the database is at version ${version}, this build needs ${LATEST_VERSION}`;
+      return undefined;
+    } catch (err) {
+      return `the database cannot be read (${(err as { code?: string }).code ?? 'error'})`;
     }
   }
 
@@ -209,10 +227,11 @@ export class SqliteStore implements Store {
       if (b.fence !== undefined) this.checkFence(b.collectorId, b.fence);
       this.db
         .prepare(
-          `INSERT INTO checkpoints (collector_id, stream, value, updated_at) VALUES (?, ?, ?, ?)
-           ON CONFLICT (collector_id, stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+          `INSERT INTO checkpoints (collector_id, stream, value, updated_at, position_time) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (collector_id, stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,
+             position_time = NULLIF(MAX(COALESCE(position_time, ''), COALESCE(excluded.position_time, '')), '')`,
         )
-        .run(b.collectorId, b.stream, checkpoint, now);
+        .run(b.collectorId, b.stream, checkpoint, now, b.positionTime ?? null);
       this.db
         .prepare(
           'UPDATE runs SET events = events + ?, pages = pages + ?, bytes = bytes + ?, dead_letters = dead_letters + ? WHERE id = ?',
@@ -244,7 +263,8 @@ export class SqliteStore implements Store {
     this.db
       .prepare(
         `INSERT INTO checkpoints (collector_id, stream, value, updated_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (collector_id, stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+         ON CONFLICT (collector_id, stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,
+           position_time = NULL`,
       )
       .run(collectorId, stream, json, iso());
   }
@@ -316,7 +336,10 @@ export class SqliteStore implements Store {
           )
           .run(prev.expires_at, JSON.stringify(leaseExpiredError), collectorId, prev.token);
       }
-      return toLease(this.db.prepare('SELECT * FROM leases WHERE collector_id = ?').get(collectorId) as Row);
+      const lease = toLease(
+        this.db.prepare('SELECT * FROM leases WHERE collector_id = ?').get(collectorId) as Row,
+      );
+      return prev && prev.owner !== null ? { ...lease, takenOver: true } : lease;
     });
   }
 
@@ -680,8 +703,8 @@ export class SqliteStore implements Store {
   async putApiToken(t: ApiTokenRecord): Promise<void> {
     this.db
       .prepare(
-        `INSERT INTO api_tokens (id, name, user_id, hash, last4, created_at, expires_at, last_used_at, revoked_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO api_tokens (id, name, user_id, hash, last4, created_at, expires_at, last_used_at, revoked_at, scopes)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, expires_at = excluded.expires_at,
            last_used_at = excluded.last_used_at, revoked_at = excluded.revoked_at`,
       )
@@ -695,6 +718,7 @@ export class SqliteStore implements Store {
         t.expiresAt ?? null,
         t.lastUsedAt ?? null,
         t.revokedAt ?? null,
+        t.scopes ? JSON.stringify(t.scopes) : null,
       );
   }
 
@@ -907,6 +931,7 @@ function toApiToken(r: Row): ApiTokenRecord {
   if (r.expires_at) t.expiresAt = r.expires_at;
   if (r.last_used_at) t.lastUsedAt = r.last_used_at;
   if (r.revoked_at) t.revokedAt = r.revoked_at;
+  if (r.scopes) t.scopes = JSON.parse(r.scopes);
   return t;
 }
 
@@ -944,6 +969,7 @@ const toCheckpoint = (r: Row): CheckpointRecord => ({
   stream: r.stream,
   value: JSON.parse(r.value),
   updatedAt: r.updated_at,
+  ...(r.position_time ? { positionTime: r.position_time } : {}),
 });
 
 function toRun(r: Row): RunRecord {
