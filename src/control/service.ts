@@ -52,7 +52,7 @@ import {
 } from '../store/store.ts';
 import { ApiError, conflict, invalid, notFound } from './errors.ts';
 import { collectorHealth, collectorStatus, EXPIRY_WARNING_MS } from './health.ts';
-import { IngestControl } from './ingest.ts';
+import { IngestControl, REFUSALS_LOOKBACK_MS } from './ingest.ts';
 import { allowedOrigins, collectorOriginIssues, legacyOrigins, networkCheck } from './origins.ts';
 import type * as S from './schemas.ts';
 
@@ -487,14 +487,14 @@ export class Control {
     return { plain, sealed };
   }
 
-  private async collectorSummary(c: CollectorRecord) {
-    const now = Date.now();
-    const [runs, volume, last, account, failures] = await Promise.all([
+  private async collectorSummary(c: CollectorRecord, now = Date.now()) {
+    const [runs, volume, last, account, failures, answers] = await Promise.all([
       this.store.listRuns(c.id, 10),
       this.store.volume(c.id, new Date(now - 7 * DAY - 3_600_000).toISOString()),
       this.store.lastEventTime(c.id),
       c.account ? this.store.getAccount(c.account) : undefined,
       this.store.listDeliveryFailures(c.id),
+      this.ingest.answers(c, 3_600_000, now),
     ]);
     const vendorWait = account ? await activeVendorWait(this.store, account.id, now) : undefined;
     const dayAgo = new Date(now - DAY).toISOString();
@@ -518,6 +518,7 @@ export class Control {
         deliveryFailures,
         push: isPushSource(sources[c.source]),
         vendorWait,
+        ingestAnswers: answers,
       }),
       /** The vendor told the account to wait: no run starts before `until`. */
       vendorWait: vendorWait
@@ -545,17 +546,19 @@ export class Control {
 
   async getCollector(name: string) {
     const c = await this.requireCollector(name);
-    const [summary, checkpoints, errors, deadLetters, runs] = await Promise.all([
-      this.collectorSummary(c),
+    const now = Date.now();
+    const [summary, checkpoints, errors, deadLetters, runs, answers] = await Promise.all([
+      this.collectorSummary(c, now),
       this.store.listCheckpoints(c.id),
       this.store.listErrors(c.id),
       this.store.listDeadLetters(c.id, 20),
       this.store.listRuns(c.id, 20),
+      this.ingest.answers(c, REFUSALS_LOOKBACK_MS, now),
     ]);
     const { _volume, _deliveryFailures, ...rest } = summary;
     return {
       ...rest,
-      ...(await this.ingest.view(c)),
+      ...(await this.ingest.view(c, answers, now)),
       config: maskedSecrets(c.config, c.secrets, this.runtime.secrets),
       volumeByHour: _volume,
       /** Destinations failing to acknowledge this collector's deliveries, since when, and why. */

@@ -16,7 +16,7 @@
  * Version 4 (both stores): collectors' sealed secret settings. Version 5 (both stores): the delivery
  * failures health reports, and the vendor waits (a Retry-After longer than a run waits) that hold back
  * every run of an account's collectors, claims included. Version 6 (both stores): the sign-in
- * throttle's counters.
+ * throttle's counters. Version 7 (both stores): the answers of push collectors' ingest endpoints.
  */
 export const migrations: Array<{ version: number; sql: string }> = [
   {
@@ -197,6 +197,20 @@ CREATE INDEX login_attempts_by_time ON login_attempts (updated_at);
 CREATE TABLE unknown_logins (
   address text PRIMARY KEY, window_start timestamptz NOT NULL, last_at timestamptz NOT NULL, count bigint NOT NULL
 );
+`,
+  },
+  {
+    version: 7,
+    sql: `
+-- Answers of push collectors' ingest endpoints, per 5-minute bucket, status and code.
+CREATE TABLE ingest_answers (
+  collector_id text NOT NULL REFERENCES collectors(id) ON DELETE CASCADE,
+  bucket timestamptz NOT NULL, status integer NOT NULL, code text NOT NULL,
+  requests bigint NOT NULL, events bigint NOT NULL,
+  last_at timestamptz NOT NULL, message text, retry_after integer,
+  PRIMARY KEY (collector_id, bucket, status, code)
+);
+CREATE INDEX ingest_answers_by_bucket ON ingest_answers (bucket);
 `,
   },
 ];
