@@ -263,7 +263,8 @@ export class Control {
     return net.notes;
   }
 
-  async createAccount(actor: Actor, input: In<typeof S.accountCreate>) {
+  /** A new account validated and sealed, not stored: its record and the network notes for the audit. */
+  private async newAccountRecord(input: In<typeof S.accountCreate>) {
     if (await this.store.getAccount(input.name)) throw conflict(`An account named "${input.name}" exists.`);
     const kind = this.accountKind(input.kind);
     refuseMasks(input.fields, kind.spec, 'fields');
@@ -283,10 +284,44 @@ export class Control {
       createdAt: now,
       updatedAt: now,
     };
+    return { record, notes };
+  }
+
+  async createAccount(actor: Actor, input: In<typeof S.accountCreate>) {
+    const { record, notes } = await this.newAccountRecord(input);
     await this.store.putAccount(record);
     const view = this.accountView(record, []);
     await this.audit(actor, 'account.create', 'account', input.name, undefined, withNotes(view, notes));
     return view;
+  }
+
+  /**
+   * A collector definition's inline new account (the console wizard's), validated but not stored: the
+   * definition names it as its account (or leaves `account` out), and its origins default to those of
+   * the definition's URL settings. Issues are reported under `newAccount`.
+   */
+  private async inlineAccount(def: Record<string, unknown>, input: In<typeof S.accountCreate>) {
+    const source = typeof def.source === 'string' ? own(sources, def.source) : undefined;
+    if (source && isPushSource(source))
+      throw invalid([`newAccount: ${source.id} receives pushed events and uses no account`]);
+    if (def.account !== undefined && def.account !== input.name)
+      throw invalid([
+        `account: names "${String(def.account)}", but the new account is "${input.name}": leave account out, or name the new account`,
+      ]);
+    const origins =
+      input.origins ??
+      (source ? collectorUrls(source, def as { settings?: unknown }).map((u) => originOf(u.url)!) : []);
+    try {
+      return await this.newAccountRecord({ ...input, origins });
+    } catch (err) {
+      if (err instanceof ApiError && err.issues)
+        err.issues.splice(
+          0,
+          err.issues.length,
+          ...err.issues.map((i) => ({ ...i, path: i.path ? `newAccount.${i.path}` : 'newAccount' })),
+        );
+      throw err;
+    }
   }
 
   /**
@@ -441,8 +476,8 @@ export class Control {
    * site; early access; that its URL settings keep its account's credentials where they may go; and
    * where those URLs lead (refused: link-local and metadata; noted: private addresses).
    */
-  private async validateCollector(raw: unknown) {
-    const accounts = await this.store.listAccounts();
+  private async validateCollector(raw: unknown, pending?: AccountRecord) {
+    const accounts = [...(await this.store.listAccounts()), ...(pending ? [pending] : [])];
     const destinations = new Set((await this.store.listDestinations()).map((d) => d.name));
     const sites = (await this.store.listSites()).map((s) => s.name);
     const r = checkCollector(raw, {
@@ -573,10 +608,18 @@ export class Control {
     };
   }
 
+  /**
+   * Installs a collector. With `newAccount` (the console wizard's inline account) the account is created
+   * with it, in one transaction: both or neither, audited as account.create and collector.create.
+   */
   async createCollector(actor: Actor, input: In<typeof S.collectorCreate>) {
-    const { name, ...def } = input;
+    const { name, newAccount, ...def } = input;
     if (await this.store.getCollector(name)) throw conflict(`A collector named "${name}" exists.`);
-    const { config, source, notes } = await this.validateCollector(await this.withStoredSecrets(def));
+    const pending = newAccount ? await this.inlineAccount(def, newAccount) : undefined;
+    const { config, source, notes } = await this.validateCollector(
+      await this.withStoredSecrets(pending ? { ...def, account: pending.record.name } : def),
+      pending?.record,
+    );
     const { plain, sealed } = this.sealCollector(config, source);
     const now = new Date().toISOString();
     const record: CollectorRecord = {
@@ -590,7 +633,25 @@ export class Control {
       createdAt: now,
       updatedAt: now,
     };
-    await this.store.putCollector(record);
+    if (pending) {
+      try {
+        await this.store.putAccountAndCollector(pending.record, record);
+      } catch (err) {
+        // Another request took a name meanwhile (the store's unique names refused both).
+        if (await this.store.getAccount(pending.record.name))
+          throw conflict(`An account named "${pending.record.name}" exists.`);
+        if (await this.store.getCollector(name)) throw conflict(`A collector named "${name}" exists.`);
+        throw err;
+      }
+      await this.audit(
+        actor,
+        'account.create',
+        'account',
+        pending.record.name,
+        undefined,
+        withNotes(this.accountView(pending.record, [record]), pending.notes),
+      );
+    } else await this.store.putCollector(record);
     const ingestToken = await this.ingest.created(record);
     await this.audit(
       actor,
@@ -710,16 +771,23 @@ export class Control {
    * settings may be left out or masked.
    */
   private async probeDefinition(input: In<typeof S.collectorTest>) {
-    const { name, ...def } = input;
+    const { name, newAccount, ...def } = input;
     const existing = name ? await this.store.getCollector(name) : undefined;
-    return this.validateCollector(await this.withStoredSecrets(def, existing));
+    const pending = newAccount ? await this.inlineAccount(def, newAccount) : undefined;
+    const checked = await this.validateCollector(
+      await this.withStoredSecrets(pending ? { ...def, account: pending.record.name } : def, existing),
+      pending?.record,
+    );
+    /** The collector's account: the new one (not stored), or the stored one. */
+    const account = async () => pending?.record ?? (await this.requireAccount(checked.config.account!));
+    return { ...checked, account };
   }
 
   /** Test Connection before Install: validates the definition and runs the source's probe. */
   async testCollector(input: In<typeof S.collectorTest>) {
-    const { config, source } = await this.probeDefinition(input);
+    const { config, source, account } = await this.probeDefinition(input);
     if (isPushSource(source)) return { ok: true as const }; // nothing to reach: the vendor calls us
-    const opened = await this.openAccount(await this.requireAccount(config.account!));
+    const opened = await this.openAccount(await account());
     if (!opened.ok) return opened;
     const streams = config.streams ?? Object.keys(source.streams);
     return testConnection(
@@ -738,14 +806,14 @@ export class Control {
    * the envelopes it would emit, the next page found and warnings; commits and delivers nothing.
    */
   async previewCollector(input: In<typeof S.collectorPreview>) {
-    const { config, source } = await this.probeDefinition(input);
+    const { config, source, account } = await this.probeDefinition(input);
     if (!source.preview) {
       const able = Object.values(sources).filter((s) => s.preview);
       throw invalid([
         `source: ${config.source} has no preview (sources with one: ${able.map((s) => s.id).join(', ')})`,
       ]);
     }
-    const opened = await this.openAccount(await this.requireAccount(config.account!));
+    const opened = await this.openAccount(await account());
     if (!opened.ok) return opened;
     return previewCollector(source, opened.kind, opened.account, config.settings, {
       collector: input.name ?? 'preview',
