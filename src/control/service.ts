@@ -15,7 +15,7 @@ import { parseDuration } from '../core/duration.ts';
 import { TributaryError, toTributaryError } from '../core/errors.ts';
 import { own } from '../core/names.ts';
 import type { SecretSpec } from '../core/secret-spec.ts';
-import { type AccountKind, accountKindsOf, isPushSource, type SourceDef } from '../core/source.ts';
+import { type AccountKind, accountKindsOf, isPushSource, type SourceDef, streamsOf } from '../core/source.ts';
 import { formatIssues } from '../core/validation.ts';
 import { placeFile } from '../destinations/file/file-scope.ts';
 import {
@@ -146,6 +146,8 @@ export class Control {
         id,
         title: st.title,
         description: st.description,
+        /** Collected when the collector names no streams. */
+        default: defaultStreamsOf(s).includes(id),
       })),
       settings: z.toJSONSchema(s.settings, { io: 'input', unrepresentable: 'any' }),
     }));
@@ -789,7 +791,7 @@ export class Control {
     if (isPushSource(source)) return { ok: true as const }; // nothing to reach: the vendor calls us
     const opened = await this.openAccount(await account());
     if (!opened.ok) return opened;
-    const streams = config.streams ?? Object.keys(source.streams);
+    const streams = streamsOf(source, config.settings, config.streams);
     return testConnection(
       source,
       opened.kind,
@@ -1319,4 +1321,13 @@ function normalizeOrigins(list: string[]): string[] {
 /** An audited state with the network notes of what was saved (private addresses). */
 function withNotes<T extends object>(view: T, notes: string[]): T & { network?: string[] } {
   return notes.length ? { ...view, network: notes } : view;
+}
+
+/** The streams a source collects when the collector names none (its defaults for empty settings). */
+function defaultStreamsOf(source: SourceDef): string[] {
+  try {
+    return streamsOf(source, {});
+  } catch {
+    return Object.keys(source.streams);
+  }
 }

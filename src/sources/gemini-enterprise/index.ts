@@ -17,6 +17,7 @@ import {
   type RawEvent,
   type ReadContext,
   type StreamDef,
+  streamsInSettings,
 } from '../../core/source.ts';
 import { LoopGuard } from '../../engine/http.ts';
 import { WindowTracker } from '../../engine/time-window.ts';
@@ -100,8 +101,11 @@ const settings = z
     logs: z
       .array(z.enum(LOG_IDS))
       .min(1)
-      .default([...LOG_IDS])
-      .describe('Logs to collect; each is a stream'),
+      .optional()
+      .meta({ title: 'Logs (older configs)', deprecated: true })
+      .describe(
+        "Older configs chose the logs here; they are the collector's streams now, and a list given here is stored as the streams",
+      ),
     filter: z
       .string()
       .max(10_000)
@@ -278,7 +282,7 @@ export default defineSource<GeminiSettings, GoogleAccount>({
   settings,
   retention: '30d',
   streams: Object.fromEntries(LOG_IDS.map((l) => [l, stream(l)])),
-  defaultStreams: (s) => s.logs,
+  ...streamsInSettings<GeminiSettings>('logs', LOG_IDS),
   explain({ status, body, message }) {
     const e = googleErrorOf(body);
     const said = e.message || message;
@@ -327,7 +331,9 @@ export default defineSource<GeminiSettings, GoogleAccount>({
   async test({ settings: s, account, http, streams, signal }) {
     checkAccountFor(account, LOGGING_API);
     const since = new Date(Date.now() - 3_600_000).toISOString();
-    for (const log of (streams.length ? streams : (s.logs ?? LOG_IDS)) as LogStream[]) {
+    for (const log of (streams.length
+      ? streams
+      : streamsInSettings<GeminiSettings>('logs', LOG_IDS).defaultStreams(s)) as LogStream[]) {
       await listEntries(
         http,
         listUrl(s),

@@ -11,6 +11,7 @@ import {
   type RawEvent,
   type ReadContext,
   type StreamDef,
+  streamsInSettings,
   type VendorErrorContext,
 } from '../../core/source.ts';
 import { type ArtifactPart, readArtifactWindows } from '../../engine/artifact-window.ts';
@@ -108,9 +109,10 @@ const settings = z
     contentTypes: z
       .array(z.enum(CONTENT_TYPES))
       .min(1)
-      .default(DEFAULT_TYPES)
+      .optional()
+      .meta({ title: 'Content types (older configs)', deprecated: true })
       .describe(
-        'Content types to collect, each a stream; DLP.All also needs ActivityFeed.ReadDlp for the sensitive values',
+        "Older configs chose the content types here; they are the collector's streams now (DLP.All also needs ActivityFeed.ReadDlp for the sensitive values), and a list given here is stored as the streams",
       ),
     plan: z
       .enum(['enterprise', 'gcc'])
@@ -493,7 +495,7 @@ export default defineSource<Settings, MicrosoftAccount>({
     'POST /api/v1.0/{tenant}/activity/feed/subscriptions/start?contentType={type}: starts the subscription of an enabled content type that has none (or a disabled one), without which the API lists no content; idempotent; off with startSubscriptions: false.',
   ],
   streams: Object.fromEntries(CONTENT_TYPES.map((t) => [t, stream(t)])),
-  defaultStreams: (s) => s.contentTypes,
+  ...streamsInSettings<Settings>('contentTypes', DEFAULT_TYPES),
   explain,
   rateLimited: ({ status, body }) =>
     status === 403 && afCode(body) === 'AF429' ? { defaultWaitMs: 60_000 } : undefined,
@@ -503,7 +505,9 @@ export default defineSource<Settings, MicrosoftAccount>({
     const { body } = await http.getJson(`${feed}/subscriptions/list`, { PublisherIdentifier: pub });
     if (!Array.isArray(body)) throw unexpected('a subscription list that is not an array');
     const status = new Map<string, unknown>(body.map((x: any) => [x?.contentType, x?.status]));
-    const enabled = (streams.length ? streams : s.contentTypes) as ContentType[];
+    const enabled = (
+      streams.length ? streams : streamsInSettings<Settings>('contentTypes', DEFAULT_TYPES).defaultStreams(s)
+    ) as ContentType[];
     for (const type of enabled) {
       if (status.get(type) !== 'enabled') {
         if (!s.startSubscriptions) {
