@@ -14,6 +14,7 @@ import {
   type StreamDef,
   streamsInSettings,
 } from '../../core/source.ts';
+import { baseUrlSetting } from '../../core/validation.ts';
 import { releasingChunks } from '../../engine/buffers.ts';
 import { jsonObjects } from '../../engine/json-stream.ts';
 
@@ -62,7 +63,8 @@ const settings = z
         /^[0-9a-fA-F-]{8,}$/,
         'expected the ChatGPT workspace ID (a UUID, from Workspace settings → General)',
       )
-      .describe('ChatGPT Enterprise workspace ID (Workspace settings → General → Workspace details)'),
+      .describe('ChatGPT Enterprise workspace ID (Workspace settings → General → Workspace details)')
+      .meta({ title: 'Workspace ID' }),
     eventTypes: z
       .array(z.enum(EVENT_TYPES))
       .min(1)
@@ -78,7 +80,7 @@ const settings = z
       .describe(
         "Required to collect the CONVERSATION_MESSAGE stream, which carries users' prompt and response text",
       ),
-    baseUrl: z.string().optional(),
+    baseUrl: baseUrlSetting(),
   })
   .strict();
 

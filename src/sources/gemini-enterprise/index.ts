@@ -19,6 +19,7 @@ import {
   type StreamDef,
   streamsInSettings,
 } from '../../core/source.ts';
+import { baseUrlSetting } from '../../core/validation.ts';
 import { LoopGuard } from '../../engine/http.ts';
 import { WindowTracker } from '../../engine/time-window.ts';
 
@@ -97,7 +98,8 @@ const settings = z
     projectId: z
       .string({ error: 'required: the Google Cloud project of the Gemini Enterprise app' })
       .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'expected a Google Cloud project ID such as acme-gemini-prod')
-      .describe('Google Cloud project ID that hosts the Gemini Enterprise app (its logs)'),
+      .describe('Google Cloud project ID that hosts the Gemini Enterprise app (its logs)')
+      .meta({ title: 'Project ID' }),
     logs: z
       .array(z.enum(LOG_IDS))
       .min(1)
@@ -112,7 +114,8 @@ const settings = z
       .optional()
       .describe(
         'Optional extra Logging query ANDed to every stream, e.g. jsonPayload.logMetadata.methodName!="Search"',
-      ),
+      )
+      .meta({ title: 'Extra Logging query' }),
     lag: z
       .string()
       .refine(
@@ -129,9 +132,17 @@ const settings = z
       .optional()
       .describe(
         `How far behind now a window ends (default ${DEFAULT_LAG}): entries can be received after their timestamp`,
-      ),
-    pageSize: z.number().int().min(1).max(1000).default(1000).describe('Entries per page (up to 1000)'),
-    baseUrl: z.string().optional(),
+      )
+      .meta({ title: 'Lag' }),
+    pageSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(1000)
+      .describe('Entries per page (up to 1000)')
+      .meta({ title: 'Entries per page' }),
+    baseUrl: baseUrlSetting(),
   })
   .strict();
 

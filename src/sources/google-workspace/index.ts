@@ -19,6 +19,7 @@ import {
   type StreamDef,
   streamsInSettings,
 } from '../../core/source.ts';
+import { baseUrlSetting } from '../../core/validation.ts';
 import { LoopGuard } from '../../engine/http.ts';
 import { type PageRequest, pageKey } from '../../engine/paginate.ts';
 import { WindowTracker } from '../../engine/time-window.ts';
@@ -192,21 +193,24 @@ const settings = z
       .string()
       .regex(/^C[0-9A-Za-z]+$/, 'expected a Google Workspace customer ID such as C03az79cb')
       .optional()
-      .describe('Customer ID (Admin console → Account → Account settings); default: the admin’s own'),
+      .describe('Customer ID (Admin console → Account → Account settings); default: the admin’s own')
+      .meta({ title: 'Customer ID' }),
     lag: z
       .partialRecord(z.enum(APPLICATIONS), duration)
       .optional()
       .describe(
         "Per application, how far behind now a window ends (e.g. {login: '5m', calendar: '3h'}); default from Google's documented lag times",
-      ),
+      )
+      .meta({ title: 'Lag per application' }),
     pageSize: z
       .number()
       .int()
       .min(1)
       .max(1000)
       .default(1000)
-      .describe('Activities per page (maxResults, up to 1000)'),
-    baseUrl: z.string().optional(),
+      .describe('Activities per page (maxResults, up to 1000)')
+      .meta({ title: 'Activities per page' }),
+    baseUrl: baseUrlSetting(),
   })
   .strict();
 

@@ -14,6 +14,7 @@ import {
   streamsInSettings,
   type VendorErrorContext,
 } from '../../core/source.ts';
+import { baseUrlSetting } from '../../core/validation.ts';
 import { type ArtifactPart, readArtifactWindows } from '../../engine/artifact-window.ts';
 import type { PageRequest } from '../../engine/paginate.ts';
 import { graphErrorCode } from '../microsoft-graph.ts';
@@ -119,19 +120,22 @@ const settings = z
       .default('enterprise')
       .describe(
         'Microsoft 365 plan in the global cloud: enterprise (manage.office.com) or gcc (manage-gcc.office.com); GCC High and DoD follow the account’s cloud',
-      ),
+      )
+      .meta({ title: 'Microsoft 365 plan' }),
     startSubscriptions: z
       .boolean()
       .default(true)
       .describe(
         'Start the subscription of an enabled content type that has none (the only change Tributary makes in the tenant); false: start them yourself',
-      ),
+      )
+      .meta({ title: 'Start subscriptions' }),
     publisherIdentifier: z
       .string()
       .regex(GUID, 'expected a tenant GUID')
       .optional()
-      .describe('PublisherIdentifier sent with every request (default: the account’s tenant ID)'),
-    baseUrl: z.string().optional(),
+      .describe('PublisherIdentifier sent with every request (default: the account’s tenant ID)')
+      .meta({ title: 'Publisher identifier' }),
+    baseUrl: baseUrlSetting(),
   })
   .strict();
 

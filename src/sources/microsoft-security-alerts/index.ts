@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { MicrosoftAccount } from '../../accounts/microsoft.ts';
 import { defineSource } from '../../core/source.ts';
+import { baseUrlSetting } from '../../core/validation.ts';
 import { restPoll } from '../../engine/rest-poll.ts';
 import {
   graphBase,
@@ -49,8 +50,9 @@ const settings = z
       .min(1)
       .max(1000)
       .default(50)
-      .describe('Alerts or incidents per page ($top); lower it if Graph refuses the page size'),
-    baseUrl: z.string().optional(),
+      .describe('Alerts or incidents per page ($top); lower it if Graph refuses the page size')
+      .meta({ title: 'Records per page' }),
+    baseUrl: baseUrlSetting(),
   })
   .strict();
 
