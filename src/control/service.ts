@@ -142,6 +142,8 @@ export class Control {
       /** Calls that change state at the vendor (collectors otherwise only read), each with why. */
       vendorWrites: s.vendorWrites ?? [],
       available: s.stability === 'ga' || earlyAccess,
+      /** Preview one page before Install (POST /api/collectors/preview). */
+      preview: Boolean(s.preview),
       streams: Object.entries(s.streams).map(([id, st]) => ({
         id,
         title: st.title,

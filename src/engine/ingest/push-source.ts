@@ -59,7 +59,7 @@ export function pushSettings(d: PushDefaults) {
         .regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1–64 letters, digits, ".", "_" or "-"')
         .default(d.stream)
         .describe('Stream name stamped on every event this collector receives')
-        .meta({ title: 'Stream name' }),
+        .meta({ title: 'Stream' }),
       idPath: path(
         'Event id path',
         "Dotted path of the vendor's unique event id in each JSON record; records without it get a hash of the record as id",
