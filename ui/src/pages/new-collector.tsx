@@ -31,7 +31,7 @@ import { familyTitle } from '../format.ts';
 import { Link, navigate } from '../router.tsx';
 import { SchemaForm, type SchemaFormRef } from '../schema-form.tsx';
 import { useCan } from '../session.ts';
-import { TimeZonePicker } from '../time-zones.tsx';
+import { TimeZonePicker } from '../time-zone-picker.tsx';
 import { AccountForm } from './account-form.tsx';
 
 /**
