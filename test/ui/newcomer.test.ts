@@ -49,6 +49,9 @@ describe('web console for a newcomer', { skip }, () => {
     return text ? JSON.parse(text) : undefined;
   }
 
+  /** What the page copied (the Clipboard API, granted to the console's origin). */
+  const clipboard = () => page.evaluate('navigator.clipboard.readText()') as Promise<string>;
+
   async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
     const deadline = Date.now() + WAIT;
     for (;;) {
@@ -192,11 +195,14 @@ describe('web console for a newcomer', { skip }, () => {
   it('vendor marks: letters and colours of their own, none reading like a health badge', async () => {
     await page.goto(`${server.url}/collectors/new`);
     await page.locator('.tile .mark').first().waitFor();
+    // run in the page (this file has no DOM types: getComputedStyle is reached through globalThis)
     const marks = await page.locator('.tile .mark').evaluateAll((els) =>
       els.map((e) => ({
         id: e.getAttribute('data-mark'),
         text: e.textContent ?? '',
-        colour: getComputedStyle(e).backgroundColor,
+        colour: (
+          globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }
+        ).getComputedStyle(e).backgroundColor,
       })),
     );
     assert.ok(marks.length >= 18, `${marks.length} tiles`);
@@ -307,7 +313,11 @@ describe('web console for a newcomer', { skip }, () => {
     const dialog = page.getByRole('dialog', { name: 'New account' });
     const kind = dialog.getByLabel('Kind');
     assert.deepEqual(
-      (await kind.locator('option').evaluateAll((o) => o.map((x) => (x as HTMLOptionElement).value))).sort(),
+      (
+        await kind
+          .locator('option')
+          .evaluateAll((o) => o.map((x) => (x as unknown as { value: string }).value))
+      ).sort(),
       ['api-key', 'basic', 'bearer', 'none', 'oauth2-client-credentials'],
     );
     assert.equal(await kind.isDisabled(), false);
@@ -492,7 +502,7 @@ describe('web console for a newcomer', { skip }, () => {
     assert.ok(!(await page.content()).includes(token));
     await page.getByRole('button', { name: 'Copy endpoint URL' }).click();
     await page.getByRole('button', { name: 'Copied endpoint URL' }).waitFor();
-    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `${server.url}/ingest/hook`);
+    assert.equal(await clipboard(), `${server.url}/ingest/hook`);
   });
 
   it('new API tokens and ingest tokens: shown once in the same table, each with a Copy button', async () => {
@@ -505,7 +515,7 @@ describe('web console for a newcomer', { skip }, () => {
     assert.ok((await dialog.locator('table').getAttribute('class'))?.includes('secrets'));
     await dialog.getByRole('button', { name: 'Copy Token' }).click();
     await dialog.getByRole('button', { name: 'Copied Token' }).waitFor();
-    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), token);
+    assert.equal(await clipboard(), token);
     await dialog.getByRole('button', { name: 'I have copied the token' }).click();
     await dialog.waitFor({ state: 'detached' });
     assert.ok(!(await page.content()).includes(token), 'shown once');
@@ -520,7 +530,7 @@ describe('web console for a newcomer', { skip }, () => {
     const fresh = ((await issued.getByTestId('ingest-token').textContent()) ?? '').trim();
     assert.ok((await issued.locator('table.secrets').count()) === 1, 'the same table');
     await issued.getByRole('button', { name: 'Copy Token' }).click();
-    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), fresh);
+    assert.equal(await clipboard(), fresh);
   });
 
   it('Overview filters are kept in the URL: a reload keeps them', async () => {
