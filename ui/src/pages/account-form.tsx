@@ -70,13 +70,17 @@ export function AccountForm({
     setBusy(true);
     setError(undefined);
     const clean = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined && v !== ''));
+    // A wizard's new account left with the suggested origins gets those of the collector's URLs when it
+    // is installed (the server's default), so a URL changed after this dialog still counts.
+    const suggestedOnly =
+      Boolean(onDraft) && !draft?.origins && originList.join('\n') === suggestedOrigins.join('\n');
     const create: AccountCreate = {
       name,
       kind: kindId,
       fields: clean,
       ...(expires ? { expiresAt: new Date(expires).toISOString() } : {}),
       ...(rpm ? { requestsPerMinute: Number(rpm) } : {}),
-      ...(originList.length ? { origins: originList } : {}),
+      ...(originList.length && !suggestedOnly ? { origins: originList } : {}),
     };
     if (onDraft && !account) {
       onDraft(create);

@@ -312,11 +312,13 @@ function CollectorForm({
   const [settings, setSettings] = useState<Record<string, unknown>>(
     (cfg.settings as Record<string, unknown>) ?? {},
   );
-  // A new collector starts with the source's default streams ticked: what it collects is in sight.
+  // The source's default streams are ticked unless the collector names its own: what it collects is in
+  // sight. Saved as the defaults (no `streams`) while the ticks are exactly those.
+  const defaults = source.streams.filter((s) => s.default).map((s) => s.id);
   const [streams, setStreams] = useState<string[]>(
-    (cfg.streams as string[]) ??
-      (existing || source.streams.length < 2 ? [] : source.streams.filter((s) => s.default).map((s) => s.id)),
+    (cfg.streams as string[]) ?? (source.streams.length < 2 ? [] : defaults),
   );
+  const sameAsDefaults = streams.length === defaults.length && defaults.every((d) => streams.includes(d));
   const [site, setSite] = useState<string>((cfg.site as string) ?? '');
   const [timezone, setTimezone] = useState<string>((cfg.timezone as string) ?? '');
   const [interval, setIntervalText] = useState<string>((cfg.interval as string) ?? '5m');
@@ -359,7 +361,7 @@ function CollectorForm({
     };
     if (site) def.site = site;
     if (timezone) def.timezone = timezone;
-    if (streams.length) def.streams = streams;
+    if (streams.length && !sameAsDefaults) def.streams = streams;
     return def;
   }, [
     cfg,
@@ -373,6 +375,7 @@ function CollectorForm({
     site,
     timezone,
     streams,
+    sameAsDefaults,
   ]);
   const probe = { ...definition, ...(name ? { name } : {}), ...(newAccount ? { newAccount } : {}) };
   const key = JSON.stringify(probe);
