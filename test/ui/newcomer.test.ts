@@ -327,6 +327,9 @@ describe('web console for a newcomer', { skip }, () => {
     await dialog.getByRole('button', { name: 'Use this account' }).click();
     await dialog.waitFor({ state: 'detached' });
 
+    // a missing field says so in words, at the field (nothing is asked of the vendor)
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    await page.locator('#settings_url__error', { hasText: 'Required: this field needs a value.' }).waitFor();
     await page.getByLabel('Endpoint URL').fill(`${rest.url}/v1/events`);
     await page.getByLabel('Records path').fill('data');
     await page.getByLabel('Event time path').fill('created_at');
