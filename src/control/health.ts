@@ -18,10 +18,10 @@ import type {
  *   requests in a row were answered 503 because of it. The next acknowledged delivery ends it.
  * - vendor: while the vendor told the account to wait (a Retry-After beyond what a run waits), WARNING.
  * - credential: expiring within 14 days, WARNING.
- * - push collectors, what their endpoint answered in the last hour: requests refused as malformed or
- *   too large (400, 413) or failing inside (500) are an ERROR — senders do not retry them, so their
- *   events are lost; over the rate (429), stopped or unable to record (503), or with a wrong token or
- *   signature (401), a WARNING. 503s for a failing destination are the deliveries rule's.
+ * - push collectors, what their endpoint answered in the last hour: requests refused as malformed, too
+ *   large or unsupported (400, 413, 415) or failing inside (500) are an ERROR — senders do not retry
+ *   them, so their events are lost; over the rate (429), stopped or unable to record (503), or with a
+ *   wrong token or signature (401), a WARNING. 503s for a failing destination are the deliveries rule's.
  *
  * `silent` when the last 4 hours brought at most a quarter of the collector's usual hourly volume (the
  * 7 days before), which catches a source that quietly stopped sending.
@@ -125,8 +125,13 @@ export function collectorHealth(o: {
   return { level, silent, reasons };
 }
 
-/** Refusals a push collector's senders do not retry: their events are lost. */
-const LOST = new Set([400, 413, 500]);
+/**
+ * Refusals a push collector's senders do not retry, so their events are lost: a malformed, too large or
+ * unsupported body (400, 413, 415), an internal failure (500). Not a wrong token (401: anyone who knows
+ * the collector's name can cause those), nor 429 and 503, which senders retry.
+ */
+const lost = (status: number) =>
+  (status >= 400 && status < 500 && status !== 401 && status !== 429) || (status >= 500 && status !== 503);
 /** 503s the deliveries rule reports (with the destination, since when, and its end). */
 const DELIVERY_CODES = new Set(['destination_unavailable']);
 
@@ -145,10 +150,10 @@ export function refusalReasons(answers: IngestAnswerCount[]): Array<{ level: Hea
   }
   return [...byCode.entries()]
     .map(([code, c]) => ({
-      level: (LOST.has(c.status) ? 'ERROR' : 'WARNING') as HealthLevel,
+      level: (lost(c.status) ? 'ERROR' : 'WARNING') as HealthLevel,
       requests: c.requests,
       reason: `${plural(c.requests, 'pushed request')} answered ${c.status} ${code} in the last hour${
-        LOST.has(c.status) ? ' (senders do not retry these: their events are lost)' : ''
+        lost(c.status) ? ' (senders do not retry these: their events are lost)' : ''
       }, the latest at ${c.lastAt}${c.message ? `: ${c.message}` : ''}`,
     }))
     .sort((a, b) => RANK[b.level] - RANK[a.level] || b.requests - a.requests)

@@ -318,13 +318,13 @@ export class Control {
     try {
       return await this.newAccountRecord({ ...input, origins });
     } catch (err) {
-      if (err instanceof ApiError && err.issues)
-        err.issues.splice(
-          0,
-          err.issues.length,
-          ...err.issues.map((i) => ({ ...i, path: i.path ? `newAccount.${i.path}` : 'newAccount' })),
-        );
-      throw err;
+      if (!(err instanceof ApiError && err.issues)) throw err;
+      throw new ApiError(
+        err.status,
+        err.code,
+        err.message,
+        err.issues.map((i) => ({ ...i, path: i.path ? `newAccount.${i.path}` : 'newAccount' })),
+      );
     }
   }
 

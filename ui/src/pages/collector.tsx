@@ -314,10 +314,15 @@ const STATUS_WORDS: Record<string, string> = {
   '400': 'malformed',
   '401': 'wrong token or signature',
   '413': 'too large',
+  '415': 'unsupported encoding',
   '429': 'over the rate',
   '500': 'internal error',
   '503': 'unavailable',
 };
+
+/** As health judges them (control/health.ts): retried or not the sender's fault, or events lost. */
+const answerTone = (status: number) =>
+  status === 401 || status === 429 || status === 503 ? 'health-warning' : 'health-error';
 
 /** Requests answered per status, e.g. "429 over the rate ×3". */
 function ByStatus({ byStatus }: { byStatus: Record<string, number> }) {
@@ -327,12 +332,8 @@ function ByStatus({ byStatus }: { byStatus: Record<string, number> }) {
     <ul className="plain">
       {refused.map(([status, n]) => (
         <li key={status}>
-          <span
-            className={`badge ${Number(status) === 429 || Number(status) === 503 ? 'health-warning' : 'health-error'}`}
-          >
-            {status}
-          </span>{' '}
-          {STATUS_WORDS[status] ?? ''} ×{n.toLocaleString()}
+          <span className={`badge ${answerTone(Number(status))}`}>{status}</span> {STATUS_WORDS[status] ?? ''}{' '}
+          ×{n.toLocaleString()}
         </li>
       ))}
     </ul>
@@ -414,12 +415,7 @@ function Refusals({ c }: { c: CollectorDetail }) {
           {list.map((r) => (
             <tr key={r.code} data-code={r.code}>
               <td className="nowrap">
-                <span
-                  className={`badge ${r.status === 429 || r.status === 503 ? 'health-warning' : 'health-error'}`}
-                >
-                  {r.status}
-                </span>{' '}
-                <code>{r.code}</code>
+                <span className={`badge ${answerTone(r.status)}`}>{r.status}</span> <code>{r.code}</code>
               </td>
               <td>
                 {r.message ?? '—'}
