@@ -60,7 +60,8 @@ const fields = z
       .meta(ORIGIN)
       .describe(
         'GitHub Enterprise Server API URL, e.g. https://github.example.com/api/v3 (default: https://api.github.com)',
-      ),
+      )
+      .meta({ title: 'API URL' }),
     token: z
       .string()
       .trim()
@@ -69,13 +70,16 @@ const fields = z
       .meta(SECRET)
       .describe(
         'Personal access token: classic with the read:audit_log scope, or fine-grained (leave empty to use a GitHub App)',
-      ),
+      )
+      .meta({ title: 'Personal access token' }),
     appId: numericId('GitHub App ID (App settings → General → App ID)')
       .optional()
-      .describe('GitHub App ID (App settings → General → "App ID")'),
+      .describe('GitHub App ID (App settings → General → "App ID")')
+      .meta({ title: 'GitHub App ID' }),
     installationId: numericId('installation ID (the number at the end of the installation settings URL)')
       .optional()
-      .describe("The App's installation ID on your organization (the number at the end of its settings URL)"),
+      .describe("The App's installation ID on your organization (the number at the end of its settings URL)")
+      .meta({ title: 'Installation ID' }),
     privateKey: z
       .string()
       .optional()
@@ -88,7 +92,8 @@ const fields = z
         }
       })
       .meta(SECRET)
-      .describe('The GitHub App private key (.pem file contents)'),
+      .describe('The GitHub App private key (.pem file contents)')
+      .meta({ title: 'GitHub App private key' }),
   })
   .strict()
   .superRefine((a, ctx) => {

@@ -236,13 +236,15 @@ const fields = z
       .meta(SECRET)
       .describe(
         'The service account JSON key file (type service_account), e.g. ${file:tributary-sa.json}; stored encrypted',
-      ),
+      )
+      .meta({ title: 'Service account key (JSON)' }),
     subject: z
       .email({ message: 'expected the email address of a Workspace administrator' })
       .optional()
       .describe(
         'Workspace admin impersonated through domain-wide delegation: required for Google Workspace, not used for Cloud Logging',
-      ),
+      )
+      .meta({ title: 'Subject (admin to impersonate)' }),
     scopes: z
       .array(
         z
@@ -254,11 +256,13 @@ const fields = z
       )
       .min(1)
       .optional()
-      .describe("OAuth scopes Tributary may request (default: each API's least-privilege read-only scope)"),
+      .describe("OAuth scopes Tributary may request (default: each API's least-privilege read-only scope)")
+      .meta({ title: 'OAuth scopes' }),
     tokenUrl: serviceUrl()
       .optional()
       .meta(ORIGIN)
-      .describe("Token endpoint override (proxy or simulator); default: the key's token_uri"),
+      .describe("Token endpoint override (proxy or simulator); default: the key's token_uri")
+      .meta({ title: 'Token URL override' }),
   })
   .strict();
 

@@ -257,36 +257,43 @@ export const microsoftFields = z
         message:
           'expected the Directory (tenant) ID, a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47 (or the tenant domain, e.g. contoso.onmicrosoft.com)',
       })
-      .describe('Directory (tenant) ID of the app registration (Entra admin center → App registrations)'),
+      .describe('Directory (tenant) ID of the app registration (Entra admin center → App registrations)')
+      .meta({ title: 'Directory (tenant) ID' }),
     clientId: z
       .string({ error: 'required' })
       .trim()
       .regex(GUID, 'expected the Application (client) ID, a GUID')
-      .describe('Application (client) ID of the app registration'),
+      .describe('Application (client) ID of the app registration')
+      .meta({ title: 'Application (client) ID' }),
     clientSecret: z
       .string()
       .min(1)
       .optional()
       .meta(SECRET)
-      .describe('Client secret Value (not its Secret ID); leave empty when using a certificate'),
+      .describe('Client secret Value (not its Secret ID); leave empty when using a certificate')
+      .meta({ title: 'Client secret' }),
     privateKey: z
       .string()
       .optional()
       .meta(SECRET)
-      .describe('PEM private key (RSA) of the certificate uploaded to the app registration'),
+      .describe('PEM private key (RSA) of the certificate uploaded to the app registration')
+      .meta({ title: 'Certificate private key (PEM)' }),
     certificate: z
       .string()
       .optional()
-      .describe('PEM certificate uploaded to the app registration (its public part)'),
+      .describe('PEM certificate uploaded to the app registration (its public part)')
+      .meta({ title: 'Certificate (PEM)' }),
     cloud: z
       .enum(Object.keys(CLOUDS) as [MicrosoftCloud, ...MicrosoftCloud[]])
       .default('global')
       .meta(ORIGIN)
-      .describe('National cloud: global (commercial and GCC), usgov (GCC High), usgov-dod, china'),
+      .describe('National cloud: global (commercial and GCC), usgov (GCC High), usgov-dod, china')
+      .meta({ title: 'National cloud' }),
     authorityHost: serviceUrl()
       .optional()
       .meta(ORIGIN)
-      .describe('Override of the Entra login host, e.g. a proxy or a simulator (default: the cloud’s)'),
+      .describe('Override of the Entra login host, e.g. a proxy or a simulator (default: the cloud’s)')
+      .meta({ title: 'Login host override' }),
   })
   .strict()
   .superRefine((a, ctx) => {

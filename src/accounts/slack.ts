@@ -29,7 +29,8 @@ export const slack = defineAccountKind<SlackAccount>({
         .meta(SECRET)
         .describe(
           'User OAuth token (xoxp-…) of an app with auditlogs:read, installed on the org by its owner',
-        ),
+        )
+        .meta({ title: 'User OAuth token' }),
     })
     .strict(),
   // The Audit Logs API is on api.slack.com (https://api.slack.com/admins/audit-logs).

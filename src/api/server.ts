@@ -249,10 +249,12 @@ export async function startApiServer(control: Control, auth: Auth, o: ApiServerO
   });
   return {
     port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((ok) => {
+    close: async () => {
+      await new Promise<void>((ok) => {
         server.closeAllConnections();
         server.close(() => ok());
-      }),
+      });
+      await ingest.close();
+    },
   };
 }

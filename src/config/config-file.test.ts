@@ -46,8 +46,44 @@ describe('config file', () => {
     assert.equal(c.accounts['okta-main'].fields.url, 'https://acme.okta.com');
     assert.equal(c.collectors['okta-prod'].timezone, 'Europe/Berlin');
     assert.equal(c.collectors.chatgpt.interval, '5m');
-    assert.deepEqual(c.collectors.chatgpt.settings.eventTypes, ['AUDIT_LOG', 'AUTH_LOG']);
+    // an older config's eventTypes are the collector's streams now (one place to choose the log types)
+    assert.deepEqual(c.collectors.chatgpt.streams, ['AUDIT_LOG', 'AUTH_LOG']);
+    assert.equal(c.collectors.chatgpt.settings.eventTypes, undefined);
     assert.equal(c.collectors.chatgpt.settings.includeMessageContent, false);
+  });
+
+  it('ChatGPT log types: streams is the one place; an older eventTypes is read as the streams, never both', () => {
+    const modern = parseConfig(
+      VALID.replace(', eventTypes: [AUDIT_LOG, AUTH_LOG] }', ' }\n    streams: [AUTH_LOG]'),
+      { baseDir: '/tmp', env },
+    );
+    assert.deepEqual(modern.collectors.chatgpt.streams, ['AUTH_LOG']);
+    assert.deepEqual(
+      parseConfig(VALID.replace('AUTH_LOG] }\n', 'AUTH_LOG] }\n    streams: [AUTH_LOG, AUDIT_LOG]\n'), {
+        baseDir: '/tmp',
+        env,
+      }).collectors.chatgpt.streams,
+      ['AUTH_LOG', 'AUDIT_LOG'],
+      'the same list twice is no conflict',
+    );
+    const both = issues(VALID.replace('AUTH_LOG] }\n', 'AUTH_LOG] }\n    streams: [AUDIT_LOG]\n'));
+    assert.deepEqual(both, [
+      'collectors.chatgpt.settings.eventTypes: the older way to choose the streams, and it names others than streams: keep streams only',
+    ]);
+    const conversations = issues(
+      VALID.replace(
+        ', eventTypes: [AUDIT_LOG, AUTH_LOG] }',
+        ' }\n    streams: [AUDIT_LOG, CONVERSATION_MESSAGE]',
+      ),
+    );
+    assert.ok(
+      conversations.some((i) =>
+        i.startsWith(
+          'collectors.chatgpt.settings.includeMessageContent: the CONVERSATION_MESSAGE stream carries',
+        ),
+      ),
+      conversations.join('\n'),
+    );
   });
 
   it('reads ${file:PATH} relative to the config file', () => {
@@ -136,7 +172,9 @@ describe('config file', () => {
     );
     assert.ok(
       found.some((i) =>
-        i.startsWith('collectors.chatgpt.settings.includeMessageContent: CONVERSATION_MESSAGE carries'),
+        i.startsWith(
+          'collectors.chatgpt.settings.includeMessageContent: the CONVERSATION_MESSAGE stream carries',
+        ),
       ),
       found.join('\n'),
     );

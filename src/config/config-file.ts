@@ -448,11 +448,23 @@ export function checkCollector(
     const settingsCheck = validateSettings(source.id, c.settings, [...at, 'settings']);
     if (!settingsCheck.ok) issues.push(...settingsCheck.issues);
     else c.settings = settingsCheck.settings;
+    let streamsOk = true;
     for (const [i, s] of (c.streams ?? []).entries()) {
-      if (!own(source.streams, s))
+      if (!own(source.streams, s)) {
+        streamsOk = false;
         issues.push(
           `${path(`streams.${i}`)}: ${c.source} has no stream "${s}"${didYouMean(s, Object.keys(source.streams))} (it has ${Object.keys(source.streams).join(', ')})`,
         );
+      }
+    }
+    // Settings and streams together (ChatGPT's eventTypes of older configs become its streams).
+    if (settingsCheck.ok && streamsOk && source.normalize) {
+      const n = source.normalize({ settings: c.settings, streams: c.streams });
+      if ('issues' in n) issues.push(...n.issues.map((i) => (at.length ? `${at.join('.')}.${i}` : i)));
+      else {
+        c.settings = n.settings;
+        if (n.streams) c.streams = n.streams;
+      }
     }
   }
   return issues.length || !r.success ? { ok: false, issues } : { ok: true, collector: r.data };

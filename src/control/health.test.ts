@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ErrorInfo } from '../core/errors.ts';
-import type { DeliveryFailureRecord, RunRecord, RunStatus } from '../store/store.ts';
+import type { DeliveryFailureRecord, IngestAnswerCount, RunRecord, RunStatus } from '../store/store.ts';
 import { collectorHealth, collectorStatus, isSilent } from './health.ts';
 
 const HOUR = 3_600_000;
@@ -195,5 +195,39 @@ describe('collector status and health', () => {
       'OK',
       'over',
     );
+  });
+
+  it("push collectors: the last hour's refusals, ERROR for those whose events are lost, not the destination's 503s", () => {
+    const answer = (status: number, code: string, requests: number, min: number): IngestAnswerCount => ({
+      collectorId: 'c',
+      bucket: new Date(now - 30 * 60_000).toISOString(),
+      status,
+      code,
+      requests,
+      events: status === 200 ? requests : 0,
+      lastAt: new Date(now - min * 60_000).toISOString(),
+      ...(status === 200 ? {} : { message: `${code} said so` }),
+    });
+    const h = (answers: IngestAnswerCount[]) =>
+      collectorHealth({ runs: [], volume: [], now, push: true, ingestAnswers: answers });
+    assert.deepEqual(h([answer(200, 'accepted', 40, 1)]), { level: 'OK', silent: false, reasons: [] });
+    assert.equal(
+      h([answer(503, 'destination_unavailable', 3, 1)]).level,
+      'OK',
+      "a failing destination is the deliveries rule's (with its streak)",
+    );
+    const warned = h([answer(429, 'rate_limited', 2, 9), answer(429, 'rate_limited', 1, 2)]);
+    assert.equal(warned.level, 'WARNING');
+    assert.deepEqual(warned.reasons, [
+      `3 pushed requests answered 429 rate_limited in the last hour, the latest at ${new Date(now - 120_000).toISOString()}: rate_limited said so`,
+    ]);
+    const lost = h([answer(401, 'invalid_token', 5, 3), answer(400, 'invalid_gzip', 1, 4)]);
+    assert.equal(lost.level, 'ERROR');
+    assert.match(
+      lost.reasons[0]!,
+      /^1 pushed request answered 400 invalid_gzip .*their events are lost/,
+      'worst first',
+    );
+    assert.match(lost.reasons[1]!, /^5 pushed requests answered 401 invalid_token/);
   });
 });

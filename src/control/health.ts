@@ -1,4 +1,9 @@
-import type { DeliveryFailureRecord, RunRecord, VendorWaitRecord } from '../store/store.ts';
+import type {
+  DeliveryFailureRecord,
+  IngestAnswerCount,
+  RunRecord,
+  VendorWaitRecord,
+} from '../store/store.ts';
 
 /**
  * Status and health of a collector (docs/control-plane.md). Status: stopped (disabled), error (its
@@ -13,6 +18,10 @@ import type { DeliveryFailureRecord, RunRecord, VendorWaitRecord } from '../stor
  *   requests in a row were answered 503 because of it. The next acknowledged delivery ends it.
  * - vendor: while the vendor told the account to wait (a Retry-After beyond what a run waits), WARNING.
  * - credential: expiring within 14 days, WARNING.
+ * - push collectors, what their endpoint answered in the last hour: requests refused as malformed, too
+ *   large or unsupported (400, 413, 415) or failing inside (500) are an ERROR — senders do not retry
+ *   them, so their events are lost; over the rate (429), stopped or unable to record (503), or with a
+ *   wrong token or signature (401), a WARNING. 503s for a failing destination are the deliveries rule's.
  *
  * `silent` when the last 4 hours brought at most a quarter of the collector's usual hourly volume (the
  * 7 days before), which catches a source that quietly stopped sending.
@@ -57,6 +66,8 @@ export function collectorHealth(o: {
   /** A push collector: its failures are pushed requests answered 503. */
   push?: boolean;
   vendorWait?: VendorWaitRecord;
+  /** A push collector's answers of the last hour (5-minute buckets). */
+  ingestAnswers?: IngestAnswerCount[];
 }): Health {
   const reasons: string[] = [];
   let level: HealthLevel = 'OK';
@@ -90,6 +101,10 @@ export function collectorHealth(o: {
       `deliveries to destination ${f.destination} are failing since ${f.since} (${what}): ${f.error.message}`,
     );
   }
+  for (const r of refusalReasons(o.ingestAnswers ?? [])) {
+    level = worse(level, r.level);
+    reasons.push(r.reason);
+  }
   if (o.vendorWait && Date.parse(o.vendorWait.until) > o.now) {
     level = worse(level, 'WARNING');
     reasons.push(`waiting for the vendor until ${o.vendorWait.until}: ${o.vendorWait.error.message}`);
@@ -108,6 +123,41 @@ export function collectorHealth(o: {
   const silent = isSilent(o.volume, o.now);
   if (silent) reasons.push('volume dropped by 75 % or more over the last 4 hours against the usual rate');
   return { level, silent, reasons };
+}
+
+/**
+ * Refusals a push collector's senders do not retry, so their events are lost: a malformed, too large or
+ * unsupported body (400, 413, 415), an internal failure (500). Not a wrong token (401: anyone who knows
+ * the collector's name can cause those), nor 429 and 503, which senders retry.
+ */
+const lost = (status: number) =>
+  (status >= 400 && status < 500 && status !== 401 && status !== 429) || (status >= 500 && status !== 503);
+/** 503s the deliveries rule reports (with the destination, since when, and its end). */
+const DELIVERY_CODES = new Set(['destination_unavailable']);
+
+/** One reason per refusal code answered in `answers` (the last hour's), worst first, then most frequent. */
+export function refusalReasons(answers: IngestAnswerCount[]): Array<{ level: HealthLevel; reason: string }> {
+  const byCode = new Map<string, { status: number; requests: number; lastAt: string; message?: string }>();
+  for (const a of answers) {
+    if (a.status < 400 || DELIVERY_CODES.has(a.code) || !a.requests) continue;
+    const c = byCode.get(a.code);
+    if (!c)
+      byCode.set(a.code, { status: a.status, requests: a.requests, lastAt: a.lastAt, message: a.message });
+    else {
+      c.requests += a.requests;
+      if (a.lastAt >= c.lastAt) Object.assign(c, { lastAt: a.lastAt, message: a.message, status: a.status });
+    }
+  }
+  return [...byCode.entries()]
+    .map(([code, c]) => ({
+      level: (lost(c.status) ? 'ERROR' : 'WARNING') as HealthLevel,
+      requests: c.requests,
+      reason: `${plural(c.requests, 'pushed request')} answered ${c.status} ${code} in the last hour${
+        lost(c.status) ? ' (senders do not retry these: their events are lost)' : ''
+      }, the latest at ${c.lastAt}${c.message ? `: ${c.message}` : ''}`,
+    }))
+    .sort((a, b) => RANK[b.level] - RANK[a.level] || b.requests - a.requests)
+    .map(({ level, reason }) => ({ level, reason }));
 }
 
 /** Usual rate: events per hour over the 7 days before the last 4 hours; needs a day of history. */

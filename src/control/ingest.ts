@@ -1,5 +1,6 @@
 import type { CollectorConfig } from '../config/config-file.ts';
 import { isPushSource } from '../core/source.ts';
+import { bucketOf } from '../engine/ingest/answers.ts';
 import {
   deleteCredentials,
   INGEST_TOKEN_PREFIX,
@@ -14,7 +15,7 @@ import { signatureHeaderOf } from '../engine/ingest/push-source.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { sources } from '../sources/index.ts';
 import { maskedSecrets } from '../store/secret-fields.ts';
-import type { CollectorRecord } from '../store/store.ts';
+import type { CollectorRecord, IngestAnswerCount } from '../store/store.ts';
 import { conflict } from './errors.ts';
 
 /**
@@ -25,6 +26,61 @@ import { conflict } from './errors.ts';
  */
 
 const HMAC_SECRET = 'settings.hmac.secret';
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+/** How far back the latest refusals are looked for. */
+export const REFUSALS_LOOKBACK_MS = 7 * DAY;
+
+/** Requests answered in a period: all, accepted (200), events accepted, and per status. */
+function tally(answers: IngestAnswerCount[]) {
+  const byStatus: Record<string, number> = {};
+  let requests = 0;
+  let events = 0;
+  for (const a of answers) {
+    requests += a.requests;
+    events += a.events;
+    byStatus[a.status] = (byStatus[a.status] ?? 0) + a.requests;
+  }
+  return { requests, accepted: byStatus[200] ?? 0, events, byStatus };
+}
+
+/**
+ * What a push collector's endpoint answered (5-minute buckets, so "the last hour" reaches back 60 to 65
+ * minutes): requests and events accepted in the last hour and day, when the latest request came, and
+ * the latest refusal of each kind (429, 503, 413, …) in the last 7 days with its reason.
+ */
+export function ingestTraffic(answers: IngestAnswerCount[], now: number) {
+  const hour = bucketOf(now - HOUR);
+  const day = bucketOf(now - DAY);
+  const refusals = new Map<string, IngestAnswerCount & { total: number }>();
+  let lastAt: string | undefined;
+  for (const a of answers) {
+    if (!lastAt || a.lastAt > lastAt) lastAt = a.lastAt;
+    if (a.status < 400) continue;
+    const r = refusals.get(a.code);
+    if (!r) refusals.set(a.code, { ...a, total: a.requests });
+    else {
+      const total = r.total + a.requests;
+      refusals.set(a.code, a.lastAt >= r.lastAt ? { ...a, total } : { ...r, total });
+    }
+  }
+  return {
+    lastHour: tally(answers.filter((a) => a.bucket >= hour)),
+    lastDay: tally(answers.filter((a) => a.bucket >= day)),
+    lastRequestAt: lastAt ?? null,
+    refusals: [...refusals.values()]
+      .sort((a, b) => b.lastAt.localeCompare(a.lastAt))
+      .map((r) => ({
+        status: r.status,
+        code: r.code,
+        message: r.message ?? null,
+        lastAt: r.lastAt,
+        retryAfter: r.retryAfter ?? null,
+        /** Requests answered so in the last 7 days. */
+        requests: r.total,
+      })),
+  };
+}
 
 const hmacOf = (config: CollectorConfig) => (config.settings as { hmac?: { header?: string } }).hmac;
 
@@ -70,8 +126,17 @@ export class IngestControl {
     return creds?.hmacSecret ? { [HMAC_SECRET]: creds.hmacSecret } : {};
   }
 
-  /** `{ ingest }` for the collector view of a push collector: endpoint, token hints, signature. */
-  async view(c: CollectorRecord) {
+  /** A push collector's answers of the buckets from `sinceMs` ago on (undefined for a pull collector). */
+  async answers(c: CollectorRecord, sinceMs: number, now: number): Promise<IngestAnswerCount[] | undefined> {
+    if (!this.isPush(c.source)) return undefined;
+    return this.runtime.store.listIngestAnswers(c.id, bucketOf(now - sinceMs));
+  }
+
+  /**
+   * `{ ingest }` for the collector view of a push collector: endpoint, token hints, signature, and
+   * with `answers` (the last 7 days') what the endpoint answered.
+   */
+  async view(c: CollectorRecord, answers?: IngestAnswerCount[], now = Date.now()) {
     if (!this.isPush(c.source)) return {};
     const creds = await loadCredentials(this.runtime.store, c.id);
     const hmac = hmacOf(c.config as unknown as CollectorConfig);
@@ -91,6 +156,7 @@ export class IngestControl {
                 secret: maskedSecrets({}, { secret: sealed }, this.runtime.secrets).secret as string,
               }
             : null,
+        ...(answers ? { traffic: ingestTraffic(answers, now) } : {}),
       },
     };
   }

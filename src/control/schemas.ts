@@ -50,11 +50,26 @@ export const accountUpdate = z
   })
   .strict();
 
-export const collectorCreate = collectorSchema.extend({ name: nameSchema });
+/**
+ * The console wizard's inline account: created with the collector in one operation (both or neither),
+ * so an abandoned wizard leaves no account behind. Its `origins` default to those of the collector's
+ * URL settings (base URL, a REST API endpoint).
+ */
+const newAccount = accountCreate.describe(
+  "An account to create with the collector, in the same operation (both are created, or neither); the collector's account is this one. Its origins default to those of the collector's URL settings",
+);
+
+export const collectorCreate = collectorSchema.extend({
+  name: nameSchema,
+  newAccount: newAccount.optional(),
+});
 /** An edit replaces the whole definition (the name comes from the path). */
 export const collectorUpdate = collectorSchema;
-/** Test Connection before Install: a collector definition, its name optional. */
-export const collectorTest = collectorSchema.extend({ name: nameSchema.optional() });
+/** Test Connection before Install: a collector definition, its name optional, its new account not yet created. */
+export const collectorTest = collectorSchema.extend({
+  name: nameSchema.optional(),
+  newAccount: newAccount.optional(),
+});
 /** Preview before Install: a collector definition (its name optional, stamped on the envelopes). */
 export const collectorPreview = collectorTest;
 

@@ -15,7 +15,7 @@ import { parseDuration } from '../core/duration.ts';
 import { TributaryError, toTributaryError } from '../core/errors.ts';
 import { own } from '../core/names.ts';
 import type { SecretSpec } from '../core/secret-spec.ts';
-import { type AccountKind, accountKindsOf, isPushSource, type SourceDef } from '../core/source.ts';
+import { type AccountKind, accountKindsOf, isPushSource, type SourceDef, streamsOf } from '../core/source.ts';
 import { formatIssues } from '../core/validation.ts';
 import { placeFile } from '../destinations/file/file-scope.ts';
 import {
@@ -58,7 +58,7 @@ import {
 } from '../store/store.ts';
 import { ApiError, conflict, invalid, notFound } from './errors.ts';
 import { collectorHealth, collectorStatus, EXPIRY_WARNING_MS } from './health.ts';
-import { IngestControl } from './ingest.ts';
+import { IngestControl, REFUSALS_LOOKBACK_MS } from './ingest.ts';
 import { allowedOrigins, collectorOriginIssues, legacyOrigins, networkCheck } from './origins.ts';
 import type * as S from './schemas.ts';
 
@@ -148,10 +148,14 @@ export class Control {
       /** Calls that change state at the vendor (collectors otherwise only read), each with why. */
       vendorWrites: s.vendorWrites ?? [],
       available: s.stability === 'ga' || earlyAccess,
+      /** Preview one page before Install (POST /api/collectors/preview). */
+      preview: Boolean(s.preview),
       streams: Object.entries(s.streams).map(([id, st]) => ({
         id,
         title: st.title,
         description: st.description,
+        /** Collected when the collector names no streams. */
+        default: defaultStreamsOf(s).includes(id),
       })),
       settings: z.toJSONSchema(s.settings, { io: 'input', unrepresentable: 'any' }),
     }));
@@ -269,7 +273,8 @@ export class Control {
     return net.notes;
   }
 
-  async createAccount(actor: Actor, input: In<typeof S.accountCreate>) {
+  /** A new account validated and sealed, not stored: its record and the network notes for the audit. */
+  private async newAccountRecord(input: In<typeof S.accountCreate>) {
     if (await this.store.getAccount(input.name)) throw conflict(`An account named "${input.name}" exists.`);
     const kind = this.accountKind(input.kind);
     refuseMasks(input.fields, kind.spec, 'fields');
@@ -289,10 +294,44 @@ export class Control {
       createdAt: now,
       updatedAt: now,
     };
+    return { record, notes };
+  }
+
+  async createAccount(actor: Actor, input: In<typeof S.accountCreate>) {
+    const { record, notes } = await this.newAccountRecord(input);
     await this.store.putAccount(record);
     const view = this.accountView(record, []);
     await this.audit(actor, 'account.create', 'account', input.name, undefined, withNotes(view, notes));
     return view;
+  }
+
+  /**
+   * A collector definition's inline new account (the console wizard's), validated but not stored: the
+   * definition names it as its account (or leaves `account` out), and its origins default to those of
+   * the definition's URL settings. Issues are reported under `newAccount`.
+   */
+  private async inlineAccount(def: Record<string, unknown>, input: In<typeof S.accountCreate>) {
+    const source = typeof def.source === 'string' ? own(sources, def.source) : undefined;
+    if (source && isPushSource(source))
+      throw invalid([`newAccount: ${source.id} receives pushed events and uses no account`]);
+    if (def.account !== undefined && def.account !== input.name)
+      throw invalid([
+        `account: names "${String(def.account)}", but the new account is "${input.name}": leave account out, or name the new account`,
+      ]);
+    const origins =
+      input.origins ??
+      (source ? collectorUrls(source, def as { settings?: unknown }).map((u) => originOf(u.url)!) : []);
+    try {
+      return await this.newAccountRecord({ ...input, origins });
+    } catch (err) {
+      if (!(err instanceof ApiError && err.issues)) throw err;
+      throw new ApiError(
+        err.status,
+        err.code,
+        err.message,
+        err.issues.map((i) => ({ ...i, path: i.path ? `newAccount.${i.path}` : 'newAccount' })),
+      );
+    }
   }
 
   /**
@@ -447,8 +486,8 @@ export class Control {
    * site; early access; that its URL settings keep its account's credentials where they may go; and
    * where those URLs lead (refused: link-local and metadata; noted: private addresses).
    */
-  private async validateCollector(raw: unknown) {
-    const accounts = await this.store.listAccounts();
+  private async validateCollector(raw: unknown, pending?: AccountRecord) {
+    const accounts = [...(await this.store.listAccounts()), ...(pending ? [pending] : [])];
     const destinations = new Set((await this.store.listDestinations()).map((d) => d.name));
     const sites = (await this.store.listSites()).map((s) => s.name);
     const r = checkCollector(raw, {
@@ -493,14 +532,14 @@ export class Control {
     return { plain, sealed };
   }
 
-  private async collectorSummary(c: CollectorRecord) {
-    const now = Date.now();
-    const [runs, volume, last, account, failures] = await Promise.all([
+  private async collectorSummary(c: CollectorRecord, now = Date.now()) {
+    const [runs, volume, last, account, failures, answers] = await Promise.all([
       this.store.listRuns(c.id, 10),
       this.store.volume(c.id, new Date(now - 7 * DAY - 3_600_000).toISOString()),
       this.store.lastEventTime(c.id),
       c.account ? this.store.getAccount(c.account) : undefined,
       this.store.listDeliveryFailures(c.id),
+      this.ingest.answers(c, 3_600_000, now),
     ]);
     const vendorWait = account ? await activeVendorWait(this.store, account.id, now) : undefined;
     const dayAgo = new Date(now - DAY).toISOString();
@@ -524,6 +563,7 @@ export class Control {
         deliveryFailures,
         push: isPushSource(sources[c.source]),
         vendorWait,
+        ingestAnswers: answers,
       }),
       /** The vendor told the account to wait: no run starts before `until`. */
       vendorWait: vendorWait
@@ -551,17 +591,19 @@ export class Control {
 
   async getCollector(name: string) {
     const c = await this.requireCollector(name);
-    const [summary, checkpoints, errors, deadLetters, runs] = await Promise.all([
-      this.collectorSummary(c),
+    const now = Date.now();
+    const [summary, checkpoints, errors, deadLetters, runs, answers] = await Promise.all([
+      this.collectorSummary(c, now),
       this.store.listCheckpoints(c.id),
       this.store.listErrors(c.id),
       this.store.listDeadLetters(c.id, 20),
       this.store.listRuns(c.id, 20),
+      this.ingest.answers(c, REFUSALS_LOOKBACK_MS, now),
     ]);
     const { _volume, _deliveryFailures, ...rest } = summary;
     return {
       ...rest,
-      ...(await this.ingest.view(c)),
+      ...(await this.ingest.view(c, answers, now)),
       config: maskedSecrets(c.config, c.secrets, this.runtime.secrets),
       volumeByHour: _volume,
       /** Destinations failing to acknowledge this collector's deliveries, since when, and why. */
@@ -576,10 +618,18 @@ export class Control {
     };
   }
 
+  /**
+   * Installs a collector. With `newAccount` (the console wizard's inline account) the account is created
+   * with it, in one transaction: both or neither, audited as account.create and collector.create.
+   */
   async createCollector(actor: Actor, input: In<typeof S.collectorCreate>) {
-    const { name, ...def } = input;
+    const { name, newAccount, ...def } = input;
     if (await this.store.getCollector(name)) throw conflict(`A collector named "${name}" exists.`);
-    const { config, source, notes } = await this.validateCollector(await this.withStoredSecrets(def));
+    const pending = newAccount ? await this.inlineAccount(def, newAccount) : undefined;
+    const { config, source, notes } = await this.validateCollector(
+      await this.withStoredSecrets(pending ? { ...def, account: pending.record.name } : def),
+      pending?.record,
+    );
     const { plain, sealed } = this.sealCollector(config, source);
     const now = new Date().toISOString();
     const record: CollectorRecord = {
@@ -593,7 +643,25 @@ export class Control {
       createdAt: now,
       updatedAt: now,
     };
-    await this.store.putCollector(record);
+    if (pending) {
+      try {
+        await this.store.putAccountAndCollector(pending.record, record);
+      } catch (err) {
+        // Another request took a name meanwhile (the store's unique names refused both).
+        if (await this.store.getAccount(pending.record.name))
+          throw conflict(`An account named "${pending.record.name}" exists.`);
+        if (await this.store.getCollector(name)) throw conflict(`A collector named "${name}" exists.`);
+        throw err;
+      }
+      await this.audit(
+        actor,
+        'account.create',
+        'account',
+        pending.record.name,
+        undefined,
+        withNotes(this.accountView(pending.record, [record]), pending.notes),
+      );
+    } else await this.store.putCollector(record);
     const ingestToken = await this.ingest.created(record);
     await this.audit(
       actor,
@@ -713,18 +781,25 @@ export class Control {
    * settings may be left out or masked.
    */
   private async probeDefinition(input: In<typeof S.collectorTest>) {
-    const { name, ...def } = input;
+    const { name, newAccount, ...def } = input;
     const existing = name ? await this.store.getCollector(name) : undefined;
-    return this.validateCollector(await this.withStoredSecrets(def, existing));
+    const pending = newAccount ? await this.inlineAccount(def, newAccount) : undefined;
+    const checked = await this.validateCollector(
+      await this.withStoredSecrets(pending ? { ...def, account: pending.record.name } : def, existing),
+      pending?.record,
+    );
+    /** The collector's account: the new one (not stored), or the stored one. */
+    const account = async () => pending?.record ?? (await this.requireAccount(checked.config.account!));
+    return { ...checked, account };
   }
 
   /** Test Connection before Install: validates the definition and runs the source's probe. */
   async testCollector(input: In<typeof S.collectorTest>) {
-    const { config, source } = await this.probeDefinition(input);
+    const { config, source, account } = await this.probeDefinition(input);
     if (isPushSource(source)) return { ok: true as const }; // nothing to reach: the vendor calls us
-    const opened = await this.openAccount(await this.requireAccount(config.account!));
+    const opened = await this.openAccount(await account());
     if (!opened.ok) return opened;
-    const streams = config.streams ?? Object.keys(source.streams);
+    const streams = streamsOf(source, config.settings, config.streams);
     return testConnection(
       source,
       opened.kind,
@@ -741,14 +816,14 @@ export class Control {
    * the envelopes it would emit, the next page found and warnings; commits and delivers nothing.
    */
   async previewCollector(input: In<typeof S.collectorPreview>) {
-    const { config, source } = await this.probeDefinition(input);
+    const { config, source, account } = await this.probeDefinition(input);
     if (!source.preview) {
       const able = Object.values(sources).filter((s) => s.preview);
       throw invalid([
         `source: ${config.source} has no preview (sources with one: ${able.map((s) => s.id).join(', ')})`,
       ]);
     }
-    const opened = await this.openAccount(await this.requireAccount(config.account!));
+    const opened = await this.openAccount(await account());
     if (!opened.ok) return opened;
     return previewCollector(source, opened.kind, opened.account, config.settings, {
       collector: input.name ?? 'preview',
@@ -1291,4 +1366,13 @@ function normalizeOrigins(list: string[]): string[] {
 /** An audited state with the network notes of what was saved (private addresses). */
 function withNotes<T extends object>(view: T, notes: string[]): T & { network?: string[] } {
   return notes.length ? { ...view, network: notes } : view;
+}
+
+/** The streams a source collects when the collector names none (its defaults for empty settings). */
+function defaultStreamsOf(source: SourceDef): string[] {
+  try {
+    return streamsOf(source, {});
+  } catch {
+    return Object.keys(source.streams);
+  }
 }

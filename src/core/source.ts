@@ -207,6 +207,15 @@ export interface SourceDef<S = any, A = any> {
   receive?: ReceiveDef<S>;
   /** Streams enabled when the collector names none (default: all). */
   defaultStreams?: (settings: S) => string[];
+  /**
+   * The settings and the streams checked together, once each is valid on its own, and what older
+   * configs kept in the settings moved to the streams (`streamsInSettings`): the definition to store,
+   * or issues as `path: message` with paths from the collector (`streams`, `settings.includeX`).
+   */
+  normalize?: (d: {
+    settings: S;
+    streams?: string[];
+  }) => { settings: S; streams?: string[] } | { issues: string[] };
   /** Vendor retention: a checkpoint older than this is moved forward with a gap warning. */
   retention?: string;
   /**
@@ -271,6 +280,37 @@ export const accountKindsOf = (source: Pick<SourceDef, 'account' | 'accounts'>):
 export function accountKindsText(source: Pick<SourceDef, 'account' | 'accounts'>): string {
   const kinds = accountKindsOf(source);
   return kinds.length > 1 ? `${kinds.slice(0, -1).join(', ')} or ${kinds.at(-1)}` : kinds[0];
+}
+
+/**
+ * Sources whose settings once chose the streams (ChatGPT Enterprise `eventTypes`, Google Workspace
+ * `applications`, Microsoft 365 `contentTypes`, Gemini Enterprise `logs`): the collector's streams are
+ * the one place now, as for every source. The setting is still read: a definition that gives it (an
+ * older config file) is stored with it as its streams — refused when it also names other streams —
+ * and a collector saved before that collects what it lists.
+ */
+export function streamsInSettings<S>(key: keyof S & string, defaults: readonly string[]) {
+  const listed = (s: S) => (s as Record<string, unknown>)[key] as string[] | undefined;
+  return {
+    defaultStreams: (s: S) => listed(s) ?? [...defaults],
+    normalize: (d: { settings: S; streams?: string[] }) => {
+      const old = listed(d.settings);
+      if (old === undefined) return d;
+      const { [key]: _, ...settings } = d.settings as Record<string, unknown>;
+      if (d.streams && [...new Set(d.streams)].sort().join() !== [...new Set(old)].sort().join())
+        return {
+          issues: [
+            `settings.${key}: the older way to choose the streams, and it names others than streams: keep streams only`,
+          ],
+        };
+      return { settings: settings as S, streams: d.streams ?? [...old] };
+    },
+  };
+}
+
+/** The streams a collector collects: those it names, else its source's defaults, else all. */
+export function streamsOf(source: SourceDef, settings: unknown, streams?: string[]): string[] {
+  return streams ?? source.defaultStreams?.(settings as never) ?? Object.keys(source.streams);
 }
 
 export function defineSource<S, A>(def: SourceDef<S, A>): SourceDef<S, A> {

@@ -189,3 +189,17 @@ function editDistance(a: string, b: string): number {
 
 // Every schema in the process reports in these words (a schema's own message still wins).
 z.config({ customError: plainMessage });
+
+/**
+ * Every pull source's `baseUrl` setting: another root for its API (a proxy, a regional endpoint, a
+ * simulator). The control plane checks it like any URL and keeps the account's credentials to their
+ * origins (docs/security.md).
+ */
+export const baseUrlSetting = () =>
+  z
+    .string()
+    .optional()
+    .meta({ title: 'Base URL override (advanced)' })
+    .describe(
+      "Another root for this source's API, e.g. a proxy or a regional endpoint; leave empty for the vendor's own",
+    );

@@ -3,7 +3,7 @@ import { accountKinds } from '../accounts/index.ts';
 import type { Destination } from '../core/destination.ts';
 import { parseDuration } from '../core/duration.ts';
 import { configError, TributaryError } from '../core/errors.ts';
-import { isPushSource, type Logger } from '../core/source.ts';
+import { isPushSource, type Logger, streamsOf } from '../core/source.ts';
 import { type FileScope, fileScope } from '../destinations/file/file-scope.ts';
 import {
   createDestination,
@@ -169,7 +169,7 @@ export class Runtime {
         ? { set: credentialOrigins, account: accountRecord.name }
         : undefined,
       settings: c.settings,
-      streams: c.streams ?? source.defaultStreams?.(c.settings as never) ?? Object.keys(source.streams),
+      streams: streamsOf(source, c.settings, c.streams),
       destinations,
       sitename: c.site,
       timezone: c.timezone,

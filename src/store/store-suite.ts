@@ -507,6 +507,183 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>): void 
       await s.close();
     });
 
+    it('ingest answers: counted per bucket, status and code; the latest message wins; pruned; deleted with the collector', async () => {
+      const s = await makeStore();
+      await s.putCollector(collector('c1'));
+      await s.putCollector(collector('c2'));
+      const b = (m: number) => `2026-11-25T10:${String(m).padStart(2, '0')}:00.000Z`;
+      const at = (m: number, sec: number) => `2026-11-25T10:${String(m).padStart(2, '0')}:${sec}0.000Z`;
+      await s.recordIngestAnswers([
+        {
+          collectorId: 'c1',
+          bucket: b(0),
+          status: 200,
+          code: 'accepted',
+          requests: 3,
+          events: 30,
+          lastAt: at(1, 1),
+        },
+        {
+          collectorId: 'c1',
+          bucket: b(0),
+          status: 429,
+          code: 'rate_limited',
+          requests: 2,
+          events: 0,
+          lastAt: at(2, 1),
+          message: 'over its rate (first)',
+          retryAfter: 4,
+        },
+        {
+          collectorId: 'c2',
+          bucket: b(0),
+          status: 200,
+          code: 'accepted',
+          requests: 1,
+          events: 1,
+          lastAt: at(0, 1),
+        },
+        // a collector that does not exist (deleted meanwhile): dropped, the rest stored
+        {
+          collectorId: 'gone',
+          bucket: b(0),
+          status: 200,
+          code: 'accepted',
+          requests: 1,
+          events: 1,
+          lastAt: at(0, 1),
+        },
+      ]);
+      // added to their buckets; an older report does not replace the latest message
+      await s.recordIngestAnswers([
+        {
+          collectorId: 'c1',
+          bucket: b(0),
+          status: 200,
+          code: 'accepted',
+          requests: 1,
+          events: 5,
+          lastAt: at(0, 2),
+        },
+        {
+          collectorId: 'c1',
+          bucket: b(0),
+          status: 429,
+          code: 'rate_limited',
+          requests: 1,
+          events: 0,
+          lastAt: at(3, 0),
+          message: 'over its rate (latest)',
+          retryAfter: 9,
+        },
+        {
+          collectorId: 'c1',
+          bucket: b(0),
+          status: 429,
+          code: 'rate_limited',
+          requests: 0,
+          events: 0,
+          lastAt: at(0, 0),
+          message: 'stale',
+          retryAfter: 1,
+        },
+        {
+          collectorId: 'c1',
+          bucket: b(5),
+          status: 413,
+          code: 'body_too_large',
+          requests: 1,
+          events: 0,
+          lastAt: at(6, 0),
+          message: 'too large',
+        },
+      ]);
+      const rows = await s.listIngestAnswers('c1', b(0));
+      assert.deepEqual(rows, [
+        {
+          collectorId: 'c1',
+          bucket: b(0),
+          status: 200,
+          code: 'accepted',
+          requests: 4,
+          events: 35,
+          lastAt: at(1, 1),
+        },
+        {
+          collectorId: 'c1',
+          bucket: b(0),
+          status: 429,
+          code: 'rate_limited',
+          requests: 3,
+          events: 0,
+          lastAt: at(3, 0),
+          message: 'over its rate (latest)',
+          retryAfter: 9,
+        },
+        {
+          collectorId: 'c1',
+          bucket: b(5),
+          status: 413,
+          code: 'body_too_large',
+          requests: 1,
+          events: 0,
+          lastAt: at(6, 0),
+          message: 'too large',
+        },
+      ]);
+      assert.deepEqual(
+        (await s.listIngestAnswers('c1', b(5))).map((r) => r.code),
+        ['body_too_large'],
+        'from the given bucket on',
+      );
+      assert.equal(await s.pruneIngestAnswers(b(5)), 3, 'two of c1, one of c2');
+      assert.deepEqual(
+        (await s.listIngestAnswers('c1', b(0))).map((r) => r.bucket),
+        [b(5)],
+      );
+      await s.deleteCollector('c1');
+      assert.deepEqual(await s.listIngestAnswers('c1', b(0)), [], 'deleted with the collector');
+      await s.close();
+    });
+
+    it('putAccountAndCollector: both or neither', async () => {
+      const s = await makeStore();
+      const account = (id: string, name: string) => ({
+        id,
+        name,
+        kind: 'okta',
+        config: { url: 'https://acme.okta.com' },
+        secrets: { token: 'v1:sealed' },
+        createdAt: at,
+        updatedAt: at,
+      });
+      await s.putAccountAndCollector(account('a1', 'okta-main'), {
+        ...collector('c1'),
+        account: 'okta-main',
+      });
+      assert.equal((await s.getAccount('okta-main'))?.id, 'a1');
+      assert.equal((await s.getCollector('c1'))?.account, 'okta-main');
+      // the collector's name is taken: the account is not stored either
+      await assert.rejects(
+        s.putAccountAndCollector(account('a2', 'okta-second'), {
+          ...collector('c9', 'c1'),
+          account: 'okta-second',
+        }),
+      );
+      assert.equal(await s.getAccount('okta-second'), undefined);
+      assert.equal(await s.getCollector('c9'), undefined);
+      // the account's name is taken: the collector is not stored either
+      await assert.rejects(
+        s.putAccountAndCollector(account('a3', 'okta-main'), {
+          ...collector('c3', 'new-one'),
+          account: 'okta-main',
+        }),
+      );
+      assert.equal(await s.getCollector('new-one'), undefined);
+      assert.equal((await s.getAccount('okta-main'))?.id, 'a1', 'the stored account is unchanged');
+      await s.close();
+    });
+
     it('vendor waits: per account, the later time wins, deleted with the account', async () => {
       const s = await makeStore();
       const account = (id: string) => ({

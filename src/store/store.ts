@@ -152,6 +152,27 @@ export interface VendorWaitRecord {
   at: string;
 }
 
+/**
+ * Answers a push collector's ingest endpoint gave (`/ingest/{name}`), counted per 5-minute bucket,
+ * HTTP status and code: what its page shows (requests and events accepted, the latest refusals and
+ * why) and what its health is judged on. Requests that named no collector are not counted.
+ */
+export interface IngestAnswerCount {
+  collectorId: string;
+  /** Start of the 5-minute bucket (ISO, e.g. 2026-11-25T10:05:00.000Z). */
+  bucket: string;
+  status: number;
+  /** `accepted` for 200, else the error code answered (rate_limited, body_too_large, …). */
+  code: string;
+  requests: number;
+  /** Events accepted (200 answers). */
+  events: number;
+  /** The latest of these answers, its message and the Retry-After (seconds) it carried. */
+  lastAt: string;
+  message?: string;
+  retryAfter?: number;
+}
+
 export interface DeadLetterRecord {
   id: number;
   collectorId: string;
@@ -342,6 +363,12 @@ export interface Store {
   listCollectors(): Promise<CollectorRecord[]>;
   deleteCollector(name: string): Promise<boolean>;
 
+  /**
+   * Stores a new account and a new collector using it in one transaction: both or neither (a name
+   * taken fails it whole). The wizard's inline account is created this way, with its collector.
+   */
+  putAccountAndCollector(a: AccountRecord, c: CollectorRecord): Promise<void>;
+
   // checkpoints
   getCheckpoint(collectorId: string, stream: string): Promise<CheckpointRecord | undefined>;
   listCheckpoints(collectorId: string): Promise<CheckpointRecord[]>;
@@ -394,6 +421,17 @@ export interface Store {
   putVendorWait(w: VendorWaitRecord): Promise<void>;
   /** The account's latest wait, past or not (callers compare `until` with their clock). */
   getVendorWait(accountId: string): Promise<VendorWaitRecord | undefined>;
+
+  // push collectors' answers (5-minute buckets)
+  /**
+   * Adds the counts to their buckets; a bucket's message and Retry-After are those of its latest
+   * answer. Counts of a collector that no longer exists are dropped.
+   */
+  recordIngestAnswers(counts: IngestAnswerCount[]): Promise<void>;
+  /** The collector's buckets from `sinceIso` on, oldest first. */
+  listIngestAnswers(collectorId: string, sinceIso: string): Promise<IngestAnswerCount[]>;
+  /** Deletes buckets older than `beforeIso`; returns how many. */
+  pruneIngestAnswers(beforeIso: string): Promise<number>;
 
   // dead letters, volume
   listDeadLetters(collectorId: string, limit?: number): Promise<DeadLetterRecord[]>;

@@ -516,6 +516,84 @@ describe('push collectors: the ingest endpoint', () => {
     assert.equal(delivered('limited').length, 10);
   });
 
+  it("a push collector's page: requests and events accepted, the latest refusals with their reasons, health from them", async () => {
+    const token = await install('counted', {
+      source: 'webhook',
+      settings: { maxEventsPerSecond: 5, maxBodyMB: 0.01 },
+    });
+    const fresh = await api('GET', '/api/collectors/counted');
+    assert.deepEqual(fresh.body.ingest.traffic, {
+      lastHour: { requests: 0, accepted: 0, events: 0, byStatus: {} },
+      lastDay: { requests: 0, accepted: 0, events: 0, byStatus: {} },
+      lastRequestAt: null,
+      refusals: [],
+    });
+    assert.equal(fresh.body.health.level, 'OK');
+    assert.deepEqual(fresh.body.health.reasons, []);
+
+    const six = genericSender().records(6, 1);
+    const body = six.map((r) => JSON.stringify(r)).join('\n');
+    assert.equal((await push('counted', body, bearer(token))).status, 200);
+    const limited = await push('counted', body, bearer(token));
+    assert.equal(limited.status, 429);
+    const wrong = await push('counted', '{"a":1}', bearer('trbi_not-the-token'));
+    assert.equal(wrong.status, 401);
+    // a name that is no collector is not counted anywhere (nor does it fail)
+    assert.equal((await push('no-such-collector', '{"a":1}', bearer(token))).status, 401);
+
+    // counted in memory, written within about a second: polled with a deadline
+    const deadline = Date.now() + 10_000;
+    let view = await api('GET', '/api/collectors/counted');
+    while (view.body.ingest.traffic.lastHour.requests < 3 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      view = await api('GET', '/api/collectors/counted');
+    }
+    const traffic = view.body.ingest.traffic;
+    assert.deepEqual(traffic.lastHour, {
+      requests: 3,
+      accepted: 1,
+      events: 6,
+      byStatus: { 200: 1, 401: 1, 429: 1 },
+    });
+    assert.deepEqual(traffic.lastDay, traffic.lastHour);
+    assert.ok(Date.now() - Date.parse(traffic.lastRequestAt) < 60_000);
+    const byCode = Object.fromEntries(traffic.refusals.map((r: { code: string }) => [r.code, r]));
+    assert.deepEqual(Object.keys(byCode).sort(), ['invalid_token', 'rate_limited']);
+    assert.equal(byCode.rate_limited.status, 429);
+    assert.equal(byCode.rate_limited.requests, 1);
+    assert.match(byCode.rate_limited.message, /over its configured rate/);
+    assert.equal(byCode.rate_limited.retryAfter, Number(limited.headers.get('retry-after')));
+    assert.equal(byCode.invalid_token.status, 401);
+
+    // health from those: over the rate and a wrong token are warnings (senders retry, or it was not one)
+    assert.equal(view.body.health.level, 'WARNING');
+    assert.ok(
+      view.body.health.reasons.some((r: string) =>
+        /^1 pushed request answered 429 rate_limited in the last hour, the latest at .+: Collector "counted" is over its configured rate/.test(
+          r,
+        ),
+      ),
+      view.body.health.reasons.join('\n'),
+    );
+    // a body too large: its events are lost (senders do not retry a 413), so ERROR, also in the list
+    const big = `${'{"pad":"'.padEnd(12_000, 'x')}"}`;
+    assert.equal((await push('counted', big, bearer(token))).status, 413);
+    const until = Date.now() + 10_000;
+    let listed = (await api('GET', '/api/collectors')).body.find(
+      (c: { name: string }) => c.name === 'counted',
+    );
+    while (listed.health.level !== 'ERROR' && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 100));
+      listed = (await api('GET', '/api/collectors')).body.find((c: { name: string }) => c.name === 'counted');
+    }
+    assert.equal(listed.health.level, 'ERROR');
+    assert.match(listed.health.reasons[0], /answered 413 body_too_large .*their events are lost/);
+    const detail = await api('GET', '/api/collectors/counted');
+    assert.equal(detail.body.ingest.traffic.refusals[0].code, 'body_too_large', 'newest first');
+    assert.equal(detail.body.ingest.traffic.lastHour.byStatus[413], 1);
+    assert.equal(detail.body.runs.length, 0, 'a push collector has no runs');
+  });
+
   it('concurrent requests are each answered after their own events are delivered', async () => {
     const token = await install('busy', { source: 'webhook', settings: { idPath: 'uuid' } });
     const vendor = genericSender({ gzip: true });

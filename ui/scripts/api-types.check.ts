@@ -24,6 +24,7 @@ export type ResponseChecks = [
   Fits<Returns<'listSites'>, Ui.Site[]>,
   Fits<Returns<'listDestinations'>, Ui.Destination[]>,
   Fits<Returns<'testCollector'>, Ui.TestResult>,
+  Fits<Returns<'previewCollector'>, Ui.PreviewResult>,
   Fits<Returns<'testAccount'>, Ui.TestResult>,
   Fits<Returns<'testDestination'>, Ui.DestinationTestResult>,
   Fits<Returns<'settings'>, Ui.InstanceSettings>,
@@ -34,6 +35,7 @@ export type ResponseChecks = [
 export type RequestChecks = [
   Fits<Ui.CollectorCreate, z.input<typeof S.collectorCreate>>,
   Fits<Ui.CollectorTest, z.input<typeof S.collectorTest>>,
+  Fits<Ui.CollectorTest, z.input<typeof S.collectorPreview>>,
   Fits<Ui.CollectorDefinition, z.input<typeof S.collectorUpdate>>,
   Fits<Ui.AccountCreate, z.input<typeof S.accountCreate>>,
   Fits<Ui.AccountUpdate, z.input<typeof S.accountUpdate>>,

@@ -4,15 +4,18 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { ChatGptComplianceSimulator } from '../../src/sources/chatgpt-enterprise/simulator.ts';
 import { OktaSimulator } from '../../src/sources/okta/simulator.ts';
+import { RestApiSimulator } from '../../src/sources/rest-api/simulator.ts';
 import { ensureUiBuilt, launchChromium, ROOT, startServe } from '../../test/support/console.ts';
 
 /**
  * `npm run screenshots`: the console's main pages as PNGs in docs/screenshots, for the README. A real
  * `tributary serve` with simulators behind a few collectors (one healthy with a week of history, one
- * failing for a missing permission, one stopped), driven by headless system Chromium.
+ * failing for a missing permission, one stopped, a push collector receiving events), driven by
+ * headless system Chromium. TRIBUTARY_SCREENSHOTS_DIR writes them elsewhere (test/ui/screenshots.test.ts
+ * runs the script so, so that CI fails when it breaks, without comparing pixels).
  */
 
-const OUT = join(ROOT, 'docs/screenshots');
+const OUT = process.env.TRIBUTARY_SCREENSHOTS_DIR ?? join(ROOT, 'docs/screenshots');
 const PASSWORD = 'screenshot sign-in phrase 3';
 const HOUR = 3_600_000;
 
@@ -20,7 +23,14 @@ const dir = mkdtempSync(join(tmpdir(), 'tributary-shots-'));
 const okta = new OktaSimulator({ events: 1200, spacingMs: 2000, seed: 'shots' });
 const oktaDenied = new OktaSimulator({ events: 50, permission: false, seed: 'denied' });
 const chatgpt = new ChatGptComplianceSimulator({ seed: 'shots', filesPerType: 4, eventsPerFile: 12 });
-await Promise.all([okta.start(), oktaDenied.start(), chatgpt.start()]);
+const rest = new RestApiSimulator({
+  seed: 'shots',
+  events: 60,
+  spacingMs: 60_000,
+  pagination: 'cursor',
+  auth: { kind: 'bearer', token: 'rest-shots-token-3c9e' },
+});
+await Promise.all([okta.start(), oktaDenied.start(), chatgpt.start(), rest.start()]);
 await ensureUiBuilt();
 writeFileSync(
   join(dir, 'tributary.yaml'),
@@ -80,6 +90,7 @@ try {
     name: 'openai-compliance',
     kind: 'openai',
     fields: { apiKey: chatgpt.apiKey },
+    origins: [chatgpt.baseUrl], // the simulator stands in for api.chatgpt.com
   });
   const collector = (name: string, def: Record<string, unknown>) =>
     call('POST', '/api/collectors', { name, destinations: ['siem-file'], lookback: '7d', ...def });
@@ -140,7 +151,7 @@ try {
   const shot = async (name: string, fullPage = false) => {
     await page.mouse.move(0, 0);
     await page.screenshot({ path: join(OUT, `${name}.png`), fullPage });
-    process.stdout.write(`docs/screenshots/${name}.png\n`);
+    process.stdout.write(`${join(OUT, `${name}.png`)}\n`);
   };
   await shot('overview');
 
@@ -160,7 +171,7 @@ try {
   await page.getByRole('button', { name: 'Continue' }).waitFor();
   await shot('new-collector-guide');
   await page.getByRole('button', { name: 'Continue' }).click();
-  await page.getByLabel('Name').fill('okta-emea-2');
+  await page.getByLabel('Name', { exact: true }).fill('okta-emea-2');
   await page.getByLabel('Okta account').selectOption('okta-emea');
   await page.getByRole('checkbox', { name: /siem-file/ }).check();
   await page.getByLabel('Site (optional)').selectOption('eu-west');
@@ -179,9 +190,73 @@ try {
   await page.getByRole('link', { name: 'Audit log' }).click();
   await page.locator('tr[data-action="collector.create"]').first().waitFor();
   await shot('settings-audit');
+
+  // The generic REST API collector: labelled pagination, any account kind, one page previewed.
+  await page.goto(`${server.url}/collectors/new/rest-api`);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByLabel('Name', { exact: true }).fill('audit-api');
+  await page.getByRole('button', { name: 'New account' }).click();
+  const account = page.getByRole('dialog', { name: 'New account' });
+  await account.getByLabel('Name', { exact: true }).fill('audit-api-token');
+  await account.getByLabel('Kind').selectOption('bearer');
+  await account.getByLabel('Token').fill('rest-shots-token-3c9e');
+  await account.getByRole('button', { name: 'Use this account' }).click();
+  await page.getByLabel('Endpoint URL').fill(`${rest.url}/v1/events`);
+  await page.getByLabel('Records path').fill('data');
+  await page.getByLabel('Event time path').fill('created_at');
+  await page.getByLabel('Event id path').fill('id');
+  await page.getByLabel('Pagination').selectOption({ label: 'Cursor' });
+  await page.getByLabel('Cursor path').fill('meta.next_cursor');
+  await page.getByLabel('Cursor parameter').fill('cursor');
+  const query = page.locator('#settings_query');
+  for (const [k, v] of [
+    ['since', '{{window.start}}'],
+    ['until', '{{window.end}}'],
+    ['limit', '10'],
+  ] as const) {
+    await query.getByRole('button', { name: /Add/ }).click();
+    const keys = query.locator('input[id$="-key"]');
+    await keys.last().fill(k);
+    await query.locator('input:not([id$="-key"])').last().fill(v);
+  }
+  await page.getByRole('checkbox', { name: /siem-file/ }).check();
+  await page.getByRole('button', { name: 'Preview one page' }).first().click();
+  await page.getByTestId('preview-events').waitFor();
+  await page.getByRole('region', { name: 'Preview' }).scrollIntoViewIfNeeded();
+  await shot('rest-api-preview', true);
+
+  // A push collector: installed, its endpoint and token shown once, then events and a refusal.
+  await page.goto(`${server.url}/collectors/new/webhook`);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByLabel('Name', { exact: true }).fill('vendor-hook');
+  await page.getByLabel('Most events per second').fill('20');
+  await page.getByRole('checkbox', { name: /siem-file/ }).check();
+  await page.getByRole('button', { name: 'Install' }).click();
+  const issued = page.getByRole('region', { name: 'Ingest endpoint' });
+  const token = ((await issued.getByTestId('ingest-token').textContent()) ?? '').trim();
+  await shot('push-collector-token');
+  const send = (n: number) =>
+    fetch(`${server.url}/ingest/vendor-hook`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson' },
+      body: Array.from({ length: n }, (_, i) => JSON.stringify({ id: `e${n}-${i}`, msg: 'signed in' })).join(
+        '\n',
+      ),
+    });
+  for (const n of [12, 8, 15]) await send(n);
+  await send(30); // over 20 a second: answered 429
+  await issued.getByRole('button', { name: 'I have copied the token' }).click();
+  await page.waitForURL(/\/collectors\/vendor-hook$/);
+  await until('the counted answers', async () => {
+    const c = await call('GET', '/api/collectors/vendor-hook');
+    return c.ingest.traffic.refusals.length ? c : undefined;
+  });
+  await page.reload();
+  await page.getByTestId('refusals').waitFor();
+  await shot('push-collector', true);
   await browser.close();
 } finally {
   await server.stop();
-  await Promise.all([okta.stop(), oktaDenied.stop(), chatgpt.stop()]);
+  await Promise.all([okta.stop(), oktaDenied.stop(), chatgpt.stop(), rest.stop()]);
   rmSync(dir, { recursive: true, force: true });
 }

@@ -86,7 +86,33 @@ export interface CollectorDetail extends CollectorSummary {
     path: string;
     tokens: Array<{ hint: string; createdAt: string; expiresAt: string | null }>;
     signature: { header: string; secret: string } | null;
+    /** What the endpoint answered (5-minute buckets): the details view has it. */
+    traffic?: IngestTraffic;
   };
+}
+
+/** Requests a push collector's endpoint answered in a period, and the events it accepted. */
+export interface IngestTally {
+  requests: number;
+  accepted: number;
+  events: number;
+  /** Requests per HTTP status ("200", "429", …). */
+  byStatus: Record<string, number>;
+}
+
+export interface IngestTraffic {
+  lastHour: IngestTally;
+  lastDay: IngestTally;
+  lastRequestAt: string | null;
+  /** The latest refusal of each kind (429, 503, 413, …) in the last 7 days, newest first. */
+  refusals: Array<{
+    status: number;
+    code: string;
+    message: string | null;
+    lastAt: string;
+    retryAfter: number | null;
+    requests: number;
+  }>;
 }
 
 export interface Account {
@@ -112,13 +138,19 @@ export interface SourceInfo {
   title: string;
   family: string;
   stability: string;
+  /** The account kind offered first ('' for push sources). */
   account: string;
+  /** Every account kind the source accepts. */
+  accounts: string[];
+  /** The source can preview one page (POST /api/collectors/preview). */
+  preview: boolean;
   description: string;
   setupGuide: string;
   /** Calls that change state at the vendor (collectors otherwise only read), each with why. */
   vendorWrites: string[];
   available: boolean;
-  streams: Array<{ id: string; title: string; description?: string }>;
+  /** `default`: collected when the collector names no streams. */
+  streams: Array<{ id: string; title: string; description?: string; default: boolean }>;
   /** JSON Schema (draft 2020-12) of the source's settings. */
   settings: unknown;
 }
@@ -218,8 +250,35 @@ export interface CollectorDefinition {
   settings?: Record<string, unknown>;
   enabled?: boolean;
 }
-export type CollectorCreate = CollectorDefinition & { name: string };
-export type CollectorTest = CollectorDefinition & { name?: string };
+/** An account created with the collector, in the same request (the wizard's inline account). */
+export type NewAccount = AccountCreate;
+export type CollectorCreate = CollectorDefinition & { name: string; newAccount?: NewAccount };
+export type CollectorTest = CollectorDefinition & { name?: string; newAccount?: NewAccount };
+
+/** POST /api/collectors/preview: one page as the collector would read it. */
+export type PreviewResult =
+  | {
+      ok: true;
+      stream: string;
+      request?: { method: string; url: string; body?: string };
+      window?: { start: string; end: string };
+      records: number;
+      /** The envelopes the destinations would receive. */
+      events: Array<{
+        id: string;
+        time: string;
+        source: string;
+        stream: string;
+        collector: string;
+        sitename?: string;
+        timezone?: string;
+        ingested_at: string;
+        raw: unknown;
+      }>;
+      next: { url: string; body?: string; token?: string | number } | null;
+      warnings: string[];
+    }
+  | { ok: false; error: ErrorInfo };
 
 export interface AccountCreate {
   name: string;

@@ -2,6 +2,7 @@ import { type ReactNode, useCallback, useEffect, useId, useRef, useState } from 
 import { createPortal } from 'react-dom';
 import { ApiError } from './api.ts';
 import { ago, compact, exact, hue, initials, localTime, utcTime } from './format.ts';
+import { Markdown } from './markdown.tsx';
 
 /** Shared pieces: data loading, the loading/empty/error states, times, numbers, badges, dialogs. */
 
@@ -133,30 +134,9 @@ export function HealthBadge({ level, silent }: { level: string; silent?: boolean
   );
 }
 
-/** Setup guides are markdown-ish: **bold**, `code` and line breaks, rendered as text nodes only. */
+/** Setup guides and other text from the server that is written in Markdown (markdown.tsx). */
 export function RichText({ text }: { text: string }) {
-  const lines = text.split('\n');
-  return (
-    <div className="rich-text">
-      {lines.map((line, i) => (
-        <p key={i}>{inline(line)}</p>
-      ))}
-    </div>
-  );
-}
-
-function inline(line: string): ReactNode[] {
-  const out: ReactNode[] = [];
-  const re = /\*\*(.+?)\*\*|`([^`]+)`/g;
-  let last = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(line))) {
-    if (m.index > last) out.push(line.slice(last, m.index));
-    out.push(m[1] !== undefined ? <strong key={m.index}>{m[1]}</strong> : <code key={m.index}>{m[2]}</code>);
-    last = re.lastIndex;
-  }
-  if (last < line.length) out.push(line.slice(last));
-  return out;
+  return <Markdown text={text} />;
 }
 
 /** A modal dialog (native <dialog>: focus is kept inside, Escape closes it). */
@@ -288,12 +268,98 @@ export function Field({
   );
 }
 
-/** A source's mark: its initials on a colour of its own (no logos are shipped). */
+/**
+ * Each vendor's mark: letters and a colour of its own, chosen so that no mark reads like a health
+ * badge (Okta's was "Ok", next to "OK"). Square tiles with white letters, where health and status
+ * are pale pills. No logos are shipped: nothing is loaded from outside, and the CSP allows no inline
+ * styles, so the colours are classes (styles.css, .vendor-*).
+ */
+const VENDOR_MARKS: Record<string, string> = {
+  okta: 'Ot',
+  'chatgpt-enterprise': 'Gpt',
+  'gemini-enterprise': 'Gem',
+  github: 'GH',
+  slack: 'Sl',
+  zoom: 'Zm',
+  'cisco-duo': 'Duo',
+  'google-workspace': 'GW',
+  'microsoft-365-management-activity': '365',
+  'microsoft-entra-id-logs': 'Enl',
+  'microsoft-entra-id-context': 'Enc',
+  'microsoft-security-alerts': 'Def',
+  'rest-api': '{ }',
+  webhook: 'Wh',
+  cribl: 'Cr',
+  databahn: 'DB',
+  'palo-alto-cortex-data-lake': 'PA',
+  'zscaler-zia': 'Zs',
+};
+
 export function SourceMark({ id, title, small }: { id: string; title: string; small?: boolean }) {
+  const known = Object.hasOwn(VENDOR_MARKS, id);
+  const letters = known ? VENDOR_MARKS[id]! : initials(title);
+  const colour = known ? `vendor-${id}` : `hue-${Math.floor(hue(id) / 30)}`;
   return (
-    <span className={`mark hue-${Math.floor(hue(id) / 30)}${small ? ' small' : ''}`} aria-hidden="true">
-      {initials(title)}
+    <span
+      className={`mark ${colour}${small ? ' small' : ''}${letters.length > 2 ? ' long' : ''}`}
+      data-mark={id}
+      aria-hidden="true"
+    >
+      {letters}
     </span>
+  );
+}
+
+/** Copies `text` to the clipboard; says so, or says to copy by hand when the browser refuses. */
+export function CopyButton({ text, what }: { text: string; what: string }) {
+  const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
+  useEffect(() => {
+    if (state === 'idle') return;
+    const t = setTimeout(() => setState('idle'), 2500);
+    return () => clearTimeout(t);
+  }, [state]);
+  return (
+    <button
+      type="button"
+      className="small copy"
+      onClick={async () => {
+        try {
+          await navigator.clipboard.writeText(text);
+          setState('copied');
+        } catch {
+          setState('failed');
+        }
+      }}
+    >
+      {state === 'copied' ? 'Copied' : state === 'failed' ? 'Select and copy it' : 'Copy'}
+      <span className="sr-only"> {what}</span>
+    </button>
+  );
+}
+
+/**
+ * Values shown once (a new API token, a push collector's endpoint and ingest token): a table with each
+ * value selectable in full and a Copy button, the same for every kind of token.
+ */
+export function SecretTable({ rows }: { rows: Array<{ label: string; value: string; testId?: string }> }) {
+  return (
+    <table className="table secrets">
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.label}>
+            <th scope="row">{r.label}</th>
+            <td>
+              <code className="secret-value" data-testid={r.testId}>
+                {r.value}
+              </code>
+            </td>
+            <td className="right">
+              <CopyButton text={r.value} what={r.label} />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 
@@ -312,26 +378,19 @@ export function IngestToken({
 }) {
   const url = `${window.location.origin}/ingest/${encodeURIComponent(name)}`;
   return (
-    <section className="card" aria-label="Ingest endpoint">
+    <section className="card one-time" aria-label="Ingest endpoint">
       <h2>Send events to {name}</h2>
       <p>
         Configure the sender with this endpoint and token. <strong>The token is shown only now</strong>: copy
         it before you leave this page.
       </p>
-      <dl className="ingest-endpoint">
-        <dt>Endpoint</dt>
-        <dd>
-          <code data-testid="ingest-url">POST {url}</code>
-        </dd>
-        <dt>Token</dt>
-        <dd>
-          <code data-testid="ingest-token">{token}</code>
-        </dd>
-        <dt>Header</dt>
-        <dd>
-          <code>Authorization: Bearer {token}</code>
-        </dd>
-      </dl>
+      <SecretTable
+        rows={[
+          { label: 'Endpoint', value: `POST ${url}`, testId: 'ingest-url' },
+          { label: 'Token', value: token, testId: 'ingest-token' },
+          { label: 'Header', value: `Authorization: Bearer ${token}` },
+        ]}
+      />
       {children}
     </section>
   );

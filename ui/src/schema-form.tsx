@@ -41,6 +41,8 @@ interface Prepare {
   secrets: Set<string>;
   /** Editing: secrets are write-only; the masked stored value by path, for the help text. */
   keep?: Record<string, unknown>;
+  /** Top-level deprecated settings that hold a value, shown so they can be cleared. */
+  shownDeprecated?: Set<string>;
 }
 
 const isSecret = (p: RJSFSchema, path: string, c: Prepare) => c.secrets.has(path) || p.writeOnly === true;
@@ -52,6 +54,25 @@ const isSecret = (p: RJSFSchema, path: string, c: Prepare) => c.secrets.has(path
  * editing, may stay empty to keep the stored value; a `const` discriminator hidden (the option picker
  * sets it); an optional choice of objects gets a "None" option; a list of choices becomes tick boxes.
  */
+const SCALARS = new Set(['string', 'number', 'integer', 'boolean']);
+
+/**
+ * A value that may be text, a number or true/false (a REST API's query parameters): one text input,
+ * which the server reads as text anyway, rather than a select of "Option 1 … 3" per value.
+ */
+function scalarAsText(s: RJSFSchema): RJSFSchema {
+  const options = s.anyOf as RJSFSchema[] | undefined;
+  if (
+    options?.length &&
+    options.every((o) => typeof o.type === 'string' && SCALARS.has(o.type) && !o.properties) &&
+    options.some((o) => o.type === 'string')
+  ) {
+    const { anyOf: _, ...rest } = s;
+    return { ...rest, type: 'string' };
+  }
+  return s;
+}
+
 function prepare(schema: RJSFSchema, ui: UiSchema, path: string[], c: Prepare): RJSFSchema {
   if (Array.isArray(schema.oneOf) || Array.isArray(schema.anyOf)) {
     const key = Array.isArray(schema.oneOf) ? 'oneOf' : 'anyOf';
@@ -62,7 +83,15 @@ function prepare(schema: RJSFSchema, ui: UiSchema, path: string[], c: Prepare): 
   const props = { ...(schema.properties as Record<string, RJSFSchema>) };
   let required = Array.isArray(schema.required) ? [...schema.required] : undefined;
   for (const [key, original] of Object.entries(props)) {
-    let p = original;
+    // Settings kept only for older configs are shown only while they hold a value (to be cleared).
+    if ((original as { deprecated?: boolean }).deprecated && !c.shownDeprecated?.has(key)) {
+      delete props[key];
+      continue;
+    }
+    let p = scalarAsText(original);
+    const extraValues = p.additionalProperties as RJSFSchema | boolean | undefined;
+    if (extraValues && typeof extraValues === 'object')
+      p = { ...p, additionalProperties: scalarAsText(extraValues) };
     const at = [...path, key].join('.');
     const entry: UiSchema = (ui[key] as UiSchema | undefined) ?? {};
     ui[key] = entry;
@@ -91,8 +120,11 @@ function prepare(schema: RJSFSchema, ui: UiSchema, path: string[], c: Prepare): 
       }
     }
     const extra = p.additionalProperties as RJSFSchema | boolean | undefined;
-    if (extra && typeof extra === 'object' && extra.writeOnly)
+    if (extra && typeof extra === 'object' && extra.writeOnly) {
       entry.additionalProperties = { 'ui:widget': 'password', 'ui:autocomplete': 'new-password' };
+      entry['ui:help'] =
+        'Write-only values: stored encrypted, sent only to the URL they were saved with, and never shown again (a saved one shows as ••••).';
+    }
     if (isSecret(p, at, c)) {
       entry['ui:widget'] = MULTILINE.test(key) ? 'textarea' : 'password';
       entry['ui:autocomplete'] = 'new-password';
@@ -172,12 +204,23 @@ export function SchemaForm({
   formRef?: Ref<SchemaFormRef>;
   disabled?: boolean;
 }) {
+  // Settings kept for older configs are shown only while they hold a value (to be cleared or moved).
+  const shownDeprecated = Object.entries(
+    ((schema as RJSFSchema | undefined)?.properties ?? {}) as Record<string, RJSFSchema>,
+  )
+    .filter(([k, p]) => (p as { deprecated?: boolean }).deprecated && value[k] !== undefined)
+    .map(([k]) => k)
+    .join();
   const { rjsfSchema, uiSchema } = useMemo(() => {
     const { $schema: _, ...s } = (schema ?? { type: 'object' }) as RJSFSchema & { $schema?: string };
     const ui: UiSchema = { 'ui:submitButtonOptions': { norender: true } };
-    const prepared = prepare(s as RJSFSchema, ui, [], { secrets: new Set(secrets), keep: keepSecrets });
+    const prepared = prepare(s as RJSFSchema, ui, [], {
+      secrets: new Set(secrets),
+      keep: keepSecrets,
+      shownDeprecated: new Set(shownDeprecated.split(',').filter(Boolean)),
+    });
     return { rjsfSchema: prepared, uiSchema: ui };
-  }, [schema, secrets, keepSecrets]);
+  }, [schema, secrets, keepSecrets, shownDeprecated]);
 
   const extraErrors = useMemo(() => {
     const out: Record<string, { __errors: string[] }> = {};

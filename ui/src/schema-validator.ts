@@ -61,7 +61,7 @@ function toRjsfErrors(units: OutputUnit[]): RJSFValidationError[] {
     if (u.keyword === 'required') {
       const m = /"([^"]+)"/.exec(u.error);
       if (m) prop = `${prop}.${m[1]}`;
-      message = 'is required';
+      message = 'Required: this field needs a value.';
     } else {
       message = message
         .replace(/^Instance does not match /, 'does not match ')

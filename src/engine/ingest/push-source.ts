@@ -43,8 +43,8 @@ export const signatureHeaderOf = (hmac: { header?: string }) => hmac.header ?? D
 
 /** The settings of a push collector, with the source's defaults. */
 export function pushSettings(d: PushDefaults) {
-  const path = (what: string, dflt: string | undefined) =>
-    dflt === undefined ? dottedPath.optional().describe(what) : dottedPath.default(dflt).describe(what);
+  const path = (title: string, what: string, dflt: string | undefined) =>
+    (dflt === undefined ? dottedPath.optional() : dottedPath.default(dflt)).describe(what).meta({ title });
   return z
     .object({
       format: z
@@ -52,17 +52,21 @@ export function pushSettings(d: PushDefaults) {
         .default(d.format)
         .describe(
           'Body format: json (an object, an array of records, NDJSON or stacked JSON), raw (one event per line), or auto (json when the body starts with { or [, else raw)',
-        ),
+        )
+        .meta({ title: 'Body format' }),
       stream: z
         .string()
         .regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1–64 letters, digits, ".", "_" or "-"')
         .default(d.stream)
-        .describe('Stream name stamped on every event this collector receives'),
+        .describe('Stream name stamped on every event this collector receives')
+        .meta({ title: 'Stream' }),
       idPath: path(
+        'Event id path',
         "Dotted path of the vendor's unique event id in each JSON record; records without it get a hash of the record as id",
         d.idPath,
       ),
       timePath: path(
+        'Event time path',
         "Dotted path of the event's own time in each JSON record (ISO-8601 or epoch seconds/ms); else the time it was received",
         d.timePath,
       ),
@@ -74,31 +78,36 @@ export function pushSettings(d: PushDefaults) {
             .optional()
             .describe(
               `Header carrying HMAC-SHA256 of the body as sent: hex, sha256=hex, or base64 (default ${DEFAULT_SIGNATURE_HEADER})`,
-            ),
+            )
+            .meta({ title: 'Signature header' }),
           secret: z
             .string()
             .min(16, 'expected at least 16 characters')
             .max(1024)
             .optional()
             .meta(SECRET)
-            .describe('Shared secret (write-only; stored encrypted). Required when hmac is first set'),
+            .describe('Shared secret (write-only; stored encrypted). Required when hmac is first set')
+            .meta({ title: 'HMAC secret' }),
         })
         .strict()
         .optional()
-        .describe('Require a signature on every request, in addition to the bearer token'),
+        .describe('Require a signature on every request, in addition to the bearer token')
+        .meta({ title: 'Signed requests (HMAC)' }),
       maxEventsPerSecond: z
         .number()
         .int()
         .positive()
         .max(10_000_000)
         .optional()
-        .describe('Above this rate the endpoint answers 429 with Retry-After (the sender retries)'),
+        .describe('Above this rate the endpoint answers 429 with Retry-After (the sender retries)')
+        .meta({ title: 'Most events per second' }),
       maxBodyMB: z
         .number()
         .positive()
         .max(100)
         .default(10)
-        .describe('Largest request body as sent (compressed), in MB; larger ones get 413'),
+        .describe('Largest request body as sent (compressed), in MB; larger ones get 413')
+        .meta({ title: 'Largest body as sent (MB)' }),
       maxDecompressedMB: z
         .number()
         .positive()
@@ -109,7 +118,8 @@ export function pushSettings(d: PushDefaults) {
         .default(100)
         .describe(
           `Largest request body once decompressed, in MB (at most ${MAX_DECOMPRESSED_MB}); larger ones get 413`,
-        ),
+        )
+        .meta({ title: 'Largest body decompressed (MB)' }),
       maxRecords: z
         .number()
         .int()
@@ -118,7 +128,8 @@ export function pushSettings(d: PushDefaults) {
         .default(100_000)
         .describe(
           'Most records (events and dead letters) one request may carry; a request with more gets 413 and nothing of it is delivered',
-        ),
+        )
+        .meta({ title: 'Most records per request' }),
       maxDepth: z
         .number()
         .int()
@@ -127,7 +138,8 @@ export function pushSettings(d: PushDefaults) {
         .default(64)
         .describe(
           'Deepest nesting of objects and arrays in one JSON record; a deeper record goes to the dead letters (a body that is only that record gets 400)',
-        ),
+        )
+        .meta({ title: 'Deepest JSON nesting' }),
       maxRecordKB: z
         .number()
         .positive()
@@ -135,7 +147,8 @@ export function pushSettings(d: PushDefaults) {
         .default(1024)
         .describe(
           'Largest record (one line, object or array element), in KB of text; a larger one goes to the dead letters with its first 64 KB (a body that is only that record gets 413)',
-        ),
+        )
+        .meta({ title: 'Largest record (KB)' }),
     })
     .strict();
 }

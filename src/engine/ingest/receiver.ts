@@ -17,6 +17,7 @@ import type { CollectorRecord } from '../../store/store.ts';
 import { metrics } from '../metrics.ts';
 import { destinationDeadLetters } from '../runner.ts';
 import type { Runtime } from '../runtime.ts';
+import { IngestAnswers } from './answers.ts';
 import { BodyError, BodySplitter, decodedChunks, requestChunks, splitChunks } from './body.ts';
 import { loadCredentials, presentedToken, signatureMatches, verifyToken } from './credentials.ts';
 
@@ -41,8 +42,12 @@ export interface ReceiverOptions {
   ackTimeoutMs?: number;
   /** Events delivered together at most when concurrent requests are coalesced (default 20,000). */
   maxBatchEvents?: number;
+  /** How often the counts of answers are written to the store (default 1 s; see answers.ts). */
+  answersFlushMs?: number;
   now?: () => number;
 }
+
+type DeliveryOptions = Required<Omit<ReceiverOptions, 'now' | 'answersFlushMs'>>;
 
 /** How long a sender is asked to wait after a failure that says nothing itself. */
 const RETRY_AFTER_S = { stopped: 60, destination: 10, commit: 5 };
@@ -128,19 +133,14 @@ class Delivery {
   private readonly record: CollectorRecord;
   private readonly stream: string;
   private readonly runtime: Runtime;
-  private readonly o: Required<Omit<ReceiverOptions, 'now'>>;
+  private readonly o: DeliveryOptions;
   private queue: Pending[] = [];
   private running = false;
   /** Destinations with a failure streak on record (health), as read at `failingReadAt`. */
   private failing = new Set<string>();
   private failingReadAt = Number.NEGATIVE_INFINITY;
 
-  constructor(
-    runtime: Runtime,
-    record: CollectorRecord,
-    stream: string,
-    o: Required<Omit<ReceiverOptions, 'now'>>,
-  ) {
+  constructor(runtime: Runtime, record: CollectorRecord, stream: string, o: DeliveryOptions) {
     this.runtime = runtime;
     this.record = record;
     this.version = `${record.updatedAt}|${stream}`;
@@ -360,12 +360,22 @@ function destinationError(d: Destination, err: unknown, signal: AbortSignal): Tr
       );
 }
 
+/** What a request proved about itself while it was received. */
+interface Seen {
+  /** It names a push collector. */
+  collectorId?: string;
+  /** Its ingest token was valid. */
+  authenticated: boolean;
+}
+
 export class IngestReceiver {
   private readonly runtime: Runtime;
-  private readonly o: Required<Omit<ReceiverOptions, 'now'>>;
+  private readonly o: DeliveryOptions;
   private readonly now: () => number;
   private readonly deliveries = new Map<string, Delivery>();
   private readonly rates = new Map<string, EventRate>();
+  /** What was answered, per collector: its page and health (answers.ts). */
+  private readonly answers: IngestAnswers;
 
   constructor(runtime: Runtime, o: ReceiverOptions) {
     this.runtime = runtime;
@@ -375,23 +385,44 @@ export class IngestReceiver {
       maxBatchEvents: o.maxBatchEvents ?? 20_000,
     };
     this.now = o.now ?? Date.now;
+    this.answers = new IngestAnswers(runtime.store, { log: o.log, flushMs: o.answersFlushMs, now: this.now });
+  }
+
+  /** Writes the answers counted so far. */
+  async close(): Promise<void> {
+    await this.answers.close();
   }
 
   /** Answers one request to `/ingest/{name}`; only internal failures throw. */
   async handle(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
     const started = performance.now();
     let accepted = 0;
-    const seen = { authenticated: false };
+    // `collectorId` once the request names a push collector: its answer is counted for the collector's
+    // page. `authenticated` once its token was valid: only then does a metric carry the collector's name.
+    const seen: Seen = { authenticated: false };
+    const count = (a: Parameters<IngestAnswers['count']>[1]) => {
+      if (seen.collectorId) this.answers.count(seen.collectorId, a);
+    };
     try {
       const result = await this.receive(req, name, seen);
       accepted = result.accepted;
       reply(res, 200, result);
+      count({ status: 200, code: 'accepted', events: result.accepted });
     } catch (err) {
-      if (err instanceof Refusal)
-        reply(res, err.status, { error: { code: err.code, message: err.message } }, err.headers);
-      else if (err instanceof BodyError)
-        reply(res, err.status, { error: { code: err.code, message: err.message } });
-      else throw err;
+      if (err instanceof Refusal || err instanceof BodyError) {
+        const headers = err instanceof Refusal ? err.headers : {};
+        reply(res, err.status, { error: { code: err.code, message: err.message } }, headers);
+        const retryAfter = Number(headers['retry-after']);
+        count({
+          status: err.status,
+          code: err.code,
+          message: err.message,
+          ...(Number.isFinite(retryAfter) && headers['retry-after'] ? { retryAfter } : {}),
+        });
+      } else {
+        count({ status: 500, code: 'internal', message: 'Internal error; see the server log.' });
+        throw err;
+      }
       // Refused before the body was read to its end: the rest is read and dropped, so that the sender
       // gets the answer once it has sent the body and the connection stays usable; past 100 MB (the
       // largest maxBodyMB), a body that does not end is cut off.
@@ -414,7 +445,7 @@ export class IngestReceiver {
   private async receive(
     req: IncomingMessage,
     name: string,
-    seen: { authenticated: boolean },
+    seen: Seen,
   ): Promise<{ accepted: number; deadLettered: number }> {
     if (req.method !== 'POST')
       throw new Refusal(405, 'method_not_allowed', 'Send events with POST.', { allow: 'POST' });
@@ -431,6 +462,7 @@ export class IngestReceiver {
     const found = await store.getCollector(name);
     const source = found ? sources[found.source] : undefined;
     const record = found && isPushSource(source) ? found : undefined;
+    seen.collectorId = record?.id;
     // A name that is not a push collector gets the answer a wrong token gets, after the same work (a
     // credentials read and the token's hash): the endpoint does not tell which collectors exist.
     const credentials = await loadCredentials(store, record?.id ?? NO_COLLECTOR);

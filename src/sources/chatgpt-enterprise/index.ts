@@ -12,7 +12,9 @@ import {
   type RawEvent,
   type ReadContext,
   type StreamDef,
+  streamsInSettings,
 } from '../../core/source.ts';
+import { baseUrlSetting } from '../../core/validation.ts';
 import { releasingChunks } from '../../engine/buffers.ts';
 import { jsonObjects } from '../../engine/json-stream.ts';
 
@@ -61,31 +63,32 @@ const settings = z
         /^[0-9a-fA-F-]{8,}$/,
         'expected the ChatGPT workspace ID (a UUID, from Workspace settings → General)',
       )
-      .describe('ChatGPT Enterprise workspace ID (Workspace settings → General → Workspace details)'),
+      .describe('ChatGPT Enterprise workspace ID (Workspace settings → General → Workspace details)')
+      .meta({ title: 'Workspace ID' }),
     eventTypes: z
       .array(z.enum(EVENT_TYPES))
       .min(1)
-      .default(['AUDIT_LOG', 'AUTH_LOG'])
-      .describe('Compliance log types to collect; each is a stream'),
+      .optional()
+      .meta({ title: 'Event types (older configs)', deprecated: true })
+      .describe(
+        "Older configs chose the log types here; they are the collector's streams now (streams: [AUDIT_LOG, AUTH_LOG]), and a list given here is stored as the streams",
+      ),
     includeMessageContent: z
       .boolean()
       .default(false)
-      .describe('Required to collect CONVERSATION_MESSAGE, which carries prompt and response text'),
-    baseUrl: z.string().optional(),
+      .meta({ title: 'Include conversation messages' })
+      .describe(
+        "Required to collect the CONVERSATION_MESSAGE stream, which carries users' prompt and response text",
+      ),
+    baseUrl: baseUrlSetting(),
   })
-  .strict()
-  .superRefine((s, ctx) => {
-    if (s.eventTypes.includes('CONVERSATION_MESSAGE') && !s.includeMessageContent) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['includeMessageContent'],
-        message:
-          "CONVERSATION_MESSAGE carries users' prompt and response text; set includeMessageContent: true to collect it",
-      });
-    }
-  });
+  .strict();
 
 type Settings = z.infer<typeof settings>;
+
+/** The log types are the streams; `eventTypes` is what older configs chose them with. */
+const DEFAULT_TYPES: EventType[] = ['AUDIT_LOG', 'AUTH_LOG'];
+const legacy = streamsInSettings<Settings>('eventTypes', DEFAULT_TYPES);
 
 interface Checkpoint {
   after: string;
@@ -109,7 +112,7 @@ function principal(type: EventType, s: Settings, a: OpenAiAccount): string {
       throw configError(
         'organization_id_required',
         `${type} logs are organization-scoped and the account has no organizationId.`,
-        'Add the OpenAI Platform organization ID (org-…) to the OpenAI account, or remove COSTS from eventTypes.',
+        'Add the OpenAI Platform organization ID (org-…) to the OpenAI account, or remove COSTS from the streams.',
       );
     }
     return `organizations/${encodeURIComponent(a.organizationId)}`;
@@ -327,7 +330,18 @@ export default defineSource<Settings, OpenAiAccount>({
   settings,
   retention: RETENTION,
   streams: Object.fromEntries(EVENT_TYPES.map((t) => [t, stream(t)])),
-  defaultStreams: (s) => s.eventTypes,
+  defaultStreams: legacy.defaultStreams,
+  normalize(d) {
+    const n = legacy.normalize(d);
+    if ('issues' in n) return n;
+    if ((n.streams ?? DEFAULT_TYPES).includes('CONVERSATION_MESSAGE') && !n.settings.includeMessageContent)
+      return {
+        issues: [
+          "settings.includeMessageContent: the CONVERSATION_MESSAGE stream carries users' prompt and response text; set includeMessageContent: true to collect it",
+        ],
+      };
+    return n;
+  },
   explain({ status }) {
     if (status === 401) {
       return {
@@ -353,7 +367,7 @@ export default defineSource<Settings, OpenAiAccount>({
     return undefined;
   },
   async test({ settings: s, account, http, streams }) {
-    for (const type of (streams.length ? streams : s.eventTypes) as EventType[]) {
+    for (const type of (streams.length ? streams : legacy.defaultStreams(s)) as EventType[]) {
       const root = `${base(s)}/compliance/${principal(type, s, account)}`;
       await http.getJson(`${root}/logs`, {
         event_type: type,

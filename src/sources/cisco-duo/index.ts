@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { DuoAccount } from '../../accounts/cisco-duo.ts';
 import { hashId } from '../../core/envelope.ts';
 import { defineSource, type StreamDef } from '../../core/source.ts';
+import { baseUrlSetting } from '../../core/validation.ts';
 import type { Paginator } from '../../engine/paginate.ts';
 import { paginate } from '../../engine/paginate.ts';
 import { restPoll } from '../../engine/rest-poll.ts';
@@ -64,8 +65,9 @@ const settings = z
       .default(1000)
       .describe(
         'Records per request for the v2 logs (Duo allows up to 1000; the administrator log always returns up to 1000)',
-      ),
-    baseUrl: z.string().optional(),
+      )
+      .meta({ title: 'Records per request' }),
+    baseUrl: baseUrlSetting(),
   })
   .strict();
 

@@ -17,7 +17,9 @@ import {
   type RawEvent,
   type ReadContext,
   type StreamDef,
+  streamsInSettings,
 } from '../../core/source.ts';
+import { baseUrlSetting } from '../../core/validation.ts';
 import { LoopGuard } from '../../engine/http.ts';
 import { WindowTracker } from '../../engine/time-window.ts';
 
@@ -96,19 +98,24 @@ const settings = z
     projectId: z
       .string({ error: 'required: the Google Cloud project of the Gemini Enterprise app' })
       .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'expected a Google Cloud project ID such as acme-gemini-prod')
-      .describe('Google Cloud project ID that hosts the Gemini Enterprise app (its logs)'),
+      .describe('Google Cloud project ID that hosts the Gemini Enterprise app (its logs)')
+      .meta({ title: 'Project ID' }),
     logs: z
       .array(z.enum(LOG_IDS))
       .min(1)
-      .default([...LOG_IDS])
-      .describe('Logs to collect; each is a stream'),
+      .optional()
+      .meta({ title: 'Logs (older configs)', deprecated: true })
+      .describe(
+        "Older configs chose the logs here; they are the collector's streams now, and a list given here is stored as the streams",
+      ),
     filter: z
       .string()
       .max(10_000)
       .optional()
       .describe(
         'Optional extra Logging query ANDed to every stream, e.g. jsonPayload.logMetadata.methodName!="Search"',
-      ),
+      )
+      .meta({ title: 'Extra Logging query' }),
     lag: z
       .string()
       .refine(
@@ -125,9 +132,17 @@ const settings = z
       .optional()
       .describe(
         `How far behind now a window ends (default ${DEFAULT_LAG}): entries can be received after their timestamp`,
-      ),
-    pageSize: z.number().int().min(1).max(1000).default(1000).describe('Entries per page (up to 1000)'),
-    baseUrl: z.string().optional(),
+      )
+      .meta({ title: 'Lag' }),
+    pageSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(1000)
+      .describe('Entries per page (up to 1000)')
+      .meta({ title: 'Entries per page' }),
+    baseUrl: baseUrlSetting(),
   })
   .strict();
 
@@ -278,7 +293,7 @@ export default defineSource<GeminiSettings, GoogleAccount>({
   settings,
   retention: '30d',
   streams: Object.fromEntries(LOG_IDS.map((l) => [l, stream(l)])),
-  defaultStreams: (s) => s.logs,
+  ...streamsInSettings<GeminiSettings>('logs', LOG_IDS),
   explain({ status, body, message }) {
     const e = googleErrorOf(body);
     const said = e.message || message;
@@ -327,7 +342,9 @@ export default defineSource<GeminiSettings, GoogleAccount>({
   async test({ settings: s, account, http, streams, signal }) {
     checkAccountFor(account, LOGGING_API);
     const since = new Date(Date.now() - 3_600_000).toISOString();
-    for (const log of (streams.length ? streams : (s.logs ?? LOG_IDS)) as LogStream[]) {
+    for (const log of (streams.length
+      ? streams
+      : streamsInSettings<GeminiSettings>('logs', LOG_IDS).defaultStreams(s)) as LogStream[]) {
       await listEntries(
         http,
         listUrl(s),

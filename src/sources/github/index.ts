@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { GITHUB_API_VERSION, type GitHubAccount, githubApiUrl } from '../../accounts/github.ts';
 import { configError, gapWarning } from '../../core/errors.ts';
 import { defineSource, type ReadContext, type StreamDef } from '../../core/source.ts';
+import { baseUrlSetting } from '../../core/validation.ts';
 import { paginate } from '../../engine/paginate.ts';
 import { restPoll } from '../../engine/rest-poll.ts';
 import type { Window } from '../../engine/time-window.ts';
@@ -62,7 +63,8 @@ const settings = z
       .trim()
       .regex(SLUG, 'expected an organization login such as acme (from https://github.com/acme)')
       .optional()
-      .describe('Organization whose audit log to collect (its login, e.g. acme); or set enterprise'),
+      .describe('Organization whose audit log to collect (its login, e.g. acme); or set enterprise')
+      .meta({ title: 'Organization' }),
     enterprise: z
       .string()
       .trim()
@@ -71,22 +73,26 @@ const settings = z
         'expected the enterprise slug (from https://github.com/enterprises/SLUG)',
       )
       .optional()
-      .describe('Enterprise whose audit log to collect (its slug); or set organization'),
+      .describe('Enterprise whose audit log to collect (its slug); or set organization')
+      .meta({ title: 'Enterprise' }),
     include: z
       .enum(['web', 'git', 'all'])
       .default('all')
-      .describe('web: web (non-Git) events; git: Git events (clone, fetch, push; kept 7 days); all: both'),
+      .describe('web: web (non-Git) events; git: Git events (clone, fetch, push; kept 7 days); all: both')
+      .meta({ title: 'Events to include' }),
     order: z
       .enum(['asc', 'desc'])
       .default('asc')
-      .describe('Order Tributary asks for; both resume safely (asc commits after every page)'),
+      .describe('Order Tributary asks for; both resume safely (asc commits after every page)')
+      .meta({ title: 'Order' }),
     perPage: z
       .number()
       .int()
       .min(1)
       .max(100)
       .default(100)
-      .describe('Events per page (GitHub allows up to 100)'),
+      .describe('Events per page (GitHub allows up to 100)')
+      .meta({ title: 'Events per page' }),
     phrase: z
       .string()
       .trim()
@@ -95,8 +101,9 @@ const settings = z
       .refine((p) => p === undefined || !/(^|\s)-?created:/.test(p), {
         message: 'must not contain created: (Tributary sets the time range itself)',
       })
-      .describe('Extra audit-log search qualifiers, e.g. action:repo -actor:dependabot[bot]'),
-    baseUrl: z.string().optional(),
+      .describe('Extra audit-log search qualifiers, e.g. action:repo -actor:dependabot[bot]')
+      .meta({ title: 'Search qualifiers' }),
+    baseUrl: baseUrlSetting(),
   })
   .strict()
   .superRefine((s, ctx) => {

@@ -80,7 +80,9 @@ describe('google-workspace source', () => {
       assert.ok(bad.issues.some((i) => i.startsWith('lag.drive: expected a duration')));
     }
     const ok = validateSettings('google-workspace', {});
-    assert.ok(ok.ok && (ok.settings.applications as string[]).includes('gemini_in_workspace_apps'));
+    assert.ok(ok.ok);
+    // the applications are the streams; with none named, the defaults
+    assert.ok(workspace.defaultStreams?.(ok.settings as never).includes('gemini_in_workspace_apps'));
   });
 
   it("defaults the lag from Google's documented lag times", () => {

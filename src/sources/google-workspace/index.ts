@@ -17,7 +17,9 @@ import {
   type RawEvent,
   type ReadContext,
   type StreamDef,
+  streamsInSettings,
 } from '../../core/source.ts';
+import { baseUrlSetting } from '../../core/validation.ts';
 import { LoopGuard } from '../../engine/http.ts';
 import { type PageRequest, pageKey } from '../../engine/paginate.ts';
 import { WindowTracker } from '../../engine/time-window.ts';
@@ -182,27 +184,33 @@ const settings = z
     applications: z
       .array(z.enum(APPLICATIONS))
       .min(1)
-      .default(DEFAULT_APPLICATIONS)
-      .describe('Reports API applications to collect; each is a stream (applicationName)'),
+      .optional()
+      .meta({ title: 'Applications (older configs)', deprecated: true })
+      .describe(
+        "Older configs chose the Reports API applications here; they are the collector's streams now, and a list given here is stored as the streams",
+      ),
     customerId: z
       .string()
       .regex(/^C[0-9A-Za-z]+$/, 'expected a Google Workspace customer ID such as C03az79cb')
       .optional()
-      .describe('Customer ID (Admin console → Account → Account settings); default: the admin’s own'),
+      .describe('Customer ID (Admin console → Account → Account settings); default: the admin’s own')
+      .meta({ title: 'Customer ID' }),
     lag: z
       .partialRecord(z.enum(APPLICATIONS), duration)
       .optional()
       .describe(
         "Per application, how far behind now a window ends (e.g. {login: '5m', calendar: '3h'}); default from Google's documented lag times",
-      ),
+      )
+      .meta({ title: 'Lag per application' }),
     pageSize: z
       .number()
       .int()
       .min(1)
       .max(1000)
       .default(1000)
-      .describe('Activities per page (maxResults, up to 1000)'),
-    baseUrl: z.string().optional(),
+      .describe('Activities per page (maxResults, up to 1000)')
+      .meta({ title: 'Activities per page' }),
+    baseUrl: baseUrlSetting(),
   })
   .strict();
 
@@ -345,7 +353,7 @@ export default defineSource<WorkspaceSettings, GoogleAccount>({
   settings,
   retention: RETENTION,
   streams: Object.fromEntries(APPLICATIONS.map((a) => [a, stream(a)])),
-  defaultStreams: (s) => s.applications,
+  ...streamsInSettings<WorkspaceSettings>('applications', DEFAULT_APPLICATIONS),
   explain({ status, body, message }) {
     const e = googleErrorOf(body);
     if (status === 401) {
@@ -394,7 +402,9 @@ export default defineSource<WorkspaceSettings, GoogleAccount>({
     const now = Date.now();
     for (const app of (streams.length
       ? streams
-      : (s.applications ?? DEFAULT_APPLICATIONS)) as Application[]) {
+      : streamsInSettings<WorkspaceSettings>('applications', DEFAULT_APPLICATIONS).defaultStreams(
+          s,
+        )) as Application[]) {
       await http.getJson(listUrl(s, app), {
         startTime: new Date(now - 3_600_000).toISOString(),
         endTime: new Date(now).toISOString(),

@@ -11,8 +11,10 @@ import {
   type RawEvent,
   type ReadContext,
   type StreamDef,
+  streamsInSettings,
   type VendorErrorContext,
 } from '../../core/source.ts';
+import { baseUrlSetting } from '../../core/validation.ts';
 import { type ArtifactPart, readArtifactWindows } from '../../engine/artifact-window.ts';
 import type { PageRequest } from '../../engine/paginate.ts';
 import { graphErrorCode } from '../microsoft-graph.ts';
@@ -111,28 +113,32 @@ const settings = z
     contentTypes: z
       .array(z.enum(CONTENT_TYPES))
       .min(1)
-      .default(DEFAULT_TYPES)
+      .optional()
+      .meta({ title: 'Content types (older configs)', deprecated: true })
       .describe(
-        'Content types to collect, each a stream; DLP.All also needs ActivityFeed.ReadDlp for the sensitive values',
+        "Older configs chose the content types here; they are the collector's streams now (DLP.All also needs ActivityFeed.ReadDlp for the sensitive values), and a list given here is stored as the streams",
       ),
     plan: z
       .enum(['enterprise', 'gcc'])
       .default('enterprise')
       .describe(
         'Microsoft 365 plan in the global cloud: enterprise (manage.office.com) or gcc (manage-gcc.office.com); GCC High and DoD follow the account’s cloud',
-      ),
+      )
+      .meta({ title: 'Microsoft 365 plan' }),
     startSubscriptions: z
       .boolean()
       .default(true)
       .describe(
         'Start the subscription of an enabled content type that has none (the only change Tributary makes in the tenant); false: start them yourself',
-      ),
+      )
+      .meta({ title: 'Start subscriptions' }),
     publisherIdentifier: z
       .string()
       .regex(GUID, 'expected a tenant GUID')
       .optional()
-      .describe('PublisherIdentifier sent with every request (default: the account’s tenant ID)'),
-    baseUrl: z.string().optional(),
+      .describe('PublisherIdentifier sent with every request (default: the account’s tenant ID)')
+      .meta({ title: 'Publisher identifier' }),
+    baseUrl: baseUrlSetting(),
   })
   .strict();
 
@@ -510,7 +516,7 @@ export default defineSource<Settings, MicrosoftAccount>({
     'POST /api/v1.0/{tenant}/activity/feed/subscriptions/start?contentType={type}: starts the subscription of an enabled content type that has none (or a disabled one), without which the API lists no content; idempotent; off with startSubscriptions: false.',
   ],
   streams: Object.fromEntries(CONTENT_TYPES.map((t) => [t, stream(t)])),
-  defaultStreams: (s) => s.contentTypes,
+  ...streamsInSettings<Settings>('contentTypes', DEFAULT_TYPES),
   explain,
   rateLimited: ({ status, body }) =>
     status === 403 && afCode(body) === 'AF429' ? { defaultWaitMs: 60_000 } : undefined,
@@ -520,7 +526,9 @@ export default defineSource<Settings, MicrosoftAccount>({
     const { body } = await http.getJson(`${feed}/subscriptions/list`, { PublisherIdentifier: pub });
     if (!Array.isArray(body)) throw unexpected('a subscription list that is not an array');
     const status = new Map<string, unknown>(body.map((x: any) => [x?.contentType, x?.status]));
-    const enabled = (streams.length ? streams : s.contentTypes) as ContentType[];
+    const enabled = (
+      streams.length ? streams : streamsInSettings<Settings>('contentTypes', DEFAULT_TYPES).defaultStreams(s)
+    ) as ContentType[];
     for (const type of enabled) {
       if (status.get(type) !== 'enabled') {
         if (!s.startSubscriptions) {

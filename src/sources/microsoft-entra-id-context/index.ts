@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { MicrosoftAccount } from '../../accounts/microsoft.ts';
 import type { TributaryError } from '../../core/errors.ts';
 import { defineSource } from '../../core/source.ts';
+import { baseUrlSetting } from '../../core/validation.ts';
 import { restPoll } from '../../engine/rest-poll.ts';
 import { graphBase, graphExplain, graphPages, graphRecords } from '../microsoft-graph.ts';
 
@@ -43,15 +44,17 @@ const settings = z
       .optional()
       .describe(
         "User properties to track ($select), e.g. accountEnabled, department; default: Graph's default set",
-      ),
+      )
+      .meta({ title: 'User properties' }),
     groupProperties: z
       .array(property)
       .min(1)
       .optional()
       .describe(
         "Group properties to track ($select), e.g. displayName, mail, members; default: Graph's default set",
-      ),
-    baseUrl: z.string().optional(),
+      )
+      .meta({ title: 'Group properties' }),
+    baseUrl: baseUrlSetting(),
   })
   .strict();
 

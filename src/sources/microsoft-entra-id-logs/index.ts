@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { MicrosoftAccount } from '../../accounts/microsoft.ts';
 import { defineSource } from '../../core/source.ts';
+import { baseUrlSetting } from '../../core/validation.ts';
 import { restPoll } from '../../engine/rest-poll.ts';
 import {
   graphBase,
@@ -48,8 +49,9 @@ const settings = z
       .min(1)
       .max(1000)
       .default(1000)
-      .describe('Records per page ($top); Graph allows up to 1,000 for sign-ins'),
-    baseUrl: z.string().optional(),
+      .describe('Records per page ($top); Graph allows up to 1,000 for sign-ins')
+      .meta({ title: 'Records per page' }),
+    baseUrl: baseUrlSetting(),
   })
   .strict();
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { MicrosoftAccount } from '../../accounts/microsoft.ts';
 import { defineSource } from '../../core/source.ts';
+import { baseUrlSetting } from '../../core/validation.ts';
 import { graphBase, graphExplain, odataTime, tickBefore } from '../microsoft-graph.ts';
 import { offsetWindows } from './offset-windows.ts';
 
@@ -44,8 +45,9 @@ const settings = z
       .min(1)
       .max(1000)
       .default(50)
-      .describe('Alerts or incidents per page ($top); lower it if Graph refuses the page size'),
-    baseUrl: z.string().optional(),
+      .describe('Alerts or incidents per page ($top); lower it if Graph refuses the page size')
+      .meta({ title: 'Records per page' }),
+    baseUrl: baseUrlSetting(),
   })
   .strict();
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { OKTA_LOGS_SCOPE, type OktaAccount, tokenRefusal } from '../../accounts/okta.ts';
 import { defineSource } from '../../core/source.ts';
+import { baseUrlSetting } from '../../core/validation.ts';
 import { paginate } from '../../engine/paginate.ts';
 import { restPoll } from '../../engine/rest-poll.ts';
 
@@ -19,15 +20,17 @@ const settings = z
       .string()
       .max(2000)
       .optional()
-      .describe('Optional System Log filter expression, e.g. eventType sw "user.session"'),
+      .describe('Optional System Log filter expression, e.g. eventType sw "user.session"')
+      .meta({ title: 'System Log filter' }),
     limit: z
       .number()
       .int()
       .min(1)
       .max(1000)
       .default(1000)
-      .describe('Events per page (Okta allows up to 1000)'),
-    baseUrl: z.string().optional(),
+      .describe('Events per page (Okta allows up to 1000)')
+      .meta({ title: 'Events per page' }),
+    baseUrl: baseUrlSetting(),
   })
   .strict();
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../../core/duration.ts';
 import { ORIGIN, SECRET } from '../../core/secret-spec.ts';
-import { HTTP_HEADER_NAME, isLoopbackHost, timeZone } from '../../core/validation.ts';
+import { baseUrlSetting, HTTP_HEADER_NAME, isLoopbackHost, timeZone } from '../../core/validation.ts';
 import { Template, TemplateError, type Variables } from '../../engine/template.ts';
 import { checkTimePattern, NAMED_TIME_FORMATS } from '../../engine/time-format.ts';
 
@@ -76,64 +76,90 @@ const pagination = z.discriminatedUnion(
     z
       .object({ type: z.literal('none') })
       .strict()
-      .describe('One page per window: the API answers a window in one response'),
+      .describe('One page per window: the API answers a window in one response')
+      .meta({ title: 'None: one page per window' }),
     z
       .object({ type: z.literal('link-header') })
       .strict()
-      .describe('The next page is the rel="next" URL of the Link response header (RFC 8288)'),
+      .describe('The next page is the rel="next" URL of the Link response header (RFC 8288)')
+      .meta({ title: 'Link header (rel="next")' }),
     z
       .object({
         type: z.literal('next-url'),
-        nextUrlPath: dotPath('links.next or @odata.nextLink').describe(
-          'Dot path of the next page’s URL in the response body (absolute or relative)',
-        ),
+        nextUrlPath: dotPath('links.next or @odata.nextLink')
+          .describe('Dot path of the next page’s URL in the response body (absolute or relative)')
+          .meta({ title: 'Next page URL path' }),
       })
       .strict()
-      .describe('The next page’s URL is a field of the response body'),
+      .describe('The next page’s URL is a field of the response body')
+      .meta({ title: 'Next-page URL in the body' }),
     z
       .object({
         type: z.literal('cursor'),
-        cursorPath: dotPath('meta.next_cursor').describe(
-          'Dot path of the next-page cursor in the response body; empty or missing on the last page',
-        ),
+        cursorPath: dotPath('meta.next_cursor')
+          .describe(
+            'Dot path of the next-page cursor in the response body; empty or missing on the last page',
+          )
+          .meta({ title: 'Cursor path' }),
         param: paramName
           .optional()
           .describe(
             'Query parameter that sends the cursor back (or use {{cursor}} in the query or body instead)',
-          ),
+          )
+          .meta({ title: 'Cursor parameter' }),
         hasMorePath: dotPath('has_more')
           .optional()
-          .describe('Dot path of a "more pages" flag, for APIs that keep a cursor on their last page'),
+          .describe('Dot path of a "more pages" flag, for APIs that keep a cursor on their last page')
+          .meta({ title: '"More pages" flag path' }),
       })
       .strict()
-      .describe('A cursor from the response body is sent back with the next request'),
+      .describe('A cursor from the response body is sent back with the next request')
+      .meta({ title: 'Cursor' }),
     z
       .object({
         type: z.literal('offset'),
-        limit: limit.describe('Records per page; a shorter page is the last'),
+        limit: limit
+          .describe('Records per page; a shorter page is the last')
+          .meta({ title: 'Records per page' }),
         param: paramName
           .optional()
-          .describe('Query parameter of the offset (or use {{offset}} in the query or body instead)'),
+          .describe('Query parameter of the offset (or use {{offset}} in the query or body instead)')
+          .meta({ title: 'Offset parameter' }),
         limitParam: paramName
           .optional()
-          .describe('Query parameter of the page size, sent with every page (or use {{limit}})'),
+          .describe('Query parameter of the page size, sent with every page (or use {{limit}})')
+          .meta({ title: 'Page size parameter' }),
       })
       .strict()
-      .describe('Offset and limit: the offset grows by the records read'),
+      .describe('Offset and limit: the offset grows by the records read')
+      .meta({ title: 'Offset and limit' }),
     z
       .object({
         type: z.literal('page'),
         param: paramName
           .optional()
-          .describe('Query parameter of the page number (or use {{page}} in the query or body instead)'),
-        firstPage: z.number().int().min(0).max(1).default(1).describe('Number of the first page: 1 or 0'),
-        limit: limit.optional().describe('Records per page, when known: a shorter page is the last'),
+          .describe('Query parameter of the page number (or use {{page}} in the query or body instead)')
+          .meta({ title: 'Page number parameter' }),
+        firstPage: z
+          .number()
+          .int()
+          .min(0)
+          .max(1)
+          .default(1)
+          .describe('Number of the first page: 1 or 0')
+          .meta({ title: 'First page number' }),
+        limit: limit
+          .optional()
+          .describe('Records per page, when known: a shorter page is the last')
+          .meta({ title: 'Records per page' }),
         limitParam: paramName
           .optional()
-          .describe('Query parameter of the page size, sent with every page (or use {{limit}})'),
+          .describe('Query parameter of the page size, sent with every page (or use {{limit}})')
+          .meta({ title: 'Page size parameter' }),
       })
       .strict()
-      .describe('Page numbers: the next page until one comes back empty (or short)'),
+      .describe('Page numbers: the next page until one comes back empty (or short)')
+      .meta({ title: 'Page numbers' }),
   ],
   {
     error: () => 'expected a pagination type: none, link-header, next-url, cursor, offset or page',
@@ -150,25 +176,27 @@ export const restApiSettings = z
       .meta(ORIGIN)
       .describe(
         'The endpoint, e.g. https://api.example.com/v1/audit-events; may use the variables of the query (values are URL-encoded)',
-      ),
+      )
+      .meta({ title: 'Endpoint URL' }),
     method: z
       .enum(['GET', 'POST'], {
         error: () => 'expected GET, or POST for a query API that reads with a POST (search, GraphQL)',
       })
       .default('GET')
-      .describe('GET, or POST for a read-only query API: Tributary never sends other methods'),
+      .describe('GET, or POST for a read-only query API: Tributary never sends other methods')
+      .meta({ title: 'HTTP method' }),
     headers: z
       .record(z.string(), z.string().max(4000).meta(SECRET))
       .default({})
       .describe(
         'Extra request headers, sent as written. Their values are secret (encrypted, never shown again, sent only to the URL they were saved with): put values that may be shown in publicHeaders',
-      ),
+      )
+      .meta({ title: 'Secret headers' }),
     publicHeaders: z
       .record(z.string(), z.string().max(4000))
       .default({})
-      .describe(
-        'Extra request headers whose values may be shown (Accept, an API version); never credentials',
-      ),
+      .describe('Extra request headers whose values may be shown (Accept, an API version); never credentials')
+      .meta({ title: 'Public headers' }),
     query: z
       .record(
         z.string().trim().min(1, 'expected a parameter name').max(200),
@@ -177,34 +205,45 @@ export const restApiSettings = z
       .default({})
       .describe(
         'Query parameters, as templates: e.g. since: "{{window.start}}", until: "{{window.end | epoch_s}}"; a parameter that renders empty is left out',
-      ),
+      )
+      .meta({ title: 'Query parameters' }),
     body: z
       .string()
       .max(64_000)
       .optional()
       .describe(
         'POST only: the JSON body, a template, e.g. {"from":"{{window.start}}","after":{{cursor | json}}}',
-      ),
+      )
+      .meta({ title: 'Request body (POST)' }),
     recordsPath: recordsPath
       .default('.')
-      .describe('Dot path of the list of records in the response (data.items), or . for a top-level array'),
-    timePath: dotPath('created_at or event.time').describe('Dot path of each record’s event time'),
+      .describe('Dot path of the list of records in the response (data.items), or . for a top-level array')
+      .meta({ title: 'Records path' }),
+    timePath: dotPath('created_at or event.time')
+      .describe('Dot path of each record’s event time')
+      .meta({ title: 'Event time path' }),
     timeFormat: z
       .string()
       .trim()
       .default('auto')
       .describe(
         'auto (ISO-8601 or epoch by magnitude), iso, epoch_s, epoch_ms, or a pattern such as %Y-%m-%d %H:%M:%S',
-      ),
+      )
+      .meta({ title: 'Time format' }),
     timeZone: timeZone()
       .default('UTC')
-      .describe('Zone of times without an offset (patterns, ISO without Z) and of format:"…" in templates'),
+      .describe('Zone of times without an offset (patterns, ISO without Z) and of format:"…" in templates')
+      .meta({ title: 'Time zone of times without one' }),
     idPath: dotPath('id or event.uuid')
       .optional()
       .describe(
         'Dot path of each record’s unique id; without it (or where missing) the id is a hash of the record',
-      ),
-    pagination: pagination.default({ type: 'none' }).describe('How the API links its pages'),
+      )
+      .meta({ title: 'Event id path' }),
+    pagination: pagination
+      .default({ type: 'none' })
+      .describe('How the API links its pages')
+      .meta({ title: 'Pagination' }),
     order: z
       .enum(['ascending', 'descending', 'unknown'], {
         error: () => 'expected ascending, descending or unknown',
@@ -212,17 +251,21 @@ export const restApiSettings = z
       .default('ascending')
       .describe(
         'Order of records within a window: ascending moves the position page by page; descending or unknown reads whole windows before it moves',
-      ),
+      )
+      .meta({ title: 'Order of records' }),
     lag: duration('a lag')
       .default('1m')
-      .describe('How far behind now a window ends, for late indexing (the collector’s lag overrides it)'),
+      .describe('How far behind now a window ends, for late indexing (the collector’s lag overrides it)')
+      .meta({ title: 'Lag' }),
     maxWindow: duration('a window')
       .optional()
-      .describe('The longest time range one request may ask for; longer spans are read as several windows'),
+      .describe('The longest time range one request may ask for; longer spans are read as several windows')
+      .meta({ title: 'Longest window per request' }),
     retention: duration('a retention')
       .optional()
-      .describe('How long the API keeps events: an older position is moved up with a gap warning'),
-    baseUrl: z.string().optional(),
+      .describe('How long the API keeps events: an older position is moved up with a gap warning')
+      .meta({ title: 'API retention' }),
+    baseUrl: baseUrlSetting(),
   })
   .strict()
   .superRefine((s, ctx) => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { SlackAccount } from '../../accounts/slack.ts';
 import { defineSource, type ReadContext } from '../../core/source.ts';
+import { baseUrlSetting } from '../../core/validation.ts';
 import { paginate } from '../../engine/paginate.ts';
 import { restPoll } from '../../engine/rest-poll.ts';
 
@@ -49,7 +50,8 @@ const settings = z
       .default(1000)
       .describe(
         'Entries per page (Slack allows up to 9,999; a page may hold more when entries share a second)',
-      ),
+      )
+      .meta({ title: 'Entries per page' }),
     action: z
       .string()
       .trim()
@@ -59,20 +61,23 @@ const settings = z
       )
       .refine((a) => a.split(',').length <= 30, { message: 'Slack accepts at most 30 actions' })
       .optional()
-      .describe('Only these actions (comma-separated, at most 30), e.g. user_login,file_downloaded'),
+      .describe('Only these actions (comma-separated, at most 30), e.g. user_login,file_downloaded')
+      .meta({ title: 'Only these actions' }),
     actor: z
       .string()
       .trim()
       .regex(/^[UW][A-Z0-9]+$/, 'expected a Slack user ID such as W123AB456')
       .optional()
-      .describe('Only actions by this user ID'),
+      .describe('Only actions by this user ID')
+      .meta({ title: 'Only this actor' }),
     entity: z
       .string()
       .trim()
       .regex(/^[A-Z][A-Z0-9]+$/, 'expected a Slack ID such as C0123ABCD (channel), F… (file), W… (user)')
       .optional()
-      .describe('Only actions on this entity ID (channel, file, user, app, workspace, enterprise)'),
-    baseUrl: z.string().optional(),
+      .describe('Only actions on this entity ID (channel, file, user, app, workspace, enterprise)')
+      .meta({ title: 'Only this entity' }),
+    baseUrl: baseUrlSetting(),
   })
   .strict();
 

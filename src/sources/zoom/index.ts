@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { type ZoomAccount, zoomApiUrl } from '../../accounts/zoom.ts';
 import { hashId } from '../../core/envelope.ts';
 import { defineSource, type ReadContext, type StreamDef } from '../../core/source.ts';
+import { baseUrlSetting } from '../../core/validation.ts';
 import { paginate } from '../../engine/paginate.ts';
 import { restPoll } from '../../engine/rest-poll.ts';
 import type { Window } from '../../engine/time-window.ts';
@@ -81,14 +82,16 @@ const settings = z
       .min(1)
       .max(300)
       .default(300)
-      .describe('Records per page (Zoom allows up to 300)'),
+      .describe('Records per page (Zoom allows up to 300)')
+      .meta({ title: 'Records per page' }),
     categoryType: z
       .enum(['all', ...Object.keys(CATEGORIES)] as [string, ...string[]], {
         error: () => `expected all or one of ${Object.keys(CATEGORIES).join(', ')}`,
       })
       .default('all')
-      .describe('Operation logs only: collect this category (user, account, recording, role, …) or all'),
-    baseUrl: z.string().optional(),
+      .describe('Operation logs only: collect this category (user, account, recording, role, …) or all')
+      .meta({ title: 'Operation log category' }),
+    baseUrl: baseUrlSetting(),
   })
   .strict();
 

@@ -17,7 +17,8 @@
  * failures health reports, and the vendor waits (a Retry-After longer than a run waits) that hold back
  * every run of an account's collectors, claims included. Version 6 (both stores): the sign-in
  * throttle's counters. Version 7 (both stores): API token scopes, and the event time of a stream's
- * committed position (checkpoint lag).
+ * committed position (checkpoint lag). Version 8 (both stores): the answers of push collectors' ingest
+ * endpoints.
  */
 export const migrations: Array<{ version: number; sql: string }> = [
   {
@@ -207,6 +208,20 @@ CREATE TABLE unknown_logins (
 ALTER TABLE api_tokens ADD COLUMN scopes jsonb;
 -- The event time a stream's committed position has reached, for the checkpoint lag metric.
 ALTER TABLE checkpoints ADD COLUMN position_time timestamptz;
+`,
+  },
+  {
+    version: 8,
+    sql: `
+-- Answers of push collectors' ingest endpoints, per 5-minute bucket, status and code.
+CREATE TABLE ingest_answers (
+  collector_id text NOT NULL REFERENCES collectors(id) ON DELETE CASCADE,
+  bucket timestamptz NOT NULL, status integer NOT NULL, code text NOT NULL,
+  requests bigint NOT NULL, events bigint NOT NULL,
+  last_at timestamptz NOT NULL, message text, retry_after integer,
+  PRIMARY KEY (collector_id, bucket, status, code)
+);
+CREATE INDEX ingest_answers_by_bucket ON ingest_answers (bucket);
 `,
   },
 ];

@@ -22,6 +22,7 @@ import type {
   DeliveryFailureRecord,
   DestinationRecord,
   ErrorRecord,
+  IngestAnswerCount,
   LeaseRecord,
   RunRecord,
   RunStatus,
@@ -439,6 +440,40 @@ export class PostgresStore implements Store {
     );
   }
 
+  async putAccountAndCollector(a: AccountRecord, c: CollectorRecord): Promise<void> {
+    await this.tx(async (db) => {
+      await db.query(
+        `INSERT INTO accounts (id, name, kind, config, secrets, expires_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [
+          a.id,
+          a.name,
+          a.kind,
+          JSON.stringify(a.config),
+          JSON.stringify(a.secrets),
+          a.expiresAt ?? null,
+          a.createdAt,
+          a.updatedAt,
+        ],
+      );
+      await db.query(
+        `INSERT INTO collectors (id, name, source, account, config, secrets, enabled, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [
+          c.id,
+          c.name,
+          c.source,
+          c.account ?? null,
+          JSON.stringify(c.config),
+          JSON.stringify(c.secrets ?? {}),
+          c.enabled,
+          c.createdAt,
+          c.updatedAt,
+        ],
+      );
+    });
+  }
+
   async getCollector(name: string): Promise<CollectorRecord | undefined> {
     const r = (await this.q('SELECT * FROM collectors WHERE name = $1', [name])).rows[0];
     return r && toCollector(r);
@@ -773,6 +808,78 @@ export class PostgresStore implements Store {
       if (r.gave_up_at) f.gaveUpAt = r.gave_up_at;
       return f;
     });
+  }
+
+  // push collectors' answers
+
+  async recordIngestAnswers(counts: IngestAnswerCount[]): Promise<void> {
+    if (!counts.length) return;
+    // One statement: the rows as arrays, unnested (each key once: an upsert cannot touch a row twice);
+    // a collector deleted meanwhile drops its rows.
+    const merged = new Map<string, IngestAnswerCount>();
+    for (const c of counts) {
+      const key = JSON.stringify([c.collectorId, c.bucket, c.status, c.code]);
+      const m = merged.get(key);
+      if (!m) merged.set(key, { ...c });
+      else {
+        const latest = c.lastAt >= m.lastAt ? c : m;
+        merged.set(key, {
+          ...latest,
+          requests: m.requests + c.requests,
+          events: m.events + c.events,
+        });
+      }
+    }
+    const rows = [...merged.values()];
+    const col = <K extends keyof IngestAnswerCount>(k: K) => rows.map((c) => c[k] ?? null);
+    await this.q(
+      `INSERT INTO ingest_answers AS a (collector_id, bucket, status, code, requests, events, last_at, message, retry_after)
+       SELECT n.* FROM unnest($1::text[], $2::timestamptz[], $3::int[], $4::text[], $5::bigint[], $6::bigint[],
+         $7::timestamptz[], $8::text[], $9::int[]) AS n(collector_id, bucket, status, code, requests, events, last_at, message, retry_after)
+       WHERE EXISTS (SELECT 1 FROM collectors WHERE id = n.collector_id)
+       ON CONFLICT (collector_id, bucket, status, code) DO UPDATE SET
+         requests = a.requests + excluded.requests, events = a.events + excluded.events,
+         message = CASE WHEN excluded.last_at >= a.last_at THEN excluded.message ELSE a.message END,
+         retry_after = CASE WHEN excluded.last_at >= a.last_at THEN excluded.retry_after ELSE a.retry_after END,
+         last_at = greatest(a.last_at, excluded.last_at)`,
+      [
+        col('collectorId'),
+        col('bucket'),
+        col('status'),
+        col('code'),
+        col('requests'),
+        col('events'),
+        col('lastAt'),
+        col('message'),
+        col('retryAfter'),
+      ],
+    );
+  }
+
+  async listIngestAnswers(collectorId: string, sinceIso: string): Promise<IngestAnswerCount[]> {
+    return (
+      await this.q(
+        'SELECT * FROM ingest_answers WHERE collector_id = $1 AND bucket >= $2 ORDER BY bucket, status, code',
+        [collectorId, sinceIso],
+      )
+    ).rows.map((r) => {
+      const a: IngestAnswerCount = {
+        collectorId: r.collector_id,
+        bucket: r.bucket,
+        status: r.status,
+        code: r.code,
+        requests: r.requests,
+        events: r.events,
+        lastAt: r.last_at,
+      };
+      if (r.message !== null) a.message = r.message;
+      if (r.retry_after !== null) a.retryAfter = r.retry_after;
+      return a;
+    });
+  }
+
+  async pruneIngestAnswers(beforeIso: string): Promise<number> {
+    return (await this.q('DELETE FROM ingest_answers WHERE bucket < $1', [beforeIso])).rowCount ?? 0;
   }
 
   // vendor waits

@@ -134,6 +134,20 @@ ALTER TABLE api_tokens ADD COLUMN scopes TEXT;
 ALTER TABLE checkpoints ADD COLUMN position_time TEXT;
 `,
   },
+  {
+    version: 8,
+    sql: `
+-- Answers of push collectors' ingest endpoints, per 5-minute bucket, status and code.
+CREATE TABLE ingest_answers (
+  collector_id TEXT NOT NULL REFERENCES collectors(id) ON DELETE CASCADE,
+  bucket TEXT NOT NULL, status INTEGER NOT NULL, code TEXT NOT NULL,
+  requests INTEGER NOT NULL, events INTEGER NOT NULL,
+  last_at TEXT NOT NULL, message TEXT, retry_after INTEGER,
+  PRIMARY KEY (collector_id, bucket, status, code)
+);
+CREATE INDEX ingest_answers_by_bucket ON ingest_answers (bucket);
+`,
+  },
 ];
 
 /** The schema version this build needs. */

@@ -23,6 +23,7 @@ import type {
   DeliveryFailureRecord,
   DestinationRecord,
   ErrorRecord,
+  IngestAnswerCount,
   LeaseRecord,
   RunRecord,
   RunStatus,
@@ -169,6 +170,40 @@ export class SqliteStore implements Store {
         c.createdAt,
         c.updatedAt,
       );
+  }
+
+  async putAccountAndCollector(a: AccountRecord, c: CollectorRecord): Promise<void> {
+    this.tx(() => {
+      this.db
+        .prepare(
+          'INSERT INTO accounts (id, name, kind, config, secrets, expires_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(
+          a.id,
+          a.name,
+          a.kind,
+          JSON.stringify(a.config),
+          JSON.stringify(a.secrets),
+          a.expiresAt ?? null,
+          a.createdAt,
+          a.updatedAt,
+        );
+      this.db
+        .prepare(
+          'INSERT INTO collectors (id, name, source, account, config, secrets, enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(
+          c.id,
+          c.name,
+          c.source,
+          c.account ?? null,
+          JSON.stringify(c.config),
+          JSON.stringify(c.secrets ?? {}),
+          c.enabled ? 1 : 0,
+          c.createdAt,
+          c.updatedAt,
+        );
+    });
   }
 
   async getCollector(name: string): Promise<CollectorRecord | undefined> {
@@ -485,6 +520,50 @@ export class SqliteStore implements Store {
       if (r.gave_up_at) f.gaveUpAt = r.gave_up_at;
       return f;
     });
+  }
+
+  // push collectors' answers
+
+  async recordIngestAnswers(counts: IngestAnswerCount[]): Promise<void> {
+    if (!counts.length) return;
+    this.tx(() => {
+      const add = this.db.prepare(
+        `INSERT INTO ingest_answers (collector_id, bucket, status, code, requests, events, last_at, message, retry_after)
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM collectors WHERE id = ?)
+         ON CONFLICT (collector_id, bucket, status, code) DO UPDATE SET
+           requests = requests + excluded.requests, events = events + excluded.events,
+           message = CASE WHEN excluded.last_at >= last_at THEN excluded.message ELSE message END,
+           retry_after = CASE WHEN excluded.last_at >= last_at THEN excluded.retry_after ELSE retry_after END,
+           last_at = MAX(last_at, excluded.last_at)`,
+      );
+      for (const c of counts)
+        add.run(
+          c.collectorId,
+          c.bucket,
+          c.status,
+          c.code,
+          c.requests,
+          c.events,
+          c.lastAt,
+          c.message ?? null,
+          c.retryAfter ?? null,
+          c.collectorId,
+        );
+    });
+  }
+
+  async listIngestAnswers(collectorId: string, sinceIso: string): Promise<IngestAnswerCount[]> {
+    return (
+      this.db
+        .prepare(
+          'SELECT * FROM ingest_answers WHERE collector_id = ? AND bucket >= ? ORDER BY bucket, status, code',
+        )
+        .all(collectorId, sinceIso) as Row[]
+    ).map(toIngestAnswer);
+  }
+
+  async pruneIngestAnswers(beforeIso: string): Promise<number> {
+    return Number(this.db.prepare('DELETE FROM ingest_answers WHERE bucket < ?').run(beforeIso).changes);
   }
 
   // vendor waits
@@ -1000,4 +1079,19 @@ function toLease(r: Row): LeaseRecord {
   };
   if (r.owner !== null) l.owner = r.owner;
   return l;
+}
+
+function toIngestAnswer(r: Row): IngestAnswerCount {
+  const a: IngestAnswerCount = {
+    collectorId: r.collector_id,
+    bucket: r.bucket,
+    status: r.status,
+    code: r.code,
+    requests: r.requests,
+    events: r.events,
+    lastAt: r.last_at,
+  };
+  if (r.message !== null) a.message = r.message;
+  if (r.retry_after !== null) a.retryAfter = r.retry_after;
+  return a;
 }

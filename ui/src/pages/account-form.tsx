@@ -1,18 +1,21 @@
 import { type FormEvent, useMemo, useRef, useState } from 'react';
-import { type Account, type AccountKindInfo, ApiError, api } from '../api.ts';
+import { type Account, type AccountCreate, type AccountKindInfo, ApiError, api } from '../api.ts';
 import { ErrorMessage } from '../components.tsx';
 import { SchemaForm, type SchemaFormRef } from '../schema-form.tsx';
 
 /**
  * Create or edit an account: its kind's fields as a generated form (secrets as password inputs,
  * write-only: on edit an empty secret keeps the stored one), an optional expiry and request budget.
- * Used by the Accounts page and inline by the New Collector wizard.
+ * Used by the Accounts page and inline by the New Collector wizard, where a new account is not saved
+ * on its own (`onDraft`): it is created with the collector, in the same request, at Install.
  */
 export function AccountForm({
   kinds,
   fixedKind,
   account,
+  draft,
   onSaved,
+  onDraft,
   onCancel,
   idPrefix = 'account',
   suggestedOrigins = [],
@@ -20,15 +23,19 @@ export function AccountForm({
   kinds: AccountKindInfo[];
   fixedKind?: string;
   account?: Account;
+  /** A new account not created yet (the wizard's), to change before it is. */
+  draft?: AccountCreate;
   /** Origins a new account should allow (the wizard's base URL or endpoint): the user sees and may edit them. */
   suggestedOrigins?: string[];
-  onSaved: (a: Account) => void;
+  onSaved?: (a: Account) => void;
+  /** Instead of creating the account: hands it back, validated, to be created later. */
+  onDraft?: (a: AccountCreate) => void;
   onCancel: () => void;
   idPrefix?: string;
 }) {
   const editing = Boolean(account);
-  const [name, setName] = useState(account?.name ?? '');
-  const [kindId, setKindId] = useState(account?.kind ?? fixedKind ?? kinds[0]?.id ?? '');
+  const [name, setName] = useState(account?.name ?? draft?.name ?? '');
+  const [kindId, setKindId] = useState(account?.kind ?? draft?.kind ?? fixedKind ?? kinds[0]?.id ?? '');
   const kind = kinds.find((k) => k.id === kindId);
   const secrets = kind?.secrets ?? [];
   const kept = useMemo(() => {
@@ -38,14 +45,16 @@ export function AccountForm({
     return out;
   }, [account]);
   const [fields, setFields] = useState<Record<string, unknown>>(() => {
-    if (!account) return {};
+    if (!account) return { ...draft?.fields };
     const f = { ...account.fields };
     for (const s of account.secretFields) delete f[s];
     return f;
   });
-  const [expires, setExpires] = useState(account?.expiresAt ? toLocalInput(account.expiresAt) : '');
-  const [rpm, setRpm] = useState(account?.requestsPerMinute ? String(account.requestsPerMinute) : '');
-  const [origins, setOrigins] = useState((account?.origins ?? suggestedOrigins).join('\n'));
+  const expiresAt = account?.expiresAt ?? draft?.expiresAt;
+  const [expires, setExpires] = useState(expiresAt ? toLocalInput(expiresAt) : '');
+  const budget = account?.requestsPerMinute ?? draft?.requestsPerMinute;
+  const [rpm, setRpm] = useState(budget ? String(budget) : '');
+  const [origins, setOrigins] = useState((account?.origins ?? draft?.origins ?? suggestedOrigins).join('\n'));
   const originList = origins
     .split(/[\s,]+/)
     .map((o) => o.trim())
@@ -61,6 +70,22 @@ export function AccountForm({
     setBusy(true);
     setError(undefined);
     const clean = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined && v !== ''));
+    // A wizard's new account left with the suggested origins gets those of the collector's URLs when it
+    // is installed (the server's default), so a URL changed after this dialog still counts.
+    const suggestedOnly =
+      Boolean(onDraft) && !draft?.origins && originList.join('\n') === suggestedOrigins.join('\n');
+    const create: AccountCreate = {
+      name,
+      kind: kindId,
+      fields: clean,
+      ...(expires ? { expiresAt: new Date(expires).toISOString() } : {}),
+      ...(rpm ? { requestsPerMinute: Number(rpm) } : {}),
+      ...(originList.length && !suggestedOnly ? { origins: originList } : {}),
+    };
+    if (onDraft && !account) {
+      onDraft(create);
+      return;
+    }
     try {
       const saved = account
         ? await api.updateAccount(account.name, {
@@ -69,15 +94,8 @@ export function AccountForm({
             requestsPerMinute: rpm ? Number(rpm) : null,
             origins: originList,
           })
-        : await api.createAccount({
-            name,
-            kind: kindId,
-            fields: clean,
-            ...(expires ? { expiresAt: new Date(expires).toISOString() } : {}),
-            ...(rpm ? { requestsPerMinute: Number(rpm) } : {}),
-            ...(originList.length ? { origins: originList } : {}),
-          });
-      onSaved(saved);
+        : await api.createAccount(create);
+      onSaved?.(saved);
     } catch (err) {
       setError(err);
       setBusy(false);
@@ -87,6 +105,12 @@ export function AccountForm({
   const issues = error instanceof ApiError ? error.issues : [];
   return (
     <form className="stack" onSubmit={submit} aria-label={editing ? 'Edit account' : 'New account'}>
+      {onDraft && !editing ? (
+        <p className="help">
+          Created with the collector when you install it, in the same step: if you leave the wizard, nothing
+          is saved. Test connection uses it already.
+        </p>
+      ) : null}
       {!editing ? (
         <div className="row">
           <div className="field">
@@ -107,7 +131,7 @@ export function AccountForm({
             <select
               id={`${idPrefix}-kind`}
               value={kindId}
-              disabled={Boolean(fixedKind)}
+              disabled={Boolean(fixedKind) || kinds.length < 2}
               onChange={(e) => {
                 setKindId(e.target.value);
                 setFields({});
@@ -196,7 +220,15 @@ export function AccountForm({
           Cancel
         </button>
         <button type="submit" className="primary" disabled={busy}>
-          {busy ? 'Saving…' : editing ? 'Save account' : 'Create account'}
+          {busy
+            ? 'Saving…'
+            : editing
+              ? 'Save account'
+              : onDraft
+                ? draft
+                  ? 'Keep changes'
+                  : 'Use this account'
+                : 'Create account'}
         </button>
       </div>
     </form>

@@ -3,11 +3,13 @@ import { ApiError, api, type CollectorDetail } from '../api.ts';
 import { VolumeChart } from '../chart.tsx';
 import {
   Confirm,
+  CopyButton,
   Empty,
   ErrorMessage,
   HealthBadge,
   IngestToken,
   Loaded,
+  Loading,
   Notice,
   Num,
   SourceMark,
@@ -26,7 +28,11 @@ type Pending =
   | { kind: 'rotate' }
   | undefined;
 
-/** One collector: status and health with reasons, volume, errors, runs, checkpoints, dead letters. */
+/**
+ * One collector: status and health with reasons, volume, errors, runs, checkpoints, dead letters. A
+ * push collector (a vendor sends to its endpoint) has no runs, schedule or checkpoint: its page shows
+ * its endpoint and tokens, the requests and events it accepted, and the latest refusals instead.
+ */
 export function CollectorPage({ name }: { name: string }) {
   const state = useAsync(() => api.collector(name), [name], 3000);
   const editor = useCan('editor');
@@ -83,13 +89,15 @@ export function CollectorPage({ name }: { name: string }) {
                 <div className="actions">
                   {c.enabled ? (
                     <>
-                      <button
-                        type="button"
-                        disabled={busy}
-                        onClick={() => act(() => api.runCollector(name), 'Run started.')}
-                      >
-                        Run now
-                      </button>
+                      {c.ingest ? null : (
+                        <button
+                          type="button"
+                          disabled={busy}
+                          onClick={() => act(() => api.runCollector(name), 'Run started.')}
+                        >
+                          Run now
+                        </button>
+                      )}
                       <button type="button" disabled={busy} onClick={() => setPending({ kind: 'stop' })}>
                         Stop
                       </button>
@@ -132,9 +140,17 @@ export function CollectorPage({ name }: { name: string }) {
               </IngestToken>
             ) : null}
             {c.ingest ? (
-              <Card title="Ingest endpoint">
-                <Ingest c={c} editor={editor} onRotate={() => setPending({ kind: 'rotate' })} />
-              </Card>
+              <>
+                <Card title="Ingest endpoint">
+                  <Ingest c={c} editor={editor} onRotate={() => setPending({ kind: 'rotate' })} />
+                </Card>
+                <Card title="Requests">
+                  <Traffic c={c} />
+                </Card>
+                <Card title="Latest refusals">
+                  <Refusals c={c} />
+                </Card>
+              </>
             ) : null}
             <Card title="Volume">
               <VolumeChart volume={c.volumeByHour} />
@@ -142,16 +158,20 @@ export function CollectorPage({ name }: { name: string }) {
             <Card title={`Errors (${c.errors.length})`}>
               <Errors c={c} />
             </Card>
-            <Card title="Checkpoints">
-              <Checkpoints
-                c={c}
-                editor={editor}
-                onReset={(stream) => setPending({ kind: 'reset', stream })}
-              />
-            </Card>
-            <Card title="Run history">
-              <Runs c={c} />
-            </Card>
+            {c.ingest ? null : (
+              <>
+                <Card title="Checkpoints">
+                  <Checkpoints
+                    c={c}
+                    editor={editor}
+                    onReset={(stream) => setPending({ kind: 'reset', stream })}
+                  />
+                </Card>
+                <Card title="Run history">
+                  <Runs c={c} />
+                </Card>
+              </>
+            )}
             <Card title={`Dead letters (${c.deadLetters.length})`}>
               <DeadLetters c={c} />
             </Card>
@@ -238,8 +258,9 @@ function Ingest({ c, editor, onRotate }: { c: CollectorDetail; editor: boolean; 
   const ingest = c.ingest!;
   return (
     <>
-      <p>
-        <code>POST {`${window.location.origin}${ingest.path}`}</code>
+      <p className="endpoint">
+        <code data-testid="endpoint">POST {`${window.location.origin}${ingest.path}`}</code>{' '}
+        <CopyButton text={`${window.location.origin}${ingest.path}`} what="endpoint URL" />
         {ingest.signature ? (
           <>
             {' '}
@@ -247,28 +268,34 @@ function Ingest({ c, editor, onRotate }: { c: CollectorDetail; editor: boolean; 
           </>
         ) : null}
       </p>
-      <table>
-        <thead>
-          <tr>
-            <th>Token</th>
-            <th>Issued</th>
-            <th>Expires</th>
-          </tr>
-        </thead>
-        <tbody>
-          {ingest.tokens.map((t) => (
-            <tr key={t.hint} data-token={t.hint}>
-              <td>
-                <code>{t.hint}</code>
-              </td>
-              <td>
-                <Time iso={t.createdAt} />
-              </td>
-              <td>{t.expiresAt ? <Time iso={t.expiresAt} /> : 'never'}</td>
+      <div className="table-wrap">
+        <table className="table" data-testid="ingest-tokens">
+          <thead>
+            <tr>
+              <th scope="col">Token</th>
+              <th scope="col">Issued</th>
+              <th scope="col">Expires</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {ingest.tokens.map((t) => (
+              <tr key={t.hint} data-token={t.hint}>
+                <td>
+                  <code>{t.hint}</code>
+                </td>
+                <td>
+                  <Time iso={t.createdAt} />
+                </td>
+                <td>{t.expiresAt ? <Time iso={t.expiresAt} relative /> : 'never'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <p className="help">
+        Only the last characters of each token are kept for display; a token is shown in full once, when it is
+        issued. Senders send it as <code>Authorization: Bearer …</code>.
+      </p>
       {editor ? (
         <div className="actions">
           <button type="button" onClick={onRotate}>
@@ -277,6 +304,136 @@ function Ingest({ c, editor, onRotate }: { c: CollectorDetail; editor: boolean; 
         </div>
       ) : null}
     </>
+  );
+}
+
+const plural = (n: number, what: string) => `${n.toLocaleString()} ${what}${n === 1 ? '' : 's'}`;
+
+const STATUS_WORDS: Record<string, string> = {
+  '200': 'accepted',
+  '400': 'malformed',
+  '401': 'wrong token or signature',
+  '413': 'too large',
+  '415': 'unsupported encoding',
+  '429': 'over the rate',
+  '500': 'internal error',
+  '503': 'unavailable',
+};
+
+/** As health judges them (control/health.ts): retried or not the sender's fault, or events lost. */
+const answerTone = (status: number) =>
+  status === 401 || status === 429 || status === 503 ? 'health-warning' : 'health-error';
+
+/** Requests answered per status, e.g. "429 over the rate ×3". */
+function ByStatus({ byStatus }: { byStatus: Record<string, number> }) {
+  const refused = Object.entries(byStatus).filter(([s]) => s !== '200');
+  if (!refused.length) return <span className="muted">none</span>;
+  return (
+    <ul className="plain">
+      {refused.map(([status, n]) => (
+        <li key={status}>
+          <span className={`badge ${answerTone(Number(status))}`}>{status}</span> {STATUS_WORDS[status] ?? ''}{' '}
+          ×{n.toLocaleString()}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** A push collector's requests and events accepted in the last hour and day. */
+function Traffic({ c }: { c: CollectorDetail }) {
+  const t = c.ingest?.traffic;
+  if (!t) return <Loading />;
+  const rows = [
+    { label: 'Last hour', v: t.lastHour },
+    { label: 'Last day', v: t.lastDay },
+  ];
+  return (
+    <div className="table-wrap">
+      <table className="table" data-testid="traffic">
+        <thead>
+          <tr>
+            <th scope="col">Period</th>
+            <th scope="col" className="right">
+              Requests
+            </th>
+            <th scope="col" className="right">
+              Accepted
+            </th>
+            <th scope="col" className="right">
+              Events accepted
+            </th>
+            <th scope="col">Refused</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map(({ label, v }) => (
+            <tr key={label} data-period={label}>
+              <th scope="row">{label}</th>
+              <td className="right">
+                <Num n={v.requests} />
+              </td>
+              <td className="right">
+                <Num n={v.accepted} />
+              </td>
+              <td className="right">
+                <Num n={v.events} />
+              </td>
+              <td>
+                <ByStatus byStatus={v.byStatus} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p className="help">
+        Counted in 5-minute steps. Senders retry requests answered 429 or 503; a request answered 400 or 413
+        is lost unless the sender splits or fixes it.
+      </p>
+    </div>
+  );
+}
+
+/** The latest refusal of each kind (429, 503, 413, …) in the last 7 days, with its reason. */
+function Refusals({ c }: { c: CollectorDetail }) {
+  const list = c.ingest?.traffic?.refusals ?? [];
+  if (!list.length) return <Empty>No request was refused in the last 7 days.</Empty>;
+  return (
+    <div className="table-wrap">
+      <table className="table" data-testid="refusals">
+        <thead>
+          <tr>
+            <th scope="col">Answer</th>
+            <th scope="col">Reason</th>
+            <th scope="col">Latest</th>
+            <th scope="col" className="right">
+              Requests (7 days)
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {list.map((r) => (
+            <tr key={r.code} data-code={r.code}>
+              <td className="nowrap">
+                <span className={`badge ${answerTone(r.status)}`}>{r.status}</span> <code>{r.code}</code>
+              </td>
+              <td>
+                {r.message ?? '—'}
+                {r.retryAfter !== null ? (
+                  <div className="muted small">Sender asked to retry after {r.retryAfter} s</div>
+                ) : null}
+              </td>
+              <td>
+                <Time iso={r.lastAt} relative />
+              </td>
+              <td className="right">
+                <Num n={r.requests} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
@@ -319,18 +476,34 @@ function Overview({ c }: { c: CollectorDetail }) {
             <Time iso={c.lastEventReceived} relative />
           </dd>
         </div>
-        <div>
-          <dt>Account</dt>
-          <dd>{c.account ? <Link to="/accounts">{c.account}</Link> : '—'}</dd>
-        </div>
+        {c.ingest ? (
+          <div>
+            <dt>Requests (last hour)</dt>
+            <dd data-testid="requests-last-hour">
+              <Num n={c.ingest.traffic?.lastHour.requests ?? 0} unit="requests" />
+            </dd>
+          </div>
+        ) : (
+          <div>
+            <dt>Account</dt>
+            <dd>{c.account ? <Link to="/accounts">{c.account}</Link> : '—'}</dd>
+          </div>
+        )}
         <div>
           <dt>Destinations</dt>
           <dd>{destinations.join(', ') || '—'}</dd>
         </div>
-        <div>
-          <dt>Interval</dt>
-          <dd>every {String(cfg.interval ?? '5m')}</dd>
-        </div>
+        {c.ingest ? (
+          <div>
+            <dt>Schedule</dt>
+            <dd>none: the sender pushes</dd>
+          </div>
+        ) : (
+          <div>
+            <dt>Interval</dt>
+            <dd>every {String(cfg.interval ?? '5m')}</dd>
+          </div>
+        )}
         <div>
           <dt>Site · time zone</dt>
           <dd>
@@ -348,10 +521,24 @@ function Overview({ c }: { c: CollectorDetail }) {
               </li>
             ))}
           </ul>
-        ) : (
+        ) : c.ingest ? (
+          <p>
+            {c.ingest.traffic?.lastRequestAt
+              ? 'No problems: every request of the last hour was accepted.'
+              : 'No request received yet: configure the sender with the endpoint and a token.'}
+          </p>
+        ) : c.lastRun ? (
           <p>No problems: the last runs succeeded.</p>
+        ) : (
+          <p>No problems yet.</p>
         )}
-        {c.lastRun ? (
+        {c.ingest ? (
+          c.ingest.traffic?.lastRequestAt ? (
+            <p className="muted small">
+              Last request <Time iso={c.ingest.traffic.lastRequestAt} relative />
+            </p>
+          ) : null
+        ) : c.lastRun ? (
           <p className="muted small">
             Last run <Time iso={c.lastRun.startedAt} relative />: {c.lastRun.status}
           </p>
@@ -398,7 +585,7 @@ function FailingDestinations({ c }: { c: CollectorDetail }) {
               <td>
                 <strong>{f.destination}</strong>
                 <div className="muted small">
-                  {f.failures} failed {c.ingest ? 'request(s)' : 'attempt(s)'}
+                  {plural(f.failures, c.ingest ? 'failed request' : 'failed attempt')}
                   {f.gaveUpAt ? ', run gave up' : ''}
                 </div>
               </td>

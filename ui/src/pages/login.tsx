@@ -11,13 +11,17 @@ export function LoginPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
   const [password, setPassword] = useState('');
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
+  /** No user exists yet: signing in cannot work until the first admin is created. */
+  const [noUsers, setNoUsers] = useState(false);
 
   useEffect(() => {
-    if (!setupToken) return;
     api
       .setupNeeded()
-      .then((r) => setMode(r.needed ? 'setup' : 'login'))
-      .catch(() => setMode('login'));
+      .then((r) => {
+        setNoUsers(r.needed);
+        if (setupToken) setMode(r.needed ? 'setup' : 'login');
+      })
+      .catch(() => setupToken && setMode('login'));
   }, [setupToken]);
 
   async function submit(e: FormEvent) {
@@ -52,6 +56,14 @@ export function LoginPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
             This one-time link creates the first administrator. Choose a username and a password of at least
             12 characters.
           </p>
+        ) : null}
+        {!setup && noUsers ? (
+          <div className="alert alert-info" role="note" data-testid="first-admin-hint">
+            <strong>No user exists yet.</strong> Create the first admin with the one-time setup link that{' '}
+            <code>tributary serve</code> printed when it started (<code>…/?setup=…</code>), or stop it and
+            start it again with <code>TRIBUTARY_ADMIN_PASSWORD</code> set (and{' '}
+            <code>TRIBUTARY_ADMIN_USER</code>, default <code>admin</code>).
+          </div>
         ) : null}
         <div className="field">
           <label htmlFor="login-username">Username</label>

@@ -7,11 +7,15 @@ import {
   type CollectorDefinition,
   type CollectorDetail,
   type Destination,
+  type ErrorInfo,
+  type NewAccount,
+  type PreviewResult,
   type Site,
   type SourceInfo,
   type TestResult,
 } from '../api.ts';
 import {
+  Confirm,
   Empty,
   ErrorMessage,
   IngestToken,
@@ -20,12 +24,14 @@ import {
   Modal,
   RichText,
   SourceMark,
+  Time,
   useAsync,
 } from '../components.tsx';
 import { familyTitle } from '../format.ts';
 import { Link, navigate } from '../router.tsx';
 import { SchemaForm, type SchemaFormRef } from '../schema-form.tsx';
 import { useCan } from '../session.ts';
+import { TimeZonePicker } from '../time-zone-picker.tsx';
 import { AccountForm } from './account-form.tsx';
 
 /**
@@ -266,16 +272,18 @@ export function EditCollector({ name }: { name: string }) {
   );
 }
 
-const zones = (() => {
-  const list = Intl.supportedValuesOf('timeZone');
-  return list.includes('UTC') ? list : ['UTC', ...list];
-})();
-
 interface Refs {
   accounts: Account[];
   destinations: Destination[];
   sites: Site[];
   kinds: AccountKindInfo[];
+}
+
+/** The last Test connection: for which definition (`key`), and what it answered. */
+interface TestState {
+  key: string;
+  result?: TestResult;
+  error?: unknown;
 }
 
 function CollectorForm({
@@ -304,27 +312,42 @@ function CollectorForm({
   const [settings, setSettings] = useState<Record<string, unknown>>(
     (cfg.settings as Record<string, unknown>) ?? {},
   );
-  const [streams, setStreams] = useState<string[]>((cfg.streams as string[]) ?? []);
+  // The source's default streams are ticked unless the collector names its own: what it collects is in
+  // sight. Saved as the defaults (no `streams`) while the ticks are exactly those.
+  const defaults = source.streams.filter((s) => s.default).map((s) => s.id);
+  const [streams, setStreams] = useState<string[]>(
+    (cfg.streams as string[]) ?? (source.streams.length < 2 ? [] : defaults),
+  );
+  const sameAsDefaults = streams.length === defaults.length && defaults.every((d) => streams.includes(d));
   const [site, setSite] = useState<string>((cfg.site as string) ?? '');
   const [timezone, setTimezone] = useState<string>((cfg.timezone as string) ?? '');
   const [interval, setIntervalText] = useState<string>((cfg.interval as string) ?? '5m');
   const [lookback, setLookback] = useState<string>((cfg.lookback as string) ?? '1d');
   const [destinations, setDestinations] = useState<string[]>((cfg.destinations as string[]) ?? []);
   const [accountDialog, setAccountDialog] = useState<'new' | 'edit'>();
-  const [test, setTest] = useState<{ key: string; result?: TestResult; error?: unknown }>();
+  /** The wizard's new account: created with the collector at Install, never on its own. */
+  const [newAccount, setNewAccount] = useState<NewAccount>();
+  const [test, setTest] = useState<TestState>();
   const [testing, setTesting] = useState(false);
+  const [preview, setPreview] = useState<{ key: string; result?: PreviewResult; error?: unknown }>();
+  const [previewing, setPreviewing] = useState(false);
   const [saving, setSaving] = useState(false);
+  const [confirmInstall, setConfirmInstall] = useState(false);
   const [error, setError] = useState<unknown>();
   const settingsRef = useRef<SchemaFormRef>(null);
 
   // Push sources (webhooks) have no account and no schedule: the vendor sends to the collector's endpoint.
   const push = !source.account;
   const [issued, setIssued] = useState<{ name: string; token: string }>();
-  const accountsOfKind = (refs.data?.accounts ?? []).filter((a) => a.kind === source.account);
-  const kind = refs.data?.kinds.find((k) => k.id === source.account);
-  // A single account of the right kind is the obvious choice.
-  const chosenAccount = account || (accountsOfKind.length === 1 ? accountsOfKind[0]!.name : '');
-  const selectedAccount = accountsOfKind.find((a) => a.name === chosenAccount);
+  const accepted = source.accounts?.length ? source.accounts : [source.account];
+  const kinds = (refs.data?.kinds ?? []).filter((k) => accepted.includes(k.id));
+  const kindTitle = (id: string) => refs.data?.kinds.find((k) => k.id === id)?.title ?? id;
+  const usable = (refs.data?.accounts ?? []).filter((a) => accepted.includes(a.kind));
+  // A single usable account is the obvious choice; a new one made here is chosen.
+  const chosenAccount = newAccount?.name ?? (account || (usable.length === 1 ? usable[0]!.name : ''));
+  const selectedAccount = usable.find((a) => a.name === chosenAccount);
+  const accountLabel =
+    accepted.length > 1 ? 'Account' : `${kindTitle(accepted[0] ?? source.account)} account`;
 
   const definition = useMemo(() => {
     const { site: _s, timezone: _t, streams: _st, ...rest } = cfg;
@@ -338,7 +361,7 @@ function CollectorForm({
     };
     if (site) def.site = site;
     if (timezone) def.timezone = timezone;
-    if (streams.length) def.streams = streams;
+    if (streams.length && !sameAsDefaults) def.streams = streams;
     return def;
   }, [
     cfg,
@@ -352,9 +375,12 @@ function CollectorForm({
     site,
     timezone,
     streams,
+    sameAsDefaults,
   ]);
-  const key = JSON.stringify(definition);
+  const probe = { ...definition, ...(name ? { name } : {}), ...(newAccount ? { newAccount } : {}) };
+  const key = JSON.stringify(probe);
   const testOk = test?.key === key && test.result?.ok === true;
+  const testFailed = Boolean(test && (test.error || test.result?.ok === false));
   const stale = test && test.key !== key;
 
   async function runTest() {
@@ -362,7 +388,7 @@ function CollectorForm({
     setTesting(true);
     setError(undefined);
     try {
-      const result = await api.testCollector({ ...definition, ...(name ? { name } : {}) });
+      const result = await api.testCollector(probe);
       setTest({ key, result });
       onTested?.(result.ok);
     } catch (err) {
@@ -373,15 +399,25 @@ function CollectorForm({
     }
   }
 
-  async function submit(e: FormEvent) {
-    e.preventDefault();
+  async function runPreview() {
     if (settingsRef.current && !settingsRef.current.validateForm()) return;
+    setPreviewing(true);
+    try {
+      setPreview({ key, result: await api.previewCollector(probe) });
+    } catch (err) {
+      setPreview({ key, error: err });
+    } finally {
+      setPreviewing(false);
+    }
+  }
+
+  async function save() {
     setSaving(true);
     setError(undefined);
     try {
       const saved = existing
         ? await api.updateCollector(existing.name, definition)
-        : await api.createCollector({ ...definition, name });
+        : await api.createCollector({ ...definition, name, ...(newAccount ? { newAccount } : {}) });
       if (saved.ingestToken) {
         setIssued({ name: saved.name, token: saved.ingestToken }); // shown this once: see below
         return;
@@ -391,6 +427,17 @@ function CollectorForm({
       setError(err);
       setSaving(false);
     }
+  }
+
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    if (settingsRef.current && !settingsRef.current.validateForm()) return;
+    // Installing what just failed its test needs a second thought, said out loud.
+    if (!existing && testFailed) {
+      setConfirmInstall(true);
+      return;
+    }
+    void save();
   }
 
   if (issued)
@@ -412,8 +459,10 @@ function CollectorForm({
   const issues = [
     ...(error instanceof ApiError ? error.issues : []),
     ...(test?.error instanceof ApiError ? test.error.issues : []),
+    ...(preview?.error instanceof ApiError ? preview.error.issues : []),
   ];
   const { sites = [], destinations: dests = [] } = refs.data ?? {};
+  const failure = test?.result && !test.result.ok ? test.result.error : undefined;
 
   return (
     <form className="collector-form" onSubmit={submit} aria-label="Collector definition">
@@ -440,31 +489,45 @@ function CollectorForm({
           </div>
           {push ? null : (
             <div className="field">
-              <label htmlFor="c-account">{kind?.title ?? source.account} account</label>
+              <label htmlFor="c-account">{accountLabel}</label>
               <div className="with-buttons">
                 <select
                   id="c-account"
                   required
                   value={chosenAccount}
-                  onChange={(e) => setAccount(e.target.value)}
+                  onChange={(e) => {
+                    // Choosing another account drops the new one (it was never saved).
+                    if (e.target.value !== newAccount?.name) setNewAccount(undefined);
+                    setAccount(e.target.value);
+                  }}
                 >
-                  <option value="">{accountsOfKind.length ? 'Choose an account' : 'No account yet'}</option>
-                  {accountsOfKind.map((a) => (
+                  <option value="">
+                    {usable.length || newAccount ? 'Choose an account' : 'No account yet'}
+                  </option>
+                  {newAccount ? (
+                    <option value={newAccount.name}>
+                      {newAccount.name} ({kindTitle(newAccount.kind)}, new: created at install)
+                    </option>
+                  ) : null}
+                  {usable.map((a) => (
                     <option key={a.name} value={a.name}>
-                      {a.name}
+                      {accepted.length > 1 ? `${a.name} (${kindTitle(a.kind)})` : a.name}
                     </option>
                   ))}
                 </select>
                 <button type="button" onClick={() => setAccountDialog('new')}>
                   New account
                 </button>
-                {selectedAccount ? (
+                {selectedAccount || newAccount ? (
                   <button type="button" onClick={() => setAccountDialog('edit')}>
                     Edit account
                   </button>
                 ) : null}
               </div>
-              <div className="help">Accounts are shared: several collectors may use one.</div>
+              <div className="help">
+                {accepted.length > 1 ? `Any of: ${accepted.map(kindTitle).join(', ')}. ` : ''}
+                Accounts are shared: several collectors may use one.
+              </div>
             </div>
           )}
         </div>
@@ -488,7 +551,14 @@ function CollectorForm({
         {source.streams.length > 1 ? (
           <fieldset className="checks">
             <legend>Streams</legend>
-            <p className="help">None ticked: the source's default streams.</p>
+            <p className="help">
+              What this collector collects. None ticked: the source's defaults (
+              {source.streams
+                .filter((s) => s.default)
+                .map((s) => s.title)
+                .join(', ')}
+              ).
+            </p>
             {source.streams.map((s) => (
               <label key={s.id} className="check">
                 <input
@@ -502,12 +572,12 @@ function CollectorForm({
               </label>
             ))}
           </fieldset>
-        ) : (
+        ) : source.streams[0] ? (
           <p>
-            Stream: <strong>{source.streams[0]?.title}</strong>{' '}
-            <span className="muted">{source.streams[0]?.description}</span>
+            Stream: <strong>{source.streams[0].title}</strong>{' '}
+            <span className="muted">{source.streams[0].description}</span>
           </p>
-        )}
+        ) : null}
         {push ? (
           <p className="help">
             {source.title} sends events to this collector's endpoint as they happen: there is no schedule. The
@@ -575,21 +645,14 @@ function CollectorForm({
           </div>
           <div className="field">
             <label htmlFor="c-timezone">Time zone (optional)</label>
-            <select
+            <TimeZonePicker
               id="c-timezone"
               value={timezone}
-              onChange={(e) => setTimezone(e.target.value)}
-              aria-describedby="c-timezone-help"
-            >
-              <option value="">No time zone</option>
-              {zones.map((z) => (
-                <option key={z} value={z}>
-                  {z}
-                </option>
-              ))}
-            </select>
+              onChange={setTimezone}
+              describedBy="c-timezone-help"
+            />
             <div className="help" id="c-timezone-help">
-              Added to every event as <code>timezone</code>.
+              Added to every event as <code>timezone</code> (an IANA name such as Europe/Berlin).
             </div>
           </div>
         </div>
@@ -635,21 +698,21 @@ function CollectorForm({
               ? `Definition OK: ${source.title} sends to this collector; there is nothing for Tributary to reach.`
               : `Connection OK: Tributary reached ${source.title} with account ${chosenAccount}.`}
           </div>
-        ) : test.result ? (
-          <div className="alert alert-error" role="alert">
-            <div>
-              <strong>Connection failed</strong>{' '}
-              <span className={`badge err-${test.result.error.type}`}>{test.result.error.type}</span>{' '}
-              <code>{test.result.error.code}</code>
-            </div>
-            <div>{test.result.error.message}</div>
-            <div className="action">
-              <strong>Recommended action:</strong> {test.result.error.action}
-            </div>
-          </div>
+        ) : failure ? (
+          <TestFailure error={failure} />
         ) : null}
         {stale ? <p className="muted small">The form changed since this test.</p> : null}
       </div>
+
+      {source.preview ? (
+        <PreviewPanel
+          preview={preview}
+          stale={Boolean(preview && preview.key !== key)}
+          busy={previewing}
+          disabled={!chosenAccount}
+          onPreview={runPreview}
+        />
+      ) : null}
 
       <ErrorMessage error={error} title={existing ? 'Cannot save' : 'Cannot install'} />
       <div className="actions sticky">
@@ -670,28 +733,210 @@ function CollectorForm({
         </button>
       </div>
 
-      {accountDialog && kind ? (
+      {confirmInstall ? (
+        <Confirm
+          title="Install although the test failed?"
+          confirm="Install anyway"
+          danger
+          onClose={() => setConfirmInstall(false)}
+          onConfirm={save}
+        >
+          {failure ? (
+            <TestFailure error={failure} />
+          ) : (
+            <ErrorMessage error={test?.error} title="The test could not run" />
+          )}
+          <p>
+            {stale
+              ? 'The form changed since then, but it was not tested again. '
+              : 'Installed like this, its runs will most likely fail the same way. '}
+            Fix it and test again, or install anyway (for example when {source.title} is not reachable from
+            here yet).
+          </p>
+        </Confirm>
+      ) : null}
+
+      {accountDialog ? (
         <Modal
-          title={accountDialog === 'new' ? `New ${kind.title} account` : `Edit account ${chosenAccount}`}
+          title={
+            accountDialog === 'new'
+              ? `New ${accepted.length > 1 ? '' : `${kindTitle(accepted[0]!)} `}account`
+              : `Edit account ${chosenAccount}`
+          }
           onClose={() => setAccountDialog(undefined)}
           wide
         >
           <AccountForm
-            kinds={refs.data?.kinds ?? []}
-            fixedKind={kind.id}
+            kinds={kinds}
+            fixedKind={kinds.length === 1 ? kinds[0]!.id : undefined}
             account={accountDialog === 'edit' ? selectedAccount : undefined}
+            draft={accountDialog === 'edit' ? newAccount : undefined}
             suggestedOrigins={urlOrigins(settings)}
             idPrefix="inline-account"
             onCancel={() => setAccountDialog(undefined)}
+            // The wizard creates a new account with the collector (one request at Install); editing an
+            // existing collector, or an existing account, saves it now.
+            onDraft={
+              existing || (accountDialog === 'edit' && !newAccount)
+                ? undefined
+                : (a) => {
+                    setAccountDialog(undefined);
+                    setNewAccount(a);
+                  }
+            }
             onSaved={async (a) => {
               setAccountDialog(undefined);
               await refs.reload();
+              setNewAccount(undefined);
               setAccount(a.name);
             }}
           />
         </Modal>
       ) : null}
     </form>
+  );
+}
+
+function TestFailure({ error }: { error: ErrorInfo }) {
+  return (
+    <div className="alert alert-error" role="alert">
+      <div>
+        <strong>Connection failed</strong> <span className={`badge err-${error.type}`}>{error.type}</span>{' '}
+        <code>{error.code}</code>
+      </div>
+      <div>{error.message}</div>
+      <div className="action">
+        <strong>Recommended action:</strong> {error.action}
+      </div>
+    </div>
+  );
+}
+
+/**
+ * Preview one page (sources that describe their requests, such as the generic REST API): the request
+ * sent, and the records, times and ids the settings extract from the answer, before anything is
+ * installed. Nothing is stored or delivered.
+ */
+function PreviewPanel({
+  preview,
+  stale,
+  busy,
+  disabled,
+  onPreview,
+}: {
+  preview?: { result?: PreviewResult; error?: unknown };
+  stale: boolean;
+  busy: boolean;
+  disabled: boolean;
+  onPreview: () => void;
+}) {
+  const r = preview?.result;
+  return (
+    <section className="card preview-panel" aria-label="Preview" aria-live="polite">
+      <div className="page-head">
+        <h2>Preview one page</h2>
+        <button type="button" onClick={onPreview} disabled={busy || disabled}>
+          {busy ? 'Reading…' : 'Preview one page'}
+        </button>
+      </div>
+      {!preview ? (
+        <p className="muted">
+          Reads one page of the first window with these settings and shows what they extract: each record's
+          time and id, and what would go wrong. Nothing is installed, saved or delivered.
+        </p>
+      ) : preview.error ? (
+        <ErrorMessage error={preview.error} title="Cannot preview" />
+      ) : r && !r.ok ? (
+        <TestFailure error={r.error} />
+      ) : r?.ok ? (
+        <>
+          <dl className="facts preview-facts">
+            <div>
+              <dt>Request</dt>
+              <dd>
+                {r.request ? (
+                  <code data-testid="preview-request">
+                    {r.request.method} {r.request.url}
+                  </code>
+                ) : (
+                  '—'
+                )}
+                {r.request?.body ? <pre className="raw">{r.request.body}</pre> : null}
+              </dd>
+            </div>
+            <div>
+              <dt>Window</dt>
+              <dd>
+                {r.window ? (
+                  <>
+                    <Time iso={r.window.start} /> – <Time iso={r.window.end} />
+                  </>
+                ) : (
+                  '—'
+                )}
+              </dd>
+            </div>
+            <div>
+              <dt>Records on this page</dt>
+              <dd data-testid="preview-records">{r.records}</dd>
+            </div>
+            <div>
+              <dt>Next page</dt>
+              <dd>{r.next ? <code className="clip">{r.next.url}</code> : 'none: this is the last page'}</dd>
+            </div>
+          </dl>
+          {r.warnings.length ? (
+            <div className="alert alert-warn" role="status" data-testid="preview-warnings">
+              <strong>Warnings</strong>
+              <ul>
+                {r.warnings.map((w) => (
+                  <li key={w}>{w}</li>
+                ))}
+              </ul>
+            </div>
+          ) : (
+            <p className="test-ok small">No warnings: times and ids were found in every record.</p>
+          )}
+          {r.events.length ? (
+            <div className="table-wrap">
+              <table className="table" data-testid="preview-events">
+                <thead>
+                  <tr>
+                    <th scope="col">Time</th>
+                    <th scope="col">Id</th>
+                    <th scope="col">Record</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {r.events.slice(0, 50).map((e) => (
+                    <tr key={e.id}>
+                      <td className="nowrap">
+                        <Time iso={e.time} />
+                      </td>
+                      <td>
+                        <code className="clip">{e.id}</code>
+                      </td>
+                      <td>
+                        <details>
+                          <summary>
+                            <code className="clip">{JSON.stringify(e.raw)}</code>
+                          </summary>
+                          <pre className="raw">{JSON.stringify(e.raw, null, 2)}</pre>
+                        </details>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              {r.events.length > 50 ? (
+                <p className="muted small">The first 50 of {r.events.length}.</p>
+              ) : null}
+            </div>
+          ) : null}
+        </>
+      ) : null}
+      {stale ? <p className="muted small">The form changed since this preview.</p> : null}
+    </section>
   );
 }
 

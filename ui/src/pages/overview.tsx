@@ -1,16 +1,32 @@
-import { useState } from 'react';
 import { api } from '../api.ts';
 import { Empty, HealthBadge, Loaded, Num, SourceMark, StatusBadge, Time, useAsync } from '../components.tsx';
-import { Link } from '../router.tsx';
+import { Link, navigate, useLocation } from '../router.tsx';
 import { useCan } from '../session.ts';
 
-/** Every collector: type, name, volume in the last day, last log received, status and health. */
+/**
+ * Every collector: type, name, volume in the last day, last log received, status and health. The
+ * filters live in the URL (?q=&vendor=&status=), so a reload, a bookmark or a shared link keeps them.
+ */
 export function OverviewPage() {
   const collectors = useAsync(() => api.collectors(), [], 5000);
   const editor = useCan('editor');
-  const [vendor, setVendor] = useState('');
-  const [status, setStatus] = useState('');
-  const [search, setSearch] = useState('');
+  const { path, query } = useLocation();
+  const vendor = query.get('vendor') ?? '';
+  const status = query.get('status') ?? '';
+  const search = query.get('q') ?? '';
+  /** Changes filters in the URL, replacing the history entry (each keystroke is no page of its own). */
+  const setFilters = (change: Record<string, string>) => {
+    const next = new URLSearchParams(query);
+    for (const [k, v] of Object.entries(change)) {
+      if (v) next.set(k, v);
+      else next.delete(k);
+    }
+    const qs = next.toString();
+    navigate(`${path}${qs ? `?${qs}` : ''}`, { replace: true, keepScroll: true });
+  };
+  const setVendor = (v: string) => setFilters({ vendor: v });
+  const setStatus = (v: string) => setFilters({ status: v });
+  const setSearch = (v: string) => setFilters({ q: v });
 
   return (
     <section>
@@ -152,14 +168,7 @@ export function OverviewPage() {
               ) : (
                 <Empty>
                   <p>No collector matches these filters.</p>
-                  <button
-                    type="button"
-                    onClick={() => {
-                      setVendor('');
-                      setStatus('');
-                      setSearch('');
-                    }}
-                  >
+                  <button type="button" onClick={() => setFilters({ vendor: '', status: '', q: '' })}>
                     Clear filters
                   </button>
                 </Empty>

@@ -1,8 +1,8 @@
 import { useState } from 'react';
-import { api, type Destination, type DestinationTestResult } from '../api.ts';
-import { Confirm, Empty, ErrorMessage, Loaded, Modal, Notice, useAsync } from '../components.tsx';
-import { useCan } from '../session.ts';
-import { DestinationForm } from './destination-form.tsx';
+import { api, type Destination, type DestinationTestResult } from '../../api.ts';
+import { Confirm, Empty, ErrorMessage, Loaded, Modal, Notice, useAsync } from '../../components.tsx';
+import { useCan } from '../../session.ts';
+import { DestinationForm } from '../destination-form.tsx';
 
 /** Where a destination sends events, as far as its settings say. */
 function describe(d: Destination): string {
