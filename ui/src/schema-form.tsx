@@ -114,7 +114,8 @@ function prepare(schema: RJSFSchema, ui: UiSchema, path: string[], c: Prepare): 
     if (choices || p.properties) {
       p = prepare(p, entry, [...path, key], c);
       const optional = !required?.includes(key);
-      if (choices && optional && choices.every((o) => o.type === 'object')) {
+      // An optional choice without a default (a destination's auth) may be left unset: "None" first.
+      if (choices && optional && p.default === undefined && choices.every((o) => o.type === 'object')) {
         const k = p.oneOf ? 'oneOf' : 'anyOf';
         p = { ...p, [k]: [noneOption(choices), ...(p[k] as RJSFSchema[])] };
       }
