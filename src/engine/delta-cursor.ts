@@ -87,9 +87,9 @@ export async function* readDelta<S, A>(
     const events: RawEvent[] = [];
     const deadLetters: DeadLetter[] = [];
     for (const raw of records) {
-      const id = def.eventId(raw);
+      const id = def.eventId!(raw); // restPoll requires it outside time windows
       if (id === undefined) {
-        deadLetters.push({ raw, reason: 'record has no id where the source expects one' });
+        deadLetters.push({ raw, reason: def.missingId ?? 'record has no id where the source expects one' });
         continue;
       }
       events.push({ raw, id, time: toIsoTime(time(raw)) });
