@@ -21,7 +21,7 @@ import { wiz } from './wiz.ts';
 import { zoom } from './zoom.ts';
 
 /**
- * Account kinds: a shareable, named credential (DESIGN §1). Secrets are listed so the store encrypts
+ * Account kinds: a shareable, named credential (docs/architecture.md, Words). Secrets are listed so the store encrypts
  * them and the API never returns them. Rate limits here are per account, shared by its collectors.
  */
 

@@ -7,7 +7,7 @@ import type { RestPollDef } from './rest-poll.ts';
 import { getPath } from './time-window.ts';
 
 /**
- * Delta-link cursor (DESIGN §3 "opaque vendor cursor stored verbatim", for change-tracking APIs such as
+ * Delta-link cursor (an opaque vendor cursor stored verbatim, docs/architecture.md "Opaque cursor"; for change-tracking APIs such as
  * Microsoft Graph delta queries, OneDrive delta, Google sync tokens): a round of pages ends with a link
  * that asks for the changes since that round. The first round is a full snapshot; every later run asks
  * its saved link for what changed. The position is always the vendor's own request: the next page of the

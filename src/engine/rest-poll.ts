@@ -15,7 +15,7 @@ import {
 } from './time-window.ts';
 
 /**
- * The declarative REST poller (DESIGN §5): a stream described by vendor facts — URL, query for a time
+ * The declarative REST poller (docs/architecture.md, "What a source declares"): a stream described by vendor facts — URL, query for a time
  * window, where records are, how pages link, which field is the time and which the id. The runtime
  * delivers each page as one batch and commits the checkpoint it returns after acknowledgement.
  */
@@ -164,7 +164,7 @@ export function fetchPage<S, A>(
   const hasType = Object.keys(headers ?? {}).some((k) => k.toLowerCase() === 'content-type');
   return ctx.http.requestJson({
     method: 'POST',
-    readOnly: true, // a query API: the definition declares that its POST only reads (DESIGN §3)
+    readOnly: true, // a query API: the definition declares that its POST only reads (docs/architecture.md, HTTP)
     url: request.url,
     query: request.query,
     headers: hasType ? headers : { 'content-type': 'application/json', ...headers },

@@ -5,7 +5,7 @@ import type { ReadContext } from '../core/source.ts';
 import type { PageRequest } from './paginate.ts';
 
 /**
- * Time-window cursor (DESIGN §3): read `[since − overlap, now − lag)`, suppress events already
+ * Time-window cursor (docs/architecture.md, "Cursors"): read `[since − overlap, now − lag)`, suppress events already
  * delivered near the boundary with a small set of ids, split windows that are too large, never stick.
  *
  * Checkpoint (small and flat):

@@ -17,7 +17,7 @@ import type { ConformanceHarness, HarnessSim } from './harness.ts';
 import { harnesses } from './harnesses.ts';
 
 /**
- * The conformance suite (DESIGN §8): every source, the same checks, against its simulator and the real
+ * The conformance suite (docs/architecture.md, "Tests: simulators and the conformance suite"): every source, the same checks, against its simulator and the real
  * runner and store. A source that cannot meet a check declares why in its harness' `exemptions`.
  */
 

@@ -10,7 +10,7 @@ export interface ConformanceHarness {
   label?: string;
   /** Starts a simulator whose visible data spans the last hour and fills about `pages` pages. */
   start(o: { clock: ManualClock; pages: number; pageSize: number; eventBytes?: number }): Promise<HarnessSim>;
-  /** Checks the source cannot meet, with the reason (DESIGN §8). */
+  /** Checks the source cannot meet, with the reason (docs/architecture.md, "Tests"). */
   exemptions?: Partial<Record<ConformanceCheck, string>>;
 }
 

@@ -28,7 +28,7 @@ import type { Window } from '../../engine/time-window.ts';
  *   `X-RateLimit-Type` (`QPS`, `Daily-limit`) and, for the daily limit, `Retry-After` at 00:00 UTC.
  *   The account kind's budget (accounts/zoom.ts) keeps under Pro's limits; a spent daily budget is a
  *   wait longer than a run, reported with its own action.
- * - The records have no id field: ids are the hash of the record (DESIGN §2, `hashId`: canonical JSON,
+ * - The records have no id field: ids are the hash of the record (docs/architecture.md, "The envelope", `hashId`: canonical JSON,
  *   keys sorted), so every re-read of a day gives the same ids. Two records identical in every field (the
  *   same user, second, type, address and client) are one event to Tributary.
  * - Dates: `from` and `to` are dates without a time; Zoom's examples echo them as `…T00:00:00Z` and list
