@@ -1,5 +1,5 @@
-import type { ConformanceHarness } from '../../../test/conformance/harness.ts';
-import { ChatGptComplianceSimulator } from './simulator.ts';
+import { ChatGptComplianceSimulator } from '../../../src/sources/chatgpt-enterprise/simulator.ts';
+import type { ConformanceHarness } from '../harness.ts';
 
 const TYPES = ['AUDIT_LOG', 'AUTH_LOG'] as const;
 

@@ -1,5 +1,5 @@
-import type { ConformanceHarness } from '../../../test/conformance/harness.ts';
-import { OktaSimulator } from './simulator.ts';
+import { OktaSimulator } from '../../../src/sources/okta/simulator.ts';
+import type { ConformanceHarness } from '../harness.ts';
 
 /** Okta's simulator set up for the conformance suite: events over the last hour, Link-header pages. */
 export const oktaHarness: ConformanceHarness = {

@@ -1,6 +1,6 @@
-import type { ConformanceHarness } from '../../../test/conformance/harness.ts';
-import { entryId } from './index.ts';
-import { CloudLoggingSimulator, type SimLog } from './simulator.ts';
+import { entryId } from '../../../src/sources/gemini-enterprise/index.ts';
+import { CloudLoggingSimulator, type SimLog } from '../../../src/sources/gemini-enterprise/simulator.ts';
+import type { ConformanceHarness } from '../harness.ts';
 
 const LOGS: SimLog[] = ['user-activity', 'data-access'];
 

@@ -1,5 +1,5 @@
-import type { ConformanceHarness } from '../../../test/conformance/harness.ts';
-import { ZoomSimulator } from './simulator.ts';
+import { ZoomSimulator } from '../../../src/sources/zoom/simulator.ts';
+import type { ConformanceHarness } from '../harness.ts';
 
 /**
  * Zoom's simulator set up for the conformance suite: sign in / sign out and operation log records over

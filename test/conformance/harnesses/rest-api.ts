@@ -1,6 +1,6 @@
-import type { ConformanceHarness, HarnessSim } from '../../../test/conformance/harness.ts';
-import type { ManualClock } from '../../sim/kit.ts';
-import { RestApiSimulator, type RestApiSimulatorOptions } from './simulator.ts';
+import type { ManualClock } from '../../../src/sim/kit.ts';
+import { RestApiSimulator, type RestApiSimulatorOptions } from '../../../src/sources/rest-api/simulator.ts';
+import type { ConformanceHarness, HarnessSim } from '../harness.ts';
 
 /**
  * The generic REST API collector against its generic simulator, in three configurations that between

@@ -1,6 +1,6 @@
-import type { ConformanceHarness } from '../../../test/conformance/harness.ts';
-import { type Application, eventIds } from './index.ts';
-import { GoogleWorkspaceSimulator } from './simulator.ts';
+import { type Application, eventIds } from '../../../src/sources/google-workspace/index.ts';
+import { GoogleWorkspaceSimulator } from '../../../src/sources/google-workspace/simulator.ts';
+import type { ConformanceHarness } from '../harness.ts';
 
 const APPS: Application[] = ['login', 'drive'];
 

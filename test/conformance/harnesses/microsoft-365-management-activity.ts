@@ -1,6 +1,6 @@
-import type { ConformanceHarness } from '../../../test/conformance/harness.ts';
-import type { ContentType } from './index.ts';
-import { ManagementActivitySimulator } from './simulator.ts';
+import type { ContentType } from '../../../src/sources/microsoft-365-management-activity/index.ts';
+import { ManagementActivitySimulator } from '../../../src/sources/microsoft-365-management-activity/simulator.ts';
+import type { ConformanceHarness } from '../harness.ts';
 
 const TYPES: ContentType[] = ['Audit.AzureActiveDirectory', 'Audit.Exchange'];
 

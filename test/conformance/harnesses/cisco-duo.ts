@@ -1,5 +1,5 @@
-import type { ConformanceHarness } from '../../../test/conformance/harness.ts';
-import { type DuoLog, DuoSimulator } from './simulator.ts';
+import { type DuoLog, DuoSimulator } from '../../../src/sources/cisco-duo/simulator.ts';
+import type { ConformanceHarness } from '../harness.ts';
 
 const LOGS: DuoLog[] = ['authentication', 'administrator', 'telephony', 'activity'];
 

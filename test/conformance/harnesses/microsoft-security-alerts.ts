@@ -1,5 +1,5 @@
-import type { ConformanceHarness } from '../../../test/conformance/harness.ts';
-import { SecuritySimulator } from './simulator.ts';
+import { SecuritySimulator } from '../../../src/sources/microsoft-security-alerts/simulator.ts';
+import type { ConformanceHarness } from '../harness.ts';
 
 /**
  * The security simulator set up for the conformance suite: alerts (three quarters) and incidents over the

@@ -1,5 +1,5 @@
-import type { ConformanceHarness } from '../../../test/conformance/harness.ts';
-import { EntraLogsSimulator } from './simulator.ts';
+import { EntraLogsSimulator } from '../../../src/sources/microsoft-entra-id-logs/simulator.ts';
+import type { ConformanceHarness } from '../harness.ts';
 
 /**
  * The audit logs simulator set up for the conformance suite: all three streams enabled, records over the

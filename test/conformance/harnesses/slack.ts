@@ -1,5 +1,5 @@
-import type { ConformanceHarness } from '../../../test/conformance/harness.ts';
-import { SlackSimulator } from './simulator.ts';
+import { SlackSimulator } from '../../../src/sources/slack/simulator.ts';
+import type { ConformanceHarness } from '../harness.ts';
 
 /**
  * Slack's simulator set up for the conformance suite: audit log entries over the last hour, newest first,
