@@ -42,6 +42,8 @@ export const geminiEnterpriseHarness: ConformanceHarness = {
       writeCalls: () => sim.writeCalls(),
       credentialLeaks: () => [],
       requestCount: () => sim.requests().length,
+      expireTokens: () => sim.tokens.expireTokens(),
+      tokensIssued: () => sim.tokens.tokenRequestCount,
       stop: () => sim.stop(),
     };
   },

@@ -43,6 +43,8 @@ export const githubHarness: ConformanceHarness = {
       writeCalls: () => sim.writeCalls(),
       credentialLeaks: () => [],
       requestCount: () => sim.requests().length,
+      expireTokens: () => sim.expireInstallationTokens(),
+      tokensIssued: () => sim.tokenRequests().length,
       stop: () => sim.stop(),
     };
   },

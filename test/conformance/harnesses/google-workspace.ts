@@ -47,6 +47,8 @@ export const googleWorkspaceHarness: ConformanceHarness = {
       writeCalls: () => sim.writeCalls(),
       credentialLeaks: () => [],
       requestCount: () => sim.requests().length,
+      expireTokens: () => sim.tokens.expireTokens(),
+      tokensIssued: () => sim.tokens.tokenRequestCount,
       stop: () => sim.stop(),
     };
   },

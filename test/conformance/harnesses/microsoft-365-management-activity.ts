@@ -54,6 +54,8 @@ export const managementActivityHarness: ConformanceHarness = {
       writeCalls: () => sim.writeCalls(),
       credentialLeaks: () => [],
       requestCount: () => sim.requests().length,
+      expireTokens: () => sim.identity.revokeTokens(),
+      tokensIssued: () => sim.identity.tokenRequests.length,
       stop: () => sim.stop(),
     };
   },

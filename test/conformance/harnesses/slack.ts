@@ -7,6 +7,9 @@ import type { ConformanceHarness } from '../harness.ts';
  */
 export const slackHarness: ConformanceHarness = {
   sourceId: 'slack',
+  exemptions: {
+    'token-refresh': "Slack's user OAuth token (xoxp-) does not expire: there is no access token to refresh.",
+  },
   async start({ clock, pages, pageSize, eventBytes }) {
     const events = pages * pageSize;
     const sim = new SlackSimulator({

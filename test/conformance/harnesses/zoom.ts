@@ -42,6 +42,8 @@ export const zoomHarness: ConformanceHarness = {
       writeCalls: () => sim.writeCalls(),
       credentialLeaks: () => [],
       requestCount: () => sim.requests().length,
+      expireTokens: () => sim.revokeTokens(),
+      tokensIssued: () => sim.requests().filter((r) => r.path === '/oauth/token').length,
       stop: () => sim.stop(),
     };
   },
