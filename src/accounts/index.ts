@@ -23,7 +23,7 @@ import { zoom } from './zoom.ts';
 export { okta };
 
 /**
- * Account kinds: a shareable, named credential (DESIGN §1). Secrets are listed so the store encrypts
+ * Account kinds: a shareable, named credential (docs/architecture.md, Words). Secrets are listed so the store encrypts
  * them and the API never returns them. Rate limits here are per account, shared by its collectors.
  */
 

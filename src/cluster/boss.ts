@@ -3,7 +3,7 @@ import type { Logger } from '../core/source.ts';
 import type { PostgresStore } from '../store/postgres/postgres-store.ts';
 
 /**
- * pg-boss, the job queue cluster mode's runs travel on (DESIGN §6). It runs on the store's own
+ * pg-boss, the job queue cluster mode's runs travel on (docs/deployment.md, "How runs are scheduled"). It runs on the store's own
  * connection pool (pg-boss's `db` adapter), so a process holds one pool, and a connection the server
  * dropped is replaced the way the store replaces it. Its tables live in their own schema beside the
  * store's: `pgboss` for the default `public`, else `<schema>_pgboss`.

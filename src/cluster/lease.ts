@@ -8,7 +8,7 @@ import { isLeaseLost, type LeaseRecord, leaseLost, type RunStatus, type Store } 
 import { SharedRateLimits } from './rate-limits.ts';
 
 /**
- * A lease a run holds (DESIGN §6): renewed every third of its time to live, and given up when the run
+ * A lease a run holds (docs/deployment.md, "Leases and fencing"): renewed every third of its time to live, and given up when the run
  * ends. When it is lost (a renewal finds it expired or taken over, or renewals failed for as long as
  * it lived, or a fenced commit was refused) the run is aborted at once: its batch in flight is
  * abandoned uncommitted, as after a crash. When the control plane asks the holder to stop (collector

@@ -4,7 +4,7 @@ import { sleep } from '../engine/sleep.ts';
 import type { PostgresStore } from '../store/postgres/postgres-store.ts';
 
 /**
- * Per-account rate limits that hold across workers (DESIGN §4, §6): the account's token bucket is a
+ * Per-account rate limits that hold across workers (docs/deployment.md, "Rate limits across workers"): the account's token bucket is a
  * row in Postgres (`rate_buckets`), refilled and taken from atomically by `take_rate_token()` on the
  * server's clock. Every worker running collectors of one account draws from the same bucket, however
  * many workers there are and however the account's collectors are spread over them.

@@ -46,7 +46,7 @@ interface Slot {
 }
 
 /**
- * `tributary worker` (DESIGN §6): takes collector runs from the pg-boss queue, up to `concurrency` at
+ * `tributary worker` (docs/deployment.md, Topology): takes collector runs from the pg-boss queue, up to `concurrency` at
  * once, and runs each under a lease; also claims due collectors into the queue (every worker does;
  * claims never overlap, see schedule.ts). Any number of workers on any number of machines share one
  * database. Stopping is graceful: no new runs, every run finishes and commits its batch in flight,

@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 
-/** The wire contract every destination receives (DESIGN §2). */
+/** The wire contract every destination receives (docs/architecture.md, "The envelope"). */
 export interface Envelope {
   id: string;
   time: string;
@@ -39,8 +39,8 @@ export class RawJson {
 /**
  * Records parsed from a vendor's response (`parseJson` in engine/json-stream.ts) carry their exact
  * JSON text, so that the envelope writes the vendor's own bytes into `raw` instead of serialising
- * the parsed object again: the same meaning (DESIGN §2 keeps the vendor record intact, large
- * integers included), at a fraction of the cost. The text hangs on the record under a symbol that is
+ * the parsed object again: the same meaning (docs/architecture.md, "The envelope": the vendor record is kept intact,
+ * large integers included), at a fraction of the cost. The text hangs on the record under a symbol that is
  * neither enumerable nor copied: JSON.stringify, Object.keys, assert.deepEqual and `{ ...record }`
  * do not see it, and it lives exactly as long as the record (no table for the garbage collector).
  * A record must not be changed in place after parsing; a source that reshapes records builds new

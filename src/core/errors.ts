@@ -1,6 +1,6 @@
 /**
  * Every failure a user can see is a TributaryError: a type that decides what the runtime does with it,
- * a stable code, a message without secrets, and a recommended action (DESIGN §4).
+ * a stable code, a message without secrets, and a recommended action (docs/architecture.md, "The run", Errors).
  *
  * - config:    credentials, permissions or settings are wrong; retrying will not help. The collector stops
  *              with status `error` until someone acts.

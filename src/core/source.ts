@@ -38,7 +38,7 @@ export interface HttpRequest {
   readOnly?: boolean;
   /**
    * A POST that changes vendor state, allowed only with the reason the source gives for it; every such
-   * call must also be listed in the source's `vendorWrites` (DESIGN §3: collectors only read).
+   * call must also be listed in the source's `vendorWrites` (collectors only read: docs/architecture.md, HTTP).
    */
   vendorWrite?: string;
   /** Do not send the account's credentials (signed URLs, public endpoints). */
@@ -175,7 +175,7 @@ export interface IngestOptions {
  */
 export interface ReceiveDef<S = any> {
   options(settings: S): IngestOptions;
-  /** The vendor's unique id of a record, or undefined: the record is hashed (DESIGN §2). */
+  /** The vendor's unique id of a record, or undefined: the record is hashed (docs/architecture.md, "The envelope"). */
   eventId(record: unknown, settings: S): string | undefined;
   /** The record's own time in any form `toIsoTime` reads, or undefined: ingest time. */
   eventTime(record: unknown, settings: S): unknown;
@@ -220,7 +220,7 @@ export interface SourceDef<S = any, A = any> {
   retention?: string;
   /**
    * The calls that change vendor state, each with why the source cannot work without it. Collectors only
-   * read (DESIGN §3); a vendor that must be told to start producing data (the Office 365 Management
+   * read (docs/architecture.md, HTTP); a vendor that must be told to start producing data (the Office 365 Management
    * Activity API's subscriptions) is the exception, declared here and in the setup guide.
    */
   vendorWrites?: string[];

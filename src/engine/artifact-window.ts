@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
 import { formatDuration, parseDuration } from '../core/duration.ts';
-import { configError, gapWarning, TributaryError } from '../core/errors.ts';
-import type { Batch, DeadLetter, RawEvent, ReadContext } from '../core/source.ts';
+import { configError, TributaryError } from '../core/errors.ts';
+import type { Batch, ReadContext } from '../core/source.ts';
+import { type ArtifactPart, deliverArtifact } from './artifact-list.ts';
 import { LoopGuard } from './http.ts';
 import { type PageRequest, pageKey } from './paginate.ts';
-import { type TimeWindowCheckpoint, type Window, WindowTracker } from './time-window.ts';
+import { retentionGap, type TimeWindowCheckpoint, type Window, WindowTracker } from './time-window.ts';
 
 /**
- * Artifact-window cursor (DESIGN §3, "artifact lists"): the vendor lists artifacts — content blobs, log
+ * Artifact-window cursor (docs/architecture.md, "Artifact window"; artifact-list.ts delivers each artifact):
+ * the vendor lists artifacts — content blobs, log
  * files, export chunks — by the time each became available, for a time window; each artifact is then
  * fetched and its records delivered (the Office 365 Management Activity API, Salesforce EventLogFile).
  *
@@ -28,12 +30,7 @@ export interface ArtifactWindowCheckpoint extends TimeWindowCheckpoint {
   artifact?: { id: string; records: number };
 }
 
-/** Part of an artifact's records: `records` counts what it consumed (events, dead letters, skipped lines). */
-export interface ArtifactPart {
-  events: RawEvent[];
-  deadLetters?: DeadLetter[];
-  records: number;
-}
+export type { ArtifactPart };
 
 export interface ArtifactWindowOptions<T> {
   /** How far behind now a window ends (the vendor's listing latency, clock skew). */
@@ -49,6 +46,8 @@ export interface ArtifactWindowOptions<T> {
   retention?: string;
   /** Kept between the retention limit and the oldest listing start, for listings made later in a run. Default 10m. */
   retentionMargin?: string;
+  /** What the artifacts are, in the plural, for the gap warning. Default `artifacts`. */
+  what?: string;
   /** A window listing more artifacts than this is halved and listed again. Default 10,000. */
   maxArtifacts?: number;
   /** The request for the first listing page of a window. */
@@ -120,22 +119,13 @@ export async function* readArtifactWindows<T>(
       const key = digest(id);
       if (tracker.isSeen(key)) continue;
       const skip = resume?.id === id ? resume.records : 0;
-      let held: ArtifactPart | undefined;
-      let consumed = skip;
-      for await (const part of o.fetch(artifact, skip)) {
-        if (held) {
-          const at: ArtifactWindowCheckpoint = {
-            ...tracker.afterPage([], open),
-            artifact: { id, records: consumed },
-          };
-          yield { events: held.events, deadLetters: held.deadLetters, checkpoint: at };
-        }
-        held = part;
-        consumed += part.records;
-      }
+      yield* deliverArtifact<ArtifactWindowCheckpoint>(
+        o.fetch(artifact, skip),
+        skip,
+        (records) => ({ ...tracker.afterPage([], open), artifact: { id, records } }),
+        () => tracker.afterPage([{ id: key, time: t }], open),
+      );
       if (resume?.id === id) resume = undefined;
-      const done = tracker.afterPage([{ id: key, time: t }], open);
-      yield { events: held?.events ?? [], deadLetters: held?.deadLetters, checkpoint: done, pages: 1 };
     }
     yield { events: [], checkpoint: tracker.afterPage([], undefined), pages: listed.pages };
   }
@@ -185,15 +175,10 @@ function clampToRetention<T>(
   if (cp?.since) {
     const since = Date.parse(cp.since);
     if (since >= floor) return { checkpoint: cp, window: ctx.window };
-    if (since < oldestListing) {
+    if (since < oldestListing)
       ctx.warn(
-        gapWarning(
-          'checkpoint_beyond_retention',
-          `The saved position ${cp.since} is older than the vendor lists (${retention}); what became available between it and ${new Date(oldestListing).toISOString()} can no longer be read.`,
-          'Run the collector more often than the vendor retention, and investigate why it was stopped or failing so long.',
-        ),
+        retentionGap({ saved: cp.since, oldest: oldestListing, retention, what: o.what ?? 'artifacts' }),
       );
-    }
     return { checkpoint: { ...cp, since: new Date(floor).toISOString() }, window: ctx.window };
   }
   const first = ctx.window.start ? Date.parse(ctx.window.start) : now - ctx.window.lookbackMs;

@@ -7,7 +7,7 @@ import type { RestPollDef } from './rest-poll.ts';
 import { getPath } from './time-window.ts';
 
 /**
- * Delta-link cursor (DESIGN §3 "opaque vendor cursor stored verbatim", for change-tracking APIs such as
+ * Delta-link cursor (an opaque vendor cursor stored verbatim, docs/architecture.md "Opaque cursor"; for change-tracking APIs such as
  * Microsoft Graph delta queries, OneDrive delta, Google sync tokens): a round of pages ends with a link
  * that asks for the changes since that round. The first round is a full snapshot; every later run asks
  * its saved link for what changed. The position is always the vendor's own request: the next page of the
@@ -87,9 +87,9 @@ export async function* readDelta<S, A>(
     const events: RawEvent[] = [];
     const deadLetters: DeadLetter[] = [];
     for (const raw of records) {
-      const id = def.eventId(raw);
+      const id = def.eventId!(raw); // restPoll requires it outside time windows
       if (id === undefined) {
-        deadLetters.push({ raw, reason: 'record has no id where the source expects one' });
+        deadLetters.push({ raw, reason: def.missingId ?? 'record has no id where the source expects one' });
         continue;
       }
       events.push({ raw, id, time: toIsoTime(time(raw)) });

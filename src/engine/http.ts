@@ -11,7 +11,7 @@ import type { TokenBucket } from './rate-limit.ts';
 import { backoff, sleep } from './sleep.ts';
 
 /**
- * The one HTTP client every source uses (DESIGN §4): timeouts, retries with backoff and jitter for
+ * The one HTTP client every source uses (docs/architecture.md, HTTP): timeouts, retries with backoff and jitter for
  * network errors, 5xx and 429, Retry-After and vendor rate headers, the account's token bucket,
  * one forced credential refresh on 401, and errors classified with a code and a recommended action.
  * It only reads: DELETE/PUT/PATCH do not exist here and POST must be declared read-only (or a write the

@@ -35,6 +35,24 @@ export function queryParam(name: string): ParamPlace {
   };
 }
 
+/**
+ * The position in the field `name` of a JSON request body (a read-only POST query such as Cloud Logging's
+ * `entries.list`): set last among the body's fields, the rest kept as they were.
+ */
+export function jsonBodyField(name: string): ParamPlace {
+  const parse = (r: PageRequest): Record<string, unknown> => (r.body ? JSON.parse(r.body) : {});
+  return {
+    get: (r) => {
+      const v = parse(r)[name];
+      return typeof v === 'string' || typeof v === 'number' ? v : undefined;
+    },
+    set: (r, value) => {
+      const { [name]: _, ...rest } = parse(r);
+      return { ...r, body: JSON.stringify({ ...rest, [name]: value }) };
+    },
+  };
+}
+
 const placeOf = (o: { param?: string; place?: ParamPlace }): ParamPlace => {
   if (o.place) return o.place;
   if (!o.param) throw new Error('a paginator needs a param or a place');

@@ -1,7 +1,7 @@
 import { sleep } from './sleep.ts';
 
 /**
- * A token bucket shared by every collector that uses one account (DESIGN §4): the vendor's limits
+ * A token bucket shared by every collector that uses one account (docs/architecture.md, HTTP): the vendor's limits
  * belong to the credential, not to a collector. `pauseUntil` lets a 429/Retry-After or an exhausted
  * vendor rate header stop every user of the account, not just the request that saw it.
  */

@@ -1,13 +1,21 @@
+import { parseDuration } from '../core/duration.ts';
 import { toIsoTime } from '../core/envelope.ts';
-import { TributaryError } from '../core/errors.ts';
+import { gapWarning, TributaryError } from '../core/errors.ts';
 import type { Batch, HttpResponse, ReadContext, StreamDef } from '../core/source.ts';
 import { type DeltaCursorOptions, readDelta } from './delta-cursor.ts';
 import { LoopGuard } from './http.ts';
 import { type PageRequest, type Paginator, pageKey } from './paginate.ts';
-import { getPath, type TimeWindowOptions, type Window, WindowTracker } from './time-window.ts';
+import {
+  getPath,
+  retentionGap,
+  type TimeWindowCheckpoint,
+  type TimeWindowOptions,
+  type Window,
+  WindowTracker,
+} from './time-window.ts';
 
 /**
- * The declarative REST poller (DESIGN §5): a stream described by vendor facts — URL, query for a time
+ * The declarative REST poller (docs/architecture.md, "What a source declares"): a stream described by vendor facts — URL, query for a time
  * window, where records are, how pages link, which field is the time and which the id. The runtime
  * delivers each page as one batch and commits the checkpoint it returns after acknowledgement.
  */
@@ -31,7 +39,35 @@ export interface RestPollDef<S = any, A = any> {
   paginate: Paginator;
   /** A time window (the default kind), the vendor's own opaque cursor, or a delta link (change tracking). */
   cursor: (TimeWindowOptions & { kind?: 'time-window' }) | OpaqueCursorOptions | DeltaCursorOptions;
-  eventId: (record: any) => string | undefined;
+  /** The vendor's unique id of a record; required unless `split` gives the ids. */
+  eventId?: (record: any) => string | undefined;
+  /**
+   * A vendor record that bundles several events (a Reports API activity and its events): the events, each
+   * with its id, delivered one envelope each; undefined when the record cannot be split (no id). The
+   * record's time (the cursor's) is every part's time. Time windows only.
+   */
+  split?: (record: any) => Array<{ id: string; raw: unknown }> | undefined;
+  /** The dead-letter reason of a record without an id (names the vendor's id fields). */
+  missingId?: string;
+  /** Checks the account or settings before anything is read (throws a config error naming what is missing). */
+  check?: (ctx: ReadContext<S, A>) => void;
+  /**
+   * The lag a source setting gives this stream (Google's per-application lag), which wins over the
+   * collector's lag and the cursor's default. Time windows only.
+   */
+  lagSetting?: (settings: S) => string | undefined;
+  /**
+   * A part of the stream the vendor keeps less long than the rest (GitHub's Git events, 7 days in a
+   * 180-day audit log): a saved position older than that is a gap for that part only, warned with `code`;
+   * reading goes on from the position. Time windows only.
+   */
+  partRetention?: (ctx: ReadContext<S, A>) => PartRetention | undefined;
+  /**
+   * Offset pages (`$skip`) of a newest-first or unordered list, which a record changing during paging
+   * shifts (see `SettleOptions`): each window is read again until a pass over it is known complete.
+   * Time windows with `order: 'any'` or `'desc'` only.
+   */
+  settle?: SettleOptions;
   /** Defaults to the cursor's time field. */
   eventTime?: (record: any) => unknown;
   /** Vendor retention of this stream (defaults to the source's). */
@@ -47,6 +83,38 @@ export interface RestPollDef<S = any, A = any> {
    * (transient: the next run resumes from the checkpoint).
    */
   cursorExpired?: (err: TributaryError) => boolean;
+}
+
+export interface PartRetention {
+  /** What the part is, in the plural (`Git events`). */
+  what: string;
+  retention: string;
+  code: string;
+  action: string;
+}
+
+/**
+ * A list paged by offsets counts into the filtered list as it is when each page is asked: when a record
+ * already read leaves the window while it is paged (an alert updated out of a `lastUpdateDateTime`
+ * window), every later record moves up one place and the one that moves onto a page already read is
+ * never returned. A pass over a window is complete when it was one page (one answer), or when every page
+ * reported the same total (`count`) and the pass returned exactly that many records, all distinct, or
+ * when it returned the same ids as the pass before it. Until then the window is read again from its first
+ * page (delivered ids suppressed by the boundary ids: the window starts `overlap` before the position);
+ * after `maxPasses` the window is closed with the gap warning `gapCode`. Mid-window the checkpoint keeps
+ * the window's first request, not the offset reached (an offset saved minutes ago no longer points where
+ * it did).
+ */
+export interface SettleOptions {
+  /** The total the vendor reports for the filtered list on each page (`@odata.count`), if it does. */
+  count: (body: any) => unknown;
+  /** Default 4. */
+  maxPasses?: number;
+  /** The gap warning's code when a window never settles. */
+  gapCode: string;
+  /** What one record is, for the warning (`alert`). */
+  record: (stream: string) => string;
+  action: string;
 }
 
 /**
@@ -67,15 +135,21 @@ export interface OpaqueCheckpoint {
 }
 
 export function restPoll<S, A>(def: RestPollDef<S, A>): StreamDef<S, A> {
+  if (!def.eventId && !def.split) throw new Error(`restPoll ${def.title}: eventId or split is required`);
+  const timeWindow = def.cursor.kind === undefined || def.cursor.kind === 'time-window';
+  if (!timeWindow && (def.split || def.lagSetting || def.partRetention || def.settle))
+    throw new Error(`restPoll ${def.title}: split, lagSetting, partRetention and settle need a time window`);
   return {
     title: def.title,
     description: def.description,
-    read: (ctx) =>
-      def.cursor.kind === 'opaque'
+    read: (ctx) => {
+      def.check?.(ctx);
+      return def.cursor.kind === 'opaque'
         ? readOpaque(def, def.cursor, ctx)
         : def.cursor.kind === 'delta'
           ? readDelta(def, def.cursor, ctx)
-          : readTimeWindow(def, def.cursor, ctx),
+          : readTimeWindow(def, def.cursor, ctx);
+    },
   };
 }
 
@@ -90,7 +164,7 @@ export function fetchPage<S, A>(
   const hasType = Object.keys(headers ?? {}).some((k) => k.toLowerCase() === 'content-type');
   return ctx.http.requestJson({
     method: 'POST',
-    readOnly: true, // a query API: the definition declares that its POST only reads (DESIGN §3)
+    readOnly: true, // a query API: the definition declares that its POST only reads (docs/architecture.md, HTTP)
     url: request.url,
     query: request.query,
     headers: hasType ? headers : { 'content-type': 'application/json', ...headers },
@@ -102,6 +176,8 @@ export function fetchPage<S, A>(
 function firstRequest<S, A>(def: RestPollDef<S, A>, ctx: ReadContext<S, A>, window: Window): PageRequest {
   return def.request ? def.request(ctx, window) : { url: def.url(ctx), query: def.params?.(ctx, window) };
 }
+
+const NO_ID = 'record has no id where the source expects one';
 
 function unexpected(stream: string): TributaryError {
   return new TributaryError({
@@ -136,9 +212,9 @@ async function* readOpaque<S, A>(
     const deadLetters = [];
     const ids: string[] = [];
     for (const raw of records) {
-      const id = def.eventId(raw);
+      const id = def.eventId!(raw);
       if (id === undefined) {
-        deadLetters.push({ raw, reason: 'record has no id where the source expects one' });
+        deadLetters.push({ raw, reason: def.missingId ?? NO_ID });
         continue;
       }
       ids.push(id);
@@ -161,17 +237,31 @@ async function* readTimeWindow<S, A>(
   cursor: TimeWindowOptions,
   ctx: ReadContext<S, A>,
 ): AsyncGenerator<Batch> {
-  const tracker = new WindowTracker(cursor, ctx, def.retention ?? ctx.window.retention);
+  const lag = def.lagSetting?.(ctx.settings);
+  const tracker = new WindowTracker(
+    cursor,
+    lag ? { ...ctx, window: { ...ctx.window, lagMs: parseDuration(lag) } } : ctx,
+    def.retention ?? ctx.window.retention,
+  );
+  warnPartRetention(def, ctx);
   const time = def.eventTime ?? ((r: unknown) => getPath(r, cursor.time));
+  const split =
+    def.split ??
+    ((raw: unknown) => {
+      const id = def.eventId!(raw);
+      return id === undefined ? undefined : [{ id, raw }];
+    });
   let disorderReported = false;
   for (let window = tracker.nextWindow(); window; window = tracker.nextWindow()) {
     let guard = new LoopGuard();
     const clip = cursor.clip ? new WindowClip(window, cursor.order ?? 'asc') : undefined;
+    const first = firstRequest(def, ctx, window);
+    const settle = def.settle ? new Settling(def.settle, ctx, window) : undefined;
     // A request that carries a vendor page cursor: the checkpoint's saved page of a resumed window, or the
     // next page of this run. Either may have expired by the time it is sent.
     let paged = window.resume !== undefined;
     let restarts = 0;
-    let request: PageRequest | undefined = window.resume ?? firstRequest(def, ctx, window);
+    let request: PageRequest | undefined = window.resume ?? first;
     guard.check(pageKey(request), ctx.stream);
     while (request) {
       ctx.signal.throwIfAborted();
@@ -194,7 +284,8 @@ async function* readTimeWindow<S, A>(
             restarts,
           });
           paged = false;
-          request = firstRequest(def, ctx, window);
+          request = first;
+          settle?.restart();
           guard = new LoopGuard(); // the window's pages are asked again, from the first
           guard.check(pageKey(request), ctx.stream);
           continue;
@@ -220,14 +311,17 @@ async function* readTimeWindow<S, A>(
         // The watermark follows the cursor's time field; parse it again only when it differs.
         const t = def.eventTime ? tracker.timeOf(raw) : iso === undefined ? undefined : Date.parse(iso);
         if (clip && !clip.inside(t)) continue;
-        const id = def.eventId(raw);
-        if (id === undefined) {
-          deadLetters.push({ raw, reason: 'record has no id where the source expects one' });
+        const parts = split(raw);
+        settle?.record(parts?.[0]?.id);
+        if (parts === undefined) {
+          deadLetters.push({ raw, reason: def.missingId ?? NO_ID });
           continue;
         }
-        if (tracker.isSeen(id)) continue;
-        events.push({ raw, id, time: iso });
-        delivered.push({ id, time: t });
+        for (const part of parts) {
+          if (tracker.isSeen(part.id)) continue;
+          events.push({ raw: part.raw, id: part.id, time: iso });
+          delivered.push({ id: part.id, time: t });
+        }
       }
       let next = def.paginate.next({ request, response: page.response, body: page.body, records });
       if (clip?.disordered && !disorderReported) {
@@ -239,12 +333,118 @@ async function* readTimeWindow<S, A>(
       }
       if (clip?.past) next = undefined; // the rest of the pages lie outside the window
       if (next) guard.check(pageKey(next), ctx.stream, records.length === 0);
+      if (settle) {
+        settle.page(page.body);
+        // Mid-window, and after a pass that has not settled, the position is the window's first page.
+        const again = !next && !settle.complete();
+        yield {
+          events,
+          checkpoint: tracker.afterPage(delivered, next || again ? first : undefined),
+          deadLetters,
+          pages: 1,
+        };
+        if (again) {
+          request = first;
+          paged = false;
+          guard = new LoopGuard();
+          guard.check(pageKey(request), ctx.stream);
+        } else request = next;
+        continue;
+      }
       const checkpoint = tracker.afterPage(delivered, next);
       yield { events, checkpoint, deadLetters, pages: 1 };
       request = next;
       paged = next !== undefined;
     }
   }
+}
+
+/** `partRetention`: warns once per run when the saved position is older than the part's retention. */
+function warnPartRetention<S, A>(def: RestPollDef<S, A>, ctx: ReadContext<S, A>): void {
+  const part = def.partRetention?.(ctx);
+  const since = (ctx.checkpoint as TimeWindowCheckpoint | undefined)?.since;
+  if (!part || !since) return;
+  const oldest = ctx.now() - parseDuration(part.retention);
+  if (Date.parse(since) < oldest) ctx.warn(retentionGap({ ...part, saved: since, oldest }));
+}
+
+/** One window's passes under `settle` (see `SettleOptions`). */
+class Settling {
+  private readonly o: SettleOptions;
+  private readonly ctx: ReadContext;
+  private readonly window: Window;
+  private pass = 1;
+  private previous: Set<string> | undefined;
+  private ids = new Set<string>();
+  private counts = new Set<number>();
+  private records = 0;
+  private pages = 0;
+
+  constructor(o: SettleOptions, ctx: ReadContext, window: Window) {
+    this.o = o;
+    this.ctx = ctx;
+    this.window = window;
+  }
+
+  /** A record of this pass, by its id (undefined: a record without one, counted and never equal to another). */
+  record(id: string | undefined): void {
+    this.records++;
+    this.ids.add(id ?? `#${this.records}`);
+  }
+
+  page(body: unknown): void {
+    this.pages++;
+    const count = this.o.count(body);
+    if (Number.isInteger(count)) this.counts.add(count as number);
+  }
+
+  /** Whether the pass just finished is complete; if not, the next pass begins. */
+  complete(): boolean {
+    const max = this.o.maxPasses ?? 4;
+    let complete =
+      this.pages === 1 ||
+      (this.counts.size === 1 && [...this.counts][0] === this.records && this.ids.size === this.records) ||
+      // Two passes that returned the same records agree whatever the count says (a count the vendor
+      // computes differently from the list must not make every window be read `maxPasses` times).
+      (this.previous !== undefined && sameSet(this.previous, this.ids));
+    const { stream } = this.ctx;
+    if (!complete && this.pass >= max) {
+      this.ctx.warn(
+        gapWarning(
+          this.o.gapCode,
+          `${stream} between ${this.window.start.toISOString()} and ${this.window.end.toISOString()} changed while it was paged, ${max} times in a row; an ${this.o.record(stream)} updated during paging may have hidden another one.`,
+          this.o.action,
+        ),
+      );
+      complete = true;
+    }
+    if (!complete) {
+      this.ctx.log.info('window changed while it was paged; reading it again', {
+        stream,
+        pass: this.pass,
+        counts: [...this.counts],
+        records: this.records,
+      });
+      this.previous = this.ids;
+      this.pass++;
+    }
+    this.restart();
+    return complete;
+  }
+
+  /** The window is read again from its first page: a new pass's tallies. */
+  restart(): void {
+    this.ids = new Set();
+    this.counts = new Set();
+    this.records = 0;
+    this.pages = 0;
+  }
+}
+
+function sameSet(a: Set<string>, b: Set<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
 }
 
 /**

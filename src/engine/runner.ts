@@ -166,7 +166,7 @@ class DeliveryOutcomes {
 }
 
 /**
- * One run of a collector (DESIGN §3): for each enabled stream, read batches from the checkpoint, wrap
+ * One run of a collector (docs/architecture.md, "The run"): for each enabled stream, read batches from the checkpoint, wrap
  * them in envelopes, deliver to every destination, and only after every destination acknowledged,
  * commit the batch's checkpoint. A crash at any point re-delivers at most the batch in flight.
  *

@@ -1,11 +1,11 @@
 import { parseDuration } from '../core/duration.ts';
 import { toIsoTime } from '../core/envelope.ts';
-import { gapWarning } from '../core/errors.ts';
+import { gapWarning, type TributaryError } from '../core/errors.ts';
 import type { ReadContext } from '../core/source.ts';
 import type { PageRequest } from './paginate.ts';
 
 /**
- * Time-window cursor (DESIGN §3): read `[since − overlap, now − lag)`, suppress events already
+ * Time-window cursor (docs/architecture.md, "Cursors"): read `[since − overlap, now − lag)`, suppress events already
  * delivered near the boundary with a small set of ids, split windows that are too large, never stick.
  *
  * Checkpoint (small and flat):
@@ -29,6 +29,12 @@ export interface TimeWindowOptions {
   lag?: string;
   /** How far behind the watermark a window starts again, to catch events indexed later than the lag. */
   overlap?: string;
+  /**
+   * The least overlap, whatever the collector sets: a vendor whose time filter has whole-second precision
+   * (GitHub's `created:`, Slack's `oldest`, Zoom's times) needs a second of it not to miss events that
+   * share the position's second.
+   */
+  minOverlap?: string;
   /** Order of records inside a window's pages. Default asc (oldest first). */
   order?: 'asc' | 'desc' | 'any';
   /** The vendor's largest queryable window; longer spans are read as several windows. */
@@ -51,6 +57,29 @@ export interface Window {
   end: Date;
   /** Resume at this page of the window instead of its first page. */
   resume?: PageRequest;
+}
+
+/**
+ * The gap warning for a saved position older than what the vendor still keeps (`retention`): what lay
+ * between the position and `oldest` can no longer be read. One wording for every reader; `code`
+ * names a gap in one part of a stream (GitHub's Git events).
+ */
+export function retentionGap(o: {
+  saved: number | string;
+  oldest: number;
+  retention: string;
+  /** What is lost, in the plural: `events`, `artifacts`, `Git events`. */
+  what: string;
+  code?: string;
+  action?: string;
+}): TributaryError {
+  const saved = typeof o.saved === 'string' ? o.saved : new Date(o.saved).toISOString();
+  return gapWarning(
+    o.code ?? 'checkpoint_beyond_retention',
+    `The saved position ${saved} is older than the vendor keeps ${o.what} (${o.retention}); ${o.what} between it and ${new Date(o.oldest).toISOString()} can no longer be read.`,
+    o.action ??
+      'Run the collector more often than the vendor retention, and investigate why it was stopped or failing so long.',
+  );
 }
 
 /** A record's field by function, literal key (`@odata.nextLink`) or dotted path (`actor.id`). */
@@ -82,7 +111,10 @@ export class WindowTracker {
   ) {
     this.opts = opts;
     this.lag = ctx.window.lagMs ?? parseDuration(opts.lag ?? '1m');
-    this.overlap = ctx.window.overlapMs ?? parseDuration(opts.overlap ?? '0s');
+    this.overlap = Math.max(
+      ctx.window.overlapMs ?? parseDuration(opts.overlap ?? '0s'),
+      parseDuration(opts.minOverlap ?? '0s'),
+    );
     this.maxWindow = opts.maxWindow ? parseDuration(opts.maxWindow) : Number.POSITIVE_INFINITY;
     this.minWindow = parseDuration(opts.minWindow ?? '1s');
     this.order = opts.order ?? 'asc';
@@ -105,13 +137,7 @@ export class WindowTracker {
       const oldest = now - parseDuration(retention);
       if (this.since < oldest) {
         if (cp?.since) {
-          ctx.warn(
-            gapWarning(
-              'checkpoint_beyond_retention',
-              `The saved position ${new Date(this.since).toISOString()} is older than the vendor keeps data (${retention}); events between it and ${new Date(oldest).toISOString()} can no longer be read.`,
-              'Run the collector more often than the vendor retention, and investigate why it was stopped or failing so long.',
-            ),
-          );
+          ctx.warn(retentionGap({ saved: this.since, oldest, retention, what: 'events' }));
         } else {
           ctx.log.info('initial lookback clamped to the vendor retention', { retention });
         }

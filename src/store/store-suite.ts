@@ -182,7 +182,12 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>): void 
         events: 99,
         deadLetters: [{ reason: 'r', raw: null as unknown as string }],
       });
-      await assert.rejects(s.commitBatch(badDeadLetter));
+      await assert.rejects(s.commitBatch(badDeadLetter), /deadLetters\[0\]\.raw: expected a string/);
+      // Checked before anything is written, with the field named, in both stores.
+      await assert.rejects(
+        s.commitBatch(batch({ checkpoint: undefined, events: 99 })),
+        /commitBatch: checkpoint: expected a JSON value/,
+      );
       assert.deepEqual((await s.getCheckpoint('c1', 's'))?.value, { since: 'x' });
       assert.equal((await s.listRuns('c1'))[0].events, 10);
       assert.deepEqual(await s.listDeadLetters('c1'), []);

@@ -25,7 +25,7 @@ import {
 } from './support.ts';
 
 /**
- * Cluster mode with real processes (DESIGN §6, issue 5): `tributary worker` processes against one
+ * Cluster mode with real processes (docs/deployment.md): `tributary worker` processes against one
  * Postgres schema, collectors on Okta simulators in this process, an HTTP destination (the Sink)
  * recording every event id it acknowledged. Leases live 5 s here (30 s by default), so failover is
  * quick; every wait is a poll with a deadline.

@@ -17,7 +17,7 @@ import type { ConformanceHarness, HarnessSim } from './harness.ts';
 import { harnesses } from './harnesses.ts';
 
 /**
- * The conformance suite (DESIGN §8): every source, the same checks, against its simulator and the real
+ * The conformance suite (docs/architecture.md, "Tests: simulators and the conformance suite"): every source, the same checks, against its simulator and the real
  * runner and store. A source that cannot meet a check declares why in its harness' `exemptions`.
  */
 
@@ -227,6 +227,44 @@ for (const h of harnesses) {
       assert.deepEqual(sorted(r3.dest.ids()), sorted(r3.sim.expectedIds()));
       assert.deepEqual(duplicates(r3.dest.ids()), []);
       await r3.close();
+    });
+
+    it('replaces an access token that expires in the middle of a run', {
+      skip: exempt('token-refresh'),
+    }, async () => {
+      const r = await rig(h, { pages: 12 });
+      const { expireTokens, tokensIssued } = r.sim;
+      assert.ok(
+        expireTokens && tokensIssued,
+        'the harness expires its tokens, or declares the token-refresh exemption with the reason',
+      );
+      let atExpiry: number | undefined;
+      // After the first batch is delivered the vendor refuses every token issued so far (read-ahead
+      // has not reached the end of 12 pages: later requests need a token).
+      const expiring: Destination = {
+        name: 'expiring',
+        kind: 'memory',
+        send: async (events) => {
+          await r.dest.send(events);
+          if (atExpiry === undefined) {
+            atExpiry = tokensIssued();
+            expireTokens();
+          }
+        },
+        close: async () => {},
+      };
+      const res = await r.run({}, [expiring]);
+      assert.equal(res.status, 'succeeded', JSON.stringify(res.error));
+      assert.deepEqual(sorted(r.dest.ids()), sorted(r.sim.expectedIds()));
+      assert.deepEqual(duplicates(r.dest.ids()), []);
+      assert.ok(atExpiry !== undefined && tokensIssued() > atExpiry, 'a new token was asked for');
+      const errors = await r.store.listErrors('c-conf');
+      assert.deepEqual(
+        errors.filter((e) => e.status === 401),
+        [],
+        'the refresh is invisible: no 401 reaches the collector',
+      );
+      await r.close();
     });
 
     it('handles empty and truncated pages', async () => {

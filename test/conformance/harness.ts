@@ -10,7 +10,7 @@ export interface ConformanceHarness {
   label?: string;
   /** Starts a simulator whose visible data spans the last hour and fills about `pages` pages. */
   start(o: { clock: ManualClock; pages: number; pageSize: number; eventBytes?: number }): Promise<HarnessSim>;
-  /** Checks the source cannot meet, with the reason (DESIGN §8). */
+  /** Checks the source cannot meet, with the reason (docs/architecture.md, "Tests"). */
   exemptions?: Partial<Record<ConformanceCheck, string>>;
 }
 
@@ -36,5 +36,12 @@ export interface HarnessSim {
   credentialLeaks(): unknown[];
   /** Count of requests served, to assert retries happened. */
   requestCount(): number;
+  /**
+   * The vendor refuses every access token issued so far from now on, as it refuses an expired one (for
+   * the `token-refresh` check). Absent for static credentials, whose harness declares the exemption.
+   */
+  expireTokens?(): void;
+  /** How many access tokens the vendor issued so far. */
+  tokensIssued?(): number;
   stop(): Promise<void>;
 }

@@ -39,7 +39,7 @@ export interface FileDestinationOptions {
  * NDJSON file, one envelope a line.
  *
  * - `send` appends the whole batch with one write and fsyncs before it resolves: resolving is the
- *   acknowledgement after which the runtime commits checkpoints (DESIGN §3).
+ *   acknowledgement after which the runtime commits checkpoints (docs/architecture.md, "The run").
  * - Sends are serialised, so collectors sharing this destination never interleave within a line, and
  *   a batch is never split across two files.
  * - On open, bytes after the last '\n' (a write torn by a crash) are cut off: that batch was never

@@ -22,7 +22,7 @@ import { BodyError, BodySplitter, decodedChunks, requestChunks, splitChunks } fr
 import { loadCredentials, presentedToken, signatureMatches, verifyToken } from './credentials.ts';
 
 /**
- * `POST /ingest/{collector}` on `tributary serve` (DESIGN §3, push family): a vendor pushes a batch,
+ * `POST /ingest/{collector}` on `tributary serve` (docs/architecture.md, "Push sources"): a vendor pushes a batch,
  * and the answer is 200 only after every destination of the collector acknowledged its events and
  * the counts were committed. When that cannot happen — a destination down, the collector stopped or
  * over its rate — the answer is 503 or 429 with Retry-After, so the sender keeps the batch and sends

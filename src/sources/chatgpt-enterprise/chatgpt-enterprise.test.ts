@@ -134,6 +134,31 @@ describe('chatgpt-enterprise source', () => {
     await sim.stop();
   });
 
+  it('reads on from a checkpoint stored by earlier versions ({after, done, file})', async (t) => {
+    const sim = new ChatGptComplianceSimulator({ filesPerType: 0 });
+    const now = Date.now();
+    const done = sim.addFile('AUDIT_LOG', { endTime: now - 3_600_000, events: 3 });
+    const inside = sim.addFile('AUDIT_LOG', { endTime: now - 1_800_000, events: 5 });
+    const later = sim.addFile('AUDIT_LOG', { endTime: now - 60_000, events: 2 });
+    await sim.start();
+    t.after(() => sim.stop());
+    const all = [...sim.eventIds('AUDIT_LOG')];
+    // As stored before the artifact-list reader existed: listing position, boundary, position in a file.
+    const stored = {
+      after: new Date(now - 7_200_000).toISOString(),
+      done: [done.id],
+      file: { id: inside.id, records: 2 },
+    };
+    const { ids, batches } = await drain(sim, 'AUDIT_LOG', JSON.parse(JSON.stringify(stored)));
+    assert.deepEqual(
+      ids,
+      all.slice(3 + 2),
+      'nothing from the done file, the rest of the file in progress, then the next',
+    );
+    assert.deepEqual(batches.at(-1)!.checkpoint, { after: later.endTime, done: [later.id] });
+    await sim.stop();
+  });
+
   it('refuses a file whose sha256 does not match, delivering nothing from it', async (t) => {
     const sim = new ChatGptComplianceSimulator({ filesPerType: 0 });
     const bad = sim.addFile('AUTH_LOG', { endTime: Date.now() - 60_000, events: 5, corruptSha: true });

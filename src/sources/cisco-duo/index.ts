@@ -37,7 +37,7 @@ import type { Window } from '../../engine/time-window.ts';
  *   `{code, message, stat: "FAIL"}` (help.duo.com article 1338: 40102 invalid integration key — also a
  *   wrong clock —, 40103 invalid signature).
  *
- * Ids: `txid`, `telephony_id`, `activity_id`; administrator records are hashed (DESIGN §2).
+ * Ids: `txid`, `telephony_id`, `activity_id`; administrator records are hashed (docs/architecture.md, "The envelope").
  * Windows: v2 logs are read oldest first (`sort=ts:asc`), so the position moves after every page and a
  * crash re-queries from it; `maxtime` is the window end minus 1 ms (inclusive). The administrator log
  * has no upper bound, so the window keeps only the records inside it (`clip`), asks from one second

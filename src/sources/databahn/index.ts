@@ -1,9 +1,9 @@
 import { pushSource } from '../../engine/ingest/push-source.ts';
 
 /**
- * DataBahn (push). DataBahn's own documentation of its HTTP destination was not available to us
- * (vendors/catalog.md #28 rates "DataBahn pushes to the collector's HTTP ingest, bearer token" as
- * unverified, low confidence), so this preset is the documented-generic receiver: JSON, NDJSON or raw
+ * DataBahn (push). DataBahn's own documentation of its HTTP destination was not available to us (that
+ * DataBahn pushes to a collector's HTTP ingest with a bearer token is unverified, low confidence), so
+ * this preset is the documented-generic receiver: JSON, NDJSON or raw
  * lines, optionally gzipped, `Authorization: Bearer TOKEN`, retry on 429/503. Early access until a
  * DataBahn deployment confirms the format.
  */

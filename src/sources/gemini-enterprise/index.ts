@@ -7,21 +7,10 @@ import {
   LOGGING_API,
 } from '../../accounts/google.ts';
 import { parseDuration } from '../../core/duration.ts';
-import { toIsoTime } from '../../core/envelope.ts';
-import { transientError } from '../../core/errors.ts';
-import {
-  type Batch,
-  type DeadLetter,
-  defineSource,
-  type HttpClient,
-  type RawEvent,
-  type ReadContext,
-  type StreamDef,
-  streamsInSettings,
-} from '../../core/source.ts';
+import { defineSource, type StreamDef, streamsInSettings } from '../../core/source.ts';
 import { baseUrlSetting } from '../../core/validation.ts';
-import { LoopGuard } from '../../engine/http.ts';
-import { WindowTracker } from '../../engine/time-window.ts';
+import { jsonBodyField, paginate } from '../../engine/paginate.ts';
+import { restPoll } from '../../engine/rest-poll.ts';
 
 /**
  * Gemini Enterprise (Google Cloud; formerly Agentspace) — Cloud Logging `entries.list`. Vendor facts:
@@ -53,11 +42,12 @@ import { WindowTracker } from '../../engine/time-window.ts';
  *   Search, AddContextFile, …) in Data Access (must be enabled, cloudaudit.googleapis.com%2Fdata_access),
  *   which needs roles/logging.privateLogViewer to read.
  *
- * Reading: oldest first, windows [since − overlap, now − lag) filtered on `timestamp` (entries can be
- * received after their timestamp, hence the lag), paged with pageToken inside a run. The checkpoint is
+ * Reading (engine `restPoll`, a read-only POST with the page token in the body): oldest first, windows
+ * [since − overlap, now − lag) filtered on `timestamp` (entries can be received after their timestamp,
+ * hence the lag; the collector's `lag` setting wins), paged with pageToken inside a run. The checkpoint is
  * the time-window cursor: `since` advances to the newest timestamp delivered, and entries at that
  * timestamp are remembered as boundary ids, so a restart re-queries from `since` without a page token
- * (tokens expire after 24 h).
+ * (tokens expire after 24 h). A body cut off after the headers is retried by the shared HTTP client.
  */
 
 export const LOGS = {
@@ -91,7 +81,7 @@ const LOG_IDS = Object.keys(LOGS) as [LogStream, ...LogStream[]];
 
 const DEFAULT_LAG = '3m';
 const MAX_WINDOW = '1d';
-const MAX_BODY_ATTEMPTS = 4;
+const HEADERS = { accept: 'application/json' };
 
 const settings = z
   .object({
@@ -175,95 +165,43 @@ export function entryId(e: LogEntry): string | undefined {
   return `${logName}/${timestamp}/${insertId}`;
 }
 
-/**
- * POSTs an entries.list request and parses the answer. The shared client retries statuses and network
- * errors; a body cut off after the headers is retried here, since it is only seen once the JSON is read.
- */
-async function listEntries(
-  http: HttpClient,
-  url: string,
-  body: Record<string, unknown>,
-  signal: AbortSignal,
-): Promise<{ entries?: LogEntry[]; nextPageToken?: unknown }> {
-  let last: unknown;
-  for (let attempt = 0; attempt < MAX_BODY_ATTEMPTS; attempt++) {
-    signal.throwIfAborted();
-    const res = await http.request({
-      method: 'POST',
-      url,
-      readOnly: true,
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify(body),
-    });
-    try {
-      return JSON.parse(await res.text());
-    } catch (err) {
-      if (signal.aborted) throw err;
-      last = err;
-    }
-  }
-  throw transientError(
-    'truncated_response',
-    `Cloud Logging answers were cut off ${MAX_BODY_ATTEMPTS} times in a row (${(last as Error)?.message ?? 'unreadable body'}).`,
-    'Check connectivity to logging.googleapis.com (proxy, firewall); Tributary retries on the next run.',
-  );
-}
-
-async function* readLog(
-  log: LogStream,
-  ctx: ReadContext<GeminiSettings, GoogleAccount>,
-): AsyncGenerator<Batch> {
-  checkAccountFor(ctx.account, LOGGING_API);
-  const s = ctx.settings;
-  // The source's lag setting wins over the collector's; the default applies when neither is set.
-  const lagMs = s.lag ? parseDuration(s.lag) : (ctx.window.lagMs ?? parseDuration(DEFAULT_LAG));
-  const tracker = new WindowTracker(
-    { time: 'timestamp', order: 'asc', maxWindow: MAX_WINDOW },
-    { ...ctx, window: { ...ctx.window, lagMs } },
-    LOGS[log].retention,
-  );
-  const url = listUrl(s);
-  const base = streamFilter(s, log);
-  for (let w = tracker.nextWindow(); w; w = tracker.nextWindow()) {
-    const query = {
-      resourceNames: [`projects/${s.projectId}`],
-      filter: `${base} AND timestamp>="${w.start.toISOString()}" AND timestamp<"${w.end.toISOString()}"`,
-      orderBy: 'timestamp asc',
-      pageSize: s.pageSize,
-    };
-    const guard = new LoopGuard();
-    let pageToken: string | undefined;
-    do {
-      const body = await listEntries(ctx.http, url, pageToken ? { ...query, pageToken } : query, ctx.signal);
-      const entries = Array.isArray(body?.entries) ? body.entries : [];
-      const token =
-        typeof body?.nextPageToken === 'string' && body.nextPageToken ? body.nextPageToken : undefined;
-      // An empty page with a token is Logging saying "not done searching": tolerated a few times in a row.
-      if (token) guard.check(token, ctx.stream, entries.length === 0);
-      const events: RawEvent[] = [];
-      const delivered: Array<{ id: string; time: number | undefined }> = [];
-      const deadLetters: DeadLetter[] = [];
-      for (const entry of entries) {
-        const id = entryId(entry);
-        if (!id) {
-          deadLetters.push({ raw: entry, reason: 'log entry has no logName, timestamp or insertId' });
-          continue;
-        }
-        if (tracker.isSeen(id)) continue;
-        const time = toIsoTime(entry.timestamp);
-        events.push({ raw: entry, id, time });
-        delivered.push({ id, time: time ? Date.parse(time) : undefined });
-      }
-      // `next` only marks "more pages follow": the oldest-first checkpoint never stores the token.
-      const next = token ? { url, query: { pageToken: token } } : undefined;
-      yield { events, deadLetters, checkpoint: tracker.afterPage(delivered, next), pages: 1 };
-      pageToken = token;
-    } while (pageToken);
-  }
+/** The entries.list body of a query (see the header comment), as sent. */
+export function listBody(s: GeminiSettings, filter: string, pageSize: number): string {
+  return JSON.stringify({
+    resourceNames: [`projects/${s.projectId}`],
+    filter,
+    orderBy: 'timestamp asc',
+    pageSize,
+  });
 }
 
 function stream(log: LogStream): StreamDef<GeminiSettings, GoogleAccount> {
-  return { title: LOGS[log].title, description: LOGS[log].description, read: (ctx) => readLog(log, ctx) };
+  return restPoll<GeminiSettings, GoogleAccount>({
+    title: LOGS[log].title,
+    description: LOGS[log].description,
+    check: ({ account }) => checkAccountFor(account, LOGGING_API),
+    method: 'POST',
+    url: ({ settings: s }) => listUrl(s),
+    request: ({ settings: s }, w) => ({
+      url: listUrl(s),
+      body: listBody(
+        s,
+        `${streamFilter(s, log)} AND timestamp>="${w.start.toISOString()}" AND timestamp<"${w.end.toISOString()}"`,
+        s.pageSize,
+      ),
+    }),
+    headers: () => HEADERS,
+    // `entries` is left out of a page without entries.
+    records: (body) => body?.entries ?? [],
+    // An empty page with a token is Logging saying "not done searching": the loop guard tolerates a few.
+    paginate: paginate.cursor({ place: jsonBodyField('pageToken'), from: 'nextPageToken' }),
+    // Oldest first: the checkpoint never stores a page token (they expire after 24 h).
+    cursor: { time: 'timestamp', order: 'asc', lag: DEFAULT_LAG, maxWindow: MAX_WINDOW },
+    lagSetting: (s) => s.lag,
+    retention: LOGS[log].retention,
+    eventId: entryId,
+    missingId: 'log entry has no logName, timestamp or insertId',
+  });
 }
 
 export default defineSource<GeminiSettings, GoogleAccount>({
@@ -339,23 +277,19 @@ export default defineSource<GeminiSettings, GoogleAccount>({
     }
     return undefined;
   },
-  async test({ settings: s, account, http, streams, signal }) {
+  async test({ settings: s, account, http, streams }) {
     checkAccountFor(account, LOGGING_API);
     const since = new Date(Date.now() - 3_600_000).toISOString();
     for (const log of (streams.length
       ? streams
       : streamsInSettings<GeminiSettings>('logs', LOG_IDS).defaultStreams(s)) as LogStream[]) {
-      await listEntries(
-        http,
-        listUrl(s),
-        {
-          resourceNames: [`projects/${s.projectId}`],
-          filter: `${streamFilter(s, log)} AND timestamp>="${since}"`,
-          orderBy: 'timestamp asc',
-          pageSize: 1,
-        },
-        signal,
-      );
+      await http.requestJson({
+        method: 'POST',
+        readOnly: true,
+        url: listUrl(s),
+        headers: { 'content-type': 'application/json', ...HEADERS },
+        body: listBody(s, `${streamFilter(s, log)} AND timestamp>="${since}"`, 1),
+      });
     }
   },
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { GITHUB_API_VERSION, type GitHubAccount, githubApiUrl } from '../../accounts/github.ts';
-import { configError, gapWarning } from '../../core/errors.ts';
+import { configError } from '../../core/errors.ts';
 import { defineSource, type ReadContext, type StreamDef } from '../../core/source.ts';
 import { baseUrlSetting } from '../../core/validation.ts';
 import { paginate } from '../../engine/paginate.ts';
@@ -143,7 +143,6 @@ export function createdRange(window: Pick<Window, 'start' | 'end'>): string {
 /** GitHub's retention: six months and the current one (180 d) for web events, 7 d for Git events. */
 const WEB_RETENTION = '180d';
 const GIT_RETENTION = '7d';
-const MIN_OVERLAP_MS = 1000;
 
 function auditLogStream(
   order: 'asc' | 'desc',
@@ -161,9 +160,21 @@ function auditLogStream(
     headers: () => HEADERS,
     records: (body) => body,
     paginate: paginate.linkHeader(),
-    cursor: { time: '@timestamp', lag: '2m', overlap: '1s', order, maxWindow: '1d' },
+    // `created:` has whole-second precision: the overlap must cover a second (see the header comment).
+    cursor: { time: '@timestamp', lag: '2m', minOverlap: '1s', order, maxWindow: '1d' },
     eventId: (e) => (typeof e?._document_id === 'string' ? e._document_id : undefined),
     retention,
+    // With `include: all` the web-event stream also carries Git events, which GitHub keeps 7 days.
+    partRetention: ({ settings: s }) =>
+      retention === WEB_RETENTION && s.include === 'all'
+        ? {
+            what: 'Git events',
+            retention: GIT_RETENTION,
+            code: 'git_events_beyond_retention',
+            action:
+              'Run the collector at least daily so Git events are collected within their 7-day retention.',
+          }
+        : undefined,
   });
 }
 
@@ -185,19 +196,7 @@ function read(ctx: ReadContext<Settings, GitHubAccount>) {
   // GitHub Enterprise Server (API root https://HOST/api/v3) keeps audit logs as its owners configure
   // (indefinitely by default): no retention clamp there.
   const which = isEnterpriseServer(s, ctx.account) ? 'ghes' : s.include === 'git' ? 'git' : 'ghec';
-  const since = (ctx.checkpoint as { since?: string } | undefined)?.since;
-  if (which === 'ghec' && s.include === 'all' && since && Date.parse(since) < ctx.now() - 7 * 86_400_000) {
-    ctx.warn(
-      gapWarning(
-        'git_events_beyond_retention',
-        `The saved position ${since} is older than the 7 days GitHub keeps Git events; Git events before ${new Date(ctx.now() - 7 * 86_400_000).toISOString()} can no longer be read (web events can).`,
-        'Run the collector at least daily so Git events are collected within their 7-day retention.',
-      ),
-    );
-  }
-  // `created:` has whole-second precision: the overlap must cover a second (see the header comment).
-  const window = { ...ctx.window, overlapMs: Math.max(ctx.window.overlapMs ?? 0, MIN_OVERLAP_MS) };
-  return streams[s.order][which].read({ ...ctx, window });
+  return streams[s.order][which].read(ctx);
 }
 
 /** GitHub's rate limits in a 403 (or 429): an exhausted primary budget or a secondary-limit message. */

@@ -48,6 +48,8 @@ async function drain(
   settings: Record<string, unknown>,
   clock: ManualClock,
   checkpoint?: unknown,
+  /** Called after each batch is read, as a slow destination would take its time. */
+  afterBatch?: (n: number) => void,
 ): Promise<Batch[]> {
   const checked = validateSettings('google-workspace', settings);
   assert.ok(checked.ok, checked.ok ? '' : checked.issues.join('; '));
@@ -60,7 +62,10 @@ async function drain(
     window: { lookbackMs: 2 * 3_600_000 },
   });
   const out: Batch[] = [];
-  for await (const b of workspace.streams[app].read(ctx)) out.push(b);
+  for await (const b of workspace.streams[app].read(ctx)) {
+    out.push(b);
+    afterBatch?.(out.length);
+  }
   return out;
 }
 
@@ -175,6 +180,26 @@ describe('google-workspace source', () => {
         const expected = sim.activities('login').flatMap((a) => eventIds('login', a) ?? []);
         assert.deepEqual([...ids].sort(), [...expected].sort());
         assert.equal(new Set(ids).size, ids.length, 'no duplicates');
+      },
+    );
+  });
+
+  it('reads a window again when its next page token expires in the middle of a run', async () => {
+    const clock = new ManualClock(T0);
+    await withSim(
+      { clock: clock.now, seed: 5, activities: { login: 30 }, pageTokenTtlMs: 60_000 },
+      async (sim, account) => {
+        const settings = { applications: ['login'], pageSize: 10, lag: { login: '1m' }, baseUrl: sim.url };
+        // The first page's token outlives its minute while the batch is delivered.
+        const batches = await drain('login', account, settings, clock, undefined, (n) => {
+          if (n === 1) clock.advance(2 * 60_000);
+        });
+        const ids = batches.flatMap((b) => b.events).map((e) => e.id);
+        const expected = sim.activities('login').flatMap((a) => eventIds('login', a) ?? []);
+        assert.deepEqual([...ids].sort(), [...expected].sort());
+        assert.equal(new Set(ids).size, ids.length, 'no duplicates');
+        const refused = sim.requests().filter((r) => r.query.get('pageToken'));
+        assert.ok(refused.length >= 3, 'the stale token was sent, then the window was paged again');
       },
     );
   });

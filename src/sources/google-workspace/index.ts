@@ -8,21 +8,10 @@ import {
   REPORTS_AUDIT_SCOPE,
 } from '../../accounts/google.ts';
 import { parseDuration } from '../../core/duration.ts';
-import { toIsoTime } from '../../core/envelope.ts';
-import { TributaryError } from '../../core/errors.ts';
-import {
-  type Batch,
-  type DeadLetter,
-  defineSource,
-  type RawEvent,
-  type ReadContext,
-  type StreamDef,
-  streamsInSettings,
-} from '../../core/source.ts';
+import { defineSource, type StreamDef, streamsInSettings } from '../../core/source.ts';
 import { baseUrlSetting } from '../../core/validation.ts';
-import { LoopGuard } from '../../engine/http.ts';
-import { type PageRequest, pageKey } from '../../engine/paginate.ts';
-import { WindowTracker } from '../../engine/time-window.ts';
+import { paginate } from '../../engine/paginate.ts';
+import { restPoll } from '../../engine/rest-poll.ts';
 
 /**
  * Google Workspace audit activity — Admin SDK Reports API `activities.list`. Vendor facts, as followed:
@@ -52,12 +41,13 @@ import { WindowTracker } from '../../engine/time-window.ts';
  * - Elastic's google_workspace integration notes: "The provided page token must be generated within the
  *   same time interval as the request" — a page token is only reused with its own window.
  *
- * Reading (DESIGN §3, newest-first APIs): windows [since − overlap, now − lag] of at most a day; each
- * window is paged to its end with `pageToken`; the checkpoint keeps `since` until the whole window is
- * done and stores the window end and next page so a restart resumes mid-window. A resumed page token the
- * API refuses (400: expired or foreign) restarts that window from its first page; events already
- * delivered are suppressed by the boundary ids. Events at the window edge (both ends inclusive) are
- * suppressed the same way.
+ * Reading (engine `restPoll`, the time-window cursor for newest-first APIs in docs/architecture.md):
+ * windows [since − overlap, now − lag] of at most a day; each window is paged to its end with
+ * `pageToken`; the checkpoint keeps `since` until the whole window is done and stores the window end and
+ * next page so a restart resumes mid-window. A page token the API refuses (400: expired or foreign),
+ * saved or handed over mid-run, makes the window be read again from its first page (`cursorExpired`);
+ * events already delivered are suppressed by the boundary ids. Events at the window edge (both ends
+ * inclusive) are suppressed the same way.
  *
  * One envelope per EVENT, not per activity: an activity bundles several events (a Drive activity can
  * hold an `edit` and a `change_user_access`), and detections match single event names (Elastic and
@@ -243,86 +233,30 @@ function split(app: string, activity: Activity): Array<{ id: string; raw: unknow
   return ids.map((id, i) => ({ id, raw: events ? { ...activity, events: [events[i]] } : activity }));
 }
 
-async function* readApplication(
-  app: Application,
-  ctx: ReadContext<WorkspaceSettings, GoogleAccount>,
-): AsyncGenerator<Batch> {
-  checkAccountFor(ctx.account, REPORTS_API);
-  const s = ctx.settings;
-  const lagSetting = s.lag?.[app];
-  const lagMs = lagSetting ? parseDuration(lagSetting) : (ctx.window.lagMs ?? parseDuration(defaultLag(app)));
-  const tracker = new WindowTracker(
-    { time: 'id.time', order: 'desc', maxWindow: MAX_WINDOW, maxSeen: 2000 },
-    { ...ctx, window: { ...ctx.window, lagMs } },
-    RETENTION,
-  );
-  const url = listUrl(s, app);
-  for (let w = tracker.nextWindow(); w; w = tracker.nextWindow()) {
-    const first: PageRequest = {
-      url,
-      query: {
-        startTime: w.start.toISOString(),
-        endTime: w.end.toISOString(),
-        maxResults: s.pageSize,
-        customerId: s.customerId,
-      },
-    };
-    let request: PageRequest | undefined = w.resume ?? first;
-    let resumed = w.resume !== undefined;
-    let guard = new LoopGuard();
-    guard.check(pageKey(request), ctx.stream);
-    while (request) {
-      ctx.signal.throwIfAborted();
-      let body: { items?: Activity[]; nextPageToken?: unknown };
-      try {
-        body = (await ctx.http.getJson(request.url, request.query)).body;
-      } catch (err) {
-        if (resumed && err instanceof TributaryError && err.status === 400) {
-          // A saved page token Google no longer accepts: read the window again from its first page.
-          ctx.log.info('saved page token refused, window restarted', { stream: ctx.stream });
-          request = first;
-          resumed = false;
-          guard = new LoopGuard();
-          guard.check(pageKey(request), ctx.stream);
-          continue;
-        }
-        throw err;
-      }
-      resumed = false;
-      const items = Array.isArray(body?.items) ? body.items : [];
-      const token = typeof body?.nextPageToken === 'string' && body.nextPageToken ? body.nextPageToken : '';
-      const next: PageRequest | undefined = token
-        ? { url, query: { ...first.query, pageToken: token } }
-        : undefined;
-      if (next) guard.check(pageKey(next), ctx.stream, items.length === 0);
-      const events: RawEvent[] = [];
-      const delivered: Array<{ id: string; time: number | undefined }> = [];
-      const deadLetters: DeadLetter[] = [];
-      for (const activity of items) {
-        const records = split(app, activity);
-        if (!records) {
-          deadLetters.push({ raw: activity, reason: 'activity has no id.time and id.uniqueQualifier' });
-          continue;
-        }
-        const time = toIsoTime(activity.id?.time);
-        for (const r of records) {
-          if (tracker.isSeen(r.id)) continue;
-          events.push({ raw: r.raw, id: r.id, time });
-          delivered.push({ id: r.id, time: time ? Date.parse(time) : undefined });
-        }
-      }
-      yield { events, deadLetters, checkpoint: tracker.afterPage(delivered, next), pages: 1 };
-      request = next;
-    }
-  }
-}
-
 function stream(app: Application): StreamDef<WorkspaceSettings, GoogleAccount> {
-  return {
+  return restPoll<WorkspaceSettings, GoogleAccount>({
     title: TITLES[app] ?? app,
     description: `Reports API activities of the ${app} application, one record per event.`,
-    read: (ctx) => readApplication(app, ctx),
-  };
+    check: ({ account }) => checkAccountFor(account, REPORTS_API),
+    url: ({ settings: s }) => listUrl(s, app),
+    params: ({ settings: s }, w) => ({
+      startTime: w.start.toISOString(),
+      endTime: w.end.toISOString(),
+      maxResults: s.pageSize,
+      customerId: s.customerId,
+    }),
+    // `items` is left out when there are none.
+    records: (body) => body?.items ?? [],
+    paginate: paginate.cursor({ param: 'pageToken', from: 'nextPageToken' }),
+    // Newest first: the window's end and next page are kept until the window is complete.
+    cursor: { time: 'id.time', order: 'desc', lag: defaultLag(app), maxWindow: MAX_WINDOW, maxSeen: 2000 },
+    lagSetting: (s) => s.lag?.[app],
+    retention: RETENTION,
+    // A page token Google no longer accepts (expired, or from another interval): 400.
+    cursorExpired: (err) => err.status === 400,
+    split: (activity) => split(app, activity),
+    missingId: 'activity has no id.time and id.uniqueQualifier',
+  });
 }
 
 export default defineSource<WorkspaceSettings, GoogleAccount>({

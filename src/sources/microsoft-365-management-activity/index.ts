@@ -5,17 +5,16 @@ import type { ErrorInfo } from '../../core/errors.ts';
 import { configError, gapWarning, TributaryError, transientError } from '../../core/errors.ts';
 import {
   type Batch,
-  type DeadLetter,
   defineSource,
   type HttpClient,
-  type RawEvent,
   type ReadContext,
   type StreamDef,
   streamsInSettings,
   type VendorErrorContext,
 } from '../../core/source.ts';
 import { baseUrlSetting } from '../../core/validation.ts';
-import { type ArtifactPart, readArtifactWindows } from '../../engine/artifact-window.ts';
+import { type ArtifactPart, recordParts } from '../../engine/artifact-list.ts';
+import { readArtifactWindows } from '../../engine/artifact-window.ts';
 import type { PageRequest } from '../../engine/paginate.ts';
 import { graphErrorCode } from '../microsoft-graph.ts';
 
@@ -336,6 +335,7 @@ async function* readType(
     overlap: OVERLAP,
     maxSpan: MAX_SPAN,
     retention: RETENTION,
+    what: 'content blobs',
     firstPage: (w) => ({
       url: `${feed}/subscriptions/content`,
       query: {
@@ -379,34 +379,26 @@ async function* readContent(
     return;
   }
   if (!Array.isArray(body)) throw unexpected('a content blob that is not an array');
-  let events: RawEvent[] = [];
-  let deadLetters: DeadLetter[] = [];
-  let bytes = 0;
-  let consumed = 0;
-  for (let i = skip; i < body.length; i++) {
-    const rec = body[i];
-    body[i] = undefined; // the batch holds it from here on
-    consumed++;
-    if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
-      deadLetters.push({ raw: rec, reason: `content ${c.contentId}: record ${i} is not a JSON object` });
-      continue;
-    }
-    const r = rec as Record<string, unknown>;
-    events.push({
-      raw: r,
-      id: typeof r.Id === 'string' && r.Id ? r.Id : undefined,
-      time: creationTime(r.CreationTime),
-    });
-    bytes += vendorText(r)?.length ?? 1024;
-    if (events.length >= BATCH_EVENTS || bytes >= BATCH_BYTES) {
-      yield { events, deadLetters, records: consumed };
-      events = [];
-      deadLetters = [];
-      bytes = 0;
-      consumed = 0;
-    }
-  }
-  if (events.length || deadLetters.length || consumed) yield { events, deadLetters, records: consumed };
+  yield* recordParts(body, {
+    skip,
+    maxEvents: BATCH_EVENTS,
+    maxBytes: BATCH_BYTES,
+    record: (rec, i) => {
+      if (rec === null || typeof rec !== 'object' || Array.isArray(rec))
+        return {
+          deadLetter: { raw: rec, reason: `content ${c.contentId}: record ${i} is not a JSON object` },
+        };
+      const r = rec as Record<string, unknown>;
+      return {
+        event: {
+          raw: r,
+          id: typeof r.Id === 'string' && r.Id ? r.Id : undefined,
+          time: creationTime(r.CreationTime),
+        },
+        bytes: vendorText(r)?.length ?? 1024,
+      };
+    },
+  });
 }
 
 /** The `error.code` of an API error (AFnnnnn), or the start-subscription exception's code. */

@@ -1,9 +1,16 @@
 import { z } from 'zod';
 import type { MicrosoftAccount } from '../../accounts/microsoft.ts';
-import { defineSource } from '../../core/source.ts';
+import { defineSource, type StreamDef } from '../../core/source.ts';
 import { baseUrlSetting } from '../../core/validation.ts';
-import { graphBase, graphExplain, odataTime, tickBefore } from '../microsoft-graph.ts';
-import { offsetWindows } from './offset-windows.ts';
+import { restPoll } from '../../engine/rest-poll.ts';
+import {
+  graphBase,
+  graphExplain,
+  graphPages,
+  graphRecords,
+  odataTime,
+  tickBefore,
+} from '../microsoft-graph.ts';
 
 /**
  * Microsoft security alerts and incidents (Microsoft Defender XDR, Defender for Endpoint / Identity /
@@ -33,8 +40,15 @@ import { offsetWindows } from './offset-windows.ts';
  *   in progress is kept for a restart), and windows span at most 6 hours.
  * - Microsoft documents no indexing latency for these APIs: windows end 2 minutes behind now and re-read
  *   the 10 minutes before the saved position; the boundary ids make that re-read free of duplicates.
- * - Both lists page by `$skip` offsets, which an update during paging shifts: each window is checked
- *   against `@odata.count` and read again when it changed while it was paged (offset-windows.ts).
+ * - Both lists page by `$skip` offsets, which an update during paging shifts: an alert already read that
+ *   is updated out of the window moves every later one up a place, and the one that moves onto a page
+ *   already read is never returned. Each window's pages ask `$count=true`, and the engine reads a window
+ *   again until a pass over it is known complete (`settle` in engine/rest-poll.ts: one page; or every page
+ *   reporting the same `@odata.count` and the pass returning exactly that many distinct records; or the
+ *   same ids as the pass before), at most 4 passes, then a `security_window_unstable` gap warning. Chosen
+ *   over re-reading every window until its id set repeats (doubles every request) and over windows
+ *   shrunk to one page (a wasted request per halving, and a bulk update stamping more alerts than a page
+ *   with one time cannot be split). A restart inside a window reads it again from its first page.
  */
 
 const settings = z
@@ -59,13 +73,34 @@ export const versionId = (r: any): string | undefined =>
     ? `${r.id}@${r.lastUpdateDateTime}`
     : undefined;
 
-const cursor = {
-  time: 'lastUpdateDateTime',
-  lag: '2m',
-  overlap: '10m',
-  order: 'any',
-  maxWindow: '6h',
-} as const;
+/** A list of alerts or incidents: `$skip`-paged, newest first, read in settled windows (see above). */
+function securityList(
+  path: string,
+  title: string,
+  description: string,
+): StreamDef<Settings, MicrosoftAccount> {
+  return restPoll<Settings, MicrosoftAccount>({
+    title,
+    description,
+    url: ({ settings: s, account }) => `${graphBase(s, account)}${path}`,
+    params: ({ settings: s }, w) => ({
+      $filter: `lastUpdateDateTime ge ${odataTime(w.start)} and lastUpdateDateTime le ${tickBefore(w.end)}`,
+      $top: s.pageSize,
+      $count: 'true',
+    }),
+    records: graphRecords,
+    paginate: graphPages,
+    cursor: { time: 'lastUpdateDateTime', lag: '2m', overlap: '10m', order: 'any', maxWindow: '6h' },
+    eventId: versionId,
+    settle: {
+      count: (body) => body?.['@odata.count'],
+      gapCode: 'security_window_unstable',
+      record: (stream) => (stream === 'incidents' ? 'incident' : 'alert'),
+      action:
+        'Lower the collector’s interval so each window holds fewer pages, or raise pageSize; the next update of a missed record delivers it.',
+    },
+  });
+}
 
 export default defineSource<Settings, MicrosoftAccount>({
   id: 'microsoft-security-alerts',
@@ -88,28 +123,16 @@ export default defineSource<Settings, MicrosoftAccount>({
   ].join('\n'),
   settings,
   streams: {
-    alerts: offsetWindows<Settings>({
-      title: 'Alerts',
-      description: 'Security alerts (/security/alerts_v2), each version as it is updated.',
-      url: ({ settings: s, account }) => `${graphBase(s, account)}/security/alerts_v2`,
-      params: ({ settings: s }, w) => ({
-        $filter: `lastUpdateDateTime ge ${odataTime(w.start)} and lastUpdateDateTime le ${tickBefore(w.end)}`,
-        $top: s.pageSize,
-      }),
-      cursor,
-      eventId: versionId,
-    }),
-    incidents: offsetWindows<Settings>({
-      title: 'Incidents',
-      description: 'Microsoft Defender XDR incidents (/security/incidents), each version as it is updated.',
-      url: ({ settings: s, account }) => `${graphBase(s, account)}/security/incidents`,
-      params: ({ settings: s }, w) => ({
-        $filter: `lastUpdateDateTime ge ${odataTime(w.start)} and lastUpdateDateTime le ${tickBefore(w.end)}`,
-        $top: s.pageSize,
-      }),
-      cursor,
-      eventId: versionId,
-    }),
+    alerts: securityList(
+      '/security/alerts_v2',
+      'Alerts',
+      'Security alerts (/security/alerts_v2), each version as it is updated.',
+    ),
+    incidents: securityList(
+      '/security/incidents',
+      'Incidents',
+      'Microsoft Defender XDR incidents (/security/incidents), each version as it is updated.',
+    ),
   },
   explain: graphExplain([
     { path: /\/security\/alerts_v2/i, permission: 'SecurityAlert.Read.All' },

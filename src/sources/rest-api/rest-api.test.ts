@@ -390,7 +390,7 @@ describe('rest-api collection through the engine', () => {
     const r = { meta: { when: '25/11/2026 11:00:00', uid: 42 } };
     assert.equal(new Date(c.timeOf(r) ?? 0).toISOString(), '2026-11-25T10:00:00.000Z');
     assert.equal(c.idOf(r), '42');
-    assert.equal(c.def.eventId({ other: 1 }), hashId({ other: 1 }));
+    assert.equal(c.def.eventId?.({ other: 1 }), hashId({ other: 1 }));
     assert.equal(c.cursor.clip, false, 'millisecond windows need no clipping');
     assert.equal(
       compile(settings({ ...base, query: { since: '{{window.start|epoch_s}}' } })).cursor.clip,

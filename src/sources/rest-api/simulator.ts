@@ -194,6 +194,16 @@ export class RestApiSimulator {
     return this.server.requests.all().length;
   }
 
+  /** OAuth 2.0: every access token issued so far is refused from now on, as an expired one is (RFC 6750 §3.1). */
+  revokeTokens(): void {
+    this.tokens.clear();
+  }
+
+  /** OAuth 2.0: how many token requests were made. */
+  tokenRequests(): number {
+    return this.server.requests.matching('/oauth/token', 'POST').length;
+  }
+
   /** Requests that could change data: everything but GET/HEAD and the two read-only POSTs (search, token). */
   writeCalls() {
     return this.server

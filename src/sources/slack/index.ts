@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { SlackAccount } from '../../accounts/slack.ts';
-import { defineSource, type ReadContext } from '../../core/source.ts';
+import { defineSource } from '../../core/source.ts';
 import { baseUrlSetting } from '../../core/validation.ts';
 import { paginate } from '../../engine/paginate.ts';
 import { restPoll } from '../../engine/rest-poll.ts';
@@ -38,7 +38,6 @@ interface Settings {
 }
 
 const SLACK_AUDIT_API = 'https://api.slack.com/audit/v1';
-const MIN_OVERLAP_MS = 1000;
 
 const settings = z
   .object({
@@ -85,6 +84,7 @@ const base = (s: Settings) => (s.baseUrl ?? SLACK_AUDIT_API).replace(/\/+$/, '')
 
 const logs = restPoll<Settings, SlackAccount>({
   title: 'Audit logs',
+  description: 'Every entry of the organization audit log (/audit/v1/logs).',
   url: ({ settings: s }) => `${base(s)}/logs`,
   params: ({ settings: s }, window) => ({
     oldest: Math.ceil(window.start.getTime() / 1000),
@@ -97,15 +97,10 @@ const logs = restPoll<Settings, SlackAccount>({
   headers: () => ({ accept: 'application/json' }),
   records: (body) => body?.entries,
   paginate: paginate.cursor({ param: 'cursor', from: 'response_metadata.next_cursor' }),
-  cursor: { time: 'date_create', lag: '2m', overlap: '1s', order: 'desc', maxWindow: '1d' },
+  // `oldest`/`latest` are whole seconds: the overlap must cover a second (see above).
+  cursor: { time: 'date_create', lag: '2m', minOverlap: '1s', order: 'desc', maxWindow: '1d' },
   eventId: (e) => (typeof e?.id === 'string' ? e.id : undefined),
 });
-
-function read(ctx: ReadContext<Settings, SlackAccount>) {
-  // `oldest`/`latest` are whole seconds: the overlap must cover a second (see above).
-  const window = { ...ctx.window, overlapMs: Math.max(ctx.window.overlapMs ?? 0, MIN_OVERLAP_MS) };
-  return logs.read({ ...ctx, window });
-}
 
 export default defineSource<Settings, SlackAccount>({
   id: 'slack',
@@ -130,11 +125,7 @@ export default defineSource<Settings, SlackAccount>({
   ].join('\n'),
   settings: settings as unknown as z.ZodType<Settings>,
   streams: {
-    'audit-logs': {
-      title: 'Audit logs',
-      description: 'Every entry of the organization audit log (/audit/v1/logs).',
-      read,
-    },
+    'audit-logs': logs,
   },
   explain({ status, message }) {
     if (status === 401) {

@@ -4,8 +4,7 @@ import { pushSource } from '../../engine/ingest/push-source.ts';
  * Webhook (generic push receiver), family `push`. The product it re-creates documents a Webhook
  * Cloud Collector that takes token-authenticated HTTPS POSTs with JSON or "Raw (multiline)" bodies,
  * optionally gzipped, batched as much as possible (docs.exabeam.com … webhook-cloud-collectors/
- * generic-webhook-cloud-collector.html, as summarised in vendors/catalog.md #78; HEC is listed there
- * but "not yet supported"). Everything vendor-neutral lives in engine/ingest: this is its settings'
+ * generic-webhook-cloud-collector.html; HEC is listed there but "not yet supported"). Everything vendor-neutral lives in engine/ingest: this is its settings'
  * defaults and the sender-side guide. The ZIA, Cortex Data Lake, Cribl and DataBahn presets are the
  * same receiver with those vendors' formats as defaults.
  */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type ZoomAccount, zoomApiUrl } from '../../accounts/zoom.ts';
 import { hashId } from '../../core/envelope.ts';
-import { defineSource, type ReadContext, type StreamDef } from '../../core/source.ts';
+import { defineSource, type StreamDef } from '../../core/source.ts';
 import { baseUrlSetting } from '../../core/validation.ts';
 import { paginate } from '../../engine/paginate.ts';
 import { restPoll } from '../../engine/rest-poll.ts';
@@ -29,7 +29,7 @@ import type { Window } from '../../engine/time-window.ts';
  *   `X-RateLimit-Type` (`QPS`, `Daily-limit`) and, for the daily limit, `Retry-After` at 00:00 UTC.
  *   The account kind's budget (accounts/zoom.ts) keeps under Pro's limits; a spent daily budget is a
  *   wait longer than a run, reported with its own action.
- * - The records have no id field: ids are the hash of the record (DESIGN §2, `hashId`: canonical JSON,
+ * - The records have no id field: ids are the hash of the record (docs/architecture.md, "The envelope", `hashId`: canonical JSON,
  *   keys sorted), so every re-read of a day gives the same ids. Two records identical in every field (the
  *   same user, second, type, address and client) are one event to Tributary.
  * - Dates: `from` and `to` are dates without a time; Zoom's examples echo them as `…T00:00:00Z` and list
@@ -55,8 +55,7 @@ interface Settings {
   baseUrl?: string;
 }
 
-const MIN_OVERLAP_MS = 1000;
-const OVERLAP_MS = 60_000;
+const OVERLAP = '1m';
 const RETENTION = '180d';
 
 /** Operation log categories: the `category_type` filter values and the category each record shows. */
@@ -112,9 +111,11 @@ function reportStream(
   report: 'activities' | 'operationlogs',
   key: string,
   title: string,
+  description: string,
 ): StreamDef<Settings, ZoomAccount> {
   return restPoll<Settings, ZoomAccount>({
     title,
+    description,
     url: ({ settings: s, account }) => `${base(s, account)}/report/${report}`,
     params: ({ settings: s }, window) => ({
       ...reportDates(window),
@@ -124,7 +125,16 @@ function reportStream(
     headers: () => HEADERS,
     records: (body) => body?.[key],
     paginate: paginate.cursor({ param: 'next_page_token', from: 'next_page_token' }),
-    cursor: { time: 'time', lag: '2m', order: 'desc', clip: true, maxWindow: '1d' },
+    // A minute of overlap by default; times are whole seconds, so never less than a second (see above).
+    cursor: {
+      time: 'time',
+      lag: '2m',
+      overlap: OVERLAP,
+      minOverlap: '1s',
+      order: 'desc',
+      clip: true,
+      maxWindow: '1d',
+    },
     eventId: (r) => hashId(r),
     // A next-page request differs from the window's first request only by its page token (saved by a
     // crash, or handed over by the previous page of this run): any 400 for it means the token is gone
@@ -133,17 +143,6 @@ function reportStream(
     retention: RETENTION,
   });
 }
-
-const streams = {
-  activities: reportStream('activities', 'activity_logs', 'Sign in / sign out activity'),
-  'operation-logs': reportStream('operationlogs', 'operation_logs', 'Operation logs'),
-};
-
-const reader = (stream: StreamDef<Settings, ZoomAccount>) => (ctx: ReadContext<Settings, ZoomAccount>) => {
-  // A minute of overlap by default; times are whole seconds, so never less than a second (see above).
-  const window = { ...ctx.window, overlapMs: Math.max(ctx.window.overlapMs ?? OVERLAP_MS, MIN_OVERLAP_MS) };
-  return stream.read({ ...ctx, window });
-};
 
 /** Zoom's error body `{"code": …, "message": …}`: its numeric code, when there is one. */
 function zoomCode(body: string): number | undefined {
@@ -182,18 +181,18 @@ export default defineSource<Settings, ZoomAccount>({
   settings: settings as unknown as z.ZodType<Settings>,
   retention: RETENTION,
   streams: {
-    activities: {
-      title: 'Sign in / sign out activity',
-      description:
-        'Sign in and sign out of every user, with client, version and IP address (/report/activities).',
-      read: reader(streams.activities),
-    },
-    'operation-logs': {
-      title: 'Operation logs',
-      description:
-        'Admin and user operations: users added or changed, account and user settings, roles, recordings, rooms (/report/operationlogs).',
-      read: reader(streams['operation-logs']),
-    },
+    activities: reportStream(
+      'activities',
+      'activity_logs',
+      'Sign in / sign out activity',
+      'Sign in and sign out of every user, with client, version and IP address (/report/activities).',
+    ),
+    'operation-logs': reportStream(
+      'operationlogs',
+      'operation_logs',
+      'Operation logs',
+      'Admin and user operations: users added or changed, account and user settings, roles, recordings, rooms (/report/operationlogs).',
+    ),
   },
   explain({ status, message, body }) {
     const code = zoomCode(body);

@@ -252,7 +252,7 @@ export class ZoomSimulator {
     );
   }
 
-  /** The id Tributary gives a record: Zoom's records have none, so the hash of the record (DESIGN §2). */
+  /** The id Tributary gives a record: Zoom's records have none, so the hash of the record (docs/architecture.md, "The envelope"). */
   idOf(report: ZoomReport, seq: number): string {
     return hashId(JSON.parse(this.recordJson(report, seq)));
   }

@@ -9,6 +9,25 @@ import {
   decideAttempt,
   unknownLoginAudit,
 } from '../login-attempts.ts';
+import {
+  accountValues,
+  apiTokenValues,
+  auditFilter,
+  auditValues,
+  checkedBatch,
+  checkpointJson,
+  collectorValues,
+  deliveryFailureValues,
+  destinationValues,
+  errorValues,
+  msIso,
+  postgresColumns,
+  type Row,
+  rowMappers,
+  sessionValues,
+  userValues,
+  vendorWaitValues,
+} from '../rows.ts';
 import type {
   AccountRecord,
   ApiTokenRecord,
@@ -38,9 +57,9 @@ import { describeTarget, isPostgresUrl, schemeOf } from './url.ts';
 
 export { describeTarget, isPostgresUrl, schemeOf };
 
-type Row = Record<string, any>;
 type Client = pg.PoolClient;
 const iso = () => new Date().toISOString();
+const record = rowMappers(postgresColumns);
 
 export interface PostgresStoreOptions {
   /** postgres:// or postgresql:// URL. Never logged nor put in an error message. */
@@ -392,26 +411,17 @@ export class PostgresStore implements Store {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, config = excluded.config,
          secrets = excluded.secrets, expires_at = excluded.expires_at, updated_at = excluded.updated_at`,
-      [
-        a.id,
-        a.name,
-        a.kind,
-        JSON.stringify(a.config),
-        JSON.stringify(a.secrets),
-        a.expiresAt ?? null,
-        a.createdAt,
-        a.updatedAt,
-      ],
+      accountValues(a),
     );
   }
 
   async getAccount(name: string): Promise<AccountRecord | undefined> {
     const r = (await this.q('SELECT * FROM accounts WHERE name = $1', [name])).rows[0];
-    return r && toAccount(r);
+    return r && record.account(r);
   }
 
   async listAccounts(): Promise<AccountRecord[]> {
-    return (await this.q('SELECT * FROM accounts ORDER BY name')).rows.map(toAccount);
+    return (await this.q('SELECT * FROM accounts ORDER BY name')).rows.map(record.account);
   }
 
   async deleteAccount(name: string): Promise<boolean> {
@@ -426,17 +436,7 @@ export class PostgresStore implements Store {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (id) DO UPDATE SET name = excluded.name, source = excluded.source, account = excluded.account,
          config = excluded.config, secrets = excluded.secrets, enabled = excluded.enabled, updated_at = excluded.updated_at`,
-      [
-        c.id,
-        c.name,
-        c.source,
-        c.account ?? null,
-        JSON.stringify(c.config),
-        JSON.stringify(c.secrets ?? {}),
-        c.enabled,
-        c.createdAt,
-        c.updatedAt,
-      ],
+      collectorValues(c, postgresColumns),
     );
   }
 
@@ -476,11 +476,11 @@ export class PostgresStore implements Store {
 
   async getCollector(name: string): Promise<CollectorRecord | undefined> {
     const r = (await this.q('SELECT * FROM collectors WHERE name = $1', [name])).rows[0];
-    return r && toCollector(r);
+    return r && record.collector(r);
   }
 
   async listCollectors(): Promise<CollectorRecord[]> {
-    return (await this.q('SELECT * FROM collectors ORDER BY name')).rows.map(toCollector);
+    return (await this.q('SELECT * FROM collectors ORDER BY name')).rows.map(record.collector);
   }
 
   async deleteCollector(name: string): Promise<boolean> {
@@ -493,13 +493,13 @@ export class PostgresStore implements Store {
     const r = (
       await this.q('SELECT * FROM checkpoints WHERE collector_id = $1 AND stream = $2', [collectorId, stream])
     ).rows[0];
-    return r && toCheckpoint(r);
+    return r && record.checkpoint(r);
   }
 
   async listCheckpoints(collectorId: string): Promise<CheckpointRecord[]> {
     return (
       await this.q('SELECT * FROM checkpoints WHERE collector_id = $1 ORDER BY stream', [collectorId])
-    ).rows.map(toCheckpoint);
+    ).rows.map(record.checkpoint);
   }
 
   async resetCheckpoint(collectorId: string, stream?: string): Promise<void> {
@@ -510,13 +510,9 @@ export class PostgresStore implements Store {
 
   async commitBatch(b: BatchCommit): Promise<void> {
     // Serialised and checked before the transaction: a bad value changes nothing.
-    const checkpoint = JSON.stringify(b.checkpoint);
-    if (checkpoint === undefined) throw new TypeError('commitBatch: checkpoint: expected a JSON value');
-    const raws = b.deadLetters.map((d, i) => {
-      if (typeof d.raw !== 'string')
-        throw new TypeError(`commitBatch: deadLetters[${i}].raw: expected a string, got ${typeof d.raw}`);
-      return Buffer.from(d.raw, 'utf8');
-    });
+    const checked = checkedBatch(b);
+    const checkpoint = checked.checkpoint;
+    const raws = checked.raws.map((raw) => Buffer.from(raw, 'utf8'));
     const hours = Object.entries(b.hourly);
     const now = iso();
     // One statement inside the transaction (a round trip, not one per table): every write is guarded
@@ -577,8 +573,7 @@ export class PostgresStore implements Store {
   // runs
 
   async putCheckpoint(collectorId: string, stream: string, value: unknown): Promise<void> {
-    const json = JSON.stringify(value);
-    if (json === undefined) throw new TypeError('putCheckpoint: value: expected a JSON value');
+    const json = checkpointJson(value, 'putCheckpoint: value');
     await this.q(
       `INSERT INTO checkpoints (collector_id, stream, value, updated_at) VALUES ($1, $2, $3, $4)
        ON CONFLICT (collector_id, stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,
@@ -642,7 +637,7 @@ export class PostgresStore implements Store {
         collectorId,
         limit,
       ])
-    ).rows.map(toRun);
+    ).rows.map(record.run);
   }
 
   // leases (times on the server's clock: the runners' clocks need not agree)
@@ -663,7 +658,7 @@ export class PostgresStore implements Store {
            ON CONFLICT (collector_id) DO NOTHING RETURNING *`,
           [collectorId, owner, ttlMs],
         );
-        return r.rows[0] && toLease(r.rows[0]); // none: another runner inserted it first
+        return r.rows[0] && record.lease(r.rows[0]); // none: another runner inserted it first
       }
       if (prev.owner !== null) {
         // The holder stopped renewing (crashed, paused, cut off): its run ended when its lease did.
@@ -679,7 +674,7 @@ export class PostgresStore implements Store {
          WHERE collector_id = $1 RETURNING *`,
         [collectorId, owner, ttlMs],
       );
-      const lease = toLease(r.rows[0]!);
+      const lease = record.lease(r.rows[0]!);
       return prev.owner !== null ? { ...lease, takenOver: true } : lease;
     });
   }
@@ -691,7 +686,7 @@ export class PostgresStore implements Store {
        RETURNING *`,
       [collectorId, token, ttlMs],
     );
-    return r.rows[0] && toLease(r.rows[0]);
+    return r.rows[0] && record.lease(r.rows[0]);
   }
 
   async releaseLease(collectorId: string, token: number): Promise<boolean> {
@@ -705,11 +700,11 @@ export class PostgresStore implements Store {
 
   async getLease(collectorId: string): Promise<LeaseRecord | undefined> {
     const r = (await this.q('SELECT * FROM leases WHERE collector_id = $1', [collectorId])).rows[0];
-    return r && toLease(r);
+    return r && record.lease(r);
   }
 
   async listLeases(): Promise<LeaseRecord[]> {
-    return (await this.q('SELECT * FROM leases ORDER BY collector_id')).rows.map(toLease);
+    return (await this.q('SELECT * FROM leases ORDER BY collector_id')).rows.map(record.lease);
   }
 
   async requestLeaseStop(collectorId: string): Promise<boolean> {
@@ -732,17 +727,7 @@ export class PostgresStore implements Store {
          ON CONFLICT (collector_id, stream, code) DO UPDATE SET type = excluded.type, message = excluded.message,
            action = excluded.action, status = excluded.status, last_seen = excluded.last_seen,
            count = errors.count + 1`,
-        [
-          collectorId,
-          stream ?? '',
-          err.code,
-          err.type,
-          err.message,
-          err.action,
-          err.status ?? null,
-          now,
-          now,
-        ],
+        errorValues(collectorId, stream, err, now),
       ),
     );
   }
@@ -750,21 +735,7 @@ export class PostgresStore implements Store {
   async listErrors(collectorId: string): Promise<ErrorRecord[]> {
     return (
       await this.q('SELECT * FROM errors WHERE collector_id = $1 ORDER BY last_seen DESC', [collectorId])
-    ).rows.map((r) => {
-      const e: ErrorRecord = {
-        collectorId: r.collector_id,
-        type: r.type,
-        code: r.code,
-        message: r.message,
-        action: r.action,
-        firstSeen: r.first_seen,
-        lastSeen: r.last_seen,
-        count: r.count,
-      };
-      if (r.stream) e.stream = r.stream;
-      if (r.status !== null) e.status = r.status;
-      return e;
-    });
+    ).rows.map(record.error);
   }
 
   async clearErrors(collectorId: string): Promise<void> {
@@ -776,11 +747,11 @@ export class PostgresStore implements Store {
   async recordDeliveryFailure(f: DeliveryFailure): Promise<void> {
     await this.q(
       `INSERT INTO delivery_failures (collector_id, destination, since, last_at, failures, error, gave_up_at)
-       VALUES ($1, $2, $3, $3, $4, $5, $6)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (collector_id, destination) DO UPDATE SET last_at = excluded.last_at,
          failures = delivery_failures.failures + excluded.failures, error = excluded.error,
          gave_up_at = coalesce(excluded.gave_up_at, delivery_failures.gave_up_at)`,
-      [f.collectorId, f.destination, f.at, f.count ?? 1, JSON.stringify(f.error), f.gaveUp ? f.at : null],
+      deliveryFailureValues(f),
     );
   }
 
@@ -796,18 +767,7 @@ export class PostgresStore implements Store {
       await this.q('SELECT * FROM delivery_failures WHERE collector_id = $1 ORDER BY since, destination', [
         collectorId,
       ])
-    ).rows.map((r) => {
-      const f: DeliveryFailureRecord = {
-        collectorId: r.collector_id,
-        destination: r.destination,
-        since: r.since,
-        lastAt: r.last_at,
-        failures: r.failures,
-        error: r.error,
-      };
-      if (r.gave_up_at) f.gaveUpAt = r.gave_up_at;
-      return f;
-    });
+    ).rows.map(record.deliveryFailure);
   }
 
   // push collectors' answers
@@ -862,20 +822,7 @@ export class PostgresStore implements Store {
         'SELECT * FROM ingest_answers WHERE collector_id = $1 AND bucket >= $2 ORDER BY bucket, status, code',
         [collectorId, sinceIso],
       )
-    ).rows.map((r) => {
-      const a: IngestAnswerCount = {
-        collectorId: r.collector_id,
-        bucket: r.bucket,
-        status: r.status,
-        code: r.code,
-        requests: r.requests,
-        events: r.events,
-        lastAt: r.last_at,
-      };
-      if (r.message !== null) a.message = r.message;
-      if (r.retry_after !== null) a.retryAfter = r.retry_after;
-      return a;
-    });
+    ).rows.map(record.ingestAnswer);
   }
 
   async pruneIngestAnswers(beforeIso: string): Promise<number> {
@@ -890,16 +837,13 @@ export class PostgresStore implements Store {
        ON CONFLICT (account_id) DO UPDATE SET wait_until = excluded.wait_until, error = excluded.error,
          collector = excluded.collector, at = excluded.at
        WHERE excluded.wait_until > vendor_waits.wait_until`,
-      [w.accountId, w.until, JSON.stringify(w.error), w.collector ?? null, w.at],
+      vendorWaitValues(w),
     );
   }
 
   async getVendorWait(accountId: string): Promise<VendorWaitRecord | undefined> {
     const r = (await this.q('SELECT * FROM vendor_waits WHERE account_id = $1', [accountId])).rows[0];
-    if (!r) return undefined;
-    const w: VendorWaitRecord = { accountId: r.account_id, until: r.wait_until, error: r.error, at: r.at };
-    if (r.collector) w.collector = r.collector;
-    return w;
+    return r && record.vendorWait(r);
   }
 
   // dead letters, volume
@@ -910,14 +854,7 @@ export class PostgresStore implements Store {
         collectorId,
         limit,
       ])
-    ).rows.map((r) => ({
-      id: r.id,
-      collectorId: r.collector_id,
-      stream: r.stream,
-      reason: r.reason,
-      raw: (r.raw as Buffer).toString('utf8'),
-      at: r.at,
-    }));
+    ).rows.map(record.deadLetter);
   }
 
   async volume(collectorId: string, sinceIso: string): Promise<Array<{ hour: string; count: number }>> {
@@ -926,7 +863,7 @@ export class PostgresStore implements Store {
         'SELECT hour, count FROM event_counts WHERE collector_id = $1 AND hour >= $2 ORDER BY hour',
         [collectorId, sinceIso],
       )
-    ).rows.map((r) => ({ hour: r.hour, count: r.count }));
+    ).rows.map(record.volume);
   }
 
   async lastEventTime(collectorId: string): Promise<string | undefined> {
@@ -952,10 +889,7 @@ export class PostgresStore implements Store {
   // sites
 
   async listSites(): Promise<SiteRecord[]> {
-    return (await this.q('SELECT * FROM sites ORDER BY name')).rows.map((r) => ({
-      name: r.name,
-      createdAt: r.created_at,
-    }));
+    return (await this.q('SELECT * FROM sites ORDER BY name')).rows.map(record.site);
   }
 
   async putSite(name: string): Promise<void> {
@@ -995,17 +929,17 @@ export class PostgresStore implements Store {
        VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, config = excluded.config,
          secrets = excluded.secrets, updated_at = excluded.updated_at`,
-      [d.id, d.name, d.kind, JSON.stringify(d.config), JSON.stringify(d.secrets), d.createdAt, d.updatedAt],
+      destinationValues(d),
     );
   }
 
   async getDestination(name: string): Promise<DestinationRecord | undefined> {
     const r = (await this.q('SELECT * FROM destinations WHERE name = $1', [name])).rows[0];
-    return r && toDestination(r);
+    return r && record.destination(r);
   }
 
   async listDestinations(): Promise<DestinationRecord[]> {
-    return (await this.q('SELECT * FROM destinations ORDER BY name')).rows.map(toDestination);
+    return (await this.q('SELECT * FROM destinations ORDER BY name')).rows.map(record.destination);
   }
 
   async deleteDestination(name: string): Promise<boolean> {
@@ -1021,22 +955,22 @@ export class PostgresStore implements Store {
        ON CONFLICT (id) DO UPDATE SET username = excluded.username, password_hash = excluded.password_hash,
          role = excluded.role, disabled = excluded.disabled, updated_at = excluded.updated_at,
          last_login_at = excluded.last_login_at`,
-      [u.id, u.username, u.passwordHash, u.role, u.disabled, u.createdAt, u.updatedAt, u.lastLoginAt ?? null],
+      userValues(u, postgresColumns),
     );
   }
 
   async getUser(id: string): Promise<UserRecord | undefined> {
     const r = (await this.q('SELECT * FROM users WHERE id = $1', [id])).rows[0];
-    return r && toUser(r);
+    return r && record.user(r);
   }
 
   async getUserByName(username: string): Promise<UserRecord | undefined> {
     const r = (await this.q('SELECT * FROM users WHERE username = $1', [username])).rows[0];
-    return r && toUser(r);
+    return r && record.user(r);
   }
 
   async listUsers(): Promise<UserRecord[]> {
-    return (await this.q('SELECT * FROM users ORDER BY username')).rows.map(toUser);
+    return (await this.q('SELECT * FROM users ORDER BY username')).rows.map(record.user);
   }
 
   async deleteUser(id: string): Promise<boolean> {
@@ -1047,23 +981,14 @@ export class PostgresStore implements Store {
     await this.tx((c) =>
       c.query(
         'INSERT INTO sessions (id, user_id, csrf_token, created_at, expires_at, ip) VALUES ($1, $2, $3, $4, $5, $6)',
-        [x.id, x.userId, x.csrfToken, x.createdAt, x.expiresAt, x.ip ?? null],
+        sessionValues(x),
       ),
     );
   }
 
   async getSession(id: string): Promise<SessionRecord | undefined> {
     const r = (await this.q('SELECT * FROM sessions WHERE id = $1', [id])).rows[0];
-    if (!r) return undefined;
-    const out: SessionRecord = {
-      id: r.id,
-      userId: r.user_id,
-      csrfToken: r.csrf_token,
-      createdAt: r.created_at,
-      expiresAt: r.expires_at,
-    };
-    if (r.ip) out.ip = r.ip;
-    return out;
+    return r && record.session(r);
   }
 
   async deleteSession(id: string): Promise<void> {
@@ -1080,37 +1005,26 @@ export class PostgresStore implements Store {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
        ON CONFLICT (id) DO UPDATE SET name = excluded.name, expires_at = excluded.expires_at,
          last_used_at = excluded.last_used_at, revoked_at = excluded.revoked_at`,
-      [
-        t.id,
-        t.name,
-        t.userId,
-        t.hash,
-        t.last4,
-        t.createdAt,
-        t.expiresAt ?? null,
-        t.lastUsedAt ?? null,
-        t.revokedAt ?? null,
-        t.scopes ? JSON.stringify(t.scopes) : null,
-      ],
+      apiTokenValues(t),
     );
   }
 
   async getApiToken(id: string): Promise<ApiTokenRecord | undefined> {
     const r = (await this.q('SELECT * FROM api_tokens WHERE id = $1', [id])).rows[0];
-    return r && toApiToken(r);
+    return r && record.apiToken(r);
   }
 
   async getApiTokenByHash(hash: string): Promise<ApiTokenRecord | undefined> {
     const r = (await this.q('SELECT * FROM api_tokens WHERE hash = $1', [hash])).rows[0];
-    return r && toApiToken(r);
+    return r && record.apiToken(r);
   }
 
   async listApiTokens(userId?: string): Promise<ApiTokenRecord[]> {
-    const { rows } =
+    const { rows: list } =
       userId === undefined
         ? await this.q('SELECT * FROM api_tokens ORDER BY created_at, id')
         : await this.q('SELECT * FROM api_tokens WHERE user_id = $1 ORDER BY created_at, id', [userId]);
-    return rows.map(toApiToken);
+    return list.map(record.apiToken);
   }
 
   // sign-in throttling: row locks serialise the attempts of every process; times on the server's clock
@@ -1124,13 +1038,15 @@ export class PostgresStore implements Store {
          SELECT k, 0, clock_timestamp() FROM unnest($1::text[]) AS k ORDER BY k ON CONFLICT (key) DO NOTHING`,
         [keys],
       );
-      const { rows } = await c.query<Row>(
-        `SELECT key, failures, locked_until, updated_at, clock_timestamp() AS now
-         FROM login_attempts WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE`,
-        [keys],
-      );
-      const now = Date.parse(rows[0]!.now);
-      const current = new Map<string, AttemptRow>(rows.map((r) => [r.key, toAttemptRow(r)]));
+      const locked = (
+        await c.query<Row>(
+          `SELECT key, failures, locked_until, updated_at, clock_timestamp() AS now
+           FROM login_attempts WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE`,
+          [keys],
+        )
+      ).rows;
+      const now = Date.parse(locked[0]!.now);
+      const current = new Map<string, AttemptRow>(locked.map((r) => [r.key, record.attempt(r)]));
       const d = decideAttempt(limits, current, now);
       if (!d.granted) return d;
       await c.query(
@@ -1208,7 +1124,7 @@ export class PostgresStore implements Store {
   async flushUnknownLogins(windowMs: number): Promise<number> {
     return this.tx(async (c) => {
       // SKIP LOCKED: a window another process is counting into or flushing is left to it.
-      const { rows } = await c.query<Row>(
+      const { rows: closed } = await c.query<Row>(
         `DELETE FROM unknown_logins WHERE address IN (
            SELECT address FROM unknown_logins
            WHERE count > 0 AND window_start + $1 * interval '1 millisecond' <= clock_timestamp()
@@ -1216,13 +1132,13 @@ export class PostgresStore implements Store {
          RETURNING address, window_start, last_at, count, clock_timestamp() AS now`,
         [windowMs],
       );
-      rows.sort((a, b) => (a.window_start < b.window_start ? -1 : 1));
-      for (const r of rows)
+      closed.sort((a, b) => (a.window_start < b.window_start ? -1 : 1));
+      for (const r of closed)
         await this.insertAudit(
           c,
           unknownLoginAudit(r.address, Number(r.count), r.window_start, r.last_at, r.now),
         );
-      return rows.length;
+      return closed.length;
     });
   }
 
@@ -1236,53 +1152,17 @@ export class PostgresStore implements Store {
     const { rows } = await c.query<Row>(
       `INSERT INTO audit_log (at, actor, action, target_type, target, ip, before, after)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-      [
-        a.at,
-        a.actor,
-        a.action,
-        a.targetType,
-        a.target ?? null,
-        a.ip ?? null,
-        a.before === undefined ? null : JSON.stringify(a.before),
-        a.after === undefined ? null : JSON.stringify(a.after),
-      ],
+      auditValues(a),
     );
     return { id: rows[0].id, ...a };
   }
 
   async listAudit(q: AuditQuery = {}): Promise<AuditRecord[]> {
-    const where: string[] = [];
-    const args: Array<string | number> = [];
-    const add = (sql: string, v: string | number | undefined) => {
-      if (v === undefined) return;
-      args.push(v);
-      where.push(sql.replace('?', `$${args.length}`));
-    };
-    add('at >= ?', q.since);
-    add('at < ?', q.until);
-    add('actor = ?', q.actor);
-    add('action = ?', q.action);
-    add('target_type = ?', q.targetType);
-    add('target = ?', q.target);
-    add('id < ?', q.beforeId);
-    args.push(q.limit ?? 100);
+    const { where, args } = auditFilter(q, (n) => `$${n}`);
     // before/after as text: a stored JSON null stays null, an absent one stays absent
     const sql = `SELECT id, at, actor, action, target_type, target, ip, before::text AS before, after::text AS after
-      FROM audit_log${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${args.length}`;
-    return (await this.q(sql, args)).rows.map((r) => {
-      const out: AuditRecord = {
-        id: r.id,
-        at: r.at,
-        actor: r.actor,
-        action: r.action,
-        targetType: r.target_type,
-      };
-      if (r.target !== null) out.target = r.target;
-      if (r.ip !== null) out.ip = r.ip;
-      if (r.before !== null) out.before = JSON.parse(r.before);
-      if (r.after !== null) out.after = JSON.parse(r.after);
-      return out;
-    });
+      FROM audit_log${where} ORDER BY id DESC LIMIT $${args.length}`;
+    return (await this.q(sql, args)).rows.map(record.audit);
   }
 }
 
@@ -1328,121 +1208,3 @@ export function isConnectionError(err: unknown): boolean {
     return true;
   return /Connection terminated|not queryable/i.test(err.message);
 }
-
-function toAccount(r: Row): AccountRecord {
-  const a: AccountRecord = {
-    id: r.id,
-    name: r.name,
-    kind: r.kind,
-    config: r.config,
-    secrets: r.secrets,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-  if (r.expires_at) a.expiresAt = r.expires_at;
-  return a;
-}
-
-function toCollector(r: Row): CollectorRecord {
-  const c: CollectorRecord = {
-    id: r.id,
-    name: r.name,
-    source: r.source,
-    config: r.config,
-    secrets: r.secrets,
-    enabled: r.enabled,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-  if (r.account !== null) c.account = r.account;
-  return c;
-}
-
-const toCheckpoint = (r: Row): CheckpointRecord => ({
-  collectorId: r.collector_id,
-  stream: r.stream,
-  value: r.value,
-  updatedAt: r.updated_at,
-  ...(r.position_time ? { positionTime: r.position_time } : {}),
-});
-
-function toRun(r: Row): RunRecord {
-  const run: RunRecord = {
-    id: r.id,
-    collectorId: r.collector_id,
-    startedAt: r.started_at,
-    status: r.status,
-    events: r.events,
-    pages: r.pages,
-    bytes: r.bytes,
-    deadLetters: r.dead_letters,
-  };
-  if (r.ended_at) run.endedAt = r.ended_at;
-  if (r.error) run.error = r.error;
-  if (r.runner) run.runner = r.runner;
-  if (r.fence !== null && r.fence !== undefined) run.fence = r.fence;
-  return run;
-}
-
-function toLease(r: Row): LeaseRecord {
-  const l: LeaseRecord = {
-    collectorId: r.collector_id,
-    token: r.token,
-    acquiredAt: r.acquired_at,
-    expiresAt: r.expires_at,
-    stopRequested: r.stop_requested,
-  };
-  if (r.owner !== null) l.owner = r.owner;
-  return l;
-}
-
-function toDestination(r: Row): DestinationRecord {
-  return {
-    id: r.id,
-    name: r.name,
-    kind: r.kind,
-    config: r.config,
-    secrets: r.secrets,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-function toUser(r: Row): UserRecord {
-  const u: UserRecord = {
-    id: r.id,
-    username: r.username,
-    passwordHash: r.password_hash,
-    role: r.role,
-    disabled: r.disabled,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-  if (r.last_login_at) u.lastLoginAt = r.last_login_at;
-  return u;
-}
-
-function toApiToken(r: Row): ApiTokenRecord {
-  const t: ApiTokenRecord = {
-    id: r.id,
-    name: r.name,
-    userId: r.user_id,
-    hash: r.hash,
-    last4: r.last4,
-    createdAt: r.created_at,
-  };
-  if (r.expires_at) t.expiresAt = r.expires_at;
-  if (r.last_used_at) t.lastUsedAt = r.last_used_at;
-  if (r.revoked_at) t.revokedAt = r.revoked_at;
-  if (r.scopes) t.scopes = r.scopes;
-  return t;
-}
-
-const msIso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
-
-const toAttemptRow = (r: Row): AttemptRow => ({
-  key: r.key,
-  failures: Number(r.failures),
-  lockedUntil: r.locked_until === null ? undefined : Date.parse(r.locked_until),
-  updatedAt: Date.parse(r.updated_at),
-});

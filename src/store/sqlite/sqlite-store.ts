@@ -10,6 +10,25 @@ import {
   unknownLoginAudit,
 } from '../login-attempts.ts';
 import { privateDir, privateFile } from '../private-files.ts';
+import {
+  accountValues,
+  apiTokenValues,
+  auditFilter,
+  auditValues,
+  checkedBatch,
+  checkpointJson,
+  collectorValues,
+  deliveryFailureValues,
+  destinationValues,
+  errorValues,
+  msIso,
+  type Row,
+  rowMappers,
+  sessionValues,
+  sqliteColumns,
+  userValues,
+  vendorWaitValues,
+} from '../rows.ts';
 import type {
   AccountRecord,
   ApiTokenRecord,
@@ -36,8 +55,8 @@ import type {
 import { leaseExpiredError, leaseLost } from '../store.ts';
 import { LATEST_VERSION, migrations } from './migrations.ts';
 
-type Row = Record<string, any>;
 const iso = () => new Date().toISOString();
+const record = rowMappers(sqliteColumns);
 
 /**
  * The embedded store: one SQLite file in the data directory (node:sqlite, no native build). WAL with
@@ -125,25 +144,16 @@ export class SqliteStore implements Store {
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, config = excluded.config,
            secrets = excluded.secrets, expires_at = excluded.expires_at, updated_at = excluded.updated_at`,
       )
-      .run(
-        a.id,
-        a.name,
-        a.kind,
-        JSON.stringify(a.config),
-        JSON.stringify(a.secrets),
-        a.expiresAt ?? null,
-        a.createdAt,
-        a.updatedAt,
-      );
+      .run(...accountValues(a));
   }
 
   async getAccount(name: string): Promise<AccountRecord | undefined> {
     const r = this.db.prepare('SELECT * FROM accounts WHERE name = ?').get(name) as Row | undefined;
-    return r && toAccount(r);
+    return r && record.account(r);
   }
 
   async listAccounts(): Promise<AccountRecord[]> {
-    return (this.db.prepare('SELECT * FROM accounts ORDER BY name').all() as Row[]).map(toAccount);
+    return (this.db.prepare('SELECT * FROM accounts ORDER BY name').all() as Row[]).map(record.account);
   }
 
   async deleteAccount(name: string): Promise<boolean> {
@@ -159,17 +169,7 @@ export class SqliteStore implements Store {
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, source = excluded.source, account = excluded.account,
            config = excluded.config, secrets = excluded.secrets, enabled = excluded.enabled, updated_at = excluded.updated_at`,
       )
-      .run(
-        c.id,
-        c.name,
-        c.source,
-        c.account ?? null,
-        JSON.stringify(c.config),
-        JSON.stringify(c.secrets ?? {}),
-        c.enabled ? 1 : 0,
-        c.createdAt,
-        c.updatedAt,
-      );
+      .run(...collectorValues(c, sqliteColumns));
   }
 
   async putAccountAndCollector(a: AccountRecord, c: CollectorRecord): Promise<void> {
@@ -208,11 +208,11 @@ export class SqliteStore implements Store {
 
   async getCollector(name: string): Promise<CollectorRecord | undefined> {
     const r = this.db.prepare('SELECT * FROM collectors WHERE name = ?').get(name) as Row | undefined;
-    return r && toCollector(r);
+    return r && record.collector(r);
   }
 
   async listCollectors(): Promise<CollectorRecord[]> {
-    return (this.db.prepare('SELECT * FROM collectors ORDER BY name').all() as Row[]).map(toCollector);
+    return (this.db.prepare('SELECT * FROM collectors ORDER BY name').all() as Row[]).map(record.collector);
   }
 
   async deleteCollector(name: string): Promise<boolean> {
@@ -225,7 +225,7 @@ export class SqliteStore implements Store {
     const r = this.db
       .prepare('SELECT * FROM checkpoints WHERE collector_id = ? AND stream = ?')
       .get(collectorId, stream) as Row | undefined;
-    return r && toCheckpoint(r);
+    return r && record.checkpoint(r);
   }
 
   async listCheckpoints(collectorId: string): Promise<CheckpointRecord[]> {
@@ -233,7 +233,7 @@ export class SqliteStore implements Store {
       this.db
         .prepare('SELECT * FROM checkpoints WHERE collector_id = ? ORDER BY stream')
         .all(collectorId) as Row[]
-    ).map(toCheckpoint);
+    ).map(record.checkpoint);
   }
 
   async resetCheckpoint(collectorId: string, stream?: string): Promise<void> {
@@ -256,7 +256,7 @@ export class SqliteStore implements Store {
   }
 
   async commitBatch(b: BatchCommit): Promise<void> {
-    const checkpoint = JSON.stringify(b.checkpoint); // serialised before the transaction: a bad value changes nothing
+    const { checkpoint, raws } = checkedBatch(b); // before the transaction: a bad value changes nothing
     const now = iso();
     this.tx(() => {
       if (b.fence !== undefined) this.checkFence(b.collectorId, b.fence);
@@ -288,13 +288,14 @@ export class SqliteStore implements Store {
       const dl = this.db.prepare(
         'INSERT INTO dead_letters (collector_id, stream, reason, raw, at) VALUES (?, ?, ?, ?, ?)',
       );
-      for (const d of b.deadLetters) dl.run(b.collectorId, b.stream, d.reason, d.raw, now);
+      b.deadLetters.forEach((d, i) => {
+        dl.run(b.collectorId, b.stream, d.reason, raws[i]!, now);
+      });
     });
   }
 
   async putCheckpoint(collectorId: string, stream: string, value: unknown): Promise<void> {
-    const json = JSON.stringify(value);
-    if (json === undefined) throw new TypeError('putCheckpoint: value: expected a JSON value');
+    const json = checkpointJson(value, 'putCheckpoint: value');
     this.db
       .prepare(
         `INSERT INTO checkpoints (collector_id, stream, value, updated_at) VALUES (?, ?, ?, ?)
@@ -341,7 +342,7 @@ export class SqliteStore implements Store {
       this.db
         .prepare('SELECT * FROM runs WHERE collector_id = ? ORDER BY started_at DESC, rowid DESC LIMIT ?')
         .all(collectorId, limit) as Row[]
-    ).map(toRun);
+    ).map(record.run);
   }
 
   // leases
@@ -371,7 +372,7 @@ export class SqliteStore implements Store {
           )
           .run(prev.expires_at, JSON.stringify(leaseExpiredError), collectorId, prev.token);
       }
-      const lease = toLease(
+      const lease = record.lease(
         this.db.prepare('SELECT * FROM leases WHERE collector_id = ?').get(collectorId) as Row,
       );
       return prev && prev.owner !== null ? { ...lease, takenOver: true } : lease;
@@ -388,7 +389,7 @@ export class SqliteStore implements Store {
       .get(new Date(now + ttlMs).toISOString(), collectorId, token, new Date(now).toISOString()) as
       | Row
       | undefined;
-    return r && toLease(r);
+    return r && record.lease(r);
   }
 
   async releaseLease(collectorId: string, token: number): Promise<boolean> {
@@ -406,11 +407,11 @@ export class SqliteStore implements Store {
     const r = this.db.prepare('SELECT * FROM leases WHERE collector_id = ?').get(collectorId) as
       | Row
       | undefined;
-    return r && toLease(r);
+    return r && record.lease(r);
   }
 
   async listLeases(): Promise<LeaseRecord[]> {
-    return (this.db.prepare('SELECT * FROM leases ORDER BY collector_id').all() as Row[]).map(toLease);
+    return (this.db.prepare('SELECT * FROM leases ORDER BY collector_id').all() as Row[]).map(record.lease);
   }
 
   async requestLeaseStop(collectorId: string): Promise<boolean> {
@@ -433,17 +434,7 @@ export class SqliteStore implements Store {
          ON CONFLICT (collector_id, stream, code) DO UPDATE SET type = excluded.type, message = excluded.message,
            action = excluded.action, status = excluded.status, last_seen = excluded.last_seen, count = count + 1`,
       )
-      .run(
-        collectorId,
-        stream ?? '',
-        err.code,
-        err.type,
-        err.message,
-        err.action,
-        err.status ?? null,
-        now,
-        now,
-      );
+      .run(...errorValues(collectorId, stream, err, now));
   }
 
   async listErrors(collectorId: string): Promise<ErrorRecord[]> {
@@ -451,21 +442,7 @@ export class SqliteStore implements Store {
       this.db
         .prepare('SELECT * FROM errors WHERE collector_id = ? ORDER BY last_seen DESC')
         .all(collectorId) as Row[]
-    ).map((r) => {
-      const e: ErrorRecord = {
-        collectorId: r.collector_id,
-        type: r.type,
-        code: r.code,
-        message: r.message,
-        action: r.action,
-        firstSeen: r.first_seen,
-        lastSeen: r.last_seen,
-        count: r.count,
-      };
-      if (r.stream) e.stream = r.stream;
-      if (r.status !== null) e.status = r.status;
-      return e;
-    });
+    ).map(record.error);
   }
 
   async clearErrors(collectorId: string): Promise<void> {
@@ -483,15 +460,7 @@ export class SqliteStore implements Store {
            failures = failures + excluded.failures, error = excluded.error,
            gave_up_at = coalesce(excluded.gave_up_at, gave_up_at)`,
       )
-      .run(
-        f.collectorId,
-        f.destination,
-        f.at,
-        f.at,
-        f.count ?? 1,
-        JSON.stringify(f.error),
-        f.gaveUp ? f.at : null,
-      );
+      .run(...deliveryFailureValues(f));
   }
 
   async clearDeliveryFailures(collectorId: string, destination?: string): Promise<void> {
@@ -508,18 +477,7 @@ export class SqliteStore implements Store {
       this.db
         .prepare('SELECT * FROM delivery_failures WHERE collector_id = ? ORDER BY since, destination')
         .all(collectorId) as Row[]
-    ).map((r) => {
-      const f: DeliveryFailureRecord = {
-        collectorId: r.collector_id,
-        destination: r.destination,
-        since: r.since,
-        lastAt: r.last_at,
-        failures: r.failures,
-        error: JSON.parse(r.error),
-      };
-      if (r.gave_up_at) f.gaveUpAt = r.gave_up_at;
-      return f;
-    });
+    ).map(record.deliveryFailure);
   }
 
   // push collectors' answers
@@ -559,7 +517,7 @@ export class SqliteStore implements Store {
           'SELECT * FROM ingest_answers WHERE collector_id = ? AND bucket >= ? ORDER BY bucket, status, code',
         )
         .all(collectorId, sinceIso) as Row[]
-    ).map(toIngestAnswer);
+    ).map(record.ingestAnswer);
   }
 
   async pruneIngestAnswers(beforeIso: string): Promise<number> {
@@ -576,22 +534,14 @@ export class SqliteStore implements Store {
            collector = excluded.collector, at = excluded.at
          WHERE excluded.wait_until > vendor_waits.wait_until`,
       )
-      .run(w.accountId, w.until, JSON.stringify(w.error), w.collector ?? null, w.at);
+      .run(...vendorWaitValues(w));
   }
 
   async getVendorWait(accountId: string): Promise<VendorWaitRecord | undefined> {
     const r = this.db.prepare('SELECT * FROM vendor_waits WHERE account_id = ?').get(accountId) as
       | Row
       | undefined;
-    if (!r) return undefined;
-    const w: VendorWaitRecord = {
-      accountId: r.account_id,
-      until: r.wait_until,
-      error: JSON.parse(r.error),
-      at: r.at,
-    };
-    if (r.collector) w.collector = r.collector;
-    return w;
+    return r && record.vendorWait(r);
   }
 
   // dead letters, volume
@@ -601,14 +551,7 @@ export class SqliteStore implements Store {
       this.db
         .prepare('SELECT * FROM dead_letters WHERE collector_id = ? ORDER BY id DESC LIMIT ?')
         .all(collectorId, limit) as Row[]
-    ).map((r) => ({
-      id: r.id,
-      collectorId: r.collector_id,
-      stream: r.stream,
-      reason: r.reason,
-      raw: r.raw,
-      at: r.at,
-    }));
+    ).map(record.deadLetter);
   }
 
   async volume(collectorId: string, sinceIso: string): Promise<Array<{ hour: string; count: number }>> {
@@ -616,10 +559,7 @@ export class SqliteStore implements Store {
       this.db
         .prepare('SELECT hour, count FROM event_counts WHERE collector_id = ? AND hour >= ? ORDER BY hour')
         .all(collectorId, sinceIso) as Row[]
-    ).map((r) => ({
-      hour: r.hour,
-      count: r.count,
-    }));
+    ).map(record.volume);
   }
 
   async lastEventTime(collectorId: string): Promise<string | undefined> {
@@ -646,10 +586,7 @@ export class SqliteStore implements Store {
   // sites
 
   async listSites(): Promise<SiteRecord[]> {
-    return (this.db.prepare('SELECT * FROM sites ORDER BY name').all() as Row[]).map((r) => ({
-      name: r.name,
-      createdAt: r.created_at,
-    }));
+    return (this.db.prepare('SELECT * FROM sites ORDER BY name').all() as Row[]).map(record.site);
   }
 
   async putSite(name: string): Promise<void> {
@@ -684,24 +621,18 @@ export class SqliteStore implements Store {
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, config = excluded.config,
            secrets = excluded.secrets, updated_at = excluded.updated_at`,
       )
-      .run(
-        d.id,
-        d.name,
-        d.kind,
-        JSON.stringify(d.config),
-        JSON.stringify(d.secrets),
-        d.createdAt,
-        d.updatedAt,
-      );
+      .run(...destinationValues(d));
   }
 
   async getDestination(name: string): Promise<DestinationRecord | undefined> {
     const r = this.db.prepare('SELECT * FROM destinations WHERE name = ?').get(name) as Row | undefined;
-    return r && toDestination(r);
+    return r && record.destination(r);
   }
 
   async listDestinations(): Promise<DestinationRecord[]> {
-    return (this.db.prepare('SELECT * FROM destinations ORDER BY name').all() as Row[]).map(toDestination);
+    return (this.db.prepare('SELECT * FROM destinations ORDER BY name').all() as Row[]).map(
+      record.destination,
+    );
   }
 
   async deleteDestination(name: string): Promise<boolean> {
@@ -719,30 +650,21 @@ export class SqliteStore implements Store {
            role = excluded.role, disabled = excluded.disabled, updated_at = excluded.updated_at,
            last_login_at = excluded.last_login_at`,
       )
-      .run(
-        u.id,
-        u.username,
-        u.passwordHash,
-        u.role,
-        u.disabled ? 1 : 0,
-        u.createdAt,
-        u.updatedAt,
-        u.lastLoginAt ?? null,
-      );
+      .run(...userValues(u, sqliteColumns));
   }
 
   async getUser(id: string): Promise<UserRecord | undefined> {
     const r = this.db.prepare('SELECT * FROM users WHERE id = ?').get(id) as Row | undefined;
-    return r && toUser(r);
+    return r && record.user(r);
   }
 
   async getUserByName(username: string): Promise<UserRecord | undefined> {
     const r = this.db.prepare('SELECT * FROM users WHERE username = ?').get(username) as Row | undefined;
-    return r && toUser(r);
+    return r && record.user(r);
   }
 
   async listUsers(): Promise<UserRecord[]> {
-    return (this.db.prepare('SELECT * FROM users ORDER BY username').all() as Row[]).map(toUser);
+    return (this.db.prepare('SELECT * FROM users ORDER BY username').all() as Row[]).map(record.user);
   }
 
   async deleteUser(id: string): Promise<boolean> {
@@ -754,21 +676,12 @@ export class SqliteStore implements Store {
       .prepare(
         'INSERT INTO sessions (id, user_id, csrf_token, created_at, expires_at, ip) VALUES (?, ?, ?, ?, ?, ?)',
       )
-      .run(x.id, x.userId, x.csrfToken, x.createdAt, x.expiresAt, x.ip ?? null);
+      .run(...sessionValues(x));
   }
 
   async getSession(id: string): Promise<SessionRecord | undefined> {
     const r = this.db.prepare('SELECT * FROM sessions WHERE id = ?').get(id) as Row | undefined;
-    if (!r) return undefined;
-    const out: SessionRecord = {
-      id: r.id,
-      userId: r.user_id,
-      csrfToken: r.csrf_token,
-      createdAt: r.created_at,
-      expiresAt: r.expires_at,
-    };
-    if (r.ip) out.ip = r.ip;
-    return out;
+    return r && record.session(r);
   }
 
   async deleteSession(id: string): Promise<void> {
@@ -787,36 +700,25 @@ export class SqliteStore implements Store {
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, expires_at = excluded.expires_at,
            last_used_at = excluded.last_used_at, revoked_at = excluded.revoked_at`,
       )
-      .run(
-        t.id,
-        t.name,
-        t.userId,
-        t.hash,
-        t.last4,
-        t.createdAt,
-        t.expiresAt ?? null,
-        t.lastUsedAt ?? null,
-        t.revokedAt ?? null,
-        t.scopes ? JSON.stringify(t.scopes) : null,
-      );
+      .run(...apiTokenValues(t));
   }
 
   async getApiToken(id: string): Promise<ApiTokenRecord | undefined> {
     const r = this.db.prepare('SELECT * FROM api_tokens WHERE id = ?').get(id) as Row | undefined;
-    return r && toApiToken(r);
+    return r && record.apiToken(r);
   }
 
   async getApiTokenByHash(hash: string): Promise<ApiTokenRecord | undefined> {
     const r = this.db.prepare('SELECT * FROM api_tokens WHERE hash = ?').get(hash) as Row | undefined;
-    return r && toApiToken(r);
+    return r && record.apiToken(r);
   }
 
   async listApiTokens(userId?: string): Promise<ApiTokenRecord[]> {
-    const rows =
+    const list =
       userId === undefined
         ? this.db.prepare('SELECT * FROM api_tokens ORDER BY created_at').all()
         : this.db.prepare('SELECT * FROM api_tokens WHERE user_id = ? ORDER BY created_at').all(userId);
-    return (rows as Row[]).map(toApiToken);
+    return (list as Row[]).map(record.apiToken);
   }
 
   // sign-in throttling (BEGIN IMMEDIATE: one writer at a time, across processes too)
@@ -825,12 +727,12 @@ export class SqliteStore implements Store {
     return this.tx(() => {
       const now = Date.now();
       const get = this.db.prepare('SELECT * FROM login_attempts WHERE key = ?');
-      const rows = new Map<string, AttemptRow>();
+      const current = new Map<string, AttemptRow>();
       for (const l of limits) {
         const r = get.get(l.key) as Row | undefined;
-        if (r) rows.set(l.key, toAttemptRow(r));
+        if (r) current.set(l.key, record.attempt(r));
       }
-      const d = decideAttempt(limits, rows, now);
+      const d = decideAttempt(limits, current, now);
       if (!d.granted) return d;
       const put = this.db.prepare(
         `INSERT INTO login_attempts (key, failures, locked_until, updated_at) VALUES (?, ?, ?, ?)
@@ -917,181 +819,13 @@ export class SqliteStore implements Store {
       .prepare(
         'INSERT INTO audit_log (at, actor, action, target_type, target, ip, before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       )
-      .run(
-        a.at,
-        a.actor,
-        a.action,
-        a.targetType,
-        a.target ?? null,
-        a.ip ?? null,
-        a.before === undefined ? null : JSON.stringify(a.before),
-        a.after === undefined ? null : JSON.stringify(a.after),
-      );
+      .run(...auditValues(a));
     return { id: Number(r.lastInsertRowid), ...a };
   }
 
   async listAudit(q: AuditQuery = {}): Promise<AuditRecord[]> {
-    const where: string[] = [];
-    const args: Array<string | number> = [];
-    const add = (sql: string, v: string | number | undefined) => {
-      if (v === undefined) return;
-      where.push(sql);
-      args.push(v);
-    };
-    add('at >= ?', q.since);
-    add('at < ?', q.until);
-    add('actor = ?', q.actor);
-    add('action = ?', q.action);
-    add('target_type = ?', q.targetType);
-    add('target = ?', q.target);
-    add('id < ?', q.beforeId);
-    const sql = `SELECT * FROM audit_log${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, q.limit ?? 100) as Row[]).map((r) => {
-      const out: AuditRecord = {
-        id: r.id,
-        at: r.at,
-        actor: r.actor,
-        action: r.action,
-        targetType: r.target_type,
-      };
-      if (r.target !== null) out.target = r.target;
-      if (r.ip !== null) out.ip = r.ip;
-      if (r.before !== null) out.before = JSON.parse(r.before);
-      if (r.after !== null) out.after = JSON.parse(r.after);
-      return out;
-    });
+    const { where, args } = auditFilter(q, () => '?');
+    const sql = `SELECT * FROM audit_log${where} ORDER BY id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args) as Row[]).map(record.audit);
   }
-}
-
-const msIso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
-
-const toAttemptRow = (r: Row): AttemptRow => ({
-  key: r.key,
-  failures: Number(r.failures),
-  lockedUntil: r.locked_until === null ? undefined : Date.parse(r.locked_until),
-  updatedAt: Date.parse(r.updated_at),
-});
-
-function toDestination(r: Row): DestinationRecord {
-  return {
-    id: r.id,
-    name: r.name,
-    kind: r.kind,
-    config: JSON.parse(r.config),
-    secrets: JSON.parse(r.secrets),
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-function toUser(r: Row): UserRecord {
-  const u: UserRecord = {
-    id: r.id,
-    username: r.username,
-    passwordHash: r.password_hash,
-    role: r.role,
-    disabled: r.disabled === 1,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-  if (r.last_login_at) u.lastLoginAt = r.last_login_at;
-  return u;
-}
-
-function toApiToken(r: Row): ApiTokenRecord {
-  const t: ApiTokenRecord = {
-    id: r.id,
-    name: r.name,
-    userId: r.user_id,
-    hash: r.hash,
-    last4: r.last4,
-    createdAt: r.created_at,
-  };
-  if (r.expires_at) t.expiresAt = r.expires_at;
-  if (r.last_used_at) t.lastUsedAt = r.last_used_at;
-  if (r.revoked_at) t.revokedAt = r.revoked_at;
-  if (r.scopes) t.scopes = JSON.parse(r.scopes);
-  return t;
-}
-
-function toAccount(r: Row): AccountRecord {
-  const a: AccountRecord = {
-    id: r.id,
-    name: r.name,
-    kind: r.kind,
-    config: JSON.parse(r.config),
-    secrets: JSON.parse(r.secrets),
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-  if (r.expires_at) a.expiresAt = r.expires_at;
-  return a;
-}
-
-function toCollector(r: Row): CollectorRecord {
-  const c: CollectorRecord = {
-    id: r.id,
-    name: r.name,
-    source: r.source,
-    config: JSON.parse(r.config),
-    secrets: JSON.parse(r.secrets),
-    enabled: r.enabled === 1,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-  if (r.account !== null) c.account = r.account;
-  return c;
-}
-
-const toCheckpoint = (r: Row): CheckpointRecord => ({
-  collectorId: r.collector_id,
-  stream: r.stream,
-  value: JSON.parse(r.value),
-  updatedAt: r.updated_at,
-  ...(r.position_time ? { positionTime: r.position_time } : {}),
-});
-
-function toRun(r: Row): RunRecord {
-  const run: RunRecord = {
-    id: r.id,
-    collectorId: r.collector_id,
-    startedAt: r.started_at,
-    status: r.status,
-    events: r.events,
-    pages: r.pages,
-    bytes: r.bytes,
-    deadLetters: r.dead_letters,
-  };
-  if (r.ended_at) run.endedAt = r.ended_at;
-  if (r.error) run.error = JSON.parse(r.error);
-  if (r.runner) run.runner = r.runner;
-  if (r.fence !== null && r.fence !== undefined) run.fence = Number(r.fence);
-  return run;
-}
-
-function toLease(r: Row): LeaseRecord {
-  const l: LeaseRecord = {
-    collectorId: r.collector_id,
-    token: Number(r.token),
-    acquiredAt: r.acquired_at,
-    expiresAt: r.expires_at,
-    stopRequested: Boolean(r.stop_requested),
-  };
-  if (r.owner !== null) l.owner = r.owner;
-  return l;
-}
-
-function toIngestAnswer(r: Row): IngestAnswerCount {
-  const a: IngestAnswerCount = {
-    collectorId: r.collector_id,
-    bucket: r.bucket,
-    status: r.status,
-    code: r.code,
-    requests: r.requests,
-    events: r.events,
-    lastAt: r.last_at,
-  };
-  if (r.message !== null) a.message = r.message;
-  if (r.retry_after !== null) a.retryAfter = r.retry_after;
-  return a;
 }

@@ -1,5 +1,5 @@
-import type { ConformanceHarness } from '../../../test/conformance/harness.ts';
-import { ChatGptComplianceSimulator } from './simulator.ts';
+import { ChatGptComplianceSimulator } from '../../../src/sources/chatgpt-enterprise/simulator.ts';
+import type { ConformanceHarness } from '../harness.ts';
 
 const TYPES = ['AUDIT_LOG', 'AUTH_LOG'] as const;
 
@@ -10,6 +10,10 @@ const TYPES = ['AUDIT_LOG', 'AUTH_LOG'] as const;
  */
 export const chatgptHarness: ConformanceHarness = {
   sourceId: 'chatgpt-enterprise',
+  exemptions: {
+    'token-refresh':
+      'The OpenAI admin key is a static credential: there is no access token to expire and refresh.',
+  },
   async start({ clock, pages, pageSize, eventBytes }) {
     const sim = new ChatGptComplianceSimulator({
       clock: clock.now,

@@ -1,5 +1,5 @@
-import type { ConformanceHarness } from '../../../test/conformance/harness.ts';
-import { type DuoLog, DuoSimulator } from './simulator.ts';
+import { type DuoLog, DuoSimulator } from '../../../src/sources/cisco-duo/simulator.ts';
+import type { ConformanceHarness } from '../harness.ts';
 
 const LOGS: DuoLog[] = ['authentication', 'administrator', 'telephony', 'activity'];
 
@@ -13,6 +13,10 @@ const LOGS: DuoLog[] = ['authentication', 'administrator', 'telephony', 'activit
  */
 export const ciscoDuoHarness: ConformanceHarness = {
   sourceId: 'cisco-duo',
+  exemptions: {
+    'token-refresh':
+      "Duo signs every request with the integration's secret key (HMAC): there is no access token to expire and refresh.",
+  },
   async start({ clock, pages, pageSize, eventBytes }) {
     const events = pages * pageSize;
     const sim = new DuoSimulator({

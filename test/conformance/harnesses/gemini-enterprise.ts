@@ -1,6 +1,6 @@
-import type { ConformanceHarness } from '../../../test/conformance/harness.ts';
-import { entryId } from './index.ts';
-import { CloudLoggingSimulator, type SimLog } from './simulator.ts';
+import { entryId } from '../../../src/sources/gemini-enterprise/index.ts';
+import { CloudLoggingSimulator, type SimLog } from '../../../src/sources/gemini-enterprise/simulator.ts';
+import type { ConformanceHarness } from '../harness.ts';
 
 const LOGS: SimLog[] = ['user-activity', 'data-access'];
 
@@ -42,6 +42,8 @@ export const geminiEnterpriseHarness: ConformanceHarness = {
       writeCalls: () => sim.writeCalls(),
       credentialLeaks: () => [],
       requestCount: () => sim.requests().length,
+      expireTokens: () => sim.tokens.expireTokens(),
+      tokensIssued: () => sim.tokens.tokenRequestCount,
       stop: () => sim.stop(),
     };
   },

@@ -1,6 +1,6 @@
-import type { ConformanceHarness } from '../../../test/conformance/harness.ts';
-import { type Application, eventIds } from './index.ts';
-import { GoogleWorkspaceSimulator } from './simulator.ts';
+import { type Application, eventIds } from '../../../src/sources/google-workspace/index.ts';
+import { GoogleWorkspaceSimulator } from '../../../src/sources/google-workspace/simulator.ts';
+import type { ConformanceHarness } from '../harness.ts';
 
 const APPS: Application[] = ['login', 'drive'];
 
@@ -47,6 +47,8 @@ export const googleWorkspaceHarness: ConformanceHarness = {
       writeCalls: () => sim.writeCalls(),
       credentialLeaks: () => [],
       requestCount: () => sim.requests().length,
+      expireTokens: () => sim.tokens.expireTokens(),
+      tokensIssued: () => sim.tokens.tokenRequestCount,
       stop: () => sim.stop(),
     };
   },

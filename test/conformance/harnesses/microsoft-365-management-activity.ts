@@ -1,6 +1,6 @@
-import type { ConformanceHarness } from '../../../test/conformance/harness.ts';
-import type { ContentType } from './index.ts';
-import { ManagementActivitySimulator } from './simulator.ts';
+import type { ContentType } from '../../../src/sources/microsoft-365-management-activity/index.ts';
+import { ManagementActivitySimulator } from '../../../src/sources/microsoft-365-management-activity/simulator.ts';
+import type { ConformanceHarness } from '../harness.ts';
 
 const TYPES: ContentType[] = ['Audit.AzureActiveDirectory', 'Audit.Exchange'];
 
@@ -54,6 +54,8 @@ export const managementActivityHarness: ConformanceHarness = {
       writeCalls: () => sim.writeCalls(),
       credentialLeaks: () => [],
       requestCount: () => sim.requests().length,
+      expireTokens: () => sim.identity.revokeTokens(),
+      tokensIssued: () => sim.identity.tokenRequests.length,
       stop: () => sim.stop(),
     };
   },

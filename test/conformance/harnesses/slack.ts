@@ -1,5 +1,5 @@
-import type { ConformanceHarness } from '../../../test/conformance/harness.ts';
-import { SlackSimulator } from './simulator.ts';
+import { SlackSimulator } from '../../../src/sources/slack/simulator.ts';
+import type { ConformanceHarness } from '../harness.ts';
 
 /**
  * Slack's simulator set up for the conformance suite: audit log entries over the last hour, newest first,
@@ -7,6 +7,9 @@ import { SlackSimulator } from './simulator.ts';
  */
 export const slackHarness: ConformanceHarness = {
   sourceId: 'slack',
+  exemptions: {
+    'token-refresh': "Slack's user OAuth token (xoxp-) does not expire: there is no access token to refresh.",
+  },
   async start({ clock, pages, pageSize, eventBytes }) {
     const events = pages * pageSize;
     const sim = new SlackSimulator({

@@ -1,5 +1,5 @@
-import type { ConformanceHarness } from '../../../test/conformance/harness.ts';
-import { EntraLogsSimulator } from './simulator.ts';
+import { EntraLogsSimulator } from '../../../src/sources/microsoft-entra-id-logs/simulator.ts';
+import type { ConformanceHarness } from '../harness.ts';
 
 /**
  * The audit logs simulator set up for the conformance suite: all three streams enabled, records over the
@@ -49,6 +49,8 @@ export const entraLogsHarness: ConformanceHarness = {
       writeCalls: () => sim.writeCalls(),
       credentialLeaks: () => [],
       requestCount: () => sim.requests().length,
+      expireTokens: () => sim.identity.revokeTokens(),
+      tokensIssued: () => sim.identity.tokenRequests.length,
       stop: () => sim.stop(),
     };
   },

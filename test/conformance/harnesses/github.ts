@@ -1,5 +1,5 @@
-import type { ConformanceHarness } from '../../../test/conformance/harness.ts';
-import { GitHubSimulator } from './simulator.ts';
+import { GitHubSimulator } from '../../../src/sources/github/simulator.ts';
+import type { ConformanceHarness } from '../harness.ts';
 
 /**
  * GitHub's simulator set up for the conformance suite: an organization audit log (web and Git events)
@@ -43,6 +43,8 @@ export const githubHarness: ConformanceHarness = {
       writeCalls: () => sim.writeCalls(),
       credentialLeaks: () => [],
       requestCount: () => sim.requests().length,
+      expireTokens: () => sim.expireInstallationTokens(),
+      tokensIssued: () => sim.tokenRequests().length,
       stop: () => sim.stop(),
     };
   },

@@ -1,5 +1,5 @@
-import type { ConformanceHarness } from '../../../test/conformance/harness.ts';
-import { SecuritySimulator } from './simulator.ts';
+import { SecuritySimulator } from '../../../src/sources/microsoft-security-alerts/simulator.ts';
+import type { ConformanceHarness } from '../harness.ts';
 
 /**
  * The security simulator set up for the conformance suite: alerts (three quarters) and incidents over the
@@ -43,6 +43,8 @@ export const securityAlertsHarness: ConformanceHarness = {
       writeCalls: () => sim.writeCalls(),
       credentialLeaks: () => [],
       requestCount: () => sim.requests().length,
+      expireTokens: () => sim.identity.revokeTokens(),
+      tokensIssued: () => sim.identity.tokenRequests.length,
       stop: () => sim.stop(),
     };
   },

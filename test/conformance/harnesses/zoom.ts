@@ -1,5 +1,5 @@
-import type { ConformanceHarness } from '../../../test/conformance/harness.ts';
-import { ZoomSimulator } from './simulator.ts';
+import { ZoomSimulator } from '../../../src/sources/zoom/simulator.ts';
+import type { ConformanceHarness } from '../harness.ts';
 
 /**
  * Zoom's simulator set up for the conformance suite: sign in / sign out and operation log records over
@@ -42,6 +42,8 @@ export const zoomHarness: ConformanceHarness = {
       writeCalls: () => sim.writeCalls(),
       credentialLeaks: () => [],
       requestCount: () => sim.requests().length,
+      expireTokens: () => sim.revokeTokens(),
+      tokensIssued: () => sim.requests().filter((r) => r.path === '/oauth/token').length,
       stop: () => sim.stop(),
     };
   },

@@ -1,5 +1,5 @@
-import type { ConformanceHarness } from '../../../test/conformance/harness.ts';
-import { EntraDirectorySimulator } from './simulator.ts';
+import { EntraDirectorySimulator } from '../../../src/sources/microsoft-entra-id-context/simulator.ts';
+import type { ConformanceHarness } from '../harness.ts';
 
 /**
  * The directory simulator set up for the conformance suite: users (three quarters) and groups read by
@@ -40,6 +40,8 @@ export const entraContextHarness: ConformanceHarness = {
       writeCalls: () => sim.writeCalls(),
       credentialLeaks: () => [],
       requestCount: () => sim.requests().length,
+      expireTokens: () => sim.identity.revokeTokens(),
+      tokensIssued: () => sim.identity.tokenRequests.length,
       stop: () => sim.stop(),
     };
   },

@@ -1,6 +1,6 @@
-import type { ConformanceHarness, HarnessSim } from '../../../test/conformance/harness.ts';
-import type { ManualClock } from '../../sim/kit.ts';
-import { RestApiSimulator, type RestApiSimulatorOptions } from './simulator.ts';
+import type { ManualClock } from '../../../src/sim/kit.ts';
+import { RestApiSimulator, type RestApiSimulatorOptions } from '../../../src/sources/rest-api/simulator.ts';
+import type { ConformanceHarness, HarnessSim } from '../harness.ts';
 
 /**
  * The generic REST API collector against its generic simulator, in three configurations that between
@@ -14,6 +14,7 @@ interface Config {
   label: string;
   sim: Omit<RestApiSimulatorOptions, 'clock' | 'events' | 'spacingMs' | 'eventBytes' | 'seed'>;
   accountKind: string;
+  exemptions?: ConformanceHarness['exemptions'];
   account(sim: RestApiSimulator): Record<string, unknown>;
   settings(sim: RestApiSimulator, pageSize: number): Record<string, unknown>;
 }
@@ -22,6 +23,7 @@ function harness(c: Config): ConformanceHarness {
   return {
     sourceId: 'rest-api',
     label: c.label,
+    exemptions: c.exemptions,
     async start({
       clock,
       pages,
@@ -60,6 +62,9 @@ function harness(c: Config): ConformanceHarness {
         writeCalls: () => sim.writeCalls(),
         credentialLeaks: () => [],
         requestCount: () => sim.requestCount(),
+        ...(c.sim.auth?.kind === 'oauth2'
+          ? { expireTokens: () => sim.revokeTokens(), tokensIssued: () => sim.tokenRequests() }
+          : {}),
         stop: () => sim.stop(),
       };
     },
@@ -75,6 +80,7 @@ export const restApiCursorHarness = harness({
     auth: { kind: 'bearer', token: 'sim-bearer-token-1' },
   },
   accountKind: 'bearer',
+  exemptions: { 'token-refresh': 'A static bearer token: there is no access token to expire and refresh.' },
   account: () => ({ token: 'sim-bearer-token-1' }),
   settings: (sim, pageSize) => ({
     url: `${sim.url}/v1/events`,
@@ -98,6 +104,7 @@ export const restApiLinkHeaderHarness = harness({
     auth: { kind: 'api-key', header: 'X-Api-Key', key: 'sim-api-key-2' },
   },
   accountKind: 'api-key',
+  exemptions: { 'token-refresh': 'A static API key: there is no access token to expire and refresh.' },
   account: () => ({ key: 'sim-api-key-2', headerName: 'X-Api-Key' }),
   settings: (sim, pageSize) => ({
     url: `${sim.url}/v1/events`,

@@ -1,9 +1,13 @@
-import type { ConformanceHarness } from '../../../test/conformance/harness.ts';
-import { OktaSimulator } from './simulator.ts';
+import { OktaSimulator } from '../../../src/sources/okta/simulator.ts';
+import type { ConformanceHarness } from '../harness.ts';
 
 /** Okta's simulator set up for the conformance suite: events over the last hour, Link-header pages. */
 export const oktaHarness: ConformanceHarness = {
   sourceId: 'okta',
+  exemptions: {
+    'token-refresh':
+      "Okta's SSWS API token is a static credential: there is no access token to expire and refresh.",
+  },
   async start({ clock, pages, pageSize, eventBytes }) {
     const events = pages * pageSize;
     const sim = new OktaSimulator({
