@@ -8,6 +8,7 @@ import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-bl
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { fetch } from 'undici';
+import { destinationAccount } from '../src/app/destination-account.ts';
 import type { Destination } from '../src/core/destination.ts';
 import { type Envelope, keepVendorText, lineBytes, makeEnvelope } from '../src/core/envelope.ts';
 import { AZURITE_ACCOUNT, AZURITE_KEY, Azurite } from '../src/destinations/azure-blob/azurite.ts';
@@ -22,7 +23,6 @@ import type { DestinationAccount, DestinationContext } from '../src/destinations
 import { envelopeLine } from '../src/destinations/ndjson.ts';
 import { S3Gate } from '../src/destinations/s3/s3-gate.ts';
 import { Rsyslog } from '../src/destinations/syslog/rsyslog.ts';
-import { destinationAccount } from '../src/engine/destination-account.ts';
 import { cpuSeconds } from './sim-process.ts';
 
 /**

@@ -15,14 +15,14 @@ export function cpuSeconds(pid: number | undefined): number | undefined {
 }
 
 /**
- * A vendor simulator in its own process (src/sim/serve.ts), so benchmarks measure only the engine.
+ * A vendor simulator in its own process (src/app/simulators.ts), so benchmarks measure only the engine.
  * BENCH_SIM_FLAGS passes Node flags to it (e.g. `--cpu-prof`).
  */
 export async function spawnSimulator(kind: string, args: string[]) {
   const flags = (process.env.BENCH_SIM_FLAGS ?? '').split(' ').filter(Boolean);
   const child = spawn(
     process.execPath,
-    [...flags, join(import.meta.dirname, '../src/sim/serve.ts'), kind, ...args],
+    [...flags, join(import.meta.dirname, '../src/app/simulators.ts'), kind, ...args],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const lines = createInterface({ input: child.stdout });

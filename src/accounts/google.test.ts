@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { TributaryError } from '../core/errors.ts';
 import { formatIssues } from '../core/validation.ts';
 import { Http } from '../engine/http.ts';
+import { GoogleTokenSimulator } from '../sim/google.ts';
 import { SimServer } from '../sim/kit.ts';
 import {
   type GoogleAccount,
@@ -12,7 +13,6 @@ import {
   REPORTS_AUDIT_SCOPE,
   signAssertion,
 } from './google.ts';
-import { GoogleTokenSimulator } from './google-simulator.ts';
 
 const REPORTS_URL = new URL(
   'https://admin.googleapis.com/admin/reports/v1/activity/users/all/applications/login',

@@ -11,8 +11,8 @@ import {
 import { ApiError } from '../control/errors.ts';
 import { passwordProblem } from '../control/password-policy.ts';
 import type { Actor } from '../control/service.ts';
+import type { Store, TokenScope, UserRecord } from '../core/store.ts';
 import { ANONYMOUS_ACTOR, type AttemptLimit } from '../store/login-attempts.ts';
-import type { Store, TokenScope, UserRecord } from '../store/store.ts';
 
 /**
  * Who is calling: a session cookie (HttpOnly, SameSite=Strict, with a CSRF token required on every

@@ -106,7 +106,7 @@ export function openApiDocument(routes: Route[], version: string) {
 }
 
 /**
- * `POST /ingest/{collector}` (engine/ingest/receiver.ts): not in the route table, because it has its
+ * `POST /ingest/{collector}` (app/ingest/receiver.ts): not in the route table, because it has its
  * own authentication (the collector's ingest token, or a body signature) and no session or CSRF.
  */
 function ingestOperation(err: (description: string) => unknown) {

@@ -4,9 +4,9 @@ import { Registry } from 'prom-client';
 import { ApiError } from '../control/errors.ts';
 import type { StateMetrics } from '../control/metrics-state.ts';
 import type { Logger } from '../core/source.ts';
+import type { Store } from '../core/store.ts';
 import { isLoopbackHost } from '../core/validation.ts';
 import { metrics } from '../engine/metrics.ts';
-import type { Store } from '../store/store.ts';
 import type { Auth } from './auth.ts';
 
 /**

@@ -4,8 +4,8 @@ import { allows, hashPassword, newSecret, sha256 } from '../control/auth.ts';
 import { conflict, notFound } from '../control/errors.ts';
 import * as S from '../control/schemas.ts';
 import type { Control } from '../control/service.ts';
+import type { ApiTokenRecord, AuditRecord, Role, TokenScope, UserRecord } from '../core/store.ts';
 import { destinationCatalog } from '../destinations/index.ts';
-import type { ApiTokenRecord, AuditRecord, Role, TokenScope, UserRecord } from '../store/store.ts';
 import { type Auth, type Caller, checkNewPassword } from './auth.ts';
 
 /**

@@ -2,13 +2,13 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { z } from 'zod';
+import { IngestReceiver } from '../app/ingest/receiver.ts';
 import { ApiError, forbidden } from '../control/errors.ts';
 import { StateMetrics } from '../control/metrics-state.ts';
 import type { Control } from '../control/service.ts';
 import { RESERVED_KEY_PROBLEM, reservedKeyPaths } from '../core/names.ts';
 import type { Logger } from '../core/source.ts';
 import { formatIssues } from '../core/validation.ts';
-import { IngestReceiver } from '../engine/ingest/receiver.ts';
 import { metrics } from '../engine/metrics.ts';
 import type { Auth, Caller } from './auth.ts';
 import { ClientAddress } from './client-address.ts';
@@ -21,7 +21,7 @@ import { DEFAULT_UI_DIR, serveConsole } from './static.ts';
  * `tributary serve`'s HTTP surface: the JSON API of routes.ts with authentication, CSRF protection
  * for cookie sessions, strict validation, and errors with stable codes and no internals;
  * /api/openapi.json; /healthz, /readyz and /metrics (ops.ts); push collectors' ingest endpoints at /ingest/{collector}
- * (their own token auth, no cookies or CSRF: engine/ingest/receiver.ts); and the web console at /.
+ * (their own token auth, no cookies or CSRF: app/ingest/receiver.ts); and the web console at /.
  */
 
 const MAX_BODY = 1024 * 1024;

@@ -2,6 +2,8 @@ import { closeSync, fchmodSync, openSync, readFileSync, writeFileSync, writeSync
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { Runtime } from '../app/runtime.ts';
+import { Scheduler } from '../app/scheduler.ts';
 import { type Config, ConfigError, type KnownNames, loadConfigFile } from '../config/config-file.ts';
 import { ApiError } from '../control/errors.ts';
 import { CONFIG_FILE, Control, type SchedulerHooks } from '../control/service.ts';
@@ -11,12 +13,10 @@ import { type FileScope, fileScope } from '../destinations/file/file-scope.ts';
 import { destinationCatalog } from '../destinations/index.ts';
 import { createLogger } from '../engine/log.ts';
 import type { RunResult } from '../engine/runner.ts';
-import { Runtime } from '../engine/runtime.ts';
-import { Scheduler } from '../engine/scheduler.ts';
 import { sources } from '../sources/index.ts';
-import { isPostgresStore, migrateStore, openStore } from '../store/open.ts';
 import type { PostgresStore } from '../store/postgres/postgres-store.ts';
 import { SecretBox } from '../store/secrets.ts';
+import { isPostgresStore, migrateStore, openStore } from './open-store.ts';
 import { table } from './table.ts';
 
 const STORE_OPTIONS = `      --data-dir DIR       Where state is kept (default ./data, or TRIBUTARY_DATA_DIR)

@@ -11,7 +11,7 @@ import {
 } from '../../test/cluster/support.ts';
 import { freshSchemas, postgresUnavailable, requirePostgres } from '../../test/support/postgres.ts';
 import { tempDirs } from '../../test/support/temp-dirs.ts';
-import type { BatchCommit, Store } from '../store/store.ts';
+import type { BatchCommit, Store } from '../core/store.ts';
 import { HeldLease } from './lease.ts';
 
 const unavailable = await postgresUnavailable();

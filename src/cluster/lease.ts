@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
+import type { Runtime } from '../app/runtime.ts';
 import { configError, type ErrorInfo, transientError } from '../core/errors.ts';
 import type { Logger } from '../core/source.ts';
+import { isLeaseLost, type LeaseRecord, leaseLost, type RunStatus, type Store } from '../core/store.ts';
 import type { RunOptions, RunResult } from '../engine/runner.ts';
-import type { Runtime } from '../engine/runtime.ts';
 import { isConnectionError, PostgresStore } from '../store/postgres/postgres-store.ts';
-import { isLeaseLost, type LeaseRecord, leaseLost, type RunStatus, type Store } from '../store/store.ts';
 import { SharedRateLimits } from './rate-limits.ts';
 
 /**

@@ -6,8 +6,8 @@ import {
   requirePostgres,
   testDatabaseUrl,
 } from '../../test/support/postgres.ts';
+import type { RunRecord } from '../core/store.ts';
 import { PostgresStore } from '../store/postgres/postgres-store.ts';
-import type { RunRecord } from '../store/store.ts';
 import { claimDue, releaseAndSchedule, requestRun, runEndLostError } from './schedule.ts';
 
 const unavailable = await postgresUnavailable();

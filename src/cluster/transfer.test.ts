@@ -6,14 +6,14 @@ import { describe, it } from 'node:test';
 import { CLI, urlWithSchema } from '../../test/cluster/support.ts';
 import { freshSchemas, postgresUnavailable, requirePostgres } from '../../test/support/postgres.ts';
 import { tempDirs } from '../../test/support/temp-dirs.ts';
+import { Runtime } from '../app/runtime.ts';
 import { parseConfig } from '../config/config-file.ts';
 import { CONFIG_FILE, Control } from '../control/service.ts';
+import type { Store } from '../core/store.ts';
 import { silentLogger } from '../engine/log.ts';
-import { Runtime } from '../engine/runtime.ts';
 import { PostgresStore } from '../store/postgres/postgres-store.ts';
 import { SecretBox } from '../store/secrets.ts';
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
-import type { Store } from '../store/store.ts';
 import { exportStore, importStore, parseExport } from './transfer.ts';
 
 const OKTA_TOKEN = 'okta-SECRET-token-7d1e';

@@ -1,11 +1,7 @@
 import { z } from 'zod';
 import { accountKinds } from '../accounts/index.ts';
+import { maskedPaths } from '../core/secret-fields.ts';
 import { isMasked, type SecretSpec } from '../core/secret-spec.ts';
-import { destinationSpec } from '../destinations/index.ts';
-import { collectorSpec } from '../engine/credential-origins.ts';
-import { sources } from '../sources/index.ts';
-import { maskedPaths } from '../store/secret-fields.ts';
-import type { SecretBox } from '../store/secrets.ts';
 import type {
   AccountRecord,
   ApiTokenRecord,
@@ -13,7 +9,11 @@ import type {
   DestinationRecord,
   Store,
   UserRecord,
-} from '../store/store.ts';
+} from '../core/store.ts';
+import { destinationSpec } from '../destinations/index.ts';
+import { collectorSpec } from '../engine/credential-origins.ts';
+import { sources } from '../sources/index.ts';
+import type { SecretBox } from '../store/secrets.ts';
 
 /**
  * `tributary export` / `import`: moves an install's configuration and positions from one store to

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Job, PgBoss } from 'pg-boss';
+import type { Runtime } from '../app/runtime.ts';
+import { DESTINATION_MAX_WAIT_MS } from '../app/scheduler.ts';
 import { parseDuration } from '../core/duration.ts';
 import { toTributaryError } from '../core/errors.ts';
 import { isPushSource, type Logger } from '../core/source.ts';
 import { metrics } from '../engine/metrics.ts';
 import { type RunResult, runCollector } from '../engine/runner.ts';
-import type { Runtime } from '../engine/runtime.ts';
-import { DESTINATION_MAX_WAIT_MS } from '../engine/scheduler.ts';
 import { isVendorWait } from '../engine/vendor-wait.ts';
 import { sources } from '../sources/index.ts';
 import { PostgresStore } from '../store/postgres/postgres-store.ts';

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { accountKinds } from '../accounts/index.ts';
 import { parseDuration } from '../core/duration.ts';
 import { byName, own, RESERVED_KEY_PROBLEM, reservedKeyPaths } from '../core/names.ts';
+import { maskedPaths } from '../core/secret-fields.ts';
 import { accountKindsOf, accountKindsText, isPushSource } from '../core/source.ts';
 import { formatIssues, serviceUrl, suggestion, timeZone } from '../core/validation.ts';
 import { type DestinationConfig, destinationConfigSchema, destinationSpec } from '../destinations/index.ts';
@@ -16,7 +17,6 @@ import {
   originOf,
 } from '../engine/credential-origins.ts';
 import { sources } from '../sources/index.ts';
-import { maskedPaths } from '../store/secret-fields.ts';
 
 /**
  * The config file (YAML or JSON): sites, accounts, destinations and collectors. Parsed once at the

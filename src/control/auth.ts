@@ -1,5 +1,5 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import type { Role } from '../store/store.ts';
+import type { Role } from '../core/store.ts';
 
 /**
  * Credentials of people and programs: scrypt password hashes, random session and API tokens stored

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ErrorInfo } from '../core/errors.ts';
-import type { DeliveryFailureRecord, IngestAnswerCount, RunRecord, RunStatus } from '../store/store.ts';
+import type { DeliveryFailureRecord, IngestAnswerCount, RunRecord, RunStatus } from '../core/store.ts';
 import { collectorHealth, collectorStatus, isSilent } from './health.ts';
 
 const HOUR = 3_600_000;

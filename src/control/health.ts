@@ -1,9 +1,4 @@
-import type {
-  DeliveryFailureRecord,
-  IngestAnswerCount,
-  RunRecord,
-  VendorWaitRecord,
-} from '../store/store.ts';
+import type { DeliveryFailureRecord, IngestAnswerCount, RunRecord, VendorWaitRecord } from '../core/store.ts';
 
 /**
  * Status and health of a collector (docs/control-plane.md). Status: stopped (disabled), error (its

@@ -1,6 +1,4 @@
-import type { CollectorConfig } from '../config/config-file.ts';
-import { isPushSource } from '../core/source.ts';
-import { bucketOf } from '../engine/ingest/answers.ts';
+import { bucketOf } from '../app/ingest/answers.ts';
 import {
   deleteCredentials,
   INGEST_TOKEN_PREFIX,
@@ -10,19 +8,21 @@ import {
   newIngestToken,
   rotateToken,
   saveCredentials,
-} from '../engine/ingest/credentials.ts';
+} from '../app/ingest/credentials.ts';
+import type { Runtime } from '../app/runtime.ts';
+import type { CollectorConfig } from '../config/config-file.ts';
+import { maskedSecrets } from '../core/secret-fields.ts';
+import { isPushSource } from '../core/source.ts';
+import type { CollectorRecord, IngestAnswerCount } from '../core/store.ts';
 import { signatureHeaderOf } from '../engine/ingest/push-source.ts';
-import type { Runtime } from '../engine/runtime.ts';
 import { sources } from '../sources/index.ts';
-import { maskedSecrets } from '../store/secret-fields.ts';
-import type { CollectorRecord, IngestAnswerCount } from '../store/store.ts';
 import { conflict } from './errors.ts';
 
 /**
  * The control plane's side of push collectors: their ingest token, generated at creation, shown once,
  * rotatable with an overlap window. Their HMAC secret (`settings.hmac.secret`) is a secret setting like
  * any other (sealed in the collector record, shown masked); collectors saved before that keep it beside
- * their token hashes (engine/ingest/credentials.ts) until their next update moves it.
+ * their token hashes (app/ingest/credentials.ts) until their next update moves it.
  */
 
 const HMAC_SECRET = 'settings.hmac.secret';

@@ -1,12 +1,12 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { accountKinds } from '../accounts/index.ts';
+import { openSecrets } from '../core/secret-fields.ts';
 import { isPushSource, type SourceDef } from '../core/source.ts';
+import { type AccountRecord, accountParts, type CollectorRecord } from '../core/store.ts';
 import { accountOrigins, collectorUrls, OriginSet, originOf } from '../engine/credential-origins.ts';
 import { classifyAddress, egressPolicy } from '../engine/egress.ts';
-import { openSecrets } from '../store/secret-fields.ts';
 import type { SecretBox } from '../store/secrets.ts';
-import { type AccountRecord, accountParts, type CollectorRecord } from '../store/store.ts';
 
 /**
  * Where stored secrets may travel (docs/security.md): an account's credentials go only to its kind's

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { collectorSchema, nameSchema } from '../config/config-file.ts';
 import { parseDuration } from '../core/duration.ts';
+import { TOKEN_SCOPES } from '../core/store.ts';
 import { serviceUrl } from '../core/validation.ts';
 import { destinationConfigSchema, destinationKinds } from '../destinations/index.ts';
 import { parseAllowEntry } from '../engine/egress.ts';
-import { TOKEN_SCOPES } from '../store/store.ts';
 
 /**
  * Request bodies of the control-plane API. The same schemas validate requests and generate the

@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { accountKinds } from '../accounts/index.ts';
+import { EGRESS_ALLOW_LIST, type Runtime } from '../app/runtime.ts';
 import {
   type AccountConfig,
   type CollectorConfig,
@@ -14,8 +15,25 @@ import type { Destination } from '../core/destination.ts';
 import { parseDuration } from '../core/duration.ts';
 import { TributaryError, toTributaryError } from '../core/errors.ts';
 import { own } from '../core/names.ts';
+import {
+  maskedPaths,
+  maskedSecrets,
+  mergeSecrets,
+  openSecrets,
+  sameSecrets,
+  sealSecrets,
+  valuesAt,
+} from '../core/secret-fields.ts';
 import type { SecretSpec } from '../core/secret-spec.ts';
 import { type AccountKind, accountKindsOf, isPushSource, type SourceDef, streamsOf } from '../core/source.ts';
+import {
+  type AccountRecord,
+  accountParts,
+  type CollectorRecord,
+  type DestinationRecord,
+  type Role,
+  type Store,
+} from '../core/store.ts';
 import { formatIssues } from '../core/validation.ts';
 import { placeFile } from '../destinations/file/file-scope.ts';
 import {
@@ -35,27 +53,9 @@ import {
 import { snippet } from '../engine/http.ts';
 import { previewCollector } from '../engine/preview.ts';
 import type { RunResult } from '../engine/runner.ts';
-import { EGRESS_ALLOW_LIST, type Runtime } from '../engine/runtime.ts';
 import { testConnection } from '../engine/test-connection.ts';
 import { activeVendorWait, vendorWaitError } from '../engine/vendor-wait.ts';
 import { sources } from '../sources/index.ts';
-import {
-  maskedPaths,
-  maskedSecrets,
-  mergeSecrets,
-  openSecrets,
-  sameSecrets,
-  sealSecrets,
-  valuesAt,
-} from '../store/secret-fields.ts';
-import {
-  type AccountRecord,
-  accountParts,
-  type CollectorRecord,
-  type DestinationRecord,
-  type Role,
-  type Store,
-} from '../store/store.ts';
 import { ApiError, conflict, invalid, notFound } from './errors.ts';
 import { collectorHealth, collectorStatus, EXPIRY_WARNING_MS } from './health.ts';
 import { IngestControl, REFUSALS_LOOKBACK_MS } from './ingest.ts';

@@ -1,7 +1,7 @@
 import { configError } from '../core/errors.ts';
+import { valuesAt } from '../core/secret-fields.ts';
 import { prefixSpec, type SecretSpec, secretSpecOf } from '../core/secret-spec.ts';
 import type { AccountKind, SourceDef } from '../core/source.ts';
-import { valuesAt } from '../store/secret-fields.ts';
 
 /**
  * Where an account's credentials may be sent (docs/security.md, "Where secrets travel"): the origins

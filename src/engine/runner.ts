@@ -2,7 +2,7 @@ import type { Destination, SendResult } from '../core/destination.ts';
 import { type Envelope, encodeLine, lineBytes, makeEnvelope } from '../core/envelope.ts';
 import { type ErrorInfo, TributaryError, toTributaryError, transientError } from '../core/errors.ts';
 import type { AccountKind, Batch, Logger, ReadContext, SourceDef, WindowOptions } from '../core/source.ts';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../core/store.ts';
 import { Http, type HttpClientOptions } from './http.ts';
 import { withFields } from './log.ts';
 import { metrics } from './metrics.ts';

@@ -1,5 +1,5 @@
 import { TributaryError } from '../core/errors.ts';
-import type { Store, VendorWaitRecord } from '../store/store.ts';
+import type { Store, VendorWaitRecord } from '../core/store.ts';
 
 /**
  * Vendor waits (docs/architecture.md, "Waiting for the vendor"): a vendor that answers with a

@@ -1,44 +1,12 @@
-import type { AuditRecord } from './store.ts';
+import type { AttemptLimit, AttemptReservation, AttemptRow, AuditRecord } from '../core/store.ts';
+
+export type { AttemptDecision, AttemptLimit, AttemptReservation, AttemptRow } from '../core/store.ts';
 
 /**
  * The sign-in throttle both stores keep (docs/control-plane.md, "Sign-in throttling"): what one attempt
  * does to the counters of the keys it is counted against (a username, a client address), decided
  * inside the store's transaction so that every `serve` process sharing the store sees the same counts.
  */
-
-/** How attempts counted against one key are limited. */
-export interface AttemptLimit {
-  /** What is counted, e.g. `user:<hash>` or `addr:<address>`. */
-  key: string;
-  /** Attempts allowed before the first lockout. */
-  free: number;
-  /** The first lockout; each further attempt doubles it … */
-  baseMs: number;
-  /** … up to this. */
-  capMs: number;
-  /** A key left alone this long (and not locked) starts over from zero. */
-  forgetMs: number;
-}
-
-/** One key's counter as the store keeps it (times in ms since the epoch, on the store's clock). */
-export interface AttemptRow {
-  key: string;
-  failures: number;
-  lockedUntil?: number;
-  updatedAt: number;
-}
-
-/**
- * What a granted attempt counted: per key, the lock it set (if any). Releasing it (the password was
- * right) takes the attempt back and lifts that lock unless a later attempt replaced it.
- */
-export interface AttemptReservation {
-  keys: Array<{ key: string; lockedUntil?: number }>;
-}
-
-export type AttemptDecision =
-  | { granted: true; reservation: AttemptReservation }
-  | { granted: false; retryAfterMs: number };
 
 /** The lockout after `failures` attempts: none below `free`, then base, 2×base, 4×base … up to cap. */
 export const lockoutMs = (limit: AttemptLimit, failures: number): number =>

@@ -1,5 +1,4 @@
 import type { ErrorInfo } from '../core/errors.ts';
-import type { AttemptRow } from './login-attempts.ts';
 import type {
   AccountRecord,
   ApiTokenRecord,
@@ -20,7 +19,8 @@ import type {
   SiteRecord,
   UserRecord,
   VendorWaitRecord,
-} from './store.ts';
+} from '../core/store.ts';
+import type { AttemptRow } from './login-attempts.ts';
 
 /**
  * What the SQLite and Postgres stores share: how a row becomes a record, how a record becomes a

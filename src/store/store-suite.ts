@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { AttemptLimit, BatchCommit, LeaseRecord, Store } from './store.ts';
-import { isLeaseLost } from './store.ts';
+import type { AttemptLimit, BatchCommit, LeaseRecord, Store } from '../core/store.ts';
+import { isLeaseLost } from '../core/store.ts';
 
 /**
  * The contract every Store implementation passes (SQLite now, Postgres in cluster mode): only the

@@ -4,8 +4,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
+import type { Store } from '../../src/core/store.ts';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.ts';
-import type { Store } from '../../src/store/store.ts';
 import { adminClient, freshSchemas, postgresUnavailable, requirePostgres } from '../support/postgres.ts';
 import { tempDirs } from '../support/temp-dirs.ts';
 import {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Runtime } from '../../src/app/runtime.ts';
 import { Control } from '../../src/control/service.ts';
-import { Runtime } from '../../src/engine/runtime.ts';
+import type { RunRecord } from '../../src/core/store.ts';
 import { isConnectionError, PostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { SecretBox } from '../../src/store/secrets.ts';
-import type { RunRecord } from '../../src/store/store.ts';
 import {
   PrivatePostgres,
   privatePostgresUnavailable,

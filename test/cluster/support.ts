@@ -6,14 +6,14 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import { Runtime } from '../../src/app/runtime.ts';
 import { parseConfig } from '../../src/config/config-file.ts';
 import { CONFIG_FILE, Control, type SchedulerHooks } from '../../src/control/service.ts';
 import type { Logger } from '../../src/core/source.ts';
-import { Runtime } from '../../src/engine/runtime.ts';
+import type { RunRecord } from '../../src/core/store.ts';
 import { OktaSimulator } from '../../src/sources/okta/simulator.ts';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { SecretBox } from '../../src/store/secrets.ts';
-import type { RunRecord } from '../../src/store/store.ts';
 import { testDatabaseUrl } from '../support/postgres.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');

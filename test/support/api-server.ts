@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { Auth, type AuthOptions } from '../../src/api/auth.ts';
 import { type ApiServerOptions, startApiServer } from '../../src/api/server.ts';
+import { Runtime } from '../../src/app/runtime.ts';
+import { Scheduler, type SchedulerOptions } from '../../src/app/scheduler.ts';
 import { Control } from '../../src/control/service.ts';
 import type { Logger } from '../../src/core/source.ts';
+import type { Store } from '../../src/core/store.ts';
 import { fileScope } from '../../src/destinations/file/file-scope.ts';
-import { Runtime } from '../../src/engine/runtime.ts';
-import { Scheduler, type SchedulerOptions } from '../../src/engine/scheduler.ts';
 import { SecretBox } from '../../src/store/secrets.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
-import type { Store } from '../../src/store/store.ts';
 
 /**
  * A control-plane API server on a fresh SQLite data directory, with an admin, an editor and a viewer

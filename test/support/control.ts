@@ -1,7 +1,7 @@
+import { Runtime } from '../../src/app/runtime.ts';
 import { Control } from '../../src/control/service.ts';
 import { fileScope } from '../../src/destinations/file/file-scope.ts';
 import { silentLogger } from '../../src/engine/log.ts';
-import { Runtime } from '../../src/engine/runtime.ts';
 import { SecretBox } from '../../src/store/secrets.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 

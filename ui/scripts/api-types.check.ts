@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type * as S from '../../src/control/schemas.ts';
 import type { Control } from '../../src/control/service.ts';
-import type * as Store from '../../src/store/store.ts';
+import type * as Store from '../../src/core/store.ts';
 import type * as Ui from '../src/api-types.ts';
 
 /**

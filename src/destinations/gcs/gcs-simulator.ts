@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { STORAGE_API } from '../../accounts/google.ts';
-import { GoogleTokenSimulator, googleError } from '../../accounts/google-simulator.ts';
+import { GoogleTokenSimulator, googleError } from '../../sim/google.ts';
 import { json, type SimReply, type SimRequest, SimServer } from '../../sim/kit.ts';
 
 /**
  * Google Cloud Storage's upload API, as documented (cloud.google.com/storage/docs/json_api/v1/objects/insert,
  * cloud.google.com/storage/docs/uploading-objects#uploading-an-object, "multipart upload"), with
- * Google's OAuth token endpoint (accounts/google-simulator.ts) on the same server:
+ * Google's OAuth token endpoint (sim/google.ts) on the same server:
  *
  * - `POST /upload/storage/v1/b/{bucket}/o?uploadType=media&name=…` (the body is the object) and
  *   `uploadType=multipart` (a multipart/related body: JSON metadata with `name`, `contentType`,

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { GoogleTokenSimulator, googleError } from '../../accounts/google-simulator.ts';
+import { GoogleTokenSimulator, googleError } from '../../sim/google.ts';
 import { json, type SimReply, type SimRequest, SimServer } from '../../sim/kit.ts';
 
 /**
  * The Chronicle API's `logs.import` with Google's service-account token endpoint
- * (src/accounts/google-simulator.ts), as Google documents it (cloud.google.com/chronicle/docs/reference/
+ * (src/sim/google.ts), as Google documents it (cloud.google.com/chronicle/docs/reference/
  * ingestion-methods; reference/rest/v1alpha/projects.locations.instances.logTypes.logs/import):
  *
  * - `POST /{v1|v1alpha|v1beta}/projects/{p}/locations/{l}/instances/{customer id}/logTypes/{t}/logs:import`

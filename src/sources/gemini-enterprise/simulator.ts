@@ -19,7 +19,7 @@
  *   protoPayload.serviceName="discoveryengine.googleapis.com" in cloudaudit.googleapis.com%2Factivity
  *   (ADMIN_WRITE) and %2Fdata_access (reads, StreamAssist, Search). Reading needs roles/logging.viewer,
  *   and roles/logging.privateLogViewer for Data Access logs (403 "Permission
- *   'logging.privateLogEntries.list' denied …" otherwise). Auth: src/accounts/google-simulator.ts; the
+ *   'logging.privateLogEntries.list' denied …" otherwise). Auth: src/sim/google.ts; the
  *   caller is the service account itself (no domain-wide delegation).
  *
  * Assumed (not documented), decided here: the filter language is a subset (comparisons =, !=, >, >=, <, <=, :
@@ -30,7 +30,7 @@
  */
 
 import { LOGGING_API } from '../../accounts/google.ts';
-import { GoogleTokenSimulator, googleError } from '../../accounts/google-simulator.ts';
+import { GoogleTokenSimulator, googleError } from '../../sim/google.ts';
 import {
   answer,
   type Clock,

@@ -9,7 +9,7 @@
  *   `pageToken`; `eventName` filter; `customerId`. Response {kind: "admin#reports#activities", etag,
  *   items[], nextPageToken}; items omitted when there are none. Activities newest first.
  * - Scope admin.reports.audit.readonly only; reports are read by an administrator (domain-wide
- *   delegation `sub`), otherwise 403. Auth and the token endpoint: src/accounts/google-simulator.ts.
+ *   delegation `sub`), otherwise 403. Auth and the token endpoint: src/sim/google.ts.
  * - Event shapes per application from the Reports API appendix pages (login, admin, drive, token, saml,
  *   groups, groups_enterprise, user_accounts, gemini_in_workspace_apps: ai_usage_event /
  *   feature_utilization with app_name, action, feature_source, event_category).
@@ -24,7 +24,7 @@
  */
 
 import { REPORTS_AUDIT_SCOPE } from '../../accounts/google.ts';
-import { GoogleTokenSimulator, googleError } from '../../accounts/google-simulator.ts';
+import { GoogleTokenSimulator, googleError } from '../../sim/google.ts';
 import {
   type Clock,
   type Fault,

@@ -13,8 +13,8 @@ import {
   requirePostgres,
   testDatabaseUrl,
 } from '../../../test/support/postgres.ts';
-import { openStore } from '../open.ts';
-import type { BatchCommit, Store } from '../store.ts';
+import { openStore } from '../../cli/open-store.ts';
+import type { BatchCommit, Store } from '../../core/store.ts';
 import { storeSuite } from '../store-suite.ts';
 import { migrations } from './migrations.ts';
 import { migrationLockKey, PostgresStore, type PostgresStoreOptions } from './postgres-store.ts';

@@ -1,6 +1,30 @@
 import pg from 'pg';
 import type { ErrorInfo } from '../../core/errors.ts';
 import type { Logger } from '../../core/source.ts';
+import type {
+  AccountRecord,
+  ApiTokenRecord,
+  AuditQuery,
+  AuditRecord,
+  BatchCommit,
+  CheckpointRecord,
+  CollectorRecord,
+  DeadLetterRecord,
+  DeliveryFailure,
+  DeliveryFailureRecord,
+  DestinationRecord,
+  ErrorRecord,
+  IngestAnswerCount,
+  LeaseRecord,
+  RunRecord,
+  RunStatus,
+  SessionRecord,
+  SiteRecord,
+  Store,
+  UserRecord,
+  VendorWaitRecord,
+} from '../../core/store.ts';
+import { leaseExpiredError, leaseLost } from '../../core/store.ts';
 import {
   type AttemptDecision,
   type AttemptLimit,
@@ -28,30 +52,6 @@ import {
   userValues,
   vendorWaitValues,
 } from '../rows.ts';
-import type {
-  AccountRecord,
-  ApiTokenRecord,
-  AuditQuery,
-  AuditRecord,
-  BatchCommit,
-  CheckpointRecord,
-  CollectorRecord,
-  DeadLetterRecord,
-  DeliveryFailure,
-  DeliveryFailureRecord,
-  DestinationRecord,
-  ErrorRecord,
-  IngestAnswerCount,
-  LeaseRecord,
-  RunRecord,
-  RunStatus,
-  SessionRecord,
-  SiteRecord,
-  Store,
-  UserRecord,
-  VendorWaitRecord,
-} from '../store.ts';
-import { leaseExpiredError, leaseLost } from '../store.ts';
 import { LATEST_VERSION, migrations } from './migrations.ts';
 import { describeTarget, isPostgresUrl, schemeOf } from './url.ts';
 

@@ -1,6 +1,30 @@
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { ErrorInfo } from '../../core/errors.ts';
+import type {
+  AccountRecord,
+  ApiTokenRecord,
+  AuditQuery,
+  AuditRecord,
+  BatchCommit,
+  CheckpointRecord,
+  CollectorRecord,
+  DeadLetterRecord,
+  DeliveryFailure,
+  DeliveryFailureRecord,
+  DestinationRecord,
+  ErrorRecord,
+  IngestAnswerCount,
+  LeaseRecord,
+  RunRecord,
+  RunStatus,
+  SessionRecord,
+  SiteRecord,
+  Store,
+  UserRecord,
+  VendorWaitRecord,
+} from '../../core/store.ts';
+import { leaseExpiredError, leaseLost } from '../../core/store.ts';
 import {
   type AttemptDecision,
   type AttemptLimit,
@@ -29,30 +53,6 @@ import {
   userValues,
   vendorWaitValues,
 } from '../rows.ts';
-import type {
-  AccountRecord,
-  ApiTokenRecord,
-  AuditQuery,
-  AuditRecord,
-  BatchCommit,
-  CheckpointRecord,
-  CollectorRecord,
-  DeadLetterRecord,
-  DeliveryFailure,
-  DeliveryFailureRecord,
-  DestinationRecord,
-  ErrorRecord,
-  IngestAnswerCount,
-  LeaseRecord,
-  RunRecord,
-  RunStatus,
-  SessionRecord,
-  SiteRecord,
-  Store,
-  UserRecord,
-  VendorWaitRecord,
-} from '../store.ts';
-import { leaseExpiredError, leaseLost } from '../store.ts';
 import { LATEST_VERSION, migrations } from './migrations.ts';
 
 const iso = () => new Date().toISOString();

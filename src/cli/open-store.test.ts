@@ -3,9 +3,9 @@ import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDirs } from '../../test/support/temp-dirs.ts';
-import { migrateStore, openStore } from './open.ts';
-import { migrations } from './sqlite/migrations.ts';
-import { SqliteStore } from './sqlite/sqlite-store.ts';
+import { migrations } from '../store/sqlite/migrations.ts';
+import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
+import { migrateStore, openStore } from './open-store.ts';
 
 const fresh = tempDirs('tributary-open');
 const CLI = join(resolve(import.meta.dirname, '../..'), 'src/cli/main.ts');

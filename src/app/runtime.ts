@@ -3,7 +3,9 @@ import { accountKinds } from '../accounts/index.ts';
 import type { Destination } from '../core/destination.ts';
 import { parseDuration } from '../core/duration.ts';
 import { configError, TributaryError } from '../core/errors.ts';
+import { openSecrets } from '../core/secret-fields.ts';
 import { isPushSource, type Logger, streamsOf } from '../core/source.ts';
+import { accountParts, type CollectorRecord, type Store } from '../core/store.ts';
 import { type FileScope, fileScope } from '../destinations/file/file-scope.ts';
 import {
   createDestination,
@@ -11,15 +13,13 @@ import {
   type DestinationConfig,
   type DestinationContext,
 } from '../destinations/index.ts';
+import { accountOrigins, collectorUrls, OriginSet, originOf } from '../engine/credential-origins.ts';
+import { setEgressAllowList } from '../engine/egress.ts';
+import { RateLimits } from '../engine/rate-limit.ts';
+import { type ResolvedCollector, type RunOptions, type RunResult, runCollector } from '../engine/runner.ts';
 import { sources } from '../sources/index.ts';
-import { openSecrets } from '../store/secret-fields.ts';
 import type { SecretBox } from '../store/secrets.ts';
-import { accountParts, type CollectorRecord, type Store } from '../store/store.ts';
-import { accountOrigins, collectorUrls, OriginSet, originOf } from './credential-origins.ts';
 import { destinationAccount } from './destination-account.ts';
-import { setEgressAllowList } from './egress.ts';
-import { RateLimits } from './rate-limit.ts';
-import { type ResolvedCollector, type RunOptions, type RunResult, runCollector } from './runner.ts';
 
 /** The instance setting holding the egress allow-list (JSON array of addresses and CIDR ranges). */
 export const EGRESS_ALLOW_LIST = 'egressAllowList';

@@ -1,9 +1,9 @@
 /**
  * Runs a vendor simulator in its own process, for benchmarks and crash tests:
  *
- *   node src/sim/serve.ts okta --events 100000 --event-bytes 1024 [--spacing-ms 10] [--seed 1] [--prerender]
+ *   node src/app/simulators.ts okta --events 100000 --event-bytes 1024 [--spacing-ms 10] [--seed 1] [--prerender]
  *        [--token T] [--port 0] [--live 5] [--rate-limit 100000]
- *   node src/sim/serve.ts chatgpt-enterprise [--files-per-type 3] [--events-per-file 5] [--api-key K]
+ *   node src/app/simulators.ts chatgpt-enterprise [--files-per-type 3] [--events-per-file 5] [--api-key K]
  *
  * Prints one JSON line with the URL and credentials once listening, e.g.
  * `{"ready":true,"source":"okta","url":"http://127.0.0.1:40123","token":"00…"}`.
@@ -19,9 +19,9 @@
 import { fstatSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import type { Fault, RecordedRequest } from '../sim/kit.ts';
 import { type AddFileOptions, ChatGptComplianceSimulator } from '../sources/chatgpt-enterprise/simulator.ts';
 import { OktaSimulator } from '../sources/okta/simulator.ts';
-import type { Fault, RecordedRequest } from './kit.ts';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -116,7 +116,7 @@ async function launch(): Promise<Running> {
     };
   }
   throw new Error(
-    `usage: node src/sim/serve.ts <okta|chatgpt-enterprise> [options] (got ${kind ?? 'nothing'})`,
+    `usage: node src/app/simulators.ts <okta|chatgpt-enterprise> [options] (got ${kind ?? 'nothing'})`,
   );
 }
 

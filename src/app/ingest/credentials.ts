@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Store } from '../../store/store.ts';
+import type { Store } from '../../core/store.ts';
 
 /**
  * What authenticates pushes to a collector's ingest endpoint: its bearer tokens, stored only as

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { Logger } from '../core/source.ts';
-import type { PostgresStore } from './postgres/postgres-store.ts';
-import { describeTarget, isPostgresUrl, schemeOf } from './postgres/url.ts';
-import { SqliteStore } from './sqlite/sqlite-store.ts';
-import type { Store } from './store.ts';
+import type { Store } from '../core/store.ts';
+import type { PostgresStore } from '../store/postgres/postgres-store.ts';
+import { describeTarget, isPostgresUrl, schemeOf } from '../store/postgres/url.ts';
+import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
 
 export interface OpenStoreOptions {
   /** The data directory: the SQLite store lives here when no database URL is given. */
@@ -25,11 +25,11 @@ export async function openStore(o: OpenStoreOptions): Promise<Store> {
       `database URL (--database-url or TRIBUTARY_DATABASE_URL): expected postgres://… or postgresql://…, got ${schemeOf(o.databaseUrl)}`,
     );
   // Loaded only here: the driver costs memory and start-up time that the embedded default never needs.
-  postgres ??= await import('./postgres/postgres-store.ts');
+  postgres ??= await import('../store/postgres/postgres-store.ts');
   return postgres.PostgresStore.open({ connectionString: o.databaseUrl, poolSize: o.poolSize, log: o.log });
 }
 
-let postgres: typeof import('./postgres/postgres-store.ts') | undefined;
+let postgres: typeof import('../store/postgres/postgres-store.ts') | undefined;
 
 /** Whether `openStore` opened `store` on Postgres (cluster mode). */
 export function isPostgresStore(store: Store): store is PostgresStore {

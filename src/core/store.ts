@@ -1,7 +1,4 @@
-import { type ErrorInfo, TributaryError, transientError } from '../core/errors.ts';
-import type { AttemptDecision, AttemptLimit, AttemptReservation } from './login-attempts.ts';
-
-export type { AttemptDecision, AttemptLimit, AttemptReservation } from './login-attempts.ts';
+import { type ErrorInfo, TributaryError, transientError } from './errors.ts';
 
 /**
  * All persistent state goes through this interface. The embedded implementation is SQLite
@@ -499,3 +496,39 @@ export interface Store {
   /** Newest first. */
   listAudit(q?: AuditQuery): Promise<AuditRecord[]>;
 }
+
+// Sign-in throttling (src/store/login-attempts.ts decides; both stores count).
+
+/** How attempts counted against one key are limited. */
+export interface AttemptLimit {
+  /** What is counted, e.g. `user:<hash>` or `addr:<address>`. */
+  key: string;
+  /** Attempts allowed before the first lockout. */
+  free: number;
+  /** The first lockout; each further attempt doubles it … */
+  baseMs: number;
+  /** … up to this. */
+  capMs: number;
+  /** A key left alone this long (and not locked) starts over from zero. */
+  forgetMs: number;
+}
+
+/** One key's counter as the store keeps it (times in ms since the epoch, on the store's clock). */
+export interface AttemptRow {
+  key: string;
+  failures: number;
+  lockedUntil?: number;
+  updatedAt: number;
+}
+
+/**
+ * What a granted attempt counted: per key, the lock it set (if any). Releasing it (the password was
+ * right) takes the attempt back and lifts that lock unless a later attempt replaced it.
+ */
+export interface AttemptReservation {
+  keys: Array<{ key: string; lockedUntil?: number }>;
+}
+
+export type AttemptDecision =
+  | { granted: true; reservation: AttemptReservation }
+  | { granted: false; retryAfterMs: number };

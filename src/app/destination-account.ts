@@ -2,8 +2,8 @@ import { accountKinds } from '../accounts/index.ts';
 import { configError } from '../core/errors.ts';
 import type { Logger } from '../core/source.ts';
 import type { DestinationAccount } from '../destinations/kind.ts';
-import { accountOrigins, OriginSet } from './credential-origins.ts';
-import { Http } from './http.ts';
+import { accountOrigins, OriginSet } from '../engine/credential-origins.ts';
+import { Http } from '../engine/http.ts';
 
 /**
  * An account (its fields decrypted) as a destination uses it (destinations/kind.ts): its kind's

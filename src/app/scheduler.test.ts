@@ -3,11 +3,11 @@ import { describe, it } from 'node:test';
 import { tempDirs } from '../../test/support/temp-dirs.ts';
 import { parseConfig } from '../config/config-file.ts';
 import { CONFIG_FILE, Control } from '../control/service.ts';
+import { silentLogger } from '../engine/log.ts';
+import type { RunResult } from '../engine/runner.ts';
 import { OktaSimulator } from '../sources/okta/simulator.ts';
 import { SecretBox } from '../store/secrets.ts';
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
-import { silentLogger } from './log.ts';
-import type { RunResult } from './runner.ts';
 import { Runtime } from './runtime.ts';
 import { Scheduler } from './scheduler.ts';
 

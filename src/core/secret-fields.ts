@@ -1,6 +1,5 @@
-import { configError } from '../core/errors.ts';
-import { isMasked, maskSecret, type SecretSpec } from '../core/secret-spec.ts';
-import type { SecretBox } from './secrets.ts';
+import { configError } from './errors.ts';
+import { isMasked, maskSecret, type SecretSpec } from './secret-spec.ts';
 
 /**
  * Secret fields of a stored object (an account's token, a destination's auth.password, a collector's
@@ -13,6 +12,12 @@ import type { SecretBox } from './secrets.ts';
  */
 
 type Obj = Record<string, unknown>;
+
+/** What seals and opens secret values (the store's SecretBox: AES-256-GCM under the master key). */
+export interface SecretBox {
+  encrypt(plain: string): string;
+  decrypt(sealed: string): string;
+}
 
 const esc = (k: string) => k.replaceAll('%', '%25').replaceAll('.', '%2E');
 const unesc = (k: string) => k.replaceAll('%2E', '.').replaceAll('%25', '%');

@@ -12,13 +12,19 @@ import {
   type Logger,
   type ReceiveDef,
 } from '../../core/source.ts';
+import type { CollectorRecord } from '../../core/store.ts';
+import {
+  BodyError,
+  BodySplitter,
+  decodedChunks,
+  requestChunks,
+  splitChunks,
+} from '../../engine/ingest/body.ts';
+import { metrics } from '../../engine/metrics.ts';
+import { destinationDeadLetters } from '../../engine/runner.ts';
 import { sources } from '../../sources/index.ts';
-import type { CollectorRecord } from '../../store/store.ts';
-import { metrics } from '../metrics.ts';
-import { destinationDeadLetters } from '../runner.ts';
 import type { Runtime } from '../runtime.ts';
 import { IngestAnswers } from './answers.ts';
-import { BodyError, BodySplitter, decodedChunks, requestChunks, splitChunks } from './body.ts';
 import { loadCredentials, presentedToken, signatureMatches, verifyToken } from './credentials.ts';
 
 /**

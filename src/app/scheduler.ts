@@ -1,10 +1,10 @@
 import { parseDuration } from '../core/duration.ts';
 import { toTributaryError } from '../core/errors.ts';
 import { isPushSource } from '../core/source.ts';
+import type { RunOptions, RunResult } from '../engine/runner.ts';
+import { activeVendorWait, isVendorWait } from '../engine/vendor-wait.ts';
 import { sources } from '../sources/index.ts';
-import type { RunOptions, RunResult } from './runner.ts';
 import type { Runtime } from './runtime.ts';
-import { activeVendorWait, isVendorWait } from './vendor-wait.ts';
 
 /** How long a scheduled run retries a destination that is down before it fails (health turns ERROR). */
 export const DESTINATION_MAX_WAIT_MS = 15 * 60_000;

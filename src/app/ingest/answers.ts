@@ -1,5 +1,5 @@
 import type { Logger } from '../../core/source.ts';
-import type { IngestAnswerCount, Store } from '../../store/store.ts';
+import type { IngestAnswerCount, Store } from '../../core/store.ts';
 
 /**
  * What push collectors' ingest endpoints answered, counted per collector, 5-minute bucket, status and

@@ -33,7 +33,7 @@
  * real whatever a test's simulated data clock says); `now` can be injected.
  */
 import { generateKeyPairSync, type KeyObject, randomBytes, verify } from 'node:crypto';
-import { json, Rng, type SimReply, type SimRequest, type SimServer, seedOf } from '../sim/kit.ts';
+import { json, Rng, type SimReply, type SimRequest, type SimServer, seedOf } from './kit.ts';
 
 export const GOOGLE_TOKEN_AUDIENCE = 'https://oauth2.googleapis.com/token';
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
