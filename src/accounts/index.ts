@@ -3,6 +3,7 @@ import { byName } from '../core/names.ts';
 import { ORIGIN, SECRET } from '../core/secret-spec.ts';
 import { type AccountKind, defineAccountKind } from '../core/source.ts';
 import { serviceUrl } from '../core/validation.ts';
+import { abnormalSecurity } from './abnormal-security.ts';
 import { apiKey } from './api-key.ts';
 import { aws } from './aws.ts';
 import { basic } from './basic.ts';
@@ -95,6 +96,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     'trend-micro': trendMicro,
     wiz,
     zoom,
+    'abnormal-security': abnormalSecurity,
     'api-key': apiKey,
     bearer,
     basic,

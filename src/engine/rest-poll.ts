@@ -1,6 +1,6 @@
 import { toIsoTime } from '../core/envelope.ts';
 import { TributaryError } from '../core/errors.ts';
-import type { Batch, HttpResponse, ReadContext, StreamDef } from '../core/source.ts';
+import type { Batch, HttpResponse, RawEvent, ReadContext, StreamDef } from '../core/source.ts';
 import { type DeltaCursorOptions, readDelta } from './delta-cursor.ts';
 import { LoopGuard } from './http.ts';
 import { type PageRequest, type Paginator, pageKey } from './paginate.ts';
@@ -47,6 +47,14 @@ export interface RestPollDef<S = any, A = any> {
    * (transient: the next run resumes from the checkpoint).
    */
   cursorExpired?: (err: TributaryError) => boolean;
+  /**
+   * APIs that list ids and give each record's content on a follow-up call (N+1: Abnormal's threats and
+   * cases): the events of one listed record, each with its id and time, built by the source from the calls
+   * it makes with `ctx.http` (so under the account's budget). The listed records still drive pagination;
+   * `eventId` and `eventTime` are not used for expanded events. With `clip`, events outside the window are
+   * left to the window they belong to. Time-window cursors only.
+   */
+  expand?: (ctx: ReadContext<S, A>, record: any, window: Window) => Promise<RawEvent[]>;
 }
 
 /**
@@ -215,19 +223,27 @@ async function* readTimeWindow<S, A>(
       const events = [];
       const delivered = [];
       const deadLetters = [];
-      for (const raw of records) {
-        const iso = toIsoTime(time(raw));
-        // The watermark follows the cursor's time field; parse it again only when it differs.
-        const t = def.eventTime ? tracker.timeOf(raw) : iso === undefined ? undefined : Date.parse(iso);
-        if (clip && !clip.inside(t)) continue;
-        const id = def.eventId(raw);
-        if (id === undefined) {
-          deadLetters.push({ raw, reason: 'record has no id where the source expects one' });
-          continue;
+      for (const listed of records) {
+        for (const e of def.expand ? await def.expand(ctx, listed, window) : [{ raw: listed }]) {
+          const raw = e.raw;
+          const iso = toIsoTime(def.expand ? e.time : time(raw));
+          // The watermark follows the cursor's time field; parse it again only when it differs.
+          const t =
+            def.eventTime && !def.expand
+              ? tracker.timeOf(raw)
+              : iso === undefined
+                ? undefined
+                : Date.parse(iso);
+          if (clip && !clip.inside(t)) continue;
+          const id = def.expand ? e.id : def.eventId(raw);
+          if (id === undefined) {
+            deadLetters.push({ raw, reason: 'record has no id where the source expects one' });
+            continue;
+          }
+          if (tracker.isSeen(id)) continue;
+          events.push({ raw, id, time: iso });
+          delivered.push({ id, time: t });
         }
-        if (tracker.isSeen(id)) continue;
-        events.push({ raw, id, time: iso });
-        delivered.push({ id, time: t });
       }
       let next = def.paginate.next({ request, response: page.response, body: page.body, records });
       if (clip?.disordered && !disorderReported) {

@@ -1,5 +1,6 @@
 import { byName } from '../core/names.ts';
 import type { SourceDef } from '../core/source.ts';
+import abnormalSecurity from './abnormal-security/index.ts';
 import chatgptEnterprise from './chatgpt-enterprise/index.ts';
 import ciscoDuo from './cisco-duo/index.ts';
 import cribl from './cribl/index.ts';
@@ -40,5 +41,6 @@ export const sources: Record<string, SourceDef> = byName(
     paloAltoCortexDataLake,
     cribl,
     databahn,
+    abnormalSecurity,
   ].map((s) => [s.id, s as SourceDef]),
 );

@@ -1,3 +1,4 @@
+import { abnormalHarness } from '../../src/sources/abnormal-security/conformance.ts';
 import { chatgptHarness } from '../../src/sources/chatgpt-enterprise/conformance.ts';
 import { ciscoDuoHarness } from '../../src/sources/cisco-duo/conformance.ts';
 import { geminiEnterpriseHarness } from '../../src/sources/gemini-enterprise/conformance.ts';
@@ -34,4 +35,5 @@ export const harnesses: ConformanceHarness[] = [
   restApiCursorHarness,
   restApiLinkHeaderHarness,
   restApiPostHarness,
+  abnormalHarness,
 ];

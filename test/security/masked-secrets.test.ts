@@ -66,6 +66,7 @@ function samples(): Record<string, Record<string, unknown>> {
       apiUrl: 'https://api.eu1.app.wiz.io/graphql',
     },
     zoom: { accountId: 'zoom-acct', clientId: 'zoom-client', clientSecret: 'zoom-SECRET-0001' },
+    'abnormal-security': { token: 'abx-SECRET-token-0001', region: 'eu' },
     'api-key': { key: 'apikey-SECRET-0001', headerName: 'X-Api-Key' },
     bearer: { token: BEARER },
     basic: { username: 'svc', password: 'basic-SECRET-0001' },
