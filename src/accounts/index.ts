@@ -14,6 +14,7 @@ import { google } from './google.ts';
 import { microsoft } from './microsoft.ts';
 import { none } from './none.ts';
 import { oauth2ClientCredentials } from './oauth2-client-credentials.ts';
+import { proofpointTap } from './proofpoint-tap.ts';
 import { salesforce } from './salesforce.ts';
 import { slack } from './slack.ts';
 import { splunk } from './splunk.ts';
@@ -97,6 +98,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     wiz,
     zoom,
     'abnormal-security': abnormalSecurity,
+    'proofpoint-tap': proofpointTap,
     'api-key': apiKey,
     bearer,
     basic,

@@ -14,6 +14,7 @@ import microsoftEntraIdLogs from './microsoft-entra-id-logs/index.ts';
 import microsoftSecurityAlerts from './microsoft-security-alerts/index.ts';
 import okta from './okta/index.ts';
 import paloAltoCortexDataLake from './palo-alto-cortex-data-lake/index.ts';
+import proofpointTap from './proofpoint-tap/index.ts';
 import restApi from './rest-api/index.ts';
 import slack from './slack/index.ts';
 import webhook from './webhook/index.ts';
@@ -42,5 +43,6 @@ export const sources: Record<string, SourceDef> = byName(
     cribl,
     databahn,
     abnormalSecurity,
+    proofpointTap,
   ].map((s) => [s.id, s as SourceDef]),
 );

@@ -9,6 +9,7 @@ import { entraContextHarness } from '../../src/sources/microsoft-entra-id-contex
 import { entraLogsHarness } from '../../src/sources/microsoft-entra-id-logs/conformance.ts';
 import { securityAlertsHarness } from '../../src/sources/microsoft-security-alerts/conformance.ts';
 import { oktaHarness } from '../../src/sources/okta/conformance.ts';
+import { proofpointTapHarness } from '../../src/sources/proofpoint-tap/conformance.ts';
 import {
   restApiCursorHarness,
   restApiLinkHeaderHarness,
@@ -36,4 +37,5 @@ export const harnesses: ConformanceHarness[] = [
   restApiLinkHeaderHarness,
   restApiPostHarness,
   abnormalHarness,
+  proofpointTapHarness,
 ];
