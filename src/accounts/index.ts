@@ -9,6 +9,7 @@ import { aws } from './aws.ts';
 import { basic } from './basic.ts';
 import { bearer } from './bearer.ts';
 import { ciscoDuo } from './cisco-duo.ts';
+import { cloudflare } from './cloudflare.ts';
 import { github } from './github.ts';
 import { google } from './google.ts';
 import { microsoft } from './microsoft.ts';
@@ -99,6 +100,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     zoom,
     'abnormal-security': abnormalSecurity,
     'proofpoint-tap': proofpointTap,
+    cloudflare,
     'api-key': apiKey,
     bearer,
     basic,

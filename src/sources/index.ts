@@ -3,6 +3,7 @@ import type { SourceDef } from '../core/source.ts';
 import abnormalSecurity from './abnormal-security/index.ts';
 import chatgptEnterprise from './chatgpt-enterprise/index.ts';
 import ciscoDuo from './cisco-duo/index.ts';
+import cloudflare from './cloudflare/index.ts';
 import cribl from './cribl/index.ts';
 import databahn from './databahn/index.ts';
 import geminiEnterprise from './gemini-enterprise/index.ts';
@@ -44,5 +45,6 @@ export const sources: Record<string, SourceDef> = byName(
     databahn,
     abnormalSecurity,
     proofpointTap,
+    cloudflare,
   ].map((s) => [s.id, s as SourceDef]),
 );

@@ -1,6 +1,7 @@
 import { abnormalHarness } from '../../src/sources/abnormal-security/conformance.ts';
 import { chatgptHarness } from '../../src/sources/chatgpt-enterprise/conformance.ts';
 import { ciscoDuoHarness } from '../../src/sources/cisco-duo/conformance.ts';
+import { cloudflareHarness } from '../../src/sources/cloudflare/conformance.ts';
 import { geminiEnterpriseHarness } from '../../src/sources/gemini-enterprise/conformance.ts';
 import { githubHarness } from '../../src/sources/github/conformance.ts';
 import { googleWorkspaceHarness } from '../../src/sources/google-workspace/conformance.ts';
@@ -38,4 +39,5 @@ export const harnesses: ConformanceHarness[] = [
   restApiPostHarness,
   abnormalHarness,
   proofpointTapHarness,
+  cloudflareHarness,
 ];

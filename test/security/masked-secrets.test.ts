@@ -68,6 +68,7 @@ function samples(): Record<string, Record<string, unknown>> {
     zoom: { accountId: 'zoom-acct', clientId: 'zoom-client', clientSecret: 'zoom-SECRET-0001' },
     'abnormal-security': { token: 'abx-SECRET-token-0001', region: 'eu' },
     'proofpoint-tap': { principal: 'tap-principal', secret: 'tap-SECRET-0001' },
+    cloudflare: { apiToken: 'cf_SECRET_token_000000000001' },
     'api-key': { key: 'apikey-SECRET-0001', headerName: 'X-Api-Key' },
     bearer: { token: BEARER },
     basic: { username: 'svc', password: 'basic-SECRET-0001' },
