@@ -9,6 +9,7 @@ import { aws } from './aws.ts';
 import { basic } from './basic.ts';
 import { bearer } from './bearer.ts';
 import { ciscoDuo } from './cisco-duo.ts';
+import { ciscoMeraki } from './cisco-meraki.ts';
 import { cloudflare } from './cloudflare.ts';
 import { github } from './github.ts';
 import { google } from './google.ts';
@@ -101,6 +102,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     'abnormal-security': abnormalSecurity,
     'proofpoint-tap': proofpointTap,
     cloudflare,
+    'cisco-meraki': ciscoMeraki,
     'api-key': apiKey,
     bearer,
     basic,

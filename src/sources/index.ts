@@ -3,6 +3,7 @@ import type { SourceDef } from '../core/source.ts';
 import abnormalSecurity from './abnormal-security/index.ts';
 import chatgptEnterprise from './chatgpt-enterprise/index.ts';
 import ciscoDuo from './cisco-duo/index.ts';
+import ciscoMeraki from './cisco-meraki/index.ts';
 import cloudflare from './cloudflare/index.ts';
 import cribl from './cribl/index.ts';
 import databahn from './databahn/index.ts';
@@ -46,5 +47,6 @@ export const sources: Record<string, SourceDef> = byName(
     abnormalSecurity,
     proofpointTap,
     cloudflare,
+    ciscoMeraki,
   ].map((s) => [s.id, s as SourceDef]),
 );

@@ -1,6 +1,7 @@
 import { abnormalHarness } from '../../src/sources/abnormal-security/conformance.ts';
 import { chatgptHarness } from '../../src/sources/chatgpt-enterprise/conformance.ts';
 import { ciscoDuoHarness } from '../../src/sources/cisco-duo/conformance.ts';
+import { ciscoMerakiHarness } from '../../src/sources/cisco-meraki/conformance.ts';
 import { cloudflareHarness } from '../../src/sources/cloudflare/conformance.ts';
 import { geminiEnterpriseHarness } from '../../src/sources/gemini-enterprise/conformance.ts';
 import { githubHarness } from '../../src/sources/github/conformance.ts';
@@ -40,4 +41,5 @@ export const harnesses: ConformanceHarness[] = [
   abnormalHarness,
   proofpointTapHarness,
   cloudflareHarness,
+  ciscoMerakiHarness,
 ];

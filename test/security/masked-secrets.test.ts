@@ -69,6 +69,7 @@ function samples(): Record<string, Record<string, unknown>> {
     'abnormal-security': { token: 'abx-SECRET-token-0001', region: 'eu' },
     'proofpoint-tap': { principal: 'tap-principal', secret: 'tap-SECRET-0001' },
     cloudflare: { apiToken: 'cf_SECRET_token_000000000001' },
+    'cisco-meraki': { apiKey: '0123456789abcdef0123456789abcdef5ec7e700' },
     'api-key': { key: 'apikey-SECRET-0001', headerName: 'X-Api-Key' },
     bearer: { token: BEARER },
     basic: { username: 'svc', password: 'basic-SECRET-0001' },
