@@ -8,6 +8,7 @@ import { apiKey } from './api-key.ts';
 import { aws } from './aws.ts';
 import { basic } from './basic.ts';
 import { bearer } from './bearer.ts';
+import { catoNetworks } from './cato-networks.ts';
 import { ciscoDuo } from './cisco-duo.ts';
 import { ciscoMeraki } from './cisco-meraki.ts';
 import { cloudflare } from './cloudflare.ts';
@@ -103,6 +104,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     'proofpoint-tap': proofpointTap,
     cloudflare,
     'cisco-meraki': ciscoMeraki,
+    'cato-networks': catoNetworks,
     'api-key': apiKey,
     bearer,
     basic,

@@ -220,6 +220,11 @@ export interface SourceDef<S = any, A = any> {
    * when the response names none, or undefined when it is not a rate limit. Retried like a 429.
    */
   rateLimited?: (ctx: VendorErrorContext, headers: Headers) => { defaultWaitMs: number } | undefined;
+  /**
+   * A rate limit told in a successful answer's JSON body (GraphQL APIs answer 200 with `errors`: Cato's "rate
+   * limit for operation"): returns the wait, or undefined when the body is a normal answer. Retried like a 429.
+   */
+  rateLimitedBody?: (body: unknown) => { waitMs: number; message: string } | undefined;
   /** Test Connection: resolves when credentials and permissions work, throws a TributaryError otherwise. */
   test(ctx: TestContext<S, A>): Promise<void>;
   /**

@@ -48,6 +48,8 @@ export interface HttpClientOptions {
   explain?: (ctx: VendorErrorContext) => Partial<ErrorInfo> | undefined;
   /** A vendor's non-429 answer that means "slow down" (GitHub's 403 rate limits): retried like a 429. */
   rateLimited?: RateLimitedHook;
+  /** A rate limit told in a 200 answer's JSON body (GraphQL `errors`): retried like a 429 (requestJson only). */
+  rateLimitedBody?: (body: unknown) => { waitMs: number; message: string } | undefined;
   now?: () => number;
   userAgent?: string;
 }
@@ -194,7 +196,10 @@ export class Http implements HttpClient {
     let response!: HttpResponse;
     const body = await this.send(req, async (r) => {
       response = r;
-      return (await readJson(r)) as T; // a truncated body fails here and is retried (see attempt)
+      const parsed = await readJson(r); // a truncated body fails here and is retried (see attempt)
+      const limited = this.o.rateLimitedBody?.(parsed);
+      if (limited) throw new RateLimitedBody(limited.waitMs, limited.message);
+      return parsed as T;
     });
     return { body, response };
   }
@@ -323,6 +328,19 @@ export class Http implements HttpClient {
       }
       return { retry: err, waitMs };
     } catch (err) {
+      if (err instanceof RateLimitedBody && !signal?.aborted) {
+        this.o.limiter?.pauseUntil(this.now() + err.waitMs);
+        endpoint?.pauseUntil(this.now() + err.waitMs);
+        return {
+          retry: transientError(
+            'rate_limited',
+            `${this.o.vendor} rate limit reached: ${snippet(err.message)}.`,
+            "Tributary waits and retries; if it persists, lower the collector's frequency or share fewer collectors on this account.",
+            { status: 200, retryAfter: err.waitMs / 1000 },
+          ),
+          waitMs: err.waitMs,
+        };
+      }
       if (err instanceof UnexpectedBodyError && !signal?.aborted) return this.unexpectedBody(err, url);
       if (err instanceof TributaryError) throw err;
       // A connection the egress policy refused surfaces as undici's "fetch failed" with it as the cause.
@@ -445,6 +463,16 @@ export class Http implements HttpClient {
     const info: ErrorInfo = { ...base, status, ...this.o.explain?.(ctx) };
     if (retryAfter !== undefined) info.retryAfter = retryAfter / 1000;
     return new TributaryError(info);
+  }
+}
+
+/** A successful answer whose body says "rate limited" (see HttpClientOptions.rateLimitedBody). */
+class RateLimitedBody extends Error {
+  readonly waitMs: number;
+  constructor(waitMs: number, message: string) {
+    super(message);
+    this.name = 'RateLimitedBody';
+    this.waitMs = waitMs;
   }
 }
 

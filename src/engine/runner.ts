@@ -281,6 +281,7 @@ async function runStream(
     log,
     explain: c.source.explain,
     rateLimited: c.source.rateLimited,
+    rateLimitedBody: c.source.rateLimitedBody,
     now,
     userAgent: 'tributary/0.1',
     ...o.http,

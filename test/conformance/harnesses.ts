@@ -1,4 +1,5 @@
 import { abnormalHarness } from '../../src/sources/abnormal-security/conformance.ts';
+import { catoHarness } from '../../src/sources/cato-networks/conformance.ts';
 import { chatgptHarness } from '../../src/sources/chatgpt-enterprise/conformance.ts';
 import { ciscoDuoHarness } from '../../src/sources/cisco-duo/conformance.ts';
 import { ciscoMerakiHarness } from '../../src/sources/cisco-meraki/conformance.ts';
@@ -42,4 +43,5 @@ export const harnesses: ConformanceHarness[] = [
   proofpointTapHarness,
   cloudflareHarness,
   ciscoMerakiHarness,
+  catoHarness,
 ];
