@@ -15,6 +15,7 @@ import { cloudflare } from './cloudflare.ts';
 import { github } from './github.ts';
 import { google } from './google.ts';
 import { microsoft } from './microsoft.ts';
+import { netskope } from './netskope.ts';
 import { none } from './none.ts';
 import { oauth2ClientCredentials } from './oauth2-client-credentials.ts';
 import { proofpointTap } from './proofpoint-tap.ts';
@@ -105,6 +106,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     cloudflare,
     'cisco-meraki': ciscoMeraki,
     'cato-networks': catoNetworks,
+    netskope,
     'api-key': apiKey,
     bearer,
     basic,

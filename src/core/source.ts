@@ -47,6 +47,12 @@ export interface HttpRequest {
   manualRedirect?: boolean;
   /** Statuses the caller handles itself instead of the client's classification. */
   accept?: number[];
+  /**
+   * What a retry after a failed attempt sends instead (its query merged over this one's): for requests the
+   * vendor may already have acted on when the answer was lost — Netskope's iterator `next`, retried as
+   * `resend` so that the page it handed out is not skipped.
+   */
+  retryAs?: { query?: HttpRequest['query'] };
   timeoutMs?: number;
 }
 
@@ -125,6 +131,12 @@ export interface StreamDef<S = any, A = any, C = any> {
   title: string;
   description?: string;
   read(ctx: ReadContext<S, A, C>): AsyncIterable<Batch<C>>;
+  /**
+   * The vendor holds the position and moves it when asked for the next page (Netskope's iterators): the
+   * runner asks `read` for the next batch only after the previous one was delivered and committed, instead
+   * of reading ahead. A crash then leaves at most the one page in flight to be asked again.
+   */
+  sequential?: boolean;
 }
 
 export type Stability = 'ga' | 'early-access';

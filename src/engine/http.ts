@@ -218,6 +218,8 @@ export class Http implements HttpClient {
       throw new Error(`refusing HTTP ${method}: collectors only read`);
     const state = { refreshed: false };
     let last: { retry: TributaryError; waitMs?: number } | undefined;
+    // After a failed attempt (not a credential refresh) the vendor may have acted on the request already.
+    let current = req;
     for (let attempt = 0; attempt < this.o.maxAttempts; attempt++) {
       if (last) {
         const ms = last.waitMs ?? backoff(attempt - 1, this.o.backoffBaseMs, this.o.backoffMaxMs);
@@ -229,7 +231,7 @@ export class Http implements HttpClient {
         });
         await sleep(ms, this.o.signal);
       }
-      const outcome = await this.attempt(req, method, state, consume);
+      const outcome = await this.attempt(current, method, state, consume);
       if ('ok' in outcome) return outcome.ok;
       if ('again' in outcome) {
         attempt--; // a refreshed credential is not a retry
@@ -237,6 +239,7 @@ export class Http implements HttpClient {
         continue;
       }
       last = outcome;
+      if (req.retryAs) current = { ...req, ...req.retryAs, query: { ...req.query, ...req.retryAs.query } };
     }
     throw last?.retry ?? transientError('unknown', `${this.o.vendor} request failed.`, 'Retry later.');
   }

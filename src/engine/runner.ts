@@ -330,8 +330,10 @@ async function runStream(
     return { envelopes, ingestedAt, deadLetters, checkpoint: batch.checkpoint, pages: batch.pages ?? 0 };
   };
   const ahead: Array<Promise<Wrapped | undefined>> = [];
+  // A vendor-held position (StreamDef.sequential) moves when a page is asked for: nothing is read ahead.
+  const depth = def.sequential ? 1 : READ_AHEAD;
   const readAhead = () => {
-    while (ahead.length < READ_AHEAD) {
+    while (ahead.length < depth) {
       const next = batches.next().then(wrap);
       next.catch(() => {}); // surfaces when awaited; never an unhandled rejection
       ahead.push(next);
@@ -342,7 +344,7 @@ async function runStream(
       readAhead();
       const batch = await ahead.shift()!;
       if (!batch) break;
-      readAhead();
+      if (!def.sequential) readAhead();
       const { envelopes, ingestedAt, deadLetters, checkpoint, pages } = batch;
       if (envelopes.length) await deliver(c, envelopes, o, signal, now, outcomes);
       let bytes = 0;

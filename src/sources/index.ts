@@ -15,6 +15,8 @@ import microsoft365ManagementActivity from './microsoft-365-management-activity/
 import microsoftEntraIdContext from './microsoft-entra-id-context/index.ts';
 import microsoftEntraIdLogs from './microsoft-entra-id-logs/index.ts';
 import microsoftSecurityAlerts from './microsoft-security-alerts/index.ts';
+import netskopeAlerts from './netskope-alerts/index.ts';
+import netskopeEvents from './netskope-events/index.ts';
 import okta from './okta/index.ts';
 import paloAltoCortexDataLake from './palo-alto-cortex-data-lake/index.ts';
 import proofpointTap from './proofpoint-tap/index.ts';
@@ -50,5 +52,7 @@ export const sources: Record<string, SourceDef> = byName(
     cloudflare,
     ciscoMeraki,
     catoNetworks,
+    netskopeEvents,
+    netskopeAlerts,
   ].map((s) => [s.id, s as SourceDef]),
 );

@@ -11,6 +11,8 @@ import { managementActivityHarness } from '../../src/sources/microsoft-365-manag
 import { entraContextHarness } from '../../src/sources/microsoft-entra-id-context/conformance.ts';
 import { entraLogsHarness } from '../../src/sources/microsoft-entra-id-logs/conformance.ts';
 import { securityAlertsHarness } from '../../src/sources/microsoft-security-alerts/conformance.ts';
+import { netskopeAlertsHarness } from '../../src/sources/netskope-alerts/conformance.ts';
+import { netskopeEventsHarness } from '../../src/sources/netskope-events/conformance.ts';
 import { oktaHarness } from '../../src/sources/okta/conformance.ts';
 import { proofpointTapHarness } from '../../src/sources/proofpoint-tap/conformance.ts';
 import {
@@ -44,4 +46,6 @@ export const harnesses: ConformanceHarness[] = [
   cloudflareHarness,
   ciscoMerakiHarness,
   catoHarness,
+  netskopeEventsHarness,
+  netskopeAlertsHarness,
 ];

@@ -71,6 +71,7 @@ function samples(): Record<string, Record<string, unknown>> {
     cloudflare: { apiToken: 'cf_SECRET_token_000000000001' },
     'cisco-meraki': { apiKey: '0123456789abcdef0123456789abcdef5ec7e700' },
     'cato-networks': { apiKey: 'cato-SECRET-key-000000001' },
+    netskope: { url: 'https://acme.goskope.com', token: 'netskope-SECRET-token-01' },
     'api-key': { key: 'apikey-SECRET-0001', headerName: 'X-Api-Key' },
     bearer: { token: BEARER },
     basic: { username: 'svc', password: 'basic-SECRET-0001' },
