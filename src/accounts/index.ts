@@ -15,6 +15,7 @@ import { cloudflare } from './cloudflare.ts';
 import { github } from './github.ts';
 import { google } from './google.ts';
 import { microsoft } from './microsoft.ts';
+import { mimecast } from './mimecast.ts';
 import { netskope } from './netskope.ts';
 import { none } from './none.ts';
 import { oauth2ClientCredentials } from './oauth2-client-credentials.ts';
@@ -107,6 +108,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     'cisco-meraki': ciscoMeraki,
     'cato-networks': catoNetworks,
     netskope,
+    mimecast,
     'api-key': apiKey,
     bearer,
     basic,

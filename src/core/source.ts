@@ -79,6 +79,11 @@ export interface HttpClient {
    * cut off mid-stream is retried like a network error.
    */
   requestJson<T = any>(req: HttpRequest): Promise<{ body: T; response: HttpResponse }>;
+  /**
+   * Any request with its whole body read inside the retry loop (a file fetched whole: a body cut off
+   * mid-stream is retried like a network error), refused past `maxBytes`.
+   */
+  requestBytes(req: HttpRequest, maxBytes: number): Promise<{ bytes: Buffer; response: HttpResponse }>;
 }
 
 export interface Logger {

@@ -204,6 +204,29 @@ export class Http implements HttpClient {
     return { body, response };
   }
 
+  async requestBytes(req: HttpRequest, maxBytes: number) {
+    let response!: HttpResponse;
+    const bytes = await this.send(req, async (r) => {
+      response = r;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of (r.body ?? []) as AsyncIterable<Uint8Array>) {
+        size += chunk.byteLength;
+        if (size > maxBytes) {
+          await r.body?.cancel().catch(() => {});
+          throw configError(
+            'response_too_large',
+            `${this.o.vendor} sent more than ${Math.round(maxBytes / 1048576)} MB at ${where(new URL(r.url))}.`,
+            'Report this with the logs: the file is larger than Tributary reads whole.',
+          );
+        }
+        chunks.push(Buffer.from(chunk));
+      }
+      return Buffer.concat(chunks);
+    });
+    return { bytes, response };
+  }
+
   /**
    * Sends `req`, following redirects itself (credentials never cross to another origin), and runs
    * `consume` on a successful response inside the retry loop, so a body cut off mid-stream is retried.

@@ -15,6 +15,7 @@ import microsoft365ManagementActivity from './microsoft-365-management-activity/
 import microsoftEntraIdContext from './microsoft-entra-id-context/index.ts';
 import microsoftEntraIdLogs from './microsoft-entra-id-logs/index.ts';
 import microsoftSecurityAlerts from './microsoft-security-alerts/index.ts';
+import mimecast from './mimecast/index.ts';
 import netskopeAlerts from './netskope-alerts/index.ts';
 import netskopeEvents from './netskope-events/index.ts';
 import okta from './okta/index.ts';
@@ -54,5 +55,6 @@ export const sources: Record<string, SourceDef> = byName(
     catoNetworks,
     netskopeEvents,
     netskopeAlerts,
+    mimecast,
   ].map((s) => [s.id, s as SourceDef]),
 );

@@ -11,6 +11,7 @@ import { managementActivityHarness } from '../../src/sources/microsoft-365-manag
 import { entraContextHarness } from '../../src/sources/microsoft-entra-id-context/conformance.ts';
 import { entraLogsHarness } from '../../src/sources/microsoft-entra-id-logs/conformance.ts';
 import { securityAlertsHarness } from '../../src/sources/microsoft-security-alerts/conformance.ts';
+import { mimecastHarness } from '../../src/sources/mimecast/conformance.ts';
 import { netskopeAlertsHarness } from '../../src/sources/netskope-alerts/conformance.ts';
 import { netskopeEventsHarness } from '../../src/sources/netskope-events/conformance.ts';
 import { oktaHarness } from '../../src/sources/okta/conformance.ts';
@@ -48,4 +49,5 @@ export const harnesses: ConformanceHarness[] = [
   catoHarness,
   netskopeEventsHarness,
   netskopeAlertsHarness,
+  mimecastHarness,
 ];
