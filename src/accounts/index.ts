@@ -19,6 +19,7 @@ import { mimecast } from './mimecast.ts';
 import { netskope } from './netskope.ts';
 import { none } from './none.ts';
 import { oauth2ClientCredentials } from './oauth2-client-credentials.ts';
+import { proofpointOnDemand } from './proofpoint-on-demand.ts';
 import { proofpointTap } from './proofpoint-tap.ts';
 import { salesforce } from './salesforce.ts';
 import { slack } from './slack.ts';
@@ -109,6 +110,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     'cato-networks': catoNetworks,
     netskope,
     mimecast,
+    'proofpoint-on-demand': proofpointOnDemand,
     'api-key': apiKey,
     bearer,
     basic,

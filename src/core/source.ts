@@ -84,6 +84,12 @@ export interface HttpClient {
    * mid-stream is retried like a network error), refused past `maxBytes`.
    */
   requestBytes(req: HttpRequest, maxBytes: number): Promise<{ bytes: Buffer; response: HttpResponse }>;
+  /**
+   * The account's credentials for a connection this client does not make itself (a WebSocket upgrade to
+   * `wss://…`), after the same checks as a request: the egress policy, and the origins the account's
+   * credentials may go to (`wss:`/`ws:` checked as `https:`/`http:`). `refresh` after a refusal, as on a 401.
+   */
+  authorizeConnection(url: URL, refresh?: boolean): Promise<Headers>;
 }
 
 export interface Logger {

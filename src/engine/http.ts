@@ -204,6 +204,20 @@ export class Http implements HttpClient {
     return { body, response };
   }
 
+  async authorizeConnection(url: URL, refresh = false): Promise<Headers> {
+    const asHttp = new URL(url);
+    if (asHttp.protocol === 'wss:') asHttp.protocol = 'https:';
+    else if (asHttp.protocol === 'ws:') asHttp.protocol = 'http:';
+    egressPolicy().checkUrl(asHttp, `a connection to ${this.o.vendor}`);
+    const headers = new Headers();
+    if (this.o.authorize) {
+      this.o.credentialOrigins?.set.check(asHttp, this.o.credentialOrigins.account);
+      await this.o.authorize(headers, refresh, asHttp, { method: 'GET' });
+    }
+    if (this.o.userAgent) headers.set('user-agent', this.o.userAgent);
+    return headers;
+  }
+
   async requestBytes(req: HttpRequest, maxBytes: number) {
     let response!: HttpResponse;
     const bytes = await this.send(req, async (r) => {

@@ -20,6 +20,7 @@ import netskopeAlerts from './netskope-alerts/index.ts';
 import netskopeEvents from './netskope-events/index.ts';
 import okta from './okta/index.ts';
 import paloAltoCortexDataLake from './palo-alto-cortex-data-lake/index.ts';
+import proofpointOnDemand from './proofpoint-on-demand/index.ts';
 import proofpointTap from './proofpoint-tap/index.ts';
 import restApi from './rest-api/index.ts';
 import slack from './slack/index.ts';
@@ -56,5 +57,6 @@ export const sources: Record<string, SourceDef> = byName(
     netskopeEvents,
     netskopeAlerts,
     mimecast,
+    proofpointOnDemand,
   ].map((s) => [s.id, s as SourceDef]),
 );

@@ -15,6 +15,7 @@ import { mimecastHarness } from '../../src/sources/mimecast/conformance.ts';
 import { netskopeAlertsHarness } from '../../src/sources/netskope-alerts/conformance.ts';
 import { netskopeEventsHarness } from '../../src/sources/netskope-events/conformance.ts';
 import { oktaHarness } from '../../src/sources/okta/conformance.ts';
+import { podHarness } from '../../src/sources/proofpoint-on-demand/conformance.ts';
 import { proofpointTapHarness } from '../../src/sources/proofpoint-tap/conformance.ts';
 import {
   restApiCursorHarness,
@@ -50,4 +51,5 @@ export const harnesses: ConformanceHarness[] = [
   netskopeEventsHarness,
   netskopeAlertsHarness,
   mimecastHarness,
+  podHarness,
 ];

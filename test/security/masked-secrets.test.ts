@@ -73,6 +73,7 @@ function samples(): Record<string, Record<string, unknown>> {
     'cato-networks': { apiKey: 'cato-SECRET-key-000000001' },
     netskope: { url: 'https://acme.goskope.com', token: 'netskope-SECRET-token-01' },
     mimecast: { clientId: 'mc-client', clientSecret: 'mc-SECRET-0001' },
+    'proofpoint-on-demand': { apiKey: 'pod-SECRET-key-00000001' },
     'api-key': { key: 'apikey-SECRET-0001', headerName: 'X-Api-Key' },
     bearer: { token: BEARER },
     basic: { username: 'svc', password: 'basic-SECRET-0001' },
