@@ -167,7 +167,7 @@ export class PodSimulator {
     );
   }
 
-  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): undefined {
     const url = new URL(req.url ?? '/', 'http://x');
     const hs: Handshake = {
       type: url.searchParams.get('type'),
@@ -176,7 +176,7 @@ export class PodSimulator {
       status: 101,
     };
     this.handshakes.push(hs);
-    const done = (status: number, headers?: Record<string, string>) => {
+    const done = (status: number, headers?: Record<string, string>): undefined => {
       hs.status = status;
       this.refuse(socket, status, headers);
     };
