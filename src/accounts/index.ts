@@ -2,17 +2,25 @@ import { z } from 'zod';
 import { byName } from '../core/names.ts';
 import { SECRET } from '../core/secret-spec.ts';
 import { type AccountKind, defineAccountKind } from '../core/source.ts';
+import { abnormalSecurity } from './abnormal-security.ts';
 import { apiKey } from './api-key.ts';
 import { aws } from './aws.ts';
 import { basic } from './basic.ts';
 import { bearer } from './bearer.ts';
+import { catoNetworks } from './cato-networks.ts';
 import { ciscoDuo } from './cisco-duo.ts';
+import { ciscoMeraki } from './cisco-meraki.ts';
+import { cloudflare } from './cloudflare.ts';
 import { github } from './github.ts';
 import { google } from './google.ts';
 import { microsoft } from './microsoft.ts';
+import { mimecast } from './mimecast.ts';
+import { netskope } from './netskope.ts';
 import { none } from './none.ts';
 import { oauth2ClientCredentials } from './oauth2-client-credentials.ts';
 import { okta } from './okta.ts';
+import { proofpointOnDemand } from './proofpoint-on-demand.ts';
+import { proofpointTap } from './proofpoint-tap.ts';
 import { salesforce } from './salesforce.ts';
 import { slack } from './slack.ts';
 import { splunk } from './splunk.ts';
@@ -72,6 +80,14 @@ export const accountKinds: Record<string, AccountKind> = byName(
     'trend-micro': trendMicro,
     wiz,
     zoom,
+    'abnormal-security': abnormalSecurity,
+    'proofpoint-tap': proofpointTap,
+    cloudflare,
+    'cisco-meraki': ciscoMeraki,
+    'cato-networks': catoNetworks,
+    netskope,
+    mimecast,
+    'proofpoint-on-demand': proofpointOnDemand,
     'api-key': apiKey,
     bearer,
     basic,

@@ -47,6 +47,12 @@ export interface HttpRequest {
   manualRedirect?: boolean;
   /** Statuses the caller handles itself instead of the client's classification. */
   accept?: number[];
+  /**
+   * What a retry after a failed attempt sends instead (its query merged over this one's): for requests the
+   * vendor may already have acted on when the answer was lost — Netskope's iterator `next`, retried as
+   * `resend` so that the page it handed out is not skipped.
+   */
+  retryAs?: { query?: HttpRequest['query'] };
   timeoutMs?: number;
 }
 
@@ -73,6 +79,17 @@ export interface HttpClient {
    * cut off mid-stream is retried like a network error.
    */
   requestJson<T = any>(req: HttpRequest): Promise<{ body: T; response: HttpResponse }>;
+  /**
+   * Any request with its whole body read inside the retry loop (a file fetched whole: a body cut off
+   * mid-stream is retried like a network error), refused past `maxBytes`.
+   */
+  requestBytes(req: HttpRequest, maxBytes: number): Promise<{ bytes: Buffer; response: HttpResponse }>;
+  /**
+   * The account's credentials for a connection this client does not make itself (a WebSocket upgrade to
+   * `wss://…`), after the same checks as a request: the egress policy, and the origins the account's
+   * credentials may go to (`wss:`/`ws:` checked as `https:`/`http:`). `refresh` after a refusal, as on a 401.
+   */
+  authorizeConnection(url: URL, refresh?: boolean): Promise<Headers>;
 }
 
 export interface Logger {
@@ -127,6 +144,12 @@ export interface StreamDef<S = any, A = any, C = any> {
   title: string;
   description?: string;
   read(ctx: ReadContext<S, A, C>): AsyncIterable<Batch<C>>;
+  /**
+   * The vendor holds the position and moves it when asked for the next page (Netskope's iterators): the
+   * runner asks `read` for the next batch only after the previous one was delivered and committed, instead
+   * of reading ahead. A crash then leaves at most the one page in flight to be asked again.
+   */
+  sequential?: boolean;
 }
 
 export type Stability = 'ga' | 'early-access';
@@ -231,6 +254,11 @@ export interface SourceDef<S = any, A = any> {
    * when the response names none, or undefined when it is not a rate limit. Retried like a 429.
    */
   rateLimited?: (ctx: VendorErrorContext, headers: Headers) => { defaultWaitMs: number } | undefined;
+  /**
+   * A rate limit told in a successful answer's JSON body (GraphQL APIs answer 200 with `errors`: Cato's "rate
+   * limit for operation"): returns the wait, or undefined when the body is a normal answer. Retried like a 429.
+   */
+  rateLimitedBody?: (body: unknown) => { waitMs: number; message: string } | undefined;
   /** Test Connection: resolves when credentials and permissions work, throws a TributaryError otherwise. */
   test(ctx: TestContext<S, A>): Promise<void>;
   /**

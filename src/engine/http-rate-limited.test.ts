@@ -106,3 +106,58 @@ describe('Http rateLimited hook', () => {
     assert.equal(denied.code, 'forbidden');
   });
 });
+
+describe('Http rateLimitedBody hook', () => {
+  const graphqlLimit = (body: unknown) => {
+    const m = (body as { errors?: Array<{ message?: string }> })?.errors?.[0]?.message;
+    return m?.startsWith('rate limit for operation') ? { waitMs: 300, message: m } : undefined;
+  };
+
+  it('retries a 200 whose body says it was rate limited, pausing the account, then returns the answer', async () => {
+    let n = 0;
+    const seen: number[] = [];
+    handler = (_req, res) => {
+      seen.push(Date.now());
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        ++n === 1
+          ? '{"errors":[{"message":"rate limit for operation: eventsFeed"}]}'
+          : '{"data":{"ok":true}}',
+      );
+    };
+    const limiter = new TokenBucket(1000, 1000);
+    const http = new Http({ vendor: 'Cato', backoffBaseMs: 1, rateLimitedBody: graphqlLimit, limiter });
+    const { body } = await http.requestJson({
+      method: 'POST',
+      readOnly: true,
+      url: `${base}/graphql`,
+      body: '{}',
+    });
+    assert.deepEqual(body, { data: { ok: true } });
+    assert.equal(n, 2);
+    assert.ok(seen[1] - seen[0] >= 280, `waited ${seen[1] - seen[0]} ms`);
+  });
+
+  it('gives up after its attempts with a transient rate_limited error naming the vendor message', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"errors":[{"message":"rate limit for operation: auditFeed"}]}');
+    };
+    const http = new Http({
+      vendor: 'Cato',
+      backoffBaseMs: 1,
+      maxAttempts: 2,
+      rateLimitedBody: (b) => {
+        const r = graphqlLimit(b);
+        return r && { ...r, waitMs: 1 };
+      },
+    });
+    await assert.rejects(http.getJson(`${base}/graphql`), (err: unknown) => {
+      assert.ok(err instanceof TributaryError);
+      assert.equal(err.type, 'transient');
+      assert.equal(err.code, 'rate_limited');
+      assert.match(err.message, /auditFeed/);
+      return true;
+    });
+  });
+});

@@ -254,6 +254,25 @@ describe('Http', () => {
   });
 });
 
+describe('Http.requestBytes', () => {
+  it('reads a whole body, retrying one cut off mid-stream, and refuses one over the limit', async () => {
+    const payload = Buffer.alloc(200_000, 7);
+    let n = 0;
+    handler = (_req, res) => {
+      n++;
+      res.writeHead(200, { 'content-length': String(payload.byteLength) });
+      if (n === 1) res.write(payload.subarray(0, 1000), () => res.socket?.destroy());
+      else res.end(payload);
+    };
+    const { bytes } = await client().requestBytes({ url: `${base}/file`, noAuth: true }, 1_000_000);
+    assert.equal(n, 2);
+    assert.ok(bytes.equals(payload));
+    await assert.rejects(client().requestBytes({ url: `${base}/file` }, 1000), {
+      code: 'response_too_large',
+    });
+  });
+});
+
 describe('http helpers', () => {
   it('extracts vendor messages from common error bodies', () => {
     assert.equal(vendorMessage('{"errorSummary":"Invalid token provided"}'), 'Invalid token provided');

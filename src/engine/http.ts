@@ -49,6 +49,8 @@ export interface HttpClientOptions {
   explain?: (ctx: VendorErrorContext) => Partial<ErrorInfo> | undefined;
   /** A vendor's non-429 answer that means "slow down" (GitHub's 403 rate limits): retried like a 429. */
   rateLimited?: RateLimitedHook;
+  /** A rate limit told in a 200 answer's JSON body (GraphQL `errors`): retried like a 429 (requestJson only). */
+  rateLimitedBody?: (body: unknown) => { waitMs: number; message: string } | undefined;
   now?: () => number;
   userAgent?: string;
   /**
@@ -200,9 +202,49 @@ export class Http implements HttpClient {
     let response!: HttpResponse;
     const body = await this.send(req, async (r) => {
       response = r;
-      return (await readJson(r)) as T; // a truncated body fails here and is retried (see attempt)
+      const parsed = await readJson(r); // a truncated body fails here and is retried (see attempt)
+      const limited = this.o.rateLimitedBody?.(parsed);
+      if (limited) throw new RateLimitedBody(limited.waitMs, limited.message);
+      return parsed as T;
     });
     return { body, response };
+  }
+
+  async authorizeConnection(url: URL, refresh = false): Promise<Headers> {
+    const asHttp = new URL(url);
+    if (asHttp.protocol === 'wss:') asHttp.protocol = 'https:';
+    else if (asHttp.protocol === 'ws:') asHttp.protocol = 'http:';
+    egressPolicy().checkUrl(asHttp, `a connection to ${this.o.vendor}`);
+    const headers = new Headers();
+    if (this.o.authorize) {
+      this.o.credentialOrigins?.set.check(asHttp, this.o.credentialOrigins.account);
+      await this.o.authorize(headers, refresh, asHttp, { method: 'GET' });
+    }
+    if (this.o.userAgent) headers.set('user-agent', this.o.userAgent);
+    return headers;
+  }
+
+  async requestBytes(req: HttpRequest, maxBytes: number) {
+    let response!: HttpResponse;
+    const bytes = await this.send(req, async (r) => {
+      response = r;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of (r.body ?? []) as AsyncIterable<Uint8Array>) {
+        size += chunk.byteLength;
+        if (size > maxBytes) {
+          await r.body?.cancel().catch(() => {});
+          throw configError(
+            'response_too_large',
+            `${this.o.vendor} sent more than ${Math.round(maxBytes / 1048576)} MB at ${where(new URL(r.url))}.`,
+            'Report this with the logs: the file is larger than Tributary reads whole.',
+          );
+        }
+        chunks.push(Buffer.from(chunk));
+      }
+      return Buffer.concat(chunks);
+    });
+    return { bytes, response };
   }
 
   /**
@@ -219,6 +261,8 @@ export class Http implements HttpClient {
       throw new Error(`refusing HTTP ${method}: collectors only read`);
     const state = { refreshed: false };
     let last: { retry: TributaryError; waitMs?: number } | undefined;
+    // After a failed attempt (not a credential refresh) the vendor may have acted on the request already.
+    let current = req;
     for (let attempt = 0; attempt < this.o.maxAttempts; attempt++) {
       if (last) {
         const ms = last.waitMs ?? backoff(attempt - 1, this.o.backoffBaseMs, this.o.backoffMaxMs);
@@ -231,7 +275,7 @@ export class Http implements HttpClient {
         await sleep(ms, this.o.signal);
         if (last.retry.code === 'rate_limited') this.waited(ms);
       }
-      const outcome = await this.attempt(req, method, state, consume);
+      const outcome = await this.attempt(current, method, state, consume);
       if ('ok' in outcome) return outcome.ok;
       if ('again' in outcome) {
         attempt--; // a refreshed credential is not a retry
@@ -239,6 +283,7 @@ export class Http implements HttpClient {
         continue;
       }
       last = outcome;
+      if (req.retryAs) current = { ...req, ...req.retryAs, query: { ...req.query, ...req.retryAs.query } };
     }
     throw last?.retry ?? transientError('unknown', `${this.o.vendor} request failed.`, 'Retry later.');
   }
@@ -336,6 +381,19 @@ export class Http implements HttpClient {
       return { retry: err, waitMs };
     } catch (err) {
       if (sent !== undefined && status === undefined) this.counted(sent, undefined); // no answer came
+      if (err instanceof RateLimitedBody && !signal?.aborted) {
+        this.o.limiter?.pauseUntil(this.now() + err.waitMs);
+        endpoint?.pauseUntil(this.now() + err.waitMs);
+        return {
+          retry: transientError(
+            'rate_limited',
+            `${this.o.vendor} rate limit reached: ${snippet(err.message)}.`,
+            "Tributary waits and retries; if it persists, lower the collector's frequency or share fewer collectors on this account.",
+            { status: 200, retryAfter: err.waitMs / 1000 },
+          ),
+          waitMs: err.waitMs,
+        };
+      }
       if (err instanceof UnexpectedBodyError && !signal?.aborted) return this.unexpectedBody(err, url);
       if (err instanceof TributaryError) throw err;
       // A connection the egress policy refused surfaces as undici's "fetch failed" with it as the cause.
@@ -474,6 +532,16 @@ export class Http implements HttpClient {
     const info: ErrorInfo = { ...base, status, ...this.o.explain?.(ctx) };
     if (retryAfter !== undefined) info.retryAfter = retryAfter / 1000;
     return new TributaryError(info);
+  }
+}
+
+/** A successful answer whose body says "rate limited" (see HttpClientOptions.rateLimitedBody). */
+class RateLimitedBody extends Error {
+  readonly waitMs: number;
+  constructor(waitMs: number, message: string) {
+    super(message);
+    this.name = 'RateLimitedBody';
+    this.waitMs = waitMs;
   }
 }
 

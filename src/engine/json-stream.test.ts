@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { jsonObjects } from './json-stream.ts';
+import type { HttpResponse } from '../core/source.ts';
+import { jsonObjects, readJson } from './json-stream.ts';
 
 async function collect(chunks: string[]) {
   const out = [];
@@ -44,5 +45,21 @@ describe('jsonObjects', () => {
     const items = await collect(chunks);
     assert.equal(items.length, 3000);
     assert.ok(items.every((i) => 'value' in i));
+  });
+});
+
+describe('readJson', () => {
+  const response = (status: number, text: string): HttpResponse => ({
+    status,
+    url: 'http://x/',
+    headers: new Headers(),
+    body: null,
+    text: async () => text,
+    json: async () => JSON.parse(text),
+  });
+  it('reads 204 No Content as null (no body to parse), and an empty 200 as a cut-off body', async () => {
+    assert.equal(await readJson(response(204, '')), null);
+    await assert.rejects(readJson(response(200, '')), { name: 'UnexpectedBodyError' });
+    assert.deepEqual(await readJson(response(200, '{"a":1}')), { a: 1 });
   });
 });

@@ -110,6 +110,11 @@ const DECODE_PIECE = 256 * 1024;
  * (Measured: reading them into one Latin-1 string outside the JavaScript heap instead is slower.)
  */
 export async function readJson(response: HttpResponse): Promise<unknown> {
+  // 204 No Content has no body (RFC 9110 §15.3.5): Proofpoint's SIEM API answers it when nothing matched.
+  if (response.status === 204) {
+    await response.body?.cancel();
+    return null;
+  }
   let text = '';
   if (!response.body) text = await response.text();
   else {

@@ -38,6 +38,7 @@ export async function previewCollector(
     credentialOrigins: o.credentialOrigins,
     explain: source.explain,
     rateLimited: source.rateLimited,
+    rateLimitedBody: source.rateLimitedBody,
     maxAttempts: 2,
     timeoutMs: 15_000,
     backoffBaseMs: 200,

@@ -24,6 +24,20 @@ const server = createServer((req, res) => {
     const page = items.slice(from, from + size);
     return json({ data: page, meta: { next_cursor: from + size < items.length ? String(from + size) : '' } });
   }
+  if (u.pathname.startsWith('/detail/')) {
+    // Two parts per item: one in its own second, one a day later (outside any window of the test).
+    const id = u.pathname.slice('/detail/'.length);
+    const item = items.find((i) => i.id === id);
+    if (!item) return res.writeHead(404).end();
+    const later = new Date(Date.parse(item.at) + 86_400_000).toISOString();
+    return json({
+      id,
+      parts: [
+        { pid: `${id}.a`, at: item.at },
+        { pid: `${id}.b`, at: later },
+      ],
+    });
+  }
   if (u.pathname === '/offset')
     return json({ rows: items.slice(Number(q.get('offset') ?? 0), Number(q.get('offset') ?? 0) + size) });
   if (u.pathname === '/pages') {
@@ -125,5 +139,40 @@ describe('opaque cursor', () => {
     ];
     const more = await drain('/cursor', pager, (b) => b.data, idle.last);
     assert.deepEqual(more.ids, ['n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6'], 'only the new items, none again');
+  });
+});
+
+describe('expand (N+1: a list, then a detail call per record)', () => {
+  it("builds each listed record's events from its detail call, clipped to the window, and pages on the list", async () => {
+    const details: string[] = [];
+    const stream = restPoll<unknown, unknown>({
+      title: 't',
+      url: () => `${base}/cursor`,
+      params: () => ({ limit: 10 }),
+      records: (b) => b.data,
+      paginate: paginate.cursor({ param: 'cursor', from: 'meta.next_cursor' }),
+      cursor: { time: 'at', order: 'any', lag: '0s', clip: true },
+      eventId: () => undefined,
+      async expand(ctx, listed) {
+        details.push(listed.id);
+        const { body } = await ctx.http.getJson(`${base}/detail/${listed.id}`);
+        return body.parts.map((p: { pid: string; at: string }) => ({ raw: p, id: p.pid, time: p.at }));
+      },
+    });
+    const http = new Http({ vendor: 'Fake', backoffBaseMs: 1 });
+    const start = Date.UTC(2026, 10, 25, 9, 0, 0);
+    const ctx = readContext(http, {
+      now: () => Date.UTC(2026, 10, 25, 11, 0, 0),
+      window: { lookbackMs: 0, start: new Date(start).toISOString() },
+    });
+    const out: Batch[] = [];
+    for await (const b of stream.read(ctx)) out.push(b);
+    const ids = out.flatMap((b) => b.events.map((e) => e.id));
+    assert.deepEqual(details, all(), 'one detail call per listed record');
+    const inside = items.filter((i) => Date.parse(i.at) < ctx.now()).map((i) => `${i.id}.a`);
+    assert.ok(inside.length >= 25);
+    assert.deepEqual(ids, inside, 'parts outside the window are left to their own window');
+    assert.equal(out[0].events[0].time, items[0].at);
+    assert.equal(out.length, Math.ceil(items.length / 10), 'one batch per list page');
   });
 });

@@ -1,7 +1,7 @@
 import { parseDuration } from '../core/duration.ts';
 import { toIsoTime } from '../core/envelope.ts';
 import { gapWarning, TributaryError } from '../core/errors.ts';
-import type { Batch, HttpResponse, ReadContext, StreamDef } from '../core/source.ts';
+import type { Batch, HttpResponse, RawEvent, ReadContext, StreamDef } from '../core/source.ts';
 import { type DeltaCursorOptions, readDelta } from './delta-cursor.ts';
 import { LoopGuard } from './http.ts';
 import { type PageRequest, type Paginator, pageKey } from './paginate.ts';
@@ -83,6 +83,14 @@ export interface RestPollDef<S = any, A = any> {
    * (transient: the next run resumes from the checkpoint).
    */
   cursorExpired?: (err: TributaryError) => boolean;
+  /**
+   * APIs that list ids and give each record's content on a follow-up call (N+1: Abnormal's threats and
+   * cases): the events of one listed record, each with its id and time, built by the source from the calls
+   * it makes with `ctx.http` (so under the account's budget). The listed records still drive pagination;
+   * `eventId` and `eventTime` are not used for expanded events. With `clip`, events outside the window are
+   * left to the window they belong to. Time-window cursors only.
+   */
+  expand?: (ctx: ReadContext<S, A>, record: any, window: Window) => Promise<RawEvent[]>;
 }
 
 export interface PartRetention {
@@ -306,21 +314,30 @@ async function* readTimeWindow<S, A>(
       const events = [];
       const delivered = [];
       const deadLetters = [];
-      for (const raw of records) {
-        const iso = toIsoTime(time(raw));
-        // The watermark follows the cursor's time field; parse it again only when it differs.
-        const t = def.eventTime ? tracker.timeOf(raw) : iso === undefined ? undefined : Date.parse(iso);
-        if (clip && !clip.inside(t)) continue;
-        const parts = split(raw);
-        settle?.record(parts?.[0]?.id);
-        if (parts === undefined) {
-          deadLetters.push({ raw, reason: def.missingId ?? NO_ID });
-          continue;
-        }
-        for (const part of parts) {
-          if (tracker.isSeen(part.id)) continue;
-          events.push({ raw: part.raw, id: part.id, time: iso });
-          delivered.push({ id: part.id, time: t });
+      for (const listed of records) {
+        for (const e of def.expand ? await def.expand(ctx, listed, window) : [{ raw: listed }]) {
+          const raw = e.raw;
+          const iso = toIsoTime(def.expand ? e.time : time(raw));
+          // The watermark follows the cursor's time field; parse it again only when it differs.
+          const t =
+            def.eventTime && !def.expand
+              ? tracker.timeOf(raw)
+              : iso === undefined
+                ? undefined
+                : Date.parse(iso);
+          if (clip && !clip.inside(t)) continue;
+          // An expanded event comes with its id; a listed record may bundle several (`split`).
+          const parts = def.expand ? (e.id === undefined ? undefined : [{ raw, id: e.id }]) : split(raw);
+          settle?.record(parts?.[0]?.id);
+          if (parts === undefined) {
+            deadLetters.push({ raw, reason: def.missingId ?? NO_ID });
+            continue;
+          }
+          for (const part of parts) {
+            if (tracker.isSeen(part.id)) continue;
+            events.push({ raw: part.raw, id: part.id, time: iso });
+            delivered.push({ id: part.id, time: t });
+          }
         }
       }
       let next = def.paginate.next({ request, response: page.response, body: page.body, records });

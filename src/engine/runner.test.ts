@@ -450,3 +450,74 @@ describe('runner and vendor waits', () => {
     assert.equal(resumed.events, 2);
   });
 });
+
+describe('runner and sequential streams (a vendor-held position)', () => {
+  /** Records, per batch asked of the stream, how many batches had been committed by then. */
+  function probe(sequential: boolean) {
+    const asked: number[] = [];
+    let committed = 0;
+    const source: SourceDef = {
+      ...fake,
+      streams: {
+        main: {
+          title: 'main',
+          sequential,
+          async *read() {
+            for (let page = 0; page < 5; page++) {
+              asked.push(committed);
+              yield { events: [{ raw: { page }, id: `p${page}` }], checkpoint: page + 1, pages: 1 };
+            }
+          },
+        },
+      },
+    };
+    const counting: Destination = {
+      name: 'count',
+      kind: 'memory',
+      send: async () => {
+        await new Promise((r) => setTimeout(r, 5)); // delivery takes a while: read-ahead would run now
+      },
+      close: async () => {},
+    };
+    return { source, asked, counting, onCommit: () => committed++ };
+  }
+
+  for (const sequential of [true, false]) {
+    it(
+      sequential
+        ? 'asks for the next batch only after the previous one was committed'
+        : 'reads ahead otherwise',
+      async () => {
+        const p = probe(sequential);
+        const { store } = await setup([p.counting]);
+        const commit = store.commitBatch.bind(store);
+        store.commitBatch = async (b) => {
+          await commit(b);
+          p.onCommit();
+        };
+        const r = await runCollector(
+          {
+            id: 'c',
+            name: 'demo',
+            source: p.source,
+            accountKind: accountKinds.okta,
+            account: {},
+            accountKey: 'a',
+            settings: {},
+            streams: ['main'],
+            destinations: [p.counting],
+            window: { lookbackMs: 0 },
+          },
+          { store, log: silentLogger, rateLimits: new RateLimits(null) },
+        );
+        assert.equal(r.status, 'succeeded');
+        if (sequential) assert.deepEqual(p.asked, [0, 1, 2, 3, 4]);
+        else
+          assert.ok(
+            p.asked.some((c, i) => c < i),
+            `read ahead: ${p.asked}`,
+          );
+      },
+    );
+  }
+});

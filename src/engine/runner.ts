@@ -301,6 +301,7 @@ async function runStream(
     log,
     explain: c.source.explain,
     rateLimited: c.source.rateLimited,
+    rateLimitedBody: c.source.rateLimitedBody,
     now,
     userAgent: 'tributary/0.1',
     metricLabels: { source: c.source.id, account: c.accountName ?? '' },
@@ -363,8 +364,10 @@ async function runStream(
   const labels = { collector: c.name, source: c.source.id, stream };
   let committed: { checkpoint: unknown } | undefined =
     saved === undefined ? undefined : { checkpoint: saved.value };
+  // A vendor-held position (StreamDef.sequential) moves when a page is asked for: nothing is read ahead.
+  const depth = def.sequential ? 1 : READ_AHEAD;
   const readAhead = () => {
-    while (ahead.length < READ_AHEAD) {
+    while (ahead.length < depth) {
       const next = batches.next().then(wrap);
       next.catch(() => {}); // surfaces when awaited; never an unhandled rejection
       ahead.push(next);
@@ -392,7 +395,7 @@ async function runStream(
           });
         break;
       }
-      readAhead();
+      if (!def.sequential) readAhead();
       const { envelopes, ingestedAt, newest, checkpoint, pages } = batch;
       let bytes = 0;
       for (const env of envelopes) bytes += lineBytes(env) + 1;

@@ -22,6 +22,7 @@ export async function testConnection(
     credentialOrigins,
     explain: source.explain,
     rateLimited: source.rateLimited,
+    rateLimitedBody: source.rateLimitedBody,
     maxAttempts: 2,
     timeoutMs: 15_000,
     backoffBaseMs: 200,

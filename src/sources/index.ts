@@ -1,7 +1,11 @@
 import { byName } from '../core/names.ts';
 import type { SourceDef } from '../core/source.ts';
+import abnormalSecurity from './abnormal-security/index.ts';
+import catoNetworks from './cato-networks/index.ts';
 import chatgptEnterprise from './chatgpt-enterprise/index.ts';
 import ciscoDuo from './cisco-duo/index.ts';
+import ciscoMeraki from './cisco-meraki/index.ts';
+import cloudflare from './cloudflare/index.ts';
 import cribl from './cribl/index.ts';
 import databahn from './databahn/index.ts';
 import geminiEnterprise from './gemini-enterprise/index.ts';
@@ -11,8 +15,13 @@ import microsoft365ManagementActivity from './microsoft-365-management-activity/
 import microsoftEntraIdContext from './microsoft-entra-id-context/index.ts';
 import microsoftEntraIdLogs from './microsoft-entra-id-logs/index.ts';
 import microsoftSecurityAlerts from './microsoft-security-alerts/index.ts';
+import mimecast from './mimecast/index.ts';
+import netskopeAlerts from './netskope-alerts/index.ts';
+import netskopeEvents from './netskope-events/index.ts';
 import okta from './okta/index.ts';
 import paloAltoCortexDataLake from './palo-alto-cortex-data-lake/index.ts';
+import proofpointOnDemand from './proofpoint-on-demand/index.ts';
+import proofpointTap from './proofpoint-tap/index.ts';
 import restApi from './rest-api/index.ts';
 import slack from './slack/index.ts';
 import webhook from './webhook/index.ts';
@@ -40,5 +49,14 @@ export const sources: Record<string, SourceDef> = byName(
     paloAltoCortexDataLake,
     cribl,
     databahn,
+    abnormalSecurity,
+    proofpointTap,
+    cloudflare,
+    ciscoMeraki,
+    catoNetworks,
+    netskopeEvents,
+    netskopeAlerts,
+    mimecast,
+    proofpointOnDemand,
   ].map((s) => [s.id, s as SourceDef]),
 );

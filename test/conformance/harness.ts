@@ -14,7 +14,12 @@ export interface ConformanceHarness {
   exemptions?: Partial<Record<ConformanceCheck, string>>;
 }
 
-export type ConformanceCheck = 'late-events' | 'loop-guard' | 'huge-pages' | 'token-refresh';
+/**
+ * `empty-pages`: the vendor has no pages, and an empty answer means the window holds nothing (Proofpoint
+ * TAP's 204): a simulated empty answer for a window with events cannot be told from a true one. Truncated
+ * and reset answers are still checked.
+ */
+export type ConformanceCheck = 'late-events' | 'loop-guard' | 'huge-pages' | 'token-refresh' | 'empty-pages';
 
 export interface HarnessSim {
   account: Record<string, unknown>;

@@ -1,6 +1,10 @@
 import type { ConformanceHarness } from './harness.ts';
+import { abnormalHarness } from './harnesses/abnormal-security.ts';
+import { catoHarness } from './harnesses/cato-networks.ts';
 import { chatgptHarness } from './harnesses/chatgpt-enterprise.ts';
 import { ciscoDuoHarness } from './harnesses/cisco-duo.ts';
+import { ciscoMerakiHarness } from './harnesses/cisco-meraki.ts';
+import { cloudflareHarness } from './harnesses/cloudflare.ts';
 import { geminiEnterpriseHarness } from './harnesses/gemini-enterprise.ts';
 import { githubHarness } from './harnesses/github.ts';
 import { googleWorkspaceHarness } from './harnesses/google-workspace.ts';
@@ -8,7 +12,12 @@ import { managementActivityHarness } from './harnesses/microsoft-365-management-
 import { entraContextHarness } from './harnesses/microsoft-entra-id-context.ts';
 import { entraLogsHarness } from './harnesses/microsoft-entra-id-logs.ts';
 import { securityAlertsHarness } from './harnesses/microsoft-security-alerts.ts';
+import { mimecastHarness } from './harnesses/mimecast.ts';
+import { netskopeAlertsHarness } from './harnesses/netskope-alerts.ts';
+import { netskopeEventsHarness } from './harnesses/netskope-events.ts';
 import { oktaHarness } from './harnesses/okta.ts';
+import { podHarness } from './harnesses/proofpoint-on-demand.ts';
+import { proofpointTapHarness } from './harnesses/proofpoint-tap.ts';
 import { restApiCursorHarness, restApiLinkHeaderHarness, restApiPostHarness } from './harnesses/rest-api.ts';
 import { slackHarness } from './harnesses/slack.ts';
 import { zoomHarness } from './harnesses/zoom.ts';
@@ -30,4 +39,13 @@ export const harnesses: ConformanceHarness[] = [
   restApiCursorHarness,
   restApiLinkHeaderHarness,
   restApiPostHarness,
+  abnormalHarness,
+  proofpointTapHarness,
+  cloudflareHarness,
+  ciscoMerakiHarness,
+  catoHarness,
+  netskopeEventsHarness,
+  netskopeAlertsHarness,
+  mimecastHarness,
+  podHarness,
 ];

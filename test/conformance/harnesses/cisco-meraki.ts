@@ -1,0 +1,41 @@
+import { hashId } from '../../../src/core/envelope.ts';
+import { MerakiSimulator } from '../../../src/sources/cisco-meraki/simulator.ts';
+import type { ConformanceHarness } from '../harness.ts';
+
+/** Meraki's simulator for the conformance suite: Change Log entries and security events over the last hour. */
+export const ciscoMerakiHarness: ConformanceHarness = {
+  sourceId: 'cisco-meraki',
+  async start({ clock, pages, pageSize, eventBytes }) {
+    const events = Math.ceil((pages * pageSize) / 2);
+    const sim = new MerakiSimulator({
+      clock: clock.now,
+      events,
+      spacingMs: Math.floor(3_300_000 / events),
+      eventBytes,
+      rateLimitPerSecond: 1_000_000,
+      seed: 37,
+    });
+    await sim.start();
+    return {
+      account: { apiKey: sim.apiKey, url: sim.url },
+      settings: { organizationId: sim.organizationId, perPage: Math.max(3, Math.ceil(pageSize / 2)) },
+      expectedIds: () => [...sim.records('changes'), ...sim.records('security')].map((r) => hashId(r)),
+      addEvents: (n, o = {}) => {
+        const from = clock.now() - (o.agoMs ?? 0);
+        sim.addEvents('changes', Math.ceil(n / 2), { from, spacingMs: 50, visibleDelayMs: o.visibleDelayMs });
+        sim.addEvents('security', Math.floor(n / 2), {
+          from,
+          spacingMs: 50,
+          visibleDelayMs: o.visibleDelayMs,
+        });
+      },
+      inject: (f) => sim.inject(f),
+      pagePath: /\/(configurationChanges|security\/events)$/,
+      loop: (on) => sim.loopNextLinks(on ? 1000 : 0),
+      writeCalls: () => sim.writeCalls(),
+      credentialLeaks: () => [],
+      requestCount: () => sim.requests().length,
+      stop: () => sim.stop(),
+    };
+  },
+};
