@@ -5,9 +5,9 @@ import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-const serve = fileURLToPath(new URL('./serve.ts', import.meta.url));
+const serve = fileURLToPath(new URL('./simulators.ts', import.meta.url));
 
-test('serve.ts runs a simulator in its own process, controlled by JSON lines', async () => {
+test('simulators.ts runs a simulator in its own process, controlled by JSON lines', async () => {
   const child = spawn(process.execPath, [serve, 'okta', '--events', '50', '--seed', '3'], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });

@@ -104,7 +104,8 @@ else {
         return r.status !== 'running' && r;
       });
       assert.equal(stopped.status, 'cancelled');
-      assert.equal((await store.getLease(slowId))?.owner, undefined, 'lease released');
+      // the run's end is recorded first, then the lease is released
+      await until('the lease released', async () => (await store.getLease(slowId))?.owner === undefined);
       const delivered = readFileSync(out, 'utf8')
         .split('\n')
         .filter((l) => l && JSON.parse(l).collector === slow!.name).length;

@@ -11,7 +11,13 @@ import { pushSuites } from './push-suites.ts';
  * the conformance suite, every push source runs the push suite, and every exemption says why.
  */
 
-const CHECKS: ConformanceCheck[] = ['late-events', 'loop-guard', 'huge-pages', 'token-refresh'];
+const CHECKS: ConformanceCheck[] = [
+  'late-events',
+  'loop-guard',
+  'huge-pages',
+  'token-refresh',
+  'empty-pages',
+];
 
 describe('conformance coverage', () => {
   it('every pull source has a conformance harness', () => {

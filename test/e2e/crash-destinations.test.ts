@@ -116,6 +116,9 @@ async function drain(name: string, target: Target): Promise<void> {
       await store.close();
     }
 
+    // Each page answered a little late, so that a fast target (s3rver, Azurite) cannot take the
+    // whole drain in before the kill: the kills must land mid-drain, not after it.
+    sim.inject({ kind: 'delay', ms: 150, path: '/api/v1/logs', times: 1_000 });
     for (let i = 0; i < 4; i++) {
       const goal = (await count()) + 300 + Math.floor(Math.random() * 500);
       const { child, done } = runCli(config, env);
