@@ -7,6 +7,7 @@ import { apiKey } from './api-key.ts';
 import { aws } from './aws.ts';
 import { basic } from './basic.ts';
 import { bearer } from './bearer.ts';
+import { box } from './box.ts';
 import { catoNetworks } from './cato-networks.ts';
 import { ciscoDuo } from './cisco-duo.ts';
 import { ciscoMeraki } from './cisco-meraki.ts';
@@ -85,6 +86,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     cloudflare,
     'cisco-meraki': ciscoMeraki,
     'cato-networks': catoNetworks,
+    box,
     netskope,
     mimecast,
     'proofpoint-on-demand': proofpointOnDemand,

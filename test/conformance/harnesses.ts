@@ -1,5 +1,6 @@
 import type { ConformanceHarness } from './harness.ts';
 import { abnormalHarness } from './harnesses/abnormal-security.ts';
+import { boxHarness } from './harnesses/box.ts';
 import { catoHarness } from './harnesses/cato-networks.ts';
 import { chatgptHarness } from './harnesses/chatgpt-enterprise.ts';
 import { ciscoDuoHarness } from './harnesses/cisco-duo.ts';
@@ -48,4 +49,5 @@ export const harnesses: ConformanceHarness[] = [
   netskopeAlertsHarness,
   mimecastHarness,
   podHarness,
+  boxHarness,
 ];

@@ -71,6 +71,11 @@ function samples(): Record<string, Record<string, unknown>> {
     cloudflare: { apiToken: 'cf_SECRET_token_000000000001' },
     'cisco-meraki': { apiKey: '0123456789abcdef0123456789abcdef5ec7e700' },
     'cato-networks': { apiKey: 'cato-SECRET-key-000000001' },
+    box: {
+      clientId: 'boxclientid000000000001',
+      clientSecret: 'box-SECRET-0000000001',
+      enterpriseId: '1234567',
+    },
     netskope: { url: 'https://acme.goskope.com', token: 'netskope-SECRET-token-01' },
     mimecast: { clientId: 'mc-client', clientSecret: 'mc-SECRET-0001' },
     'proofpoint-on-demand': { apiKey: 'pod-SECRET-key-00000001' },
