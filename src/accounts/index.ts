@@ -12,6 +12,7 @@ import { catoNetworks } from './cato-networks.ts';
 import { ciscoDuo } from './cisco-duo.ts';
 import { ciscoMeraki } from './cisco-meraki.ts';
 import { cloudflare } from './cloudflare.ts';
+import { dropbox } from './dropbox.ts';
 import { github } from './github.ts';
 import { google } from './google.ts';
 import { microsoft } from './microsoft.ts';
@@ -87,6 +88,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     'cisco-meraki': ciscoMeraki,
     'cato-networks': catoNetworks,
     box,
+    dropbox,
     netskope,
     mimecast,
     'proofpoint-on-demand': proofpointOnDemand,

@@ -9,6 +9,7 @@ import ciscoMeraki from './cisco-meraki/index.ts';
 import cloudflare from './cloudflare/index.ts';
 import cribl from './cribl/index.ts';
 import databahn from './databahn/index.ts';
+import dropbox from './dropbox/index.ts';
 import geminiEnterprise from './gemini-enterprise/index.ts';
 import github from './github/index.ts';
 import googleWorkspace from './google-workspace/index.ts';
@@ -60,5 +61,6 @@ export const sources: Record<string, SourceDef> = byName(
     mimecast,
     proofpointOnDemand,
     box,
+    dropbox,
   ].map((s) => [s.id, s as SourceDef]),
 );

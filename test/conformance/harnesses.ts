@@ -6,6 +6,7 @@ import { chatgptHarness } from './harnesses/chatgpt-enterprise.ts';
 import { ciscoDuoHarness } from './harnesses/cisco-duo.ts';
 import { ciscoMerakiHarness } from './harnesses/cisco-meraki.ts';
 import { cloudflareHarness } from './harnesses/cloudflare.ts';
+import { dropboxHarness } from './harnesses/dropbox.ts';
 import { geminiEnterpriseHarness } from './harnesses/gemini-enterprise.ts';
 import { githubHarness } from './harnesses/github.ts';
 import { googleWorkspaceHarness } from './harnesses/google-workspace.ts';
@@ -50,4 +51,5 @@ export const harnesses: ConformanceHarness[] = [
   mimecastHarness,
   podHarness,
   boxHarness,
+  dropboxHarness,
 ];

@@ -76,6 +76,11 @@ function samples(): Record<string, Record<string, unknown>> {
       clientSecret: 'box-SECRET-0000000001',
       enterpriseId: '1234567',
     },
+    dropbox: {
+      appKey: 'abcdefghij12345',
+      appSecret: 'secretsecret123',
+      refreshToken: 'dbx-SECRET-refresh-token-000001',
+    },
     netskope: { url: 'https://acme.goskope.com', token: 'netskope-SECRET-token-01' },
     mimecast: { clientId: 'mc-client', clientSecret: 'mc-SECRET-0001' },
     'proofpoint-on-demand': { apiKey: 'pod-SECRET-key-00000001' },
