@@ -24,6 +24,7 @@ import { okta } from './okta.ts';
 import { proofpointOnDemand } from './proofpoint-on-demand.ts';
 import { proofpointTap } from './proofpoint-tap.ts';
 import { salesforce } from './salesforce.ts';
+import { servicenow } from './servicenow.ts';
 import { slack } from './slack.ts';
 import { splunk } from './splunk.ts';
 import { trendMicro } from './trend-micro.ts';
@@ -89,6 +90,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     'cato-networks': catoNetworks,
     box,
     dropbox,
+    servicenow,
     netskope,
     mimecast,
     'proofpoint-on-demand': proofpointOnDemand,

@@ -25,6 +25,7 @@ import paloAltoCortexDataLake from './palo-alto-cortex-data-lake/index.ts';
 import proofpointOnDemand from './proofpoint-on-demand/index.ts';
 import proofpointTap from './proofpoint-tap/index.ts';
 import restApi from './rest-api/index.ts';
+import servicenow from './servicenow/index.ts';
 import slack from './slack/index.ts';
 import webhook from './webhook/index.ts';
 import zoom from './zoom/index.ts';
@@ -62,5 +63,6 @@ export const sources: Record<string, SourceDef> = byName(
     proofpointOnDemand,
     box,
     dropbox,
+    servicenow,
   ].map((s) => [s.id, s as SourceDef]),
 );

@@ -21,6 +21,7 @@ import { oktaHarness } from './harnesses/okta.ts';
 import { podHarness } from './harnesses/proofpoint-on-demand.ts';
 import { proofpointTapHarness } from './harnesses/proofpoint-tap.ts';
 import { restApiCursorHarness, restApiLinkHeaderHarness, restApiPostHarness } from './harnesses/rest-api.ts';
+import { servicenowHarness } from './harnesses/servicenow.ts';
 import { slackHarness } from './harnesses/slack.ts';
 import { zoomHarness } from './harnesses/zoom.ts';
 
@@ -52,4 +53,5 @@ export const harnesses: ConformanceHarness[] = [
   podHarness,
   boxHarness,
   dropboxHarness,
+  servicenowHarness,
 ];

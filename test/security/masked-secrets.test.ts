@@ -81,6 +81,11 @@ function samples(): Record<string, Record<string, unknown>> {
       appSecret: 'secretsecret123',
       refreshToken: 'dbx-SECRET-refresh-token-000001',
     },
+    servicenow: {
+      instanceUrl: 'https://acme.service-now.com',
+      username: 'tributary.integration',
+      password: 'sn-SECRET-password-0001',
+    },
     netskope: { url: 'https://acme.goskope.com', token: 'netskope-SECRET-token-01' },
     mimecast: { clientId: 'mc-client', clientSecret: 'mc-SECRET-0001' },
     'proofpoint-on-demand': { apiKey: 'pod-SECRET-key-00000001' },
