@@ -26,6 +26,7 @@ import { proofpointTap } from './proofpoint-tap.ts';
 import { salesforce } from './salesforce.ts';
 import { servicenow } from './servicenow.ts';
 import { slack } from './slack.ts';
+import { sophosCentral } from './sophos-central.ts';
 import { splunk } from './splunk.ts';
 import { trendMicro } from './trend-micro.ts';
 import { wiz } from './wiz.ts';
@@ -91,6 +92,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     box,
     dropbox,
     servicenow,
+    'sophos-central': sophosCentral,
     netskope,
     mimecast,
     'proofpoint-on-demand': proofpointOnDemand,

@@ -27,6 +27,7 @@ import proofpointTap from './proofpoint-tap/index.ts';
 import restApi from './rest-api/index.ts';
 import servicenow from './servicenow/index.ts';
 import slack from './slack/index.ts';
+import sophosCentral from './sophos-central/index.ts';
 import webhook from './webhook/index.ts';
 import zoom from './zoom/index.ts';
 import zscalerZia from './zscaler-zia/index.ts';
@@ -64,5 +65,6 @@ export const sources: Record<string, SourceDef> = byName(
     box,
     dropbox,
     servicenow,
+    sophosCentral,
   ].map((s) => [s.id, s as SourceDef]),
 );

@@ -23,6 +23,7 @@ import { proofpointTapHarness } from './harnesses/proofpoint-tap.ts';
 import { restApiCursorHarness, restApiLinkHeaderHarness, restApiPostHarness } from './harnesses/rest-api.ts';
 import { servicenowHarness } from './harnesses/servicenow.ts';
 import { slackHarness } from './harnesses/slack.ts';
+import { sophosHarness } from './harnesses/sophos-central.ts';
 import { zoomHarness } from './harnesses/zoom.ts';
 
 /** Every pull source's harness (coverage.test.ts fails for a pull source that has none). */
@@ -54,4 +55,5 @@ export const harnesses: ConformanceHarness[] = [
   boxHarness,
   dropboxHarness,
   servicenowHarness,
+  sophosHarness,
 ];
