@@ -29,6 +29,7 @@ import { slack } from './slack.ts';
 import { sophosCentral } from './sophos-central.ts';
 import { splunk } from './splunk.ts';
 import { trendMicro } from './trend-micro.ts';
+import { vectra } from './vectra.ts';
 import { wiz } from './wiz.ts';
 import { zoom } from './zoom.ts';
 
@@ -93,6 +94,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     dropbox,
     servicenow,
     'sophos-central': sophosCentral,
+    vectra,
     netskope,
     mimecast,
     'proofpoint-on-demand': proofpointOnDemand,

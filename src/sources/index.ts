@@ -28,6 +28,7 @@ import restApi from './rest-api/index.ts';
 import servicenow from './servicenow/index.ts';
 import slack from './slack/index.ts';
 import sophosCentral from './sophos-central/index.ts';
+import vectra from './vectra/index.ts';
 import webhook from './webhook/index.ts';
 import zoom from './zoom/index.ts';
 import zscalerZia from './zscaler-zia/index.ts';
@@ -66,5 +67,6 @@ export const sources: Record<string, SourceDef> = byName(
     dropbox,
     servicenow,
     sophosCentral,
+    vectra,
   ].map((s) => [s.id, s as SourceDef]),
 );

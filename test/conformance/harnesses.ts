@@ -24,6 +24,7 @@ import { restApiCursorHarness, restApiLinkHeaderHarness, restApiPostHarness } fr
 import { servicenowHarness } from './harnesses/servicenow.ts';
 import { slackHarness } from './harnesses/slack.ts';
 import { sophosHarness } from './harnesses/sophos-central.ts';
+import { vectraHarness } from './harnesses/vectra.ts';
 import { zoomHarness } from './harnesses/zoom.ts';
 
 /** Every pull source's harness (coverage.test.ts fails for a pull source that has none). */
@@ -56,4 +57,5 @@ export const harnesses: ConformanceHarness[] = [
   dropboxHarness,
   servicenowHarness,
   sophosHarness,
+  vectraHarness,
 ];

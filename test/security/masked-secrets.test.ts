@@ -90,6 +90,11 @@ function samples(): Record<string, Record<string, unknown>> {
       clientId: '0b0e4d2a-1c3f-4e5a-9b8c-7d6e5f4a3b2c',
       clientSecret: 'sophos-SECRET-client-secret-0001',
     },
+    vectra: {
+      portalUrl: 'https://123456789012.uw2.portal.vectra.ai',
+      clientId: 'vectra-client-0001',
+      clientSecret: 'vectra-SECRET-0000000001',
+    },
     netskope: { url: 'https://acme.goskope.com', token: 'netskope-SECRET-token-01' },
     mimecast: { clientId: 'mc-client', clientSecret: 'mc-SECRET-0001' },
     'proofpoint-on-demand': { apiKey: 'pod-SECRET-key-00000001' },
