@@ -26,6 +26,14 @@ export interface Batch<C = unknown> {
   deadLetters?: DeadLetter[];
   /** Vendor pages (or files) this batch consumed, for run statistics. */
   pages?: number;
+  /**
+   * Called by the runner once this batch's checkpoint is committed (every destination acknowledged it and
+   * everything before it): the place for an acknowledgement the vendor keeps — deleting a queue message
+   * whose objects are all delivered. Not called when the batch is not committed (a crash, an outage); a
+   * failure is logged and the run goes on, so the acknowledgement must be safe to repeat or to miss (the
+   * vendor redelivers, and the checkpoint says the work is done).
+   */
+  committed?: () => Promise<void>;
 }
 
 export interface HttpRequest {

@@ -116,6 +116,7 @@ interface Wrapped {
   deadLetters: Array<{ reason: string; raw: string }>;
   checkpoint: unknown;
   pages: number;
+  committed?: () => Promise<void>;
 }
 
 /** Batches read ahead of the one being delivered (each is at most one vendor page or file slice). */
@@ -358,6 +359,7 @@ async function runStream(
       deadLetters,
       checkpoint: batch.checkpoint,
       pages: batch.pages ?? 0,
+      committed: batch.committed,
     };
   };
   const ahead: Array<Promise<Wrapped | undefined>> = [];
@@ -420,6 +422,7 @@ async function runStream(
         positionTime: newest,
       });
       committed = { checkpoint };
+      if (batch.committed) await acknowledge(batch.committed, log);
       metrics.deadLettered(c.name, deadLetters);
       sr.events += envelopes.length;
       sr.pages += pages;
@@ -435,6 +438,22 @@ async function runStream(
     }
   } finally {
     await batches.return?.(undefined).catch(() => {});
+  }
+}
+
+/** A batch's vendor-side acknowledgement (Batch.committed), after its commit: a failure is logged, not fatal. */
+async function acknowledge(fn: () => Promise<void>, log: Logger): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    const e = toTributaryError(err);
+    log.warn(
+      'could not acknowledge a committed batch to the vendor; it will be delivered again and skipped',
+      {
+        code: e.code,
+        message: e.message,
+      },
+    );
   }
 }
 
