@@ -130,7 +130,7 @@ const hourOf = (iso: string) => `${iso.slice(0, 13)}:00:00.000Z`;
  * ends the destination's streak. The streaks on record are read once, at the run's first delivery (a
  * run with nothing to deliver reads nothing); acknowledgements then cost nothing while none is failing.
  */
-class DeliveryOutcomes {
+export class DeliveryOutcomes {
   private readonly store: Store;
   private readonly collectorId: string;
   private failing?: Promise<Set<string>>;
@@ -470,14 +470,15 @@ function safeJson(raw: unknown): string {
  * destinationMaxWaitMs, until that long has passed: the run then fails). A destination that already
  * acknowledged is not sent the batch again. Nothing is committed until all have. Every failure is
  * recorded for health as it happens, naming the destination. Returns the events a destination
- * refused for good (`SendResult.rejected`), as dead letters naming it.
+ * refused for good (`SendResult.rejected`), as dead letters naming it. Runs and stream consumers
+ * (stream-consumer.ts) deliver through it alike.
  */
-async function deliver(
-  c: ResolvedCollector,
+export async function deliver(
+  c: Pick<ResolvedCollector, 'id' | 'destinations'>,
   events: Envelope[],
   bytes: number,
   labels: { collector: string; source: string; stream: string },
-  o: RunOptions,
+  o: Pick<RunOptions, 'store' | 'log' | 'destinationBackoff' | 'destinationMaxWaitMs'>,
   signal: AbortSignal,
   now: () => number,
   outcomes: DeliveryOutcomes,
