@@ -29,6 +29,8 @@ export class EventHubSim {
   private readonly clock: Clock;
   private readonly logs: HubEvent[][];
   private readonly next: number[];
+  /** The partition the next event without one goes to (round robin, as senders without a key spread). */
+  private rr = 0;
   private readonly faults: Array<{ times: number; error: Error; partition?: string }> = [];
   /** Reads served, by partition. */
   readonly reads: Record<string, number> = {};
@@ -46,11 +48,8 @@ export class EventHubSim {
   /** Appends events to a partition (round robin over all when `partition` is not given). */
   send(bodies: unknown[], partition?: string): HubEvent[] {
     const out: HubEvent[] = [];
-    bodies.forEach((body, k) => {
-      const p =
-        partition === undefined
-          ? (this.next.reduce((a, b) => a + b, 0) + k) % this.logs.length
-          : Number(partition);
+    bodies.forEach((body) => {
+      const p = partition === undefined ? this.rr++ % this.logs.length : Number(partition);
       const e: HubEvent = {
         partition: String(p),
         sequenceNumber: this.next[p]++,
