@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { ErrorInfo, TributaryError } from './errors.ts';
 import { type SecretSpec, secretSpecOf } from './secret-spec.ts';
+import type { ConsumerSource } from './stream-source.ts';
 
 /** One record read from a vendor, before the runtime wraps it in the envelope. */
 export interface RawEvent {
@@ -158,6 +159,12 @@ export interface StreamDef<S = any, A = any, C = any> {
    * of reading ahead. A crash then leaves at most the one page in flight to be asked again.
    */
   sequential?: boolean;
+  /**
+   * A long-running stream (Event Hubs, Pub/Sub, SQS): what the stream consumer reads
+   * (engine/stream-consumer.ts). Bounded runs skip such a stream; the schedulers keep a consumer running
+   * while the collector is enabled, and its `read` is never called (`consumerStream` gives one that yields nothing).
+   */
+  consume?(ctx: ReadContext<S, A, undefined>): ConsumerSource;
 }
 
 export type Stability = 'ga' | 'early-access';

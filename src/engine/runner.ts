@@ -211,6 +211,8 @@ export async function runCollector(c: ResolvedCollector, o: RunOptions): Promise
 
   for (const stream of c.streams) {
     if (signal.aborted || o.stop?.aborted) break;
+    // A long-running stream is the stream consumer's (stream-consumer.ts), never part of a bounded run.
+    if (c.source.streams[stream]?.consume) continue;
     const sr: StreamResult = { stream, events: 0, pages: 0 };
     result.streams.push(sr);
     try {
@@ -277,21 +279,15 @@ async function recordVendorWait(
   }
 }
 
-async function runStream(
+/** The HTTP client of one stream of a collector: its account's credentials, budget and origins. */
+export function streamHttp(
   c: ResolvedCollector,
-  stream: string,
-  o: RunOptions,
-  runId: string,
+  o: Pick<RunOptions, 'rateLimits' | 'http'>,
   signal: AbortSignal,
+  log: Logger,
   now: () => number,
-  sr: StreamResult,
-  result: RunResult,
-  outcomes: DeliveryOutcomes,
-): Promise<void> {
-  const def = c.source.streams[stream];
-  if (!def) throw new Error(`source ${c.source.id} has no stream ${stream}`);
-  const log = o.log;
-  const http = new Http({
+): Http {
+  const http: Http = new Http({
     vendor: c.source.title,
     authorize: (headers, refresh, url, req) =>
       c.accountKind.authorize(c.account, headers, { refresh, http, url, ...req }),
@@ -308,6 +304,24 @@ async function runStream(
     metricLabels: { source: c.source.id, account: c.accountName ?? '' },
     ...o.http,
   });
+  return http;
+}
+
+async function runStream(
+  c: ResolvedCollector,
+  stream: string,
+  o: RunOptions,
+  runId: string,
+  signal: AbortSignal,
+  now: () => number,
+  sr: StreamResult,
+  result: RunResult,
+  outcomes: DeliveryOutcomes,
+): Promise<void> {
+  const def = c.source.streams[stream];
+  if (!def) throw new Error(`source ${c.source.id} has no stream ${stream}`);
+  const log = o.log;
+  const http = streamHttp(c, o, signal, log, now);
   const saved = await o.store.getCheckpoint(c.id, stream);
   const ctx: ReadContext = {
     collector: c.name,

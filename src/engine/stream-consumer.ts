@@ -1,11 +1,19 @@
 import type { Destination } from '../core/destination.ts';
 import { type Envelope, lineBytes, makeEnvelope } from '../core/envelope.ts';
 import { gapWarning, type TributaryError, toTributaryError } from '../core/errors.ts';
-import type { Logger } from '../core/source.ts';
+import type { Logger, ReadContext, SourceDef, StreamDef } from '../core/source.ts';
 import { isLeaseLost, type PartitionRecord, type Store } from '../core/store.ts';
+import type {
+  AckedMessage,
+  AckSource,
+  ConsumerSource,
+  PartitionedSource,
+  StreamRecord,
+} from '../core/stream-source.ts';
 import { withFields } from './log.ts';
 import { metrics } from './metrics.ts';
-import { DeliveryOutcomes, deliver } from './runner.ts';
+import type { RateLimits } from './rate-limit.ts';
+import { DeliveryOutcomes, deliver, type ResolvedCollector, type RunOptions, streamHttp } from './runner.ts';
 import { sleep } from './sleep.ts';
 
 /**
@@ -26,41 +34,7 @@ import { sleep } from './sleep.ts';
  * this file owns ownership, delivery, commits and hand-over.
  */
 
-/** One record of a stream; `id` should be stable across redeliveries (partition + sequence number, message id). */
-export interface StreamRecord {
-  raw: unknown;
-  id?: string;
-  time?: string;
-}
-
-export interface PartitionedSource<P = unknown> {
-  kind: 'partitions';
-  /** The stream's partitions (Event Hubs: the hub's partition ids). */
-  partitions(o: { signal: AbortSignal }): Promise<string[]>;
-  /**
-   * Up to `max` records of `partition` after `position` (undefined: where the source starts a partition it
-   * never read), and the position after them. Returns promptly with none when there is nothing new.
-   * `gap`: records between `position` and the first returned are gone (past the vendor's retention).
-   */
-  read(
-    partition: string,
-    position: P | undefined,
-    o: { max: number; signal: AbortSignal },
-  ): Promise<{ records: StreamRecord[]; position: P | undefined; gap?: string }>;
-}
-
-export interface AckedMessage extends StreamRecord {
-  ackId: string;
-}
-
-export interface AckSource {
-  kind: 'acks';
-  /** Up to `max` messages; none when there are none now. */
-  pull(o: { max: number; signal: AbortSignal }): Promise<AckedMessage[]>;
-  ack(ackIds: string[], o: { signal: AbortSignal }): Promise<void>;
-}
-
-export type ConsumerSource = PartitionedSource | AckSource;
+export type { AckedMessage, AckSource, ConsumerSource, PartitionedSource, StreamRecord };
 
 /** What the consumer delivers for: a collector's stream and its destinations. */
 export interface ConsumerTarget {
@@ -463,6 +437,83 @@ class Consumer {
       // stopped while waiting
     }
   }
+}
+
+/** A long-running stream's definition: what the source declares is how to reach the vendor's stream. */
+export function consumerStream<S, A>(d: {
+  title: string;
+  description?: string;
+  consume(ctx: ReadContext<S, A, undefined>): ConsumerSource;
+}): StreamDef<S, A> {
+  return {
+    ...d,
+    // Bounded runs skip a consumer stream (runner.ts); this is never called by them.
+    read: async function* () {},
+  };
+}
+
+/** The collector's streams that a stream consumer reads (declared with `consume`). */
+export const consumerStreamsOf = (source: SourceDef, streams: string[]): string[] =>
+  streams.filter((s) => source.streams[s]?.consume !== undefined);
+
+/**
+ * Consumes every long-running stream of a collector until `stop` (graceful: partitions handed over) or
+ * `signal`, one consumer per stream, each with the HTTP client of the collector's account.
+ */
+export async function consumeCollector(
+  c: ResolvedCollector,
+  o: Pick<RunOptions, 'store' | 'log' | 'http' | 'destinationBackoff' | 'destinationMaxWaitMs' | 'now'> & {
+    rateLimits: RateLimits;
+    owner: string;
+    signal?: AbortSignal;
+    stop?: AbortSignal;
+    consumer?: Partial<StreamConsumerOptions>;
+  },
+): Promise<ConsumerResult[]> {
+  const signal = o.signal ?? new AbortController().signal;
+  const now = o.now ?? Date.now;
+  return Promise.all(
+    consumerStreamsOf(c.source, c.streams).map((stream) => {
+      const log = withFields(o.log, { collector: c.name, source: c.source.id, stream });
+      const ctx: ReadContext<unknown, unknown, undefined> = {
+        collector: c.name,
+        stream,
+        settings: c.settings,
+        account: c.account,
+        checkpoint: undefined,
+        http: streamHttp(c, o, signal, log, now),
+        window: c.window,
+        signal,
+        log,
+        now,
+        warn: (w) => {
+          log.warn(w.message, { code: w.code });
+          void o.store.recordError(c.id, stream, w.toJSON());
+        },
+      };
+      return consumeStream({
+        target: {
+          id: c.id,
+          name: c.name,
+          source: c.source.id,
+          stream,
+          destinations: c.destinations,
+          sitename: c.sitename,
+          timezone: c.timezone,
+        },
+        source: c.source.streams[stream]!.consume!(ctx),
+        store: o.store,
+        owner: o.owner,
+        log: o.log,
+        signal,
+        stop: o.stop,
+        now: o.now,
+        destinationBackoff: o.destinationBackoff,
+        destinationMaxWaitMs: o.destinationMaxWaitMs,
+        ...o.consumer,
+      });
+    }),
+  );
 }
 
 const samePosition = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);

@@ -1,17 +1,27 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { Runtime } from '../../src/app/runtime.ts';
+import { Scheduler } from '../../src/app/scheduler.ts';
+import { parseConfig } from '../../src/config/config-file.ts';
+import { CONFIG_FILE, Control } from '../../src/control/service.ts';
 import type { Destination } from '../../src/core/destination.ts';
 import type { Envelope } from '../../src/core/envelope.ts';
+import { defineSource } from '../../src/core/source.ts';
 import type { Store } from '../../src/core/store.ts';
 import { silentLogger } from '../../src/engine/log.ts';
 import {
   type ConsumerSource,
+  consumerStream,
   consumeStream,
   type StreamConsumerOptions,
 } from '../../src/engine/stream-consumer.ts';
 import { EventHubSim } from '../../src/sim/event-hub.ts';
 import { ManualClock } from '../../src/sim/kit.ts';
 import { ObjectStoreSim } from '../../src/sim/object-store.ts';
+import { sources } from '../../src/sources/index.ts';
+import { SecretBox } from '../../src/store/secrets.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { eventHubSource, eventId, sqsSource } from '../sources/stream-test.ts';
 import { MemoryDestination } from '../support/memory-destination.ts';
@@ -341,5 +351,89 @@ describe('conformance: stream consumer, acks (SQS simulator, embedded store)', (
     await c.done;
     assert.equal(sim.pending(), 5, 'nothing acknowledged');
     assert.equal(sim.deleted.length, 0);
+  });
+});
+
+describe('stream consumer under the embedded scheduler (serve)', () => {
+  it('consumes while the collector is enabled, never as a bounded run; stopping the collector hands its partitions over', async (t) => {
+    const sim = new EventHubSim({ partitions: 2 });
+    sim.send(Array.from({ length: 30 }, (_, i) => ({ n: i })));
+    // A TEST source registered for this test only: one long-running stream and one that is never read.
+    let bounded = 0;
+    sources['stream-test'] = defineSource({
+      id: 'stream-test',
+      title: 'Stream test',
+      account: 'none',
+      stability: 'ga',
+      family: 'queue',
+      description: 'test only',
+      setupGuide: '',
+      settings: (await import('zod')).z.object({}),
+      test: async () => {},
+      streams: {
+        hub: consumerStream({ title: 'Hub', consume: () => eventHubSource(sim) }),
+      },
+    });
+    t.after(() => {
+      delete sources['stream-test'];
+    });
+    const dir = fresh();
+    const s = await SqliteStore.open(dir);
+    stores.push(s);
+    await s.migrate();
+    const runtime = new Runtime(s, await SecretBox.open(dir, {}), silentLogger, dir);
+    await new Control(runtime).apply(
+      CONFIG_FILE,
+      parseConfig(
+        JSON.stringify({
+          accounts: { open: { kind: 'none' } },
+          destinations: { f: { kind: 'file', path: 'events.ndjson' } },
+          collectors: { hub: { source: 'stream-test', account: 'open', destinations: ['f'] } },
+        }),
+        { baseDir: dir, env: {} },
+      ),
+    );
+    const scheduler = new Scheduler(runtime);
+    scheduler.onRun = () => {
+      bounded++;
+    };
+    await scheduler.start();
+    const lines = () => {
+      try {
+        return readFileSync(join(dir, 'events.ndjson'), 'utf8').split('\n').filter(Boolean);
+      } catch {
+        return [];
+      }
+    };
+    await until('the hub drained to the file', () => lines().length === 30);
+    sim.send(Array.from({ length: 4 }, (_, i) => ({ later: i })));
+    await until('events sent while it runs', () => lines().length === 34);
+    const record = (await s.getCollector('hub'))!;
+    const parts = await s.listPartitions(record.id, 'hub');
+    assert.deepEqual(
+      parts.map((p) => p.owner !== undefined),
+      [true, true],
+      'owned while enabled',
+    );
+    // stopping the collector (API: stop) hands its partitions over
+    await s.putCollector({ ...record, enabled: false });
+    scheduler.sync('hub');
+    await until('partitions released', async () =>
+      (await s.listPartitions(record.id, 'hub')).every((p) => p.owner === undefined),
+    );
+    await scheduler.stop(1000);
+    assert.equal(bounded, 0, 'no bounded run of a collector whose streams are all long-running');
+    const runs = await s.listRuns(record.id);
+    assert.deepEqual(
+      runs.map((r) => [r.status, r.events]),
+      [['succeeded', 34]],
+      'one consumer session, its counters committed with each batch',
+    );
+    assert.deepEqual(
+      lines()
+        .map((l) => JSON.parse(l).id)
+        .sort(),
+      hubIds(sim).sort(),
+    );
   });
 });
