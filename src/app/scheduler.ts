@@ -1,8 +1,8 @@
 import { parseDuration } from '../core/duration.ts';
 import { toTributaryError } from '../core/errors.ts';
-import { isPushSource, streamsOf } from '../core/source.ts';
+import { isPushSource } from '../core/source.ts';
 import type { RunOptions, RunResult } from '../engine/runner.ts';
-import { consumerStreamsOf } from '../engine/stream-consumer.ts';
+import { consumedStreams } from '../engine/stream-consumer.ts';
 import { activeVendorWait, isVendorWait } from '../engine/vendor-wait.ts';
 import { sources } from '../sources/index.ts';
 import type { Runtime } from './runtime.ts';
@@ -96,13 +96,10 @@ export class Scheduler {
     }
     // Long-running streams are consumed, not run: one consumer while the collector is enabled; a collector
     // with no other streams has no runs.
-    const source = sources[record.source];
-    const config = record.config as { settings?: unknown; streams?: string[] };
-    const streams = source ? streamsOf(source, config.settings, config.streams) : [];
-    const consumed = source ? consumerStreamsOf(source, streams) : [];
+    const { consumed, all } = consumedStreams(sources[record.source], record.config);
     if (consumed.length) {
       this.startConsuming(name);
-      if (consumed.length === streams.length) {
+      if (all) {
         const slot = this.slots.get(name);
         if (slot) slot.timer = undefined;
         return;

@@ -1,7 +1,7 @@
 import type { Destination } from '../core/destination.ts';
 import { type Envelope, lineBytes, makeEnvelope } from '../core/envelope.ts';
 import { gapWarning, type TributaryError, toTributaryError } from '../core/errors.ts';
-import type { Logger, ReadContext, SourceDef, StreamDef } from '../core/source.ts';
+import { type Logger, type ReadContext, type SourceDef, type StreamDef, streamsOf } from '../core/source.ts';
 import { isLeaseLost, type PartitionRecord, type Store } from '../core/store.ts';
 import type {
   AckedMessage,
@@ -455,6 +455,21 @@ export function consumerStream<S, A>(d: {
 /** The collector's streams that a stream consumer reads (declared with `consume`). */
 export const consumerStreamsOf = (source: SourceDef, streams: string[]): string[] =>
   streams.filter((s) => source.streams[s]?.consume !== undefined);
+
+/**
+ * Of a stored collector's streams (its definition's `streams`, else its source's defaults), those a stream
+ * consumer reads, and whether that is all of them (then the collector has no bounded runs).
+ */
+export function consumedStreams(
+  source: SourceDef | undefined,
+  config: Record<string, unknown>,
+): { consumed: string[]; all: boolean } {
+  if (!source) return { consumed: [], all: false };
+  const c = config as { settings?: unknown; streams?: string[] };
+  const streams = streamsOf(source, c.settings, c.streams);
+  const consumed = consumerStreamsOf(source, streams);
+  return { consumed, all: consumed.length > 0 && consumed.length === streams.length };
+}
 
 /**
  * Consumes every long-running stream of a collector until `stop` (graceful: partitions handed over) or

@@ -1,15 +1,27 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { z } from 'zod';
+import { startBoss } from '../../src/cluster/boss.ts';
+import { Worker } from '../../src/cluster/worker.ts';
+import { parseConfig } from '../../src/config/config-file.ts';
+import { CONFIG_FILE } from '../../src/control/service.ts';
 import type { Destination } from '../../src/core/destination.ts';
+import { defineSource } from '../../src/core/source.ts';
 import type { PartitionCommit, Store } from '../../src/core/store.ts';
 import { silentLogger } from '../../src/engine/log.ts';
-import { consumeStream, type StreamConsumerOptions } from '../../src/engine/stream-consumer.ts';
+import {
+  consumerStream,
+  consumeStream,
+  type StreamConsumerOptions,
+} from '../../src/engine/stream-consumer.ts';
 import { EventHubSim } from '../../src/sim/event-hub.ts';
+import { sources } from '../../src/sources/index.ts';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { eventHubSource, eventId } from '../sources/stream-test.ts';
 import { MemoryDestination } from '../support/memory-destination.ts';
 import { freshSchemas, postgresUnavailable, requirePostgres, testDatabaseUrl } from '../support/postgres.ts';
-import { until } from './support.ts';
+import { tempDirs } from '../support/temp-dirs.ts';
+import { memoryLogger, openControl, randomKey, Sink, until } from './support.ts';
 
 /**
  * The stream consumer in cluster mode (docs/architecture.md, "Stream consumers"): two consumers — two
@@ -251,6 +263,104 @@ else {
       assertNoDoubleOwnership();
       const p = (await sb.listPartitions('c-hub', 'events')).find((x) => x.partition === aPartition)!;
       assert.ok((p.position as number) >= 4, "the partition's position is b's, past a's batch");
+    });
+
+    it('workers: each consumes the collector, they split its partitions, and a stopping worker hands its partitions over', async (t) => {
+      const sim = new EventHubSim({ partitions: 4 });
+      sim.send(Array.from({ length: 40 }, (_, i) => ({ n: i })));
+      sources['stream-test'] = defineSource({
+        id: 'stream-test',
+        title: 'Stream test',
+        account: 'none',
+        stability: 'ga',
+        family: 'queue',
+        description: 'test only',
+        setupGuide: '',
+        settings: z.object({}),
+        test: async () => {},
+        streams: { hub: consumerStream({ title: 'Hub', consume: () => eventHubSource(sim) }) },
+      });
+      t.after(() => {
+        delete sources['stream-test'];
+      });
+      const sink = new Sink();
+      await sink.start();
+      const schema = schemas();
+      const key = randomKey();
+      const log = memoryLogger();
+      const dirs = tempDirs('tributary-consumer-workers');
+      const one = await openControl(schema, dirs(), key, log);
+      const two = await openControl(schema, dirs(), key, log);
+      await one.control.apply(
+        CONFIG_FILE,
+        parseConfig(
+          JSON.stringify({
+            accounts: { open: { kind: 'none' } },
+            destinations: { sink: sink.destination() },
+            collectors: { hub: { source: 'stream-test', account: 'open', destinations: ['sink'] } },
+          }),
+          { baseDir: dirs(), env: {} },
+        ),
+      );
+      const opts = {
+        pollMs: 50,
+        tickMs: 50,
+        leaseTtlMs: 1500,
+        consumerSyncMs: 50,
+        consumer: { leaseTtlMs: 1500, idleMs: 20 },
+      };
+      const bossA = await startBoss(one.store, { log });
+      const bossB = await startBoss(two.store, { log });
+      const a = new Worker(one.runtime, bossA, { ...opts, id: 'worker-a' });
+      const b = new Worker(two.runtime, bossB, { ...opts, id: 'worker-b' });
+      t.after(async () => {
+        await a.stop(1000);
+        await b.stop(1000);
+        await bossA.stop({ graceful: false, close: false });
+        await bossB.stop({ graceful: false, close: false });
+        await one.runtime.close();
+        await two.runtime.close();
+      });
+      a.start();
+      b.start();
+      const id = (await one.store.getCollector('hub'))!.id;
+      const owners = async () =>
+        (await one.store.listPartitions(id, 'hub')).map((p) => p.owner ?? '-').sort();
+      await until(
+        'an even split between the workers',
+        async () => (await owners()).join() === 'worker-a,worker-a,worker-b,worker-b',
+        20_000,
+        20,
+      );
+      await until('the hub drained', () => (sink.ids.get('hub') ?? []).length >= 40, 20_000, 20);
+      sim.send(Array.from({ length: 40 }, (_, i) => ({ m: i })));
+      await a.stop(5000);
+      await until(
+        'worker b owns every partition',
+        async () => (await owners()).join() === 'worker-b,worker-b,worker-b,worker-b',
+        20_000,
+        20,
+      );
+      await until(
+        'the events sent during the hand-over',
+        () => new Set(sink.ids.get('hub') ?? []).size >= 80,
+        20_000,
+        20,
+      );
+      const ids = sink.ids.get('hub') ?? [];
+      assert.deepEqual(sorted([...new Set(ids)]), sorted(hubIds(sim)), 'no loss');
+      assert.deepEqual(duplicates(ids), [], 'a graceful hand-over reads nothing twice');
+      assert.equal(b.stats.runs, 0, 'no bounded run of a collector whose streams are all long-running');
+      // stopping the collector stops its consumers: the partitions are released
+      const record = (await one.store.getCollector('hub'))!;
+      await one.store.putCollector({ ...record, enabled: false });
+      await until(
+        'the partitions released',
+        async () => (await owners()).every((o) => o === '-'),
+        20_000,
+        20,
+      );
+      assert.deepEqual(b.consuming(), []);
     });
   });
 }
