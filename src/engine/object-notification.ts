@@ -106,6 +106,9 @@ export interface ObjectReaderDef<S = any, A = any> {
   maxDone?: number;
 }
 
+/** Objects delivered in part remembered at once (one is in progress; the others await a redelivery). */
+const MAX_PARTIAL = 100;
+
 /** The id of an object's content: its bucket, key and version (or etag), hashed. */
 export function objectId(ref: ObjectRef): string {
   return createHash('sha256')
@@ -212,6 +215,9 @@ async function* readNotifications(
     done.add(id); // newest last
     delete partial[id];
     if (done.size > maxDone) done.delete(done.values().next().value!);
+    // Objects left in part whose message never came back (deleted elsewhere, past the queue's retention).
+    const left = Object.keys(partial);
+    for (let i = 0; i < left.length - MAX_PARTIAL; i++) delete partial[left[i]];
   };
   for (;;) {
     let messages: QueueMessage[];
