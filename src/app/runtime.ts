@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { accountKinds } from '../accounts/index.ts';
 import type { Destination } from '../core/destination.ts';
 import { parseDuration } from '../core/duration.ts';
@@ -14,6 +15,7 @@ import {
   type DestinationContext,
 } from '../destinations/index.ts';
 import { accountOrigins, collectorUrls, OriginSet, originOf } from '../engine/credential-origins.ts';
+import { BufferedDestination, type BufferStatus } from '../engine/destination-buffer.ts';
 import { setEgressAllowList } from '../engine/egress.ts';
 import { RateLimits } from '../engine/rate-limit.ts';
 import { type ResolvedCollector, type RunOptions, type RunResult, runCollector } from '../engine/runner.ts';
@@ -72,9 +74,67 @@ export class Runtime {
     }
     if (!record) return undefined;
     const config = openSecrets(record.config, record.secrets, this.secrets) as DestinationConfig;
-    const instance = createDestination(name, config, this.destinationContext());
+    const built = createDestination(name, config, this.destinationContext());
+    const instance = config.buffer ? this.buffered(built, config.buffer) : built;
     this.destinations.set(name, { version: record.updatedAt, instance });
     return instance;
+  }
+
+  /** Where destination `name` keeps its buffer (docs/destinations.md, "Buffering"). */
+  bufferDir(name: string): string {
+    return join(this.files.dataDir, 'buffers', name);
+  }
+
+  private buffered(inner: Destination, b: NonNullable<DestinationConfig['buffer']>): BufferedDestination {
+    return new BufferedDestination(inner, {
+      dir: this.bufferDir(inner.name),
+      maxBytes: b.maxBytes,
+      spillAfterMs: b.spillAfterMs,
+      backoffBaseMs: b.backoffBaseMs,
+      backoffMaxMs: b.backoffMaxMs,
+      log: this.log,
+      deadLetters: async (items) => {
+        const byStream = new Map<string, typeof items>();
+        for (const d of items) {
+          const key = JSON.stringify([d.collector, d.stream]);
+          byStream.set(key, [...(byStream.get(key) ?? []), d]);
+        }
+        for (const [key, list] of byStream) {
+          const [collector, stream] = JSON.parse(key) as [string, string];
+          const record = await this.store.getCollector(collector);
+          if (!record) {
+            this.log.warn('a buffered event was refused for good, and its collector no longer exists', {
+              destination: inner.name,
+              collector,
+              events: list.length,
+            });
+            continue;
+          }
+          await this.store.addDeadLetters(record.id, stream, list);
+        }
+      },
+    });
+  }
+
+  /**
+   * Builds every destination that has a buffer, so that batches an earlier process left in a buffer
+   * are drained from the start (`serve`, `worker`), not only once a collector names the destination.
+   */
+  async startBuffers(): Promise<void> {
+    for (const d of await this.store.listDestinations())
+      if ((d.config as { buffer?: unknown }).buffer)
+        await this.destination(d.name).catch((err: unknown) =>
+          this.log.error('could not start a destination buffer', {
+            destination: d.name,
+            message: (err as Error).message,
+          }),
+        );
+  }
+
+  /** The buffer of destination `name` as this process holds it, if it has one. */
+  bufferStatus(name: string): BufferStatus | undefined {
+    const d = this.destinations.get(name)?.instance;
+    return d instanceof BufferedDestination ? d.status() : undefined;
   }
 
   /** What destinations built here may use: paths, and the accounts named by their `account` setting. */

@@ -352,6 +352,7 @@ async function serveLoop(
   extraClose?: () => Promise<void>,
   notes = '',
 ): Promise<number> {
+  await runtime.startBuffers(); // batches a buffer kept from before drain from the start
   const scheduler = await startScheduler(runtime);
   let server: { port: number; close(): Promise<void> } | undefined;
   if (port !== undefined) {
@@ -627,6 +628,7 @@ async function cmdWorker(args: string[]): Promise<number> {
     import('../cluster/worker.ts'),
   ]);
   const boss = await startBoss(runtime.store as PostgresStore, { maintenance: true, log: runtime.log });
+  await runtime.startBuffers(); // this host's buffers (docs/destinations.md, "Buffering")
   const worker = new Worker(runtime, boss, { concurrency, leaseTtlMs });
   let ops: { port: number; close(): Promise<void> } | undefined;
   if (metricsPort !== undefined) {
