@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { accountKinds } from '../accounts/index.ts';
@@ -23,6 +24,18 @@ import { sources } from '../sources/index.ts';
 import type { SecretBox } from '../store/secrets.ts';
 import { destinationAccount } from './destination-account.ts';
 
+/** Why a destination with a buffer is refused in cluster mode (docs/destinations.md, "Buffering"). */
+export const BUFFER_IN_CLUSTER_MODE =
+  'destination buffers are not available in cluster mode: a buffer lives on one host’s disk, while collector runs move between workers; remove the buffer setting (a destination that is down makes its collectors wait, and they resume from their checkpoints)';
+
+export function bufferInClusterMode(name: string): TributaryError {
+  return configError(
+    'buffer_in_cluster_mode',
+    `Destination ${name}: ${BUFFER_IN_CLUSTER_MODE}.`,
+    `Remove buffer from destination ${name}.`,
+  );
+}
+
 /** The instance setting holding the egress allow-list (JSON array of addresses and CIDR ranges). */
 export const EGRESS_ALLOW_LIST = 'egressAllowList';
 
@@ -45,6 +58,11 @@ export class Runtime {
    */
   readonly files: FileScope;
   private readonly runner = `${hostname()}:${process.pid}`;
+  /**
+   * Cluster mode (the Postgres store): destinations take no buffer there (docs/destinations.md,
+   * "Buffering"), since a buffer lives on one host's disk while runs move between workers.
+   */
+  cluster = false;
 
   constructor(
     store: Store,
@@ -74,6 +92,7 @@ export class Runtime {
     }
     if (!record) return undefined;
     const config = openSecrets(record.config, record.secrets, this.secrets) as DestinationConfig;
+    if (config.buffer && this.cluster) throw bufferInClusterMode(name);
     const built = createDestination(name, config, this.destinationContext());
     const instance = config.buffer ? this.buffered(built, config.buffer) : built;
     this.destinations.set(name, { version: record.updatedAt, instance });
@@ -129,6 +148,20 @@ export class Runtime {
             message: (err as Error).message,
           }),
         );
+  }
+
+  /**
+   * Batches in the buffer of destination `name`: its live status in this process, or else the batch
+   * files on disk (another process's, or one that has not started it).
+   */
+  heldBatches(name: string): number {
+    const live = this.bufferStatus(name);
+    if (live) return live.batches;
+    try {
+      return readdirSync(this.bufferDir(name)).filter((f) => f.endsWith('.batch')).length;
+    } catch {
+      return 0;
+    }
   }
 
   /** The buffer of destination `name` as this process holds it, if it has one. */

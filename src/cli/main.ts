@@ -199,7 +199,9 @@ async function openRuntime(dataDir: string, databaseUrl: string | undefined): Pr
       `secrets are sealed with the keyring in ${dataDir}: every process sharing this database needs the same key; set TRIBUTARY_MASTER_KEY`,
     );
   const secrets = await SecretBox.open(dataDir);
-  return new Runtime(store, secrets, log, dataDir, files);
+  const runtime = new Runtime(store, secrets, log, dataDir, files);
+  runtime.cluster = isPostgresStore(store);
+  return runtime;
 }
 
 /** Loads a config file; it may name accounts, destinations and sites that already exist in the store. */
