@@ -13,6 +13,7 @@ export const destinationBufferSchema = z
       .int('expected a whole number of bytes')
       .min(65_536, 'expected at least 65536 bytes (64 KiB)')
       .max(2 ** 50, 'expected at most 2^50 bytes')
+      .meta({ title: 'Size cap (bytes)' })
       .describe(
         'Size cap of the buffer on disk, in bytes. When it is reached, collectors using the destination wait (nothing is dropped)',
       ),
@@ -22,6 +23,7 @@ export const destinationBufferSchema = z
       .min(0)
       .max(3_600_000)
       .default(5000)
+      .meta({ title: 'Buffer deliveries slower than (ms)' })
       .describe(
         'How long a delivery may take before its batch goes to the buffer instead (ms, default 5000); a failed delivery goes at once',
       ),
@@ -30,6 +32,7 @@ export const destinationBufferSchema = z
       .int()
       .min(1)
       .default(1000)
+      .meta({ title: 'Buffer retry: first wait (ms)' })
       .describe(
         'First wait before the buffer offers a batch again after a failure (ms, doubling, default 1000)',
       ),
@@ -38,6 +41,7 @@ export const destinationBufferSchema = z
       .int()
       .min(1)
       .default(60_000)
+      .meta({ title: 'Buffer retry: longest wait (ms)' })
       .describe('Longest wait between the buffer’s attempts (ms, default 60000)'),
   })
   .strict()
@@ -45,6 +49,7 @@ export const destinationBufferSchema = z
     message: 'backoffMaxMs must be at least backoffBaseMs',
     path: ['backoffMaxMs'],
   })
+  .meta({ title: 'Buffer' })
   .describe(
     'Durable buffer under the data directory for batches this destination does not take at once, so the other destinations of a collector keep receiving (off when absent)',
   );
