@@ -302,6 +302,46 @@ describe('destination buffer', () => {
     await buf.close();
   });
 
+  it('keeps a batch until its dead letters are recorded (a store that fails once)', async () => {
+    const a = new Switchable('a');
+    a.up = false;
+    let failures = 1;
+    const letters: string[] = [];
+    const buf = buffered(a, {
+      backoffMaxMs: 5,
+      deadLetters: async (items) => {
+        if (failures-- > 0) throw new Error('database is locked');
+        letters.push(...items.map((i) => JSON.parse(i.raw).id as string));
+      },
+    });
+    const { run } = await setup(source(1), [buf]);
+    await run();
+    a.reject = (e) => (e.id === 'p0-1' ? 'refused' : undefined);
+    a.up = true;
+    await buf.drained();
+    assert.deepEqual(letters, ['p0-1'], 'recorded once the store answers');
+    assert.deepEqual(a.ids(), ['p0-0', 'p0-0'], 'the batch was offered again, not dropped');
+    await buf.close();
+  });
+
+  it('sets a file that is not a batch aside as .corrupt, and drains the rest', async () => {
+    const a = new Switchable('a');
+    a.up = false;
+    const first = buffered(a);
+    const { run } = await setup(source(2), [first]);
+    await run();
+    await first.close();
+    const o = (first as unknown as { o: BufferOptions }).o;
+    const [oldest] = readdirSync(o.dir).sort();
+    writeFileSync(join(o.dir, oldest!), 'garbage\n{"id":');
+    a.up = true;
+    const again = new BufferedDestination(a, o);
+    await again.drained();
+    assert.deepEqual(a.ids(), ['p1-0', 'p1-1']);
+    assert.deepEqual(readdirSync(o.dir), [oldest!.replace('.batch', '.corrupt')]);
+    await again.close();
+  });
+
   it('reads a line back with the vendor text intact', () => {
     const line =
       '{"id":"x","time":"2026-01-01T00:00:00.000Z","source":"s","stream":"t","collector":"c","sitename":"hq","ingested_at":"2026-01-01T00:00:01.000Z","raw":{"n":12345678901234567890}}';

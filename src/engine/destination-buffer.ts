@@ -329,10 +329,25 @@ export class BufferedDestination implements Destination {
 
   private kick(): void {
     if (this.drainer || this.closed) return;
-    this.drainer = this.drain().finally(() => {
-      this.drainer = undefined;
-      if (this.entries.length && !this.closed) this.kick(); // a batch queued as the loop ended
-    });
+    this.drainer = this.drain()
+      .then(
+        () => 0,
+        (err: unknown) => {
+          // The buffer's own disk or the store failed (not the destination): said, and tried again later.
+          this.o.log.error('destination buffer could not go on draining; trying again later', {
+            destination: this.name,
+            message: (err as Error)?.message,
+          });
+          return this.o.backoffMaxMs;
+        },
+      )
+      .then(async (pause) => {
+        if (pause) await sleep(pause, this.stop.signal).catch(() => {});
+      })
+      .finally(() => {
+        this.drainer = undefined;
+        if (this.entries.length && !this.closed) this.kick(); // a batch queued as the loop ended
+      });
   }
 
   /** Sends the buffered batches in order, each until the destination acknowledges it. */
@@ -383,6 +398,8 @@ export class BufferedDestination implements Destination {
       attempt = 0;
       this.lastError = undefined;
       if (result?.rejected?.length && this.o.deadLetters) {
+        // Recorded before the batch leaves the buffer: if the store fails, the drain stops here and
+        // tries again later (the batch may then be sent again, never its dead letters lost).
         await this.o.deadLetters(
           result.rejected.map((r) => ({
             collector: r.event.collector,
