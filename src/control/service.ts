@@ -564,6 +564,10 @@ export class Control {
         push: isPushSource(sources[c.source]),
         vendorWait,
         ingestAnswers: answers,
+        buffers: (cfg.destinations ?? []).flatMap((d) => {
+          const b = this.runtime.bufferStatus(d);
+          return b ? [{ destination: d, ...b }] : [];
+        }),
       }),
       /** The vendor told the account to wait: no run starts before `until`. */
       vendorWait: vendorWait
