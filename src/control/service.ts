@@ -922,7 +922,7 @@ export class Control {
     const held = this.runtime.heldBatches(name);
     if (held)
       throw conflict(
-        `Destination "${name}" has ${held} batch(es) in its buffer not yet delivered; ${what} would strand them. Let it drain first (bring the destination back), or, to discard them, stop Tributary and remove ${this.runtime.bufferDir(name)}.`,
+        `Destination "${name}" has ${held} batch(es) in its buffer not yet delivered; ${what} would strand them. Let it drain first (bring the destination back), or, to discard them, stop Tributary and remove the directory buffers/${name} in its data directory.`,
       );
   }
 
