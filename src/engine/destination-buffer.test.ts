@@ -342,6 +342,29 @@ describe('destination buffer', () => {
     await again.close();
   });
 
+  it('two processes on one buffer both finish draining: a batch the other removed is skipped', async () => {
+    const a = new Switchable('a');
+    a.up = false;
+    const first = buffered(a, { backoffBaseMs: 1, backoffMaxMs: 2 });
+    const { run } = await setup(source(4), [first]);
+    await run();
+    await first.close();
+    const o = (first as unknown as { o: BufferOptions }).o;
+    const one = new BufferedDestination(a, o);
+    // The second waits longer between attempts: the first drains everything while it waits.
+    const two = new BufferedDestination(a, { ...o, backoffBaseMs: 300, backoffMaxMs: 300 });
+    const end = Date.now() + 10_000;
+    while (!two.status().lastError && Date.now() < end) await new Promise((r) => setImmediate(r));
+    assert.ok(two.status().lastError, 'the second tried once and waits');
+    a.up = true;
+    await one.drained();
+    await two.drained(); // its files are gone: skipped, not waited for forever
+    assert.deepEqual(a.ids(), ALL(4), 'each batch once');
+    assert.deepEqual(readdirSync(o.dir), []);
+    await one.close();
+    await two.close();
+  });
+
   it('reads a line back with the vendor text intact', () => {
     const line =
       '{"id":"x","time":"2026-01-01T00:00:00.000Z","source":"s","stream":"t","collector":"c","sitename":"hq","ingested_at":"2026-01-01T00:00:01.000Z","raw":{"n":12345678901234567890}}';

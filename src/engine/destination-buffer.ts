@@ -375,6 +375,11 @@ export class BufferedDestination implements Destination {
           await this.setAside(entry, err);
           continue;
         }
+        if (decoding && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+          // Gone: another process using the same data directory delivered and removed it.
+          this.forget(entry);
+          continue;
+        }
         this.noteError(err);
         metrics.destinationRetries.inc({ destination: this.name });
         if (attempt === 0)
@@ -419,10 +424,7 @@ export class BufferedDestination implements Destination {
       if (err.code !== 'ENOENT') throw err;
     });
     await fsyncDir(this.o.dir).catch(() => {});
-    this.entries.shift();
-    this.bytes -= entry.bytes;
-    this.full = false;
-    this.settle();
+    this.forget(entry);
   }
 
   /** Resolves the waiters of `drained` once nothing is buffered. */
@@ -438,6 +440,14 @@ export class BufferedDestination implements Destination {
     await new Promise<void>((done) => this.emptied.push(done));
   }
 
+  /** The head entry leaves the buffer's accounting (its file is gone, or set aside). */
+  private forget(entry: Entry): void {
+    this.entries.shift();
+    this.bytes -= entry.bytes;
+    this.full = false;
+    this.settle();
+  }
+
   /** A batch file that cannot be read as one is kept beside the buffer as `.corrupt`, never deleted. */
   private async setAside(entry: Entry, err: unknown): Promise<void> {
     this.o.log.error('a buffered batch cannot be read; kept as .corrupt and skipped', {
@@ -446,10 +456,7 @@ export class BufferedDestination implements Destination {
       message: (err as Error).message,
     });
     await rename(entry.file, entry.file.replace(/\.batch$/, '.corrupt'));
-    this.entries.shift();
-    this.bytes -= entry.bytes;
-    this.full = false;
-    this.settle();
+    this.forget(entry);
   }
 
   /** Stops draining (the batch being sent stays buffered, sent again next start) and closes the destination. */
