@@ -4,8 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { CONFIG_FILE, startControl } from '../../test/support/control.ts';
 import { tempDirs } from '../../test/support/temp-dirs.ts';
+import { Auth } from '../api/auth.ts';
+import { startApiServer } from '../api/server.ts';
 import { destinationConfigSchema } from '../destinations/index.ts';
 import { BufferedDestination } from '../engine/destination-buffer.ts';
+import { silentLogger } from '../engine/log.ts';
 import { metrics } from '../engine/metrics.ts';
 import type { Control } from './service.ts';
 
@@ -103,6 +106,38 @@ describe('a destination with a buffer, through the control plane', () => {
     const after = (await control.getDestination('sink')) as { buffer?: { batches: number } };
     assert.equal(after.buffer?.batches, 0);
     await control.deleteDestination(CONFIG_FILE, 'sink');
+  });
+
+  it('a push is answered 200 while a buffered destination is down, and reaches it once back', async () => {
+    up = false;
+    received.length = 0;
+    await control.createDestination(CONFIG_FILE, {
+      name: 'push-sink',
+      config: config({ maxBytes: 1 << 20, backoffBaseMs: 5, backoffMaxMs: 20 }),
+    });
+    const c = (await control.createCollector(CONFIG_FILE, {
+      name: 'hook',
+      source: 'webhook',
+      destinations: ['push-sink'],
+      settings: { format: 'json' },
+    } as never)) as { ingestToken?: string };
+    const api = await startApiServer(control, new Auth(rig.runtime.store), { port: 0, log: silentLogger });
+    try {
+      const r = await fetch(`http://127.0.0.1:${api.port}/ingest/hook`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${c.ingestToken}`, 'content-type': 'application/x-ndjson' },
+        body: '{"id":"a1"}\n{"id":"a2"}\n',
+      });
+      assert.equal(r.status, 200, await r.text());
+      const d = (await rig.runtime.destination('push-sink')) as BufferedDestination;
+      assert.equal(d.status().events, 2, 'the buffer owns them');
+      assert.deepEqual(received, []);
+      up = true;
+      await d.drained();
+      assert.equal(received.length, 2);
+    } finally {
+      await api.close();
+    }
   });
 
   it('is refused in cluster mode, naming the setting', async () => {
