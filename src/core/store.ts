@@ -511,6 +511,15 @@ export interface Store {
 
   // dead letters, volume
   listDeadLetters(collectorId: string, limit?: number): Promise<DeadLetterRecord[]>;
+  /**
+   * Dead letters outside a batch commit: events a destination refused for good while its buffer was
+   * drained, after their checkpoint had moved (docs/destinations.md, "Buffering").
+   */
+  addDeadLetters(
+    collectorId: string,
+    stream: string,
+    items: Array<{ reason: string; raw: string }>,
+  ): Promise<void>;
   /** Events per hour since `sinceIso`, oldest first. */
   volume(collectorId: string, sinceIso: string): Promise<Array<{ hour: string; count: number }>>;
   lastEventTime(collectorId: string): Promise<string | undefined>;

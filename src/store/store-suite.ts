@@ -172,6 +172,26 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>): void 
       await s.close();
     });
 
+    it('addDeadLetters keeps dead letters outside a commit, in order, the checkpoint untouched', async () => {
+      const s = await withRun();
+      await s.commitBatch(batch({ checkpoint: { since: 'kept' } }));
+      await s.addDeadLetters('c1', 's2', [
+        { reason: 'destination a: mapping error', raw: '{"id":"x","n":12345678901234567890}' },
+        { reason: 'destination a: too large', raw: '{"id":"y"}' },
+      ]);
+      await s.addDeadLetters('c1', 's2', []);
+      const letters = await s.listDeadLetters('c1');
+      assert.deepEqual(
+        letters.map((d) => [d.stream, d.reason, d.raw]),
+        [
+          ['s2', 'destination a: too large', '{"id":"y"}'],
+          ['s2', 'destination a: mapping error', '{"id":"x","n":12345678901234567890}'],
+        ],
+      );
+      assert.deepEqual((await s.getCheckpoint('c1', 's'))?.value, { since: 'kept' });
+      await s.close();
+    });
+
     it('commitBatch is atomic: a failing commit leaves the previous checkpoint and counters', async () => {
       const s = await withRun();
       await s.commitBatch(batch());

@@ -994,6 +994,16 @@ export class PostgresStore implements Store {
 
   // dead letters, volume
 
+  async addDeadLetters(collectorId: string, stream: string, items: Array<{ reason: string; raw: string }>) {
+    if (!items.length) return;
+    await this.q(
+      `INSERT INTO dead_letters (collector_id, stream, reason, raw, at)
+       SELECT $1::text, $2::text, t.reason, t.raw, now()
+       FROM unnest($3::text[], $4::bytea[]) WITH ORDINALITY AS t(reason, raw, n) ORDER BY t.n`,
+      [collectorId, stream, items.map((d) => d.reason), items.map((d) => Buffer.from(d.raw, 'utf8'))],
+    );
+  }
+
   async listDeadLetters(collectorId: string, limit = 100): Promise<DeadLetterRecord[]> {
     return (
       await this.q('SELECT * FROM dead_letters WHERE collector_id = $1 ORDER BY id DESC LIMIT $2', [

@@ -27,6 +27,7 @@ import type {
   VendorWaitRecord,
 } from '../../core/store.ts';
 import { leaseExpiredError, leaseLost, partitionLeaseLost } from '../../core/store.ts';
+import { privateDir, privateFile } from '../../engine/private-files.ts';
 import {
   type AttemptDecision,
   type AttemptLimit,
@@ -35,7 +36,6 @@ import {
   decideAttempt,
   unknownLoginAudit,
 } from '../login-attempts.ts';
-import { privateDir, privateFile } from '../private-files.ts';
 import {
   accountValues,
   apiTokenValues,
@@ -680,6 +680,16 @@ export class SqliteStore implements Store {
   }
 
   // dead letters, volume
+
+  async addDeadLetters(collectorId: string, stream: string, items: Array<{ reason: string; raw: string }>) {
+    const now = new Date().toISOString();
+    const dl = this.db.prepare(
+      'INSERT INTO dead_letters (collector_id, stream, reason, raw, at) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.tx(() => {
+      for (const d of items) dl.run(collectorId, stream, d.reason, d.raw, now);
+    });
+  }
 
   async listDeadLetters(collectorId: string, limit = 100): Promise<DeadLetterRecord[]> {
     return (
