@@ -413,6 +413,11 @@ export interface Store {
   // checkpoints
   getCheckpoint(collectorId: string, stream: string): Promise<CheckpointRecord | undefined>;
   listCheckpoints(collectorId: string): Promise<CheckpointRecord[]>;
+  /**
+   * Forgets the stream's (or every stream's) position: its checkpoint, and its partitions' positions
+   * (stream consumers; their leases stay, so tokens keep growing). A consumer holding a partition keeps
+   * its own position until it commits again: stop the collector before resetting.
+   */
   resetCheckpoint(collectorId: string, stream?: string): Promise<void>;
   /**
    * Atomically: checkpoint, run counters, hourly volume, last event time, dead letters. With `fence`,

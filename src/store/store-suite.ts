@@ -320,6 +320,17 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>): void 
       await s.close();
     });
 
+    const partitionCommit = (stream: string) => ({
+      collectorId: 'c1',
+      stream,
+      partition: '0',
+      position: { offset: 'o' } as unknown,
+      events: 0,
+      bytes: 0,
+      hourly: {},
+      deadLetters: [],
+    });
+
     it('stream partitions: one owner at a time, growing tokens, fenced commits, hand-over keeps the position', async () => {
       const s = await withRun();
       assert.deepEqual(await s.listPartitions('c1', 'hub'), []);
@@ -381,6 +392,26 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>): void 
         commit(2, undefined, { deadLetters: [] }),
         /commitPartition: position: expected a JSON value/,
       );
+      // a reset forgets positions, not leases: the next token is still larger
+      await s.acquirePartition('c1', 'other', '0', 'w1', 60_000);
+      await s.commitPartition({ ...partitionCommit('other'), token: 1 });
+      await s.resetCheckpoint('c1', 'hub');
+      assert.deepEqual(
+        (await s.listPartitions('c1', 'hub')).map((p) => [p.partition, p.position, p.token]),
+        [
+          ['0', undefined, 2],
+          ['1', undefined, 1],
+        ],
+      );
+      assert.deepEqual(
+        (await s.listPartitions('c1', 'other'))[0]?.position,
+        { offset: 'o' },
+        'other streams keep theirs',
+      );
+      await s.resetCheckpoint('c1');
+      assert.equal((await s.listPartitions('c1', 'other'))[0]?.position, undefined);
+      assert.equal(await s.releasePartition('c1', 'hub', '0', 2), true);
+      assert.equal((await s.acquirePartition('c1', 'hub', '0', 'w3', 60_000))?.token, 3);
       await s.close();
     });
 

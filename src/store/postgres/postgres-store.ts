@@ -506,9 +506,12 @@ export class PostgresStore implements Store {
   }
 
   async resetCheckpoint(collectorId: string, stream?: string): Promise<void> {
-    if (stream === undefined) await this.q('DELETE FROM checkpoints WHERE collector_id = $1', [collectorId]);
-    else
-      await this.q('DELETE FROM checkpoints WHERE collector_id = $1 AND stream = $2', [collectorId, stream]);
+    // Partition rows stay (their tokens keep fencing); only their positions go. One statement: atomic.
+    await this.q(
+      `WITH cp AS (DELETE FROM checkpoints WHERE collector_id = $1 AND ($2::text IS NULL OR stream = $2))
+       UPDATE stream_partitions SET position = NULL WHERE collector_id = $1 AND ($2::text IS NULL OR stream = $2)`,
+      [collectorId, stream ?? null],
+    );
   }
 
   async commitBatch(b: BatchCommit): Promise<void> {

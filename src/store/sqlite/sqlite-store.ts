@@ -240,12 +240,22 @@ export class SqliteStore implements Store {
   }
 
   async resetCheckpoint(collectorId: string, stream?: string): Promise<void> {
-    if (stream === undefined)
-      this.db.prepare('DELETE FROM checkpoints WHERE collector_id = ?').run(collectorId);
-    else
-      this.db
-        .prepare('DELETE FROM checkpoints WHERE collector_id = ? AND stream = ?')
-        .run(collectorId, stream);
+    this.tx(() => {
+      if (stream === undefined) {
+        this.db.prepare('DELETE FROM checkpoints WHERE collector_id = ?').run(collectorId);
+        // Partition rows stay (their tokens keep fencing); only their positions go.
+        this.db
+          .prepare('UPDATE stream_partitions SET position = NULL WHERE collector_id = ?')
+          .run(collectorId);
+      } else {
+        this.db
+          .prepare('DELETE FROM checkpoints WHERE collector_id = ? AND stream = ?')
+          .run(collectorId, stream);
+        this.db
+          .prepare('UPDATE stream_partitions SET position = NULL WHERE collector_id = ? AND stream = ?')
+          .run(collectorId, stream);
+      }
+    });
   }
 
   /** Throws lease_lost unless `token` is the collector's current, unexpired lease (call inside tx). */
