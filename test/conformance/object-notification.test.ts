@@ -338,6 +338,38 @@ describe('conformance: object-notification reader (S3 + SQS simulator)', () => {
     assert.equal(r.sim.pending(), 0);
   });
 
+  it('a message that reappears mid-run (its visibility timeout passed) is received again, repeats nothing, and is deleted by its latest receipt', async () => {
+    const r = await rig({ over: { maxMessages: 1 } });
+    const { expected } = fill(r.sim);
+    let sends = 0;
+    const slow: Destination = {
+      name: 'memory',
+      kind: 'memory',
+      send: async (events) => {
+        // delivering takes longer than the queue's visibility timeout: every message in flight reappears
+        if (++sends % 2 === 0) r.expireVisibility();
+        return r.dest.send(events);
+      },
+      close: async () => {},
+    };
+    const res = await r.run('notifications', {}, [slow]);
+    assert.equal(res.status, 'succeeded', JSON.stringify(res.error));
+    const deletes = r.sim.calls.filter((c) => c.op === 'delete').length;
+    assert.ok(
+      deletes > r.sim.deleted.length,
+      `some deletes carried a receipt that was no longer the latest (${deletes} deletes, ${r.sim.deleted.length} deleted)`,
+    );
+    assert.equal(r.sim.pending(), 0, 'each message deleted by its latest receipt');
+    const received = r.sim.calls.filter((c) => c.op === 'receive').length;
+    assert.ok(received > 7, `messages were received again (${received} receives for 6 messages)`);
+    assert.deepEqual(sorted(r.dest.ids()), sorted(expected));
+    assert.deepEqual(duplicates(r.dest.ids()), [], 'nothing delivered twice');
+    r.expireVisibility();
+    const again = await r.run('notifications', {}, [slow]);
+    assert.equal(again.events, 0);
+    assert.equal(r.sim.pending(), 0, 'every message deleted in the end');
+  });
+
   it('an object cut off mid-body fails the run; the next resumes after the records delivered', async () => {
     const r = await rig();
     const { expected } = fill(r.sim, 4);
