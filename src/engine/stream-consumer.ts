@@ -68,6 +68,11 @@ export interface StreamConsumerOptions {
   maxRecords?: number;
   /** The wait after a failed read or delivery before trying again (default 5 s). */
   errorBackoffMs?: number;
+  /**
+   * How long reads may keep failing (nothing read in between) before the consumer ends `failed`, so that
+   * health sees it (default 15 min); the scheduler or worker starts it again.
+   */
+  failingMaxMs?: number;
   destinationBackoff?: { baseMs: number; maxMs: number };
   /** How long a destination that is down is retried before the batch is read again later (default 15 min). */
   destinationMaxWaitMs?: number;
@@ -115,6 +120,8 @@ class Consumer {
   private events = 0;
   private keepAlive?: ReturnType<typeof setInterval>;
   private lastBalance = Number.NEGATIVE_INFINITY;
+  /** Since when reads have failed with nothing read in between. */
+  private failingSince?: number;
 
   constructor(o: StreamConsumerOptions) {
     this.o = o;
@@ -284,6 +291,7 @@ class Consumer {
         let read: Awaited<ReturnType<PartitionedSource['read']>>;
         try {
           read = await source.read(p, own.position, { max, signal: this.signal });
+          this.failingSince = undefined;
         } catch (err) {
           await this.failed(err, { partition: p });
           continue;
@@ -332,6 +340,7 @@ class Consumer {
       let messages: AckedMessage[];
       try {
         messages = await source.pull({ max, signal: this.signal });
+        this.failingSince = undefined;
       } catch (err) {
         await this.failed(err, {});
         continue;
@@ -420,11 +429,17 @@ class Consumer {
     this.events += envelopes.length;
   }
 
-  /** A failed read or delivery: a config error ends consuming; anything else is recorded and retried later. */
+  /**
+   * A failed read or delivery: a config error ends consuming, and so do reads failing for `failingMaxMs`;
+   * anything else is recorded and retried after a pause.
+   */
   private async failed(err: unknown, where: { partition?: string }): Promise<void> {
     if (this.signal.aborted) throw err;
     const e = toTributaryError(err);
     if (e.type === 'config') throw e;
+    const now = this.now();
+    this.failingSince ??= now;
+    if (!e.destination && now - this.failingSince >= (this.o.failingMaxMs ?? 15 * 60_000)) throw e;
     this.log.warn('stream consumer: will try again', { ...where, code: e.code, message: e.message });
     await this.o.store.recordError(this.t.id, this.t.stream, e.toJSON()).catch(() => {});
     await this.idle(this.o.errorBackoffMs ?? 5000);

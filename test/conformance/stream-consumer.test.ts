@@ -282,6 +282,22 @@ describe('conformance: stream consumer, partitions (Event Hubs simulator, embedd
   });
 });
 
+describe('conformance: stream consumer, persistent read failures', () => {
+  it('reads failing for failingMaxMs end the consumer failed (health sees the run), the error recorded', async () => {
+    const s = await store();
+    const sim = new EventHubSim({ partitions: 1 });
+    sim.send([{ n: 1 }]);
+    sim.fail(1_000_000, new Error('connect ECONNREFUSED'));
+    const c = start(s, eventHubSource(sim), [new MemoryDestination()], { failingMaxMs: 50 });
+    const res = await c.done;
+    assert.equal(res.status, 'failed');
+    const [run] = await s.listRuns('c-st');
+    assert.equal(run.status, 'failed');
+    assert.equal(run.error?.type, 'transient');
+    assert.ok((sim.reads['0'] ?? 0) > 1, 'retried before giving up');
+  });
+});
+
 describe('conformance: stream consumer, acks (SQS simulator, embedded store)', () => {
   it('acknowledges only after delivery; a crash before the ack redelivers the same ids; nothing lost', async () => {
     const s = await store();
