@@ -69,7 +69,7 @@ export interface NotificationQueue {
 }
 
 export interface ObjectCheckpoint {
-  /** notifications: ids of objects delivered whole, newest last (at most `maxDone`). */
+  /** notifications: objects delivered whole (the first 16 hex digits of their ids), newest last (at most `maxDone`). */
   done?: string[];
   /** Objects delivered in part: object id → records (or, in append mode, bytes) delivered. */
   partial?: Record<string, number>;
@@ -102,7 +102,10 @@ export interface ObjectReaderDef<S = any, A = any> {
   maxEvents?: number;
   /** … or about this many bytes of records. */
   maxBytes?: number;
-  /** Object ids remembered as done (notifications); the oldest are forgotten first. */
+  /**
+   * Objects remembered as done (notifications; default 2,000, about 38 KB of checkpoint); the oldest are
+   * forgotten first. Raise it for buckets that receive more objects than this within a visibility timeout.
+   */
   maxDone?: number;
 }
 
@@ -208,11 +211,13 @@ async function* readNotifications(
   const cp = ctx.checkpoint as ObjectCheckpoint | undefined;
   const done = new Set(cp?.done ?? []);
   const partial = { ...(cp?.partial ?? {}) };
-  const maxDone = def.maxDone ?? 10_000;
+  const maxDone = def.maxDone ?? 2000;
+  // 64 bits of the object id tell apart the few thousand objects remembered; event ids keep all 128.
+  const doneKey = (id: string) => id.slice(0, 16);
   const snapshot = (): ObjectCheckpoint => ({ done: [...done], partial: { ...partial } });
   const markDone = (id: string) => {
-    done.delete(id);
-    done.add(id); // newest last
+    done.delete(doneKey(id));
+    done.add(doneKey(id)); // newest last
     delete partial[id];
     if (done.size > maxDone) done.delete(done.values().next().value!);
     // Objects left in part whose message never came back (deleted elsewhere, past the queue's retention).
@@ -242,7 +247,7 @@ async function* readNotifications(
       const seen = new Set<string>();
       const todo = refs.filter((r) => {
         const id = objectId(r);
-        if (done.has(id) || seen.has(id)) return false;
+        if (done.has(doneKey(id)) || seen.has(id)) return false;
         seen.add(id);
         return true;
       });
