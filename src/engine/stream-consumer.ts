@@ -283,7 +283,15 @@ class Consumer {
   private async consumePartitions(source: PartitionedSource): Promise<void> {
     const max = this.o.maxRecords ?? 500;
     while (!this.stopping) {
-      if (this.now() - this.lastBalance >= this.ttl / 3) await this.balance(source);
+      if (this.now() - this.lastBalance >= this.ttl / 3) {
+        try {
+          await this.balance(source);
+        } catch (err) {
+          // The store or the vendor's partition list failed: the partitions owned stay (their leases are
+          // renewed apart), and balancing is tried again after the pause.
+          await this.failed(err, {});
+        }
+      }
       let found = 0;
       for (const [p, own] of [...this.owned]) {
         if (this.stopping) break;

@@ -257,6 +257,27 @@ describe('conformance: stream consumer, partitions (Event Hubs simulator, embedd
     assert.match(errors[0].message, /sequence numbers 5 to 8/);
   });
 
+  it('a failing partition list is retried, not the end of the consumer', async () => {
+    const s = await store();
+    const sim = new EventHubSim({ partitions: 2 });
+    sim.send(Array.from({ length: 4 }, (_, i) => ({ n: i })));
+    const source = eventHubSource(sim);
+    let listFailures = 2;
+    const flaky = {
+      ...source,
+      partitions: async (o: { signal: AbortSignal }) => {
+        if (listFailures-- > 0) throw new Error('getaddrinfo EAI_AGAIN');
+        return source.partitions(o);
+      },
+    };
+    const dest = new MemoryDestination();
+    const c = start(s, flaky, [dest]);
+    await until('delivery after the failures', () => dest.ids().length === 4);
+    c.stop();
+    assert.equal((await c.done).status, 'succeeded');
+    assert.ok((await s.listErrors('c-st')).some((e) => /EAI_AGAIN/.test(e.message) || e.code === 'internal'));
+  });
+
   it('a failing read is retried; credentials refused (config) stop the consumer with the error recorded', async () => {
     const s = await store();
     const sim = new EventHubSim({ partitions: 1 });
