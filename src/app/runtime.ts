@@ -20,6 +20,7 @@ import { BufferedDestination, type BufferStatus } from '../engine/destination-bu
 import { setEgressAllowList } from '../engine/egress.ts';
 import { RateLimits } from '../engine/rate-limit.ts';
 import { type ResolvedCollector, type RunOptions, type RunResult, runCollector } from '../engine/runner.ts';
+import { type ConsumerResult, consumeCollector } from '../engine/stream-consumer.ts';
 import { sources } from '../sources/index.ts';
 import type { SecretBox } from '../store/secrets.ts';
 import { destinationAccount } from './destination-account.ts';
@@ -302,6 +303,35 @@ export class Runtime {
   }
 
   /** Re-encrypts every stored secret with the secret box's current key (after `keys rotate`). */
+  /**
+   * Consumes the collector's long-running streams (engine/stream-consumer.ts) until `stop` (graceful: the
+   * batch in flight is committed and partitions are handed over) or `signal`. `owner` tells consumers of
+   * one stream apart (default: this host and process).
+   */
+  async consume(
+    name: string,
+    opts: Omit<Parameters<typeof consumeCollector>[1], 'store' | 'log' | 'rateLimits' | 'owner'> & {
+      owner?: string;
+    } = {},
+  ): Promise<ConsumerResult[]> {
+    const record = await this.store.getCollector(name);
+    if (!record) throw configError('collector_missing', `No collector named "${name}".`, 'Check the name.');
+    let resolved: ResolvedCollector;
+    try {
+      resolved = await this.resolve(record);
+    } catch (err) {
+      if (err instanceof TributaryError) await this.store.recordError(record.id, undefined, err.toJSON());
+      throw err;
+    }
+    return consumeCollector(resolved, {
+      store: this.store,
+      log: this.log,
+      rateLimits: this.rateLimits,
+      owner: opts.owner ?? this.runner,
+      ...opts,
+    });
+  }
+
   async reencryptSecrets(): Promise<number> {
     let n = 0;
     const reseal = (sealed: Record<string, string>) => {
