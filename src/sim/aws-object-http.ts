@@ -24,7 +24,7 @@ import type { ObjectStoreSim } from './object-store.ts';
  *   `x-amzn-query-error` (SQS Developer Guide, "Interpreting Amazon SQS JSON API responses").
  * - Permissions: `deny(action)` answers that action AccessDenied (S3 403 `AccessDenied`, SQS 400
  *   `AccessDeniedException`, SQS API Reference "Common Errors"); `throttle(n)` answers the next n SQS
- *   calls 400 `ThrottlingException`.
+ *   calls 400 `ThrottlingException`; `slowDownNext(n)` the next n S3 requests 503 `SlowDown`.
  * - Writes: any S3 method but GET/HEAD, and any SQS action but the three above, fail the test
  *   (`writes` counts them; answered 405 / 400 `InvalidAction`).
  *
@@ -79,6 +79,7 @@ export class AwsObjectHttpSim {
   private servers: Server[] = [];
   private readonly denied = new Set<AwsAction>();
   private throttled = 0;
+  private slowDown = 0;
   /** Requests by action, refusals, and write attempts (a test fails on any). */
   readonly stats = { requests: {} as Record<string, number>, refused: 0, writes: 0 };
 
@@ -94,6 +95,11 @@ export class AwsObjectHttpSim {
 
   throttle(n: number): void {
     this.throttled = n;
+  }
+
+  /** The next n S3 requests are answered 503 `SlowDown` (S3 API Reference, "Error responses": "Please reduce your request rate"). */
+  slowDownNext(n: number): void {
+    this.slowDown = n;
   }
 
   /** The `aws` account that reaches these servers. */
@@ -151,6 +157,10 @@ export class AwsObjectHttpSim {
     }
     const refusal = await this.verify(req, body, 's3');
     if (refusal) return xmlError(res, refusal.status, refusal.code, refusal.message);
+    if (this.slowDown > 0) {
+      this.slowDown--;
+      return xmlError(res, 503, 'SlowDown', 'Please reduce your request rate.');
+    }
     // path style: /{bucket}/{key}
     const [, bucketEnc, ...keyParts] = url.pathname.split('/');
     const bucket = decodeURIComponent(bucketEnc ?? '');

@@ -11,7 +11,7 @@ import { AwsObjectHttpSim } from '../../src/sim/aws-object-http.ts';
 import { ManualClock } from '../../src/sim/kit.ts';
 import { ObjectStoreSim } from '../../src/sim/object-store.ts';
 
-import cloudtrail, { cloudTrailObjects } from '../../src/sources/aws-cloudtrail/index.ts';
+import cloudtrail, { cloudTrailObjects, trailObjectsIn } from '../../src/sources/aws-cloudtrail/index.ts';
 
 import { sources } from '../../src/sources/index.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
@@ -320,11 +320,12 @@ describe('conformance: aws-cloudtrail (S3 + SQS over HTTP, SigV4 verified)', () 
     assert.equal(r.sim.pending(), 0, 'deleted this time');
   });
 
-  it('a cut object body and SQS throttling are retried; nothing lost or repeated', async () => {
+  it('a cut object body, S3 SlowDown and SQS throttling are retried; nothing lost or repeated', async () => {
     const r = await rig();
     const expected = fill(r.sim);
     r.sim.cutBodiesNext(1, trailKey('2026/11/25', 'aaaa'));
     r.http.throttle(1);
+    r.http.slowDownNext(1);
     const res = await r.run();
     assert.equal(res.status, 'succeeded', JSON.stringify(res.error));
     assert.deepEqual(sorted(r.dest.ids()), sorted(expected));
@@ -424,6 +425,13 @@ describe('conformance: aws-cloudtrail (S3 + SQS over HTTP, SigV4 verified)', () 
       [],
       'deletions name nothing to read',
     );
+    const org = `AWSLogs/o-exampleorgid/${ACCOUNT}/CloudTrail/us-east-1/2026/11/25/x.json.gz`;
+    assert.equal(cloudTrailObjects(m(plain.replace(key, org))).length, 1, 'organization trail layout');
+    assert.throws(
+      () => trailObjectsIn(m(plain), 'trail-bucket'),
+      /names bucket b, not the collector's bucket/,
+    );
+    assert.equal(trailObjectsIn(m(plain), 'b')[0].bucket, 'b');
     assert.throws(() => cloudTrailObjects(m('{"hello":1}')), /S3 event notification/);
     assert.throws(() => cloudTrailObjects(m('not json')), /not JSON/);
   });
