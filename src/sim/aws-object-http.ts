@@ -80,6 +80,7 @@ export class AwsObjectHttpSim {
   private readonly denied = new Set<AwsAction>();
   private throttled = 0;
   private slowDown = 0;
+  private held?: { reached: () => void; released: Promise<void> };
   /** Requests by action, refusals, and write attempts (a test fails on any). */
   readonly stats = { requests: {} as Record<string, number>, refused: 0, writes: 0 };
 
@@ -95,6 +96,24 @@ export class AwsObjectHttpSim {
 
   throttle(n: number): void {
     this.throttled = n;
+  }
+
+  /**
+   * DeleteMessage requests are held unanswered, deleting nothing, until `release` (then their connection is
+   * dropped): the moment between a delivered object and its message's delete, for a process to be killed in.
+   */
+  holdDeletes(): { reached: Promise<void>; release: () => void } {
+    let reached!: () => void;
+    let release!: () => void;
+    const r = new Promise<void>((ok) => (reached = ok));
+    this.held = { reached, released: new Promise<void>((ok) => (release = ok)) };
+    return {
+      reached: r,
+      release: () => {
+        this.held = undefined;
+        release();
+      },
+    };
   }
 
   /** The next n S3 requests are answered 503 `SlowDown` (S3 API Reference, "Error responses": "Please reduce your request rate"). */
@@ -292,6 +311,12 @@ export class AwsObjectHttpSim {
       case 'DeleteMessage':
         if (typeof input.ReceiptHandle !== 'string')
           return sqsError(res, 400, 'MissingParameter', 'ReceiptHandle is required.');
+        if (this.held) {
+          const held = this.held;
+          held.reached();
+          await held.released;
+          return void res.destroy();
+        }
         await this.sim.queue.delete(input.ReceiptHandle);
         return json({});
       default:
