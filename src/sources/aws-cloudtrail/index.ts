@@ -48,6 +48,11 @@ import {
  * - EventBridge-wrapped bodies (S3 User Guide, "EventBridge event message structure"): `{"source":"aws.s3",
  *   "detail-type":"Object Created","detail":{"bucket":{"name"},"object":{"key","size","etag","version-id"}}}`.
  * - S3 and SQS calls: accounts/aws-objects.ts.
+ * - Rate limits: S3 serves at least 5,500 GET/HEAD requests per second per partitioned prefix and answers
+ *   503 `SlowDown` above it (S3 User Guide, "Best practices design patterns: optimizing Amazon S3
+ *   performance"); SQS standard queues support a nearly unlimited number of API calls per second (SQS
+ *   Developer Guide, "Amazon SQS standard queues"). A collector reads one file at a time, far below either,
+ *   so no budget is set; throttling answers are waited out.
  *
  * Unconfirmed (so `early-access`): whether an EventBridge event's `detail.object.key` is URL-encoded like
  * a notification's (read as written); CloudTrail's delivery delay (documented as "about every 5 minutes"
