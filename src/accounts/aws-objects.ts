@@ -32,7 +32,7 @@ import type { AwsAccount } from './aws.ts';
  * - ReceiveMessage (API_ReceiveMessage.html): `MaxNumberOfMessages` 1–10, `WaitTimeSeconds` 0–20 (long
  *   polling; a short poll may answer empty while messages wait on other servers); `Messages[]` with
  *   `MessageId`, `ReceiptHandle`, `Body`, `MD5OfBody` (hex MD5 of the body). DeleteMessage
- *   (API_DeleteMessage.html) by `ReceiptHandle`.
+ *   (API_DeleteMessage.html) by `ReceiptHandle`; it has no response elements (200, empty body).
  * - Common errors (SQS API Reference, "Common Errors"): `AccessDeniedException` 400,
  *   `InvalidClientTokenId` 403, `ThrottlingException` 400 (a rate limit in a 400), `RequestExpired` 400.
  */
@@ -239,7 +239,7 @@ export async function sqsCall<T>(
   body: Record<string, unknown>,
   write?: string,
 ): Promise<T> {
-  const { body: answer } = await http.requestJson<T>({
+  const res = await http.request({
     method: 'POST',
     url: endpoint,
     headers: {
@@ -249,7 +249,18 @@ export async function sqsCall<T>(
     body: JSON.stringify(body),
     ...(write ? { vendorWrite: write } : { readOnly: true }),
   });
-  return answer;
+  // An action without output (DeleteMessage) answers 200 with an empty body.
+  const text = await res.text();
+  if (!text.trim()) return {} as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw transientError(
+      'sqs_bad_response',
+      `SQS answered ${action} with ${res.status} and a body that is not JSON (${text.length} bytes).`,
+      'Retried on the next run; if it persists, check the SQS endpoint (endpoints.sqs) and any proxy.',
+    );
+  }
 }
 
 interface SqsMessage {

@@ -318,7 +318,9 @@ export class AwsObjectHttpSim {
           return void res.destroy();
         }
         await this.sim.queue.delete(input.ReceiptHandle);
-        return json({});
+        // no response elements: 200 with an empty body (API Reference, DeleteMessage)
+        res.writeHead(200, { 'x-amzn-requestid': 'sim', 'content-length': '0' });
+        return void res.end();
       default:
         return json({
           Attributes: { VisibilityTimeout: '30', ApproximateNumberOfMessages: String(this.sim.pending()) },
