@@ -1,6 +1,7 @@
 import { byName } from '../core/names.ts';
 import type { SourceDef } from '../core/source.ts';
 import abnormalSecurity from './abnormal-security/index.ts';
+import awsCloudtrail from './aws-cloudtrail/index.ts';
 import catoNetworks from './cato-networks/index.ts';
 import chatgptEnterprise from './chatgpt-enterprise/index.ts';
 import ciscoDuo from './cisco-duo/index.ts';
@@ -58,5 +59,6 @@ export const sources: Record<string, SourceDef> = byName(
     netskopeAlerts,
     mimecast,
     proofpointOnDemand,
+    awsCloudtrail,
   ].map((s) => [s.id, s as SourceDef]),
 );
