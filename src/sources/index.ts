@@ -1,6 +1,7 @@
 import { byName } from '../core/names.ts';
 import type { SourceDef } from '../core/source.ts';
 import abnormalSecurity from './abnormal-security/index.ts';
+import awsCloudtrail from './aws-cloudtrail/index.ts';
 import box from './box/index.ts';
 import catoNetworks from './cato-networks/index.ts';
 import chatgptEnterprise from './chatgpt-enterprise/index.ts';
@@ -68,5 +69,6 @@ export const sources: Record<string, SourceDef> = byName(
     servicenow,
     sophosCentral,
     vectra,
+    awsCloudtrail,
   ].map((s) => [s.id, s as SourceDef]),
 );
