@@ -11,6 +11,7 @@ import { catoNetworks } from './cato-networks.ts';
 import { ciscoDuo } from './cisco-duo.ts';
 import { ciscoMeraki } from './cisco-meraki.ts';
 import { cloudflare } from './cloudflare.ts';
+import { crowdstrike } from './crowdstrike.ts';
 import { github } from './github.ts';
 import { google } from './google.ts';
 import { microsoft } from './microsoft.ts';
@@ -88,6 +89,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     netskope,
     mimecast,
     'proofpoint-on-demand': proofpointOnDemand,
+    crowdstrike,
     'api-key': apiKey,
     bearer,
     basic,

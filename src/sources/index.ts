@@ -7,6 +7,7 @@ import ciscoDuo from './cisco-duo/index.ts';
 import ciscoMeraki from './cisco-meraki/index.ts';
 import cloudflare from './cloudflare/index.ts';
 import cribl from './cribl/index.ts';
+import crowdstrike from './crowdstrike/index.ts';
 import databahn from './databahn/index.ts';
 import geminiEnterprise from './gemini-enterprise/index.ts';
 import github from './github/index.ts';
@@ -58,5 +59,6 @@ export const sources: Record<string, SourceDef> = byName(
     netskopeAlerts,
     mimecast,
     proofpointOnDemand,
+    crowdstrike,
   ].map((s) => [s.id, s as SourceDef]),
 );

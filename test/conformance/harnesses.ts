@@ -5,6 +5,7 @@ import { chatgptHarness } from './harnesses/chatgpt-enterprise.ts';
 import { ciscoDuoHarness } from './harnesses/cisco-duo.ts';
 import { ciscoMerakiHarness } from './harnesses/cisco-meraki.ts';
 import { cloudflareHarness } from './harnesses/cloudflare.ts';
+import { crowdstrikeHarness } from './harnesses/crowdstrike.ts';
 import { geminiEnterpriseHarness } from './harnesses/gemini-enterprise.ts';
 import { githubHarness } from './harnesses/github.ts';
 import { googleWorkspaceHarness } from './harnesses/google-workspace.ts';
@@ -48,4 +49,5 @@ export const harnesses: ConformanceHarness[] = [
   netskopeAlertsHarness,
   mimecastHarness,
   podHarness,
+  crowdstrikeHarness,
 ];
