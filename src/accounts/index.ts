@@ -23,6 +23,7 @@ import { okta } from './okta.ts';
 import { proofpointOnDemand } from './proofpoint-on-demand.ts';
 import { proofpointTap } from './proofpoint-tap.ts';
 import { salesforce } from './salesforce.ts';
+import { sentinelOne } from './sentinelone.ts';
 import { slack } from './slack.ts';
 import { splunk } from './splunk.ts';
 import { trendMicro } from './trend-micro.ts';
@@ -90,6 +91,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     mimecast,
     'proofpoint-on-demand': proofpointOnDemand,
     crowdstrike,
+    sentinelone: sentinelOne,
     'api-key': apiKey,
     bearer,
     basic,

@@ -24,6 +24,9 @@ import paloAltoCortexDataLake from './palo-alto-cortex-data-lake/index.ts';
 import proofpointOnDemand from './proofpoint-on-demand/index.ts';
 import proofpointTap from './proofpoint-tap/index.ts';
 import restApi from './rest-api/index.ts';
+import sentinelOne from './sentinelone/index.ts';
+import sentinelOneAlerts from './sentinelone-alerts/index.ts';
+import sentinelOneThreats from './sentinelone-threats/index.ts';
 import slack from './slack/index.ts';
 import webhook from './webhook/index.ts';
 import zoom from './zoom/index.ts';
@@ -60,5 +63,8 @@ export const sources: Record<string, SourceDef> = byName(
     mimecast,
     proofpointOnDemand,
     crowdstrike,
+    sentinelOne,
+    sentinelOneAlerts,
+    sentinelOneThreats,
   ].map((s) => [s.id, s as SourceDef]),
 );

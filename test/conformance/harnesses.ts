@@ -20,6 +20,11 @@ import { oktaHarness } from './harnesses/okta.ts';
 import { podHarness } from './harnesses/proofpoint-on-demand.ts';
 import { proofpointTapHarness } from './harnesses/proofpoint-tap.ts';
 import { restApiCursorHarness, restApiLinkHeaderHarness, restApiPostHarness } from './harnesses/rest-api.ts';
+import {
+  sentinelOneAlertsHarness,
+  sentinelOneHarness,
+  sentinelOneThreatsHarness,
+} from './harnesses/sentinelone.ts';
 import { slackHarness } from './harnesses/slack.ts';
 import { zoomHarness } from './harnesses/zoom.ts';
 
@@ -50,4 +55,7 @@ export const harnesses: ConformanceHarness[] = [
   mimecastHarness,
   podHarness,
   crowdstrikeHarness,
+  sentinelOneHarness,
+  sentinelOneAlertsHarness,
+  sentinelOneThreatsHarness,
 ];
