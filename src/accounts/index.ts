@@ -7,6 +7,7 @@ import { apiKey } from './api-key.ts';
 import { aws } from './aws.ts';
 import { basic } from './basic.ts';
 import { bearer } from './bearer.ts';
+import { carbonBlack } from './carbon-black.ts';
 import { catoNetworks } from './cato-networks.ts';
 import { ciscoDuo } from './cisco-duo.ts';
 import { ciscoMeraki } from './cisco-meraki.ts';
@@ -92,6 +93,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     'proofpoint-on-demand': proofpointOnDemand,
     crowdstrike,
     sentinelone: sentinelOne,
+    'carbon-black': carbonBlack,
     'api-key': apiKey,
     bearer,
     basic,

@@ -1,6 +1,7 @@
 import { byName } from '../core/names.ts';
 import type { SourceDef } from '../core/source.ts';
 import abnormalSecurity from './abnormal-security/index.ts';
+import carbonBlack from './carbon-black/index.ts';
 import catoNetworks from './cato-networks/index.ts';
 import chatgptEnterprise from './chatgpt-enterprise/index.ts';
 import ciscoDuo from './cisco-duo/index.ts';
@@ -66,5 +67,6 @@ export const sources: Record<string, SourceDef> = byName(
     sentinelOne,
     sentinelOneAlerts,
     sentinelOneThreats,
+    carbonBlack,
   ].map((s) => [s.id, s as SourceDef]),
 );

@@ -1,5 +1,6 @@
 import type { ConformanceHarness } from './harness.ts';
 import { abnormalHarness } from './harnesses/abnormal-security.ts';
+import { carbonBlackHarness } from './harnesses/carbon-black.ts';
 import { catoHarness } from './harnesses/cato-networks.ts';
 import { chatgptHarness } from './harnesses/chatgpt-enterprise.ts';
 import { ciscoDuoHarness } from './harnesses/cisco-duo.ts';
@@ -58,4 +59,5 @@ export const harnesses: ConformanceHarness[] = [
   sentinelOneHarness,
   sentinelOneAlertsHarness,
   sentinelOneThreatsHarness,
+  carbonBlackHarness,
 ];
