@@ -21,6 +21,7 @@ import { netskope } from './netskope.ts';
 import { none } from './none.ts';
 import { oauth2ClientCredentials } from './oauth2-client-credentials.ts';
 import { okta } from './okta.ts';
+import { cortexXdr } from './palo-alto-cortex-xdr.ts';
 import { proofpointOnDemand } from './proofpoint-on-demand.ts';
 import { proofpointTap } from './proofpoint-tap.ts';
 import { salesforce } from './salesforce.ts';
@@ -94,6 +95,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     crowdstrike,
     sentinelone: sentinelOne,
     'carbon-black': carbonBlack,
+    'palo-alto-cortex-xdr': cortexXdr,
     'api-key': apiKey,
     bearer,
     basic,

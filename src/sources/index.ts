@@ -22,6 +22,7 @@ import netskopeAlerts from './netskope-alerts/index.ts';
 import netskopeEvents from './netskope-events/index.ts';
 import okta from './okta/index.ts';
 import paloAltoCortexDataLake from './palo-alto-cortex-data-lake/index.ts';
+import paloAltoCortexXdr from './palo-alto-cortex-xdr/index.ts';
 import proofpointOnDemand from './proofpoint-on-demand/index.ts';
 import proofpointTap from './proofpoint-tap/index.ts';
 import restApi from './rest-api/index.ts';
@@ -68,5 +69,6 @@ export const sources: Record<string, SourceDef> = byName(
     sentinelOneAlerts,
     sentinelOneThreats,
     carbonBlack,
+    paloAltoCortexXdr,
   ].map((s) => [s.id, s as SourceDef]),
 );

@@ -18,6 +18,7 @@ import { mimecastHarness } from './harnesses/mimecast.ts';
 import { netskopeAlertsHarness } from './harnesses/netskope-alerts.ts';
 import { netskopeEventsHarness } from './harnesses/netskope-events.ts';
 import { oktaHarness } from './harnesses/okta.ts';
+import { cortexXdrHarness } from './harnesses/palo-alto-cortex-xdr.ts';
 import { podHarness } from './harnesses/proofpoint-on-demand.ts';
 import { proofpointTapHarness } from './harnesses/proofpoint-tap.ts';
 import { restApiCursorHarness, restApiLinkHeaderHarness, restApiPostHarness } from './harnesses/rest-api.ts';
@@ -60,4 +61,5 @@ export const harnesses: ConformanceHarness[] = [
   sentinelOneAlertsHarness,
   sentinelOneThreatsHarness,
   carbonBlackHarness,
+  cortexXdrHarness,
 ];
