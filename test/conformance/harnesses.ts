@@ -28,6 +28,7 @@ import {
   sentinelOneThreatsHarness,
 } from './harnesses/sentinelone.ts';
 import { slackHarness } from './harnesses/slack.ts';
+import { visionOneHarness } from './harnesses/trend-vision-one.ts';
 import { zoomHarness } from './harnesses/zoom.ts';
 
 /** Every pull source's harness (coverage.test.ts fails for a pull source that has none). */
@@ -62,4 +63,5 @@ export const harnesses: ConformanceHarness[] = [
   sentinelOneThreatsHarness,
   carbonBlackHarness,
   cortexXdrHarness,
+  visionOneHarness,
 ];
