@@ -28,6 +28,7 @@ import { salesforce } from './salesforce.ts';
 import { sentinelOne } from './sentinelone.ts';
 import { slack } from './slack.ts';
 import { splunk } from './splunk.ts';
+import { trellix } from './trellix.ts';
 import { trendMicro } from './trend-micro.ts';
 import { wiz } from './wiz.ts';
 import { zoom } from './zoom.ts';
@@ -96,6 +97,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     sentinelone: sentinelOne,
     'carbon-black': carbonBlack,
     'palo-alto-cortex-xdr': cortexXdr,
+    trellix,
     'api-key': apiKey,
     bearer,
     basic,

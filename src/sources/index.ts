@@ -30,6 +30,7 @@ import sentinelOne from './sentinelone/index.ts';
 import sentinelOneAlerts from './sentinelone-alerts/index.ts';
 import sentinelOneThreats from './sentinelone-threats/index.ts';
 import slack from './slack/index.ts';
+import trellixEndpointSecurity from './trellix-endpoint-security/index.ts';
 import trendVisionOne from './trend-vision-one/index.ts';
 import webhook from './webhook/index.ts';
 import zoom from './zoom/index.ts';
@@ -72,5 +73,6 @@ export const sources: Record<string, SourceDef> = byName(
     carbonBlack,
     paloAltoCortexXdr,
     trendVisionOne,
+    trellixEndpointSecurity,
   ].map((s) => [s.id, s as SourceDef]),
 );

@@ -28,6 +28,7 @@ import {
   sentinelOneThreatsHarness,
 } from './harnesses/sentinelone.ts';
 import { slackHarness } from './harnesses/slack.ts';
+import { trellixHarness } from './harnesses/trellix-endpoint-security.ts';
 import { visionOneHarness } from './harnesses/trend-vision-one.ts';
 import { zoomHarness } from './harnesses/zoom.ts';
 
@@ -64,4 +65,5 @@ export const harnesses: ConformanceHarness[] = [
   carbonBlackHarness,
   cortexXdrHarness,
   visionOneHarness,
+  trellixHarness,
 ];
