@@ -37,14 +37,14 @@ const settings = z.object({}).strict();
 
 const api = (s: TrellixSettings, a: TrellixAccount) => (s.baseUrl ?? trellixHost(a)).replace(/\/+$/, '');
 
-const valueOf = (r: any, field: string): unknown => r?.[field]?.value;
+const fieldValue = (r: any, field: string): unknown => r?.[field]?.value;
 
 export const threatId = (r: any): string => {
-  const guid = valueOf(r, 'autoguid');
+  const guid = fieldValue(r, 'autoguid');
   return typeof guid === 'string' && guid ? guid : hashId(r);
 };
 
-export const threatTime = (r: any): unknown => valueOf(r, 'receivedutc') ?? valueOf(r, 'detectedutc');
+export const threatTime = (r: any): unknown => fieldValue(r, 'receivedutc') ?? fieldValue(r, 'detectedutc');
 
 const threats = restPoll<TrellixSettings, TrellixAccount>({
   title: 'Threat events',
