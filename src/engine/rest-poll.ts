@@ -76,6 +76,12 @@ export interface RestPollDef<S = any, A = any> {
   /** A failure that means "this window holds too much": the window is halved and read again. */
   windowTooLarge?: (err: TributaryError) => boolean;
   /**
+   * A window's first page whose answer says the window holds more than the vendor lets a query page through
+   * (CrowdStrike's alert query: a `total` above its offset cap): the window is halved before anything of it
+   * is delivered, rather than failing on a deep page later. Time windows only.
+   */
+  windowTooFull?: (body: any) => boolean;
+  /**
    * A failure of a next-page request — one saved in the checkpoint, or one the previous page of this run
    * gave — that means the vendor's page cursor no longer works (Zoom's `next_page_token` lasts 15 minutes,
    * which a slow destination or long rate-limit waits can outlast mid-run): the window is read again from
@@ -92,6 +98,13 @@ export interface RestPollDef<S = any, A = any> {
    * left to the window they belong to. Time-window cursors only.
    */
   expand?: (ctx: ReadContext<S, A>, record: any, window: Window) => Promise<RawEvent[]>;
+  /**
+   * Like `expand`, for a whole page at once: APIs that list ids and give the records of many ids in one
+   * follow-up call (CrowdStrike's Alerts API: ids from a query, then the alerts of up to 1000 ids a call).
+   * The events of the page's listed records, each with its id and time; the list still drives pagination
+   * and the window. Time-window cursors only; not together with `expand`.
+   */
+  expandPage?: (ctx: ReadContext<S, A>, records: unknown[], window: Window) => Promise<RawEvent[]>;
 }
 
 export interface PartRetention {
@@ -131,8 +144,11 @@ export type { OpaqueCheckpoint, OpaqueCursorOptions } from './opaque-cursor.ts';
 export function restPoll<S, A>(def: RestPollDef<S, A>): StreamDef<S, A> {
   if (!def.eventId && !def.split) throw new Error(`restPoll ${def.title}: eventId or split is required`);
   const timeWindow = def.cursor.kind === undefined || def.cursor.kind === 'time-window';
-  if (!timeWindow && (def.split || def.lagSetting || def.partRetention || def.settle))
-    throw new Error(`restPoll ${def.title}: split, lagSetting, partRetention and settle need a time window`);
+  if (!timeWindow && (def.split || def.lagSetting || def.partRetention || def.settle || def.expandPage))
+    throw new Error(
+      `restPoll ${def.title}: split, lagSetting, partRetention, settle and expandPage need a time window`,
+    );
+  if (def.expand && def.expandPage) throw new Error(`restPoll ${def.title}: expand or expandPage, not both`);
   return {
     title: def.title,
     description: def.description,
@@ -254,25 +270,37 @@ async function* readTimeWindow<S, A>(
         }
         throw err;
       }
+      if (request === first && !paged && def.windowTooFull?.(page.body) && tracker.split()) {
+        ctx.log.info('window holds more than the vendor pages through, split', { stream: ctx.stream });
+        request = undefined;
+        break;
+      }
       const records = def.records(page.body) ?? [];
       if (!Array.isArray(records)) throw unexpected(ctx.stream);
       const events = [];
       const delivered = [];
       const deadLetters = [];
-      for (const listed of records) {
-        for (const e of def.expand ? await def.expand(ctx, listed, window) : [{ raw: listed }]) {
+      // Expanded events (`expand`, `expandPage`) come with their ids and times.
+      const expanded = def.expand !== undefined || def.expandPage !== undefined;
+      const pageEvents = def.expandPage ? await def.expandPage(ctx, records, window) : undefined;
+      for (const listed of pageEvents ?? records) {
+        for (const e of pageEvents
+          ? [listed as RawEvent]
+          : def.expand
+            ? await def.expand(ctx, listed, window)
+            : [{ raw: listed } as RawEvent]) {
           const raw = e.raw;
-          const iso = toIsoTime(def.expand ? e.time : time(raw));
+          const iso = toIsoTime(expanded ? e.time : time(raw));
           // The watermark follows the cursor's time field; parse it again only when it differs.
           const t =
-            def.eventTime && !def.expand
+            def.eventTime && !expanded
               ? tracker.timeOf(raw)
               : iso === undefined
                 ? undefined
                 : Date.parse(iso);
           if (clip && !clip.inside(t)) continue;
           // An expanded event comes with its id; a listed record may bundle several (`split`).
-          const parts = def.expand ? (e.id === undefined ? undefined : [{ raw, id: e.id }]) : split(raw);
+          const parts = expanded ? (e.id === undefined ? undefined : [{ raw, id: e.id }]) : split(raw);
           settle?.record(parts?.[0]?.id);
           if (parts === undefined) {
             deadLetters.push({ raw, reason: def.missingId ?? NO_ID });
