@@ -179,6 +179,7 @@ export class Runtime {
         lagMs: c.lag ? parseDuration(c.lag) : undefined,
         overlapMs: c.overlap ? parseDuration(c.overlap) : undefined,
       },
+      batchesPerCommit: c.batchesPerCommit,
     };
   }
 
