@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { CollectorConfig } from '../../config/config-file.ts';
 import type { Destination, SendResult } from '../../core/destination.ts';
-import { type Envelope, lineBytes, makeEnvelope, toIsoTime } from '../../core/envelope.ts';
+import { type Envelope, hashId, lineBytes, makeEnvelope, RawJson, toIsoTime } from '../../core/envelope.ts';
 import { TributaryError, toTributaryError, transientError } from '../../core/errors.ts';
 import {
   type DeadLetter,
@@ -506,12 +506,14 @@ export class IngestReceiver {
       timezone: config.timezone,
     };
     const envelopes: Envelope[] = [];
-    const toEnvelope = (r: unknown) =>
+    // A JSON record comes with its text: the envelope keeps that (the sender's bytes), and the parsed
+    // value, read for its id and time, dies young.
+    const toEnvelope = (r: unknown, text?: string) =>
       envelopes.push(
         makeEnvelope(
           ctx,
-          r,
-          receive.eventId(r, settings),
+          text === undefined ? r : new RawJson(text),
+          receive.eventId(r, settings) ?? hashId(r),
           toIsoTime(receive.eventTime(r, settings)),
           ingestedAt,
         ),
@@ -543,7 +545,7 @@ export class IngestReceiver {
     name: string,
     opts: IngestOptions,
     hmacSecret: string | undefined,
-    onRecord: (record: unknown) => void,
+    onRecord: (record: unknown, text?: string) => void,
   ): Promise<DeadLetter[]> {
     let mac: Hmac | undefined;
     let signature: string | undefined;
