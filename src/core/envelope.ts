@@ -231,6 +231,7 @@ function lineText(raw: unknown): string | undefined {
 }
 
 /** Strings JSON.stringify writes as they are, between quotes: no quote, backslash, control character or surrogate. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what JSON escapes
 const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
 const ID_OPEN = Buffer.from('{"id":');
 const TIME_OPEN = Buffer.from(',"time":');
