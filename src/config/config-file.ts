@@ -93,7 +93,7 @@ export const collectorSchema = z
       .max(64)
       .optional()
       .describe(
-        'Most vendor pages delivered and committed together when they were read while an earlier page was being delivered (default 4): each group is one destination write, fsync and checkpoint commit; a crash re-delivers at most one group, with the same ids. 1 commits every page on its own',
+        'Most vendor pages delivered and committed together when they were read while an earlier page was being delivered (default 1: every page is delivered and committed on its own): each group is one destination write, fsync and checkpoint commit, so a crash re-delivers up to this many pages (with the same ids; nothing acknowledged is lost either way)',
       ),
   })
   .strict();

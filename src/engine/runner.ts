@@ -37,13 +37,14 @@ export interface ResolvedCollector {
    * ahead while an earlier one was being delivered go out as one destination write and one checkpoint
    * commit, each fsynced once (group commit). 1: every batch is delivered and committed on its own. A
    * crash re-delivers at most this many batches, with the same ids; nothing acknowledged is lost either
-   * way. Default `DEFAULT_BATCHES_PER_COMMIT`.
+   * way. Default `DEFAULT_BATCHES_PER_COMMIT` (1: the documented promise that a crash re-delivers at most
+   * the one batch in flight holds unless a collector trades it for fewer syncs).
    */
   batchesPerCommit?: number;
 }
 
 /** Batches delivered and committed together at most, by default (docs/architecture.md, "The run"). */
-export const DEFAULT_BATCHES_PER_COMMIT = 4;
+export const DEFAULT_BATCHES_PER_COMMIT = 1;
 
 export interface RunOptions {
   store: Store;
