@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { buffer } from './buffer.ts';
 import { cluster } from './cluster.ts';
 import { destinations } from './destinations.ts';
 import { memory } from './memory.ts';
@@ -8,7 +9,7 @@ import { throughput } from './throughput.ts';
 import { webhook, webhookWorstCase } from './webhook.ts';
 
 /**
- * `npm run bench [throughput|memory|webhook|destinations|cluster]`: runs the benchmarks and prints their
+ * `npm run bench [throughput|memory|webhook|destinations|cluster|buffer]`: runs the benchmarks and prints their
  * figures as JSON lines (`webhook` also prints one `webhook-worst-case` line per worst-case body).
  */
 const which = process.argv[2];
@@ -43,3 +44,4 @@ if (which === 'destinations')
   for (const row of (await destinations()).rows)
     console.log(JSON.stringify({ bench: 'destinations', ...row }));
 if (which === 'cluster') console.log(JSON.stringify({ bench: 'cluster', ...(await cluster()) }));
+if (which === 'buffer') console.log(JSON.stringify({ bench: 'buffer', ...(await buffer()) }));

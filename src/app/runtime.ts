@@ -1,4 +1,6 @@
+import { readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { accountKinds } from '../accounts/index.ts';
 import type { Destination } from '../core/destination.ts';
 import { parseDuration } from '../core/duration.ts';
@@ -14,12 +16,26 @@ import {
   type DestinationContext,
 } from '../destinations/index.ts';
 import { accountOrigins, collectorUrls, OriginSet, originOf } from '../engine/credential-origins.ts';
+import { BufferedDestination, type BufferStatus } from '../engine/destination-buffer.ts';
 import { setEgressAllowList } from '../engine/egress.ts';
 import { RateLimits } from '../engine/rate-limit.ts';
 import { type ResolvedCollector, type RunOptions, type RunResult, runCollector } from '../engine/runner.ts';
+import { type ConsumerResult, consumeCollector } from '../engine/stream-consumer.ts';
 import { sources } from '../sources/index.ts';
 import type { SecretBox } from '../store/secrets.ts';
 import { destinationAccount } from './destination-account.ts';
+
+/** Why a destination with a buffer is refused in cluster mode (docs/destinations.md, "Buffering"). */
+export const BUFFER_IN_CLUSTER_MODE =
+  'destination buffers are not available in cluster mode: a buffer lives on one host’s disk, while collector runs move between workers; remove the buffer setting (a destination that is down makes its collectors wait, and they resume from their checkpoints)';
+
+export function bufferInClusterMode(name: string): TributaryError {
+  return configError(
+    'buffer_in_cluster_mode',
+    `Destination ${name}: ${BUFFER_IN_CLUSTER_MODE}.`,
+    `Remove buffer from destination ${name}.`,
+  );
+}
 
 /** The instance setting holding the egress allow-list (JSON array of addresses and CIDR ranges). */
 export const EGRESS_ALLOW_LIST = 'egressAllowList';
@@ -43,6 +59,11 @@ export class Runtime {
    */
   readonly files: FileScope;
   private readonly runner = `${hostname()}:${process.pid}`;
+  /**
+   * Cluster mode (the Postgres store): destinations take no buffer there (docs/destinations.md,
+   * "Buffering"), since a buffer lives on one host's disk while runs move between workers.
+   */
+  cluster = false;
 
   constructor(
     store: Store,
@@ -72,9 +93,82 @@ export class Runtime {
     }
     if (!record) return undefined;
     const config = openSecrets(record.config, record.secrets, this.secrets) as DestinationConfig;
-    const instance = createDestination(name, config, this.destinationContext());
+    if (config.buffer && this.cluster) throw bufferInClusterMode(name);
+    const built = createDestination(name, config, this.destinationContext());
+    const instance = config.buffer ? this.buffered(built, config.buffer) : built;
     this.destinations.set(name, { version: record.updatedAt, instance });
     return instance;
+  }
+
+  /** Where destination `name` keeps its buffer (docs/destinations.md, "Buffering"). */
+  bufferDir(name: string): string {
+    return join(this.files.dataDir, 'buffers', name);
+  }
+
+  private buffered(inner: Destination, b: NonNullable<DestinationConfig['buffer']>): BufferedDestination {
+    return new BufferedDestination(inner, {
+      dir: this.bufferDir(inner.name),
+      maxBytes: b.maxBytes,
+      spillAfterMs: b.spillAfterMs,
+      backoffBaseMs: b.backoffBaseMs,
+      backoffMaxMs: b.backoffMaxMs,
+      log: this.log,
+      deadLetters: async (items) => {
+        const byStream = new Map<string, typeof items>();
+        for (const d of items) {
+          const key = JSON.stringify([d.collector, d.stream]);
+          byStream.set(key, [...(byStream.get(key) ?? []), d]);
+        }
+        for (const [key, list] of byStream) {
+          const [collector, stream] = JSON.parse(key) as [string, string];
+          const record = await this.store.getCollector(collector);
+          if (!record) {
+            this.log.warn('a buffered event was refused for good, and its collector no longer exists', {
+              destination: inner.name,
+              collector,
+              events: list.length,
+            });
+            continue;
+          }
+          await this.store.addDeadLetters(record.id, stream, list);
+        }
+      },
+    });
+  }
+
+  /**
+   * Builds every destination that has a buffer, so that batches an earlier process left in a buffer
+   * are drained from the start (`serve`, `worker`), not only once a collector names the destination.
+   */
+  async startBuffers(): Promise<void> {
+    for (const d of await this.store.listDestinations())
+      if ((d.config as { buffer?: unknown }).buffer)
+        await this.destination(d.name).catch((err: unknown) =>
+          this.log.error('could not start a destination buffer', {
+            destination: d.name,
+            message: (err as Error).message,
+          }),
+        );
+  }
+
+  /**
+   * Batches in the buffer of destination `name`: its live status in this process, or else the batch
+   * files on disk (another process's, or one that has not started it).
+   */
+  heldBatches(name: string): number {
+    const live = this.bufferStatus(name);
+    if (live) return live.batches;
+    try {
+      return readdirSync(this.bufferDir(name)).filter((f) => f.endsWith('.batch')).length;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** The buffer of destination `name` as this process holds it, if it has one. */
+  bufferStatus(name: string): BufferStatus | undefined {
+    const d = this.destinations.get(name)?.instance;
+    return d instanceof BufferedDestination ? d.status() : undefined;
   }
 
   /** What destinations built here may use: paths, and the accounts named by their `account` setting. */
@@ -210,6 +304,35 @@ export class Runtime {
   }
 
   /** Re-encrypts every stored secret with the secret box's current key (after `keys rotate`). */
+  /**
+   * Consumes the collector's long-running streams (engine/stream-consumer.ts) until `stop` (graceful: the
+   * batch in flight is committed and partitions are handed over) or `signal`. `owner` tells consumers of
+   * one stream apart (default: this host and process).
+   */
+  async consume(
+    name: string,
+    opts: Omit<Parameters<typeof consumeCollector>[1], 'store' | 'log' | 'rateLimits' | 'owner'> & {
+      owner?: string;
+    } = {},
+  ): Promise<ConsumerResult[]> {
+    const record = await this.store.getCollector(name);
+    if (!record) throw configError('collector_missing', `No collector named "${name}".`, 'Check the name.');
+    let resolved: ResolvedCollector;
+    try {
+      resolved = await this.resolve(record);
+    } catch (err) {
+      if (err instanceof TributaryError) await this.store.recordError(record.id, undefined, err.toJSON());
+      throw err;
+    }
+    return consumeCollector(resolved, {
+      store: this.store,
+      log: this.log,
+      rateLimits: this.rateLimits,
+      owner: opts.owner ?? this.runner,
+      ...opts,
+    });
+  }
+
   async reencryptSecrets(): Promise<number> {
     let n = 0;
     const reseal = (sealed: Record<string, string>) => {

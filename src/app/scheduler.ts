@@ -2,6 +2,7 @@ import { parseDuration } from '../core/duration.ts';
 import { toTributaryError } from '../core/errors.ts';
 import { isPushSource } from '../core/source.ts';
 import type { RunOptions, RunResult } from '../engine/runner.ts';
+import { consumedStreams } from '../engine/stream-consumer.ts';
 import { activeVendorWait, isVendorWait } from '../engine/vendor-wait.ts';
 import { sources } from '../sources/index.ts';
 import type { Runtime } from './runtime.ts';
@@ -26,6 +27,10 @@ interface Slot {
   running?: Promise<RunResult | undefined>;
   stop?: AbortController;
   abort?: AbortController;
+  /** The collector's long-running streams being consumed (engine/stream-consumer.ts), while it is enabled. */
+  consuming?: Promise<unknown>;
+  consumerStop?: AbortController;
+  consumerAbort?: AbortController;
 }
 
 /**
@@ -89,6 +94,17 @@ export class Scheduler {
       if (slot) slot.timer = undefined;
       return;
     }
+    // Long-running streams are consumed, not run: one consumer while the collector is enabled; a collector
+    // with no other streams has no runs.
+    const { consumed, all } = consumedStreams(sources[record.source], record.config);
+    if (consumed.length) {
+      this.startConsuming(name);
+      if (all) {
+        const slot = this.slots.get(name);
+        if (slot) slot.timer = undefined;
+        return;
+      }
+    }
     const waiting = await this.vendorWaitUntil(record.account);
     if (waiting !== undefined) {
       // The vendor told this collector's account (maybe through another collector) to wait.
@@ -106,6 +122,54 @@ export class Scheduler {
   }
 
   /**
+   * Starts consuming the collector's long-running streams unless it already is. A consumer that ends on
+   * its own (credentials refused) is started again after the collector's interval.
+   */
+  private startConsuming(name: string): void {
+    const slot = this.slots.get(name) ?? {};
+    this.slots.set(name, slot);
+    if (slot.consuming || this.stopped) return;
+    const stop = new AbortController();
+    const abort = new AbortController();
+    slot.consumerStop = stop;
+    slot.consumerAbort = abort;
+    slot.consuming = this.runtime
+      .consume(name, {
+        stop: stop.signal,
+        signal: abort.signal,
+        now: this.runOptions.now,
+        destinationMaxWaitMs: this.runOptions.destinationMaxWaitMs,
+        destinationBackoff: this.runOptions.destinationBackoff,
+      })
+      .then((results) => {
+        for (const r of results)
+          this.runtime.log.info('stream consumer finished', {
+            collector: name,
+            run: r.runId,
+            status: r.status,
+          });
+      })
+      .catch((err) => {
+        const e = toTributaryError(err);
+        this.runtime.log.error('stream consumer could not start', {
+          collector: name,
+          code: e.code,
+          message: e.message,
+        });
+      })
+      .finally(() => {
+        slot.consuming = undefined;
+        if (!stop.signal.aborted && this.slots.get(name) === slot && !this.stopped) {
+          const record = this.runtime.store.getCollector(name);
+          void record.then((r) => {
+            const interval = parseDuration(String((r?.config as { interval?: string })?.interval ?? '5m'));
+            if (!slot.timer) this.schedule(name, interval);
+          });
+        }
+      });
+  }
+
+  /**
    * The collector was created or changed (API, apply): schedule it now if it is enabled and idle;
    * if it was stopped, cancel its timer and ask its run to stop after the batch in flight.
    */
@@ -118,10 +182,11 @@ export class Scheduler {
           clearTimeout(slot.timer);
           slot.timer = undefined;
           slot.stop?.abort();
+          slot.consumerStop?.abort(); // hands its partitions over after the batch in flight
         }
         return;
       }
-      if (!slot?.timer && !slot?.running) this.schedule(name, 0);
+      if (!slot?.timer && !slot?.running && !slot?.consuming) this.schedule(name, 0);
     });
   }
 
@@ -132,7 +197,8 @@ export class Scheduler {
     this.slots.delete(name);
     clearTimeout(slot.timer);
     slot.stop?.abort();
-    await slot.running;
+    slot.consumerStop?.abort();
+    await Promise.all([slot.running, slot.consuming]);
   }
 
   /** Starts a run now unless one is in progress; resolves with its result. */
@@ -185,10 +251,15 @@ export class Scheduler {
     for (const slot of this.slots.values()) {
       clearTimeout(slot.timer);
       slot.stop?.abort();
+      slot.consumerStop?.abort();
       if (slot.running) running.push(slot.running);
+      if (slot.consuming) running.push(slot.consuming);
     }
     const grace = setTimeout(() => {
-      for (const slot of this.slots.values()) slot.abort?.abort();
+      for (const slot of this.slots.values()) {
+        slot.abort?.abort();
+        slot.consumerAbort?.abort();
+      }
     }, graceMs);
     await Promise.allSettled(running);
     clearTimeout(grace);

@@ -199,7 +199,9 @@ async function openRuntime(dataDir: string, databaseUrl: string | undefined): Pr
       `secrets are sealed with the keyring in ${dataDir}: every process sharing this database needs the same key; set TRIBUTARY_MASTER_KEY`,
     );
   const secrets = await SecretBox.open(dataDir);
-  return new Runtime(store, secrets, log, dataDir, files);
+  const runtime = new Runtime(store, secrets, log, dataDir, files);
+  runtime.cluster = isPostgresStore(store);
+  return runtime;
 }
 
 /** Loads a config file; it may name accounts, destinations and sites that already exist in the store. */
@@ -352,6 +354,7 @@ async function serveLoop(
   extraClose?: () => Promise<void>,
   notes = '',
 ): Promise<number> {
+  await runtime.startBuffers(); // batches a buffer kept from before drain from the start
   const scheduler = await startScheduler(runtime);
   let server: { port: number; close(): Promise<void> } | undefined;
   if (port !== undefined) {
@@ -627,6 +630,7 @@ async function cmdWorker(args: string[]): Promise<number> {
     import('../cluster/worker.ts'),
   ]);
   const boss = await startBoss(runtime.store as PostgresStore, { maintenance: true, log: runtime.log });
+  await runtime.startBuffers(); // this host's buffers (docs/destinations.md, "Buffering")
   const worker = new Worker(runtime, boss, { concurrency, leaseTtlMs });
   let ops: { port: number; close(): Promise<void> } | undefined;
   if (metricsPort !== undefined) {

@@ -8,6 +8,7 @@ import { toTributaryError } from '../core/errors.ts';
 import { isPushSource, type Logger } from '../core/source.ts';
 import { metrics } from '../engine/metrics.ts';
 import { type RunResult, runCollector } from '../engine/runner.ts';
+import { consumedStreams } from '../engine/stream-consumer.ts';
 import { isVendorWait } from '../engine/vendor-wait.ts';
 import { sources } from '../sources/index.ts';
 import { PostgresStore } from '../store/postgres/postgres-store.ts';
@@ -35,6 +36,18 @@ export interface WorkerOptions {
   id?: string;
   /** How long a run retries a destination that is down before it fails (default 15 minutes). */
   destinationMaxWaitMs?: number;
+  /** How often the collectors with long-running streams are looked up, to start or stop consumers (default 5 s). */
+  consumerSyncMs?: number;
+  /** Options of the stream consumers this worker runs (tests: shorter partition leases). */
+  consumer?: { leaseTtlMs?: number; idleMs?: number };
+}
+
+/** A collector whose long-running streams this worker consumes (engine/stream-consumer.ts). */
+interface Consuming {
+  collectorId: string;
+  stop: AbortController;
+  abort: AbortController;
+  done: Promise<void>;
 }
 
 interface Slot {
@@ -68,6 +81,12 @@ export class Worker {
   private readonly retryMs: number;
   private readonly claimBatch: number;
   private readonly destinationMaxWaitMs: number;
+  private readonly consumerSyncMs: number;
+  private readonly consumerOptions: WorkerOptions['consumer'];
+  private readonly consumers = new Map<string, Consuming>();
+  /** When a collector's consumer last ended failed (a config error): not started again for a minute. */
+  private readonly consumerFailedAt = new Map<string, number>();
+  private wakeConsumers?: () => void;
   private readonly rateLimits: SharedRateLimits;
   private readonly slots = new Map<string, Slot>();
   private readonly finished: string[] = [];
@@ -100,12 +119,19 @@ export class Worker {
       'destinationMaxWaitMs',
       o.destinationMaxWaitMs ?? DESTINATION_MAX_WAIT_MS,
     );
+    this.consumerSyncMs = positive('consumerSyncMs', o.consumerSyncMs ?? 5000);
+    this.consumerOptions = o.consumer;
     this.rateLimits = new SharedRateLimits(this.store, this.log);
   }
 
   start(): void {
-    this.loops = [this.tickLoop(), this.fetchLoop()];
+    this.loops = [this.tickLoop(), this.fetchLoop(), this.consumerLoop()];
     this.log.info('worker started', { worker: this.id, concurrency: this.concurrency });
+  }
+
+  /** Collectors whose long-running streams this worker consumes now. */
+  consuming(): string[] {
+    return [...this.consumers.keys()].sort();
   }
 
   /** Collectors this worker is running now. */
@@ -122,13 +148,18 @@ export class Worker {
     this.stopping = true;
     this.wakeFetch?.();
     this.wakeTick?.();
+    this.wakeConsumers?.();
     for (const s of this.slots.values()) s.lease?.stop.abort();
+    // Consumers commit their batch in flight and hand their partitions to the other workers.
+    for (const c of this.consumers.values()) c.stop.abort();
     const grace = setTimeout(() => {
       for (const s of this.slots.values()) s.lease?.abandon();
+      for (const c of this.consumers.values()) c.abort.abort();
     }, graceMs);
     // Jobs fetched but not started yet see `stopping` and give their collector back.
     await Promise.allSettled(this.loops);
     while (this.slots.size) await Promise.allSettled([...this.slots.values()].map((s) => s.done));
+    await Promise.allSettled([...this.consumers.values()].map((c) => c.done));
     clearTimeout(grace);
     await this.completeFinished();
     this.log.info('worker stopped', { worker: this.id, runs: this.stats.runs });
@@ -155,6 +186,70 @@ export class Worker {
         });
       }
       await this.pause(this.tickMs, (wake) => (this.wakeTick = wake));
+    }
+  }
+
+  // --- long-running streams: every worker consumes each, and they split its partitions ---
+
+  private async consumerLoop(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        await this.syncConsumers();
+      } catch (err) {
+        this.log.warn('stream consumers: could not look up collectors; retrying', {
+          error: (err as Error).message,
+        });
+      }
+      await this.pause(this.consumerSyncMs, (wake) => (this.wakeConsumers = wake));
+    }
+  }
+
+  /** Starts a consumer for each enabled collector with long-running streams; stops those of the others. */
+  private async syncConsumers(): Promise<void> {
+    const want = new Map<string, string>();
+    for (const r of await this.store.listCollectors())
+      if (r.enabled && consumedStreams(sources[r.source], r.config).consumed.length) want.set(r.name, r.id);
+    for (const [name, c] of this.consumers) if (want.get(name) !== c.collectorId) c.stop.abort();
+    for (const [name, id] of want) {
+      if (this.consumers.has(name) || this.stopping) continue;
+      if (Date.now() - (this.consumerFailedAt.get(name) ?? Number.NEGATIVE_INFINITY) < 60_000) continue;
+      const c: Consuming = {
+        collectorId: id,
+        stop: new AbortController(),
+        abort: new AbortController(),
+      } as Consuming;
+      this.consumers.set(name, c);
+      c.done = this.runtime
+        .consume(name, {
+          owner: this.id,
+          stop: c.stop.signal,
+          signal: c.abort.signal,
+          destinationMaxWaitMs: this.destinationMaxWaitMs,
+          consumer: this.consumerOptions,
+        })
+        .then((results) => {
+          if (results.some((r) => r.status === 'failed')) this.consumerFailedAt.set(name, Date.now());
+          for (const r of results)
+            this.log.info('stream consumer finished', {
+              collector: name,
+              run: r.runId,
+              status: r.status,
+              worker: this.id,
+            });
+        })
+        .catch((err) => {
+          const e = toTributaryError(err);
+          this.consumerFailedAt.set(name, Date.now());
+          this.log.error('stream consumer could not start', {
+            collector: name,
+            code: e.code,
+            message: e.message,
+          });
+        })
+        .finally(() => {
+          // started again at the next sync while the collector is enabled
+          if (this.consumers.get(name) === c) this.consumers.delete(name);
+        });
     }
   }
 
@@ -227,6 +322,12 @@ export class Worker {
     }
     if (this.stopping) {
       await scheduleIn(this.store, record.id, 0); // not started: give it back at once
+      return;
+    }
+    if (consumedStreams(sources[record.source], record.config).all) {
+      // Only long-running streams: consumed (consumerLoop), never run. Looked at again in an hour.
+      this.stats.skipped++;
+      await scheduleIn(this.store, record.id, 3_600_000);
       return;
     }
     const sentAt = Date.now();

@@ -173,6 +173,35 @@ describe('collector status and health', () => {
     );
   });
 
+  it('buffers: WARNING while a destination does not take events and its buffer holds them; OK while it drains', () => {
+    const base = { runs: [run('succeeded')], volume: [], now };
+    const failing = collectorHealth({
+      ...base,
+      buffers: [
+        {
+          destination: 'siem',
+          batches: 3,
+          events: 1200,
+          oldestAt: '2026-11-25T11:50:00.000Z',
+          lastError: { message: 'Splunk answered 503' },
+        },
+      ],
+    });
+    assert.equal(failing.level, 'WARNING');
+    assert.deepEqual(failing.reasons, [
+      'destination siem is not taking events; 1200 events wait in its buffer since 2026-11-25T11:50:00.000Z: Splunk answered 503',
+    ]);
+    const draining = collectorHealth({
+      ...base,
+      buffers: [{ destination: 'siem', batches: 3, events: 1200 }],
+    });
+    assert.equal(draining.level, 'OK');
+    assert.equal(
+      collectorHealth({ ...base, buffers: [{ destination: 'siem', batches: 0, events: 0 }] }).level,
+      'OK',
+    );
+  });
+
   it('WARNING while the vendor told the account to wait, with the time and the reason', () => {
     const wait = (until: number) => ({
       accountId: 'a',

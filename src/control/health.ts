@@ -11,6 +11,10 @@ import type { DeliveryFailureRecord, IngestAnswerCount, RunRecord, VendorWaitRec
  *   is a WARNING from its first failure (recorded while the runner still retries), and an ERROR once
  *   a run gave up on it, once it has lasted 15 minutes, or — push collectors — after 10 pushed
  *   requests in a row were answered 503 because of it. The next acknowledged delivery ends it.
+ * - buffers: a destination whose buffer holds the collector's batches because the destination does not
+ *   take them (docs/destinations.md, "Buffering") is a WARNING while it does: the events are safe on
+ *   disk and the checkpoint moved, but they have not arrived. (A full buffer makes deliveries fail:
+ *   the deliveries rule.)
  * - vendor: while the vendor told the account to wait (a Retry-After beyond what a run waits), WARNING.
  * - credential: expiring within 14 days, WARNING.
  * - push collectors, what their endpoint answered in the last hour: requests refused as malformed, too
@@ -63,6 +67,14 @@ export function collectorHealth(o: {
   vendorWait?: VendorWaitRecord;
   /** A push collector's answers of the last hour (5-minute buckets). */
   ingestAnswers?: IngestAnswerCount[];
+  /** Buffers of the collector's destinations that hold batches (docs/destinations.md, "Buffering"). */
+  buffers?: Array<{
+    destination: string;
+    batches: number;
+    events: number;
+    oldestAt?: string;
+    lastError?: { message: string };
+  }>;
 }): Health {
   const reasons: string[] = [];
   let level: HealthLevel = 'OK';
@@ -94,6 +106,13 @@ export function collectorHealth(o: {
         ].join(', ');
     reasons.push(
       `deliveries to destination ${f.destination} are failing since ${f.since} (${what}): ${f.error.message}`,
+    );
+  }
+  for (const b of o.buffers ?? []) {
+    if (!b.batches || !b.lastError) continue; // draining normally: behind, not failing
+    level = worse(level, 'WARNING');
+    reasons.push(
+      `destination ${b.destination} is not taking events; ${plural(b.events, 'event')} wait in its buffer${b.oldestAt ? ` since ${b.oldestAt}` : ''}: ${b.lastError.message}`,
     );
   }
   for (const r of refusalReasons(o.ingestAnswers ?? [])) {

@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { accountKinds } from '../accounts/index.ts';
-import { EGRESS_ALLOW_LIST, type Runtime } from '../app/runtime.ts';
+import { BUFFER_IN_CLUSTER_MODE, EGRESS_ALLOW_LIST, type Runtime } from '../app/runtime.ts';
 import {
   type AccountConfig,
   type CollectorConfig,
@@ -564,6 +564,10 @@ export class Control {
         push: isPushSource(sources[c.source]),
         vendorWait,
         ingestAnswers: answers,
+        buffers: (cfg.destinations ?? []).flatMap((d) => {
+          const b = this.runtime.bufferStatus(d);
+          return b ? [{ destination: d, ...b }] : [];
+        }),
       }),
       /** The vendor told the account to wait: no run starts before `until`. */
       vendorWait: vendorWait
@@ -891,6 +895,7 @@ export class Control {
   // --- destinations ---
 
   private destinationView(d: DestinationRecord, usedBy: string[]) {
+    const buffer = (d.config as { buffer?: unknown }).buffer ? this.runtime.bufferStatus(d.name) : undefined;
     return {
       name: d.name,
       kind: d.kind,
@@ -898,7 +903,27 @@ export class Control {
       usedBy,
       createdAt: d.createdAt,
       updatedAt: d.updatedAt,
+      // What this process's buffer holds (docs/destinations.md, "Buffering"); absent without a buffer.
+      ...(buffer ? { buffer } : {}),
     };
+  }
+
+  /**
+   * Builds a destination with a buffer at once, so its status shows and what it holds drains (the
+   * runtime builds the others when a collector first uses them). A destination that cannot be built
+   * yet (an account to come) is built then.
+   */
+  private async startBuffer(name: string): Promise<void> {
+    await this.runtime.destination(name).catch(() => undefined);
+  }
+
+  /** Batches still in a destination's buffer are nobody else's: the buffer may not go with them. */
+  private refuseHeldBuffer(name: string, what: string): void {
+    const held = this.runtime.heldBatches(name);
+    if (held)
+      throw conflict(
+        `Destination "${name}" has ${held} batch(es) in its buffer not yet delivered; ${what} would strand them. Let it drain first (bring the destination back), or, to discard them, stop Tributary and remove the directory buffers/${name} in its data directory.`,
+      );
   }
 
   private async requireDestination(name: string): Promise<DestinationRecord> {
@@ -967,6 +992,7 @@ export class Control {
   ) {
     const kind = own(destinationKinds, config.kind);
     if (!kind) return;
+    if (config.buffer && this.runtime.cluster) throw invalid([`buffer: ${BUFFER_IN_CLUSTER_MODE}`], 'config');
     if (kind.stability === 'early-access' && previousKind !== config.kind && !(await this.earlyAccess()))
       throw invalid(
         [`kind: ${config.kind} is an early-access destination; enable early access first`],
@@ -1031,6 +1057,7 @@ export class Control {
       updatedAt: now,
     };
     await this.store.putDestination(record);
+    if (input.config.buffer) await this.startBuffer(input.name);
     const view = this.destinationView(record, []);
     await this.audit(
       actor,
@@ -1072,9 +1099,11 @@ export class Control {
       secrets: sealed,
       updatedAt: new Date().toISOString(),
     };
+    if (!r.data.buffer) this.refuseHeldBuffer(name, 'turning its buffer off');
     const usedBy = await this.usedBy(this.usesDestination(name));
     const before = this.destinationView(existing, usedBy);
     await this.store.putDestination(record);
+    if (r.data.buffer) await this.startBuffer(name);
     const after = this.destinationView(record, usedBy);
     await this.audit(actor, 'destination.update', 'destination', name, before, {
       ...withNotes(after, notes),
@@ -1090,6 +1119,7 @@ export class Control {
       throw conflict(
         `Destination "${name}" is used by collector(s) ${usedBy.join(', ')}; change or delete them first.`,
       );
+    this.refuseHeldBuffer(name, 'deleting it');
     await this.store.deleteDestination(name);
     await this.runtime.destination(name); // closes the cached instance
     await this.audit(actor, 'destination.delete', 'destination', name, this.destinationView(existing, []));

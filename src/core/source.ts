@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { ErrorInfo, TributaryError } from './errors.ts';
 import { type SecretSpec, secretSpecOf } from './secret-spec.ts';
+import type { ConsumerSource } from './stream-source.ts';
 
 /** One record read from a vendor, before the runtime wraps it in the envelope. */
 export interface RawEvent {
@@ -26,6 +27,14 @@ export interface Batch<C = unknown> {
   deadLetters?: DeadLetter[];
   /** Vendor pages (or files) this batch consumed, for run statistics. */
   pages?: number;
+  /**
+   * Called by the runner once this batch's checkpoint is committed (every destination acknowledged it and
+   * everything before it): the place for an acknowledgement the vendor keeps — deleting a queue message
+   * whose objects are all delivered. Not called when the batch is not committed (a crash, an outage); a
+   * failure is logged and the run goes on, so the acknowledgement must be safe to repeat or to miss (the
+   * vendor redelivers, and the checkpoint says the work is done).
+   */
+  committed?: () => Promise<void>;
 }
 
 export interface HttpRequest {
@@ -150,6 +159,12 @@ export interface StreamDef<S = any, A = any, C = any> {
    * of reading ahead. A crash then leaves at most the one page in flight to be asked again.
    */
   sequential?: boolean;
+  /**
+   * A long-running stream (Event Hubs, Pub/Sub, SQS): what the stream consumer reads
+   * (engine/stream-consumer.ts). Bounded runs skip such a stream; the schedulers keep a consumer running
+   * while the collector is enabled, and its `read` is never called (`consumerStream` gives one that yields nothing).
+   */
+  consume?(ctx: ReadContext<S, A, undefined>): ConsumerSource;
 }
 
 export type Stability = 'ga' | 'early-access';

@@ -235,6 +235,14 @@ export const leaseLost = (collectorId: string, token: number): TributaryError =>
     'None needed: the collector resumes from its last committed checkpoint on the runner that holds the lease.',
   );
 
+/** The error a fenced partition commit fails with: the consumer no longer holds the partition's lease. */
+export const partitionLeaseLost = (collectorId: string, stream: string, partition: string, token: number) =>
+  transientError(
+    'lease_lost',
+    `The consumer no longer holds partition ${partition} of stream ${stream} of collector ${collectorId} (token ${token}): it expired or was handed over, so nothing was committed.`,
+    'None needed: the partition resumes from its last committed position under its new owner.',
+  );
+
 export const isLeaseLost = (err: unknown): boolean =>
   err instanceof TributaryError && err.code === 'lease_lost';
 
@@ -247,6 +255,42 @@ export const leaseExpiredError: ErrorInfo = {
   action:
     'None needed: the collector resumed from its last committed checkpoint. Check the runner if it recurs.',
 };
+
+/**
+ * One partition of a stream consumer's stream (an Event Hubs partition, a Kafka topic partition): its
+ * committed position and its lease. One owner at a time; the token grows with every acquisition and
+ * fences commits (docs/architecture.md, "Stream consumers"). Times are the store's clock.
+ */
+export interface PartitionRecord {
+  collectorId: string;
+  stream: string;
+  partition: string;
+  /** The committed position (the vendor's offset or sequence number, as the consumer stores it). */
+  position?: unknown;
+  /** The holder; undefined when released or never held. */
+  owner?: string;
+  token: number;
+  /** When the holder's lease ends unless renewed. */
+  expiresAt?: string;
+  updatedAt: string;
+}
+
+/** What one delivered batch of a partition changes, committed atomically, fenced by the partition's lease. */
+export interface PartitionCommit {
+  collectorId: string;
+  stream: string;
+  partition: string;
+  position: unknown;
+  /** The partition lease's token: refused (`lease_lost`, nothing changed) unless current and unexpired. */
+  token: number;
+  /** The consumer's run, whose counters grow. */
+  runId?: string;
+  events: number;
+  bytes: number;
+  lastEventTime?: string;
+  hourly: Record<string, number>;
+  deadLetters: Array<{ reason: string; raw: string }>;
+}
 
 export interface SiteRecord {
   name: string;
@@ -369,6 +413,11 @@ export interface Store {
   // checkpoints
   getCheckpoint(collectorId: string, stream: string): Promise<CheckpointRecord | undefined>;
   listCheckpoints(collectorId: string): Promise<CheckpointRecord[]>;
+  /**
+   * Forgets the stream's (or every stream's) position: its checkpoint, and its partitions' positions
+   * (stream consumers; their leases stay, so tokens keep growing). A consumer holding a partition keeps
+   * its own position until it commits again: stop the collector before resetting.
+   */
   resetCheckpoint(collectorId: string, stream?: string): Promise<void>;
   /**
    * Atomically: checkpoint, run counters, hourly volume, last event time, dead letters. With `fence`,
@@ -401,6 +450,41 @@ export interface Store {
   /** Asks the live holder to stop after its batch in flight; false if no live lease. */
   requestLeaseStop(collectorId: string): Promise<boolean>;
 
+  // stream consumers: partitions under fenced leases, and the consumers sharing a stream
+  /** The stream's partitions known so far, by partition. */
+  listPartitions(collectorId: string, stream: string): Promise<PartitionRecord[]>;
+  /**
+   * Takes the partition if no live owner holds it (never held, released, or expired), with a new, larger
+   * token, keeping its committed position; undefined while another owner's lease is live.
+   */
+  acquirePartition(
+    collectorId: string,
+    stream: string,
+    partition: string,
+    owner: string,
+    ttlMs: number,
+  ): Promise<PartitionRecord | undefined>;
+  /** Extends a live partition lease held with `token`; undefined once it expired or was taken over. */
+  renewPartition(
+    collectorId: string,
+    stream: string,
+    partition: string,
+    token: number,
+    ttlMs: number,
+  ): Promise<PartitionRecord | undefined>;
+  /** Gives a partition up (hand-over); false if not held with `token`. */
+  releasePartition(collectorId: string, stream: string, partition: string, token: number): Promise<boolean>;
+  /**
+   * Atomically: the partition's position, the run's counters, hourly volume, last event time and dead
+   * letters — refused (lease_lost, nothing changed) unless `token` is the partition's current, unexpired lease.
+   */
+  commitPartition(c: PartitionCommit): Promise<void>;
+  /** Announces (or keeps alive) a consumer of the stream for `ttlMs`. */
+  joinStream(collectorId: string, stream: string, member: string, ttlMs: number): Promise<void>;
+  leaveStream(collectorId: string, stream: string, member: string): Promise<void>;
+  /** The consumers whose announcement has not expired, sorted. */
+  listStreamMembers(collectorId: string, stream: string): Promise<string[]>;
+
   // errors (deduplicated by collector + stream + code)
   recordError(collectorId: string, stream: string | undefined, err: ErrorInfo): Promise<void>;
   listErrors(collectorId: string): Promise<ErrorRecord[]>;
@@ -432,6 +516,15 @@ export interface Store {
 
   // dead letters, volume
   listDeadLetters(collectorId: string, limit?: number): Promise<DeadLetterRecord[]>;
+  /**
+   * Dead letters outside a batch commit: events a destination refused for good while its buffer was
+   * drained, after their checkpoint had moved (docs/destinations.md, "Buffering").
+   */
+  addDeadLetters(
+    collectorId: string,
+    stream: string,
+    items: Array<{ reason: string; raw: string }>,
+  ): Promise<void>;
   /** Events per hour since `sinceIso`, oldest first. */
   volume(collectorId: string, sinceIso: string): Promise<Array<{ hour: string; count: number }>>;
   lastEventTime(collectorId: string): Promise<string | undefined>;

@@ -4,6 +4,7 @@ import { byName, own } from '../core/names.ts';
 import { type SecretSpec, secretSpecOf } from '../core/secret-spec.ts';
 import { azureBlobConfigSchema, azureBlobKind } from './azure-blob/index.ts';
 import { azureMonitorLogsConfigSchema, azureMonitorLogsKind } from './azure-monitor-logs/index.ts';
+import { withBuffer } from './buffer.ts';
 import { elasticsearchConfigSchema, elasticsearchKind } from './elasticsearch/index.ts';
 import { exabeamConfigSchema, exabeamKind } from './exabeam/index.ts';
 import { fileConfigSchema, fileKind } from './file/index.ts';
@@ -20,6 +21,7 @@ import { syslogConfigSchema, syslogKind } from './syslog/index.ts';
 
 export type { AzureBlobDestinationConfig } from './azure-blob/index.ts';
 export type { AzureMonitorLogsDestinationConfig } from './azure-monitor-logs/index.ts';
+export { type DestinationBufferConfig, destinationBufferSchema } from './buffer.ts';
 export type {
   ElasticsearchDestinationConfig,
   OpensearchDestinationConfig,
@@ -51,7 +53,10 @@ export const destinationKinds: Record<string, DestinationKind> = byName(
     azureMonitorLogsKind,
     googleSecOpsKind,
     exabeamKind,
-  ].map((k) => [k.kind, k as unknown as DestinationKind]),
+  ].map((k) => [
+    k.kind,
+    { ...k, schema: withBuffer(k.schema as unknown as z.ZodObject) } as unknown as DestinationKind,
+  ]),
 );
 
 /**
@@ -59,20 +64,20 @@ export const destinationKinds: Record<string, DestinationKind> = byName(
  * kind's schema, again, is listed here for the union's types.
  */
 export const destinationConfigSchema = z.discriminatedUnion('kind', [
-  fileConfigSchema,
-  stdoutConfigSchema,
-  httpConfigSchema,
-  s3ConfigSchema,
-  azureBlobConfigSchema,
-  gcsConfigSchema,
-  natsConfigSchema,
-  syslogConfigSchema,
-  splunkHecConfigSchema,
-  elasticsearchConfigSchema,
-  opensearchConfigSchema,
-  azureMonitorLogsConfigSchema,
-  googleSecOpsConfigSchema,
-  exabeamConfigSchema,
+  withBuffer(fileConfigSchema),
+  withBuffer(stdoutConfigSchema),
+  withBuffer(httpConfigSchema),
+  withBuffer(s3ConfigSchema),
+  withBuffer(azureBlobConfigSchema),
+  withBuffer(gcsConfigSchema),
+  withBuffer(natsConfigSchema),
+  withBuffer(syslogConfigSchema),
+  withBuffer(splunkHecConfigSchema),
+  withBuffer(elasticsearchConfigSchema),
+  withBuffer(opensearchConfigSchema),
+  withBuffer(azureMonitorLogsConfigSchema),
+  withBuffer(googleSecOpsConfigSchema),
+  withBuffer(exabeamConfigSchema),
 ]);
 
 /**

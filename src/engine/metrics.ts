@@ -94,6 +94,24 @@ export class Metrics {
     labelNames: ['destination'] as const,
     registers: [this.registry],
   });
+  readonly destinationBuffered = new Counter({
+    name: 'tributary_destination_buffered_events_total',
+    help: "Events written to a destination's buffer (docs/destinations.md, Buffering) instead of delivered at once, by destination.",
+    labelNames: ['destination'] as const,
+    registers: [this.registry],
+  });
+  readonly destinationDrained = new Counter({
+    name: 'tributary_destination_buffer_drained_events_total',
+    help: 'Buffered events the destination acknowledged and that left its buffer, by destination.',
+    labelNames: ['destination'] as const,
+    registers: [this.registry],
+  });
+  readonly destinationBufferFull = new Counter({
+    name: 'tributary_destination_buffer_full_total',
+    help: "Batches a destination's full buffer refused (the collector waits and offers them again), by destination.",
+    labelNames: ['destination'] as const,
+    registers: [this.registry],
+  });
   readonly ingestRequests = new Counter({
     name: 'tributary_ingest_requests_total',
     help: 'Requests to /ingest/{collector}, by push collector and answer status ("" collector: no such push collector).',
@@ -128,6 +146,53 @@ export class Metrics {
     help: "Runs this worker stopped because it lost the collector's lease (expired or taken over).",
     registers: [this.registry],
   });
+
+  /**
+   * The gauges of destination buffers (bytes, batches, age of the oldest batch), read from `read` at
+   * every scrape; the buffers register it once (engine/destination-buffer.ts).
+   */
+  registerBufferGauges(
+    read: () => Array<{
+      destination: string;
+      status: { bytes: number; batches: number; oldestAt?: string; maxBytes: number };
+    }>,
+  ): void {
+    const gauge = (
+      name: string,
+      help: string,
+      value: (s: ReturnType<typeof read>[number]['status']) => number,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['destination'] as const,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const { destination, status } of read()) this.set({ destination }, value(status));
+        },
+      });
+    gauge(
+      'tributary_destination_buffer_bytes',
+      "Bytes in a destination's buffer, by destination.",
+      (s) => s.bytes,
+    );
+    gauge(
+      'tributary_destination_buffer_max_bytes',
+      "A destination's buffer.maxBytes, by destination.",
+      (s) => s.maxBytes,
+    );
+    gauge(
+      'tributary_destination_buffer_batches',
+      "Batches in a destination's buffer, by destination.",
+      (s) => s.batches,
+    );
+    gauge(
+      'tributary_destination_buffer_oldest_age_seconds',
+      "Age of the oldest batch in a destination's buffer (0 when empty), by destination.",
+      (s) => (s.oldestAt ? Math.max(0, (Date.now() - Date.parse(s.oldestAt)) / 1000) : 0),
+    );
+  }
 
   /** Events and bytes every destination in `destinations` acknowledged. */
   delivered(

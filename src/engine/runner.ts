@@ -128,6 +128,7 @@ interface Wrapped {
   deadLetters: Array<{ reason: string; raw: string }>;
   checkpoint: unknown;
   pages: number;
+  committed?: () => Promise<void>;
 }
 
 /** Batches read ahead of the one being delivered (each is at most one vendor page or file slice). */
@@ -141,7 +142,7 @@ const hourOf = (iso: string) => `${iso.slice(0, 13)}:00:00.000Z`;
  * ends the destination's streak. The streaks on record are read once, at the run's first delivery (a
  * run with nothing to deliver reads nothing); acknowledgements then cost nothing while none is failing.
  */
-class DeliveryOutcomes {
+export class DeliveryOutcomes {
   private readonly store: Store;
   private readonly collectorId: string;
   private failing?: Promise<Set<string>>;
@@ -222,6 +223,8 @@ export async function runCollector(c: ResolvedCollector, o: RunOptions): Promise
 
   for (const stream of c.streams) {
     if (signal.aborted || o.stop?.aborted) break;
+    // A long-running stream is the stream consumer's (stream-consumer.ts), never part of a bounded run.
+    if (c.source.streams[stream]?.consume) continue;
     const sr: StreamResult = { stream, events: 0, pages: 0 };
     result.streams.push(sr);
     try {
@@ -288,21 +291,15 @@ async function recordVendorWait(
   }
 }
 
-async function runStream(
+/** The HTTP client of one stream of a collector: its account's credentials, budget and origins. */
+export function streamHttp(
   c: ResolvedCollector,
-  stream: string,
-  o: RunOptions,
-  runId: string,
+  o: Pick<RunOptions, 'rateLimits' | 'http'>,
   signal: AbortSignal,
+  log: Logger,
   now: () => number,
-  sr: StreamResult,
-  result: RunResult,
-  outcomes: DeliveryOutcomes,
-): Promise<void> {
-  const def = c.source.streams[stream];
-  if (!def) throw new Error(`source ${c.source.id} has no stream ${stream}`);
-  const log = o.log;
-  const http = new Http({
+): Http {
+  const http: Http = new Http({
     vendor: c.source.title,
     authorize: (headers, refresh, url, req) =>
       c.accountKind.authorize(c.account, headers, { refresh, http, url, ...req }),
@@ -319,6 +316,24 @@ async function runStream(
     metricLabels: { source: c.source.id, account: c.accountName ?? '' },
     ...o.http,
   });
+  return http;
+}
+
+async function runStream(
+  c: ResolvedCollector,
+  stream: string,
+  o: RunOptions,
+  runId: string,
+  signal: AbortSignal,
+  now: () => number,
+  sr: StreamResult,
+  result: RunResult,
+  outcomes: DeliveryOutcomes,
+): Promise<void> {
+  const def = c.source.streams[stream];
+  if (!def) throw new Error(`source ${c.source.id} has no stream ${stream}`);
+  const log = o.log;
+  const http = streamHttp(c, o, signal, log, now);
   const saved = await o.store.getCheckpoint(c.id, stream);
   const ctx: ReadContext = {
     collector: c.name,
@@ -370,6 +385,7 @@ async function runStream(
       deadLetters,
       checkpoint: batch.checkpoint,
       pages: batch.pages ?? 0,
+      committed: batch.committed,
     };
   };
   // Each batch read ahead, with its outcome once it is known (a failure stays for its turn to be awaited).
@@ -443,6 +459,8 @@ async function runStream(
         positionTime: newest,
       });
       committed = { checkpoint };
+      // Each batch's vendor-side acknowledgement, in order, once the group is committed.
+      for (const b of group) if (b.committed) await acknowledge(b.committed, log);
       metrics.deadLettered(c.name, deadLetters);
       sr.events += envelopes.length;
       sr.pages += pages;
@@ -489,6 +507,22 @@ function hourlyCounts(group: Wrapped[]): Record<string, number> {
   return hourly;
 }
 
+/** A batch's vendor-side acknowledgement (Batch.committed), after its commit: a failure is logged, not fatal. */
+async function acknowledge(fn: () => Promise<void>, log: Logger): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    const e = toTributaryError(err);
+    log.warn(
+      'could not acknowledge a committed batch to the vendor; it will be delivered again and skipped',
+      {
+        code: e.code,
+        message: e.message,
+      },
+    );
+  }
+}
+
 function safeJson(raw: unknown): string {
   try {
     return typeof raw === 'string' ? raw : JSON.stringify(raw);
@@ -502,14 +536,15 @@ function safeJson(raw: unknown): string {
  * destinationMaxWaitMs, until that long has passed: the run then fails). A destination that already
  * acknowledged is not sent the batch again. Nothing is committed until all have. Every failure is
  * recorded for health as it happens, naming the destination. Returns the events a destination
- * refused for good (`SendResult.rejected`), as dead letters naming it.
+ * refused for good (`SendResult.rejected`), as dead letters naming it. Runs and stream consumers
+ * (stream-consumer.ts) deliver through it alike.
  */
-async function deliver(
-  c: ResolvedCollector,
+export async function deliver(
+  c: Pick<ResolvedCollector, 'id' | 'destinations'>,
   events: Envelope[],
   bytes: number,
   labels: { collector: string; source: string; stream: string },
-  o: RunOptions,
+  o: Pick<RunOptions, 'store' | 'log' | 'destinationBackoff' | 'destinationMaxWaitMs'>,
   signal: AbortSignal,
   now: () => number,
   outcomes: DeliveryOutcomes,

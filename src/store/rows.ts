@@ -14,6 +14,8 @@ import type {
   ErrorRecord,
   IngestAnswerCount,
   LeaseRecord,
+  PartitionCommit,
+  PartitionRecord,
   RunRecord,
   SessionRecord,
   SiteRecord,
@@ -123,6 +125,22 @@ export function rowMappers(c: Columns) {
       };
       if (r.owner !== null) l.owner = r.owner;
       return l;
+    },
+
+    partition(r: Row): PartitionRecord {
+      const p: PartitionRecord = {
+        collectorId: r.collector_id,
+        stream: r.stream,
+        partition: r.partition,
+        token: Number(r.token),
+        updatedAt: r.updated_at,
+      };
+      if (r.position !== null && r.position !== undefined) p.position = c.json(r.position);
+      if (r.owner !== null && r.owner !== undefined) {
+        p.owner = r.owner;
+        p.expiresAt = r.expires_at;
+      }
+      return p;
     },
 
     destination(r: Row): DestinationRecord {
@@ -437,6 +455,17 @@ export function checkedBatch(b: BatchCommit): { checkpoint: string; raws: string
     return d.raw;
   });
   return { checkpoint, raws };
+}
+
+/** A partition commit's position and dead letters, checked before anything is written. */
+export function checkedPartitionCommit(p: PartitionCommit): { position: string; raws: string[] } {
+  const position = checkpointJson(p.position, 'commitPartition: position');
+  const raws = p.deadLetters.map((d, i) => {
+    if (typeof d.raw !== 'string')
+      throw new TypeError(`commitPartition: deadLetters[${i}].raw: expected a string, got ${typeof d.raw}`);
+    return d.raw;
+  });
+  return { position, raws };
 }
 
 /** Epoch ms as an ISO time, or null. */

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { privateDir } from './private-files.ts';
+import { privateDir } from '../engine/private-files.ts';
 
 /**
  * Secrets at rest: AES-256-GCM, a random 12-byte IV per value, sealed as

@@ -172,6 +172,26 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>): void 
       await s.close();
     });
 
+    it('addDeadLetters keeps dead letters outside a commit, in order, the checkpoint untouched', async () => {
+      const s = await withRun();
+      await s.commitBatch(batch({ checkpoint: { since: 'kept' } }));
+      await s.addDeadLetters('c1', 's2', [
+        { reason: 'destination a: mapping error', raw: '{"id":"x","n":12345678901234567890}' },
+        { reason: 'destination a: too large', raw: '{"id":"y"}' },
+      ]);
+      await s.addDeadLetters('c1', 's2', []);
+      const letters = await s.listDeadLetters('c1');
+      assert.deepEqual(
+        letters.map((d) => [d.stream, d.reason, d.raw]),
+        [
+          ['s2', 'destination a: too large', '{"id":"y"}'],
+          ['s2', 'destination a: mapping error', '{"id":"x","n":12345678901234567890}'],
+        ],
+      );
+      assert.deepEqual((await s.getCheckpoint('c1', 's'))?.value, { since: 'kept' });
+      await s.close();
+    });
+
     it('commitBatch is atomic: a failing commit leaves the previous checkpoint and counters', async () => {
       const s = await withRun();
       await s.commitBatch(batch());
@@ -297,6 +317,148 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>): void 
         ],
       );
       await assert.rejects(s.putCheckpoint('c1', 's', undefined), /value/);
+      await s.close();
+    });
+
+    const partitionCommit = (stream: string) => ({
+      collectorId: 'c1',
+      stream,
+      partition: '0',
+      position: { offset: 'o' } as unknown,
+      events: 0,
+      bytes: 0,
+      hourly: {},
+      deadLetters: [],
+    });
+
+    it('stream partitions: one owner at a time, growing tokens, fenced commits, hand-over keeps the position', async () => {
+      const s = await withRun();
+      assert.deepEqual(await s.listPartitions('c1', 'hub'), []);
+      const a = await s.acquirePartition('c1', 'hub', '0', 'w1', 60_000);
+      assert.equal(a?.owner, 'w1');
+      assert.equal(a?.token, 1);
+      assert.equal(a?.position, undefined);
+      assert.equal(await s.acquirePartition('c1', 'hub', '0', 'w2', 60_000), undefined, 'held by w1');
+      const b = await s.acquirePartition('c1', 'hub', '1', 'w2', 60_000);
+      assert.equal(b?.owner, 'w2');
+      const commit = (token: number, position: unknown, over = {}) =>
+        s.commitPartition({
+          collectorId: 'c1',
+          stream: 'hub',
+          partition: '0',
+          position,
+          token,
+          runId: 'r1',
+          events: 5,
+          bytes: 500,
+          lastEventTime: '2026-11-25T10:07:00.000Z',
+          hourly: { '2026-11-25T10:00:00.000Z': 5 },
+          deadLetters: [{ reason: 'bad', raw: '{"x"' }],
+          ...over,
+        });
+      await commit(1, { offset: '42', seq: 7 });
+      assert.ok((await s.renewPartition('c1', 'hub', '0', 1, 60_000))?.expiresAt);
+      assert.equal(await s.renewPartition('c1', 'hub', '0', 9, 60_000), undefined, 'not with another token');
+      let parts = await s.listPartitions('c1', 'hub');
+      assert.deepEqual(
+        parts.map((p) => [p.partition, p.owner, p.token, p.position]),
+        [
+          ['0', 'w1', 1, { offset: '42', seq: 7 }],
+          ['1', 'w2', 1, undefined],
+        ],
+      );
+      const [run] = await s.listRuns('c1');
+      assert.equal(run.events, 5);
+      assert.equal(run.deadLetters, 1);
+      assert.equal((await s.listDeadLetters('c1'))[0]?.stream, 'hub');
+      assert.equal(await s.lastEventTime('c1'), '2026-11-25T10:07:00.000Z');
+      assert.deepEqual(await s.volume('c1', '2026-11-25T00:00:00.000Z'), [
+        { hour: '2026-11-25T10:00:00.000Z', count: 5 },
+      ]);
+      // hand-over: released, taken by w2 with a larger token, the position kept
+      assert.equal(await s.releasePartition('c1', 'hub', '0', 2), false, 'not with another token');
+      assert.equal(await s.releasePartition('c1', 'hub', '0', 1), true);
+      const c = await s.acquirePartition('c1', 'hub', '0', 'w2', 60_000);
+      assert.equal(c?.token, 2);
+      assert.deepEqual(c?.position, { offset: '42', seq: 7 });
+      // the stale owner's commit is refused and changes nothing
+      await assert.rejects(commit(1, { offset: '99' }), (e: unknown) => isLeaseLost(e));
+      parts = await s.listPartitions('c1', 'hub');
+      assert.deepEqual(parts[0]?.position, { offset: '42', seq: 7 });
+      assert.equal((await s.listRuns('c1'))[0]?.events, 5, 'no counters from a refused commit');
+      await commit(2, { offset: '50' }, { deadLetters: [], runId: undefined });
+      assert.deepEqual((await s.listPartitions('c1', 'hub'))[0]?.position, { offset: '50' });
+      await assert.rejects(
+        commit(2, undefined, { deadLetters: [] }),
+        /commitPartition: position: expected a JSON value/,
+      );
+      // a reset forgets positions, not leases: the next token is still larger
+      await s.acquirePartition('c1', 'other', '0', 'w1', 60_000);
+      await s.commitPartition({ ...partitionCommit('other'), token: 1 });
+      await s.resetCheckpoint('c1', 'hub');
+      assert.deepEqual(
+        (await s.listPartitions('c1', 'hub')).map((p) => [p.partition, p.position, p.token]),
+        [
+          ['0', undefined, 2],
+          ['1', undefined, 1],
+        ],
+      );
+      assert.deepEqual(
+        (await s.listPartitions('c1', 'other'))[0]?.position,
+        { offset: 'o' },
+        'other streams keep theirs',
+      );
+      await s.resetCheckpoint('c1');
+      assert.equal((await s.listPartitions('c1', 'other'))[0]?.position, undefined);
+      assert.equal(await s.releasePartition('c1', 'hub', '0', 2), true);
+      assert.equal((await s.acquirePartition('c1', 'hub', '0', 'w3', 60_000))?.token, 3);
+      await s.close();
+    });
+
+    it('stream partitions: an expired lease is taken over and the old owner can neither renew nor commit', async () => {
+      const s = await withRun();
+      const a = await s.acquirePartition('c1', 'hub', '0', 'w1', 1);
+      assert.ok(a);
+      const deadline = Date.now() + 5000;
+      let b: Awaited<ReturnType<Store['acquirePartition']>>;
+      while (!(b = await s.acquirePartition('c1', 'hub', '0', 'w2', 60_000))) {
+        if (Date.now() > deadline) throw new Error('the partition lease never expired');
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      assert.equal(b.owner, 'w2');
+      assert.equal(b.token, 2);
+      assert.equal(await s.renewPartition('c1', 'hub', '0', 1, 60_000), undefined);
+      await assert.rejects(
+        s.commitPartition({
+          collectorId: 'c1',
+          stream: 'hub',
+          partition: '0',
+          position: 1,
+          token: 1,
+          events: 0,
+          bytes: 0,
+          hourly: {},
+          deadLetters: [],
+        }),
+        /no longer holds partition 0 of stream hub/,
+      );
+      await s.close();
+    });
+
+    it('stream members: join, keep alive, leave, and expire', async () => {
+      const s = await withRun();
+      await s.joinStream('c1', 'hub', 'w2', 60_000);
+      await s.joinStream('c1', 'hub', 'w1', 60_000);
+      await s.joinStream('c1', 'other', 'w3', 60_000);
+      assert.deepEqual(await s.listStreamMembers('c1', 'hub'), ['w1', 'w2']);
+      await s.leaveStream('c1', 'hub', 'w2');
+      assert.deepEqual(await s.listStreamMembers('c1', 'hub'), ['w1']);
+      await s.joinStream('c1', 'hub', 'w1', 1);
+      const deadline = Date.now() + 5000;
+      while ((await s.listStreamMembers('c1', 'hub')).length) {
+        if (Date.now() > deadline) throw new Error('the member never expired');
+        await new Promise((r) => setTimeout(r, 2));
+      }
       await s.close();
     });
 

@@ -341,6 +341,31 @@ describe('web console', { skip }, () => {
     assert.ok(!(await page.content()).includes(TOKEN), 'the token never reached the page');
   });
 
+  it('turns a destination’s buffer on through the generated form (off by default); the list shows it', async () => {
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('link', { name: 'Destinations' }).click();
+    const row = page.getByRole('row').filter({ hasText: 'siem' });
+    await row.getByText('off', { exact: true }).waitFor(); // created above without touching the buffer
+    await page.getByRole('button', { name: 'Edit siem' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit destination siem' });
+    await edit.getByLabel('Buffer', { exact: true }).selectOption({ label: 'On' });
+    await edit.getByLabel(/^Size cap \(bytes\)\*?$/).fill('1048576');
+    await edit.getByRole('button', { name: 'Save destination' }).click();
+    await edit.waitFor({ state: 'detached' });
+    await row.getByText('empty (1.0 MiB cap)').waitFor();
+    const saved = (await (await page.request.get(`${server.url}/api/destinations/siem`)).json()) as {
+      config: { buffer?: unknown };
+      buffer?: { batches: number };
+    };
+    assert.deepEqual(saved.config.buffer, {
+      maxBytes: 1048576,
+      spillAfterMs: 5000,
+      backoffBaseMs: 1000,
+      backoffMaxMs: 60000,
+    });
+    assert.equal(saved.buffer?.batches, 0);
+  });
+
   it('shows a viewer only what a viewer may do', async () => {
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.getByRole('link', { name: 'Users and roles' }).click();

@@ -190,6 +190,23 @@ export interface Destination {
   usedBy: string[];
   createdAt: string;
   updatedAt: string;
+  /** What its buffer holds now (only for a destination with a `buffer` setting, once started). */
+  buffer?: DestinationBuffer;
+}
+
+/** A destination's buffer (docs/destinations.md, "Buffering"). */
+export interface DestinationBuffer {
+  maxBytes: number;
+  bytes: number;
+  batches: number;
+  events: number;
+  /** When the oldest buffered batch was written. */
+  oldestAt?: string;
+  /** A batch was refused since the buffer last drained one: collectors using the destination wait. */
+  full: boolean;
+  draining: boolean;
+  /** Why the destination did not take the last batch offered. */
+  lastError?: ErrorInfo;
 }
 
 export type TestResult = { ok: true } | { ok: false; error: ErrorInfo };

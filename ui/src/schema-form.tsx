@@ -119,6 +119,25 @@ function prepare(schema: RJSFSchema, ui: UiSchema, path: string[], c: Prepare): 
         const k = p.oneOf ? 'oneOf' : 'anyOf';
         p = { ...p, [k]: [noneOption(choices), ...(p[k] as RJSFSchema[])] };
       }
+      // An optional object that cannot be empty (a destination's buffer needs its maxBytes) is off
+      // until picked: left as an object, the form would fill in its defaults and send it half-done.
+      else if (
+        !choices &&
+        optional &&
+        p.default === undefined &&
+        Array.isArray(p.required) &&
+        p.required.length
+      ) {
+        const { title, description, ...inner } = p;
+        p = {
+          ...(title ? { title } : {}),
+          ...(description ? { description } : {}),
+          anyOf: [
+            { type: 'null', title: 'Off' },
+            { ...inner, title: 'On' },
+          ],
+        };
+      }
     }
     const extra = p.additionalProperties as RJSFSchema | boolean | undefined;
     if (extra && typeof extra === 'object' && extra.writeOnly) {

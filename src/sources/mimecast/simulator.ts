@@ -93,6 +93,7 @@ export class MimecastSimulator {
   private readonly logFiles: LogFile[] = [];
   private readonly audits: Audit[] = [];
   private readonly tokens = new Set<string>();
+  private issued = 0;
   private readonly leaks: RecordedRequest[] = [];
   private loopListings = 0;
 
@@ -202,6 +203,16 @@ export class MimecastSimulator {
     return this.logFiles.filter((f) => f.type === type).sort((a, b) => a.ready - b.ready || a.seq - b.seq);
   }
 
+  /** Every access token issued so far is refused from now on (as after its `expires_in`). */
+  expireTokens(): void {
+    this.tokens.clear();
+  }
+
+  /** How many access tokens were issued. */
+  tokensIssued(): number {
+    return this.issued;
+  }
+
   private token(req: SimRequest): SimReply {
     const form = new URLSearchParams(req.body.toString('utf8'));
     if (form.get('grant_type') !== 'client_credentials')
@@ -211,7 +222,7 @@ export class MimecastSimulator {
       });
     if (form.get('client_id') !== this.clientId || form.get('client_secret') !== this.clientSecret)
       return json(401, { error: 'invalid_client', error_description: 'Client authentication failed' });
-    const token = new Rng(seedOf(this.seed, 'token', this.tokens.size)).base62(48);
+    const token = new Rng(seedOf(this.seed, 'token', this.issued++)).base62(48);
     this.tokens.add(token);
     return json(200, { access_token: token, token_type: 'Bearer', expires_in: 1800 });
   }

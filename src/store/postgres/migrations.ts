@@ -224,6 +224,24 @@ CREATE TABLE ingest_answers (
 CREATE INDEX ingest_answers_by_bucket ON ingest_answers (bucket);
 `,
   },
+  {
+    version: 9,
+    sql: `
+-- Stream consumers (docs/architecture.md, "Stream consumers"): each partition's committed position and
+-- its fenced lease (one owner at a time), and the consumers sharing a stream.
+CREATE TABLE stream_partitions (
+  collector_id text NOT NULL REFERENCES collectors(id) ON DELETE CASCADE,
+  stream text NOT NULL, partition text NOT NULL, position jsonb,
+  owner text, token bigint NOT NULL, expires_at timestamptz, updated_at timestamptz NOT NULL,
+  PRIMARY KEY (collector_id, stream, partition)
+);
+CREATE TABLE stream_members (
+  collector_id text NOT NULL REFERENCES collectors(id) ON DELETE CASCADE,
+  stream text NOT NULL, member text NOT NULL, expires_at timestamptz NOT NULL,
+  PRIMARY KEY (collector_id, stream, member)
+);
+`,
+  },
 ];
 
 /** The schema version this build needs. */

@@ -16,6 +16,8 @@ import type {
   ErrorRecord,
   IngestAnswerCount,
   LeaseRecord,
+  PartitionCommit,
+  PartitionRecord,
   RunRecord,
   RunStatus,
   SessionRecord,
@@ -24,7 +26,7 @@ import type {
   UserRecord,
   VendorWaitRecord,
 } from '../../core/store.ts';
-import { leaseExpiredError, leaseLost } from '../../core/store.ts';
+import { leaseExpiredError, leaseLost, partitionLeaseLost } from '../../core/store.ts';
 import {
   type AttemptDecision,
   type AttemptLimit,
@@ -39,6 +41,7 @@ import {
   auditFilter,
   auditValues,
   checkedBatch,
+  checkedPartitionCommit,
   checkpointJson,
   collectorValues,
   deliveryFailureValues,
@@ -503,9 +506,12 @@ export class PostgresStore implements Store {
   }
 
   async resetCheckpoint(collectorId: string, stream?: string): Promise<void> {
-    if (stream === undefined) await this.q('DELETE FROM checkpoints WHERE collector_id = $1', [collectorId]);
-    else
-      await this.q('DELETE FROM checkpoints WHERE collector_id = $1 AND stream = $2', [collectorId, stream]);
+    // Partition rows stay (their tokens keep fencing); only their positions go. One statement: atomic.
+    await this.q(
+      `WITH cp AS (DELETE FROM checkpoints WHERE collector_id = $1 AND ($2::text IS NULL OR stream = $2))
+       UPDATE stream_partitions SET position = NULL WHERE collector_id = $1 AND ($2::text IS NULL OR stream = $2)`,
+      [collectorId, stream ?? null],
+    );
   }
 
   async commitBatch(b: BatchCommit): Promise<void> {
@@ -716,6 +722,149 @@ export class PostgresStore implements Store {
     return (r.rowCount ?? 0) > 0;
   }
 
+  // stream consumers (docs/architecture.md, "Stream consumers"; times on the server's clock)
+
+  async listPartitions(collectorId: string, stream: string): Promise<PartitionRecord[]> {
+    return (
+      await this.q(
+        'SELECT * FROM stream_partitions WHERE collector_id = $1 AND stream = $2 ORDER BY partition',
+        [collectorId, stream],
+      )
+    ).rows.map(record.partition);
+  }
+
+  async acquirePartition(
+    collectorId: string,
+    stream: string,
+    partition: string,
+    owner: string,
+    ttlMs: number,
+  ): Promise<PartitionRecord | undefined> {
+    // One statement: the row lock taken by the conflicting insert orders concurrent takers, and the
+    // second sees the first's live lease.
+    const r = await this.q(
+      `INSERT INTO stream_partitions (collector_id, stream, partition, owner, token, expires_at, updated_at)
+       VALUES ($1, $2, $3, $4, 1, clock_timestamp() + $5 * interval '1 millisecond', clock_timestamp())
+       ON CONFLICT (collector_id, stream, partition) DO UPDATE SET owner = excluded.owner,
+         token = stream_partitions.token + 1, expires_at = excluded.expires_at, updated_at = excluded.updated_at
+       WHERE stream_partitions.owner IS NULL OR stream_partitions.expires_at <= clock_timestamp()
+       RETURNING *`,
+      [collectorId, stream, partition, owner, ttlMs],
+    );
+    return r.rows[0] && record.partition(r.rows[0]);
+  }
+
+  async renewPartition(
+    collectorId: string,
+    stream: string,
+    partition: string,
+    token: number,
+    ttlMs: number,
+  ): Promise<PartitionRecord | undefined> {
+    const r = await this.q(
+      `UPDATE stream_partitions SET expires_at = clock_timestamp() + $5 * interval '1 millisecond'
+       WHERE collector_id = $1 AND stream = $2 AND partition = $3 AND token = $4 AND owner IS NOT NULL
+         AND expires_at > clock_timestamp()
+       RETURNING *`,
+      [collectorId, stream, partition, token, ttlMs],
+    );
+    return r.rows[0] && record.partition(r.rows[0]);
+  }
+
+  async releasePartition(
+    collectorId: string,
+    stream: string,
+    partition: string,
+    token: number,
+  ): Promise<boolean> {
+    const r = await this.q(
+      `UPDATE stream_partitions SET owner = NULL, expires_at = NULL, updated_at = clock_timestamp()
+       WHERE collector_id = $1 AND stream = $2 AND partition = $3 AND token = $4 AND owner IS NOT NULL`,
+      [collectorId, stream, partition, token],
+    );
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async commitPartition(p: PartitionCommit): Promise<void> {
+    const checked = checkedPartitionCommit(p); // before the transaction: a bad value changes nothing
+    const raws = checked.raws.map((raw) => Buffer.from(raw, 'utf8'));
+    const hours = Object.entries(p.hourly);
+    // One statement: the position moves only while the token is the partition's live lease (the update
+    // locks the row, so a takeover waits for this commit); everything else is guarded by that.
+    const { rows } = await this.q(
+      `WITH moved AS (
+         UPDATE stream_partitions SET position = $4::jsonb, updated_at = clock_timestamp()
+         WHERE collector_id = $1 AND stream = $2 AND partition = $3 AND token = $5 AND owner IS NOT NULL
+           AND expires_at > clock_timestamp()
+         RETURNING 1
+       ), ok AS MATERIALIZED (SELECT EXISTS (SELECT 1 FROM moved) AS ok
+       ), run AS (
+         UPDATE runs SET events = events + $6, bytes = bytes + $7, dead_letters = dead_letters + $8
+         WHERE id = $9 AND (SELECT ok FROM ok)
+       ), hours AS (
+         INSERT INTO event_counts (collector_id, hour, count)
+         SELECT $1::text, t.hour, sum(t.n) FROM unnest($10::timestamptz[], $11::bigint[]) AS t(hour, n)
+         WHERE (SELECT ok FROM ok) GROUP BY t.hour
+         ON CONFLICT (collector_id, hour) DO UPDATE SET count = event_counts.count + excluded.count
+       ), state AS (
+         INSERT INTO collector_state (collector_id, last_event_time)
+         SELECT $1::text, $12::timestamptz WHERE $12::timestamptz IS NOT NULL AND (SELECT ok FROM ok)
+         ON CONFLICT (collector_id) DO UPDATE
+           SET last_event_time = GREATEST(collector_state.last_event_time, excluded.last_event_time)
+       ), dead AS (
+         INSERT INTO dead_letters (collector_id, stream, reason, raw, at)
+         SELECT $1::text, $2::text, t.reason, t.raw, clock_timestamp()
+         FROM unnest($13::text[], $14::bytea[]) WITH ORDINALITY AS t(reason, raw, n)
+         WHERE (SELECT ok FROM ok) ORDER BY t.n
+       )
+       SELECT ok FROM ok`,
+      [
+        p.collectorId,
+        p.stream,
+        p.partition,
+        checked.position,
+        p.token,
+        p.events,
+        p.bytes,
+        raws.length,
+        p.runId ?? null,
+        hours.map(([h]) => h),
+        hours.map(([, n]) => n),
+        p.lastEventTime ?? null,
+        p.deadLetters.map((d) => d.reason),
+        raws,
+      ],
+    );
+    if (!rows[0]?.ok) throw partitionLeaseLost(p.collectorId, p.stream, p.partition, p.token);
+  }
+
+  async joinStream(collectorId: string, stream: string, member: string, ttlMs: number): Promise<void> {
+    await this.q(
+      `INSERT INTO stream_members (collector_id, stream, member, expires_at)
+       VALUES ($1, $2, $3, clock_timestamp() + $4 * interval '1 millisecond')
+       ON CONFLICT (collector_id, stream, member) DO UPDATE SET expires_at = excluded.expires_at`,
+      [collectorId, stream, member, ttlMs],
+    );
+  }
+
+  async leaveStream(collectorId: string, stream: string, member: string): Promise<void> {
+    await this.q('DELETE FROM stream_members WHERE collector_id = $1 AND stream = $2 AND member = $3', [
+      collectorId,
+      stream,
+      member,
+    ]);
+  }
+
+  async listStreamMembers(collectorId: string, stream: string): Promise<string[]> {
+    return (
+      await this.q(
+        `SELECT member FROM stream_members WHERE collector_id = $1 AND stream = $2 AND expires_at > clock_timestamp()
+         ORDER BY member`,
+        [collectorId, stream],
+      )
+    ).rows.map((r) => r.member as string);
+  }
+
   // errors
 
   async recordError(collectorId: string, stream: string | undefined, err: ErrorInfo): Promise<void> {
@@ -847,6 +996,16 @@ export class PostgresStore implements Store {
   }
 
   // dead letters, volume
+
+  async addDeadLetters(collectorId: string, stream: string, items: Array<{ reason: string; raw: string }>) {
+    if (!items.length) return;
+    await this.q(
+      `INSERT INTO dead_letters (collector_id, stream, reason, raw, at)
+       SELECT $1::text, $2::text, t.reason, t.raw, now()
+       FROM unnest($3::text[], $4::bytea[]) WITH ORDINALITY AS t(reason, raw, n) ORDER BY t.n`,
+      [collectorId, stream, items.map((d) => d.reason), items.map((d) => Buffer.from(d.raw, 'utf8'))],
+    );
+  }
 
   async listDeadLetters(collectorId: string, limit = 100): Promise<DeadLetterRecord[]> {
     return (

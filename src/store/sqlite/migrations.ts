@@ -148,6 +148,24 @@ CREATE TABLE ingest_answers (
 CREATE INDEX ingest_answers_by_bucket ON ingest_answers (bucket);
 `,
   },
+  {
+    version: 9,
+    sql: `
+-- Stream consumers (docs/architecture.md, "Stream consumers"): each partition's committed position and
+-- its fenced lease (one owner at a time), and the consumers sharing a stream.
+CREATE TABLE stream_partitions (
+  collector_id TEXT NOT NULL REFERENCES collectors(id) ON DELETE CASCADE,
+  stream TEXT NOT NULL, partition TEXT NOT NULL, position TEXT,
+  owner TEXT, token INTEGER NOT NULL, expires_at TEXT, updated_at TEXT NOT NULL,
+  PRIMARY KEY (collector_id, stream, partition)
+);
+CREATE TABLE stream_members (
+  collector_id TEXT NOT NULL REFERENCES collectors(id) ON DELETE CASCADE,
+  stream TEXT NOT NULL, member TEXT NOT NULL, expires_at TEXT NOT NULL,
+  PRIMARY KEY (collector_id, stream, member)
+);
+`,
+  },
 ];
 
 /** The schema version this build needs. */

@@ -17,6 +17,8 @@ import type {
   ErrorRecord,
   IngestAnswerCount,
   LeaseRecord,
+  PartitionCommit,
+  PartitionRecord,
   RunRecord,
   RunStatus,
   SessionRecord,
@@ -25,7 +27,8 @@ import type {
   UserRecord,
   VendorWaitRecord,
 } from '../../core/store.ts';
-import { leaseExpiredError, leaseLost } from '../../core/store.ts';
+import { leaseExpiredError, leaseLost, partitionLeaseLost } from '../../core/store.ts';
+import { privateDir, privateFile } from '../../engine/private-files.ts';
 import {
   type AttemptDecision,
   type AttemptLimit,
@@ -34,13 +37,13 @@ import {
   decideAttempt,
   unknownLoginAudit,
 } from '../login-attempts.ts';
-import { privateDir, privateFile } from '../private-files.ts';
 import {
   accountValues,
   apiTokenValues,
   auditFilter,
   auditValues,
   checkedBatch,
+  checkedPartitionCommit,
   checkpointJson,
   collectorValues,
   deliveryFailureValues,
@@ -275,8 +278,19 @@ export class SqliteStore implements Store {
   }
 
   async resetCheckpoint(collectorId: string, stream?: string): Promise<void> {
-    if (stream === undefined) this.sql('DELETE FROM checkpoints WHERE collector_id = ?').run(collectorId);
-    else this.sql('DELETE FROM checkpoints WHERE collector_id = ? AND stream = ?').run(collectorId, stream);
+    this.tx(() => {
+      if (stream === undefined) {
+        this.sql('DELETE FROM checkpoints WHERE collector_id = ?').run(collectorId);
+        // Partition rows stay (their tokens keep fencing); only their positions go.
+        this.sql('UPDATE stream_partitions SET position = NULL WHERE collector_id = ?').run(collectorId);
+      } else {
+        this.sql('DELETE FROM checkpoints WHERE collector_id = ? AND stream = ?').run(collectorId, stream);
+        this.sql('UPDATE stream_partitions SET position = NULL WHERE collector_id = ? AND stream = ?').run(
+          collectorId,
+          stream,
+        );
+      }
+    });
   }
 
   /** Throws lease_lost unless `token` is the collector's current, unexpired lease (call inside tx). */
@@ -293,40 +307,19 @@ export class SqliteStore implements Store {
     // Committed without a sync on this thread; durable once syncWal resolves (see the class comment).
     this.sql('PRAGMA synchronous = NORMAL').run();
     try {
-      this.tx(() => this.commitRows(b, checkpoint, raws, now));
+      this.tx(() => {
+        if (b.fence !== undefined) this.checkFence(b.collectorId, b.fence);
+        this.sql(
+          `INSERT INTO checkpoints (collector_id, stream, value, updated_at, position_time) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (collector_id, stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,
+             position_time = NULLIF(MAX(COALESCE(position_time, ''), COALESCE(excluded.position_time, '')), '')`,
+        ).run(b.collectorId, b.stream, checkpoint, now, b.positionTime ?? null);
+        this.countDelivered(b, raws, now);
+      });
     } finally {
       this.sql('PRAGMA synchronous = FULL').run();
     }
     await this.syncWal();
-  }
-
-  private commitRows(b: BatchCommit, checkpoint: string, raws: string[], now: string): void {
-    if (b.fence !== undefined) this.checkFence(b.collectorId, b.fence);
-    this.sql(
-      `INSERT INTO checkpoints (collector_id, stream, value, updated_at, position_time) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (collector_id, stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,
-           position_time = NULLIF(MAX(COALESCE(position_time, ''), COALESCE(excluded.position_time, '')), '')`,
-    ).run(b.collectorId, b.stream, checkpoint, now, b.positionTime ?? null);
-    this.sql(
-      'UPDATE runs SET events = events + ?, pages = pages + ?, bytes = bytes + ?, dead_letters = dead_letters + ? WHERE id = ?',
-    ).run(b.events, b.pages, b.bytes, b.deadLetters.length, b.runId);
-    const count = this.sql(
-      `INSERT INTO event_counts (collector_id, hour, count) VALUES (?, ?, ?)
-       ON CONFLICT (collector_id, hour) DO UPDATE SET count = count + excluded.count`,
-    );
-    for (const [hour, n] of Object.entries(b.hourly)) count.run(b.collectorId, hour, n);
-    if (b.lastEventTime) {
-      this.sql(
-        `INSERT INTO collector_state (collector_id, last_event_time) VALUES (?, ?)
-           ON CONFLICT (collector_id) DO UPDATE SET last_event_time = MAX(COALESCE(last_event_time, ''), excluded.last_event_time)`,
-      ).run(b.collectorId, b.lastEventTime);
-    }
-    const dl = this.sql(
-      'INSERT INTO dead_letters (collector_id, stream, reason, raw, at) VALUES (?, ?, ?, ?, ?)',
-    );
-    b.deadLetters.forEach((d, i) => {
-      dl.run(b.collectorId, b.stream, d.reason, raws[i]!, now);
-    });
   }
 
   async putCheckpoint(collectorId: string, stream: string, value: unknown): Promise<void> {
@@ -446,6 +439,147 @@ export class SqliteStore implements Store {
     return Number(r.changes) > 0;
   }
 
+  // stream consumers (docs/architecture.md, "Stream consumers")
+
+  async listPartitions(collectorId: string, stream: string): Promise<PartitionRecord[]> {
+    return (
+      this.sql(
+        'SELECT * FROM stream_partitions WHERE collector_id = ? AND stream = ? ORDER BY partition',
+      ).all(collectorId, stream) as Row[]
+    ).map(record.partition);
+  }
+
+  async acquirePartition(
+    collectorId: string,
+    stream: string,
+    partition: string,
+    owner: string,
+    ttlMs: number,
+  ): Promise<PartitionRecord | undefined> {
+    return this.tx(() => {
+      const now = Date.now();
+      const at = new Date(now).toISOString();
+      const r = this.sql(
+        `INSERT INTO stream_partitions (collector_id, stream, partition, owner, token, expires_at, updated_at)
+           VALUES (?, ?, ?, ?, 1, ?, ?)
+           ON CONFLICT (collector_id, stream, partition) DO UPDATE SET owner = excluded.owner,
+             token = stream_partitions.token + 1, expires_at = excluded.expires_at, updated_at = excluded.updated_at
+           WHERE stream_partitions.owner IS NULL OR stream_partitions.expires_at <= ?
+           RETURNING *`,
+      ).get(collectorId, stream, partition, owner, new Date(now + ttlMs).toISOString(), at, at) as
+        | Row
+        | undefined;
+      return r && record.partition(r);
+    });
+  }
+
+  async renewPartition(
+    collectorId: string,
+    stream: string,
+    partition: string,
+    token: number,
+    ttlMs: number,
+  ): Promise<PartitionRecord | undefined> {
+    const now = Date.now();
+    const r = this.sql(
+      `UPDATE stream_partitions SET expires_at = ?
+         WHERE collector_id = ? AND stream = ? AND partition = ? AND token = ? AND owner IS NOT NULL AND expires_at > ?
+         RETURNING *`,
+    ).get(
+      new Date(now + ttlMs).toISOString(),
+      collectorId,
+      stream,
+      partition,
+      token,
+      new Date(now).toISOString(),
+    ) as Row | undefined;
+    return r && record.partition(r);
+  }
+
+  async releasePartition(
+    collectorId: string,
+    stream: string,
+    partition: string,
+    token: number,
+  ): Promise<boolean> {
+    const r = this.sql(
+      `UPDATE stream_partitions SET owner = NULL, expires_at = NULL, updated_at = ?
+         WHERE collector_id = ? AND stream = ? AND partition = ? AND token = ? AND owner IS NOT NULL`,
+    ).run(iso(), collectorId, stream, partition, token);
+    return Number(r.changes) > 0;
+  }
+
+  async commitPartition(p: PartitionCommit): Promise<void> {
+    const { position, raws } = checkedPartitionCommit(p); // before the transaction: a bad value changes nothing
+    const now = iso();
+    this.tx(() => {
+      const moved = this.sql(
+        `UPDATE stream_partitions SET position = ?, updated_at = ?
+           WHERE collector_id = ? AND stream = ? AND partition = ? AND token = ? AND owner IS NOT NULL AND expires_at > ?`,
+      ).run(position, now, p.collectorId, p.stream, p.partition, p.token, now);
+      if (Number(moved.changes) === 0)
+        throw partitionLeaseLost(p.collectorId, p.stream, p.partition, p.token);
+      this.countDelivered({ ...p, pages: 0 }, raws, now);
+    });
+  }
+
+  /** A delivered batch's counters, volume, last event time and dead letters (call inside tx). */
+  private countDelivered(
+    b: Pick<
+      BatchCommit,
+      'collectorId' | 'stream' | 'events' | 'pages' | 'bytes' | 'hourly' | 'lastEventTime' | 'deadLetters'
+    > & {
+      runId?: string;
+    },
+    raws: string[],
+    now: string,
+  ): void {
+    if (b.runId)
+      this.sql(
+        'UPDATE runs SET events = events + ?, pages = pages + ?, bytes = bytes + ?, dead_letters = dead_letters + ? WHERE id = ?',
+      ).run(b.events, b.pages, b.bytes, b.deadLetters.length, b.runId);
+    const count = this.sql(
+      `INSERT INTO event_counts (collector_id, hour, count) VALUES (?, ?, ?)
+       ON CONFLICT (collector_id, hour) DO UPDATE SET count = count + excluded.count`,
+    );
+    for (const [hour, n] of Object.entries(b.hourly)) count.run(b.collectorId, hour, n);
+    if (b.lastEventTime) {
+      this.sql(
+        `INSERT INTO collector_state (collector_id, last_event_time) VALUES (?, ?)
+           ON CONFLICT (collector_id) DO UPDATE SET last_event_time = MAX(COALESCE(last_event_time, ''), excluded.last_event_time)`,
+      ).run(b.collectorId, b.lastEventTime);
+    }
+    const dl = this.sql(
+      'INSERT INTO dead_letters (collector_id, stream, reason, raw, at) VALUES (?, ?, ?, ?, ?)',
+    );
+    b.deadLetters.forEach((d, i) => {
+      dl.run(b.collectorId, b.stream, d.reason, raws[i]!, now);
+    });
+  }
+
+  async joinStream(collectorId: string, stream: string, member: string, ttlMs: number): Promise<void> {
+    this.sql(
+      `INSERT INTO stream_members (collector_id, stream, member, expires_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (collector_id, stream, member) DO UPDATE SET expires_at = excluded.expires_at`,
+    ).run(collectorId, stream, member, new Date(Date.now() + ttlMs).toISOString());
+  }
+
+  async leaveStream(collectorId: string, stream: string, member: string): Promise<void> {
+    this.sql('DELETE FROM stream_members WHERE collector_id = ? AND stream = ? AND member = ?').run(
+      collectorId,
+      stream,
+      member,
+    );
+  }
+
+  async listStreamMembers(collectorId: string, stream: string): Promise<string[]> {
+    return (
+      this.sql(
+        'SELECT member FROM stream_members WHERE collector_id = ? AND stream = ? AND expires_at > ? ORDER BY member',
+      ).all(collectorId, stream, iso()) as Row[]
+    ).map((r) => r.member as string);
+  }
+
   // errors
 
   async recordError(collectorId: string, stream: string | undefined, err: ErrorInfo): Promise<void> {
@@ -559,6 +693,16 @@ export class SqliteStore implements Store {
   }
 
   // dead letters, volume
+
+  async addDeadLetters(collectorId: string, stream: string, items: Array<{ reason: string; raw: string }>) {
+    const now = new Date().toISOString();
+    const dl = this.sql(
+      'INSERT INTO dead_letters (collector_id, stream, reason, raw, at) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.tx(() => {
+      for (const d of items) dl.run(collectorId, stream, d.reason, d.raw, now);
+    });
+  }
 
   async listDeadLetters(collectorId: string, limit = 100): Promise<DeadLetterRecord[]> {
     return (

@@ -7,6 +7,10 @@ import type { ConformanceHarness } from '../harness.ts';
  */
 export const abnormalHarness: ConformanceHarness = {
   sourceId: 'abnormal-security',
+  exemptions: {
+    'token-refresh':
+      'The Abnormal REST API token is a static credential: there is no access token to expire and refresh.',
+  },
   async start({ clock, pages, pageSize, eventBytes }) {
     const threats = pages * pageSize;
     const sim = new AbnormalSimulator({

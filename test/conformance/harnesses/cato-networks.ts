@@ -5,6 +5,9 @@ import type { ConformanceHarness } from '../harness.ts';
 /** Cato's simulator for the conformance suite: an events queue read by marker, and audit records by time. */
 export const catoHarness: ConformanceHarness = {
   sourceId: 'cato-networks',
+  exemptions: {
+    'token-refresh': 'A Cato API key is a static credential: there is no access token to expire and refresh.',
+  },
   async start({ clock, pages, pageSize, eventBytes }) {
     const events = pages * pageSize;
     const sim = new CatoSimulator({

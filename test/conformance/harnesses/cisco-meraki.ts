@@ -5,6 +5,10 @@ import type { ConformanceHarness } from '../harness.ts';
 /** Meraki's simulator for the conformance suite: Change Log entries and security events over the last hour. */
 export const ciscoMerakiHarness: ConformanceHarness = {
   sourceId: 'cisco-meraki',
+  exemptions: {
+    'token-refresh':
+      'A Meraki Dashboard API key is a static credential: there is no access token to expire and refresh.',
+  },
   async start({ clock, pages, pageSize, eventBytes }) {
     const events = Math.ceil((pages * pageSize) / 2);
     const sim = new MerakiSimulator({

@@ -4,6 +4,10 @@ import type { ConformanceHarness } from '../harness.ts';
 /** Cloudflare's simulator for the conformance suite: audit log entries over the last hour, cursor pages. */
 export const cloudflareHarness: ConformanceHarness = {
   sourceId: 'cloudflare',
+  exemptions: {
+    'token-refresh':
+      'A Cloudflare API token is a static credential: there is no access token to expire and refresh.',
+  },
   async start({ clock, pages, pageSize, eventBytes }) {
     const events = pages * pageSize;
     const sim = new CloudflareSimulator({

@@ -40,6 +40,8 @@ export const mimecastHarness: ConformanceHarness = {
       writeCalls: () => sim.writeCalls(),
       credentialLeaks: () => sim.credentialLeaks(),
       requestCount: () => sim.requests().length,
+      expireTokens: () => sim.expireTokens(),
+      tokensIssued: () => sim.tokensIssued(),
       stop: () => sim.stop(),
     };
   },

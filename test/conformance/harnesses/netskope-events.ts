@@ -10,6 +10,10 @@ export function netskopeHarness(
   const endpoints = streams.map((s) => `${family}/${s}`);
   return {
     sourceId,
+    exemptions: {
+      'token-refresh':
+        'A Netskope REST API v2 token is a static credential: there is no access token to expire and refresh.',
+    },
     async start({ clock, pages, pageSize, eventBytes }) {
       const records = Math.ceil((pages * pageSize) / 2);
       const sim = new NetskopeSimulator({

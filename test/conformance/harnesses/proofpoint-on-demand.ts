@@ -10,6 +10,8 @@ import type { ConformanceHarness } from '../harness.ts';
 export const podHarness: ConformanceHarness = {
   sourceId: 'proofpoint-on-demand',
   exemptions: {
+    'token-refresh':
+      'The PoD Log API key is a static credential sent on the WebSocket upgrade: there is no access token to expire and refresh.',
     'late-events':
       'A stream delivers records as they happen and replays by record time from the last delivered one: there is no late indexing to wait for, and a record older than the position sent later is not replayed.',
     'loop-guard': 'A WebSocket stream has no pages or cursors to repeat.',

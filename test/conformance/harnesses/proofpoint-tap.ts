@@ -5,6 +5,8 @@ import type { ConformanceHarness } from '../harness.ts';
 export const proofpointTapHarness: ConformanceHarness = {
   sourceId: 'proofpoint-tap',
   exemptions: {
+    'token-refresh':
+      'TAP authenticates every request with the service principal and its secret (HTTP Basic): there is no access token to expire and refresh.',
     'loop-guard': 'The SIEM API has no pages: every window is one request, so there is no cursor to repeat.',
     'empty-pages':
       'The SIEM API has no pages and answers 204 when a window holds no events: an empty answer for a window with events is indistinguishable from a true one.',

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { api, type Destination, type DestinationTestResult } from '../../api.ts';
 import { Confirm, Empty, ErrorMessage, Loaded, Modal, Notice, useAsync } from '../../components.tsx';
+import { ago, bytes } from '../../format.ts';
 import { useCan } from '../../session.ts';
 import { DestinationForm } from '../destination-form.tsx';
 
@@ -12,6 +13,29 @@ function describe(d: Destination): string {
   if (d.kind === 'stdout') return 'standard output';
   if (typeof c.region === 'string') return `${d.kind} region ${c.region}`;
   return d.kind;
+}
+
+/** A destination's buffer: off, empty, or what it holds and why (docs/destinations.md, "Buffering"). */
+function BufferCell({ d }: { d: Destination }) {
+  if (!d.config.buffer) return <span className="muted">off</span>;
+  const b = d.buffer;
+  if (!b) return <span className="muted">on, not started</span>;
+  const use = `${bytes(b.bytes)} of ${bytes(b.maxBytes)}`;
+  if (!b.batches) return <span className="muted">empty ({bytes(b.maxBytes)} cap)</span>;
+  return (
+    <div>
+      <span className={b.full ? 'badge health-error' : 'badge health-warning'}>
+        {b.full ? 'full: collectors wait' : 'holding'}
+      </span>{' '}
+      {b.events} events in {b.batches} batches, {use}
+      {b.oldestAt ? <div className="small muted">oldest {ago(b.oldestAt)}</div> : null}
+      {b.lastError ? (
+        <div className="small">
+          <code>{b.lastError.code}</code> {b.lastError.message}
+        </div>
+      ) : null}
+    </div>
+  );
 }
 
 /** Settings → Destinations: the list, Test, and the generated form to create or edit one. */
@@ -55,6 +79,7 @@ export function Destinations() {
                   <th scope="col">Kind</th>
                   <th scope="col">Where</th>
                   <th scope="col">Used by</th>
+                  <th scope="col">Buffer</th>
                   {editor ? (
                     <th scope="col">
                       <span className="sr-only">Actions</span>
@@ -89,6 +114,9 @@ export function Destinations() {
                         <code className="clip">{describe(d)}</code>
                       </td>
                       <td>{d.usedBy.join(', ') || <span className="muted">no collector</span>}</td>
+                      <td>
+                        <BufferCell d={d} />
+                      </td>
                       {editor ? (
                         <td className="right nowrap">
                           <button
@@ -154,7 +182,10 @@ export function Destinations() {
             await state.reload();
           }}
         >
-          <p>Only a destination no collector uses can be deleted. Files already written stay.</p>
+          <p>
+            Only a destination no collector uses, and whose buffer holds nothing, can be deleted. Files
+            already written stay.
+          </p>
         </Confirm>
       ) : null}
     </div>

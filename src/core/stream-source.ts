@@ -1,0 +1,41 @@
+/**
+ * What a long-running stream (family `queue`) declares for the stream consumer (src/engine/stream-consumer.ts;
+ * docs/architecture.md, "Stream consumers"): a partitioned stream read from positions the consumer keeps
+ * (Event Hubs, Kafka), or a queue whose messages are acknowledged one by one (Pub/Sub, SQS).
+ */
+
+/** One record of a stream; `id` should be stable across redeliveries (partition + sequence number, message id). */
+export interface StreamRecord {
+  raw: unknown;
+  id?: string;
+  time?: string;
+}
+
+export interface PartitionedSource<P = unknown> {
+  kind: 'partitions';
+  /** The stream's partitions (Event Hubs: the hub's partition ids). */
+  partitions(o: { signal: AbortSignal }): Promise<string[]>;
+  /**
+   * Up to `max` records of `partition` after `position` (undefined: where the source starts a partition it
+   * never read), and the position after them. Returns promptly with none when there is nothing new.
+   * `gap`: records between `position` and the first returned are gone (past the vendor's retention).
+   */
+  read(
+    partition: string,
+    position: P | undefined,
+    o: { max: number; signal: AbortSignal },
+  ): Promise<{ records: StreamRecord[]; position: P | undefined; gap?: string }>;
+}
+
+export interface AckedMessage extends StreamRecord {
+  ackId: string;
+}
+
+export interface AckSource {
+  kind: 'acks';
+  /** Up to `max` messages; none when there are none now. */
+  pull(o: { max: number; signal: AbortSignal }): Promise<AckedMessage[]>;
+  ack(ackIds: string[], o: { signal: AbortSignal }): Promise<void>;
+}
+
+export type ConsumerSource = PartitionedSource | AckSource;

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { vendorText } from '../core/envelope.ts';
+import {
+  type DecodedRecord,
+  decodeObject,
+  lines,
+  type ObjectFormat,
+  type RecordDecoder,
+} from './object-decode.ts';
+
+/** The bytes in chunks of `size` (1 splits every character, multi-byte ones included, across chunks). */
+async function* chunked(bytes: Buffer | string, size: number): AsyncGenerator<Uint8Array> {
+  const b = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+  for (let i = 0; i < b.length; i += size) yield b.subarray(i, i + size);
+}
+
+async function all(bytes: Buffer | string, format: ObjectFormat, size = 3): Promise<DecodedRecord[]> {
+  const out: DecodedRecord[] = [];
+  for await (const r of decodeObject(chunked(bytes, size), format)) out.push(r);
+  return out;
+}
+const values = (rs: DecodedRecord[]) => rs.map((r) => ('value' in r ? r.value : { error: r.error }));
+
+describe('object decoding', () => {
+  for (const size of [1, 3, 64 * 1024]) {
+    it(`NDJSON, chunks of ${size} bytes, a bad line as a dead letter`, async () => {
+      const rs = await all('{"a":1}\n\n{"b":"é€"}\r\nnot json\n{"c":3}', 'ndjson', size);
+      assert.deepEqual(values(rs), [{ a: 1 }, { b: 'é€' }, { error: 'not valid JSON' }, { c: 3 }]);
+    });
+
+    it(`a JSON array, chunks of ${size} bytes, keeping each element's exact text`, async () => {
+      const text = '[ {"a":1,"n":12345678901234567890}, {"s":"x,]}{\\"y"} ,\n{"z":[1,[2]]}, 7, "str" ]';
+      const rs = await all(text, 'json-array', size);
+      assert.equal(rs.length, 5);
+      assert.deepEqual(values(rs).slice(1), [{ s: 'x,]}{"y' }, { z: [1, [2]] }, 7, 'str']);
+      assert.equal(vendorText((rs[0] as { value: object }).value), '{"a":1,"n":12345678901234567890}');
+    });
+
+    it(`CloudTrail's {"Records":[…]}, chunks of ${size} bytes, other keys ignored`, async () => {
+      const text =
+        '{"Other":[{"x":1}],"Records":[{"eventID":"e1","k":"Records"},{"eventID":"e2"}],"After":{"y":[2]}}';
+      const rs = await all(text, 'records', size);
+      assert.deepEqual(values(rs), [{ eventID: 'e1', k: 'Records' }, { eventID: 'e2' }]);
+    });
+
+    it(`CSV with a header, quotes, quoted commas and line breaks, CRLF, chunks of ${size} bytes`, async () => {
+      const text =
+        '\ufefftime,user,msg\r\n2026-01-01,"Smith, J","said ""hi""\r\nthen left"\r\n\r\n2026-01-02,bob,\r\nbad,row\n';
+      const rs = await all(text, 'csv', size);
+      assert.deepEqual(values(rs), [
+        { time: '2026-01-01', user: 'Smith, J', msg: 'said "hi"\r\nthen left' },
+        { time: '2026-01-02', user: 'bob', msg: '' },
+        { error: 'a CSV row with 2 fields where the header names 3' },
+      ]);
+    });
+
+    it(`plain lines, chunks of ${size} bytes`, async () => {
+      const rs = await all('<13>Jan 1 a\r\n\n<13>Jan 1 b€\n<13>Jan 1 c', 'lines', size);
+      assert.deepEqual(values(rs), ['<13>Jan 1 a', '<13>Jan 1 b€', '<13>Jan 1 c']);
+    });
+  }
+
+  it('gunzips any format, detected from the bytes', async () => {
+    const gz = gzipSync('{"Records":[{"eventID":"e1"},{"eventID":"e2"}]}');
+    assert.deepEqual(values(await all(gz, 'records', 5)), [{ eventID: 'e1' }, { eventID: 'e2' }]);
+    const gzLines = gzipSync('a\nb\n');
+    assert.deepEqual(values(await all(gzLines, 'lines', 2)), ['a', 'b']);
+  });
+
+  it('a gzip object cut off is an error, not a short object', async () => {
+    const gz = gzipSync('{"a":1}\n'.repeat(1000));
+    await assert.rejects(all(gz.subarray(0, gz.length - 10), 'ndjson'), /unexpected end of file/);
+  });
+
+  it('an array cut off, and an object without Records, are dead letters saying so', async () => {
+    assert.deepEqual(values(await all('[{"a":1},{"b":', 'json-array')), [
+      { a: 1 },
+      { error: 'the object ends inside its array (cut off)' },
+    ]);
+    assert.deepEqual(values(await all('{"Nope":[]}', 'records')), [
+      { error: 'no "Records" array in the object' },
+    ]);
+  });
+
+  it('takes a pluggable decoder (Parquet) for formats it does not read itself', async () => {
+    const decoder: RecordDecoder = {
+      async *decode(bytes) {
+        let n = 0;
+        for await (const c of bytes) n += c.length;
+        yield { value: { bytes: n }, size: 1 };
+      },
+    };
+    assert.deepEqual(values(await all(gzipSync('x'.repeat(100)), decoder)), [{ bytes: 100 }]);
+  });
+
+  it('gives complete lines with their byte offsets, holding back an unfinished last line', async () => {
+    const out = [];
+    for await (const l of lines(chunked('ab\né\ncd', 1), { completeOnly: true })) out.push(l);
+    assert.deepEqual(out, [
+      { line: 'ab', start: 0, end: 3 },
+      { line: 'é', start: 3, end: 6 },
+    ]);
+  });
+});

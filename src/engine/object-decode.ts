@@ -1,0 +1,336 @@
+import { pipeline, Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { keepVendorText } from '../core/envelope.ts';
+import { jsonObjects } from './json-stream.ts';
+
+/**
+ * Decoding of stored objects (docs/architecture.md, "Object notifications"): an object's bytes, streamed,
+ * become records one at a time, so memory holds one record and the chunks in flight, never the object.
+ *
+ * Formats: `ndjson` (JSON Lines, or concatenated JSON), `json-array` (a top-level `[…]`), `records` (an
+ * object whose `Records` array holds the records: AWS CloudTrail log files), `csv` (RFC 4180, the first
+ * row names the fields), `lines` (one record per non-empty line, as a string). Anything else — Parquet —
+ * plugs in as a `RecordDecoder`. Gzip is undone first (`compression: 'auto'` looks at the first bytes).
+ */
+
+/** One decoded record, or a piece of the object that is not one (a dead letter, with the reason). */
+export type DecodedRecord = { value: unknown; size: number } | { error: string; text: string; size: number };
+
+/** A decoder of a format Tributary does not read itself (Parquet): bytes in, records out, streamed. */
+export interface RecordDecoder {
+  decode(bytes: AsyncIterable<Uint8Array>): AsyncIterable<DecodedRecord>;
+}
+
+export type ObjectFormat = 'ndjson' | 'json-array' | 'records' | 'csv' | 'lines' | RecordDecoder;
+export type Compression = 'auto' | 'gzip' | 'none';
+
+/** A record longer than this (characters) is a dead letter keeping its start, not a reason to hold more. */
+export const MAX_RECORD_CHARS = 16 << 20;
+
+export function decodeObject(
+  bytes: AsyncIterable<Uint8Array>,
+  format: ObjectFormat,
+  compression: Compression = 'auto',
+): AsyncIterable<DecodedRecord> {
+  const plain = decompress(bytes, compression);
+  if (typeof format === 'object') return format.decode(plain);
+  switch (format) {
+    case 'ndjson':
+      return ndjson(plain);
+    case 'json-array':
+      return jsonArrayElements(plain, null);
+    case 'records':
+      return jsonArrayElements(plain, 'Records');
+    case 'csv':
+      return csvRecords(plain);
+    case 'lines':
+      return lineRecords(plain);
+  }
+}
+
+async function* ndjson(bytes: AsyncIterable<Uint8Array>): AsyncGenerator<DecodedRecord> {
+  for await (const item of jsonObjects(bytes)) {
+    if ('error' in item) yield { error: item.error, text: item.text, size: item.size };
+    else yield { value: item.value, size: item.size };
+  }
+}
+
+/** Gunzips when asked, or (auto) when the object starts with gzip's magic bytes 1f 8b. */
+export async function* decompress(
+  bytes: AsyncIterable<Uint8Array>,
+  compression: Compression,
+): AsyncGenerator<Uint8Array> {
+  if (compression === 'none') return yield* bytes;
+  const it = bytes[Symbol.asyncIterator]();
+  let first = await it.next();
+  while (!first.done && first.value.length === 0) first = await it.next();
+  if (first.done) return;
+  const head = first.value;
+  const rest: AsyncIterable<Uint8Array> = {
+    [Symbol.asyncIterator]: () => {
+      let sentHead = false;
+      return {
+        next: async () => {
+          if (!sentHead) {
+            sentHead = true;
+            return { value: head, done: false };
+          }
+          return it.next();
+        },
+        return: async () => (await it.return?.()) ?? { value: undefined, done: true },
+      };
+    },
+  };
+  const gzip = compression === 'gzip' || (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b);
+  if (!gzip) return yield* rest;
+  // pipeline hands back the gunzip stream; an error anywhere (bad gzip, a cut body) ends its iteration.
+  const out = pipeline(Readable.from(rest), createGunzip(), () => {});
+  for await (const chunk of out) yield chunk as Uint8Array;
+}
+
+/** Non-empty lines as strings (`\n` or `\r\n`). */
+async function* lineRecords(bytes: AsyncIterable<Uint8Array>): AsyncGenerator<DecodedRecord> {
+  for await (const { line } of lines(bytes)) {
+    const text = line.endsWith('\r') ? line.slice(0, -1) : line;
+    if (text.trim()) yield { value: text, size: text.length };
+  }
+}
+
+/**
+ * Complete lines with the byte offset each starts at and ends after (its newline included). With
+ * `completeOnly`, a last line without a newline is not given (an object still being appended to).
+ */
+export async function* lines(
+  bytes: AsyncIterable<Uint8Array>,
+  o: { completeOnly?: boolean } = {},
+): AsyncGenerator<{ line: string; start: number; end: number }> {
+  let carry: Buffer[] = [];
+  let carryBytes = 0;
+  let offset = 0; // bytes of the stream before `carry`
+  for await (const chunk of bytes) {
+    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let from = 0;
+    for (let nl = buf.indexOf(10); nl !== -1; nl = buf.indexOf(10, from)) {
+      const piece = buf.subarray(from, nl);
+      const whole = carryBytes ? Buffer.concat([...carry, piece]) : piece;
+      const end = offset + carryBytes + (nl - from) + 1;
+      yield { line: whole.toString('utf8'), start: end - whole.length - 1, end };
+      offset = end;
+      carry = [];
+      carryBytes = 0;
+      from = nl + 1;
+    }
+    if (from < buf.length) {
+      carry.push(Buffer.from(buf.subarray(from))); // copied: the source may reuse its chunk
+      carryBytes += buf.length - from;
+    }
+  }
+  if (carryBytes && !o.completeOnly) {
+    const whole = Buffer.concat(carry);
+    yield { line: whole.toString('utf8'), start: offset, end: offset + carryBytes };
+  }
+}
+
+/**
+ * The elements of a JSON array, streamed: the top-level array (`key` null) or the array under `key` of
+ * the top-level object (`Records`). Each element's exact text is kept with the parsed value, so the
+ * envelope carries the vendor's bytes. Only the element being read is held.
+ */
+async function* jsonArrayElements(
+  bytes: AsyncIterable<Uint8Array>,
+  key: string | null,
+): AsyncGenerator<DecodedRecord> {
+  const decoder = new TextDecoder();
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  let arrayDepth = -1; // depth inside the target array while reading it
+  let found = false;
+  let expectKey = false;
+  let keyText: string | undefined;
+  let lastKey: string | undefined;
+  let element = ''; // the element being read: text carried from earlier chunks
+  let elementStart = -1; // its start in the current chunk, -1 when it began in an earlier one or none
+  let inElement = false;
+  const finish = (text: string): DecodedRecord | undefined => {
+    const t = text.trim();
+    if (!t) return undefined;
+    if (t.length > MAX_RECORD_CHARS)
+      return {
+        error: `a record longer than ${MAX_RECORD_CHARS} characters`,
+        text: t.slice(0, 10_000),
+        size: t.length,
+      };
+    try {
+      const value = JSON.parse(t);
+      if (value && typeof value === 'object') keepVendorText(value, t);
+      return { value, size: t.length };
+    } catch {
+      return { error: 'not valid JSON', text: t.slice(0, 10_000), size: t.length };
+    }
+  };
+  const feed = function* (text: string): Generator<DecodedRecord> {
+    elementStart = inElement ? 0 : -1;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (c === 92) escaped = true;
+        else if (c === 34) {
+          inString = false;
+          if (keyText !== undefined) {
+            lastKey = keyText;
+            keyText = undefined;
+          }
+        } else if (keyText !== undefined) keyText += text[i];
+        continue;
+      }
+      const atTop = inElement && depth === arrayDepth;
+      if (atTop && (c === 44 /* , */ || c === 93) /* ] */) {
+        const r = finish(element + text.slice(elementStart === -1 ? 0 : elementStart, i));
+        element = '';
+        inElement = c === 44;
+        elementStart = c === 44 ? i + 1 : -1;
+        if (r) yield r;
+        if (c === 93) {
+          depth--;
+          arrayDepth = -1;
+        }
+        continue;
+      }
+      if (c === 34) {
+        inString = true;
+        if (expectKey && depth === 1 && !inElement) {
+          keyText = '';
+          expectKey = false;
+        }
+      } else if (c === 123 /* { */) {
+        depth++;
+        if (depth === 1 && !found) expectKey = true;
+      } else if (c === 91 /* [ */) {
+        depth++;
+        if (
+          !found &&
+          arrayDepth === -1 &&
+          ((key === null && depth === 1) || (key !== null && depth === 2 && lastKey === key))
+        ) {
+          found = true;
+          arrayDepth = depth;
+          inElement = true;
+          elementStart = i + 1;
+          element = '';
+        }
+      } else if (c === 125 /* } */ || c === 93) depth--;
+      else if (c === 44 && depth === 1 && !found) expectKey = true;
+    }
+    if (inElement) {
+      element += text.slice(elementStart === -1 ? 0 : elementStart);
+      if (element.length > MAX_RECORD_CHARS + 1024) {
+        // Too long to hold: keep its start for the dead letter and drop the rest as it comes.
+        element = element.slice(0, MAX_RECORD_CHARS + 1024);
+      }
+    }
+  };
+  for await (const chunk of bytes) yield* feed(decoder.decode(chunk, { stream: true }));
+  yield* feed(decoder.decode());
+  if (!found)
+    yield { error: key ? `no "${key}" array in the object` : 'not a JSON array', text: '', size: 0 };
+  else if (arrayDepth !== -1)
+    yield {
+      error: 'the object ends inside its array (cut off)',
+      text: element.slice(0, 10_000),
+      size: element.length,
+    };
+}
+
+/**
+ * CSV records (RFC 4180: fields quoted with `"`, `""` inside quotes, line breaks inside quoted fields,
+ * `\r\n` or `\n`), the first row naming the fields. A record with another number of fields than the
+ * header is a dead letter.
+ */
+async function* csvRecords(bytes: AsyncIterable<Uint8Array>): AsyncGenerator<DecodedRecord> {
+  const decoder = new TextDecoder();
+  let header: string[] | undefined;
+  let fields: string[] = [];
+  let field = '';
+  let quoted = false; // inside quotes
+  let quoteSeen = false; // the previous char was a quote inside a quoted field
+  let rowChars = 0;
+  let rowHasData = false;
+  const endRow = (): DecodedRecord | undefined => {
+    fields.push(field);
+    const row = fields;
+    const size = rowChars;
+    fields = [];
+    field = '';
+    rowChars = 0;
+    const had = rowHasData;
+    rowHasData = false;
+    if (!had && row.length === 1 && row[0] === '') return undefined; // a blank line
+    if (!header) {
+      header = row;
+      if (header[0]?.charCodeAt(0) === 0xfeff) header[0] = header[0].slice(1); // a byte-order mark
+      return undefined;
+    }
+    if (row.length !== header.length)
+      return {
+        error: `a CSV row with ${row.length} fields where the header names ${header.length}`,
+        text: row.join(',').slice(0, 10_000),
+        size,
+      };
+    const value: Record<string, string> = {};
+    for (let i = 0; i < header.length; i++) value[header[i]] = row[i];
+    return { value, size };
+  };
+  const feed = function* (text: string): Generator<DecodedRecord> {
+    for (let i = 0; i < text.length; i++) {
+      const ch = text[i];
+      rowChars++;
+      if (quoted) {
+        if (quoteSeen) {
+          quoteSeen = false;
+          if (ch === '"') {
+            field += '"';
+            continue;
+          }
+          quoted = false; // the closing quote; this char is read below
+        } else if (ch === '"') {
+          quoteSeen = true;
+          continue;
+        } else {
+          field += ch;
+          continue;
+        }
+      }
+      if (ch === '"' && field === '') {
+        quoted = true;
+        rowHasData = true;
+      } else if (ch === ',') {
+        fields.push(field);
+        field = '';
+        rowHasData = true;
+      } else if (ch === '\n') {
+        if (field.endsWith('\r')) field = field.slice(0, -1);
+        const r = endRow();
+        if (r) yield r;
+      } else {
+        field += ch;
+        if (ch !== '\r') rowHasData = true;
+      }
+    }
+  };
+  for await (const chunk of bytes) yield* feed(decoder.decode(chunk, { stream: true }));
+  yield* feed(decoder.decode());
+  if (quoted && !quoteSeen) {
+    yield {
+      error: 'the object ends inside a quoted CSV field (cut off)',
+      text: field.slice(0, 10_000),
+      size: field.length,
+    };
+    return;
+  }
+  if (field !== '' || fields.length) {
+    const r = endRow();
+    if (r) yield r;
+  }
+}
