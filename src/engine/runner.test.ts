@@ -215,8 +215,10 @@ describe('runner', () => {
       },
       close: async () => {},
     };
-    // The source's batches, counted as they are read.
+    // The source's batches, counted as they are read; each one's vendor-side acknowledgement records
+    // the checkpoint stored when it is called.
     let read = 0;
+    const acks: Array<{ batch: unknown; stored: unknown }> = [];
     const main = fake.streams.main!;
     const counted: SourceDef = {
       ...fake,
@@ -226,7 +228,15 @@ describe('runner', () => {
           async *read(ctx) {
             for await (const b of main.read(ctx)) {
               read++;
-              yield b;
+              yield {
+                ...b,
+                committed: async () => {
+                  acks.push({
+                    batch: b.checkpoint,
+                    stored: (await store!.getCheckpoint('c', 'main'))?.value,
+                  });
+                },
+              };
             }
           },
         },
@@ -255,6 +265,15 @@ describe('runner', () => {
     assert.equal(r.events, 6);
     assert.equal(r.pages, 3);
     assert.equal(r.deadLetters, 1, "the group's dead letters are committed with it");
+    assert.deepEqual(
+      acks,
+      [
+        { batch: 1, stored: 1 },
+        { batch: 2, stored: 3 },
+        { batch: 3, stored: 3 },
+      ],
+      "every batch of a group is acknowledged to the vendor, in order, after the group's commit",
+    );
   });
 
   it("believes a destination's Retry-After over its own backoff", async () => {
