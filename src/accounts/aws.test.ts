@@ -5,7 +5,7 @@ import { formatIssues } from '../core/validation.ts';
 import { Http } from '../engine/http.ts';
 import { signRequest } from '../engine/sigv4.ts';
 import { json, type SimReply, type SimRequest, SimServer, text } from '../sim/kit.ts';
-import { type AwsAccount, aws, awsFields, stsUrl } from './aws.ts';
+import { type AwsAccount, aws, awsFields, signingScope, stsUrl } from './aws.ts';
 
 const issues = (fields: Record<string, unknown>) => {
   const r = awsFields.safeParse(fields);
@@ -90,6 +90,31 @@ describe('aws account kind: fields', () => {
       }).toString(),
       'https://vpce-1.sts.us-east-1.vpce.amazonaws.com/',
     );
+  });
+
+  it('signs each per-service endpoint for its own service, and lets credentials go to it', () => {
+    const a = awsFields.parse({
+      accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+      secretAccessKey: 'secret',
+      region: 'eu-west-1',
+      endpoints: { s3: 'http://127.0.0.1:9001', sqs: 'https://vpce-1.sqs.eu-west-1.vpce.amazonaws.com' },
+    }) as AwsAccount;
+    assert.deepEqual(signingScope(a, new URL('http://127.0.0.1:9001/bucket/key')), {
+      region: 'eu-west-1',
+      service: 's3',
+    });
+    assert.deepEqual(signingScope(a, new URL('http://127.0.0.1:9001/')).service, 's3');
+    assert.deepEqual(signingScope(a, new URL('https://vpce-1.sqs.eu-west-1.vpce.amazonaws.com/')), {
+      region: 'eu-west-1',
+      service: 'sqs',
+    });
+    assert.ok(aws.origins?.(a).includes('http://127.0.0.1:9001'));
+    const bad = awsFields.safeParse({
+      accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+      secretAccessKey: 'secret',
+      endpoints: { 'S3!': 'not a url' },
+    });
+    assert.equal(bad.success, false);
   });
 });
 

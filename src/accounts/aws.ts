@@ -47,6 +47,8 @@ export interface AwsAccount {
   endpoint?: string;
   signingService?: string;
   signingRegion?: string;
+  /** Per service (its signing name: `s3`, `sqs`, …), another endpoint: a VPC endpoint or a simulator. */
+  endpoints?: Record<string, string>;
 }
 
 const ROLE_ONLY = ['externalId', 'roleSessionName', 'sessionDurationSeconds', 'stsEndpoint'] as const;
@@ -151,6 +153,16 @@ export const awsFields = z
       .optional()
       .meta({ title: 'Signing region (with endpoint)' })
       .describe('The region requests to the endpoint override are signed for (default: the default region)'),
+    endpoints: z
+      .record(
+        z.string().regex(/^[a-z0-9-]+$/, 'expected an AWS signing name such as s3 or sqs'),
+        serviceUrl(),
+      )
+      .optional()
+      .meta({ title: 'Endpoint per service' })
+      .describe(
+        'Another endpoint per AWS service, by its signing name: {"s3": "https://bucket.vpce-….s3.eu-west-1.vpce.amazonaws.com", "sqs": "…"} (VPC endpoints, simulators); requests to it are signed for that service and signingRegion',
+      ),
   })
   .strict()
   .superRefine((a, ctx) => {
@@ -166,11 +178,17 @@ export const awsFields = z
         path: ['signingService'],
         message: 'required with endpoint: the AWS service requests to it are signed for, e.g. sqs',
       });
-    if (!a.endpoint && (a.signingService || a.signingRegion))
+    if (!a.endpoint && a.signingService)
       ctx.addIssue({
         code: 'custom',
-        path: [a.signingService ? 'signingService' : 'signingRegion'],
+        path: ['signingService'],
         message: 'only used with endpoint (the endpoint override it applies to)',
+      });
+    if (!a.endpoint && !a.endpoints && a.signingRegion)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['signingRegion'],
+        message: 'only used with endpoint or endpoints (the endpoint overrides it applies to)',
       });
     if (a.sessionToken && a.accessKeyId.startsWith('AKIA'))
       ctx.addIssue({
@@ -198,6 +216,9 @@ export function stsUrl(a: Pick<AwsAccount, 'region' | 'stsEndpoint'>): URL {
 export function signingScope(a: AwsAccount, url: URL): AwsScope {
   if (a.endpoint && a.signingService && new URL(a.endpoint).origin === url.origin)
     return { region: a.signingRegion ?? a.region, service: a.signingService };
+  for (const [service, endpoint] of Object.entries(a.endpoints ?? {})) {
+    if (new URL(endpoint).origin === url.origin) return { region: a.signingRegion ?? a.region, service };
+  }
   const scope = awsScopeOf(url.hostname);
   if (scope) return scope;
   throw configError(
@@ -332,7 +353,9 @@ export const aws = defineAccountKind<AwsAccount>({
     'https://*.amazonaws.com',
     'https://*.amazonaws.com.cn',
     'https://*.api.aws',
-    ...[a.endpoint, a.stsEndpoint].filter((u): u is string => Boolean(u)),
+    ...[a.endpoint, a.stsEndpoint, ...Object.values(a.endpoints ?? {})].filter((u): u is string =>
+      Boolean(u),
+    ),
   ],
   async authorize(a, headers, { refresh, http, url, method, body }) {
     const scope = signingScope(a, url);

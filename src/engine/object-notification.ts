@@ -90,6 +90,11 @@ export interface ObjectReaderDef<S = any, A = any> {
   objectsOf?(message: QueueMessage, settings: S): ObjectRef[];
   /** listing and append: the prefix listed. */
   prefix?(settings: S): string;
+  /**
+   * listing: where a first run starts — keys after this one (CloudTrail's date folders: the day the
+   * collector's lookback reaches); default the start of the prefix.
+   */
+  firstAfter?(ctx: ReadContext<S, A>): string | undefined;
   format: ObjectFormat | ((ref: ObjectRef) => ObjectFormat);
   compression?: Compression;
   /** The record's own unique id, if it has one (CloudTrail's `eventID`); else the object's id and the record's place. */
@@ -284,7 +289,7 @@ async function* readListing(def: ObjectReaderDef, ctx: ReadContext): AsyncGenera
   const { objects } = def.open(ctx);
   const prefix = def.prefix?.(ctx.settings) ?? '';
   const cp = ctx.checkpoint as ObjectCheckpoint | undefined;
-  let after = cp?.after;
+  let after = cp?.after ?? def.firstAfter?.(ctx);
   const partial = { ...(cp?.partial ?? {}) };
   const snapshot = (): ObjectCheckpoint => ({ after, partial: { ...partial } });
   for (;;) {

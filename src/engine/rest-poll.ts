@@ -4,6 +4,7 @@ import { gapWarning, TributaryError } from '../core/errors.ts';
 import type { Batch, HttpResponse, RawEvent, ReadContext, StreamDef } from '../core/source.ts';
 import { type DeltaCursorOptions, readDelta } from './delta-cursor.ts';
 import { LoopGuard } from './http.ts';
+import { type OpaqueCursorOptions, readOpaque } from './opaque-cursor.ts';
 import { type PageRequest, type Paginator, pageKey } from './paginate.ts';
 import {
   getPath,
@@ -125,22 +126,7 @@ export interface SettleOptions {
   action: string;
 }
 
-/**
- * Opaque cursor: the vendor's next-page request is the position, stored verbatim. When the vendor has
- * no more pages, the last page's request is kept with the ids it delivered, so the next run asks the
- * same question again and delivers only what is new (APIs that keep a cursor open for new data).
- */
-export interface OpaqueCursorOptions {
-  kind: 'opaque';
-  /** The record's event time (a dotted path or a function), for the envelope. */
-  time?: string | ((record: any) => unknown);
-}
-
-export interface OpaqueCheckpoint {
-  next: PageRequest;
-  /** Ids delivered from `next` when it was the last page. */
-  seen?: string[];
-}
+export type { OpaqueCheckpoint, OpaqueCursorOptions } from './opaque-cursor.ts';
 
 export function restPoll<S, A>(def: RestPollDef<S, A>): StreamDef<S, A> {
   if (!def.eventId && !def.split) throw new Error(`restPoll ${def.title}: eventId or split is required`);
@@ -194,47 +180,6 @@ function unexpected(stream: string): TributaryError {
     message: `The vendor's response had no list of records where ${stream} expects one.`,
     action: 'Check the base URL points at the vendor API; Tributary retries on the next run.',
   });
-}
-
-async function* readOpaque<S, A>(
-  def: RestPollDef<S, A>,
-  cursor: OpaqueCursorOptions,
-  ctx: ReadContext<S, A>,
-): AsyncGenerator<Batch> {
-  const time = def.eventTime ?? ((r: unknown) => (cursor.time ? getPath(r, cursor.time) : undefined));
-  const cp = ctx.checkpoint as OpaqueCheckpoint | undefined;
-  const now = ctx.now();
-  const start = new Date(ctx.window.start ? Date.parse(ctx.window.start) : now - ctx.window.lookbackMs);
-  let request: PageRequest | undefined = cp?.next ?? firstRequest(def, ctx, { start, end: new Date(now) });
-  const seen = new Set(cp?.seen ?? []);
-  const guard = new LoopGuard();
-  guard.check(pageKey(request), ctx.stream);
-  while (request) {
-    ctx.signal.throwIfAborted();
-    const { body, response } = await fetchPage(def, ctx, request);
-    const records = def.records(body) ?? [];
-    if (!Array.isArray(records)) throw unexpected(ctx.stream);
-    const next = def.paginate.next({ request, response, body, records });
-    if (next) guard.check(pageKey(next), ctx.stream, records.length === 0);
-    const events = [];
-    const deadLetters = [];
-    const ids: string[] = [];
-    for (const raw of records) {
-      const id = def.eventId!(raw);
-      if (id === undefined) {
-        deadLetters.push({ raw, reason: def.missingId ?? NO_ID });
-        continue;
-      }
-      ids.push(id);
-      if (seen.has(id)) continue;
-      events.push({ raw, id, time: toIsoTime(time(raw)) });
-    }
-    // At the end the last request is the position: re-asked next run, its delivered ids skipped.
-    const checkpoint: OpaqueCheckpoint = next ? { next } : { next: request, seen: ids };
-    yield { events, checkpoint, deadLetters, pages: 1 };
-    seen.clear();
-    request = next;
-  }
 }
 
 /** How many times one window is read again from its first page in a run after its page cursor expired. */

@@ -1,6 +1,8 @@
 import { byName } from '../core/names.ts';
 import type { SourceDef } from '../core/source.ts';
 import abnormalSecurity from './abnormal-security/index.ts';
+import awsCloudtrail from './aws-cloudtrail/index.ts';
+import box from './box/index.ts';
 import catoNetworks from './cato-networks/index.ts';
 import chatgptEnterprise from './chatgpt-enterprise/index.ts';
 import ciscoDuo from './cisco-duo/index.ts';
@@ -8,6 +10,7 @@ import ciscoMeraki from './cisco-meraki/index.ts';
 import cloudflare from './cloudflare/index.ts';
 import cribl from './cribl/index.ts';
 import databahn from './databahn/index.ts';
+import dropbox from './dropbox/index.ts';
 import geminiEnterprise from './gemini-enterprise/index.ts';
 import github from './github/index.ts';
 import googleWorkspace from './google-workspace/index.ts';
@@ -23,7 +26,10 @@ import paloAltoCortexDataLake from './palo-alto-cortex-data-lake/index.ts';
 import proofpointOnDemand from './proofpoint-on-demand/index.ts';
 import proofpointTap from './proofpoint-tap/index.ts';
 import restApi from './rest-api/index.ts';
+import servicenow from './servicenow/index.ts';
 import slack from './slack/index.ts';
+import sophosCentral from './sophos-central/index.ts';
+import vectra from './vectra/index.ts';
 import webhook from './webhook/index.ts';
 import zoom from './zoom/index.ts';
 import zscalerZia from './zscaler-zia/index.ts';
@@ -58,5 +64,11 @@ export const sources: Record<string, SourceDef> = byName(
     netskopeAlerts,
     mimecast,
     proofpointOnDemand,
+    box,
+    dropbox,
+    servicenow,
+    sophosCentral,
+    vectra,
+    awsCloudtrail,
   ].map((s) => [s.id, s as SourceDef]),
 );

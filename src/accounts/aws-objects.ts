@@ -1,0 +1,326 @@
+import { createHash } from 'node:crypto';
+import { configError, type ErrorInfo, transientError } from '../core/errors.ts';
+import type { HttpClient, VendorErrorContext } from '../core/source.ts';
+import type {
+  NotificationQueue,
+  ObjectRef,
+  ObjectStore,
+  QueueMessage,
+} from '../engine/object-notification.ts';
+import { uriEncode } from '../engine/sigv4.ts';
+import type { AwsAccount } from './aws.ts';
+
+/**
+ * Amazon S3 and Amazon SQS for the object-notification reader (engine/object-notification.ts), over the
+ * `aws` account's signed HttpClient: what every AWS source that reads objects announced on a queue
+ * (CloudTrail, S3 logs, Security Lake, Cloud Funnel) shares. Vendor facts:
+ *
+ * - S3 GetObject (docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html): `Range: bytes=N-` for a
+ *   resumed read; 404 `NoSuchKey` when the object is gone (404 `NoSuchBucket` when the bucket is); a
+ *   range starting at the end is 416 `InvalidRange`.
+ * - S3 ListObjectsV2 (API_ListObjectsV2.html): `list-type=2`, `prefix`, `start-after`, `max-keys` (at
+ *   most 1,000); keys in UTF-8 binary order; `IsTruncated` when more; `Contents` with `Key`, `ETag`
+ *   (quoted), `Size`. Error bodies are XML `<Error><Code>…</Code><Message>…</Message></Error>` (S3 API
+ *   reference, "Error responses").
+ * - Endpoints: virtual-hosted `https://{bucket}.s3.{region}.amazonaws.com/{key}`; path style
+ *   `https://s3.{region}.amazonaws.com/{bucket}/{key}` for bucket names with dots (S3 User Guide,
+ *   "Virtual hosting of buckets"); China regions under `amazonaws.com.cn`.
+ * - SQS AWS JSON protocol (Amazon SQS Developer Guide, "Making query API requests using AWS JSON
+ *   protocol"): `POST /` with `X-Amz-Target: AmazonSQS.<Action>` and `Content-Type:
+ *   application/x-amz-json-1.0`; errors `{"__type": "com.amazonaws.sqs#QueueDoesNotExist", "message": …}`
+ *   ("Interpreting Amazon SQS JSON API responses").
+ * - ReceiveMessage (API_ReceiveMessage.html): `MaxNumberOfMessages` 1–10, `WaitTimeSeconds` 0–20 (long
+ *   polling; a short poll may answer empty while messages wait on other servers); `Messages[]` with
+ *   `MessageId`, `ReceiptHandle`, `Body`, `MD5OfBody` (hex MD5 of the body). DeleteMessage
+ *   (API_DeleteMessage.html) by `ReceiptHandle`; it has no response elements (200, empty body).
+ * - Common errors (SQS API Reference, "Common Errors"): `AccessDeniedException` 400,
+ *   `InvalidClientTokenId` 403, `ThrottlingException` 400 (a rate limit in a 400), `RequestExpired` 400.
+ */
+
+export interface S3Options {
+  /** The bucket read when an object names none. */
+  bucket: string;
+  region: string;
+}
+
+/** S3 error codes and SQS `__type`s that name a fix, with it. */
+const AWS_ERRORS: Record<string, Partial<ErrorInfo>> = {
+  InvalidAccessKeyId: {
+    code: 'aws_invalid_credentials',
+    action: "Check the account's accessKeyId and secretAccessKey (IAM → Users → Security credentials).",
+  },
+  SignatureDoesNotMatch: {
+    code: 'aws_invalid_credentials',
+    action: "Check the account's secretAccessKey: it does not belong to the access key ID.",
+  },
+  InvalidClientTokenId: {
+    code: 'aws_invalid_credentials',
+    action: "Check the account's accessKeyId: AWS does not know it (deleted, inactive or mistyped).",
+  },
+  ExpiredToken: {
+    code: 'aws_expired_token',
+    action: "Replace the account's temporary credentials, or use a long-term access key with roleArn.",
+  },
+  RequestTimeTooSkewed: {
+    code: 'aws_clock_skew',
+    action: "Synchronise this host's clock (NTP): AWS refuses requests dated more than 15 minutes away.",
+  },
+  RequestExpired: {
+    code: 'aws_clock_skew',
+    action: "Synchronise this host's clock (NTP): AWS refuses requests dated more than 15 minutes away.",
+  },
+  AccessDenied: {
+    code: 'aws_access_denied',
+    action:
+      "Grant the account's IAM identity the actions in the source's setup guide (s3:GetObject, s3:ListBucket, sqs:ReceiveMessage, sqs:DeleteMessage, sqs:GetQueueAttributes), and check the bucket policy and any KMS key policy.",
+  },
+  AccessDeniedException: {
+    code: 'aws_access_denied',
+    action:
+      "Grant the account's IAM identity sqs:ReceiveMessage, sqs:DeleteMessage and sqs:GetQueueAttributes on the queue, and check the queue's access policy.",
+  },
+  NoSuchBucket: {
+    code: 'aws_bucket_not_found',
+    action: "Check the collector's bucket name and region.",
+  },
+  QueueDoesNotExist: {
+    code: 'aws_queue_not_found',
+    action: "Check the collector's queue URL (and that the queue is in the region the URL names).",
+  },
+  'AWS.SimpleQueueService.NonExistentQueue': {
+    code: 'aws_queue_not_found',
+    action: "Check the collector's queue URL (and that the queue is in the region the URL names).",
+  },
+};
+
+/** The AWS error code of an answer: S3's XML `<Code>` or SQS's JSON `__type` (after its `#`). */
+export function awsErrorCode(body: string): string | undefined {
+  const xml = /<Code>([^<]+)<\/Code>/.exec(body);
+  if (xml) return xml[1];
+  try {
+    const j = JSON.parse(body) as { __type?: unknown; code?: unknown };
+    const t = typeof j.__type === 'string' ? j.__type : typeof j.code === 'string' ? j.code : undefined;
+    return t?.split('#').pop();
+  } catch {
+    return undefined;
+  }
+}
+
+/** A source's `explain` for S3 and SQS answers. */
+export function explainAws(ctx: VendorErrorContext): Partial<ErrorInfo> | undefined {
+  const code = awsErrorCode(ctx.body);
+  const known = code ? AWS_ERRORS[code] : undefined;
+  if (!known) return undefined;
+  return { type: 'config', ...known };
+}
+
+/** SQS's throttling answer comes as a 400 (`ThrottlingException`, `RequestThrottled`): waited out like a 429. */
+export function awsRateLimited(ctx: VendorErrorContext): { defaultWaitMs: number } | undefined {
+  if (ctx.status !== 400) return undefined;
+  const code = awsErrorCode(ctx.body);
+  return code === 'ThrottlingException' || code === 'RequestThrottled' ? { defaultWaitMs: 1000 } : undefined;
+}
+
+const unxml = (s: string) =>
+  s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&#(\d+);/g, (_, n) => String.fromCodePoint(Number(n)))
+    .replace(/&#x([0-9a-f]+);/gi, (_, n) => String.fromCodePoint(Number.parseInt(n, 16)))
+    .replace(/&amp;/g, '&');
+
+const tag = (xml: string, name: string) => {
+  const m = new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml);
+  return m ? unxml(m[1]) : undefined;
+};
+
+/** The bucket's base URL (no trailing slash): the account's `endpoints.s3` (path style), else AWS's. */
+export function s3BucketUrl(account: Pick<AwsAccount, 'endpoints'>, bucket: string, region: string): string {
+  const override = account.endpoints?.s3;
+  if (override) return `${override.replace(/\/+$/, '')}/${uriEncode(bucket)}`;
+  const domain = `amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`;
+  return bucket.includes('.')
+    ? `https://s3.${region}.${domain}/${bucket}`
+    : `https://${bucket}.s3.${region}.${domain}`;
+}
+
+/** An object key as a URL path: each segment strictly percent-encoded (what SigV4 signs for S3). */
+const keyPath = (key: string) => key.split('/').map(uriEncode).join('/');
+
+const noBytes: AsyncIterable<Uint8Array> = { async *[Symbol.asyncIterator]() {} };
+
+export function s3ObjectStore(http: HttpClient, account: AwsAccount, o: S3Options): ObjectStore {
+  const base = (bucket?: string) => s3BucketUrl(account, bucket ?? o.bucket, o.region);
+  return {
+    async get(ref, { start }) {
+      const res = await http.request({
+        url: `${base(ref.bucket)}/${keyPath(ref.key)}`,
+        headers: start ? { range: `bytes=${start}-` } : undefined,
+        accept: [404, 416],
+      });
+      if (res.status === 416) {
+        await res.body?.cancel();
+        return noBytes;
+      }
+      if (res.status === 404) {
+        const body = await res.text();
+        if (awsErrorCode(body) === 'NoSuchBucket')
+          throw configError(
+            'aws_bucket_not_found',
+            `S3 has no bucket ${ref.bucket ?? o.bucket} in ${o.region}.`,
+            "Check the collector's bucket name and region.",
+            404,
+          );
+        return undefined; // NoSuchKey: gone before it was read
+      }
+      return res.body ?? noBytes;
+    },
+    async list({ prefix, startAfter }) {
+      return listPage(http, base(), { prefix, startAfter, maxKeys: 1000 });
+    },
+  };
+}
+
+/** One ListObjectsV2 page. */
+export async function listPage(
+  http: HttpClient,
+  bucketUrl: string,
+  o: { prefix: string; startAfter?: string; maxKeys: number },
+): Promise<{ objects: ObjectRef[]; more: boolean }> {
+  const res = await http.request({
+    url: `${bucketUrl}/`,
+    query: { 'list-type': 2, prefix: o.prefix, 'start-after': o.startAfter, 'max-keys': o.maxKeys },
+  });
+  const xml = await res.text();
+  const objects: ObjectRef[] = [];
+  for (const m of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
+    const key = tag(m[1], 'Key');
+    if (key === undefined) continue;
+    const size = Number(tag(m[1], 'Size'));
+    objects.push({
+      key,
+      etag: tag(m[1], 'ETag')?.replace(/"/g, ''),
+      size: Number.isFinite(size) ? size : undefined,
+    });
+  }
+  if (!/<ListBucketResult[\s>]/.test(xml))
+    throw transientError(
+      'aws_bad_list_response',
+      `S3 answered ListObjectsV2 with ${res.status} but no ListBucketResult.`,
+      "Retry; if it persists, check the account's S3 endpoint.",
+    );
+  return { objects, more: tag(xml, 'IsTruncated') === 'true' };
+}
+
+export interface SqsOptions {
+  queueUrl: string;
+  /** Long-poll wait per receive (0–20 s; default 1: a short poll can miss waiting messages). */
+  waitTimeSeconds?: number;
+}
+
+/** Why the collector receives and deletes messages: declared in each source's `vendorWrites`. */
+export const SQS_RECEIVE_WRITE =
+  'sqs:ReceiveMessage hides the messages received for the queue’s visibility timeout, so no other reader takes them while their objects are read';
+export const SQS_DELETE_WRITE =
+  'sqs:DeleteMessage removes a notification once every record of the objects it names is delivered, or it would come back forever';
+
+/** The SQS endpoint a queue URL's API calls go to: the account's `endpoints.sqs`, else the URL's origin. */
+export function sqsEndpoint(account: Pick<AwsAccount, 'endpoints'>, queueUrl: string): string {
+  return `${(account.endpoints?.sqs ?? new URL(queueUrl).origin).replace(/\/+$/, '')}/`;
+}
+
+/** One SQS JSON-protocol call. */
+export async function sqsCall<T>(
+  http: HttpClient,
+  endpoint: string,
+  action: string,
+  body: Record<string, unknown>,
+  write?: string,
+): Promise<T> {
+  const res = await http.request({
+    method: 'POST',
+    url: endpoint,
+    headers: {
+      'content-type': 'application/x-amz-json-1.0',
+      'x-amz-target': `AmazonSQS.${action}`,
+    },
+    body: JSON.stringify(body),
+    ...(write ? { vendorWrite: write } : { readOnly: true }),
+  });
+  // An action without output (DeleteMessage) answers 200 with an empty body.
+  const text = await res.text();
+  if (!text.trim()) return {} as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw transientError(
+      'sqs_bad_response',
+      `SQS answered ${action} with ${res.status} and a body that is not JSON (${text.length} bytes).`,
+      'Retried on the next run; if it persists, check the SQS endpoint (endpoints.sqs) and any proxy.',
+    );
+  }
+}
+
+interface SqsMessage {
+  MessageId?: string;
+  ReceiptHandle?: string;
+  Body?: string;
+  MD5OfBody?: string;
+}
+
+export function sqsQueue(http: HttpClient, account: AwsAccount, o: SqsOptions): NotificationQueue {
+  const endpoint = sqsEndpoint(account, o.queueUrl);
+  return {
+    async receive({ max }) {
+      const answer = await sqsCall<{ Messages?: SqsMessage[] }>(
+        http,
+        endpoint,
+        'ReceiveMessage',
+        {
+          QueueUrl: o.queueUrl,
+          MaxNumberOfMessages: Math.max(1, Math.min(10, max)),
+          WaitTimeSeconds: o.waitTimeSeconds ?? 1,
+        },
+        SQS_RECEIVE_WRITE,
+      );
+      const out: QueueMessage[] = [];
+      for (const m of answer?.Messages ?? []) {
+        if (typeof m.ReceiptHandle !== 'string' || typeof m.Body !== 'string') continue;
+        if (m.MD5OfBody && createHash('md5').update(m.Body).digest('hex') !== m.MD5OfBody)
+          throw transientError(
+            'sqs_body_damaged',
+            `SQS message ${m.MessageId} arrived with a body whose MD5 differs from MD5OfBody.`,
+            'None needed: the message is received again after its visibility timeout.',
+          );
+        out.push({ id: m.MessageId ?? m.ReceiptHandle.slice(0, 32), receipt: m.ReceiptHandle, body: m.Body });
+      }
+      return out;
+    },
+    async delete(receipt) {
+      await sqsCall(
+        http,
+        endpoint,
+        'DeleteMessage',
+        { QueueUrl: o.queueUrl, ReceiptHandle: receipt },
+        SQS_DELETE_WRITE,
+      );
+    },
+  };
+}
+
+/** GetQueueAttributes: Test Connection's proof of the queue and of sqs:GetQueueAttributes. */
+export async function sqsQueueAttributes(
+  http: HttpClient,
+  account: AwsAccount,
+  queueUrl: string,
+): Promise<Record<string, string>> {
+  const answer = await sqsCall<{ Attributes?: Record<string, string> }>(
+    http,
+    sqsEndpoint(account, queueUrl),
+    'GetQueueAttributes',
+    { QueueUrl: queueUrl, AttributeNames: ['VisibilityTimeout', 'ApproximateNumberOfMessages'] },
+  );
+  return answer?.Attributes ?? {};
+}
