@@ -120,6 +120,10 @@ export async function throughput(events = Number(process.env.BENCH_EVENTS ?? 200
         streams: ['system-log'],
         destinations: [dest],
         window: { lookbackMs: 86_400_000 },
+        // The collector's `batchesPerCommit` (default 1: a write, fsync and checkpoint commit per page).
+        ...(process.env.BENCH_BATCHES_PER_COMMIT && {
+          batchesPerCommit: Number(process.env.BENCH_BATCHES_PER_COMMIT),
+        }),
       },
       { store, log: silentLogger, rateLimits: new RateLimits(null) },
     );
@@ -153,6 +157,7 @@ export async function throughput(events = Number(process.env.BENCH_EVENTS ?? 200
         ms: Math.round(bareMs),
       },
       ratio: `${Math.round((eps(events, engineMs) / eps(bareEvents, bareMs)) * 100)}%`,
+      batchesPerCommit: Number(process.env.BENCH_BATCHES_PER_COMMIT ?? 1),
       fetchOnly: { eventsPerSec: eps(bareEvents, fetchMs), ms: Math.round(fetchMs) },
     };
   } finally {

@@ -273,6 +273,7 @@ export class Runtime {
         lagMs: c.lag ? parseDuration(c.lag) : undefined,
         overlapMs: c.overlap ? parseDuration(c.overlap) : undefined,
       },
+      batchesPerCommit: c.batchesPerCommit,
     };
   }
 

@@ -86,6 +86,15 @@ export const collectorSchema = z
       .describe("Streams to collect (default: the source's defaults)"),
     settings: z.record(z.string(), z.unknown()).default({}),
     enabled: z.boolean().default(true),
+    batchesPerCommit: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe(
+        'Most vendor pages delivered and committed together when they were read while an earlier page was being delivered (default 1: every page is delivered and committed on its own): each group is one destination write, fsync and checkpoint commit, so a crash re-delivers up to this many pages (with the same ids; nothing acknowledged is lost either way)',
+      ),
   })
   .strict();
 

@@ -28,11 +28,24 @@ export interface EnvelopeContext {
  */
 export class RawJson {
   readonly text: string;
+  /** `text` as it goes into a line (`oneLine`) and its UTF-8 bytes, once asked for. */
+  #line: string | undefined;
+  #bytes = -1;
   constructor(text: string) {
     this.text = text;
   }
   toJSON(): unknown {
     return JSON.parse(this.text);
+  }
+  /** The text as it goes into an NDJSON line: without line breaks between its tokens. */
+  get line(): string {
+    this.#line ??= oneLine(this.text);
+    return this.#line;
+  }
+  /** The UTF-8 bytes of `line`. */
+  get lineBytes(): number {
+    if (this.#bytes < 0) this.#bytes = Buffer.byteLength(this.line);
+    return this.#bytes;
   }
 }
 
@@ -143,9 +156,15 @@ const encoded = new WeakMap<Envelope, string>();
  */
 let shared: Pick<Envelope, 'source' | 'stream' | 'collector' | 'sitename' | 'timezone' | 'ingested_at'> & {
   json: string;
-} = { source: '', stream: '', collector: '', ingested_at: '', json: '' };
+  /** `json` as UTF-8, for writers that copy it into a buffer. */
+  utf8: Buffer;
+} = { source: '', stream: '', collector: '', ingested_at: '', json: '', utf8: Buffer.alloc(0) };
 
 function sharedPart(env: Envelope): string {
+  return shared_(env).json;
+}
+
+function shared_(env: Envelope): typeof shared {
   const { source, stream, collector, sitename, timezone, ingested_at } = env;
   if (
     source !== shared.source ||
@@ -159,9 +178,9 @@ function sharedPart(env: Envelope): string {
     if (sitename !== undefined) json += `,"sitename":${JSON.stringify(sitename)}`;
     if (timezone !== undefined) json += `,"timezone":${JSON.stringify(timezone)}`;
     json += `,"ingested_at":${JSON.stringify(ingested_at)},"raw":`;
-    shared = { source, stream, collector, sitename, timezone, ingested_at, json };
+    shared = { source, stream, collector, sitename, timezone, ingested_at, json, utf8: Buffer.from(json) };
   }
-  return shared.json;
+  return shared;
 }
 
 const LINE_BREAKS = /[\r\n]/g;
@@ -179,8 +198,8 @@ function oneLine(text: string): string {
  * only as whitespace between tokens (pretty-printed JSON), where removing it keeps every token.
  */
 export function encodeLine(env: Envelope): string {
-  const text = vendorText(env.raw);
-  if (text !== undefined) return `${lineHead(env)}${oneLine(text)}}`;
+  const text = lineText(env.raw);
+  if (text !== undefined) return `${lineHead(env)}${text}}`;
   let line = encoded.get(env);
   if (line === undefined) {
     line = JSON.stringify(env);
@@ -200,8 +219,61 @@ function lineHead(env: Envelope): string {
  * or `[line]` for a line that is whole.
  */
 export function lineParts(env: Envelope): [head: string, text: string] | [line: string] {
-  const text = vendorText(env.raw);
-  return text === undefined ? [encodeLine(env)] : [lineHead(env), oneLine(text)];
+  const text = lineText(env.raw);
+  return text === undefined ? [encodeLine(env)] : [lineHead(env), text];
+}
+
+/** A vendor text as it goes into a line (computed once for a RawJson), or undefined. */
+function lineText(raw: unknown): string | undefined {
+  if (raw instanceof RawJson) return raw.line;
+  const text = vendorText(raw);
+  return text === undefined ? undefined : oneLine(text);
+}
+
+/** Strings JSON.stringify writes as they are, between quotes: no quote, backslash, control character or surrogate. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what JSON escapes
+const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+const ID_OPEN = Buffer.from('{"id":');
+const TIME_OPEN = Buffer.from(',"time":');
+const QUOTE = 0x22;
+
+/** Writes `value` as a JSON string at `at` of `buffer` (room checked by the caller); the new offset. */
+function writeJsonString(buffer: Buffer, at: number, value: string): number {
+  if (!PLAIN.test(value)) return at + buffer.write(JSON.stringify(value), at);
+  buffer[at++] = QUOTE;
+  at += buffer.write(value, at);
+  buffer[at++] = QUOTE;
+  return at;
+}
+
+/**
+ * Writes `encodeLine(env)` and a newline into `buffer` at `at`, copying the parts straight in (no
+ * line or head string is built); returns the new offset, or -1 when the buffer might be too small
+ * (nothing usable written: grow it and call again).
+ */
+export function writeLine(buffer: Buffer, at: number, env: Envelope): number {
+  const text = lineText(env.raw);
+  if (text === undefined) {
+    const line = encodeLine(env);
+    if (at + 3 * line.length + 1 > buffer.length) return -1;
+    at += buffer.write(line, at);
+    buffer[at++] = 0x0a;
+    return at;
+  }
+  const part = shared_(env).utf8;
+  // A UTF-16 code unit is at most 3 bytes of UTF-8; a string needing escapes at most 6 a code unit.
+  const most = 6 * (env.id.length + env.time.length) + part.length + 3 * text.length + 24;
+  if (at + most > buffer.length) return -1;
+  buffer.set(ID_OPEN, at);
+  at = writeJsonString(buffer, at + ID_OPEN.length, env.id);
+  buffer.set(TIME_OPEN, at);
+  at = writeJsonString(buffer, at + TIME_OPEN.length, env.time);
+  buffer.set(part, at);
+  at += part.length;
+  at += buffer.write(text, at);
+  buffer[at++] = 0x7d; // }
+  buffer[at++] = 0x0a; // \n
+  return at;
 }
 
 /**
@@ -211,14 +283,15 @@ export function lineParts(env: Envelope): [head: string, text: string] | [line: 
  * bytes more, in ids that have any).
  */
 export function lineBytes(env: Envelope): number {
-  const text = vendorText(env.raw);
-  if (text === undefined) return Buffer.byteLength(encodeLine(env));
+  const raw = env.raw;
+  const text = raw instanceof RawJson ? undefined : vendorText(raw);
+  if (!(raw instanceof RawJson) && text === undefined) return Buffer.byteLength(encodeLine(env));
   // {"id":"…","time":"…" + the shared part + the text + }
   return (
     19 +
     Buffer.byteLength(env.id) +
     env.time.length +
-    Buffer.byteLength(sharedPart(env)) +
-    Buffer.byteLength(oneLine(text))
+    shared_(env).utf8.length +
+    (raw instanceof RawJson ? raw.lineBytes : Buffer.byteLength(oneLine(text!)))
   );
 }

@@ -26,11 +26,18 @@ it('renders a batch as newline-terminated lines, and nothing for no events', () 
 it('encodes batches into the same bytes as the text, across batches of every size', () => {
   const encoder = new NdjsonEncoder();
   const site = { ...ctx, sitename: 'hq', timezone: 'Europe/Berlin' };
+  // Ids written as they are, and ids JSON.stringify escapes (a quote, a control character, a lone surrogate).
+  const ids = [
+    (i: number) => `id${i}`,
+    (i: number) => `id"${i}`,
+    (i: number) => `idé\t${i}`,
+    (i: number) => `id\udc00${i}`,
+  ];
   const batch = (n: number, text: string) =>
     Array.from({ length: n }, (_, i) =>
       i % 3 === 2 // a record without a vendor text is serialised whole
         ? makeEnvelope(site, { m: `${text}${i}`, n: i }, `id${i}`, undefined, at)
-        : makeEnvelope(i % 2 ? site : ctx, new RawJson(`{"m":"${text}${i}"}`), `id"${i}`, undefined, at),
+        : makeEnvelope(i % 2 ? site : ctx, new RawJson(`{"m":"${text}${i}"}`), ids[i % 4]!(i), undefined, at),
     );
   // Multi-byte characters; a batch past the kept size, then small ones; an empty one.
   const batches = [

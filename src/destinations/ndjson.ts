@@ -1,4 +1,4 @@
-import { type Envelope, encodeLine, lineParts } from '../core/envelope.ts';
+import { type Envelope, encodeLine, writeLine } from '../core/envelope.ts';
 
 /**
  * One envelope as exactly one line of JSON, without its newline. Readers split NDJSON on '\n', so a
@@ -34,14 +34,13 @@ export class NdjsonEncoder {
     if (this.buffer.length > KEEP) this.buffer = Buffer.allocUnsafeSlow(KEEP / 4);
     let at = 0;
     for (const e of events) {
-      const parts = lineParts(e);
-      // A UTF-16 code unit is at most 3 bytes of UTF-8: grow first, and never write a partial line.
-      let most = 2; // '}' and '\n'
-      for (const p of parts) most += 3 * p.length;
-      if (at + most > this.buffer.length) this.grow(at, at + most);
-      for (const p of parts) at += this.buffer.write(p, at, 'utf8');
-      if (parts.length === 2) this.buffer[at++] = 0x7d; // }
-      this.buffer[at++] = 0x0a; // \n
+      // Grown first when it might not fit: a line is never written in part.
+      let end = writeLine(this.buffer, at, e);
+      while (end < 0) {
+        this.grow(at, 2 * this.buffer.length);
+        end = writeLine(this.buffer, at, e);
+      }
+      at = end;
     }
     return this.buffer.subarray(0, at);
   }

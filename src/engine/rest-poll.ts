@@ -214,12 +214,6 @@ async function* readTimeWindow<S, A>(
   );
   warnPartRetention(def, ctx);
   const time = def.eventTime ?? ((r: unknown) => getPath(r, cursor.time));
-  const split =
-    def.split ??
-    ((raw: unknown) => {
-      const id = def.eventId!(raw);
-      return id === undefined ? undefined : [{ id, raw }];
-    });
   let disorderReported = false;
   for (let window = tracker.nextWindow(); window; window = tracker.nextWindow()) {
     let guard = new LoopGuard();
@@ -277,40 +271,49 @@ async function* readTimeWindow<S, A>(
       }
       const records = def.records(page.body) ?? [];
       if (!Array.isArray(records)) throw unexpected(ctx.stream);
-      const events = [];
-      const delivered = [];
-      const deadLetters = [];
-      // Expanded events (`expand`, `expandPage`) come with their ids and times.
-      const expanded = def.expand !== undefined || def.expandPage !== undefined;
-      const pageEvents = def.expandPage ? await def.expandPage(ctx, records, window) : undefined;
-      for (const listed of pageEvents ?? records) {
-        for (const e of pageEvents
-          ? [listed as RawEvent]
-          : def.expand
-            ? await def.expand(ctx, listed, window)
-            : [{ raw: listed } as RawEvent]) {
-          const raw = e.raw;
-          const iso = toIsoTime(expanded ? e.time : time(raw));
-          // The watermark follows the cursor's time field; parse it again only when it differs.
-          const t =
-            def.eventTime && !expanded
-              ? tracker.timeOf(raw)
-              : iso === undefined
-                ? undefined
-                : Date.parse(iso);
-          if (clip && !clip.inside(t)) continue;
-          // An expanded event comes with its id; a listed record may bundle several (`split`).
-          const parts = expanded ? (e.id === undefined ? undefined : [{ raw, id: e.id }]) : split(raw);
+      const events: RawEvent[] = [];
+      const delivered: Array<{ id: string; time: number | undefined }> = [];
+      const deadLetters: Array<{ raw: unknown; reason: string }> = [];
+      // One event (a listed record, or one that `expand` made), with its id(s) and time.
+      const take = (raw: unknown, iso: string | undefined, t: number | undefined, id: string | undefined) => {
+        if (clip && !clip.inside(t)) return;
+        // An expanded event comes with its id; a listed record may bundle several (`split`).
+        if (def.split && !def.expand && !def.expandPage) {
+          const parts = def.split(raw);
           settle?.record(parts?.[0]?.id);
-          if (parts === undefined) {
-            deadLetters.push({ raw, reason: def.missingId ?? NO_ID });
-            continue;
+          if (parts === undefined) deadLetters.push({ raw, reason: def.missingId ?? NO_ID });
+          else for (const part of parts) deliver(part.raw, part.id, iso, t);
+          return;
+        }
+        settle?.record(id);
+        if (id === undefined) deadLetters.push({ raw, reason: def.missingId ?? NO_ID });
+        else deliver(raw, id, iso, t);
+      };
+      const deliver = (raw: unknown, id: string, iso: string | undefined, t: number | undefined) => {
+        if (tracker.isSeen(id)) return;
+        events.push({ raw, id, time: iso });
+        delivered.push({ id, time: t });
+      };
+      if (def.expandPage) {
+        // One follow-up call turns the page's listed ids into events, with their ids and times.
+        for (const e of await def.expandPage(ctx, records, window)) {
+          const iso = toIsoTime(e.time);
+          take(e.raw, iso, iso === undefined ? undefined : Date.parse(iso), e.id);
+        }
+      } else if (def.expand) {
+        for (const listed of records) {
+          for (const e of await def.expand(ctx, listed, window)) {
+            const iso = toIsoTime(e.time);
+            take(e.raw, iso, iso === undefined ? undefined : Date.parse(iso), e.id);
           }
-          for (const part of parts) {
-            if (tracker.isSeen(part.id)) continue;
-            events.push({ raw: part.raw, id: part.id, time: iso });
-            delivered.push({ id: part.id, time: t });
-          }
+        }
+      } else {
+        // The common case, kept free of per-record arrays: a page's parsed records die young.
+        for (const raw of records) {
+          const iso = toIsoTime(time(raw));
+          // The watermark follows the cursor's time field; parse it again only when it differs.
+          const t = def.eventTime ? tracker.timeOf(raw) : iso === undefined ? undefined : Date.parse(iso);
+          take(raw, iso, t, def.split ? undefined : def.eventId!(raw));
         }
       }
       let next = def.paginate.next({ request, response: page.response, body: page.body, records });

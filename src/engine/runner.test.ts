@@ -52,7 +52,7 @@ const fake: SourceDef = defineSource({
   },
 });
 
-async function setup(destinations: Destination[]) {
+async function setup(destinations: Destination[], overrides: Partial<ResolvedCollector> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'tributary-runner-'));
   dirs.push(dir);
   const store = await SqliteStore.open(dir);
@@ -81,6 +81,7 @@ async function setup(destinations: Destination[]) {
     sitename: 'hq',
     timezone: 'Europe/Berlin',
     window: { lookbackMs: 0 },
+    ...overrides,
   };
   const run = (o: Partial<Parameters<typeof runCollector>[1]> = {}) =>
     runCollector(collector, {
@@ -182,7 +183,8 @@ describe('runner', () => {
       },
       close: async () => {},
     };
-    const rig = await setup([flaky, other]);
+    // One commit per batch: the batches read ahead while the destination is down go out one by one.
+    const rig = await setup([flaky, other], { batchesPerCommit: 1 });
     store = rig.store;
     const r = await rig.run();
     assert.equal(r.status, 'succeeded');
@@ -192,6 +194,86 @@ describe('runner', () => {
     assert.equal(other.batches.length, 3, 'the healthy destination was not sent a batch twice');
     assert.equal((await store.getCheckpoint('c', 'main'))?.value, 3);
     assert.ok((await store.listErrors('c')).some((e) => e.code === 'destination_unavailable'));
+  });
+
+  it('group commit: batches read ahead during a slow delivery go out together, committed after the acknowledgement', async () => {
+    const dest = new MemoryDestination();
+    let release!: () => void;
+    const held = new Promise<void>((ok) => {
+      release = ok;
+    });
+    const commits: unknown[] = [];
+    let store: SqliteStore | undefined;
+    const slow: Destination = {
+      name: 'slow',
+      kind: 'memory',
+      send: async (events) => {
+        // The first batch is held until the other two were read ahead; the checkpoint has not moved.
+        if (dest.batches.length === 0) await held;
+        commits.push((await store!.getCheckpoint('c', 'main'))?.value);
+        await dest.send(events);
+      },
+      close: async () => {},
+    };
+    // The source's batches, counted as they are read; each one's vendor-side acknowledgement records
+    // the checkpoint stored when it is called.
+    let read = 0;
+    const acks: Array<{ batch: unknown; stored: unknown }> = [];
+    const main = fake.streams.main!;
+    const counted: SourceDef = {
+      ...fake,
+      streams: {
+        main: {
+          ...main,
+          async *read(ctx) {
+            for await (const b of main.read(ctx)) {
+              read++;
+              yield {
+                ...b,
+                committed: async () => {
+                  acks.push({
+                    batch: b.checkpoint,
+                    stored: (await store!.getCheckpoint('c', 'main'))?.value,
+                  });
+                },
+              };
+            }
+          },
+        },
+      },
+    };
+    const rig = await setup([slow], { batchesPerCommit: 2, source: counted });
+    store = rig.store;
+    const running = rig.run();
+    // Read ahead: the later batches are read and wrapped while the first delivery waits.
+    const deadline = Date.now() + 10_000;
+    while (read < 3 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    release();
+    const r = await running;
+    assert.equal(r.status, 'succeeded');
+    assert.deepEqual(
+      dest.batches.map((b) => b.map((e) => e.id)),
+      [
+        ['p0-1', 'p0-2'],
+        ['p1-1', 'p1-2', 'p2-1', 'p2-2'],
+      ],
+      'the two batches read meanwhile were sent as one',
+    );
+    assert.deepEqual(commits, [undefined, 1], 'each send saw only what was acknowledged before it committed');
+    assert.equal((await store.getCheckpoint('c', 'main'))?.value, 3, "the group's last checkpoint");
+    assert.equal(r.events, 6);
+    assert.equal(r.pages, 3);
+    assert.equal(r.deadLetters, 1, "the group's dead letters are committed with it");
+    assert.deepEqual(
+      acks,
+      [
+        { batch: 1, stored: 1 },
+        { batch: 2, stored: 3 },
+        { batch: 3, stored: 3 },
+      ],
+      "every batch of a group is acknowledged to the vendor, in order, after the group's commit",
+    );
   });
 
   it("believes a destination's Retry-After over its own backoff", async () => {

@@ -32,7 +32,19 @@ export interface ResolvedCollector {
   sitename?: string;
   timezone?: string;
   window: WindowOptions;
+  /**
+   * The most batches (vendor pages, file slices) delivered and committed together: batches already read
+   * ahead while an earlier one was being delivered go out as one destination write and one checkpoint
+   * commit, each fsynced once (group commit). 1: every batch is delivered and committed on its own. A
+   * crash re-delivers at most this many batches, with the same ids; nothing acknowledged is lost either
+   * way. Default `DEFAULT_BATCHES_PER_COMMIT` (1: the documented promise that a crash re-delivers at most
+   * the one batch in flight holds unless a collector trades it for fewer syncs).
+   */
+  batchesPerCommit?: number;
 }
+
+/** Batches delivered and committed together at most, by default (docs/architecture.md, "The run"). */
+export const DEFAULT_BATCHES_PER_COMMIT = 1;
 
 export interface RunOptions {
   store: Store;
@@ -376,7 +388,9 @@ async function runStream(
       committed: batch.committed,
     };
   };
-  const ahead: Array<Promise<Wrapped | undefined>> = [];
+  // Each batch read ahead, with its outcome once it is known (a failure stays for its turn to be awaited).
+  const ahead: Array<{ next: Promise<Wrapped | undefined>; read?: { batch: Wrapped | undefined } }> = [];
+  const perCommit = Math.max(1, Math.floor(c.batchesPerCommit ?? DEFAULT_BATCHES_PER_COMMIT));
   const labels = { collector: c.name, source: c.source.id, stream };
   let committed: { checkpoint: unknown } | undefined =
     saved === undefined ? undefined : { checkpoint: saved.value };
@@ -384,16 +398,21 @@ async function runStream(
   const depth = def.sequential ? 1 : READ_AHEAD;
   const readAhead = () => {
     while (ahead.length < depth) {
-      const next = batches.next().then(wrap);
-      next.catch(() => {}); // surfaces when awaited; never an unhandled rejection
-      ahead.push(next);
+      const entry: (typeof ahead)[number] = { next: batches.next().then(wrap) };
+      entry.next.then(
+        (batch) => {
+          entry.read = { batch };
+        },
+        () => {}, // surfaces when awaited; never an unhandled rejection
+      );
+      ahead.push(entry);
     }
   };
   try {
     for (;;) {
       readAhead();
-      const batch = await ahead.shift()!;
-      if (!batch) {
+      const first = await ahead.shift()!.next;
+      if (!first) {
         // The vendor has nothing more: the stream is caught up as of now, and its checkpoint lag is 0
         // (docs/operations.md). Recorded with the position already committed; nothing else changes.
         if (committed)
@@ -411,6 +430,10 @@ async function runStream(
           });
         break;
       }
+      // Group commit: the batches already read while the previous delivery ran go with this one.
+      const group = [first];
+      while (group.length < perCommit && ahead[0]?.read?.batch) group.push(ahead.shift()!.read!.batch!);
+      const batch = group.length === 1 ? first : joined(group);
       if (!def.sequential) readAhead();
       const { envelopes, ingestedAt, newest, checkpoint, pages } = batch;
       let bytes = 0;
@@ -431,12 +454,13 @@ async function runStream(
         pages,
         bytes,
         lastEventTime: envelopes.length ? ingestedAt : undefined,
-        hourly: envelopes.length ? { [hourOf(ingestedAt)]: envelopes.length } : {},
+        hourly: hourlyCounts(group),
         deadLetters,
         positionTime: newest,
       });
       committed = { checkpoint };
-      if (batch.committed) await acknowledge(batch.committed, log);
+      // Each batch's vendor-side acknowledgement, in order, once the group is committed.
+      for (const b of group) if (b.committed) await acknowledge(b.committed, log);
       metrics.deadLettered(c.name, deadLetters);
       sr.events += envelopes.length;
       sr.pages += pages;
@@ -453,6 +477,34 @@ async function runStream(
   } finally {
     await batches.return?.(undefined).catch(() => {});
   }
+}
+
+/** Batches read one after the other as one: their events in order, the last one's checkpoint. */
+function joined(group: Wrapped[]): Wrapped {
+  const last = group.at(-1)!;
+  const withEvents = group.findLast((b) => b.envelopes.length > 0) ?? last;
+  let newest: string | undefined;
+  for (const b of group)
+    if (b.newest !== undefined && (newest === undefined || b.newest > newest)) newest = b.newest;
+  return {
+    envelopes: group.flatMap((b) => b.envelopes),
+    ingestedAt: withEvents.ingestedAt,
+    newest,
+    deadLetters: group.flatMap((b) => b.deadLetters),
+    checkpoint: last.checkpoint,
+    pages: group.reduce((n, b) => n + b.pages, 0),
+  };
+}
+
+/** Events per hour of ingestion, for the collector's volume counts. */
+function hourlyCounts(group: Wrapped[]): Record<string, number> {
+  const hourly: Record<string, number> = {};
+  for (const b of group) {
+    if (!b.envelopes.length) continue;
+    const hour = hourOf(b.ingestedAt);
+    hourly[hour] = (hourly[hour] ?? 0) + b.envelopes.length;
+  }
+  return hourly;
 }
 
 /** A batch's vendor-side acknowledgement (Batch.committed), after its commit: a failure is logged, not fatal. */

@@ -1111,6 +1111,9 @@ export function storeSuite(name: string, makeStore: () => Promise<Store>): void 
       const s = await makeStore();
       await s.takeLoginAttempt([limit('user:idle', { free: 5 })]);
       await s.takeLoginAttempt([limit('user:locked', { free: 1 })]);
+      // Idle means last updated before now: let the clock's millisecond move past the updates.
+      const updated = Date.now();
+      while (Date.now() <= updated) await new Promise((r) => setImmediate(r));
       assert.equal(await s.pruneLoginAttempts(3_600_000), 0, 'nothing idle for an hour');
       assert.equal(await s.pruneLoginAttempts(0), 1, 'the locked one stays');
       assert.equal((await s.takeLoginAttempt([limit('user:locked', { free: 1 })])).granted, false);

@@ -611,6 +611,45 @@ describe('push collectors: the ingest endpoint', () => {
     assert.equal((await api('GET', '/api/collectors/busy')).body.volumeLastDay, 600);
   });
 
+  it('counts that cannot be committed: 503 commit_failed with Retry-After, answered only when the commit has failed', async () => {
+    const token = await install('uncounted', { source: 'webhook', settings: { idPath: 'uuid' } });
+    const store = runtime.store;
+    const original = store.commitBatch;
+    let release!: () => void;
+    const held = new Promise<void>((ok) => {
+      release = ok;
+    });
+    let calls = 0;
+    store.commitBatch = async () => {
+      calls++;
+      await held;
+      throw new Error('disk I/O error');
+    };
+    try {
+      let answered = false;
+      const reply = fetch(`${base}/ingest/uncounted`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+        body: '{"uuid":"uncounted-1"}\n',
+      }).then((r) => {
+        answered = true;
+        return r;
+      });
+      const deadline = Date.now() + 10_000;
+      while (calls === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(calls, 1, 'delivered, then committed');
+      await fetch(`${base}/healthz`); // the server answers other requests meanwhile
+      assert.equal(answered, false, 'no answer while its commit runs');
+      release();
+      const r = await reply;
+      assert.equal(r.status, 503);
+      assert.equal(r.headers.get('retry-after'), '5');
+      assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'commit_failed');
+    } finally {
+      store.commitBatch = original;
+    }
+  });
+
   it('only POST; unknown and pull collectors answer as a wrong token does (401); no cookie or CSRF involved', async () => {
     const token = await install('plain', { source: 'webhook' });
     const get = await push('plain', undefined as unknown as string, bearer(token), 'GET');

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { CollectorConfig } from '../../config/config-file.ts';
 import type { Destination, SendResult } from '../../core/destination.ts';
-import { type Envelope, lineBytes, makeEnvelope, toIsoTime } from '../../core/envelope.ts';
+import { type Envelope, hashId, lineBytes, makeEnvelope, RawJson, toIsoTime } from '../../core/envelope.ts';
 import { TributaryError, toTributaryError, transientError } from '../../core/errors.ts';
 import {
   type DeadLetter,
@@ -142,6 +142,8 @@ class Delivery {
   private readonly o: DeliveryOptions;
   private queue: Pending[] = [];
   private running = false;
+  /** Settles when the last batch's commit has (successfully or not). */
+  private commits: Promise<void> = Promise.resolve();
   /** Destinations with a failure streak on record (health), as read at `failingReadAt`. */
   private failing = new Set<string>();
   private failingReadAt = Number.NEGATIVE_INFINITY;
@@ -161,6 +163,11 @@ class Delivery {
     });
   }
 
+  /**
+   * Delivers the queue batch after batch. Once a batch's destinations acknowledged, its commit starts
+   * and the next batch goes to the destinations while it runs (the two syncs overlap); commits run one
+   * after the other, in order, and each request is answered when its batch's commit is done.
+   */
   private async pump(): Promise<void> {
     this.running = true;
     try {
@@ -173,11 +180,14 @@ class Delivery {
         )
           events += this.queue[n++]!.envelopes.length;
         const batch = this.queue.splice(0, n);
-        try {
-          await this.deliver(batch);
-          for (const p of batch) p.done();
-        } catch (err) {
+        const answer = (err?: unknown) => {
           for (const p of batch) p.done(err);
+        };
+        try {
+          const { commit } = await this.deliver(batch);
+          this.commits = this.commits.then(commit).then(() => answer(), answer);
+        } catch (err) {
+          answer(err);
         }
       }
     } finally {
@@ -229,7 +239,8 @@ class Delivery {
     }
   }
 
-  private async deliver(batch: Pending[]): Promise<void> {
+  /** Sends a batch to every destination; resolves once all acknowledged, with its commit still to run. */
+  private async deliver(batch: Pending[]): Promise<{ commit: () => Promise<void> }> {
     const store = this.runtime.store;
     const envelopes = batch.length === 1 ? batch[0]!.envelopes : batch.flatMap((p) => p.envelopes);
     const refused: Array<{ reason: string; raw: string }> = [];
@@ -292,6 +303,23 @@ class Delivery {
     const chunks = deadLetterChunks([...batch.flatMap((p) => p.deadLetters), ...refused]);
     const lastChunk = chunks.pop() ?? [];
     const commit = { collectorId: this.record.id, stream: this.stream, checkpoint: null, runId: PUSH_RUN };
+    return {
+      commit: () => this.commit(batch, commit, envelopes.length, bytes, last, hourly, chunks, lastChunk),
+    };
+  }
+
+  /** Commits a delivered batch's counts and dead letters; a failure is a 503 for its requests. */
+  private async commit(
+    batch: Pending[],
+    commit: { collectorId: string; stream: string; checkpoint: null; runId: string },
+    events: number,
+    bytes: number,
+    last: string | undefined,
+    hourly: Record<string, number>,
+    chunks: Array<Array<{ reason: string; raw: string }>>,
+    lastChunk: Array<{ reason: string; raw: string }>,
+  ): Promise<void> {
+    const store = this.runtime.store;
     try {
       for (const deadLetters of chunks) {
         await store.commitBatch({ ...commit, events: 0, pages: 0, bytes: 0, hourly: {}, deadLetters });
@@ -299,7 +327,7 @@ class Delivery {
       }
       await store.commitBatch({
         ...commit,
-        events: envelopes.length,
+        events,
         pages: 0,
         bytes,
         lastEventTime: last,
@@ -307,12 +335,7 @@ class Delivery {
         deadLetters: lastChunk,
       });
       const labels = { collector: this.record.name, source: this.record.source, stream: this.stream };
-      metrics.delivered(
-        labels,
-        envelopes.length ? (this.record.config.destinations as string[]) : [],
-        envelopes.length,
-        bytes,
-      );
+      metrics.delivered(labels, events ? (this.record.config.destinations as string[]) : [], events, bytes);
       metrics.deadLettered(
         this.record.name,
         batch.flatMap((p) => p.deadLetters),
@@ -506,12 +529,14 @@ export class IngestReceiver {
       timezone: config.timezone,
     };
     const envelopes: Envelope[] = [];
-    const toEnvelope = (r: unknown) =>
+    // A JSON record comes with its text: the envelope keeps that (the sender's bytes), and the parsed
+    // value, read for its id and time, dies young.
+    const toEnvelope = (r: unknown, text?: string) =>
       envelopes.push(
         makeEnvelope(
           ctx,
-          r,
-          receive.eventId(r, settings),
+          text === undefined ? r : new RawJson(text),
+          receive.eventId(r, settings) ?? hashId(r),
           toIsoTime(receive.eventTime(r, settings)),
           ingestedAt,
         ),
@@ -543,7 +568,7 @@ export class IngestReceiver {
     name: string,
     opts: IngestOptions,
     hmacSecret: string | undefined,
-    onRecord: (record: unknown) => void,
+    onRecord: (record: unknown, text?: string) => void,
   ): Promise<DeadLetter[]> {
     let mac: Hmac | undefined;
     let signature: string | undefined;

@@ -170,7 +170,10 @@ export interface SplitBody {
 /** Splits a whole decoded body into records as `format` says (at once: tests and small bodies). */
 export function splitBody(text: string, format: BodyFormat, limits: SplitLimits = NO_LIMITS): SplitBody {
   const records: unknown[] = [];
-  const splitter = new BodySplitter(format, limits, (r) => records.push(r));
+  const splitter = new BodySplitter(format, limits, (r, text) => {
+    if (text !== undefined) keepVendorText(r as object, text);
+    records.push(r);
+  });
   splitter.push(text);
   splitter.end();
   return { records, deadLetters: splitter.deadLetters };
@@ -264,7 +267,7 @@ export class BodySplitter {
   /** Records handed to `onRecord` so far. */
   records = 0;
   private readonly limits: SplitLimits;
-  private readonly onRecord: (record: unknown) => void;
+  private readonly onRecord: (record: unknown, text?: string) => void;
   private state: State;
   private first = true;
   /** `start`: the blank characters of the current line, which belong to a raw body's first line. */
@@ -284,7 +287,11 @@ export class BodySplitter {
   /** The refusal for a body that is this one dead letter and nothing else. */
   private lastRefusal: BodyError | undefined;
 
-  constructor(format: BodyFormat, limits: SplitLimits, onRecord: (record: unknown) => void) {
+  /**
+   * `onRecord` gets each record as it is cut; a JSON object or array comes with its exact text (the
+   * vendor's bytes for the envelope's `raw`, core/envelope.ts RawJson).
+   */
+  constructor(format: BodyFormat, limits: SplitLimits, onRecord: (record: unknown, text?: string) => void) {
     this.limits = limits;
     this.onRecord = onRecord;
     this.state = format === 'auto' ? 'start' : format === 'raw' ? 'raw' : 'between';
@@ -399,10 +406,10 @@ export class BodySplitter {
       );
   }
 
-  private accept(record: unknown): void {
+  private accept(record: unknown, text?: string): void {
     this.count();
     this.records++;
-    this.onRecord(record);
+    this.onRecord(record, text);
   }
 
   private dead(raw: string, why: string, refusal?: BodyError): void {
@@ -480,8 +487,7 @@ export class BodySplitter {
       this.dead(text.trimEnd(), reason(err));
       return;
     }
-    if (value !== null && typeof value === 'object') keepVendorText(value, text);
-    this.accept(value);
+    this.accept(value, value !== null && typeof value === 'object' ? text : undefined);
   }
 
   // --- json: between top-level values ---
