@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { configError, type ErrorInfo, transientError } from '../core/errors.ts';
+import { configError, type ErrorInfo, TributaryError, transientError } from '../core/errors.ts';
 import type { HttpClient, VendorErrorContext } from '../core/source.ts';
 import type {
   NotificationQueue,
@@ -33,6 +33,13 @@ import type { AwsAccount } from './aws.ts';
  *   polling; a short poll may answer empty while messages wait on other servers); `Messages[]` with
  *   `MessageId`, `ReceiptHandle`, `Body`, `MD5OfBody` (hex MD5 of the body). DeleteMessage
  *   (API_DeleteMessage.html) by `ReceiptHandle`; it has no response elements (200, empty body).
+ * - S3 event notifications (S3 User Guide, "Event message structure"): `Records[].s3.bucket.name`,
+ *   `.s3.object.key` ("URL encoded"), `size`, `eTag`, `versionId`; `eventName` `ObjectCreated:*`; when a
+ *   notification is configured S3 sends one `{"Service":"Amazon S3","Event":"s3:TestEvent",…}`.
+ *   SNS-wrapped bodies (SNS Developer Guide, "Amazon SNS message and JSON formats"): `{"Type":
+ *   "Notification","Message":"<the S3 event as a string>",…}` unless raw message delivery is on.
+ *   EventBridge-wrapped (S3 User Guide, "EventBridge event message structure"): `{"source":"aws.s3",
+ *   "detail-type":"Object Created","detail":{"bucket":{"name"},"object":{"key","size","etag","version-id"}}}`.
  * - Common errors (SQS API Reference, "Common Errors"): `AccessDeniedException` 400,
  *   `InvalidClientTokenId` 403, `ThrottlingException` 400 (a rate limit in a 400), `RequestExpired` 400.
  */
@@ -175,6 +182,11 @@ export function s3ObjectStore(http: HttpClient, account: AwsAccount, o: S3Option
           );
         return undefined; // NoSuchKey: gone before it was read
       }
+      const modified = res.headers.get('last-modified');
+      if (!ref.lastModified && modified) {
+        const ms = Date.parse(modified);
+        if (Number.isFinite(ms)) ref.lastModified = new Date(ms).toISOString();
+      }
       return res.body ?? noBytes;
     },
     async list({ prefix, startAfter }) {
@@ -203,6 +215,7 @@ export async function listPage(
       key,
       etag: tag(m[1], 'ETag')?.replace(/"/g, ''),
       size: Number.isFinite(size) ? size : undefined,
+      lastModified: tag(m[1], 'LastModified'),
     });
   }
   if (!/<ListBucketResult[\s>]/.test(xml))
@@ -212,6 +225,121 @@ export async function listPage(
       "Retry; if it persists, check the account's S3 endpoint.",
     );
   return { objects, more: tag(xml, 'IsTruncated') === 'true' };
+}
+
+const decodeKey = (k: string) => decodeURIComponent(k.replace(/\+/g, ' '));
+
+/**
+ * The objects an SQS message names: an S3 event notification (plain, SNS- or EventBridge-wrapped), each
+ * `ObjectCreated:*` record's object. `s3:TestEvent`, deletions and other EventBridge detail types name
+ * none; a body that is none of these throws (the reader keeps it as a dead letter).
+ */
+export function s3NotificationObjects(m: QueueMessage): ObjectRef[] {
+  let body: any;
+  try {
+    body = JSON.parse(m.body);
+  } catch {
+    throw new Error('the body is not JSON');
+  }
+  if (body && body.Type === 'Notification' && typeof body.Message === 'string') {
+    try {
+      body = JSON.parse(body.Message);
+    } catch {
+      throw new Error('the SNS notification’s Message is not JSON');
+    }
+  }
+  if (!body || typeof body !== 'object') throw new Error('expected a JSON object');
+  if (body.Event === 's3:TestEvent') return [];
+  if (body.source === 'aws.s3' && body.detail && typeof body.detail === 'object') {
+    if (body['detail-type'] !== 'Object Created') return [];
+    const o = body.detail.object;
+    if (!o || typeof o.key !== 'string')
+      throw new Error('expected detail.object.key in the EventBridge event');
+    return [
+      {
+        bucket: body.detail.bucket?.name,
+        key: o.key,
+        etag: o.etag,
+        version: o['version-id'] ?? undefined,
+        size: o.size,
+      },
+    ];
+  }
+  if (Array.isArray(body.Records)) {
+    const refs: ObjectRef[] = [];
+    for (const r of body.Records) {
+      if (!r?.s3?.object || typeof r.s3.object.key !== 'string')
+        throw new Error('expected Records[].s3.object.key (an S3 event notification)');
+      if (typeof r.eventName === 'string' && !r.eventName.startsWith('ObjectCreated:')) continue;
+      refs.push({
+        bucket: r.s3.bucket?.name,
+        key: decodeKey(r.s3.object.key),
+        etag: r.s3.object.eTag,
+        version: r.s3.object.versionId ?? undefined,
+        size: r.s3.object.size,
+      });
+    }
+    return refs;
+  }
+  throw new Error('expected an S3 event notification (Records), an SNS notification or an EventBridge event');
+}
+
+/**
+ * The notification's objects that `keep` accepts, refusing another bucket's (the credentials and Test
+ * Connection are for the collector's bucket: one queue per bucket).
+ */
+export function notifiedObjectsIn(
+  m: QueueMessage,
+  bucket: string,
+  keep: (ref: ObjectRef) => boolean = () => true,
+): ObjectRef[] {
+  const refs = s3NotificationObjects(m).filter(keep);
+  const other = refs.find((r) => r.bucket !== undefined && r.bucket !== bucket);
+  if (other) throw new Error(`it names bucket ${other.bucket}, not the collector's bucket ${bucket}`);
+  return refs.map((r) => ({ ...r, bucket }));
+}
+
+/** Runs `call`; an AWS refusal becomes a config error naming the IAM action it needs (Test Connection). */
+export async function needsAws<T>(action: string, resource: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof TributaryError && (err.code === 'aws_access_denied' || err.code === 'forbidden'))
+      throw configError(
+        'aws_access_denied',
+        `AWS denied ${action} on ${resource}: ${err.message}`,
+        `Allow ${action} on ${resource} in the IAM policy of the account's identity (or role), and check the ${action.startsWith('s3') ? 'bucket' : 'queue'} policy.`,
+        err.status,
+      );
+    throw err;
+  }
+}
+
+/**
+ * Test Connection's proof of the bucket: s3:ListBucket under `prefix` (one key), then s3:GetObject of the
+ * first key listed, if any (its first bytes only).
+ */
+export async function probeBucket(
+  http: HttpClient,
+  account: AwsAccount,
+  o: { bucket: string; region: string; prefix: string },
+): Promise<void> {
+  const page = await needsAws('s3:ListBucket', `arn:aws:s3:::${o.bucket}`, () =>
+    listPage(http, s3BucketUrl(account, o.bucket, o.region), { prefix: o.prefix, maxKeys: 1 }),
+  );
+  const first = page.objects[0];
+  if (!first) return;
+  const store = s3ObjectStore(http, account, { bucket: o.bucket, region: o.region });
+  const ctl = new AbortController();
+  const bytes = await needsAws('s3:GetObject', `arn:aws:s3:::${o.bucket}/${first.key}`, () =>
+    store.get(first, { start: 0, signal: ctl.signal }),
+  );
+  // Proving the permission needs the answer, not the file.
+  if (bytes && Symbol.asyncIterator in bytes) {
+    const it = bytes[Symbol.asyncIterator]();
+    await it.next();
+    await it.return?.();
+  }
 }
 
 export interface SqsOptions {

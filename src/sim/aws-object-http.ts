@@ -15,7 +15,7 @@ import type { ObjectStoreSim } from './object-store.ts';
  *   `InvalidAccessKeyId` / SQS 403 `InvalidClientTokenId`; a wrong signature 403 `SignatureDoesNotMatch`;
  *   a request dated more than 15 minutes away S3 403 `RequestTimeTooSkewed` / SQS 400 `RequestExpired`
  *   (S3 API Reference "Error responses"; SQS API Reference "Common Errors").
- * - S3 GetObject with `Range: bytes=N-` (206), 404 `NoSuchKey`, 416 `InvalidRange` at the end; ListObjectsV2
+ * - S3 GetObject with `Range: bytes=N-` (206) and `Last-Modified`, 404 `NoSuchKey`, 416 `InvalidRange` at the end; ListObjectsV2
  *   (`list-type=2`, `prefix`, `start-after`, `max-keys`) answering `ListBucketResult` XML with `Contents`
  *   (`Key`, `ETag` quoted, `Size`) and `IsTruncated` (S3 API Reference, GetObject, ListObjectsV2).
  * - SQS AWS JSON protocol (SQS Developer Guide, "Making query API requests using AWS JSON protocol"):
@@ -192,7 +192,7 @@ export class AwsObjectHttpSim {
       const maxKeys = Math.min(Number(url.searchParams.get('max-keys') ?? 1000) || 1000, 1000);
       const prefix = url.searchParams.get('prefix') ?? '';
       const startAfter = url.searchParams.get('start-after') ?? undefined;
-      const objects: Array<{ key: string; etag?: string; size?: number }> = [];
+      const objects: Array<{ key: string; etag?: string; size?: number; lastModified?: string }> = [];
       let more = false;
       let after = startAfter;
       // the in-memory simulator pages by its own page size; gather up to max-keys
@@ -214,7 +214,7 @@ export class AwsObjectHttpSim {
       const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>${xmlEscape(bucket)}</Name><Prefix>${xmlEscape(prefix)}</Prefix>${startAfter ? `<StartAfter>${xmlEscape(startAfter)}</StartAfter>` : ''}<KeyCount>${objects.length}</KeyCount><MaxKeys>${maxKeys}</MaxKeys><IsTruncated>${more}</IsTruncated>${objects
         .map(
           (o) =>
-            `<Contents><Key>${xmlEscape(o.key)}</Key><ETag>&quot;${o.etag ?? ''}&quot;</ETag><Size>${o.size ?? 0}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
+            `<Contents><Key>${xmlEscape(o.key)}</Key><LastModified>${o.lastModified ?? ''}</LastModified><ETag>&quot;${o.etag ?? ''}&quot;</ETag><Size>${o.size ?? 0}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
         )
         .join('')}</ListBucketResult>`;
       res.writeHead(200, { 'content-type': 'application/xml' });
@@ -226,8 +226,9 @@ export class AwsObjectHttpSim {
     const start = range ? Number(range[1]) : 0;
     const end = range?.[2] ? Number(range[2]) : undefined;
     let size: number | undefined;
+    let modified: string | undefined;
     try {
-      size = this.sim.refOf(key).size;
+      ({ size, lastModified: modified } = this.sim.refOf(key));
     } catch {
       return xmlError(res, 404, 'NoSuchKey', 'The specified key does not exist.');
     }
@@ -235,7 +236,11 @@ export class AwsObjectHttpSim {
       return xmlError(res, 416, 'InvalidRange', 'The requested range is not satisfiable');
     const stream = await this.sim.objects.get({ key }, { start });
     if (!stream) return xmlError(res, 404, 'NoSuchKey', 'The specified key does not exist.');
-    res.writeHead(range ? 206 : 200, { 'content-type': 'application/octet-stream' });
+    // Last-Modified in HTTP-date form (S3 API Reference, GetObject, response headers)
+    res.writeHead(range ? 206 : 200, {
+      'content-type': 'application/octet-stream',
+      ...(modified ? { 'last-modified': new Date(modified).toUTCString() } : {}),
+    });
     let sent = 0;
     try {
       for await (const chunk of stream) {

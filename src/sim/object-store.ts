@@ -35,6 +35,8 @@ export interface SimObjectRef {
   etag?: string;
   version?: string;
   size?: number;
+  /** When it was put (ISO 8601, the clock's time): S3's `LastModified`. */
+  lastModified?: string;
 }
 
 interface StoredObject {
@@ -42,6 +44,7 @@ interface StoredObject {
   etag: string;
   version: string;
   size: number;
+  modified: number;
   /** Bytes, or a generator of them for objects too large to hold (the memory-bound check). */
   body: Buffer | (() => AsyncIterable<Uint8Array>);
 }
@@ -99,6 +102,7 @@ export class ObjectStoreSim {
       etag: createHash('md5').update(bytes).digest('hex'),
       version: `v${++this.seq}`,
       size: bytes.length,
+      modified: this.clock(),
       body: bytes,
     };
     this.store.set(key, o);
@@ -107,7 +111,14 @@ export class ObjectStoreSim {
 
   /** An object whose bytes are generated when read (too large to hold in a test). */
   putGenerated(key: string, size: number, body: () => AsyncIterable<Uint8Array>): SimObjectRef {
-    const o: StoredObject = { key, etag: `gen-${++this.seq}`, version: `v${this.seq}`, size, body };
+    const o: StoredObject = {
+      key,
+      etag: `gen-${++this.seq}`,
+      version: `v${this.seq}`,
+      size,
+      modified: this.clock(),
+      body,
+    };
     this.store.set(key, o);
     return this.ref(o);
   }
@@ -130,7 +141,14 @@ export class ObjectStoreSim {
   }
 
   private ref(o: StoredObject): SimObjectRef {
-    return { bucket: this.bucket, key: o.key, etag: o.etag, version: o.version, size: o.size };
+    return {
+      bucket: this.bucket,
+      key: o.key,
+      etag: o.etag,
+      version: o.version,
+      size: o.size,
+      lastModified: new Date(o.modified).toISOString(),
+    };
   }
 
   // -- the queue ----------------------------------------------------------------------------------
