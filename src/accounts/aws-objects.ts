@@ -33,6 +33,13 @@ import type { AwsAccount } from './aws.ts';
  *   polling; a short poll may answer empty while messages wait on other servers); `Messages[]` with
  *   `MessageId`, `ReceiptHandle`, `Body`, `MD5OfBody` (hex MD5 of the body). DeleteMessage
  *   (API_DeleteMessage.html) by `ReceiptHandle`; it has no response elements (200, empty body).
+ *   `MessageSystemAttributeNames: ["All"]` returns `Attributes` (`SentTimestamp`: epoch milliseconds;
+ *   `ApproximateReceiveCount`, …), `MessageAttributeNames: ["All"]` the sender's `MessageAttributes`
+ *   (`AttributeNames` is the deprecated form). DeleteMessageBatch (API_DeleteMessageBatch.html) and
+ *   ChangeMessageVisibilityBatch (API_ChangeMessageVisibilityBatch.html): up to ten `Entries` of `Id` +
+ *   `ReceiptHandle` (+ `VisibilityTimeout`), answered per entry in `Successful` / `Failed` (`Code`,
+ *   `Message`, `SenderFault`) "even when the call returns an HTTP status code of 200"; IAM authorizes them
+ *   as sqs:DeleteMessage and sqs:ChangeMessageVisibility.
  * - S3 event notifications (S3 User Guide, "Event message structure"): `Records[].s3.bucket.name`,
  *   `.s3.object.key` ("URL encoded"), `size`, `eTag`, `versionId`; `eventName` `ObjectCreated:*`; when a
  *   notification is configured S3 sends one `{"Service":"Amazon S3","Event":"s3:TestEvent",…}`.
@@ -346,6 +353,8 @@ export interface SqsOptions {
   queueUrl: string;
   /** Long-poll wait per receive (0–20 s; default 1: a short poll can miss waiting messages). */
   waitTimeSeconds?: number;
+  /** Ask for every system attribute (`SentTimestamp`, …) and message attribute of each message. */
+  attributes?: boolean;
 }
 
 /** Why the collector receives and deletes messages: declared in each source's `vendorWrites`. */
@@ -353,6 +362,11 @@ export const SQS_RECEIVE_WRITE =
   'sqs:ReceiveMessage hides the messages received for the queue’s visibility timeout, so no other reader takes them while their objects are read';
 export const SQS_DELETE_WRITE =
   'sqs:DeleteMessage removes a notification once every record of the objects it names is delivered, or it would come back forever';
+/** aws-sqs's writes: the messages are the events. */
+export const SQS_DELETE_MESSAGES_WRITE =
+  'sqs:DeleteMessage (DeleteMessageBatch) removes messages once every destination acknowledged them, or they would come back forever';
+export const SQS_EXTEND_WRITE =
+  'sqs:ChangeMessageVisibility (ChangeMessageVisibilityBatch) keeps messages being delivered hidden longer than the visibility timeout, so no other reader takes them meanwhile';
 
 /** The SQS endpoint a queue URL's API calls go to: the account's `endpoints.sqs`, else the URL's origin. */
 export function sqsEndpoint(account: Pick<AwsAccount, 'endpoints'>, queueUrl: string): string {
@@ -396,6 +410,46 @@ interface SqsMessage {
   ReceiptHandle?: string;
   Body?: string;
   MD5OfBody?: string;
+  Attributes?: Record<string, string>;
+  MessageAttributes?: Record<string, unknown>;
+}
+
+interface SqsBatchAnswer {
+  Successful?: Array<{ Id?: string }>;
+  Failed?: Array<{ Id?: string; Code?: string; Message?: string; SenderFault?: boolean }>;
+}
+
+/**
+ * A batch action (DeleteMessageBatch, ChangeMessageVisibilityBatch: at most 10 entries a call, each
+ * answered on its own in `Successful` or `Failed`, even in a 200). An entry failed with
+ * `ReceiptHandleIsInvalid` (the message is gone or was received again) needs nothing more; any other
+ * failure is a transient error.
+ */
+async function sqsBatch(
+  http: HttpClient,
+  endpoint: string,
+  action: 'DeleteMessageBatch' | 'ChangeMessageVisibilityBatch',
+  queueUrl: string,
+  entries: Array<Record<string, unknown>>,
+  write: string,
+): Promise<void> {
+  for (let i = 0; i < entries.length; i += 10) {
+    const chunk = entries.slice(i, i + 10).map((e, j) => ({ Id: String(i + j), ...e }));
+    const answer = await sqsCall<SqsBatchAnswer>(
+      http,
+      endpoint,
+      action,
+      { QueueUrl: queueUrl, Entries: chunk },
+      write,
+    );
+    const failed = (answer?.Failed ?? []).filter((f) => f.Code !== 'ReceiptHandleIsInvalid');
+    if (failed.length)
+      throw transientError(
+        'sqs_batch_failed',
+        `SQS ${action} failed for ${failed.length} of ${chunk.length} messages: ${failed[0].Code ?? 'unknown'} ${failed[0].Message ?? ''}`.trim(),
+        'None needed if it passes: the messages come back after their visibility timeout and are recognised as delivered.',
+      );
+  }
 }
 
 export function sqsQueue(http: HttpClient, account: AwsAccount, o: SqsOptions): NotificationQueue {
@@ -410,6 +464,7 @@ export function sqsQueue(http: HttpClient, account: AwsAccount, o: SqsOptions): 
           QueueUrl: o.queueUrl,
           MaxNumberOfMessages: Math.max(1, Math.min(10, max)),
           WaitTimeSeconds: o.waitTimeSeconds ?? 1,
+          ...(o.attributes ? { MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'] } : {}),
         },
         SQS_RECEIVE_WRITE,
       );
@@ -422,9 +477,39 @@ export function sqsQueue(http: HttpClient, account: AwsAccount, o: SqsOptions): 
             `SQS message ${m.MessageId} arrived with a body whose MD5 differs from MD5OfBody.`,
             'None needed: the message is received again after its visibility timeout.',
           );
-        out.push({ id: m.MessageId ?? m.ReceiptHandle.slice(0, 32), receipt: m.ReceiptHandle, body: m.Body });
+        out.push({
+          id: m.MessageId ?? m.ReceiptHandle.slice(0, 32),
+          receipt: m.ReceiptHandle,
+          body: m.Body,
+          ...(m.Attributes ? { attributes: m.Attributes } : {}),
+          ...(m.MessageAttributes ? { messageAttributes: m.MessageAttributes } : {}),
+        });
       }
       return out;
+    },
+    async deleteMany(receipts) {
+      await sqsBatch(
+        http,
+        endpoint,
+        'DeleteMessageBatch',
+        o.queueUrl,
+        receipts.map((r) => ({ ReceiptHandle: r })),
+        SQS_DELETE_MESSAGES_WRITE,
+      );
+    },
+    async extend(receipts, seconds) {
+      await sqsBatch(
+        http,
+        endpoint,
+        'ChangeMessageVisibilityBatch',
+        o.queueUrl,
+        receipts.map((r) => ({ ReceiptHandle: r, VisibilityTimeout: seconds })),
+        SQS_EXTEND_WRITE,
+      );
+    },
+    async visibilityTimeout() {
+      const t = Number((await sqsQueueAttributes(http, account, o.queueUrl)).VisibilityTimeout);
+      return Number.isFinite(t) && t > 0 ? t : undefined;
     },
     async delete(receipt) {
       await sqsCall(

@@ -65,6 +65,10 @@ export interface QueueMessage {
   id: string;
   receipt: string;
   body: string;
+  /** The queue's own attributes of the message (SQS `Attributes`: `SentTimestamp`, …), when asked for. */
+  attributes?: Record<string, string>;
+  /** The sender's attributes (SQS `MessageAttributes`), when asked for. */
+  messageAttributes?: Record<string, unknown>;
 }
 
 /** A queue with visibility timeouts (SQS, Azure Storage Queue): received messages reappear unless deleted. */
@@ -72,6 +76,12 @@ export interface NotificationQueue {
   /** Up to `max` messages; none when the queue is empty (the run is caught up). */
   receive(o: { max: number; signal: AbortSignal }): Promise<QueueMessage[]>;
   delete(receipt: string, o: { signal: AbortSignal }): Promise<void>;
+  /** Deletes several at once (SQS DeleteMessageBatch); else `delete` one by one. */
+  deleteMany?(receipts: string[], o: { signal: AbortSignal }): Promise<void>;
+  /** Hides these received messages `seconds` longer from now (SQS ChangeMessageVisibilityBatch). */
+  extend?(receipts: string[], seconds: number, o: { signal: AbortSignal }): Promise<void>;
+  /** The queue's visibility timeout in seconds (SQS GetQueueAttributes `VisibilityTimeout`). */
+  visibilityTimeout?(o: { signal: AbortSignal }): Promise<number | undefined>;
 }
 
 export interface ObjectCheckpoint {

@@ -55,6 +55,9 @@ interface Message {
   visibleAt: number;
   receipt?: string;
   receives: number;
+  sentAt: number;
+  firstReceivedAt?: number;
+  messageAttributes?: Record<string, unknown>;
 }
 
 export type SimOp = 'get' | 'list' | 'receive' | 'delete';
@@ -72,7 +75,7 @@ export interface ObjectStoreSimOptions {
 export class ObjectStoreSim {
   readonly bucket: string;
   private readonly clock: Clock;
-  private readonly visibilityTimeoutMs: number;
+  readonly visibilityTimeoutMs: number;
   private readonly pageSize: number;
   private readonly chunkBytes: number;
   private readonly store = new Map<string, StoredObject>();
@@ -153,10 +156,35 @@ export class ObjectStoreSim {
 
   // -- the queue ----------------------------------------------------------------------------------
 
-  send(body: string): string {
+  /**
+   * A message as a producer sends it, with its message attributes (SQS `MessageAttributes`: `{DataType,
+   * StringValue}` per name, API Reference, MessageAttributeValue).
+   */
+  send(body: string, o: { messageAttributes?: Record<string, unknown> } = {}): string {
     const id = `msg-${++this.seq}`;
-    this.messages.push({ id, body, visibleAt: this.clock(), receives: 0 });
+    const now = this.clock();
+    this.messages.push({
+      id,
+      body,
+      visibleAt: now,
+      receives: 0,
+      sentAt: now,
+      messageAttributes: o.messageAttributes,
+    });
     return id;
+  }
+
+  /**
+   * ChangeMessageVisibility: the message whose latest receipt this is becomes visible `seconds` from now
+   * (API Reference, ChangeMessageVisibility); false when no message has this receipt (or it is not in
+   * flight), which SQS answers `ReceiptHandleIsInvalid` / `MessageNotInflight`.
+   */
+  changeVisibility(receipt: string, seconds: number): boolean {
+    const now = this.clock();
+    const m = this.messages.find((x) => x.receipt === receipt && x.visibleAt > now);
+    if (!m) return false;
+    m.visibleAt = now + seconds * 1000;
+    return true;
   }
 
   /** An S3 event notification naming these objects as they are now (ObjectCreated:Put). */
@@ -262,14 +290,33 @@ export class ObjectStoreSim {
       this.calls.push({ op: 'receive', detail: String(o.max) });
       this.fault('receive');
       const now = this.clock();
-      const out: Array<{ id: string; receipt: string; body: string }> = [];
+      const out: Array<{
+        id: string;
+        receipt: string;
+        body: string;
+        attributes: Record<string, string>;
+        messageAttributes?: Record<string, unknown>;
+      }> = [];
       for (const m of this.messages) {
         if (out.length >= Math.min(o.max, 10)) break;
         if (m.visibleAt > now) continue;
         m.receives++;
+        m.firstReceivedAt ??= now;
         m.receipt = `${m.id}/r${m.receives}/${++this.seq}`;
         m.visibleAt = now + this.visibilityTimeoutMs;
-        out.push({ id: m.id, receipt: m.receipt, body: m.body });
+        out.push({
+          id: m.id,
+          receipt: m.receipt,
+          body: m.body,
+          // system attributes (API Reference, ReceiveMessage, MessageSystemAttributeNames): epoch ms
+          attributes: {
+            SenderId: 'AIDASSYFHUBOBT7F4XT75',
+            SentTimestamp: String(m.sentAt),
+            ApproximateReceiveCount: String(m.receives),
+            ApproximateFirstReceiveTimestamp: String(m.firstReceivedAt),
+          },
+          ...(m.messageAttributes ? { messageAttributes: m.messageAttributes } : {}),
+        });
       }
       return out;
     },

@@ -3,6 +3,7 @@ import type { SourceDef } from '../core/source.ts';
 import abnormalSecurity from './abnormal-security/index.ts';
 import awsCloudtrail from './aws-cloudtrail/index.ts';
 import awsS3 from './aws-s3/index.ts';
+import awsSqs from './aws-sqs/index.ts';
 import catoNetworks from './cato-networks/index.ts';
 import chatgptEnterprise from './chatgpt-enterprise/index.ts';
 import ciscoDuo from './cisco-duo/index.ts';
@@ -62,5 +63,6 @@ export const sources: Record<string, SourceDef> = byName(
     proofpointOnDemand,
     awsCloudtrail,
     awsS3,
+    awsSqs,
   ].map((s) => [s.id, s as SourceDef]),
 );
