@@ -59,7 +59,16 @@ async function* read(def: QueueReaderDef, ctx: ReadContext): AsyncGenerator<Batc
     else for (const r of receipts) await queue.delete(r, { signal: ctx.signal });
   };
   // Visibility extension: every half timeout for the batches not yet committed.
-  const visibility = queue.extend ? await queue.visibilityTimeout?.({ signal: ctx.signal }) : undefined;
+  let visibility: number | undefined;
+  try {
+    visibility = queue.extend ? await queue.visibilityTimeout?.({ signal: ctx.signal }) : undefined;
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    // Without it the messages are not extended: they rely on the queue's visibility timeout alone.
+    ctx.log.warn('could not read the queue’s visibility timeout; messages being delivered are not extended', {
+      error: (err as Error)?.message ?? String(err),
+    });
+  }
   const timers = new Set<ReturnType<typeof setInterval>>();
   const stopAll = () => {
     for (const t of timers) clearInterval(t);
