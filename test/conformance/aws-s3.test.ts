@@ -365,6 +365,39 @@ describe('conformance: aws-s3 (S3 + SQS over HTTP, SigV4 verified)', () => {
     }
   });
 
+  it('a cut object body, S3 SlowDown and SQS throttling are retried; nothing lost or repeated', async () => {
+    const r = await rig({ settings: { exclude: ['**/ELBAccessLogTestFile'] } });
+    const want = fill(r.sim);
+    r.sim.cutBodiesNext(1, ALB);
+    r.http.throttle(1);
+    r.http.slowDownNext(1);
+    const res = await r.run();
+    assert.equal(res.status, 'succeeded', JSON.stringify(res.error));
+    assert.equal(r.dest.ids().length, want.count);
+    assert.deepEqual(duplicates(r.dest.ids()), []);
+    assert.equal(r.sim.pending(), 0);
+  });
+
+  it('a message that is not a notification, or names another bucket, is a dead letter and deleted', async () => {
+    const r = await rig();
+    r.sim.send('{"hello":"world"}');
+    r.sim.send(
+      JSON.stringify({
+        Records: [
+          {
+            eventName: 'ObjectCreated:Put',
+            s3: { bucket: { name: 'someone-elses' }, object: { key: 'a.log', size: 1, eTag: 'e' } },
+          },
+        ],
+      }),
+    );
+    const res = await r.run();
+    assert.equal(res.status, 'succeeded', JSON.stringify(res.error));
+    assert.equal(res.deadLetters, 2);
+    assert.equal(r.sim.pending(), 0);
+    assert.equal(r.sim.calls.filter((c) => c.op === 'get').length, 0, 'nothing fetched');
+  });
+
   it('glob patterns: * within a folder, ** across, ? one character; the rest literal', () => {
     assert.ok(globToRegExp('a/*/c.log').test('a/b/c.log'));
     assert.ok(!globToRegExp('a/*/c.log').test('a/b/x/c.log'));
