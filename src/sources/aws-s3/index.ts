@@ -27,8 +27,10 @@ import { type ObjectReaderDef, type ObjectRef, readObjects } from '../../engine/
  *   (engine/object-decode.ts, `detectedFormat`): gzip by its magic bytes; `[` a JSON array; `{"Records":[`
  *   CloudTrail-like; other `{` NDJSON (WAF logs: "each log record is a JSON object", AWS WAF Developer
  *   Guide, "Log fields for protection pack (web ACL) traffic"); `.csv` keys CSV with a header row; anything
- *   else plain lines kept as their text (ALB access logs are "space-delimited" entries, ELB User Guide,
- *   "Access log entries"; VPC flow logs are space-separated fields under a header line, VPC User Guide,
+ *   else plain lines kept as their text (ALB access log entries are fields delimited by spaces, ELB User
+ *   Guide for Application Load Balancers, "Access log entries" → "Syntax"; an ALB set to the JSON output
+ *   format, CloudWatch Observability Admin API, ELBLoadBalancerLoggingParameters `OutputFormat` plain |
+ *   json, is detected as NDJSON; VPC flow logs are space-separated fields under a header line, VPC User Guide,
  *   "Flow log records").
  * - Rate limits: S3 serves at least 5,500 GET/HEAD requests per second per partitioned prefix and answers
  *   503 `SlowDown` above it (S3 User Guide, "Best practices design patterns: optimizing Amazon S3

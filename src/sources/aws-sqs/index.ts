@@ -33,10 +33,12 @@ import { readQueueMessages } from '../../engine/queue-messages.ts';
  *   deleted; ChangeMessageVisibility extends it (API Reference, ChangeMessageVisibility).
  * - Retention (SQS Developer Guide, "Amazon SQS quotas"): messages are kept 4 days by default, from 1
  *   minute to 14 days (`MessageRetentionPeriod`); a collector that stops for longer loses them.
- * - Rate limits: standard queues "support a nearly unlimited number of API calls per second" (SQS
- *   Developer Guide, "Amazon SQS standard queues"); FIFO queues 300 calls per second per action without
- *   batching (SQS Developer Guide, "Amazon SQS FIFO queue quotas"). One receive at a time stays far
- *   below either; `ThrottlingException` (400) is waited out.
+ * - Rate limits (SQS Developer Guide, "Amazon SQS message quotas" → "Message throughput"): standard
+ *   queues "support a very high, nearly unlimited number of API calls per second, per action"; FIFO
+ *   queues 300 transactions per second per API action without high throughput mode, answered with
+ *   `ThrottlingException` above it (SQS Developer Guide, "Troubleshoot FIFO throttling issues in Amazon
+ *   SQS"), batch actions counting once for up to 10 messages. One receive and one batch delete at a time
+ *   stay far below either; `ThrottlingException` (400) is waited out.
  *
  * Unconfirmed (so `early-access`): FIFO queues are read like standard ones (message group order is kept
  * within a receive, but a batch's delete after delivery was not checked against FIFO's
