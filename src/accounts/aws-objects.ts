@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { configError, type ErrorInfo, transientError } from '../core/errors.ts';
+import { configError, type ErrorInfo, TributaryError, transientError } from '../core/errors.ts';
 import type { HttpClient, VendorErrorContext } from '../core/source.ts';
 import type {
   NotificationQueue,
@@ -33,6 +33,20 @@ import type { AwsAccount } from './aws.ts';
  *   polling; a short poll may answer empty while messages wait on other servers); `Messages[]` with
  *   `MessageId`, `ReceiptHandle`, `Body`, `MD5OfBody` (hex MD5 of the body). DeleteMessage
  *   (API_DeleteMessage.html) by `ReceiptHandle`; it has no response elements (200, empty body).
+ *   `MessageSystemAttributeNames: ["All"]` returns `Attributes` (`SentTimestamp`: epoch milliseconds;
+ *   `ApproximateReceiveCount`, …), `MessageAttributeNames: ["All"]` the sender's `MessageAttributes`
+ *   (`AttributeNames` is the deprecated form). DeleteMessageBatch (API_DeleteMessageBatch.html) and
+ *   ChangeMessageVisibilityBatch (API_ChangeMessageVisibilityBatch.html): up to ten `Entries` of `Id` +
+ *   `ReceiptHandle` (+ `VisibilityTimeout`), answered per entry in `Successful` / `Failed` (`Code`,
+ *   `Message`, `SenderFault`) "even when the call returns an HTTP status code of 200"; IAM authorizes them
+ *   as sqs:DeleteMessage and sqs:ChangeMessageVisibility.
+ * - S3 event notifications (S3 User Guide, "Event message structure"): `Records[].s3.bucket.name`,
+ *   `.s3.object.key` ("URL encoded"), `size`, `eTag`, `versionId`; `eventName` `ObjectCreated:*`; when a
+ *   notification is configured S3 sends one `{"Service":"Amazon S3","Event":"s3:TestEvent",…}`.
+ *   SNS-wrapped bodies (SNS Developer Guide, "Amazon SNS message and JSON formats"): `{"Type":
+ *   "Notification","Message":"<the S3 event as a string>",…}` unless raw message delivery is on.
+ *   EventBridge-wrapped (S3 User Guide, "EventBridge event message structure"): `{"source":"aws.s3",
+ *   "detail-type":"Object Created","detail":{"bucket":{"name"},"object":{"key","size","etag","version-id"}}}`.
  * - Common errors (SQS API Reference, "Common Errors"): `AccessDeniedException` 400,
  *   `InvalidClientTokenId` 403, `ThrottlingException` 400 (a rate limit in a 400), `RequestExpired` 400.
  */
@@ -175,6 +189,11 @@ export function s3ObjectStore(http: HttpClient, account: AwsAccount, o: S3Option
           );
         return undefined; // NoSuchKey: gone before it was read
       }
+      const modified = res.headers.get('last-modified');
+      if (!ref.lastModified && modified) {
+        const ms = Date.parse(modified);
+        if (Number.isFinite(ms)) ref.lastModified = new Date(ms).toISOString();
+      }
       return res.body ?? noBytes;
     },
     async list({ prefix, startAfter }) {
@@ -203,6 +222,7 @@ export async function listPage(
       key,
       etag: tag(m[1], 'ETag')?.replace(/"/g, ''),
       size: Number.isFinite(size) ? size : undefined,
+      lastModified: tag(m[1], 'LastModified'),
     });
   }
   if (!/<ListBucketResult[\s>]/.test(xml))
@@ -214,10 +234,127 @@ export async function listPage(
   return { objects, more: tag(xml, 'IsTruncated') === 'true' };
 }
 
+const decodeKey = (k: string) => decodeURIComponent(k.replace(/\+/g, ' '));
+
+/**
+ * The objects an SQS message names: an S3 event notification (plain, SNS- or EventBridge-wrapped), each
+ * `ObjectCreated:*` record's object. `s3:TestEvent`, deletions and other EventBridge detail types name
+ * none; a body that is none of these throws (the reader keeps it as a dead letter).
+ */
+export function s3NotificationObjects(m: QueueMessage): ObjectRef[] {
+  let body: any;
+  try {
+    body = JSON.parse(m.body);
+  } catch {
+    throw new Error('the body is not JSON');
+  }
+  if (body && body.Type === 'Notification' && typeof body.Message === 'string') {
+    try {
+      body = JSON.parse(body.Message);
+    } catch {
+      throw new Error('the SNS notification’s Message is not JSON');
+    }
+  }
+  if (!body || typeof body !== 'object') throw new Error('expected a JSON object');
+  if (body.Event === 's3:TestEvent') return [];
+  if (body.source === 'aws.s3' && body.detail && typeof body.detail === 'object') {
+    if (body['detail-type'] !== 'Object Created') return [];
+    const o = body.detail.object;
+    if (!o || typeof o.key !== 'string')
+      throw new Error('expected detail.object.key in the EventBridge event');
+    return [
+      {
+        bucket: body.detail.bucket?.name,
+        key: o.key,
+        etag: o.etag,
+        version: o['version-id'] ?? undefined,
+        size: o.size,
+      },
+    ];
+  }
+  if (Array.isArray(body.Records)) {
+    const refs: ObjectRef[] = [];
+    for (const r of body.Records) {
+      if (!r?.s3?.object || typeof r.s3.object.key !== 'string')
+        throw new Error('expected Records[].s3.object.key (an S3 event notification)');
+      if (typeof r.eventName === 'string' && !r.eventName.startsWith('ObjectCreated:')) continue;
+      refs.push({
+        bucket: r.s3.bucket?.name,
+        key: decodeKey(r.s3.object.key),
+        etag: r.s3.object.eTag,
+        version: r.s3.object.versionId ?? undefined,
+        size: r.s3.object.size,
+      });
+    }
+    return refs;
+  }
+  throw new Error('expected an S3 event notification (Records), an SNS notification or an EventBridge event');
+}
+
+/**
+ * The notification's objects that `keep` accepts, refusing another bucket's (the credentials and Test
+ * Connection are for the collector's bucket: one queue per bucket).
+ */
+export function notifiedObjectsIn(
+  m: QueueMessage,
+  bucket: string,
+  keep: (ref: ObjectRef) => boolean = () => true,
+): ObjectRef[] {
+  const refs = s3NotificationObjects(m).filter(keep);
+  const other = refs.find((r) => r.bucket !== undefined && r.bucket !== bucket);
+  if (other) throw new Error(`it names bucket ${other.bucket}, not the collector's bucket ${bucket}`);
+  return refs.map((r) => ({ ...r, bucket }));
+}
+
+/** Runs `call`; an AWS refusal becomes a config error naming the IAM action it needs (Test Connection). */
+export async function needsAws<T>(action: string, resource: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof TributaryError && (err.code === 'aws_access_denied' || err.code === 'forbidden'))
+      throw configError(
+        'aws_access_denied',
+        `AWS denied ${action} on ${resource}: ${err.message}`,
+        `Allow ${action} on ${resource} in the IAM policy of the account's identity (or role), and check the ${action.startsWith('s3') ? 'bucket' : 'queue'} policy.`,
+        err.status,
+      );
+    throw err;
+  }
+}
+
+/**
+ * Test Connection's proof of the bucket: s3:ListBucket under `prefix` (one key), then s3:GetObject of the
+ * first key listed, if any (its first bytes only).
+ */
+export async function probeBucket(
+  http: HttpClient,
+  account: AwsAccount,
+  o: { bucket: string; region: string; prefix: string },
+): Promise<void> {
+  const page = await needsAws('s3:ListBucket', `arn:aws:s3:::${o.bucket}`, () =>
+    listPage(http, s3BucketUrl(account, o.bucket, o.region), { prefix: o.prefix, maxKeys: 1 }),
+  );
+  const first = page.objects[0];
+  if (!first) return;
+  const store = s3ObjectStore(http, account, { bucket: o.bucket, region: o.region });
+  const ctl = new AbortController();
+  const bytes = await needsAws('s3:GetObject', `arn:aws:s3:::${o.bucket}/${first.key}`, () =>
+    store.get(first, { start: 0, signal: ctl.signal }),
+  );
+  // Proving the permission needs the answer, not the file.
+  if (bytes && Symbol.asyncIterator in bytes) {
+    const it = bytes[Symbol.asyncIterator]();
+    await it.next();
+    await it.return?.();
+  }
+}
+
 export interface SqsOptions {
   queueUrl: string;
   /** Long-poll wait per receive (0–20 s; default 1: a short poll can miss waiting messages). */
   waitTimeSeconds?: number;
+  /** Ask for every system attribute (`SentTimestamp`, …) and message attribute of each message. */
+  attributes?: boolean;
 }
 
 /** Why the collector receives and deletes messages: declared in each source's `vendorWrites`. */
@@ -225,6 +362,11 @@ export const SQS_RECEIVE_WRITE =
   'sqs:ReceiveMessage hides the messages received for the queue’s visibility timeout, so no other reader takes them while their objects are read';
 export const SQS_DELETE_WRITE =
   'sqs:DeleteMessage removes a notification once every record of the objects it names is delivered, or it would come back forever';
+/** aws-sqs's writes: the messages are the events. */
+export const SQS_DELETE_MESSAGES_WRITE =
+  'sqs:DeleteMessage (DeleteMessageBatch) removes messages once every destination acknowledged them, or they would come back forever';
+export const SQS_EXTEND_WRITE =
+  'sqs:ChangeMessageVisibility (ChangeMessageVisibilityBatch) keeps messages being delivered hidden longer than the visibility timeout, so no other reader takes them meanwhile';
 
 /** The SQS endpoint a queue URL's API calls go to: the account's `endpoints.sqs`, else the URL's origin. */
 export function sqsEndpoint(account: Pick<AwsAccount, 'endpoints'>, queueUrl: string): string {
@@ -268,6 +410,46 @@ interface SqsMessage {
   ReceiptHandle?: string;
   Body?: string;
   MD5OfBody?: string;
+  Attributes?: Record<string, string>;
+  MessageAttributes?: Record<string, unknown>;
+}
+
+interface SqsBatchAnswer {
+  Successful?: Array<{ Id?: string }>;
+  Failed?: Array<{ Id?: string; Code?: string; Message?: string; SenderFault?: boolean }>;
+}
+
+/**
+ * A batch action (DeleteMessageBatch, ChangeMessageVisibilityBatch: at most 10 entries a call, each
+ * answered on its own in `Successful` or `Failed`, even in a 200). An entry failed with
+ * `ReceiptHandleIsInvalid` (the message is gone or was received again) needs nothing more; any other
+ * failure is a transient error.
+ */
+async function sqsBatch(
+  http: HttpClient,
+  endpoint: string,
+  action: 'DeleteMessageBatch' | 'ChangeMessageVisibilityBatch',
+  queueUrl: string,
+  entries: Array<Record<string, unknown>>,
+  write: string,
+): Promise<void> {
+  for (let i = 0; i < entries.length; i += 10) {
+    const chunk = entries.slice(i, i + 10).map((e, j) => ({ Id: String(i + j), ...e }));
+    const answer = await sqsCall<SqsBatchAnswer>(
+      http,
+      endpoint,
+      action,
+      { QueueUrl: queueUrl, Entries: chunk },
+      write,
+    );
+    const failed = (answer?.Failed ?? []).filter((f) => f.Code !== 'ReceiptHandleIsInvalid');
+    if (failed.length)
+      throw transientError(
+        'sqs_batch_failed',
+        `SQS ${action} failed for ${failed.length} of ${chunk.length} messages: ${failed[0].Code ?? 'unknown'} ${failed[0].Message ?? ''}`.trim(),
+        'None needed if it passes: the messages come back after their visibility timeout and are recognised as delivered.',
+      );
+  }
 }
 
 export function sqsQueue(http: HttpClient, account: AwsAccount, o: SqsOptions): NotificationQueue {
@@ -282,6 +464,7 @@ export function sqsQueue(http: HttpClient, account: AwsAccount, o: SqsOptions): 
           QueueUrl: o.queueUrl,
           MaxNumberOfMessages: Math.max(1, Math.min(10, max)),
           WaitTimeSeconds: o.waitTimeSeconds ?? 1,
+          ...(o.attributes ? { MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'] } : {}),
         },
         SQS_RECEIVE_WRITE,
       );
@@ -294,9 +477,39 @@ export function sqsQueue(http: HttpClient, account: AwsAccount, o: SqsOptions): 
             `SQS message ${m.MessageId} arrived with a body whose MD5 differs from MD5OfBody.`,
             'None needed: the message is received again after its visibility timeout.',
           );
-        out.push({ id: m.MessageId ?? m.ReceiptHandle.slice(0, 32), receipt: m.ReceiptHandle, body: m.Body });
+        out.push({
+          id: m.MessageId ?? m.ReceiptHandle.slice(0, 32),
+          receipt: m.ReceiptHandle,
+          body: m.Body,
+          ...(m.Attributes ? { attributes: m.Attributes } : {}),
+          ...(m.MessageAttributes ? { messageAttributes: m.MessageAttributes } : {}),
+        });
       }
       return out;
+    },
+    async deleteMany(receipts) {
+      await sqsBatch(
+        http,
+        endpoint,
+        'DeleteMessageBatch',
+        o.queueUrl,
+        receipts.map((r) => ({ ReceiptHandle: r })),
+        SQS_DELETE_MESSAGES_WRITE,
+      );
+    },
+    async extend(receipts, seconds) {
+      await sqsBatch(
+        http,
+        endpoint,
+        'ChangeMessageVisibilityBatch',
+        o.queueUrl,
+        receipts.map((r) => ({ ReceiptHandle: r, VisibilityTimeout: seconds })),
+        SQS_EXTEND_WRITE,
+      );
+    },
+    async visibilityTimeout() {
+      const t = Number((await sqsQueueAttributes(http, account, o.queueUrl)).VisibilityTimeout);
+      return Number.isFinite(t) && t > 0 ? t : undefined;
     },
     async delete(receipt) {
       await sqsCall(

@@ -22,6 +22,8 @@ export interface RecordDecoder {
 }
 
 export type ObjectFormat = 'ndjson' | 'json-array' | 'records' | 'csv' | 'lines' | RecordDecoder;
+/** The named formats (what a collector's settings may choose). */
+export const OBJECT_FORMATS = ['ndjson', 'json-array', 'records', 'csv', 'lines'] as const;
 export type Compression = 'auto' | 'gzip' | 'none';
 
 /** A record longer than this (characters) is a dead letter keeping its start, not a reason to hold more. */
@@ -333,4 +335,57 @@ async function* csvRecords(bytes: AsyncIterable<Uint8Array>): AsyncGenerator<Dec
     const r = endRow();
     if (r) yield r;
   }
+}
+
+/** Bytes looked at to detect a format: enough for any whitespace before the first character. */
+const DETECT_BYTES = 64 * 1024;
+
+/**
+ * The format of an object whose collector does not name one, from its first (decompressed) bytes: `[` is a
+ * JSON array; `{` whose first key is `"Records"` holding an array is `records` (CloudTrail-like), any other
+ * `{` is NDJSON; anything else is CSV when the key ends in `.csv` (or `.csv.gz`), else plain lines, each
+ * kept as its text (space-delimited logs: ALB/ELB access logs, VPC flow logs). A byte-order mark is skipped.
+ */
+export function detectedFormat(key: string): RecordDecoder {
+  return {
+    async *decode(bytes) {
+      const it = bytes[Symbol.asyncIterator]();
+      const head: Uint8Array[] = [];
+      let text = '';
+      let seen = 0;
+      for (;;) {
+        const n = await it.next();
+        if (n.done) break;
+        head.push(n.value);
+        seen += n.value.length;
+        text += new TextDecoder().decode(n.value, { stream: true });
+        const t = text.replace(/^\uFEFF/, '').trimStart();
+        // "{" alone does not yet say whether a "Records" array follows: read until the first key is known.
+        if (t && (t[0] !== '{' || /^\{\s*"[^"]*"\s*:\s*\S/.test(t) || t.length > 256)) break;
+        if (seen >= DETECT_BYTES) break;
+      }
+      const t = text.replace(/^\uFEFF/, '').trimStart();
+      const format: ObjectFormat =
+        t[0] === '['
+          ? 'json-array'
+          : t[0] === '{'
+            ? /^\{\s*"Records"\s*:\s*\[/.test(t)
+              ? 'records'
+              : 'ndjson'
+            : /\.csv(\.gz)?$/i.test(key)
+              ? 'csv'
+              : 'lines';
+      const whole: AsyncIterable<Uint8Array> = {
+        async *[Symbol.asyncIterator]() {
+          yield* head;
+          for (;;) {
+            const n = await it.next();
+            if (n.done) return;
+            yield n.value;
+          }
+        },
+      };
+      yield* decodeObject(whole, format, 'none');
+    },
+  };
 }

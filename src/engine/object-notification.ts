@@ -34,13 +34,19 @@ export interface ObjectRef {
   etag?: string;
   version?: string;
   size?: number;
+  /**
+   * When the store last wrote the object (ISO 8601): from the listing (S3 `LastModified`), or filled in
+   * by `ObjectStore.get` from the answer (S3's `Last-Modified` header) — a time for records without one.
+   */
+  lastModified?: string;
 }
 
 /** Reading a bucket: what a source implements over the vendor's API (S3, Blob Storage, Cloud Storage). */
 export interface ObjectStore {
   /**
    * The object's bytes from byte `start` on (a ranged GET), streamed; undefined when the object no longer
-   * exists (deleted by a lifecycle rule before it was read).
+   * exists (deleted by a lifecycle rule before it was read). It may fill in `ref.lastModified` from the
+   * answer when the ref has none (a notification does not carry it).
    */
   get(
     ref: ObjectRef,
@@ -59,6 +65,10 @@ export interface QueueMessage {
   id: string;
   receipt: string;
   body: string;
+  /** The queue's own attributes of the message (SQS `Attributes`: `SentTimestamp`, …), when asked for. */
+  attributes?: Record<string, string>;
+  /** The sender's attributes (SQS `MessageAttributes`), when asked for. */
+  messageAttributes?: Record<string, unknown>;
 }
 
 /** A queue with visibility timeouts (SQS, Azure Storage Queue): received messages reappear unless deleted. */
@@ -66,6 +76,12 @@ export interface NotificationQueue {
   /** Up to `max` messages; none when the queue is empty (the run is caught up). */
   receive(o: { max: number; signal: AbortSignal }): Promise<QueueMessage[]>;
   delete(receipt: string, o: { signal: AbortSignal }): Promise<void>;
+  /** Deletes several at once (SQS DeleteMessageBatch); else `delete` one by one. */
+  deleteMany?(receipts: string[], o: { signal: AbortSignal }): Promise<void>;
+  /** Hides these received messages `seconds` longer from now (SQS ChangeMessageVisibilityBatch). */
+  extend?(receipts: string[], seconds: number, o: { signal: AbortSignal }): Promise<void>;
+  /** The queue's visibility timeout in seconds (SQS GetQueueAttributes `VisibilityTimeout`). */
+  visibilityTimeout?(o: { signal: AbortSignal }): Promise<number | undefined>;
 }
 
 export interface ObjectCheckpoint {
@@ -88,6 +104,8 @@ export interface ObjectReaderDef<S = any, A = any> {
    * names none (S3's `s3:TestEvent`) returns []; one that cannot be read throws, and becomes a dead letter.
    */
   objectsOf?(message: QueueMessage, settings: S): ObjectRef[];
+  /** listing: whether a listed object is read (key include/exclude patterns); default all. */
+  accept?(ref: ObjectRef, settings: S): boolean;
   /** listing and append: the prefix listed. */
   prefix?(settings: S): string;
   /**
@@ -99,8 +117,8 @@ export interface ObjectReaderDef<S = any, A = any> {
   compression?: Compression;
   /** The record's own unique id, if it has one (CloudTrail's `eventID`); else the object's id and the record's place. */
   eventId?(record: unknown, ref: ObjectRef): string | undefined;
-  /** The record's own time, in any form `toIsoTime` reads. */
-  eventTime?(record: unknown): unknown;
+  /** The record's own time, in any form `toIsoTime` reads (or the object's: `ref.lastModified`). */
+  eventTime?(record: unknown, ref: ObjectRef): unknown;
   /** Messages asked for at once (SQS allows 1–10). */
   maxMessages?: number;
   /** A part (batch) holds at most this many events … */
@@ -203,7 +221,7 @@ function toEvent(def: ObjectReaderDef, value: unknown, ref: ObjectRef, fallbackI
   return {
     raw: value,
     id: def.eventId?.(value, ref) ?? fallbackId,
-    time: def.eventTime ? toIsoTime(def.eventTime(value)) : undefined,
+    time: def.eventTime ? toIsoTime(def.eventTime(value, ref)) : undefined,
   };
 }
 
@@ -290,8 +308,12 @@ async function* readListing(def: ObjectReaderDef, ctx: ReadContext): AsyncGenera
   const prefix = def.prefix?.(ctx.settings) ?? '';
   const cp = ctx.checkpoint as ObjectCheckpoint | undefined;
   let after = cp?.after ?? def.firstAfter?.(ctx);
+  let saved = after;
   const partial = { ...(cp?.partial ?? {}) };
-  const snapshot = (): ObjectCheckpoint => ({ after, partial: { ...partial } });
+  const snapshot = (): ObjectCheckpoint => {
+    saved = after;
+    return { after, partial: { ...partial } };
+  };
   for (;;) {
     let page: { objects: ObjectRef[]; more: boolean };
     try {
@@ -301,6 +323,10 @@ async function* readListing(def: ObjectReaderDef, ctx: ReadContext): AsyncGenera
     }
     const fresh = page.objects.filter((o) => after === undefined || o.key > after);
     for (const ref of fresh) {
+      if (def.accept && !def.accept(ref, ctx.settings)) {
+        after = ref.key; // not read; saved with the next object delivered
+        continue;
+      }
       const id = objectId(ref);
       let consumed = partial[id] ?? 0;
       let held: ArtifactPart | undefined;
@@ -314,7 +340,11 @@ async function* readListing(def: ObjectReaderDef, ctx: ReadContext): AsyncGenera
       after = ref.key;
       yield { events: held?.events ?? [], deadLetters: held?.deadLetters, checkpoint: snapshot(), pages: 1 };
     }
-    if (!page.more) return;
+    if (!page.more) {
+      // Objects skipped (not accepted) after the last one read: not listed again.
+      if (after !== saved) yield { events: [], checkpoint: snapshot() };
+      return;
+    }
     if (!fresh.length)
       throw transientError(
         'pagination_loop',

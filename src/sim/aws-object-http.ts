@@ -15,17 +15,21 @@ import type { ObjectStoreSim } from './object-store.ts';
  *   `InvalidAccessKeyId` / SQS 403 `InvalidClientTokenId`; a wrong signature 403 `SignatureDoesNotMatch`;
  *   a request dated more than 15 minutes away S3 403 `RequestTimeTooSkewed` / SQS 400 `RequestExpired`
  *   (S3 API Reference "Error responses"; SQS API Reference "Common Errors").
- * - S3 GetObject with `Range: bytes=N-` (206), 404 `NoSuchKey`, 416 `InvalidRange` at the end; ListObjectsV2
+ * - S3 GetObject with `Range: bytes=N-` (206) and `Last-Modified`, 404 `NoSuchKey`, 416 `InvalidRange` at the end; ListObjectsV2
  *   (`list-type=2`, `prefix`, `start-after`, `max-keys`) answering `ListBucketResult` XML with `Contents`
  *   (`Key`, `ETag` quoted, `Size`) and `IsTruncated` (S3 API Reference, GetObject, ListObjectsV2).
  * - SQS AWS JSON protocol (SQS Developer Guide, "Making query API requests using AWS JSON protocol"):
- *   `POST /`, `X-Amz-Target: AmazonSQS.ReceiveMessage | DeleteMessage | GetQueueAttributes`; answers
- *   `{"Messages":[{MessageId, ReceiptHandle, MD5OfBody, Body}]}`; errors `{"__type", "message"}` with
+ *   `POST /`, `X-Amz-Target: AmazonSQS.ReceiveMessage | DeleteMessage | DeleteMessageBatch |
+ *   ChangeMessageVisibilityBatch | GetQueueAttributes`; answers `{"Messages":[{MessageId, ReceiptHandle,
+ *   MD5OfBody, Body, Attributes?, MessageAttributes?}]}` (`Attributes` with `MessageSystemAttributeNames`
+ *   or `AttributeNames` `["All"]`, `MessageAttributes` with `MessageAttributeNames` `["All"]`); batch
+ *   actions answer `{Successful, Failed}` per entry, at most 10 (`TooManyEntriesInBatchRequest`); errors `{"__type", "message"}` with
  *   `x-amzn-query-error` (SQS Developer Guide, "Interpreting Amazon SQS JSON API responses").
  * - Permissions: `deny(action)` answers that action AccessDenied (S3 403 `AccessDenied`, SQS 400
  *   `AccessDeniedException`, SQS API Reference "Common Errors"); `throttle(n)` answers the next n SQS
  *   calls 400 `ThrottlingException`; `slowDownNext(n)` the next n S3 requests 503 `SlowDown`.
- * - Writes: any S3 method but GET/HEAD, and any SQS action but the three above, fail the test
+ * - IAM: batch actions are authorized as their single action (DeleteMessageBatch as sqs:DeleteMessage).
+ * - Writes: any S3 method but GET/HEAD, and any SQS action but those above, fail the test
  *   (`writes` counts them; answered 405 / 400 `InvalidAction`).
  *
  * Assumed where the docs are silent: ReceiveMessage answers at once rather than waiting `WaitTimeSeconds`
@@ -37,7 +41,18 @@ export type AwsAction =
   | 's3:ListBucket'
   | 'sqs:ReceiveMessage'
   | 'sqs:DeleteMessage'
+  | 'sqs:ChangeMessageVisibility'
   | 'sqs:GetQueueAttributes';
+
+/** The IAM action that authorizes an SQS API action (batch actions as their single form). */
+const IAM_ACTION: Record<string, AwsAction> = {
+  ReceiveMessage: 'sqs:ReceiveMessage',
+  DeleteMessage: 'sqs:DeleteMessage',
+  DeleteMessageBatch: 'sqs:DeleteMessage',
+  ChangeMessageVisibility: 'sqs:ChangeMessageVisibility',
+  ChangeMessageVisibilityBatch: 'sqs:ChangeMessageVisibility',
+  GetQueueAttributes: 'sqs:GetQueueAttributes',
+};
 
 const bytes = (d: string | ArrayBuffer | ArrayBufferView): string | Buffer =>
   typeof d === 'string'
@@ -83,6 +98,8 @@ export class AwsObjectHttpSim {
   private held?: { reached: () => void; released: Promise<void> };
   /** Requests by action, refusals, and write attempts (a test fails on any). */
   readonly stats = { requests: {} as Record<string, number>, refused: 0, writes: 0 };
+  /** Each SQS request's action and parsed input, in order (what a test asserts parameters on). */
+  readonly sqsInputs: Array<{ action: string; input: Record<string, unknown> }> = [];
 
   constructor(sim: ObjectStoreSim, o: { region?: string; accountId?: string; queueName?: string } = {}) {
     this.sim = sim;
@@ -192,7 +209,7 @@ export class AwsObjectHttpSim {
       const maxKeys = Math.min(Number(url.searchParams.get('max-keys') ?? 1000) || 1000, 1000);
       const prefix = url.searchParams.get('prefix') ?? '';
       const startAfter = url.searchParams.get('start-after') ?? undefined;
-      const objects: Array<{ key: string; etag?: string; size?: number }> = [];
+      const objects: Array<{ key: string; etag?: string; size?: number; lastModified?: string }> = [];
       let more = false;
       let after = startAfter;
       // the in-memory simulator pages by its own page size; gather up to max-keys
@@ -214,7 +231,7 @@ export class AwsObjectHttpSim {
       const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>${xmlEscape(bucket)}</Name><Prefix>${xmlEscape(prefix)}</Prefix>${startAfter ? `<StartAfter>${xmlEscape(startAfter)}</StartAfter>` : ''}<KeyCount>${objects.length}</KeyCount><MaxKeys>${maxKeys}</MaxKeys><IsTruncated>${more}</IsTruncated>${objects
         .map(
           (o) =>
-            `<Contents><Key>${xmlEscape(o.key)}</Key><ETag>&quot;${o.etag ?? ''}&quot;</ETag><Size>${o.size ?? 0}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
+            `<Contents><Key>${xmlEscape(o.key)}</Key><LastModified>${o.lastModified ?? ''}</LastModified><ETag>&quot;${o.etag ?? ''}&quot;</ETag><Size>${o.size ?? 0}</Size><StorageClass>STANDARD</StorageClass></Contents>`,
         )
         .join('')}</ListBucketResult>`;
       res.writeHead(200, { 'content-type': 'application/xml' });
@@ -226,8 +243,9 @@ export class AwsObjectHttpSim {
     const start = range ? Number(range[1]) : 0;
     const end = range?.[2] ? Number(range[2]) : undefined;
     let size: number | undefined;
+    let modified: string | undefined;
     try {
-      size = this.sim.refOf(key).size;
+      ({ size, lastModified: modified } = this.sim.refOf(key));
     } catch {
       return xmlError(res, 404, 'NoSuchKey', 'The specified key does not exist.');
     }
@@ -235,7 +253,11 @@ export class AwsObjectHttpSim {
       return xmlError(res, 416, 'InvalidRange', 'The requested range is not satisfiable');
     const stream = await this.sim.objects.get({ key }, { start });
     if (!stream) return xmlError(res, 404, 'NoSuchKey', 'The specified key does not exist.');
-    res.writeHead(range ? 206 : 200, { 'content-type': 'application/octet-stream' });
+    // Last-Modified in HTTP-date form (S3 API Reference, GetObject, response headers)
+    res.writeHead(range ? 206 : 200, {
+      'content-type': 'application/octet-stream',
+      ...(modified ? { 'last-modified': new Date(modified).toUTCString() } : {}),
+    });
     let sent = 0;
     try {
       for await (const chunk of stream) {
@@ -256,8 +278,7 @@ export class AwsObjectHttpSim {
     const body = await readBody(req);
     const target = String(req.headers['x-amz-target'] ?? '');
     const action = target.replace(/^AmazonSQS\./, '');
-    const known = ['ReceiveMessage', 'DeleteMessage', 'GetQueueAttributes'];
-    if (req.method !== 'POST' || !target.startsWith('AmazonSQS.') || !known.includes(action)) {
+    if (req.method !== 'POST' || !target.startsWith('AmazonSQS.') || !IAM_ACTION[action]) {
       this.stats.writes++;
       return sqsError(res, 400, 'InvalidAction', `The action ${action} is not valid for this endpoint.`);
     }
@@ -268,19 +289,28 @@ export class AwsObjectHttpSim {
       this.throttled--;
       return sqsError(res, 400, 'ThrottlingException', 'Rate exceeded');
     }
-    if (this.denied.has(`sqs:${action}` as AwsAction))
+    if (this.denied.has(IAM_ACTION[action]))
       return sqsError(
         res,
         400,
         'AccessDeniedException',
-        `User: arn:aws:iam::111122223333:user/tributary is not authorized to perform: sqs:${action.toLowerCase()}`,
+        `User: arn:aws:iam::111122223333:user/tributary is not authorized to perform: ${IAM_ACTION[action]}`,
       );
-    let input: { QueueUrl?: string; MaxNumberOfMessages?: number; ReceiptHandle?: string };
+    let input: {
+      QueueUrl?: string;
+      MaxNumberOfMessages?: number;
+      ReceiptHandle?: string;
+      MessageSystemAttributeNames?: string[];
+      AttributeNames?: string[];
+      MessageAttributeNames?: string[];
+      Entries?: Array<{ Id?: string; ReceiptHandle?: string; VisibilityTimeout?: number }>;
+    };
     try {
       input = JSON.parse(body.toString('utf8'));
     } catch {
       return sqsError(res, 400, 'InvalidParameterValue', 'The request body is not JSON.');
     }
+    this.sqsInputs.push({ action, input: input as Record<string, unknown> });
     if (input.QueueUrl !== this.queueUrl)
       return sqsError(
         res,
@@ -299,14 +329,67 @@ export class AwsObjectHttpSim {
         if (!Number.isInteger(max) || max < 1 || max > 10)
           return sqsError(res, 400, 'InvalidParameterValue', 'MaxNumberOfMessages must be 1 to 10.');
         const messages = await this.sim.queue.receive({ max });
+        const all = (names?: string[]) => Array.isArray(names) && names.includes('All');
+        const system = all(input.MessageSystemAttributeNames) || all(input.AttributeNames);
+        const custom = all(input.MessageAttributeNames);
         return json({
           Messages: messages.map((m) => ({
             MessageId: m.id,
             ReceiptHandle: m.receipt,
             MD5OfBody: createHash('md5').update(m.body).digest('hex'),
             Body: m.body,
+            ...(system ? { Attributes: m.attributes } : {}),
+            ...(custom && m.messageAttributes ? { MessageAttributes: m.messageAttributes } : {}),
           })),
         });
+      }
+      case 'DeleteMessageBatch':
+      case 'ChangeMessageVisibilityBatch': {
+        // up to ten entries, each answered in Successful or Failed (API Reference, DeleteMessageBatch,
+        // ChangeMessageVisibilityBatch; errors TooManyEntriesInBatchRequest, EmptyBatchRequest)
+        const entries = input.Entries ?? [];
+        if (!entries.length)
+          return sqsError(res, 400, 'EmptyBatchRequest', 'The batch request doesn’t contain any entries.');
+        if (entries.length > 10)
+          return sqsError(
+            res,
+            400,
+            'TooManyEntriesInBatchRequest',
+            'The batch request contains more entries than permissible.',
+          );
+        if (action === 'DeleteMessageBatch' && this.held) {
+          const held = this.held;
+          held.reached();
+          await held.released;
+          return void res.destroy();
+        }
+        const Successful: Array<{ Id?: string }> = [];
+        const Failed: Array<{ Id?: string; Code: string; Message: string; SenderFault: boolean }> = [];
+        for (const e of entries) {
+          if (typeof e.ReceiptHandle !== 'string') {
+            Failed.push({
+              Id: e.Id,
+              Code: 'MissingParameter',
+              Message: 'ReceiptHandle is required.',
+              SenderFault: true,
+            });
+          } else if (action === 'DeleteMessageBatch') {
+            await this.sim.queue.delete(e.ReceiptHandle);
+            Successful.push({ Id: e.Id });
+          } else {
+            this.count('sqs:ChangeMessageVisibility');
+            if (this.sim.changeVisibility(e.ReceiptHandle, Number(e.VisibilityTimeout ?? 0)))
+              Successful.push({ Id: e.Id });
+            else
+              Failed.push({
+                Id: e.Id,
+                Code: 'MessageNotInflight',
+                Message: 'The message is not in flight.',
+                SenderFault: true,
+              });
+          }
+        }
+        return json({ Successful, Failed });
       }
       case 'DeleteMessage':
         if (typeof input.ReceiptHandle !== 'string')
@@ -323,7 +406,10 @@ export class AwsObjectHttpSim {
         return void res.end();
       default:
         return json({
-          Attributes: { VisibilityTimeout: '30', ApproximateNumberOfMessages: String(this.sim.pending()) },
+          Attributes: {
+            VisibilityTimeout: String(Math.round(this.sim.visibilityTimeoutMs / 1000)),
+            ApproximateNumberOfMessages: String(this.sim.pending()),
+          },
         });
     }
   }

@@ -35,6 +35,8 @@ export interface SimObjectRef {
   etag?: string;
   version?: string;
   size?: number;
+  /** When it was put (ISO 8601, the clock's time): S3's `LastModified`. */
+  lastModified?: string;
 }
 
 interface StoredObject {
@@ -42,6 +44,7 @@ interface StoredObject {
   etag: string;
   version: string;
   size: number;
+  modified: number;
   /** Bytes, or a generator of them for objects too large to hold (the memory-bound check). */
   body: Buffer | (() => AsyncIterable<Uint8Array>);
 }
@@ -52,6 +55,9 @@ interface Message {
   visibleAt: number;
   receipt?: string;
   receives: number;
+  sentAt: number;
+  firstReceivedAt?: number;
+  messageAttributes?: Record<string, unknown>;
 }
 
 export type SimOp = 'get' | 'list' | 'receive' | 'delete';
@@ -69,7 +75,7 @@ export interface ObjectStoreSimOptions {
 export class ObjectStoreSim {
   readonly bucket: string;
   private readonly clock: Clock;
-  private readonly visibilityTimeoutMs: number;
+  readonly visibilityTimeoutMs: number;
   private readonly pageSize: number;
   private readonly chunkBytes: number;
   private readonly store = new Map<string, StoredObject>();
@@ -99,6 +105,7 @@ export class ObjectStoreSim {
       etag: createHash('md5').update(bytes).digest('hex'),
       version: `v${++this.seq}`,
       size: bytes.length,
+      modified: this.clock(),
       body: bytes,
     };
     this.store.set(key, o);
@@ -107,7 +114,14 @@ export class ObjectStoreSim {
 
   /** An object whose bytes are generated when read (too large to hold in a test). */
   putGenerated(key: string, size: number, body: () => AsyncIterable<Uint8Array>): SimObjectRef {
-    const o: StoredObject = { key, etag: `gen-${++this.seq}`, version: `v${this.seq}`, size, body };
+    const o: StoredObject = {
+      key,
+      etag: `gen-${++this.seq}`,
+      version: `v${this.seq}`,
+      size,
+      modified: this.clock(),
+      body,
+    };
     this.store.set(key, o);
     return this.ref(o);
   }
@@ -130,15 +144,47 @@ export class ObjectStoreSim {
   }
 
   private ref(o: StoredObject): SimObjectRef {
-    return { bucket: this.bucket, key: o.key, etag: o.etag, version: o.version, size: o.size };
+    return {
+      bucket: this.bucket,
+      key: o.key,
+      etag: o.etag,
+      version: o.version,
+      size: o.size,
+      lastModified: new Date(o.modified).toISOString(),
+    };
   }
 
   // -- the queue ----------------------------------------------------------------------------------
 
-  send(body: string): string {
+  /**
+   * A message as a producer sends it, with its message attributes (SQS `MessageAttributes`: `{DataType,
+   * StringValue}` per name, API Reference, MessageAttributeValue).
+   */
+  send(body: string, o: { messageAttributes?: Record<string, unknown> } = {}): string {
     const id = `msg-${++this.seq}`;
-    this.messages.push({ id, body, visibleAt: this.clock(), receives: 0 });
+    const now = this.clock();
+    this.messages.push({
+      id,
+      body,
+      visibleAt: now,
+      receives: 0,
+      sentAt: now,
+      messageAttributes: o.messageAttributes,
+    });
     return id;
+  }
+
+  /**
+   * ChangeMessageVisibility: the message whose latest receipt this is becomes visible `seconds` from now
+   * (API Reference, ChangeMessageVisibility); false when no message has this receipt (or it is not in
+   * flight), which SQS answers `ReceiptHandleIsInvalid` / `MessageNotInflight`.
+   */
+  changeVisibility(receipt: string, seconds: number): boolean {
+    const now = this.clock();
+    const m = this.messages.find((x) => x.receipt === receipt && x.visibleAt > now);
+    if (!m) return false;
+    m.visibleAt = now + seconds * 1000;
+    return true;
   }
 
   /** An S3 event notification naming these objects as they are now (ObjectCreated:Put). */
@@ -244,14 +290,33 @@ export class ObjectStoreSim {
       this.calls.push({ op: 'receive', detail: String(o.max) });
       this.fault('receive');
       const now = this.clock();
-      const out: Array<{ id: string; receipt: string; body: string }> = [];
+      const out: Array<{
+        id: string;
+        receipt: string;
+        body: string;
+        attributes: Record<string, string>;
+        messageAttributes?: Record<string, unknown>;
+      }> = [];
       for (const m of this.messages) {
         if (out.length >= Math.min(o.max, 10)) break;
         if (m.visibleAt > now) continue;
         m.receives++;
+        m.firstReceivedAt ??= now;
         m.receipt = `${m.id}/r${m.receives}/${++this.seq}`;
         m.visibleAt = now + this.visibilityTimeoutMs;
-        out.push({ id: m.id, receipt: m.receipt, body: m.body });
+        out.push({
+          id: m.id,
+          receipt: m.receipt,
+          body: m.body,
+          // system attributes (API Reference, ReceiveMessage, MessageSystemAttributeNames): epoch ms
+          attributes: {
+            SenderId: 'AIDASSYFHUBOBT7F4XT75',
+            SentTimestamp: String(m.sentAt),
+            ApproximateReceiveCount: String(m.receives),
+            ApproximateFirstReceiveTimestamp: String(m.firstReceivedAt),
+          },
+          ...(m.messageAttributes ? { messageAttributes: m.messageAttributes } : {}),
+        });
       }
       return out;
     },

@@ -2,6 +2,8 @@ import { byName } from '../core/names.ts';
 import type { SourceDef } from '../core/source.ts';
 import abnormalSecurity from './abnormal-security/index.ts';
 import awsCloudtrail from './aws-cloudtrail/index.ts';
+import awsS3 from './aws-s3/index.ts';
+import awsSqs from './aws-sqs/index.ts';
 import box from './box/index.ts';
 import carbonBlack from './carbon-black/index.ts';
 import catoNetworks from './cato-networks/index.ts';
@@ -78,6 +80,8 @@ export const sources: Record<string, SourceDef> = byName(
     sophosCentral,
     vectra,
     awsCloudtrail,
+    awsS3,
+    awsSqs,
     crowdstrike,
     sentinelOne,
     sentinelOneAlerts,

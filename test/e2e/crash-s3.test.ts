@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { AwsObjectHttpSim } from '../../src/sim/aws-object-http.ts';
+import { ManualClock } from '../../src/sim/kit.ts';
+import { ObjectStoreSim } from '../../src/sim/object-store.ts';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+
+/**
+ * Process-level crash test of `aws-s3` (issue 15): `kill -9` of `tributary run --once` while the SQS
+ * DeleteMessage of a delivered log object (gzip NDJSON, ids from the object and record index) is in
+ * flight. The message comes back after its visibility timeout; the next run delivers nothing again (the
+ * processed-object set in the checkpoint) and deletes it.
+ */
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const CLI = join(ROOT, 'src/cli/main.ts');
+const ACCOUNT = '111122223333';
+const dir = mkdtempSync(join(tmpdir(), 'tributary-s3-crash-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; out: string }> } {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...env, TRIBUTARY_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d) => (out += d));
+  child.stderr?.on('data', (d) => (out += d));
+  const done = new Promise<{ code: number | null; signal: string | null; out: string }>((ok) =>
+    child.on('exit', (code, signal) => ok({ code, signal, out })),
+  );
+  return { child, done };
+}
+
+describe('kill -9 of an aws-s3 run', () => {
+  it('between a delivered log object and its message delete: the message comes back, nothing lost or repeated', async () => {
+    const clock = new ManualClock(Date.now());
+    const sim = new ObjectStoreSim({ clock: clock.now, bucket: 'log-bucket', visibilityTimeoutMs: 30_000 });
+    const http = new AwsObjectHttpSim(sim, { accountId: ACCOUNT });
+    await http.start();
+    after(() => http.stop());
+    let total = 0;
+    for (const [n, hhmm] of [
+      [1500, '1200'],
+      [40, '1205'],
+      [700, '1210'],
+    ] as const) {
+      const key = `AWSLogs/${ACCOUNT}/WAFLogs/us-east-1/my-acl/2026/11/25/12/00/${ACCOUNT}_waflogs_us-east-1_my-acl_20261125T${hhmm}Z_a1b2c3.log.gz`;
+      const lines = Array.from({ length: n }, (_, i) =>
+        JSON.stringify({
+          timestamp: 1_795_000_000_000 + i,
+          action: 'ALLOW',
+          httpRequest: { requestId: `${hhmm}-${i}` },
+        }),
+      );
+      total += n;
+      sim.put(key, gzipSync(lines.join('\n')));
+      sim.notify([key]);
+    }
+    const out = join(dir, 'out', 'events.ndjson');
+    const config = join(dir, 'tributary.yaml');
+    writeFileSync(
+      config,
+      [
+        'accounts:',
+        `  aws-main: { kind: aws, accessKeyId: ${http.accessKeyId}, secretAccessKey: "\${env:AWS_SECRET}", region: us-east-1, endpoints: { s3: "${http.s3Url}", sqs: "${http.sqsUrl}" } }`,
+        'destinations:',
+        '  local: { kind: file, path: ./out/events.ndjson }',
+        'collectors:',
+        '  s3logs:',
+        '    source: aws-s3',
+        '    account: aws-main',
+        '    destinations: [local]',
+        `    settings: { bucket: log-bucket, region: us-east-1, queueUrl: "${http.queueUrl}", waitTimeSeconds: 0 }`,
+      ].join('\n'),
+    );
+    const env = { AWS_SECRET: http.secretAccessKey, TRIBUTARY_DATA_DIR: join(dir, 'data') };
+    // the source is early access: an admin turned it on (PUT /api/settings {earlyAccess: true})
+    const store = await SqliteStore.open(join(dir, 'data'));
+    await store.migrate();
+    await store.setSetting('earlyAccess', 'true');
+    await store.close();
+    const ids = () =>
+      existsSync(out)
+        ? readFileSync(out, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l).id as string)
+        : [];
+
+    // the first object is delivered and committed; its delete is in flight when the process dies
+    const hold = http.holdDeletes();
+    const first = runCli(['run', '--config', config, '--once'], env);
+    await Promise.race([hold.reached, first.done]);
+    assert.equal(
+      first.child.exitCode,
+      null,
+      `the run reached the delete: ${first.child.exitCode === null ? '' : (await first.done).out}`,
+    );
+    first.child.kill('SIGKILL');
+    const killed = await first.done;
+    assert.equal(killed.signal, 'SIGKILL');
+    hold.release();
+    const before = ids();
+    assert.ok(before.length >= 1500, `the first object was delivered (${before.length})`);
+    assert.equal(sim.pending(), 3, 'no message deleted');
+
+    clock.advance(30_001); // the killed process's messages reappear
+    const second = await runCli(['run', '--config', config, '--once'], env).done;
+    assert.equal(second.code, 0, second.out);
+    const all = ids();
+    assert.equal(new Set(all).size, total, 'nothing lost');
+    assert.equal(all.length, total, 'nothing repeated: the redelivered message found its object done');
+    assert.equal(sim.pending(), 0, 'every message deleted in the end');
+    assert.equal(http.stats.writes, 0);
+  });
+});

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { AwsObjectHttpSim } from '../../src/sim/aws-object-http.ts';
+import { ManualClock } from '../../src/sim/kit.ts';
+import { ObjectStoreSim } from '../../src/sim/object-store.ts';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+
+/**
+ * Process-level crash test of `aws-sqs` (issue 15): `kill -9` of `tributary run --once` while the
+ * DeleteMessageBatch of a delivered batch is in flight. The messages come back after their visibility
+ * timeout; the next run delivers none of them again (the delivered ids in the checkpoint) and deletes them.
+ */
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const CLI = join(ROOT, 'src/cli/main.ts');
+const dir = mkdtempSync(join(tmpdir(), 'tributary-sqs-crash-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; out: string }> } {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...env, TRIBUTARY_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d) => (out += d));
+  child.stderr?.on('data', (d) => (out += d));
+  const done = new Promise<{ code: number | null; signal: string | null; out: string }>((ok) =>
+    child.on('exit', (code, signal) => ok({ code, signal, out })),
+  );
+  return { child, done };
+}
+
+describe('kill -9 of an aws-sqs run', () => {
+  it('between a delivered batch and its DeleteMessageBatch: the messages come back, nothing lost or repeated', async () => {
+    const clock = new ManualClock(Date.now());
+    const sim = new ObjectStoreSim({ clock: clock.now, visibilityTimeoutMs: 30_000 });
+    const http = new AwsObjectHttpSim(sim, { queueName: 'app-events' });
+    await http.start();
+    after(() => http.stop());
+    const expected: string[] = [];
+    for (let i = 0; i < 35; i++) expected.push(sim.send(JSON.stringify({ order: i })));
+    const out = join(dir, 'out', 'events.ndjson');
+    const config = join(dir, 'tributary.yaml');
+    writeFileSync(
+      config,
+      [
+        'accounts:',
+        `  aws-main: { kind: aws, accessKeyId: ${http.accessKeyId}, secretAccessKey: "\${env:AWS_SECRET}", region: us-east-1, endpoints: { sqs: "${http.sqsUrl}" } }`,
+        'destinations:',
+        '  local: { kind: file, path: ./out/events.ndjson }',
+        'collectors:',
+        '  q:',
+        '    source: aws-sqs',
+        '    account: aws-main',
+        '    destinations: [local]',
+        `    settings: { queueUrl: "${http.queueUrl}", region: us-east-1 }`,
+      ].join('\n'),
+    );
+    const env = { AWS_SECRET: http.secretAccessKey, TRIBUTARY_DATA_DIR: join(dir, 'data') };
+    // the source is early access: an admin turned it on
+    const store = await SqliteStore.open(join(dir, 'data'));
+    await store.migrate();
+    await store.setSetting('earlyAccess', 'true');
+    await store.close();
+    const ids = () =>
+      existsSync(out)
+        ? readFileSync(out, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l).id as string)
+        : [];
+
+    // the first batch is delivered and committed; its delete is in flight when the process dies
+    const hold = http.holdDeletes();
+    const first = runCli(['run', '--config', config, '--once'], env);
+    await Promise.race([hold.reached, first.done]);
+    assert.equal(
+      first.child.exitCode,
+      null,
+      `the run reached the delete: ${first.child.exitCode === null ? '' : (await first.done).out}`,
+    );
+    first.child.kill('SIGKILL');
+    const killed = await first.done;
+    assert.equal(killed.signal, 'SIGKILL');
+    hold.release();
+    const before = ids();
+    assert.ok(before.length >= 10, `the first batch was delivered (${before.length})`);
+    assert.equal(sim.pending(), 35, 'no message deleted');
+
+    // the killed process's messages reappear (twice: a receive it had in flight may hide some once more)
+    for (let run = 0; run < 3 && sim.pending() > 0; run++) {
+      clock.advance(30_001);
+      const next = await runCli(['run', '--config', config, '--once'], env).done;
+      assert.equal(next.code, 0, next.out);
+    }
+    const all = ids();
+    assert.deepEqual([...new Set(all)].sort(), [...expected].sort(), 'nothing lost');
+    assert.equal(all.length, expected.length, 'nothing repeated: the redelivered batch was found delivered');
+    assert.equal(sim.pending(), 0, 'every message deleted in the end');
+    assert.equal(http.stats.writes, 0);
+  });
+});
