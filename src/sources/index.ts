@@ -2,6 +2,7 @@ import { byName } from '../core/names.ts';
 import type { SourceDef } from '../core/source.ts';
 import abnormalSecurity from './abnormal-security/index.ts';
 import awsCloudtrail from './aws-cloudtrail/index.ts';
+import azureBlobStorage from './azure-blob-storage/index.ts';
 import catoNetworks from './cato-networks/index.ts';
 import chatgptEnterprise from './chatgpt-enterprise/index.ts';
 import ciscoDuo from './cisco-duo/index.ts';
@@ -60,5 +61,6 @@ export const sources: Record<string, SourceDef> = byName(
     mimecast,
     proofpointOnDemand,
     awsCloudtrail,
+    azureBlobStorage,
   ].map((s) => [s.id, s as SourceDef]),
 );
