@@ -7,7 +7,7 @@ import { AZURITE_ACCOUNT, AZURITE_KEY, Azurite } from '../../src/destinations/az
 /**
  * Azurite's blob and queue services (the real Azure Storage emulator), each behind a small recording proxy
  * on 127.0.0.1: tests count the calls Tributary makes (a blob write or a queue write other than the declared
- * receive and delete fails them), hold Delete Message calls (a process killed while a delete is in flight)
+ * receive and delete fails them), hold and drop Delete Message calls (a process killed while a delete is in flight)
  * and answer the next requests with a 503 ServerBusy (learn.microsoft.com/rest/api/storageservices/
  * common-rest-api-error-codes: "ServerBusy … 503"), as Azure Storage does when throttling.
  */
@@ -61,7 +61,10 @@ export class AzureStorageRig {
     this.busy = n;
   }
 
-  /** Holds every Delete Message call until released; `reached` resolves at the first one. */
+  /**
+   * Holds every Delete Message call (a process killed while its delete is in flight): `reached` resolves at
+   * the first one; `release` drops them unsent and lets later deletes through.
+   */
   holdDeletes(): { reached: Promise<void>; release(): void } {
     let reached!: () => void;
     let release!: () => void;
@@ -118,7 +121,8 @@ export class AzureStorageRig {
       const hold = this.holding;
       if (service === 'queue' && req.method === 'DELETE' && hold) {
         hold.reached();
-        void hold.released.then(forward);
+        // The caller is killed while its delete is held: the delete never reaches the queue.
+        void hold.released.then(() => res.destroy());
         return;
       }
       forward();
