@@ -45,6 +45,10 @@ function samples(): Record<string, Record<string, unknown>> {
       clientSecret: 'ms-client-SECRET-value~01',
     },
     aws: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY' },
+    'azure-storage': {
+      accountName: 'acmelogs',
+      blobSasToken: 'sv=2024-11-04&ss=bq&srt=co&sp=rlp&se=2027-01-01T00:00:00Z&sig=SECRETsig0001%3D',
+    },
     'cisco-duo': {
       integrationKey: 'DIWJ8X6AEYOR5OMC6TQ1',
       secretKey: 'Zh5eGmUq9zpfQnyUIu5OL9iWoMMv5ZNmk3zLJ4Ep',
