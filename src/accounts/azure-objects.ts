@@ -190,8 +190,9 @@ export function azureError(err: unknown, what: string, permission?: string): unk
 const noBytes: AsyncIterable<Uint8Array> = { async *[Symbol.asyncIterator]() {} };
 const unquote = (etag?: string) => etag?.replace(/"/g, '') || undefined;
 
-/** A container as the reader's ObjectStore. */
-export function blobObjectStore(container: ContainerClient): ObjectStore {
+/** A container as the reader's ObjectStore; `pageSize` blobs per List Blobs page (at most 5,000). */
+export function blobObjectStore(container: ContainerClient, o: { pageSize?: number } = {}): ObjectStore {
+  const pageSize = o.pageSize ?? 1000;
   // NextMarker of each page, by the last name on it: a listing resumed within a run does not start over.
   const markers = new Map<string, string>();
   return {
@@ -217,7 +218,7 @@ export function blobObjectStore(container: ContainerClient): ObjectStore {
       for (;;) {
         let page: Awaited<ReturnType<typeof listOnce>>;
         try {
-          page = await listOnce(container, prefix, marker, signal);
+          page = await listOnce(container, prefix, marker, pageSize, signal);
         } catch (err) {
           throw azureError(
             err,
@@ -241,11 +242,12 @@ async function listOnce(
   container: ContainerClient,
   prefix: string,
   marker: string | undefined,
+  pageSize: number,
   signal: AbortSignal,
 ) {
   const it = container
     .listBlobsFlat({ prefix: prefix || undefined, abortSignal: signal })
-    .byPage({ continuationToken: marker, maxPageSize: 1000 });
+    .byPage({ continuationToken: marker, maxPageSize: pageSize });
   const { value } = await it.next();
   const objects: ObjectRef[] = (value?.segment.blobItems ?? []).map(
     (b: { name: string; properties: { etag?: string; contentLength?: number } }) => ({

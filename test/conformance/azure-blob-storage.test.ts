@@ -9,10 +9,12 @@ import {
   QueueClient,
   StorageSharedKeyCredential,
 } from '@azure/storage-queue';
+import { blobObjectStore, containerClient } from '../../src/accounts/azure-objects.ts';
 import { azureStorage, azureStorageFields } from '../../src/accounts/azure-storage.ts';
 import type { Destination } from '../../src/core/destination.ts';
 import { AZURITE_ACCOUNT, AZURITE_KEY } from '../../src/destinations/azure-blob/azurite.ts';
 import { OriginSet } from '../../src/engine/credential-origins.ts';
+import { Http } from '../../src/engine/http.ts';
 import { silentLogger } from '../../src/engine/log.ts';
 import { RateLimits } from '../../src/engine/rate-limit.ts';
 import { type ResolvedCollector, type RunOptions, runCollector } from '../../src/engine/runner.ts';
@@ -421,6 +423,33 @@ describe('conformance: azure-blob-storage (Azurite blob + queue, official SDKs)'
     );
   });
 
+  it('the listing adapter pages with markers and resumes after a name without starting over within a run', async () => {
+    const r = await rig({ settings: { queueName: undefined } });
+    for (const name of ['p/a', 'p/b', 'p/c', 'p/d', 'p/e', 'q/z']) await putBlob(r, name, '{}\n');
+    const http = new Http({ vendor: 'Azure Blob Storage' });
+    const account = azureStorageFields.parse(az.account()) as never;
+    const signal = new AbortController().signal;
+    const store = blobObjectStore(containerClient(http, account, r.container), { pageSize: 2 });
+    const keys = async (startAfter?: string) => {
+      const page = await store.list({ prefix: 'p/', startAfter, signal });
+      return { keys: page.objects.map((o) => o.key), more: page.more };
+    };
+    const before = az.calls.length;
+    assert.deepEqual(await keys(), { keys: ['p/a', 'p/b'], more: true });
+    assert.deepEqual(await keys('p/b'), { keys: ['p/c', 'p/d'], more: true });
+    assert.deepEqual(await keys('p/d'), { keys: ['p/e'], more: false });
+    assert.equal(az.calls.length - before, 3, 'one List Blobs per page: each page’s marker reused');
+    // a new run (a fresh store) resumes after a name by skipping the pages before it
+    const again = blobObjectStore(containerClient(http, account, r.container), { pageSize: 2 });
+    const page = await again.list({ prefix: 'p/', startAfter: 'p/c', signal });
+    assert.deepEqual(
+      page.objects.map((o) => o.key),
+      ['p/d'],
+    );
+    assert.equal(page.more, true);
+    assert.ok(page.objects[0]!.etag && !page.objects[0]!.etag.includes('"'), 'etags unquoted');
+  });
+
   it('Test Connection proves credentials and each permission, naming the one a SAS lacks', async () => {
     const r = await rig();
     await fill(r);
@@ -441,6 +470,36 @@ describe('conformance: azure-blob-storage (Azurite blob + queue, official SDKs)'
       ).toString();
     const withSas = (permissions: string) => probe({ accountKey: undefined, blobSasToken: sas(permissions) });
     assert.deepEqual(await withSas('rlp'), { ok: true }, 'an account SAS with Read, List and Process');
+    const serviceSas = (services: string, permissions: string) =>
+      generateAccountSASQueryParameters(
+        {
+          expiresOn: new Date(Date.now() + 3_600_000),
+          permissions: AccountSASPermissions.parse(permissions),
+          services: AccountSASServices.parse(services).toString(),
+          resourceTypes: AccountSASResourceTypes.parse('sco').toString(),
+        },
+        new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY),
+      ).toString();
+    assert.deepEqual(
+      await probe({
+        accountKey: undefined,
+        blobSasToken: serviceSas('b', 'rl'),
+        queueSasToken: serviceSas('q', 'p'),
+      }),
+      { ok: true },
+      'a blob SAS and a queue SAS',
+    );
+    assert.deepEqual(
+      await probe({
+        accountName: undefined,
+        accountKey: undefined,
+        blobEndpoint: undefined,
+        queueEndpoint: undefined,
+        connectionString: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${az.blobUrl};QueueEndpoint=${az.queueUrl};`,
+      }),
+      { ok: true },
+      'a connection string',
+    );
     for (const [perms, named] of [
       ['rl', /Process/],
       ['rp', /List/],

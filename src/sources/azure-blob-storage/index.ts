@@ -130,7 +130,7 @@ const settings = z
       .default(300)
       .meta({ title: 'Visibility timeout (seconds)' })
       .describe(
-        'How long a received notification stays hidden while its blob is read (Get Messages visibilitytimeout, 1 s – 7 days): longer than reading the largest blob takes',
+        'How long received notifications stay hidden while their blobs are read (Get Messages visibilitytimeout, 1 s – 7 days): longer than reading the blobs of one receive (up to 32 messages) takes; a message that reappears sooner is found done, not read twice',
       ),
   })
   .strict()
