@@ -167,6 +167,13 @@ export function azureError(err: unknown, what: string, permission?: string): unk
         'None needed if it passes: the next run resumes from the checkpoint. If it persists, check the storage account’s health.',
         { status },
       );
+    if (status === 412)
+      return transientError(
+        'azure_blob_changed',
+        `Azure Storage could not ${what}: the blob was replaced while it was read (${code}).`,
+        'None needed: the next run reads it again from the records already delivered.',
+        { status },
+      );
     const known = ACTIONS[code];
     const needs =
       permission && (code === 'AuthorizationPermissionMismatch' || code === 'AuthorizationFailure')
@@ -197,21 +204,34 @@ export function blobObjectStore(container: ContainerClient, o: { pageSize?: numb
   const markers = new Map<string, string>();
   return {
     async get(ref, { start, signal }) {
+      const blob = container.getBlobClient(ref.key);
+      const permission = 'the Read permission (sp=r) or the Storage Blob Data Reader role';
+      let first: Awaited<ReturnType<typeof blob.download>>;
       try {
-        const res = await container
-          .getBlobClient(ref.key)
-          .download(start ?? 0, undefined, { abortSignal: signal, maxRetryRequests: 3 });
-        return (res.readableStreamBody as AsyncIterable<Uint8Array> | undefined) ?? noBytes;
+        first = await blob.download(start ?? 0, undefined, { abortSignal: signal, maxRetryRequests: 0 });
       } catch (err) {
         const e = err as RestError;
         if (e?.statusCode === 416) return noBytes; // nothing after `start`
         if (e?.statusCode === 404 && e.code !== 'ContainerNotFound') return undefined; // gone before it was read
-        throw azureError(
-          err,
-          `read blob ${ref.key}`,
-          'the Read permission (sp=r) or the Storage Blob Data Reader role',
-        );
+        throw azureError(err, `read blob ${ref.key}`, permission);
       }
+      return readOn(first, {
+        signal,
+        from: start ?? 0,
+        // A body cut off mid-way is asked for again from the byte where it broke, of the same version only.
+        again: async (from) => {
+          try {
+            return await blob.download(from, undefined, {
+              abortSignal: signal,
+              maxRetryRequests: 0,
+              conditions: first.etag ? { ifMatch: first.etag } : undefined,
+            });
+          } catch (err) {
+            throw azureError(err, `read blob ${ref.key} on from byte ${from}`, permission);
+          }
+        },
+        what: `blob ${ref.key}`,
+      });
     },
     async list({ prefix, startAfter, signal }) {
       let marker = startAfter !== undefined ? markers.get(startAfter) : undefined;
@@ -236,6 +256,41 @@ export function blobObjectStore(container: ContainerClient, o: { pageSize?: numb
       }
     },
   };
+}
+
+/** Attempts at a blob body that breaks off (the first included). */
+const BODY_ATTEMPTS = 4;
+
+/** A download's body, read on from where it broke (a lost connection) up to `BODY_ATTEMPTS` times. */
+async function* readOn(
+  first: { readableStreamBody?: NodeJS.ReadableStream },
+  o: {
+    signal: AbortSignal;
+    from: number;
+    again: (from: number) => Promise<{ readableStreamBody?: NodeJS.ReadableStream }>;
+    what: string;
+  },
+): AsyncGenerator<Uint8Array> {
+  let at = o.from;
+  let res = first;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      for await (const chunk of (res.readableStreamBody ?? []) as AsyncIterable<Uint8Array>) {
+        at += chunk.byteLength;
+        yield chunk;
+      }
+      return;
+    } catch (err) {
+      if (o.signal.aborted) throw err;
+      if (attempt >= BODY_ATTEMPTS)
+        throw transientError(
+          'azure_read_broken',
+          `Reading ${o.what} broke off at byte ${at} ${BODY_ATTEMPTS} times (${(err as Error)?.name ?? 'network error'}).`,
+          'None needed if it passes: the next run resumes after the records delivered. If it persists, check the network to the storage account.',
+        );
+      res = await o.again(at);
+    }
+  }
 }
 
 async function listOnce(

@@ -357,6 +357,27 @@ describe('conformance: azure-blob-storage (Azurite blob + queue, official SDKs)'
     assert.deepEqual(duplicates(r.dest.ids()), []);
   });
 
+  it('a blob body cut off mid-way is read on from where it broke; an empty blob delivers nothing', async () => {
+    const r = await rig();
+    const expected = await fill(r);
+    const empty = await putBlob(r, 'app/2026/12/06/empty.ndjson', '');
+    await send(r, blobCreated(r.container, 'app/2026/12/06/empty.ndjson', empty));
+    az.cutNextBody('/a.ndjson');
+    const before = az.calls.length;
+    const res = await r.run();
+    assert.equal(res.status, 'succeeded', JSON.stringify(res.error));
+    assert.deepEqual(sorted(r.dest.ids()), sorted(expected));
+    assert.deepEqual(duplicates(r.dest.ids()), []);
+    const reads = az.calls.slice(before).filter((c) => c.startsWith('GET blob') && c.endsWith('/a.ndjson'));
+    assert.ok(reads.length >= 2, `the cut blob was asked for again (${reads.length})`);
+    const resumed = az.ranges.filter((x) => x.includes(`${r.container}/app/2026/12/06/a.ndjson`));
+    assert.ok(
+      resumed.some((x) => /bytes=([1-9]\d*)-/.test(x)),
+      `read on from the byte where it broke: ${resumed.join(', ')}`,
+    );
+    assert.equal(await pending(r), 0);
+  });
+
   it('continuous: append blobs are read on from the last complete line, with stable ids', async () => {
     const r = await rig({
       settings: { queueName: undefined, syncStrategy: 'continuous', prefix: 'stream/', idField: undefined },

@@ -8,7 +8,7 @@ import { AZURITE_ACCOUNT, AZURITE_KEY, Azurite } from '../../src/destinations/az
  * Azurite's blob and queue services (the real Azure Storage emulator), each behind a small recording proxy
  * on 127.0.0.1: tests count the calls Tributary makes (a blob write or a queue write other than the declared
  * receive and delete fails them), hold and drop Delete Message calls (a process killed while a delete is in flight)
- * and answer the next requests with a 503 ServerBusy (learn.microsoft.com/rest/api/storageservices/
+ * cut a blob's body off mid-way (a lost connection), and answer the next requests with a 503 ServerBusy (learn.microsoft.com/rest/api/storageservices/
  * common-rest-api-error-codes: "ServerBusy … 503"), as Azure Storage does when throttling.
  */
 export class AzureStorageRig {
@@ -20,7 +20,10 @@ export class AzureStorageRig {
   queueUrl = '';
   /** `METHOD service path` of every call through the proxies. */
   readonly calls: string[] = [];
+  /** `path range` of every blob read that asked for a range (`x-ms-range` or `range`). */
+  readonly ranges: string[] = [];
   private busy = 0;
+  private cut?: string;
   private holding?: { reached: () => void; released: Promise<void> };
   blobs!: BlobServiceClient;
   queues!: QueueServiceClient;
@@ -54,6 +57,11 @@ export class AzureStorageRig {
       queueEndpoint: this.queueUrl,
       ...extra,
     };
+  }
+
+  /** The next blob read (GET with a body) whose path ends with `suffix` is cut off after half its bytes. */
+  cutNextBody(suffix: string): void {
+    this.cut = suffix;
   }
 
   /** The next `n` requests are answered 503 ServerBusy. */
@@ -92,6 +100,8 @@ export class AzureStorageRig {
     const server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
       this.calls.push(`${req.method} ${service} ${url.pathname}`);
+      const range = req.headers['x-ms-range'] ?? req.headers.range;
+      if (service === 'blob' && range) this.ranges.push(`${url.pathname} ${range}`);
       if (this.busy > 0) {
         this.busy--;
         req.resume();
@@ -112,6 +122,27 @@ export class AzureStorageRig {
           },
           (upRes) => {
             res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+            const length = Number(upRes.headers['content-length'] ?? 0);
+            if (
+              service === 'blob' &&
+              req.method === 'GET' &&
+              this.cut &&
+              url.pathname.endsWith(this.cut) &&
+              upRes.statusCode! < 300 &&
+              length > 1
+            ) {
+              // A connection lost mid-body: half the bytes, then the socket closes.
+              this.cut = undefined;
+              let sent = 0;
+              upRes.on('data', (chunk: Buffer) => {
+                if (sent >= length / 2) return;
+                const part = chunk.subarray(0, Math.max(0, Math.floor(length / 2) - sent));
+                sent += part.length;
+                res.write(part);
+                if (sent >= Math.floor(length / 2)) res.destroy();
+              });
+              return;
+            }
             upRes.pipe(res);
           },
         );
