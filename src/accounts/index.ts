@@ -8,10 +8,14 @@ import { aws } from './aws.ts';
 import { azureStorage } from './azure-storage.ts';
 import { basic } from './basic.ts';
 import { bearer } from './bearer.ts';
+import { box } from './box.ts';
+import { carbonBlack } from './carbon-black.ts';
 import { catoNetworks } from './cato-networks.ts';
 import { ciscoDuo } from './cisco-duo.ts';
 import { ciscoMeraki } from './cisco-meraki.ts';
 import { cloudflare } from './cloudflare.ts';
+import { crowdstrike } from './crowdstrike.ts';
+import { dropbox } from './dropbox.ts';
 import { github } from './github.ts';
 import { google } from './google.ts';
 import { microsoft } from './microsoft.ts';
@@ -20,12 +24,18 @@ import { netskope } from './netskope.ts';
 import { none } from './none.ts';
 import { oauth2ClientCredentials } from './oauth2-client-credentials.ts';
 import { okta } from './okta.ts';
+import { cortexXdr } from './palo-alto-cortex-xdr.ts';
 import { proofpointOnDemand } from './proofpoint-on-demand.ts';
 import { proofpointTap } from './proofpoint-tap.ts';
 import { salesforce } from './salesforce.ts';
+import { sentinelOne } from './sentinelone.ts';
+import { servicenow } from './servicenow.ts';
 import { slack } from './slack.ts';
+import { sophosCentral } from './sophos-central.ts';
 import { splunk } from './splunk.ts';
+import { trellix } from './trellix.ts';
 import { trendMicro } from './trend-micro.ts';
+import { vectra } from './vectra.ts';
 import { wiz } from './wiz.ts';
 import { zoom } from './zoom.ts';
 
@@ -87,9 +97,19 @@ export const accountKinds: Record<string, AccountKind> = byName(
     cloudflare,
     'cisco-meraki': ciscoMeraki,
     'cato-networks': catoNetworks,
+    box,
+    dropbox,
+    servicenow,
+    'sophos-central': sophosCentral,
+    vectra,
     netskope,
     mimecast,
     'proofpoint-on-demand': proofpointOnDemand,
+    crowdstrike,
+    sentinelone: sentinelOne,
+    'carbon-black': carbonBlack,
+    'palo-alto-cortex-xdr': cortexXdr,
+    trellix,
     'api-key': apiKey,
     bearer,
     basic,

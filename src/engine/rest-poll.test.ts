@@ -127,8 +127,9 @@ describe('opaque cursor', () => {
   it('stores the vendor position verbatim, and at the end re-asks the last page skipping what it delivered', async () => {
     const pager = paginate.cursor({ param: 'cursor', from: 'meta.next_cursor' });
     const first = await drain('/cursor', pager, (b) => b.data);
-    assert.deepEqual(first.out[0].checkpoint, {
-      next: { url: `${base}/cursor`, query: { limit: 10, cursor: '10' } },
+    assert.deepEqual((first.out[0].checkpoint as { next: unknown }).next, {
+      url: `${base}/cursor`,
+      query: { limit: 10, cursor: '10' },
     });
     assert.deepEqual((first.last as { seen: string[] }).seen, ['i20', 'i21', 'i22', 'i23', 'i24']);
     const idle = await drain('/cursor', pager, (b) => b.data, first.last);

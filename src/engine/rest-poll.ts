@@ -4,6 +4,7 @@ import { gapWarning, TributaryError } from '../core/errors.ts';
 import type { Batch, HttpResponse, RawEvent, ReadContext, StreamDef } from '../core/source.ts';
 import { type DeltaCursorOptions, readDelta } from './delta-cursor.ts';
 import { LoopGuard } from './http.ts';
+import { type OpaqueCursorOptions, readOpaque } from './opaque-cursor.ts';
 import { type PageRequest, type Paginator, pageKey } from './paginate.ts';
 import {
   getPath,
@@ -75,6 +76,12 @@ export interface RestPollDef<S = any, A = any> {
   /** A failure that means "this window holds too much": the window is halved and read again. */
   windowTooLarge?: (err: TributaryError) => boolean;
   /**
+   * A window's first page whose answer says the window holds more than the vendor lets a query page through
+   * (CrowdStrike's alert query: a `total` above its offset cap): the window is halved before anything of it
+   * is delivered, rather than failing on a deep page later. Time windows only.
+   */
+  windowTooFull?: (body: any) => boolean;
+  /**
    * A failure of a next-page request — one saved in the checkpoint, or one the previous page of this run
    * gave — that means the vendor's page cursor no longer works (Zoom's `next_page_token` lasts 15 minutes,
    * which a slow destination or long rate-limit waits can outlast mid-run): the window is read again from
@@ -91,6 +98,13 @@ export interface RestPollDef<S = any, A = any> {
    * left to the window they belong to. Time-window cursors only.
    */
   expand?: (ctx: ReadContext<S, A>, record: any, window: Window) => Promise<RawEvent[]>;
+  /**
+   * Like `expand`, for a whole page at once: APIs that list ids and give the records of many ids in one
+   * follow-up call (CrowdStrike's Alerts API: ids from a query, then the alerts of up to 1000 ids a call).
+   * The events of the page's listed records, each with its id and time; the list still drives pagination
+   * and the window. Time-window cursors only; not together with `expand`.
+   */
+  expandPage?: (ctx: ReadContext<S, A>, records: unknown[], window: Window) => Promise<RawEvent[]>;
 }
 
 export interface PartRetention {
@@ -125,28 +139,16 @@ export interface SettleOptions {
   action: string;
 }
 
-/**
- * Opaque cursor: the vendor's next-page request is the position, stored verbatim. When the vendor has
- * no more pages, the last page's request is kept with the ids it delivered, so the next run asks the
- * same question again and delivers only what is new (APIs that keep a cursor open for new data).
- */
-export interface OpaqueCursorOptions {
-  kind: 'opaque';
-  /** The record's event time (a dotted path or a function), for the envelope. */
-  time?: string | ((record: any) => unknown);
-}
-
-export interface OpaqueCheckpoint {
-  next: PageRequest;
-  /** Ids delivered from `next` when it was the last page. */
-  seen?: string[];
-}
+export type { OpaqueCheckpoint, OpaqueCursorOptions } from './opaque-cursor.ts';
 
 export function restPoll<S, A>(def: RestPollDef<S, A>): StreamDef<S, A> {
   if (!def.eventId && !def.split) throw new Error(`restPoll ${def.title}: eventId or split is required`);
   const timeWindow = def.cursor.kind === undefined || def.cursor.kind === 'time-window';
-  if (!timeWindow && (def.split || def.lagSetting || def.partRetention || def.settle))
-    throw new Error(`restPoll ${def.title}: split, lagSetting, partRetention and settle need a time window`);
+  if (!timeWindow && (def.split || def.lagSetting || def.partRetention || def.settle || def.expandPage))
+    throw new Error(
+      `restPoll ${def.title}: split, lagSetting, partRetention, settle and expandPage need a time window`,
+    );
+  if (def.expand && def.expandPage) throw new Error(`restPoll ${def.title}: expand or expandPage, not both`);
   return {
     title: def.title,
     description: def.description,
@@ -194,47 +196,6 @@ function unexpected(stream: string): TributaryError {
     message: `The vendor's response had no list of records where ${stream} expects one.`,
     action: 'Check the base URL points at the vendor API; Tributary retries on the next run.',
   });
-}
-
-async function* readOpaque<S, A>(
-  def: RestPollDef<S, A>,
-  cursor: OpaqueCursorOptions,
-  ctx: ReadContext<S, A>,
-): AsyncGenerator<Batch> {
-  const time = def.eventTime ?? ((r: unknown) => (cursor.time ? getPath(r, cursor.time) : undefined));
-  const cp = ctx.checkpoint as OpaqueCheckpoint | undefined;
-  const now = ctx.now();
-  const start = new Date(ctx.window.start ? Date.parse(ctx.window.start) : now - ctx.window.lookbackMs);
-  let request: PageRequest | undefined = cp?.next ?? firstRequest(def, ctx, { start, end: new Date(now) });
-  const seen = new Set(cp?.seen ?? []);
-  const guard = new LoopGuard();
-  guard.check(pageKey(request), ctx.stream);
-  while (request) {
-    ctx.signal.throwIfAborted();
-    const { body, response } = await fetchPage(def, ctx, request);
-    const records = def.records(body) ?? [];
-    if (!Array.isArray(records)) throw unexpected(ctx.stream);
-    const next = def.paginate.next({ request, response, body, records });
-    if (next) guard.check(pageKey(next), ctx.stream, records.length === 0);
-    const events = [];
-    const deadLetters = [];
-    const ids: string[] = [];
-    for (const raw of records) {
-      const id = def.eventId!(raw);
-      if (id === undefined) {
-        deadLetters.push({ raw, reason: def.missingId ?? NO_ID });
-        continue;
-      }
-      ids.push(id);
-      if (seen.has(id)) continue;
-      events.push({ raw, id, time: toIsoTime(time(raw)) });
-    }
-    // At the end the last request is the position: re-asked next run, its delivered ids skipped.
-    const checkpoint: OpaqueCheckpoint = next ? { next } : { next: request, seen: ids };
-    yield { events, checkpoint, deadLetters, pages: 1 };
-    seen.clear();
-    request = next;
-  }
 }
 
 /** How many times one window is read again from its first page in a run after its page cursor expired. */
@@ -309,25 +270,37 @@ async function* readTimeWindow<S, A>(
         }
         throw err;
       }
+      if (request === first && !paged && def.windowTooFull?.(page.body) && tracker.split()) {
+        ctx.log.info('window holds more than the vendor pages through, split', { stream: ctx.stream });
+        request = undefined;
+        break;
+      }
       const records = def.records(page.body) ?? [];
       if (!Array.isArray(records)) throw unexpected(ctx.stream);
       const events = [];
       const delivered = [];
       const deadLetters = [];
-      for (const listed of records) {
-        for (const e of def.expand ? await def.expand(ctx, listed, window) : [{ raw: listed }]) {
+      // Expanded events (`expand`, `expandPage`) come with their ids and times.
+      const expanded = def.expand !== undefined || def.expandPage !== undefined;
+      const pageEvents = def.expandPage ? await def.expandPage(ctx, records, window) : undefined;
+      for (const listed of pageEvents ?? records) {
+        for (const e of pageEvents
+          ? [listed as RawEvent]
+          : def.expand
+            ? await def.expand(ctx, listed, window)
+            : [{ raw: listed } as RawEvent]) {
           const raw = e.raw;
-          const iso = toIsoTime(def.expand ? e.time : time(raw));
+          const iso = toIsoTime(expanded ? e.time : time(raw));
           // The watermark follows the cursor's time field; parse it again only when it differs.
           const t =
-            def.eventTime && !def.expand
+            def.eventTime && !expanded
               ? tracker.timeOf(raw)
               : iso === undefined
                 ? undefined
                 : Date.parse(iso);
           if (clip && !clip.inside(t)) continue;
           // An expanded event comes with its id; a listed record may bundle several (`split`).
-          const parts = def.expand ? (e.id === undefined ? undefined : [{ raw, id: e.id }]) : split(raw);
+          const parts = expanded ? (e.id === undefined ? undefined : [{ raw, id: e.id }]) : split(raw);
           settle?.record(parts?.[0]?.id);
           if (parts === undefined) {
             deadLetters.push({ raw, reason: def.missingId ?? NO_ID });

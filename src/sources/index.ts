@@ -3,13 +3,17 @@ import type { SourceDef } from '../core/source.ts';
 import abnormalSecurity from './abnormal-security/index.ts';
 import awsCloudtrail from './aws-cloudtrail/index.ts';
 import azureBlobStorage from './azure-blob-storage/index.ts';
+import box from './box/index.ts';
+import carbonBlack from './carbon-black/index.ts';
 import catoNetworks from './cato-networks/index.ts';
 import chatgptEnterprise from './chatgpt-enterprise/index.ts';
 import ciscoDuo from './cisco-duo/index.ts';
 import ciscoMeraki from './cisco-meraki/index.ts';
 import cloudflare from './cloudflare/index.ts';
 import cribl from './cribl/index.ts';
+import crowdstrike from './crowdstrike/index.ts';
 import databahn from './databahn/index.ts';
+import dropbox from './dropbox/index.ts';
 import geminiEnterprise from './gemini-enterprise/index.ts';
 import github from './github/index.ts';
 import googleWorkspace from './google-workspace/index.ts';
@@ -22,10 +26,19 @@ import netskopeAlerts from './netskope-alerts/index.ts';
 import netskopeEvents from './netskope-events/index.ts';
 import okta from './okta/index.ts';
 import paloAltoCortexDataLake from './palo-alto-cortex-data-lake/index.ts';
+import paloAltoCortexXdr from './palo-alto-cortex-xdr/index.ts';
 import proofpointOnDemand from './proofpoint-on-demand/index.ts';
 import proofpointTap from './proofpoint-tap/index.ts';
 import restApi from './rest-api/index.ts';
+import sentinelOne from './sentinelone/index.ts';
+import sentinelOneAlerts from './sentinelone-alerts/index.ts';
+import sentinelOneThreats from './sentinelone-threats/index.ts';
+import servicenow from './servicenow/index.ts';
 import slack from './slack/index.ts';
+import sophosCentral from './sophos-central/index.ts';
+import trellixEndpointSecurity from './trellix-endpoint-security/index.ts';
+import trendVisionOne from './trend-vision-one/index.ts';
+import vectra from './vectra/index.ts';
 import webhook from './webhook/index.ts';
 import zoom from './zoom/index.ts';
 import zscalerZia from './zscaler-zia/index.ts';
@@ -60,7 +73,20 @@ export const sources: Record<string, SourceDef> = byName(
     netskopeAlerts,
     mimecast,
     proofpointOnDemand,
+    box,
+    dropbox,
+    servicenow,
+    sophosCentral,
+    vectra,
     awsCloudtrail,
     azureBlobStorage,
+    crowdstrike,
+    sentinelOne,
+    sentinelOneAlerts,
+    sentinelOneThreats,
+    carbonBlack,
+    paloAltoCortexXdr,
+    trendVisionOne,
+    trellixEndpointSecurity,
   ].map((s) => [s.id, s as SourceDef]),
 );

@@ -75,6 +75,30 @@ function samples(): Record<string, Record<string, unknown>> {
     cloudflare: { apiToken: 'cf_SECRET_token_000000000001' },
     'cisco-meraki': { apiKey: '0123456789abcdef0123456789abcdef5ec7e700' },
     'cato-networks': { apiKey: 'cato-SECRET-key-000000001' },
+    box: {
+      clientId: 'boxclientid000000000001',
+      clientSecret: 'box-SECRET-0000000001',
+      enterpriseId: '1234567',
+    },
+    dropbox: {
+      appKey: 'abcdefghij12345',
+      appSecret: 'secretsecret123',
+      refreshToken: 'dbx-SECRET-refresh-token-000001',
+    },
+    servicenow: {
+      instanceUrl: 'https://acme.service-now.com',
+      username: 'tributary.integration',
+      password: 'sn-SECRET-password-0001',
+    },
+    'sophos-central': {
+      clientId: '0b0e4d2a-1c3f-4e5a-9b8c-7d6e5f4a3b2c',
+      clientSecret: 'sophos-SECRET-client-secret-0001',
+    },
+    vectra: {
+      portalUrl: 'https://123456789012.uw2.portal.vectra.ai',
+      clientId: 'vectra-client-0001',
+      clientSecret: 'vectra-SECRET-0000000001',
+    },
     netskope: { url: 'https://acme.goskope.com', token: 'netskope-SECRET-token-01' },
     mimecast: { clientId: 'mc-client', clientSecret: 'mc-SECRET-0001' },
     'proofpoint-on-demand': { apiKey: 'pod-SECRET-key-00000001' },

@@ -1,0 +1,156 @@
+import { z } from 'zod';
+import { type BoxAccount, boxApiUrl } from '../../accounts/box.ts';
+import { defineSource } from '../../core/source.ts';
+import { paginate } from '../../engine/paginate.ts';
+import { restPoll } from '../../engine/rest-poll.ts';
+
+/**
+ * Box enterprise events, through the Enterprise Event Stream. Vendor facts:
+ *
+ * - developer.box.com/guides/events/enterprise-events/for-enterprise ("Get Enterprise Events"): `GET
+ *   /2.0/events` with `stream_type=admin_logs_streaming` ("Live Monitoring"): near real time, "Box may return
+ *   events more than once and out of chronological order … A small delay/buffer ensures that new events are
+ *   not written after your cursor position. Only two weeks of events are available via this stream_type."
+ *   The caller must be "an enterprise admin or co-admin with the permission to Run new reports and access
+ *   existing reports".
+ * - developer.box.com/reference/get-events ("List user and enterprise events"): `stream_position` (`0`: all
+ *   events kept; `now`: no events and the latest position), `limit` (default 100, maximum 500); the answer
+ *   `{chunk_size, next_stream_position, entries}`, each entry an Event with its `event_id` and `created_at`.
+ *   A `chunk_size` below `limit` means Box has no more events for now (Box's answer on its developer forum,
+ *   "Is there any Box Event API to capture user creation and login").
+ * - guides/api-calls/permissions-and-errors/rate-limits: 1000 requests a minute per user (the account
+ *   kind's budget), 429 with `retry-after`.
+ *
+ * How it reads (engine: opaque cursor). The position is Box's `next_stream_position`, stored verbatim
+ * after every chunk; when a chunk is short the run ends and Box's newest position is kept for the next. An
+ * event Box sends again on the following chunk is not delivered twice (`repeats`: each chunk's ids are kept
+ * with the position); one repeated from further back is delivered again under the same `event_id`
+ * (at-least-once). A position older than two weeks is a gap warning: Box no longer has the events between
+ * it and two weeks ago. The first run starts at the oldest event Box keeps (`0`, up to two weeks), or at
+ * `now`: the stream takes no time filter, so the collector's lookback does not apply.
+ *
+ * `admin_logs` (the Event History API, a year, filtered by `created_after`) is not read: Box documents it
+ * for historical queries, and consuming it in near real time "may lead to missed events".
+ */
+
+export interface BoxSettings {
+  pageSize: number;
+  startAt: 'oldest' | 'now';
+  baseUrl?: string;
+}
+
+const settings = z
+  .object({
+    pageSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(500)
+      .default(500)
+      .meta({ title: 'Events per request' })
+      .describe('Events asked for per request (Box allows at most 500)'),
+    startAt: z
+      .enum(['oldest', 'now'], {
+        error: () => 'expected oldest (everything Box keeps, up to two weeks) or now',
+      })
+      .default('oldest')
+      .meta({ title: 'First run starts at' })
+      .describe(
+        'oldest: every event Box still keeps (up to two weeks); now: only events from the first run on',
+      ),
+  })
+  .strict();
+
+const api = (s: BoxSettings, a: BoxAccount) => (s.baseUrl ?? boxApiUrl(a)).replace(/\/+$/, '');
+
+const enterpriseEvents = restPoll<BoxSettings, BoxAccount>({
+  title: 'Enterprise events',
+  description:
+    'Every event of the enterprise (logins, uploads, downloads, previews, shares, collaborations, admin changes) from the Enterprise Event Stream (admin_logs_streaming).',
+  url: ({ settings: s, account }) => `${api(s, account)}/events`,
+  params: ({ settings: s }) => ({
+    stream_type: 'admin_logs_streaming',
+    stream_position: s.startAt === 'now' ? 'now' : '0',
+    limit: s.pageSize,
+  }),
+  records: (body) => body?.entries,
+  paginate: paginate.cursor({ param: 'stream_position', from: 'next_stream_position' }),
+  cursor: {
+    kind: 'opaque',
+    time: 'created_at',
+    // A chunk shorter than the limit asked for: Box has nothing more for now (also `now`'s empty answer).
+    caughtUp: (_body, records, request) => records.length < Number(request.query?.limit ?? 100),
+    repeats: true,
+  },
+  eventId: (e) => (typeof e?.event_id === 'string' && e.event_id ? e.event_id : undefined),
+  missingId: 'Box event without an event_id',
+});
+
+export default defineSource<BoxSettings, BoxAccount>({
+  id: 'box',
+  title: 'Box',
+  account: 'box',
+  stability: 'ga',
+  family: 'rest-cursor',
+  description:
+    'Box enterprise events (logins, uploads, downloads, previews, shares, collaborations, user and admin changes) from the Enterprise Event Stream.',
+  setupGuide: [
+    '1. In the **Box Developer Console** (as a user with 2FA on): **Create Platform App → Custom App**, authentication',
+    '   **Server Authentication (with Client Credentials Grant)**.',
+    "2. In the app's **Configuration**: App Access Level **App + Enterprise Access**; Application Scopes:",
+    '   **Manage enterprise properties** (reading enterprise events). Save, then copy the **Client ID** and the',
+    '   **Client Secret** (OAuth 2.0 Credentials).',
+    '3. A Box admin authorises the app: **Admin Console → Apps → Platform Apps Manager → Add Platform App**, with',
+    '   the Client ID. After any change of scopes or access level, authorise it again.',
+    "4. The app's Service Account must be allowed to read reports: in the Admin Console make it a **co-admin**",
+    '   with **Run new reports and access existing reports** (Box refuses enterprise events otherwise, 403).',
+    "5. Note the **Enterprise ID** (Admin Console → Account & Billing, or the app's General Settings).",
+    '6. Create a **Box** account in Tributary with the Client ID, Client Secret and Enterprise ID.',
+    '',
+    'Box keeps two weeks of events in this stream: run the collector at least daily. The first run reads everything',
+    'Box still keeps (or starts now, with **First run starts at** = now); the lookback setting does not apply.',
+    'JWT apps are not supported yet: use a Client Credentials Grant app.',
+  ].join('\n'),
+  settings: settings as unknown as z.ZodType<BoxSettings>,
+  retention: '14d',
+  streams: {
+    'enterprise-events': {
+      title: enterpriseEvents.title,
+      description: enterpriseEvents.description,
+      read: (ctx) => enterpriseEvents.read(ctx),
+    },
+  },
+  explain({ status, body }) {
+    let code: string | undefined;
+    try {
+      code = JSON.parse(body)?.code;
+    } catch {}
+    if (status === 401)
+      return {
+        code: 'box_invalid_token',
+        action:
+          "Box refused the access token twice in a row: check that the app is still authorised in the Admin Console (Apps → Platform Apps Manager) and that the account's Client ID, Client Secret and Enterprise ID belong to it.",
+      };
+    if (status === 403)
+      return {
+        code: 'box_events_forbidden',
+        action:
+          "Box refused enterprise events: give the app the 'Manage enterprise properties' scope with App + Enterprise Access (then authorise it again in the Admin Console), and make its Service Account a co-admin with 'Run new reports and access existing reports'.",
+      };
+    if (status === 400 && code === 'invalid_parameter')
+      return {
+        code: 'box_invalid_stream_position',
+        action:
+          'Box refused the saved stream position. Reset the checkpoint of the enterprise-events stream: the collector starts again from the oldest event Box keeps (events already delivered are sent again under the same ids).',
+      };
+    return undefined;
+  },
+  async test({ settings: s, account, http }) {
+    // Proves the token (Client Credentials Grant) and the reporting permission: `now` reads no events.
+    await http.getJson(`${api(s, account)}/events`, {
+      stream_type: 'admin_logs_streaming',
+      stream_position: 'now',
+      limit: 1,
+    });
+  },
+});

@@ -1,0 +1,289 @@
+/**
+ * Carbon Black Cloud Alerts v7 simulator, following developer.carbonblack.com (Alerts API; Guides, "Alert Bulk
+ * Export - v7 API"):
+ *
+ * - `POST /api/alerts/v7/orgs/{org_key}/alerts/_search` with `X-Auth-Token: {API Secret Key}/{API ID}`; body
+ *   `time_range {start, end}` (on `backend_timestamp`; absent: the last two weeks), `criteria`
+ *   (`minimum_severity`, `type`), `sort [{field, order}]`, `start`, `rows`; answer `{results, num_found,
+ *   num_available}`.
+ * - Alerts shaped like the v7 alert schema (id, org_key, type, backend_timestamp, backend_update_timestamp,
+ *   detection_timestamp, first/last_event_timestamp, severity, reason, reason_code, threat_id, device_*,
+ *   process_*, attack_tactic/technique, workflow {status, …}, determination, alert_url, …).
+ * - `POST /api/alerts/v7/orgs/{org_key}/alerts/workflow` (closing alerts) is routed, so a test that sees it
+ *   fails on `writeCalls()` — it is a write, unlike `_search`.
+ * - A key without `org.alerts` READ: 403; a wrong key: 401; another org key: 404.
+ *
+ * Assumed (not in the public pages read): `start` counts from 1; `start + rows` above 10,000 is refused with
+ * 400; `time_range.end` exclusive; error bodies `{"error_code", "message", "success": false}`; an empty page
+ * (the `empty` fault) answers no results with the true `num_found`.
+ */
+import {
+  type Clock,
+  type Fault,
+  json,
+  type RecordedRequest,
+  Rng,
+  type SimReply,
+  type SimRequest,
+  SimServer,
+  type SpacedEvents,
+  seedOf,
+  spacedEvents,
+  stableUuid,
+} from '../../sim/kit.ts';
+
+export interface CarbonBlackSimulatorOptions {
+  clock?: Clock;
+  seed?: number | string;
+  /** Alerts generated up front (default 50), `spacingMs` apart, the last 5 minutes before now. */
+  alerts?: number;
+  spacingMs?: number;
+  eventBytes?: number;
+  /** false: the key's access level lacks org.alerts READ (403). */
+  alertsRead?: boolean;
+}
+
+interface Alert {
+  seq: number;
+  t: number;
+  vis: number;
+}
+
+export class CarbonBlackSimulator {
+  readonly server: SimServer;
+  readonly clock: Clock;
+  readonly seed: number;
+  readonly orgKey: string;
+  readonly apiId: string;
+  readonly apiSecret: string;
+  private readonly o: CarbonBlackSimulatorOptions & { spacingMs: number };
+  private readonly alerts: Alert[] = [];
+  /** The JSON bodies of the searches received, in order (the request log keeps no bodies). */
+  readonly searches: any[] = [];
+
+  constructor(o: CarbonBlackSimulatorOptions = {}) {
+    this.clock = o.clock ?? Date.now;
+    this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
+    const rng = new Rng(seedOf(this.seed, 'key'));
+    this.orgKey = rng.base62(8).toUpperCase();
+    this.apiId = rng.base62(10).toUpperCase();
+    this.apiSecret = rng.base62(24).toUpperCase();
+    this.o = { spacingMs: 60_000, ...o };
+    this.server = new SimServer({
+      name: 'api',
+      clock: this.clock,
+      hooks: {
+        errorReply: (_req, status) => cbError(status),
+        rateLimitReply: () => cbError(429),
+      },
+    });
+    this.server.route('POST', '/api/alerts/v7/orgs/:org/alerts/_search', (r) =>
+      this.guard(r, () => this.search(r)),
+    );
+    this.server.route('POST', '/api/alerts/v7/orgs/:org/alerts/workflow', () =>
+      json(200, { request_id: 'write' }),
+    );
+    const now = this.clock();
+    const n = o.alerts ?? 50;
+    const first = now - 5 * 60_000 - Math.max(0, n - 1) * this.o.spacingMs;
+    for (let i = 0; i < n; i++) this.add(first + i * this.o.spacingMs, first + i * this.o.spacingMs);
+  }
+
+  get url(): string {
+    return this.server.url;
+  }
+
+  async start(): Promise<string> {
+    await this.server.start();
+    return this.url;
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+
+  inject(fault: Fault): void {
+    this.server.inject(fault);
+  }
+
+  requests(): RecordedRequest[] {
+    return this.server.requests.all();
+  }
+
+  /** Calls that could change Carbon Black data: every POST but the read-only `_search`. */
+  writeCalls(): RecordedRequest[] {
+    return this.server.writeCalls().filter((r) => !r.path.endsWith('/alerts/_search'));
+  }
+
+  account(): { url: string; orgKey: string; apiId: string; apiSecret: string } {
+    return { url: this.url, orgKey: this.orgKey, apiId: this.apiId, apiSecret: this.apiSecret };
+  }
+
+  addAlerts(n: number, o: SpacedEvents = {}): string[] {
+    return spacedEvents(n, this.clock(), this.o.spacingMs, o).map(([t, vis]) => this.idOf(this.add(t, vis)));
+  }
+
+  expectedIds(): string[] {
+    return this.alerts.map((a) => this.idOf(a));
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private add(t: number, vis: number): Alert {
+    const a = { seq: this.alerts.length, t, vis };
+    this.alerts.push(a);
+    return a;
+  }
+
+  private idOf(a: Alert): string {
+    return stableUuid(7, a.seq, this.seed);
+  }
+
+  private guard(req: SimRequest, next: () => SimReply): SimReply {
+    if (req.headers['x-auth-token'] !== `${this.apiSecret}/${this.apiId}`) return cbError(401);
+    if (req.params.org !== this.orgKey) return cbError(404);
+    if (this.o.alertsRead === false) return cbError(403);
+    return next();
+  }
+
+  private search(req: SimRequest): SimReply {
+    let body: any;
+    try {
+      body = JSON.parse(req.body.toString('utf8') || '{}');
+      this.searches.push(body);
+    } catch {
+      return cbError(400, 'Unable to parse the request body as JSON');
+    }
+    const rows = body.rows ?? 100;
+    const start = body.start ?? 1;
+    if (!Number.isInteger(rows) || rows < 0 || rows > 10_000)
+      return cbError(400, 'rows must be between 0 and 10000');
+    if (!Number.isInteger(start) || start < 1) return cbError(400, 'start must be at least 1');
+    if (start + rows - 1 > 10_000) return cbError(400, 'start + rows must not exceed 10000');
+    const now = this.clock();
+    const from = body.time_range?.start ? Date.parse(body.time_range.start) : now - 14 * 86_400_000;
+    const to = body.time_range?.end ? Date.parse(body.time_range.end) : now;
+    if (!Number.isFinite(from) || !Number.isFinite(to))
+      return cbError(400, 'time_range start and end must be ISO 8601');
+    const minSeverity = Number(body.criteria?.minimum_severity ?? 1);
+    const hits = this.alerts
+      .filter((a) => a.vis <= now && a.t >= from && a.t < to)
+      .map((a) => this.record(a))
+      .filter((r) => (r.severity as number) >= minSeverity);
+    const sort = body.sort?.[0];
+    if (sort && sort.field !== 'backend_timestamp')
+      return cbError(400, `unsupported sort field ${sort.field}`);
+    hits.sort(
+      (x, y) =>
+        String(x.backend_timestamp).localeCompare(String(y.backend_timestamp)) ||
+        String(x.id).localeCompare(String(y.id)),
+    );
+    if (String(sort?.order ?? 'DESC').toUpperCase() === 'DESC') hits.reverse();
+    const page = req.empty ? [] : hits.slice(start - 1, start - 1 + rows);
+    return json(200, { results: page, num_found: hits.length, num_available: Math.min(hits.length, 10_000) });
+  }
+
+  private record(a: Alert): Record<string, unknown> {
+    const rng = new Rng(seedOf(this.seed, 'alert', a.seq));
+    const kind = rng.pick(KINDS);
+    const id = this.idOf(a);
+    const at = (ms: number) => new Date(ms).toISOString();
+    const host = `ACME-WS-${rng.int(100, 999)}`;
+    const r: Record<string, unknown> = {
+      org_key: this.orgKey,
+      alert_url: `defense.conferdeploy.net/alerts?s[c][query_string]=id:${id}&orgKey=${this.orgKey}`,
+      id,
+      type: kind.type,
+      backend_timestamp: at(a.t),
+      user_update_timestamp: null,
+      backend_update_timestamp: at(a.t),
+      detection_timestamp: at(a.t - 3000),
+      first_event_timestamp: at(a.t - 60_000),
+      last_event_timestamp: at(a.t - 3000),
+      severity: rng.int(1, 10),
+      reason: kind.reason,
+      reason_code: `R_${rng.hex(6).toUpperCase()}`,
+      threat_id: rng.hex(32).toUpperCase(),
+      primary_event_id: rng.base62(22),
+      policy_applied: rng.pick(['APPLIED', 'NOT_APPLIED']),
+      run_state: rng.pick(['RAN', 'DID_NOT_RUN']),
+      sensor_action: rng.pick(['DENY', 'ALLOW', 'TERMINATE']),
+      workflow: {
+        change_timestamp: at(a.t),
+        changed_by_type: 'SYSTEM',
+        changed_by: 'ALERT_CREATION',
+        closure_reason: 'NO_REASON',
+        status: 'OPEN',
+      },
+      determination: {
+        change_timestamp: at(a.t),
+        value: 'NONE',
+        changed_by_type: 'SYSTEM',
+        changed_by: 'ALERT_CREATION',
+      },
+      tags: null,
+      device_id: 6_000_000 + (a.seq % 50),
+      device_name: `ACME\\${host}`,
+      device_os: 'WINDOWS',
+      device_os_version: 'Windows 11 x64',
+      device_policy: 'Standard',
+      device_username: `user${rng.int(1, 300)}@acme.example`,
+      device_internal_ip: `10.2.${rng.int(0, 255)}.${rng.int(1, 254)}`,
+      device_external_ip: `203.0.113.${rng.int(1, 254)}`,
+      process_name: kind.process,
+      process_sha256: rng.hex(64),
+      process_cmdline: kind.cmdline,
+      process_guid: `${this.orgKey}-${rng.hex(8)}-${rng.hex(8)}-00000000-1d9${rng.hex(5)}`,
+      process_username: `ACME\\user${rng.int(1, 300)}`,
+      attack_tactic: kind.tactic,
+      attack_technique: kind.technique,
+      mdr_alert: false,
+    };
+    const bytes = this.o.eventBytes;
+    if (bytes) {
+      const left = bytes - JSON.stringify(r).length;
+      if (left > 0) r.process_cmdline = `${r.process_cmdline} ${'x'.repeat(left)}`;
+    }
+    return r;
+  }
+}
+
+function cbError(status: number, message?: string): SimReply {
+  const text =
+    message ??
+    { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests' }[status] ??
+    'Internal Server Error';
+  return json(
+    status,
+    { success: false, error_code: String(status), message: text },
+    status === 429 ? { 'retry-after': '1' } : {},
+  );
+}
+
+const KINDS = [
+  {
+    type: 'CB_ANALYTICS',
+    reason: 'The application powershell.exe executed a fileless script.',
+    process: 'c:\\windows\\system32\\windowspowershell\\v1.0\\powershell.exe',
+    cmdline: 'powershell.exe -ExecutionPolicy Bypass -enc SQBFAFgA',
+    tactic: 'TA0002',
+    technique: 'T1059.001',
+  },
+  {
+    type: 'WATCHLIST',
+    reason:
+      'Process rundll32.exe was detected by the report "Credential theft via comsvcs" in watchlist "ATT&CK Framework"',
+    process: 'c:\\windows\\system32\\rundll32.exe',
+    cmdline: 'rundll32.exe comsvcs.dll MiniDump 644 lsass.dmp full',
+    tactic: 'TA0006',
+    technique: 'T1003.001',
+  },
+  {
+    type: 'DEVICE_CONTROL',
+    reason: 'Access attempted on unapproved USB device SanDisk Cruzer.',
+    process: 'c:\\windows\\explorer.exe',
+    cmdline: 'explorer.exe',
+    tactic: 'TA0010',
+    technique: 'T1052',
+  },
+] as const;
