@@ -306,6 +306,7 @@ async function listOnce(
   const { value } = await it.next();
   const objects: ObjectRef[] = (value?.segment.blobItems ?? []).map(
     (b: { name: string; properties: { etag?: string; contentLength?: number } }) => ({
+      bucket: container.containerName,
       key: b.name,
       etag: unquote(b.properties.etag),
       size: b.properties.contentLength,

@@ -16,6 +16,7 @@ import { AZURITE_ACCOUNT, AZURITE_KEY } from '../../src/destinations/azure-blob/
 import { OriginSet } from '../../src/engine/credential-origins.ts';
 import { Http } from '../../src/engine/http.ts';
 import { silentLogger } from '../../src/engine/log.ts';
+import { objectId } from '../../src/engine/object-notification.ts';
 import { RateLimits } from '../../src/engine/rate-limit.ts';
 import { type ResolvedCollector, type RunOptions, runCollector } from '../../src/engine/runner.ts';
 import { testConnection } from '../../src/engine/test-connection.ts';
@@ -404,7 +405,11 @@ describe('conformance: azure-blob-storage (Azurite blob + queue, official SDKs)'
     );
     assert.deepEqual(duplicates(r.dest.ids()), []);
     const idOf3 = r.dest.events[2]!.id;
-    assert.match(idOf3, /@16$/, 'the id names the line’s byte offset');
+    assert.equal(
+      idOf3,
+      `${objectId({ bucket: r.container, key: 'stream/app.log' })}@16`,
+      'the id names the container, the blob and the line’s byte offset',
+    );
     // a crash before the commit re-reads from the committed offset with the same ids
     await append('{"n":5}\n');
     const crash = new AbortController();
@@ -583,7 +588,7 @@ describe('conformance: azure-blob-storage (Azurite blob + queue, official SDKs)'
     const ev = blobCreated('logs', 'app/x.ndjson', { etag: '0x8D4BCC2E4835CD0', size: 12 });
     const b64 = Buffer.from(JSON.stringify(ev)).toString('base64');
     assert.deepEqual(blobsOf(m(b64), { container: 'logs' }), [
-      { key: 'app/x.ndjson', etag: '0x8D4BCC2E4835CD0', size: 12 },
+      { bucket: 'logs', key: 'app/x.ndjson', etag: '0x8D4BCC2E4835CD0', size: 12 },
     ]);
     assert.equal(blobsOf(m(JSON.stringify([ev, ev])), { container: 'logs' }).length, 2, 'an array of events');
     assert.deepEqual(blobsOf(m(JSON.stringify(ev)), { container: 'logs', prefix: 'other/' }), []);

@@ -211,7 +211,8 @@ export function blobsOf(m: QueueMessage, s: Pick<AzureBlobSettings, 'container' 
     if (b.container !== s.container)
       throw new Error(`it names container ${b.container}, not the collector's container ${s.container}`);
     if (s.prefix && !b.key.startsWith(s.prefix)) continue;
-    refs.push({ key: b.key, etag: b.etag, size: b.size });
+    // The container is part of the blob's id: two containers' blobs of one name are two blobs.
+    refs.push({ bucket: s.container, key: b.key, etag: b.etag, size: b.size });
   }
   return refs;
 }
