@@ -5,6 +5,7 @@ import { type AccountKind, defineAccountKind } from '../core/source.ts';
 import { abnormalSecurity } from './abnormal-security.ts';
 import { apiKey } from './api-key.ts';
 import { aws } from './aws.ts';
+import { azureStorage } from './azure-storage.ts';
 import { basic } from './basic.ts';
 import { bearer } from './bearer.ts';
 import { box } from './box.ts';
@@ -84,6 +85,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     slack,
     microsoft,
     aws,
+    'azure-storage': azureStorage,
     'cisco-duo': ciscoDuo,
     salesforce,
     splunk,

@@ -45,6 +45,28 @@ function samples(): Record<string, Record<string, unknown>> {
       clientSecret: 'ms-client-SECRET-value~01',
     },
     aws: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY' },
+    'carbon-black': {
+      url: 'https://defense.conferdeploy.net',
+      orgKey: 'ABCD1234',
+      apiId: 'CBAPI0001',
+      apiSecret: 'CBSECRET0000000000000001',
+    },
+    crowdstrike: {
+      cloud: 'eu-1',
+      clientId: '0123456789abcdef0123456789abcdef',
+      clientSecret: 'CSsecret0000000000000000000000000000SECR',
+    },
+    'palo-alto-cortex-xdr': {
+      url: 'https://api-acme.xdr.us.paloaltonetworks.com',
+      apiKeyId: 7,
+      apiKey: 'XDRSECRETkey00000000000000000000000001',
+    },
+    sentinelone: { url: 'https://usea1-acme.sentinelone.net', token: 'S1-SECRET-token-000000000001' },
+    trellix: { region: 'eu', clientId: 'trellix-client', clientSecret: 'trellix-SECRET-0001' },
+    'azure-storage': {
+      accountName: 'acmelogs',
+      blobSasToken: 'sv=2024-11-04&ss=bq&srt=co&sp=rlp&se=2027-01-01T00:00:00Z&sig=SECRETsig0001%3D',
+    },
     'cisco-duo': {
       integrationKey: 'DIWJ8X6AEYOR5OMC6TQ1',
       secretKey: 'Zh5eGmUq9zpfQnyUIu5OL9iWoMMv5ZNmk3zLJ4Ep',

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 
 /**
  * Azurite, Microsoft's Azure Storage emulator (npm `azurite`, a devDependency), started for tests and
- * benchmarks: blob service only, on a free port of 127.0.0.1, in a temporary folder, telemetry off.
+ * benchmarks: one service (blob by default, or queue), on a free port of 127.0.0.1, in a temporary folder, telemetry off.
  * Its port is read from the line it prints once listening ("… successfully listens on http://…").
  * The account is Azurite's well-known development account (learn.microsoft.com/azure/storage/common/storage-use-azurite,
  * "Well-known storage account and key").
@@ -14,18 +14,25 @@ export const AZURITE_ACCOUNT = 'devstoreaccount1';
 export const AZURITE_KEY =
   'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
-const BIN = resolve(import.meta.dirname, '../../../node_modules/.bin/azurite-blob');
+const BIN = (service: 'blob' | 'queue') =>
+  resolve(import.meta.dirname, `../../../node_modules/.bin/azurite-${service}`);
 
 export class Azurite {
   private child?: ChildProcess;
   private dir = '';
-  /** The blob endpoint, path style: http://127.0.0.1:PORT/devstoreaccount1 */
+  /** The service's endpoint, path style: http://127.0.0.1:PORT/devstoreaccount1 */
   endpoint = '';
+
+  private readonly service: 'blob' | 'queue';
+
+  constructor(service: 'blob' | 'queue' = 'blob') {
+    this.service = service;
+  }
 
   async start(timeoutMs = 30_000): Promise<void> {
     this.dir = mkdtempSync(join(tmpdir(), 'tributary-azurite-'));
     const child = spawn(
-      BIN,
+      BIN(this.service),
       // The SDK may speak a newer service version than this Azurite knows; the blob calls used are old.
       [
         '--silent',
@@ -33,9 +40,9 @@ export class Azurite {
         '--skipApiVersionCheck',
         '--location',
         this.dir,
-        '--blobHost',
+        `--${this.service}Host`,
         '127.0.0.1',
-        '--blobPort',
+        `--${this.service}Port`,
         '0',
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },

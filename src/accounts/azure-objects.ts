@@ -1,0 +1,376 @@
+import type { Agent as HttpAgent } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
+import {
+  AnonymousCredential as BlobAnonymous,
+  StorageSharedKeyCredential as BlobSharedKey,
+  ContainerClient,
+  newPipeline as newBlobPipeline,
+  RestError,
+} from '@azure/storage-blob';
+import {
+  newPipeline as newQueuePipeline,
+  AnonymousCredential as QueueAnonymous,
+  QueueClient,
+  StorageSharedKeyCredential as QueueSharedKey,
+} from '@azure/storage-queue';
+import { configError, TributaryError, transientError } from '../core/errors.ts';
+import type { HttpClient } from '../core/source.ts';
+import { egressAgents } from '../engine/egress-agents.ts';
+import type {
+  NotificationQueue,
+  ObjectRef,
+  ObjectStore,
+  QueueMessage,
+} from '../engine/object-notification.ts';
+import { type AzureStorageAccount, storageEndpoints } from './azure-storage.ts';
+
+/**
+ * Azure Blob Storage and Azure Queue Storage for the object-notification reader
+ * (engine/object-notification.ts), through the official SDKs `@azure/storage-blob` and
+ * `@azure/storage-queue` over an `azure-storage` account: what every Azure source that reads blobs
+ * (announced on a Storage Queue or listed) shares. Every request the SDKs send first passes the collector's
+ * HTTP client's `authorizeConnection` — the egress policy and the origins the account's credentials may go
+ * to — and leaves through agents whose DNS lookups obey the egress policy (docs/security.md). Vendor facts:
+ *
+ * - Get Blob (learn.microsoft.com/rest/api/storageservices/get-blob): `x-ms-range: bytes=N-` for a resumed
+ *   read; 404 `BlobNotFound` when the blob is gone, 404 `ContainerNotFound` when the container is; a range
+ *   starting at the end is 416 `InvalidRange`.
+ * - List Blobs (learn.microsoft.com/rest/api/storageservices/list-blobs): `prefix`, `maxresults` (at most
+ *   5,000), an opaque `marker` (NextMarker) for the next page; "blobs are listed in alphabetical order".
+ *   There is no "start after this name": a listing that resumes at a name re-lists the prefix from its
+ *   start and skips what sorts before it (a page's NextMarker is remembered within a run).
+ * - Get Messages (learn.microsoft.com/rest/api/storageservices/get-messages): `numofmessages` 1–32,
+ *   `visibilitytimeout` (seconds, up to 7 days); each message has a `MessageId` and a `PopReceipt`.
+ *   Delete Message (delete-message2) needs both; a stale pop receipt (the message became visible and was
+ *   received again) is 404 `MessageNotFound` or 400 `PopReceiptMismatch`.
+ * - Error codes (learn.microsoft.com/rest/api/storageservices/common-rest-api-error-codes,
+ *   blob-service-error-codes, queue-service-error-codes): 403 `AuthenticationFailed` (bad key or SAS
+ *   signature, expired SAS), 403 `AuthorizationPermissionMismatch` (the SAS or RBAC role lacks the
+ *   operation's permission), 403 `AuthorizationFailure`, `AuthorizationResourceTypeMismatch`,
+ *   `AuthorizationServiceMismatch`, `AuthorizationSourceIPMismatch`, `AuthorizationProtocolMismatch`;
+ *   404 `ContainerNotFound`, `QueueNotFound`; 503 `ServerBusy` and 500 `OperationTimedOut` (retried).
+ */
+
+/** Why the collector receives and deletes queue messages: declared in each source's `vendorWrites`. */
+export const QUEUE_RECEIVE_WRITE =
+  'Get Messages hides the messages received for the visibility timeout, so no other reader takes them while their blobs are read';
+export const QUEUE_DELETE_WRITE =
+  'Delete Message removes a notification once every record of the blob it names is delivered, or it would come back';
+
+let agents: { http: HttpAgent; https: HttpsAgent } | undefined;
+
+/**
+ * The request policy added last to an SDK pipeline (after the SDK signed the request): the egress policy
+ * and the account's origins are checked for every request, and the request leaves through the egress agents.
+ */
+function guarded(http: HttpClient) {
+  agents ??= egressAgents();
+  const a = agents;
+  return {
+    create: (next: { sendRequest(r: unknown): Promise<unknown> }) => ({
+      sendRequest: async (web: { url: string; agent?: unknown }) => {
+        await http.authorizeConnection(new URL(web.url));
+        web.agent = web.url.startsWith('https:') ? a.https : a.http;
+        return next.sendRequest(web);
+      },
+    }),
+  };
+}
+
+const RETRY = { maxTries: 3, retryDelayInMs: 500, maxRetryDelayInMs: 5000, tryTimeoutInMs: 60_000 };
+
+export function containerClient(
+  http: HttpClient,
+  account: AzureStorageAccount,
+  container: string,
+): ContainerClient {
+  const e = storageEndpoints(account);
+  const credential =
+    e.accountKey && e.accountName ? new BlobSharedKey(e.accountName, e.accountKey) : new BlobAnonymous();
+  const pipeline = newBlobPipeline(credential, { retryOptions: RETRY });
+  pipeline.factories.push(guarded(http) as never);
+  const url = `${e.blob}/${encodeURIComponent(container)}`;
+  return new ContainerClient(e.blobSas && !e.accountKey ? `${url}?${e.blobSas}` : url, pipeline);
+}
+
+export function queueClient(http: HttpClient, account: AzureStorageAccount, queue: string): QueueClient {
+  const e = storageEndpoints(account);
+  const credential =
+    e.accountKey && e.accountName ? new QueueSharedKey(e.accountName, e.accountKey) : new QueueAnonymous();
+  const pipeline = newQueuePipeline(credential, { retryOptions: RETRY });
+  pipeline.factories.push(guarded(http) as never);
+  const url = `${e.queue}/${encodeURIComponent(queue)}`;
+  return new QueueClient(e.queueSas && !e.accountKey ? `${url}?${e.queueSas}` : url, pipeline);
+}
+
+const ACTIONS: Record<string, { code: string; action: string }> = {
+  AuthenticationFailed: {
+    code: 'azure_auth_failed',
+    action:
+      "Check the account's key or SAS token: it may be mistyped, regenerated, or the SAS may have expired (its se= time) or not started yet (st=).",
+  },
+  AuthorizationPermissionMismatch: {
+    code: 'azure_permission_missing',
+    action:
+      'Give the SAS token the permission named (blob: Read and List, sp=rl; queue: Process, sp=p), or give the identity the Storage Blob Data Reader and Storage Queue Data Message Processor roles.',
+  },
+  AuthorizationFailure: {
+    code: 'azure_access_denied',
+    action:
+      "Check the storage account's network rules (firewall, private endpoints) and that the SAS allows this IP address (sip=) and HTTPS.",
+  },
+  AuthorizationResourceTypeMismatch: {
+    code: 'azure_permission_missing',
+    action:
+      'An account SAS needs the resource types container and object (srt=co) for listing and reading blobs, and service scope for queue messages.',
+  },
+  AuthorizationServiceMismatch: {
+    code: 'azure_permission_missing',
+    action:
+      'The SAS does not cover this service: an account SAS needs ss=bq (blob and queue), or give a separate queueSasToken.',
+  },
+  AuthorizationSourceIPMismatch: {
+    code: 'azure_access_denied',
+    action: "The SAS token's allowed IP range (sip=) does not include Tributary's address.",
+  },
+  AuthorizationProtocolMismatch: {
+    code: 'azure_access_denied',
+    action: 'The SAS allows HTTPS only (spr=https): use the https endpoint.',
+  },
+  ContainerNotFound: {
+    code: 'azure_container_not_found',
+    action: "Check the collector's container name and the account's storage account name.",
+  },
+  QueueNotFound: {
+    code: 'azure_queue_not_found',
+    action:
+      "Check the collector's queue name (the Event Grid subscription's destination queue) and the storage account.",
+  },
+};
+
+/**
+ * An SDK error as a TributaryError that names `what` was attempted and the missing permission, never a
+ * key, SAS or URL query. Refusals are config errors; throttling, 5xx and network errors are transient.
+ */
+export function azureError(err: unknown, what: string, permission?: string): unknown {
+  if (err instanceof TributaryError || (err as Error)?.name === 'AbortError') return err;
+  const cause = (err as { cause?: unknown })?.cause;
+  if (cause instanceof TributaryError) return cause;
+  if (err instanceof RestError || (err as { statusCode?: unknown })?.statusCode) {
+    const e = err as RestError;
+    const status = e.statusCode ?? 0;
+    const code = e.code ?? `HTTP ${status}`;
+    if (status === 429 || status >= 500 || !status)
+      return transientError(
+        'azure_unavailable',
+        `Azure Storage could not ${what} (${code}, HTTP ${status}).`,
+        'None needed if it passes: the next run resumes from the checkpoint. If it persists, check the storage account’s health.',
+        { status },
+      );
+    if (status === 412)
+      return transientError(
+        'azure_blob_changed',
+        `Azure Storage could not ${what}: the blob was replaced while it was read (${code}).`,
+        'None needed: the next run reads it again from the records already delivered.',
+        { status },
+      );
+    const known = ACTIONS[code];
+    const needs =
+      permission && (code === 'AuthorizationPermissionMismatch' || code === 'AuthorizationFailure')
+        ? ` It needs ${permission}.`
+        : '';
+    return configError(
+      known?.code ?? 'azure_refused',
+      `Azure Storage refused to ${what} (${code}, HTTP ${status}).${needs}`,
+      known?.action ?? "Check the collector's container and queue, and the account's credentials.",
+      status,
+    );
+  }
+  const e = err as Error & { code?: string };
+  return transientError(
+    'azure_unreachable',
+    `Could not reach Azure Storage to ${what} (${e?.code ?? e?.name ?? 'network error'}).`,
+    "Check that the storage account's endpoints are reachable from Tributary; the next run resumes from the checkpoint.",
+  );
+}
+
+const noBytes: AsyncIterable<Uint8Array> = { async *[Symbol.asyncIterator]() {} };
+const unquote = (etag?: string) => etag?.replace(/"/g, '') || undefined;
+
+/** A container as the reader's ObjectStore; `pageSize` blobs per List Blobs page (at most 5,000). */
+export function blobObjectStore(container: ContainerClient, o: { pageSize?: number } = {}): ObjectStore {
+  const pageSize = o.pageSize ?? 1000;
+  // NextMarker of each page, by the last name on it: a listing resumed within a run does not start over.
+  const markers = new Map<string, string>();
+  return {
+    async get(ref, { start, signal }) {
+      const blob = container.getBlobClient(ref.key);
+      const permission = 'the Read permission (sp=r) or the Storage Blob Data Reader role';
+      let first: Awaited<ReturnType<typeof blob.download>>;
+      try {
+        first = await blob.download(start ?? 0, undefined, { abortSignal: signal, maxRetryRequests: 0 });
+      } catch (err) {
+        const e = err as RestError;
+        if (e?.statusCode === 416) return noBytes; // nothing after `start`
+        if (e?.statusCode === 404 && e.code !== 'ContainerNotFound') return undefined; // gone before it was read
+        throw azureError(err, `read blob ${ref.key}`, permission);
+      }
+      return readOn(first, {
+        signal,
+        from: start ?? 0,
+        // A body cut off mid-way is asked for again from the byte where it broke, of the same version only.
+        again: async (from) => {
+          try {
+            return await blob.download(from, undefined, {
+              abortSignal: signal,
+              maxRetryRequests: 0,
+              conditions: first.etag ? { ifMatch: first.etag } : undefined,
+            });
+          } catch (err) {
+            throw azureError(err, `read blob ${ref.key} on from byte ${from}`, permission);
+          }
+        },
+        what: `blob ${ref.key}`,
+      });
+    },
+    async list({ prefix, startAfter, signal }) {
+      let marker = startAfter !== undefined ? markers.get(startAfter) : undefined;
+      for (;;) {
+        let page: Awaited<ReturnType<typeof listOnce>>;
+        try {
+          page = await listOnce(container, prefix, marker, pageSize, signal);
+        } catch (err) {
+          throw azureError(
+            err,
+            `list container ${container.containerName}`,
+            'the List permission (sp=l) or the Storage Blob Data Reader role',
+          );
+        }
+        const objects = page.objects.filter((o) => startAfter === undefined || o.key > startAfter);
+        if (!objects.length && page.next) {
+          marker = page.next; // a page before `startAfter`
+          continue;
+        }
+        if (objects.length && page.next) markers.set(objects.at(-1)!.key, page.next);
+        return { objects, more: Boolean(page.next) };
+      }
+    },
+  };
+}
+
+/** Attempts at a blob body that breaks off (the first included). */
+const BODY_ATTEMPTS = 4;
+
+/** A download's body, read on from where it broke (a lost connection) up to `BODY_ATTEMPTS` times. */
+async function* readOn(
+  first: { readableStreamBody?: NodeJS.ReadableStream },
+  o: {
+    signal: AbortSignal;
+    from: number;
+    again: (from: number) => Promise<{ readableStreamBody?: NodeJS.ReadableStream }>;
+    what: string;
+  },
+): AsyncGenerator<Uint8Array> {
+  let at = o.from;
+  let res = first;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      for await (const chunk of (res.readableStreamBody ?? []) as AsyncIterable<Uint8Array>) {
+        at += chunk.byteLength;
+        yield chunk;
+      }
+      return;
+    } catch (err) {
+      if (o.signal.aborted) throw err;
+      if (attempt >= BODY_ATTEMPTS)
+        throw transientError(
+          'azure_read_broken',
+          `Reading ${o.what} broke off at byte ${at} ${BODY_ATTEMPTS} times (${(err as Error)?.name ?? 'network error'}).`,
+          'None needed if it passes: the next run resumes after the records delivered. If it persists, check the network to the storage account.',
+        );
+      res = await o.again(at);
+    }
+  }
+}
+
+async function listOnce(
+  container: ContainerClient,
+  prefix: string,
+  marker: string | undefined,
+  pageSize: number,
+  signal: AbortSignal,
+) {
+  const it = container
+    .listBlobsFlat({ prefix: prefix || undefined, abortSignal: signal })
+    .byPage({ continuationToken: marker, maxPageSize: pageSize });
+  const { value } = await it.next();
+  const objects: ObjectRef[] = (value?.segment.blobItems ?? []).map(
+    (b: { name: string; properties: { etag?: string; contentLength?: number } }) => ({
+      bucket: container.containerName,
+      key: b.name,
+      etag: unquote(b.properties.etag),
+      size: b.properties.contentLength,
+    }),
+  );
+  return { objects, next: (value?.continuationToken as string | undefined) || undefined };
+}
+
+/** A Storage Queue as the reader's NotificationQueue; `receipt` holds the message id and its pop receipt. */
+export function storageQueue(queue: QueueClient, o: { visibilityTimeoutSeconds: number }): NotificationQueue {
+  return {
+    async receive({ max, signal }) {
+      try {
+        const answer = await queue.receiveMessages({
+          numberOfMessages: Math.max(1, Math.min(32, max)),
+          visibilityTimeout: o.visibilityTimeoutSeconds,
+          abortSignal: signal,
+        });
+        return answer.receivedMessageItems.map(
+          (m): QueueMessage => ({
+            id: m.messageId,
+            receipt: JSON.stringify([m.messageId, m.popReceipt]),
+            body: m.messageText,
+          }),
+        );
+      } catch (err) {
+        throw azureError(
+          err,
+          `receive messages from queue ${queue.name}`,
+          'the Process permission (sp=p) or the Storage Queue Data Message Processor role',
+        );
+      }
+    },
+    async delete(receipt, { signal }) {
+      const [id, pop] = JSON.parse(receipt) as [string, string];
+      try {
+        await queue.deleteMessage(id, pop, { abortSignal: signal });
+      } catch (err) {
+        const e = err as RestError;
+        // The message became visible again and was received anew (or is gone): its next delivery repeats nothing.
+        if (e?.code === 'MessageNotFound' || e?.code === 'PopReceiptMismatch') return;
+        throw azureError(
+          err,
+          `delete a message from queue ${queue.name}`,
+          'the Process permission (sp=p) or the Storage Queue Data Message Processor role',
+        );
+      }
+    },
+  };
+}
+
+/**
+ * An Event Grid event as a Storage Queue handler delivers it: one event per message, its JSON text
+ * base64-encoded (the default the Event Grid docs' Storage Queue handler describes); a message whose text
+ * is already JSON (written by a tool that does not encode) is read as is.
+ */
+export function eventGridMessageJson(text: string): unknown {
+  const t = text.trim();
+  if (t.startsWith('{') || t.startsWith('[')) return JSON.parse(t);
+  if (!/^[A-Za-z0-9+/=\s]+$/.test(t)) throw new Error('the message is neither JSON nor base64-encoded JSON');
+  const decoded = Buffer.from(t, 'base64').toString('utf8');
+  try {
+    return JSON.parse(decoded);
+  } catch {
+    throw new Error('the message’s base64 text does not decode to JSON');
+  }
+}
