@@ -15,6 +15,7 @@ import { cloudflare } from './cloudflare.ts';
 import { dropbox } from './dropbox.ts';
 import { github } from './github.ts';
 import { google } from './google.ts';
+import { lastpass } from './lastpass.ts';
 import { microsoft } from './microsoft.ts';
 import { mimecast } from './mimecast.ts';
 import { netskope } from './netskope.ts';
@@ -95,6 +96,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     servicenow,
     'sophos-central': sophosCentral,
     vectra,
+    lastpass,
     netskope,
     mimecast,
     'proofpoint-on-demand': proofpointOnDemand,

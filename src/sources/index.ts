@@ -14,6 +14,7 @@ import dropbox from './dropbox/index.ts';
 import geminiEnterprise from './gemini-enterprise/index.ts';
 import github from './github/index.ts';
 import googleWorkspace from './google-workspace/index.ts';
+import lastpass from './lastpass/index.ts';
 import microsoft365ManagementActivity from './microsoft-365-management-activity/index.ts';
 import microsoftEntraIdContext from './microsoft-entra-id-context/index.ts';
 import microsoftEntraIdLogs from './microsoft-entra-id-logs/index.ts';
@@ -69,6 +70,7 @@ export const sources: Record<string, SourceDef> = byName(
     servicenow,
     sophosCentral,
     vectra,
+    lastpass,
     awsCloudtrail,
   ].map((s) => [s.id, s as SourceDef]),
 );

@@ -10,6 +10,7 @@ import { dropboxHarness } from './harnesses/dropbox.ts';
 import { geminiEnterpriseHarness } from './harnesses/gemini-enterprise.ts';
 import { githubHarness } from './harnesses/github.ts';
 import { googleWorkspaceHarness } from './harnesses/google-workspace.ts';
+import { lastpassHarness } from './harnesses/lastpass.ts';
 import { managementActivityHarness } from './harnesses/microsoft-365-management-activity.ts';
 import { entraContextHarness } from './harnesses/microsoft-entra-id-context.ts';
 import { entraLogsHarness } from './harnesses/microsoft-entra-id-logs.ts';
@@ -58,4 +59,5 @@ export const harnesses: ConformanceHarness[] = [
   servicenowHarness,
   sophosHarness,
   vectraHarness,
+  lastpassHarness,
 ];

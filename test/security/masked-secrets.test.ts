@@ -95,6 +95,7 @@ function samples(): Record<string, Record<string, unknown>> {
       clientId: 'vectra-client-0001',
       clientSecret: 'vectra-SECRET-0000000001',
     },
+    lastpass: { cid: '12345678', provhash: 'lastpass-SECRET-provhash-000001' },
     netskope: { url: 'https://acme.goskope.com', token: 'netskope-SECRET-token-01' },
     mimecast: { clientId: 'mc-client', clientSecret: 'mc-SECRET-0001' },
     'proofpoint-on-demand': { apiKey: 'pod-SECRET-key-00000001' },
