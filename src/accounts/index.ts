@@ -29,6 +29,7 @@ import { servicenow } from './servicenow.ts';
 import { slack } from './slack.ts';
 import { sophosCentral } from './sophos-central.ts';
 import { splunk } from './splunk.ts';
+import { symantecEndpointSecurity } from './symantec-endpoint-security.ts';
 import { trendMicro } from './trend-micro.ts';
 import { vectra } from './vectra.ts';
 import { wiz } from './wiz.ts';
@@ -97,6 +98,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     'sophos-central': sophosCentral,
     vectra,
     lastpass,
+    'symantec-endpoint-security': symantecEndpointSecurity,
     netskope,
     mimecast,
     'proofpoint-on-demand': proofpointOnDemand,

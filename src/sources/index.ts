@@ -30,6 +30,7 @@ import restApi from './rest-api/index.ts';
 import servicenow from './servicenow/index.ts';
 import slack from './slack/index.ts';
 import sophosCentral from './sophos-central/index.ts';
+import symantecEndpointSecurity from './symantec-endpoint-security/index.ts';
 import vectra from './vectra/index.ts';
 import webhook from './webhook/index.ts';
 import zoom from './zoom/index.ts';
@@ -71,6 +72,7 @@ export const sources: Record<string, SourceDef> = byName(
     sophosCentral,
     vectra,
     lastpass,
+    symantecEndpointSecurity,
     awsCloudtrail,
   ].map((s) => [s.id, s as SourceDef]),
 );

@@ -25,6 +25,7 @@ import { restApiCursorHarness, restApiLinkHeaderHarness, restApiPostHarness } fr
 import { servicenowHarness } from './harnesses/servicenow.ts';
 import { slackHarness } from './harnesses/slack.ts';
 import { sophosHarness } from './harnesses/sophos-central.ts';
+import { symantecEndpointSecurityHarness } from './harnesses/symantec-endpoint-security.ts';
 import { vectraHarness } from './harnesses/vectra.ts';
 import { zoomHarness } from './harnesses/zoom.ts';
 
@@ -60,4 +61,5 @@ export const harnesses: ConformanceHarness[] = [
   sophosHarness,
   vectraHarness,
   lastpassHarness,
+  symantecEndpointSecurityHarness,
 ];

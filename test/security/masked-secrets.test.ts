@@ -96,6 +96,10 @@ function samples(): Record<string, Record<string, unknown>> {
       clientSecret: 'vectra-SECRET-0000000001',
     },
     lastpass: { cid: '12345678', provhash: 'lastpass-SECRET-provhash-000001' },
+    'symantec-endpoint-security': {
+      clientId: 'O2ID.ses-client-0001',
+      clientSecret: 'ses-SECRET-client-secret-01',
+    },
     netskope: { url: 'https://acme.goskope.com', token: 'netskope-SECRET-token-01' },
     mimecast: { clientId: 'mc-client', clientSecret: 'mc-SECRET-0001' },
     'proofpoint-on-demand': { apiKey: 'pod-SECRET-key-00000001' },
