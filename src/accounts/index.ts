@@ -22,6 +22,7 @@ import { netskope } from './netskope.ts';
 import { none } from './none.ts';
 import { oauth2ClientCredentials } from './oauth2-client-credentials.ts';
 import { okta } from './okta.ts';
+import { progressShareFile } from './progress-sharefile.ts';
 import { proofpointOnDemand } from './proofpoint-on-demand.ts';
 import { proofpointTap } from './proofpoint-tap.ts';
 import { salesforce } from './salesforce.ts';
@@ -99,6 +100,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     vectra,
     lastpass,
     'symantec-endpoint-security': symantecEndpointSecurity,
+    'progress-sharefile': progressShareFile,
     netskope,
     mimecast,
     'proofpoint-on-demand': proofpointOnDemand,

@@ -24,6 +24,7 @@ import netskopeAlerts from './netskope-alerts/index.ts';
 import netskopeEvents from './netskope-events/index.ts';
 import okta from './okta/index.ts';
 import paloAltoCortexDataLake from './palo-alto-cortex-data-lake/index.ts';
+import progressShareFile from './progress-sharefile/index.ts';
 import proofpointOnDemand from './proofpoint-on-demand/index.ts';
 import proofpointTap from './proofpoint-tap/index.ts';
 import restApi from './rest-api/index.ts';
@@ -73,6 +74,7 @@ export const sources: Record<string, SourceDef> = byName(
     vectra,
     lastpass,
     symantecEndpointSecurity,
+    progressShareFile,
     awsCloudtrail,
   ].map((s) => [s.id, s as SourceDef]),
 );

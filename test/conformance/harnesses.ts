@@ -19,6 +19,7 @@ import { mimecastHarness } from './harnesses/mimecast.ts';
 import { netskopeAlertsHarness } from './harnesses/netskope-alerts.ts';
 import { netskopeEventsHarness } from './harnesses/netskope-events.ts';
 import { oktaHarness } from './harnesses/okta.ts';
+import { progressShareFileHarness } from './harnesses/progress-sharefile.ts';
 import { podHarness } from './harnesses/proofpoint-on-demand.ts';
 import { proofpointTapHarness } from './harnesses/proofpoint-tap.ts';
 import { restApiCursorHarness, restApiLinkHeaderHarness, restApiPostHarness } from './harnesses/rest-api.ts';
@@ -62,4 +63,5 @@ export const harnesses: ConformanceHarness[] = [
   vectraHarness,
   lastpassHarness,
   symantecEndpointSecurityHarness,
+  progressShareFileHarness,
 ];
