@@ -18,6 +18,7 @@ import { crowdstrike } from './crowdstrike.ts';
 import { dropbox } from './dropbox.ts';
 import { github } from './github.ts';
 import { google } from './google.ts';
+import { lastpass } from './lastpass.ts';
 import { microsoft } from './microsoft.ts';
 import { mimecast } from './mimecast.ts';
 import { netskope } from './netskope.ts';
@@ -25,6 +26,7 @@ import { none } from './none.ts';
 import { oauth2ClientCredentials } from './oauth2-client-credentials.ts';
 import { okta } from './okta.ts';
 import { cortexXdr } from './palo-alto-cortex-xdr.ts';
+import { progressShareFile } from './progress-sharefile.ts';
 import { proofpointOnDemand } from './proofpoint-on-demand.ts';
 import { proofpointTap } from './proofpoint-tap.ts';
 import { salesforce } from './salesforce.ts';
@@ -33,6 +35,7 @@ import { servicenow } from './servicenow.ts';
 import { slack } from './slack.ts';
 import { sophosCentral } from './sophos-central.ts';
 import { splunk } from './splunk.ts';
+import { symantecEndpointSecurity } from './symantec-endpoint-security.ts';
 import { trellix } from './trellix.ts';
 import { trendMicro } from './trend-micro.ts';
 import { vectra } from './vectra.ts';
@@ -102,6 +105,9 @@ export const accountKinds: Record<string, AccountKind> = byName(
     servicenow,
     'sophos-central': sophosCentral,
     vectra,
+    lastpass,
+    'symantec-endpoint-security': symantecEndpointSecurity,
+    'progress-sharefile': progressShareFile,
     netskope,
     mimecast,
     'proofpoint-on-demand': proofpointOnDemand,

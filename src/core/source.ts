@@ -386,12 +386,16 @@ export interface AccountKind<A = any> {
    * Adds credentials to an outgoing request. `refresh` is true after a 401, to force a new token; `url`
    * is the request's target and `method` (default GET) and `body` complete it for kinds that sign
    * requests (AWS SigV4, Duo); token requests made with `http` must set `noAuth` (see engine/oauth.ts).
+   * A vendor that wants the credentials inside the JSON body (LastPass's `cid` and `provhash`) gets them
+   * from the returned `body`, which is sent instead of the request's on this attempt only: the request,
+   * and the checkpoint that keeps it, never hold them.
    */
   authorize(
     account: A,
     headers: Headers,
     opts: { refresh: boolean; http: HttpClient; url: URL; method?: string; body?: string },
-  ): Promise<void>;
+    // biome-ignore lint/suspicious/noConfusingVoidType: most kinds only set headers and return nothing (async, void)
+  ): Promise<void | { body?: string }>;
   /** Requests per second allowed to the vendor for one account (the shared token bucket). */
   rateLimit?: { perSecond: number; burst: number };
   /**

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { TributaryError } from '../core/errors.ts';
+import { OriginSet } from './credential-origins.ts';
 import { Http, retryAfterMs as parseRetryAfterForTest, rateResetAt, vendorMessage } from './http.ts';
 import { TokenBucket } from './rate-limit.ts';
 
@@ -226,6 +227,57 @@ describe('Http', () => {
     };
     const { body } = await client({ timeoutMs: 200 }).getJson(`${base}/x`);
     assert.deepEqual(body, { ok: 1 });
+  });
+
+  it('sends the body authorize returns (credentials in the body), recomputed from the request on every attempt', async () => {
+    const received: string[] = [];
+    let n = 0;
+    handler = (req, res) => {
+      let data = '';
+      req.on('data', (c) => {
+        data += c;
+      });
+      req.on('end', () => {
+        received.push(data);
+        if (++n === 1) res.writeHead(503).end('{"error":"busy"}');
+        else res.end('{"status":"OK"}');
+      });
+    };
+    const seen: Array<string | undefined> = [];
+    const authorize = async (_h: Headers, _refresh: boolean, _url: URL, req: { body?: string }) => {
+      seen.push(req.body);
+      return { body: JSON.stringify({ provhash: 'body-SECRET-1', ...JSON.parse(req.body ?? '{}') }) };
+    };
+    const request = {
+      method: 'POST' as const,
+      readOnly: true,
+      url: `${base}/api`,
+      body: '{"cmd":"reporting"}',
+    };
+    const { body } = await client({ authorize }).requestJson(request);
+    assert.deepEqual(body, { status: 'OK' });
+    assert.deepEqual(
+      seen,
+      ['{"cmd":"reporting"}', '{"cmd":"reporting"}'],
+      'the request body, not the one sent',
+    );
+    assert.deepEqual(
+      received.map((b) => JSON.parse(b)),
+      [
+        { provhash: 'body-SECRET-1', cmd: 'reporting' },
+        { provhash: 'body-SECRET-1', cmd: 'reporting' },
+      ],
+    );
+    assert.equal(request.body, '{"cmd":"reporting"}', 'the caller’s request is left without the credentials');
+
+    // Outside the account's origins, authorize is not even asked: nothing is sent, the error has no secret.
+    received.length = 0;
+    const err = await client({ authorize, credentialOrigins: { set: new OriginSet([other]), account: 'lp' } })
+      .requestJson({ ...request })
+      .catch((e) => e);
+    assert.equal(err.code, 'credential_origin_refused');
+    assert.deepEqual(received, []);
+    assert.doesNotMatch(`${err.message} ${err.action}`, /body-SECRET/);
   });
 
   it('follows redirects without sending credentials to another origin', async () => {

@@ -21,13 +21,18 @@ import { backoff, sleep } from './sleep.ts';
 export interface HttpClientOptions {
   /** Vendor name for messages ("Okta answered 401: …"). */
   vendor: string;
-  /** Adds credentials; `url` is the request's target (an OAuth kind picks its token's audience from it). */
+  /**
+   * Adds credentials; `url` is the request's target (an OAuth kind picks its token's audience from it).
+   * A kind whose vendor wants the credentials in the JSON body (LastPass) returns the body to send: it
+   * replaces the request's body for this one attempt only, after any checkpoint kept the body without them.
+   */
   authorize?: (
     headers: Headers,
     refresh: boolean,
     url: URL,
     req: { method: string; body?: string },
-  ) => Promise<void>;
+    // biome-ignore lint/suspicious/noConfusingVoidType: most kinds only set headers and return nothing (async, void)
+  ) => Promise<void | AuthorizedRequest>;
   /**
    * Where `authorize` may send the account's credentials (engine/credential-origins.ts): a request to any
    * other origin, a redirect hop included, is refused before anything is sent.
@@ -69,6 +74,11 @@ export type RateLimitedHook = (
   ctx: VendorErrorContext,
   headers: Headers,
 ) => { defaultWaitMs: number } | undefined;
+
+/** What `authorize` may change besides headers: the body sent (credentials a vendor wants in it). */
+export interface AuthorizedRequest {
+  body?: string;
+}
 
 const MAX_ERROR_BODY = 64 * 1024;
 /** The longest a vendor's Retry-After holds an account's runs back (docs/architecture.md). */
@@ -315,9 +325,16 @@ export class Http implements HttpClient {
         egress.checkUrl(url, `a request to ${this.o.vendor}`);
         const headers = new Headers(req.headers);
         if (this.o.userAgent && !headers.has('user-agent')) headers.set('user-agent', this.o.userAgent);
+        // The body sent on this hop: the request's, or the one `authorize` completed with credentials.
+        // Never kept: the request (and a checkpoint holding it) stays without them.
+        let body = req.body;
         if (sendAuth && this.o.authorize) {
           this.o.credentialOrigins?.set.check(url, this.o.credentialOrigins.account);
-          await this.o.authorize(headers, state.refreshed, url, { method, body: req.body });
+          const authorized = await this.o.authorize(headers, state.refreshed, url, {
+            method,
+            body: req.body,
+          });
+          if (authorized && authorized.body !== undefined) body = authorized.body;
         }
         const timeout = AbortSignal.timeout(req.timeoutMs ?? this.o.timeoutMs);
         sent = performance.now();
@@ -325,7 +342,7 @@ export class Http implements HttpClient {
         res = await fetch(url, {
           method,
           headers: [...headers],
-          body: req.body,
+          body,
           redirect: 'manual',
           signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
           dispatcher: egress.dispatcher(),

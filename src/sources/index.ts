@@ -19,6 +19,7 @@ import dropbox from './dropbox/index.ts';
 import geminiEnterprise from './gemini-enterprise/index.ts';
 import github from './github/index.ts';
 import googleWorkspace from './google-workspace/index.ts';
+import lastpass from './lastpass/index.ts';
 import microsoft365ManagementActivity from './microsoft-365-management-activity/index.ts';
 import microsoftEntraIdContext from './microsoft-entra-id-context/index.ts';
 import microsoftEntraIdLogs from './microsoft-entra-id-logs/index.ts';
@@ -29,6 +30,7 @@ import netskopeEvents from './netskope-events/index.ts';
 import okta from './okta/index.ts';
 import paloAltoCortexDataLake from './palo-alto-cortex-data-lake/index.ts';
 import paloAltoCortexXdr from './palo-alto-cortex-xdr/index.ts';
+import progressShareFile from './progress-sharefile/index.ts';
 import proofpointOnDemand from './proofpoint-on-demand/index.ts';
 import proofpointTap from './proofpoint-tap/index.ts';
 import restApi from './rest-api/index.ts';
@@ -38,6 +40,7 @@ import sentinelOneThreats from './sentinelone-threats/index.ts';
 import servicenow from './servicenow/index.ts';
 import slack from './slack/index.ts';
 import sophosCentral from './sophos-central/index.ts';
+import symantecEndpointSecurity from './symantec-endpoint-security/index.ts';
 import trellixEndpointSecurity from './trellix-endpoint-security/index.ts';
 import trendVisionOne from './trend-vision-one/index.ts';
 import vectra from './vectra/index.ts';
@@ -80,6 +83,9 @@ export const sources: Record<string, SourceDef> = byName(
     servicenow,
     sophosCentral,
     vectra,
+    lastpass,
+    symantecEndpointSecurity,
+    progressShareFile,
     awsCloudtrail,
     awsS3,
     awsSqs,

@@ -12,6 +12,7 @@ import { dropboxHarness } from './harnesses/dropbox.ts';
 import { geminiEnterpriseHarness } from './harnesses/gemini-enterprise.ts';
 import { githubHarness } from './harnesses/github.ts';
 import { googleWorkspaceHarness } from './harnesses/google-workspace.ts';
+import { lastpassHarness } from './harnesses/lastpass.ts';
 import { managementActivityHarness } from './harnesses/microsoft-365-management-activity.ts';
 import { entraContextHarness } from './harnesses/microsoft-entra-id-context.ts';
 import { entraLogsHarness } from './harnesses/microsoft-entra-id-logs.ts';
@@ -21,6 +22,7 @@ import { netskopeAlertsHarness } from './harnesses/netskope-alerts.ts';
 import { netskopeEventsHarness } from './harnesses/netskope-events.ts';
 import { oktaHarness } from './harnesses/okta.ts';
 import { cortexXdrHarness } from './harnesses/palo-alto-cortex-xdr.ts';
+import { progressShareFileHarness } from './harnesses/progress-sharefile.ts';
 import { podHarness } from './harnesses/proofpoint-on-demand.ts';
 import { proofpointTapHarness } from './harnesses/proofpoint-tap.ts';
 import { restApiCursorHarness, restApiLinkHeaderHarness, restApiPostHarness } from './harnesses/rest-api.ts';
@@ -32,6 +34,7 @@ import {
 import { servicenowHarness } from './harnesses/servicenow.ts';
 import { slackHarness } from './harnesses/slack.ts';
 import { sophosHarness } from './harnesses/sophos-central.ts';
+import { symantecEndpointSecurityHarness } from './harnesses/symantec-endpoint-security.ts';
 import { trellixHarness } from './harnesses/trellix-endpoint-security.ts';
 import { visionOneHarness } from './harnesses/trend-vision-one.ts';
 import { vectraHarness } from './harnesses/vectra.ts';
@@ -76,4 +79,7 @@ export const harnesses: ConformanceHarness[] = [
   cortexXdrHarness,
   visionOneHarness,
   trellixHarness,
+  lastpassHarness,
+  symantecEndpointSecurityHarness,
+  progressShareFileHarness,
 ];

@@ -117,6 +117,18 @@ function samples(): Record<string, Record<string, unknown>> {
       clientId: 'vectra-client-0001',
       clientSecret: 'vectra-SECRET-0000000001',
     },
+    lastpass: { cid: '12345678', provhash: 'lastpass-SECRET-provhash-000001' },
+    'progress-sharefile': {
+      subdomain: 'acme',
+      clientId: 'sf-client-0001',
+      clientSecret: 'sf-SECRET-client-secret-01',
+      username: 'collector@acme.example',
+      password: 'sf-SECRET-password-0001',
+    },
+    'symantec-endpoint-security': {
+      clientId: 'O2ID.ses-client-0001',
+      clientSecret: 'ses-SECRET-client-secret-01',
+    },
     netskope: { url: 'https://acme.goskope.com', token: 'netskope-SECRET-token-01' },
     mimecast: { clientId: 'mc-client', clientSecret: 'mc-SECRET-0001' },
     'proofpoint-on-demand': { apiKey: 'pod-SECRET-key-00000001' },
