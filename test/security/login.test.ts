@@ -203,23 +203,24 @@ describe('sign-in throttling', () => {
   });
 
   it('lockouts grow: each attempt past the allowance doubles the wait', async () => {
-    // Short lockouts (1 s, doubling) so the test can wait them out; the real ones start at 30 s and 15 s.
+    // Short lockouts (3 s, doubling) so the test can wait them out, long enough that a slow sign-in
+    // (scrypt on a loaded machine) still lands inside them; the real ones start at 30 s and 15 s.
     const api = await server({
-      auth: { addressLimit: { free: 2, baseMs: 1_000, capMs: 8_000, forgetMs: 3_600_000 } },
+      auth: { addressLimit: { free: 2, baseMs: 3_000, capMs: 24_000, forgetMs: 3_600_000 } },
     });
     const from = '127.0.0.4';
     assert.equal((await signIn(api.base, 'viewer', 'nope 1', from)).status, 401);
     let sent = Date.now();
-    assert.equal((await signIn(api.base, 'viewer', 'nope 2', from)).status, 401, 'the second: locks 1 s');
-    for (const lockS of [1, 2, 4]) {
+    assert.equal((await signIn(api.base, 'viewer', 'nope 2', from)).status, 401, 'the second: locks 3 s');
+    for (const lockS of [3, 6, 12]) {
       const locked = await signIn(api.base, 'viewer', 'while locked', from);
       assert.equal(locked.status, 429);
       const ra = assertRetryAfter(locked);
       const elapsedS = (Date.now() - sent) / 1000;
       assert.ok(ra <= lockS && ra >= Math.ceil(lockS - elapsedS), `lock ${lockS} s: Retry-After ${ra}`);
-      if (lockS === 4) break;
+      if (lockS === 12) break;
       // refused attempts count for nothing: the first one checked after the lock sets the next, doubled
-      const deadline = Date.now() + 10_000;
+      const deadline = Date.now() + 20_000;
       let r: Sent;
       do {
         await new Promise((ok) => setTimeout(ok, 100));
