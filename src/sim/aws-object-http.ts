@@ -96,6 +96,9 @@ export class AwsObjectHttpSim {
   private throttled = 0;
   private slowDown = 0;
   private held?: { reached: () => void; released: Promise<void> };
+  /** Requests being handled (received, not yet answered or dropped), and who waits for none. */
+  private handling = 0;
+  private readonly idle: Array<() => void> = [];
   /** Requests by action, refusals, and write attempts (a test fails on any). */
   readonly stats = { requests: {} as Record<string, number>, refused: 0, writes: 0 };
   /** Each SQS request's action and parsed input, in order (what a test asserts parameters on). */
@@ -149,13 +152,38 @@ export class AwsObjectHttpSim {
     };
   }
 
+  /**
+   * Resolves once every request that reached the simulator has been answered (or dropped). A client that
+   * gives up on a request (a run cancelled, a process killed) does not stop the service from acting on
+   * it: SQS still receives the messages of a ReceiveMessage whose caller is gone, and hides them for the
+   * visibility timeout from the moment it does. A test that kills a run and then moves its manual clock
+   * awaits this first, so that such a late request acts at the time of the kill, not after the clock
+   * moved (where it would hide the messages from the restarted run for one more timeout).
+   *
+   * Requests are sent over loopback, where the bytes a client wrote are in the server's socket when the
+   * write returns: one turn of the event loop (setImmediate, after the poll phase) parses them and starts
+   * their handlers, so none is missed. A held delete (`holdDeletes`) is in progress until released.
+   */
+  async settled(): Promise<void> {
+    for (;;) {
+      await new Promise<void>((ok) => setImmediate(ok));
+      if (this.handling === 0) return;
+      await new Promise<void>((ok) => this.idle.push(ok));
+    }
+  }
+
   async start(): Promise<void> {
     const listen = async (handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>) => {
       const server = createServer((req, res) => {
-        handler(req, res).catch((err) => {
-          if (!res.headersSent) res.writeHead(500);
-          res.end(String((err as Error)?.message ?? err));
-        });
+        this.handling++;
+        handler(req, res)
+          .catch((err) => {
+            if (!res.headersSent) res.writeHead(500);
+            res.end(String((err as Error)?.message ?? err));
+          })
+          .finally(() => {
+            if (--this.handling === 0) for (const ok of this.idle.splice(0)) ok();
+          });
       });
       await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
       this.servers.push(server);

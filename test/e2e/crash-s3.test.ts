@@ -109,6 +109,9 @@ describe('kill -9 of an aws-s3 run', () => {
     const killed = await first.done;
     assert.equal(killed.signal, 'SIGKILL');
     hold.release();
+    // a receive the killed process had sent (reading ahead) acts now, at the time of the kill, not after
+    // the clock moved (where it would hide the messages from the restart for one more timeout)
+    await http.settled();
     const before = ids();
     assert.ok(before.length >= 1500, `the first object was delivered (${before.length})`);
     assert.equal(sim.pending(), 3, 'no message deleted');
