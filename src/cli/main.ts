@@ -354,6 +354,7 @@ async function serveLoop(
   extraClose?: () => Promise<void>,
   notes = '',
 ): Promise<number> {
+  const stopping = stopSignal(); // before anything says it is running
   await runtime.startBuffers(); // batches a buffer kept from before drain from the start
   const scheduler = await startScheduler(runtime);
   let server: { port: number; close(): Promise<void> } | undefined;
@@ -393,16 +394,25 @@ async function serveLoop(
         `No users yet: open ${base}/?setup=${boot.setupToken} to create the first admin (one-time link)\n`,
       );
   }
-  await new Promise<void>((done) => {
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
-  });
+  await stopping;
   process.stdout.write('stopping: finishing batches in flight…\n');
   await server?.close();
   await scheduler.stop();
   await extraClose?.();
   await runtime.close();
   return EXIT_OK;
+}
+
+/**
+ * Resolves at the first SIGINT or SIGTERM. It listens from the call on: called before a process prints
+ * that it is running, so a signal sent the moment that line is read stops it gracefully instead of
+ * meeting the default action (death by the signal).
+ */
+function stopSignal(): Promise<void> {
+  return new Promise<void>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
 }
 
 const listenHost = () => process.env.TRIBUTARY_HOST ?? '127.0.0.1';
@@ -649,12 +659,10 @@ async function cmdWorker(args: string[]): Promise<number> {
     });
     process.stdout.write(`metrics: http://${host}:${ops.port}/metrics\n`);
   }
+  const stopping = stopSignal(); // before it says it is ready
   worker.start();
   process.stdout.write(`worker ${worker.id} ready (concurrency ${concurrency})\n`);
-  await new Promise<void>((done) => {
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
-  });
+  await stopping;
   process.stdout.write('stopping: finishing batches in flight, releasing leases…\n');
   await worker.stop(graceMs);
   await ops?.close();
