@@ -18,6 +18,7 @@ import { EventHubSim } from '../../src/sim/event-hub.ts';
 import { sources } from '../../src/sources/index.ts';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { eventHubSource, eventId } from '../sources/stream-test.ts';
+import { sorted } from '../support/ids.ts';
 import { MemoryDestination } from '../support/memory-destination.ts';
 import { freshSchemas, postgresUnavailable, requirePostgres, testDatabaseUrl } from '../support/postgres.ts';
 import { tempDirs } from '../support/temp-dirs.ts';
@@ -106,7 +107,6 @@ else {
     return { stop: () => stop.abort(), done, owned: () => owned };
   }
 
-  const sorted = (ids: string[]) => [...ids].sort();
   const duplicates = (ids: string[]) => {
     const seen = new Set<string>();
     return ids.filter((id) => {

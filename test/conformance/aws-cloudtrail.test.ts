@@ -1,22 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { aws, awsFields } from '../../src/accounts/aws.ts';
 import type { Destination } from '../../src/core/destination.ts';
-import { silentLogger } from '../../src/engine/log.ts';
-import { RateLimits } from '../../src/engine/rate-limit.ts';
-import { type ResolvedCollector, type RunOptions, runCollector } from '../../src/engine/runner.ts';
 import { testConnection } from '../../src/engine/test-connection.ts';
-import { AwsObjectHttpSim } from '../../src/sim/aws-object-http.ts';
-import { ManualClock } from '../../src/sim/kit.ts';
-import { ObjectStoreSim } from '../../src/sim/object-store.ts';
+import type { ObjectStoreSim } from '../../src/sim/object-store.ts';
 
 import cloudtrail, { cloudTrailObjects, trailObjectsIn } from '../../src/sources/aws-cloudtrail/index.ts';
 
 import { sources } from '../../src/sources/index.ts';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { type AwsRig, awsRigs } from '../support/aws-rig.ts';
+import { duplicates, sorted } from '../support/ids.ts';
 import { MemoryDestination } from '../support/memory-destination.ts';
-import { tempDirs } from '../support/temp-dirs.ts';
 
 /**
  * Conformance of `aws-cloudtrail` (an object-notification source: its own suite, not the pull-source
@@ -28,100 +23,28 @@ import { tempDirs } from '../support/temp-dirs.ts';
  * permission; throttling waited out; and no write call but the declared receive and delete.
  */
 
-const fresh = tempDirs('tributary-cloudtrail');
+const awsRig = awsRigs('tributary-cloudtrail');
 const VISIBILITY = 30_000;
 const ACCOUNT = '111122223333';
-const stores: SqliteStore[] = [];
-const sims: AwsObjectHttpSim[] = [];
-after(async () => {
-  await Promise.all(stores.map((s) => s.close()));
-  await Promise.all(sims.map((s) => s.stop()));
-});
-
-interface Rig {
-  sim: ObjectStoreSim;
-  http: AwsObjectHttpSim;
-  clock: ManualClock;
-  dest: MemoryDestination;
-  settings: Record<string, unknown>;
-  run(extra?: Partial<RunOptions>, destinations?: Destination[]): ReturnType<typeof runCollector>;
-}
-
 async function rig(
   o: { settings?: Record<string, unknown>; account?: Record<string, unknown> } = {},
-): Promise<Rig> {
-  const clock = new ManualClock('2026-11-25T12:00:00.000Z');
-  const sim = new ObjectStoreSim({
-    clock: clock.now,
-    bucket: 'trail-bucket',
-    visibilityTimeoutMs: VISIBILITY,
-    chunkBytes: 4096,
-  });
-  const http = new AwsObjectHttpSim(sim, { region: 'us-east-1', accountId: ACCOUNT });
-  await http.start();
-  sims.push(http);
-  const store = await SqliteStore.open(fresh());
-  stores.push(store);
-  await store.migrate();
-  const at = new Date(clock.now()).toISOString();
-  await store.putCollector({
-    id: 'c-ct',
-    name: 'ct',
-    source: 'aws-cloudtrail',
-    config: {},
-    enabled: true,
-    secrets: {},
-    createdAt: at,
-    updatedAt: at,
-  });
-  const settings = cloudtrail.settings.parse({
-    bucket: 'trail-bucket',
-    region: 'us-east-1',
-    queueUrl: http.queueUrl,
-    ...o.settings,
-  }) as unknown as Record<string, unknown>;
-  const account = awsFields.parse(http.account(o.account));
-  const dest = new MemoryDestination();
-  const collector = (destinations: Destination[]): ResolvedCollector => ({
-    id: 'c-ct',
-    name: 'ct',
+): Promise<AwsRig> {
+  return awsRig({
     source: cloudtrail,
-    accountKind: aws,
-    account,
-    accountKey: `acc-${sims.length}`,
-    settings,
-    streams: ['events'],
-    destinations,
-    window: { lookbackMs: 2 * 86_400_000 },
+    name: 'ct',
+    stream: 'events',
+    sim: { bucket: 'trail-bucket', visibilityTimeoutMs: VISIBILITY, chunkBytes: 4096 },
+    http: { region: 'us-east-1', accountId: ACCOUNT },
+    settings: (http) => ({
+      bucket: 'trail-bucket',
+      region: 'us-east-1',
+      queueUrl: http.queueUrl,
+      ...o.settings,
+    }),
+    account: o.account,
+    lookbackMs: 2 * 86_400_000,
   });
-  return {
-    sim,
-    http,
-    clock,
-    dest,
-    settings,
-    run: (extra = {}, destinations = [dest]) =>
-      runCollector(collector(destinations), {
-        store,
-        log: silentLogger,
-        rateLimits: new RateLimits(null),
-        now: clock.now,
-        destinationBackoff: { baseMs: 1, maxMs: 5 },
-        http: { backoffBaseMs: 1 },
-        ...extra,
-      }),
-  };
 }
-
-const sorted = (ids: string[]) => [...ids].sort();
-const duplicates = (ids: string[]) => {
-  const seen = new Set<string>();
-  return ids.filter((id) => {
-    if (seen.has(id)) return true;
-    seen.add(id);
-    return false;
-  });
-};
 
 const trailKey = (day: string, tag: string, region = 'us-east-1', hhmm = '1200') =>
   `AWSLogs/${ACCOUNT}/CloudTrail/${region}/${day}/${ACCOUNT}_CloudTrail_${region}_${day.replace(/\//g, '')}T${hhmm}Z_${tag.padEnd(16, 'x')}.json.gz`;

@@ -1,21 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { aws, awsFields } from '../../src/accounts/aws.ts';
 import type { Destination } from '../../src/core/destination.ts';
-import { silentLogger } from '../../src/engine/log.ts';
 import { decodeObject, detectedFormat } from '../../src/engine/object-decode.ts';
-import { RateLimits } from '../../src/engine/rate-limit.ts';
-import { type ResolvedCollector, type RunOptions, runCollector } from '../../src/engine/runner.ts';
 import { testConnection } from '../../src/engine/test-connection.ts';
-import { AwsObjectHttpSim } from '../../src/sim/aws-object-http.ts';
-import { ManualClock } from '../../src/sim/kit.ts';
-import { ObjectStoreSim } from '../../src/sim/object-store.ts';
+import type { ObjectStoreSim } from '../../src/sim/object-store.ts';
 import s3logs, { fieldOf, globToRegExp, keyFilter } from '../../src/sources/aws-s3/index.ts';
 import { sources } from '../../src/sources/index.ts';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { type AwsRig, awsRigs } from '../support/aws-rig.ts';
+import { duplicates, sorted } from '../support/ids.ts';
 import { MemoryDestination } from '../support/memory-destination.ts';
-import { tempDirs } from '../support/temp-dirs.ts';
 
 /**
  * Conformance of `aws-s3` (an object-notification source: its own suite) against the S3 and SQS
@@ -27,98 +22,25 @@ import { tempDirs } from '../support/temp-dirs.ts';
  * Connection proving each permission, and no write call but the declared receive and delete.
  */
 
-const fresh = tempDirs('tributary-s3logs');
+const awsRig = awsRigs('tributary-s3logs');
 const VISIBILITY = 30_000;
 const ACCOUNT = '111122223333';
-const stores: SqliteStore[] = [];
-const sims: AwsObjectHttpSim[] = [];
-after(async () => {
-  await Promise.all(stores.map((s) => s.close()));
-  await Promise.all(sims.map((s) => s.stop()));
-});
-
-interface Rig {
-  sim: ObjectStoreSim;
-  http: AwsObjectHttpSim;
-  clock: ManualClock;
-  dest: MemoryDestination;
-  settings: Record<string, unknown>;
-  run(extra?: Partial<RunOptions>, destinations?: Destination[]): ReturnType<typeof runCollector>;
-}
-
-async function rig(o: { settings?: Record<string, unknown> } = {}): Promise<Rig> {
-  const clock = new ManualClock('2026-11-25T12:00:00.000Z');
-  const sim = new ObjectStoreSim({
-    clock: clock.now,
-    bucket: 'log-bucket',
-    visibilityTimeoutMs: VISIBILITY,
-    chunkBytes: 1024,
-  });
-  const http = new AwsObjectHttpSim(sim, { region: 'us-east-1', accountId: ACCOUNT, queueName: 's3-logs' });
-  await http.start();
-  sims.push(http);
-  const store = await SqliteStore.open(fresh());
-  stores.push(store);
-  await store.migrate();
-  const at = new Date(clock.now()).toISOString();
-  await store.putCollector({
-    id: 'c-s3',
-    name: 's3',
-    source: 'aws-s3',
-    config: {},
-    enabled: true,
-    secrets: {},
-    createdAt: at,
-    updatedAt: at,
-  });
-  const settings = s3logs.settings.parse({
-    bucket: 'log-bucket',
-    region: 'us-east-1',
-    queueUrl: http.queueUrl,
-    ...o.settings,
-  }) as unknown as Record<string, unknown>;
-  const account = awsFields.parse(http.account());
-  const dest = new MemoryDestination();
-  const collector = (destinations: Destination[]): ResolvedCollector => ({
-    id: 'c-s3',
-    name: 's3',
+async function rig(o: { settings?: Record<string, unknown> } = {}): Promise<AwsRig> {
+  return awsRig({
     source: s3logs,
-    accountKind: aws,
-    account,
-    accountKey: `acc-s3-${sims.length}`,
-    settings,
-    streams: ['logs'],
-    destinations,
-    window: { lookbackMs: 86_400_000 },
+    name: 's3',
+    stream: 'logs',
+    sim: { bucket: 'log-bucket', visibilityTimeoutMs: VISIBILITY, chunkBytes: 1024 },
+    http: { region: 'us-east-1', accountId: ACCOUNT, queueName: 's3-logs' },
+    settings: (http) => ({
+      bucket: 'log-bucket',
+      region: 'us-east-1',
+      queueUrl: http.queueUrl,
+      ...o.settings,
+    }),
   });
-  return {
-    sim,
-    http,
-    clock,
-    dest,
-    settings,
-    run: (extra = {}, destinations = [dest]) =>
-      runCollector(collector(destinations), {
-        store,
-        log: silentLogger,
-        rateLimits: new RateLimits(null),
-        now: clock.now,
-        destinationBackoff: { baseMs: 1, maxMs: 5 },
-        http: { backoffBaseMs: 1 },
-        ...extra,
-      }),
-  };
 }
 
-const sorted = (xs: string[]) => [...xs].sort();
-const duplicates = (ids: string[]) => {
-  const seen = new Set<string>();
-  return ids.filter((id) => {
-    if (seen.has(id)) return true;
-    seen.add(id);
-    return false;
-  });
-};
 const raws = (d: MemoryDestination) => d.events.map((e) => JSON.parse(JSON.stringify(e.raw)));
 
 const ALB = `AWSLogs/${ACCOUNT}/elasticloadbalancing/us-east-1/2026/11/25/${ACCOUNT}_elasticloadbalancing_us-east-1_app.my-lb.50dc6c495c0c9188_20261125T1155Z_192.0.2.1_2et2e1mx.log.gz`;

@@ -1,19 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { aws, awsFields } from '../../src/accounts/aws.ts';
 import type { Destination } from '../../src/core/destination.ts';
-import { silentLogger } from '../../src/engine/log.ts';
-import { RateLimits } from '../../src/engine/rate-limit.ts';
-import { type ResolvedCollector, type RunOptions, runCollector } from '../../src/engine/runner.ts';
 import { testConnection } from '../../src/engine/test-connection.ts';
-import { AwsObjectHttpSim } from '../../src/sim/aws-object-http.ts';
-import { ManualClock } from '../../src/sim/kit.ts';
-import { ObjectStoreSim } from '../../src/sim/object-store.ts';
 import sqs, { queueRegion } from '../../src/sources/aws-sqs/index.ts';
 import { sources } from '../../src/sources/index.ts';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { type AwsRig, awsRigs } from '../support/aws-rig.ts';
+import { duplicates, sorted } from '../support/ids.ts';
 import { MemoryDestination } from '../support/memory-destination.ts';
-import { tempDirs } from '../support/temp-dirs.ts';
 
 /**
  * Conformance of `aws-sqs` (raw queue messages on the queue-message reader, engine/queue-messages.ts: its
@@ -25,97 +19,21 @@ import { tempDirs } from '../support/temp-dirs.ts';
  * out, Test Connection, and no write call but the declared ones.
  */
 
-const fresh = tempDirs('tributary-sqs');
+const awsRig = awsRigs('tributary-sqs');
 const ACCOUNT = '111122223333';
-const stores: SqliteStore[] = [];
-const sims: AwsObjectHttpSim[] = [];
-after(async () => {
-  await Promise.all(stores.map((s) => s.close()));
-  await Promise.all(sims.map((s) => s.stop()));
-});
-
-interface Rig {
-  sim: ObjectStoreSim;
-  http: AwsObjectHttpSim;
-  clock: ManualClock;
-  dest: MemoryDestination;
-  settings: Record<string, unknown>;
-  run(extra?: Partial<RunOptions>, destinations?: Destination[]): ReturnType<typeof runCollector>;
-}
-
-async function rig(o: { visibilityMs?: number } = {}): Promise<Rig> {
-  const clock = new ManualClock('2026-11-25T12:00:00.000Z');
-  const sim = new ObjectStoreSim({ clock: clock.now, visibilityTimeoutMs: o.visibilityMs ?? 30_000 });
-  const http = new AwsObjectHttpSim(sim, {
-    region: 'eu-west-1',
-    accountId: ACCOUNT,
-    queueName: 'app-events',
-  });
-  await http.start();
-  sims.push(http);
-  const store = await SqliteStore.open(fresh());
-  stores.push(store);
-  await store.migrate();
-  const at = new Date(clock.now()).toISOString();
-  await store.putCollector({
-    id: 'c-sqs',
-    name: 'sqs',
-    source: 'aws-sqs',
-    config: {},
-    enabled: true,
-    secrets: {},
-    createdAt: at,
-    updatedAt: at,
-  });
-  const settings = sqs.settings.parse({ queueUrl: http.queueUrl, region: 'eu-west-1' }) as unknown as Record<
-    string,
-    unknown
-  >;
-  const account = awsFields.parse(http.account());
-  const dest = new MemoryDestination();
-  const collector = (destinations: Destination[]): ResolvedCollector => ({
-    id: 'c-sqs',
-    name: 'sqs',
+async function rig(o: { visibilityMs?: number } = {}): Promise<AwsRig> {
+  return awsRig({
     source: sqs,
-    accountKind: aws,
-    account,
-    accountKey: `acc-sqs-${sims.length}`,
-    settings,
-    streams: ['messages'],
-    destinations,
-    window: { lookbackMs: 86_400_000 },
+    name: 'sqs',
+    stream: 'messages',
+    sim: { visibilityTimeoutMs: o.visibilityMs ?? 30_000 },
+    http: { region: 'eu-west-1', accountId: ACCOUNT, queueName: 'app-events' },
+    settings: (http) => ({ queueUrl: http.queueUrl, region: 'eu-west-1' }),
   });
-  return {
-    sim,
-    http,
-    clock,
-    dest,
-    settings,
-    run: (extra = {}, destinations = [dest]) =>
-      runCollector(collector(destinations), {
-        store,
-        log: silentLogger,
-        rateLimits: new RateLimits(null),
-        now: clock.now,
-        destinationBackoff: { baseMs: 1, maxMs: 5 },
-        http: { backoffBaseMs: 1 },
-        ...extra,
-      }),
-  };
 }
-
-const sorted = (xs: string[]) => [...xs].sort();
-const duplicates = (ids: string[]) => {
-  const seen = new Set<string>();
-  return ids.filter((id) => {
-    if (seen.has(id)) return true;
-    seen.add(id);
-    return false;
-  });
-};
 
 /** n messages, sent a second apart, with message attributes; returns their ids. */
-function fill(r: Rig, n = 25): string[] {
+function fill(r: AwsRig, n = 25): string[] {
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     ids.push(

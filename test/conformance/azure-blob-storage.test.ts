@@ -24,6 +24,7 @@ import blobSource, { blobsOf } from '../../src/sources/azure-blob-storage/index.
 import { sources } from '../../src/sources/index.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { AzureStorageRig } from '../support/azure-storage.ts';
+import { duplicates, sorted } from '../support/ids.ts';
 import { MemoryDestination } from '../support/memory-destination.ts';
 import { tempDirs } from '../support/temp-dirs.ts';
 
@@ -126,16 +127,6 @@ async function rig(
       }),
   };
 }
-
-const sorted = (ids: string[]) => [...ids].sort();
-const duplicates = (ids: string[]) => {
-  const seen = new Set<string>();
-  return ids.filter((id) => {
-    if (seen.has(id)) return true;
-    seen.add(id);
-    return false;
-  });
-};
 
 /** App log records as JSON lines. */
 function records(tag: string, count: number) {

@@ -12,6 +12,7 @@ import { type ResolvedCollector, type RunOptions, runCollector } from '../../src
 import { ManualClock } from '../../src/sim/kit.ts';
 import { sources } from '../../src/sources/index.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { duplicates, sorted } from '../support/ids.ts';
 import { MemoryDestination } from '../support/memory-destination.ts';
 import type { ConformanceHarness, HarnessSim } from './harness.ts';
 import { harnesses } from './harnesses.ts';
@@ -100,16 +101,6 @@ async function rig(
     },
   };
 }
-
-const sorted = (ids: string[]) => [...ids].sort();
-const duplicates = (ids: string[]) => {
-  const seen = new Set<string>();
-  return ids.filter((id) => {
-    if (seen.has(id)) return true;
-    seen.add(id);
-    return false;
-  });
-};
 
 for (const h of harnesses) {
   const exempt = (check: keyof NonNullable<ConformanceHarness['exemptions']>) => h.exemptions?.[check];

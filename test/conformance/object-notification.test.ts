@@ -17,6 +17,7 @@ import { ManualClock } from '../../src/sim/kit.ts';
 import { ObjectStoreSim } from '../../src/sim/object-store.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { noneAccount, objectTestSource } from '../sources/object-test.ts';
+import { duplicates, sorted } from '../support/ids.ts';
 import { MemoryDestination } from '../support/memory-destination.ts';
 import { tempDirs } from '../support/temp-dirs.ts';
 
@@ -104,16 +105,6 @@ async function rig(
     expireVisibility: () => clock.advance(VISIBILITY + 1),
   };
 }
-
-const sorted = (ids: string[]) => [...ids].sort();
-const duplicates = (ids: string[]) => {
-  const seen = new Set<string>();
-  return ids.filter((id) => {
-    if (seen.has(id)) return true;
-    seen.add(id);
-    return false;
-  });
-};
 
 /**
  * A bucket of mixed objects, each format once (CloudTrail gzip, NDJSON, a JSON array, CSV, plain lines),

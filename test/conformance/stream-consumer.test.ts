@@ -24,6 +24,7 @@ import { sources } from '../../src/sources/index.ts';
 import { SecretBox } from '../../src/store/secrets.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { eventHubSource, eventId, sqsSource } from '../sources/stream-test.ts';
+import { duplicates, sorted } from '../support/ids.ts';
 import { MemoryDestination } from '../support/memory-destination.ts';
 import { tempDirs } from '../support/temp-dirs.ts';
 
@@ -96,15 +97,6 @@ function start(
   return { stop: () => stop.abort(), kill: () => kill.abort(), done };
 }
 
-const sorted = (ids: string[]) => [...ids].sort();
-const duplicates = (ids: string[]) => {
-  const seen = new Set<string>();
-  return ids.filter((id) => {
-    if (seen.has(id)) return true;
-    seen.add(id);
-    return false;
-  });
-};
 const hubIds = (sim: EventHubSim) => sim.all().map((e) => eventId('hub1', e.partition, e.sequenceNumber));
 
 describe('conformance: stream consumer, partitions (Event Hubs simulator, embedded store)', () => {
