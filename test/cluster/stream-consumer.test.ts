@@ -360,6 +360,8 @@ else {
         20_000,
         20,
       );
+      // the consumer releases its partitions, then ends: the worker forgets it once it has ended
+      await until('the worker consumes nothing', () => b.consuming().length === 0, 20_000, 20);
       assert.deepEqual(b.consuming(), []);
     });
   });
