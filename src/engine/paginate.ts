@@ -1,5 +1,5 @@
 import type { HttpRequest, HttpResponse } from '../core/source.ts';
-import { getPath as get } from './time-window.ts';
+import { getPath as get, type Window } from './time-window.ts';
 
 /** The request for one page: a URL and its query (and the body of a read-only POST query). */
 export interface PageRequest {
@@ -69,6 +69,11 @@ export interface Paginator {
     response: HttpResponse;
     body: any;
     records: unknown[];
+    /**
+     * The time window being read (time-window cursors): for a vendor whose pages run on past the window's end
+     * (Meraki's network events page forward to now), where its pages stop.
+     */
+    window?: Window;
   }): PageRequest | undefined;
 }
 

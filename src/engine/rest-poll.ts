@@ -316,7 +316,7 @@ async function* readTimeWindow<S, A>(
           take(raw, iso, t, def.split ? undefined : def.eventId!(raw));
         }
       }
-      let next = def.paginate.next({ request, response: page.response, body: page.body, records });
+      let next = def.paginate.next({ request, response: page.response, body: page.body, records, window });
       if (clip?.disordered && !disorderReported) {
         disorderReported = true;
         ctx.log.warn('records are not in the order the source expects; reading whole windows', {

@@ -7,6 +7,7 @@ import { hashId } from '../../core/envelope.ts';
 import type { Batch } from '../../core/source.ts';
 import { formatIssues } from '../../core/validation.ts';
 import { Http } from '../../engine/http.ts';
+import type { KeyedCheckpoint } from '../../engine/keyed-stream.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import type { TimeWindowCheckpoint } from '../../engine/time-window.ts';
 import meraki from './index.ts';
@@ -23,7 +24,7 @@ const settingsOf = (raw: Record<string, unknown>) => {
 async function drain(
   sim: MerakiSimulator,
   stream: string,
-  o: { now: number; perPage?: number; checkpoint?: TimeWindowCheckpoint; stopAfter?: number },
+  o: { now: number; perPage?: number; checkpoint?: TimeWindowCheckpoint; stopAfter?: number; lagMs?: number },
 ) {
   const account: MerakiAccount = { apiKey: sim.apiKey, url: sim.url };
   const http: Http = new Http({
@@ -38,7 +39,7 @@ async function drain(
     account,
     checkpoint: o.checkpoint,
     now: () => o.now,
-    window: { lookbackMs: 2 * 3_600_000, lagMs: 0 },
+    window: { lookbackMs: 2 * 3_600_000, lagMs: o.lagMs ?? 0 },
   });
   const batches: Batch<TimeWindowCheckpoint>[] = [];
   for await (const b of meraki.streams[stream].read(ctx) as AsyncIterable<Batch<TimeWindowCheckpoint>>) {
@@ -136,5 +137,188 @@ describe('cisco-meraki reading', () => {
     assert.deepEqual([...ids].sort(), idsOf(sim, 'changes'));
     assert.equal(new Set(ids).size, ids.length);
     assert.equal(rest.checkpoint?.since, new Date(T0).toISOString());
+  });
+});
+
+describe('cisco-meraki network events', () => {
+  const eventRequests = (sim: MerakiSimulator) =>
+    sim.requests().filter((r) => /\/events$/.test(r.path) && r.path.includes('/networks/'));
+
+  it('every network and product type, each from its own position; pages newest first, stopped at the window end', async (t) => {
+    const sim = new MerakiSimulator({
+      events: 90,
+      spacingMs: 60_000,
+      clock: () => T0,
+      seed: 7,
+      rateLimitPerSecond: 1e6,
+    });
+    await sim.start();
+    t.after(() => sim.stop());
+    const r = await drain(sim, 'network-events', { now: T0, perPage: 4 });
+    assert.deepEqual([...r.ids].sort(), idsOf(sim, 'network'));
+    assert.equal(new Set(r.ids).size, r.ids.length);
+    const parts = (r.checkpoint as unknown as KeyedCheckpoint).parts;
+    assert.deepEqual(Object.keys(parts).sort(), [
+      'L_646829496481100388/appliance',
+      'L_646829496481100388/switch',
+      'L_646829496481105433/appliance',
+      'L_646829496481105433/switch',
+      'L_646829496481105433/wireless',
+      'N_24329156/wireless',
+    ]);
+    for (const p of Object.values(parts))
+      assert.equal((p as TimeWindowCheckpoint).since, new Date(T0).toISOString());
+    const reqs = eventRequests(sim);
+    assert.ok(
+      reqs.every((q) => q.query.get('productType')),
+      'every request names its product type',
+    );
+    const first = reqs[0].query;
+    assert.equal(first.get('startingAfter'), new Date(T0 - 2 * 3_600_000 - 1_001).toISOString());
+    assert.equal(first.get('perPage'), '4');
+    // The last page of each log is asked once: an empty answer ends it, the present is never paged past.
+    assert.ok(reqs.length < 90 / 4 + 6 * 3, `${reqs.length} requests`);
+  });
+
+  it('the links page on to the present; reading stops at the window end and the next run reads on', async (t) => {
+    const sim = new MerakiSimulator({
+      events: 60,
+      spacingMs: 60_000,
+      clock: () => T0,
+      seed: 11,
+      rateLimitPerSecond: 1e6,
+    });
+    await sim.start();
+    t.after(() => sim.stop());
+    const end = T0 - 20 * 60_000;
+    const a = await drain(sim, 'network-events', { now: T0, perPage: 3, lagMs: 20 * 60_000 });
+    const times = sim.records('network').map((r) => [hashId(r), Date.parse(r.occurredAt as string)] as const);
+    const before = times.filter(([, at]) => at < end).map(([id]) => id);
+    assert.ok(before.length > 0 && before.length < times.length);
+    assert.deepEqual([...a.ids].sort(), before.sort(), 'only events before the window end');
+    for (const r of eventRequests(sim)) {
+      const after = r.query.get('startingAfter');
+      assert.ok(after && Date.parse(after) < end, `no page asked past the window end (${after})`);
+    }
+    const b = await drain(sim, 'network-events', { now: T0, perPage: 3, checkpoint: a.checkpoint });
+    assert.deepEqual([...a.ids, ...b.ids].sort(), idsOf(sim, 'network'));
+  });
+
+  it('a crash mid-log resumes where the last acknowledged page left it; nothing lost, nothing repeated', async (t) => {
+    const sim = new MerakiSimulator({
+      events: 60,
+      spacingMs: 60_000,
+      clock: () => T0,
+      seed: 8,
+      rateLimitPerSecond: 1e6,
+    });
+    await sim.start();
+    t.after(() => sim.stop());
+    const ids: string[] = [];
+    let checkpoint: KeyedCheckpoint | undefined;
+    for (let run = 0; run < 40; run++) {
+      const r = await drain(sim, 'network-events', {
+        now: T0,
+        perPage: 3,
+        checkpoint: checkpoint as unknown as TimeWindowCheckpoint,
+        stopAfter: 2,
+      });
+      ids.push(...r.ids);
+      checkpoint = r.checkpoint as unknown as KeyedCheckpoint;
+      if (r.batches.length < 2) break;
+    }
+    assert.deepEqual([...ids].sort(), idsOf(sim, 'network'));
+    assert.equal(new Set(ids).size, ids.length, 'no event delivered twice');
+  });
+
+  it('events indexed late within the overlap are read; later runs read only what is new', async (t) => {
+    let now = T0;
+    const sim = new MerakiSimulator({
+      events: 12,
+      spacingMs: 60_000,
+      clock: () => now,
+      seed: 9,
+      rateLimitPerSecond: 1e6,
+    });
+    await sim.start();
+    t.after(() => sim.stop());
+    const a = await drain(sim, 'network-events', { now, perPage: 1000 });
+    now += 5 * 60_000;
+    sim.addEvents('network', 6, { from: now - 3 * 60_000, spacingMs: 10_000 });
+    const b = await drain(sim, 'network-events', { now, perPage: 1000, checkpoint: a.checkpoint });
+    assert.equal(b.ids.length, 6);
+    const all = [...a.ids, ...b.ids];
+    assert.deepEqual([...all].sort(), idsOf(sim, 'network'));
+  });
+
+  it('networks and product types in settings narrow the logs; a network gone from the listing leaves the checkpoint', async (t) => {
+    const sim = new MerakiSimulator({
+      events: 30,
+      spacingMs: 60_000,
+      clock: () => T0,
+      seed: 10,
+      rateLimitPerSecond: 1e6,
+    });
+    await sim.start();
+    t.after(() => sim.stop());
+    const account: MerakiAccount = { apiKey: sim.apiKey, url: sim.url };
+    const http = new Http({
+      vendor: 'Cisco Meraki',
+      backoffBaseMs: 1,
+      authorize: (h, refresh, url) => ciscoMeraki.authorize(account, h, { refresh, http, url }),
+      explain: meraki.explain,
+    });
+    const settings = settingsOf({
+      organizationId: sim.organizationId,
+      networkIds: ['L_646829496481105433', 'N_24329156'],
+      productTypes: ['wireless'],
+    });
+    const ctx = readContext(http, {
+      stream: 'network-events',
+      settings,
+      account,
+      checkpoint: { parts: { 'L_0/wireless': { since: new Date(T0).toISOString() } } },
+      now: () => T0,
+      window: { lookbackMs: 2 * 3_600_000, lagMs: 0 },
+    });
+    let last: KeyedCheckpoint | undefined;
+    const ids: string[] = [];
+    for await (const b of meraki.streams['network-events'].read(ctx) as AsyncIterable<
+      Batch<KeyedCheckpoint>
+    >) {
+      last = b.checkpoint;
+      ids.push(...b.events.map((e) => e.id as string));
+    }
+    assert.deepEqual(Object.keys(last!.parts).sort(), [
+      'L_646829496481105433/wireless',
+      'N_24329156/wireless',
+    ]);
+    const wireless = sim
+      .records('network')
+      .filter((r) => (r.ssidNumber as number | null) === 1)
+      .map((r) => hashId(r))
+      .sort();
+    assert.deepEqual([...ids].sort(), wireless);
+    assert.ok(eventRequests(sim).every((q) => q.query.get('productType') === 'wireless'));
+    const bad = validateSettings('cisco-meraki', {
+      organizationId: '1',
+      networkIds: ['acme'],
+      productTypes: ['sensor'],
+    });
+    assert.equal(bad.ok, false);
+    if (!bad.ok) {
+      assert.match(bad.issues.join(), /networkIds\.0: expected a Meraki network ID/);
+      assert.match(bad.issues.join(), /productTypes\.0/);
+    }
+  });
+
+  it('a network the key cannot see is explained', () => {
+    const e = meraki.explain?.({
+      status: 404,
+      message: '',
+      body: '',
+      url: new URL('https://api.meraki.com/api/v1/networks/N_1/events'),
+    });
+    assert.equal(e?.code, 'meraki_network_not_found');
   });
 });

@@ -13,8 +13,23 @@
  * - "Authorization: Bearer <API key>"; "Rate Limit": 10 requests a second per organization, then 429 with
  *   `Retry-After`.
  *
+ * - `GET /api/v1/organizations/{organizationId}/networks` (getOrganizationNetworks): `{id, organizationId, name,
+ *   productTypes, timeZone, tags, …}`, `perPage` 3–100000 (default 1000), Link-header pages.
+ * - `GET /api/v1/networks/{networkId}/events` (getNetworkEvents): `productType` — "required for networks with
+ *   multiple device types"; `perPage` 3–1000 (default 10); the answer `{message, pageStartAt, pageEndAt,
+ *   events}` ("pageStartAt: An UTC ISO8601 string of the earliest occured at time of the listed events of the
+ *   page", pageEndAt the latest); events `{occurredAt, networkId, type, description, category, clientId,
+ *   clientDescription, clientMac, deviceSerial, deviceName, ssidNumber, eventData}`. Meraki's library pages it
+ *   backwards by default and, paging forward ("next"), reverses each page "so results/events are sorted
+ *   chronologically", follows `startingAfter` links to the present (it stops itself within 5 minutes of now),
+ *   and documents `startingAfter` as an ISO time a caller may set ("event_log_end_time … to use in conjunction
+ *   with startingAfter, to retrieve events within a time window").
+ *
  * Assumed: the Change Log newest first (Meraki's library pages it backwards by default); `t0` and `t1` both
- * inclusive; error bodies `{"errors": ["…"]}`; 404 for an organization the key cannot see.
+ * inclusive; error bodies `{"errors": ["…"]}`; 404 for an organization the key cannot see. Network events:
+ * `startingAfter` exclusive; a page holds the oldest `perPage` events after it, newest first; the next link's
+ * `startingAfter` is the page's `pageEndAt` (the same position again on an empty page); a `productType` the
+ * network does not have is refused with 400.
  */
 import {
   type Clock,
@@ -33,7 +48,14 @@ import {
   TimedLog,
 } from '../../sim/kit.ts';
 
-export type MerakiList = 'changes' | 'security';
+export type MerakiList = 'changes' | 'security' | 'network';
+
+/** A simulated network (its id, name and product types). */
+export interface MerakiNetwork {
+  id: string;
+  name: string;
+  productTypes: string[];
+}
 
 export interface MerakiSimulatorOptions {
   clock?: Clock;
@@ -48,6 +70,8 @@ export interface MerakiSimulatorOptions {
   appliance?: boolean;
   /** Requests a second per organization (default 10). */
   rateLimitPerSecond?: number;
+  /** The organization's networks (default: three, with one, two and three product types). */
+  networks?: MerakiNetwork[];
 }
 
 const errors = (status: number, ...messages: string[]) => json(status, { errors: messages });
@@ -59,10 +83,14 @@ export class MerakiSimulator {
   readonly apiKey: string;
   readonly organizationId: string;
   private readonly o: MerakiSimulatorOptions & { spacingMs: number };
-  private readonly lists: Record<MerakiList, TimedLog> = {
+  private readonly lists: Record<Exclude<MerakiList, 'network'>, TimedLog> = {
     changes: new TimedLog(),
     security: new TimedLog(),
   };
+  readonly networks: MerakiNetwork[];
+  /** Network event logs, one per network and product type (`N_1/wireless`). */
+  private readonly eventLogs = new Map<string, TimedLog>();
+  private nextPart = 0;
   private rl = { second: -1, count: 0 };
   private loopPages = 0;
 
@@ -72,6 +100,9 @@ export class MerakiSimulator {
     this.apiKey = o.apiKey ?? new Rng(this.seed).hex(40);
     this.organizationId = o.organizationId ?? String(549_236 + (this.seed % 1000));
     this.o = { spacingMs: 30_000, ...o };
+    this.networks = o.networks ?? NETWORKS.map((n) => ({ ...n, productTypes: [...n.productTypes] }));
+    for (const n of this.networks)
+      for (const p of n.productTypes) this.eventLogs.set(`${n.id}/${p}`, new TimedLog());
     this.server = new SimServer({
       name: 'api',
       clock: this.clock,
@@ -96,10 +127,28 @@ export class MerakiSimulator {
       '/api/v1/organizations/:org/appliance/security/events',
       guard((r) => this.list(r, 'security')),
     );
+    this.server.route(
+      'GET',
+      '/api/v1/organizations/:org/networks',
+      guard((r) => this.networkList(r)),
+    );
+    this.server.route(
+      'GET',
+      '/api/v1/networks/:network/events',
+      guard((r) => this.networkEvents(r)),
+    );
     const n = o.events ?? 60;
     const first = this.clock() - 5 * 60_000 - Math.max(0, n - 1) * this.o.spacingMs;
     for (const l of Object.values(this.lists))
       for (let i = 0; i < n; i++) l.add(first + i * this.o.spacingMs, first + i * this.o.spacingMs);
+    for (let i = 0; i < n; i++)
+      this.partLog().add(first + i * this.o.spacingMs, first + i * this.o.spacingMs);
+  }
+
+  /** The next network event log, round robin (events are spread over every network and product type). */
+  private partLog(): TimedLog {
+    const logs = [...this.eventLogs.values()];
+    return logs[this.nextPart++ % logs.length];
   }
 
   get url(): string {
@@ -132,11 +181,16 @@ export class MerakiSimulator {
   }
 
   addEvents(list: MerakiList, n: number, o: SpacedEvents = {}): void {
-    for (const [t, vis] of spacedEvents(n, this.clock(), this.o.spacingMs, o)) this.lists[list].add(t, vis);
+    for (const [t, vis] of spacedEvents(n, this.clock(), this.o.spacingMs, o))
+      (list === 'network' ? this.partLog() : this.lists[list]).add(t, vis);
   }
 
-  /** Every record of `list`, as Meraki sends it (oldest first). */
+  /** Every record of `list`, as Meraki sends it (oldest first; network events by network and product type). */
   records(list: MerakiList): Array<Record<string, unknown>> {
+    if (list === 'network')
+      return [...this.eventLogs].flatMap(([part, log]) =>
+        log.ascending().map((s) => this.networkEvent(part, s)),
+      );
     return this.lists[list].ascending().map((s) => this.record(list, s));
   }
 
@@ -162,11 +216,14 @@ export class MerakiSimulator {
         ...errors(429, 'API rate limit exceeded for organization'),
         headers: { 'content-type': 'application/json', 'retry-after': '1' },
       };
-    if (req.params.org !== this.organizationId) return errors(404, 'Not found');
+    if (req.params.org !== undefined && req.params.org !== this.organizationId)
+      return errors(404, 'Not found');
+    if (req.params.network !== undefined && !this.networks.some((n) => n.id === req.params.network))
+      return errors(404, 'Not found');
     return next(req);
   }
 
-  private list(req: SimRequest, which: MerakiList): SimReply {
+  private list(req: SimRequest, which: Exclude<MerakiList, 'network'>): SimReply {
     if (which === 'security' && this.o.appliance === false) return errors(404, 'Not found');
     const q = req.query;
     const now = this.clock();
@@ -214,7 +271,114 @@ export class MerakiSimulator {
     };
   }
 
-  private record(which: MerakiList, seq: number): Record<string, unknown> {
+  private networkList(req: SimRequest): SimReply {
+    const perPage = Number(req.query.get('perPage') ?? 1000);
+    if (!Number.isInteger(perPage) || perPage < 3 || perPage > 100_000)
+      return errors(400, "'perPage' must be an integer between 3 and 100000");
+    const after = req.query.get('startingAfter');
+    const from = after ? this.networks.findIndex((n) => n.id === after) + 1 : 0;
+    const page = this.networks.slice(from, from + perPage);
+    const links: string[] = [];
+    if (from + perPage < this.networks.length) {
+      const u = new URL(req.url.toString());
+      u.searchParams.set('startingAfter', page[page.length - 1].id);
+      links.push(`<${u.toString()}>; rel=next`);
+    }
+    return {
+      ...json(
+        200,
+        page.map((n) => ({
+          id: n.id,
+          organizationId: this.organizationId,
+          name: n.name,
+          productTypes: n.productTypes,
+          timeZone: 'Europe/Berlin',
+          tags: [],
+          enrollmentString: null,
+          url: `https://n42.meraki.com/${n.name.replace(/\W/g, '-')}/n/${n.id.slice(-8)}/manage/usage/list`,
+          notes: '',
+          isBoundToConfigTemplate: false,
+        })),
+      ),
+      headers: { 'content-type': 'application/json', ...(links.length ? { link: links.join(', ') } : {}) },
+    };
+  }
+
+  private networkEvents(req: SimRequest): SimReply {
+    const q = req.query;
+    const network = this.networks.find((n) => n.id === req.params.network)!;
+    const type =
+      q.get('productType') ?? (network.productTypes.length === 1 ? network.productTypes[0] : undefined);
+    if (type === undefined)
+      return errors(400, 'productType is required for networks with multiple device types');
+    if (!network.productTypes.includes(type))
+      return errors(400, `'productType' must be one of: ${network.productTypes.join(', ')}`);
+    const perPage = Number(q.get('perPage') ?? 10);
+    if (!Number.isInteger(perPage) || perPage < 3 || perPage > 1000)
+      return errors(400, "'perPage' must be an integer between 3 and 1000");
+    const part = `${network.id}/${type}`;
+    const log = this.eventLogs.get(part)!;
+    const now = this.clock();
+    const visible = log.ascending().filter((s) => log.vis[s] <= now);
+    const after = q.get('startingAfter');
+    let page: number[];
+    if (after !== null) {
+      const t = Date.parse(after);
+      if (!Number.isFinite(t)) return errors(400, "Invalid 'startingAfter'");
+      page = visible.filter((s) => log.t[s] > t).slice(0, perPage);
+    } else page = visible.slice(-perPage);
+    if (req.empty) page = [];
+    const events = page.map((s) => this.networkEvent(part, s));
+    const startAt = events[0]?.occurredAt as string | undefined;
+    const endAt = events.at(-1)?.occurredAt as string | undefined;
+    const u = new URL(req.url.toString());
+    if (this.loopPages > 0) this.loopPages--;
+    else u.searchParams.set('startingAfter', endAt ?? after ?? new Date(now).toISOString());
+    return {
+      ...json(200, {
+        message: events.length ? null : 'No events found',
+        pageStartAt: startAt ?? null,
+        pageEndAt: endAt ?? null,
+        events: events.reverse(),
+      }),
+      headers: { 'content-type': 'application/json', link: `<${u.toString()}>; rel=next` },
+    };
+  }
+
+  private networkEvent(part: string, seq: number): Record<string, unknown> {
+    const [networkId, productType] = part.split('/');
+    const log = this.eventLogs.get(part)!;
+    const rng = new Rng(seedOf(this.seed, part, seq));
+    const occurredAt = `${new Date(log.t[seq]).toISOString().slice(0, 23)}${String(rng.int(0, 999)).padStart(3, '0')}Z`;
+    const device = {
+      deviceSerial: `Q2XX-${rng.hex(4).toUpperCase()}-${rng.hex(4).toUpperCase()}`,
+      deviceName: `${productType}-${rng.int(1, 9)}`,
+    };
+    const client = {
+      clientId: `k${rng.hex(6)}`,
+      clientMac: 'a4:83:e7:12:34:56',
+      clientDescription: 'LAPTOP-7Q2',
+    };
+    const e = (EVENTS[productType] ?? EVENTS.appliance)[rng.int(0, 1)];
+    const r: Record<string, unknown> = {
+      occurredAt,
+      networkId,
+      type: e.type,
+      description: e.description,
+      category: e.category,
+      ...(e.client ? client : { clientId: null, clientDescription: null, clientMac: '' }),
+      ...device,
+      ssidNumber: productType === 'wireless' ? 1 : null,
+      eventData: e.data(rng),
+    };
+    if (this.o.eventBytes) {
+      const left = this.o.eventBytes - JSON.stringify(r).length;
+      if (left > 0) r.description = `${e.description} ${'x'.repeat(left)}`;
+    }
+    return r;
+  }
+
+  private record(which: Exclude<MerakiList, 'network'>, seq: number): Record<string, unknown> {
     const rng = new Rng(seedOf(this.seed, which, seq));
     const log = this.lists[which];
     const ts = `${new Date(log.t[seq]).toISOString().slice(0, 23)}${String(rng.int(0, 999)).padStart(3, '0')}Z`;
@@ -298,10 +462,74 @@ const STATUS: Record<number, string> = {
 };
 
 const NETWORKS = [
-  { id: 'L_646829496481105433', name: 'HQ - Berlin' },
-  { id: 'N_24329156', name: 'Branch - Austin' },
-  { id: 'L_646829496481100388', name: 'DC - Frankfurt' },
+  { id: 'L_646829496481105433', name: 'HQ - Berlin', productTypes: ['appliance', 'switch', 'wireless'] },
+  { id: 'N_24329156', name: 'Branch - Austin', productTypes: ['wireless'] },
+  { id: 'L_646829496481100388', name: 'DC - Frankfurt', productTypes: ['appliance', 'switch'] },
 ] as const;
+
+/** Event log entries per product type, shaped like the samples of getNetworkEvents. */
+const EVENTS: Record<
+  string,
+  Array<{ type: string; description: string; category: string; client: boolean; data: (rng: Rng) => unknown }>
+> = {
+  appliance: [
+    {
+      type: 'vpn_connectivity_change',
+      description: 'VPN connectivity change',
+      category: 'VPN',
+      client: false,
+      data: (rng) => ({
+        vpn_type: 'site-to-site',
+        peer_contact: `${ipv4(rng)}:51856`,
+        connectivity: String(rng.bool()),
+      }),
+    },
+    {
+      type: 'dhcp_no_offers',
+      description: 'DHCP no offers',
+      category: 'DHCP',
+      client: true,
+      data: (rng) => ({ vlan: String(rng.int(1, 20)) }),
+    },
+  ],
+  switch: [
+    {
+      type: 'port_status',
+      description: 'Port status change',
+      category: 'Ports',
+      client: false,
+      data: (rng) => ({ port: String(rng.int(1, 48)), old: 'disabled', new: '1Gfdx' }),
+    },
+    {
+      type: 'stp_port_role_change',
+      description: 'Spanning-tree interface role change',
+      category: 'STP',
+      client: false,
+      data: (rng) => ({ port: String(rng.int(1, 48)), prev: 'designated', new: 'root' }),
+    },
+  ],
+  wireless: [
+    {
+      type: 'association',
+      description: '802.11 association',
+      category: '802.11',
+      client: true,
+      data: (rng) => ({
+        radio: '1',
+        vap: '1',
+        channel: String(rng.pick([36, 40, 44, 48])),
+        rssi: String(rng.int(10, 60)),
+      }),
+    },
+    {
+      type: '8021x_eap_failure',
+      description: '802.1X EAP authentication failure',
+      category: '802.1X',
+      client: true,
+      data: () => ({ radio: '1', vap: '1', identity: 'jdoe@acme.example' }),
+    },
+  ],
+};
 
 const CHANGES = [
   {

@@ -2,7 +2,7 @@ import { hashId } from '../../../src/core/envelope.ts';
 import { MerakiSimulator } from '../../../src/sources/cisco-meraki/simulator.ts';
 import type { ConformanceHarness } from '../harness.ts';
 
-/** Meraki's simulator for the conformance suite: Change Log entries and security events over the last hour. */
+/** Meraki's simulator for the conformance suite: Change Log entries, security events and network events over the last hour. */
 export const ciscoMerakiHarness: ConformanceHarness = {
   sourceId: 'cisco-meraki',
   exemptions: {
@@ -23,18 +23,19 @@ export const ciscoMerakiHarness: ConformanceHarness = {
     return {
       account: { apiKey: sim.apiKey, url: sim.url },
       settings: { organizationId: sim.organizationId, perPage: Math.max(3, Math.ceil(pageSize / 2)) },
-      expectedIds: () => [...sim.records('changes'), ...sim.records('security')].map((r) => hashId(r)),
+      expectedIds: () =>
+        [...sim.records('changes'), ...sim.records('security'), ...sim.records('network')].map((r) =>
+          hashId(r),
+        ),
       addEvents: (n, o = {}) => {
         const from = clock.now() - (o.agoMs ?? 0);
-        sim.addEvents('changes', Math.ceil(n / 2), { from, spacingMs: 50, visibleDelayMs: o.visibleDelayMs });
-        sim.addEvents('security', Math.floor(n / 2), {
-          from,
-          spacingMs: 50,
-          visibleDelayMs: o.visibleDelayMs,
-        });
+        const spaced = { from, spacingMs: 50, visibleDelayMs: o.visibleDelayMs };
+        sim.addEvents('changes', Math.ceil(n / 3), spaced);
+        sim.addEvents('security', Math.ceil(n / 3), spaced);
+        sim.addEvents('network', n - 2 * Math.ceil(n / 3), spaced);
       },
       inject: (f) => sim.inject(f),
-      pagePath: /\/(configurationChanges|security\/events)$/,
+      pagePath: /\/(configurationChanges|security\/events|networks\/[^/]+\/events)$/,
       loop: (on) => sim.loopNextLinks(on ? 1000 : 0),
       writeCalls: () => sim.writeCalls(),
       credentialLeaks: () => [],
