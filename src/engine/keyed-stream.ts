@@ -61,13 +61,14 @@ export async function listAll(
   pages: Paginator,
   records: (body: any) => unknown[],
   what: string,
-  max = 100_000,
+  o: { headers?: Record<string, string>; max?: number } = {},
 ): Promise<unknown[]> {
+  const max = o.max ?? 100_000;
   const out: unknown[] = [];
   const guard = new LoopGuard();
   guard.check(pageKey(first), what);
   for (let request: PageRequest | undefined = first; request; ) {
-    const { body, response } = await http.getJson(request.url, request.query);
+    const { body, response } = await http.getJson(request.url, request.query, o.headers);
     const page = records(body);
     if (!Array.isArray(page))
       throw transientError(

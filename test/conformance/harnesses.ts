@@ -33,7 +33,7 @@ import {
 } from './harnesses/sentinelone.ts';
 import { servicenowHarness } from './harnesses/servicenow.ts';
 import { slackHarness } from './harnesses/slack.ts';
-import { sophosHarness } from './harnesses/sophos-central.ts';
+import { sophosHarness, sophosPartnerHarness } from './harnesses/sophos-central.ts';
 import { symantecEndpointSecurityHarness } from './harnesses/symantec-endpoint-security.ts';
 import { trellixHarness } from './harnesses/trellix-endpoint-security.ts';
 import { visionOneHarness } from './harnesses/trend-vision-one.ts';
@@ -70,6 +70,7 @@ export const harnesses: ConformanceHarness[] = [
   dropboxHarness,
   servicenowHarness,
   sophosHarness,
+  sophosPartnerHarness,
   vectraHarness,
   crowdstrikeHarness,
   sentinelOneHarness,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { type SophosAccount, sophosGlobalUrl } from '../../accounts/sophos-central.ts';
 import { configError } from '../../core/errors.ts';
 import { defineSource, type ReadContext, type StreamDef } from '../../core/source.ts';
+import { type KeyedCheckpoint, keyedStream, listAll } from '../../engine/keyed-stream.ts';
 import type { Paginator } from '../../engine/paginate.ts';
 import { restPoll } from '../../engine/rest-poll.ts';
 
@@ -13,12 +14,20 @@ import { restPoll } from '../../engine/rest-poll.ts';
  * - The token (see the account kind), then `GET {global}/whoami/v1` → `{id, idType, apiHosts: {global,
  *   dataRegion}}`. A tenant's data is at its `dataRegion`; a partner or an organization names the tenant:
  *   `GET {global}/{partner|organization}/v1/tenants/{tenantId}` with `X-Partner-ID` / `X-Organization-ID`
- *   gives the tenant's `apiHost` (the script requires the tenant id for such credentials).
+ *   gives the tenant's `apiHost` (the script requires the tenant id for such credentials);
+ *   `GET {global}/{partner|organization}/v1/tenants?pageTotal=true&page=N` lists them all (`pageSize` at most
+ *   100; `pages.total` with `pageTotal=true`), each with `id`, `name`, `apiHost`, `status` ("Getting started"
+ *   for partners and organizations).
  * - `GET {dataRegion}/siem/v1/events` and `/siem/v1/alerts` with `X-Tenant-ID`: `limit` (at most 1000),
  *   `from_date` (Unix seconds, within the last 24 hours, "ignored if cursor is set") or `cursor` →
  *   `{has_more, next_cursor, items}`. The script saves `next_cursor` after every page, also the last, and
  *   asks with it next time.
  * - Items have `id` (unique), `when` (the event's time) and `created_at`.
+ *
+ * Partner and organization credentials without a tenant ID read every tenant they manage, each with its own
+ * position (engine: keyed stream): the tenants are listed every run, a new one starts at the lookback (at most
+ * 24 hours), one no longer listed leaves the checkpoint, a tenant without an API host (not provisioned) is
+ * skipped.
  *
  * How it reads (engine: opaque cursor). Each run asks whoami (and the partner's tenant), then reads from
  * the saved request: `next_cursor` is the checkpoint, stored verbatim after every page, and when `has_more`
@@ -51,7 +60,9 @@ const settings = z
       .regex(/^[0-9a-fA-F-]{36}$/, 'expected a Sophos Central tenant ID (a UUID)')
       .optional()
       .meta({ title: 'Tenant ID' })
-      .describe('With partner or organization credentials: the tenant to read (its ID in Sophos Central)'),
+      .describe(
+        'With partner or organization credentials: the one tenant to read (its ID in Sophos Central); empty: every tenant they manage',
+      ),
     pageSize: z
       .number()
       .int()
@@ -63,12 +74,62 @@ const settings = z
   })
   .strict();
 
-async function resolveTarget(ctx: {
+interface Target {
+  dataRegion: string;
+  tenantId: string;
+}
+
+/** Partner and organization credentials without a tenant ID: every tenant they manage, listed by page. */
+const tenantPages: Paginator = {
+  next({ request, body }) {
+    const current = Number(request.query?.page ?? 1);
+    const total = Number(body?.pages?.total);
+    return Number.isInteger(total) && current < total
+      ? { url: request.url, query: { ...request.query, page: current + 1 } }
+      : undefined;
+  },
+};
+
+/**
+ * Where to read: one tenant (tenant credentials, or a partner's or organization's with a tenant ID), or, with
+ * `all`, every tenant a partner or organization manages.
+ */
+async function resolveTargets(ctx: {
   settings: SophosSettings;
   account: SophosAccount;
   http: ReadContext['http'];
-}): Promise<{ dataRegion: string; tenantId: string }> {
+}): Promise<{ all: false; target: Target } | { all: true; targets: Target[] }> {
   const { body: me } = await ctx.http.getJson(`${sophosGlobalUrl(ctx.account)}/whoami/v1`);
+  const idType = me?.idType;
+  if ((idType === 'partner' || idType === 'organization') && !ctx.settings.tenantId) {
+    const global = (me?.apiHosts?.global ?? sophosGlobalUrl(ctx.account)).replace(/\/+$/, '');
+    const header = { [idType === 'partner' ? 'x-partner-id' : 'x-organization-id']: String(me.id) };
+    const tenants = (await listAll(
+      ctx.http,
+      { url: `${global}/${idType}/v1/tenants`, query: { pageTotal: 'true', pageSize: 100, page: 1 } },
+      tenantPages,
+      (body) => body?.items,
+      'Sophos tenants',
+      { headers: header },
+    )) as Array<{ id?: unknown; apiHost?: unknown }>;
+    const targets = tenants.flatMap((t) =>
+      typeof t.id === 'string' && typeof t.apiHost === 'string'
+        ? [{ tenantId: t.id, dataRegion: (ctx.settings.baseUrl ?? t.apiHost).replace(/\/+$/, '') }]
+        : [],
+    );
+    return { all: true, targets };
+  }
+  return { all: false, target: await resolveTarget(ctx, me) };
+}
+
+async function resolveTarget(
+  ctx: {
+    settings: SophosSettings;
+    account: SophosAccount;
+    http: ReadContext['http'];
+  },
+  me: any,
+): Promise<Target> {
   const idType = me?.idType;
   if (idType === 'tenant') {
     if (ctx.settings.tenantId && ctx.settings.tenantId !== me.id)
@@ -82,21 +143,15 @@ async function resolveTarget(ctx: {
     return { dataRegion: region.replace(/\/+$/, ''), tenantId: me.id };
   }
   if (idType === 'partner' || idType === 'organization') {
-    if (!ctx.settings.tenantId)
-      throw configError(
-        'sophos_tenant_required',
-        `These are ${idType} credentials: Sophos needs to know which tenant to read.`,
-        `Set the collector's tenantId to the tenant's ID (${idType === 'partner' ? 'Partner Dashboard → Customers' : 'Organization → Tenants'}); one collector per tenant.`,
-      );
     const global = (me?.apiHosts?.global ?? sophosGlobalUrl(ctx.account)).replace(/\/+$/, '');
     const { body: tenant } = await ctx.http.getJson(
-      `${global}/${idType}/v1/tenants/${encodeURIComponent(ctx.settings.tenantId)}`,
+      `${global}/${idType}/v1/tenants/${encodeURIComponent(ctx.settings.tenantId!)}`,
       undefined,
       { [idType === 'partner' ? 'x-partner-id' : 'x-organization-id']: String(me.id) },
     );
     const region = ctx.settings.baseUrl ?? tenant?.apiHost;
     if (typeof region !== 'string') throw noRegion();
-    return { dataRegion: region.replace(/\/+$/, ''), tenantId: ctx.settings.tenantId };
+    return { dataRegion: region.replace(/\/+$/, ''), tenantId: ctx.settings.tenantId! };
   }
   throw configError(
     'sophos_unknown_identity',
@@ -147,12 +202,27 @@ function siemStream(
     eventId: (i) => (typeof i?.id === 'string' && i.id ? i.id : undefined),
     missingId: `Sophos ${kind.slice(0, -1)} without an id`,
   });
+  const oneTenant = (target: Target): StreamDef<SophosSettings, SophosAccount> => ({
+    title,
+    read: (ctx) => stream.read({ ...ctx, settings: { ...ctx.settings, target } }),
+  });
   return {
     title,
     description,
     async *read(ctx) {
-      const target = await resolveTarget(ctx);
-      yield* stream.read({ ...ctx, settings: { ...ctx.settings, target } });
+      const where = await resolveTargets(ctx);
+      // A collector switched between one tenant and all of them starts that shape's position afresh.
+      const keyed = (ctx.checkpoint as KeyedCheckpoint | undefined)?.parts !== undefined;
+      if (!where.all) {
+        yield* oneTenant(where.target).read({ ...ctx, checkpoint: keyed ? undefined : ctx.checkpoint });
+        return;
+      }
+      yield* keyedStream<SophosSettings, SophosAccount, Target>({
+        title,
+        parts: async () => where.targets,
+        key: (t) => t.tenantId,
+        stream: oneTenant,
+      }).read({ ...ctx, checkpoint: keyed ? (ctx.checkpoint as KeyedCheckpoint) : undefined });
     },
   };
 }
@@ -170,8 +240,8 @@ export default defineSource<SophosSettings, SophosAccount>({
     '   name it, choose the role **Service Principal Read-Only**, and copy the **Client ID** and **Client Secret**',
     '   (the secret is shown once).',
     '2. Partners (Partner Dashboard → Settings & Policies → API Credentials) and organizations (Enterprise',
-    "   Dashboard) may use their own credentials: then set the collector's **Tenant ID** to the tenant to read,",
-    '   one collector per tenant.',
+    '   Dashboard) may use their own credentials: the collector then reads every tenant they manage, each with its',
+    "   own position (new tenants are picked up on the next run); set the collector's **Tenant ID** to read one only.",
     '3. Create a **Sophos Central** account in Tributary with the Client ID and Secret.',
     '',
     'Sophos keeps SIEM events and alerts for 24 hours: run the collector at least every few hours. The first run',
@@ -227,8 +297,15 @@ export default defineSource<SophosSettings, SophosAccount>({
     return undefined;
   },
   async test({ settings: s, account, http, streams }) {
-    // Proves the credential, the tenant and read access to each stream: one item at most each.
-    const target = await resolveTarget({ settings: s, account, http });
+    // Proves the credential, the tenant (the first, for all of a partner's) and read access to each stream.
+    const where = await resolveTargets({ settings: s, account, http });
+    const target = where.all ? where.targets[0] : where.target;
+    if (!target)
+      throw configError(
+        'sophos_no_tenants',
+        'These partner or organization credentials manage no tenant with an API host yet.',
+        'Check the tenants in Sophos Central (Partner Dashboard → Customers, or Organization → Tenants).',
+      );
     const from = Math.floor((Date.now() - 3_600_000) / 1000);
     for (const kind of streams.length ? streams : ['events', 'alerts'])
       await http.getJson(

@@ -8,7 +8,12 @@
  *   `invalid_client`.
  * - `GET /whoami/v1` → `{id, idType: tenant|partner|organization, apiHosts: {global, dataRegion}}` (a
  *   tenant's `dataRegion`; partners and organizations have only `global`).
- * - `GET /partner/v1/tenants/{id}` with `X-Partner-ID` → the tenant, with its `apiHost`.
+ * - `GET /partner/v1/tenants/{id}` with `X-Partner-ID` (`/organization/v1/tenants/{id}` with
+ *   `X-Organization-ID`) → the tenant, with its `apiHost`.
+ * - `GET /partner/v1/tenants?pageTotal=true&page=N` (and `/organization/v1/tenants`): the tenants the partner or
+ *   organization manages, `{items: [{id, name, dataGeography, dataRegion, billingType, apiHost, status}],
+ *   pages: {current, size, total, items, maxSize}}`; `page` from 1, `pageSize` at most 100; `total` and `items`
+ *   only with `pageTotal=true` (the documented way every partner script pages the list).
  * - `GET /siem/v1/events` and `/siem/v1/alerts` on the data region with `X-Tenant-ID`: `limit` (at most
  *   1000), `cursor`, or `from_date` (Unix seconds, "within the last 24 hours"; ignored with a cursor) →
  *   `{has_more, next_cursor, items}`; the script saves `next_cursor` after every page and stops when
@@ -51,7 +56,9 @@ export interface SophosSimulatorOptions {
   spacingMs?: number;
   eventBytes?: number;
   /** Whose credentials these are (default tenant). */
-  idType?: 'tenant' | 'partner';
+  idType?: 'tenant' | 'partner' | 'organization';
+  /** Tenants a partner or organization manages (default 1); items are spread over them. */
+  tenants?: number;
   tokenTtlS?: number;
 }
 
@@ -59,6 +66,8 @@ interface Item {
   seq: number;
   t: number;
   vis: number;
+  /** Index of the tenant the item belongs to. */
+  tenant: number;
 }
 
 interface Cursor {
@@ -74,6 +83,8 @@ export class SophosSimulator {
   readonly clientId: string;
   readonly clientSecret: string;
   readonly tenantId: string;
+  /** Every tenant's id; the first is `tenantId`. */
+  readonly tenantIds: string[];
   readonly partnerId: string;
   private readonly o: SophosSimulatorOptions & { spacingMs: number; tokenTtlMs: number };
   private readonly logs: Record<SophosKind, Item[]> = { events: [], alerts: [] };
@@ -90,6 +101,10 @@ export class SophosSimulator {
     this.clientSecret = new Rng(this.seed).hex(48);
     this.tenantId = stableUuid(7, 2, this.seed);
     this.partnerId = stableUuid(7, 3, this.seed);
+    this.tenantIds = [
+      this.tenantId,
+      ...Array.from({ length: Math.max(1, o.tenants ?? 1) - 1 }, (_, i) => stableUuid(7, 10 + i, this.seed)),
+    ];
     this.o = { spacingMs: 60_000, ...o, tokenTtlMs: (o.tokenTtlS ?? 3600) * 1000 };
     this.server = new SimServer({
       name: 'api',
@@ -102,13 +117,23 @@ export class SophosSimulator {
     });
     this.server.route('POST', '/api/v2/oauth2/token', (r) => this.token(r));
     this.server.route('GET', '/whoami/v1', (r) => this.authed(r, () => this.whoami()));
-    this.server.route('GET', '/partner/v1/tenants/:id', (r) => this.authed(r, () => this.tenant(r)));
+    for (const owner of ['partner', 'organization'] as const) {
+      this.server.route('GET', `/${owner}/v1/tenants`, (r) =>
+        this.authed(r, () => this.tenantList(r, owner)),
+      );
+      this.server.route('GET', `/${owner}/v1/tenants/:id`, (r) =>
+        this.authed(r, () => this.tenant(r, owner)),
+      );
+    }
     this.server.route('GET', '/siem/v1/:kind', (r) => this.authed(r, () => this.siem(r)));
     // Endpoint actions that change state (isolation, scans): routed so a test that sees one fails.
     this.server.route('POST', '/endpoint/v1/endpoints/:id/isolation', () => json(202, {}));
     const n = o.items ?? 40;
     for (const kind of ['events', 'alerts'] as const)
-      this.addItems(kind, n, { from: this.clock() - 60_000 - (n - 1) * this.o.spacingMs });
+      for (let t = 0; t < this.tenantIds.length; t++) {
+        const share = Math.floor(n / this.tenantIds.length) + (t < n % this.tenantIds.length ? 1 : 0);
+        this.addItems(kind, share, { from: this.clock() - 60_000 - (share - 1) * this.o.spacingMs }, t);
+      }
   }
 
   get url(): string {
@@ -157,13 +182,16 @@ export class SophosSimulator {
     this.loopPages = pages;
   }
 
-  ids(kinds: readonly SophosKind[] = ['events', 'alerts']): string[] {
-    return kinds.flatMap((k) => this.logs[k].map((i) => this.itemId(k, i)));
+  /** Ids of every item (of one tenant, by its index). */
+  ids(kinds: readonly SophosKind[] = ['events', 'alerts'], tenant?: number): string[] {
+    return kinds.flatMap((k) =>
+      this.logs[k].filter((i) => tenant === undefined || i.tenant === tenant).map((i) => this.itemId(k, i)),
+    );
   }
 
-  addItems(kind: SophosKind, n: number, o: SpacedEvents = {}): string[] {
+  addItems(kind: SophosKind, n: number, o: SpacedEvents = {}, tenant = 0): string[] {
     const added = spacedEvents(n, this.clock(), this.o.spacingMs, o).map(([t, vis]) => {
-      const i = { seq: this.seq++, t, vis };
+      const i = { seq: this.seq++, t, vis, tenant };
       this.logs[kind].push(i);
       return i;
     });
@@ -204,8 +232,8 @@ export class SophosSimulator {
   }
 
   private whoami(): SimReply {
-    return this.o.idType === 'partner'
-      ? json(200, { id: this.partnerId, idType: 'partner', apiHosts: { global: this.url } })
+    return this.o.idType === 'partner' || this.o.idType === 'organization'
+      ? json(200, { id: this.partnerId, idType: this.o.idType, apiHosts: { global: this.url } })
       : json(200, {
           id: this.tenantId,
           idType: 'tenant',
@@ -213,26 +241,67 @@ export class SophosSimulator {
         });
   }
 
-  private tenant(req: SimRequest): SimReply {
-    if (this.o.idType !== 'partner' || req.headers['x-partner-id'] !== this.partnerId)
-      return sophosError(403, 'forbidden', 'X-Partner-ID does not match the credential');
-    if (req.params.id !== this.tenantId)
-      return sophosError(404, 'notFound', `Tenant ${req.params.id} not found`);
-    return json(200, {
-      id: this.tenantId,
-      name: 'Acme Ltd',
+  private owns(req: SimRequest, owner: 'partner' | 'organization'): boolean {
+    return this.o.idType === owner && req.headers[`x-${owner}-id`] === this.partnerId;
+  }
+
+  private tenantRecord(t: number): Record<string, unknown> {
+    return {
+      id: this.tenantIds[t],
+      name: t === 0 ? 'Acme Ltd' : `Customer ${t}`,
       dataGeography: 'DE',
       dataRegion: 'eu01',
       billingType: 'term',
+      partner: { id: this.partnerId },
       apiHost: this.url,
+      status: 'active',
+    };
+  }
+
+  private tenant(req: SimRequest, owner: 'partner' | 'organization'): SimReply {
+    if (!this.owns(req, owner))
+      return sophosError(
+        403,
+        'forbidden',
+        `X-${owner === 'partner' ? 'Partner' : 'Organization'}-ID does not match the credential`,
+      );
+    const t = this.tenantIds.indexOf(req.params.id);
+    if (t < 0) return sophosError(404, 'notFound', `Tenant ${req.params.id} not found`);
+    return json(200, this.tenantRecord(t));
+  }
+
+  private tenantList(req: SimRequest, owner: 'partner' | 'organization'): SimReply {
+    if (!this.owns(req, owner))
+      return sophosError(
+        403,
+        'forbidden',
+        `X-${owner === 'partner' ? 'Partner' : 'Organization'}-ID does not match the credential`,
+      );
+    const page = Number(req.query.get('page') ?? 1);
+    const size = Number(req.query.get('pageSize') ?? 50);
+    if (!Number.isInteger(page) || page < 1) return sophosError(400, 'badRequest', 'page must be 1 or more');
+    if (!Number.isInteger(size) || size < 1 || size > 100)
+      return sophosError(400, 'badRequest', 'pageSize must be between 1 and 100');
+    const all = this.tenantIds.map((_, t) => this.tenantRecord(t));
+    const total = Math.max(1, Math.ceil(all.length / size));
+    return json(200, {
+      pages: {
+        current: page,
+        size,
+        maxSize: 100,
+        ...(req.query.get('pageTotal') === 'true' ? { total, items: all.length } : {}),
+      },
+      items: all.slice((page - 1) * size, page * size),
     });
   }
 
   private siem(req: SimRequest): SimReply {
     const kind = req.params.kind as SophosKind;
     if (kind !== 'events' && kind !== 'alerts') return sophosError(404, 'notFound', 'No such resource');
-    if (req.headers['x-tenant-id'] !== this.tenantId)
+    const tenant = this.tenantIds.indexOf(String(req.headers['x-tenant-id']));
+    if (tenant < 0 || (tenant > 0 && this.o.idType !== 'partner' && this.o.idType !== 'organization'))
       return sophosError(403, 'forbidden', 'X-Tenant-ID missing or not accessible with this credential');
+    const log = this.logs[kind].filter((i) => i.tenant === tenant);
     const q = req.query;
     const now = this.clock();
     const limit = Number(q.get('limit') ?? 200);
@@ -252,11 +321,11 @@ export class SophosSimulator {
         return sophosError(400, 'badRequest', 'from_date must be a Unix timestamp');
       if (fromDate < now - DAY_MS)
         return sophosError(400, 'badRequest', 'from_date must be within the last 24 hours');
-      const firstAfter = this.logs[kind].findIndex((i) => i.t >= fromDate);
-      const before = firstAfter <= 0 ? undefined : this.logs[kind][firstAfter - 1];
+      const firstAfter = log.findIndex((i) => i.t >= fromDate);
+      const before = firstAfter <= 0 ? undefined : log[firstAfter - 1];
       from = before ? { vis: before.vis, seq: before.seq, issued: now } : { vis: -1, seq: -1, issued: now };
     }
-    const after = this.logs[kind].filter(
+    const after = log.filter(
       (i) =>
         i.vis <= now && i.t >= now - DAY_MS && (i.vis > from.vis || (i.vis === from.vis && i.seq > from.seq)),
     );
@@ -296,7 +365,7 @@ export class SophosSimulator {
       id: this.itemId(kind, i),
       when,
       created_at: new Date(Math.max(i.t, i.vis)).toISOString(),
-      customer_id: this.tenantId,
+      customer_id: this.tenantIds[i.tenant],
       severity: rng.pick(['low', 'medium', 'high']),
       location: host,
       endpoint_id: stableUuid(13, rng.int(0, 50), this.seed),

@@ -7,6 +7,7 @@ import type { TributaryError } from '../../core/errors.ts';
 import type { Batch } from '../../core/source.ts';
 import { formatIssues } from '../../core/validation.ts';
 import { Http } from '../../engine/http.ts';
+import type { KeyedCheckpoint } from '../../engine/keyed-stream.ts';
 import { tokenCache } from '../../engine/oauth.ts';
 import type { OpaqueCheckpoint } from '../../engine/opaque-cursor.ts';
 import { testConnection } from '../../engine/test-connection.ts';
@@ -137,20 +138,62 @@ describe('sophos-central reading', () => {
     assert.deepEqual(later.ids, kept);
   });
 
-  it('needs the tenant ID with partner credentials, and reads the tenant at its own API host', async (t) => {
+  it('with partner credentials and a tenant ID, reads that tenant at its own API host', async (t) => {
     const clock = new ManualClock(T0);
-    const sim = new SophosSimulator({ clock: clock.now, items: 5, idType: 'partner', seed: 3 });
+    const sim = new SophosSimulator({ clock: clock.now, items: 10, idType: 'partner', tenants: 2, seed: 3 });
     await sim.start();
     t.after(() => sim.stop());
-    await assert.rejects(drain(sim, 'events', { now: clock.now }), (err: TributaryError) => {
-      assert.equal(err.code, 'sophos_tenant_required');
-      assert.equal(err.type, 'config');
-      return true;
-    });
     const res = await drain(sim, 'events', { now: clock.now, settings: { tenantId: sim.tenantId } });
-    assert.deepEqual(res.ids, sim.ids(['events']));
+    assert.deepEqual(res.ids, sim.ids(['events'], 0));
     const tenant = sim.requests().find((r) => r.path.startsWith('/partner/v1/tenants/'));
     assert.equal(tenant?.headers['x-partner-id'], sim.partnerId);
+  });
+
+  for (const idType of ['partner', 'organization'] as const)
+    it(`${idType} credentials without a tenant ID read every tenant, each from its own position`, async (t) => {
+      const clock = new ManualClock(T0);
+      const sim = new SophosSimulator({ clock: clock.now, items: 30, idType, tenants: 3, seed: 5 });
+      await sim.start();
+      t.after(() => sim.stop());
+      const first = await drain(sim, 'events', { now: clock.now });
+      assert.deepEqual([...first.ids].sort(), sim.ids(['events']).sort());
+      const cp = first.checkpoint as unknown as KeyedCheckpoint;
+      assert.deepEqual(Object.keys(cp.parts).sort(), [...sim.tenantIds].sort());
+      const list = sim.requests().find((r) => r.path === `/${idType}/v1/tenants`);
+      assert.equal(list?.headers[`x-${idType}-id`], sim.partnerId);
+      assert.equal(list?.query.get('pageTotal'), 'true');
+      const tenantsAsked = new Set(
+        sim
+          .requests()
+          .filter((r) => r.path === '/siem/v1/events')
+          .map((r) => r.headers['x-tenant-id']),
+      );
+      assert.deepEqual([...tenantsAsked].sort(), [...sim.tenantIds].sort());
+      // New items in one tenant: the next run delivers only them.
+      clock.advance(60_000);
+      const added = sim.addItems('events', 3, { from: clock.now() - 30_000, spacingMs: 1000 }, 2);
+      const second = await drain(sim, 'events', { now: clock.now, checkpoint: first.checkpoint });
+      assert.deepEqual([...second.ids].sort(), [...added].sort());
+    });
+
+  it('lists tenants page by page (pageSize at most 100)', async (t) => {
+    const clock = new ManualClock(T0);
+    const sim = new SophosSimulator({
+      clock: clock.now,
+      items: 240,
+      idType: 'partner',
+      tenants: 120,
+      seed: 6,
+    });
+    await sim.start();
+    t.after(() => sim.stop());
+    const res = await drain(sim, 'alerts', { now: clock.now });
+    assert.deepEqual([...res.ids].sort(), sim.ids(['alerts']).sort());
+    const pages = sim.requests().filter((r) => r.path === '/partner/v1/tenants');
+    assert.deepEqual(
+      pages.map((r) => r.query.get('page')),
+      ['1', '2'],
+    );
   });
 });
 
@@ -171,8 +214,7 @@ describe('sophos-central test connection', () => {
     const wrong = await test(tenant, {}, { clientSecret: 'wrong-secret-000000000000' });
     assert.equal(!wrong.ok && wrong.error.code, 'sophos_invalid_client');
     assert.doesNotMatch(JSON.stringify(wrong), /wrong-secret/);
-    const noTenant = await test(partner);
-    assert.equal(!noTenant.ok && noTenant.error.code, 'sophos_tenant_required');
+    assert.deepEqual(await test(partner), { ok: true }, 'every tenant: the first one is tried');
     const unknown = await test(partner, { tenantId: '00000000-0000-4000-8000-000000000000' });
     assert.equal(!unknown.ok && unknown.error.code, 'sophos_tenant_not_found');
     assert.deepEqual(await test(partner, { tenantId: partner.tenantId }), { ok: true });
