@@ -31,7 +31,7 @@ import {
   sentinelOneHarness,
   sentinelOneThreatsHarness,
 } from './harnesses/sentinelone.ts';
-import { servicenowHarness } from './harnesses/servicenow.ts';
+import { servicenowHarness, servicenowOAuthHarness } from './harnesses/servicenow.ts';
 import { slackHarness } from './harnesses/slack.ts';
 import { sophosHarness, sophosPartnerHarness } from './harnesses/sophos-central.ts';
 import { symantecEndpointSecurityHarness } from './harnesses/symantec-endpoint-security.ts';
@@ -69,6 +69,7 @@ export const harnesses: ConformanceHarness[] = [
   boxHarness,
   dropboxHarness,
   servicenowHarness,
+  servicenowOAuthHarness,
   sophosHarness,
   sophosPartnerHarness,
   vectraHarness,

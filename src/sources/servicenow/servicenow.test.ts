@@ -33,9 +33,9 @@ const accountOf = (sim: ServiceNowSimulator): ServiceNowAccount => ({
 async function drain(
   sim: ServiceNowSimulator,
   table: SnTable,
-  o: { now: () => number; checkpoint?: TimeWindowCheckpoint; pageSize?: number },
+  o: { now: () => number; checkpoint?: TimeWindowCheckpoint; pageSize?: number; account?: ServiceNowAccount },
 ) {
-  const account = accountOf(sim);
+  const account = o.account ?? accountOf(sim);
   const http: Http = new Http({
     vendor: 'ServiceNow',
     backoffBaseMs: 1,
@@ -87,6 +87,77 @@ describe('servicenow account and settings', () => {
     assert.equal(
       q,
       'sys_created_on>=2026-11-25 10:00:00^sys_created_on<2026-11-25 11:00:00^ORDERBYsys_created_on^ORDERBYsys_id',
+    );
+  });
+});
+
+describe('servicenow OAuth', () => {
+  it('needs a complete pair of credentials, and keeps the client secret secret', () => {
+    assert.deepEqual(servicenowAccount.secrets, ['password', 'clientSecret']);
+    const issues = (raw: Record<string, unknown>) => {
+      const r = servicenowFields.safeParse({ instanceUrl: 'https://acme.service-now.com', ...raw });
+      return r.success ? '' : formatIssues(r.error).join('\n');
+    };
+    assert.match(issues({}), /username: expected a user name and password \(Basic\), or an OAuth clientId/);
+    assert.match(
+      issues({ clientId: 'abc' }),
+      /clientSecret: expected the client secret that goes with clientId/,
+    );
+    assert.match(issues({ username: 'svc' }), /password: expected the password of the integration user/);
+    assert.equal(issues({ clientId: 'abc', clientSecret: 's' }), '');
+    assert.equal(issues({ clientId: 'abc', clientSecret: 's', username: 'svc', password: 'p' }), '');
+  });
+
+  for (const grant of ['password', 'client_credentials'] as const)
+    it(`reads with a ${grant} grant token, sent as Bearer; the token is asked once per lifetime`, async (t) => {
+      const sim = new ServiceNowSimulator({ clock: () => T0, rows: 25, seed: 11 });
+      await sim.start();
+      t.after(() => sim.stop());
+      const oauth: ServiceNowAccount = {
+        instanceUrl: sim.url,
+        clientId: sim.clientId,
+        clientSecret: sim.clientSecret,
+        ...(grant === 'password' ? { username: sim.username, password: sim.password } : {}),
+      };
+      const r = await drain(sim, 'sys_audit', { now: () => T0, account: oauth });
+      assert.deepEqual([...r.ids].sort(), sim.ids(['sys_audit']).sort());
+      assert.deepEqual(sim.grants, [{ grant, username: grant === 'password' ? sim.username : null }]);
+      const reads = sim.requests().filter((q) => q.path.startsWith('/api/now/table/'));
+      assert.ok(reads.length > 1 && reads.every((q) => /^Bearer /.test(String(q.headers.authorization))));
+      assert.deepEqual(sim.writeCalls(), []);
+    });
+
+  it('explains refused OAuth credentials, naming the system property for client credentials', async (t) => {
+    const sim = new ServiceNowSimulator({ clock: () => T0, rows: 2, clientCredentials: false, seed: 12 });
+    await sim.start();
+    t.after(() => sim.stop());
+    const test = (a: Partial<ServiceNowAccount>) =>
+      testConnection(servicenow, servicenowAccount, { instanceUrl: sim.url, ...a }, settingsOf(), [
+        'sys_audit',
+      ]);
+    const off = await test({ clientId: sim.clientId, clientSecret: sim.clientSecret });
+    assert.equal(!off.ok && off.error.code, 'servicenow_oauth_access_denied');
+    if (!off.ok)
+      assert.match(off.error.action, /glide\.oauth\.inbound\.client\.credential\.grant_type\.enabled/);
+    const wrong = await test({ clientId: sim.clientId, clientSecret: 'wrong-client-secret-42' });
+    assert.equal(!wrong.ok && wrong.error.code, 'servicenow_oauth_invalid_client');
+    assert.doesNotMatch(JSON.stringify(wrong), /wrong-client-secret/);
+    const badUser = await test({
+      clientId: sim.clientId,
+      clientSecret: sim.clientSecret,
+      username: sim.username,
+      password: 'not-the-password-7',
+    });
+    assert.equal(!badUser.ok && badUser.error.code, 'servicenow_oauth_invalid_grant');
+    assert.doesNotMatch(JSON.stringify(badUser), /not-the-password/);
+    assert.deepEqual(
+      await test({
+        clientId: sim.clientId,
+        clientSecret: sim.clientSecret,
+        username: sim.username,
+        password: sim.password,
+      }),
+      { ok: true },
     );
   });
 });

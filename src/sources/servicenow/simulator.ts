@@ -14,12 +14,20 @@
  *   Not Authorized" (no read access to the table), 400 "Invalid table", 429 when a REST rate limit rule is
  *   exceeded, with `X-RateLimit-Limit`, `X-RateLimit-Reset` and `Retry-After` ("REST API rate limiting").
  * - Write methods on the same path (POST, PUT, PATCH, DELETE) exist: routed so a test that sees one fails.
+ * - OAuth (Platform Security, "OAuth inbound integrations", "Client Credentials"): `POST /oauth_token.do`,
+ *   form-encoded, `grant_type=password` (client ID and secret, user name and password) or
+ *   `grant_type=client_credentials` (refused unless the system property
+ *   glide.oauth.inbound.client.credential.grant_type.enabled is true and the client names an OAuth Application
+ *   User) → `{access_token, refresh_token, scope: "useraccount", token_type: "Bearer", expires_in: 1799}`;
+ *   API requests then carry `Authorization: Bearer`; an expired token is 401 like a wrong password.
  *
  * Assumed where ServiceNow is silent or the behaviour is configurable: a query this simulator does not
  * understand answers 400 (an instance may instead ignore an invalid condition, see the property
- * glide.invalid_query.returns_no_rows); offsets count into the filtered, ordered rows as they are when each
+ * glide.invalid_query.returns_no_rows); token refusals as RFC 6749 errors (`invalid_client`, `invalid_grant`,
+and `access_denied` for a client credentials grant the instance does not allow); offsets count into the filtered, ordered rows as they are when each
  * page is asked (a row inserted meanwhile shifts the later ones: `insertDuringPaging`).
  */
+import { randomBytes } from 'node:crypto';
 import {
   type Clock,
   type Fault,
@@ -48,6 +56,10 @@ export interface ServiceNowSimulatorOptions {
   eventBytes?: number;
   /** Tables the integration user may not read (403). */
   forbidden?: SnTable[];
+  /** false: the client credentials grant is not enabled on the instance (default true). */
+  clientCredentials?: boolean;
+  /** Access token lifetime (default 1799 s, the client's default Access Token Lifespan). */
+  tokenTtlS?: number;
 }
 
 interface Row {
@@ -67,6 +79,12 @@ export class ServiceNowSimulator {
   readonly seed: number;
   readonly username = 'tributary.integration';
   readonly password: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  private readonly tokens = new Map<string, number>();
+  private tokenCount = 0;
+  /** The grant of every token request (its `grant_type` and `username`), for tests. */
+  readonly grants: Array<{ grant: string | null; username: string | null }> = [];
   private readonly o: ServiceNowSimulatorOptions & { spacingMs: number };
   private readonly tables = new Map<SnTable, Row[]>();
   private seq = 0;
@@ -76,7 +94,10 @@ export class ServiceNowSimulator {
   constructor(o: ServiceNowSimulatorOptions = {}) {
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
-    this.password = new Rng(this.seed).base62(20);
+    const rng = new Rng(this.seed);
+    this.password = rng.base62(20);
+    this.clientId = rng.hex(32);
+    this.clientSecret = rng.base62(24);
     this.o = { spacingMs: 60_000, ...o };
     this.server = new SimServer({
       name: 'instance',
@@ -96,6 +117,7 @@ export class ServiceNowSimulator {
       },
     });
     this.server.route('GET', '/api/now/table/:table', (r) => this.list(r));
+    this.server.route('POST', '/oauth_token.do', (r) => this.token(r));
     for (const m of ['POST', 'PUT', 'PATCH', 'DELETE'])
       this.server.route(m, '/api/now/table/:table/*', () => json(200, { result: {} }));
     const n = o.rows ?? 40;
@@ -127,7 +149,16 @@ export class ServiceNowSimulator {
   }
 
   writeCalls(): RecordedRequest[] {
-    return this.server.writeCalls();
+    return this.server.writeCalls().filter((r) => r.path !== '/oauth_token.do');
+  }
+
+  /** Every access token issued so far is refused from now on (as once expired). */
+  expireTokens(): void {
+    this.tokens.clear();
+  }
+
+  tokensIssued(): number {
+    return this.tokenCount;
   }
 
   /** The next `pages` answers link to their own page as the next one (a looping vendor). */
@@ -159,10 +190,44 @@ export class ServiceNowSimulator {
 
   // -------------------------------------------------------------------------------------------
 
-  private list(req: SimRequest): SimReply {
+  private token(req: SimRequest): SimReply {
+    const f = new URLSearchParams(req.body.toString('utf8'));
+    this.grants.push({ grant: f.get('grant_type'), username: f.get('username') });
+    const refuse = (error: string, description: string) =>
+      json(401, { error, error_description: description });
+    if (f.get('client_id') !== this.clientId || f.get('client_secret') !== this.clientSecret)
+      return refuse('invalid_client', 'Client authentication failed');
+    const grant = f.get('grant_type');
+    if (grant === 'password') {
+      if (f.get('username') !== this.username || f.get('password') !== this.password)
+        return refuse('invalid_grant', 'Invalid username or password');
+    } else if (grant === 'client_credentials') {
+      if (this.o.clientCredentials === false)
+        return refuse('access_denied', 'Client credentials grant not allowed');
+    } else
+      return json(400, { error: 'unsupported_grant_type', error_description: `Unsupported grant ${grant}` });
+    const token = randomBytes(24).toString('base64url');
+    const ttl = this.o.tokenTtlS ?? 1799;
+    this.tokens.set(token, this.clock() + ttl * 1000);
+    this.tokenCount++;
+    return json(200, {
+      access_token: token,
+      refresh_token: randomBytes(24).toString('base64url'),
+      scope: 'useraccount',
+      token_type: 'Bearer',
+      expires_in: ttl,
+    });
+  }
+
+  private authenticated(req: SimRequest): boolean {
     const auth = String(req.headers.authorization ?? '');
-    const expected = `Basic ${Buffer.from(`${this.username}:${this.password}`).toString('base64')}`;
-    if (auth !== expected)
+    const bearer = /^Bearer (.+)$/.exec(auth);
+    if (bearer) return (this.tokens.get(bearer[1]) ?? 0) > this.clock();
+    return auth === `Basic ${Buffer.from(`${this.username}:${this.password}`).toString('base64')}`;
+  }
+
+  private list(req: SimRequest): SimReply {
+    if (!this.authenticated(req))
       return snError(401, 'User Not Authenticated', 'Required to provide Auth information');
     const table = req.params.table as SnTable;
     if (!SN_TABLES.includes(table)) return snError(400, 'Invalid table', `Invalid table ${req.params.table}`);
