@@ -1,6 +1,6 @@
 import type { ConformanceHarness } from './harness.ts';
 import { abnormalHarness } from './harnesses/abnormal-security.ts';
-import { boxHarness } from './harnesses/box.ts';
+import { boxHarness, boxJwtHarness } from './harnesses/box.ts';
 import { carbonBlackHarness } from './harnesses/carbon-black.ts';
 import { catoHarness } from './harnesses/cato-networks.ts';
 import { chatgptHarness } from './harnesses/chatgpt-enterprise.ts';
@@ -67,6 +67,7 @@ export const harnesses: ConformanceHarness[] = [
   mimecastHarness,
   podHarness,
   boxHarness,
+  boxJwtHarness,
   dropboxHarness,
   servicenowHarness,
   servicenowOAuthHarness,

@@ -24,7 +24,13 @@ const settingsOf = (raw: Record<string, unknown> = {}) => {
 
 async function drain(
   sim: BoxSimulator,
-  o: { now: () => number; checkpoint?: OpaqueCheckpoint; settings?: Record<string, unknown> },
+  o: {
+    now: () => number;
+    checkpoint?: OpaqueCheckpoint;
+    settings?: Record<string, unknown>;
+    lookbackMs?: number;
+    stopAfter?: number;
+  },
 ) {
   const account = sim.account() as unknown as BoxAccount;
   const http: Http = new Http({
@@ -40,12 +46,16 @@ async function drain(
     account,
     checkpoint: o.checkpoint,
     now: o.now,
-    window: { lookbackMs: 3_600_000, retention: box.retention },
+    window: { lookbackMs: o.lookbackMs ?? 3_600_000, retention: box.retention },
     warn: (w) => warnings.push(w),
   });
   const batches: Batch<OpaqueCheckpoint>[] = [];
-  for await (const b of box.streams['enterprise-events'].read(ctx) as AsyncIterable<Batch<OpaqueCheckpoint>>)
+  for await (const b of box.streams['enterprise-events'].read(ctx) as AsyncIterable<
+    Batch<OpaqueCheckpoint>
+  >) {
     batches.push(b);
+    if (o.stopAfter && batches.length >= o.stopAfter) break;
+  }
   return {
     batches,
     warnings,
@@ -103,6 +113,112 @@ describe('box test connection', () => {
     const asked = ok.requests().filter((r) => r.path === '/2.0/events');
     assert.equal(asked[0].query.get('stream_position'), 'now', 'the test reads no events');
     assert.deepEqual([...ok.writeCalls(), ...denied.writeCalls()], []);
+  });
+});
+
+describe('box JWT apps', () => {
+  it('signs an assertion with the app key pair (config.json), renewed as a token expires, and reads the stream', async (t) => {
+    const clock = new ManualClock(T0);
+    const sim = new BoxSimulator({ clock: clock.now, events: 20, jwt: true, tokenTtlS: 60, seed: 21 });
+    await sim.start();
+    t.after(() => sim.stop());
+    tokenCache.clear();
+    const res = await drain(sim, { now: clock.now });
+    assert.deepEqual([...new Set(res.ids)].sort(), [...sim.expectedIds()].sort());
+    sim.expireTokens();
+    const again = await drain(sim, { now: clock.now, checkpoint: res.checkpoint });
+    assert.deepEqual(again.ids, []);
+    assert.equal(sim.tokensIssued(), 2, 'a new assertion after the token was refused');
+    const forms = sim.requests().filter((r) => r.path === '/oauth2/token');
+    assert.equal(forms.length, 2);
+  });
+
+  it('checks the key fields, and explains a key pair Box does not know; no key material in any error', async (t) => {
+    const sim = new BoxSimulator({ clock: () => T0, events: 2, jwt: true, seed: 22 });
+    const other = new BoxSimulator({ clock: () => T0, events: 2, jwt: true, seed: 23 });
+    await sim.start();
+    t.after(() => sim.stop());
+    const a = sim.account();
+    const issues = (over: Record<string, unknown>) => {
+      const r = boxFields.safeParse({ ...a, ...over });
+      return r.success ? '' : formatIssues(r.error).join('\n');
+    };
+    assert.equal(issues({}), '');
+    assert.match(
+      issues({ passphrase: 'not-the-passphrase' }),
+      /^passphrase: the private key cannot be decrypted/m,
+    );
+    assert.match(
+      issues({ passphrase: undefined }),
+      /^passphrase: expected the passphrase of the encrypted private key/m,
+    );
+    assert.match(issues({ publicKeyId: undefined }), /^publicKeyId: expected the public key ID/m);
+    assert.match(issues({ privateKey: 'garbage' }), /^privateKey: expected a PEM private key/m);
+    assert.doesNotMatch(issues({ passphrase: 'not-the-passphrase' }), /BEGIN|not-the-passphrase/);
+    tokenCache.clear();
+    const wrongKey = await testConnection(
+      box,
+      boxAccount,
+      { ...a, privateKey: other.appAuth!.privateKey, passphrase: other.appAuth!.passphrase },
+      settingsOf(),
+    );
+    assert.equal(!wrongKey.ok && wrongKey.error.code, 'box_invalid_grant');
+    if (!wrongKey.ok) assert.match(wrongKey.error.action, /same key pair/);
+    assert.doesNotMatch(JSON.stringify(wrongKey), /BEGIN|PRIVATE KEY/);
+    assert.deepEqual(await testConnection(box, boxAccount, a, settingsOf()), { ok: true });
+  });
+});
+
+describe('box event history on the first run', () => {
+  const DAY = 86_400_000;
+
+  it('reads the lookback beyond the stream from the Event History API, then the stream; nothing missed', async (t) => {
+    const clock = new ManualClock(T0);
+    const sim = new BoxSimulator({
+      clock: clock.now,
+      events: 120,
+      spacingMs: 12 * 3_600_000,
+      repeatEvery: 0,
+      seed: 31,
+    });
+    await sim.start();
+    t.after(() => sim.stop());
+    const res = await drain(sim, { now: clock.now, settings: { startAt: 'lookback' }, lookbackMs: 40 * DAY });
+    const want = sim.expectedIds(T0 - 40 * DAY);
+    assert.ok(want.length > sim.expectedIds().length, 'the lookback reaches past the stream');
+    assert.deepEqual([...new Set(res.ids)].sort(), [...want].sort());
+    assert.ok(res.ids.length - new Set(res.ids).size <= 3, 'repeats only from the day both read');
+    const hist = sim.requests().filter((r) => r.query.get('stream_type') === 'admin_logs');
+    assert.equal(hist[0].query.get('created_after'), new Date(T0 - 40 * DAY).toISOString());
+    assert.equal(hist[0].query.get('created_before'), new Date(T0 - 13 * DAY).toISOString());
+    const cp = res.checkpoint as OpaqueCheckpoint;
+    assert.equal(cp.next.query?.stream_type, 'admin_logs_streaming', 'then the stream, as usual');
+    // Later runs read the stream only.
+    clock.advance(60_000);
+    const added = sim.addEvents(2, { from: clock.now() - 30_000, spacingMs: 1000 });
+    const later = await drain(sim, { now: clock.now, settings: { startAt: 'lookback' }, checkpoint: cp });
+    assert.deepEqual(later.ids, added);
+  });
+
+  it('a crash in the history resumes it where the last acknowledged chunk left it', async (t) => {
+    const clock = new ManualClock(T0);
+    const sim = new BoxSimulator({
+      clock: clock.now,
+      events: 120,
+      spacingMs: 12 * 3_600_000,
+      repeatEvery: 0,
+      seed: 32,
+    });
+    await sim.start();
+    t.after(() => sim.stop());
+    const o = { now: clock.now, settings: { startAt: 'lookback', pageSize: 10 }, lookbackMs: 40 * DAY };
+    const first = await drain(sim, { ...o, stopAfter: 2 });
+    assert.equal((first.checkpoint as unknown as { phase: string }).phase, 'history');
+    const rest = await drain(sim, { ...o, checkpoint: first.checkpoint });
+    const ids = [...first.ids, ...rest.ids];
+    assert.deepEqual([...new Set(ids)].sort(), [...sim.expectedIds(T0 - 40 * DAY)].sort());
+    const historyIds = ids.filter((id) => !sim.expectedIds().includes(id));
+    assert.equal(new Set(historyIds).size, historyIds.length, 'the history delivers each event once');
   });
 });
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type BoxAccount, boxApiUrl } from '../../accounts/box.ts';
-import { defineSource } from '../../core/source.ts';
+import { type Batch, defineSource, type ReadContext } from '../../core/source.ts';
+import type { OpaqueCheckpoint } from '../../engine/opaque-cursor.ts';
 import { paginate } from '../../engine/paginate.ts';
 import { restPoll } from '../../engine/rest-poll.ts';
 
@@ -29,14 +30,31 @@ import { restPoll } from '../../engine/rest-poll.ts';
  * it and two weeks ago. The first run starts at the oldest event Box keeps (`0`, up to two weeks), or at
  * `now`: the stream takes no time filter, so the collector's lookback does not apply.
  *
- * `admin_logs` (the Event History API, a year, filtered by `created_after`) is not read: Box documents it
- * for historical queries, and consuming it in near real time "may lead to missed events".
+ * History (`startAt: lookback`): the Event History API, `stream_type=admin_logs` ("Historical Querying":
+ * "historical events across the enterprise up to one year old … in chronological order and without
+ * duplicates, but with higher latency … Consuming events in near real time may lead to missed events"), with
+ * `created_after`/`created_before` (RFC 3339). A first run whose lookback reaches further back than the
+ * stream keeps reads the history from the lookback up to 13 days ago (a day inside the stream's two weeks, so
+ * the history's latency never matters), then the stream from its oldest event: nothing is missed between
+ * the two, and the day they share may deliver an event twice under its `event_id` (at-least-once). The
+ * history's position is its own opaque cursor, saved with a marker, so a crash resumes it; once complete the
+ * stream goes on as usual.
  */
 
 export interface BoxSettings {
   pageSize: number;
-  startAt: 'oldest' | 'now';
+  startAt: 'oldest' | 'now' | 'lookback';
   baseUrl?: string;
+}
+
+/** The history keeps a year; it is read up to a day inside the stream's two weeks. */
+const HISTORY_DAYS = 365;
+const HISTORY_UNTIL_MS = 13 * 86_400_000;
+
+/** The checkpoint while the first run reads the Event History API, before the stream. */
+interface HistoryCheckpoint {
+  phase: 'history' | 'stream';
+  history?: OpaqueCheckpoint;
 }
 
 const settings = z
@@ -50,18 +68,42 @@ const settings = z
       .meta({ title: 'Events per request' })
       .describe('Events asked for per request (Box allows at most 500)'),
     startAt: z
-      .enum(['oldest', 'now'], {
-        error: () => 'expected oldest (everything Box keeps, up to two weeks) or now',
+      .enum(['oldest', 'now', 'lookback'], {
+        error: () =>
+          "expected oldest (everything the stream keeps, two weeks), now, or lookback (the collector's lookback, up to a year)",
       })
       .default('oldest')
       .meta({ title: 'First run starts at' })
       .describe(
-        'oldest: every event Box still keeps (up to two weeks); now: only events from the first run on',
+        "oldest: every event the stream keeps (two weeks); now: only events from the first run on; lookback: the collector's lookback, up to a year (older events from the Event History API)",
       ),
   })
   .strict();
 
 const api = (s: BoxSettings, a: BoxAccount) => (s.baseUrl ?? boxApiUrl(a)).replace(/\/+$/, '');
+
+/** The Event History API, from the first run's start to a day inside the stream's two weeks. */
+const history = restPoll<BoxSettings, BoxAccount>({
+  title: 'Enterprise event history',
+  url: ({ settings: s, account }) => `${api(s, account)}/events`,
+  params: ({ settings: s, now }, w) => ({
+    stream_type: 'admin_logs',
+    created_after: w.start.toISOString(),
+    created_before: new Date(now() - HISTORY_UNTIL_MS).toISOString(),
+    stream_position: '0',
+    limit: s.pageSize,
+  }),
+  records: (body) => body?.entries,
+  paginate: paginate.cursor({ param: 'stream_position', from: 'next_stream_position' }),
+  cursor: {
+    kind: 'opaque',
+    time: 'created_at',
+    caughtUp: (_body, records, request) => records.length < Number(request.query?.limit ?? 100),
+  },
+  retention: `${HISTORY_DAYS}d`,
+  eventId: (e) => (typeof e?.event_id === 'string' && e.event_id ? e.event_id : undefined),
+  missingId: 'Box event without an event_id',
+});
 
 const enterpriseEvents = restPoll<BoxSettings, BoxAccount>({
   title: 'Enterprise events',
@@ -86,6 +128,31 @@ const enterpriseEvents = restPoll<BoxSettings, BoxAccount>({
   missingId: 'Box event without an event_id',
 });
 
+/**
+ * The stream, preceded on a first run with `startAt: lookback` by the history its two weeks do not reach. The
+ * stream's own checkpoint is Box's position (an opaque cursor); the history's is marked with its phase.
+ */
+async function* readEnterpriseEvents(ctx: ReadContext<BoxSettings, BoxAccount>): AsyncGenerator<Batch> {
+  let cp = ctx.checkpoint as (OpaqueCheckpoint & Partial<HistoryCheckpoint>) | undefined;
+  if (cp === undefined && ctx.settings.startAt === 'lookback') {
+    const start = ctx.window.start ? Date.parse(ctx.window.start) : ctx.now() - ctx.window.lookbackMs;
+    const oldest = ctx.now() - HISTORY_DAYS * 86_400_000;
+    if (start < ctx.now() - HISTORY_UNTIL_MS) {
+      if (start < oldest) ctx.log.info('lookback beyond the year Box keeps; reading from its oldest', {});
+      cp = { phase: 'history' } as OpaqueCheckpoint & HistoryCheckpoint;
+    }
+  }
+  if (cp?.phase === 'history') {
+    for await (const b of history.read({ ...ctx, checkpoint: cp.history }))
+      yield { ...b, checkpoint: { phase: 'history', history: b.checkpoint } };
+    // The history is complete: the stream starts at its oldest event, a day before the history ended.
+    yield { events: [], checkpoint: { phase: 'stream' } };
+    cp = undefined;
+  }
+  if (cp?.phase === 'stream') cp = undefined;
+  yield* enterpriseEvents.read({ ...ctx, checkpoint: cp, settings: { ...ctx.settings, startAt: 'oldest' } });
+}
+
 export default defineSource<BoxSettings, BoxAccount>({
   id: 'box',
   title: 'Box',
@@ -108,8 +175,14 @@ export default defineSource<BoxSettings, BoxAccount>({
     '6. Create a **Box** account in Tributary with the Client ID, Client Secret and Enterprise ID.',
     '',
     'Box keeps two weeks of events in this stream: run the collector at least daily. The first run reads everything',
-    'Box still keeps (or starts now, with **First run starts at** = now); the lookback setting does not apply.',
-    'JWT apps are not supported yet: use a Client Credentials Grant app.',
+    'the stream still keeps (or starts now, with **First run starts at** = now). With **First run starts at** =',
+    "lookback, it reads the collector's lookback, up to a year: the part older than the stream's two weeks from the",
+    'Event History API, then the stream.',
+    '',
+    'JWT apps (Server Authentication with JWT) work too: instead of step 1, choose **Server Authentication (with',
+    'JWT)**, add a public key (Configuration → Add and Manage Public Keys → Generate a Public/Private Keypair downloads',
+    'a config.json), and give the account the Client ID and Secret, `publicKeyId` (appAuth.publicKeyID), `privateKey`',
+    '(appAuth.privateKey) and `passphrase` (appAuth.passphrase) from that file, with the Enterprise ID.',
   ].join('\n'),
   settings: settings as unknown as z.ZodType<BoxSettings>,
   retention: '14d',
@@ -117,7 +190,10 @@ export default defineSource<BoxSettings, BoxAccount>({
     'enterprise-events': {
       title: enterpriseEvents.title,
       description: enterpriseEvents.description,
-      read: (ctx) => enterpriseEvents.read(ctx),
+      read: (ctx) =>
+        ctx.settings.startAt === 'lookback' || (ctx.checkpoint as HistoryCheckpoint | undefined)?.phase
+          ? readEnterpriseEvents(ctx)
+          : enterpriseEvents.read(ctx),
     },
   },
   explain({ status, body }) {

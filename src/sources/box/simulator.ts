@@ -8,6 +8,14 @@
  *   "bearer"}`. Refusals as Box's community answers quote them: 400 `invalid_client` "The client credentials
  *   are invalid", 400 `invalid_grant` "Grant credentials are invalid", 400 `unauthorized_client` for a
  *   subject type the app may not use.
+ * - JWT apps (guides/authentication/jwt/without-sdk): `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`
+ *   with `assertion`, `client_id`, `client_secret`; the assertion signed with the app's registered key pair
+ *   (header `kid` = the public key ID), claims `iss` = client ID, `sub` = enterprise ID, `box_sub_type` =
+ *   `enterprise`, `aud` = the token URL, a unique `jti`, `exp` at most 60 seconds ahead; a refused assertion is
+ *   400 `invalid_grant`. Its times are checked on the wall clock (the signer's), not the simulated one.
+ * - `GET /2.0/events?stream_type=admin_logs&created_after=…&created_before=…&stream_position=…` (same guide,
+ *   "Historical Querying"): "historical events across the enterprise up to one year old … in chronological
+ *   order and without duplicates"; RFC 3339 times; pages by `next_stream_position` like the stream.
  * - `GET /2.0/events?stream_type=admin_logs_streaming&stream_position=…&limit=…` (reference "List user and
  *   enterprise events", and guides/events/enterprise-events/for-enterprise, "Live Monitoring"): positions
  *   are opaque numeric strings; `0` starts at the oldest event kept, `now` answers no events and the latest
@@ -29,7 +37,8 @@
  * Box indexed the events (`recorded_at`), not their `created_at`; a position older than two weeks answers
  * from the oldest event kept; a position that is not one Box handed out is 400 `invalid_parameter`.
  */
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
+import { decodeJws, verifySignature } from '../../sim/jws.ts';
 import {
   type Clock,
   type Fault,
@@ -47,6 +56,8 @@ import {
 } from '../../sim/kit.ts';
 
 export const BOX_RETENTION_MS = 14 * 86_400_000;
+/** The Event History API (`admin_logs`) keeps a year. */
+export const BOX_HISTORY_MS = 365 * 86_400_000;
 
 export interface BoxSimulatorOptions {
   clock?: Clock;
@@ -59,6 +70,8 @@ export interface BoxSimulatorOptions {
   repeatEvery?: number;
   /** Access token lifetime (default 3600 s; Box answers about an hour). */
   tokenTtlS?: number;
+  /** A JWT app: a key pair is made, its private key encrypted with a passphrase as in config.json. */
+  jwt?: boolean;
   /** false: the Service Account is not an admin with reporting permission (403 on events). */
   reportsPermission?: boolean;
 }
@@ -100,6 +113,10 @@ export class BoxSimulator {
   private seq = 0;
   private readonly tokens = new Map<string, number>();
   private tokenCount = 0;
+  /** A JWT app's key pair (config.json's appAuth), when `jwt`. */
+  readonly appAuth: { publicKeyId: string; privateKey: string; passphrase: string } | undefined;
+  private readonly publicKey: KeyObject | undefined;
+  private readonly jtis = new Set<string>();
   private chunks = 0;
   private loopChunks = 0;
   /** Positions handed out, and where each points in the log. */
@@ -111,6 +128,18 @@ export class BoxSimulator {
     const rng = new Rng(this.seed);
     this.clientId = rng.chars('abcdefghijklmnopqrstuvwxyz0123456789', 32);
     this.clientSecret = rng.base62(32);
+    if (o.jwt) {
+      const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const passphrase = rng.base62(32);
+      this.publicKey = pair.publicKey;
+      this.appAuth = {
+        publicKeyId: rng.chars('abcdefghijklmnopqrstuvwxyz0123456789', 8),
+        privateKey: pair.privateKey
+          .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase })
+          .toString(),
+        passphrase,
+      };
+    }
     this.o = {
       spacingMs: 60_000,
       repeatEvery: 3,
@@ -140,12 +169,13 @@ export class BoxSimulator {
     return this.server.url;
   }
 
-  /** The account fields that point Tributary at this simulator. */
+  /** The account fields that point Tributary at this simulator (with the key pair for a JWT app). */
   account(): Record<string, string> {
     return {
       clientId: this.clientId,
       clientSecret: this.clientSecret,
       enterpriseId: this.enterpriseId,
+      ...this.appAuth,
       tokenUrl: `${this.url}/oauth2/token`,
       apiUrl: `${this.url}/2.0`,
     };
@@ -188,8 +218,9 @@ export class BoxSimulator {
   }
 
   /** Every event id Box still keeps (what a complete drain delivers). */
-  expectedIds(): string[] {
-    const oldest = this.clock() - BOX_RETENTION_MS;
+  /** Ids of the events the stream still keeps (two weeks), or, with `since`, every event from then on. */
+  expectedIds(since?: number): string[] {
+    const oldest = since ?? this.clock() - BOX_RETENTION_MS;
     return this.log.filter((e) => e.t >= oldest).map((e) => this.eventId(e));
   }
 
@@ -207,16 +238,21 @@ export class BoxSimulator {
 
   private token(req: SimRequest): SimReply {
     const f = new URLSearchParams(req.body.toString('utf8'));
-    if (f.get('grant_type') !== 'client_credentials')
+    const grant = f.get('grant_type');
+    const jwt = grant === 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+    if (jwt ? !this.appAuth : grant !== 'client_credentials')
       return json(400, { error: 'unsupported_grant_type', error_description: 'Grant type is not supported' });
     if (f.get('client_id') !== this.clientId || f.get('client_secret') !== this.clientSecret)
       return json(400, { error: 'invalid_client', error_description: 'The client credentials are invalid' });
-    if (f.get('box_subject_type') !== 'enterprise')
+    if (jwt) {
+      const refused = this.refuseAssertion(f.get('assertion') ?? '', `${req.origin}${req.path}`);
+      if (refused) return json(400, { error: 'invalid_grant', error_description: refused });
+    } else if (f.get('box_subject_type') !== 'enterprise')
       return json(400, {
         error: 'unauthorized_client',
         error_description: 'The "box_subject_type" value is unauthorized for this client_id',
       });
-    if (f.get('box_subject_id') !== this.enterpriseId)
+    else if (f.get('box_subject_id') !== this.enterpriseId)
       return json(400, { error: 'invalid_grant', error_description: 'Grant credentials are invalid' });
     const token = randomBytes(24).toString('base64url');
     this.tokens.set(token, this.clock() + this.o.tokenTtlMs);
@@ -227,6 +263,26 @@ export class BoxSimulator {
       restricted_to: [],
       token_type: 'bearer',
     });
+  }
+
+  /** Why a JWT assertion is refused (Box's wording where known), or undefined when it is good. */
+  private refuseAssertion(assertion: string, tokenUrl: string): string | undefined {
+    const d = decodeJws(assertion);
+    if (!d) return 'Invalid JWT';
+    if (d.header.kid !== this.appAuth!.publicKeyId) return "Please check the 'kid' value in the JWT header";
+    if (!verifySignature(d, this.publicKey!, ['RS256', 'RS384', 'RS512']))
+      return 'Signature verification error';
+    const c = d.claims;
+    const now = Math.floor(Date.now() / 1000);
+    if (c.iss !== this.clientId || c.sub !== this.enterpriseId || c.box_sub_type !== 'enterprise')
+      return 'Grant credentials are invalid';
+    if (c.aud !== tokenUrl) return "Please check the 'aud' claim";
+    if (typeof c.exp !== 'number' || c.exp <= now || c.exp > now + 60)
+      return "Please check the 'exp' claim: at most 60 seconds in the future";
+    if (typeof c.jti !== 'string' || c.jti.length < 16 || c.jti.length > 128 || this.jtis.has(c.jti))
+      return "Please check the 'jti' claim: unique, 16 to 128 characters";
+    this.jtis.add(c.jti);
+    return undefined;
   }
 
   private events(req: SimRequest): SimReply {
@@ -248,19 +304,20 @@ export class BoxSimulator {
       );
     const q = req.query;
     const type = q.get('stream_type') ?? 'all';
-    if (type !== 'admin_logs_streaming')
+    if (type !== 'admin_logs_streaming' && type !== 'admin_logs')
       return clientError(
         400,
         'bad_request',
-        `This simulator serves stream_type=admin_logs_streaming, not ${type}`,
+        `This simulator serves stream_type=admin_logs_streaming and admin_logs, not ${type}`,
       );
     const limit = Number(q.get('limit') ?? 100);
     if (!Number.isInteger(limit) || limit < 1 || limit > 500)
       return clientError(400, 'bad_request', 'Invalid value for limit: expected 1 to 500');
     const now = this.clock();
+    this.log = this.log.filter((e) => e.t >= now - BOX_HISTORY_MS); // a year kept
+    if (type === 'admin_logs') return this.history(req, limit);
     const oldest = now - BOX_RETENTION_MS;
-    this.log = this.log.filter((e) => e.t >= oldest); // two weeks kept
-    const visible = this.log.filter((e) => e.vis <= now);
+    const visible = this.log.filter((e) => e.vis <= now && e.t >= oldest); // two weeks in the stream
     const raw = q.get('stream_position') ?? '0';
     let from: number; // index of the first event after the position
     if (raw === 'now') from = visible.length;
@@ -283,6 +340,43 @@ export class BoxSimulator {
     if (this.o.repeatEvery > 0 && this.chunks % this.o.repeatEvery === 0 && from > 0 && page.length > 0)
       entries.unshift(this.event(visible[from - 1])); // Box sends an event again
     return json(200, { chunk_size: entries.length, next_stream_position: next, entries });
+  }
+
+  /** The Event History API: the events created in [created_after, created_before), oldest first, once each. */
+  private history(req: SimRequest, limit: number): SimReply {
+    const q = req.query;
+    const now = this.clock();
+    const time = (name: string, dflt: number) => {
+      const v = q.get(name);
+      return v === null ? dflt : Date.parse(v);
+    };
+    const after = time('created_after', now - BOX_HISTORY_MS);
+    const before = time('created_before', now);
+    if (!Number.isFinite(after) || !Number.isFinite(before))
+      return clientError(400, 'invalid_parameter', 'Invalid value for created_after or created_before');
+    const rows = this.log
+      .filter((e) => e.vis <= now && e.t >= after && e.t < before)
+      .sort((a, b) => a.t - b.t || a.seq - b.seq);
+    const raw = q.get('stream_position') ?? '0';
+    let from = 0;
+    if (raw !== '0') {
+      const at = this.positions.get(raw);
+      if (!at) return clientError(400, 'invalid_parameter', 'Invalid value for stream_position');
+      from = rows.findIndex((e) => e.t > at.vis || (e.t === at.vis && e.seq > at.seq));
+      if (from < 0) from = rows.length;
+    }
+    const page = req.empty ? [] : rows.slice(from, from + limit);
+    const last = page.at(-1) ?? rows[from - 1];
+    let next = last ? this.position({ vis: last.t, seq: last.seq }) : this.position({ vis: 0, seq: -1 });
+    if (this.loopChunks > 0 && page.length > 0) {
+      this.loopChunks--;
+      next = raw;
+    }
+    return json(200, {
+      chunk_size: page.length,
+      next_stream_position: next,
+      entries: page.map((e) => this.event(e)),
+    });
   }
 
   private position(at: { vis: number; seq: number }): string {
