@@ -17,7 +17,13 @@ import type { Window } from '../../engine/time-window.ts';
  * - "Get Alerts Multi-Events v2" — `POST /public_api/v2/alerts/get_alerts_multi_events/`: the same
  *   `request_data` shape ("Maximum result set size is 100", zero-based offset), one record per alert with its
  *   events.
- * - Answers are `{"reply": {"total_count", "result_count", "incidents" | "alerts"}}`; errors `{"reply":
+ * - "Get Audit Management Log" — `POST /public_api/v1/audits/management_logs`: the same `request_data`, filters on
+ *   `timestamp` (also `email`, `type`, `sub_type`, `result`), "The maximum result set size is 100"; the answer's
+ *   list is `data`, entries `{AUDIT_ID, AUDIT_OWNER_NAME, AUDIT_OWNER_EMAIL, AUDIT_ASSET_NAMES, AUDIT_HOSTNAME,
+ *   AUDIT_RESULT, AUDIT_REASON, AUDIT_DESCRIPTION, AUDIT_ENTITY, AUDIT_ENTITY_SUBTYPE, AUDIT_CASE_ID,
+ *   AUDIT_INSERT_TIME}` (epoch ms): who did what in the console and API (incident changes, response actions,
+ *   logins, policy edits).
+ * - Answers are `{"reply": {"total_count", "result_count", "incidents" | "alerts" | "data"}}`; errors `{"reply":
  *   {"err_code", "err_msg", "err_extra"}}`; 401 unauthorized key, 402 not licensed, 403 the key's role lacks
  *   the permission.
  *
@@ -29,10 +35,13 @@ import type { Window } from '../../engine/time-window.ts';
  *   when a window is complete.
  * - Alerts: windows on `server_creation_time` (when the server recorded the alert: late endpoint uploads are not
  *   lost), one event per alert, id `alert_id`, time `local_insert_ts`.
+ * - Management audit logs: windows on `timestamp`, oldest first, id `AUDIT_ID`, time `AUDIT_INSERT_TIME`; entries
+ *   do not change.
  *
  * Assumed (why early access): the `server_creation_time` filter and sort on alerts and its echo as
  * `local_insert_ts`; both bounds inclusive; the rate limit (see the account kind); how long incidents and alerts
- * stay listable (no gap warning); the 2-minute lag. Management audit logs are not collected yet.
+ * stay listable (no gap warning); the 2-minute lag; that the audit log's `timestamp` filter is its
+ * `AUDIT_INSERT_TIME`.
  */
 
 export interface CortexXdrSettings {
@@ -148,6 +157,19 @@ const alerts = list({
   settle: false,
 });
 
+const auditLogs = list({
+  title: 'Management audit logs',
+  description:
+    'Who did what in Cortex XDR (audits/management_logs): incident changes, response actions, logins, policy edits.',
+  path: '/public_api/v1/audits/management_logs',
+  field: 'timestamp',
+  records: 'data',
+  time: 'AUDIT_INSERT_TIME',
+  eventId: (r) =>
+    r?.AUDIT_ID !== undefined && r?.AUDIT_ID !== null && r.AUDIT_ID !== '' ? String(r.AUDIT_ID) : undefined,
+  settle: false,
+});
+
 export default defineSource<CortexXdrSettings, CortexXdrAccount>({
   id: 'palo-alto-cortex-xdr',
   title: 'Palo Alto Networks Cortex XDR',
@@ -155,7 +177,7 @@ export default defineSource<CortexXdrSettings, CortexXdrAccount>({
   stability: 'early-access',
   family: 'rest-time-window',
   description:
-    'Cortex XDR incidents (every change of status, severity, assignee and alert count) and alerts with their endpoint events: the detections a SOC triages in Cortex XDR.',
+    'Cortex XDR incidents (every change of status, severity, assignee and alert count), alerts with their endpoint events, and the management audit log: the detections a SOC triages in Cortex XDR, and who acted on them.',
   setupGuide: [
     '1. In Cortex XDR go to **Settings → Configurations → Integrations → API Keys** and click **+ New Key**.',
     '2. Security level **Advanced** (each request is signed with a nonce and a timestamp; Standard also works), role',
@@ -170,7 +192,7 @@ export default defineSource<CortexXdrSettings, CortexXdrAccount>({
     'requests/s per account and waits 2 minutes behind now.',
   ].join('\n'),
   settings: settings as unknown as z.ZodType<CortexXdrSettings>,
-  streams: { incidents, alerts },
+  streams: { incidents, alerts, 'audit-logs': auditLogs },
   explain({ status }) {
     if (status === 401)
       return {
@@ -188,7 +210,7 @@ export default defineSource<CortexXdrSettings, CortexXdrAccount>({
       return {
         code: 'cortex_xdr_forbidden',
         action:
-          "The key's role may not read incidents or alerts: generate a key with the Viewer role (or a custom role that views them).",
+          "The key's role may not read incidents, alerts or the audit log: generate a key with the Viewer role (or a custom role that views them, with Management Audit Logs view for the audit log).",
       };
     return undefined;
   },
@@ -199,6 +221,7 @@ export default defineSource<CortexXdrSettings, CortexXdrAccount>({
     const calls: Array<[string, string, string]> = [
       ['incidents', '/public_api/v1/incidents/get_incidents', 'modification_time'],
       ['alerts', '/public_api/v2/alerts/get_alerts_multi_events', 'server_creation_time'],
+      ['audit-logs', '/public_api/v1/audits/management_logs', 'timestamp'],
     ];
     for (const [stream, path, field] of calls) {
       if (streams.length > 0 && !streams.includes(stream)) continue;

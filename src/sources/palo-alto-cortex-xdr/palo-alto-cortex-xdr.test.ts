@@ -29,7 +29,7 @@ const settingsOf = (raw: Record<string, unknown> = {}) => {
 
 async function drain(
   sim: CortexXdrSimulator,
-  stream: 'incidents' | 'alerts',
+  stream: 'incidents' | 'alerts' | 'audit-logs',
   o: { now: number; checkpoint?: TimeWindowCheckpoint; pageSize?: number },
 ) {
   const account = sim.account();
@@ -183,5 +183,20 @@ describe('palo-alto-cortex-xdr reading', () => {
     assert.equal(r.batches[0].events[0].id, raw.alert_id);
     assert.ok(Array.isArray(raw.events));
     assert.equal(r.batches.length, 3);
+  });
+
+  it('reads the management audit log by timestamp, oldest first, id AUDIT_ID, time AUDIT_INSERT_TIME', async (t) => {
+    const sim = new CortexXdrSimulator({ clock: () => T0, records: 12, spacingMs: 60_000, seed: 5 });
+    await sim.start();
+    t.after(() => sim.stop());
+    const r = await drain(sim, 'audit-logs', { now: T0, pageSize: 5 });
+    assert.deepEqual(r.ids, sim.expectedIds('audits'), 'oldest first, once each');
+    const e = r.batches[0].events[0];
+    const raw = e.raw as Record<string, unknown>;
+    assert.equal(e.id, String(raw.AUDIT_ID));
+    assert.equal(e.time, new Date(raw.AUDIT_INSERT_TIME as number).toISOString());
+    // The simulator refuses any filter but gte/lte on timestamp (400): the windows are timestamp filters.
+    assert.ok(sim.requests().filter((q) => q.path.endsWith('/management_logs')).length >= 3);
+    assert.deepEqual(sim.writeCalls(), []);
   });
 });

@@ -13,6 +13,11 @@
  *   documented samples (incident_id, incident_name, creation_time, modification_time, status, severity,
  *   assigned_user_mail, alert_count, hosts, users, xdr_url, …; alert_id, name, category, severity, source,
  *   action_pretty, host_name, detection_timestamp, local_insert_ts, events […]).
+ * - `POST /public_api/v1/audits/management_logs` ("Get Audit Management Log"): the same `request_data`, filters
+ *   on `timestamp` (and `email`, `type`, `sub_type`, `result`), sort on `timestamp`; answers `{"reply":
+ *   {"total_count", "result_count", "data"}}`, entries `{AUDIT_ID, AUDIT_OWNER_NAME, AUDIT_OWNER_EMAIL,
+ *   AUDIT_ASSET_JSON, AUDIT_ASSET_NAMES, AUDIT_HOSTNAME, AUDIT_RESULT, AUDIT_REASON, AUDIT_DESCRIPTION,
+ *   AUDIT_ENTITY, AUDIT_ENTITY_SUBTYPE, AUDIT_CASE_ID, AUDIT_INSERT_TIME}`.
  * - Errors `{"reply": {"err_code", "err_msg", "err_extra"}}`: 401 unauthorized, 402 not licensed, 403 role.
  * - `POST /public_api/v1/incidents/update_incident` and `/public_api/v1/alerts/update_alerts` change data: routed,
  *   so a test that sees one fails on `writeCalls()`.
@@ -62,7 +67,14 @@ interface Item {
   versions: Version[];
 }
 
-type Kind = 'incidents' | 'alerts';
+type Kind = 'incidents' | 'alerts' | 'audits';
+
+/** Where each kind's list answers, and its time filter fields. */
+const LISTS: Record<Kind, { reply: string; fields: string[] }> = {
+  incidents: { reply: 'incidents', fields: ['modification_time', 'creation_time'] },
+  alerts: { reply: 'alerts', fields: ['server_creation_time', 'creation_time'] },
+  audits: { reply: 'data', fields: ['timestamp'] },
+};
 
 export class CortexXdrSimulator {
   readonly server: SimServer;
@@ -71,7 +83,7 @@ export class CortexXdrSimulator {
   readonly apiKeyId: number;
   readonly apiKey: string;
   private readonly o: CortexXdrSimulatorOptions & { spacingMs: number };
-  private readonly items: Record<Kind, Item[]> = { incidents: [], alerts: [] };
+  private readonly items: Record<Kind, Item[]> = { incidents: [], alerts: [], audits: [] };
   private readonly nonces = new Set<string>();
 
   constructor(o: CortexXdrSimulatorOptions = {}) {
@@ -95,6 +107,9 @@ export class CortexXdrSimulator {
     this.server.route('POST', '/public_api/v2/alerts/get_alerts_multi_events', (r) =>
       this.guard(r, () => this.list(r, 'alerts')),
     );
+    this.server.route('POST', '/public_api/v1/audits/management_logs', (r) =>
+      this.guard(r, () => this.list(r, 'audits')),
+    );
     this.server.route('POST', '/public_api/v1/incidents/update_incident', () => json(200, { reply: true }));
     this.server.route('POST', '/public_api/v1/alerts/update_alerts', () =>
       json(200, { reply: { alerts_ids: [] } }),
@@ -102,7 +117,7 @@ export class CortexXdrSimulator {
     const now = this.clock();
     const n = o.records ?? 50;
     const first = now - 5 * 60_000 - Math.max(0, n - 1) * this.o.spacingMs;
-    for (const kind of ['incidents', 'alerts'] as const)
+    for (const kind of ['incidents', 'alerts', 'audits'] as const)
       for (let i = 0; i < n; i++) this.add(kind, first + i * this.o.spacingMs, first + i * this.o.spacingMs);
   }
 
@@ -131,7 +146,7 @@ export class CortexXdrSimulator {
   writeCalls(): RecordedRequest[] {
     return this.server
       .writeCalls()
-      .filter((r) => !/\/(get_incidents|get_alerts_multi_events)\/?$/.test(r.path));
+      .filter((r) => !/\/(get_incidents|get_alerts_multi_events|management_logs)\/?$/.test(r.path));
   }
 
   account(): { url: string; apiKeyId: number; apiKey: string; securityLevel: 'standard' | 'advanced' } {
@@ -173,7 +188,7 @@ export class CortexXdrSimulator {
   }
 
   private idOf(kind: Kind, item: Item): string {
-    return String((kind === 'incidents' ? 1000 : 200_000) + item.seq);
+    return String({ incidents: 1000, alerts: 200_000, audits: 5_000_000 }[kind] + item.seq);
   }
 
   private eventId(kind: Kind, item: Item, v: number): string {
@@ -219,10 +234,7 @@ export class CortexXdrSimulator {
     const to = Number(rd.search_to ?? 100);
     if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to < from || to - from > 100)
       return xdrError(400, 'The maximum result set size is 100');
-    const timeField =
-      kind === 'incidents'
-        ? ['modification_time', 'creation_time']
-        : ['server_creation_time', 'creation_time'];
+    const timeField = LISTS[kind].fields;
     const tests: Array<(v: Version, item: Item) => boolean> = [];
     for (const f of Array.isArray(rd.filters) ? rd.filters : []) {
       if (
@@ -250,7 +262,7 @@ export class CortexXdrSimulator {
       reply: {
         total_count: hits.length,
         result_count: page.length,
-        [kind]: page.map(({ item, v }) => this.record(kind, item, v)),
+        [LISTS[kind].reply]: page.map(({ item, v }) => this.record(kind, item, v)),
       },
     });
   }
@@ -262,7 +274,24 @@ export class CortexXdrSimulator {
     const created = item.versions[0].t;
     const sev = rng.pick(['low', 'medium', 'high', 'critical']);
     let r: Record<string, unknown>;
-    if (kind === 'incidents') {
+    if (kind === 'audits') {
+      const a = rng.pick(AUDITS);
+      r = {
+        AUDIT_ID: Number(this.idOf(kind, item)),
+        AUDIT_OWNER_NAME: 'SOC Analyst',
+        AUDIT_OWNER_EMAIL: 'analyst@acme.example',
+        AUDIT_ASSET_JSON: null,
+        AUDIT_ASSET_NAMES: a.entity === 'INCIDENT_MANAGEMENT' ? '' : host,
+        AUDIT_HOSTNAME: null,
+        AUDIT_RESULT: 'SUCCESS',
+        AUDIT_REASON: null,
+        AUDIT_DESCRIPTION: a.description,
+        AUDIT_ENTITY: a.entity,
+        AUDIT_ENTITY_SUBTYPE: a.subtype,
+        AUDIT_CASE_ID: a.entity === 'INCIDENT_MANAGEMENT' ? rng.int(1000, 1100) : null,
+        AUDIT_INSERT_TIME: v.t,
+      };
+    } else if (kind === 'incidents') {
       const name = rng.pick(INCIDENTS);
       r = {
         incident_id: this.idOf(kind, item),
@@ -380,6 +409,17 @@ function xdrError(status: number, message?: string): SimReply {
     status === 429 ? { 'retry-after': '1' } : {},
   );
 }
+
+const AUDITS = [
+  {
+    entity: 'INCIDENT_MANAGEMENT',
+    subtype: 'Change Status',
+    description: "Incident status changed to 'Under Investigation'",
+  },
+  { entity: 'RESPONSE', subtype: 'Isolate', description: 'Endpoint isolation initiated' },
+  { entity: 'AUTH', subtype: 'Login', description: 'User logged in' },
+  { entity: 'POLICY_PROFILES', subtype: 'Edit Profile', description: "Malware profile 'Default' edited" },
+] as const;
 
 const INCIDENTS = ['Behavioral Threat', 'WildFire Malware', 'Suspicious Process Creation'] as const;
 

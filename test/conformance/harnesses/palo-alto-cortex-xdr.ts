@@ -2,7 +2,7 @@ import { CortexXdrSimulator } from '../../../src/sources/palo-alto-cortex-xdr/si
 import type { ConformanceHarness } from '../harness.ts';
 
 /**
- * Cortex XDR's simulator for the conformance suite: incidents and alerts over the last hour, listed in pages of
+ * Cortex XDR's simulator for the conformance suite: incidents, alerts and audit logs over the last hour, listed in pages of
  * at most 100 (`search_from`/`search_to`), every request signed with an advanced API key.
  */
 export const cortexXdrHarness: ConformanceHarness = {
@@ -27,22 +27,23 @@ export const cortexXdrHarness: ConformanceHarness = {
     return {
       account: sim.account(),
       settings: { pageSize: perPage },
-      expectedIds: () => [...sim.expectedIds('incidents'), ...sim.expectedIds('alerts')],
+      expectedIds: () => [
+        ...sim.expectedIds('incidents'),
+        ...sim.expectedIds('alerts'),
+        ...sim.expectedIds('audits'),
+      ],
       addEvents: (n, o = {}) => {
-        const from = clock.now() - (o.agoMs ?? 0);
-        sim.addRecords('incidents', Math.ceil(n / 2), {
-          from,
+        const spaced = {
+          from: clock.now() - (o.agoMs ?? 0),
           spacingMs: 50,
           visibleDelayMs: o.visibleDelayMs,
-        });
-        sim.addRecords('alerts', Math.floor(n / 2), {
-          from,
-          spacingMs: 50,
-          visibleDelayMs: o.visibleDelayMs,
-        });
+        };
+        sim.addRecords('incidents', Math.ceil(n / 3), spaced);
+        sim.addRecords('alerts', Math.ceil(n / 3), spaced);
+        sim.addRecords('audits', n - 2 * Math.ceil(n / 3), spaced);
       },
       inject: (f) => sim.inject(f),
-      pagePath: /\/(get_incidents|get_alerts_multi_events)\/?$/,
+      pagePath: /\/(get_incidents|get_alerts_multi_events|management_logs)\/?$/,
       loop: () => {},
       writeCalls: () => sim.writeCalls(),
       credentialLeaks: () => [],
