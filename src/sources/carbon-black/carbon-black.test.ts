@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { readContext } from '../../../test/support/read-context.ts';
 import { type CarbonBlackAccount, carbonBlack, carbonBlackFields } from '../../accounts/carbon-black.ts';
 import { validateSettings } from '../../config/config-file.ts';
+import { hashId } from '../../core/envelope.ts';
 import type { Batch } from '../../core/source.ts';
 import { formatIssues } from '../../core/validation.ts';
 import { Http } from '../../engine/http.ts';
@@ -21,7 +22,13 @@ const settingsOf = (raw: Record<string, unknown> = {}) => {
 
 async function drain(
   sim: CarbonBlackSimulator,
-  o: { now: number; checkpoint?: TimeWindowCheckpoint; settings?: Record<string, unknown>; lagMs?: number },
+  o: {
+    now: number;
+    checkpoint?: TimeWindowCheckpoint;
+    settings?: Record<string, unknown>;
+    lagMs?: number;
+    stream?: 'alerts' | 'audit-logs';
+  },
 ) {
   const account: CarbonBlackAccount = sim.account();
   const http: Http = new Http({
@@ -31,7 +38,7 @@ async function drain(
     explain: cb.explain,
   });
   const ctx = readContext(http, {
-    stream: 'alerts',
+    stream: o.stream ?? 'alerts',
     settings: settingsOf(o.settings),
     account,
     checkpoint: o.checkpoint,
@@ -39,7 +46,9 @@ async function drain(
     window: { lookbackMs: 2 * 3_600_000, lagMs: o.lagMs },
   });
   const batches: Batch<TimeWindowCheckpoint>[] = [];
-  for await (const b of cb.streams.alerts.read(ctx) as AsyncIterable<Batch<TimeWindowCheckpoint>>)
+  for await (const b of cb.streams[o.stream ?? 'alerts'].read(ctx) as AsyncIterable<
+    Batch<TimeWindowCheckpoint>
+  >)
     batches.push(b);
   return { batches, ids: batches.flatMap((b) => b.events.map((e) => e.id as string)) };
 }
@@ -91,6 +100,35 @@ describe('carbon-black Test Connection', () => {
     const org = await test(ok, { orgKey: 'OTHER123' });
     assert.equal(!org.ok && org.error.code, 'carbon_black_not_found');
     for (const s of [ok, noRead]) assert.deepEqual(s.writeCalls(), []);
+  });
+});
+
+describe('carbon-black audit logs', () => {
+  it('searches create_time windows sorted ascending, paged by rows from 0; ids are entry hashes', async (t) => {
+    const T = Date.parse('2026-11-25T12:00:00.000Z');
+    const sim = new CarbonBlackSimulator({ clock: () => T, alerts: 23, spacingMs: 60_000, seed: 9 });
+    await sim.start();
+    t.after(() => sim.stop());
+    const r = await drain(sim, { now: T, stream: 'audit-logs', settings: { pageSize: 10 } });
+    const want = sim.auditRecords().map((e) => hashId(e));
+    assert.deepEqual(r.ids, want, 'oldest first, once each');
+    assert.equal(r.batches.length, 3);
+    assert.equal(r.batches[0].events[0].time, sim.auditRecords()[0].create_time);
+    const again = await drain(sim, { now: T, stream: 'audit-logs', settings: { pageSize: 10 } });
+    assert.deepEqual(again.ids, want, 'the same id on every read');
+    assert.deepEqual(sim.writeCalls(), []);
+  });
+
+  it('Test Connection names org.audits READ when the key lacks it', async (t) => {
+    const sim = new CarbonBlackSimulator({ alerts: 2, auditsRead: false });
+    await sim.start();
+    t.after(() => sim.stop());
+    const all = await testConnection(cb, carbonBlack, sim.account(), settingsOf());
+    assert.equal(!all.ok && all.error.code, 'carbon_black_forbidden');
+    if (!all.ok) assert.match(all.error.action, /org\.audits READ/);
+    assert.deepEqual(await testConnection(cb, carbonBlack, sim.account(), settingsOf(), ['alerts']), {
+      ok: true,
+    });
   });
 });
 

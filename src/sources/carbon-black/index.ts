@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type CarbonBlackAccount, carbonBlackHost } from '../../accounts/carbon-black.ts';
+import { hashId } from '../../core/envelope.ts';
 import { defineSource } from '../../core/source.ts';
 import { jsonBodyField, type Paginator } from '../../engine/paginate.ts';
 import { restPoll } from '../../engine/rest-poll.ts';
@@ -25,11 +26,20 @@ import { restPoll } from '../../engine/rest-poll.ts';
  * `backend_timestamp`. The lag is the guide's 60 seconds, or 15 minutes with `waitForFinalAlerts` so that CB
  * Analytics alerts are read once final.
  *
- * Assumed (why early access): `start` counts from 1 (the Carbon Black Cloud SDK's first row), `start + rows`
- * is capped at 10,000 (a window whose `num_found` is larger is halved before its first page is delivered),
- * `time_range` bounds inclusive start / exclusive end, error bodies (`{"error_code", "message"}`), the rate
- * limit (see the account kind) and how long alerts stay searchable (no gap warning). Audit logs are not
- * collected (the v3 audit log API is a queue that consumes what it returns).
+ * Audit logs: the Platform Audit Log search, `POST {console}/audit_log/v1/orgs/{org_key}/logs/_search` (RBAC
+ * `org.audits` READ; the Carbon Black Cloud SDK's AuditLogQuery): `criteria.create_time {start, end}` (ISO
+ * 8601), `sort [{field: "create_time", order: "ASC"}]`, `start` (from row 0) and `rows`; the answer `{num_found,
+ * results}`, entries `{actor, actor_ip, create_time, description, flagged, org_key, request_url, verbose}` —
+ * logins, policy and connector changes, Live Response and API actions. Entries have no id: the id is the hash
+ * of the entry (the same on every re-read). Windows on `create_time`, the position moving after every page. The
+ * older v3 audit API (`/integrationServices/v3/auditlogs`) is a queue that consumes what it returns, so it is
+ * not used.
+ *
+ * Assumed (why early access): `start` counts from 1 for alerts (the Carbon Black Cloud SDK's first row) and
+ * from 0 for audit logs (the SDK's), `start + rows` is capped at 10,000 for both (a window whose `num_found` is
+ * larger is halved before its first page is delivered), time bounds inclusive start / exclusive end, error
+ * bodies (`{"error_code", "message"}`), the rate limit (see the account kind) and how long alerts and audit
+ * logs stay searchable (no gap warning).
  */
 
 export interface CarbonBlackSettings {
@@ -75,19 +85,46 @@ const searchUrl = (s: CarbonBlackSettings, a: CarbonBlackAccount) =>
 
 const start = jsonBodyField('start');
 
+const auditUrl = (s: CarbonBlackSettings, a: CarbonBlackAccount) =>
+  `${(s.baseUrl ?? carbonBlackHost(a)).replace(/\/+$/, '')}/audit_log/v1/orgs/${encodeURIComponent(a.orgKey)}/logs/_search`;
+
 /**
  * Rows from 1 until `num_found` were read. A page that comes back empty although `num_found` says rows remain is
  * asked again (the loop guard allows an empty page three times, then ends the run to resume from the checkpoint).
  */
-const byRows: Paginator = {
+const rowsFrom = (first: 0 | 1): Paginator => ({
   next({ request, body, records }) {
-    const at = Number(start.get(request) ?? 1);
-    const found = Number(body?.num_found);
+    const at = Number(start.get(request) ?? first);
+    // Rows still to read: num_found counts them from the first row, whichever number that has.
+    const found = Number(body?.num_found) - 1 + first;
     if (records.length === 0) return found >= at ? request : undefined;
     const next = at + records.length;
     return found >= next ? start.set(request, next) : undefined;
   },
-};
+});
+const byRows = rowsFrom(1);
+
+const auditLogs = restPoll<CarbonBlackSettings, CarbonBlackAccount>({
+  title: 'Audit logs',
+  description:
+    'Who did what in Carbon Black Cloud (Platform Audit Log): logins, policy and connector changes, Live Response and API actions.',
+  method: 'POST',
+  request: ({ settings: s, account }, w) => ({
+    url: auditUrl(s, account),
+    body: JSON.stringify({
+      criteria: { create_time: { start: w.start.toISOString(), end: w.end.toISOString() } },
+      sort: [{ field: 'create_time', order: 'ASC' }],
+      rows: s.pageSize,
+      start: 0,
+    }),
+  }),
+  url: ({ settings: s, account }) => auditUrl(s, account),
+  records: (body) => body?.results,
+  paginate: rowsFrom(0),
+  cursor: { time: 'create_time', lag: '1m', order: 'asc', maxWindow: '1d' },
+  eventId: (r) => (r && typeof r === 'object' ? hashId(r) : undefined),
+  windowTooFull: (body) => Number(body?.num_found) > MAX_ROWS,
+});
 
 const alerts = restPoll<CarbonBlackSettings, CarbonBlackAccount>({
   title: 'Alerts',
@@ -121,10 +158,11 @@ export default defineSource<CarbonBlackSettings, CarbonBlackAccount>({
   stability: 'early-access',
   family: 'rest-time-window',
   description:
-    'Carbon Black Cloud alerts: CB Analytics (NGAV/EDR), Watchlist, Device Control, host-based firewall, intrusion detection and container runtime alerts with device, process, MITRE technique and workflow status.',
+    'Carbon Black Cloud alerts (CB Analytics (NGAV/EDR), Watchlist, Device Control, host-based firewall, intrusion detection and container runtime, with device, process, MITRE technique and workflow status) and the audit log.',
   setupGuide: [
     '1. In the Carbon Black Cloud console go to **Settings → API Access → Access Levels** and **Add Access Level**:',
-    '   name it (e.g. `tributary-alerts`) and allow **Alerts → General Information → org.alerts: READ** only.',
+    '   name it (e.g. `tributary-alerts`) and allow **Alerts → General Information → org.alerts: READ** and, for the',
+    '   audit log, **Audit Logs → org.audits: READ** only.',
     '2. **Settings → API Access → API Keys → Add API Key**: Access Level Type **Custom**, the access level above.',
     '   Copy the **API ID** and the **API Secret Key**, and the **Org Key** shown above the list.',
     '3. Create a **Carbon Black Cloud** account in Tributary with the console URL you sign in at (the Dashboard',
@@ -138,7 +176,7 @@ export default defineSource<CarbonBlackSettings, CarbonBlackAccount>({
     'in numbers; Tributary paces 5 requests/s per account and halves a window holding more than 10,000 alerts.',
   ].join('\n'),
   settings: settings as unknown as z.ZodType<CarbonBlackSettings>,
-  streams: { alerts },
+  streams: { alerts, 'audit-logs': auditLogs },
   explain({ status, message }) {
     if (status === 401)
       return {
@@ -150,7 +188,7 @@ export default defineSource<CarbonBlackSettings, CarbonBlackAccount>({
       return {
         code: 'carbon_black_forbidden',
         action:
-          "The API key's access level lacks org.alerts READ, or the org key belongs to another organization: edit the Custom access level (Settings → API Access → Access Levels) and check the org key.",
+          "The API key's access level lacks org.alerts READ (alerts) or org.audits READ (audit logs), or the org key belongs to another organization: edit the Custom access level (Settings → API Access → Access Levels) and check the org key.",
       };
     if (status === 404)
       return {
@@ -165,19 +203,21 @@ export default defineSource<CarbonBlackSettings, CarbonBlackAccount>({
       };
     return undefined;
   },
-  async test({ settings: s, account, http }) {
-    // Proves the key, its org.alerts READ permission and the org key.
+  async test({ settings: s, account, http, streams }) {
+    // Proves the key, its org.alerts / org.audits READ permission and the org key.
     const now = Date.now();
-    await http.requestJson({
-      method: 'POST',
-      readOnly: true,
-      url: searchUrl(s, account),
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        time_range: { start: new Date(now - 3_600_000).toISOString(), end: new Date(now).toISOString() },
-        rows: 1,
-        start: 1,
-      }),
-    });
+    const range = { start: new Date(now - 3_600_000).toISOString(), end: new Date(now).toISOString() };
+    const post = (url: string, body: unknown) =>
+      http.requestJson({
+        method: 'POST',
+        readOnly: true,
+        url,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    if (streams.length === 0 || streams.includes('alerts'))
+      await post(searchUrl(s, account), { time_range: range, rows: 1, start: 1 });
+    if (streams.length === 0 || streams.includes('audit-logs'))
+      await post(auditUrl(s, account), { criteria: { create_time: range }, rows: 1, start: 0 });
   },
 });

@@ -11,7 +11,11 @@
  *   process_*, attack_tactic/technique, workflow {status, …}, determination, alert_url, …).
  * - `POST /api/alerts/v7/orgs/{org_key}/alerts/workflow` (closing alerts) is routed, so a test that sees it
  *   fails on `writeCalls()` — it is a write, unlike `_search`.
- * - A key without `org.alerts` READ: 403; a wrong key: 401; another org key: 404.
+ * - `POST /audit_log/v1/orgs/{org_key}/logs/_search` (Platform API, Audit Log; the Carbon Black Cloud SDK's
+ *   AuditLogQuery): body `criteria.create_time {start, end}`, `sort [{field: "create_time", order}]`, `start`
+ *   (from row 0), `rows`; answer `{num_found, results}`, entries `{actor, actor_ip, create_time, description,
+ *   flagged, org_key, request_url, verbose}` (no id). Needs `org.audits` READ.
+ * - A key without `org.alerts` (or `org.audits`) READ: 403; a wrong key: 401; another org key: 404.
  *
  * Assumed (not in the public pages read): `start` counts from 1; `start + rows` above 10,000 is refused with
  * 400; `time_range.end` exclusive; error bodies `{"error_code", "message", "success": false}`; an empty page
@@ -41,6 +45,8 @@ export interface CarbonBlackSimulatorOptions {
   eventBytes?: number;
   /** false: the key's access level lacks org.alerts READ (403). */
   alertsRead?: boolean;
+  /** false: the key's access level lacks org.audits READ (403 on the audit log). */
+  auditsRead?: boolean;
 }
 
 interface Alert {
@@ -58,6 +64,7 @@ export class CarbonBlackSimulator {
   readonly apiSecret: string;
   private readonly o: CarbonBlackSimulatorOptions & { spacingMs: number };
   private readonly alerts: Alert[] = [];
+  private readonly audits: Alert[] = [];
   /** The JSON bodies of the searches received, in order (the request log keeps no bodies). */
   readonly searches: any[] = [];
 
@@ -80,6 +87,9 @@ export class CarbonBlackSimulator {
     this.server.route('POST', '/api/alerts/v7/orgs/:org/alerts/_search', (r) =>
       this.guard(r, () => this.search(r)),
     );
+    this.server.route('POST', '/audit_log/v1/orgs/:org/logs/_search', (r) =>
+      this.guard(r, () => (this.o.auditsRead === false ? cbError(403) : this.auditSearch(r)), true),
+    );
     this.server.route('POST', '/api/alerts/v7/orgs/:org/alerts/workflow', () =>
       json(200, { request_id: 'write' }),
     );
@@ -87,6 +97,10 @@ export class CarbonBlackSimulator {
     const n = o.alerts ?? 50;
     const first = now - 5 * 60_000 - Math.max(0, n - 1) * this.o.spacingMs;
     for (let i = 0; i < n; i++) this.add(first + i * this.o.spacingMs, first + i * this.o.spacingMs);
+    for (let i = 0; i < n; i++) {
+      const t = first + i * this.o.spacingMs + 7;
+      this.audits.push({ seq: i, t, vis: t });
+    }
   }
 
   get url(): string {
@@ -112,7 +126,7 @@ export class CarbonBlackSimulator {
 
   /** Calls that could change Carbon Black data: every POST but the read-only `_search`. */
   writeCalls(): RecordedRequest[] {
-    return this.server.writeCalls().filter((r) => !r.path.endsWith('/alerts/_search'));
+    return this.server.writeCalls().filter((r) => !/\/(alerts|logs)\/_search$/.test(r.path));
   }
 
   account(): { url: string; orgKey: string; apiId: string; apiSecret: string } {
@@ -127,6 +141,16 @@ export class CarbonBlackSimulator {
     return this.alerts.map((a) => this.idOf(a));
   }
 
+  addAudits(n: number, o: SpacedEvents = {}): void {
+    for (const [t, vis] of spacedEvents(n, this.clock(), this.o.spacingMs, o))
+      this.audits.push({ seq: this.audits.length, t, vis });
+  }
+
+  /** Every audit log entry, as Carbon Black sends it. */
+  auditRecords(): Array<Record<string, unknown>> {
+    return this.audits.map((a) => this.auditRecord(a));
+  }
+
   // -------------------------------------------------------------------------------------------
 
   private add(t: number, vis: number): Alert {
@@ -139,11 +163,62 @@ export class CarbonBlackSimulator {
     return stableUuid(7, a.seq, this.seed);
   }
 
-  private guard(req: SimRequest, next: () => SimReply): SimReply {
+  private guard(req: SimRequest, next: () => SimReply, audit = false): SimReply {
     if (req.headers['x-auth-token'] !== `${this.apiSecret}/${this.apiId}`) return cbError(401);
     if (req.params.org !== this.orgKey) return cbError(404);
-    if (this.o.alertsRead === false) return cbError(403);
+    if (!audit && this.o.alertsRead === false) return cbError(403);
     return next();
+  }
+
+  private auditSearch(req: SimRequest): SimReply {
+    let body: any;
+    try {
+      body = JSON.parse(req.body.toString('utf8') || '{}');
+    } catch {
+      return cbError(400, 'Unable to parse the request body as JSON');
+    }
+    const rows = body.rows ?? 100;
+    const start = body.start ?? 0;
+    if (!Number.isInteger(rows) || rows < 0 || rows > 10_000)
+      return cbError(400, 'rows must be between 0 and 10000');
+    if (!Number.isInteger(start) || start < 0) return cbError(400, 'start must be 0 or more');
+    if (start + rows > 10_000) return cbError(400, 'start + rows must not exceed 10000');
+    const now = this.clock();
+    const range = body.criteria?.create_time;
+    const from = range?.start ? Date.parse(range.start) : now - 14 * 86_400_000;
+    const to = range?.end ? Date.parse(range.end) : now;
+    if (!Number.isFinite(from) || !Number.isFinite(to))
+      return cbError(400, 'create_time start and end must be ISO 8601');
+    const sort = body.sort?.[0];
+    if (sort && sort.field !== 'create_time') return cbError(400, `unsupported sort field ${sort.field}`);
+    const hits = this.audits
+      .filter((a) => a.vis <= now && a.t >= from && a.t < to)
+      .sort((x, y) => x.t - y.t || x.seq - y.seq);
+    if (String(sort?.order ?? 'DESC').toUpperCase() === 'DESC') hits.reverse();
+    const page = req.empty ? [] : hits.slice(start, start + rows);
+    return json(200, { num_found: hits.length, results: page.map((a) => this.auditRecord(a)) });
+  }
+
+  private auditRecord(a: Alert): Record<string, unknown> {
+    const rng = new Rng(seedOf(this.seed, 'audit', a.seq));
+    const e = rng.pick(AUDITS);
+    const r: Record<string, unknown> = {
+      actor: e.api ? this.apiId : `analyst${rng.int(1, 9)}@acme.example`,
+      actor_ip: `203.0.113.${rng.int(1, 254)}`,
+      create_time: new Date(a.t).toISOString(),
+      description: e.description,
+      flagged: false,
+      org_key: this.orgKey,
+      request_url: e.api
+        ? `https://defense.conferdeploy.net/appservices/v6/orgs/${this.orgKey}/device_actions`
+        : null,
+      verbose: false,
+    };
+    if (this.o.eventBytes) {
+      const left = this.o.eventBytes - JSON.stringify(r).length;
+      if (left > 0) r.description = `${e.description} ${'x'.repeat(left)}`;
+    }
+    return r;
   }
 
   private search(req: SimRequest): SimReply {
@@ -286,4 +361,11 @@ const KINDS = [
     tactic: 'TA0010',
     technique: 'T1052',
   },
+] as const;
+
+const AUDITS = [
+  { description: 'Logged in successfully', api: false },
+  { description: 'Updated policy "Standard": enabled "Block ransomware"', api: false },
+  { description: 'Requested quarantine of device 6000012 via API', api: true },
+  { description: 'Failed login attempt', api: false },
 ] as const;

@@ -1,8 +1,9 @@
+import { hashId } from '../../../src/core/envelope.ts';
 import { CarbonBlackSimulator } from '../../../src/sources/carbon-black/simulator.ts';
 import type { ConformanceHarness } from '../harness.ts';
 
 /**
- * Carbon Black Cloud's simulator for the conformance suite: alerts over the last hour, searched with
+ * Carbon Black Cloud's simulator for the conformance suite: alerts and audit log entries over the last hour, searched with
  * `time_range` and paged by rows (`start`, `rows` in the JSON body), read with a static API key.
  */
 export const carbonBlackHarness: ConformanceHarness = {
@@ -14,7 +15,7 @@ export const carbonBlackHarness: ConformanceHarness = {
       'Row pages: the next request starts at the rows read so far plus those on the page, computed by Tributary, never a cursor handed out by Carbon Black, so the vendor cannot make it repeat.',
   },
   async start({ clock, pages, pageSize, eventBytes }) {
-    const alerts = pages * pageSize;
+    const alerts = Math.ceil((pages * pageSize) / 2);
     const sim = new CarbonBlackSimulator({
       clock: clock.now,
       alerts,
@@ -26,16 +27,18 @@ export const carbonBlackHarness: ConformanceHarness = {
     return {
       account: sim.account(),
       settings: { pageSize },
-      expectedIds: () => sim.expectedIds(),
+      expectedIds: () => [...sim.expectedIds(), ...sim.auditRecords().map((r) => hashId(r))],
       addEvents: (n, o = {}) => {
-        sim.addAlerts(n, {
+        const spaced = {
           from: clock.now() - (o.agoMs ?? 0),
           spacingMs: 50,
           visibleDelayMs: o.visibleDelayMs,
-        });
+        };
+        sim.addAlerts(Math.ceil(n / 2), spaced);
+        sim.addAudits(Math.floor(n / 2), spaced);
       },
       inject: (f) => sim.inject(f),
-      pagePath: /\/alerts\/_search$/,
+      pagePath: /\/(alerts|logs)\/_search$/,
       loop: () => {},
       writeCalls: () => sim.writeCalls(),
       credentialLeaks: () => [],
