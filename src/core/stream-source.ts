@@ -25,6 +25,8 @@ export interface PartitionedSource<P = unknown> {
     position: P | undefined,
     o: { max: number; signal: AbortSignal },
   ): Promise<{ records: StreamRecord[]; position: P | undefined; gap?: string }>;
+  /** Called once when the consumer ends: release what reads keep open (long-lived connections). */
+  close?(): Promise<void>;
 }
 
 export interface AckedMessage extends StreamRecord {
@@ -36,6 +38,8 @@ export interface AckSource {
   /** Up to `max` messages; none when there are none now. */
   pull(o: { max: number; signal: AbortSignal }): Promise<AckedMessage[]>;
   ack(ackIds: string[], o: { signal: AbortSignal }): Promise<void>;
+  /** Called once when the consumer ends. */
+  close?(): Promise<void>;
 }
 
 export type ConsumerSource = PartitionedSource | AckSource;

@@ -174,6 +174,7 @@ class Consumer {
     } finally {
       clearInterval(this.keepAlive);
       await this.handOverAll();
+      await this.o.source.close?.().catch(() => {});
     }
     const status = error ? 'failed' : this.signal.aborted ? 'cancelled' : 'succeeded';
     await store.finishRun(this.runId, status, error?.toJSON());

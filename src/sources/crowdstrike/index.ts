@@ -5,6 +5,7 @@ import { defineSource, type RawEvent, type ReadContext } from '../../core/source
 import type { Paginator } from '../../engine/paginate.ts';
 import { restPoll } from '../../engine/rest-poll.ts';
 import type { Window } from '../../engine/time-window.ts';
+import { eventStream } from './event-stream.ts';
 
 /**
  * CrowdStrike Falcon alerts, from the Alerts API (developer.crowdstrike.com, API reference → Alerts service
@@ -38,13 +39,14 @@ import type { Window } from '../../engine/time-window.ts';
  * lag (2 minutes); at most 1000 ids per entities call (FalconPy issue 1155 reports 1000 as the largest page
  * the query takes).
  *
- * Event Streams (`/sensors/entities/datafeed/v2`, a long-lived stream) needs the stream-consumer family,
- * which Tributary does not have yet; Falcon Data Replicator is S3 + SQS (docs/sources.md).
+ * Event Streams (`/sensors/entities/datafeed/v2`, a long-lived feed per partition) is the `event-stream` stream,
+ * read by the stream consumer (event-stream.ts); Falcon Data Replicator is S3 + SQS (docs/sources.md).
  */
 
 export interface CrowdStrikeSettings {
   pageSize: number;
   filter?: string;
+  appId?: string;
   baseUrl?: string;
 }
 
@@ -67,6 +69,15 @@ const settings = z
       .meta({ title: 'Extra FQL filter' })
       .describe(
         "Falcon Query Language added to the time filter with +, e.g. product:'epp' or severity:>=50 (default: every alert)",
+      ),
+    appId: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9]{1,32}$/, 'expected 1 to 32 letters and digits')
+      .optional()
+      .meta({ title: 'Event stream app ID' })
+      .describe(
+        'Event stream: the label of this connection, unique per consumer of your CID (default: tributary and the collector name)',
       ),
   })
   .strict();
@@ -169,8 +180,12 @@ export default defineSource<CrowdStrikeSettings, CrowdStrikeAccount>({
     '   parents reading a child tenant also set its **member CID**.',
     "4. Optional: an **extra FQL filter** (e.g. `product:'epp'`) narrows the alerts collected.",
     '',
-    'Falcon Data Replicator (raw sensor telemetry) is delivered to S3 with SQS notifications: it is for the S3 + SQS',
-    'reader (object-storage family), not this source. The Event Streams API is not collected yet.',
+    '5. Optional: the **event-stream** stream (Event Streams: detection summaries, authentication and user-activity',
+    '   audit events as they happen) needs the scope **Event streams: Read** too. Each collector connects with its own',
+    '   app ID (default: tributary and the collector name); two consumers must not share one.',
+    '',
+    'Falcon Data Replicator (raw sensor telemetry) is delivered to S3 with SQS notifications: read it with the',
+    '**aws-s3** source (its bucket and queue), not this one.',
     '',
     'Early access: CrowdStrike does not publish its rate limits, error bodies, alert retention or the offset cap of',
     'the alert query in its public reference. Tributary paces 10 requests/s per account (CrowdStrike answers tell',
@@ -178,7 +193,11 @@ export default defineSource<CrowdStrikeSettings, CrowdStrikeAccount>({
     '2 minutes behind now for late updates.',
   ].join('\n'),
   settings: settings as unknown as z.ZodType<CrowdStrikeSettings>,
-  streams: { alerts },
+  streams: {
+    alerts,
+    'event-stream': eventStream<CrowdStrikeSettings>({ api: (ctx) => api(ctx.settings, ctx.account) }),
+  },
+  defaultStreams: () => ['alerts'],
   explain({ status, message, url, headers }) {
     const onToken = url.pathname.endsWith('/oauth2/token');
     if (status === 401 && !onToken)
@@ -190,8 +209,9 @@ export default defineSource<CrowdStrikeSettings, CrowdStrikeAccount>({
     if (status === 403 && !onToken)
       return {
         code: 'crowdstrike_scope_missing',
-        action:
-          'The API client lacks the Alerts: Read scope: edit it in the Falcon console (Support and resources → API clients and keys) and add Alerts → Read.',
+        action: url.pathname.includes('/datafeed')
+          ? 'The API client lacks the Event streams: Read scope: edit it in the Falcon console (Support and resources → API clients and keys) and add Event streams → Read.'
+          : 'The API client lacks the Alerts: Read scope: edit it in the Falcon console (Support and resources → API clients and keys) and add Alerts → Read.',
       };
     if (status === 429) {
       const at = Number(headers?.get('x-ratelimit-retryafter'));
@@ -215,12 +235,19 @@ export default defineSource<CrowdStrikeSettings, CrowdStrikeAccount>({
       };
     return undefined;
   },
-  async test({ settings: s, account, http }) {
-    // Proves the client (token) and the Alerts: Read scope, and the extra filter's syntax.
+  async test({ settings: s, account, http, streams }) {
+    // Proves the client (token) and the Alerts: Read scope, and the extra filter's syntax; with the event
+    // stream, its Event streams: Read scope (discovery lists the partitions; no feed is opened).
     const now = Date.now();
-    await http.getJson(`${api(s, account)}/alerts/queries/alerts/v2`, {
-      filter: alertsFilter({ start: new Date(now - 3_600_000), end: new Date(now) }, s.filter),
-      limit: 1,
-    });
+    if (streams.length === 0 || streams.includes('alerts'))
+      await http.getJson(`${api(s, account)}/alerts/queries/alerts/v2`, {
+        filter: alertsFilter({ start: new Date(now - 3_600_000), end: new Date(now) }, s.filter),
+        limit: 1,
+      });
+    if (streams.includes('event-stream'))
+      await http.getJson(`${api(s, account)}/sensors/entities/datafeed/v2`, {
+        appId: s.appId ?? 'tributarytest',
+        format: 'json',
+      });
   },
 });

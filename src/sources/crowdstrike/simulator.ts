@@ -36,6 +36,7 @@ import {
   seedOf,
   spacedEvents,
 } from '../../sim/kit.ts';
+import { EventStreamFeed } from './feed-simulator.ts';
 
 export interface CrowdStrikeSimulatorOptions {
   clock?: Clock;
@@ -52,6 +53,8 @@ export interface CrowdStrikeSimulatorOptions {
   rateLimitPerSecond?: number;
   /** The deepest offset + limit the query takes (default 10,000). */
   maxDepth?: number;
+  /** Event Streams (feed-simulator.ts): partitions and the session interval in seconds. */
+  feed?: { partitions?: number; sessionSeconds?: number };
 }
 
 interface Version {
@@ -80,6 +83,8 @@ export class CrowdStrikeSimulator {
   private readonly tokens = new Map<string, number>();
   private tokenCount = 0;
   private rl = { second: -1, count: 0 };
+  /** Event Streams: discovery, the data feeds and session refresh. */
+  readonly feed: EventStreamFeed;
 
   constructor(o: CrowdStrikeSimulatorOptions = {}) {
     this.clock = o.clock ?? Date.now;
@@ -107,6 +112,11 @@ export class CrowdStrikeSimulator {
     this.server.route('POST', '/oauth2/token', (r) => this.token(r));
     this.server.route('GET', '/alerts/queries/alerts/v2', (r) => this.guard(r, () => this.query(r)));
     this.server.route('POST', '/alerts/entities/alerts/v2', (r) => this.guard(r, () => this.entities(r)));
+    this.feed = new EventStreamFeed(
+      this.server,
+      { clock: this.clock, seed: this.seed, cid: this.cid, ...o.feed },
+      (r, next) => this.guard(r, next, 'streaming:read'),
+    );
     // Changing alerts exists; Tributary must never call it.
     this.server.route('PATCH', '/alerts/entities/alerts/v3', () => reply(200, 'updated'));
     const now = this.clock();
@@ -138,11 +148,15 @@ export class CrowdStrikeSimulator {
 
   /** Calls that could change Falcon data; minting a token and the read-only entities query do not. */
   writeCalls(): RecordedRequest[] {
-    return this.server
-      .writeCalls()
-      .filter(
-        (r) => !(r.method === 'POST' && ['/oauth2/token', '/alerts/entities/alerts/v2'].includes(r.path)),
-      );
+    return this.server.writeCalls().filter(
+      (r) =>
+        !(
+          r.method === 'POST' &&
+          (['/oauth2/token', '/alerts/entities/alerts/v2'].includes(r.path) ||
+            // Refreshing a stream session keeps the connection alive; it changes no Falcon data.
+            r.path.startsWith('/sensors/entities/datafeed-actions/v1/'))
+        ),
+    );
   }
 
   /** The account fields of a `crowdstrike` account pointing here. */
@@ -216,12 +230,12 @@ export class CrowdStrikeSimulator {
     );
   }
 
-  private guard(req: SimRequest, next: () => SimReply): SimReply {
+  private guard(req: SimRequest, next: () => SimReply, scope = 'alerts:read'): SimReply {
     const m = /^Bearer (\S+)$/.exec(String(req.headers.authorization ?? ''));
     const issued = m ? this.tokens.get(m[1]) : undefined;
     if (issued === undefined || this.clock() - issued >= TOKEN_SECONDS * 1000)
       return reply(401, 'access denied, invalid bearer token');
-    if (!(this.o.scopes ?? ['alerts:read']).includes('alerts:read'))
+    if (!(this.o.scopes ?? ['alerts:read', 'streaming:read']).includes(scope))
       return reply(403, 'access denied, authorization failed');
     if (this.o.rateLimitPerSecond !== undefined) {
       const s = Math.floor(this.clock() / 1000);
