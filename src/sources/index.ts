@@ -3,6 +3,7 @@ import type { SourceDef } from '../core/source.ts';
 import abnormalSecurity from './abnormal-security/index.ts';
 import awsCloudtrail from './aws-cloudtrail/index.ts';
 import awsS3 from './aws-s3/index.ts';
+import awsSecurityLake from './aws-security-lake/index.ts';
 import awsSqs from './aws-sqs/index.ts';
 import azureBlobStorage from './azure-blob-storage/index.ts';
 import box from './box/index.ts';
@@ -88,6 +89,7 @@ export const sources: Record<string, SourceDef> = byName(
     progressShareFile,
     awsCloudtrail,
     awsS3,
+    awsSecurityLake,
     awsSqs,
     azureBlobStorage,
     crowdstrike,

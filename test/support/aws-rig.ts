@@ -26,7 +26,8 @@ export interface AwsRigOptions {
   source: SourceDef;
   /** The collector's name (its id is `c-<name>`). */
   name: string;
-  stream: string;
+  /** The enabled stream (or streams, run in this order). */
+  stream: string | string[];
   sim: Omit<ObjectStoreSimOptions, 'clock'>;
   http: { region: string; accountId: string; queueName?: string };
   /** The collector's settings before the source parses them (the queue URL is the simulator's). */
@@ -81,7 +82,7 @@ export function awsRigs(prefix: string): (o: AwsRigOptions) => Promise<AwsRig> {
       account,
       accountKey,
       settings,
-      streams: [o.stream],
+      streams: typeof o.stream === 'string' ? [o.stream] : o.stream,
       destinations,
       window: { lookbackMs: o.lookbackMs ?? 86_400_000 },
     });
