@@ -37,6 +37,7 @@ import proofpointTap from './proofpoint-tap/index.ts';
 import restApi from './rest-api/index.ts';
 import sentinelOne from './sentinelone/index.ts';
 import sentinelOneAlerts from './sentinelone-alerts/index.ts';
+import sentinelOneCloudFunnel from './sentinelone-cloud-funnel/index.ts';
 import sentinelOneThreats from './sentinelone-threats/index.ts';
 import servicenow from './servicenow/index.ts';
 import slack from './slack/index.ts';
@@ -95,6 +96,7 @@ export const sources: Record<string, SourceDef> = byName(
     crowdstrike,
     sentinelOne,
     sentinelOneAlerts,
+    sentinelOneCloudFunnel,
     sentinelOneThreats,
     carbonBlack,
     paloAltoCortexXdr,

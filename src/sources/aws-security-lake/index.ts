@@ -9,8 +9,6 @@ import {
   SQS_DELETE_WRITE,
   SQS_EXTEND_WRITE,
   SQS_RECEIVE_WRITE,
-  s3ObjectStore,
-  sqsQueue,
   sqsQueueAttributes,
 } from '../../accounts/aws-objects.ts';
 import { defineSource, type StreamDef } from '../../core/source.ts';
@@ -22,6 +20,13 @@ import {
   readObjects,
 } from '../../engine/object-notification.ts';
 import { parquetRecords } from '../../engine/parquet-decode.ts';
+import {
+  bucketField,
+  openBucketQueue,
+  queueUrlField,
+  regionField,
+  waitTimeField,
+} from '../aws-object-fields.ts';
 
 /**
  * Amazon Security Lake, as a subscriber with data access: Security Lake writes each source's logs and
@@ -66,8 +71,6 @@ export interface SecurityLakeSettings {
   queueUrl: string;
   waitTimeSeconds: number;
 }
-
-const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$/;
 
 /** The streams: Security Lake's AWS source names (AwsLogSourceResource `sourceName`), and custom sources. */
 export const SECURITY_LAKE_SOURCES = {
@@ -141,56 +144,25 @@ export function lakeObjectsOf(
 
 const settings = z
   .object({
-    bucket: z
-      .string()
-      .trim()
-      .regex(
-        /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
-        'expected an S3 bucket name such as aws-security-data-lake-us-east-1-abcdef0123456789',
-      )
-      .meta({ title: 'Data lake bucket' })
-      .describe(
-        'The Security Lake bucket of the subscriber’s Region (aws-security-data-lake-<region>-…), shown on the subscriber’s details page',
-      ),
-    region: z
-      .string()
-      .trim()
-      .regex(REGION, 'expected an AWS region code such as us-east-1')
-      .meta({ title: 'Region' })
-      .describe('The Region the subscriber was created in (the bucket’s and the queue’s)'),
-    queueUrl: z
-      .string()
-      .trim()
-      .regex(
-        /^https:\/\/[^/\s]+\/\d{12}\/[\w-]{1,80}$/,
-        'expected an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/111122223333/AmazonSecurityLake-…-Main-Queue',
-      )
-      .meta({ title: 'Subscriber queue URL' })
-      .describe('The SQS queue Security Lake created for the subscriber’s notifications'),
-    waitTimeSeconds: z
-      .number()
-      .int()
-      .min(0)
-      .max(20)
-      .default(1)
-      .meta({ title: 'Receive wait (seconds)' })
-      .describe('SQS long-poll wait per receive, 0–20 (a short poll, 0, can miss waiting messages)'),
+    bucket: bucketField(
+      'Data lake bucket',
+      'The Security Lake bucket of the subscriber’s Region (aws-security-data-lake-<region>-…), shown on the subscriber’s details page',
+      'aws-security-data-lake-us-east-1-abcdef0123456789',
+    ),
+    region: regionField('Region', 'The Region the subscriber was created in (the bucket’s and the queue’s)'),
+    queueUrl: queueUrlField(
+      'Subscriber queue URL',
+      'The SQS queue Security Lake created for the subscriber’s notifications',
+      'AmazonSecurityLake-…-Main-Queue',
+    ),
+    waitTimeSeconds: waitTimeField(),
   })
   .strict();
 
 function stream(id: SecurityLakeStream): StreamDef<SecurityLakeSettings, AwsAccount> {
   const def: ObjectReaderDef<SecurityLakeSettings, AwsAccount> = {
     mode: 'notifications',
-    open: (ctx) => ({
-      objects: s3ObjectStore(ctx.http, ctx.account, {
-        bucket: ctx.settings.bucket,
-        region: ctx.settings.region,
-      }),
-      queue: sqsQueue(ctx.http, ctx.account, {
-        queueUrl: ctx.settings.queueUrl,
-        waitTimeSeconds: ctx.settings.waitTimeSeconds,
-      }),
-    }),
+    open: openBucketQueue,
     objectsOf: (m, s) => lakeObjectsOf(m, s.bucket, id),
     format: parquetRecords(),
     compression: 'none',
