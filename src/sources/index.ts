@@ -12,6 +12,7 @@ import catoNetworks from './cato-networks/index.ts';
 import chatgptEnterprise from './chatgpt-enterprise/index.ts';
 import ciscoDuo from './cisco-duo/index.ts';
 import ciscoMeraki from './cisco-meraki/index.ts';
+import ciscoUmbrella from './cisco-umbrella/index.ts';
 import cloudflare from './cloudflare/index.ts';
 import cribl from './cribl/index.ts';
 import crowdstrike from './crowdstrike/index.ts';
@@ -75,6 +76,7 @@ export const sources: Record<string, SourceDef> = byName(
     proofpointTap,
     cloudflare,
     ciscoMeraki,
+    ciscoUmbrella,
     catoNetworks,
     netskopeEvents,
     netskopeAlerts,
