@@ -1,13 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import {
-  createReadStream,
-  createWriteStream,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -16,6 +8,7 @@ import { createGunzip, createGzip } from 'node:zlib';
 import { AwsObjectHttpSim } from '../src/sim/aws-object-http.ts';
 import { ObjectStoreSim } from '../src/sim/object-store.ts';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.ts';
+import { peakRss } from './rss.ts';
 
 const LAUNCHER = join(import.meta.dirname, '../bin/tributary');
 const MB = 1048576;
@@ -158,24 +151,9 @@ export async function objects(mb = Number(process.env.BENCH_OBJECT_MB ?? 1024)) 
     });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
-    let peakKb = 0;
-    const trace = process.env.BENCH_TRACE === '1'; // print RSS as it is sampled, to see where the peak is
-    const sample = setInterval(() => {
-      try {
-        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-        const m = /VmHWM:\s+(\d+) kB/.exec(status);
-        if (m) peakKb = Math.max(peakKb, Number(m[1]));
-        const rss = trace && /VmRSS:\s+(\d+) kB/.exec(status);
-        if (rss)
-          process.stderr.write(
-            `${Math.round(performance.now() - started)} ms: RSS ${Math.round(Number(rss[1]) / 1024)} MB\n`,
-          );
-      } catch {
-        /* exited */
-      }
-    }, 50);
+    const rss = peakRss(child.pid, started);
     const code = await new Promise<number | null>((ok) => child.once('exit', ok));
-    clearInterval(sample);
+    const peakRssMb = rss.stop();
     const seconds = (performance.now() - started) / 1000;
     if (code !== 0) throw new Error(`run failed (${code}): ${out}`);
     const outFile = join(dir, 'out', 'events.ndjson');
@@ -187,7 +165,7 @@ export async function objects(mb = Number(process.env.BENCH_OBJECT_MB ?? 1024)) 
       objectMb: Math.round(plainMb),
       gzipMb: Math.round(made.gzipBytes / MB),
       records: made.records,
-      peakRssMb: Math.round(peakKb / 1024),
+      peakRssMb,
       seconds: seconds.toFixed(1),
       mbPerSecond: (plainMb / seconds).toFixed(1),
       bareSeconds: bare.seconds.toFixed(1),

@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { aws, awsFields } from '../../src/accounts/aws.ts';
-import type { Destination } from '../../src/core/destination.ts';
 import { ELSEWHERE } from '../../src/engine/object-notification.ts';
-import { testConnection } from '../../src/engine/test-connection.ts';
 import type { ObjectStoreSim } from '../../src/sim/object-store.ts';
 import lake, { lakeObjectsOf, streamOfKey } from '../../src/sources/aws-security-lake/index.ts';
 import { sources } from '../../src/sources/index.ts';
-import { type AwsRig, awsRigs } from '../support/aws-rig.ts';
-import { duplicates, sorted } from '../support/ids.ts';
-import { MemoryDestination } from '../support/memory-destination.ts';
+import {
+  type AwsRig,
+  awsRigs,
+  checkTestConnection,
+  crashAtEveryBatch,
+  loseDelete,
+} from '../support/aws-rig.ts';
+import { duplicates } from '../support/ids.ts';
 import { ocsfParquet } from '../support/parquet.ts';
 
 /**
@@ -162,53 +164,13 @@ describe('conformance: aws-security-lake (Parquet objects, S3 + SQS over HTTP, S
   });
 
   it('a crash at every batch boundary loses nothing; duplicates only from the batch in flight', async () => {
-    const probe = await rig();
-    fill(probe.sim);
-    await probe.run();
-    const batches = probe.dest.batches.length;
-    assert.ok(batches >= 2, `several batches (${batches})`);
-    for (let k = 1; k <= batches; k++) {
-      const r = await rig();
-      fill(r.sim);
-      const crash = new AbortController();
-      let inFlight: string[] = [];
-      const dest = new MemoryDestination();
-      const crashing: Destination = {
-        name: 'crashing',
-        kind: 'memory',
-        send: async (events) => {
-          if (!crash.signal.aborted && dest.batches.length + 1 === k) {
-            await dest.send(events);
-            inFlight = events.map((e) => e.id);
-            crash.abort();
-            throw new Error('process killed');
-          }
-          return dest.send(events);
-        },
-        close: async () => {},
-      };
-      const first = await r.run({ signal: crash.signal }, [crashing]);
-      assert.equal(first.status, 'cancelled');
-      await r.http.settled();
-      r.clock.advance(VISIBILITY + 1);
-      const second = await r.run({}, [crashing]);
-      assert.equal(second.status, 'succeeded', JSON.stringify(second.error));
-      const ids = dest.ids();
-      assert.deepEqual(sorted([...new Set(ids)]), sorted(probe.dest.ids()), `crash at batch ${k}: no loss`);
-      for (const d of duplicates(ids)) assert.ok(inFlight.includes(d), `duplicate ${d} in flight`);
-    }
+    await crashAtEveryBatch(rig, fill, { visibilityMs: VISIBILITY });
   });
 
   it('a crash between delivery and the delete: the message comes back, repeats nothing and is deleted', async () => {
     const r = await rig();
     const want = fill(r.sim);
-    const receipts: string[] = [];
-    const del = r.sim.queue.delete;
-    r.sim.queue.delete = async (receipt, o) => {
-      if (!receipts.includes(receipt)) receipts.push(receipt);
-      if (receipts.indexOf(receipt) === 0) throw new Error('process killed before the delete');
-      return del(receipt, o);
-    };
+    loseDelete(r, 0);
     const first = await r.run();
     assert.equal(first.status, 'succeeded', JSON.stringify(first.error));
     assert.equal(r.dest.ids().length, want.cloudtrail);
@@ -221,36 +183,8 @@ describe('conformance: aws-security-lake (Parquet objects, S3 + SQS over HTTP, S
   });
 
   it('Test Connection proves the credentials and each permission, naming the missing IAM action', async () => {
-    const r = await rig();
-    fill(r.sim);
-    const account = awsFields.parse(r.http.account());
-    assert.deepEqual(await testConnection(lake, aws, account, r.settings, ['cloudtrail-management']), {
-      ok: true,
-    });
-    for (const action of ['sqs:GetQueueAttributes', 's3:ListBucket', 's3:GetObject'] as const) {
-      const h = await rig();
-      fill(h.sim);
-      h.http.deny(action);
-      const res = await testConnection(lake, aws, awsFields.parse(h.http.account()), h.settings, [
-        'vpc-flow',
-      ]);
-      assert.equal(res.ok, false);
-      if (res.ok) continue;
-      assert.equal(res.error.code, 'aws_access_denied', JSON.stringify(res.error));
-      assert.match(res.error.message, new RegExp(action));
-    }
-    const wrong = await testConnection(
-      lake,
-      aws,
-      awsFields.parse(r.http.account({ secretAccessKey: 'not-the-secret' })),
-      r.settings,
-      ['vpc-flow'],
-    );
-    assert.equal(wrong.ok, false);
-    if (!wrong.ok) {
-      assert.equal(wrong.error.code, 'aws_invalid_credentials');
-      assert.ok(!JSON.stringify(wrong.error).includes('not-the-secret'), 'no secret in the error');
-    }
+    const actions = ['sqs:GetQueueAttributes', 's3:ListBucket', 's3:GetObject'] as const;
+    await checkTestConnection(lake, () => rig(), fill, [...actions], ['vpc-flow']);
   });
 
   it('a cut object body, S3 SlowDown and SQS throttling are retried; nothing lost or repeated', async () => {

@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { aws, awsFields } from '../../src/accounts/aws.ts';
-import type { Destination } from '../../src/core/destination.ts';
-import { testConnection } from '../../src/engine/test-connection.ts';
 import type { ObjectStoreSim } from '../../src/sim/object-store.ts';
 import { sources } from '../../src/sources/index.ts';
 import funnel from '../../src/sources/sentinelone-cloud-funnel/index.ts';
-import { type AwsRig, awsRigs } from '../support/aws-rig.ts';
+import {
+  type AwsRig,
+  awsRigs,
+  checkTestConnection,
+  crashAtEveryBatch,
+  loseDelete,
+} from '../support/aws-rig.ts';
 import { duplicates, sorted } from '../support/ids.ts';
-import { MemoryDestination } from '../support/memory-destination.ts';
 
 /**
  * Conformance of `sentinelone-cloud-funnel` (an object-notification source: its own suite) against the S3
@@ -117,54 +119,13 @@ describe('conformance: sentinelone-cloud-funnel (S3 + SQS over HTTP, SigV4 verif
   });
 
   it('a crash at every batch boundary loses nothing; duplicates only from the batch in flight', async () => {
-    const probe = await rig();
-    fill(probe.sim);
-    await probe.run();
-    const batches = probe.dest.batches.length;
-    assert.ok(batches >= 3, `several batches (${batches})`);
-    for (let k = 1; k <= batches; k++) {
-      const r = await rig();
-      fill(r.sim);
-      const crash = new AbortController();
-      let inFlight: string[] = [];
-      const dest = new MemoryDestination();
-      const crashing: Destination = {
-        name: 'crashing',
-        kind: 'memory',
-        send: async (events) => {
-          if (!crash.signal.aborted && dest.batches.length + 1 === k) {
-            await dest.send(events);
-            inFlight = events.map((e) => e.id);
-            crash.abort();
-            throw new Error('process killed');
-          }
-          return dest.send(events);
-        },
-        close: async () => {},
-      };
-      const first = await r.run({ signal: crash.signal }, [crashing]);
-      assert.equal(first.status, 'cancelled');
-      await r.http.settled();
-      r.clock.advance(VISIBILITY + 1);
-      const second = await r.run({}, [crashing]);
-      assert.equal(second.status, 'succeeded', JSON.stringify(second.error));
-      const ids = dest.ids();
-      assert.deepEqual(sorted([...new Set(ids)]), sorted(probe.dest.ids()), `crash at batch ${k}: no loss`);
-      for (const d of duplicates(ids)) assert.ok(inFlight.includes(d), `duplicate ${d} in flight`);
-      assert.equal(r.sim.pending(), 0, `crash at batch ${k}: every message deleted in the end`);
-    }
+    await crashAtEveryBatch(() => rig(), fill, { visibilityMs: VISIBILITY, minBatches: 3 });
   });
 
   it('a crash between delivery and the delete: the message comes back, repeats nothing and is deleted', async () => {
     const r = await rig();
     const want = fill(r.sim);
-    const receipts: string[] = [];
-    const del = r.sim.queue.delete;
-    r.sim.queue.delete = async (receipt, o) => {
-      if (!receipts.includes(receipt)) receipts.push(receipt);
-      if (receipts.indexOf(receipt) === 1) throw new Error('process killed before the delete');
-      return del(receipt, o);
-    };
+    loseDelete(r, 1);
     const first = await r.run();
     assert.equal(first.status, 'succeeded', JSON.stringify(first.error));
     assert.equal(r.sim.pending(), 1, 'the message whose delete was lost is still queued');
@@ -193,38 +154,8 @@ describe('conformance: sentinelone-cloud-funnel (S3 + SQS over HTTP, SigV4 verif
   });
 
   it('Test Connection proves the credentials and each permission, naming the missing IAM action', async () => {
-    const r = await rig();
-    fill(r.sim);
-    assert.deepEqual(
-      await testConnection(funnel, aws, awsFields.parse(r.http.account()), r.settings, ['events']),
-      {
-        ok: true,
-      },
-    );
-    for (const action of ['sqs:GetQueueAttributes', 's3:ListBucket', 's3:GetObject'] as const) {
-      const h = await rig();
-      fill(h.sim);
-      h.http.deny(action);
-      const res = await testConnection(funnel, aws, awsFields.parse(h.http.account()), h.settings, [
-        'events',
-      ]);
-      assert.equal(res.ok, false);
-      if (res.ok) continue;
-      assert.equal(res.error.code, 'aws_access_denied', JSON.stringify(res.error));
-      assert.match(res.error.message, new RegExp(action));
-    }
-    const wrong = await testConnection(
-      funnel,
-      aws,
-      awsFields.parse(r.http.account({ secretAccessKey: 'not-the-secret' })),
-      r.settings,
-      ['events'],
-    );
-    assert.equal(wrong.ok, false);
-    if (!wrong.ok) {
-      assert.equal(wrong.error.code, 'aws_invalid_credentials');
-      assert.ok(!JSON.stringify(wrong.error).includes('not-the-secret'), 'no secret in the error');
-    }
+    const actions = ['sqs:GetQueueAttributes', 's3:ListBucket', 's3:GetObject'] as const;
+    await checkTestConnection(funnel, () => rig(), fill, [...actions], ['events']);
   });
 
   it('settings name the field and what was expected', () => {
