@@ -54,6 +54,23 @@ describe('parquet decoder', () => {
     assert.equal(after, before, 'no spool left behind');
   });
 
+  it('a reader that stops early (a run cancelled) leaves no spool file behind', async () => {
+    const dir = tmpdir();
+    const count = () => readdirSync(dir).filter((f) => f.startsWith('tributary-parquet-')).length;
+    const before = count();
+    const bytes = ocsfParquet(500, { rowGroupSize: 100 });
+    const src = (async function* () {
+      yield bytes;
+    })();
+    let seen = 0;
+    for await (const r of parquetRecords({ tmpDir: dir }).decode(src)) {
+      assert.ok('value' in r);
+      if (++seen === 3) break;
+    }
+    assert.equal(seen, 3);
+    assert.equal(count(), before);
+  });
+
   it('JSON values: safe and unsafe INT64, dates, binary, nulls left out, -0', () => {
     assert.equal(jsonValue(42n), 42);
     assert.equal(jsonValue(2n ** 60n), '1152921504606846976');
