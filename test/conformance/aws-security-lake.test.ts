@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { aws, awsFields } from '../../src/accounts/aws.ts';
 import { ELSEWHERE } from '../../src/engine/object-notification.ts';
+import { testConnection } from '../../src/engine/test-connection.ts';
 import type { ObjectStoreSim } from '../../src/sim/object-store.ts';
 import lake, { lakeObjectsOf, streamOfKey } from '../../src/sources/aws-security-lake/index.ts';
 import { sources } from '../../src/sources/index.ts';
@@ -186,6 +188,17 @@ describe('conformance: aws-security-lake (Parquet objects, S3 + SQS over HTTP, S
   it('Test Connection proves the credentials and each permission, naming the missing IAM action', async () => {
     const actions = ['sqs:GetQueueAttributes', 's3:ListBucket', 's3:GetObject'] as const;
     await checkTestConnection(lake, () => rig(), fill, [...actions], ['vpc-flow']);
+    // A source the subscriber was not given: the refusal names the stream and the Security Lake source.
+    const r = await rig();
+    fill(r.sim);
+    r.http.deny('s3:ListBucket');
+    const res = await testConnection(lake, aws, awsFields.parse(r.http.account()), r.settings, ['route53']);
+    assert.equal(res.ok, false);
+    if (!res.ok) {
+      assert.equal(res.error.code, 'aws_access_denied');
+      assert.match(res.error.message, /stream route53, Security Lake source ROUTE53, prefix aws\/ROUTE53\//);
+      assert.match(res.error.action, /disable the route53 stream/);
+    }
   });
 
   it('a cut object body, S3 SlowDown and SQS throttling are retried; nothing lost or repeated', async () => {

@@ -11,6 +11,7 @@ import {
   SQS_RECEIVE_WRITE,
   sqsQueueAttributes,
 } from '../../accounts/aws-objects.ts';
+import { configError, TributaryError } from '../../core/errors.ts';
 import { defineSource, type StreamDef } from '../../core/source.ts';
 import {
   ELSEWHERE,
@@ -225,8 +226,21 @@ Copy into Tributary: an \`aws\` account with the access key, the **role ARN** an
   ),
   async test({ http, account, settings: s, streams }) {
     await needsAws('sqs:GetQueueAttributes', s.queueUrl, () => sqsQueueAttributes(http, account, s.queueUrl));
-    const first = (streams.find((x) => x in SECURITY_LAKE_SOURCES) ??
-      'cloudtrail-management') as SecurityLakeStream;
-    await probeBucket(http, account, { bucket: s.bucket, region: s.region, prefix: streamPrefix(first) });
+    // Each enabled stream's source prefix: a subscriber reads only the sources it was given.
+    const enabled = streams.filter((x): x is SecurityLakeStream => x in SECURITY_LAKE_SOURCES);
+    for (const id of enabled.length ? enabled : (['cloudtrail-management'] as const)) {
+      try {
+        await probeBucket(http, account, { bucket: s.bucket, region: s.region, prefix: streamPrefix(id) });
+      } catch (err) {
+        if (!(err instanceof TributaryError) || err.code !== 'aws_access_denied') throw err;
+        const source = SECURITY_LAKE_SOURCES[id].source ?? 'custom sources';
+        throw configError(
+          'aws_access_denied',
+          `${err.message} (stream ${id}, Security Lake source ${source}, prefix ${streamPrefix(id)})`,
+          `Add ${source} to the subscriber's sources in Security Lake (Subscribers → the subscriber → Edit), or disable the ${id} stream. ${err.action}`,
+          err.status,
+        );
+      }
+    }
   },
 });
