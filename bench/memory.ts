@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { peakRss } from './rss.ts';
 import { spawnSimulator } from './sim-process.ts';
 
 const LAUNCHER = join(import.meta.dirname, '../bin/tributary');
@@ -55,26 +56,9 @@ export async function memory(fileMb = Number(process.env.BENCH_FILE_MB ?? 1024))
     });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
-    let peakKb = 0;
-    const trace = process.env.BENCH_TRACE === '1'; // print RSS as it is sampled, to see where the peak is
-    const sample = setInterval(() => {
-      try {
-        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-        const m = /VmHWM:\s+(\d+) kB/.exec(status);
-        if (m) peakKb = Math.max(peakKb, Number(m[1]));
-        if (trace) {
-          const rss = /VmRSS:\s+(\d+) kB/.exec(status);
-          if (rss)
-            process.stderr.write(
-              `${Math.round(performance.now() - started)} ms: RSS ${Math.round(Number(rss[1]) / 1024)} MB\n`,
-            );
-        }
-      } catch {
-        /* exited */
-      }
-    }, 50);
+    const rss = peakRss(child.pid, started);
     const code = await new Promise<number | null>((ok) => child.once('exit', ok));
-    clearInterval(sample);
+    const peakRssMb = rss.stop();
     const ms = performance.now() - started;
     if (code !== 0) throw new Error(`run failed (${code}): ${out}`);
     const outBytes = statSync(join(dir, 'out', 'events.ndjson')).size;
@@ -85,7 +69,7 @@ export async function memory(fileMb = Number(process.env.BENCH_FILE_MB ?? 1024))
         readFileSync(join(import.meta.dirname, '../bin/node-flags'), 'utf8').trim(),
       events: file.eventCount ?? null,
       summary: out.trim(),
-      peakRssMb: Math.round(peakKb / 1024),
+      peakRssMb,
       seconds: (ms / 1000).toFixed(1),
       outputMb: Math.round(outBytes / 1048576),
     };

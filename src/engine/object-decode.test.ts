@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { vendorText } from '../core/envelope.ts';
 import {
+  csvColumns,
   type DecodedRecord,
   decodeObject,
   lines,
@@ -102,5 +103,33 @@ describe('object decoding', () => {
       { line: 'ab', start: 0, end: 3 },
       { line: 'é', start: 3, end: 6 },
     ]);
+  });
+
+  for (const size of [1, 5, 64 * 1024]) {
+    it(`CSV without a header, columns named; fewer fields named first, more kept as columnN (chunks of ${size})`, async () => {
+      const format = csvColumns({
+        columns: ['timestamp', 'identity', 'action'],
+        isHeader: (row) => row[0].toLowerCase() === 'timestamp',
+      });
+      const body =
+        '\uFEFF"Timestamp","Identity","Action"\r\n' +
+        '"2026-11-25 10:00:00","laptop, Site","Allowed"\r\n' +
+        '"2026-11-25 10:00:01","x"\n\n' +
+        '"2026-11-25 10:00:02","y","Blocked","extra ""v12"""\n';
+      assert.deepEqual(values(await all(body, format, size)), [
+        { timestamp: '2026-11-25 10:00:00', identity: 'laptop, Site', action: 'Allowed' },
+        { timestamp: '2026-11-25 10:00:01', identity: 'x' },
+        { timestamp: '2026-11-25 10:00:02', identity: 'y', action: 'Blocked', column4: 'extra "v12"' },
+      ]);
+    });
+  }
+
+  it('CSV without a header: a first row that is data is kept, and gzip is undone', async () => {
+    const format = csvColumns({ columns: ['a', 'b'], isHeader: (row) => row[0] === 'a' });
+    assert.deepEqual(values(await all(gzipSync('1,2\na,b\n'), format)), [
+      { a: '1', b: '2' },
+      { a: 'a', b: 'b' },
+    ]);
+    assert.throws(() => csvColumns({ columns: [] }), /at least one column/);
   });
 });

@@ -245,14 +245,36 @@ async function* jsonArrayElements(
     };
 }
 
+export interface CsvColumns {
+  /** The fields' names in order: the rows have no header row naming them. */
+  columns: string[];
+  /** A first row that is a header after all (a vendor's optional header): skipped. */
+  isHeader?(row: string[]): boolean;
+}
+
+/**
+ * CSV without a header row, its columns named by the vendor's documented order (`csv` with the names
+ * given). A row with fewer fields than named gets the first ones (an older log version that had fewer
+ * columns); one with more gets the extra ones as `column<N>` (1-based: a newer version's additions), so
+ * no value is dropped.
+ */
+export function csvColumns(o: CsvColumns): RecordDecoder {
+  if (!o.columns.length) throw new Error('csvColumns needs at least one column name');
+  return { decode: (bytes) => csvRecords(bytes, o) };
+}
+
 /**
  * CSV records (RFC 4180: fields quoted with `"`, `""` inside quotes, line breaks inside quoted fields,
  * `\r\n` or `\n`), the first row naming the fields. A record with another number of fields than the
- * header is a dead letter.
+ * header is a dead letter. With `named` (`csvColumns`), the names are given and every row is a record.
  */
-async function* csvRecords(bytes: AsyncIterable<Uint8Array>): AsyncGenerator<DecodedRecord> {
+async function* csvRecords(
+  bytes: AsyncIterable<Uint8Array>,
+  named?: CsvColumns,
+): AsyncGenerator<DecodedRecord> {
   const decoder = new TextDecoder();
-  let header: string[] | undefined;
+  let header: string[] | undefined = named?.columns;
+  let first = true;
   let fields: string[] = [];
   let field = '';
   let quoted = false; // inside quotes
@@ -269,10 +291,18 @@ async function* csvRecords(bytes: AsyncIterable<Uint8Array>): AsyncGenerator<Dec
     const had = rowHasData;
     rowHasData = false;
     if (!had && row.length === 1 && row[0] === '') return undefined; // a blank line
+    if (first && row[0]?.charCodeAt(0) === 0xfeff) row[0] = row[0].slice(1); // a byte-order mark
+    const wasFirst = first;
+    first = false;
     if (!header) {
       header = row;
-      if (header[0]?.charCodeAt(0) === 0xfeff) header[0] = header[0].slice(1); // a byte-order mark
       return undefined;
+    }
+    if (named) {
+      if (wasFirst && named.isHeader?.(row)) return undefined;
+      const value: Record<string, string> = {};
+      for (let i = 0; i < row.length; i++) value[header[i] ?? `column${i + 1}`] = row[i];
+      return { value, size };
     }
     if (row.length !== header.length)
       return {

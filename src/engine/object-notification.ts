@@ -102,8 +102,11 @@ export interface ObjectReaderDef<S = any, A = any> {
   /**
    * notifications: the objects a message names (an S3 event notification's `Records[].s3`). A message that
    * names none (S3's `s3:TestEvent`) returns []; one that cannot be read throws, and becomes a dead letter.
+   * `ELSEWHERE`: the message is another stream's of the same collector (several streams share one queue,
+   * each reading its own objects): it is neither read nor deleted, but handed back to the queue at once
+   * (visibility 0, when the queue can) for the stream it belongs to.
    */
-  objectsOf?(message: QueueMessage, settings: S): ObjectRef[];
+  objectsOf?(message: QueueMessage, settings: S): ObjectRef[] | typeof ELSEWHERE;
   /** listing: whether a listed object is read (key include/exclude patterns); default all. */
   accept?(ref: ObjectRef, settings: S): boolean;
   /** listing and append: the prefix listed. */
@@ -131,6 +134,9 @@ export interface ObjectReaderDef<S = any, A = any> {
    */
   maxDone?: number;
 }
+
+/** What `objectsOf` answers for a message another stream of the collector reads. */
+export const ELSEWHERE = 'elsewhere' as const;
 
 /** Objects delivered in part remembered at once (one is in progress; the others await a redelivery). */
 const MAX_PARTIAL = 100;
@@ -247,6 +253,8 @@ async function* readNotifications(
     const left = Object.keys(partial);
     for (let i = 0; i < left.length - MAX_PARTIAL; i++) delete partial[left[i]];
   };
+  // Other streams' messages handed back in this run: seeing only those again means this stream is caught up.
+  const handedBack = new Set<string>();
   for (;;) {
     let messages: QueueMessage[];
     try {
@@ -255,14 +263,26 @@ async function* readNotifications(
       throw toTransient(err, 'Receiving notifications');
     }
     if (!messages.length) return; // caught up
+    // Other streams' messages are handed back first, so their stream need not wait for this one's reading.
+    const named = new Map<QueueMessage, ObjectRef[] | Error>();
+    const others: QueueMessage[] = [];
     for (const m of messages) {
-      const ack = () => queue.delete(m.receipt, { signal: ctx.signal });
-      let refs: ObjectRef[];
       try {
-        refs = def.objectsOf(m, ctx.settings);
+        const refs = def.objectsOf(m, ctx.settings);
+        if (refs === ELSEWHERE) others.push(m);
+        else named.set(m, refs);
       } catch (err) {
+        named.set(m, err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+    if (others.length) await handBack(queue, others, ctx.signal);
+    if (!named.size && others.every((m) => handedBack.has(m.id))) return; // only those seen before: caught up
+    for (const m of others) handedBack.add(m.id);
+    for (const [m, refs] of named) {
+      const ack = () => queue.delete(m.receipt, { signal: ctx.signal });
+      if (refs instanceof Error) {
         // Not a notification the source reads: kept as a dead letter, and deleted once that is committed.
-        const reason = `message ${m.id} is not a notification this source reads: ${(err as Error)?.message ?? err}`;
+        const reason = `message ${m.id} is not a notification this source reads: ${refs.message}`;
         yield { events: [], deadLetters: [{ raw: m.body, reason }], checkpoint: snapshot(), committed: ack };
         continue;
       }
@@ -300,6 +320,20 @@ async function* readNotifications(
         };
       }
     }
+  }
+}
+
+/** Makes other streams' messages visible again at once (when the queue can), so their stream need not wait. */
+async function handBack(queue: NotificationQueue, messages: QueueMessage[], signal: AbortSignal) {
+  if (!queue.extend) return; // they reappear after the visibility timeout
+  try {
+    await queue.extend(
+      messages.map((m) => m.receipt),
+      0,
+      { signal },
+    );
+  } catch (err) {
+    throw toTransient(err, 'Handing back other streams’ notifications');
   }
 }
 

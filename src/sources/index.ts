@@ -3,6 +3,7 @@ import type { SourceDef } from '../core/source.ts';
 import abnormalSecurity from './abnormal-security/index.ts';
 import awsCloudtrail from './aws-cloudtrail/index.ts';
 import awsS3 from './aws-s3/index.ts';
+import awsSecurityLake from './aws-security-lake/index.ts';
 import awsSqs from './aws-sqs/index.ts';
 import azureBlobStorage from './azure-blob-storage/index.ts';
 import box from './box/index.ts';
@@ -11,6 +12,7 @@ import catoNetworks from './cato-networks/index.ts';
 import chatgptEnterprise from './chatgpt-enterprise/index.ts';
 import ciscoDuo from './cisco-duo/index.ts';
 import ciscoMeraki from './cisco-meraki/index.ts';
+import ciscoUmbrella from './cisco-umbrella/index.ts';
 import cloudflare from './cloudflare/index.ts';
 import cribl from './cribl/index.ts';
 import crowdstrike from './crowdstrike/index.ts';
@@ -36,6 +38,7 @@ import proofpointTap from './proofpoint-tap/index.ts';
 import restApi from './rest-api/index.ts';
 import sentinelOne from './sentinelone/index.ts';
 import sentinelOneAlerts from './sentinelone-alerts/index.ts';
+import sentinelOneCloudFunnel from './sentinelone-cloud-funnel/index.ts';
 import sentinelOneThreats from './sentinelone-threats/index.ts';
 import servicenow from './servicenow/index.ts';
 import slack from './slack/index.ts';
@@ -73,6 +76,7 @@ export const sources: Record<string, SourceDef> = byName(
     proofpointTap,
     cloudflare,
     ciscoMeraki,
+    ciscoUmbrella,
     catoNetworks,
     netskopeEvents,
     netskopeAlerts,
@@ -88,11 +92,13 @@ export const sources: Record<string, SourceDef> = byName(
     progressShareFile,
     awsCloudtrail,
     awsS3,
+    awsSecurityLake,
     awsSqs,
     azureBlobStorage,
     crowdstrike,
     sentinelOne,
     sentinelOneAlerts,
+    sentinelOneCloudFunnel,
     sentinelOneThreats,
     carbonBlack,
     paloAltoCortexXdr,
