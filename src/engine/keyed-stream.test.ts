@@ -90,4 +90,26 @@ describe('keyedStream', () => {
       ['b', 1],
     ]);
   });
+
+  it('a failing part does not hold the others back: they are read, then the first failure is thrown', async () => {
+    const failing = (part: string): StreamDef =>
+      part === 'b'
+        ? ({
+            title: 'b',
+            // biome-ignore lint/correctness/useYield: fails before its first batch
+            async *read() {
+              throw new Error('role assignment missing');
+            },
+          } as StreamDef)
+        : counter(1, [])(part);
+    const s = keyedStream({ title: 't', parts: () => ['a', 'b', 'c'], key: (p) => p, stream: failing });
+    const batches: Batch<KeyedCheckpoint>[] = [];
+    await assert.rejects(async () => {
+      for await (const b of s.read(readContext(http, {}))) batches.push(b);
+    }, /role assignment missing/);
+    assert.deepEqual(
+      batches.map((b) => b.checkpoint),
+      [{ parts: { a: 1 } }, { parts: { a: 1, c: 1 } }],
+    );
+  });
 });

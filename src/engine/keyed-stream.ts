@@ -12,13 +12,15 @@ import { type PageRequest, type Paginator, pageKey } from './paginate.ts';
  * Checkpoint: `{ parts: { [key]: the part's own checkpoint } }`, every batch's carrying the positions of all
  * parts as they stand after it, so a crash resumes each part where its last acknowledged batch left it. A new
  * part starts like a first run (the collector's lookback); a part the listing no longer names is dropped
- * from the checkpoint (a network deleted: nothing left to read).
+ * from the checkpoint (a network deleted: nothing left to read). A part that fails (a subscription whose role
+ * assignment is missing) does not hold the others back: the rest are read, then the first failure is thrown,
+ * so the run reports it and what was read is committed.
  */
 export interface KeyedStreamDef<S, A, K> {
   title: string;
   description?: string;
-  /** The parts this run reads (listed from the vendor, or from settings), in reading order. */
-  parts: (ctx: ReadContext<S, A>) => Promise<K[]>;
+  /** The parts this run reads (listed from the vendor, or named in settings), in reading order. */
+  parts: (ctx: ReadContext<S, A>) => Promise<readonly K[]> | readonly K[];
   /** A part's stable key in the checkpoint (`N_1234/wireless`). */
   key: (part: K) => string;
   /** The stream that reads one part (a `restPoll` whose URL and parameters name the part). */
@@ -40,13 +42,22 @@ export function keyedStream<S, A, K>(def: KeyedStreamDef<S, A, K>): StreamDef<S,
         if (!listed.has(def.key(part))) listed.set(def.key(part), part);
       const parts: Record<string, unknown> = {};
       for (const key of listed.keys()) if (Object.hasOwn(saved, key)) parts[key] = saved[key];
+      let failure: unknown;
       for (const [key, part] of listed) {
-        for await (const batch of def.stream(part).read({ ...ctx, checkpoint: parts[key] })) {
-          parts[key] = batch.checkpoint;
-          // A copy per batch: the runner commits it later, after this part (or the next) has moved on.
-          yield { ...batch, checkpoint: { parts: { ...parts } } };
+        ctx.signal.throwIfAborted();
+        try {
+          for await (const batch of def.stream(part).read({ ...ctx, checkpoint: parts[key] })) {
+            parts[key] = batch.checkpoint;
+            // A copy per batch: the runner commits it later, after this part (or the next) has moved on.
+            yield { ...batch, checkpoint: { parts: { ...parts } } };
+          }
+        } catch (err) {
+          if (ctx.signal.aborted) throw err;
+          ctx.log.warn('part failed; reading the others', { stream: ctx.stream, part: key });
+          failure ??= err;
         }
       }
+      if (failure !== undefined) throw failure;
     },
   };
 }
