@@ -25,6 +25,11 @@ export interface PartitionedSource<P = unknown> {
     position: P | undefined,
     o: { max: number; signal: AbortSignal },
   ): Promise<{ records: StreamRecord[]; position: P | undefined; gap?: string }>;
+  /**
+   * Called when this consumer no longer owns `partition` (handed over, or its lease lost): release what its
+   * reads keep open, so the new owner's connection is the only one.
+   */
+  release?(partition: string): Promise<void>;
   /** Called once when the consumer ends: release what reads keep open (long-lived connections). */
   close?(): Promise<void>;
 }

@@ -55,23 +55,39 @@ describe('LineFeed', () => {
     assert.deepEqual(await feed.take(5, 1000), { lines: ['{"late":true}'], ended: false });
   });
 
-  it('a dropped connection ends the feed with its error; lines before it are kept', async () => {
+  it('a dropped connection ends the feed with its error; a line it cut off is not returned', async () => {
     const b = body();
     const feed = new LineFeed(b.stream);
-    b.write('{"a":1}\n');
+    b.write('{"a":1}\n{"metadata":{"off');
     assert.deepEqual((await feed.take(5, 50)).lines, ['{"a":1}']);
     b.fail();
     const r = await feed.take(5, 1000);
-    assert.equal(r.ended, true);
+    assert.deepEqual(
+      r,
+      { lines: [], ended: true },
+      'the half line is dropped: it comes again on the reconnect',
+    );
     assert.match(String(feed.error), /connection reset/);
   });
 
-  it('refuses a line past the limit instead of growing without bound', async () => {
+  it('close() drops a partial line too', async () => {
+    const b = body();
+    const feed = new LineFeed(b.stream);
+    b.write('{"a":1}\n{"a":');
+    assert.deepEqual((await feed.take(1, 50)).lines, ['{"a":1}']);
+    await feed.close();
+    assert.deepEqual(await feed.take(5, 50), { lines: [], ended: true });
+  });
+
+  it('skips a line past the limit instead of growing without bound, and reads on', async () => {
     const b = body();
     const feed = new LineFeed(b.stream, { maxLineChars: 100 });
+    b.write('{"before":1}\n');
     b.write('x'.repeat(150));
-    const r = await feed.take(5, 100);
-    assert.equal(r.ended, true);
-    assert.match(String(feed.error), /longer than 100/);
+    b.write('y'.repeat(150));
+    assert.deepEqual(await feed.take(5, 50), { lines: ['{"before":1}'], ended: false });
+    b.write('z\n{"after":1}\n');
+    assert.deepEqual(await feed.take(5, 50), { lines: ['{"after":1}'], ended: false });
+    assert.equal(feed.skipped, 1);
   });
 });

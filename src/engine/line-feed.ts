@@ -14,8 +14,14 @@ export class LineFeed {
   private buffer = '';
   private pending: Promise<Chunk> | undefined;
   private done = false;
+  /** The body ended cleanly (not cut by an error or `close`): a last line without its end is whole. */
+  private clean = false;
+  /** Inside a line longer than the limit: its text is dropped up to the next line end. */
+  private skipping = false;
   /** Why the feed ended, when it ended with an error (the connection dropped, the timeout fired). */
   error: unknown;
+  /** Lines dropped for being longer than the limit. */
+  skipped = 0;
 
   constructor(body: ReadableStream<Uint8Array>, o: { maxLineChars?: number } = {}) {
     this.reader = body.getReader();
@@ -42,8 +48,9 @@ export class LineFeed {
       this.cut(lines, max);
       if (lines.length >= max) return { lines, ended: false };
       if (this.done) {
-        // The last line may lack its line end.
-        if (this.buffer.trim() && lines.length < max) lines.push(this.buffer.replace(/\r$/, ''));
+        // A clean end's last line may lack its line end; after a drop, the text left is a cut-off line.
+        if (this.clean && !this.skipping && this.buffer.trim() && lines.length < max)
+          lines.push(this.buffer.replace(/\r$/, ''));
         this.buffer = '';
         return { lines, ended: true };
       }
@@ -68,14 +75,11 @@ export class LineFeed {
       }
       if (r === 'timeout') return { lines, ended: false };
       this.pending = undefined;
-      if (r.done) this.done = true;
-      else this.buffer += this.decoder.decode(r.value, { stream: true });
-      if (this.buffer.length > this.maxLineChars && !this.buffer.includes('\n')) {
-        this.error = new Error(`a line longer than ${this.maxLineChars} characters`);
+      if (r.done) {
         this.done = true;
-        this.buffer = '';
-        await this.close();
-      }
+        this.clean = true;
+      } else this.buffer += this.decoder.decode(r.value, { stream: true });
+      this.dropLongLine();
     }
   }
 
@@ -86,6 +90,34 @@ export class LineFeed {
     try {
       await this.reader.cancel();
     } catch {}
+  }
+
+  /**
+   * A line past the limit is dropped, not buffered: its text is discarded up to its line end (counted in
+   * `skipped`), and reading goes on with the next line.
+   */
+  private dropLongLine(): void {
+    for (;;) {
+      if (this.skipping) {
+        const nl = this.buffer.indexOf('\n');
+        if (nl < 0) {
+          this.buffer = '';
+          return;
+        }
+        this.buffer = this.buffer.slice(nl + 1);
+        this.skipping = false;
+      }
+      const nl = this.buffer.indexOf('\n');
+      const head = nl < 0 ? this.buffer.length : nl;
+      if (head <= this.maxLineChars) return;
+      this.skipped++;
+      if (nl < 0) {
+        this.buffer = '';
+        this.skipping = true;
+        return;
+      }
+      this.buffer = this.buffer.slice(nl + 1);
+    }
   }
 
   private cut(into: string[], max: number): void {

@@ -201,6 +201,12 @@ class Consumer {
     this.owned.delete(partition);
     this.log.warn('partition lost', { partition, reason: why });
     this.o.onOwnership?.([...this.owned.keys()].sort());
+    this.releaseSource(partition);
+  }
+
+  /** Tells the source it no longer owns `partition` (it closes what it keeps open for it). */
+  private releaseSource(partition: string): void {
+    if (this.o.source.kind === 'partitions') void this.o.source.release?.(partition).catch(() => {});
   }
 
   /**
@@ -260,6 +266,7 @@ class Consumer {
     const own = this.owned.get(p);
     if (!own) return;
     this.owned.delete(p);
+    this.releaseSource(p);
     try {
       await this.o.store.releasePartition(this.t.id, this.t.stream, p, own.token);
       this.log.info('partition handed over', { partition: p });

@@ -222,6 +222,49 @@ describe('box event history on the first run', () => {
   });
 });
 
+describe('box history resumed late', () => {
+  const DAY = 86_400_000;
+  for (const at of ['in the history', 'after the history, before the stream'] as const)
+    it(`a run stopped ${at} and resumed two days later still meets the stream: nothing missed`, async (t) => {
+      const clock = new ManualClock(T0);
+      const sim = new BoxSimulator({
+        clock: clock.now,
+        events: 120,
+        spacingMs: 6 * 3_600_000,
+        repeatEvery: 0,
+        seed: 33,
+      });
+      await sim.start();
+      t.after(() => sim.stop());
+      const o = { now: clock.now, settings: { startAt: 'lookback', pageSize: 10 }, lookbackMs: 40 * DAY };
+      let first: Awaited<ReturnType<typeof drain>>;
+      if (at === 'in the history') first = await drain(sim, { ...o, stopAfter: 2 });
+      else {
+        // Up to the marker that ends the history: every batch whose checkpoint is still in the history, then it.
+        const all = await drain(sim, o);
+        const k = all.batches.findIndex(
+          (b) => (b.checkpoint as unknown as { phase?: string }).phase === 'stream',
+        );
+        first = {
+          ...all,
+          batches: all.batches.slice(0, k + 1),
+          ids: all.batches.slice(0, k + 1).flatMap((b) => b.events.map((e) => e.id as string)),
+          checkpoint: all.batches[k].checkpoint,
+        };
+      }
+      const want = sim.expectedIds(T0 - 40 * DAY);
+      clock.advance(2 * DAY);
+      const rest = await drain(sim, { ...o, checkpoint: first.checkpoint });
+      const ids = [...first.ids, ...rest.ids];
+      const missing = want.filter((id) => !ids.includes(id));
+      assert.deepEqual(missing, [], 'every event of the lookback delivered');
+      const passes = sim
+        .requests()
+        .filter((r) => r.query.get('stream_type') === 'admin_logs' && r.query.get('stream_position') === '0');
+      assert.ok(passes.length >= 2, 'a second history pass from where the first ended');
+    });
+});
+
 describe('box enterprise events', () => {
   it('reads the stream from the oldest event kept, keeps Box’s newest position, and delivers a repeated event once', async (t) => {
     const clock = new ManualClock(T0);

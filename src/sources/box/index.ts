@@ -45,16 +45,29 @@ export interface BoxSettings {
   pageSize: number;
   startAt: 'oldest' | 'now' | 'lookback';
   baseUrl?: string;
+  /** Set by the stream for a history pass: where it ends (ISO). */
+  historyUntil?: string;
 }
 
 /** The history keeps a year; it is read up to a day inside the stream's two weeks. */
 const HISTORY_DAYS = 365;
-const HISTORY_UNTIL_MS = 13 * 86_400_000;
+const DAY_MS = 86_400_000;
+const HISTORY_UNTIL_MS = 13 * DAY_MS;
+/** The stream's two weeks, less an hour: a history ending before that no longer meets the stream. */
+const STREAM_REACH_MS = 14 * DAY_MS - 3_600_000;
+/** A history pass starts this long before the last one ended (the boundary's events repeat, keeping their ids). */
+const PASS_OVERLAP_MS = 60_000;
 
-/** The checkpoint while the first run reads the Event History API, before the stream. */
+/**
+ * The checkpoint while the first run reads the Event History API, before the stream: the history's own
+ * position and where this pass ends (`until`); `phase: 'stream'` once every pass is complete, still with
+ * `until`, until the stream's first batch.
+ */
 interface HistoryCheckpoint {
   phase: 'history' | 'stream';
   history?: OpaqueCheckpoint;
+  from?: string;
+  until: string;
 }
 
 const settings = z
@@ -88,8 +101,9 @@ const history = restPoll<BoxSettings, BoxAccount>({
   url: ({ settings: s, account }) => `${api(s, account)}/events`,
   params: ({ settings: s, now }, w) => ({
     stream_type: 'admin_logs',
-    created_after: w.start.toISOString(),
-    created_before: new Date(now() - HISTORY_UNTIL_MS).toISOString(),
+    // Box keeps a year: an older lookback starts at its oldest.
+    created_after: new Date(Math.max(w.start.getTime(), now() - HISTORY_DAYS * DAY_MS)).toISOString(),
+    created_before: s.historyUntil,
     stream_position: '0',
     limit: s.pageSize,
   }),
@@ -98,7 +112,8 @@ const history = restPoll<BoxSettings, BoxAccount>({
   cursor: {
     kind: 'opaque',
     time: 'created_at',
-    caughtUp: (_body, records, request) => records.length < Number(request.query?.limit ?? 100),
+    // A bounded query: only an empty chunk is its end (a short chunk may come while more remain).
+    caughtUp: (_body, records) => records.length === 0,
   },
   retention: `${HISTORY_DAYS}d`,
   eventId: (e) => (typeof e?.event_id === 'string' && e.event_id ? e.event_id : undefined),
@@ -130,24 +145,41 @@ const enterpriseEvents = restPoll<BoxSettings, BoxAccount>({
 
 /**
  * The stream, preceded on a first run with `startAt: lookback` by the history its two weeks do not reach. The
- * stream's own checkpoint is Box's position (an opaque cursor); the history's is marked with its phase.
+ * stream's own checkpoint is Box's position (an opaque cursor); the history's is marked with its phase and
+ * where it ends. A history that ends before the stream reaches back (a pass resumed days later, or the stream
+ * started days after the last pass) gets another pass from where it ended, so the two always meet.
  */
 async function* readEnterpriseEvents(ctx: ReadContext<BoxSettings, BoxAccount>): AsyncGenerator<Batch> {
   let cp = ctx.checkpoint as (OpaqueCheckpoint & Partial<HistoryCheckpoint>) | undefined;
+  const now = ctx.now();
+  const pass = (from: number): HistoryCheckpoint => ({
+    phase: 'history',
+    from: new Date(from).toISOString(),
+    until: new Date(ctx.now() - HISTORY_UNTIL_MS).toISOString(),
+  });
   if (cp === undefined && ctx.settings.startAt === 'lookback') {
-    const start = ctx.window.start ? Date.parse(ctx.window.start) : ctx.now() - ctx.window.lookbackMs;
-    const oldest = ctx.now() - HISTORY_DAYS * 86_400_000;
-    if (start < ctx.now() - HISTORY_UNTIL_MS) {
-      if (start < oldest) ctx.log.info('lookback beyond the year Box keeps; reading from its oldest', {});
-      cp = { phase: 'history' } as OpaqueCheckpoint & HistoryCheckpoint;
-    }
+    const start = ctx.window.start ? Date.parse(ctx.window.start) : now - ctx.window.lookbackMs;
+    if (start < now - HISTORY_UNTIL_MS) cp = pass(start) as OpaqueCheckpoint & HistoryCheckpoint;
   }
-  if (cp?.phase === 'history') {
-    for await (const b of history.read({ ...ctx, checkpoint: cp.history }))
-      yield { ...b, checkpoint: { phase: 'history', history: b.checkpoint } };
-    // The history is complete: the stream starts at its oldest event, a day before the history ended.
-    yield { events: [], checkpoint: { phase: 'stream' } };
-    cp = undefined;
+  // The stream no longer reaches back to where the history ended: read the history on from there.
+  if (cp?.phase === 'stream' && cp.until && Date.parse(cp.until) < now - STREAM_REACH_MS)
+    cp = pass(Date.parse(cp.until) - PASS_OVERLAP_MS) as OpaqueCheckpoint & HistoryCheckpoint;
+  while (cp?.phase === 'history') {
+    const h: HistoryCheckpoint = { phase: 'history', from: cp.from, until: cp.until as string };
+    const passCtx = {
+      ...ctx,
+      checkpoint: cp.history,
+      window: { ...ctx.window, start: h.from },
+      settings: { ...ctx.settings, historyUntil: h.until },
+    };
+    for await (const b of history.read(passCtx))
+      yield { ...b, checkpoint: { ...h, history: b.checkpoint as OpaqueCheckpoint } };
+    cp =
+      Date.parse(h.until) < ctx.now() - STREAM_REACH_MS
+        ? (pass(Date.parse(h.until) - PASS_OVERLAP_MS) as OpaqueCheckpoint & HistoryCheckpoint)
+        : undefined;
+    // Every pass is complete: the stream starts at its oldest event, a day before the history ended.
+    if (!cp) yield { events: [], checkpoint: { phase: 'stream', until: h.until } };
   }
   if (cp?.phase === 'stream') cp = undefined;
   yield* enterpriseEvents.read({ ...ctx, checkpoint: cp, settings: { ...ctx.settings, startAt: 'oldest' } });

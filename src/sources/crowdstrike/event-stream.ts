@@ -1,5 +1,5 @@
 import type { CrowdStrikeAccount } from '../../accounts/crowdstrike.ts';
-import { transientError } from '../../core/errors.ts';
+import { gapWarning, transientError } from '../../core/errors.ts';
 import type { ReadContext, StreamDef } from '../../core/source.ts';
 import { LineFeed } from '../../engine/line-feed.ts';
 import { consumerStream, type PartitionedSource, type StreamRecord } from '../../engine/stream-consumer.ts';
@@ -132,9 +132,19 @@ export function eventStream<S extends { appId?: string }>(o: {
             noAuth: true,
             headers: { authorization: `Token ${s.token}`, accept: 'application/json' },
             accept: [401],
+            // The session token goes to the feed's own host only, never after a redirect.
+            manualRedirect: true,
             // A feed lives one session at most; then it is opened again at the offset reached.
             timeoutMs: s.intervalMs,
           });
+          if (res.status >= 300 && res.status < 400) {
+            await res.body?.cancel();
+            throw transientError(
+              'crowdstrike_stream_redirected',
+              `CrowdStrike's data feed for partition ${partition} answered ${res.status} with a redirect; Tributary does not send the session token after a redirect.`,
+              "Check the account's cloud (its API host) and any proxy in between; Tributary tries again shortly.",
+            );
+          }
           if (res.status !== 401 && res.body) {
             const c = { feed: new LineFeed(res.body), next: from };
             open.set(partition, c);
@@ -163,7 +173,16 @@ export function eventStream<S extends { appId?: string }>(o: {
           let c = open.get(partition);
           if (!c || c.next !== from || c.feed.ended) c = await connect(partition, from);
           else await session(partition); // refreshed when due, while the feed stays open
+          const skippedBefore = c.feed.skipped;
           const { lines, ended } = await c.feed.take(max, WAIT_MS, signal);
+          if (c.feed.skipped > skippedBefore)
+            ctx.warn(
+              gapWarning(
+                'crowdstrike_stream_event_too_large',
+                `An event of more than 8 MB on partition ${partition} of the event stream was skipped (after offset ${position ?? 'the start'}).`,
+                'Report it to CrowdStrike with the partition and offset; the events after it are read.',
+              ),
+            );
           const records: StreamRecord[] = [];
           let last = position;
           for (const line of lines) {
@@ -189,8 +208,22 @@ export function eventStream<S extends { appId?: string }>(o: {
             last = offset;
           }
           if (last !== undefined) c.next = last + 1;
-          if (ended) await close(partition); // the next read opens it again at the offset reached
+          if (ended) {
+            await close(partition); // the next read opens it again at the offset reached
+            const cause = c.feed.error as Error | undefined;
+            // A feed ends at its session's length (the timeout) as a matter of course; another end that
+            // brought nothing is reported, so a feed that keeps failing shows in the run's errors.
+            if (cause && cause.name !== 'TimeoutError' && records.length === 0)
+              throw transientError(
+                'crowdstrike_stream_dropped',
+                `CrowdStrike's data feed for partition ${partition} ended: ${String(cause.message ?? cause).slice(0, 200)}.`,
+                'Tributary opens it again at the offset reached; if it repeats, check the network path to the feed host.',
+              );
+          }
           return { records, position: last };
+        },
+        async release(partition) {
+          await close(partition);
         },
         async close() {
           await Promise.all([...open.keys()].map((p) => close(p)));

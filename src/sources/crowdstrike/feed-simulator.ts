@@ -100,9 +100,19 @@ export class EventStreamFeed {
     return this.logs.flatMap((log, p) => log.map((e) => `${p}:${e.offset}`));
   }
 
-  /** Cuts every open feed mid-stream (a network drop); the sessions stay valid. */
-  drop(): void {
-    for (const c of this.open) c.out.destroy(new Error('connection dropped'));
+  /**
+   * Cuts every open feed mid-stream (a network drop); the sessions stay valid. With `midLine`, each feed is cut
+   * in the middle of its next event's line (sent in part, never completed on that connection).
+   */
+  drop(o: { midLine?: boolean } = {}): void {
+    for (const c of this.open) {
+      if (o.midLine) {
+        const line = JSON.stringify(this.event(c.partition, { offset: c.next, t: this.o.clock() }));
+        c.out.write(line.slice(0, Math.floor(line.length / 2)));
+      }
+      // Let what was written reach the socket before the cut.
+      setImmediate(() => c.out.destroy(new Error('connection dropped')));
+    }
     this.open.clear();
   }
 
