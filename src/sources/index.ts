@@ -16,6 +16,7 @@ import cribl from './cribl/index.ts';
 import crowdstrike from './crowdstrike/index.ts';
 import databahn from './databahn/index.ts';
 import dropbox from './dropbox/index.ts';
+import gcpCloudLogging from './gcp-cloud-logging/index.ts';
 import geminiEnterprise from './gemini-enterprise/index.ts';
 import github from './github/index.ts';
 import googleWorkspace from './google-workspace/index.ts';
@@ -59,6 +60,7 @@ export const sources: Record<string, SourceDef> = byName(
     ciscoDuo,
     googleWorkspace,
     geminiEnterprise,
+    gcpCloudLogging,
     microsoftEntraIdLogs,
     microsoftSecurityAlerts,
     microsoftEntraIdContext,

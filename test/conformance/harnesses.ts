@@ -9,6 +9,7 @@ import { ciscoMerakiHarness } from './harnesses/cisco-meraki.ts';
 import { cloudflareHarness } from './harnesses/cloudflare.ts';
 import { crowdstrikeHarness } from './harnesses/crowdstrike.ts';
 import { dropboxHarness } from './harnesses/dropbox.ts';
+import { gcpCloudLoggingHarness } from './harnesses/gcp-cloud-logging.ts';
 import { geminiEnterpriseHarness } from './harnesses/gemini-enterprise.ts';
 import { githubHarness } from './harnesses/github.ts';
 import { googleWorkspaceHarness } from './harnesses/google-workspace.ts';
@@ -48,6 +49,7 @@ export const harnesses: ConformanceHarness[] = [
   slackHarness,
   googleWorkspaceHarness,
   geminiEnterpriseHarness,
+  gcpCloudLoggingHarness,
   entraLogsHarness,
   securityAlertsHarness,
   entraContextHarness,

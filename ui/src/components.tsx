@@ -278,6 +278,7 @@ const VENDOR_MARKS: Record<string, string> = {
   okta: 'Ot',
   'chatgpt-enterprise': 'Gpt',
   'gemini-enterprise': 'Gem',
+  'gcp-cloud-logging': 'CL',
   github: 'GH',
   slack: 'Sl',
   zoom: 'Zm',

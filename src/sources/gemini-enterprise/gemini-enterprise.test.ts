@@ -8,7 +8,8 @@ import { Http } from '../../engine/http.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import type { TimeWindowCheckpoint } from '../../engine/time-window.ts';
 import { ManualClock } from '../../sim/kit.ts';
-import gemini, { entryId, streamFilter } from './index.ts';
+import { entryId } from '../cloud-logging.ts';
+import gemini, { streamFilter } from './index.ts';
 import { CloudLoggingSimulator } from './simulator.ts';
 
 const T0 = Date.parse('2026-11-25T12:00:00.000Z');

@@ -1,4 +1,4 @@
-import { entryId } from '../../../src/sources/gemini-enterprise/index.ts';
+import { entryId } from '../../../src/sources/cloud-logging.ts';
 import { CloudLoggingSimulator, type SimLog } from '../../../src/sources/gemini-enterprise/simulator.ts';
 import type { ConformanceHarness } from '../harness.ts';
 
