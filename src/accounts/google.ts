@@ -107,6 +107,16 @@ export const CHRONICLE_API: GoogleApi = {
   delegation: 'never',
 };
 
+/**
+ * Pub/Sub (cloud.google.com/pubsub/docs/reference/rest/v1/projects.subscriptions/pull, "Authorization
+ * scopes": https://www.googleapis.com/auth/pubsub or cloud-platform), as the service account itself.
+ */
+export const PUBSUB_API: GoogleApi = {
+  name: 'Pub/Sub API',
+  accepts: ['https://www.googleapis.com/auth/pubsub', 'https://www.googleapis.com/auth/cloud-platform'],
+  delegation: 'never',
+};
+
 const OTHER_API: GoogleApi = { name: 'Google API', accepts: [CLOUD_READ_ONLY_SCOPE], delegation: 'optional' };
 
 /** Which API a request goes to, by host or (for base-URL overrides) by path. */
@@ -114,6 +124,11 @@ export function apiFor(url: URL): GoogleApi {
   if (url.hostname === 'admin.googleapis.com' || url.pathname.startsWith('/admin/reports/'))
     return REPORTS_API;
   if (url.hostname === 'logging.googleapis.com' || url.pathname.startsWith('/v2/entries')) return LOGGING_API;
+  if (
+    url.hostname === 'pubsub.googleapis.com' ||
+    /^\/v1\/projects\/[^/]+\/subscriptions\//.test(url.pathname)
+  )
+    return PUBSUB_API;
   if (url.hostname === 'storage.googleapis.com' || /^\/(upload\/)?storage\/v1\//.test(url.pathname))
     return STORAGE_API;
   if (

@@ -17,6 +17,7 @@ import crowdstrike from './crowdstrike/index.ts';
 import databahn from './databahn/index.ts';
 import dropbox from './dropbox/index.ts';
 import gcpCloudLogging from './gcp-cloud-logging/index.ts';
+import gcpPubsub from './gcp-pubsub/index.ts';
 import geminiEnterprise from './gemini-enterprise/index.ts';
 import github from './github/index.ts';
 import googleWorkspace from './google-workspace/index.ts';
@@ -61,6 +62,7 @@ export const sources: Record<string, SourceDef> = byName(
     googleWorkspace,
     geminiEnterprise,
     gcpCloudLogging,
+    gcpPubsub,
     microsoftEntraIdLogs,
     microsoftSecurityAlerts,
     microsoftEntraIdContext,

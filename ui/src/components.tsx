@@ -279,6 +279,7 @@ const VENDOR_MARKS: Record<string, string> = {
   'chatgpt-enterprise': 'Gpt',
   'gemini-enterprise': 'Gem',
   'gcp-cloud-logging': 'CL',
+  'gcp-pubsub': 'PS',
   github: 'GH',
   slack: 'Sl',
   zoom: 'Zm',
