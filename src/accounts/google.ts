@@ -117,6 +117,16 @@ export const PUBSUB_API: GoogleApi = {
   delegation: 'never',
 };
 
+/**
+ * Security Command Center API (cloud.google.com/security-command-center/docs/reference/rest/v2/organizations.sources.locations.findings/list,
+ * "Authorization scopes": https://www.googleapis.com/auth/cloud-platform), as the service account itself.
+ */
+export const SECURITY_CENTER_API: GoogleApi = {
+  name: 'Security Command Center API',
+  accepts: ['https://www.googleapis.com/auth/cloud-platform'],
+  delegation: 'never',
+};
+
 const OTHER_API: GoogleApi = { name: 'Google API', accepts: [CLOUD_READ_ONLY_SCOPE], delegation: 'optional' };
 
 /** Which API a request goes to, by host or (for base-URL overrides) by path. */
@@ -129,6 +139,11 @@ export function apiFor(url: URL): GoogleApi {
     /^\/v1\/projects\/[^/]+\/subscriptions\//.test(url.pathname)
   )
     return PUBSUB_API;
+  if (
+    url.hostname === 'securitycenter.googleapis.com' ||
+    /^\/v[12]\/(organizations|folders|projects)\/[^/]+\/sources\//.test(url.pathname)
+  )
+    return SECURITY_CENTER_API;
   if (url.hostname === 'storage.googleapis.com' || /^\/(upload\/)?storage\/v1\//.test(url.pathname))
     return STORAGE_API;
   if (

@@ -18,6 +18,7 @@ import databahn from './databahn/index.ts';
 import dropbox from './dropbox/index.ts';
 import gcpCloudLogging from './gcp-cloud-logging/index.ts';
 import gcpPubsub from './gcp-pubsub/index.ts';
+import gcpSecurityCommandCenter from './gcp-security-command-center/index.ts';
 import geminiEnterprise from './gemini-enterprise/index.ts';
 import github from './github/index.ts';
 import googleWorkspace from './google-workspace/index.ts';
@@ -63,6 +64,7 @@ export const sources: Record<string, SourceDef> = byName(
     geminiEnterprise,
     gcpCloudLogging,
     gcpPubsub,
+    gcpSecurityCommandCenter,
     microsoftEntraIdLogs,
     microsoftSecurityAlerts,
     microsoftEntraIdContext,

@@ -10,6 +10,7 @@ import { cloudflareHarness } from './harnesses/cloudflare.ts';
 import { crowdstrikeHarness } from './harnesses/crowdstrike.ts';
 import { dropboxHarness } from './harnesses/dropbox.ts';
 import { gcpCloudLoggingHarness } from './harnesses/gcp-cloud-logging.ts';
+import { gcpSecurityCommandCenterHarness } from './harnesses/gcp-security-command-center.ts';
 import { geminiEnterpriseHarness } from './harnesses/gemini-enterprise.ts';
 import { githubHarness } from './harnesses/github.ts';
 import { googleWorkspaceHarness } from './harnesses/google-workspace.ts';
@@ -50,6 +51,7 @@ export const harnesses: ConformanceHarness[] = [
   googleWorkspaceHarness,
   geminiEnterpriseHarness,
   gcpCloudLoggingHarness,
+  gcpSecurityCommandCenterHarness,
   entraLogsHarness,
   securityAlertsHarness,
   entraContextHarness,

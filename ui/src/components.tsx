@@ -280,6 +280,7 @@ const VENDOR_MARKS: Record<string, string> = {
   'gemini-enterprise': 'Gem',
   'gcp-cloud-logging': 'CL',
   'gcp-pubsub': 'PS',
+  'gcp-security-command-center': 'SCC',
   github: 'GH',
   slack: 'Sl',
   zoom: 'Zm',
