@@ -127,6 +127,21 @@ export const SECURITY_CENTER_API: GoogleApi = {
   delegation: 'never',
 };
 
+/**
+ * BigQuery (cloud.google.com/bigquery/docs/reference/rest/v2/jobs/query, "Authorization scopes"), as the
+ * service account itself; bigquery.readonly suffices to query.
+ */
+export const BIGQUERY_API: GoogleApi = {
+  name: 'BigQuery API',
+  accepts: [
+    'https://www.googleapis.com/auth/bigquery.readonly',
+    'https://www.googleapis.com/auth/bigquery',
+    CLOUD_READ_ONLY_SCOPE,
+    'https://www.googleapis.com/auth/cloud-platform',
+  ],
+  delegation: 'never',
+};
+
 const OTHER_API: GoogleApi = { name: 'Google API', accepts: [CLOUD_READ_ONLY_SCOPE], delegation: 'optional' };
 
 /** Which API a request goes to, by host or (for base-URL overrides) by path. */
@@ -144,6 +159,8 @@ export function apiFor(url: URL): GoogleApi {
     /^\/v[12]\/(organizations|folders|projects)\/[^/]+\/sources\//.test(url.pathname)
   )
     return SECURITY_CENTER_API;
+  if (url.hostname === 'bigquery.googleapis.com' || url.pathname.startsWith('/bigquery/v2/'))
+    return BIGQUERY_API;
   if (url.hostname === 'storage.googleapis.com' || /^\/(upload\/)?storage\/v1\//.test(url.pathname))
     return STORAGE_API;
   if (

@@ -21,6 +21,7 @@ import gcpPubsub from './gcp-pubsub/index.ts';
 import gcpSecurityCommandCenter from './gcp-security-command-center/index.ts';
 import geminiEnterprise from './gemini-enterprise/index.ts';
 import github from './github/index.ts';
+import gmailBigquery from './gmail-bigquery/index.ts';
 import googleWorkspace from './google-workspace/index.ts';
 import lastpass from './lastpass/index.ts';
 import microsoft365ManagementActivity from './microsoft-365-management-activity/index.ts';
@@ -65,6 +66,7 @@ export const sources: Record<string, SourceDef> = byName(
     gcpCloudLogging,
     gcpPubsub,
     gcpSecurityCommandCenter,
+    gmailBigquery,
     microsoftEntraIdLogs,
     microsoftSecurityAlerts,
     microsoftEntraIdContext,

@@ -13,6 +13,7 @@ import { gcpCloudLoggingHarness } from './harnesses/gcp-cloud-logging.ts';
 import { gcpSecurityCommandCenterHarness } from './harnesses/gcp-security-command-center.ts';
 import { geminiEnterpriseHarness } from './harnesses/gemini-enterprise.ts';
 import { githubHarness } from './harnesses/github.ts';
+import { gmailBigQueryHarness } from './harnesses/gmail-bigquery.ts';
 import { googleWorkspaceHarness } from './harnesses/google-workspace.ts';
 import { lastpassHarness } from './harnesses/lastpass.ts';
 import { managementActivityHarness } from './harnesses/microsoft-365-management-activity.ts';
@@ -52,6 +53,7 @@ export const harnesses: ConformanceHarness[] = [
   geminiEnterpriseHarness,
   gcpCloudLoggingHarness,
   gcpSecurityCommandCenterHarness,
+  gmailBigQueryHarness,
   entraLogsHarness,
   securityAlertsHarness,
   entraContextHarness,

@@ -281,6 +281,7 @@ const VENDOR_MARKS: Record<string, string> = {
   'gcp-cloud-logging': 'CL',
   'gcp-pubsub': 'PS',
   'gcp-security-command-center': 'SCC',
+  'gmail-bigquery': 'GBq',
   github: 'GH',
   slack: 'Sl',
   zoom: 'Zm',
