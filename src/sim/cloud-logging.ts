@@ -30,10 +30,9 @@
  * entries stored under it (its own logName prefix), not those of its child projects.
  */
 
-import { GoogleTokenSimulator, googleError } from './google.ts';
+import { GoogleApiSimulator, googleError, googleStatusError } from './google.ts';
 import {
   type Clock,
-  type Fault,
   json,
   type Person,
   person,
@@ -41,7 +40,6 @@ import {
   Rng,
   type SimReply,
   type SimRequest,
-  SimServer,
   seedOf,
 } from './kit.ts';
 
@@ -240,10 +238,7 @@ interface Position {
   i: number;
 }
 
-export class LoggingSimulator<L extends string> {
-  readonly server: SimServer;
-  readonly tokens: GoogleTokenSimulator;
-  readonly clock: Clock;
+export class LoggingSimulator<L extends string> extends GoogleApiSimulator {
   readonly projectId: string;
   roles: Set<string>;
   private readonly seed: number;
@@ -264,8 +259,14 @@ export class LoggingSimulator<L extends string> {
   private loopPages = 0;
 
   constructor(catalog: LogCatalog<L>, o: LoggingSimulatorOptions<L> = {}) {
+    super({
+      name: 'logging',
+      clock: o.clock,
+      seed: o.seed ?? 1,
+      projectId: o.projectId ?? 'acme-gemini-prod',
+      quota: () => this.quotaError(),
+    });
     this.catalog = catalog;
-    this.clock = o.clock ?? Date.now;
     this.seed = o.seed ?? 1;
     this.projectId = o.projectId ?? 'acme-gemini-prod';
     this.parents = o.parents ?? [`projects/${this.projectId}`];
@@ -279,42 +280,12 @@ export class LoggingSimulator<L extends string> {
     };
     const rng = new Rng(seedOf(this.seed, 'gemini'));
     this.people = Array.from({ length: 30 }, () => person(rng, 'example.com'));
-    this.tokens = new GoogleTokenSimulator({ seed: this.seed, projectId: this.projectId });
-    this.server = new SimServer({
-      name: 'logging',
-      clock: this.clock,
-      hooks: {
-        errorReply: (_req, status) => this.statusError(status),
-        rateLimitReply: () => this.quotaError(),
-      },
-    });
-    this.tokens.mount(this.server);
     this.server.route('POST', '/v2/entries:list', (req) => this.list(req));
     const now = this.clock();
     const counts = o.entries ?? catalog.counts;
     for (const [log, n] of Object.entries(counts) as Array<[L, number]>) {
       this.addEntries(log, n, { from: now - 5 * 60_000 - Math.max(0, n - 1) * this.opts.spacingMs });
     }
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-
-  start(): Promise<string> {
-    return this.server.start();
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   /** Calls that could change data: everything but GETs, the token endpoint and entries:list (read-only POSTs). */
@@ -405,28 +376,8 @@ export class LoggingSimulator<L extends string> {
     return String(100_000_000_000 + (seedOf(this.seed, this.projectId) % 900_000_000_000));
   }
 
-  private statusError(status: number): SimReply {
-    switch (status) {
-      case 400:
-        return googleError(400, 'Request contains an invalid argument.', 'INVALID_ARGUMENT', 'badRequest');
-      case 401:
-        return googleError(
-          401,
-          'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
-          'UNAUTHENTICATED',
-          'authError',
-        );
-      case 403:
-        return googleError(403, 'The caller does not have permission', 'PERMISSION_DENIED');
-      case 404:
-        return googleError(404, 'Requested entity was not found.', 'NOT_FOUND', 'notFound');
-      case 429:
-        return this.quotaError();
-      case 503:
-        return googleError(503, 'The service is currently unavailable.', 'UNAVAILABLE', 'backendError');
-      default:
-        return googleError(status, 'Internal error encountered.', 'INTERNAL', 'backendError');
-    }
+  protected statusError(status: number): SimReply {
+    return status === 429 ? this.quotaError() : googleStatusError(status);
   }
 
   private invalid(message: string): SimReply {

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { checkAccountFor, type GoogleAccount, LOGGING_API } from '../../accounts/google.ts';
-import { parseDuration } from '../../core/duration.ts';
 import { defineSource } from '../../core/source.ts';
-import { baseUrlSetting } from '../../core/validation.ts';
+import { baseUrlSetting, durationSetting } from '../../core/validation.ts';
 import { explainLogging, loggingStream, probeLogging } from '../cloud-logging.ts';
 
 /**
@@ -35,19 +34,6 @@ const MAX_QUERY = 20_000;
 
 const RESOURCE =
   /^(projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]|organizations\/\d{1,19}|folders\/\d{1,19}|billingAccounts\/[0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}|projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/locations\/[a-z0-9-]+\/buckets\/[\w-]+\/views\/[\w-]+)$/;
-
-const duration = (what: string) =>
-  z.string().refine(
-    (v) => {
-      try {
-        parseDuration(v);
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    { message: `expected a duration such as ${what}` },
-  );
 
 const settings = z
   .object({
@@ -102,7 +88,7 @@ const settings = z
       .optional()
       .describe('Optional extra Logging query ANDed to the others, e.g. severity>=WARNING')
       .meta({ title: 'Extra Logging query' }),
-    lag: duration('3m or 1h')
+    lag: durationSetting('3m or 1h')
       .optional()
       .describe(
         `How far behind now a window ends (default ${DEFAULT_LAG}): entries can be received after their timestamp`,

@@ -28,16 +28,14 @@
  * with a dead-letter policy, so not here.
  */
 
-import { GoogleTokenSimulator, googleError } from '../../sim/google.ts';
+import { GoogleApiSimulator, googleError, googleStatusError } from '../../sim/google.ts';
 import {
   type Clock,
-  type Fault,
   json,
   type RecordedRequest,
   Rng,
   type SimReply,
   type SimRequest,
-  SimServer,
   seedOf,
 } from '../../sim/kit.ts';
 
@@ -72,10 +70,7 @@ export interface PubSubSimulatorOptions {
   roles?: string[];
 }
 
-export class PubSubSimulator {
-  readonly server: SimServer;
-  readonly tokens: GoogleTokenSimulator;
-  readonly clock: Clock;
+export class PubSubSimulator extends GoogleApiSimulator {
   readonly projectId: string;
   readonly subscription: string;
   roles: Set<string>;
@@ -91,38 +86,16 @@ export class PubSubSimulator {
   onAcknowledge?: (messageIds: string[]) => void;
 
   constructor(o: PubSubSimulatorOptions = {}) {
-    this.clock = o.clock ?? Date.now;
+    super({ name: 'pubsub', clock: o.clock, seed: o.seed ?? 1, projectId: o.projectId ?? 'acme-logs' });
     this.projectId = o.projectId ?? 'acme-logs';
     this.subscription = `projects/${this.projectId}/subscriptions/${o.subscription ?? 'tributary-audit'}`;
     this.ackDeadlineSeconds = o.ackDeadlineSeconds ?? 10;
     this.retentionMs = o.retentionMs ?? 7 * 86_400_000;
     this.roles = new Set(o.roles ?? ['roles/pubsub.subscriber']);
     this.rng = new Rng(seedOf(o.seed ?? 1, 'pubsub'));
-    this.tokens = new GoogleTokenSimulator({ seed: o.seed ?? 1, projectId: this.projectId, now: this.clock });
-    this.server = new SimServer({
-      name: 'pubsub',
-      clock: this.clock,
-      hooks: { errorReply: (_req, status) => this.statusError(status) },
-    });
-    this.tokens.mount(this.server);
     this.server.route('POST', '/v1/projects/:project/subscriptions/:action', (req) => this.call(req));
   }
 
-  get url(): string {
-    return this.server.url;
-  }
-  start(): Promise<string> {
-    return this.server.start();
-  }
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
-  }
   /** Calls that change the subscription (pull leases, acknowledge, modifyAckDeadline): the source declares them. */
   writeCalls(): RecordedRequest[] {
     return this.server
@@ -185,36 +158,10 @@ export class PubSubSimulator {
     return this.messages.filter((m) => !m.acked && now - m.publishTime < this.retentionMs);
   }
 
-  private statusError(status: number): SimReply {
-    switch (status) {
-      case 401:
-        return googleError(
-          401,
-          'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
-          'UNAUTHENTICATED',
-          'authError',
-        );
-      case 403:
-        return googleError(403, 'User not authorized to perform this action.', 'PERMISSION_DENIED');
-      case 404:
-        return this.notFound();
-      case 429:
-        return googleError(
-          429,
-          'Resource has been exhausted (e.g. check quota).',
-          'RESOURCE_EXHAUSTED',
-          'rateLimitExceeded',
-        );
-      case 503:
-        return googleError(
-          503,
-          'The service was unable to fulfill your request. Please try again.',
-          'UNAVAILABLE',
-          'backendError',
-        );
-      default:
-        return googleError(status, 'Internal error encountered.', 'INTERNAL', 'backendError');
-    }
+  protected statusError(status: number): SimReply {
+    return status === 404
+      ? this.notFound()
+      : googleStatusError(status, { 403: 'User not authorized to perform this action.' });
   }
 
   private notFound(): SimReply {

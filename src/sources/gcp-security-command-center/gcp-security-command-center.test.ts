@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readContext } from '../../../test/support/read-context.ts';
+import { drainGoogle, withGoogleSim } from '../../../test/support/google-source.ts';
 import { type GoogleAccount, google } from '../../accounts/google.ts';
 import { validateSettings } from '../../config/config-file.ts';
 import type { Batch } from '../../core/source.ts';
-import { Http } from '../../engine/http.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import { ManualClock } from '../../sim/kit.ts';
 import scc from './index.ts';
@@ -12,46 +11,17 @@ import { SccSimulator } from './simulator.ts';
 
 const T0 = Date.parse('2026-11-25T12:00:00.000Z');
 
-async function withSim<T>(
+const withSim = <T>(
   o: ConstructorParameters<typeof SccSimulator>[0],
   fn: (sim: SccSimulator, account: GoogleAccount) => Promise<T>,
-): Promise<T> {
-  const sim = new SccSimulator(o);
-  await sim.start();
-  try {
-    return await fn(sim, { serviceAccountKey: sim.tokens.keyJson(), tokenUrl: sim.tokens.tokenUrl });
-  } finally {
-    await sim.stop();
-  }
-}
+) => withGoogleSim(new SccSimulator(o), fn);
 
-async function drain(
+const drain = (
   account: GoogleAccount,
   settings: Record<string, unknown>,
   clock: ManualClock,
   checkpoint?: unknown,
-): Promise<Batch[]> {
-  const checked = validateSettings('gcp-security-command-center', settings);
-  assert.ok(checked.ok, checked.ok ? '' : checked.issues.join('; '));
-  const http: Http = new Http({
-    vendor: 'Security Command Center',
-    authorize: (headers, refresh, url) => google.authorize(account, headers, { refresh, http, url }),
-    explain: scc.explain,
-    backoffBaseMs: 1,
-    backoffMaxMs: 2,
-  });
-  const ctx = readContext(http, {
-    stream: 'findings',
-    settings: checked.settings,
-    account,
-    checkpoint,
-    now: clock.now,
-    window: { lookbackMs: 24 * 3_600_000 },
-  });
-  const out: Batch[] = [];
-  for await (const b of scc.streams.findings.read(ctx)) out.push(b);
-  return out;
-}
+) => drainGoogle(scc, 'findings', account, settings, clock, { checkpoint, lookbackMs: 24 * 3_600_000 });
 
 const ids = (batches: Batch[]) => batches.flatMap((b) => b.events.map((e) => e.id!));
 

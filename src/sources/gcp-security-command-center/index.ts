@@ -6,9 +6,8 @@ import {
   isApiDisabled,
   SECURITY_CENTER_API,
 } from '../../accounts/google.ts';
-import { parseDuration } from '../../core/duration.ts';
 import { defineSource } from '../../core/source.ts';
-import { baseUrlSetting } from '../../core/validation.ts';
+import { baseUrlSetting, durationSetting } from '../../core/validation.ts';
 import { paginate } from '../../engine/paginate.ts';
 import { restPoll } from '../../engine/rest-poll.ts';
 
@@ -75,19 +74,7 @@ const settings = z
       .optional()
       .describe('Optional extra SCC filter ANDed to the time window, e.g. state="ACTIVE" or severity="HIGH"')
       .meta({ title: 'Extra filter' }),
-    lag: z
-      .string()
-      .refine(
-        (v) => {
-          try {
-            parseDuration(v);
-            return true;
-          } catch {
-            return false;
-          }
-        },
-        { message: 'expected a duration such as 5m or 1h' },
-      )
+    lag: durationSetting('5m or 1h')
       .optional()
       .describe(`How far behind now a window ends (default ${DEFAULT_LAG}): detectors report findings late`)
       .meta({ title: 'Lag' }),

@@ -22,16 +22,14 @@
  * (the reader's window and ids absorb it); findings keep their history here (each update a new eventTime).
  */
 
-import { GoogleTokenSimulator, googleError } from '../../sim/google.ts';
+import { GoogleApiSimulator, googleError, googleStatusError } from '../../sim/google.ts';
 import {
   type Clock,
-  type Fault,
   json,
   type RecordedRequest,
   Rng,
   type SimReply,
   type SimRequest,
-  SimServer,
   seedOf,
 } from '../../sim/kit.ts';
 
@@ -64,10 +62,7 @@ export interface SccSimulatorOptions {
 
 class FilterError extends Error {}
 
-export class SccSimulator {
-  readonly server: SimServer;
-  readonly tokens: GoogleTokenSimulator;
-  readonly clock: Clock;
+export class SccSimulator extends GoogleApiSimulator {
   readonly organization: string;
   readonly location: string;
   roles: Set<string>;
@@ -78,39 +73,17 @@ export class SccSimulator {
   private readonly eventBytes?: number;
 
   constructor(o: SccSimulatorOptions = {}) {
-    this.clock = o.clock ?? Date.now;
+    super({ name: 'securitycenter', clock: o.clock, seed: o.seed ?? 1, projectId: 'acme-security' });
     this.seed = o.seed ?? 1;
     this.organization = o.organization ?? '123456789012';
     this.location = o.location ?? 'global';
     this.eventBytes = o.eventBytes;
     this.roles = new Set(o.roles ?? ['roles/securitycenter.findingsViewer']);
-    this.tokens = new GoogleTokenSimulator({ seed: this.seed, projectId: 'acme-security' });
-    this.server = new SimServer({
-      name: 'securitycenter',
-      clock: this.clock,
-      hooks: { errorReply: (_req, status) => this.statusError(status) },
-    });
-    this.tokens.mount(this.server);
     this.server.route('GET', '/v2/organizations/:org/sources/:source/locations/:loc/findings', (req) =>
       this.list(req),
     );
   }
 
-  get url(): string {
-    return this.server.url;
-  }
-  start(): Promise<string> {
-    return this.server.start();
-  }
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
-  }
   writeCalls(): RecordedRequest[] {
     return this.server.writeCalls().filter((r) => r.path !== '/token');
   }
@@ -150,29 +123,10 @@ export class SccSimulator {
     return `organizations/${this.organization}/sources/${source}/locations/${this.location}/findings/${seedOf(this.seed, 'finding', f).toString(16).padStart(12, '0')}`;
   }
 
-  private statusError(status: number): SimReply {
-    switch (status) {
-      case 401:
-        return googleError(
-          401,
-          'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
-          'UNAUTHENTICATED',
-          'authError',
-        );
-      case 403:
-        return googleError(403, 'The caller does not have permission', 'PERMISSION_DENIED');
-      case 404:
-        return googleError(404, 'Requested entity was not found.', 'NOT_FOUND', 'notFound');
-      case 429:
-        return googleError(
-          429,
-          "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute'.",
-          'RESOURCE_EXHAUSTED',
-          'rateLimitExceeded',
-        );
-      default:
-        return googleError(status, 'Internal error encountered.', 'INTERNAL', 'backendError');
-    }
+  protected statusError(status: number): SimReply {
+    return googleStatusError(status, {
+      429: "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute'.",
+    });
   }
 
   private invalid(message: string): SimReply {

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { checkAccountFor, type GoogleAccount, LOGGING_API } from '../../accounts/google.ts';
-import { parseDuration } from '../../core/duration.ts';
 import { defineSource, type StreamDef, streamsInSettings } from '../../core/source.ts';
-import { baseUrlSetting } from '../../core/validation.ts';
+import { baseUrlSetting, durationSetting } from '../../core/validation.ts';
 import { explainLogging, loggingStream, probeLogging } from '../cloud-logging.ts';
 
 /**
@@ -76,19 +75,7 @@ const settings = z
         'Optional extra Logging query ANDed to every stream, e.g. jsonPayload.logMetadata.methodName!="Search"',
       )
       .meta({ title: 'Extra Logging query' }),
-    lag: z
-      .string()
-      .refine(
-        (v) => {
-          try {
-            parseDuration(v);
-            return true;
-          } catch {
-            return false;
-          }
-        },
-        { message: 'expected a duration such as 3m or 1h' },
-      )
+    lag: durationSetting('3m or 1h')
       .optional()
       .describe(
         `How far behind now a window ends (default ${DEFAULT_LAG}): entries can be received after their timestamp`,

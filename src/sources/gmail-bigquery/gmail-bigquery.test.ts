@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readContext } from '../../../test/support/read-context.ts';
+import { drainGoogle, withGoogleSim } from '../../../test/support/google-source.ts';
 import { type GoogleAccount, google } from '../../accounts/google.ts';
 import { validateSettings } from '../../config/config-file.ts';
 import { toTributaryError } from '../../core/errors.ts';
 import type { Batch } from '../../core/source.ts';
-import { Http } from '../../engine/http.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import { ManualClock } from '../../sim/kit.ts';
 import gmail, { decodeRow, rowId } from './index.ts';
@@ -13,47 +12,17 @@ import { BigQuerySimulator, GMAIL_SCHEMA } from './simulator.ts';
 
 const T0 = Date.parse('2026-11-25T12:00:00.000Z');
 
-async function withSim<T>(
+const withSim = <T>(
   o: ConstructorParameters<typeof BigQuerySimulator>[0],
   fn: (sim: BigQuerySimulator, account: GoogleAccount) => Promise<T>,
-): Promise<T> {
-  const sim = new BigQuerySimulator(o);
-  await sim.start();
-  try {
-    return await fn(sim, { serviceAccountKey: sim.tokens.keyJson(), tokenUrl: sim.tokens.tokenUrl });
-  } finally {
-    await sim.stop();
-  }
-}
+) => withGoogleSim(new BigQuerySimulator(o), fn);
 
-async function drain(
+const drain = (
   account: GoogleAccount,
   settings: Record<string, unknown>,
   clock: ManualClock,
   checkpoint?: unknown,
-): Promise<Batch[]> {
-  const checked = validateSettings('gmail-bigquery', settings);
-  assert.ok(checked.ok, checked.ok ? '' : checked.issues.join('; '));
-  const http: Http = new Http({
-    vendor: 'BigQuery',
-    authorize: (headers, refresh, url) => google.authorize(account, headers, { refresh, http, url }),
-    explain: gmail.explain,
-    rateLimited: gmail.rateLimited,
-    backoffBaseMs: 1,
-    backoffMaxMs: 2,
-  });
-  const ctx = readContext(http, {
-    stream: 'messages',
-    settings: checked.settings,
-    account,
-    checkpoint,
-    now: clock.now,
-    window: { lookbackMs: 6 * 3_600_000 },
-  });
-  const out: Batch[] = [];
-  for await (const b of gmail.streams.messages.read(ctx)) out.push(b);
-  return out;
-}
+) => drainGoogle(gmail, 'messages', account, settings, clock, { checkpoint, lookbackMs: 6 * 3_600_000 });
 
 const ids = (batches: Batch[]) => batches.flatMap((b) => b.events.map((e) => e.id!));
 const sorted = (a: string[]) => [...a].sort();

@@ -7,10 +7,9 @@ import {
   googleErrorOf,
   isApiDisabled,
 } from '../../accounts/google.ts';
-import { parseDuration } from '../../core/duration.ts';
 import { configError, transientError } from '../../core/errors.ts';
 import { defineSource } from '../../core/source.ts';
-import { baseUrlSetting } from '../../core/validation.ts';
+import { baseUrlSetting, durationSetting } from '../../core/validation.ts';
 import type { PageRequest, Paginator } from '../../engine/paginate.ts';
 import { restPoll } from '../../engine/rest-poll.ts';
 
@@ -107,19 +106,7 @@ const settings = z
         'The most one query may bill, in bytes (default 10 GiB); a window that would bill more fails without charge and the collector reports it',
       )
       .meta({ title: 'Maximum bytes billed per query' }),
-    lag: z
-      .string()
-      .refine(
-        (v) => {
-          try {
-            parseDuration(v);
-            return true;
-          } catch {
-            return false;
-          }
-        },
-        { message: 'expected a duration such as 15m or 1h' },
-      )
+    lag: durationSetting('15m or 1h')
       .optional()
       .describe(
         `How far behind now a window ends (default ${DEFAULT_LAG}): rows reach the tables after the event`,

@@ -32,16 +32,14 @@
  * calls; page tokens are offsets bound to the job.
  */
 
-import { GoogleTokenSimulator, googleError } from '../../sim/google.ts';
+import { GoogleApiSimulator, googleError, googleStatusError } from '../../sim/google.ts';
 import {
   type Clock,
-  type Fault,
   json,
   type RecordedRequest,
   Rng,
   type SimReply,
   type SimRequest,
-  SimServer,
   seedOf,
 } from '../../sim/kit.ts';
 import { decodeRow } from './index.ts';
@@ -127,10 +125,7 @@ export interface BigQuerySimulatorOptions {
   eventBytes?: number;
 }
 
-export class BigQuerySimulator {
-  readonly server: SimServer;
-  readonly tokens: GoogleTokenSimulator;
-  readonly clock: Clock;
+export class BigQuerySimulator extends GoogleApiSimulator {
   readonly projectId: string;
   readonly location: string;
   roles: Set<string>;
@@ -146,39 +141,22 @@ export class BigQuerySimulator {
   private loopPages = 0;
 
   constructor(o: BigQuerySimulatorOptions = {}) {
-    this.clock = o.clock ?? Date.now;
+    super({
+      name: 'bigquery',
+      clock: o.clock,
+      seed: o.seed ?? 1,
+      projectId: o.projectId ?? 'acme-gmail-logs',
+    });
     this.seed = o.seed ?? 1;
     this.projectId = o.projectId ?? 'acme-gmail-logs';
     this.location = o.location ?? 'US';
     this.pollsToComplete = o.pollsToComplete ?? 1;
     this.eventBytes = o.eventBytes;
     this.roles = new Set(o.roles ?? ['roles/bigquery.jobUser', 'roles/bigquery.dataViewer']);
-    this.tokens = new GoogleTokenSimulator({ seed: this.seed, projectId: this.projectId });
-    this.server = new SimServer({
-      name: 'bigquery',
-      clock: this.clock,
-      hooks: { errorReply: (_req, status) => this.statusError(status) },
-    });
-    this.tokens.mount(this.server);
     this.server.route('POST', '/bigquery/v2/projects/:project/queries', (req) => this.query(req));
     this.server.route('GET', '/bigquery/v2/projects/:project/queries/:job', (req) => this.results(req));
   }
 
-  get url(): string {
-    return this.server.url;
-  }
-  start(): Promise<string> {
-    return this.server.start();
-  }
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
-  }
   /** Calls that change vendor state but the declared jobs.query (which starts a billed job). */
   writeCalls(): RecordedRequest[] {
     return this.server
@@ -207,34 +185,13 @@ export class BigQuerySimulator {
     return this.rows.map((r) => decodeRow(GMAIL_SCHEMA.fields, this.rowF(r)));
   }
 
-  private statusError(status: number): SimReply {
-    switch (status) {
-      case 401:
-        return googleError(
-          401,
-          'Request is missing required authentication credential.',
-          'UNAUTHENTICATED',
-          'authError',
-        );
-      case 403:
-        return googleError(403, 'Access Denied', 'PERMISSION_DENIED', 'accessDenied');
-      case 404:
-        return googleError(404, 'Not found', 'NOT_FOUND', 'notFound');
-      case 429:
-        return googleError(
-          429,
-          'Exceeded rate limits: too many api requests per user per method for this user_method.',
-          'RESOURCE_EXHAUSTED',
-          'rateLimitExceeded',
-        );
-      default:
-        return googleError(
-          status,
-          'An internal error occurred and the request could not be completed.',
-          'INTERNAL',
-          'backendError',
-        );
-    }
+  protected statusError(status: number): SimReply {
+    return googleStatusError(status, {
+      401: 'Request is missing required authentication credential.',
+      403: 'Access Denied',
+      404: 'Not found',
+      429: 'Exceeded rate limits: too many api requests per user per method for this user_method.',
+    });
   }
 
   private invalid(message: string, reason = 'invalid'): SimReply {
