@@ -439,3 +439,25 @@ export function isApiDisabled(e: { reasons: string[]; message: string }): boolea
     /has not been used in project|is disabled/i.test(e.message)
   );
 }
+
+/**
+ * The answers every Google API source gives alike: 401 after a token refresh (clock, disabled key or
+ * service account) and 403 for an API not enabled in the service account's project. Undefined otherwise.
+ */
+export function explainGoogleCommon(
+  status: number,
+  e: { reasons: string[]; message: string },
+  api: { name: string; service: string },
+): { code: string; action: string } | undefined {
+  if (status === 401)
+    return {
+      code: 'google_unauthenticated',
+      action: `Google rejected the access token even after a refresh: check this host's clock, that the service account and its key are enabled, and the base URL (https://${api.service}).`,
+    };
+  if (status === 403 && isApiDisabled(e))
+    return {
+      code: 'google_api_disabled',
+      action: `The ${api.name} is not enabled in the service account's project: gcloud services enable ${api.service} (or APIs & Services → Library → ${api.name} → Enable), wait a few minutes and retry.`,
+    };
+  return undefined;
+}

@@ -1,12 +1,14 @@
+import { z } from 'zod';
 import {
   checkAccountFor,
+  explainGoogleCommon,
   type GoogleAccount,
   googleErrorOf,
-  isApiDisabled,
   LOGGING_API,
 } from '../accounts/google.ts';
 import type { ErrorInfo } from '../core/errors.ts';
 import type { HttpClient, StreamDef, VendorErrorContext } from '../core/source.ts';
+import { baseUrlSetting, durationSetting } from '../core/validation.ts';
 import { jsonBodyField, paginate } from '../engine/paginate.ts';
 import { restPoll } from '../engine/rest-poll.ts';
 
@@ -46,6 +48,25 @@ export const LOGGING_ROOT = 'https://logging.googleapis.com';
 const HEADERS = { accept: 'application/json' };
 const DEFAULT_LAG = '3m';
 const MAX_WINDOW = '1d';
+
+/** The settings every Cloud Logging source has: the lag, the page size and the base URL. */
+export const LOGGING_SETTINGS = {
+  lag: durationSetting('3m or 1h')
+    .optional()
+    .describe(
+      `How far behind now a window ends (default ${DEFAULT_LAG}): entries can be received after their timestamp`,
+    )
+    .meta({ title: 'Lag' }),
+  pageSize: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(1000)
+    .describe('Entries per page (up to 1000)')
+    .meta({ title: 'Entries per page' }),
+  baseUrl: baseUrlSetting(),
+};
 
 export const listUrl = (baseUrl: string | undefined) =>
   `${(baseUrl ?? LOGGING_ROOT).replace(/\/+$/, '')}/v2/entries:list`;
@@ -151,19 +172,11 @@ export function explainLogging(o: {
   return ({ status, body, message }) => {
     const e = googleErrorOf(body);
     const said = e.message || message;
-    if (status === 401) {
-      return {
-        code: 'google_unauthenticated',
-        action: `Google rejected the access token even after a refresh: check this host's clock, that the service account and its key are enabled, and the base URL (${LOGGING_ROOT}).`,
-      };
-    }
-    if (status === 403 && isApiDisabled(e)) {
-      return {
-        code: 'google_api_disabled',
-        action:
-          "The Cloud Logging API is not enabled in the service account's project: APIs & Services → Library → Cloud Logging API → Enable, wait a few minutes and retry.",
-      };
-    }
+    const common = explainGoogleCommon(status, e, {
+      name: 'Cloud Logging API',
+      service: 'logging.googleapis.com',
+    });
+    if (common) return common;
     if (status === 403 && /privateLogEntries/i.test(said)) {
       return {
         code: 'google_private_logs_denied',

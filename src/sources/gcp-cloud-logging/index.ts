@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { checkAccountFor, type GoogleAccount, LOGGING_API } from '../../accounts/google.ts';
 import { defineSource } from '../../core/source.ts';
-import { baseUrlSetting, durationSetting } from '../../core/validation.ts';
-import { explainLogging, loggingStream, probeLogging } from '../cloud-logging.ts';
+import { explainLogging, LOGGING_SETTINGS, loggingStream, probeLogging } from '../cloud-logging.ts';
 
 /**
  * Google Cloud Logging — any logs of projects, folders or organizations through `entries.list`, read by
@@ -29,7 +28,6 @@ import { explainLogging, loggingStream, probeLogging } from '../cloud-logging.ts
  *   other logs are kept 30 days in _Default (cloud.google.com/logging/quotas, "Logs retention periods").
  */
 
-const DEFAULT_LAG = '3m';
 const MAX_QUERY = 20_000;
 
 const RESOURCE =
@@ -88,21 +86,7 @@ const settings = z
       .optional()
       .describe('Optional extra Logging query ANDed to the others, e.g. severity>=WARNING')
       .meta({ title: 'Extra Logging query' }),
-    lag: durationSetting('3m or 1h')
-      .optional()
-      .describe(
-        `How far behind now a window ends (default ${DEFAULT_LAG}): entries can be received after their timestamp`,
-      )
-      .meta({ title: 'Lag' }),
-    pageSize: z
-      .number()
-      .int()
-      .min(1)
-      .max(1000)
-      .default(1000)
-      .describe('Entries per page (up to 1000)')
-      .meta({ title: 'Entries per page' }),
-    baseUrl: baseUrlSetting(),
+    ...LOGGING_SETTINGS,
   })
   .strict()
   .superRefine((s, ctx) => {

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import {
   checkAccountFor,
+  explainGoogleCommon,
   type GoogleAccount,
   googleErrorOf,
-  isApiDisabled,
   PUBSUB_API,
 } from '../../accounts/google.ts';
 import { configError } from '../../core/errors.ts';
@@ -231,18 +231,11 @@ export default defineSource<PubSubSettings, GoogleAccount>({
   explain({ status, body, message }) {
     const e = googleErrorOf(body);
     const said = e.message || message;
-    if (status === 401)
-      return {
-        code: 'google_unauthenticated',
-        action:
-          "Google rejected the access token even after a refresh: check this host's clock, that the service account and its key are enabled, and the base URL (https://pubsub.googleapis.com).",
-      };
-    if (status === 403 && isApiDisabled(e))
-      return {
-        code: 'google_api_disabled',
-        action:
-          "The Pub/Sub API is not enabled in the service account's project: APIs & Services → Library → Cloud Pub/Sub API → Enable.",
-      };
+    const common = explainGoogleCommon(status, e, {
+      name: 'Cloud Pub/Sub API',
+      service: 'pubsub.googleapis.com',
+    });
+    if (common) return common;
     if (status === 403)
       return {
         code: 'pubsub_permission_denied',

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import {
   checkAccountFor,
+  explainGoogleCommon,
   type GoogleAccount,
   googleErrorOf,
-  isApiDisabled,
   SECURITY_CENTER_API,
 } from '../../accounts/google.ts';
 import { defineSource } from '../../core/source.ts';
@@ -156,18 +156,11 @@ export default defineSource<SccSettings, GoogleAccount>({
   explain({ status, body, message }) {
     const e = googleErrorOf(body);
     const said = e.message || message;
-    if (status === 401)
-      return {
-        code: 'google_unauthenticated',
-        action:
-          "Google rejected the access token even after a refresh: check this host's clock and that the service account and its key are enabled.",
-      };
-    if (status === 403 && isApiDisabled(e))
-      return {
-        code: 'google_api_disabled',
-        action:
-          "The Security Command Center API is not enabled in the service account's project: gcloud services enable securitycenter.googleapis.com, wait a few minutes and retry.",
-      };
+    const common = explainGoogleCommon(status, e, {
+      name: 'Security Command Center API',
+      service: 'securitycenter.googleapis.com',
+    });
+    if (common) return common;
     if (status === 403)
       return {
         code: 'scc_findings_denied',

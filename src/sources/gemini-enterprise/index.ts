@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { checkAccountFor, type GoogleAccount, LOGGING_API } from '../../accounts/google.ts';
 import { defineSource, type StreamDef, streamsInSettings } from '../../core/source.ts';
-import { baseUrlSetting, durationSetting } from '../../core/validation.ts';
-import { explainLogging, loggingStream, probeLogging } from '../cloud-logging.ts';
+import { explainLogging, LOGGING_SETTINGS, loggingStream, probeLogging } from '../cloud-logging.ts';
 
 /**
  * Gemini Enterprise (Google Cloud; formerly Agentspace) — Cloud Logging `entries.list`, read by the shared
@@ -50,8 +49,6 @@ export const LOGS = {
 export type LogStream = keyof typeof LOGS;
 const LOG_IDS = Object.keys(LOGS) as [LogStream, ...LogStream[]];
 
-const DEFAULT_LAG = '3m';
-
 const settings = z
   .object({
     projectId: z
@@ -75,21 +72,7 @@ const settings = z
         'Optional extra Logging query ANDed to every stream, e.g. jsonPayload.logMetadata.methodName!="Search"',
       )
       .meta({ title: 'Extra Logging query' }),
-    lag: durationSetting('3m or 1h')
-      .optional()
-      .describe(
-        `How far behind now a window ends (default ${DEFAULT_LAG}): entries can be received after their timestamp`,
-      )
-      .meta({ title: 'Lag' }),
-    pageSize: z
-      .number()
-      .int()
-      .min(1)
-      .max(1000)
-      .default(1000)
-      .describe('Entries per page (up to 1000)')
-      .meta({ title: 'Entries per page' }),
-    baseUrl: baseUrlSetting(),
+    ...LOGGING_SETTINGS,
   })
   .strict();
 

@@ -3,9 +3,9 @@ import { z } from 'zod';
 import {
   BIGQUERY_API,
   checkAccountFor,
+  explainGoogleCommon,
   type GoogleAccount,
   googleErrorOf,
-  isApiDisabled,
 } from '../../accounts/google.ts';
 import { configError, transientError } from '../../core/errors.ts';
 import { defineSource } from '../../core/source.ts';
@@ -295,22 +295,15 @@ export default defineSource<GmailBigQuerySettings, GoogleAccount>({
   explain({ status, body, message }) {
     const e = googleErrorOf(body);
     const said = e.message || message;
+    const common = explainGoogleCommon(status, e, {
+      name: 'BigQuery API',
+      service: 'bigquery.googleapis.com',
+    });
+    if (common) return common;
     if (e.reasons.includes('bytesBilledLimitExceeded'))
       return {
         code: 'bigquery_bytes_billed_limit',
         action: `The window's query would bill more than the collector's maximumBytesBilled (BigQuery: ${said}). Raise maximumBytesBilled to at least the size BigQuery names, or keep the lag and lookback short so windows scan fewer daily tables.`,
-      };
-    if (status === 401)
-      return {
-        code: 'google_unauthenticated',
-        action:
-          "Google rejected the access token even after a refresh: check this host's clock and that the service account and its key are enabled.",
-      };
-    if (status === 403 && isApiDisabled(e))
-      return {
-        code: 'google_api_disabled',
-        action:
-          'Enable the BigQuery API in the billing project: gcloud services enable bigquery.googleapis.com.',
       };
     if (status === 403 && /jobs\.create/.test(said))
       return {

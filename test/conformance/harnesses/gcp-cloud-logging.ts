@@ -1,6 +1,7 @@
 import { entryId } from '../../../src/sources/cloud-logging.ts';
 import { type GcpLog, GcpLoggingSimulator } from '../../../src/sources/gcp-cloud-logging/simulator.ts';
 import type { ConformanceHarness } from '../harness.ts';
+import { googleSimControls } from './google-sim.ts';
 
 const ORG = 'organizations/123456789012';
 
@@ -33,7 +34,7 @@ export const gcpCloudLoggingHarness: ConformanceHarness = {
       sim.addEntries(log, per, { from: now - 3_600_000, spacingMs: spacing, parent });
     await sim.start();
     return {
-      account: { serviceAccountKey: sim.tokens.keyJson(), tokenUrl: sim.tokens.tokenUrl },
+      ...googleSimControls(sim, /^\/v2\/entries:list/),
       settings: {
         resourceNames: ['projects/acme-prod', ORG],
         logNames: ['cloudaudit.googleapis.com/activity', 'syslog'],
@@ -48,15 +49,6 @@ export const gcpCloudLoggingHarness: ConformanceHarness = {
           spacingMs: 50,
           visibleDelayMs: o.visibleDelayMs,
         }),
-      inject: (f) => sim.inject(f),
-      pagePath: /^\/v2\/entries:list/,
-      loop: (on) => sim.loopNextLinks(on ? 1000 : 0),
-      writeCalls: () => sim.writeCalls(),
-      credentialLeaks: () => [],
-      requestCount: () => sim.requests().length,
-      expireTokens: () => sim.tokens.expireTokens(),
-      tokensIssued: () => sim.tokens.tokenRequestCount,
-      stop: () => sim.stop(),
     };
   },
 };

@@ -1,5 +1,6 @@
 import { SccSimulator } from '../../../src/sources/gcp-security-command-center/simulator.ts';
 import type { ConformanceHarness } from '../harness.ts';
+import { googleSimControls } from './google-sim.ts';
 
 /**
  * The Security Command Center simulator with findings over the last hour (event times spread evenly), a
@@ -19,7 +20,7 @@ export const gcpSecurityCommandCenterHarness: ConformanceHarness = {
     sim.addFindings(n, { from: now - 3_600_000, spacingMs: Math.floor((55 * 60_000) / n) });
     await sim.start();
     return {
-      account: { serviceAccountKey: sim.tokens.keyJson(), tokenUrl: sim.tokens.tokenUrl },
+      ...googleSimControls(sim, /\/findings$/),
       settings: { organizationId: sim.organization, pageSize, lag: '30s', baseUrl: sim.url },
       expectedIds: () => sim.ids(),
       addEvents: (k, o = {}) =>
@@ -28,15 +29,6 @@ export const gcpSecurityCommandCenterHarness: ConformanceHarness = {
           spacingMs: 50,
           visibleDelayMs: o.visibleDelayMs,
         }),
-      inject: (f) => sim.inject(f),
-      pagePath: /\/findings$/,
-      loop: (on) => sim.loopNextLinks(on ? 1000 : 0),
-      writeCalls: () => sim.writeCalls(),
-      credentialLeaks: () => [],
-      requestCount: () => sim.requests().length,
-      expireTokens: () => sim.tokens.expireTokens(),
-      tokensIssued: () => sim.tokens.tokenRequestCount,
-      stop: () => sim.stop(),
     };
   },
 };

@@ -1,6 +1,7 @@
 import { rowId } from '../../../src/sources/gmail-bigquery/index.ts';
 import { BigQuerySimulator } from '../../../src/sources/gmail-bigquery/simulator.ts';
 import type { ConformanceHarness } from '../harness.ts';
+import { googleSimControls } from './google-sim.ts';
 
 /**
  * The BigQuery simulator with a Gmail logs dataset over the last hour: one query job per window that
@@ -21,7 +22,7 @@ export const gmailBigQueryHarness: ConformanceHarness = {
     sim.addRows(n, { from: now - 3_600_000, spacingMs: Math.floor((55 * 60_000) / n) });
     await sim.start();
     return {
-      account: { serviceAccountKey: sim.tokens.keyJson(), tokenUrl: sim.tokens.tokenUrl },
+      ...googleSimControls(sim, /^\/bigquery\/v2\/projects\/[^/]+\/queries/),
       settings: {
         projectId: sim.projectId,
         pageSize,
@@ -36,15 +37,6 @@ export const gmailBigQueryHarness: ConformanceHarness = {
           spacingMs: 50,
           visibleDelayMs: o.visibleDelayMs,
         }),
-      inject: (f) => sim.inject(f),
-      pagePath: /^\/bigquery\/v2\/projects\/[^/]+\/queries/,
-      loop: (on) => sim.loopNextLinks(on ? 1000 : 0),
-      writeCalls: () => sim.writeCalls(),
-      credentialLeaks: () => [],
-      requestCount: () => sim.requests().length,
-      expireTokens: () => sim.tokens.expireTokens(),
-      tokensIssued: () => sim.tokens.tokenRequestCount,
-      stop: () => sim.stop(),
     };
   },
 };
