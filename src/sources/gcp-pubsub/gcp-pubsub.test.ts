@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { consumerStores, until } from '../../../test/support/consumer.ts';
 import { duplicates, sorted } from '../../../test/support/ids.ts';
 import { MemoryDestination } from '../../../test/support/memory-destination.ts';
-import { tempDirs } from '../../../test/support/temp-dirs.ts';
 import { type GoogleAccount, google } from '../../accounts/google.ts';
 import { validateSettings } from '../../config/config-file.ts';
 import type { Destination } from '../../core/destination.ts';
@@ -12,40 +12,11 @@ import { silentLogger } from '../../engine/log.ts';
 import { consumeStream } from '../../engine/stream-consumer.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import { ManualClock } from '../../sim/kit.ts';
-import { SqliteStore } from '../../store/sqlite/sqlite-store.ts';
+import type { SqliteStore } from '../../store/sqlite/sqlite-store.ts';
 import pubsub, { messageEvent, type PubSubSettings, pubsubSource } from './index.ts';
 import { PubSubSimulator } from './simulator.ts';
 
-/** Polls a condition with a deadline (the consumer runs on its own; nothing here sleeps for it). */
-async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-const fresh = tempDirs('tributary-pubsub');
-const stores: SqliteStore[] = [];
-after(() => Promise.all(stores.map((s) => s.close())));
-
-async function store(): Promise<SqliteStore> {
-  const s = await SqliteStore.open(fresh());
-  stores.push(s);
-  await s.migrate();
-  const at = new Date().toISOString();
-  await s.putCollector({
-    id: 'c-ps',
-    name: 'ps',
-    source: 'gcp-pubsub',
-    config: {},
-    enabled: true,
-    secrets: {},
-    createdAt: at,
-    updatedAt: at,
-  });
-  return s;
-}
+const store = consumerStores('tributary-pubsub', { id: 'c-ps', name: 'ps', source: 'gcp-pubsub' });
 
 async function rig(o: ConstructorParameters<typeof PubSubSimulator>[0] = {}) {
   const sim = new PubSubSimulator(o);
