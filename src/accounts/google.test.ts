@@ -6,11 +6,17 @@ import { Http } from '../engine/http.ts';
 import { GoogleTokenSimulator } from '../sim/google.ts';
 import { SimServer } from '../sim/kit.ts';
 import {
+  apiFor,
+  BIGQUERY_API,
   type GoogleAccount,
+  type GoogleApi,
   google,
   LOGGING_READ_SCOPE,
+  PUBSUB_API,
   parseServiceAccountKey,
   REPORTS_AUDIT_SCOPE,
+  SECURITY_CENTER_API,
+  scopesFor,
   signAssertion,
 } from './google.ts';
 
@@ -204,5 +210,44 @@ describe('google account kind: JWT bearer token exchange', () => {
     assert.equal(c.iat, Date.parse('2026-11-25T10:00:00Z') / 1000);
     assert.equal(c.exp, c.iat + 3600);
     assert.equal(c.sub, undefined);
+  });
+});
+
+describe('google account kind: Google Cloud APIs', () => {
+  it('recognises Pub/Sub, Security Command Center and BigQuery by host or path, each with its least-privilege scope', () => {
+    const cases: Array<[string, GoogleApi, string]> = [
+      [
+        'https://pubsub.googleapis.com/v1/projects/p/subscriptions/s:pull',
+        PUBSUB_API,
+        'https://www.googleapis.com/auth/pubsub',
+      ],
+      [
+        'http://127.0.0.1:9/v1/projects/p/subscriptions/s:acknowledge',
+        PUBSUB_API,
+        'https://www.googleapis.com/auth/pubsub',
+      ],
+      [
+        'http://127.0.0.1:9/v2/organizations/1/sources/-/locations/global/findings',
+        SECURITY_CENTER_API,
+        'https://www.googleapis.com/auth/cloud-platform',
+      ],
+      [
+        'https://bigquery.googleapis.com/bigquery/v2/projects/p/queries',
+        BIGQUERY_API,
+        'https://www.googleapis.com/auth/bigquery.readonly',
+      ],
+      [
+        'http://127.0.0.1:9/bigquery/v2/projects/p/queries/j1',
+        BIGQUERY_API,
+        'https://www.googleapis.com/auth/bigquery.readonly',
+      ],
+    ];
+    for (const [url, api, scope] of cases) {
+      assert.equal(apiFor(new URL(url)), api, url);
+      assert.equal(api.delegation, 'never');
+      assert.deepEqual(scopesFor({}, api), [scope]);
+    }
+    // An account limited to logging.read has no scope for them: the source names the one to add.
+    assert.equal(scopesFor({ scopes: [LOGGING_READ_SCOPE] }, SECURITY_CENTER_API), undefined);
   });
 });

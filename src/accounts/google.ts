@@ -107,6 +107,41 @@ export const CHRONICLE_API: GoogleApi = {
   delegation: 'never',
 };
 
+/**
+ * Pub/Sub (cloud.google.com/pubsub/docs/reference/rest/v1/projects.subscriptions/pull, "Authorization
+ * scopes": https://www.googleapis.com/auth/pubsub or cloud-platform), as the service account itself.
+ */
+export const PUBSUB_API: GoogleApi = {
+  name: 'Pub/Sub API',
+  accepts: ['https://www.googleapis.com/auth/pubsub', 'https://www.googleapis.com/auth/cloud-platform'],
+  delegation: 'never',
+};
+
+/**
+ * Security Command Center API (cloud.google.com/security-command-center/docs/reference/rest/v2/organizations.sources.locations.findings/list,
+ * "Authorization scopes": https://www.googleapis.com/auth/cloud-platform), as the service account itself.
+ */
+export const SECURITY_CENTER_API: GoogleApi = {
+  name: 'Security Command Center API',
+  accepts: ['https://www.googleapis.com/auth/cloud-platform'],
+  delegation: 'never',
+};
+
+/**
+ * BigQuery (cloud.google.com/bigquery/docs/reference/rest/v2/jobs/query, "Authorization scopes"), as the
+ * service account itself; bigquery.readonly suffices to query.
+ */
+export const BIGQUERY_API: GoogleApi = {
+  name: 'BigQuery API',
+  accepts: [
+    'https://www.googleapis.com/auth/bigquery.readonly',
+    'https://www.googleapis.com/auth/bigquery',
+    CLOUD_READ_ONLY_SCOPE,
+    'https://www.googleapis.com/auth/cloud-platform',
+  ],
+  delegation: 'never',
+};
+
 const OTHER_API: GoogleApi = { name: 'Google API', accepts: [CLOUD_READ_ONLY_SCOPE], delegation: 'optional' };
 
 /** Which API a request goes to, by host or (for base-URL overrides) by path. */
@@ -114,6 +149,18 @@ export function apiFor(url: URL): GoogleApi {
   if (url.hostname === 'admin.googleapis.com' || url.pathname.startsWith('/admin/reports/'))
     return REPORTS_API;
   if (url.hostname === 'logging.googleapis.com' || url.pathname.startsWith('/v2/entries')) return LOGGING_API;
+  if (
+    url.hostname === 'pubsub.googleapis.com' ||
+    /^\/v1\/projects\/[^/]+\/subscriptions\//.test(url.pathname)
+  )
+    return PUBSUB_API;
+  if (
+    url.hostname === 'securitycenter.googleapis.com' ||
+    /^\/v[12]\/(organizations|folders|projects)\/[^/]+\/sources\//.test(url.pathname)
+  )
+    return SECURITY_CENTER_API;
+  if (url.hostname === 'bigquery.googleapis.com' || url.pathname.startsWith('/bigquery/v2/'))
+    return BIGQUERY_API;
   if (url.hostname === 'storage.googleapis.com' || /^\/(upload\/)?storage\/v1\//.test(url.pathname))
     return STORAGE_API;
   if (
@@ -391,4 +438,26 @@ export function isApiDisabled(e: { reasons: string[]; message: string }): boolea
     e.reasons.some((r) => r === 'SERVICE_DISABLED' || r === 'accessNotConfigured') ||
     /has not been used in project|is disabled/i.test(e.message)
   );
+}
+
+/**
+ * The answers every Google API source gives alike: 401 after a token refresh (clock, disabled key or
+ * service account) and 403 for an API not enabled in the service account's project. Undefined otherwise.
+ */
+export function explainGoogleCommon(
+  status: number,
+  e: { reasons: string[]; message: string },
+  api: { name: string; service: string },
+): { code: string; action: string } | undefined {
+  if (status === 401)
+    return {
+      code: 'google_unauthenticated',
+      action: `Google rejected the access token even after a refresh: check this host's clock, that the service account and its key are enabled, and the base URL (https://${api.service}).`,
+    };
+  if (status === 403 && isApiDisabled(e))
+    return {
+      code: 'google_api_disabled',
+      action: `The ${api.name} is not enabled in the service account's project: gcloud services enable ${api.service} (or APIs & Services → Library → ${api.name} → Enable), wait a few minutes and retry.`,
+    };
+  return undefined;
 }

@@ -45,6 +45,14 @@ export interface AckSource {
   ack(ackIds: string[], o: { signal: AbortSignal }): Promise<void>;
   /** Called once when the consumer ends. */
   close?(): Promise<void>;
+  /**
+   * Keeps messages being delivered from going back to the vendor (Pub/Sub `modifyAckDeadline`, SQS
+   * ChangeMessageVisibility): called every `extendEverySeconds` until the batch is acknowledged or
+   * abandoned, each time asking for `extendSeconds` more.
+   */
+  extend?(ackIds: string[], seconds: number, o: { signal: AbortSignal }): Promise<void>;
+  /** How much each extension asks for (the vendor's lease, e.g. 60 s). */
+  extendSeconds?: number;
 }
 
 export type ConsumerSource = PartitionedSource | AckSource;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDuration } from './duration.ts';
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
 
@@ -203,3 +204,17 @@ export const baseUrlSetting = () =>
     .describe(
       "Another root for this source's API, e.g. a proxy or a regional endpoint; leave empty for the vendor's own",
     );
+
+/** A duration setting (`3m`, `1h`, `2d`): refused with "expected a duration such as …" otherwise. */
+export const durationSetting = (examples: string) =>
+  z.string().refine(
+    (v) => {
+      try {
+        parseDuration(v);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: `expected a duration such as ${examples}` },
+  );

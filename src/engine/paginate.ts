@@ -12,6 +12,11 @@ export interface PageRequest {
    * request was rendered from: its window, cursor, offset or page number).
    */
   state?: Record<string, string | number>;
+  /**
+   * This request's method when it differs from the definition's (a query job: POST to start it, then GET
+   * its results).
+   */
+  method?: 'GET' | 'POST';
 }
 
 /**
@@ -155,7 +160,11 @@ export const paginate = {
   },
 };
 
-/** A stable key for the loop guard: the full URL with its parameters sorted, however it was given. */
+/**
+ * A stable key for the loop guard: the full URL with its parameters sorted, however it was given. A
+ * paginator that polls a job until it completes (BigQuery's getQueryResults while `jobComplete` is false)
+ * numbers its polls in `state.poll`: each poll is a new request, not a repeated cursor.
+ */
 export function pageKey(r: PageRequest): string {
   const u = new URL(r.url);
   for (const [k, v] of Object.entries(r.query ?? {})) {
@@ -164,5 +173,6 @@ export function pageKey(r: PageRequest): string {
     for (const item of Array.isArray(v) ? v : [v]) u.searchParams.append(k, String(item));
   }
   u.searchParams.sort();
-  return r.body === undefined ? u.toString() : `${u.toString()}\n${r.body}`;
+  const key = r.state?.poll === undefined ? u.toString() : `${u.toString()}\npoll=${r.state.poll}`;
+  return r.body === undefined ? key : `${key}\n${r.body}`;
 }

@@ -110,4 +110,67 @@ describe('restPoll: read-only POST queries', () => {
     assert.deepEqual(next?.query, { limit: 2, offset: 12 });
     assert.equal(next?.body, '{}');
   });
+
+  it('a job query: POST as a declared write, then GET polls numbered in state.poll, which the loop guard accepts', async () => {
+    const polls = { n: 0 };
+    const jobs = createServer((req, res) => {
+      const reply = (o: unknown) =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(o));
+      if (req.method === 'POST') return reply({ job: 'j1', done: false });
+      // The same GET three times while the job runs, then its one page.
+      if (++polls.n <= 4) return reply({ job: 'j1', done: false });
+      return reply({ job: 'j1', done: true, hits: items.slice(0, 3) });
+    });
+    await new Promise<void>((ok) => jobs.listen(0, '127.0.0.1', ok));
+    const root = `http://127.0.0.1:${(jobs.address() as AddressInfo).port}`;
+    try {
+      const stream = restPoll({
+        title: 'jobs',
+        method: 'POST',
+        vendorWrite: 'starts a query job',
+        url: () => `${root}/queries`,
+        request: () => ({ url: `${root}/queries`, body: '{}' }),
+        records: (b) => (b.done ? b.hits : []),
+        paginate: {
+          next: ({ body, request }) =>
+            body.done
+              ? undefined
+              : {
+                  url: `${root}/queries/${body.job}`,
+                  method: 'GET',
+                  state: { poll: Number(request.state?.poll ?? 0) + 1 },
+                },
+        },
+        cursor: { time: 'at', lag: '0s' },
+        eventId: (r) => r.id,
+      });
+      const writes: string[] = [];
+      const http = new Http({
+        vendor: 'Fake',
+        backoffBaseMs: 1,
+        log: {
+          debug() {},
+          info: (m: string, f?: Record<string, unknown>) => writes.push(`${m}: ${f?.reason}`),
+          warn() {},
+          error() {},
+        },
+      });
+      const out: Batch[] = [];
+      for await (const b of stream.read(readContext(http))) out.push(b);
+      assert.deepEqual(
+        out.flatMap((b) => b.events.map((e) => e.id)),
+        ['p0', 'p1', 'p2'],
+      );
+      assert.equal(polls.n, 5, 'polled until the job was done, the same URL each time');
+      assert.ok(writes.includes('vendor write: starts a query job'), 'the POST went as the declared write');
+      const a: PageRequest = { url: `${root}/queries/j1`, state: { poll: 1 } };
+      assert.notEqual(pageKey(a), pageKey({ ...a, state: { poll: 2 } }));
+      assert.equal(
+        pageKey({ url: `${root}/x`, state: { offset: 1 } }),
+        pageKey({ url: `${root}/x`, state: { offset: 2 } }),
+      );
+    } finally {
+      jobs.close();
+    }
+  });
 });

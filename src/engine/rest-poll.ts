@@ -32,6 +32,11 @@ export interface RestPollDef<S = any, A = any> {
    */
   method?: 'GET' | 'POST';
   /**
+   * The definition's POST changes vendor state (BigQuery's jobs.query starts a billed query job): sent as
+   * this declared vendor write (also listed in the source's `vendorWrites`) instead of a read-only POST.
+   */
+  vendorWrite?: string;
+  /**
    * Builds the first request of a window (URL, query, body, paginator state) instead of `url` +
    * `params`: for requests described by templates, whose later pages the paginator renders again.
    */
@@ -165,16 +170,18 @@ export function restPoll<S, A>(def: RestPollDef<S, A>): StreamDef<S, A> {
 
 /** Sends one page request: GET, or the definition's read-only POST with the request's body. */
 export function fetchPage<S, A>(
-  def: Pick<RestPollDef<S, A>, 'method' | 'headers'>,
+  def: Pick<RestPollDef<S, A>, 'method' | 'headers' | 'vendorWrite'>,
   ctx: ReadContext<S, A>,
   request: PageRequest,
 ): Promise<{ body: any; response: HttpResponse }> {
   const headers = def.headers?.(ctx);
-  if ((def.method ?? 'GET') === 'GET') return ctx.http.getJson(request.url, request.query, headers);
+  if ((request.method ?? def.method ?? 'GET') === 'GET')
+    return ctx.http.getJson(request.url, request.query, headers);
   const hasType = Object.keys(headers ?? {}).some((k) => k.toLowerCase() === 'content-type');
   return ctx.http.requestJson({
     method: 'POST',
-    readOnly: true, // a query API: the definition declares that its POST only reads (docs/architecture.md, HTTP)
+    // A query API: the definition declares that its POST only reads (docs/architecture.md, HTTP), or names the write.
+    ...(def.vendorWrite ? { vendorWrite: def.vendorWrite } : { readOnly: true }),
     url: request.url,
     query: request.query,
     headers: hasType ? headers : { 'content-type': 'application/json', ...headers },

@@ -365,7 +365,9 @@ class Consumer {
         await this.idle(this.o.idleMs ?? 1000);
         continue;
       }
+      const release = this.keepLeased(source, messages);
       await this.deliverAndCommit(messages, async (counts) => {
+        release();
         // The counts first, then the ack: a crash between them redelivers (same ids), never loses.
         await this.o.store.commitBatch({
           collectorId: this.t.id,
@@ -389,8 +391,38 @@ class Consumer {
           );
         }
         this.o.onCommit?.({ events: counts.events });
-      }).catch((err) => this.failed(err, {}));
+      })
+        .catch((err) => this.failed(err, {}))
+        .finally(release);
     }
+  }
+
+  /**
+   * While a pulled batch is delivered, its messages' lease is extended every half `extendSeconds` (at most
+   * for MAX_LEASE_MS), so a slow destination does not hand them to another reader; returns the stop. A
+   * failed extension is logged: the vendor may then redeliver them (same ids), which loses nothing.
+   */
+  private keepLeased(source: AckSource, messages: AckedMessage[]): () => void {
+    const seconds = source.extendSeconds;
+    if (!source.extend || !seconds) return () => {};
+    const ackIds = messages.map((m) => m.ackId);
+    const started = this.now();
+    const timer = setInterval(
+      () => {
+        if (this.signal.aborted || this.now() - started > MAX_LEASE_MS) {
+          clearInterval(timer);
+          return;
+        }
+        source.extend!(ackIds, seconds, { signal: this.signal }).catch((err) =>
+          this.log.warn('could not extend the lease of messages being delivered', {
+            message: (err as Error).message,
+          }),
+        );
+      },
+      Math.max(1000, (seconds * 1000) / 2),
+    );
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   /** Wraps, delivers to every destination, then commits; nothing is committed unless all acknowledged. */
@@ -561,5 +593,8 @@ export async function consumeCollector(
     }),
   );
 }
+
+/** How long a batch's lease is extended at most: a delivery that takes longer lets the vendor redeliver. */
+const MAX_LEASE_MS = 15 * 60_000;
 
 const samePosition = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);

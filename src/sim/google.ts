@@ -33,7 +33,17 @@
  * real whatever a test's simulated data clock says); `now` can be injected.
  */
 import { generateKeyPairSync, type KeyObject, randomBytes, verify } from 'node:crypto';
-import { json, Rng, type SimReply, type SimRequest, type SimServer, seedOf } from './kit.ts';
+import {
+  type Clock,
+  type Fault,
+  json,
+  type RecordedRequest,
+  Rng,
+  type SimReply,
+  type SimRequest,
+  SimServer,
+  seedOf,
+} from './kit.ts';
 
 export const GOOGLE_TOKEN_AUDIENCE = 'https://oauth2.googleapis.com/token';
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -77,6 +87,32 @@ export function googleError(code: number, message: string, status: string, reaso
   return json(code, {
     error: { code, message, errors: [{ message, domain: 'global', reason }], status },
   });
+}
+
+const CANONICAL: Record<number, [string, string, string]> = {
+  400: ['Request contains an invalid argument.', 'INVALID_ARGUMENT', 'badRequest'],
+  401: [
+    'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
+    'UNAUTHENTICATED',
+    'authError',
+  ],
+  403: ['The caller does not have permission', 'PERMISSION_DENIED', 'forbidden'],
+  404: ['Requested entity was not found.', 'NOT_FOUND', 'notFound'],
+  429: ['Resource has been exhausted (e.g. check quota).', 'RESOURCE_EXHAUSTED', 'rateLimitExceeded'],
+  503: ['The service is currently unavailable.', 'UNAVAILABLE', 'backendError'],
+};
+
+/**
+ * A Google API's error answer for an injected status (cloud.google.com/apis/design/errors, "Error
+ * mapping"): the canonical status and reason, with the API's own wording where a simulator gives it.
+ */
+export function googleStatusError(status: number, messages: Partial<Record<number, string>> = {}): SimReply {
+  const [message, canonical, reason] = CANONICAL[status] ?? [
+    'Internal error encountered.',
+    'INTERNAL',
+    'backendError',
+  ];
+  return googleError(status, messages[status] ?? message, canonical, reason);
 }
 
 export class GoogleTokenSimulator {
@@ -263,5 +299,48 @@ export class GoogleTokenSimulator {
       expiresAt: this.now() + this.lifetimeS * 1000,
     });
     return json(200, { access_token: token, expires_in: this.lifetimeS, token_type: 'Bearer' });
+  }
+}
+
+/**
+ * What the simulators of Google Cloud APIs share: one server with the service-account token endpoint
+ * (`/token`), errors in Google's shape for injected faults (`statusError`), and the kit's controls.
+ */
+export abstract class GoogleApiSimulator {
+  readonly server: SimServer;
+  readonly tokens: GoogleTokenSimulator;
+  readonly clock: Clock;
+
+  constructor(o: { name: string; clock?: Clock; seed: number; projectId: string; quota?: () => SimReply }) {
+    this.clock = o.clock ?? Date.now;
+    this.tokens = new GoogleTokenSimulator({ seed: o.seed, projectId: o.projectId });
+    this.server = new SimServer({
+      name: o.name,
+      clock: this.clock,
+      hooks: {
+        errorReply: (_req, status) => this.statusError(status),
+        ...(o.quota ? { rateLimitReply: o.quota } : {}),
+      },
+    });
+    this.tokens.mount(this.server);
+  }
+
+  /** The API's error answer for an injected status. */
+  protected abstract statusError(status: number): SimReply;
+
+  get url(): string {
+    return this.server.url;
+  }
+  start(): Promise<string> {
+    return this.server.start();
+  }
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+  inject(fault: Fault): void {
+    this.server.inject(fault);
+  }
+  requests(): RecordedRequest[] {
+    return this.server.requests.all();
   }
 }

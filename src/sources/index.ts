@@ -18,8 +18,12 @@ import cribl from './cribl/index.ts';
 import crowdstrike from './crowdstrike/index.ts';
 import databahn from './databahn/index.ts';
 import dropbox from './dropbox/index.ts';
+import gcpCloudLogging from './gcp-cloud-logging/index.ts';
+import gcpPubsub from './gcp-pubsub/index.ts';
+import gcpSecurityCommandCenter from './gcp-security-command-center/index.ts';
 import geminiEnterprise from './gemini-enterprise/index.ts';
 import github from './github/index.ts';
+import gmailBigquery from './gmail-bigquery/index.ts';
 import googleWorkspace from './google-workspace/index.ts';
 import lastpass from './lastpass/index.ts';
 import microsoft365ManagementActivity from './microsoft-365-management-activity/index.ts';
@@ -62,6 +66,10 @@ export const sources: Record<string, SourceDef> = byName(
     ciscoDuo,
     googleWorkspace,
     geminiEnterprise,
+    gcpCloudLogging,
+    gcpPubsub,
+    gcpSecurityCommandCenter,
+    gmailBigquery,
     microsoftEntraIdLogs,
     microsoftSecurityAlerts,
     microsoftEntraIdContext,

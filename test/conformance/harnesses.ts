@@ -9,8 +9,11 @@ import { ciscoMerakiHarness } from './harnesses/cisco-meraki.ts';
 import { cloudflareHarness } from './harnesses/cloudflare.ts';
 import { crowdstrikeHarness } from './harnesses/crowdstrike.ts';
 import { dropboxHarness } from './harnesses/dropbox.ts';
+import { gcpCloudLoggingHarness } from './harnesses/gcp-cloud-logging.ts';
+import { gcpSecurityCommandCenterHarness } from './harnesses/gcp-security-command-center.ts';
 import { geminiEnterpriseHarness } from './harnesses/gemini-enterprise.ts';
 import { githubHarness } from './harnesses/github.ts';
+import { gmailBigQueryHarness } from './harnesses/gmail-bigquery.ts';
 import { googleWorkspaceHarness } from './harnesses/google-workspace.ts';
 import { lastpassHarness } from './harnesses/lastpass.ts';
 import { managementActivityHarness } from './harnesses/microsoft-365-management-activity.ts';
@@ -48,6 +51,9 @@ export const harnesses: ConformanceHarness[] = [
   slackHarness,
   googleWorkspaceHarness,
   geminiEnterpriseHarness,
+  gcpCloudLoggingHarness,
+  gcpSecurityCommandCenterHarness,
+  gmailBigQueryHarness,
   entraLogsHarness,
   securityAlertsHarness,
   entraContextHarness,

@@ -24,6 +24,7 @@ import { sources } from '../../src/sources/index.ts';
 import { SecretBox } from '../../src/store/secrets.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { eventHubSource, eventId, sqsSource } from '../sources/stream-test.ts';
+import { consumerStores, until } from '../support/consumer.ts';
 import { duplicates, sorted } from '../support/ids.ts';
 import { MemoryDestination } from '../support/memory-destination.ts';
 import { tempDirs } from '../support/temp-dirs.ts';
@@ -36,40 +37,11 @@ import { tempDirs } from '../support/temp-dirs.ts';
  * Cluster mode (two consumers on Postgres, hand-over, fencing) is test/cluster/stream-consumer.test.ts.
  */
 
-const fresh = tempDirs('tributary-consumer');
+const store = consumerStores('tributary-consumer', { id: 'c-st', name: 'st', source: 'stream-test' });
+/** Data directories of the runtime test (its store is closed there). */
+const fresh = tempDirs('tributary-consumer-runtime');
 const stores: SqliteStore[] = [];
 after(() => Promise.all(stores.map((s) => s.close())));
-
-async function store(): Promise<SqliteStore> {
-  const s = await SqliteStore.open(fresh());
-  stores.push(s);
-  await s.migrate();
-  const at = new Date().toISOString();
-  await s.putCollector({
-    id: 'c-st',
-    name: 'st',
-    source: 'stream-test',
-    config: {},
-    enabled: true,
-    secrets: {},
-    createdAt: at,
-    updatedAt: at,
-  });
-  return s;
-}
-
-/** Polls a condition with a deadline (the consumer runs on its own; nothing here sleeps for it). */
-export async function until(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  ms = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 function start(
   s: Store,

@@ -1,59 +1,29 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readContext } from '../../../test/support/read-context.ts';
+import { drainGoogle, withGoogleSim } from '../../../test/support/google-source.ts';
 import { type GoogleAccount, google } from '../../accounts/google.ts';
 import { validateSettings } from '../../config/config-file.ts';
-import type { Batch } from '../../core/source.ts';
-import { Http } from '../../engine/http.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import type { TimeWindowCheckpoint } from '../../engine/time-window.ts';
 import { ManualClock } from '../../sim/kit.ts';
-import gemini, { entryId, streamFilter } from './index.ts';
+import { entryId } from '../cloud-logging.ts';
+import gemini, { streamFilter } from './index.ts';
 import { CloudLoggingSimulator } from './simulator.ts';
 
 const T0 = Date.parse('2026-11-25T12:00:00.000Z');
 
-async function withSim<T>(
+const withSim = <T>(
   o: ConstructorParameters<typeof CloudLoggingSimulator>[0],
   fn: (sim: CloudLoggingSimulator, account: GoogleAccount) => Promise<T>,
-): Promise<T> {
-  const sim = new CloudLoggingSimulator(o);
-  await sim.start();
-  try {
-    return await fn(sim, { serviceAccountKey: sim.tokens.keyJson(), tokenUrl: sim.tokens.tokenUrl });
-  } finally {
-    await sim.stop();
-  }
-}
+) => withGoogleSim(new CloudLoggingSimulator(o), fn);
 
-async function drain(
+const drain = (
   log: string,
   account: GoogleAccount,
   settings: Record<string, unknown>,
   clock: ManualClock,
   checkpoint?: unknown,
-): Promise<Batch[]> {
-  const checked = validateSettings('gemini-enterprise', settings);
-  assert.ok(checked.ok, checked.ok ? '' : checked.issues.join('; '));
-  const http: Http = new Http({
-    vendor: 'Gemini Enterprise',
-    authorize: (headers, refresh, url) => google.authorize(account, headers, { refresh, http, url }),
-    explain: gemini.explain,
-    backoffBaseMs: 1,
-    backoffMaxMs: 2,
-  });
-  const ctx = readContext(http, {
-    stream: log,
-    settings: checked.settings,
-    account,
-    checkpoint,
-    now: clock.now,
-    window: { lookbackMs: 2 * 3_600_000 },
-  });
-  const out: Batch[] = [];
-  for await (const b of gemini.streams[log].read(ctx)) out.push(b);
-  return out;
-}
+) => drainGoogle(gemini, log, account, settings, clock, { checkpoint, lookbackMs: 2 * 3_600_000 });
 
 describe('gemini-enterprise source', () => {
   it('validates settings with paths and builds the documented log filters', () => {

@@ -1,35 +1,12 @@
 import { z } from 'zod';
-import {
-  checkAccountFor,
-  type GoogleAccount,
-  googleErrorOf,
-  isApiDisabled,
-  LOGGING_API,
-} from '../../accounts/google.ts';
-import { parseDuration } from '../../core/duration.ts';
+import { checkAccountFor, type GoogleAccount, LOGGING_API } from '../../accounts/google.ts';
 import { defineSource, type StreamDef, streamsInSettings } from '../../core/source.ts';
-import { baseUrlSetting } from '../../core/validation.ts';
-import { jsonBodyField, paginate } from '../../engine/paginate.ts';
-import { restPoll } from '../../engine/rest-poll.ts';
+import { explainLogging, LOGGING_SETTINGS, loggingStream, probeLogging } from '../cloud-logging.ts';
 
 /**
- * Gemini Enterprise (Google Cloud; formerly Agentspace) — Cloud Logging `entries.list`. Vendor facts:
+ * Gemini Enterprise (Google Cloud; formerly Agentspace) — Cloud Logging `entries.list`, read by the shared
+ * Cloud Logging reader (../cloud-logging.ts: entries.list, ids, quotas, paging, the window). Vendor facts:
  *
- * - cloud.google.com/logging/docs/reference/v2/rest/v2/entries/list: POST https://logging.googleapis.com/v2/entries:list
- *   with {resourceNames: ["projects/P"], filter (≤ 20,000 characters), orderBy: "timestamp asc" (default)
- *   | "timestamp desc", pageSize (default 50; negative or above 1000 is rejected), pageToken}; answer
- *   {entries[], nextPageToken}. "If a value for nextPageToken appears and the entries field is empty, it
- *   means that the search found no log entries so far but it did not have time to search all the
- *   possible log entries. Retry the method with this value for page_token." The method only reads: it is
- *   sent as a read-only POST.
- * - LogEntry.insertId: "Logging considers other log entries in the same project, with the same
- *   timestamp, and with the same insert_id to be duplicates"; a writer may supply its own. So insertId
- *   is unique only per project and timestamp: the envelope id is `{logName}/{timestamp}/{insertId}`
- *   (logName carries the project): the same entry always gets the same id, and two entries that reuse an
- *   insertId at different times (which Logging keeps apart) are not merged.
- * - cloud.google.com/logging/quotas: entries.list is limited to 60 requests a minute per project (not
- *   raisable; see the google account kind's budget); "Lifetime of API page tokens: 24 hours"; Admin
- *   Activity audit logs are kept 400 days (_Required bucket), Data Access and other logs 30 days (_Default).
  * - docs.cloud.google.com/gemini/enterprise/docs/set-up-usage-audit-logs: usage audit logs exist once
  *   observability is turned on for the app (ObservabilityConfig; roles/discoveryengine.admin or
  *   agentspaceAdmin); reading needs roles/logging.viewer; prompt and response text only when "Enable
@@ -41,13 +18,6 @@ import { restPoll } from '../../engine/rest-poll.ts';
  *   (always on, cloudaudit.googleapis.com%2Factivity), ADMIN_READ / DATA_READ / DATA_WRITE (StreamAssist,
  *   Search, AddContextFile, …) in Data Access (must be enabled, cloudaudit.googleapis.com%2Fdata_access),
  *   which needs roles/logging.privateLogViewer to read.
- *
- * Reading (engine `restPoll`, a read-only POST with the page token in the body): oldest first, windows
- * [since − overlap, now − lag) filtered on `timestamp` (entries can be received after their timestamp,
- * hence the lag; the collector's `lag` setting wins), paged with pageToken inside a run. The checkpoint is
- * the time-window cursor: `since` advances to the newest timestamp delivered, and entries at that
- * timestamp are remembered as boundary ids, so a restart re-queries from `since` without a page token
- * (tokens expire after 24 h). A body cut off after the headers is retried by the shared HTTP client.
  */
 
 export const LOGS = {
@@ -79,10 +49,6 @@ export const LOGS = {
 export type LogStream = keyof typeof LOGS;
 const LOG_IDS = Object.keys(LOGS) as [LogStream, ...LogStream[]];
 
-const DEFAULT_LAG = '3m';
-const MAX_WINDOW = '1d';
-const HEADERS = { accept: 'application/json' };
-
 const settings = z
   .object({
     projectId: z
@@ -106,101 +72,26 @@ const settings = z
         'Optional extra Logging query ANDed to every stream, e.g. jsonPayload.logMetadata.methodName!="Search"',
       )
       .meta({ title: 'Extra Logging query' }),
-    lag: z
-      .string()
-      .refine(
-        (v) => {
-          try {
-            parseDuration(v);
-            return true;
-          } catch {
-            return false;
-          }
-        },
-        { message: 'expected a duration such as 3m or 1h' },
-      )
-      .optional()
-      .describe(
-        `How far behind now a window ends (default ${DEFAULT_LAG}): entries can be received after their timestamp`,
-      )
-      .meta({ title: 'Lag' }),
-    pageSize: z
-      .number()
-      .int()
-      .min(1)
-      .max(1000)
-      .default(1000)
-      .describe('Entries per page (up to 1000)')
-      .meta({ title: 'Entries per page' }),
-    baseUrl: baseUrlSetting(),
+    ...LOGGING_SETTINGS,
   })
   .strict();
 
 export type GeminiSettings = z.infer<typeof settings>;
 
-const listUrl = (s: GeminiSettings) =>
-  `${(s.baseUrl ?? 'https://logging.googleapis.com').replace(/\/+$/, '')}/v2/entries:list`;
-
 export function streamFilter(s: GeminiSettings, log: LogStream): string {
   return `${LOGS[log].filter(s.projectId)}${s.filter ? ` AND (${s.filter})` : ''}`;
 }
 
-interface LogEntry {
-  logName?: unknown;
-  timestamp?: unknown;
-  insertId?: unknown;
-  [k: string]: unknown;
-}
-
-/** The envelope id of an entry (see the header comment), or undefined when it lacks a part. */
-export function entryId(e: LogEntry): string | undefined {
-  const { logName, timestamp, insertId } = e ?? {};
-  if (
-    typeof logName !== 'string' ||
-    typeof timestamp !== 'string' ||
-    typeof insertId !== 'string' ||
-    !insertId
-  )
-    return undefined;
-  return `${logName}/${timestamp}/${insertId}`;
-}
-
-/** The entries.list body of a query (see the header comment), as sent. */
-export function listBody(s: GeminiSettings, filter: string, pageSize: number): string {
-  return JSON.stringify({
-    resourceNames: [`projects/${s.projectId}`],
-    filter,
-    orderBy: 'timestamp asc',
-    pageSize,
-  });
-}
-
 function stream(log: LogStream): StreamDef<GeminiSettings, GoogleAccount> {
-  return restPoll<GeminiSettings, GoogleAccount>({
+  return loggingStream<GeminiSettings>({
     title: LOGS[log].title,
     description: LOGS[log].description,
-    check: ({ account }) => checkAccountFor(account, LOGGING_API),
-    method: 'POST',
-    url: ({ settings: s }) => listUrl(s),
-    request: ({ settings: s }, w) => ({
-      url: listUrl(s),
-      body: listBody(
-        s,
-        `${streamFilter(s, log)} AND timestamp>="${w.start.toISOString()}" AND timestamp<"${w.end.toISOString()}"`,
-        s.pageSize,
-      ),
-    }),
-    headers: () => HEADERS,
-    // `entries` is left out of a page without entries.
-    records: (body) => body?.entries ?? [],
-    // An empty page with a token is Logging saying "not done searching": the loop guard tolerates a few.
-    paginate: paginate.cursor({ place: jsonBodyField('pageToken'), from: 'nextPageToken' }),
-    // Oldest first: the checkpoint never stores a page token (they expire after 24 h).
-    cursor: { time: 'timestamp', order: 'asc', lag: DEFAULT_LAG, maxWindow: MAX_WINDOW },
-    lagSetting: (s) => s.lag,
+    resourceNames: (s) => [`projects/${s.projectId}`],
+    filter: (s) => streamFilter(s, log),
+    pageSize: (s) => s.pageSize,
+    baseUrl: (s) => s.baseUrl,
+    lag: (s) => s.lag,
     retention: LOGS[log].retention,
-    eventId: entryId,
-    missingId: 'log entry has no logName, timestamp or insertId',
   });
 }
 
@@ -232,64 +123,17 @@ export default defineSource<GeminiSettings, GoogleAccount>({
   retention: '30d',
   streams: Object.fromEntries(LOG_IDS.map((l) => [l, stream(l)])),
   ...streamsInSettings<GeminiSettings>('logs', LOG_IDS),
-  explain({ status, body, message }) {
-    const e = googleErrorOf(body);
-    const said = e.message || message;
-    if (status === 401) {
-      return {
-        code: 'google_unauthenticated',
-        action:
-          "Google rejected the access token even after a refresh: check this host's clock, that the service account and its key are enabled, and the base URL (https://logging.googleapis.com).",
-      };
-    }
-    if (status === 403 && isApiDisabled(e)) {
-      return {
-        code: 'google_api_disabled',
-        action:
-          "The Cloud Logging API is not enabled in the service account's project: APIs & Services → Library → Cloud Logging API → Enable, wait a few minutes and retry.",
-      };
-    }
-    if (status === 403 && /privateLogEntries/i.test(said)) {
-      return {
-        code: 'google_private_logs_denied',
-        action:
-          'Reading Data Access audit logs needs the Private Logs Viewer role (roles/logging.privateLogViewer) for the service account on the Gemini Enterprise project; grant it or remove data-access from the logs.',
-      };
-    }
-    if (status === 403) {
-      return {
-        code: 'google_logging_denied',
-        action: `The service account may not read logs of this project: grant it Logs Viewer (roles/logging.viewer) on the project, and check the project ID. Google said: ${said}`,
-      };
-    }
-    if (status === 400) {
-      return {
-        code: 'google_bad_request',
-        action: `Cloud Logging refused the query: check the project ID and the collector's filter setting. Google said: ${said}`,
-      };
-    }
-    if (status === 404) {
-      return {
-        code: 'google_not_found',
-        action:
-          'Check the project ID and the base URL (the Cloud Logging API root, https://logging.googleapis.com).',
-      };
-    }
-    return undefined;
-  },
+  explain: explainLogging({
+    where: 'the Gemini Enterprise project',
+    dataAccessHint: 'remove data-access from the streams',
+    settingsHint: 'the project ID',
+  }),
   async test({ settings: s, account, http, streams }) {
     checkAccountFor(account, LOGGING_API);
-    const since = new Date(Date.now() - 3_600_000).toISOString();
     for (const log of (streams.length
       ? streams
       : streamsInSettings<GeminiSettings>('logs', LOG_IDS).defaultStreams(s)) as LogStream[]) {
-      await http.requestJson({
-        method: 'POST',
-        readOnly: true,
-        url: listUrl(s),
-        headers: { 'content-type': 'application/json', ...HEADERS },
-        body: listBody(s, `${streamFilter(s, log)} AND timestamp>="${since}"`, 1),
-      });
+      await probeLogging(http, s.baseUrl, [`projects/${s.projectId}`], streamFilter(s, log));
     }
   },
 });

@@ -1,574 +1,30 @@
 /**
- * Cloud Logging `entries.list` simulator holding Gemini Enterprise logs, following Google's documentation:
+ * Gemini Enterprise logs for the Cloud Logging simulator (src/sim/cloud-logging.ts), shaped as Google
+ * documents them (docs.cloud.google.com/gemini/enterprise/docs/set-up-usage-audit-logs, audit-logging):
+ * the usage log discoveryengine.googleapis.com%2Fgemini_enterprise_user_activity with
+ * jsonPayload.logMetadata {serviceName, methodName}, request, response, userIamPrincipal; audit logs with
+ * protoPayload.serviceName="discoveryengine.googleapis.com" in cloudaudit.googleapis.com%2Factivity
+ * (ADMIN_WRITE) and %2Fdata_access (reads, StreamAssist, Search).
  *
- * - cloud.google.com/logging/docs/reference/v2/rest/v2/entries/list ("HTTP request", "Request body",
- *   "Response body"): POST /v2/entries:list with a JSON body
- *   {resourceNames (required; projects/P), filter (≤ 20,000 characters), orderBy ("timestamp asc" default |
- *   "timestamp desc"), pageSize (default 50; negative or above 1000 rejected), pageToken}; answer
- *   {entries, nextPageToken}. Entries with equal timestamps are ordered by insertId. A page may come back
- *   empty with a nextPageToken when the search "did not have time to search all the possible log
- *   entries" — modelled by `scanLimit` (entries examined per request) and by the injected `empty` fault.
- * - LogEntry: logName, resource, timestamp (RFC 3339 with nanoseconds), receiveTimestamp, severity,
- *   insertId (a writer may reuse an insertId at another timestamp: every tenth usage entry here does),
- *   jsonPayload | protoPayload (type.googleapis.com/google.cloud.audit.AuditLog).
- * - cloud.google.com/logging/quotas ("API usage limits"): 60 entries.list requests a minute per project → 429 RESOURCE_EXHAUSTED
- *   (Google sends no Retry-After; an injected `rate-limit` fault adds one); page tokens live 24 hours.
- * - Gemini Enterprise docs (set-up-usage-audit-logs, audit-logging): usage log
- *   discoveryengine.googleapis.com%2Fgemini_enterprise_user_activity with jsonPayload.logMetadata
- *   {serviceName, methodName}, request, response, userIamPrincipal; audit logs with
- *   protoPayload.serviceName="discoveryengine.googleapis.com" in cloudaudit.googleapis.com%2Factivity
- *   (ADMIN_WRITE) and %2Fdata_access (reads, StreamAssist, Search). Reading needs roles/logging.viewer,
- *   and roles/logging.privateLogViewer for Data Access logs (403 "Permission
- *   'logging.privateLogEntries.list' denied …" otherwise). Auth: src/sim/google.ts; the
- *   caller is the service account itself (no domain-wide delegation).
- *
- * Assumed (not documented), decided here: the filter language is a subset (comparisons =, !=, >, >=, <, <=, :
- * on dotted fields; AND, OR, NOT, parentheses; quoted values), anything else is 400 INVALID_ARGUMENT;
- * timestamps compare as times, other fields as text; page tokens are bound to the request's filter,
- * order and resources; an unknown project is 403 PERMISSION_DENIED; `resource` of usage entries is
- * {type: "discoveryengine.googleapis.com/Engine"}; the position of a token is the last entry examined.
+ * Assumed (not documented): `resource` of usage entries is {type: "discoveryengine.googleapis.com/Engine"}.
  */
 
-import { LOGGING_API } from '../../accounts/google.ts';
-import { GoogleTokenSimulator, googleError } from '../../sim/google.ts';
-import {
-  answer,
-  type Clock,
-  type Fault,
-  ipv4,
-  json,
-  network,
-  type Person,
-  person,
-  prompt,
-  type RecordedRequest,
-  Rng,
-  type SimReply,
-  type SimRequest,
-  SimServer,
-  seedOf,
-} from '../../sim/kit.ts';
+import { type LogCatalog, LoggingSimulator, type LoggingSimulatorOptions } from '../../sim/cloud-logging.ts';
+import { answer, ipv4, network, prompt } from '../../sim/kit.ts';
 
 export type SimLog = 'user-activity' | 'admin-activity' | 'data-access';
 
-const LOG_IDS: Record<SimLog, string> = {
-  'user-activity': 'discoveryengine.googleapis.com%2Fgemini_enterprise_user_activity',
-  'admin-activity': 'cloudaudit.googleapis.com%2Factivity',
-  'data-access': 'cloudaudit.googleapis.com%2Fdata_access',
-};
-const DAY = 86_400_000;
-
-export interface GeminiSimulatorOptions {
-  clock?: Clock;
-  seed?: number;
-  projectId?: string;
-  /** Entries generated per log (default 40 usage, 10 admin, 30 data access). */
-  entries?: Partial<Record<SimLog, number>>;
-  /** Time between consecutive entries of one log (default 20 s). */
-  spacingMs?: number;
-  /** Entries of about this many bytes of JSON. */
-  eventBytes?: number;
-  /** IAM roles of the service account on the project (default Logs Viewer and Private Logs Viewer). */
-  roles?: string[];
-  /** Requests per minute per project (default 60, Google's entries.list quota). */
-  rateLimitPerMinute?: number;
-  /** Entries examined per request before answering with what was found (default: no limit). */
-  scanLimit?: number;
-  /** Page tokens older than this are refused (default 24 h). */
-  pageTokenTtlMs?: number;
-}
-
-interface Row {
-  log: SimLog;
-  ms: number;
-  /** Nanoseconds within the millisecond (0–999999). */
-  sub: number;
-  visible: number;
-  seq: number;
-  insertId: string;
-}
-
-const nsOf = (r: Row) => BigInt(r.ms) * 1_000_000n + BigInt(r.sub);
-
-/** RFC 3339 with up to 9 fractional digits → nanoseconds since the epoch. */
-function parseNs(s: string): bigint | undefined {
-  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/i.exec(s.trim());
-  if (!m) return undefined;
-  const ms = Date.parse(`${m[1]}${m[3].toUpperCase()}`);
-  if (!Number.isFinite(ms)) return undefined;
-  return BigInt(ms) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
-}
-
-function isoNs(r: Row): string {
-  return `${new Date(r.ms).toISOString().slice(0, 23)}${String(r.sub).padStart(6, '0')}Z`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Filter subset
-
-type Node =
-  | { op: 'and' | 'or'; l: Node; r: Node }
-  | { op: 'not'; x: Node }
-  | { op: 'cmp'; field: string; cmp: string; value: string };
-
-class FilterError extends Error {}
-
-function parseFilter(text: string): Node | undefined {
-  const tokens = text.match(/"(?:[^"\\]|\\.)*"|\(|\)|!=|>=|<=|[=<>:]|[^\s()"=<>:!]+/g) ?? [];
-  let i = 0;
-  const peek = () => tokens[i];
-  const value = (t: string | undefined) => {
-    if (t === undefined) throw new FilterError('expected a value');
-    return t.startsWith('"') ? JSON.parse(t) : t;
-  };
-  const unary = (): Node => {
-    const t = tokens[i++];
-    if (t === 'NOT' || t === '-') return { op: 'not', x: unary() };
-    if (t === '(') {
-      const e = or();
-      if (tokens[i++] !== ')') throw new FilterError('expected )');
-      return e;
-    }
-    if (!t || !/^[A-Za-z_@][\w.@]*$/.test(t)) throw new FilterError(`unexpected ${t ?? 'end of filter'}`);
-    const cmp = tokens[i++];
-    if (!cmp || !['=', '!=', '>=', '<=', '>', '<', ':'].includes(cmp))
-      throw new FilterError(`expected a comparison after ${t}`);
-    return { op: 'cmp', field: t, cmp, value: value(tokens[i++]) };
-  };
-  const and = (): Node => {
-    let l = unary();
-    while (peek() === 'AND') {
-      i++;
-      l = { op: 'and', l, r: unary() };
-    }
-    return l;
-  };
-  const or = (): Node => {
-    let l = and();
-    while (peek() === 'OR') {
-      i++;
-      l = { op: 'or', l, r: and() };
-    }
-    return l;
-  };
-  if (!tokens.length) return undefined;
-  const e = or();
-  if (i !== tokens.length) throw new FilterError(`unexpected ${tokens[i]}`);
-  return e;
-}
-
-function fieldOf(entry: Record<string, unknown>, path: string): unknown {
-  return path
-    .split('.')
-    .reduce<unknown>(
-      (o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined),
-      entry,
-    );
-}
-
-/** Evaluates a filter; `get` resolves a field (lazily, so cheap clauses such as logName avoid parsing). */
-function matches(n: Node, get: (field: string) => unknown, ns: bigint): boolean {
-  switch (n.op) {
-    case 'and':
-      return matches(n.l, get, ns) && matches(n.r, get, ns);
-    case 'or':
-      return matches(n.l, get, ns) || matches(n.r, get, ns);
-    case 'not':
-      return !matches(n.x, get, ns);
-    case 'cmp': {
-      if (n.field === 'timestamp') {
-        const v = parseNs(n.value);
-        if (v === undefined) throw new FilterError(`invalid timestamp ${n.value}`);
-        return compare(ns < v ? -1 : ns > v ? 1 : 0, n.cmp);
-      }
-      const got = get(n.field);
-      if (got === undefined || got === null) return n.cmp === '!=';
-      const text = String(got);
-      if (n.cmp === ':') return text.includes(n.value);
-      return compare(text < n.value ? -1 : text > n.value ? 1 : 0, n.cmp);
-    }
-  }
-}
-
-function compare(c: number, op: string): boolean {
-  switch (op) {
-    case '=':
-      return c === 0;
-    case '!=':
-      return c !== 0;
-    case '>':
-      return c > 0;
-    case '>=':
-      return c >= 0;
-    case '<':
-      return c < 0;
-    default:
-      return c <= 0;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-
-interface Position {
-  /** Hash of filter, order and resources. */
-  h: string;
-  /** Index key of the last entry examined: [ns, logName, insertId, seq]. */
-  k?: [string, string, string, number];
-  i: number;
-}
-
-export class CloudLoggingSimulator {
-  readonly server: SimServer;
-  readonly tokens: GoogleTokenSimulator;
-  readonly clock: Clock;
-  readonly projectId: string;
-  roles: Set<string>;
-  private readonly seed: number;
-  private readonly rows: Row[] = [];
-  private sorted = true;
-  private readonly people: Person[];
-  private readonly opts: {
-    spacingMs: number;
-    eventBytes?: number;
-    rateLimitPerMinute: number;
-    scanLimit: number;
-    ttl: number;
-  };
-  private rl = { window: -1, count: 0 };
-  private loopPages = 0;
-
-  constructor(o: GeminiSimulatorOptions = {}) {
-    this.clock = o.clock ?? Date.now;
-    this.seed = o.seed ?? 1;
-    this.projectId = o.projectId ?? 'acme-gemini-prod';
-    this.roles = new Set(o.roles ?? ['roles/logging.viewer', 'roles/logging.privateLogViewer']);
-    this.opts = {
-      spacingMs: o.spacingMs ?? 20_000,
-      eventBytes: o.eventBytes,
-      rateLimitPerMinute: o.rateLimitPerMinute ?? 60,
-      scanLimit: o.scanLimit ?? Number.POSITIVE_INFINITY,
-      ttl: o.pageTokenTtlMs ?? DAY,
-    };
-    const rng = new Rng(seedOf(this.seed, 'gemini'));
-    this.people = Array.from({ length: 30 }, () => person(rng, 'example.com'));
-    this.tokens = new GoogleTokenSimulator({ seed: this.seed, projectId: this.projectId });
-    this.server = new SimServer({
-      name: 'logging',
-      clock: this.clock,
-      hooks: {
-        errorReply: (_req, status) => this.statusError(status),
-        rateLimitReply: () => this.quotaError(),
-      },
-    });
-    this.tokens.mount(this.server);
-    this.server.route('POST', '/v2/entries:list', (req) => this.list(req));
-    const now = this.clock();
-    const counts = o.entries ?? { 'user-activity': 40, 'admin-activity': 10, 'data-access': 30 };
-    for (const [log, n] of Object.entries(counts) as Array<[SimLog, number]>) {
-      this.addEntries(log, n, { from: now - 5 * 60_000 - Math.max(0, n - 1) * this.opts.spacingMs });
-    }
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-
-  start(): Promise<string> {
-    return this.server.start();
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
-  }
-
-  /** Calls that could change data: everything but GETs, the token endpoint and entries:list (read-only POSTs). */
-  writeCalls(): RecordedRequest[] {
-    return this.server
-      .writeCalls()
-      .filter((r) => !(r.method === 'POST' && (r.path === '/token' || r.path === '/v2/entries:list')));
-  }
-
-  /** The next `pages` answers carry the request's own position as nextPageToken (a looping vendor). */
-  loopNextLinks(pages = 1): void {
-    this.loopPages = pages;
-  }
-
-  /** Adds `n` entries to `log`, `spacingMs` apart from `from`, each received at max(time + visibleDelayMs, now). */
-  addEntries(
-    log: SimLog,
-    n: number,
-    o: { from?: number; spacingMs?: number; visibleDelayMs?: number } = {},
-  ): void {
-    const now = this.clock();
-    const spacing = o.spacingMs ?? this.opts.spacingMs;
-    const from = o.from ?? now - n * spacing;
-    for (let i = 0; i < n; i++) {
-      const seq = this.rows.length;
-      const ms = from + i * spacing;
-      const rng = new Rng(seedOf(this.seed, 'row', seq));
-      const prev = this.rows.findLast((r) => r.log === log);
-      // Writers may reuse an insertId at another timestamp (Logging keeps both): every tenth usage entry does.
-      const insertId =
-        log === 'user-activity' && prev && seq % 10 === 9
-          ? prev.insertId
-          : rng.chars('0123456789abcdefghijklmnopqrstuvwxyz', 14);
-      const last = this.rows.at(-1);
-      if (last && last.ms > ms) this.sorted = false;
-      this.rows.push({
-        log,
-        ms,
-        sub: rng.int(0, 999_999),
-        visible: Math.max(ms + 800 + (o.visibleDelayMs ?? 0), now),
-        seq,
-        insertId,
-      });
-    }
-  }
-
-  /** Every entry (received or not), oldest first, as Cloud Logging returns it. */
-  entries(log?: SimLog): Array<Record<string, unknown>> {
-    return this.ordered()
-      .filter((r) => !log || r.log === log)
-      .map((r) => JSON.parse(this.entryJson(r)));
-  }
-
-  // -------------------------------------------------------------------------------------------
-
-  private ordered(): Row[] {
-    if (!this.sorted) {
-      const key = (r: Row) => `${this.logName(r)}\u0000${r.insertId}`;
-      this.rows.sort(
-        (a, b) =>
-          a.ms - b.ms || a.sub - b.sub || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : a.seq - b.seq),
-      );
-      this.sorted = true;
-    }
-    return this.rows;
-  }
-
-  private logName(r: Row): string {
-    return `projects/${this.projectId}/logs/${LOG_IDS[r.log]}`;
-  }
-
-  private keyOf(r: Row): [string, string, string, number] {
-    return [nsOf(r).toString(), this.logName(r), r.insertId, r.seq];
-  }
-
-  private quotaError(): SimReply {
-    return googleError(
-      429,
-      `Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute' of service 'logging.googleapis.com' for consumer 'project_number:${this.projectNumber()}'.`,
-      'RESOURCE_EXHAUSTED',
-      'rateLimitExceeded',
-    );
-  }
-
-  private projectNumber(): string {
-    return String(100_000_000_000 + (seedOf(this.seed, this.projectId) % 900_000_000_000));
-  }
-
-  private statusError(status: number): SimReply {
-    switch (status) {
-      case 400:
-        return googleError(400, 'Request contains an invalid argument.', 'INVALID_ARGUMENT', 'badRequest');
-      case 401:
-        return googleError(
-          401,
-          'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
-          'UNAUTHENTICATED',
-          'authError',
-        );
-      case 403:
-        return googleError(403, 'The caller does not have permission', 'PERMISSION_DENIED');
-      case 404:
-        return googleError(404, 'Requested entity was not found.', 'NOT_FOUND', 'notFound');
-      case 429:
-        return this.quotaError();
-      case 503:
-        return googleError(503, 'The service is currently unavailable.', 'UNAVAILABLE', 'backendError');
-      default:
-        return googleError(status, 'Internal error encountered.', 'INTERNAL', 'backendError');
-    }
-  }
-
-  private invalid(message: string): SimReply {
-    return googleError(400, message, 'INVALID_ARGUMENT', 'badRequest');
-  }
-
-  private list(req: SimRequest): SimReply {
-    const auth = this.tokens.authenticate(req, LOGGING_API.accepts);
-    if (!auth.ok) return auth.reply;
-    const w = Math.floor(req.at / 60_000);
-    if (w !== this.rl.window) this.rl = { window: w, count: 0 };
-    if (++this.rl.count > this.opts.rateLimitPerMinute) return this.quotaError();
-
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(req.body.toString('utf8'));
-    } catch {
-      return this.invalid('Invalid JSON payload received.');
-    }
-    const resources = body.resourceNames;
-    if (!Array.isArray(resources) || !resources.length)
-      return this.invalid('resourceNames: at least one resource name is required.');
-    if (resources.length > 100) return this.invalid('resourceNames: at most 100 resources.');
-    // The caller is the service account (no delegated user) and needs roles on this project.
-    if (
-      auth.sub !== undefined ||
-      !resources.every((r) => r === `projects/${this.projectId}`) ||
-      !this.roles.has('roles/logging.viewer')
-    ) {
-      return googleError(403, 'The caller does not have permission', 'PERMISSION_DENIED');
-    }
-    const orderBy = body.orderBy ?? 'timestamp asc';
-    if (orderBy !== 'timestamp asc' && orderBy !== 'timestamp desc')
-      return this.invalid(
-        `Invalid orderBy: ${String(orderBy)}. Only "timestamp asc" and "timestamp desc" are supported.`,
-      );
-    const pageSize = body.pageSize ?? 50;
-    if (typeof pageSize !== 'number' || !Number.isInteger(pageSize) || pageSize < 0 || pageSize > 1000)
-      return this.invalid('pageSize must be between 0 and 1000.');
-    const filterText = typeof body.filter === 'string' ? body.filter : '';
-    if (filterText.length > 20_000) return this.invalid('filter: the maximum length is 20,000 characters.');
-    let filter: Node | undefined;
-    try {
-      filter = parseFilter(filterText);
-    } catch (err) {
-      return this.invalid(`Unparseable filter: ${(err as Error).message}`);
-    }
-    if (
-      !this.roles.has('roles/logging.privateLogViewer') &&
-      (filterText.includes('data_access') || !filterText.includes('logName'))
-    ) {
-      return googleError(
-        403,
-        `Permission 'logging.privateLogEntries.list' denied on resource (or it may not exist).`,
-        'PERMISSION_DENIED',
-      );
-    }
-
-    const now = req.at;
-    const h = seedOf(filterText, String(orderBy), resources.join(',')).toString(36);
-    let pos: Position = { h, i: now };
-    const token = typeof body.pageToken === 'string' && body.pageToken ? body.pageToken : undefined;
-    if (token) {
-      let p: Position | undefined;
-      try {
-        p = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-      } catch {
-        p = undefined;
-      }
-      if (!p || typeof p.i !== 'number' || p.h !== h) return this.invalid('Invalid page token.');
-      if (now - p.i > this.opts.ttl) return this.invalid('The page token has expired.');
-      pos = p;
-    }
-    const tokenAt = (k?: Position['k']) =>
-      Buffer.from(JSON.stringify({ h, k, i: now })).toString('base64url');
-    const samePosition = token ?? tokenAt(undefined);
-    if (req.empty) return json(200, { nextPageToken: samePosition });
-
-    const rows = this.ordered();
-    const desc = orderBy === 'timestamp desc';
-    const after = (r: Row) => {
-      if (!pos.k) return true;
-      const [ns, logName, insertId, seq] = pos.k;
-      const a = nsOf(r);
-      const b = BigInt(ns);
-      const c =
-        a !== b
-          ? a < b
-            ? -1
-            : 1
-          : this.logName(r) !== logName
-            ? this.logName(r) < logName
-              ? -1
-              : 1
-            : r.insertId !== insertId
-              ? r.insertId < insertId
-                ? -1
-                : 1
-              : r.seq - seq;
-      return desc ? c < 0 : c > 0;
-    };
-    const out: string[] = [];
-    let scanned = 0;
-    let stopAt: Row | undefined;
-    let more = false;
-    try {
-      for (let n = 0; n < rows.length; n++) {
-        const r = rows[desc ? rows.length - 1 - n : n];
-        if (!after(r)) continue;
-        if (r.visible > now) continue; // not received yet
-        if (scanned >= this.opts.scanLimit) {
-          more = true;
-          break;
-        }
-        scanned++;
-        let text: string | undefined;
-        let parsed: Record<string, unknown> | undefined;
-        const get = (field: string): unknown => {
-          if (field === 'logName') return this.logName(r);
-          if (field === 'insertId') return r.insertId;
-          text ??= this.entryJson(r);
-          parsed ??= JSON.parse(text) as Record<string, unknown>;
-          return fieldOf(parsed, field);
-        };
-        if (filter && !matches(filter, get, nsOf(r))) {
-          stopAt = r;
-          continue;
-        }
-        if (out.length === pageSize) {
-          more = true;
-          break;
-        }
-        out.push(text ?? this.entryJson(r));
-        stopAt = r;
-      }
-    } catch (err) {
-      if (err instanceof FilterError) return this.invalid(`Unparseable filter: ${err.message}`);
-      throw err;
-    }
-    let nextPageToken = more ? tokenAt(stopAt ? this.keyOf(stopAt) : pos.k) : undefined;
-    if (this.loopPages > 0) {
-      this.loopPages--;
-      nextPageToken = samePosition;
-    }
-    return json(
-      200,
-      `{${out.length ? `"entries":[${out.join(',')}]` : ''}${nextPageToken ? `${out.length ? ',' : ''}"nextPageToken":"${nextPageToken}"` : ''}}`,
-    );
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Data
-
-  /** The exact JSON Cloud Logging would send for row `r`. */
-  private entryJson(r: Row): string {
-    const rng = new Rng(seedOf(this.seed, 'entry', r.seq));
-    const user = this.people[rng.int(0, this.people.length - 1)];
-    const project = this.projectId;
-    const engine = `projects/${this.projectNumber()}/locations/global/collections/default_collection/engines/ge-app`;
-    const pad = this.opts.eventBytes ? Math.max(0, this.opts.eventBytes - 1200) : 0;
-    const padding = pad
-      ? rng
-          .base62(Math.min(pad, 64))
-          .repeat(Math.ceil(pad / 64))
-          .slice(0, pad)
-      : undefined;
-    const common = {
-      insertId: r.insertId,
-      logName: this.logName(r),
-      timestamp: isoNs(r),
-      receiveTimestamp: `${new Date(r.visible).toISOString().slice(0, 23)}${String((r.sub * 7) % 1_000_000).padStart(6, '0')}Z`,
-    };
+export const GEMINI_LOGS: LogCatalog<SimLog> = {
+  ids: {
+    'user-activity': 'discoveryengine.googleapis.com%2Fgemini_enterprise_user_activity',
+    'admin-activity': 'cloudaudit.googleapis.com%2Factivity',
+    'data-access': 'cloudaudit.googleapis.com%2Fdata_access',
+  },
+  counts: { 'user-activity': 40, 'admin-activity': 10, 'data-access': 30 },
+  reusesInsertIds: 'user-activity',
+  render(r, rng, { people, projectId: project, projectNumber, padding }) {
+    const user = people[rng.int(0, people.length - 1)];
+    const engine = `projects/${projectNumber}/locations/global/collections/default_collection/engines/ge-app`;
     if (r.log === 'user-activity') {
       const method = rng.weighted([
         ['StreamAssist', 5],
@@ -604,15 +60,14 @@ export class CloudLoggingSimulator {
               },
       };
       if (padding) payload.padding = padding;
-      return JSON.stringify({
-        ...common,
+      return {
         resource: {
           type: 'discoveryengine.googleapis.com/Engine',
           labels: { project_id: project, location: 'global', engine_id: 'ge-app' },
         },
         severity: 'INFO',
         jsonPayload: payload,
-      });
+      };
     }
     const admin = r.log === 'admin-activity';
     const method = admin
@@ -651,14 +106,20 @@ export class CloudLoggingSimulator {
       resourceName: admin ? engine : `${engine}/assistants/default_assistant`,
     };
     if (padding) proto.request = { padding };
-    return JSON.stringify({
-      ...common,
+    return {
       protoPayload: proto,
       resource: {
         type: 'audited_resource',
         labels: { service: 'discoveryengine.googleapis.com', method, project_id: project },
       },
       severity: admin ? 'NOTICE' : 'INFO',
-    });
+    };
+  },
+};
+
+/** A Cloud Logging simulator holding Gemini Enterprise logs. */
+export class CloudLoggingSimulator extends LoggingSimulator<SimLog> {
+  constructor(o: LoggingSimulatorOptions<SimLog> = {}) {
+    super(GEMINI_LOGS, o);
   }
 }

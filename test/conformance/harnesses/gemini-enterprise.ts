@@ -1,6 +1,7 @@
-import { entryId } from '../../../src/sources/gemini-enterprise/index.ts';
+import { entryId } from '../../../src/sources/cloud-logging.ts';
 import { CloudLoggingSimulator, type SimLog } from '../../../src/sources/gemini-enterprise/simulator.ts';
 import type { ConformanceHarness } from '../harness.ts';
+import { googleSimControls } from './google-sim.ts';
 
 const LOGS: SimLog[] = ['user-activity', 'data-access'];
 
@@ -27,7 +28,7 @@ export const geminiEnterpriseHarness: ConformanceHarness = {
     for (const log of LOGS) sim.addEntries(log, perLog, { from: now - 3_600_000, spacingMs: spacing });
     await sim.start();
     return {
-      account: { serviceAccountKey: sim.tokens.keyJson(), tokenUrl: sim.tokens.tokenUrl },
+      ...googleSimControls(sim, /^\/v2\/entries:list/),
       settings: { projectId: sim.projectId, logs: LOGS, pageSize, lag: '30s', baseUrl: sim.url },
       expectedIds: () => LOGS.flatMap((log) => sim.entries(log).map((e) => entryId(e) ?? 'missing-id')),
       addEvents: (n, o = {}) =>
@@ -36,15 +37,6 @@ export const geminiEnterpriseHarness: ConformanceHarness = {
           spacingMs: 50,
           visibleDelayMs: o.visibleDelayMs,
         }),
-      inject: (f) => sim.inject(f),
-      pagePath: /^\/v2\/entries:list/,
-      loop: (on) => sim.loopNextLinks(on ? 1000 : 0),
-      writeCalls: () => sim.writeCalls(),
-      credentialLeaks: () => [],
-      requestCount: () => sim.requests().length,
-      expireTokens: () => sim.tokens.expireTokens(),
-      tokensIssued: () => sim.tokens.tokenRequestCount,
-      stop: () => sim.stop(),
     };
   },
 };
