@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readContext } from '../../test/support/read-context.ts';
 import { type TributaryError, transientError } from '../core/errors.ts';
@@ -228,11 +229,21 @@ describe('downloadArtifact', () => {
     res.writeHead(404).end();
   });
   let base = '';
+  // A temporary directory of this test's own: other test files (and other processes on the machine) make and
+  // remove their artifacts in the shared one at the same time.
+  const sharedTmp = process.env.TMPDIR;
+  const ownTmp = mkdtempSync(join(tmpdir(), 'artifact-test-'));
   before(async () => {
+    process.env.TMPDIR = ownTmp;
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  after(() => server.close());
+  after(() => {
+    if (sharedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = sharedTmp;
+    rmSync(ownTmp, { recursive: true, force: true });
+    server.close();
+  });
 
   const http = () =>
     new Http({
@@ -242,7 +253,7 @@ describe('downloadArtifact', () => {
         h.set('authorization', 'Bearer secret');
       },
     });
-  const artifacts = () => readdirSync(tmpdir()).filter((n) => n.startsWith('tributary-artifact-'));
+  const artifacts = () => readdirSync(ownTmp).filter((n) => n.startsWith('tributary-artifact-'));
 
   async function download(sha256: string) {
     const ctx = readContext(http());
