@@ -45,6 +45,8 @@ import trellixEndpointSecurity from './trellix-endpoint-security/index.ts';
 import trendVisionOne from './trend-vision-one/index.ts';
 import vectra from './vectra/index.ts';
 import webhook from './webhook/index.ts';
+import wizApi from './wiz-api/index.ts';
+import wizIssues from './wiz-issues/index.ts';
 import zoom from './zoom/index.ts';
 import zscalerZia from './zscaler-zia/index.ts';
 
@@ -98,5 +100,7 @@ export const sources: Record<string, SourceDef> = byName(
     paloAltoCortexXdr,
     trendVisionOne,
     trellixEndpointSecurity,
+    wizIssues,
+    wizApi,
   ].map((s) => [s.id, s as SourceDef]),
 );

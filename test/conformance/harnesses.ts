@@ -38,6 +38,7 @@ import { symantecEndpointSecurityHarness } from './harnesses/symantec-endpoint-s
 import { trellixHarness } from './harnesses/trellix-endpoint-security.ts';
 import { visionOneHarness } from './harnesses/trend-vision-one.ts';
 import { vectraHarness } from './harnesses/vectra.ts';
+import { wizApiHarness, wizIssuesHarness } from './harnesses/wiz.ts';
 import { zoomHarness } from './harnesses/zoom.ts';
 
 /** Every pull source's harness (coverage.test.ts fails for a pull source that has none). */
@@ -82,4 +83,6 @@ export const harnesses: ConformanceHarness[] = [
   lastpassHarness,
   symantecEndpointSecurityHarness,
   progressShareFileHarness,
+  wizIssuesHarness,
+  wizApiHarness,
 ];
