@@ -36,6 +36,7 @@ import { slack } from './slack.ts';
 import { sophosCentral } from './sophos-central.ts';
 import { splunk } from './splunk.ts';
 import { symantecEndpointSecurity } from './symantec-endpoint-security.ts';
+import { tenable } from './tenable.ts';
 import { trellix } from './trellix.ts';
 import { trendMicro } from './trend-micro.ts';
 import { vectra } from './vectra.ts';
@@ -93,6 +94,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     salesforce,
     splunk,
     'trend-micro': trendMicro,
+    tenable,
     wiz,
     zoom,
     'abnormal-security': abnormalSecurity,

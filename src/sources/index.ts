@@ -41,6 +41,7 @@ import servicenow from './servicenow/index.ts';
 import slack from './slack/index.ts';
 import sophosCentral from './sophos-central/index.ts';
 import symantecEndpointSecurity from './symantec-endpoint-security/index.ts';
+import tenable from './tenable/index.ts';
 import trellixEndpointSecurity from './trellix-endpoint-security/index.ts';
 import trendVisionOne from './trend-vision-one/index.ts';
 import vectra from './vectra/index.ts';
@@ -102,5 +103,6 @@ export const sources: Record<string, SourceDef> = byName(
     trellixEndpointSecurity,
     wizIssues,
     wizApi,
+    tenable,
   ].map((s) => [s.id, s as SourceDef]),
 );

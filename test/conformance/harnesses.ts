@@ -35,6 +35,7 @@ import { servicenowHarness } from './harnesses/servicenow.ts';
 import { slackHarness } from './harnesses/slack.ts';
 import { sophosHarness } from './harnesses/sophos-central.ts';
 import { symantecEndpointSecurityHarness } from './harnesses/symantec-endpoint-security.ts';
+import { tenableHarness } from './harnesses/tenable.ts';
 import { trellixHarness } from './harnesses/trellix-endpoint-security.ts';
 import { visionOneHarness } from './harnesses/trend-vision-one.ts';
 import { vectraHarness } from './harnesses/vectra.ts';
@@ -85,4 +86,5 @@ export const harnesses: ConformanceHarness[] = [
   progressShareFileHarness,
   wizIssuesHarness,
   wizApiHarness,
+  tenableHarness,
 ];
