@@ -29,6 +29,7 @@ import { cortexXdr } from './palo-alto-cortex-xdr.ts';
 import { progressShareFile } from './progress-sharefile.ts';
 import { proofpointOnDemand } from './proofpoint-on-demand.ts';
 import { proofpointTap } from './proofpoint-tap.ts';
+import { qualys } from './qualys.ts';
 import { salesforce } from './salesforce.ts';
 import { sentinelOne } from './sentinelone.ts';
 import { servicenow } from './servicenow.ts';
@@ -95,6 +96,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     splunk,
     'trend-micro': trendMicro,
     tenable,
+    qualys,
     wiz,
     zoom,
     'abnormal-security': abnormalSecurity,

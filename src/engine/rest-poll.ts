@@ -32,6 +32,11 @@ export interface RestPollDef<S = any, A = any> {
    */
   method?: 'GET' | 'POST';
   /**
+   * A GET answer that is not JSON (Qualys's XML): the page's body made from the response as it arrives. A body
+   * cut off mid-stream is asked again, `DECODE_ATTEMPTS` in all, as a JSON answer is inside the HTTP client.
+   */
+  decode?: (response: HttpResponse, signal: AbortSignal) => Promise<any>;
+  /**
    * Builds the first request of a window (URL, query, body, paginator state) instead of `url` +
    * `params`: for requests described by templates, whose later pages the paginator renders again.
    */
@@ -165,11 +170,12 @@ export function restPoll<S, A>(def: RestPollDef<S, A>): StreamDef<S, A> {
 
 /** Sends one page request: GET, or the definition's read-only POST with the request's body. */
 export function fetchPage<S, A>(
-  def: Pick<RestPollDef<S, A>, 'method' | 'headers'>,
+  def: Pick<RestPollDef<S, A>, 'method' | 'headers' | 'decode'>,
   ctx: ReadContext<S, A>,
   request: PageRequest,
 ): Promise<{ body: any; response: HttpResponse }> {
   const headers = def.headers?.(ctx);
+  if (def.decode) return fetchDecoded(def.decode, ctx, request, headers);
   if ((def.method ?? 'GET') === 'GET') return ctx.http.getJson(request.url, request.query, headers);
   const hasType = Object.keys(headers ?? {}).some((k) => k.toLowerCase() === 'content-type');
   return ctx.http.requestJson({
@@ -180,6 +186,37 @@ export function fetchPage<S, A>(
     headers: hasType ? headers : { 'content-type': 'application/json', ...headers },
     body: request.body,
   });
+}
+
+/** Attempts at one decoded page, the first included (`RestPollDef.decode`). */
+export const DECODE_ATTEMPTS = 3;
+
+async function fetchDecoded<S, A>(
+  decode: NonNullable<RestPollDef['decode']>,
+  ctx: ReadContext<S, A>,
+  request: PageRequest,
+  headers: Record<string, string> | undefined,
+): Promise<{ body: any; response: HttpResponse }> {
+  for (let attempt = 1; ; attempt++) {
+    const response = await ctx.http.request({ url: request.url, query: request.query, headers });
+    try {
+      return { body: await decode(response, ctx.signal), response };
+    } catch (err) {
+      // The HTTP client answered: what fails here is the body (cut off, or not the format expected).
+      if (ctx.signal.aborted || (err instanceof TributaryError && err.type === 'config')) throw err;
+      if (attempt >= DECODE_ATTEMPTS)
+        throw err instanceof TributaryError
+          ? err
+          : new TributaryError({
+              type: 'transient',
+              code: 'unexpected_response',
+              message: `The vendor's answer could not be read (${err instanceof Error ? err.message : String(err)}).`,
+              action:
+                'Tributary retries on the next run; if it repeats, check the base URL and report this with the logs.',
+            });
+      ctx.log.info('answer cut off or unreadable, asking again', { stream: ctx.stream, attempt });
+    }
+  }
 }
 
 /** The first request of `window`: the definition's builder, or its URL and parameters. */

@@ -25,6 +25,7 @@ import { cortexXdrHarness } from './harnesses/palo-alto-cortex-xdr.ts';
 import { progressShareFileHarness } from './harnesses/progress-sharefile.ts';
 import { podHarness } from './harnesses/proofpoint-on-demand.ts';
 import { proofpointTapHarness } from './harnesses/proofpoint-tap.ts';
+import { qualysHarness } from './harnesses/qualys.ts';
 import { restApiCursorHarness, restApiLinkHeaderHarness, restApiPostHarness } from './harnesses/rest-api.ts';
 import {
   sentinelOneAlertsHarness,
@@ -87,4 +88,5 @@ export const harnesses: ConformanceHarness[] = [
   wizIssuesHarness,
   wizApiHarness,
   tenableHarness,
+  qualysHarness,
 ];
