@@ -13,6 +13,7 @@ import { carbonBlack } from './carbon-black.ts';
 import { catoNetworks } from './cato-networks.ts';
 import { ciscoDuo } from './cisco-duo.ts';
 import { ciscoMeraki } from './cisco-meraki.ts';
+import { ciscoSecureEndpoint } from './cisco-secure-endpoint.ts';
 import { cloudflare } from './cloudflare.ts';
 import { crowdstrike } from './crowdstrike.ts';
 import { dropbox } from './dropbox.ts';
@@ -97,6 +98,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     'trend-micro': trendMicro,
     tenable,
     qualys,
+    'cisco-secure-endpoint': ciscoSecureEndpoint,
     wiz,
     zoom,
     'abnormal-security': abnormalSecurity,

@@ -11,6 +11,7 @@ import catoNetworks from './cato-networks/index.ts';
 import chatgptEnterprise from './chatgpt-enterprise/index.ts';
 import ciscoDuo from './cisco-duo/index.ts';
 import ciscoMeraki from './cisco-meraki/index.ts';
+import ciscoSecureEndpoint from './cisco-secure-endpoint/index.ts';
 import cloudflare from './cloudflare/index.ts';
 import cribl from './cribl/index.ts';
 import crowdstrike from './crowdstrike/index.ts';
@@ -106,5 +107,6 @@ export const sources: Record<string, SourceDef> = byName(
     wizApi,
     tenable,
     qualys,
+    ciscoSecureEndpoint,
   ].map((s) => [s.id, s as SourceDef]),
 );

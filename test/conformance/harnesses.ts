@@ -6,6 +6,7 @@ import { catoHarness } from './harnesses/cato-networks.ts';
 import { chatgptHarness } from './harnesses/chatgpt-enterprise.ts';
 import { ciscoDuoHarness } from './harnesses/cisco-duo.ts';
 import { ciscoMerakiHarness } from './harnesses/cisco-meraki.ts';
+import { ciscoSecureEndpointHarness } from './harnesses/cisco-secure-endpoint.ts';
 import { cloudflareHarness } from './harnesses/cloudflare.ts';
 import { crowdstrikeHarness } from './harnesses/crowdstrike.ts';
 import { dropboxHarness } from './harnesses/dropbox.ts';
@@ -89,4 +90,5 @@ export const harnesses: ConformanceHarness[] = [
   wizApiHarness,
   tenableHarness,
   qualysHarness,
+  ciscoSecureEndpointHarness,
 ];
