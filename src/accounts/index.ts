@@ -16,6 +16,7 @@ import { ciscoMeraki } from './cisco-meraki.ts';
 import { ciscoSecureEndpoint } from './cisco-secure-endpoint.ts';
 import { cloudflare } from './cloudflare.ts';
 import { crowdstrike } from './crowdstrike.ts';
+import { cylance } from './cylance.ts';
 import { dropbox } from './dropbox.ts';
 import { github } from './github.ts';
 import { google } from './google.ts';
@@ -99,6 +100,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     tenable,
     qualys,
     'cisco-secure-endpoint': ciscoSecureEndpoint,
+    cylance,
     wiz,
     zoom,
     'abnormal-security': abnormalSecurity,

@@ -15,6 +15,7 @@ import ciscoSecureEndpoint from './cisco-secure-endpoint/index.ts';
 import cloudflare from './cloudflare/index.ts';
 import cribl from './cribl/index.ts';
 import crowdstrike from './crowdstrike/index.ts';
+import cylanceProtect from './cylance-protect/index.ts';
 import databahn from './databahn/index.ts';
 import dropbox from './dropbox/index.ts';
 import geminiEnterprise from './gemini-enterprise/index.ts';
@@ -108,5 +109,6 @@ export const sources: Record<string, SourceDef> = byName(
     tenable,
     qualys,
     ciscoSecureEndpoint,
+    cylanceProtect,
   ].map((s) => [s.id, s as SourceDef]),
 );

@@ -9,6 +9,7 @@ import { ciscoMerakiHarness } from './harnesses/cisco-meraki.ts';
 import { ciscoSecureEndpointHarness } from './harnesses/cisco-secure-endpoint.ts';
 import { cloudflareHarness } from './harnesses/cloudflare.ts';
 import { crowdstrikeHarness } from './harnesses/crowdstrike.ts';
+import { cylanceProtectHarness } from './harnesses/cylance-protect.ts';
 import { dropboxHarness } from './harnesses/dropbox.ts';
 import { geminiEnterpriseHarness } from './harnesses/gemini-enterprise.ts';
 import { githubHarness } from './harnesses/github.ts';
@@ -91,4 +92,5 @@ export const harnesses: ConformanceHarness[] = [
   tenableHarness,
   qualysHarness,
   ciscoSecureEndpointHarness,
+  cylanceProtectHarness,
 ];
