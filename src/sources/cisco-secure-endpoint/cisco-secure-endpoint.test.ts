@@ -1,15 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readContext } from '../../../test/support/read-context.ts';
-import {
-  type CiscoSecureEndpointAccount,
-  ciscoSecureEndpointUrl,
-  ciscoSecureEndpoint as kind,
-} from '../../accounts/cisco-secure-endpoint.ts';
+import { drainStream } from '../../../test/support/drain-stream.ts';
+import { ciscoSecureEndpointUrl, ciscoSecureEndpoint as kind } from '../../accounts/cisco-secure-endpoint.ts';
 import { validateSettings } from '../../config/config-file.ts';
 import { TributaryError } from '../../core/errors.ts';
-import type { Batch } from '../../core/source.ts';
-import { Http } from '../../engine/http.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import type { TimeWindowCheckpoint } from '../../engine/time-window.ts';
 import { ManualClock } from '../../sim/kit.ts';
@@ -26,41 +20,20 @@ const settingsOf = (raw: Record<string, unknown> = {}) => {
   return r.settings;
 };
 
-async function drain(
+const drain = (
   sim: CiscoSecureEndpointSimulator,
   stream: string,
-  o: {
-    now: number;
-    checkpoint?: TimeWindowCheckpoint;
-    pageSize?: number;
-    account?: CiscoSecureEndpointAccount;
-  },
-) {
-  const account = o.account ?? sim.account();
-  const http: Http = new Http({
-    vendor: 'Cisco Secure Endpoint',
-    backoffBaseMs: 1,
-    maxRetryAfterMs: 2000,
-    authorize: (h, refresh, url) => kind.authorize(account, h, { refresh, http, url }),
-    explain: cse.explain,
-  });
-  const ctx = readContext(http, {
+  o: { now: number; checkpoint?: TimeWindowCheckpoint; pageSize?: number },
+) =>
+  drainStream<TimeWindowCheckpoint>({
+    source: cse,
+    kind,
+    account: sim.account(),
     stream,
-    settings: settingsOf(o.pageSize ? { pageSize: o.pageSize } : {}),
-    account,
-    checkpoint: o.checkpoint,
-    now: () => o.now,
-    window: { lookbackMs: 2 * 3_600_000, lagMs: 0 },
+    settings: o.pageSize ? { pageSize: o.pageSize } : {},
+    ...o,
+    http: { maxRetryAfterMs: 2000 },
   });
-  const batches: Batch<TimeWindowCheckpoint>[] = [];
-  for await (const b of cse.streams[stream].read(ctx) as AsyncIterable<Batch<TimeWindowCheckpoint>>)
-    batches.push(b);
-  return {
-    batches,
-    ids: batches.flatMap((b) => b.events.map((e) => e.id as string)),
-    checkpoint: batches.at(-1)?.checkpoint ?? o.checkpoint,
-  };
-}
 
 describe('cisco-secure-endpoint', () => {
   it('resolves the regional hosts', () => {

@@ -28,6 +28,7 @@ import {
   spacedEvents,
   stableUuid,
 } from '../../sim/kit.ts';
+import { padRecord } from '../../sim/versioned.ts';
 
 export type CiscoList = 'events' | 'audit';
 
@@ -255,12 +256,7 @@ export class CiscoSecureEndpointSimulator {
         new_attributes: { name: 'Workstations - protect' },
       };
     }
-    const bytes = this.o.eventBytes;
-    if (bytes) {
-      const left = bytes - JSON.stringify(out).length;
-      if (left > 0) out.padding = 'x'.repeat(left);
-    }
-    return out;
+    return padRecord(out, this.o.eventBytes);
   }
 }
 

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readContext } from '../../../test/support/read-context.ts';
-import { type CylanceAccount, cylance, cylanceFields, cylanceUrl } from '../../accounts/cylance.ts';
+import { drainStream } from '../../../test/support/drain-stream.ts';
+import { cylance, cylanceFields, cylanceUrl } from '../../accounts/cylance.ts';
 import { validateSettings } from '../../config/config-file.ts';
-import type { Batch } from '../../core/source.ts';
-import { Http } from '../../engine/http.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import type { TimeWindowCheckpoint } from '../../engine/time-window.ts';
 import { ManualClock } from '../../sim/kit.ts';
@@ -19,35 +17,19 @@ const settingsOf = (raw: Record<string, unknown> = {}) => {
   return r.settings;
 };
 
-async function drain(
+const drain = (
   sim: CylanceSimulator,
   stream: string,
-  o: { now: number; checkpoint?: TimeWindowCheckpoint; pageSize?: number; account?: CylanceAccount },
-) {
-  const account = o.account ?? sim.account();
-  const http: Http = new Http({
-    vendor: 'Cylance',
-    backoffBaseMs: 1,
-    authorize: (h, refresh, url, req) => cylance.authorize(account, h, { refresh, http, url, ...req }),
-    explain: protect.explain,
-  });
-  const ctx = readContext(http, {
+  o: { now: number; checkpoint?: TimeWindowCheckpoint; pageSize?: number },
+) =>
+  drainStream<TimeWindowCheckpoint>({
+    source: protect,
+    kind: cylance,
+    account: sim.account(),
     stream,
-    settings: settingsOf(o.pageSize ? { pageSize: o.pageSize } : {}),
-    account,
-    checkpoint: o.checkpoint,
-    now: () => o.now,
-    window: { lookbackMs: 2 * 3_600_000, lagMs: 0 },
+    settings: o.pageSize ? { pageSize: o.pageSize } : {},
+    ...o,
   });
-  const batches: Batch<TimeWindowCheckpoint>[] = [];
-  for await (const b of protect.streams[stream].read(ctx) as AsyncIterable<Batch<TimeWindowCheckpoint>>)
-    batches.push(b);
-  return {
-    batches,
-    ids: batches.flatMap((b) => b.events.map((e) => e.id as string)),
-    checkpoint: batches.at(-1)?.checkpoint ?? o.checkpoint,
-  };
-}
 
 describe('cylance-protect', () => {
   it('regional hosts, UUID fields, the secret a secret; zone-less times are UTC', () => {

@@ -28,9 +28,9 @@ import {
   SimServer,
   type SpacedEvents,
   seedOf,
-  spacedEvents,
   stableUuid,
 } from '../../sim/kit.ts';
+import { padRecord, type VersionedRecord, VersionedRecords } from '../../sim/versioned.ts';
 
 export type CylanceList = 'threats' | 'detections' | 'devices';
 
@@ -44,15 +44,8 @@ export interface CylanceSimulatorOptions {
   forbidden?: CylanceList[];
 }
 
-interface Version {
-  t: number;
-  vis: number;
-}
-
-interface Item {
-  seq: number;
-  versions: Version[];
-}
+type Item = VersionedRecord;
+type Version = Item['versions'][number];
 
 const zoneless = (ms: number) => new Date(ms).toISOString().slice(0, 19);
 
@@ -68,7 +61,11 @@ export class CylanceSimulator {
   /** Why each refused auth token was refused (for tests). */
   readonly refusals: string[] = [];
   private readonly o: CylanceSimulatorOptions & { spacingMs: number };
-  private readonly lists: Record<CylanceList, Item[]> = { threats: [], detections: [], devices: [] };
+  private readonly lists: Record<CylanceList, VersionedRecords> = {
+    threats: new VersionedRecords(1000),
+    detections: new VersionedRecords(1000),
+    devices: new VersionedRecords(1000),
+  };
   private readonly jtis = new Set<string>();
   private issued = 0;
   private validFrom = 1;
@@ -98,7 +95,10 @@ export class CylanceSimulator {
     const n = o.records ?? 30;
     const first = now - 5 * 60_000 - Math.max(0, n - 1) * this.o.spacingMs;
     for (const list of ['threats', 'detections', 'devices'] as const)
-      for (let i = 0; i < n; i++) this.add(list, first + i * this.o.spacingMs, first + i * this.o.spacingMs);
+      for (let i = 0; i < n; i++) {
+        const t = first + i * this.o.spacingMs;
+        this.lists[list].add(t, t, {});
+      }
   }
 
   get url(): string {
@@ -144,18 +144,13 @@ export class CylanceSimulator {
 
   /** New records (with `seq`, a threat found again). */
   addRecords(list: CylanceList, n: number, o: SpacedEvents & { seq?: number } = {}): string[] {
-    return spacedEvents(n, this.clock(), this.o.spacingMs, o).map(([t, vis]) => {
-      if (o.seq !== undefined) {
-        const item = this.lists[list][o.seq];
-        item.versions.push({ t: Math.floor(t / 1000) * 1000, vis });
-        return this.eventId(list, item, item.versions.length - 1);
-      }
-      return this.eventId(list, this.add(list, t, vis), 0);
-    });
+    return this.lists[list]
+      .spaced(n, this.clock(), this.o.spacingMs, o, {})
+      .map(({ record, version }) => this.eventId(list, record, version));
   }
 
   expectedIds(list: CylanceList): string[] {
-    return this.lists[list].flatMap((item) =>
+    return this.lists[list].records.flatMap((item) =>
       list === 'threats'
         ? item.versions.map((_, v) => this.eventId(list, item, v))
         : [this.eventId(list, item, 0)],
@@ -163,12 +158,6 @@ export class CylanceSimulator {
   }
 
   // -------------------------------------------------------------------------------------------
-
-  private add(list: CylanceList, t: number, vis: number): Item {
-    const item = { seq: this.lists[list].length, versions: [{ t: Math.floor(t / 1000) * 1000, vis }] };
-    this.lists[list].push(item);
-    return item;
-  }
 
   private sha(item: Item): string {
     return new Rng(seedOf(this.seed, 'sha', item.seq)).hex(64).toUpperCase();
@@ -228,12 +217,10 @@ export class CylanceSimulator {
       hi = e ? Date.parse(e) : Infinity;
       if (Number.isNaN(lo) || Number.isNaN(hi)) return json(400, { message: 'Invalid start or end' });
     }
-    const hits: Array<{ item: Item; v: Version }> = [];
-    for (const item of this.lists[list]) {
-      let cur: Version | undefined;
-      for (const x of item.versions) if (x.vis <= now) cur = x;
-      if (cur && cur.t >= lo && cur.t <= hi) hits.push({ item, v: cur });
-    }
+    const hits = this.lists[list]
+      .listed(now)
+      .filter(({ v }) => v.t >= lo && v.t <= hi)
+      .map(({ record, v }) => ({ item: record, v }));
     hits.sort((a, b) => b.v.t - a.v.t || b.item.seq - a.item.seq);
     const totalPages = Math.max(1, Math.ceil(hits.length / size));
     const items = req.empty ? [] : hits.slice((page - 1) * size, page * size);
@@ -294,11 +281,6 @@ export class CylanceSimulator {
         mac_addresses: ['00-50-56-AA-BB-CC'],
       };
     }
-    const bytes = this.o.eventBytes;
-    if (bytes) {
-      const left = bytes - JSON.stringify(r).length;
-      if (left > 0) r.padding = 'x'.repeat(left);
-    }
-    return r;
+    return padRecord(r, this.o.eventBytes);
   }
 }

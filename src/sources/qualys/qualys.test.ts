@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readContext } from '../../../test/support/read-context.ts';
-import { type QualysAccount, qualysFields, qualys as qualysKind, qualysUrl } from '../../accounts/qualys.ts';
+import { drainStream } from '../../../test/support/drain-stream.ts';
+import { qualysFields, qualys as qualysKind, qualysUrl } from '../../accounts/qualys.ts';
 import { validateSettings } from '../../config/config-file.ts';
-import type { Batch } from '../../core/source.ts';
-import { Http } from '../../engine/http.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import type { TimeWindowCheckpoint } from '../../engine/time-window.ts';
 import { ManualClock } from '../../sim/kit.ts';
@@ -19,37 +17,20 @@ const settingsOf = (raw: Record<string, unknown> = {}) => {
   return r.settings;
 };
 
-async function drain(
+const drain = (
   sim: QualysSimulator,
   stream: string,
-  o: { now: number; checkpoint?: TimeWindowCheckpoint; truncationLimit?: number; account?: QualysAccount },
-) {
-  const account = o.account ?? sim.account();
-  const http: Http = new Http({
-    vendor: 'Qualys',
-    backoffBaseMs: 1,
-    maxRetryAfterMs: 5000,
-    authorize: (h, refresh, url) => qualysKind.authorize(account, h, { refresh, http, url }),
-    explain: qualys.explain,
-    rateLimited: qualys.rateLimited,
-  });
-  const ctx = readContext(http, {
+  o: { now: number; checkpoint?: TimeWindowCheckpoint; truncationLimit?: number },
+) =>
+  drainStream<TimeWindowCheckpoint>({
+    source: qualys,
+    kind: qualysKind,
+    account: sim.account(),
     stream,
-    settings: settingsOf(o.truncationLimit ? { truncationLimit: o.truncationLimit } : {}),
-    account,
-    checkpoint: o.checkpoint,
-    now: () => o.now,
-    window: { lookbackMs: 2 * 3_600_000, lagMs: 0 },
+    settings: o.truncationLimit ? { truncationLimit: o.truncationLimit } : {},
+    ...o,
+    http: { maxRetryAfterMs: 5000 },
   });
-  const batches: Batch<TimeWindowCheckpoint>[] = [];
-  for await (const b of qualys.streams[stream].read(ctx) as AsyncIterable<Batch<TimeWindowCheckpoint>>)
-    batches.push(b);
-  return {
-    batches,
-    ids: batches.flatMap((b) => b.events.map((e) => e.id as string)),
-    checkpoint: batches.at(-1)?.checkpoint ?? o.checkpoint,
-  };
-}
 
 describe('qualys', () => {
   it('resolves the platform API server; the password is a secret', () => {

@@ -32,9 +32,9 @@ import {
   SimServer,
   type SpacedEvents,
   seedOf,
-  spacedEvents,
   stableUuid,
 } from '../../sim/kit.ts';
+import { padRecord, type VersionedRecord, VersionedRecords } from '../../sim/versioned.ts';
 
 export type TenableList = 'vulns' | 'assets' | 'audit';
 
@@ -52,16 +52,8 @@ export interface TenableSimulatorOptions {
   forbidden?: TenableList[];
 }
 
-interface Version {
-  t: number;
-  vis: number;
-  state: string;
-}
-
-interface Item {
-  seq: number;
-  versions: Version[];
-}
+type Item = VersionedRecord<{ state: string }>;
+type Version = Item['versions'][number];
 
 interface Export {
   kind: 'vulns' | 'assets';
@@ -83,7 +75,11 @@ export class TenableSimulator {
   readonly accessKey: string;
   readonly secretKey: string;
   private readonly o: TenableSimulatorOptions & { spacingMs: number };
-  private readonly lists: Record<TenableList, Item[]> = { vulns: [], assets: [], audit: [] };
+  private readonly lists: Record<TenableList, VersionedRecords<{ state: string }>> = {
+    vulns: new VersionedRecords(1000),
+    assets: new VersionedRecords(1000),
+    audit: new VersionedRecords(1000),
+  };
   private readonly exports: Export[] = [];
 
   constructor(o: TenableSimulatorOptions = {}) {
@@ -123,7 +119,10 @@ export class TenableSimulator {
     const n = o.records ?? 30;
     const first = now - 5 * 60_000 - Math.max(0, n - 1) * this.o.spacingMs;
     for (const list of ['vulns', 'assets', 'audit'] as const)
-      for (let i = 0; i < n; i++) this.add(list, first + i * this.o.spacingMs, first + i * this.o.spacingMs);
+      for (let i = 0; i < n; i++) {
+        const t = first + i * this.o.spacingMs;
+        this.lists[list].add(t, t, { state: 'OPEN' });
+      }
   }
 
   get url(): string {
@@ -171,18 +170,14 @@ export class TenableSimulator {
     n: number,
     o: SpacedEvents & { seq?: number; state?: string } = {},
   ): string[] {
-    return spacedEvents(n, this.clock(), this.o.spacingMs, o).map(([t, vis]) => {
-      if (o.seq !== undefined) {
-        const item = this.lists[list][o.seq];
-        item.versions.push({ t, vis, state: o.state ?? 'FIXED' });
-        return this.eventId(list, item, item.versions.length - 1);
-      }
-      return this.eventId(list, this.add(list, t, vis), 0);
-    });
+    const state = o.state ?? (o.seq === undefined ? 'OPEN' : 'FIXED');
+    return this.lists[list]
+      .spaced(n, this.clock(), this.o.spacingMs, o, { state })
+      .map(({ record, version }) => this.eventId(list, record, version));
   }
 
   expectedIds(list: TenableList): string[] {
-    return this.lists[list].flatMap((item) =>
+    return this.lists[list].records.flatMap((item) =>
       list === 'audit'
         ? [this.eventId(list, item, 0)]
         : item.versions.map((_, i) => this.eventId(list, item, i)),
@@ -190,15 +185,6 @@ export class TenableSimulator {
   }
 
   // -------------------------------------------------------------------------------------------
-
-  private add(list: TenableList, t: number, vis: number): Item {
-    const item: Item = {
-      seq: this.lists[list].length,
-      versions: [{ t: Math.floor(t / 1000) * 1000, vis, state: 'OPEN' }],
-    };
-    this.lists[list].push(item);
-    return item;
-  }
 
   private uuidOf(list: TenableList, seq: number): string {
     return stableUuid(40 + ['vulns', 'assets', 'audit'].indexOf(list), seq, this.seed);
@@ -251,12 +237,10 @@ export class TenableSimulator {
       };
     const now = this.clock();
     const after = since === undefined ? -Infinity : since * 1000;
-    const records: Array<{ item: Item; v: Version }> = [];
-    for (const item of this.lists[kind]) {
-      let cur: Version | undefined;
-      for (const x of item.versions) if (x.vis <= now) cur = x;
-      if (cur && cur.vis > after) records.push({ item, v: cur });
-    }
+    const records = this.lists[kind]
+      .listed(now)
+      .filter(({ v }) => v.vis > after)
+      .map(({ record, v }) => ({ item: record, v }));
     const chunks: Array<Array<{ item: Item; v: Version }>> = [];
     for (let i = 0; i < records.length; i += size) chunks.push(records.slice(i, i + size));
     const uuid = stableUuid(50, this.exports.length, this.seed);
@@ -319,7 +303,7 @@ export class TenableSimulator {
       else hi = d;
     }
     const now = this.clock();
-    const hits = this.lists.audit
+    const hits = this.lists.audit.records
       .filter((item) => item.versions[0].vis <= now && item.versions[0].t >= lo && item.versions[0].t < hi)
       .sort((a, b) => b.versions[0].t - a.versions[0].t);
     const page = req.empty ? [] : hits.slice(0, limit);
@@ -371,8 +355,8 @@ export class TenableSimulator {
         severity_modification_type: 'NONE',
         first_found: iso(item.versions[0].t),
         last_found: iso(v.t),
-        ...(v.state === 'FIXED' ? { last_fixed: iso(v.t) } : {}),
-        state: v.state,
+        ...(v.extra.state === 'FIXED' ? { last_fixed: iso(v.t) } : {}),
+        state: v.extra.state,
         indexed: iso(v.vis),
       };
     } else if (list === 'assets') {
@@ -412,12 +396,7 @@ export class TenableSimulator {
         fields: [{ key: 'X-Forwarded-For', value: `198.51.100.${rng.int(1, 254)}` }],
       };
     }
-    const bytes = this.o.eventBytes;
-    if (bytes) {
-      const left = bytes - JSON.stringify(r).length;
-      if (left > 0) r.padding = 'x'.repeat(left);
-    }
-    return r;
+    return padRecord(r, this.o.eventBytes);
   }
 }
 

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readContext } from '../../../test/support/read-context.ts';
-import { type TenableAccount, tenableFields, tenable as tenableKind } from '../../accounts/tenable.ts';
+import { drainStream } from '../../../test/support/drain-stream.ts';
+import { tenableFields, tenable as tenableKind } from '../../accounts/tenable.ts';
 import { validateSettings } from '../../config/config-file.ts';
 import { TributaryError } from '../../core/errors.ts';
-import type { Batch } from '../../core/source.ts';
 import type { ExportJobCheckpoint } from '../../engine/export-job.ts';
-import { Http } from '../../engine/http.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import { ManualClock } from '../../sim/kit.ts';
 import tenable, { findingId } from './index.ts';
@@ -20,44 +18,20 @@ const settingsOf = (raw: Record<string, unknown> = {}) => {
   return r.settings;
 };
 
-async function drain(
+const drain = (
   sim: TenableSimulator,
   stream: string,
-  o: {
-    now: number;
-    checkpoint?: unknown;
-    settings?: Record<string, unknown>;
-    stopAfter?: number;
-    account?: TenableAccount;
-  },
-) {
-  const account = o.account ?? sim.account();
-  const http: Http = new Http({
-    vendor: 'Tenable',
-    backoffBaseMs: 1,
-    maxRetryAfterMs: 2000,
-    authorize: (h, refresh, url) => tenableKind.authorize(account, h, { refresh, http, url }),
-    explain: tenable.explain,
-  });
-  const ctx = readContext(http, {
+  o: { now: number; checkpoint?: unknown; settings?: Record<string, unknown>; stopAfter?: number },
+) =>
+  drainStream({
+    source: tenable,
+    kind: tenableKind,
+    account: sim.account(),
     stream,
-    settings: settingsOf(o.settings),
-    account,
-    checkpoint: o.checkpoint,
-    now: () => o.now,
-    window: { lookbackMs: 2 * 3_600_000, lagMs: 0 },
+    ...o,
+    settings: { pollSeconds: 1, ...o.settings },
+    http: { maxRetryAfterMs: 2000 },
   });
-  const batches: Batch[] = [];
-  for await (const b of tenable.streams[stream].read(ctx)) {
-    batches.push(b);
-    if (o.stopAfter !== undefined && batches.length >= o.stopAfter) break;
-  }
-  return {
-    batches,
-    ids: batches.flatMap((b) => b.events.map((e) => e.id as string)),
-    checkpoint: batches.at(-1)?.checkpoint ?? o.checkpoint,
-  };
-}
 
 const exportCalls = (sim: TenableSimulator) =>
   sim.requests().filter((r) => /^\/(vulns|assets)\/export$/.test(r.path));

@@ -31,9 +31,9 @@ import {
   SimServer,
   type SpacedEvents,
   seedOf,
-  spacedEvents,
   stableUuid,
 } from '../../sim/kit.ts';
+import { padRecord, type VersionedRecord, VersionedRecords } from '../../sim/versioned.ts';
 
 export type WizListName = 'issues' | 'audit' | 'vulnerabilities' | 'detections';
 
@@ -56,16 +56,8 @@ export interface WizSimulatorOptions {
   forbidden?: WizListName[];
 }
 
-interface Version {
-  t: number;
-  vis: number;
-  status: string;
-}
-
-interface Item {
-  seq: number;
-  versions: Version[];
-}
+type Item = VersionedRecord<{ status: string }>;
+type Version = Item['versions'][number];
 
 const MAX_FIRST = 500;
 
@@ -76,11 +68,11 @@ export class WizSimulator {
   readonly clientId: string;
   readonly clientSecret: string;
   private readonly o: WizSimulatorOptions & { spacingMs: number };
-  private readonly lists: Record<WizListName, Item[]> = {
-    issues: [],
-    audit: [],
-    vulnerabilities: [],
-    detections: [],
+  private readonly lists: Record<WizListName, VersionedRecords<{ status: string }>> = {
+    issues: new VersionedRecords(),
+    audit: new VersionedRecords(),
+    vulnerabilities: new VersionedRecords(),
+    detections: new VersionedRecords(),
   };
   private readonly mutations: RecordedRequest[] = [];
   private issued = 0;
@@ -111,7 +103,10 @@ export class WizSimulator {
     const n = o.records ?? 40;
     const first = now - 5 * 60_000 - Math.max(0, n - 1) * this.o.spacingMs;
     for (const list of NAMES)
-      for (let i = 0; i < n; i++) this.add(list, first + i * this.o.spacingMs, first + i * this.o.spacingMs);
+      for (let i = 0; i < n; i++) {
+        const t = first + i * this.o.spacingMs;
+        this.lists[list].add(t, t, { status: 'OPEN' });
+      }
   }
 
   get url(): string {
@@ -177,19 +172,15 @@ export class WizSimulator {
     n: number,
     o: SpacedEvents & { seq?: number; status?: string } = {},
   ): string[] {
-    return spacedEvents(n, this.clock(), this.o.spacingMs, o).map(([t, vis]) => {
-      if (o.seq !== undefined) {
-        const item = this.lists[list][o.seq];
-        item.versions.push({ t, vis, status: o.status ?? 'RESOLVED' });
-        return this.eventId(list, item, item.versions.length - 1);
-      }
-      return this.eventId(list, this.add(list, t, vis), 0);
-    });
+    const status = o.status ?? (o.seq === undefined ? 'OPEN' : 'RESOLVED');
+    return this.lists[list]
+      .spaced(n, this.clock(), this.o.spacingMs, o, { status })
+      .map(({ record, version }) => this.eventId(list, record, version));
   }
 
   /** Every event a complete drain delivers: each version of records that change in place. */
   expectedIds(list: WizListName): string[] {
-    return this.lists[list].flatMap((item) =>
+    return this.lists[list].records.flatMap((item) =>
       versioned(list)
         ? item.versions.map((_, i) => this.eventId(list, item, i))
         : [this.eventId(list, item, 0)],
@@ -197,12 +188,6 @@ export class WizSimulator {
   }
 
   // -------------------------------------------------------------------------------------------
-
-  private add(list: WizListName, t: number, vis: number): Item {
-    const item: Item = { seq: this.lists[list].length, versions: [{ t, vis, status: 'OPEN' }] };
-    this.lists[list].push(item);
-    return item;
-  }
 
   private idOf(list: WizListName, item: Item): string {
     return stableUuid(20 + NAMES.indexOf(list), item.seq, this.seed);
@@ -265,12 +250,10 @@ export class WizSimulator {
     if (Number.isNaN(lo) || Number.isNaN(hi))
       return gqlError(200, 'BAD_USER_INPUT', `filterBy.${FIELDS[list].time}: expected ISO-8601 times`);
     const now = this.clock();
-    const hits: Array<{ item: Item; v: Version }> = [];
-    for (const item of this.lists[list]) {
-      let cur: Version | undefined;
-      for (const x of item.versions) if (x.vis <= now) cur = x;
-      if (cur && cur.t > lo && cur.t < hi) hits.push({ item, v: cur });
-    }
+    const hits = this.lists[list]
+      .listed(now)
+      .filter(({ v }) => v.t > lo && v.t < hi)
+      .map(({ record, v }) => ({ item: record, v }));
     hits.sort((a, b) => a.v.t - b.v.t || a.item.seq - b.item.seq); // oldest first
     const page = req.empty ? [] : hits.slice(offset, offset + first);
     let hasNextPage = req.empty || offset + page.length < hits.length;
@@ -314,14 +297,14 @@ export class WizSimulator {
       r = {
         id,
         type: rng.pick(['TOXIC_COMBINATION', 'CLOUD_CONFIGURATION', 'THREAT_DETECTION']),
-        status: v.status,
+        status: v.extra.status,
         severity: rng.pick(['LOW', 'MEDIUM', 'HIGH', 'CRITICAL']),
         createdAt: created,
         updatedAt: iso(v.t),
         statusChangedAt: iso(v.t),
-        resolvedAt: v.status === 'RESOLVED' ? iso(v.t) : null,
+        resolvedAt: v.extra.status === 'RESOLVED' ? iso(v.t) : null,
         dueAt: null,
-        resolutionReason: v.status === 'RESOLVED' ? 'OBJECT_DELETED' : null,
+        resolutionReason: v.extra.status === 'RESOLVED' ? 'OBJECT_DELETED' : null,
         sourceRule: {
           __typename: 'Control',
           id: `wc-id-${rng.int(100, 999)}`,
@@ -364,14 +347,14 @@ export class WizSimulator {
         detailedName: 'openssl',
         description: 'A flaw in the TLS handshake allows a remote attacker to cause a denial of service.',
         severity: rng.pick(['LOW', 'MEDIUM', 'HIGH', 'CRITICAL']),
-        status: v.status,
+        status: v.extra.status,
         fixedVersion: '3.0.15',
         detectionMethod: 'PACKAGE',
         hasExploit: rng.int(0, 1) === 1,
         hasCisaKevExploit: false,
         firstDetectedAt: created,
         lastDetectedAt: iso(v.t),
-        resolvedAt: v.status === 'RESOLVED' ? iso(v.t) : null,
+        resolvedAt: v.extra.status === 'RESOLVED' ? iso(v.t) : null,
         updatedAt: iso(v.t),
         score: 7.5,
         vendorSeverity: 'HIGH',
@@ -406,12 +389,7 @@ export class WizSimulator {
         issue: { id: stableUuid(20, item.seq, this.seed) },
       };
     }
-    const bytes = this.o.eventBytes;
-    if (bytes) {
-      const left = bytes - JSON.stringify(r).length;
-      if (left > 0) r.padding = 'x'.repeat(left);
-    }
-    return r;
+    return padRecord(r, this.o.eventBytes);
   }
 }
 

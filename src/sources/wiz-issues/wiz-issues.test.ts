@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readContext } from '../../../test/support/read-context.ts';
+import { drainStream } from '../../../test/support/drain-stream.ts';
 import { type WizAccount, wiz } from '../../accounts/wiz.ts';
 import { validateSettings } from '../../config/config-file.ts';
 import { TributaryError } from '../../core/errors.ts';
-import type { Batch, SourceDef } from '../../core/source.ts';
+import type { SourceDef } from '../../core/source.ts';
 import { Http } from '../../engine/http.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import type { TimeWindowCheckpoint } from '../../engine/time-window.ts';
@@ -21,7 +21,7 @@ const settingsOf = (id: string, raw: Record<string, unknown> = {}) => {
   return r.settings;
 };
 
-function httpFor(source: SourceDef, account: WizAccount) {
+function _httpFor(source: SourceDef, account: WizAccount) {
   const http: Http = new Http({
     vendor: 'Wiz',
     backoffBaseMs: 1,
@@ -32,32 +32,20 @@ function httpFor(source: SourceDef, account: WizAccount) {
   return http;
 }
 
-async function drain(
+const drain = (
   sim: WizSimulator,
   source: SourceDef,
   stream: string,
   o: { now: number; checkpoint?: TimeWindowCheckpoint; pageSize?: number; stopAfter?: number },
-) {
-  const account = sim.account();
-  const ctx = readContext(httpFor(source, account), {
+) =>
+  drainStream<TimeWindowCheckpoint>({
+    source,
+    kind: wiz,
+    account: sim.account(),
     stream,
-    settings: settingsOf(source.id, o.pageSize ? { pageSize: o.pageSize } : {}),
-    account,
-    checkpoint: o.checkpoint,
-    now: () => o.now,
-    window: { lookbackMs: 2 * 3_600_000, lagMs: 0 },
+    settings: o.pageSize ? { pageSize: o.pageSize } : {},
+    ...o,
   });
-  const batches: Batch<TimeWindowCheckpoint>[] = [];
-  for await (const b of source.streams[stream].read(ctx) as AsyncIterable<Batch<TimeWindowCheckpoint>>) {
-    batches.push(b);
-    if (o.stopAfter !== undefined && batches.length >= o.stopAfter) break;
-  }
-  return {
-    batches,
-    ids: batches.flatMap((b) => b.events.map((e) => e.id as string)),
-    checkpoint: batches.at(-1)?.checkpoint ?? o.checkpoint,
-  };
-}
 
 const bodies = (sim: WizSimulator) =>
   sim
