@@ -87,8 +87,8 @@ export interface RestPollDef<S = any, A = any> {
    */
   windowTooFull?: (body: any) => boolean;
   /**
-   * A failure of a next-page request — one saved in the checkpoint, or one the previous page of this run
-   * gave — that means the vendor's page cursor no longer works (Zoom's `next_page_token` lasts 15 minutes,
+   * A failure of a next-page request (its HTTP error, or an error `records` throws for its answer) — one saved
+   * in the checkpoint, or one the previous page of this run gave — that means the vendor's page cursor no longer works (Zoom's `next_page_token` lasts 15 minutes,
    * which a slow destination or long rate-limit waits can outlast mid-run): the window is read again from
    * its first page, and the events it already delivered are suppressed by the boundary ids. At most
    * `MAX_CURSOR_RESTARTS` times per window in a run; then the run stops with `page_cursor_expired`
@@ -266,8 +266,12 @@ async function* readTimeWindow<S, A>(
     while (request) {
       ctx.signal.throwIfAborted();
       let page: { body: any; response: HttpResponse };
+      // A next page's records are taken inside the try: a vendor that refuses an expired cursor in its answer
+      // body (GraphQL `errors` in a 200) is recognised by `cursorExpired` like one that answers an HTTP error.
+      let listed: unknown[] | undefined;
       try {
         page = await fetchPage(def, ctx, request);
+        if (paged && def.cursorExpired) listed = def.records(page.body) ?? [];
       } catch (err) {
         if (paged && err instanceof TributaryError && def.cursorExpired?.(err)) {
           if (++restarts > MAX_CURSOR_RESTARTS) {
@@ -306,7 +310,7 @@ async function* readTimeWindow<S, A>(
         request = undefined;
         break;
       }
-      const records = def.records(page.body) ?? [];
+      const records = listed ?? def.records(page.body) ?? [];
       if (!Array.isArray(records)) throw unexpected(ctx.stream);
       const events: RawEvent[] = [];
       const delivered: Array<{ id: string; time: number | undefined }> = [];

@@ -79,6 +79,7 @@ export class WizSimulator {
   private validFrom = 1;
   private loopPages = 0;
   private bodyLimits = 0;
+  private generation = 0;
   readonly audiences: string[] = [];
 
   constructor(o: WizSimulatorOptions = {}) {
@@ -161,6 +162,11 @@ export class WizSimulator {
     this.loopPages = pages;
   }
 
+  /** Every page cursor handed out so far is refused from now on (`BAD_USER_INPUT`, "Invalid cursor"; assumed). */
+  expireCursors(): void {
+    this.generation++;
+  }
+
   /** The next `answers` GraphQL answers are a rate-limit error in a 200 body. */
   rateLimitInBody(answers = 1): void {
     this.bodyLimits = answers;
@@ -240,7 +246,7 @@ export class WizSimulator {
       return gqlError(200, 'BAD_USER_INPUT', `first must be between 1 and ${MAX_FIRST}`);
     let offset = 0;
     if (v.after !== undefined && v.after !== null) {
-      const o = decodeCursor(v.after);
+      const o = decodeCursor(v.after, this.generation);
       if (o === undefined) return gqlError(200, 'BAD_USER_INPUT', 'Invalid cursor');
       offset = o;
     }
@@ -258,13 +264,13 @@ export class WizSimulator {
     const page = req.empty ? [] : hits.slice(offset, offset + first);
     let hasNextPage = req.empty || offset + page.length < hits.length;
     let endCursor: string | null = req.empty
-      ? encodeCursor(offset)
+      ? encodeCursor(offset, this.generation)
       : page.length
-        ? encodeCursor(offset + page.length)
+        ? encodeCursor(offset + page.length, this.generation)
         : null;
     if (hasNextPage && !req.empty && this.loopPages > 0) {
       this.loopPages--;
-      endCursor = encodeCursor(offset);
+      endCursor = encodeCursor(offset, this.generation);
     }
     if (!endCursor) hasNextPage = false;
     const connection: Record<string, unknown> = {
@@ -395,13 +401,14 @@ export class WizSimulator {
 
 const versioned = (list: WizListName) => list === 'issues' || list === 'vulnerabilities';
 
-const encodeCursor = (offset: number) => Buffer.from(JSON.stringify({ offset })).toString('base64');
+const encodeCursor = (offset: number, generation: number) =>
+  Buffer.from(JSON.stringify({ offset, generation })).toString('base64');
 
-function decodeCursor(c: unknown): number | undefined {
+function decodeCursor(c: unknown, generation: number): number | undefined {
   if (typeof c !== 'string') return undefined;
   try {
-    const o = JSON.parse(Buffer.from(c, 'base64').toString()).offset;
-    return Number.isInteger(o) && o >= 0 ? o : undefined;
+    const o = JSON.parse(Buffer.from(c, 'base64').toString());
+    return Number.isInteger(o.offset) && o.offset >= 0 && o.generation === generation ? o.offset : undefined;
   } catch {
     return undefined;
   }

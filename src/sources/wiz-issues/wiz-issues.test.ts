@@ -119,6 +119,25 @@ describe('wiz-issues', () => {
     assert.ok(bodies(sim).length - before <= 3, 'the resumed run starts at page 2');
   });
 
+  it('reads a window again from its first page when Wiz refuses the saved endCursor', async (t) => {
+    const sim = new WizSimulator({ clock: () => T0, records: 30, seed: 13 });
+    await sim.start();
+    t.after(() => sim.stop());
+    const part = await drain(sim, wizIssues, 'issues', { now: T0, pageSize: 10, stopAfter: 1 });
+    sim.expireCursors();
+    const rest = await drain(sim, wizIssues, 'issues', {
+      now: T0,
+      pageSize: 10,
+      checkpoint: part.checkpoint,
+    });
+    assert.deepEqual([...part.ids, ...rest.ids].sort(), sim.expectedIds('issues').sort());
+    assert.equal(
+      new Set([...part.ids, ...rest.ids]).size,
+      30,
+      'what the first page delivered is not delivered again',
+    );
+  });
+
   it('waits out a rate limit told in a 200 body and a 429, then goes on', async (t) => {
     const sim = new WizSimulator({ clock: () => T0, records: 5, seed: 8 });
     await sim.start();
