@@ -13,8 +13,10 @@ import { carbonBlack } from './carbon-black.ts';
 import { catoNetworks } from './cato-networks.ts';
 import { ciscoDuo } from './cisco-duo.ts';
 import { ciscoMeraki } from './cisco-meraki.ts';
+import { ciscoSecureEndpoint } from './cisco-secure-endpoint.ts';
 import { cloudflare } from './cloudflare.ts';
 import { crowdstrike } from './crowdstrike.ts';
+import { cylance } from './cylance.ts';
 import { dropbox } from './dropbox.ts';
 import { github } from './github.ts';
 import { google } from './google.ts';
@@ -29,6 +31,7 @@ import { cortexXdr } from './palo-alto-cortex-xdr.ts';
 import { progressShareFile } from './progress-sharefile.ts';
 import { proofpointOnDemand } from './proofpoint-on-demand.ts';
 import { proofpointTap } from './proofpoint-tap.ts';
+import { qualys } from './qualys.ts';
 import { salesforce } from './salesforce.ts';
 import { sentinelOne } from './sentinelone.ts';
 import { servicenow } from './servicenow.ts';
@@ -36,6 +39,7 @@ import { slack } from './slack.ts';
 import { sophosCentral } from './sophos-central.ts';
 import { splunk } from './splunk.ts';
 import { symantecEndpointSecurity } from './symantec-endpoint-security.ts';
+import { tenable } from './tenable.ts';
 import { trellix } from './trellix.ts';
 import { trendMicro } from './trend-micro.ts';
 import { vectra } from './vectra.ts';
@@ -93,6 +97,10 @@ export const accountKinds: Record<string, AccountKind> = byName(
     salesforce,
     splunk,
     'trend-micro': trendMicro,
+    tenable,
+    qualys,
+    'cisco-secure-endpoint': ciscoSecureEndpoint,
+    cylance,
     wiz,
     zoom,
     'abnormal-security': abnormalSecurity,

@@ -107,6 +107,24 @@ describe('Http rateLimited hook', () => {
   });
 });
 
+describe('Http 429 without Retry-After', () => {
+  it('waits for the reset the rate headers give when the budget is spent (ends the run past the longest wait)', async () => {
+    handler = (_req, res) => {
+      res.writeHead(429, {
+        'x-ratelimit-limit': '3000',
+        'x-ratelimit-remaining': '0',
+        'x-ratelimit-reset': '1800',
+      });
+      res.end('{"errors":[{"error_code":429}]}');
+    };
+    const http = new Http({ vendor: 'Cisco', backoffBaseMs: 1, maxRetryAfterMs: 2000, now: () => 1_000_000 });
+    const err = await http.getJson(`${base}/v1/events`).catch((e) => e);
+    assert.ok(err instanceof TributaryError);
+    assert.equal(err.retryAfter, 1800);
+    assert.equal(err.waitUntil, new Date(1_000_000 + 1_800_000).toISOString());
+  });
+});
+
 describe('Http rateLimitedBody hook', () => {
   const graphqlLimit = (body: unknown) => {
     const m = (body as { errors?: Array<{ message?: string }> })?.errors?.[0]?.message;

@@ -545,7 +545,12 @@ export class Http implements HttpClient {
                     message: `${this.o.vendor} refused the request (${status})${said}.`,
                     action: "Check the collector's settings; if they are right, report this with the logs.",
                   };
-    const retryAfter = retryAfterMs(headers.get('retry-after'), now);
+    // A 429 without Retry-After whose rate headers say the budget is spent waits for their reset (Cisco
+    // Secure Endpoint's hourly budget: X-RateLimit-Remaining 0, X-RateLimit-Reset seconds).
+    const reset = status === 429 ? rateResetAt(headers, now) : undefined;
+    const retryAfter =
+      retryAfterMs(headers.get('retry-after'), now) ??
+      (reset !== undefined && reset > now ? reset - now : undefined);
     const info: ErrorInfo = { ...base, status, ...this.o.explain?.(ctx) };
     if (retryAfter !== undefined) info.retryAfter = retryAfter / 1000;
     return new TributaryError(info);

@@ -19,6 +19,7 @@ import {
   rsaPrivateKey,
   signCompact,
   signJwt,
+  signJwtHs256,
   x5tS256,
 } from './jwt.ts';
 
@@ -228,5 +229,19 @@ describe('DpopSession', () => {
     assert.deepEqual(pa.header.jwk, pb.header.jwk, 'one key per session');
     assert.equal(await s.thumbprint(), await jwkThumbprint(pa.header.jwk as never));
     assert.notEqual(await new DpopSession().thumbprint(), await s.thumbprint(), 'a key per session');
+  });
+});
+
+describe('signJwtHs256', () => {
+  it('signs header.claims with HMAC SHA-256 of the UTF-8 secret (RFC 7518 §3.2)', async () => {
+    const { createHmac } = await import('node:crypto');
+    const jwt = await signJwtHs256({ sub: 'app-1', tid: 'tenant-1', exp: 1_800 }, 'sëcret');
+    const [h, p, sig] = jwt.split('.');
+    assert.deepEqual(decodeJwt(jwt).header, { typ: 'JWT', alg: 'HS256' });
+    assert.deepEqual(decodeJwt(jwt).claims, { sub: 'app-1', tid: 'tenant-1', exp: 1_800 });
+    assert.equal(
+      sig,
+      createHmac('sha256', Buffer.from('sëcret', 'utf8')).update(`${h}.${p}`).digest('base64url'),
+    );
   });
 });

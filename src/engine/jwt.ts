@@ -9,7 +9,8 @@ import { CompactSign, type CryptoKey, calculateJwkThumbprint, type JWK, SignJWT 
  * - GitHub App JWTs and Google service-account and Salesforce JWT bearer assertions (RS256);
  * - Microsoft Entra ID certificate client assertions (PS256 with an `x5t#S256` header);
  * - Okta service-app client assertions (RS256 or ES256, `private_key_jwt`) and DPoP proofs
- *   (RFC 9449, engine/dpop.ts).
+ *   (RFC 9449, engine/dpop.ts);
+ * - Cylance PROTECT's self-signed auth tokens (HS256 with the application secret: `signJwtHs256`).
  *
  * Account kinds build the claims; this only parses keys, encodes and signs. Signing is asynchronous
  * (WebCrypto). Keys are parsed once per distinct text and kept by a hash of it, never the text.
@@ -125,6 +126,13 @@ export async function signJwt(
   const k = typeof key === 'string' ? privateKey(key, 'rsa-or-ec') : key;
   const alg = o.alg ?? defaultAlg(k);
   return new SignJWT(claims).setProtectedHeader({ typ: 'JWT', ...o.header, alg }).sign(k);
+}
+
+/** Signs `claims` with HMAC SHA-256 (RFC 7518 §3.2) and a shared secret, as UTF-8 bytes. */
+export async function signJwtHs256(claims: Record<string, unknown>, secret: string): Promise<string> {
+  return new SignJWT(claims)
+    .setProtectedHeader({ typ: 'JWT', alg: 'HS256' })
+    .sign(new TextEncoder().encode(secret));
 }
 
 /**

@@ -58,6 +58,25 @@ export function jsonBodyField(name: string): ParamPlace {
   };
 }
 
+/**
+ * The position in the GraphQL variable `name` of a JSON request body `{query, variables}` (Relay connections
+ * page with `after: $after`): the query and the other variables are kept as they were.
+ */
+export function graphqlVariable(name: string): ParamPlace {
+  const parse = (r: PageRequest): { query?: unknown; variables?: Record<string, unknown> } =>
+    r.body ? JSON.parse(r.body) : {};
+  return {
+    get: (r) => {
+      const v = parse(r).variables?.[name];
+      return typeof v === 'string' || typeof v === 'number' ? v : undefined;
+    },
+    set: (r, value) => {
+      const sent = parse(r);
+      return { ...r, body: JSON.stringify({ ...sent, variables: { ...sent.variables, [name]: value } }) };
+    },
+  };
+}
+
 const placeOf = (o: { param?: string; place?: ParamPlace }): ParamPlace => {
   if (o.place) return o.place;
   if (!o.param) throw new Error('a paginator needs a param or a place');

@@ -37,6 +37,11 @@ export interface RestPollDef<S = any, A = any> {
    */
   vendorWrite?: string;
   /**
+   * A GET answer that is not JSON (Qualys's XML): the page's body made from the response as it arrives. A body
+   * cut off mid-stream is asked again, `DECODE_ATTEMPTS` in all, as a JSON answer is inside the HTTP client.
+   */
+  decode?: (response: HttpResponse, signal: AbortSignal) => Promise<any>;
+  /**
    * Builds the first request of a window (URL, query, body, paginator state) instead of `url` +
    * `params`: for requests described by templates, whose later pages the paginator renders again.
    */
@@ -87,8 +92,8 @@ export interface RestPollDef<S = any, A = any> {
    */
   windowTooFull?: (body: any) => boolean;
   /**
-   * A failure of a next-page request — one saved in the checkpoint, or one the previous page of this run
-   * gave — that means the vendor's page cursor no longer works (Zoom's `next_page_token` lasts 15 minutes,
+   * A failure of a next-page request (its HTTP error, or an error `records` throws for its answer) — one saved
+   * in the checkpoint, or one the previous page of this run gave — that means the vendor's page cursor no longer works (Zoom's `next_page_token` lasts 15 minutes,
    * which a slow destination or long rate-limit waits can outlast mid-run): the window is read again from
    * its first page, and the events it already delivered are suppressed by the boundary ids. At most
    * `MAX_CURSOR_RESTARTS` times per window in a run; then the run stops with `page_cursor_expired`
@@ -170,11 +175,12 @@ export function restPoll<S, A>(def: RestPollDef<S, A>): StreamDef<S, A> {
 
 /** Sends one page request: GET, or the definition's read-only POST with the request's body. */
 export function fetchPage<S, A>(
-  def: Pick<RestPollDef<S, A>, 'method' | 'headers' | 'vendorWrite'>,
+  def: Pick<RestPollDef<S, A>, 'method' | 'headers' | 'vendorWrite' | 'decode'>,
   ctx: ReadContext<S, A>,
   request: PageRequest,
 ): Promise<{ body: any; response: HttpResponse }> {
   const headers = def.headers?.(ctx);
+  if (def.decode) return fetchDecoded(def.decode, ctx, request, headers);
   if ((request.method ?? def.method ?? 'GET') === 'GET')
     return ctx.http.getJson(request.url, request.query, headers);
   const hasType = Object.keys(headers ?? {}).some((k) => k.toLowerCase() === 'content-type');
@@ -187,6 +193,37 @@ export function fetchPage<S, A>(
     headers: hasType ? headers : { 'content-type': 'application/json', ...headers },
     body: request.body,
   });
+}
+
+/** Attempts at one decoded page, the first included (`RestPollDef.decode`). */
+export const DECODE_ATTEMPTS = 3;
+
+async function fetchDecoded<S, A>(
+  decode: NonNullable<RestPollDef['decode']>,
+  ctx: ReadContext<S, A>,
+  request: PageRequest,
+  headers: Record<string, string> | undefined,
+): Promise<{ body: any; response: HttpResponse }> {
+  for (let attempt = 1; ; attempt++) {
+    const response = await ctx.http.request({ url: request.url, query: request.query, headers });
+    try {
+      return { body: await decode(response, ctx.signal), response };
+    } catch (err) {
+      // The HTTP client answered: what fails here is the body (cut off, or not the format expected).
+      if (ctx.signal.aborted || (err instanceof TributaryError && err.type === 'config')) throw err;
+      if (attempt >= DECODE_ATTEMPTS)
+        throw err instanceof TributaryError
+          ? err
+          : new TributaryError({
+              type: 'transient',
+              code: 'unexpected_response',
+              message: `The vendor's answer could not be read (${err instanceof Error ? err.message : String(err)}).`,
+              action:
+                'Tributary retries on the next run; if it repeats, check the base URL and report this with the logs.',
+            });
+      ctx.log.info('answer cut off or unreadable, asking again', { stream: ctx.stream, attempt });
+    }
+  }
 }
 
 /** The first request of `window`: the definition's builder, or its URL and parameters. */
@@ -236,8 +273,12 @@ async function* readTimeWindow<S, A>(
     while (request) {
       ctx.signal.throwIfAborted();
       let page: { body: any; response: HttpResponse };
+      // A next page's records are taken inside the try: a vendor that refuses an expired cursor in its answer
+      // body (GraphQL `errors` in a 200) is recognised by `cursorExpired` like one that answers an HTTP error.
+      let listed: unknown[] | undefined;
       try {
         page = await fetchPage(def, ctx, request);
+        if (paged && def.cursorExpired) listed = def.records(page.body) ?? [];
       } catch (err) {
         if (paged && err instanceof TributaryError && def.cursorExpired?.(err)) {
           if (++restarts > MAX_CURSOR_RESTARTS) {
@@ -276,7 +317,7 @@ async function* readTimeWindow<S, A>(
         request = undefined;
         break;
       }
-      const records = def.records(page.body) ?? [];
+      const records = listed ?? def.records(page.body) ?? [];
       if (!Array.isArray(records)) throw unexpected(ctx.stream);
       const events: RawEvent[] = [];
       const delivered: Array<{ id: string; time: number | undefined }> = [];

@@ -12,10 +12,12 @@ import catoNetworks from './cato-networks/index.ts';
 import chatgptEnterprise from './chatgpt-enterprise/index.ts';
 import ciscoDuo from './cisco-duo/index.ts';
 import ciscoMeraki from './cisco-meraki/index.ts';
+import ciscoSecureEndpoint from './cisco-secure-endpoint/index.ts';
 import ciscoUmbrella from './cisco-umbrella/index.ts';
 import cloudflare from './cloudflare/index.ts';
 import cribl from './cribl/index.ts';
 import crowdstrike from './crowdstrike/index.ts';
+import cylanceProtect from './cylance-protect/index.ts';
 import databahn from './databahn/index.ts';
 import dropbox from './dropbox/index.ts';
 import gcpCloudLogging from './gcp-cloud-logging/index.ts';
@@ -39,6 +41,7 @@ import paloAltoCortexXdr from './palo-alto-cortex-xdr/index.ts';
 import progressShareFile from './progress-sharefile/index.ts';
 import proofpointOnDemand from './proofpoint-on-demand/index.ts';
 import proofpointTap from './proofpoint-tap/index.ts';
+import qualys from './qualys/index.ts';
 import restApi from './rest-api/index.ts';
 import sentinelOne from './sentinelone/index.ts';
 import sentinelOneAlerts from './sentinelone-alerts/index.ts';
@@ -48,10 +51,13 @@ import servicenow from './servicenow/index.ts';
 import slack from './slack/index.ts';
 import sophosCentral from './sophos-central/index.ts';
 import symantecEndpointSecurity from './symantec-endpoint-security/index.ts';
+import tenable from './tenable/index.ts';
 import trellixEndpointSecurity from './trellix-endpoint-security/index.ts';
 import trendVisionOne from './trend-vision-one/index.ts';
 import vectra from './vectra/index.ts';
 import webhook from './webhook/index.ts';
+import wizApi from './wiz-api/index.ts';
+import wizIssues from './wiz-issues/index.ts';
 import zoom from './zoom/index.ts';
 import zscalerZia from './zscaler-zia/index.ts';
 
@@ -112,5 +118,11 @@ export const sources: Record<string, SourceDef> = byName(
     paloAltoCortexXdr,
     trendVisionOne,
     trellixEndpointSecurity,
+    wizIssues,
+    wizApi,
+    tenable,
+    qualys,
+    ciscoSecureEndpoint,
+    cylanceProtect,
   ].map((s) => [s.id, s as SourceDef]),
 );

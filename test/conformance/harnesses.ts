@@ -6,8 +6,10 @@ import { catoHarness } from './harnesses/cato-networks.ts';
 import { chatgptHarness } from './harnesses/chatgpt-enterprise.ts';
 import { ciscoDuoHarness } from './harnesses/cisco-duo.ts';
 import { ciscoMerakiHarness } from './harnesses/cisco-meraki.ts';
+import { ciscoSecureEndpointHarness } from './harnesses/cisco-secure-endpoint.ts';
 import { cloudflareHarness } from './harnesses/cloudflare.ts';
 import { crowdstrikeHarness } from './harnesses/crowdstrike.ts';
+import { cylanceProtectHarness } from './harnesses/cylance-protect.ts';
 import { dropboxHarness } from './harnesses/dropbox.ts';
 import { gcpCloudLoggingHarness } from './harnesses/gcp-cloud-logging.ts';
 import { gcpSecurityCommandCenterHarness } from './harnesses/gcp-security-command-center.ts';
@@ -28,6 +30,7 @@ import { cortexXdrHarness } from './harnesses/palo-alto-cortex-xdr.ts';
 import { progressShareFileHarness } from './harnesses/progress-sharefile.ts';
 import { podHarness } from './harnesses/proofpoint-on-demand.ts';
 import { proofpointTapHarness } from './harnesses/proofpoint-tap.ts';
+import { qualysHarness } from './harnesses/qualys.ts';
 import { restApiCursorHarness, restApiLinkHeaderHarness, restApiPostHarness } from './harnesses/rest-api.ts';
 import {
   sentinelOneAlertsHarness,
@@ -38,9 +41,11 @@ import { servicenowHarness, servicenowOAuthHarness } from './harnesses/serviceno
 import { slackHarness } from './harnesses/slack.ts';
 import { sophosHarness, sophosPartnerHarness } from './harnesses/sophos-central.ts';
 import { symantecEndpointSecurityHarness } from './harnesses/symantec-endpoint-security.ts';
+import { tenableHarness } from './harnesses/tenable.ts';
 import { trellixHarness } from './harnesses/trellix-endpoint-security.ts';
 import { visionOneHarness } from './harnesses/trend-vision-one.ts';
 import { vectraHarness } from './harnesses/vectra.ts';
+import { wizApiHarness, wizIssuesHarness } from './harnesses/wiz.ts';
 import { zoomHarness } from './harnesses/zoom.ts';
 
 /** Every pull source's harness (coverage.test.ts fails for a pull source that has none). */
@@ -91,4 +96,10 @@ export const harnesses: ConformanceHarness[] = [
   lastpassHarness,
   symantecEndpointSecurityHarness,
   progressShareFileHarness,
+  wizIssuesHarness,
+  wizApiHarness,
+  tenableHarness,
+  qualysHarness,
+  ciscoSecureEndpointHarness,
+  cylanceProtectHarness,
 ];

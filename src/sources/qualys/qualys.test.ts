@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { drainStream } from '../../../test/support/drain-stream.ts';
+import { qualysFields, qualys as qualysKind, qualysUrl } from '../../accounts/qualys.ts';
+import { validateSettings } from '../../config/config-file.ts';
+import { testConnection } from '../../engine/test-connection.ts';
+import type { TimeWindowCheckpoint } from '../../engine/time-window.ts';
+import { ManualClock } from '../../sim/kit.ts';
+import qualys, { detectionId } from './index.ts';
+import { QualysSimulator } from './simulator.ts';
+
+const T0 = Date.parse('2026-11-25T12:00:00.000Z');
+
+const settingsOf = (raw: Record<string, unknown> = {}) => {
+  const r = validateSettings('qualys', raw);
+  if (!r.ok) throw new Error(r.issues.join('; '));
+  return r.settings;
+};
+
+const drain = (
+  sim: QualysSimulator,
+  stream: string,
+  o: { now: number; checkpoint?: TimeWindowCheckpoint; truncationLimit?: number },
+) =>
+  drainStream<TimeWindowCheckpoint>({
+    source: qualys,
+    kind: qualysKind,
+    account: sim.account(),
+    stream,
+    settings: o.truncationLimit ? { truncationLimit: o.truncationLimit } : {},
+    ...o,
+    http: { maxRetryAfterMs: 5000 },
+  });
+
+describe('qualys', () => {
+  it('resolves the platform API server; the password is a secret', () => {
+    assert.equal(qualysUrl({}), 'https://qualysapi.qualys.com');
+    assert.equal(qualysUrl({ platform: 'eu2' }), 'https://qualysapi.qg2.apps.qualys.eu');
+    assert.equal(
+      qualysUrl({ url: 'https://qualysapi.qg1.apps.qualys.ca/' }),
+      'https://qualysapi.qg1.apps.qualys.ca',
+    );
+    assert.equal(qualysFields.safeParse({ username: 'u', password: 'p', platform: 'us9' }).success, false);
+    assert.equal(
+      qualysFields.safeParse({ username: 'u', password: 'p', platform: 'us2', url: 'https://x.example' })
+        .success,
+      false,
+    );
+    assert.deepEqual(qualysKind.secrets, ['password']);
+  });
+
+  it('reads host detections from XML, following the truncation WARNING URL (id_min), one event per detection', async (t) => {
+    const clock = new ManualClock(T0);
+    const sim = new QualysSimulator({ clock: clock.now, records: 25, seed: 3 });
+    await sim.start();
+    t.after(() => sim.stop());
+    const first = await drain(sim, 'host-detections', { now: clock.now(), truncationLimit: 10 });
+    assert.deepEqual([...first.ids].sort(), sim.expectedIds('detections').sort());
+    const calls = sim.requests().filter((r) => r.path === '/api/2.0/fo/asset/host/vm/detection/');
+    assert.equal(calls.length, 3);
+    assert.equal(calls[0].query.get('vm_processed_after'), '2026-11-25T09:59:59Z');
+    assert.equal(calls[0].headers['x-requested-with'], 'Tributary');
+    assert.match(String(calls[0].headers.authorization), /^Basic /);
+    assert.ok(calls[1].query.get('id_min'), 'the second page is the WARNING URL');
+    const e = first.batches[0].events[0].raw as any;
+    assert.equal(typeof e.host.ID, 'string');
+    assert.equal(e.host.DETECTION_LIST, undefined);
+    assert.match(e.detection.RESULTS, /TLSv1\.0 is supported & <weak>/);
+    // The host processed again after a new scan: its detections are new events.
+    clock.advance(30 * 60_000);
+    const again = sim.addHosts(1, { seq: 4, from: clock.now() - 20 * 60_000 });
+    const second = await drain(sim, 'host-detections', { now: clock.now(), checkpoint: first.checkpoint });
+    assert.deepEqual([...second.ids].sort(), [...again].sort());
+    assert.deepEqual(sim.writeCalls(), []);
+  });
+
+  it('waits out a 409 blocked call as X-RateLimit-ToWait-Sec says', async (t) => {
+    const sim = new QualysSimulator({ clock: () => T0, records: 5, seed: 4 });
+    await sim.start();
+    t.after(() => sim.stop());
+    sim.blockNext(1);
+    const r = await drain(sim, 'host-detections', { now: T0 });
+    assert.deepEqual([...r.ids].sort(), sim.expectedIds('detections').sort());
+    assert.equal(sim.requests().length, 2, 'the blocked call, then the same call again');
+    const hook = qualys.rateLimited!;
+    const ctx = { status: 409, url: new URL('https://q.example/') } as never;
+    assert.deepEqual(hook(ctx, new Headers({ 'x-ratelimit-towait-sec': '86272' })), {
+      defaultWaitMs: 86_272_000,
+    });
+    assert.deepEqual(
+      hook(ctx, new Headers({ 'x-concurrency-limit-limit': '2', 'x-concurrency-limit-running': '2' })),
+      { defaultWaitMs: 30_000 },
+    );
+    assert.equal(
+      hook({ status: 400, url: new URL('https://q.example/') } as never, new Headers()),
+      undefined,
+    );
+  });
+
+  it('reads the activity log (hashed ids) with the same WARNING paging', async (t) => {
+    const sim = new QualysSimulator({ clock: () => T0, records: 12, seed: 5 });
+    await sim.start();
+    t.after(() => sim.stop());
+    const r = await drain(sim, 'activity-log', { now: T0, truncationLimit: 5 });
+    assert.deepEqual([...r.ids].sort(), sim.expectedIds('activity').sort());
+    assert.equal(sim.requests().filter((x) => x.path === '/api/2.0/fo/activity_log/').length, 3);
+  });
+
+  it('Test Connection names the credentials or the permission, without the password', async (t) => {
+    const ok = new QualysSimulator({ records: 2, seed: 6 });
+    const noActivity = new QualysSimulator({ records: 2, seed: 7, forbidden: ['activity'] });
+    for (const s of [ok, noActivity]) {
+      await s.start();
+      t.after(() => s.stop());
+    }
+    assert.deepEqual(await testConnection(qualys, qualysKind, ok.account(), settingsOf()), { ok: true });
+    const bad = await testConnection(
+      qualys,
+      qualysKind,
+      { ...ok.account(), password: 'wrong-password-42' },
+      settingsOf(),
+    );
+    assert.equal(!bad.ok && bad.error.code, 'qualys_invalid_credentials');
+    assert.doesNotMatch(JSON.stringify(bad), /wrong-password-42/);
+    const act = await testConnection(qualys, qualysKind, noActivity.account(), settingsOf());
+    assert.equal(!act.ok && act.error.code, 'qualys_forbidden');
+    if (!act.ok) assert.match(act.error.action, /activity log/);
+  });
+
+  it('keys a detection without UNIQUE_VULN_ID by host, QID, port and protocol', () => {
+    assert.equal(
+      detectionId(
+        { ID: '7' },
+        { QID: '38170', PORT: '443', PROTOCOL: 'tcp', LAST_PROCESSED_DATETIME: '2026-11-25T10:00:00Z' },
+      ),
+      '7:38170:443:tcp@2026-11-25T10:00:00Z',
+    );
+    assert.equal(detectionId({ ID: '7' }, { QID: '1' }), undefined);
+  });
+});

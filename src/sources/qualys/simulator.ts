@@ -1,0 +1,357 @@
+/**
+ * Qualys API v2 simulator: Host List Detection and the activity log, as XML, following the facts cited in
+ * ./index.ts and the `qualys` account kind:
+ *
+ * - Basic credentials and an `X-Requested-With` header on every request: a wrong password → 401, a missing
+ *   header → 400, each with a `SIMPLE_RETURN` body (`CODE`, `TEXT`).
+ * - Every answer carries `X-RateLimit-Limit`, `X-RateLimit-Window-Sec`, `X-RateLimit-Remaining`,
+ *   `X-RateLimit-ToWait-Sec`, `X-Concurrency-Limit-Limit`, `X-Concurrency-Limit-Running`; a blocked call (an
+ *   injected rate-limit fault, or `blockNext`) → **409** with `X-RateLimit-ToWait-Sec` and a `SIMPLE_RETURN`
+ *   (code 1965, "This API cannot be run again for another … seconds").
+ * - `GET /api/2.0/fo/asset/host/vm/detection/?action=list&vm_processed_after&vm_processed_before&
+ *   truncation_limit&show_results`: hosts whose current processing time is in the range (both bounds
+ *   inclusive, assumed), by host ID; past `truncation_limit` hosts a `WARNING` (`CODE` 1980, `TEXT`, `URL` with
+ *   `id_min`) ends the answer. Each host has `detectionsPerHost` detections, all processed at the host's time.
+ * - `GET /api/2.0/fo/activity_log/?action=list&since_datetime&until_datetime&truncation_limit&output_format=XML`:
+ *   `ACTIVITY_LOG_OUTPUT/RESPONSE/ACTIVITY_LOG_LIST/ACTIVITY_LOG`, newest first, with the same WARNING paging
+ *   (by offset here; the answer shape is assumed, see ./index.ts).
+ * - Anything but GET is routed (`POST /api/2.0/fo/scan/?action=launch`) and reported by `writeCalls()`.
+ */
+
+import { hashId } from '../../core/envelope.ts';
+import {
+  type Clock,
+  type Fault,
+  type RecordedRequest,
+  Rng,
+  type SimReply,
+  type SimRequest,
+  SimServer,
+  type SpacedEvents,
+  seedOf,
+  spacedEvents,
+} from '../../sim/kit.ts';
+
+export interface QualysSimulatorOptions {
+  clock?: Clock;
+  seed?: number | string;
+  /** Hosts and activity entries generated up front (default 30 each), `spacingMs` apart, ending 5 min before now. */
+  records?: number;
+  spacingMs?: number;
+  detectionsPerHost?: number;
+  eventBytes?: number;
+  /** Streams the user may not read (403). */
+  forbidden?: Array<'detections' | 'activity'>;
+}
+
+interface Version {
+  t: number;
+  vis: number;
+}
+
+interface Item {
+  seq: number;
+  versions: Version[];
+}
+
+const DETECTION_PATH = '/api/2.0/fo/asset/host/vm/detection/';
+const ACTIVITY_PATH = '/api/2.0/fo/activity_log/';
+const SECONDS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
+const iso = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`;
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+export class QualysSimulator {
+  readonly server: SimServer;
+  readonly clock: Clock;
+  readonly seed: number;
+  readonly username: string;
+  readonly password: string;
+  private readonly o: QualysSimulatorOptions & { spacingMs: number; detectionsPerHost: number };
+  private readonly hosts: Item[] = [];
+  private readonly activity: Item[] = [];
+  private loopPages = 0;
+  private blocked = 0;
+
+  constructor(o: QualysSimulatorOptions = {}) {
+    this.clock = o.clock ?? Date.now;
+    this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
+    const rng = new Rng(seedOf(this.seed, 'user'));
+    this.username = `acme${rng.int(10, 99)}_tr`;
+    this.password = rng.base62(24);
+    this.o = { spacingMs: 60_000, detectionsPerHost: 2, ...o };
+    this.server = new SimServer({
+      name: 'api',
+      clock: this.clock,
+      hooks: {
+        errorReply: (_req, status) => simpleReturn(status, status === 401 ? 2000 : 999, 'Error'),
+        rateLimitReply: (_req, wait) => this.blockedReply(wait),
+        decorate: (_req, reply) => {
+          reply.headers = { ...rateHeaders(reply.status === 409), ...reply.headers };
+        },
+      },
+    });
+    this.server.route('GET', DETECTION_PATH, (r) => this.guard(r, 'detections', () => this.detections(r)));
+    this.server.route('GET', ACTIVITY_PATH, (r) => this.guard(r, 'activity', () => this.activityLog(r)));
+    this.server.route('POST', '/api/2.0/fo/scan/', () => simpleReturn(200, 0, 'New vm scan launched'));
+    const now = this.clock();
+    const n = o.records ?? 30;
+    const first = now - 5 * 60_000 - Math.max(0, n - 1) * this.o.spacingMs;
+    for (let i = 0; i < n; i++) {
+      const t = Math.floor((first + i * this.o.spacingMs) / 1000) * 1000;
+      this.hosts.push({ seq: i, versions: [{ t, vis: t }] });
+      this.activity.push({ seq: i, versions: [{ t, vis: t }] });
+    }
+  }
+
+  get url(): string {
+    return this.server.url;
+  }
+
+  async start(): Promise<string> {
+    await this.server.start();
+    return this.url;
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+
+  account(): { username: string; password: string; url: string } {
+    return { username: this.username, password: this.password, url: this.url };
+  }
+
+  inject(fault: Fault): void {
+    this.server.inject(fault);
+  }
+
+  requests(): RecordedRequest[] {
+    return this.server.requests.all();
+  }
+
+  writeCalls(): RecordedRequest[] {
+    return this.server.writeCalls();
+  }
+
+  /** The next `pages` truncated answers give the request's own URL again (a looping vendor). */
+  loopWarnings(pages = 1): void {
+    this.loopPages = pages;
+  }
+
+  /** The next `calls` calls are blocked by the rate limit (409, wait 1 s). */
+  blockNext(calls = 1): void {
+    this.blocked = calls;
+  }
+
+  /** New hosts (or, with `seq`, a new processing of that host: its detections processed again). */
+  addHosts(n: number, o: SpacedEvents & { seq?: number } = {}): string[] {
+    return spacedEvents(n, this.clock(), this.o.spacingMs, o).flatMap(([t0, vis]) => {
+      const t = Math.floor(t0 / 1000) * 1000;
+      const item = o.seq !== undefined ? this.hosts[o.seq] : { seq: this.hosts.length, versions: [] };
+      if (o.seq === undefined) this.hosts.push(item);
+      item.versions.push({ t, vis });
+      return this.hostIds(item, item.versions.length - 1);
+    });
+  }
+
+  addActivity(n: number, o: SpacedEvents = {}): void {
+    for (const [t0, vis] of spacedEvents(n, this.clock(), this.o.spacingMs, o)) {
+      const t = Math.floor(t0 / 1000) * 1000;
+      this.activity.push({ seq: this.activity.length, versions: [{ t, vis }] });
+    }
+  }
+
+  expectedIds(list: 'detections' | 'activity'): string[] {
+    if (list === 'activity') return this.activity.map((item) => hashId(this.activityRecord(item)));
+    return this.hosts.flatMap((item) => item.versions.flatMap((_, v) => this.hostIds(item, v)));
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private hostId(item: Item): number {
+    return 100000 + item.seq * 7;
+  }
+
+  private vulnId(item: Item, d: number): string {
+    return String(9000000 + item.seq * 100 + d);
+  }
+
+  private hostIds(item: Item, v: number): string[] {
+    return Array.from(
+      { length: this.o.detectionsPerHost },
+      (_, d) => `${this.vulnId(item, d)}@${iso(item.versions[v].t)}`,
+    );
+  }
+
+  private blockedReply(wait: number): SimReply {
+    const reply = simpleReturn(
+      409,
+      1965,
+      `This API cannot be run again for another ${wait} seconds.`,
+      `<ITEM_LIST><ITEM><KEY>SECONDS_TO_WAIT</KEY><VALUE>${wait}</VALUE></ITEM></ITEM_LIST>`,
+    );
+    reply.headers = { ...reply.headers, ...rateHeaders(true), 'x-ratelimit-towait-sec': String(wait) };
+    return reply;
+  }
+
+  private guard(req: SimRequest, list: 'detections' | 'activity', next: () => SimReply): SimReply {
+    const expected = `Basic ${Buffer.from(`${this.username}:${this.password}`).toString('base64')}`;
+    if (req.headers.authorization !== expected) return simpleReturn(401, 2000, 'Bad Login/Password');
+    if (!req.headers['x-requested-with'])
+      return simpleReturn(400, 2003, 'Missing required header: X-Requested-With');
+    if (this.o.forbidden?.includes(list)) return simpleReturn(403, 2002, 'User does not have permission');
+    if (this.blocked > 0) {
+      this.blocked--;
+      return this.blockedReply(1);
+    }
+    if (req.query.get('action') !== 'list')
+      return simpleReturn(400, 1903, 'Missing required parameter action');
+    return next();
+  }
+
+  private current(item: Item, now: number): Version | undefined {
+    let v: Version | undefined;
+    for (const x of item.versions) if (x.vis <= now) v = x;
+    return v;
+  }
+
+  private range(req: SimRequest, after: string, before: string): [number, number] | SimReply {
+    const a = req.query.get(after);
+    const b = req.query.get(before);
+    for (const [k, v] of [
+      [after, a],
+      [before, b],
+    ] as const)
+      if (v !== null && !SECONDS.test(v))
+        return simpleReturn(400, 1905, `Invalid ${k}: expected YYYY-MM-DDTHH:MM:SSZ`);
+    return [a ? Date.parse(a) : -Infinity, b ? Date.parse(b) : Infinity];
+  }
+
+  private limit(req: SimRequest): number | SimReply {
+    const n = Number(req.query.get('truncation_limit') ?? 1000);
+    return Number.isInteger(n) && n >= 0
+      ? n || Infinity
+      : simpleReturn(400, 1905, 'Invalid truncation_limit');
+  }
+
+  private warning(req: SimRequest, param: string, value: number): string {
+    const u = new URL(req.url.toString());
+    u.searchParams.set(param, String(value));
+    return `<WARNING><CODE>1980</CODE><TEXT>${'1000'} record limit exceeded. Use URL to get next batch of results.</TEXT><URL><![CDATA[${u.toString()}]]></URL></WARNING>`;
+  }
+
+  private detections(req: SimRequest): SimReply {
+    const range = this.range(req, 'vm_processed_after', 'vm_processed_before');
+    if (!Array.isArray(range)) return range;
+    const limit = this.limit(req);
+    if (typeof limit !== 'number') return limit;
+    const idMin = Number(req.query.get('id_min') ?? 0);
+    const now = this.clock();
+    const hits: Array<{ item: Item; v: Version }> = [];
+    for (const item of this.hosts) {
+      const v = this.current(item, now);
+      if (v && v.t >= range[0] && v.t <= range[1] && this.hostId(item) >= idMin) hits.push({ item, v });
+    }
+    hits.sort((a, b) => this.hostId(a.item) - this.hostId(b.item));
+    const page = req.empty ? [] : hits.slice(0, limit);
+    let tail = '';
+    if (req.empty) tail = this.warning(req, 'id_min', idMin);
+    else if (hits.length > page.length) {
+      const looping = this.loopPages > 0;
+      if (looping) this.loopPages--;
+      tail = this.warning(req, 'id_min', looping ? idMin : this.hostId(hits[page.length].item));
+    }
+    const hosts = page.map(({ item, v }) => this.hostXml(item, v)).join('');
+    return xml(
+      200,
+      `<!DOCTYPE HOST_LIST_VM_DETECTION_OUTPUT SYSTEM "https://qualysapi.qualys.com/api/2.0/fo/asset/host/vm/detection/host_list_vm_detection_output.dtd">\n<HOST_LIST_VM_DETECTION_OUTPUT><RESPONSE><DATETIME>${iso(now)}</DATETIME>${hosts ? `<HOST_LIST>${hosts}</HOST_LIST>` : ''}${tail}</RESPONSE></HOST_LIST_VM_DETECTION_OUTPUT>`,
+    );
+  }
+
+  private hostXml(item: Item, v: Version): string {
+    const rng = new Rng(seedOf(this.seed, 'host', item.seq));
+    const ip = `10.30.${rng.int(0, 255)}.${rng.int(1, 254)}`;
+    const dns = `host-${item.seq}.acme.example`;
+    const pad = this.o.eventBytes
+      ? `<ASSET_NOTE>${'x'.repeat(Math.max(0, this.o.eventBytes - 1500))}</ASSET_NOTE>`
+      : '';
+    const detections = Array.from({ length: this.o.detectionsPerHost }, (_, d) => {
+      const qid = 38000 + ((item.seq * 13 + d * 7) % 900);
+      return `<DETECTION><UNIQUE_VULN_ID>${this.vulnId(item, d)}</UNIQUE_VULN_ID><QID>${qid}</QID><TYPE>Confirmed</TYPE><SEVERITY>${1 + ((item.seq + d) % 5)}</SEVERITY><PORT>443</PORT><PROTOCOL>tcp</PROTOCOL><SSL>1</SSL><RESULTS><![CDATA[TLSv1.0 is supported & <weak> ciphers: ${esc('RC4-SHA')}]]></RESULTS><STATUS>${v === item.versions[0] ? 'New' : 'Active'}</STATUS><FIRST_FOUND_DATETIME>${iso(item.versions[0].t)}</FIRST_FOUND_DATETIME><LAST_FOUND_DATETIME>${iso(v.t)}</LAST_FOUND_DATETIME><TIMES_FOUND>${item.versions.indexOf(v) + 1}</TIMES_FOUND><LAST_TEST_DATETIME>${iso(v.t)}</LAST_TEST_DATETIME><LAST_UPDATE_DATETIME>${iso(v.t)}</LAST_UPDATE_DATETIME><IS_IGNORED>0</IS_IGNORED><IS_DISABLED>0</IS_DISABLED><LAST_PROCESSED_DATETIME>${iso(v.t)}</LAST_PROCESSED_DATETIME></DETECTION>`;
+    }).join('');
+    return `<HOST><ID>${this.hostId(item)}</ID><IP>${ip}</IP><TRACKING_METHOD>IP</TRACKING_METHOD><OS><![CDATA[Ubuntu Linux 22.04]]></OS><DNS><![CDATA[${dns}]]></DNS><NETBIOS><![CDATA[HOST-${item.seq}]]></NETBIOS><LAST_SCAN_DATETIME>${iso(v.t - 300_000)}</LAST_SCAN_DATETIME><LAST_VM_SCANNED_DATE>${iso(v.t - 300_000)}</LAST_VM_SCANNED_DATE><LAST_VM_SCANNED_DURATION>512</LAST_VM_SCANNED_DURATION>${pad}<DETECTION_LIST>${detections}</DETECTION_LIST></HOST>`;
+  }
+
+  private activityRecord(item: Item): Record<string, string> {
+    const rng = new Rng(seedOf(this.seed, 'activity', item.seq));
+    return {
+      DATE: iso(item.versions[0].t),
+      ACTION: rng.pick(['login', 'launch', 'edit', 'create']),
+      MODULE: rng.pick(['auth', 'scan', 'user', 'option_profile']),
+      DETAILS: `entry ${item.seq}: ${rng.pick(['user logged in', 'vm scan launched', 'option profile updated'])}${'.'.repeat(Math.max(0, (this.o.eventBytes ?? 0) - 300))}`,
+      USER_LOGIN: `acme_${rng.pick(['ad', 'jm', 'tr'])}${rng.int(1, 9)}`,
+      USER_ROLE: rng.pick(['Manager', 'Scanner', 'Reader']),
+      USER_IP: `198.51.100.${rng.int(1, 254)}`,
+    };
+  }
+
+  private activityLog(req: SimRequest): SimReply {
+    const range = this.range(req, 'since_datetime', 'until_datetime');
+    if (!Array.isArray(range)) return range;
+    const limit = this.limit(req);
+    if (typeof limit !== 'number') return limit;
+    const offset = Number(req.query.get('offset') ?? 0);
+    const now = this.clock();
+    const hits = this.activity
+      .filter(
+        (item) =>
+          item.versions[0].vis <= now && item.versions[0].t >= range[0] && item.versions[0].t <= range[1],
+      )
+      .sort((a, b) => b.versions[0].t - a.versions[0].t || b.seq - a.seq);
+    const page = req.empty ? [] : hits.slice(offset, offset + limit);
+    let tail = '';
+    if (req.empty) tail = this.warning(req, 'offset', offset);
+    else if (offset + page.length < hits.length) {
+      const looping = this.loopPages > 0;
+      if (looping) this.loopPages--;
+      tail = this.warning(req, 'offset', looping ? offset : offset + page.length);
+    }
+    const entries = page
+      .map((item) => {
+        const r = this.activityRecord(item);
+        return `<ACTIVITY_LOG>${Object.entries(r)
+          .map(([k, v]) => `<${k}>${esc(v)}</${k}>`)
+          .join('')}</ACTIVITY_LOG>`;
+      })
+      .join('');
+    return xml(
+      200,
+      `<ACTIVITY_LOG_OUTPUT><RESPONSE><DATETIME>${iso(now)}</DATETIME>${entries ? `<ACTIVITY_LOG_LIST>${entries}</ACTIVITY_LOG_LIST>` : ''}${tail}</RESPONSE></ACTIVITY_LOG_OUTPUT>`,
+    );
+  }
+}
+
+function rateHeaders(blocked: boolean): Record<string, string> {
+  return {
+    'x-ratelimit-limit': '300',
+    'x-ratelimit-window-sec': '3600',
+    'x-ratelimit-remaining': blocked ? '0' : '299',
+    'x-ratelimit-towait-sec': '0',
+    'x-concurrency-limit-limit': '2',
+    'x-concurrency-limit-running': '1',
+  };
+}
+
+function xml(status: number, body: string): SimReply {
+  return {
+    status,
+    headers: { 'content-type': 'text/xml;charset=UTF-8' },
+    body: `<?xml version="1.0" encoding="UTF-8" ?>\n${body}`,
+  };
+}
+
+function simpleReturn(status: number, code: number, text: string, extra = ''): SimReply {
+  return xml(
+    status,
+    `<!DOCTYPE SIMPLE_RETURN SYSTEM "https://qualysapi.qualys.com/api/2.0/simple_return.dtd">\n<SIMPLE_RETURN><RESPONSE><DATETIME>${iso(Date.now())}</DATETIME><CODE>${code}</CODE><TEXT>${esc(text)}</TEXT>${extra}</RESPONSE></SIMPLE_RETURN>`,
+  );
+}
