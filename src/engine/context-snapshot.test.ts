@@ -154,7 +154,7 @@ describe('context streams (engine)', () => {
     );
     const [marker] = dest.events.filter((e) => e.op === 'end');
     assert.equal(marker.snapshot, half.snapshot);
-    assert.equal(marker.id, `snapshot:${half.snapshot}`);
+    assert.equal(marker.id, `end:users:${half.snapshot}`);
     assert.equal(dest.events.at(-1), marker, 'the marker comes after every record of its refresh');
 
     // Between refreshes: deltas, deletions as `delete`, tagged with the last complete snapshot.

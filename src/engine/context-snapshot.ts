@@ -125,7 +125,7 @@ async function* refresh<S, A>(
   // Every page of the refresh is in the batches above, which the runner commits in order before this one.
   const completedAt = new Date(ctx.now()).toISOString();
   const marker: RawEvent = {
-    id: `snapshot:${state.snapshot}`,
+    id: `end:${ctx.stream}:${state.snapshot}`,
     time: completedAt,
     raw: { snapshot: state.snapshot, stream: ctx.stream, records: count, completed_at: completedAt },
     context: {
