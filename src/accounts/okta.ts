@@ -95,7 +95,9 @@ export const oktaFields = z
       .meta({ title: 'Key ID (service app)' })
       .describe("KID of the app's public key (Public keys table); default: the JWK's kid, else none"),
     scopes: z
-      .array(z.string().regex(/^okta\.[a-zA-Z]+\.[a-z]+$/, 'expected an Okta API scope such as okta.users.read'))
+      .array(
+        z.string().regex(/^okta\.[a-zA-Z]+\.[a-z]+$/, 'expected an Okta API scope such as okta.users.read'),
+      )
       .min(1)
       .optional()
       .meta({ title: 'Scopes (service app)' })
@@ -127,7 +129,11 @@ export const oktaFields = z
         });
     }
     if (a.scopes !== undefined && a.privateKey === undefined)
-      ctx.addIssue({ code: 'custom', path: ['scopes'], message: 'only used with a service app (an API token acts with its admin role)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scopes'],
+        message: 'only used with a service app (an API token acts with its admin role)',
+      });
     if (a.keyId !== undefined && a.privateKey === undefined)
       ctx.addIssue({ code: 'custom', path: ['keyId'], message: 'only used with a service app privateKey' });
   });

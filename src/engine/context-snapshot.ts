@@ -31,16 +31,25 @@ export interface ContextStreamDef<S, A> {
   full: StreamDef<S, A>['read'];
   /**
    * Reads the changes between refreshes; `ctx.checkpoint` is its own position, undefined for the first
-   * delta after a refresh, which then starts at `ctx.window.start`: when that refresh started. Without
+   * delta after a refresh, which then starts at `ctx.window.start`: when that refresh started, less
+   * `deltaOverlapMs`. Without
    * it, runs between refreshes read nothing.
    */
   delta?: StreamDef<S, A>['read'];
+  /**
+   * How far before the refresh's start the first delta after it begins (default 5 minutes): a change the
+   * vendor indexed late, after the refresh had listed its entity, is read again rather than missed. The
+   * states read twice are upserts of the same entity.
+   */
+  deltaOverlapMs?: number;
   /**
    * The delta continues from the full reader's last position (a change-tracking link: Microsoft Graph's
    * delta link ends a full round and asks for the changes since), instead of starting at a time.
    */
   continues?: boolean;
 }
+
+const DELTA_OVERLAP_MS = 5 * 60_000;
 
 export interface ContextCheckpoint {
   /** The refresh in progress (`refresh`) or the last complete one (`delta`): the ISO time it started. */
@@ -103,7 +112,15 @@ async function* readContext<S, A>(
   const inner = def.delta({
     ...ctx,
     checkpoint: position,
-    window: position === undefined ? { ...ctx.window, start: saved.snapshot } : ctx.window,
+    window:
+      position === undefined
+        ? {
+            ...ctx.window,
+            start: new Date(
+              Date.parse(saved.snapshot) - (def.deltaOverlapMs ?? DELTA_OVERLAP_MS),
+            ).toISOString(),
+          }
+        : ctx.window,
   });
   for await (const batch of inner) {
     position = batch.checkpoint;

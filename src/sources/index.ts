@@ -28,6 +28,7 @@ import mimecast from './mimecast/index.ts';
 import netskopeAlerts from './netskope-alerts/index.ts';
 import netskopeEvents from './netskope-events/index.ts';
 import okta from './okta/index.ts';
+import oktaContext from './okta-context/index.ts';
 import paloAltoCortexDataLake from './palo-alto-cortex-data-lake/index.ts';
 import paloAltoCortexXdr from './palo-alto-cortex-xdr/index.ts';
 import progressShareFile from './progress-sharefile/index.ts';
@@ -98,5 +99,6 @@ export const sources: Record<string, SourceDef> = byName(
     paloAltoCortexXdr,
     trendVisionOne,
     trellixEndpointSecurity,
+    oktaContext,
   ].map((s) => [s.id, s as SourceDef]),
 );

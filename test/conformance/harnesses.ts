@@ -21,6 +21,7 @@ import { mimecastHarness } from './harnesses/mimecast.ts';
 import { netskopeAlertsHarness } from './harnesses/netskope-alerts.ts';
 import { netskopeEventsHarness } from './harnesses/netskope-events.ts';
 import { oktaHarness } from './harnesses/okta.ts';
+import { oktaContextHarness } from './harnesses/okta-context.ts';
 import { cortexXdrHarness } from './harnesses/palo-alto-cortex-xdr.ts';
 import { progressShareFileHarness } from './harnesses/progress-sharefile.ts';
 import { podHarness } from './harnesses/proofpoint-on-demand.ts';
@@ -82,4 +83,5 @@ export const harnesses: ConformanceHarness[] = [
   lastpassHarness,
   symantecEndpointSecurityHarness,
   progressShareFileHarness,
+  oktaContextHarness,
 ];
