@@ -24,7 +24,7 @@ export interface ContextStreamDef<S, A> {
   /** The entity type of every record, or of each (an indicator's ip / domain / hash / url). */
   entity: string | ((raw: any) => string);
   /** Whether a record is a deletion (a deprovisioned user, a revoked indicator); default: every record upserts. */
-  op?: (raw: any) => Exclude<ContextOp, 'end'>;
+  op?: (raw: any, now: number) => Exclude<ContextOp, 'end'>;
   /** Milliseconds between the starts of two refreshes. */
   refreshEvery: (settings: S) => number;
   /** Reads the full state; `ctx.checkpoint` is its own position within the refresh in progress. */
@@ -124,7 +124,7 @@ async function* readContext<S, A>(
   });
   for await (const batch of inner) {
     position = batch.checkpoint;
-    yield tagged(def, batch, saved.snapshot, { ...saved, position });
+    yield tagged(def, batch, saved.snapshot, { ...saved, position }, ctx.now());
   }
 }
 
@@ -137,7 +137,13 @@ async function* refresh<S, A>(
   for await (const batch of def.full({ ...ctx, checkpoint: position })) {
     position = batch.checkpoint;
     count += batch.events.length;
-    yield tagged(def, batch, state.snapshot, { snapshot: state.snapshot, phase: 'refresh', position, count });
+    yield tagged(
+      def,
+      batch,
+      state.snapshot,
+      { snapshot: state.snapshot, phase: 'refresh', position, count },
+      ctx.now(),
+    );
   }
   // Every page of the refresh is in the batches above, which the runner commits in order before this one.
   const completedAt = new Date(ctx.now()).toISOString();
@@ -167,13 +173,14 @@ function tagged<S, A>(
   batch: Batch,
   snapshot: string,
   checkpoint: ContextCheckpoint,
+  now: number,
 ): Batch<ContextCheckpoint> {
   const entityOf = typeof def.entity === 'string' ? () => def.entity as string : def.entity;
   return {
     ...batch,
     events: batch.events.map((e) => {
       const context: ContextFields = {
-        op: def.op?.(e.raw) ?? 'upsert',
+        op: def.op?.(e.raw, now) ?? 'upsert',
         entity: entityOf(e.raw),
         snapshot,
       };

@@ -41,6 +41,7 @@ import sentinelOneThreats from './sentinelone-threats/index.ts';
 import servicenow from './servicenow/index.ts';
 import slack from './slack/index.ts';
 import sophosCentral from './sophos-central/index.ts';
+import stixTaxii from './stix-taxii/index.ts';
 import symantecEndpointSecurity from './symantec-endpoint-security/index.ts';
 import trellixEndpointSecurity from './trellix-endpoint-security/index.ts';
 import trendVisionOne from './trend-vision-one/index.ts';
@@ -100,5 +101,6 @@ export const sources: Record<string, SourceDef> = byName(
     trendVisionOne,
     trellixEndpointSecurity,
     oktaContext,
+    stixTaxii,
   ].map((s) => [s.id, s as SourceDef]),
 );

@@ -35,6 +35,7 @@ import {
 import { servicenowHarness } from './harnesses/servicenow.ts';
 import { slackHarness } from './harnesses/slack.ts';
 import { sophosHarness } from './harnesses/sophos-central.ts';
+import { stixTaxiiHarness } from './harnesses/stix-taxii.ts';
 import { symantecEndpointSecurityHarness } from './harnesses/symantec-endpoint-security.ts';
 import { trellixHarness } from './harnesses/trellix-endpoint-security.ts';
 import { visionOneHarness } from './harnesses/trend-vision-one.ts';
@@ -84,4 +85,5 @@ export const harnesses: ConformanceHarness[] = [
   symantecEndpointSecurityHarness,
   progressShareFileHarness,
   oktaContextHarness,
+  stixTaxiiHarness,
 ];
