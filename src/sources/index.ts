@@ -1,6 +1,7 @@
 import { byName } from '../core/names.ts';
 import type { SourceDef } from '../core/source.ts';
 import abnormalSecurity from './abnormal-security/index.ts';
+import anomali from './anomali/index.ts';
 import awsCloudtrail from './aws-cloudtrail/index.ts';
 import awsS3 from './aws-s3/index.ts';
 import awsSqs from './aws-sqs/index.ts';
@@ -102,5 +103,6 @@ export const sources: Record<string, SourceDef> = byName(
     trellixEndpointSecurity,
     oktaContext,
     stixTaxii,
+    anomali,
   ].map((s) => [s.id, s as SourceDef]),
 );

@@ -63,6 +63,8 @@ export interface TaxiiReadOptions {
   types?: string[];
   /** Objects of these types are not delivered (another stream has them). */
   skipTypes?: string[];
+  /** Only objects this accepts are delivered (a source's choice of indicator kinds). */
+  keep?: (object: any) => boolean;
   /** Where a collection read for the first time starts (`added_after`); undefined: from the beginning. */
   from: string | undefined;
   /** One id per STIX object (its `id`), rather than one per version. */
@@ -131,7 +133,9 @@ export async function* readTaxii(
       ctx.signal.throwIfAborted();
       const page =
         s.version === '2.1' ? await page21(s, ctx, url, pos, o) : await page20(s, ctx, url, pos, o);
-      const objects = page.objects.filter((x) => !o.skipTypes?.includes(String(x?.type)));
+      const objects = page.objects.filter(
+        (x) => !o.skipTypes?.includes(String(x?.type)) && (o.keep?.(x) ?? true),
+      );
       const events: RawEvent[] = objects.map((x) => ({
         raw: x,
         id: o.stableIds || !x.modified ? String(x.id) : `${x.id}@${x.modified}`,

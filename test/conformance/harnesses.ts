@@ -1,5 +1,6 @@
 import type { ConformanceHarness } from './harness.ts';
 import { abnormalHarness } from './harnesses/abnormal-security.ts';
+import { anomaliHarness } from './harnesses/anomali.ts';
 import { boxHarness } from './harnesses/box.ts';
 import { carbonBlackHarness } from './harnesses/carbon-black.ts';
 import { catoHarness } from './harnesses/cato-networks.ts';
@@ -86,4 +87,5 @@ export const harnesses: ConformanceHarness[] = [
   progressShareFileHarness,
   oktaContextHarness,
   stixTaxiiHarness,
+  anomaliHarness,
 ];

@@ -176,6 +176,11 @@ export class TaxiiSimulator {
     this.replace(id, (o) => ({ ...o, valid_until: new Date(this.clock() - 60_000).toISOString() }));
   }
 
+  /** The current version of an object. */
+  objectById(id: string): Record<string, unknown> | undefined {
+    return this.store.find((s) => s.object.id === id)?.object;
+  }
+
   indicatorIds(): string[] {
     return this.store.filter((s) => s.object.type === 'indicator').map((s) => String(s.object.id));
   }
