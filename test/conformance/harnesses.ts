@@ -27,6 +27,7 @@ import { cortexXdrHarness } from './harnesses/palo-alto-cortex-xdr.ts';
 import { progressShareFileHarness } from './harnesses/progress-sharefile.ts';
 import { podHarness } from './harnesses/proofpoint-on-demand.ts';
 import { proofpointTapHarness } from './harnesses/proofpoint-tap.ts';
+import { recordedFutureContextHarness } from './harnesses/recorded-future-context.ts';
 import { restApiCursorHarness, restApiLinkHeaderHarness, restApiPostHarness } from './harnesses/rest-api.ts';
 import {
   sentinelOneAlertsHarness,
@@ -88,4 +89,5 @@ export const harnesses: ConformanceHarness[] = [
   oktaContextHarness,
   stixTaxiiHarness,
   anomaliHarness,
+  recordedFutureContextHarness,
 ];
