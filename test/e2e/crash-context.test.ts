@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { OktaDirectorySimulator } from '../../src/sources/okta-context/simulator.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { runCli, waitFor } from '../support/cli-process.ts';
 
 /**
  * Process-level crash test of a context refresh (docs/architecture.md, "Context records"): `kill -9` of
@@ -15,33 +15,8 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
  * destination's current-state files hold exactly the directory.
  */
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'src/cli/main.ts');
 const dir = mkdtempSync(join(tmpdir(), 'tributary-crash-context-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-function runCli(args: string[], env: NodeJS.ProcessEnv) {
-  const child: ChildProcess = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, ...env, TRIBUTARY_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d) => (out += d));
-  child.stderr?.on('data', (d) => (out += d));
-  const done = new Promise<{ code: number | null; signal: string | null; out: string }>((ok) =>
-    child.on('exit', (code, signal) => ok({ code, signal, out })),
-  );
-  return { child, done };
-}
-
-async function waitFor(check: () => boolean, deadlineMs: number): Promise<boolean> {
-  const end = Date.now() + deadlineMs;
-  while (Date.now() < end) {
-    if (check()) return true;
-    await new Promise((r) => setImmediate(r));
-  }
-  return false;
-}
 
 describe('kill -9 during a context refresh', () => {
   it('is never marked complete early; the next run finishes the same refresh', async () => {

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readContext } from '../../../test/support/read-context.ts';
+import { drainStream } from '../../../test/support/drain.ts';
 import { accountKinds } from '../../accounts/index.ts';
 import { validateSettings } from '../../config/config-file.ts';
-import type { RawEvent } from '../../core/source.ts';
-import { Http } from '../../engine/http.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import { ManualClock } from '../../sim/kit.ts';
 import { TaxiiSimulator } from '../stix-taxii/simulator.ts';
@@ -14,40 +12,20 @@ import source from './index.ts';
 /** ThreatStream's TAXII server follows the TAXII standard: the stix-taxii simulator plays it (see index.ts). */
 const T0 = '2026-12-01T12:00:00.000Z';
 
-async function read(
+function read(
   sim: TaxiiSimulator,
   clock: ManualClock,
   settings: Record<string, unknown>,
   checkpoint?: unknown,
 ) {
-  const account = { username: sim.username, password: sim.password };
-  const http: Http = new Http({
-    vendor: source.title,
-    backoffBaseMs: 1,
-    explain: source.explain,
-    authorize: (h, refresh, url) => accountKinds.basic.authorize(account, h, { refresh, http, url }),
-    now: clock.now,
-  });
   const checked = validateSettings('anomali', { discoveryUrl: `${sim.url}/taxii2/`, ...settings });
   assert.ok(checked.ok, JSON.stringify(checked));
-  const events: RawEvent[] = [];
-  let last: unknown;
-  const ctx = readContext(http, {
-    stream: 'indicators',
+  return drainStream(source, accountKinds.basic, 'indicators', {
+    account: { username: sim.username, password: sim.password },
     settings: checked.settings,
-    account,
-    checkpoint,
     now: clock.now,
+    checkpoint,
   });
-  for await (const b of source.streams.indicators.read(ctx)) {
-    events.push(...b.events);
-    last = b.checkpoint;
-  }
-  return {
-    records: events.filter((e) => e.context?.op !== 'end'),
-    markers: events.filter((e) => e.context?.op === 'end'),
-    checkpoint: last,
-  };
 }
 
 describe('anomali', () => {

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readContext } from '../../../test/support/read-context.ts';
+import { drainStream } from '../../../test/support/drain.ts';
 import { type OktaAccount, okta } from '../../accounts/okta.ts';
-import type { RawEvent } from '../../core/source.ts';
 import type { ContextCheckpoint } from '../../engine/context-snapshot.ts';
-import { Http } from '../../engine/http.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import { ManualClock } from '../../sim/kit.ts';
 import source from './index.ts';
@@ -12,42 +10,18 @@ import { OktaDirectorySimulator } from './simulator.ts';
 
 const T0 = '2026-12-01T12:00:00.000Z';
 
-async function read(
+function read(
   sim: OktaDirectorySimulator,
   stream: string,
   o: { clock: ManualClock; checkpoint?: unknown; stopAfter?: number; settings?: Record<string, unknown> },
 ) {
-  const account: OktaAccount = { url: sim.url, token: sim.token };
-  const http: Http = new Http({
-    vendor: source.title,
-    backoffBaseMs: 1,
-    backoffMaxMs: 5,
-    explain: source.explain,
-    authorize: (h, refresh, url) => okta.authorize(account, h, { refresh, http, url }),
-    now: o.clock.now,
-  });
-  const ctx = readContext(http, {
-    stream,
+  return drainStream(source, okta, stream, {
+    account: { url: sim.url, token: sim.token } satisfies OktaAccount,
     settings: { baseUrl: sim.url, ...o.settings },
-    account,
-    checkpoint: o.checkpoint,
     now: o.clock.now,
-  });
-  const events: RawEvent[] = [];
-  let checkpoint: ContextCheckpoint | undefined;
-  let batches = 0;
-  for await (const b of source.streams[stream].read(ctx)) {
-    events.push(...b.events);
-    checkpoint = b.checkpoint as ContextCheckpoint;
-    if (o.stopAfter && ++batches >= o.stopAfter) break;
-  }
-  const records = events.filter((e) => e.context?.op !== 'end');
-  return {
-    records,
-    ids: records.map((e) => e.id!),
-    markers: events.filter((e) => e.context?.op === 'end'),
-    checkpoint,
-  };
+    checkpoint: o.checkpoint,
+    stopAfter: o.stopAfter,
+  }).then((r) => ({ ...r, checkpoint: r.checkpoint as ContextCheckpoint | undefined }));
 }
 
 describe('okta-context', () => {
@@ -61,7 +35,7 @@ describe('okta-context', () => {
     assert.deepEqual(users.ids, sim.userIds());
     assert.equal(users.ids.length, 449);
     assert.ok(!users.ids.includes(sim.userId({ n: 7 })));
-    const pages = sim.requests().filter((r) => r.path === '/api/v1/users');
+    const pages = sim.requests.all().filter((r) => r.path === '/api/v1/users');
     assert.equal(pages.length, 3, '450 users at 200 a page');
     assert.equal(pages[0].query.get('limit'), '200');
     assert.equal(pages[1].query.get('after'), sim.userId({ n: 200 }));
@@ -105,8 +79,8 @@ describe('okta-context', () => {
     assert.deepEqual(op(gone), { op: 'delete', entity: 'user', snapshot: T0 });
     assert.equal(op(changed)?.op, 'upsert');
     assert.deepEqual(delta.markers, []);
-    const filter = sim
-      .requests()
+    const filter = sim.requests
+      .all()
       .filter((r) => r.query.get('filter'))
       .map((r) => r.query.get('filter')!);
     assert.ok(filter.length >= 1);

@@ -25,7 +25,7 @@
  * `next` link to the same position (Okta may hand out a page with no records before the next one).
  */
 import { randomBytes } from 'node:crypto';
-import { json, type RecordedRequest, type SimReply, type SimRequest, SimServer } from '../../sim/kit.ts';
+import { json, type SimReply, type SimRequest, SimServer } from '../../sim/kit.ts';
 
 export interface OktaDirectorySimulatorOptions {
   clock?: () => number;
@@ -57,10 +57,8 @@ interface Group {
 
 const MAX = { users: 200, groups: 10_000, members: 1000 };
 
-export class OktaDirectorySimulator {
+export class OktaDirectorySimulator extends SimServer {
   readonly token = `00${randomBytes(20).toString('hex')}`;
-  readonly server: SimServer;
-  private readonly clock: () => number;
   private readonly users: User[] = [];
   private readonly groups: Group[] = [];
   private readonly eventBytes?: number;
@@ -73,27 +71,24 @@ export class OktaDirectorySimulator {
   private loops = 0;
 
   constructor(o: OktaDirectorySimulatorOptions = {}) {
-    this.clock = o.clock ?? Date.now;
+    super({ clock: o.clock });
     this.eventBytes = o.eventBytes;
     this.rateLimit = o.rateLimitPerMinute ?? 600;
     this.pageSize = o.pageSize ?? Number.POSITIVE_INFINITY;
-    this.server = new SimServer({
-      clock: this.clock,
-      hooks: {
-        errorReply: (_req, status) => this.statusError(status),
-        rateLimitReply: (_req, retryAfter) => {
-          const reply = this.error(429, 'E0000047', 'API call exceeded rate limit due to too many requests.');
-          reply.headers = {
-            ...reply.headers,
-            'x-rate-limit-limit': String(this.rateLimit),
-            'x-rate-limit-remaining': '0',
-            'x-rate-limit-reset': String(Math.ceil(this.clock() / 1000) + retryAfter),
-          };
-          return reply;
-        },
-        decorate: (_req, reply) => this.decorate(reply),
+    this.hooks = {
+      errorReply: (_req, status) => this.statusError(status),
+      rateLimitReply: (_req, retryAfter) => {
+        const reply = this.error(429, 'E0000047', 'API call exceeded rate limit due to too many requests.');
+        reply.headers = {
+          ...reply.headers,
+          'x-rate-limit-limit': String(this.rateLimit),
+          'x-rate-limit-remaining': '0',
+          'x-rate-limit-reset': String(Math.ceil(this.clock() / 1000) + retryAfter),
+        };
+        return reply;
       },
-    });
+      decorate: (_req, reply) => this.decorate(reply),
+    };
     const now = this.clock();
     const users = o.users ?? 50;
     for (let i = 0; i < users; i++) this.addUser(now - 3_600_000 + Math.floor((i * 3_000_000) / users));
@@ -109,33 +104,13 @@ export class OktaDirectorySimulator {
         members,
       });
     }
-    this.server.route('GET', '/api/v1/users', (req) => this.guard(req, 'users', () => this.listUsers(req)));
-    this.server.route('GET', '/api/v1/groups', (req) =>
-      this.guard(req, 'groups', () => this.listGroups(req)),
-    );
-    this.server.route('GET', '/api/v1/groups/:id/users', (req) =>
+    this.route('GET', '/api/v1/users', (req) => this.guard(req, 'users', () => this.listUsers(req)));
+    this.route('GET', '/api/v1/groups', (req) => this.guard(req, 'groups', () => this.listGroups(req)));
+    this.route('GET', '/api/v1/groups/:id/users', (req) =>
       this.guard(req, 'groups', () => this.listMembers(req)),
     );
   }
 
-  get url(): string {
-    return this.server.url;
-  }
-  start(): Promise<string> {
-    return this.server.start();
-  }
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-  inject(f: Parameters<SimServer['inject']>[0]): void {
-    this.server.inject(f);
-  }
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
-  }
-  writeCalls(): RecordedRequest[] {
-    return this.server.writeCalls();
-  }
   loopNextLinks(times: number): void {
     this.loops = times;
   }

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readContext } from '../../../test/support/read-context.ts';
+import { drainStream } from '../../../test/support/drain.ts';
 import { type RecordedFutureAccount, recordedFuture } from '../../accounts/recorded-future.ts';
-import type { RawEvent } from '../../core/source.ts';
-import { Http } from '../../engine/http.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import { ManualClock } from '../../sim/kit.ts';
 import source from './index.ts';
@@ -11,41 +9,18 @@ import { RecordedFutureSimulator } from './simulator.ts';
 
 const T0 = '2026-12-01T12:00:00.000Z';
 
-async function read(
+function read(
   sim: RecordedFutureSimulator,
   stream: string,
   o: { clock: ManualClock; checkpoint?: unknown; stopAfter?: number },
 ) {
-  const account: RecordedFutureAccount = { token: sim.token, url: sim.url };
-  const http: Http = new Http({
-    vendor: source.title,
-    backoffBaseMs: 1,
-    explain: source.explain,
-    authorize: (h, refresh, url) => recordedFuture.authorize(account, h, { refresh, http, url }),
-    now: o.clock.now,
-  });
-  const ctx = readContext(http, {
-    stream,
+  return drainStream(source, recordedFuture, stream, {
+    account: { token: sim.token, url: sim.url } satisfies RecordedFutureAccount,
     settings: {},
-    account,
-    checkpoint: o.checkpoint,
     now: o.clock.now,
+    checkpoint: o.checkpoint,
+    stopAfter: o.stopAfter,
   });
-  const events: RawEvent[] = [];
-  let checkpoint: unknown;
-  let n = 0;
-  for await (const b of source.streams[stream].read(ctx)) {
-    events.push(...b.events);
-    checkpoint = b.checkpoint;
-    if (o.stopAfter && ++n >= o.stopAfter) break;
-  }
-  const records = events.filter((e) => e.context?.op !== 'end');
-  return {
-    records,
-    ids: records.map((e) => e.id!),
-    markers: events.filter((e) => e.context?.op === 'end'),
-    checkpoint,
-  };
 }
 
 describe('recorded-future-context', () => {
@@ -62,7 +37,7 @@ describe('recorded-future-context', () => {
     assert.ok(JSON.parse(row.EvidenceDetails).EvidenceDetails.length > 0);
     assert.deepEqual(r.records[0].context, { op: 'upsert', entity: 'hash', snapshot: T0 });
     assert.equal(r.markers.length, 1);
-    const [req] = sim.requests();
+    const [req] = sim.requests.all();
     assert.equal(req.path, '/v2/hash/risklist');
     assert.equal(req.query.get('format'), 'csv/splunk');
     assert.equal(req.query.get('gzip'), 'false');

@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import { json, type RecordedRequest, type SimReply, type SimRequest, SimServer } from '../../sim/kit.ts';
+import { json, type SimReply, type SimRequest, SimServer } from '../../sim/kit.ts';
 
 export const RISK_LIST_TYPES = ['ip', 'domain', 'hash', 'url', 'vulnerability'] as const;
 export type RiskListType = (typeof RISK_LIST_TYPES)[number];
@@ -25,8 +25,7 @@ export interface RiskListSimulatorOptions {
   eventBytes?: number;
 }
 
-export class RecordedFutureSimulator {
-  readonly server = new SimServer();
+export class RecordedFutureSimulator extends SimServer {
   readonly token = `rf${randomUUID().replace(/-/g, '')}`;
   /** Entity types the token may read (others: 403). */
   licensed = new Set<RiskListType>(RISK_LIST_TYPES);
@@ -35,17 +34,18 @@ export class RecordedFutureSimulator {
   private next = 0;
 
   constructor(o: RiskListSimulatorOptions = {}) {
+    super();
     this.eventBytes = o.eventBytes;
     const rows = o.rows ?? 50;
     this.lists = { ip: [], domain: [], hash: [], url: [], vulnerability: [] };
     for (const t of RISK_LIST_TYPES) this.add(t, rows);
-    this.server.hooks = {
+    this.hooks = {
       errorReply: (_req, status) =>
         this.error(status, status >= 500 ? 'Internal Server Error' : 'Request failed'),
       rateLimitReply: () => this.error(429, 'Too many requests'),
     };
-    this.server.route('GET', '/v2/:type/risklist', (req) => this.guard(req, () => this.riskList(req)));
-    this.server.route('GET', '/v2/:type/riskrules', (req) =>
+    this.route('GET', '/v2/:type/risklist', (req) => this.guard(req, () => this.riskList(req)));
+    this.route('GET', '/v2/:type/riskrules', (req) =>
       this.guard(req, () =>
         json(200, {
           data: {
@@ -64,28 +64,9 @@ export class RecordedFutureSimulator {
     );
   }
 
-  get url(): string {
-    return this.server.url;
-  }
-  start(): Promise<string> {
-    return this.server.start();
-  }
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-  inject(f: Parameters<SimServer['inject']>[0]): void {
-    this.server.inject(f);
-  }
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
-  }
-  writeCalls(): RecordedRequest[] {
-    return this.server.writeCalls();
-  }
-
   /** Adds `n` entities to a list; returns their names. */
   add(type: RiskListType, n: number): string[] {
-    const names = Array.from({ length: n }, () => this.name(type, this.next++));
+    const names = Array.from({ length: n }, () => this.entityName(type, this.next++));
     this.lists[type].push(...names);
     return names;
   }
@@ -100,7 +81,7 @@ export class RecordedFutureSimulator {
     return types.flatMap((t) => this.lists[t].map((n) => `${t}:${n}`));
   }
 
-  private name(type: RiskListType, i: number): string {
+  private entityName(type: RiskListType, i: number): string {
     switch (type) {
       case 'ip':
         return i < 250 ? `203.0.113.${i}` : `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;

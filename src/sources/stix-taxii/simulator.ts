@@ -55,13 +55,11 @@ export interface TaxiiSimulatorOptions {
   password?: string;
 }
 
-export class TaxiiSimulator {
-  readonly server: SimServer;
+export class TaxiiSimulator extends SimServer {
   readonly username: string;
   readonly password: string;
   readonly collectionId = '91a7b528-80eb-42ed-a74d-c6fbd5a26116';
   readonly hiddenCollectionId = '52892447-4d7e-4f70-b94d-d7f22742ff63';
-  private readonly clock: () => number;
   private readonly pageSize: number;
   private readonly eventBytes?: number;
   private store: Stored[] = [];
@@ -70,19 +68,16 @@ export class TaxiiSimulator {
   private loops = 0;
 
   constructor(o: TaxiiSimulatorOptions = {}) {
-    this.clock = o.clock ?? Date.now;
+    super({ clock: o.clock });
     this.pageSize = o.pageSize ?? 100;
     this.eventBytes = o.eventBytes;
     this.username = o.username ?? 'taxii-reader';
     this.password = o.password ?? `pw-${randomUUID()}`;
-    this.server = new SimServer({
-      clock: this.clock,
-      hooks: {
-        errorReply: (req, status) =>
-          this.error(req, status, status >= 500 ? 'Internal error' : 'Request failed'),
-        rateLimitReply: (req) => this.error(req, 429, 'Too many requests'),
-      },
-    });
+    this.hooks = {
+      errorReply: (req, status) =>
+        this.error(req, status, status >= 500 ? 'Internal error' : 'Request failed'),
+      rateLimitReply: (req) => this.error(req, 429, 'Too many requests'),
+    };
     const now = this.clock();
     const count = o.objects ?? 100;
     for (let i = 0; i < count; i++) this.add(now - 3_600_000 + Math.floor((i * 3_000_000) / count));
@@ -90,7 +85,7 @@ export class TaxiiSimulator {
       ['/taxii2/', '2.1'],
       ['/taxii/', '2.0'],
     ] as const)
-      this.server.route('GET', root, (req) =>
+      this.route('GET', root, (req) =>
         this.guard(req, v, false, () =>
           json(
             200,
@@ -99,7 +94,7 @@ export class TaxiiSimulator {
           ),
         ),
       );
-    this.server.route('GET', '/api1/', (req) =>
+    this.route('GET', '/api1/', (req) =>
       this.guard(req, this.versionOf(req), false, () =>
         json(
           200,
@@ -108,7 +103,7 @@ export class TaxiiSimulator {
         ),
       ),
     );
-    this.server.route('GET', '/api1/collections/', (req) =>
+    this.route('GET', '/api1/collections/', (req) =>
       this.guard(req, this.versionOf(req), false, () =>
         json(
           200,
@@ -134,29 +129,11 @@ export class TaxiiSimulator {
         ),
       ),
     );
-    this.server.route('GET', '/api1/collections/:id/objects/', (req) =>
+    this.route('GET', '/api1/collections/:id/objects/', (req) =>
       this.guard(req, this.versionOf(req), true, () => this.objects(req)),
     );
   }
 
-  get url(): string {
-    return this.server.url;
-  }
-  start(): Promise<string> {
-    return this.server.start();
-  }
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-  inject(f: Parameters<SimServer['inject']>[0]): void {
-    this.server.inject(f);
-  }
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
-  }
-  writeCalls(): RecordedRequest[] {
-    return this.server.writeCalls();
-  }
   loopNext(times: number): void {
     this.loops = times;
   }

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readContext } from '../../../test/support/read-context.ts';
+import { drainStream } from '../../../test/support/drain.ts';
 import { accountKinds } from '../../accounts/index.ts';
-import type { RawEvent } from '../../core/source.ts';
-import { Http } from '../../engine/http.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import { ManualClock } from '../../sim/kit.ts';
 import { indicatorOp, patternEntity } from '../taxii.ts';
@@ -12,43 +10,19 @@ import { TaxiiSimulator } from './simulator.ts';
 
 const T0 = '2026-12-01T12:00:00.000Z';
 
-async function read(
+function read(
   sim: TaxiiSimulator,
   stream: string,
   o: { clock: ManualClock; checkpoint?: unknown; settings?: Record<string, unknown>; stopAfter?: number },
 ) {
-  const account = { username: sim.username, password: sim.password };
-  const http: Http = new Http({
-    vendor: source.title,
-    backoffBaseMs: 1,
-    backoffMaxMs: 5,
-    explain: source.explain,
-    authorize: (h, refresh, url) => accountKinds.basic.authorize(account, h, { refresh, http, url }),
-    now: o.clock.now,
-  });
-  const ctx = readContext(http, {
-    stream,
+  return drainStream(source, accountKinds.basic, stream, {
+    account: { username: sim.username, password: sim.password },
     settings: { url: `${sim.url}/taxii2/`, ...o.settings },
-    account,
-    checkpoint: o.checkpoint,
     now: o.clock.now,
+    checkpoint: o.checkpoint,
+    stopAfter: o.stopAfter,
     window: { lookbackMs: 2 * 3_600_000 },
   });
-  const events: RawEvent[] = [];
-  let checkpoint: unknown;
-  let n = 0;
-  for await (const b of source.streams[stream].read(ctx)) {
-    events.push(...b.events);
-    checkpoint = b.checkpoint;
-    if (o.stopAfter && ++n >= o.stopAfter) break;
-  }
-  const records = events.filter((e) => e.context?.op !== 'end');
-  return {
-    records,
-    ids: records.map((e) => e.id!),
-    markers: events.filter((e) => e.context?.op === 'end'),
-    checkpoint,
-  };
 }
 
 describe('stix-taxii', () => {
@@ -63,9 +37,9 @@ describe('stix-taxii', () => {
     assert.deepEqual(r.markers[0].context, { op: 'end', entity: '*', snapshot: T0 });
     const entities = new Set(r.records.map((e) => e.context?.entity));
     assert.deepEqual([...entities].sort(), ['domain', 'hash', 'ip', 'url']);
-    const paths = sim.requests().map((q) => q.path);
+    const paths = sim.requests.all().map((q) => q.path);
     assert.deepEqual(paths.slice(0, 2), ['/taxii2/', '/api1/collections/']);
-    const pages = sim.requests().filter((q) => q.path.endsWith('/objects/'));
+    const pages = sim.requests.all().filter((q) => q.path.endsWith('/objects/'));
     assert.equal(pages.length, 4, '125 indicators at 40 a page');
     assert.ok(
       pages.every((q) => q.path === `/api1/collections/${sim.collectionId}/objects/`),
@@ -102,8 +76,8 @@ describe('stix-taxii', () => {
       more.ids.map((i) => i.split('@')[0]),
       [added[1], added[3]],
     );
-    const last = sim
-      .requests()
+    const last = sim.requests
+      .all()
       .filter((q) => q.path.endsWith('/objects/'))
       .at(-1)!;
     assert.ok(last.query.get('added_after'), 'asked with the date added of the last object seen');
@@ -143,7 +117,7 @@ describe('stix-taxii', () => {
       settings: { url: `${sim.url}/taxii/`, version: '2.0', limit: 20 },
     });
     assert.deepEqual(r.ids, sim.otherIds());
-    const pages = sim.requests().filter((q) => q.path.endsWith('/objects/'));
+    const pages = sim.requests.all().filter((q) => q.path.endsWith('/objects/'));
     assert.equal(pages[0].headers.range, 'items=0-19');
     assert.equal(pages[1].headers.range, 'items=20-39');
     assert.match(String(pages[0].headers.accept), /stix\+json; version=2\.0/);

@@ -31,7 +31,7 @@ export const anomaliHarness: ConformanceHarness = {
       loop: (on) => sim.loopNext(on ? 1000 : 0),
       writeCalls: () => sim.writeCalls(),
       credentialLeaks: () => [],
-      requestCount: () => sim.requests().length,
+      requestCount: () => sim.requests.all().length,
       stop: () => sim.stop(),
     };
   },

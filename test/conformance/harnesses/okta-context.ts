@@ -36,7 +36,7 @@ export const oktaContextHarness: ConformanceHarness = {
       loop: (on) => sim.loopNextLinks(on ? 1000 : 0),
       writeCalls: () => sim.writeCalls(),
       credentialLeaks: () => [],
-      requestCount: () => sim.requests().length,
+      requestCount: () => sim.requests.all().length,
       stop: () => sim.stop(),
     };
   },

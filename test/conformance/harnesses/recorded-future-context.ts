@@ -33,7 +33,7 @@ export const recordedFutureContextHarness: ConformanceHarness = {
       loop: () => {},
       writeCalls: () => sim.writeCalls(),
       credentialLeaks: () => [],
-      requestCount: () => sim.requests().length,
+      requestCount: () => sim.requests.all().length,
       stop: () => sim.stop(),
     };
   },

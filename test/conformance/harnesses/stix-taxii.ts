@@ -27,7 +27,7 @@ export const stixTaxiiHarness: ConformanceHarness = {
       loop: (on) => sim.loopNext(on ? 1000 : 0),
       writeCalls: () => sim.writeCalls(),
       credentialLeaks: () => [],
-      requestCount: () => sim.requests().length,
+      requestCount: () => sim.requests.all().length,
       stop: () => sim.stop(),
     };
   },
