@@ -28,7 +28,6 @@
 import { randomUUID } from 'node:crypto';
 import {
   json,
-  type RecordedRequest,
   type SimReply,
   type SimRequest,
   SimServer,
