@@ -26,13 +26,7 @@
  * the same position.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  json,
-  type SimReply,
-  type SimRequest,
-  SimServer,
-  stableUuid,
-} from '../../sim/kit.ts';
+import { json, type SimReply, type SimRequest, SimServer, stableUuid } from '../../sim/kit.ts';
 
 const TAXII21 = 'application/taxii+json;version=2.1';
 const TAXII20 = 'application/vnd.oasis.taxii+json; version=2.0';
