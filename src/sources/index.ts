@@ -35,6 +35,7 @@ import paloAltoCortexXdr from './palo-alto-cortex-xdr/index.ts';
 import progressShareFile from './progress-sharefile/index.ts';
 import proofpointOnDemand from './proofpoint-on-demand/index.ts';
 import proofpointTap from './proofpoint-tap/index.ts';
+import recordedFuture from './recorded-future/index.ts';
 import recordedFutureContext from './recorded-future-context/index.ts';
 import restApi from './rest-api/index.ts';
 import sentinelOne from './sentinelone/index.ts';
@@ -106,5 +107,6 @@ export const sources: Record<string, SourceDef> = byName(
     stixTaxii,
     anomali,
     recordedFutureContext,
+    recordedFuture,
   ].map((s) => [s.id, s as SourceDef]),
 );

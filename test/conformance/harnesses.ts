@@ -27,6 +27,7 @@ import { cortexXdrHarness } from './harnesses/palo-alto-cortex-xdr.ts';
 import { progressShareFileHarness } from './harnesses/progress-sharefile.ts';
 import { podHarness } from './harnesses/proofpoint-on-demand.ts';
 import { proofpointTapHarness } from './harnesses/proofpoint-tap.ts';
+import { recordedFutureHarness } from './harnesses/recorded-future.ts';
 import { recordedFutureContextHarness } from './harnesses/recorded-future-context.ts';
 import { restApiCursorHarness, restApiLinkHeaderHarness, restApiPostHarness } from './harnesses/rest-api.ts';
 import {
@@ -90,4 +91,5 @@ export const harnesses: ConformanceHarness[] = [
   stixTaxiiHarness,
   anomaliHarness,
   recordedFutureContextHarness,
+  recordedFutureHarness,
 ];

@@ -6,10 +6,15 @@
  *   sends): a CSV with a header row `"Name","Risk","RiskString","EvidenceDetails"` (hash lists: `Algorithm`
  *   after `Name`), fields quoted, `EvidenceDetails` a JSON text; gzip-compressed when `gzip=true`.
  * - `GET /v2/{type}/riskrules`: `{"data": {"results": [{"name", "description", "criticality", …}]}}`.
+ * - Alerts (the `recorded-future` source), Alert API v3 as Recorded Future's published integrations call
+ *   it: `GET /v3/alerts?triggered=[FROM,TO]&orderby=triggered&direction=asc&from=OFFSET&limit=N` (limit at
+ *   most 100) answering `{"data": [alert…], "counts": {"returned", "total"}}`, each alert with `id`,
+ *   `title`, `rule` `{id, name}`, `log` `{triggered, status_in_portal}`, `review` `{status}`, `type`.
  *
  * Assumed (not documented publicly), decided here: a missing or wrong token answers 401 and an unlicensed
- * entity type 403, both `{"error": {"status", "message"}}`; an unknown list 404; rows in descending risk.
- * An injected `empty` fault answers the header row alone; `truncate` cuts the body mid-way.
+ * entity type 403, both `{"error": {"status", "message"}}`; an unknown list 404; rows in descending risk;
+ * `triggered=[FROM,TO]` includes both ends. An injected `empty` fault answers the header row alone (a
+ * risk list) or `{"data": [], "counts": {"returned": 0, "total": …}}` (alerts, the total still counted).
  */
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -32,6 +37,8 @@ export class RecordedFutureSimulator extends SimServer {
   private readonly lists: Record<RiskListType, string[]>;
   private readonly eventBytes?: number;
   private next = 0;
+  /** Alerts, each with the time it triggered (ms). */
+  private readonly alerts: Array<{ id: string; at: number; n: number }> = [];
 
   constructor(o: RiskListSimulatorOptions = {}) {
     super();
@@ -44,6 +51,7 @@ export class RecordedFutureSimulator extends SimServer {
         this.error(status, status >= 500 ? 'Internal Server Error' : 'Request failed'),
       rateLimitReply: () => this.error(429, 'Too many requests'),
     };
+    this.route('GET', '/v3/alerts', (req) => this.guard(req, () => this.listAlerts(req), false));
     this.route('GET', '/v2/:type/risklist', (req) => this.guard(req, () => this.riskList(req)));
     this.route('GET', '/v2/:type/riskrules', (req) =>
       this.guard(req, () =>
@@ -96,9 +104,49 @@ export class RecordedFutureSimulator extends SimServer {
     }
   }
 
-  private guard(req: SimRequest, serve: () => SimReply): SimReply {
+  /** Alerts triggered at `at` (ms), one per entry; returns their ids. */
+  addAlerts(times: number[]): string[] {
+    return times.map((at) => {
+      const n = this.alerts.length;
+      const id = `rf-alert-${String(n).padStart(6, '0')}`;
+      this.alerts.push({ id, at, n });
+      return id;
+    });
+  }
+
+  alertIds(): string[] {
+    return this.alerts.map((a) => a.id);
+  }
+
+  private listAlerts(req: SimRequest): SimReply {
+    const m = /^\[([^,\]]*),([^\]]*)\]$/.exec(req.query.get('triggered') ?? '');
+    const from = m?.[1] ? Date.parse(m[1]) : Number.NEGATIVE_INFINITY;
+    const to = m?.[2] ? Date.parse(m[2]) : Number.POSITIVE_INFINITY;
+    if (!m || Number.isNaN(from) || Number.isNaN(to)) return this.error(400, 'triggered must be [FROM,TO]');
+    const limit = Math.min(100, Math.max(1, Number(req.query.get('limit') ?? 10) || 10));
+    const offset = Math.max(0, Number(req.query.get('from') ?? 0) || 0);
+    const all = this.alerts
+      .filter((a) => a.at >= from && a.at <= to)
+      .sort((a, b) => a.at - b.at || a.n - b.n);
+    const page = req.empty ? [] : all.slice(offset, offset + limit);
+    const note = this.eventBytes ? 'x'.repeat(Math.max(0, this.eventBytes - 600)) : null;
+    return json(200, {
+      data: page.map((a) => ({
+        id: a.id,
+        title: `Leaked credentials - ${a.n}`,
+        type: 'ENTITY',
+        rule: { id: `rule-${a.n % 3}`, name: 'Leaked Credentials Monitoring' },
+        log: { triggered: new Date(a.at).toISOString(), status_in_portal: 'New' },
+        review: { status: 'no-action', assignee: null, note },
+      })),
+      counts: { returned: page.length, total: all.length },
+    });
+  }
+
+  private guard(req: SimRequest, serve: () => SimReply, typed = true): SimReply {
     if (req.headers['x-rftoken'] !== this.token)
       return this.error(401, 'Unauthorized: invalid or missing X-RFToken');
+    if (!typed) return serve();
     const type = req.params.type as RiskListType;
     if (!RISK_LIST_TYPES.includes(type)) return this.error(404, `Unknown entity type ${type}`);
     if (!this.licensed.has(type)) return this.error(403, `Forbidden: no access to ${type} risk lists`);
