@@ -22,7 +22,7 @@ import { decodeObject } from '../../engine/object-decode.ts';
  * the lists are regenerated, rate limits, and the error bodies.
  *
  * Decisions: one stream per entity type; each run that finds a refresh due downloads the list whole
- * (to a temporary file, engine/artifact-list.ts), streams its rows as records in parts of 1,000 (a crash
+ * (gzip, to a temporary file, engine/artifact-list.ts), streams its rows as records in parts of 1,000 (a crash
  * resumes after the rows already delivered), then writes the end-of-snapshot marker: an entity that left
  * the list is removed by a destination's lookup table then. Lists have no deltas. Ids are
  * `{entity}:{Name}`; records are the CSV rows as objects of their columns, kept as sent (strings).
@@ -56,9 +56,8 @@ const base = (s: Settings, a: RecordedFutureAccount) =>
 const riskListUrl = (s: Settings, a: RecordedFutureAccount, type: ListType) => {
   const u = new URL(`${base(s, a)}/v2/${type}/risklist`);
   u.searchParams.set('format', 'csv/splunk');
-  // Uncompressed: the list goes to a temporary file as it comes (the HTTP client may still negotiate
-  // Content-Encoding), and the file's chunks are read through a reused buffer.
-  u.searchParams.set('gzip', 'false');
+  // Compressed (lists are large): saved to a temporary file as sent, gunzipped while read (object-decode.ts).
+  u.searchParams.set('gzip', 'true');
   u.searchParams.set('list', s.list ?? 'default');
   return u.toString();
 };

@@ -24,7 +24,7 @@ function read(
 }
 
 describe('recorded-future-context', () => {
-  it('downloads a risk list (CSV, X-RFToken) as context records of its entity, then the marker', async (t) => {
+  it('downloads a risk list (gzip CSV, X-RFToken) as context records of its entity, then the marker', async (t) => {
     const clock = new ManualClock(T0);
     const sim = new RecordedFutureSimulator({ rows: 2500 });
     await sim.start();
@@ -40,7 +40,7 @@ describe('recorded-future-context', () => {
     const [req] = sim.requests.all();
     assert.equal(req.path, '/v2/hash/risklist');
     assert.equal(req.query.get('format'), 'csv/splunk');
-    assert.equal(req.query.get('gzip'), 'false');
+    assert.equal(req.query.get('gzip'), 'true');
     assert.equal(req.headers['x-rftoken'], sim.token);
     assert.deepEqual(sim.writeCalls(), []);
   });
