@@ -32,6 +32,7 @@ import { progressShareFile } from './progress-sharefile.ts';
 import { proofpointOnDemand } from './proofpoint-on-demand.ts';
 import { proofpointTap } from './proofpoint-tap.ts';
 import { qualys } from './qualys.ts';
+import { recordedFuture } from './recorded-future.ts';
 import { salesforce } from './salesforce.ts';
 import { sentinelOne } from './sentinelone.ts';
 import { servicenow } from './servicenow.ts';
@@ -104,6 +105,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     wiz,
     zoom,
     'abnormal-security': abnormalSecurity,
+    'recorded-future': recordedFuture,
     'proofpoint-tap': proofpointTap,
     cloudflare,
     'cisco-meraki': ciscoMeraki,

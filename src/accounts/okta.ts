@@ -45,6 +45,8 @@ export interface OktaAccount {
   clientId?: string;
   privateKey?: string;
   keyId?: string;
+  /** The Okta API scopes a service app asks for (default okta.logs.read); every one must be granted. */
+  scopes?: string[];
 }
 
 const SERVICE_APP_FIELDS = ['clientId', 'privateKey'] as const;
@@ -92,6 +94,16 @@ export const oktaFields = z
       .optional()
       .meta({ title: 'Key ID (service app)' })
       .describe("KID of the app's public key (Public keys table); default: the JWK's kid, else none"),
+    scopes: z
+      .array(
+        z.string().regex(/^okta\.[a-zA-Z]+\.[a-z]+$/, 'expected an Okta API scope such as okta.users.read'),
+      )
+      .min(1)
+      .optional()
+      .meta({ title: 'Scopes (service app)' })
+      .describe(
+        'Okta API scopes the service app asks for, each granted on its Okta API Scopes tab (default okta.logs.read; okta-context needs okta.users.read and okta.groups.read)',
+      ),
   })
   .strict()
   .superRefine((a, ctx) => {
@@ -116,6 +128,12 @@ export const oktaFields = z
           message: 'required with a service app (clientId and privateKey go together)',
         });
     }
+    if (a.scopes !== undefined && a.privateKey === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scopes'],
+        message: 'only used with a service app (an API token acts with its admin role)',
+      });
     if (a.keyId !== undefined && a.privateKey === undefined)
       ctx.addIssue({ code: 'custom', path: ['keyId'], message: 'only used with a service app privateKey' });
   });
@@ -188,7 +206,10 @@ export function tokenRefusal(r: TokenRefusal): { code: string; action: string } 
 const dpopSessions = new Map<string, DpopSession>();
 
 const cacheKey = (a: OktaAccount) =>
-  tokenKey('okta', oktaTokenUrl(a), a.clientId ?? '', a.privateKey ?? '', a.keyId ?? '');
+  tokenKey('okta', oktaTokenUrl(a), a.clientId ?? '', a.privateKey ?? '', a.keyId ?? '', scopeOf(a));
+
+/** The scopes a service app asks for, space-separated as the token request wants them. */
+const scopeOf = (a: OktaAccount) => (a.scopes ?? [OKTA_LOGS_SCOPE]).join(' ');
 
 function fetchToken(http: HttpClient, a: OktaAccount, key: string): Promise<AccessToken> {
   let dpop = dpopSessions.get(key);
@@ -202,7 +223,7 @@ function fetchToken(http: HttpClient, a: OktaAccount, key: string): Promise<Acce
     tokenUrl: oktaTokenUrl(a),
     form: async () => ({
       grant_type: 'client_credentials',
-      scope: OKTA_LOGS_SCOPE,
+      scope: scopeOf(a),
       client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
       client_assertion: await clientAssertion(a),
     }),

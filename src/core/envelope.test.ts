@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canonicalJson, encodeLine, hashId, makeEnvelope, RawJson, toIsoTime } from './envelope.ts';
+import {
+  canonicalJson,
+  encodeLine,
+  hashId,
+  lineBytes,
+  makeEnvelope,
+  RawJson,
+  toIsoTime,
+  writeLine,
+} from './envelope.ts';
 
 const ctx = { source: 's', stream: 't', collector: 'c' };
 const at = '2026-11-25T10:00:00.000Z';
@@ -36,6 +45,50 @@ describe('envelope', () => {
       'ingested_at',
       'raw',
     ]);
+  });
+
+  it('writes a context record with kind, op, entity and snapshot before ingested_at; events carry no kind', () => {
+    const context = { op: 'delete' as const, entity: 'user', snapshot: at };
+    const keys = [
+      'id',
+      'time',
+      'source',
+      'stream',
+      'collector',
+      'kind',
+      'op',
+      'entity',
+      'snapshot',
+      'ingested_at',
+      'raw',
+    ];
+    for (const raw of [{ a: 1 }, new RawJson('{"a":1}')]) {
+      const env = makeEnvelope(ctx, raw, 'u1', undefined, at, context);
+      const line = encodeLine(env);
+      assert.deepEqual(Object.keys(JSON.parse(line)), keys);
+      assert.deepEqual(JSON.parse(line), {
+        id: 'u1',
+        time: at,
+        source: 's',
+        stream: 't',
+        collector: 'c',
+        kind: 'context',
+        op: 'delete',
+        entity: 'user',
+        snapshot: at,
+        ingested_at: at,
+        raw: { a: 1 },
+      });
+      assert.equal(lineBytes(env), Buffer.byteLength(line));
+      const buffer = Buffer.alloc(4096);
+      assert.equal(buffer.subarray(0, writeLine(buffer, 0, env)).toString(), `${line}\n`);
+    }
+    // The shared part of a line follows the op of each record (an upsert after a deletion).
+    const upsert = encodeLine(
+      makeEnvelope(ctx, new RawJson('{}'), 'u2', undefined, at, { ...context, op: 'upsert' }),
+    );
+    assert.equal(JSON.parse(upsert).op, 'upsert');
+    assert.equal('kind' in JSON.parse(encodeLine(makeEnvelope(ctx, new RawJson('{}'), 'e', at, at))), false);
   });
 
   it('hashes records without an id deterministically, whatever the key order or form', () => {

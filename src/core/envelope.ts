@@ -9,8 +9,25 @@ export interface Envelope {
   collector: string;
   sitename?: string;
   timezone?: string;
+  /** Absent on events; `context` on context records (docs/architecture.md, "Context records"). */
+  kind?: 'context';
+  /** Context records: the change. `end` is the end-of-snapshot marker (every entity of `snapshot` was delivered). */
+  op?: ContextOp;
+  /** Context records: the entity type (user, group, ip, domain, hash, url, indicator, vulnerability, …). */
+  entity?: string;
+  /** Context records: the full refresh this record belongs to (or, for a change between refreshes, the last complete one). */
+  snapshot?: string;
   ingested_at: string;
   raw: unknown;
+}
+
+export type ContextOp = 'upsert' | 'delete' | 'end';
+
+/** What makes a record a context record (docs/architecture.md, "Context records"). */
+export interface ContextFields {
+  op: ContextOp;
+  entity: string;
+  snapshot: string;
 }
 
 export interface EnvelopeContext {
@@ -117,13 +134,15 @@ export function makeEnvelope(
   id: string | undefined,
   time: string | undefined,
   ingestedAt: string,
+  context?: ContextFields,
 ): Envelope {
   const text = raw instanceof RawJson ? undefined : vendorText(raw);
   const kept = text === undefined ? raw : new RawJson(text);
   const eventId = id ?? hashId(raw);
   const at = time ?? ingestedAt;
-  // The documented key order on the wire: id, time, source, stream, collector, sitename, timezone, ...
-  if (!ctx.sitename && !ctx.timezone) {
+  // The documented key order on the wire: id, time, source, stream, collector, sitename, timezone,
+  // kind, op, entity, snapshot (context records only), ingested_at, raw.
+  if (!ctx.sitename && !ctx.timezone && !context) {
     return {
       id: eventId,
       time: at,
@@ -143,6 +162,12 @@ export function makeEnvelope(
   };
   if (ctx.sitename) env.sitename = ctx.sitename;
   if (ctx.timezone) env.timezone = ctx.timezone;
+  if (context) {
+    env.kind = 'context';
+    env.op = context.op;
+    env.entity = context.entity;
+    env.snapshot = context.snapshot;
+  }
   env.ingested_at = ingestedAt;
   env.raw = kept;
   return env as Envelope;
@@ -154,7 +179,10 @@ const encoded = new WeakMap<Envelope, string>();
  * The part of a line between `time` and the vendor text, the same for every envelope of a batch
  * (`,"source":…,"ingested_at":…,"raw":`): computed once per batch rather than once per line.
  */
-let shared: Pick<Envelope, 'source' | 'stream' | 'collector' | 'sitename' | 'timezone' | 'ingested_at'> & {
+let shared: Pick<
+  Envelope,
+  'source' | 'stream' | 'collector' | 'sitename' | 'timezone' | 'op' | 'entity' | 'snapshot' | 'ingested_at'
+> & {
   json: string;
   /** `json` as UTF-8, for writers that copy it into a buffer. */
   utf8: Buffer;
@@ -165,20 +193,39 @@ function sharedPart(env: Envelope): string {
 }
 
 function shared_(env: Envelope): typeof shared {
-  const { source, stream, collector, sitename, timezone, ingested_at } = env;
+  const { source, stream, collector, sitename, timezone, op, entity, snapshot, ingested_at } = env;
   if (
     source !== shared.source ||
     stream !== shared.stream ||
     collector !== shared.collector ||
     sitename !== shared.sitename ||
     timezone !== shared.timezone ||
+    op !== shared.op ||
+    entity !== shared.entity ||
+    snapshot !== shared.snapshot ||
     ingested_at !== shared.ingested_at
   ) {
     let json = `,"source":${JSON.stringify(source)},"stream":${JSON.stringify(stream)},"collector":${JSON.stringify(collector)}`;
     if (sitename !== undefined) json += `,"sitename":${JSON.stringify(sitename)}`;
     if (timezone !== undefined) json += `,"timezone":${JSON.stringify(timezone)}`;
+    // A context record's fields (op, entity and snapshot come with kind; a deletion now and then only
+    // changes `op`, which rebuilds this small part).
+    if (op !== undefined)
+      json += `,"kind":"context","op":${JSON.stringify(op)},"entity":${JSON.stringify(entity)},"snapshot":${JSON.stringify(snapshot)}`;
     json += `,"ingested_at":${JSON.stringify(ingested_at)},"raw":`;
-    shared = { source, stream, collector, sitename, timezone, ingested_at, json, utf8: Buffer.from(json) };
+    shared = {
+      source,
+      stream,
+      collector,
+      sitename,
+      timezone,
+      op,
+      entity,
+      snapshot,
+      ingested_at,
+      json,
+      utf8: Buffer.from(json),
+    };
   }
   return shared;
 }
@@ -192,7 +239,7 @@ function oneLine(text: string): string {
 
 /**
  * The envelope as one JSON line, without a newline, its keys in the documented order (id, time,
- * source, stream, collector, sitename, timezone, ingested_at, raw). A vendor text is spliced in as it
+ * source, stream, collector, sitename, timezone, [kind, op, entity, snapshot,] ingested_at, raw). A vendor text is spliced in as it
  * came (cheap, so built again for each destination); any other record is serialised once, however
  * many destinations need it. JSON.stringify never writes a raw line break; a vendor text can hold one
  * only as whitespace between tokens (pretty-printed JSON), where removing it keeps every token.

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { ContextFields } from './envelope.ts';
 import type { ErrorInfo, TributaryError } from './errors.ts';
 import { type SecretSpec, secretSpecOf } from './secret-spec.ts';
 import type { ConsumerSource } from './stream-source.ts';
@@ -10,6 +11,8 @@ export interface RawEvent {
   id?: string;
   /** The event's own time (UTC ISO-8601); the runtime uses ingest time when absent. */
   time?: string;
+  /** A context record's fields (engine/context-snapshot.ts sets them); absent on events. */
+  context?: ContextFields;
 }
 
 export interface DeadLetter {

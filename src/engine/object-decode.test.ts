@@ -70,6 +70,24 @@ describe('object decoding', () => {
     assert.deepEqual(values(await all(gzLines, 'lines', 2)), ['a', 'b']);
   });
 
+  it('gunzips chunks handed out in one reused buffer (a downloaded file read through one buffer)', async () => {
+    const text = Array.from({ length: 20_000 }, (_, i) => `"n${i}","${'x'.repeat(i % 50)}"`).join('\n');
+    const gz = gzipSync(`"Name","Pad"\n${text}\n`);
+    const buffer = Buffer.alloc(1024);
+    async function* reused(): AsyncGenerator<Uint8Array> {
+      for (let at = 0; at < gz.length; at += buffer.length) {
+        const n = gz.copy(buffer, 0, at, at + buffer.length);
+        yield buffer.subarray(0, n); // valid until the next chunk is asked for
+      }
+    }
+    let count = 0;
+    for await (const r of decodeObject(reused(), 'csv')) {
+      assert.ok('value' in r, JSON.stringify(r));
+      count++;
+    }
+    assert.equal(count, 20_000);
+  });
+
   it('a gzip object cut off is an error, not a short object', async () => {
     const gz = gzipSync('{"a":1}\n'.repeat(1000));
     await assert.rejects(all(gz.subarray(0, gz.length - 10), 'ndjson'), /unexpected end of file/);

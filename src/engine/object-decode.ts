@@ -86,8 +86,14 @@ export async function* decompress(
   const gzip = compression === 'gzip' || (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b);
   if (!gzip) return yield* rest;
   // pipeline hands back the gunzip stream; an error anywhere (bad gzip, a cut body) ends its iteration.
-  const out = pipeline(Readable.from(rest), createGunzip(), () => {});
+  // The stream reads ahead of the gunzip, so each chunk is copied first: a source may hand out one
+  // reused buffer (downloadArtifact's file chunks), whose bytes would change under the queued chunk.
+  const out = pipeline(Readable.from(copies(rest)), createGunzip(), () => {});
   for await (const chunk of out) yield chunk as Uint8Array;
+}
+
+async function* copies(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for await (const chunk of chunks) yield Buffer.from(chunk);
 }
 
 /** Non-empty lines as strings (`\n` or `\r\n`). */

@@ -1,6 +1,7 @@
 import { byName } from '../core/names.ts';
 import type { SourceDef } from '../core/source.ts';
 import abnormalSecurity from './abnormal-security/index.ts';
+import anomali from './anomali/index.ts';
 import awsCloudtrail from './aws-cloudtrail/index.ts';
 import awsS3 from './aws-s3/index.ts';
 import awsSecurityLake from './aws-security-lake/index.ts';
@@ -36,12 +37,15 @@ import mimecast from './mimecast/index.ts';
 import netskopeAlerts from './netskope-alerts/index.ts';
 import netskopeEvents from './netskope-events/index.ts';
 import okta from './okta/index.ts';
+import oktaContext from './okta-context/index.ts';
 import paloAltoCortexDataLake from './palo-alto-cortex-data-lake/index.ts';
 import paloAltoCortexXdr from './palo-alto-cortex-xdr/index.ts';
 import progressShareFile from './progress-sharefile/index.ts';
 import proofpointOnDemand from './proofpoint-on-demand/index.ts';
 import proofpointTap from './proofpoint-tap/index.ts';
 import qualys from './qualys/index.ts';
+import recordedFuture from './recorded-future/index.ts';
+import recordedFutureContext from './recorded-future-context/index.ts';
 import restApi from './rest-api/index.ts';
 import sentinelOne from './sentinelone/index.ts';
 import sentinelOneAlerts from './sentinelone-alerts/index.ts';
@@ -50,6 +54,7 @@ import sentinelOneThreats from './sentinelone-threats/index.ts';
 import servicenow from './servicenow/index.ts';
 import slack from './slack/index.ts';
 import sophosCentral from './sophos-central/index.ts';
+import stixTaxii from './stix-taxii/index.ts';
 import symantecEndpointSecurity from './symantec-endpoint-security/index.ts';
 import tenable from './tenable/index.ts';
 import trellixEndpointSecurity from './trellix-endpoint-security/index.ts';
@@ -124,5 +129,10 @@ export const sources: Record<string, SourceDef> = byName(
     qualys,
     ciscoSecureEndpoint,
     cylanceProtect,
+    oktaContext,
+    stixTaxii,
+    anomali,
+    recordedFutureContext,
+    recordedFuture,
   ].map((s) => [s.id, s as SourceDef]),
 );

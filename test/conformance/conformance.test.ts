@@ -125,9 +125,29 @@ for (const h of harnesses) {
       const r = await rig(h);
       const res = await r.run();
       assert.equal(res.status, 'succeeded', JSON.stringify(res.error));
-      assert.deepEqual(sorted(r.dest.ids()), sorted(r.sim.expectedIds()));
-      assert.deepEqual(duplicates(r.dest.ids()), []);
+      assert.deepEqual(sorted(r.dest.recordIds()), sorted(r.sim.expectedIds()));
+      assert.deepEqual(duplicates(r.dest.recordIds()), []);
       assert.ok(r.sim.expectedIds().length >= 50, 'the harness serves a meaningful amount of data');
+      if (sources[h.sourceId].family === 'context') {
+        // A context source's first drain is a refresh: one end-of-snapshot marker per context stream, after
+        // its records (a context source may also have event streams: STIX objects other than indicators).
+        const streams = [
+          ...new Set(r.dest.events.filter((e) => e.kind === 'context').map((e) => e.stream)),
+        ].sort();
+        assert.ok(streams.length > 0, 'a context source delivers context records');
+        assert.deepEqual(
+          r.dest
+            .markers()
+            .map((m) => m.stream)
+            .sort(),
+          streams,
+        );
+        for (const m of r.dest.markers()) {
+          const own = r.dest.events.filter((e) => e.stream === m.stream);
+          assert.equal(own.at(-1), m, `the marker of ${m.stream} comes last`);
+          assert.ok(own.every((e) => e.kind === 'context' && e.snapshot === m.snapshot));
+        }
+      } else assert.deepEqual(r.dest.markers(), [], 'events are not context records');
       const again = await r.run();
       assert.equal(again.events, 0);
       assert.deepEqual(r.sim.writeCalls(), [], 'no write calls to the vendor');
@@ -169,7 +189,7 @@ for (const h of harnesses) {
           assert.equal(first.status, 'cancelled');
           const second = await r.run({}, [crashing]);
           assert.equal(second.status, 'succeeded', JSON.stringify(second.error));
-          const ids = dest.ids();
+          const ids = dest.recordIds();
           assert.deepEqual(
             sorted([...new Set(ids)]),
             sorted(r.sim.expectedIds()),
@@ -191,7 +211,7 @@ for (const h of harnesses) {
       const before = r.sim.requestCount();
       const res = await r.run();
       assert.equal(res.status, 'succeeded', JSON.stringify(res.error));
-      assert.deepEqual(sorted(r.dest.ids()), sorted(r.sim.expectedIds()));
+      assert.deepEqual(sorted(r.dest.recordIds()), sorted(r.sim.expectedIds()));
       assert.ok(r.sim.requestCount() > before);
       await r.close();
     });
@@ -202,7 +222,7 @@ for (const h of harnesses) {
       r.sim.inject({ kind: 'status', status: 500, path: r.sim.pagePath, times: 1, afterRequests: 2 });
       const res = await r.run();
       assert.equal(res.status, 'succeeded', JSON.stringify(res.error));
-      assert.deepEqual(sorted(r.dest.ids()), sorted(r.sim.expectedIds()));
+      assert.deepEqual(sorted(r.dest.recordIds()), sorted(r.sim.expectedIds()));
       await r.close();
     });
 
@@ -211,7 +231,7 @@ for (const h of harnesses) {
       r.sim.inject({ kind: 'status', status: 401, path: r.sim.pagePath, times: 1, afterRequests: 1 });
       const res = await r.run();
       assert.equal(res.status, 'succeeded', JSON.stringify(res.error));
-      assert.deepEqual(sorted(r.dest.ids()), sorted(r.sim.expectedIds()));
+      assert.deepEqual(sorted(r.dest.recordIds()), sorted(r.sim.expectedIds()));
       await r.close();
 
       const r2 = await rig(h);
@@ -222,7 +242,7 @@ for (const h of harnesses) {
       assert.ok(failed.error?.action && failed.error.action.length > 20, 'a recommended action');
       const errors = await r2.store.listErrors('c-conf');
       assert.ok(errors.some((e) => e.status === 401));
-      const got = r2.dest.ids().length;
+      const got = r2.dest.recordIds().length;
       assert.ok(got > 0 && got < r2.sim.expectedIds().length, 'stopped part-way');
       await r2.close();
       const r3 = await rig(h);
@@ -230,8 +250,8 @@ for (const h of harnesses) {
       assert.equal((await r3.run()).status, 'failed');
       const resumed = await r3.run();
       assert.equal(resumed.status, 'succeeded', JSON.stringify(resumed.error));
-      assert.deepEqual(sorted(r3.dest.ids()), sorted(r3.sim.expectedIds()));
-      assert.deepEqual(duplicates(r3.dest.ids()), []);
+      assert.deepEqual(sorted(r3.dest.recordIds()), sorted(r3.sim.expectedIds()));
+      assert.deepEqual(duplicates(r3.dest.recordIds()), []);
       await r3.close();
     });
 
@@ -259,8 +279,8 @@ for (const h of harnesses) {
       };
       const res = await r.run({}, [expiring]);
       assert.equal(res.status, 'succeeded', JSON.stringify(res.error));
-      assert.deepEqual(sorted(r.dest.ids()), sorted(r.sim.expectedIds()));
-      assert.deepEqual(duplicates(r.dest.ids()), []);
+      assert.deepEqual(sorted(r.dest.recordIds()), sorted(r.sim.expectedIds()));
+      assert.deepEqual(duplicates(r.dest.recordIds()), []);
       assert.ok(atExpiry !== undefined && tokensIssued() > atExpiry, 'a new token was asked for');
       const errors = await r.store.listErrors('c-conf');
       assert.deepEqual(
@@ -280,8 +300,8 @@ for (const h of harnesses) {
       assert.equal(res.status, 'succeeded', JSON.stringify(res.error));
       r.clock.advance(5 * 60_000);
       assert.equal((await r.run()).status, 'succeeded');
-      assert.deepEqual(sorted(r.dest.ids()), sorted(r.sim.expectedIds()));
-      assert.deepEqual(duplicates(r.dest.ids()), []);
+      assert.deepEqual(sorted(r.dest.recordIds()), sorted(r.sim.expectedIds()));
+      assert.deepEqual(duplicates(r.dest.recordIds()), []);
       await r.close();
     });
 
@@ -294,8 +314,8 @@ for (const h of harnesses) {
       r.sim.addEvents(10, { agoMs: 10_000 });
       r.clock.advance(3 * 60_000);
       assert.equal((await r.run()).status, 'succeeded');
-      assert.deepEqual(sorted(r.dest.ids()), sorted(r.sim.expectedIds()));
-      assert.deepEqual(duplicates(r.dest.ids()), []);
+      assert.deepEqual(sorted(r.dest.recordIds()), sorted(r.sim.expectedIds()));
+      assert.deepEqual(duplicates(r.dest.recordIds()), []);
       await r.close();
     });
 
@@ -308,7 +328,7 @@ for (const h of harnesses) {
       r.sim.loop(false);
       const again = await r.run();
       assert.equal(again.status, 'succeeded', JSON.stringify(again.error));
-      assert.deepEqual(sorted([...new Set(r.dest.ids())]), sorted(r.sim.expectedIds()));
+      assert.deepEqual(sorted([...new Set(r.dest.recordIds())]), sorted(r.sim.expectedIds()));
       await r.close();
     });
 
@@ -321,7 +341,7 @@ for (const h of harnesses) {
         name: 'count',
         kind: 'memory',
         send: async (events) => {
-          count += events.length;
+          count += events.filter((e) => e.op !== 'end').length; // end-of-snapshot markers are no records
           peak = Math.max(peak, process.memoryUsage().rss - base);
         },
         close: async () => {},

@@ -1,5 +1,6 @@
 import type { ConformanceHarness } from './harness.ts';
 import { abnormalHarness } from './harnesses/abnormal-security.ts';
+import { anomaliHarness } from './harnesses/anomali.ts';
 import { boxHarness, boxJwtHarness } from './harnesses/box.ts';
 import { carbonBlackHarness } from './harnesses/carbon-black.ts';
 import { catoHarness } from './harnesses/cato-networks.ts';
@@ -26,11 +27,14 @@ import { mimecastHarness } from './harnesses/mimecast.ts';
 import { netskopeAlertsHarness } from './harnesses/netskope-alerts.ts';
 import { netskopeEventsHarness } from './harnesses/netskope-events.ts';
 import { oktaHarness } from './harnesses/okta.ts';
+import { oktaContextHarness } from './harnesses/okta-context.ts';
 import { cortexXdrHarness } from './harnesses/palo-alto-cortex-xdr.ts';
 import { progressShareFileHarness } from './harnesses/progress-sharefile.ts';
 import { podHarness } from './harnesses/proofpoint-on-demand.ts';
 import { proofpointTapHarness } from './harnesses/proofpoint-tap.ts';
 import { qualysHarness } from './harnesses/qualys.ts';
+import { recordedFutureHarness } from './harnesses/recorded-future.ts';
+import { recordedFutureContextHarness } from './harnesses/recorded-future-context.ts';
 import { restApiCursorHarness, restApiLinkHeaderHarness, restApiPostHarness } from './harnesses/rest-api.ts';
 import {
   sentinelOneAlertsHarness,
@@ -40,6 +44,7 @@ import {
 import { servicenowHarness, servicenowOAuthHarness } from './harnesses/servicenow.ts';
 import { slackHarness } from './harnesses/slack.ts';
 import { sophosHarness, sophosPartnerHarness } from './harnesses/sophos-central.ts';
+import { stixTaxiiHarness } from './harnesses/stix-taxii.ts';
 import { symantecEndpointSecurityHarness } from './harnesses/symantec-endpoint-security.ts';
 import { tenableHarness } from './harnesses/tenable.ts';
 import { trellixHarness } from './harnesses/trellix-endpoint-security.ts';
@@ -102,4 +107,9 @@ export const harnesses: ConformanceHarness[] = [
   qualysHarness,
   ciscoSecureEndpointHarness,
   cylanceProtectHarness,
+  oktaContextHarness,
+  stixTaxiiHarness,
+  anomaliHarness,
+  recordedFutureContextHarness,
+  recordedFutureHarness,
 ];

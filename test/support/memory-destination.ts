@@ -38,5 +38,15 @@ export class MemoryDestination implements Destination {
     return this.events.map((e) => e.id);
   }
 
+  /** The ids of records: every envelope but context streams' end-of-snapshot markers (`op: end`). */
+  recordIds(): string[] {
+    return this.events.filter((e) => e.op !== 'end').map((e) => e.id);
+  }
+
+  /** The end-of-snapshot markers delivered (docs/architecture.md, "Context records"). */
+  markers(): Envelope[] {
+    return this.events.filter((e) => e.op === 'end');
+  }
+
   async close(): Promise<void> {}
 }

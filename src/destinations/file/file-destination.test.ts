@@ -328,3 +328,81 @@ describe('file destination', () => {
     assert.deepEqual(ids(path), ['kept0']);
   });
 });
+
+describe('file destination: current state of context streams', () => {
+  const at = '2026-12-01T00:00:00.000Z';
+  const ctxOf = (collector: string, stream: string) => ({ source: 's', stream, collector });
+  const rec = (
+    id: string,
+    op: 'upsert' | 'delete' | 'end',
+    snapshot: string,
+    o: { collector?: string; stream?: string; v?: number } = {},
+  ) =>
+    makeEnvelope(
+      ctxOf(o.collector ?? 'okta-ctx', o.stream ?? 'users'),
+      { id, v: o.v ?? 0 },
+      id,
+      undefined,
+      at,
+      {
+        op,
+        entity: 'user',
+        snapshot,
+      },
+    );
+
+  it('keeps the last record per id, removes deletions, and drops what a completed refresh did not mention', async () => {
+    const path = join(fresh(), 'ctx.ndjson');
+    const d = new FileDestination('ctx', { path, maxBytes: 1 << 30, maxFiles: 3, currentState: true });
+    const state = join(`${path}.state`, 'okta-ctx', 'users.ndjson');
+    await d.send([rec('u1', 'upsert', 'S1'), rec('u2', 'upsert', 'S1'), rec('u3', 'upsert', 'S1')], signal);
+    await d.send(
+      [rec('u1', 'upsert', 'S1', { v: 2 }), rec('u2', 'delete', 'S1'), rec('snapshot:S1', 'end', 'S1')],
+      signal,
+    );
+    assert.deepEqual(
+      lines(state).map((e) => [e.id, (e.raw as { v: number }).v]),
+      [
+        ['u1', 2],
+        ['u3', 0],
+      ],
+    );
+    assert.equal(lines(path).length, 6, 'the change log keeps every record');
+    // A new refresh mentions u3 and u4 only: once its marker arrives, u1 is gone.
+    await d.send([rec('u3', 'upsert', 'S2'), rec('u4', 'upsert', 'S2')], signal);
+    assert.deepEqual(ids(state), ['u1', 'u3', 'u4'], 'nothing dropped before the refresh completes');
+    await d.send([rec('snapshot:S2', 'end', 'S2')], signal);
+    assert.deepEqual(ids(state), ['u3', 'u4']);
+    await d.close();
+
+    // A new process reads the state back and goes on from it; other streams and events are apart.
+    const again = new FileDestination('ctx', { path, maxBytes: 1 << 30, maxFiles: 3, currentState: true });
+    await again.send(
+      [rec('u5', 'upsert', 'S2'), rec('g1', 'upsert', 'S9', { stream: 'groups' }), ...envs(2)],
+      signal,
+    );
+    assert.deepEqual(ids(state), ['u3', 'u4', 'u5']);
+    assert.deepEqual(ids(join(`${path}.state`, 'okta-ctx', 'groups.ndjson')), ['g1']);
+    assert.deepEqual(readdirSync(join(`${path}.state`, 'okta-ctx')).sort(), [
+      'groups.ndjson',
+      'users.ndjson',
+    ]);
+    await again.close();
+  });
+
+  it('writes no state without the option, and encodes names so that none leaves the state directory', async () => {
+    const dir = fresh();
+    const plain = new FileDestination('p', { path: join(dir, 'a.ndjson'), maxBytes: 1 << 30, maxFiles: 3 });
+    await plain.send([rec('u1', 'upsert', 'S1')], signal);
+    assert.equal(existsSync(join(dir, 'a.ndjson.state')), false);
+    const d = new FileDestination('ctx', {
+      path: join(dir, 'b.ndjson'),
+      maxBytes: 1 << 30,
+      maxFiles: 3,
+      currentState: true,
+    });
+    await d.send([rec('u1', 'upsert', 'S1', { collector: '../x', stream: 'a/b' })], signal);
+    assert.deepEqual(ids(join(dir, 'b.ndjson.state', '..%2Fx', 'a%2Fb.ndjson')), ['u1']);
+    await d.close();
+  });
+});

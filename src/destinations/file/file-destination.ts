@@ -16,6 +16,7 @@ import type { Destination } from '../../core/destination.ts';
 import type { Envelope } from '../../core/envelope.ts';
 import { configError, TributaryError, transientError } from '../../core/errors.ts';
 import { NdjsonEncoder } from '../ndjson.ts';
+import { CurrentState, syncDir } from './current-state.ts';
 import { checkPlace, type FileScope, isInside } from './file-scope.ts';
 
 /** Opening a symbolic link as the events file fails (ELOOP) instead of following it, where the OS can. */
@@ -33,6 +34,11 @@ export interface FileDestinationOptions {
    * to stay there at every open and rotation, and no path may be the data directory's own files.
    */
   scope?: FileScope;
+  /**
+   * Also keep a compacted current-state file per context stream (current-state.ts): the last record per
+   * entity id, deletions and entities a completed refresh did not mention removed.
+   */
+  currentState?: boolean;
 }
 
 /**
@@ -58,10 +64,12 @@ export class FileDestination implements Destination {
   private queue: Promise<void> = Promise.resolve();
   /** One buffer for every batch's bytes: sends are serialised. */
   private readonly encoder = new NdjsonEncoder();
+  private readonly state: CurrentState | undefined;
 
   constructor(name: string, options: FileDestinationOptions) {
     this.name = name;
     this.o = options;
+    if (options.currentState) this.state = new CurrentState(options.path, options.scope, this.confined);
   }
 
   send(events: Envelope[], signal: AbortSignal): Promise<void> {
@@ -83,6 +91,8 @@ export class FileDestination implements Destination {
       // One write call; the loop only continues after a short write (e.g. a disk filling up).
       for (let off = 0; off < data.length; ) off += (await file.write(data, off)).bytesWritten;
       await file.sync();
+      // The state follows the log: a failure here cuts the log back too (abandon), and the batch comes again.
+      await this.state?.apply(events);
       this.size += data.length;
     } catch (err) {
       await this.abandon();
@@ -275,17 +285,6 @@ async function renameIfExists(from: string, to: string): Promise<void> {
     await rename(from, to);
   } catch (err) {
     if (errno(err) !== 'ENOENT') throw err;
-  }
-}
-
-/** Makes a directory's entries (created, renamed, removed files) durable. */
-async function syncDir(dir: string): Promise<void> {
-  if (process.platform === 'win32') return; // directories cannot be opened for fsync there
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

@@ -26,6 +26,12 @@ export const fileConfigSchema = z
       .describe(
         'Rotated files kept as PATH.1 (newest) … PATH.N, at least 1; older ones are deleted (default 10)',
       ),
+    currentState: z
+      .boolean()
+      .optional()
+      .describe(
+        'Also keep a compacted current-state file per context stream, PATH.state/<collector>/<stream>.ndjson: the last record per entity id, deleted entities and those a completed refresh did not mention removed (default false)',
+      ),
   })
   .strict()
   .describe('Appends events to a local NDJSON file, fsynced before acknowledging, with size rotation');
@@ -43,6 +49,7 @@ export const fileKind = defineDestinationKind({
       path: isAbsolute(config.path) ? config.path : resolve(ctx.baseDir, config.path),
       maxBytes: config.maxBytes,
       maxFiles: config.maxFiles,
+      currentState: config.currentState,
       scope: ctx.files,
     }),
 });

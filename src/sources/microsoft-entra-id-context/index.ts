@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import type { MicrosoftAccount } from '../../accounts/microsoft.ts';
+import { parseDuration } from '../../core/duration.ts';
 import type { TributaryError } from '../../core/errors.ts';
 import { defineSource } from '../../core/source.ts';
 import { baseUrlSetting } from '../../core/validation.ts';
+import { contextStream, refreshSetting } from '../../engine/context-snapshot.ts';
 import { restPoll } from '../../engine/rest-poll.ts';
 import { graphBase, graphExplain, graphPages, graphRecords } from '../microsoft-graph.ts';
 
@@ -25,11 +27,14 @@ import { graphBase, graphExplain, graphPages, graphRecords } from '../microsoft-
  * - learn.microsoft.com/graph/throttling-limits, identity and access: 3,500 to 8,000 resource units per
  *   10 seconds per app and tenant, 429 with Retry-After.
  *
- * Decisions: the engine's delta-link cursor (engine/delta-cursor.ts) keeps the next page or the delta
- * link verbatim, so a crash resumes at the uncommitted page; one round per run. Envelope ids are the
- * object ids, stable per entity, so destinations upsert; a deletion is delivered as Graph sends it (with
- * `@removed`) under the same id. An expired or reset link (410, or `syncStateNotFound`/`resyncRequired`)
- * restarts a full snapshot with a gap warning. Records carry no change time: `time` is the ingest time.
+ * Decisions: context records (engine/context-snapshot.ts, docs/architecture.md "Context records"): a
+ * refresh is a delta round started without a token (the full state), ended by an end-of-snapshot marker;
+ * the runs between follow the round's delta link (`continues`). The engine's delta-link cursor
+ * (engine/delta-cursor.ts) keeps the next page or the delta link verbatim, so a crash resumes at the
+ * uncommitted page. Envelope ids are the object ids, stable per entity, so destinations upsert; an object
+ * with `@removed` (either reason: it is gone from the directory) is `op: delete`, delivered as Graph sends
+ * it. An expired or reset link (410, or `syncStateNotFound`/`resyncRequired`) restarts a full round with a
+ * gap warning. Records carry no change time: `time` is the ingest time.
  */
 
 const property = z
@@ -54,6 +59,7 @@ const settings = z
         "Group properties to track ($select), e.g. displayName, mail, members; default: Graph's default set",
       )
       .meta({ title: 'Group properties' }),
+    refreshEvery: refreshSetting('7d'),
     baseUrl: baseUrlSetting(),
   })
   .strict();
@@ -61,6 +67,19 @@ const settings = z
 type Settings = z.infer<typeof settings>;
 
 const expired = (err: TributaryError) => err.code === 'graph_delta_expired';
+
+/** A Graph delta stream as context: a token-less round is the refresh, its delta link the changes after it. */
+const graphContext = (entity: string, stream: ReturnType<typeof restPoll<Settings, MicrosoftAccount>>) =>
+  contextStream<Settings, MicrosoftAccount>({
+    title: stream.title,
+    description: stream.description,
+    entity,
+    op: (r) => (r && typeof r === 'object' && '@removed' in r ? 'delete' : 'upsert'),
+    refreshEvery: (s) => parseDuration(s.refreshEvery ?? '7d'),
+    full: stream.read,
+    delta: stream.read,
+    continues: true,
+  });
 
 export default defineSource<Settings, MicrosoftAccount>({
   id: 'microsoft-entra-id-context',
@@ -77,31 +96,38 @@ export default defineSource<Settings, MicrosoftAccount>({
     '2. **API permissions** → **Add a permission** → **Microsoft Graph** → **Application permissions**: `User.Read.All` (users) and',
     '   `GroupMember.Read.All` (groups), then **Grant admin consent for <your tenant>**.',
     '3. Create a **Microsoft** account in Tributary (tenant ID, client ID, secret or private key + certificate, cloud).',
-    'The first run reads every user and group; later runs read what changed. Run it at least weekly: Graph forgets change links after 7 days,',
+    'The first run reads every user and group (a full refresh, ended by an end-of-snapshot marker); later runs read what changed, and the',
+    'full state is read again every **Full refresh every** (default 7 days). Run it at least weekly: Graph forgets change links after 7 days,',
     'after which Tributary reads a full snapshot again.',
   ].join('\n'),
   settings,
   streams: {
-    users: restPoll<Settings, MicrosoftAccount>({
-      title: 'Users',
-      description: 'Every user, then created, changed and deleted users (/users/delta).',
-      url: ({ settings: s, account }) => `${graphBase(s, account)}/users/delta`,
-      params: ({ settings: s }) => ({ $select: s.userProperties?.join(',') }),
-      records: graphRecords,
-      paginate: graphPages,
-      cursor: { kind: 'delta', deltaLink: '@odata.deltaLink', expired },
-      eventId: (r) => (typeof r?.id === 'string' && r.id ? r.id : undefined),
-    }),
-    groups: restPoll<Settings, MicrosoftAccount>({
-      title: 'Groups',
-      description: 'Every group, then created, changed and deleted groups (/groups/delta).',
-      url: ({ settings: s, account }) => `${graphBase(s, account)}/groups/delta`,
-      params: ({ settings: s }) => ({ $select: s.groupProperties?.join(',') }),
-      records: graphRecords,
-      paginate: graphPages,
-      cursor: { kind: 'delta', deltaLink: '@odata.deltaLink', expired },
-      eventId: (r) => (typeof r?.id === 'string' && r.id ? r.id : undefined),
-    }),
+    users: graphContext(
+      'user',
+      restPoll<Settings, MicrosoftAccount>({
+        title: 'Users',
+        description: 'Every user, then created, changed and deleted users (/users/delta).',
+        url: ({ settings: s, account }) => `${graphBase(s, account)}/users/delta`,
+        params: ({ settings: s }) => ({ $select: s.userProperties?.join(',') }),
+        records: graphRecords,
+        paginate: graphPages,
+        cursor: { kind: 'delta', deltaLink: '@odata.deltaLink', expired },
+        eventId: (r) => (typeof r?.id === 'string' && r.id ? r.id : undefined),
+      }),
+    ),
+    groups: graphContext(
+      'group',
+      restPoll<Settings, MicrosoftAccount>({
+        title: 'Groups',
+        description: 'Every group, then created, changed and deleted groups (/groups/delta).',
+        url: ({ settings: s, account }) => `${graphBase(s, account)}/groups/delta`,
+        params: ({ settings: s }) => ({ $select: s.groupProperties?.join(',') }),
+        records: graphRecords,
+        paginate: graphPages,
+        cursor: { kind: 'delta', deltaLink: '@odata.deltaLink', expired },
+        eventId: (r) => (typeof r?.id === 'string' && r.id ? r.id : undefined),
+      }),
+    ),
   },
   explain: graphExplain([
     { path: /\/users/i, permission: 'User.Read.All' },

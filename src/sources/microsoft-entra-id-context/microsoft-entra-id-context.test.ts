@@ -4,6 +4,7 @@ import { readContext } from '../../../test/support/read-context.ts';
 import { type MicrosoftAccount, microsoft } from '../../accounts/microsoft.ts';
 import type { TributaryError } from '../../core/errors.ts';
 import type { Batch } from '../../core/source.ts';
+import type { ContextCheckpoint } from '../../engine/context-snapshot.ts';
 import type { DeltaCheckpoint } from '../../engine/delta-cursor.ts';
 import { Http } from '../../engine/http.ts';
 import { testConnection } from '../../engine/test-connection.ts';
@@ -39,7 +40,7 @@ async function read(
     authorize: (h, refresh, url) => microsoft.authorize(account, h, { refresh, http, url }),
   });
   const warnings: TributaryError[] = [];
-  const batches: Batch<DeltaCheckpoint>[] = [];
+  const batches: Batch<ContextCheckpoint>[] = [];
   const ctx = readContext(http, {
     stream,
     settings: { baseUrl: sim.url, ...o.settings },
@@ -49,13 +50,18 @@ async function read(
     warn: (w) => warnings.push(w),
   });
   for await (const b of msSource.streams[stream].read(ctx)) {
-    batches.push(b as Batch<DeltaCheckpoint>);
+    batches.push(b as Batch<ContextCheckpoint>);
     if (o.stopAfter && batches.length >= o.stopAfter) break;
   }
+  const all = batches.flatMap((b) => b.events);
+  const events = all.filter((e) => e.context?.op !== 'end');
   return {
-    events: batches.flatMap((b) => b.events),
-    ids: batches.flatMap((b) => b.events.map((e) => e.id!)),
+    events,
+    ids: events.map((e) => e.id!),
+    markers: all.filter((e) => e.context?.op === 'end'),
     checkpoint: batches.at(-1)?.checkpoint,
+    /** The Graph reader's own position inside the context checkpoint. */
+    inner: batches.at(-1)?.checkpoint.position as DeltaCheckpoint | undefined,
     warnings,
   };
 }
@@ -67,8 +73,13 @@ describe('microsoft-entra-id-context', () => {
     t.after(() => sim.stop());
     const snapshot = await read(sim, 'users');
     assert.deepEqual(snapshot.ids, sim.eventIds(['users']));
-    assert.equal(snapshot.checkpoint?.phase, 'delta');
-    assert.ok(new URL(snapshot.checkpoint!.next.url).searchParams.has('$deltatoken'));
+    assert.equal(snapshot.checkpoint?.phase, 'delta', 'the refresh is complete');
+    assert.ok(new URL(snapshot.inner!.next.url).searchParams.has('$deltatoken'));
+    const id = snapshot.checkpoint!.snapshot;
+    assert.deepEqual(snapshot.events[0].context, { op: 'upsert', entity: 'user', snapshot: id });
+    assert.equal(snapshot.markers.length, 1, 'one end-of-snapshot marker');
+    assert.deepEqual(snapshot.markers[0].context, { op: 'end', entity: 'user', snapshot: id });
+    assert.equal((snapshot.markers[0].raw as { records: number }).records, 23);
     assert.equal(sim.requests().filter((r) => r.path === '/v1.0/users/delta').length, 3, 'three pages');
 
     const nothing = await read(sim, 'users', { checkpoint: snapshot.checkpoint });
@@ -83,6 +94,15 @@ describe('microsoft-entra-id-context', () => {
     const raw = (id: string) => delta.events.find((e) => e.id === id)!.raw as any;
     assert.deepEqual(raw(hard), { id: hard, '@removed': { reason: 'deleted' } });
     assert.deepEqual(raw(soft), { id: soft, '@removed': { reason: 'changed' } });
+    const op = (i: string) => delta.events.find((e) => e.id === i)!.context;
+    assert.deepEqual(
+      op(hard),
+      { op: 'delete', entity: 'user', snapshot: id },
+      'a deletion, of the last snapshot',
+    );
+    assert.equal(op(soft)?.op, 'delete');
+    assert.equal(op(changed)?.op, 'upsert');
+    assert.deepEqual(delta.markers, [], 'deltas end no snapshot');
     assert.equal(raw(changed).id, changed);
     assert.ok(raw(changed).displayName);
     assert.equal(
@@ -114,9 +134,14 @@ describe('microsoft-entra-id-context', () => {
     await sim.start();
     t.after(() => sim.stop());
     const part = await read(sim, 'users', { stopAfter: 1 });
-    assert.equal(part.checkpoint?.phase, 'snapshot');
+    assert.equal(part.checkpoint?.phase, 'refresh', 'not complete');
+    assert.equal(part.inner?.phase, 'snapshot');
+    assert.deepEqual(part.markers, []);
     const rest = await read(sim, 'users', { checkpoint: part.checkpoint });
     assert.deepEqual([...part.ids, ...rest.ids], sim.eventIds(['users']));
+    assert.equal(rest.markers.length, 1, 'the resumed refresh ends with its marker');
+    assert.equal(rest.markers[0].context?.snapshot, part.checkpoint?.snapshot, 'under the same snapshot id');
+    assert.equal((rest.markers[0].raw as { records: number }).records, 25);
     await sim.stop();
   });
 
@@ -125,9 +150,10 @@ describe('microsoft-entra-id-context', () => {
     const sim = new EntraDirectorySimulator({ clock: clock.now, users: 4, groups: 0, rateLimit: fast });
     await sim.start();
     t.after(() => sim.stop());
-    const first = await read(sim, 'users', { clock });
+    const settings = { refreshEvery: '30d' }; // no refresh due: the deltas meet the expired link
+    const first = await read(sim, 'users', { clock, settings });
     clock.advance(8 * 86_400_000); // Graph keeps directory delta links seven days
-    const expired = await read(sim, 'users', { clock, checkpoint: first.checkpoint });
+    const expired = await read(sim, 'users', { clock, settings, checkpoint: first.checkpoint });
     assert.deepEqual(expired.ids, sim.eventIds(['users']), 'the full snapshot again');
     assert.equal(expired.warnings.length, 1);
     assert.equal(expired.warnings[0].code, 'delta_link_expired');
@@ -136,10 +162,31 @@ describe('microsoft-entra-id-context', () => {
     assert.equal(expired.checkpoint?.phase, 'delta');
 
     sim.resetSync();
-    const reset = await read(sim, 'users', { clock, checkpoint: expired.checkpoint });
+    const reset = await read(sim, 'users', { clock, settings, checkpoint: expired.checkpoint });
     assert.deepEqual(reset.ids, sim.eventIds(['users']));
     assert.equal(reset.warnings[0]?.code, 'delta_link_expired');
     assert.match(reset.warnings[0].message, /\(410\)/);
+    await sim.stop();
+  });
+
+  it('reads the full state again once a refresh is due, under a new snapshot id', async (t) => {
+    const clock = new ManualClock('2026-11-25T12:00:00Z');
+    const sim = new EntraDirectorySimulator({ clock: clock.now, users: 5, groups: 0, rateLimit: fast });
+    await sim.start();
+    t.after(() => sim.stop());
+    const settings = { refreshEvery: '24h' };
+    const first = await read(sim, 'users', { clock, settings });
+    clock.advance(3_600_000);
+    const removed = sim.remove('users', 2);
+    const delta = await read(sim, 'users', { clock, settings, checkpoint: first.checkpoint });
+    assert.deepEqual(delta.ids, [removed]);
+    clock.advance(86_400_000);
+    const again = await read(sim, 'users', { clock, settings, checkpoint: delta.checkpoint });
+    assert.deepEqual(again.ids, sim.eventIds(['users']), 'every current user, the deleted one not');
+    assert.ok(!again.ids.includes(removed));
+    assert.equal(again.markers.length, 1);
+    assert.notEqual(again.checkpoint?.snapshot, first.checkpoint?.snapshot);
+    assert.equal(again.markers[0].context?.snapshot, again.checkpoint?.snapshot);
     await sim.stop();
   });
 

@@ -1,0 +1,203 @@
+import { z } from 'zod';
+import { parseDuration } from '../core/duration.ts';
+import type { ContextFields, ContextOp } from '../core/envelope.ts';
+import type { Batch, RawEvent, ReadContext, StreamDef } from '../core/source.ts';
+
+/**
+ * Context streams (docs/architecture.md, "Context records"): the current state of entities (users,
+ * groups, indicators) rather than a stream of occurrences. A stream alternates between
+ *
+ * - a **refresh**: the full state, read on a slow schedule (`refreshEvery`), every record tagged with the
+ *   refresh's `snapshot` id and closed by an end-of-snapshot marker (`op: "end"`) once every page of it
+ *   has been delivered; a destination may then drop whatever that refresh did not mention;
+ * - **deltas** between refreshes, where the vendor has them: the changes since the last complete refresh
+ *   started, tagged with its snapshot id.
+ *
+ * The checkpoint says which is in progress. A refresh interrupted half-way (a crash, a stop, an error)
+ * stays `refresh` with the reader's own position, so the next run resumes it under the same snapshot id
+ * and only then writes the marker: a refresh is never marked complete before all of it was delivered.
+ */
+
+export interface ContextStreamDef<S, A> {
+  title: string;
+  description?: string;
+  /** The entity type of every record, or of each (an indicator's ip / domain / hash / url). */
+  entity: string | ((raw: any) => string);
+  /** Whether a record is a deletion (a deprovisioned user, a revoked indicator); default: every record upserts. */
+  op?: (raw: any, now: number) => Exclude<ContextOp, 'end'>;
+  /** Milliseconds between the starts of two refreshes. */
+  refreshEvery: (settings: S) => number;
+  /** Reads the full state; `ctx.checkpoint` is its own position within the refresh in progress. */
+  full: StreamDef<S, A>['read'];
+  /**
+   * Reads the changes between refreshes; `ctx.checkpoint` is its own position, undefined for the first
+   * delta after a refresh, which then starts at `ctx.window.start`: when that refresh started, less
+   * `deltaOverlapMs`. Without
+   * it, runs between refreshes read nothing.
+   */
+  delta?: StreamDef<S, A>['read'];
+  /**
+   * How far before the refresh's start the first delta after it begins (default 5 minutes): a change the
+   * vendor indexed late, after the refresh had listed its entity, is read again rather than missed. The
+   * states read twice are upserts of the same entity.
+   */
+  deltaOverlapMs?: number;
+  /**
+   * The delta continues from the full reader's last position (a change-tracking link: Microsoft Graph's
+   * delta link ends a full round and asks for the changes since), instead of starting at a time.
+   */
+  continues?: boolean;
+}
+
+const DELTA_OVERLAP_MS = 5 * 60_000;
+
+export interface ContextCheckpoint {
+  /** The refresh in progress (`refresh`) or the last complete one (`delta`): the ISO time it started. */
+  snapshot: string;
+  phase: 'refresh' | 'delta';
+  /** The inner reader's position (of the refresh, or of the deltas). */
+  position?: unknown;
+  /** Records delivered so far in the refresh in progress, or in the last complete one. */
+  count: number;
+}
+
+/** The settings field of a context source: how often the full state is read again. */
+export function refreshSetting(defaultEvery: string) {
+  return z
+    .string()
+    .default(defaultEvery)
+    .refine(
+      (v) => {
+        try {
+          return parseDuration(v) >= 60_000;
+        } catch {
+          return false;
+        }
+      },
+      { message: 'expected a duration of at least 1m such as 6h, 24h or 7d' },
+    )
+    .describe(
+      `How often the full state is read again (a refresh ending with an end-of-snapshot marker); changes in between come as deltas where the vendor has them. Default ${defaultEvery}`,
+    )
+    .meta({ title: 'Full refresh every' });
+}
+
+export function contextStream<S, A>(def: ContextStreamDef<S, A>): StreamDef<S, A, ContextCheckpoint> {
+  return { title: def.title, description: def.description, read: (ctx) => readContext(def, ctx) };
+}
+
+/** The marker's entity: the stream's entity type, or `*` when its records are of several. */
+const markerEntity = (def: ContextStreamDef<unknown, unknown>) =>
+  typeof def.entity === 'string' ? def.entity : '*';
+
+async function* readContext<S, A>(
+  def: ContextStreamDef<S, A>,
+  ctx: ReadContext<S, A, ContextCheckpoint>,
+): AsyncGenerator<Batch<ContextCheckpoint>> {
+  const saved = validCheckpoint(ctx.checkpoint);
+  const now = ctx.now();
+  const due =
+    saved === undefined ||
+    (saved.phase === 'delta' && now - Date.parse(saved.snapshot) >= def.refreshEvery(ctx.settings));
+  if (due) {
+    yield* refresh(def, ctx, { snapshot: new Date(now).toISOString(), phase: 'refresh', count: 0 });
+    return;
+  }
+  if (saved.phase === 'refresh') {
+    yield* refresh(def, ctx, saved);
+    return;
+  }
+  if (!def.delta) return;
+  let position = saved.position;
+  const inner = def.delta({
+    ...ctx,
+    checkpoint: position,
+    window:
+      position === undefined
+        ? {
+            ...ctx.window,
+            start: new Date(
+              Date.parse(saved.snapshot) - (def.deltaOverlapMs ?? DELTA_OVERLAP_MS),
+            ).toISOString(),
+          }
+        : ctx.window,
+  });
+  for await (const batch of inner) {
+    position = batch.checkpoint;
+    yield tagged(def, batch, saved.snapshot, { ...saved, position }, ctx.now());
+  }
+}
+
+async function* refresh<S, A>(
+  def: ContextStreamDef<S, A>,
+  ctx: ReadContext<S, A, ContextCheckpoint>,
+  state: ContextCheckpoint,
+): AsyncGenerator<Batch<ContextCheckpoint>> {
+  let { position, count } = state;
+  for await (const batch of def.full({ ...ctx, checkpoint: position })) {
+    position = batch.checkpoint;
+    count += batch.events.length;
+    yield tagged(
+      def,
+      batch,
+      state.snapshot,
+      { snapshot: state.snapshot, phase: 'refresh', position, count },
+      ctx.now(),
+    );
+  }
+  // Every page of the refresh is in the batches above, which the runner commits in order before this one.
+  const completedAt = new Date(ctx.now()).toISOString();
+  const marker: RawEvent = {
+    id: `end:${ctx.stream}:${state.snapshot}`,
+    time: completedAt,
+    raw: { snapshot: state.snapshot, stream: ctx.stream, records: count, completed_at: completedAt },
+    context: {
+      op: 'end',
+      entity: markerEntity(def as ContextStreamDef<unknown, unknown>),
+      snapshot: state.snapshot,
+    },
+  };
+  yield {
+    events: [marker],
+    checkpoint: {
+      snapshot: state.snapshot,
+      phase: 'delta',
+      position: def.continues ? position : undefined,
+      count,
+    },
+  };
+}
+
+function tagged<S, A>(
+  def: ContextStreamDef<S, A>,
+  batch: Batch,
+  snapshot: string,
+  checkpoint: ContextCheckpoint,
+  now: number,
+): Batch<ContextCheckpoint> {
+  const entityOf = typeof def.entity === 'string' ? () => def.entity as string : def.entity;
+  return {
+    ...batch,
+    events: batch.events.map((e) => {
+      const context: ContextFields = {
+        op: def.op?.(e.raw, now) ?? 'upsert',
+        entity: entityOf(e.raw),
+        snapshot,
+      };
+      return { ...e, context };
+    }),
+    checkpoint,
+  };
+}
+
+/**
+ * A saved checkpoint of this shape, or undefined (a first run, a reset, or a position saved before the
+ * stream became a context stream: a refresh starts, which is what a new context stream needs anyway).
+ */
+function validCheckpoint(value: unknown): ContextCheckpoint | undefined {
+  const c = value as Partial<ContextCheckpoint> | undefined;
+  if (!c || typeof c !== 'object') return undefined;
+  if (typeof c.snapshot !== 'string' || !Number.isFinite(Date.parse(c.snapshot))) return undefined;
+  if (c.phase !== 'refresh' && c.phase !== 'delta') return undefined;
+  return { snapshot: c.snapshot, phase: c.phase, position: c.position, count: Number(c.count) || 0 };
+}
