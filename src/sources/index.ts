@@ -34,6 +34,7 @@ import progressShareFile from './progress-sharefile/index.ts';
 import proofpointOnDemand from './proofpoint-on-demand/index.ts';
 import proofpointTap from './proofpoint-tap/index.ts';
 import restApi from './rest-api/index.ts';
+import salesforce from './salesforce/index.ts';
 import sentinelOne from './sentinelone/index.ts';
 import sentinelOneAlerts from './sentinelone-alerts/index.ts';
 import sentinelOneThreats from './sentinelone-threats/index.ts';
@@ -98,5 +99,6 @@ export const sources: Record<string, SourceDef> = byName(
     paloAltoCortexXdr,
     trendVisionOne,
     trellixEndpointSecurity,
+    salesforce,
   ].map((s) => [s.id, s as SourceDef]),
 );

@@ -26,6 +26,7 @@ import { progressShareFileHarness } from './harnesses/progress-sharefile.ts';
 import { podHarness } from './harnesses/proofpoint-on-demand.ts';
 import { proofpointTapHarness } from './harnesses/proofpoint-tap.ts';
 import { restApiCursorHarness, restApiLinkHeaderHarness, restApiPostHarness } from './harnesses/rest-api.ts';
+import { salesforceHarness } from './harnesses/salesforce.ts';
 import {
   sentinelOneAlertsHarness,
   sentinelOneHarness,
@@ -82,4 +83,5 @@ export const harnesses: ConformanceHarness[] = [
   lastpassHarness,
   symantecEndpointSecurityHarness,
   progressShareFileHarness,
+  salesforceHarness,
 ];
