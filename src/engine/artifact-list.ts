@@ -7,6 +7,7 @@ import { TributaryError, transientError } from '../core/errors.ts';
 import type { Batch, DeadLetter, RawEvent, ReadContext } from '../core/source.ts';
 import { releasingChunks } from './buffers.ts';
 import { jsonObjects } from './json-stream.ts';
+import { decodeObject } from './object-decode.ts';
 import { retentionGap } from './time-window.ts';
 
 /**
@@ -123,6 +124,31 @@ export function jsonLineParts(
       'error' in item
         ? { deadLetter: { raw: item.text, reason: `${o.label}: ${item.error}` } }
         : { event: o.event(item.value, item.text), bytes: item.size },
+  });
+}
+
+/**
+ * CSV records (the first row naming the fields, RFC 4180 quoting) as events, streamed: one row is held at a
+ * time, so a file of any size is read in bounded memory. A row whose field count differs from the
+ * header's, or a file cut off inside a quoted field, is a dead letter naming `label`. `index` counts the
+ * file's rows from 0 (header excluded, dead letters included): with the file's id, a stable event id.
+ */
+export function csvParts(
+  chunks: AsyncIterable<Uint8Array>,
+  o: {
+    skip: number;
+    label: string;
+    maxEvents: number;
+    maxBytes: number;
+    event(row: Record<string, string>, index: number): RawEvent;
+  },
+): AsyncGenerator<ArtifactPart> {
+  return recordParts(decodeObject(chunks, 'csv', 'none'), {
+    ...o,
+    record: (item, index) =>
+      'error' in item
+        ? { deadLetter: { raw: item.text, reason: `${o.label}: ${item.error}` } }
+        : { event: o.event(item.value as Record<string, string>, index), bytes: item.size },
   });
 }
 

@@ -35,6 +35,7 @@ import proofpointOnDemand from './proofpoint-on-demand/index.ts';
 import proofpointTap from './proofpoint-tap/index.ts';
 import restApi from './rest-api/index.ts';
 import salesforce from './salesforce/index.ts';
+import salesforceEventlog from './salesforce-eventlog/index.ts';
 import sentinelOne from './sentinelone/index.ts';
 import sentinelOneAlerts from './sentinelone-alerts/index.ts';
 import sentinelOneThreats from './sentinelone-threats/index.ts';
@@ -100,5 +101,6 @@ export const sources: Record<string, SourceDef> = byName(
     trendVisionOne,
     trellixEndpointSecurity,
     salesforce,
+    salesforceEventlog,
   ].map((s) => [s.id, s as SourceDef]),
 );

@@ -27,6 +27,7 @@ import { podHarness } from './harnesses/proofpoint-on-demand.ts';
 import { proofpointTapHarness } from './harnesses/proofpoint-tap.ts';
 import { restApiCursorHarness, restApiLinkHeaderHarness, restApiPostHarness } from './harnesses/rest-api.ts';
 import { salesforceHarness } from './harnesses/salesforce.ts';
+import { salesforceEventlogHarness } from './harnesses/salesforce-eventlog.ts';
 import {
   sentinelOneAlertsHarness,
   sentinelOneHarness,
@@ -84,4 +85,5 @@ export const harnesses: ConformanceHarness[] = [
   symantecEndpointSecurityHarness,
   progressShareFileHarness,
   salesforceHarness,
+  salesforceEventlogHarness,
 ];

@@ -15,7 +15,7 @@
  *   batchSize=N` asks (200 to 2,000); `nextRecordsUrl` is `/services/data/vXX.X/query/<locator>-<offset>`.
  *   Locators expire after 15 minutes without use (400 `INVALID_QUERY_LOCATOR`).
  * - SOQL understood here (SOQL and SOSL Reference, "WHERE", "ORDER BY", "Date Formats"): `SELECT
- *   <fields> FROM <object> [WHERE <time> >= <dt> AND <time> < <dt> [AND Interval = '<Hourly|Daily>']]
+ *   <fields> FROM <object> [WHERE <time> >= <dt> AND <time> < <dt> [AND Interval = '<Hourly|Daily>'] [AND EventType IN ('<type>', …)]]
  *   ORDER BY <time> ASC|DESC[, Id ASC|DESC] [LIMIT n]`, date-times `YYYY-MM-DDThh:mm:ssZ`; anything else is
  *   400 `MALFORMED_QUERY`, a field the object lacks 400 `INVALID_FIELD`.
  * - Objects (Object Reference: LoginHistory, SetupAuditTrail, EventLogFile): fields as documented, ids of
@@ -207,6 +207,7 @@ export class SalesforceSimulator {
   private issued = 0;
   private used: number;
   private loopPages = 0;
+  private lastListing: number[] | undefined;
   private nextLocator = 1;
 
   constructor(o: SalesforceSimulatorOptions = {}) {
@@ -302,7 +303,10 @@ export class SalesforceSimulator {
     this.tokens.clear();
   }
 
-  /** Next batches repeat the same `nextRecordsUrl` `n` times (a vendor paging fault). */
+  /**
+   * A vendor paging fault, `n` times: next batches repeat the same `nextRecordsUrl`; EventLogFile queries
+   * answer the files of the previous one again, not done.
+   */
   loopNextPages(n: number): void {
     this.loopPages = n;
   }
@@ -438,7 +442,7 @@ export class SalesforceSimulator {
   private query(req: SimRequest): SimReply {
     const soql = (req.query.get('q') ?? '').trim().replace(/\s+/g, ' ');
     const m =
-      /^SELECT (?<fields>.+?) FROM (?<obj>\w+)(?: WHERE (?<f>\w+) >= (?<from>\S+) AND \k<f> < (?<to>\S+)(?: AND Interval = '(?<interval>Hourly|Daily)')?)? ORDER BY (?<ob>\w+) (?<dir>ASC|DESC)(?:, Id (?:ASC|DESC))?(?: LIMIT (?<limit>\d+))?$/i.exec(
+      /^SELECT (?<fields>.+?) FROM (?<obj>\w+)(?: WHERE (?<f>\w+) >= (?<from>\S+) AND \k<f> < (?<to>\S+)(?: AND Interval = '(?<interval>Hourly|Daily)')?(?: AND EventType IN \((?<types>[^)]*)\))?)? ORDER BY (?<ob>\w+) (?<dir>ASC|DESC)(?:, Id (?:ASC|DESC))?(?: LIMIT (?<limit>\d+))?$/i.exec(
         soql,
       );
     if (!m?.groups)
@@ -471,6 +475,7 @@ export class SalesforceSimulator {
         },
       ]);
     const now = this.clock();
+    const types = g.types?.split(',').map((t) => t.trim().replace(/^'|'$/g, ''));
     let seqs: number[];
     if (object === 'EventLogFile') {
       seqs = this.files
@@ -480,7 +485,8 @@ export class SalesforceSimulator {
             f.created <= now &&
             f.created >= from &&
             f.created < to &&
-            (!g.interval || f.interval === g.interval),
+            (!g.interval || f.interval === g.interval) &&
+            (!types || types.includes(f.eventType)),
         )
         .sort((a, b) => a.f.created - b.f.created || (a.f.id < b.f.id ? -1 : 1))
         .map(({ i }) => i);
@@ -489,6 +495,12 @@ export class SalesforceSimulator {
       seqs = log.ascending().filter((s) => log.vis[s] <= now && log.t[s] >= from && log.t[s] < to);
     }
     if (g.dir.toUpperCase() === 'DESC') seqs = [...seqs].reverse();
+    if (object === 'EventLogFile' && this.loopPages > 0 && this.lastListing) {
+      // The paging fault for listings: the same files as the last query, still not done.
+      this.loopPages--;
+      seqs = this.lastListing;
+    }
+    if (object === 'EventLogFile') this.lastListing = seqs;
     if (g.limit) seqs = seqs.slice(0, Number(g.limit));
     const id = `01g${new Rng(seedOf(this.seed, 'locator', this.nextLocator)).base62(12)}${this.nextLocator++}`;
     this.locators.set(id, { object, fields, seqs, lastUsed: now });
@@ -520,7 +532,7 @@ export class SalesforceSimulator {
       next = offset;
     }
     // An empty batch (a fault): "fewer records than the limit" — none — and the next batch where this began.
-    const done = next >= loc.seqs.length;
+    const done = next >= loc.seqs.length && !(this.loopPages > 0 && loc.object === 'EventLogFile');
     const v = req.params.v;
     return json(200, {
       totalSize: loc.seqs.length,
