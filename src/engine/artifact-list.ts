@@ -164,6 +164,11 @@ export interface ArtifactDownload {
   sha256?: string;
   /** The artifact in messages: `Log file f-123`. */
   label: string;
+  /**
+   * How long one download attempt may take, body included (default: the HTTP client's request timeout):
+   * a vendor whose files reach gigabytes needs minutes at an ordinary link speed.
+   */
+  timeoutMs?: number;
 }
 
 /** Attempts at one download, the first included, before the run fails (the next run tries again). */
@@ -200,13 +205,17 @@ export async function* downloadArtifact(ctx: ReadContext, d: ArtifactDownload): 
 }
 
 async function downloadOnce(ctx: ReadContext, d: ArtifactDownload, path: string): Promise<void> {
-  let res = await ctx.http.request({ url: d.url, manualRedirect: d.signedRedirect });
+  let res = await ctx.http.request({ url: d.url, manualRedirect: d.signedRedirect, timeoutMs: d.timeoutMs });
   const location = d.signedRedirect ? res.headers.get('location') : null;
   if (d.signedRedirect) {
     await res.body?.cancel();
     res = location
-      ? await ctx.http.request({ url: new URL(location, res.url).toString(), noAuth: true })
-      : await ctx.http.request({ url: d.url });
+      ? await ctx.http.request({
+          url: new URL(location, res.url).toString(),
+          noAuth: true,
+          timeoutMs: d.timeoutMs,
+        })
+      : await ctx.http.request({ url: d.url, timeoutMs: d.timeoutMs });
   }
   if (!res.body) throw transientError('empty_download', `${d.label} had no body.`, 'Retried automatically.');
   // One chunk at a time, hashed and written before the next is read; dead chunks are given back as the

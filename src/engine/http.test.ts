@@ -334,6 +334,10 @@ describe('http helpers', () => {
       vendorMessage('[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]'),
       'Session expired or invalid',
     );
+    assert.equal(
+      vendorMessage('{"messages":[{"type":"WARN","text":"call not properly authenticated"}]}'),
+      'call not properly authenticated',
+    );
   });
   it('keeps vendor text short, on one line, and without user info in URLs', () => {
     const long = vendorMessage(`{"message":"${'x'.repeat(5000)}"}`);

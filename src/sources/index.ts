@@ -42,6 +42,7 @@ import sentinelOneThreats from './sentinelone-threats/index.ts';
 import servicenow from './servicenow/index.ts';
 import slack from './slack/index.ts';
 import sophosCentral from './sophos-central/index.ts';
+import splunk from './splunk/index.ts';
 import symantecEndpointSecurity from './symantec-endpoint-security/index.ts';
 import trellixEndpointSecurity from './trellix-endpoint-security/index.ts';
 import trendVisionOne from './trend-vision-one/index.ts';
@@ -102,5 +103,6 @@ export const sources: Record<string, SourceDef> = byName(
     trellixEndpointSecurity,
     salesforce,
     salesforceEventlog,
+    splunk,
   ].map((s) => [s.id, s as SourceDef]),
 );

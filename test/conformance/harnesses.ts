@@ -36,6 +36,7 @@ import {
 import { servicenowHarness } from './harnesses/servicenow.ts';
 import { slackHarness } from './harnesses/slack.ts';
 import { sophosHarness } from './harnesses/sophos-central.ts';
+import { splunkHarness } from './harnesses/splunk.ts';
 import { symantecEndpointSecurityHarness } from './harnesses/symantec-endpoint-security.ts';
 import { trellixHarness } from './harnesses/trellix-endpoint-security.ts';
 import { visionOneHarness } from './harnesses/trend-vision-one.ts';
@@ -86,4 +87,5 @@ export const harnesses: ConformanceHarness[] = [
   progressShareFileHarness,
   salesforceHarness,
   salesforceEventlogHarness,
+  splunkHarness,
 ];

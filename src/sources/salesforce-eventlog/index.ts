@@ -87,6 +87,7 @@ const LIST_LAG_MS = 60_000;
 const RETENTION = '30d';
 const BATCH_EVENTS = 1000;
 const BATCH_BYTES = 1024 * 1024;
+const DOWNLOAD_TIMEOUT_MS = 30 * 60_000;
 
 interface LogFileRow {
   Id: string;
@@ -147,6 +148,8 @@ const stream: StreamDef<EventLogSettings, SalesforceAccount, ArtifactListCheckpo
             downloadArtifact(ctx, {
               url: `${base}/services/data/${API_VERSION}/sobjects/EventLogFile/${encodeURIComponent(f.Id)}/LogFile`,
               label: `Event log file ${f.Id} (${f.EventType}, ${f.Interval} ${f.LogDate})`,
+              // LogFileLength reaches gigabytes for busy orgs: minutes to download, not the usual minute.
+              timeoutMs: DOWNLOAD_TIMEOUT_MS,
             }),
             {
               skip,
