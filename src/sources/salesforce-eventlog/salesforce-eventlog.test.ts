@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readContext } from '../../../test/support/read-context.ts';
+import { drainStream, settingsFor } from '../../../test/support/drain.ts';
 import { type SalesforceAccount, salesforce as salesforceAccount } from '../../accounts/salesforce.ts';
 import { validateSettings } from '../../config/config-file.ts';
-import type { Batch } from '../../core/source.ts';
 import type { ArtifactListCheckpoint } from '../../engine/artifact-list.ts';
-import { Http } from '../../engine/http.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import { ManualClock } from '../../sim/kit.ts';
 import { SalesforceSimulator } from '../salesforce/simulator.ts';
@@ -14,11 +12,7 @@ import eventlog, { listingQuery } from './index.ts';
 const T0 = Date.parse('2026-12-07T12:00:00.000Z');
 const H = 3_600_000;
 
-const settingsOf = (raw: Record<string, unknown> = {}) => {
-  const r = validateSettings('salesforce-eventlog', raw);
-  if (!r.ok) throw new Error(r.issues.join('; '));
-  return r.settings;
-};
+const settingsOf = (raw: Record<string, unknown> = {}) => settingsFor('salesforce-eventlog', raw);
 
 const accountOf = (sim: SalesforceSimulator): SalesforceAccount => ({
   url: sim.url,
@@ -28,38 +22,18 @@ const accountOf = (sim: SalesforceSimulator): SalesforceAccount => ({
 
 type Cp = ArtifactListCheckpoint & { apiUsage?: string };
 
-async function drain(
+const drain = (
   sim: SalesforceSimulator,
   o: { now: () => number; checkpoint?: Cp; settings?: Record<string, unknown>; stopAfter?: number },
-) {
-  const account = accountOf(sim);
-  const http: Http = new Http({
-    vendor: 'Salesforce',
-    backoffBaseMs: 1,
-    authorize: (h, refresh, url) => salesforceAccount.authorize(account, h, { refresh, http, url }),
-    explain: eventlog.explain,
-    rateLimited: eventlog.rateLimited,
-  });
-  const ctx = readContext(http, {
+) =>
+  drainStream<Cp>({
+    ...o,
+    source: eventlog,
     stream: 'EventLogFile',
-    settings: settingsOf(o.settings),
-    account,
-    checkpoint: o.checkpoint,
-    now: o.now,
-    window: { lookbackMs: 24 * H },
+    kind: salesforceAccount,
+    account: accountOf(sim),
+    lookbackMs: 24 * H,
   });
-  const batches: Batch<Cp>[] = [];
-  for await (const b of eventlog.streams.EventLogFile.read(ctx) as AsyncIterable<Batch<Cp>>) {
-    batches.push(b);
-    if (o.stopAfter !== undefined && batches.length >= o.stopAfter) break; // a crash after this batch
-  }
-  return {
-    batches,
-    events: batches.flatMap((b) => b.events),
-    ids: batches.flatMap((b) => b.events.map((e) => e.id as string)),
-    checkpoint: batches.at(-1)?.checkpoint ?? o.checkpoint,
-  };
-}
 
 describe('salesforce-eventlog listing', () => {
   it('lists by CreatedDate (when files were generated), whole seconds, a minute behind now', () => {

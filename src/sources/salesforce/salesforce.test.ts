@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { readContext } from '../../../test/support/read-context.ts';
+import { drainStream, settingsFor } from '../../../test/support/drain.ts';
 import { type SalesforceAccount, salesforce as salesforceAccount } from '../../accounts/salesforce.ts';
 import { validateSettings } from '../../config/config-file.ts';
 import type { TributaryError } from '../../core/errors.ts';
-import type { Batch } from '../../core/source.ts';
-import { Http } from '../../engine/http.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import type { TimeWindowCheckpoint } from '../../engine/time-window.ts';
 import { ManualClock } from '../../sim/kit.ts';
@@ -16,11 +14,7 @@ import { SalesforceSimulator } from './simulator.ts';
 
 const T0 = Date.parse('2026-12-07T05:00:00.000Z');
 
-const settingsOf = (raw: Record<string, unknown> = {}) => {
-  const r = validateSettings('salesforce', raw);
-  if (!r.ok) throw new Error(r.issues.join('; '));
-  return r.settings;
-};
+const settingsOf = (raw: Record<string, unknown> = {}) => settingsFor('salesforce', raw);
 
 const accountOf = (sim: SalesforceSimulator): SalesforceAccount => ({
   url: sim.url,
@@ -30,37 +24,20 @@ const accountOf = (sim: SalesforceSimulator): SalesforceAccount => ({
 
 type Cp = TimeWindowCheckpoint & { apiUsage?: string };
 
-async function drain(
+const drain = (
   sim: SalesforceSimulator,
   object: 'LoginHistory' | 'SetupAuditTrail',
   o: { now: () => number; checkpoint?: Cp; account?: SalesforceAccount; warnings?: TributaryError[] },
-) {
-  const account = o.account ?? accountOf(sim);
-  const http: Http = new Http({
-    vendor: 'Salesforce',
-    backoffBaseMs: 1,
-    authorize: (h, refresh, url) => salesforceAccount.authorize(account, h, { refresh, http, url }),
-    explain: salesforce.explain,
-    rateLimited: salesforce.rateLimited,
+) =>
+  drainStream<Cp>({
+    ...o,
+    source: salesforce,
+    stream: object,
+    kind: salesforceAccount,
+    account: o.account ?? accountOf(sim),
+    lookbackMs: 2 * 3_600_000,
     maxRetryAfterMs: 10,
   });
-  const ctx = readContext(http, {
-    stream: object,
-    settings: settingsOf(),
-    account,
-    checkpoint: o.checkpoint,
-    now: o.now,
-    window: { lookbackMs: 2 * 3_600_000 },
-    warn: (w) => o.warnings?.push(w),
-  });
-  const batches: Batch<Cp>[] = [];
-  for await (const b of salesforce.streams[object].read(ctx) as AsyncIterable<Batch<Cp>>) batches.push(b);
-  return {
-    batches,
-    ids: batches.flatMap((b) => b.events.map((e) => e.id as string)),
-    checkpoint: batches.at(-1)?.checkpoint ?? o.checkpoint,
-  };
-}
 
 describe('salesforce query', () => {
   it('asks whole seconds, start inclusive and end exclusive, oldest first with Id breaking ties', () => {

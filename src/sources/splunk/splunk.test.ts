@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readContext } from '../../../test/support/read-context.ts';
+import { drainStream, settingsFor } from '../../../test/support/drain.ts';
 import { type SplunkAccount, splunk as splunkAccount } from '../../accounts/splunk.ts';
 import { validateSettings } from '../../config/config-file.ts';
-import type { Batch } from '../../core/source.ts';
-import { Http } from '../../engine/http.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import type { TimeWindowCheckpoint } from '../../engine/time-window.ts';
 import { ManualClock } from '../../sim/kit.ts';
@@ -13,17 +11,14 @@ import { SplunkSimulator } from './simulator.ts';
 
 const T0 = Date.parse('2026-12-07T05:00:00.000Z');
 
-const settingsOf = (raw: Record<string, unknown> = {}) => {
-  const r = validateSettings('splunk', { search: 'index=main sourcetype=linux_secure', ...raw });
-  if (!r.ok) throw new Error(r.issues.join('; '));
-  return r.settings;
-};
+const settingsOf = (raw: Record<string, unknown> = {}) =>
+  settingsFor('splunk', { search: 'index=main sourcetype=linux_secure', ...raw });
 const issues = (raw: Record<string, unknown>) => {
   const r = validateSettings('splunk', raw);
   return r.ok ? [] : r.issues;
 };
 
-async function drain(
+const drain = (
   sim: SplunkSimulator,
   o: {
     now: () => number;
@@ -32,34 +27,16 @@ async function drain(
     account?: SplunkAccount;
     stopAfter?: number;
   },
-) {
-  const account = o.account ?? { url: sim.url, token: sim.token };
-  const http: Http = new Http({
-    vendor: 'Splunk',
-    backoffBaseMs: 1,
-    authorize: (h, refresh, url) => splunkAccount.authorize(account, h, { refresh, http, url }),
-    explain: splunk.explain,
-    rateLimited: splunk.rateLimited,
-  });
-  const ctx = readContext(http, {
+) =>
+  drainStream<TimeWindowCheckpoint>({
+    ...o,
+    source: splunk,
     stream: 'search',
-    settings: settingsOf(o.settings),
-    account,
-    checkpoint: o.checkpoint,
-    now: o.now,
-    window: { lookbackMs: 2 * 3_600_000 },
+    kind: splunkAccount,
+    account: o.account ?? { url: sim.url, token: sim.token },
+    settings: { search: 'index=main sourcetype=linux_secure', ...o.settings },
+    lookbackMs: 2 * 3_600_000,
   });
-  const batches: Batch<TimeWindowCheckpoint>[] = [];
-  for await (const b of splunk.streams.search.read(ctx) as AsyncIterable<Batch<TimeWindowCheckpoint>>) {
-    batches.push(b);
-    if (o.stopAfter !== undefined && batches.length >= o.stopAfter) break;
-  }
-  return {
-    batches,
-    ids: batches.flatMap((b) => b.events.map((e) => e.id as string)),
-    checkpoint: batches.at(-1)?.checkpoint ?? o.checkpoint,
-  };
-}
 
 describe('splunk settings', () => {
   it('refuses searches that would escape their window or write, naming what to remove', () => {
