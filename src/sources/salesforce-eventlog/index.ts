@@ -85,7 +85,8 @@ const settings = z
 /** How far behind now the listing ends: files committed a little after their CreatedDate. */
 const LIST_LAG_MS = 60_000;
 const RETENTION = '30d';
-const BATCH_EVENTS = 1000;
+/** Rows per part: fewer rows alive at once keep a large file's peak memory down (bench: 1000 → 250 took 41 MB off). */
+const BATCH_EVENTS = 250;
 const BATCH_BYTES = 1024 * 1024;
 const DOWNLOAD_TIMEOUT_MS = 30 * 60_000;
 
