@@ -45,22 +45,7 @@ export async function memory(fileMb = Number(process.env.BENCH_FILE_MB ?? 1024))
         `    settings: { workspaceId: "${sim.info.workspaceId}", eventTypes: [AUDIT_LOG], baseUrl: "${sim.info.baseUrl}" }`,
       ].join('\n'),
     );
-    const env: NodeJS.ProcessEnv = { ...process.env, NODE_COMPILE_CACHE: join(dir, 'compile-cache') };
-    if (process.env.BENCH_NODE_FLAGS !== undefined) env.TRIBUTARY_NODE_FLAGS = process.env.BENCH_NODE_FLAGS;
-    const warm = spawnSync(LAUNCHER, ['sources'], { env, stdio: 'ignore' });
-    if (warm.status !== 0) throw new Error(`tributary sources failed (${warm.status})`);
-    const started = performance.now();
-    const child = spawn(LAUNCHER, ['run', '--config', config, '--once', '--data-dir', join(dir, 'data')], {
-      env,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    const rss = peakRss(child.pid, started);
-    const code = await new Promise<number | null>((ok) => child.once('exit', ok));
-    const peakRssMb = rss.stop();
-    const ms = performance.now() - started;
-    if (code !== 0) throw new Error(`run failed (${code}): ${out}`);
+    const run = await measuredRun(dir, config);
     const outBytes = statSync(join(dir, 'out', 'events.ndjson')).size;
     return {
       fileMb,
@@ -68,13 +53,40 @@ export async function memory(fileMb = Number(process.env.BENCH_FILE_MB ?? 1024))
         process.env.BENCH_NODE_FLAGS ??
         readFileSync(join(import.meta.dirname, '../bin/node-flags'), 'utf8').trim(),
       events: file.eventCount ?? null,
-      summary: out.trim(),
-      peakRssMb,
-      seconds: (ms / 1000).toFixed(1),
+      summary: run.out.trim(),
+      peakRssMb: Math.round(run.peakKb / 1024),
+      seconds: (run.ms / 1000).toFixed(1),
       outputMb: Math.round(outBytes / 1048576),
     };
   } finally {
     await sim.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Runs `bin/tributary run --config <config> --once` in its own process, with the compile cache warmed,
+ * sampling the kernel's high-water mark of its resident memory (VmHWM) until it exits.
+ */
+export async function measuredRun(
+  dir: string,
+  config: string,
+): Promise<{ peakKb: number; ms: number; out: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_COMPILE_CACHE: join(dir, 'compile-cache') };
+  if (process.env.BENCH_NODE_FLAGS !== undefined) env.TRIBUTARY_NODE_FLAGS = process.env.BENCH_NODE_FLAGS;
+  const warm = spawnSync(LAUNCHER, ['sources'], { env, stdio: 'ignore' });
+  if (warm.status !== 0) throw new Error(`tributary sources failed (${warm.status})`);
+  const started = performance.now();
+  const child = spawn(LAUNCHER, ['run', '--config', config, '--once', '--data-dir', join(dir, 'data')], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const rss = peakRss(child.pid, started);
+  const code = await new Promise<number | null>((ok) => child.once('exit', ok));
+  const peakMb = rss.stop();
+  const ms = performance.now() - started;
+  if (code !== 0) throw new Error(`run failed (${code}): ${out}`);
+  return { peakKb: peakMb * 1024, ms, out };
 }

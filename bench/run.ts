@@ -6,11 +6,12 @@ import { cluster } from './cluster.ts';
 import { destinations } from './destinations.ts';
 import { memory } from './memory.ts';
 import { objects } from './objects.ts';
+import { salesforceEventlog } from './salesforce-eventlog.ts';
 import { throughput } from './throughput.ts';
 import { webhook, webhookWorstCase } from './webhook.ts';
 
 /**
- * `npm run bench [throughput|memory|webhook|destinations|cluster|buffer|objects]`: runs the benchmarks and prints their
+ * `npm run bench [throughput|memory|webhook|destinations|cluster|buffer|objects|salesforce-eventlog]`: runs the benchmarks and prints their
  * figures as JSON lines (`webhook` also prints one `webhook-worst-case` line per worst-case body).
  */
 const which = process.argv[2];
@@ -47,3 +48,5 @@ if (which === 'destinations')
 if (which === 'cluster') console.log(JSON.stringify({ bench: 'cluster', ...(await cluster()) }));
 if (which === 'buffer') console.log(JSON.stringify({ bench: 'buffer', ...(await buffer()) }));
 if (which === 'objects') console.log(JSON.stringify({ bench: 'objects', ...(await objects()) }));
+if (which === 'salesforce-eventlog')
+  console.log(JSON.stringify({ bench: 'salesforce-eventlog', ...(await salesforceEventlog()) }));

@@ -18,7 +18,17 @@ describe('splunk account kind', () => {
   it('accepts a management URL and an authentication token', () => {
     assert.deepEqual(issues({ url: 'https://splunk.example.com:8089', token: TOKEN }), []);
     assert.deepEqual(issues({ url: 'https://acme.splunkcloud.com:8089/', token: ` ${TOKEN} ` }), []);
-    assert.deepEqual(splunk.secrets, ['token']);
+    assert.deepEqual(splunk.secrets, ['token', 'password']);
+  });
+
+  it('takes a username and password instead, not both and not half', () => {
+    const url = 'https://splunk.example.com:8089';
+    assert.deepEqual(issues({ url, username: 'svc', password: 'pw' }), []);
+    assert.deepEqual(issues({ url }), ['token: required: token, or username and password']);
+    assert.deepEqual(issues({ url, username: 'svc' }), [
+      'password: required with Basic authentication (username and password go together)',
+    ]);
+    assert.match(issues({ url, token: TOKEN, username: 'svc', password: 'pw' }).join(), /set either token/);
   });
 
   it('refuses to turn TLS verification off, the HEC port, and what is not an authentication token', () => {
@@ -62,6 +72,16 @@ describe('splunk account kind', () => {
       });
       return http.getJson(`${server.url}/services/authentication/current-context?output_mode=json`);
     };
+
+    it('sends a username and password as Basic', async () => {
+      const headers = new Headers();
+      await splunk.authorize({ url: server.url, username: 'svc', password: 'p:w' }, headers, {
+        refresh: false,
+        http: undefined as never,
+        url: new URL(server.url),
+      });
+      assert.equal(headers.get('authorization'), `Basic ${Buffer.from('svc:p:w').toString('base64')}`);
+    });
 
     it('sends the token as Bearer', async () => {
       const { body } = await get({ url: server.url, token: TOKEN });

@@ -13,6 +13,7 @@ import {
   type ArtifactListCheckpoint,
   type ArtifactListOptions,
   type ArtifactPart,
+  csvParts,
   DOWNLOAD_ATTEMPTS,
   downloadArtifact,
   jsonLineParts,
@@ -309,5 +310,54 @@ describe('downloadArtifact', () => {
       })(),
     );
     assert.equal(calls, 1);
+  });
+});
+
+describe('csvParts', () => {
+  const text = ['"A","B"', '"1","x, ""y"""', '"2","multi\nline"', '"3"', '"4","z"', ''].join('\n');
+  // Chunks cut anywhere, also inside a quoted field.
+  const chunks = async function* () {
+    const b = Buffer.from(text);
+    for (let i = 0; i < b.length; i += 5) yield b.subarray(i, i + 5);
+  };
+  const read = async (skip: number, maxEvents: number) => {
+    const parts: ArtifactPart[] = [];
+    for await (const p of csvParts(chunks(), {
+      skip,
+      label: 'file f1',
+      maxEvents,
+      maxBytes: 1 << 20,
+      event: (row, i) => ({ raw: row, id: `f1:${i}` }),
+    }))
+      parts.push(p);
+    return parts;
+  };
+
+  it('names each row by the header, keeping quoted commas, quotes and line breaks', async () => {
+    const parts = await read(0, 2);
+    assert.deepEqual(
+      parts.flatMap((p) => p.events),
+      [
+        { raw: { A: '1', B: 'x, "y"' }, id: 'f1:0' },
+        { raw: { A: '2', B: 'multi\nline' }, id: 'f1:1' },
+        { raw: { A: '4', B: 'z' }, id: 'f1:3' },
+      ],
+    );
+    assert.deepEqual(
+      parts.flatMap((p) => p.deadLetters ?? []).map((d) => d.reason),
+      ['file f1: a CSV row with 1 fields where the header names 2'],
+    );
+    assert.equal(
+      parts.reduce((n, p) => n + p.records, 0),
+      4,
+    );
+  });
+
+  it('resumes after the rows delivered before a restart', async () => {
+    const parts = await read(2, 10);
+    assert.deepEqual(
+      parts.flatMap((p) => p.events.map((e) => e.id)),
+      ['f1:3'],
+    );
   });
 });

@@ -7,6 +7,7 @@ import { TributaryError, transientError } from '../core/errors.ts';
 import type { Batch, DeadLetter, RawEvent, ReadContext } from '../core/source.ts';
 import { releasingChunks } from './buffers.ts';
 import { jsonObjects } from './json-stream.ts';
+import { decodeObject } from './object-decode.ts';
 import { retentionGap } from './time-window.ts';
 
 /**
@@ -126,6 +127,31 @@ export function jsonLineParts(
   });
 }
 
+/**
+ * CSV records (the first row naming the fields, RFC 4180 quoting) as events, streamed: one row is held at a
+ * time, so a file of any size is read in bounded memory. A row whose field count differs from the
+ * header's, or a file cut off inside a quoted field, is a dead letter naming `label`. `index` counts the
+ * file's rows from 0 (header excluded, dead letters included): with the file's id, a stable event id.
+ */
+export function csvParts(
+  chunks: AsyncIterable<Uint8Array>,
+  o: {
+    skip: number;
+    label: string;
+    maxEvents: number;
+    maxBytes: number;
+    event(row: Record<string, string>, index: number): RawEvent;
+  },
+): AsyncGenerator<ArtifactPart> {
+  return recordParts(decodeObject(chunks, 'csv', 'none'), {
+    ...o,
+    record: (item, index) =>
+      'error' in item
+        ? { deadLetter: { raw: item.text, reason: `${o.label}: ${item.error}` } }
+        : { event: o.event(item.value as Record<string, string>, index), bytes: item.size },
+  });
+}
+
 export interface ArtifactDownload {
   /** The artifact's URL on the vendor API (sent with the account's credentials). */
   url: string;
@@ -138,6 +164,11 @@ export interface ArtifactDownload {
   sha256?: string;
   /** The artifact in messages: `Log file f-123`. */
   label: string;
+  /**
+   * How long one download attempt may take, body included (default: the HTTP client's request timeout):
+   * a vendor whose files reach gigabytes needs minutes at an ordinary link speed.
+   */
+  timeoutMs?: number;
 }
 
 /** Attempts at one download, the first included, before the run fails (the next run tries again). */
@@ -174,13 +205,17 @@ export async function* downloadArtifact(ctx: ReadContext, d: ArtifactDownload): 
 }
 
 async function downloadOnce(ctx: ReadContext, d: ArtifactDownload, path: string): Promise<void> {
-  let res = await ctx.http.request({ url: d.url, manualRedirect: d.signedRedirect });
+  let res = await ctx.http.request({ url: d.url, manualRedirect: d.signedRedirect, timeoutMs: d.timeoutMs });
   const location = d.signedRedirect ? res.headers.get('location') : null;
   if (d.signedRedirect) {
     await res.body?.cancel();
     res = location
-      ? await ctx.http.request({ url: new URL(location, res.url).toString(), noAuth: true })
-      : await ctx.http.request({ url: d.url });
+      ? await ctx.http.request({
+          url: new URL(location, res.url).toString(),
+          noAuth: true,
+          timeoutMs: d.timeoutMs,
+        })
+      : await ctx.http.request({ url: d.url, timeoutMs: d.timeoutMs });
   }
   if (!res.body) throw transientError('empty_download', `${d.label} had no body.`, 'Retried automatically.');
   // One chunk at a time, hashed and written before the next is read; dead chunks are given back as the

@@ -330,6 +330,14 @@ describe('http helpers', () => {
     assert.equal(vendorMessage('{"errorSummary":"Invalid token provided"}'), 'Invalid token provided');
     assert.equal(vendorMessage('{"error":{"message":"Incorrect API key"}}'), 'Incorrect API key');
     assert.equal(vendorMessage('<html> oops </html>'), '<html> oops </html>');
+    assert.equal(
+      vendorMessage('[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]'),
+      'Session expired or invalid',
+    );
+    assert.equal(
+      vendorMessage('{"messages":[{"type":"WARN","text":"call not properly authenticated"}]}'),
+      'call not properly authenticated',
+    );
   });
   it('keeps vendor text short, on one line, and without user info in URLs', () => {
     const long = vendorMessage(`{"message":"${'x'.repeat(5000)}"}`);

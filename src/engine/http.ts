@@ -117,6 +117,10 @@ export function vendorMessage(body: string): string {
       j?.message ??
       (typeof j?.error === 'string' ? j.error : undefined) ??
       j?.errors?.[0]?.message ??
+      // A top-level array of errors (Salesforce: [{"message", "errorCode"}]).
+      (Array.isArray(j) ? j[0]?.message : undefined) ??
+      // Splunk: {"messages":[{"type","text"}]}.
+      j?.messages?.[0]?.text ??
       j?.detail;
     if (typeof m === 'string') return snippet(m);
   } catch {

@@ -47,6 +47,8 @@ import qualys from './qualys/index.ts';
 import recordedFuture from './recorded-future/index.ts';
 import recordedFutureContext from './recorded-future-context/index.ts';
 import restApi from './rest-api/index.ts';
+import salesforce from './salesforce/index.ts';
+import salesforceEventlog from './salesforce-eventlog/index.ts';
 import sentinelOne from './sentinelone/index.ts';
 import sentinelOneAlerts from './sentinelone-alerts/index.ts';
 import sentinelOneCloudFunnel from './sentinelone-cloud-funnel/index.ts';
@@ -54,6 +56,7 @@ import sentinelOneThreats from './sentinelone-threats/index.ts';
 import servicenow from './servicenow/index.ts';
 import slack from './slack/index.ts';
 import sophosCentral from './sophos-central/index.ts';
+import splunk from './splunk/index.ts';
 import stixTaxii from './stix-taxii/index.ts';
 import symantecEndpointSecurity from './symantec-endpoint-security/index.ts';
 import tenable from './tenable/index.ts';
@@ -134,5 +137,8 @@ export const sources: Record<string, SourceDef> = byName(
     anomali,
     recordedFutureContext,
     recordedFuture,
+    salesforce,
+    salesforceEventlog,
+    splunk,
   ].map((s) => [s.id, s as SourceDef]),
 );

@@ -36,6 +36,8 @@ import { qualysHarness } from './harnesses/qualys.ts';
 import { recordedFutureHarness } from './harnesses/recorded-future.ts';
 import { recordedFutureContextHarness } from './harnesses/recorded-future-context.ts';
 import { restApiCursorHarness, restApiLinkHeaderHarness, restApiPostHarness } from './harnesses/rest-api.ts';
+import { salesforceHarness } from './harnesses/salesforce.ts';
+import { salesforceEventlogHarness } from './harnesses/salesforce-eventlog.ts';
 import {
   sentinelOneAlertsHarness,
   sentinelOneHarness,
@@ -44,6 +46,7 @@ import {
 import { servicenowHarness, servicenowOAuthHarness } from './harnesses/servicenow.ts';
 import { slackHarness } from './harnesses/slack.ts';
 import { sophosHarness, sophosPartnerHarness } from './harnesses/sophos-central.ts';
+import { splunkHarness } from './harnesses/splunk.ts';
 import { stixTaxiiHarness } from './harnesses/stix-taxii.ts';
 import { symantecEndpointSecurityHarness } from './harnesses/symantec-endpoint-security.ts';
 import { tenableHarness } from './harnesses/tenable.ts';
@@ -112,4 +115,7 @@ export const harnesses: ConformanceHarness[] = [
   anomaliHarness,
   recordedFutureContextHarness,
   recordedFutureHarness,
+  salesforceHarness,
+  salesforceEventlogHarness,
+  splunkHarness,
 ];
