@@ -9,6 +9,11 @@ export interface StreamRecord {
   raw: unknown;
   id?: string;
   time?: string;
+  /**
+   * The stream this record belongs to, when one vendor stream carries several (a hub that receives many
+   * tables): stamped on its envelope instead of the consumer's stream.
+   */
+  stream?: string;
 }
 
 export interface PartitionedSource<P = unknown> {
@@ -25,6 +30,10 @@ export interface PartitionedSource<P = unknown> {
     position: P | undefined,
     o: { max: number; signal: AbortSignal },
   ): Promise<{ records: StreamRecord[]; position: P | undefined; gap?: string }>;
+  /** This consumer no longer owns `partition` (handed over, lost): the source may stop reading it. */
+  release?(partition: string): Promise<void>;
+  /** The consumer ended: the source closes its connections. */
+  close?(): Promise<void>;
 }
 
 export interface AckedMessage extends StreamRecord {

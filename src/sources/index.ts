@@ -5,6 +5,7 @@ import awsCloudtrail from './aws-cloudtrail/index.ts';
 import awsS3 from './aws-s3/index.ts';
 import awsSqs from './aws-sqs/index.ts';
 import azureBlobStorage from './azure-blob-storage/index.ts';
+import azureEventHub from './azure-event-hub/index.ts';
 import box from './box/index.ts';
 import carbonBlack from './carbon-black/index.ts';
 import catoNetworks from './cato-networks/index.ts';
@@ -90,6 +91,7 @@ export const sources: Record<string, SourceDef> = byName(
     awsS3,
     awsSqs,
     azureBlobStorage,
+    azureEventHub,
     crowdstrike,
     sentinelOne,
     sentinelOneAlerts,

@@ -1,0 +1,302 @@
+import {
+  EventHubConsumerClient,
+  earliestEventPosition,
+  latestEventPosition,
+  type ReceivedEventData,
+  type Subscription,
+} from '@azure/event-hubs';
+import { configError, type TributaryError, transientError } from '../core/errors.ts';
+import type { HttpClient } from '../core/source.ts';
+import type { PartitionedSource, StreamRecord } from '../core/stream-source.ts';
+import { type AzureEventHubsAccount, eventHubsTarget } from './azure-event-hubs.ts';
+
+/**
+ * An Event Hub as a partitioned stream for the stream consumer (engine/stream-consumer.ts), read with the
+ * official client `@azure/event-hubs`: what every source that reads a hub shares (azure-event-hub,
+ * microsoft-defender-xdr, microsoft-sentinel). Tributary's store keeps each partition's position (its
+ * sequence number and offset) and moves it only after delivery; no blob checkpoint store is used, and the
+ * client's own load balancing is not: the consumer's leases decide which worker reads which partition.
+ * Vendor facts (learn.microsoft.com/azure/event-hubs/event-hubs-features; the client's reference,
+ * learn.microsoft.com/javascript/api/@azure/event-hubs):
+ *
+ * - Partitions: `getPartitionIds`; each partition's events are ordered, each with a sequence number
+ *   (increasing by one), an offset and an enqueued time ("Partitions", "Event consumers").
+ * - A reader starts at a sequence number, exclusive (`EventPosition { sequenceNumber, isInclusive: false }`),
+ *   at the start of what the hub retains (`earliestEventPosition`) or at its end (`latestEventPosition`).
+ *   A position older than the retention starts at the earliest event kept ("Event retention"): the
+ *   sequence numbers in between are reported as a gap.
+ * - Errors (the client's `MessagingError.code`, learn.microsoft.com/azure/event-hubs/event-hubs-messaging-
+ *   exceptions): `UnauthorizedError` (the token or its rights were refused), `MessagingEntityNotFoundError`
+ *   (no such hub or consumer group), `QuotaExceededError` (more than 5 readers on a partition of the consumer
+ *   group), `ServerBusyError` (throttled), `ServiceUnavailableError`; the client retries the transient ones.
+ * - Bodies: diagnostic settings and the exports built on them send JSON as the body's data section.
+ */
+
+export interface EventHubPosition {
+  sequenceNumber: number;
+  offset: string;
+}
+
+/** One received event, as a source turns it into records. */
+export interface HubEvent {
+  partition: string;
+  sequenceNumber: number;
+  offset: string;
+  enqueuedTime: string;
+  /** The body decoded: JSON when it parses, else the text. */
+  body: unknown;
+  properties?: Record<string, unknown>;
+}
+
+export interface EventHubReaderOptions {
+  account: AzureEventHubsAccount;
+  http: HttpClient;
+  /** Where a partition never read starts. */
+  start: 'earliest' | 'latest';
+  toRecords(e: HubEvent, hub: string): StreamRecord[];
+  /** Events a partition buffers ahead of the consumer (default 2,000). */
+  highWater?: number;
+  /** The client (tests: faster retries). */
+  client?: { retryOptions?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number } };
+}
+
+interface PartitionReader {
+  sub: Subscription;
+  /**
+   * The sequence number the subscription reads after: the position it started from, or (started at the
+   * earliest or the latest) the one before its first event; undefined until known.
+   */
+  floor?: number;
+  buffer: HubEvent[];
+  error?: unknown;
+  /** The first event after subscribing is checked for a gap. */
+  checked: boolean;
+  gap?: string;
+  wake?: () => void;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+function decodeBody(body: unknown): unknown {
+  if (!(body instanceof Uint8Array)) return body;
+  let text: string;
+  try {
+    text = decoder.decode(body);
+  } catch {
+    return Buffer.from(body).toString('base64');
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The Event Hubs client's errors as Tributary's, naming the field to fix (no secret: the SDK's text has none). */
+export function explainEventHubs(
+  err: unknown,
+  where: { hub: string; consumerGroup: string },
+): TributaryError {
+  // The client's retries end in an AggregateError of each attempt's error.
+  const e = (err instanceof AggregateError ? err.errors.at(-1) : err) as
+    | { code?: string; name?: string; message?: string }
+    | undefined;
+  const code = e?.code ?? e?.name ?? '';
+  const said = (e?.message ?? String(err)).slice(0, 300);
+  if (code === 'UnauthorizedError')
+    return configError(
+      'event_hubs_unauthorized',
+      `Event Hubs refused the credentials for hub ${where.hub}: ${said}`,
+      'Check connectionString: the policy’s SharedAccessKeyName and SharedAccessKey, and that the policy has the Listen right on the namespace or this hub.',
+      401,
+    );
+  if (code === 'MessagingEntityNotFoundError')
+    return configError(
+      'event_hub_not_found',
+      `Event Hubs has no hub ${where.hub} with consumer group ${where.consumerGroup}: ${said}`,
+      'Check eventHubName and consumerGroup (Event Hubs namespace → Event Hubs → the hub → Consumer groups).',
+      404,
+    );
+  if (code === 'QuotaExceededError')
+    return transientError(
+      'event_hubs_reader_limit',
+      `A partition of hub ${where.hub} already has 5 readers in consumer group ${where.consumerGroup}: ${said}`,
+      'Give Tributary a consumer group of its own (consumerGroup), or stop the other readers of this group.',
+    );
+  if (code === 'ServerBusyError')
+    return transientError(
+      'event_hubs_server_busy',
+      `Event Hubs is throttling hub ${where.hub}: ${said}`,
+      'Reading resumes on its own; raise the namespace’s throughput or processing units if this lasts.',
+    );
+  return transientError(
+    'event_hubs_unavailable',
+    `Reading hub ${where.hub} failed: ${said}`,
+    'Reading resumes on its own from the last committed position; check the namespace’s network access if this lasts.',
+  );
+}
+
+/**
+ * A partitioned source over one hub. Each owned partition keeps one subscription open, buffering up to
+ * `highWater` events ahead; `read` hands out what follows the committed position, so a batch that failed
+ * to deliver is handed out again, and a subscription behind or ahead of the position starts over from it.
+ */
+export function eventHubReader(
+  o: EventHubReaderOptions,
+): PartitionedSource<EventHubPosition> & { partitionsReading(): string[] } {
+  const target = eventHubsTarget(o.account);
+  const where = { hub: target.hub, consumerGroup: o.account.consumerGroup };
+  const highWater = o.highWater ?? 2000;
+  const readers = new Map<string, PartitionReader>();
+  let client: EventHubConsumerClient | undefined;
+
+  const open = async (): Promise<EventHubConsumerClient> => {
+    if (client) return client;
+    // The egress policy and the account's origin, before the client connects (it dials the namespace itself).
+    await o.http.authorizeConnection(new URL(`https://${target.host}:${target.port}`));
+    client = new EventHubConsumerClient(o.account.consumerGroup, o.account.connectionString, target.hub, {
+      retryOptions: {
+        maxRetries: 3,
+        retryDelayInMs: 500,
+        maxRetryDelayInMs: 10_000,
+        ...o.client?.retryOptions,
+      },
+    });
+    return client;
+  };
+
+  const stop = async (partition: string): Promise<void> => {
+    const r = readers.get(partition);
+    if (!r) return;
+    readers.delete(partition);
+    r.wake?.();
+    await r.sub.close();
+  };
+
+  const subscribe = async (partition: string, after: number | undefined, fresh: boolean) => {
+    const c = await open();
+    const r: PartitionReader = { buffer: [], checked: false, floor: after, sub: undefined as never };
+    r.sub = c.subscribe(
+      partition,
+      {
+        processEvents: async (events: ReceivedEventData[]) => {
+          for (const e of events) {
+            if (!r.checked) {
+              r.checked = true;
+              r.floor ??= e.sequenceNumber - 1;
+              if (after !== undefined && after >= 0 && e.sequenceNumber > after + 1)
+                r.gap = `sequence numbers ${after + 1} to ${e.sequenceNumber - 1} are past the hub's retention`;
+            }
+            r.buffer.push({
+              partition,
+              sequenceNumber: e.sequenceNumber,
+              offset: String(e.offset),
+              enqueuedTime: e.enqueuedTimeUtc.toISOString(),
+              body: decodeBody(e.body),
+              properties: e.properties,
+            });
+          }
+          // Back-pressure: the client asks for more only after this returns.
+          while (r.buffer.length >= highWater && readers.get(partition) === r)
+            await new Promise<void>((ok) => {
+              r.wake = ok;
+            });
+        },
+        processError: async (err) => {
+          r.error ??= err;
+        },
+      },
+      {
+        startPosition:
+          after !== undefined
+            ? { sequenceNumber: after, isInclusive: false }
+            : fresh && o.start === 'latest'
+              ? latestEventPosition
+              : earliestEventPosition,
+        maxBatchSize: 500,
+        maxWaitTimeInSeconds: 1,
+        skipParsingBodyAsJson: true,
+      },
+    );
+    readers.set(partition, r);
+    return r;
+  };
+
+  return {
+    kind: 'partitions',
+    partitionsReading: () => [...readers.keys()].sort(),
+    async partitions({ signal }) {
+      try {
+        return await (await open()).getPartitionIds({ abortSignal: signal });
+      } catch (err) {
+        throw explainEventHubs(err, where);
+      }
+    },
+    async read(partition, position, { max }) {
+      const after = position?.sequenceNumber;
+      let r = readers.get(partition);
+      if (r?.error) {
+        const err = r.error;
+        await stop(partition);
+        throw explainEventHubs(err, where);
+      }
+      // Never started, or the subscription is past the committed position (it moved back): start over.
+      if (!r || (after !== undefined && r.floor !== undefined && after < r.floor)) {
+        if (r) await stop(partition);
+        r = await subscribe(partition, after, position === undefined);
+      }
+      while (r.buffer.length && after !== undefined && r.buffer[0]!.sequenceNumber <= after) r.buffer.shift();
+      const events = r.buffer.slice(0, max);
+      if (r.buffer.length < highWater) r.wake?.();
+      const gap = r.gap;
+      r.gap = undefined;
+      const last = events.at(-1);
+      return {
+        records: events.flatMap((e) => o.toRecords(e, target.hub)),
+        position: last ? { sequenceNumber: last.sequenceNumber, offset: last.offset } : position,
+        gap,
+      };
+    },
+    release: stop,
+    async close() {
+      for (const p of [...readers.keys()]) await stop(p);
+      await client?.close();
+      client = undefined;
+    },
+  };
+}
+
+/** A diagnostic-settings style body: `{"records":[…]}` (learn.microsoft.com/azure/azure-monitor/essentials/
+ * resource-logs-schema, "Top-level common schema"; stream-monitoring-data-event-hubs). */
+export function recordsOf(body: unknown): unknown[] | undefined {
+  return body && typeof body === 'object' && Array.isArray((body as { records?: unknown }).records)
+    ? (body as { records: unknown[] }).records
+    : undefined;
+}
+
+/**
+ * Test Connection: the hub's and a partition's properties over `$management`, which Event Hubs answers
+ * only with a token holding Listen on the hub — the right reading needs. Nothing is received (a receiver
+ * would count against the consumer group's 5 readers per partition).
+ */
+export async function checkEventHub(
+  account: AzureEventHubsAccount,
+  http: HttpClient,
+  o: EventHubReaderOptions['client'] = {},
+): Promise<{ partitions: string[] }> {
+  const target = eventHubsTarget(account);
+  const where = { hub: target.hub, consumerGroup: account.consumerGroup };
+  await http.authorizeConnection(new URL(`https://${target.host}:${target.port}`));
+  const client = new EventHubConsumerClient(account.consumerGroup, account.connectionString, target.hub, {
+    retryOptions: { maxRetries: 1, retryDelayInMs: 200, ...o.retryOptions },
+  });
+  try {
+    const props = await client.getEventHubProperties();
+    if (props.partitionIds[0] !== undefined) await client.getPartitionProperties(props.partitionIds[0]);
+    return { partitions: props.partitionIds };
+  } catch (err) {
+    throw explainEventHubs(err, where);
+  } finally {
+    await client.close();
+  }
+}
