@@ -5,6 +5,7 @@ import {
   type ReceivedEventData,
   type Subscription,
 } from '@azure/event-hubs';
+import { z } from 'zod';
 import { configError, type TributaryError, transientError } from '../core/errors.ts';
 import type { HttpClient } from '../core/source.ts';
 import type { PartitionedSource, StreamRecord } from '../core/stream-source.ts';
@@ -299,4 +300,40 @@ export async function checkEventHub(
   } finally {
     await client.close();
   }
+}
+
+/** Where a partition never read starts: a setting of every source on a hub. */
+export const startPositionField = z
+  .enum(['earliest', 'latest'])
+  .default('earliest')
+  .meta({ title: 'Start at' })
+  .describe(
+    'Where a partition never read starts: earliest (everything the hub still retains) or latest (only new events)',
+  );
+
+const isoTime = (v: unknown): string | undefined =>
+  typeof v === 'string' && !Number.isNaN(Date.parse(v)) ? new Date(v).toISOString() : undefined;
+
+/**
+ * An event as records: its `records` entries when `unwrap` (each its own id `{hub}/{partition}/{seq}/{index}`),
+ * else the event itself (`{hub}/{partition}/{seq}`); `keep` drops records, `stream` names a record's stream.
+ */
+export function hubRecords(
+  e: HubEvent,
+  hub: string,
+  o: {
+    unwrap: boolean;
+    time?: (r: unknown) => unknown;
+    stream?: (r: unknown) => string | undefined;
+    keep?: (r: unknown) => boolean;
+  },
+): StreamRecord[] {
+  const id = `${hub}/${e.partition}/${e.sequenceNumber}`;
+  const entries = o.unwrap ? recordsOf(e.body) : undefined;
+  const time = (r: unknown) =>
+    isoTime(o.time ? o.time(r) : (r as { time?: unknown } | null)?.time) ?? e.enqueuedTime;
+  const all = entries
+    ? entries.map((r, i) => ({ raw: r, id: `${id}/${i}`, time: time(r), stream: o.stream?.(r) }))
+    : [{ raw: e.body, id, time: time(e.body), stream: o.stream?.(e.body) }];
+  return o.keep ? all.filter((r) => o.keep!(r.raw)) : all;
 }

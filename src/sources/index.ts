@@ -22,9 +22,11 @@ import github from './github/index.ts';
 import googleWorkspace from './google-workspace/index.ts';
 import lastpass from './lastpass/index.ts';
 import microsoft365ManagementActivity from './microsoft-365-management-activity/index.ts';
+import microsoftDefenderXdr from './microsoft-defender-xdr/index.ts';
 import microsoftEntraIdContext from './microsoft-entra-id-context/index.ts';
 import microsoftEntraIdLogs from './microsoft-entra-id-logs/index.ts';
 import microsoftSecurityAlerts from './microsoft-security-alerts/index.ts';
+import microsoftSentinel from './microsoft-sentinel/index.ts';
 import mimecast from './mimecast/index.ts';
 import netskopeAlerts from './netskope-alerts/index.ts';
 import netskopeEvents from './netskope-events/index.ts';
@@ -62,6 +64,8 @@ export const sources: Record<string, SourceDef> = byName(
     geminiEnterprise,
     microsoftEntraIdLogs,
     microsoftSecurityAlerts,
+    microsoftDefenderXdr,
+    microsoftSentinel,
     microsoftEntraIdContext,
     microsoft365ManagementActivity,
     restApi,

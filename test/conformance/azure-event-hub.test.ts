@@ -1,21 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { azureEventHubs, azureEventHubsFields } from '../../src/accounts/azure-event-hubs.ts';
 import type { Destination } from '../../src/core/destination.ts';
-import type { SourceDef } from '../../src/core/source.ts';
-import { OriginSet } from '../../src/engine/credential-origins.ts';
-import { silentLogger } from '../../src/engine/log.ts';
-import { RateLimits } from '../../src/engine/rate-limit.ts';
-import type { ResolvedCollector } from '../../src/engine/runner.ts';
-import { consumeCollector } from '../../src/engine/stream-consumer.ts';
 import { testConnection } from '../../src/engine/test-connection.ts';
-import { EventHubAmqpSim } from '../../src/sim/event-hub-amqp.ts';
+import type { EventHubAmqpSim } from '../../src/sim/event-hub-amqp.ts';
 import eventHub from '../../src/sources/azure-event-hub/index.ts';
 import { sources } from '../../src/sources/index.ts';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { listenAccount as account, consumerRig, hubSim, store, until } from '../support/event-hub-rig.ts';
 import { duplicates, sorted } from '../support/ids.ts';
 import { MemoryDestination } from '../support/memory-destination.ts';
-import { tempDirs } from '../support/temp-dirs.ts';
 
 /**
  * Conformance of `azure-event-hub` (a stream-consumer source: its own suite, not the pull-source harness)
@@ -29,95 +22,6 @@ import { tempDirs } from '../support/temp-dirs.ts';
  * no pages, time windows or HTTP answers (429, 5xx) — throttling is the client's ServerBusy retry.
  * Cluster hand-over of partitions is the stream consumer's (test/cluster/stream-consumer.test.ts).
  */
-
-const fresh = tempDirs('tributary-eventhub');
-const stores: SqliteStore[] = [];
-const sims: EventHubAmqpSim[] = [];
-after(async () => {
-  await Promise.all(stores.map((s) => s.close()));
-  await Promise.all(sims.map((s) => s.close()));
-});
-
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-async function hubSim(partitions = 3, consumerGroups: string[] = ['tributary']) {
-  const sim = await new EventHubAmqpSim({
-    hubs: { insights: { partitions, consumerGroups } },
-    policies: {
-      listen: { key: 'bGlzdGVuLWtleS1mb3ItdGVzdHM=', rights: ['Listen'] },
-      send: { key: 'c2VuZC1rZXktZm9yLXRlc3Rz', rights: ['Send'] },
-    },
-  }).start();
-  sims.push(sim);
-  return sim;
-}
-
-async function store(sourceId = 'azure-event-hub') {
-  const s = await SqliteStore.open(fresh());
-  stores.push(s);
-  await s.migrate();
-  const at = new Date().toISOString();
-  await s.putCollector({
-    id: 'c-eh',
-    name: 'eh',
-    source: sourceId,
-    config: {},
-    enabled: true,
-    secrets: {},
-    createdAt: at,
-    updatedAt: at,
-  });
-  return s;
-}
-
-export interface EhRig {
-  store: SqliteStore;
-  start(destinations?: Destination[], owner?: string): { stop(): void; kill(): void; done: Promise<unknown> };
-}
-
-/** A consumer of the collector's streams, as the scheduler starts it. */
-export function consumerRig(
-  s: SqliteStore,
-  source: SourceDef,
-  account: Record<string, unknown>,
-  settings: Record<string, unknown>,
-  stream: string,
-) {
-  const parsed = azureEventHubsFields.parse(account);
-  const collector = (destinations: Destination[]): ResolvedCollector => ({
-    id: 'c-eh',
-    name: 'eh',
-    source,
-    accountKind: azureEventHubs,
-    account: parsed,
-    accountKey: 'acc-eh',
-    settings: source.settings.parse(settings),
-    streams: [stream],
-    destinations,
-    window: { lookbackMs: 86_400_000 },
-    credentialOrigins: { set: new OriginSet(azureEventHubs.origins!(parsed)), account: 'eh-main' },
-  });
-  return (destinations: Destination[], owner = 'w1') => {
-    const stop = new AbortController();
-    const kill = new AbortController();
-    const done = consumeCollector(collector(destinations), {
-      store: s,
-      log: silentLogger,
-      rateLimits: new RateLimits(null),
-      owner,
-      stop: stop.signal,
-      signal: kill.signal,
-      consumer: { leaseTtlMs: 1500, idleMs: 20, errorBackoffMs: 50, maxRecords: 7 },
-    }).then((r) => r[0]!);
-    return { stop: () => stop.abort(), kill: () => kill.abort(), done };
-  };
-}
 
 /** A diagnostic-settings event: `{"records":[…]}` (resource-logs-schema, "Top-level common schema"). */
 function diagnostic(i: number, n = 2) {
@@ -133,13 +37,6 @@ function diagnostic(i: number, n = 2) {
     })),
   };
 }
-
-const account = (sim: EventHubAmqpSim, over: Record<string, unknown> = {}) => ({
-  connectionString: sim.connectionString({ policy: 'listen' }),
-  eventHubName: 'insights',
-  consumerGroup: 'tributary',
-  ...over,
-});
 
 /** The ids the hub's events make, unwrapped (two records each). */
 const idsOf = (sim: EventHubAmqpSim, per = 2) =>

@@ -3,11 +3,10 @@ import type { AzureEventHubsAccount } from '../../accounts/azure-event-hubs.ts';
 import {
   checkEventHub,
   eventHubReader,
-  type HubEvent,
-  recordsOf,
+  hubRecords,
+  startPositionField,
 } from '../../accounts/azure-event-hubs-reader.ts';
 import { defineSource } from '../../core/source.ts';
-import type { StreamRecord } from '../../core/stream-source.ts';
 import { consumerStream } from '../../engine/stream-consumer.ts';
 
 /**
@@ -36,13 +35,7 @@ export interface EventHubSettings {
 
 export const eventHubSettings = z
   .object({
-    startPosition: z
-      .enum(['earliest', 'latest'])
-      .default('earliest')
-      .meta({ title: 'Start at' })
-      .describe(
-        'Where a partition never read starts: earliest (everything the hub still retains) or latest (only new events)',
-      ),
+    startPosition: startPositionField,
     unwrapRecords: z
       .boolean()
       .default(true)
@@ -50,23 +43,6 @@ export const eventHubSettings = z
       .describe('An event {"records":[…]} (Azure Monitor diagnostic settings) becomes one event per record'),
   })
   .strict();
-
-const isoTime = (v: unknown): string | undefined =>
-  typeof v === 'string' && !Number.isNaN(Date.parse(v)) ? new Date(v).toISOString() : undefined;
-
-/** An event as records: its `records` entries (each its own id), or the event itself. */
-export function hubRecords(
-  e: HubEvent,
-  hub: string,
-  o: { unwrap: boolean; time?: (r: unknown) => unknown; stream?: (r: unknown) => string | undefined },
-): StreamRecord[] {
-  const id = `${hub}/${e.partition}/${e.sequenceNumber}`;
-  const entries = o.unwrap ? recordsOf(e.body) : undefined;
-  const time = (r: unknown) =>
-    isoTime(o.time ? o.time(r) : (r as { time?: unknown } | null)?.time) ?? e.enqueuedTime;
-  if (!entries) return [{ raw: e.body, id, time: time(e.body), stream: o.stream?.(e.body) }];
-  return entries.map((r, i) => ({ raw: r, id: `${id}/${i}`, time: time(r), stream: o.stream?.(r) }));
-}
 
 export default defineSource<EventHubSettings, AzureEventHubsAccount>({
   id: 'azure-event-hub',
