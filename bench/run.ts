@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { buffer } from './buffer.ts';
 import { cluster } from './cluster.ts';
 import { destinations } from './destinations.ts';
+import { eventhub } from './eventhub.ts';
 import { memory } from './memory.ts';
 import { throughput } from './throughput.ts';
 import { webhook, webhookWorstCase } from './webhook.ts';
 
 /**
- * `npm run bench [throughput|memory|webhook|destinations|cluster|buffer]`: runs the benchmarks and prints their
+ * `npm run bench [throughput|memory|webhook|destinations|cluster|buffer|eventhub]`: runs the benchmarks and prints their
  * figures as JSON lines (`webhook` also prints one `webhook-worst-case` line per worst-case body).
  */
 const which = process.argv[2];
@@ -45,3 +46,4 @@ if (which === 'destinations')
     console.log(JSON.stringify({ bench: 'destinations', ...row }));
 if (which === 'cluster') console.log(JSON.stringify({ bench: 'cluster', ...(await cluster()) }));
 if (which === 'buffer') console.log(JSON.stringify({ bench: 'buffer', ...(await buffer()) }));
+if (which === 'eventhub') console.log(JSON.stringify({ bench: 'eventhub', ...(await eventhub()) }));

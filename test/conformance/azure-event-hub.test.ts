@@ -307,3 +307,44 @@ describe('conformance: azure-event-hub (AMQP simulator, official client)', () =>
     assert.deepEqual(azureEventHubs.secrets.sort(), ['connectionString']);
   });
 });
+
+describe('azure-event-hub: two consumers of one collector (the stream consumer’s leases)', () => {
+  it('split the partitions, each with its own receivers; a killed one’s partitions are taken over within a lease time, nothing lost', async () => {
+    const sim = await hubSim(4);
+    sim.send(
+      'insights',
+      Array.from({ length: 20 }, (_, i) => diagnostic(i, 1)),
+    );
+    const s = await store();
+    const start = consumerRig(s, eventHub, account(sim), {}, 'events');
+    const dest = new MemoryDestination();
+    const a = start([dest], 'w1');
+    await until('w1 reads every partition', () => sim.attached().length === 4);
+    const b = start([dest], 'w2');
+    await until('the partitions split 2 + 2', async () => {
+      const owners = (await s.listPartitions('c-eh', 'events')).map((p) => p.owner);
+      return owners.filter((o) => o === 'w1').length === 2 && owners.filter((o) => o === 'w2').length === 2;
+    });
+    await until('w1 detached the partitions it handed over', () => sim.attached().length === 4);
+    assert.deepEqual(
+      sim.attached(),
+      ['insights/0', 'insights/1', 'insights/2', 'insights/3'],
+      'one receiver per partition: the one handing over detached',
+    );
+    a.kill();
+    await a.done;
+    sim.send(
+      'insights',
+      Array.from({ length: 8 }, (_, i) => diagnostic(100 + i, 1)),
+    );
+    const killedAt = Date.now();
+    await until('w2 owns every partition', async () =>
+      (await s.listPartitions('c-eh', 'events')).every((p) => p.owner === 'w2'),
+    );
+    assert.ok(Date.now() - killedAt < 1500 * 3, 'taken over within about a lease time');
+    await until('everything delivered', () => new Set(dest.ids()).size === 28);
+    b.stop();
+    await b.done;
+    assert.deepEqual(sorted([...new Set(dest.ids())]), sorted(idsOf(sim, 1)));
+  });
+});
