@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { EventHubAmqpSim } from '../../src/sim/event-hub-amqp.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { duplicates } from '../support/ids.ts';
 
 /**
  * Process-level crash test of `azure-event-hub`: `kill -9` of `tributary run` (the embedded scheduler's
@@ -112,8 +113,7 @@ describe('kill -9 of an azure-event-hub consumer', () => {
     await next.done;
     const all = ids();
     assert.deepEqual([...new Set(all)].sort(), [...expected].sort(), 'nothing lost');
-    const seen = new Set<string>();
-    const repeated = all.filter((id) => (seen.has(id) ? true : (seen.add(id), false)));
+    const repeated = duplicates(all);
     for (const id of repeated) {
       const [, partition, seq] = id.split('/');
       assert.ok(
