@@ -7,7 +7,7 @@ import {
 } from '@azure/event-hubs';
 import { z } from 'zod';
 import { configError, type TributaryError, transientError } from '../core/errors.ts';
-import type { HttpClient } from '../core/source.ts';
+import type { HttpClient, ReadContext } from '../core/source.ts';
 import type { PartitionedSource, StreamRecord } from '../core/stream-source.ts';
 import { type AzureEventHubsAccount, eventHubsTarget } from './azure-event-hubs.ts';
 
@@ -336,4 +336,33 @@ export function hubRecords(
     ? entries.map((r, i) => ({ raw: r, id: `${id}/${i}`, time: time(r), stream: o.stream?.(r) }))
     : [{ raw: e.body, id, time: time(e.body), stream: o.stream?.(e.body) }];
   return o.keep ? all.filter((r) => o.keep!(r.raw)) : all;
+}
+
+/** The settings of a source whose hub carries several tables. */
+export interface HubTablesSettings {
+  tables: string[];
+  startPosition: 'earliest' | 'latest';
+}
+
+/**
+ * A hub that carries the rows of several tables in `{"records":[…]}` events (Defender XDR's Advanced
+ * Hunting, a Log Analytics data export): one event per row, its stream its table, only the `tables` named
+ * (all when none).
+ */
+export function tablesOnHub(o: { table: (r: unknown) => string | undefined; time: (r: unknown) => unknown }) {
+  return (ctx: ReadContext<HubTablesSettings, AzureEventHubsAccount, undefined>) => {
+    const keep = new Set(ctx.settings.tables);
+    return eventHubReader({
+      account: ctx.account,
+      http: ctx.http,
+      start: ctx.settings.startPosition,
+      toRecords: (e, hub) =>
+        hubRecords(e, hub, {
+          unwrap: true,
+          stream: o.table,
+          time: o.time,
+          keep: keep.size ? (r) => keep.has(o.table(r) ?? '') : undefined,
+        }),
+    });
+  };
 }

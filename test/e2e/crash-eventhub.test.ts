@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { EventHubAmqpSim } from '../../src/sim/event-hub-amqp.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { until } from '../support/event-hub-rig.ts';
 import { duplicates } from '../support/ids.ts';
 
 /**
@@ -37,14 +38,6 @@ function runCli(args: string[], env: NodeJS.ProcessEnv) {
     child.on('exit', (code, signal) => ok({ code, signal, out })),
   );
   return { child, done };
-}
-
-async function until(what: string, check: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('kill -9 of an azure-event-hub consumer', () => {

@@ -2,9 +2,9 @@ import { z } from 'zod';
 import type { AzureEventHubsAccount } from '../../accounts/azure-event-hubs.ts';
 import {
   checkEventHub,
-  eventHubReader,
-  hubRecords,
+  type HubTablesSettings,
   startPositionField,
+  tablesOnHub,
 } from '../../accounts/azure-event-hubs-reader.ts';
 import { defineSource } from '../../core/source.ts';
 import { consumerStream } from '../../engine/stream-consumer.ts';
@@ -30,10 +30,7 @@ import { consumerStream } from '../../engine/stream-consumer.ts';
  * record's index); `operationName` appears in real streams but is not in the documented schema.
  */
 
-export interface DefenderXdrSettings {
-  tables: string[];
-  startPosition: 'earliest' | 'latest';
-}
+export type DefenderXdrSettings = HubTablesSettings;
 
 const PREFIX = 'AdvancedHunting-';
 
@@ -92,23 +89,12 @@ If the streaming setting sends each table to a hub of its own, create one collec
       title: 'Advanced Hunting tables',
       description:
         'Every streamed Advanced Hunting row; each event’s stream is its table (DeviceProcessEvents, …).',
-      consume: (ctx) => {
-        const keep = new Set(ctx.settings.tables);
-        return eventHubReader({
-          account: ctx.account,
-          http: ctx.http,
-          start: ctx.settings.startPosition,
-          toRecords: (e, hub) =>
-            hubRecords(e, hub, {
-              unwrap: true,
-              stream: tableOf,
-              time: (r) =>
-                (r as { properties?: { Timestamp?: unknown } } | null)?.properties?.Timestamp ??
-                (r as { time?: unknown } | null)?.time,
-              keep: keep.size ? (r) => keep.has(tableOf(r) ?? '') : undefined,
-            }),
-        });
-      },
+      consume: tablesOnHub({
+        table: tableOf,
+        time: (r) =>
+          (r as { properties?: { Timestamp?: unknown } } | null)?.properties?.Timestamp ??
+          (r as { time?: unknown } | null)?.time,
+      }),
     }),
   },
   async test({ http, account }) {

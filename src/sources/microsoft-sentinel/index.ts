@@ -2,9 +2,9 @@ import { z } from 'zod';
 import type { AzureEventHubsAccount } from '../../accounts/azure-event-hubs.ts';
 import {
   checkEventHub,
-  eventHubReader,
-  hubRecords,
+  type HubTablesSettings,
   startPositionField,
+  tablesOnHub,
 } from '../../accounts/azure-event-hubs-reader.ts';
 import { defineSource } from '../../core/source.ts';
 import { consumerStream } from '../../engine/stream-consumer.ts';
@@ -30,10 +30,7 @@ import { consumerStream } from '../../engine/stream-consumer.ts';
  * data export page; a body that is not `{"records":[…]}` is kept as one event.
  */
 
-export interface SentinelSettings {
-  tables: string[];
-  startPosition: 'earliest' | 'latest';
-}
+export type SentinelSettings = HubTablesSettings;
 
 const typeOf = (r: unknown): string | undefined => {
   const t = (r as { Type?: unknown } | null)?.Type;
@@ -87,21 +84,10 @@ Copy into Tributary: an \`azure-event-hubs\` account (connection string, hub nam
       title: 'Exported tables',
       description:
         'Every exported row; each event’s stream is its table (Type: SecurityIncident, SecurityAlert, …).',
-      consume: (ctx) => {
-        const keep = new Set(ctx.settings.tables);
-        return eventHubReader({
-          account: ctx.account,
-          http: ctx.http,
-          start: ctx.settings.startPosition,
-          toRecords: (e, hub) =>
-            hubRecords(e, hub, {
-              unwrap: true,
-              stream: typeOf,
-              time: (r) => (r as { TimeGenerated?: unknown } | null)?.TimeGenerated,
-              keep: keep.size ? (r) => keep.has(typeOf(r) ?? '') : undefined,
-            }),
-        });
-      },
+      consume: tablesOnHub({
+        table: typeOf,
+        time: (r) => (r as { TimeGenerated?: unknown } | null)?.TimeGenerated,
+      }),
     }),
   },
   async test({ http, account }) {
