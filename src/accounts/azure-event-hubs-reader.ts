@@ -277,8 +277,9 @@ export function recordsOf(body: unknown): unknown[] | undefined {
 
 /**
  * Test Connection: the hub's and a partition's properties over `$management`, which Event Hubs answers
- * only with a token holding Listen on the hub — the right reading needs. Nothing is received (a receiver
- * would count against the consumer group's 5 readers per partition).
+ * only with a token holding Listen on the hub — the right reading needs; then a receiver on the first
+ * partition of the consumer group, at the end of the stream, detached as soon as it is attached (an unknown
+ * consumer group is refused only there). Nothing is received or changed.
  */
 export async function checkEventHub(
   account: AzureEventHubsAccount,
@@ -293,7 +294,26 @@ export async function checkEventHub(
   });
   try {
     const props = await client.getEventHubProperties();
-    if (props.partitionIds[0] !== undefined) await client.getPartitionProperties(props.partitionIds[0]);
+    const first = props.partitionIds[0];
+    if (first !== undefined) {
+      await client.getPartitionProperties(first);
+      await new Promise<void>((ok, fail) => {
+        const timer = setTimeout(() => {
+          void sub.close();
+          fail(new Error('no answer to the receiver within 15 s'));
+        }, 15_000);
+        const end = (err?: unknown) => {
+          clearTimeout(timer);
+          void sub.close().then(() => (err ? fail(err) : ok()), fail);
+        };
+        // The client calls processEvents (empty after the wait) once the receiver is attached.
+        const sub = client.subscribe(
+          first,
+          { processEvents: async () => end(), processError: async (err) => end(err) },
+          { startPosition: latestEventPosition, maxWaitTimeInSeconds: 1, maxBatchSize: 1 },
+        );
+      });
+    }
     return { partitions: props.partitionIds };
   } catch (err) {
     throw explainEventHubs(err, where);

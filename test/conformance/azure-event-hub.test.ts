@@ -277,7 +277,17 @@ describe('conformance: azure-event-hub (AMQP simulator, official client)', () =>
     assert.equal(!bad.ok && bad.error.code, 'event_hubs_unauthorized');
     const missing = await probe({ eventHubName: 'nope' });
     assert.equal(!missing.ok && missing.error.code, 'event_hub_not_found');
-    assert.equal(sim.stats.attaches, 0, 'Test Connection attaches no receiver');
+    const group = await probe({ consumerGroup: 'nobody' });
+    assert.equal(!group.ok && group.error.code, 'event_hub_not_found', 'the consumer group, at the receiver');
+    assert.match((!group.ok && group.error.action) || '', /consumerGroup/);
+    assert.deepEqual(
+      sim.filters,
+      ["amqp.annotation.x-opt-offset > '@latest'"],
+      'the good probe’s receiver, at the end of the stream (nothing received)',
+    );
+    assert.ok(sim.stats.refusedAttaches >= 1, 'the unknown consumer group refused at the attach');
+    assert.equal(sim.stats.delivered, 0);
+    await until('receivers detached', () => sim.attached().length === 0);
   });
 
   it('the account names the field: no hub, a hub that contradicts EntityPath, a malformed connection string', () => {
