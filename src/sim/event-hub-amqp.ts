@@ -35,7 +35,8 @@ import { EventHubSim, type HubEvent } from './event-hub.ts';
  *   `amqp:not-found`; at most 5 concurrent readers per partition per consumer group ("Consumer groups"),
  *   the sixth refused with `amqp:resource-limit-exceeded`.
  * Faults: `disconnect()` drops every connection (a network cut), `dropAfter(n)` cuts after n more deliveries
- * (mid-stream), `failManagement(n)` answers the next management reads 500 ServerBusy.
+ * (mid-stream), `failManagement(n)` answers the next management reads 503 with `error-condition`
+ * `com.microsoft:server-busy` (learn.microsoft.com/azure/event-hubs/event-hubs-messaging-exceptions, "ServerBusyException").
  * Anything that would write — a sender to a hub — is counted in `writes` and refused.
  */
 
@@ -174,7 +175,7 @@ export class EventHubAmqpSim {
     this.dropIn = n;
   }
 
-  /** The next `n` management reads answer 500 ServerBusy. */
+  /** The next `n` management reads answer 503 server-busy. */
   failManagement(n: number): void {
     this.managementFailures = n;
   }
@@ -251,11 +252,15 @@ export class EventHubAmqpSim {
     const address = ctx.receiver?.target?.address;
     ctx.receiver?.add_credit(1);
     const props = (req.application_properties ?? {}) as Record<string, unknown>;
-    const reply = (status: number, description: string, body?: unknown) => {
+    const reply = (status: number, description: string, body?: unknown, condition?: string) => {
       const to = this.replyLink(ctx.connection, String(req.reply_to));
       to?.send({
         correlation_id: req.message_id,
-        application_properties: { 'status-code': status, 'status-description': description },
+        application_properties: {
+          'status-code': status,
+          'status-description': description,
+          ...(condition && { 'error-condition': condition }),
+        },
         body: body ?? null,
       });
     };
@@ -274,7 +279,12 @@ export class EventHubAmqpSim {
       this.stats.managementReads++;
       if (this.managementFailures > 0) {
         this.managementFailures--;
-        return reply(500, 'ServerBusy: The request was terminated because the namespace is busy.');
+        return reply(
+          503,
+          'ServerBusy: The request was terminated because the namespace is busy.',
+          null,
+          'com.microsoft:server-busy',
+        );
       }
       const name = String(props.name ?? '');
       const h = this.hubs.get(name);
