@@ -6,7 +6,7 @@ import {
   type Subscription,
 } from '@azure/event-hubs';
 import { z } from 'zod';
-import { configError, type TributaryError, transientError } from '../core/errors.ts';
+import { configError, TributaryError, transientError } from '../core/errors.ts';
 import type { HttpClient, ReadContext } from '../core/source.ts';
 import type { PartitionedSource, StreamRecord } from '../core/stream-source.ts';
 import { type AzureEventHubsAccount, eventHubsTarget } from './azure-event-hubs.ts';
@@ -98,6 +98,8 @@ export function explainEventHubs(
   err: unknown,
   where: { hub: string; consumerGroup: string },
 ): TributaryError {
+  // Tributary's own refusals (the egress policy, the account's origins) stand as they are.
+  if (err instanceof TributaryError) return err;
   // The client's retries end in an AggregateError of each attempt's error.
   const e = (err instanceof AggregateError ? err.errors.at(-1) : err) as
     | { code?: string; name?: string; message?: string }

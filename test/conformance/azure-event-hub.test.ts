@@ -263,6 +263,18 @@ describe('conformance: azure-event-hub (AMQP simulator, official client)', () =>
     }
   });
 
+  it('the connection string goes only to the account’s namespace: another origin is refused before the client connects', async () => {
+    const sim = await hubSim(1);
+    const s = await store();
+    const start = consumerRig(s, eventHub, account(sim), {}, 'events', [
+      'https://ns1.servicebus.windows.net:5671',
+    ]);
+    const res = await start([new MemoryDestination()]).done;
+    assert.equal(res.status, 'failed');
+    assert.equal(res.error?.code, 'credential_origin_refused');
+    assert.equal(sim.stats.connections, 0, 'nothing sent');
+  });
+
   it('Test Connection proves the credentials and Listen (management reads), and names what is wrong', async () => {
     const sim = await hubSim(2);
     const probe = (over: Record<string, unknown> = {}) =>

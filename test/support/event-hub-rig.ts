@@ -74,6 +74,7 @@ export function consumerRig(
   account: Record<string, unknown>,
   settings: Record<string, unknown>,
   stream: string,
+  origins?: string[],
 ) {
   const parsed = azureEventHubsFields.parse(account);
   const collector = (destinations: Destination[]): ResolvedCollector => ({
@@ -87,7 +88,10 @@ export function consumerRig(
     streams: [stream],
     destinations,
     window: { lookbackMs: 86_400_000 },
-    credentialOrigins: { set: new OriginSet(azureEventHubs.origins!(parsed)), account: 'eh-main' },
+    credentialOrigins: {
+      set: new OriginSet(origins ?? azureEventHubs.origins!(parsed)),
+      account: 'eh-main',
+    },
   });
   return (destinations: Destination[], owner = 'w1') => {
     const stop = new AbortController();
