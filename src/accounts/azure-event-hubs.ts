@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { configError } from '../core/errors.ts';
-import { ORIGIN, SECRET } from '../core/secret-spec.ts';
+import { SECRET } from '../core/secret-spec.ts';
 import { defineAccountKind } from '../core/source.ts';
 
 /**
@@ -76,7 +76,7 @@ export const azureEventHubsFields = z
         const c = parseEventHubsConnectionString(s);
         return !!c.endpoint && /^sb:\/\/[^/\s]+\/?$/.test(c.endpoint) && !!c.keyName && !!c.key;
       }, 'expected a connection string such as Endpoint=sb://NAMESPACE.servicebus.windows.net/;SharedAccessKeyName=POLICY;SharedAccessKey=KEY')
-      .meta({ ...SECRET, ...ORIGIN, title: 'Connection string' })
+      .meta({ ...SECRET, title: 'Connection string' })
       .describe(
         'The connection string of a shared access policy with the Listen right (namespace or hub → Shared access policies → the policy → Connection string–primary key)',
       ),
