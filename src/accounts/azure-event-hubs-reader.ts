@@ -93,6 +93,19 @@ function decodeBody(body: unknown): unknown {
   }
 }
 
+/** `closable.close()`, or give up on it after `ms` (the connection is dropped with the process's end). */
+async function closeWithin(closable: { close(): Promise<void> }, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    closable.close().catch(() => {}),
+    new Promise<void>((ok) => {
+      timer = setTimeout(ok, ms);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
 /** The Event Hubs client's errors as Tributary's, naming the field to fix (no secret: the SDK's text has none). */
 export function explainEventHubs(
   err: unknown,
@@ -151,6 +164,11 @@ export function eventHubReader(
   const where = { hub: target.hub, consumerGroup: o.account.consumerGroup };
   const highWater = o.highWater ?? 2000;
   const readers = new Map<string, PartitionReader>();
+  /**
+   * Where a partition with no committed position had got to (started at the latest event): a subscription
+   * started again after an error goes on from there, not from a new latest, so nothing in between is skipped.
+   */
+  const floors = new Map<string, number>();
   let client: EventHubConsumerClient | undefined;
 
   const open = async (): Promise<EventHubConsumerClient> => {
@@ -172,8 +190,9 @@ export function eventHubReader(
     const r = readers.get(partition);
     if (!r) return;
     readers.delete(partition);
+    if (r.floor !== undefined) floors.set(partition, r.floor);
     r.wake?.();
-    await r.sub.close();
+    await closeWithin(r.sub, 5000);
   };
 
   const subscribe = async (partition: string, after: number | undefined, fresh: boolean) => {
@@ -246,7 +265,7 @@ export function eventHubReader(
       // Never started, or the subscription is past the committed position (it moved back): start over.
       if (!r || (after !== undefined && r.floor !== undefined && after < r.floor)) {
         if (r) await stop(partition);
-        r = await subscribe(partition, after, position === undefined);
+        r = await subscribe(partition, after ?? floors.get(partition), position === undefined);
       }
       while (r.buffer.length && after !== undefined && r.buffer[0]!.sequenceNumber <= after) r.buffer.shift();
       const events = r.buffer.slice(0, max);
@@ -263,8 +282,11 @@ export function eventHubReader(
     release: stop,
     async close() {
       for (const p of [...readers.keys()]) await stop(p);
-      await client?.close();
+      const c = client;
       client = undefined;
+      // Closing while the client reconnects after a network cut can wait for a connection that never
+      // opens: the consumer's end does not wait on it for more than a few seconds.
+      if (c) await closeWithin(c, 5000);
     },
   };
 }

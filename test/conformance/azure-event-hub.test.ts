@@ -203,6 +203,22 @@ describe('conformance: azure-event-hub (AMQP simulator, official client)', () =>
     assert.deepEqual(duplicates(dest.ids()), []);
   });
 
+  it('a stop right after a network cut (the client reconnecting) ends within seconds', async () => {
+    const sim = await hubSim(1);
+    const s = await store();
+    const c = consumerRig(s, eventHub, account(sim), {}, 'events')([new MemoryDestination()]);
+    await until('the receiver attaching', () => sim.attached().length === 1);
+    sim.disconnect();
+    const at = Date.now();
+    c.stop();
+    let timer: NodeJS.Timeout | undefined;
+    const res = await Promise.race([c.done, new Promise((ok) => (timer = setTimeout(ok, 15_000, 'stuck')))]);
+    clearTimeout(timer);
+    assert.notEqual(res, 'stuck', 'the consumer ended');
+    assert.equal((res as { status: string }).status, 'succeeded');
+    assert.ok(Date.now() - at < 12_000);
+  });
+
   it('a position past the retention is a gap warning, and reading goes on from the earliest event kept', async () => {
     const sim = await hubSim(1);
     sim.send(
