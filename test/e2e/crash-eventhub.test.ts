@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { EventHubAmqpSim } from '../../src/sim/event-hub-amqp.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { until } from '../support/event-hub-rig.ts';
 import { duplicates } from '../support/ids.ts';
+import { runCli } from '../support/run-cli.ts';
 
 /**
  * Process-level crash test of `azure-event-hub`: `kill -9` of `tributary run` (the embedded scheduler's
@@ -17,28 +17,12 @@ import { duplicates } from '../support/ids.ts';
  * delivered twice are those after a partition's committed position at the kill (the batch in flight).
  */
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'src/cli/main.ts');
 const dir = mkdtempSync(join(tmpdir(), 'tributary-eventhub-crash-'));
 const sim = new EventHubAmqpSim({ hubs: { insights: { partitions: 2, consumerGroups: ['tributary'] } } });
 after(async () => {
   await sim.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-function runCli(args: string[], env: NodeJS.ProcessEnv) {
-  const child: ChildProcess = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, ...env, TRIBUTARY_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d) => (out += d));
-  child.stderr?.on('data', (d) => (out += d));
-  const done = new Promise<{ code: number | null; signal: string | null; out: string }>((ok) =>
-    child.on('exit', (code, signal) => ok({ code, signal, out })),
-  );
-  return { child, done };
-}
 
 describe('kill -9 of an azure-event-hub consumer', () => {
   it('mid-partition: the next process resumes at the committed positions; nothing lost, only the batch in flight repeated', async () => {
