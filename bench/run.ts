@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { buffer } from './buffer.ts';
 import { cluster } from './cluster.ts';
 import { destinations } from './destinations.ts';
+import { eventhub } from './eventhub.ts';
 import { memory } from './memory.ts';
 import { objects } from './objects.ts';
 import { salesforceEventlog } from './salesforce-eventlog.ts';
@@ -11,7 +12,7 @@ import { throughput } from './throughput.ts';
 import { webhook, webhookWorstCase } from './webhook.ts';
 
 /**
- * `npm run bench [throughput|memory|webhook|destinations|cluster|buffer|objects|salesforce-eventlog]`: runs the benchmarks and prints their
+ * `npm run bench [throughput|memory|webhook|destinations|cluster|buffer|objects|salesforce-eventlog|eventhub]`: runs the benchmarks and prints their
  * figures as JSON lines (`webhook` also prints one `webhook-worst-case` line per worst-case body).
  */
 const which = process.argv[2];
@@ -50,3 +51,4 @@ if (which === 'buffer') console.log(JSON.stringify({ bench: 'buffer', ...(await 
 if (which === 'objects') console.log(JSON.stringify({ bench: 'objects', ...(await objects()) }));
 if (which === 'salesforce-eventlog')
   console.log(JSON.stringify({ bench: 'salesforce-eventlog', ...(await salesforceEventlog()) }));
+if (which === 'eventhub') console.log(JSON.stringify({ bench: 'eventhub', ...(await eventhub()) }));

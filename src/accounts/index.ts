@@ -5,6 +5,7 @@ import { type AccountKind, defineAccountKind } from '../core/source.ts';
 import { abnormalSecurity } from './abnormal-security.ts';
 import { apiKey } from './api-key.ts';
 import { aws } from './aws.ts';
+import { azureEventHubs } from './azure-event-hubs.ts';
 import { azureStorage } from './azure-storage.ts';
 import { basic } from './basic.ts';
 import { bearer } from './bearer.ts';
@@ -93,6 +94,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     slack,
     microsoft,
     aws,
+    'azure-event-hubs': azureEventHubs,
     'azure-storage': azureStorage,
     'cisco-duo': ciscoDuo,
     salesforce,

@@ -4,12 +4,14 @@
  *   node src/app/simulators.ts okta --events 100000 --event-bytes 1024 [--spacing-ms 10] [--seed 1] [--prerender]
  *        [--token T] [--port 0] [--live 5] [--rate-limit 100000]
  *   node src/app/simulators.ts chatgpt-enterprise [--files-per-type 3] [--events-per-file 5] [--api-key K]
+ *   node src/app/simulators.ts event-hub [--partitions 4] [--events 0] [--event-bytes 1024]
  *
  * Prints one JSON line with the URL and credentials once listening, e.g.
  * `{"ready":true,"source":"okta","url":"http://127.0.0.1:40123","token":"00…"}`.
  * Then reads JSON-line commands on stdin and answers each with one JSON line on stdout:
  *   {"cmd":"addEvents","n":100,"visibleDelayMs":0}     (okta)
  *   {"cmd":"startLive","rate":5} / {"cmd":"stopLive"}
+ *   {"cmd":"send","n":100} / {"cmd":"disconnect"} / {"cmd":"hubStats"}  (event-hub: AMQP, hub `insights`)
  *   {"cmd":"inject","fault":{"kind":"status","status":503,"times":3,"path":"^/api/"}}
  *   {"cmd":"stats"}   → {"requests":N,"writeCalls":[…],"events":N}
  *   {"cmd":"stop"}
@@ -19,6 +21,7 @@
 import { fstatSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { EventHubAmqpSim } from '../sim/event-hub-amqp.ts';
 import type { Fault, RecordedRequest } from '../sim/kit.ts';
 import { type AddFileOptions, ChatGptComplianceSimulator } from '../sources/chatgpt-enterprise/simulator.ts';
 import { OktaSimulator } from '../sources/okta/simulator.ts';
@@ -38,6 +41,7 @@ const { positionals, values } = parseArgs({
     'rate-limit': { type: 'string' },
     'files-per-type': { type: 'string' },
     'events-per-file': { type: 'string' },
+    partitions: { type: 'string' },
   },
 });
 
@@ -115,8 +119,50 @@ async function launch(): Promise<Running> {
       },
     };
   }
+  if (kind === 'event-hub') {
+    const sim = await new EventHubAmqpSim({
+      hubs: { insights: { partitions: num(values.partitions) ?? 4, consumerGroups: ['tributary'] } },
+    }).start();
+    const bytes = num(values['event-bytes']) ?? 1024;
+    let n = 0;
+    // Azure Monitor diagnostic events, `{"records":[…]}` with one record each, rendered once as text.
+    const send = (count: number) => {
+      const bodies: string[] = [];
+      for (let i = 0; i < count; i++, n++) {
+        const record = {
+          time: new Date(Date.UTC(2026, 11, 7, 5, 0, 0, n)).toISOString(),
+          resourceId: '/SUBSCRIPTIONS/0000/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.KEYVAULT/VAULTS/KV1',
+          operationName: 'SecretGet',
+          category: 'AuditEvent',
+          properties: { n, pad: '' },
+        };
+        const base = JSON.stringify({ records: [record] }).length;
+        record.properties.pad = 'x'.repeat(Math.max(0, bytes - base));
+        bodies.push(JSON.stringify({ records: [record] }));
+      }
+      sim.send('insights', bodies);
+      return count;
+    };
+    send(num(values.events) ?? 0);
+    return {
+      info: { source: 'event-hub', connectionString: sim.connectionString(), hub: 'insights' },
+      stop: () => sim.close(),
+      inject: () => {
+        throw new Error('event-hub: use the disconnect command');
+      },
+      requests: () => [],
+      writeCalls: () => [],
+      events: () => sim.hub('insights').all().length,
+      command: (c) => {
+        if (c.cmd === 'send') return send(Number(c.n));
+        if (c.cmd === 'disconnect') return sim.disconnect();
+        if (c.cmd === 'hubStats') return sim.stats;
+        throw new Error(`unknown command ${c.cmd}`);
+      },
+    };
+  }
   throw new Error(
-    `usage: node src/app/simulators.ts <okta|chatgpt-enterprise> [options] (got ${kind ?? 'nothing'})`,
+    `usage: node src/app/simulators.ts <okta|chatgpt-enterprise|event-hub> [options] (got ${kind ?? 'nothing'})`,
   );
 }
 

@@ -9,6 +9,11 @@ export interface StreamRecord {
   raw: unknown;
   id?: string;
   time?: string;
+  /**
+   * The stream this record belongs to, when one vendor stream carries several (a hub that receives many
+   * tables): stamped on its envelope instead of the consumer's stream.
+   */
+  stream?: string;
 }
 
 export interface PartitionedSource<P = unknown> {

@@ -174,7 +174,9 @@ class Consumer {
     } finally {
       clearInterval(this.keepAlive);
       await this.handOverAll();
-      await this.o.source.close?.().catch(() => {});
+      await this.o.source
+        .close?.()
+        .catch((err: Error) => this.log.warn('could not close the stream source', { message: err.message }));
     }
     const status = error ? 'failed' : this.signal.aborted ? 'cancelled' : 'succeeded';
     await store.finishRun(this.runId, status, error?.toJSON());
@@ -199,14 +201,9 @@ class Consumer {
 
   private lose(partition: string, why: string): void {
     this.owned.delete(partition);
+    this.forget(partition);
     this.log.warn('partition lost', { partition, reason: why });
     this.o.onOwnership?.([...this.owned.keys()].sort());
-    this.releaseSource(partition);
-  }
-
-  /** Tells the source it no longer owns `partition` (it closes what it keeps open for it). */
-  private releaseSource(partition: string): void {
-    if (this.o.source.kind === 'partitions') void this.o.source.release?.(partition).catch(() => {});
   }
 
   /**
@@ -230,6 +227,7 @@ class Consumer {
     for (const p of [...this.owned.keys()]) {
       if (!partitions.includes(p)) {
         this.owned.delete(p);
+        this.forget(p);
         changed = true;
       }
     }
@@ -262,11 +260,21 @@ class Consumer {
     if (changed) this.o.onOwnership?.([...this.owned.keys()].sort());
   }
 
+  /** The source may stop reading a partition no longer owned. */
+  private forget(p: string): void {
+    if (this.o.source.kind === 'partitions')
+      void this.o.source
+        .release?.(p)
+        .catch((err: Error) =>
+          this.log.warn('could not stop reading a partition', { partition: p, message: err.message }),
+        );
+  }
+
   private async release(p: string): Promise<void> {
     const own = this.owned.get(p);
     if (!own) return;
     this.owned.delete(p);
-    this.releaseSource(p);
+    this.forget(p);
     try {
       await this.o.store.releasePartition(this.t.id, this.t.stream, p, own.token);
       this.log.info('partition handed over', { partition: p });
@@ -444,7 +452,9 @@ class Consumer {
       sitename: this.t.sitename,
       timezone: this.t.timezone,
     };
-    const envelopes: Envelope[] = records.map((r) => makeEnvelope(ctx, r.raw, r.id, r.time, ingestedAt));
+    const envelopes: Envelope[] = records.map((r) =>
+      makeEnvelope(r.stream ? { ...ctx, stream: r.stream } : ctx, r.raw, r.id, r.time, ingestedAt),
+    );
     let bytes = 0;
     for (const e of envelopes) bytes += lineBytes(e) + 1;
     const labels = { collector: this.t.name, source: this.t.source, stream: this.t.stream };

@@ -22,6 +22,8 @@ export interface HubEvent {
   partition: string;
   sequenceNumber: number;
   enqueuedTime: string;
+  /** Event Hubs' offset: the event's byte position in the partition (an opaque string to readers). */
+  offset: number;
   body: unknown;
 }
 
@@ -29,6 +31,7 @@ export class EventHubSim {
   private readonly clock: Clock;
   private readonly logs: HubEvent[][];
   private readonly next: number[];
+  private readonly bytes: number[];
   /** The partition the next event without one goes to (round robin, as senders without a key spread). */
   private rr = 0;
   private readonly faults: Array<{ times: number; error: Error; partition?: string }> = [];
@@ -39,6 +42,7 @@ export class EventHubSim {
     this.clock = o.clock ?? Date.now;
     this.logs = Array.from({ length: o.partitions }, () => []);
     this.next = Array.from({ length: o.partitions }, () => 0);
+    this.bytes = Array.from({ length: o.partitions }, () => 0);
   }
 
   partitionIds(): string[] {
@@ -54,8 +58,10 @@ export class EventHubSim {
         partition: String(p),
         sequenceNumber: this.next[p]++,
         enqueuedTime: new Date(this.clock()).toISOString(),
+        offset: this.bytes[p],
         body,
       };
+      this.bytes[p] += Buffer.byteLength(typeof body === 'string' ? body : (JSON.stringify(body) ?? ''));
       this.logs[p].push(e);
       out.push(e);
     });
@@ -92,6 +98,11 @@ export class EventHubSim {
     if (!log) throw new Error(`no partition ${partition}`);
     const events = log.filter((e) => after === undefined || e.sequenceNumber > after).slice(0, max);
     return { events, earliest: log[0]?.sequenceNumber };
+  }
+
+  /** The events a partition retains, oldest first (no fault, not counted as a read). */
+  retained(partition: string): HubEvent[] {
+    return this.logs[Number(partition)] ?? [];
   }
 
   /** Every event still retained, across partitions. */

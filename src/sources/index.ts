@@ -7,6 +7,7 @@ import awsS3 from './aws-s3/index.ts';
 import awsSecurityLake from './aws-security-lake/index.ts';
 import awsSqs from './aws-sqs/index.ts';
 import azureBlobStorage from './azure-blob-storage/index.ts';
+import azureEventHub from './azure-event-hub/index.ts';
 import box from './box/index.ts';
 import carbonBlack from './carbon-black/index.ts';
 import catoNetworks from './cato-networks/index.ts';
@@ -30,9 +31,11 @@ import gmailBigquery from './gmail-bigquery/index.ts';
 import googleWorkspace from './google-workspace/index.ts';
 import lastpass from './lastpass/index.ts';
 import microsoft365ManagementActivity from './microsoft-365-management-activity/index.ts';
+import microsoftDefenderXdr from './microsoft-defender-xdr/index.ts';
 import microsoftEntraIdContext from './microsoft-entra-id-context/index.ts';
 import microsoftEntraIdLogs from './microsoft-entra-id-logs/index.ts';
 import microsoftSecurityAlerts from './microsoft-security-alerts/index.ts';
+import microsoftSentinel from './microsoft-sentinel/index.ts';
 import mimecast from './mimecast/index.ts';
 import netskopeAlerts from './netskope-alerts/index.ts';
 import netskopeEvents from './netskope-events/index.ts';
@@ -86,6 +89,8 @@ export const sources: Record<string, SourceDef> = byName(
     gmailBigquery,
     microsoftEntraIdLogs,
     microsoftSecurityAlerts,
+    microsoftDefenderXdr,
+    microsoftSentinel,
     microsoftEntraIdContext,
     microsoft365ManagementActivity,
     restApi,
@@ -117,6 +122,7 @@ export const sources: Record<string, SourceDef> = byName(
     awsSecurityLake,
     awsSqs,
     azureBlobStorage,
+    azureEventHub,
     crowdstrike,
     sentinelOne,
     sentinelOneAlerts,

@@ -63,6 +63,12 @@ function samples(): Record<string, Record<string, unknown>> {
     },
     sentinelone: { url: 'https://usea1-acme.sentinelone.net', token: 'S1-SECRET-token-000000000001' },
     trellix: { region: 'eu', clientId: 'trellix-client', clientSecret: 'trellix-SECRET-0001' },
+    'azure-event-hubs': {
+      connectionString:
+        'Endpoint=sb://acme-logs.servicebus.windows.net/;SharedAccessKeyName=tributary-listen;SharedAccessKey=SECRETehKey0000000000000000000000000001=',
+      eventHubName: 'insights',
+      consumerGroup: 'tributary',
+    },
     'azure-storage': {
       accountName: 'acmelogs',
       blobSasToken: 'sv=2024-11-04&ss=bq&srt=co&sp=rlp&se=2027-01-01T00:00:00Z&sig=SECRETsig0001%3D',

@@ -1,0 +1,412 @@
+import {
+  EventHubConsumerClient,
+  earliestEventPosition,
+  latestEventPosition,
+  type ReceivedEventData,
+  type Subscription,
+} from '@azure/event-hubs';
+import { z } from 'zod';
+import { configError, TributaryError, transientError } from '../core/errors.ts';
+import type { HttpClient, ReadContext } from '../core/source.ts';
+import type { PartitionedSource, StreamRecord } from '../core/stream-source.ts';
+import { type AzureEventHubsAccount, eventHubsTarget } from './azure-event-hubs.ts';
+
+/**
+ * An Event Hub as a partitioned stream for the stream consumer (engine/stream-consumer.ts), read with the
+ * official client `@azure/event-hubs`: what every source that reads a hub shares (azure-event-hub,
+ * microsoft-defender-xdr, microsoft-sentinel). Tributary's store keeps each partition's position (its
+ * sequence number and offset) and moves it only after delivery; no blob checkpoint store is used, and the
+ * client's own load balancing is not: the consumer's leases decide which worker reads which partition.
+ * Vendor facts (learn.microsoft.com/azure/event-hubs/event-hubs-features; the client's reference,
+ * learn.microsoft.com/javascript/api/@azure/event-hubs):
+ *
+ * - Partitions: `getPartitionIds`; each partition's events are ordered, each with a sequence number
+ *   (increasing by one), an offset and an enqueued time ("Partitions", "Event consumers").
+ * - A reader starts at a sequence number, exclusive (`EventPosition { sequenceNumber, isInclusive: false }`),
+ *   at the start of what the hub retains (`earliestEventPosition`) or at its end (`latestEventPosition`).
+ *   A position older than the retention starts at the earliest event kept ("Event retention"): the
+ *   sequence numbers in between are reported as a gap.
+ * - Errors (the client's `MessagingError.code`, learn.microsoft.com/azure/event-hubs/event-hubs-messaging-
+ *   exceptions): `UnauthorizedError` (the token or its rights were refused), `MessagingEntityNotFoundError`
+ *   (no such hub or consumer group), `QuotaExceededError` (more than 5 readers on a partition of the consumer
+ *   group), `ServerBusyError` (throttled), `ServiceUnavailableError`; the client retries the transient ones.
+ * - Bodies: diagnostic settings and the exports built on them send JSON as the body's data section.
+ */
+
+export interface EventHubPosition {
+  sequenceNumber: number;
+  offset: string;
+}
+
+/** One received event, as a source turns it into records. */
+export interface HubEvent {
+  partition: string;
+  sequenceNumber: number;
+  offset: string;
+  enqueuedTime: string;
+  /** The body decoded: JSON when it parses, else the text. */
+  body: unknown;
+  properties?: Record<string, unknown>;
+}
+
+export interface EventHubReaderOptions {
+  account: AzureEventHubsAccount;
+  http: HttpClient;
+  /** Where a partition never read starts. */
+  start: 'earliest' | 'latest';
+  toRecords(e: HubEvent, hub: string): StreamRecord[];
+  /** Events a partition buffers ahead of the consumer (default 2,000). */
+  highWater?: number;
+  /** The client (tests: faster retries). */
+  client?: { retryOptions?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number } };
+}
+
+interface PartitionReader {
+  sub: Subscription;
+  /**
+   * The sequence number the subscription reads after: the position it started from, or (started at the
+   * earliest or the latest) the one before its first event; undefined until known.
+   */
+  floor?: number;
+  buffer: HubEvent[];
+  error?: unknown;
+  /** The first event after subscribing is checked for a gap. */
+  checked: boolean;
+  gap?: string;
+  wake?: () => void;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+function decodeBody(body: unknown): unknown {
+  if (!(body instanceof Uint8Array)) return body;
+  let text: string;
+  try {
+    text = decoder.decode(body);
+  } catch {
+    return Buffer.from(body).toString('base64');
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** `closable.close()`, or give up on it after `ms` (the connection is dropped with the process's end). */
+async function closeWithin(closable: { close(): Promise<void> }, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    closable.close().catch(() => {}),
+    new Promise<void>((ok) => {
+      timer = setTimeout(ok, ms);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
+/** The Event Hubs client's errors as Tributary's, naming the field to fix (no secret: the SDK's text has none). */
+export function explainEventHubs(
+  err: unknown,
+  where: { hub: string; consumerGroup: string },
+): TributaryError {
+  // Tributary's own refusals (the egress policy, the account's origins) stand as they are.
+  if (err instanceof TributaryError) return err;
+  // The client's retries end in an AggregateError of each attempt's error.
+  const e = (err instanceof AggregateError ? err.errors.at(-1) : err) as
+    | { code?: string; name?: string; message?: string }
+    | undefined;
+  const code = e?.code ?? e?.name ?? '';
+  const said = (e?.message ?? String(err)).slice(0, 300);
+  if (code === 'UnauthorizedError')
+    return configError(
+      'event_hubs_unauthorized',
+      `Event Hubs refused the credentials for hub ${where.hub}: ${said}`,
+      'Check connectionString: the policy’s SharedAccessKeyName and SharedAccessKey, and that the policy has the Listen right on the namespace or this hub.',
+      401,
+    );
+  if (code === 'MessagingEntityNotFoundError')
+    return configError(
+      'event_hub_not_found',
+      `Event Hubs has no hub ${where.hub} with consumer group ${where.consumerGroup}: ${said}`,
+      'Check eventHubName and consumerGroup (Event Hubs namespace → Event Hubs → the hub → Consumer groups).',
+      404,
+    );
+  if (code === 'QuotaExceededError')
+    return transientError(
+      'event_hubs_reader_limit',
+      `A partition of hub ${where.hub} already has 5 readers in consumer group ${where.consumerGroup}: ${said}`,
+      'Give Tributary a consumer group of its own (consumerGroup), or stop the other readers of this group.',
+    );
+  if (code === 'ServerBusyError')
+    return transientError(
+      'event_hubs_server_busy',
+      `Event Hubs is throttling hub ${where.hub}: ${said}`,
+      'Reading resumes on its own; raise the namespace’s throughput or processing units if this lasts.',
+    );
+  return transientError(
+    'event_hubs_unavailable',
+    `Reading hub ${where.hub} failed: ${said}`,
+    'Reading resumes on its own from the last committed position; check the namespace’s network access if this lasts.',
+  );
+}
+
+/**
+ * A partitioned source over one hub. Each owned partition keeps one subscription open, buffering up to
+ * `highWater` events ahead; `read` hands out what follows the committed position, so a batch that failed
+ * to deliver is handed out again, and a subscription behind or ahead of the position starts over from it.
+ */
+export function eventHubReader(
+  o: EventHubReaderOptions,
+): PartitionedSource<EventHubPosition> & { partitionsReading(): string[] } {
+  const target = eventHubsTarget(o.account);
+  const where = { hub: target.hub, consumerGroup: o.account.consumerGroup };
+  const highWater = o.highWater ?? 2000;
+  const readers = new Map<string, PartitionReader>();
+  /**
+   * Where a partition with no committed position had got to (started at the latest event): a subscription
+   * started again after an error goes on from there, not from a new latest, so nothing in between is skipped.
+   */
+  const floors = new Map<string, number>();
+  let client: EventHubConsumerClient | undefined;
+
+  const open = async (): Promise<EventHubConsumerClient> => {
+    if (client) return client;
+    // The egress policy and the account's origin, before the client connects (it dials the namespace itself).
+    await o.http.authorizeConnection(new URL(`https://${target.host}:${target.port}`));
+    client = new EventHubConsumerClient(o.account.consumerGroup, o.account.connectionString, target.hub, {
+      retryOptions: {
+        maxRetries: 3,
+        retryDelayInMs: 500,
+        maxRetryDelayInMs: 10_000,
+        ...o.client?.retryOptions,
+      },
+    });
+    return client;
+  };
+
+  const stop = async (partition: string): Promise<void> => {
+    const r = readers.get(partition);
+    if (!r) return;
+    readers.delete(partition);
+    if (r.floor !== undefined) floors.set(partition, r.floor);
+    r.wake?.();
+    await closeWithin(r.sub, 5000);
+  };
+
+  const subscribe = async (partition: string, after: number | undefined, fresh: boolean) => {
+    const c = await open();
+    const r: PartitionReader = { buffer: [], checked: false, floor: after, sub: undefined as never };
+    r.sub = c.subscribe(
+      partition,
+      {
+        processEvents: async (events: ReceivedEventData[]) => {
+          for (const e of events) {
+            if (!r.checked) {
+              r.checked = true;
+              r.floor ??= e.sequenceNumber - 1;
+              if (after !== undefined && after >= 0 && e.sequenceNumber > after + 1)
+                r.gap = `sequence numbers ${after + 1} to ${e.sequenceNumber - 1} are past the hub's retention`;
+            }
+            r.buffer.push({
+              partition,
+              sequenceNumber: e.sequenceNumber,
+              offset: String(e.offset),
+              enqueuedTime: e.enqueuedTimeUtc.toISOString(),
+              body: decodeBody(e.body),
+              properties: e.properties,
+            });
+          }
+          // Back-pressure: the client asks for more only after this returns.
+          while (r.buffer.length >= highWater && readers.get(partition) === r)
+            await new Promise<void>((ok) => {
+              r.wake = ok;
+            });
+        },
+        processError: async (err) => {
+          r.error ??= err;
+        },
+      },
+      {
+        startPosition:
+          after !== undefined
+            ? { sequenceNumber: after, isInclusive: false }
+            : fresh && o.start === 'latest'
+              ? latestEventPosition
+              : earliestEventPosition,
+        maxBatchSize: 500,
+        maxWaitTimeInSeconds: 1,
+        skipParsingBodyAsJson: true,
+      },
+    );
+    readers.set(partition, r);
+    return r;
+  };
+
+  return {
+    kind: 'partitions',
+    partitionsReading: () => [...readers.keys()].sort(),
+    async partitions({ signal }) {
+      try {
+        return await (await open()).getPartitionIds({ abortSignal: signal });
+      } catch (err) {
+        throw explainEventHubs(err, where);
+      }
+    },
+    async read(partition, position, { max }) {
+      const after = position?.sequenceNumber;
+      let r = readers.get(partition);
+      if (r?.error) {
+        const err = r.error;
+        await stop(partition);
+        throw explainEventHubs(err, where);
+      }
+      // Never started, or the subscription is past the committed position (it moved back): start over.
+      if (!r || (after !== undefined && r.floor !== undefined && after < r.floor)) {
+        if (r) await stop(partition);
+        r = await subscribe(partition, after ?? floors.get(partition), position === undefined);
+      }
+      while (r.buffer.length && after !== undefined && r.buffer[0]!.sequenceNumber <= after) r.buffer.shift();
+      const events = r.buffer.slice(0, max);
+      if (r.buffer.length < highWater) r.wake?.();
+      const gap = r.gap;
+      r.gap = undefined;
+      const last = events.at(-1);
+      return {
+        records: events.flatMap((e) => o.toRecords(e, target.hub)),
+        position: last ? { sequenceNumber: last.sequenceNumber, offset: last.offset } : position,
+        gap,
+      };
+    },
+    release: stop,
+    async close() {
+      for (const p of [...readers.keys()]) await stop(p);
+      const c = client;
+      client = undefined;
+      // Closing while the client reconnects after a network cut can wait for a connection that never
+      // opens: the consumer's end does not wait on it for more than a few seconds.
+      if (c) await closeWithin(c, 5000);
+    },
+  };
+}
+
+/** A diagnostic-settings style body: `{"records":[…]}` (learn.microsoft.com/azure/azure-monitor/essentials/
+ * resource-logs-schema, "Top-level common schema"; stream-monitoring-data-event-hubs). */
+export function recordsOf(body: unknown): unknown[] | undefined {
+  return body && typeof body === 'object' && Array.isArray((body as { records?: unknown }).records)
+    ? (body as { records: unknown[] }).records
+    : undefined;
+}
+
+/**
+ * Test Connection: the hub's and a partition's properties over `$management`, which Event Hubs answers
+ * only with a token holding Listen on the hub — the right reading needs; then a receiver on the first
+ * partition of the consumer group, at the end of the stream, detached as soon as it is attached (an unknown
+ * consumer group is refused only there). Nothing is received or changed.
+ */
+export async function checkEventHub(
+  account: AzureEventHubsAccount,
+  http: HttpClient,
+  o: EventHubReaderOptions['client'] = {},
+): Promise<{ partitions: string[] }> {
+  const target = eventHubsTarget(account);
+  const where = { hub: target.hub, consumerGroup: account.consumerGroup };
+  await http.authorizeConnection(new URL(`https://${target.host}:${target.port}`));
+  const client = new EventHubConsumerClient(account.consumerGroup, account.connectionString, target.hub, {
+    retryOptions: { maxRetries: 1, retryDelayInMs: 200, ...o.retryOptions },
+  });
+  try {
+    const props = await client.getEventHubProperties();
+    const first = props.partitionIds[0];
+    if (first !== undefined) {
+      await client.getPartitionProperties(first);
+      await new Promise<void>((ok, fail) => {
+        const timer = setTimeout(() => {
+          void sub.close();
+          fail(new Error('no answer to the receiver within 15 s'));
+        }, 15_000);
+        const end = (err?: unknown) => {
+          clearTimeout(timer);
+          void sub.close().then(() => (err ? fail(err) : ok()), fail);
+        };
+        // The client calls processEvents (empty after the wait) once the receiver is attached.
+        const sub = client.subscribe(
+          first,
+          { processEvents: async () => end(), processError: async (err) => end(err) },
+          { startPosition: latestEventPosition, maxWaitTimeInSeconds: 1, maxBatchSize: 1 },
+        );
+      });
+    }
+    return { partitions: props.partitionIds };
+  } catch (err) {
+    throw explainEventHubs(err, where);
+  } finally {
+    await client.close();
+  }
+}
+
+/** Where a partition never read starts: a setting of every source on a hub. */
+export const startPositionField = z
+  .enum(['earliest', 'latest'])
+  .default('earliest')
+  .meta({ title: 'Start at' })
+  .describe(
+    'Where a partition never read starts: earliest (everything the hub still retains) or latest (only new events)',
+  );
+
+const isoTime = (v: unknown): string | undefined =>
+  typeof v === 'string' && !Number.isNaN(Date.parse(v)) ? new Date(v).toISOString() : undefined;
+
+/**
+ * An event as records: its `records` entries when `unwrap` (each its own id `{hub}/{partition}/{seq}/{index}`),
+ * else the event itself (`{hub}/{partition}/{seq}`); `keep` drops records, `stream` names a record's stream.
+ */
+export function hubRecords(
+  e: HubEvent,
+  hub: string,
+  o: {
+    unwrap: boolean;
+    time?: (r: unknown) => unknown;
+    stream?: (r: unknown) => string | undefined;
+    keep?: (r: unknown) => boolean;
+  },
+): StreamRecord[] {
+  const id = `${hub}/${e.partition}/${e.sequenceNumber}`;
+  const entries = o.unwrap ? recordsOf(e.body) : undefined;
+  const time = (r: unknown) =>
+    isoTime(o.time ? o.time(r) : (r as { time?: unknown } | null)?.time) ?? e.enqueuedTime;
+  const all = entries
+    ? entries.map((r, i) => ({ raw: r, id: `${id}/${i}`, time: time(r), stream: o.stream?.(r) }))
+    : [{ raw: e.body, id, time: time(e.body), stream: o.stream?.(e.body) }];
+  return o.keep ? all.filter((r) => o.keep!(r.raw)) : all;
+}
+
+/** The settings of a source whose hub carries several tables. */
+export interface HubTablesSettings {
+  tables: string[];
+  startPosition: 'earliest' | 'latest';
+}
+
+/**
+ * A hub that carries the rows of several tables in `{"records":[…]}` events (Defender XDR's Advanced
+ * Hunting, a Log Analytics data export): one event per row, its stream its table, only the `tables` named
+ * (all when none).
+ */
+export function tablesOnHub(o: { table: (r: unknown) => string | undefined; time: (r: unknown) => unknown }) {
+  return (ctx: ReadContext<HubTablesSettings, AzureEventHubsAccount, undefined>) => {
+    const keep = new Set(ctx.settings.tables);
+    return eventHubReader({
+      account: ctx.account,
+      http: ctx.http,
+      start: ctx.settings.startPosition,
+      toRecords: (e, hub) =>
+        hubRecords(e, hub, {
+          unwrap: true,
+          stream: o.table,
+          time: o.time,
+          keep: keep.size ? (r) => keep.has(o.table(r) ?? '') : undefined,
+        }),
+    });
+  };
+}
