@@ -7,8 +7,7 @@ import type {
   ObjectStore,
   QueueMessage,
 } from '../engine/object-notification.ts';
-import { uriEncode } from '../engine/sigv4.ts';
-import type { AwsAccount } from './aws.ts';
+import { type AwsAccount, uriEncode } from './aws.ts';
 
 /**
  * Amazon S3 and Amazon SQS for the object-notification reader (engine/object-notification.ts), over the
