@@ -70,6 +70,19 @@ const AWS_ERRORS: Record<string, Partial<ErrorInfo>> = {
     code: 'aws_invalid_credentials',
     action: "Check the account's accessKeyId: AWS does not know it (deleted, inactive or mistyped).",
   },
+  UnrecognizedClientException: {
+    code: 'aws_invalid_credentials',
+    action: "Check the account's accessKeyId: AWS does not know it (deleted, inactive or mistyped).",
+  },
+  InvalidSignatureException: {
+    code: 'aws_invalid_credentials',
+    action:
+      "Check the account's secretAccessKey (it does not belong to the access key ID) and this host's clock.",
+  },
+  ExpiredTokenException: {
+    code: 'aws_expired_token',
+    action: "Replace the account's temporary credentials, or use a long-term access key with roleArn.",
+  },
   ExpiredToken: {
     code: 'aws_expired_token',
     action: "Replace the account's temporary credentials, or use a long-term access key with roleArn.",
@@ -314,7 +327,7 @@ export async function needsAws<T>(action: string, resource: string, call: () => 
       throw configError(
         'aws_access_denied',
         `AWS denied ${action} on ${resource}: ${err.message}`,
-        `Allow ${action} on ${resource} in the IAM policy of the account's identity (or role), and check the ${action.startsWith('s3') ? 'bucket' : 'queue'} policy.`,
+        `Allow ${action} on ${resource} in the IAM policy of the account's identity (or role), and check the ${action.startsWith('s3') ? 'bucket policy' : action.startsWith('sqs') ? 'queue policy' : 'resource’s policy, if it has one'}.`,
         err.status,
       );
     throw err;

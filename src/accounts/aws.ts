@@ -591,6 +591,12 @@ export const aws = defineAccountKind<AwsAccount>({
       Boolean(u),
     ),
   ],
+  // CloudWatch Logs' FilterLogEvents: 5 transactions per second per account and region, not raisable
+  // (AWS re:Post knowledge center, "How do I determine throttling in my CloudWatch logs?").
+  endpointRateLimit(url) {
+    const scope = awsScopeOf(url.hostname);
+    return scope?.service === 'logs' ? { key: `logs:${scope.region}`, perSecond: 5, burst: 5 } : undefined;
+  },
   async authorize(a, headers, { refresh, http, url, method, body }) {
     const scope = signingScope(a, url);
     // The role's credentials are renewed 5 minutes before they expire (engine/oauth.ts TokenCache);

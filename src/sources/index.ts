@@ -2,6 +2,7 @@ import { byName } from '../core/names.ts';
 import type { SourceDef } from '../core/source.ts';
 import abnormalSecurity from './abnormal-security/index.ts';
 import awsCloudtrail from './aws-cloudtrail/index.ts';
+import awsCloudwatchLogs from './aws-cloudwatch-logs/index.ts';
 import awsS3 from './aws-s3/index.ts';
 import awsSqs from './aws-sqs/index.ts';
 import azureBlobStorage from './azure-blob-storage/index.ts';
@@ -89,6 +90,7 @@ export const sources: Record<string, SourceDef> = byName(
     awsCloudtrail,
     awsS3,
     awsSqs,
+    awsCloudwatchLogs,
     azureBlobStorage,
     crowdstrike,
     sentinelOne,

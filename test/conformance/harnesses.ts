@@ -1,5 +1,6 @@
 import type { ConformanceHarness } from './harness.ts';
 import { abnormalHarness } from './harnesses/abnormal-security.ts';
+import { awsCloudWatchLogsHarness } from './harnesses/aws-cloudwatch-logs.ts';
 import { boxHarness } from './harnesses/box.ts';
 import { carbonBlackHarness } from './harnesses/carbon-black.ts';
 import { catoHarness } from './harnesses/cato-networks.ts';
@@ -82,4 +83,5 @@ export const harnesses: ConformanceHarness[] = [
   lastpassHarness,
   symantecEndpointSecurityHarness,
   progressShareFileHarness,
+  awsCloudWatchLogsHarness,
 ];
