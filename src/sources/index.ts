@@ -3,6 +3,7 @@ import type { SourceDef } from '../core/source.ts';
 import abnormalSecurity from './abnormal-security/index.ts';
 import awsCloudtrail from './aws-cloudtrail/index.ts';
 import awsCloudwatchLogs from './aws-cloudwatch-logs/index.ts';
+import awsGuardduty from './aws-guardduty/index.ts';
 import awsS3 from './aws-s3/index.ts';
 import awsSqs from './aws-sqs/index.ts';
 import azureBlobStorage from './azure-blob-storage/index.ts';
@@ -91,6 +92,7 @@ export const sources: Record<string, SourceDef> = byName(
     awsS3,
     awsSqs,
     awsCloudwatchLogs,
+    awsGuardduty,
     azureBlobStorage,
     crowdstrike,
     sentinelOne,

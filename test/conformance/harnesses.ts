@@ -1,6 +1,7 @@
 import type { ConformanceHarness } from './harness.ts';
 import { abnormalHarness } from './harnesses/abnormal-security.ts';
 import { awsCloudWatchLogsHarness } from './harnesses/aws-cloudwatch-logs.ts';
+import { awsGuardDutyHarness } from './harnesses/aws-guardduty.ts';
 import { boxHarness } from './harnesses/box.ts';
 import { carbonBlackHarness } from './harnesses/carbon-black.ts';
 import { catoHarness } from './harnesses/cato-networks.ts';
@@ -84,4 +85,5 @@ export const harnesses: ConformanceHarness[] = [
   symantecEndpointSecurityHarness,
   progressShareFileHarness,
   awsCloudWatchLogsHarness,
+  awsGuardDutyHarness,
 ];
