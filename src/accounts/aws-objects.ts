@@ -140,11 +140,16 @@ export function explainAws(ctx: VendorErrorContext): Partial<ErrorInfo> | undefi
   return { type: 'config', ...known };
 }
 
-/** SQS's throttling answer comes as a 400 (`ThrottlingException`, `RequestThrottled`): waited out like a 429. */
+/**
+ * AWS's throttling answers come as a 400 (SQS and CloudWatch Logs `ThrottlingException`, SQS
+ * `RequestThrottled`, CloudWatch `Throttling`): waited out like a 429.
+ */
 export function awsRateLimited(ctx: VendorErrorContext): { defaultWaitMs: number } | undefined {
   if (ctx.status !== 400) return undefined;
   const code = awsErrorCode(ctx.body);
-  return code === 'ThrottlingException' || code === 'RequestThrottled' ? { defaultWaitMs: 1000 } : undefined;
+  return code === 'ThrottlingException' || code === 'RequestThrottled' || code === 'Throttling'
+    ? { defaultWaitMs: 1000 }
+    : undefined;
 }
 
 const unxml = (s: string) =>

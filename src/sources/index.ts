@@ -2,6 +2,7 @@ import { byName } from '../core/names.ts';
 import type { SourceDef } from '../core/source.ts';
 import abnormalSecurity from './abnormal-security/index.ts';
 import awsCloudtrail from './aws-cloudtrail/index.ts';
+import awsCloudwatchAlarms from './aws-cloudwatch-alarms/index.ts';
 import awsCloudwatchLogs from './aws-cloudwatch-logs/index.ts';
 import awsGuardduty from './aws-guardduty/index.ts';
 import awsS3 from './aws-s3/index.ts';
@@ -93,6 +94,7 @@ export const sources: Record<string, SourceDef> = byName(
     awsSqs,
     awsCloudwatchLogs,
     awsGuardduty,
+    awsCloudwatchAlarms,
     azureBlobStorage,
     crowdstrike,
     sentinelOne,

@@ -1,5 +1,6 @@
 import type { ConformanceHarness } from './harness.ts';
 import { abnormalHarness } from './harnesses/abnormal-security.ts';
+import { awsCloudWatchAlarmsHarness } from './harnesses/aws-cloudwatch-alarms.ts';
 import { awsCloudWatchLogsHarness } from './harnesses/aws-cloudwatch-logs.ts';
 import { awsGuardDutyHarness } from './harnesses/aws-guardduty.ts';
 import { boxHarness } from './harnesses/box.ts';
@@ -86,4 +87,5 @@ export const harnesses: ConformanceHarness[] = [
   progressShareFileHarness,
   awsCloudWatchLogsHarness,
   awsGuardDutyHarness,
+  awsCloudWatchAlarmsHarness,
 ];
