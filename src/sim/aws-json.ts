@@ -1,5 +1,12 @@
 import { checkSigV4 } from './aws-sigv4.ts';
-import type { SimReply, SimRequest, SimServer } from './kit.ts';
+import {
+  type Clock,
+  type Fault,
+  type RecordedRequest,
+  type SimReply,
+  type SimRequest,
+  SimServer,
+} from './kit.ts';
 
 /**
  * What the simulators of AWS's JSON APIs (CloudWatch Logs' JSON 1.1, GuardDuty's REST-JSON) share: the
@@ -113,4 +120,146 @@ export function mountCallerIdentity(server: SimServer, id: AwsSimIdentity, accou
       body: `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::${accountId}:user/tributary</Arn><UserId>AIDASIMULATOR0000001</UserId><Account>${accountId}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>sim</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
     };
   });
+}
+
+export interface AwsJsonSimOptions {
+  clock: Clock;
+  /** Label in the request log, and the account's `endpoints` key (the signing name: `logs`, …). */
+  service: string;
+  region?: string;
+  accountId?: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** The error body and headers of this API (`awsJsonError` with its content type). */
+  error: (status: number, code: string, message: string) => SimReply;
+  /** The service's codes for a 5xx, a refused parameter, and its throttling answer. */
+  codes: {
+    serverError: string;
+    badRequest: string;
+    throttle: { status: number; code: string; message: string };
+  };
+}
+
+/**
+ * The common part of the AWS JSON-API simulators: one SimServer answering as the service, the
+ * credentials it accepts, STS GetCallerIdentity at `/sts`, and the switches every test uses —
+ * `throttle(n)`, `expireCredentials`, `loopTokens(n)` (a page gives back the token it was asked with),
+ * faults through the kit.
+ */
+export class AwsJsonSim {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly region: string;
+  readonly accountId: string;
+  readonly server: SimServer;
+  protected readonly service: string;
+  protected readonly error: AwsJsonSimOptions['error'];
+  private readonly throttleReply: () => SimReply;
+  private throttled = 0;
+  private looping = 0;
+  private expired = false;
+
+  constructor(o: AwsJsonSimOptions) {
+    this.accessKeyId = o.accessKeyId;
+    this.secretAccessKey = o.secretAccessKey;
+    this.region = o.region ?? 'us-east-1';
+    this.accountId = o.accountId ?? '111122223333';
+    this.service = o.service;
+    this.error = o.error;
+    const t = o.codes.throttle;
+    this.throttleReply = () => o.error(t.status, t.code, t.message);
+    this.server = new SimServer({
+      name: o.service,
+      clock: o.clock,
+      hooks: {
+        errorReply: (_req, status) =>
+          status === 401
+            ? o.error(
+                401,
+                'UnrecognizedClientException',
+                'The security token included in the request is invalid.',
+              )
+            : status >= 500
+              ? o.error(status, o.codes.serverError, 'The service cannot complete the request.')
+              : o.error(status, o.codes.badRequest, `Simulated ${status}.`),
+        rateLimitReply: () => this.throttleReply(),
+      },
+    });
+    mountCallerIdentity(this.server, { ...this.identity(), service: 'sts' }, this.accountId);
+  }
+
+  get url(): string {
+    return this.server.url;
+  }
+
+  start(): Promise<string> {
+    return this.server.start();
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+
+  /** The `aws` account that reaches this simulator (its endpoint for the service, and its STS). */
+  account(over: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+      accessKeyId: this.accessKeyId,
+      secretAccessKey: this.secretAccessKey,
+      region: this.region,
+      endpoints: { [this.service]: this.url },
+      stsEndpoint: `${this.url}/sts`,
+      ...over,
+    };
+  }
+
+  /** The next n requests are answered with the service's throttling error. */
+  throttle(n: number): void {
+    this.throttled = n;
+  }
+
+  /** The credentials' session has expired (true) or is valid again (false). */
+  expireCredentials(on: boolean): void {
+    this.expired = on;
+  }
+
+  /** The next `pages` paged answers give back the token they were asked with (a pagination loop). */
+  loopTokens(pages: number): void {
+    this.looping = pages;
+  }
+
+  inject(fault: Fault): void {
+    this.server.inject(fault);
+  }
+
+  requests(): RecordedRequest[] {
+    return this.server.requests.all();
+  }
+
+  /** The refusal of a request that is not signed with this simulator's key, or is throttled. */
+  protected async refuse(req: SimRequest): Promise<SimReply | undefined> {
+    const refused = await refuseUnsigned(req, this.identity(), this.error);
+    if (refused) return refused;
+    if (this.throttled > 0) {
+      this.throttled--;
+      return this.throttleReply();
+    }
+    return undefined;
+  }
+
+  /** Whether this paged answer is one of a pagination loop (`loopTokens`). */
+  protected looped(): boolean {
+    if (this.looping <= 0) return false;
+    this.looping--;
+    return true;
+  }
+
+  private identity(): AwsSimIdentity {
+    return {
+      accessKeyId: this.accessKeyId,
+      secretAccessKey: this.secretAccessKey,
+      region: this.region,
+      service: this.service,
+      expired: this.expired,
+    };
+  }
 }

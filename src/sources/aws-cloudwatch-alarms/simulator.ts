@@ -1,13 +1,5 @@
-import { awsJsonError, mountCallerIdentity, refuseUnsigned } from '../../sim/aws-json.ts';
-import {
-  type Clock,
-  type Fault,
-  json,
-  type RecordedRequest,
-  type SimReply,
-  type SimRequest,
-  SimServer,
-} from '../../sim/kit.ts';
+import { AwsJsonSim, awsJsonError } from '../../sim/aws-json.ts';
+import { type Clock, json, type RecordedRequest, type SimReply, type SimRequest } from '../../sim/kit.ts';
 
 /**
  * Amazon CloudWatch's DescribeAlarmHistory over the AWS JSON 1.0 protocol (CloudWatch API Reference,
@@ -56,41 +48,28 @@ const error = (status: number, code: string, message: string): SimReply => {
   return r;
 };
 
-export class CloudWatchAlarmsSimulator {
-  readonly accessKeyId = 'AKIATRIBUTARYCWALM01';
-  readonly secretAccessKey = 'sim-cloudwatch-secret/key+for-tests';
-  readonly region: string;
-  readonly accountId = '111122223333';
-  readonly server: SimServer;
+export class CloudWatchAlarmsSimulator extends AwsJsonSim {
   private readonly items: SimHistoryItem[] = [];
   private denied = false;
-  private throttled = 0;
-  private looping = 0;
   private seq = 0;
   private readonly eventBytes: number;
   readonly inputs: Array<Record<string, any>> = [];
 
   constructor(o: { clock: Clock; region?: string; eventBytes?: number }) {
-    this.region = o.region ?? 'us-east-1';
-    this.eventBytes = o.eventBytes ?? 0;
-    this.server = new SimServer({
-      name: 'monitoring',
+    super({
       clock: o.clock,
-      hooks: {
-        errorReply: (_req, status) =>
-          status === 401
-            ? error(
-                401,
-                'UnrecognizedClientException',
-                'The security token included in the request is invalid.',
-              )
-            : status >= 500
-              ? error(status, 'InternalServiceError', 'Internal service error.')
-              : error(status, 'InvalidParameterValue', `Simulated ${status}.`),
-        rateLimitReply: () => error(400, 'Throttling', 'Rate exceeded'),
+      service: 'monitoring',
+      region: o.region,
+      accessKeyId: 'AKIATRIBUTARYCWALM01',
+      secretAccessKey: 'sim-cloudwatch-secret/key+for-tests',
+      error,
+      codes: {
+        serverError: 'InternalServiceError',
+        badRequest: 'InvalidParameterValue',
+        throttle: { status: 400, code: 'Throttling', message: 'Rate exceeded' },
       },
     });
-    const id = { accessKeyId: this.accessKeyId, secretAccessKey: this.secretAccessKey, region: this.region };
+    this.eventBytes = o.eventBytes ?? 0;
     this.server.route('POST', '/', async (req) => {
       const target = String(req.headers['x-amz-target'] ?? '');
       if (target !== `${TARGET}DescribeAlarmHistory`)
@@ -99,36 +78,8 @@ export class CloudWatchAlarmsSimulator {
           'UnknownOperationException',
           `The operation ${target || '(none)'} is not supported.`,
         );
-      const refused = await refuseUnsigned(req, { ...id, service: 'monitoring' }, error);
-      if (refused) return refused;
-      if (this.throttled > 0) {
-        this.throttled--;
-        return error(400, 'Throttling', 'Rate exceeded');
-      }
-      return this.history(req);
+      return (await this.refuse(req)) ?? this.history(req);
     });
-    mountCallerIdentity(this.server, { ...id, service: 'sts' }, this.accountId);
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-  start(): Promise<string> {
-    return this.server.start();
-  }
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  account(over: Record<string, unknown> = {}): Record<string, unknown> {
-    return {
-      accessKeyId: this.accessKeyId,
-      secretAccessKey: this.secretAccessKey,
-      region: this.region,
-      endpoints: { monitoring: this.url },
-      stsEndpoint: `${this.url}/sts`,
-      ...over,
-    };
   }
 
   /** `n` history items `spacingMs` apart from `from`, cycling through the three types and two alarms. */
@@ -183,18 +134,6 @@ export class CloudWatchAlarmsSimulator {
   deny(): void {
     this.denied = true;
   }
-  throttle(n: number): void {
-    this.throttled = n;
-  }
-  loopTokens(pages: number): void {
-    this.looping = pages;
-  }
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
-  }
   writeCalls(): RecordedRequest[] {
     return this.server.requests
       .all()
@@ -236,8 +175,7 @@ export class CloudWatchAlarmsSimulator {
         'InvalidParameterValue',
         'The value for parameter MaxRecords must be between 1 and 100.',
       );
-    if (this.looping > 0 && typeof input.NextToken === 'string') {
-      this.looping--;
+    if (typeof input.NextToken === 'string' && this.looped()) {
       return json(200, { AlarmHistoryItems: [], NextToken: input.NextToken }, { 'content-type': JSON_10 });
     }
     let after: number | undefined;

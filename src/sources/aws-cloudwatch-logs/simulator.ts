@@ -1,14 +1,12 @@
-import { awsJsonError, mountCallerIdentity, refuseUnsigned } from '../../sim/aws-json.ts';
+import { AwsJsonSim, awsJsonError } from '../../sim/aws-json.ts';
 import {
   type Clock,
-  type Fault,
   ipv4,
   json,
   type RecordedRequest,
   Rng,
   type SimReply,
   type SimRequest,
-  SimServer,
 } from '../../sim/kit.ts';
 
 /**
@@ -72,83 +70,32 @@ export interface CloudWatchLogsSimOptions {
 const order = (a: SimLogEvent, b: SimLogEvent) =>
   a.timestamp - b.timestamp || a.ingestionTime - b.ingestionTime || (a.eventId < b.eventId ? -1 : 1);
 
-export class CloudWatchLogsSimulator {
-  readonly accessKeyId = 'AKIATRIBUTARYLOGS001';
-  readonly secretAccessKey = 'sim-logs-secret/key+for-tests';
-  readonly region: string;
-  readonly accountId: string;
-  readonly server: SimServer;
+export class CloudWatchLogsSimulator extends AwsJsonSim {
   private readonly groups = new Map<string, Group>();
   private readonly seed: number;
   private readonly eventBytes: number;
   private readonly denied = new Set<string>();
-  private throttled = 0;
-  private expired = false;
-  private looping = 0;
-  private tokens = 0;
   private seq = 0;
+  private tokens = 0;
 
   constructor(o: CloudWatchLogsSimOptions) {
-    this.region = o.region ?? 'us-east-1';
-    this.accountId = o.accountId ?? '111122223333';
-    this.seed = o.seed ?? 7;
-    this.eventBytes = o.eventBytes ?? 0;
-    this.server = new SimServer({
-      name: 'logs',
+    super({
       clock: o.clock,
-      hooks: {
-        errorReply: (_req, status) =>
-          status === 401
-            ? awsJsonError(
-                401,
-                'UnrecognizedClientException',
-                'The security token included in the request is invalid.',
-              )
-            : status >= 500
-              ? awsJsonError(
-                  status,
-                  'ServiceUnavailableException',
-                  'The service cannot complete the request.',
-                )
-              : awsJsonError(status, 'InvalidParameterException', `Simulated ${status}.`),
-        rateLimitReply: () => awsJsonError(400, 'ThrottlingException', 'Rate exceeded'),
+      service: 'logs',
+      region: o.region,
+      accountId: o.accountId,
+      accessKeyId: 'AKIATRIBUTARYLOGS001',
+      secretAccessKey: 'sim-logs-secret/key+for-tests',
+      error: awsJsonError,
+      codes: {
+        serverError: 'ServiceUnavailableException',
+        badRequest: 'InvalidParameterException',
+        throttle: { status: 400, code: 'ThrottlingException', message: 'Rate exceeded' },
       },
     });
+    this.seed = o.seed ?? 7;
+    this.eventBytes = o.eventBytes ?? 0;
     this.server.route('POST', '/', (req) => this.handle(req));
-    mountCallerIdentity(
-      this.server,
-      {
-        accessKeyId: this.accessKeyId,
-        secretAccessKey: this.secretAccessKey,
-        region: this.region,
-        service: 'sts',
-      },
-      this.accountId,
-    );
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-
-  start(): Promise<string> {
-    return this.server.start();
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  /** The `aws` account that reaches this simulator. */
-  account(over: Record<string, unknown> = {}): Record<string, unknown> {
-    return {
-      accessKeyId: this.accessKeyId,
-      secretAccessKey: this.secretAccessKey,
-      region: this.region,
-      endpoints: { logs: this.url },
-      stsEndpoint: `${this.url}/sts`,
-      ...over,
-    };
   }
 
   addGroup(name: string): void {
@@ -193,29 +140,6 @@ export class CloudWatchLogsSimulator {
     this.denied.add(action);
   }
 
-  /** The next n requests are answered 400 ThrottlingException. */
-  throttle(n: number): void {
-    this.throttled = n;
-  }
-
-  /** The credentials' session has expired (true) or is valid again (false). */
-  expireCredentials(on: boolean): void {
-    this.expired = on;
-  }
-
-  /** The next `pages` FilterLogEvents pages give back the token they were asked with (a pagination loop). */
-  loopTokens(pages: number): void {
-    this.looping = pages;
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
-  }
-
   /** Requests for any CloudWatch Logs action that is not a read (STS GetCallerIdentity at /sts reads). */
   writeCalls(): RecordedRequest[] {
     return this.server.requests
@@ -247,18 +171,8 @@ export class CloudWatchLogsSimulator {
         'UnknownOperationException',
         `The operation ${target || '(none)'} is not supported.`,
       );
-    const refused = await refuseUnsigned(req, {
-      accessKeyId: this.accessKeyId,
-      secretAccessKey: this.secretAccessKey,
-      region: this.region,
-      service: 'logs',
-      expired: this.expired,
-    });
+    const refused = await this.refuse(req);
     if (refused) return refused;
-    if (this.throttled > 0) {
-      this.throttled--;
-      return awsJsonError(400, 'ThrottlingException', 'Rate exceeded');
-    }
     let input: Record<string, any>;
     try {
       input = JSON.parse(req.body.toString('utf8') || '{}');
@@ -335,8 +249,7 @@ export class CloudWatchLogsSimulator {
         'InvalidParameterException',
         "1 validation error detected: Value at 'limit' failed to satisfy constraint: Member must have value less than or equal to 10000",
       );
-    if (this.looping > 0 && typeof input.nextToken === 'string') {
-      this.looping--;
+    if (typeof input.nextToken === 'string' && this.looped()) {
       return json(
         200,
         { events: [], nextToken: input.nextToken },

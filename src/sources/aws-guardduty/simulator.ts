@@ -1,14 +1,12 @@
-import { awsJsonError, mountCallerIdentity, refuseUnsigned } from '../../sim/aws-json.ts';
+import { AwsJsonSim, awsJsonError } from '../../sim/aws-json.ts';
 import {
   type Clock,
-  type Fault,
   ipv4,
   json,
   type RecordedRequest,
   Rng,
   type SimReply,
   type SimRequest,
-  SimServer,
 } from '../../sim/kit.ts';
 
 /**
@@ -71,62 +69,37 @@ const error = (status: number, code: string, message: string) =>
 
 const before = (a: SimFinding, t: number, id: string) => a.updatedAt < t || (a.updatedAt === t && a.id <= id);
 
-export class GuardDutySimulator {
-  readonly accessKeyId = 'AKIATRIBUTARYGDUTY01';
-  readonly secretAccessKey = 'sim-guardduty-secret/key+for-tests';
-  readonly region: string;
-  readonly accountId: string;
+export class GuardDutySimulator extends AwsJsonSim {
   readonly detectorId = '12abc34d567e8fa901bc2d34e56789f0';
-  readonly server: SimServer;
   private readonly findings = new Map<string, SimFinding>();
   private readonly seed: number;
   private readonly eventBytes: number;
   private readonly denied = new Set<string>();
-  private throttled = 0;
-  private looping = 0;
   private seq = 0;
   /** Each ListFindings and GetFindings input, in order. */
   readonly inputs: Array<{ action: string; input: Record<string, any> }> = [];
 
   constructor(o: GuardDutySimOptions) {
-    this.region = o.region ?? 'us-east-1';
-    this.accountId = o.accountId ?? '111122223333';
-    this.seed = o.seed ?? 11;
-    this.eventBytes = o.eventBytes ?? 0;
-    this.server = new SimServer({
-      name: 'guardduty',
+    super({
       clock: o.clock,
-      hooks: {
-        errorReply: (_req, status) =>
-          status === 401
-            ? error(
-                401,
-                'UnrecognizedClientException',
-                'The security token included in the request is invalid.',
-              )
-            : status >= 500
-              ? error(status, 'InternalServerErrorException', 'Internal server error.')
-              : error(status, 'BadRequestException', `Simulated ${status}.`),
-        rateLimitReply: () => error(429, 'TooManyRequestsException', 'Too Many Requests'),
+      service: 'guardduty',
+      region: o.region,
+      accountId: o.accountId,
+      accessKeyId: 'AKIATRIBUTARYGDUTY01',
+      secretAccessKey: 'sim-guardduty-secret/key+for-tests',
+      error,
+      codes: {
+        serverError: 'InternalServerErrorException',
+        badRequest: 'BadRequestException',
+        throttle: { status: 429, code: 'TooManyRequestsException', message: 'Too Many Requests' },
       },
     });
-    const id = () => ({
-      accessKeyId: this.accessKeyId,
-      secretAccessKey: this.secretAccessKey,
-      region: this.region,
-      service: 'guardduty',
-    });
+    this.seed = o.seed ?? 11;
+    this.eventBytes = o.eventBytes ?? 0;
     const signed =
       (handler: (req: SimRequest) => SimReply) =>
-      async (req: SimRequest): Promise<SimReply> => {
-        const refused = await refuseUnsigned(req, id(), error);
-        if (refused) return refused;
-        if (this.throttled > 0) {
-          this.throttled--;
-          return error(429, 'TooManyRequestsException', 'Too Many Requests');
-        }
-        return handler(req);
-      };
+      async (req: SimRequest): Promise<SimReply> =>
+        (await this.refuse(req)) ?? handler(req);
     this.server.route(
       'GET',
       '/detector',
@@ -142,30 +115,6 @@ export class GuardDutySimulator {
       '/detector/:d/findings/get',
       signed((req) => this.getFindings(req)),
     );
-    mountCallerIdentity(this.server, { ...id(), service: 'sts' }, this.accountId);
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-
-  start(): Promise<string> {
-    return this.server.start();
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  account(over: Record<string, unknown> = {}): Record<string, unknown> {
-    return {
-      accessKeyId: this.accessKeyId,
-      secretAccessKey: this.secretAccessKey,
-      region: this.region,
-      endpoints: { guardduty: this.url },
-      stsEndpoint: `${this.url}/sts`,
-      ...over,
-    };
   }
 
   /** `n` new findings `spacingMs` apart from `from`, visible `visibleDelayMs` after their time (never before now). */
@@ -211,22 +160,6 @@ export class GuardDutySimulator {
 
   deny(action: 'guardduty:ListDetectors' | 'guardduty:ListFindings' | 'guardduty:GetFindings'): void {
     this.denied.add(action);
-  }
-
-  throttle(n: number): void {
-    this.throttled = n;
-  }
-
-  loopTokens(pages: number): void {
-    this.looping = pages;
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   /** Requests to any route but the three reads and STS GetCallerIdentity. */
@@ -285,8 +218,7 @@ export class GuardDutySimulator {
     const desc = input.sortCriteria?.orderBy === 'DESC';
     if (input.sortCriteria && input.sortCriteria.attributeName !== 'updatedAt')
       return error(400, 'BadRequestException', 'The simulator sorts on updatedAt only.');
-    if (this.looping > 0 && typeof input.nextToken === 'string') {
-      this.looping--;
+    if (typeof input.nextToken === 'string' && this.looped()) {
       return json(200, { findingIds: [], nextToken: input.nextToken });
     }
     let after: { t: number; id: string } | undefined;
