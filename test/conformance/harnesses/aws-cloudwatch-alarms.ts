@@ -1,6 +1,7 @@
 import { historyItemId } from '../../../src/sources/aws-cloudwatch-alarms/index.ts';
 import { CloudWatchAlarmsSimulator } from '../../../src/sources/aws-cloudwatch-alarms/simulator.ts';
 import type { ConformanceHarness } from '../harness.ts';
+import { AWS_STATIC_KEYS } from './aws-cloudwatch-logs.ts';
 
 /**
  * The CloudWatch alarm-history simulator (AWS JSON 1.0, SigV4 verified with the SDK's signer) set up for
@@ -10,8 +11,7 @@ import type { ConformanceHarness } from '../harness.ts';
 export const awsCloudWatchAlarmsHarness: ConformanceHarness = {
   sourceId: 'aws-cloudwatch-alarms',
   exemptions: {
-    'token-refresh':
-      'static access keys sign each request themselves: no access token expires mid-run (AssumeRole renewal before expiry is tested in src/accounts/aws.test.ts)',
+    'token-refresh': AWS_STATIC_KEYS,
     'empty-pages':
       'DescribeAlarmHistory documents no empty page with more to come: an empty answer without NextToken ends the window, so a simulated one cannot be told from a true one',
   },

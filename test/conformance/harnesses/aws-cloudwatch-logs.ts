@@ -3,6 +3,10 @@ import type { ConformanceHarness } from '../harness.ts';
 
 const GROUPS = ['/aws/lambda/payments', 'vpc-flow-logs'];
 
+/** The token-refresh exemption of every source on the `aws` account with static keys. */
+export const AWS_STATIC_KEYS =
+  'static access keys sign each request themselves: no access token expires mid-run (AssumeRole renewal before expiry is tested in src/accounts/aws.test.ts)';
+
 /**
  * The CloudWatch Logs simulator (JSON 1.1, SigV4 verified with the SDK's signer) set up for the
  * conformance suite: two log groups, each read on its own watermark, filled over the last hour; pages
@@ -12,8 +16,7 @@ const GROUPS = ['/aws/lambda/payments', 'vpc-flow-logs'];
 export const awsCloudWatchLogsHarness: ConformanceHarness = {
   sourceId: 'aws-cloudwatch-logs',
   exemptions: {
-    'token-refresh':
-      'static access keys sign each request themselves: no access token expires mid-run (AssumeRole renewal before expiry is tested in src/accounts/aws.test.ts)',
+    'token-refresh': AWS_STATIC_KEYS,
   },
   async start({ clock, pages, pageSize, eventBytes }) {
     const sim = new CloudWatchLogsSimulator({ clock: clock.now, region: 'eu-west-1', eventBytes });

@@ -1,5 +1,6 @@
 import { GuardDutySimulator } from '../../../src/sources/aws-guardduty/simulator.ts';
 import type { ConformanceHarness } from '../harness.ts';
+import { AWS_STATIC_KEYS } from './aws-cloudwatch-logs.ts';
 
 /**
  * The GuardDuty simulator (REST-JSON, SigV4 verified with the SDK's signer) set up for the conformance
@@ -9,8 +10,7 @@ import type { ConformanceHarness } from '../harness.ts';
 export const awsGuardDutyHarness: ConformanceHarness = {
   sourceId: 'aws-guardduty',
   exemptions: {
-    'token-refresh':
-      'static access keys sign each request themselves: no access token expires mid-run (AssumeRole renewal before expiry is tested in src/accounts/aws.test.ts)',
+    'token-refresh': AWS_STATIC_KEYS,
     'empty-pages':
       'an empty ListFindings answer has no nextToken and ends the window: GuardDuty documents no empty page with more to come, so a simulated one cannot be told from a true one',
   },
