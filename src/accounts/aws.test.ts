@@ -144,6 +144,8 @@ class AwsSim {
   /** Access key ID → its secret (and session token for temporary credentials). */
   readonly keys = new Map<string, Issued>();
   readonly assumeRoles: Array<{ form: URLSearchParams; scope: string }> = [];
+  /** Temporary keys refused as expired from now on (a revoked role session). */
+  readonly expired = new Set<string>();
   /** Access keys GetCallerIdentity was signed with. */
   readonly identities: string[] = [];
   readonly apiCalls: Array<{
@@ -176,7 +178,7 @@ class AwsSim {
       { method: req.method, url: req.raw.url ?? '/', headers: req.headers, body: req.body },
       (key) => this.keys.get(key),
     );
-    if (v.ok) return v;
+    if (v.ok) return this.expired.has(v.accessKeyId) ? { error: 'ExpiredToken' } : v;
     return {
       error: {
         missing: 'IncompleteSignature',
@@ -244,6 +246,7 @@ const clientFor = (account: AwsAccount) => {
     backoffBaseMs: 1,
     maxAttempts: 2,
     authorize: (h, refresh, url, req) => aws.authorize(account, h, { refresh, http, url, ...req }),
+    credentialsExpired: (ctx) => aws.credentialsExpired?.(ctx) ?? false,
   });
   return http;
 };
@@ -376,6 +379,38 @@ describe('aws account kind: signing and AssumeRole', () => {
     } finally {
       sim.lifetimeMs = 3600_000;
     }
+  });
+
+  it('assumes the role again once when AWS says its credentials expired early (ExpiredToken)', async () => {
+    const before = sim.assumeRoles.length;
+    const http = clientFor(
+      parse({
+        ...userKey(),
+        roleArn: sim.trust.roleArn,
+        externalId: sim.trust.externalId,
+        stsEndpoint: `${sim.url}/sts`,
+        endpoint: sim.url,
+        signingService: 'sqs',
+      }),
+    );
+    await http.getJson(`${sim.url}/first`);
+    const revoked = sim.apiCalls.at(-1)!.accessKeyId;
+    sim.expired.add(revoked);
+    const { response } = await http.getJson(`${sim.url}/second`);
+    assert.equal(response.status, 200);
+    assert.equal(sim.assumeRoles.length - before, 2, 'assumed again after the ExpiredToken answer');
+    assert.notEqual(sim.apiCalls.at(-1)!.accessKeyId, revoked);
+    assert.equal(
+      aws.credentialsExpired?.({
+        status: 400,
+        body: '{"__type":"ExpiredTokenException","message":"x"}',
+      } as never),
+      true,
+    );
+    assert.equal(
+      aws.credentialsExpired?.({ status: 403, body: '<Error><Code>AccessDenied</Code></Error>' } as never),
+      false,
+    );
   });
 
   it('explains a refused AssumeRole with a config error, never echoing a secret', async () => {

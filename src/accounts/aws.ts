@@ -591,6 +591,10 @@ export const aws = defineAccountKind<AwsAccount>({
       Boolean(u),
     ),
   ],
+  // Temporary credentials that expired early (a revoked role session) are answered `ExpiredToken` (403
+  // XML: S3, STS, SQS Query) or `ExpiredTokenException` (400 JSON): the role is assumed again once.
+  credentialsExpired: ({ body }) =>
+    /<Code>ExpiredToken<\/Code>|"__type"\s*:\s*"(?:[^"#]*#)?ExpiredToken(?:Exception)?"/.test(body),
   // CloudWatch Logs' FilterLogEvents: 5 transactions per second per account and region, not raisable
   // (AWS re:Post knowledge center, "How do I determine throttling in my CloudWatch logs?").
   endpointRateLimit(url) {
