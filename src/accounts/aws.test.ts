@@ -483,6 +483,33 @@ describe('aws account kind: signing and AssumeRole', () => {
     }
   });
 
+  it('uses the host’s default chain (here its environment) when allowed and no key is given', async () => {
+    const saved = Object.fromEntries(
+      [
+        'TRIBUTARY_AWS_HOST_CREDENTIALS',
+        'AWS_ACCESS_KEY_ID',
+        'AWS_SECRET_ACCESS_KEY',
+        'AWS_SESSION_TOKEN',
+      ].map((k) => [k, process.env[k]]),
+    );
+    const key = userKey();
+    process.env.TRIBUTARY_AWS_HOST_CREDENTIALS = '1';
+    process.env.AWS_ACCESS_KEY_ID = key.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = key.secretAccessKey;
+    delete process.env.AWS_SESSION_TOKEN;
+    try {
+      const account = parse({ region: 'eu-north-1', endpoint: sim.url, signingService: 'sqs' });
+      const { response } = await clientFor(account).getJson(`${sim.url}/host-identity`);
+      assert.equal(response.status, 200);
+      assert.equal(sim.apiCalls.at(-1)!.accessKeyId, key.accessKeyId, 'signed with the environment’s key');
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+
   it('refuses to guess the scope of a host that does not name one', async () => {
     const err = await clientFor(parse(userKey()))
       .getJson(`${sim.url}/q`)
