@@ -1,4 +1,12 @@
 import { createHash } from 'node:crypto';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { configError, type ErrorInfo, TributaryError, transientError } from '../core/errors.ts';
 import type { HttpClient, VendorErrorContext } from '../core/source.ts';
 import type {
@@ -7,11 +15,13 @@ import type {
   ObjectStore,
   QueueMessage,
 } from '../engine/object-notification.ts';
-import { type AwsAccount, uriEncode } from './aws.ts';
+import { type AwsAccount, awsScopeOf, uriEncode } from './aws.ts';
+import { sdkClientConfig } from './aws-sdk-http.ts';
 
 /**
- * Amazon S3 and Amazon SQS for the object-notification reader (engine/object-notification.ts), over the
- * `aws` account's signed HttpClient: what every AWS source that reads objects announced on a queue
+ * Amazon S3 and Amazon SQS for the object-notification reader (engine/object-notification.ts): SQS through
+ * the AWS SDK's client (`@aws-sdk/client-sqs`) running on the engine's HttpClient (accounts/aws-sdk-http.ts),
+ * S3 over the `aws` account's signed HttpClient: what every AWS source that reads objects announced on a queue
  * (CloudTrail, S3 logs, Security Lake, Cloud Funnel) shares. Vendor facts:
  *
  * - S3 GetObject (docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html): `Range: bytes=N-` for a
@@ -390,7 +400,7 @@ export function sqsEndpoint(account: Pick<AwsAccount, 'endpoints'>, queueUrl: st
   return `${(account.endpoints?.sqs ?? new URL(queueUrl).origin).replace(/\/+$/, '')}/`;
 }
 
-/** One SQS JSON-protocol call. */
+/** One SQS JSON-protocol call over the account's signed HttpClient (the collectors use `sqsClient`). */
 export async function sqsCall<T>(
   http: HttpClient,
   endpoint: string,
@@ -422,71 +432,61 @@ export async function sqsCall<T>(
   }
 }
 
-interface SqsMessage {
-  MessageId?: string;
-  ReceiptHandle?: string;
-  Body?: string;
-  MD5OfBody?: string;
-  Attributes?: Record<string, string>;
-  MessageAttributes?: Record<string, unknown>;
+/** The SQS actions the collectors call that change the queue, with why (the vendor-write guard). */
+const SQS_WRITES: Record<string, string> = {
+  ReceiveMessage: SQS_RECEIVE_WRITE,
+  DeleteMessage: SQS_DELETE_WRITE,
+  DeleteMessageBatch: SQS_DELETE_MESSAGES_WRITE,
+  ChangeMessageVisibilityBatch: SQS_EXTEND_WRITE,
+};
+
+/** An SQS client of the AWS SDK on the engine's HttpClient (accounts/aws-sdk-http.ts) for one queue. */
+export function sqsClient(http: HttpClient, account: AwsAccount, queueUrl: string): SQSClient {
+  const region = awsScopeOf(new URL(queueUrl).hostname)?.region ?? account.region;
+  return new SQSClient({
+    ...sdkClientConfig(http, region, (req) => {
+      const action = String(req.headers['x-amz-target'] ?? '').replace(/^AmazonSQS\./, '');
+      if (action === 'GetQueueAttributes') return 'read';
+      const write = SQS_WRITES[action];
+      return write ? { write } : undefined;
+    }),
+    endpoint: sqsEndpoint(account, queueUrl),
+    useQueueUrlAsEndpoint: false,
+  });
 }
 
-interface SqsBatchAnswer {
-  Successful?: Array<{ Id?: string }>;
-  Failed?: Array<{ Id?: string; Code?: string; Message?: string; SenderFault?: boolean }>;
-}
-
-/**
- * A batch action (DeleteMessageBatch, ChangeMessageVisibilityBatch: at most 10 entries a call, each
- * answered on its own in `Successful` or `Failed`, even in a 200). An entry failed with
- * `ReceiptHandleIsInvalid` (the message is gone or was received again) needs nothing more; any other
- * failure is a transient error.
- */
-async function sqsBatch(
-  http: HttpClient,
-  endpoint: string,
-  action: 'DeleteMessageBatch' | 'ChangeMessageVisibilityBatch',
-  queueUrl: string,
-  entries: Array<Record<string, unknown>>,
-  write: string,
-): Promise<void> {
-  for (let i = 0; i < entries.length; i += 10) {
-    const chunk = entries.slice(i, i + 10).map((e, j) => ({ Id: String(i + j), ...e }));
-    const answer = await sqsCall<SqsBatchAnswer>(
-      http,
-      endpoint,
-      action,
-      { QueueUrl: queueUrl, Entries: chunk },
-      write,
+/** The batch entries SQS failed, but those whose message is gone or was received again. */
+function batchFailed(
+  action: string,
+  size: number,
+  failed: Array<{ Code?: string; Message?: string }> | undefined,
+): void {
+  const left = (failed ?? []).filter((f) => f.Code !== 'ReceiptHandleIsInvalid');
+  if (left.length)
+    throw transientError(
+      'sqs_batch_failed',
+      `SQS ${action} failed for ${left.length} of ${size} messages: ${left[0]!.Code ?? 'unknown'} ${left[0]!.Message ?? ''}`.trim(),
+      'None needed if it passes: the messages come back after their visibility timeout and are recognised as delivered.',
     );
-    const failed = (answer?.Failed ?? []).filter((f) => f.Code !== 'ReceiptHandleIsInvalid');
-    if (failed.length)
-      throw transientError(
-        'sqs_batch_failed',
-        `SQS ${action} failed for ${failed.length} of ${chunk.length} messages: ${failed[0].Code ?? 'unknown'} ${failed[0].Message ?? ''}`.trim(),
-        'None needed if it passes: the messages come back after their visibility timeout and are recognised as delivered.',
-      );
-  }
 }
 
 export function sqsQueue(http: HttpClient, account: AwsAccount, o: SqsOptions): NotificationQueue {
-  const endpoint = sqsEndpoint(account, o.queueUrl);
+  const client = sqsClient(http, account, o.queueUrl);
+  const QueueUrl = o.queueUrl;
+  const chunks = <T>(items: T[]) =>
+    Array.from({ length: Math.ceil(items.length / 10) }, (_, i) => items.slice(i * 10, i * 10 + 10));
   return {
     async receive({ max }) {
-      const answer = await sqsCall<{ Messages?: SqsMessage[] }>(
-        http,
-        endpoint,
-        'ReceiveMessage',
-        {
-          QueueUrl: o.queueUrl,
+      const answer = await client.send(
+        new ReceiveMessageCommand({
+          QueueUrl,
           MaxNumberOfMessages: Math.max(1, Math.min(10, max)),
           WaitTimeSeconds: o.waitTimeSeconds ?? 1,
           ...(o.attributes ? { MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'] } : {}),
-        },
-        SQS_RECEIVE_WRITE,
+        }),
       );
       const out: QueueMessage[] = [];
-      for (const m of answer?.Messages ?? []) {
+      for (const m of answer.Messages ?? []) {
         if (typeof m.ReceiptHandle !== 'string' || typeof m.Body !== 'string') continue;
         if (m.MD5OfBody && createHash('md5').update(m.Body).digest('hex') !== m.MD5OfBody)
           throw transientError(
@@ -498,44 +498,38 @@ export function sqsQueue(http: HttpClient, account: AwsAccount, o: SqsOptions): 
           id: m.MessageId ?? m.ReceiptHandle.slice(0, 32),
           receipt: m.ReceiptHandle,
           body: m.Body,
-          ...(m.Attributes ? { attributes: m.Attributes } : {}),
-          ...(m.MessageAttributes ? { messageAttributes: m.MessageAttributes } : {}),
+          ...(m.Attributes ? { attributes: m.Attributes as Record<string, string> } : {}),
+          ...(m.MessageAttributes
+            ? { messageAttributes: m.MessageAttributes as Record<string, unknown> }
+            : {}),
         });
       }
       return out;
     },
     async deleteMany(receipts) {
-      await sqsBatch(
-        http,
-        endpoint,
-        'DeleteMessageBatch',
-        o.queueUrl,
-        receipts.map((r) => ({ ReceiptHandle: r })),
-        SQS_DELETE_MESSAGES_WRITE,
-      );
+      for (const [n, chunk] of chunks(receipts).entries()) {
+        const Entries = chunk.map((r, j) => ({ Id: String(n * 10 + j), ReceiptHandle: r }));
+        const answer = await client.send(new DeleteMessageBatchCommand({ QueueUrl, Entries }));
+        batchFailed('DeleteMessageBatch', Entries.length, answer.Failed);
+      }
     },
     async extend(receipts, seconds) {
-      await sqsBatch(
-        http,
-        endpoint,
-        'ChangeMessageVisibilityBatch',
-        o.queueUrl,
-        receipts.map((r) => ({ ReceiptHandle: r, VisibilityTimeout: seconds })),
-        SQS_EXTEND_WRITE,
-      );
+      for (const [n, chunk] of chunks(receipts).entries()) {
+        const Entries = chunk.map((r, j) => ({
+          Id: String(n * 10 + j),
+          ReceiptHandle: r,
+          VisibilityTimeout: seconds,
+        }));
+        const answer = await client.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl, Entries }));
+        batchFailed('ChangeMessageVisibilityBatch', Entries.length, answer.Failed);
+      }
     },
     async visibilityTimeout() {
       const t = Number((await sqsQueueAttributes(http, account, o.queueUrl)).VisibilityTimeout);
       return Number.isFinite(t) && t > 0 ? t : undefined;
     },
     async delete(receipt) {
-      await sqsCall(
-        http,
-        endpoint,
-        'DeleteMessage',
-        { QueueUrl: o.queueUrl, ReceiptHandle: receipt },
-        SQS_DELETE_WRITE,
-      );
+      await client.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: receipt }));
     },
   };
 }
@@ -546,11 +540,11 @@ export async function sqsQueueAttributes(
   account: AwsAccount,
   queueUrl: string,
 ): Promise<Record<string, string>> {
-  const answer = await sqsCall<{ Attributes?: Record<string, string> }>(
-    http,
-    sqsEndpoint(account, queueUrl),
-    'GetQueueAttributes',
-    { QueueUrl: queueUrl, AttributeNames: ['VisibilityTimeout', 'ApproximateNumberOfMessages'] },
+  const answer = await sqsClient(http, account, queueUrl).send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['VisibilityTimeout', 'ApproximateNumberOfMessages'],
+    }),
   );
-  return answer?.Attributes ?? {};
+  return (answer.Attributes ?? {}) as Record<string, string>;
 }
