@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
@@ -19,9 +20,9 @@ import { type AwsAccount, awsScopeOf, uriEncode } from './aws.ts';
 import { sdkClientConfig } from './aws-sdk-http.ts';
 
 /**
- * Amazon S3 and Amazon SQS for the object-notification reader (engine/object-notification.ts): SQS through
- * the AWS SDK's client (`@aws-sdk/client-sqs`) running on the engine's HttpClient (accounts/aws-sdk-http.ts),
- * S3 over the `aws` account's signed HttpClient: what every AWS source that reads objects announced on a queue
+ * Amazon S3 and Amazon SQS for the object-notification reader (engine/object-notification.ts), through the
+ * AWS SDK's clients (`@aws-sdk/client-s3`, `@aws-sdk/client-sqs`) running on the engine's HttpClient
+ * (accounts/aws-sdk-http.ts; `sqsCall` and `listPage` remain for raw calls): what every AWS source that reads objects announced on a queue
  * (CloudTrail, S3 logs, Security Lake, Cloud Funnel) shares. Vendor facts:
  *
  * - S3 GetObject (docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html): `Range: bytes=N-` for a
@@ -187,49 +188,105 @@ export function s3BucketUrl(account: Pick<AwsAccount, 'endpoints'>, bucket: stri
     : `https://${bucket}.s3.${region}.${domain}`;
 }
 
-/** An object key as a URL path: each segment strictly percent-encoded (what SigV4 signs for S3). */
-const keyPath = (key: string) => key.split('/').map(uriEncode).join('/');
-
 const noBytes: AsyncIterable<Uint8Array> = { async *[Symbol.asyncIterator]() {} };
 
+/**
+ * An S3 client of the AWS SDK on the engine's HttpClient (accounts/aws-sdk-http.ts): GetObject and
+ * ListObjectsV2 only (both reads); path style for the account's `endpoints.s3` and bucket names with dots
+ * (S3 User Guide, "Virtual hosting of buckets"); checksums only where S3 requires them (ranged reads
+ * carry no whole-object checksum).
+ */
+export function s3Client(
+  http: HttpClient,
+  account: Pick<AwsAccount, 'endpoints'>,
+  o: { bucket: string; region: string },
+): S3Client {
+  const override = account.endpoints?.s3;
+  return new S3Client({
+    ...sdkClientConfig(http, o.region, (req) =>
+      req.method === 'GET'
+        ? req.query?.['list-type']
+          ? 'read'
+          : { read: true, accept: [404, 416] }
+        : undefined,
+    ),
+    ...(override ? { endpoint: override.replace(/\/+$/, '') } : {}),
+    forcePathStyle: Boolean(override) || o.bucket.includes('.'),
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+const s3Code = (err: unknown) => (err as { name?: string })?.name;
+
 export function s3ObjectStore(http: HttpClient, account: AwsAccount, o: S3Options): ObjectStore {
-  const base = (bucket?: string) => s3BucketUrl(account, bucket ?? o.bucket, o.region);
+  const clients = new Map<string, S3Client>();
+  const client = (bucket: string) => {
+    let c = clients.get(bucket);
+    if (!c) clients.set(bucket, (c = s3Client(http, account, { bucket, region: o.region })));
+    return c;
+  };
   return {
     async get(ref, { start }) {
-      const res = await http.request({
-        url: `${base(ref.bucket)}/${keyPath(ref.key)}`,
-        headers: start ? { range: `bytes=${start}-` } : undefined,
-        accept: [404, 416],
-      });
-      if (res.status === 416) {
-        await res.body?.cancel();
-        return noBytes;
-      }
-      if (res.status === 404) {
-        const body = await res.text();
-        if (awsErrorCode(body) === 'NoSuchBucket')
+      const Bucket = ref.bucket ?? o.bucket;
+      try {
+        const out = await client(Bucket).send(
+          new GetObjectCommand({ Bucket, Key: ref.key, ...(start ? { Range: `bytes=${start}-` } : {}) }),
+        );
+        if (!ref.lastModified && out.LastModified) ref.lastModified = out.LastModified.toISOString();
+        return (out.Body as AsyncIterable<Uint8Array> | undefined) ?? noBytes;
+      } catch (err) {
+        const code = s3Code(err);
+        if (code === 'InvalidRange') return noBytes; // the range starts at the end: nothing more to read
+        if (code === 'NoSuchBucket')
           throw configError(
             'aws_bucket_not_found',
-            `S3 has no bucket ${ref.bucket ?? o.bucket} in ${o.region}.`,
+            `S3 has no bucket ${Bucket} in ${o.region}.`,
             "Check the collector's bucket name and region.",
             404,
           );
-        return undefined; // NoSuchKey: gone before it was read
+        if (
+          code === 'NoSuchKey' ||
+          (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 404
+        )
+          return undefined; // gone before it was read
+        throw err;
       }
-      const modified = res.headers.get('last-modified');
-      if (!ref.lastModified && modified) {
-        const ms = Date.parse(modified);
-        if (Number.isFinite(ms)) ref.lastModified = new Date(ms).toISOString();
-      }
-      return res.body ?? noBytes;
     },
     async list({ prefix, startAfter }) {
-      return listPage(http, base(), { prefix, startAfter, maxKeys: 1000 });
+      return listObjects(client(o.bucket), o.bucket, { prefix, startAfter, maxKeys: 1000 });
     },
   };
 }
 
-/** One ListObjectsV2 page. */
+/** One ListObjectsV2 page through the SDK client. */
+async function listObjects(
+  client: S3Client,
+  Bucket: string,
+  o: { prefix: string; startAfter?: string; maxKeys: number },
+): Promise<{ objects: ObjectRef[]; more: boolean }> {
+  const out = await client.send(
+    new ListObjectsV2Command({
+      Bucket,
+      Prefix: o.prefix,
+      MaxKeys: o.maxKeys,
+      ...(o.startAfter ? { StartAfter: o.startAfter } : {}),
+    }),
+  );
+  const objects: ObjectRef[] = [];
+  for (const c of out.Contents ?? []) {
+    if (c.Key === undefined) continue;
+    objects.push({
+      key: c.Key,
+      etag: c.ETag?.replace(/"/g, ''),
+      size: c.Size,
+      lastModified: c.LastModified?.toISOString(),
+    });
+  }
+  return { objects, more: out.IsTruncated === true };
+}
+
+/** One ListObjectsV2 page of the bucket at `bucketUrl` over the account's signed HttpClient (raw XML). */
 export async function listPage(
   http: HttpClient,
   bucketUrl: string,
@@ -359,7 +416,7 @@ export async function probeBucket(
   o: { bucket: string; region: string; prefix: string },
 ): Promise<void> {
   const page = await needsAws('s3:ListBucket', `arn:aws:s3:::${o.bucket}`, () =>
-    listPage(http, s3BucketUrl(account, o.bucket, o.region), { prefix: o.prefix, maxKeys: 1 }),
+    listObjects(s3Client(http, account, o), o.bucket, { prefix: o.prefix, maxKeys: 1 }),
   );
   const first = page.objects[0];
   if (!first) return;

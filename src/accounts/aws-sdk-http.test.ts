@@ -17,7 +17,7 @@ function fakeHttp(reply: () => { status: number; body: string } | Error) {
         status: r.status,
         url: req.url,
         headers: new Headers({ 'content-type': 'application/x-amz-json-1.0' }),
-        body: null,
+        body: new Response(r.body).body,
         text: async () => r.body,
         json: async () => JSON.parse(r.body),
       };

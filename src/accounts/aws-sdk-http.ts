@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { configError } from '../core/errors.ts';
 import type { HttpClient } from '../core/source.ts';
 
@@ -37,7 +38,9 @@ const SDK_ONLY = new Set([
  * What a call is: `'read'`, or the reason a call that changes vendor state is made (declared in the
  * source's `vendorWrites`); undefined for any other call, which is refused before it is sent.
  */
-export type CallKind = (req: SdkRequest) => 'read' | { write: string } | undefined;
+export type CallKind = (
+  req: SdkRequest,
+) => 'read' | { write: string } | { read: true; accept: number[] } | undefined;
 
 /** The request handler an SDK client is given. */
 export function engineRequestHandler(http: HttpClient, kind: CallKind) {
@@ -74,15 +77,17 @@ export function engineRequestHandler(http: HttpClient, kind: CallKind) {
         url,
         headers,
         body,
-        ...(call === 'read' ? { readOnly: true } : { vendorWrite: call.write }),
+        ...(call === 'read' || 'read' in call
+          ? { readOnly: true, ...(call !== 'read' ? { accept: call.accept } : {}) }
+          : { vendorWrite: call.write }),
       });
       const out: Record<string, string> = {};
       res.headers.forEach((v, k) => {
         out[k] = v;
       });
-      return {
-        response: { statusCode: res.status, reason: '', headers: out, body: Buffer.from(await res.text()) },
-      };
+      // Streamed as it arrives (an S3 object of a gigabyte is never held): the SDK collects small answers.
+      const stream = res.body ? Readable.fromWeb(res.body as never) : Readable.from([]);
+      return { response: { statusCode: res.status, reason: '', headers: out, body: stream } };
     },
     updateHttpClientConfig() {},
     httpHandlerConfigs: () => ({}),
