@@ -262,6 +262,18 @@ describe('aws account kind: signing and AssumeRole', () => {
     return { accessKeyId, secretAccessKey };
   };
   const parse = (fields: Record<string, unknown>) => awsFields.parse(fields) as AwsAccount;
+  /** A client of a fresh user key that assumes the trusted role, signing for sqs at the simulator. */
+  const roleClient = () =>
+    clientFor(
+      parse({
+        ...userKey(),
+        roleArn: sim.trust.roleArn,
+        externalId: sim.trust.externalId,
+        stsEndpoint: `${sim.url}/sts`,
+        endpoint: sim.url,
+        signingService: 'sqs',
+      }),
+    );
   before(() => sim.server.start());
   after(() => sim.server.stop());
 
@@ -363,16 +375,7 @@ describe('aws account kind: signing and AssumeRole', () => {
     sim.lifetimeMs = 4 * 60_000; // inside the 5-minute renewal margin
     try {
       const before = sim.assumeRoles.length;
-      const http = clientFor(
-        parse({
-          ...userKey(),
-          roleArn: sim.trust.roleArn,
-          externalId: sim.trust.externalId,
-          stsEndpoint: `${sim.url}/sts`,
-          endpoint: sim.url,
-          signingService: 'sqs',
-        }),
-      );
+      const http = roleClient();
       await http.getJson(`${sim.url}/a`);
       await http.getJson(`${sim.url}/b`);
       assert.equal(sim.assumeRoles.length - before, 2);
@@ -383,16 +386,7 @@ describe('aws account kind: signing and AssumeRole', () => {
 
   it('assumes the role again once when AWS says its credentials expired early (ExpiredToken)', async () => {
     const before = sim.assumeRoles.length;
-    const http = clientFor(
-      parse({
-        ...userKey(),
-        roleArn: sim.trust.roleArn,
-        externalId: sim.trust.externalId,
-        stsEndpoint: `${sim.url}/sts`,
-        endpoint: sim.url,
-        signingService: 'sqs',
-      }),
-    );
+    const http = roleClient();
     await http.getJson(`${sim.url}/first`);
     const revoked = sim.apiCalls.at(-1)!.accessKeyId;
     sim.expired.add(revoked);
