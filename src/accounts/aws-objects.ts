@@ -1,4 +1,13 @@
 import { createHash } from 'node:crypto';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { configError, type ErrorInfo, TributaryError, transientError } from '../core/errors.ts';
 import type { HttpClient, VendorErrorContext } from '../core/source.ts';
 import type {
@@ -7,12 +16,13 @@ import type {
   ObjectStore,
   QueueMessage,
 } from '../engine/object-notification.ts';
-import { uriEncode } from '../engine/sigv4.ts';
-import type { AwsAccount } from './aws.ts';
+import { type AwsAccount, awsScopeOf, uriEncode } from './aws.ts';
+import { sdkClientConfig } from './aws-sdk-http.ts';
 
 /**
- * Amazon S3 and Amazon SQS for the object-notification reader (engine/object-notification.ts), over the
- * `aws` account's signed HttpClient: what every AWS source that reads objects announced on a queue
+ * Amazon S3 and Amazon SQS for the object-notification reader (engine/object-notification.ts), through the
+ * AWS SDK's clients (`@aws-sdk/client-s3`, `@aws-sdk/client-sqs`) running on the engine's HttpClient
+ * (accounts/aws-sdk-http.ts; `sqsCall` and `listPage` remain for raw calls): what every AWS source that reads objects announced on a queue
  * (CloudTrail, S3 logs, Security Lake, Cloud Funnel) shares. Vendor facts:
  *
  * - S3 GetObject (docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html): `Range: bytes=N-` for a
@@ -71,6 +81,19 @@ const AWS_ERRORS: Record<string, Partial<ErrorInfo>> = {
     code: 'aws_invalid_credentials',
     action: "Check the account's accessKeyId: AWS does not know it (deleted, inactive or mistyped).",
   },
+  UnrecognizedClientException: {
+    code: 'aws_invalid_credentials',
+    action: "Check the account's accessKeyId: AWS does not know it (deleted, inactive or mistyped).",
+  },
+  InvalidSignatureException: {
+    code: 'aws_invalid_credentials',
+    action:
+      "Check the account's secretAccessKey (it does not belong to the access key ID) and this host's clock.",
+  },
+  ExpiredTokenException: {
+    code: 'aws_expired_token',
+    action: "Replace the account's temporary credentials, or use a long-term access key with roleArn.",
+  },
   ExpiredToken: {
     code: 'aws_expired_token',
     action: "Replace the account's temporary credentials, or use a long-term access key with roleArn.",
@@ -128,11 +151,16 @@ export function explainAws(ctx: VendorErrorContext): Partial<ErrorInfo> | undefi
   return { type: 'config', ...known };
 }
 
-/** SQS's throttling answer comes as a 400 (`ThrottlingException`, `RequestThrottled`): waited out like a 429. */
+/**
+ * AWS's throttling answers come as a 400 (SQS and CloudWatch Logs `ThrottlingException`, SQS
+ * `RequestThrottled`, CloudWatch `Throttling`): waited out like a 429.
+ */
 export function awsRateLimited(ctx: VendorErrorContext): { defaultWaitMs: number } | undefined {
   if (ctx.status !== 400) return undefined;
   const code = awsErrorCode(ctx.body);
-  return code === 'ThrottlingException' || code === 'RequestThrottled' ? { defaultWaitMs: 1000 } : undefined;
+  return code === 'ThrottlingException' || code === 'RequestThrottled' || code === 'Throttling'
+    ? { defaultWaitMs: 1000 }
+    : undefined;
 }
 
 const unxml = (s: string) =>
@@ -160,49 +188,105 @@ export function s3BucketUrl(account: Pick<AwsAccount, 'endpoints'>, bucket: stri
     : `https://${bucket}.s3.${region}.${domain}`;
 }
 
-/** An object key as a URL path: each segment strictly percent-encoded (what SigV4 signs for S3). */
-const keyPath = (key: string) => key.split('/').map(uriEncode).join('/');
-
 const noBytes: AsyncIterable<Uint8Array> = { async *[Symbol.asyncIterator]() {} };
 
+/**
+ * An S3 client of the AWS SDK on the engine's HttpClient (accounts/aws-sdk-http.ts): GetObject and
+ * ListObjectsV2 only (both reads); path style for the account's `endpoints.s3` and bucket names with dots
+ * (S3 User Guide, "Virtual hosting of buckets"); checksums only where S3 requires them (ranged reads
+ * carry no whole-object checksum).
+ */
+export function s3Client(
+  http: HttpClient,
+  account: Pick<AwsAccount, 'endpoints'>,
+  o: { bucket: string; region: string },
+): S3Client {
+  const override = account.endpoints?.s3;
+  return new S3Client({
+    ...sdkClientConfig(http, o.region, (req) =>
+      req.method === 'GET'
+        ? req.query?.['list-type']
+          ? 'read'
+          : { read: true, accept: [404, 416] }
+        : undefined,
+    ),
+    ...(override ? { endpoint: override.replace(/\/+$/, '') } : {}),
+    forcePathStyle: Boolean(override) || o.bucket.includes('.'),
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+const s3Code = (err: unknown) => (err as { name?: string })?.name;
+
 export function s3ObjectStore(http: HttpClient, account: AwsAccount, o: S3Options): ObjectStore {
-  const base = (bucket?: string) => s3BucketUrl(account, bucket ?? o.bucket, o.region);
+  const clients = new Map<string, S3Client>();
+  const client = (bucket: string) => {
+    let c = clients.get(bucket);
+    if (!c) clients.set(bucket, (c = s3Client(http, account, { bucket, region: o.region })));
+    return c;
+  };
   return {
     async get(ref, { start }) {
-      const res = await http.request({
-        url: `${base(ref.bucket)}/${keyPath(ref.key)}`,
-        headers: start ? { range: `bytes=${start}-` } : undefined,
-        accept: [404, 416],
-      });
-      if (res.status === 416) {
-        await res.body?.cancel();
-        return noBytes;
-      }
-      if (res.status === 404) {
-        const body = await res.text();
-        if (awsErrorCode(body) === 'NoSuchBucket')
+      const Bucket = ref.bucket ?? o.bucket;
+      try {
+        const out = await client(Bucket).send(
+          new GetObjectCommand({ Bucket, Key: ref.key, ...(start ? { Range: `bytes=${start}-` } : {}) }),
+        );
+        if (!ref.lastModified && out.LastModified) ref.lastModified = out.LastModified.toISOString();
+        return (out.Body as AsyncIterable<Uint8Array> | undefined) ?? noBytes;
+      } catch (err) {
+        const code = s3Code(err);
+        if (code === 'InvalidRange') return noBytes; // the range starts at the end: nothing more to read
+        if (code === 'NoSuchBucket')
           throw configError(
             'aws_bucket_not_found',
-            `S3 has no bucket ${ref.bucket ?? o.bucket} in ${o.region}.`,
+            `S3 has no bucket ${Bucket} in ${o.region}.`,
             "Check the collector's bucket name and region.",
             404,
           );
-        return undefined; // NoSuchKey: gone before it was read
+        if (
+          code === 'NoSuchKey' ||
+          (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 404
+        )
+          return undefined; // gone before it was read
+        throw err;
       }
-      const modified = res.headers.get('last-modified');
-      if (!ref.lastModified && modified) {
-        const ms = Date.parse(modified);
-        if (Number.isFinite(ms)) ref.lastModified = new Date(ms).toISOString();
-      }
-      return res.body ?? noBytes;
     },
     async list({ prefix, startAfter }) {
-      return listPage(http, base(), { prefix, startAfter, maxKeys: 1000 });
+      return listObjects(client(o.bucket), o.bucket, { prefix, startAfter, maxKeys: 1000 });
     },
   };
 }
 
-/** One ListObjectsV2 page. */
+/** One ListObjectsV2 page through the SDK client. */
+async function listObjects(
+  client: S3Client,
+  Bucket: string,
+  o: { prefix: string; startAfter?: string; maxKeys: number },
+): Promise<{ objects: ObjectRef[]; more: boolean }> {
+  const out = await client.send(
+    new ListObjectsV2Command({
+      Bucket,
+      Prefix: o.prefix,
+      MaxKeys: o.maxKeys,
+      ...(o.startAfter ? { StartAfter: o.startAfter } : {}),
+    }),
+  );
+  const objects: ObjectRef[] = [];
+  for (const c of out.Contents ?? []) {
+    if (c.Key === undefined) continue;
+    objects.push({
+      key: c.Key,
+      etag: c.ETag?.replace(/"/g, ''),
+      size: c.Size,
+      lastModified: c.LastModified?.toISOString(),
+    });
+  }
+  return { objects, more: out.IsTruncated === true };
+}
+
+/** One ListObjectsV2 page of the bucket at `bucketUrl` over the account's signed HttpClient (raw XML). */
 export async function listPage(
   http: HttpClient,
   bucketUrl: string,
@@ -315,7 +399,7 @@ export async function needsAws<T>(action: string, resource: string, call: () => 
       throw configError(
         'aws_access_denied',
         `AWS denied ${action} on ${resource}: ${err.message}`,
-        `Allow ${action} on ${resource} in the IAM policy of the account's identity (or role), and check the ${action.startsWith('s3') ? 'bucket' : 'queue'} policy.`,
+        `Allow ${action} on ${resource} in the IAM policy of the account's identity (or role), and check the ${action.startsWith('s3') ? 'bucket policy' : action.startsWith('sqs') ? 'queue policy' : 'resource’s policy, if it has one'}.`,
         err.status,
       );
     throw err;
@@ -332,7 +416,7 @@ export async function probeBucket(
   o: { bucket: string; region: string; prefix: string },
 ): Promise<void> {
   const page = await needsAws('s3:ListBucket', `arn:aws:s3:::${o.bucket}`, () =>
-    listPage(http, s3BucketUrl(account, o.bucket, o.region), { prefix: o.prefix, maxKeys: 1 }),
+    listObjects(s3Client(http, account, o), o.bucket, { prefix: o.prefix, maxKeys: 1 }),
   );
   const first = page.objects[0];
   if (!first) return;
@@ -373,7 +457,7 @@ export function sqsEndpoint(account: Pick<AwsAccount, 'endpoints'>, queueUrl: st
   return `${(account.endpoints?.sqs ?? new URL(queueUrl).origin).replace(/\/+$/, '')}/`;
 }
 
-/** One SQS JSON-protocol call. */
+/** One SQS JSON-protocol call over the account's signed HttpClient (the collectors use `sqsClient`). */
 export async function sqsCall<T>(
   http: HttpClient,
   endpoint: string,
@@ -405,71 +489,61 @@ export async function sqsCall<T>(
   }
 }
 
-interface SqsMessage {
-  MessageId?: string;
-  ReceiptHandle?: string;
-  Body?: string;
-  MD5OfBody?: string;
-  Attributes?: Record<string, string>;
-  MessageAttributes?: Record<string, unknown>;
+/** The SQS actions the collectors call that change the queue, with why (the vendor-write guard). */
+const SQS_WRITES: Record<string, string> = {
+  ReceiveMessage: SQS_RECEIVE_WRITE,
+  DeleteMessage: SQS_DELETE_WRITE,
+  DeleteMessageBatch: SQS_DELETE_MESSAGES_WRITE,
+  ChangeMessageVisibilityBatch: SQS_EXTEND_WRITE,
+};
+
+/** An SQS client of the AWS SDK on the engine's HttpClient (accounts/aws-sdk-http.ts) for one queue. */
+export function sqsClient(http: HttpClient, account: AwsAccount, queueUrl: string): SQSClient {
+  const region = awsScopeOf(new URL(queueUrl).hostname)?.region ?? account.region;
+  return new SQSClient({
+    ...sdkClientConfig(http, region, (req) => {
+      const action = String(req.headers['x-amz-target'] ?? '').replace(/^AmazonSQS\./, '');
+      if (action === 'GetQueueAttributes') return 'read';
+      const write = SQS_WRITES[action];
+      return write ? { write } : undefined;
+    }),
+    endpoint: sqsEndpoint(account, queueUrl),
+    useQueueUrlAsEndpoint: false,
+  });
 }
 
-interface SqsBatchAnswer {
-  Successful?: Array<{ Id?: string }>;
-  Failed?: Array<{ Id?: string; Code?: string; Message?: string; SenderFault?: boolean }>;
-}
-
-/**
- * A batch action (DeleteMessageBatch, ChangeMessageVisibilityBatch: at most 10 entries a call, each
- * answered on its own in `Successful` or `Failed`, even in a 200). An entry failed with
- * `ReceiptHandleIsInvalid` (the message is gone or was received again) needs nothing more; any other
- * failure is a transient error.
- */
-async function sqsBatch(
-  http: HttpClient,
-  endpoint: string,
-  action: 'DeleteMessageBatch' | 'ChangeMessageVisibilityBatch',
-  queueUrl: string,
-  entries: Array<Record<string, unknown>>,
-  write: string,
-): Promise<void> {
-  for (let i = 0; i < entries.length; i += 10) {
-    const chunk = entries.slice(i, i + 10).map((e, j) => ({ Id: String(i + j), ...e }));
-    const answer = await sqsCall<SqsBatchAnswer>(
-      http,
-      endpoint,
-      action,
-      { QueueUrl: queueUrl, Entries: chunk },
-      write,
+/** The batch entries SQS failed, but those whose message is gone or was received again. */
+function batchFailed(
+  action: string,
+  size: number,
+  failed: Array<{ Code?: string; Message?: string }> | undefined,
+): void {
+  const left = (failed ?? []).filter((f) => f.Code !== 'ReceiptHandleIsInvalid');
+  if (left.length)
+    throw transientError(
+      'sqs_batch_failed',
+      `SQS ${action} failed for ${left.length} of ${size} messages: ${left[0]!.Code ?? 'unknown'} ${left[0]!.Message ?? ''}`.trim(),
+      'None needed if it passes: the messages come back after their visibility timeout and are recognised as delivered.',
     );
-    const failed = (answer?.Failed ?? []).filter((f) => f.Code !== 'ReceiptHandleIsInvalid');
-    if (failed.length)
-      throw transientError(
-        'sqs_batch_failed',
-        `SQS ${action} failed for ${failed.length} of ${chunk.length} messages: ${failed[0].Code ?? 'unknown'} ${failed[0].Message ?? ''}`.trim(),
-        'None needed if it passes: the messages come back after their visibility timeout and are recognised as delivered.',
-      );
-  }
 }
 
 export function sqsQueue(http: HttpClient, account: AwsAccount, o: SqsOptions): NotificationQueue {
-  const endpoint = sqsEndpoint(account, o.queueUrl);
+  const client = sqsClient(http, account, o.queueUrl);
+  const QueueUrl = o.queueUrl;
+  const chunks = <T>(items: T[]) =>
+    Array.from({ length: Math.ceil(items.length / 10) }, (_, i) => items.slice(i * 10, i * 10 + 10));
   return {
     async receive({ max }) {
-      const answer = await sqsCall<{ Messages?: SqsMessage[] }>(
-        http,
-        endpoint,
-        'ReceiveMessage',
-        {
-          QueueUrl: o.queueUrl,
+      const answer = await client.send(
+        new ReceiveMessageCommand({
+          QueueUrl,
           MaxNumberOfMessages: Math.max(1, Math.min(10, max)),
           WaitTimeSeconds: o.waitTimeSeconds ?? 1,
           ...(o.attributes ? { MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'] } : {}),
-        },
-        SQS_RECEIVE_WRITE,
+        }),
       );
       const out: QueueMessage[] = [];
-      for (const m of answer?.Messages ?? []) {
+      for (const m of answer.Messages ?? []) {
         if (typeof m.ReceiptHandle !== 'string' || typeof m.Body !== 'string') continue;
         if (m.MD5OfBody && createHash('md5').update(m.Body).digest('hex') !== m.MD5OfBody)
           throw transientError(
@@ -481,44 +555,38 @@ export function sqsQueue(http: HttpClient, account: AwsAccount, o: SqsOptions): 
           id: m.MessageId ?? m.ReceiptHandle.slice(0, 32),
           receipt: m.ReceiptHandle,
           body: m.Body,
-          ...(m.Attributes ? { attributes: m.Attributes } : {}),
-          ...(m.MessageAttributes ? { messageAttributes: m.MessageAttributes } : {}),
+          ...(m.Attributes ? { attributes: m.Attributes as Record<string, string> } : {}),
+          ...(m.MessageAttributes
+            ? { messageAttributes: m.MessageAttributes as Record<string, unknown> }
+            : {}),
         });
       }
       return out;
     },
     async deleteMany(receipts) {
-      await sqsBatch(
-        http,
-        endpoint,
-        'DeleteMessageBatch',
-        o.queueUrl,
-        receipts.map((r) => ({ ReceiptHandle: r })),
-        SQS_DELETE_MESSAGES_WRITE,
-      );
+      for (const [n, chunk] of chunks(receipts).entries()) {
+        const Entries = chunk.map((r, j) => ({ Id: String(n * 10 + j), ReceiptHandle: r }));
+        const answer = await client.send(new DeleteMessageBatchCommand({ QueueUrl, Entries }));
+        batchFailed('DeleteMessageBatch', Entries.length, answer.Failed);
+      }
     },
     async extend(receipts, seconds) {
-      await sqsBatch(
-        http,
-        endpoint,
-        'ChangeMessageVisibilityBatch',
-        o.queueUrl,
-        receipts.map((r) => ({ ReceiptHandle: r, VisibilityTimeout: seconds })),
-        SQS_EXTEND_WRITE,
-      );
+      for (const [n, chunk] of chunks(receipts).entries()) {
+        const Entries = chunk.map((r, j) => ({
+          Id: String(n * 10 + j),
+          ReceiptHandle: r,
+          VisibilityTimeout: seconds,
+        }));
+        const answer = await client.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl, Entries }));
+        batchFailed('ChangeMessageVisibilityBatch', Entries.length, answer.Failed);
+      }
     },
     async visibilityTimeout() {
       const t = Number((await sqsQueueAttributes(http, account, o.queueUrl)).VisibilityTimeout);
       return Number.isFinite(t) && t > 0 ? t : undefined;
     },
     async delete(receipt) {
-      await sqsCall(
-        http,
-        endpoint,
-        'DeleteMessage',
-        { QueueUrl: o.queueUrl, ReceiptHandle: receipt },
-        SQS_DELETE_WRITE,
-      );
+      await client.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: receipt }));
     },
   };
 }
@@ -529,11 +597,11 @@ export async function sqsQueueAttributes(
   account: AwsAccount,
   queueUrl: string,
 ): Promise<Record<string, string>> {
-  const answer = await sqsCall<{ Attributes?: Record<string, string> }>(
-    http,
-    sqsEndpoint(account, queueUrl),
-    'GetQueueAttributes',
-    { QueueUrl: queueUrl, AttributeNames: ['VisibilityTimeout', 'ApproximateNumberOfMessages'] },
+  const answer = await sqsClient(http, account, queueUrl).send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['VisibilityTimeout', 'ApproximateNumberOfMessages'],
+    }),
   );
-  return answer?.Attributes ?? {};
+  return (answer.Attributes ?? {}) as Record<string, string>;
 }

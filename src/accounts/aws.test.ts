@@ -3,9 +3,17 @@ import { after, before, describe, it } from 'node:test';
 import { TributaryError } from '../core/errors.ts';
 import { formatIssues } from '../core/validation.ts';
 import { Http } from '../engine/http.ts';
-import { signRequest } from '../engine/sigv4.ts';
+import { checkSigV4 } from '../sim/aws-sigv4.ts';
 import { json, type SimReply, type SimRequest, SimServer, text } from '../sim/kit.ts';
-import { type AwsAccount, aws, awsFields, signingScope, stsUrl } from './aws.ts';
+import {
+  type AwsAccount,
+  aws,
+  awsCallerIdentity,
+  awsFields,
+  awsScopeOf,
+  signingScope,
+  stsUrl,
+} from './aws.ts';
 
 const issues = (fields: Record<string, unknown>) => {
   const r = awsFields.safeParse(fields);
@@ -42,7 +50,6 @@ describe('aws account kind: fields', () => {
       issues({ ...KEY, accessKeyId: 'akia-lower' }).join(),
       /accessKeyId: expected an AWS access key ID/,
     );
-    assert.match(issues({ accessKeyId: KEY.accessKeyId }).join(), /secretAccessKey: /);
     assert.match(
       issues({ ...KEY, roleArn: 'arn:aws:iam::12:user/bob' }).join(),
       /roleArn: expected an IAM role ARN/,
@@ -68,6 +75,12 @@ describe('aws account kind: fields', () => {
     assert.match(token.join(), /sessionToken: a session token belongs to temporary credentials/);
     assert.doesNotMatch(token.join(), /FwoGZXIv|wJalr/);
     assert.match(issues({ ...KEY, verifyTls: false }).join(), /unknown key "verifyTls"/);
+    assert.deepEqual(issues({ region: 'eu-west-1' }), [], 'no key: the host’s default chain');
+    assert.match(
+      issues({ accessKeyId: KEY.accessKeyId }).join(),
+      /secretAccessKey: required with accessKeyId/,
+    );
+    assert.match(issues({ secretAccessKey: 'x' }).join(), /accessKeyId: required with secretAccessKey/);
   });
 
   it('puts a title and a description on every field (the UI form labels)', async () => {
@@ -131,6 +144,10 @@ class AwsSim {
   /** Access key ID → its secret (and session token for temporary credentials). */
   readonly keys = new Map<string, Issued>();
   readonly assumeRoles: Array<{ form: URLSearchParams; scope: string }> = [];
+  /** Temporary keys refused as expired from now on (a revoked role session). */
+  readonly expired = new Set<string>();
+  /** Access keys GetCallerIdentity was signed with. */
+  readonly identities: string[] = [];
   readonly apiCalls: Array<{
     service: string;
     region: string;
@@ -144,6 +161,7 @@ class AwsSim {
   private issued = 0;
 
   constructor() {
+    this.server.route('POST', '/sts', (req) => this.sts(req));
     this.server.route('POST', '/sts/', (req) => this.sts(req));
     for (const method of ['GET', 'POST']) this.server.route(method, '/*', (req) => this.api(req));
   }
@@ -152,45 +170,23 @@ class AwsSim {
     return this.server.url;
   }
 
-  /** Recomputes the request's signature from what arrived; the reason it is wrong, or its scope. */
-  verify(req: SimRequest): { error: string } | { accessKeyId: string; region: string; service: string } {
-    const m =
-      /^AWS4-HMAC-SHA256 Credential=([A-Z0-9]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/.exec(
-        String(req.headers.authorization ?? ''),
-      );
-    if (!m) return { error: 'IncompleteSignature' };
-    const [, accessKeyId, day, region, service, signedHeaders, signature] = m;
-    const key = this.keys.get(accessKeyId);
-    if (!key) return { error: 'InvalidClientTokenId' };
-    if (key.sessionToken && req.headers['x-amz-security-token'] !== key.sessionToken)
-      return { error: 'InvalidClientTokenId' };
-    const stamp = String(req.headers['x-amz-date'] ?? '');
-    const date = new Date(
-      stamp.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'),
+  /** Recomputes the request's signature from what arrived (the SDK's signer); the reason it is wrong, or its scope. */
+  async verify(
+    req: SimRequest,
+  ): Promise<{ error: string } | { accessKeyId: string; region: string; service: string }> {
+    const v = await checkSigV4(
+      { method: req.method, url: req.raw.url ?? '/', headers: req.headers, body: req.body },
+      (key) => this.keys.get(key),
     );
-    if (!stamp.startsWith(day) || Math.abs(date.getTime() - Date.now()) > 5 * 60_000)
-      return { error: 'RequestExpired' };
-    const headers = new Headers();
-    for (const name of signedHeaders.split(';')) {
-      if (name === 'host') continue;
-      const v = req.headers[name];
-      if (v === undefined) return { error: 'SignatureDoesNotMatch' };
-      headers.set(name, String(v));
-    }
-    const again = signRequest({
-      method: req.method,
-      url: req.url,
-      headers,
-      body: req.body,
-      region,
-      service,
-      date,
-      contentSha256: headers.has('x-amz-content-sha256'),
-      credentials: { accessKeyId, secretAccessKey: key.secretAccessKey, sessionToken: key.sessionToken },
-    });
-    if (again.signature !== signature || again.signedHeaders !== signedHeaders)
-      return { error: 'SignatureDoesNotMatch' };
-    return { accessKeyId, region, service };
+    if (v.ok) return this.expired.has(v.accessKeyId) ? { error: 'ExpiredToken' } : v;
+    return {
+      error: {
+        missing: 'IncompleteSignature',
+        'unknown-key': 'InvalidClientTokenId',
+        expired: 'RequestExpired',
+        mismatch: 'SignatureDoesNotMatch',
+      }[v.reason],
+    };
   }
 
   private error(status: number, code: string, message = code): SimReply {
@@ -201,13 +197,21 @@ class AwsSim {
     );
   }
 
-  private sts(req: SimRequest): SimReply {
-    const v = this.verify(req);
+  private async sts(req: SimRequest): Promise<SimReply> {
+    const v = await this.verify(req);
     if ('error' in v) return this.error(403, v.error);
     const form = new URLSearchParams(req.body.toString());
-    this.assumeRoles.push({ form, scope: `${v.region}/${v.service}` });
     if (v.service !== 'sts')
       return this.error(403, 'SignatureDoesNotMatch', 'wrong service in the credential scope');
+    if (form.get('Action') === 'GetCallerIdentity') {
+      this.identities.push(v.accessKeyId);
+      return text(
+        200,
+        `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/tributary</Arn><UserId>AIDAEXAMPLE</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>r-2</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
+        { 'content-type': 'text/xml' },
+      );
+    }
+    this.assumeRoles.push({ form, scope: `${v.region}/${v.service}` });
     if (form.get('Action') !== 'AssumeRole' || form.get('Version') !== '2011-06-15')
       return this.error(400, 'InvalidAction');
     if (form.get('RoleArn') !== this.trust.roleArn || form.get('ExternalId') !== this.trust.externalId)
@@ -228,8 +232,8 @@ class AwsSim {
     );
   }
 
-  private api(req: SimRequest): SimReply {
-    const v = this.verify(req);
+  private async api(req: SimRequest): Promise<SimReply> {
+    const v = await this.verify(req);
     if ('error' in v) return this.error(403, v.error);
     this.apiCalls.push({ ...v, headers: req.headers });
     return json(200, { ok: true });
@@ -242,6 +246,7 @@ const clientFor = (account: AwsAccount) => {
     backoffBaseMs: 1,
     maxAttempts: 2,
     authorize: (h, refresh, url, req) => aws.authorize(account, h, { refresh, http, url, ...req }),
+    credentialsExpired: (ctx) => aws.credentialsExpired?.(ctx) ?? false,
   });
   return http;
 };
@@ -257,6 +262,18 @@ describe('aws account kind: signing and AssumeRole', () => {
     return { accessKeyId, secretAccessKey };
   };
   const parse = (fields: Record<string, unknown>) => awsFields.parse(fields) as AwsAccount;
+  /** A client of a fresh user key that assumes the trusted role, signing for sqs at the simulator. */
+  const roleClient = () =>
+    clientFor(
+      parse({
+        ...userKey(),
+        roleArn: sim.trust.roleArn,
+        externalId: sim.trust.externalId,
+        stsEndpoint: `${sim.url}/sts`,
+        endpoint: sim.url,
+        signingService: 'sqs',
+      }),
+    );
   before(() => sim.server.start());
   after(() => sim.server.stop());
 
@@ -358,22 +375,36 @@ describe('aws account kind: signing and AssumeRole', () => {
     sim.lifetimeMs = 4 * 60_000; // inside the 5-minute renewal margin
     try {
       const before = sim.assumeRoles.length;
-      const http = clientFor(
-        parse({
-          ...userKey(),
-          roleArn: sim.trust.roleArn,
-          externalId: sim.trust.externalId,
-          stsEndpoint: `${sim.url}/sts`,
-          endpoint: sim.url,
-          signingService: 'sqs',
-        }),
-      );
+      const http = roleClient();
       await http.getJson(`${sim.url}/a`);
       await http.getJson(`${sim.url}/b`);
       assert.equal(sim.assumeRoles.length - before, 2);
     } finally {
       sim.lifetimeMs = 3600_000;
     }
+  });
+
+  it('assumes the role again once when AWS says its credentials expired early (ExpiredToken)', async () => {
+    const before = sim.assumeRoles.length;
+    const http = roleClient();
+    await http.getJson(`${sim.url}/first`);
+    const revoked = sim.apiCalls.at(-1)!.accessKeyId;
+    sim.expired.add(revoked);
+    const { response } = await http.getJson(`${sim.url}/second`);
+    assert.equal(response.status, 200);
+    assert.equal(sim.assumeRoles.length - before, 2, 'assumed again after the ExpiredToken answer');
+    assert.notEqual(sim.apiCalls.at(-1)!.accessKeyId, revoked);
+    assert.equal(
+      aws.credentialsExpired?.({
+        status: 400,
+        body: '{"__type":"ExpiredTokenException","message":"x"}',
+      } as never),
+      true,
+    );
+    assert.equal(
+      aws.credentialsExpired?.({ status: 403, body: '<Error><Code>AccessDenied</Code></Error>' } as never),
+      false,
+    );
   });
 
   it('explains a refused AssumeRole with a config error, never echoing a secret', async () => {
@@ -415,6 +446,64 @@ describe('aws account kind: signing and AssumeRole', () => {
     assert.doesNotMatch(JSON.stringify(bad.toJSON()), /not-the-secret/);
   });
 
+  it('proves the credentials with GetCallerIdentity, naming a wrong key as the fix', async () => {
+    const key = userKey();
+    const arn = await awsCallerIdentity(parse({ ...key, stsEndpoint: `${sim.url}/sts` }));
+    assert.equal(arn, 'arn:aws:iam::123456789012:user/tributary');
+    assert.equal(sim.identities.at(-1), key.accessKeyId);
+    const err = await awsCallerIdentity(
+      parse({ ...key, secretAccessKey: 'not-the-secret-x', stsEndpoint: `${sim.url}/sts` }),
+    ).catch((e) => e);
+    assert.ok(err instanceof TributaryError, String(err));
+    assert.equal(err.code, 'aws_invalid_credentials');
+    assert.match(err.message, /GetCallerIdentity \(SignatureDoesNotMatch\)/);
+    assert.match(err.action, /accessKeyId and secretAccessKey/);
+    assert.doesNotMatch(JSON.stringify(err.toJSON()), /not-the-secret-x/);
+  });
+
+  it('lends the host’s own identity only when the administrator allows it', async () => {
+    const before = process.env.TRIBUTARY_AWS_HOST_CREDENTIALS;
+    delete process.env.TRIBUTARY_AWS_HOST_CREDENTIALS;
+    try {
+      const account = parse({ region: 'eu-west-1', endpoint: sim.url, signingService: 'sqs' });
+      const err = await clientFor(account)
+        .getJson(`${sim.url}/q`)
+        .catch((e) => e);
+      assert.ok(err instanceof TributaryError, String(err));
+      assert.equal(err.code, 'aws_no_credentials');
+      assert.match(err.action, /TRIBUTARY_AWS_HOST_CREDENTIALS=1/);
+    } finally {
+      if (before !== undefined) process.env.TRIBUTARY_AWS_HOST_CREDENTIALS = before;
+    }
+  });
+
+  it('uses the host’s default chain (here its environment) when allowed and no key is given', async () => {
+    const saved = Object.fromEntries(
+      [
+        'TRIBUTARY_AWS_HOST_CREDENTIALS',
+        'AWS_ACCESS_KEY_ID',
+        'AWS_SECRET_ACCESS_KEY',
+        'AWS_SESSION_TOKEN',
+      ].map((k) => [k, process.env[k]]),
+    );
+    const key = userKey();
+    process.env.TRIBUTARY_AWS_HOST_CREDENTIALS = '1';
+    process.env.AWS_ACCESS_KEY_ID = key.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = key.secretAccessKey;
+    delete process.env.AWS_SESSION_TOKEN;
+    try {
+      const account = parse({ region: 'eu-north-1', endpoint: sim.url, signingService: 'sqs' });
+      const { response } = await clientFor(account).getJson(`${sim.url}/host-identity`);
+      assert.equal(response.status, 200);
+      assert.equal(sim.apiCalls.at(-1)!.accessKeyId, key.accessKeyId, 'signed with the environment’s key');
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+
   it('refuses to guess the scope of a host that does not name one', async () => {
     const err = await clientFor(parse(userKey()))
       .getJson(`${sim.url}/q`)
@@ -423,4 +512,36 @@ describe('aws account kind: signing and AssumeRole', () => {
     assert.equal(err.code, 'aws_unknown_endpoint');
     assert.match(err.action, /endpoint .* signingService/);
   });
+});
+
+describe('awsScopeOf', () => {
+  const cases: Array<[string, string, string] | [string, undefined]> = [
+    ['sqs.eu-west-1.amazonaws.com', 'eu-west-1', 'sqs'],
+    ['s3.us-east-1.amazonaws.com', 'us-east-1', 's3'],
+    ['my-trail-bucket.s3.eu-central-1.amazonaws.com', 'eu-central-1', 's3'],
+    ['my-bucket.s3.dualstack.ap-southeast-2.amazonaws.com', 'ap-southeast-2', 's3'],
+    ['my-bucket.s3-us-west-2.amazonaws.com', 'us-west-2', 's3'],
+    ['s3.amazonaws.com', 'us-east-1', 's3'],
+    ['my-bucket.s3.amazonaws.com', 'us-east-1', 's3'],
+    ['cloudtrail.us-east-1.amazonaws.com', 'us-east-1', 'cloudtrail'],
+    ['logs.ap-northeast-1.amazonaws.com', 'ap-northeast-1', 'logs'],
+    ['guardduty.us-gov-west-1.amazonaws.com', 'us-gov-west-1', 'guardduty'],
+    ['monitoring.eu-west-1.amazonaws.com', 'eu-west-1', 'monitoring'],
+    ['sqs-fips.us-east-1.amazonaws.com', 'us-east-1', 'sqs'],
+    ['us-east-2.queue.amazonaws.com', 'us-east-2', 'sqs'],
+    ['sts.amazonaws.com', 'us-east-1', 'sts'],
+    ['sts.eu-west-3.amazonaws.com', 'eu-west-3', 'sts'],
+    ['sqs.cn-north-1.amazonaws.com.cn', 'cn-north-1', 'sqs'],
+    ['vpce-0a1b2c3d-4e5f.sqs.us-east-1.vpce.amazonaws.com', 'us-east-1', 'sqs'],
+    ['bucket.vpce-0a1b2c3d-4e5f.s3.us-east-1.vpce.amazonaws.com', 'us-east-1', 's3'],
+    ['email.eu-west-1.amazonaws.com', 'eu-west-1', 'ses'],
+    ['127.0.0.1', undefined],
+    ['sqs.eu-west-1.amazonaws.com.evil.example', undefined],
+    ['example.com', undefined],
+  ];
+  for (const [host, region, service] of cases) {
+    it(`${host} → ${region ? `${region}/${service}` : 'not AWS'}`, () => {
+      assert.deepEqual(awsScopeOf(host), region ? { region, service } : undefined);
+    });
+  }
 });

@@ -1,42 +1,60 @@
+import { createHash } from 'node:crypto';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import { Hash } from '@smithy/hash-node';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { z } from 'zod';
-import { configError, transientError } from '../core/errors.ts';
+import { configError, TributaryError, transientError } from '../core/errors.ts';
 import { ORIGIN, SECRET } from '../core/secret-spec.ts';
 import { defineAccountKind, type HttpClient } from '../core/source.ts';
 import { serviceUrl } from '../core/validation.ts';
+import { egressAgents } from '../engine/egress-agents.ts';
 import { type AccessToken, tokenCache, tokenKey } from '../engine/oauth.ts';
-import { type AwsCredentials, type AwsScope, awsScopeOf, signRequest } from '../engine/sigv4.ts';
 
 /**
- * The `aws` account kind: an IAM user's access key (optionally with a session token), optionally
- * assuming a role with STS, signing every request with Signature Version 4 (engine/sigv4.ts). Vendor
- * facts this follows:
+ * The `aws` account kind, on the AWS SDK for JavaScript v3: credentials from
+ * `@aws-sdk/credential-providers` (the account's access key; a role assumed with STS AssumeRole,
+ * `fromTemporaryCredentials`; or, when no key is given and the host allows it, the SDK's default chain:
+ * environment, SSO and shared config profiles, web identity (EKS IRSA), container and instance
+ * metadata, `fromNodeProviderChain`), and every request signed with the SDK's Signature Version 4
+ * signer (`@smithy/signature-v4`). Requests themselves still go through the engine's HttpClient, which
+ * owns retries, rate-limit accounting, the vendor-write guard and the egress policy. Vendor facts:
  *
  * - Access key IDs are 16–128 characters (IAM API reference, AccessKey: "Length Constraints: Minimum
  *   length of 16. Maximum length of 128"); temporary credentials carry a session token sent as
  *   `X-Amz-Security-Token` (docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html).
- * - STS AssumeRole (docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html): Query API,
- *   `Action=AssumeRole&Version=2011-06-15`, `RoleArn`, `RoleSessionName` (2–64 of `[\w+=,.@-]`),
- *   `DurationSeconds` "from 900 seconds (15 minutes) up to the maximum session duration set for the
- *   role … By default, the value is set to 3600 seconds", `ExternalId` (2–1224 of `[\w+=,.@:/-]`); the
- *   answer's `Credentials` hold `AccessKeyId`, `SecretAccessKey`, `SessionToken` and `Expiration`.
- *   Regional endpoints `sts.{region}.amazonaws.com` (`.amazonaws.com.cn` in China)
- *   (docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_region-endpoints.html).
- * - S3 requires `x-amz-content-sha256` on SigV4 requests
- *   (docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html).
+ * - STS AssumeRole (docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html): `RoleArn`,
+ *   `RoleSessionName` (2–64 of `[\w+=,.@-]`), `DurationSeconds` "from 900 seconds (15 minutes) up to the
+ *   maximum session duration set for the role … By default, the value is set to 3600 seconds",
+ *   `ExternalId` (2–1224 of `[\w+=,.@:/-]`). Regional endpoints `sts.{region}.amazonaws.com`
+ *   (`.amazonaws.com.cn` in China) (docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_region-endpoints.html).
+ * - STS GetCallerIdentity (API_GetCallerIdentity.html) needs no permission ("No permissions are required
+ *   to perform this operation"): Test Connection's proof of the credentials before the source's own
+ *   read permission.
+ * - Signing (Signature Version 4): S3 paths are encoded once, every other service's twice, and S3
+ *   requires `x-amz-content-sha256` (docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html).
  * - No per-credential request rate is documented across services (limits are per API and account),
  *   so the kind sets no rateLimit; 429/503 throttling answers are retried by the HTTP client.
  *
  * The region and service each request is signed for come from its host (`sqs.eu-west-1.amazonaws.com`,
  * `bucket.s3.us-east-1.amazonaws.com`, …; see `awsScopeOf`). A simulator, proxy or other endpoint whose
- * host does not say so is named in `endpoint`, with the `signingService` (and `signingRegion`) to use.
+ * host does not say so is named in `endpoint`, with the `signingService` (and `signingRegion`) to use,
+ * or per service in `endpoints`.
+ *
+ * The SDK's own calls (STS AssumeRole and GetCallerIdentity) connect through `egressAgents` (the egress
+ * policy's DNS check; `HTTPS_PROXY`/`NO_PROXY` through Node's `proxyEnv`). The default chain's metadata
+ * lookups (169.254.169.254, the container endpoint) are the host's own identity, which the egress policy
+ * refuses to editors' URLs: so that chain is used only when the host's environment sets
+ * `TRIBUTARY_AWS_HOST_CREDENTIALS=1` (an administrator's choice, not an editor's).
  */
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$/;
 const ROLE_ARN = /^arn:aws(-cn|-us-gov|-iso[a-z-]*)?:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 
 export interface AwsAccount {
-  accessKeyId: string;
-  secretAccessKey: string;
+  /** With secretAccessKey; both left out: the SDK's default chain (when the host allows it). */
+  accessKeyId?: string;
+  secretAccessKey?: string;
   sessionToken?: string;
   roleArn?: string;
   externalId?: string;
@@ -51,7 +69,7 @@ export interface AwsAccount {
   endpoints?: Record<string, string>;
 }
 
-const ROLE_ONLY = ['externalId', 'roleSessionName', 'sessionDurationSeconds', 'stsEndpoint'] as const;
+const ROLE_ONLY = ['externalId', 'roleSessionName', 'sessionDurationSeconds'] as const;
 
 export const awsFields = z
   .object({
@@ -62,14 +80,16 @@ export const awsFields = z
         /^[A-Z0-9]{16,128}$/,
         'expected an AWS access key ID: 16–128 capital letters and digits, such as AKIAIOSFODNN7EXAMPLE',
       )
+      .optional()
       .meta({ title: 'Access key ID' })
       .describe(
-        'Access key ID of the IAM user (AKIA…), or of temporary credentials (ASIA…) with a session token',
+        'Access key ID of the IAM user (AKIA…), or of temporary credentials (ASIA…) with a session token; leave it and the secret empty to use the host’s own AWS identity (instance or container role, EKS IRSA, SSO profile), if the host allows it',
       ),
     secretAccessKey: z
       .string()
       .trim()
       .min(1, 'required: the secret access key shown once when the access key was created')
+      .optional()
       .meta({ ...SECRET, title: 'Secret access key' })
       .describe('Secret access key that belongs to the access key ID'),
     sessionToken: z
@@ -131,7 +151,9 @@ export const awsFields = z
       .optional()
       .meta({ title: 'STS endpoint override' })
       .meta(ORIGIN)
-      .describe('Another STS endpoint, e.g. a VPC endpoint (default: https://sts.REGION.amazonaws.com)'),
+      .describe(
+        'Another STS endpoint (AssumeRole and the Test Connection identity check), e.g. a VPC endpoint (default: https://sts.REGION.amazonaws.com)',
+      ),
     endpoint: serviceUrl()
       .optional()
       .meta({ title: 'Endpoint override' })
@@ -166,6 +188,25 @@ export const awsFields = z
   })
   .strict()
   .superRefine((a, ctx) => {
+    if (a.accessKeyId && !a.secretAccessKey)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['secretAccessKey'],
+        message:
+          'required with accessKeyId: the secret access key shown once when the access key was created',
+      });
+    if (!a.accessKeyId && a.secretAccessKey)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['accessKeyId'],
+        message: 'required with secretAccessKey: the access key ID it belongs to (AKIA… or ASIA…)',
+      });
+    if (!a.accessKeyId && a.sessionToken)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sessionToken'],
+        message: 'only used with accessKeyId and secretAccessKey (temporary credentials)',
+      });
     if (!a.roleArn) {
       for (const f of ROLE_ONLY) {
         if (a[f] !== undefined)
@@ -190,7 +231,7 @@ export const awsFields = z
         path: ['signingRegion'],
         message: 'only used with endpoint or endpoints (the endpoint overrides it applies to)',
       });
-    if (a.sessionToken && a.accessKeyId.startsWith('AKIA'))
+    if (a.sessionToken && a.accessKeyId?.startsWith('AKIA'))
       ctx.addIssue({
         code: 'custom',
         path: ['sessionToken'],
@@ -199,13 +240,67 @@ export const awsFields = z
       });
   });
 
-const baseCredentials = (a: AwsAccount): AwsCredentials => ({
-  accessKeyId: a.accessKeyId,
-  secretAccessKey: a.secretAccessKey,
-  sessionToken: a.sessionToken,
-});
+/** Credentials a request is signed with. */
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** STS temporary credentials: sent (and signed) as `x-amz-security-token`. */
+  sessionToken?: string;
+}
 
-/** The STS endpoint used for AssumeRole. */
+/** Where a request goes in AWS terms: the region and the service's signing name. */
+export interface AwsScope {
+  region: string;
+  service: string;
+}
+
+/** Endpoint prefixes whose signing name differs. */
+const SIGNING_NAME: Record<string, string> = { email: 'ses', queue: 'sqs' };
+const GLOBAL: Record<string, AwsScope> = {
+  'sts.amazonaws.com': { region: 'us-east-1', service: 'sts' },
+  'iam.amazonaws.com': { region: 'us-east-1', service: 'iam' },
+  'queue.amazonaws.com': { region: 'us-east-1', service: 'sqs' },
+  's3.amazonaws.com': { region: 'us-east-1', service: 's3' },
+  's3-external-1.amazonaws.com': { region: 'us-east-1', service: 's3' },
+};
+
+/**
+ * The region and service of an AWS endpoint host, or undefined when the host is not one:
+ * `sqs.eu-west-1.amazonaws.com`, `bucket.s3.us-east-1.amazonaws.com`, `s3.dualstack.eu-west-1.amazonaws.com`,
+ * `s3-us-west-2.amazonaws.com` (legacy), `s3.amazonaws.com` and the other global endpoints (us-east-1),
+ * `us-east-1.queue.amazonaws.com` (legacy SQS), `…fips…` variants, VPC interface endpoints
+ * (`vpce-0a1b-c2d3.sqs.us-east-1.vpce.amazonaws.com`) and China (`…amazonaws.com.cn`)
+ * (AWS General Reference, "Service endpoints").
+ */
+export function awsScopeOf(hostname: string): AwsScope | undefined {
+  const host = hostname.toLowerCase().replace(/\.$/, '');
+  if (!/\.amazonaws\.com(\.cn)?$|\.api\.aws$/.test(host)) return undefined;
+  if (GLOBAL[host]) return GLOBAL[host];
+  // Virtual-hosted buckets on the global S3 endpoints.
+  if (/\.s3(-external-1)?\.amazonaws\.com$/.test(host)) return { region: 'us-east-1', service: 's3' };
+  const labels = host.split('.');
+  for (let i = 0; i < labels.length; i++) {
+    const legacy = /^s3-(?:fips-)?([a-z]{2}(?:-gov)?-[a-z]+-\d+)$/.exec(labels[i]!);
+    if (legacy) return { region: legacy[1]!, service: 's3' };
+    if (!REGION.test(labels[i]!)) continue;
+    const region = labels[i]!;
+    if (labels[i + 1] === 'queue') return { region, service: 'sqs' };
+    let j = i - 1;
+    while (j >= 0 && (labels[j] === 'dualstack' || labels[j] === 'fips')) j--;
+    if (j < 0) return undefined;
+    const prefix = labels[j]!.replace(/-fips$/, '');
+    if (prefix === 's3' || prefix.startsWith('s3-')) return { region, service: 's3' };
+    return { region, service: SIGNING_NAME[prefix] ?? prefix };
+  }
+  return undefined;
+}
+
+/** RFC 3986 percent-encoding (what SigV4 signs for S3 keys): only A–Z a–z 0–9 - _ . ~ stay as they are. */
+export function uriEncode(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** The STS endpoint used for AssumeRole and GetCallerIdentity. */
 export function stsUrl(a: Pick<AwsAccount, 'region' | 'stsEndpoint'>): URL {
   const region = a.region ?? 'us-east-1';
   const base = a.stsEndpoint ?? `https://sts.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`;
@@ -228,17 +323,128 @@ export function signingScope(a: AwsAccount, url: URL): AwsScope {
   );
 }
 
-const xmlText = (xml: string, tag: string): string | undefined => {
-  const m = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml);
-  return m?.[1]
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&apos;/g, "'")
-    .replace(/&amp;/g, '&');
-};
+/** Headers a proxy or the HTTP stack may add or rewrite: never signed. */
+const UNSIGNED = new Set([
+  'user-agent',
+  'content-length',
+  'connection',
+  'expect',
+  'transfer-encoding',
+  'accept-encoding',
+  'x-amzn-trace-id',
+  'keep-alive',
+  'te',
+  'upgrade',
+  'proxy-authorization',
+]);
+const SIGNED_OUT = ['authorization', 'x-amz-date', 'x-amz-security-token'] as const;
+const sha256 = Hash.bind(null, 'sha256');
 
-function assumeRoleAction(code: string | undefined, a: AwsAccount): string {
+/**
+ * Signs a request in place with the SDK's SigV4 signer: `authorization`, `x-amz-date`,
+ * `x-amz-security-token` (temporary credentials) and, for S3, `x-amz-content-sha256`. `url` is the
+ * wire form (its path percent-encoded once); every header present is signed but those in UNSIGNED.
+ */
+export async function signAwsRequest(o: {
+  method: string;
+  url: URL;
+  headers: Headers;
+  body?: string;
+  region: string;
+  service: string;
+  credentials: AwsCredentials;
+  date?: Date;
+}): Promise<void> {
+  const h = o.headers;
+  for (const n of SIGNED_OUT) h.delete(n);
+  if (o.service === 's3')
+    h.set(
+      'x-amz-content-sha256',
+      createHash('sha256')
+        .update(o.body ?? '')
+        .digest('hex'),
+    );
+  const headers: Record<string, string> = { host: o.url.host };
+  for (const [n, v] of h) if (!UNSIGNED.has(n)) headers[n] = v;
+  const query: Record<string, string | string[]> = {};
+  for (const [k, v] of o.url.searchParams) {
+    const had = query[k];
+    query[k] = had === undefined ? v : [...(Array.isArray(had) ? had : [had]), v];
+  }
+  const signer = new SignatureV4({
+    credentials: o.credentials,
+    region: o.region,
+    service: o.service,
+    sha256,
+    uriEscapePath: o.service !== 's3', // S3 signs the path encoded once, other services twice
+    applyChecksum: false,
+  });
+  const signed = await signer.sign(
+    {
+      method: o.method.toUpperCase(),
+      protocol: o.url.protocol,
+      hostname: o.url.hostname,
+      port: o.url.port ? Number(o.url.port) : undefined,
+      path: o.url.pathname || '/',
+      query,
+      headers,
+      body: o.body,
+    },
+    { signingDate: o.date },
+  );
+  for (const n of SIGNED_OUT) {
+    const v = signed.headers[n];
+    if (v) h.set(n, v);
+  }
+}
+
+/** The connections the SDK's own calls use: through the egress policy (and any proxy environment). */
+let sdkAgents: ReturnType<typeof egressAgents> | undefined;
+export function awsRequestHandler() {
+  sdkAgents ??= egressAgents({ proxy: true });
+  return {
+    httpAgent: sdkAgents.http,
+    httpsAgent: sdkAgents.https,
+    connectionTimeout: 10_000,
+    requestTimeout: 30_000,
+  };
+}
+
+const HOST_CREDENTIALS_ENV = 'TRIBUTARY_AWS_HOST_CREDENTIALS';
+
+function hostCredentials(): () => Promise<AwsCredentials> {
+  if (process.env[HOST_CREDENTIALS_ENV] !== '1')
+    throw configError(
+      'aws_no_credentials',
+      'The aws account has no access key, and this host does not lend its own AWS identity to accounts.',
+      `Set the account's accessKeyId and secretAccessKey (with roleArn to assume a role), or have an administrator start Tributary with ${HOST_CREDENTIALS_ENV}=1 to use the host's identity (instance or container role, EKS IRSA, SSO profile).`,
+    );
+  return fromNodeProviderChain({ clientConfig: { requestHandler: awsRequestHandler() } });
+}
+
+/** The account's own credentials: its key, or the host's default chain. */
+const baseCredentials = (a: AwsAccount): AwsCredentials | (() => Promise<AwsCredentials>) =>
+  a.accessKeyId && a.secretAccessKey
+    ? { accessKeyId: a.accessKeyId, secretAccessKey: a.secretAccessKey, sessionToken: a.sessionToken }
+    : hostCredentials();
+
+/** An STS error's code and HTTP status, as the SDK reports them. */
+function stsFailure(err: unknown): { code?: string; status?: number; message: string } {
+  const e = err as {
+    name?: string;
+    Code?: string;
+    message?: string;
+    $metadata?: { httpStatusCode?: number };
+  };
+  const status = e?.$metadata?.httpStatusCode;
+  return {
+    code: status ? (e.Code ?? e.name) : undefined,
+    status,
+    message: String(e?.message ?? err),
+  };
+}
+
+function stsAction(code: string | undefined, a: AwsAccount): string {
   switch (code) {
     case 'InvalidClientTokenId':
     case 'SignatureDoesNotMatch':
@@ -257,91 +463,119 @@ function assumeRoleAction(code: string | undefined, a: AwsAccount): string {
   }
 }
 
-/**
- * STS AssumeRole with the account's own credentials: the role's temporary credentials, whose lifetime is
- * measured against the server's `Date` so a skewed local clock cannot keep expired credentials in use.
- */
-export async function assumeRole(http: HttpClient, a: AwsAccount): Promise<AccessToken> {
-  const started = Date.now();
-  const url = stsUrl(a);
-  const form: Record<string, string> = {
-    Action: 'AssumeRole',
-    Version: '2011-06-15',
-    RoleArn: a.roleArn ?? '',
-    RoleSessionName: a.roleSessionName ?? 'tributary',
-    DurationSeconds: String(a.sessionDurationSeconds ?? 3600),
-  };
-  if (a.externalId) form.ExternalId = a.externalId;
-  const body = new URLSearchParams(form).toString();
-  const headers = new Headers({ 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' });
-  const scope = awsScopeOf(url.hostname) ?? { region: a.region, service: 'sts' };
-  signRequest({
-    method: 'POST',
-    url,
-    headers,
-    body,
-    region: scope.region,
-    service: 'sts',
-    credentials: baseCredentials(a),
-  });
-  const res = await http.request({
-    method: 'POST',
-    url: url.toString(),
-    readOnly: true, // issues temporary credentials; changes nothing
-    noAuth: true,
-    headers: Object.fromEntries(headers),
-    body,
-    accept: [400, 403],
-  });
-  const xml = await res.text();
-  if (res.status >= 400) {
-    const code = xmlText(xml, 'Code');
-    const message = xmlText(xml, 'Message');
-    const said = message ? `: ${message.slice(0, 300).replace(/[.\s]+$/, '')}` : '';
-    throw configError(
-      'aws_assume_role_refused',
-      `AWS STS refused to assume ${a.roleArn} (${code ?? `HTTP ${res.status}`})${said}.`,
-      assumeRoleAction(code, a),
-      res.status,
+/** An STS failure as a Tributary error: refusals are config errors naming the fix, the rest transient. */
+function stsError(
+  err: unknown,
+  a: AwsAccount,
+  what: string,
+  code = 'aws_assume_role_refused',
+): TributaryError {
+  if (err instanceof TributaryError) return err;
+  const f = stsFailure(err);
+  if (f.status && f.status < 500 && f.code !== 'Throttling')
+    return configError(
+      code,
+      `AWS STS refused ${what} (${f.code ?? `HTTP ${f.status}`}): ${f.message.slice(0, 300).replace(/[.\s]+$/, '')}.`,
+      stsAction(f.code, a),
+      f.status,
     );
-  }
-  const creds = {
-    accessKeyId: xmlText(xml, 'AccessKeyId'),
-    secretAccessKey: xmlText(xml, 'SecretAccessKey'),
-    sessionToken: xmlText(xml, 'SessionToken'),
-  };
-  const expiration = Date.parse(xmlText(xml, 'Expiration') ?? '');
-  if (!creds.accessKeyId || !creds.secretAccessKey || !creds.sessionToken || !Number.isFinite(expiration)) {
-    throw transientError(
-      'aws_bad_assume_role_response',
-      `AWS STS answered ${res.status} to AssumeRole without credentials.`,
-      "Retry; if it persists, check the account's stsEndpoint points at AWS STS.",
-    );
-  }
-  const serverNow = Date.parse(res.headers.get('date') ?? '');
-  const ttl = expiration - (Number.isFinite(serverNow) ? serverNow : started);
-  return { token: JSON.stringify(creds), expiresAt: started + Math.max(0, ttl) };
+  return transientError(
+    'aws_sts_unavailable',
+    `AWS STS did not answer ${what}: ${f.message.slice(0, 200)}`,
+    "Retried; if it persists, check the network path to the account's STS endpoint (stsEndpoint, proxy).",
+  );
 }
 
-/** The credentials requests are signed with: the account's own, or the role's (cached, shared). */
+const stsClientConfig = (a: AwsAccount) => ({
+  region: a.region ?? 'us-east-1',
+  ...(a.stsEndpoint ? { endpoint: a.stsEndpoint } : {}),
+  requestHandler: awsRequestHandler(),
+  maxAttempts: 2,
+});
+
+/** STS AssumeRole with the account's own credentials (SDK `fromTemporaryCredentials`). */
+export async function assumeRole(a: AwsAccount): Promise<AccessToken> {
+  const provider = fromTemporaryCredentials({
+    masterCredentials: baseCredentials(a),
+    params: {
+      RoleArn: a.roleArn,
+      RoleSessionName: a.roleSessionName ?? 'tributary',
+      DurationSeconds: a.sessionDurationSeconds ?? 3600,
+      ...(a.externalId ? { ExternalId: a.externalId } : {}),
+    },
+    clientConfig: stsClientConfig(a),
+  });
+  try {
+    const c = await provider();
+    const creds: AwsCredentials = {
+      accessKeyId: c.accessKeyId,
+      secretAccessKey: c.secretAccessKey,
+      sessionToken: c.sessionToken,
+    };
+    return { token: JSON.stringify(creds), expiresAt: c.expiration?.getTime() ?? Date.now() + 900_000 };
+  } catch (err) {
+    throw stsError(err, a, `to assume ${a.roleArn}`);
+  }
+}
+
+/** The credentials requests are signed with: the account's own, the host's, or the role's (cached, shared). */
 export async function awsCredentials(
   a: AwsAccount,
-  http: HttpClient,
+  _http?: HttpClient,
   refresh = false,
 ): Promise<AwsCredentials> {
-  if (!a.roleArn) return baseCredentials(a);
   const key = tokenKey(
-    'aws-assume-role',
+    'aws-credentials',
     stsUrl(a).toString(),
-    a.accessKeyId,
-    a.secretAccessKey,
+    a.accessKeyId ?? '(host)',
+    a.secretAccessKey ?? '',
     a.sessionToken ?? '',
-    a.roleArn,
+    a.roleArn ?? '',
     a.externalId ?? '',
     a.roleSessionName ?? '',
     String(a.sessionDurationSeconds ?? ''),
   );
-  return JSON.parse(await tokenCache.get(key, refresh, () => assumeRole(http, a))) as AwsCredentials;
+  if (!a.roleArn) {
+    const base = baseCredentials(a);
+    if (typeof base !== 'function') return base;
+    return JSON.parse(
+      await tokenCache.get(key, refresh, async () => {
+        try {
+          const c = await base();
+          const creds = {
+            accessKeyId: c.accessKeyId,
+            secretAccessKey: c.secretAccessKey,
+            sessionToken: c.sessionToken,
+          };
+          const expiration = (c as { expiration?: Date }).expiration;
+          return { token: JSON.stringify(creds), expiresAt: expiration?.getTime() ?? Date.now() + 3600_000 };
+        } catch (err) {
+          throw configError(
+            'aws_no_credentials',
+            `The host's AWS credential chain found no credentials: ${String((err as Error)?.message ?? err).slice(0, 200)}`,
+            "Give the host an identity (instance profile, task role, IRSA, AWS_PROFILE with SSO) or set the account's accessKeyId and secretAccessKey.",
+          );
+        }
+      }),
+    ) as AwsCredentials;
+  }
+  return JSON.parse(await tokenCache.get(key, refresh, () => assumeRole(a))) as AwsCredentials;
+}
+
+/**
+ * STS GetCallerIdentity (needs no permission): Test Connection's proof that the credentials (and the
+ * role, if any) work before the source's own read permission is tried. Returns the caller's ARN.
+ */
+export async function awsCallerIdentity(a: AwsAccount): Promise<string> {
+  const sts = new STSClient({ ...stsClientConfig(a), credentials: () => awsCredentials(a) });
+  try {
+    const out = await sts.send(new GetCallerIdentityCommand({}));
+    return out.Arn ?? '';
+  } catch (err) {
+    throw stsError(err, a, 'GetCallerIdentity', 'aws_invalid_credentials');
+  } finally {
+    sts.destroy();
+  }
 }
 
 export const aws = defineAccountKind<AwsAccount>({
@@ -357,11 +591,21 @@ export const aws = defineAccountKind<AwsAccount>({
       Boolean(u),
     ),
   ],
+  // Temporary credentials that expired early (a revoked role session) are answered `ExpiredToken` (403
+  // XML: S3, STS, SQS Query) or `ExpiredTokenException` (400 JSON): the role is assumed again once.
+  credentialsExpired: ({ body }) =>
+    /<Code>ExpiredToken<\/Code>|"__type"\s*:\s*"(?:[^"#]*#)?ExpiredToken(?:Exception)?"/.test(body),
+  // CloudWatch Logs' FilterLogEvents: 5 transactions per second per account and region, not raisable
+  // (AWS re:Post knowledge center, "How do I determine throttling in my CloudWatch logs?").
+  endpointRateLimit(url) {
+    const scope = awsScopeOf(url.hostname);
+    return scope?.service === 'logs' ? { key: `logs:${scope.region}`, perSecond: 5, burst: 5 } : undefined;
+  },
   async authorize(a, headers, { refresh, http, url, method, body }) {
     const scope = signingScope(a, url);
     // The role's credentials are renewed 5 minutes before they expire (engine/oauth.ts TokenCache);
     // a 401 drops them (AWS mostly answers 403 ExpiredToken, which renewal before expiry avoids).
     const credentials = await awsCredentials(a, http, refresh);
-    signRequest({ method: method ?? 'GET', url, headers, body, ...scope, credentials });
+    await signAwsRequest({ method: method ?? 'GET', url, headers, body, ...scope, credentials });
   },
 });

@@ -402,6 +402,11 @@ export interface AccountKind<A = any> {
   /** Requests per second allowed to the vendor for one account (the shared token bucket). */
   rateLimit?: { perSecond: number; burst: number };
   /**
+   * An answer other than 401 that means the credentials expired (AWS answers `ExpiredToken` in a 400 or
+   * 403): the request is authorized again once with `refresh`, as after a 401.
+   */
+  credentialsExpired?(ctx: VendorErrorContext): boolean;
+  /**
    * A vendor limit on one endpoint per credential, beside `rateLimit` (Duo's log endpoints: about one
    * request a minute each): the bucket a request to `url` draws from, named by `key` within the account,
    * or undefined when the endpoint has no limit of its own.

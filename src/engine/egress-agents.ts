@@ -1,7 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { egressPolicy } from './egress.ts';
+import { egressPolicy, proxyConfigured } from './egress.ts';
 
 /**
  * A `lookup` for sockets and agents handed to SDKs and raw clients (S3, Azure Storage, NATS, syslog):
@@ -13,10 +13,15 @@ import { egressPolicy } from './egress.ts';
 export const egressLookup: LookupFunction = (hostname, options, callback) =>
   egressPolicy().lookup(hostname, options, callback as never);
 
-/** Keep-alive HTTP and HTTPS agents resolving through `egressLookup`; destroy them on close. */
-export function egressAgents(): { http: HttpAgent; https: HttpsAgent } {
+/**
+ * Keep-alive HTTP and HTTPS agents resolving through `egressLookup`; destroy them on close. With
+ * `proxy`, they honour `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` as the engine's own HTTP client does
+ * (Node's `proxyEnv`); through a proxy, the proxy resolves the names and only its own address is checked.
+ */
+export function egressAgents(o: { proxy?: boolean } = {}): { http: HttpAgent; https: HttpsAgent } {
+  const proxyEnv = o.proxy && proxyConfigured() ? process.env : undefined;
   return {
-    http: new HttpAgent({ keepAlive: true, lookup: egressLookup }),
-    https: new HttpsAgent({ keepAlive: true, lookup: egressLookup }),
+    http: new HttpAgent({ keepAlive: true, lookup: egressLookup, proxyEnv }),
+    https: new HttpsAgent({ keepAlive: true, lookup: egressLookup, proxyEnv }),
   };
 }

@@ -115,13 +115,16 @@ export class EgressPolicy {
   dispatcher(): Dispatcher {
     if (this.agent) return this.agent;
     const connect = { lookup: this.lookup as never };
-    const proxied = Boolean(
-      process.env.HTTPS_PROXY || process.env.https_proxy || process.env.HTTP_PROXY || process.env.http_proxy,
-    );
-    this.agent = proxied ? new EnvHttpProxyAgent({ connect }) : new Agent({ connect });
+    this.agent = proxyConfigured() ? new EnvHttpProxyAgent({ connect }) : new Agent({ connect });
     return this.agent;
   }
 }
+
+/** Whether the environment names a proxy (`HTTPS_PROXY`, `HTTP_PROXY`, lower case too). */
+export const proxyConfigured = (): boolean =>
+  Boolean(
+    process.env.HTTPS_PROXY || process.env.https_proxy || process.env.HTTP_PROXY || process.env.http_proxy,
+  );
 
 export function refusedError(host: string, what: string) {
   return configError(

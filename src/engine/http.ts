@@ -54,6 +54,8 @@ export interface HttpClientOptions {
   explain?: (ctx: VendorErrorContext) => Partial<ErrorInfo> | undefined;
   /** A vendor's non-429 answer that means "slow down" (GitHub's 403 rate limits): retried like a 429. */
   rateLimited?: RateLimitedHook;
+  /** A non-401 answer that means the credentials expired (AccountKind.credentialsExpired): refreshed once like a 401. */
+  credentialsExpired?: (ctx: VendorErrorContext) => boolean;
   /** A rate limit told in a 200 answer's JSON body (GraphQL `errors`): retried like a 429 (requestJson only). */
   rateLimitedBody?: (body: unknown) => { waitMs: number; message: string } | undefined;
   now?: () => number;
@@ -381,11 +383,12 @@ export class Http implements HttpClient {
         return { ok: await consume(new Response_(res, url.toString())) };
       }
       const body = (await res.text()).slice(0, MAX_ERROR_BODY);
-      if (res.status === 401 && !state.refreshed && this.o.authorize && !req.noAuth) {
+      const vendorCtx = { status: res.status, message: vendorMessage(body), body, url, headers: res.headers };
+      const expired = res.status === 401 || (this.o.credentialsExpired?.(vendorCtx) ?? false);
+      if (expired && !state.refreshed && this.o.authorize && !req.noAuth) {
         state.refreshed = true; // a token may have expired mid-pagination: refresh once, then it is a config error
         return { again: true };
       }
-      const vendorCtx = { status: res.status, message: vendorMessage(body), body, url, headers: res.headers };
       const limited = res.status === 429 ? undefined : this.o.rateLimited?.(vendorCtx, res.headers);
       const err = this.classify(vendorCtx, res.headers, now, limited);
       const waitMs = err.retryAfter !== undefined ? err.retryAfter * 1000 : undefined;

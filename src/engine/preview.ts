@@ -39,6 +39,7 @@ export async function previewCollector(
     explain: source.explain,
     rateLimited: source.rateLimited,
     rateLimitedBody: source.rateLimitedBody,
+    credentialsExpired: (ctx) => accountKind.credentialsExpired?.(ctx) ?? false,
     maxAttempts: 2,
     timeoutMs: 15_000,
     backoffBaseMs: 200,

@@ -311,6 +311,7 @@ export function streamHttp(
     explain: c.source.explain,
     rateLimited: c.source.rateLimited,
     rateLimitedBody: c.source.rateLimitedBody,
+    credentialsExpired: (ctx) => c.accountKind.credentialsExpired?.(ctx) ?? false,
     now,
     userAgent: 'tributary/0.1',
     metricLabels: { source: c.source.id, account: c.accountName ?? '' },

@@ -23,6 +23,7 @@ export async function testConnection(
     explain: source.explain,
     rateLimited: source.rateLimited,
     rateLimitedBody: source.rateLimitedBody,
+    credentialsExpired: (ctx) => accountKind.credentialsExpired?.(ctx) ?? false,
     maxAttempts: 2,
     timeoutMs: 15_000,
     backoffBaseMs: 200,

@@ -1,14 +1,14 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { checkSigV4 } from './aws-sigv4.ts';
 import type { ObjectStoreSim } from './object-store.ts';
 
 /**
  * Amazon S3 and Amazon SQS over HTTP, in front of an `ObjectStoreSim` (its bucket and queue), for the AWS
  * sources on the object-notification reader. Two servers, one per service, so each is signed for its own
  * service (the `aws` account's `endpoints: { s3, sqs }`). Every request's Signature Version 4 is verified
- * by re-signing it with the AWS SDK's signer (`@smithy/signature-v4`), not Tributary's.
+ * by re-signing it with the AWS SDK's signer (sim/aws-sigv4.ts), not Tributary's.
  *
  * What it follows:
  * - SigV4 (IAM User Guide, "Create a signed AWS API request"): an unknown access key is S3 403
@@ -28,6 +28,8 @@ import type { ObjectStoreSim } from './object-store.ts';
  * - Permissions: `deny(action)` answers that action AccessDenied (S3 403 `AccessDenied`, SQS 400
  *   `AccessDeniedException`, SQS API Reference "Common Errors"); `throttle(n)` answers the next n SQS
  *   calls 400 `ThrottlingException`; `slowDownNext(n)` the next n S3 requests 503 `SlowDown`.
+ * - STS GetCallerIdentity (STS API Reference, GetCallerIdentity; Query protocol, XML answer, errors in
+ *   `<ErrorResponse><Error><Code>`): the identity Test Connection proves first; it needs no permission.
  * - IAM: batch actions are authorized as their single action (DeleteMessageBatch as sqs:DeleteMessage).
  * - Writes: any S3 method but GET/HEAD, and any SQS action but those above, fail the test
  *   (`writes` counts them; answered 405 / 400 `InvalidAction`).
@@ -54,26 +56,6 @@ const IAM_ACTION: Record<string, AwsAction> = {
   GetQueueAttributes: 'sqs:GetQueueAttributes',
 };
 
-const bytes = (d: string | ArrayBuffer | ArrayBufferView): string | Buffer =>
-  typeof d === 'string'
-    ? d
-    : ArrayBuffer.isView(d)
-      ? Buffer.from(d.buffer, d.byteOffset, d.byteLength)
-      : Buffer.from(d);
-
-class Sha256 {
-  private readonly h;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.h = secret ? createHmac('sha256', bytes(secret)) : createHash('sha256');
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView) {
-    this.h.update(bytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return this.h.digest();
-  }
-}
-
 interface Refusal {
   status: number;
   code: string;
@@ -88,8 +70,10 @@ export class AwsObjectHttpSim {
   readonly secretAccessKey = 'sim-secret/key+for-tests';
   readonly region: string;
   readonly queueUrl: string;
+  readonly accountId: string;
   s3Url = '';
   sqsUrl = '';
+  stsUrl = '';
   private readonly sim: ObjectStoreSim;
   private servers: Server[] = [];
   private readonly denied = new Set<AwsAction>();
@@ -107,7 +91,8 @@ export class AwsObjectHttpSim {
   constructor(sim: ObjectStoreSim, o: { region?: string; accountId?: string; queueName?: string } = {}) {
     this.sim = sim;
     this.region = o.region ?? 'us-east-1';
-    this.queueUrl = `https://sqs.${this.region}.amazonaws.com/${o.accountId ?? '111122223333'}/${o.queueName ?? 'cloudtrail-notifications'}`;
+    this.accountId = o.accountId ?? '111122223333';
+    this.queueUrl = `https://sqs.${this.region}.amazonaws.com/${this.accountId}/${o.queueName ?? 'cloudtrail-notifications'}`;
   }
 
   deny(action: AwsAction): void {
@@ -148,6 +133,7 @@ export class AwsObjectHttpSim {
       secretAccessKey: this.secretAccessKey,
       region: this.region,
       endpoints: { s3: this.s3Url, sqs: this.sqsUrl },
+      stsEndpoint: this.stsUrl,
       ...over,
     };
   }
@@ -191,6 +177,7 @@ export class AwsObjectHttpSim {
     };
     this.s3Url = await listen((req, res) => this.s3(req, res));
     this.sqsUrl = await listen((req, res) => this.sqs(req, res));
+    this.stsUrl = await listen((req, res) => this.sts(req, res));
   }
 
   async stop(): Promise<void> {
@@ -203,6 +190,24 @@ export class AwsObjectHttpSim {
 
   private count(action: string) {
     this.stats.requests[action] = (this.stats.requests[action] ?? 0) + 1;
+  }
+
+  // -- STS -----------------------------------------------------------------------------------------
+
+  /** STS GetCallerIdentity (Query protocol, XML answer; API_GetCallerIdentity.html): any other action is refused. */
+  private async sts(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    const form = new URLSearchParams(body.toString('utf8'));
+    if (req.method !== 'POST' || form.get('Action') !== 'GetCallerIdentity') {
+      this.stats.writes++;
+      return xmlError(res, 400, 'InvalidAction', `Could not find operation ${form.get('Action')}`);
+    }
+    const refusal = await this.verify(req, body, 'sts');
+    if (refusal) return xmlError(res, refusal.status, refusal.code, refusal.message, 'ErrorResponse');
+    this.count('sts:GetCallerIdentity');
+    const xml = `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::${this.accountId}:user/tributary</Arn><UserId>AIDASIMULATOR0000001</UserId><Account>${this.accountId}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>sim</RequestId></ResponseMetadata></GetCallerIdentityResponse>`;
+    res.writeHead(200, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(xml) });
+    res.end(xml);
   }
 
   // -- S3 ------------------------------------------------------------------------------------------
@@ -447,53 +452,51 @@ export class AwsObjectHttpSim {
   private async verify(
     req: IncomingMessage,
     body: Buffer,
-    service: 's3' | 'sqs',
+    service: 's3' | 'sqs' | 'sts',
   ): Promise<Refusal | undefined> {
     this.stats.refused++;
     const s3 = service === 's3';
-    const auth = req.headers.authorization ?? '';
-    const m =
-      /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(
-        auth,
-      );
-    if (!m)
-      return s3
-        ? { status: 403, code: 'AccessDenied', message: 'Access Denied' }
-        : {
-            status: 403,
-            code: 'MissingAuthenticationToken',
-            message: 'Request is missing Authentication Token',
-          };
-    const [, keyId, , region, signedService, signedHeaders, signature] = m as unknown as string[];
-    if (keyId !== this.accessKeyId)
-      return s3
-        ? {
-            status: 403,
-            code: 'InvalidAccessKeyId',
-            message: 'The AWS Access Key Id you provided does not exist in our records.',
-          }
-        : {
-            status: 403,
-            code: 'InvalidClientTokenId',
-            message: 'The security token included in the request is invalid.',
-          };
-    const dm = /^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/.exec(String(req.headers['x-amz-date'] ?? ''));
-    if (!dm) return { status: 403, code: 'AccessDenied', message: 'missing x-amz-date' };
-    const signingDate = new Date(Date.UTC(+dm[1]!, +dm[2]! - 1, +dm[3]!, +dm[4]!, +dm[5]!, +dm[6]!));
-    if (Math.abs(Date.now() - signingDate.getTime()) > 15 * 60_000)
-      return s3
-        ? {
-            status: 403,
-            code: 'RequestTimeTooSkewed',
-            message: 'The difference between the request time and the current time is too large.',
-          }
-        : { status: 400, code: 'RequestExpired', message: 'Request has expired.' };
+    const check = await checkSigV4(
+      { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body },
+      (key) => (key === this.accessKeyId ? { secretAccessKey: this.secretAccessKey } : undefined),
+    );
     const mismatch: Refusal = {
       status: 403,
       code: 'SignatureDoesNotMatch',
       message: 'The request signature we calculated does not match the signature you provided.',
     };
-    if (signedService !== service || region !== this.region) return mismatch;
+    if (!check.ok) {
+      if (check.reason === 'missing')
+        return s3
+          ? { status: 403, code: 'AccessDenied', message: 'Access Denied' }
+          : {
+              status: 403,
+              code: 'MissingAuthenticationToken',
+              message: 'Request is missing Authentication Token',
+            };
+      if (check.reason === 'unknown-key')
+        return s3
+          ? {
+              status: 403,
+              code: 'InvalidAccessKeyId',
+              message: 'The AWS Access Key Id you provided does not exist in our records.',
+            }
+          : {
+              status: 403,
+              code: 'InvalidClientTokenId',
+              message: 'The security token included in the request is invalid.',
+            };
+      if (check.reason === 'expired')
+        return s3
+          ? {
+              status: 403,
+              code: 'RequestTimeTooSkewed',
+              message: 'The difference between the request time and the current time is too large.',
+            }
+          : { status: 400, code: 'RequestExpired', message: 'Request has expired.' };
+      return mismatch;
+    }
+    if (check.service !== service || check.region !== this.region) return mismatch;
     if (
       s3 &&
       String(req.headers['x-amz-content-sha256'] ?? '') !== createHash('sha256').update(body).digest('hex')
@@ -503,40 +506,6 @@ export class AwsObjectHttpSim {
         code: 'XAmzContentSHA256Mismatch',
         message: "The provided 'x-amz-content-sha256' header does not match what was computed.",
       };
-    const url = new URL(req.url ?? '/', 'http://x');
-    const headers: Record<string, string> = {};
-    for (const name of signedHeaders!.split(';')) {
-      const v = req.headers[name];
-      headers[name] = Array.isArray(v) ? v.join(',') : String(v ?? '');
-    }
-    const query: Record<string, string> = {};
-    for (const [k, v] of url.searchParams) query[k] = v;
-    const signer = new SignatureV4({
-      credentials: { accessKeyId: this.accessKeyId, secretAccessKey: this.secretAccessKey },
-      region,
-      service,
-      sha256: Sha256,
-      uriEscapePath: !s3, // S3 signs the path encoded once; other services twice
-      applyChecksum: false,
-    });
-    const host = String(req.headers.host ?? '');
-    const expected = await signer.sign(
-      {
-        method: req.method ?? 'GET',
-        protocol: 'http:',
-        hostname: host.replace(/:\d+$/, ''),
-        port: Number(host.split(':')[1]) || undefined,
-        path: url.pathname,
-        query,
-        headers,
-        body: body.length ? body.toString('utf8') : undefined,
-      },
-      { signingDate, signingRegion: region, signableHeaders: new Set(signedHeaders!.split(';')) },
-    );
-    const ok = String(expected.headers.authorization ?? expected.headers.Authorization ?? '').endsWith(
-      `Signature=${signature}`,
-    );
-    if (!ok) return mismatch;
     this.stats.refused--;
     return undefined;
   }
@@ -548,8 +517,10 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function xmlError(res: ServerResponse, status: number, code: string, message: string): void {
-  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message><RequestId>sim</RequestId></Error>`;
+/** S3's `<Error>` body, or (STS, Query protocol) the same wrapped in `<ErrorResponse>`. */
+function xmlError(res: ServerResponse, status: number, code: string, message: string, wrap?: string): void {
+  const error = `<Error><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error>`;
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n${wrap ? `<${wrap}>${error}<RequestId>sim</RequestId></${wrap}>` : error.replace('</Error>', '<RequestId>sim</RequestId></Error>')}`;
   res.writeHead(status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }

@@ -3,6 +3,9 @@ import type { SourceDef } from '../core/source.ts';
 import abnormalSecurity from './abnormal-security/index.ts';
 import anomali from './anomali/index.ts';
 import awsCloudtrail from './aws-cloudtrail/index.ts';
+import awsCloudwatchAlarms from './aws-cloudwatch-alarms/index.ts';
+import awsCloudwatchLogs from './aws-cloudwatch-logs/index.ts';
+import awsGuardduty from './aws-guardduty/index.ts';
 import awsS3 from './aws-s3/index.ts';
 import awsSecurityLake from './aws-security-lake/index.ts';
 import awsSqs from './aws-sqs/index.ts';
@@ -121,6 +124,9 @@ export const sources: Record<string, SourceDef> = byName(
     awsS3,
     awsSecurityLake,
     awsSqs,
+    awsCloudwatchLogs,
+    awsGuardduty,
+    awsCloudwatchAlarms,
     azureBlobStorage,
     azureEventHub,
     crowdstrike,

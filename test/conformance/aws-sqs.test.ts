@@ -233,6 +233,7 @@ describe('conformance: aws-sqs (SQS over HTTP, SigV4 verified)', () => {
     const r = await rig();
     const account = (over = {}) => awsFields.parse(r.http.account(over));
     assert.deepEqual(await testConnection(sqs, aws, account(), r.settings, ['messages']), { ok: true });
+    assert.equal(r.http.stats.requests['sts:GetCallerIdentity'], 1, 'the identity is proven first (STS)');
     const h = await rig();
     h.http.deny('sqs:GetQueueAttributes');
     const denied = await testConnection(sqs, aws, awsFields.parse(h.http.account()), h.settings, [
@@ -249,6 +250,7 @@ describe('conformance: aws-sqs (SQS over HTTP, SigV4 verified)', () => {
     assert.equal(wrong.ok, false);
     if (!wrong.ok) {
       assert.equal(wrong.error.code, 'aws_invalid_credentials');
+      assert.match(wrong.error.message, /GetCallerIdentity \(SignatureDoesNotMatch\)/);
       assert.ok(!JSON.stringify(wrong.error).includes('not-the-secret'), 'no secret in the error');
     }
     const missing = await testConnection(

@@ -1,6 +1,9 @@
 import type { ConformanceHarness } from './harness.ts';
 import { abnormalHarness } from './harnesses/abnormal-security.ts';
 import { anomaliHarness } from './harnesses/anomali.ts';
+import { awsCloudWatchAlarmsHarness } from './harnesses/aws-cloudwatch-alarms.ts';
+import { awsCloudWatchLogsHarness } from './harnesses/aws-cloudwatch-logs.ts';
+import { awsGuardDutyHarness } from './harnesses/aws-guardduty.ts';
 import { boxHarness, boxJwtHarness } from './harnesses/box.ts';
 import { carbonBlackHarness } from './harnesses/carbon-black.ts';
 import { catoHarness } from './harnesses/cato-networks.ts';
@@ -118,4 +121,7 @@ export const harnesses: ConformanceHarness[] = [
   salesforceHarness,
   salesforceEventlogHarness,
   splunkHarness,
+  awsCloudWatchLogsHarness,
+  awsGuardDutyHarness,
+  awsCloudWatchAlarmsHarness,
 ];

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AwsAccount } from '../../accounts/aws.ts';
+import { awsCallerIdentity } from '../../accounts/aws.ts';
 import {
   awsRateLimited,
   explainAws,
@@ -225,6 +226,7 @@ Copy into Tributary: an \`aws\` account with the access key, the **role ARN** an
     (Object.keys(SECURITY_LAKE_SOURCES) as SecurityLakeStream[]).map((id) => [id, stream(id)]),
   ),
   async test({ http, account, settings: s, streams }) {
+    await awsCallerIdentity(account); // the credentials (and role) first: GetCallerIdentity needs no permission
     await needsAws('sqs:GetQueueAttributes', s.queueUrl, () => sqsQueueAttributes(http, account, s.queueUrl));
     // Each enabled stream's source prefix: a subscriber reads only the sources it was given.
     const enabled = streams.filter((x): x is SecurityLakeStream => x in SECURITY_LAKE_SOURCES);

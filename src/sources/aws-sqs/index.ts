@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AwsAccount } from '../../accounts/aws.ts';
+import { type AwsAccount, awsCallerIdentity } from '../../accounts/aws.ts';
 import {
   awsRateLimited,
   explainAws,
@@ -168,6 +168,7 @@ Copy into Tributary: an \`aws\` account (access key ID, secret access key, optio
     },
   },
   async test({ http, account, settings: s }) {
+    await awsCallerIdentity(account); // the credentials (and role) first: GetCallerIdentity needs no permission
     // GetQueueAttributes proves the credentials, the queue and sqs:GetQueueAttributes; receiving or
     // deleting would change the queue, so those permissions are named in the guide, not tried.
     await needsAws('sqs:GetQueueAttributes', s.queueUrl, () => sqsQueueAttributes(http, account, s.queueUrl));

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AwsAccount } from '../../accounts/aws.ts';
+import { awsCallerIdentity } from '../../accounts/aws.ts';
 import {
   awsRateLimited,
   explainAws,
@@ -146,6 +147,7 @@ Copy into Tributary: an \`aws\` account (access key, optionally a role ARN and e
     },
   },
   async test({ http, account, settings: s }) {
+    await awsCallerIdentity(account); // the credentials (and role) first: GetCallerIdentity needs no permission
     await needsAws('sqs:GetQueueAttributes', s.queueUrl, () => sqsQueueAttributes(http, account, s.queueUrl));
     await probeBucket(http, account, { bucket: s.bucket, region: s.region, prefix: s.prefix ?? '' });
   },
