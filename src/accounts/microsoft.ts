@@ -211,8 +211,8 @@ export function graphRoot(cloud: MicrosoftCloud): string {
  *   requests per minute" (office-365-management-activity-api-reference, "API throttling").
  * Each bucket holds one request (burst 1): a fuller bucket would let a burst plus the steady rate into the
  * first window (5 + 5 audit-log requests in 10 s), which Graph answers with 429. The API is recognised by
- * host, or by path behind an unknown host (a proxy or simulator given as base URL). Token requests and
- * APIs no source reads (Azure Resource Manager, Log Analytics) have no budget here.
+ * host, or by path behind an unknown host (a proxy or simulator given as base URL). Token requests and the
+ * SDK-served APIs (Storage, Event Hubs) have no budget here. Azure Resource Manager and Log Analytics: below.
  */
 export function microsoftRateLimit(url: URL): { key: string; perSecond: number; burst: number } | undefined {
   const host = url.hostname.toLowerCase();
@@ -228,6 +228,12 @@ export function microsoftRateLimit(url: URL): { key: string; perSecond: number; 
   }
   if (api === 'Office 365 Management Activity API')
     return { key: 'office-365-management', perSecond: 2000 / 60, burst: 1 };
+  // ARM: subscription reads, 12,000 an hour per principal at the documented default (the token-bucket
+  // regional limits, 250 refilled at 25 a second, are higher): learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling.
+  if (api === 'Azure Resource Manager') return { key: 'arm:reads', perSecond: 12_000 / 3600, burst: 1 };
+  // Log Analytics Query API: "200 requests per 30 seconds per Microsoft Entra user or client IP address"
+  // (learn.microsoft.com/azure/azure-monitor/fundamentals/service-limits, "Query API").
+  if (api === 'Log Analytics') return { key: 'log-analytics:query', perSecond: 200 / 30, burst: 1 };
   return undefined;
 }
 

@@ -4,6 +4,7 @@ import abnormalSecurity from './abnormal-security/index.ts';
 import awsCloudtrail from './aws-cloudtrail/index.ts';
 import awsS3 from './aws-s3/index.ts';
 import awsSqs from './aws-sqs/index.ts';
+import azureActivityLogs from './azure-activity-logs/index.ts';
 import azureBlobStorage from './azure-blob-storage/index.ts';
 import box from './box/index.ts';
 import carbonBlack from './carbon-black/index.ts';
@@ -63,6 +64,7 @@ export const sources: Record<string, SourceDef> = byName(
     microsoftSecurityAlerts,
     microsoftEntraIdContext,
     microsoft365ManagementActivity,
+    azureActivityLogs,
     restApi,
     webhook,
     zscalerZia,

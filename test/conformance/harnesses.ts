@@ -1,5 +1,6 @@
 import type { ConformanceHarness } from './harness.ts';
 import { abnormalHarness } from './harnesses/abnormal-security.ts';
+import { activityLogsHarness } from './harnesses/azure-activity-logs.ts';
 import { boxHarness } from './harnesses/box.ts';
 import { carbonBlackHarness } from './harnesses/carbon-black.ts';
 import { catoHarness } from './harnesses/cato-networks.ts';
@@ -52,6 +53,7 @@ export const harnesses: ConformanceHarness[] = [
   securityAlertsHarness,
   entraContextHarness,
   managementActivityHarness,
+  activityLogsHarness,
   zoomHarness,
   ciscoDuoHarness,
   restApiCursorHarness,
