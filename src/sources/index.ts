@@ -6,6 +6,7 @@ import awsS3 from './aws-s3/index.ts';
 import awsSqs from './aws-sqs/index.ts';
 import azureActivityLogs from './azure-activity-logs/index.ts';
 import azureBlobStorage from './azure-blob-storage/index.ts';
+import azureLogAnalytics from './azure-log-analytics/index.ts';
 import box from './box/index.ts';
 import carbonBlack from './carbon-black/index.ts';
 import catoNetworks from './cato-networks/index.ts';
@@ -65,6 +66,7 @@ export const sources: Record<string, SourceDef> = byName(
     microsoftEntraIdContext,
     microsoft365ManagementActivity,
     azureActivityLogs,
+    azureLogAnalytics,
     restApi,
     webhook,
     zscalerZia,

@@ -1,6 +1,7 @@
 import type { ConformanceHarness } from './harness.ts';
 import { abnormalHarness } from './harnesses/abnormal-security.ts';
 import { activityLogsHarness } from './harnesses/azure-activity-logs.ts';
+import { logAnalyticsHarness } from './harnesses/azure-log-analytics.ts';
 import { boxHarness } from './harnesses/box.ts';
 import { carbonBlackHarness } from './harnesses/carbon-black.ts';
 import { catoHarness } from './harnesses/cato-networks.ts';
@@ -54,6 +55,7 @@ export const harnesses: ConformanceHarness[] = [
   entraContextHarness,
   managementActivityHarness,
   activityLogsHarness,
+  logAnalyticsHarness,
   zoomHarness,
   ciscoDuoHarness,
   restApiCursorHarness,
