@@ -13,14 +13,13 @@
  */
 import {
   type Clock,
-  type Fault,
   json,
   type RecordedRequest,
+  type SimHooks,
   type SimReply,
   type SimRequest,
-  SimServer,
 } from './kit.ts';
-import { EntraIdentitySim, TOKEN_PATH } from './microsoft.ts';
+import { GraphSim } from './microsoft.ts';
 
 export function azureError(
   status: number,
@@ -66,83 +65,32 @@ export class TokenBuckets {
 export interface AzureRestSimOptions {
   clock?: Clock;
   seed?: number;
-  tenantId?: string;
-  clientId?: string;
-  clientSecret?: string | null;
   /** The token resource the service accepts, e.g. https://management.azure.com. */
   resource: string;
   name: string;
 }
 
-export class AzureRestSim {
-  readonly server: SimServer;
-  readonly identity: EntraIdentitySim;
-  readonly clock: Clock;
-  readonly seed: number;
-  readonly resource: string;
-  protected loopPages = 0;
-
-  constructor(
-    o: AzureRestSimOptions,
-    hooks: {
-      errorReply(req: SimRequest, status: number): SimReply;
-      rateLimitReply(req: SimRequest, retryAfter: number): SimReply;
-    },
-  ) {
-    this.clock = o.clock ?? Date.now;
-    this.seed = o.seed ?? 1;
-    this.resource = o.resource;
-    this.server = new SimServer({ name: o.name, clock: this.clock, hooks });
-    this.identity = new EntraIdentitySim(this.server, {
-      tenantId: o.tenantId,
-      clientId: o.clientId,
-      clientSecret: o.clientSecret,
-      resources: [o.resource],
-      clock: this.clock,
-    });
+/**
+ * An Azure REST service behind the Entra token endpoint: GraphSim's server, identity and faults with the
+ * service's own name and error answers (its Graph routes are not used).
+ */
+export class AzureRestSim extends GraphSim {
+  constructor(o: AzureRestSimOptions, hooks: SimHooks) {
+    super(
+      { clock: o.clock, seed: o.seed, resource: o.resource },
+      { permissions: [], rateLimit: { requests: Number.MAX_SAFE_INTEGER, windowMs: 1 }, name: o.name, hooks },
+    );
   }
 
-  get url(): string {
-    return this.server.url;
-  }
-  get tenantId(): string {
-    return this.identity.tenantId;
-  }
-  get clientId(): string {
-    return this.identity.clientId;
-  }
-  get clientSecret(): string {
-    return this.identity.clientSecret ?? '';
-  }
-  start(): Promise<string> {
-    return this.server.start();
-  }
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
-  }
   /** Requests that could change data; token requests and the declared read-only query POSTs are not. */
-  writeCalls(readOnlyPost: RegExp = /^$/): RecordedRequest[] {
-    return this.server
-      .writeCalls()
-      .filter((r) => !(r.method === 'POST' && (TOKEN_PATH.test(r.path) || readOnlyPost.test(r.path))));
-  }
-  /** The next `pages` answers carry a next link identical to the request (a misbehaving vendor). */
-  loopNextLinks(pages = 1): void {
-    this.loopPages = pages;
+  override writeCalls(readOnlyPost: RegExp = /^$/): RecordedRequest[] {
+    return super.writeCalls().filter((r) => !(r.method === 'POST' && readOnlyPost.test(r.path)));
   }
 
   /** The bearer token's answer: undefined when it is valid for the service, else ARM's 401. */
   protected unauthorised(req: SimRequest): SimReply | undefined {
-    const refused = this.identity.check(req, this.resource);
-    if (!refused) return undefined;
-    const auth = req.headers.authorization;
-    return auth
+    if (!this.identity.check(req, this.resource)) return undefined;
+    return req.headers.authorization
       ? azureError(401, 'InvalidAuthenticationToken', 'The access token is invalid or has expired.', {
           'www-authenticate': `Bearer authorization_uri="https://login.microsoftonline.com/${this.tenantId}", error="invalid_token"`,
         })

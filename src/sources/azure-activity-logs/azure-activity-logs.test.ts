@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readContext } from '../../../test/support/read-context.ts';
+import { drainMicrosoft } from '../../../test/support/microsoft-drain.ts';
 import { type MicrosoftAccount, microsoft, microsoftToken } from '../../accounts/microsoft.ts';
-import type { Batch } from '../../core/source.ts';
 import { Http } from '../../engine/http.ts';
 import { tokenCache } from '../../engine/oauth.ts';
 import { testConnection } from '../../engine/test-connection.ts';
@@ -20,43 +19,23 @@ const accountOf = (sim: ActivityLogSimulator): MicrosoftAccount => ({
   authorityHost: sim.url,
 });
 
-async function drain(
+function drain(
   sim: ActivityLogSimulator,
   clock: ManualClock,
   o: { checkpoint?: unknown; subs?: string[]; lookbackMs?: number; maxBatches?: number } = {},
 ) {
-  const account = accountOf(sim);
-  const http: Http = new Http({
-    vendor: source.title,
-    backoffBaseMs: 1,
-    maxAttempts: 3,
-    explain: source.explain,
-    authorize: (h, refresh, url) => microsoft.authorize(account, h, { refresh, http, url }),
-  });
-  const batches: Batch[] = [];
-  let error: any;
-  const ctx = readContext(http, {
-    stream: 'activity-log',
-    settings: { subscriptionIds: o.subs ?? sim.subscriptionIds, baseUrl: sim.url },
-    account,
-    checkpoint: o.checkpoint,
-    now: clock.now,
-    window: { lookbackMs: o.lookbackMs ?? 6 * 3_600_000 },
-  });
-  try {
-    for await (const b of source.streams['activity-log'].read(ctx)) {
-      batches.push(b);
-      if (o.maxBatches && batches.length >= o.maxBatches) break;
-    }
-  } catch (err) {
-    error = err;
-  }
-  return {
-    ids: batches.flatMap((b) => b.events.map((e) => e.id)),
-    checkpoint: batches.at(-1)?.checkpoint ?? o.checkpoint,
-    batches,
-    error,
-  };
+  return drainMicrosoft(
+    source,
+    accountOf(sim),
+    {
+      stream: 'activity-log',
+      settings: { subscriptionIds: o.subs ?? sim.subscriptionIds, baseUrl: sim.url },
+      checkpoint: o.checkpoint,
+      now: clock.now,
+      window: { lookbackMs: o.lookbackMs ?? 6 * 3_600_000 },
+    },
+    o.maxBatches,
+  );
 }
 
 describe('azure-activity-logs', () => {

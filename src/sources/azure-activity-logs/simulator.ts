@@ -98,12 +98,12 @@ export class ActivityLogSimulator extends AzureRestSim {
     this.server.route(
       'GET',
       '/subscriptions/:sub/providers/Microsoft.Insights/eventtypes/management/values',
-      (req) => this.list(req),
+      (req) => this.listValues(req),
     );
     this.server.route(
       'GET',
       '/subscriptions/:sub/providers/microsoft.insights/eventtypes/management/values',
-      (req) => this.list(req),
+      (req) => this.listValues(req),
     );
   }
 
@@ -153,7 +153,7 @@ export class ActivityLogSimulator extends AzureRestSim {
     );
   }
 
-  private list(req: SimRequest): SimReply {
+  private listValues(req: SimRequest): SimReply {
     const unauthorised = this.unauthorised(req);
     if (unauthorised) return unauthorised;
     const sub = req.params.sub.toLowerCase();

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readContext } from '../../../test/support/read-context.ts';
+import { drainMicrosoft } from '../../../test/support/microsoft-drain.ts';
 import { type MicrosoftAccount, microsoft } from '../../accounts/microsoft.ts';
 import { hashId } from '../../core/envelope.ts';
-import type { Batch } from '../../core/source.ts';
-import { Http } from '../../engine/http.ts';
 import { tokenCache } from '../../engine/oauth.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import { ManualClock } from '../../sim/kit.ts';
@@ -27,43 +25,23 @@ const expected = (sim: LogAnalyticsSimulator) =>
     .map((r) => hashId({ table: r.Type, ...r }))
     .sort();
 
-async function drain(
-  sim: LogAnalyticsSimulator,
-  clock: ManualClock,
-  checkpoint?: unknown,
-  maxBatches?: number,
-) {
-  const account = accountOf(sim);
-  const http: Http = new Http({
-    vendor: source.title,
-    backoffBaseMs: 1,
-    maxAttempts: 3,
-    explain: source.explain,
-    authorize: (h, refresh, url) => microsoft.authorize(account, h, { refresh, http, url }),
-  });
-  const batches: Batch[] = [];
-  let error: any;
-  const ctx = readContext(http, {
-    stream: 'tables',
-    settings: source.settings.parse({ workspaceId: sim.workspaceId, tables: sim.tables(), baseUrl: sim.url }),
-    account,
-    checkpoint,
-    now: clock.now,
-    window: { lookbackMs: 2 * 3_600_000 },
-  });
-  try {
-    for await (const b of source.streams.tables.read(ctx)) {
-      batches.push(b);
-      if (maxBatches && batches.length >= maxBatches) break;
-    }
-  } catch (err) {
-    error = err;
-  }
-  return {
-    ids: batches.flatMap((b) => b.events.map((e) => e.id)),
-    checkpoint: batches.at(-1)?.checkpoint ?? checkpoint,
-    error,
-  };
+function drain(sim: LogAnalyticsSimulator, clock: ManualClock, checkpoint?: unknown, maxBatches?: number) {
+  return drainMicrosoft(
+    source,
+    accountOf(sim),
+    {
+      stream: 'tables',
+      settings: source.settings.parse({
+        workspaceId: sim.workspaceId,
+        tables: sim.tables(),
+        baseUrl: sim.url,
+      }),
+      checkpoint,
+      now: clock.now,
+      window: { lookbackMs: 2 * 3_600_000 },
+    },
+    maxBatches,
+  );
 }
 
 describe('azure-log-analytics', () => {

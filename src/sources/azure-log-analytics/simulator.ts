@@ -53,7 +53,7 @@ export class LogAnalyticsSimulator extends AzureRestSim {
   maxRows: number;
   denied = false;
   private readonly limit: number;
-  private readonly recent: number[] = [];
+  private readonly queries: number[] = [];
   private readonly eventBytes?: number;
 
   constructor(o: LogAnalyticsSimulatorOptions = {}) {
@@ -102,12 +102,12 @@ export class LogAnalyticsSimulator extends AzureRestSim {
     const unauthorised = this.unauthorised(req);
     if (unauthorised) return unauthorised;
     const now = this.clock();
-    while (this.recent.length && this.recent[0] <= now - 30_000) this.recent.shift();
-    if (this.recent.length >= this.limit)
+    while (this.queries.length && this.queries[0] <= now - 30_000) this.queries.shift();
+    if (this.queries.length >= this.limit)
       return azureError(429, 'ThrottledError', 'Too many requests; please retry later.', {
-        'retry-after': String(Math.max(1, Math.ceil((this.recent[0] + 30_000 - now) / 1000))),
+        'retry-after': String(Math.max(1, Math.ceil((this.queries[0] + 30_000 - now) / 1000))),
       });
-    this.recent.push(now);
+    this.queries.push(now);
     if (req.params.ws !== this.workspaceId)
       return azureError(404, 'WorkspaceNotFoundError', `The workspace could not be found: ${req.params.ws}`);
     if (this.denied)
