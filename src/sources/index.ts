@@ -22,6 +22,7 @@ import geminiEnterprise from './gemini-enterprise/index.ts';
 import github from './github/index.ts';
 import googleWorkspace from './google-workspace/index.ts';
 import lastpass from './lastpass/index.ts';
+import microsoft365ExchangeAdminReports from './microsoft-365-exchange-admin-reports/index.ts';
 import microsoft365ManagementActivity from './microsoft-365-management-activity/index.ts';
 import microsoftEntraIdContext from './microsoft-entra-id-context/index.ts';
 import microsoftEntraIdLogs from './microsoft-entra-id-logs/index.ts';
@@ -67,6 +68,7 @@ export const sources: Record<string, SourceDef> = byName(
     microsoft365ManagementActivity,
     azureActivityLogs,
     azureLogAnalytics,
+    microsoft365ExchangeAdminReports,
     restApi,
     webhook,
     zscalerZia,

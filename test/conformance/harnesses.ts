@@ -15,6 +15,7 @@ import { geminiEnterpriseHarness } from './harnesses/gemini-enterprise.ts';
 import { githubHarness } from './harnesses/github.ts';
 import { googleWorkspaceHarness } from './harnesses/google-workspace.ts';
 import { lastpassHarness } from './harnesses/lastpass.ts';
+import { exchangeAdminReportsHarness } from './harnesses/microsoft-365-exchange-admin-reports.ts';
 import { managementActivityHarness } from './harnesses/microsoft-365-management-activity.ts';
 import { entraContextHarness } from './harnesses/microsoft-entra-id-context.ts';
 import { entraLogsHarness } from './harnesses/microsoft-entra-id-logs.ts';
@@ -56,6 +57,7 @@ export const harnesses: ConformanceHarness[] = [
   managementActivityHarness,
   activityLogsHarness,
   logAnalyticsHarness,
+  exchangeAdminReportsHarness,
   zoomHarness,
   ciscoDuoHarness,
   restApiCursorHarness,
