@@ -32,7 +32,7 @@ import {
  * per query": windows are at most 1 day), the reporting delay (windows end 15 minutes behind now and re-read
  * 15 minutes), the request limit (Get-MessageTraceV2: 100 queries per 5 minutes; 429 + Retry-After is
  * honoured), and whether `id` alone is unique per recipient (the envelope id is `{id}:{recipientAddress}`).
- * The collector looks back at most 10 days on a first run unless its lookback says otherwise.
+ * The retired Reporting Web Service kept 10 days; the Graph API keeps 90 (the retention below).
  */
 
 const settings = z
