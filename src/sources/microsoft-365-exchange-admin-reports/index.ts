@@ -32,7 +32,7 @@ import {
  * per query": windows are at most 1 day), the reporting delay (windows end 15 minutes behind now and re-read
  * 15 minutes), the request limit (Get-MessageTraceV2: 100 queries per 5 minutes; 429 + Retry-After is
  * honoured), and whether `id` alone is unique per recipient (the envelope id is `{id}:{recipientAddress}`).
- * The retired Reporting Web Service kept 10 days; the Graph API keeps 90 (the retention below).
+ * Get-MessageTrace and the Reporting Web Service report it replaces cover 10 days; the Graph API 90 (the retention below).
  */
 
 const settings = z
