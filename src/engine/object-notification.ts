@@ -113,6 +113,12 @@ export interface ObjectReaderDef<S = any, A = any> {
    * collector's lookback reaches); default the start of the prefix.
    */
   firstAfter?(ctx: ReadContext<S, A>): string | undefined;
+  /**
+   * listing: keys at or after this one are left for a later run (folders still being written to, e.g.
+   * Storage Analytics' hour folders, whose logs arrive up to an hour late): the position never passes a
+   * folder that may still receive objects. Default: no bound.
+   */
+  before?(ctx: ReadContext<S, A>): string | undefined;
   format: ObjectFormat | ((ref: ObjectRef) => ObjectFormat);
   compression?: Compression;
   /** The record's own unique id, if it has one (CloudTrail's `eventID`); else the object's id and the record's place. */
@@ -309,6 +315,7 @@ async function* readListing(def: ObjectReaderDef, ctx: ReadContext): AsyncGenera
   const cp = ctx.checkpoint as ObjectCheckpoint | undefined;
   let after = cp?.after ?? def.firstAfter?.(ctx);
   let saved = after;
+  const bound = def.before?.(ctx);
   const partial = { ...(cp?.partial ?? {}) };
   const snapshot = (): ObjectCheckpoint => {
     saved = after;
@@ -323,6 +330,11 @@ async function* readListing(def: ObjectReaderDef, ctx: ReadContext): AsyncGenera
     }
     const fresh = page.objects.filter((o) => after === undefined || o.key > after);
     for (const ref of fresh) {
+      if (bound !== undefined && ref.key >= bound) {
+        // Keys come in order: this one and all after it wait for a later run.
+        if (after !== saved) yield { events: [], checkpoint: snapshot() };
+        return;
+      }
       if (def.accept && !def.accept(ref, ctx.settings)) {
         after = ref.key; // not read; saved with the next object delivered
         continue;

@@ -7,6 +7,7 @@ import awsSqs from './aws-sqs/index.ts';
 import azureActivityLogs from './azure-activity-logs/index.ts';
 import azureBlobStorage from './azure-blob-storage/index.ts';
 import azureLogAnalytics from './azure-log-analytics/index.ts';
+import azureStorageAnalytics from './azure-storage-analytics/index.ts';
 import box from './box/index.ts';
 import carbonBlack from './carbon-black/index.ts';
 import catoNetworks from './cato-networks/index.ts';
@@ -68,6 +69,7 @@ export const sources: Record<string, SourceDef> = byName(
     microsoft365ManagementActivity,
     azureActivityLogs,
     azureLogAnalytics,
+    azureStorageAnalytics,
     microsoft365ExchangeAdminReports,
     restApi,
     webhook,
