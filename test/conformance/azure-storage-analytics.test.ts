@@ -12,7 +12,7 @@ import { parseLogLine } from '../../src/sources/azure-storage-analytics/log-form
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { AzureStorageRig } from '../support/azure-storage.ts';
 import { duplicates, sorted } from '../support/ids.ts';
-import { MemoryDestination } from '../support/memory-destination.ts';
+import { crashingAt, MemoryDestination } from '../support/memory-destination.ts';
 import { tempDirs } from '../support/temp-dirs.ts';
 
 /**
@@ -257,29 +257,17 @@ describe('conformance: azure-storage-analytics (Azurite)', () => {
         const r = await rig();
         const { ready } = await fill(r);
         const crash = new AbortController();
-        let inFlight: string[] = [];
         const dest = new MemoryDestination();
-        const crashing: Destination = {
-          name: 'crashing',
-          kind: 'memory',
-          send: async (events) => {
-            if (!crash.signal.aborted && dest.batches.length + 1 === k) {
-              if (written) await dest.send(events);
-              inFlight = events.map((e) => e.id);
-              crash.abort();
-              throw new Error('process killed');
-            }
-            return dest.send(events);
-          },
-          close: async () => {},
-        };
+        const crashing = crashingAt(k, written, dest, crash);
         assert.equal((await r.run({ signal: crash.signal }, [crashing])).status, 'cancelled');
         const second = await r.run({}, [crashing]);
         assert.equal(second.status, 'succeeded', JSON.stringify(second.error));
         const ids = dest.ids();
         assert.deepEqual(sorted([...new Set(ids)]), sorted(ready), `crash at batch ${k}: no loss`);
         if (!written) assert.deepEqual(duplicates(ids), [], `crash at batch ${k} before the write`);
-        else for (const d of duplicates(ids)) assert.ok(inFlight.includes(d), `duplicate ${d} in flight`);
+        else
+          for (const d of duplicates(ids))
+            assert.ok(crashing.inFlight().includes(d), `duplicate ${d} in flight`);
       }
     }
   });
