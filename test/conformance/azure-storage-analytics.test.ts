@@ -2,15 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { azureStorage, azureStorageFields } from '../../src/accounts/azure-storage.ts';
 import type { Destination } from '../../src/core/destination.ts';
-import { silentLogger } from '../../src/engine/log.ts';
-import { RateLimits } from '../../src/engine/rate-limit.ts';
-import { type ResolvedCollector, type RunOptions, runCollector } from '../../src/engine/runner.ts';
+import type { RunOptions, runCollector } from '../../src/engine/runner.ts';
 import { testConnection } from '../../src/engine/test-connection.ts';
 import { ManualClock } from '../../src/sim/kit.ts';
 import source from '../../src/sources/azure-storage-analytics/index.ts';
 import { parseLogLine } from '../../src/sources/azure-storage-analytics/log-format.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
-import { AzureStorageRig } from '../support/azure-storage.ts';
+import { AzureStorageRig, storageCollector } from '../support/azure-storage.ts';
 import { duplicates, sorted } from '../support/ids.ts';
 import { crashingAt, MemoryDestination } from '../support/memory-destination.ts';
 import { tempDirs } from '../support/temp-dirs.ts';
@@ -50,49 +48,17 @@ async function rig(container?: string): Promise<Rig> {
   await az.blobs.getContainerClient(name).createIfNotExists();
   const store = await SqliteStore.open(fresh());
   stores.push(store);
-  await store.migrate();
-  const at = new Date().toISOString();
-  await store.putCollector({
-    id: 'c-sa',
-    name: 'sa',
-    source: source.id,
-    config: {},
-    enabled: true,
-    secrets: {},
-    createdAt: at,
-    updatedAt: at,
-  });
-  const settings = source.settings.parse({ container: name }) as unknown as Record<string, unknown>;
-  const account = azureStorageFields.parse(az.account());
   const clock = new ManualClock(T0);
-  const dest = new MemoryDestination();
-  const collector = (destinations: Destination[]): ResolvedCollector => ({
-    id: 'c-sa',
-    name: 'sa',
+  const settings = source.settings.parse({ container: name }) as unknown as Record<string, unknown>;
+  const c = await storageCollector(az, {
     source,
-    accountKind: azureStorage,
-    account,
-    accountKey: `acc-sa-${n}`,
     settings,
     streams: ['blob', 'queue', 'table'],
-    destinations,
-    window: { lookbackMs: 6 * 3_600_000 },
-  });
-  return {
-    container: name,
+    store,
     clock,
-    dest,
-    run: (extra = {}, destinations = [dest]) =>
-      runCollector(collector(destinations), {
-        store,
-        log: silentLogger,
-        rateLimits: new RateLimits(null),
-        now: clock.now,
-        destinationBackoff: { baseMs: 1, maxMs: 5 },
-        http: { backoffBaseMs: 1 },
-        ...extra,
-      }),
-  };
+    key: `sa-${n}`,
+  });
+  return { container: name, clock, ...c };
 }
 
 /** One log entry, as the service writes it: quoted fields HTML-encoded. */
