@@ -8,6 +8,7 @@ import azureActivityLogs from './azure-activity-logs/index.ts';
 import azureBlobStorage from './azure-blob-storage/index.ts';
 import azureLogAnalytics from './azure-log-analytics/index.ts';
 import azureStorageAnalytics from './azure-storage-analytics/index.ts';
+import azureVnetFlowLogs from './azure-vnet-flow-logs/index.ts';
 import box from './box/index.ts';
 import carbonBlack from './carbon-black/index.ts';
 import catoNetworks from './cato-networks/index.ts';
@@ -70,6 +71,7 @@ export const sources: Record<string, SourceDef> = byName(
     azureActivityLogs,
     azureLogAnalytics,
     azureStorageAnalytics,
+    azureVnetFlowLogs,
     microsoft365ExchangeAdminReports,
     restApi,
     webhook,
