@@ -233,6 +233,22 @@ export function blobObjectStore(container: ContainerClient, o: { pageSize?: numb
         what: `blob ${ref.key}`,
       });
     },
+    async blocks(ref, { signal }) {
+      try {
+        const list = await container
+          .getBlockBlobClient(ref.key)
+          .getBlockList('committed', { abortSignal: signal });
+        return (list.committedBlocks ?? []).map((b) => b.size);
+      } catch (err) {
+        const e = err as RestError;
+        if (e?.statusCode === 404 && e.code !== 'ContainerNotFound') return undefined;
+        throw azureError(
+          err,
+          `list the blocks of blob ${ref.key}`,
+          'the Read permission (sp=r) or the Storage Blob Data Reader role',
+        );
+      }
+    },
     async list({ prefix, startAfter, signal }) {
       let marker = startAfter !== undefined ? markers.get(startAfter) : undefined;
       for (;;) {

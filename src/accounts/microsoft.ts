@@ -5,7 +5,7 @@ import { ORIGIN, SECRET } from '../core/secret-spec.ts';
 import { defineAccountKind, type HttpClient } from '../core/source.ts';
 import { serviceUrl } from '../core/validation.ts';
 import { newJti, privateKey, signJwt, unescapeNewlines, x5tS256 } from '../engine/jwt.ts';
-import { requestToken, tokenCache, tokenKey } from '../engine/oauth.ts';
+import { type AccessToken, requestToken, tokenCache, tokenKey } from '../engine/oauth.ts';
 
 /**
  * The `microsoft` account kind: one Entra ID app registration (single tenant) that serves every
@@ -117,18 +117,55 @@ export const MICROSOFT_APIS: MicrosoftApi[] = [
     // Blob Storage with Entra ID (azure-blob destination): any storage account's blob endpoint, token
     // resource https://storage.azure.com in every cloud (learn.microsoft.com/azure/storage/blobs/authorize-access-azure-active-directory,
     // "Resource ID ... https://storage.azure.com/"). Storage accounts have hosts of their own: matched by suffix.
+    // The queue service takes the same resource (learn.microsoft.com/azure/storage/queues/authorize-access-azure-active-directory).
     name: 'Azure Blob Storage',
     clouds: {
-      global: { hosts: [], suffixes: ['.blob.core.windows.net'], resource: 'https://storage.azure.com' },
-      usgov: { hosts: [], suffixes: ['.blob.core.usgovcloudapi.net'], resource: 'https://storage.azure.com' },
-      'usgov-dod': {
+      global: {
         hosts: [],
-        suffixes: ['.blob.core.usgovcloudapi.net'],
+        suffixes: ['.blob.core.windows.net', '.queue.core.windows.net'],
         resource: 'https://storage.azure.com',
       },
-      china: { hosts: [], suffixes: ['.blob.core.chinacloudapi.cn'], resource: 'https://storage.azure.com' },
+      usgov: {
+        hosts: [],
+        suffixes: ['.blob.core.usgovcloudapi.net', '.queue.core.usgovcloudapi.net'],
+        resource: 'https://storage.azure.com',
+      },
+      'usgov-dod': {
+        hosts: [],
+        suffixes: ['.blob.core.usgovcloudapi.net', '.queue.core.usgovcloudapi.net'],
+        resource: 'https://storage.azure.com',
+      },
+      china: {
+        hosts: [],
+        suffixes: ['.blob.core.chinacloudapi.cn', '.queue.core.chinacloudapi.cn'],
+        resource: 'https://storage.azure.com',
+      },
     },
     path: /^$/, // container paths say nothing: recognised by host only
+  },
+  {
+    // Event Hubs with Entra ID (learn.microsoft.com/azure/event-hubs/authenticate-application, "Authenticate
+    // an application"): namespaces `{ns}.servicebus.windows.net`, token resource https://eventhubs.azure.net.
+    name: 'Azure Event Hubs',
+    clouds: {
+      global: { hosts: [], suffixes: ['.servicebus.windows.net'], resource: 'https://eventhubs.azure.net' },
+      usgov: {
+        hosts: [],
+        suffixes: ['.servicebus.usgovcloudapi.net'],
+        resource: 'https://eventhubs.azure.net',
+      },
+      'usgov-dod': {
+        hosts: [],
+        suffixes: ['.servicebus.usgovcloudapi.net'],
+        resource: 'https://eventhubs.azure.net',
+      },
+      china: {
+        hosts: [],
+        suffixes: ['.servicebus.chinacloudapi.cn'],
+        resource: 'https://eventhubs.azure.net',
+      },
+    },
+    path: /^$/, // AMQP: recognised by host only
   },
   {
     // Logs Ingestion API (learn.microsoft.com/azure/azure-monitor/logs/logs-ingestion-api-overview):
@@ -174,8 +211,8 @@ export function graphRoot(cloud: MicrosoftCloud): string {
  *   requests per minute" (office-365-management-activity-api-reference, "API throttling").
  * Each bucket holds one request (burst 1): a fuller bucket would let a burst plus the steady rate into the
  * first window (5 + 5 audit-log requests in 10 s), which Graph answers with 429. The API is recognised by
- * host, or by path behind an unknown host (a proxy or simulator given as base URL). Token requests and
- * APIs no source reads (Azure Resource Manager, Log Analytics) have no budget here.
+ * host, or by path behind an unknown host (a proxy or simulator given as base URL). Token requests and the
+ * SDK-served APIs (Storage, Event Hubs) have no budget here. Azure Resource Manager and Log Analytics: below.
  */
 export function microsoftRateLimit(url: URL): { key: string; perSecond: number; burst: number } | undefined {
   const host = url.hostname.toLowerCase();
@@ -191,6 +228,12 @@ export function microsoftRateLimit(url: URL): { key: string; perSecond: number; 
   }
   if (api === 'Office 365 Management Activity API')
     return { key: 'office-365-management', perSecond: 2000 / 60, burst: 1 };
+  // ARM: subscription reads, 12,000 an hour per principal at the documented default (the token-bucket
+  // regional limits, 250 refilled at 25 a second, are higher): learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling.
+  if (api === 'Azure Resource Manager') return { key: 'arm:reads', perSecond: 12_000 / 3600, burst: 1 };
+  // Log Analytics Query API: "200 requests per 30 seconds per Microsoft Entra user or client IP address"
+  // (learn.microsoft.com/azure/azure-monitor/fundamentals/service-limits, "Query API").
+  if (api === 'Log Analytics') return { key: 'log-analytics:query', perSecond: 200 / 30, burst: 1 };
   return undefined;
 }
 
@@ -426,6 +469,22 @@ function cacheKey(a: MicrosoftAccount, url: string, resource: string): string {
   return tokenKey('microsoft', url, a.clientId, credential, resource);
 }
 
+/**
+ * An access token of the account for `resource` (e.g. `https://storage.azure.com`), from the process-wide
+ * cache shared with every collector using the account; `refresh` drops the cached one (after a 401).
+ */
+export function microsoftToken(
+  http: HttpClient,
+  a: MicrosoftAccount,
+  resource: string,
+  refresh = false,
+): Promise<AccessToken> {
+  const endpoint = tokenUrl(a);
+  return tokenCache.entry(cacheKey(a, endpoint, resource), refresh, () =>
+    fetchToken(http, a, endpoint, resource),
+  );
+}
+
 export const microsoft = defineAccountKind<MicrosoftAccount>({
   id: 'microsoft',
   title: 'Microsoft (Entra ID app)',
@@ -439,12 +498,8 @@ export const microsoft = defineAccountKind<MicrosoftAccount>({
     ]),
   ],
   async authorize(a, headers, { refresh, http, url }) {
-    const resource = resourceFor(url, a.cloud ?? 'global');
-    const endpoint = tokenUrl(a);
-    const token = await tokenCache.get(cacheKey(a, endpoint, resource), refresh, () =>
-      fetchToken(http, a, endpoint, resource),
-    );
-    headers.set('authorization', `Bearer ${token}`);
+    const token = await microsoftToken(http, a, resourceFor(url, a.cloud ?? 'global'), refresh);
+    headers.set('authorization', `Bearer ${token.token}`);
   },
   // No account-wide budget: each Microsoft API is budgeted at its own documented limit (below), shared by
   // every collector using the account. An account's `requestsPerMinute` still caps all of them together.

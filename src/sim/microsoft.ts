@@ -43,6 +43,7 @@ import {
   type Fault,
   json,
   type RecordedRequest,
+  type SimHooks,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -671,11 +672,17 @@ export class GraphSim {
   private readonly recent: number[] = [];
   /** How many requests were answered 429 by the service's own limit (not by injected faults). */
   throttled = 0;
-  private loopPages = 0;
+  protected loopPages = 0;
 
   constructor(
     o: GraphSimOptions,
-    defaults: { permissions: string[]; rateLimit: { requests: number; windowMs: number } },
+    defaults: {
+      permissions: string[];
+      rateLimit: { requests: number; windowMs: number };
+      /** Another service behind the same token endpoint (Azure REST APIs): its name and error answers. */
+      name?: string;
+      hooks?: SimHooks;
+    },
   ) {
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
@@ -683,11 +690,11 @@ export class GraphSim {
     this.rateLimit = o.rateLimit ?? defaults.rateLimit;
     this.permissions = new Set(o.permissions ?? defaults.permissions);
     this.server = new SimServer({
-      name: 'graph',
+      name: defaults.name ?? 'graph',
       clock: this.clock,
       host: o.host,
       port: o.port,
-      hooks: {
+      hooks: defaults.hooks ?? {
         errorReply: (req, status) => graphStatusReply(req, status),
         rateLimitReply: (req) => graphError(req, 429, 'TooManyRequests', 'Too many requests.'),
       },

@@ -9,8 +9,12 @@ import awsGuardduty from './aws-guardduty/index.ts';
 import awsS3 from './aws-s3/index.ts';
 import awsSecurityLake from './aws-security-lake/index.ts';
 import awsSqs from './aws-sqs/index.ts';
+import azureActivityLogs from './azure-activity-logs/index.ts';
 import azureBlobStorage from './azure-blob-storage/index.ts';
 import azureEventHub from './azure-event-hub/index.ts';
+import azureLogAnalytics from './azure-log-analytics/index.ts';
+import azureStorageAnalytics from './azure-storage-analytics/index.ts';
+import azureVnetFlowLogs from './azure-vnet-flow-logs/index.ts';
 import box from './box/index.ts';
 import carbonBlack from './carbon-black/index.ts';
 import catoNetworks from './cato-networks/index.ts';
@@ -33,6 +37,7 @@ import github from './github/index.ts';
 import gmailBigquery from './gmail-bigquery/index.ts';
 import googleWorkspace from './google-workspace/index.ts';
 import lastpass from './lastpass/index.ts';
+import microsoft365ExchangeAdminReports from './microsoft-365-exchange-admin-reports/index.ts';
 import microsoft365ManagementActivity from './microsoft-365-management-activity/index.ts';
 import microsoftDefenderXdr from './microsoft-defender-xdr/index.ts';
 import microsoftEntraIdContext from './microsoft-entra-id-context/index.ts';
@@ -96,6 +101,11 @@ export const sources: Record<string, SourceDef> = byName(
     microsoftSentinel,
     microsoftEntraIdContext,
     microsoft365ManagementActivity,
+    azureActivityLogs,
+    azureLogAnalytics,
+    azureStorageAnalytics,
+    azureVnetFlowLogs,
+    microsoft365ExchangeAdminReports,
     restApi,
     webhook,
     zscalerZia,

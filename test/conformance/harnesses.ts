@@ -4,6 +4,8 @@ import { anomaliHarness } from './harnesses/anomali.ts';
 import { awsCloudWatchAlarmsHarness } from './harnesses/aws-cloudwatch-alarms.ts';
 import { awsCloudWatchLogsHarness } from './harnesses/aws-cloudwatch-logs.ts';
 import { awsGuardDutyHarness } from './harnesses/aws-guardduty.ts';
+import { activityLogsHarness } from './harnesses/azure-activity-logs.ts';
+import { logAnalyticsHarness } from './harnesses/azure-log-analytics.ts';
 import { boxHarness, boxJwtHarness } from './harnesses/box.ts';
 import { carbonBlackHarness } from './harnesses/carbon-black.ts';
 import { catoHarness } from './harnesses/cato-networks.ts';
@@ -22,6 +24,7 @@ import { githubHarness } from './harnesses/github.ts';
 import { gmailBigQueryHarness } from './harnesses/gmail-bigquery.ts';
 import { googleWorkspaceHarness } from './harnesses/google-workspace.ts';
 import { lastpassHarness } from './harnesses/lastpass.ts';
+import { exchangeAdminReportsHarness } from './harnesses/microsoft-365-exchange-admin-reports.ts';
 import { managementActivityHarness } from './harnesses/microsoft-365-management-activity.ts';
 import { entraContextHarness } from './harnesses/microsoft-entra-id-context.ts';
 import { entraLogsHarness } from './harnesses/microsoft-entra-id-logs.ts';
@@ -74,6 +77,9 @@ export const harnesses: ConformanceHarness[] = [
   securityAlertsHarness,
   entraContextHarness,
   managementActivityHarness,
+  activityLogsHarness,
+  logAnalyticsHarness,
+  exchangeAdminReportsHarness,
   zoomHarness,
   ciscoDuoHarness,
   restApiCursorHarness,

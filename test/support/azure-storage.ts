@@ -2,7 +2,16 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { StorageSharedKeyCredential as QueueKey, QueueServiceClient } from '@azure/storage-queue';
+import { azureStorage, azureStorageFields } from '../../src/accounts/azure-storage.ts';
+import type { Destination } from '../../src/core/destination.ts';
+import type { SourceDef } from '../../src/core/source.ts';
 import { AZURITE_ACCOUNT, AZURITE_KEY, Azurite } from '../../src/destinations/azure-blob/azurite.ts';
+import { silentLogger } from '../../src/engine/log.ts';
+import { RateLimits } from '../../src/engine/rate-limit.ts';
+import { type ResolvedCollector, type RunOptions, runCollector } from '../../src/engine/runner.ts';
+import type { ManualClock } from '../../src/sim/kit.ts';
+import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { MemoryDestination } from './memory-destination.ts';
 
 /**
  * Azurite's blob and queue services (the real Azure Storage emulator), each behind a small recording proxy
@@ -162,4 +171,60 @@ export class AzureStorageRig {
     this.servers.push(server);
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}/${AZURITE_ACCOUNT}`;
   }
+}
+
+/**
+ * A collector of `source` on the rig's storage (the `azure-storage` account with the emulator's key), with
+ * its own SQLite store and a manual clock, run by the real runner.
+ */
+export async function storageCollector(
+  az: AzureStorageRig,
+  o: {
+    source: SourceDef;
+    settings: Record<string, unknown>;
+    streams: string[];
+    store: SqliteStore;
+    clock: ManualClock;
+    key: string;
+  },
+) {
+  await o.store.migrate();
+  const at = new Date().toISOString();
+  await o.store.putCollector({
+    id: `c-${o.key}`,
+    name: o.key,
+    source: o.source.id,
+    config: {},
+    enabled: true,
+    secrets: {},
+    createdAt: at,
+    updatedAt: at,
+  });
+  const account = azureStorageFields.parse(az.account());
+  const dest = new MemoryDestination();
+  const collector = (destinations: Destination[]): ResolvedCollector => ({
+    id: `c-${o.key}`,
+    name: o.key,
+    source: o.source,
+    accountKind: azureStorage,
+    account,
+    accountKey: `acc-${o.key}`,
+    settings: o.settings,
+    streams: o.streams,
+    destinations,
+    window: { lookbackMs: 6 * 3_600_000 },
+  });
+  return {
+    dest,
+    run: (extra: Partial<RunOptions> = {}, destinations: Destination[] = [dest]) =>
+      runCollector(collector(destinations), {
+        store: o.store,
+        log: silentLogger,
+        rateLimits: new RateLimits(null),
+        now: o.clock.now,
+        destinationBackoff: { baseMs: 1, maxMs: 5 },
+        http: { backoffBaseMs: 1 },
+        ...extra,
+      }),
+  };
 }

@@ -50,3 +50,32 @@ export class MemoryDestination implements Destination {
 
   async close(): Promise<void> {}
 }
+
+/**
+ * A process killed while it delivers batch `k`: the destination `dest` wrote that batch (`written`) or not,
+ * the acknowledgement never arrives, and `crash` is aborted (the run's signal). Later sends go to `dest`.
+ * `inFlight()` names the events of the batch the crash interrupted.
+ */
+export function crashingAt(
+  k: number,
+  written: boolean,
+  dest: MemoryDestination,
+  crash: AbortController,
+): Destination & { inFlight(): string[] } {
+  let inFlight: string[] = [];
+  return {
+    name: 'crashing',
+    kind: 'memory',
+    send: async (events) => {
+      if (!crash.signal.aborted && dest.batches.length + 1 === k) {
+        if (written) await dest.send(events); // the destination wrote it, the ack never arrived
+        inFlight = events.map((e) => e.id);
+        crash.abort();
+        throw new Error('process killed');
+      }
+      return dest.send(events);
+    },
+    close: async () => {},
+    inFlight: () => inFlight,
+  };
+}
