@@ -242,7 +242,13 @@ export default defineSource<Settings, RecordedFutureAccount>({
             action:
               'The token may not read alerts: ask your Recorded Future administrator for API access to alerts, or use a token that has it.',
           }
-      : recordedFutureContext.explain?.(c),
+      : c.status === 404 && c.url.pathname.includes('/playbook-alert/')
+        ? {
+            code: 'recorded_future_playbook_category_unknown',
+            action:
+              'Recorded Future has no lookup for a playbook alert category listed by the search: set playbookCategories to the categories to read, and report the category with the logs.',
+          }
+        : recordedFutureContext.explain?.(c),
   async test({ settings: s, account, http, streams }) {
     const now = Date.now();
     const enabled = streams.length ? streams : ['alerts', 'playbook-alerts'];

@@ -160,5 +160,14 @@ describe('recorded-future playbook alerts', () => {
     assert.ok(!bad.ok);
     assert.equal(bad.error.code, 'recorded_future_invalid_token');
     assert.deepEqual(sim.writeCalls(), []);
+    const lookup = (status: number) =>
+      source.explain?.({
+        status,
+        message: '',
+        body: '',
+        url: new URL(`${sim.url}/playbook-alert/domain_abuse`),
+      });
+    assert.equal(lookup(404)?.code, 'recorded_future_playbook_category_unknown');
+    assert.match(lookup(404)?.action ?? '', /playbookCategories/);
   });
 });
