@@ -22,6 +22,8 @@ const min = 60_000;
 let rows: Array<{ id: string; at: string; events?: string[] }> = [];
 let shifts = 0;
 let shiftEvery = false;
+/** The shifted record moves to the end of the window instead of out of it (a newer version, still inside). */
+let shiftInside = false;
 const requests: URLSearchParams[] = [];
 const server = createServer((req, res) => {
   const q = new URL(req.url ?? '/', 'http://x').searchParams;
@@ -33,7 +35,7 @@ const server = createServer((req, res) => {
   const inside = rows
     .filter((r) => Date.parse(r.at) >= from && Date.parse(r.at) < to)
     .sort((a, b) => b.at.localeCompare(a.at));
-  const page = inside.slice(skip, skip + top);
+  const page = inside.slice(skip, skip + top).map((r) => ({ ...r })); // as it was when asked
   const next =
     skip + top < inside.length
       ? `/list?${new URLSearchParams({ ...Object.fromEntries(q), skip: String(skip + top) })}`
@@ -42,7 +44,7 @@ const server = createServer((req, res) => {
   if ((shifts > 0 || shiftEvery) && skip === 0 && next) {
     shifts--;
     const moved = inside[0];
-    moved.at = new Date(to + 3_600_000).toISOString();
+    moved.at = new Date(shiftInside ? from + 1 : to + 3_600_000).toISOString();
   }
   res
     .writeHead(200, { 'content-type': 'application/json' })
@@ -217,6 +219,35 @@ describe('restPoll: what a source declares instead of a loop', () => {
         .map((b) => (b.checkpoint as { next?: { query?: { skip?: unknown } } }).next);
       assert.ok(mid.every((n) => n && n.query?.skip === undefined));
       assert.equal((r.out.at(-1)!.checkpoint as { next?: unknown }).next, undefined);
+    });
+
+    it('a record moved to a later page counts once as two versions (identity), so the one it hid is read', async () => {
+      const versioned = { eventId: (r: { id: string; at: string }) => `${r.id}@${r.at}` };
+      rows = many();
+      const expected = rows.map((r) => r.id);
+      shifts = 1;
+      shiftInside = true;
+      try {
+        const blind = await read({ ...settled, ...versioned });
+        assert.equal(
+          new Set(blind.ids.map((id) => id!.split('@')[0])).size,
+          24,
+          'without identity one is lost',
+        );
+        rows = many();
+        shifts = 1;
+        const r = await read({
+          ...settled,
+          ...versioned,
+          settle: { ...settled.settle!, identity: (id) => id!.split('@')[0] },
+        });
+        assert.deepEqual([...new Set(r.ids.map((id) => id!.split('@')[0]))].sort(), [...expected].sort());
+        assert.equal(r.ids.length, 26, 'every record once, plus the moved record’s new version');
+        assert.deepEqual(r.warnings, []);
+      } finally {
+        shiftInside = false;
+        shifts = 0;
+      }
     });
 
     it('closes a window that never settles after maxPasses with the declared gap warning', async () => {

@@ -140,6 +140,12 @@ export interface PartRetention {
 export interface SettleOptions {
   /** The total the vendor reports for the filtered list on each page (`@odata.count`), if it does. */
   count: (body: any) => unknown;
+  /**
+   * The record an event id is a version of (`{id}@{updated}` → `{id}`), for lists of records that change:
+   * a record updated while the window is paged can move to a later page and be returned twice, as two
+   * versions, which must not count as two of the `count` records (the place it left hid another one).
+   */
+  identity?: (id: string) => string;
   /** Default 4. */
   maxPasses?: number;
   /** The gap warning's code when a window never settles. */
@@ -430,7 +436,7 @@ class Settling {
   /** A record of this pass, by its id (undefined: a record without one, counted and never equal to another). */
   record(id: string | undefined): void {
     this.records++;
-    this.ids.add(id ?? `#${this.records}`);
+    this.ids.add(id === undefined ? `#${this.records}` : (this.o.identity?.(id) ?? id));
   }
 
   page(body: unknown): void {

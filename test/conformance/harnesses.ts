@@ -39,7 +39,7 @@ import { progressShareFileHarness } from './harnesses/progress-sharefile.ts';
 import { podHarness } from './harnesses/proofpoint-on-demand.ts';
 import { proofpointTapHarness } from './harnesses/proofpoint-tap.ts';
 import { qualysHarness } from './harnesses/qualys.ts';
-import { recordedFutureHarness } from './harnesses/recorded-future.ts';
+import { recordedFutureHarness, recordedFuturePlaybookHarness } from './harnesses/recorded-future.ts';
 import { recordedFutureContextHarness } from './harnesses/recorded-future-context.ts';
 import { restApiCursorHarness, restApiLinkHeaderHarness, restApiPostHarness } from './harnesses/rest-api.ts';
 import { salesforceHarness } from './harnesses/salesforce.ts';
@@ -124,6 +124,7 @@ export const harnesses: ConformanceHarness[] = [
   anomaliHarness,
   recordedFutureContextHarness,
   recordedFutureHarness,
+  recordedFuturePlaybookHarness,
   salesforceHarness,
   salesforceEventlogHarness,
   splunkHarness,

@@ -10,19 +10,45 @@
  *   it: `GET /v3/alerts?triggered=[FROM,TO]&orderby=triggered&direction=asc&from=OFFSET&limit=N` (limit at
  *   most 100) answering `{"data": [alert…], "counts": {"returned", "total"}}`, each alert with `id`,
  *   `title`, `rule` `{id, name}`, `log` `{triggered, status_in_portal}`, `review` `{status}`, `type`.
+ * - Playbook alerts (the `recorded-future` source's `playbook-alerts` stream), Playbook Alert API as Recorded
+ *   Future's own client psengine calls it (RecordedFuture-ProfessionalServices/psengine: `endpoints.py`,
+ *   `playbook_alerts/playbook_alert_mgr.py`, `playbook_alerts/playbook_alerts.py` `SearchIn`,
+ *   `models/search_endpoint.py`, `models/panel_status.py`; the OpenCTI connector's
+ *   `external-import/recorded-future/src/rflib/pyrf.py` sends the same body):
+ *   `POST /playbook-alert/search` with a JSON body `{from, limit, order_by, direction, category, statuses,
+ *   priority, created_range: {from, until}, updated_range: {from, until}}` answering `{"status":
+ *   {"status_code": "Ok", "status_message": "Playbook alert search successful"}, "data": [{playbook_alert_id,
+ *   alert_rule, status, priority, created, updated, category, title, assignee_name, actions_taken}…],
+ *   "counts": {"returned", "total"}}`, the next page at `from` + returned (psengine pages it with `from`);
+ *   `POST /playbook-alert/{category endpoint}` `{"playbook_alert_ids": [...]}` answering the alerts whole
+ *   (`{data: [{playbook_alert_id, panel_status: {status, priority, created, updated, alert_rule, entity_name,
+ *   …}, panel_evidence_summary, panel_log_v2}]}`); `GET /playbook-alert/common/{id}` answering the status panel
+ *   with `playbook_alert_id`, `title`, `category`. Changing an alert is `PUT /playbook-alert/common/{id}`
+ *   (served, and counted by `writeCalls()` like any call other than the read-only lookups).
  *
  * Assumed (not documented publicly), decided here: a missing or wrong token answers 401 and an unlicensed
  * entity type 403, both `{"error": {"status", "message"}}`; an unknown list 404; rows in descending risk;
- * `triggered=[FROM,TO]` includes both ends. An injected `empty` fault answers the header row alone (a
- * risk list) or `{"data": [], "counts": {"returned": 0, "total": …}}` (alerts, the total still counted).
+ * `triggered=[FROM,TO]` includes both ends, and so do `updated_range` `from` and `until`; a search `limit` above
+ * 1000 answers 400; an unknown category path 404. An injected `empty` fault answers the header row alone (a
+ * risk list) or `{"data": [], "counts": {"returned": 0, "total": …}}` (alerts and playbook alert searches, the total still counted).
  */
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
-import { json, type SimReply, type SimRequest, SimServer } from '../../sim/kit.ts';
+import { json, type RecordedRequest, type SimReply, type SimRequest, SimServer } from '../../sim/kit.ts';
+import { PLAYBOOK_CATEGORY_PATHS } from '../recorded-future/categories.ts';
 
 export const RISK_LIST_TYPES = ['ip', 'domain', 'hash', 'url', 'vulnerability'] as const;
 export type RiskListType = (typeof RISK_LIST_TYPES)[number];
+
+interface PlaybookAlert {
+  id: string;
+  n: number;
+  category: string;
+  created: number;
+  updated: number;
+  status: string;
+}
 
 export interface RiskListSimulatorOptions {
   /** Rows per list at start. */
@@ -39,6 +65,11 @@ export class RecordedFutureSimulator extends SimServer {
   private next = 0;
   /** Alerts, each with the time it triggered (ms). */
   private readonly alerts: Array<{ id: string; at: number; n: number }> = [];
+  private readonly playbook: PlaybookAlert[] = [];
+  /** Called before each playbook alert search is answered, with how many were answered before it. */
+  beforeSearch?: (answered: number) => void;
+  /** The JSON bodies of the playbook alert searches answered, in order. */
+  readonly searchBodies: any[] = [];
 
   constructor(o: RiskListSimulatorOptions = {}) {
     super();
@@ -52,6 +83,18 @@ export class RecordedFutureSimulator extends SimServer {
       rateLimitReply: () => this.error(429, 'Too many requests'),
     };
     this.route('GET', '/v3/alerts', (req) => this.guard(req, () => this.listAlerts(req), false));
+    this.route('POST', '/playbook-alert/search', (req) =>
+      this.guard(req, () => this.searchPlaybook(req), false),
+    );
+    this.route('POST', '/playbook-alert/:path', (req) =>
+      this.guard(req, () => this.lookupPlaybook(req), false),
+    );
+    this.route('GET', '/playbook-alert/common/:id', (req) =>
+      this.guard(req, () => this.commonPlaybook(req.params.id), false),
+    );
+    this.route('PUT', '/playbook-alert/common/:id', (req) =>
+      this.guard(req, () => json(200, { status: { status_code: 'Ok', status_message: 'updated' } }), false),
+    );
     this.route('GET', '/v2/:type/risklist', (req) => this.guard(req, () => this.riskList(req)));
     this.route('GET', '/v2/:type/riskrules', (req) =>
       this.guard(req, () =>
@@ -116,6 +159,170 @@ export class RecordedFutureSimulator extends SimServer {
 
   alertIds(): string[] {
     return this.alerts.map((a) => a.id);
+  }
+
+  /** Playbook alerts updated at `times` (ms), created then too; returns their event ids (`{id}@{updated}`). */
+  addPlaybookAlerts(times: number[], category = 'domain_abuse'): string[] {
+    return times.map((at) => {
+      const n = this.playbook.length;
+      const a = {
+        id: `task:pba-${String(n).padStart(6, '0')}`,
+        n,
+        category,
+        created: at,
+        updated: at,
+        status: 'New',
+      };
+      this.playbook.push(a);
+      return this.versionId(a);
+    });
+  }
+
+  /** An analyst changes a playbook alert at `at` (ms): its `updated` moves; returns the new version's id. */
+  updatePlaybookAlert(id: string, at: number, status = 'InProgress'): string {
+    const a = this.playbook.find((x) => x.id === id);
+    if (!a) throw new Error(`no playbook alert ${id}`);
+    a.updated = at;
+    a.status = status;
+    return this.versionId(a);
+  }
+
+  /** The current version of every playbook alert, oldest update first. */
+  playbookIds(): string[] {
+    return [...this.playbook]
+      .sort((a, b) => a.updated - b.updated || a.n - b.n)
+      .map((a) => this.versionId(a));
+  }
+
+  /** Lookups and searches are read-only POSTs; anything else that is not a GET changes alerts. */
+  override writeCalls(): RecordedRequest[] {
+    const reads = new Set(
+      ['search', ...Object.values(PLAYBOOK_CATEGORY_PATHS)].map((p) => `/playbook-alert/${p}`),
+    );
+    return super.writeCalls().filter((r) => !(r.method === 'POST' && reads.has(r.path)));
+  }
+
+  private versionId(a: PlaybookAlert): string {
+    return `${a.id}@${new Date(a.updated).toISOString()}`;
+  }
+
+  private searchPlaybook(req: SimRequest): SimReply {
+    this.beforeSearch?.(this.searchBodies.length);
+    let q: any;
+    try {
+      q = JSON.parse(req.body.toString('utf8') || '{}');
+    } catch {
+      return this.error(400, 'Malformed JSON body');
+    }
+    this.searchBodies.push(q);
+    const range = (r: any) => {
+      const from = r?.from === undefined ? Number.NEGATIVE_INFINITY : Date.parse(r.from);
+      const until = r?.until === undefined ? Number.POSITIVE_INFINITY : Date.parse(r.until);
+      return Number.isNaN(from) || Number.isNaN(until) ? undefined : { from, until };
+    };
+    const updated = range(q.updated_range);
+    const created = range(q.created_range);
+    if (!updated || !created) return this.error(400, 'updated_range and created_range take ISO times');
+    const limit = q.limit ?? 10;
+    const from = q.from ?? 0;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+      return this.error(400, 'limit must be 1 to 1000');
+    if (!Number.isInteger(from) || from < 0) return this.error(400, 'from must be a non-negative integer');
+    const key = q.order_by === 'created' ? 'created' : 'updated';
+    const sign = q.direction === 'desc' ? -1 : 1;
+    const all = this.playbook
+      .filter(
+        (a) =>
+          a.updated >= updated.from &&
+          a.updated <= updated.until &&
+          a.created >= created.from &&
+          a.created <= created.until &&
+          (!Array.isArray(q.category) || q.category.includes(a.category)) &&
+          (!Array.isArray(q.statuses) || q.statuses.includes(a.status)),
+      )
+      .sort((a, b) => sign * (a[key] - b[key]) || a.n - b.n);
+    const page = req.empty ? [] : all.slice(from, from + limit);
+    return json(200, {
+      status: { status_code: 'Ok', status_message: 'Playbook alert search successful' },
+      data: page.map((a) => ({
+        playbook_alert_id: a.id,
+        alert_rule: { id: 'report:rule-1', label: 'Domain Abuse', name: 'Typosquat monitoring' },
+        status: a.status,
+        priority: 'Moderate',
+        reopen: 'Never',
+        created: new Date(a.created).toISOString(),
+        updated: new Date(a.updated).toISOString(),
+        category: a.category,
+        title: `evil${a.n}.example.org`,
+        assignee_name: null,
+        assignee_id: null,
+        actions_taken: [],
+      })),
+      counts: { returned: page.length, total: all.length },
+    });
+  }
+
+  /** An alert whole, as the category lookups answer it. */
+  private playbookDetail(a: PlaybookAlert): Record<string, unknown> {
+    const note = this.eventBytes ? 'x'.repeat(Math.max(0, this.eventBytes - 900)) : undefined;
+    return {
+      playbook_alert_id: a.id,
+      panel_status: {
+        status: a.status,
+        priority: 'Moderate',
+        reopen: 'Never',
+        assignee_name: null,
+        created: new Date(a.created).toISOString(),
+        updated: new Date(a.updated).toISOString(),
+        case_rule_id: 'report:rule-1',
+        case_rule_label: 'Domain Abuse',
+        alert_rule: { id: 'report:rule-1', label: 'Domain Abuse', name: 'Typosquat monitoring' },
+        entity_id: `idn:evil${a.n}.example.org`,
+        entity_name: `evil${a.n}.example.org`,
+        actions_taken: [],
+      },
+      panel_evidence_summary: {
+        explanation: `Domain registered resembling example.org${note ? ` ${note}` : ''}`,
+        resolved_record_list: [{ entity: 'ip:203.0.113.9', risk_score: 65, record_type: 'A' }],
+      },
+      panel_log_v2: [],
+    };
+  }
+
+  private lookupPlaybook(req: SimRequest): SimReply {
+    const category = Object.keys(PLAYBOOK_CATEGORY_PATHS).find(
+      (c) => PLAYBOOK_CATEGORY_PATHS[c] === req.params.path,
+    );
+    if (!category) return this.error(404, `Unknown playbook alert category ${req.params.path}`);
+    let ids: unknown;
+    try {
+      ids = JSON.parse(req.body.toString('utf8') || '{}').playbook_alert_ids;
+    } catch {
+      return this.error(400, 'Malformed JSON body');
+    }
+    if (!Array.isArray(ids)) return this.error(400, 'playbook_alert_ids is required');
+    const data = this.playbook
+      .filter((a) => a.category === category && ids.includes(a.id))
+      .map((a) => this.playbookDetail(a));
+    return json(200, {
+      status: { status_code: 'Ok', status_message: 'Playbook alert bulk lookup successful.' },
+      data,
+    });
+  }
+
+  private commonPlaybook(id: string): SimReply {
+    const a = this.playbook.find((x) => x.id === id);
+    if (!a) return this.error(404, `No playbook alert ${id}`);
+    const d = this.playbookDetail(a);
+    return json(200, {
+      status: { status_code: 'Ok', status_message: 'Playbook alert single lookup successful.' },
+      data: {
+        playbook_alert_id: a.id,
+        title: `evil${a.n}.example.org`,
+        category: a.category,
+        ...(d.panel_status as object),
+      },
+    });
   }
 
   private listAlerts(req: SimRequest): SimReply {
