@@ -23,19 +23,23 @@ import { restPoll } from '../../engine/rest-poll.ts';
  *   (e.g. 000606 "No active warehouse selected in the current session"), 401 with 390144 for a JWT the
  *   server refuses, 429 when too many requests.
  * - docs.snowflake.com/en/sql-reference/account-usage: ACCOUNT_USAGE views lag the events by 45 minutes to
- *   3 hours depending on the view and keep one year; LOGIN_HISTORY (EVENT_ID, EVENT_TIMESTAMP …),
- *   QUERY_HISTORY (QUERY_ID, START_TIME, END_TIME …), ACCESS_HISTORY (QUERY_ID, QUERY_START_TIME …,
- *   Enterprise Edition). Reading them needs IMPORTED PRIVILEGES on the SNOWFLAKE database, and a running
- *   warehouse, which bills credits (hence: the smallest warehouse, X-Small).
+ *   3 hours depending on the view and keep one year. …/account-usage/login_history: EVENT_ID,
+ *   EVENT_TIMESTAMP (TIMESTAMP_LTZ) …, "Latency for the view may be up to 120 minutes (2 hours)";
+ *   …/account-usage/query_history: query_id, query_text, user_name, role_name, warehouse_name …;
+ *   …/account-usage/access_history: query_id, query_start_time, user_name, direct_objects_accessed,
+ *   base_objects_accessed, objects_modified (JSON arrays), Enterprise Edition or higher. Reading them
+ *   needs IMPORTED PRIVILEGES on the SNOWFLAKE database, and a running warehouse, which bills credits
+ *   (hence: the smallest warehouse, X-Small).
  *
  * Reading (engine `restPoll`): one statement per window [since − overlap, now − lag), the bounds bound as
  * parameters (never written into the SQL), the POST a declared vendor write (it starts a billed statement,
  * like gmail-bigquery's query job); a 202 is polled with a growing delay; later partitions follow. The
  * checkpoint is the time-window cursor (a resumed window keeps its statement handle and partition).
  *
- * Unconfirmed (so `early-access`): each view's own latency (the lags below: login 2 h, query 45 min,
- * access 3 h), the timestamp format of `data` (seconds since the epoch with a fraction), and that later
- * partitions carry `data` alone.
+ * Unconfirmed (so `early-access`): QUERY_HISTORY's END_TIME column (the window column; the part of the
+ * column table we could read stops before it), the latency of QUERY_HISTORY and ACCESS_HISTORY alone (the lags 45 min
+ * and 3 h are the two ends of the documented range), the timestamp format of `data` (seconds since the
+ * epoch with a fraction), that later partitions carry `data` alone, and TO_TIMESTAMP_LTZ of a TEXT binding.
  */
 
 export interface SnowflakeSettings {
