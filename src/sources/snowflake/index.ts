@@ -19,9 +19,11 @@ import { restPoll } from '../../engine/rest-poll.ts';
  *   /api/v2/statements/{statementHandle}` answers 202 while running and 200 with the ResultSet when done;
  *   `resultSetMetaData.rowType` names the columns of the rows in `data` (arrays of strings),
  *   `resultSetMetaData.partitionInfo` lists the partitions, the first one comes with the answer and
- *   partition N with `GET /api/v2/statements/{handle}?partition=N`. Errors: 422 with `code`/`message`
+ *   partition N with `GET /api/v2/statements/{handle}?partition=N`. …/sql-api/handling-errors: 408 with a
+ *   QueryStatus when the statement ran past `timeout` (cancelled), 422 with a QueryFailureStatus
+ *   (`code`/`message`) when it failed. Errors: 422
  *   (e.g. 000606 "No active warehouse selected in the current session"), 401 with 390144 for a JWT the
- *   server refuses, 429 when too many requests.
+ *   server refuses; 429 (assumed: the reference lists no rate limit) is waited out.
  * - docs.snowflake.com/en/sql-reference/account-usage: ACCOUNT_USAGE views lag the events by 45 minutes to
  *   3 hours depending on the view and keep one year. …/account-usage/login_history: EVENT_ID,
  *   EVENT_TIMESTAMP (TIMESTAMP_LTZ) …, "Latency for the view may be up to 120 minutes (2 hours)";
@@ -258,6 +260,8 @@ const stream = (v: View) =>
     lagSetting: (s) => s.lag,
     eventId: (r: any) => (r?.[v.id] == null ? undefined : String(r[v.id])),
     missingId: `row without ${v.id}`,
+    // 408: the statement ran past `timeout` and Snowflake cancelled it; half the window is asked instead.
+    windowTooLarge: (err) => err.status === 408,
   });
 
 export default defineSource<SnowflakeSettings, SnowflakeAccount>({
@@ -311,6 +315,11 @@ export default defineSource<SnowflakeSettings, SnowflakeAccount>({
       };
     if (status === 422)
       return { code: 'snowflake_sql_error', action: `Snowflake refused the statement: ${said}` };
+    if (status === 408)
+      return {
+        code: 'snowflake_statement_timeout',
+        action: `The statement ran longer than statementTimeout and Snowflake cancelled it (${said}); windows are halved and asked again. If it repeats, raise statementTimeout or check the warehouse is not queued behind other work.`,
+      };
     return undefined;
   },
   async test({ settings: given, account, http }) {

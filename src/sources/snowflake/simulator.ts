@@ -17,7 +17,8 @@
  *   "Asynchronous execution in progress. …", statementHandle, statementStatusUrl}.
  * - `GET /api/v2/statements/{handle}[?partition=N]` (…/sql-api/handling-responses): 202 while running, then
  *   the ResultSet; `partition=N` answers that partition's rows.
- * - 429 when too many requests (…/sql-api/reference, response codes).
+ * - 408 with a QueryStatus when a statement runs past its `timeout` (…/sql-api/handling-errors); injected as a
+ *   status fault. 429 for the injected rate-limit fault is assumed (the reference lists no rate limit).
  * - Views and columns (docs.snowflake.com/en/sql-reference/account-usage/login_history, query_history,
  *   access_history).
  *

@@ -184,12 +184,33 @@ describe('snowflake source', () => {
     });
   });
 
-  it('waits out 429 and Test Connection proves the JWT, the warehouse and the grant', async () => {
+  it('waits out 429, halves a window on 408, and Test Connection proves the JWT, the warehouse and the grant', async () => {
     const clock = new ManualClock(T0);
     await withSim({ clock: clock.now, seed: 6 }, async (sim) => {
       sim.add('LOGIN_HISTORY', 5, { from: T0 - 4 * HOUR });
       sim.inject({ kind: 'rate-limit', retryAfter: 0, path: '/api/v2/statements' });
       assert.equal((await drain(sim, 'login-history', clock)).ids.length, 5);
+      // 408: the statement ran past its timeout and was cancelled. Retried like any transient answer (6
+      // attempts); when every attempt times out, the window is halved and read again.
+      sim.inject({
+        kind: 'status',
+        status: 408,
+        times: 6,
+        method: 'POST',
+        path: '/api/v2/statements',
+        body: {
+          code: '000630',
+          message: 'Statement reached its statement or warehouse timeout of 600 second(s) and was canceled.',
+        },
+      });
+      const split = await drain(sim, 'login-history', clock);
+      assert.equal(split.ids.length, 5);
+      assert.ok(
+        sim.statements
+          .slice(-2)
+          .every((b) => Date.parse(b.bindings['2'].value) - Date.parse(b.bindings['1'].value) < 4 * HOUR),
+        'the window was halved',
+      );
       const settings = { warehouse: sim.warehouse };
       assert.deepEqual(await testConnection(snowflakeSource, kind, sim.accountFields(), settings), {
         ok: true,
