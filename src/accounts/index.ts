@@ -38,6 +38,7 @@ import { salesforce } from './salesforce.ts';
 import { sentinelOne } from './sentinelone.ts';
 import { servicenow } from './servicenow.ts';
 import { slack } from './slack.ts';
+import { snowflake } from './snowflake.ts';
 import { sophosCentral } from './sophos-central.ts';
 import { splunk } from './splunk.ts';
 import { symantecEndpointSecurity } from './symantec-endpoint-security.ts';
@@ -98,6 +99,7 @@ export const accountKinds: Record<string, AccountKind> = byName(
     'azure-storage': azureStorage,
     'cisco-duo': ciscoDuo,
     salesforce,
+    snowflake,
     splunk,
     'trend-micro': trendMicro,
     tenable,

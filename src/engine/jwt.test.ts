@@ -202,6 +202,23 @@ describe('key parsing', () => {
     const k1 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey;
     assert.throws(() => privateKey(k1, 'rsa-or-ec'), /another curve/);
   });
+
+  it('decrypts an encrypted PKCS#8 PEM with its passphrase, and says which is missing or wrong', () => {
+    const enc = rsa
+      .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pa55-s3cr3t' })
+      .toString();
+    assert.throws(() => rsaPrivateKey(enc), /encrypted: give its passphrase/);
+    assert.throws(
+      () => rsaPrivateKey(enc, 'wrong'),
+      (e: Error) => /passphrase does not decrypt/.test(e.message) && !e.message.includes('pa55'),
+    );
+    const k = rsaPrivateKey(enc, 'pa55-s3cr3t');
+    assert.equal(k.asymmetricKeyType, 'rsa');
+    assert.deepEqual(
+      createPublicKey(k).export({ type: 'spki', format: 'der' }),
+      rsaPub.export({ type: 'spki', format: 'der' }),
+    );
+  });
 });
 
 describe('DpopSession', () => {

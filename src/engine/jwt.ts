@@ -32,11 +32,11 @@ export const unescapeNewlines = (text: string) =>
 const EC_CURVES = new Set(['prime256v1', 'secp384r1', 'secp521r1']);
 
 /**
- * A private key from a PEM (PKCS#8, PKCS#1 RSA or SEC1 EC) or a JSON Web Key (RFC 7517, a private JWK
+ * A private key from a PEM (PKCS#8, PKCS#1 RSA or SEC1 EC; an encrypted PEM with `passphrase`) or a JSON Web Key (RFC 7517, a private JWK
  * such as the one Okta's Admin Console generates), parsed once per distinct text. Throws a message that
  * says what is wrong without echoing any of the key.
  */
-export function privateKey(key: string | KeyObject, types: KeyTypes = 'rsa'): KeyObject {
+export function privateKey(key: string | KeyObject, types: KeyTypes = 'rsa', passphrase?: string): KeyObject {
   const wanted = types === 'rsa' ? 'an RSA private key' : 'an RSA or EC (P-256, P-384, P-521) private key';
   const check = (k: KeyObject): KeyObject => {
     if (k.type !== 'private') throw new Error(`expected ${wanted}, got a public key`);
@@ -48,7 +48,9 @@ export function privateKey(key: string | KeyObject, types: KeyTypes = 'rsa'): Ke
     throw new Error(`expected ${wanted}, got ${k.asymmetricKeyType ?? 'a key of another type'}`);
   };
   if (typeof key !== 'string') return check(key);
-  const id = createHash('sha256').update(key).digest('hex');
+  const id = createHash('sha256')
+    .update(passphrase === undefined ? key : `${key}\u0000${passphrase}`)
+    .digest('hex');
   const cached = parsedKeys.get(id);
   if (cached) return check(cached);
   const text = unescapeNewlines(key).trim();
@@ -70,9 +72,13 @@ export function privateKey(key: string | KeyObject, types: KeyTypes = 'rsa'): Ke
       throw new Error(`expected ${wanted} as a JSON Web Key; its parameters do not form a valid key`);
     }
   } else {
+    if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(text) && !passphrase)
+      throw new Error('the private key is encrypted: give its passphrase');
     try {
-      k = createPrivateKey(text);
+      k = createPrivateKey(passphrase ? { key: text, passphrase } : text);
     } catch {
+      if (passphrase && /ENCRYPTED/.test(text))
+        throw new Error('the passphrase does not decrypt the private key (or the key is damaged)');
       throw new Error(
         types === 'rsa'
           ? 'expected a PEM private key ("-----BEGIN RSA PRIVATE KEY-----" or "-----BEGIN PRIVATE KEY-----")'
@@ -86,8 +92,9 @@ export function privateKey(key: string | KeyObject, types: KeyTypes = 'rsa'): Ke
   return k;
 }
 
-/** An RSA private key (PEM or JWK); see privateKey. */
-export const rsaPrivateKey = (key: string | KeyObject): KeyObject => privateKey(key, 'rsa');
+/** An RSA private key (PEM or JWK; an encrypted PKCS#8 PEM with its passphrase); see privateKey. */
+export const rsaPrivateKey = (key: string | KeyObject, passphrase?: string): KeyObject =>
+  privateKey(key, 'rsa', passphrase);
 
 /** The key ID a private JWK carries (`kid`), if the key text is a JWK that has one. */
 export function jwkKeyId(text: string): string | undefined {

@@ -17,6 +17,11 @@ export interface PageRequest {
    * its results).
    */
   method?: 'GET' | 'POST';
+  /**
+   * Wait this long before sending (a query job still running, polled again: Snowflake's 202 answers), so
+   * the poll does not spin; the wait ends early when the run is stopped.
+   */
+  delayMs?: number;
 }
 
 /**

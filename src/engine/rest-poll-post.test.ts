@@ -74,6 +74,43 @@ describe('restPoll: read-only POST queries', () => {
     );
   });
 
+  it('waits the delayMs of a page request before sending it, and hands records the page request', async () => {
+    seen.length = 0;
+    const sent: number[] = [];
+    const stream = restPoll({
+      title: 'job',
+      method: 'POST',
+      url: () => `${base}/search`,
+      request: (_ctx, w) => ({
+        url: `${base}/search`,
+        body: JSON.stringify({ range: { from: w.start.toISOString(), to: w.end.toISOString() } }),
+      }),
+      // What the first page said about every page (Snowflake's column names) travels in the state.
+      records: (b, request) => b.hits.map((h: object) => ({ ...h, page: request?.state?.page ?? 0 })),
+      paginate: {
+        next: ({ body, request }) => {
+          sent.push(Date.now());
+          if (!body.next) return undefined;
+          const page = Number(request.state?.page ?? 0) + 1;
+          const q = { ...JSON.parse(request.body ?? '{}'), after: body.next };
+          return { url: request.url, body: JSON.stringify(q), state: { page }, delayMs: 40 };
+        },
+      },
+      cursor: { time: 'at', lag: '0s' },
+      eventId: (r) => r.id,
+    });
+    const http = new Http({ vendor: 'Fake', backoffBaseMs: 1 });
+    const out: Batch[] = [];
+    for await (const b of stream.read(readContext(http))) out.push(b);
+    const raws = out.flatMap((b) => b.events.map((e) => e.raw as { id: string; page: number }));
+    assert.deepEqual(
+      raws.map((r) => r.id),
+      items.map((i) => i.id),
+    );
+    assert.deepEqual([...new Set(raws.map((r) => r.page))], [0, 1, 2]);
+    assert.ok(sent[1] - sent[0] >= 35 && sent[2] - sent[1] >= 35, 'each later page waited its delay');
+  });
+
   it('keeps the body in an opaque position, and the loop guard tells bodies apart', async () => {
     seen.length = 0;
     const stream = restPoll({

@@ -6,6 +6,7 @@ import { type DeltaCursorOptions, readDelta } from './delta-cursor.ts';
 import { LoopGuard } from './http.ts';
 import { type OpaqueCursorOptions, readOpaque } from './opaque-cursor.ts';
 import { type PageRequest, type Paginator, pageKey } from './paginate.ts';
+import { sleep } from './sleep.ts';
 import {
   getPath,
   retentionGap,
@@ -46,7 +47,12 @@ export interface RestPollDef<S = any, A = any> {
    * `params`: for requests described by templates, whose later pages the paginator renders again.
    */
   request?: (ctx: ReadContext<S, A>, window: Window) => PageRequest;
-  records: (body: any) => unknown[];
+  /**
+   * The records of a page's answer; `request` is the page's request, whose paginator `state` may hold what
+   * an earlier page of the same query said about all of them (Snowflake's column names, sent only with the
+   * first partition).
+   */
+  records: (body: any, request?: PageRequest) => unknown[];
   paginate: Paginator;
   /** A time window (the default kind), the vendor's own opaque cursor, or a delta link (change tracking). */
   cursor: (TimeWindowOptions & { kind?: 'time-window' }) | OpaqueCursorOptions | DeltaCursorOptions;
@@ -180,12 +186,13 @@ export function restPoll<S, A>(def: RestPollDef<S, A>): StreamDef<S, A> {
 }
 
 /** Sends one page request: GET, or the definition's read-only POST with the request's body. */
-export function fetchPage<S, A>(
+export async function fetchPage<S, A>(
   def: Pick<RestPollDef<S, A>, 'method' | 'headers' | 'vendorWrite' | 'decode'>,
   ctx: ReadContext<S, A>,
   request: PageRequest,
 ): Promise<{ body: any; response: HttpResponse }> {
   const headers = def.headers?.(ctx);
+  if (request.delayMs) await sleep(request.delayMs, ctx.signal);
   if (def.decode) return fetchDecoded(def.decode, ctx, request, headers);
   if ((request.method ?? def.method ?? 'GET') === 'GET')
     return ctx.http.getJson(request.url, request.query, headers);
@@ -284,7 +291,7 @@ async function* readTimeWindow<S, A>(
       let listed: unknown[] | undefined;
       try {
         page = await fetchPage(def, ctx, request);
-        if (paged && def.cursorExpired) listed = def.records(page.body) ?? [];
+        if (paged && def.cursorExpired) listed = def.records(page.body, request) ?? [];
       } catch (err) {
         if (paged && err instanceof TributaryError && def.cursorExpired?.(err)) {
           if (++restarts > MAX_CURSOR_RESTARTS) {
@@ -323,7 +330,7 @@ async function* readTimeWindow<S, A>(
         request = undefined;
         break;
       }
-      const records = listed ?? def.records(page.body) ?? [];
+      const records = listed ?? def.records(page.body, request) ?? [];
       if (!Array.isArray(records)) throw unexpected(ctx.stream);
       const events: RawEvent[] = [];
       const delivered: Array<{ id: string; time: number | undefined }> = [];

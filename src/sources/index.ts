@@ -66,6 +66,7 @@ import sentinelOneCloudFunnel from './sentinelone-cloud-funnel/index.ts';
 import sentinelOneThreats from './sentinelone-threats/index.ts';
 import servicenow from './servicenow/index.ts';
 import slack from './slack/index.ts';
+import snowflake from './snowflake/index.ts';
 import sophosCentral from './sophos-central/index.ts';
 import splunk from './splunk/index.ts';
 import stixTaxii from './stix-taxii/index.ts';
@@ -162,5 +163,6 @@ export const sources: Record<string, SourceDef> = byName(
     salesforce,
     salesforceEventlog,
     splunk,
+    snowflake,
   ].map((s) => [s.id, s as SourceDef]),
 );

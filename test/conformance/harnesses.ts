@@ -51,6 +51,7 @@ import {
 } from './harnesses/sentinelone.ts';
 import { servicenowHarness, servicenowOAuthHarness } from './harnesses/servicenow.ts';
 import { slackHarness } from './harnesses/slack.ts';
+import { snowflakeHarness } from './harnesses/snowflake.ts';
 import { sophosHarness, sophosPartnerHarness } from './harnesses/sophos-central.ts';
 import { splunkHarness } from './harnesses/splunk.ts';
 import { stixTaxiiHarness } from './harnesses/stix-taxii.ts';
@@ -128,6 +129,7 @@ export const harnesses: ConformanceHarness[] = [
   salesforceHarness,
   salesforceEventlogHarness,
   splunkHarness,
+  snowflakeHarness,
   awsCloudWatchLogsHarness,
   awsGuardDutyHarness,
   awsCloudWatchAlarmsHarness,
