@@ -103,7 +103,7 @@ export class EventHubAmqpSim {
   readonly stats = {
     connections: 0,
     putTokens: 0,
-    /** Accepted `jwt` put-tokens, each token counted once. */
+    /** Distinct Entra tokens accepted on `$cbs` (put-token of type `jwt`): a new one is a renewal. */
     jwtTokens: 0,
     refusedTokens: 0,
     managementReads: 0,
@@ -237,7 +237,7 @@ export class EventHubAmqpSim {
   private readonly jwtSeen = new Set<string>();
 
   /** Verifies an Entra access token put for `audience`: issued, unexpired, for Event Hubs, the app's roles. */
-  private verifyJwt(token: unknown, audience: string): { claim?: Claim; error?: string } {
+  private verifyJwt(token: unknown, audience: string, cbs = false): { claim?: Claim; error?: string } {
     const t = typeof token === 'string' ? this.entra?.inspect(token) : undefined;
     if (!t || t.expiresAt <= this.clock())
       return { error: 'ExpireToken: The token is expired or was not issued by Microsoft Entra ID.' };
@@ -250,7 +250,7 @@ export class EventHubAmqpSim {
       return {
         error: `Unauthorized access. 'Listen' claim(s) are required to perform this operation. Resource: '${audience}'.`,
       };
-    if (!this.jwtSeen.has(token as string)) {
+    if (cbs && !this.jwtSeen.has(token as string)) {
       this.jwtSeen.add(token as string);
       this.stats.jwtTokens++;
     }
@@ -313,7 +313,9 @@ export class EventHubAmqpSim {
       this.stats.putTokens++;
       if (props.operation !== 'put-token') return reply(400, 'only put-token is supported');
       const v =
-        props.type === 'jwt' ? this.verifyJwt(req.body, String(props.name ?? '')) : this.verify(req.body);
+        props.type === 'jwt'
+          ? this.verifyJwt(req.body, String(props.name ?? ''), true)
+          : this.verify(req.body);
       if (v.error) {
         this.stats.refusedTokens++;
         return reply(401, v.error);
