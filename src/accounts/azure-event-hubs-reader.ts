@@ -1,5 +1,6 @@
 import {
   EventHubConsumerClient,
+  type EventHubConsumerClientOptions,
   earliestEventPosition,
   latestEventPosition,
   type ReceivedEventData,
@@ -9,7 +10,8 @@ import { z } from 'zod';
 import { configError, TributaryError, transientError } from '../core/errors.ts';
 import type { HttpClient, ReadContext } from '../core/source.ts';
 import type { PartitionedSource, StreamRecord } from '../core/stream-source.ts';
-import { type AzureEventHubsAccount, eventHubsTarget } from './azure-event-hubs.ts';
+import { type AzureEventHubsAccount, entraApp, eventHubsTarget, isLoopback } from './azure-event-hubs.ts';
+import { AZURE_ROLES, microsoftCredential, roleAction } from './microsoft-credential.ts';
 
 /**
  * An Event Hub as a partitioned stream for the stream consumer (engine/stream-consumer.ts), read with the
@@ -106,10 +108,43 @@ async function closeWithin(closable: { close(): Promise<void> }, ms: number): Pr
   clearTimeout(timer);
 }
 
+type ClientOptions = EventHubConsumerClientOptions;
+
+/**
+ * The official client for the account: from its connection string (SAS), or from its namespace with the
+ * Entra app as a TokenCredential (accounts/microsoft-credential.ts; the client asks the scope
+ * `https://eventhubs.azure.net/.default` and puts the token on `$cbs` as type `jwt`). The client reaches a
+ * namespace over AMQPS; plain AMQP (a loopback simulator or proxy, as the Event Hubs emulator) is chosen only
+ * by a connection string's `UseDevelopmentEmulator=true`, so for a loopback namespace that flag rides in the
+ * `Endpoint=sb://{namespace}/;…` string the client builds from the namespace it is given.
+ */
+function consumerClient(
+  account: AzureEventHubsAccount,
+  http: HttpClient,
+  options: ClientOptions,
+): EventHubConsumerClient {
+  const target = eventHubsTarget(account);
+  const app = entraApp(account);
+  if (!app)
+    return new EventHubConsumerClient(account.consumerGroup, account.connectionString!, target.hub, options);
+  const namespace = isLoopback(target.host)
+    ? `${target.host}:${target.port}/;UseDevelopmentEmulator=true;_=`
+    : target.port === 5671
+      ? target.host
+      : `${target.host}:${target.port}`;
+  return new EventHubConsumerClient(
+    account.consumerGroup,
+    namespace,
+    target.hub,
+    microsoftCredential(http, app),
+    options,
+  );
+}
+
 /** The Event Hubs client's errors as Tributary's, naming the field to fix (no secret: the SDK's text has none). */
 export function explainEventHubs(
   err: unknown,
-  where: { hub: string; consumerGroup: string },
+  where: { hub: string; consumerGroup: string; account?: AzureEventHubsAccount },
 ): TributaryError {
   // Tributary's own refusals (the egress policy, the account's origins) stand as they are.
   if (err instanceof TributaryError) return err;
@@ -119,6 +154,15 @@ export function explainEventHubs(
     | undefined;
   const code = e?.code ?? e?.name ?? '';
   const said = (e?.message ?? String(err)).slice(0, 300);
+  const app = where.account && entraApp(where.account);
+  // With an Entra app, a token Entra issued and Event Hubs refuses lacks the role's rights.
+  if (code === 'UnauthorizedError' && app)
+    return configError(
+      'azure_role_missing',
+      `Event Hubs refused the app's token for hub ${where.hub} (Unauthorized: ${said}): the app needs the ${AZURE_ROLES.eventHubsReceiver.role} role on ${AZURE_ROLES.eventHubsReceiver.scope}.`,
+      roleAction('eventHubsReceiver', app),
+      401,
+    );
   if (code === 'UnauthorizedError')
     return configError(
       'event_hubs_unauthorized',
@@ -161,7 +205,7 @@ export function eventHubReader(
   o: EventHubReaderOptions,
 ): PartitionedSource<EventHubPosition> & { partitionsReading(): string[] } {
   const target = eventHubsTarget(o.account);
-  const where = { hub: target.hub, consumerGroup: o.account.consumerGroup };
+  const where = { hub: target.hub, consumerGroup: o.account.consumerGroup, account: o.account };
   const highWater = o.highWater ?? 2000;
   const readers = new Map<string, PartitionReader>();
   /**
@@ -175,7 +219,7 @@ export function eventHubReader(
     if (client) return client;
     // The egress policy and the account's origin, before the client connects (it dials the namespace itself).
     await o.http.authorizeConnection(new URL(`https://${target.host}:${target.port}`));
-    client = new EventHubConsumerClient(o.account.consumerGroup, o.account.connectionString, target.hub, {
+    client = consumerClient(o.account, o.http, {
       retryOptions: {
         maxRetries: 3,
         retryDelayInMs: 500,
@@ -311,9 +355,9 @@ export async function checkEventHub(
   o: EventHubReaderOptions['client'] = {},
 ): Promise<{ partitions: string[] }> {
   const target = eventHubsTarget(account);
-  const where = { hub: target.hub, consumerGroup: account.consumerGroup };
+  const where = { hub: target.hub, consumerGroup: account.consumerGroup, account };
   await http.authorizeConnection(new URL(`https://${target.host}:${target.port}`));
-  const client = new EventHubConsumerClient(account.consumerGroup, account.connectionString, target.hub, {
+  const client = consumerClient(account, http, {
     retryOptions: { maxRetries: 1, retryDelayInMs: 200, ...o.retryOptions },
   });
   try {

@@ -339,50 +339,59 @@ export const microsoftFields = z
       .meta({ title: 'Login host override' }),
   })
   .strict()
-  .superRefine((a, ctx) => {
-    const cert = a.privateKey !== undefined || a.certificate !== undefined;
-    if (a.clientSecret && cert) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['clientSecret'],
-        message: 'give either clientSecret or privateKey + certificate, not both',
-      });
-      return;
-    }
-    if (!a.clientSecret && !cert) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['clientSecret'],
-        message: 'required: a client secret, or privateKey + certificate for certificate credentials',
-      });
-      return;
-    }
-    if (!cert) return;
-    const key = a.privateKey ? parseKey(a.privateKey) : undefined;
-    const x509 = a.certificate ? parseCertificate(a.certificate) : undefined;
-    if (!key)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['privateKey'],
-        message: a.privateKey
-          ? 'not a PEM RSA private key (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)'
-          : 'required with certificate',
-      });
-    if (!x509)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['certificate'],
-        message: a.certificate
-          ? 'not a PEM X.509 certificate (-----BEGIN CERTIFICATE-----)'
-          : 'required with privateKey',
-      });
-    if (key && x509 && !x509.checkPrivateKey(key))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['certificate'],
-        message: 'the certificate does not belong to the private key',
-      });
-  });
+  .superRefine((a, ctx) => entraCredentialIssues(a, ctx));
+
+/**
+ * Checks the app's credential: a client secret, or a private key and the certificate that belongs to it
+ * (shared with the account kinds that hold an Entra app of their own: azure-event-hubs).
+ */
+export function entraCredentialIssues(
+  a: { clientSecret?: string; privateKey?: string; certificate?: string },
+  ctx: z.RefinementCtx,
+): void {
+  const cert = a.privateKey !== undefined || a.certificate !== undefined;
+  if (a.clientSecret && cert) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['clientSecret'],
+      message: 'give either clientSecret or privateKey + certificate, not both',
+    });
+    return;
+  }
+  if (!a.clientSecret && !cert) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['clientSecret'],
+      message: 'required: a client secret, or privateKey + certificate for certificate credentials',
+    });
+    return;
+  }
+  if (!cert) return;
+  const key = a.privateKey ? parseKey(a.privateKey) : undefined;
+  const x509 = a.certificate ? parseCertificate(a.certificate) : undefined;
+  if (!key)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['privateKey'],
+      message: a.privateKey
+        ? 'not a PEM RSA private key (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)'
+        : 'required with certificate',
+    });
+  if (!x509)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['certificate'],
+      message: a.certificate
+        ? 'not a PEM X.509 certificate (-----BEGIN CERTIFICATE-----)'
+        : 'required with privateKey',
+    });
+  if (key && x509 && !x509.checkPrivateKey(key))
+    ctx.addIssue({
+      code: 'custom',
+      path: ['certificate'],
+      message: 'the certificate does not belong to the private key',
+    });
+}
 
 export type MicrosoftAccount = z.infer<typeof microsoftFields>;
 

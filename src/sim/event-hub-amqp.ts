@@ -20,6 +20,12 @@ import { EventHubSim, type HubEvent } from './event-hub.ts';
  *   "Generate a Shared Access Signature token"). The policy must have the Listen right to receive and to read
  *   properties (learn.microsoft.com/azure/event-hubs/authorize-access-shared-access-signature,
  *   "Shared access authorization policies"); the token's resource must be the namespace or the hub (or under it).
+ * - Entra ID (learn.microsoft.com/azure/event-hubs/authorize-access-azure-active-directory; the AMQP
+ *   protocol guide's put-token `type` "jwt"): a `put-token` of type `jwt` carries an Entra access token for
+ *   the resource `https://eventhubs.azure.net` (the client asks the scope `https://eventhubs.azure.net//.default`);
+ *   an unknown, expired or other-resource token is refused 401, and so is one whose app holds no role with
+ *   the Listen right on the namespace (Azure Event Hubs Data Receiver, or Data Owner: "Azure built-in roles for
+ *   Azure Event Hubs"); role assignments are per app in `entra.roles`. The claim lasts until the token expires.
  * - `$management` READ of `com.microsoft:eventhub` (name, created_at, partition_count, partition_ids) and of
  *   `com.microsoft:partition` (begin_sequence_number, last_enqueued_sequence_number, last_enqueued_offset,
  *   last_enqueued_time_utc, is_partition_empty), each request with its `security_token`
@@ -50,8 +56,19 @@ export interface AmqpHubOptions {
   hubs: Record<string, { partitions: number; consumerGroups?: string[] }>;
   /** Shared access policies of the namespace, by name. */
   policies?: Record<string, Policy>;
+  /** Entra ID (RBAC) access: how to read an access token (EntraIdentitySim.inspect) and each app's roles. */
+  entra?: EntraAccess;
   clock?: () => number;
 }
+
+export interface EntraAccess {
+  inspect(token: string): { appId: string; resource: string; expiresAt: number } | undefined;
+  /** Role names assigned on the namespace, by app (client) ID. */
+  roles: Record<string, string[]>;
+}
+
+/** The built-in roles that grant Listen (authorize-access-azure-active-directory, "Azure built-in roles"). */
+const LISTEN_ROLES = ['Azure Event Hubs Data Receiver', 'Azure Event Hubs Data Owner'];
 
 const MAX_READERS = 5;
 
@@ -72,6 +89,7 @@ interface Reader {
 export class EventHubAmqpSim {
   readonly hubs = new Map<string, { sim: EventHubSim; groups: Set<string>; created: Date }>();
   readonly policies: Record<string, Policy>;
+  readonly entra?: EntraAccess;
   private readonly clock: () => number;
   private readonly container = rhea.create_container({ id: 'eventhub-sim' });
   private server?: ReturnType<rhea.Container['listen']>;
@@ -85,6 +103,8 @@ export class EventHubAmqpSim {
   readonly stats = {
     connections: 0,
     putTokens: 0,
+    /** Distinct Entra tokens accepted on `$cbs` (put-token of type `jwt`): a new one is a renewal. */
+    jwtTokens: 0,
     refusedTokens: 0,
     managementReads: 0,
     attaches: 0,
@@ -99,6 +119,7 @@ export class EventHubAmqpSim {
   constructor(o: AmqpHubOptions) {
     this.clock = o.clock ?? Date.now;
     this.policies = o.policies ?? { listen: { key: 'c2ltdWxhdG9yLWxpc3Rlbi1rZXk=', rights: ['Listen'] } };
+    this.entra = o.entra;
     for (const [name, h] of Object.entries(o.hubs))
       this.hubs.set(name, {
         sim: new EventHubSim({ partitions: h.partitions, clock: this.clock }),
@@ -213,11 +234,35 @@ export class EventHubAmqpSim {
     };
   }
 
+  private readonly jwtSeen = new Set<string>();
+
+  /** Verifies an Entra access token put for `audience`: issued, unexpired, for Event Hubs, the app's roles. */
+  private verifyJwt(token: unknown, audience: string, cbs = false): { claim?: Claim; error?: string } {
+    const t = typeof token === 'string' ? this.entra?.inspect(token) : undefined;
+    if (!t || t.expiresAt <= this.clock())
+      return { error: 'ExpireToken: The token is expired or was not issued by Microsoft Entra ID.' };
+    if (t.resource !== 'https://eventhubs.azure.net')
+      return {
+        error: `InvalidAudience: The token's audience ${t.resource} is not https://eventhubs.azure.net.`,
+      };
+    const roles = this.entra?.roles[t.appId] ?? [];
+    if (!roles.some((r) => LISTEN_ROLES.includes(r)))
+      return {
+        error: `Unauthorized access. 'Listen' claim(s) are required to perform this operation. Resource: '${audience}'.`,
+      };
+    if (cbs && !this.jwtSeen.has(token as string)) {
+      this.jwtSeen.add(token as string);
+      this.stats.jwtTokens++;
+    }
+    return { claim: { audience, expires: t.expiresAt, rights: ['Listen'] } };
+  }
+
   /** Whether a claim (or a token) lets the connection Listen on `path` (hub-relative, as `hub/…`). */
   private may(conn: rhea.Connection, path: string, token?: unknown): string | undefined {
     const claims = token === undefined ? (this.claims.get(conn) ?? []) : [];
     if (token !== undefined) {
-      const v = this.verify(token);
+      const jwt = this.entra && !String(token).startsWith('SharedAccessSignature ');
+      const v = jwt ? this.verifyJwt(token, `${this.endpoint}${path}`) : this.verify(token);
       if (v.error) return v.error;
       claims.push(v.claim!);
     }
@@ -267,7 +312,10 @@ export class EventHubAmqpSim {
     if (address === '$cbs') {
       this.stats.putTokens++;
       if (props.operation !== 'put-token') return reply(400, 'only put-token is supported');
-      const v = this.verify(req.body);
+      const v =
+        props.type === 'jwt'
+          ? this.verifyJwt(req.body, String(props.name ?? ''), true)
+          : this.verify(req.body);
       if (v.error) {
         this.stats.refusedTokens++;
         return reply(401, v.error);

@@ -111,6 +111,12 @@ export class EntraIdentitySim {
     this.issued.clear();
   }
 
+  /** What an access token is (the app, resource and expiry it was issued with), or undefined if not issued here. */
+  inspect(token: string): { appId: string; resource: string; expiresAt: number } | undefined {
+    const t = this.issued.get(token);
+    return t && { appId: this.clientId, resource: t.resource, expiresAt: t.expiresAt };
+  }
+
   /**
    * Checks the bearer token of an API request for `resource`: undefined when valid, otherwise Graph's
    * 401 answer.

@@ -342,7 +342,7 @@ describe('conformance: azure-event-hub (AMQP simulator, official client)', () =>
     const ok = azureEventHubsFields.parse({ connectionString: `${cs};EntityPath=hub1` });
     assert.equal(ok.consumerGroup, '$Default');
     assert.deepEqual(azureEventHubs.origins!(ok), ['https://ns1.servicebus.windows.net:5671']);
-    assert.deepEqual(azureEventHubs.secrets.sort(), ['connectionString']);
+    assert.deepEqual(azureEventHubs.secrets.sort(), ['clientSecret', 'connectionString', 'privateKey']);
   });
 });
 

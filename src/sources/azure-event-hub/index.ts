@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AzureEventHubsAccount } from '../../accounts/azure-event-hubs.ts';
+import { ENTRA_GUIDE_STEP } from '../../accounts/azure-event-hubs.ts';
 import {
   checkEventHub,
   eventHubReader,
@@ -58,6 +59,7 @@ export default defineSource<EventHubSettings, AzureEventHubsAccount>({
 1. The Event Hubs namespace and the hub (Azure portal → Event Hubs → the namespace → Event Hubs). Note the **hub's name**.
 2. A **consumer group** for Tributary: the hub → Consumer groups → + Consumer group (e.g. \`tributary\`). \`$Default\` works, but a partition allows at most 5 readers per consumer group, shared with every other reader of that group.
 3. A shared access policy with **Listen** only: the hub (or the namespace) → Settings → Shared access policies → + Add → Listen. Open it and copy **Connection string–primary key**.
+   ${ENTRA_GUIDE_STEP}
 
 Copy into Tributary: an \`azure-event-hubs\` account (the connection string, the hub name unless the string ends with \`EntityPath=…\`, the consumer group), then this collector. Settings: **Start at** (\`earliest\`: everything still retained; \`latest\`: new events only) and **Unwrap records**.
 
@@ -67,7 +69,7 @@ Copy into Tributary: an \`azure-event-hubs\` account (the connection string, the
 
 **What the collector changes in Azure**: nothing. Receiving from a consumer group does not remove events.
 
-**Unconfirmed** (early access): tested against an AMQP simulator of Event Hubs with the official client, not against Azure; Microsoft Entra ID (RBAC, Azure Event Hubs Data Receiver) sign-in through the \`microsoft\` account is not available yet.`,
+**Unconfirmed** (early access): tested against an AMQP simulator of Event Hubs with the official client, not against Azure.`,
   settings: eventHubSettings as unknown as z.ZodType<EventHubSettings>,
   streams: {
     events: consumerStream<EventHubSettings, AzureEventHubsAccount>({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AzureEventHubsAccount } from '../../accounts/azure-event-hubs.ts';
+import { ENTRA_GUIDE_STEP } from '../../accounts/azure-event-hubs.ts';
 import {
   checkEventHub,
   type HubTablesSettings,
@@ -73,6 +74,7 @@ export default defineSource<DefenderXdrSettings, AzureEventHubsAccount>({
 2. The person who configures streaming needs **Contributor** on the namespace (namespace → Access control (IAM)) and at least **Security Administrator** in Defender.
 3. In the Defender portal: **Settings → Microsoft Defender XDR → Streaming API → Add**. Name it, choose **Forward events to Azure Event Hub**, enter the **Event Hub name** (a single hub for every table) and the namespace's **Resource ID** (namespace → Properties), tick the tables to stream, **Save**.
 4. For Tributary: a consumer group on the hub (the hub → Consumer groups → + Consumer group, e.g. \`tributary\`) and a shared access policy with **Listen** only (the hub → Shared access policies → + Add); copy its **Connection string–primary key**.
+   ${ENTRA_GUIDE_STEP}
 
 Copy into Tributary: an \`azure-event-hubs\` account (connection string, hub name, consumer group), then this collector; **Tables** keeps only the tables named (empty: all), **Start at** \`earliest\` or \`latest\`.
 

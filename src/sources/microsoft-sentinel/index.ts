@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AzureEventHubsAccount } from '../../accounts/azure-event-hubs.ts';
+import { ENTRA_GUIDE_STEP } from '../../accounts/azure-event-hubs.ts';
 import {
   checkEventHub,
   type HubTablesSettings,
@@ -70,6 +71,7 @@ export default defineSource<SentinelSettings, AzureEventHubsAccount>({
 2. Register the **Microsoft.Insights** resource provider on the subscription. If the namespace restricts networks, allow trusted Microsoft services.
 3. Create the rule (needs **Log Analytics Contributor** on the workspace and **Azure Event Hubs Data Owner** on the hub): Log Analytics workspace (the Sentinel workspace) → Settings → **Data export** → + New export rule → choose the tables (SecurityIncident, SecurityAlert, …) → destination **Event hub**, the namespace and the **Event hub name** → Create.
 4. For Tributary: a consumer group on the hub (e.g. \`tributary\`) and a shared access policy with **Listen** only; copy its **Connection string–primary key**.
+   ${ENTRA_GUIDE_STEP}
 
 Copy into Tributary: an \`azure-event-hubs\` account (connection string, hub name, consumer group), then this collector; **Tables** keeps only those named (empty: all), **Start at** \`earliest\` or \`latest\`. If the rule has no hub name (one \`am-<table>\` hub per table), create one collector per hub.
 
