@@ -98,7 +98,6 @@ export const oktaFields = z
       .array(
         z.string().regex(/^okta\.[a-zA-Z]+\.[a-z]+$/, 'expected an Okta API scope such as okta.users.read'),
       )
-      .min(1)
       .optional()
       .meta({ title: 'Scopes (service app)' })
       .describe(
@@ -128,7 +127,8 @@ export const oktaFields = z
           message: 'required with a service app (clientId and privateKey go together)',
         });
     }
-    if (a.scopes !== undefined && a.privateKey === undefined)
+    // An empty list (a form's untouched array field) means the default.
+    if (a.scopes?.length && a.privateKey === undefined)
       ctx.addIssue({
         code: 'custom',
         path: ['scopes'],
@@ -209,7 +209,7 @@ const cacheKey = (a: OktaAccount) =>
   tokenKey('okta', oktaTokenUrl(a), a.clientId ?? '', a.privateKey ?? '', a.keyId ?? '', scopeOf(a));
 
 /** The scopes a service app asks for, space-separated as the token request wants them. */
-const scopeOf = (a: OktaAccount) => (a.scopes ?? [OKTA_LOGS_SCOPE]).join(' ');
+const scopeOf = (a: OktaAccount) => (a.scopes?.length ? a.scopes : [OKTA_LOGS_SCOPE]).join(' ');
 
 function fetchToken(http: HttpClient, a: OktaAccount, key: string): Promise<AccessToken> {
   let dpop = dpopSessions.get(key);

@@ -100,7 +100,11 @@ async function* readContext<S, A>(
     saved === undefined ||
     (saved.phase === 'delta' && now - Date.parse(saved.snapshot) >= def.refreshEvery(ctx.settings));
   if (due) {
-    yield* refresh(def, ctx, { snapshot: new Date(now).toISOString(), phase: 'refresh', count: 0 });
+    const state: ContextCheckpoint = { snapshot: new Date(now).toISOString(), phase: 'refresh', count: 0 };
+    // The new refresh's id is committed before any of its records, so a crash before its first commit
+    // resumes the same refresh (one snapshot id), not a new one whose id the records already written lack.
+    yield { events: [], checkpoint: state };
+    yield* refresh(def, ctx, state);
     return;
   }
   if (saved.phase === 'refresh') {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
+import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { accountKinds } from '../../src/accounts/index.ts';
@@ -30,6 +30,16 @@ const OKTA_TOKEN = 'okta-token-SECRET-31ab9c';
 const BEARER = 'rest-bearer-SECRET-77e1';
 const HMAC_SECRET = 'hmac-shared-SECRET-0123456789';
 const DEST_TOKEN = 'dest-token-SECRET-5511';
+/** An encrypted PKCS#8 key, as a Snowflake user's key pair is commonly kept. */
+const SNOWFLAKE_PASSPHRASE = 'snowflake-SECRET-passphrase-1';
+const SNOWFLAKE_KEY = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  .privateKey.export({
+    type: 'pkcs8',
+    format: 'pem',
+    cipher: 'aes-256-cbc',
+    passphrase: SNOWFLAKE_PASSPHRASE,
+  })
+  .toString();
 
 /** A valid set of fields for every account kind with a secret; the secret values are what must survive. */
 function samples(): Record<string, Record<string, unknown>> {
@@ -118,6 +128,25 @@ function samples(): Record<string, Record<string, unknown>> {
       clientId: '0b0e4d2a-1c3f-4e5a-9b8c-7d6e5f4a3b2c',
       clientSecret: 'sophos-SECRET-client-secret-0001',
     },
+    'cisco-secure-endpoint': {
+      clientId: 'a1b2c3d4e5f6a7b8c9d0',
+      apiKey: 'cse-SECRET-api-key-0001',
+      region: 'eu',
+    },
+    cylance: {
+      tenantId: '0b0e4d2a-1c3f-4e5a-9b8c-7d6e5f4a3b2d',
+      appId: '0b0e4d2a-1c3f-4e5a-9b8c-7d6e5f4a3b2e',
+      appSecret: 'cylance-SECRET-app-secret-0001',
+    },
+    qualys: { username: 'acme_tr1', password: 'qualys-SECRET-password-0001', platform: 'us1' },
+    'recorded-future': { token: 'rf-SECRET-api-token-000000001' },
+    snowflake: {
+      account: 'myorg-myaccount',
+      user: 'TRIBUTARY',
+      privateKey: SNOWFLAKE_KEY,
+      passphrase: SNOWFLAKE_PASSPHRASE,
+    },
+    tenable: { accessKey: 'a'.repeat(64), secretKey: 'b'.repeat(64) },
     vectra: {
       portalUrl: 'https://123456789012.uw2.portal.vectra.ai',
       clientId: 'vectra-client-0001',

@@ -122,7 +122,7 @@ describe('web console', { skip }, () => {
     // the wizard: tile → setup guide → form
     await page.getByRole('link', { name: 'New collector' }).click();
     await page.getByLabel('Search').fill('okta');
-    await page.getByRole('button', { name: /Okta/ }).click();
+    await page.getByRole('button', { name: /^Okta REST/ }).click();
     await page.getByText('Read-Only Administrator').first().waitFor();
     assert.equal(
       await page.getByRole('heading', { name: /^Changes it makes in / }).count(),

@@ -165,9 +165,9 @@ try {
   await shot('collector-error', true);
 
   await page.getByRole('link', { name: 'New collector' }).click();
-  await page.getByRole('button', { name: /Okta/ }).waitFor();
+  await page.getByRole('button', { name: /^Okta REST/ }).waitFor();
   await shot('new-collector-sources');
-  await page.getByRole('button', { name: /Okta/ }).click();
+  await page.getByRole('button', { name: /^Okta REST/ }).click();
   await page.getByRole('button', { name: 'Continue' }).waitFor();
   await shot('new-collector-guide');
   await page.getByRole('button', { name: 'Continue' }).click();

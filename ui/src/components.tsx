@@ -299,9 +299,15 @@ const VENDOR_MARKS: Record<string, string> = {
   'zscaler-zia': 'Zs',
 };
 
+/** Letters for sources without a mark of their own whose initials and hue would match another's. */
+const MARK_LETTERS: Record<string, string> = {
+  'recorded-future-context': 'RFc',
+  'salesforce-eventlog': 'SEv',
+};
+
 export function SourceMark({ id, title, small }: { id: string; title: string; small?: boolean }) {
   const known = Object.hasOwn(VENDOR_MARKS, id);
-  const letters = known ? VENDOR_MARKS[id]! : initials(title);
+  const letters = known ? VENDOR_MARKS[id]! : (MARK_LETTERS[id] ?? initials(title));
   const colour = known ? `vendor-${id}` : `hue-${Math.floor(hue(id) / 30)}`;
   return (
     <span

@@ -96,7 +96,7 @@ describe('okta-context', () => {
     const sim = new OktaDirectorySimulator({ clock: clock.now, users: 25, groups: 3 });
     await sim.start();
     t.after(() => sim.stop());
-    const part = await read(sim, 'group-members', { clock, stopAfter: 1 });
+    const part = await read(sim, 'group-members', { clock, stopAfter: 2 });
     assert.equal(part.checkpoint?.phase, 'refresh');
     assert.deepEqual(part.markers, []);
     clock.advance(60_000);

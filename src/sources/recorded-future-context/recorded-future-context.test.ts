@@ -50,7 +50,7 @@ describe('recorded-future-context', () => {
     const sim = new RecordedFutureSimulator({ rows: 2500 });
     await sim.start();
     t.after(() => sim.stop());
-    const part = await read(sim, 'ip', { clock, stopAfter: 1 });
+    const part = await read(sim, 'ip', { clock, stopAfter: 2 });
     assert.equal(part.ids.length, 1000, 'parts of 1,000 rows');
     assert.equal((part.checkpoint as { phase: string }).phase, 'refresh');
     const rest = await read(sim, 'ip', { clock, checkpoint: part.checkpoint });
