@@ -2,6 +2,7 @@ import { AwsJsonSim, awsJsonError } from '../../sim/aws-json.ts';
 import { type Clock, json, type RecordedRequest, type SimReply, type SimRequest } from '../../sim/kit.ts';
 
 /**
+ * Documentation: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarmHistory.html.
  * Amazon CloudWatch's DescribeAlarmHistory over the AWS JSON 1.0 protocol (CloudWatch API Reference,
  * API_DescribeAlarmHistory.html; the protocol CloudWatch's SDKs use since AWS moved it off the Query
  * protocol: "Amazon CloudWatch now supports … AWS JSON 1.0", What's New, July 2025):

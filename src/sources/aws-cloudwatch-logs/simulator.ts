@@ -10,6 +10,7 @@ import {
 } from '../../sim/kit.ts';
 
 /**
+ * Documentation: https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_FilterLogEvents.html and API_DescribeLogGroups.html.
  * Amazon CloudWatch Logs over its AWS JSON 1.1 protocol, as the CloudWatch Logs API Reference documents it:
  *
  * - `POST /` with `X-Amz-Target: Logs_20140328.<Action>` and `Content-Type: application/x-amz-json-1.1`,

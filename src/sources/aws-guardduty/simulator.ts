@@ -10,6 +10,7 @@ import {
 } from '../../sim/kit.ts';
 
 /**
+ * Documentation: https://docs.aws.amazon.com/guardduty/latest/APIReference/API_ListFindings.html, API_GetFindings.html and API_ListDetectors.html.
  * Amazon GuardDuty's REST-JSON API, as the GuardDuty API Reference documents it, SigV4-signed for the
  * service `guardduty` (sim/aws-json.ts):
  *

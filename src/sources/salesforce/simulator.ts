@@ -1,4 +1,5 @@
 /**
+ * Documentation: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_query.htm (REST API Developer Guide, "Query").
  * Salesforce simulator: OAuth server-to-server flows and the REST API the `salesforce` and
  * `salesforce-eventlog` sources read. Vendor behaviour, with where Salesforce documents it:
  *

@@ -1,4 +1,5 @@
 /**
+ * Documentation: https://docs.servicenow.com (REST API reference → Table API; Platform Security → OAuth inbound integrations).
  * ServiceNow Table API simulator for the audit tables. Vendor behaviour, with where ServiceNow documents it
  * (REST API reference, "Table API", `GET /now/table/{tableName}`):
  *

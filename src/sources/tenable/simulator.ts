@@ -1,4 +1,5 @@
 /**
+ * Documentation: https://developer.tenable.com/reference/exports-vulns-request-export (Tenable Developer Portal, "Export vulnerabilities"; "Export assets"; "Audit log").
  * Tenable Vulnerability Management simulator: vulnerability and asset exports and the audit log, following
  * the facts cited in ./index.ts and the `tenable` account kind:
  *
