@@ -573,12 +573,14 @@ export async function awsCallerIdentity(a: AwsAccount): Promise<string> {
     return out.Arn ?? '';
   } catch (err) {
     throw stsError(err, a, 'GetCallerIdentity', 'aws_invalid_credentials');
-  } finally {
-    sts.destroy();
   }
+  // Not destroyed: its request handler's agents are the process's shared ones (awsRequestHandler), and
+  // destroying it would cut every STS call other accounts have in flight.
 }
 
 export const aws = defineAccountKind<AwsAccount>({
+  // No key of its own: it would sign with the host's identity (an administrator's choice, see above).
+  usesHostIdentity: (a) => !(a.accessKeyId && a.secretAccessKey),
   id: 'aws',
   title: 'Amazon Web Services (AWS)',
   fields: awsFields as unknown as z.ZodType<AwsAccount>,

@@ -271,7 +271,7 @@ export const routes: Route[] = [
     tag: 'accounts',
     summary: 'Test Connection with this account',
     body: S.testAccount,
-    handler: (ctx) => ctx.control.testAccount(ctx.params.name!, ctx.body),
+    handler: (ctx) => ctx.control.testAccount(ctx.params.name!, ctx.body, me(ctx)),
   },
 
   // --- collectors ---
@@ -300,7 +300,7 @@ export const routes: Route[] = [
     tag: 'collectors',
     summary: 'Test Connection for a collector definition before installing it',
     body: S.collectorTest,
-    handler: (ctx) => ctx.control.testCollector(ctx.body),
+    handler: (ctx) => ctx.control.testCollector(ctx.body, me(ctx)),
   },
   {
     method: 'POST',
@@ -310,7 +310,7 @@ export const routes: Route[] = [
     summary:
       'Preview a collector definition: one page of its first window as the envelopes it would emit, the next page found, and warnings; nothing is committed or delivered',
     body: S.collectorPreview,
-    handler: (ctx) => ctx.control.previewCollector(ctx.body),
+    handler: (ctx) => ctx.control.previewCollector(ctx.body, me(ctx)),
   },
   {
     method: 'GET',

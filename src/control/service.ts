@@ -56,7 +56,7 @@ import type { RunResult } from '../engine/runner.ts';
 import { testConnection } from '../engine/test-connection.ts';
 import { activeVendorWait, vendorWaitError } from '../engine/vendor-wait.ts';
 import { sources } from '../sources/index.ts';
-import { ApiError, conflict, invalid, notFound } from './errors.ts';
+import { ApiError, conflict, forbidden, invalid, notFound } from './errors.ts';
 import { collectorHealth, collectorStatus, EXPIRY_WARNING_MS } from './health.ts';
 import { IngestControl, REFUSALS_LOOKBACK_MS } from './ingest.ts';
 import { allowedOrigins, collectorOriginIssues, legacyOrigins, networkCheck } from './origins.ts';
@@ -297,7 +297,17 @@ export class Control {
     return { record, notes };
   }
 
+  /** An account acting with the host's own identity is an administrator's to create, change, test or preview. */
+  private guardHostIdentity(actor: Actor | undefined, kindId: string, fields: unknown): void {
+    const kind = this.accountKind(kindId);
+    if (kind.usesHostIdentity?.(fields as never) && actor?.role !== 'admin')
+      throw forbidden(
+        `Only an administrator can create, change, test or preview a ${kind.title} account that acts with this host's own identity (no credentials of its own). Give the account its own credentials, or ask an administrator.`,
+      );
+  }
+
   async createAccount(actor: Actor, input: In<typeof S.accountCreate>) {
+    this.guardHostIdentity(actor, input.kind, input.fields);
     const { record, notes } = await this.newAccountRecord(input);
     await this.store.putAccount(record);
     const view = this.accountView(record, []);
@@ -310,7 +320,12 @@ export class Control {
    * definition names it as its account (or leaves `account` out), and its origins default to those of
    * the definition's URL settings. Issues are reported under `newAccount`.
    */
-  private async inlineAccount(def: Record<string, unknown>, input: In<typeof S.accountCreate>) {
+  private async inlineAccount(
+    def: Record<string, unknown>,
+    input: In<typeof S.accountCreate>,
+    actor: Actor | undefined,
+  ) {
+    this.guardHostIdentity(actor, input.kind, input.fields);
     const source = typeof def.source === 'string' ? own(sources, def.source) : undefined;
     if (source && isPushSource(source))
       throw invalid([`newAccount: ${source.id} receives pushed events and uses no account`]);
@@ -354,6 +369,10 @@ export class Control {
       this.runtime.secrets,
     );
     if (merged.issues.length) throw invalid(merged.issues);
+    // Before and after the change: an account that acts with the host's identity has no secret guarding it.
+    const sealedNames = Object.fromEntries(Object.keys(existing.secrets).map((k) => [k, '(sealed)']));
+    this.guardHostIdentity(actor, existing.kind, { ...stored.fields, ...sealedNames });
+    this.guardHostIdentity(actor, existing.kind, merged.value.fields);
     const { plain, sealed } = this.sealAccount(kind, merged.value.fields as Record<string, unknown>);
     const notes = await this.accountNetwork(kind, plain, origins ?? []);
     const rpm =
@@ -421,8 +440,11 @@ export class Control {
   }
 
   /** Test Connection for an account: the probe of a source of its kind (first one whose settings default). */
-  async testAccount(name: string, input: In<typeof S.testAccount> = {}) {
+  async testAccount(name: string, input: In<typeof S.testAccount> = {}, actor?: Actor) {
     const a = await this.requireAccount(name);
+    const stored = accountParts(a);
+    const sealedNames = Object.fromEntries(Object.keys(a.secrets).map((k) => [k, '(sealed)']));
+    this.guardHostIdentity(actor ?? CONFIG_FILE, a.kind, { ...stored.fields, ...sealedNames });
     const sourceOf = (id: string) => (Object.hasOwn(sources, id) ? sources[id] : undefined);
     const candidates = input.source
       ? [sourceOf(input.source)].filter((s) => s && accountKindsOf(s).includes(a.kind))
@@ -629,7 +651,7 @@ export class Control {
   async createCollector(actor: Actor, input: In<typeof S.collectorCreate>) {
     const { name, newAccount, ...def } = input;
     if (await this.store.getCollector(name)) throw conflict(`A collector named "${name}" exists.`);
-    const pending = newAccount ? await this.inlineAccount(def, newAccount) : undefined;
+    const pending = newAccount ? await this.inlineAccount(def, newAccount, actor) : undefined;
     const { config, source, notes } = await this.validateCollector(
       await this.withStoredSecrets(pending ? { ...def, account: pending.record.name } : def),
       pending?.record,
@@ -784,10 +806,10 @@ export class Control {
    * A definition to test or preview: a new one, or an installed collector's (by `name`) whose secret
    * settings may be left out or masked.
    */
-  private async probeDefinition(input: In<typeof S.collectorTest>) {
+  private async probeDefinition(input: In<typeof S.collectorTest>, actor: Actor | undefined) {
     const { name, newAccount, ...def } = input;
     const existing = name ? await this.store.getCollector(name) : undefined;
-    const pending = newAccount ? await this.inlineAccount(def, newAccount) : undefined;
+    const pending = newAccount ? await this.inlineAccount(def, newAccount, actor) : undefined;
     const checked = await this.validateCollector(
       await this.withStoredSecrets(pending ? { ...def, account: pending.record.name } : def, existing),
       pending?.record,
@@ -798,8 +820,8 @@ export class Control {
   }
 
   /** Test Connection before Install: validates the definition and runs the source's probe. */
-  async testCollector(input: In<typeof S.collectorTest>) {
-    const { config, source, account } = await this.probeDefinition(input);
+  async testCollector(input: In<typeof S.collectorTest>, actor?: Actor) {
+    const { config, source, account } = await this.probeDefinition(input, actor);
     if (isPushSource(source)) return { ok: true as const }; // nothing to reach: the vendor calls us
     const opened = await this.openAccount(await account());
     if (!opened.ok) return opened;
@@ -819,8 +841,8 @@ export class Control {
    * Preview before Install: validates the definition and reads one page of its first window, returning
    * the envelopes it would emit, the next page found and warnings; commits and delivers nothing.
    */
-  async previewCollector(input: In<typeof S.collectorPreview>) {
-    const { config, source, account } = await this.probeDefinition(input);
+  async previewCollector(input: In<typeof S.collectorPreview>, actor?: Actor) {
+    const { config, source, account } = await this.probeDefinition(input, actor);
     if (!source.preview) {
       const able = Object.values(sources).filter((s) => s.preview);
       throw invalid([

@@ -65,6 +65,8 @@ export interface HttpRequest {
    * `resend` so that the page it handed out is not skipped.
    */
   retryAs?: { query?: HttpRequest['query'] };
+  /** Ends this request early (a long poll a graceful stop need not wait for), besides the client's own signal. */
+  signal?: AbortSignal;
   timeoutMs?: number;
 }
 
@@ -385,6 +387,12 @@ export interface AccountKind<A = any> {
    * have none of their own.
    */
   origins?(account: A): string[];
+  /**
+   * True when this account acts with the host's own identity rather than credentials of its own (an `aws`
+   * account without an access key, on a host that lends its role): only an administrator may create, change,
+   * test or preview such an account, since it holds no secret that guards where its credentials go.
+   */
+  usesHostIdentity?(account: A): boolean;
   /**
    * Adds credentials to an outgoing request. `refresh` is true after a 401, to force a new token; `url`
    * is the request's target and `method` (default GET) and `body` complete it for kinds that sign

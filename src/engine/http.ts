@@ -314,7 +314,10 @@ export class Http implements HttpClient {
     state: { refreshed: boolean },
     consume: (r: HttpResponse) => Promise<T>,
   ): Promise<{ ok: T } | { retry: TributaryError; waitMs?: number } | { again: true }> {
-    const signal = this.o.signal;
+    const signal =
+      req.signal && this.o.signal
+        ? AbortSignal.any([this.o.signal, req.signal])
+        : (req.signal ?? this.o.signal);
     signal?.throwIfAborted();
     let url = buildUrl(req.url, req.query);
     const endpoint = this.o.endpointLimiter?.(url);

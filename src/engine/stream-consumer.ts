@@ -331,7 +331,9 @@ class Consumer {
             ).toJSON(),
           );
         if (!read.records.length && samePosition(read.position, own.position)) continue;
-        found += read.records.length;
+        // A read that moved the position found something even when it kept no record (a table filter, an
+        // empty body): the consumer reads on at once instead of idling behind a busy partition.
+        found++;
         await this.deliverAndCommit(read.records, async (counts) => {
           await this.o.store.commitPartition({
             collectorId: this.t.id,
@@ -363,9 +365,11 @@ class Consumer {
     while (!this.stopping) {
       let messages: AckedMessage[];
       try {
-        messages = await source.pull({ max, signal: this.signal });
+        // Either stop ends a waiting pull: messages it had leased come back after their deadline.
+        messages = await source.pull({ max, signal: this.anyStop });
         this.failingSince = undefined;
       } catch (err) {
+        if (this.stopping) break; // the stop ended the pull: nothing to report
         await this.failed(err, {});
         continue;
       }

@@ -151,7 +151,13 @@ export function messageEvent(r: ReceivedMessage): AckedMessage | undefined {
 /** The subscription as the stream consumer's ack source. */
 export function pubsubSource(http: HttpClient, s: PubSubSettings, account: GoogleAccount): AckSource {
   checkAccountFor(account, PUBSUB_API);
-  const post = (method: string, body: unknown, vendorWrite: string, timeoutMs?: number) =>
+  const post = (
+    method: string,
+    body: unknown,
+    vendorWrite: string,
+    timeoutMs?: number,
+    signal?: AbortSignal,
+  ) =>
     http.requestJson({
       method: 'POST',
       url: call(s, method),
@@ -159,11 +165,19 @@ export function pubsubSource(http: HttpClient, s: PubSubSettings, account: Googl
       body: JSON.stringify(body),
       vendorWrite,
       timeoutMs,
+      signal,
     });
   return {
     kind: 'acks',
-    async pull({ max }) {
-      const { body } = await post('pull', { maxMessages: Math.min(max, s.maxMessages) }, PULL_WRITE, 120_000);
+    async pull({ max, signal }) {
+      // The long poll ends with a graceful stop too: an aborted pull leases nothing it delivers.
+      const { body } = await post(
+        'pull',
+        { maxMessages: Math.min(max, s.maxMessages) },
+        PULL_WRITE,
+        120_000,
+        signal,
+      );
       const received: ReceivedMessage[] = Array.isArray(body?.receivedMessages) ? body.receivedMessages : [];
       return received.map(messageEvent).filter((m): m is AckedMessage => m !== undefined);
     },
