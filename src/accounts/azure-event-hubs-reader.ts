@@ -299,6 +299,25 @@ export function eventHubReader(
       }
     },
     async read(partition, position, { max }) {
+      if (position === undefined && o.start === 'latest' && !floors.has(partition)) {
+        // A partition never read, started at its end: the end is read now and handed back as the position,
+        // so the consumer commits it before anything after it is read. A restart (or another owner) then goes
+        // on from there, not from a later "latest" that would skip what arrived in between.
+        let props: { lastEnqueuedSequenceNumber: number; lastEnqueuedOffset: string | number };
+        try {
+          props = await (await open()).getPartitionProperties(partition);
+        } catch (err) {
+          throw explainEventHubs(err, where);
+        }
+        floors.set(partition, props.lastEnqueuedSequenceNumber);
+        return {
+          records: [],
+          position: {
+            sequenceNumber: props.lastEnqueuedSequenceNumber,
+            offset: String(props.lastEnqueuedOffset),
+          },
+        };
+      }
       const after = position?.sequenceNumber;
       let r = readers.get(partition);
       if (r?.error) {

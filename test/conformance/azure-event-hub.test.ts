@@ -140,6 +140,36 @@ describe('conformance: azure-event-hub (AMQP simulator, official client)', () =>
     assert.deepEqual(sorted(dest2.ids()), ['insights/0/7/0', 'insights/1/7/0']);
   });
 
+  it('`latest`: the start is committed before anything is read, so a kill before the first delivery loses nothing', async () => {
+    const sim = await hubSim(2);
+    sim.send('insights', [diagnostic(1, 1), diagnostic(2, 1)]); // retained before the collector starts: skipped
+    const s = await store();
+    const rig = consumerRig(s, eventHub, account(sim), { startPosition: 'latest' }, 'events');
+    const down: Destination = {
+      name: 'down',
+      kind: 'memory',
+      send: async () => {
+        throw Object.assign(new Error('destination down'), { destination: true });
+      },
+      close: async () => {},
+    };
+    const first = rig([down], 'first');
+    await until('the end of each partition committed', async () => {
+      const parts = await s.listPartitions('c-eh', 'events');
+      return parts.length === 2 && parts.every((p) => p.position !== undefined && p.position !== null);
+    });
+    sim.send('insights', [diagnostic(10, 1), diagnostic(11, 1)]); // arrive while the destination is down
+    await until('the new events attempted', () => sim.attached().length === 2);
+    first.kill();
+    await first.done;
+    const dest = new MemoryDestination();
+    const next = rig([dest], 'second');
+    await until('the events sent before the kill', () => dest.ids().length === 2, 20_000);
+    next.stop();
+    await next.done;
+    assert.deepEqual(sorted(dest.ids()), ['insights/0/1/0', 'insights/1/1/0']);
+  });
+
   it('a hard kill during delivery: the next consumer repeats at most the batch in flight, loses nothing', async () => {
     for (const k of [1, 3]) {
       const sim = await hubSim(2);
