@@ -293,6 +293,8 @@ describe('web console for a newcomer', { skip }, () => {
   it('the REST API form: labelled pagination, every account kind, write-only headers, Preview one page', async () => {
     await wizard('rest-api');
     const pagination = page.getByRole('combobox', { name: 'Pagination' });
+    // The settings form renders after the heading: wait for the field before reading its options.
+    await pagination.locator('option').last().waitFor({ state: 'attached' });
     assert.deepEqual(await pagination.locator('option').allTextContents(), [
       'None: one page per window',
       'Link header (rel="next")',
