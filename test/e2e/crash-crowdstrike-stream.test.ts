@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CrowdStrikeSimulator } from '../../src/sources/crowdstrike/simulator.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { runCli } from '../support/cli-process.ts';
 import { duplicates } from '../support/ids.ts';
 
 /**
@@ -16,8 +16,6 @@ import { duplicates } from '../support/ids.ts';
  * after a partition's committed offset at the kill (the batch in flight).
  */
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'src/cli/main.ts');
 const dir = mkdtempSync(join(tmpdir(), 'tributary-cs-stream-crash-'));
 const sim = new CrowdStrikeSimulator({ alerts: 0, feed: { partitions: 2 } });
 after(async () => {
@@ -31,20 +29,6 @@ async function until(what: string, check: () => boolean, ms: number): Promise<vo
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-function runCli(args: string[], env: NodeJS.ProcessEnv) {
-  const child: ChildProcess = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, ...env, TRIBUTARY_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d) => (out += d));
-  child.stderr?.on('data', (d) => (out += d));
-  const done = new Promise<{ code: number | null; signal: string | null; out: string }>((ok) =>
-    child.on('exit', (code, signal) => ok({ code, signal, out })),
-  );
-  return { child, done };
 }
 
 describe('kill -9 of a crowdstrike event-stream consumer', () => {

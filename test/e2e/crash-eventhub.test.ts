@@ -7,7 +7,7 @@ import { EventHubAmqpSim } from '../../src/sim/event-hub-amqp.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { until } from '../support/event-hub-rig.ts';
 import { duplicates } from '../support/ids.ts';
-import { runCli } from '../support/run-cli.ts';
+import { runCli } from '../support/cli-process.ts';
 
 /**
  * Process-level crash test of `azure-event-hub`: `kill -9` of `tributary run` (the embedded scheduler's
