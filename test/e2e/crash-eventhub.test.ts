@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { EventHubAmqpSim } from '../../src/sim/event-hub-amqp.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { runCli } from '../support/cli-process.ts';
 import { until } from '../support/event-hub-rig.ts';
 import { duplicates } from '../support/ids.ts';
-import { runCli } from '../support/cli-process.ts';
 
 /**
  * Process-level crash test of `azure-event-hub`: `kill -9` of `tributary run` (the embedded scheduler's
