@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.ts';
 import type { ContextFields, ContextOp } from '../core/envelope.ts';
-import type { Batch, RawEvent, ReadContext, StreamDef } from '../core/source.ts';
+import type { Batch, RawEvent, ReadContext, SnapshotLedger, StreamDef } from '../core/source.ts';
 
 /**
  * Context streams (docs/architecture.md, "Context records"): the current state of entities (users,
@@ -16,6 +16,8 @@ import type { Batch, RawEvent, ReadContext, StreamDef } from '../core/source.ts'
  * The checkpoint says which is in progress. A refresh interrupted half-way (a crash, a stop, an error)
  * stays `refresh` with the reader's own position, so the next run resumes it under the same snapshot id
  * and only then writes the marker: a refresh is never marked complete before all of it was delivered.
+ * Nor when any of its records became a dead letter (invalid, or refused by a destination): the runner
+ * counts them in the checkpoint (`snapshotLedger`) and withholds that refresh's marker, with a warning.
  */
 
 export interface ContextStreamDef<S, A> {
@@ -59,6 +61,11 @@ export interface ContextCheckpoint {
   position?: unknown;
   /** Records delivered so far in the refresh in progress, or in the last complete one. */
   count: number;
+  /**
+   * Records of `snapshot` that became dead letters (invalid, or refused by a destination), counted by the
+   * runner as it commits (`snapshotLedger`). A refresh with any is not complete: its marker is withheld.
+   */
+  deadLetters?: number;
 }
 
 /** The settings field of a context source: how often the full state is read again. */
@@ -83,8 +90,31 @@ export function refreshSetting(defaultEvery: string) {
 }
 
 export function contextStream<S, A>(def: ContextStreamDef<S, A>): StreamDef<S, A, ContextCheckpoint> {
-  return { title: def.title, description: def.description, read: (ctx) => readContext(def, ctx) };
+  return {
+    title: def.title,
+    description: def.description,
+    read: (ctx) => readContext(def, ctx),
+    snapshots: snapshotLedger,
+  };
 }
+
+/**
+ * The dead letters of a refresh, counted in the checkpoint the runner commits (StreamDef.snapshots): the
+ * count carries over while the snapshot id stays the same (across runs too: a refresh resumed after a
+ * crash) and starts again at a new one. The runner withholds the end-of-snapshot marker of a refresh that
+ * has any, so no destination drops an entity whose record was only dead-lettered.
+ */
+export const snapshotLedger: SnapshotLedger<ContextCheckpoint> = {
+  count(next, last, deadLetters) {
+    const total = (sameSnapshot(last, next.snapshot) ? Number(last?.deadLetters) || 0 : 0) + deadLetters;
+    const { deadLetters: _, ...rest } = next;
+    return total > 0 ? { ...rest, deadLetters: total } : rest;
+  },
+  deadLetters: (last, snapshot) => (sameSnapshot(last, snapshot) ? Number(last?.deadLetters) || 0 : 0),
+};
+
+const sameSnapshot = (c: ContextCheckpoint | undefined, snapshot: string) =>
+  typeof c === 'object' && c !== null && c.snapshot === snapshot;
 
 /** The marker's entity: the stream's entity type, or `*` when its records are of several. */
 const markerEntity = (def: ContextStreamDef<unknown, unknown>) =>
