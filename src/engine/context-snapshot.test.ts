@@ -9,7 +9,7 @@ import type { Destination, SendResult } from '../core/destination.ts';
 import type { Envelope } from '../core/envelope.ts';
 import { defineSource } from '../core/source.ts';
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
-import { type ContextCheckpoint, contextStream } from './context-snapshot.ts';
+import { type ContextCheckpoint, contextStream, restartSnapshot } from './context-snapshot.ts';
 import { silentLogger } from './log.ts';
 import { RateLimits } from './rate-limit.ts';
 import { type ResolvedCollector, runCollector } from './runner.ts';
@@ -306,6 +306,75 @@ describe('context streams (engine)', () => {
     assert.deepEqual(
       last.map((e) => e.op),
       ['end'],
+    );
+  });
+
+  it('a full reader that finds its list changed restarts the refresh under a new snapshot; the interrupted one never completes', async () => {
+    let version = 1;
+    let names = ['a', 'b', 'c', 'd', 'e', 'f'];
+    let clock = Date.parse('2026-12-01T00:00:00Z');
+    const source = defineSource({
+      id: 'fake-context',
+      title: 'Fake list',
+      account: 'okta',
+      stability: 'ga',
+      family: 'context',
+      description: 'test',
+      setupGuide: '',
+      settings: { safeParse: (v: unknown) => ({ success: true, data: v }) } as never,
+      async test() {},
+      streams: {
+        users: contextStream({
+          title: 'List',
+          entity: 'ip',
+          refreshEvery: () => 86_400_000,
+          async *full(ctx) {
+            const saved = ctx.checkpoint as { at: number; v: number } | undefined;
+            let at = saved?.at ?? 0;
+            if (saved && saved.v !== version) {
+              at = 0;
+              yield restartSnapshot({ at, v: version });
+            }
+            const list = [...names];
+            for (; at < list.length; at += 2)
+              yield {
+                events: list.slice(at, at + 2).map((id) => ({ raw: { id }, id })),
+                checkpoint: { at: at + 2, v: version },
+              };
+          },
+        }),
+      },
+    });
+    const dir = { source, now: () => clock } as unknown as ReturnType<typeof directory>;
+    const dest = new MemoryDestination();
+    const { run, checkpoint } = await setup(dir, dest);
+    const crash = new AbortController();
+    dest.failOn(3, () => {
+      crash.abort();
+      throw new Error('killed');
+    });
+    await run(crash.signal); // sends a–b and c–d, then is killed delivering e–f
+    const first = await checkpoint();
+    assert.equal(first.phase, 'refresh');
+    // The vendor's list changes before the next run: b left, g came in.
+    version = 2;
+    names = ['a', 'c', 'd', 'e', 'f', 'g'];
+    clock += 60_000;
+    assert.equal((await run()).status, 'succeeded');
+    const done = await checkpoint();
+    assert.notEqual(done.snapshot, first.snapshot, 'a new snapshot id');
+    assert.equal(done.snapshot, new Date(clock).toISOString());
+    assert.equal(done.count, 6);
+    assert.deepEqual(
+      dest.markers().map((m) => m.snapshot),
+      [done.snapshot],
+      'the interrupted refresh is never marked complete',
+    );
+    const after = dest.events.filter((e) => e.snapshot === done.snapshot && e.op !== 'end');
+    assert.deepEqual(
+      after.map((e) => e.id),
+      names,
+      'the new refresh delivers the new list from its first row',
     );
   });
 });

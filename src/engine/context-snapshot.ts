@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from '../core/duration.ts';
 import type { ContextFields, ContextOp } from '../core/envelope.ts';
 import type { Batch, RawEvent, ReadContext, SnapshotLedger, StreamDef } from '../core/source.ts';
+import { type ArtifactDownload, type ArtifactPart, deliverArtifact, openArtifact } from './artifact-list.ts';
 
 /**
  * Context streams (docs/architecture.md, "Context records"): the current state of entities (users,
@@ -165,11 +166,24 @@ async function* readContext<S, A>(
 async function* refresh<S, A>(
   def: ContextStreamDef<S, A>,
   ctx: ReadContext<S, A, ContextCheckpoint>,
-  state: ContextCheckpoint,
+  resumed: ContextCheckpoint,
 ): AsyncGenerator<Batch<ContextCheckpoint>> {
+  let state = resumed;
   let { position, count } = state;
   for await (const batch of def.full({ ...ctx, checkpoint: position })) {
     position = batch.checkpoint;
+    if (restarts.has(batch)) {
+      // What the refresh delivered so far came from another state of the vendor's list: a new refresh
+      // begins (a later id, committed before any of its records); the old one is never marked complete.
+      const at = Math.max(ctx.now(), Date.parse(state.snapshot) + 1);
+      state = { snapshot: new Date(at).toISOString(), phase: 'refresh', count: 0 };
+      count = 0;
+      ctx.log.info('the list changed while its refresh was interrupted; the refresh starts again', {
+        snapshot: state.snapshot,
+      });
+      yield { events: [], checkpoint: { ...state, position } };
+      continue;
+    }
     count += batch.events.length;
     yield tagged(
       def,
@@ -200,6 +214,65 @@ async function* refresh<S, A>(
       count,
     },
   };
+}
+
+const restarts = new WeakSet<Batch>();
+
+/**
+ * The batch a full reader yields when the position it resumed from is no longer valid (the list it was
+ * reading changed): the refresh starts again under a new snapshot id, at `position` (the reader's own
+ * start). Only the batch itself carries the meaning; it has no records.
+ */
+export function restartSnapshot<C>(position: C): Batch<C> {
+  const batch: Batch<C> = { events: [], checkpoint: position };
+  restarts.add(batch);
+  return batch;
+}
+
+/**
+ * Position inside a list downloaded whole at each refresh: the rows consumed, and which download they
+ * were of (`list`: the sha256 of its bytes), or `done`.
+ */
+export interface WholeListPosition {
+  records: number;
+  list?: string;
+  done?: boolean;
+}
+
+/**
+ * A full reader for a list the vendor serves whole (Recorded Future's risk lists): downloaded at each run
+ * of the refresh, its rows delivered in parts. A refresh interrupted part-way resumes after the rows
+ * already delivered only if the new download is the same list (the same sha256); a list that changed
+ * in between starts the refresh again from its first row (`restartSnapshot`): skipping a count of rows
+ * of another list would skip entities or deliver some twice.
+ */
+export async function* readWholeList(
+  ctx: ReadContext,
+  o: {
+    download: ArtifactDownload;
+    /** The list's rows in parts (artifact-list.ts `recordParts`), the first `skip` passed over. */
+    parts(bytes: AsyncIterable<Uint8Array>, skip: number): AsyncIterable<ArtifactPart>;
+  },
+): AsyncGenerator<Batch<WholeListPosition>> {
+  const saved = ctx.checkpoint as WholeListPosition | undefined;
+  if (saved?.done) return;
+  const file = await openArtifact(ctx, o.download);
+  try {
+    const list = `sha256:${file.sha256}`;
+    let skip = saved?.records ?? 0;
+    if (skip > 0 && saved?.list !== list) {
+      skip = 0;
+      yield restartSnapshot<WholeListPosition>({ records: 0, list });
+    }
+    yield* deliverArtifact<WholeListPosition>(
+      o.parts(file.chunks(), skip),
+      skip,
+      (records) => ({ records, list }),
+      () => ({ records: 0, done: true }),
+    );
+  } finally {
+    await file.close();
+  }
 }
 
 function tagged<S, A>(
