@@ -72,17 +72,24 @@ describe('recorded-future-context', () => {
     const sim = new RecordedFutureSimulator({ rows: 2500 });
     await sim.start();
     t.after(() => sim.stop());
+    // Recorded Future regenerates the list between the two downloads: an entity at its top leaves, two
+    // new ones come in.
+    const gone = sim.ids(['ip'])[0].slice(3);
+    let added: string[] = [];
+    sim.beforeRiskList = (type, answered) => {
+      if (type !== 'ip' || answered !== 1) return;
+      sim.drop('ip', gone);
+      added = sim.add('ip', 2);
+    };
     const part = await read(sim, 'ip', { clock, stopAfter: 2 });
     assert.equal(part.ids.length, 1000);
-    // Recorded Future regenerates the list: an entity at its top leaves, two new ones come in.
-    const gone = sim.ids(['ip'])[0].slice(3);
-    sim.drop('ip', gone);
-    const added = sim.add('ip', 2);
+    assert.ok(part.ids.includes(`ip:${gone}`));
     clock.advance(60_000);
     const rest = await read(sim, 'ip', { clock, checkpoint: part.checkpoint });
     // Skipping 1,000 rows of the new list would have missed the 1,001st row of the old one (now 1,000th).
     assert.deepEqual(rest.ids, sim.ids(['ip']), 'every row of the new list, from the first');
     assert.ok(!rest.ids.includes(`ip:${gone}`));
+    assert.equal(added.length, 2);
     for (const name of added) assert.ok(rest.ids.includes(`ip:${name}`));
     assert.equal(rest.markers.length, 1);
     const snapshot = rest.markers[0].context?.snapshot;
