@@ -9,7 +9,12 @@ import type { Destination, SendResult } from '../core/destination.ts';
 import type { Envelope } from '../core/envelope.ts';
 import { defineSource } from '../core/source.ts';
 import { SqliteStore } from '../store/sqlite/sqlite-store.ts';
-import { type ContextCheckpoint, contextStream, restartSnapshot } from './context-snapshot.ts';
+import {
+  type ContextCheckpoint,
+  contextStream,
+  restartSnapshot,
+  snapshotLedger,
+} from './context-snapshot.ts';
 import { silentLogger } from './log.ts';
 import { RateLimits } from './rate-limit.ts';
 import { type ResolvedCollector, runCollector } from './runner.ts';
@@ -376,5 +381,33 @@ describe('context streams (engine)', () => {
       names,
       'the new refresh delivers the new list from its first row',
     );
+  });
+
+  it("the ledger counts a refresh's dead letters while its snapshot id stays, and only the refresh's", () => {
+    const S1 = '2026-12-01T00:00:00.000Z';
+    const S2 = '2026-12-02T00:00:00.000Z';
+    const r = (snapshot: string, deadLetters?: number): ContextCheckpoint => ({
+      snapshot,
+      phase: 'refresh',
+      count: 0,
+      ...(deadLetters ? { deadLetters } : {}),
+    });
+    const d = (snapshot: string): ContextCheckpoint => ({ snapshot, phase: 'delta', count: 0 });
+    assert.equal(snapshotLedger.count(r(S1), undefined, 2).deadLetters, 2);
+    assert.equal(snapshotLedger.count(r(S1), r(S1, 2), 1).deadLetters, 3, 'adds up');
+    assert.equal(snapshotLedger.count(d(S1), r(S1, 3), 0).deadLetters, 3, 'kept as the refresh ends');
+    assert.equal(
+      snapshotLedger.count(d(S1), { ...d(S1), deadLetters: 3 }, 5).deadLetters,
+      3,
+      'deltas add none',
+    );
+    assert.equal(
+      snapshotLedger.count(r(S2), { ...d(S1), deadLetters: 3 }, 0).deadLetters,
+      undefined,
+      'a new refresh starts at 0',
+    );
+    assert.equal(snapshotLedger.deadLetters(r(S1, 3), S1), 3);
+    assert.equal(snapshotLedger.deadLetters(r(S1, 3), S2), 0);
+    assert.equal(snapshotLedger.deadLetters(undefined, S1), 0);
   });
 });

@@ -63,8 +63,9 @@ export interface ContextCheckpoint {
   /** Records delivered so far in the refresh in progress, or in the last complete one. */
   count: number;
   /**
-   * Records of `snapshot` that became dead letters (invalid, or refused by a destination), counted by the
-   * runner as it commits (`snapshotLedger`). A refresh with any is not complete: its marker is withheld.
+   * Records of the refresh `snapshot` that became dead letters (invalid, or refused by a destination),
+   * counted by the runner as it commits (`snapshotLedger`). A refresh with any is not complete: its marker
+   * is withheld (the count stays through the deltas after it, until the next refresh).
    */
   deadLetters?: number;
 }
@@ -107,7 +108,11 @@ export function contextStream<S, A>(def: ContextStreamDef<S, A>): StreamDef<S, A
  */
 export const snapshotLedger: SnapshotLedger<ContextCheckpoint> = {
   count(next, last, deadLetters) {
-    const total = (sameSnapshot(last, next.snapshot) ? Number(last?.deadLetters) || 0 : 0) + deadLetters;
+    // Only the refresh's own records count (a delta's dead letter has no marker to withhold).
+    const refreshing = next.phase === 'refresh' || last?.phase === 'refresh';
+    const total =
+      (sameSnapshot(last, next.snapshot) ? Number(last?.deadLetters) || 0 : 0) +
+      (refreshing ? deadLetters : 0);
     const { deadLetters: _, ...rest } = next;
     return total > 0 ? { ...rest, deadLetters: total } : rest;
   },
