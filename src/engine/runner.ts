@@ -452,9 +452,8 @@ async function runStream(
       const group = [first];
       while (
         group.length < perCommit &&
-        !hasMarker(first) &&
         ahead[0]?.read?.batch &&
-        !hasMarker(ahead[0].read.batch)
+        !(def.snapshots && (hasMarker(first) || hasMarker(ahead[0].read.batch)))
       )
         group.push(ahead.shift()!.read!.batch!);
       const batch = group.length === 1 ? first : joined(group);
