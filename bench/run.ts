@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buffer } from './buffer.ts';
 import { cluster } from './cluster.ts';
+import { currentState } from './current-state.ts';
 import { destinations } from './destinations.ts';
 import { eventhub } from './eventhub.ts';
 import { memory } from './memory.ts';
@@ -12,7 +13,7 @@ import { throughput } from './throughput.ts';
 import { webhook, webhookWorstCase } from './webhook.ts';
 
 /**
- * `npm run bench [throughput|memory|webhook|destinations|cluster|buffer|objects|salesforce-eventlog|eventhub]`: runs the benchmarks and prints their
+ * `npm run bench [throughput|memory|webhook|destinations|cluster|buffer|objects|salesforce-eventlog|eventhub|current-state]`: runs the benchmarks and prints their
  * figures as JSON lines (`webhook` also prints one `webhook-worst-case` line per worst-case body).
  */
 const which = process.argv[2];
@@ -52,3 +53,5 @@ if (which === 'objects') console.log(JSON.stringify({ bench: 'objects', ...(awai
 if (which === 'salesforce-eventlog')
   console.log(JSON.stringify({ bench: 'salesforce-eventlog', ...(await salesforceEventlog()) }));
 if (which === 'eventhub') console.log(JSON.stringify({ bench: 'eventhub', ...(await eventhub()) }));
+if (which === 'current-state')
+  for (const row of await currentState()) console.log(JSON.stringify({ bench: 'current-state', ...row }));

@@ -170,6 +170,21 @@ export interface StreamDef<S = any, A = any, C = any> {
    * while the collector is enabled, and its `read` is never called (`consumerStream` gives one that yields nothing).
    */
   consume?(ctx: ReadContext<S, A, undefined>): ConsumerSource;
+  /**
+   * Context streams (engine/context-snapshot.ts, docs/architecture.md "Context records"): how the records
+   * dead-lettered during a refresh (invalid at the source, or refused by a destination) are counted in the
+   * checkpoint, so that the refresh's end-of-snapshot marker is withheld when any were, across runs too.
+   * The runner delivers a batch holding a marker on its own, after every batch before it was committed.
+   */
+  snapshots?: SnapshotLedger<C>;
+}
+
+/** What the runner asks of a context stream's checkpoints about dead letters (StreamDef.snapshots). */
+export interface SnapshotLedger<C = any> {
+  /** The checkpoint to commit with a batch of which `deadLetters` records became dead letters, given the last committed one. */
+  count(next: C, last: C | undefined, deadLetters: number): C;
+  /** The records of refresh `snapshot` dead-lettered so far, according to the last committed checkpoint. */
+  deadLetters(last: C | undefined, snapshot: string): number;
 }
 
 export type Stability = 'ga' | 'early-access';

@@ -17,6 +17,7 @@ import {
   DOWNLOAD_ATTEMPTS,
   downloadArtifact,
   jsonLineParts,
+  openArtifact,
   readArtifactList,
   recordParts,
 } from './artifact-list.ts';
@@ -227,6 +228,9 @@ describe('downloadArtifact', () => {
       const sent = corruptions-- > 0 ? body.replace('2', '3') : body;
       return res.writeHead(200, { 'content-type': 'application/x-ndjson' }).end(sent);
     }
+    if (req.url === '/lists/l1')
+      return res.writeHead(200, { etag: '"v7"', 'last-modified': 'Mon, 07 Dec 2026 06:00:00 GMT' }).end(body);
+    if (req.url === '/lists/plain') return res.writeHead(200).end(body);
     res.writeHead(404).end();
   });
   let base = '';
@@ -294,6 +298,24 @@ describe('downloadArtifact', () => {
     );
     assert.equal(corruptions, 0, `${DOWNLOAD_ATTEMPTS} attempts`);
     assert.equal(artifacts().length, before, 'no temporary file left behind');
+  });
+
+  it("openArtifact tells the download's sha256 and the server's validators before its bytes are read", async () => {
+    const before = artifacts().length;
+    const file = await openArtifact(readContext(http()), { url: `${base}/lists/l1`, label: 'List l1' });
+    assert.deepEqual(
+      { sha256: file.sha256, etag: file.etag, lastModified: file.lastModified },
+      { sha256: sha, etag: '"v7"', lastModified: 'Mon, 07 Dec 2026 06:00:00 GMT' },
+    );
+    const chunks: string[] = [];
+    for await (const c of file.chunks()) chunks.push(Buffer.from(c).toString());
+    assert.equal(chunks.join(''), body);
+    await file.close();
+    assert.equal(artifacts().length, before, 'closing removes the temporary file');
+    const plain = await openArtifact(readContext(http()), { url: `${base}/lists/plain`, label: 'List' });
+    assert.equal(plain.sha256, sha);
+    assert.ok(!('etag' in plain) && !('lastModified' in plain), 'no validators when the server gives none');
+    await plain.close();
   });
 
   it('ends at once on a config error', async () => {

@@ -23,7 +23,8 @@ import { retentionGap } from './time-window.ts';
  *   Office 365 Management Activity API's content blobs).
  *
  * And the pieces an artifact's `fetch` is made of: `downloadArtifact` (to a temporary file, through a
- * signed redirect if the vendor uses one, checked against the vendor's sha256, tried up to three times)
+ * signed redirect if the vendor uses one, checked against the vendor's sha256, tried up to three times;
+ * `openArtifact` also tells the download's identity, its sha256 and the server's ETag / Last-Modified)
  * and `recordParts` (records in parts of bounded size, resuming after the records already delivered).
  */
 
@@ -182,15 +183,49 @@ export const DOWNLOAD_ATTEMPTS = 3;
  * cancellation end it at once.
  */
 export async function* downloadArtifact(ctx: ReadContext, d: ArtifactDownload): AsyncGenerator<Uint8Array> {
+  const file = await openArtifact(ctx, d);
+  try {
+    yield* file.chunks();
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * What identifies one download of an artifact: the sha256 of its bytes as sent, and the validators the
+ * server gave with them (absent when it gave none). Two downloads of a URL with the same `sha256` carry
+ * the same content, so a position inside the first is valid inside the second (context-snapshot.ts,
+ * `readWholeList`).
+ */
+export interface ArtifactIdentity {
+  sha256: string;
+  etag?: string;
+  lastModified?: string;
+}
+
+/** An artifact downloaded to a temporary file (`openArtifact`): its identity, and its bytes to read once. */
+export interface DownloadedArtifact extends ArtifactIdentity {
+  /** The file's bytes in chunks of one reused buffer (each valid only until the next is asked for). */
+  chunks(): AsyncGenerator<Uint8Array>;
+  /** Removes the temporary file. */
+  close(): Promise<void>;
+}
+
+/**
+ * `downloadArtifact`, with the download's identity known before its first byte is read: the caller
+ * decides from it where to start (and must `close` it).
+ */
+export async function openArtifact(ctx: ReadContext, d: ArtifactDownload): Promise<DownloadedArtifact> {
   const dir = await mkdtemp(join(tmpdir(), 'tributary-artifact-'));
   const path = join(dir, 'artifact');
+  const close = () => rm(dir, { recursive: true, force: true });
   try {
     let lastError: unknown;
     for (let attempt = 0; ; attempt++) {
       ctx.signal.throwIfAborted();
       try {
-        await downloadOnce(ctx, d, path);
-        break;
+        const identity = await downloadOnce(ctx, d, path);
+        return { ...identity, chunks: () => fileChunks(path), close };
       } catch (err) {
         if (ctx.signal.aborted || (err instanceof TributaryError && err.type === 'config')) throw err;
         lastError = err;
@@ -198,13 +233,13 @@ export async function* downloadArtifact(ctx: ReadContext, d: ArtifactDownload): 
         ctx.log.warn('artifact download failed, retrying', { artifact: d.label, attempt: attempt + 1 });
       }
     }
-    yield* fileChunks(path);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+  } catch (err) {
+    await close();
+    throw err;
   }
 }
 
-async function downloadOnce(ctx: ReadContext, d: ArtifactDownload, path: string): Promise<void> {
+async function downloadOnce(ctx: ReadContext, d: ArtifactDownload, path: string): Promise<ArtifactIdentity> {
   let res = await ctx.http.request({ url: d.url, manualRedirect: d.signedRedirect, timeoutMs: d.timeoutMs });
   const location = d.signedRedirect ? res.headers.get('location') : null;
   if (d.signedRedirect) {
@@ -231,13 +266,20 @@ async function downloadOnce(ctx: ReadContext, d: ArtifactDownload, path: string)
   } finally {
     await out.close();
   }
-  if (d.sha256 && hash.digest('hex') !== d.sha256.toLowerCase()) {
+  const sha256 = hash.digest('hex');
+  if (d.sha256 && sha256 !== d.sha256.toLowerCase()) {
     throw transientError(
       'checksum_mismatch',
       `${d.label} did not match its sha256; it was not delivered.`,
       'Retried automatically; if it persists, report the artifact to the vendor.',
     );
   }
+  const identity: ArtifactIdentity = { sha256 };
+  const etag = res.headers.get('etag');
+  const lastModified = res.headers.get('last-modified');
+  if (etag) identity.etag = etag;
+  if (lastModified) identity.lastModified = lastModified;
+  return identity;
 }
 
 /**

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.ts';
 import type { ContextFields, ContextOp } from '../core/envelope.ts';
-import type { Batch, RawEvent, ReadContext, StreamDef } from '../core/source.ts';
+import type { Batch, RawEvent, ReadContext, SnapshotLedger, StreamDef } from '../core/source.ts';
+import { type ArtifactDownload, type ArtifactPart, deliverArtifact, openArtifact } from './artifact-list.ts';
 
 /**
  * Context streams (docs/architecture.md, "Context records"): the current state of entities (users,
@@ -16,6 +17,8 @@ import type { Batch, RawEvent, ReadContext, StreamDef } from '../core/source.ts'
  * The checkpoint says which is in progress. A refresh interrupted half-way (a crash, a stop, an error)
  * stays `refresh` with the reader's own position, so the next run resumes it under the same snapshot id
  * and only then writes the marker: a refresh is never marked complete before all of it was delivered.
+ * Nor when any of its records became a dead letter (invalid, or refused by a destination): the runner
+ * counts them in the checkpoint (`snapshotLedger`) and withholds that refresh's marker, with a warning.
  */
 
 export interface ContextStreamDef<S, A> {
@@ -59,6 +62,12 @@ export interface ContextCheckpoint {
   position?: unknown;
   /** Records delivered so far in the refresh in progress, or in the last complete one. */
   count: number;
+  /**
+   * Records of the refresh `snapshot` that became dead letters (invalid, or refused by a destination),
+   * counted by the runner as it commits (`snapshotLedger`). A refresh with any is not complete: its marker
+   * is withheld (the count stays through the deltas after it, until the next refresh).
+   */
+  deadLetters?: number;
 }
 
 /** The settings field of a context source: how often the full state is read again. */
@@ -83,8 +92,35 @@ export function refreshSetting(defaultEvery: string) {
 }
 
 export function contextStream<S, A>(def: ContextStreamDef<S, A>): StreamDef<S, A, ContextCheckpoint> {
-  return { title: def.title, description: def.description, read: (ctx) => readContext(def, ctx) };
+  return {
+    title: def.title,
+    description: def.description,
+    read: (ctx) => readContext(def, ctx),
+    snapshots: snapshotLedger,
+  };
 }
+
+/**
+ * The dead letters of a refresh, counted in the checkpoint the runner commits (StreamDef.snapshots): the
+ * count carries over while the snapshot id stays the same (across runs too: a refresh resumed after a
+ * crash) and starts again at a new one. The runner withholds the end-of-snapshot marker of a refresh that
+ * has any, so no destination drops an entity whose record was only dead-lettered.
+ */
+export const snapshotLedger: SnapshotLedger<ContextCheckpoint> = {
+  count(next, last, deadLetters) {
+    // Only the refresh's own records count (a delta's dead letter has no marker to withhold).
+    const refreshing = next.phase === 'refresh' || last?.phase === 'refresh';
+    const total =
+      (sameSnapshot(last, next.snapshot) ? Number(last?.deadLetters) || 0 : 0) +
+      (refreshing ? deadLetters : 0);
+    const { deadLetters: _, ...rest } = next;
+    return total > 0 ? { ...rest, deadLetters: total } : rest;
+  },
+  deadLetters: (last, snapshot) => (sameSnapshot(last, snapshot) ? Number(last?.deadLetters) || 0 : 0),
+};
+
+const sameSnapshot = (c: ContextCheckpoint | undefined, snapshot: string) =>
+  typeof c === 'object' && c !== null && c.snapshot === snapshot;
 
 /** The marker's entity: the stream's entity type, or `*` when its records are of several. */
 const markerEntity = (def: ContextStreamDef<unknown, unknown>) =>
@@ -135,11 +171,24 @@ async function* readContext<S, A>(
 async function* refresh<S, A>(
   def: ContextStreamDef<S, A>,
   ctx: ReadContext<S, A, ContextCheckpoint>,
-  state: ContextCheckpoint,
+  resumed: ContextCheckpoint,
 ): AsyncGenerator<Batch<ContextCheckpoint>> {
+  let state = resumed;
   let { position, count } = state;
   for await (const batch of def.full({ ...ctx, checkpoint: position })) {
     position = batch.checkpoint;
+    if (restarts.has(batch)) {
+      // What the refresh delivered so far came from another state of the vendor's list: a new refresh
+      // begins (a later id, committed before any of its records); the old one is never marked complete.
+      const at = Math.max(ctx.now(), Date.parse(state.snapshot) + 1);
+      state = { snapshot: new Date(at).toISOString(), phase: 'refresh', count: 0 };
+      count = 0;
+      ctx.log.info('the list changed while its refresh was interrupted; the refresh starts again', {
+        snapshot: state.snapshot,
+      });
+      yield { events: [], checkpoint: { ...state, position } };
+      continue;
+    }
     count += batch.events.length;
     yield tagged(
       def,
@@ -170,6 +219,65 @@ async function* refresh<S, A>(
       count,
     },
   };
+}
+
+const restarts = new WeakSet<Batch>();
+
+/**
+ * The batch a full reader yields when the position it resumed from is no longer valid (the list it was
+ * reading changed): the refresh starts again under a new snapshot id, at `position` (the reader's own
+ * start). Only the batch itself carries the meaning; it has no records.
+ */
+export function restartSnapshot<C>(position: C): Batch<C> {
+  const batch: Batch<C> = { events: [], checkpoint: position };
+  restarts.add(batch);
+  return batch;
+}
+
+/**
+ * Position inside a list downloaded whole at each refresh: the rows consumed, and which download they
+ * were of (`list`: the sha256 of its bytes), or `done`.
+ */
+export interface WholeListPosition {
+  records: number;
+  list?: string;
+  done?: boolean;
+}
+
+/**
+ * A full reader for a list the vendor serves whole (Recorded Future's risk lists): downloaded at each run
+ * of the refresh, its rows delivered in parts. A refresh interrupted part-way resumes after the rows
+ * already delivered only if the new download is the same list (the same sha256); a list that changed
+ * in between starts the refresh again from its first row (`restartSnapshot`): skipping a count of rows
+ * of another list would skip entities or deliver some twice.
+ */
+export async function* readWholeList(
+  ctx: ReadContext,
+  o: {
+    download: ArtifactDownload;
+    /** The list's rows in parts (artifact-list.ts `recordParts`), the first `skip` passed over. */
+    parts(bytes: AsyncIterable<Uint8Array>, skip: number): AsyncIterable<ArtifactPart>;
+  },
+): AsyncGenerator<Batch<WholeListPosition>> {
+  const saved = ctx.checkpoint as WholeListPosition | undefined;
+  if (saved?.done) return;
+  const file = await openArtifact(ctx, o.download);
+  try {
+    const list = `sha256:${file.sha256}`;
+    let skip = saved?.records ?? 0;
+    if (skip > 0 && saved?.list !== list) {
+      skip = 0;
+      yield restartSnapshot<WholeListPosition>({ records: 0, list });
+    }
+    yield* deliverArtifact<WholeListPosition>(
+      o.parts(file.chunks(), skip),
+      skip,
+      (records) => ({ records, list }),
+      () => ({ records: 0, done: true }),
+    );
+  } finally {
+    await file.close();
+  }
 }
 
 function tagged<S, A>(

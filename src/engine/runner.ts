@@ -1,7 +1,21 @@
 import type { Destination, SendResult } from '../core/destination.ts';
 import { type Envelope, encodeLine, lineBytes, makeEnvelope } from '../core/envelope.ts';
-import { type ErrorInfo, TributaryError, toTributaryError, transientError } from '../core/errors.ts';
-import type { AccountKind, Batch, Logger, ReadContext, SourceDef, WindowOptions } from '../core/source.ts';
+import {
+  dataError,
+  type ErrorInfo,
+  TributaryError,
+  toTributaryError,
+  transientError,
+} from '../core/errors.ts';
+import type {
+  AccountKind,
+  Batch,
+  Logger,
+  ReadContext,
+  SnapshotLedger,
+  SourceDef,
+  WindowOptions,
+} from '../core/source.ts';
 import type { Store } from '../core/store.ts';
 import { Http, type HttpClientOptions } from './http.ts';
 import { withFields } from './log.ts';
@@ -433,12 +447,21 @@ async function runStream(
           });
         break;
       }
-      // Group commit: the batches already read while the previous delivery ran go with this one.
+      // Group commit: the batches already read while the previous delivery ran go with this one. An
+      // end-of-snapshot marker goes on its own, once what came before it is committed (its dead letters counted).
       const group = [first];
-      while (group.length < perCommit && ahead[0]?.read?.batch) group.push(ahead.shift()!.read!.batch!);
+      while (
+        group.length < perCommit &&
+        ahead[0]?.read?.batch &&
+        !(def.snapshots && (hasMarker(first) || hasMarker(ahead[0].read.batch)))
+      )
+        group.push(ahead.shift()!.read!.batch!);
       const batch = group.length === 1 ? first : joined(group);
       if (!def.sequential) readAhead();
-      const { envelopes, ingestedAt, newest, checkpoint, pages } = batch;
+      const { ingestedAt, newest, pages } = batch;
+      const envelopes = def.snapshots
+        ? withholdIncomplete(batch.envelopes, def.snapshots, committed?.checkpoint, ctx)
+        : batch.envelopes;
       let bytes = 0;
       for (const env of envelopes) bytes += lineBytes(env) + 1;
       // Events a destination refused for good become dead letters of this batch, committed with it.
@@ -446,6 +469,10 @@ async function runStream(
         ? await deliver(c, envelopes, bytes, labels, o, signal, now, outcomes)
         : [];
       const deadLetters = refused.length ? [...batch.deadLetters, ...refused] : batch.deadLetters;
+      // A context stream counts the refresh's dead letters in its checkpoint (a marker is withheld then).
+      const checkpoint = def.snapshots
+        ? def.snapshots.count(batch.checkpoint, committed?.checkpoint, deadLetters.length)
+        : batch.checkpoint;
       // Acknowledged: the checkpoint may move. A hard stop that arrived during delivery still commits,
       // because the destinations have the events; not committing would only cause duplicates.
       await o.store.commitBatch({
@@ -480,6 +507,34 @@ async function runStream(
   } finally {
     await batches.return?.(undefined).catch(() => {});
   }
+}
+
+const hasMarker = (b: Wrapped) => b.envelopes.some((e) => e.op === 'end');
+
+/**
+ * A batch's envelopes without the end-of-snapshot markers of refreshes whose records were dead-lettered
+ * (docs/architecture.md, "Context records"): a destination that received such a marker would drop the
+ * entities that were only dead-lettered. The refresh is not complete; a warning names the count.
+ */
+function withholdIncomplete(
+  envelopes: Envelope[],
+  ledger: SnapshotLedger,
+  last: unknown,
+  ctx: ReadContext,
+): Envelope[] {
+  return envelopes.filter((e) => {
+    if (e.op !== 'end' || e.snapshot === undefined) return true;
+    const n = ledger.deadLetters(last, e.snapshot);
+    if (n === 0) return true;
+    ctx.warn(
+      dataError(
+        'snapshot_incomplete',
+        `The refresh ${e.snapshot} of stream ${ctx.stream} is not complete: ${n} of its records became dead letters (invalid, or refused by a destination), so its end-of-snapshot marker was withheld and destinations keep the entities it did not mention.`,
+        "Inspect the collector's dead letters and fix their cause (a destination's mapping or limits, a malformed vendor record); the next refresh that delivers every record completes.",
+      ),
+    );
+    return false;
+  });
 }
 
 /** Batches read one after the other as one: their events in order, the last one's checkpoint. */

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type Envelope, encodeLine } from '../../core/envelope.ts';
 import { configError } from '../../core/errors.ts';
@@ -7,74 +7,234 @@ import { checkPlace, type FileScope } from './file-scope.ts';
 
 const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 
+/** Entity id → [its last line, its snapshot], in the order entities first appeared. */
+type Entities = Map<string, [line: string, snapshot: string | undefined]>;
+
+/** One collector's stream: its entities, and its change file open for appending. */
+interface StreamState {
+  entities: Entities;
+  /** The compacted file and the change file (real paths, checked when the stream was opened). */
+  file: string;
+  changesFile: string;
+  changes: FileHandle;
+  /** Bytes in the change file (every one acknowledged) and in the compacted file. */
+  changesBytes: number;
+  stateBytes: number;
+}
+
+export interface CurrentStateOptions {
+  /**
+   * The change file is compacted into the state file once it holds more than this many times the state
+   * file's bytes (and at least `minCompactBytes`): each record is then written a bounded number of times
+   * over its life, whatever the size of the state (default 1).
+   */
+  compactRatio?: number;
+  /** Below this many bytes of changes no compaction happens but at a marker or on close (default 1 MiB). */
+  minCompactBytes?: number;
+  /** Told each directory fsynced (tests). */
+  onSyncDir?: (dir: string) => void;
+}
+
 /**
- * The file destination's compacted current state of context streams (docs/destinations.md, "File";
- * docs/architecture.md, "Context records"): beside the change log, one NDJSON file per collector and
- * stream, `<path>.state/<collector>/<stream>.ndjson`, holding the last record of every entity id that
- * is not deleted. An end-of-snapshot marker removes the entities its refresh did not mention (those
- * whose last record belongs to an older snapshot).
+ * The file destination's compacted current state of context streams (docs/destinations.md, "file";
+ * docs/architecture.md, "Context records"): beside the change log, per collector and stream,
  *
- * Each batch that touches a stream rewrites its file whole (a temporary file, fsynced, renamed over
- * it), after the change log was written and before the batch is acknowledged: a crash leaves the
- * previous state or the new one, never a mix, and the batch comes again and is applied again (upserts
- * and deletions are idempotent). The state of each stream is kept in memory once read: about the size
- * of the file. Events (records without `kind`) are not kept.
+ * - `<path>.state/<collector>/<stream>.ndjson`, the **state file**: the last record of every entity id
+ *   that is not deleted, as of the last compaction;
+ * - `<stream>.changes.ndjson`, the **change file**: the context records since then, in order.
+ *
+ * The current state is the state file with the change file applied: the last line per id wins, a
+ * `delete` removes its id, an end-of-snapshot marker removes every id whose last record belongs to
+ * another snapshot. A batch appends its records to the change file (fsynced, before the batch is
+ * acknowledged): its cost is its own size, not the state's. **Compaction** rewrites the state file
+ * (a temporary file, fsynced, renamed over it, the directory fsynced) and then empties the change file:
+ * at every end-of-snapshot marker (after a complete refresh the state file alone is exact), when the
+ * change file outgrows `compactRatio` × the state file, and when the destination closes. A crash at any
+ * point leaves the old state file or the new one whole, and the change file with every acknowledged batch;
+ * applying changes twice gives the same state (upserts and deletions are idempotent, and a marker only
+ * removes what the changes before it left behind), so a crash between the rename and the emptying only
+ * replays what the state file already holds. A batch torn by a crash (never acknowledged) is cut off
+ * when the change file is next opened; it comes again. New directories and files have their parent
+ * directories fsynced. The state of each stream is kept in memory once read: about the size of the
+ * state file. Events (records without `kind`) are not kept.
  */
 export class CurrentState {
   private readonly base: string;
   private readonly scope: FileScope | undefined;
   private readonly confined: boolean;
-  /** Per `collector\0stream`: entity id → [line, snapshot], in the order entities first appeared. */
-  private readonly streams = new Map<string, Map<string, [line: string, snapshot: string | undefined]>>();
+  private readonly ratio: number;
+  private readonly minCompact: number;
+  private readonly onSyncDir?: (dir: string) => void;
+  /** Per `collector\0stream`, once opened. */
+  private readonly streams = new Map<string, StreamState>();
+  /** Bytes written to state and change files since this object was made (a measure of the work per batch). */
+  bytesWritten = 0;
 
-  constructor(livePath: string, scope: FileScope | undefined, confined: boolean) {
+  constructor(
+    livePath: string,
+    scope: FileScope | undefined,
+    confined: boolean,
+    o: CurrentStateOptions = {},
+  ) {
     this.base = `${livePath}.state`;
     this.scope = scope;
     this.confined = confined;
+    this.ratio = o.compactRatio ?? 1;
+    this.minCompact = o.minCompactBytes ?? 1 << 20;
+    this.onSyncDir = o.onSyncDir;
   }
 
-  /** The file of one collector's stream (names are encoded so that neither can leave the directory). */
+  private async syncDir(dir: string): Promise<void> {
+    await syncDir(dir);
+    this.onSyncDir?.(dir);
+  }
+
+  /** The state file of one collector's stream (names are encoded so that neither can leave the directory). */
   pathOf(collector: string, stream: string): string {
     return join(this.base, encodeURIComponent(collector), `${encodeURIComponent(stream)}.ndjson`);
   }
 
+  /** The change file beside a state file. */
+  static changesOf(stateFile: string): string {
+    return stateFile.replace(/\.ndjson$/, '.changes.ndjson');
+  }
+
   /** Applies a batch's context records; resolves once every file it changed is durable. */
   async apply(events: readonly Envelope[]): Promise<void> {
-    const touched = new Set<string>();
+    const batch = new Map<string, { lines: string[]; envs: Envelope[]; ended: boolean }>();
     for (const env of events) {
       if (env.kind !== 'context') continue;
       const key = `${env.collector}\0${env.stream}`;
-      const state = await this.load(key, env.collector, env.stream);
-      touched.add(key);
-      if (env.op === 'upsert') state.set(env.id, [encodeLine(env), env.snapshot]);
-      else if (env.op === 'delete') state.delete(env.id);
-      else if (env.op === 'end')
-        for (const [id, [, snapshot]] of state) if (snapshot !== env.snapshot) state.delete(id);
+      let b = batch.get(key);
+      if (!b) batch.set(key, (b = { lines: [], envs: [], ended: false }));
+      b.lines.push(encodeLine(env));
+      b.envs.push(env);
+      if (env.op === 'end') b.ended = true;
     }
-    for (const key of touched) {
-      const [collector, stream] = key.split('\0');
-      await this.write(this.pathOf(collector, stream), this.streams.get(key)!);
+    for (const [key, b] of batch) {
+      const s = await this.open(key);
+      const before = s.changesBytes;
+      try {
+        const data = Buffer.from(`${b.lines.join('\n')}\n`);
+        for (let off = 0; off < data.length; )
+          off += (await s.changes.write(data, off, data.length - off)).bytesWritten;
+        await s.changes.sync();
+        this.bytesWritten += data.length;
+        s.changesBytes += data.length;
+        for (let i = 0; i < b.lines.length; i++) applyLine(s.entities, b.lines[i], b.envs[i]);
+        if (b.ended || s.changesBytes > Math.max(this.minCompact, this.ratio * s.stateBytes))
+          await this.compact(s);
+      } catch (err) {
+        // Memory may be ahead of the files: forget the stream; it is read again from them (the batch
+        // comes again). The change file is cut back to what was acknowledged (never lengthened: a
+        // compaction may have emptied it).
+        this.streams.delete(key);
+        await s.changes
+          .stat()
+          .then(({ size }) => (size > before ? s.changes.truncate(before) : undefined))
+          .catch(() => {});
+        await s.changes.close().catch(() => {});
+        throw err;
+      }
     }
   }
 
-  private async load(key: string, collector: string, stream: string) {
-    let state = this.streams.get(key);
-    if (state) return state;
-    state = new Map();
-    const file = await this.checked(this.pathOf(collector, stream));
-    let text = '';
+  /**
+   * Compacts every stream with changes (the destination is closing; `compact: false` leaves them as a
+   * crash would), then closes the change files.
+   */
+  async close(o: { compact?: boolean } = {}): Promise<void> {
+    for (const [key, s] of this.streams) {
+      this.streams.delete(key);
+      // Best effort: a failure leaves the state file and the change file, which together are the state.
+      if (s.changesBytes > 0 && o.compact !== false) await this.compact(s).catch(() => {});
+      await s.changes.close().catch(() => {});
+    }
+  }
+
+  /** Rewrites the state file from memory, then empties the change file. */
+  private async compact(s: StreamState): Promise<void> {
+    const temp = `${s.file}.tmp`;
+    await rm(temp, { force: true });
+    const handle = await open(
+      temp,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW,
+      0o666,
+    );
+    let bytes = 0;
     try {
-      text = await readFile(file, { encoding: 'utf8', flag: constants.O_RDONLY | O_NOFOLLOW });
+      let chunk: string[] = [];
+      const flush = async () => {
+        const data = Buffer.from(`${chunk.join('\n')}\n`);
+        for (let off = 0; off < data.length; )
+          off += (await handle.write(data, off, data.length - off)).bytesWritten;
+        bytes += data.length;
+        chunk = [];
+      };
+      for (const [line] of s.entities.values()) {
+        chunk.push(line);
+        if (chunk.length === 1000) await flush();
+      }
+      if (chunk.length) await flush();
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, s.file);
+    await this.syncDir(dirname(s.file));
+    this.bytesWritten += bytes;
+    s.stateBytes = bytes;
+    // The state file holds every change now: a crash before this replays them onto it, to the same state.
+    await s.changes.truncate(0);
+    await s.changes.sync();
+    s.changesBytes = 0;
+  }
+
+  /** A stream's state: read from its state file and change file the first time. */
+  private async open(key: string): Promise<StreamState> {
+    const known = this.streams.get(key);
+    if (known) return known;
+    const [collector, stream] = key.split('\0');
+    const path = this.pathOf(collector, stream);
+    const file = await this.checked(path);
+    const changesFile = await this.checked(CurrentState.changesOf(path));
+    const dir = dirname(file);
+    const created = await mkdir(dir, { recursive: true });
+    // A new directory's entry is durable once its parent is fsynced (each one created, up to the first that existed).
+    if (created) for (let d = dir; d !== dirname(created); d = dirname(d)) await this.syncDir(dirname(d));
+    const entities: Entities = new Map();
+    let stateBytes = 0;
+    try {
+      const text = await readFile(file, { encoding: 'utf8', flag: constants.O_RDONLY | O_NOFOLLOW });
+      stateBytes = Buffer.byteLength(text);
+      for (const line of text.split('\n')) {
+        if (!line) continue;
+        const env = JSON.parse(line) as Envelope;
+        entities.set(env.id, [line, env.snapshot]);
+      }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    for (const line of text.split('\n')) {
-      if (!line) continue;
-      const env = JSON.parse(line) as Envelope;
-      state.set(env.id, [line, env.snapshot]);
+    let changes: FileHandle;
+    let existed = true;
+    try {
+      changes = await open(changesFile, constants.O_RDWR | constants.O_APPEND | O_NOFOLLOW);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      existed = false;
+      const create = constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_EXCL;
+      changes = await open(changesFile, create | O_NOFOLLOW, 0o666);
     }
-    this.streams.set(key, state);
-    return state;
+    try {
+      if (!existed) await this.syncDir(dir);
+      const changesBytes = existed ? await replay(changes, entities) : 0;
+      const s: StreamState = { entities, file, changesFile, changes, changesBytes, stateBytes };
+      this.streams.set(key, s);
+      return s;
+    } catch (err) {
+      await changes.close().catch(() => {});
+      throw err;
+    }
   }
 
   /** The real path to use, checked like the change log's (file-scope.ts); throws why not. */
@@ -89,34 +249,51 @@ export class CurrentState {
     if ('failed' in r) throw r.failed;
     return r.file;
   }
+}
 
-  private async write(path: string, state: Map<string, [string, string | undefined]>): Promise<void> {
-    const file = await this.checked(path);
-    await mkdir(dirname(file), { recursive: true });
-    const temp = `${file}.tmp`;
-    await rm(temp, { force: true });
-    const handle = await open(
-      temp,
-      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW,
-      0o666,
-    );
+/**
+ * The current state of one stream as a reader sees it: the state file with its change file applied
+ * (docs/destinations.md, "file"). What a lookup-table loader does; the tests read the state through it.
+ */
+export async function readCurrentState(stateFile: string): Promise<Envelope[]> {
+  const entities: Entities = new Map();
+  for (const path of [stateFile, CurrentState.changesOf(stateFile)]) {
+    let text = '';
     try {
-      let chunk: string[] = [];
-      for (const [line] of state.values()) {
-        chunk.push(line);
-        if (chunk.length === 1000) {
-          await handle.write(`${chunk.join('\n')}\n`);
-          chunk = [];
-        }
-      }
-      if (chunk.length) await handle.write(`${chunk.join('\n')}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    await rename(temp, file);
-    await syncDir(dirname(file));
+    // A last line without its newline is a write torn by a crash: not part of the state.
+    for (const line of text.slice(0, text.lastIndexOf('\n') + 1).split('\n'))
+      if (line) applyLine(entities, line, JSON.parse(line) as Envelope);
   }
+  return [...entities.values()].map(([line]) => JSON.parse(line) as Envelope);
+}
+
+/** One context record applied to a stream's entities. */
+function applyLine(entities: Entities, line: string, env: Envelope): void {
+  if (env.op === 'upsert') entities.set(env.id, [line, env.snapshot]);
+  else if (env.op === 'delete') entities.delete(env.id);
+  else if (env.op === 'end')
+    for (const [id, [, snapshot]] of entities) if (snapshot !== env.snapshot) entities.delete(id);
+}
+
+/**
+ * Applies a change file's records to `entities`; cuts off a last line torn by a crash (a batch never
+ * acknowledged) and returns the bytes kept.
+ */
+async function replay(changes: FileHandle, entities: Entities): Promise<number> {
+  const { size } = await changes.stat();
+  const text = size ? (await changes.readFile()).toString('utf8') : '';
+  const keep = Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1));
+  if (keep < size) {
+    await changes.truncate(keep);
+    await changes.sync();
+  }
+  const whole = text.slice(0, text.lastIndexOf('\n') + 1);
+  for (const line of whole.split('\n')) if (line) applyLine(entities, line, JSON.parse(line) as Envelope);
+  return keep;
 }
 
 /** Makes a directory's entries (created, renamed, removed files) durable. */

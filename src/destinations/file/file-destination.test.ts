@@ -16,6 +16,7 @@ import { describe, it } from 'node:test';
 import { tempDirs } from '../../../test/support/temp-dirs.ts';
 import { type Envelope, makeEnvelope } from '../../core/envelope.ts';
 import type { TributaryError } from '../../core/errors.ts';
+import { CurrentState, readCurrentState } from './current-state.ts';
 import { FileDestination } from './file-destination.ts';
 import { fileScope } from './file-scope.ts';
 
@@ -355,11 +356,16 @@ describe('file destination: current state of context streams', () => {
     const path = join(fresh(), 'ctx.ndjson');
     const d = new FileDestination('ctx', { path, maxBytes: 1 << 30, maxFiles: 3, currentState: true });
     const state = join(`${path}.state`, 'okta-ctx', 'users.ndjson');
+    const changes = CurrentState.changesOf(state);
+    const current = async () => (await readCurrentState(state)).map((e) => e.id);
     await d.send([rec('u1', 'upsert', 'S1'), rec('u2', 'upsert', 'S1'), rec('u3', 'upsert', 'S1')], signal);
+    assert.deepEqual(await current(), ['u1', 'u2', 'u3'], 'the state file with its changes applied');
+    assert.equal(lines(changes).length, 3, 'a batch is appended to the change file');
     await d.send(
       [rec('u1', 'upsert', 'S1', { v: 2 }), rec('u2', 'delete', 'S1'), rec('snapshot:S1', 'end', 'S1')],
       signal,
     );
+    // The marker compacts: the state file alone is the state, the change file is empty.
     assert.deepEqual(
       lines(state).map((e) => [e.id, (e.raw as { v: number }).v]),
       [
@@ -367,10 +373,12 @@ describe('file destination: current state of context streams', () => {
         ['u3', 0],
       ],
     );
+    assert.equal(readFileSync(changes, 'utf8'), '');
     assert.equal(lines(path).length, 6, 'the change log keeps every record');
     // A new refresh mentions u3 and u4 only: once its marker arrives, u1 is gone.
     await d.send([rec('u3', 'upsert', 'S2'), rec('u4', 'upsert', 'S2')], signal);
-    assert.deepEqual(ids(state), ['u1', 'u3', 'u4'], 'nothing dropped before the refresh completes');
+    assert.deepEqual(await current(), ['u1', 'u3', 'u4'], 'nothing dropped before the refresh completes');
+    assert.deepEqual(ids(state), ['u1', 'u3'], 'the state file is not rewritten for a batch');
     await d.send([rec('snapshot:S2', 'end', 'S2')], signal);
     assert.deepEqual(ids(state), ['u3', 'u4']);
     await d.close();
@@ -381,19 +389,24 @@ describe('file destination: current state of context streams', () => {
       [rec('u5', 'upsert', 'S2'), rec('g1', 'upsert', 'S9', { stream: 'groups' }), ...envs(2)],
       signal,
     );
-    assert.deepEqual(ids(state), ['u3', 'u4', 'u5']);
-    assert.deepEqual(ids(join(`${path}.state`, 'okta-ctx', 'groups.ndjson')), ['g1']);
+    assert.deepEqual(await current(), ['u3', 'u4', 'u5']);
     assert.deepEqual(readdirSync(join(`${path}.state`, 'okta-ctx')).sort(), [
-      'groups.ndjson',
+      'groups.changes.ndjson',
+      'users.changes.ndjson',
       'users.ndjson',
     ]);
     await again.close();
+    // Closing compacts: each state file alone is the state.
+    assert.deepEqual(ids(state), ['u3', 'u4', 'u5']);
+    assert.deepEqual(ids(join(`${path}.state`, 'okta-ctx', 'groups.ndjson')), ['g1']);
+    assert.equal(readFileSync(changes, 'utf8'), '');
   });
 
   it('writes no state without the option, and encodes names so that none leaves the state directory', async () => {
     const dir = fresh();
     const plain = new FileDestination('p', { path: join(dir, 'a.ndjson'), maxBytes: 1 << 30, maxFiles: 3 });
     await plain.send([rec('u1', 'upsert', 'S1')], signal);
+    await plain.close();
     assert.equal(existsSync(join(dir, 'a.ndjson.state')), false);
     const d = new FileDestination('ctx', {
       path: join(dir, 'b.ndjson'),
@@ -402,7 +415,96 @@ describe('file destination: current state of context streams', () => {
       currentState: true,
     });
     await d.send([rec('u1', 'upsert', 'S1', { collector: '../x', stream: 'a/b' })], signal);
-    assert.deepEqual(ids(join(dir, 'b.ndjson.state', '..%2Fx', 'a%2Fb.ndjson')), ['u1']);
     await d.close();
+    assert.deepEqual(ids(join(dir, 'b.ndjson.state', '..%2Fx', 'a%2Fb.ndjson')), ['u1']);
+  });
+
+  /** A refresh of `n` users in batches of 100, then its marker, applied to `state`. */
+  async function refresh(state: CurrentState, n: number, snapshot: string, collector = 'okta-ctx') {
+    for (let i = 0; i < n; i += 100)
+      await state.apply(
+        Array.from({ length: Math.min(100, n - i) }, (_, j) =>
+          rec(`u${i + j}`, 'upsert', snapshot, { collector }),
+        ),
+      );
+    await state.apply([rec(`snapshot:${snapshot}`, 'end', snapshot, { collector })]);
+  }
+
+  it('writes a bounded number of bytes per record, whatever the size of the state (no whole rewrite per batch)', async () => {
+    const dir = fresh();
+    const perRecord: number[] = [];
+    for (const n of [1000, 8000]) {
+      const state = new CurrentState(join(dir, `${n}.ndjson`), undefined, false, { minCompactBytes: 0 });
+      await refresh(state, n, 'S1');
+      const before = state.bytesWritten;
+      await refresh(state, n, 'S2'); // a second refresh over a state of n entities
+      perRecord.push((state.bytesWritten - before) / n);
+      await state.close();
+    }
+    const line = Buffer.byteLength(`${JSON.stringify(rec('u1000', 'upsert', 'S1'))}\n`);
+    // Rewriting the state file at every batch of 100 writes n / 100 lines per record (10 and 80 here).
+    for (const bytes of perRecord)
+      assert.ok(bytes < 5 * line, `${bytes.toFixed(0)} bytes written per record (a line is ${line})`);
+    assert.ok(
+      perRecord[1] < perRecord[0] * 1.3,
+      `per record: ${perRecord.map((b) => b.toFixed(0)).join(' → ')} bytes as the state grew 8×`,
+    );
+  });
+
+  it('a crash during compaction leaves a valid state: a torn temporary file, or changes not yet emptied', async () => {
+    const dir = fresh();
+    const live = join(dir, 'c.ndjson');
+    const a = new CurrentState(live, undefined, false);
+    await refresh(a, 250, 'S1');
+    await a.apply([rec('u3', 'delete', 'S1'), rec('u7', 'upsert', 'S1', { v: 9 })]);
+    const file = a.pathOf('okta-ctx', 'users');
+    const changes = CurrentState.changesOf(file);
+    const expected = (await readCurrentState(file)).map((e) => [e.id, (e.raw as { v: number }).v]);
+    assert.equal(expected.length, 249);
+    assert.ok(!expected.some(([id]) => id === 'u3'), 'the deletion is applied');
+    const pending = readFileSync(changes);
+    assert.ok(pending.length > 0);
+    await a.close({ compact: false }); // the process dies here
+    // 1. Killed while writing the temporary file: it is torn, the state file and changes are whole.
+    writeFileSync(`${file}.tmp`, '{"id":"u1","tim');
+    const b = new CurrentState(live, undefined, false);
+    await b.apply([rec('u8', 'upsert', 'S1', { v: 1 })]);
+    const afterTorn = (await readCurrentState(file)).map((e) => [e.id, (e.raw as { v: number }).v]);
+    assert.deepEqual(
+      afterTorn,
+      expected.map(([id, v]) => (id === 'u8' ? [id, 1] : [id, v])),
+    );
+    // 2. Killed after the new state file was renamed in, before the change file was emptied: the
+    // changes are applied a second time, to the same state.
+    await b.close(); // compacts
+    assert.equal(readFileSync(changes, 'utf8'), '');
+    writeFileSync(changes, Buffer.concat([pending, Buffer.from('{"id":"u9","op":"ups')])); // and a torn append
+    const c = new CurrentState(live, undefined, false);
+    await c.apply([rec('u8', 'upsert', 'S1', { v: 1 })]);
+    assert.deepEqual(
+      (await readCurrentState(file)).map((e) => [e.id, (e.raw as { v: number }).v]),
+      afterTorn,
+      'the same state: replaying changes is idempotent, the torn line is cut off',
+    );
+    await c.close();
+    assert.deepEqual(
+      lines(file).map((e) => [e.id, (e.raw as { v: number }).v]),
+      afterTorn,
+      'the compacted file is whole and exact; deleted entities are not in it',
+    );
+    assert.ok(!existsSync(`${file}.tmp`), 'no temporary file left');
+  });
+
+  it('fsyncs the parent of every directory and file it creates', async () => {
+    const dir = fresh();
+    const synced: string[] = [];
+    const live = join(dir, 'deep', 'c.ndjson');
+    const state = new CurrentState(live, undefined, false, { onSyncDir: (d) => synced.push(d) });
+    await state.apply([rec('u1', 'upsert', 'S1')]);
+    const file = state.pathOf('okta-ctx', 'users');
+    // Created: deep/c.ndjson.state/okta-ctx (dir, deep already exists? no: deep too), then the change file.
+    for (const d of [dir, join(dir, 'deep'), join(dir, 'deep', 'c.ndjson.state'), dirname(file)])
+      assert.ok(synced.includes(d), `${d} fsynced (${synced.join(', ')})`);
+    await state.close();
   });
 });

@@ -241,6 +241,7 @@ export class FileDestination implements Destination {
     const file = this.file;
     this.file = undefined;
     await file?.close();
+    await this.state?.close(); // compacts what changed since the last compaction
   }
 }
 

@@ -30,7 +30,7 @@ export const fileConfigSchema = z
       .boolean()
       .optional()
       .describe(
-        'Also keep a compacted current-state file per context stream, PATH.state/<collector>/<stream>.ndjson: the last record per entity id, deleted entities and those a completed refresh did not mention removed (default false)',
+        'Also keep a compacted current-state file per context stream, PATH.state/<collector>/<stream>.ndjson: the last record per entity id, deleted entities and those a completed refresh did not mention removed; changes since its last compaction are in <stream>.changes.ndjson beside it (default false)',
       ),
   })
   .strict()

@@ -3,8 +3,8 @@ import { type RecordedFutureAccount, recordedFutureHost } from '../../accounts/r
 import { parseDuration } from '../../core/duration.ts';
 import { defineSource, type ReadContext } from '../../core/source.ts';
 import { baseUrlSetting } from '../../core/validation.ts';
-import { deliverArtifact, downloadArtifact, recordParts } from '../../engine/artifact-list.ts';
-import { contextStream, refreshSetting } from '../../engine/context-snapshot.ts';
+import { recordParts } from '../../engine/artifact-list.ts';
+import { contextStream, readWholeList, refreshSetting } from '../../engine/context-snapshot.ts';
 import { decodeObject } from '../../engine/object-decode.ts';
 
 /**
@@ -22,9 +22,12 @@ import { decodeObject } from '../../engine/object-decode.ts';
  * the lists are regenerated, rate limits, and the error bodies.
  *
  * Decisions: one stream per entity type; each run that finds a refresh due downloads the list whole
- * (gzip, to a temporary file, engine/artifact-list.ts), streams its rows as records in parts of 1,000 (a crash
- * resumes after the rows already delivered), then writes the end-of-snapshot marker: an entity that left
- * the list is removed by a destination's lookup table then. Lists have no deltas. Ids are
+ * (gzip, to a temporary file, engine/artifact-list.ts), streams its rows as records in parts of 1,000, then
+ * writes the end-of-snapshot marker: an entity that left the list is removed by a destination's lookup
+ * table then. A crash resumes after the rows already delivered when the list downloaded again is the same
+ * (the sha256 of its bytes: the Connect API documents no ETag, Last-Modified or checksum header for risk
+ * lists), and starts the refresh again from the first row under a new snapshot id when it changed
+ * (engine/context-snapshot.ts, `readWholeList`). Lists have no deltas. Ids are
  * `{entity}:{Name}`; records are the CSV rows as objects of their columns, kept as sent (strings).
  */
 
@@ -62,39 +65,24 @@ const riskListUrl = (s: Settings, a: RecordedFutureAccount, type: ListType) => {
   return u.toString();
 };
 
-/** Rows of a list consumed, to resume inside the download after a crash. */
-interface ListPosition {
-  records: number;
-  done?: boolean;
-}
-
-async function* readList(type: ListType, ctx: ReadContext<Settings, RecordedFutureAccount>) {
-  const saved = ctx.checkpoint as ListPosition | undefined;
-  if (saved?.done) return;
-  const skip = saved?.records ?? 0;
-  const bytes = downloadArtifact(ctx, {
-    url: riskListUrl(ctx.settings, ctx.account, type),
-    label: `The ${type} risk list`,
+function readList(type: ListType, ctx: ReadContext<Settings, RecordedFutureAccount>) {
+  return readWholeList(ctx, {
+    download: { url: riskListUrl(ctx.settings, ctx.account, type), label: `The ${type} risk list` },
+    parts: (bytes, skip) =>
+      recordParts(decodeObject(bytes, 'csv', 'auto'), {
+        skip,
+        maxEvents: 1000,
+        maxBytes: 8 << 20,
+        record: (item) => {
+          if ('error' in item)
+            return { deadLetter: { raw: item.text, reason: `${type} risk list: ${item.error}` } };
+          const row = item.value as Record<string, string>;
+          const name = row.Name;
+          if (!name) return { deadLetter: { raw: row, reason: `${type} risk list: a row without a Name` } };
+          return { event: { raw: row, id: `${type}:${name}` }, bytes: item.size };
+        },
+      }),
   });
-  const parts = recordParts(decodeObject(bytes, 'csv', 'auto'), {
-    skip,
-    maxEvents: 1000,
-    maxBytes: 8 << 20,
-    record: (item) => {
-      if ('error' in item)
-        return { deadLetter: { raw: item.text, reason: `${type} risk list: ${item.error}` } };
-      const row = item.value as Record<string, string>;
-      const name = row.Name;
-      if (!name) return { deadLetter: { raw: row, reason: `${type} risk list: a row without a Name` } };
-      return { event: { raw: row, id: `${type}:${name}` }, bytes: item.size };
-    },
-  });
-  yield* deliverArtifact<ListPosition>(
-    parts,
-    skip,
-    (records) => ({ records }),
-    () => ({ records: 0, done: true }),
-  );
 }
 
 const stream = (type: ListType, title: string) =>

@@ -67,6 +67,52 @@ describe('recorded-future-context', () => {
     assert.notEqual(next.markers[0].context?.snapshot, T0);
   });
 
+  it('a refresh interrupted part-way starts again from the first row, under a new snapshot, when the list changed in between', async (t) => {
+    const clock = new ManualClock(T0);
+    const sim = new RecordedFutureSimulator({ rows: 2500 });
+    await sim.start();
+    t.after(() => sim.stop());
+    // Recorded Future regenerates the list between the two downloads: an entity at its top leaves, two
+    // new ones come in.
+    const gone = sim.ids(['ip'])[0].slice(3);
+    let added: string[] = [];
+    sim.beforeRiskList = (type, answered) => {
+      if (type !== 'ip' || answered !== 1) return;
+      sim.drop('ip', gone);
+      added = sim.add('ip', 2);
+    };
+    const part = await read(sim, 'ip', { clock, stopAfter: 2 });
+    assert.equal(part.ids.length, 1000);
+    assert.ok(part.ids.includes(`ip:${gone}`));
+    clock.advance(60_000);
+    const rest = await read(sim, 'ip', { clock, checkpoint: part.checkpoint });
+    // Skipping 1,000 rows of the new list would have missed the 1,001st row of the old one (now 1,000th).
+    assert.deepEqual(rest.ids, sim.ids(['ip']), 'every row of the new list, from the first');
+    assert.ok(!rest.ids.includes(`ip:${gone}`));
+    assert.equal(added.length, 2);
+    for (const name of added) assert.ok(rest.ids.includes(`ip:${name}`));
+    assert.equal(rest.markers.length, 1);
+    const snapshot = rest.markers[0].context?.snapshot;
+    assert.notEqual(snapshot, T0, 'a new snapshot: the interrupted one is never marked complete');
+    assert.equal(snapshot, new Date(clock.now()).toISOString());
+    assert.ok(rest.records.every((r) => r.context?.snapshot === snapshot));
+    assert.equal((rest.markers[0].raw as { records: number }).records, 2501);
+  });
+
+  it('a list downloaded again unchanged resumes after the rows delivered (no row twice)', async (t) => {
+    const clock = new ManualClock(T0);
+    const sim = new RecordedFutureSimulator({ rows: 2500 });
+    await sim.start();
+    t.after(() => sim.stop());
+    const part = await read(sim, 'domain', { clock, stopAfter: 3 });
+    assert.equal(part.ids.length, 2000);
+    const rest = await read(sim, 'domain', { clock, checkpoint: part.checkpoint });
+    assert.equal(rest.ids.length, 500);
+    assert.deepEqual([...part.ids, ...rest.ids], sim.ids(['domain']));
+    assert.equal(rest.markers[0].context?.snapshot, T0, 'the same refresh completes');
+    assert.equal(sim.requests.all().filter((r) => r.path === '/v2/domain/risklist').length, 2);
+  });
+
   it('Test Connection checks each enabled type; errors name the action, never the token', async (t) => {
     const sim = new RecordedFutureSimulator({ rows: 1 });
     await sim.start();

@@ -4,7 +4,12 @@
  * - `GET /v2/{ip|domain|hash|url|vulnerability}/risklist?format=csv/splunk&gzip=true|false&list=…` with the
  *   `X-RFToken` header (support.recordedfuture.com, "The Connect API"; the request every published client
  *   sends): a CSV with a header row `"Name","Risk","RiskString","EvidenceDetails"` (hash lists: `Algorithm`
- *   after `Name`), fields quoted, `EvidenceDetails` a JSON text; gzip-compressed when `gzip=true`.
+ *   after `Name`), fields quoted, `EvidenceDetails` a JSON text; gzip-compressed when `gzip=true`. The list
+ *   is served as it is at the time of each request (Recorded Future regenerates risk lists; a test changes
+ *   it between requests with `add`, `drop` or the `beforeRiskList` hook). No caching or checksum header:
+ *   the Connect API documents no ETag, Last-Modified or `X-RF-Content-SHA256` for risk lists (Recorded
+ *   Future's own client, recordedfuture/rfapi-python `ConnectApiClient.sync_fusion_file`, compares
+ *   `X-RF-Content-SHA256` for Fusion files only, and `get_risklist` reads no header).
  * - `GET /v2/{type}/riskrules`: `{"data": {"results": [{"name", "description", "criticality", …}]}}`.
  * - Alerts (the `recorded-future` source), Alert API v3 as Recorded Future's published integrations call
  *   it: `GET /v3/alerts?triggered=[FROM,TO]&orderby=triggered&direction=asc&from=OFFSET&limit=N` (limit at
@@ -70,6 +75,9 @@ export class RecordedFutureSimulator extends SimServer {
   beforeSearch?: (answered: number) => void;
   /** The JSON bodies of the playbook alert searches answered, in order. */
   readonly searchBodies: any[] = [];
+  /** Called before each risk list is answered, with how many were answered before it (to change a list between requests). */
+  beforeRiskList?: (type: RiskListType, answered: number) => void;
+  private riskListsAnswered = 0;
 
   constructor(o: RiskListSimulatorOptions = {}) {
     super();
@@ -362,6 +370,7 @@ export class RecordedFutureSimulator extends SimServer {
 
   private riskList(req: SimRequest): SimReply {
     const type = req.params.type as RiskListType;
+    this.beforeRiskList?.(type, this.riskListsAnswered++);
     const list = req.query.get('list') ?? '';
     if (list !== '' && list !== 'default') return this.error(404, `No risk list ${list}`);
     if (req.query.get('format') !== 'csv/splunk') return this.error(400, 'Unsupported format');
