@@ -32,7 +32,7 @@ describe('kill -9 of an azure-event-hub consumer', () => {
       records: [{ time: '2026-12-07T05:00:00Z', operationName: 'SecretGet', category: 'AuditEvent', n: i }],
     }));
     const sent = sim.send('insights', bodies);
-    const expected = sent.map((e) => `insights/${e.partition}/${e.sequenceNumber}/0`);
+    const expected = sent.map((e) => `127.0.0.1/insights/${e.partition}/${e.sequenceNumber}/0`);
     const out = join(dir, 'out', 'events.ndjson');
     const config = join(dir, 'tributary.yaml');
     writeFileSync(
