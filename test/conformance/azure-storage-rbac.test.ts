@@ -5,6 +5,7 @@ import { type MicrosoftAccount, microsoft, microsoftFields } from '../../src/acc
 import type { SourceDef } from '../../src/core/source.ts';
 import { AZURITE_ACCOUNT } from '../../src/destinations/azure-blob/azurite.ts';
 import { OriginSet } from '../../src/engine/credential-origins.ts';
+import { Http } from '../../src/engine/http.ts';
 import { silentLogger } from '../../src/engine/log.ts';
 import { tokenCache } from '../../src/engine/oauth.ts';
 import { RateLimits } from '../../src/engine/rate-limit.ts';
@@ -257,6 +258,20 @@ describe('storage sources on the microsoft account (Entra ID app, Azure RBAC) ag
     } finally {
       az.entra!.inspect = inspect;
     }
+  });
+
+  it('the HTTP client trusts the test CA for the listed origins only, over HTTPS only', () => {
+    const http = new Http({ vendor: 'Azure Blob Storage', ...trust() });
+    const [blob, queue] = az.origins();
+    assert.ok(http.httpsAgent(new URL(`${blob}/x`)), 'the emulator’s blob origin');
+    assert.ok(http.httpsAgent(new URL(`${queue}/x`)), 'the emulator’s queue origin');
+    assert.equal(http.httpsAgent(new URL('https://acct.blob.core.windows.net/x')), undefined);
+    assert.equal(http.httpsAgent(new URL(blob!.replace('https:', 'http:'))), undefined);
+    assert.equal(
+      new Http({ vendor: 'x' }).httpsAgent(new URL(`${blob}/x`)),
+      undefined,
+      'none without tlsTrust',
+    );
   });
 
   it('the settings name what is missing: no storage account, a plain-HTTP endpoint; and the azure-storage account refuses them', async () => {
