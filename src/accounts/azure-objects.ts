@@ -142,33 +142,28 @@ export const isEntraApp = (a: StorageAccess): a is MicrosoftAccount =>
 /** The Entra app behind each SDK client made with a `microsoft` account (its refusals name the role). */
 const apps = new WeakMap<object, MicrosoftAccount>();
 
-/** The blob and queue endpoints for a `microsoft` account: the settings' storage account in the app's cloud. */
-function entraEndpoints(app: MicrosoftAccount, s: EntraStorageSettings): { blob: string; queue: string } {
+/** The blob or queue endpoint for a `microsoft` account: the settings' storage account in the app's cloud. */
+function entraEndpoint(app: MicrosoftAccount, s: EntraStorageSettings, service: 'blob' | 'queue'): string {
   const cloud = app.cloud ?? 'global';
   const suffixes =
     MICROSOFT_APIS.find((api) => api.name === 'Azure Blob Storage')?.clouds[cloud]?.suffixes ?? [];
-  const suffix = (service: string) => suffixes.find((x) => x.startsWith(`.${service}.`)) ?? '';
-  if (!s.storageAccount && !(s.blobEndpoint && s.queueEndpoint))
+  const field = service === 'blob' ? 'blobEndpoint' : 'queueEndpoint';
+  const given = s[field];
+  if (!s.storageAccount && !given)
     throw configError(
       'azure_storage_account_missing',
       'The collector reads with a microsoft account (Entra ID app), which names no storage account: settings.storageAccount is empty.',
       'Set the collector’s storageAccount to the storage account to read (Azure portal → Storage accounts), or use an azure-storage account.',
     );
-  const e = {
-    blob: (s.blobEndpoint ?? `https://${s.storageAccount}${suffix('blob')}`).replace(/\/+$/, ''),
-    queue: (s.queueEndpoint ?? `https://${s.storageAccount}${suffix('queue')}`).replace(/\/+$/, ''),
-  };
-  for (const [field, url] of [
-    ['blobEndpoint', e.blob],
-    ['queueEndpoint', e.queue],
-  ] as const)
-    if (!url.startsWith('https:'))
-      throw configError(
-        'azure_entra_needs_https',
-        `settings.${field} is ${new URL(url).origin}: Azure Storage takes an Entra ID token over HTTPS only.`,
-        `Give an https:// ${field}, or use an azure-storage account (SAS or key) for a plain-HTTP emulator.`,
-      );
-  return e;
+  const suffix = suffixes.find((x) => x.startsWith(`.${service}.`)) ?? '';
+  const url = (given ?? `https://${s.storageAccount}${suffix}`).replace(/\/+$/, '');
+  if (!url.startsWith('https:'))
+    throw configError(
+      'azure_entra_needs_https',
+      `settings.${field} is ${new URL(url).origin}: Azure Storage takes an Entra ID token over HTTPS only.`,
+      `Give an https:// ${field}, or use an azure-storage account (SAS or key) for a plain-HTTP emulator.`,
+    );
+  return url;
 }
 
 /** Refuses storage settings that only a `microsoft` account uses when the account is an `azure-storage` one. */
@@ -189,10 +184,10 @@ export function containerClient(
   settings?: EntraStorageSettings,
 ): ContainerClient {
   if (isEntraApp(account)) {
-    const e = entraEndpoints(account, settings ?? {});
+    const blob = entraEndpoint(account, settings ?? {}, 'blob');
     const pipeline = newBlobPipeline(microsoftCredential(http, account), { retryOptions: RETRY });
     pipeline.factories.push(guarded(http, { ownCredential: true }) as never);
-    const client = new ContainerClient(`${e.blob}/${encodeURIComponent(container)}`, pipeline);
+    const client = new ContainerClient(`${blob}/${encodeURIComponent(container)}`, pipeline);
     apps.set(client, account);
     return client;
   }
@@ -213,10 +208,10 @@ export function queueClient(
   settings?: EntraStorageSettings,
 ): QueueClient {
   if (isEntraApp(account)) {
-    const e = entraEndpoints(account, settings ?? {});
+    const endpoint = entraEndpoint(account, settings ?? {}, 'queue');
     const pipeline = newQueuePipeline(microsoftCredential(http, account), { retryOptions: RETRY });
     pipeline.factories.push(guarded(http, { ownCredential: true }) as never);
-    const client = new QueueClient(`${e.queue}/${encodeURIComponent(queue)}`, pipeline);
+    const client = new QueueClient(`${endpoint}/${encodeURIComponent(queue)}`, pipeline);
     apps.set(client, account);
     return client;
   }

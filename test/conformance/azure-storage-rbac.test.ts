@@ -285,6 +285,18 @@ describe('storage sources on the microsoft account (Entra ID app, Azure RBAC) ag
     assert.equal(!missing.ok && missing.error.code, 'azure_storage_account_missing');
     assert.match((!missing.ok && missing.error.action) || '', /storageAccount/);
 
+    const onlyBlob = await testConnection(
+      flowLogsSource,
+      microsoft,
+      app(),
+      flowLogsSource.settings.parse({ container: 'logs', blobEndpoint: 'http://127.0.0.1:1/x' }),
+      ['flows'],
+    );
+    assert.equal(
+      !onlyBlob.ok && onlyBlob.error.code,
+      'azure_entra_needs_https',
+      'a blob endpoint alone names the storage for a blob-only source',
+    );
     const plain = await probe(flowLogsSource, { container: 'logs', blobEndpoint: 'http://127.0.0.1:1/x' });
     assert.equal(!plain.ok && plain.error.code, 'azure_entra_needs_https');
     assert.match((!plain.ok && plain.error.message) || '', /settings\.blobEndpoint/);

@@ -92,7 +92,7 @@ describe('kill -9 of an azure-event-hub consumer', () => {
     assert.deepEqual([...new Set(all)].sort(), [...expected].sort(), 'nothing lost');
     const repeated = duplicates(all);
     for (const id of repeated) {
-      const [, partition, seq] = id.split('/');
+      const [, , partition, seq] = id.split('/'); // {namespace}/{hub}/{partition}/{seq}/{index}
       assert.ok(
         Number(seq) > committed.get(partition!)!,
         `${id} repeated although its partition had committed ${committed.get(partition!)}`,
