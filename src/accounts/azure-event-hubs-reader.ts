@@ -51,12 +51,21 @@ export interface HubEvent {
   properties?: Record<string, unknown>;
 }
 
+/**
+ * The hub an event comes from: the fully qualified namespace (`contoso.servicebus.windows.net`) and the hub's
+ * name. Both are in an event's id: two namespaces may each have a hub of the same name.
+ */
+export interface HubName {
+  namespace: string;
+  hub: string;
+}
+
 export interface EventHubReaderOptions {
   account: AzureEventHubsAccount;
   http: HttpClient;
   /** Where a partition never read starts. */
   start: 'earliest' | 'latest';
-  toRecords(e: HubEvent, hub: string): StreamRecord[];
+  toRecords(e: HubEvent, hub: HubName): StreamRecord[];
   /** Events a partition buffers ahead of the consumer (default 2,000). */
   highWater?: number;
   /** The client (tests: faster retries). */
@@ -70,11 +79,11 @@ interface PartitionReader {
    * earliest or the latest) the one before its first event; undefined until known.
    */
   floor?: number;
-  buffer: HubEvent[];
+  /** Events received, each with the gap found right before it (sequence numbers past the retention). */
+  buffer: Array<HubEvent & { gap?: string }>;
+  /** The sequence number the next event should have: one more than the last received (or than the start). */
+  next?: number;
   error?: unknown;
-  /** The first event after subscribing is checked for a gap. */
-  checked: boolean;
-  gap?: string;
   wake?: () => void;
 }
 
@@ -206,8 +215,14 @@ export function eventHubReader(
 ): PartitionedSource<EventHubPosition> & { partitionsReading(): string[] } {
   const target = eventHubsTarget(o.account);
   const where = { hub: target.hub, consumerGroup: o.account.consumerGroup, account: o.account };
+  const name: HubName = { namespace: target.host.toLowerCase(), hub: target.hub };
   const highWater = o.highWater ?? 2000;
   const readers = new Map<string, PartitionReader>();
+  /**
+   * How many times each partition was released (its lease handed over, lost or fenced): a read that was
+   * opening a receiver when the release came does not keep it (the release found nothing to close yet).
+   */
+  const releases = new Map<string, number>();
   /**
    * Where a partition with no committed position had got to (started at the latest event): a subscription
    * started again after an error goes on from there, not from a new latest, so nothing in between is skipped.
@@ -239,21 +254,37 @@ export function eventHubReader(
     await closeWithin(r.sub, 5000);
   };
 
-  const subscribe = async (partition: string, after: number | undefined, fresh: boolean) => {
+  const subscribe = async (
+    partition: string,
+    after: number | undefined,
+    fresh: boolean,
+    released: number,
+  ): Promise<PartitionReader | undefined> => {
     const c = await open();
-    const r: PartitionReader = { buffer: [], checked: false, floor: after, sub: undefined as never };
+    // Released while the client was opening: the partition is another consumer's now; no receiver.
+    if ((releases.get(partition) ?? 0) !== released) return undefined;
+    const r: PartitionReader = {
+      buffer: [],
+      floor: after,
+      next: after !== undefined && after >= 0 ? after + 1 : undefined,
+      sub: undefined as never,
+    };
     r.sub = c.subscribe(
       partition,
       {
         processEvents: async (events: ReceivedEventData[]) => {
           for (const e of events) {
-            if (!r.checked) {
-              r.checked = true;
-              r.floor ??= e.sequenceNumber - 1;
-              if (after !== undefined && after >= 0 && e.sequenceNumber > after + 1)
-                r.gap = `sequence numbers ${after + 1} to ${e.sequenceNumber - 1} are past the hub's retention`;
-            }
+            r.floor ??= e.sequenceNumber - 1;
+            // Every event is checked against the one expected, not only the first after subscribing: events
+            // can pass the retention while the receiver is open (a consumer far behind), and the service then
+            // goes on from the earliest event it keeps.
+            const gap =
+              r.next !== undefined && e.sequenceNumber > r.next
+                ? `sequence numbers ${r.next} to ${e.sequenceNumber - 1} are past the hub's retention`
+                : undefined;
+            r.next = e.sequenceNumber + 1;
             r.buffer.push({
+              gap,
               partition,
               sequenceNumber: e.sequenceNumber,
               offset: String(e.offset),
@@ -319,6 +350,7 @@ export function eventHubReader(
         };
       }
       const after = position?.sequenceNumber;
+      const released = releases.get(partition) ?? 0;
       let r = readers.get(partition);
       if (r?.error) {
         const err = r.error;
@@ -328,21 +360,30 @@ export function eventHubReader(
       // Never started, or the subscription is past the committed position (it moved back): start over.
       if (!r || (after !== undefined && r.floor !== undefined && after < r.floor)) {
         if (r) await stop(partition);
-        r = await subscribe(partition, after ?? floors.get(partition), position === undefined);
+        const opened = await subscribe(
+          partition,
+          after ?? floors.get(partition),
+          position === undefined,
+          released,
+        );
+        if (!opened) return { records: [], position };
+        r = opened;
       }
       while (r.buffer.length && after !== undefined && r.buffer[0]!.sequenceNumber <= after) r.buffer.shift();
       const events = r.buffer.slice(0, max);
       if (r.buffer.length < highWater) r.wake?.();
-      const gap = r.gap;
-      r.gap = undefined;
+      const gaps = events.flatMap((e) => (e.gap ? [e.gap] : []));
       const last = events.at(-1);
       return {
-        records: events.flatMap((e) => o.toRecords(e, target.hub)),
+        records: events.flatMap(({ gap: _, ...e }) => o.toRecords(e, name)),
         position: last ? { sequenceNumber: last.sequenceNumber, offset: last.offset } : position,
-        gap,
+        gap: gaps.length ? gaps.join('; ') : undefined,
       };
     },
-    release: stop,
+    async release(partition) {
+      releases.set(partition, (releases.get(partition) ?? 0) + 1);
+      await stop(partition);
+    },
     async close() {
       for (const p of [...readers.keys()]) await stop(p);
       const c = client;
@@ -371,8 +412,11 @@ export function recordsOf(body: unknown): unknown[] | undefined {
 export async function checkEventHub(
   account: AzureEventHubsAccount,
   http: HttpClient,
-  o: EventHubReaderOptions['client'] = {},
+  o: EventHubReaderOptions['client'] & { closeWithinMs?: number } = {},
 ): Promise<{ partitions: string[] }> {
+  // A namespace that stops answering (a network cut) would hold a detach or close for the client's
+  // operation timeout (a minute): the answer does not wait on them for more than a few seconds.
+  const closeMs = o.closeWithinMs ?? 5000;
   const target = eventHubsTarget(account);
   const where = { hub: target.hub, consumerGroup: account.consumerGroup, account };
   await http.authorizeConnection(new URL(`https://${target.host}:${target.port}`));
@@ -386,12 +430,12 @@ export async function checkEventHub(
       await client.getPartitionProperties(first);
       await new Promise<void>((ok, fail) => {
         const timer = setTimeout(() => {
-          void sub.close();
+          void closeWithin(sub, closeMs);
           fail(new Error('no answer to the receiver within 15 s'));
         }, 15_000);
         const end = (err?: unknown) => {
           clearTimeout(timer);
-          void sub.close().then(() => (err ? fail(err) : ok()), fail);
+          void closeWithin(sub, closeMs).then(() => (err ? fail(err) : ok()));
         };
         // The client calls processEvents (empty after the wait) once the receiver is attached.
         const sub = client.subscribe(
@@ -405,7 +449,7 @@ export async function checkEventHub(
   } catch (err) {
     throw explainEventHubs(err, where);
   } finally {
-    await client.close();
+    await closeWithin(client, closeMs);
   }
 }
 
@@ -422,12 +466,14 @@ const isoTime = (v: unknown): string | undefined =>
   typeof v === 'string' && !Number.isNaN(Date.parse(v)) ? new Date(v).toISOString() : undefined;
 
 /**
- * An event as records: its `records` entries when `unwrap` (each its own id `{hub}/{partition}/{seq}/{index}`),
- * else the event itself (`{hub}/{partition}/{seq}`); `keep` drops records, `stream` names a record's stream.
+ * An event as records: its `records` entries when `unwrap` (each its own id
+ * `{namespace}/{hub}/{partition}/{seq}/{index}`), else the event itself (`{namespace}/{hub}/{partition}/{seq}`);
+ * `keep` drops records, `stream` names a record's stream. The namespace is the fully qualified one
+ * (`contoso.servicebus.windows.net`), lowercase.
  */
 export function hubRecords(
   e: HubEvent,
-  hub: string,
+  hub: HubName,
   o: {
     unwrap: boolean;
     time?: (r: unknown) => unknown;
@@ -435,7 +481,7 @@ export function hubRecords(
     keep?: (r: unknown) => boolean;
   },
 ): StreamRecord[] {
-  const id = `${hub}/${e.partition}/${e.sequenceNumber}`;
+  const id = `${hub.namespace}/${hub.hub}/${e.partition}/${e.sequenceNumber}`;
   const entries = o.unwrap ? recordsOf(e.body) : undefined;
   const time = (r: unknown) =>
     isoTime(o.time ? o.time(r) : (r as { time?: unknown } | null)?.time) ?? e.enqueuedTime;

@@ -13,9 +13,13 @@ import {
   QueueClient,
   StorageSharedKeyCredential as QueueSharedKey,
 } from '@azure/storage-queue';
+import { z } from 'zod';
 import { configError, TributaryError, transientError } from '../core/errors.ts';
+import { ORIGIN } from '../core/secret-spec.ts';
 import type { HttpClient } from '../core/source.ts';
+import { serviceUrl } from '../core/validation.ts';
 import { egressAgents } from '../engine/egress-agents.ts';
+import { networkProblem } from '../engine/network-error.ts';
 import type {
   NotificationQueue,
   ObjectRef,
@@ -23,6 +27,8 @@ import type {
   QueueMessage,
 } from '../engine/object-notification.ts';
 import { type AzureStorageAccount, storageEndpoints } from './azure-storage.ts';
+import { MICROSOFT_APIS, type MicrosoftAccount } from './microsoft.ts';
+import { AZURE_ROLES, type AzureRole, microsoftCredential, roleAction } from './microsoft-credential.ts';
 
 /**
  * Azure Blob Storage and Azure Queue Storage for the object-notification reader
@@ -49,6 +55,12 @@ import { type AzureStorageAccount, storageEndpoints } from './azure-storage.ts';
  *   operation's permission), 403 `AuthorizationFailure`, `AuthorizationResourceTypeMismatch`,
  *   `AuthorizationServiceMismatch`, `AuthorizationSourceIPMismatch`, `AuthorizationProtocolMismatch`;
  *   404 `ContainerNotFound`, `QueueNotFound`; 503 `ServerBusy` and 500 `OperationTimedOut` (retried).
+ * - Entra ID (learn.microsoft.com/azure/storage/blobs/authorize-access-azure-active-directory; the queue
+ *   service's page of the same name): a `microsoft` account's token for `https://storage.azure.com/.default`
+ *   in `Authorization: Bearer`, HTTPS only ("Authorize with Microsoft Entra ID … requests must be sent over
+ *   HTTPS"; the SDK refuses a bearer token on http). Data access comes from Azure RBAC roles: Storage Blob Data
+ *   Reader (read and list blobs), Storage Queue Data Message Processor (get and delete messages); without the
+ *   role the service answers 403 `AuthorizationPermissionMismatch` (assign-azure-role-data-access).
  */
 
 /** Why the collector receives and deletes queue messages: declared in each source's `vendorWrites`. */
@@ -61,16 +73,20 @@ let agents: { http: HttpAgent; https: HttpsAgent } | undefined;
 
 /**
  * The request policy added last to an SDK pipeline (after the SDK signed the request): the egress policy
- * and the account's origins are checked for every request, and the request leaves through the egress agents.
+ * and the account's origins are checked for every request, and the request leaves through the egress agents
+ * (or the HTTP client's agent for an origin it was told to trust a test CA for: `tlsTrust`).
  */
-function guarded(http: HttpClient) {
+function guarded(http: HttpClient, o: { ownCredential?: boolean } = {}) {
   agents ??= egressAgents();
   const a = agents;
   return {
     create: (next: { sendRequest(r: unknown): Promise<unknown> }) => ({
       sendRequest: async (web: { url: string; agent?: unknown }) => {
-        await http.authorizeConnection(new URL(web.url));
-        web.agent = web.url.startsWith('https:') ? a.https : a.http;
+        const url = new URL(web.url);
+        // An Entra token is the SDK's own (microsoftCredential): only the egress policy and the origins here.
+        if (o.ownCredential && http.checkConnection) http.checkConnection(url);
+        else await http.authorizeConnection(url);
+        web.agent = web.url.startsWith('https:') ? (http.httpsAgent?.(url) ?? a.https) : a.http;
         return next.sendRequest(web);
       },
     }),
@@ -79,11 +95,103 @@ function guarded(http: HttpClient) {
 
 const RETRY = { maxTries: 3, retryDelayInMs: 500, maxRetryDelayInMs: 5000, tryTimeoutInMs: 60_000 };
 
+/**
+ * What a storage source reads with: an `azure-storage` account (SAS, key or connection string), or a
+ * `microsoft` account (an Entra ID app with RBAC roles) with the storage account named in the collector's
+ * settings (`storageAccountFields`).
+ */
+export type StorageAccess = AzureStorageAccount | MicrosoftAccount;
+
+/** The collector settings that name the storage account when the account is a `microsoft` one. */
+export interface EntraStorageSettings {
+  storageAccount?: string;
+  blobEndpoint?: string;
+  queueEndpoint?: string;
+}
+
+/** Settings fields of every storage source for the `microsoft`-account option (spread into its schema). */
+export const storageAccountFields = {
+  storageAccount: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9]{3,24}$/, 'expected a storage account name: 3–24 lowercase letters and digits')
+    .optional()
+    .meta({ ...ORIGIN, title: 'Storage account (Entra ID)' })
+    .describe(
+      'With a microsoft account (Entra ID app): the storage account to read (Azure portal → Storage accounts). Not used with an azure-storage account, which names its own',
+    ),
+  blobEndpoint: serviceUrl()
+    .optional()
+    .meta({ ...ORIGIN, title: 'Blob endpoint override (Entra ID)' })
+    .describe(
+      'With a microsoft account: another HTTPS blob service URL (a private endpoint); default https://STORAGEACCOUNT.blob.core.windows.net (or the account’s cloud)',
+    ),
+  queueEndpoint: serviceUrl()
+    .optional()
+    .meta({ ...ORIGIN, title: 'Queue endpoint override (Entra ID)' })
+    .describe(
+      'With a microsoft account: another HTTPS queue service URL (a private endpoint); default https://STORAGEACCOUNT.queue.core.windows.net',
+    ),
+};
+
+/** Whether the source was given a `microsoft` account (an Entra app) rather than an `azure-storage` one. */
+export const isEntraApp = (a: StorageAccess): a is MicrosoftAccount =>
+  typeof (a as MicrosoftAccount).clientId === 'string' &&
+  typeof (a as MicrosoftAccount).tenantId === 'string';
+
+/** The Entra app behind each SDK client made with a `microsoft` account (its refusals name the role). */
+const apps = new WeakMap<object, MicrosoftAccount>();
+
+/** The blob or queue endpoint for a `microsoft` account: the settings' storage account in the app's cloud. */
+function entraEndpoint(app: MicrosoftAccount, s: EntraStorageSettings, service: 'blob' | 'queue'): string {
+  const cloud = app.cloud ?? 'global';
+  const suffixes =
+    MICROSOFT_APIS.find((api) => api.name === 'Azure Blob Storage')?.clouds[cloud]?.suffixes ?? [];
+  const field = service === 'blob' ? 'blobEndpoint' : 'queueEndpoint';
+  const given = s[field];
+  if (!s.storageAccount && !given)
+    throw configError(
+      'azure_storage_account_missing',
+      'The collector reads with a microsoft account (Entra ID app), which names no storage account: settings.storageAccount is empty.',
+      'Set the collector’s storageAccount to the storage account to read (Azure portal → Storage accounts), or use an azure-storage account.',
+    );
+  const suffix = suffixes.find((x) => x.startsWith(`.${service}.`)) ?? '';
+  const url = (given ?? `https://${s.storageAccount}${suffix}`).replace(/\/+$/, '');
+  if (!url.startsWith('https:'))
+    throw configError(
+      'azure_entra_needs_https',
+      `settings.${field} is ${new URL(url).origin}: Azure Storage takes an Entra ID token over HTTPS only.`,
+      `Give an https:// ${field}, or use an azure-storage account (SAS or key) for a plain-HTTP emulator.`,
+    );
+  return url;
+}
+
+/** Refuses storage settings that only a `microsoft` account uses when the account is an `azure-storage` one. */
+function noEntraSettings(s: EntraStorageSettings | undefined): void {
+  const given = (['storageAccount', 'blobEndpoint', 'queueEndpoint'] as const).filter((k) => s?.[k]);
+  if (given.length)
+    throw configError(
+      'azure_storage_setting_unused',
+      `settings.${given[0]} is only for a microsoft account: the azure-storage account names the storage account and its endpoints.`,
+      `Remove ${given.join(' and ')} from the collector, or give it a microsoft account (Entra ID app).`,
+    );
+}
+
 export function containerClient(
   http: HttpClient,
-  account: AzureStorageAccount,
+  account: StorageAccess,
   container: string,
+  settings?: EntraStorageSettings,
 ): ContainerClient {
+  if (isEntraApp(account)) {
+    const blob = entraEndpoint(account, settings ?? {}, 'blob');
+    const pipeline = newBlobPipeline(microsoftCredential(http, account), { retryOptions: RETRY });
+    pipeline.factories.push(guarded(http, { ownCredential: true }) as never);
+    const client = new ContainerClient(`${blob}/${encodeURIComponent(container)}`, pipeline);
+    apps.set(client, account);
+    return client;
+  }
+  noEntraSettings(settings);
   const e = storageEndpoints(account);
   const credential =
     e.accountKey && e.accountName ? new BlobSharedKey(e.accountName, e.accountKey) : new BlobAnonymous();
@@ -93,7 +201,21 @@ export function containerClient(
   return new ContainerClient(e.blobSas && !e.accountKey ? `${url}?${e.blobSas}` : url, pipeline);
 }
 
-export function queueClient(http: HttpClient, account: AzureStorageAccount, queue: string): QueueClient {
+export function queueClient(
+  http: HttpClient,
+  account: StorageAccess,
+  queue: string,
+  settings?: EntraStorageSettings,
+): QueueClient {
+  if (isEntraApp(account)) {
+    const endpoint = entraEndpoint(account, settings ?? {}, 'queue');
+    const pipeline = newQueuePipeline(microsoftCredential(http, account), { retryOptions: RETRY });
+    pipeline.factories.push(guarded(http, { ownCredential: true }) as never);
+    const client = new QueueClient(`${endpoint}/${encodeURIComponent(queue)}`, pipeline);
+    apps.set(client, account);
+    return client;
+  }
+  noEntraSettings(settings);
   const e = storageEndpoints(account);
   const credential =
     e.accountKey && e.accountName ? new QueueSharedKey(e.accountName, e.accountKey) : new QueueAnonymous();
@@ -101,6 +223,15 @@ export function queueClient(http: HttpClient, account: AzureStorageAccount, queu
   pipeline.factories.push(guarded(http) as never);
   const url = `${e.queue}/${encodeURIComponent(queue)}`;
   return new QueueClient(e.queueSas && !e.accountKey ? `${url}?${e.queueSas}` : url, pipeline);
+}
+
+/** The Entra app a client reads with and the role `what` needs, for azureError; undefined with SAS or key. */
+export function entraRole(
+  client: ContainerClient | QueueClient,
+  role: AzureRole,
+): { app: MicrosoftAccount; role: AzureRole } | undefined {
+  const app = apps.get(client);
+  return app && { app, role };
 }
 
 const ACTIONS: Record<string, { code: string; action: string }> = {
@@ -152,7 +283,12 @@ const ACTIONS: Record<string, { code: string; action: string }> = {
  * An SDK error as a TributaryError that names `what` was attempted and the missing permission, never a
  * key, SAS or URL query. Refusals are config errors; throttling, 5xx and network errors are transient.
  */
-export function azureError(err: unknown, what: string, permission?: string): unknown {
+export function azureError(
+  err: unknown,
+  what: string,
+  permission?: string,
+  entra?: { app: MicrosoftAccount; role: AzureRole },
+): unknown {
   if (err instanceof TributaryError || (err as Error)?.name === 'AbortError') return err;
   const cause = (err as { cause?: unknown })?.cause;
   if (cause instanceof TributaryError) return cause;
@@ -160,6 +296,14 @@ export function azureError(err: unknown, what: string, permission?: string): unk
     const e = err as RestError;
     const status = e.statusCode ?? 0;
     const code = e.code ?? `HTTP ${status}`;
+    // No answer at all (a refused connection, a certificate not trusted): what the network error says.
+    const net = status ? undefined : networkProblem(err, requestUrl(err));
+    if (net)
+      return transientError(
+        'azure_unreachable',
+        `Could not reach Azure Storage to ${what}: ${net.problem}.`,
+        net.action,
+      );
     if (status === 429 || status >= 500 || !status)
       return transientError(
         'azure_unavailable',
@@ -173,6 +317,25 @@ export function azureError(err: unknown, what: string, permission?: string): unk
         `Azure Storage could not ${what}: the blob was replaced while it was read (${code}).`,
         'None needed: the next run reads it again from the records already delivered.',
         { status },
+      );
+    // With an Entra app, a refusal of the operation is a missing role assignment: name it and where to assign it.
+    if (entra && (code === 'AuthorizationPermissionMismatch' || code === 'AuthorizationFailure')) {
+      const r = AZURE_ROLES[entra.role];
+      return configError(
+        'azure_role_missing',
+        `Azure Storage refused to ${what} (${code}, HTTP ${status}): the app needs the ${r.role} role on ${r.scope}.`,
+        code === 'AuthorizationFailure'
+          ? `${roleAction(entra.role, entra.app)} If the role is assigned, check the storage account's network rules (firewall, private endpoints).`
+          : roleAction(entra.role, entra.app),
+        status,
+      );
+    }
+    if (entra && code === 'AuthenticationFailed')
+      return configError(
+        'azure_auth_failed',
+        `Azure Storage did not accept the app's token to ${what} (${code}, HTTP ${status}).`,
+        "Check the microsoft account's Directory (tenant) ID and cloud: the storage account must belong to a subscription of that tenant, in that cloud.",
+        status,
       );
     const known = ACTIONS[code];
     const needs =
@@ -194,12 +357,22 @@ export function azureError(err: unknown, what: string, permission?: string): unk
   );
 }
 
+/** The URL an SDK error's request went to (only its host is ever shown: the query may hold a SAS). */
+function requestUrl(err: unknown): URL {
+  try {
+    return new URL((err as { request?: { url?: string } })?.request?.url ?? '');
+  } catch {
+    return new URL('https://storage.invalid');
+  }
+}
+
 const noBytes: AsyncIterable<Uint8Array> = { async *[Symbol.asyncIterator]() {} };
 const unquote = (etag?: string) => etag?.replace(/"/g, '') || undefined;
 
 /** A container as the reader's ObjectStore; `pageSize` blobs per List Blobs page (at most 5,000). */
 export function blobObjectStore(container: ContainerClient, o: { pageSize?: number } = {}): ObjectStore {
   const pageSize = o.pageSize ?? 1000;
+  const entra = entraRole(container, 'blobReader');
   // NextMarker of each page, by the last name on it: a listing resumed within a run does not start over.
   const markers = new Map<string, string>();
   return {
@@ -213,7 +386,7 @@ export function blobObjectStore(container: ContainerClient, o: { pageSize?: numb
         const e = err as RestError;
         if (e?.statusCode === 416) return noBytes; // nothing after `start`
         if (e?.statusCode === 404 && e.code !== 'ContainerNotFound') return undefined; // gone before it was read
-        throw azureError(err, `read blob ${ref.key}`, permission);
+        throw azureError(err, `read blob ${ref.key}`, permission, entra);
       }
       return readOn(first, {
         signal,
@@ -227,7 +400,7 @@ export function blobObjectStore(container: ContainerClient, o: { pageSize?: numb
               conditions: first.etag ? { ifMatch: first.etag } : undefined,
             });
           } catch (err) {
-            throw azureError(err, `read blob ${ref.key} on from byte ${from}`, permission);
+            throw azureError(err, `read blob ${ref.key} on from byte ${from}`, permission, entra);
           }
         },
         what: `blob ${ref.key}`,
@@ -246,6 +419,7 @@ export function blobObjectStore(container: ContainerClient, o: { pageSize?: numb
           err,
           `list the blocks of blob ${ref.key}`,
           'the Read permission (sp=r) or the Storage Blob Data Reader role',
+          entra,
         );
       }
     },
@@ -260,6 +434,7 @@ export function blobObjectStore(container: ContainerClient, o: { pageSize?: numb
             err,
             `list container ${container.containerName}`,
             'the List permission (sp=l) or the Storage Blob Data Reader role',
+            entra,
           );
         }
         const objects = page.objects.filter((o) => startAfter === undefined || o.key > startAfter);
@@ -333,6 +508,7 @@ async function listOnce(
 
 /** A Storage Queue as the reader's NotificationQueue; `receipt` holds the message id and its pop receipt. */
 export function storageQueue(queue: QueueClient, o: { visibilityTimeoutSeconds: number }): NotificationQueue {
+  const entra = entraRole(queue, 'queueProcessor');
   return {
     async receive({ max, signal }) {
       try {
@@ -353,6 +529,7 @@ export function storageQueue(queue: QueueClient, o: { visibilityTimeoutSeconds: 
           err,
           `receive messages from queue ${queue.name}`,
           'the Process permission (sp=p) or the Storage Queue Data Message Processor role',
+          entra,
         );
       }
     },
@@ -368,6 +545,7 @@ export function storageQueue(queue: QueueClient, o: { visibilityTimeoutSeconds: 
           err,
           `delete a message from queue ${queue.name}`,
           'the Process permission (sp=p) or the Storage Queue Data Message Processor role',
+          entra,
         );
       }
     },

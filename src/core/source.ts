@@ -104,6 +104,17 @@ export interface HttpClient {
    * credentials may go to (`wss:`/`ws:` checked as `https:`/`http:`). `refresh` after a refusal, as on a 401.
    */
   authorizeConnection(url: URL, refresh?: boolean): Promise<Headers>;
+  /**
+   * The HTTPS agent for a connection an SDK makes itself to `url` (Azure Storage), when the client was given
+   * extra certificate authorities for that origin (`tlsTrust`: a test emulator's certificate made at test
+   * time); undefined otherwise (the process's trust store, with verification always on).
+   */
+  httpsAgent?(url: URL): import('node:https').Agent | undefined;
+  /**
+   * The checks of `authorizeConnection` without asking the account for credentials: for an SDK that signs
+   * with a credential of its own (an Entra token for Azure Storage), before it connects to `url`.
+   */
+  checkConnection?(url: URL): void;
 }
 
 export interface Logger {

@@ -1,9 +1,12 @@
+import { Agent as HttpsAgent } from 'node:https';
+import { rootCertificates } from 'node:tls';
 import { fetch, type Response } from 'undici';
 import { configError, type ErrorInfo, TributaryError, transientError } from '../core/errors.ts';
 import type { HttpClient, HttpRequest, HttpResponse, Logger, VendorErrorContext } from '../core/source.ts';
 import { isLoopbackHost } from '../core/validation.ts';
 import type { OriginSet } from './credential-origins.ts';
 import { egressPolicy } from './egress.ts';
+import { egressLookup } from './egress-agents.ts';
 import { readJson, UnexpectedBodyError } from './json-stream.ts';
 import { metrics, statusLabel } from './metrics.ts';
 import { networkProblem } from './network-error.ts';
@@ -65,6 +68,12 @@ export interface HttpClientOptions {
    * id and the account's name; unset, nothing is counted (Test Connection, previews).
    */
   metricLabels?: { source: string; account: string };
+  /**
+   * Certificate authorities (PEM) trusted besides the process's for connections to `origins` only, made by
+   * SDKs through `httpsAgent` (a test's emulator with a certificate made at test time). Certificates are
+   * always verified; nothing else is trusted more.
+   */
+  tlsTrust?: { ca: string[]; origins: string[] };
 }
 
 /**
@@ -226,16 +235,31 @@ export class Http implements HttpClient {
     return { body, response };
   }
 
+  private trustAgent?: HttpsAgent;
+
+  httpsAgent(url: URL): HttpsAgent | undefined {
+    const t = this.o.tlsTrust;
+    if (!t || url.protocol !== 'https:' || !t.origins.includes(url.origin)) return undefined;
+    this.trustAgent ??= new HttpsAgent({
+      keepAlive: true,
+      lookup: egressLookup,
+      ca: [...rootCertificates, ...t.ca],
+    });
+    return this.trustAgent;
+  }
+
+  checkConnection(url: URL): void {
+    egressPolicy().checkUrl(url, `a connection to ${this.o.vendor}`);
+    if (this.o.authorize) this.o.credentialOrigins?.set.check(url, this.o.credentialOrigins.account);
+  }
+
   async authorizeConnection(url: URL, refresh = false): Promise<Headers> {
     const asHttp = new URL(url);
     if (asHttp.protocol === 'wss:') asHttp.protocol = 'https:';
     else if (asHttp.protocol === 'ws:') asHttp.protocol = 'http:';
-    egressPolicy().checkUrl(asHttp, `a connection to ${this.o.vendor}`);
+    this.checkConnection(asHttp);
     const headers = new Headers();
-    if (this.o.authorize) {
-      this.o.credentialOrigins?.set.check(asHttp, this.o.credentialOrigins.account);
-      await this.o.authorize(headers, refresh, asHttp, { method: 'GET' });
-    }
+    if (this.o.authorize) await this.o.authorize(headers, refresh, asHttp, { method: 'GET' });
     if (this.o.userAgent) headers.set('user-agent', this.o.userAgent);
     return headers;
   }

@@ -14,6 +14,8 @@ export async function testConnection(
   streams: string[] = [],
   signal: AbortSignal = AbortSignal.timeout(30_000),
   credentialOrigins?: HttpClientOptions['credentialOrigins'],
+  /** More HTTP client options (tests: `tlsTrust` for an emulator's certificate made at test time). */
+  httpOptions: Partial<HttpClientOptions> = {},
 ): Promise<{ ok: true } | { ok: false; error: ErrorInfo }> {
   const http = new Http({
     vendor: source.title,
@@ -29,6 +31,7 @@ export async function testConnection(
     backoffBaseMs: 200,
     maxRetryAfterMs: 5_000,
     signal,
+    ...httpOptions,
   });
   try {
     await source.test({ settings, account, http, signal, streams });

@@ -52,6 +52,8 @@ export function withVendorUsage<S, A>(stream: StreamDef<S, A>, usage: VendorUsag
           return r;
         },
         authorizeConnection: (url, refresh) => ctx.http.authorizeConnection(url, refresh),
+        httpsAgent: ctx.http.httpsAgent && ((url) => ctx.http.httpsAgent!(url)),
+        checkConnection: ctx.http.checkConnection && ((url) => ctx.http.checkConnection!(url)),
       };
       const inner: ReadContext<S, A> = { ...ctx, http };
       for await (const batch of stream.read(inner)) {

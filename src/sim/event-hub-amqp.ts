@@ -42,7 +42,9 @@ import { EventHubSim, type HubEvent } from './event-hub.ts';
  *   the sixth refused with `amqp:resource-limit-exceeded`.
  * Faults: `disconnect()` drops every connection (a network cut), `dropAfter(n)` cuts after n more deliveries
  * (mid-stream), `failManagement(n)` answers the next management reads 503 with `error-condition`
- * `com.microsoft:server-busy` (learn.microsoft.com/azure/event-hubs/event-hubs-messaging-exceptions, "ServerBusyException").
+ * `com.microsoft:server-busy` (learn.microsoft.com/azure/event-hubs/event-hubs-messaging-exceptions, "ServerBusyException"),
+ * `freezeAfterAttach()` stops reading every connection once the next partition receiver is attached (a
+ * namespace that goes silent: the client's detach and close are never answered).
  * Anything that would write — a sender to a hub — is counted in `writes` and refused.
  */
 
@@ -98,6 +100,7 @@ export class EventHubAmqpSim {
   private readonly readers = new Set<Reader>();
   private readonly replies = new Map<rhea.Connection, Map<string, rhea.Sender>>();
   private dropIn?: number;
+  private freezeNext = false;
   private managementFailures = 0;
   /** What the namespace saw. */
   readonly stats = {
@@ -194,6 +197,14 @@ export class EventHubAmqpSim {
   /** Drops every connection after `n` more deliveries (mid-stream). */
   dropAfter(n: number): void {
     this.dropIn = n;
+  }
+
+  /**
+   * Once the next partition receiver is attached (its attach answered), every connection stops being read:
+   * nothing the client sends after it (a detach, a close) is answered, as with a namespace gone silent.
+   */
+  freezeAfterAttach(): void {
+    this.freezeNext = true;
   }
 
   /** The next `n` management reads answer 503 server-busy. */
@@ -420,6 +431,13 @@ export class EventHubAmqpSim {
     }
     this.readers.add(reader);
     setImmediate(() => this.pump(reader));
+    if (this.freezeNext) {
+      this.freezeNext = false;
+      // After the attach frame is written (rhea writes on the next tick).
+      setImmediate(() => {
+        for (const s of this.sockets) s.pause();
+      });
+    }
   }
 
   private dropReader(sender?: rhea.Sender): void {

@@ -24,6 +24,12 @@
  *   (learn.microsoft.com/graph/throttling): 429 with `Retry-After` seconds.
  * - Graph error body `{"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}`.
  *
+ * - Access tokens are JWTs (learn.microsoft.com/entra/identity-platform/access-token-claims-reference,
+ *   "Payload claims"): `aud` the resource, `iss` `https://sts.windows.net/{tenant}/` for v1.0 tokens (those
+ *   Azure resources such as Storage accept), `iat`/`nbf`/`exp` in epoch seconds, `appid`, `tid`, `oid`,
+ *   `ver` "1.0". Clients treat them as opaque; an emulator that reads them (Azurite's `--oauth basic` checks
+ *   `iss`, `aud`, `nbf`, `exp`, not the signature) gets these claims. The signature here is random.
+ *
  * Assumed (not documented), decided here: AADSTS700027 for an assertion whose signature or thumbprint does not
  * verify, AADSTS700024 for one outside its time range, AADSTS50012 for a wrong audience; an injected
  * `empty` fault is a valid page with no items whose `@odata.nextLink` points at the same position.
@@ -232,7 +238,26 @@ export class EntraIdentitySim {
         "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
       );
     }
-    const token = `eyJ0eXAiOiJKV1Qi.${randomBytes(24).toString('base64url')}`;
+    const now = Math.floor(this.clock() / 1000);
+    const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const token = [
+      part({ typ: 'JWT', alg: 'RS256' }),
+      part({
+        aud: resource,
+        iss: `https://sts.windows.net/${this.tenantId}/`,
+        iat: now,
+        nbf: now,
+        exp: now + this.lifetime,
+        appid: this.clientId,
+        appidacr: secret !== null ? '1' : '2',
+        idtyp: 'app',
+        oid: stableUuid(3, seedOf('entra-sp', this.tenantId, this.clientId)),
+        tid: this.tenantId,
+        uti: randomBytes(16).toString('base64url'),
+        ver: '1.0',
+      }),
+      randomBytes(32).toString('base64url'),
+    ].join('.');
     this.issued.set(token, { resource, expiresAt: this.clock() + this.lifetime * 1000 });
     return json(200, {
       token_type: 'Bearer',

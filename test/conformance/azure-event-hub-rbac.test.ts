@@ -80,7 +80,7 @@ describe('azure-event-hubs account with an Entra ID app (RBAC: Azure Event Hubs 
     const want = sim
       .hub('insights')
       .all()
-      .map((e) => `insights/${e.partition}/${e.sequenceNumber}/0`);
+      .map((e) => `127.0.0.1/insights/${e.partition}/${e.sequenceNumber}/0`);
     assert.deepEqual(sorted(dest.ids()), sorted(want));
     assert.deepEqual(duplicates(dest.ids()), []);
     assert.equal(sim.stats.refusedTokens, 0);

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { azureEventHubs, azureEventHubsFields } from '../../src/accounts/azure-event-hubs.ts';
+import { checkEventHub, eventHubReader, hubRecords } from '../../src/accounts/azure-event-hubs-reader.ts';
 import type { Destination } from '../../src/core/destination.ts';
+import { Http } from '../../src/engine/http.ts';
 import { testConnection } from '../../src/engine/test-connection.ts';
 import type { EventHubAmqpSim } from '../../src/sim/event-hub-amqp.ts';
 import eventHub from '../../src/sources/azure-event-hub/index.ts';
@@ -38,13 +40,13 @@ function diagnostic(i: number, n = 2) {
   };
 }
 
-/** The ids the hub's events make, unwrapped (two records each). */
+/** The ids the hub's events make, unwrapped (two records each): the simulator's namespace is 127.0.0.1. */
 const idsOf = (sim: EventHubAmqpSim, per = 2) =>
   sim
     .hub('insights')
     .all()
     .flatMap((e) =>
-      Array.from({ length: per }, (_, k) => `insights/${e.partition}/${e.sequenceNumber}/${k}`),
+      Array.from({ length: per }, (_, k) => `127.0.0.1/insights/${e.partition}/${e.sequenceNumber}/${k}`),
     );
 
 describe('conformance: azure-event-hub (AMQP simulator, official client)', () => {
@@ -70,7 +72,7 @@ describe('conformance: azure-event-hub (AMQP simulator, official client)', () =>
     await c.done;
     assert.deepEqual(sorted(dest.ids()), sorted(idsOf(sim)));
     assert.deepEqual(duplicates(dest.ids()), []);
-    const e = dest.events.find((x) => x.id === 'insights/1/3/1')!;
+    const e = dest.events.find((x) => x.id === '127.0.0.1/insights/1/3/1')!;
     const raw = JSON.parse(JSON.stringify(e.raw));
     assert.equal(raw.operationName, 'SecretGet', 'the record, not the wrapper');
     assert.equal(e.time, '2026-12-07T04:10:01.000Z', 'time = the record’s time');
@@ -137,7 +139,7 @@ describe('conformance: azure-event-hub (AMQP simulator, official client)', () =>
     await until('the new events', () => dest2.ids().length === 2);
     l.stop();
     await l.done;
-    assert.deepEqual(sorted(dest2.ids()), ['insights/0/7/0', 'insights/1/7/0']);
+    assert.deepEqual(sorted(dest2.ids()), ['127.0.0.1/insights/0/7/0', '127.0.0.1/insights/1/7/0']);
   });
 
   it('`latest`: the start is committed before anything is read, so a kill before the first delivery loses nothing', async () => {
@@ -167,7 +169,7 @@ describe('conformance: azure-event-hub (AMQP simulator, official client)', () =>
     await until('the events sent before the kill', () => dest.ids().length === 2, 20_000);
     next.stop();
     await next.done;
-    assert.deepEqual(sorted(dest.ids()), ['insights/0/1/0', 'insights/1/1/0']);
+    assert.deepEqual(sorted(dest.ids()), ['127.0.0.1/insights/0/1/0', '127.0.0.1/insights/1/1/0']);
   });
 
   it('a hard kill during delivery: the next consumer repeats at most the batch in flight, loses nothing', async () => {
@@ -279,6 +281,92 @@ describe('conformance: azure-event-hub (AMQP simulator, official client)', () =>
     assert.match(errors[0]!.message, /sequence numbers 3 to 5/);
   });
 
+  it('events lost to the retention while the receiver is open are a gap warning too (every batch is checked)', async () => {
+    const sim = await hubSim(1);
+    sim.send(
+      'insights',
+      Array.from({ length: 3 }, (_, i) => diagnostic(i, 1)),
+    );
+    const s = await store();
+    const start = consumerRig(s, eventHub, account(sim), {}, 'events');
+    const dest = new MemoryDestination();
+    const c = start([dest]);
+    await until('the first events', () => dest.ids().length === 3);
+    // 3 and 4 are enqueued and pass the retention before the open receiver gets them (a reader far behind):
+    // the namespace goes on from the earliest event it keeps.
+    sim.hub('insights').send([diagnostic(3, 1), diagnostic(4, 1)], '0');
+    sim.hub('insights').trim('0', 5);
+    sim.send('insights', [diagnostic(5, 1), diagnostic(6, 1)], '0');
+    await until('the events after the gap', () => dest.ids().length === 5);
+    c.stop();
+    await c.done;
+    assert.equal(sim.stats.attaches, 1, 'one receiver all along: the gap was found on an open subscription');
+    const errors = await s.listErrors('c-eh');
+    assert.deepEqual(
+      errors.map((e) => [e.type, e.code]),
+      [['gap', 'partition_gap']],
+    );
+    assert.match(errors[0]!.message, /sequence numbers 3 to 4/);
+  });
+
+  it('ids start with the fully qualified namespace: hubs of one name in two namespaces do not collide', () => {
+    const e = {
+      partition: '0',
+      sequenceNumber: 7,
+      offset: '1024',
+      enqueuedTime: '2026-12-07T04:00:00.000Z',
+      body: diagnostic(7, 2),
+    };
+    const ids = (namespace: string) =>
+      hubRecords(e, { namespace, hub: 'insights' }, { unwrap: true }).map((r) => r.id);
+    assert.deepEqual(ids('contoso.servicebus.windows.net'), [
+      'contoso.servicebus.windows.net/insights/0/7/0',
+      'contoso.servicebus.windows.net/insights/0/7/1',
+    ]);
+    const other = ids('fabrikam.servicebus.windows.net');
+    assert.ok(
+      other.every((id) => !ids('contoso.servicebus.windows.net').includes(id)),
+      'distinct per namespace',
+    );
+    assert.deepEqual(
+      hubRecords(e, { namespace: 'contoso.servicebus.windows.net', hub: 'insights' }, { unwrap: false }).map(
+        (r) => r.id,
+      ),
+      ['contoso.servicebus.windows.net/insights/0/7'],
+    );
+  });
+
+  it('a partition released while its receiver is being opened (the lease lost meanwhile) keeps no receiver', async () => {
+    const sim = await hubSim(1);
+    sim.send('insights', [diagnostic(1, 1)]);
+    const parsed = azureEventHubsFields.parse(account(sim));
+    const reader = eventHubReader({
+      account: parsed,
+      http: new Http({ vendor: 'Azure Event Hubs' }),
+      start: 'earliest',
+      toRecords: (ev, hub) => hubRecords(ev, hub, { unwrap: true }),
+    });
+    const signal = new AbortController().signal;
+    try {
+      const reading = reader.read('0', undefined, { max: 10, signal });
+      // The consumer loses the lease while the read is still opening the client: the release finds no
+      // receiver yet, so the read must not open one after it.
+      await reader.release!('0');
+      assert.deepEqual(await reading, { records: [], position: undefined });
+      assert.deepEqual(reader.partitionsReading(), [], 'no subscription kept');
+      // A later read (the partition owned again) opens one as usual.
+      let got = 0;
+      await until('the partition read again', async () => {
+        got += (await reader.read('0', undefined, { max: 10, signal })).records.length;
+        return got === 1;
+      });
+      assert.equal(sim.stats.attaches, 1, 'only the later read attached a receiver');
+    } finally {
+      await reader.close!();
+    }
+    await until('receivers detached', () => sim.attached().length === 0);
+  });
+
   it('credentials refused, an unknown hub or consumer group: the consumer ends failed with a named error and no secret', async () => {
     const sim = await hubSim(2);
     sim.send('insights', [diagnostic(1, 1)]);
@@ -346,6 +434,22 @@ describe('conformance: azure-event-hub (AMQP simulator, official client)', () =>
     assert.ok(sim.stats.refusedAttaches >= 1, 'the unknown consumer group refused at the attach');
     assert.equal(sim.stats.delivered, 0);
     await until('receivers detached', () => sim.attached().length === 0);
+  });
+
+  it('Test Connection answers within its close bound when the namespace goes silent before the detach and close', async () => {
+    const sim = await hubSim(1);
+    sim.freezeAfterAttach();
+    const started = Date.now();
+    // Without a bound the client waits its operation timeout (60 s) for the detach, then for the close.
+    const res = await Promise.race([
+      checkEventHub(azureEventHubsFields.parse(account(sim)), new Http({ vendor: 'Azure Event Hubs' }), {
+        closeWithinMs: 300,
+      }).then((r) => r.partitions),
+      new Promise<string>((ok) => setTimeout(ok, 15_000, 'still closing after 15 s').unref()),
+    ]);
+    assert.deepEqual(res, ['0'], 'the check passed and returned');
+    assert.ok(Date.now() - started < 10_000, `answered in ${Date.now() - started} ms`);
+    assert.equal(sim.stats.attaches, 1, 'the receiver was attached before the namespace went silent');
   });
 
   it('the account names the field: no hub, a hub that contradicts EntityPath, a malformed connection string', () => {

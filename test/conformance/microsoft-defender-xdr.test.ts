@@ -87,7 +87,7 @@ describe('conformance: microsoft-defender-xdr (Streaming API via Event Hubs, AMQ
       [byStream('DeviceProcessEvents'), byStream('EmailEvents'), byStream('AlertInfo')],
       [8, 8, 8],
     );
-    const e = dest.events.find((x) => x.stream === 'EmailEvents' && x.id === 'insights/0/0/1')!;
+    const e = dest.events.find((x) => x.stream === 'EmailEvents' && x.id === '127.0.0.1/insights/0/0/1')!;
     const raw = JSON.parse(JSON.stringify(e.raw));
     assert.equal(raw.category, 'AdvancedHunting-EmailEvents');
     assert.equal(raw.properties.NetworkMessageId, 'm-0', 'the row as streamed');

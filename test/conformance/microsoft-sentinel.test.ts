@@ -66,7 +66,7 @@ describe('conformance: microsoft-sentinel (data export via Event Hubs, AMQP simu
       [count('SecurityIncident'), count('SecurityAlert'), count('exported-tables')],
       [9, 9, 1],
     );
-    const inc = dest.events.find((e) => e.id === 'insights/1/0/0')!;
+    const inc = dest.events.find((e) => e.id === '127.0.0.1/insights/1/0/0')!;
     assert.equal(JSON.parse(JSON.stringify(inc.raw)).IncidentNumber, 101);
     assert.equal(inc.time, '2026-12-07T05:11:00.000Z');
     assert.equal(sim.stats.writes, 0);

@@ -32,7 +32,7 @@ describe('kill -9 of an azure-event-hub consumer', () => {
       records: [{ time: '2026-12-07T05:00:00Z', operationName: 'SecretGet', category: 'AuditEvent', n: i }],
     }));
     const sent = sim.send('insights', bodies);
-    const expected = sent.map((e) => `insights/${e.partition}/${e.sequenceNumber}/0`);
+    const expected = sent.map((e) => `127.0.0.1/insights/${e.partition}/${e.sequenceNumber}/0`);
     const out = join(dir, 'out', 'events.ndjson');
     const config = join(dir, 'tributary.yaml');
     writeFileSync(
@@ -92,7 +92,7 @@ describe('kill -9 of an azure-event-hub consumer', () => {
     assert.deepEqual([...new Set(all)].sort(), [...expected].sort(), 'nothing lost');
     const repeated = duplicates(all);
     for (const id of repeated) {
-      const [, partition, seq] = id.split('/');
+      const [, , partition, seq] = id.split('/'); // {namespace}/{hub}/{partition}/{seq}/{index}
       assert.ok(
         Number(seq) > committed.get(partition!)!,
         `${id} repeated although its partition had committed ${committed.get(partition!)}`,

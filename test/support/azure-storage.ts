@@ -1,7 +1,16 @@
 import { createServer, request, type Server } from 'node:http';
+import { createServer as createHttpsServer, Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
-import { StorageSharedKeyCredential as QueueKey, QueueServiceClient } from '@azure/storage-queue';
+import {
+  BlobServiceClient,
+  newPipeline as newBlobPipeline,
+  StorageSharedKeyCredential,
+} from '@azure/storage-blob';
+import {
+  newPipeline as newQueuePipeline,
+  StorageSharedKeyCredential as QueueKey,
+  QueueServiceClient,
+} from '@azure/storage-queue';
 import { azureStorage, azureStorageFields } from '../../src/accounts/azure-storage.ts';
 import type { Destination } from '../../src/core/destination.ts';
 import type { SourceDef } from '../../src/core/source.ts';
@@ -10,6 +19,7 @@ import { silentLogger } from '../../src/engine/log.ts';
 import { RateLimits } from '../../src/engine/rate-limit.ts';
 import { type ResolvedCollector, type RunOptions, runCollector } from '../../src/engine/runner.ts';
 import type { ManualClock } from '../../src/sim/kit.ts';
+import { certificateAuthority, type IssuedCertificate, issueCertificate } from '../../src/sim/x509.ts';
 import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { MemoryDestination } from './memory-destination.ts';
 
@@ -19,10 +29,42 @@ import { MemoryDestination } from './memory-destination.ts';
  * receive and delete fails them), hold and drop Delete Message calls (a process killed while a delete is in flight)
  * cut a blob's body off mid-way (a lost connection), and answer the next requests with a 503 ServerBusy (learn.microsoft.com/rest/api/storageservices/
  * common-rest-api-error-codes: "ServerBusy … 503"), as Azure Storage does when throttling.
+ *
+ * With `tls`, Azurite and the proxies serve HTTPS with a certificate for 127.0.0.1 issued at test time by a
+ * throwaway CA (`ca`, src/sim/x509.ts: no key is checked in) and Azurite takes OAuth bearer tokens. The
+ * proxies then stand for Azure RBAC, which Azurite does not check: a bearer token must be one the simulated
+ * Entra ID issued (`entra.inspect`, else 401 `InvalidAuthenticationInfo`), and its app must hold a data role —
+ * Storage Blob Data Reader (or Contributor, Owner) to read and list blobs, Storage Queue Data Message
+ * Processor (or Contributor) to get and delete messages — else 403 `AuthorizationPermissionMismatch`
+ * (learn.microsoft.com/azure/storage/blobs/assign-azure-role-data-access; authorize-access-azure-active-directory;
+ * learn.microsoft.com/rest/api/storageservices/common-rest-api-error-codes).
  */
 export class AzureStorageRig {
-  readonly blob = new Azurite('blob');
-  readonly queue = new Azurite('queue');
+  readonly blob: Azurite;
+  readonly queue: Azurite;
+  /** With `tls`: the CA that issued the services' certificate (trust it, nothing else), and the certificate. */
+  readonly ca?: IssuedCertificate;
+  private readonly cert?: IssuedCertificate;
+  /** With `tls`: how the proxies read a bearer token, and each app's roles on the storage account. */
+  entra?: {
+    inspect(token: string): { appId: string; resource: string; expiresAt: number } | undefined;
+    roles: Record<string, string[]>;
+  };
+  /** With `tls`: the Authorization scheme of every call through the proxies (`Bearer`, `SharedKey`, none). */
+  readonly schemes: string[] = [];
+
+  constructor(o: { tls?: boolean } = {}) {
+    if (o.tls) {
+      this.ca = certificateAuthority('Tributary Azurite test CA');
+      this.cert = issueCertificate(this.ca, {
+        commonName: '127.0.0.1',
+        ips: ['127.0.0.1'],
+        dnsNames: ['localhost'],
+      });
+    }
+    this.blob = new Azurite('blob', { tls: this.cert });
+    this.queue = new Azurite('queue', { tls: this.cert });
+  }
   private servers: Server[] = [];
   /** The proxies' endpoints (what the account names). */
   blobUrl = '';
@@ -41,11 +83,29 @@ export class AzureStorageRig {
     await Promise.all([this.blob.start(), this.queue.start()]);
     this.blobUrl = await this.proxy('blob', new URL(this.blob.endpoint));
     this.queueUrl = await this.proxy('queue', new URL(this.queue.endpoint));
-    this.blobs = new BlobServiceClient(
-      this.blob.endpoint,
-      new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY),
-    );
-    this.queues = new QueueServiceClient(this.queue.endpoint, new QueueKey(AZURITE_ACCOUNT, AZURITE_KEY));
+    // The rig's own clients (filling containers and queues) trust the test CA for these endpoints only.
+    const blobPipeline = newBlobPipeline(new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY));
+    const queuePipeline = newQueuePipeline(new QueueKey(AZURITE_ACCOUNT, AZURITE_KEY));
+    if (this.ca) {
+      const agent = new HttpsAgent({ ca: this.ca.certificatePem });
+      const trust = {
+        create: (next: { sendRequest(r: unknown): Promise<unknown> }) => ({
+          sendRequest: (web: { agent?: unknown }) => {
+            web.agent = agent;
+            return next.sendRequest(web);
+          },
+        }),
+      };
+      blobPipeline.factories.push(trust as never);
+      queuePipeline.factories.push(trust as never);
+    }
+    this.blobs = new BlobServiceClient(this.blob.endpoint, blobPipeline);
+    this.queues = new QueueServiceClient(this.queue.endpoint, queuePipeline);
+  }
+
+  /** The proxies' origins (where an account's credentials may go in these tests). */
+  origins(): string[] {
+    return [new URL(this.blobUrl).origin, new URL(this.queueUrl).origin];
   }
 
   async stop(): Promise<void> {
@@ -105,10 +165,56 @@ export class AzureStorageRig {
     });
   }
 
+  /** With `tls` and `entra`: the refusal Azure Storage answers a bearer token without the role, or undefined. */
+  private rbac(service: string, method: string, auth: string | undefined, path: string) {
+    const token = /^Bearer (.+)$/.exec(auth ?? '')?.[1];
+    if (!token || !this.entra) return undefined;
+    const t = this.entra.inspect(token);
+    if (!t || t.expiresAt <= Date.now() || t.resource !== 'https://storage.azure.com')
+      return {
+        status: 401,
+        code: 'InvalidAuthenticationInfo',
+        message:
+          'Server failed to authenticate the request. Please refer to the information in the www-authenticate header.',
+      };
+    const roles = this.entra.roles[t.appId] ?? [];
+    const allowed =
+      service === 'blob'
+        ? ['Storage Blob Data Reader', 'Storage Blob Data Contributor', 'Storage Blob Data Owner']
+        : ['Storage Queue Data Message Processor', 'Storage Queue Data Contributor'];
+    const dataCall = service === 'blob' || /\/messages(\/|$)/.test(path) || method === 'DELETE';
+    if (dataCall && !roles.some((r) => allowed.includes(r)))
+      return {
+        status: 403,
+        code: 'AuthorizationPermissionMismatch',
+        message: 'This request is not authorized to perform this operation using this permission.',
+      };
+    return undefined;
+  }
+
   private async proxy(service: string, target: URL): Promise<string> {
-    const server = createServer((req, res) => {
+    const tls = this.cert;
+    const handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
       const url = new URL(req.url ?? '/', 'http://x');
       this.calls.push(`${req.method} ${service} ${url.pathname}`);
+      const auth = req.headers.authorization;
+      this.schemes.push(auth ? auth.split(' ')[0]! : url.searchParams.has('sig') ? 'SAS' : 'none');
+      const refused = tls ? this.rbac(service, req.method ?? 'GET', auth, url.pathname) : undefined;
+      if (refused) {
+        req.resume();
+        res.writeHead(refused.status, {
+          'x-ms-error-code': refused.code,
+          'content-type': 'application/xml',
+          ...(refused.status === 401 && {
+            'www-authenticate':
+              'Bearer authorization_uri=https://login.microsoftonline.com/common/oauth2/authorize resource_id=https://storage.azure.com',
+          }),
+        });
+        res.end(
+          `<?xml version="1.0" encoding="utf-8"?><Error><Code>${refused.code}</Code><Message>${refused.message}\nRequestId:00000000-0000-0000-0000-000000000000\nTime:${new Date().toISOString()}</Message></Error>`,
+        );
+        return;
+      }
       const range = req.headers['x-ms-range'] ?? req.headers.range;
       if (service === 'blob' && range) this.ranges.push(`${url.pathname} ${range}`);
       if (this.busy > 0) {
@@ -121,13 +227,14 @@ export class AzureStorageRig {
         return;
       }
       const forward = () => {
-        const up = request(
+        const up = (tls ? httpsRequest : request)(
           {
             host: target.hostname,
             port: target.port,
             method: req.method,
             path: req.url,
             headers: { ...req.headers, host: target.host },
+            ...(tls && { ca: this.ca!.certificatePem }),
           },
           (upRes) => {
             res.writeHead(upRes.statusCode ?? 502, upRes.headers);
@@ -166,10 +273,16 @@ export class AzureStorageRig {
         return;
       }
       forward();
-    });
+    };
+    const server: Server = tls
+      ? (createHttpsServer(
+          { cert: tls.certificatePem, key: tls.privateKeyPem },
+          handler,
+        ) as unknown as Server)
+      : createServer(handler);
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
     this.servers.push(server);
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}/${AZURITE_ACCOUNT}`;
+    return `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}/${AZURITE_ACCOUNT}`;
   }
 }
 

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -9,6 +9,9 @@ import { join, resolve } from 'node:path';
  * Its port is read from the line it prints once listening ("… successfully listens on http://…").
  * The account is Azurite's well-known development account (learn.microsoft.com/azure/storage/common/storage-use-azurite,
  * "Well-known storage account and key").
+ * With `tls` it serves HTTPS with that certificate and key (PEM, written to its folder) and takes OAuth bearer
+ * tokens (`--oauth basic`: Azurite checks a token's issuer, audience and lifetime, not its signature or roles;
+ * its README, "OAuth Configuration" — bearer tokens only over HTTPS).
  */
 export const AZURITE_ACCOUNT = 'devstoreaccount1';
 export const AZURITE_KEY =
@@ -24,13 +27,24 @@ export class Azurite {
   endpoint = '';
 
   private readonly service: 'blob' | 'queue';
+  private readonly tls?: { certificatePem: string; privateKeyPem: string };
 
-  constructor(service: 'blob' | 'queue' = 'blob') {
+  constructor(
+    service: 'blob' | 'queue' = 'blob',
+    o: { tls?: { certificatePem: string; privateKeyPem: string } } = {},
+  ) {
     this.service = service;
+    this.tls = o.tls;
   }
 
   async start(timeoutMs = 30_000): Promise<void> {
     this.dir = mkdtempSync(join(tmpdir(), 'tributary-azurite-'));
+    const tls: string[] = [];
+    if (this.tls) {
+      writeFileSync(join(this.dir, 'cert.pem'), this.tls.certificatePem);
+      writeFileSync(join(this.dir, 'key.pem'), this.tls.privateKeyPem, { mode: 0o600 });
+      tls.push('--cert', join(this.dir, 'cert.pem'), '--key', join(this.dir, 'key.pem'), '--oauth', 'basic');
+    }
     const child = spawn(
       BIN(this.service),
       // The SDK may speak a newer service version than this Azurite knows; the blob calls used are old.
@@ -44,6 +58,7 @@ export class Azurite {
         '127.0.0.1',
         `--${this.service}Port`,
         '0',
+        ...tls,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -56,7 +71,7 @@ export class Azurite {
       );
       const seen = (d: Buffer) => {
         out += d;
-        const m = /successfully listens on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+        const m = /successfully listens on https?:\/\/127\.0\.0\.1:(\d+)/.exec(out);
         if (m) {
           clearTimeout(timer);
           ok(m[1]!);
@@ -69,7 +84,7 @@ export class Azurite {
         fail(new Error(`azurite exited (${code}): ${out}`));
       });
     });
-    this.endpoint = `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
+    this.endpoint = `${this.tls ? 'https' : 'http'}://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
   }
 
   async stop(): Promise<void> {

@@ -3,13 +3,16 @@ import {
   azureError,
   blobObjectStore,
   containerClient,
+  type EntraStorageSettings,
+  entraRole,
   eventGridMessageJson,
   QUEUE_DELETE_WRITE,
   QUEUE_RECEIVE_WRITE,
   queueClient,
+  type StorageAccess,
+  storageAccountFields,
   storageQueue,
 } from '../../accounts/azure-objects.ts';
-import type { AzureStorageAccount } from '../../accounts/azure-storage.ts';
 import { defineSource } from '../../core/source.ts';
 import type { ObjectFormat } from '../../engine/object-decode.ts';
 import {
@@ -49,7 +52,7 @@ import {
  * whether every Event Grid delivery to a queue is base64-encoded (both forms are read).
  */
 
-export interface AzureBlobSettings {
+export interface AzureBlobSettings extends EntraStorageSettings {
   container: string;
   queueName?: string;
   prefix?: string;
@@ -66,6 +69,7 @@ const QUEUE = /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/;
 
 const settings = z
   .object({
+    ...storageAccountFields,
     container: z
       .string()
       .trim()
@@ -220,11 +224,11 @@ export function blobsOf(m: QueueMessage, s: Pick<AzureBlobSettings, 'container' 
 const field = (name: string | undefined) => (r: unknown) =>
   name && r && typeof r === 'object' ? (r as Record<string, unknown>)[name] : undefined;
 
-const base = (): Omit<ObjectReaderDef<AzureBlobSettings, AzureStorageAccount>, 'mode'> => ({
+const base = (): Omit<ObjectReaderDef<AzureBlobSettings, StorageAccess>, 'mode'> => ({
   open: (ctx) => ({
-    objects: blobObjectStore(containerClient(ctx.http, ctx.account, ctx.settings.container)),
+    objects: blobObjectStore(containerClient(ctx.http, ctx.account, ctx.settings.container, ctx.settings)),
     queue: ctx.settings.queueName
-      ? storageQueue(queueClient(ctx.http, ctx.account, ctx.settings.queueName), {
+      ? storageQueue(queueClient(ctx.http, ctx.account, ctx.settings.queueName, ctx.settings), {
           visibilityTimeoutSeconds: ctx.settings.visibilityTimeoutSeconds,
         })
       : undefined,
@@ -236,7 +240,7 @@ const base = (): Omit<ObjectReaderDef<AzureBlobSettings, AzureStorageAccount>, '
 /** The reader for a collector's settings (the format, id and time fields are settings, not vendor facts). */
 function reader(s: AzureBlobSettings) {
   const id = field(s.idField);
-  const def: Omit<ObjectReaderDef<AzureBlobSettings, AzureStorageAccount>, 'mode'> = {
+  const def: Omit<ObjectReaderDef<AzureBlobSettings, StorageAccess>, 'mode'> = {
     ...base(),
     format: s.format as ObjectFormat,
     compression: s.syncStrategy === 'continuous' ? 'none' : s.compression,
@@ -255,18 +259,24 @@ function reader(s: AzureBlobSettings) {
 }
 
 /** Runs `call`, turning an SDK refusal into a config error naming what was tried and the permission it needs. */
-async function needs<T>(what: string, permission: string, call: () => Promise<T>): Promise<T> {
+async function needs<T>(
+  what: string,
+  permission: string,
+  entra: Parameters<typeof azureError>[3],
+  call: () => Promise<T>,
+): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    throw azureError(err, what, permission);
+    throw azureError(err, what, permission, entra);
   }
 }
 
-export default defineSource<AzureBlobSettings, AzureStorageAccount>({
+export default defineSource<AzureBlobSettings, StorageAccess>({
   id: 'azure-blob-storage',
   title: 'Azure Blob Storage',
   account: 'azure-storage',
+  accounts: ['azure-storage', 'microsoft'],
   stability: 'early-access',
   family: 'object-storage',
   description:
@@ -279,9 +289,9 @@ export default defineSource<AzureBlobSettings, AzureStorageAccount>({
 4. Credentials, one of:
    - **SAS tokens** (Storage account → Shared access signature, or per container/queue): blob service **Read** and **List** (\`sp=rl\`, resource types container and object), queue service **Process** (\`sp=p\`). One account SAS with services Blob and Queue (\`ss=bq\`), permissions Read, List, Process (\`sp=rlp\`) and resource types Container and Object (\`srt=co\`) serves both. Note the expiry (\`se=\`): renew the token before it.
    - An **account key** or **connection string** (Storage account → Access keys): full access to the account; prefer SAS tokens.
-   - (Microsoft Entra ID with the roles **Storage Blob Data Reader** on the container and **Storage Queue Data Message Processor** on the queue is for a later \`microsoft\`-account option.)
+   - An **Entra ID app** (the app registration of your \`microsoft\` account, no secret of the storage account at all): on the storage account (or the container) → **Access control (IAM)** → **Add** → **Add role assignment** → **Storage Blob Data Reader** → Members: *User, group, or service principal* → select the app → **Review + assign**; the same on the storage account (or the queue) for **Storage Queue Data Message Processor**. Allow up to 10 minutes for an assignment to apply.
 
-Copy into Tributary: an **azure-storage** account (storage account name and the SAS tokens, or the key, or the connection string), and in the collector the container, the queue name and, if any, the prefix.
+Copy into Tributary: an **azure-storage** account (storage account name and the SAS tokens, or the key, or the connection string), and in the collector the container, the queue name and, if any, the prefix. With the \`microsoft\` account instead, give the collector the **storage account** name too (\`storageAccount\`); Test Connection then names the role that is missing.
 
 **Sync strategy.** \`once\` reads each blob once, when Event Grid announces it (or, without a queue, by listing the prefix in name order). \`continuous\` follows blobs that grow — append blobs written line by line: every run lists the prefix and reads each blob on from the end of its last complete line. Appending raises no BlobCreated event, so \`continuous\` takes no queue.
 
@@ -301,7 +311,7 @@ Copy into Tributary: an **azure-storage** account (storage account name and the 
   },
   async test({ http, account, settings: s }) {
     if (s.queueName && s.syncStrategy === 'once') {
-      const queue = queueClient(http, account, s.queueName);
+      const queue = queueClient(http, account, s.queueName, s);
       // Deleting a message that does not exist proves the Process permission without touching any message.
       try {
         await queue.deleteMessage('00000000-0000-0000-0000-000000000000', 'AAAAAAAAAAAAAAAAAAAAAAAAAAAA');
@@ -316,15 +326,18 @@ Copy into Tributary: an **azure-storage** account (storage account name and the 
             err,
             `process messages of queue ${s.queueName}`,
             'the Process permission (sp=p) on the queue, or the Storage Queue Data Message Processor role',
+            entraRole(queue, 'queueProcessor'),
           );
       }
     }
-    const container = containerClient(http, account, s.container);
+    const container = containerClient(http, account, s.container, s);
     const store = blobObjectStore(container);
     const ctl = new AbortController();
+    const entra = entraRole(container, 'blobReader');
     const page = await needs(
       `list container ${s.container}`,
       'the List permission (sp=l), or the Storage Blob Data Reader role',
+      entra,
       () => store.list({ prefix: s.prefix ?? '', signal: ctl.signal }),
     );
     const first = page.objects[0];
@@ -332,6 +345,7 @@ Copy into Tributary: an **azure-storage** account (storage account name and the 
       await needs(
         `read blob ${first.key}`,
         'the Read permission (sp=r), or the Storage Blob Data Reader role',
+        entra,
         () => container.getBlobClient(first.key).download(0, 1, { abortSignal: ctl.signal }),
       );
     }

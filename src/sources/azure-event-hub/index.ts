@@ -21,7 +21,8 @@ import { consumerStream } from '../../engine/stream-consumer.ts';
  *   "Top-level common schema": each record has `time`, `resourceId`, `operationName`, `category`, …). With
  *   `unwrapRecords` each entry is one event; any other body is one event as it is.
  * - Ids: an event is identified within a hub by its partition and sequence number (event-hubs-features,
- *   "Event consumers"): `{hub}/{partition}/{sequence number}`, with `/{index}` for an entry of `records`
+ *   "Event consumers"); hubs are named within a namespace, so the id starts with the fully qualified
+ *   namespace: `{namespace}/{hub}/{partition}/{sequence number}`, with `/{index}` for an entry of `records`
  *   — stable across re-reads. Time: the record's `time` (resource logs), else the event's enqueued time.
  * - Retention (event-hubs-features, "Event retention"): 1 hour to 7 days on Standard (default 1 day),
  *   up to 90 days on Premium and Dedicated; events older are gone, reported as a gap.
@@ -63,7 +64,7 @@ export default defineSource<EventHubSettings, AzureEventHubsAccount>({
 
 Copy into Tributary: an \`azure-event-hubs\` account (the connection string, the hub name unless the string ends with \`EntityPath=…\`, the consumer group), then this collector. Settings: **Start at** (\`earliest\`: everything still retained; \`latest\`: new events only) and **Unwrap records**.
 
-**What each event is**: the event body as JSON (text when it is not JSON); with Unwrap records, each entry of a \`{"records":[…]}\` body (Azure Monitor diagnostic settings and activity logs) is one event. Id \`{hub}/{partition}/{sequence number}[/{index}]\`, time the record's \`time\`, else the enqueued time.
+**What each event is**: the event body as JSON (text when it is not JSON); with Unwrap records, each entry of a \`{"records":[…]}\` body (Azure Monitor diagnostic settings and activity logs) is one event. Id \`{namespace}/{hub}/{partition}/{sequence number}[/{index}]\` (the namespace's host name, e.g. \`contoso.servicebus.windows.net\`), time the record's \`time\`, else the enqueued time.
 
 **Positions**: Tributary keeps each partition's sequence number in its own store (no Azure Storage checkpoint container) and moves it only after every destination acknowledged the events before it; after a restart reading resumes right after it. In cluster mode each partition has one owner at a time, and partitions move between workers as they come and go. Events older than the hub's retention (1 day by default on Standard) are lost while the collector is stopped; that is reported as a gap.
 

@@ -1,6 +1,13 @@
 import { z } from 'zod';
-import { azureError, blobObjectStore, containerClient } from '../../accounts/azure-objects.ts';
-import type { AzureStorageAccount } from '../../accounts/azure-storage.ts';
+import {
+  azureError,
+  blobObjectStore,
+  containerClient,
+  type EntraStorageSettings,
+  entraRole,
+  type StorageAccess,
+  storageAccountFields,
+} from '../../accounts/azure-objects.ts';
 import { defineSource, type ReadContext, type StreamDef } from '../../core/source.ts';
 import { readObjects } from '../../engine/object-notification.ts';
 import { storageLogDecoder } from './log-format.ts';
@@ -29,7 +36,7 @@ import { storageLogDecoder } from './log-format.ts';
  * and whether a blob is ever appended to after it is first listed.
  */
 
-export interface StorageAnalyticsSettings {
+export interface StorageAnalyticsSettings extends EntraStorageSettings {
   container: string;
   services: Array<'blob' | 'queue' | 'table'>;
   latenessMinutes: number;
@@ -37,6 +44,7 @@ export interface StorageAnalyticsSettings {
 
 const settings = z
   .object({
+    ...storageAccountFields,
     container: z
       .string()
       .trim()
@@ -74,16 +82,18 @@ export function hourFolder(ms: number): string {
   return `${d.slice(0, 4)}/${d.slice(5, 7)}/${d.slice(8, 10)}/${d.slice(11, 13)}00`;
 }
 
-type Ctx = ReadContext<StorageAnalyticsSettings, AzureStorageAccount>;
+type Ctx = ReadContext<StorageAnalyticsSettings, StorageAccess>;
 
-function service(name: 'blob' | 'queue' | 'table'): StreamDef<StorageAnalyticsSettings, AzureStorageAccount> {
+function service(name: 'blob' | 'queue' | 'table'): StreamDef<StorageAnalyticsSettings, StorageAccess> {
   return {
     title: `${name[0].toUpperCase()}${name.slice(1)} service logs`,
     description: `Storage Analytics log entries of the ${name} service (${name}/YYYY/MM/DD/hh00/*.log).`,
-    read: readObjects<StorageAnalyticsSettings, AzureStorageAccount>({
+    read: readObjects<StorageAnalyticsSettings, StorageAccess>({
       mode: 'listing',
       open: (ctx) => ({
-        objects: blobObjectStore(containerClient(ctx.http, ctx.account, ctx.settings.container)),
+        objects: blobObjectStore(
+          containerClient(ctx.http, ctx.account, ctx.settings.container, ctx.settings),
+        ),
       }),
       prefix: () => `${name}/`,
       // The first run starts at the hour folder the lookback reaches.
@@ -96,14 +106,15 @@ function service(name: 'blob' | 'queue' | 'table'): StreamDef<StorageAnalyticsSe
       eventId: (r: any) =>
         r?.['request-id-header'] ? `${r['request-id-header']}:${r['operation-count'] ?? ''}` : undefined,
       eventTime: (r: any) => r?.['request-start-time'],
-    }) as StreamDef<StorageAnalyticsSettings, AzureStorageAccount>['read'],
+    }) as StreamDef<StorageAnalyticsSettings, StorageAccess>['read'],
   };
 }
 
-export default defineSource<StorageAnalyticsSettings, AzureStorageAccount>({
+export default defineSource<StorageAnalyticsSettings, StorageAccess>({
   id: 'azure-storage-analytics',
   title: 'Azure Storage Analytics',
   account: 'azure-storage',
+  accounts: ['azure-storage', 'microsoft'],
   stability: 'early-access',
   family: 'object-storage',
   description:
@@ -113,15 +124,19 @@ export default defineSource<StorageAnalyticsSettings, AzureStorageAccount>({
     '   for the Blob, Queue and Table services you want, version 2.0 where offered, with a retention of a few days at least.',
     '2. Create a SAS for the blob service with **Read** and **List** (`sp=rl`) on container and object resources (Shared access signature →',
     '   Allowed services: Blob; Allowed resource types: Container, Object), or use the account key. Copy the SAS token.',
-    '3. Create an **Azure Storage** account in Tributary (storage account name + blob SAS token), then this collector.',
+    '   Or use an **Entra ID app** (your `microsoft` account): the storage account → **Access control (IAM)** → **Add** → **Add role assignment** →',
+    '   **Storage Blob Data Reader** → Members: the app → **Review + assign** (up to 10 minutes to apply).',
+    '3. Create an **Azure Storage** account in Tributary (storage account name + blob SAS token), then this collector; or, with the',
+    '   `microsoft` account, give the collector the **storage account** name (`storageAccount`).',
     'Logs of an hour are read once that hour ended more than the lateness (default 60 minutes) ago: expect 1–2 hours of delay.',
-    'Early access: how late Azure writes an hour’s logs is not documented precisely.',
+    'Early access: how late Azure writes an hour’s logs is not documented precisely; whether `$logs` can be read with an Entra ID role (rather than a SAS or key) is not stated in the Storage Analytics pages.',
   ].join('\n'),
   settings,
   defaultStreams: (s) => s.services,
   streams: { blob: service('blob'), queue: service('queue'), table: service('table') },
   async test({ settings: s, account, http, signal }) {
-    const store = blobObjectStore(containerClient(http, account, s.container));
+    const container = containerClient(http, account, s.container, s);
+    const store = blobObjectStore(container);
     try {
       for (const name of s.services) await store.list({ prefix: `${name}/`, signal });
     } catch (err) {
@@ -129,6 +144,7 @@ export default defineSource<StorageAnalyticsSettings, AzureStorageAccount>({
         err,
         `list the ${s.container} container`,
         'blob Read and List (sp=rl), or Storage Blob Data Reader',
+        entraRole(container, 'blobReader'),
       );
     }
   },

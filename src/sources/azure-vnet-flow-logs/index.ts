@@ -1,6 +1,13 @@
 import { z } from 'zod';
-import { azureError, blobObjectStore, containerClient } from '../../accounts/azure-objects.ts';
-import type { AzureStorageAccount } from '../../accounts/azure-storage.ts';
+import {
+  azureError,
+  blobObjectStore,
+  containerClient,
+  type EntraStorageSettings,
+  entraRole,
+  type StorageAccess,
+  storageAccountFields,
+} from '../../accounts/azure-objects.ts';
 import { defineSource } from '../../core/source.ts';
 import { readObjects } from '../../engine/object-notification.ts';
 
@@ -32,7 +39,7 @@ import { readObjects } from '../../engine/object-notification.ts';
  * kept unnamed in `flowTuple`).
  */
 
-export interface FlowLogSettings {
+export interface FlowLogSettings extends EntraStorageSettings {
   container: string;
   prefix?: string;
   expandTuples: boolean;
@@ -40,6 +47,7 @@ export interface FlowLogSettings {
 
 const settings = z
   .object({
+    ...storageAccountFields,
     container: z
       .string()
       .trim()
@@ -115,10 +123,11 @@ export function flowTuples(record: any): unknown[] {
   return out;
 }
 
-export default defineSource<FlowLogSettings, AzureStorageAccount>({
+export default defineSource<FlowLogSettings, StorageAccess>({
   id: 'azure-vnet-flow-logs',
   title: 'Azure VNet Flow Logs',
   account: 'azure-storage',
+  accounts: ['azure-storage', 'microsoft'],
   stability: 'early-access',
   family: 'object-storage',
   description:
@@ -127,9 +136,11 @@ export default defineSource<FlowLogSettings, AzureStorageAccount>({
     '1. Azure portal → **Network Watcher** → **Flow logs** → **Create**: flow log type **Virtual network** (or NSG), the virtual networks,',
     '   and a **storage account** in the same region; set a retention of a few days at least.',
     '2. On that storage account create a SAS for the blob service with **Read** and **List** (`sp=rl`, resource types Container and Object),',
-    '   or use the account key; copy it.',
+    '   or use the account key; copy it. Or use an **Entra ID app** (your `microsoft` account): the storage account → **Access control (IAM)**',
+    '   → **Add** → **Add role assignment** → **Storage Blob Data Reader** → Members: the app → **Review + assign** (up to 10 minutes to apply).',
     '3. Create an **Azure Storage** account in Tributary, then this collector (container insights-logs-flowlogflowevent for VNet flow',
-    '   logs, insights-logs-networksecuritygroupflowevent for NSG flow logs).',
+    '   logs, insights-logs-networksecuritygroupflowevent for NSG flow logs); with the `microsoft` account, give the collector the',
+    '   **storage account** name (`storageAccount`).',
     'Early access: the block layout is documented for NSG flow logs and assumed the same for VNet flow logs.',
   ].join('\n'),
   settings,
@@ -139,11 +150,11 @@ export default defineSource<FlowLogSettings, AzureStorageAccount>({
       description:
         'Flow-log records (or, with expandTuples, flow tuples) as the hourly PT1H.json blobs grow.',
       read: (ctx) =>
-        readObjects<FlowLogSettings, AzureStorageAccount>({
+        readObjects<FlowLogSettings, StorageAccess>({
           mode: 'append',
           appendUnit: 'json-blocks',
           open: (c) => ({
-            objects: blobObjectStore(containerClient(c.http, c.account, c.settings.container)),
+            objects: blobObjectStore(containerClient(c.http, c.account, c.settings.container, c.settings)),
           }),
           prefix: (s) => s.prefix ?? '',
           format: 'ndjson',
@@ -153,8 +164,9 @@ export default defineSource<FlowLogSettings, AzureStorageAccount>({
     },
   },
   async test({ settings: s, account, http, signal }) {
+    const container = containerClient(http, account, s.container, s);
     try {
-      await blobObjectStore(containerClient(http, account, s.container)).list({
+      await blobObjectStore(container).list({
         prefix: s.prefix ?? '',
         signal,
       });
@@ -163,6 +175,7 @@ export default defineSource<FlowLogSettings, AzureStorageAccount>({
         err,
         `list the ${s.container} container`,
         'blob Read and List (sp=rl), or Storage Blob Data Reader',
+        entraRole(container, 'blobReader'),
       );
     }
   },

@@ -78,7 +78,7 @@ export default defineSource<DefenderXdrSettings, AzureEventHubsAccount>({
 
 Copy into Tributary: an \`azure-event-hubs\` account (connection string, hub name, consumer group), then this collector; **Tables** keeps only the tables named (empty: all), **Start at** \`earliest\` or \`latest\`.
 
-**What each event is**: one Advanced Hunting row as Defender streams it, \`{"time", "tenantId", "category": "AdvancedHunting-<table>", "properties": {<the row>}}\`, in the stream named after its table (DeviceProcessEvents, EmailEvents, AlertInfo, …). Time: the row's \`Timestamp\`, else \`time\`. Id: \`{hub}/{partition}/{sequence number}/{index}\`.
+**What each event is**: one Advanced Hunting row as Defender streams it, \`{"time", "tenantId", "category": "AdvancedHunting-<table>", "properties": {<the row>}}\`, in the stream named after its table (DeviceProcessEvents, EmailEvents, AlertInfo, …). Time: the row's \`Timestamp\`, else \`time\`. Id: \`{namespace}/{hub}/{partition}/{sequence number}/{index}\` (the namespace's host name).
 
 If the streaming setting sends each table to a hub of its own, create one collector per hub.
 

@@ -75,7 +75,7 @@ export default defineSource<SentinelSettings, AzureEventHubsAccount>({
 
 Copy into Tributary: an \`azure-event-hubs\` account (connection string, hub name, consumer group), then this collector; **Tables** keeps only those named (empty: all), **Start at** \`earliest\` or \`latest\`. If the rule has no hub name (one \`am-<table>\` hub per table), create one collector per hub.
 
-**What each event is**: one exported row with its columns, in the stream named after its \`Type\` (the table); time \`TimeGenerated\`. Id: \`{hub}/{partition}/{sequence number}/{index}\`. Export retries can duplicate rows (the data export page, "Data completeness"); deduplicate on the row's own key (\`IncidentNumber\`, \`SystemAlertId\`, …) where it matters.
+**What each event is**: one exported row with its columns, in the stream named after its \`Type\` (the table); time \`TimeGenerated\`. Id: \`{namespace}/{hub}/{partition}/{sequence number}/{index}\` (the namespace's host name). Export retries can duplicate rows (the data export page, "Data completeness"); deduplicate on the row's own key (\`IncidentNumber\`, \`SystemAlertId\`, …) where it matters.
 
 **What the collector changes**: nothing in the workspace or the hub.
 
