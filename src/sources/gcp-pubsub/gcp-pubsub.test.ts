@@ -211,7 +211,11 @@ describe('gcp-pubsub source', () => {
     assert.equal(Math.max(...sim.deliveries().values()), 2);
   });
 
-  it('extends the ack deadline (modifyAckDeadline) as soon as a batch is held, before its delivery ends', async () => {
+  /**
+   * Five messages delivered to a destination that holds each batch until the simulator saw `extensions`
+   * modifyAckDeadline requests; the requests seen.
+   */
+  async function heldUntilExtended(extensions: number, over: Partial<AckSource> = {}) {
     const s = await store();
     const { sim, source } = await rig({ ackDeadlineSeconds: 10 });
     const ids = sim.publishLogEntries(5);
@@ -220,50 +224,32 @@ describe('gcp-pubsub source', () => {
       name: 'slow',
       kind: 'memory',
       send: async (events) => {
-        // A 60 s lease is renewed every 30 s: only the extension at once can arrive within this wait.
-        await until('a lease extension', () => sim.modifies.length > 0, 10_000);
+        await until(`${extensions} lease extensions`, () => sim.modifies.length >= extensions, 10_000);
         await dest.send(events);
       },
       close: async () => {},
     };
-    const c = consume(s, source(), [slow]);
+    const c = consume(s, source(over), [slow]);
     await until('the subscription drained', () => sim.pending() === 0);
     c.stop();
     await c.done;
     assert.deepEqual(sorted(dest.ids()), sorted(ids));
-    assert.equal(sim.modifies.length, 1);
-    assert.deepEqual([sim.modifies[0].seconds, sim.modifies[0].ackIds.length], [60, 5]);
     assert.deepEqual(duplicates(dest.ids()), [], 'no redelivery while leased');
+    return sim.modifies.map((m) => [m.seconds, m.ackIds.length]);
+  }
+
+  it('extends the ack deadline (modifyAckDeadline) as soon as a batch is held, before its delivery ends', async () => {
+    // A 60 s lease is renewed every 30 s: only the extension at once can arrive within the 10 s wait.
+    assert.deepEqual(await heldUntilExtended(1), [[60, 5]]);
   });
 
   it('renews the lease every half ackDeadlineSeconds while a slow destination holds the batch', async () => {
-    const s = await store();
-    const { sim, source } = await rig({ ackDeadlineSeconds: 10 });
-    const ids = sim.publishLogEntries(5);
-    const dest = new MemoryDestination();
-    const slow: Destination = {
-      name: 'slow',
-      kind: 'memory',
-      send: async (events) => {
-        await until('a renewal after the first extension', () => sim.modifies.length > 1);
-        await dest.send(events);
-      },
-      close: async () => {},
-    };
     // A 2 s lease is renewed every second (the engine's floor), so the test waits about one second.
-    const c = consume(s, source({ extendSeconds: 2 }), [slow]);
-    await until('the subscription drained', () => sim.pending() === 0);
-    c.stop();
-    await c.done;
-    assert.deepEqual(sorted(dest.ids()), sorted(ids));
-    assert.deepEqual(
-      sim.modifies.slice(0, 2).map((m) => [m.seconds, m.ackIds.length]),
-      [
-        [2, 5],
-        [2, 5],
-      ],
-    );
-    assert.deepEqual(duplicates(dest.ids()), [], 'no redelivery while leased');
+    const seen = await heldUntilExtended(2, { extendSeconds: 2 });
+    assert.deepEqual(seen.slice(0, 2), [
+      [2, 5],
+      [2, 5],
+    ]);
   });
 
   it('renews a refused token while consuming, and waits out RESOURCE_EXHAUSTED', async () => {
