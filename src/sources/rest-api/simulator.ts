@@ -2,8 +2,9 @@
  * A generic JSON REST API simulator for the `rest-api` collector: one list of events behind the usual
  * shapes such APIs take, each chosen per instance, so tests and the conformance suite can drive the
  * collector through every pagination strategy, order, time format and authentication it supports.
- * There is no vendor to follow: the behaviour is that of common, well-behaved APIs, by the standards they
- * cite; what no standard fixes is marked assumed.
+ * No vendor documentation: there is no vendor to follow; the behaviour is that of common, well-behaved APIs,
+ * by the standards they cite (RFCs, by section); what no standard fixes is marked assumed (decided by the
+ * simulator).
  *
  * - assumed (the usual shape of event-list APIs): `GET /v1/events?since=&until=&limit=…` — `since`
  *   inclusive, `until` exclusive, both in the
