@@ -29,12 +29,11 @@
 import { formatTime, parseTime } from '../../engine/time-format.ts';
 import {
   type Clock,
-  type Fault,
   ipv4,
   json,
   person,
-  type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -68,7 +67,7 @@ interface Ev {
   admin: boolean;
 }
 
-export class LastPassSimulator {
+export class LastPassSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -81,6 +80,7 @@ export class LastPassSimulator {
   private readonly writes: Array<{ cmd: unknown; at: number }> = [];
 
   constructor(o: LastPassSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     const rng = new Rng(this.seed);
@@ -100,29 +100,8 @@ export class LastPassSimulator {
     this.addEvents(n, { from: this.clock() - 60_000 - (n - 1) * this.o.spacingMs });
   }
 
-  get url(): string {
-    return this.server.url;
-  }
-
   account(): Record<string, unknown> {
     return { cid: String(this.cid), provhash: this.provhash, apiUrl: this.url };
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   /**

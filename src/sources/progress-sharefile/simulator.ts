@@ -31,12 +31,12 @@ import { randomBytes } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import {
   type Clock,
-  type Fault,
   ipv4,
   json,
   person,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -64,7 +64,7 @@ interface Run {
   seq: number;
 }
 
-export class ShareFileSimulator {
+export class ShareFileSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -84,6 +84,7 @@ export class ShareFileSimulator {
   private tokenCount = 0;
 
   constructor(o: ShareFileSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     const rng = new Rng(this.seed);
@@ -120,10 +121,6 @@ export class ShareFileSimulator {
     }
   }
 
-  get url(): string {
-    return this.server.url;
-  }
-
   account(): Record<string, string> {
     return {
       subdomain: 'acme',
@@ -134,23 +131,6 @@ export class ShareFileSimulator {
       tokenUrl: `${this.url}/oauth/token`,
       apiUrl: `${this.url}/sf/v3`,
     };
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   writeCalls(): RecordedRequest[] {

@@ -28,12 +28,12 @@
 import { randomBytes } from 'node:crypto';
 import {
   type Clock,
-  type Fault,
   ipv4,
   json,
   person,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -58,7 +58,7 @@ interface Ev {
   vis: number;
 }
 
-export class SesSimulator {
+export class SesSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -76,6 +76,7 @@ export class SesSimulator {
   private generation = 0;
 
   constructor(o: SesSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     const rng = new Rng(this.seed);
@@ -104,33 +105,12 @@ export class SesSimulator {
     this.addEvents(n, { from: this.clock() - 60_000 - (n - 1) * this.o.spacingMs });
   }
 
-  get url(): string {
-    return this.server.url;
-  }
-
   account(): Record<string, string> {
     return { clientId: this.clientId, clientSecret: this.clientSecret, apiUrl: this.url };
   }
 
   settings(): Record<string, unknown> {
     return { streamId: this.streamId, channelId: this.channelId };
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   /** Anything but the token and the event export stream (both POSTs that only read). */

@@ -29,10 +29,10 @@
  */
 import {
   type Clock,
-  type Fault,
   json,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -65,7 +65,7 @@ interface Ev {
 const TOKEN_PATH = '/auth/realms/IAM/protocol/openid-connect/token';
 const EVENTS_PATH = '/eventservice/api/v2/events';
 
-export class TrellixSimulator {
+export class TrellixSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -78,6 +78,7 @@ export class TrellixSimulator {
   private loopPages = 0;
 
   constructor(o: TrellixSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     const rng = new Rng(seedOf(this.seed, 'client'));
@@ -98,27 +99,6 @@ export class TrellixSimulator {
     const n = o.events ?? 50;
     const first = now - 5 * 60_000 - Math.max(0, n - 1) * this.o.spacingMs;
     for (let i = 0; i < n; i++) this.add(first + i * this.o.spacingMs, first + i * this.o.spacingMs);
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   /** Every request but a token request (the Events API has no write calls; any other method is one). */

@@ -29,12 +29,12 @@
 import { randomBytes } from 'node:crypto';
 import {
   type Clock,
-  type Fault,
   ipv4,
   json,
   person,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -64,7 +64,7 @@ interface Ev {
   vis: number;
 }
 
-export class VectraSimulator {
+export class VectraSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -78,6 +78,7 @@ export class VectraSimulator {
   private loopPages = 0;
 
   constructor(o: VectraSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     const rng = new Rng(this.seed);
@@ -102,29 +103,8 @@ export class VectraSimulator {
       this.addEvents(kind, n, { from: this.clock() - 60_000 - (n - 1) * this.o.spacingMs });
   }
 
-  get url(): string {
-    return this.server.url;
-  }
-
   account(): Record<string, string> {
     return { portalUrl: this.url, clientId: this.clientId, clientSecret: this.clientSecret };
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   writeCalls(): RecordedRequest[] {
