@@ -52,8 +52,8 @@ export interface AckSource {
   close?(): Promise<void>;
   /**
    * Keeps messages being delivered from going back to the vendor (Pub/Sub `modifyAckDeadline`, SQS
-   * ChangeMessageVisibility): called every `extendEverySeconds` until the batch is acknowledged or
-   * abandoned, each time asking for `extendSeconds` more.
+   * ChangeMessageVisibility): called as soon as a batch is pulled, then every half `extendSeconds`
+   * until the batch is acknowledged or abandoned, each time asking for `extendSeconds` more.
    */
   extend?(ackIds: string[], seconds: number, o: { signal: AbortSignal }): Promise<void>;
   /** How much each extension asks for (the vendor's lease, e.g. 60 s). */

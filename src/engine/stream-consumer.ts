@@ -379,7 +379,7 @@ class Consumer {
       }
       const release = this.keepLeased(source, messages);
       await this.deliverAndCommit(messages, async (counts) => {
-        release();
+        await release();
         // The counts first, then the ack: a crash between them redelivers (same ids), never loses.
         await this.o.store.commitBatch({
           collectorId: this.t.id,
@@ -410,31 +410,43 @@ class Consumer {
   }
 
   /**
-   * While a pulled batch is delivered, its messages' lease is extended every half `extendSeconds` (at most
-   * for MAX_LEASE_MS), so a slow destination does not hand them to another reader; returns the stop. A
-   * failed extension is logged: the vendor may then redeliver them (same ids), which loses nothing.
+   * While a pulled batch is delivered, its messages' lease is extended to `extendSeconds` at once — the
+   * vendor's own deadline (Pub/Sub's subscription default is 10 s) may be shorter than a delivery — and
+   * again every half `extendSeconds` (at most for MAX_LEASE_MS), so a slow destination does not hand them
+   * to another reader. Returns the stop, which also waits for an extension in flight, so that none
+   * follows the acknowledge. A failed extension is logged: the vendor may then redeliver the messages
+   * (same ids), which loses nothing.
    */
-  private keepLeased(source: AckSource, messages: AckedMessage[]): () => void {
+  private keepLeased(source: AckSource, messages: AckedMessage[]): () => Promise<void> {
     const seconds = source.extendSeconds;
-    if (!source.extend || !seconds) return () => {};
+    const extend = source.extend?.bind(source);
+    if (!extend || !seconds) return async () => {};
     const ackIds = messages.map((m) => m.ackId);
     const started = this.now();
+    let inFlight: Promise<void> = Promise.resolve();
+    const renew = () => {
+      inFlight = extend(ackIds, seconds, { signal: this.signal }).catch((err) =>
+        this.log.warn('could not extend the lease of messages being delivered', {
+          message: (err as Error).message,
+        }),
+      );
+    };
+    renew();
     const timer = setInterval(
       () => {
         if (this.signal.aborted || this.now() - started > MAX_LEASE_MS) {
           clearInterval(timer);
           return;
         }
-        source.extend!(ackIds, seconds, { signal: this.signal }).catch((err) =>
-          this.log.warn('could not extend the lease of messages being delivered', {
-            message: (err as Error).message,
-          }),
-        );
+        renew();
       },
       Math.max(1000, (seconds * 1000) / 2),
     );
     timer.unref();
-    return () => clearInterval(timer);
+    return () => {
+      clearInterval(timer);
+      return inFlight;
+    };
   }
 
   /** Wraps, delivers to every destination, then commits; nothing is committed unless all acknowledged. */

@@ -1,12 +1,5 @@
 import { checkSigV4 } from './aws-sigv4.ts';
-import {
-  type Clock,
-  type Fault,
-  type RecordedRequest,
-  type SimReply,
-  type SimRequest,
-  SimServer,
-} from './kit.ts';
+import { type Clock, SimHost, type SimReply, type SimRequest, SimServer } from './kit.ts';
 
 /**
  * What the simulators of AWS's JSON APIs (CloudWatch Logs' JSON 1.1, GuardDuty's REST-JSON) share: the
@@ -146,7 +139,7 @@ export interface AwsJsonSimOptions {
  * `throttle(n)`, `expireCredentials`, `loopTokens(n)` (a page gives back the token it was asked with),
  * faults through the kit.
  */
-export class AwsJsonSim {
+export class AwsJsonSim extends SimHost {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
   readonly region: string;
@@ -160,6 +153,7 @@ export class AwsJsonSim {
   private expired = false;
 
   constructor(o: AwsJsonSimOptions) {
+    super();
     this.accessKeyId = o.accessKeyId;
     this.secretAccessKey = o.secretAccessKey;
     this.region = o.region ?? 'us-east-1';
@@ -188,18 +182,6 @@ export class AwsJsonSim {
     mountCallerIdentity(this.server, { ...this.identity(), service: 'sts' }, this.accountId);
   }
 
-  get url(): string {
-    return this.server.url;
-  }
-
-  start(): Promise<string> {
-    return this.server.start();
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
   /** The `aws` account that reaches this simulator (its endpoint for the service, and its STS). */
   account(over: Record<string, unknown> = {}): Record<string, unknown> {
     return {
@@ -225,14 +207,6 @@ export class AwsJsonSim {
   /** The next `pages` paged answers give back the token they were asked with (a pagination loop). */
   loopTokens(pages: number): void {
     this.looping = pages;
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   /** The refusal of a request that is not signed with this simulator's key, or is throttled. */

@@ -33,17 +33,7 @@
  * real whatever a test's simulated data clock says); `now` can be injected.
  */
 import { generateKeyPairSync, type KeyObject, randomBytes, verify } from 'node:crypto';
-import {
-  type Clock,
-  type Fault,
-  json,
-  type RecordedRequest,
-  Rng,
-  type SimReply,
-  type SimRequest,
-  SimServer,
-  seedOf,
-} from './kit.ts';
+import { type Clock, json, Rng, SimHost, type SimReply, type SimRequest, SimServer, seedOf } from './kit.ts';
 
 export const GOOGLE_TOKEN_AUDIENCE = 'https://oauth2.googleapis.com/token';
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -306,12 +296,13 @@ export class GoogleTokenSimulator {
  * What the simulators of Google Cloud APIs share: one server with the service-account token endpoint
  * (`/token`), errors in Google's shape for injected faults (`statusError`), and the kit's controls.
  */
-export abstract class GoogleApiSimulator {
+export abstract class GoogleApiSimulator extends SimHost {
   readonly server: SimServer;
   readonly tokens: GoogleTokenSimulator;
   readonly clock: Clock;
 
   constructor(o: { name: string; clock?: Clock; seed: number; projectId: string; quota?: () => SimReply }) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.tokens = new GoogleTokenSimulator({ seed: o.seed, projectId: o.projectId });
     this.server = new SimServer({
@@ -327,20 +318,4 @@ export abstract class GoogleApiSimulator {
 
   /** The API's error answer for an injected status. */
   protected abstract statusError(status: number): SimReply;
-
-  get url(): string {
-    return this.server.url;
-  }
-  start(): Promise<string> {
-    return this.server.start();
-  }
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
-  }
 }

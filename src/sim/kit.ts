@@ -638,6 +638,35 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return Buffer.concat(chunks);
 }
 
+/**
+ * What a simulator serving one SimServer offers its tests: its URL, start and stop, injected faults and the
+ * request log. A simulator extends it and creates `server` in its constructor.
+ */
+export abstract class SimHost {
+  abstract readonly server: SimServer;
+
+  get url(): string {
+    return this.server.url;
+  }
+
+  async start(): Promise<string> {
+    await this.server.start();
+    return this.url;
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+
+  inject(fault: Fault): void {
+    this.server.inject(fault);
+  }
+
+  requests(): RecordedRequest[] {
+    return this.server.requests.all();
+  }
+}
+
 function safeDecode(s: string): string {
   try {
     return decodeURIComponent(s);

@@ -1,4 +1,13 @@
-import { type SpacedEvents, spacedEvents } from './kit.ts';
+import {
+  type Clock,
+  type SimHooks,
+  SimHost,
+  type SimReply,
+  SimServer,
+  type SpacedEvents,
+  seedOf,
+  spacedEvents,
+} from './kit.ts';
 
 /**
  * Records a simulated vendor changes in place (an issue's status, a finding seen again): each record has
@@ -76,4 +85,107 @@ export function padRecord<T extends Record<string, unknown>>(r: T, bytes: number
   const left = bytes - JSON.stringify(r).length;
   if (left > 0) (r as Record<string, unknown>).padding = 'x'.repeat(left);
   return r;
+}
+
+export interface VersionedListSimOptions<L extends string> {
+  clock?: Clock;
+  seed?: number | string;
+  /** Records of each list generated up front, `spacingMs` apart, ending 5 minutes before now. */
+  records?: number;
+  spacingMs?: number;
+  eventBytes?: number;
+  /** Lists the caller's credentials may not read (each vendor answers its own way). */
+  forbidden?: L[];
+}
+
+/**
+ * A simulated vendor API over lists of versioned records (Tenable's exports, Wiz's GraphQL lists): its
+ * server (a SimHost), clock and seed; the lists filled up front; records added later and the ids a complete
+ * drain delivers; and the credential and permission checks its routes make before serving. A subclass says
+ * how its lists are served, how a record's event id reads and which lists change in place.
+ */
+export abstract class VersionedListSim<
+  X,
+  L extends string,
+  O extends VersionedListSimOptions<L>,
+> extends SimHost {
+  readonly server: SimServer;
+  readonly clock: Clock;
+  readonly seed: number;
+  protected readonly o: O & { spacingMs: number };
+  protected readonly lists: Record<L, VersionedRecords<X>>;
+
+  constructor(
+    o: O,
+    s: {
+      name: string;
+      lists: readonly L[];
+      hooks: SimHooks;
+      /** Records of each list when `o.records` is not given. */
+      records: number;
+      /** Each generated record's first version. */
+      first: X;
+      /** Times rounded down to this (1000: the vendor prints whole seconds). */
+      roundTo?: number;
+    },
+  ) {
+    super();
+    this.clock = o.clock ?? Date.now;
+    this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
+    this.o = { spacingMs: 60_000, ...o };
+    this.server = new SimServer({ name: s.name, clock: this.clock, hooks: s.hooks });
+    this.lists = Object.fromEntries(s.lists.map((l) => [l, new VersionedRecords<X>(s.roundTo)])) as Record<
+      L,
+      VersionedRecords<X>
+    >;
+    const n = o.records ?? s.records;
+    const start = this.clock() - 5 * 60_000 - Math.max(0, n - 1) * this.o.spacingMs;
+    for (const list of s.lists)
+      for (let i = 0; i < n; i++) {
+        const t = start + i * this.o.spacingMs;
+        this.lists[list].add(t, t, s.first);
+      }
+  }
+
+  /** Every event a complete drain of `list` delivers: each version of a record that changes in place. */
+  expectedIds(list: L): string[] {
+    return this.lists[list].records.flatMap((item) =>
+      this.versioned(list)
+        ? item.versions.map((_, i) => this.eventId(list, item, i))
+        : [this.eventId(list, item, 0)],
+    );
+  }
+
+  /** Whether the vendor lists each version of `list`'s records (they change in place). */
+  protected abstract versioned(list: L): boolean;
+
+  /** The event id the source gives version `v` of `item`. */
+  protected abstract eventId(list: L, item: VersionedRecord<X>, v: number): string;
+
+  /** Adds `n` records to `list` (with `o.seq`, `n` new versions of that record); returns their event ids. */
+  protected addVersions(list: L, n: number, o: SpacedEvents & { seq?: number }, extra: X): string[] {
+    return this.lists[list]
+      .spaced(n, this.clock(), this.o.spacingMs, o, extra)
+      .map(({ record, version }) => this.eventId(list, record, version));
+  }
+
+  /**
+   * The checks before serving: the credentials (`authorized`, else the vendor's 401), then whether they may
+   * read `list` (`forbidden`, else the vendor's 403).
+   */
+  protected guard(
+    list: L,
+    authorized: boolean,
+    refuse: (status: 401 | 403) => SimReply,
+    serve: () => SimReply,
+  ): SimReply {
+    if (!authorized) return refuse(401);
+    if (this.forbids(list)) return refuse(403);
+    return serve();
+  }
+
+  /** Whether the caller's credentials may not read `list`. */
+  protected forbids(list: L): boolean {
+    return this.o.forbidden?.includes(list) ?? false;
+  }
 }

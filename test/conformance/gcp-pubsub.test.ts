@@ -1,51 +1,30 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ManualClock } from '../../src/sim/kit.ts';
 import { PubSubSimulator } from '../../src/sources/gcp-pubsub/simulator.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { runCli } from '../support/cli-process.ts';
+import { until } from '../support/consumer.ts';
 import { duplicates, sorted } from '../support/ids.ts';
 
 /**
  * Conformance of `gcp-pubsub` (a long-running stream on the stream consumer, not the pull-source harness:
  * it has no pages or windows) at the process level, against the Pub/Sub simulator over HTTP with a real
  * service-account key: `tributary run` (no --once: the consumer keeps running) is killed with SIGKILL
- * while a batch is being delivered to an HTTP destination. Nothing of that batch is acknowledged; once the
- * subscription's ack deadline passes Pub/Sub redelivers it, and a restarted process delivers every
- * message, acknowledging each only after the destination answered.
+ * while a batch is being delivered to an HTTP destination, after that batch's lease was extended
+ * (modifyAckDeadline, sent as soon as the batch is pulled). Nothing of that batch is acknowledged; it stays
+ * leased until the deadline that extension set (past the subscription's own) and no earlier, then Pub/Sub
+ * redelivers it, and a restarted process delivers every message, acknowledging each only after the
+ * destination answered.
  */
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'src/cli/main.ts');
 const dir = mkdtempSync(join(tmpdir(), 'tributary-pubsub-crash-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-function runCli(args: string[], env: NodeJS.ProcessEnv) {
-  const child: ChildProcess = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, ...env, TRIBUTARY_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d) => (out += d));
-  child.stderr?.on('data', (d) => (out += d));
-  const done = new Promise<{ code: number | null; signal: string | null; out: string }>((ok) =>
-    child.on('exit', (code, signal) => ok({ code, signal, out })),
-  );
-  return { child, done };
-}
-
-async function until(what: string, check: () => boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** An NDJSON sink that answers the first `answer` POSTs and holds the rest without answering. */
 class Sink {
@@ -79,7 +58,7 @@ class Sink {
 }
 
 describe('conformance: gcp-pubsub (Pub/Sub simulator over HTTP, kill -9 during delivery)', () => {
-  it('acknowledges nothing before delivery; the batch in flight comes back after the ack deadline, nothing lost', async () => {
+  it('acknowledges nothing before delivery; the batch in flight comes back after its extended ack deadline, nothing lost', async () => {
     const clock = new ManualClock(Date.now());
     const sim = new PubSubSimulator({ clock: clock.now, ackDeadlineSeconds: 30 });
     await sim.start();
@@ -116,32 +95,67 @@ describe('conformance: gcp-pubsub (Pub/Sub simulator over HTTP, kill -9 during d
     await store.close();
     const env = { TRIBUTARY_DATA_DIR: data };
 
-    // The first batch is delivered and acknowledged; the second is in flight when the process dies.
+    // The first batch is delivered and acknowledged; the second is in flight, its lease extended, when the
+    // process dies.
     sink.answer = 1;
     const first = runCli(['run', '--config', config], env);
-    await Promise.race([until('the second delivery', () => sink.held === 1), first.done]);
+    await Promise.race([
+      until('the second delivery, leased', () => sink.held === 1 && sim.modifies.length === 2, 30_000),
+      first.done,
+    ]);
     assert.equal(first.child.exitCode, null, `the run reached the second delivery: ${sink.posts}`);
     first.child.kill('SIGKILL');
     assert.equal((await first.done).signal, 'SIGKILL');
     assert.equal(sink.ids.length, 10, 'the first batch was delivered');
     assert.deepEqual(sorted(sim.acks.flat().map((a) => a.split('-')[0])), sorted(sink.ids));
     assert.equal(sim.pending(), 15, 'the batch in flight was not acknowledged');
+    assert.deepEqual(
+      sim.modifies.map((m) => [m.seconds, m.at, m.ackIds.length]),
+      [
+        [60, clock.now(), 10],
+        [60, clock.now(), 10],
+      ],
+      'each batch leased for ackDeadlineSeconds (60 s) as soon as it was pulled',
+    );
+    const inFlight = expected.filter((id) => !sink.ids.includes(id) && sim.deliveries().get(id) === 1);
+    assert.equal(inFlight.length, 10);
+    const leaseEnd = sim.leaseEnd(inFlight);
+    assert.equal(leaseEnd, clock.now() + 60_000, "the extension's deadline, past the subscription's 30 s");
 
-    // Pub/Sub redelivers the killed process's messages once their ack deadline passes.
-    clock.advance(30_001);
+    // A restarted process gets the messages nobody holds, but not the killed one's before their deadline.
     sink.answer = Number.POSITIVE_INFINITY;
     const next = runCli(['run', '--config', config], env);
-    await Promise.race([until('the subscription drained', () => sim.pending() === 0), next.done]);
+    await Promise.race([until('the unleased messages', () => sim.pending() === 10, 30_000), next.done]);
+    clock.advance(leaseEnd - 1 - clock.now());
+    const pulls = () => sim.requests().filter((r) => r.path.endsWith(':pull')).length;
+    const seen = pulls();
+    await Promise.race([
+      until('two more pulls before the deadline', () => pulls() >= seen + 2, 30_000),
+      next.done,
+    ]);
+    assert.deepEqual(
+      inFlight.map((id) => sim.deliveries().get(id)),
+      inFlight.map(() => 1),
+      'not redelivered before the extended deadline',
+    );
+    // Pub/Sub redelivers the killed process's messages once that deadline passes.
+    clock.advance(2);
+    await Promise.race([until('the subscription drained', () => sim.pending() === 0, 30_000), next.done]);
     next.child.kill('SIGTERM');
     await next.done;
     assert.deepEqual(sorted(sink.ids), sorted(expected), 'every message delivered');
     assert.deepEqual(duplicates(sink.ids), [], 'the destination never acknowledged the batch in flight');
     assert.deepEqual(early, [], 'no message acknowledged before the destination acknowledged it');
-    assert.ok(
-      [...sim.deliveries().values()].filter((n) => n === 2).length >= 10,
+    assert.deepEqual(
+      inFlight.map((id) => sim.deliveries().get(id)),
+      inFlight.map(() => 2),
       'the batch in flight was delivered again by Pub/Sub',
     );
     const writes = new Set(sim.writeCalls().map((r) => r.path.split(':').pop()));
-    assert.deepEqual([...writes].sort(), ['acknowledge', 'pull'], 'only the declared vendor writes');
+    assert.deepEqual(
+      [...writes].sort(),
+      ['acknowledge', 'modifyAckDeadline', 'pull'],
+      'only the declared vendor writes',
+    );
   });
 });

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AZURITE_ACCOUNT, AZURITE_KEY } from '../../src/destinations/azure-blob/azurite.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { AzureStorageRig } from '../support/azure-storage.ts';
+import { runCli } from '../support/cli-process.ts';
 
 /**
  * Process-level crash test of `azure-blob-storage`: `kill -9` of `tributary run --once` while the Delete
@@ -15,8 +15,6 @@ import { AzureStorageRig } from '../support/azure-storage.ts';
  * done-blob set in the checkpoint) and deletes it.
  */
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'src/cli/main.ts');
 const dir = mkdtempSync(join(tmpdir(), 'tributary-azblob-crash-'));
 const az = new AzureStorageRig();
 before(() => az.start());
@@ -24,23 +22,6 @@ after(async () => {
   await az.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-function runCli(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; out: string }> } {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, ...env, TRIBUTARY_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d) => (out += d));
-  child.stderr?.on('data', (d) => (out += d));
-  const done = new Promise<{ code: number | null; signal: string | null; out: string }>((ok) =>
-    child.on('exit', (code, signal) => ok({ code, signal, out })),
-  );
-  return { child, done };
-}
 
 describe('kill -9 of an azure-blob-storage run', () => {
   it('between a delivered blob and its message delete: the message comes back, nothing lost or repeated', async () => {

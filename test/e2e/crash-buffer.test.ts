@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { OktaSimulator } from '../../src/sources/okta/simulator.ts';
+import { runCli } from '../support/cli-process.ts';
 
 /**
  * A destination with a buffer (docs/destinations.md, "Buffering"), across `kill -9`: an HTTP sink that
@@ -16,26 +16,10 @@ import { OktaSimulator } from '../../src/sources/okta/simulator.ts';
  * is back, lose nothing: the sink ends with every event, repeats only of batches in flight at a kill.
  */
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'src/cli/main.ts');
 const PAGE = 200;
 const EVENTS = 3000;
 const dir = mkdtempSync(join(tmpdir(), 'tributary-crash-buffer-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-function runCli(args: string[], env: NodeJS.ProcessEnv) {
-  const child: ChildProcess = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, ...env, TRIBUTARY_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d) => (out += d));
-  child.stderr?.on('data', (d) => (out += d));
-  const done = new Promise<{ code: number | null; signal: string | null; out: string }>((ok) =>
-    child.on('exit', (code, signal) => ok({ code, signal, out })),
-  );
-  return { child, done };
-}
 
 async function until(check: () => boolean, deadlineMs: number): Promise<boolean> {
   const end = Date.now() + deadlineMs;

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { AwsObjectHttpSim } from '../../src/sim/aws-object-http.ts';
 import { ManualClock } from '../../src/sim/kit.ts';
 import { ObjectStoreSim } from '../../src/sim/object-store.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { runCli } from '../support/cli-process.ts';
 
 /**
  * Process-level crash test of `aws-cloudtrail` (issue 15): `kill -9` of `tributary run --once` while the
@@ -16,28 +16,9 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
  * timeout; the next run delivers nothing again (the processed-file set in the checkpoint) and deletes it.
  */
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'src/cli/main.ts');
 const ACCOUNT = '111122223333';
 const dir = mkdtempSync(join(tmpdir(), 'tributary-ct-crash-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-function runCli(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; out: string }> } {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, ...env, TRIBUTARY_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d) => (out += d));
-  child.stderr?.on('data', (d) => (out += d));
-  const done = new Promise<{ code: number | null; signal: string | null; out: string }>((ok) =>
-    child.on('exit', (code, signal) => ok({ code, signal, out })),
-  );
-  return { child, done };
-}
 
 describe('kill -9 of an aws-cloudtrail run', () => {
   it('between a delivered log file and its message delete: the message comes back, nothing lost or repeated', async () => {

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
@@ -15,6 +14,7 @@ import { Rsyslog } from '../../src/destinations/syslog/rsyslog.ts';
 import { FaultProxy } from '../../src/sim/fault-proxy.ts';
 import { OktaSimulator } from '../../src/sources/okta/simulator.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { runCli } from '../support/cli-process.ts';
 
 /**
  * The Okta simulator drained by `tributary run --once` into each destination with a real server
@@ -24,28 +24,12 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
  * the object stores a target that stores a batch and then fails does not see the checkpoint move.
  */
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'src/cli/main.ts');
 const PAGE = 200;
 const EVENTS = 2400;
 const dirs: string[] = [];
 after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-function runCli(config: string, env: NodeJS.ProcessEnv) {
-  const child: ChildProcess = spawn(process.execPath, [CLI, 'run', '--config', config, '--once'], {
-    env: { ...process.env, ...env, TRIBUTARY_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d) => (out += d));
-  child.stderr?.on('data', (d) => (out += d));
-  const done = new Promise<{ code: number | null; signal: string | null; out: string }>((ok) =>
-    child.on('exit', (code, signal) => ok({ code, signal, out })),
-  );
-  return { child, done };
-}
 
 async function until(check: () => Promise<boolean>, deadlineMs: number): Promise<boolean> {
   const end = Date.now() + deadlineMs;
@@ -96,7 +80,7 @@ async function drain(name: string, target: Target): Promise<void> {
     if (target.failAfterStore) {
       // The store keeps each object it receives, then answers 500: no checkpoint may be committed.
       target.failAfterStore(true);
-      const { child, done } = runCli(config, env);
+      const { child, done } = runCli(['run', '--config', config, '--once'], env);
       assert.ok(await until(async () => target.stored!() >= 2, 60_000), 'the failing target kept the batch');
       const store = await SqliteStore.open(join(dir, 'data'));
       const collector = await store.getCollector('okta-prod');
@@ -121,7 +105,7 @@ async function drain(name: string, target: Target): Promise<void> {
     const pages = () => sim.requests().filter((r) => r.path === '/api/v1/logs').length;
     for (let i = 0; i < 4; i++) {
       const goal = pages() + 2 + Math.floor(Math.random() * 3);
-      const { child, done } = runCli(config, env);
+      const { child, done } = runCli(['run', '--config', config, '--once'], env);
       assert.ok(await until(async () => pages() >= goal || child.exitCode !== null, 60_000), 'progress');
       if (child.exitCode === null) {
         child.kill('SIGKILL');
@@ -135,7 +119,7 @@ async function drain(name: string, target: Target): Promise<void> {
     }
     assert.ok(kills >= 2, `killed ${kills} times`);
 
-    const final = await runCli(config, env).done;
+    const final = await runCli(['run', '--config', config, '--once'], env).done;
     assert.equal(final.code, 0, final.out);
     assert.match(final.out, /okta-prod: \d+ events, \d+ pages, .* caught up/);
 

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { AwsObjectHttpSim } from '../../src/sim/aws-object-http.ts';
 import { ManualClock } from '../../src/sim/kit.ts';
 import { ObjectStoreSim } from '../../src/sim/object-store.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { runCli } from '../support/cli-process.ts';
 
 /**
  * Process-level crash test of `aws-sqs` (issue 15): `kill -9` of `tributary run --once` while the
@@ -15,27 +15,8 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
  * timeout; the next run delivers none of them again (the delivered ids in the checkpoint) and deletes them.
  */
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'src/cli/main.ts');
 const dir = mkdtempSync(join(tmpdir(), 'tributary-sqs-crash-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-function runCli(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; out: string }> } {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, ...env, TRIBUTARY_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d) => (out += d));
-  child.stderr?.on('data', (d) => (out += d));
-  const done = new Promise<{ code: number | null; signal: string | null; out: string }>((ok) =>
-    child.on('exit', (code, signal) => ok({ code, signal, out })),
-  );
-  return { child, done };
-}
 
 describe('kill -9 of an aws-sqs run', () => {
   it('between a delivered batch and its DeleteMessageBatch: the messages come back, nothing lost or repeated', async () => {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { OktaSimulator } from '../../src/sources/okta/simulator.ts';
+import { runCli, waitFor } from '../support/cli-process.ts';
 
 /**
  * Process-level crash test (issue: the spine): `kill -9` of `tributary run --once` at random points,
@@ -12,37 +12,8 @@ import { OktaSimulator } from '../../src/sources/okta/simulator.ts';
  * come only from the batch in flight at each kill.
  */
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const NODE = process.execPath;
-const CLI = join(ROOT, 'src/cli/main.ts');
 const dir = mkdtempSync(join(tmpdir(), 'tributary-crash-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-function runCli(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; out: string }> } {
-  const child = spawn(NODE, [CLI, ...args], {
-    env: { ...process.env, ...env, TRIBUTARY_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d) => (out += d));
-  child.stderr?.on('data', (d) => (out += d));
-  const done = new Promise<{ code: number | null; signal: string | null; out: string }>((ok) =>
-    child.on('exit', (code, signal) => ok({ code, signal, out })),
-  );
-  return { child, done };
-}
-
-async function waitFor(check: () => boolean, deadlineMs: number): Promise<boolean> {
-  const end = Date.now() + deadlineMs;
-  while (Date.now() < end) {
-    if (check()) return true;
-    await new Promise((r) => setImmediate(r));
-  }
-  return false;
-}
 
 describe('kill -9 of tributary run', () => {
   it('loses nothing across repeated crashes; duplicates only from batches in flight', async () => {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ElasticSimulator } from '../../src/destinations/elasticsearch/simulator.ts';
 import { SplunkHecSimulator } from '../../src/destinations/splunk-hec/simulator.ts';
 import { OktaSimulator } from '../../src/sources/okta/simulator.ts';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { runCli } from '../support/cli-process.ts';
 import { tempDirs } from '../support/temp-dirs.ts';
 
 /**
@@ -21,25 +21,9 @@ import { tempDirs } from '../support/temp-dirs.ts';
  *   the checkpoint in the store does not move, and the final run delivers those events again.
  */
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'src/cli/main.ts');
 const fresh = tempDirs('tributary-dest-crash');
 const PAGE = 100;
 const EVENTS = 3000;
-
-function runCli(args: string[], env: NodeJS.ProcessEnv) {
-  const child: ChildProcess = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, ...env, TRIBUTARY_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d) => (out += d));
-  child.stderr?.on('data', (d) => (out += d));
-  const done = new Promise<{ code: number | null; signal: string | null; out: string }>((ok) =>
-    child.on('exit', (code, signal) => ok({ code, signal, out })),
-  );
-  return { child, done };
-}
 
 /** Polls `check` every few milliseconds until it holds or the deadline passes. */
 async function waitFor(check: () => boolean, deadlineMs: number): Promise<boolean> {

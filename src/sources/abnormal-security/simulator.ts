@@ -29,11 +29,11 @@
  */
 import {
   type Clock,
-  type Fault,
   json,
   person,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -88,7 +88,7 @@ const iso = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`;
 const FILTER =
   /^(\w+)(?:\s+gte\s+(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ))?(?:\s+lte\s+(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ))?$/;
 
-export class AbnormalSimulator {
+export class AbnormalSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -104,6 +104,7 @@ export class AbnormalSimulator {
   private loopPages = 0;
 
   constructor(o: AbnormalSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     this.token = o.token ?? `abx_${new Rng(this.seed).base62(40)}`;
@@ -138,27 +139,6 @@ export class AbnormalSimulator {
   }
 
   /** The API host, without /v1 (what the account's `url` or a collector's `baseUrl` holds). */
-  get url(): string {
-    return this.server.url;
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
-  }
-
   writeCalls(): RecordedRequest[] {
     return this.server.writeCalls();
   }

@@ -41,12 +41,12 @@ import { generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
 import { decodeJws, verifySignature } from '../../sim/jws.ts';
 import {
   type Clock,
-  type Fault,
   ipv4,
   json,
   person,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -100,7 +100,7 @@ function pacific(ms: number): string {
   return `${new Date(ms - 8 * 3_600_000).toISOString().slice(0, 19)}-08:00`;
 }
 
-export class BoxSimulator {
+export class BoxSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -123,6 +123,7 @@ export class BoxSimulator {
   private readonly positions = new Map<string, { vis: number; seq: number }>();
 
   constructor(o: BoxSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     const rng = new Rng(this.seed);
@@ -165,10 +166,6 @@ export class BoxSimulator {
     this.addEvents(n, { from: this.clock() - 60_000 - (n - 1) * this.o.spacingMs });
   }
 
-  get url(): string {
-    return this.server.url;
-  }
-
   /** The account fields that point Tributary at this simulator (with the key pair for a JWT app). */
   account(): Record<string, string> {
     return {
@@ -179,23 +176,6 @@ export class BoxSimulator {
       tokenUrl: `${this.url}/oauth2/token`,
       apiUrl: `${this.url}/2.0`,
     };
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   /** Calls that could change Box data; minting a token does not. */

@@ -23,10 +23,10 @@
  */
 import {
   type Clock,
-  type Fault,
   json,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -55,7 +55,7 @@ interface Alert {
   vis: number;
 }
 
-export class CarbonBlackSimulator {
+export class CarbonBlackSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -69,6 +69,7 @@ export class CarbonBlackSimulator {
   readonly searches: any[] = [];
 
   constructor(o: CarbonBlackSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     const rng = new Rng(seedOf(this.seed, 'key'));
@@ -101,27 +102,6 @@ export class CarbonBlackSimulator {
       const t = first + i * this.o.spacingMs + 7;
       this.audits.push({ seq: i, t, vis: t });
     }
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   /** Calls that could change Carbon Black data: every POST but the read-only `_search`. */

@@ -19,12 +19,12 @@
  */
 import {
   type Clock,
-  type Fault,
   ipv4,
   json,
   person,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -58,7 +58,7 @@ interface Item {
 
 const gqlError = (status: number, message: string) => json(status, { errors: [{ message }] });
 
-export class CatoSimulator {
+export class CatoSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -72,6 +72,7 @@ export class CatoSimulator {
   private loopAnswers = 0;
 
   constructor(o: CatoSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     this.apiKey = o.apiKey ?? new Rng(this.seed).base62(40);
@@ -93,27 +94,6 @@ export class CatoSimulator {
     const firstAudit = this.clock() - 5 * 60_000 - Math.max(0, (o.audits ?? 20) - 1) * this.o.spacingMs;
     for (let i = 0; i < (o.audits ?? 20); i++)
       this.add(this.audits, firstAudit + i * this.o.spacingMs, firstAudit + i * this.o.spacingMs);
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   /** Mutations (the only calls that change a Cato account), and any method other than POST or GET. */

@@ -39,12 +39,12 @@ import { type DuoAccount, duoAuthorization } from '../../accounts/cisco-duo.ts';
 import { hashId } from '../../core/envelope.ts';
 import {
   type Clock,
-  type Fault,
   ipv4,
   json,
   person,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -95,7 +95,7 @@ const DELAYED: ReadonlySet<DuoLog> = new Set(['authentication', 'telephony']);
 const fail = (status: number, code: number, message: string, detail?: string) =>
   json(status, { code, message, ...(detail ? { message_detail: detail } : {}), stat: 'FAIL' });
 
-export class DuoSimulator {
+export class DuoSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -119,6 +119,7 @@ export class DuoSimulator {
   private loopPages = 0;
 
   constructor(o: DuoSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     const rng = new Rng(seedOf(this.seed, 'keys'));
@@ -157,10 +158,6 @@ export class DuoSimulator {
   }
 
   /** The base URL the source uses instead of `https://{apiHostname}`. */
-  get url(): string {
-    return this.server.url;
-  }
-
   get secretKey(): string {
     return this.secretKey_;
   }
@@ -168,19 +165,6 @@ export class DuoSimulator {
   /** The fields of a `cisco-duo` account for this simulator (its base URL goes in the collector). */
   account(): DuoAccount {
     return { integrationKey: this.integrationKey, secretKey: this.secretKey_, apiHostname: this.apiHostname };
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
   }
 
   /** A new secret key (the old one stops working), as "Reset secret key" in the Admin Panel does. */
@@ -192,10 +176,6 @@ export class DuoSimulator {
   /** The next `pages` answers of the v2 logs repeat the request's own `next_offset` (a looping vendor). */
   loopNextOffsets(pages = 1): void {
     this.loopPages = pages;
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   writeCalls(): RecordedRequest[] {

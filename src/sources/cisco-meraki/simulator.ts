@@ -33,12 +33,12 @@
  */
 import {
   type Clock,
-  type Fault,
   ipv4,
   json,
   person,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -76,7 +76,7 @@ export interface MerakiSimulatorOptions {
 
 const errors = (status: number, ...messages: string[]) => json(status, { errors: messages });
 
-export class MerakiSimulator {
+export class MerakiSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -95,6 +95,7 @@ export class MerakiSimulator {
   private loopPages = 0;
 
   constructor(o: MerakiSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     this.apiKey = o.apiKey ?? new Rng(this.seed).hex(40);
@@ -149,27 +150,6 @@ export class MerakiSimulator {
   private partLog(): TimedLog {
     const logs = [...this.eventLogs.values()];
     return logs[this.nextPart++ % logs.length];
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   writeCalls(): RecordedRequest[] {

@@ -16,10 +16,10 @@
 
 import {
   type Clock,
-  type Fault,
   json,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -49,7 +49,7 @@ interface Rec {
   vis: number;
 }
 
-export class CiscoSecureEndpointSimulator {
+export class CiscoSecureEndpointSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -61,6 +61,7 @@ export class CiscoSecureEndpointSimulator {
   private loopPages = 0;
 
   constructor(o: CiscoSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     const rng = new Rng(seedOf(this.seed, 'key'));
@@ -89,29 +90,8 @@ export class CiscoSecureEndpointSimulator {
       for (let i = 0; i < n; i++) this.add(list, first + i * this.o.spacingMs, first + i * this.o.spacingMs);
   }
 
-  get url(): string {
-    return this.server.url;
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
   account(): { clientId: string; apiKey: string; url: string } {
     return { clientId: this.clientId, apiKey: this.apiKey, url: this.url };
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   writeCalls(): RecordedRequest[] {

@@ -18,12 +18,12 @@
  */
 import {
   type Clock,
-  type Fault,
   ipv4,
   json,
   person,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -51,7 +51,7 @@ export interface CloudflareSimulatorOptions {
 const envelope = (status: number, code: number, message: string) =>
   json(status, { success: false, errors: [{ code, message }], messages: [], result: null });
 
-export class CloudflareSimulator {
+export class CloudflareSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -63,6 +63,7 @@ export class CloudflareSimulator {
   private loopPages = 0;
 
   constructor(o: CloudflareSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     this.token = o.token ?? new Rng(this.seed).base64url(40);
@@ -94,27 +95,6 @@ export class CloudflareSimulator {
     const now = this.clock();
     const first = now - 5 * 60_000 - Math.max(0, n - 1) * this.o.spacingMs;
     for (let i = 0; i < n; i++) this.log.add(first + i * this.o.spacingMs, first + i * this.o.spacingMs);
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   writeCalls(): RecordedRequest[] {

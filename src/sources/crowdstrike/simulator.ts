@@ -25,10 +25,10 @@
  */
 import {
   type Clock,
-  type Fault,
   json,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -71,7 +71,7 @@ interface Alert {
 const TOKEN_SECONDS = 1799;
 const HEX = '0123456789abcdef';
 
-export class CrowdStrikeSimulator {
+export class CrowdStrikeSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -87,6 +87,7 @@ export class CrowdStrikeSimulator {
   readonly feed: EventStreamFeed;
 
   constructor(o: CrowdStrikeSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     const rng = new Rng(seedOf(this.seed, 'client'));
@@ -123,27 +124,6 @@ export class CrowdStrikeSimulator {
     const n = o.alerts ?? 50;
     const first = now - 5 * 60_000 - Math.max(0, n - 1) * this.o.spacingMs;
     for (let i = 0; i < n; i++) this.addAlert(first + i * this.o.spacingMs, first + i * this.o.spacingMs);
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   /** Calls that could change Falcon data; minting a token and the read-only entities query do not. */

@@ -19,10 +19,10 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import {
   type Clock,
-  type Fault,
   json,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -49,7 +49,7 @@ type Version = Item['versions'][number];
 
 const zoneless = (ms: number) => new Date(ms).toISOString().slice(0, 19);
 
-export class CylanceSimulator {
+export class CylanceSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -72,6 +72,7 @@ export class CylanceSimulator {
   private loopPages = 0;
 
   constructor(o: CylanceSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     this.tenantId = stableUuid(80, 1, this.seed);
@@ -101,29 +102,8 @@ export class CylanceSimulator {
       }
   }
 
-  get url(): string {
-    return this.server.url;
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
   account(): { tenantId: string; appId: string; appSecret: string; url: string } {
     return { tenantId: this.tenantId, appId: this.appId, appSecret: this.appSecret, url: this.url };
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   writeCalls(): RecordedRequest[] {

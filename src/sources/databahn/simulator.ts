@@ -2,9 +2,9 @@ import type { PushVendor } from '../../sim/push-sender.ts';
 import { Rng } from '../../sim/random.ts';
 
 /**
- * A DataBahn pipeline's HTTP destination. DataBahn publishes no documentation of it that we could read
- * (databahn.ai documents its product, not the wire format of its HTTP output), so everything here is
- * assumed and follows the generic conventions the collector's setup guide asks for:
+ * A DataBahn pipeline's HTTP destination. No vendor documentation: DataBahn publishes none of it that we
+ * could read (databahn.ai documents its product, not the wire format of its HTTP output), so everything
+ * here is decided by the simulator and follows the generic conventions the collector's setup guide asks for:
  * - assumed: a POST whose body is a JSON array of normalised records with an ISO-8601 `timestamp`;
  * - assumed: `Authorization: Bearer <token>` (RFC 6750 §2.1, the header the setup guide configures);
  * - assumed: 2xx delivered, 429 and 503 sent again (RFC 6585 §4 "Too Many Requests", RFC 9110 §15.6.4

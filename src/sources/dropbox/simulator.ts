@@ -30,12 +30,12 @@
 import { randomBytes } from 'node:crypto';
 import {
   type Clock,
-  type Fault,
   ipv4,
   json,
   person,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -92,7 +92,7 @@ const TYPES = [
   ['team_policies', 'sign_in_as_session_start', 'Started admin sign-in-as session'],
 ] as const;
 
-export class DropboxSimulator {
+export class DropboxSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -116,6 +116,7 @@ export class DropboxSimulator {
   readonly args: Array<{ path: string; arg: unknown }> = [];
 
   constructor(o: DropboxSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     const rng = new Rng(this.seed);
@@ -155,10 +156,6 @@ export class DropboxSimulator {
     this.addEvents(n, { from: this.clock() - 60_000 - (n - 1) * this.o.spacingMs });
   }
 
-  get url(): string {
-    return this.server.url;
-  }
-
   account(): Record<string, string> {
     return {
       appKey: this.appKey,
@@ -167,23 +164,6 @@ export class DropboxSimulator {
       tokenUrl: `${this.url}/oauth2/token`,
       apiUrl: this.url,
     };
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   /**

@@ -134,12 +134,23 @@ describe('gcp-pubsub source', () => {
     assert.equal(e.source, 'gcp-pubsub');
     assert.equal((e.raw as { data: { logName: string } }).data.logName.endsWith('%2Factivity'), true);
     const paths = new Set(sim.writeCalls().map((r) => r.path.split(':').pop()));
-    assert.deepEqual([...paths].sort(), ['acknowledge', 'pull'], 'only the declared writes');
+    assert.deepEqual(
+      [...paths].sort(),
+      ['acknowledge', 'modifyAckDeadline', 'pull'],
+      'only the declared writes',
+    );
+    // Each batch's lease was extended before its acknowledge (the extension is awaited before it).
+    const acked = new Set(sim.acks.flat());
+    assert.ok(
+      [...acked].every((a) => sim.modifies.some((m) => m.ackIds.includes(a))),
+      'every batch extended while held',
+    );
   });
 
-  it('kill -9 during delivery: nothing acknowledged; the messages come back after the ack deadline, same ids', async () => {
+  it('kill -9 during delivery: nothing acknowledged; the messages come back after their ack deadline, same ids', async () => {
     const s = await store();
     const clock = new ManualClock();
+    // The subscription's deadline (30 s) is shorter than the collector's lease (60 s, the setting's default).
     const { sim, source } = await rig({ clock: clock.now, ackDeadlineSeconds: 30 });
     const ids = sim.publishLogEntries(25);
     const dest = new MemoryDestination();
@@ -151,7 +162,13 @@ describe('gcp-pubsub source', () => {
       send: async (events) => {
         await dest.send(events);
         if (++sends === 2) {
-          c.kill(); // written, but the process dies before the acknowledge
+          // Once this batch's lease was extended (the extension runs beside the delivery), the process dies:
+          // written, but not acknowledged.
+          try {
+            await until('the second batch leased', () => sim.modifies.length === 2);
+          } finally {
+            c.kill();
+          }
           throw new Error('process killed');
         }
       },
@@ -160,21 +177,45 @@ describe('gcp-pubsub source', () => {
     c = consume(s, source(), [dying]);
     assert.equal((await c.done).status, 'cancelled');
     assert.equal(sim.pending(), 15, 'the batch in flight (10 messages) was not acknowledged');
-    const acked = sim.acks.flat().length;
-    assert.equal(acked, 10, 'only the first, delivered batch');
-    // Before the ack deadline the killed consumer's messages stay leased: a restart gets the rest only.
+    const acked = sim.acks.flat();
+    assert.equal(acked.length, 10, 'only the first, delivered batch');
+    const first = sim.modifies.find((m) => m.ackIds.includes(acked[0]));
+    assert.deepEqual(
+      [first?.seconds, first?.at, first?.ackIds.length],
+      [60, clock.now(), 10],
+      'the delivered batch was leased for 60 s as soon as it was pulled',
+    );
+    // The lease the killed process left on its batch, as Pub/Sub holds it: 60 s from its extension, past
+    // the subscription's own 30 s.
+    const inFlight = ids.slice(10, 20);
+    const leaseEnd = sim.leaseEnd(inFlight);
+    assert.equal(leaseEnd, clock.now() + 60_000);
+    // Before the deadline the killed consumer's messages stay leased: a restart gets the rest only.
     const next = consume(s, source(), [dying]);
     await until('the unleased messages', () => sim.pending() === 10);
-    clock.advance(30_001); // the ack deadline passes: Pub/Sub redelivers
+    clock.advance(leaseEnd - 1 - clock.now());
+    const pulls = () => sim.requests().filter((r) => r.path.endsWith(':pull')).length;
+    const seen = pulls();
+    await until('two more pulls just before the deadline', () => pulls() >= seen + 2);
+    assert.deepEqual(
+      inFlight.map((id) => sim.deliveries().get(id)),
+      inFlight.map(() => 1),
+      'not redelivered before its deadline',
+    );
+    clock.advance(2); // the ack deadline passes: Pub/Sub redelivers
     await until('the subscription drained', () => sim.pending() === 0);
     next.stop();
     await next.done;
     assert.deepEqual(sorted([...new Set(dest.ids())]), sorted(ids));
-    assert.deepEqual(sorted(duplicates(dest.ids())), sorted(ids.slice(10, 20)), 'only the batch in flight');
+    assert.deepEqual(sorted(duplicates(dest.ids())), sorted(inFlight), 'only the batch in flight');
     assert.equal(Math.max(...sim.deliveries().values()), 2);
   });
 
-  it('extends the ack deadline (modifyAckDeadline) while a batch waits for a slow destination', async () => {
+  /**
+   * Five messages delivered to a destination that holds each batch until the simulator saw `extensions`
+   * modifyAckDeadline requests; the requests seen.
+   */
+  async function heldUntilExtended(extensions: number, over: Partial<AckSource> = {}) {
     const s = await store();
     const { sim, source } = await rig({ ackDeadlineSeconds: 10 });
     const ids = sim.publishLogEntries(5);
@@ -183,21 +224,32 @@ describe('gcp-pubsub source', () => {
       name: 'slow',
       kind: 'memory',
       send: async (events) => {
-        await until('a lease extension', () => sim.modifies.length > 0);
+        await until(`${extensions} lease extensions`, () => sim.modifies.length >= extensions, 10_000);
         await dest.send(events);
       },
       close: async () => {},
     };
-    // A 2 s lease is renewed every second (the engine's floor), so the test waits about one second.
-    const c = consume(s, source({ extendSeconds: 2 }), [slow]);
+    const c = consume(s, source(over), [slow]);
     await until('the subscription drained', () => sim.pending() === 0);
     c.stop();
     await c.done;
     assert.deepEqual(sorted(dest.ids()), sorted(ids));
-    const m = sim.modifies[0];
-    assert.equal(m.seconds, 2);
-    assert.equal(m.ackIds.length, 5);
     assert.deepEqual(duplicates(dest.ids()), [], 'no redelivery while leased');
+    return sim.modifies.map((m) => [m.seconds, m.ackIds.length]);
+  }
+
+  it('extends the ack deadline (modifyAckDeadline) as soon as a batch is held, before its delivery ends', async () => {
+    // A 60 s lease is renewed every 30 s: only the extension at once can arrive within the 10 s wait.
+    assert.deepEqual(await heldUntilExtended(1), [[60, 5]]);
+  });
+
+  it('renews the lease every half ackDeadlineSeconds while a slow destination holds the batch', async () => {
+    // A 2 s lease is renewed every second (the engine's floor), so the test waits about one second.
+    const seen = await heldUntilExtended(2, { extendSeconds: 2 });
+    assert.deepEqual(seen.slice(0, 2), [
+      [2, 5],
+      [2, 5],
+    ]);
   });
 
   it('renews a refused token while consuming, and waits out RESOURCE_EXHAUSTED', async () => {

@@ -15,7 +15,8 @@ import { consumerStream } from '../../engine/stream-consumer.ts';
 /**
  * Google Cloud Pub/Sub — a pull subscription, typically fed by a Cloud Logging sink, consumed by the stream
  * consumer (engine/stream-consumer.ts, `acks`: long-running; a message is acknowledged only after every
- * destination acknowledged it; its lease is extended while it is delivered). Vendor facts:
+ * destination acknowledged it; its lease is extended as soon as it is pulled and while it is delivered).
+ * Vendor facts:
  *
  * - cloud.google.com/pubsub/docs/reference/rest/v1/projects.subscriptions/pull: POST
  *   https://pubsub.googleapis.com/v1/{subscription}:pull {maxMessages} → {receivedMessages: [{ackId,
@@ -32,6 +33,13 @@ import { consumerStream } from '../../engine/stream-consumer.ts';
  *   single request is 600 seconds". A message not acknowledged in time is redelivered
  *   (cloud.google.com/pubsub/docs/subscription-properties, "Acknowledgment deadline"): at-least-once,
  *   with the same messageId.
+ * - Lease management (https://cloud.google.com/pubsub/docs/lease-management, "Extend ack time with lease
+ *   management"): a pull subscriber must acknowledge within the deadline or extend it with
+ *   modifyAckDeadline; "Lease management configuration": the duration of each extension is "the amount of
+ *   time Pub/Sub takes to redeliver a message" when the subscriber that holds it crashes. The
+ *   subscription's deadline (10 s by default) runs from the pull, so the first extension is sent as soon as
+ *   a batch is pulled (Google's high-level clients likewise modack on receipt), then every half
+ *   `ackDeadlineSeconds`.
  * - Retention (subscription-properties, "Message retention duration"): unacknowledged messages are kept
  *   7 days by default (10 minutes to 7 days); a collector stopped for longer loses them.
  * - Log sinks to Pub/Sub (cloud.google.com/logging/docs/export/pubsub, "Logs in Pub/Sub"): each message's
@@ -87,7 +95,7 @@ const settings = z
       .max(600)
       .default(60)
       .describe(
-        "The lease kept on messages being delivered, renewed every half of it with modifyAckDeadline (10–600 s); set the subscription's own ack deadline to at least this",
+        'The lease set with modifyAckDeadline on messages as soon as they are pulled, renewed every half of it while they are delivered (10–600 s); after a crash Pub/Sub redelivers them once it passes',
       )
       .meta({ title: 'Ack deadline (seconds)' }),
     baseUrl: baseUrlSetting(),

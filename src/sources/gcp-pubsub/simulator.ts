@@ -81,7 +81,8 @@ export class PubSubSimulator extends GoogleApiSimulator {
   private nextId = 1;
   /** Acknowledge requests served (with their ackIds), in order. */
   readonly acks: string[][] = [];
-  readonly modifies: Array<{ ackIds: string[]; seconds: number }> = [];
+  /** modifyAckDeadline requests served, in order, with their arrival on the simulator's clock. */
+  readonly modifies: Array<{ ackIds: string[]; seconds: number; at: number }> = [];
   /** Called with the messageIds of each acknowledge request, as it arrives. */
   onAcknowledge?: (messageIds: string[]) => void;
 
@@ -151,6 +152,15 @@ export class PubSubSimulator extends GoogleApiSimulator {
   /** How many times each message was delivered. */
   deliveries(): Map<string, number> {
     return new Map(this.messages.map((m) => [m.messageId, m.deliveries]));
+  }
+
+  /**
+   * When the latest lease of these messages ends (simulator clock): their pull plus the subscription's
+   * ack deadline, or what a later modifyAckDeadline set; 0 for messages never pulled.
+   */
+  leaseEnd(messageIds: string[]): number {
+    const wanted = new Set(messageIds);
+    return Math.max(0, ...this.messages.filter((m) => wanted.has(m.messageId)).map((m) => m.leasedUntil));
   }
 
   private live(): Message[] {
@@ -240,7 +250,7 @@ export class PubSubSimulator extends GoogleApiSimulator {
           return this.invalid(
             `Invalid ack deadline given: ${String(seconds)}. The minimum deadline is 0 seconds and the maximum 600 seconds.`,
           );
-        this.modifies.push({ ackIds: ids, seconds });
+        this.modifies.push({ ackIds: ids, seconds, at: now });
         for (const id of ids) {
           const m = this.byAckId(id);
           if (m && m.ackId === id && !m.acked && m.leasedUntil > now) m.leasedUntil = now + seconds * 1000;

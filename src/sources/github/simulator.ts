@@ -39,12 +39,12 @@
 import { generateKeyPairSync, type KeyObject, randomBytes, verify as verifySignature } from 'node:crypto';
 import {
   type Clock,
-  type Fault,
   geo,
   json,
   mix32,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -119,7 +119,7 @@ interface Query {
   org?: string;
 }
 
-export class GitHubSimulator {
+export class GitHubSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -157,6 +157,7 @@ export class GitHubSimulator {
   private suspended = false;
 
   constructor(o: GitHubSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     this.org = o.org ?? 'acme';
@@ -222,25 +223,12 @@ export class GitHubSimulator {
   }
 
   /** The API root the client uses (`…/api/v3` on Enterprise Server). */
-  get url(): string {
+  override get url(): string {
     return `${this.server.url}${this.opts.prefix}`;
   }
 
   get token(): string {
     return this.token_;
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
   }
 
   /** The next `times` audit-log answers are GitHub's secondary rate limit (403 or 429). */
@@ -278,10 +266,6 @@ export class GitHubSimulator {
   /** The next `pages` answers carry a `next` link identical to the request (a looping vendor). */
   loopNextLinks(pages = 1): void {
     this.loopPages = pages;
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   /** Installation token exchanges made. */

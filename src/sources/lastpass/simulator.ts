@@ -1,10 +1,12 @@
 /**
  * LastPass Enterprise API simulator: `POST /enterpriseapi.php`, command `reporting`. Vendor behaviour, with
- * where it is documented (support.lastpass.com, "Event Reporting via LastPass API", Additional details,
- * request and response samples):
+ * where it is documented (https://support.lastpass.com/help/event-reporting-via-lastpass-api, "Event
+ * Reporting via LastPass API": Additional details, Request sample, Response sample):
  *
- * - The body is `{cid, provhash, cmd: "reporting", data: {from, to, user, admin, next}}`; `cid` is an
- *   integer, `provhash` the company's provisioning hash ("Enable users via LastPass API", Request).
+ * - The body is `{cid, provhash, cmd: "reporting", data: {from, to, user, admin, next}}`; `cid` is "a
+ *   mandatory integer parameter", `provhash` the "Company specific provisioning hash"
+ *   (https://support.lastpass.com/help/enable-users-via-lastpass-api, "Enable users via LastPass API",
+ *   Request). The `search` filter the reporting page also lists is not simulated (the source sends none).
  * - `from`/`to` are `YYYY-MM-DD HH:MM:SS`; "All times should be represented in this time zone: US/Eastern"
  *   (request and answer alike). `user: "allusers"` for every user; `admin: "1"` for admin events only.
  * - "Events are sorted by time, in descending order"; at most 10,000 per answer; `next` "serves as a
@@ -13,10 +15,11 @@
  *   contains a 'next' field that is to be used as the value of this parameter" (`null` when there is no
  *   more).
  * - The answer: `{status: "OK", next, data: {Event1: {Time, Username, IP_Address, Action, Data}, …}}`.
- * - Errors are HTTP 200 answers whose `status` is not OK, with an optional `error` description (the
- *   provisioning commands' Response sections).
+ * - Errors are HTTP 200 answers whose `status` is not OK, with an optional `error` "Description of the error
+ *   if there was any" (the provisioning commands' Response sections, e.g.
+ *   https://support.lastpass.com/help/disable-users-via-lastpass-api, Response).
  *
- * Assumed where LastPass is silent: `from` and `to` are both inclusive, to the second; `next` is the
+ * Decided by the simulator where LastPass is silent: `from` and `to` are both inclusive, to the second; `next` is the
  * microsecond time just before the oldest event answered (in US/Eastern, `YYYY-MM-DD HH:MM:SS.ffffff`), so
  * no event is answered twice; a wrong cid or provhash is `{"status": "FAIL", "error": ["Authorization
  * Error"]}`; an empty answer is `data: []` (PHP's empty array); 429 has a Retry-After (LastPass documents
@@ -26,12 +29,11 @@
 import { formatTime, parseTime } from '../../engine/time-format.ts';
 import {
   type Clock,
-  type Fault,
   ipv4,
   json,
   person,
-  type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -65,7 +67,7 @@ interface Ev {
   admin: boolean;
 }
 
-export class LastPassSimulator {
+export class LastPassSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -78,6 +80,7 @@ export class LastPassSimulator {
   private readonly writes: Array<{ cmd: unknown; at: number }> = [];
 
   constructor(o: LastPassSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     const rng = new Rng(this.seed);
@@ -97,29 +100,8 @@ export class LastPassSimulator {
     this.addEvents(n, { from: this.clock() - 60_000 - (n - 1) * this.o.spacingMs });
   }
 
-  get url(): string {
-    return this.server.url;
-  }
-
   account(): Record<string, unknown> {
     return { cid: String(this.cid), provhash: this.provhash, apiUrl: this.url };
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   /**

@@ -1,21 +1,36 @@
 /**
  * Mimecast API 2.0 simulator: OAuth client credentials, the SIEM batch listing with files on a second
- * ("storage") origin, and audit events. Following developer.services.mimecast.com:
+ * ("storage") origin, and audit events. Vendor behaviour, with where it is documented:
  *
- * - `POST /oauth/token` (form `grant_type=client_credentials`, `client_id`, `client_secret`) →
- *   `{"access_token", "token_type": "Bearer", "expires_in": 1800}`; a wrong client → 401 `invalid_client`.
+ * - API 2.0 applications authenticate with OAuth 2.0 client credentials (Mimecast support, "API
+ *   Integrations: Managing API 2.0 for Cloud Gateway",
+ *   https://mimecastsupport.zendesk.com/hc/en-us/articles/34000360548755-API-Integrations-Managing-API-2-0-for-Cloud-Gateway,
+ *   which points to the API 2.0 reference at https://developer.services.mimecast.com): `POST /oauth/token`
+ *   (form `grant_type=client_credentials`, `client_id`, `client_secret`) → `{"access_token", "token_type":
+ *   "Bearer", "expires_in": 1800}` (a 30-minute token); a wrong client → 401 `invalid_client`.
  * - `GET /siem/v1/batch/events/cg?type&dateRangeStartsAt&dateRangeEndsAt&pageSize&nextPage` →
- *   `{"value": [{"url", "size", "expiry"}], "@nextPage", "isCaughtUp"}`; `nextPage` continues after the files
- *   already listed, also later; pre-signed file URLs on another host, valid until `expiry`; each file a gzip
- *   of JSON lines; 7 days kept.
- * - `POST /api/audit/get-audit-events` with `meta.pagination` and `data[0].startDateTime/endDateTime` →
- *   `{"meta": {"pagination": {"next"}}, "data": [...]}`.
+ *   `{"value": [{"url", "size", "expiry"}], "@nextPage", "isCaughtUp"}`: the API 2.0 reference's "Get SIEM
+ *   logs batch" (https://developer.services.mimecast.com; that page could not be read for this review, so
+ *   the shape is the one public collectors of the endpoint rely on); pre-signed file URLs on another host,
+ *   valid until `expiry`; each file a gzip of JSON lines. Log data is kept 7 days ("Get SIEM Logs", Notes:
+ *   "Log data is stored by Mimecast for 7 days only",
+ *   https://integrations.mimecast.com/documentation/endpoint-reference/logs-and-statistics/get-siem-logs).
+ * - `POST /api/audit/get-audit-events` ("Get Audit Events",
+ *   https://integrations.mimecast.com/documentation/endpoint-reference/logs-and-statistics/get-audit-events:
+ *   Request Body, Response): `meta.pagination.{pageSize, pageToken}` and `data[0].{startDateTime,
+ *   endDateTime}` in ISO 8601 "(e.g. 2011-12-03T10:15:30+0000)" → `{"fail": [], "meta": {"status",
+ *   "pagination": {"pageSize", "next"}}, "data": [{"id", "auditType", "user", "eventTime", "eventInfo",
+ *   "category"}]}`; `next` "Only returned if there are more results to return".
+ * - Status codes ("Response Codes", https://www.mimecast.com/tech-connect/documentation/api-overview/response-code/):
+ *   400 malformed, 401 authorization missing or wrong, 403 not permitted, 429 "Quota Exceeded"; failures
+ *   are described in the body's `fail` array.
  *
- * Assumed: `pageSize` at most 100 (more is 400); signed URLs valid 15 minutes, refused after with 403 and an
- * S3-style XML body; a request to the storage host that carries an Authorization header is recorded as a
- * credential leak (and refused, as S3 refuses a second authentication method); error bodies
- * `{"fail": [{"errors": [{"code", "message"}]}]}`; audit `eventTime` as `YYYY-MM-DDTHH:MM:SS+0000`, bounds
- * inclusive; a `corrupt` file's bytes are not gzip.
+ * Decided by the simulator where the documents we could read are silent: `nextPage` continues after the files
+ * already listed, also in later calls; `pageSize` at most 100 (more is 400); signed URLs valid 15 minutes,
+ * refused after with 403 and an S3-style XML body; a request to the storage host that carries an
+ * Authorization header is recorded as a credential leak (and refused, as S3 refuses a second
+ * authentication method); each `fail` entry `{"errors": [{"code", "message", "retryable"}]}`; audit
+ * `eventTime` in the request format above, bounds inclusive; a `corrupt` file's bytes are not gzip.
  */
 import { gzipSync } from 'node:zlib';
 import {

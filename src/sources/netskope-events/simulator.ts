@@ -20,12 +20,12 @@
  */
 import {
   type Clock,
-  type Fault,
   ipv4,
   json,
   person,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -70,7 +70,7 @@ interface Iterator {
 
 const fail = (status: number, error: string) => json(status, { ok: 0, error });
 
-export class NetskopeSimulator {
+export class NetskopeSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -82,6 +82,7 @@ export class NetskopeSimulator {
   private loopPages = 0;
 
   constructor(o: NetskopeSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     this.token = o.token ?? new Rng(this.seed).hex(32);
@@ -100,27 +101,6 @@ export class NetskopeSimulator {
       const first = this.clock() - 5 * 60_000 - Math.max(0, n - 1) * this.o.spacingMs;
       for (let i = 0; i < n; i++) this.add(ep, first + i * this.o.spacingMs, first + i * this.o.spacingMs);
     }
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   writeCalls(): RecordedRequest[] {

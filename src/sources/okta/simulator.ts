@@ -32,7 +32,6 @@ import {
   appName,
   browser,
   type Clock,
-  type Fault,
   geo,
   ipv4,
   json,
@@ -42,6 +41,7 @@ import {
   person,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -130,7 +130,7 @@ interface Cursor {
 const DAY = 86_400_000;
 const SPLICE_OVERHEAD = 160; // uuid, published and transaction id spliced into each pool entry
 
-export class OktaSimulator {
+export class OktaSimulator extends SimHost {
   readonly server: SimServer;
   /** The OAuth service app, when the simulator was given one. */
   readonly serviceApp?: OktaServiceApp;
@@ -162,6 +162,7 @@ export class OktaSimulator {
   private loopPages = 0;
 
   constructor(opts: OktaSimulatorOptions = {}) {
+    super();
     this.clock = opts.clock ?? Date.now;
     this.seed = typeof opts.seed === 'string' ? seedOf(opts.seed) : (opts.seed ?? 1);
     this.token_ = opts.token ?? `00${randomBase62(40)}`;
@@ -226,10 +227,6 @@ export class OktaSimulator {
     if (opts.prerender) this.rendered = this.render(n);
   }
 
-  get url(): string {
-    return this.server.url;
-  }
-
   /** The SSWS API token the simulator accepts. */
   get token(): string {
     return this.token_;
@@ -249,17 +246,9 @@ export class OktaSimulator {
     this.loopPages = pages; // 0 ends a loop in progress
   }
 
-  start(): Promise<string> {
-    return this.server.start();
-  }
-
-  stop(): Promise<void> {
+  override stop(): Promise<void> {
     this.live = undefined;
     return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
   }
 
   clearFaults(): void {
@@ -268,10 +257,6 @@ export class OktaSimulator {
 
   faultsPending(): number {
     return this.server.faultsPending();
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   /** Requests that could change org data; token requests only mint a token and are not counted. */

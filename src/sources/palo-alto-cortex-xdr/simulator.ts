@@ -30,10 +30,10 @@
 import { createHash } from 'node:crypto';
 import {
   type Clock,
-  type Fault,
   json,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -76,7 +76,7 @@ const LISTS: Record<Kind, { reply: string; fields: string[] }> = {
   audits: { reply: 'data', fields: ['timestamp'] },
 };
 
-export class CortexXdrSimulator {
+export class CortexXdrSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -87,6 +87,7 @@ export class CortexXdrSimulator {
   private readonly nonces = new Set<string>();
 
   constructor(o: CortexXdrSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     const rng = new Rng(seedOf(this.seed, 'key'));
@@ -119,27 +120,6 @@ export class CortexXdrSimulator {
     const first = now - 5 * 60_000 - Math.max(0, n - 1) * this.o.spacingMs;
     for (const kind of ['incidents', 'alerts', 'audits'] as const)
       for (let i = 0; i < n; i++) this.add(kind, first + i * this.o.spacingMs, first + i * this.o.spacingMs);
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   /** Calls that change Cortex XDR data; the list calls are read-only POSTs. */

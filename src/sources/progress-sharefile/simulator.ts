@@ -1,32 +1,42 @@
 /**
  * Progress ShareFile simulator: the OAuth token endpoint and the Reports API a recurring Activity report's
- * runs are read from. Vendor behaviour, with where it is documented (api.sharefile.com: "Authentication";
- * "Reports" — Get Report by ID, Get all Records by Report ID, Get Report Record by ID, Create Report, Execute;
- * models Report and ReportRecord):
+ * runs are read from. Vendor behaviour, with where it is documented:
  *
  * - `POST /oauth/token` (form) `grant_type=password`, `client_id`, `client_secret`, `username`, `password` →
- *   `{access_token, refresh_token, token_type: "bearer", expires_in, subdomain, apicp, appcp}`; OAuth errors
- *   `{error, error_description}` with 400/401.
- * - `GET /sf/v3/Reports({id})` → the Report; `GET /sf/v3/Reports({id})/Records` → `{"odata.count", value:
- *   [ReportRecord{Id, StartDate, EndDate, StartRunTime, EndRunTime}]}`; `GET
+ *   `{access_token, refresh_token, token_type, apicp, appcp, subdomain, expires_in}` ("OAuth2 Password Grant",
+ *   Access Token Acquisition: https://api.sharefile.com/gettingstarted/oauth2password); OAuth errors
+ *   `{error, error_description}` with 400/401 (RFC 6749 §5.2: the page shows no error answer).
+ * - Reports ("Reports", https://api.sharefile.com/html/docs/Reports.html: Get Report by ID, Get all Records
+ *   by Report ID, Get Report Record by ID, Create Report, Execute): `GET /sf/v3/Reports({id})` → the Report;
+ *   `GET /sf/v3/Reports({id})/Records` → `{"odata.count", value: [ReportRecord]}`; `GET
  *   /sf/v3/Reports/Record({id})/GetJsonData` → the run's data. `POST /sf/v3/Reports` and
  *   `POST /sf/v3/Reports({id})/Execute` change the account (routed: the tests fail on any write).
- * - Errors in ShareFile's OData shape `{"code": "...", "message": {"lang": "en-US", "value": "..."}}`.
+ * - Models: ReportRecord "an individual execution of a ShareFile Report" with `StartDate`/`EndDate` (the
+ *   range it runs against) and `StartRunTime`/`EndRunTime` (when it began and finished processing)
+ *   (https://api.sharefile.com/html/docs/ShareFile.Api.Models.ReportRecord.html); Report with
+ *   `ReportType` Activity, `ActivityTypes` (Login, LoginFail, Download, Upload, Item_Delete, …), `IsRecurring`
+ *   (https://api.sharefile.com/html/docs/ShareFile.Api.Models.Report.html).
+ * - Errors `{"code": "<HTTP status name>", "message": {"lang": "en-US", "value": "..."}}` ("Troubleshooting
+ *   API Issues", https://api.sharefile.com/guides/troubleshooting: "An unsuccessful ShareFile request will
+ *   always return" Code, Message.Lang, Message.Value).
  *
- * Assumed where ShareFile is silent: GetJsonData is a JSON array of rows with `ActivityDate`, `UserEmail`,
- * `UserFullName`, `Activity`, `ItemName`, `ItemPath`, `IPAddress`; a record still running has no
- * `EndRunTime`; the token lives 8 hours; 429 with Retry-After. An injected `empty` fault empties the run
- * list (no run finished yet); a finished run's data is never served empty (its rows do not change).
+ * Decided by the simulator where ShareFile is silent: GetJsonData is a JSON array of rows with
+ * `ActivityDate`, `UserEmail`, `UserFullName`, `Activity`, `ItemName`, `ItemPath`, `IPAddress`; a record
+ * still running has no `EndRunTime`; the token lives 8 hours; 429 with Retry-After. An injected `empty`
+ * fault empties the run list (no run finished yet); a finished run's data is never served empty (its rows do
+ * not change).
  */
+
 import { randomBytes } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import {
   type Clock,
-  type Fault,
   ipv4,
   json,
   person,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -54,7 +64,7 @@ interface Run {
   seq: number;
 }
 
-export class ShareFileSimulator {
+export class ShareFileSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -74,6 +84,7 @@ export class ShareFileSimulator {
   private tokenCount = 0;
 
   constructor(o: ShareFileSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     const rng = new Rng(this.seed);
@@ -86,9 +97,10 @@ export class ShareFileSimulator {
       name: 'sharefile',
       clock: this.clock,
       hooks: {
+        // "Code: the standard http response code, e.g, Forbidden, Not Found" (Troubleshooting guide).
         errorReply: (_req, status) =>
           json(status, {
-            code: status >= 500 ? 'InternalServerError' : 'Error',
+            code: (STATUS_CODES[status] ?? 'Error').replace(/\W/g, ''),
             message: { lang: 'en-US', value: `HTTP ${status}` },
           }),
         rateLimitReply: () =>
@@ -109,10 +121,6 @@ export class ShareFileSimulator {
     }
   }
 
-  get url(): string {
-    return this.server.url;
-  }
-
   account(): Record<string, string> {
     return {
       subdomain: 'acme',
@@ -123,23 +131,6 @@ export class ShareFileSimulator {
       tokenUrl: `${this.url}/oauth/token`,
       apiUrl: `${this.url}/sf/v3`,
     };
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   writeCalls(): RecordedRequest[] {

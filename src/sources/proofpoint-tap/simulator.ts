@@ -29,12 +29,12 @@ import { randomUUID } from 'node:crypto';
 import { basicAuthorization } from '../../accounts/basic.ts';
 import {
   type Clock,
-  type Fault,
   ipv4,
   json,
   person,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -86,7 +86,7 @@ interface TapEvent {
 
 const HOUR = 3_600_000;
 
-export class ProofpointTapSimulator {
+export class ProofpointTapSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -97,6 +97,7 @@ export class ProofpointTapSimulator {
   private readonly served: number[] = [];
 
   constructor(o: ProofpointTapSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     this.principal = o.principal ?? randomUUID();
@@ -118,27 +119,6 @@ export class ProofpointTapSimulator {
       const t = first + i * this.o.spacingMs;
       this.add(TAP_KINDS[i % 4], t, t + (o.creationDelayMs ?? 0));
     }
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   writeCalls(): RecordedRequest[] {

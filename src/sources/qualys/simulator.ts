@@ -21,9 +21,9 @@
 import { hashId } from '../../core/envelope.ts';
 import {
   type Clock,
-  type Fault,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -60,7 +60,7 @@ const SECONDS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 const iso = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`;
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export class QualysSimulator {
+export class QualysSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -73,6 +73,7 @@ export class QualysSimulator {
   private blocked = 0;
 
   constructor(o: QualysSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     const rng = new Rng(seedOf(this.seed, 'user'));
@@ -103,29 +104,8 @@ export class QualysSimulator {
     }
   }
 
-  get url(): string {
-    return this.server.url;
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
   account(): { username: string; password: string; url: string } {
     return { username: this.username, password: this.password, url: this.url };
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   writeCalls(): RecordedRequest[] {

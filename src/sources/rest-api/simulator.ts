@@ -2,8 +2,9 @@
  * A generic JSON REST API simulator for the `rest-api` collector: one list of events behind the usual
  * shapes such APIs take, each chosen per instance, so tests and the conformance suite can drive the
  * collector through every pagination strategy, order, time format and authentication it supports.
- * There is no vendor to follow: the behaviour is that of common, well-behaved APIs, by the standards they
- * cite; what no standard fixes is marked assumed.
+ * No vendor documentation: there is no vendor to follow; the behaviour is that of common, well-behaved APIs,
+ * by the standards they cite (RFCs, by section); what no standard fixes is marked assumed (decided by the
+ * simulator).
  *
  * - assumed (the usual shape of event-list APIs): `GET /v1/events?since=&until=&limit=…` — `since`
  *   inclusive, `until` exclusive, both in the
@@ -37,11 +38,11 @@ import { hashId } from '../../core/envelope.ts';
 import {
   appName,
   type Clock,
-  type Fault,
   ipv4,
   json,
   person,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -108,7 +109,7 @@ const TYPES = [
   'api.key.create',
 ];
 
-export class RestApiSimulator {
+export class RestApiSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -138,6 +139,7 @@ export class RestApiSimulator {
   }> = [];
 
   constructor(o: RestApiSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     this.pagination = o.pagination ?? 'cursor';
@@ -172,22 +174,6 @@ export class RestApiSimulator {
     const n = o.events ?? 100;
     const start = o.start ?? this.clock() - 5 * 60_000 - Math.max(0, n - 1) * this.spacingMs;
     for (let i = 0; i < n; i++) this.append(start + i * this.spacingMs, start + i * this.spacingMs);
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-
-  start(): Promise<string> {
-    return this.server.start();
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
   }
 
   requestCount(): number {

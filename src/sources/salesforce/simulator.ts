@@ -44,12 +44,12 @@
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
 import {
   type Clock,
-  type Fault,
   ipv4,
   json,
   person,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -188,7 +188,7 @@ const parseSoqlTime = (v: string) =>
   /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(v) ? Date.parse(v) : Number.NaN;
 const q = (v: string | number) => `"${String(v).replace(/"/g, '""')}"`;
 
-export class SalesforceSimulator {
+export class SalesforceSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -212,6 +212,7 @@ export class SalesforceSimulator {
   private nextLocator = 1;
 
   constructor(o: SalesforceSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     const rng = new Rng(seedOf(this.seed, 'credentials'));
@@ -263,26 +264,6 @@ export class SalesforceSimulator {
       for (let i = 0; i < n; i++)
         this.logs[obj].add(start + i * this.o.spacingMs, start + i * this.o.spacingMs);
     }
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-
-  async start(): Promise<string> {
-    return this.server.start();
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   /** Requests that could change org data: token requests are reads. */

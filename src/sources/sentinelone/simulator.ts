@@ -21,11 +21,11 @@
  */
 import {
   type Clock,
-  type Fault,
   isoMicros,
   json,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -75,7 +75,7 @@ const SORT_FIELDS: Record<SentinelOneList, string[]> = {
   alerts: ['alertInfoCreatedAt', 'alertInfoUpdatedAt'],
 };
 
-export class SentinelOneSimulator {
+export class SentinelOneSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -85,6 +85,7 @@ export class SentinelOneSimulator {
   private loopPages = 0;
 
   constructor(o: SentinelOneSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     this.token = o.token ?? new Rng(seedOf(this.seed, 'token')).base62(80);
@@ -111,27 +112,6 @@ export class SentinelOneSimulator {
     const first = now - 5 * 60_000 - Math.max(0, n - 1) * this.o.spacingMs;
     for (const list of Object.keys(PATHS) as SentinelOneList[])
       for (let i = 0; i < n; i++) this.add(list, first + i * this.o.spacingMs, first + i * this.o.spacingMs);
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   writeCalls(): RecordedRequest[] {

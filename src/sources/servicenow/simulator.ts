@@ -31,12 +31,12 @@ and `access_denied` for a client credentials grant the instance does not allow);
 import { randomBytes } from 'node:crypto';
 import {
   type Clock,
-  type Fault,
   ipv4,
   json,
   person,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -74,7 +74,7 @@ const snTime = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('
 const parseSn = (v: string) => Date.parse(`${v.replace(' ', 'T')}Z`);
 const COND = /^sys_created_on(>=|<=|>|<)(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)$/;
 
-export class ServiceNowSimulator {
+export class ServiceNowSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -93,6 +93,7 @@ export class ServiceNowSimulator {
   private insertion: { table: SnTable; atOffset: number } | undefined;
 
   constructor(o: ServiceNowSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     const rng = new Rng(this.seed);
@@ -126,27 +127,6 @@ export class ServiceNowSimulator {
       this.tables.set(table, []);
       this.addRows(table, n, { from: this.clock() - 120_000 - (n - 1) * this.o.spacingMs });
     }
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   writeCalls(): RecordedRequest[] {

@@ -26,12 +26,12 @@ import { randomBytes } from 'node:crypto';
 import {
   browser,
   type Clock,
-  type Fault,
   ipv4,
   json,
   person,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -73,7 +73,7 @@ interface Position {
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 9999;
 
-export class SlackSimulator {
+export class SlackSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -94,6 +94,7 @@ export class SlackSimulator {
   private loopPages = 0;
 
   constructor(o: SlackSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     this.token_ = o.token ?? newToken();
@@ -127,25 +128,12 @@ export class SlackSimulator {
   }
 
   /** The API base the client uses (`…/audit/v1`). */
-  get url(): string {
+  override get url(): string {
     return `${this.server.url}/audit/v1`;
   }
 
   get token(): string {
     return this.token_;
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
   }
 
   /** Revokes the token (401 invalid_auth from now on) and accepts a new one. */
@@ -157,10 +145,6 @@ export class SlackSimulator {
   /** The next `pages` answers repeat the request's own cursor (a looping vendor). */
   loopNextCursors(pages = 1): void {
     this.loopPages = pages;
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   writeCalls(): RecordedRequest[] {

@@ -32,12 +32,12 @@ import { createHash, generateKeyPairSync, type KeyObject, verify } from 'node:cr
 import { decodeJwt } from '../../engine/jwt.ts';
 import {
   type Clock,
-  type Fault,
   ipv4,
   json,
   person,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -128,7 +128,7 @@ const WAREHOUSE = 'TRIBUTARY_WH';
 const ROLE = 'TRIBUTARY_READER';
 const SECONDS = (ms: number) => `${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, '0')}000000`;
 
-export class SnowflakeSimulator {
+export class SnowflakeSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly account = 'acme-prod';
@@ -153,6 +153,7 @@ export class SnowflakeSimulator {
   private readonly refused = new Set<string>();
 
   constructor(o: SnowflakeSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = o.seed ?? 1;
     this.pollsToComplete = o.pollsToComplete ?? 0;
@@ -177,21 +178,6 @@ export class SnowflakeSimulator {
     this.server.route('GET', '/api/v2/statements/:handle', (req) => this.status(req));
   }
 
-  get url(): string {
-    return this.server.url;
-  }
-  start(): Promise<string> {
-    return this.server.start();
-  }
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-  inject(f: Fault): void {
-    this.server.inject(f);
-  }
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
-  }
   /** Calls that change vendor state but the declared statement POST. */
   writeCalls(): RecordedRequest[] {
     return this.server.writeCalls().filter((r) => r.path !== '/api/v2/statements');

@@ -31,11 +31,11 @@
 import { randomBytes } from 'node:crypto';
 import {
   type Clock,
-  type Fault,
   json,
   person,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -76,7 +76,7 @@ interface Cursor {
   issued: number;
 }
 
-export class SophosSimulator {
+export class SophosSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -95,6 +95,7 @@ export class SophosSimulator {
   private loopPages = 0;
 
   constructor(o: SophosSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     this.clientId = stableUuid(7, 1, this.seed);
@@ -136,10 +137,6 @@ export class SophosSimulator {
       }
   }
 
-  get url(): string {
-    return this.server.url;
-  }
-
   account(): Record<string, string> {
     return {
       clientId: this.clientId,
@@ -147,23 +144,6 @@ export class SophosSimulator {
       tokenUrl: `${this.url}/api/v2/oauth2/token`,
       globalUrl: this.url,
     };
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   writeCalls(): RecordedRequest[] {

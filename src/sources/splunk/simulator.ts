@@ -28,12 +28,12 @@
  */
 import {
   type Clock,
-  type Fault,
   ipv4,
   json,
   person,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimRequest,
   SimServer,
   seedOf,
@@ -59,7 +59,7 @@ export interface SplunkSimulatorOptions {
 const FORBIDDEN_COMMANDS = new Set(['bogus']);
 const epoch = (v: string | null) => (v && /^\d+(\.\d+)?$/.test(v) ? Number(v) * 1000 : undefined);
 
-export class SplunkSimulator {
+export class SplunkSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -75,6 +75,7 @@ export class SplunkSimulator {
   private release: (() => void) | undefined;
 
   constructor(o: SplunkSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     const rng = new Rng(seedOf(this.seed, 'credentials'));
@@ -126,25 +127,9 @@ export class SplunkSimulator {
     );
   }
 
-  get url(): string {
-    return this.server.url;
-  }
-
-  async start(): Promise<string> {
-    return this.server.start();
-  }
-
-  stop(): Promise<void> {
+  override stop(): Promise<void> {
     this.release?.();
     return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   /** Calls that could change Splunk state: searches through export only read. */

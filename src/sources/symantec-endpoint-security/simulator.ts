@@ -1,8 +1,13 @@
 /**
  * Symantec Endpoint Security (ICDm) simulator: the token endpoint and the event export stream. Vendor
- * behaviour, with where it is published (techdocs.broadcom.com "Adding a client application";
- * apidocs.symantec.com "ICDm: API reference" 2.1 Authentication; the request and answer shapes as Cortex
- * XSIAM's Symantec Endpoint Security collector uses them, demisto/content Packs/SymantecEndpointSecurity):
+ * behaviour, with where it is published: "Symantec Integrated Cyber Defense Manager (ICDm): API reference"
+ * (https://apidocs.symantec.com/home/sep_15), 1.1.1 Required components (bearer token, JSON) and 2.1
+ * Authentication (2.1.1 Overview and prerequisites: the client application's Client ID and Secret from
+ * Integration > Client Applications; 2.1.2 API command details: the token request). The event export
+ * stream is not in that reference: its request and answer shapes are those Cortex XSIAM's Symantec
+ * Endpoint Security collector uses
+ * (https://github.com/demisto/content/tree/master/Packs/SymantecEndpointSecurity, the integration's
+ * SymantecEndpointSecurity.py), so the source ships as early access.
  *
  * - `POST /v1/oauth2/tokens`, `authorization: Basic <OAuth Credentials>`, form content type →
  *   `{access_token, token_type, expires_in}`; 401 for a wrong client.
@@ -12,8 +17,9 @@
  * - Events carry `uuid` and `time` (ISO 8601 with milliseconds, UTC); the collector must expect an event again
  *   at the newest time it read (the XSIAM collector drops those by uuid).
  *
- * Assumed where Symantec is silent: one JSON object per answer; `next` is opaque base64 of the position;
- * answers of at most `batch` events (default 100); the event after a full batch starts the next answer
+ * Decided by the simulator where Symantec is silent: one JSON object per answer (the XSIAM collector asks
+ * `application/x-ndjson`; the source asks `application/json`, noted as unconfirmed in its guide); `next`
+ * is opaque base64 of the position; answers of at most `batch` events (default 100); the event after a full batch starts the next answer
  * with the batch's last event again (a repeat); a position-less request starts at the oldest event held;
  * token lifetime 3600 s; 429 with Retry-After; error bodies `{"error": "…", "message": "…"}`. Event fields follow
  * Symantec's ICD event schema names as the XSIAM collector's samples show them (`type_id`, `severity_id`,
@@ -22,12 +28,12 @@
 import { randomBytes } from 'node:crypto';
 import {
   type Clock,
-  type Fault,
   ipv4,
   json,
   person,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -52,7 +58,7 @@ interface Ev {
   vis: number;
 }
 
-export class SesSimulator {
+export class SesSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -70,6 +76,7 @@ export class SesSimulator {
   private generation = 0;
 
   constructor(o: SesSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     const rng = new Rng(this.seed);
@@ -98,33 +105,12 @@ export class SesSimulator {
     this.addEvents(n, { from: this.clock() - 60_000 - (n - 1) * this.o.spacingMs });
   }
 
-  get url(): string {
-    return this.server.url;
-  }
-
   account(): Record<string, string> {
     return { clientId: this.clientId, clientSecret: this.clientSecret, apiUrl: this.url };
   }
 
   settings(): Record<string, unknown> {
     return { streamId: this.streamId, channelId: this.channelId };
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   /** Anything but the token and the event export stream (both POSTs that only read). */

@@ -23,34 +23,28 @@
  */
 
 import {
-  type Clock,
-  type Fault,
   json,
   type RecordedRequest,
   Rng,
   type SimReply,
   type SimRequest,
-  SimServer,
   type SpacedEvents,
   seedOf,
   stableUuid,
 } from '../../sim/kit.ts';
-import { padRecord, type VersionedRecord, VersionedRecords } from '../../sim/versioned.ts';
+import {
+  padRecord,
+  VersionedListSim,
+  type VersionedListSimOptions,
+  type VersionedRecord,
+} from '../../sim/versioned.ts';
 
 export type TenableList = 'vulns' | 'assets' | 'audit';
 
-export interface TenableSimulatorOptions {
-  clock?: Clock;
-  seed?: number | string;
-  /** Records of each list generated up front (default 30), `spacingMs` apart, ending 5 minutes before now. */
-  records?: number;
-  spacingMs?: number;
-  eventBytes?: number;
+export interface TenableSimulatorOptions extends VersionedListSimOptions<TenableList> {
   /** Status calls an export stays unfinished (QUEUED, then PROCESSING with one more chunk each call). */
   processingPolls?: number;
   maxConcurrent?: number;
-  /** Lists the user's role may not read (403). */
-  forbidden?: TenableList[];
 }
 
 type Item = VersionedRecord<{ state: string }>;
@@ -69,86 +63,53 @@ interface Export {
 
 const DAY = 86_400_000;
 
-export class TenableSimulator {
-  readonly server: SimServer;
-  readonly clock: Clock;
-  readonly seed: number;
+/** 30 records of each list up front unless `records` says otherwise; `forbidden`: lists the user's role may not read (403). */
+export class TenableSimulator extends VersionedListSim<
+  { state: string },
+  TenableList,
+  TenableSimulatorOptions
+> {
   readonly accessKey: string;
   readonly secretKey: string;
-  private readonly o: TenableSimulatorOptions & { spacingMs: number };
-  private readonly lists: Record<TenableList, VersionedRecords<{ state: string }>> = {
-    vulns: new VersionedRecords(1000),
-    assets: new VersionedRecords(1000),
-    audit: new VersionedRecords(1000),
-  };
   private readonly exports: Export[] = [];
 
   constructor(o: TenableSimulatorOptions = {}) {
-    this.clock = o.clock ?? Date.now;
-    this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
-    const rng = new Rng(seedOf(this.seed, 'keys'));
-    this.accessKey = rng.hex(64);
-    this.secretKey = rng.hex(64);
-    this.o = { spacingMs: 60_000, ...o };
-    this.server = new SimServer({
+    super(o, {
       name: 'api',
-      clock: this.clock,
+      lists: ['vulns', 'assets', 'audit'],
       hooks: {
         errorReply: (_req, status) => tenableError(status),
         rateLimitReply: () => tenableError(429),
       },
+      records: 30,
+      first: { state: 'OPEN' },
+      roundTo: 1000,
     });
+    const rng = new Rng(seedOf(this.seed, 'keys'));
+    this.accessKey = rng.hex(64);
+    this.secretKey = rng.hex(64);
     for (const kind of ['vulns', 'assets'] as const) {
-      this.server.route('POST', `/${kind}/export`, (r) => this.guard(r, kind, () => this.create(r, kind)));
+      this.server.route('POST', `/${kind}/export`, (r) => this.keyed(r, kind, () => this.create(r, kind)));
       this.server.route('GET', `/${kind}/export/status`, (r) =>
-        this.guard(r, kind, () =>
+        this.keyed(r, kind, () =>
           json(200, {
             exports: this.exports.filter((e) => e.kind === kind).map((e) => this.statusOf(e, false)),
           }),
         ),
       );
       this.server.route('GET', `/${kind}/export/:uuid/status`, (r) =>
-        this.guard(r, kind, () => this.status(r.params.uuid, kind)),
+        this.keyed(r, kind, () => this.status(r.params.uuid, kind)),
       );
       this.server.route('GET', `/${kind}/export/:uuid/chunks/:id`, (r) =>
-        this.guard(r, kind, () => this.chunk(r.params.uuid, kind, Number(r.params.id))),
+        this.keyed(r, kind, () => this.chunk(r.params.uuid, kind, Number(r.params.id))),
       );
       this.server.route('POST', `/${kind}/export/:uuid/cancel`, () => json(200, { status: 'CANCELLED' }));
     }
-    this.server.route('GET', '/audit-log/v1/events', (r) => this.guard(r, 'audit', () => this.audit(r)));
-    const now = this.clock();
-    const n = o.records ?? 30;
-    const first = now - 5 * 60_000 - Math.max(0, n - 1) * this.o.spacingMs;
-    for (const list of ['vulns', 'assets', 'audit'] as const)
-      for (let i = 0; i < n; i++) {
-        const t = first + i * this.o.spacingMs;
-        this.lists[list].add(t, t, { state: 'OPEN' });
-      }
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
+    this.server.route('GET', '/audit-log/v1/events', (r) => this.keyed(r, 'audit', () => this.audit(r)));
   }
 
   account(): { accessKey: string; secretKey: string; url: string } {
     return { accessKey: this.accessKey, secretKey: this.secretKey, url: this.url };
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   /** Calls that change vendor state other than the declared export creation. */
@@ -171,18 +132,7 @@ export class TenableSimulator {
     n: number,
     o: SpacedEvents & { seq?: number; state?: string } = {},
   ): string[] {
-    const state = o.state ?? (o.seq === undefined ? 'OPEN' : 'FIXED');
-    return this.lists[list]
-      .spaced(n, this.clock(), this.o.spacingMs, o, { state })
-      .map(({ record, version }) => this.eventId(list, record, version));
-  }
-
-  expectedIds(list: TenableList): string[] {
-    return this.lists[list].records.flatMap((item) =>
-      list === 'audit'
-        ? [this.eventId(list, item, 0)]
-        : item.versions.map((_, i) => this.eventId(list, item, i)),
-    );
+    return this.addVersions(list, n, o, { state: o.state ?? (o.seq === undefined ? 'OPEN' : 'FIXED') });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -191,19 +141,29 @@ export class TenableSimulator {
     return stableUuid(40 + ['vulns', 'assets', 'audit'].indexOf(list), seq, this.seed);
   }
 
-  private eventId(list: TenableList, item: Item, v: number): string {
+  protected versioned(list: TenableList): boolean {
+    return list !== 'audit';
+  }
+
+  protected eventId(list: TenableList, item: Item, v: number): string {
     const id = this.uuidOf(list, item.seq);
     const version = item.versions[v];
     if (list === 'audit') return id;
     return `${id}@${new Date(list === 'assets' ? version.vis : version.t).toISOString()}`;
   }
 
-  private guard(req: SimRequest, list: TenableList, next: () => SimReply): SimReply {
-    if (req.headers['x-apikeys'] !== `accessKey=${this.accessKey};secretKey=${this.secretKey};`)
-      return tenableError(401, 'Invalid Credentials');
-    if (this.o.forbidden?.includes(list))
-      return tenableError(403, 'You do not have permission to view this resource');
-    return next();
+  /** Tenable's checks: the X-ApiKeys header, then the role's access to the list. */
+  private keyed(req: SimRequest, list: TenableList, next: () => SimReply): SimReply {
+    const keys = req.headers['x-apikeys'] === `accessKey=${this.accessKey};secretKey=${this.secretKey};`;
+    return this.guard(
+      list,
+      keys,
+      (status) =>
+        status === 401
+          ? tenableError(401, 'Invalid Credentials')
+          : tenableError(403, 'You do not have permission to view this resource'),
+      next,
+    );
   }
 
   private create(req: SimRequest, kind: 'vulns' | 'assets'): SimReply {

@@ -1,29 +1,38 @@
 /**
- * Trellix IAM and ePO – SaaS Events API simulator, following docs.trellix.com ("Generating an API access token";
- * ePolicy Orchestrator – SaaS: "Request parameters", "Process events", "Response codes"):
+ * Trellix IAM and ePO – SaaS Events API simulator. Vendor behaviour, with where it is documented
+ * (docs.trellix.com):
  *
- * - `POST /auth/realms/IAM/protocol/openid-connect/token` with `grant_type=client_credentials`, `scope` and the
- *   client in HTTP Basic: `{access_token, token_type: "Bearer", expires_in}`; a wrong client answers 401
- *   `invalid_client`, a scope the client lacks 400 `invalid_scope`. Tokens expire (`expires_in`, 600 s here) and
- *   can be revoked for tests.
- * - `GET /eventservice/api/v2/events?type=threats&since&until&sort=asc|desc` with a token holding `epo.evt.r`
- *   (403 otherwise): `{"Events": [{"<field>": {"name", "type", "value"}}]}`, the next page in the `Link` header
- *   (`rel="next"`, carrying `after`), none on the last page.
- * - Threat event fields as the common event format lists them: autoguid, detectedutc, receivedutc, agentguid,
- *   analyzer, analyzername, analyzerversion, analyzerhostname, analyzeripv4, analyzerdetectionmethod,
- *   sourcehostname, sourceprocessname, targethostname, targetusername, targetfilename, threatcategory,
- *   threateventid, threatseverity, threatname, threattype, threatactiontaken, threathandled.
+ * - Token ("Generating an API access token",
+ *   https://docs.trellix.com/data-and-email/docs/generating-an-api-access-token): `POST
+ *   /auth/realms/IAM/protocol/openid-connect/token` with `grant_type=client_credentials`, `scope` and the client
+ *   in HTTP Basic → `{access_token, token_type: "Bearer", expires_in}`. "The access token is valid for 24
+ *   hours" ("Steps for gaining access to consume threat events",
+ *   https://docs.trellix.com/docs/steps-for-gaining-access-to-consume-threat-events): `expires_in` 86400;
+ *   tokens can also be revoked for tests.
+ * - Events ("Event operation", https://docs.trellix.com/docs/event-operation; "Request parameters",
+ *   https://docs.trellix.com/docs/request-parameters): `GET /eventservice/api/v2/events?type=threats&since&until&sort=asc|desc`
+ *   with a token holding `epo.evt.r` ("Allow users to access threat events only"; 403 otherwise); `since`
+ *   defaults to 1970-01-01T00:00:00.000Z, `until` to now. The next page is in the `Link` header (`rel="next"`,
+ *   carrying `after`), none on the last page ("Process events", same guide).
+ * - Answer ("Response codes", https://docs.trellix.com/docs/events-api-response-codes, the sample successful
+ *   response): `{"Events": [{"<field>": {"name", "type", "value"}}]}`, timestamps `java.sql.Timestamp` in epoch
+ *   milliseconds. Threat event fields as the common event format lists them: autoguid, detectedutc,
+ *   receivedutc, agentguid, analyzer, analyzername, analyzerversion, analyzerhostname, analyzeripv4,
+ *   analyzerdetectionmethod, sourcehostname, sourceprocessname, targethostname, targetusername,
+ *   targetfilename, threatcategory, threateventid, threatseverity, threatname, threattype, threatactiontaken,
+ *   threathandled.
  *
- * Assumed: `since` inclusive and `until` exclusive on `receivedutc`; `after` an opaque position; page size 100;
- * error bodies `{"errors": [{"status", "title", "detail"}]}`; an empty page (the `empty` fault) answers no events
- * with a `next` link to the same position.
+ * Decided by the simulator where Trellix is silent: a wrong client answers 401 `invalid_client`, a scope the
+ * client lacks 400 `invalid_scope` (RFC 6749 §5.2); `since` inclusive and `until` exclusive on `receivedutc`;
+ * `after` an opaque position; page size 100; error bodies `{"errors": [{"status", "title", "detail"}]}`; an
+ * empty page (the `empty` fault) answers no events with a `next` link to the same position.
  */
 import {
   type Clock,
-  type Fault,
   json,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -32,6 +41,9 @@ import {
   spacedEvents,
   stableUuid,
 } from '../../sim/kit.ts';
+
+/** "The access token is valid for 24 hours" (see the header). */
+const TOKEN_TTL_S = 86_400;
 
 export interface TrellixSimulatorOptions {
   clock?: Clock;
@@ -53,7 +65,7 @@ interface Ev {
 const TOKEN_PATH = '/auth/realms/IAM/protocol/openid-connect/token';
 const EVENTS_PATH = '/eventservice/api/v2/events';
 
-export class TrellixSimulator {
+export class TrellixSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -66,6 +78,7 @@ export class TrellixSimulator {
   private loopPages = 0;
 
   constructor(o: TrellixSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     const rng = new Rng(seedOf(this.seed, 'client'));
@@ -86,27 +99,6 @@ export class TrellixSimulator {
     const n = o.events ?? 50;
     const first = now - 5 * 60_000 - Math.max(0, n - 1) * this.o.spacingMs;
     for (let i = 0; i < n; i++) this.add(first + i * this.o.spacingMs, first + i * this.o.spacingMs);
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   /** Every request but a token request (the Events API has no write calls; any other method is one). */
@@ -169,13 +161,18 @@ export class TrellixSimulator {
       return json(400, { error: 'invalid_scope', error_description: 'Invalid scopes: ' + scopes.join(' ') });
     const token = new Rng(seedOf(this.seed, 'token', ++this.tokenCount)).base62(64);
     this.tokens.set(token, { at: this.clock(), scopes });
-    return json(200, { access_token: token, token_type: 'Bearer', expires_in: 600, scope: scopes.join(' ') });
+    return json(200, {
+      access_token: token,
+      token_type: 'Bearer',
+      expires_in: TOKEN_TTL_S,
+      scope: scopes.join(' '),
+    });
   }
 
   private list(req: SimRequest): SimReply {
     const m = /^Bearer (\S+)$/.exec(String(req.headers.authorization ?? ''));
     const t = m ? this.tokens.get(m[1]) : undefined;
-    if (!t || this.clock() - t.at >= 600_000) return trellixError(401);
+    if (!t || this.clock() - t.at >= TOKEN_TTL_S * 1000) return trellixError(401);
     if (!t.scopes.includes('epo.evt.r') && !t.scopes.includes('epo.admin')) return trellixError(403);
     const q = req.query;
     if ((q.get('type') ?? 'all') !== 'threats' && q.get('type') !== 'all')

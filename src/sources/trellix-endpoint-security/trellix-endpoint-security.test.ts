@@ -98,7 +98,7 @@ describe('trellix-endpoint-security', () => {
     assert.ok(lists[1].query.get('after'), 'the second page is the Link header next');
     const raw = first.batches[0].events[0].raw as Record<string, { value: unknown }>;
     assert.equal(first.batches[0].events[0].time, new Date(raw.receivedutc.value as number).toISOString());
-    clock.advance(31 * 60_000); // past the token's 10 minutes: a new token
+    clock.advance(24 * 3_600_000 + 60_000); // past the token's documented 24 hours: a new token
     const [added] = sim.addEvents(1, { from: clock.now() - 60_000 });
     const second = await drain(sim, { now: clock.now(), checkpoint: first.checkpoint });
     assert.deepEqual(second.ids, [added]);

@@ -23,10 +23,10 @@
 import { hashId } from '../../core/envelope.ts';
 import {
   type Clock,
-  type Fault,
   json,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -74,7 +74,7 @@ const BOUNDS: Record<VisionOneList, [string, string]> = {
 const SECONDS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 const iso = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`;
 
-export class VisionOneSimulator {
+export class VisionOneSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -84,6 +84,7 @@ export class VisionOneSimulator {
   private loopPages = 0;
 
   constructor(o: VisionOneSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     this.apiKey =
@@ -105,27 +106,6 @@ export class VisionOneSimulator {
     const first = now - 5 * 60_000 - Math.max(0, n - 1) * this.o.spacingMs;
     for (const list of Object.keys(PATHS) as VisionOneList[])
       for (let i = 0; i < n; i++) this.add(list, first + i * this.o.spacingMs, first + i * this.o.spacingMs);
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   writeCalls(): RecordedRequest[] {

@@ -1,7 +1,15 @@
 /**
  * Vectra AI platform (RUX) simulator: the client-credentials token and the event streams. Vendor behaviour,
- * with where it is documented (Vectra's RUX v3 OpenAPI document as published: `/oauth2/token`, paths
- * `/api/v3.x/events/{detections,audits,entity_scoring}`; Cortex XSOAR's Vectra RUX integration):
+ * with where it is documented: Vectra's published RUX v3 OpenAPI document
+ * (https://vectranetworks.github.io/openapi-rux/, source https://github.com/vectranetworks/openapi-rux):
+ * security scheme `oauth2` (client credentials at `/oauth2/token`, no scope parameter: the API client's role
+ * decides), paths
+ * `/api/v3.x/events/{detections,audits,entity_scoring}` as checkpoint streams (`from`, `limit`,
+ * `event_timestamp_gte`); and Cortex XSOAR's Vectra RUX integration, "tested with Vectra API v3.5"
+ * (https://xsoar.pan.dev/docs/reference/integrations/vectra-rux-events-detections; its code and samples in
+ * https://github.com/demisto/content/tree/master/Packs/VectraRUX). The OpenAPI document itself could not be
+ * opened for this review: the facts below are as those two describe them, and the source ships as early
+ * access.
  *
  * - `POST /oauth2/token` with HTTP Basic client authentication and `grant_type=client_credentials` →
  *   `{access_token, token_type: "Bearer", expires_in, refresh_token, refresh_expires_in}`.
@@ -11,8 +19,8 @@
  * - Errors in Django REST framework's shape, `{"detail": "…"}`: 401 "Authentication credentials were not
  *   provided." or an invalid token, 403 "You do not have permission to perform this action."
  *
- * Assumed where Vectra is silent: the checkpoint is the count of events before the position (an integer,
- * in the order Vectra recorded them); `limit` at most 1000; 429 with Retry-After and a `detail`; event
+ * Decided by the simulator where Vectra is silent: the checkpoint is the count of events before the
+ * position (an integer, in the order Vectra recorded them); `limit` at most 1000; 429 with Retry-After and a `detail`; event
  * fields follow the XSOAR integration's samples (detections: `id`, `detection_id`, `event_timestamp`,
  * `type`, `category`, `entity_id`, `entity_name`, `entity_type`, `threat`, `certainty`, `url`; audits:
  * `id`, `event_timestamp`, `user_id`, `username`, `user_role`, `message`, `result`, `source_ip`; entity
@@ -21,12 +29,12 @@
 import { randomBytes } from 'node:crypto';
 import {
   type Clock,
-  type Fault,
   ipv4,
   json,
   person,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -56,7 +64,7 @@ interface Ev {
   vis: number;
 }
 
-export class VectraSimulator {
+export class VectraSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -70,6 +78,7 @@ export class VectraSimulator {
   private loopPages = 0;
 
   constructor(o: VectraSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     const rng = new Rng(this.seed);
@@ -94,29 +103,8 @@ export class VectraSimulator {
       this.addEvents(kind, n, { from: this.clock() - 60_000 - (n - 1) * this.o.spacingMs });
   }
 
-  get url(): string {
-    return this.server.url;
-  }
-
   account(): Record<string, string> {
     return { portalUrl: this.url, clientId: this.clientId, clientSecret: this.clientSecret };
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   writeCalls(): RecordedRequest[] {

@@ -21,19 +21,21 @@
  */
 
 import {
-  type Clock,
-  type Fault,
   json,
   type RecordedRequest,
   Rng,
   type SimReply,
   type SimRequest,
-  SimServer,
   type SpacedEvents,
   seedOf,
   stableUuid,
 } from '../../sim/kit.ts';
-import { padRecord, type VersionedRecord, VersionedRecords } from '../../sim/versioned.ts';
+import {
+  padRecord,
+  VersionedListSim,
+  type VersionedListSimOptions,
+  type VersionedRecord,
+} from '../../sim/versioned.ts';
 
 export type WizListName = 'issues' | 'audit' | 'vulnerabilities' | 'detections';
 
@@ -45,35 +47,18 @@ const FIELDS: Record<WizListName, { field: string; time: string }> = {
 };
 const NAMES = Object.keys(FIELDS) as WizListName[];
 
-export interface WizSimulatorOptions {
-  clock?: Clock;
-  seed?: number | string;
-  /** Records of each list generated up front (default 40), `spacingMs` apart, ending 5 minutes before now. */
-  records?: number;
-  spacingMs?: number;
-  eventBytes?: number;
-  /** Lists the service account's scopes do not cover (a FORBIDDEN error). */
-  forbidden?: WizListName[];
-}
+/** `forbidden`: lists the service account's scopes do not cover (a FORBIDDEN error). */
+export type WizSimulatorOptions = VersionedListSimOptions<WizListName>;
 
 type Item = VersionedRecord<{ status: string }>;
 type Version = Item['versions'][number];
 
 const MAX_FIRST = 500;
 
-export class WizSimulator {
-  readonly server: SimServer;
-  readonly clock: Clock;
-  readonly seed: number;
+/** 40 records of each list up front unless `records` says otherwise. */
+export class WizSimulator extends VersionedListSim<{ status: string }, WizListName, WizSimulatorOptions> {
   readonly clientId: string;
   readonly clientSecret: string;
-  private readonly o: WizSimulatorOptions & { spacingMs: number };
-  private readonly lists: Record<WizListName, VersionedRecords<{ status: string }>> = {
-    issues: new VersionedRecords(),
-    audit: new VersionedRecords(),
-    vulnerabilities: new VersionedRecords(),
-    detections: new VersionedRecords(),
-  };
   private readonly mutations: RecordedRequest[] = [];
   private issued = 0;
   private validFrom = 1;
@@ -83,44 +68,22 @@ export class WizSimulator {
   readonly audiences: string[] = [];
 
   constructor(o: WizSimulatorOptions = {}) {
-    this.clock = o.clock ?? Date.now;
-    this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
-    const rng = new Rng(seedOf(this.seed, 'client'));
-    this.clientId = rng.base62(32);
-    this.clientSecret = rng.base62(64);
-    this.o = { spacingMs: 60_000, ...o };
-    this.server = new SimServer({
+    super(o, {
       name: 'wiz',
-      clock: this.clock,
+      lists: NAMES,
       hooks: {
         errorReply: (_req, status) =>
           gqlError(status, status === 401 ? 'UNAUTHENTICATED' : 'INTERNAL_SERVER_ERROR'),
         rateLimitReply: () => gqlError(429, 'RATE_LIMIT_EXCEEDED', 'Rate limit exceeded'),
       },
+      records: 40,
+      first: { status: 'OPEN' },
     });
+    const rng = new Rng(seedOf(this.seed, 'client'));
+    this.clientId = rng.base62(32);
+    this.clientSecret = rng.base62(64);
     this.server.route('POST', '/oauth/token', (r) => this.token(r));
     this.server.route('POST', '/graphql', (r) => this.graphql(r));
-    const now = this.clock();
-    const n = o.records ?? 40;
-    const first = now - 5 * 60_000 - Math.max(0, n - 1) * this.o.spacingMs;
-    for (const list of NAMES)
-      for (let i = 0; i < n; i++) {
-        const t = first + i * this.o.spacingMs;
-        this.lists[list].add(t, t, { status: 'OPEN' });
-      }
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-
-  async start(): Promise<string> {
-    await this.server.start();
-    return this.url;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
   }
 
   /** The `wiz` account for this simulator. */
@@ -131,14 +94,6 @@ export class WizSimulator {
       apiUrl: `${this.url}/graphql`,
       tokenUrl: `${this.url}/oauth/token`,
     };
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   writeCalls(): RecordedRequest[] {
@@ -178,19 +133,7 @@ export class WizSimulator {
     n: number,
     o: SpacedEvents & { seq?: number; status?: string } = {},
   ): string[] {
-    const status = o.status ?? (o.seq === undefined ? 'OPEN' : 'RESOLVED');
-    return this.lists[list]
-      .spaced(n, this.clock(), this.o.spacingMs, o, { status })
-      .map(({ record, version }) => this.eventId(list, record, version));
-  }
-
-  /** Every event a complete drain delivers: each version of records that change in place. */
-  expectedIds(list: WizListName): string[] {
-    return this.lists[list].records.flatMap((item) =>
-      versioned(list)
-        ? item.versions.map((_, i) => this.eventId(list, item, i))
-        : [this.eventId(list, item, 0)],
-    );
+    return this.addVersions(list, n, o, { status: o.status ?? (o.seq === undefined ? 'OPEN' : 'RESOLVED') });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -199,9 +142,13 @@ export class WizSimulator {
     return stableUuid(20 + NAMES.indexOf(list), item.seq, this.seed);
   }
 
-  private eventId(list: WizListName, item: Item, v: number): string {
+  protected versioned(list: WizListName): boolean {
+    return list === 'issues' || list === 'vulnerabilities';
+  }
+
+  protected eventId(list: WizListName, item: Item, v: number): string {
     const id = this.idOf(list, item);
-    return versioned(list) ? `${id}@${new Date(item.versions[v].t).toISOString()}` : id;
+    return this.versioned(list) ? `${id}@${new Date(item.versions[v].t).toISOString()}` : id;
   }
 
   private token(req: SimRequest): SimReply {
@@ -238,7 +185,7 @@ export class WizSimulator {
       this.bodyLimits--;
       return gqlError(200, 'RATE_LIMIT_EXCEEDED', 'Rate limit exceeded, retry later');
     }
-    if (this.o.forbidden?.includes(list))
+    if (this.forbids(list))
       return gqlError(200, 'FORBIDDEN', 'You are not authorized to perform this action');
     const v = sent.variables ?? {};
     const first = v.first ?? 50;
@@ -398,8 +345,6 @@ export class WizSimulator {
     return padRecord(r, this.o.eventBytes);
   }
 }
-
-const versioned = (list: WizListName) => list === 'issues' || list === 'vulnerabilities';
 
 const encodeCursor = (offset: number, generation: number) =>
   Buffer.from(JSON.stringify({ offset, generation })).toString('base64');
