@@ -20,6 +20,8 @@ interface StreamState {
   /** Bytes in the change file (every one acknowledged) and in the compacted file. */
   changesBytes: number;
   stateBytes: number;
+  /** State files renamed in since the stream was opened. */
+  compactions: number;
 }
 
 export interface CurrentStateOptions {
@@ -114,6 +116,7 @@ export class CurrentState {
     for (const [key, b] of batch) {
       const s = await this.open(key);
       const before = s.changesBytes;
+      const compactions = s.compactions;
       try {
         const data = Buffer.from(`${b.lines.join('\n')}\n`);
         for (let off = 0; off < data.length; )
@@ -127,12 +130,15 @@ export class CurrentState {
       } catch (err) {
         // Memory may be ahead of the files: forget the stream; it is read again from them (the batch
         // comes again). The change file is cut back to what was acknowledged (never lengthened: a
-        // compaction may have emptied it).
+        // compaction may have emptied it), unless a compaction renamed a state file holding this batch
+        // in: then the change file stays whole, since replaying only its older part over that state file
+        // would bring back what the batch changed or deleted (replaying all of it gives the same state).
         this.streams.delete(key);
-        await s.changes
-          .stat()
-          .then(({ size }) => (size > before ? s.changes.truncate(before) : undefined))
-          .catch(() => {});
+        if (s.compactions === compactions)
+          await s.changes
+            .stat()
+            .then(({ size }) => (size > before ? s.changes.truncate(before) : undefined))
+            .catch(() => {});
         await s.changes.close().catch(() => {});
         throw err;
       }
@@ -181,6 +187,7 @@ export class CurrentState {
       await handle.close();
     }
     await rename(temp, s.file);
+    s.compactions++;
     await this.syncDir(dirname(s.file));
     this.bytesWritten += bytes;
     s.stateBytes = bytes;
@@ -228,7 +235,15 @@ export class CurrentState {
     try {
       if (!existed) await this.syncDir(dir);
       const changesBytes = existed ? await replay(changes, entities) : 0;
-      const s: StreamState = { entities, file, changesFile, changes, changesBytes, stateBytes };
+      const s: StreamState = {
+        entities,
+        file,
+        changesFile,
+        changes,
+        changesBytes,
+        stateBytes,
+        compactions: 0,
+      };
       this.streams.set(key, s);
       return s;
     } catch (err) {

@@ -495,6 +495,35 @@ describe('file destination: current state of context streams', () => {
     assert.ok(!existsSync(`${file}.tmp`), 'no temporary file left');
   });
 
+  it('a compaction that fails after its rename keeps the change file: older changes never replay over newer state', async () => {
+    const dir = fresh();
+    const live = join(dir, 'c.ndjson');
+    let failAfterRename = false;
+    const a = new CurrentState(live, undefined, false, {
+      onSyncDir: () => {
+        // Called once the new state file is renamed in, before the change file is emptied.
+        if (failAfterRename) throw Object.assign(new Error('EIO'), { code: 'EIO' });
+      },
+    });
+    await a.apply([rec('u1', 'upsert', 'S1', { v: 1 }), rec('u2', 'upsert', 'S1', { v: 1 })]);
+    failAfterRename = true;
+    // The marker compacts: u1 v2, u2 deleted are in the renamed state file when the failure comes.
+    await assert.rejects(
+      a.apply([
+        rec('u1', 'upsert', 'S1', { v: 2 }),
+        rec('u2', 'delete', 'S1'),
+        rec('snapshot:S1', 'end', 'S1'),
+      ]),
+    );
+    await a.close({ compact: false }); // the process dies before the batch comes again
+    const file = a.pathOf('okta-ctx', 'users');
+    assert.deepEqual(
+      (await readCurrentState(file)).map((e) => [e.id, (e.raw as { v: number }).v]),
+      [['u1', 2]],
+      'the state the renamed file holds: u1 not back at v1, u2 not resurrected',
+    );
+  });
+
   it('fsyncs the parent of every directory and file it creates', async () => {
     const dir = fresh();
     const synced: string[] = [];
