@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { type FileHandle, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type Envelope, encodeLine } from '../../core/envelope.ts';
 import { configError } from '../../core/errors.ts';
@@ -269,21 +269,53 @@ export class CurrentState {
 /**
  * The current state of one stream as a reader sees it: the state file with its change file applied
  * (docs/destinations.md, "file"). What a lookup-table loader does; the tests read the state through it.
+ * A compaction may run between the two reads (the state file renamed over, then the change file emptied):
+ * the state file read is kept open and, after the change file was read, must still be the one at its
+ * path, or both are read again: the change file read then is the one that follows that state file (read
+ * after a compaction replaced it, it belongs to the new one, and applied to the old one misses changes or
+ * brings back deleted entities).
  */
-export async function readCurrentState(stateFile: string): Promise<Envelope[]> {
-  const entities: Entities = new Map();
-  for (const path of [stateFile, CurrentState.changesOf(stateFile)]) {
-    let text = '';
+export async function readCurrentState(
+  stateFile: string,
+  o: { afterStateFile?: () => Promise<void> } = {},
+): Promise<Envelope[]> {
+  for (let attempt = 0; ; attempt++) {
+    const entities: Entities = new Map();
+    const state = await open(stateFile, constants.O_RDONLY).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+      return undefined;
+    });
     try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // Held open until the check below, so its inode cannot be reused by the next state file.
+      const read = state ? (await state.stat()).ino : undefined;
+      applyText(entities, state ? await state.readFile('utf8') : '');
+      await o.afterStateFile?.();
+      let changes = '';
+      try {
+        changes = await readFile(CurrentState.changesOf(stateFile), 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+      applyText(entities, changes);
+      const now = await stat(stateFile).then(
+        (st) => st.ino,
+        (err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+          return undefined;
+        },
+      );
+      if (now === read) return [...entities.values()].map(([line]) => JSON.parse(line) as Envelope);
+    } finally {
+      await state?.close();
     }
-    // A last line without its newline is a write torn by a crash: not part of the state.
-    for (const line of text.slice(0, text.lastIndexOf('\n') + 1).split('\n'))
-      if (line) applyLine(entities, line, JSON.parse(line) as Envelope);
+    if (attempt >= 100) throw new Error(`${stateFile} kept changing while it was read`);
   }
-  return [...entities.values()].map(([line]) => JSON.parse(line) as Envelope);
+}
+
+/** A file's lines applied in order; a last line without its newline is a write torn by a crash: not part of the state. */
+function applyText(entities: Entities, text: string): void {
+  for (const line of text.slice(0, text.lastIndexOf('\n') + 1).split('\n'))
+    if (line) applyLine(entities, line, JSON.parse(line) as Envelope);
 }
 
 /** One context record applied to a stream's entities. */

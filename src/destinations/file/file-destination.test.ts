@@ -524,6 +524,29 @@ describe('file destination: current state of context streams', () => {
     );
   });
 
+  it('a reader racing a compaction reads a consistent state (the state file it read was replaced: it reads again)', async () => {
+    const dir = fresh();
+    const live = join(dir, 'c.ndjson');
+    const a = new CurrentState(live, undefined, false);
+    await refresh(a, 3, 'S1'); // compacted: u0 u1 u2
+    await a.apply([rec('u1', 'delete', 'S1'), rec('u3', 'upsert', 'S1')]); // in the change file only
+    const file = a.pathOf('okta-ctx', 'users');
+    let compacted = false;
+    const seen = await readCurrentState(file, {
+      // Tributary compacts between the reader's two reads: the change file it reads next is empty.
+      afterStateFile: async () => {
+        if (compacted) return;
+        compacted = true;
+        await a.close();
+      },
+    });
+    assert.ok(compacted);
+    assert.deepEqual(
+      seen.map((e) => e.id),
+      ['u0', 'u2', 'u3'],
+    );
+  });
+
   it('fsyncs the parent of every directory and file it creates', async () => {
     const dir = fresh();
     const synced: string[] = [];
