@@ -13,6 +13,8 @@ type Entities = Map<string, [line: string, snapshot: string | undefined]>;
 /** One collector's stream: its entities, and its change file open for appending. */
 interface StreamState {
   entities: Entities;
+  /** The state file's path as configured (checked again before each compaction, like a rotation). */
+  path: string;
   /** The compacted file and the change file (real paths, checked when the stream was opened). */
   file: string;
   changesFile: string;
@@ -160,6 +162,14 @@ export class CurrentState {
 
   /** Rewrites the state file from memory, then empties the change file. */
   private async compact(s: StreamState): Promise<void> {
+    // Its place is checked again right before new files are made there (file-scope.ts): a directory
+    // swapped for a link since the stream was opened must not lead the state file out of the root.
+    if ((await this.checked(s.path)) !== s.file)
+      throw configError(
+        'destination_path_refused',
+        `The current-state file ${s.path} may not be written: it changed since it was opened (a symbolic link or another directory put in its place).`,
+        'Point the file destination at a regular file whose directory Tributary may write, or turn currentState off.',
+      );
     const temp = `${s.file}.tmp`;
     await rm(temp, { force: true });
     const handle = await open(
@@ -237,6 +247,7 @@ export class CurrentState {
       const changesBytes = existed ? await replay(changes, entities) : 0;
       const s: StreamState = {
         entities,
+        path,
         file,
         changesFile,
         changes,

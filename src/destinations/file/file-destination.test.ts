@@ -547,6 +547,21 @@ describe('file destination: current state of context streams', () => {
     );
   });
 
+  it('a compaction checks its place again: a state directory swapped for a link out of the root after the first batch is refused', async () => {
+    const scope = fileScope(fresh());
+    const live = join(scope.root, 'ctx', 'c.ndjson');
+    const a = new CurrentState(live, scope, true);
+    await a.apply([rec('u1', 'upsert', 'S1')]); // opens the stream: its place is checked
+    const collectorDir = dirname(a.pathOf('okta-ctx', 'users'));
+    const outside = fresh();
+    renameSync(collectorDir, `${collectorDir}.moved`);
+    symlinkSync(outside, collectorDir);
+    await assert.rejects(a.apply([rec('snapshot:S1', 'end', 'S1')]), { code: 'destination_path_refused' });
+    assert.deepEqual(readdirSync(outside), [], 'nothing written outside the root');
+    await a.close();
+    assert.deepEqual(readdirSync(outside), []);
+  });
+
   it('fsyncs the parent of every directory and file it creates', async () => {
     const dir = fresh();
     const synced: string[] = [];
