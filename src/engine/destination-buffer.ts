@@ -163,6 +163,8 @@ export class BufferedDestination implements Destination {
   private emptied: Array<() => void> = [];
   /** Refreshes (snapshot ids by `collector\0stream`) whose records the destination refused while draining. */
   private readonly incomplete = new Map<string, Set<string>>();
+  /** The latest marker given to the destination per `collector\0stream`: older refreshes are over. */
+  private readonly completed = new Map<string, string>();
 
   constructor(inner: Destination, o: BufferOptions) {
     this.inner = inner;
@@ -444,11 +446,25 @@ export class BufferedDestination implements Destination {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
-    for (const [collector, stream, snapshot] of JSON.parse(text) as Array<[string, string, string]>)
-      this.addIncomplete(`${collector}\0${stream}`, snapshot);
+    let rows: Array<[string, string, string]>;
+    try {
+      rows = JSON.parse(text);
+      if (!Array.isArray(rows)) throw new Error('not a list');
+    } catch (err) {
+      // Written whole by a rename, so only a damaged disk or a hand edit gets here: kept aside, never deleted.
+      this.o.log.error('the buffer’s list of incomplete refreshes cannot be read; kept as .corrupt', {
+        destination: this.name,
+        message: (err as Error).message,
+      });
+      await rename(this.incompleteFile, `${this.incompleteFile}.corrupt`);
+      return;
+    }
+    for (const [collector, stream, snapshot] of rows)
+      if (typeof snapshot === 'string') this.addIncomplete(`${collector}\0${stream}`, snapshot);
   }
 
   private addIncomplete(key: string, snapshot: string): boolean {
+    if (snapshot < (this.completed.get(key) ?? '')) return false;
     let set = this.incomplete.get(key);
     if (!set) this.incomplete.set(key, (set = new Set()));
     if (set.has(snapshot)) return false;
@@ -463,11 +479,14 @@ export class BufferedDestination implements Destination {
       if (e.kind === 'context' && e.op !== 'end' && e.snapshot !== undefined)
         added = this.addIncomplete(`${e.collector}\0${e.stream}`, e.snapshot) || added;
     if (!added) return;
+    // Another process draining the same buffer may have written refreshes of its own: kept too. Each
+    // writes its own temporary file, so the file renamed in is always whole.
+    await this.loadIncomplete();
     const rows = [...this.incomplete].flatMap(([key, set]) =>
       [...set].map((snapshot) => [...key.split('\0'), snapshot]),
     );
-    const tmp = `${this.incompleteFile}.tmp`;
-    const h = await open(tmp, 'w', 0o600);
+    const tmp = `${this.incompleteFile}.${process.pid}-${this.seq}-${Date.now()}.tmp`;
+    const h = await open(tmp, 'wx', 0o600);
     try {
       await h.writeFile(JSON.stringify(rows));
       await h.sync();
@@ -483,10 +502,11 @@ export class BufferedDestination implements Destination {
    * the log). A marker that goes through forgets the older refreshes of its stream (snapshot ids are times).
    */
   private withholdMarkers(events: Envelope[]): Envelope[] {
-    if (!this.incomplete.size || !events.some((e) => e.op === 'end')) return events;
+    if (!events.some((e) => e.op === 'end')) return events;
     return events.filter((e) => {
       if (e.kind !== 'context' || e.op !== 'end' || e.snapshot === undefined) return true;
-      const set = this.incomplete.get(`${e.collector}\0${e.stream}`);
+      const key = `${e.collector}\0${e.stream}`;
+      const set = this.incomplete.get(key);
       if (set?.has(e.snapshot)) {
         this.o.log.warn(
           'end-of-snapshot marker withheld: the destination refused records of this refresh while its buffer drained',
@@ -494,6 +514,7 @@ export class BufferedDestination implements Destination {
         );
         return false;
       }
+      if (e.snapshot > (this.completed.get(key) ?? '')) this.completed.set(key, e.snapshot);
       for (const s of set ?? []) if (s < e.snapshot) set!.delete(s);
       return true;
     });
