@@ -365,6 +365,54 @@ describe('destination buffer', () => {
     await two.close();
   });
 
+  it('withholds the end marker of a context refresh whose records it refused while draining, across a restart', async () => {
+    // The runner withholds the marker of a refresh with dead letters it was told of; records refused while a
+    // buffer drains are dead-lettered after the runner moved on, so the buffer itself must withhold the marker,
+    // or the destination would drop the entities it refused (docs/architecture.md, "Context records").
+    const at = '2026-01-01T00:00:00.000Z';
+    const ctx = (id: string, op: 'upsert' | 'end', snapshot: string): Envelope => ({
+      id,
+      time: at,
+      source: 'okta-context',
+      stream: 'users',
+      collector: 'okta-ctx',
+      ingested_at: at,
+      raw: { id },
+      kind: 'context',
+      op,
+      entity: 'user',
+      snapshot,
+    });
+    const S1 = '2026-01-01T00:00:00.000Z';
+    const S2 = '2026-01-02T00:00:00.000Z';
+    const a = new Switchable('a');
+    a.up = false;
+    const letters: string[] = [];
+    const first = buffered(a, {
+      deadLetters: async (items) => void letters.push(...items.map((i) => i.stream)),
+    });
+    const signal = new AbortController().signal;
+    await first.send([ctx('u1', 'upsert', S1), ctx('u2', 'upsert', S1)], signal); // spilled: a is down
+    await first.send([ctx(`end:users:${S1}`, 'end', S1)], signal); // behind it, in order
+    a.reject = (e) => (e.id === 'u2' ? 'mapping error' : undefined);
+    a.up = true;
+    await first.drained();
+    assert.deepEqual(letters, ['users'], 'u2 became a dead letter while draining');
+    assert.deepEqual(a.ids(), ['u1'], 'the refresh is not complete for a: its marker was withheld');
+    await first.close();
+    // The runner sends the marker again (a retry for another destination), after a restart: still withheld.
+    const o = (first as unknown as { o: BufferOptions }).o;
+    const again = new BufferedDestination(a, o);
+    a.reject = undefined;
+    await again.send([ctx(`end:users:${S1}`, 'end', S1)], signal);
+    assert.deepEqual(a.ids(), ['u1']);
+    // A later refresh delivered whole completes.
+    await again.send([ctx('u1', 'upsert', S2), ctx('u2', 'upsert', S2)], signal);
+    await again.send([ctx(`end:users:${S2}`, 'end', S2)], signal);
+    assert.deepEqual(a.ids(), ['u1', 'u1', 'u2', `end:users:${S2}`]);
+    await again.close();
+  });
+
   it('reads a line back with the vendor text intact', () => {
     const line =
       '{"id":"x","time":"2026-01-01T00:00:00.000Z","source":"s","stream":"t","collector":"c","sitename":"hq","ingested_at":"2026-01-01T00:00:01.000Z","raw":{"n":12345678901234567890}}';

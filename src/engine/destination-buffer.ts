@@ -24,6 +24,12 @@ import { backoff, sleep } from './sleep.ts';
  * directory fsynced: a `.batch` file is whole, or absent; a `.tmp` found at start is a write the
  * process did not finish (its batch was never acknowledged, so the collector still has it) and is
  * removed.
+ *
+ * Context records (docs/architecture.md, "Context records"): the runner withholds the end-of-snapshot
+ * marker of a refresh some of whose records became dead letters, but records the destination refuses while
+ * a buffered batch drains become dead letters after the runner moved on. So the buffer remembers those
+ * refreshes (`incomplete-snapshots.json` beside the batches, written before the batch leaves the buffer) and
+ * never gives the destination their markers: it would drop the entities it refused.
  */
 export interface BufferOptions {
   /** The buffer's directory (the runtime uses `<data dir>/buffers/<destination name>`). */
@@ -155,6 +161,10 @@ export class BufferedDestination implements Destination {
   private readonly stop = new AbortController();
   private closed = false;
   private emptied: Array<() => void> = [];
+  /** Refreshes (snapshot ids by `collector\0stream`) whose records the destination refused while draining. */
+  private readonly incomplete = new Map<string, Set<string>>();
+  /** The latest marker given to the destination per `collector\0stream`: older refreshes are over. */
+  private readonly completed = new Map<string, string>();
 
   constructor(inner: Destination, o: BufferOptions) {
     this.inner = inner;
@@ -170,6 +180,7 @@ export class BufferedDestination implements Destination {
   /** Reads what an earlier process left, and starts draining it. */
   private async load(): Promise<void> {
     privateDir(this.o.dir);
+    await this.loadIncomplete();
     const names = (await readdir(this.o.dir)).sort();
     for (const n of names) {
       if (n.endsWith('.tmp')) {
@@ -224,11 +235,13 @@ export class BufferedDestination implements Destination {
    * `spillAfterMs` to acknowledge) is buffered and acknowledged once fsynced. While batches are
    * buffered, new ones join them behind, so the destination receives them in order.
    */
-  async send(events: Envelope[], signal: AbortSignal): Promise<SendResult | undefined> {
+  async send(batch: Envelope[], signal: AbortSignal): Promise<SendResult | undefined> {
     await this.ready;
     if (this.closed)
       throw transientError('destination_closed', `Destination ${this.name} is closing.`, 'Retry.');
     if (this.entries.length === 0 && this.writing === 0) {
+      const events = this.withholdMarkers(batch);
+      if (!events.length) return undefined;
       const attempt = Promise.resolve().then(
         () => this.inner.send(events, signal) as Promise<SendResult | undefined>,
       );
@@ -262,7 +275,7 @@ export class BufferedDestination implements Destination {
       }
       return undefined;
     }
-    await this.spill(events);
+    await this.spill(batch); // the drainer withholds markers when it sends it
     return undefined;
   }
 
@@ -365,9 +378,9 @@ export class BufferedDestination implements Destination {
           result = await inflight;
         } else {
           decoding = true;
-          const events = decodeBatch(await readFile(entry.file, 'utf8'));
+          const events = this.withholdMarkers(decodeBatch(await readFile(entry.file, 'utf8')));
           decoding = false;
-          result = (await this.inner.send(events, signal)) ?? undefined;
+          result = events.length ? ((await this.inner.send(events, signal)) ?? undefined) : undefined;
         }
       } catch (err) {
         if (this.closed) return;
@@ -402,6 +415,8 @@ export class BufferedDestination implements Destination {
       }
       attempt = 0;
       this.lastError = undefined;
+      // Before the batch leaves the buffer: a crash after this sends it again, never forgets its refusals.
+      if (result?.rejected?.length) await this.noteIncomplete(result.rejected.map((r) => r.event));
       if (result?.rejected?.length && this.o.deadLetters) {
         // Recorded before the batch leaves the buffer: if the store fails, the drain stops here and
         // tries again later (the batch may then be sent again, never its dead letters lost).
@@ -417,6 +432,92 @@ export class BufferedDestination implements Destination {
       await this.remove(entry);
       metrics.destinationDrained.inc({ destination: this.name }, entry.events);
     }
+  }
+
+  private get incompleteFile(): string {
+    return join(this.o.dir, 'incomplete-snapshots.json');
+  }
+
+  private async loadIncomplete(): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(this.incompleteFile, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    let rows: Array<[string, string, string]>;
+    try {
+      rows = JSON.parse(text);
+      if (!Array.isArray(rows)) throw new Error('not a list');
+    } catch (err) {
+      // Written whole by a rename, so only a damaged disk or a hand edit gets here: kept aside, never deleted.
+      this.o.log.error('the buffer’s list of incomplete refreshes cannot be read; kept as .corrupt', {
+        destination: this.name,
+        message: (err as Error).message,
+      });
+      await rename(this.incompleteFile, `${this.incompleteFile}.corrupt`);
+      return;
+    }
+    for (const [collector, stream, snapshot] of rows)
+      if (typeof snapshot === 'string') this.addIncomplete(`${collector}\0${stream}`, snapshot);
+  }
+
+  private addIncomplete(key: string, snapshot: string): boolean {
+    if (snapshot < (this.completed.get(key) ?? '')) return false;
+    let set = this.incomplete.get(key);
+    if (!set) this.incomplete.set(key, (set = new Set()));
+    if (set.has(snapshot)) return false;
+    set.add(snapshot);
+    return true;
+  }
+
+  /** Remembers, durably, the refreshes of context records the destination refused. */
+  private async noteIncomplete(refused: Envelope[]): Promise<void> {
+    let added = false;
+    for (const e of refused)
+      if (e.kind === 'context' && e.op !== 'end' && e.snapshot !== undefined)
+        added = this.addIncomplete(`${e.collector}\0${e.stream}`, e.snapshot) || added;
+    if (!added) return;
+    // Another process draining the same buffer may have written refreshes of its own: kept too. Each
+    // writes its own temporary file, so the file renamed in is always whole.
+    await this.loadIncomplete();
+    const rows = [...this.incomplete].flatMap(([key, set]) =>
+      [...set].map((snapshot) => [...key.split('\0'), snapshot]),
+    );
+    const tmp = `${this.incompleteFile}.${process.pid}-${this.seq}-${Date.now()}.tmp`;
+    const h = await open(tmp, 'wx', 0o600);
+    try {
+      await h.writeFile(JSON.stringify(rows));
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+    await rename(tmp, this.incompleteFile);
+    await fsyncDir(this.o.dir);
+  }
+
+  /**
+   * `events` without the end-of-snapshot markers of refreshes the destination refused records of (said in
+   * the log). A marker that goes through forgets the older refreshes of its stream (snapshot ids are times).
+   */
+  private withholdMarkers(events: Envelope[]): Envelope[] {
+    if (!events.some((e) => e.op === 'end')) return events;
+    return events.filter((e) => {
+      if (e.kind !== 'context' || e.op !== 'end' || e.snapshot === undefined) return true;
+      const key = `${e.collector}\0${e.stream}`;
+      const set = this.incomplete.get(key);
+      if (set?.has(e.snapshot)) {
+        this.o.log.warn(
+          'end-of-snapshot marker withheld: the destination refused records of this refresh while its buffer drained',
+          { destination: this.name, collector: e.collector, stream: e.stream, snapshot: e.snapshot },
+        );
+        return false;
+      }
+      if (e.snapshot > (this.completed.get(key) ?? '')) this.completed.set(key, e.snapshot);
+      for (const s of set ?? []) if (s < e.snapshot) set!.delete(s);
+      return true;
+    });
   }
 
   private async remove(entry: Entry): Promise<void> {

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { type FileHandle, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type Envelope, encodeLine } from '../../core/envelope.ts';
 import { configError } from '../../core/errors.ts';
@@ -13,6 +13,8 @@ type Entities = Map<string, [line: string, snapshot: string | undefined]>;
 /** One collector's stream: its entities, and its change file open for appending. */
 interface StreamState {
   entities: Entities;
+  /** The state file's path as configured (checked again before each compaction, like a rotation). */
+  path: string;
   /** The compacted file and the change file (real paths, checked when the stream was opened). */
   file: string;
   changesFile: string;
@@ -20,6 +22,8 @@ interface StreamState {
   /** Bytes in the change file (every one acknowledged) and in the compacted file. */
   changesBytes: number;
   stateBytes: number;
+  /** State files renamed in since the stream was opened. */
+  compactions: number;
 }
 
 export interface CurrentStateOptions {
@@ -114,6 +118,7 @@ export class CurrentState {
     for (const [key, b] of batch) {
       const s = await this.open(key);
       const before = s.changesBytes;
+      const compactions = s.compactions;
       try {
         const data = Buffer.from(`${b.lines.join('\n')}\n`);
         for (let off = 0; off < data.length; )
@@ -127,12 +132,15 @@ export class CurrentState {
       } catch (err) {
         // Memory may be ahead of the files: forget the stream; it is read again from them (the batch
         // comes again). The change file is cut back to what was acknowledged (never lengthened: a
-        // compaction may have emptied it).
+        // compaction may have emptied it), unless a compaction renamed a state file holding this batch
+        // in: then the change file stays whole, since replaying only its older part over that state file
+        // would bring back what the batch changed or deleted (replaying all of it gives the same state).
         this.streams.delete(key);
-        await s.changes
-          .stat()
-          .then(({ size }) => (size > before ? s.changes.truncate(before) : undefined))
-          .catch(() => {});
+        if (s.compactions === compactions)
+          await s.changes
+            .stat()
+            .then(({ size }) => (size > before ? s.changes.truncate(before) : undefined))
+            .catch(() => {});
         await s.changes.close().catch(() => {});
         throw err;
       }
@@ -154,6 +162,14 @@ export class CurrentState {
 
   /** Rewrites the state file from memory, then empties the change file. */
   private async compact(s: StreamState): Promise<void> {
+    // Its place is checked again right before new files are made there (file-scope.ts): a directory
+    // swapped for a link since the stream was opened must not lead the state file out of the root.
+    if ((await this.checked(s.path)) !== s.file)
+      throw configError(
+        'destination_path_refused',
+        `The current-state file ${s.path} may not be written: it changed since it was opened (a symbolic link or another directory put in its place).`,
+        'Point the file destination at a regular file whose directory Tributary may write, or turn currentState off.',
+      );
     const temp = `${s.file}.tmp`;
     await rm(temp, { force: true });
     const handle = await open(
@@ -181,6 +197,7 @@ export class CurrentState {
       await handle.close();
     }
     await rename(temp, s.file);
+    s.compactions++;
     await this.syncDir(dirname(s.file));
     this.bytesWritten += bytes;
     s.stateBytes = bytes;
@@ -228,7 +245,16 @@ export class CurrentState {
     try {
       if (!existed) await this.syncDir(dir);
       const changesBytes = existed ? await replay(changes, entities) : 0;
-      const s: StreamState = { entities, file, changesFile, changes, changesBytes, stateBytes };
+      const s: StreamState = {
+        entities,
+        path,
+        file,
+        changesFile,
+        changes,
+        changesBytes,
+        stateBytes,
+        compactions: 0,
+      };
       this.streams.set(key, s);
       return s;
     } catch (err) {
@@ -254,21 +280,53 @@ export class CurrentState {
 /**
  * The current state of one stream as a reader sees it: the state file with its change file applied
  * (docs/destinations.md, "file"). What a lookup-table loader does; the tests read the state through it.
+ * A compaction may run between the two reads (the state file renamed over, then the change file emptied):
+ * the state file read is kept open and, after the change file was read, must still be the one at its
+ * path, or both are read again: the change file read then is the one that follows that state file (read
+ * after a compaction replaced it, it belongs to the new one, and applied to the old one misses changes or
+ * brings back deleted entities).
  */
-export async function readCurrentState(stateFile: string): Promise<Envelope[]> {
-  const entities: Entities = new Map();
-  for (const path of [stateFile, CurrentState.changesOf(stateFile)]) {
-    let text = '';
+export async function readCurrentState(
+  stateFile: string,
+  o: { afterStateFile?: () => Promise<void> } = {},
+): Promise<Envelope[]> {
+  for (let attempt = 0; ; attempt++) {
+    const entities: Entities = new Map();
+    const state = await open(stateFile, constants.O_RDONLY).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+      return undefined;
+    });
     try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // Held open until the check below, so its inode cannot be reused by the next state file.
+      const read = state ? (await state.stat()).ino : undefined;
+      applyText(entities, state ? await state.readFile('utf8') : '');
+      await o.afterStateFile?.();
+      let changes = '';
+      try {
+        changes = await readFile(CurrentState.changesOf(stateFile), 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+      applyText(entities, changes);
+      const now = await stat(stateFile).then(
+        (st) => st.ino,
+        (err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+          return undefined;
+        },
+      );
+      if (now === read) return [...entities.values()].map(([line]) => JSON.parse(line) as Envelope);
+    } finally {
+      await state?.close();
     }
-    // A last line without its newline is a write torn by a crash: not part of the state.
-    for (const line of text.slice(0, text.lastIndexOf('\n') + 1).split('\n'))
-      if (line) applyLine(entities, line, JSON.parse(line) as Envelope);
+    if (attempt >= 100) throw new Error(`${stateFile} kept changing while it was read`);
   }
-  return [...entities.values()].map(([line]) => JSON.parse(line) as Envelope);
+}
+
+/** A file's lines applied in order; a last line without its newline is a write torn by a crash: not part of the state. */
+function applyText(entities: Entities, text: string): void {
+  for (const line of text.slice(0, text.lastIndexOf('\n') + 1).split('\n'))
+    if (line) applyLine(entities, line, JSON.parse(line) as Envelope);
 }
 
 /** One context record applied to a stream's entities. */

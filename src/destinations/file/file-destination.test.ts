@@ -495,6 +495,73 @@ describe('file destination: current state of context streams', () => {
     assert.ok(!existsSync(`${file}.tmp`), 'no temporary file left');
   });
 
+  it('a compaction that fails after its rename keeps the change file: older changes never replay over newer state', async () => {
+    const dir = fresh();
+    const live = join(dir, 'c.ndjson');
+    let failAfterRename = false;
+    const a = new CurrentState(live, undefined, false, {
+      onSyncDir: () => {
+        // Called once the new state file is renamed in, before the change file is emptied.
+        if (failAfterRename) throw Object.assign(new Error('EIO'), { code: 'EIO' });
+      },
+    });
+    await a.apply([rec('u1', 'upsert', 'S1', { v: 1 }), rec('u2', 'upsert', 'S1', { v: 1 })]);
+    failAfterRename = true;
+    // The marker compacts: u1 v2, u2 deleted are in the renamed state file when the failure comes.
+    await assert.rejects(
+      a.apply([
+        rec('u1', 'upsert', 'S1', { v: 2 }),
+        rec('u2', 'delete', 'S1'),
+        rec('snapshot:S1', 'end', 'S1'),
+      ]),
+    );
+    await a.close({ compact: false }); // the process dies before the batch comes again
+    const file = a.pathOf('okta-ctx', 'users');
+    assert.deepEqual(
+      (await readCurrentState(file)).map((e) => [e.id, (e.raw as { v: number }).v]),
+      [['u1', 2]],
+      'the state the renamed file holds: u1 not back at v1, u2 not resurrected',
+    );
+  });
+
+  it('a reader racing a compaction reads a consistent state (the state file it read was replaced: it reads again)', async () => {
+    const dir = fresh();
+    const live = join(dir, 'c.ndjson');
+    const a = new CurrentState(live, undefined, false);
+    await refresh(a, 3, 'S1'); // compacted: u0 u1 u2
+    await a.apply([rec('u1', 'delete', 'S1'), rec('u3', 'upsert', 'S1')]); // in the change file only
+    const file = a.pathOf('okta-ctx', 'users');
+    let compacted = false;
+    const seen = await readCurrentState(file, {
+      // Tributary compacts between the reader's two reads: the change file it reads next is empty.
+      afterStateFile: async () => {
+        if (compacted) return;
+        compacted = true;
+        await a.close();
+      },
+    });
+    assert.ok(compacted);
+    assert.deepEqual(
+      seen.map((e) => e.id),
+      ['u0', 'u2', 'u3'],
+    );
+  });
+
+  it('a compaction checks its place again: a state directory swapped for a link out of the root after the first batch is refused', async () => {
+    const scope = fileScope(fresh());
+    const live = join(scope.root, 'ctx', 'c.ndjson');
+    const a = new CurrentState(live, scope, true);
+    await a.apply([rec('u1', 'upsert', 'S1')]); // opens the stream: its place is checked
+    const collectorDir = dirname(a.pathOf('okta-ctx', 'users'));
+    const outside = fresh();
+    renameSync(collectorDir, `${collectorDir}.moved`);
+    symlinkSync(outside, collectorDir);
+    await assert.rejects(a.apply([rec('snapshot:S1', 'end', 'S1')]), { code: 'destination_path_refused' });
+    assert.deepEqual(readdirSync(outside), [], 'nothing written outside the root');
+    await a.close();
+    assert.deepEqual(readdirSync(outside), []);
+  });
+
   it('fsyncs the parent of every directory and file it creates', async () => {
     const dir = fresh();
     const synced: string[] = [];
