@@ -5,8 +5,9 @@
  * - "General Service Notes": at most one hour of data per request; "No paging support is available; all the
  *   applicable events in the requested time period will be returned"; results "may not be in any logical
  *   order"; requests "may be throttled"; timestamps are UTC. How far back: one version of the page says "The
- *   maximum time into the past that can be queried is twelve hours", the current one "7 days with a maximum
- *   fetch time of 1 hour"; the simulator (and the source's retention) keep the stricter twelve hours.
+ *   maximum time into the past that can be queried is twelve hours", a later one (with the API Terms of Use
+ *   notice) "7 days with a maximum fetch time of 1 hour"; the simulator, like the source's retention, keeps
+ *   the stricter twelve hours (decided by the simulator until the source moves to 7 days).
  * - "Security": SSL, service credentials, HTTP Basic, GET only.
  * - Endpoints `/v2/siem/clicks/blocked`, `/v2/siem/clicks/permitted`, `/v2/siem/messages/blocked`,
  *   `/v2/siem/messages/delivered`, `/v2/siem/issues` (permitted clicks and delivered messages) and
