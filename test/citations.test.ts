@@ -65,14 +65,6 @@ const NOT_YET_CITED_BY_URL = new Set([
   'src/sources/crowdstrike/simulator.ts',
   'src/sources/cylance-protect/simulator.ts',
   'src/sources/netskope-events/simulator.ts',
-  'src/sources/palo-alto-cortex-xdr/simulator.ts',
-  'src/sources/proofpoint-on-demand/simulator.ts',
-  'src/sources/proofpoint-tap/simulator.ts',
-  'src/sources/qualys/simulator.ts',
-  'src/sources/recorded-future-context/simulator.ts',
-  'src/sources/sentinelone/simulator.ts',
-  'src/sources/trend-vision-one/simulator.ts',
-  'src/sources/wiz-issues/simulator.ts',
 ]);
 
 const PAGE_URL = /https:\/\/[^\s)`"]+|\b(?:[a-z0-9-]+\.)+[a-z]{2,}\/[^\s)`"]*/;

@@ -1,31 +1,39 @@
 /**
- * Cortex XDR public API simulator (incidents and alerts), following docs-cortex.paloaltonetworks.com (Cortex XDR
- * REST API: "Get Started with Cortex XDR APIs", "Get all Incidents", "Get Alerts Multi-Events v2"; Cortex XSIAM
- * Platform APIs, "Make your first API call" for the advanced key's signing):
+ * Cortex XDR public API simulator (incidents, alerts, management audit log), following Palo Alto Networks'
+ * Cortex XDR REST API reference:
  *
- * - Standard keys: `Authorization: {key}`, `x-xdr-auth-id: {id}`. Advanced keys: `x-xdr-nonce` (64 letters and
- *   digits), `x-xdr-timestamp` (ms), `Authorization: sha256_hex(key + nonce + timestamp)`; a nonce seen before
- *   is refused (the scheme exists "to prevent replay attacks").
- * - `POST /public_api/v1/incidents/get_incidents` and `POST /public_api/v2/alerts/get_alerts_multi_events`:
- *   `{"request_data": {"filters": [{"field", "operator", "value"}], "search_from", "search_to", "sort":
- *   {"field", "keyword"}}}`, filters ANDed, "The maximum result set size is 100", zero-based offsets; answers
- *   `{"reply": {"total_count", "result_count", "incidents" | "alerts"}}`; incidents and alerts shaped like the
- *   documented samples (incident_id, incident_name, creation_time, modification_time, status, severity,
- *   assigned_user_mail, alert_count, hosts, users, xdr_url, …; alert_id, name, category, severity, source,
- *   action_pretty, host_name, detection_timestamp, local_insert_ts, events […]).
- * - `POST /public_api/v1/audits/management_logs` ("Get Audit Management Log"): the same `request_data`, filters
- *   on `timestamp` (and `email`, `type`, `sub_type`, `result`), sort on `timestamp`; answers `{"reply":
- *   {"total_count", "result_count", "data"}}`, entries `{AUDIT_ID, AUDIT_OWNER_NAME, AUDIT_OWNER_EMAIL,
- *   AUDIT_ASSET_JSON, AUDIT_ASSET_NAMES, AUDIT_HOSTNAME, AUDIT_RESULT, AUDIT_REASON, AUDIT_DESCRIPTION,
- *   AUDIT_ENTITY, AUDIT_ENTITY_SUBTYPE, AUDIT_CASE_ID, AUDIT_INSERT_TIME}`.
- * - Errors `{"reply": {"err_code", "err_msg", "err_extra"}}`: 401 unauthorized, 402 not licensed, 403 role.
+ * - https://docs-cortex.paloaltonetworks.com/r/Cortex-XDR-REST-API/Get-Started-with-Cortex-XDR-APIs (table of
+ *   values; step 1) — standard keys: `Authorization: {key}`, `x-xdr-auth-id: {key_id}`, URIs
+ *   `https://api-{fqdn}/public_api/v1/{name of api}/{name of call}/`; the Advanced key "hashes the key using a
+ *   nonce, a random string, and a timestamp to prevent replay attacks".
+ * - https://docs-cortex.paloaltonetworks.com/r/Cortex-XSIAM-Platform-APIs/Make-your-first-API-call ("Advanced
+ *   Key Python 3 Example") — `x-xdr-nonce` (64 letters and digits), `x-xdr-timestamp` (ms), `Authorization:
+ *   sha256_hex(key + nonce + timestamp)`. A nonce seen before is refused (the replay the scheme exists to stop).
+ * - https://docs-cortex.paloaltonetworks.com/r/Cortex-XDR-REST-API/Get-all-Incidents — `POST
+ *   /public_api/v1/incidents/get_incidents` with `{"request_data": {"filters": [{"field", "operator", "value"}],
+ *   "search_from", "search_to", "sort": {"field", "keyword"}}}`: filters "concatenated using AND condition (OR is
+ *   not supported)", "The maximum result set size is 100", "Offset is the zero-based number of incidents from the
+ *   start of the result set"; answers `{"reply": {"total_count", "result_count", "incidents"}}`, incidents shaped
+ *   like the page's sample (incident_id, incident_name, creation_time, modification_time, status, severity,
+ *   assigned_user_mail, alert_count, hosts, users, xdr_url, …).
+ * - https://docs-cortex.paloaltonetworks.com/r/Cortex-XDR-REST-API/Get-Alerts-Multi-Events-v2 — `POST
+ *   /public_api/v2/alerts/get_alerts_multi_events`, the same `request_data`, AND, at most 100, zero-based offsets;
+ *   `{"reply": {"total_count", "result_count", "alerts"}}`, alerts shaped like the sample (alert_id, name,
+ *   category, severity, source, action_pretty, host_name, detection_timestamp, local_insert_ts, events […]).
+ * - https://docs-cortex.paloaltonetworks.com/r/Cortex-XDR-REST-API/Get-Audit-Management-Log — `POST
+ *   /public_api/v1/audits/management_logs`, the same `request_data` (filters on `timestamp`, `email`, `type`,
+ *   `sub_type`, `result`; sort on `timestamp`), AND, at most 100; answers `{"reply": {"total_count",
+ *   "result_count", "data"}}`, entries `{AUDIT_ID, AUDIT_OWNER_NAME, AUDIT_OWNER_EMAIL, AUDIT_ASSET_JSON,
+ *   AUDIT_ASSET_NAMES, AUDIT_HOSTNAME, AUDIT_RESULT, AUDIT_REASON, AUDIT_DESCRIPTION, AUDIT_ENTITY,
+ *   AUDIT_ENTITY_SUBTYPE, AUDIT_CASE_ID, AUDIT_INSERT_TIME}`.
  * - `POST /public_api/v1/incidents/update_incident` and `/public_api/v1/alerts/update_alerts` change data: routed,
  *   so a test that sees one fails on `writeCalls()`.
  *
- * Assumed: a timestamp more than 5 minutes from the real clock is refused (401); a result set over 100, or a bad
- * filter, answers 400; incidents change in place (the list shows each incident's latest version); the alerts'
- * `server_creation_time` filter matches `local_insert_ts`; an empty page (the `empty` fault) answers no records
- * with the true `total_count`.
+ * Decided by the simulator (the pages leave it open): error bodies `{"reply": {"err_code", "err_msg",
+ * "err_extra"}}` with 401 (unauthorized), 402 (not licensed), 403 (role); a timestamp more than 5 minutes from
+ * the real clock is refused (401); a result set over 100, or a bad filter, answers 400; incidents change in place
+ * (the list shows each incident's latest version); the alerts' `server_creation_time` filter matches
+ * `local_insert_ts`; an empty page (the `empty` fault) answers no records with the true `total_count`.
  */
 import { createHash } from 'node:crypto';
 import {

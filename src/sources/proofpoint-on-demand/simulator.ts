@@ -1,21 +1,33 @@
 /**
- * Proofpoint on Demand Log API simulator: a WebSocket server (the `ws` package) at `/v1/stream`. What it
- * follows — the Log API's documentation is given to customers, not published; these are the behaviours
- * integrations state (Google SecOps' PoD feed guide, Cortex XSOAR's Proofpoint Email Security Event
- * Collector, node-proofpoint-podclient) and the issue that asked for the source:
+ * Proofpoint on Demand Log API simulator: a WebSocket server (the `ws` package) at `/v1/stream`. Proofpoint
+ * gives the Log API's document ("Proofpoint on Demand (PoD) Log API", Revision C, November 2020) to customers;
+ * the simulator follows the public copies of it and what integrations state:
  *
- * - `GET /v1/stream?cid=<cluster>&type=message|maillog&sinceTime=<ISO>` upgraded to a WebSocket with
- *   `Authorization: Bearer <key>`; a wrong key is refused with 401, an unknown cluster with 403.
- * - One session per key at a time: a second handshake while one is open is refused with 409.
- * - `sinceTime` replays the records with `ts` at or after it, up to one hour back, oldest first; then records
- *   are sent as they happen (`publish`); each WebSocket text message is one JSON record.
- * - Records shaped after PoD's samples: `message` (`guid`, `id`, `ts`, `connection`, `envelope`, `msg`,
- *   `filter`, `msgParts`, `metadata`) and `maillog` (`id`, `ts`, `data`, `sm`, `tls`, `pps`, `metadata`),
- *   `ts` as `YYYY-MM-DDTHH:MM:SS.ffffff+0000`.
- * - Faults (assumed behaviours for the shared kit's kinds, at the handshake): `status` and `rate-limit`
- *   answer the handshake with that status (`Retry-After` for 429); `reset` destroys the socket; `truncate`
- *   accepts, replays half, then drops the connection; `empty` accepts and replays nothing;
- *   `dropAfter(n)` drops a session after it sent `n` records.
+ * - https://fdocuments.in/document/proofpoint-on-demand-pod-log-api-connection-notes-the-pod-log-api-does-not-allow.html
+ *   (the document's "Connection Notes"; the same notes on https://docs.cyderes.cloud/integrations/proofpoint-ondemand/,
+ *   "Caveats / Known Limitations") — "does not allow use of the same token for more than one session at the
+ *   same time": a second handshake while one is open is refused with 409; a client back within one hour gets
+ *   the data from the moment it dropped, one away longer gets "the accumulated data starting from the last one
+ *   hour": `sinceTime` replays the records with `ts` at or after it, up to one hour back, oldest first; then
+ *   records are sent as they happen (`publish`); each WebSocket text message is one JSON record.
+ * - https://vdocs.virtualmetric.com/configuration/devices/other/proofpoint-on-demand ("Connection", "WebSocket
+ *   Connection") — `wss://logstream.proofpoint.com:443/v1/stream` with the cluster id and `type` (`message` or
+ *   `maillog`) as query parameters and the token as `Authorization: Bearer`: here `GET
+ *   /v1/stream?cid=<cluster>&type=message|maillog&sinceTime=<ISO>` upgraded to a WebSocket.
+ * - Records shaped after the document's field tables and samples (Google SecOps' PoD feed guide, Cortex
+ *   XSOAR's Proofpoint Email Security Event Collector and node-proofpoint-podclient use the same): `message`
+ *   (`guid`, `id`, `ts`, `connection`, `envelope`, `msg`, `filter`, `msgParts`, `metadata`) and `maillog` (`id`,
+ *   `ts`, `data`, `sm`, `tls`, `pps`, `metadata`), `ts` as `YYYY-MM-DDTHH:MM:SS.ffffff+0000`.
+ *
+ * Not modelled: the document's summary also describes querying archived logs by date range, in hourly
+ * intervals, up to 30 days back (`sinceTime` with an end time); the simulator replays one hour at most, as the
+ * source assumes.
+ *
+ * Decided by the simulator (the public copies leave it open): a wrong key is refused with 401, an unknown
+ * cluster with 403. Faults (the shared kit's kinds, at the handshake): `status` and `rate-limit` answer the
+ * handshake with that status (`Retry-After` for 429); `reset` destroys the socket; `truncate` accepts, replays
+ * half, then drops the connection; `empty` accepts and replays nothing; `dropAfter(n)` drops a session after it
+ * sent `n` records.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,29 +1,33 @@
 /**
- * Proofpoint TAP SIEM API simulator, following help.proofpoint.com Threat_Insight_Dashboard/
- * API_Documentation/SIEM_API:
+ * Proofpoint TAP SIEM API simulator, following
+ * https://help.proofpoint.com/Threat_Insight_Dashboard/API_Documentation/SIEM_API:
  *
  * - "General Service Notes": at most one hour of data per request; "No paging support is available; all the
  *   applicable events in the requested time period will be returned"; results "may not be in any logical
- *   order"; requests "may be throttled"; "The maximum time into the past that can be queried is twelve
- *   hours". Timestamps are UTC.
- * - "Security": HTTP Basic with the service credentials, GET only, over SSL.
+ *   order"; requests "may be throttled"; timestamps are UTC. How far back: one version of the page says "The
+ *   maximum time into the past that can be queried is twelve hours", a later one (with the API Terms of Use
+ *   notice) "7 days with a maximum fetch time of 1 hour"; the simulator, like the source's retention, keeps
+ *   the stricter twelve hours (decided by the simulator until the source moves to 7 days).
+ * - "Security": SSL, service credentials, HTTP Basic, GET only.
  * - Endpoints `/v2/siem/clicks/blocked`, `/v2/siem/clicks/permitted`, `/v2/siem/messages/blocked`,
  *   `/v2/siem/messages/delivered`, `/v2/siem/issues` (permitted clicks and delivered messages) and
  *   `/v2/siem/all`, each with `format=json|syslog` and one of `interval=<ISO start>/<ISO end>`,
  *   `sinceSeconds`, `sinceTime` (the end then being the server's time rounded to the minute).
  * - "Standard Responses": 200 when at least one record matched, the JSON body
  *   `{"queryEndTime": …, "clicksBlocked": […], …}` holding the arrays the endpoint serves; 204 when none.
- * - The window selects events by the time they were *created* — the later of the message time and the time
- *   its threat was recognized — not the time they happened (Okta Workflows' Proofpoint card, "The events
- *   returned for a specified range are based on the time that the event was created"), and an interval is
- *   30 seconds to 1 hour long (same card).
- * - Records shaped like the documented samples: messages (`GUID`, `id`, `messageTime`, `sender`, `recipient`,
+ * - Records shaped like the page's samples: messages (`GUID`, `id`, `messageTime`, `sender`, `recipient`,
  *   `subject`, `threatsInfoMap`, scores, …) and clicks (`id`, `GUID`, `clickTime`, `clickIP`, `url`,
  *   `threatURL`, `classification`, …).
+ * - Not on Proofpoint's page, from integrations' documentation: the window selects events by the time they were
+ *   *created* — the later of the message time and the time its threat was recognized — not the time they
+ *   happened, and an interval is 30 seconds to 1 hour long (Okta Workflows' Proofpoint connector reference,
+ *   "The events returned for a specified range are based on the time that the event was created"); the
+ *   SIEM endpoints "share 1800 calls per rolling 24 hours" (Kestra's Proofpoint SIEM trigger,
+ *   https://kestra.io/plugins/plugin-ee-proofpoint/proofpoint-siem/io.kestra.plugin.ee.proofpoint.siem.trigger).
  *
- * Assumed: interval start inclusive and end exclusive; error bodies as plain text; 400 for an interval
- * longer than an hour, shorter than 30 s, or starting more than twelve hours ago; 429 past 1,800 requests
- * in 24 hours (the allowance integrations quote), without Retry-After.
+ * Decided by the simulator (the page leaves it open): interval start inclusive and end exclusive; error
+ * bodies as plain text; 400 for an interval longer than an hour, shorter than 30 s, or starting more than
+ * twelve hours ago; 429 past 1,800 requests in 24 hours, without Retry-After.
  */
 import { randomUUID } from 'node:crypto';
 import { basicAuthorization } from '../../accounts/basic.ts';

@@ -82,6 +82,19 @@ describe('qualys', () => {
     const r = await drain(sim, 'host-detections', { now: T0 });
     assert.deepEqual([...r.ids].sort(), sim.expectedIds('detections').sort());
     assert.equal(sim.requests().length, 2, 'the blocked call, then the same call again');
+    // The blocked answer as Qualys documents it: 409 with SIMPLE_RETURN code 1965 (Appendix D).
+    sim.blockNext(1);
+    const blocked = await fetch(new URL('/api/2.0/fo/asset/host/vm/detection/?action=list', sim.url), {
+      headers: {
+        authorization: `Basic ${Buffer.from(`${sim.username}:${sim.password}`).toString('base64')}`,
+        'x-requested-with': 'test',
+      },
+    });
+    const body = await blocked.text();
+    assert.equal(blocked.status, 409);
+    assert.match(body, /<CODE>1965<\/CODE>/);
+    assert.match(body, /blocked by one or more existing Business Objects/);
+    assert.equal(blocked.headers.get('x-ratelimit-towait-sec'), '1');
     const hook = qualys.rateLimited!;
     const ctx = { status: 409, url: new URL('https://q.example/') } as never;
     assert.deepEqual(hook(ctx, new Headers({ 'x-ratelimit-towait-sec': '86272' })), {

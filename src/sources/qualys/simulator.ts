@@ -1,21 +1,34 @@
 /**
- * Qualys API v2 simulator: Host List Detection and the activity log, as XML, following the facts cited in
- * ./index.ts and the `qualys` account kind:
+ * Qualys API v2 simulator: Host List Detection and the activity log, as XML, following the Qualys API (VM, PC)
+ * reference on docs.qualys.com (and the facts cited in ./index.ts and the `qualys` account kind):
  *
- * - Basic credentials and an `X-Requested-With` header on every request: a wrong password → 401, a missing
- *   header → 400, each with a `SIMPLE_RETURN` body (`CODE`, `TEXT`).
- * - Every answer carries `X-RateLimit-Limit`, `X-RateLimit-Window-Sec`, `X-RateLimit-Remaining`,
- *   `X-RateLimit-ToWait-Sec`, `X-Concurrency-Limit-Limit`, `X-Concurrency-Limit-Running`; a blocked call (an
- *   injected rate-limit fault, or `blockNext`) → **409** with `X-RateLimit-ToWait-Sec` and a `SIMPLE_RETURN`
- *   (code 1965, "This API cannot be run again for another … seconds").
- * - `GET /api/2.0/fo/asset/host/vm/detection/?action=list&vm_processed_after&vm_processed_before&
- *   truncation_limit&show_results`: hosts whose current processing time is in the range (both bounds
- *   inclusive, assumed), by host ID; past `truncation_limit` hosts a `WARNING` (`CODE` 1980, `TEXT`, `URL` with
- *   `id_min`) ends the answer. Each host has `detectionsPerHost` detections, all processed at the host's time.
- * - `GET /api/2.0/fo/activity_log/?action=list&since_datetime&until_datetime&truncation_limit&output_format=XML`:
- *   `ACTIVITY_LOG_OUTPUT/RESPONSE/ACTIVITY_LOG_LIST/ACTIVITY_LOG`, newest first, with the same WARNING paging
- *   (by offset here; the answer shape is assumed, see ./index.ts).
+ * - https://docs.qualys.com/en/vm/api/assets/get_started/authentication.htm ("Basic Authentication") — Basic
+ *   credentials; "The "X-Requested-With" header parameter must be included in all API v2 calls". A wrong
+ *   password → 401 `SIMPLE_RETURN` (`CODE` 2000, "Bad Login/Password", the text Qualys' troubleshooting note
+ *   https://discussions.qualys.com/docs/DOC-7025-troubleshooting-qualys-api shows).
+ * - https://docs.qualys.com/en/vm/api/scans/get_started/get_started.htm ("HTTP Response Headers") — every
+ *   answer carries `X-RateLimit-Limit`, `X-RateLimit-Window-Sec`, `X-RateLimit-Remaining`,
+ *   `X-RateLimit-ToWait-Sec`, `X-Concurrency-Limit-Limit`, `X-Concurrency-Limit-Running`; "409 Conflict" for
+ *   API calls that were blocked. https://docs.qualys.com/en/vm/qweb-all-api/appendix/appendix_d.htm (Appendix D,
+ *   "Error Codes/Descriptions") — 1965 "The requested operation is blocked by one or more existing Business
+ *   Objects", "Too many other API requests have run recently (i.e. rate limit)"; the table prints "400
+ *   Conflict" for 1965, the headers page's 409 is served. A blocked call (an injected rate-limit fault, or
+ *   `blockNext`) → 409 with `X-RateLimit-ToWait-Sec` and that `SIMPLE_RETURN`.
+ * - https://docs.qualys.com/en/vm/api/assets/host_lists/host_detection.htm ("Host Detection List") — `GET
+ *   /api/2.0/fo/asset/host/vm/detection/?action=list&vm_processed_after&vm_processed_before&truncation_limit&
+ *   show_results`: hosts whose current processing time is in the range, by host ID; past `truncation_limit`
+ *   hosts a `WARNING` (`CODE` 1980, `TEXT`, `URL` with `id_min`) ends the answer. Each host has
+ *   `detectionsPerHost` detections, all processed at the host's time.
+ * - https://docs.qualys.com/en/vm/api/users/activity/export_activity.htm ("Export User Activity Log") — `GET
+ *   /api/2.0/fo/activity_log/?action=list&since_datetime&until_datetime`. The page documents a CSV export with
+ *   bounds as `YYYY-MM-DD HH:ii:ss`; the simulator serves what ./index.ts assumes instead (see below).
  * - Anything but GET is routed (`POST /api/2.0/fo/scan/?action=launch`) and reported by `writeCalls()`.
+ *
+ * Decided by the simulator (the pages leave it open, or ./index.ts assumes it): both bounds inclusive; bounds as
+ * `YYYY-MM-DDTHH:MM:SSZ` (400, 1905 otherwise); a missing `X-Requested-With` → 400 (`CODE` 2003); a missing
+ * permission → 403 (`CODE` 2002); the activity log answered as XML (`output_format=XML`:
+ * `ACTIVITY_LOG_OUTPUT/RESPONSE/ACTIVITY_LOG_LIST/ACTIVITY_LOG`, newest first) with the same WARNING paging,
+ * by offset.
  */
 
 import { hashId } from '../../core/envelope.ts';
@@ -166,7 +179,7 @@ export class QualysSimulator extends SimHost {
     const reply = simpleReturn(
       409,
       1965,
-      `This API cannot be run again for another ${wait} seconds.`,
+      'The requested operation is blocked by one or more existing Business Objects',
       `<ITEM_LIST><ITEM><KEY>SECONDS_TO_WAIT</KEY><VALUE>${wait}</VALUE></ITEM></ITEM_LIST>`,
     );
     reply.headers = { ...reply.headers, ...rateHeaders(true), 'x-ratelimit-towait-sec': String(wait) };

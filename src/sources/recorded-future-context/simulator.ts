@@ -1,9 +1,14 @@
 /**
- * Recorded Future Connect API simulator for risk lists:
+ * Recorded Future Connect API simulator for risk lists (and the alert APIs the `recorded-future` source reads).
+ * Recorded Future's API reference (https://api.recordedfuture.com, the index of its APIs: Connect, Alert,
+ * Playbook Alert, …; https://support.recordedfuture.com/hc/en-us/sections/115000250307-The-Connect-API) needs a
+ * customer token, so the simulator follows what public clients send and what they read back:
  *
  * - `GET /v2/{ip|domain|hash|url|vulnerability}/risklist?format=csv/splunk&gzip=true|false&list=…` with the
- *   `X-RFToken` header (support.recordedfuture.com, "The Connect API"; the request every published client
- *   sends): a CSV with a header row `"Name","Risk","RiskString","EvidenceDetails"` (hash lists: `Algorithm`
+ *   `X-RFToken` header (the request every published client sends, e.g. the public example
+ *   https://gist.github.com/joenorton8014/069847c0e2ad44350c057c476462704f and
+ *   https://github.com/recordedfuture/rfapi-python `ConnectApiClient.get_risklist`): a CSV with a header row
+ *   `"Name","Risk","RiskString","EvidenceDetails"` (hash lists: `Algorithm`
  *   after `Name`), fields quoted, `EvidenceDetails` a JSON text; gzip-compressed when `gzip=true`. The list
  *   is served as it is at the time of each request (Recorded Future regenerates risk lists; a test changes
  *   it between requests with `add`, `drop` or the `beforeRiskList` hook). No caching or checksum header:
@@ -16,7 +21,8 @@
  *   most 100) answering `{"data": [alert…], "counts": {"returned", "total"}}`, each alert with `id`,
  *   `title`, `rule` `{id, name}`, `log` `{triggered, status_in_portal}`, `review` `{status}`, `type`.
  * - Playbook alerts (the `recorded-future` source's `playbook-alerts` stream), Playbook Alert API as Recorded
- *   Future's own client psengine calls it (RecordedFuture-ProfessionalServices/psengine: `endpoints.py`,
+ *   Future's own client psengine calls it (https://github.com/RecordedFuture-ProfessionalServices/psengine:
+ *   `endpoints.py`,
  *   `playbook_alerts/playbook_alert_mgr.py`, `playbook_alerts/playbook_alerts.py` `SearchIn`,
  *   `models/search_endpoint.py`, `models/panel_status.py`; the OpenCTI connector's
  *   `external-import/recorded-future/src/rflib/pyrf.py` sends the same body):
@@ -31,7 +37,7 @@
  *   with `playbook_alert_id`, `title`, `category`. Changing an alert is `PUT /playbook-alert/common/{id}`
  *   (served, and counted by `writeCalls()` like any call other than the read-only lookups).
  *
- * Assumed (not documented publicly), decided here: a missing or wrong token answers 401 and an unlicensed
+ * Decided by the simulator (not documented publicly): a missing or wrong token answers 401 and an unlicensed
  * entity type 403, both `{"error": {"status", "message"}}`; an unknown list 404; rows in descending risk;
  * `triggered=[FROM,TO]` includes both ends, and so do `updated_range` `from` and `until`; a search `limit` above
  * 1000 answers 400; an unknown category path 404. An injected `empty` fault answers the header row alone (a

@@ -1,23 +1,26 @@
 /**
- * SentinelOne Management API v2.1 simulator (activities, threats, cloud-detection alerts), following what
- * SentinelOne's Cortex XSOAR event collector sends and the answers it recorded (demisto/content,
- * Packs/SentinelOne/Integrations/SentinelOneEventCollector: `SentinelOneEventCollector.py`, `test_data/`):
+ * SentinelOne Management API v2.1 simulator (activities, threats, cloud-detection alerts). SentinelOne's API
+ * reference lives on each console (`https://<console>/api-doc/overview`, behind a login), so the simulator
+ * follows what SentinelOne's Cortex XSOAR event collector sends and the answers it recorded:
  *
- * - `Authorization: ApiToken <token>`, API root `/web/api/v2.1` on the console host.
- * - `GET /activities`, `/threats`, `/cloud-detection/alerts` with `{field}__gt|__gte|__lt|__lte` time filters
- *   (`createdAt`; `updatedAt` on threats), `sortBy` (`createdAt`, `updatedAt`, `alertInfoCreatedAt`),
- *   `sortOrder` (asc|desc), `limit` (1–1000) and `cursor`; answers `{data, pagination: {nextCursor,
- *   totalItems}}`, `nextCursor` null on the last page.
- * - Records shaped like the recorded answers (activities.json, threats.json, alerts.json); times RFC 3339
- *   with microseconds.
+ * - https://xsoar.pan.dev/docs/reference/integrations/sentinel-one-event-collector (configuration table) — a
+ *   console URL (e.g. `https://usea1.sentinelone.net`) and an API token; event types activities, threats and
+ *   alerts; "tested with API version 2.1"; "The maximum number of events per fetch should be between 1-1000".
+ * - https://github.com/demisto/content/tree/master/Packs/SentinelOne/Integrations/SentinelOneEventCollector
+ *   (`SentinelOneEventCollector.py`, `test_data/`) — `Authorization: ApiToken <token>`, API root
+ *   `/web/api/v2.1`; `GET /activities`, `/threats`, `/cloud-detection/alerts` with `{field}__gt|__gte|__lt|__lte`
+ *   time filters (`createdAt`; `updatedAt` on threats), `sortBy` (`createdAt`, `updatedAt`,
+ *   `alertInfoCreatedAt`), `sortOrder` (asc|desc), `limit` (1–1000) and `cursor`; answers `{data, pagination:
+ *   {nextCursor, totalItems}}`, `nextCursor` null on the last page. Records shaped like the recorded answers
+ *   (activities.json, threats.json, alerts.json); times RFC 3339 with microseconds.
  * - Threats change in place (`threatInfo.updatedAt` moves); the list shows each threat's latest version.
  * - `POST /threats/mitigate/{action}` and `POST /threats/analyst-verdict` (changing threats): routed, so a test
  *   that sees one fails on `writeCalls()`.
  *
- * Assumed (the public material shows neither): cursors are opaque positions (base64 of the last record's time
- * and sequence) valid only with the filters they came with (400 otherwise); `__gte`/`__lt` inclusive and
- * exclusive; error bodies `{"errors": [{"code", "detail", "title"}]}`; 429 with `Retry-After`; an empty page
- * (the `empty` fault) hands back the request's own position as `nextCursor`.
+ * Decided by the simulator (the public material shows neither): cursors are opaque positions (base64 of the
+ * last record's time and sequence) valid only with the filters they came with (400 otherwise); `__gte`/`__lt`
+ * inclusive and exclusive; error bodies `{"errors": [{"code", "detail", "title"}]}`; 429 with `Retry-After`; an
+ * empty page (the `empty` fault) hands back the request's own position as `nextCursor`.
  */
 import {
   type Clock,

@@ -1,23 +1,31 @@
 /**
- * Trend Vision One Automation Center API v3.0 simulator (workbench alerts, OAT detections, audit logs), following
- * the API reference as Trend's SDK and integrations call it (see ./index.ts) and the account kind's regional
- * domains:
+ * Trend Vision One API v3.0 simulator (workbench alerts, OAT detections, audit logs), following Trend's
+ * Automation Center guides and API reference (as Trend's SDK, github.com/TrendATI/pytmv1 `src/pytmv1/core.py`,
+ * and the integrations cited in ./index.ts call it) and the account kind's regional domains:
  *
- * - `Authorization: Bearer <API key>`; 401 for a wrong key, 403 when the key's role lacks the permission.
- * - `GET /v3.0/workbench/alerts?startDateTime&endDateTime&dateTimeTarget=createdDateTime|updatedDateTime&top`,
- *   `GET /v3.0/oat/detections?detectedStartDateTime&detectedEndDateTime&top`, `GET
+ * - https://automation.trendmicro.com/xdr/Guides/Authentication — `Authorization: Bearer <authentication
+ *   token>` (the page's example is `GET /v3.0/workbench/alerts`); "Each API method requires a specific set of
+ *   access permissions" ("Account Role Permissions": Workbench, Observed Attack Techniques, Audit Logs, each
+ *   "View, filter, and search"). 401 for a wrong key, 403 when the key's role lacks the permission.
+ * - https://automation.trendmicro.com/xdr/Guides/API-Request-Limits — rate is counted over 60 seconds; past it
+ *   "the API returns the HTTP status code 429 with the message Too many API requests" (the injected
+ *   `rate-limit` fault).
+ * - https://automation.trendmicro.com/xdr/api-v3 (Workbench, Observed Attack Techniques, Audit Logs) — `GET
+ *   /v3.0/workbench/alerts?startDateTime&endDateTime&dateTimeTarget=createdDateTime|updatedDateTime&top`, `GET
+ *   /v3.0/oat/detections?detectedStartDateTime&detectedEndDateTime&top`, `GET
  *   /v3.0/audit/logs?startDateTime&endDateTime&top`; times `YYYY-MM-DDThh:mm:ssZ`; answers `{totalCount, count,
  *   items, nextLink}` with `nextLink` an absolute URL carrying `skip` and `top`, absent on the last page.
- * - Records shaped like the reference's examples: workbench alerts (`id` "WB-…", `schemaVersion`, `model`,
+ *   Records shaped like the reference's examples: workbench alerts (`id` "WB-…", `schemaVersion`, `model`,
  *   `severity`, `score`, `createdDateTime`, `updatedDateTime`, `investigationStatus`, `status`,
  *   `impactScope`, `indicators`, `matchedRules`, `workbenchLink`), OAT detections (`uuid`, `source`,
  *   `detectedDateTime`, `ingestedDateTime`, `filters`, `entityType`, `endpoint`, `detail`), audit logs
  *   (`loggedDateTime`, `loggedUser`, `loggedRole`, `category`, `activity`, `access`, `result`, `details`).
  * - `PATCH /v3.0/workbench/alerts/{id}` (status changes) is routed, so a test that sees it fails on `writeCalls()`.
  *
- * Assumed: bounds inclusive at whole seconds; lists newest first; `top` at most 200 (400 above); error bodies
- * `{"error": {"code", "message"}}`; alerts change in place (the list shows each alert's latest version); an
- * empty page (the `empty` fault) answers no items with the request's own `nextLink`.
+ * Decided by the simulator (the public pages leave it open): bounds inclusive at whole seconds; lists newest
+ * first; `top` at most 200 (400 above); error bodies `{"error": {"code", "message"}}`; a 429 carries
+ * `Retry-After: 1`; alerts change in place (the list shows each alert's latest version); an empty page (the
+ * `empty` fault) answers no items with the request's own `nextLink`.
  */
 
 import { hashId } from '../../core/envelope.ts';
@@ -371,7 +379,7 @@ function v1Error(status: number, message?: string): SimReply {
     ] ?? 'InternalServerError';
   return json(
     status,
-    { error: { code, message: message ?? code } },
+    { error: { code, message: message ?? (status === 429 ? 'Too many API requests' : code) } },
     status === 429 ? { 'retry-after': '1' } : {},
   );
 }

@@ -117,4 +117,19 @@ describe('trend-vision-one', () => {
       'hashed ids',
     );
   });
+
+  it('answers past the rate limit as the API Request Limits guide says: 429, "Too many API requests"', async (t) => {
+    const sim = new VisionOneSimulator({ clock: () => T0, records: 2, seed: 4 });
+    await sim.start();
+    t.after(() => sim.stop());
+    sim.inject({ kind: 'rate-limit', retryAfter: 1 });
+    const res = await fetch(new URL('/v3.0/oat/detections?top=5', sim.url), {
+      headers: { authorization: `Bearer ${sim.apiKey}` },
+    });
+    assert.equal(res.status, 429);
+    assert.equal(
+      ((await res.json()) as { error: { message: string } }).error.message,
+      'Too many API requests',
+    );
+  });
 });

@@ -1,23 +1,34 @@
 /**
  * Wiz simulator: the client-credentials token endpoint and the tenant GraphQL endpoint with the four lists the
- * Wiz sources read (`issuesV2`, `auditLogEntries`, `vulnerabilityFindings`, `detections`), following the facts
- * cited in ./shared.ts, ./index.ts, ../wiz-api/index.ts and the `wiz` account kind:
+ * Wiz sources read (`issuesV2`, `auditLogEntries`, `vulnerabilityFindings`, `detections`). Wiz's reference
+ * (docs.wiz.io, "Using the Wiz API") needs a customer login; the simulator follows what public pages quote of it
+ * and the queries Wiz's integrations send (facts also cited in ./shared.ts, ./index.ts, ../wiz-api/index.ts and
+ * the `wiz` account kind):
  *
- * - `POST /oauth/token` (form: `grant_type=client_credentials`, `client_id`, `client_secret`, `audience=wiz-api`)
- *   → `{access_token, expires_in: 86400, token_type: "Bearer"}`; a wrong secret → 401 `{error:
- *   "access_denied"}` (Wiz's "Using the Wiz API", Authentication).
- * - `POST /graphql` with `{query, variables}` and `Authorization: Bearer …`; a missing or expired token → 401.
- *   A Relay connection per list: `nodes`, `pageInfo {hasNextPage endCursor}`, `totalCount`; `after` is the
- *   previous page's `endCursor`; `first` above 500 → a `BAD_USER_INPUT` error.
- * - `filterBy: {<time field>: {after, before}}`, both bounds exclusive (assumed, the strictest reading);
- *   `issuesV2` by `statusChangedAt`, `auditLogEntries` by `timestamp`, `vulnerabilityFindings` by `updatedAt`,
- *   `detections` by `createdAt`; records listed oldest first.
- * - Errors in a 200 answer as `{"errors": [{message, extensions: {code}}]}` (assumed codes, see ./shared.ts): a
- *   list the service account's scopes do not cover → `FORBIDDEN`; a rate limit → HTTP 429 with the same body, or
- *   (`rateLimitInBody`) a 200 answer with `RATE_LIMIT_EXCEEDED`.
- * - Issues and vulnerability findings change in place: each list shows a record's latest visible version.
+ * - `POST /oauth/token` (form: `grant_type=client_credentials`, `client_id`, `client_secret`, `audience=wiz-api`;
+ *   https://explained.tines.com/en/articles/8623326-wiz-integration-guide, "Manual credential creation") →
+ *   `{access_token, expires_in: 86400, token_type: "Bearer"}` (the "Using the Wiz API" response sample, public
+ *   copy https://www.scribd.com/document/810029023/Using-the-Wiz-API, "Authentication").
+ * - `POST /graphql` with `{query, variables}` and `Authorization: Bearer …` (same page: "make a POST request
+ *   with a JSON payload. The payload must contain a string called query"). A Relay connection per list:
+ *   `nodes`, `pageInfo {hasNextPage endCursor}`, `totalCount`; `after` is the previous page's `endCursor`
+ *   (https://github.com/demisto/content/blob/master/Packs/Wiz/Integrations/Wiz/Wiz.py, `PULL_ISSUES_QUERY`);
+ *   "Pagination is cursor-based using pageInfo.endCursor, with a maximum page size of 500"
+ *   (https://www.stitchflow.com/user-management/wiz/api): `first` above 500 → a `BAD_USER_INPUT` error.
+ * - `filterBy: {<time field>: {after, before}}`: `issuesV2` by `statusChangedAt` (Wiz.py's mirroring query),
+ *   `auditLogEntries` by `timestamp`, `vulnerabilityFindings` by `updatedAt`, `detections` by `createdAt`.
+ * - Errors in a 200 answer as `{"errors": [{message, extensions: {code}}]}` (Wiz.py `checkAPIerrors` reads
+ *   `errors` before `data`). Wiz publishes no rate limits ("Wiz does not publicly document rate limit
+ *   thresholds", stitchflow above).
  * - Any GraphQL `mutation` (and any method but GET/POST) is recorded and refused, so a test that sees one fails
  *   on `writeCalls()`.
+ *
+ * Decided by the simulator (the public material leaves it open): a wrong secret → 401 `{error:
+ * "access_denied"}`; a missing or expired token → 401; both `after` and `before` exclusive (the strictest
+ * reading); records listed oldest first; the error codes (see ./shared.ts): a list the service account's
+ * scopes do not cover → `FORBIDDEN`; a rate limit → HTTP 429 with the same body, or (`rateLimitInBody`) a 200
+ * answer with `RATE_LIMIT_EXCEEDED`; issues and vulnerability findings change in place, each list showing a
+ * record's latest visible version.
  */
 
 import {
