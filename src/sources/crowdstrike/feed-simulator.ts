@@ -11,7 +11,9 @@
  *   32 alphanumeric characters"; the answer's `resources` hold one stream per partition: `dataFeedURL` (its last
  *   path segment is the partition), `sessionToken {token, expiration}`, `refreshActiveSessionURL`,
  *   `refreshActiveSessionInterval` (seconds, 1800).
- * - The data feed: `GET {dataFeedURL}&offset=N` with `Authorization: Token {sessionToken}`, a response that stays
+ * - The data feed (Falcon documentation, "Event streams APIs", behind the console login:
+ *   https://falcon.us-2.crowdstrike.com/documentation/89/event-streams-apis, "Connect to event streams"):
+ *   `GET {dataFeedURL}&offset=N` with `Authorization: Token {sessionToken}`, a response that stays
  *   open and writes one JSON event a line as they happen; "The offset value can then be used to skip seen events,
  *   should the stream disconnect. Users are advised to use zero (0) value at start. Each event then contains its
  *   own offset" (`metadata.offset`, with `customerIDString`, `eventType`, `eventCreationTime` in ms, `version`).
