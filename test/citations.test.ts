@@ -52,36 +52,21 @@ it('no file cites a document outside the repository', () => {
 /**
  * A simulator follows its vendor's documentation, so its header comment cites it: at least one URL of a page
  * (`https://…` or a host with a path), or, for a simulator with no vendor to follow (the generic REST API,
- * a pipeline whose vendor publishes nothing), the words "No vendor documentation". The headers below do not
- * yet cite by URL (issue 23): the list may only shrink.
+ * a pipeline whose vendor publishes nothing), the words "No vendor documentation".
  */
-const NOT_YET_CITED_BY_URL = new Set([
-  'src/destinations/exabeam/simulator.ts',
-  'src/destinations/splunk-hec/simulator.ts',
-  'src/sources/abnormal-security/simulator.ts',
-  'src/sources/carbon-black/simulator.ts',
-  'src/sources/cisco-secure-endpoint/simulator.ts',
-  'src/sources/crowdstrike/feed-simulator.ts',
-  'src/sources/crowdstrike/simulator.ts',
-  'src/sources/cylance-protect/simulator.ts',
-  'src/sources/netskope-events/simulator.ts',
-]);
 
 const PAGE_URL = /https:\/\/[^\s)`"]+|\b(?:[a-z0-9-]+\.)+[a-z]{2,}\/[^\s)`"]*/;
 
 it('every vendor simulator cites the documentation it follows by URL, or says there is none', () => {
   const uncited: string[] = [];
-  const nowCited: string[] = [];
   for (const dir of ['src/sources', 'src/destinations']) {
     for (const path of files(join(root, dir))) {
       if (!/simulator\.ts$/.test(path)) continue;
       const file = relative(root, path);
       const header = /\/\*\*[\s\S]*?\*\//.exec(readFileSync(path, 'utf8'))?.[0] ?? '';
       const cited = PAGE_URL.test(header) || /No vendor documentation/.test(header);
-      if (!cited && !NOT_YET_CITED_BY_URL.has(file)) uncited.push(file);
-      if (cited && NOT_YET_CITED_BY_URL.has(file)) nowCited.push(file);
+      if (!cited) uncited.push(file);
     }
   }
   assert.deepEqual(uncited, [], 'simulator headers without a documentation URL');
-  assert.deepEqual(nowCited, [], 'cited now: take them off NOT_YET_CITED_BY_URL');
 });

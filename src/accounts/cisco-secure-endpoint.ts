@@ -13,8 +13,9 @@ import { basicAuthorization } from './basic.ts';
  * - Regional API hosts: North America https://api.amp.cisco.com, Europe https://api.eu.amp.cisco.com, Asia
  *   Pacific, Japan and China https://api.apjc.amp.cisco.com (the console's region: console.amp.cisco.com,
  *   console.eu.amp.cisco.com, console.apjc.amp.cisco.com); another host in `url`.
- * - Each API key has an hourly request limit, told on every answer by `X-RateLimit-Limit`,
- *   `X-RateLimit-Remaining` and `X-RateLimit-Reset` (seconds until the hour's budget resets); over it Cisco
+ * - Each API key has an hourly request limit, told on every answer by `X-Rate-Limit-Limit`,
+ *   `X-Rate-Limit-Remaining` and `X-Rate-Limit-Reset` (seconds until the hour's budget resets; API reference,
+ *   "Rate Limits"); over it Cisco
  *   answers 429. The HTTP client waits for the reset when the budget is spent.
  */
 

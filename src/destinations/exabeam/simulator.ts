@@ -3,13 +3,24 @@ import { gunzipSync } from 'node:zlib';
 import { json, type SimReply, type SimRequest, SimServer } from '../../sim/kit.ts';
 
 /**
- * An Exabeam Webhook Cloud Collector's ingest endpoint, as far as anything public shows it (third-party
- * code and docs, /work notes in docs/destinations.md "exabeam"): `POST /cloud-collectors/v1/logs/json`
- * (a JSON array, or one object) and `/logs/raw` (lines), a bearer token issued by the collector, gzip
- * optional, 429 and 503 when it cannot take more.
+ * An Exabeam Webhook Cloud Collector's ingest endpoint. Exabeam's pages document the collector but not its
+ * wire format, so most of this is decided by the simulator from third-party senders:
  *
- * Assumed, as no public page documents them: 200 `{}` on success, 401 `{"message":"Unauthorized"}` for
- * a missing or wrong token, 400 for a body that is not JSON on /json, and an empty array accepted.
+ * - Formats and auth — docs.exabeam.com, Cloud Collectors Administration Guide, "Generic Webhook Cloud
+ *   Collector" (https://docs.exabeam.com/en/collectors/all/cloud-collectors-administration-guide/onboard-cloud-collectors/webhook-cloud-collectors/generic-webhook-cloud-collector.html),
+ *   "Migrate the Webhook Cloud Collector": token-based authentication (the early-access connector used Basic),
+ *   formats JSON and Raw (multiline).
+ * - Paths and gzip — Edge Delta's Exabeam destination (https://docs.edgedelta.com/exabeam-output-node,
+ *   "Example Configuration"): `POST https://api2.<region>.exabeam.cloud/cloud-collectors/v1/logs/json` with
+ *   the collector's token, gzip on by default. Here `/cloud-collectors/v1/logs/json` takes a JSON array or one
+ *   object and `/logs/raw` one event a line; `Content-Encoding: gzip` is accepted on both.
+ * - Size — docs.exabeam.com, "Webhook Cloud Connector" (https://docs.exabeam.com/en/cloud-connectors/all/configuration/162010-webhook-cloud-connector.html,
+ *   "Prerequisites"): the early-access connector limits a request to 100 MB; the simulator enforces no size.
+ *
+ * Decided by the simulator (no public page documents them): the token travels as `Authorization: Bearer
+ * <token>`; 200 `{}` on success; 401 `{"message":"Unauthorized"}` for a missing or wrong token; 400 for a body
+ * that is not JSON on /json; 404 for another format; an empty array is accepted; 429 and 503 (kit faults) are
+ * how the collector says it cannot take more.
  */
 export class ExabeamSimulator {
   readonly server = new SimServer({ name: 'exabeam' });

@@ -3,24 +3,31 @@ import { gunzipSync } from 'node:zlib';
 import { json, type SimReply, type SimRequest, SimServer } from '../../sim/kit.ts';
 
 /**
- * A Splunk HTTP Event Collector, as Splunk documents it (help.splunk.com, Get Data In):
+ * A Splunk HTTP Event Collector, as Splunk documents it (help.splunk.com, Splunk Enterprise, Get Data In,
+ * "Collect HTTP event data"):
  *
- * - "Format events for HTTP Event Collector": `Authorization: Splunk <token>`; `/services/collector/event`
+ * - "Format events for HTTP Event Collector"
+ *   (https://help.splunk.com/splunk-enterprise/get-data-in/collect-http-event-data/format-events-for-http-event-collector,
+ *   "HEC token", "Event metadata"): `Authorization: Splunk <token>`; `/services/collector/event`
  *   (and `/services/collector`) takes JSON event objects back to back, each with `event` and optional
  *   `time`, `host`, `source`, `sourcetype`, `index`, `fields`; `/services/collector/raw` takes raw
  *   text, one event per line, with metadata in the query string.
- * - "Troubleshoot HTTP Event Collector", possible error codes: 200/0 Success, 401/2 Token is required,
+ * - "Troubleshoot HTTP Event Collector"
+ *   (https://help.splunk.com/en/splunk-enterprise/get-data-in/collect-http-event-data/troubleshoot-http-event-collector),
+ *   "Possible error codes": 200/0 Success, 401/2 Token is required,
  *   401/3 Invalid authorization, 403/1 Token disabled, 403/4 Invalid token, 400/5 No data, 400/6 Invalid
  *   data format, 400/7 Incorrect index, 400/10 Data channel is missing, 400/11 Invalid data channel,
  *   400/12 Event field is required, 400/13 Event field cannot be blank, 400/14 ACK is disabled, 503/9
  *   Server is busy; batches name the first bad event with `invalid-event-number`.
- * - "About HTTP Event Collector Indexer Acknowledgment": a token with acknowledgement on needs a
+ * - "About HTTP Event Collector Indexer Acknowledgment"
+ *   (https://help.splunk.com/splunk-enterprise/get-data-in/collect-http-event-data/about-http-event-collector-indexer-acknowledgment,
+ *   "How indexer acknowledgment works"): a token with acknowledgement on needs a
  *   channel (GUID, header `X-Splunk-Request-Channel` or query `channel`) on every request, answers each
  *   accepted request with an `ackId` (counting per channel from 0), and `POST /services/collector/ack`
  *   with `{"acks":[…]}` answers `{"acks":{"id":bool}}`.
  *
- * Assumed where the pages are silent: events before an invalid one in a batch are indexed (HEC reads a
- * batch in order); an ackId reported true is released (a later query reports it false, as Splunk keeps
+ * Decided by the simulator, where the pages are silent: events before an invalid one in a batch are indexed
+ * (HEC reads a batch in order); an ackId reported true is released (a later query reports it false, as Splunk keeps
  * only acknowledged requests "pending query"); `Content-Encoding: gzip` bodies are accepted.
  *
  * Faults: `busy` (503 "Server is busy", with or without Retry-After, via the kit's status faults),

@@ -1,6 +1,8 @@
 /**
  * Abnormal Security REST API simulator (threats and cases), following Abnormal's published OpenAPI
- * document (SwaggerHub abnormal-security/abx 1.4.3):
+ * document, SwaggerHub abnormal-security/abx 1.4.3 (https://app.swaggerhub.com/apis-docs/abnormal-security/abx/1.4.3;
+ * the document itself: https://api.swaggerhub.com/apis/abnormal-security/abx/1.4.3). Each point names the part
+ * of that document it follows:
  *
  * - `GET /v1/threats?filter=receivedTime gte YYYY-MM-DDTHH:MM:SSZ lte YYYY-MM-DDTHH:MM:SSZ&pageSize&pageNumber`
  *   (paths./threats): the filter key must be `receivedTime` or `latestTimeRemediated`, at least one of
@@ -15,13 +17,14 @@
  *   `PaginatedCases` `{cases: [AbnormalCase {caseId, description, severity_level, confidence, last_modified,
  *   first_observed, created}], pageNumber, nextPageNumber}`; `GET /v1/cases/{caseId}` AbnormalCaseDetails
  *   (`caseId`, `case_status`, `severity`, `affectedEmployee`, `firstObserved`, `threatIds`, …).
+ * - `Authorization: Bearer <token>` on every call (components.securitySchemes, the global `security`).
  * - Responses: 401 "Access token is missing or invalid", 403 "Access to the resource is forbidden (e.g. IP
  *   not in allowlist)", 404 "Invalid user input when using the filter query parameter", 429 "Request count
  *   exceeds allowed number of concurrent requests" (components.responses).
  * - POST /v1/threats/{id} and /v1/cases/{id} remediate and change case status: routed, so a test that sees
  *   one fails on `writeCalls()`.
  *
- * Assumed (the document gives no bodies and no numbers): error bodies `{"detail": "…"}` (the API is built
+ * Decided by the simulator (the document gives no bodies and no numbers): error bodies `{"detail": "…"}` (the API is built
  * with Django REST framework — its operation ids are drf-spectacular's — whose errors take that shape),
  * 429 with `Retry-After` seconds; bounds `gte`/`lte` inclusive; list order by creation (the document
  * promises none); a threat is listed when any of its visible messages matches the filter; an Account

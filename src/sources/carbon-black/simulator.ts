@@ -1,9 +1,17 @@
 /**
- * Carbon Black Cloud Alerts v7 simulator, following developer.carbonblack.com (Alerts API; Guides, "Alert Bulk
- * Export - v7 API"):
+ * Carbon Black Cloud Alerts v7 simulator, following developer.carbonblack.com:
+ * Alerts API (https://developer.carbonblack.com/reference/carbon-black-cloud/platform/latest/alerts-api/,
+ * "Authentication", "Search Alerts", RBAC `org.alerts` READ); Guides, "Alert Bulk Export - v7 API"
+ * (https://developer.carbonblack.com/reference/carbon-black-cloud/guides/alert-bulk-export/, "Exporting Alerts
+ * Continuously via the Alerts API"); Audit Logs API
+ * (https://developer.carbonblack.com/reference/carbon-black-cloud/platform/latest/audit-logs/, "API Route",
+ * "Access Level"); Audit Log Schema 1.0.0
+ * (https://developer.carbonblack.com/reference/carbon-black-cloud/data-forwarder/schema/latest/auditlog-1.0.0,
+ * "Fields", "aligned with the Audit Logs API schema"):
  *
  * - `POST /api/alerts/v7/orgs/{org_key}/alerts/_search` with `X-Auth-Token: {API Secret Key}/{API ID}`; body
- *   `time_range {start, end}` (on `backend_timestamp`; absent: the last two weeks), `criteria`
+ *   `time_range {start, end}` (the bulk-export guide: it "searches on the field backend_timestamp", "is always
+ *   applied and defaults to the last two weeks"), `criteria`
  *   (`minimum_severity`, `type`), `sort [{field, order}]`, `start`, `rows`; answer `{results, num_found,
  *   num_available}`.
  * - Alerts shaped like the v7 alert schema (id, org_key, type, backend_timestamp, backend_update_timestamp,
@@ -15,10 +23,13 @@
  *   AuditLogQuery): body `criteria.create_time {start, end}`, `sort [{field: "create_time", order}]`, `start`
  *   (from row 0), `rows`; answer `{num_found, results}`, entries `{actor, actor_ip, create_time, description,
  *   flagged, org_key, request_url, verbose}` (no id). Needs `org.audits` READ.
- * - A key without `org.alerts` (or `org.audits`) READ: 403; a wrong key: 401; another org key: 404.
+ * - A key without `org.alerts` (or `org.audits`) READ is refused (the pages name the permission, not the
+ *   answer): 403 here; a wrong key 401 and another org key 404 are decided by the simulator.
  *
- * Assumed (not in the public pages read): `start` counts from 1; `start + rows` above 10,000 is refused with
- * 400; `time_range.end` exclusive; error bodies `{"error_code", "message", "success": false}`; an empty page
+ * Decided by the simulator (not in the public pages read): `start` counts from 1 (as Broadcom's "How To Use API
+ * Pagination", https://knowledge.broadcom.com/external/article/289833/how-to-use-api-pagination.html, shows for
+ * the v3 APIs; the v6 guide's example sent `"start": 0`); `start + rows` above 10,000 is refused with
+ * 400 (the earlier bulk-export guide gives 10k as the most results a search serves); `time_range.end` exclusive; error bodies `{"error_code", "message", "success": false}`; an empty page
  * (the `empty` fault) answers no results with the true `num_found`.
  */
 import {

@@ -84,7 +84,18 @@ describe('cisco-secure-endpoint', () => {
     const err = await drain(sim, 'events', { now: T0, pageSize: 10 }).catch((e) => e);
     assert.ok(err instanceof TributaryError);
     assert.equal(err.code, 'rate_limited');
-    assert.equal(err.retryAfter, 3600, 'until the next hour, from X-RateLimit-Reset');
+    assert.equal(err.retryAfter, 3600, 'until the next hour, from X-Rate-Limit-Reset');
+    // The headers as Cisco's API reference names them ("Rate Limits"): X-Rate-Limit-Limit/-Remaining/-Reset.
+    const a = sim.account();
+    const res = await fetch(`${a.url}/v1/events?limit=1`, {
+      headers: { authorization: `Basic ${Buffer.from(`${a.clientId}:${a.apiKey}`).toString('base64')}` },
+    });
+    await res.arrayBuffer();
+    assert.equal(res.status, 429);
+    assert.deepEqual(
+      ['limit', 'remaining', 'reset'].map((h) => res.headers.get(`x-rate-limit-${h}`)),
+      ['2', '0', '3600'],
+    );
     const bad = await testConnection(
       cse,
       kind,

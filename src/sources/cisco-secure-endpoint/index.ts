@@ -23,7 +23,7 @@ import { restPoll } from '../../engine/rest-poll.ts';
  * - `GET /v1/audit_logs?start_time&end_time&limit&offset`: console audit entries (`audit_log_id`, `event`,
  *   `audit_log_type`, `audit_log_user`, `created_at`, `old_attributes`, `new_attributes`), same envelope.
  * - Errors: `{errors: [{error_code, description, details}]}`; 401 for an unknown client ID or key; 429 over the
- *   key's hourly limit (`X-RateLimit-Reset`: seconds to the next hour's budget).
+ *   key's hourly limit (`X-Rate-Limit-Reset`: seconds to the next hour's budget; API reference, "Rate Limits").
  *
  * How it reads. Events: the list has only a lower bound, newest first, so each window asks from its start and
  * keeps what lies inside it (restPoll `clip`, order desc): pages before the window's end are skipped, and
@@ -117,7 +117,7 @@ export default defineSource<S, A>({
     '   console.apjc.amp.cisco.com: apjc).',
     '3. Create a **Cisco Secure Endpoint** account with the client ID, API key and region.',
     '',
-    'Each API key has an hourly request limit (the X-RateLimit-* headers): collectors sharing a key share it, and',
+    'Each API key has an hourly request limit (the X-Rate-Limit-* headers): collectors sharing a key share it, and',
     'Tributary waits for the next hour when it is spent.',
     '',
     "Early access: the audit log's time parameters and fields, inclusive bounds and event retention are assumed.",

@@ -1,17 +1,28 @@
 /**
- * Cisco Secure Endpoint API v1 simulator (events, audit logs), following the facts cited in ./index.ts and the
- * `cisco-secure-endpoint` account kind:
+ * Cisco Secure Endpoint API v1 simulator (events, audit logs), following Cisco's API reference
+ * (api-docs.amp.cisco.com, "Cisco AMP for Endpoints API" overview,
+ * https://api-docs.amp.cisco.com/api_resources?api_host=api.eu.amp.cisco.com&api_version=v0, the page read; sections named
+ * below)
+ * and the facts cited in ./index.ts and the `cisco-secure-endpoint` account kind:
  *
- * - HTTP Basic `client_id:api_key`; anything else → 401 `{errors: [{error_code: 401, description:
- *   "Unauthorized", details: ["Unknown API key or Client ID"]}]}`.
- * - `GET /v1/events?start_date&limit&offset`: events at or after `start_date` (assumed inclusive), newest first;
- *   `GET /v1/audit_logs?start_time&end_time&limit&offset`: entries in [start_time, end_time], newest first.
- *   Both answer `{version, metadata: {links: {self, next?}, results: {total, current_item_count, index,
- *   items_per_page}}, data}`; `limit` above 500 → 400.
- * - Every answer carries the key's hourly budget: `X-RateLimit-Limit` (3000 here), `X-RateLimit-Remaining`,
- *   `X-RateLimit-Reset` (seconds to the next hour); spent → 429 with the same error body.
- * - Write calls (`PATCH /v1/computers/{guid}`, `POST /v1/computers/{guid}/isolation`) are routed and reported by
- *   `writeCalls()`.
+ * - "Making Requests": HTTP Basic `client_id:api_key`; "Without proper HTTP Basic auth" the API answers 401
+ *   `{errors: [{error_code: 401, description: "Unauthorized", details: ["Unknown API key or Client ID"]}]}`.
+ * - "JSON Envelope format": every answer is `{version, metadata, data}` (errors add `errors`); "Metadata
+ *   section", "Results", "Links": `metadata: {links: {self, next?}, results: {total, current_item_count, index,
+ *   items_per_page}}`.
+ * - `GET /v1/events?start_date&limit&offset` (reference, "Events"): events from `start_date`, newest first;
+ *   `GET /v1/audit_logs?start_time&end_time&limit&offset` (reference, "Audit Logs"): entries in
+ *   [start_time, end_time], newest first; 500 a page at most (./index.ts).
+ * - "Request Errors": an unexpected parameter or invalid request entity is 400 naming the field — here `limit`
+ *   above 500.
+ * - "Rate Limits": "API Clients are allowed to make a limited number of requests every hour"; every answer
+ *   carries `X-Rate-Limit-Limit`, `X-Rate-Limit-Remaining`, `X-Rate-Limit-Reset` ("Number of seconds before
+ *   the limit is reset"); overrun → 429.
+ * - Write calls (`PATCH /v1/computers/{guid}`, `POST /v1/computers/{guid}/isolation`)
+ *   are routed and reported by `writeCalls()`.
+ *
+ * Decided by the simulator: the hourly budget (3000 unless `hourlyLimit`), the reset at the top of the clock
+ * hour, the 429 body (the 401 envelope with code 429), `start_date` inclusive, audit-log bounds inclusive.
  */
 
 import {
@@ -130,9 +141,9 @@ export class CiscoSecureEndpointSimulator extends SimHost {
     const limit = this.o.hourlyLimit ?? 3000;
     const now = this.clock();
     return {
-      'x-ratelimit-limit': String(limit),
-      'x-ratelimit-remaining': String(Math.max(0, limit - this.used)),
-      'x-ratelimit-reset': String(Math.ceil((3_600_000 - (now % 3_600_000)) / 1000)),
+      'x-rate-limit-limit': String(limit),
+      'x-rate-limit-remaining': String(Math.max(0, limit - this.used)),
+      'x-rate-limit-reset': String(Math.ceil((3_600_000 - (now % 3_600_000)) / 1000)),
     };
   }
 

@@ -1,14 +1,19 @@
 /**
  * CrowdStrike Event Streams simulator, mounted on the Falcon API simulator (simulator.ts). Vendor behaviour, from
- * the Event Streams service collection (CrowdStrike's SDK documentation, e.g. crimson-falcon docs/EventStreams.md,
- * falconpy "Event Streams") and the SDKs' streaming clients (gofalcon `falcon.NewStream`):
+ * the Event Streams service collection (API reference, "Event streams",
+ * https://developer.crowdstrike.com/api-reference/collections/event-streams/; FalconPy's wiki, "Event Streams",
+ * https://github.com/CrowdStrike/falconpy/wiki/Event-Streams, refresh_active_stream and
+ * listAvailableStreamsOAuth2; crimson-falcon docs/EventStreams.md) and the SDKs' streaming clients (gofalcon
+ * `falcon.NewStream`):
  *
  * - `GET /sensors/entities/datafeed/v2?appId=…&format=json` (listAvailableStreamsOAuth2, scope Event streams:
  *   READ): "Discover all event streams in your environment"; `appId` "Label that identifies your connection. Max:
  *   32 alphanumeric characters"; the answer's `resources` hold one stream per partition: `dataFeedURL` (its last
  *   path segment is the partition), `sessionToken {token, expiration}`, `refreshActiveSessionURL`,
  *   `refreshActiveSessionInterval` (seconds, 1800).
- * - The data feed: `GET {dataFeedURL}&offset=N` with `Authorization: Token {sessionToken}`, a response that stays
+ * - The data feed (Falcon documentation, "Event streams APIs", behind the console login:
+ *   https://falcon.us-2.crowdstrike.com/documentation/89/event-streams-apis, "Connect to event streams"):
+ *   `GET {dataFeedURL}&offset=N` with `Authorization: Token {sessionToken}`, a response that stays
  *   open and writes one JSON event a line as they happen; "The offset value can then be used to skip seen events,
  *   should the stream disconnect. Users are advised to use zero (0) value at start. Each event then contains its
  *   own offset" (`metadata.offset`, with `customerIDString`, `eventType`, `eventCreationTime` in ms, `version`).
@@ -16,9 +21,9 @@
  *   (refreshActiveStreamSession, OAuth bearer) keeps the session alive; the SDKs call it at nine tenths of the
  *   interval.
  *
- * Assumed: a session not refreshed within its interval ends (the open feed closes, the token is refused with 401);
- * `offset` is the first offset sent (inclusive); a second connection of the same appId and partition replaces
- * the first.
+ * Decided by the simulator: a session not refreshed within its interval ends (the open feed closes, the token is
+ * refused with 401); `offset` is the first offset sent (inclusive); a second connection of the same appId and
+ * partition replaces the first.
  */
 import { PassThrough } from 'node:stream';
 import {

@@ -1,10 +1,13 @@
 /**
  * CrowdStrike Falcon API simulator (OAuth2 token and Alerts API v2), following the CrowdStrike API
- * specification as published with the Falcon SDKs and developer.crowdstrike.com (API reference → Alerts):
+ * specification as published with the Falcon SDKs and developer.crowdstrike.com:
  *
- * - `POST /oauth2/token` (form `client_id`, `client_secret`, optional `member_cid`): 201 `{access_token,
- *   token_type: "bearer", expires_in: 1799}`; "Tokens expire after 30 minutes" — a token older than that is
- *   refused with 401 like a revoked one.
+ * - `POST /oauth2/token` (form `client_id`, `client_secret`, optional `member_cid`; API reference, "OAuth2",
+ *   https://developer.crowdstrike.com/api-reference/collections/oauth2/, oauth2AccessToken): 201
+ *   `{access_token, token_type: "bearer", expires_in: 1799}`; tokens have a "standard 30-minute lifespan"
+ *   (oauth2RevokeToken) — a token older than that is refused with 401 like a revoked one.
+ * - The Alerts service collection (FalconPy, "Using the Alerts service collection",
+ *   https://falconpy.io/Service-Collections/Alerts.html, the operations named below; scope alerts:read).
  * - `GET /alerts/queries/alerts/v2` (GetQueriesAlertsV2): `filter` in FQL (`field:>='value'` terms joined by
  *   `+`; `updated_timestamp` with range operators; `product`, `severity` as examples of other fields), `sort`
  *   `updated_timestamp|asc` (default, unsorted: "0 is the latest detection", newest first), `limit` (default
@@ -18,7 +21,7 @@
  *   `writeCalls()`.
  * - Missing scope: 403; a bad or expired token: 401; both with `errors: [{code, message}]`.
  *
- * Assumed (not in the public reference): `offset + limit` above 10,000 is refused with 400 (the combined
+ * Decided by the simulator (not in the public reference): `offset + limit` above 10,000 is refused with 400 (the combined
  * operation exists for ">10k" alerts); at most 1000 ids per entities call; error wording; rate-limit headers
  * `X-RateLimit-Limit`/`X-RateLimit-Remaining` on every answer and `X-RateLimit-RetryAfter` (epoch seconds)
  * on a 429; an alert is listed only in its latest version (alerts change in place).

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { drainStream } from '../../../test/support/drain-stream.ts';
 import { cylance, cylanceFields, cylanceUrl } from '../../accounts/cylance.ts';
 import { validateSettings } from '../../config/config-file.ts';
+import { newJti, signJwtHs256 } from '../../engine/jwt.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import type { TimeWindowCheckpoint } from '../../engine/time-window.ts';
 import { ManualClock } from '../../sim/kit.ts';
@@ -83,6 +84,33 @@ describe('cylance-protect', () => {
     assert.doesNotMatch(JSON.stringify(res), /another-secret/);
     assert.deepEqual(sim.refusals, ['signature']);
     assert.deepEqual(await testConnection(protect, cylance, sim.account(), settingsOf()), { ok: true });
+  });
+
+  it('answers 400 to an auth token living longer than 30 minutes, as the guide says, and 200 to one of 30', async (t) => {
+    const sim = new CylanceSimulator({ clock: () => T0, records: 1, seed: 6 });
+    await sim.start();
+    t.after(() => sim.stop());
+    const exchange = async (lifetime: number) => {
+      const iat = Math.floor(Date.now() / 1000);
+      const claims = {
+        exp: iat + lifetime,
+        iat,
+        iss: 'http://cylance.com',
+        sub: sim.appId,
+        tid: sim.tenantId,
+      };
+      const jwt = await signJwtHs256({ ...claims, jti: newJti() }, sim.appSecret);
+      const res = await fetch(`${sim.url}/auth/v2/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ auth_token: jwt }),
+      });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    assert.equal(await exchange(1801), 400);
+    assert.deepEqual(sim.refusals, ['lifetime']);
+    assert.equal(await exchange(1800), 200);
   });
 
   it('delivers a threat again when it is found again, and devices as they register; 403 names the permission', async (t) => {

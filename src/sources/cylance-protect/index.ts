@@ -13,21 +13,25 @@ import type { Window } from '../../engine/time-window.ts';
  * - Lists answer `{page_number, page_size, total_pages, total_number_of_items, page_items: [...]}`; `page` counts
  *   from 1.
  * - `GET /threats/v2`: `{name, sha256, md5, cylance_score, av_industry, classification, sub_classification,
- *   global_quarantined, safelisted, file_size, unique_to_cylance, last_found}`; no time filter.
+ *   global_quarantined, safelisted, file_size, unique_to_cylance, last_found}`. The guide's current "Get threats"
+ *   page (docs.arcticwolf.com, Aurora Endpoint Defense API) also documents `start_time`/`end_time`, filtering on
+ *   the detection date (`dateDetected` in its newer schema); this source does not send them (it reads the list
+ *   and clips on `last_found`, below), so a large tenant reads every threat each run.
  * - `GET /detections/v2?start=…&end=…` (ISO 8601): Optics detections `{Id, PhoneticId, OccurrenceTime,
  *   ReceivedTime, Severity, Status, Device {...}, DetectionDescription}`.
  * - `GET /devices/v2`: `{id, name, state, agent_version, policy {id name}, date_first_registered, ip_addresses,
  *   mac_addresses}`; no time filter.
  * - Times without a zone are UTC.
  *
- * How it reads. Detections: windows by `start`/`end`, id `Id`. Threats and devices have no time filter: each run
+ * How it reads. Detections: windows by `start`/`end`, id `Id`. Threats and devices are read unfiltered: each run
  * reads the list and keeps the records whose time lies in the window (restPoll `clip`) — a threat each time it
  * is found again (`last_found`, id `{sha256}@{last_found}`), a device when it registers
  * (`date_first_registered`, id `id`). Pages follow `page_number` up to `total_pages`.
  *
- * Assumed (why early access): which time `start`/`end` filter (OccurrenceTime here), inclusive bounds, the
- * 200-record page maximum, that a threat's `last_found` moves when it is found again, rate limits (none
- * published; 429 answers are honoured), the 2-minute lag.
+ * Assumed (why early access): which time `start`/`end` filter (OccurrenceTime here), inclusive bounds, that
+ * the 200-record page maximum the guide gives for a device's threats ("Get device threat") holds for every
+ * list, that a threat's `last_found` moves when it is found again, rate limits (none published; 429 answers
+ * are honoured), the 2-minute lag.
  */
 
 export interface CylanceSettings {
@@ -147,7 +151,7 @@ export default defineSource<S, A>({
     '   sae1, gov). The secret signs a short-lived auth token (30 minutes) on this host and is never sent: keep',
     "   the host's clock synchronised (NTP), Cylance refuses tokens whose times are off.",
     '',
-    'Threats and devices have no time filter: each run reads the whole list and keeps what changed.',
+    'Threats and devices are read without a time filter: each run reads the whole list and keeps what changed.',
     '',
     'Early access: which time the detections filter applies to, the page maximum and rate limits are assumed.',
   ].join('\n'),

@@ -1,19 +1,38 @@
 /**
  * Cylance PROTECT User API v2 simulator: the token exchange and the threats, detections and devices lists,
- * following the facts cited in ./index.ts and the `cylance` account kind:
+ * following the Cylance User API guide (docs.blackberry.com, "Cylance API user guide"; the same pages now at
+ * docs.arcticwolf.com, "Aurora Endpoint Defense API") and the facts cited in ./index.ts and the `cylance`
+ * account kind:
  *
- * - `POST /auth/v2/token` with `{"auth_token": <JWT>}`: the JWT must be HS256 over the application secret, with
- *   `iss` "http://cylance.com", `sub` the application ID, `tid` the tenant ID, a `jti` never seen before, `iat`
- *   and `exp` no more than 30 minutes apart and `exp` in the future (checked against the real clock, as Cylance
- *   checks the sender's); otherwise 401. Answers `{"access_token": …}`.
- * - Lists need `Authorization: Bearer <access token>` (401 otherwise, or once `expireTokens` was called) and the
- *   application's permission for the list (403); `page` from 1, `page_size` up to 200 (400 above); answers
- *   `{page_number, page_size, total_pages, total_number_of_items, page_items}`; an empty page (`empty` fault)
- *   claims the page before it, so the client asks the same page again (assumed).
- * - `GET /detections/v2?start&end`: detections whose `OccurrenceTime` is in [start, end] (assumed inclusive).
- *   Threats and devices are not filtered; threats are listed with their latest `last_found` (a threat found
- *   again moves). Times of threats and devices carry no zone (UTC), detections' end in Z.
+ * - `POST /auth/v2/token` with `{"auth_token": <JWT>}` ("Authentication token",
+ *   https://docs.blackberry.com/en/unified-endpoint-security/blackberry-ues/Cylance-API-user-guide/RESTful_API/Authentication/Authentication-token):
+ *   the JWT is signed with the application secret (HS256 here) and carries `iss` "http://cylance.com", `sub`
+ *   the application ID, `tid` the tenant ID, `jti` ("Unique ID for the token, which can be used to prevent
+ *   reply attacks"), `iat` and `exp`; "The longest time-span honored by the service is 30 minutes from the
+ *   value specified in the iat claim. Specifying a longer time-span will result in an HTTP 400 (Bad Request)".
+ *   Answers `{"access_token": …}`.
+ * - Lists need `Authorization: Bearer <access token>` with the list's scope encoded (each list's page,
+ *   "Request headers"); `page` from 1; answers `{page_number, page_size, total_pages, total_number_of_items,
+ *   page_items}` ("Get threats",
+ *   https://docs.arcticwolf.com/en/developer-and-oem/aurora-endpoint-defense-api/threat-api/get-threats,
+ *   "Response JSON schema"); `page_size` at most 200 ("Get device threat",
+ *   https://docs.blackberry.com/en/unified-endpoint-security/blackberry-ues/Cylance-API-user-guide/Device-API/Get_Device_Threat:
+ *   "The maximum page size that can be specified is 200 entries per page"), default 10 (20 for detections).
+ * - `GET /detections/v2?start&end` ("Get detections",
+ *   https://docs.blackberry.com/en/unified-endpoint-security/blackberry-ues/Cylance-API-user-guide/Detections_API/Get_Detections):
+ *   "sorted in descending order (most recent detection listed first)", default page size 20; records
+ *   `{Id, PhoneticId, OccurrenceTime, ReceivedTime, Severity, Status, Device, DetectionDescription}`.
+ * - Threats are listed with `last_found` ("the date and time (in UTC) when the threat was last found"), newest
+ *   first; times of threats and devices carry no zone (UTC), detections' end in Z.
  * - Writes (`PUT /devices/v2/{id}`, `POST /globallists/v2`) are routed and reported by `writeCalls()`.
+ *
+ * Decided by the simulator: every other refusal of the auth token (signature, alg, iss, sub/tid, a `jti` seen
+ * before, `exp` already past — checked against the real clock, as Cylance checks the sender's) is 401; a
+ * missing or unknown access token, or one issued before `expireTokens()`, is 401; a list the application may
+ * not read is 403; `page_size` above 200 is 400; detections' `start`/`end` filter `OccurrenceTime`, both
+ * inclusive; threats and devices are not filtered (the threats page documents `start_time`/`end_time` on the
+ * detection date, which the simulator does not serve); a threat found again moves to its new `last_found`; an
+ * empty page (`empty` fault) claims the page before it, so the client asks the same page again.
  */
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -171,8 +190,12 @@ export class CylanceSimulator extends SimHost {
     if (c.sub !== this.appId || c.tid !== this.tenantId) return refuse('sub/tid');
     if (typeof c.jti !== 'string' || this.jtis.has(c.jti)) return refuse('jti');
     const now = Date.now() / 1000;
-    if (!Number.isInteger(c.exp) || !Number.isInteger(c.iat) || c.exp - c.iat > 1800 || c.exp <= now)
-      return refuse('exp');
+    if (!Number.isInteger(c.exp) || !Number.isInteger(c.iat) || c.exp <= now) return refuse('exp');
+    if (c.exp - c.iat > 1800) {
+      // "Specifying a longer time-span will result in an HTTP 400 (Bad Request)" (Authentication token).
+      this.refusals.push('lifetime');
+      return json(400, { message: 'Bad Request' });
+    }
     this.jtis.add(c.jti);
     this.claims.push(c);
     return json(200, { access_token: `cyl-token-${++this.issued}` });
@@ -184,7 +207,7 @@ export class CylanceSimulator extends SimHost {
       return json(401, { message: 'Unauthorized' });
     if (this.o.forbidden?.includes(list)) return json(403, { message: 'Forbidden' });
     const page = Number(req.query.get('page') ?? 1);
-    const size = Number(req.query.get('page_size') ?? 10);
+    const size = Number(req.query.get('page_size') ?? (list === 'detections' ? 20 : 10));
     if (!Number.isInteger(page) || page < 1) return json(400, { message: 'Invalid page' });
     if (!Number.isInteger(size) || size < 1 || size > 200) return json(400, { message: 'Invalid page_size' });
     const now = this.clock();

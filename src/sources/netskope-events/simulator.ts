@@ -1,22 +1,31 @@
 /**
- * Netskope REST API v2 data export simulator (events and alerts iterators), following docs.netskope.com "Data
- * Export API" / "Using the REST API v2 dataexport Iterator Endpoints":
+ * Netskope REST API v2 data export simulator (events and alerts iterators), following docs.netskope.com:
+ * "Using the REST API v2 dataexport Iterator Endpoints"
+ * (https://docs.netskope.com/en/netskope-help/admin-console/rest-api/rest-api-v2-overview-312207/using-the-rest-api-v2-dataexport-iterator-endpoints/)
+ * and "REST API v2 Overview" (https://docs.netskope.com/en/rest-api-v2-overview-312207/):
  *
  * - `GET /api/v2/events/dataexport/{events|alerts}/{type}?index=<name>&operation=<epoch|head|tail|next|resend>`
- *   with `Netskope-Api-Token`; the simulator holds each (endpoint, index) iterator itself: an epoch timestamp,
- *   `head` or `tail` places it; `next` hands out the page after the last one handed out; `resend` hands out
- *   the last page again.
- * - Answers `{"ok": 1, "result": [...], "wait_time": <s>, "timestamp_hwm": <epoch s>}`; an empty result when
- *   there is nothing more for now.
- * - One consumer per index: `holdIndex()` makes another consumer busy on it, answered 409.
- * - Endpoint-scoped tokens: an endpoint missing from `scopes` is 403.
- * - 429 with `Retry-After` over the rate limit (kit fault).
+ *   ("Iterator Query Structure", "Supported Iterator Operations"): each endpoint keeps its own index, named by
+ *   the consumer; an epoch timestamp starts consumption at that time, `head` at the first page stored, `tail` at
+ *   the most current; `next` "requests the next page of data"; `resend` retries "the last page of data
+ *   requested". The simulator holds each (endpoint, index) iterator itself.
+ * - The token travels in the `Netskope-Api-Token` header and is created for chosen endpoints ("REST API v2
+ *   Overview", "To create a new token"): an endpoint the token was not given (`scopes`) is 403 (Cloud Exchange's
+ *   "Dataexport Error Codes", https://netskope-techdocs.github.io/doc-stage/en/api-tokens.html: 403 "Check the
+ *   API V2 token is associated with the valid endpoint").
+ * - "Multiple consumers leveraging the same endpoint and index concurrently is not supported" ("How Do Iterator
+ *   Endpoints Function"): `holdIndex()` makes another consumer busy on it.
+ * - Answers carry `result` and `wait_time` (seconds to wait before the next call), as Netskope's Python SDK reads
+ *   them (netskopesdk, https://pypi.org/project/netskopesdk/0.0.36, "Rest sdk Usage to pull the Alert & Events").
+ * - The tenant has a global rate limit ("REST API v2 Overview", "Global Rate Limit"); over it, 429.
  *
- * Assumed: error bodies `{"ok": 0, "error": "…"}` (403: "Token does not have privilege for <endpoint>", 409:
- * "Another request for this index is in progress"); `next` on an index never started answers 400; pages of
- * `pageSize` records (default 10,000); records ordered as they were indexed (a late record comes after the
- * ones indexed before it); record shapes after Netskope's event and alert field lists (`_id`, `timestamp`,
- * `type`, `user`, `app`, `alert_type`, …).
+ * Decided by the simulator: the answer `{"ok": 1, "result": [...], "wait_time": <s>, "timestamp_hwm": <epoch
+ * s>}`, an empty result when there is nothing more for now; error bodies `{"ok": 0, "error": "…"}` (403: "Token
+ * does not have privilege for <endpoint>"; a busy index 409 "Another request for this index is in progress");
+ * 429 with `Retry-After` (kit fault); `next` on an index never started answers 400; pages of `pageSize` records
+ * (default 10,000); records ordered as they were indexed (a late record comes after the ones indexed before it);
+ * record shapes after Netskope's event and alert field lists (`_id`, `timestamp`, `type`, `user`, `app`,
+ * `alert_type`, …).
  */
 import {
   type Clock,
