@@ -580,7 +580,7 @@ export class Http implements HttpClient {
                     action: "Check the collector's settings; if they are right, report this with the logs.",
                   };
     // A 429 without Retry-After whose rate headers say the budget is spent waits for their reset (Cisco
-    // Secure Endpoint's hourly budget: X-RateLimit-Remaining 0, X-RateLimit-Reset seconds).
+    // Secure Endpoint's hourly budget: X-Rate-Limit-Remaining 0, X-Rate-Limit-Reset seconds).
     const reset = status === 429 ? rateResetAt(headers, now) : undefined;
     const retryAfter =
       retryAfterMs(headers.get('retry-after'), now) ??
