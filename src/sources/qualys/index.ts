@@ -46,7 +46,8 @@ import { type XmlValue, xmlElements } from '../../engine/xml-stream.ts';
  * (`----BEGIN_RESPONSE_FOOTER_CSV`) holding a `WARNING` row with a `URL` is the next page. Each row is one
  * event, `raw` its fields by the header's names, time `Date` (ISO-8601, or `YYYY-MM-DD HH:ii:ss` read as
  * UTC). Entries have no id: the id is a digest of the row (`hashId`), `#2`, `#3`… for the second, third
- * identical row of the same answer (two identical entries in the same second are two events).
+ * identical row of the same answer (two identical entries in the same second are two events; identical
+ * entries that a truncated export splits over two answers share an id, and the second is taken for a repeat).
  *
  * Assumed (why early access): the activity log's column names (`Date`, `Action`, `Module`, `Details`,
  * `User Name`, `User Role`, `User IP`) and the time column, the marker lines and the footer paging, UTC bounds,
