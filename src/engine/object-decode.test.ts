@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { vendorText } from '../core/envelope.ts';
 import {
   csvColumns,
+  csvRows,
   type DecodedRecord,
   decodeObject,
   lines,
@@ -138,6 +139,27 @@ describe('object decoding', () => {
         { timestamp: '2026-11-25 10:00:00', identity: 'laptop, Site', action: 'Allowed' },
         { timestamp: '2026-11-25 10:00:01', identity: 'x' },
         { timestamp: '2026-11-25 10:00:02', identity: 'y', action: 'Blocked', column4: 'extra "v12"' },
+      ]);
+    });
+  }
+
+  for (const size of [1, 4, 64 * 1024]) {
+    it(`CSV rows as arrays, no header taken, a quoted field cut off an error (chunks of ${size})`, async () => {
+      const rows = async (text: string) => {
+        const out: unknown[] = [];
+        for await (const r of csvRows(chunked(text, size)))
+          out.push('value' in r ? r.value : { error: r.error });
+        return out;
+      };
+      assert.deepEqual(await rows('----BEGIN\r\n"A","B"\n\n"1","x, ""y"""\n----END\n'), [
+        ['----BEGIN'],
+        ['A', 'B'],
+        ['1', 'x, "y"'],
+        ['----END'],
+      ]);
+      assert.deepEqual(await rows('"A"\n"cut'), [
+        ['A'],
+        { error: 'the object ends inside a quoted CSV field (cut off)' },
       ]);
     });
   }

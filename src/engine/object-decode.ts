@@ -270,9 +270,19 @@ export function csvColumns(o: CsvColumns): RecordDecoder {
 }
 
 /**
+ * CSV rows as they are, each an array of its fields (`value: string[]`), no row taken as a header: for an
+ * answer that is more than one table (Qualys's CSV, sections between marker lines, each with its own
+ * header), which the caller splits. Blank lines are skipped; a row cut off inside quotes is an error item.
+ */
+export function csvRows(bytes: AsyncIterable<Uint8Array>): AsyncIterable<DecodedRecord> {
+  return csvRecords(bytes, undefined, true);
+}
+
+/**
  * CSV records (RFC 4180: fields quoted with `"`, `""` inside quotes, line breaks inside quoted fields,
  * `\r\n` or `\n`), the first row naming the fields. A record with another number of fields than the
- * header is a dead letter. With `named` (`csvColumns`), the names are given and every row is a record.
+ * header is a dead letter. With `named` (`csvColumns`), the names are given and every row is a record;
+ * with `rows` (`csvRows`), every row is given as its array of fields.
  */
 const QUOTE = 0x22;
 const COMMA = 0x2c;
@@ -281,6 +291,7 @@ const NEWLINE = 0x0a;
 async function* csvRecords(
   bytes: AsyncIterable<Uint8Array>,
   named?: CsvColumns,
+  rows = false,
 ): AsyncGenerator<DecodedRecord> {
   const decoder = new TextDecoder();
   let header: string[] | undefined = named?.columns;
@@ -304,6 +315,7 @@ async function* csvRecords(
     if (first && row[0]?.charCodeAt(0) === 0xfeff) row[0] = row[0].slice(1); // a byte-order mark
     const wasFirst = first;
     first = false;
+    if (rows) return { value: row, size };
     if (!header) {
       header = row;
       return undefined;

@@ -10,9 +10,9 @@ import { restPoll } from '../../engine/rest-poll.ts';
  *
  * - "General Service Notes": "A maximum of one hour of data can be requested in a single transaction"; "No
  *   paging support is available; all the applicable events in the requested time period will be returned";
- *   "The results … may not be in any logical order"; "The maximum time into the past that can be queried is
- *   twelve hours" (older integrations and the issue that asked for this source say 7 days; we follow the
- *   page). Timestamps are UTC; JSON with `format=json`.
+ *   "The results … may not be in any logical order"; item 8: "The maximum time into the past that can be
+ *   queried is 7 days with a maximum fetch time of 1 hour" (an older version of the page said twelve hours).
+ *   Timestamps are UTC; JSON with `format=json`.
  * - Endpoints `/v2/siem/messages/delivered`, `/messages/blocked`, `/clicks/permitted`, `/clicks/blocked` (and
  *   `/all`), with `interval=<ISO-8601 start>/<end>`; the JSON body holds the endpoint's arrays
  *   (`messagesDelivered`, `messagesBlocked`, `clicksPermitted`, `clicksBlocked`) and `queryEndTime`.
@@ -27,8 +27,12 @@ import { restPoll } from '../../engine/rest-poll.ts';
  * another's, at one request per stream and window; windows of at most an hour, read once each (no pages),
  * positioned by creation time. Records carry only the time they happened, so windows cannot be clipped by
  * record time: an interval shorter than Proofpoint's 30 s minimum is widened backwards (the overlap's ids
- * are the same events again, de-duplicated by id). A position older than twelve hours moves up with a gap
- * warning. The account's budget keeps every collector on it under the daily allowance (see the kind).
+ * are the same events again, de-duplicated by id). A position older than 7 days moves up with a gap warning
+ * (to 7 days less `EDGE_MARGIN`, so that the oldest window is still inside the 7 days when its request is
+ * sent after a wait for the account's budget). The account's budget keeps every collector on it under the
+ * daily allowance (see the kind): a catch-up is one request per stream and hour of data, paced by the budget
+ * (7 days of four streams: 672 requests, about nine hours at 1,700 a day), each window committed as it is
+ * delivered.
  */
 
 export interface TapSettings {
@@ -38,6 +42,13 @@ export interface TapSettings {
 const settings = z.object({}).strict();
 
 const MIN_INTERVAL_MS = 30_000;
+/** How far back Proofpoint serves ("General Service Notes", item 8). */
+const RETENTION = '7d';
+/**
+ * A position older than the 7 days moves up to 7 days less this: a window clamped to the very edge would be
+ * refused (400) if its request waited for the account's budget, as a catch-up's requests do.
+ */
+const READ_BACK = '6d23h50m';
 const isoSeconds = (ms: number) => `${new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19)}Z`;
 const api = (s: TapSettings, a: ProofpointTapAccount) =>
   `${(s.baseUrl ?? proofpointTapUrl(a)).replace(/\/+$/, '')}/v2/siem`;
@@ -92,6 +103,7 @@ function stream(name: keyof typeof STREAMS): StreamDef<TapSettings, ProofpointTa
     records: (body) => body?.[f.key] ?? [],
     paginate: onePage,
     cursor: { time: f.time, lag: '2m', order: 'any', maxWindow: '1h' },
+    retention: READ_BACK,
     eventId: (r) => (typeof r?.id === 'string' ? r.id : typeof r?.GUID === 'string' ? r.GUID : undefined),
   });
   return { title: f.title, description: f.description, read: (ctx: ReadContext) => def.read(ctx) };
@@ -114,12 +126,15 @@ export default defineSource<TapSettings, ProofpointTapAccount>({
     'hour of data; at the default 5-minute interval the four streams make about 1,150 a day. Give Tributary its',
     'own credential, or lengthen the interval, when other tools use the same one.',
     '',
-    'Early access: the daily allowance and the error bodies are quoted by integrations, not on the public page;',
-    'the page says twelve hours can be queried back (older integrations say 7 days): a collector stopped longer',
-    'than twelve hours reports the gap.',
+    'Catching up: Proofpoint serves 7 days back. After an outage Tributary reads the missed hours one request per',
+    'stream and hour, paced at 1,700 requests a day: a full 7-day catch-up of the four streams is 672 requests,',
+    'about nine hours (a 3-day outage: 288 requests, about 3.6 hours); new events arrive after it. A collector stopped',
+    'longer than 7 days reports the gap.',
+    '',
+    'Early access: the daily allowance and the error bodies are quoted by integrations, not on the public page.',
   ].join('\n'),
   settings: settings as unknown as z.ZodType<TapSettings>,
-  retention: '12h',
+  retention: RETENTION,
   streams: Object.fromEntries(
     (Object.keys(STREAMS) as Array<keyof typeof STREAMS>).map((n) => [n, stream(n)]),
   ),
@@ -138,7 +153,7 @@ export default defineSource<TapSettings, ProofpointTapAccount>({
     if (status === 400)
       return {
         code: 'proofpoint_tap_bad_request',
-        action: `Proofpoint refused the interval${message ? ` (${message})` : ''}: it takes at most one hour, at least 30 seconds, at most twelve hours back. Check this host's clock; if it is right, report this with the logs.`,
+        action: `Proofpoint refused the interval${message ? ` (${message})` : ''}: it takes at most one hour, at least 30 seconds, at most 7 days back. Check this host's clock; if it is right, report this with the logs.`,
       };
     if (status === 429)
       return {

@@ -10,6 +10,7 @@ import type { TributaryError } from '../../core/errors.ts';
 import type { Batch } from '../../core/source.ts';
 import { formatIssues } from '../../core/validation.ts';
 import { Http } from '../../engine/http.ts';
+import { TokenBucket } from '../../engine/rate-limit.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import type { TimeWindowCheckpoint } from '../../engine/time-window.ts';
 import { ManualClock } from '../../sim/kit.ts';
@@ -22,10 +23,11 @@ async function drain(
   sim: ProofpointTapSimulator,
   stream: string,
   o: {
-    now: number;
+    now: number | (() => number);
     checkpoint?: TimeWindowCheckpoint;
     lookbackMs?: number;
     warn?: (e: TributaryError) => void;
+    limiter?: TokenBucket;
   },
 ) {
   const account: ProofpointTapAccount = { principal: sim.principal, secret: sim.secret, url: sim.url };
@@ -34,13 +36,14 @@ async function drain(
     backoffBaseMs: 1,
     authorize: (h, refresh, url) => proofpointTap.authorize(account, h, { refresh, http, url }),
     explain: tap.explain,
+    limiter: o.limiter,
   });
   const ctx = readContext(http, {
     stream,
     settings: {},
     account,
     checkpoint: o.checkpoint,
-    now: () => o.now,
+    now: typeof o.now === 'function' ? o.now : () => o.now as number,
     warn: o.warn ?? (() => {}),
     window: { lookbackMs: o.lookbackMs ?? 2 * 3_600_000, lagMs: 0, retention: tap.retention },
   });
@@ -148,18 +151,93 @@ describe('proofpoint-tap reading', () => {
     assert.equal(b - a, 30_000);
   });
 
-  it('a position older than twelve hours moves up with a gap warning instead of a refused request', async (t) => {
+  it('a 3-day outage is caught up without a gap, one window per hour, paced under the daily allowance', async (t) => {
+    // Simulated time: the account's bucket waits by moving the clock the simulator answers by.
+    const clock = new ManualClock(T0);
+    const sim = new ProofpointTapSimulator({
+      events: 4 * 72,
+      spacingMs: 15 * 60_000,
+      clock: clock.now,
+      seed: 8,
+    });
+    await sim.start();
+    t.after(() => sim.stop());
+    const { perSecond, burst } = proofpointTap.rateLimit!;
+    const limiter = new TokenBucket(perSecond, burst, clock.now, async (ms) => {
+      clock.advance(ms);
+    });
+    const warnings: TributaryError[] = [];
+    const since = new Date(T0 - 3 * 86_400_000).toISOString();
+    const ids: string[] = [];
+    let windows = 0;
+    for (const stream of Object.keys(tap.streams)) {
+      // Streams run one after another here: each reads hour windows up to where its own run started.
+      windows += Math.ceil((clock.now() - Date.parse(since)) / 3_600_000);
+      const r = await drain(sim, stream, {
+        now: clock.now,
+        checkpoint: { since },
+        limiter,
+        warn: (e) => warnings.push(e),
+      });
+      ids.push(...r.ids);
+      assert.ok(
+        Date.parse(r.checkpoint?.since ?? '') >= T0 - 60_000,
+        `${stream} caught up to where the run started`,
+      );
+    }
+    assert.deepEqual(warnings, [], 'no gap, no refused request');
+    assert.deepEqual([...ids].sort(), sim.eventIds().sort());
+    // One request per stream and hour, none refused (a 400 would fail the run) or repeated (a 429 would).
+    const requests = sim.requests().length;
+    assert.ok(windows >= 4 * 72);
+    assert.equal(requests, windows);
+    // Paced by the account's bucket: the burst, then 1,700 a day — 288+ requests take about 3.6 hours.
+    const expected = ((requests - burst) / perSecond) * 1000;
+    const took = clock.now() - T0;
+    assert.ok(Math.abs(took - expected) < 60_000, `${took} ms vs ${expected} ms`);
+  });
+
+  it('a position older than 7 days moves up with a gap warning instead of a refused request', async (t) => {
     const sim = new ProofpointTapSimulator({ events: 8, clock: () => T0 });
     await sim.start();
     t.after(() => sim.stop());
     const warnings: TributaryError[] = [];
     const r = await drain(sim, 'messages-delivered', {
       now: T0,
-      checkpoint: { since: new Date(T0 - 3 * 86_400_000).toISOString() },
+      checkpoint: { since: new Date(T0 - 9 * 86_400_000).toISOString() },
       warn: (e) => warnings.push(e),
     });
-    assert.equal(warnings[0]?.code, 'checkpoint_beyond_retention');
+    assert.equal(warnings.length, 1);
+    assert.equal(warnings[0].code, 'checkpoint_beyond_retention');
     assert.deepEqual([...r.ids].sort(), sim.eventIds(['messagesDelivered']).sort());
-    assert.equal(sim.requests().length, 12, 'twelve one-hour windows, none refused');
+    const first = (sim.requests()[0].query.get('interval') ?? '').split('/').map(Date.parse);
+    assert.ok(first[0] >= T0 - 7 * 86_400_000, 'the first window is inside the 7 days');
+    assert.equal(
+      sim.requests().length,
+      168,
+      'hour windows over the 7 days, none refused (a 400 fails the run)',
+    );
+  });
+
+  it('answers 400 for a start more than 7 days back, as documented', async (t) => {
+    const sim = new ProofpointTapSimulator({ events: 4, clock: () => T0 });
+    await sim.start();
+    t.after(() => sim.stop());
+    const auth = {
+      authorization: `Basic ${Buffer.from(`${sim.principal}:${sim.secret}`).toString('base64')}`,
+    };
+    const at = (ms: number) => new Date(ms).toISOString();
+    const old = await fetch(
+      new URL(`/v2/siem/all?format=json&sinceTime=${at(T0 - 7 * 86_400_000 - 60_000)}`, sim.url),
+      { headers: auth },
+    );
+    assert.equal(old.status, 400);
+    assert.match(await old.text(), /too far into the past/);
+    const s = T0 - 7 * 86_400_000 + 60_000;
+    const inside = await fetch(
+      new URL(`/v2/siem/all?format=json&interval=${at(s)}/${at(s + 3_600_000)}`, sim.url),
+      { headers: auth },
+    );
+    assert.equal(inside.status, 204, 'a window inside the 7 days is served (nothing in it)');
   });
 });

@@ -4,10 +4,9 @@
  *
  * - "General Service Notes": at most one hour of data per request; "No paging support is available; all the
  *   applicable events in the requested time period will be returned"; results "may not be in any logical
- *   order"; requests "may be throttled"; timestamps are UTC. How far back: one version of the page says "The
- *   maximum time into the past that can be queried is twelve hours", a later one (with the API Terms of Use
- *   notice) "7 days with a maximum fetch time of 1 hour"; the simulator, like the source's retention, keeps
- *   the stricter twelve hours (decided by the simulator until the source moves to 7 days).
+ *   order"; requests "may be throttled"; timestamps are UTC. How far back: item 8, "The maximum time into the
+ *   past that can be queried is 7 days with a maximum fetch time of 1 hour" (an older version of the page said
+ *   twelve hours): a start (`interval`'s, `sinceTime`, or `sinceSeconds` back) more than 7 days ago → 400.
  * - "Security": SSL, service credentials, HTTP Basic, GET only.
  * - Endpoints `/v2/siem/clicks/blocked`, `/v2/siem/clicks/permitted`, `/v2/siem/messages/blocked`,
  *   `/v2/siem/messages/delivered`, `/v2/siem/issues` (permitted clicks and delivered messages) and
@@ -26,8 +25,8 @@
  *   https://kestra.io/plugins/plugin-ee-proofpoint/proofpoint-siem/io.kestra.plugin.ee.proofpoint.siem.trigger).
  *
  * Decided by the simulator (the page leaves it open): interval start inclusive and end exclusive; error
- * bodies as plain text; 400 for an interval longer than an hour, shorter than 30 s, or starting more than
- * twelve hours ago; 429 past 1,800 requests in 24 hours, without Retry-After.
+ * bodies as plain text; 400 for an interval longer than an hour or shorter than 30 s; 429 past 1,800 requests
+ * in 24 hours, without Retry-After.
  */
 import { randomUUID } from 'node:crypto';
 import { basicAuthorization } from '../../accounts/basic.ts';
@@ -89,6 +88,8 @@ interface TapEvent {
 }
 
 const HOUR = 3_600_000;
+/** "The maximum time into the past that can be queried is 7 days" (General Service Notes, item 8). */
+const RETENTION_MS = 7 * 24 * HOUR;
 
 export class ProofpointTapSimulator extends SimHost {
   readonly server: SimServer;
@@ -211,9 +212,9 @@ export class ProofpointTapSimulator extends SimHost {
       to = serverEnd;
       if (!Number.isFinite(from)) return 'sinceTime must be an ISO 8601 date-time.';
     }
+    if (from < now - RETENTION_MS) return 'The requested start time is too far into the past.';
     if (to - from > HOUR) return 'The requested interval is too long: at most one hour may be requested.';
     if (to - from < 30_000) return 'The requested interval is too short: at least 30 seconds.';
-    if (from < now - 12 * HOUR) return 'The requested start time is too far into the past.';
     return [from, to];
   }
 

@@ -6,7 +6,7 @@ import { validateSettings } from '../../config/config-file.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import type { TimeWindowCheckpoint } from '../../engine/time-window.ts';
 import { ManualClock } from '../../sim/kit.ts';
-import qualys, { detectionId } from './index.ts';
+import qualys, { activityPage, activityTime, detectionId } from './index.ts';
 import { QualysSimulator } from './simulator.ts';
 
 const T0 = Date.parse('2026-11-25T12:00:00.000Z');
@@ -110,13 +110,91 @@ describe('qualys', () => {
     );
   });
 
-  it('reads the activity log (hashed ids) with the same WARNING paging', async (t) => {
-    const sim = new QualysSimulator({ clock: () => T0, records: 12, seed: 5 });
+  it('reads the activity log as the documented CSV export: documented parameters, header names, footer URL pages', async (t) => {
+    const sim = new QualysSimulator({ clock: () => T0, records: 12, seed: 5, activityPageSize: 5 });
     await sim.start();
     t.after(() => sim.stop());
-    const r = await drain(sim, 'activity-log', { now: T0, truncationLimit: 5 });
+    const r = await drain(sim, 'activity-log', { now: T0 });
     assert.deepEqual([...r.ids].sort(), sim.expectedIds('activity').sort());
-    assert.equal(sim.requests().filter((x) => x.path === '/api/2.0/fo/activity_log/').length, 3);
+    const calls = sim.requests().filter((x) => x.path === '/api/2.0/fo/activity_log/');
+    assert.equal(calls.length, 3, 'twelve rows at five an answer');
+    // Only what "Export User Activity Log" documents, bounds as YYYY-MM-DD HH:ii:ss (UTC).
+    assert.deepEqual([...calls[0].query.keys()].sort(), ['action', 'since_datetime', 'until_datetime']);
+    assert.equal(calls[0].query.get('action'), 'list');
+    assert.equal(calls[0].query.get('since_datetime'), '2026-11-25 09:59:59');
+    assert.equal(calls[0].query.get('until_datetime'), '2026-11-25 12:00:00');
+    assert.ok(calls[1].query.get('id_max'), 'the second page is the footer WARNING URL');
+    const e = r.batches[0].events[0];
+    const raw = e.raw as Record<string, string>;
+    assert.deepEqual(Object.keys(raw).sort(), [
+      'Action',
+      'Date',
+      'Details',
+      'Module',
+      'User IP',
+      'User Name',
+      'User Role',
+    ]);
+    assert.equal(e.time, new Date(Date.parse(raw.Date)).toISOString());
+    assert.ok(
+      r.batches.flatMap((b) => b.events).some((x) => /"Weekly, DMZ"/.test((x.raw as any).Details)),
+      'a quoted field with a comma and quotes is read whole',
+    );
+    assert.deepEqual(sim.writeCalls(), []);
+  });
+
+  it('an activity answer: rows by the header, identical rows numbered, UTC times, cut-off and XML refused', async () => {
+    const answer = (text: string) => activityPage(new Response(text) as never);
+    const row = '"2026-11-25 10:00:00","login","auth","user_logged in","acme_tr1","Manager","198.51.100.7"';
+    const plain = await answer(
+      `"Date","Action","Module","Details","User Name","User Role","User IP"\n${row}\n${row}\n`,
+    );
+    assert.equal(plain.rows.length, 2);
+    assert.equal(plain.rows[0].row['User Name'], 'acme_tr1');
+    assert.equal(plain.rows[1].id, `${plain.rows[0].id}#2`, 'two identical entries are two events');
+    assert.equal(plain.next, undefined);
+    assert.equal(activityTime(plain.rows[0].row), '2026-11-25T10:00:00Z');
+    assert.equal(activityTime({ Date: '2026-11-25T10:00:00Z' }), '2026-11-25T10:00:00Z');
+    const paged = await answer(
+      `----BEGIN_RESPONSE_BODY_CSV\n"Date","Action"\n"2026-11-25T10:00:00Z","x"\n----END_RESPONSE_BODY_CSV\n` +
+        `----BEGIN_RESPONSE_FOOTER_CSV\nWARNING\n"CODE","TEXT","URL"\n"1980","limit","https://q.example/api/2.0/fo/activity_log/?action=list&id_max=7"\n----END_RESPONSE_FOOTER_CSV\n`,
+    );
+    assert.deepEqual(
+      paged.rows.map((x) => x.row),
+      [{ Date: '2026-11-25T10:00:00Z', Action: 'x' }],
+    );
+    assert.equal(paged.next, 'https://q.example/api/2.0/fo/activity_log/?action=list&id_max=7');
+    await assert.rejects(answer('----BEGIN_RESPONSE_BODY_CSV\n"Date"\n"2026-11-25'), /cut off/);
+    await assert.rejects(answer('----BEGIN_RESPONSE_BODY_CSV\n"Date"\n"2026-11-25T10:00:00Z"\n'), /cut off/);
+    await assert.rejects(answer('<?xml version="1.0"?><SIMPLE_RETURN/>'), /XML where CSV/);
+  });
+
+  it('the simulator refuses activity bounds not in the documented format, and parameters the page does not list', async (t) => {
+    const sim = new QualysSimulator({ clock: () => T0, records: 2, seed: 8 });
+    await sim.start();
+    t.after(() => sim.stop());
+    const get = async (q: string) => {
+      const res = await fetch(new URL(`/api/2.0/fo/activity_log/?action=list&${q}`, sim.url), {
+        headers: {
+          authorization: `Basic ${Buffer.from(`${sim.username}:${sim.password}`).toString('base64')}`,
+          'x-requested-with': 'test',
+        },
+      });
+      return { status: res.status, body: await res.text(), type: res.headers.get('content-type') };
+    };
+    assert.match((await get('since_datetime=2026-11-25T10:00:00Z')).body, /YYYY-MM-DD HH:ii:ss/);
+    assert.equal((await get('output_format=XML')).status, 400);
+    assert.equal(
+      (await get('since_datetime=2026-11-25%2011:00:00&until_datetime=2026-11-25%2010:00:00')).status,
+      400,
+    );
+    const ok = await get('since_datetime=2026-11-25%2010:00:00');
+    assert.equal(ok.status, 200);
+    assert.match(ok.type ?? '', /^text\/csv/);
+    assert.match(
+      ok.body,
+      /^----BEGIN_RESPONSE_BODY_CSV\n"Date","Action","Module","Details","User Name","User Role","User IP"\n/,
+    );
   });
 
   it('Test Connection names the credentials or the permission, without the password', async (t) => {

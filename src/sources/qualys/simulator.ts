@@ -1,6 +1,6 @@
 /**
- * Qualys API v2 simulator: Host List Detection and the activity log, as XML, following the Qualys API (VM, PC)
- * reference on docs.qualys.com (and the facts cited in ./index.ts and the `qualys` account kind):
+ * Qualys API v2 simulator: Host List Detection (XML) and the activity log (CSV), following the Qualys API
+ * (VM, PC) reference on docs.qualys.com (and the facts cited in ./index.ts and the `qualys` account kind):
  *
  * - https://docs.qualys.com/en/vm/api/assets/get_started/authentication.htm ("Basic Authentication") — Basic
  *   credentials; "The "X-Requested-With" header parameter must be included in all API v2 calls". A wrong
@@ -19,16 +19,25 @@
  *   show_results`: hosts whose current processing time is in the range, by host ID; past `truncation_limit`
  *   hosts a `WARNING` (`CODE` 1980, `TEXT`, `URL` with `id_min`) ends the answer. Each host has
  *   `detectionsPerHost` detections, all processed at the host's time.
- * - https://docs.qualys.com/en/vm/api/users/activity/export_activity.htm ("Export User Activity Log") — `GET
- *   /api/2.0/fo/activity_log/?action=list&since_datetime&until_datetime`. The page documents a CSV export with
- *   bounds as `YYYY-MM-DD HH:ii:ss`; the simulator serves what ./index.ts assumes instead (see below).
+ * - https://docs.qualys.com/en/vm/api/users/activity/export_activity.htm ("Export User Activity Log", the
+ *   input parameters table) — `GET /api/2.0/fo/activity_log/?action=list` (required) exports "the user
+ *   activity log for a subscription to CSV format"; optional `user_action`, `action_details`, `username`,
+ *   `user_role` filters (served unfiltered here) and `since_datetime` / `until_datetime` "in the format
+ *   YYYY-MM-DD HH:ii:ss", since "less than or equal to today's date", until "more than or equal to
+ *   since_datetime, and less than or equal to today's date" (otherwise 400, `CODE` 1905).
  * - Anything but GET is routed (`POST /api/2.0/fo/scan/?action=launch`) and reported by `writeCalls()`.
  *
- * Decided by the simulator (the pages leave it open, or ./index.ts assumes it): both bounds inclusive; bounds as
- * `YYYY-MM-DDTHH:MM:SSZ` (400, 1905 otherwise); a missing `X-Requested-With` → 400 (`CODE` 2003); a missing
- * permission → 403 (`CODE` 2002); the activity log answered as XML (`output_format=XML`:
- * `ACTIVITY_LOG_OUTPUT/RESPONSE/ACTIVITY_LOG_LIST/ACTIVITY_LOG`, newest first) with the same WARNING paging,
- * by offset.
+ * Decided by the simulator (the pages leave it open, or ./index.ts assumes it): both bounds inclusive; detection
+ * bounds as `YYYY-MM-DDTHH:MM:SSZ` (400, 1905 otherwise); activity bounds read as UTC, and a bound later than
+ * now refused (stricter than "today's date"); a missing `X-Requested-With` → 400 (`CODE` 2003); a missing
+ * permission → 403 (`CODE` 2002); an activity-log parameter the page does not list (other than the simulator's
+ * own `id_max`) → 400 (`CODE` 1905, "Unrecognized parameter"). The activity CSV: `content-type: text/csv`,
+ * the rows between `----BEGIN_RESPONSE_BODY_CSV` and `----END_RESPONSE_BODY_CSV` lines, a header row `Date`,
+ * `Action`, `Module`, `Details`, `User Name`, `User Role`, `User IP`, every field quoted, `Date` as
+ * `YYYY-MM-DDTHH:MM:SSZ`, newest entry (highest log id) first; past `activityPageSize` rows (default 1000) the
+ * answer is truncated and a footer (`----BEGIN_RESPONSE_FOOTER_CSV`, `WARNING`, `"CODE","TEXT","URL"`, the
+ * 1980 row, `----END_RESPONSE_FOOTER_CSV`) gives the next page's URL: the request with `id_max` = the log id of
+ * the next (older) entry.
  */
 
 import { hashId } from '../../core/envelope.ts';
@@ -55,6 +64,8 @@ export interface QualysSimulatorOptions {
   eventBytes?: number;
   /** Streams the user may not read (403). */
   forbidden?: Array<'detections' | 'activity'>;
+  /** Activity-log rows per answer before it is truncated with a next-page URL (default 1000). */
+  activityPageSize?: number;
 }
 
 interface Version {
@@ -70,6 +81,20 @@ interface Item {
 const DETECTION_PATH = '/api/2.0/fo/asset/host/vm/detection/';
 const ACTIVITY_PATH = '/api/2.0/fo/activity_log/';
 const SECONDS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
+/** "Date must be in the format YYYY-MM-DD HH:ii:ss" (Export User Activity Log). */
+const ACTIVITY_SECONDS = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/;
+const ACTIVITY_PARAMS = new Set([
+  'action',
+  'user_action',
+  'action_details',
+  'username',
+  'since_datetime',
+  'until_datetime',
+  'user_role',
+  'id_max',
+]);
+const ACTIVITY_COLUMNS = ['Date', 'Action', 'Module', 'Details', 'User Name', 'User Role', 'User IP'];
+const quoted = (fields: string[]) => fields.map((f) => `"${f.replace(/"/g, '""')}"`).join(',');
 const iso = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`;
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -159,6 +184,11 @@ export class QualysSimulator extends SimHost {
   }
 
   // -------------------------------------------------------------------------------------------
+
+  /** An activity entry's log id: entries are numbered as they are logged. */
+  private logId(item: Item): number {
+    return 500000 + item.seq;
+  }
 
   private hostId(item: Item): number {
     return 100000 + item.seq * 7;
@@ -277,49 +307,77 @@ export class QualysSimulator extends SimHost {
   private activityRecord(item: Item): Record<string, string> {
     const rng = new Rng(seedOf(this.seed, 'activity', item.seq));
     return {
-      DATE: iso(item.versions[0].t),
-      ACTION: rng.pick(['login', 'launch', 'edit', 'create']),
-      MODULE: rng.pick(['auth', 'scan', 'user', 'option_profile']),
-      DETAILS: `entry ${item.seq}: ${rng.pick(['user logged in', 'vm scan launched', 'option profile updated'])}${'.'.repeat(Math.max(0, (this.o.eventBytes ?? 0) - 300))}`,
-      USER_LOGIN: `acme_${rng.pick(['ad', 'jm', 'tr'])}${rng.int(1, 9)}`,
-      USER_ROLE: rng.pick(['Manager', 'Scanner', 'Reader']),
-      USER_IP: `198.51.100.${rng.int(1, 254)}`,
+      Date: iso(item.versions[0].t),
+      Action: rng.pick(['login', 'launch', 'edit', 'create', 'request']),
+      Module: rng.pick(['auth', 'scan', 'user', 'option_profile']),
+      Details: `entry ${item.seq}: ${rng.pick(['user_logged in', 'vm scan launched: "Weekly, DMZ"', 'option profile updated'])}${'.'.repeat(Math.max(0, (this.o.eventBytes ?? 0) - 300))}`,
+      'User Name': `acme_${rng.pick(['ad', 'jm', 'tr'])}${rng.int(1, 9)}`,
+      'User Role': rng.pick(['Manager', 'Scanner', 'Reader']),
+      'User IP': `198.51.100.${rng.int(1, 254)}`,
     };
   }
 
   private activityLog(req: SimRequest): SimReply {
-    const range = this.range(req, 'since_datetime', 'until_datetime');
-    if (!Array.isArray(range)) return range;
-    const limit = this.limit(req);
-    if (typeof limit !== 'number') return limit;
-    const offset = Number(req.query.get('offset') ?? 0);
+    for (const k of req.query.keys())
+      if (!ACTIVITY_PARAMS.has(k)) return simpleReturn(400, 1905, `Unrecognized parameter(s): ${k}`);
     const now = this.clock();
+    const bounds: number[] = [];
+    for (const k of ['since_datetime', 'until_datetime']) {
+      const v = req.query.get(k);
+      if (v === null) continue;
+      if (!ACTIVITY_SECONDS.test(v))
+        return simpleReturn(400, 1905, `Invalid ${k}: Date must be in the format YYYY-MM-DD HH:ii:ss`);
+      const t = Date.parse(`${v.replace(' ', 'T')}Z`);
+      if (t > now) return simpleReturn(400, 1905, `Invalid ${k}: must be less than or equal to today's date`);
+      bounds.push(t);
+    }
+    const since = req.query.has('since_datetime') ? bounds[0] : -Infinity;
+    const until = req.query.has('until_datetime') ? (bounds.at(-1) as number) : Infinity;
+    if (until < since)
+      return simpleReturn(400, 1905, 'Invalid until_datetime: must be more than or equal to since_datetime');
+    const idMax = req.query.has('id_max') ? Number(req.query.get('id_max')) : Infinity;
+    if (Number.isNaN(idMax)) return simpleReturn(400, 1905, 'Invalid id_max');
     const hits = this.activity
-      .filter(
-        (item) =>
-          item.versions[0].vis <= now && item.versions[0].t >= range[0] && item.versions[0].t <= range[1],
-      )
-      .sort((a, b) => b.versions[0].t - a.versions[0].t || b.seq - a.seq);
-    const page = req.empty ? [] : hits.slice(offset, offset + limit);
-    let tail = '';
-    if (req.empty) tail = this.warning(req, 'offset', offset);
-    else if (offset + page.length < hits.length) {
+      .filter((item) => {
+        const v = item.versions[0];
+        return v.vis <= now && v.t >= since && v.t <= until && this.logId(item) <= idMax;
+      })
+      .sort((a, b) => this.logId(b) - this.logId(a));
+    const size = this.o.activityPageSize ?? 1000;
+    const page = req.empty ? [] : hits.slice(0, size);
+    let next: number | undefined;
+    if (req.empty) next = Number.isFinite(idMax) ? idMax : hits[0] ? this.logId(hits[0]) : undefined;
+    else if (hits.length > page.length) {
       const looping = this.loopPages > 0;
       if (looping) this.loopPages--;
-      tail = this.warning(req, 'offset', looping ? offset : offset + page.length);
+      next = looping && Number.isFinite(idMax) ? idMax : this.logId(hits[page.length]);
     }
-    const entries = page
-      .map((item) => {
-        const r = this.activityRecord(item);
-        return `<ACTIVITY_LOG>${Object.entries(r)
-          .map(([k, v]) => `<${k}>${esc(v)}</${k}>`)
-          .join('')}</ACTIVITY_LOG>`;
-      })
-      .join('');
-    return xml(
-      200,
-      `<ACTIVITY_LOG_OUTPUT><RESPONSE><DATETIME>${iso(now)}</DATETIME>${entries ? `<ACTIVITY_LOG_LIST>${entries}</ACTIVITY_LOG_LIST>` : ''}${tail}</RESPONSE></ACTIVITY_LOG_OUTPUT>`,
-    );
+    const lines = ['----BEGIN_RESPONSE_BODY_CSV', quoted(ACTIVITY_COLUMNS)];
+    for (const item of page) {
+      const r = this.activityRecord(item);
+      lines.push(quoted(ACTIVITY_COLUMNS.map((c) => r[c])));
+    }
+    lines.push('----END_RESPONSE_BODY_CSV');
+    if (next !== undefined) {
+      const u = new URL(req.url.toString());
+      u.searchParams.set('id_max', String(next));
+      lines.push(
+        '----BEGIN_RESPONSE_FOOTER_CSV',
+        'WARNING',
+        quoted(['CODE', 'TEXT', 'URL']),
+        quoted([
+          '1980',
+          `${size} record limit exceeded. Use URL to get next batch of results.`,
+          u.toString(),
+        ]),
+        '----END_RESPONSE_FOOTER_CSV',
+      );
+    }
+    return {
+      status: 200,
+      headers: { 'content-type': 'text/csv;charset=UTF-8' },
+      body: `${lines.join('\n')}\n`,
+    };
   }
 }
 

@@ -3,7 +3,8 @@ import type { ConformanceHarness } from '../harness.ts';
 
 /**
  * Qualys's simulator for the conformance suite: hosts (two detections each) and activity entries over the last
- * hour, XML answers truncated at `truncation_limit` with a WARNING's next URL.
+ * hour; detections as XML answers truncated at `truncation_limit` with a WARNING's next URL, the activity log as
+ * CSV answers truncated at the same size with a footer WARNING's next URL.
  */
 export const qualysHarness: ConformanceHarness = {
   sourceId: 'qualys',
@@ -15,7 +16,9 @@ export const qualysHarness: ConformanceHarness = {
     const total = pages * pageSize;
     // Two detections a host: a third of the events are activity entries, the rest detections.
     const records = Math.ceil(total / 3);
+    const perAnswer = Math.max(1, Math.floor(pageSize / 2));
     const sim = new QualysSimulator({
+      activityPageSize: perAnswer,
       clock: clock.now,
       records,
       spacingMs: Math.max(1000, Math.floor(3_300_000 / records / 1000) * 1000),
@@ -26,7 +29,7 @@ export const qualysHarness: ConformanceHarness = {
     let next = 0;
     return {
       account: sim.account(),
-      settings: { truncationLimit: Math.max(1, Math.floor(pageSize / 2)) },
+      settings: { truncationLimit: perAnswer },
       expectedIds: () => [...sim.expectedIds('detections'), ...sim.expectedIds('activity')],
       addEvents: (n, o = {}) => {
         for (let i = 0; i < n; i++) {
