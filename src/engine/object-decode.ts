@@ -50,10 +50,18 @@ export function decodeObject(
   }
 }
 
+/**
+ * JSON Lines records, each keeping its exact text (like `jsonArrayElements`): the envelope carries the
+ * vendor's bytes, spliced in rather than serialised again, and the parsed value dies as soon as the
+ * record's id and time are read instead of waiting for delivery.
+ */
 async function* ndjson(bytes: AsyncIterable<Uint8Array>): AsyncGenerator<DecodedRecord> {
   for await (const item of jsonObjects(bytes)) {
     if ('error' in item) yield { error: item.error, text: item.text, size: item.size };
-    else yield { value: item.value, size: item.size };
+    else {
+      if (item.value && typeof item.value === 'object') keepVendorText(item.value, item.text);
+      yield { value: item.value, size: item.size };
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { toIsoTime } from '../core/envelope.ts';
+import { RawJson, toIsoTime, vendorText } from '../core/envelope.ts';
 import { gapWarning, TributaryError, transientError } from '../core/errors.ts';
 import type { Batch, DeadLetter, RawEvent, ReadContext } from '../core/source.ts';
 import { type ArtifactPart, recordParts } from './artifact-list.ts';
@@ -245,8 +245,11 @@ async function* guarded<T>(items: AsyncIterable<T>, key: string): AsyncGenerator
 }
 
 function toEvent(def: ObjectReaderDef, value: unknown, ref: ObjectRef, fallbackId: string): RawEvent {
+  // A record with its exact text travels as that text from here on: the parsed value dies now, once its id
+  // and time are read, instead of waiting (and being promoted) in the part until the part is delivered.
+  const text = vendorText(value);
   return {
-    raw: value,
+    raw: text === undefined ? value : new RawJson(text),
     id: def.eventId?.(value, ref) ?? fallbackId,
     time: def.eventTime ? toIsoTime(def.eventTime(value, ref)) : undefined,
   };
