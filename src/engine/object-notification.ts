@@ -248,11 +248,13 @@ function toEvent(def: ObjectReaderDef, value: unknown, ref: ObjectRef, fallbackI
   // A record with its exact text travels as that text from here on: the parsed value dies now, once its id
   // and time are read, instead of waiting (and being promoted) in the part until the part is delivered.
   const text = vendorText(value);
-  return {
-    raw: text === undefined ? value : new RawJson(text),
-    id: def.eventId?.(value, ref) ?? fallbackId,
-    time: def.eventTime ? toIsoTime(def.eventTime(value, ref)) : undefined,
-  };
+  const id = def.eventId?.(value, ref);
+  const time = def.eventTime ? toIsoTime(def.eventTime(value, ref)) : undefined;
+  const raw = text === undefined ? value : new RawJson(text);
+  // An id made from the record's place (object and number, or byte offset) is not repeated within a run:
+  // objects done are remembered and a part read again resumes after what was delivered. (Were one read
+  // twice, its events would go again under the same ids, which at-least-once delivery allows.)
+  return id === undefined ? { raw, id: fallbackId, time, positional: true } : { raw, id, time };
 }
 
 async function* readNotifications(
