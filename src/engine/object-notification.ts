@@ -6,7 +6,7 @@ import { type ArtifactPart, recordParts } from './artifact-list.ts';
 import {
   type Compression,
   type DecodedRecord,
-  decodeObject,
+  decodeObjectChunks,
   lines,
   type ObjectFormat,
 } from './object-decode.ts';
@@ -223,17 +223,22 @@ async function* objectParts(
     );
     return;
   }
-  const records = guarded(decodeObject(bytes, formatOf(def, ref), def.compression), ref.key);
-  yield* recordParts<DecodedRecord>(records, {
-    skip,
-    maxEvents: def.maxEvents ?? 1000,
-    maxBytes: def.maxBytes ?? 4 << 20,
-    record: (r, index) => {
-      if ('error' in r)
-        return { deadLetter: { raw: r.text, reason: `object ${ref.key}, record ${index + 1}: ${r.error}` } };
-      return { event: toEvent(def, r.value, ref, `${id}:${index}`), bytes: r.size };
+  const runs = guarded(decodeObjectChunks(bytes, formatOf(def, ref), def.compression), ref.key);
+  yield* recordParts<DecodedRecord>(
+    { runs },
+    {
+      skip,
+      maxEvents: def.maxEvents ?? 1000,
+      maxBytes: def.maxBytes ?? 4 << 20,
+      record: (r, index) => {
+        if ('error' in r)
+          return {
+            deadLetter: { raw: r.text, reason: `object ${ref.key}, record ${index + 1}: ${r.error}` },
+          };
+        return { event: toEvent(def, r.value, ref, `${id}:${index}`), bytes: r.size };
+      },
     },
-  });
+  );
 }
 
 async function* guarded<T>(items: AsyncIterable<T>, key: string): AsyncGenerator<T> {
