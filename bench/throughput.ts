@@ -126,9 +126,6 @@ export async function throughput(events = Number(process.env.BENCH_EVENTS ?? 200
         window: { lookbackMs: 86_400_000 },
         // The collector's `batchesPerCommit` (default 1: a write, fsync and checkpoint commit per page).
         ...(process.env.BENCH_BATCHES_PER_COMMIT && {
-          // The same comparison in CPU seconds (the engine's process, all its threads): steadier than the wall
-          // clock while other jobs share the cores, though it leaves out waiting (for the simulator, fsyncs).
-          cpuRatio: `${Math.round((bareCpuSec / ((cpu.user + cpu.system) / 1e6)) * 100)}%`,
           batchesPerCommit: Number(process.env.BENCH_BATCHES_PER_COMMIT),
         }),
       },
