@@ -1,5 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -104,7 +112,9 @@ export async function objects(mb = Number(process.env.BENCH_OBJECT_MB ?? 1024)) 
   try {
     const gz = join(dir, 'object.ndjson.gz');
     const made = await makeObject(gz, mb);
+    const bareCpu0 = process.cpuUsage();
     const bare = await bareDecode(gz, join(dir, 'bare.ndjson'));
+    const bareCpu = process.cpuUsage(bareCpu0);
     rmSync(join(dir, 'bare.ndjson'));
     if (bare.records !== made.records) throw new Error(`bare decode read ${bare.records} of ${made.records}`);
 
@@ -143,6 +153,7 @@ export async function objects(mb = Number(process.env.BENCH_OBJECT_MB ?? 1024)) 
     const warm = spawnSync(LAUNCHER, ['sources'], { env, stdio: 'ignore' });
     if (warm.status !== 0) throw new Error(`tributary sources failed (${warm.status})`);
 
+    const cpu0 = childCpuSeconds();
     const started = performance.now();
     const child = spawn(LAUNCHER, ['run', '--config', config, '--once', '--data-dir', data], {
       cwd: dir,
@@ -155,6 +166,7 @@ export async function objects(mb = Number(process.env.BENCH_OBJECT_MB ?? 1024)) 
     const code = await new Promise<number | null>((ok) => child.once('exit', ok));
     const peakRssMb = rss.stop();
     const seconds = (performance.now() - started) / 1000;
+    const cpuSeconds = childCpuSeconds() - cpu0;
     if (code !== 0) throw new Error(`run failed (${code}): ${out}`);
     const outFile = join(dir, 'out', 'events.ndjson');
     const lines = await countLines(outFile);
@@ -168,15 +180,29 @@ export async function objects(mb = Number(process.env.BENCH_OBJECT_MB ?? 1024)) 
       peakRssMb,
       seconds: seconds.toFixed(1),
       mbPerSecond: (plainMb / seconds).toFixed(1),
+      // CPU seconds of the collector's process (all its threads): steadier than the wall clock on a shared machine
+      cpuSeconds: cpuSeconds.toFixed(1),
       bareSeconds: bare.seconds.toFixed(1),
       bareMbPerSecond: (plainMb / bare.seconds).toFixed(1),
       shareOfBare: `${Math.round((bare.seconds / seconds) * 100)}%`,
+      bareCpuSeconds: ((bareCpu.user + bareCpu.system) / 1e6).toFixed(1),
       outputMb: Math.round(statSync(outFile).size / MB),
       summary: out.trim(),
     };
   } finally {
     await http.stop();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** CPU seconds (user + system) of this process's children that have ended and been waited for (Linux). */
+function childCpuSeconds(): number {
+  try {
+    // /proc/self/stat: after the command name in parentheses, fields 16 and 17 are cutime and cstime in ticks
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return Number.NaN;
   }
 }
 

@@ -13,6 +13,11 @@ export interface RawEvent {
   time?: string;
   /** A context record's fields (engine/context-snapshot.ts sets them); absent on events. */
   context?: ContextFields;
+  /**
+   * The id is the event's place, made by the engine (an object's id and the record's number in it): no other
+   * event of the run can have it, so the runner does not remember it for its in-run de-duplication.
+   */
+  positional?: true;
 }
 
 export interface DeadLetter {

@@ -65,7 +65,7 @@ export type ArtifactRecord = { event: RawEvent; bytes: number } | { deadLetter: 
  * record is held by its part only.
  */
 export async function* recordParts<R>(
-  items: AsyncIterable<R> | R[],
+  items: AsyncIterable<R> | R[] | { runs: AsyncIterable<R[]> },
   o: { skip?: number; maxEvents: number; maxBytes: number; record(item: R, index: number): ArtifactRecord },
 ): AsyncGenerator<ArtifactPart> {
   let events: RawEvent[] = [];
@@ -95,6 +95,18 @@ export async function* recordParts<R>(
       items[i] = undefined as R; // the part holds it from here on
       const part = take(item, i);
       if (part) yield part;
+    }
+  } else if ('runs' in items) {
+    // Records in runs (a decoded chunk's): one async step per run.
+    let i = 0;
+    for await (const run of items.runs) {
+      for (let k = 0; k < run.length; k++) {
+        const item = run[k];
+        run[k] = undefined as R; // the part holds it from here on
+        if (i++ < skip) continue;
+        const part = take(item, i - 1);
+        if (part) yield part;
+      }
     }
   } else {
     let i = 0;

@@ -30,6 +30,15 @@ describe('object decoding', () => {
     it(`NDJSON, chunks of ${size} bytes, a bad line as a dead letter`, async () => {
       const rs = await all('{"a":1}\n\n{"b":"é€"}\r\nnot json\n{"c":3}', 'ndjson', size);
       assert.deepEqual(values(rs), [{ a: 1 }, { b: 'é€' }, { error: 'not valid JSON' }, { c: 3 }]);
+      // each record keeps its exact text (the envelope carries the vendor's bytes)
+      assert.equal(vendorText((rs[0] as { value: object }).value), '{"a":1}');
+      assert.equal(vendorText((rs[1] as { value: object }).value), '{"b":"é€"}');
+    });
+
+    it(`NDJSON keeps a record's text as it came, large integers and spacing included (chunks of ${size})`, async () => {
+      const rs = await all('{"n": 12345678901234567890}\n  [1, 2]\n', 'ndjson', size);
+      assert.equal(vendorText((rs[0] as { value: object }).value), '{"n": 12345678901234567890}');
+      assert.equal(vendorText((rs[1] as { value: object }).value), '[1, 2]');
     });
 
     it(`a JSON array, chunks of ${size} bytes, keeping each element's exact text`, async () => {

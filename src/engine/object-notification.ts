@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { toIsoTime } from '../core/envelope.ts';
+import { RawJson, toIsoTime, vendorText } from '../core/envelope.ts';
 import { gapWarning, TributaryError, transientError } from '../core/errors.ts';
 import type { Batch, DeadLetter, RawEvent, ReadContext } from '../core/source.ts';
 import { type ArtifactPart, recordParts } from './artifact-list.ts';
 import {
   type Compression,
   type DecodedRecord,
-  decodeObject,
+  decodeObjectChunks,
   lines,
   type ObjectFormat,
 } from './object-decode.ts';
@@ -223,17 +223,22 @@ async function* objectParts(
     );
     return;
   }
-  const records = guarded(decodeObject(bytes, formatOf(def, ref), def.compression), ref.key);
-  yield* recordParts<DecodedRecord>(records, {
-    skip,
-    maxEvents: def.maxEvents ?? 1000,
-    maxBytes: def.maxBytes ?? 4 << 20,
-    record: (r, index) => {
-      if ('error' in r)
-        return { deadLetter: { raw: r.text, reason: `object ${ref.key}, record ${index + 1}: ${r.error}` } };
-      return { event: toEvent(def, r.value, ref, `${id}:${index}`), bytes: r.size };
+  const runs = guarded(decodeObjectChunks(bytes, formatOf(def, ref), def.compression), ref.key);
+  yield* recordParts<DecodedRecord>(
+    { runs },
+    {
+      skip,
+      maxEvents: def.maxEvents ?? 1000,
+      maxBytes: def.maxBytes ?? 4 << 20,
+      record: (r, index) => {
+        if ('error' in r)
+          return {
+            deadLetter: { raw: r.text, reason: `object ${ref.key}, record ${index + 1}: ${r.error}` },
+          };
+        return { event: toEvent(def, r.value, ref, `${id}:${index}`), bytes: r.size };
+      },
     },
-  });
+  );
 }
 
 async function* guarded<T>(items: AsyncIterable<T>, key: string): AsyncGenerator<T> {
@@ -245,11 +250,16 @@ async function* guarded<T>(items: AsyncIterable<T>, key: string): AsyncGenerator
 }
 
 function toEvent(def: ObjectReaderDef, value: unknown, ref: ObjectRef, fallbackId: string): RawEvent {
-  return {
-    raw: value,
-    id: def.eventId?.(value, ref) ?? fallbackId,
-    time: def.eventTime ? toIsoTime(def.eventTime(value, ref)) : undefined,
-  };
+  // A record with its exact text travels as that text from here on: the parsed value dies now, once its id
+  // and time are read, instead of waiting (and being promoted) in the part until the part is delivered.
+  const text = vendorText(value);
+  const id = def.eventId?.(value, ref);
+  const time = def.eventTime ? toIsoTime(def.eventTime(value, ref)) : undefined;
+  const raw = text === undefined ? value : new RawJson(text);
+  // An id made from the record's place (object and number, or byte offset) is not repeated within a run:
+  // objects done are remembered and a part read again resumes after what was delivered. (Were one read
+  // twice, its events would go again under the same ids, which at-least-once delivery allows.)
+  return id === undefined ? { raw, id: fallbackId, time, positional: true } : { raw, id, time };
 }
 
 async function* readNotifications(

@@ -132,6 +132,38 @@ describe('runner', () => {
     );
   });
 
+  it('remembers at least the last 25,000 ids of a run; ids made from a place are not remembered', async () => {
+    const ids = (from: number, n: number) => Array.from({ length: n }, (_, i) => `e${from + i}`);
+    const batches = [
+      ids(0, 1000).map((id) => ({ raw: { id }, id })),
+      [...ids(500, 10), ...ids(1000, 60_000)].map((id) => ({ raw: { id }, id })), // 10 repeats, then new ids
+      [
+        { raw: { id: 'e1000' }, id: 'e1000' }, // 60,000 ids back: forgotten, delivered again (same id)
+        { raw: { id: 'e36000' }, id: 'e36000' }, // 25,000 back: a repeat
+        { raw: { id: 'e60999' }, id: 'e60999' }, // the last one: a repeat
+        { raw: { n: 1 }, id: 'obj:1', positional: true as const },
+        { raw: { n: 1 }, id: 'obj:1', positional: true as const }, // not remembered: goes again
+      ],
+    ];
+    const source = defineSource({
+      ...fake,
+      streams: {
+        main: {
+          title: 'main',
+          async *read() {
+            for (const [i, events] of batches.entries()) yield { events, checkpoint: i + 1, pages: 1 };
+          },
+        },
+      },
+    });
+    const dest = new MemoryDestination();
+    const { run } = await setup([dest], { source });
+    const r = await run();
+    assert.equal(r.status, 'succeeded');
+    assert.equal(r.events, 1000 + 60_000 + 3);
+    assert.deepEqual(dest.ids().slice(-3), ['e1000', 'obj:1', 'obj:1']);
+  });
+
   it("records the events a destination refused for good as the batch's dead letters, committed with it", async () => {
     const dest = new MemoryDestination();
     const picky: Destination = {

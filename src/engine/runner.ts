@@ -103,31 +103,29 @@ export interface RunResult {
 
 /**
  * Ids delivered lately in this run: a vendor that repeats events across neighbouring pages or files
- * (offset pagination drifting as events arrive, overlapping files) has them de-duplicated. The last
- * 50,000 reach back dozens of pages at ≈100 bytes each; a repeat from further back is delivered again
- * with the same id, which at-least-once delivery allows.
+ * (offset pagination drifting as events arrive, overlapping files) has them de-duplicated. At least the
+ * last 25,000 ids and at most 50,000 are remembered, in two generations: new ids go into the current one,
+ * and when it is full it becomes the previous one (the one before is dropped whole). That reaches back
+ * dozens of pages at ≈100 bytes an id; a repeat from further back is delivered again with the same id,
+ * which at-least-once delivery allows. (Two sets that are never deleted from cost about half of one set
+ * that forgets its oldest id at every add.)
  */
 class RecentIds {
-  private readonly ids = new Set<string>();
-  /** The ids in the set in the order they came, oldest at `next` once full: the one to forget next. */
-  private readonly order: string[] = [];
-  private next = 0;
-  private readonly max: number;
+  private current = new Set<string>();
+  private previous = new Set<string>();
+  private readonly generation: number;
   constructor(max = 50_000) {
-    this.max = max;
+    this.generation = Math.max(1, Math.floor(max / 2));
   }
-  /** True the first time an id is seen (among the last `max`). */
+  /** True the first time an id is seen (among the last `max / 2` at least). */
   add(id: string): boolean {
-    const before = this.ids.size;
-    this.ids.add(id); // one lookup, not has() and then add()
-    if (this.ids.size === before) return false;
-    if (this.order.length < this.max) this.order.push(id);
-    else {
-      // Forgetting the oldest by name: a Set iterator would walk every deleted entry before it,
-      // which made each id cost tens of microseconds once a run passed `max` events.
-      this.ids.delete(this.order[this.next]);
-      this.order[this.next] = id;
-      this.next = (this.next + 1) % this.max;
+    if (this.previous.has(id)) return false;
+    const before = this.current.size;
+    this.current.add(id); // one lookup, not has() and then add()
+    if (this.current.size === before) return false;
+    if (this.current.size >= this.generation) {
+      this.previous = this.current;
+      this.current = new Set();
     }
     return true;
   }
@@ -390,7 +388,8 @@ async function runStream(
       const env = makeEnvelope(envCtx, e.raw, e.id, e.time, ingestedAt, e.context);
       // Context records are states, not occurrences: the same id twice in a run (changed, then deleted)
       // is two states, and the later one must arrive.
-      if (e.context || recent.add(env.id)) envelopes.push(env);
+      // Ids the engine made from an event's place never repeat within the run: not remembered.
+      if (e.context || e.positional || recent.add(env.id)) envelopes.push(env);
       if (env.time > newest) newest = env.time; // canonical ISO times compare as strings
     }
     const deadLetters = (batch.deadLetters ?? []).map((d) => ({ reason: d.reason, raw: safeJson(d.raw) }));
