@@ -79,15 +79,7 @@ export function moduleCosts(specs: string[] = DEFAULT_MODULES): ModuleCost[] {
   const run = () =>
     spawnSync(
       process.execPath,
-      [
-        '--disable-warning=ExperimentalWarning',
-        ...flags,
-        '--input-type=module',
-        '-e',
-        CHILD,
-        ROOT,
-        ...specs,
-      ],
+      ['--disable-warning=ExperimentalWarning', ...flags, '--input-type=module', '-e', CHILD, ROOT, ...specs],
       { cwd: ROOT, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
     );
   run(); // fills the compile cache, as a second start of bin/tributary finds it

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { once } from '../core/once.ts';
 import { configError, type ErrorInfo, TributaryError, transientError } from '../core/errors.ts';
+import { once } from '../core/once.ts';
 import type { HttpClient, VendorErrorContext } from '../core/source.ts';
 import type {
   NotificationQueue,
@@ -582,7 +582,9 @@ export function sqsQueue(http: HttpClient, account: AwsAccount, o: SqsOptions): 
           ReceiptHandle: r,
           VisibilityTimeout: seconds,
         }));
-        const answer = await (await client()).send(new ChangeMessageVisibilityBatchCommand({ QueueUrl, Entries }));
+        const answer = await (await client()).send(
+          new ChangeMessageVisibilityBatchCommand({ QueueUrl, Entries }),
+        );
         batchFailed('ChangeMessageVisibilityBatch', Entries.length, answer.Failed);
       }
     },

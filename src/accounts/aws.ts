@@ -468,6 +468,9 @@ function stsAction(code: string | undefined, a: AwsAccount): string {
   }
 }
 
+/** STS's throttling answers (400): `Throttling` in practice, `ThrottlingException` in the API Reference's "Common Errors". */
+const STS_THROTTLED = new Set(['Throttling', 'ThrottlingException']);
+
 /** An STS failure as a Tributary error: refusals are config errors naming the fix, the rest transient. */
 function stsError(
   err: unknown,
@@ -477,7 +480,7 @@ function stsError(
 ): TributaryError {
   if (err instanceof TributaryError) return err;
   const f = stsFailure(err);
-  if (f.status && f.status < 500 && f.code !== 'Throttling')
+  if (f.status && f.status < 500 && !STS_THROTTLED.has(f.code ?? ''))
     return configError(
       code,
       `AWS STS refused ${what} (${f.code ?? `HTTP ${f.status}`}): ${f.message.slice(0, 300).replace(/[.\s]+$/, '')}.`,
@@ -491,6 +494,11 @@ function stsError(
   );
 }
 
+/**
+ * The SDK's STS calls do not go through the engine's HttpClient (whose retries cover every data-plane
+ * request, accounts/aws-sdk-http.ts), so they get one retry of their own: a throttled or failed credential
+ * fetch is tried twice, then reported as a transient error (the collector's run is retried later).
+ */
 const stsClientConfig = (a: AwsAccount) => ({
   region: a.region ?? 'us-east-1',
   ...(a.stsEndpoint ? { endpoint: a.stsEndpoint } : {}),

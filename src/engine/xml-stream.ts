@@ -1,4 +1,3 @@
-
 /**
  * XML answers read as they arrive (docs/architecture.md, "XML answers"): the elements a source selects
  * (Qualys's `HOST`, `WARNING`) are built into plain objects one at a time and handed over as soon as each

@@ -178,13 +178,11 @@ export class AzureBlobDestination extends ObjectStoreDestination {
     // The account's kind and origins are checked before the SDK asks for a token, for a clear error.
     if (this.c.account) await accountFor(this.ctx, this.name, this.c.account, this.containerUrl());
     try {
-      await (await this.client())
-        .getBlockBlobClient(o.key)
-        .upload(o.body, o.body.length, {
-          abortSignal: signal,
-          blobHTTPHeaders: { blobContentType: o.contentType, blobContentMD5: Buffer.from(o.md5, 'base64') },
-          tier: this.c.accessTier,
-        });
+      await (await this.client()).getBlockBlobClient(o.key).upload(o.body, o.body.length, {
+        abortSignal: signal,
+        blobHTTPHeaders: { blobContentType: o.contentType, blobContentMD5: Buffer.from(o.md5, 'base64') },
+        tier: this.c.accessTier,
+      });
     } catch (err) {
       signal.throwIfAborted();
       throw this.classify(err);
