@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { RawJson, toIsoTime, vendorText } from '../core/envelope.ts';
+import { asRawJson, toIsoTime } from '../core/envelope.ts';
 import { gapWarning, TributaryError, transientError } from '../core/errors.ts';
 import type { Batch, DeadLetter, RawEvent, ReadContext } from '../core/source.ts';
 import { type ArtifactPart, recordParts } from './artifact-list.ts';
@@ -245,14 +245,13 @@ async function* guarded<T>(items: AsyncIterable<T>, key: string): AsyncGenerator
 }
 
 /**
- * A record as an event. A record parsed from JSON text is handed over as that text (the envelope writes
- * the vendor's bytes anyway, core/envelope.ts): the parsed tree dies at once, young, instead of waiting in
- * its part and the batches read ahead, which is most of what a large object's read kept in memory.
+ * A record as an event, handed over as its JSON text (core/envelope.ts `asRawJson`): the parsed tree dies
+ * at once, young, instead of waiting in its part and the batches read ahead, which was most of what a
+ * large object's read kept in memory.
  */
 function toEvent(def: ObjectReaderDef, value: unknown, ref: ObjectRef, fallbackId: string): RawEvent {
-  const text = vendorText(value);
   return {
-    raw: text === undefined || value instanceof RawJson ? value : new RawJson(text),
+    raw: asRawJson(value),
     id: def.eventId?.(value, ref) ?? fallbackId,
     time: def.eventTime ? toIsoTime(def.eventTime(value, ref)) : undefined,
   };
