@@ -13,6 +13,11 @@ export interface RawEvent {
   time?: string;
   /** A context record's fields (engine/context-snapshot.ts sets them); absent on events. */
   context?: ContextFields;
+  /**
+   * The id cannot repeat within a run, being made of a file's or object's id and the record's place in
+   * it: the runtime does not look for it among the ids delivered lately (memory and time on large files).
+   */
+  unique?: boolean;
 }
 
 export interface DeadLetter {

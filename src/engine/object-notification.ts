@@ -250,10 +250,13 @@ async function* guarded<T>(items: AsyncIterable<T>, key: string): AsyncGenerator
  * large object's read kept in memory.
  */
 function toEvent(def: ObjectReaderDef, value: unknown, ref: ObjectRef, fallbackId: string): RawEvent {
+  const own = def.eventId?.(value, ref);
   return {
     raw: asRawJson(value),
-    id: def.eventId?.(value, ref) ?? fallbackId,
+    id: own ?? fallbackId,
     time: def.eventTime ? toIsoTime(def.eventTime(value, ref)) : undefined,
+    // The object's id and the record's place: no repeat to look for (a vendor's own id may repeat).
+    ...(own === undefined ? { unique: true } : {}),
   };
 }
 

@@ -390,7 +390,7 @@ async function runStream(
       const env = makeEnvelope(envCtx, e.raw, e.id, e.time, ingestedAt, e.context);
       // Context records are states, not occurrences: the same id twice in a run (changed, then deleted)
       // is two states, and the later one must arrive.
-      if (e.context || recent.add(env.id)) envelopes.push(env);
+      if (e.context || e.unique || recent.add(env.id)) envelopes.push(env);
       if (env.time > newest) newest = env.time; // canonical ISO times compare as strings
     }
     const deadLetters = (batch.deadLetters ?? []).map((d) => ({ reason: d.reason, raw: safeJson(d.raw) }));
