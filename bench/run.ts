@@ -7,13 +7,14 @@ import { currentState } from './current-state.ts';
 import { destinations } from './destinations.ts';
 import { eventhub } from './eventhub.ts';
 import { memory } from './memory.ts';
+import { moduleCosts } from './modules.ts';
 import { objects } from './objects.ts';
 import { salesforceEventlog } from './salesforce-eventlog.ts';
 import { throughput } from './throughput.ts';
 import { webhook, webhookWorstCase } from './webhook.ts';
 
 /**
- * `npm run bench [throughput|memory|webhook|destinations|cluster|buffer|objects|salesforce-eventlog|eventhub|current-state]`: runs the benchmarks and prints their
+ * `npm run bench [throughput|memory|webhook|destinations|cluster|buffer|objects|salesforce-eventlog|eventhub|current-state|modules]`: runs the benchmarks and prints their
  * figures as JSON lines (`webhook` also prints one `webhook-worst-case` line per worst-case body).
  */
 const which = process.argv[2];
@@ -55,3 +56,6 @@ if (which === 'salesforce-eventlog')
 if (which === 'eventhub') console.log(JSON.stringify({ bench: 'eventhub', ...(await eventhub()) }));
 if (which === 'current-state')
   for (const row of await currentState()) console.log(JSON.stringify({ bench: 'current-state', ...row }));
+if (which === 'modules')
+  for (const row of moduleCosts(process.argv.slice(3).length ? process.argv.slice(3) : undefined))
+    console.log(JSON.stringify({ bench: 'modules', ...row }));

@@ -1,14 +1,8 @@
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import {
-  ChangeMessageVisibilityBatchCommand,
-  DeleteMessageBatchCommand,
-  DeleteMessageCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { configError, type ErrorInfo, TributaryError, transientError } from '../core/errors.ts';
+import { once } from '../core/once.ts';
 import type { HttpClient, VendorErrorContext } from '../core/source.ts';
 import type {
   NotificationQueue,
@@ -188,6 +182,10 @@ export function s3BucketUrl(account: Pick<AwsAccount, 'endpoints'>, bucket: stri
     : `https://${bucket}.s3.${region}.${domain}`;
 }
 
+/** The SDK's clients, loaded at first use (README, Performance: what a process loads is what it holds). */
+const s3Sdk = () => import('@aws-sdk/client-s3');
+const sqsSdk = () => import('@aws-sdk/client-sqs');
+
 const noBytes: AsyncIterable<Uint8Array> = { async *[Symbol.asyncIterator]() {} };
 
 /**
@@ -196,12 +194,13 @@ const noBytes: AsyncIterable<Uint8Array> = { async *[Symbol.asyncIterator]() {} 
  * (S3 User Guide, "Virtual hosting of buckets"); checksums only where S3 requires them (ranged reads
  * carry no whole-object checksum).
  */
-export function s3Client(
+export async function s3Client(
   http: HttpClient,
   account: Pick<AwsAccount, 'endpoints'>,
   o: { bucket: string; region: string },
-): S3Client {
+): Promise<S3Client> {
   const override = account.endpoints?.s3;
+  const { S3Client } = await s3Sdk();
   return new S3Client({
     ...sdkClientConfig(http, o.region, (req) =>
       req.method === 'GET'
@@ -220,7 +219,7 @@ export function s3Client(
 const s3Code = (err: unknown) => (err as { name?: string })?.name;
 
 export function s3ObjectStore(http: HttpClient, account: AwsAccount, o: S3Options): ObjectStore {
-  const clients = new Map<string, S3Client>();
+  const clients = new Map<string, Promise<S3Client>>();
   const client = (bucket: string) => {
     let c = clients.get(bucket);
     if (!c) clients.set(bucket, (c = s3Client(http, account, { bucket, region: o.region })));
@@ -229,8 +228,9 @@ export function s3ObjectStore(http: HttpClient, account: AwsAccount, o: S3Option
   return {
     async get(ref, { start }) {
       const Bucket = ref.bucket ?? o.bucket;
+      const { GetObjectCommand } = await s3Sdk();
       try {
-        const out = await client(Bucket).send(
+        const out = await (await client(Bucket)).send(
           new GetObjectCommand({ Bucket, Key: ref.key, ...(start ? { Range: `bytes=${start}-` } : {}) }),
         );
         if (!ref.lastModified && out.LastModified) ref.lastModified = out.LastModified.toISOString();
@@ -254,7 +254,7 @@ export function s3ObjectStore(http: HttpClient, account: AwsAccount, o: S3Option
       }
     },
     async list({ prefix, startAfter }) {
-      return listObjects(client(o.bucket), o.bucket, { prefix, startAfter, maxKeys: 1000 });
+      return listObjects(await client(o.bucket), o.bucket, { prefix, startAfter, maxKeys: 1000 });
     },
   };
 }
@@ -265,6 +265,7 @@ async function listObjects(
   Bucket: string,
   o: { prefix: string; startAfter?: string; maxKeys: number },
 ): Promise<{ objects: ObjectRef[]; more: boolean }> {
+  const { ListObjectsV2Command } = await s3Sdk();
   const out = await client.send(
     new ListObjectsV2Command({
       Bucket,
@@ -415,8 +416,8 @@ export async function probeBucket(
   account: AwsAccount,
   o: { bucket: string; region: string; prefix: string },
 ): Promise<void> {
-  const page = await needsAws('s3:ListBucket', `arn:aws:s3:::${o.bucket}`, () =>
-    listObjects(s3Client(http, account, o), o.bucket, { prefix: o.prefix, maxKeys: 1 }),
+  const page = await needsAws('s3:ListBucket', `arn:aws:s3:::${o.bucket}`, async () =>
+    listObjects(await s3Client(http, account, o), o.bucket, { prefix: o.prefix, maxKeys: 1 }),
   );
   const first = page.objects[0];
   if (!first) return;
@@ -498,8 +499,9 @@ const SQS_WRITES: Record<string, string> = {
 };
 
 /** An SQS client of the AWS SDK on the engine's HttpClient (accounts/aws-sdk-http.ts) for one queue. */
-export function sqsClient(http: HttpClient, account: AwsAccount, queueUrl: string): SQSClient {
+export async function sqsClient(http: HttpClient, account: AwsAccount, queueUrl: string): Promise<SQSClient> {
   const region = awsScopeOf(new URL(queueUrl).hostname)?.region ?? account.region;
+  const { SQSClient } = await sqsSdk();
   return new SQSClient({
     ...sdkClientConfig(http, region, (req) => {
       const action = String(req.headers['x-amz-target'] ?? '').replace(/^AmazonSQS\./, '');
@@ -528,13 +530,14 @@ function batchFailed(
 }
 
 export function sqsQueue(http: HttpClient, account: AwsAccount, o: SqsOptions): NotificationQueue {
-  const client = sqsClient(http, account, o.queueUrl);
+  const client = once(() => sqsClient(http, account, o.queueUrl));
   const QueueUrl = o.queueUrl;
   const chunks = <T>(items: T[]) =>
     Array.from({ length: Math.ceil(items.length / 10) }, (_, i) => items.slice(i * 10, i * 10 + 10));
   return {
     async receive({ max }) {
-      const answer = await client.send(
+      const { ReceiveMessageCommand } = await sqsSdk();
+      const answer = await (await client()).send(
         new ReceiveMessageCommand({
           QueueUrl,
           MaxNumberOfMessages: Math.max(1, Math.min(10, max)),
@@ -564,20 +567,24 @@ export function sqsQueue(http: HttpClient, account: AwsAccount, o: SqsOptions): 
       return out;
     },
     async deleteMany(receipts) {
+      const { DeleteMessageBatchCommand } = await sqsSdk();
       for (const [n, chunk] of chunks(receipts).entries()) {
         const Entries = chunk.map((r, j) => ({ Id: String(n * 10 + j), ReceiptHandle: r }));
-        const answer = await client.send(new DeleteMessageBatchCommand({ QueueUrl, Entries }));
+        const answer = await (await client()).send(new DeleteMessageBatchCommand({ QueueUrl, Entries }));
         batchFailed('DeleteMessageBatch', Entries.length, answer.Failed);
       }
     },
     async extend(receipts, seconds) {
+      const { ChangeMessageVisibilityBatchCommand } = await sqsSdk();
       for (const [n, chunk] of chunks(receipts).entries()) {
         const Entries = chunk.map((r, j) => ({
           Id: String(n * 10 + j),
           ReceiptHandle: r,
           VisibilityTimeout: seconds,
         }));
-        const answer = await client.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl, Entries }));
+        const answer = await (await client()).send(
+          new ChangeMessageVisibilityBatchCommand({ QueueUrl, Entries }),
+        );
         batchFailed('ChangeMessageVisibilityBatch', Entries.length, answer.Failed);
       }
     },
@@ -586,7 +593,8 @@ export function sqsQueue(http: HttpClient, account: AwsAccount, o: SqsOptions): 
       return Number.isFinite(t) && t > 0 ? t : undefined;
     },
     async delete(receipt) {
-      await client.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: receipt }));
+      const { DeleteMessageCommand } = await sqsSdk();
+      await (await client()).send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: receipt }));
     },
   };
 }
@@ -597,7 +605,8 @@ export async function sqsQueueAttributes(
   account: AwsAccount,
   queueUrl: string,
 ): Promise<Record<string, string>> {
-  const answer = await sqsClient(http, account, queueUrl).send(
+  const { GetQueueAttributesCommand } = await sqsSdk();
+  const answer = await (await sqsClient(http, account, queueUrl)).send(
     new GetQueueAttributesCommand({
       QueueUrl: queueUrl,
       AttributeNames: ['VisibilityTimeout', 'ApproximateNumberOfMessages'],

@@ -6,7 +6,7 @@ import type { HttpClient, HttpRequest } from '../core/source.ts';
 import { sdkClientConfig } from './aws-sdk-http.ts';
 
 /** An HttpClient that records each request and answers with `reply` (or throws it). */
-function fakeHttp(reply: () => { status: number; body: string } | Error) {
+function fakeHttp(reply: () => { status: number; body: string; headers?: Record<string, string> } | Error) {
   const seen: HttpRequest[] = [];
   const http = {
     async request(req: HttpRequest) {
@@ -16,7 +16,7 @@ function fakeHttp(reply: () => { status: number; body: string } | Error) {
       return {
         status: r.status,
         url: req.url,
-        headers: new Headers({ 'content-type': 'application/x-amz-json-1.0' }),
+        headers: new Headers({ 'content-type': 'application/x-amz-json-1.0', ...r.headers }),
         body: new Response(r.body).body,
         text: async () => r.body,
         json: async () => JSON.parse(r.body),
@@ -64,6 +64,25 @@ describe('AWS SDK clients on the engine HttpClient', () => {
     assert.ok(err instanceof TributaryError, String(err));
     assert.equal(err.code, 'vendor_write_refused');
     assert.deepEqual(seen, []);
+  });
+
+  it('leaves retries to the engine: the SDK does not retry a throttling answer it would otherwise retry', async () => {
+    // SQS's JSON error answer (SQS Developer Guide, "Interpreting Amazon SQS JSON API responses": 400,
+    // `x-amzn-query-error` type;Sender, body `{"__type", "message"}`) for ThrottlingException (SQS API
+    // Reference, "Common Errors": "The request was denied due to request throttling", 400). The SDK's
+    // standard retry strategy retries throttling errors: with `maxAttempts: 1` it sends once and reports it.
+    const { http, seen } = fakeHttp(() => ({
+      status: 400,
+      headers: { 'x-amzn-requestid': 'req-1', 'x-amzn-query-error': 'ThrottlingException;Sender' },
+      body: JSON.stringify({ __type: 'com.amazonaws.sqs#ThrottlingException', message: 'Rate exceeded' }),
+    }));
+    const err = await client(http)
+      .send(new GetQueueAttributesCommand({ QueueUrl }))
+      .catch((e) => e);
+    assert.equal(err.name, 'ThrottlingException', String(err));
+    assert.equal(err.$metadata?.httpStatusCode, 400);
+    assert.equal(err.$metadata?.attempts, 1);
+    assert.equal(seen.length, 1, 'exactly one request: the SDK retries nothing');
   });
 
   it('leaves retries to the engine: a failure it gives up on is not retried by the SDK', async () => {

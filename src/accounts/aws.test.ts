@@ -9,6 +9,7 @@ import {
   type AwsAccount,
   aws,
   awsCallerIdentity,
+  awsCredentials,
   awsFields,
   awsScopeOf,
   signingScope,
@@ -156,6 +157,11 @@ class AwsSim {
   }> = [];
   /** Lifetime of the credentials STS issues. */
   lifetimeMs = 3600_000;
+  /**
+   * The next n AssumeRole calls are answered 400 `ThrottlingException` (STS API Reference, "Common Errors":
+   * "The request was denied due to request throttling", HTTP 400; Query protocol error body).
+   */
+  throttleNext = 0;
   /** The role the trust policy allows, and the external ID it requires. */
   trust = { roleArn: 'arn:aws:iam::210987654321:role/TributaryReader', externalId: 'ext-42' };
   private issued = 0;
@@ -212,6 +218,10 @@ class AwsSim {
       );
     }
     this.assumeRoles.push({ form, scope: `${v.region}/${v.service}` });
+    if (this.throttleNext > 0) {
+      this.throttleNext--;
+      return this.error(400, 'ThrottlingException', 'Rate exceeded');
+    }
     if (form.get('Action') !== 'AssumeRole' || form.get('Version') !== '2011-06-15')
       return this.error(400, 'InvalidAction');
     if (form.get('RoleArn') !== this.trust.roleArn || form.get('ExternalId') !== this.trust.externalId)
@@ -405,6 +415,30 @@ describe('aws account kind: signing and AssumeRole', () => {
       aws.credentialsExpired?.({ status: 403, body: '<Error><Code>AccessDenied</Code></Error>' } as never),
       false,
     );
+  });
+
+  it('retries a throttled AssumeRole once (the SDK’s one retry of a credential fetch), no more', async () => {
+    const account = () =>
+      parse({
+        ...userKey(),
+        roleArn: sim.trust.roleArn,
+        externalId: sim.trust.externalId,
+        stsEndpoint: `${sim.url}/sts`,
+      });
+    let before = sim.assumeRoles.length;
+    sim.throttleNext = 1;
+    const creds = await awsCredentials(account());
+    assert.match(creds.accessKeyId, /^ASIA/);
+    assert.equal(sim.assumeRoles.length - before, 2, 'throttled once, then issued');
+
+    before = sim.assumeRoles.length;
+    sim.throttleNext = 2;
+    const err = await awsCredentials(account()).catch((e) => e);
+    sim.throttleNext = 0;
+    assert.ok(err instanceof TributaryError, String(err));
+    assert.equal(err.type, 'transient', 'throttling is waited out, not a refusal to fix');
+    assert.equal(err.code, 'aws_sts_unavailable');
+    assert.equal(sim.assumeRoles.length - before, 2, 'two attempts: one retry, never more');
   });
 
   it('explains a refused AssumeRole with a config error, never echoing a secret', async () => {

@@ -1,8 +1,4 @@
 import { createHash } from 'node:crypto';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
-import { Hash } from '@smithy/hash-node';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { z } from 'zod';
 import { configError, TributaryError, transientError } from '../core/errors.ts';
 import { ORIGIN, SECRET } from '../core/secret-spec.ts';
@@ -47,6 +43,14 @@ import { type AccessToken, tokenCache, tokenKey } from '../engine/oauth.ts';
  * refuses to editors' URLs: so that chain is used only when the host's environment sets
  * `TRIBUTARY_AWS_HOST_CREDENTIALS=1` (an administrator's choice, not an editor's).
  */
+
+/**
+ * The SDK's modules, loaded when an aws account is first used: a process whose collectors use no AWS
+ * account does not hold them (README, Performance). Node keeps each module once loaded.
+ */
+const stsSdk = () => import('@aws-sdk/client-sts');
+const credentialProviders = () => import('@aws-sdk/credential-providers');
+const signer = () => Promise.all([import('@smithy/signature-v4'), import('@smithy/hash-node')]);
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$/;
 const ROLE_ARN = /^arn:aws(-cn|-us-gov|-iso[a-z-]*)?:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
@@ -338,7 +342,6 @@ const UNSIGNED = new Set([
   'proxy-authorization',
 ]);
 const SIGNED_OUT = ['authorization', 'x-amz-date', 'x-amz-security-token'] as const;
-const sha256 = Hash.bind(null, 'sha256');
 
 /**
  * Signs a request in place with the SDK's SigV4 signer: `authorization`, `x-amz-date`,
@@ -371,15 +374,16 @@ export async function signAwsRequest(o: {
     const had = query[k];
     query[k] = had === undefined ? v : [...(Array.isArray(had) ? had : [had]), v];
   }
-  const signer = new SignatureV4({
+  const [{ SignatureV4 }, { Hash }] = await signer();
+  const sigv4 = new SignatureV4({
     credentials: o.credentials,
     region: o.region,
     service: o.service,
-    sha256,
+    sha256: Hash.bind(null, 'sha256'),
     uriEscapePath: o.service !== 's3', // S3 signs the path encoded once, other services twice
     applyChecksum: false,
   });
-  const signed = await signer.sign(
+  const signed = await sigv4.sign(
     {
       method: o.method.toUpperCase(),
       protocol: o.url.protocol,
@@ -412,18 +416,19 @@ export function awsRequestHandler() {
 
 const HOST_CREDENTIALS_ENV = 'TRIBUTARY_AWS_HOST_CREDENTIALS';
 
-function hostCredentials(): () => Promise<AwsCredentials> {
+async function hostCredentials(): Promise<() => Promise<AwsCredentials>> {
   if (process.env[HOST_CREDENTIALS_ENV] !== '1')
     throw configError(
       'aws_no_credentials',
       'The aws account has no access key, and this host does not lend its own AWS identity to accounts.',
       `Set the account's accessKeyId and secretAccessKey (with roleArn to assume a role), or have an administrator start Tributary with ${HOST_CREDENTIALS_ENV}=1 to use the host's identity (instance or container role, EKS IRSA, SSO profile).`,
     );
+  const { fromNodeProviderChain } = await credentialProviders();
   return fromNodeProviderChain({ clientConfig: { requestHandler: awsRequestHandler() } });
 }
 
 /** The account's own credentials: its key, or the host's default chain. */
-const baseCredentials = (a: AwsAccount): AwsCredentials | (() => Promise<AwsCredentials>) =>
+const baseCredentials = async (a: AwsAccount): Promise<AwsCredentials | (() => Promise<AwsCredentials>)> =>
   a.accessKeyId && a.secretAccessKey
     ? { accessKeyId: a.accessKeyId, secretAccessKey: a.secretAccessKey, sessionToken: a.sessionToken }
     : hostCredentials();
@@ -463,6 +468,9 @@ function stsAction(code: string | undefined, a: AwsAccount): string {
   }
 }
 
+/** STS's throttling answers (400): `Throttling` in practice, `ThrottlingException` in the API Reference's "Common Errors". */
+const STS_THROTTLED = new Set(['Throttling', 'ThrottlingException']);
+
 /** An STS failure as a Tributary error: refusals are config errors naming the fix, the rest transient. */
 function stsError(
   err: unknown,
@@ -472,7 +480,7 @@ function stsError(
 ): TributaryError {
   if (err instanceof TributaryError) return err;
   const f = stsFailure(err);
-  if (f.status && f.status < 500 && f.code !== 'Throttling')
+  if (f.status && f.status < 500 && !STS_THROTTLED.has(f.code ?? ''))
     return configError(
       code,
       `AWS STS refused ${what} (${f.code ?? `HTTP ${f.status}`}): ${f.message.slice(0, 300).replace(/[.\s]+$/, '')}.`,
@@ -486,6 +494,11 @@ function stsError(
   );
 }
 
+/**
+ * The SDK's STS calls do not go through the engine's HttpClient (whose retries cover every data-plane
+ * request, accounts/aws-sdk-http.ts), so they get one retry of their own: a throttled or failed credential
+ * fetch is tried twice, then reported as a transient error (the collector's run is retried later).
+ */
 const stsClientConfig = (a: AwsAccount) => ({
   region: a.region ?? 'us-east-1',
   ...(a.stsEndpoint ? { endpoint: a.stsEndpoint } : {}),
@@ -495,8 +508,9 @@ const stsClientConfig = (a: AwsAccount) => ({
 
 /** STS AssumeRole with the account's own credentials (SDK `fromTemporaryCredentials`). */
 export async function assumeRole(a: AwsAccount): Promise<AccessToken> {
+  const { fromTemporaryCredentials } = await credentialProviders();
   const provider = fromTemporaryCredentials({
-    masterCredentials: baseCredentials(a),
+    masterCredentials: await baseCredentials(a),
     params: {
       RoleArn: a.roleArn,
       RoleSessionName: a.roleSessionName ?? 'tributary',
@@ -536,7 +550,7 @@ export async function awsCredentials(
     String(a.sessionDurationSeconds ?? ''),
   );
   if (!a.roleArn) {
-    const base = baseCredentials(a);
+    const base = await baseCredentials(a);
     if (typeof base !== 'function') return base;
     return JSON.parse(
       await tokenCache.get(key, refresh, async () => {
@@ -567,6 +581,7 @@ export async function awsCredentials(
  * role, if any) work before the source's own read permission is tried. Returns the caller's ARN.
  */
 export async function awsCallerIdentity(a: AwsAccount): Promise<string> {
+  const { GetCallerIdentityCommand, STSClient } = await stsSdk();
   const sts = new STSClient({ ...stsClientConfig(a), credentials: () => awsCredentials(a) });
   try {
     const out = await sts.send(new GetCallerIdentityCommand({}));

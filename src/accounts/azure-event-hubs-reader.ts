@@ -1,10 +1,8 @@
-import {
+import type {
   EventHubConsumerClient,
-  type EventHubConsumerClientOptions,
-  earliestEventPosition,
-  latestEventPosition,
-  type ReceivedEventData,
-  type Subscription,
+  EventHubConsumerClientOptions,
+  ReceivedEventData,
+  Subscription,
 } from '@azure/event-hubs';
 import { z } from 'zod';
 import { configError, TributaryError, transientError } from '../core/errors.ts';
@@ -119,6 +117,9 @@ async function closeWithin(closable: { close(): Promise<void> }, ms: number): Pr
 
 type ClientOptions = EventHubConsumerClientOptions;
 
+/** The official client, loaded when a hub is first read or tested (README, Performance). */
+const eventHubsSdk = () => import('@azure/event-hubs');
+
 /**
  * The official client for the account: from its connection string (SAS), or from its namespace with the
  * Entra app as a TokenCredential (accounts/microsoft-credential.ts; the client asks the scope
@@ -127,11 +128,12 @@ type ClientOptions = EventHubConsumerClientOptions;
  * by a connection string's `UseDevelopmentEmulator=true`, so for a loopback namespace that flag rides in the
  * `Endpoint=sb://{namespace}/;…` string the client builds from the namespace it is given.
  */
-function consumerClient(
+async function consumerClient(
   account: AzureEventHubsAccount,
   http: HttpClient,
   options: ClientOptions,
-): EventHubConsumerClient {
+): Promise<EventHubConsumerClient> {
+  const { EventHubConsumerClient } = await eventHubsSdk();
   const target = eventHubsTarget(account);
   const app = entraApp(account);
   if (!app)
@@ -234,7 +236,7 @@ export function eventHubReader(
     if (client) return client;
     // The egress policy and the account's origin, before the client connects (it dials the namespace itself).
     await o.http.authorizeConnection(new URL(`https://${target.host}:${target.port}`));
-    client = consumerClient(o.account, o.http, {
+    const made = await consumerClient(o.account, o.http, {
       retryOptions: {
         maxRetries: 3,
         retryDelayInMs: 500,
@@ -242,6 +244,9 @@ export function eventHubReader(
         ...o.client?.retryOptions,
       },
     });
+    // Two partitions opened at once: the first client made is kept (the other never connected).
+    if (client) void made.close();
+    else client = made;
     return client;
   };
 
@@ -261,6 +266,7 @@ export function eventHubReader(
     released: number,
   ): Promise<PartitionReader | undefined> => {
     const c = await open();
+    const { earliestEventPosition, latestEventPosition } = await eventHubsSdk();
     // Released while the client was opening: the partition is another consumer's now; no receiver.
     if ((releases.get(partition) ?? 0) !== released) return undefined;
     const r: PartitionReader = {
@@ -420,9 +426,10 @@ export async function checkEventHub(
   const target = eventHubsTarget(account);
   const where = { hub: target.hub, consumerGroup: account.consumerGroup, account };
   await http.authorizeConnection(new URL(`https://${target.host}:${target.port}`));
-  const client = consumerClient(account, http, {
+  const client = await consumerClient(account, http, {
     retryOptions: { maxRetries: 1, retryDelayInMs: 200, ...o.retryOptions },
   });
+  const { latestEventPosition } = await eventHubsSdk();
   try {
     const props = await client.getEventHubProperties();
     const first = props.partitionIds[0];

@@ -1,20 +1,10 @@
 import type { Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
-import {
-  AnonymousCredential as BlobAnonymous,
-  StorageSharedKeyCredential as BlobSharedKey,
-  ContainerClient,
-  newPipeline as newBlobPipeline,
-  RestError,
-} from '@azure/storage-blob';
-import {
-  newPipeline as newQueuePipeline,
-  AnonymousCredential as QueueAnonymous,
-  QueueClient,
-  StorageSharedKeyCredential as QueueSharedKey,
-} from '@azure/storage-queue';
+import type { ContainerClient, RestError } from '@azure/storage-blob';
+import type { QueueClient } from '@azure/storage-queue';
 import { z } from 'zod';
 import { configError, TributaryError, transientError } from '../core/errors.ts';
+import { once } from '../core/once.ts';
 import { ORIGIN } from '../core/secret-spec.ts';
 import type { HttpClient } from '../core/source.ts';
 import { serviceUrl } from '../core/validation.ts';
@@ -177,28 +167,40 @@ function noEntraSettings(s: EntraStorageSettings | undefined): void {
     );
 }
 
+/**
+ * A client built at its first use, when its SDK is loaded (core/once.ts): a process whose collectors read
+ * no Azure Storage does not hold the SDKs (README, Performance). A setting that cannot work (no storage
+ * account for an Entra app, …) is refused then.
+ */
+export type LazyClient<T> = () => Promise<T>;
+
 export function containerClient(
   http: HttpClient,
   account: StorageAccess,
   container: string,
   settings?: EntraStorageSettings,
-): ContainerClient {
-  if (isEntraApp(account)) {
-    const blob = entraEndpoint(account, settings ?? {}, 'blob');
-    const pipeline = newBlobPipeline(microsoftCredential(http, account), { retryOptions: RETRY });
-    pipeline.factories.push(guarded(http, { ownCredential: true }) as never);
-    const client = new ContainerClient(`${blob}/${encodeURIComponent(container)}`, pipeline);
-    apps.set(client, account);
-    return client;
-  }
-  noEntraSettings(settings);
-  const e = storageEndpoints(account);
-  const credential =
-    e.accountKey && e.accountName ? new BlobSharedKey(e.accountName, e.accountKey) : new BlobAnonymous();
-  const pipeline = newBlobPipeline(credential, { retryOptions: RETRY });
-  pipeline.factories.push(guarded(http) as never);
-  const url = `${e.blob}/${encodeURIComponent(container)}`;
-  return new ContainerClient(e.blobSas && !e.accountKey ? `${url}?${e.blobSas}` : url, pipeline);
+): LazyClient<ContainerClient> {
+  return once(async () => {
+    const sdk = await import('@azure/storage-blob');
+    if (isEntraApp(account)) {
+      const blob = entraEndpoint(account, settings ?? {}, 'blob');
+      const pipeline = sdk.newPipeline(microsoftCredential(http, account), { retryOptions: RETRY });
+      pipeline.factories.push(guarded(http, { ownCredential: true }) as never);
+      const client = new sdk.ContainerClient(`${blob}/${encodeURIComponent(container)}`, pipeline);
+      apps.set(client, account);
+      return client;
+    }
+    noEntraSettings(settings);
+    const e = storageEndpoints(account);
+    const credential =
+      e.accountKey && e.accountName
+        ? new sdk.StorageSharedKeyCredential(e.accountName, e.accountKey)
+        : new sdk.AnonymousCredential();
+    const pipeline = sdk.newPipeline(credential, { retryOptions: RETRY });
+    pipeline.factories.push(guarded(http) as never);
+    const url = `${e.blob}/${encodeURIComponent(container)}`;
+    return new sdk.ContainerClient(e.blobSas && !e.accountKey ? `${url}?${e.blobSas}` : url, pipeline);
+  });
 }
 
 export function queueClient(
@@ -206,23 +208,28 @@ export function queueClient(
   account: StorageAccess,
   queue: string,
   settings?: EntraStorageSettings,
-): QueueClient {
-  if (isEntraApp(account)) {
-    const endpoint = entraEndpoint(account, settings ?? {}, 'queue');
-    const pipeline = newQueuePipeline(microsoftCredential(http, account), { retryOptions: RETRY });
-    pipeline.factories.push(guarded(http, { ownCredential: true }) as never);
-    const client = new QueueClient(`${endpoint}/${encodeURIComponent(queue)}`, pipeline);
-    apps.set(client, account);
-    return client;
-  }
-  noEntraSettings(settings);
-  const e = storageEndpoints(account);
-  const credential =
-    e.accountKey && e.accountName ? new QueueSharedKey(e.accountName, e.accountKey) : new QueueAnonymous();
-  const pipeline = newQueuePipeline(credential, { retryOptions: RETRY });
-  pipeline.factories.push(guarded(http) as never);
-  const url = `${e.queue}/${encodeURIComponent(queue)}`;
-  return new QueueClient(e.queueSas && !e.accountKey ? `${url}?${e.queueSas}` : url, pipeline);
+): LazyClient<QueueClient> {
+  return once(async () => {
+    const sdk = await import('@azure/storage-queue');
+    if (isEntraApp(account)) {
+      const endpoint = entraEndpoint(account, settings ?? {}, 'queue');
+      const pipeline = sdk.newPipeline(microsoftCredential(http, account), { retryOptions: RETRY });
+      pipeline.factories.push(guarded(http, { ownCredential: true }) as never);
+      const client = new sdk.QueueClient(`${endpoint}/${encodeURIComponent(queue)}`, pipeline);
+      apps.set(client, account);
+      return client;
+    }
+    noEntraSettings(settings);
+    const e = storageEndpoints(account);
+    const credential =
+      e.accountKey && e.accountName
+        ? new sdk.StorageSharedKeyCredential(e.accountName, e.accountKey)
+        : new sdk.AnonymousCredential();
+    const pipeline = sdk.newPipeline(credential, { retryOptions: RETRY });
+    pipeline.factories.push(guarded(http) as never);
+    const url = `${e.queue}/${encodeURIComponent(queue)}`;
+    return new sdk.QueueClient(e.queueSas && !e.accountKey ? `${url}?${e.queueSas}` : url, pipeline);
+  });
 }
 
 /** The Entra app a client reads with and the role `what` needs, for azureError; undefined with SAS or key. */
@@ -292,7 +299,7 @@ export function azureError(
   if (err instanceof TributaryError || (err as Error)?.name === 'AbortError') return err;
   const cause = (err as { cause?: unknown })?.cause;
   if (cause instanceof TributaryError) return cause;
-  if (err instanceof RestError || (err as { statusCode?: unknown })?.statusCode) {
+  if ((err as Error)?.name === 'RestError' || (err as { statusCode?: unknown })?.statusCode) {
     const e = err as RestError;
     const status = e.statusCode ?? 0;
     const code = e.code ?? `HTTP ${status}`;
@@ -370,13 +377,20 @@ const noBytes: AsyncIterable<Uint8Array> = { async *[Symbol.asyncIterator]() {} 
 const unquote = (etag?: string) => etag?.replace(/"/g, '') || undefined;
 
 /** A container as the reader's ObjectStore; `pageSize` blobs per List Blobs page (at most 5,000). */
-export function blobObjectStore(container: ContainerClient, o: { pageSize?: number } = {}): ObjectStore {
+export function blobObjectStore(
+  client: LazyClient<ContainerClient>,
+  o: { pageSize?: number } = {},
+): ObjectStore {
   const pageSize = o.pageSize ?? 1000;
-  const entra = entraRole(container, 'blobReader');
+  const opened = async () => {
+    const container = await client();
+    return { container, entra: entraRole(container, 'blobReader') };
+  };
   // NextMarker of each page, by the last name on it: a listing resumed within a run does not start over.
   const markers = new Map<string, string>();
   return {
     async get(ref, { start, signal }) {
+      const { container, entra } = await opened();
       const blob = container.getBlobClient(ref.key);
       const permission = 'the Read permission (sp=r) or the Storage Blob Data Reader role';
       let first: Awaited<ReturnType<typeof blob.download>>;
@@ -407,6 +421,7 @@ export function blobObjectStore(container: ContainerClient, o: { pageSize?: numb
       });
     },
     async blocks(ref, { signal }) {
+      const { container, entra } = await opened();
       try {
         const list = await container
           .getBlockBlobClient(ref.key)
@@ -424,6 +439,7 @@ export function blobObjectStore(container: ContainerClient, o: { pageSize?: numb
       }
     },
     async list({ prefix, startAfter, signal }) {
+      const { container, entra } = await opened();
       let marker = startAfter !== undefined ? markers.get(startAfter) : undefined;
       for (;;) {
         let page: Awaited<ReturnType<typeof listOnce>>;
@@ -507,10 +523,17 @@ async function listOnce(
 }
 
 /** A Storage Queue as the reader's NotificationQueue; `receipt` holds the message id and its pop receipt. */
-export function storageQueue(queue: QueueClient, o: { visibilityTimeoutSeconds: number }): NotificationQueue {
-  const entra = entraRole(queue, 'queueProcessor');
+export function storageQueue(
+  client: LazyClient<QueueClient>,
+  o: { visibilityTimeoutSeconds: number },
+): NotificationQueue {
+  const opened = async () => {
+    const queue = await client();
+    return { queue, entra: entraRole(queue, 'queueProcessor') };
+  };
   return {
     async receive({ max, signal }) {
+      const { queue, entra } = await opened();
       try {
         const answer = await queue.receiveMessages({
           numberOfMessages: Math.max(1, Math.min(32, max)),
@@ -535,6 +558,7 @@ export function storageQueue(queue: QueueClient, o: { visibilityTimeoutSeconds: 
     },
     async delete(receipt, { signal }) {
       const [id, pop] = JSON.parse(receipt) as [string, string];
+      const { queue, entra } = await opened();
       try {
         await queue.deleteMessage(id, pop, { abortSignal: signal });
       } catch (err) {

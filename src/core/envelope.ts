@@ -91,6 +91,17 @@ export function vendorText(raw: unknown): string | undefined {
   return raw instanceof RawJson ? raw.text : (raw as { [VENDOR_TEXT]?: string })[VENDOR_TEXT];
 }
 
+/**
+ * A raw record as JSON text now: the vendor's own text when it was parsed from one, else serialised
+ * (what the envelope would write later anyway). For readers of large files: a part's records then wait
+ * for delivery as one compact string each, and their parsed objects die young instead of filling V8's
+ * old space (README, Performance). Strings, numbers and records already RawJson are left as they are.
+ */
+export function asRawJson(raw: unknown): unknown {
+  if (raw === null || typeof raw !== 'object' || raw instanceof RawJson) return raw;
+  return new RawJson(vendorText(raw) ?? JSON.stringify(raw));
+}
+
 /** Canonical JSON: object keys sorted, so the same record always hashes the same. */
 export function canonicalJson(value: unknown): string {
   if (value instanceof RawJson) return canonicalJson(JSON.parse(value.text));

@@ -3,6 +3,7 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDuration } from '../core/duration.ts';
+import { asRawJson } from '../core/envelope.ts';
 import { TributaryError, transientError } from '../core/errors.ts';
 import type { Batch, DeadLetter, RawEvent, ReadContext } from '../core/source.ts';
 import { releasingChunks } from './buffers.ts';
@@ -161,8 +162,14 @@ export function csvParts(
     record: (item, index) =>
       'error' in item
         ? { deadLetter: { raw: item.text, reason: `${o.label}: ${item.error}` } }
-        : { event: o.event(item.value as Record<string, string>, index), bytes: item.size },
+        : { event: asJsonText(o.event(item.value as Record<string, string>, index)), bytes: item.size },
   });
+}
+
+/** The event with its row as JSON text (`asRawJson`): the row's object dies young, the part holds a string. */
+function asJsonText(e: RawEvent): RawEvent {
+  e.raw = asRawJson(e.raw);
+  return e;
 }
 
 export interface ArtifactDownload {

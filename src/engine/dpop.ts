@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { type CryptoKey, exportJWK, generateKeyPair, type JWK } from 'jose';
-import { jwkThumbprint, newJti, signCompact } from './jwt.ts';
+import type { CryptoKey, JWK } from 'jose';
+import { jose, jwkThumbprint, newJti, signCompact } from './jwt.ts';
 
 /**
  * OAuth 2.0 Demonstrating Proof of Possession (DPoP, RFC 9449): a token bound to a key pair the client
@@ -30,6 +30,7 @@ export class DpopSession {
 
   private keyPair() {
     this.keys ??= (async () => {
+      const { exportJWK, generateKeyPair } = await jose();
       const { privateKey, publicKey } = await generateKeyPair('ES256');
       const { kty, crv, x, y } = await exportJWK(publicKey);
       const jwk = { kty, crv, x, y } as JWK;

@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, type KeyObject, randomUUID } from 'node:crypto';
-import { CompactSign, type CryptoKey, calculateJwkThumbprint, type JWK, SignJWT } from 'jose';
+import type { CryptoKey, JWK } from 'jose';
 
 /**
  * The one JSON Web Token signer of the engine (RFC 7519 JWTs, RFC 7515 §3.1 compact serialisation,
@@ -117,6 +117,9 @@ export function defaultAlg(key: KeyObject): JwsAlg {
   return 'RS256';
 }
 
+/** jose, loaded at the first signature (README, Performance): most collectors sign nothing. */
+export const jose = () => import('jose');
+
 export interface SignOptions {
   /** Default: defaultAlg(key). */
   alg?: JwsAlg;
@@ -132,11 +135,13 @@ export async function signJwt(
 ): Promise<string> {
   const k = typeof key === 'string' ? privateKey(key, 'rsa-or-ec') : key;
   const alg = o.alg ?? defaultAlg(k);
+  const { SignJWT } = await jose();
   return new SignJWT(claims).setProtectedHeader({ typ: 'JWT', ...o.header, alg }).sign(k);
 }
 
 /** Signs `claims` with HMAC SHA-256 (RFC 7518 §3.2) and a shared secret, as UTF-8 bytes. */
 export async function signJwtHs256(claims: Record<string, unknown>, secret: string): Promise<string> {
+  const { SignJWT } = await jose();
   return new SignJWT(claims)
     .setProtectedHeader({ typ: 'JWT', alg: 'HS256' })
     .sign(new TextEncoder().encode(secret));
@@ -152,6 +157,7 @@ export async function signCompact(
   header: { alg: JwsAlg } & Record<string, unknown>,
 ): Promise<string> {
   const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload;
+  const { CompactSign } = await jose();
   return new CompactSign(bytes).setProtectedHeader(header).sign(key);
 }
 
@@ -164,7 +170,8 @@ export function publicJwk(key: KeyObject): JWK {
 }
 
 /** The RFC 7638 JWK SHA-256 thumbprint (base64url): DPoP's `jkt`, a key's identity. */
-export const jwkThumbprint = (jwk: JWK): Promise<string> => calculateJwkThumbprint(jwk, 'sha256');
+export const jwkThumbprint = async (jwk: JWK): Promise<string> =>
+  (await jose()).calculateJwkThumbprint(jwk, 'sha256');
 
 /** `x5t#S256` (RFC 7515 §4.1.8): base64url SHA-256 of a certificate's DER. */
 export const x5tS256 = (der: Uint8Array): string => createHash('sha256').update(der).digest('base64url');

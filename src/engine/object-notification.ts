@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { RawJson, toIsoTime, vendorText } from '../core/envelope.ts';
+import { asRawJson, toIsoTime } from '../core/envelope.ts';
 import { gapWarning, TributaryError, transientError } from '../core/errors.ts';
 import type { Batch, DeadLetter, RawEvent, ReadContext } from '../core/source.ts';
 import { type ArtifactPart, recordParts } from './artifact-list.ts';
@@ -249,13 +249,16 @@ async function* guarded<T>(items: AsyncIterable<T>, key: string): AsyncGenerator
   }
 }
 
+/**
+ * A record as an event, handed over as its JSON text (core/envelope.ts `asRawJson`; a line keeps its exact
+ * text): the parsed tree dies at once, young, once its id and time are read, instead of waiting (and being
+ * promoted) in its part and the batches read ahead, which was most of what a large object's read kept in
+ * memory.
+ */
 function toEvent(def: ObjectReaderDef, value: unknown, ref: ObjectRef, fallbackId: string): RawEvent {
-  // A record with its exact text travels as that text from here on: the parsed value dies now, once its id
-  // and time are read, instead of waiting (and being promoted) in the part until the part is delivered.
-  const text = vendorText(value);
   const id = def.eventId?.(value, ref);
   const time = def.eventTime ? toIsoTime(def.eventTime(value, ref)) : undefined;
-  const raw = text === undefined ? value : new RawJson(text);
+  const raw = asRawJson(value);
   // An id made from the record's place (object and number, or byte offset) is not repeated within a run:
   // objects done are remembered and a part read again resumes after what was delivered. (Were one read
   // twice, its events would go again under the same ids, which at-least-once delivery allows.)

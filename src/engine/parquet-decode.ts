@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type AsyncBuffer, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
+import type { AsyncBuffer, FileMetaData } from 'hyparquet';
 import { keepVendorText } from '../core/envelope.ts';
 import type { DecodedRecord, RecordDecoder } from './object-decode.ts';
 
@@ -103,7 +102,12 @@ async function* rows(file: AsyncBuffer): AsyncGenerator<DecodedRecord> {
     };
     return;
   }
-  let metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>;
+  // The reader and its codecs are loaded at the first Parquet object (README, Performance).
+  const [{ parquetMetadataAsync, parquetReadObjects }, { compressors }] = await Promise.all([
+    import('hyparquet'),
+    import('hyparquet-compressors'),
+  ]);
+  let metadata: FileMetaData;
   try {
     metadata = await parquetMetadataAsync(file);
   } catch (err) {

@@ -1,5 +1,3 @@
-import { SaxesParser } from 'saxes';
-
 /**
  * XML answers read as they arrive (docs/architecture.md, "XML answers"): the elements a source selects
  * (Qualys's `HOST`, `WARNING`) are built into plain objects one at a time and handed over as soon as each
@@ -35,6 +33,8 @@ export async function* xmlElements(
 ): AsyncGenerator<{ name: string; value: XmlValue }> {
   const select = new Set(o.select);
   const arrays = new Set(o.arrays);
+  // Loaded at the first XML answer (README, Performance).
+  const { SaxesParser } = await import('saxes');
   const parser = new SaxesParser();
   const out: Array<{ name: string; value: XmlValue }> = [];
   const stack: Frame[] = []; // open elements inside a selected one (the selected one first)

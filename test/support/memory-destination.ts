@@ -1,5 +1,5 @@
 import type { Destination } from '../../src/core/destination.ts';
-import type { Envelope } from '../../src/core/envelope.ts';
+import { type Envelope, RawJson } from '../../src/core/envelope.ts';
 
 /**
  * A destination that keeps what it acknowledged in memory. `failOn(n, fn)` runs `fn` on the n-th send
@@ -27,7 +27,10 @@ export class MemoryDestination implements Destination {
       this.hooks.delete(this.sends);
       hook(); // throws: not acknowledged
     }
-    this.batches.push(events);
+    // Kept with each record as a destination writes it: a vendor's JSON text (RawJson) parsed back.
+    this.batches.push(
+      events.map((e) => (e.raw instanceof RawJson ? { ...e, raw: JSON.parse(e.raw.text) } : e)),
+    );
   }
 
   get events(): Envelope[] {

@@ -1,16 +1,14 @@
 import type { Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
-import {
+import type {
   AnonymousCredential,
-  ContainerClient as Container,
-  type ContainerClient,
-  newPipeline,
-  type RequestPolicy,
-  type RequestPolicyFactory,
+  ContainerClient,
+  RequestPolicy,
+  RequestPolicyFactory,
   RestError,
   StorageSharedKeyCredential,
-  type WebResource,
+  WebResource,
 } from '@azure/storage-blob';
 import { configError, TributaryError, transientError } from '../../core/errors.ts';
 import { egressPolicy } from '../../engine/egress.ts';
@@ -128,8 +126,12 @@ export class AzureBlobDestination extends ObjectStoreDestination {
     this.agents = egressAgents();
   }
 
-  private client(): ContainerClient {
+  private async client(): Promise<ContainerClient> {
     if (this.container) return this.container;
+    // The SDK is loaded when a destination of this kind first stores a blob (README, Performance).
+    const { AnonymousCredential, ContainerClient, newPipeline, StorageSharedKeyCredential } = await import(
+      '@azure/storage-blob'
+    );
     const c = this.c;
     let sas: string | undefined = c.sasToken;
     let credential: StorageSharedKeyCredential | AnonymousCredential | TokenCredential =
@@ -163,7 +165,7 @@ export class AzureBlobDestination extends ObjectStoreDestination {
     pipeline.factories.push(viaAgents);
     const base = `${this.endpoint.toString().replace(/\/+$/, '')}/${c.container}`;
     const url = sas ? `${base}?${sas.replace(/^\?/, '')}` : base;
-    this.container = new Container(url, pipeline);
+    this.container = new ContainerClient(url, pipeline);
     return this.container;
   }
 
@@ -176,13 +178,11 @@ export class AzureBlobDestination extends ObjectStoreDestination {
     // The account's kind and origins are checked before the SDK asks for a token, for a clear error.
     if (this.c.account) await accountFor(this.ctx, this.name, this.c.account, this.containerUrl());
     try {
-      await this.client()
-        .getBlockBlobClient(o.key)
-        .upload(o.body, o.body.length, {
-          abortSignal: signal,
-          blobHTTPHeaders: { blobContentType: o.contentType, blobContentMD5: Buffer.from(o.md5, 'base64') },
-          tier: this.c.accessTier,
-        });
+      await (await this.client()).getBlockBlobClient(o.key).upload(o.body, o.body.length, {
+        abortSignal: signal,
+        blobHTTPHeaders: { blobContentType: o.contentType, blobContentMD5: Buffer.from(o.md5, 'base64') },
+        tier: this.c.accessTier,
+      });
     } catch (err) {
       signal.throwIfAborted();
       throw this.classify(err);
@@ -196,10 +196,11 @@ export class AzureBlobDestination extends ObjectStoreDestination {
     const cause = (err as { cause?: unknown })?.cause;
     if (cause instanceof TributaryError) return cause;
     const where = `container ${this.c.container} at ${this.endpoint.origin}`;
-    if (err instanceof RestError && err.statusCode) {
-      const status = err.statusCode;
-      const code = err.code ?? `HTTP ${status}`;
-      const first = (err.message ?? '').split('\n')[0] ?? '';
+    if ((err as Error)?.name === 'RestError' && (err as RestError).statusCode) {
+      const rest = err as RestError;
+      const status = rest.statusCode!;
+      const code = rest.code ?? `HTTP ${status}`;
+      const first = (rest.message ?? '').split('\n')[0] ?? '';
       const said = first && first !== code ? `: ${snippet(first)}` : '';
       if (status === 429 || status >= 500)
         return transientError(

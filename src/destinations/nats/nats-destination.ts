@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { promisify } from 'node:util';
-import { type JetStreamClient, jetstream, type PubAck } from '@nats-io/jetstream';
-import { connect, credsAuthenticator, type NatsConnection, nkeyAuthenticator } from '@nats-io/transport-node';
+import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Destination } from '../../core/destination.ts';
 import { type Envelope, encodeLine } from '../../core/envelope.ts';
 import { configError, TributaryError, transientError } from '../../core/errors.ts';
@@ -88,6 +88,11 @@ export class NatsDestination implements Destination {
             ...(this.c.cert ? { cert: this.c.cert, key: this.c.key } : {}),
           }
         : undefined;
+    // The client is loaded when a destination of this kind first connects (README, Performance).
+    const [{ jetstream }, { connect, credsAuthenticator, nkeyAuthenticator }] = await Promise.all([
+      import('@nats-io/jetstream'),
+      import('@nats-io/transport-node'),
+    ]);
     try {
       const nc = await connect({
         servers: this.c.servers,

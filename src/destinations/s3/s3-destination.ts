@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
-import { PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { type AwsAccount, awsCredentials } from '../../accounts/aws.ts';
 import { configError, TributaryError, transientError } from '../../core/errors.ts';
 import { egressPolicy } from '../../engine/egress.ts';
@@ -42,6 +42,9 @@ const CREDENTIAL_CODES = new Set([
  * the role it assumes, renewed before expiry); an account's credentials are only sent to the origins
  * the account allows (the AWS domains, its endpoint, its saved origins).
  */
+/** The SDK's S3 client, loaded when a destination of this kind first stores an object (README, Performance). */
+const s3Sdk = () => import('@aws-sdk/client-s3');
+
 export class S3Destination extends ObjectStoreDestination {
   readonly kind = 's3';
   private readonly c: S3DestinationConfig;
@@ -96,6 +99,7 @@ export class S3Destination extends ObjectStoreDestination {
       .digest('hex');
     if (this.client?.fingerprint === fingerprint) return this.client.s3;
     this.client?.s3.destroy();
+    const { S3Client } = await s3Sdk();
     const s3 = new S3Client({
       region: this.c.region,
       endpoint: this.c.endpoint && trimUrl(this.c.endpoint),
@@ -119,6 +123,7 @@ export class S3Destination extends ObjectStoreDestination {
   protected async put(o: PlannedObject, signal: AbortSignal): Promise<void> {
     egressPolicy().checkUrl(this.endpointUrl, `destination ${this.name}`);
     const s3 = await this.s3();
+    const { PutObjectCommand, S3ServiceException } = await s3Sdk();
     try {
       await s3.send(
         new PutObjectCommand({
@@ -136,12 +141,15 @@ export class S3Destination extends ObjectStoreDestination {
       );
     } catch (err) {
       signal.throwIfAborted();
-      throw this.classify(err);
+      throw this.classify(err, S3ServiceException);
     }
   }
 
   /** An SDK error as a TributaryError naming the bucket, never the credentials or the object body. */
-  private classify(err: unknown): TributaryError {
+  private classify(
+    err: unknown,
+    S3ServiceException: typeof import('@aws-sdk/client-s3').S3ServiceException,
+  ): TributaryError {
     if (err instanceof TributaryError) return err;
     const where = `bucket ${this.c.bucket}${this.c.endpoint ? ` at ${this.endpointUrl.origin}` : ''}`;
     if (err instanceof S3ServiceException) {

@@ -311,7 +311,7 @@ Copy into Tributary: an **azure-storage** account (storage account name and the 
   },
   async test({ http, account, settings: s }) {
     if (s.queueName && s.syncStrategy === 'once') {
-      const queue = queueClient(http, account, s.queueName, s);
+      const queue = await queueClient(http, account, s.queueName, s)();
       // Deleting a message that does not exist proves the Process permission without touching any message.
       try {
         await queue.deleteMessage('00000000-0000-0000-0000-000000000000', 'AAAAAAAAAAAAAAAAAAAAAAAAAAAA');
@@ -333,7 +333,7 @@ Copy into Tributary: an **azure-storage** account (storage account name and the 
     const container = containerClient(http, account, s.container, s);
     const store = blobObjectStore(container);
     const ctl = new AbortController();
-    const entra = entraRole(container, 'blobReader');
+    const entra = entraRole(await container(), 'blobReader');
     const page = await needs(
       `list container ${s.container}`,
       'the List permission (sp=l), or the Storage Blob Data Reader role',
@@ -346,7 +346,7 @@ Copy into Tributary: an **azure-storage** account (storage account name and the 
         `read blob ${first.key}`,
         'the Read permission (sp=r), or the Storage Blob Data Reader role',
         entra,
-        () => container.getBlobClient(first.key).download(0, 1, { abortSignal: ctl.signal }),
+        async () => (await container()).getBlobClient(first.key).download(0, 1, { abortSignal: ctl.signal }),
       );
     }
   },

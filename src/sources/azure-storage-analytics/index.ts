@@ -137,6 +137,7 @@ export default defineSource<StorageAnalyticsSettings, StorageAccess>({
   async test({ settings: s, account, http, signal }) {
     const container = containerClient(http, account, s.container, s);
     const store = blobObjectStore(container);
+    const entra = entraRole(await container(), 'blobReader');
     try {
       for (const name of s.services) await store.list({ prefix: `${name}/`, signal });
     } catch (err) {
@@ -144,7 +145,7 @@ export default defineSource<StorageAnalyticsSettings, StorageAccess>({
         err,
         `list the ${s.container} container`,
         'blob Read and List (sp=rl), or Storage Blob Data Reader',
-        entraRole(container, 'blobReader'),
+        entra,
       );
     }
   },

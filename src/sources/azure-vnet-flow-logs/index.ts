@@ -165,6 +165,7 @@ export default defineSource<FlowLogSettings, StorageAccess>({
   },
   async test({ settings: s, account, http, signal }) {
     const container = containerClient(http, account, s.container, s);
+    const entra = entraRole(await container(), 'blobReader');
     try {
       await blobObjectStore(container).list({
         prefix: s.prefix ?? '',
@@ -175,7 +176,7 @@ export default defineSource<FlowLogSettings, StorageAccess>({
         err,
         `list the ${s.container} container`,
         'blob Read and List (sp=rl), or Storage Blob Data Reader',
-        entraRole(container, 'blobReader'),
+        entra,
       );
     }
   },

@@ -1,4 +1,4 @@
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { z } from 'zod';
 import { type PodAccount, podUrl } from '../../accounts/proofpoint-on-demand.ts';
 import { hashId, RawJson, toIsoTime } from '../../core/envelope.ts';
@@ -155,7 +155,7 @@ class Session {
   }
   /** Closes the connection and waits (briefly) until it is closed: Proofpoint allows one session per key. */
   async close(): Promise<void> {
-    if (this.ws.readyState === WebSocket.CLOSED) return;
+    if (this.ws.readyState === this.ws.CLOSED) return;
     const closed = new Promise<void>((ok) => {
       const t = setTimeout(ok, 1000);
       this.ws.once('close', () => {
@@ -163,7 +163,7 @@ class Session {
         ok();
       });
     });
-    if (this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
+    if (this.ws.readyState === this.ws.CONNECTING) this.ws.terminate();
     else this.ws.close(1000);
     await closed;
   }
@@ -182,6 +182,7 @@ async function open(
   url.searchParams.set('type', type);
   url.searchParams.set('sinceTime', podTime(since));
   const headers = Object.fromEntries(await ctx.http.authorizeConnection(url, refresh));
+  const { default: WebSocket } = await import('ws'); // loaded at the first session (README, Performance)
   const ws = new WebSocket(url, {
     headers,
     lookup: egressPolicy().lookup as never,

@@ -157,7 +157,13 @@ const stream: StreamDef<EventLogSettings, SalesforceAccount, ArtifactListCheckpo
               label: `event log file ${f.Id}`,
               maxEvents: BATCH_EVENTS,
               maxBytes: BATCH_BYTES,
-              event: (row, index) => ({ raw: row, id: `${f.Id}:${index + 1}`, time: rowTime(row) }),
+              // The file's id and the row's place: unique by construction.
+              event: (row, index) => ({
+                raw: row,
+                id: `${f.Id}:${index + 1}`,
+                time: rowTime(row),
+                positional: true,
+              }),
             },
           ),
       });

@@ -59,7 +59,7 @@ describe('salesforce-eventlog reading', () => {
     assert.deepEqual(res.ids, sim.logRowIds().slice(0, 5), 'the hourly files only, in CreatedDate order');
     const first = res.events[0];
     assert.equal(first.id, `${f1}:1`);
-    const raw = first.raw as Record<string, string>;
+    const raw = JSON.parse(JSON.stringify(first.raw)) as Record<string, string>; // the row as JSON text
     assert.equal(raw.EVENT_TYPE, 'Login');
     assert.equal(
       raw.BROWSER_TYPE,

@@ -1,0 +1,92 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * What loading code costs: `npm run bench -- modules [SPECIFIER...]` imports the modules one after the
+ * other in a fresh process (bin/tributary's V8 flags, compile cache and malloc settings) and prints, after
+ * a full garbage collection, the resident set and V8 heap after each, and what each added. The order
+ * matters: a module's shared dependencies are charged to the first one that loads them. Without
+ * arguments: what the CLI's entry point imports (src/cli/main.ts itself runs the CLI), then each registry and each vendor library the collectors use.
+ */
+const ROOT = join(import.meta.dirname, '..');
+
+export const DEFAULT_MODULES = [
+  './src/core/source.ts',
+  './src/engine/runner.ts',
+  './src/accounts/index.ts',
+  './src/sources/index.ts',
+  './src/destinations/index.ts',
+  './src/app/runtime.ts',
+  './src/app/scheduler.ts',
+  './src/control/service.ts',
+  './src/cli/open-store.ts',
+  'undici',
+  'jose',
+  'ws',
+  'saxes',
+  'hyparquet',
+  'hyparquet-compressors',
+  '@aws-sdk/credential-providers',
+  '@aws-sdk/client-sts',
+  '@aws-sdk/client-s3',
+  '@aws-sdk/client-sqs',
+  '@azure/storage-blob',
+  '@azure/storage-queue',
+  '@azure/event-hubs',
+  '@nats-io/transport-node',
+  '@nats-io/jetstream',
+  'pg',
+  'pg-boss',
+];
+
+export interface ModuleCost {
+  module: string;
+  rssMB: number;
+  heapMB: number;
+  addedRssMB: number;
+  addedHeapMB: number;
+}
+
+// The child: imports each module in turn and prints one JSON line per module.
+const CHILD = `
+const mb = (n) => Math.round(n / 104857.6) / 10;
+const root = process.argv[1];
+gc(); gc();
+let prev = process.memoryUsage();
+console.log(JSON.stringify({ module: '(node)', rssMB: mb(prev.rss), heapMB: mb(prev.heapUsed), addedRssMB: 0, addedHeapMB: 0 }));
+for (const spec of process.argv.slice(2)) {
+  // bare names resolve from the working directory (the repository) in an -e module
+  await import(spec.startsWith('.') ? new URL(spec, 'file://' + root + '/').href : spec);
+  gc(); gc();
+  const u = process.memoryUsage();
+  console.log(JSON.stringify({ module: spec, rssMB: mb(u.rss), heapMB: mb(u.heapUsed),
+    addedRssMB: mb(u.rss - prev.rss), addedHeapMB: mb(u.heapUsed - prev.heapUsed) }));
+  prev = u;
+}
+`;
+
+export function moduleCosts(specs: string[] = DEFAULT_MODULES): ModuleCost[] {
+  const flags = readFileSync(join(ROOT, 'bin/node-flags'), 'utf8').split(/\s+/).filter(Boolean);
+  if (!flags.includes('--expose-gc')) flags.push('--expose-gc');
+  const env = {
+    ...process.env,
+    NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(tmpdir(), 'tributary-bench-compile-cache'),
+    MALLOC_ARENA_MAX: '2',
+    MALLOC_TRIM_THRESHOLD_: '131072',
+  };
+  const run = () =>
+    spawnSync(
+      process.execPath,
+      ['--disable-warning=ExperimentalWarning', ...flags, '--input-type=module', '-e', CHILD, ROOT, ...specs],
+      { cwd: ROOT, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+  run(); // fills the compile cache, as a second start of bin/tributary finds it
+  const child = run();
+  if (child.status !== 0) throw new Error(`bench modules: the child exited ${child.status}`);
+  return child.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as ModuleCost);
+}
