@@ -229,6 +229,45 @@ describe('Http', () => {
     assert.deepEqual(body, { ok: 1 });
   });
 
+  it('a streamed body that keeps arriving is read whole, however long it takes in total', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      let k = 0;
+      const t = setInterval(() => {
+        res.write(`chunk-${k}\n`);
+        if (++k === 6) {
+          clearInterval(t);
+          res.end();
+        }
+      }, 80);
+    };
+    // 6 chunks 80 ms apart: ≈480 ms in all, never 200 ms without data.
+    const text = await client({ timeoutMs: 200, maxAttempts: 1 }).send({ url: `${base}/big` }, async (r) => {
+      let all = '';
+      for await (const chunk of r.body!) all += Buffer.from(chunk).toString();
+      return all;
+    });
+    assert.equal(text.split('\n').filter(Boolean).length, 6);
+  });
+
+  it('a streamed body that stalls for longer than the timeout is cut off and retried', async () => {
+    let n = 0;
+    handler = (_req, res) => {
+      n++;
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      if (n === 1)
+        res.write('partial\n'); // then nothing more
+      else res.end('whole\n');
+    };
+    const text = await client({ timeoutMs: 200 }).send({ url: `${base}/stall` }, async (r) => {
+      let all = '';
+      for await (const chunk of r.body!) all += Buffer.from(chunk).toString();
+      return all;
+    });
+    assert.equal(text, 'whole\n');
+    assert.equal(n, 2);
+  });
+
   it('sends the body authorize returns (credentials in the body), recomputed from the request on every attempt', async () => {
     const received: string[] = [];
     let n = 0;

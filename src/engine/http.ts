@@ -100,14 +100,31 @@ class Response_ implements HttpResponse {
   readonly status: number;
   readonly url: string;
   readonly headers: Headers;
-  readonly body: ReadableStream<Uint8Array> | null;
   private readonly res: Response;
-  constructor(res: Response, url: string) {
+  private readonly deadline: Deadline;
+  private stream: ReadableStream<Uint8Array> | null | undefined;
+  constructor(res: Response, url: string, deadline: Deadline) {
     this.res = res;
     this.status = res.status;
     this.url = url;
     this.headers = res.headers;
-    this.body = res.body;
+    this.deadline = deadline;
+  }
+  /** The body as a stream: each chunk that arrives pushes the request's deadline back (a large download). */
+  get body(): ReadableStream<Uint8Array> | null {
+    if (this.stream === undefined) {
+      const touch = this.deadline.touch;
+      this.stream =
+        this.res.body?.pipeThrough(
+          new TransformStream<Uint8Array, Uint8Array>({
+            transform(chunk, out) {
+              touch();
+              out.enqueue(chunk);
+            },
+          }),
+        ) ?? null;
+    }
+    return this.stream;
   }
   text() {
     return this.res.text();
@@ -115,6 +132,23 @@ class Response_ implements HttpResponse {
   json<T>() {
     return this.res.json() as Promise<T>;
   }
+}
+
+/**
+ * A request's timeout: the answer must start within it, and a body read as a stream must not stall for
+ * longer (each chunk re-arms it), so a large object that keeps arriving is never cut off at a fixed total.
+ */
+interface Deadline {
+  signal: AbortSignal;
+  touch: () => void;
+  clear: () => void;
+}
+
+function deadline(ms: number): Deadline {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(new DOMException(`no answer within ${ms} ms`, 'TimeoutError')), ms);
+  timer.unref();
+  return { signal: ac.signal, touch: () => timer.refresh(), clear: () => clearTimeout(timer) };
 }
 
 /** Pulls a human message out of common vendor error bodies, never echoing the whole body. */
@@ -347,6 +381,7 @@ export class Http implements HttpClient {
     const endpoint = this.o.endpointLimiter?.(url);
     let sent: number | undefined;
     let status: number | undefined;
+    let timer: Deadline | undefined;
     try {
       this.waited((await this.o.limiter?.take(signal)) ?? 0);
       this.waited((await endpoint?.take(signal)) ?? 0);
@@ -369,7 +404,9 @@ export class Http implements HttpClient {
           });
           if (authorized && authorized.body !== undefined) body = authorized.body;
         }
-        const timeout = AbortSignal.timeout(req.timeoutMs ?? this.o.timeoutMs);
+        timer?.clear();
+        timer = deadline(req.timeoutMs ?? this.o.timeoutMs);
+        const timeout = timer.signal;
         sent = performance.now();
         status = undefined;
         res = await fetch(url, {
@@ -407,7 +444,7 @@ export class Http implements HttpClient {
         this.o.limiter?.pauseUntil(Math.min(resetAt, now + this.o.maxRetryAfterMs));
 
       if ((res.status >= 200 && res.status < 400) || req.accept?.includes(res.status)) {
-        return { ok: await consume(new Response_(res, url.toString())) };
+        return { ok: await consume(new Response_(res, url.toString(), timer)) };
       }
       const body = (await res.text()).slice(0, MAX_ERROR_BODY);
       const vendorCtx = { status: res.status, message: vendorMessage(body), body, url, headers: res.headers };
@@ -469,6 +506,8 @@ export class Http implements HttpClient {
             'Check connectivity to the vendor (DNS, proxy, firewall); Tributary retries automatically.',
         ),
       };
+    } finally {
+      timer?.clear();
     }
   }
 
