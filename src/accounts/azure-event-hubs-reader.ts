@@ -143,13 +143,27 @@ async function consumerClient(
     : target.port === 5671
       ? target.host
       : `${target.host}:${target.port}`;
-  return new EventHubConsumerClient(
+  // The client renews each link's token on a timer loop that re-arms itself when a renewal settles, even one
+  // that was in flight when the link closed: such a loop would renew for a closed client forever (and keep a
+  // process alive). Once the client is closed its credential never answers, so a renewal still due settles
+  // never and the loop ends there.
+  const credential = microsoftCredential(http, app);
+  let closed = false;
+  const client = new EventHubConsumerClient(
     account.consumerGroup,
     namespace,
     target.hub,
-    microsoftCredential(http, app),
+    {
+      getToken: (scopes, opts) => (closed ? new Promise(() => {}) : credential.getToken(scopes, opts)),
+    },
     options,
   );
+  const close = client.close.bind(client);
+  client.close = () => {
+    closed = true;
+    return close();
+  };
+  return client;
 }
 
 /** The Event Hubs client's errors as Tributary's, naming the field to fix (no secret: the SDK's text has none). */

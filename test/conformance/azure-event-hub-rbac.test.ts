@@ -141,9 +141,10 @@ describe('azure-event-hubs account with an Entra ID app (RBAC: Azure Event Hubs 
     await until('the first events', () => dest.ids().length === 2);
     await until('both receivers attached', () => sim.attached().length === 2);
     const { attaches, jwtTokens } = sim.stats;
-    // Each receiver (one per partition) renews on its own timer, about 5 s apart here. The consumer is stopped
-    // between two rounds: stopping while a renewal is in flight leaves the client's timer re-armed after close
-    // (its timer loop restarts when the task settles), which would keep this process alive.
+    // Each receiver (one per partition) renews on its own timer, about 5 s apart here. Stopping while a renewal
+    // is in flight leaves the client's timer loop re-armed after close (it restarts when the task settles); the
+    // closed client's credential never answers, so that loop ends at its next turn instead of keeping this
+    // process alive (the file-timeout guard would fail the file).
     await until('both receivers renewed', () => sim.stats.jwtTokens >= jwtTokens + 2, 30_000);
     assert.equal(
       sim.stats.attaches,
