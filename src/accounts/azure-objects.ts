@@ -180,26 +180,9 @@ export function containerClient(
   container: string,
   settings?: EntraStorageSettings,
 ): LazyClient<ContainerClient> {
-  return once(async () => {
+  return storageClient(http, account, 'blob', container, settings, async () => {
     const sdk = await import('@azure/storage-blob');
-    if (isEntraApp(account)) {
-      const blob = entraEndpoint(account, settings ?? {}, 'blob');
-      const pipeline = sdk.newPipeline(microsoftCredential(http, account), { retryOptions: RETRY });
-      pipeline.factories.push(guarded(http, { ownCredential: true }) as never);
-      const client = new sdk.ContainerClient(`${blob}/${encodeURIComponent(container)}`, pipeline);
-      apps.set(client, account);
-      return client;
-    }
-    noEntraSettings(settings);
-    const e = storageEndpoints(account);
-    const credential =
-      e.accountKey && e.accountName
-        ? new sdk.StorageSharedKeyCredential(e.accountName, e.accountKey)
-        : new sdk.AnonymousCredential();
-    const pipeline = sdk.newPipeline(credential, { retryOptions: RETRY });
-    pipeline.factories.push(guarded(http) as never);
-    const url = `${e.blob}/${encodeURIComponent(container)}`;
-    return new sdk.ContainerClient(e.blobSas && !e.accountKey ? `${url}?${e.blobSas}` : url, pipeline);
+    return { ...sdk, Client: sdk.ContainerClient };
   });
 }
 
@@ -209,13 +192,40 @@ export function queueClient(
   queue: string,
   settings?: EntraStorageSettings,
 ): LazyClient<QueueClient> {
-  return once(async () => {
+  return storageClient(http, account, 'queue', queue, settings, async () => {
     const sdk = await import('@azure/storage-queue');
+    return { ...sdk, Client: sdk.QueueClient };
+  });
+}
+
+/** What a storage SDK (`@azure/storage-blob`, `@azure/storage-queue`) gives to build a client of one service. */
+interface StorageSdk<C> {
+  newPipeline(credential: never, options: { retryOptions: typeof RETRY }): { factories: unknown[] };
+  StorageSharedKeyCredential: new (accountName: string, accountKey: string) => unknown;
+  AnonymousCredential: new () => unknown;
+  Client: new (url: string, pipeline: never) => C;
+}
+
+/**
+ * A container or queue client, built at first use: with an Entra app, its token (and `ownCredential`
+ * requests); else the account's key, or its SAS token in the URL, or nothing. Every request goes through
+ * the engine's checks (`guarded`).
+ */
+function storageClient<C extends object>(
+  http: HttpClient,
+  account: StorageAccess,
+  service: 'blob' | 'queue',
+  name: string,
+  settings: EntraStorageSettings | undefined,
+  load: () => Promise<StorageSdk<C>>,
+): LazyClient<C> {
+  return once(async () => {
+    const sdk = await load();
     if (isEntraApp(account)) {
-      const endpoint = entraEndpoint(account, settings ?? {}, 'queue');
-      const pipeline = sdk.newPipeline(microsoftCredential(http, account), { retryOptions: RETRY });
-      pipeline.factories.push(guarded(http, { ownCredential: true }) as never);
-      const client = new sdk.QueueClient(`${endpoint}/${encodeURIComponent(queue)}`, pipeline);
+      const endpoint = entraEndpoint(account, settings ?? {}, service);
+      const pipeline = sdk.newPipeline(microsoftCredential(http, account) as never, { retryOptions: RETRY });
+      pipeline.factories.push(guarded(http, { ownCredential: true }));
+      const client = new sdk.Client(`${endpoint}/${encodeURIComponent(name)}`, pipeline as never);
       apps.set(client, account);
       return client;
     }
@@ -225,10 +235,11 @@ export function queueClient(
       e.accountKey && e.accountName
         ? new sdk.StorageSharedKeyCredential(e.accountName, e.accountKey)
         : new sdk.AnonymousCredential();
-    const pipeline = sdk.newPipeline(credential, { retryOptions: RETRY });
-    pipeline.factories.push(guarded(http) as never);
-    const url = `${e.queue}/${encodeURIComponent(queue)}`;
-    return new sdk.QueueClient(e.queueSas && !e.accountKey ? `${url}?${e.queueSas}` : url, pipeline);
+    const pipeline = sdk.newPipeline(credential as never, { retryOptions: RETRY });
+    pipeline.factories.push(guarded(http));
+    const url = `${e[service]}/${encodeURIComponent(name)}`;
+    const sas = service === 'blob' ? e.blobSas : e.queueSas;
+    return new sdk.Client(sas && !e.accountKey ? `${url}?${sas}` : url, pipeline as never);
   });
 }
 
