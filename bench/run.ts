@@ -9,12 +9,13 @@ import { eventhub } from './eventhub.ts';
 import { memory } from './memory.ts';
 import { moduleCosts } from './modules.ts';
 import { objects } from './objects.ts';
+import { parseFloor } from './parse-floor.ts';
 import { salesforceEventlog } from './salesforce-eventlog.ts';
 import { throughput } from './throughput.ts';
 import { webhook, webhookWorstCase } from './webhook.ts';
 
 /**
- * `npm run bench [throughput|memory|webhook|destinations|cluster|buffer|objects|salesforce-eventlog|eventhub|current-state|modules]`: runs the benchmarks and prints their
+ * `npm run bench [throughput|memory|webhook|destinations|cluster|buffer|objects|salesforce-eventlog|eventhub|current-state|modules|parse-floor]`: runs the benchmarks and prints their
  * figures as JSON lines (`webhook` also prints one `webhook-worst-case` line per worst-case body).
  */
 const which = process.argv[2];
@@ -50,6 +51,7 @@ if (which === 'destinations')
     console.log(JSON.stringify({ bench: 'destinations', ...row }));
 if (which === 'cluster') console.log(JSON.stringify({ bench: 'cluster', ...(await cluster()) }));
 if (which === 'buffer') console.log(JSON.stringify({ bench: 'buffer', ...(await buffer()) }));
+if (which === 'parse-floor') console.log(JSON.stringify({ bench: 'parse-floor', ...(await parseFloor()) }));
 if (which === 'objects') console.log(JSON.stringify({ bench: 'objects', ...(await objects()) }));
 if (which === 'salesforce-eventlog')
   console.log(JSON.stringify({ bench: 'salesforce-eventlog', ...(await salesforceEventlog()) }));

@@ -1,6 +1,7 @@
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { constants, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { accountKinds } from '../src/accounts/index.ts';
 import { validateSettings } from '../src/config/config-file.ts';
 import { fileScope } from '../src/destinations/file/file-scope.ts';
@@ -23,7 +24,7 @@ import { spawnSimulator } from './sim-process.ts';
  * body over 1 MB with one non-ASCII character becomes a two-byte string, which JSON.parse reads more
  * slowly: the limit would be measured on a slower input than the engine's.
  */
-function decode(bytes: Uint8Array): string {
+export function decode(bytes: Uint8Array): string {
   const decoder = new TextDecoder();
   let text = '';
   for (let at = 0; at < bytes.byteLength; at += 256 * 1024) {
@@ -109,6 +110,22 @@ export async function throughput(events = Number(process.env.BENCH_EVENTS ?? 200
     const checked = validateSettings('okta', { limit: PAGE });
     if (!checked.ok) throw new Error(checked.issues.join('; '));
     const simCpu0 = sim.cpu();
+    // Garbage collections during the engine's run: count and pause time (main thread), minor and major.
+    const gc = { minor: 0, minorMs: 0, major: 0, majorMs: 0 };
+    const count = (entries: PerformanceEntry[]) => {
+      for (const e of entries) {
+        const kind = (e as { detail?: { kind?: number } }).detail?.kind;
+        if (kind === constants.NODE_PERFORMANCE_GC_MINOR) {
+          gc.minor++;
+          gc.minorMs += e.duration;
+        } else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+          gc.major++;
+          gc.majorMs += e.duration;
+        }
+      }
+    };
+    const gcs = new PerformanceObserver((list) => count(list.getEntries()));
+    gcs.observe({ entryTypes: ['gc'] });
     const cpu0 = process.cpuUsage();
     const elu0 = performance.eventLoopUtilization();
     const t1 = performance.now();
@@ -132,6 +149,8 @@ export async function throughput(events = Number(process.env.BENCH_EVENTS ?? 200
       { store, log: silentLogger, rateLimits: new RateLimits(null) },
     );
     const engineMs = performance.now() - t1;
+    count(gcs.takeRecords()); // entries not yet handed to the callback
+    gcs.disconnect();
     const cpu = process.cpuUsage(cpu0);
     const elu = performance.eventLoopUtilization(elu0);
     const simCpu = (sim.cpu() ?? Number.NaN) - (simCpu0 ?? Number.NaN);
@@ -154,6 +173,13 @@ export async function throughput(events = Number(process.env.BENCH_EVENTS ?? 200
         simCpuSec: simCpu.toFixed(2),
         // the share of the time the engine's event loop (its one JavaScript thread) was busy
         eventLoopBusy: `${Math.round(elu.utilization * 100)}%`,
+        // scavenges and mark-compacts meanwhile, with their pauses of the event loop
+        gc: {
+          scavenges: gc.minor,
+          scavengeMs: Math.round(gc.minorMs),
+          markCompacts: gc.major,
+          markCompactMs: Math.round(gc.majorMs),
+        },
       },
       bareLimit: {
         eventsPerSec: eps(bareEvents, bareMs),
