@@ -12,7 +12,8 @@ import { createRequire } from 'node:module';
  *
  * The modules are loaded with a synchronous `require()` of an ES module (Node ≥ 22.12, unflagged in
  * Node 24), so every call site stays synchronous. That only works for a module graph without
- * top-level `await` (`ERR_REQUIRE_ASYNC_MODULE` otherwise): nothing under src/ may use one.
+ * top-level `await` (`ERR_REQUIRE_ASYNC_MODULE` otherwise): nothing under src/ may use one. The
+ * registries' own tests load every entry this way, so one that does fails them.
  */
 
 /** A registry's entries, by id: `[module path relative to the registry, export name]`. */
@@ -81,8 +82,7 @@ export function lazyValue<T extends object>(make: () => T): T {
   return new Proxy(Object.create(null) as T, {
     get: (_t, p) => {
       const v = get();
-      const r = Reflect.get(v, p, v);
-      return r;
+      return Reflect.get(v, p, v);
     },
     has: (_t, p) => Reflect.has(get(), p),
     ownKeys: () => Reflect.ownKeys(get()),
