@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadedIds } from '../core/lazy.ts';
@@ -23,6 +23,20 @@ describe('account kind registry', () => {
       );
       assert.equal(accountKinds[id]!.id, id, `${path} ${name} has the id ${id}`);
     }
+  });
+
+  it('every account kind defined in src/accounts is in the manifest', () => {
+    const defined: string[] = [];
+    for (const file of readdirSync(import.meta.dirname).filter(
+      (f) => /^[\w-]+\.ts$/.test(f) && !f.endsWith('.test.ts'),
+    ))
+      for (const m of readFileSync(join(import.meta.dirname, file), 'utf8').matchAll(
+        /export const (\w+) = defineAccountKind(?:<[^(]*>)?\(/g,
+      ))
+        defined.push(`./${file} ${m[1]}`);
+    assert.ok(defined.length >= 40);
+    const listed = Object.values(accountKindManifest).map(([path, name]) => `${path} ${name}`);
+    assert.deepEqual(defined.sort(), listed.sort());
   });
 
   it('every kind a polled source names is in the manifest', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDirs } from '../../test/support/temp-dirs.ts';
@@ -31,6 +31,16 @@ describe('destination registry', () => {
     assert.deepEqual(loadedIds(destinationKinds), ['file']);
     assert.deepEqual(destinationSpecOf('splunk-hec').secrets, ['token']);
     assert.deepEqual(loadedIds(destinationKinds), ['file', 'splunk-hec']);
+  });
+
+  it('lists every folder of src/destinations that defines a kind', () => {
+    const defining = readdirSync(import.meta.dirname, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && existsSync(join(import.meta.dirname, e.name, 'index.ts')))
+      .map((e) => e.name)
+      .filter((d) =>
+        /defineDestinationKind\(/.test(readFileSync(join(import.meta.dirname, d, 'index.ts'), 'utf8')),
+      );
+    assert.deepEqual(Object.keys(destinationKindManifest).sort(), defining.sort());
   });
 
   it("each entry is its module's kind of that name", () => {
