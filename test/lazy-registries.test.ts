@@ -34,6 +34,9 @@ const { SqliteStore } = await import(at('src/store/sqlite/sqlite-store.ts'));
 const { SecretBox } = await import(at('src/store/secrets.ts'));
 const { fileScope } = await import(at('src/destinations/file/file-scope.ts'));
 const { createLogger } = await import(at('src/engine/log.ts'));
+// and what \`serve\` imports besides: the scheduler, and the API's routes with their request schemas
+await import(at('src/app/scheduler.ts'));
+await import(at('src/api/routes.ts'));
 // Nothing is loaded by importing what the CLI imports.
 const atStart = [loadedIds(sources), loadedIds(accountKinds), loadedIds(destinationKinds)];
 const store = await SqliteStore.open(dir);
