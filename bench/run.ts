@@ -7,7 +7,7 @@ import { currentState } from './current-state.ts';
 import { destinations } from './destinations.ts';
 import { eventhub } from './eventhub.ts';
 import { memory } from './memory.ts';
-import { moduleCosts } from './modules.ts';
+import { moduleCosts, runFloor } from './modules.ts';
 import { objects } from './objects.ts';
 import { parseFloor } from './parse-floor.ts';
 import { salesforceEventlog } from './salesforce-eventlog.ts';
@@ -58,6 +58,9 @@ if (which === 'salesforce-eventlog')
 if (which === 'eventhub') console.log(JSON.stringify({ bench: 'eventhub', ...(await eventhub()) }));
 if (which === 'current-state')
   for (const row of await currentState()) console.log(JSON.stringify({ bench: 'current-state', ...row }));
-if (which === 'modules')
-  for (const row of moduleCosts(process.argv.slice(3).length ? process.argv.slice(3) : undefined))
+if (which === 'modules') {
+  const specs = process.argv.slice(3);
+  for (const row of moduleCosts(specs.length ? specs : undefined))
     console.log(JSON.stringify({ bench: 'modules', ...row }));
+  if (!specs.length) for (const row of runFloor()) console.log(JSON.stringify({ bench: 'modules', ...row }));
+}

@@ -135,7 +135,9 @@ export interface ApiServerOptions {
 }
 
 export async function startApiServer(control: Control, auth: Auth, o: ApiServerOptions) {
-  const openapi = JSON.stringify(openApiDocument(routes, o.version ?? '0.1.0'));
+  // Built on first request: the document describes every destination kind, and loading them all
+  // (destinations/index.ts loads a kind on first use) is not a cost of starting the server.
+  let openapi: string | undefined;
   const server = createServer((req, res) => void handle(req, res));
   const ingest = new IngestReceiver(control.runtime, { log: o.log });
   const clientAddress = new ClientAddress(o.trustedProxies);
@@ -163,7 +165,9 @@ export async function startApiServer(control: Control, auth: Auth, o: ApiServerO
       const pushed = /^\/ingest\/([^/]+)$/.exec(url.pathname);
       if (pushed) return await ingest.handle(req, res, decodeURIComponent(pushed[1]!));
       if (url.pathname === '/api/openapi.json' && method === 'GET') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(openapi);
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end((openapi ??= JSON.stringify(openApiDocument(routes, o.version ?? '0.1.0'))));
         return;
       }
       if (!url.pathname.startsWith('/api/')) {

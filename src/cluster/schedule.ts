@@ -1,7 +1,6 @@
 import type { PgBoss } from 'pg-boss';
 import type { ErrorInfo } from '../core/errors.ts';
-import { isPushSource } from '../core/source.ts';
-import { sources } from '../sources/index.ts';
+import { pushSourceIds as pushSources } from '../sources/index.ts';
 import type { PostgresStore } from '../store/postgres/postgres-store.ts';
 import { RUN_QUEUE, type RunJob } from './boss.ts';
 
@@ -24,10 +23,7 @@ import { RUN_QUEUE, type RunJob } from './boss.ts';
  */
 
 /** Push sources receive their events on the ingest endpoint: never due, never run. */
-export const pushSourceIds = (): string[] =>
-  Object.values(sources)
-    .filter((s) => isPushSource(s))
-    .map((s) => s.id);
+export const pushSourceIds = (): string[] => [...pushSources];
 
 export interface Claimed {
   id: string;

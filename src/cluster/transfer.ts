@@ -10,7 +10,7 @@ import type {
   Store,
   UserRecord,
 } from '../core/store.ts';
-import { destinationSpec } from '../destinations/index.ts';
+import { destinationSpecOf } from '../destinations/index.ts';
 import { collectorSpec } from '../engine/credential-origins.ts';
 import { sources } from '../sources/index.ts';
 import type { SecretBox } from '../store/secrets.ts';
@@ -213,7 +213,7 @@ function maskedSecretsIn(data: ExportFile, box: SecretBox): string[] {
   }
   for (const d of data.destinations) {
     sealedMasks(`destination "${d.name}"`, d.secrets);
-    plain(`destination "${d.name}"`, d.config, destinationSpec);
+    plain(`destination "${d.name}"`, d.config, destinationSpecOf(d.kind));
   }
   for (const c of data.collectors) {
     sealedMasks(`collector "${c.name}"`, c.secrets ?? {});

@@ -8,7 +8,7 @@ import { byName, own, RESERVED_KEY_PROBLEM, reservedKeyPaths } from '../core/nam
 import { maskedPaths } from '../core/secret-fields.ts';
 import { accountKindsOf, accountKindsText, isPushSource } from '../core/source.ts';
 import { formatIssues, serviceUrl, suggestion, timeZone } from '../core/validation.ts';
-import { type DestinationConfig, destinationConfigSchema, destinationSpec } from '../destinations/index.ts';
+import { type DestinationConfig, destinationSpecOf, parseDestinationConfig } from '../destinations/index.ts';
 import {
   accountOrigins,
   collectorSpec,
@@ -246,11 +246,13 @@ export function parseConfig(
   for (const [n, raw] of fileDestinations) {
     if (raw && typeof raw === 'object')
       issues.push(
-        ...maskedPaths(raw as Record<string, unknown>, destinationSpec).map((p) =>
-          maskIssue(['destinations', n, p]),
-        ),
+        ...maskedPaths(
+          raw as Record<string, unknown>,
+          destinationSpecOf((raw as { kind?: unknown }).kind),
+        ).map((p) => maskIssue(['destinations', n, p])),
       );
-    const r = destinationConfigSchema.safeParse(raw);
+    // Checked against its own kind's schema: only the kinds the file uses are loaded.
+    const r = parseDestinationConfig(raw);
     if (r.success) config.destinations[n] = r.data;
     else issues.push(...formatIssues(r.error, ['destinations', n]));
   }

@@ -39,9 +39,9 @@ import { placeFile } from '../destinations/file/file-scope.ts';
 import {
   createDestination,
   type DestinationConfig,
-  destinationConfigSchema,
   destinationKinds,
-  destinationSpec,
+  destinationSpecOf,
+  parseDestinationConfig,
 } from '../destinations/index.ts';
 import {
   accountOrigins,
@@ -976,13 +976,13 @@ export class Control {
   private sealDestination(config: DestinationConfig, baseDir: string) {
     const c = { ...config } as DestinationConfig;
     if (c.kind === 'file' && !isAbsolute(c.path)) c.path = resolve(baseDir, c.path);
-    return sealSecrets(c as Record<string, unknown>, destinationSpec.secrets, this.runtime.secrets);
+    return sealSecrets(c as Record<string, unknown>, destinationSpecOf(c.kind).secrets, this.runtime.secrets);
   }
 
   /** Where a destination sends events, for the network check (refused: link-local; noted: private). */
   private async destinationNetwork(plain: Record<string, unknown>) {
     const net = await networkCheck(
-      destinationSpec.origins.flatMap((p) =>
+      destinationSpecOf(plain.kind).origins.flatMap((p) =>
         valuesAt(plain, p).map((v) => ({ ...v, path: `config.${v.path}` })),
       ),
     );
@@ -1063,7 +1063,7 @@ export class Control {
   ) {
     if (await this.store.getDestination(input.name))
       throw conflict(`A destination named "${input.name}" exists.`);
-    refuseMasks(input.config as Record<string, unknown>, destinationSpec, 'config');
+    refuseMasks(input.config as Record<string, unknown>, destinationSpecOf(input.config.kind), 'config');
     await this.checkDestinationKind(input.config);
     const placed = await this.placeDestination(actor, input.config, baseDir);
     const { plain, sealed } = this.sealDestination(placed, baseDir);
@@ -1103,12 +1103,12 @@ export class Control {
     const merged = mergeSecrets(
       incoming,
       { plain: existing.config, sealed: sameKind ? existing.secrets : {} },
-      destinationSpec,
+      destinationSpecOf(incoming.kind),
       this.runtime.secrets,
       'config.',
     );
     if (merged.issues.length) throw invalid(merged.issues);
-    const r = destinationConfigSchema.safeParse(merged.value);
+    const r = parseDestinationConfig(merged.value);
     if (!r.success) throw invalid(formatIssues(r.error), 'config');
     await this.checkDestinationKind(r.data, existing.kind);
     const placed = await this.placeDestination(actor, r.data, baseDir);

@@ -1,14 +1,85 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDirs } from '../../test/support/temp-dirs.ts';
 import { makeEnvelope } from '../core/envelope.ts';
+import { loadedIds } from '../core/lazy.ts';
 import { fileScope } from './file/file-scope.ts';
-import { createDestination, destinationConfigSchema, destinationKinds } from './index.ts';
+import {
+  createDestination,
+  destinationConfigSchema,
+  destinationKindManifest,
+  destinationKinds,
+  destinationSpec,
+  destinationSpecOf,
+  parseDestinationConfig,
+} from './index.ts';
 
 const fresh = tempDirs('tributary-dest');
 const parse = (v: unknown) => destinationConfigSchema.parse(v);
+
+describe('destination registry', () => {
+  // First in this file: nothing else has loaded a kind yet.
+  it('loads a kind on first use: one config of a known kind loads only that kind', () => {
+    assert.deepEqual(loadedIds(destinationKinds), []);
+    assert.ok(Object.hasOwn(destinationKinds, 'syslog'));
+    assert.ok(!Object.hasOwn(destinationKinds, 'constructor'));
+    const r = parseDestinationConfig({ kind: 'file', path: 'out/events.ndjson' });
+    assert.ok(r.success);
+    assert.deepEqual(destinationSpecOf('file'), { secrets: [], origins: [] });
+    assert.deepEqual(loadedIds(destinationKinds), ['file']);
+    assert.deepEqual(destinationSpecOf('splunk-hec').secrets, ['token']);
+    assert.deepEqual(loadedIds(destinationKinds), ['file', 'splunk-hec']);
+  });
+
+  it('lists every folder of src/destinations that defines a kind', () => {
+    const defining = readdirSync(import.meta.dirname, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && existsSync(join(import.meta.dirname, e.name, 'index.ts')))
+      .map((e) => e.name)
+      .filter((d) =>
+        /defineDestinationKind\(/.test(readFileSync(join(import.meta.dirname, d, 'index.ts'), 'utf8')),
+      );
+    assert.deepEqual(Object.keys(destinationKindManifest).sort(), defining.sort());
+  });
+
+  it("each entry is its module's kind of that name", () => {
+    for (const [kind, [path]] of Object.entries(destinationKindManifest)) {
+      assert.equal(path, `./${kind}/index.ts`);
+      assert.equal(destinationKinds[kind]!.kind, kind);
+    }
+  });
+
+  it('checks a config against its kind as the union does, and an unknown kind against the union', () => {
+    for (const v of [
+      { kind: 'file', path: 'x', maxFiles: 0 },
+      { kind: 'http', url: 'ftp://nope' },
+      { kind: 'splunk-hec', url: 'https://hec.example.com:8088' },
+      { kind: 'stdout', buffer: { maxBytes: 1 } },
+      { kind: 'nope' },
+      { path: 'x' },
+      'file',
+    ]) {
+      const one = parseDestinationConfig(v);
+      const all = destinationConfigSchema.safeParse(v);
+      assert.equal(one.success, all.success, JSON.stringify(v));
+      assert.deepEqual(one.error?.issues, all.error?.issues, JSON.stringify(v));
+    }
+  });
+
+  it("the union's spec is every kind's spec together", () => {
+    const each = Object.keys(destinationKinds).map((k) => destinationSpecOf(k));
+    assert.deepEqual(
+      [...destinationSpec.secrets].sort(),
+      [...new Set(each.flatMap((s) => s.secrets))].sort(),
+    );
+    assert.deepEqual(
+      [...destinationSpec.origins].sort(),
+      [...new Set(each.flatMap((s) => s.origins))].sort(),
+    );
+    assert.deepEqual(destinationSpecOf('nope'), { secrets: [], origins: [] });
+  });
+});
 
 describe('destination config', () => {
   it("accepts every registered kind's schema, and only those", () => {

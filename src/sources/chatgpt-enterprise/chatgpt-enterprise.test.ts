@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readContext } from '../../../test/support/read-context.ts';
-import { openai } from '../../accounts/index.ts';
+import { openai } from '../../accounts/openai.ts';
 import { TributaryError } from '../../core/errors.ts';
 import type { Batch } from '../../core/source.ts';
 import { Http } from '../../engine/http.ts';

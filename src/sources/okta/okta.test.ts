@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { readContext } from '../../../test/support/read-context.ts';
-import { okta as oktaAccount } from '../../accounts/index.ts';
+import { okta as oktaAccount } from '../../accounts/okta.ts';
 import { testConnection } from '../../engine/test-connection.ts';
 import okta from './index.ts';
 import { OktaSimulator } from './simulator.ts';
