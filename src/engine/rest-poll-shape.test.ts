@@ -38,9 +38,12 @@ const PAGES: Array<string | Buffer> = [
   '[]',
 ];
 
+const asked: string[] = [];
 const server = createServer((req, res) => {
   const u = new URL(req.url ?? '/', 'http://x');
   const n = Number(u.searchParams.get('page') ?? 0);
+  asked.push(`${u.pathname}?page=${n}`);
+  if (u.pathname === '/gone' && n === 1) return res.writeHead(404).end('{"errorCode":"E0000007"}');
   const body = PAGES[n]!;
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (u.pathname === '/wrapped') {
@@ -56,7 +59,8 @@ const server = createServer((req, res) => {
         ]),
       );
   }
-  if (n + 1 < PAGES.length) headers.link = `<http://${req.headers.host}/list?page=${n + 1}>; rel="next"`;
+  if (n + 1 < PAGES.length)
+    headers.link = `<http://${req.headers.host}${u.pathname}?page=${n + 1}>; rel="next"`;
   res.writeHead(200, headers).end(body);
 });
 let base = '';
@@ -128,6 +132,37 @@ describe('restPoll shape: pages scanned instead of parsed', () => {
     assert.deepEqual(a.view, b.view);
     assert.equal(a.view.flatMap((p) => p.events).length, 8);
     assert.ok(a.batches[0]!.events.every((e) => e.raw instanceof RawJsonBytes));
+  });
+
+  it('asks for the next page while the page before is delivered, and fails where that page fails', async () => {
+    const { scanned } = defs('/gone', paginate.linkHeader(), '');
+    const http = new Http({ vendor: 'Fake', backoffBaseMs: 1 });
+    asked.length = 0;
+    const it = restPoll(scanned)
+      .read(readContext(http, { now: () => now }))
+      [Symbol.asyncIterator]();
+    const first = await it.next();
+    assert.equal(first.value?.events.length, 4, 'the first page is delivered');
+    const deadline = Date.now() + 5000;
+    while (!asked.includes('/gone?page=1') && Date.now() < deadline)
+      await new Promise((ok) => setImmediate(ok));
+    assert.deepEqual(
+      asked,
+      ['/gone?page=0', '/gone?page=1'],
+      'the second page was asked for before it was wanted',
+    );
+    await assert.rejects(it.next(), (err: Error & { code?: string }) =>
+      /404|not found/i.test(`${err.message} ${err.code}`),
+    );
+  });
+
+  it('leaves a next page asked for ahead unread when the reader stops', async () => {
+    const { scanned } = defs('/list', paginate.linkHeader(), '');
+    const http = new Http({ vendor: 'Fake', backoffBaseMs: 1 });
+    for await (const batch of restPoll(scanned).read(readContext(http, { now: () => now }))) {
+      assert.ok(batch.events.length > 0);
+      break; // the second page is in flight; nothing is thrown or left unhandled
+    }
   });
 
   it('parses as before where the definition needs more than the scan gives', async () => {

@@ -380,6 +380,8 @@ async function* readTimeWindow<S, A>(
     let restarts = 0;
     let request: PageRequest | undefined = window.resume ?? first;
     guard.check(pageKey(request), ctx.stream);
+    // A scanned page's next page, asked for while this one is taken apart and delivered (see below).
+    let prefetched: Promise<{ body: ReadPage; response: HttpResponse }> | undefined;
     while (request) {
       ctx.signal.throwIfAborted();
       let page: { body: any; response: HttpResponse; scanned?: { scanned: PageScan; bytes: Buffer } };
@@ -388,7 +390,8 @@ async function* readTimeWindow<S, A>(
       let listed: unknown[] | undefined;
       try {
         if (reader) {
-          const read = await fetchPage(def, ctx, request, reader);
+          const read = await (prefetched ?? fetchPage(def, ctx, request, reader));
+          prefetched = undefined;
           const p = read.body;
           page = p.scanned
             ? { body: p.skeleton, response: read.response, scanned: p }
@@ -434,8 +437,28 @@ async function* readTimeWindow<S, A>(
         break;
       }
       const scanned = page.scanned;
-      const records = scanned ? [] : (listed ?? def.records!(page.body, request) ?? []);
+      const records: unknown[] = scanned ? [] : (listed ?? def.records!(page.body, request) ?? []);
       if (!Array.isArray(records)) throw unexpected(ctx.stream);
+      // A scanned page's paginator counts records and reads none (`countsOnly`), so its next page is known
+      // now: it is asked for at once, and arrives while this one's records are taken and delivered (a window
+      // clipped to its bounds may end early, so it is not asked for there). It is read like any page.
+      let early: PageRequest | undefined;
+      if (scanned && !clip) {
+        const count = scanned.scanned.records.length / 2;
+        const listedCount = new Array(count); // the number is all the paginator reads
+        early = def.paginate.next({
+          request,
+          response: page.response,
+          body: page.body,
+          records: listedCount,
+          window,
+        });
+        if (early) {
+          guard.check(pageKey(early), ctx.stream, count === 0);
+          prefetched = fetchPage(def, ctx, early, reader!);
+          prefetched.catch(() => {}); // awaited at the next turn; a run that ends first leaves it unread
+        }
+      }
       const events: RawEvent[] = [];
       const delivered: Array<{ id: string; time: number | undefined }> = [];
       const deadLetters: Array<{ raw: unknown; reason: string }> = [];
@@ -488,7 +511,10 @@ async function* readTimeWindow<S, A>(
           take(raw, iso, t, def.split ? undefined : def.eventId!(raw));
         }
       }
-      let next = def.paginate.next({ request, response: page.response, body: page.body, records, window });
+      let next: PageRequest | undefined =
+        scanned && !clip
+          ? early
+          : def.paginate.next({ request, response: page.response, body: page.body, records, window });
       if (clip?.disordered && !disorderReported) {
         disorderReported = true;
         ctx.log.warn('records are not in the order the source expects; reading whole windows', {
@@ -497,7 +523,7 @@ async function* readTimeWindow<S, A>(
         });
       }
       if (clip?.past) next = undefined; // the rest of the pages lie outside the window
-      if (next) guard.check(pageKey(next), ctx.stream, records.length === 0);
+      if (next && next !== early) guard.check(pageKey(next), ctx.stream, records.length === 0);
       if (settle) {
         settle.page(page.body);
         // Mid-window, and after a pass that has not settled, the position is the window's first page.
