@@ -52,9 +52,10 @@ class Scan {
 
   ws(): void {
     const b = this.b;
+    const end = this.end;
     let i = this.i;
-    for (;;) {
-      const c = b[i];
+    while (i < end) {
+      const c = b[i]!;
       if (c === 32 || c === 9) i++;
       else if (c === 10 || c === 13) {
         this.breaks = true;
@@ -183,15 +184,21 @@ class Scan {
   /** A string from its opening quote; `this.i` after its closing one. Whether it holds an escape. */
   string(): boolean {
     const b = this.b;
+    const end = this.end;
     let i = this.i + 1;
     let escaped = false;
-    for (;;) {
-      const c = b[i++];
-      if (c === 34) break;
+    while (i < end) {
+      const c = b[i++]!;
+      if (c === 34) {
+        this.i = i;
+        return escaped;
+      }
       if (c === 92) {
         escaped = true;
-        const e = b[i++];
+        if (i >= end) break;
+        const e = b[i++]!;
         if (e === 117) {
+          if (end - i < 4) break;
           for (let k = 0; k < 4; k++) {
             const h = b[i++]! | 32;
             if (!((h >= 48 && h <= 57) || (h >= 97 && h <= 102))) throw REFUSED;
@@ -207,36 +214,35 @@ class Scan {
           e !== 116
         )
           throw REFUSED;
-      } else if (c === undefined || c < 32) throw REFUSED; // the end, or a control character
+      } else if (c < 32) throw REFUSED; // a control character
     }
-    if (i > this.end) throw REFUSED;
-    this.i = i;
-    return escaped;
+    throw REFUSED; // the end
   }
 
   /** `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?` */
   number(): void {
     const b = this.b;
+    const end = this.end;
     let i = this.i;
     if (b[i] === 45) i++;
-    let c = b[i];
+    if (i >= end) throw REFUSED;
+    let c = b[i]!;
     if (c === 48) i++;
-    else if (c !== undefined && c >= 49 && c <= 57) {
+    else if (c >= 49 && c <= 57) {
       i++;
-      while ((c = b[i]) !== undefined && c >= 48 && c <= 57) i++;
+      while (i < end && (c = b[i]!) >= 48 && c <= 57) i++;
     } else throw REFUSED;
-    if (b[i] === 46) {
+    if (i < end && b[i] === 46) {
       i++;
-      if ((c = b[i]) === undefined || c < 48 || c > 57) throw REFUSED;
-      while ((c = b[i]) !== undefined && c >= 48 && c <= 57) i++;
+      if (i >= end || (c = b[i]!) < 48 || c > 57) throw REFUSED;
+      while (i < end && (c = b[i]!) >= 48 && c <= 57) i++;
     }
-    if (((b[i] ?? 0) | 32) === 101) {
+    if (i < end && (b[i]! | 32) === 101) {
       i++;
-      if (b[i] === 43 || b[i] === 45) i++;
-      if ((c = b[i]) === undefined || c < 48 || c > 57) throw REFUSED;
-      while ((c = b[i]) !== undefined && c >= 48 && c <= 57) i++;
+      if (i < end && (b[i] === 43 || b[i] === 45)) i++;
+      if (i >= end || (c = b[i]!) < 48 || c > 57) throw REFUSED;
+      while (i < end && (c = b[i]!) >= 48 && c <= 57) i++;
     }
-    if (i > this.end) throw REFUSED;
     this.i = i;
   }
 }
