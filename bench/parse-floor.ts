@@ -1,6 +1,7 @@
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { scanPage } from '../src/engine/json-page.ts';
 import { parseJson } from '../src/engine/json-stream.ts';
 import { spawnSimulator } from './sim-process.ts';
 import { decode } from './throughput.ts';
@@ -13,9 +14,13 @@ import { decode } from './throughput.ts';
  * - `parse`: JSON.parse of each page alone;
  * - `parseKeep`: `parseJson` (engine/json-stream.ts), the engine's reading of a page: JSON.parse and the
  *   scan that finds each record's exact text, which the envelopes carry instead of serialising it again;
- * - `floor`: `parseKeep` plus writing each page's bytes once: a lower bound of any engine run over these
- *   pages, with no HTTP, envelope, id, checkpoint, fsync or garbage of its own.
- * `ceiling` is `bare / floor`: the share of the bare limit an engine would reach if all else cost nothing.
+ * - `floor`: `parseKeep` plus writing each page's bytes once: a lower bound of an engine run that parses
+ *   these pages, with no HTTP, envelope, id, checkpoint, fsync or garbage of its own;
+ * - `scan`: `scanPage` (engine/json-page.ts) of each page's bytes, what a stream declared with `shape`
+ *   does instead of `parseKeep`: checked as JSON and UTF-8, records and their id and time found;
+ * - `scanFloor`: `scan` plus writing each page's bytes once.
+ * `ceiling` is `bare / floor` and `scanCeiling` `bare / scanFloor`: the share of the bare limit an engine
+ * would reach if all else cost nothing.
  */
 export async function parseFloor(events = Number(process.env.BENCH_EVENTS ?? 200_000)) {
   const sim = await spawnSimulator('okta', [
@@ -43,6 +48,7 @@ export async function parseFloor(events = Number(process.env.BENCH_EVENTS ?? 200
     await sim.stop(); // nothing else runs while the loops are timed
     stopped = true;
     for (const page of pages) JSON.parse(page); // flattens each page in place, before any timing
+    const bytes = pages.map((page) => Buffer.from(page));
     let sink = 0;
     const file = join(dir, 'out.ndjson');
     const loops: Record<string, () => void> = {
@@ -65,6 +71,17 @@ export async function parseFloor(events = Number(process.env.BENCH_EVENTS ?? 200
         const fd = openSync(file, 'w');
         for (const page of pages) {
           sink += (parseJson(page) as unknown[]).length;
+          writeSync(fd, page);
+        }
+        closeSync(fd);
+      },
+      scan: () => {
+        for (const page of bytes) sink += scanPage(page, '', ['uuid', 'published'])!.records.length;
+      },
+      scanFloor: () => {
+        const fd = openSync(file, 'w');
+        for (const page of bytes) {
+          sink += scanPage(page, '', ['uuid', 'published'])!.records.length;
           writeSync(fd, page);
         }
         closeSync(fd);
@@ -96,6 +113,7 @@ export async function parseFloor(events = Number(process.env.BENCH_EVENTS ?? 200
       parseShareOfBare: share('parse', 'bare'),
       floorShareOfBare: share('floor', 'bare'),
       ceiling: share('bare', 'floor'),
+      scanCeiling: share('bare', 'scanFloor'),
     };
   } finally {
     if (!stopped) await sim.stop();

@@ -44,12 +44,13 @@ export interface EnvelopeContext {
  * JSON.stringify correct wherever an envelope is serialised some other way.
  */
 export class RawJson {
-  readonly text: string;
+  declare readonly text: string;
   /** `text` as it goes into a line (`oneLine`) and its UTF-8 bytes, once asked for. */
   #line: string | undefined;
   #bytes = -1;
   constructor(text: string) {
-    this.text = text;
+    // An own property (a RawJsonBytes has none: its text is made from its bytes when asked for).
+    if (typeof text === 'string') (this as { text: string }).text = text;
   }
   toJSON(): unknown {
     return JSON.parse(this.text);
@@ -63,6 +64,35 @@ export class RawJson {
   get lineBytes(): number {
     if (this.#bytes < 0) this.#bytes = Buffer.byteLength(this.line);
     return this.#bytes;
+  }
+}
+
+/**
+ * A vendor record held as its exact JSON bytes in a page or chunk it came in: valid JSON in valid UTF-8 with
+ * no line break in it (engine/json-page.ts checks all three). Nothing of the record is on the JavaScript heap
+ * while it waits for delivery, and the file destination copies the bytes straight into its buffer; `text`
+ * is decoded from the bytes each time it is asked for (other destinations, JSON.parse).
+ */
+export class RawJsonBytes extends RawJson {
+  readonly bytes: Buffer;
+  readonly start: number;
+  readonly end: number;
+  constructor(bytes: Buffer, start: number, end: number) {
+    super(undefined as unknown as string);
+    this.bytes = bytes;
+    this.start = start;
+    this.end = end;
+  }
+  // @ts-expect-error RawJson's `text` is an own property its constructor sets for a text, never for
+  // bytes: on a RawJsonBytes nothing shadows this accessor.
+  override get text(): string {
+    return this.bytes.toString('utf8', this.start, this.end);
+  }
+  override get line(): string {
+    return this.text; // no line break in it
+  }
+  override get lineBytes(): number {
+    return this.end - this.start;
   }
 }
 
@@ -310,7 +340,8 @@ function writeJsonString(buffer: Buffer, at: number, value: string): number {
  * (nothing usable written: grow it and call again).
  */
 export function writeLine(buffer: Buffer, at: number, env: Envelope): number {
-  const text = lineText(env.raw);
+  const bytes = env.raw instanceof RawJsonBytes ? env.raw : undefined;
+  const text = bytes ? '' : lineText(env.raw);
   if (text === undefined) {
     const line = encodeLine(env);
     if (at + 3 * line.length + 1 > buffer.length) return -1;
@@ -320,7 +351,8 @@ export function writeLine(buffer: Buffer, at: number, env: Envelope): number {
   }
   const part = shared_(env).utf8;
   // A UTF-16 code unit is at most 3 bytes of UTF-8; a string needing escapes at most 6 a code unit.
-  const most = 6 * (env.id.length + env.time.length) + part.length + 3 * text.length + 24;
+  const textMost = bytes ? bytes.end - bytes.start : 3 * text.length;
+  const most = 6 * (env.id.length + env.time.length) + part.length + textMost + 24;
   if (at + most > buffer.length) return -1;
   buffer.set(ID_OPEN, at);
   at = writeJsonString(buffer, at + ID_OPEN.length, env.id);
@@ -328,7 +360,8 @@ export function writeLine(buffer: Buffer, at: number, env: Envelope): number {
   at = writeJsonString(buffer, at + TIME_OPEN.length, env.time);
   buffer.set(part, at);
   at += part.length;
-  at += buffer.write(text, at);
+  if (bytes) at += bytes.bytes.copy(buffer, at, bytes.start, bytes.end);
+  else at += buffer.write(text, at);
   buffer[at++] = 0x7d; // }
   buffer[at++] = 0x0a; // \n
   return at;

@@ -85,6 +85,16 @@ export interface HttpResponse {
   json<T = any>(): Promise<T>;
 }
 
+/**
+ * Reads a JSON answer some other way than parsing it whole (engine/json-page.ts scans pages of records),
+ * inside the same retry loop: `read` gives the value, `json` the part of it that is parsed JSON, where a
+ * rate limit told in the body would be (the client's `rateLimitedBody`).
+ */
+export interface JsonReader<T> {
+  read(response: HttpResponse): Promise<T>;
+  json(value: T): unknown;
+}
+
 export interface HttpClient {
   request(req: HttpRequest): Promise<HttpResponse>;
   /** GET and parse JSON in one go. */
@@ -97,7 +107,10 @@ export interface HttpClient {
    * Any request (a read-only POST query) with its JSON answer parsed inside the retry loop, so a body
    * cut off mid-stream is retried like a network error.
    */
-  requestJson<T = any>(req: HttpRequest): Promise<{ body: T; response: HttpResponse }>;
+  requestJson<T = any>(
+    req: HttpRequest,
+    reader?: JsonReader<T>,
+  ): Promise<{ body: T; response: HttpResponse }>;
   /**
    * Any request with its whole body read inside the retry loop (a file fetched whole: a body cut off
    * mid-stream is retried like a network error), refused past `maxBytes`.

@@ -75,7 +75,7 @@ export async function* readDelta<S, A>(
       continue;
     }
     const { body, response } = page;
-    const records = def.records(body) ?? [];
+    const records = def.records!(body) ?? []; // restPoll requires records or shape
     if (!Array.isArray(records)) {
       throw transientError(
         'unexpected_response',

@@ -2,7 +2,14 @@ import { Agent as HttpsAgent } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { fetch, type Response } from 'undici';
 import { configError, type ErrorInfo, TributaryError, transientError } from '../core/errors.ts';
-import type { HttpClient, HttpRequest, HttpResponse, Logger, VendorErrorContext } from '../core/source.ts';
+import type {
+  HttpClient,
+  HttpRequest,
+  HttpResponse,
+  JsonReader,
+  Logger,
+  VendorErrorContext,
+} from '../core/source.ts';
 import { isLoopbackHost } from '../core/validation.ts';
 import type { OriginSet } from './credential-origins.ts';
 import { egressPolicy } from './egress.ts';
@@ -257,14 +264,15 @@ export class Http implements HttpClient {
     return this.requestJson<T>({ url, query, headers });
   }
 
-  async requestJson<T = any>(req: HttpRequest) {
+  async requestJson<T = any>(req: HttpRequest, reader?: JsonReader<T>) {
     let response!: HttpResponse;
     const body = await this.send(req, async (r) => {
       response = r;
-      const parsed = await readJson(r); // a truncated body fails here and is retried (see attempt)
-      const limited = this.o.rateLimitedBody?.(parsed);
+      // a truncated body fails here and is retried (see attempt)
+      const value = reader ? await reader.read(r) : ((await readJson(r)) as T);
+      const limited = this.o.rateLimitedBody?.(reader ? reader.json(value) : value);
       if (limited) throw new RateLimitedBody(limited.waitMs, limited.message);
-      return parsed as T;
+      return value;
     });
     return { body, response };
   }

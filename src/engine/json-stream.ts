@@ -135,13 +135,28 @@ export async function readJson(response: HttpResponse): Promise<unknown> {
   if (!response.body) text = await response.text();
   else {
     const decoder = new TextDecoder(); // like text(): a UTF-8 BOM is dropped, bad bytes become U+FFFD
-    for await (const chunk of response.body) {
-      for (let at = 0; at < chunk.byteLength; at += DECODE_PIECE) {
-        text += decoder.decode(chunk.subarray(at, at + DECODE_PIECE), { stream: true });
-      }
-    }
+    for await (const chunk of response.body) text += decodePieces(decoder, chunk);
     text += decoder.decode();
   }
+  return parseBody(response, text);
+}
+
+/** `bytes` decoded with `decoder` (streaming) in pieces of `DECODE_PIECE`: see readJson. */
+function decodePieces(decoder: InstanceType<typeof TextDecoder>, bytes: Uint8Array): string {
+  let text = '';
+  for (let at = 0; at < bytes.byteLength; at += DECODE_PIECE) {
+    text += decoder.decode(bytes.subarray(at, at + DECODE_PIECE), { stream: true });
+  }
+  return text;
+}
+
+/** `readJson` of a body already read whole: the same text, the same errors. */
+export function readJsonBytes(response: HttpResponse, bytes: Uint8Array): unknown {
+  const decoder = new TextDecoder();
+  return parseBody(response, decodePieces(decoder, bytes) + decoder.decode());
+}
+
+function parseBody(response: HttpResponse, text: string): unknown {
   try {
     return parseJson(text);
   } catch (err) {

@@ -109,7 +109,7 @@ export async function* readOpaque<S, A>(
       continue;
     }
     const { body, response } = page;
-    const records = def.records(body) ?? [];
+    const records = def.records!(body) ?? []; // restPoll requires records or shape
     if (!Array.isArray(records)) throw unexpected(ctx.stream);
     const next = def.paginate.next({ request, response, body, records });
     const caught = cursor.caughtUp ? cursor.caughtUp(body, records, request) : next === undefined;

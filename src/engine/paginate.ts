@@ -104,6 +104,11 @@ export interface Paginator {
      */
     window?: Window;
   }): PageRequest | undefined;
+  /**
+   * Reads nothing of `records` but their number (the engine's paginators): a page may then be scanned rather
+   * than parsed (restPoll `shape`), its records handed over as their JSON text.
+   */
+  countsOnly?: boolean;
 }
 
 /** RFC 8288 Link header: `<https://…>; rel="next"`. */
@@ -123,6 +128,7 @@ export const paginate = {
   /** The next page's absolute URL is in the Link header (Okta, GitHub). */
   linkHeader(): Paginator {
     return {
+      countsOnly: true,
       next({ response }) {
         const next = parseLinkHeader(response.headers.get('link')).next;
         return next ? { url: new URL(next, response.url).toString() } : undefined;
@@ -133,6 +139,7 @@ export const paginate = {
   /** The next page's URL is in the body (Graph `@odata.nextLink`, `NextPageUri`). */
   nextUrl(path: string | ((body: any) => unknown)): Paginator {
     return {
+      countsOnly: true,
       next({ body, response }) {
         const next = get(body, path);
         return typeof next === 'string' && next ? { url: new URL(next, response.url).toString() } : undefined;
@@ -149,6 +156,7 @@ export const paginate = {
   }): Paginator {
     const at = placeOf(opts);
     return {
+      countsOnly: true,
       next({ body, request }) {
         const token = get(body, opts.from);
         if (opts.hasMore && !opts.hasMore(body)) return undefined;
@@ -162,6 +170,7 @@ export const paginate = {
   offset(opts: { param?: string; place?: ParamPlace; size: number; sizeParam?: string }): Paginator {
     const at = placeOf(opts);
     return {
+      countsOnly: true,
       next({ request, records }) {
         if (records.length < opts.size) return undefined;
         const current = Number(at.get(request) ?? 0);
@@ -175,6 +184,7 @@ export const paginate = {
   page(opts: { param?: string; place?: ParamPlace; first?: number; size?: number }): Paginator {
     const at = placeOf(opts);
     return {
+      countsOnly: true,
       next({ request, records }) {
         if (records.length === 0 || (opts.size !== undefined && records.length < opts.size)) return undefined;
         const current = Number(at.get(request) ?? opts.first ?? 1);

@@ -1,9 +1,10 @@
 import { parseDuration } from '../core/duration.ts';
-import { toIsoTime } from '../core/envelope.ts';
+import { RawJson, RawJsonBytes, toIsoTime } from '../core/envelope.ts';
 import { gapWarning, TributaryError } from '../core/errors.ts';
-import type { Batch, HttpResponse, RawEvent, ReadContext, StreamDef } from '../core/source.ts';
+import type { Batch, HttpResponse, JsonReader, RawEvent, ReadContext, StreamDef } from '../core/source.ts';
 import { type DeltaCursorOptions, readDelta } from './delta-cursor.ts';
 import { LoopGuard } from './http.ts';
+import { type PageScan, type ReadPage, readJsonPage } from './json-page.ts';
 import { type OpaqueCursorOptions, readOpaque } from './opaque-cursor.ts';
 import { type PageRequest, type Paginator, pageKey } from './paginate.ts';
 import { sleep } from './sleep.ts';
@@ -52,7 +53,17 @@ export interface RestPollDef<S = any, A = any> {
    * an earlier page of the same query said about all of them (Snowflake's column names, sent only with the
    * first partition).
    */
-  records: (body: any, request?: PageRequest) => unknown[];
+  records?: (body: any, request?: PageRequest) => unknown[];
+  /**
+   * The page's shape as vendor facts, when it is this simple: the records are the elements of the array at
+   * `records` ('' when the answer is that array, else a key of the answer object) and each record's id is
+   * its top-level field `id` (a string, or a number written as one). Stands for `records` and `eventId`.
+   * A time-window stream whose time field (the cursor's `time`) is top-level as well, read with one of the
+   * engine's paginators and none of `eventTime`, `split`, `expand`, `expandPage`, `settle`, `decode`,
+   * `windowTooFull` or `cursorExpired`, then has its pages scanned instead of parsed (engine/json-page.ts):
+   * the same events, without a parsed tree of every record for the garbage collector.
+   */
+  shape?: { records: string; id: string };
   paginate: Paginator;
   /** A time window (the default kind), the vendor's own opaque cursor, or a delta link (change tracking). */
   cursor: (TimeWindowOptions & { kind?: 'time-window' }) | OpaqueCursorOptions | DeltaCursorOptions;
@@ -163,7 +174,9 @@ export interface SettleOptions {
 
 export type { OpaqueCheckpoint, OpaqueCursorOptions } from './opaque-cursor.ts';
 
-export function restPoll<S, A>(def: RestPollDef<S, A>): StreamDef<S, A> {
+export function restPoll<S, A>(definition: RestPollDef<S, A>): StreamDef<S, A> {
+  const def = withShape(definition);
+  if (!def.records) throw new Error(`restPoll ${def.title}: records or shape is required`);
   if (!def.eventId && !def.split) throw new Error(`restPoll ${def.title}: eventId or split is required`);
   const timeWindow = def.cursor.kind === undefined || def.cursor.kind === 'time-window';
   if (!timeWindow && (def.split || def.lagSetting || def.partRetention || def.settle || def.expandPage))
@@ -185,27 +198,109 @@ export function restPoll<S, A>(def: RestPollDef<S, A>): StreamDef<S, A> {
   };
 }
 
+/** `records` and `eventId` from the definition's `shape`, where it has one. */
+function withShape<S, A>(def: RestPollDef<S, A>): RestPollDef<S, A> {
+  if (!def.shape) return def;
+  const { records: at, id } = def.shape;
+  return {
+    records: at === '' ? (body) => body : (body) => body?.[at],
+    eventId: (record) => idOf(record?.[id]),
+    ...def,
+  };
+}
+
+/** A record's id value as the id: a string, or a number written as one (else none). */
+function idOf(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
+}
+
+/** The page shape and fields to scan for, when the definition's pages can be scanned (see `shape`). */
+function scanOf<S, A>(
+  def: RestPollDef<S, A>,
+  cursor: TimeWindowOptions,
+): { records: string; fields: [id: string, time: string] } | undefined {
+  const d = def;
+  if (!d.shape || !d.paginate.countsOnly) return undefined;
+  if (typeof cursor.time !== 'string' || cursor.time.includes('.')) return undefined;
+  if (d.eventTime || d.split || d.expand || d.expandPage || d.settle || d.decode) return undefined;
+  if (d.windowTooFull || d.cursorExpired) return undefined;
+  return { records: d.shape.records, fields: [d.shape.id, cursor.time] };
+}
+
 /** Sends one page request: GET, or the definition's read-only POST with the request's body. */
-export async function fetchPage<S, A>(
+export async function fetchPage<S, A, T = any>(
   def: Pick<RestPollDef<S, A>, 'method' | 'headers' | 'vendorWrite' | 'decode'>,
   ctx: ReadContext<S, A>,
   request: PageRequest,
-): Promise<{ body: any; response: HttpResponse }> {
+  reader?: JsonReader<T>,
+): Promise<{ body: T; response: HttpResponse }> {
   const headers = def.headers?.(ctx);
   if (request.delayMs) await sleep(request.delayMs, ctx.signal);
   if (def.decode) return fetchDecoded(def.decode, ctx, request, headers);
   if ((request.method ?? def.method ?? 'GET') === 'GET')
-    return ctx.http.getJson(request.url, request.query, headers);
+    return reader
+      ? ctx.http.requestJson({ url: request.url, query: request.query, headers }, reader)
+      : ctx.http.getJson(request.url, request.query, headers);
   const hasType = Object.keys(headers ?? {}).some((k) => k.toLowerCase() === 'content-type');
-  return ctx.http.requestJson({
-    method: 'POST',
-    // A query API: the definition declares that its POST only reads (docs/architecture.md, HTTP), or names the write.
-    ...(def.vendorWrite ? { vendorWrite: def.vendorWrite } : { readOnly: true }),
-    url: request.url,
-    query: request.query,
-    headers: hasType ? headers : { 'content-type': 'application/json', ...headers },
-    body: request.body,
-  });
+  return ctx.http.requestJson(
+    {
+      method: 'POST',
+      // A query API: the definition declares that its POST only reads (docs/architecture.md, HTTP), or names the write.
+      ...(def.vendorWrite ? { vendorWrite: def.vendorWrite } : { readOnly: true }),
+      url: request.url,
+      query: request.query,
+      headers: hasType ? headers : { 'content-type': 'application/json', ...headers },
+      body: request.body,
+    },
+    reader,
+  );
+}
+
+/** The reader of a page scanned for its records and the fields `fields` (engine/json-page.ts). */
+function pageReader(records: string, fields: string[]): JsonReader<ReadPage> {
+  return {
+    read: (response) => readJsonPage(response, records, fields),
+    json: (page) => (page.scanned ? page.skeleton : page.body),
+  };
+}
+
+/**
+ * The records of a scanned page as they go into events: each as its bytes (a RawJson of its text when it
+ * spans line breaks), with its id and time values read from their spans.
+ */
+function scannedRecords(
+  page: { scanned: PageScan; bytes: Buffer },
+  visit: (raw: RawJson, id: unknown, time: unknown) => void,
+): RawJson[] {
+  const { scanned, bytes } = page;
+  const spans = scanned.records;
+  const values = scanned.values;
+  const out: RawJson[] = new Array(spans.length / 2);
+  for (let r = 0; r < out.length; r++) {
+    const start = spans[2 * r]!;
+    const end = spans[2 * r + 1]!;
+    const raw = scanned.broken.has(r)
+      ? new RawJson(bytes.toString('utf8', start, end))
+      : new RawJsonBytes(bytes, start, end);
+    out[r] = raw;
+    visit(
+      raw,
+      tokenValue(bytes, values[4 * r]!, values[4 * r + 1]!),
+      tokenValue(bytes, values[4 * r + 2]!, values[4 * r + 3]!),
+    );
+  }
+  return out;
+}
+
+/** The JSON value at `start`…`end` of `bytes` (undefined for -1): a plain string without JSON.parse. */
+function tokenValue(bytes: Buffer, start: number, end: number): unknown {
+  if (start < 0) return undefined;
+  if (bytes[start] === 0x22) {
+    let i = start + 1;
+    while (i < end - 1 && bytes[i] !== 0x5c) i++;
+    if (i === end - 1) return bytes.toString('utf8', start + 1, end - 1); // no escape in it
+  }
+  return JSON.parse(bytes.toString('utf8', start, end));
 }
 
 /** Attempts at one decoded page, the first included (`RestPollDef.decode`). */
@@ -271,6 +366,8 @@ async function* readTimeWindow<S, A>(
   );
   warnPartRetention(def, ctx);
   const time = def.eventTime ?? ((r: unknown) => getPath(r, cursor.time));
+  const scan = scanOf(def, cursor);
+  const reader = scan && pageReader(scan.records, scan.fields);
   let disorderReported = false;
   for (let window = tracker.nextWindow(); window; window = tracker.nextWindow()) {
     let guard = new LoopGuard();
@@ -283,15 +380,24 @@ async function* readTimeWindow<S, A>(
     let restarts = 0;
     let request: PageRequest | undefined = window.resume ?? first;
     guard.check(pageKey(request), ctx.stream);
+    // A scanned page's next page, asked for while this one is taken apart and delivered (see below).
+    let prefetched: Promise<{ body: ReadPage; response: HttpResponse }> | undefined;
     while (request) {
       ctx.signal.throwIfAborted();
-      let page: { body: any; response: HttpResponse };
+      let page: { body: any; response: HttpResponse; scanned?: { scanned: PageScan; bytes: Buffer } };
       // A next page's records are taken inside the try: a vendor that refuses an expired cursor in its answer
       // body (GraphQL `errors` in a 200) is recognised by `cursorExpired` like one that answers an HTTP error.
       let listed: unknown[] | undefined;
       try {
-        page = await fetchPage(def, ctx, request);
-        if (paged && def.cursorExpired) listed = def.records(page.body, request) ?? [];
+        if (reader) {
+          const read = await (prefetched ?? fetchPage(def, ctx, request, reader));
+          prefetched = undefined;
+          const p = read.body;
+          page = p.scanned
+            ? { body: p.skeleton, response: read.response, scanned: p }
+            : { body: p.body, response: read.response };
+        } else page = await fetchPage(def, ctx, request);
+        if (paged && def.cursorExpired) listed = def.records!(page.body, request) ?? [];
       } catch (err) {
         if (paged && err instanceof TributaryError && def.cursorExpired?.(err)) {
           if (++restarts > MAX_CURSOR_RESTARTS) {
@@ -330,8 +436,29 @@ async function* readTimeWindow<S, A>(
         request = undefined;
         break;
       }
-      const records = listed ?? def.records(page.body, request) ?? [];
+      const scanned = page.scanned;
+      const records: unknown[] = scanned ? [] : (listed ?? def.records!(page.body, request) ?? []);
       if (!Array.isArray(records)) throw unexpected(ctx.stream);
+      // A scanned page's paginator counts records and reads none (`countsOnly`), so its next page is known
+      // now: it is asked for at once, and arrives while this one's records are taken and delivered (a window
+      // clipped to its bounds may end early, so it is not asked for there). It is read like any page.
+      let early: PageRequest | undefined;
+      if (scanned && !clip) {
+        const count = scanned.scanned.records.length / 2;
+        const listedCount = new Array(count); // the number is all the paginator reads
+        early = def.paginate.next({
+          request,
+          response: page.response,
+          body: page.body,
+          records: listedCount,
+          window,
+        });
+        if (early) {
+          guard.check(pageKey(early), ctx.stream, count === 0);
+          prefetched = fetchPage(def, ctx, early, reader!);
+          prefetched.catch(() => {}); // awaited at the next turn; a run that ends first leaves it unread
+        }
+      }
       const events: RawEvent[] = [];
       const delivered: Array<{ id: string; time: number | undefined }> = [];
       const deadLetters: Array<{ raw: unknown; reason: string }> = [];
@@ -368,6 +495,13 @@ async function* readTimeWindow<S, A>(
             take(e.raw, iso, iso === undefined ? undefined : Date.parse(iso), e.id);
           }
         }
+      } else if (scanned) {
+        // A scanned page (see `shape`): the same steps as below, from the values the scan found.
+        const listedRaw = scannedRecords(scanned, (raw, idValue, timeValue) => {
+          const iso = toIsoTime(timeValue);
+          take(raw, iso, iso === undefined ? undefined : Date.parse(iso), idOf(idValue));
+        });
+        for (const raw of listedRaw) records.push(raw);
       } else {
         // The common case, kept free of per-record arrays: a page's parsed records die young.
         for (const raw of records) {
@@ -377,7 +511,10 @@ async function* readTimeWindow<S, A>(
           take(raw, iso, t, def.split ? undefined : def.eventId!(raw));
         }
       }
-      let next = def.paginate.next({ request, response: page.response, body: page.body, records, window });
+      let next: PageRequest | undefined =
+        scanned && !clip
+          ? early
+          : def.paginate.next({ request, response: page.response, body: page.body, records, window });
       if (clip?.disordered && !disorderReported) {
         disorderReported = true;
         ctx.log.warn('records are not in the order the source expects; reading whole windows', {
@@ -386,7 +523,7 @@ async function* readTimeWindow<S, A>(
         });
       }
       if (clip?.past) next = undefined; // the rest of the pages lie outside the window
-      if (next) guard.check(pageKey(next), ctx.stream, records.length === 0);
+      if (next && next !== early) guard.check(pageKey(next), ctx.stream, records.length === 0);
       if (settle) {
         settle.page(page.body);
         // Mid-window, and after a pass that has not settled, the position is the window's first page.

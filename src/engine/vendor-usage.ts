@@ -41,8 +41,8 @@ export function withVendorUsage<S, A>(stream: StreamDef<S, A>, usage: VendorUsag
           seen(r.response);
           return r;
         },
-        requestJson: async (req) => {
-          const r = await ctx.http.requestJson(req);
+        requestJson: async (req, reader) => {
+          const r = await ctx.http.requestJson(req, reader);
           seen(r.response);
           return r;
         },

@@ -81,10 +81,10 @@ export default defineSource<OktaSettings, OktaAccount>({
         limit: s.limit,
         filter: s.filter,
       }),
-      records: (body) => body,
+      // The answer is the array of events; each event's id is `uuid`, its time `published`.
+      shape: { records: '', id: 'uuid' },
       paginate: paginate.linkHeader(),
       cursor: { time: 'published', lag: '1m', order: 'asc' },
-      eventId: (e) => e?.uuid,
     }),
   },
   explain({ status, message, headers }) {

@@ -1,0 +1,350 @@
+import { isUtf8 } from 'node:buffer';
+import type { HttpResponse } from '../core/source.ts';
+import { readJson, readJsonBytes } from './json-stream.ts';
+
+/**
+ * Pages read without being parsed (docs/architecture.md, "Reading a page"). A stream whose records are the
+ * elements of one array of the answer and whose id and time are top-level fields of each record needs
+ * nothing else of them: the envelope carries the record's exact JSON bytes. Such a page is checked and
+ * split in one pass over its bytes, `scanPage`: valid JSON (RFC 8259) in valid UTF-8, each record's span,
+ * the spans of the wanted fields' values, and the rest of the answer (paging fields, GraphQL errors) as a
+ * small "skeleton" that is parsed. No parsed tree of the records is built, so none has to be collected.
+ *
+ * Anything the scan does not handle — invalid UTF-8, a byte-order mark, nesting deeper than 256, the
+ * records key twice — answers undefined, and the
+ * caller parses the page as before (`readJson`), which also reports invalid JSON the usual way.
+ */
+
+/** What `scanPage` found: flat [start, end) pairs of byte offsets into the page. */
+export interface PageScan {
+  /** Each record's span. */
+  records: number[];
+  /** For record r and wanted field f: the value's span at `(r * fields + f) * 2`, or -1, -1 when absent. */
+  values: number[];
+  /** Records whose span holds a line break between tokens (pretty-printed JSON), by index. */
+  broken: Set<number>;
+  /** The records array's span (`[` to `]`), for the skeleton. */
+  array: [number, number];
+}
+
+const MAX_DEPTH = 256;
+
+/** Thrown inside the scan for anything it does not accept; never leaves this module. */
+class Refused extends Error {}
+const REFUSED = new Refused();
+
+class Scan {
+  i = 0;
+  /** A line break seen in whitespace since `breaks` was last cleared. */
+  breaks = false;
+  readonly out: PageScan = { records: [], values: [], broken: new Set(), array: [-1, -1] };
+  readonly b: Uint8Array;
+  readonly end: number;
+  /** The wanted fields' names as UTF-8 bytes. */
+  readonly fields: Uint8Array[];
+  readonly names: string[];
+  constructor(b: Uint8Array, end: number, names: string[]) {
+    this.b = b;
+    this.end = end;
+    this.names = names;
+    this.fields = names.map((f) => Buffer.from(f));
+  }
+
+  ws(): void {
+    const b = this.b;
+    const end = this.end;
+    let i = this.i;
+    while (i < end) {
+      const c = b[i]!;
+      if (c === 32 || c === 9) i++;
+      else if (c === 10 || c === 13) {
+        this.breaks = true;
+        i++;
+      } else break;
+    }
+    this.i = i;
+  }
+
+  /** A value of no interest, checked; `depth` containers are open around it. */
+  value(depth: number): void {
+    const b = this.b;
+    const c = b[this.i];
+    if (c === 34) this.string();
+    else if (c === 123) this.object(depth + 1, -1);
+    else if (c === 91) this.array(depth + 1, false);
+    else if (c === 45 || (c >= 48 && c <= 57)) this.number();
+    else if (c === 116 && b[this.i + 1] === 114 && b[this.i + 2] === 117 && b[this.i + 3] === 101)
+      this.i += 4;
+    else if (
+      c === 102 &&
+      b[this.i + 1] === 97 &&
+      b[this.i + 2] === 108 &&
+      b[this.i + 3] === 115 &&
+      b[this.i + 4] === 101
+    )
+      this.i += 5;
+    else if (c === 110 && b[this.i + 1] === 117 && b[this.i + 2] === 108 && b[this.i + 3] === 108)
+      this.i += 4;
+    else throw REFUSED;
+    if (this.i > this.end) throw REFUSED;
+  }
+
+  /**
+   * An object; `record` ≥ 0 when it is that record (its wanted fields' values noted). Returns nothing;
+   * `this.i` is after its `}`.
+   */
+  object(depth: number, record: number): void {
+    if (depth > MAX_DEPTH) throw REFUSED;
+    const b = this.b;
+    this.i++;
+    this.ws();
+    if (b[this.i] === 125) {
+      this.i++;
+      return;
+    }
+    for (;;) {
+      if (b[this.i] !== 34) throw REFUSED;
+      const keyStart = this.i + 1;
+      const escaped = this.string();
+      const keyEnd = this.i - 1;
+      this.ws();
+      if (b[this.i] !== 58) throw REFUSED;
+      this.i++;
+      this.ws();
+      const at = this.i;
+      this.value(depth);
+      if (record >= 0) {
+        const f = this.field(keyStart, keyEnd, escaped);
+        if (f >= 0) {
+          const k = (record * this.fields.length + f) * 2;
+          this.out.values[k] = at;
+          this.out.values[k + 1] = this.i;
+        }
+      }
+      this.ws();
+      const c = b[this.i++];
+      if (c === 44) {
+        this.ws();
+        continue;
+      }
+      if (c === 125) return;
+      throw REFUSED;
+    }
+  }
+
+  /** The wanted field a key names (its bytes `from`…`to`), or -1. */
+  field(from: number, to: number, escaped: boolean): number {
+    // A key spelled with escapes (rare) is decoded to be compared.
+    if (escaped) return this.names.indexOf(keyText(this.b, from, to));
+    const n = to - from;
+    for (let f = 0; f < this.fields.length; f++) {
+      const name = this.fields[f]!;
+      if (name.length !== n) continue;
+      let k = 0;
+      while (k < n && this.b[from + k] === name[k]) k++;
+      if (k === n) return f;
+    }
+    return -1;
+  }
+
+  /** An array; `records` when its elements are the records. */
+  array(depth: number, records: boolean): void {
+    if (depth > MAX_DEPTH) throw REFUSED;
+    const b = this.b;
+    const start = this.i;
+    this.i++;
+    this.ws();
+    if (b[this.i] === 93) {
+      this.i++;
+    } else {
+      for (;;) {
+        if (records) {
+          const r = this.out.records.length / 2;
+          const at = this.i;
+          for (let f = 0; f < this.fields.length; f++) this.out.values.push(-1, -1);
+          this.breaks = false;
+          if (b[at] === 123) this.object(depth + 1, r);
+          else this.value(depth);
+          this.out.records.push(at, this.i);
+          if (this.breaks) this.out.broken.add(r);
+        } else this.value(depth);
+        this.ws();
+        const c = b[this.i++];
+        if (c === 44) {
+          this.ws();
+          continue;
+        }
+        if (c === 93) break;
+        throw REFUSED;
+      }
+    }
+    if (records) this.out.array = [start, this.i];
+  }
+
+  /** A string from its opening quote; `this.i` after its closing one. Whether it holds an escape. */
+  string(): boolean {
+    const b = this.b;
+    const end = this.end;
+    let i = this.i + 1;
+    let escaped = false;
+    while (i < end) {
+      const c = b[i++]!;
+      if (c === 34) {
+        this.i = i;
+        return escaped;
+      }
+      if (c === 92) {
+        escaped = true;
+        if (i >= end) break;
+        const e = b[i++]!;
+        if (e === 117) {
+          if (end - i < 4) break;
+          for (let k = 0; k < 4; k++) {
+            const h = b[i++]! | 32;
+            if (!((h >= 48 && h <= 57) || (h >= 97 && h <= 102))) throw REFUSED;
+          }
+        } else if (
+          e !== 34 &&
+          e !== 92 &&
+          e !== 47 &&
+          e !== 98 &&
+          e !== 102 &&
+          e !== 110 &&
+          e !== 114 &&
+          e !== 116
+        )
+          throw REFUSED;
+      } else if (c < 32) throw REFUSED; // a control character
+    }
+    throw REFUSED; // the end
+  }
+
+  /** `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?` */
+  number(): void {
+    const b = this.b;
+    const end = this.end;
+    let i = this.i;
+    if (b[i] === 45) i++;
+    if (i >= end) throw REFUSED;
+    let c = b[i]!;
+    if (c === 48) i++;
+    else if (c >= 49 && c <= 57) {
+      i++;
+      while (i < end && (c = b[i]!) >= 48 && c <= 57) i++;
+    } else throw REFUSED;
+    if (i < end && b[i] === 46) {
+      i++;
+      if (i >= end || (c = b[i]!) < 48 || c > 57) throw REFUSED;
+      while (i < end && (c = b[i]!) >= 48 && c <= 57) i++;
+    }
+    if (i < end && (b[i]! | 32) === 101) {
+      i++;
+      if (i < end && (b[i] === 43 || b[i] === 45)) i++;
+      if (i >= end || (c = b[i]!) < 48 || c > 57) throw REFUSED;
+      while (i < end && (c = b[i]!) >= 48 && c <= 57) i++;
+    }
+    this.i = i;
+  }
+}
+
+/**
+ * Scans `page` (one JSON value, UTF-8) for the records at `recordsKey` ('' for a top-level array, else a
+ * key of the top-level object) and, in each record that is an object, the values of the top-level keys
+ * `fields`. Undefined when the page is not valid JSON in valid UTF-8, or is something the scan leaves to
+ * JSON.parse (see the module's comment), or has no records array where expected.
+ */
+export function scanPage(page: Uint8Array, recordsKey: string, fields: string[]): PageScan | undefined {
+  if (!isUtf8(page)) return undefined;
+  const s = new Scan(page, page.length, fields);
+  try {
+    s.ws();
+    const c = page[s.i];
+    if (recordsKey === '') {
+      if (c !== 91) return undefined;
+      s.array(1, true);
+    } else {
+      if (c !== 123) return undefined;
+      topObject(s, recordsKey);
+    }
+    s.ws();
+    if (s.i !== page.length) return undefined;
+  } catch (err) {
+    if (err instanceof Refused) return undefined;
+    throw err;
+  }
+  return s.out.array[0] < 0 ? undefined : s.out;
+}
+
+/** The top-level object whose member `key` is the records array (the only member of that name). */
+function topObject(s: Scan, name: string): void {
+  const key = Buffer.from(name);
+  const b = s.b;
+  s.i++;
+  s.ws();
+  if (b[s.i] === 125) {
+    s.i++;
+    return;
+  }
+  for (;;) {
+    if (b[s.i] !== 34) throw REFUSED;
+    const from = s.i + 1;
+    const escaped = s.string();
+    const to = s.i - 1;
+    s.ws();
+    if (b[s.i] !== 58) throw REFUSED;
+    s.i++;
+    s.ws();
+    let named = to - from === key.length;
+    for (let k = 0; named && k < key.length; k++) named = b[from + k] === key[k];
+    if (escaped) named = keyText(b, from, to) === name;
+    if (named) {
+      if (s.out.array[0] >= 0 || b[s.i] !== 91) throw REFUSED; // twice, or not an array
+      s.array(2, true);
+    } else s.value(1);
+    s.ws();
+    const c = b[s.i++];
+    if (c === 44) {
+      s.ws();
+      continue;
+    }
+    if (c === 125) return;
+    throw REFUSED;
+  }
+}
+
+/** The name a key with escapes spells (its bytes `from`…`to`, between the quotes, checked valid). */
+function keyText(b: Uint8Array, from: number, to: number): string {
+  return JSON.parse(Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8', from - 1, to + 1));
+}
+
+/** A page scanned (`scanPage`), or parsed as usual when the scan left it to JSON.parse. */
+export type ReadPage =
+  | { scanned: PageScan; bytes: Buffer; skeleton: unknown }
+  | { scanned?: undefined; body: unknown };
+
+/**
+ * Reads a response body as a page of records at `recordsKey` with top-level `fields`: scanned when it can
+ * be, else `readJson` (which throws as it always did on a body that is not JSON). The skeleton is the
+ * answer with the records array emptied (`[]`, or `{…,"records":[],…}`), parsed.
+ */
+export async function readJsonPage(
+  response: HttpResponse,
+  recordsKey: string,
+  fields: string[],
+): Promise<ReadPage> {
+  if (response.status === 204 || !response.body) return { body: await readJson(response) };
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body) {
+    chunks.push(chunk);
+    size += chunk.byteLength;
+  }
+  const bytes = Buffer.concat(chunks, size);
+  chunks.length = 0;
+  const scanned = scanPage(bytes, recordsKey, fields);
+  if (!scanned) return { body: readJsonBytes(response, bytes) };
+  const [from, to] = scanned.array;
+  const skeleton =
+    recordsKey === '' ? [] : JSON.parse(`${bytes.toString('utf8', 0, from)}[]${bytes.toString('utf8', to)}`);
+  return { scanned, bytes, skeleton };
+}
