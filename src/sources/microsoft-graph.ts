@@ -30,6 +30,9 @@ export const graphPages = paginate.nextUrl('@odata.nextLink');
 
 export const graphRecords = (body: any) => body?.value;
 
+/** A Graph collection's page as facts (restPoll `shape`): records in `value`, each with its `id`. */
+export const GRAPH_SHAPE = { records: 'value', id: 'id' };
+
 /** An ISO time for `$filter` (Graph DateTimeOffset literals are unquoted). */
 export const odataTime = (d: Date | number) => new Date(d).toISOString();
 

@@ -158,11 +158,11 @@ function auditLogStream(
       per_page: s.perPage,
     }),
     headers: () => HEADERS,
-    records: (body) => body,
+    // The answer is the array of events, each with its `_document_id`.
+    shape: { records: '', id: '_document_id' },
     paginate: paginate.linkHeader(),
     // `created:` has whole-second precision: the overlap must cover a second (see the header comment).
     cursor: { time: '@timestamp', lag: '2m', minOverlap: '1s', order, maxWindow: '1d' },
-    eventId: (e) => (typeof e?._document_id === 'string' ? e._document_id : undefined),
     retention,
     // With `include: all` the web-event stream also carries Git events, which GitHub keeps 7 days.
     partRetention: ({ settings: s }) =>

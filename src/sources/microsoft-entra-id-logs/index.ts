@@ -4,10 +4,10 @@ import { defineSource } from '../../core/source.ts';
 import { baseUrlSetting } from '../../core/validation.ts';
 import { restPoll } from '../../engine/rest-poll.ts';
 import {
+  GRAPH_SHAPE,
   graphBase,
   graphExplain,
   graphPages,
-  graphRecords,
   odataTime,
   tickBefore,
 } from '../microsoft-graph.ts';
@@ -93,10 +93,9 @@ export default defineSource<Settings, MicrosoftAccount>({
         $filter: `createdDateTime ge ${odataTime(w.start)} and createdDateTime le ${tickBefore(w.end)}`,
         $top: s.pageSize,
       }),
-      records: graphRecords,
+      shape: GRAPH_SHAPE,
       paginate: graphPages,
       cursor: { time: 'createdDateTime', lag: LAG, overlap: OVERLAP, order: 'desc', maxWindow: '1h' },
-      eventId: (r) => r?.id,
     }),
     'directory-audits': restPoll<Settings, MicrosoftAccount>({
       title: 'Directory audits',
@@ -108,10 +107,9 @@ export default defineSource<Settings, MicrosoftAccount>({
         $orderby: 'activityDateTime asc',
         $top: s.pageSize,
       }),
-      records: graphRecords,
+      shape: GRAPH_SHAPE,
       paginate: graphPages,
       cursor: { time: 'activityDateTime', lag: LAG, overlap: OVERLAP, order: 'asc' },
-      eventId: (r) => r?.id,
     }),
     provisioning: restPoll<Settings, MicrosoftAccount>({
       title: 'Provisioning',
@@ -123,10 +121,9 @@ export default defineSource<Settings, MicrosoftAccount>({
         $orderby: 'activityDateTime asc',
         $top: s.pageSize,
       }),
-      records: graphRecords,
+      shape: GRAPH_SHAPE,
       paginate: graphPages,
       cursor: { time: 'activityDateTime', lag: LAG, overlap: OVERLAP, order: 'asc' },
-      eventId: (r) => r?.id,
     }),
   },
   explain: graphExplain([
