@@ -354,7 +354,12 @@ export class Http implements HttpClient {
           waitMs: ms,
           code: last.retry.code,
         });
-        await sleep(ms, this.o.signal);
+        await sleep(
+          ms,
+          req.signal && this.o.signal
+            ? AbortSignal.any([this.o.signal, req.signal])
+            : (req.signal ?? this.o.signal),
+        );
         if (last.retry.code === 'rate_limited') this.waited(ms);
       }
       const outcome = await this.attempt(current, method, state, consume);

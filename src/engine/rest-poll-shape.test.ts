@@ -44,6 +44,10 @@ const server = createServer((req, res) => {
   const n = Number(u.searchParams.get('page') ?? 0);
   asked.push(`${u.pathname}?page=${n}`);
   if (u.pathname === '/gone' && n === 1) return res.writeHead(404).end('{"errorCode":"E0000007"}');
+  if (u.pathname === '/hang' && n === 1) {
+    req.on('close', () => asked.push('closed /hang?page=1')); // never answered: only the client ends it
+    return;
+  }
   const body = PAGES[n]!;
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (u.pathname === '/wrapped') {
@@ -156,13 +160,22 @@ describe('restPoll shape: pages scanned instead of parsed', () => {
     );
   });
 
-  it('leaves a next page asked for ahead unread when the reader stops', async () => {
-    const { scanned } = defs('/list', paginate.linkHeader(), '');
+  it('cancels a next page asked for ahead when the reader stops', async () => {
+    const { scanned } = defs('/hang', paginate.linkHeader(), '');
     const http = new Http({ vendor: 'Fake', backoffBaseMs: 1 });
-    for await (const batch of restPoll(scanned).read(readContext(http, { now: () => now }))) {
-      assert.ok(batch.events.length > 0);
-      break; // the second page is in flight; nothing is thrown or left unhandled
-    }
+    asked.length = 0;
+    const it = restPoll(scanned)
+      .read(readContext(http, { now: () => now }))
+      [Symbol.asyncIterator]();
+    assert.ok((await it.next()).value?.events.length);
+    const until = async (what: string) => {
+      const deadline = Date.now() + 5000;
+      while (!asked.includes(what) && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 10));
+    };
+    await until('/hang?page=1'); // the second page is in flight, never answered
+    await it.return?.(undefined); // the reader stops: that request is cancelled, nothing thrown or left open
+    await until('closed /hang?page=1');
+    assert.deepEqual(asked, ['/hang?page=0', '/hang?page=1', 'closed /hang?page=1']);
   });
 
   it('parses as before where the definition needs more than the scan gives', async () => {

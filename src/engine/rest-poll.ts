@@ -233,13 +233,16 @@ export async function fetchPage<S, A, T = any>(
   ctx: ReadContext<S, A>,
   request: PageRequest,
   reader?: JsonReader<T>,
+  /** Ends this request early (a page asked for ahead that is no longer wanted). */
+  signal?: AbortSignal,
 ): Promise<{ body: T; response: HttpResponse }> {
   const headers = def.headers?.(ctx);
-  if (request.delayMs) await sleep(request.delayMs, ctx.signal);
+  if (request.delayMs)
+    await sleep(request.delayMs, signal ? AbortSignal.any([ctx.signal, signal]) : ctx.signal);
   if (def.decode) return fetchDecoded(def.decode, ctx, request, headers);
   if ((request.method ?? def.method ?? 'GET') === 'GET')
     return reader
-      ? ctx.http.requestJson({ url: request.url, query: request.query, headers }, reader)
+      ? ctx.http.requestJson({ url: request.url, query: request.query, headers, signal }, reader)
       : ctx.http.getJson(request.url, request.query, headers);
   const hasType = Object.keys(headers ?? {}).some((k) => k.toLowerCase() === 'content-type');
   return ctx.http.requestJson(
@@ -251,6 +254,7 @@ export async function fetchPage<S, A, T = any>(
       query: request.query,
       headers: hasType ? headers : { 'content-type': 'application/json', ...headers },
       body: request.body,
+      signal,
     },
     reader,
   );
@@ -369,184 +373,196 @@ async function* readTimeWindow<S, A>(
   const scan = scanOf(def, cursor);
   const reader = scan && pageReader(scan.records, scan.fields);
   let disorderReported = false;
-  for (let window = tracker.nextWindow(); window; window = tracker.nextWindow()) {
-    let guard = new LoopGuard();
-    const clip = cursor.clip ? new WindowClip(window, cursor.order ?? 'asc') : undefined;
-    const first = firstRequest(def, ctx, window);
-    const settle = def.settle ? new Settling(def.settle, ctx, window) : undefined;
-    // A request that carries a vendor page cursor: the checkpoint's saved page of a resumed window, or the
-    // next page of this run. Either may have expired by the time it is sent.
-    let paged = window.resume !== undefined;
-    let restarts = 0;
-    let request: PageRequest | undefined = window.resume ?? first;
-    guard.check(pageKey(request), ctx.stream);
-    // A scanned page's next page, asked for while this one is taken apart and delivered (see below).
-    let prefetched: Promise<{ body: ReadPage; response: HttpResponse }> | undefined;
-    while (request) {
-      ctx.signal.throwIfAborted();
-      let page: { body: any; response: HttpResponse; scanned?: { scanned: PageScan; bytes: Buffer } };
-      // A next page's records are taken inside the try: a vendor that refuses an expired cursor in its answer
-      // body (GraphQL `errors` in a 200) is recognised by `cursorExpired` like one that answers an HTTP error.
-      let listed: unknown[] | undefined;
-      try {
-        if (reader) {
-          const read = await (prefetched ?? fetchPage(def, ctx, request, reader));
-          prefetched = undefined;
-          const p = read.body;
-          page = p.scanned
-            ? { body: p.skeleton, response: read.response, scanned: p }
-            : { body: p.body, response: read.response };
-        } else page = await fetchPage(def, ctx, request);
-        if (paged && def.cursorExpired) listed = def.records!(page.body, request) ?? [];
-      } catch (err) {
-        if (paged && err instanceof TributaryError && def.cursorExpired?.(err)) {
-          if (++restarts > MAX_CURSOR_RESTARTS) {
-            throw new TributaryError({
-              type: 'transient',
-              code: 'page_cursor_expired',
-              message: `The vendor refused the next-page cursor of one ${ctx.stream} window ${restarts} times in this run (${err.message}).`,
-              action:
-                'The next run reads the window again from its checkpoint. If it repeats, check that delivery to the destinations does not stall for longer than the vendor keeps page cursors (Zoom: 15 minutes).',
+  // A page asked for ahead (below) that the reader no longer wants when it stops is cancelled.
+  let ahead: AbortController | undefined;
+  try {
+    for (let window = tracker.nextWindow(); window; window = tracker.nextWindow()) {
+      let guard = new LoopGuard();
+      const clip = cursor.clip ? new WindowClip(window, cursor.order ?? 'asc') : undefined;
+      const first = firstRequest(def, ctx, window);
+      const settle = def.settle ? new Settling(def.settle, ctx, window) : undefined;
+      // A request that carries a vendor page cursor: the checkpoint's saved page of a resumed window, or the
+      // next page of this run. Either may have expired by the time it is sent.
+      let paged = window.resume !== undefined;
+      let restarts = 0;
+      let request: PageRequest | undefined = window.resume ?? first;
+      guard.check(pageKey(request), ctx.stream);
+      // A scanned page's next page, asked for while this one is taken apart and delivered (see below).
+      let prefetched: Promise<{ body: ReadPage; response: HttpResponse }> | undefined;
+      while (request) {
+        ctx.signal.throwIfAborted();
+        let page: { body: any; response: HttpResponse; scanned?: { scanned: PageScan; bytes: Buffer } };
+        // A next page's records are taken inside the try: a vendor that refuses an expired cursor in its answer
+        // body (GraphQL `errors` in a 200) is recognised by `cursorExpired` like one that answers an HTTP error.
+        let listed: unknown[] | undefined;
+        try {
+          if (reader) {
+            const read = await (prefetched ?? fetchPage(def, ctx, request, reader));
+            prefetched = undefined;
+            const p = read.body;
+            page = p.scanned
+              ? { body: p.skeleton, response: read.response, scanned: p }
+              : { body: p.body, response: read.response };
+          } else page = await fetchPage(def, ctx, request);
+          if (paged && def.cursorExpired) listed = def.records!(page.body, request) ?? [];
+        } catch (err) {
+          if (paged && err instanceof TributaryError && def.cursorExpired?.(err)) {
+            if (++restarts > MAX_CURSOR_RESTARTS) {
+              throw new TributaryError({
+                type: 'transient',
+                code: 'page_cursor_expired',
+                message: `The vendor refused the next-page cursor of one ${ctx.stream} window ${restarts} times in this run (${err.message}).`,
+                action:
+                  'The next run reads the window again from its checkpoint. If it repeats, check that delivery to the destinations does not stall for longer than the vendor keeps page cursors (Zoom: 15 minutes).',
+              });
+            }
+            ctx.log.info('page cursor expired, reading the window again from its first page', {
+              stream: ctx.stream,
+              restarts,
             });
+            paged = false;
+            request = first;
+            settle?.restart();
+            guard = new LoopGuard(); // the window's pages are asked again, from the first
+            guard.check(pageKey(request), ctx.stream);
+            continue;
           }
-          ctx.log.info('page cursor expired, reading the window again from its first page', {
-            stream: ctx.stream,
-            restarts,
-          });
-          paged = false;
-          request = first;
-          settle?.restart();
-          guard = new LoopGuard(); // the window's pages are asked again, from the first
-          guard.check(pageKey(request), ctx.stream);
-          continue;
+          if (
+            err instanceof TributaryError &&
+            (def.windowTooLarge?.(err) || err.code === 'timeout') &&
+            tracker.split()
+          ) {
+            ctx.log.info('window too large, split', { stream: ctx.stream });
+            request = undefined;
+            break;
+          }
+          throw err;
         }
-        if (
-          err instanceof TributaryError &&
-          (def.windowTooLarge?.(err) || err.code === 'timeout') &&
-          tracker.split()
-        ) {
-          ctx.log.info('window too large, split', { stream: ctx.stream });
+        if (request === first && !paged && def.windowTooFull?.(page.body) && tracker.split()) {
+          ctx.log.info('window holds more than the vendor pages through, split', { stream: ctx.stream });
           request = undefined;
           break;
         }
-        throw err;
-      }
-      if (request === first && !paged && def.windowTooFull?.(page.body) && tracker.split()) {
-        ctx.log.info('window holds more than the vendor pages through, split', { stream: ctx.stream });
-        request = undefined;
-        break;
-      }
-      const scanned = page.scanned;
-      const records: unknown[] = scanned ? [] : (listed ?? def.records!(page.body, request) ?? []);
-      if (!Array.isArray(records)) throw unexpected(ctx.stream);
-      // A scanned page's paginator counts records and reads none (`countsOnly`), so its next page is known
-      // now: it is asked for at once, and arrives while this one's records are taken and delivered (a window
-      // clipped to its bounds may end early, so it is not asked for there). It is read like any page.
-      let early: PageRequest | undefined;
-      if (scanned && !clip) {
-        const count = scanned.scanned.records.length / 2;
-        const listedCount = new Array(count); // the number is all the paginator reads
-        early = def.paginate.next({
-          request,
-          response: page.response,
-          body: page.body,
-          records: listedCount,
-          window,
-        });
-        if (early) {
-          guard.check(pageKey(early), ctx.stream, count === 0);
-          prefetched = fetchPage(def, ctx, early, reader!);
-          prefetched.catch(() => {}); // awaited at the next turn; a run that ends first leaves it unread
+        const scanned = page.scanned;
+        const records: unknown[] = scanned ? [] : (listed ?? def.records!(page.body, request) ?? []);
+        if (!Array.isArray(records)) throw unexpected(ctx.stream);
+        // A scanned page's paginator counts records and reads none (`countsOnly`), so its next page is known
+        // now: it is asked for at once, and arrives while this one's records are taken and delivered (a window
+        // clipped to its bounds may end early, so it is not asked for there). It is read like any page.
+        let early: PageRequest | undefined;
+        if (scanned && !clip) {
+          const count = scanned.scanned.records.length / 2;
+          const listedCount = new Array(count); // the number is all the paginator reads
+          early = def.paginate.next({
+            request,
+            response: page.response,
+            body: page.body,
+            records: listedCount,
+            window,
+          });
+          if (early) {
+            guard.check(pageKey(early), ctx.stream, count === 0);
+            ahead = new AbortController();
+            prefetched = fetchPage(def, ctx, early, reader!, ahead.signal);
+            prefetched.catch(() => {}); // awaited at the next turn; a run that ends first leaves it unread
+          }
         }
-      }
-      const events: RawEvent[] = [];
-      const delivered: Array<{ id: string; time: number | undefined }> = [];
-      const deadLetters: Array<{ raw: unknown; reason: string }> = [];
-      // One event (a listed record, or one that `expand` made), with its id(s) and time.
-      const take = (raw: unknown, iso: string | undefined, t: number | undefined, id: string | undefined) => {
-        if (clip && !clip.inside(t)) return;
-        // An expanded event comes with its id; a listed record may bundle several (`split`).
-        if (def.split && !def.expand && !def.expandPage) {
-          const parts = def.split(raw);
-          settle?.record(parts?.[0]?.id);
-          if (parts === undefined) deadLetters.push({ raw, reason: def.missingId ?? NO_ID });
-          else for (const part of parts) deliver(part.raw, part.id, iso, t);
-          return;
-        }
-        settle?.record(id);
-        if (id === undefined) deadLetters.push({ raw, reason: def.missingId ?? NO_ID });
-        else deliver(raw, id, iso, t);
-      };
-      const deliver = (raw: unknown, id: string, iso: string | undefined, t: number | undefined) => {
-        if (tracker.isSeen(id)) return;
-        events.push({ raw, id, time: iso });
-        delivered.push({ id, time: t });
-      };
-      if (def.expandPage) {
-        // One follow-up call turns the page's listed ids into events, with their ids and times.
-        for (const e of await def.expandPage(ctx, records, window)) {
-          const iso = toIsoTime(e.time);
-          take(e.raw, iso, iso === undefined ? undefined : Date.parse(iso), e.id);
-        }
-      } else if (def.expand) {
-        for (const listed of records) {
-          for (const e of await def.expand(ctx, listed, window)) {
+        const events: RawEvent[] = [];
+        const delivered: Array<{ id: string; time: number | undefined }> = [];
+        const deadLetters: Array<{ raw: unknown; reason: string }> = [];
+        // One event (a listed record, or one that `expand` made), with its id(s) and time.
+        const take = (
+          raw: unknown,
+          iso: string | undefined,
+          t: number | undefined,
+          id: string | undefined,
+        ) => {
+          if (clip && !clip.inside(t)) return;
+          // An expanded event comes with its id; a listed record may bundle several (`split`).
+          if (def.split && !def.expand && !def.expandPage) {
+            const parts = def.split(raw);
+            settle?.record(parts?.[0]?.id);
+            if (parts === undefined) deadLetters.push({ raw, reason: def.missingId ?? NO_ID });
+            else for (const part of parts) deliver(part.raw, part.id, iso, t);
+            return;
+          }
+          settle?.record(id);
+          if (id === undefined) deadLetters.push({ raw, reason: def.missingId ?? NO_ID });
+          else deliver(raw, id, iso, t);
+        };
+        const deliver = (raw: unknown, id: string, iso: string | undefined, t: number | undefined) => {
+          if (tracker.isSeen(id)) return;
+          events.push({ raw, id, time: iso });
+          delivered.push({ id, time: t });
+        };
+        if (def.expandPage) {
+          // One follow-up call turns the page's listed ids into events, with their ids and times.
+          for (const e of await def.expandPage(ctx, records, window)) {
             const iso = toIsoTime(e.time);
             take(e.raw, iso, iso === undefined ? undefined : Date.parse(iso), e.id);
           }
+        } else if (def.expand) {
+          for (const listed of records) {
+            for (const e of await def.expand(ctx, listed, window)) {
+              const iso = toIsoTime(e.time);
+              take(e.raw, iso, iso === undefined ? undefined : Date.parse(iso), e.id);
+            }
+          }
+        } else if (scanned) {
+          // A scanned page (see `shape`): the same steps as below, from the values the scan found.
+          const listedRaw = scannedRecords(scanned, (raw, idValue, timeValue) => {
+            const iso = toIsoTime(timeValue);
+            take(raw, iso, iso === undefined ? undefined : Date.parse(iso), idOf(idValue));
+          });
+          for (const raw of listedRaw) records.push(raw);
+        } else {
+          // The common case, kept free of per-record arrays: a page's parsed records die young.
+          for (const raw of records) {
+            const iso = toIsoTime(time(raw));
+            // The watermark follows the cursor's time field; parse it again only when it differs.
+            const t = def.eventTime ? tracker.timeOf(raw) : iso === undefined ? undefined : Date.parse(iso);
+            take(raw, iso, t, def.split ? undefined : def.eventId!(raw));
+          }
         }
-      } else if (scanned) {
-        // A scanned page (see `shape`): the same steps as below, from the values the scan found.
-        const listedRaw = scannedRecords(scanned, (raw, idValue, timeValue) => {
-          const iso = toIsoTime(timeValue);
-          take(raw, iso, iso === undefined ? undefined : Date.parse(iso), idOf(idValue));
-        });
-        for (const raw of listedRaw) records.push(raw);
-      } else {
-        // The common case, kept free of per-record arrays: a page's parsed records die young.
-        for (const raw of records) {
-          const iso = toIsoTime(time(raw));
-          // The watermark follows the cursor's time field; parse it again only when it differs.
-          const t = def.eventTime ? tracker.timeOf(raw) : iso === undefined ? undefined : Date.parse(iso);
-          take(raw, iso, t, def.split ? undefined : def.eventId!(raw));
+        let next: PageRequest | undefined =
+          scanned && !clip
+            ? early
+            : def.paginate.next({ request, response: page.response, body: page.body, records, window });
+        if (clip?.disordered && !disorderReported) {
+          disorderReported = true;
+          ctx.log.warn('records are not in the order the source expects; reading whole windows', {
+            stream: ctx.stream,
+            order: cursor.order,
+          });
         }
+        if (clip?.past) next = undefined; // the rest of the pages lie outside the window
+        if (next && next !== early) guard.check(pageKey(next), ctx.stream, records.length === 0);
+        if (settle) {
+          settle.page(page.body);
+          // Mid-window, and after a pass that has not settled, the position is the window's first page.
+          const again = !next && !settle.complete();
+          yield {
+            events,
+            checkpoint: tracker.afterPage(delivered, next || again ? first : undefined),
+            deadLetters,
+            pages: 1,
+          };
+          if (again) {
+            request = first;
+            paged = false;
+            guard = new LoopGuard();
+            guard.check(pageKey(request), ctx.stream);
+          } else request = next;
+          continue;
+        }
+        const checkpoint = tracker.afterPage(delivered, next);
+        yield { events, checkpoint, deadLetters, pages: 1 };
+        request = next;
+        paged = next !== undefined;
       }
-      let next: PageRequest | undefined =
-        scanned && !clip
-          ? early
-          : def.paginate.next({ request, response: page.response, body: page.body, records, window });
-      if (clip?.disordered && !disorderReported) {
-        disorderReported = true;
-        ctx.log.warn('records are not in the order the source expects; reading whole windows', {
-          stream: ctx.stream,
-          order: cursor.order,
-        });
-      }
-      if (clip?.past) next = undefined; // the rest of the pages lie outside the window
-      if (next && next !== early) guard.check(pageKey(next), ctx.stream, records.length === 0);
-      if (settle) {
-        settle.page(page.body);
-        // Mid-window, and after a pass that has not settled, the position is the window's first page.
-        const again = !next && !settle.complete();
-        yield {
-          events,
-          checkpoint: tracker.afterPage(delivered, next || again ? first : undefined),
-          deadLetters,
-          pages: 1,
-        };
-        if (again) {
-          request = first;
-          paged = false;
-          guard = new LoopGuard();
-          guard.check(pageKey(request), ctx.stream);
-        } else request = next;
-        continue;
-      }
-      const checkpoint = tracker.afterPage(delivered, next);
-      yield { events, checkpoint, deadLetters, pages: 1 };
-      request = next;
-      paged = next !== undefined;
     }
+  } finally {
+    ahead?.abort();
   }
 }
 
