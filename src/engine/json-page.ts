@@ -29,6 +29,9 @@ export interface PageScan {
 
 const MAX_DEPTH = 256;
 
+/** 1 for the bytes a JSON string holds as they are (not `"`, `\`, or a control character). */
+const PLAIN = new Uint8Array(256).map((_, c) => (c >= 32 && c !== 34 && c !== 92 ? 1 : 0));
+
 /** Thrown inside the scan for anything it does not accept; never leaves this module. */
 class Refused extends Error {}
 const REFUSED = new Refused();
@@ -188,6 +191,9 @@ class Scan {
     let i = this.i + 1;
     let escaped = false;
     while (i < end) {
+      // Bytes that need no look: one table load each (most of a page is string content).
+      while (i < end && PLAIN[b[i]!] === 1) i++;
+      if (i >= end) break;
       const c = b[i++]!;
       if (c === 34) {
         this.i = i;
