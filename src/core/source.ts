@@ -43,6 +43,14 @@ export interface Batch<C = unknown> {
    * vendor redelivers, and the checkpoint says the work is done).
    */
   committed?: () => Promise<void>;
+  /**
+   * Called by the runner once this batch is delivered and its checkpoint committed (after `committed`):
+   * the source may let go of what the batch holds. A reader of a large file empties the batch's events
+   * here, which an async generator would otherwise keep alive (the value of its last `yield` stays in a
+   * register) until it has read the next batch. Only the runner calls it: other readers of `read` keep
+   * the batches as they were given.
+   */
+  release?: () => void;
 }
 
 export interface HttpRequest {
@@ -193,6 +201,14 @@ export interface StreamDef<S = any, A = any, C = any> {
    * of reading ahead. A crash then leaves at most the one page in flight to be asked again.
    */
   sequential?: boolean;
+  /**
+   * Batches read ahead of the one being delivered (default 4). A stream whose batches are parts of a
+   * large file it parses itself (an artifact already downloaded: no vendor latency to hide) sets 0: the
+   * next part is read once this one is delivered and committed, so that one part is alive at a time and
+   * its records die in V8's young generation instead of filling the old one (README, Performance,
+   * salesforce-eventlog).
+   */
+  readAhead?: number;
   /**
    * A long-running stream (Event Hubs, Pub/Sub, SQS): what the stream consumer reads
    * (engine/stream-consumer.ts). Bounded runs skip such a stream; the schedulers keep a consumer running

@@ -16,6 +16,7 @@ import {
   type ArtifactPart,
   csvParts,
   DOWNLOAD_ATTEMPTS,
+  deliverArtifact,
   downloadArtifact,
   jsonLineParts,
   openArtifact,
@@ -192,6 +193,79 @@ describe('recordParts', () => {
       ],
     );
     assert.deepEqual(items, ['a', undefined, undefined, undefined, undefined], 'skipped items are left');
+  });
+
+  it('marks a full part `more` once the next record is read; the last part is not marked', async () => {
+    const read: number[] = [];
+    async function* items() {
+      for (let i = 0; i < 5; i++) {
+        read.push(i);
+        yield `r${i}`;
+      }
+    }
+    const parts: Array<{ ids: string[]; more?: boolean; readBefore: number }> = [];
+    for await (const p of recordParts(items(), {
+      maxEvents: 2,
+      maxBytes: 1e6,
+      record: (x, i) => ({ event: { raw: x, id: `${i}` }, bytes: 1 }),
+    }))
+      parts.push({ ids: p.events.map((e) => e.id!), more: p.more, readBefore: read.length });
+    assert.deepEqual(parts, [
+      { ids: ['0', '1'], more: true, readBefore: 3 },
+      { ids: ['2', '3'], more: true, readBefore: 5 },
+      { ids: ['4'], more: undefined, readBefore: 5 },
+    ]);
+    // Ending on a full part: nothing follows it, so it is not marked.
+    const even: ArtifactPart[] = [];
+    for await (const p of recordParts(['a', 'b', 'c', 'd'], {
+      maxEvents: 2,
+      maxBytes: 1e6,
+      record: (x, i) => ({ event: { raw: x, id: `${i}` }, bytes: 1 }),
+    }))
+      even.push(p);
+    assert.deepEqual(
+      even.map((p) => [p.events.length, p.more]),
+      [
+        [2, true],
+        [2, undefined],
+      ],
+    );
+  });
+
+  it('deliverArtifact: a part marked `more` goes before the next is read; `release` empties its events', async () => {
+    let asked = 0;
+    async function* parts(): AsyncGenerator<ArtifactPart> {
+      asked++;
+      yield { events: [{ raw: 1, id: 'a' }], records: 1, more: true };
+      asked++;
+      yield { events: [{ raw: 2, id: 'b' }], records: 1 }; // unmarked: held until the end is known
+      asked++;
+      yield { events: [{ raw: 3, id: 'c' }], records: 2 };
+    }
+    const batches: Array<{ ids: string[]; checkpoint: string; askedBefore: number; pages?: number }> = [];
+    const all: Batch<string>[] = [];
+    for await (const b of deliverArtifact(
+      parts(),
+      10,
+      (n) => `at ${n}`,
+      () => 'done',
+    )) {
+      batches.push({
+        ids: b.events.map((e) => e.id!),
+        checkpoint: b.checkpoint,
+        askedBefore: asked,
+        pages: b.pages,
+      });
+      all.push(b);
+    }
+    assert.deepEqual(batches, [
+      { ids: ['a'], checkpoint: 'at 11', askedBefore: 1, pages: undefined },
+      { ids: ['b'], checkpoint: 'at 12', askedBefore: 3, pages: undefined },
+      { ids: ['c'], checkpoint: 'done', askedBefore: 3, pages: 1 },
+    ]);
+    all[0].release?.();
+    assert.deepEqual(all[0].events, [], 'released: its events let go');
+    assert.equal(all[1].events.length, 1, 'the others untouched until released');
   });
 
   it('JSON Lines: bad lines are dead letters naming the artifact; skip counts them', async () => {

@@ -565,21 +565,35 @@ describe('runner and vendor waits', () => {
   });
 });
 
-describe('runner and sequential streams (a vendor-held position)', () => {
-  /** Records, per batch asked of the stream, how many batches had been committed by then. */
-  function probe(sequential: boolean) {
+describe('runner and sequential streams (a vendor-held position), or streams that read nothing ahead', () => {
+  /**
+   * Records, per batch asked of the stream, how many batches had been committed by then; and per batch
+   * released (`Batch.release`), how many were committed when it was.
+   */
+  function probe(o: { sequential?: boolean; readAhead?: number }) {
     const asked: number[] = [];
+    const released: number[] = [];
+    const sent: string[] = [];
     let committed = 0;
     const source: SourceDef = {
       ...fake,
       streams: {
         main: {
           title: 'main',
-          sequential,
+          ...o,
           async *read() {
             for (let page = 0; page < 5; page++) {
               asked.push(committed);
-              yield { events: [{ raw: { page }, id: `p${page}` }], checkpoint: page + 1, pages: 1 };
+              const events = [{ raw: { page }, id: `p${page}` }];
+              yield {
+                events,
+                checkpoint: page + 1,
+                pages: 1,
+                release: () => {
+                  released.push(committed);
+                  events.length = 0;
+                },
+              };
             }
           },
         },
@@ -588,21 +602,23 @@ describe('runner and sequential streams (a vendor-held position)', () => {
     const counting: Destination = {
       name: 'count',
       kind: 'memory',
-      send: async () => {
+      send: async (envelopes) => {
         await new Promise((r) => setTimeout(r, 5)); // delivery takes a while: read-ahead would run now
+        sent.push(...envelopes.map((e) => e.id));
       },
       close: async () => {},
     };
-    return { source, asked, counting, onCommit: () => committed++ };
+    return { source, asked, released, sent, counting, onCommit: () => committed++ };
   }
 
-  for (const sequential of [true, false]) {
+  for (const o of [{ sequential: true }, { readAhead: 0 }, {}]) {
+    const ahead = !o.sequential && o.readAhead === undefined;
     it(
-      sequential
-        ? 'asks for the next batch only after the previous one was committed'
-        : 'reads ahead otherwise',
+      ahead
+        ? 'reads ahead otherwise; releases each batch once it is committed'
+        : `${JSON.stringify(o)}: asks for the next batch only after the previous one was committed`,
       async () => {
-        const p = probe(sequential);
+        const p = probe(o);
         const { store } = await setup([p.counting]);
         const commit = store.commitBatch.bind(store);
         store.commitBatch = async (b) => {
@@ -625,12 +641,18 @@ describe('runner and sequential streams (a vendor-held position)', () => {
           { store, log: silentLogger, rateLimits: new RateLimits(null) },
         );
         assert.equal(r.status, 'succeeded');
-        if (sequential) assert.deepEqual(p.asked, [0, 1, 2, 3, 4]);
+        if (!ahead) assert.deepEqual(p.asked, [0, 1, 2, 3, 4]);
         else
           assert.ok(
             p.asked.some((c, i) => c < i),
             `read ahead: ${p.asked}`,
           );
+        assert.deepEqual(p.released, [1, 2, 3, 4, 5], 'each batch released right after its own commit');
+        assert.deepEqual(
+          p.sent,
+          ['p0', 'p1', 'p2', 'p3', 'p4'],
+          'releasing does not touch what was delivered',
+        );
       },
     );
   }

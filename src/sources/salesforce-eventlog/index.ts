@@ -85,9 +85,14 @@ const settings = z
 /** How far behind now the listing ends: files committed a little after their CreatedDate. */
 const LIST_LAG_MS = 60_000;
 const RETENTION = '30d';
-/** Rows per part: fewer rows alive at once keep a large file's peak memory down (bench: 1000 → 250 took 41 MB off). */
+/**
+ * Rows per part, and CSV bytes. A part is read only once the one before it is delivered (`readAhead: 0`)
+ * and let go when committed, so it dies in V8's young generation instead of filling the old one (README,
+ * Performance: 20–40 MB less at the peak of a 1 GB file). That holds while a part stays well under what
+ * the young generation takes between two collections (about 300 rows of 2 KB on the bench): 384 KB.
+ */
 const BATCH_EVENTS = 250;
-const BATCH_BYTES = 1024 * 1024;
+const BATCH_BYTES = 384 * 1024;
 const DOWNLOAD_TIMEOUT_MS = 30 * 60_000;
 
 interface LogFileRow {
@@ -124,6 +129,8 @@ const stream: StreamDef<EventLogSettings, SalesforceAccount, ArtifactListCheckpo
     title: 'Event log files (EventLogFile)',
     description:
       'Event Monitoring log files: one record per CSV row (logins, API calls, report exports, page views, …), the fields named by the file header.',
+    // The file is on disk once downloaded: nothing to wait for that reading ahead would hide.
+    readAhead: 0,
     read: (ctx) => {
       const base = restBase(ctx.settings, ctx.account);
       const headers = batchHeader(ctx.settings.batchSize);
