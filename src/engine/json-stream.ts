@@ -288,7 +288,7 @@ const open = new Uint8Array(PLAIN_DEPTH);
  * building anything. Any byte ≥ 0x80, CR, LF or nesting deeper than 256 answers false, and so does
  * invalid JSON: the caller then decodes the line and parses it as before (which also tells the error).
  * The NDJSON reader of large objects uses it to keep a valid line as its bytes (core/envelope.ts
- * `RawJson.ofAscii`) when nothing of the record is read: no string, no parsed tree, nothing to collect.
+ * `RawJsonBytes`) when nothing of the record is read: no string, no parsed tree, nothing to collect.
  */
 export function plainJsonLine(b: Uint8Array, start: number, end: number): boolean {
   let i = start;
