@@ -127,6 +127,10 @@ describe('plainJsonLine', () => {
       '{,}',
       '[,1]',
       '1 2',
+      '"\\u00\x10\x11"', // control characters where a \u escape wants hex digits
+      '"\\u00\x1a0"',
+      '"\\uABCG"',
+      '"a\x7fb"', // DEL is allowed in a string
     ];
     for (const t of valid) assert.equal(accepts(t), true, t);
     for (const t of invalid) assert.equal(accepts(t), parses(t), t);

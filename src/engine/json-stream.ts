@@ -356,34 +356,38 @@ export function plainJsonLine(b: Uint8Array, start: number, end: number): boolea
   }
 }
 
+/** Bytes a JSON string holds as they are: printable ASCII (and DEL) but the quote and the backslash. */
+const STRING_PLAIN = new Uint8Array(256);
+for (let c = 32; c < 128; c++) STRING_PLAIN[c] = c === 34 || c === 92 ? 0 : 1;
+/** Hexadecimal digits (`\uXXXX`). */
+const HEX = new Uint8Array(256);
+for (const c of Buffer.from('0123456789abcdefABCDEF')) HEX[c] = 1;
+
 /** The end of a JSON string whose opening quote is before `i` (after its closing quote), or -1. */
 function plainString(b: Uint8Array, i: number, end: number): number {
-  while (i < end) {
+  for (;;) {
+    while (i < end && STRING_PLAIN[b[i]] === 1) i++;
+    if (i >= end) return -1;
     const c = b[i++];
     if (c === 34) return i;
-    if (c === 92 /* \\ */) {
-      if (i >= end) return -1;
-      const e = b[i++];
-      if (e === 117 /* u */) {
-        if (end - i < 4) return -1;
-        for (let k = 0; k < 4; k++) {
-          const h = b[i++] | 32;
-          if (!((h >= 48 && h <= 57) || (h >= 97 && h <= 102))) return -1;
-        }
-      } else if (
-        e !== 34 &&
-        e !== 92 &&
-        e !== 47 /* / */ &&
-        e !== 98 /* b */ &&
-        e !== 102 /* f */ &&
-        e !== 110 /* n */ &&
-        e !== 114 /* r */ &&
-        e !== 116 /* t */
-      )
-        return -1;
-    } else if (c < 32 || c > 127) return -1; // a control character, or not ASCII
+    if (c !== 92) return -1; // a control character, or not ASCII
+    if (i >= end) return -1;
+    const e = b[i++];
+    if (e === 117 /* u */) {
+      if (end - i < 4 || !HEX[b[i]] || !HEX[b[i + 1]] || !HEX[b[i + 2]] || !HEX[b[i + 3]]) return -1;
+      i += 4;
+    } else if (
+      e !== 34 &&
+      e !== 92 &&
+      e !== 47 /* / */ &&
+      e !== 98 /* b */ &&
+      e !== 102 /* f */ &&
+      e !== 110 /* n */ &&
+      e !== 114 /* r */ &&
+      e !== 116 /* t */
+    )
+      return -1;
   }
-  return -1;
 }
 
 /** The end of the JSON number starting at `i` (`-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`), or -1. */
