@@ -56,7 +56,7 @@ export async function* jsonObjectChunks(
 }
 
 /** The items of one line, added to `out`. */
-function parseLine(line: string, out: JsonItem[]): void {
+export function parseLine(line: string, out: JsonItem[]): void {
   const text = line.trim();
   if (!text) return;
   try {
@@ -276,4 +276,140 @@ function keep(text: string, list: unknown, spans: number[]): void {
     keepVendorText(item, text.slice(spans[s], spans[s + 1]));
     s += 2;
   }
+}
+
+/** Containers open at once that `plainJsonLine` follows; a line nested deeper takes JSON.parse's way. */
+const PLAIN_DEPTH = 256;
+const open = new Uint8Array(PLAIN_DEPTH);
+
+/**
+ * Whether bytes `start`…`end` of `b` are exactly one JSON value (RFC 8259; spaces and tabs allowed around
+ * and between tokens) written in ASCII only, with no line break: what JSON.parse accepts, checked without
+ * building anything. Any byte ≥ 0x80, CR, LF or nesting deeper than 256 answers false, and so does
+ * invalid JSON: the caller then decodes the line and parses it as before (which also tells the error).
+ * The NDJSON reader of large objects uses it to keep a valid line as its bytes (core/envelope.ts
+ * `RawJsonBytes`) when nothing of the record is read: no string, no parsed tree, nothing to collect.
+ */
+export function plainJsonLine(b: Uint8Array, start: number, end: number): boolean {
+  let i = start;
+  let depth = 0;
+  let c = 0;
+  // After `{` or `,` in an object: a key, then `:`, then a value. After `[` or `,` in an array: a value.
+  let key = false;
+  for (;;) {
+    while (i < end && ((c = b[i]) === 32 || c === 9)) i++;
+    if (i >= end) return false;
+    c = b[i];
+    if (key) {
+      if (c !== 34) return false;
+      i = plainString(b, i + 1, end);
+      if (i < 0) return false;
+      while (i < end && ((c = b[i]) === 32 || c === 9)) i++;
+      if (i >= end || b[i] !== 58 /* : */) return false;
+      i++;
+      key = false;
+      continue;
+    }
+    // A value.
+    if (c === 34) {
+      i = plainString(b, i + 1, end);
+      if (i < 0) return false;
+    } else if (c === 123 /* { */ || c === 91 /* [ */) {
+      const close = c === 123 ? 125 /* } */ : 93; /* ] */
+      i++;
+      while (i < end && ((c = b[i]) === 32 || c === 9)) i++;
+      if (i < end && b[i] === close)
+        i++; // {} or []
+      else {
+        if (depth === PLAIN_DEPTH) return false;
+        open[depth++] = close;
+        key = close === 125;
+        continue;
+      }
+    } else if (c === 45 /* - */ || (c >= 48 && c <= 57)) {
+      i = plainNumber(b, i, end);
+      if (i < 0) return false;
+    } else if (c === 116 /* t */) {
+      if (end - i < 4 || b[i + 1] !== 114 || b[i + 2] !== 117 || b[i + 3] !== 101) return false;
+      i += 4;
+    } else if (c === 102 /* f */) {
+      if (end - i < 5 || b[i + 1] !== 97 || b[i + 2] !== 108 || b[i + 3] !== 115 || b[i + 4] !== 101)
+        return false;
+      i += 5;
+    } else if (c === 110 /* n */) {
+      if (end - i < 4 || b[i + 1] !== 117 || b[i + 2] !== 108 || b[i + 3] !== 108) return false;
+      i += 4;
+    } else return false;
+    // After a value: close containers, or a comma for the next member.
+    for (;;) {
+      while (i < end && ((c = b[i]) === 32 || c === 9)) i++;
+      if (depth === 0) return i === end;
+      if (i >= end) return false;
+      c = b[i++];
+      if (c === 44 /* , */) {
+        key = open[depth - 1] === 125;
+        break;
+      }
+      if (c !== open[depth - 1]) return false;
+      depth--;
+    }
+  }
+}
+
+/** Bytes a JSON string holds as they are: printable ASCII (and DEL) but the quote and the backslash. */
+const STRING_PLAIN = new Uint8Array(256);
+for (let c = 32; c < 128; c++) STRING_PLAIN[c] = c === 34 || c === 92 ? 0 : 1;
+/** Hexadecimal digits (`\uXXXX`). */
+const HEX = new Uint8Array(256);
+for (const c of Buffer.from('0123456789abcdefABCDEF')) HEX[c] = 1;
+
+/** The end of a JSON string whose opening quote is before `i` (after its closing quote), or -1. */
+function plainString(b: Uint8Array, i: number, end: number): number {
+  for (;;) {
+    while (i < end && STRING_PLAIN[b[i]] === 1) i++;
+    if (i >= end) return -1;
+    const c = b[i++];
+    if (c === 34) return i;
+    if (c !== 92) return -1; // a control character, or not ASCII
+    if (i >= end) return -1;
+    const e = b[i++];
+    if (e === 117 /* u */) {
+      if (end - i < 4 || !HEX[b[i]] || !HEX[b[i + 1]] || !HEX[b[i + 2]] || !HEX[b[i + 3]]) return -1;
+      i += 4;
+    } else if (
+      e !== 34 &&
+      e !== 92 &&
+      e !== 47 /* / */ &&
+      e !== 98 /* b */ &&
+      e !== 102 /* f */ &&
+      e !== 110 /* n */ &&
+      e !== 114 /* r */ &&
+      e !== 116 /* t */
+    )
+      return -1;
+  }
+}
+
+/** The end of the JSON number starting at `i` (`-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`), or -1. */
+function plainNumber(b: Uint8Array, i: number, end: number): number {
+  if (b[i] === 45) i++;
+  if (i >= end) return -1;
+  let c = b[i];
+  if (c === 48) i++;
+  else if (c >= 49 && c <= 57) {
+    i++;
+    while (i < end && (c = b[i]) >= 48 && c <= 57) i++;
+  } else return -1;
+  if (i < end && b[i] === 46 /* . */) {
+    i++;
+    if (i >= end || (c = b[i]) < 48 || c > 57) return -1;
+    while (i < end && (c = b[i]) >= 48 && c <= 57) i++;
+  }
+  if (i < end && (b[i] | 32) === 101 /* e */) {
+    i++;
+    if (i < end && (b[i] === 43 || b[i] === 45)) i++;
+    if (i >= end || (c = b[i]) < 48 || c > 57) return -1;
+    while (i < end && (c = b[i]) >= 48 && c <= 57) i++;
+  }
+  return i;
 }

@@ -1,7 +1,7 @@
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { keepVendorText } from '../core/envelope.ts';
-import { type JsonItem, jsonObjectChunks } from './json-stream.ts';
+import { keepVendorText, RawJsonBytes } from '../core/envelope.ts';
+import { type JsonItem, jsonObjectChunks, parseLine, plainJsonLine } from './json-stream.ts';
 
 /**
  * Decoding of stored objects (docs/architecture.md, "Object notifications"): an object's bytes, streamed,
@@ -58,16 +58,109 @@ export async function* decodeObjectChunks(
   bytes: AsyncIterable<Uint8Array>,
   format: ObjectFormat,
   compression: Compression = 'auto',
+  o: {
+    /**
+     * NDJSON: a line that is ASCII JSON on one line (nearly all of them) is given unparsed, as its bytes
+     * (`value` a `RawJsonBytes`, core/envelope.ts): the caller parses it only if it needs to read it.
+     */
+    asciiLines?: boolean;
+  } = {},
 ): AsyncGenerator<DecodedRecord[]> {
   if (format !== 'ndjson') {
     for await (const record of decodeObject(bytes, format, compression)) yield [record];
     return;
   }
+  if (o.asciiLines) return yield* ndjsonLines(decompress(bytes, compression, { own: true }));
   for await (const items of jsonObjectChunks(decompress(bytes, compression))) {
     const records: DecodedRecord[] = new Array(items.length);
     for (let i = 0; i < items.length; i++) records[i] = ndjsonRecord(items[i]);
     yield records;
   }
+}
+
+/** A line longer than this without a newline is read as text (concatenated JSON: `{…}{…}`), as `jsonObjectChunks` does. */
+const LONG_LINE = 1 << 20;
+
+/**
+ * NDJSON lines cut from the bytes, without decoding them: a line that `plainJsonLine` accepts is a
+ * `RawJsonBytes` over the chunk it came in (a line spanning chunks over a copy of its pieces); any other
+ * line (not ASCII, a line break inside, invalid) is decoded and parsed as `jsonObjectChunks` would, its
+ * errors included. `bytes` must not be reused by their source (`decompress` with `own`).
+ */
+async function* ndjsonLines(bytes: AsyncIterable<Uint8Array>): AsyncGenerator<DecodedRecord[]> {
+  const it = bytes[Symbol.asyncIterator]();
+  let carry: Buffer[] = []; // the pieces of a line begun in earlier chunks
+  let carryBytes = 0;
+  for (;;) {
+    const next = await it.next();
+    if (next.done) break;
+    const chunk = next.value;
+    const buf = Buffer.isBuffer(chunk)
+      ? chunk
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let nl = buf.indexOf(10);
+    if (nl === -1) {
+      carry.push(buf);
+      carryBytes += buf.length;
+      if (carryBytes > LONG_LINE) {
+        // Concatenated JSON, or one very long line: the rest is read as text, as it always was.
+        const pieces = carry;
+        const rest: AsyncIterable<Uint8Array> = {
+          async *[Symbol.asyncIterator]() {
+            yield* pieces;
+            for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
+          },
+        };
+        for await (const items of jsonObjectChunks(rest)) yield items.map(ndjsonRecord);
+        return;
+      }
+      continue;
+    }
+    const out: DecodedRecord[] = [];
+    let from = 0;
+    if (carryBytes) {
+      carry.push(buf.subarray(0, nl));
+      const line = Buffer.concat(carry);
+      carry = [];
+      carryBytes = 0;
+      lineRecord(line, 0, line.length, out);
+      from = nl + 1;
+      nl = buf.indexOf(10, from);
+    }
+    while (nl !== -1) {
+      lineRecord(buf, from, nl, out);
+      from = nl + 1;
+      nl = buf.indexOf(10, from);
+    }
+    if (from < buf.length) {
+      carry.push(buf.subarray(from));
+      carryBytes = buf.length - from;
+    }
+    if (out.length) yield out;
+  }
+  if (carryBytes) {
+    const line = Buffer.concat(carry);
+    const out: DecodedRecord[] = [];
+    lineRecord(line, 0, line.length, out);
+    if (out.length) yield out;
+  }
+}
+
+/** Whitespace String.prototype.trim removes that is ASCII: tab, LF, VT, FF, CR, space. */
+const asciiSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
+
+/** The record (or records, or dead letter) of the line at `start`…`end` of `buf`, added to `out`. */
+function lineRecord(buf: Buffer, start: number, end: number, out: DecodedRecord[]): void {
+  while (start < end && asciiSpace(buf[start])) start++;
+  while (end > start && asciiSpace(buf[end - 1])) end--;
+  if (start === end) return; // a blank line
+  if (plainJsonLine(buf, start, end)) {
+    out.push({ value: new RawJsonBytes(buf, start, end), size: end - start });
+    return;
+  }
+  const items: JsonItem[] = [];
+  parseLine(buf.toString('utf8', start, end), items);
+  for (const item of items) out.push(ndjsonRecord(item));
 }
 
 async function* flat<T>(runs: AsyncIterable<T[]>): AsyncGenerator<T> {
@@ -85,12 +178,25 @@ function ndjsonRecord(item: JsonItem): DecodedRecord {
   return { value: item.value, size: item.size };
 }
 
+/**
+ * Bytes gunzip hands on at a time: 64 KB rather than zlib's 16 KB, a quarter of the steps through the
+ * stream and the reader per object (a 1 GB object: 16,384 instead of 65,536). Measured on the objects
+ * benchmark (256 MB, three runs each, alternately): 3.9–4.0 CPU seconds against 4.4–4.8 with 16 KB, and
+ * 76–78 scavenges and 32 mark-compacts against 91–95 and 38–40 (128 KB: 4.1–4.2 CPU seconds). Larger
+ * chunks also keep more of a chunk alive behind each line handed on as its bytes.
+ */
+const GUNZIP_CHUNK = 64 * 1024;
+
 /** Gunzips when asked, or (auto) when the object starts with gzip's magic bytes 1f 8b. */
 export async function* decompress(
   bytes: AsyncIterable<Uint8Array>,
   compression: Compression,
+  o: {
+    /** Chunks the caller may keep: uncompressed chunks are copied (a source may reuse its buffer). */
+    own?: boolean;
+  } = {},
 ): AsyncGenerator<Uint8Array> {
-  if (compression === 'none') return yield* bytes;
+  if (compression === 'none') return yield* o.own ? copies(bytes) : bytes;
   const it = bytes[Symbol.asyncIterator]();
   let first = await it.next();
   while (!first.done && first.value.length === 0) first = await it.next();
@@ -112,11 +218,11 @@ export async function* decompress(
     },
   };
   const gzip = compression === 'gzip' || (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b);
-  if (!gzip) return yield* rest;
+  if (!gzip) return yield* o.own ? copies(rest) : rest;
   // pipeline hands back the gunzip stream; an error anywhere (bad gzip, a cut body) ends its iteration.
   // The stream reads ahead of the gunzip, so each chunk is copied first: a source may hand out one
   // reused buffer (downloadArtifact's file chunks), whose bytes would change under the queued chunk.
-  const out = pipeline(Readable.from(copies(rest)), createGunzip(), () => {});
+  const out = pipeline(Readable.from(copies(rest)), createGunzip({ chunkSize: GUNZIP_CHUNK }), () => {});
   for await (const chunk of out) yield chunk as Uint8Array;
 }
 

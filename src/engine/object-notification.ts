@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { asRawJson, toIsoTime } from '../core/envelope.ts';
+import { asRawJson, RawJsonBytes, toIsoTime } from '../core/envelope.ts';
 import { gapWarning, TributaryError, transientError } from '../core/errors.ts';
 import type { Batch, DeadLetter, RawEvent, ReadContext } from '../core/source.ts';
 import { type ArtifactPart, recordParts } from './artifact-list.ts';
@@ -143,6 +143,12 @@ export interface ObjectReaderDef<S = any, A = any> {
   eventId?(record: unknown, ref: ObjectRef): string | undefined;
   /** The record's own time, in any form `toIsoTime` reads (or the object's: `ref.lastModified`). */
   eventTime?(record: unknown, ref: ObjectRef): unknown;
+  /**
+   * Records whose `eventTime` gives none (or all records, without `eventTime`) take the object's time
+   * (`ref.lastModified`). Without `eventId` and `eventTime`, the reader need not parse a record to make
+   * its event: an NDJSON line is then only checked and handed on as its bytes.
+   */
+  objectTime?: boolean;
   /** Messages asked for at once (SQS allows 1–10). */
   maxMessages?: number;
   /** A part (batch) holds at most this many events … */
@@ -223,7 +229,11 @@ async function* objectParts(
     );
     return;
   }
-  const runs = guarded(decodeObjectChunks(bytes, formatOf(def, ref), def.compression), ref.key);
+  const runs = guarded(
+    decodeObjectChunks(bytes, formatOf(def, ref), def.compression, { asciiLines: true }),
+    ref.key,
+  );
+  const objectTime = def.objectTime ? toIsoTime(ref.lastModified) : undefined;
   yield* recordParts<DecodedRecord>(
     { runs },
     {
@@ -235,7 +245,7 @@ async function* objectParts(
           return {
             deadLetter: { raw: r.text, reason: `object ${ref.key}, record ${index + 1}: ${r.error}` },
           };
-        return { event: toEvent(def, r.value, ref, `${id}:${index}`), bytes: r.size };
+        return { event: toEvent(def, r.value, ref, `${id}:${index}`, objectTime), bytes: r.size };
       },
     },
   );
@@ -255,10 +265,22 @@ async function* guarded<T>(items: AsyncIterable<T>, key: string): AsyncGenerator
  * promoted) in its part and the batches read ahead, which was most of what a large object's read kept in
  * memory.
  */
-function toEvent(def: ObjectReaderDef, value: unknown, ref: ObjectRef, fallbackId: string): RawEvent {
+function toEvent(
+  def: ObjectReaderDef,
+  value: unknown,
+  ref: ObjectRef,
+  fallbackId: string,
+  objectTime = def.objectTime ? toIsoTime(ref.lastModified) : undefined,
+): RawEvent {
+  let raw: unknown;
+  if (value instanceof RawJsonBytes) {
+    // An NDJSON line kept as its bytes: parsed only when its id or time is read from it.
+    raw = value;
+    value = def.eventId || def.eventTime ? JSON.parse(value.text) : undefined;
+  } else raw = asRawJson(value);
   const id = def.eventId?.(value, ref);
-  const time = def.eventTime ? toIsoTime(def.eventTime(value, ref)) : undefined;
-  const raw = asRawJson(value);
+  const own = def.eventTime?.(value, ref);
+  const time = own === undefined || own === null ? objectTime : toIsoTime(own);
   // An id made from the record's place (object and number, or byte offset) is not repeated within a run:
   // objects done are remembered and a part read again resumes after what was delivered. (Were one read
   // twice, its events would go again under the same ids, which at-least-once delivery allows.)

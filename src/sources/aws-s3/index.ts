@@ -235,7 +235,10 @@ function reader(s: S3LogSettings, mode: 'notifications' | 'listing') {
           return (typeof v === 'string' && v) || typeof v === 'number' ? String(v) : undefined;
         }
       : undefined,
-    eventTime: (r, ref) => (s.timeField ? (fieldOf(r, s.timeField) ?? ref.lastModified) : ref.lastModified),
+    // Without a time field every record takes the object's LastModified: nothing is read from the record,
+    // so an NDJSON line goes on unparsed (only checked).
+    eventTime: s.timeField ? (r) => fieldOf(r, s.timeField!) : undefined,
+    objectTime: true,
     objectsOf: (m, st) => notifiedObjectsIn(m, st.bucket, (r) => accepts(st, r.key)),
     accept: (ref, st) => accepts(st, ref.key),
     prefix: (st) => st.prefix ?? '',
