@@ -148,6 +148,13 @@ describe('scanPage', () => {
     assert.equal(scanPage(utf8('\uFEFF[]'), '', []), undefined, 'a byte-order mark');
     assert.equal(scanPage(Buffer.from([0x5b, 0x22, 0xff, 0x22, 0x5d]), '', []), undefined, 'invalid UTF-8');
     assert.equal(scanPage(utf8(`[${'['.repeat(300)}${']'.repeat(300)}]`), '', []), undefined, 'too deep');
+    // A \u escape's digits: a control character is not one (0x10–0x19 look like digits with bit 5 set).
+    for (const c of [0x10, 0x19, 0x01, 0x47, 0x67]) {
+      const page = Buffer.concat([utf8('["\\u00'), Buffer.from([c]), utf8('0"]')]);
+      assert.throws(() => JSON.parse(page.toString()));
+      assert.equal(scanPage(page, '', []), undefined, `byte ${c} in a \\u escape`);
+    }
+    assert.ok(scanPage(utf8('["\\u00aF"]'), '', []));
     const escaped = utf8('[{"i\\u0064":"x"}]');
     assert.deepEqual(
       texts(escaped, scanPage(escaped, '', ['id'])!.values),

@@ -29,6 +29,10 @@ export interface PageScan {
 
 const MAX_DEPTH = 256;
 
+/** 1 for the hexadecimal digits of a `\u` escape. */
+const HEX = new Uint8Array(256);
+for (const c of Buffer.from('0123456789abcdefABCDEF')) HEX[c] = 1;
+
 /** 1 for the bytes a JSON string holds as they are (not `"`, `\`, or a control character). */
 const PLAIN = new Uint8Array(256).map((_, c) => (c >= 32 && c !== 34 && c !== 92 ? 1 : 0));
 
@@ -205,10 +209,7 @@ class Scan {
         const e = b[i++]!;
         if (e === 117) {
           if (end - i < 4) break;
-          for (let k = 0; k < 4; k++) {
-            const h = b[i++]! | 32;
-            if (!((h >= 48 && h <= 57) || (h >= 97 && h <= 102))) throw REFUSED;
-          }
+          for (let k = 0; k < 4; k++) if (HEX[b[i++]!] !== 1) throw REFUSED;
         } else if (
           e !== 34 &&
           e !== 92 &&
