@@ -50,11 +50,16 @@ class Scan {
   /** The wanted fields' names as UTF-8 bytes. */
   readonly fields: Uint8Array[];
   readonly names: string[];
-  constructor(b: Uint8Array, end: number, names: string[]) {
+  /** The answer object's member that holds the records ('' when the answer is the records array). */
+  readonly recordsKey: string;
+  readonly key: Uint8Array | undefined;
+  constructor(b: Uint8Array, end: number, names: string[], recordsKey: string) {
     this.b = b;
     this.end = end;
     this.names = names;
     this.fields = names.map((f) => Buffer.from(f));
+    this.recordsKey = recordsKey;
+    this.key = recordsKey === '' ? undefined : Buffer.from(recordsKey);
   }
 
   ws(): void {
@@ -119,7 +124,11 @@ class Scan {
       this.i++;
       this.ws();
       const at = this.i;
-      this.value(depth);
+      if (depth === 1 && this.key && this.isKey(keyStart, keyEnd, escaped)) {
+        // The answer object's member that holds the records: an array, and the only member of that name.
+        if (this.out.array[0] >= 0 || b[this.i] !== 91) throw REFUSED;
+        this.array(2, true);
+      } else this.value(depth);
       if (record >= 0) {
         const f = this.field(keyStart, keyEnd, escaped);
         if (f >= 0) {
@@ -137,6 +146,15 @@ class Scan {
       if (c === 125) return;
       throw REFUSED;
     }
+  }
+
+  /** Whether a key (its bytes `from`…`to`) names the records' member of the answer object. */
+  isKey(from: number, to: number, escaped: boolean): boolean {
+    const key = this.key!;
+    if (escaped) return keyText(this.b, from, to) === this.recordsKey;
+    if (to - from !== key.length) return false;
+    for (let k = 0; k < key.length; k++) if (this.b[from + k] !== key[k]) return false;
+    return true;
   }
 
   /** The wanted field a key names (its bytes `from`…`to`), or -1. */
@@ -262,7 +280,7 @@ class Scan {
  */
 export function scanPage(page: Uint8Array, recordsKey: string, fields: string[]): PageScan | undefined {
   if (!isUtf8(page)) return undefined;
-  const s = new Scan(page, page.length, fields);
+  const s = new Scan(page, page.length, fields, recordsKey);
   try {
     s.ws();
     const c = page[s.i];
@@ -271,7 +289,7 @@ export function scanPage(page: Uint8Array, recordsKey: string, fields: string[])
       s.array(1, true);
     } else {
       if (c !== 123) return undefined;
-      topObject(s, recordsKey);
+      s.object(1, -1);
     }
     s.ws();
     if (s.i !== page.length) return undefined;
@@ -280,43 +298,6 @@ export function scanPage(page: Uint8Array, recordsKey: string, fields: string[])
     throw err;
   }
   return s.out.array[0] < 0 ? undefined : s.out;
-}
-
-/** The top-level object whose member `key` is the records array (the only member of that name). */
-function topObject(s: Scan, name: string): void {
-  const key = Buffer.from(name);
-  const b = s.b;
-  s.i++;
-  s.ws();
-  if (b[s.i] === 125) {
-    s.i++;
-    return;
-  }
-  for (;;) {
-    if (b[s.i] !== 34) throw REFUSED;
-    const from = s.i + 1;
-    const escaped = s.string();
-    const to = s.i - 1;
-    s.ws();
-    if (b[s.i] !== 58) throw REFUSED;
-    s.i++;
-    s.ws();
-    let named = to - from === key.length;
-    for (let k = 0; named && k < key.length; k++) named = b[from + k] === key[k];
-    if (escaped) named = keyText(b, from, to) === name;
-    if (named) {
-      if (s.out.array[0] >= 0 || b[s.i] !== 91) throw REFUSED; // twice, or not an array
-      s.array(2, true);
-    } else s.value(1);
-    s.ws();
-    const c = b[s.i++];
-    if (c === 44) {
-      s.ws();
-      continue;
-    }
-    if (c === 125) return;
-    throw REFUSED;
-  }
 }
 
 /** The name a key with escapes spells (its bytes `from`…`to`, between the quotes, checked valid). */
