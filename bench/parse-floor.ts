@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanPage } from '../src/engine/json-page.ts';
 import { parseJson } from '../src/engine/json-stream.ts';
-import { spawnSimulator } from './sim-process.ts';
-import { decode } from './throughput.ts';
+import { fetchPages, oktaPages } from './throughput.ts';
 
 /**
  * `npm run bench -- parse-floor`: what the throughput benchmark's bare limit is made of, beside the part of
@@ -23,28 +22,11 @@ import { decode } from './throughput.ts';
  * would reach if all else cost nothing.
  */
 export async function parseFloor(events = Number(process.env.BENCH_EVENTS ?? 200_000)) {
-  const sim = await spawnSimulator('okta', [
-    '--events',
-    String(events),
-    '--event-bytes',
-    '1024',
-    '--spacing-ms',
-    '10',
-    '--rate-limit',
-    '100000000',
-    '--prerender',
-  ]);
+  const sim = await oktaPages(events);
   const dir = mkdtempSync(join(tmpdir(), 'tributary-parse-floor-'));
   let stopped = false;
   try {
-    const pages: string[] = [];
-    let next: string | undefined =
-      `${sim.info.url}/api/v1/logs?limit=1000&sortOrder=ASCENDING&since=${new Date(Date.now() - 86_400_000).toISOString()}&until=${new Date(Date.now() - 60_000).toISOString()}`;
-    while (next) {
-      const res: Response = await fetch(next, { headers: { authorization: `SSWS ${sim.info.token}` } });
-      pages.push(decode(await res.bytes()));
-      next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get('link') ?? '')?.[1];
-    }
+    const pages = await fetchPages(sim, 1000);
     await sim.stop(); // nothing else runs while the loops are timed
     stopped = true;
     for (const page of pages) JSON.parse(page); // flattens each page in place, before any timing
