@@ -72,7 +72,8 @@ for (const spec of process.argv.slice(2)) {
 }
 `;
 
-export function moduleCosts(specs: string[] = DEFAULT_MODULES): ModuleCost[] {
+/** The CLI's V8 flags (bin/node-flags) and `--expose-gc`, and the environment bin/tributary sets, for a child. */
+function cliLike(extra: Record<string, string> = {}) {
   const flags = readFileSync(join(ROOT, 'bin/node-flags'), 'utf8').split(/\s+/).filter(Boolean);
   if (!flags.includes('--expose-gc')) flags.push('--expose-gc');
   const env = {
@@ -80,7 +81,13 @@ export function moduleCosts(specs: string[] = DEFAULT_MODULES): ModuleCost[] {
     NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(tmpdir(), 'tributary-bench-compile-cache'),
     MALLOC_ARENA_MAX: '2',
     MALLOC_TRIM_THRESHOLD_: '131072',
+    ...extra,
   };
+  return { flags, env };
+}
+
+export function moduleCosts(specs: string[] = DEFAULT_MODULES): ModuleCost[] {
+  const { flags, env } = cliLike();
   const run = () =>
     spawnSync(
       process.execPath,
@@ -143,15 +150,7 @@ collectors:
 
 /** The floor of `tributary run --once` of one okta collector (see the module comment), in `root`. */
 export function runFloor(root = process.env.BENCH_FLOOR_ROOT ?? ROOT): ModuleCost[] {
-  const flags = readFileSync(join(ROOT, 'bin/node-flags'), 'utf8').split(/\s+/).filter(Boolean);
-  if (!flags.includes('--expose-gc')) flags.push('--expose-gc');
-  const env = {
-    ...process.env,
-    NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(tmpdir(), 'tributary-bench-compile-cache'),
-    MALLOC_ARENA_MAX: '2',
-    MALLOC_TRIM_THRESHOLD_: '131072',
-    TRIBUTARY_LOG_LEVEL: 'error',
-  };
+  const { flags, env } = cliLike({ TRIBUTARY_LOG_LEVEL: 'error' });
   const run = () => {
     const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-floor-'));
     try {
