@@ -219,12 +219,12 @@ function scanOf<S, A>(
   def: RestPollDef<S, A>,
   cursor: TimeWindowOptions,
 ): { records: string; fields: [id: string, time: string] } | undefined {
-  const d = def;
-  if (!d.shape || !d.paginate.countsOnly) return undefined;
+  if (!def.shape || !def.paginate.countsOnly) return undefined;
   if (typeof cursor.time !== 'string' || cursor.time.includes('.')) return undefined;
-  if (d.eventTime || d.split || d.expand || d.expandPage || d.settle || d.decode) return undefined;
-  if (d.windowTooFull || d.cursorExpired) return undefined;
-  return { records: d.shape.records, fields: [d.shape.id, cursor.time] };
+  if (def.eventTime || def.split || def.expand || def.expandPage || def.settle || def.decode)
+    return undefined;
+  if (def.windowTooFull || def.cursorExpired) return undefined;
+  return { records: def.shape.records, fields: [def.shape.id, cursor.time] };
 }
 
 /** Sends one page request: GET, or the definition's read-only POST with the request's body. */
