@@ -197,12 +197,15 @@ export async function webhook(
     latencies.sort((a, b) => a - b);
 
     // Nothing acknowledged is missing: the file and the collector's counts hold every event.
-    const ids = new Set<string>();
+    // An id is `${batch}-${index}-…`: kept as the number batch × BATCH + index (a slice of the line would
+    // keep the whole line alive: gigabytes for a run of millions of events).
+    const ids = new Set<number>();
     let lines = 0;
     for await (const l of createInterface({ input: createReadStream(join(dir, 'out.ndjson')) })) {
       if (!l) continue;
       lines++;
-      ids.add(l.slice(7, l.indexOf('"', 7)));
+      const dash = l.indexOf('-', 7);
+      ids.add(Number(l.slice(7, dash)) * BATCH + Number(l.slice(dash + 1, l.indexOf('-', dash + 1))));
     }
     const view = await call(serve.base, 'GET', '/api/collectors/bench', session);
     if (lines !== acked || ids.size !== acked || view.json.volumeLastDay !== acked)

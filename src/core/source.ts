@@ -282,6 +282,12 @@ export interface ReceiveDef<S = any> {
   eventId(record: unknown, settings: S): string | undefined;
   /** The record's own time in any form `toIsoTime` reads, or undefined: ingest time. */
   eventTime(record: unknown, settings: S): unknown;
+  /**
+   * The top-level keys of a record that `eventId` and `eventTime` read, when they read nothing else. A
+   * body of JSON objects is then scanned instead of parsed (engine/ingest/body.ts, `readRecords`), and
+   * they are given an object holding only those keys.
+   */
+  fields?(settings: S): string[];
 }
 
 export interface TestContext<S = any, A = any> {

@@ -42,6 +42,12 @@ const REFUSED = new Refused();
 
 class Scan {
   i = 0;
+  /** The deepest nesting accepted (`scanRecords` lowers it to the body's limit). */
+  maxDepth = MAX_DEPTH;
+  /** `scanRecords`: a record that is not an object is refused; a longer one, or one too many, too. */
+  objectsOnly = false;
+  maxRecordBytes = Number.POSITIVE_INFINITY;
+  maxRecords = Number.POSITIVE_INFINITY;
   /** A line break seen in whitespace since `breaks` was last cleared. */
   breaks = false;
   readonly out: PageScan = { records: [], values: [], broken: new Set(), array: [-1, -1] };
@@ -106,7 +112,7 @@ class Scan {
    * `this.i` is after its `}`.
    */
   object(depth: number, record: number): void {
-    if (depth > MAX_DEPTH) throw REFUSED;
+    if (depth > this.maxDepth) throw REFUSED;
     const b = this.b;
     this.i++;
     this.ws();
@@ -148,6 +154,11 @@ class Scan {
     }
   }
 
+  /** Refuses a record of more than `maxRecordBytes` (its bytes `from`…`to`), or one record too many. */
+  counted(from: number, to: number): void {
+    if (to - from > this.maxRecordBytes || this.out.records.length / 2 > this.maxRecords) throw REFUSED;
+  }
+
   /** Whether a key (its bytes `from`…`to`) names the records' member of the answer object. */
   isKey(from: number, to: number, escaped: boolean): boolean {
     const key = this.key!;
@@ -174,7 +185,7 @@ class Scan {
 
   /** An array; `records` when its elements are the records. */
   array(depth: number, records: boolean): void {
-    if (depth > MAX_DEPTH) throw REFUSED;
+    if (depth > this.maxDepth) throw REFUSED;
     const b = this.b;
     const start = this.i;
     this.i++;
@@ -189,9 +200,13 @@ class Scan {
           for (let f = 0; f < this.fields.length; f++) this.out.values.push(-1, -1);
           this.breaks = false;
           if (b[at] === 123) this.object(depth + 1, r);
+          else if (this.objectsOnly) throw REFUSED;
           else this.value(depth);
           this.out.records.push(at, this.i);
           if (this.breaks) this.out.broken.add(r);
+          this.ws();
+          // What a record's size is measured on when a body is split as text: up to the next comma.
+          this.counted(at, this.i);
         } else this.value(depth);
         this.ws();
         const c = b[this.i++];
@@ -298,6 +313,66 @@ export function scanPage(page: Uint8Array, recordsKey: string, fields: string[])
     throw err;
   }
   return s.out.array[0] < 0 ? undefined : s.out;
+}
+
+/** What one request body may hold to be scanned (`scanRecords`); the splitter decides anything beyond. */
+export interface RecordLimits {
+  /** Nesting of objects and arrays within one record. */
+  maxDepth: number;
+  /** Records in the body. */
+  maxRecords: number;
+  /** Bytes of one record (counted to the comma after it in an array). */
+  maxRecordBytes: number;
+}
+
+/**
+ * Scans a pushed body (UTF-8) whose records are JSON objects one after another — NDJSON, stacked, one
+ * object, or top-level arrays of objects — for each record's span and the spans of the values of its
+ * top-level keys `fields`. Undefined for anything else, or for a body over `limits`: a record that is not
+ * an object, not valid JSON, not valid UTF-8, a byte-order mark, a record too deep, too large or one too
+ * many. Such a body is split as text instead (engine/ingest/body.ts), which says what is wrong with it.
+ */
+export function scanRecords(body: Uint8Array, fields: string[], limits: RecordLimits): PageScan | undefined {
+  if (!isUtf8(body)) return undefined;
+  const s = new Scan(body, body.length, fields, '');
+  s.objectsOnly = true;
+  s.maxRecords = limits.maxRecords;
+  s.maxRecordBytes = limits.maxRecordBytes;
+  const depth = Math.min(limits.maxDepth, MAX_DEPTH);
+  try {
+    for (;;) {
+      s.ws();
+      const at = s.i;
+      if (at >= body.length) return s.out;
+      const c = body[at];
+      if (c === 123) {
+        s.maxDepth = depth;
+        for (let f = 0; f < fields.length; f++) s.out.values.push(-1, -1);
+        s.breaks = false;
+        s.object(1, s.out.records.length / 2);
+        if (s.breaks) s.out.broken.add(s.out.records.length / 2);
+        s.out.records.push(at, s.i);
+        s.counted(at, s.i);
+      } else if (c === 91) {
+        s.maxDepth = depth + 1; // the array itself is not part of its elements' nesting
+        s.array(1, true);
+      } else return undefined;
+    }
+  } catch (err) {
+    if (err instanceof Refused) return undefined;
+    throw err;
+  }
+}
+
+/** The JSON value at `start`…`end` of `bytes` (undefined for -1): a plain string without JSON.parse. */
+export function spanValue(bytes: Buffer, start: number, end: number): unknown {
+  if (start < 0) return undefined;
+  if (bytes[start] === 0x22) {
+    let i = start + 1;
+    while (i < end - 1 && bytes[i] !== 0x5c) i++;
+    if (i === end - 1) return bytes.toString('utf8', start + 1, end - 1); // no escape in it
+  }
+  return JSON.parse(bytes.toString('utf8', start, end));
 }
 
 /** The name a key with escapes spells (its bytes `from`…`to`, between the quotes, checked valid). */

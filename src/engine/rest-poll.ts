@@ -4,7 +4,7 @@ import { gapWarning, TributaryError } from '../core/errors.ts';
 import type { Batch, HttpResponse, JsonReader, RawEvent, ReadContext, StreamDef } from '../core/source.ts';
 import { type DeltaCursorOptions, readDelta } from './delta-cursor.ts';
 import { LoopGuard } from './http.ts';
-import { type PageScan, type ReadPage, readJsonPage } from './json-page.ts';
+import { type PageScan, type ReadPage, readJsonPage, spanValue } from './json-page.ts';
 import { type OpaqueCursorOptions, readOpaque } from './opaque-cursor.ts';
 import { type PageRequest, type Paginator, pageKey } from './paginate.ts';
 import { sleep } from './sleep.ts';
@@ -289,22 +289,11 @@ function scannedRecords(
     out[r] = raw;
     visit(
       raw,
-      tokenValue(bytes, values[4 * r]!, values[4 * r + 1]!),
-      tokenValue(bytes, values[4 * r + 2]!, values[4 * r + 3]!),
+      spanValue(bytes, values[4 * r]!, values[4 * r + 1]!),
+      spanValue(bytes, values[4 * r + 2]!, values[4 * r + 3]!),
     );
   }
   return out;
-}
-
-/** The JSON value at `start`…`end` of `bytes` (undefined for -1): a plain string without JSON.parse. */
-function tokenValue(bytes: Buffer, start: number, end: number): unknown {
-  if (start < 0) return undefined;
-  if (bytes[start] === 0x22) {
-    let i = start + 1;
-    while (i < end - 1 && bytes[i] !== 0x5c) i++;
-    if (i === end - 1) return bytes.toString('utf8', start + 1, end - 1); // no escape in it
-  }
-  return JSON.parse(bytes.toString('utf8', start, end));
 }
 
 /** Attempts at one decoded page, the first included (`RestPollDef.decode`). */

@@ -15,10 +15,10 @@ import {
 import type { CollectorRecord } from '../../core/store.ts';
 import {
   BodyError,
-  BodySplitter,
   decodedChunks,
+  type RecordSink,
+  readRecords,
   requestChunks,
-  splitChunks,
 } from '../../engine/ingest/body.ts';
 import { metrics } from '../../engine/metrics.ts';
 import { destinationDeadLetters } from '../../engine/runner.ts';
@@ -529,21 +529,34 @@ export class IngestReceiver {
       timezone: config.timezone,
     };
     const envelopes: Envelope[] = [];
-    // A JSON record comes with its text: the envelope keeps that (the sender's bytes), and the parsed
-    // value, read for its id and time, dies young.
-    const toEnvelope = (r: unknown, text?: string) =>
-      envelopes.push(
-        makeEnvelope(
-          ctx,
-          text === undefined ? r : new RawJson(text),
-          receive.eventId(r, settings) ?? hashId(r),
-          toIsoTime(receive.eventTime(r, settings)),
-          ingestedAt,
+    const sink: RecordSink = {
+      // A JSON record comes with its text: the envelope keeps that (the sender's bytes), and the parsed
+      // value, read for its id and time, dies young.
+      record: (r, text) =>
+        envelopes.push(
+          makeEnvelope(
+            ctx,
+            text === undefined ? r : new RawJson(text),
+            receive.eventId(r, settings) ?? hashId(r),
+            toIsoTime(receive.eventTime(r, settings)),
+            ingestedAt,
+          ),
         ),
-      );
+      // A scanned record is its bytes, with the keys its id and time are read from.
+      scanned: (raw, fields) =>
+        envelopes.push(
+          makeEnvelope(
+            ctx,
+            raw,
+            receive.eventId(fields, settings),
+            toIsoTime(receive.eventTime(fields, settings)),
+            ingestedAt,
+          ),
+        ),
+    };
     // The HMAC secret is a sealed setting of the collector (before, it was kept beside the token hashes).
     const hmacSecret = record.secrets?.['settings.hmac.secret'] ?? credentials.hmacSecret;
-    const deadLetters = await this.readRecords(req, name, opts, hmacSecret, toEnvelope);
+    const deadLetters = await this.readRecords(req, name, opts, hmacSecret, sink, receive.fields?.(settings));
     rate?.charge(envelopes.length);
     if (envelopes.length || deadLetters.length)
       await this.delivery(record, opts.stream).submit({
@@ -558,8 +571,9 @@ export class IngestReceiver {
   }
 
   /**
-   * Reads the body within the collector's limits and splits it into records handed to `onRecord` as
-   * they are cut, as it arrives: the body as sent is never held whole. Its signature (HMAC of the body
+   * Reads the body within the collector's limits into `sink`'s records (engine/ingest/body.ts
+   * `readRecords`: a body of up to 1 MB decoded is scanned whole, a larger one split as it arrives, never
+   * held whole). Its signature (HMAC of the body
    * as sent) is computed along the way and checked at the end, before anything is delivered. Refusals
    * are BodyErrors and Refusals (4xx): nothing of a refused request is delivered.
    */
@@ -568,7 +582,8 @@ export class IngestReceiver {
     name: string,
     opts: IngestOptions,
     hmacSecret: string | undefined,
-    onRecord: (record: unknown, text?: string) => void,
+    sink: RecordSink,
+    fields: string[] | undefined,
   ): Promise<DeadLetter[]> {
     let mac: Hmac | undefined;
     let signature: string | undefined;
@@ -583,15 +598,17 @@ export class IngestReceiver {
       }
       mac = createHmac('sha256', this.runtime.secrets.decrypt(hmacSecret));
     }
-    const splitter = new BodySplitter(opts.format, opts, onRecord);
     const sent = requestChunks(req, opts.maxBodyBytes, mac && ((chunk) => mac.update(chunk)));
-    await splitChunks(
+    const deadLetters = await readRecords(
       decodedChunks(sent, req.headers['content-encoding'], opts.maxDecompressedBytes),
-      splitter,
+      opts.format,
+      opts,
+      sink,
+      fields,
     );
     if (mac && !signatureMatches(mac.digest(), signature))
       throw new Refusal(401, 'invalid_signature', `The ${opts.signatureHeader} signature is not valid.`);
-    return splitter.deadLetters;
+    return deadLetters;
   }
 
   private rate(collectorId: string, perSecond: number | undefined): EventRate | undefined {

@@ -201,6 +201,14 @@ describe('ingest bodies: streaming', () => {
       () => splitInPieces(line, 'auto', [1000, 200_000], limits),
       (e: BodyError) => e.status === 413 && e.code === 'record_too_large',
     );
+    // A record over the limit but shorter than 64 K is kept whole, wherever the pieces were cut
+    // (it used to keep only what had arrived when the limit was crossed).
+    const small = { maxRecords: 100, maxDepth: 64, maxRecordChars: 100 };
+    const record = `{"pad":"${'z'.repeat(300)}"}`;
+    for (const cuts of [[], [50], [120], [10, 110, 250]]) {
+      const r = splitInPieces(`${record}\n{"a":1}`, 'json', cuts, small);
+      assert.equal(r.deadLetters[0]!.raw, record, `cut at ${cuts}`);
+    }
   });
 
   it('more than maxRecords records and dead letters: 413 at once, before the rest is read', () => {

@@ -3,8 +3,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createGunzip } from 'node:zlib';
-import { keepVendorText } from '../../core/envelope.ts';
+import { keepVendorText, RawJson, RawJsonBytes } from '../../core/envelope.ts';
 import type { BodyFormat, DeadLetter } from '../../core/source.ts';
+import { type PageScan, scanRecords, spanValue } from '../json-page.ts';
 
 /**
  * Request bodies pushed to an ingest endpoint, as they arrive: read within a size limit, gunzipped as a
@@ -198,7 +199,10 @@ const TURN_MS = 8;
  * milliseconds even when every record is two bytes long. (Yielding after every piece instead would let
  * a stream of small requests slow a large one down to a crawl.)
  */
-export async function splitChunks(chunks: AsyncIterable<Uint8Array>, splitter: BodySplitter): Promise<void> {
+export async function splitChunks(
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  splitter: BodySplitter,
+): Promise<void> {
   const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   let turn = performance.now();
   for await (const chunk of chunks) {
@@ -213,6 +217,112 @@ export async function splitChunks(chunks: AsyncIterable<Uint8Array>, splitter: B
   }
   splitter.push(decoder.decode());
   splitter.end();
+}
+
+/** Where a body's records go (`readRecords`). */
+export interface RecordSink {
+  /** A record split from the body's text: its value and, for an object or array, its exact text. */
+  record(value: unknown, text?: string): void;
+  /**
+   * A record of a body that was scanned instead (an object): its exact bytes, and an object holding only
+   * those of its top-level keys `fields` that it has, with their values.
+   */
+  scanned(raw: RawJson, fields: Record<string, unknown>): void;
+}
+
+/** A body of at most this many bytes (decoded) is read whole and scanned before it is split as text. */
+export const SCAN_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Reads a decoded body's records into `sink` and returns its dead letters. With `fields` (the top-level
+ * keys the collector reads of each record, format json or auto) a body of at most 1 MB is read whole and
+ * scanned (`scanRecords`, engine/json-page.ts): when it is nothing but valid JSON objects within the
+ * limits, which is what senders send, its records are handed on as their bytes with the values of those
+ * keys, and no record is decoded or parsed: nothing of them is on the JavaScript heap while they wait for
+ * delivery. Any other body is split as text (`BodySplitter`), which finds and explains what is wrong
+ * with it; what the two give for a body both accept is the same (body.test.ts).
+ */
+export async function readRecords(
+  chunks: AsyncIterable<Buffer>,
+  format: BodyFormat,
+  limits: SplitLimits,
+  sink: RecordSink,
+  fields?: string[],
+): Promise<DeadLetter[]> {
+  let rest: AsyncIterable<Buffer> | Iterable<Buffer> = chunks;
+  if (fields && format !== 'raw') {
+    const it = chunks[Symbol.asyncIterator]();
+    const head: Buffer[] = [];
+    let size = 0;
+    let next = await it.next();
+    for (; !next.done; next = await it.next()) {
+      head.push(next.value);
+      size += next.value.length;
+      if (size > SCAN_MAX_BYTES) break;
+    }
+    if (next.done) {
+      const body = head.length === 1 ? head[0]! : Buffer.concat(head, size);
+      const scan = scanRecords(body, fields, {
+        maxDepth: limits.maxDepth,
+        maxRecords: limits.maxRecords,
+        // A character is at least a byte: within this many bytes, a record is within the limit.
+        maxRecordBytes: limits.maxRecordChars,
+      });
+      if (scan) {
+        await handScanned(body, scan, fields, sink);
+        return [];
+      }
+      rest = [body];
+    } else
+      rest = (async function* () {
+        try {
+          yield* head;
+          for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
+        } finally {
+          await it.return?.();
+        }
+      })();
+  }
+  const splitter = new BodySplitter(format, limits, (value, text) => sink.record(value, text));
+  await splitChunks(rest, splitter);
+  return splitter.deadLetters;
+}
+
+/** The records of a scanned body into `sink`, the event loop served every 8 ms. */
+async function handScanned(body: Buffer, scan: PageScan, fields: string[], sink: RecordSink): Promise<void> {
+  const spans = scan.records;
+  const values = scan.values;
+  const n = fields.length;
+  let turn = performance.now();
+  for (let r = 0; r < spans.length / 2; r++) {
+    const start = spans[2 * r]!;
+    const end = spans[2 * r + 1]!;
+    // A record spanning line breaks (pretty-printed) goes as its text, which the envelope writes on one line.
+    const raw = scan.broken.has(r)
+      ? new RawJson(body.toString('utf8', start, end))
+      : new RawJsonBytes(body, start, end);
+    // A plain object, as JSON.parse makes (its prototype read the same way); `__proto__` as a key is
+    // defined, as JSON.parse does, not set.
+    const picked: Record<string, unknown> = {};
+    for (let f = 0; f < n; f++) {
+      const k = 2 * (r * n + f);
+      if (values[k]! < 0) continue;
+      const value = spanValue(body, values[k]!, values[k + 1]!);
+      if (fields[f] === '__proto__')
+        Object.defineProperty(picked, '__proto__', {
+          value,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      else picked[fields[f]!] = value;
+    }
+    sink.scanned(raw, picked);
+    if ((r & 255) === 255 && performance.now() - turn >= TURN_MS) {
+      await nextTurn();
+      turn = performance.now();
+    }
+  }
 }
 
 const OPEN_OBJECT = 0x7b; // {
@@ -354,7 +464,10 @@ export class BodySplitter {
   private carry(part: string): void {
     if (!part) return;
     this.length += part.length;
-    if (this.oversized) return;
+    if (this.oversized) {
+      this.parts[0] = this.keep(this.parts[0]!, part, 0, part.length);
+      return;
+    }
     this.parts.push(part);
     if (this.length > this.limits.maxRecordChars) {
       // Over the limit: only its start is kept from now on.
@@ -363,10 +476,16 @@ export class BodySplitter {
     }
   }
 
+  /** An oversized record's start: `kept` and `text[from, to)`, up to OVERSIZED_KEPT_CHARS in all. */
+  private keep(kept: string, text: string, from: number, to: number): string {
+    const room = OVERSIZED_KEPT_CHARS - kept.length;
+    return room > 0 ? kept + text.slice(from, Math.min(to, from + room)) : kept;
+  }
+
   /** The current record's text: earlier parts and `text[from, to)` (only its start when oversized). */
   private take(text: string, from: number, to: number): string {
     let whole: string;
-    if (this.oversized) whole = this.parts[0]!;
+    if (this.oversized) whole = this.keep(this.parts[0]!, text, from, to);
     else if (!this.parts.length) whole = text.slice(from, to);
     else {
       this.parts.push(text.slice(from, to));

@@ -155,11 +155,20 @@ export function pushSettings(d: PushDefaults) {
 
 export type PushSettings = z.infer<ReturnType<typeof pushSettings>>;
 
+/** Dotted paths split, as they are read for every record (a collector has one or two). */
+const splitPaths = new Map<string, string[]>();
+
 /** The value at a dotted path of a JSON record, or undefined. */
 export function valueAt(record: unknown, path: string | undefined): unknown {
   if (!path) return undefined;
+  let keys = splitPaths.get(path);
+  if (!keys) {
+    if (splitPaths.size >= 1000) splitPaths.clear();
+    keys = path.split('.');
+    splitPaths.set(path, keys);
+  }
   let v: unknown = record;
-  for (const k of path.split('.')) {
+  for (const k of keys) {
     if (v === null || typeof v !== 'object') return undefined;
     v = (v as Record<string, unknown>)[k];
   }
@@ -188,6 +197,7 @@ export const settingsReceive: ReceiveDef<PushSettings> = {
     return undefined;
   },
   eventTime: (record, s) => valueAt(record, s.timePath),
+  fields: (s) => [...new Set([s.idPath, s.timePath].flatMap((p) => (p ? [p.split('.')[0]!] : [])))],
 };
 
 export interface PushSourceSpec {
