@@ -14,8 +14,9 @@ import { cpuSeconds } from './sim-process.ts';
  * the load generator, over loopback. Figures:
  * - capacity: events/s answered 200 — accepted, delivered to the file, counted — by BENCH_CONCURRENCY
  *   (default 32) senders each sending its next batch as soon as the previous one is answered;
- * - latency at half that rate: batches sent on a fixed schedule (open loop, measured from the scheduled
- *   time, so a stall counts against every request it delays), p50/p99/max.
+ * - latency at half that rate (BENCH_RATE: at that many events/s instead): batches sent on a fixed schedule
+ *   (open loop, measured from the scheduled time, so a stall counts against every request it delays),
+ *   p50/p99/max, and the CPU seconds both processes used meanwhile.
  * Every acknowledged event must be in the file and in the collector's counts, or the run fails.
  *
  * Then the worst case (`webhookWorstCase`), each on a fresh `tributary serve`: the largest bodies the
@@ -142,9 +143,20 @@ export async function webhook(
     // Distinct batches: every event has its own id, so the file can be checked event by event. One
     // batch is generated; the others differ in their ids' prefix (cheap, so the generator keeps up).
     const vendor = genericSender({ format: 'ndjson', eventBytes: EVENT_BYTES });
-    const template = vendor.request(vendor.records(BATCH, 0), token).body.toString().split('"uuid":"0-');
+    // The template's pieces are bytes, joined by the ids' prefix straight into one buffer: no 100 KB
+    // string per request, so the generator's own garbage collection stalls its schedule less.
+    const template = vendor
+      .request(vendor.records(BATCH, 0), token)
+      .body.toString()
+      .split('"uuid":"0-')
+      .map((part) => Buffer.from(part));
     let seed = 0;
-    const nextBody = () => Buffer.from(template.join(`"uuid":"${++seed}-`));
+    const nextBody = () => {
+      const prefix = Buffer.from(`"uuid":"${++seed}-`);
+      const parts: Buffer[] = [template[0]!];
+      for (let i = 1; i < template.length; i++) parts.push(prefix, template[i]!);
+      return Buffer.concat(parts);
+    };
     const eventBytes = Math.round(nextBody().length / BATCH);
     const agent = new Agent({ keepAlive: true, maxSockets: concurrency * 4 });
     let acked = 0;
@@ -175,11 +187,14 @@ export async function webhook(
     const genCpu = process.cpuUsage(genCpu0);
     const eventsPerSec = capacityEvents / (capacityMs / 1000);
 
-    // Latency at half that rate: open loop on a fixed schedule.
-    const rate = eventsPerSec / 2 / BATCH; // requests per second
+    // Latency at half that rate (or at BENCH_RATE events/s): open loop on a fixed schedule.
+    const fixedRate = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
+    const rate = (fixedRate ?? eventsPerSec / 2) / BATCH; // requests per second
     const interval = 1000 / rate;
     const latencies: number[] = [];
     const inflight: Promise<void>[] = [];
+    const lcpu0 = cpuSeconds(serve.child.pid);
+    const lgen0 = process.cpuUsage();
     const l0 = performance.now();
     for (let i = 0; ; i++) {
       const at = l0 + i * interval;
@@ -194,6 +209,8 @@ export async function webhook(
     }
     await Promise.all(inflight);
     const latencyMs = performance.now() - l0;
+    const latencyServeCpu = (cpuSeconds(serve.child.pid) ?? Number.NaN) - (lcpu0 ?? Number.NaN);
+    const latencyGenCpu = process.cpuUsage(lgen0);
     latencies.sort((a, b) => a - b);
 
     // Nothing acknowledged is missing: the file and the collector's counts hold every event.
@@ -226,12 +243,14 @@ export async function webhook(
         serveCpuSec: serveCpu.toFixed(2),
         generatorCpuSec: ((genCpu.user + genCpu.system) / 1e6).toFixed(2),
       },
-      atHalfLoad: {
+      [fixedRate ? 'atFixedRate' : 'atHalfLoad']: {
         eventsPerSec: Math.round((latencies.length * BATCH) / (latencyMs / 1000)),
         requests: latencies.length,
         p50Ms: quantile(latencies, 0.5).toFixed(1),
         p99Ms: quantile(latencies, 0.99).toFixed(1),
         maxMs: latencies.at(-1)!.toFixed(1),
+        serveCpuSec: latencyServeCpu.toFixed(2),
+        generatorCpuSec: ((latencyGenCpu.user + latencyGenCpu.system) / 1e6).toFixed(2),
       },
       refused,
       verified: `${acked} acknowledged events, all in the file and the counts`,
