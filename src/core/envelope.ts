@@ -69,8 +69,8 @@ export class RawJson {
 
 /**
  * A vendor record held as its exact JSON bytes in a page or chunk it came in: valid JSON in valid UTF-8 with
- * no line break in it (engine/json-page.ts checks all three for a page's records; `plainJsonLine` in
- * engine/json-stream.ts for the NDJSON lines of large objects, which it takes in ASCII only). Nothing of the record is on the JavaScript heap
+ * no line break in it (engine/json-page.ts checks all three: `scanPage` for a page's records, `scanRecords`
+ * for a pushed body's, `jsonLine` for the NDJSON lines of large objects, which it takes in ASCII only). Nothing of the record is on the JavaScript heap
  * while it waits for delivery, and the file destination copies the bytes straight into its buffer; `text`
  * is decoded from the bytes each time it is asked for (other destinations, JSON.parse).
  */

@@ -35,6 +35,8 @@ for (const c of Buffer.from('0123456789abcdefABCDEF')) HEX[c] = 1;
 
 /** 1 for the bytes a JSON string holds as they are (not `"`, `\`, or a control character). */
 const PLAIN = new Uint8Array(256).map((_, c) => (c >= 32 && c !== 34 && c !== 92 ? 1 : 0));
+/** `PLAIN` within ASCII: for text whose UTF-8 was not checked beforehand (`jsonLine`). */
+const PLAIN_ASCII = PLAIN.map((p, c) => (c < 128 ? p : 0));
 
 /** Thrown inside the scan for anything it does not accept; never leaves this module. */
 class Refused extends Error {}
@@ -50,9 +52,11 @@ class Scan {
   maxRecords = Number.POSITIVE_INFINITY;
   /** A line break seen in whitespace since `breaks` was last cleared. */
   breaks = false;
+  /** The bytes a string holds as they are: any UTF-8 (checked before the scan), or ASCII only. */
+  plain = PLAIN;
   readonly out: PageScan = { records: [], values: [], broken: new Set(), array: [-1, -1] };
-  readonly b: Uint8Array;
-  readonly end: number;
+  b: Uint8Array;
+  end: number;
   /** The wanted fields' names as UTF-8 bytes. */
   readonly fields: Uint8Array[];
   readonly names: string[];
@@ -225,11 +229,12 @@ class Scan {
   string(): boolean {
     const b = this.b;
     const end = this.end;
+    const plain = this.plain;
     let i = this.i + 1;
     let escaped = false;
     while (i < end) {
       // Bytes that need no look: one table load each (most of a page is string content).
-      while (i < end && PLAIN[b[i]!] === 1) i++;
+      while (i < end && plain[b[i]!] === 1) i++;
       if (i >= end) break;
       const c = b[i++]!;
       if (c === 34) {
@@ -254,7 +259,7 @@ class Scan {
           e !== 116
         )
           throw REFUSED;
-      } else if (c < 32) throw REFUSED; // a control character
+      } else if (c < 32 || c >= 128) throw REFUSED; // a control character, or not ASCII (`PLAIN_ASCII`)
     }
     throw REFUSED; // the end
   }
@@ -373,6 +378,39 @@ export function spanValue(bytes: Buffer, start: number, end: number): unknown {
     if (i === end - 1) return bytes.toString('utf8', start + 1, end - 1); // no escape in it
   }
   return JSON.parse(bytes.toString('utf8', start, end));
+}
+
+/** The scan `jsonLine` reuses: lines are checked one at a time, and nothing of a line is kept. */
+const lineScan = new Scan(new Uint8Array(0), 0, [], '');
+lineScan.plain = PLAIN_ASCII;
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * Whether bytes `start`…`end` of `b` are exactly one JSON value (RFC 8259; spaces and tabs around and
+ * between tokens) in ASCII, with no line break: what JSON.parse accepts, checked without building
+ * anything. A byte ≥ 0x80, CR, LF or nesting deeper than 256 answers false, as does invalid JSON: the
+ * caller then decodes the line and parses it (which also tells the error). The NDJSON reader of large
+ * objects keeps a line it accepts as its bytes (core/envelope.ts `RawJsonBytes`) when nothing of the
+ * record is read.
+ */
+export function jsonLine(b: Uint8Array, start: number, end: number): boolean {
+  const s = lineScan;
+  s.b = b;
+  s.end = end;
+  s.i = start;
+  s.breaks = false;
+  try {
+    s.ws();
+    if (s.i >= end) return false;
+    s.value(0);
+    s.ws();
+    return s.i === end && !s.breaks;
+  } catch (err) {
+    if (err instanceof Refused) return false;
+    throw err;
+  } finally {
+    s.b = NO_BYTES;
+  }
 }
 
 /** The name a key with escapes spells (its bytes `from`…`to`, between the quotes, checked valid). */

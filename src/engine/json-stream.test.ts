@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HttpResponse } from '../core/source.ts';
-import { jsonObjects, plainJsonLine, readJson } from './json-stream.ts';
+import { jsonLine } from './json-page.ts';
+import { jsonObjects, readJson } from './json-stream.ts';
 
 async function collect(chunks: string[]) {
   const out = [];
@@ -64,10 +65,10 @@ describe('readJson', () => {
   });
 });
 
-describe('plainJsonLine', () => {
+describe('jsonLine', () => {
   const accepts = (text: string) => {
     const b = Buffer.from(`xx${text}yy`, 'latin1'); // checked in the middle of a larger buffer
-    return plainJsonLine(b, 2, b.length - 2);
+    return jsonLine(b, 2, b.length - 2);
   };
   const parses = (text: string) => {
     try {
@@ -138,7 +139,7 @@ describe('plainJsonLine', () => {
 
   it('leaves lines with bytes beyond ASCII, line breaks or deep nesting to JSON.parse', () => {
     assert.equal(accepts('{"a":"\\u00e9"}'), true);
-    assert.equal(plainJsonLine(Buffer.from('{"a":"é"}'), 0, Buffer.byteLength('{"a":"é"}')), false);
+    assert.equal(jsonLine(Buffer.from('{"a":"é"}'), 0, Buffer.byteLength('{"a":"é"}')), false);
     assert.equal(accepts('{"a":\r1}'), false);
     assert.equal(accepts('{"a":\n1}'), false);
     assert.equal(accepts(`${'['.repeat(300)}${']'.repeat(300)}`), false);

@@ -1,7 +1,8 @@
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { keepVendorText, RawJsonBytes } from '../core/envelope.ts';
-import { type JsonItem, jsonObjectChunks, parseLine, plainJsonLine } from './json-stream.ts';
+import { jsonLine } from './json-page.ts';
+import { type JsonItem, jsonObjectChunks, parseLine } from './json-stream.ts';
 
 /**
  * Decoding of stored objects (docs/architecture.md, "Object notifications"): an object's bytes, streamed,
@@ -82,7 +83,7 @@ export async function* decodeObjectChunks(
 const LONG_LINE = 1 << 20;
 
 /**
- * NDJSON lines cut from the bytes, without decoding them: a line that `plainJsonLine` accepts is a
+ * NDJSON lines cut from the bytes, without decoding them: a line that `jsonLine` accepts is a
  * `RawJsonBytes` over the chunk it came in (a line spanning chunks over a copy of its pieces); any other
  * line (not ASCII, a line break inside, invalid) is decoded and parsed as `jsonObjectChunks` would, its
  * errors included. `bytes` must not be reused by their source (`decompress` with `own`).
@@ -154,7 +155,7 @@ function lineRecord(buf: Buffer, start: number, end: number, out: DecodedRecord[
   while (start < end && asciiSpace(buf[start])) start++;
   while (end > start && asciiSpace(buf[end - 1])) end--;
   if (start === end) return; // a blank line
-  if (plainJsonLine(buf, start, end)) {
+  if (jsonLine(buf, start, end)) {
     out.push({ value: new RawJsonBytes(buf, start, end), size: end - start });
     return;
   }
