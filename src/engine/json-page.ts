@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { RawJson, RawJsonBytes } from '../core/envelope.ts';
 import type { HttpResponse } from '../core/source.ts';
 import { readJson, readJsonBytes } from './json-stream.ts';
 
@@ -367,6 +368,18 @@ export function scanRecords(body: Uint8Array, fields: string[], limits: RecordLi
     if (err instanceof Refused) return undefined;
     throw err;
   }
+}
+
+/**
+ * Record `r` of a scan of `bytes` as it goes into an event: a view of its bytes, or its text when it
+ * spans line breaks (pretty-printed), which the envelope then writes on one line.
+ */
+export function scannedRaw(bytes: Buffer, scan: PageScan, r: number): RawJson {
+  const start = scan.records[2 * r]!;
+  const end = scan.records[2 * r + 1]!;
+  return scan.broken.has(r)
+    ? new RawJson(bytes.toString('utf8', start, end))
+    : new RawJsonBytes(bytes, start, end);
 }
 
 /** The JSON value at `start`…`end` of `bytes` (undefined for -1): a plain string without JSON.parse. */

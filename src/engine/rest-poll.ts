@@ -1,10 +1,10 @@
 import { parseDuration } from '../core/duration.ts';
-import { RawJson, RawJsonBytes, toIsoTime } from '../core/envelope.ts';
+import { type RawJson, toIsoTime } from '../core/envelope.ts';
 import { gapWarning, TributaryError } from '../core/errors.ts';
 import type { Batch, HttpResponse, JsonReader, RawEvent, ReadContext, StreamDef } from '../core/source.ts';
 import { type DeltaCursorOptions, readDelta } from './delta-cursor.ts';
 import { LoopGuard } from './http.ts';
-import { type PageScan, type ReadPage, readJsonPage, spanValue } from './json-page.ts';
+import { type PageScan, type ReadPage, readJsonPage, scannedRaw, spanValue } from './json-page.ts';
 import { type OpaqueCursorOptions, readOpaque } from './opaque-cursor.ts';
 import { type PageRequest, type Paginator, pageKey } from './paginate.ts';
 import { sleep } from './sleep.ts';
@@ -277,15 +277,10 @@ function scannedRecords(
   visit: (raw: RawJson, id: unknown, time: unknown) => void,
 ): RawJson[] {
   const { scanned, bytes } = page;
-  const spans = scanned.records;
   const values = scanned.values;
-  const out: RawJson[] = new Array(spans.length / 2);
+  const out: RawJson[] = new Array(scanned.records.length / 2);
   for (let r = 0; r < out.length; r++) {
-    const start = spans[2 * r]!;
-    const end = spans[2 * r + 1]!;
-    const raw = scanned.broken.has(r)
-      ? new RawJson(bytes.toString('utf8', start, end))
-      : new RawJsonBytes(bytes, start, end);
+    const raw = scannedRaw(bytes, scanned, r);
     out[r] = raw;
     visit(
       raw,

@@ -3,9 +3,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createGunzip } from 'node:zlib';
-import { keepVendorText, RawJson, RawJsonBytes } from '../../core/envelope.ts';
+import { keepVendorText, type RawJson } from '../../core/envelope.ts';
 import type { BodyFormat, DeadLetter } from '../../core/source.ts';
-import { type PageScan, scanRecords, spanValue } from '../json-page.ts';
+import { type PageScan, scannedRaw, scanRecords, spanValue } from '../json-page.ts';
 
 /**
  * Request bodies pushed to an ingest endpoint, as they arrive: read within a size limit, gunzipped as a
@@ -240,7 +240,7 @@ export const SCAN_MAX_BYTES = 1024 * 1024;
  * limits, which is what senders send, its records are handed on as their bytes with the values of those
  * keys, and no record is decoded or parsed: nothing of them is on the JavaScript heap while they wait for
  * delivery. Any other body is split as text (`BodySplitter`), which finds and explains what is wrong
- * with it; what the two give for a body both accept is the same (body.test.ts).
+ * with it; what the two give for a body both accept is the same (scanned-body.test.ts).
  */
 export async function readRecords(
   chunks: AsyncIterable<Buffer>,
@@ -290,17 +290,11 @@ export async function readRecords(
 
 /** The records of a scanned body into `sink`, the event loop served every 8 ms. */
 async function handScanned(body: Buffer, scan: PageScan, fields: string[], sink: RecordSink): Promise<void> {
-  const spans = scan.records;
   const values = scan.values;
   const n = fields.length;
   let turn = performance.now();
-  for (let r = 0; r < spans.length / 2; r++) {
-    const start = spans[2 * r]!;
-    const end = spans[2 * r + 1]!;
-    // A record spanning line breaks (pretty-printed) goes as its text, which the envelope writes on one line.
-    const raw = scan.broken.has(r)
-      ? new RawJson(body.toString('utf8', start, end))
-      : new RawJsonBytes(body, start, end);
+  for (let r = 0; r < scan.records.length / 2; r++) {
+    const raw = scannedRaw(body, scan, r);
     // A plain object, as JSON.parse makes (its prototype read the same way); `__proto__` as a key is
     // defined, as JSON.parse does, not set.
     const picked: Record<string, unknown> = {};
