@@ -159,6 +159,23 @@ class Scan {
     }
   }
 
+  /**
+   * One record from `this.i`, `depth` containers open around it: its span, whether it spans a line break,
+   * and its wanted fields' values noted. Returns where it starts.
+   */
+  record(depth: number): number {
+    const at = this.i;
+    const r = this.out.records.length / 2;
+    for (let f = 0; f < this.fields.length; f++) this.out.values.push(-1, -1);
+    this.breaks = false;
+    if (this.b[at] === 123) this.object(depth + 1, r);
+    else if (this.objectsOnly) throw REFUSED;
+    else this.value(depth);
+    this.out.records.push(at, this.i);
+    if (this.breaks) this.out.broken.add(r);
+    return at;
+  }
+
   /** Refuses a record of more than `maxRecordBytes` (its bytes `from`…`to`), or one record too many. */
   counted(from: number, to: number): void {
     if (to - from > this.maxRecordBytes || this.out.records.length / 2 > this.maxRecords) throw REFUSED;
@@ -200,15 +217,7 @@ class Scan {
     } else {
       for (;;) {
         if (records) {
-          const r = this.out.records.length / 2;
-          const at = this.i;
-          for (let f = 0; f < this.fields.length; f++) this.out.values.push(-1, -1);
-          this.breaks = false;
-          if (b[at] === 123) this.object(depth + 1, r);
-          else if (this.objectsOnly) throw REFUSED;
-          else this.value(depth);
-          this.out.records.push(at, this.i);
-          if (this.breaks) this.out.broken.add(r);
+          const at = this.record(depth);
           this.ws();
           // What a record's size is measured on when a body is split as text: up to the next comma.
           this.counted(at, this.i);
@@ -348,17 +357,11 @@ export function scanRecords(body: Uint8Array, fields: string[], limits: RecordLi
   try {
     for (;;) {
       s.ws();
-      const at = s.i;
-      if (at >= body.length) return s.out;
-      const c = body[at];
+      if (s.i >= body.length) return s.out;
+      const c = body[s.i];
       if (c === 123) {
         s.maxDepth = depth;
-        for (let f = 0; f < fields.length; f++) s.out.values.push(-1, -1);
-        s.breaks = false;
-        s.object(1, s.out.records.length / 2);
-        if (s.breaks) s.out.broken.add(s.out.records.length / 2);
-        s.out.records.push(at, s.i);
-        s.counted(at, s.i);
+        s.counted(s.record(0), s.i);
       } else if (c === 91) {
         s.maxDepth = depth + 1; // the array itself is not part of its elements' nesting
         s.array(1, true);
