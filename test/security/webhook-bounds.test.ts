@@ -132,6 +132,24 @@ async function whileInFlight<T>(request: () => Promise<T>) {
   return { result, growthMB: (peak - before) / MB, latencies, ms: performance.now() - t0 };
 }
 
+/**
+ * /healthz was answered throughout a request: at least `minAnswers`, nearly all within 200 ms, none ≥ 1 s.
+ * Measured, not slept. That the splitter yields when a body is already buffered is body.test.ts's
+ * (splitChunks); this is the end-to-end view. A single answer can wait for something other than the
+ * request: a garbage collection of this process (the test client, the server and what was just pushed
+ * share one heap) or the other test file on the same two cores (once 250 ms in CI, median 0.7 ms).
+ */
+function assertResponsive(latencies: number[], ms: number, minAnswers: number): void {
+  const sorted = latencies.toSorted((a, b) => a - b);
+  const max = sorted.at(-1)!;
+  const slow = sorted.filter((l) => l >= 200).length;
+  assert.ok(sorted.length >= minAnswers, `${sorted.length} /healthz answers during ${ms.toFixed(0)} ms`);
+  assert.ok(
+    slow <= Math.max(2, sorted.length / 50) && max < 1000,
+    `/healthz took up to ${max.toFixed(0)} ms, ${slow} of ${sorted.length} answers ≥ 200 ms`,
+  );
+}
+
 /** `lines` lines made by `line`, gzipped as a stream (the text is never whole in memory). */
 async function gzipLines(lines: number, line: (i: number) => string): Promise<Buffer> {
   const gz = createGzip();
@@ -222,15 +240,10 @@ describe('webhook bounds: the work one pushed request can cost', () => {
     assert.equal(result.status, 200, result.text);
     assert.deepEqual(result.body, { accepted: 30_000, deadLettered: 0 });
     assert.equal((await stored('big')).events, 30_000 + n);
-    latencies.sort((a, b) => a - b);
-    const max = latencies.at(-1)!;
-    t.diagnostic(`30 MB plain: ${ms.toFixed(0)} ms, ${latencies.length} /healthz, max ${max.toFixed(0)} ms`);
-    // Measured, not slept: without the yields between pieces /healthz waits for the whole parse (≈1 s).
-    assert.ok(latencies.length >= 10, `${latencies.length} /healthz answers during ${ms.toFixed(0)} ms`);
-    assert.ok(
-      max < 200,
-      `/healthz took up to ${max.toFixed(0)} ms (median ${latencies[latencies.length >> 1]!.toFixed(1)})`,
+    t.diagnostic(
+      `30 MB plain: ${ms.toFixed(0)} ms, ${latencies.length} /healthz, max ${Math.max(...latencies).toFixed(0)} ms`,
     );
+    assertResponsive(latencies, ms, 10);
   });
 
   it('a max-size body of 2-byte lines: 413 with the record cap, nothing delivered, memory and time bounded', async (t) => {
@@ -248,7 +261,7 @@ describe('webhook bounds: the work one pushed request can cost', () => {
     );
     assert.ok(ms < 15_000, `answered in ${ms.toFixed(0)} ms`);
     assert.ok(growthMB < 120, `RSS grew ${growthMB.toFixed(0)} MB for a 10 MB body`);
-    assert.ok(Math.max(...latencies) < 200, `/healthz took up to ${Math.max(...latencies).toFixed(0)} ms`);
+    assertResponsive(latencies, ms, 1);
 
     // The same lines gzipped (a few KB) are refused the same way, without being inflated whole.
     const gz = gzipSync(body);
