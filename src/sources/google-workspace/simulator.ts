@@ -27,7 +27,6 @@ import { REPORTS_AUDIT_SCOPE } from '../../accounts/google.ts';
 import { GoogleTokenSimulator, googleError } from '../../sim/google.ts';
 import {
   type Clock,
-  type Fault,
   ipv4,
   json,
   mix32,
@@ -36,6 +35,7 @@ import {
   person,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -85,7 +85,7 @@ interface Position {
   i: number;
 }
 
-export class GoogleWorkspaceSimulator {
+export class GoogleWorkspaceSimulator extends SimHost {
   readonly server: SimServer;
   readonly tokens: GoogleTokenSimulator;
   readonly clock: Clock;
@@ -104,6 +104,7 @@ export class GoogleWorkspaceSimulator {
   private loopPages = 0;
 
   constructor(o: WorkspaceSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = o.seed ?? 1;
     this.domain = o.domain ?? 'example.com';
@@ -143,26 +144,6 @@ export class GoogleWorkspaceSimulator {
         from: now - 5 * 60_000 - Math.max(0, (n ?? 0) - 1) * this.opts.spacingMs,
       });
     }
-  }
-
-  get url(): string {
-    return this.server.url;
-  }
-
-  start(): Promise<string> {
-    return this.server.start();
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   /** Calls that could change data: every POST except the token endpoint, and any other method. */

@@ -51,12 +51,12 @@
 import { Readable } from 'node:stream';
 import {
   type Clock,
-  type Fault,
   ipv4,
   json,
   person,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -126,7 +126,7 @@ export interface ManagementActivitySimOptions {
   port?: number;
 }
 
-export class ManagementActivitySimulator {
+export class ManagementActivitySimulator extends SimHost {
   readonly server: SimServer;
   readonly identity: EntraIdentitySim;
   readonly clock: Clock;
@@ -150,6 +150,7 @@ export class ManagementActivitySimulator {
   private loopPages = 0;
 
   constructor(o: ManagementActivitySimOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     this.resource = o.resource ?? 'https://manage.office.com';
@@ -224,10 +225,6 @@ export class ManagementActivitySimulator {
       );
     }
   }
-
-  get url(): string {
-    return this.server.url;
-  }
   get tenantId(): string {
     return this.identity.tenantId;
   }
@@ -236,22 +233,6 @@ export class ManagementActivitySimulator {
   }
   get clientSecret(): string {
     return this.identity.clientSecret ?? '';
-  }
-
-  start(): Promise<string> {
-    return this.server.start();
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   /** Requests that change the tenant (subscriptions/start); token requests only read and are not counted. */

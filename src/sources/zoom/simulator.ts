@@ -34,12 +34,12 @@ import { randomBytes } from 'node:crypto';
 import { hashId } from '../../core/envelope.ts';
 import {
   type Clock,
-  type Fault,
   ipv4,
   json,
   person,
   type RecordedRequest,
   Rng,
+  SimHost,
   type SimReply,
   type SimRequest,
   SimServer,
@@ -117,7 +117,7 @@ const SCOPE_FOR: Record<ZoomReport, string> = {
   operationlogs: 'report:read:operation_logs:admin',
 };
 
-export class ZoomSimulator {
+export class ZoomSimulator extends SimHost {
   readonly server: SimServer;
   readonly clock: Clock;
   readonly seed: number;
@@ -142,6 +142,7 @@ export class ZoomSimulator {
   private loopPages = 0;
 
   constructor(o: ZoomSimulatorOptions = {}) {
+    super();
     this.clock = o.clock ?? Date.now;
     this.seed = typeof o.seed === 'string' ? seedOf(o.seed) : (o.seed ?? 1);
     const rng = new Rng(seedOf(this.seed, 'credentials'));
@@ -208,17 +209,9 @@ export class ZoomSimulator {
     };
   }
 
-  async start(): Promise<string> {
+  override async start(): Promise<string> {
     await this.server.start();
     return this.apiUrl;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  inject(fault: Fault): void {
-    this.server.inject(fault);
   }
 
   /** Regenerates the client secret: tokens already issued stay valid until they expire (Zoom documents it). */
@@ -235,10 +228,6 @@ export class ZoomSimulator {
   /** The next `pages` answers repeat the request's own page token (a looping vendor). */
   loopNextTokens(pages = 1): void {
     this.loopPages = pages;
-  }
-
-  requests(): RecordedRequest[] {
-    return this.server.requests.all();
   }
 
   /** Calls that could change Zoom data; minting a token does not. */
