@@ -35,8 +35,10 @@ import { restPoll } from '../../engine/rest-poll.ts';
  * older v3 audit API (`/integrationServices/v3/auditlogs`) is a queue that consumes what it returns, so it is
  * not used.
  *
- * Assumed (why early access): `start` counts from 1 for alerts (the Carbon Black Cloud SDK's first row) and
- * from 0 for audit logs (the SDK's), `start + rows` is capped at 10,000 for both (a window whose `num_found` is
+ * Assumed (why early access): `start` counts from 1 for alerts (the Carbon Black Cloud SDK's first row; Broadcom's
+ * "How To Use API Pagination", https://knowledge.broadcom.com/external/article/289833, shows the same for the
+ * v3 device API: start=1 returns rows 1–1000, start=1001 rows 1001–2000) and from 0 for audit logs (the
+ * SDK's), `start + rows` is capped at 10,000 for both (a window whose `num_found` is
  * larger is halved before its first page is delivered), time bounds inclusive start / exclusive end, error
  * bodies (`{"error_code", "message"}`), the rate limit (see the account kind) and how long alerts and audit
  * logs stay searchable (no gap warning).
