@@ -225,6 +225,7 @@ export class ManagementActivitySimulator extends SimHost {
       );
     }
   }
+
   get tenantId(): string {
     return this.identity.tenantId;
   }
