@@ -16,7 +16,8 @@ import { cpuSeconds } from './sim-process.ts';
  *   (default 32) senders each sending its next batch as soon as the previous one is answered;
  * - latency at half that rate (BENCH_RATE: at that many events/s instead): batches sent on a fixed schedule
  *   (open loop, measured from the scheduled time, so a stall counts against every request it delays),
- *   after an unmeasured second at that rate; p50/p99/max, and the CPU seconds both processes used meanwhile.
+ *   after an unmeasured second at that rate; p50/p99/max, how late this process sent (p99/max of its own
+ *   lag behind the schedule, counted in the latency), and the CPU seconds both processes used meanwhile.
  * Every acknowledged event must be in the file and in the collector's counts, or the run fails.
  *
  * Then the worst case (`webhookWorstCase`), each on a fresh `tributary serve`: the largest bodies the
@@ -195,6 +196,8 @@ export async function webhook(
     const rate = (fixedRate ?? eventsPerSec / 2) / BATCH; // requests per second
     const interval = 1000 / rate;
     const latencies: number[] = [];
+    // How late this process sent each request (its timer, its own garbage collection): part of the latency.
+    const lags: number[] = [];
     const inflight: Promise<void>[] = [];
     (globalThis as { gc?: () => void }).gc?.();
     const warmUpMs = 1000;
@@ -215,6 +218,7 @@ export async function webhook(
         lcpu0 = cpuSeconds(serve.child.pid);
         lgen0 = process.cpuUsage();
       }
+      lags.push(performance.now() - at);
       inflight.push(
         send().then((status) => {
           if (status === 200) latencies.push(performance.now() - at);
@@ -226,6 +230,7 @@ export async function webhook(
     const latencyServeCpu = (cpuSeconds(serve.child.pid) ?? Number.NaN) - (lcpu0 ?? Number.NaN);
     const latencyGenCpu = process.cpuUsage(lgen0);
     latencies.sort((a, b) => a - b);
+    lags.sort((a, b) => a - b);
 
     // Nothing acknowledged is missing: the file and the collector's counts hold every event.
     // An id is `${batch}-${index}-…`: kept as the number batch × BATCH + index (a slice of the line would
@@ -263,6 +268,8 @@ export async function webhook(
         p50Ms: quantile(latencies, 0.5).toFixed(1),
         p99Ms: quantile(latencies, 0.99).toFixed(1),
         maxMs: latencies.at(-1)!.toFixed(1),
+        sendLagP99Ms: quantile(lags, 0.99).toFixed(1),
+        sendLagMaxMs: lags.at(-1)!.toFixed(1),
         serveCpuSec: latencyServeCpu.toFixed(2),
         generatorCpuSec: ((latencyGenCpu.user + latencyGenCpu.system) / 1e6).toFixed(2),
       },
