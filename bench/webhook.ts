@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,12 @@ import { cpuSeconds } from './sim-process.ts';
  * - latency at half that rate (BENCH_RATE: at that many events/s instead): batches sent on a fixed schedule
  *   (open loop, measured from the scheduled time, so a stall counts against every request it delays),
  *   after an unmeasured second at that rate; p50/p99/max, how late this process sent (p99/max of its own
- *   lag behind the schedule, counted in the latency), and the CPU seconds both processes used meanwhile.
+ *   lag behind the schedule, counted in the latency), and the CPU seconds both processes used over the
+ *   phase (the bare floor's turns below included: `tributary serve` idles through them);
+ * - the bare floor at the same rate (`bareFloorInTurns`): the same schedule sent to a receiver that only
+ *   appends each body to a file and fsyncs before answering (bench/bare-receiver.ts), taking turns with
+ *   `tributary serve` a second each, so that both meet the machine's bursts alike: what the disk and
+ *   the scheduler leave to any receiver that answers once the events are on disk.
  * Every acknowledged event must be in the file and in the collector's counts, or the run fails.
  *
  * Then the worst case (`webhookWorstCase`), each on a fresh `tributary serve`: the largest bodies the
@@ -114,12 +119,108 @@ function post(agent: Agent, url: URL, token: string, body: Buffer): Promise<numb
 const quantile = (sorted: number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
+interface Loop {
+  /** Latencies of the requests answered 200, ms from their scheduled time, sorted. */
+  latencies: number[];
+  /** How late this process sent each request (its timer, its own garbage collection), sorted. */
+  lags: number[];
+  /** Scheduled ms. */
+  ms: number;
+}
+
+/**
+ * Sends `rate` requests a second on a fixed schedule (open loop, each latency measured from its scheduled
+ * time, so a stall counts against every request it delays, this process's lateness included). It starts
+ * with an unmeasured second at that rate, after this process's garbage is collected, the requests
+ * alternating between the targets: the switch from a closed loop (requests still being committed, this
+ * heap full of its garbage) would otherwise weigh on the first requests measured. Then `seconds` measured
+ * seconds per target, the targets taking turns a second each, so that the machine's bursts (other jobs,
+ * the disk) fall on each alike. `measuring` is called when the measured part starts.
+ */
+async function openLoop(
+  rate: number,
+  seconds: number,
+  targets: Array<() => Promise<number>>,
+  measuring: () => void,
+): Promise<Loop[]> {
+  const interval = 1000 / rate;
+  const loops = targets.map(() => ({ latencies: [] as number[], lags: [] as number[], ms: seconds * 1000 }));
+  const inflight: Promise<unknown>[] = [];
+  (globalThis as { gc?: () => void }).gc?.();
+  const w0 = performance.now();
+  const l0 = w0 + 1000;
+  let started = false;
+  for (let i = 0; ; i++) {
+    const at = w0 + i * interval;
+    if (at >= l0 + seconds * 1000 * targets.length) break;
+    const wait = at - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (at < l0) {
+      inflight.push(targets[i % targets.length]!());
+      continue;
+    }
+    if (!started) {
+      started = true;
+      measuring();
+    }
+    const turn = Math.floor((at - l0) / 1000) % targets.length;
+    const loop = loops[turn]!;
+    loop.lags.push(performance.now() - at);
+    inflight.push(
+      targets[turn]!().then((status) => {
+        if (status === 200) loop.latencies.push(performance.now() - at);
+      }),
+    );
+  }
+  await Promise.all(inflight);
+  for (const loop of loops) {
+    loop.latencies.sort((a, b) => a - b);
+    loop.lags.sort((a, b) => a - b);
+  }
+  return loops;
+}
+
+function latencyFigures({ latencies, lags, ms }: Loop) {
+  return {
+    eventsPerSec: Math.round((latencies.length * BATCH) / (ms / 1000)),
+    requests: latencies.length,
+    p50Ms: quantile(latencies, 0.5).toFixed(1),
+    p99Ms: quantile(latencies, 0.99).toFixed(1),
+    maxMs: latencies.at(-1)!.toFixed(1),
+    sendLagP99Ms: quantile(lags, 0.99).toFixed(1),
+    sendLagMaxMs: lags.at(-1)!.toFixed(1),
+  };
+}
+
+/** bench/bare-receiver.ts in its own process, appending to `file`. */
+async function startBare(file: string) {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'bare-receiver.ts'), file], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const url = await new Promise<string>((ok, fail) => {
+    lines.once('line', (l) => ok(JSON.parse(l).url));
+    child.once('exit', (code) => fail(new Error(`bare receiver exited with ${code}`)));
+  });
+  return {
+    url: new URL(url),
+    child,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((ok) => child.once('exit', ok));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 export async function webhook(
   seconds = Number(process.env.BENCH_SECONDS ?? 10),
   concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32),
 ) {
   const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-webhook-'));
   const serve = await startServe(dir);
+  const bare = await startBare(join(dir, 'bare.ndjson'));
   try {
     const login = await call(
       serve.base,
@@ -188,49 +289,25 @@ export async function webhook(
     const genCpu = process.cpuUsage(genCpu0);
     const eventsPerSec = capacityEvents / (capacityMs / 1000);
 
-    // Latency at half that rate (or at BENCH_RATE events/s): open loop on a fixed schedule. Like the
-    // capacity phase, it starts with an unmeasured second at that rate, after this process's garbage is
-    // collected: the switch from the closed loop (requests still being committed, the generator's heap
-    // full of the capacity phase's garbage) would otherwise weigh on the first requests measured.
+    // Latency at half that rate (or at BENCH_RATE events/s), in turns with the bare floor (openLoop).
     const fixedRate = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
     const rate = (fixedRate ?? eventsPerSec / 2) / BATCH; // requests per second
-    const interval = 1000 / rate;
-    const latencies: number[] = [];
-    // How late this process sent each request (its timer, its own garbage collection): part of the latency.
-    const lags: number[] = [];
-    const inflight: Promise<void>[] = [];
-    (globalThis as { gc?: () => void }).gc?.();
-    const warmUpMs = 1000;
-    const w0 = performance.now();
-    let lcpu0: number | undefined;
-    let lgen0: NodeJS.CpuUsage | undefined;
-    const l0 = w0 + warmUpMs;
-    for (let i = 0; ; i++) {
-      const at = w0 + i * interval;
-      if (at > l0 + seconds * 1000) break;
-      const wait = at - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      if (at < l0) {
-        inflight.push(send().then(() => {}));
-        continue;
-      }
-      if (!lgen0) {
-        lcpu0 = cpuSeconds(serve.child.pid);
-        lgen0 = process.cpuUsage();
-      }
-      lags.push(performance.now() - at);
-      inflight.push(
-        send().then((status) => {
-          if (status === 200) latencies.push(performance.now() - at);
-        }),
-      );
-    }
-    await Promise.all(inflight);
-    const latencyMs = performance.now() - l0;
-    const latencyServeCpu = (cpuSeconds(serve.child.pid) ?? Number.NaN) - (lcpu0 ?? Number.NaN);
-    const latencyGenCpu = process.cpuUsage(lgen0);
-    latencies.sort((a, b) => a - b);
-    lags.sort((a, b) => a - b);
+    const cpu = () => ({ serve: cpuSeconds(serve.child.pid), gen: process.cpuUsage() });
+    let l0: ReturnType<typeof cpu> | undefined;
+    // The bare floor: the same bodies, appended and fsynced by a receiver that does nothing else
+    // (bench/bare-receiver.ts), with the same group commit.
+    let bareBytes = 0;
+    const sendBare = async () => {
+      const body = nextBody();
+      const status = await post(agent, bare.url, 'none', body);
+      if (status === 200) bareBytes += body.length;
+      return status;
+    };
+    const [served, floor] = await openLoop(rate, seconds, [send, sendBare], () => {
+      l0 = cpu();
+    });
+    const latencyServeCpu = (cpuSeconds(serve.child.pid) ?? Number.NaN) - (l0?.serve ?? Number.NaN);
+    const latencyGenCpu = process.cpuUsage(l0?.gen);
 
     // Nothing acknowledged is missing: the file and the collector's counts hold every event.
     // An id is `${batch}-${index}-…`: kept as the number batch × BATCH + index (a slice of the line would
@@ -244,6 +321,9 @@ export async function webhook(
       ids.add(Number(l.slice(7, dash)) * BATCH + Number(l.slice(dash + 1, l.indexOf('-', dash + 1))));
     }
     const view = await call(serve.base, 'GET', '/api/collectors/bench', session);
+    const bareSize = statSync(join(dir, 'bare.ndjson')).size;
+    if (bareSize !== bareBytes)
+      throw new Error(`bare receiver: acknowledged ${bareBytes} bytes, wrote ${bareSize}`);
     if (lines !== acked || ids.size !== acked || view.json.volumeLastDay !== acked)
       throw new Error(
         `acknowledged ${acked} events; the file has ${lines} (${ids.size} distinct), the counts ${view.json.volumeLastDay}`,
@@ -263,20 +343,16 @@ export async function webhook(
         generatorCpuSec: ((genCpu.user + genCpu.system) / 1e6).toFixed(2),
       },
       [fixedRate ? 'atFixedRate' : 'atHalfLoad']: {
-        eventsPerSec: Math.round((latencies.length * BATCH) / (latencyMs / 1000)),
-        requests: latencies.length,
-        p50Ms: quantile(latencies, 0.5).toFixed(1),
-        p99Ms: quantile(latencies, 0.99).toFixed(1),
-        maxMs: latencies.at(-1)!.toFixed(1),
-        sendLagP99Ms: quantile(lags, 0.99).toFixed(1),
-        sendLagMaxMs: lags.at(-1)!.toFixed(1),
+        ...latencyFigures(served!),
         serveCpuSec: latencyServeCpu.toFixed(2),
         generatorCpuSec: ((latencyGenCpu.user + latencyGenCpu.system) / 1e6).toFixed(2),
       },
+      bareFloorInTurns: latencyFigures(floor!),
       refused,
       verified: `${acked} acknowledged events, all in the file and the counts`,
     };
   } finally {
+    await bare.stop();
     serve.child.kill('SIGTERM');
     await new Promise((ok) => serve.child.once('exit', ok));
     rmSync(dir, { recursive: true, force: true });
