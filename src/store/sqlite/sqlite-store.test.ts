@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
+import { waitFor } from '../../../test/support/cli-process.ts';
 import { tempDirs } from '../../../test/support/temp-dirs.ts';
 import { storeSuite } from '../store-suite.ts';
 import { migrations } from './migrations.ts';
@@ -88,5 +90,86 @@ describe('SqliteStore', () => {
     await again.migrate();
     assert.deepEqual((await again.getCheckpoint('c', 's'))?.value, { since: at });
     await again.close();
+  });
+
+  it("syncs the WAL of the delivery path's writes on the thread pool, resolving only once it is synced", async (t) => {
+    const dir = fresh();
+    const s = await SqliteStore.open(dir);
+    await s.migrate();
+    const at = new Date().toISOString();
+    await s.putCollector({
+      id: 'c',
+      name: 'c',
+      source: 'webhook',
+      config: {},
+      enabled: true,
+      secrets: {},
+      createdAt: at,
+      updatedAt: at,
+    });
+    // Every fdatasync waits for a gate this test opens.
+    const probe = await open(import.meta.filename, 'r');
+    const fileHandle = Object.getPrototypeOf(probe) as { datasync(): Promise<void> };
+    await probe.close();
+    const datasync = fileHandle.datasync;
+    let syncs = 0;
+    let open_: () => void = () => {};
+    t.mock.method(fileHandle, 'datasync', function (this: unknown) {
+      syncs++;
+      return new Promise<void>((ok) => {
+        open_ = ok;
+      }).then(() => datasync.call(this));
+    });
+    const reader = new DatabaseSync(join(dir, 'tributary.db'));
+    t.after(() => reader.close());
+    const writes: Array<[string, () => Promise<unknown>, string]> = [
+      [
+        'commitBatch',
+        () =>
+          s.commitBatch({
+            collectorId: 'c',
+            stream: 'events',
+            checkpoint: null,
+            runId: 'push',
+            events: 3,
+            pages: 0,
+            bytes: 30,
+            hourly: {},
+            deadLetters: [],
+          }),
+        'SELECT COUNT(*) AS n FROM checkpoints',
+      ],
+      [
+        'recordIngestAnswers',
+        () =>
+          s.recordIngestAnswers([
+            {
+              collectorId: 'c',
+              bucket: at,
+              status: 200,
+              code: 'accepted',
+              requests: 1,
+              events: 3,
+              lastAt: at,
+            },
+          ]),
+        'SELECT COUNT(*) AS n FROM ingest_answers',
+      ],
+    ];
+    for (const [name, write, count] of writes) {
+      const before = syncs;
+      let resolved = false;
+      const done = write().then(() => {
+        resolved = true;
+      });
+      // Committed at once (another connection sees it); the sync is asked for while the loop runs on.
+      assert.equal(reader.prepare(count).get()?.n, 1, `${name}: committed`);
+      assert.ok(await waitFor(() => syncs === before + 1, 5000), `${name}: one fdatasync of the WAL`);
+      await new Promise((r) => setImmediate(r));
+      assert.equal(resolved, false, `${name}: resolved before the WAL was synced`);
+      open_();
+      await done;
+    }
+    await s.close();
   });
 });

@@ -69,8 +69,9 @@ const record = rowMappers(sqliteColumns);
  * synchronous=FULL: a commit that returned survives kill -9 and power loss, which is what lets the
  * runner promise that an acknowledged checkpoint is never lost.
  *
- * `commitBatch`, the one write on the delivery path (a page's checkpoint, a push's counts), is just as
- * durable but does not hold the event loop while the disk syncs: its transaction commits with
+ * `commitBatch` (a page's checkpoint, a push's counts: the write the delivery path waits on) and
+ * `recordIngestAnswers` (once a second while an ingest endpoint is busy) are just as durable but do
+ * not hold the event loop while the disk syncs (`txOffThread`): the transaction commits with
  * synchronous=NORMAL (the WAL is written, not yet synced), and the promise resolves only after an
  * fdatasync of the WAL file, which runs on libuv's thread pool. That is what synchronous=FULL does
  * (sync the WAL after each commit), done off the JavaScript thread: a commit that resolved survives kill
@@ -130,6 +131,22 @@ export class SqliteStore implements Store {
       this.statements.set(text, statement);
     }
     return statement;
+  }
+
+  /**
+   * `tx` for the writes the delivery path waits on (see the class comment): committed with
+   * synchronous=NORMAL, so the disk syncs off this thread, and durable once the promise resolves.
+   */
+  private async txOffThread<T>(fn: () => T): Promise<T> {
+    this.sql('PRAGMA synchronous = NORMAL').run();
+    let out: T;
+    try {
+      out = this.tx(fn);
+    } finally {
+      this.sql('PRAGMA synchronous = FULL').run();
+    }
+    await this.syncWal();
+    return out;
   }
 
   private tx<T>(fn: () => T): T {
@@ -304,22 +321,15 @@ export class SqliteStore implements Store {
   async commitBatch(b: BatchCommit): Promise<void> {
     const { checkpoint, raws } = checkedBatch(b); // before the transaction: a bad value changes nothing
     const now = iso();
-    // Committed without a sync on this thread; durable once syncWal resolves (see the class comment).
-    this.sql('PRAGMA synchronous = NORMAL').run();
-    try {
-      this.tx(() => {
-        if (b.fence !== undefined) this.checkFence(b.collectorId, b.fence);
-        this.sql(
-          `INSERT INTO checkpoints (collector_id, stream, value, updated_at, position_time) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT (collector_id, stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,
-             position_time = NULLIF(MAX(COALESCE(position_time, ''), COALESCE(excluded.position_time, '')), '')`,
-        ).run(b.collectorId, b.stream, checkpoint, now, b.positionTime ?? null);
-        this.countDelivered(b, raws, now);
-      });
-    } finally {
-      this.sql('PRAGMA synchronous = FULL').run();
-    }
-    await this.syncWal();
+    await this.txOffThread(() => {
+      if (b.fence !== undefined) this.checkFence(b.collectorId, b.fence);
+      this.sql(
+        `INSERT INTO checkpoints (collector_id, stream, value, updated_at, position_time) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (collector_id, stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,
+           position_time = NULLIF(MAX(COALESCE(position_time, ''), COALESCE(excluded.position_time, '')), '')`,
+      ).run(b.collectorId, b.stream, checkpoint, now, b.positionTime ?? null);
+      this.countDelivered(b, raws, now);
+    });
   }
 
   async putCheckpoint(collectorId: string, stream: string, value: unknown): Promise<void> {
@@ -638,7 +648,7 @@ export class SqliteStore implements Store {
 
   async recordIngestAnswers(counts: IngestAnswerCount[]): Promise<void> {
     if (!counts.length) return;
-    this.tx(() => {
+    await this.txOffThread(() => {
       const add = this.sql(
         `INSERT INTO ingest_answers (collector_id, bucket, status, code, requests, events, last_at, message, retry_after)
          SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM collectors WHERE id = ?)
