@@ -17,6 +17,24 @@ storeSuite('sqlite', async () => {
   return s;
 });
 
+/** A migrated store in `dir` holding collector `c` of `source`, and the time it was made. */
+async function withCollector(dir: string, source: string) {
+  const s = await SqliteStore.open(dir);
+  await s.migrate();
+  const at = new Date().toISOString();
+  await s.putCollector({
+    id: 'c',
+    name: 'c',
+    source,
+    config: {},
+    enabled: true,
+    secrets: {},
+    createdAt: at,
+    updatedAt: at,
+  });
+  return { s, at };
+}
+
 describe('SqliteStore', () => {
   it('refuses to change or delete audit entries even through SQL', async () => {
     const dir = fresh();
@@ -51,19 +69,7 @@ describe('SqliteStore', () => {
 
   it('keeps committed state across close and reopen', async () => {
     const dir = fresh();
-    const s = await SqliteStore.open(dir);
-    await s.migrate();
-    const at = new Date().toISOString();
-    await s.putCollector({
-      id: 'c',
-      name: 'c',
-      source: 'okta',
-      config: {},
-      enabled: true,
-      secrets: {},
-      createdAt: at,
-      updatedAt: at,
-    });
+    const { s, at } = await withCollector(dir, 'okta');
     await s.startRun({
       id: 'r',
       collectorId: 'c',
@@ -94,19 +100,7 @@ describe('SqliteStore', () => {
 
   it("syncs the WAL of the delivery path's writes on the thread pool, resolving only once it is synced", async (t) => {
     const dir = fresh();
-    const s = await SqliteStore.open(dir);
-    await s.migrate();
-    const at = new Date().toISOString();
-    await s.putCollector({
-      id: 'c',
-      name: 'c',
-      source: 'webhook',
-      config: {},
-      enabled: true,
-      secrets: {},
-      createdAt: at,
-      updatedAt: at,
-    });
+    const { s, at } = await withCollector(dir, 'webhook');
     // Every fdatasync waits for a gate this test opens.
     const probe = await open(import.meta.filename, 'r');
     const fileHandle = Object.getPrototypeOf(probe) as { datasync(): Promise<void> };
