@@ -134,7 +134,7 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * `tx` for the writes the delivery path waits on (see the class comment): committed with
+   * `tx` for the writes made while events flow (see the class comment): committed with
    * synchronous=NORMAL, so the disk syncs off this thread, and durable once the promise resolves.
    */
   private async txOffThread<T>(fn: () => T): Promise<T> {
