@@ -293,7 +293,7 @@ export async function webhook(
     const fixedRate = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
     const rate = (fixedRate ?? eventsPerSec / 2) / BATCH; // requests per second
     const cpu = () => ({ serve: cpuSeconds(serve.child.pid), gen: process.cpuUsage() });
-    let l0: ReturnType<typeof cpu> | undefined;
+    let cpuAtStart: ReturnType<typeof cpu> | undefined;
     // The bare floor: the same bodies, appended and fsynced by a receiver that does nothing else
     // (bench/bare-receiver.ts), with the same group commit.
     let bareBytes = 0;
@@ -304,10 +304,10 @@ export async function webhook(
       return status;
     };
     const [served, floor] = await openLoop(rate, seconds, [send, sendBare], () => {
-      l0 = cpu();
+      cpuAtStart = cpu();
     });
-    const latencyServeCpu = (cpuSeconds(serve.child.pid) ?? Number.NaN) - (l0?.serve ?? Number.NaN);
-    const latencyGenCpu = process.cpuUsage(l0?.gen);
+    const latencyServeCpu = (cpuSeconds(serve.child.pid) ?? Number.NaN) - (cpuAtStart?.serve ?? Number.NaN);
+    const latencyGenCpu = process.cpuUsage(cpuAtStart?.gen);
 
     // Nothing acknowledged is missing: the file and the collector's counts hold every event.
     // An id is `${batch}-${index}-…`: kept as the number batch × BATCH + index (a slice of the line would
