@@ -107,11 +107,11 @@ describe('SqliteStore', () => {
     await probe.close();
     const datasync = fileHandle.datasync;
     let syncs = 0;
-    let open_: () => void = () => {};
+    let release: () => void = () => {};
     t.mock.method(fileHandle, 'datasync', function (this: unknown) {
       syncs++;
       return new Promise<void>((ok) => {
-        open_ = ok;
+        release = ok;
       }).then(() => datasync.call(this));
     });
     const reader = new DatabaseSync(join(dir, 'tributary.db'));
@@ -161,7 +161,7 @@ describe('SqliteStore', () => {
       assert.ok(await waitFor(() => syncs === before + 1, 5000), `${name}: one fdatasync of the WAL`);
       await new Promise((r) => setImmediate(r));
       assert.equal(resolved, false, `${name}: resolved before the WAL was synced`);
-      open_();
+      release();
       await done;
     }
     await s.close();
